@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.ts';
+
+/**
+ * Configuration schemas. Each process composes one zod object from these fields and parses
+ * `process.env` once at start (nothing else reads the environment). A wrong value stops the
+ * process with a ConfigError that names the variable and shows a good example.
+ */
+
+export interface SettingDoc {
+  description: string;
+  example: string;
+}
+
+/** Every documented variable: the description and an example of a good value. */
+export const SETTINGS = {
+  DATABASE_URL: { description: 'PostgreSQL connection URL', example: 'postgresql://sluice:sluice@127.0.0.1:5432/sluice' },
+  REDIS_URL: { description: 'Redis URL', example: 'redis://127.0.0.1:6379' },
+  SLUICE_STORAGE_URL: { description: 'object store root: s3://bucket/prefix or file:///path', example: 's3://warehouse/sluice' },
+  SLUICE_PORT: { description: 'port the API and UI listen on', example: '8080' },
+  SLUICE_PUBLIC_URL: { description: 'base of every flow_url', example: 'https://sluice.example.com' },
+  SLUICE_AUTH_ISSUER: { description: 'OAuth 2.0 / OIDC issuer whose JWKS signs bearer tokens', example: 'https://login.example.com/realms/data' },
+  SLUICE_AUTH_AUDIENCE: { description: 'audience required in bearer tokens', example: 'sluice-api' },
+  SLUICE_DEV_TOKEN: { description: 'single-user development mode: this static bearer token is an admin', example: 'dev-token-change-me' },
+  SLUICE_MASTER_KEY: { description: 'base64 of 32 random bytes; encrypts secrets and encryption keys at rest', example: '$(openssl rand -base64 32)' },
+  SLUICE_LOG_LEVEL: { description: 'error, warn, info, debug', example: 'info' },
+  SLUICE_LOG_FORMAT: { description: 'json (production) or pretty (terminal)', example: 'pretty' },
+  SLUICE_CONNECTORS_DIR: { description: 'where Python connectors are installed, one virtualenv each', example: '/var/lib/sluice/connectors' },
+  SLUICE_QUEUE_PREFIX: { description: 'BullMQ key prefix in Redis', example: 'sluice' },
+  SLUICE_RUNNER_CONCURRENCY: { description: 'tasks one runner executes at once', example: '4' },
+  DATAHUB_GMS_URL: { description: "DataHub's metadata service", example: 'http://datahub-gms:8080' },
+  DATAHUB_GMS_TOKEN: { description: 'DataHub token', example: 'eyJhbGciOi...' },
+} as const satisfies Record<string, SettingDoc>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL');
+export const redisUrl = z.string().refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
+export const storageUrl = z
+  .string()
+  .refine((v) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(v), 'must be s3://bucket[/prefix] or file:///absolute/path');
+export const port = z.coerce.number().int().min(1).max(65535);
+export const httpUrl = z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL');
+export const logLevel = z.enum(['error', 'warn', 'info', 'debug']);
+export const logFormat = z.enum(['json', 'pretty']);
+export const masterKey = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes');
+
+/**
+ * Parses `env` with `schema`; the first bad variable becomes a ConfigError naming it.
+ * `schema` keys are the environment variable names.
+ */
+export function parseConfig<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.output<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const setting = String(issue?.path[0] ?? 'configuration');
+  const doc = (SETTINGS as Record<string, SettingDoc>)[setting];
+  const got = env[setting];
+  const problem = got === undefined || got === '' ? `is not set (${doc?.description ?? 'required'})` : `${issue?.message ?? 'is invalid'}`;
+  throw new ConfigError(setting, problem, doc?.example ?? '…');
+}

@@ -1,0 +1,87 @@
+/**
+ * Typed errors shared by every package. Only the HTTP edge maps them to status codes
+ * (packages/api/src/http/error-handler.ts); only the runner maps `retryable` to BullMQ.
+ */
+
+export interface FieldIssue {
+  /** Where: a dotted path into the request or config, e.g. `column_transformations[1].stream`. */
+  path: string;
+  /** What is wrong, in words a client can act on. */
+  message: string;
+}
+
+export abstract class SluiceError extends Error {
+  abstract readonly code: string;
+  /** Whether trying the same work again could succeed. */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that breaks the contract; lists every bad field. */
+export class ValidationError extends SluiceError {
+  readonly code = 'validation_error';
+  constructor(readonly issues: FieldIssue[], options?: { cause?: unknown }) {
+    super(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), options);
+  }
+}
+
+/** A process setting that is missing or wrong; names the variable and a good example. */
+export class ConfigError extends SluiceError {
+  readonly code = 'config_error';
+  constructor(readonly setting: string, problem: string, readonly example: string, options?: { cause?: unknown }) {
+    super(`${setting}: ${problem} (example: ${setting}=${example})`, options);
+  }
+}
+
+export class NotFoundError extends SluiceError {
+  readonly code = 'not_found';
+  constructor(readonly what: string, readonly id: string) {
+    super(`${what} ${id} not found`);
+  }
+}
+
+/** The request conflicts with the current state (e.g. cancelling a finished run). */
+export class ConflictError extends SluiceError {
+  readonly code = 'conflict';
+}
+
+export class AuthError extends SluiceError {
+  readonly code = 'unauthorized';
+}
+
+export class ForbiddenError extends SluiceError {
+  readonly code = 'forbidden';
+}
+
+/** A dependency (PostgreSQL, Redis, object store, DataHub) cannot be reached. */
+export class ServiceUnavailableError extends SluiceError {
+  readonly code = 'service_unavailable';
+  override readonly retryable = true;
+  constructor(readonly service: string, readonly address: string, readonly hint: string, options?: { cause?: unknown }) {
+    super(`${service} is not reachable at ${address}: ${hint}`, options);
+  }
+}
+
+/** A task failure that retrying cannot fix (configuration errors, missing connectors). */
+export class NonRetryableTaskError extends SluiceError {
+  readonly code = 'task_failed_permanently';
+}
+
+/** A task failure that may pass on a later try (network, transient source errors). */
+export class RetryableTaskError extends SluiceError {
+  readonly code = 'task_failed_transiently';
+  override readonly retryable = true;
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}
+
+/** The message of anything thrown, for logs and stored errors. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

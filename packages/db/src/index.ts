@@ -1,0 +1,6 @@
+export { createPrismaClient, Prisma } from './client.ts';
+export type { PrismaClient } from './client.ts';
+export { migrate, readMigrations, defaultMigrationsDir, MigrationError } from './migrate.ts';
+export type { Migration, MigrateResult } from './migrate.ts';
+export * from './generated/enums.ts';
+export type * from './generated/models.ts';

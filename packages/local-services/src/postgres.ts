@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { postgresBinDir } from './find-program.ts';
+import { isListening } from './free-port.ts';
+
+export interface LocalService {
+  url: string;
+  /** Stops the service if this process started it. */
+  stop(): Promise<void>;
+}
+
+export class LocalServiceError extends Error {
+  override readonly name = 'LocalServiceError';
+}
+
+function postgresIds(): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs a PostgreSQL cluster in `dataDir` on 127.0.0.1:`port`, creating it with trust auth for
+ * user `sluice` and database `sluice` on first use. As root, the server runs as `postgres`.
+ */
+export async function startPostgres(dataDir: string, port: number): Promise<LocalService> {
+  const url = `postgresql://sluice@127.0.0.1:${port}/sluice`;
+  const bin = postgresBinDir();
+  if (!bin) {
+    throw new LocalServiceError(
+      'PostgreSQL is not installed and DATABASE_URL is not set: install it (apt-get install -y postgresql) or set DATABASE_URL=postgresql://user:pass@host:5432/db',
+    );
+  }
+  const isRoot = process.getuid?.() === 0;
+  const ids = isRoot ? postgresIds() : undefined;
+  if (isRoot && !ids) throw new LocalServiceError('running as root needs the postgres system user to run PostgreSQL');
+  const asPg = (cmd: string, args: string[]): void => {
+    const full = ids ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const;
+    execFileSync(full[0], full[1], { stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    mkdirSync(dataDir, { recursive: true });
+    chmodSync(dataDir, 0o700);
+    if (ids) chownSync(dataDir, ids.uid, ids.gid);
+    asPg(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'sluice', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
+  }
+  let startedHere = false;
+  if (!(await isListening('127.0.0.1', port))) {
+    asPg(path.join(bin, 'pg_ctl'), [
+      '-D', dataDir,
+      '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off`,
+      '-l', path.join(dataDir, 'server.log'),
+      '-w', 'start',
+    ]);
+    startedHere = true;
+  }
+  const admin = new pg.Client({ connectionString: `postgresql://sluice@127.0.0.1:${port}/postgres` });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'sluice'");
+    if (!rowCount) await admin.query('CREATE DATABASE sluice');
+  } finally {
+    await admin.end();
+  }
+  return {
+    url,
+    async stop() {
+      if (startedHere) asPg(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { which } from './find-program.ts';
+import { isListening, waitForPort } from './free-port.ts';
+import { LocalServiceError, type LocalService } from './postgres.ts';
+
+/** Runs redis-server on 127.0.0.1:`port` with no persistence (Redis holds nothing that cannot be rebuilt). */
+export async function startRedis(dir: string, port: number): Promise<LocalService> {
+  const url = `redis://127.0.0.1:${port}`;
+  const bin = which('redis-server');
+  if (!bin) {
+    throw new LocalServiceError(
+      'Redis is not installed and REDIS_URL is not set: install it (apt-get install -y redis-server) or set REDIS_URL=redis://host:6379',
+    );
+  }
+  if (await isListening('127.0.0.1', port)) return { url, stop: async () => {} };
+  mkdirSync(dir, { recursive: true });
+  const pidfile = path.join(dir, 'redis.pid');
+  execFileSync(bin, [
+    '--daemonize', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--pidfile', pidfile, '--logfile', path.join(dir, 'redis.log'),
+  ]);
+  if (!(await waitForPort('127.0.0.1', port, 10_000))) throw new LocalServiceError(`redis-server did not start on port ${port}; see ${dir}/redis.log`);
+  return {
+    url,
+    async stop() {
+      try {
+        process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import winston from 'winston';
+import { DEFAULT_REDACTED_KEYS, SecretRegistry, redact } from './redact.ts';
+
+/** Structured fields every Sluice log line may carry. */
+export interface LogFields {
+  component?: string;
+  jobId?: string;
+  runId?: string;
+  taskId?: string;
+  [key: string]: unknown;
+}
+
+export type Logger = winston.Logger;
+
+export type LogFormat = 'json' | 'pretty';
+
+/** The process-wide secret registry: values added here are masked in every log line. */
+export const secrets = new SecretRegistry();
+
+const SPLAT = Symbol.for('splat');
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    const v = info[key];
+    info[key] = DEFAULT_REDACTED_KEYS.some((s) => key.toLowerCase().includes(s)) && v != null && key !== 'message'
+      ? '**********'
+      : redact(v, secrets);
+  }
+  delete (info as Record<string | symbol, unknown>)[SPLAT];
+  return info;
+});
+
+const pretty = winston.format.printf((info) => {
+  const { level, message, timestamp, component, jobId, runId, taskId, ...rest } = info;
+  const ctx = [component, jobId && `job=${String(jobId)}`, runId && `run=${String(runId)}`, taskId && `task=${String(taskId)}`]
+    .filter(Boolean)
+    .join(' ');
+  const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
+  return `${String(timestamp)} ${level} ${ctx ? `[${ctx}] ` : ''}${String(message)}${extra}`;
+});
+
+export interface CreateLoggerOptions {
+  level?: string;
+  format?: LogFormat;
+  /** Extra transports (e.g. a task log sink); the console transport is always present unless `silent`. */
+  transports?: winston.transport[];
+  silent?: boolean;
+}
+
+/**
+ * Creates the root logger. JSON lines by default; `pretty` for a terminal.
+ * Every entry passes through redaction: secret-named keys and registered secret values are masked.
+ */
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const format = options.format ?? 'json';
+  return winston.createLogger({
+    level: options.level ?? 'info',
+    format: winston.format.combine(
+      redactFormat(),
+      winston.format.timestamp(),
+      winston.format.errors({ stack: true }),
+      format === 'json' ? winston.format.json() : winston.format.combine(winston.format.colorize(), pretty),
+    ),
+    transports: [
+      new winston.transports.Console({ silent: options.silent ?? false, stderrLevels: ['error', 'warn'] }),
+      ...(options.transports ?? []),
+    ],
+  });
+}
+
+/** A child logger carrying `{component, jobId, runId, taskId}` and any other fields. */
+export function childLogger(parent: Logger, fields: LogFields): Logger {
+  return parent.child(fields);
+}
