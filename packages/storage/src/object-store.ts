@@ -1,0 +1,42 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** One object under a store's root. Keys are relative, '/'-separated, never starting with '/'. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+/**
+ * The object store behind one interface: `s3://bucket/prefix` (any S3-compatible endpoint,
+ * through @aws-sdk/client-s3) or `file:///path` for one machine. Staging, archive and the
+ * Iceberg warehouse all live under one root.
+ */
+export interface ObjectStore {
+  /** The root URL this store was opened with, e.g. `s3://warehouse/sluice` or `file:///var/lib/sluice`. */
+  readonly rootUrl: string;
+  /** The absolute URI of a key (what Iceberg metadata records as a file path). */
+  uri(key: string): string;
+  /** The key of an absolute URI under this root; throws when the URI is outside it. */
+  keyOf(uri: string): string;
+  put(key: string, body: Buffer | string): Promise<void>;
+  /** Writes only when the key does not exist yet; answers false when it already existed. */
+  putIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
+  /** A writable stream whose content becomes the object when the stream finishes (multipart on S3). */
+  createWriteStream(key: string): Writable & { done(): Promise<void> };
+  get(key: string): Promise<Buffer>;
+  getStream(key: string): Promise<Readable>;
+  /** Copies an object to a local file. */
+  download(key: string, localPath: string): Promise<void>;
+  /** Copies a local file to an object. */
+  upload(localPath: string, key: string): Promise<void>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  /** Deletes every object under a prefix; answers how many. */
+  deletePrefix(prefix: string): Promise<number>;
+  /** Moves every object under `fromPrefix` to the same relative key under `toPrefix`; answers how many. */
+  movePrefix(fromPrefix: string, toPrefix: string): Promise<number>;
+  /** Answers whether the store can be reached (for /readyz); never throws. */
+  ping(): Promise<{ ok: true } | { ok: false; error: string }>;
+  close(): Promise<void>;
+}
