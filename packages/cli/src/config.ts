@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, storageUrl } from '@sluice/core/config';
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/** Settings every process reads. */
+const common = {
+  SLUICE_LOG_LEVEL: logLevel.default('info'),
+  SLUICE_LOG_FORMAT: optional(logFormat),
+  SLUICE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('sluice'),
+};
+
+/** `sluice scheduler`: decides; never runs connector code. */
+export const schedulerConfigSchema = z.object({
+  ...common,
+  DATABASE_URL: postgresUrl,
+  REDIS_URL: redisUrl,
+});
+
+/** `sluice runner`: executes tasks. */
+export const runnerConfigSchema = z.object({
+  ...common,
+  DATABASE_URL: postgresUrl,
+  REDIS_URL: redisUrl,
+  SLUICE_STORAGE_URL: storageUrl,
+  SLUICE_MASTER_KEY: masterKey,
+  SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
+  SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+});
+
+/** `sluice migrate`. */
+export const migrateConfigSchema = z.object({ ...common, DATABASE_URL: postgresUrl });
+
+/**
+ * `sluice start` (`pnpm start`): everything in one process on embedded defaults. Missing
+ * DATABASE_URL / REDIS_URL mean "start local ones"; the warehouse defaults to ./.sluice/.
+ */
+export function startConfigSchema(cwd: string) {
+  return z.object({
+    ...common,
+    DATABASE_URL: optional(postgresUrl),
+    REDIS_URL: optional(redisUrl),
+    SLUICE_STORAGE_URL: storageUrl.default(`file://${path.join(cwd, '.sluice', 'warehouse')}`),
+    SLUICE_PORT: port.default(8080),
+    SLUICE_PUBLIC_URL: optional(httpUrl),
+    SLUICE_MASTER_KEY: optional(masterKey),
+    SLUICE_DEV_TOKEN: optional(z.string().min(12, 'must be at least 12 characters')),
+    SLUICE_AUTH_ISSUER: optional(httpUrl),
+    SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
+    SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
+    SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  });
+}
+
+export type SchedulerConfig = z.output<typeof schedulerConfigSchema>;
+export type RunnerConfig = z.output<typeof runnerConfigSchema>;
+export type StartConfig = z.output<ReturnType<typeof startConfigSchema>>;
