@@ -1,0 +1,20 @@
+/**
+ * Iceberg table and column names Sluice derives from Airbyte stream and field names.
+ *
+ * Rule (documented in docs/pipeline.md): lower-case; every run of characters other than
+ * a–z, 0–9 and `_` becomes one `_`; leading/trailing `_` trimmed; a name starting with a digit
+ * gets a leading `_`; an empty result becomes `_`; at most 255 characters. Engines (Trino, Spark,
+ * PyIceberg) then read the table without quoting.
+ */
+export function icebergTableName(stream: string): string {
+  let name = stream
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
+  if (name === '') name = '_';
+  if (/^[0-9]/.test(name)) name = `_${name}`;
+  return name.slice(0, 255);
+}
+
+/** A valid Iceberg namespace for `schema_name`: letters, digits and `_`, starting with a letter or `_`, ≤ 255. */
+export const NAMESPACE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;

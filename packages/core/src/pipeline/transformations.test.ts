@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ValidationError } from '../errors/index.ts';
+import { icebergTableName } from './identifiers.ts';
+import { planStreamColumns, type ColumnTransformation } from './transformations.ts';
+
+const t = (p: Partial<ColumnTransformation> & { column: string }): ColumnTransformation => ({
+  stream: null,
+  newName: null,
+  encryptionKeyName: null,
+  castTo: null,
+  drop: false,
+  ...p,
+});
+
+test('rename and encrypt of the same column both apply, other streams untouched', () => {
+  const plan = planStreamColumns('users', ['id', 'email', 'age'], [
+    t({ column: 'email', stream: 'users', newName: 'email_enc' }),
+    t({ column: 'email', stream: 'users', encryptionKeyName: 'pii' }),
+    t({ column: 'age', stream: 'purchases', newName: 'years' }),
+  ]);
+  assert.deepEqual(plan.columns, [
+    { source: 'id', target: 'id', encryptionKeyName: null, castTo: null },
+    { source: 'email', target: 'email_enc', encryptionKeyName: 'pii', castTo: null },
+    { source: 'age', target: 'age', encryptionKeyName: null, castTo: null },
+  ]);
+});
+
+test('a transformation without a stream applies only to streams that have the column', () => {
+  const users = planStreamColumns('users', ['id', 'email'], [t({ column: 'email', newName: 'mail' })]);
+  const products = planStreamColumns('products', ['id', 'model'], [t({ column: 'email', newName: 'mail' })]);
+  assert.equal(users.columns[1]?.target, 'mail');
+  assert.deepEqual(products.columns.map((c) => c.target), ['id', 'model']);
+});
+
+test('drop removes the column and cast records the target type', () => {
+  const plan = planStreamColumns('s', ['a', 'b', 'c'], [t({ column: 'b', drop: true }), t({ column: 'c', castTo: 'long' })]);
+  assert.deepEqual(plan.columns.map((c) => [c.target, c.castTo]), [['a', null], ['c', 'long']]);
+});
+
+test('a column the named stream lacks fails with the column, the stream and its columns', () => {
+  assert.throws(
+    () => planStreamColumns('users', ['id', 'email'], [t({ column: 'phone', stream: 'users', newName: 'p' })]),
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      err.issues[0]?.path === 'column_transformations[0].column' &&
+      /stream "users" has no column "phone" \(its columns: id, email\)/.test(err.message),
+  );
+});
+
+test('two columns renamed onto one name fail', () => {
+  assert.throws(
+    () => planStreamColumns('users', ['id', 'email', 'mail'], [t({ column: 'email', newName: 'mail' })]),
+    /columns "email" and "mail" would both be named "mail"|columns "mail" and "email" would both be named "mail"/,
+  );
+});
+
+test('table names are made valid by the documented rule', () => {
+  assert.equal(icebergTableName('Users'), 'users');
+  assert.equal(icebergTableName('purchase-orders.v2'), 'purchase_orders_v2');
+  assert.equal(icebergTableName('2024 Sales'), '_2024_sales');
+  assert.equal(icebergTableName('***'), '_');
+});

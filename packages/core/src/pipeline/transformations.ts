@@ -1,0 +1,79 @@
+import { ValidationError, type FieldIssue } from '../errors/index.ts';
+
+/** Target types a `cast` transformation may name. */
+export const CAST_TYPES = ['string', 'long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp'] as const;
+export type CastType = (typeof CAST_TYPES)[number];
+
+/** One column transformation, normalised from either form the contract accepts. */
+export interface ColumnTransformation {
+  column: string;
+  /** The stream it targets; null = every selected stream that has the column. */
+  stream: string | null;
+  newName: string | null;
+  encryptionKeyName: string | null;
+  castTo: CastType | null;
+  drop: boolean;
+}
+
+/** What happens to one source column of one stream. */
+export interface ColumnPlan {
+  source: string;
+  /** The output column name (the source name unless renamed). */
+  target: string;
+  encryptionKeyName: string | null;
+  castTo: CastType | null;
+}
+
+export interface StreamPlan {
+  stream: string;
+  /** Output columns in source order; dropped columns are absent. */
+  columns: ColumnPlan[];
+}
+
+/**
+ * Applies a job's transformations to one stream's columns. Several transformations may target
+ * the same column (rename + encrypt both apply). Fails when a transformation names the stream but
+ * a column it does not have, or when two output columns would share a name.
+ */
+export function planStreamColumns(stream: string, columns: readonly string[], transformations: readonly ColumnTransformation[]): StreamPlan {
+  const issues: FieldIssue[] = [];
+  const byColumn = new Map<string, ColumnPlan & { dropped: boolean }>();
+  for (const c of columns) byColumn.set(c, { source: c, target: c, encryptionKeyName: null, castTo: null, dropped: false });
+
+  transformations.forEach((t, i) => {
+    if (t.stream !== null && t.stream !== stream) return;
+    const plan = byColumn.get(t.column);
+    if (!plan) {
+      // A transformation aimed at every stream applies only where the column exists.
+      if (t.stream !== null) {
+        issues.push({
+          path: `column_transformations[${i}].column`,
+          message: `stream "${stream}" has no column "${t.column}" (its columns: ${columns.join(', ') || 'none'})`,
+        });
+      }
+      return;
+    }
+    if (t.newName !== null) plan.target = t.newName;
+    if (t.encryptionKeyName !== null) plan.encryptionKeyName = t.encryptionKeyName;
+    if (t.castTo !== null) plan.castTo = t.castTo;
+    if (t.drop) plan.dropped = true;
+  });
+
+  const kept = [...byColumn.values()].filter((p) => !p.dropped);
+  const seen = new Map<string, string>();
+  for (const p of kept) {
+    const other = seen.get(p.target);
+    if (other !== undefined) {
+      issues.push({
+        path: 'column_transformations',
+        message: `stream "${stream}": columns "${other}" and "${p.source}" would both be named "${p.target}"`,
+      });
+    }
+    seen.set(p.target, p.source);
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  return {
+    stream,
+    columns: kept.map(({ source, target, encryptionKeyName, castTo }) => ({ source, target, encryptionKeyName, castTo })),
+  };
+}
