@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream as fsCreateWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { ValidationError, errorMessage } from '@sluice/core';
+import { assertKey, assertPrefix } from './keys.ts';
+import type { ObjectInfo, ObjectStore } from './object-store.ts';
+
+/** Temporary files are written beside their target under this name prefix and hidden from listings. */
+const TMP_PREFIX = '.sluice-tmp-';
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/**
+ * `file:///abs/path`: an object store on one machine's file system. Every write goes to a
+ * temporary file first and is renamed (or hard-linked, for putIfAbsent) into place, so readers
+ * never see a partly written object and `putIfAbsent` is atomic.
+ */
+export class FileObjectStore implements ObjectStore {
+  readonly rootUrl: string;
+
+  constructor(private readonly root: string) {
+    this.rootUrl = pathToFileURL(root).href.replace(/\/$/, '');
+  }
+
+  uri(key: string): string {
+    assertKey(key);
+    return `${this.rootUrl}/${key}`;
+  }
+
+  keyOf(uri: string): string {
+    const prefix = `${this.rootUrl}/`;
+    if (!uri.startsWith(prefix)) {
+      throw new ValidationError([{ path: 'uri', message: `${uri} is not under the store root ${this.rootUrl}` }]);
+    }
+    const key = decodeURIComponent(uri.slice(prefix.length));
+    assertKey(key);
+    return key;
+  }
+
+  private pathOf(key: string): string {
+    assertKey(key);
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async tempBeside(target: string): Promise<string> {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    return path.join(path.dirname(target), `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  }
+
+  async put(key: string, body: Buffer | string): Promise<void> {
+    const target = this.pathOf(key);
+    const tmp = await this.tempBeside(target);
+    try {
+      await fs.writeFile(tmp, body);
+      await fs.rename(tmp, target);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async putIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    const target = this.pathOf(key);
+    const tmp = await this.tempBeside(target);
+    try {
+      await fs.writeFile(tmp, body);
+      // link(2) fails with EEXIST when the target exists: atomic create-if-absent of a complete file.
+      await fs.link(tmp, target);
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) return false;
+      throw err;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  createWriteStream(key: string): Writable & { done(): Promise<void> } {
+    const target = this.pathOf(key);
+    const stream = new PassThrough();
+    const finished = (async () => {
+      const tmp = await this.tempBeside(target);
+      try {
+        await pipeline(stream, fsCreateWriteStream(tmp));
+        await fs.rename(tmp, target);
+      } catch (err) {
+        await fs.rm(tmp, { force: true });
+        throw err;
+      }
+    })();
+    // Callers observe failures through done(); keep an unobserved rejection from crashing the process.
+    finished.catch(() => undefined);
+    return Object.assign(stream, { done: () => finished });
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return fs.readFile(this.pathOf(key));
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const p = this.pathOf(key);
+    await fs.access(p);
+    return createReadStream(p);
+  }
+
+  async download(key: string, localPath: string): Promise<void> {
+    await fs.mkdir(path.dirname(localPath), { recursive: true });
+    await fs.copyFile(this.pathOf(key), localPath);
+  }
+
+  async upload(localPath: string, key: string): Promise<void> {
+    const target = this.pathOf(key);
+    const tmp = await this.tempBeside(target);
+    try {
+      await fs.copyFile(localPath, tmp);
+      await fs.rename(tmp, target);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await fs.stat(this.pathOf(key));
+      return st.isFile() ? { key, size: st.size } : undefined;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertPrefix(prefix);
+    // Walk only the directory that holds the prefix; keys are compared as strings, as on S3.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash < 0 ? '' : prefix.slice(0, slash);
+    yield* this.walk(dirKey, prefix);
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+    let entries;
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+      throw err;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (entry.name.startsWith(TMP_PREFIX)) continue;
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix)) yield* this.walk(key, prefix);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        const st = await fs.stat(path.join(dir, entry.name));
+        yield { key, size: st.size };
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.pathOf(key), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let n = 0;
+    for await (const obj of this.list(prefix)) {
+      await this.delete(obj.key);
+      n += 1;
+    }
+    return n;
+  }
+
+  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
+    assertPrefix(toPrefix);
+    const keys: string[] = [];
+    for await (const obj of this.list(fromPrefix)) keys.push(obj.key);
+    for (const key of keys) {
+      const target = this.pathOf(toPrefix + key.slice(fromPrefix.length));
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await fs.rename(this.pathOf(key), target);
+    }
+    return keys.length;
+  }
+
+  async ping(): Promise<{ ok: true } | { ok: false; error: string }> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.access(this.root, fs.constants.W_OK);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: `${this.root}: ${errorMessage(err)}` };
+    }
+  }
+
+  async close(): Promise<void> {}
+}

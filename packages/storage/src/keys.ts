@@ -1,0 +1,23 @@
+import { ValidationError } from '@sluice/core';
+
+/**
+ * Checks that a key is relative, '/'-separated and free of '.' / '..' segments, so that no key
+ * can name anything outside the store's root (on file:// that would be a path traversal).
+ */
+export function assertKey(key: string, what = 'key'): void {
+  const bad = (message: string): never => {
+    throw new ValidationError([{ path: what, message: `${message}: ${JSON.stringify(key)}` }]);
+  };
+  if (key.length === 0) bad('must not be empty');
+  if (key.startsWith('/')) bad('must be relative (no leading "/")');
+  if (key.includes('\\') || key.includes('\0')) bad('must not contain "\\" or NUL');
+  for (const segment of key.split('/')) {
+    if (segment === '.' || segment === '..') bad('must not contain "." or ".." segments');
+  }
+}
+
+/** Like {@link assertKey} but also accepts '' (the whole store) and a trailing '/'. */
+export function assertPrefix(prefix: string): void {
+  if (prefix === '') return;
+  assertKey(prefix.endsWith('/') ? prefix.slice(0, -1) || 'x' : prefix, 'prefix');
+}

@@ -1,0 +1,236 @@
+import { createReadStream, createWriteStream as fsCreateWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ValidationError, errorMessage } from '@sluice/core';
+import { assertKey, assertPrefix } from './keys.ts';
+import type { ObjectInfo, ObjectStore } from './object-store.ts';
+
+export interface S3ObjectStoreOptions {
+  /** An S3-compatible endpoint; defaults to the SDK's own (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL). */
+  endpoint?: string;
+  region?: string;
+  /** Defaults to true when an endpoint is set (S3-compatible servers), false for AWS itself. */
+  forcePathStyle?: boolean;
+}
+
+function statusOf(err: unknown): number | undefined {
+  if (err instanceof S3ServiceException) return err.$metadata.httpStatusCode;
+  return undefined;
+}
+
+/** Multipart part size for streamed writes and uploads (S3's minimum is 5 MiB). */
+const PART_SIZE = 8 * 1024 * 1024;
+
+/**
+ * `s3://bucket/prefix` through @aws-sdk/client-s3 against AWS or any S3-compatible endpoint.
+ * Credentials, region and endpoint come from the SDK's own environment variables unless given.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly rootUrl: string;
+  private readonly client: S3Client;
+  /** '' or 'some/prefix/' */
+  private readonly base: string;
+
+  constructor(
+    private readonly bucket: string,
+    prefix: string,
+    options: S3ObjectStoreOptions & { envEndpoint?: string },
+  ) {
+    const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+    this.base = trimmed === '' ? '' : `${trimmed}/`;
+    this.rootUrl = trimmed === '' ? `s3://${bucket}` : `s3://${bucket}/${trimmed}`;
+    const config: S3ClientConfig = {
+      forcePathStyle: options.forcePathStyle ?? Boolean(options.endpoint ?? options.envEndpoint),
+    };
+    if (options.endpoint) config.endpoint = options.endpoint;
+    if (options.region) config.region = options.region;
+    this.client = new S3Client(config);
+  }
+
+  uri(key: string): string {
+    assertKey(key);
+    return `${this.rootUrl}/${key}`;
+  }
+
+  keyOf(uri: string): string {
+    const prefix = `${this.rootUrl}/`;
+    if (!uri.startsWith(prefix)) {
+      throw new ValidationError([{ path: 'uri', message: `${uri} is not under the store root ${this.rootUrl}` }]);
+    }
+    const key = uri.slice(prefix.length);
+    assertKey(key);
+    return key;
+  }
+
+  private s3Key(key: string): string {
+    assertKey(key);
+    return this.base + key;
+  }
+
+  async put(key: string, body: Buffer | string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key), Body: body }));
+  }
+
+  async putIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key), Body: body, IfNoneMatch: '*' }),
+      );
+      return true;
+    } catch (err) {
+      // 412: the object exists. 409: a concurrent conditional write to the same key is in
+      // progress (AWS); one of the two wins, and it is not us.
+      const status = statusOf(err);
+      if (status === 412 || status === 409) return false;
+      throw err;
+    }
+  }
+
+  createWriteStream(key: string): Writable & { done(): Promise<void> } {
+    const stream = new PassThrough();
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.s3Key(key), Body: stream },
+      partSize: PART_SIZE,
+      queueSize: 2,
+    });
+    const finished = upload.done().then(() => undefined);
+    finished.catch(() => undefined);
+    stream.on('error', () => {
+      void upload.abort().catch(() => undefined);
+    });
+    return Object.assign(stream, { done: () => finished });
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
+    if (!out.Body) return Buffer.alloc(0);
+    return Buffer.from(await out.Body.transformToByteArray());
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
+    if (!out.Body) return Readable.from([]);
+    return out.Body as Readable;
+  }
+
+  async download(key: string, localPath: string): Promise<void> {
+    await fs.mkdir(path.dirname(localPath), { recursive: true });
+    await pipeline(await this.getStream(key), fsCreateWriteStream(localPath));
+  }
+
+  async upload(localPath: string, key: string): Promise<void> {
+    const { size } = await fs.stat(localPath);
+    if (size <= PART_SIZE) {
+      await this.put(key, await fs.readFile(localPath));
+      return;
+    }
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.s3Key(key), Body: createReadStream(localPath) },
+      partSize: PART_SIZE,
+      queueSize: 4,
+    });
+    await upload.done();
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
+      return { key, size: out.ContentLength ?? 0 };
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertPrefix(prefix);
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, ContinuationToken: token }),
+      );
+      for (const obj of out.Contents ?? []) {
+        if (obj.Key === undefined) continue;
+        yield { key: obj.Key.slice(this.base.length), size: obj.Size ?? 0 };
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let n = 0;
+    let batch: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((k) => ({ Key: this.base + k })), Quiet: true },
+        }),
+      );
+      const failed = out.Errors ?? [];
+      if (failed.length > 0) {
+        const first = failed[0];
+        throw new Error(`deleting ${failed.length} objects under ${this.rootUrl}/${prefix} failed: ${first?.Key}: ${first?.Message}`);
+      }
+      n += batch.length;
+      batch = [];
+    };
+    for await (const obj of this.list(prefix)) {
+      batch.push(obj.key);
+      if (batch.length === 1000) await flush();
+    }
+    await flush();
+    return n;
+  }
+
+  /** Copy then delete, object by object (S3 has no rename). Objects over 5 GiB are not supported. */
+  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
+    assertPrefix(toPrefix);
+    const keys: string[] = [];
+    for await (const obj of this.list(fromPrefix)) keys.push(obj.key);
+    for (const key of keys) {
+      const target = this.s3Key(toPrefix + key.slice(fromPrefix.length));
+      const source = `${this.bucket}/${this.base}${key}`.split('/').map(encodeURIComponent).join('/');
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: source }));
+      await this.delete(key);
+    }
+    return keys.length;
+  }
+
+  async ping(): Promise<{ ok: true } | { ok: false; error: string }> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return { ok: true };
+    } catch (err) {
+      const status = statusOf(err);
+      return { ok: false, error: `${this.rootUrl}: ${status ? `HTTP ${status} ` : ''}${errorMessage(err) || 'unreachable'}` };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}

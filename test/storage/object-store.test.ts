@@ -1,0 +1,189 @@
+/**
+ * Proves both ObjectStore implementations keep the same contract: against a real directory
+ * (file://) and a real S3-compatible server (moto, through the AWS SDK's env settings).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { openObjectStore, type ObjectStore } from '@sluice/storage';
+import { createTestBucket } from '../support/s3.ts';
+import { testEnv } from '../support/env.ts';
+
+async function collect(it: AsyncIterable<{ key: string; size: number }>): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of it) keys.push(o.key);
+  return keys.sort();
+}
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of r) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+interface Backend {
+  name: string;
+  open(): Promise<{ store: ObjectStore; cleanup(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'file://',
+    async open() {
+      const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-'));
+      const store = openObjectStore(`file://${dir}/root`);
+      return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: 's3://',
+    async open() {
+      const bucket = await createTestBucket();
+      const store = openObjectStore(`s3://${bucket}/some/prefix`);
+      return {
+        store,
+        async cleanup() {
+          await store.deletePrefix('');
+          await store.close();
+        },
+      };
+    },
+  },
+];
+
+for (const backend of backends) {
+  describe(`ObjectStore ${backend.name}`, () => {
+    let store: ObjectStore;
+    let cleanup: () => Promise<void>;
+    let tmp: string;
+    before(async () => {
+      ({ store, cleanup } = await backend.open());
+      tmp = await mkdtemp(path.join(testEnv.tmpDir, 'store-local-'));
+    });
+    after(async () => {
+      await cleanup();
+      await rm(tmp, { recursive: true, force: true });
+    });
+
+    test('ping answers ok', async () => {
+      assert.deepEqual(await store.ping(), { ok: true });
+    });
+
+    test('put, get, head, uri and keyOf round-trip', async () => {
+      await store.put('a/b/c.txt', 'hello');
+      assert.equal((await store.get('a/b/c.txt')).toString(), 'hello');
+      assert.deepEqual(await store.head('a/b/c.txt'), { key: 'a/b/c.txt', size: 5 });
+      assert.equal(await store.head('a/b/missing.txt'), undefined);
+      const uri = store.uri('a/b/c.txt');
+      assert.ok(uri.startsWith(store.rootUrl + '/'), uri);
+      assert.equal(store.keyOf(uri), 'a/b/c.txt');
+      assert.throws(() => store.keyOf('s3://elsewhere/x'), /not under the store root/);
+      await store.put('a/b/c.txt', Buffer.from('again'));
+      assert.equal((await store.get('a/b/c.txt')).toString(), 'again');
+    });
+
+    test('rejects keys that could leave the root', async () => {
+      await assert.rejects(store.put('../escape', 'x'), /"\.\."/);
+      await assert.rejects(store.put('/abs', 'x'), /relative/);
+    });
+
+    test('putIfAbsent writes once and answers false afterwards, keeping the first body', async () => {
+      assert.equal(await store.putIfAbsent('once/k', 'first'), true);
+      assert.equal(await store.putIfAbsent('once/k', 'second'), false);
+      assert.equal((await store.get('once/k')).toString(), 'first');
+    });
+
+    test('putIfAbsent: of many concurrent writers exactly one wins', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.putIfAbsent('race/k', `writer-${i}`)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.equal((await store.get('race/k')).toString(), `writer-${winner}`);
+    });
+
+    test('createWriteStream writes a large streamed object (multipart on S3)', async () => {
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      const parts = Array.from({ length: 12 }, (_, i) => Buffer.concat([chunk, Buffer.from([i])]));
+      const ws = store.createWriteStream('big/streamed.bin');
+      await pipeline(Readable.from(parts), ws);
+      await ws.done();
+      const info = await store.head('big/streamed.bin');
+      assert.equal(info?.size, parts.reduce((n, p) => n + p.length, 0));
+      const back = await readAll(await store.getStream('big/streamed.bin'));
+      assert.ok(back.equals(Buffer.concat(parts)));
+    });
+
+    test('upload and download copy local files both ways', async () => {
+      const src = path.join(tmp, 'src.bin');
+      const body = Buffer.alloc(9 * 1024 * 1024 + 3, 1);
+      await writeFile(src, body);
+      await store.upload(src, 'up/file.bin');
+      assert.equal((await store.head('up/file.bin'))?.size, body.length);
+      const dst = path.join(tmp, 'nested', 'dst.bin');
+      await store.download('up/file.bin', dst);
+      assert.ok((await readFile(dst)).equals(body));
+    });
+
+    test('list is prefix-based like S3, deletePrefix and movePrefix act on exactly the prefix', async () => {
+      await store.put('runs/r1/x.json', '1');
+      await store.put('runs/r1/deep/y.json', '22');
+      await store.put('runs/r10/z.json', '333');
+      await store.put('runs/r2/w.json', '4444');
+      assert.deepEqual(await collect(store.list('runs/r1/')), ['runs/r1/deep/y.json', 'runs/r1/x.json']);
+      assert.deepEqual(await collect(store.list('runs/r1')), ['runs/r1/deep/y.json', 'runs/r1/x.json', 'runs/r10/z.json']);
+      assert.deepEqual(await collect(store.list('nothing/here/')), []);
+
+      assert.equal(await store.movePrefix('runs/r1/', 'archive/r1/'), 2);
+      assert.deepEqual(await collect(store.list('runs/r1/')), []);
+      assert.deepEqual(await collect(store.list('archive/')), ['archive/r1/deep/y.json', 'archive/r1/x.json']);
+      assert.equal((await store.get('archive/r1/deep/y.json')).toString(), '22');
+
+      assert.equal(await store.deletePrefix('runs/'), 2);
+      assert.deepEqual(await collect(store.list('runs/')), []);
+      await store.delete('archive/r1/x.json');
+      await store.delete('archive/r1/x.json');
+      assert.deepEqual(await collect(store.list('archive/')), ['archive/r1/deep/y.json']);
+    });
+
+    test('get of a missing key fails', async () => {
+      await assert.rejects(store.get('no/such/key'));
+      await assert.rejects(store.getStream('no/such/key'));
+    });
+  });
+}
+
+test('file:// leaves no temporary files behind', async () => {
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-tmp-'));
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    await store.put('k', 'v');
+    await store.putIfAbsent('k', 'w');
+    await store.putIfAbsent('k2', 'w');
+    const ws = store.createWriteStream('k3');
+    ws.end('x');
+    await ws.done();
+    assert.deepEqual((await readdir(dir)).sort(), ['k', 'k2', 'k3']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('openObjectStore rejects unsupported or malformed URLs', () => {
+  assert.throws(() => openObjectStore('http://x/y'), /unsupported scheme/);
+  assert.throws(() => openObjectStore('not a url'), /must be a URL/);
+  assert.throws(() => openObjectStore('file://host/path'), /local absolute path/);
+});
+
+test('s3:// ping reports an unreachable bucket without throwing', async () => {
+  const store = openObjectStore('s3://sluice-no-such-bucket-xyz');
+  try {
+    const r = await store.ping();
+    assert.equal(r.ok, false);
+  } finally {
+    await store.close();
+  }
+});
