@@ -1,0 +1,125 @@
+import { ConflictError, NotFoundError } from '@sluice/core';
+import { Prisma, type PrismaClient } from '@sluice/db';
+import { ColumnCipher, generateKeyMaterial } from './column-cipher.ts';
+import type { MasterKeyring } from './master-keyring.ts';
+
+/** A named key as it may be shown: never its material. */
+export interface EncryptionKeyInfo {
+  name: string;
+  ownerId: string | null;
+  activeVersion: number;
+  versions: { version: number; createdAt: Date }[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+function wrapContext(name: string, version: number): string {
+  return `encryption_key_versions:${name}:${version}`;
+}
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/**
+ * Named column-encryption keys in `encryption_keys` / `encryption_key_versions`. Each version's
+ * 32 bytes of material are stored sealed by the master key ({@link MasterKeyring}), bound to
+ * (name, version); rotation adds a version and makes it active, older versions stay for decryption.
+ */
+export class EncryptionKeyStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly keyring: MasterKeyring,
+  ) {}
+
+  /** Creates key `name` at version 1; a ConflictError when the name is taken. */
+  async create(name: string, ownerId: string | null): Promise<EncryptionKeyInfo> {
+    const wrapped = this.keyring.seal(generateKeyMaterial(), wrapContext(name, 1));
+    try {
+      await this.prisma.$transaction(async (tx) => {
+        await tx.encryptionKey.create({ data: { name, ownerId, activeVersion: 1 } });
+        await tx.encryptionKeyVersion.create({ data: { keyName: name, version: 1, wrappedKey: wrapped } });
+      });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw new ConflictError(`encryption key ${name} already exists`, { cause: err });
+      }
+      throw err;
+    }
+    return this.get(name);
+  }
+
+  async get(name: string, db: Db = this.prisma): Promise<EncryptionKeyInfo> {
+    const key = await db.encryptionKey.findUnique({ where: { name }, include: { versions: { orderBy: { version: 'asc' } } } });
+    if (!key) throw new NotFoundError('encryption key', name);
+    return toInfo(key);
+  }
+
+  /** Keys, by name; `ownerIds` limits to keys of those owners (null = keys without an owner). */
+  async list(filter: { ownerIds?: (string | null)[] } = {}): Promise<EncryptionKeyInfo[]> {
+    const owners = filter.ownerIds;
+    const where: Prisma.EncryptionKeyWhereInput | undefined = owners
+      ? {
+          OR: [
+            ...(owners.some((o) => o !== null) ? [{ ownerId: { in: owners.filter((o): o is string => o !== null) } }] : []),
+            ...(owners.includes(null) ? [{ ownerId: null }] : []),
+          ],
+        }
+      : undefined;
+    const keys = await this.prisma.encryptionKey.findMany({
+      ...(where ? { where } : {}),
+      include: { versions: { orderBy: { version: 'asc' } } },
+      orderBy: { name: 'asc' },
+    });
+    return keys.map(toInfo);
+  }
+
+  /** Which of `names` exist (for validating a job's column transformations). */
+  async existing(names: readonly string[], db: Db = this.prisma): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    const rows = await db.encryptionKey.findMany({ where: { name: { in: [...names] } }, select: { name: true } });
+    return new Set(rows.map((r) => r.name));
+  }
+
+  /** Adds a new version with fresh material and makes it active; the row lock serialises rotations. */
+  async rotate(name: string): Promise<EncryptionKeyInfo> {
+    await this.prisma.$transaction(async (tx) => {
+      let version: number;
+      try {
+        ({ activeVersion: version } = await tx.encryptionKey.update({ where: { name }, data: { activeVersion: { increment: 1 } } }));
+      } catch (err) {
+        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') throw new NotFoundError('encryption key', name);
+        throw err;
+      }
+      await tx.encryptionKeyVersion.create({
+        data: { keyName: name, version, wrappedKey: this.keyring.seal(generateKeyMaterial(), wrapContext(name, version)) },
+      });
+    });
+    return this.get(name);
+  }
+
+  /** A cipher holding every version of key `name` (the transform task encrypts with it). */
+  async loadCipher(name: string, db: Db = this.prisma): Promise<ColumnCipher> {
+    const key = await db.encryptionKey.findUnique({ where: { name }, include: { versions: true } });
+    if (!key) throw new NotFoundError('encryption key', name);
+    const versions = new Map<number, Buffer>();
+    for (const v of key.versions) versions.set(v.version, this.keyring.open(v.wrappedKey, wrapContext(name, v.version)));
+    return new ColumnCipher(name, versions, key.activeVersion);
+  }
+}
+
+function toInfo(key: {
+  name: string;
+  ownerId: string | null;
+  activeVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+  versions: { version: number; createdAt: Date }[];
+}): EncryptionKeyInfo {
+  return {
+    name: key.name,
+    ownerId: key.ownerId,
+    activeVersion: key.activeVersion,
+    versions: key.versions.map((v) => ({ version: v.version, createdAt: v.createdAt })),
+    createdAt: key.createdAt,
+    updatedAt: key.updatedAt,
+  };
+}
