@@ -1,0 +1,2 @@
+export { CRON_PRESETS, normalizeSchedule, normalizeTimeZone, nextFireTimes, fireTimesBetween } from './schedule.ts';
+export type { ScheduleOptions } from './schedule.ts';

@@ -1,0 +1,77 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValidationError } from '../errors/index.ts';
+import { fireTimesBetween, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
+
+const iso = (ds: Date[]): string[] => ds.map((d) => d.toISOString());
+
+describe('normalizeSchedule', () => {
+  it('accepts five fields, names, ranges, steps and presets', () => {
+    assert.equal(normalizeSchedule('*/15  9-17 * JAN-MAR mon-fri'), '*/15 9-17 * JAN-MAR mon-fri');
+    assert.equal(normalizeSchedule('@daily'), '0 0 * * *');
+    assert.equal(normalizeSchedule('@Hourly'), '0 * * * *');
+    assert.equal(normalizeSchedule('0 0 * * 7'), '0 0 * * 7');
+  });
+  it('refuses wrong field counts, out-of-range values and unknown presets, naming the field', () => {
+    assert.throws(() => normalizeSchedule('* * *'), /3 fields/);
+    assert.throws(() => normalizeSchedule('60 * * * *'), /minute field: 60 is outside 0-59/);
+    assert.throws(() => normalizeSchedule('0 24 * * *'), /hour field/);
+    assert.throws(() => normalizeSchedule('0 0 0 * *'), /day of month field/);
+    assert.throws(() => normalizeSchedule('0 0 * 13 *'), /month field/);
+    assert.throws(() => normalizeSchedule('0 0 * * 8'), /day of week field/);
+    assert.throws(() => normalizeSchedule('5-1 * * * *'), /backwards/);
+    assert.throws(() => normalizeSchedule('*/0 * * * *'), /step 0/);
+    assert.throws(() => normalizeSchedule('@fortnightly'), /unknown preset/);
+    assert.throws(() => normalizeSchedule('x * * * *'), ValidationError);
+  });
+  it('takes a seconds field only when asked (tests)', () => {
+    assert.throws(() => normalizeSchedule('*/2 * * * * *'), /6 fields/);
+    assert.equal(normalizeSchedule('*/2 * * * * *', { allowSeconds: true }), '*/2 * * * * *');
+  });
+});
+
+describe('normalizeTimeZone', () => {
+  it('canonicalises IANA names and refuses offsets and unknown zones', () => {
+    assert.equal(normalizeTimeZone('UTC'), 'UTC');
+    assert.equal(normalizeTimeZone('Europe/Berlin'), 'Europe/Berlin');
+    assert.throws(() => normalizeTimeZone('Mars/Olympus'), /not an IANA time zone/);
+    assert.throws(() => normalizeTimeZone('+05:00'), ValidationError);
+    assert.throws(() => normalizeTimeZone(''), ValidationError);
+  });
+});
+
+describe('nextFireTimes across daylight saving', () => {
+  it('fires a skipped local time once, just after the spring-forward gap', () => {
+    // 2026-03-08: New York jumps from 02:00 EST to 03:00 EDT; 02:30 does not exist.
+    assert.deepEqual(iso(nextFireTimes('30 2 * * *', 'America/New_York', new Date('2026-03-07T12:00:00Z'), 2)), [
+      '2026-03-08T07:30:00.000Z', // 03:30 EDT
+      '2026-03-09T06:30:00.000Z', // 02:30 EDT
+    ]);
+  });
+  it('fires a repeated local time once on the fall-back day', () => {
+    // 2026-11-01: 01:30 happens at 05:30Z (EDT) and 06:30Z (EST); one fire.
+    assert.deepEqual(iso(nextFireTimes('30 1 * * *', 'America/New_York', new Date('2026-10-31T12:00:00Z'), 2)), [
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
+    ]);
+  });
+  it('keeps hourly schedules hourly in real time through both changes', () => {
+    assert.deepEqual(iso(nextFireTimes('0 * * * *', 'America/New_York', new Date('2026-11-01T04:30:00Z'), 3)), [
+      '2026-11-01T05:00:00.000Z',
+      '2026-11-01T06:00:00.000Z',
+      '2026-11-01T07:00:00.000Z',
+    ]);
+  });
+  it('moves a daily midnight in Berlin by an hour of UTC after the change', () => {
+    assert.deepEqual(iso(nextFireTimes('@daily', 'Europe/Berlin', new Date('2026-03-28T12:00:00Z'), 2)), [
+      '2026-03-28T23:00:00.000Z',
+      '2026-03-29T22:00:00.000Z',
+    ]);
+  });
+  it('lists the missed fires a catch-up creates, bounded', () => {
+    const from = new Date('2026-01-01T00:00:00Z');
+    const to = new Date('2026-01-01T05:00:00Z');
+    assert.equal(fireTimesBetween('@hourly', 'UTC', from, to, 100).length, 5);
+    assert.equal(fireTimesBetween('@hourly', 'UTC', from, to, 2).length, 2);
+  });
+});

@@ -1,0 +1,148 @@
+import { CronExpressionParser } from 'cron-parser';
+import { ValidationError } from '../errors/index.ts';
+
+/** The presets Sluice accepts, as the five-field expressions they stand for. */
+export const CRON_PRESETS: Readonly<Record<string, string>> = {
+  '@hourly': '0 * * * *',
+  '@daily': '0 0 * * *',
+  '@weekly': '0 0 * * 0',
+  '@monthly': '0 0 1 * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+};
+
+interface FieldRule {
+  name: string;
+  min: number;
+  max: number;
+  names?: readonly string[];
+}
+
+const SECOND: FieldRule = { name: 'second', min: 0, max: 59 };
+const FIELDS: readonly FieldRule[] = [
+  { name: 'minute', min: 0, max: 59 },
+  { name: 'hour', min: 0, max: 23 },
+  { name: 'day of month', min: 1, max: 31 },
+  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  // 0 and 7 are both Sunday, as in Vixie cron.
+  { name: 'day of week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+];
+
+export interface ScheduleOptions {
+  /**
+   * Accept a six-field expression whose first field is seconds. Only tests use this (a job's
+   * schedule is five-field cron); production callers leave it off.
+   */
+  allowSeconds?: boolean;
+}
+
+function fieldValue(raw: string, rule: FieldRule): number | string {
+  if (/^\d+$/.test(raw)) {
+    const n = Number(raw);
+    if (n < rule.min || n > rule.max) return `${raw} is outside ${rule.min}-${rule.max}`;
+    return n;
+  }
+  const named = rule.names?.indexOf(raw.toUpperCase()) ?? -1;
+  if (named >= 0) return rule.name === 'month' ? named + 1 : named;
+  return `${raw} is not a number${rule.names ? ` or a name (${rule.names.join(', ')})` : ''}`;
+}
+
+/** Checks one field: `*`, `n`, `a-b`, each optionally `/step`, comma-separated. */
+function fieldProblem(field: string, rule: FieldRule): string | null {
+  for (const part of field.split(',')) {
+    const m = /^([^/]+)(?:\/(\d+))?$/.exec(part);
+    if (!m || m[1] === undefined) return `"${part}" is not a value, range or step`;
+    const [, base, step] = m;
+    if (step !== undefined && Number(step) === 0) return `step 0 in "${part}"`;
+    if (base === '*') continue;
+    const range = base.split('-');
+    if (range.length > 2) return `"${part}" is not a range`;
+    const values = range.map((r) => fieldValue(r, rule));
+    for (const v of values) if (typeof v === 'string') return v;
+    const [lo, hi] = values as number[];
+    if (hi !== undefined && lo !== undefined && lo > hi) return `range ${base} goes backwards`;
+  }
+  return null;
+}
+
+/**
+ * Validates a schedule strictly and answers the expression to hand to cron (presets
+ * expanded). Five fields (minute hour day-of-month month day-of-week) or a preset; six with
+ * seconds only when `allowSeconds`. Throws ValidationError naming the bad field.
+ */
+export function normalizeSchedule(expression: string, options: ScheduleOptions = {}): string {
+  const expr = expression.trim();
+  const preset = CRON_PRESETS[expr.toLowerCase()];
+  if (preset !== undefined) return preset;
+  if (expr.startsWith('@')) {
+    throw new ValidationError([{ path: 'schedule', message: `unknown preset ${expr} (use ${Object.keys(CRON_PRESETS).join(', ')})` }]);
+  }
+  const fields = expr.split(/\s+/);
+  const rules = options.allowSeconds && fields.length === 6 ? [SECOND, ...FIELDS] : FIELDS;
+  if (fields.length !== rules.length) {
+    throw new ValidationError([
+      { path: 'schedule', message: `"${expr}" has ${fields.length} fields; cron needs 5 (minute hour day-of-month month day-of-week)` },
+    ]);
+  }
+  const issues = fields.flatMap((f, i) => {
+    const rule = rules[i];
+    const problem = rule ? fieldProblem(f, rule) : 'unexpected field';
+    return problem ? [{ path: 'schedule', message: `${rule?.name ?? 'field'} field: ${problem}` }] : [];
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+  return fields.join(' ');
+}
+
+/**
+ * Validates an IANA time zone name and answers its canonical spelling (e.g. `utc` → `UTC`,
+ * `US/Eastern` → `America/New_York`). Fixed offsets like `+05:00` are refused: they have no
+ * daylight-saving rules and cron-parser mishandles them.
+ */
+export function normalizeTimeZone(timeZone: string): string {
+  const bad = (): never => {
+    throw new ValidationError([{ path: 'timezone', message: `${timeZone} is not an IANA time zone (e.g. UTC, Europe/Berlin)` }]);
+  };
+  if (!/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+)*$/.test(timeZone)) return bad();
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+  } catch {
+    return bad();
+  }
+}
+
+/**
+ * The next `count` fire times strictly after `after`, in `timeZone`. Daylight saving:
+ * a local time skipped by a spring-forward fires once, right after the gap (02:30 → 03:30);
+ * a local time repeated by a fall-back fires once, at its first occurrence; interval schedules
+ * (`0 * * * *`) fire every elapsed hour across both changes.
+ */
+export function nextFireTimes(
+  expression: string,
+  timeZone: string,
+  after: Date,
+  count: number,
+  options: ScheduleOptions = {},
+): Date[] {
+  const expr = normalizeSchedule(expression, options);
+  const tz = normalizeTimeZone(timeZone);
+  const it = CronExpressionParser.parse(expr, { tz, currentDate: after });
+  const out: Date[] = [];
+  for (let i = 0; i < count; i++) out.push(it.next().toDate());
+  return out;
+}
+
+/** Fire times in (from, to], oldest first, at most `limit`: the runs a catch-up creates. */
+export function fireTimesBetween(
+  expression: string,
+  timeZone: string,
+  from: Date,
+  to: Date,
+  limit: number,
+  options: ScheduleOptions = {},
+): Date[] {
+  const expr = normalizeSchedule(expression, options);
+  const it = CronExpressionParser.parse(expr, { tz: normalizeTimeZone(timeZone), currentDate: from, endDate: to });
+  const out: Date[] = [];
+  while (out.length < limit && it.hasNext()) out.push(it.next().toDate());
+  return out;
+}

@@ -1,0 +1,111 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ValidationError } from '../errors/index.ts';
+import type { TaskState } from '../states/index.ts';
+import {
+  decideScheduled,
+  downstreamInstances,
+  expandMapped,
+  ingestionDag,
+  mapSourceOf,
+  retryDelayMs,
+  validateDag,
+  type InstanceView,
+} from './index.ts';
+
+const dag = ingestionDag();
+const v = (taskId: string, mapIndex: number, state: TaskState): InstanceView => ({ taskId, mapIndex, state });
+
+describe('ingestion DAG shape', () => {
+  it('maps stage, transform and load from extract; archive is unmapped', () => {
+    assert.equal(mapSourceOf(dag, 'stage'), 'extract');
+    assert.equal(mapSourceOf(dag, 'load'), 'extract');
+    assert.equal(mapSourceOf(dag, 'archive'), null);
+    assert.deepEqual(
+      expandMapped(dag, 'extract', ['a', 'b']).map((i) => `${i.taskId}:${i.mapIndex}:${i.stream}`),
+      ['stage:0:a', 'stage:1:b', 'transform:0:a', 'transform:1:b', 'load:0:a', 'load:1:b'],
+    );
+  });
+  it('refuses cycles, unknown upstreams and duplicate streams', () => {
+    const base = { retries: 0, retryDelayMs: 1, maxRetryDelayMs: 1, timeoutMs: 1, isMapped: false } as const;
+    assert.throws(
+      () => validateDag({ tasks: [{ ...base, taskId: 'a', taskType: 'extract', upstreamTaskIds: ['b'] }, { ...base, taskId: 'b', taskType: 'load', upstreamTaskIds: ['a'] }] }),
+      /cycle/,
+    );
+    assert.throws(() => validateDag({ tasks: [{ ...base, taskId: 'a', taskType: 'extract', upstreamTaskIds: ['zz'] }] }), ValidationError);
+    assert.throws(() => expandMapped(dag, 'extract', ['a', 'a']), /twice/);
+  });
+});
+
+describe('decideScheduled (all_success with mapping)', () => {
+  it('queues extract first, and archive only after extract expanded and every load succeeded', () => {
+    assert.deepEqual(decideScheduled(dag, [v('extract', -1, 'scheduled'), v('archive', -1, 'scheduled')]).toQueue, [
+      { taskId: 'extract', mapIndex: -1 },
+    ]);
+    // extract running: archive waits even though no load instance exists yet
+    assert.deepEqual(decideScheduled(dag, [v('extract', -1, 'running'), v('archive', -1, 'scheduled')]).toQueue, []);
+    // extract succeeded with zero streams: archive runs
+    assert.deepEqual(decideScheduled(dag, [v('extract', -1, 'success'), v('archive', -1, 'scheduled')]).toQueue, [
+      { taskId: 'archive', mapIndex: -1 },
+    ]);
+  });
+  it('runs each stream chain independently of the others', () => {
+    const d = decideScheduled(dag, [
+      v('extract', -1, 'success'),
+      v('stage', 0, 'success'),
+      v('stage', 1, 'running'),
+      v('transform', 0, 'success'),
+      v('transform', 1, 'scheduled'),
+      v('load', 0, 'scheduled'),
+      v('load', 1, 'scheduled'),
+      v('archive', -1, 'scheduled'),
+    ]);
+    assert.deepEqual(d.toQueue, [{ taskId: 'load', mapIndex: 0 }]);
+    assert.deepEqual(d.toUpstreamFailed, []);
+  });
+  it('propagates a failed stream to its chain and archive, not to the other stream', () => {
+    const d = decideScheduled(dag, [
+      v('extract', -1, 'success'),
+      v('stage', 0, 'failed'),
+      v('stage', 1, 'success'),
+      v('transform', 0, 'scheduled'),
+      v('transform', 1, 'scheduled'),
+      v('load', 0, 'scheduled'),
+      v('load', 1, 'scheduled'),
+      v('archive', -1, 'scheduled'),
+    ]);
+    assert.deepEqual(d.toQueue, [{ taskId: 'transform', mapIndex: 1 }]);
+    assert.deepEqual(
+      d.toUpstreamFailed.map((r) => `${r.taskId}:${r.mapIndex}`).sort(),
+      ['archive:-1', 'load:0', 'transform:0'],
+    );
+  });
+  it('fails archive when extract failed before expanding', () => {
+    const d = decideScheduled(dag, [v('extract', -1, 'failed'), v('archive', -1, 'scheduled')]);
+    assert.deepEqual(d.toUpstreamFailed, [{ taskId: 'archive', mapIndex: -1 }]);
+  });
+});
+
+describe('downstreamInstances', () => {
+  const all = [
+    { taskId: 'extract', mapIndex: -1 },
+    ...expandMapped(dag, 'extract', ['a', 'b']),
+    { taskId: 'archive', mapIndex: -1 },
+  ];
+  it('follows one stream for a mapped instance', () => {
+    assert.deepEqual(
+      downstreamInstances(dag, { taskId: 'stage', mapIndex: 1 }, all).map((r) => `${r.taskId}:${r.mapIndex}`).sort(),
+      ['archive:-1', 'load:1', 'transform:1'],
+    );
+  });
+  it('covers every instance below extract', () => {
+    assert.equal(downstreamInstances(dag, { taskId: 'extract', mapIndex: -1 }, all).length, 7);
+  });
+});
+
+describe('retryDelayMs', () => {
+  it('doubles from the base delay and stops at the cap', () => {
+    const p = { retryDelayMs: 1000, maxRetryDelayMs: 5000 };
+    assert.deepEqual([2, 3, 4, 5, 6, 60].map((t) => retryDelayMs(p, t)), [1000, 2000, 4000, 5000, 5000, 5000]);
+  });
+});

@@ -1,0 +1,169 @@
+import { ValidationError } from '../errors/index.ts';
+import type { TaskState } from '../states/index.ts';
+import { directDownstream, mapSourceOf, taskSpec, type DagSpec } from './dag-spec.ts';
+
+/** A task instance: a task, and for a mapped task the stream position (-1 when unmapped). */
+export interface InstanceRef {
+  taskId: string;
+  mapIndex: number;
+}
+
+export interface InstanceView extends InstanceRef {
+  state: TaskState;
+}
+
+/** A mapped instance to create when its map source succeeds. */
+export interface MappedInstance extends InstanceRef {
+  stream: string;
+}
+
+export const UNMAPPED = -1;
+
+export function sameInstance(a: InstanceRef, b: InstanceRef): boolean {
+  return a.taskId === b.taskId && a.mapIndex === b.mapIndex;
+}
+
+export function instanceKey(r: InstanceRef): string {
+  return `${r.taskId}[${r.mapIndex}]`;
+}
+
+/** What all_success makes of an instance given its upstream instances. */
+export type Readiness = 'ready' | 'waiting' | 'upstream_failed';
+
+const BLOCKING_FAILURES: readonly TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
+const DONE: readonly TaskState[] = ['success', 'skipped'];
+
+/**
+ * The upstream instances of `inst`, or `'unexpanded'` when one of its upstream tasks is mapped
+ * and not expanded yet (its map source has not succeeded), with that source's state.
+ */
+function upstreamOf(
+  spec: DagSpec,
+  inst: InstanceRef,
+  byTask: Map<string, InstanceView[]>,
+): { kind: 'instances'; instances: InstanceView[] } | { kind: 'unexpanded'; sourceState: TaskState | undefined } {
+  const t = taskSpec(spec, inst.taskId);
+  const out: InstanceView[] = [];
+  for (const u of t.upstreamTaskIds) {
+    const uSpec = taskSpec(spec, u);
+    const uInstances = byTask.get(u) ?? [];
+    if (!uSpec.isMapped) {
+      out.push(...uInstances.filter((i) => i.mapIndex === UNMAPPED));
+    } else if (t.isMapped) {
+      out.push(...uInstances.filter((i) => i.mapIndex === inst.mapIndex));
+    } else {
+      const source = mapSourceOf(spec, u);
+      const sourceInst = source === null ? undefined : (byTask.get(source) ?? []).find((i) => i.mapIndex === UNMAPPED);
+      if (sourceInst?.state !== 'success') return { kind: 'unexpanded', sourceState: sourceInst?.state };
+      out.push(...uInstances);
+    }
+  }
+  return { kind: 'instances', instances: out };
+}
+
+function groupByTask(instances: readonly InstanceView[]): Map<string, InstanceView[]> {
+  const byTask = new Map<string, InstanceView[]>();
+  for (const i of instances) {
+    const list = byTask.get(i.taskId) ?? [];
+    list.push(i);
+    byTask.set(i.taskId, list);
+  }
+  return byTask;
+}
+
+/** all_success for one instance. */
+export function readiness(spec: DagSpec, inst: InstanceRef, instances: readonly InstanceView[]): Readiness {
+  const up = upstreamOf(spec, inst, groupByTask(instances));
+  if (up.kind === 'unexpanded') {
+    return up.sourceState !== undefined && BLOCKING_FAILURES.includes(up.sourceState) ? 'upstream_failed' : 'waiting';
+  }
+  if (up.instances.some((i) => BLOCKING_FAILURES.includes(i.state))) return 'upstream_failed';
+  if (up.instances.every((i) => DONE.includes(i.state))) return 'ready';
+  return 'waiting';
+}
+
+/** What the engine must do to a run's `scheduled` instances after something changed. */
+export interface RunDecision {
+  toQueue: InstanceRef[];
+  toUpstreamFailed: InstanceRef[];
+}
+
+/**
+ * Decides, for every `scheduled` instance, whether it can be queued now or will never run
+ * because an upstream failed; upstream_failed propagates through the whole DAG in one call.
+ */
+export function decideScheduled(spec: DagSpec, instances: readonly InstanceView[]): RunDecision {
+  const current = instances.map((i) => ({ ...i }));
+  const decision: RunDecision = { toQueue: [], toUpstreamFailed: [] };
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const inst of current) {
+      if (inst.state !== 'scheduled') continue;
+      const r = readiness(spec, inst, current);
+      if (r === 'upstream_failed') {
+        inst.state = 'upstream_failed';
+        decision.toUpstreamFailed.push({ taskId: inst.taskId, mapIndex: inst.mapIndex });
+        changed = true;
+      } else if (r === 'ready') {
+        inst.state = 'queued';
+        decision.toQueue.push({ taskId: inst.taskId, mapIndex: inst.mapIndex });
+      }
+    }
+  }
+  return decision;
+}
+
+/**
+ * The instances to create when `sourceTaskId` succeeded and reported `streams`: one per
+ * stream for every mapped task expanding from it, map index = the stream's position.
+ */
+export function expandMapped(spec: DagSpec, sourceTaskId: string, streams: readonly string[]): MappedInstance[] {
+  const seen = new Set<string>();
+  for (const [i, s] of streams.entries()) {
+    if (typeof s !== 'string' || s.length === 0) {
+      throw new ValidationError([{ path: `mappedStreams[${i}]`, message: 'stream names are non-empty strings' }]);
+    }
+    if (seen.has(s)) throw new ValidationError([{ path: `mappedStreams[${i}]`, message: `stream ${s} is listed twice` }]);
+    seen.add(s);
+  }
+  const out: MappedInstance[] = [];
+  for (const t of spec.tasks) {
+    if (!t.isMapped || mapSourceOf(spec, t.taskId) !== sourceTaskId) continue;
+    for (const [mapIndex, stream] of streams.entries()) out.push({ taskId: t.taskId, mapIndex, stream });
+  }
+  return out;
+}
+
+/** Whether a task's success expands mapped tasks (it is some mapped task's map source). */
+export function isMapSource(spec: DagSpec, taskId: string): boolean {
+  return spec.tasks.some((t) => t.isMapped && mapSourceOf(spec, t.taskId) === taskId);
+}
+
+/**
+ * Every existing instance downstream of `root` (transitively, root excluded), following
+ * instance-level edges: a mapped instance feeds the same map index of a mapped downstream
+ * task, and every instance of an unmapped one; an unmapped instance feeds all instances.
+ */
+export function downstreamInstances(spec: DagSpec, root: InstanceRef, instances: readonly InstanceRef[]): InstanceRef[] {
+  const result = new Map<string, InstanceRef>();
+  const frontier: InstanceRef[] = [root];
+  while (frontier.length > 0) {
+    const cur = frontier.pop();
+    if (cur === undefined) break;
+    const curMapped = taskSpec(spec, cur.taskId).isMapped;
+    for (const d of directDownstream(spec, cur.taskId)) {
+      const dMapped = taskSpec(spec, d).isMapped;
+      const targets = instances.filter(
+        (i) => i.taskId === d && (!dMapped || !curMapped || i.mapIndex === cur.mapIndex),
+      );
+      for (const t of targets) {
+        const k = instanceKey(t);
+        if (result.has(k)) continue;
+        result.set(k, { taskId: t.taskId, mapIndex: t.mapIndex });
+        frontier.push(t);
+      }
+    }
+  }
+  return [...result.values()];
+}

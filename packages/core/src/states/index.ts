@@ -1,0 +1,3 @@
+export * from './states.ts';
+export { runOutcome } from './run-outcome.ts';
+export type { RunOutcome } from './run-outcome.ts';
