@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { CAST_TYPES, type ColumnTransformation } from '../pipeline/index.ts';
+
+export const TRANSFORMATION_TYPES = ['rename', 'encrypt', 'cast', 'drop'] as const;
+
+const columnName = z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
+
+/**
+ * One entry of `column_transformations`, in either form the contract knows:
+ *
+ * - the seed contract's: `{column, stream?, new_name?, encryption_key_name?}` — rename and/or
+ *   encrypt; at least one of `new_name`, `encryption_key_name`;
+ * - the platform's: `{column, stream?, transformation_type: rename|encrypt|cast|drop, …}` —
+ *   `rename` needs `new_name`, `encrypt` needs `encryption_key_name`, `cast` needs `target_type`
+ *   (one of {@link CAST_TYPES}), `drop` takes nothing else.
+ *
+ * `stream` absent or null = every selected stream that has the column. Unknown fields are rejected.
+ */
+export const columnTransformationInput = z
+  .strictObject({
+    column: columnName.describe('source column (top-level field of the stream record)'),
+    stream: z.string().trim().min(1, 'must not be empty').nullish().describe('stream it targets; null = every selected stream with the column'),
+    new_name: columnName.nullish().describe('rename the column to this'),
+    encryption_key_name: z.string().trim().min(1, 'must not be empty').nullish().describe('encrypt the column with this named key (POST /api/encryption-keys)'),
+    transformation_type: z.enum(TRANSFORMATION_TYPES).nullish().describe("the platform's form: what this transformation does"),
+    target_type: z.enum(CAST_TYPES).nullish().describe('for transformation_type cast: the Iceberg type to cast to'),
+  })
+  .superRefine((t, ctx) => {
+    const has = (v: string | null | undefined): boolean => v !== undefined && v !== null;
+    switch (t.transformation_type ?? null) {
+      case null:
+        if (!has(t.new_name) && !has(t.encryption_key_name)) {
+          ctx.addIssue({ code: 'custom', path: [], message: 'needs new_name or encryption_key_name (or a transformation_type)' });
+        }
+        if (has(t.target_type)) ctx.addIssue({ code: 'custom', path: ['target_type'], message: 'only with transformation_type "cast"' });
+        break;
+      case 'rename':
+        if (!has(t.new_name)) ctx.addIssue({ code: 'custom', path: ['new_name'], message: 'required for transformation_type "rename"' });
+        if (has(t.target_type)) ctx.addIssue({ code: 'custom', path: ['target_type'], message: 'only with transformation_type "cast"' });
+        break;
+      case 'encrypt':
+        if (!has(t.encryption_key_name)) {
+          ctx.addIssue({ code: 'custom', path: ['encryption_key_name'], message: 'required for transformation_type "encrypt"' });
+        }
+        if (has(t.target_type)) ctx.addIssue({ code: 'custom', path: ['target_type'], message: 'only with transformation_type "cast"' });
+        break;
+      case 'cast':
+        if (!has(t.target_type)) ctx.addIssue({ code: 'custom', path: ['target_type'], message: 'required for transformation_type "cast"' });
+        break;
+      case 'drop':
+        for (const f of ['new_name', 'encryption_key_name', 'target_type'] as const) {
+          if (has(t[f])) ctx.addIssue({ code: 'custom', path: [f], message: 'a dropped column cannot also be renamed, encrypted or cast' });
+        }
+        break;
+    }
+  });
+
+export type ColumnTransformationInput = z.output<typeof columnTransformationInput>;
+
+/** The one stored form the transform task reads (see core/pipeline's planStreamColumns). */
+export function normalizeColumnTransformation(t: ColumnTransformationInput): ColumnTransformation {
+  return {
+    column: t.column,
+    stream: t.stream ?? null,
+    newName: t.new_name ?? null,
+    encryptionKeyName: t.encryption_key_name ?? null,
+    castTo: t.target_type ?? null,
+    drop: t.transformation_type === 'drop',
+  };
+}
+
+/** The stored form shown back to clients (snake_case, every field present). */
+export const columnTransformationView = z.object({
+  column: z.string(),
+  stream: z.string().nullable(),
+  new_name: z.string().nullable(),
+  encryption_key_name: z.string().nullable(),
+  target_type: z.enum(CAST_TYPES).nullable(),
+  drop: z.boolean(),
+});
+export type ColumnTransformationView = z.output<typeof columnTransformationView>;
+
+export function columnTransformationToView(t: ColumnTransformation): ColumnTransformationView {
+  return {
+    column: t.column,
+    stream: t.stream,
+    new_name: t.newName,
+    encryption_key_name: t.encryptionKeyName,
+    target_type: t.castTo,
+    drop: t.drop,
+  };
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ValidationError } from '../errors/index.ts';
+import { parseCreateIngestJob } from './create-ingest-job.ts';
+import { formatIssuePath } from './parse-request.ts';
+
+const base = {
+  name: 'github issues',
+  source_name: 'source-github',
+  source_config: { repositories: ['a/b'], credentials: { personal_access_token: 'ghp_x' } },
+  schema_name: 'raw_github',
+  mode: 'append',
+};
+
+function issuesOf(body: unknown): string[] {
+  try {
+    parseCreateIngestJob(body);
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, String(err));
+    return err.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  assert.fail('expected a ValidationError');
+}
+
+test('the minimal body gets the contract defaults', () => {
+  const spec = parseCreateIngestJob(base);
+  assert.equal(spec.archiveStaging, true);
+  assert.equal(spec.addIngestionMetadata, true);
+  assert.deepEqual(spec.streams, []);
+  assert.equal(spec.schedule, null);
+  assert.equal(spec.timezone, 'UTC');
+  assert.deepEqual(spec.columnTransformations, []);
+});
+
+test('both transformation forms normalise to one stored shape', () => {
+  const spec = parseCreateIngestJob({
+    ...base,
+    streams: ['users', 'orders'],
+    column_transformations: [
+      { column: 'email', stream: 'users', new_name: 'email_enc', encryption_key_name: 'pii' },
+      { column: 'age', stream: 'users', transformation_type: 'cast', target_type: 'long' },
+      { column: 'notes', transformation_type: 'drop' },
+    ],
+  });
+  assert.deepEqual(spec.columnTransformations, [
+    { column: 'email', stream: 'users', newName: 'email_enc', encryptionKeyName: 'pii', castTo: null, drop: false },
+    { column: 'age', stream: 'users', newName: null, encryptionKeyName: null, castTo: 'long', drop: false },
+    { column: 'notes', stream: null, newName: null, encryptionKeyName: null, castTo: null, drop: true },
+  ]);
+});
+
+const rejected: [string, Record<string, unknown>, RegExp][] = [
+  ['unknown mode', { ...base, mode: 'upsert' }, /^mode: /],
+  ['empty name', { ...base, name: '  ' }, /^name: must not be empty/],
+  ['bad namespace', { ...base, schema_name: 'raw-github' }, /^schema_name: must be a valid Iceberg namespace/],
+  ['dotted namespace', { ...base, schema_name: 'a.b' }, /^schema_name: /],
+  ['merge with append', { ...base, merge: 'id' }, /^merge: merge keys are only allowed with mode "merge"/],
+  ['empty merge key', { ...base, mode: 'merge', merge: 'id,,x' }, /^merge: merge key 2 is empty/],
+  ['cron with 4 fields', { ...base, schedule: '* * * *' }, /^schedule: .*4 fields/],
+  ['cron out of range', { ...base, schedule: '61 * * * *' }, /^schedule: minute field/],
+  ['bad time zone', { ...base, schedule: '0 * * * *', timezone: 'Mars/Base' }, /^timezone: /],
+  ['unknown field', { ...base, colour: 'red' }, /^colour: unknown field/],
+  ['wrong type', { ...base, streams: 'users' }, /^streams: /],
+  ['null archive_staging', { ...base, archive_staging: null }, /^archive_staging: /],
+  ['stream not selected', { ...base, streams: ['users'], column_transformations: [{ column: 'a', new_name: 'b' }, { column: 'a', stream: 'orders', new_name: 'b' }] }, /^column_transformations\[1\]\.stream: stream "orders" is not among/],
+  ['neither new_name nor key', { ...base, column_transformations: [{ column: 'a', stream: 's' }] }, /^column_transformations\[0\]: needs new_name or encryption_key_name/],
+  ['unknown transformation field', { ...base, column_transformations: [{ column: 'a', new_name: 'b', colour: 1 }] }, /^column_transformations\[0\]\.colour: unknown field/],
+  ['cast without target_type', { ...base, column_transformations: [{ column: 'a', transformation_type: 'cast' }] }, /^column_transformations\[0\]\.target_type: required/],
+  ['bad target_type', { ...base, column_transformations: [{ column: 'a', transformation_type: 'cast', target_type: 'varchar' }] }, /^column_transformations\[0\]\.target_type: /],
+  ['duplicate target', { ...base, column_transformations: [{ column: 'a', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'x' }] }, /^column_transformations\[1\]\.new_name: duplicate target column "x" in stream "s"/],
+  ['rename onto a renamed column', { ...base, column_transformations: [{ column: 'a', new_name: 'b' }, { column: 'b', transformation_type: 'cast', target_type: 'long' }] }, /^column_transformations\[1\]\.column: duplicate target column "b"/],
+  ['rename onto metadata', { ...base, column_transformations: [{ column: 'a', new_name: 'ingestion_time' }] }, /^column_transformations\[0\]\.new_name: "ingestion_time" is an ingestion metadata column/],
+];
+
+for (const [what, body, expected] of rejected) {
+  test(`rejects: ${what}`, () => {
+    const issues = issuesOf(body);
+    assert.ok(issues.some((i) => expected.test(i)), `got ${JSON.stringify(issues)}`);
+  });
+}
+
+test('renaming onto a metadata column is fine without the metadata columns', () => {
+  const spec = parseCreateIngestJob({ ...base, add_ingestion_metadata: false, column_transformations: [{ column: 'a', new_name: 'ingestion_time' }] });
+  assert.equal(spec.columnTransformations[0]?.newName, 'ingestion_time');
+});
+
+test('every bad field is listed, not only the first', () => {
+  const issues = issuesOf({ ...base, name: '', mode: 'x', schema_name: '1 2' });
+  assert.equal(issues.length, 3, JSON.stringify(issues));
+});
+
+test('error messages never echo a rejected source_config value', () => {
+  const issues = issuesOf({ ...base, source_config: 'canary-secret-123' });
+  assert.ok(!issues.join(' ').includes('canary'));
+});
+
+test('issue paths use brackets for indexes', () => {
+  assert.equal(formatIssuePath(['column_transformations', 1, 'stream']), 'column_transformations[1].stream');
+});

@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import { ValidationError, type FieldIssue } from '../errors/index.ts';
+import { INGESTION_METADATA_COLUMNS, type ColumnTransformation } from '../pipeline/index.ts';
+import { normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
+import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
+import { icebergNamespace } from './iceberg-namespace.ts';
+import { fieldIssues } from './parse-request.ts';
+
+export const WRITE_MODES = ['append', 'overwrite', 'merge'] as const;
+export type WriteModeName = (typeof WRITE_MODES)[number];
+
+/** `source_name`: a PyAirbyte source id — safe as an executable, pip package or image name. */
+export const sourceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,199}$/, 'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-"');
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+/**
+ * The body of `POST /api/airbyte/ingest` ("Create PyAirbyte ingestion job"): every field of the
+ * contract, unknown fields rejected. `timezone` is Sluice's one addition (the zone `schedule` is
+ * read in; default UTC). Cross-field rules are in {@link parseCreateIngestJob}.
+ */
+export const createIngestJobRequest = z
+  .strictObject({
+    name: nonEmpty.max(255, 'must be at most 255 characters').describe('name of the ingestion job'),
+    source_name: sourceName.describe("PyAirbyte source id, e.g. 'source-github'"),
+    source_config: z.record(z.string(), z.unknown()).describe('connector configuration, secrets included (stored encrypted, shown masked)'),
+    schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
+    mode: z.enum(WRITE_MODES).describe('write mode'),
+    streams: z.array(nonEmpty).nullish().describe('streams to sync; empty or null = all streams'),
+    merge: z.string().nullish().describe("comma-separated merge key columns (mode merge only); default: the source's Airbyte primary keys"),
+    schedule: z.string().nullish().describe('cron expression (5 fields); null = runs only on demand'),
+    timezone: z.string().min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
+    domain: z.string().nullish().describe('DataHub domain for the ingested tables'),
+    tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),
+    owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
+    column_transformations: z.array(columnTransformationInput).nullish().describe('per-stream column rename, encryption, cast or drop'),
+    archive_staging: z.boolean().default(true).describe('move staging files to archive/{run_id}/ instead of deleting them'),
+    add_ingestion_metadata: z
+      .boolean()
+      .default(true)
+      .describe('add columns ingestion_time, ingestion_run_id, ingestion_mode, dag_job_id'),
+  })
+  .meta({ id: 'CreateIngestJobRequest' });
+
+export type CreateIngestJobRequest = z.input<typeof createIngestJobRequest>;
+
+/** A validated, normalised job definition, ready to store. */
+export interface IngestJobSpec {
+  name: string;
+  sourceName: string;
+  sourceConfig: Record<string, unknown>;
+  schemaName: string;
+  mode: WriteModeName;
+  /** Empty = all streams. */
+  streams: string[];
+  /** The `merge` field as posted, normalised (`id,updated_at`), or null. */
+  merge: string | null;
+  mergeKeys: string[];
+  schedule: string | null;
+  timezone: string;
+  domain: string | null;
+  tags: string[];
+  ownerId: string | null;
+  columnTransformations: ColumnTransformation[];
+  archiveStaging: boolean;
+  addIngestionMetadata: boolean;
+}
+
+/**
+ * Validates `schedule` strictly (five fields or a preset, ranges) and `timezone` (IANA name) with
+ * core/cron; answers the canonical time zone and the issues, at the given paths.
+ */
+export function checkSchedule(
+  schedule: string | null,
+  timezone: string,
+  paths = { schedule: 'schedule', timezone: 'timezone' },
+): { timezone: string; issues: FieldIssue[] } {
+  const issues: FieldIssue[] = [];
+  let tz = timezone;
+  const collect = (fn: () => void, path: string): void => {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      issues.push(...err.issues.map((i) => ({ path, message: i.message })));
+    }
+  };
+  collect(() => {
+    tz = normalizeTimeZone(timezone);
+  }, paths.timezone);
+  if (schedule !== null) collect(() => normalizeSchedule(schedule), paths.schedule);
+  return { timezone: tz, issues };
+}
+
+/** Splits the `merge` field into key columns. */
+export function parseMergeKeys(merge: string | null | undefined): string[] {
+  if (merge === null || merge === undefined) return [];
+  return merge.split(',').map((k) => k.trim());
+}
+
+/**
+ * Validates a create request: the schema, then the rules across fields —
+ * merge keys only with mode merge (each non-empty, no repeats); a transformation's `stream` must be
+ * a selected stream when `streams` is given; one column renamed to two names, or two columns given
+ * one target name, in any stream (transformations without `stream` count for every stream);
+ * renames onto the ingestion metadata columns when those are added; a valid cron and time zone.
+ * Throws a ValidationError naming every bad field. What needs I/O (encryption keys exist, the
+ * connector spec) is checked by the caller.
+ */
+export function parseCreateIngestJob(input: unknown): IngestJobSpec {
+  const parsed = createIngestJobRequest.safeParse(input);
+  if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error));
+  const b = parsed.data;
+  const issues: FieldIssue[] = [];
+  const streams = b.streams ?? [];
+
+  streams.forEach((s, i) => {
+    if (streams.indexOf(s) !== i) issues.push({ path: `streams[${i}]`, message: `stream "${s}" is listed twice` });
+  });
+
+  const mergeKeys = parseMergeKeys(b.merge);
+  const mergeGiven = b.merge !== null && b.merge !== undefined && b.merge.trim() !== '';
+  if (mergeGiven && b.mode !== 'merge') {
+    issues.push({ path: 'merge', message: `merge keys are only allowed with mode "merge" (mode is "${b.mode}")` });
+  } else if (mergeGiven) {
+    mergeKeys.forEach((k, i) => {
+      if (k === '') issues.push({ path: 'merge', message: `merge key ${i + 1} is empty (expected comma-separated column names)` });
+      else if (mergeKeys.indexOf(k) !== i) issues.push({ path: 'merge', message: `merge key "${k}" is listed twice` });
+    });
+  }
+
+  const checked = checkSchedule(b.schedule ?? null, b.timezone ?? 'UTC');
+  issues.push(...checked.issues);
+
+  const transformations = (b.column_transformations ?? []).map(normalizeColumnTransformation);
+  issues.push(...transformationIssues(transformations, streams, b.add_ingestion_metadata));
+
+  if (issues.length > 0) throw new ValidationError(issues);
+  return {
+    name: b.name,
+    sourceName: b.source_name,
+    sourceConfig: b.source_config,
+    schemaName: b.schema_name,
+    mode: b.mode,
+    streams,
+    merge: mergeGiven ? mergeKeys.join(',') : null,
+    mergeKeys: mergeGiven ? mergeKeys : [],
+    schedule: b.schedule === null || b.schedule === undefined ? null : b.schedule.trim(),
+    timezone: checked.timezone,
+    domain: b.domain ?? null,
+    tags: b.tags ?? [],
+    ownerId: b.owner_id ?? null,
+    columnTransformations: transformations,
+    archiveStaging: b.archive_staging,
+    addIngestionMetadata: b.add_ingestion_metadata,
+  };
+}
+
+function transformationIssues(ts: readonly ColumnTransformation[], streams: readonly string[], metadata: boolean): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  ts.forEach((t, i) => {
+    if (t.stream !== null && streams.length > 0 && !streams.includes(t.stream)) {
+      issues.push({
+        path: `column_transformations[${i}].stream`,
+        message: `stream "${t.stream}" is not among the selected streams (${streams.join(', ')})`,
+      });
+    }
+    if (metadata && t.newName !== null && INGESTION_METADATA_COLUMNS.some((c) => c.name === t.newName)) {
+      issues.push({ path: `column_transformations[${i}].new_name`, message: `"${t.newName}" is an ingestion metadata column` });
+    }
+  });
+
+  // Every stream a transformation names, plus one scope for "all streams" (null).
+  const scopes = new Set<string | null>([null, ...ts.map((t) => t.stream)]);
+  const reported = new Set<string>();
+  for (const scope of scopes) {
+    const inScope = ts.map((t, i) => ({ t, i })).filter(({ t }) => t.stream === null || t.stream === scope);
+    const renamed = new Map<string, { name: string; i: number }>();
+    const targets = new Map<string, { column: string; i: number }>();
+    const where = scope === null ? 'in every stream' : `in stream "${scope}"`;
+    for (const { t, i } of inScope) {
+      if (t.newName !== null) {
+        const prev = renamed.get(t.column);
+        if (prev && prev.name !== t.newName) {
+          const key = `rename:${i}`;
+          if (!reported.has(key)) {
+            reported.add(key);
+            issues.push({
+              path: `column_transformations[${i}].new_name`,
+              message: `column "${t.column}" is already renamed to "${prev.name}" by column_transformations[${prev.i}] ${where}`,
+            });
+          }
+          continue;
+        }
+        renamed.set(t.column, { name: t.newName, i });
+      }
+    }
+    for (const { t, i } of inScope) {
+      if (t.drop) continue;
+      const target = renamed.get(t.column)?.name ?? t.column;
+      const prev = targets.get(target);
+      if (prev && prev.column !== t.column) {
+        const key = `target:${i}`;
+        if (!reported.has(key)) {
+          reported.add(key);
+          issues.push({
+            path: `column_transformations[${i}]${t.newName !== null ? '.new_name' : '.column'}`,
+            message: `duplicate target column "${target}" ${where}: column "${prev.column}" (column_transformations[${prev.i}]) is also named "${target}"`,
+          });
+        }
+      } else if (!prev) {
+        targets.set(target, { column: t.column, i });
+      }
+    }
+  }
+  return issues;
+}

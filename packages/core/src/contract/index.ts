@@ -1,0 +1,17 @@
+export { formatIssuePath, fieldIssues, parseRequest } from './parse-request.ts';
+export { icebergNamespace } from './iceberg-namespace.ts';
+export {
+  columnTransformationInput,
+  columnTransformationView,
+  normalizeColumnTransformation,
+  columnTransformationToView,
+  TRANSFORMATION_TYPES,
+} from './column-transformation.ts';
+export type { ColumnTransformationInput, ColumnTransformationView } from './column-transformation.ts';
+export { createIngestJobRequest, parseCreateIngestJob, parseMergeKeys, checkSchedule, sourceName, WRITE_MODES } from './create-ingest-job.ts';
+export type { CreateIngestJobRequest, IngestJobSpec, WriteModeName } from './create-ingest-job.ts';
+export * from './job-views.ts';
+export { updateJobRequest, listJobsQuery, listRunsQuery, taskLogQuery, clearTaskQuery } from './job-requests.ts';
+export type { UpdateJobRequest, ListJobsQuery, ListRunsQuery } from './job-requests.ts';
+export { encryptionKeyName, createEncryptionKeyRequest, encryptionKeyView, encryptionKeyListView } from './encryption-keys.ts';
+export type { EncryptionKeyView } from './encryption-keys.ts';

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { columnTransformationView } from './column-transformation.ts';
+import { WRITE_MODES } from './create-ingest-job.ts';
+
+export const JOB_STATUSES = ['new', 'running', 'completed', 'failed'] as const;
+export const RUN_STATES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
+export const RUN_TYPES = ['scheduled', 'manual'] as const;
+export const TASK_STATES = ['scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'upstream_failed', 'skipped', 'cancelled'] as const;
+export const TASK_TYPES = ['extract', 'stage', 'transform', 'load', 'archive'] as const;
+
+const timestamp = z.string().describe('ISO 8601 UTC timestamp');
+
+/** The answer of `POST /api/airbyte/ingest`, and the shape of every error on the ingest routes. */
+export const ingestResponse = z
+  .object({
+    flow_url: z.string().describe("the job's page in the flow UI (empty on errors)"),
+    job_id: z.uuid().nullable().describe('the created job; null on errors'),
+    error: z.string().nullable().describe('what is wrong and where; null on success'),
+  })
+  .meta({ id: 'IngestResponse' });
+export type IngestResponse = z.output<typeof ingestResponse>;
+
+/** The error body of every route outside /api/airbyte/ingest. */
+export const errorResponse = z.object({ error: z.string() }).meta({ id: 'ErrorResponse' });
+
+/** `GET /api/jobs/{job_id}`: the platform's job status fields. */
+export const jobStatusView = z
+  .object({
+    job_id: z.uuid(),
+    name: z.string(),
+    status: z.enum(JOB_STATUSES),
+    status_message: z.string().nullable(),
+    last_started_at: timestamp.nullable(),
+    last_completed_at: timestamp.nullable(),
+    last_failed_at: timestamp.nullable(),
+    is_deleted: z.boolean(),
+    deleted_at: timestamp.nullable(),
+    flow_url: z.string(),
+  })
+  .meta({ id: 'JobStatus' });
+export type JobStatusView = z.output<typeof jobStatusView>;
+
+/** One job as `GET /api/airbyte/ingest[/{job_id}]` shows it: every contract field, secrets masked. */
+export const jobView = z
+  .object({
+    job_id: z.uuid(),
+    flow_url: z.string(),
+    name: z.string(),
+    source_name: z.string(),
+    source_config: z.record(z.string(), z.unknown()).describe('secret values replaced by **********'),
+    schema_name: z.string(),
+    mode: z.enum(WRITE_MODES),
+    streams: z.array(z.string()),
+    merge: z.string().nullable(),
+    schedule: z.string().nullable(),
+    timezone: z.string(),
+    domain: z.string().nullable(),
+    tags: z.array(z.string()),
+    owner_id: z.string().nullable(),
+    column_transformations: z.array(columnTransformationView),
+    archive_staging: z.boolean(),
+    add_ingestion_metadata: z.boolean(),
+    is_paused: z.boolean(),
+    status: z.enum(JOB_STATUSES),
+    status_message: z.string().nullable(),
+    last_started_at: timestamp.nullable(),
+    last_completed_at: timestamp.nullable(),
+    last_failed_at: timestamp.nullable(),
+    is_deleted: z.boolean(),
+    deleted_at: timestamp.nullable(),
+    created_at: timestamp,
+    updated_at: timestamp,
+  })
+  .meta({ id: 'Job' });
+export type JobView = z.output<typeof jobView>;
+
+export const jobListView = z
+  .object({ jobs: z.array(jobView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
+  .meta({ id: 'JobList' });
+
+export const taskView = z
+  .object({
+    task_id: z.string(),
+    map_index: z.number().int().describe('-1 for an unmapped task; the stream position for a per-stream task'),
+    stream: z.string().nullable(),
+    task_type: z.enum(TASK_TYPES),
+    state: z.enum(TASK_STATES),
+    try_number: z.number().int(),
+    max_tries: z.number().int(),
+    rows: z.number().int(),
+    bytes: z.number().int(),
+    error: z.string().nullable(),
+    queued_at: timestamp.nullable(),
+    started_at: timestamp.nullable(),
+    ended_at: timestamp.nullable(),
+  })
+  .meta({ id: 'TaskInstance' });
+export type TaskView = z.output<typeof taskView>;
+
+const runFields = {
+  run_id: z.uuid(),
+  job_id: z.uuid(),
+  state: z.enum(RUN_STATES),
+  state_message: z.string().nullable(),
+  run_type: z.enum(RUN_TYPES),
+  logical_date: timestamp,
+  queued_at: timestamp,
+  started_at: timestamp.nullable(),
+  ended_at: timestamp.nullable(),
+  warnings: z.array(z.string()),
+};
+
+export const runSummaryView = z.object(runFields).meta({ id: 'RunSummary' });
+export type RunSummaryView = z.output<typeof runSummaryView>;
+export const runView = z.object({ ...runFields, tasks: z.array(taskView) }).meta({ id: 'Run' });
+export type RunView = z.output<typeof runView>;
+export const runListView = z
+  .object({ runs: z.array(runSummaryView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
+  .meta({ id: 'RunList' });
+
+export const triggerRunResponse = z.object({ run_id: z.uuid(), job_id: z.uuid() }).meta({ id: 'TriggeredRun' });
+
+export const taskLogView = z
+  .object({
+    run_id: z.uuid(),
+    task_id: z.string(),
+    map_index: z.number().int(),
+    try_number: z.number().int(),
+    lines: z.array(z.object({ ts: timestamp, level: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'TaskLog' });
+export type TaskLogView = z.output<typeof taskLogView>;
+
+export const okResponse = z.object({ ok: z.literal(true) }).meta({ id: 'Ok' });
