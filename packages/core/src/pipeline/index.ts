@@ -3,3 +3,5 @@ export { planStreamColumns, CAST_TYPES } from './transformations.ts';
 export type { CastType, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
 export { INGESTION_METADATA_COLUMNS } from './metadata-columns.ts';
 export type { IngestionMetadataColumn, IngestionMetadataValues } from './metadata-columns.ts';
+export { columnsFromJsonSchema, columnTypeOf } from './json-schema-columns.ts';
+export type { ColumnType, StreamColumn } from './json-schema-columns.ts';

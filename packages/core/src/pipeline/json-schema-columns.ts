@@ -1,0 +1,78 @@
+/**
+ * How a stream's JSON schema becomes typed columns (the stage task's rule; docs/pipeline.md).
+ *
+ * Each top-level property is one column, in the schema's order. Its type comes from the JSON
+ * schema `type` (ignoring "null") with Airbyte's `format` / `airbyte_type` hints:
+ *
+ * | JSON schema | column type |
+ * |---|---|
+ * | integer; number + airbyte_type integer | long |
+ * | number | double |
+ * | boolean | boolean |
+ * | string + format date | date |
+ * | string + format date-time (airbyte_type timestamp_with_timezone or none) | timestamptz |
+ * | string + airbyte_type timestamp_without_timezone | timestamp |
+ * | string (any other format) | string |
+ * | object, array, several non-null types, or no type | string holding the value's JSON text |
+ *
+ * A value that does not fit its column's type is not dropped silently: the column gets NULL, and
+ * the whole original record is written to the run's rejects file and counted (see stage).
+ */
+export type ColumnType = 'long' | 'double' | 'boolean' | 'date' | 'timestamptz' | 'timestamp' | 'string' | 'json';
+
+export interface StreamColumn {
+  name: string;
+  /** `json` = stored as a string column holding JSON text. */
+  type: ColumnType;
+}
+
+type JsonSchemaNode = Record<string, unknown>;
+
+function typesOf(node: JsonSchemaNode): string[] {
+  const t = node['type'];
+  const list = Array.isArray(t) ? t.filter((x): x is string => typeof x === 'string') : typeof t === 'string' ? [t] : [];
+  if (list.length === 0) {
+    // anyOf / oneOf of simple types, as some connectors write.
+    const alts = (node['anyOf'] ?? node['oneOf']) as unknown;
+    if (Array.isArray(alts)) {
+      return alts.flatMap((a) => (a && typeof a === 'object' ? typesOf(a as JsonSchemaNode) : []));
+    }
+  }
+  return list;
+}
+
+export function columnTypeOf(node: JsonSchemaNode): ColumnType {
+  const types = [...new Set(typesOf(node).filter((t) => t !== 'null'))];
+  if (types.length !== 1) {
+    // integer + number together is a number.
+    if (types.length === 2 && types.includes('integer') && types.includes('number')) return 'double';
+    return 'json';
+  }
+  const airbyteType = typeof node['airbyte_type'] === 'string' ? node['airbyte_type'] : undefined;
+  const format = typeof node['format'] === 'string' ? node['format'] : undefined;
+  switch (types[0]) {
+    case 'integer':
+      return 'long';
+    case 'number':
+      return airbyteType === 'integer' ? 'long' : 'double';
+    case 'boolean':
+      return 'boolean';
+    case 'string':
+      if (format === 'date' || airbyteType === 'date') return 'date';
+      if (airbyteType === 'timestamp_without_timezone') return 'timestamp';
+      if (format === 'date-time' || airbyteType === 'timestamp_with_timezone') return 'timestamptz';
+      return 'string';
+    default:
+      return 'json';
+  }
+}
+
+/** The columns of a stream, from its JSON schema's top-level properties. */
+export function columnsFromJsonSchema(jsonSchema: JsonSchemaNode): StreamColumn[] {
+  const props = jsonSchema['properties'];
+  if (!props || typeof props !== 'object') return [];
+  return Object.entries(props as Record<string, unknown>).map(([name, node]) => ({
+    name,
+    type: node && typeof node === 'object' ? columnTypeOf(node as JsonSchemaNode) : 'json',
+  }));
+}
