@@ -1,0 +1,214 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+
+/** The program and arguments that start a connector, given the private directory holding its files. */
+export interface ConnectorLaunch {
+  command: string;
+  args: string[];
+}
+
+/** Builds the launch for a connector verb (`spec`, `check --config …`, …) run with files in `privateDir`. */
+export type LaunchBuilder = (connectorArgs: string[], privateDir: string) => ConnectorLaunch;
+
+export type TerminationReason = 'timeout' | 'aborted' | 'handler_failed' | 'line_too_long';
+
+export interface ProcessOutcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when Sluice stopped the connector itself. */
+  terminated?: TerminationReason;
+  /** The error a line handler threw (when `terminated` is `handler_failed`). */
+  handlerError?: unknown;
+  /** The last lines the connector wrote to stderr (unmasked: mask before showing). */
+  stderrTail: string[];
+  durationMs: number;
+}
+
+export interface RunConnectorProcessOptions {
+  launch: LaunchBuilder;
+  /** The verb and its flags; `{config}`/`{catalog}`/`{state}` in them are replaced by the file paths. */
+  verb: 'spec' | 'check' | 'discover' | 'read';
+  files?: { config?: unknown; catalog?: unknown; state?: unknown };
+  /** Called for every stdout line, in order. A returned promise pauses reading (backpressure) until it settles. */
+  onLine: (line: string) => void | Promise<void>;
+  onStderrLine?: (line: string) => void;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when the connector must be stopped. */
+  killGraceMs?: number;
+  /** Extra environment for the connector (beside the pass-through allowlist). */
+  env?: Record<string, string>;
+  /** A stdout line longer than this stops the connector (protects memory). */
+  maxLineBytes?: number;
+}
+
+/** Environment variables a connector inherits; everything else (database URLs, master keys, cloud credentials) stays with Sluice. */
+const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL'];
+
+export function connectorEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of INHERITED_ENV) {
+    const v = process.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  env['PYTHONUNBUFFERED'] = '0';
+  env['PYTHONIOENCODING'] = 'utf-8';
+  return { ...env, ...extra };
+}
+
+const STDERR_TAIL_LINES = 40;
+
+/**
+ * Runs one connector command to completion. Config, catalog and state are written as JSON files
+ * of mode 0600 in a fresh 0700 temp directory that only this user can read, and removed afterwards
+ * whatever happens. The connector runs in its own process group, so stopping it (SIGTERM, then
+ * SIGKILL after the grace period) also stops the workers it forked.
+ */
+export async function runConnectorProcess(options: RunConnectorProcessOptions): Promise<ProcessOutcome> {
+  const started = Date.now();
+  const privateDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-connector-'));
+  try {
+    const args: string[] = [options.verb];
+    const files = options.files ?? {};
+    for (const name of ['config', 'catalog', 'state'] as const) {
+      if (files[name] === undefined) continue;
+      const file = path.join(privateDir, `${name}.json`);
+      await writeFile(file, JSON.stringify(files[name]), { mode: 0o600, flag: 'wx' });
+      args.push(`--${name}`, file);
+    }
+    const launch = options.launch(args, privateDir);
+    return await spawnAndStream(launch, options, started);
+  } finally {
+    await rm(privateDir, { recursive: true, force: true });
+  }
+}
+
+async function spawnAndStream(launch: ConnectorLaunch, options: RunConnectorProcessOptions, started: number): Promise<ProcessOutcome> {
+  const child = spawn(launch.command, launch.args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: connectorEnv(options.env),
+  });
+  const stdout = child.stdout;
+  const stderr = child.stderr;
+  const killGraceMs = options.killGraceMs ?? 10_000;
+  const maxLine = options.maxLineBytes ?? 256 * 1024 * 1024;
+  let terminated: TerminationReason | undefined;
+  let handlerError: unknown;
+  let killTimer: NodeJS.Timeout | undefined;
+  let exited = false;
+
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      exited = true;
+      resolve({ code, signal });
+    });
+  });
+  // A spawn failure (ENOENT, EACCES) surfaces through `exit`; keep it from being unhandled meanwhile.
+  exit.catch(() => undefined);
+
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    if (child.pid === undefined || exited) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  const terminate = (reason: TerminationReason): void => {
+    if (terminated) return;
+    terminated = reason;
+    signalGroup('SIGTERM');
+    killTimer = setTimeout(() => signalGroup('SIGKILL'), killGraceMs);
+    killTimer.unref();
+    stdout.destroy();
+  };
+
+  const onAbort = (): void => terminate('aborted');
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timeout = options.timeoutMs !== undefined ? setTimeout(() => terminate('timeout'), options.timeoutMs) : undefined;
+
+  const stderrTail: string[] = [];
+  const stderrDone = consumeStderr(stderr, (line) => {
+    stderrTail.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
+    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    options.onStderrLine?.(line);
+  });
+
+  try {
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    try {
+      for await (const chunk of stdout as AsyncIterable<Buffer>) {
+        if (terminated) break;
+        const text = rest.length > 0 ? rest + decoder.write(chunk) : decoder.write(chunk);
+        let start = 0;
+        let nl = text.indexOf('\n', start);
+        while (nl !== -1) {
+          const line = text.slice(start, nl);
+          start = nl + 1;
+          if (line.length > 0) {
+            const pending = options.onLine(line);
+            if (pending) await pending;
+            if (terminated) break;
+          }
+          nl = text.indexOf('\n', start);
+        }
+        rest = start === 0 ? text : text.slice(start);
+        if (rest.length > maxLine) terminate('line_too_long');
+      }
+      if (!terminated) {
+        rest += decoder.end();
+        if (rest.trim().length > 0) {
+          const pending = options.onLine(rest);
+          if (pending) await pending;
+        }
+      }
+    } catch (err) {
+      // A destroyed stdout (we terminated) ends the loop with an error; anything else is the handler's.
+      if (!terminated) {
+        handlerError = err;
+        terminate('handler_failed');
+      }
+    }
+    const { code, signal } = await exit;
+    await stderrDone;
+    return {
+      exitCode: code,
+      signal,
+      ...(terminated ? { terminated } : {}),
+      ...(handlerError !== undefined ? { handlerError } : {}),
+      stderrTail,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    if (timeout) clearTimeout(timeout);
+    if (killTimer) clearTimeout(killTimer);
+    options.signal?.removeEventListener('abort', onAbort);
+    // Never leave a connector (or a worker it forked) behind.
+    if (!exited) signalGroup('SIGKILL');
+  }
+}
+
+async function consumeStderr(stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const text = rest + decoder.write(chunk);
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      if (rest.length > 64 * 1024) rest = rest.slice(0, 64 * 1024);
+      for (const l of lines) if (l.trim().length > 0) onLine(l);
+    }
+  } catch {
+    // The process was killed; what was read is enough.
+  }
+  rest += decoder.end();
+  if (rest.trim().length > 0) onLine(rest);
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { ObjectStore } from '@sluice/storage';
+import { airbyteStateMessageSchema, destinationSyncModeSchema, syncModeSchema, streamStatusSchema } from './protocol.ts';
+
+/**
+ * `staging/{runId}/extract-manifest.json`: written last, and only when the extract succeeded.
+ * Its presence is what makes a run's raw files loadable; a failed, timed-out or cancelled extract
+ * leaves none, so whatever partial parts exist are never read.
+ */
+export const extractManifestSchema = z.object({
+  version: z.literal(1),
+  runId: z.string(),
+  sourceName: z.string(),
+  startedAt: z.string(),
+  completedAt: z.string(),
+  streams: z.array(
+    z.object({
+      name: z.string(),
+      namespace: z.string().nullable(),
+      /** Parts in order; each line is one record's `data` object as JSON. */
+      files: z.array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int() })),
+      records: z.number().int(),
+      bytes: z.number().int(),
+      jsonSchema: z.record(z.string(), z.unknown()),
+      primaryKey: z.array(z.array(z.string())),
+      cursorField: z.array(z.string()),
+      syncMode: syncModeSchema,
+      destinationSyncMode: destinationSyncModeSchema,
+      /** The last stream status the connector reported, when it reported one. */
+      status: streamStatusSchema.nullable(),
+    }),
+  ),
+  /**
+   * The state to hand the next run's `read` (`--state`), already merged with the state this run
+   * started from. Save it only after this run's load has committed.
+   */
+  state: z.array(airbyteStateMessageSchema),
+  /** Records for streams that were not selected (a misbehaving connector); dropped, counted here. */
+  ignoredRecords: z.number().int(),
+});
+
+export type ExtractManifest = z.infer<typeof extractManifestSchema>;
+export type ExtractedStream = ExtractManifest['streams'][number];
+
+export function extractManifestKey(runId: string): string {
+  return `staging/${runId}/extract-manifest.json`;
+}
+
+/** Reads and validates a run's extract manifest; undefined when the extract has not succeeded. */
+export async function readExtractManifest(store: ObjectStore, runId: string): Promise<ExtractManifest | undefined> {
+  const key = extractManifestKey(runId);
+  if (!(await store.head(key))) return undefined;
+  return extractManifestSchema.parse(JSON.parse((await store.get(key)).toString('utf8')));
+}

@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { access, constants, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { z } from 'zod';
+import { runCommand, tailLines } from './run-command.ts';
+
+/** Written last into an install directory: its presence means the virtualenv is complete. */
+export const INSTALL_MARKER = 'sluice-install.json';
+
+const installMarkerSchema = z.object({
+  sourceName: z.string(),
+  packageName: z.string(),
+  requestedVersion: z.string().nullable(),
+  installedVersion: z.string(),
+  python: z.string(),
+  installedAt: z.string(),
+  installId: z.string(),
+});
+export type InstallMarker = z.infer<typeof installMarkerSchema>;
+
+export interface PythonInstall {
+  /** The virtualenv directory (its final, published path). */
+  dir: string;
+  /** The virtualenv's interpreter; the connector script is run through it. */
+  python: string;
+  /** The connector's console script inside the virtualenv. */
+  script: string;
+  marker: InstallMarker;
+  /** True when this call did the install, false when it was already there. */
+  installedNow: boolean;
+}
+
+export interface InstallPythonConnectorOptions {
+  connectorsDir: string;
+  version?: string | undefined;
+  /** The interpreter that creates virtualenvs. */
+  python?: string;
+  /** Limit for one install (venv + pip), and for waiting on another process's install. */
+  installTimeoutMs?: number;
+  /** Extra arguments for `pip install` (e.g. `--index-url`). */
+  pipArgs?: string[];
+  onProgress?: (message: string) => void;
+}
+
+/** Thrown when pip cannot install the package; `notFound` when the index has no such distribution. */
+export class PythonInstallError extends Error {
+  constructor(message: string, readonly notFound: boolean) {
+    super(message);
+    this.name = 'PythonInstallError';
+  }
+}
+
+export function installDirName(sourceName: string, version: string | undefined): string {
+  return version ? `${sourceName}@${version}` : sourceName;
+}
+
+async function readMarker(dir: string): Promise<InstallMarker | undefined> {
+  try {
+    const marker = installMarkerSchema.parse(JSON.parse(await readFile(path.join(dir, INSTALL_MARKER), 'utf8')));
+    await access(path.join(dir, 'bin', 'python'), constants.X_OK);
+    await access(path.join(dir, 'bin', marker.sourceName), constants.R_OK);
+    return marker;
+  } catch {
+    return undefined;
+  }
+}
+
+function published(dir: string, marker: InstallMarker, installedNow: boolean): PythonInstall {
+  return { dir, python: path.join(dir, 'bin', 'python'), script: path.join(dir, 'bin', marker.sourceName), marker, installedNow };
+}
+
+/**
+ * Installs `airbyte-<sourceName>` (pinned to `version` when given) into its own virtualenv
+ * `{connectorsDir}/{sourceName}[@version]`, once: later calls, from this or any other process,
+ * find the finished install and return at once.
+ *
+ * Safe when several processes install at the same time: they serialise on a lock file beside the
+ * install, the install is built in a temp directory and published by one atomic rename, and the
+ * marker file written last tells a complete install from a broken one. A half-finished install
+ * (a crash, a kill, a full disk) is removed by the next caller that takes the lock.
+ */
+export async function installPythonConnector(sourceName: string, options: InstallPythonConnectorOptions): Promise<PythonInstall> {
+  const root = path.resolve(options.connectorsDir);
+  const name = installDirName(sourceName, options.version);
+  const finalDir = path.join(root, name);
+  const existing = await readMarker(finalDir);
+  if (existing) return published(finalDir, existing, false);
+
+  await mkdir(root, { recursive: true });
+  const timeoutMs = options.installTimeoutMs ?? 15 * 60_000;
+  const lockTarget = path.join(root, `.${name}.lock`);
+  options.onProgress?.(`waiting for the install lock of ${name}`);
+  const release = await lockfile.lock(lockTarget, {
+    realpath: false,
+    // A lock lost to a stalled event loop must not crash the process; the marker check still guards the install.
+    onCompromised: (err) => options.onProgress?.(`the install lock of ${name} was lost: ${err.message}`),
+    stale: 30_000,
+    update: 5_000,
+    retries: { retries: Math.ceil(timeoutMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 },
+  });
+  try {
+    const again = await readMarker(finalDir);
+    if (again) return published(finalDir, again, false);
+    await removeBroken(root, name, finalDir, options.onProgress);
+    const tmpDir = path.join(root, `.tmp-${name}-${randomBytes(6).toString('hex')}`);
+    try {
+      const marker = await buildVirtualenv(sourceName, tmpDir, options, timeoutMs);
+      await rename(tmpDir, finalDir);
+      options.onProgress?.(`installed airbyte-${sourceName} ${marker.installedVersion} into ${finalDir}`);
+      return published(finalDir, marker, true);
+    } catch (err) {
+      await rm(tmpDir, { recursive: true, force: true });
+      throw err;
+    }
+  } finally {
+    await release();
+  }
+}
+
+async function removeBroken(root: string, name: string, finalDir: string, onProgress?: (m: string) => void): Promise<void> {
+  for (const entry of await readdir(root)) {
+    if (entry.startsWith(`.tmp-${name}-`)) {
+      onProgress?.(`removing an unfinished install ${entry}`);
+      await rm(path.join(root, entry), { recursive: true, force: true });
+    }
+  }
+  try {
+    await access(finalDir);
+    onProgress?.(`removing a broken install ${finalDir}`);
+    await rm(finalDir, { recursive: true, force: true });
+  } catch {
+    // Not there: nothing to clean.
+  }
+}
+
+async function buildVirtualenv(
+  sourceName: string,
+  dir: string,
+  options: InstallPythonConnectorOptions,
+  timeoutMs: number,
+): Promise<InstallMarker> {
+  const deadline = Date.now() + timeoutMs;
+  const left = (): number => Math.max(1000, deadline - Date.now());
+  const basePython = options.python ?? 'python3';
+  const packageName = `airbyte-${sourceName}`;
+  const requirement = options.version ? `${packageName}==${options.version}` : packageName;
+  const env = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '1' };
+
+  options.onProgress?.(`creating a virtualenv for ${packageName} with ${basePython}`);
+  const venv = await runCommand(basePython, ['-m', 'venv', dir], { timeoutMs: left(), env });
+  if (venv.code !== 0) {
+    throw new PythonInstallError(`${basePython} -m venv failed: ${tailLines(venv.stderr || venv.stdout, 5) || `exit ${String(venv.code)}`}`, false);
+  }
+  const python = path.join(dir, 'bin', 'python');
+  options.onProgress?.(`pip install ${requirement}`);
+  const pip = await runCommand(python, ['-m', 'pip', 'install', '--no-input', '--quiet', ...(options.pipArgs ?? []), requirement], { timeoutMs: left(), env });
+  if (pip.code !== 0) {
+    const out = `${pip.stderr}\n${pip.stdout}`;
+    const notFound = /No matching distribution found|Could not find a version that satisfies/i.test(out);
+    const why = pip.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : tailLines(out, 4) || `exit ${String(pip.code)}`;
+    throw new PythonInstallError(
+      notFound ? `pip found no distribution ${requirement} for this Python (${why})` : `pip install ${requirement} failed: ${why}`,
+      notFound,
+    );
+  }
+  try {
+    await access(path.join(dir, 'bin', sourceName), constants.R_OK);
+  } catch {
+    throw new PythonInstallError(`${requirement} installed, but it provides no \`${sourceName}\` command`, false);
+  }
+  const probe = await runCommand(
+    python,
+    ['-c', `import importlib.metadata as m, sys; print(m.version(${JSON.stringify(packageName)})); print(sys.version.split()[0])`],
+    { timeoutMs: 60_000, env },
+  );
+  const [installedVersion, pythonVersion] = probe.stdout.trim().split('\n');
+  const marker: InstallMarker = {
+    sourceName,
+    packageName,
+    requestedVersion: options.version ?? null,
+    installedVersion: installedVersion?.trim() || 'unknown',
+    python: pythonVersion?.trim() || 'unknown',
+    installedAt: new Date().toISOString(),
+    installId: path.basename(dir),
+  };
+  await writeFile(path.join(dir, INSTALL_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+  return marker;
+}

@@ -1,0 +1,450 @@
+import type { ObjectStore } from '@sluice/storage';
+import { errorMessage } from '@sluice/core';
+import { buildConfiguredCatalog, type WriteMode } from './configured-catalog.ts';
+import { outcomeFailure, type Connector } from './connector.ts';
+import { connectorFailure, type ConnectorFailure } from './connector-failure.ts';
+import { airbyteLogLevel, type ConnectorLogHandler, type ConnectorLogLevel, type SecretMasker } from './connector-log.ts';
+import { runConnectorProcess, type ProcessOutcome } from './connector-process.ts';
+import { extractManifestKey, type ExtractManifest } from './extract-manifest.ts';
+import {
+  airbyteStateMessageSchema,
+  controlSchema,
+  logSchema,
+  traceSchema,
+  type AirbyteCatalog,
+  type AirbyteStateMessage,
+  type ConfiguredAirbyteCatalog,
+  type ConnectorConfig,
+  type ConnectorSpecification,
+  type StreamStatus,
+  type TraceError,
+} from './protocol.ts';
+import { collectSecretValues } from './secret-values.ts';
+import { StagingWriter, streamKeySegment } from './staging-writer.ts';
+
+export interface StreamProgress {
+  records: number;
+  /** NDJSON bytes staged (exact after each flushed chunk, approximate in between). */
+  bytes: number;
+  status: StreamStatus | null;
+  rowEstimate: number | null;
+  byteEstimate: number | null;
+}
+
+/** A live snapshot of an extract, for the UI and the run record. */
+export interface ExtractProgress {
+  streams: Record<string, StreamProgress>;
+  records: number;
+  bytes: number;
+  elapsedMs: number;
+  /** True for the last snapshot of the run. */
+  final: boolean;
+}
+
+export interface RunExtractOptions {
+  connector: Connector;
+  config: ConnectorConfig;
+  /** Streams to read; null or empty = every stream of the source. Unknown names fail the extract. */
+  streams?: readonly string[] | null;
+  mode: WriteMode;
+  /** The state saved by the last successful run (the previous manifest's `state`). Ignored for `overwrite`. */
+  state?: readonly AirbyteStateMessage[] | null;
+  store: ObjectStore;
+  runId: string;
+  /** A catalog from an earlier `discover`; discovered now when absent. */
+  catalog?: AirbyteCatalog;
+  signal?: AbortSignal;
+  /** Stop the connector after this long (default 12 hours). */
+  timeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when the connector must be stopped (default: the connector's). */
+  killGraceMs?: number;
+  onLog?: ConnectorLogHandler;
+  onProgress?: (progress: ExtractProgress) => void;
+  /** Minimum time between two progress snapshots (default 1000 ms); status changes are sent at once. */
+  progressIntervalMs?: number;
+  /**
+   * Called when the connector sends a CONTROL message with an updated config (e.g. a refreshed
+   * OAuth token): the job's stored config should be replaced by it. Awaited before reading on.
+   */
+  onControlConfig?: (config: ConnectorConfig) => void | Promise<void>;
+  /** A part file is closed and the next one started at this size (default 128 MiB). */
+  partBytes?: number;
+}
+
+export type ExtractResult =
+  | {
+      status: 'succeeded';
+      manifest: ExtractManifest;
+      manifestKey: string;
+      /** The state to save once the load has committed (same as `manifest.state`). */
+      state: AirbyteStateMessage[];
+      /** The last config a CONTROL message handed over, or null. */
+      updatedConfig: ConnectorConfig | null;
+      progress: ExtractProgress;
+    }
+  | {
+      status: 'failed';
+      failure: ConnectorFailure;
+      updatedConfig: ConnectorConfig | null;
+      progress: ExtractProgress;
+    };
+
+const DEFAULT_TIMEOUT_MS = 12 * 3600_000;
+const MAX_GARBAGE_LOGS = 100;
+const MAX_LOG_CHARS = 8000;
+
+/**
+ * Runs the connector's `read` for a job and stages its records under `staging/{runId}/raw/{stream}/`
+ * as NDJSON parts (one record's `data` a line). Only when the connector finished cleanly and every
+ * part is stored is `staging/{runId}/extract-manifest.json` written; the result is then
+ * `succeeded`. Every other ending (a TRACE error, a non-zero exit, a timeout, a cancel, a staging
+ * failure) answers `failed` with a failure whose `error` is retryable or not, and leaves no manifest.
+ * Nothing is thrown for a connector's failure; a bug in Sluice itself still throws.
+ */
+export async function runExtract(options: RunExtractOptions): Promise<ExtractResult> {
+  const run = new ExtractRun(options);
+  return run.execute();
+}
+
+class ExtractRun {
+  readonly #o: RunExtractOptions;
+  readonly #started = Date.now();
+  readonly #startedAt = new Date().toISOString();
+  #masker: SecretMasker | undefined;
+  #spec: ConnectorSpecification | undefined;
+  readonly #writers = new Map<string, StagingWriter>();
+  readonly #progress = new Map<string, StreamProgress>();
+  readonly #errors: TraceError[] = [];
+  readonly #streamStates = new Map<string, AirbyteStateMessage>();
+  #globalState: AirbyteStateMessage | undefined;
+  #legacyState: AirbyteStateMessage | undefined;
+  #updatedConfig: ConnectorConfig | null = null;
+  #ignoredRecords = 0;
+  readonly #ignoredStreams = new Set<string>();
+  #garbage = 0;
+  #badRecords = 0;
+  #lastProgress = 0;
+  #sinceCheck = 0;
+
+  constructor(options: RunExtractOptions) {
+    this.#o = options;
+  }
+
+  #log(level: ConnectorLogLevel, origin: 'connector' | 'stderr' | 'stdout' | 'sluice', message: string): void {
+    const masked = this.#masker ? this.#masker.mask(message) : message;
+    this.#o.onLog?.({ level, origin, message: masked.length > MAX_LOG_CHARS ? `${masked.slice(0, MAX_LOG_CHARS)}… (${masked.length} chars)` : masked });
+  }
+
+  #failed(failure: ConnectorFailure): ExtractResult {
+    this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
+    return { status: 'failed', failure, updatedConfig: this.#updatedConfig, progress: this.#finalProgress() };
+  }
+
+  async execute(): Promise<ExtractResult> {
+    const o = this.#o;
+    const connector = o.connector;
+    const commandOptions = { ...(o.signal ? { signal: o.signal } : {}), onLog: (e: Parameters<ConnectorLogHandler>[0]) => o.onLog?.(e) };
+
+    const spec = await connector.trySpec(commandOptions);
+    if (!spec.ok) return this.#failed(spec.failure);
+    this.#spec = spec.value;
+    this.#masker = connector.maskerWithSpec(spec.value, o.config);
+
+    let catalog = o.catalog;
+    if (!catalog) {
+      const discovered = await connector.tryDiscover(o.config, this.#masker, commandOptions);
+      if (!discovered.ok) return this.#failed(discovered.failure);
+      catalog = discovered.value;
+    }
+    let configured: ConfiguredAirbyteCatalog;
+    try {
+      configured = buildConfiguredCatalog(catalog, { streams: o.streams, mode: o.mode });
+    } catch (err) {
+      return this.#failed(connectorFailure('config_error', `${connector.sourceName}: ${errorMessage(err)}`));
+    }
+
+    const partBytes = o.partBytes ?? 128 * 1024 * 1024;
+    const manifestKey = extractManifestKey(o.runId);
+    try {
+      // A retried extract starts from a clean slate: no manifest, no parts of an earlier try.
+      await o.store.delete(manifestKey);
+      for (const s of configured.streams) {
+        const prefix = `staging/${o.runId}/raw/${streamKeySegment(s.stream.name)}/`;
+        await o.store.deletePrefix(prefix);
+        this.#writers.set(s.stream.name, new StagingWriter(o.store, prefix, partBytes));
+        this.#progress.set(s.stream.name, { records: 0, bytes: 0, status: null, rowEstimate: null, byteEstimate: null });
+      }
+    } catch (err) {
+      return this.#failed(connectorFailure('staging_error', `preparing staging/${o.runId}/ failed: ${errorMessage(err)}`, err));
+    }
+
+    const inputState = o.mode === 'overwrite' ? [] : [...(o.state ?? [])];
+    for (const s of inputState) this.#absorbState(s);
+    this.#log(
+      'info',
+      'sluice',
+      `reading ${configured.streams.map((s) => `${s.stream.name} (${s.sync_mode})`).join(', ')} from ${connector.sourceName}${
+        inputState.length > 0 ? ` with ${inputState.length} saved state message${inputState.length > 1 ? 's' : ''}` : ''
+      }`,
+    );
+
+    let outcome: ProcessOutcome;
+    try {
+      outcome = await runConnectorProcess({
+        launch: connector.launch,
+        verb: 'read',
+        files: { config: o.config, catalog: configured, ...(inputState.length > 0 ? { state: inputState } : {}) },
+        killGraceMs: o.killGraceMs ?? connector.killGraceMs,
+        timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        ...(o.signal ? { signal: o.signal } : {}),
+        onStderrLine: (line) => this.#log('warn', 'stderr', line),
+        onLine: (line) => this.#onLine(line),
+      });
+    } catch (err) {
+      this.#abortWriters(err);
+      return this.#failed(connectorFailure('exit_code', `${connector.sourceName} read could not start: ${errorMessage(err)}`, err));
+    }
+    if (this.#garbage > MAX_GARBAGE_LOGS) this.#log('warn', 'sluice', `${this.#garbage} stdout lines were not protocol messages (the first ${MAX_GARBAGE_LOGS} are logged)`);
+    if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream or data and were dropped`);
+
+    const failure = outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker);
+    if (failure) {
+      this.#abortWriters(failure.error);
+      await this.#removeParts();
+      return this.#failed(failure);
+    }
+    try {
+      for (const w of this.#writers.values()) await w.finish();
+    } catch (err) {
+      this.#abortWriters(err);
+      await this.#removeParts();
+      return this.#failed(connectorFailure('staging_error', `staging the records of ${connector.sourceName} failed: ${errorMessage(err)}`, err));
+    }
+
+    const state = this.#finalState();
+    const manifest: ExtractManifest = {
+      version: 1,
+      runId: o.runId,
+      sourceName: connector.sourceName,
+      startedAt: this.#startedAt,
+      completedAt: new Date().toISOString(),
+      streams: configured.streams.map((s) => {
+        const w = this.#writers.get(s.stream.name) as StagingWriter;
+        return {
+          name: s.stream.name,
+          namespace: s.stream.namespace ?? null,
+          files: w.files,
+          records: w.records,
+          bytes: w.bytes,
+          jsonSchema: s.stream.json_schema,
+          primaryKey: s.primary_key ?? [],
+          cursorField: s.cursor_field ?? [],
+          syncMode: s.sync_mode,
+          destinationSyncMode: s.destination_sync_mode,
+          status: this.#progress.get(s.stream.name)?.status ?? null,
+        };
+      }),
+      state,
+      ignoredRecords: this.#ignoredRecords,
+    };
+    try {
+      await o.store.put(manifestKey, `${JSON.stringify(manifest, null, 1)}\n`);
+    } catch (err) {
+      await this.#removeParts();
+      return this.#failed(connectorFailure('staging_error', `writing ${manifestKey} failed: ${errorMessage(err)}`, err));
+    }
+    const progress = this.#finalProgress();
+    this.#log('info', 'sluice', `extracted ${progress.records} records (${progress.bytes} bytes) in ${progress.elapsedMs} ms`);
+    return { status: 'succeeded', manifest, manifestKey, state, updatedConfig: this.#updatedConfig, progress };
+  }
+
+  /** The per-line handler: synchronous except when a staging write must wait (backpressure) or a config is being saved. */
+  #onLine(line: string): Promise<void> | undefined {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.#onGarbage(line);
+      return undefined;
+    }
+    if (typeof msg !== 'object' || msg === null) {
+      this.#onGarbage(line);
+      return undefined;
+    }
+    const m = msg as { type?: unknown; record?: { stream?: unknown; data?: unknown }; [k: string]: unknown };
+    if (m.type === 'RECORD') {
+      const rec = m.record;
+      if (!rec || typeof rec.stream !== 'string' || typeof rec.data !== 'object' || rec.data === null) {
+        this.#badRecords += 1;
+        return undefined;
+      }
+      const writer = this.#writers.get(rec.stream);
+      if (!writer) {
+        this.#ignoredRecords += 1;
+        if (!this.#ignoredStreams.has(rec.stream)) {
+          this.#ignoredStreams.add(rec.stream);
+          this.#log('warn', 'sluice', `records of stream "${rec.stream}", which was not selected, are dropped`);
+        }
+        return undefined;
+      }
+      const p = writer.append(JSON.stringify(rec.data));
+      if (++this.#sinceCheck >= 1024) {
+        this.#sinceCheck = 0;
+        this.#maybeProgress(false);
+      }
+      return p;
+    }
+    switch (m.type) {
+      case 'STATE':
+        this.#absorbState(m['state']);
+        return undefined;
+      case 'LOG': {
+        const log = logSchema.safeParse(m['log']);
+        if (log.success) {
+          this.#log(airbyteLogLevel(log.data.level), 'connector', log.data.message);
+          if (log.data.stack_trace) this.#log('debug', 'connector', log.data.stack_trace);
+        }
+        return undefined;
+      }
+      case 'TRACE':
+        this.#onTrace(m['trace']);
+        return undefined;
+      case 'CONTROL':
+        return this.#onControl(m['control']);
+      default:
+        this.#log('debug', 'sluice', `ignored a ${String(m.type)} message`);
+        return undefined;
+    }
+  }
+
+  #onGarbage(line: string): void {
+    this.#garbage += 1;
+    if (this.#garbage <= MAX_GARBAGE_LOGS) this.#log('warn', 'stdout', line);
+  }
+
+  #onTrace(raw: unknown): void {
+    const parsed = traceSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.#log('warn', 'sluice', 'a TRACE message did not follow the protocol and was ignored');
+      return;
+    }
+    const t = parsed.data;
+    if (t.type === 'ERROR' && t.error) {
+      this.#errors.push(t.error);
+      this.#log('error', 'connector', `${t.error.failure_type ?? 'system_error'}: ${t.error.message}`);
+      if (t.error.internal_message && t.error.internal_message !== t.error.message) this.#log('debug', 'connector', t.error.internal_message);
+      if (t.error.stack_trace) this.#log('debug', 'connector', t.error.stack_trace);
+    } else if (t.type === 'STREAM_STATUS' && t.stream_status) {
+      const p = this.#progress.get(t.stream_status.stream_descriptor.name);
+      if (p) {
+        p.status = t.stream_status.status;
+        this.#maybeProgress(true);
+      }
+    } else if (t.type === 'ESTIMATE' && t.estimate && t.estimate.type === 'STREAM') {
+      const p = this.#progress.get(t.estimate.name);
+      if (p) {
+        p.rowEstimate = t.estimate.row_estimate ?? p.rowEstimate;
+        p.byteEstimate = t.estimate.byte_estimate ?? p.byteEstimate;
+        this.#maybeProgress(true);
+      }
+    }
+  }
+
+  async #onControl(raw: unknown): Promise<void> {
+    const parsed = controlSchema.safeParse(raw);
+    if (!parsed.success || parsed.data.type !== 'CONNECTOR_CONFIG' || !parsed.data.connectorConfig) {
+      this.#log('warn', 'sluice', 'a CONTROL message Sluice does not know was ignored');
+      return;
+    }
+    const config = parsed.data.connectorConfig.config;
+    // The new config may carry new secrets (a refreshed token): mask them before anything is logged.
+    this.#masker?.add(collectSecretValues(this.#spec, config));
+    this.#updatedConfig = config;
+    this.#log('info', 'sluice', 'the connector updated its configuration; it is saved back to the job');
+    try {
+      await this.#o.onControlConfig?.(config);
+    } catch (err) {
+      this.#log('error', 'sluice', `saving the connector's updated configuration failed: ${errorMessage(err)}`);
+    }
+  }
+
+  #absorbState(raw: unknown): void {
+    const parsed = airbyteStateMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.#log('warn', 'sluice', 'a STATE message did not follow the protocol and was ignored');
+      return;
+    }
+    const s = parsed.data;
+    if (s.type === 'STREAM' && s.stream) {
+      const d = s.stream.stream_descriptor;
+      this.#streamStates.set(`${d.namespace ?? ''}\u0000${d.name}`, s);
+    } else if (s.type === 'GLOBAL' && s.global) {
+      this.#globalState = s;
+    } else if (s.data) {
+      this.#legacyState = s;
+    } else {
+      this.#log('warn', 'sluice', `a ${s.type ?? 'LEGACY'} STATE message without its content was ignored`);
+    }
+  }
+
+  #finalState(): AirbyteStateMessage[] {
+    return [
+      ...(this.#legacyState ? [this.#legacyState] : []),
+      ...(this.#globalState ? [this.#globalState] : []),
+      ...this.#streamStates.values(),
+    ];
+  }
+
+  #snapshot(final: boolean): ExtractProgress {
+    const streams: Record<string, StreamProgress> = {};
+    let records = 0;
+    let bytes = 0;
+    for (const [name, p] of this.#progress) {
+      const w = this.#writers.get(name);
+      p.records = w?.records ?? 0;
+      p.bytes = w?.bytes ?? 0;
+      streams[name] = { ...p };
+      records += p.records;
+      bytes += p.bytes;
+    }
+    return { streams, records, bytes, elapsedMs: Date.now() - this.#started, final };
+  }
+
+  #finalProgress(): ExtractProgress {
+    const progress = this.#snapshot(true);
+    try {
+      this.#o.onProgress?.(progress);
+    } catch (err) {
+      this.#log('warn', 'sluice', `the progress callback failed: ${errorMessage(err)}`);
+    }
+    return progress;
+  }
+
+  #maybeProgress(force: boolean): void {
+    if (!this.#o.onProgress) return;
+    const now = Date.now();
+    if (!force && now - this.#lastProgress < (this.#o.progressIntervalMs ?? 1000)) return;
+    this.#lastProgress = now;
+    try {
+      this.#o.onProgress(this.#snapshot(false));
+    } catch (err) {
+      this.#log('warn', 'sluice', `the progress callback failed: ${errorMessage(err)}`);
+    }
+  }
+
+  #abortWriters(reason: unknown): void {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    for (const w of this.#writers.values()) w.abort(err);
+  }
+
+  /** Best effort: a failed extract's parts are never read (no manifest), so leftovers are only wasted space. */
+  async #removeParts(): Promise<void> {
+    for (const name of this.#writers.keys()) {
+      try {
+        await this.#o.store.deletePrefix(`staging/${this.#o.runId}/raw/${streamKeySegment(name)}/`);
+      } catch (err) {
+        this.#log('warn', 'sluice', `removing the partial output of ${name} failed: ${errorMessage(err)}`);
+      }
+    }
+  }
+}

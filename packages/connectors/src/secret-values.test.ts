@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { collectSecretValues } from './secret-values.ts';
+
+const spec = {
+  connectionSpecification: {
+    type: 'object',
+    properties: {
+      host: { type: 'string' },
+      canary: { type: 'string', airbyte_secret: true },
+      login: {
+        type: 'object',
+        oneOf: [
+          { properties: { kind: { const: 'oauth' }, refresh: { type: 'string', airbyte_secret: true } } },
+          { properties: { kind: { const: 'basic' }, pw: { type: 'string', airbyte_secret: true } } },
+        ],
+      },
+      tunnels: { type: 'array', items: { type: 'object', properties: { ssh_private: { type: 'string', airbyte_secret: true } } } },
+    },
+  },
+};
+
+test('values of airbyte_secret fields are found through properties, oneOf branches and array items', () => {
+  const values = collectSecretValues(spec, {
+    host: 'db.example.com',
+    canary: 'canary-1234',
+    login: { kind: 'basic', pw: 'hunter2hunter2' },
+    tunnels: [{ ssh_private: 'ssh-secret-a' }, { ssh_private: 'ssh-secret-b' }],
+  });
+  for (const v of ['canary-1234', 'hunter2hunter2', 'ssh-secret-a', 'ssh-secret-b']) assert.ok(values.includes(v), v);
+  assert.ok(!values.includes('db.example.com'));
+  assert.ok(!values.includes('basic'));
+});
+
+test('secret-looking keys are secrets even when the spec does not mark them, and without a spec', () => {
+  const values = collectSecretValues(undefined, { api_token: 'tok-98765', nested: { client_secret: 's3cr3t!!', region: 'eu-west-1' } });
+  assert.ok(values.includes('tok-98765'));
+  assert.ok(values.includes('s3cr3t!!'));
+  assert.ok(!values.includes('eu-west-1'));
+});
+
+test('a secret with characters JSON escapes is also found in its escaped form', () => {
+  const values = collectSecretValues(spec, { canary: 'a"b\\c-long' });
+  assert.ok(values.includes('a"b\\c-long'));
+  assert.ok(values.includes('a\\"b\\\\c-long'));
+});

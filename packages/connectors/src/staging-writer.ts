@@ -1,0 +1,117 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { ObjectStore } from '@sluice/storage';
+
+/** One NDJSON part file of a stream, as the manifest lists it. */
+export interface StagedFile {
+  key: string;
+  records: number;
+  bytes: number;
+}
+
+type ObjectWriteStream = Writable & { done(): Promise<void> };
+
+/** Characters kept as they are in a stream's key segment; anything else is percent-encoded. */
+export function streamKeySegment(stream: string): string {
+  if (/^\.*$/.test(stream)) return stream.replace(/\./g, '%2E') || '%00';
+  return stream.replace(/[^A-Za-z0-9._-]/g, (c) =>
+    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+/**
+ * Writes one stream's records as NDJSON parts `{prefix}part-NNNNN.jsonl` through the store's
+ * write streams. Lines are batched into chunks of about `chunkBytes`; a write that the stream
+ * cannot take yet makes `append` return a promise that settles on `drain` (the caller awaits it,
+ * which pauses reading the connector), and a part is closed and a new one started once it
+ * reaches `partBytes`. Memory therefore stays bounded by one chunk plus the store's own buffer.
+ */
+export class StagingWriter {
+  readonly files: StagedFile[] = [];
+  records = 0;
+  /** Bytes handed to the store so far, plus the current batch. */
+  bytes = 0;
+  #current: { stream: ObjectWriteStream; file: StagedFile } | undefined;
+  #batch: string[] = [];
+  #batchChars = 0;
+  #batchRecords = 0;
+  #failed: unknown;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly prefix: string,
+    private readonly partBytes: number,
+    private readonly chunkBytes = 256 * 1024,
+  ) {}
+
+  /** Adds one record (a JSON text without newline). Returns a promise only when the caller must wait. */
+  append(json: string): Promise<void> | undefined {
+    this.#batch.push(json);
+    this.#batchChars += json.length + 1;
+    this.#batchRecords += 1;
+    this.records += 1;
+    this.bytes += json.length + 1;
+    if (this.#batchChars >= this.chunkBytes) return this.#flush();
+    return undefined;
+  }
+
+  #open(): { stream: ObjectWriteStream; file: StagedFile } {
+    const key = `${this.prefix}part-${String(this.files.length).padStart(5, '0')}.jsonl`;
+    const stream = this.store.createWriteStream(key);
+    stream.on('error', (err) => {
+      this.#failed ??= err;
+    });
+    const file: StagedFile = { key, records: 0, bytes: 0 };
+    this.files.push(file);
+    this.#current = { stream, file };
+    return this.#current;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#failed) throw this.#failed;
+    if (this.#batchRecords === 0) return;
+    const text = `${this.#batch.join('\n')}\n`;
+    const buf = Buffer.from(text, 'utf8');
+    // `bytes` counted characters until now; correct it to the exact UTF-8 size.
+    this.bytes += buf.length - this.#batchChars;
+    const current = this.#current ?? this.#open();
+    current.file.records += this.#batchRecords;
+    current.file.bytes += buf.length;
+    this.#batch = [];
+    this.#batchChars = 0;
+    this.#batchRecords = 0;
+    const ok = current.stream.write(buf);
+    if (current.file.bytes >= this.partBytes) {
+      await this.#closeCurrent();
+    } else if (!ok) {
+      await once(current.stream, 'drain');
+    }
+    if (this.#failed) throw this.#failed;
+  }
+
+  async #closeCurrent(): Promise<void> {
+    const current = this.#current;
+    if (!current) return;
+    this.#current = undefined;
+    current.stream.end();
+    await current.stream.done();
+  }
+
+  /** Writes what is batched and completes the last part; the objects exist when this resolves. */
+  async finish(): Promise<void> {
+    await this.#flush();
+    await this.#closeCurrent();
+    if (this.#failed) throw this.#failed;
+  }
+
+  /** Abandons the part being written (a failed extract): the object store drops an unfinished upload. */
+  abort(reason: Error): void {
+    const current = this.#current;
+    this.#current = undefined;
+    this.#batch = [];
+    if (!current) return;
+    // The upload's completion promise rejects once the stream is destroyed; nobody waits for it any more.
+    current.stream.done().catch(() => undefined);
+    if (!current.stream.destroyed) current.stream.destroy(reason);
+  }
+}
