@@ -1,0 +1,23 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+/** A private in-memory DuckDB and a scratch directory, both gone after `fn`. */
+export async function withDuckDb<T>(fn: (db: DuckDBConnection, scratch: string) => Promise<T>): Promise<T> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'sluice-task-'));
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2', temp_directory: path.join(scratch, 'duckdb-tmp') });
+  const conn = await instance.connect();
+  try {
+    return await fn(conn, scratch);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** SQL string literal. */
+export const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+/** SQL identifier. */
+export const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;

@@ -1,0 +1,222 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBScalarFunction, VARCHAR } from '@duckdb/node-api';
+import { z } from 'zod';
+import { NonRetryableTaskError, ValidationError, assertNever } from '@sluice/core';
+import {
+  CAST_TYPES,
+  INGESTION_METADATA_COLUMNS,
+  planStreamColumns,
+  type CastType,
+  type ColumnTransformation,
+  type ColumnType,
+  type IngestionMetadataValues,
+} from '@sluice/core/pipeline';
+import type { ColumnCipher, ColumnEncryptionMode } from '@sluice/crypto';
+import type { ObjectStore } from '@sluice/storage';
+import { ident, lit, withDuckDb } from './duckdb-session.ts';
+import { readStagedManifest } from './stage-stream.ts';
+import { transformedDir, transformedManifestKey } from './staging-layout.ts';
+
+/** Iceberg types of the columns a transform writes. */
+export const outputTypes = ['long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp', 'string'] as const;
+export type OutputType = (typeof outputTypes)[number];
+
+export const transformedManifestSchema = z.object({
+  version: z.literal(1),
+  stream: z.string(),
+  columns: z.array(z.object({ name: z.string(), type: z.enum(outputTypes), source: z.string().nullable(), encrypted: z.boolean() })),
+  /** Primary key columns as renamed (top-level keys only). */
+  primaryKey: z.array(z.string()),
+  files: z.array(z.object({ key: z.string(), rows: z.number().int(), bytes: z.number().int() })),
+  rows: z.number().int(),
+});
+export type TransformedManifest = z.infer<typeof transformedManifestSchema>;
+
+/** The stored form of `ingestion_jobs.column_transformations` (core/pipeline's ColumnTransformation). */
+export const storedTransformations = z.array(
+  z.object({
+    column: z.string(),
+    stream: z.string().nullable(),
+    newName: z.string().nullable(),
+    encryptionKeyName: z.string().nullable(),
+    castTo: z.enum(CAST_TYPES).nullable(),
+    drop: z.boolean(),
+  }),
+);
+
+const DUCK_TYPE: Record<CastType, string> = {
+  string: 'VARCHAR',
+  long: 'BIGINT',
+  int: 'INTEGER',
+  double: 'DOUBLE',
+  float: 'FLOAT',
+  boolean: 'BOOLEAN',
+  date: 'DATE',
+  timestamptz: 'TIMESTAMPTZ',
+  timestamp: 'TIMESTAMP',
+};
+
+function outputTypeOf(t: ColumnType): OutputType {
+  switch (t) {
+    case 'json':
+      return 'string';
+    case 'long':
+    case 'double':
+    case 'boolean':
+    case 'date':
+    case 'timestamptz':
+    case 'timestamp':
+    case 'string':
+      return t;
+    default:
+      return assertNever(t, 'column type');
+  }
+}
+
+export interface TransformStreamInput {
+  store: ObjectStore;
+  runId: string;
+  stream: string;
+  transformations: ColumnTransformation[];
+  /** Loads the cipher of a named key (throws NotFoundError when the key does not exist). */
+  loadCipher(name: string): Promise<ColumnCipher>;
+  /** Columns that are merge keys (after renames): encrypted deterministically so they still match. */
+  mergeKeys: string[];
+  metadata: IngestionMetadataValues | null;
+  signal: AbortSignal;
+  progress(p: { rows?: number; bytes?: number }): void;
+}
+
+/**
+ * transform: applies the job's column transformations to one staged stream — rename, encrypt
+ * with a named key (randomized; deterministic for merge-key columns so merges still match), cast
+ * (a value that cannot be cast fails the task naming the column, the value and the row), drop —
+ * and adds the ingestion metadata columns, the same values on every row of the run.
+ */
+export async function transformStream(input: TransformStreamInput): Promise<TransformedManifest> {
+  const { store, runId, stream } = input;
+  const staged = await readStagedManifest(store, runId, stream);
+  let plan;
+  try {
+    plan = planStreamColumns(stream, staged.columns.map((c) => c.name), input.transformations);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new NonRetryableTaskError(err.message, { cause: err });
+    throw err;
+  }
+  const typeOf = new Map(staged.columns.map((c) => [c.name, c.type]));
+  const renamed = new Map(plan.columns.map((c) => [c.source, c.target]));
+  const primaryKey = staged.primaryKey
+    .filter((p) => p.length === 1)
+    .map((p) => renamed.get(p[0] ?? ''))
+    .filter((p): p is string => p !== undefined);
+
+  const ciphers = new Map<string, ColumnCipher>();
+  for (const c of plan.columns) {
+    if (c.encryptionKeyName && !ciphers.has(c.encryptionKeyName)) {
+      try {
+        ciphers.set(c.encryptionKeyName, await input.loadCipher(c.encryptionKeyName));
+      } catch (err) {
+        throw new NonRetryableTaskError(`stream "${stream}", column "${c.source}": encryption key "${c.encryptionKeyName}" cannot be loaded: ${String(err)}`, { cause: err });
+      }
+    }
+  }
+
+  const columns: TransformedManifest['columns'] = plan.columns.map((c) => ({
+    name: c.target,
+    type: c.encryptionKeyName ? 'string' : c.castTo ?? outputTypeOf(typeOf.get(c.source) ?? 'string'),
+    source: c.source,
+    encrypted: c.encryptionKeyName !== null,
+  }));
+  if (input.metadata) {
+    for (const m of INGESTION_METADATA_COLUMNS) {
+      if (columns.some((c) => c.name === m.name)) {
+        throw new NonRetryableTaskError(`stream "${stream}" already has a column "${m.name}", which add_ingestion_metadata would add; rename it with a column transformation`);
+      }
+      columns.push({ name: m.name, type: m.type, source: null, encrypted: false });
+    }
+  }
+
+  return withDuckDb(async (db, scratch) => {
+    const result: TransformedManifest = { version: 1, stream, columns, primaryKey, files: [], rows: 0 };
+    if (staged.rows === 0 || staged.files.length === 0) {
+      await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
+      return result;
+    }
+    const locals: string[] = [];
+    for (const [i, f] of staged.files.entries()) {
+      const local = path.join(scratch, `staged-${i}.parquet`);
+      await store.download(f.key, local);
+      locals.push(local);
+    }
+    await db.run(`CREATE VIEW staged AS SELECT row_number() OVER () AS __row, * FROM read_parquet([${locals.map(lit).join(', ')}])`);
+
+    // Casts are checked first so a bad value fails with its column, value and row.
+    for (const c of plan.columns) {
+      if (!c.castTo) continue;
+      const bad = await db.runAndReadAll(
+        `SELECT __row, ${ident(c.source)}::VARCHAR FROM staged WHERE ${ident(c.source)} IS NOT NULL AND TRY_CAST(${ident(c.source)} AS ${DUCK_TYPE[c.castTo]}) IS NULL ORDER BY __row LIMIT 1`,
+      );
+      const first = bad.getRows()[0];
+      if (first) {
+        throw new NonRetryableTaskError(
+          `stream "${stream}", column "${c.source}": value ${JSON.stringify(String(first[1]))} in row ${String(first[0])} cannot be cast to ${c.castTo}`,
+        );
+      }
+    }
+
+    const exprs: string[] = [];
+    plan.columns.forEach((c, i) => {
+      let e = ident(c.source);
+      if (c.castTo) e = `CAST(${e} AS ${DUCK_TYPE[c.castTo]})`;
+      if (c.encryptionKeyName) {
+        const cipher = ciphers.get(c.encryptionKeyName);
+        if (!cipher) throw new Error(`cipher ${c.encryptionKeyName} not loaded`);
+        const mode: ColumnEncryptionMode = input.mergeKeys.includes(c.target) ? 'deterministic' : 'randomized';
+        const fn = `sluice_encrypt_${i}`;
+        db.registerScalarFunction(
+          DuckDBScalarFunction.create({
+            name: fn,
+            returnType: VARCHAR,
+            parameterTypes: [VARCHAR],
+            mainFunction: (_info, chunk, out) => {
+              const vec = chunk.getColumnVector(0);
+              for (let r = 0; r < chunk.rowCount; r++) {
+                const v = vec.getItem(r);
+                out.setItem(r, v === null ? null : cipher.encrypt(String(v), mode));
+              }
+              out.flush();
+            },
+          }),
+        );
+        e = `${fn}(${e}::VARCHAR)`;
+      }
+      exprs.push(`${e} AS ${ident(c.target)}`);
+    });
+    if (input.metadata) {
+      const m = input.metadata;
+      exprs.push(
+        `${lit(m.ingestion_time.toISOString())}::TIMESTAMPTZ AS ingestion_time`,
+        `${lit(m.ingestion_run_id)} AS ingestion_run_id`,
+        `${lit(m.ingestion_mode)} AS ingestion_mode`,
+        `${lit(m.dag_job_id)} AS dag_job_id`,
+      );
+    }
+    const out = path.join(scratch, 'part-00000.parquet');
+    await db.run(`COPY (SELECT ${exprs.join(', ')} FROM staged ORDER BY __row) TO ${lit(out)} (FORMAT parquet, COMPRESSION zstd)`);
+    const bytes = (await stat(out)).size;
+    const key = `${transformedDir(runId, stream)}part-00000.parquet`;
+    await store.upload(out, key);
+    result.files.push({ key, rows: staged.rows, bytes });
+    result.rows = staged.rows;
+    input.progress({ rows: staged.rows, bytes });
+    await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
+    return result;
+  });
+}
+
+export async function readTransformedManifest(store: ObjectStore, runId: string, stream: string): Promise<TransformedManifest> {
+  const key = transformedManifestKey(runId, stream);
+  if (!(await store.head(key))) throw new NonRetryableTaskError(`stream "${stream}" of run ${runId} was not transformed (${key} is missing)`);
+  return transformedManifestSchema.parse(JSON.parse((await store.get(key)).toString('utf8')));
+}
