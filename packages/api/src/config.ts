@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { ConfigError } from '@sluice/core';
+import { httpUrl, logFormat, logLevel, masterKey, parseConfig, port, postgresUrl, redisUrl, storageUrl } from '@sluice/core/config';
+
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/**
+ * The API process's settings, by environment variable name (described in '@sluice/core/config'
+ * SETTINGS). Authentication needs either an issuer with its audience, or the development token.
+ */
+export const apiConfigSchema = z.object({
+  DATABASE_URL: postgresUrl,
+  REDIS_URL: redisUrl,
+  SLUICE_STORAGE_URL: storageUrl,
+  SLUICE_PORT: port.default(8080),
+  SLUICE_PUBLIC_URL: httpUrl.default('http://localhost:8080'),
+  SLUICE_AUTH_ISSUER: optional(httpUrl),
+  SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
+  /** The OAuth client id the flow UI signs in with (authorization code + PKCE); UI only. */
+  SLUICE_AUTH_CLIENT_ID: optional(z.string().min(1)),
+  SLUICE_DEV_TOKEN: optional(z.string().min(12, 'must be at least 12 characters')),
+  SLUICE_MASTER_KEY: masterKey,
+  SLUICE_LOG_LEVEL: logLevel.default('info'),
+  SLUICE_LOG_FORMAT: optional(logFormat),
+  SLUICE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('sluice'),
+});
+
+/** The API's configuration, parsed once at start. */
+export interface ApiConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  storageUrl: string;
+  port: number;
+  /** Base of every flow_url, without a trailing slash. */
+  publicUrl: string;
+  auth: {
+    issuer: string | null;
+    audience: string | null;
+    clientId: string | null;
+    devToken: string | null;
+  };
+  /** Base64 of the 32-byte master key. */
+  masterKey: string;
+  logLevel: z.output<typeof logLevel>;
+  logFormat: z.output<typeof logFormat> | null;
+  queuePrefix: string;
+}
+
+/** Parses the environment into an {@link ApiConfig}; a ConfigError names the first bad variable. */
+export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
+  const c = parseConfig(apiConfigSchema, env);
+  if (c.SLUICE_AUTH_ISSUER !== undefined && c.SLUICE_AUTH_AUDIENCE === undefined) {
+    throw new ConfigError('SLUICE_AUTH_AUDIENCE', 'is required with SLUICE_AUTH_ISSUER (tokens must name this API as audience)', 'sluice-api');
+  }
+  if (c.SLUICE_AUTH_ISSUER === undefined && c.SLUICE_DEV_TOKEN === undefined) {
+    throw new ConfigError(
+      'SLUICE_AUTH_ISSUER',
+      'is not set, and neither is SLUICE_DEV_TOKEN: the API would accept no one (set an OAuth issuer, or a dev token for one machine)',
+      'https://login.example.com/realms/data',
+    );
+  }
+  return {
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    storageUrl: c.SLUICE_STORAGE_URL,
+    port: c.SLUICE_PORT,
+    publicUrl: c.SLUICE_PUBLIC_URL.replace(/\/+$/, ''),
+    auth: {
+      issuer: c.SLUICE_AUTH_ISSUER ?? null,
+      audience: c.SLUICE_AUTH_AUDIENCE ?? null,
+      clientId: c.SLUICE_AUTH_CLIENT_ID ?? null,
+      devToken: c.SLUICE_DEV_TOKEN ?? null,
+    },
+    masterKey: c.SLUICE_MASTER_KEY,
+    logLevel: c.SLUICE_LOG_LEVEL,
+    logFormat: c.SLUICE_LOG_FORMAT ?? null,
+    queuePrefix: c.SLUICE_QUEUE_PREFIX,
+  };
+}

@@ -1,0 +1,140 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type express from 'express';
+import type { Request } from 'express';
+import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
+import type { PrismaClient } from '@sluice/db';
+import { childLogger, secrets, type Logger } from '@sluice/logging';
+import type { ObjectStore } from '@sluice/storage';
+import { BearerAuthenticator } from './auth/bearer-authenticator.ts';
+import { effectiveScopes, type Principal } from './auth/principal.ts';
+import type { ApiConfig } from './config.ts';
+import type { JobEngine } from './engine-port.ts';
+import type { Pingable } from './health/readiness.ts';
+import { apiRoutes } from './http/api-routes.ts';
+import { createHttpApp } from './http/create-http-app.ts';
+import { buildOpenApiDocument } from './http/openapi-document.ts';
+import { JobService } from './jobs/job-service.ts';
+import type { GetConnectorSpec } from './jobs/secret-paths.ts';
+import { EncryptionKeyService } from './keys/encryption-key-service.ts';
+import { createUiRouter, type UiAuthSettings } from './ui/index.ts';
+
+export interface ApiServerDeps {
+  config: ApiConfig;
+  prisma: PrismaClient;
+  engine: JobEngine;
+  store: ObjectStore;
+  /** Redis, for /readyz (an ioredis client). */
+  redis: Pingable;
+  logger: Logger;
+  /** A connector's spec, when it can be had: secrets are then the spec's `airbyte_secret` fields and source_config is checked against it. */
+  getConnectorSpec?: GetConnectorSpec;
+  /** Serve the flow UI (default true). */
+  ui?: boolean;
+}
+
+export interface ApiServer {
+  app: express.Express;
+  /** Listens on `config.port` (0 = any free port); answers the URL it listens on. */
+  listen(): Promise<{ url: string }>;
+  /** Stops listening and ends live UI streams. The prisma, redis and engine passed in stay open: their owner closes them. */
+  close(): Promise<void>;
+}
+
+const API_VERSION = '0.1.0';
+
+/** The API process: routes, auth, OpenAPI document and the flow UI, on one express app. */
+export function createApiServer(deps: ApiServerDeps): ApiServer {
+  const { config } = deps;
+  const logger = childLogger(deps.logger, { component: 'api' });
+  for (const s of [config.masterKey, config.auth.devToken]) if (s) secrets.add(s);
+  for (const url of [config.databaseUrl, config.redisUrl]) {
+    const password = safeUrlPassword(url);
+    if (password) secrets.add(password);
+  }
+
+  const keyring = MasterKeyring.fromBase64(config.masterKey);
+  const keyStore = new EncryptionKeyStore(deps.prisma, keyring);
+  const jobs = new JobService({
+    prisma: deps.prisma,
+    engine: deps.engine,
+    keyring,
+    keys: keyStore,
+    logger,
+    publicUrl: config.publicUrl,
+    getConnectorSpec: deps.getConnectorSpec,
+  });
+  const keys = new EncryptionKeyService(keyStore, logger);
+  const bearer = new BearerAuthenticator(config.auth);
+
+  const uiAuth: UiAuthSettings =
+    config.auth.issuer !== null && config.auth.clientId !== null
+      ? { mode: 'oidc', issuer: config.auth.issuer, clientId: config.auth.clientId, audience: config.auth.audience ?? undefined }
+      : config.auth.devToken !== null && config.auth.issuer === null
+        ? { mode: 'dev', devToken: config.auth.devToken }
+        : { mode: 'none' };
+  const bearerPrincipal = (req: Request): Promise<Principal> => bearer.authenticate(req.headers.authorization);
+  const ui =
+    deps.ui === false
+      ? null
+      : createUiRouter({
+          prisma: deps.prisma,
+          logger,
+          auth: uiAuth,
+          authenticate: bearerPrincipal,
+        });
+  const authenticate = async (req: Request): Promise<Principal> => {
+    // Development mode: the UI's session cookie stands for the dev admin (see ui/dev-session.ts).
+    const dev = ui?.devSession?.verify(req);
+    if (dev) return { subject: dev.subject, admin: dev.admin, scopes: effectiveScopes([], dev.admin) };
+    return bearerPrincipal(req);
+  };
+
+  let openApi: unknown = null;
+  const routes = apiRoutes({
+    jobs,
+    keys,
+    readiness: { prisma: deps.prisma, redis: deps.redis, store: deps.store },
+    openApi: () => openApi,
+  });
+  openApi = buildOpenApiDocument(routes, { version: API_VERSION, serverUrl: config.publicUrl, issuer: config.auth.issuer });
+  const app = createHttpApp({ routes, authenticate, logger, ...(ui ? { extraRouter: ui } : {}) });
+
+  let server: Server | null = null;
+  return {
+    app,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const s = app.listen(config.port, (err?: Error) => {
+          if (err) {
+            reject(err);
+            return;
+          }
+          const { port } = s.address() as AddressInfo;
+          logger.info('API listening', { port, publicUrl: config.publicUrl });
+          resolve({ url: `http://127.0.0.1:${port}` });
+        });
+        server = s;
+      });
+    },
+    async close() {
+      ui?.close();
+      const s = server;
+      server = null;
+      if (!s) return;
+      await new Promise<void>((resolve, reject) => {
+        s.close((err) => (err ? reject(err) : resolve()));
+        s.closeAllConnections();
+      });
+    },
+  };
+}
+
+function safeUrlPassword(url: string): string | null {
+  try {
+    const p = new URL(url).password;
+    return p === '' ? null : decodeURIComponent(p);
+  } catch {
+    return null;
+  }
+}

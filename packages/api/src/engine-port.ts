@@ -1,0 +1,15 @@
+import type { Prisma } from '@sluice/db';
+
+/**
+ * What the API needs of the DAG engine (@sluice/engine's `Engine` has exactly these methods;
+ * the API takes this narrower type so it depends on the engine's contract, not its internals).
+ */
+export interface JobEngine {
+  /** Writes the job's DAG in the caller's transaction (the job row is written in the same one). */
+  writeJobDag(tx: Prisma.TransactionClient, jobId: string): Promise<{ dagId: string }>;
+  /** Makes Redis's job scheduler match the job row (schedule, time zone, paused, deleted). */
+  syncSchedule(jobId: string): Promise<void>;
+  triggerRun(jobId: string): Promise<{ runId: string }>;
+  cancelRun(runId: string): Promise<void>;
+  clearTask(runId: string, taskId: string, mapIndex?: number): Promise<void>;
+}

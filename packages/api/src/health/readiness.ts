@@ -1,0 +1,53 @@
+import type { PrismaClient } from '@sluice/db';
+import type { ObjectStore } from '@sluice/storage';
+import { errorMessage } from '@sluice/core';
+import { secrets } from '@sluice/logging';
+
+/** What /readyz needs of Redis (an ioredis client has it). */
+export interface Pingable {
+  ping(): Promise<string>;
+}
+
+export interface ReadinessDeps {
+  prisma: PrismaClient;
+  redis: Pingable;
+  store: Pick<ObjectStore, 'ping'>;
+}
+
+export type CheckResult = { ok: true } | { ok: false; error: string };
+
+const TIMEOUT_MS = 3000;
+
+function withTimeout<T>(p: Promise<T>): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+  ]);
+}
+
+/** Errors may carry connection URLs: drop credentials and registered secrets before answering. */
+function clean(message: string): string {
+  return secrets.mask(message.replace(/\/\/[^/@\s]*@/g, '//'));
+}
+
+async function check(fn: () => Promise<unknown>): Promise<CheckResult> {
+  try {
+    await withTimeout(fn());
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: clean(errorMessage(err)) };
+  }
+}
+
+/** Checks PostgreSQL, Redis and the object store at once. */
+export async function checkReadiness(d: ReadinessDeps): Promise<{ ready: boolean; checks: Record<'postgres' | 'redis' | 'object_store', CheckResult> }> {
+  const [postgres, redis, objectStore] = await Promise.all([
+    check(() => d.prisma.$queryRaw`SELECT 1`),
+    check(() => d.redis.ping()),
+    check(async () => {
+      const r = await d.store.ping();
+      if (!r.ok) throw new Error(r.error);
+    }),
+  ]);
+  return { ready: postgres.ok && redis.ok && objectStore.ok, checks: { postgres, redis, object_store: objectStore } };
+}

@@ -1,0 +1,362 @@
+import { z } from 'zod';
+import { NotFoundError } from '@sluice/core';
+import {
+  clearTaskQuery,
+  createEncryptionKeyRequest,
+  createIngestJobRequest,
+  encryptionKeyListView,
+  encryptionKeyView,
+  errorResponse,
+  ingestResponse,
+  jobListView,
+  jobStatusView,
+  jobView,
+  listJobsQuery,
+  listRunsQuery,
+  parseRequest,
+  runListView,
+  runView,
+  taskLogQuery,
+  taskLogView,
+  triggerRunResponse,
+  updateJobRequest,
+} from '@sluice/core/contract';
+import type { Principal } from '../auth/principal.ts';
+import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
+import type { JobService } from '../jobs/job-service.ts';
+import type { EncryptionKeyService } from '../keys/encryption-key-service.ts';
+import type { RouteContext, RouteDef } from './route-def.ts';
+
+export interface ApiRouteDeps {
+  jobs: JobService;
+  keys: EncryptionKeyService;
+  readiness: ReadinessDeps;
+  /** The OpenAPI document (built from these same routes). */
+  openApi: () => unknown;
+}
+
+const uuid = z.uuid();
+
+/** A path id that is not a UUID names nothing: 404, as an unknown id does. */
+function id(ctx: RouteContext, name: 'job_id' | 'run_id'): string {
+  const v = ctx.params[name] ?? '';
+  if (!uuid.safeParse(v).success) throw new NotFoundError(name === 'job_id' ? 'job' : 'run', v);
+  return v;
+}
+
+function who(ctx: RouteContext): Principal {
+  if (ctx.principal === null) throw new Error('route needs a principal but is public');
+  return ctx.principal;
+}
+
+const readyView = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional() })),
+    error: z.string().optional().describe('names the services that did not answer'),
+  })
+  .meta({ id: 'Readiness' });
+
+const ingestErrors = {
+  400: { description: 'invalid request: `error` names each bad field', schema: ingestResponse },
+  401: { description: 'missing or invalid bearer token', schema: ingestResponse },
+  403: { description: 'the token lacks the scope', schema: ingestResponse },
+};
+const jobErrors = {
+  401: { description: 'missing or invalid bearer token', schema: ingestResponse },
+  403: { description: 'the token lacks the scope', schema: ingestResponse },
+  404: { description: "no such job (or another owner's)", schema: ingestResponse },
+};
+const plainErrors = {
+  401: { description: 'missing or invalid bearer token', schema: errorResponse },
+  403: { description: 'the token lacks the scope', schema: errorResponse },
+  404: { description: 'not found', schema: errorResponse },
+};
+
+/** Every route of the API, in one table. */
+export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
+  return [
+    {
+      method: 'post',
+      path: '/api/airbyte/ingest',
+      operationId: 'createIngestionJob',
+      summary: 'Create PyAirbyte ingestion job',
+      description: 'Stores the job and its DAG, registers its schedule, and answers the flow UI address.',
+      tag: 'ingestion',
+      scope: 'sluice:write',
+      body: createIngestJobRequest,
+      ingestErrorShape: true,
+      responses: { 201: { description: 'ingestion job created', schema: ingestResponse }, ...ingestErrors, 413: { description: 'body too large', schema: ingestResponse } },
+      async handle(ctx) {
+        const { jobId, flowUrl } = await d.jobs.create(who(ctx), ctx.body);
+        return { status: 201, body: { flow_url: flowUrl, job_id: jobId, error: null } };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/airbyte/ingest',
+      operationId: 'listIngestionJobs',
+      summary: 'List ingestion jobs (paged; filter by owner, status, name)',
+      tag: 'ingestion',
+      scope: 'sluice:read',
+      query: listJobsQuery,
+      ingestErrorShape: true,
+      responses: { 200: { description: 'jobs, newest first', schema: jobListView }, ...ingestErrors },
+      async handle(ctx) {
+        return { status: 200, body: await d.jobs.list(who(ctx), parseRequest(listJobsQuery, ctx.query)) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/airbyte/ingest/{job_id}',
+      operationId: 'getIngestionJob',
+      summary: 'Read one ingestion job (secrets masked)',
+      tag: 'ingestion',
+      scope: 'sluice:read',
+      ingestErrorShape: true,
+      responses: { 200: { description: 'the job', schema: jobView }, ...jobErrors },
+      async handle(ctx) {
+        return { status: 200, body: await d.jobs.get(who(ctx), id(ctx, 'job_id')) };
+      },
+    },
+    {
+      method: 'patch',
+      path: '/api/airbyte/ingest/{job_id}',
+      operationId: 'updateIngestionJob',
+      summary: 'Change schedule or time zone, pause or resume',
+      tag: 'ingestion',
+      scope: 'sluice:write',
+      body: updateJobRequest,
+      ingestErrorShape: true,
+      responses: {
+        200: { description: 'the changed job', schema: jobView },
+        ...jobErrors,
+        400: { description: 'invalid change', schema: ingestResponse },
+        409: { description: 'the job is deleted', schema: ingestResponse },
+      },
+      async handle(ctx) {
+        const jobId = id(ctx, 'job_id');
+        return { status: 200, body: await d.jobs.update(who(ctx), jobId, parseRequest(updateJobRequest, ctx.body)) };
+      },
+    },
+    {
+      method: 'delete',
+      path: '/api/airbyte/ingest/{job_id}',
+      operationId: 'deleteIngestionJob',
+      summary: 'Soft-delete a job: its schedule stops, its runs and history stay',
+      tag: 'ingestion',
+      scope: 'sluice:write',
+      ingestErrorShape: true,
+      responses: { 200: { description: 'deleted', schema: ingestResponse }, ...jobErrors },
+      async handle(ctx) {
+        const { jobId, flowUrl } = await d.jobs.delete(who(ctx), id(ctx, 'job_id'));
+        return { status: 200, body: { flow_url: flowUrl, job_id: jobId, error: null } };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/airbyte/ingest/{job_id}/runs',
+      operationId: 'triggerRun',
+      summary: 'Trigger a run now',
+      tag: 'runs',
+      scope: 'sluice:write',
+      ingestErrorShape: true,
+      responses: {
+        201: { description: 'run created', schema: triggerRunResponse },
+        ...jobErrors,
+        409: { description: 'the job is deleted, or a run cannot start now', schema: ingestResponse },
+      },
+      async handle(ctx) {
+        const jobId = id(ctx, 'job_id');
+        const { runId } = await d.jobs.triggerRun(who(ctx), jobId);
+        return { status: 201, body: { run_id: runId, job_id: jobId } };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/airbyte/ingest/{job_id}/runs',
+      operationId: 'listRuns',
+      summary: "List a job's runs, newest first",
+      tag: 'runs',
+      scope: 'sluice:read',
+      query: listRunsQuery,
+      ingestErrorShape: true,
+      responses: { 200: { description: 'runs', schema: runListView }, ...jobErrors },
+      async handle(ctx) {
+        const jobId = id(ctx, 'job_id');
+        return { status: 200, body: await d.jobs.listRuns(who(ctx), jobId, parseRequest(listRunsQuery, ctx.query)) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/jobs/{job_id}',
+      operationId: 'getJobStatus',
+      summary: "A job's status (the platform's fields)",
+      tag: 'ingestion',
+      scope: 'sluice:read',
+      ingestErrorShape: false,
+      responses: { 200: { description: 'status', schema: jobStatusView }, ...plainErrors },
+      async handle(ctx) {
+        return { status: 200, body: await d.jobs.status(who(ctx), id(ctx, 'job_id')) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/runs/{run_id}',
+      operationId: 'getRun',
+      summary: 'A run with its task instances',
+      tag: 'runs',
+      scope: 'sluice:read',
+      ingestErrorShape: false,
+      responses: { 200: { description: 'the run', schema: runView }, ...plainErrors },
+      async handle(ctx) {
+        return { status: 200, body: await d.jobs.getRun(who(ctx), id(ctx, 'run_id')) };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/runs/{run_id}/cancel',
+      operationId: 'cancelRun',
+      summary: 'Cancel a run',
+      tag: 'runs',
+      scope: 'sluice:write',
+      ingestErrorShape: false,
+      responses: {
+        200: { description: 'the run after cancelling', schema: runView },
+        ...plainErrors,
+        409: { description: 'the run has already finished', schema: errorResponse },
+      },
+      async handle(ctx) {
+        return { status: 200, body: await d.jobs.cancelRun(who(ctx), id(ctx, 'run_id')) };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/runs/{run_id}/tasks/{task_id}/clear',
+      operationId: 'clearTask',
+      summary: 'Re-run a failed task and what follows it',
+      tag: 'runs',
+      scope: 'sluice:write',
+      query: clearTaskQuery,
+      ingestErrorShape: false,
+      responses: {
+        200: { description: 'the run after clearing', schema: runView },
+        ...plainErrors,
+        409: { description: 'the task cannot be cleared now', schema: errorResponse },
+      },
+      async handle(ctx) {
+        const runId = id(ctx, 'run_id');
+        const q = parseRequest(clearTaskQuery, ctx.query);
+        return { status: 200, body: await d.jobs.clearTask(who(ctx), runId, ctx.params['task_id'] ?? '', q.map_index) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/runs/{run_id}/tasks/{task_id}/logs',
+      operationId: 'getTaskLog',
+      summary: "A task's log for one try",
+      tag: 'runs',
+      scope: 'sluice:read',
+      query: taskLogQuery,
+      ingestErrorShape: false,
+      responses: { 200: { description: 'log lines, oldest first', schema: taskLogView }, ...plainErrors },
+      async handle(ctx) {
+        const runId = id(ctx, 'run_id');
+        return { status: 200, body: await d.jobs.taskLog(who(ctx), runId, ctx.params['task_id'] ?? '', parseRequest(taskLogQuery, ctx.query)) };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/encryption-keys',
+      operationId: 'createEncryptionKey',
+      summary: 'Create a named key for column encryption (its material is never returned)',
+      tag: 'encryption keys',
+      scope: 'sluice:write',
+      body: createEncryptionKeyRequest,
+      ingestErrorShape: false,
+      responses: {
+        201: { description: 'created', schema: encryptionKeyView },
+        ...plainErrors,
+        400: { description: 'invalid name', schema: errorResponse },
+        409: { description: 'the name is taken', schema: errorResponse },
+      },
+      async handle(ctx) {
+        const { name } = parseRequest(createEncryptionKeyRequest, ctx.body);
+        return { status: 201, body: await d.keys.create(who(ctx), name) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/encryption-keys',
+      operationId: 'listEncryptionKeys',
+      summary: 'List named keys (never their material)',
+      tag: 'encryption keys',
+      scope: 'sluice:read',
+      ingestErrorShape: false,
+      responses: { 200: { description: 'keys by name', schema: encryptionKeyListView }, ...plainErrors },
+      async handle(ctx) {
+        return { status: 200, body: { keys: await d.keys.list(who(ctx)) } };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/encryption-keys/{name}/rotate',
+      operationId: 'rotateEncryptionKey',
+      summary: 'Rotate a key: a new version encrypts from now on; older versions still decrypt',
+      tag: 'encryption keys',
+      scope: 'sluice:write',
+      ingestErrorShape: false,
+      responses: { 200: { description: 'the key after rotation', schema: encryptionKeyView }, ...plainErrors },
+      async handle(ctx) {
+        return { status: 200, body: await d.keys.rotate(who(ctx), ctx.params['name'] ?? '') };
+      },
+    },
+    {
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'getOpenApi',
+      summary: 'This OpenAPI 3.1 document',
+      tag: 'service',
+      scope: null,
+      ingestErrorShape: false,
+      responses: { 200: { description: 'the document' } },
+      async handle() {
+        return { status: 200, body: d.openApi() };
+      },
+    },
+    {
+      method: 'get',
+      path: '/healthz',
+      operationId: 'health',
+      summary: 'Answers while the process lives',
+      tag: 'service',
+      scope: null,
+      ingestErrorShape: false,
+      responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } },
+      async handle() {
+        return { status: 200, body: { status: 'ok' } };
+      },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      operationId: 'ready',
+      summary: 'Whether PostgreSQL, Redis and the object store answer',
+      tag: 'service',
+      scope: null,
+      ingestErrorShape: false,
+      responses: {
+        200: { description: 'all three answer', schema: readyView },
+        503: { description: 'one or more do not; `error` names them', schema: readyView },
+      },
+      async handle() {
+        const r = await checkReadiness(d.readiness);
+        if (r.ready) return { status: 200, body: { status: 'ready', checks: r.checks } };
+        const down = Object.entries(r.checks)
+          .filter(([, c]) => !c.ok)
+          .map(([name, c]) => `${name} (${c.ok ? '' : c.error})`);
+        return { status: 503, body: { status: 'not_ready', checks: r.checks, error: `not reachable: ${down.join(', ')}` } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,60 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { NotFoundError, ValidationError } from '@sluice/core';
+import type { Logger } from '@sluice/logging';
+import type { Principal } from '../auth/principal.ts';
+import { BODY_LIMIT, errorHandler } from './error-handler.ts';
+import { expressPath, type RouteDef } from './route-def.ts';
+
+export interface HttpAppDeps {
+  routes: readonly RouteDef[];
+  /** Decides who is calling; throws an AuthError (401) or ServiceUnavailableError (503). */
+  authenticate(req: Request): Promise<Principal>;
+  logger: Logger;
+  /** Mounted after the API routes and before the 404 handler (the flow UI). */
+  extraRouter?: express.Router;
+}
+
+/**
+ * The express app: JSON bodies up to {@link BODY_LIMIT}, the routes of the table, an optional
+ * extra router (the UI), a 404 for anything else, and the one error handler.
+ */
+export function createHttpApp(d: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const log = d.logger.child({ component: 'api.http' });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      log.info('request', {
+        method: req.method,
+        // The route template, never the query string (which might carry anything).
+        route: (req.route as { path?: string } | undefined)?.path ?? req.path,
+        status: res.statusCode,
+        ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
+      });
+    });
+    next();
+  });
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  for (const route of d.routes) {
+    app[route.method](expressPath(route.path), async (req: Request, res: Response) => {
+      const principal = route.scope === null ? null : await d.authenticate(req);
+      if (route.body && req.body === undefined) {
+        throw new ValidationError([{ path: 'body', message: 'expected a JSON object (Content-Type: application/json)' }]);
+      }
+      const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
+      res.status(result.status).set('Cache-Control', 'no-store').json(result.body);
+    });
+  }
+
+  if (d.extraRouter) app.use(d.extraRouter);
+
+  app.use((req: Request) => {
+    throw new NotFoundError('route', `${req.method} ${req.path}`);
+  });
+  app.use(errorHandler(d.logger.child({ component: 'api.http' })));
+  return app;
+}

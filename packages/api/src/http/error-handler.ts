@@ -1,0 +1,109 @@
+import type { ErrorRequestHandler, Request } from 'express';
+import {
+  AuthError,
+  ConfigError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+  type SluiceError,
+} from '@sluice/core';
+import { secrets, type Logger } from '@sluice/logging';
+
+/** Where errors use the contract's `{flow_url, job_id: null, error}` shape. */
+export const INGEST_ROUTES_PREFIX = '/api/airbyte/ingest';
+
+/** Limit on request bodies; larger ones answer 413. */
+export const BODY_LIMIT = '1mb';
+
+interface Mapped {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** express's body parser reports its failures with `type` and `status`. */
+function bodyParserError(err: unknown): { type: string; status: number } | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const { type, status } = err as { type?: unknown; status?: unknown };
+  return typeof type === 'string' && typeof status === 'number' ? { type, status } : null;
+}
+
+function quote(s: string): string {
+  return s.replace(/["\\]/g, "'");
+}
+
+/** The one place errors become HTTP statuses. */
+export function mapError(err: unknown): Mapped {
+  if (err instanceof ValidationError) return { status: 400, message: err.message };
+  if (err instanceof AuthError) {
+    const missing = /^missing bearer token/.test(err.message);
+    return {
+      status: 401,
+      message: err.message,
+      headers: {
+        'WWW-Authenticate': missing ? 'Bearer realm="sluice"' : `Bearer realm="sluice", error="invalid_token", error_description="${quote(err.message)}"`,
+      },
+    };
+  }
+  if (err instanceof ForbiddenError) {
+    const scope = /scope (sluice:\w+)/.exec(err.message)?.[1];
+    return {
+      status: 403,
+      message: err.message,
+      ...(scope ? { headers: { 'WWW-Authenticate': `Bearer realm="sluice", error="insufficient_scope", scope="${scope}"` } } : {}),
+    };
+  }
+  if (err instanceof NotFoundError) return { status: 404, message: err.message };
+  if (err instanceof ConflictError) return { status: 409, message: err.message };
+  if (err instanceof ServiceUnavailableError) return { status: 503, message: err.message };
+  if (err instanceof ConfigError) return { status: 500, message: 'the server is misconfigured (see its log)' };
+  const bp = bodyParserError(err);
+  if (bp) {
+    switch (bp.type) {
+      case 'entity.too.large':
+        return { status: 413, message: `body: larger than the ${BODY_LIMIT} limit` };
+      case 'entity.parse.failed':
+        // The parser's message quotes the body, which may hold secrets: never pass it on.
+        return { status: 400, message: 'body: invalid JSON (expected a JSON object)' };
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return { status: 415, message: 'body: unsupported encoding or charset (send UTF-8 JSON)' };
+      default:
+        return { status: bp.status >= 400 && bp.status < 500 ? bp.status : 400, message: 'body: could not be read' };
+    }
+  }
+  return { status: 500, message: 'internal error (see the server log)' };
+}
+
+/** The error body for a request: the contract's shape on the ingest routes, `{error}` elsewhere. */
+export function errorBody(req: Request, message: string): Record<string, unknown> {
+  return req.path === INGEST_ROUTES_PREFIX || req.path.startsWith(`${INGEST_ROUTES_PREFIX}/`)
+    ? { flow_url: '', job_id: null, error: message }
+    : { error: message };
+}
+
+/** Express error middleware: maps typed errors, masks secret values, logs what the server must see. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const mapped = mapError(err);
+    if (mapped.status >= 500) {
+      logger.error('request failed', { method: req.method, path: req.path, status: mapped.status, error: err });
+    } else {
+      logger.info('request refused', {
+        method: req.method,
+        path: req.path,
+        status: mapped.status,
+        code: (err as Partial<SluiceError>).code ?? bodyParserError(err)?.type,
+        error: mapped.message,
+      });
+    }
+    if (mapped.headers) res.set(mapped.headers);
+    res.status(mapped.status).json(errorBody(req, secrets.mask(mapped.message)));
+  };
+}

@@ -1,0 +1,52 @@
+import type { Request } from 'express';
+import type { z } from 'zod';
+import type { Principal, Scope } from '../auth/principal.ts';
+
+export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+
+/** What a route handler gets: the caller and the raw request parts (handlers parse them with the route's schemas). */
+export interface RouteContext {
+  /** Null only on public routes (`scope: null`). */
+  principal: Principal | null;
+  params: Record<string, string>;
+  query: unknown;
+  body: unknown;
+  req: Request;
+}
+
+export interface RouteResult {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * One API route, described once: the express router is built from these, and so is the OpenAPI
+ * document (test/api/openapi.test.ts checks that the two agree).
+ */
+export interface RouteDef {
+  method: HttpMethod;
+  /** OpenAPI path template, e.g. `/api/airbyte/ingest/{job_id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  /** The scope the caller needs; null = public, no authentication. */
+  scope: Scope | null;
+  /** The request body's schema (documents it; the handler validates with it). */
+  body?: z.ZodType;
+  query?: z.ZodType;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** Errors on this route use `{flow_url, job_id: null, error}` (the contract's shape) rather than `{error}`. */
+  ingestErrorShape: boolean;
+  handle(ctx: RouteContext): Promise<RouteResult>;
+}
+
+/** `/api/runs/{run_id}` → `/api/runs/:run_id` (express's syntax). */
+export function expressPath(template: string): string {
+  return template.replace(/\{([a-z_]+)\}/g, ':$1');
+}
+
+export function pathParams(template: string): string[] {
+  return [...template.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1] ?? '');
+}

@@ -1,0 +1,9 @@
+export { createApiServer } from './create-api-server.ts';
+export type { ApiServer, ApiServerDeps } from './create-api-server.ts';
+export { loadApiConfig, apiConfigSchema } from './config.ts';
+export type { ApiConfig } from './config.ts';
+export type { JobEngine } from './engine-port.ts';
+export type { ConnectorSpec, GetConnectorSpec } from './jobs/secret-paths.ts';
+export { findSecretPaths, maskSecrets } from './jobs/secret-paths.ts';
+export { SCOPES } from './auth/principal.ts';
+export type { Principal, Scope } from './auth/principal.ts';

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
+import {
+  checkSchedule,
+  parseCreateIngestJob,
+  type JobStatusView,
+  type JobView,
+  type ListJobsQuery,
+  type ListRunsQuery,
+  type RunSummaryView,
+  type RunView,
+  type TaskLogView,
+  type UpdateJobRequest,
+} from '@sluice/core/contract';
+import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
+import { Prisma, type IngestionJobModel, type PrismaClient } from '@sluice/db';
+import { secrets, type Logger } from '@sluice/logging';
+import { owns, requireScope, type Principal } from '../auth/principal.ts';
+import type { JobEngine } from '../engine-port.ts';
+import { findSecretPaths, maskSecrets, secretValues, type GetConnectorSpec } from './secret-paths.ts';
+import { validateSourceConfig } from './validate-source-config.ts';
+import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
+
+export interface JobServiceDeps {
+  prisma: PrismaClient;
+  engine: JobEngine;
+  keyring: MasterKeyring;
+  keys: EncryptionKeyStore;
+  logger: Logger;
+  publicUrl: string;
+  getConnectorSpec?: GetConnectorSpec | undefined;
+}
+
+/**
+ * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
+ * a caller who is not admin finds only its own jobs (anything else is "not found").
+ * Knows nothing of HTTP; answers the contract's views.
+ */
+export class JobService {
+  readonly #log: Logger;
+
+  constructor(private readonly d: JobServiceDeps) {
+    this.#log = d.logger.child({ component: 'api.jobs' });
+  }
+
+  /** `POST /api/airbyte/ingest`: validates, stores the job and its DAG in one transaction, registers the schedule. */
+  async create(p: Principal, body: unknown): Promise<{ jobId: string; flowUrl: string }> {
+    requireScope(p, 'sluice:write');
+    const spec = parseCreateIngestJob(body);
+    if (spec.ownerId !== null && spec.ownerId !== p.subject && !p.admin) {
+      throw new ForbiddenError('owner_id: only an admin may create a job for another owner');
+    }
+    const ownerId = spec.ownerId ?? p.subject;
+    const issues: FieldIssue[] = [];
+
+    const connectorSpec = await this.#connectorSpec(spec.sourceName);
+    if (connectorSpec) issues.push(...validateSourceConfig(spec.sourceConfig, connectorSpec));
+
+    const keyNames = [...new Set(spec.columnTransformations.flatMap((t) => (t.encryptionKeyName === null ? [] : [t.encryptionKeyName])))];
+    const usable = await this.#usableKeys(p, keyNames);
+    spec.columnTransformations.forEach((t, i) => {
+      if (t.encryptionKeyName !== null && !usable.has(t.encryptionKeyName)) {
+        issues.push({
+          path: `column_transformations[${i}].encryption_key_name`,
+          message: `encryption key "${t.encryptionKeyName}" does not exist (create it with POST /api/encryption-keys)`,
+        });
+      }
+    });
+    if (issues.length > 0) throw new ValidationError(issues);
+
+    const secretPaths = findSecretPaths(spec.sourceConfig, connectorSpec);
+    for (const v of secretValues(spec.sourceConfig, secretPaths)) secrets.add(v);
+
+    const id = randomUUID();
+    await this.d.prisma.$transaction(async (tx) => {
+      await tx.ingestionJob.create({
+        data: {
+          id,
+          name: spec.name,
+          sourceName: spec.sourceName,
+          sourceConfigEncrypted: sealSourceConfig(this.d.keyring, id, spec.sourceConfig),
+          secretPaths,
+          schemaName: spec.schemaName,
+          mode: spec.mode,
+          streams: spec.streams,
+          mergeKeys: spec.merge,
+          schedule: spec.schedule,
+          timezone: spec.timezone,
+          domain: spec.domain,
+          tags: spec.tags,
+          ownerId,
+          columnTransformations: spec.columnTransformations as unknown as Prisma.InputJsonValue,
+          archiveStaging: spec.archiveStaging,
+          addIngestionMetadata: spec.addIngestionMetadata,
+        },
+      });
+      await this.d.engine.writeJobDag(tx, id);
+    });
+    this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
+    await this.#syncSchedule(id);
+    return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id) };
+  }
+
+  async list(p: Principal, q: ListJobsQuery): Promise<{ jobs: JobView[]; total: number; limit: number; offset: number }> {
+    requireScope(p, 'sluice:read');
+    const and: Prisma.IngestionJobWhereInput[] = [];
+    if (!p.admin) and.push({ ownerId: p.subject });
+    if (q.owner_id !== undefined) and.push({ ownerId: q.owner_id });
+    if (q.status !== undefined) and.push({ status: q.status });
+    if (q.name !== undefined) and.push({ name: { contains: q.name, mode: 'insensitive' } });
+    if (q.include_deleted !== true) and.push({ isDeleted: false });
+    const where: Prisma.IngestionJobWhereInput = { AND: and };
+    const [rows, total] = await Promise.all([
+      this.d.prisma.ingestionJob.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
+      this.d.prisma.ingestionJob.count({ where }),
+    ]);
+    return { jobs: rows.map((j) => this.#view(j)), total, limit: q.limit, offset: q.offset };
+  }
+
+  async get(p: Principal, jobId: string): Promise<JobView> {
+    requireScope(p, 'sluice:read');
+    return this.#view(await this.#job(p, jobId));
+  }
+
+  /** `GET /api/jobs/{job_id}`: the platform's status fields. */
+  async status(p: Principal, jobId: string): Promise<JobStatusView> {
+    requireScope(p, 'sluice:read');
+    return jobStatusView(await this.#job(p, jobId), this.d.publicUrl);
+  }
+
+  /** Changes the schedule, its time zone, or pauses/resumes; the engine then re-syncs the schedule. */
+  async update(p: Principal, jobId: string, body: UpdateJobRequest): Promise<JobView> {
+    requireScope(p, 'sluice:write');
+    const job = await this.#job(p, jobId);
+    if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+    const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : body.schedule.trim();
+    const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
+    if (checked.issues.length > 0) throw new ValidationError(checked.issues);
+    const updated = await this.d.prisma.ingestionJob.update({
+      where: { id: jobId },
+      data: { schedule, timezone: checked.timezone, ...(body.paused === undefined ? {} : { isPaused: body.paused }) },
+    });
+    this.#log.info('ingestion job updated', { jobId, schedule, timezone: checked.timezone, paused: updated.isPaused });
+    await this.#syncSchedule(jobId);
+    return this.#view(updated);
+  }
+
+  /** Soft delete: the schedule stops, runs and history stay. Deleting twice is harmless. */
+  async delete(p: Principal, jobId: string): Promise<{ jobId: string; flowUrl: string }> {
+    requireScope(p, 'sluice:write');
+    const job = await this.#job(p, jobId);
+    if (!job.isDeleted) {
+      await this.d.prisma.ingestionJob.updateMany({ where: { id: jobId, isDeleted: false }, data: { isDeleted: true, deletedAt: new Date() } });
+      this.#log.info('ingestion job deleted', { jobId });
+    }
+    await this.#syncSchedule(jobId);
+    return { jobId, flowUrl: flowUrl(this.d.publicUrl, jobId) };
+  }
+
+  async triggerRun(p: Principal, jobId: string): Promise<{ runId: string }> {
+    requireScope(p, 'sluice:write');
+    const job = await this.#job(p, jobId);
+    if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+    const { runId } = await this.d.engine.triggerRun(jobId);
+    this.#log.info('run triggered', { jobId, runId });
+    return { runId };
+  }
+
+  async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {
+    requireScope(p, 'sluice:read');
+    await this.#job(p, jobId);
+    const [rows, total] = await Promise.all([
+      this.d.prisma.dagRun.findMany({ where: { jobId }, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
+      this.d.prisma.dagRun.count({ where: { jobId } }),
+    ]);
+    return { runs: rows.map(runSummaryView), total, limit: q.limit, offset: q.offset };
+  }
+
+  async getRun(p: Principal, runId: string): Promise<RunView> {
+    requireScope(p, 'sluice:read');
+    await this.#run(p, runId);
+    return this.#runView(runId);
+  }
+
+  async cancelRun(p: Principal, runId: string): Promise<RunView> {
+    requireScope(p, 'sluice:write');
+    await this.#run(p, runId);
+    await this.d.engine.cancelRun(runId);
+    this.#log.info('run cancelled', { runId });
+    return this.#runView(runId);
+  }
+
+  /**
+   * Clears a failed task instance (and what follows it). Without `mapIndex`, a task with one
+   * instance clears that one, a per-stream task clears each of its failed instances.
+   */
+  async clearTask(p: Principal, runId: string, taskId: string, mapIndex: number | undefined): Promise<RunView> {
+    requireScope(p, 'sluice:write');
+    await this.#run(p, runId);
+    const instances = await this.d.prisma.taskInstance.findMany({
+      where: { runId, taskId, ...(mapIndex === undefined ? {} : { mapIndex }) },
+      select: { mapIndex: true, state: true },
+      orderBy: { mapIndex: 'asc' },
+    });
+    if (instances.length === 0) throw new NotFoundError('task', mapIndex === undefined ? taskId : `${taskId}[${mapIndex}]`);
+    const targets =
+      instances.length === 1 ? instances : instances.filter((i) => i.state === 'failed' || i.state === 'upstream_failed');
+    if (targets.length === 0) throw new ConflictError(`no instance of task ${taskId} has failed (give map_index to pick one)`);
+    for (const t of targets) await this.d.engine.clearTask(runId, taskId, t.mapIndex);
+    this.#log.info('task cleared', { runId, taskId, mapIndexes: targets.map((t) => t.mapIndex) });
+    return this.#runView(runId);
+  }
+
+  /** A task's log for one try (default: its latest), secret values of the job masked. */
+  async taskLog(p: Principal, runId: string, taskId: string, q: { try?: number | undefined; map_index?: number | undefined }): Promise<TaskLogView> {
+    requireScope(p, 'sluice:read');
+    const run = await this.#run(p, runId);
+    const instances = await this.d.prisma.taskInstance.findMany({
+      where: { runId, taskId, ...(q.map_index === undefined ? {} : { mapIndex: q.map_index }) },
+      orderBy: { mapIndex: 'asc' },
+    });
+    const ti = instances[0];
+    if (ti === undefined) throw new NotFoundError('task', q.map_index === undefined ? taskId : `${taskId}[${q.map_index}]`);
+    if (instances.length > 1) {
+      throw new ValidationError([
+        { path: 'map_index', message: `task ${taskId} has one instance per stream: give map_index (${instances.map((i) => i.mapIndex).join(', ')})` },
+      ]);
+    }
+    const tryNumber = q.try ?? Math.max(ti.tryNumber, 1);
+    const lines = await this.d.prisma.taskLog.findMany({ where: { taskInstanceId: ti.id, tryNumber }, orderBy: { id: 'asc' } });
+    const job = await this.d.prisma.ingestionJob.findUniqueOrThrow({ where: { id: run.jobId } });
+    const values = secretValues(this.#config(job), job.secretPaths).filter((v) => v.length >= 4);
+    const mask = (s: string): string => values.reduce((acc, v) => acc.split(v).join('**********'), s);
+    return {
+      run_id: runId,
+      task_id: taskId,
+      map_index: ti.mapIndex,
+      try_number: tryNumber,
+      lines: lines.map((l) => ({ ts: l.ts.toISOString(), level: l.level, message: mask(l.message) })),
+    };
+  }
+
+  async #runView(runId: string): Promise<RunView> {
+    const run = await this.d.prisma.dagRun.findUniqueOrThrow({
+      where: { id: runId },
+      include: { tasks: { orderBy: [{ taskType: 'asc' }, { taskId: 'asc' }, { mapIndex: 'asc' }] } },
+    });
+    return runView(run, run.tasks);
+  }
+
+  async #job(p: Principal, jobId: string): Promise<IngestionJobModel> {
+    const job = await this.d.prisma.ingestionJob.findUnique({ where: { id: jobId } });
+    if (!job || !owns(p, job.ownerId)) throw new NotFoundError('job', jobId);
+    return job;
+  }
+
+  async #run(p: Principal, runId: string): Promise<{ jobId: string }> {
+    const run = await this.d.prisma.dagRun.findUnique({ where: { id: runId }, select: { jobId: true, job: { select: { ownerId: true } } } });
+    if (!run || !owns(p, run.job.ownerId)) throw new NotFoundError('run', runId);
+    return run;
+  }
+
+  #config(job: IngestionJobModel): Record<string, unknown> {
+    const config = openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted);
+    for (const v of secretValues(config, job.secretPaths)) secrets.add(v);
+    return config;
+  }
+
+  #view(job: IngestionJobModel): JobView {
+    return jobView(job, maskSecrets(this.#config(job), job.secretPaths), this.d.publicUrl);
+  }
+
+  async #usableKeys(p: Principal, names: string[]): Promise<Set<string>> {
+    if (names.length === 0) return new Set();
+    const rows = await this.d.prisma.encryptionKey.findMany({ where: { name: { in: names } }, select: { name: true, ownerId: true } });
+    return new Set(rows.filter((r) => r.ownerId === null || owns(p, r.ownerId)).map((r) => r.name));
+  }
+
+  async #connectorSpec(sourceName: string) {
+    if (!this.d.getConnectorSpec) return undefined;
+    try {
+      return await this.d.getConnectorSpec(sourceName);
+    } catch (err) {
+      this.#log.warn('connector spec unavailable; secrets found by key name instead', { source: sourceName, error: errorMessage(err) });
+      return undefined;
+    }
+  }
+
+  /**
+   * Registers the job's schedule in Redis. The job is already committed in PostgreSQL (the source
+   * of truth), and the scheduler reconciles every job's schedule on start and when Redis was
+   * emptied, so a failure here is logged, not answered as a failed request.
+   */
+  async #syncSchedule(jobId: string): Promise<void> {
+    try {
+      await this.d.engine.syncSchedule(jobId);
+    } catch (err) {
+      this.#log.warn('schedule not synced now; the scheduler will reconcile it', { jobId, error: errorMessage(err) });
+    }
+  }
+}

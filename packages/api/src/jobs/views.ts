@@ -1,0 +1,86 @@
+import { columnTransformationToView, type JobStatusView, type JobView, type RunSummaryView, type RunView, type TaskView } from '@sluice/core/contract';
+import type { ColumnTransformation } from '@sluice/core/pipeline';
+import type { DagRunModel, IngestionJobModel, TaskInstanceModel } from '@sluice/db';
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+/** flow_url of a job: its page in the flow UI. */
+export function flowUrl(publicUrl: string, jobId: string): string {
+  return `${publicUrl}/jobs/${jobId}`;
+}
+
+export function jobStatusView(job: IngestionJobModel, publicUrl: string): JobStatusView {
+  return {
+    job_id: job.id,
+    name: job.name,
+    status: job.status,
+    status_message: job.statusMessage,
+    last_started_at: iso(job.lastStartedAt),
+    last_completed_at: iso(job.lastCompletedAt),
+    last_failed_at: iso(job.lastFailedAt),
+    is_deleted: job.isDeleted,
+    deleted_at: iso(job.deletedAt),
+    flow_url: flowUrl(publicUrl, job.id),
+  };
+}
+
+/** A job with its source_config already masked by the caller. */
+export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unknown>, publicUrl: string): JobView {
+  return {
+    ...jobStatusView(job, publicUrl),
+    source_name: job.sourceName,
+    source_config: maskedConfig,
+    schema_name: job.schemaName,
+    mode: job.mode,
+    streams: job.streams,
+    merge: job.mergeKeys,
+    schedule: job.schedule,
+    timezone: job.timezone,
+    domain: job.domain,
+    tags: job.tags,
+    owner_id: job.ownerId,
+    column_transformations: (job.columnTransformations as unknown as ColumnTransformation[]).map(columnTransformationToView),
+    archive_staging: job.archiveStaging,
+    add_ingestion_metadata: job.addIngestionMetadata,
+    is_paused: job.isPaused,
+    created_at: job.createdAt.toISOString(),
+    updated_at: job.updatedAt.toISOString(),
+  };
+}
+
+export function taskView(t: TaskInstanceModel): TaskView {
+  return {
+    task_id: t.taskId,
+    map_index: t.mapIndex,
+    stream: t.stream,
+    task_type: t.taskType,
+    state: t.state,
+    try_number: t.tryNumber,
+    max_tries: t.maxTries,
+    rows: Number(t.rows),
+    bytes: Number(t.bytes),
+    error: t.error,
+    queued_at: iso(t.queuedAt),
+    started_at: iso(t.startedAt),
+    ended_at: iso(t.endedAt),
+  };
+}
+
+export function runSummaryView(r: DagRunModel): RunSummaryView {
+  return {
+    run_id: r.id,
+    job_id: r.jobId,
+    state: r.state,
+    state_message: r.stateMessage,
+    run_type: r.runType,
+    logical_date: r.logicalDate.toISOString(),
+    queued_at: r.queuedAt.toISOString(),
+    started_at: iso(r.startedAt),
+    ended_at: iso(r.endedAt),
+    warnings: r.warnings,
+  };
+}
+
+export function runView(r: DagRunModel, tasks: TaskInstanceModel[]): RunView {
+  return { ...runSummaryView(r), tasks: tasks.map(taskView) };
+}

@@ -1,0 +1,138 @@
+/**
+ * Starts the real API server (port 0) against a fresh PostgreSQL database, the test Redis and a
+ * file object store, with the real DAG engine; captures every log line and every answer body.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import winston from 'winston';
+import { createApiServer, type ApiConfig, type GetConnectorSpec } from '@sluice/api';
+import { Engine } from '@sluice/engine';
+import { createLogger } from '@sluice/logging';
+import { openObjectStore } from '@sluice/storage';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { testEnv } from '../support/env.ts';
+import { testQueuePrefix } from '../support/names.ts';
+
+export interface ApiHarness {
+  url: string;
+  db: TestDatabase;
+  engine: Engine;
+  redis: Redis;
+  queuePrefix: string;
+  masterKey: string;
+  /** Every log line the server wrote (JSON). */
+  logs: string[];
+  /** Every answer body the server gave, as text. */
+  answers: string[];
+  request(method: string, route: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  issuer?: string | null;
+  audience?: string | null;
+  devToken?: string | null;
+  getConnectorSpec?: GetConnectorSpec;
+  ui?: boolean;
+}
+
+export const PUBLIC_URL = 'https://sluice.test.example';
+
+export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
+  const db = await createTestDatabase();
+  const logs: string[] = [];
+  const answers: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'debug', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+  const queuePrefix = testQueuePrefix();
+  const engine = await Engine.create({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger });
+  const redis = new Redis(testEnv.redisUrl, { maxRetriesPerRequest: 1 });
+  const dir = mkdtempSync(path.join(testEnv.tmpDir, 'api-store-'));
+  const store = openObjectStore(`file://${dir}`);
+  const masterKey = randomBytes(32).toString('base64');
+  const config: ApiConfig = {
+    databaseUrl: db.url,
+    redisUrl: testEnv.redisUrl,
+    storageUrl: `file://${dir}`,
+    port: 0,
+    publicUrl: PUBLIC_URL,
+    auth: { issuer: o.issuer ?? null, audience: o.audience ?? null, clientId: null, devToken: o.devToken ?? null },
+    masterKey,
+    logLevel: 'debug',
+    logFormat: 'json',
+    queuePrefix,
+  };
+  const server = createApiServer({
+    config,
+    prisma: db.prisma,
+    engine,
+    store,
+    redis,
+    logger,
+    ui: o.ui ?? true,
+    ...(o.getConnectorSpec ? { getConnectorSpec: o.getConnectorSpec } : {}),
+  });
+  const { url } = await server.listen();
+  return {
+    url,
+    db,
+    engine,
+    redis,
+    queuePrefix,
+    masterKey,
+    logs,
+    answers,
+    async request(method, route, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+      let body: string | undefined;
+      if (opts.raw !== undefined) body = opts.raw;
+      else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+      if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${url}${route}`, { method, headers, ...(body === undefined ? {} : { body }) });
+      const text = await res.text();
+      answers.push(text);
+      let parsed: unknown = undefined;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, body: parsed, text, headers: res.headers };
+    },
+    async close() {
+      await server.close();
+      await engine.close();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await store.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A valid create body; override fields per case. */
+export function ingestBody(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'faker users',
+    source_name: 'source-faker',
+    source_config: { count: 100, seed: 7 },
+    schema_name: 'raw_faker',
+    mode: 'append',
+    ...over,
+  };
+}
