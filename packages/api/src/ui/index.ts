@@ -1,0 +1,247 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '@sluice/core';
+import type { PrismaClient } from '@sluice/db';
+import type { Logger } from '@sluice/logging';
+import { uiDistDir } from '@sluice/ui/dist-dir';
+import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
+import { DevSession } from './dev-session.ts';
+import { LiveHub } from './live-hub.ts';
+import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun } from './live-queries.ts';
+import type { UiPrincipal } from './principal.ts';
+
+export { DevSession, DEV_SESSION_COOKIE, DEV_PRINCIPAL } from './dev-session.ts';
+export type { UiPrincipal } from './principal.ts';
+
+/** How the browser signs in; the UI learns it from `GET /api/ui/config` (nothing secret in it). */
+export type UiAuthSettings =
+  | { mode: 'dev'; devToken: string }
+  | { mode: 'oidc'; issuer: string; clientId: string; audience?: string | undefined; scope?: string | undefined }
+  | { mode: 'none' };
+
+export interface UiRouterDeps {
+  prisma: PrismaClient;
+  logger: Logger;
+  auth: UiAuthSettings;
+  /**
+   * The API's own check of a request's credentials (bearer JWT or dev token); throws an
+   * AuthError when there are none or they are bad. The live endpoint uses it after the
+   * development-mode session cookie.
+   */
+  authenticate(req: Request): Promise<UiPrincipal>;
+  /** Where the built UI is; defaults to @sluice/ui's dist. */
+  distDir?: string;
+  /** How often watched rows are polled (default 500 ms). */
+  pollIntervalMs?: number;
+}
+
+export interface UiRouter extends express.Router {
+  /**
+   * Development-mode sessions: the API's authentication middleware must accept
+   * `devSession.verify(req)` (the dev admin) before asking for a bearer token. Null unless dev mode.
+   */
+  readonly devSession: DevSession | null;
+  /** Ends every live stream and stops polling (call before closing the HTTP server). */
+  close(): void;
+}
+
+const HEARTBEAT_MS = 15_000;
+/** The client reconnects after this long when a stream drops. */
+const RETRY_MS = 2000;
+
+const eventsQuery = z
+  .object({
+    job_id: z.uuid().optional(),
+    run_id: z.uuid().optional(),
+    task_id: z.string().min(1).max(200).optional(),
+    map_index: z.coerce.number().int().min(-1).default(-1),
+    try: z.coerce.number().int().min(0).optional(),
+  })
+  .strict()
+  .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both' })
+  .refine((q) => q.task_id === undefined || (q.run_id !== undefined && q.try !== undefined), {
+    message: 'task_id needs run_id and try',
+  });
+
+/**
+ * The flow UI's server side, mounted at the root of the API's express app (before its 404
+ * handler): the built single-page app with fallbacks for its routes (`/`, `/jobs/*`,
+ * `/runs/*`, `/auth/*`), `GET /api/ui/config`, and `GET /api/events`, server-sent events that
+ * push run and task states, counts and log lines as they change (contract in @sluice/ui/events).
+ * Errors go to `next(err)` as Sluice's typed errors, for the API's error handler to map.
+ */
+export function createUiRouter(deps: UiRouterDeps): UiRouter {
+  const distDir = deps.distDir ?? uiDistDir;
+  const logger = deps.logger.child({ component: 'ui' });
+  const hub = new LiveHub({ intervalMs: deps.pollIntervalMs ?? 500, logger });
+  const devSession = deps.auth.mode === 'dev' ? new DevSession(deps.auth.devToken) : null;
+  const streams = new Set<Response>();
+  const router = express.Router();
+
+  const issuerOrigin = deps.auth.mode === 'oidc' ? new URL(deps.auth.issuer).origin : '';
+  const csp = [
+    "default-src 'self'",
+    `connect-src 'self'${issuerOrigin ? ` ${issuerOrigin}` : ''}`,
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+  router.get('/api/ui/config', (_req, res) => {
+    const a = deps.auth;
+    const auth =
+      a.mode === 'oidc'
+        ? { mode: 'oidc', issuer: a.issuer, client_id: a.clientId, scope: a.scope ?? 'openid profile sluice:read sluice:write', audience: a.audience ?? null }
+        : { mode: a.mode };
+    res.set('Cache-Control', 'no-store').json({ auth });
+  });
+
+  router.get('/api/events', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const principal = devSession?.verify(req) ?? (await deps.authenticate(req));
+      const parsed = eventsQuery.safeParse(req.query);
+      if (!parsed.success) {
+        throw new ValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      }
+      await streamEvents(principal, parsed.data, req, res);
+    } catch (err) {
+      if (res.headersSent) {
+        logger.warn('live stream failed', { error: err instanceof Error ? err.message : String(err) });
+        res.end();
+      } else next(err);
+    }
+  });
+
+  async function streamEvents(principal: UiPrincipal, q: z.output<typeof eventsQuery>, req: Request, res: Response): Promise<void> {
+    const scope = principal.admin ? '*' : principal.subject;
+    // Refuse before streaming when the watched thing is not there for this viewer (404, as the API does).
+    if (q.job_id !== undefined && (await loadJob(deps.prisma, principal, q.job_id)) === null) throw new NotFoundError('job', q.job_id);
+    if (q.run_id !== undefined && (await loadRun(deps.prisma, principal, q.run_id)) === null) throw new NotFoundError('run', q.run_id);
+    let logTask: { id: string } | null = null;
+    if (q.run_id !== undefined && q.task_id !== undefined) {
+      logTask = await findTaskInstance(deps.prisma, principal, q.run_id, q.task_id, q.map_index);
+      if (logTask === null) throw new NotFoundError('task', `${q.task_id}[${q.map_index}]`);
+    }
+
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.write(`retry: ${RETRY_MS}\n\n`);
+    streams.add(res);
+
+    let open = true;
+    const send = <T extends LiveEventType>(type: T, data: LiveEvents[T]): void => {
+      if (open) res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    const unsubscribes: (() => void)[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (): void => {
+      if (!open) return;
+      open = false;
+      for (const u of unsubscribes) u();
+      for (const t of timers) clearTimeout(t);
+      streams.delete(res);
+      res.end();
+    };
+    req.on('close', finish);
+    const gone = (message: string) => (): void => {
+      send('gone', { message });
+      finish();
+    };
+
+    if (q.run_id !== undefined) {
+      const runId = q.run_id;
+      unsubscribes.push(
+        hub.subscribe(`run:${runId}:${scope}`, () => loadRun(deps.prisma, principal, runId), {
+          change: (run) => send('run', { run }),
+          gone: gone(`run ${runId} is gone`),
+        }),
+      );
+    } else if (q.job_id !== undefined) {
+      const jobId = q.job_id;
+      unsubscribes.push(
+        hub.subscribe(`job:${jobId}:${scope}`, () => loadJob(deps.prisma, principal, jobId), {
+          change: (job) => send('job', { job }),
+          gone: gone(`job ${jobId} is gone`),
+        }),
+      );
+    } else {
+      unsubscribes.push(
+        hub.subscribe(`jobs:${scope}`, () => loadJobLines(deps.prisma, principal), {
+          change: (jobs) => send('jobs', { jobs }),
+          gone: gone('jobs are gone'),
+        }),
+      );
+    }
+
+    if (logTask !== null && q.task_id !== undefined && q.try !== undefined) {
+      const { id } = logTask;
+      const taskId = q.task_id;
+      const tryNumber = q.try;
+      let after = 0n;
+      const follow = async (): Promise<void> => {
+        try {
+          const lines = await loadLogLines(deps.prisma, id, tryNumber, after);
+          const last = lines.at(-1);
+          if (last !== undefined) {
+            after = BigInt(last.id);
+            send('log', { task_id: taskId, map_index: q.map_index, try_number: tryNumber, lines });
+          }
+        } catch (err) {
+          logger.warn('log follow query failed; retrying', { error: err instanceof Error ? err.message : String(err) });
+        }
+        if (open) timers[0] = setTimeout(() => void follow(), deps.pollIntervalMs ?? 500);
+      };
+      await follow();
+    }
+
+    const beat = (): void => {
+      if (!open) return;
+      res.write(': keep-alive\n\n');
+      timers[1] = setTimeout(beat, HEARTBEAT_MS);
+    };
+    timers[1] = setTimeout(beat, HEARTBEAT_MS);
+  }
+
+  // The built app. Hashed assets are immutable; pages are never cached.
+  router.use('/assets', express.static(path.join(distDir, 'assets'), { immutable: true, maxAge: '1y', index: false, fallthrough: false }));
+  router.get('/favicon.svg', (_req, res, next) => {
+    res.sendFile(path.join(distDir, 'favicon.svg'), (err) => {
+      if (err) next();
+    });
+  });
+
+  const sendPage = (_req: Request, res: Response, next: NextFunction): void => {
+    const index = path.join(distDir, 'index.html');
+    if (!existsSync(index)) {
+      res.status(503).type('text/plain').send(`The flow UI is not built: run \`pnpm --filter @sluice/ui build\` (looked in ${distDir}).\n`);
+      return;
+    }
+    devSession?.issue(res);
+    res.set({
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': csp,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.sendFile(index, (err) => {
+      if (err) next(err);
+    });
+  };
+  router.get('/', (_req, res) => res.redirect(302, '/jobs'));
+  router.get(['/jobs', '/jobs/{*rest}', '/runs/{*rest}', '/auth/{*rest}'], sendPage);
+
+  const close = (): void => {
+    hub.close();
+    for (const res of streams) res.end();
+    streams.clear();
+  };
+  return Object.assign(router, { devSession, close });
+}

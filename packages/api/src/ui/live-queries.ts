@@ -1,0 +1,233 @@
+import type { PrismaClient } from '@sluice/db';
+import type {
+  LiveJob,
+  LiveJobLine,
+  LiveLogLine,
+  LiveRun,
+  LiveRunSummary,
+  RunStateName,
+} from '@sluice/ui/events';
+import { canSee, type UiPrincipal } from './principal.ts';
+
+/** How many recent runs the jobs page shows per job, and the job page's grid holds. */
+export const JOBS_PAGE_RUNS = 10;
+export const GRID_RUNS = 25;
+/** The jobs page's live feed covers at most this many jobs (newest first). */
+export const JOBS_PAGE_LIMIT = 500;
+/** Log lines sent per event at most; the rest follow in the next ones. */
+export const LOG_BATCH = 2000;
+
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+const runSummarySelect = {
+  id: true,
+  state: true,
+  runType: true,
+  logicalDate: true,
+  queuedAt: true,
+  startedAt: true,
+  endedAt: true,
+} as const;
+
+interface RunSummaryRow {
+  id: string;
+  state: RunStateName;
+  runType: 'scheduled' | 'manual';
+  logicalDate: Date;
+  queuedAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+function runSummary(r: RunSummaryRow): LiveRunSummary {
+  return {
+    run_id: r.id,
+    state: r.state,
+    run_type: r.runType,
+    logical_date: r.logicalDate.toISOString(),
+    queued_at: r.queuedAt.toISOString(),
+    started_at: iso(r.startedAt),
+    ended_at: iso(r.endedAt),
+  };
+}
+
+/** Every job the viewer may see (not deleted), newest first, each with its last runs. */
+export async function loadJobLines(prisma: PrismaClient, principal: UiPrincipal): Promise<LiveJobLine[]> {
+  const jobs = await prisma.ingestionJob.findMany({
+    where: { isDeleted: false, ...(principal.admin ? {} : { ownerId: principal.subject }) },
+    orderBy: { createdAt: 'desc' },
+    take: JOBS_PAGE_LIMIT,
+    select: {
+      id: true,
+      isPaused: true,
+      status: true,
+      runs: { orderBy: { createdAt: 'desc' }, take: JOBS_PAGE_RUNS, select: runSummarySelect },
+    },
+  });
+  return jobs.map((j) => ({ job_id: j.id, is_paused: j.isPaused, status: j.status, runs: j.runs.map(runSummary) }));
+}
+
+/** A job's DAG and recent runs with every task state, or null when it is not there for this viewer. */
+export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobId: string): Promise<LiveJob | null> {
+  const job = await prisma.ingestionJob.findUnique({
+    where: { id: jobId },
+    select: {
+      id: true,
+      name: true,
+      ownerId: true,
+      isPaused: true,
+      isDeleted: true,
+      status: true,
+      statusMessage: true,
+      streams: true,
+      dags: {
+        orderBy: { version: 'desc' },
+        take: 1,
+        select: { version: true, tasks: { select: { taskId: true, taskType: true, upstreamTaskIds: true, isMapped: true } } },
+      },
+      runs: {
+        orderBy: { createdAt: 'desc' },
+        take: GRID_RUNS,
+        select: {
+          ...runSummarySelect,
+          tasks: { select: { taskId: true, mapIndex: true, stream: true, state: true, tryNumber: true } },
+        },
+      },
+    },
+  });
+  if (job === null || !canSee(principal, job.ownerId)) return null;
+  const dag = job.dags[0];
+  let streams = job.streams;
+  if (streams.length === 0) {
+    const seen = new Map<number, string>();
+    for (const run of job.runs) {
+      for (const t of run.tasks) if (t.stream !== null && t.mapIndex >= 0 && !seen.has(t.mapIndex)) seen.set(t.mapIndex, t.stream);
+      if (seen.size > 0) break;
+    }
+    streams = [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+  }
+  return {
+    job_id: job.id,
+    name: job.name,
+    is_paused: job.isPaused,
+    is_deleted: job.isDeleted,
+    status: job.status,
+    status_message: job.statusMessage,
+    dag:
+      dag === undefined
+        ? null
+        : {
+            version: dag.version,
+            tasks: dag.tasks.map((t) => ({
+              task_id: t.taskId,
+              task_type: t.taskType,
+              upstream_task_ids: t.upstreamTaskIds,
+              is_mapped: t.isMapped,
+            })),
+          },
+    streams,
+    runs: job.runs.map((r) => ({
+      ...runSummary(r),
+      tasks: r.tasks
+        .map((t) => ({
+          task_id: t.taskId,
+          map_index: t.mapIndex,
+          stream: t.stream,
+          state: t.state,
+          try_number: t.tryNumber,
+        }))
+        .sort((a, b) => (a.task_id === b.task_id ? a.map_index - b.map_index : a.task_id < b.task_id ? -1 : 1)),
+    })),
+  };
+}
+
+/** One run with its tasks' details, or null when it is not there for this viewer. */
+export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runId: string): Promise<LiveRun | null> {
+  const run = await prisma.dagRun.findUnique({
+    where: { id: runId },
+    select: {
+      ...runSummarySelect,
+      jobId: true,
+      stateMessage: true,
+      warnings: true,
+      job: { select: { ownerId: true } },
+      tasks: {
+        orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
+        select: {
+          taskId: true,
+          mapIndex: true,
+          stream: true,
+          taskType: true,
+          state: true,
+          tryNumber: true,
+          maxTries: true,
+          rows: true,
+          bytes: true,
+          queuedAt: true,
+          startedAt: true,
+          endedAt: true,
+          nextRetryAt: true,
+          error: true,
+          output: true,
+        },
+      },
+    },
+  });
+  if (run === null || !canSee(principal, run.job.ownerId)) return null;
+  return {
+    ...runSummary(run),
+    job_id: run.jobId,
+    state_message: run.stateMessage,
+    warnings: run.warnings,
+    at: new Date().toISOString(),
+    tasks: run.tasks.map((t) => ({
+      task_id: t.taskId,
+      map_index: t.mapIndex,
+      stream: t.stream,
+      task_type: t.taskType,
+      state: t.state,
+      try_number: t.tryNumber,
+      max_tries: t.maxTries,
+      rows: Number(t.rows),
+      bytes: Number(t.bytes),
+      queued_at: iso(t.queuedAt),
+      started_at: iso(t.startedAt),
+      ended_at: iso(t.endedAt),
+      next_retry_at: iso(t.nextRetryAt),
+      error: t.error,
+      output: t.output ?? null,
+    })),
+  };
+}
+
+/** The task instance a log stream follows, or null when it is not there for this viewer. */
+export async function findTaskInstance(
+  prisma: PrismaClient,
+  principal: UiPrincipal,
+  runId: string,
+  taskId: string,
+  mapIndex: number,
+): Promise<{ id: string } | null> {
+  const ti = await prisma.taskInstance.findUnique({
+    where: { runId_taskId_mapIndex: { runId, taskId, mapIndex } },
+    select: { id: true, run: { select: { job: { select: { ownerId: true } } } } },
+  });
+  if (ti === null || !canSee(principal, ti.run.job.ownerId)) return null;
+  return { id: ti.id };
+}
+
+/** Log lines of one try written after `afterId` (exclusive), oldest first. */
+export async function loadLogLines(
+  prisma: PrismaClient,
+  taskInstanceId: string,
+  tryNumber: number,
+  afterId: bigint,
+): Promise<LiveLogLine[]> {
+  const rows = await prisma.taskLog.findMany({
+    where: { taskInstanceId, tryNumber, id: { gt: afterId } },
+    orderBy: { id: 'asc' },
+    take: LOG_BATCH,
+    select: { id: true, ts: true, level: true, message: true },
+  });
+  return rows.map((r) => ({ id: r.id.toString(), ts: r.ts.toISOString(), level: r.level, message: r.message }));
+}

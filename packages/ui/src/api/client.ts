@@ -1,0 +1,52 @@
+import type { Auth } from '../auth/auth.ts';
+
+/** An API answer other than 2xx, with the API's `error` text. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Calls the JSON API with the viewer's credentials; a 401 sends the viewer to sign in. */
+export class ApiClient {
+  constructor(
+    readonly auth: Auth,
+    private readonly onUnauthorized: () => void,
+  ) {}
+
+  async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...this.auth.headers() };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let data: unknown = null;
+    if (text !== '') {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = { error: text };
+      }
+    }
+    if (!res.ok) {
+      if (res.status === 401) {
+        this.auth.signOut();
+        this.onUnauthorized();
+      }
+      const err = (data as { error?: unknown } | null)?.error;
+      throw new ApiError(res.status, typeof err === 'string' && err !== '' ? err : `${method} ${path} answered ${res.status}`);
+    }
+    return data as T;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+}

@@ -1,0 +1,89 @@
+import { useEffect, useRef, useState } from 'react';
+import type { Auth } from '../auth/auth.ts';
+import type { LiveEventType, LiveEvents } from '../shared/events.ts';
+
+export type LiveHandlers = { [K in LiveEventType]?: (data: LiveEvents[K]) => void };
+
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'gone';
+
+/**
+ * Follows `GET /api/events` as server-sent events. Read with fetch rather than EventSource so
+ * the bearer token can go in a header (EventSource cannot send one); reconnects after a drop.
+ */
+export function useLive(auth: Auth, query: Record<string, string | number | undefined> | null, handlers: LiveHandlers): LiveStatus {
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const handlersRef = useRef(handlers);
+  handlersRef.current = handlers;
+  const key = query === null ? null : JSON.stringify(query);
+
+  useEffect(() => {
+    if (key === null) return undefined;
+    const q = JSON.parse(key) as Record<string, string | number | undefined>;
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
+    const abort = new AbortController();
+    let retryMs = 2000;
+    let stopped = false;
+
+    const dispatch = (type: string, data: string): void => {
+      const h = (handlersRef.current as Record<string, ((d: unknown) => void) | undefined>)[type];
+      if (type === 'gone') {
+        stopped = true;
+        setStatus('gone');
+      }
+      h?.(JSON.parse(data));
+    };
+
+    const run = async (): Promise<void> => {
+      while (!stopped && !abort.signal.aborted) {
+        try {
+          const res = await fetch(`/api/events?${params.toString()}`, {
+            headers: { Accept: 'text/event-stream', ...auth.headers() },
+            credentials: 'same-origin',
+            signal: abort.signal,
+          });
+          if (res.status === 404 || res.status === 403) {
+            setStatus('gone');
+            return;
+          }
+          if (!res.ok || res.body === null) throw new Error(`events answered ${res.status}`);
+          setStatus('live');
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer += value;
+            let end: number;
+            while ((end = buffer.indexOf('\n\n')) >= 0) {
+              const block = buffer.slice(0, end);
+              buffer = buffer.slice(end + 2);
+              let type = 'message';
+              const data: string[] = [];
+              for (const line of block.split('\n')) {
+                if (line.startsWith('event:')) type = line.slice(6).trim();
+                else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+                else if (line.startsWith('retry:')) retryMs = Number(line.slice(6)) || retryMs;
+              }
+              if (data.length > 0) dispatch(type, data.join('\n'));
+            }
+          }
+        } catch {
+          // A dropped stream or a refused connection: try again after the server's retry delay.
+          if (abort.signal.aborted) return;
+        }
+        if (stopped || abort.signal.aborted) return;
+        setStatus('reconnecting');
+        await new Promise((r) => setTimeout(r, retryMs));
+      }
+    };
+    setStatus('connecting');
+    void run();
+    return () => {
+      stopped = true;
+      abort.abort();
+    };
+  }, [auth, key]);
+
+  return status;
+}

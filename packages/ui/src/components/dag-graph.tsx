@@ -1,0 +1,94 @@
+import type { ReactNode } from 'react';
+import { layoutDag } from '../lib/dag-layout.ts';
+import { STATE_COLOURS, stateLabel, type AnyState } from '../lib/states.ts';
+import { Link } from '../router.tsx';
+import type { LiveDagTask, LiveTaskMark } from '../shared/events.ts';
+
+const CELL = { w: 190, h: 54 };
+const NODE = { w: 160, h: 38 };
+
+/** The DAG as a graph, coloured by the states of one run; per-stream tasks fan out into lanes. */
+export function DagGraph({
+  tasks,
+  streams,
+  runId,
+  marks,
+}: {
+  tasks: LiveDagTask[];
+  streams: string[];
+  runId: string | null;
+  marks: LiveTaskMark[];
+}): ReactNode {
+  const { nodes, edges, width, height } = layoutDag(tasks, streams, CELL);
+  const stateOf = (taskId: string, mapIndex: number): AnyState =>
+    marks.find((m) => m.task_id === taskId && m.map_index === mapIndex)?.state ?? 'none';
+  const pad = 8;
+  return (
+    <div className="graph-scroll">
+      <svg
+        className="dag-graph"
+        role="group"
+        aria-label="DAG graph"
+        width={width - (CELL.w - NODE.w) + pad * 2}
+        height={height + pad * 2}
+        viewBox={`${-pad} ${-pad} ${width - (CELL.w - NODE.w) + pad * 2} ${height + pad * 2}`}
+      >
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" fill="#8a94a6" />
+          </marker>
+        </defs>
+        {edges.map((e) => {
+          const x1 = e.from.x + NODE.w;
+          const y1 = e.from.y + NODE.h / 2;
+          const x2 = e.to.x;
+          const y2 = e.to.y + NODE.h / 2;
+          const mx = (x1 + x2) / 2;
+          return (
+            <path
+              key={`${e.from.key}>${e.to.key}`}
+              d={`M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2 - 2} ${y2}`}
+              fill="none"
+              stroke="#8a94a6"
+              strokeWidth="1.5"
+              markerEnd="url(#arrow)"
+            />
+          );
+        })}
+        {nodes.map((n) => {
+          const state = stateOf(n.task_id, n.map_index);
+          const label = n.stream === null ? n.task_id : `${n.task_id} · ${n.stream}`;
+          const body = (
+            <g transform={`translate(${n.x} ${n.y})`} data-task={n.task_id} data-map-index={n.map_index} data-state={state}>
+              <rect width={NODE.w} height={NODE.h} rx="6" fill="#fff" stroke={STATE_COLOURS[state]} strokeWidth={state === 'none' ? 1 : 3} />
+              <rect width="6" height={NODE.h} rx="3" fill={STATE_COLOURS[state]} />
+              <text x="14" y="16" className="node-title">
+                {n.task_id}
+              </text>
+              <text x="14" y="31" className="node-sub">
+                {n.stream ?? stateLabel(state)}
+                {n.stream !== null ? ` · ${stateLabel(state)}` : ''}
+              </text>
+              <title>{`${label}: ${stateLabel(state)}`}</title>
+            </g>
+          );
+          return runId !== null && state !== 'none' ? (
+            <Link key={n.key} to={taskLogPath(runId, n.task_id, n.map_index)} aria-label={`${label}: ${stateLabel(state)}, open log`}>
+              {body}
+            </Link>
+          ) : (
+            <g key={n.key}>{body}</g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}
+
+export function taskLogPath(runId: string, taskId: string, mapIndex: number, tryNumber?: number): string {
+  const q = new URLSearchParams();
+  if (mapIndex >= 0) q.set('map_index', String(mapIndex));
+  if (tryNumber !== undefined) q.set('try', String(tryNumber));
+  const qs = q.toString();
+  return `/runs/${runId}/tasks/${encodeURIComponent(taskId)}${qs ? `?${qs}` : ''}`;
+}

@@ -1,0 +1,40 @@
+import type { ReactNode } from 'react';
+import { STATE_COLOURS, stateLabel, type AnyState } from '../lib/states.ts';
+
+/** A coloured square for a state; its name is spoken and shown on hover. */
+export function StateMark({ state, size = 14, title }: { state: AnyState; size?: number; title?: string }): ReactNode {
+  const label = title ?? stateLabel(state);
+  return (
+    <span
+      className={`state-mark state-${state}`}
+      role="img"
+      aria-label={label}
+      title={label}
+      data-state={state}
+      style={{ width: size, height: size, background: STATE_COLOURS[state] }}
+    />
+  );
+}
+
+/** A state as a labelled badge. */
+export function StateBadge({ state }: { state: AnyState }): ReactNode {
+  return (
+    <span className={`state-badge state-${state}`} data-state={state}>
+      <StateMark state={state} size={10} title="" />
+      {stateLabel(state)}
+    </span>
+  );
+}
+
+export function StateLegend(): ReactNode {
+  const states: AnyState[] = ['success', 'running', 'failed', 'upstream_failed', 'up_for_retry', 'queued', 'scheduled', 'skipped', 'cancelled'];
+  return (
+    <ul className="legend" aria-label="State colours">
+      {states.map((s) => (
+        <li key={s}>
+          <StateMark state={s} size={10} title="" /> {stateLabel(s)}
+        </li>
+      ))}
+    </ul>
+  );
+}

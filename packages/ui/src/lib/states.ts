@@ -1,0 +1,35 @@
+import type { RunStateName, TaskStateName } from '../shared/events.ts';
+
+export type AnyState = RunStateName | TaskStateName | 'none';
+
+/** Airflow's colours for its states, so the grid reads the way operators expect. */
+export const STATE_COLOURS: Record<AnyState, string> = {
+  scheduled: '#d2b48c',
+  queued: '#808080',
+  running: '#32cd32',
+  success: '#008000',
+  failed: '#ff0000',
+  up_for_retry: '#ffd700',
+  upstream_failed: '#ffa500',
+  skipped: '#ff69b4',
+  cancelled: '#a9a9a9',
+  none: '#ffffff',
+};
+
+export const STATE_ORDER: AnyState[] = [
+  'success',
+  'running',
+  'failed',
+  'upstream_failed',
+  'up_for_retry',
+  'queued',
+  'scheduled',
+  'skipped',
+  'cancelled',
+];
+
+export function stateLabel(state: AnyState): string {
+  return state === 'none' ? 'no status' : state.replace(/_/g, ' ');
+}
+
+export const isFinished = (s: AnyState): boolean => ['success', 'failed', 'upstream_failed', 'skipped', 'cancelled'].includes(s);

@@ -1,0 +1,215 @@
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import type { Job, TriggeredRun } from '../api/types.ts';
+import { useLive } from '../api/live.ts';
+import { useApp } from '../app-context.ts';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { DagGraph } from '../components/dag-graph.tsx';
+import { LiveIndicator } from '../components/live-indicator.tsx';
+import { RunGrid } from '../components/run-grid.tsx';
+import { StateBadge, StateLegend } from '../components/state-mark.tsx';
+import { formatDate, shortId } from '../lib/format.ts';
+import { maskSecrets } from '../lib/mask.ts';
+import { nextFire, scheduleInWords } from '../lib/schedule.ts';
+import { Link, useRouter } from '../router.tsx';
+import type { LiveJob } from '../shared/events.ts';
+
+/** The job's page (its flow_url): settings, controls, the DAG graph and the runs grid, live. */
+export function JobPage({ jobId }: { jobId: string }): ReactNode {
+  const { api, auth } = useApp();
+  const { navigate } = useRouter();
+  const [job, setJob] = useState<Job | null>(null);
+  const [live, setLive] = useState<LiveJob | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<ReactNode>(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+
+  const load = useCallback(() => {
+    api
+      .get<Job>(`/api/airbyte/ingest/${encodeURIComponent(jobId)}`)
+      .then(setJob)
+      .catch((err: unknown) => {
+        if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) setMissing(true);
+        else setError(err instanceof Error ? err.message : String(err));
+      });
+  }, [api, jobId]);
+  useEffect(load, [load]);
+
+  const status = useLive(auth, missing ? null : { job_id: jobId }, {
+    job: ({ job: j }) => setLive(j),
+    gone: () => setMissing(true),
+  });
+
+  const act = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      load();
+    } catch (err) {
+      setError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (missing) {
+    return (
+      <main id="main">
+        <h1>Job not found</h1>
+        <p role="alert">
+          There is no job <code>{jobId}</code> that you may see. <Link to="/jobs">See your jobs</Link>.
+        </p>
+      </main>
+    );
+  }
+
+  const paused = live?.is_paused ?? job?.is_paused ?? false;
+  const deleted = live?.is_deleted ?? job?.is_deleted ?? false;
+  const runs = live?.runs ?? [];
+  const selectedRun = runs.find((r) => r.run_id === selected) ?? runs[0] ?? null;
+  const next = job !== null ? nextFire(job.schedule, job.timezone, paused) : null;
+
+  return (
+    <main id="main">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/jobs">Jobs</Link> / <span>{job?.name ?? live?.name ?? shortId(jobId)}</span>
+      </nav>
+      <div className="page-head">
+        <h1>{job?.name ?? live?.name ?? 'Job'}</h1>
+        <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">
+          {deleted ? 'deleted' : paused ? 'paused' : 'active'}
+        </span>
+        {live !== null ? <StateBadge state={(live.runs[0]?.state ?? 'none')} /> : null}
+        <LiveIndicator status={status} />
+      </div>
+      {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
+
+      {!deleted ? (
+        <div className="controls" role="toolbar" aria-label="Job controls">
+          <button
+            type="button"
+            className="primary"
+            disabled={busy}
+            onClick={() =>
+              void act('Trigger', async () => {
+                const r = await api.request<TriggeredRun>('POST', `/api/airbyte/ingest/${jobId}/runs`, {});
+                setSelected(r.run_id);
+                setNotice(
+                  <>
+                    Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link> triggered.
+                  </>,
+                );
+              })
+            }
+          >
+            Trigger run
+          </button>
+          {paused ? (
+            <button type="button" disabled={busy} onClick={() => void act('Resume', () => api.request('PATCH', `/api/airbyte/ingest/${jobId}`, { paused: false }))}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" disabled={busy} onClick={() => void act('Pause', () => api.request('PATCH', `/api/airbyte/ingest/${jobId}`, { paused: true }))}>
+              Pause
+            </button>
+          )}
+          <button type="button" className="danger" disabled={busy} onClick={() => setConfirmDelete(true)}>
+            Delete…
+          </button>
+        </div>
+      ) : null}
+      {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
+      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+
+      <ConfirmDialog
+        open={confirmDelete}
+        title="Delete this job?"
+        confirmLabel="Delete job"
+        onCancel={() => setConfirmDelete(false)}
+        onConfirm={() => {
+          setConfirmDelete(false);
+          void act('Delete', async () => {
+            await api.request('DELETE', `/api/airbyte/ingest/${jobId}`);
+            navigate('/jobs');
+          });
+        }}
+      >
+        <p>
+          <strong>{job?.name}</strong>: its schedule stops and it leaves the jobs list. Its runs and tables stay.
+        </p>
+      </ConfirmDialog>
+
+      <section aria-labelledby="graph-h">
+        <h2 id="graph-h">
+          Graph
+          {selectedRun !== null ? (
+            <span className="muted small">
+              {' '}
+              · run <Link to={`/runs/${selectedRun.run_id}`}>{shortId(selectedRun.run_id)}</Link> ({formatDate(selectedRun.logical_date)})
+            </span>
+          ) : null}
+        </h2>
+        {live?.dag ? (
+          <DagGraph tasks={live.dag.tasks} streams={live.streams} runId={selectedRun?.run_id ?? null} marks={selectedRun?.tasks ?? []} />
+        ) : (
+          <p className="muted">{live === null ? 'Loading…' : 'This job has no DAG yet.'}</p>
+        )}
+      </section>
+
+      <section aria-labelledby="grid-h">
+        <h2 id="grid-h">Runs</h2>
+        <StateLegend />
+        {live?.dag ? (
+          <RunGrid tasks={live.dag.tasks} streams={live.streams} runs={runs} selectedRunId={selectedRun?.run_id ?? null} onSelectRun={setSelected} />
+        ) : null}
+      </section>
+
+      <section aria-labelledby="settings-h">
+        <h2 id="settings-h">Settings</h2>
+        {job === null ? (
+          <p className="muted">Loading…</p>
+        ) : (
+          <dl className="settings">
+            <dt>Job id</dt>
+            <dd><code>{job.job_id}</code></dd>
+            <dt>Source</dt>
+            <dd>{job.source_name}</dd>
+            <dt>Target schema</dt>
+            <dd><code>{job.schema_name}</code></dd>
+            <dt>Mode</dt>
+            <dd>{job.mode}{job.merge ? ` on ${job.merge}` : ''}</dd>
+            <dt>Streams</dt>
+            <dd>{job.streams.length > 0 ? job.streams.join(', ') : 'all'}</dd>
+            <dt>Schedule</dt>
+            <dd>
+              {scheduleInWords(job.schedule, job.timezone)}
+              {job.schedule ? <code className="small"> {job.schedule}</code> : null}
+              {next !== null ? <div className="muted small">next fire {formatDate(next.toISOString())}</div> : null}
+            </dd>
+            <dt>Owner</dt>
+            <dd>{job.owner_id ?? '—'}</dd>
+            {job.domain ? (<><dt>Domain</dt><dd>{job.domain}</dd></>) : null}
+            {job.tags.length > 0 ? (<><dt>Tags</dt><dd>{job.tags.join(', ')}</dd></>) : null}
+            <dt>Archive staging</dt>
+            <dd>{job.archive_staging === false ? 'no (deleted after load)' : 'yes'}</dd>
+            <dt>Ingestion metadata</dt>
+            <dd>{job.add_ingestion_metadata === false ? 'no' : 'yes'}</dd>
+            {job.column_transformations.length > 0 ? (
+              <>
+                <dt>Column transformations</dt>
+                <dd><pre className="json">{JSON.stringify(job.column_transformations, null, 2)}</pre></dd>
+              </>
+            ) : null}
+            <dt>Source config</dt>
+            <dd>
+              <pre className="json" data-testid="source-config">{JSON.stringify(maskSecrets(job.source_config), null, 2)}</pre>
+            </dd>
+          </dl>
+        )}
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,168 @@
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { listAllJobs, type Job } from '../api/types.ts';
+import { useLive } from '../api/live.ts';
+import { useApp } from '../app-context.ts';
+import { LiveIndicator } from '../components/live-indicator.tsx';
+import { StateMark } from '../components/state-mark.tsx';
+import { formatDate, shortId } from '../lib/format.ts';
+import { nextFire, scheduleInWords } from '../lib/schedule.ts';
+import { stateLabel } from '../lib/states.ts';
+import { Link } from '../router.tsx';
+import type { LiveJobLine } from '../shared/events.ts';
+
+type ActiveFilter = 'all' | 'active' | 'paused';
+type LastRunFilter = 'any' | 'success' | 'failed' | 'running' | 'none';
+
+/** Every job the viewer may see, with live run marks and filters. */
+export function JobsPage(): ReactNode {
+  const { api, auth } = useApp();
+  const [jobs, setJobs] = useState<Job[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [lines, setLines] = useState<Map<string, LiveJobLine>>(new Map());
+  const [text, setText] = useState('');
+  const [mode, setMode] = useState('all');
+  const [active, setActive] = useState<ActiveFilter>('all');
+  const [lastRun, setLastRun] = useState<LastRunFilter>('any');
+
+  useEffect(() => {
+    listAllJobs((p) => api.get(p))
+      .then(setJobs)
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+  }, [api]);
+
+  const status = useLive(auth, {}, {
+    jobs: ({ jobs: live }) => {
+      setLines(new Map(live.map((l) => [l.job_id, l])));
+      // A job created elsewhere appears without a reload: fetch the list again when one is new.
+      setJobs((current) => {
+        if (current !== null && live.some((l) => !current.some((j) => j.job_id === l.job_id))) {
+          listAllJobs((p) => api.get(p)).then(setJobs, () => undefined);
+        }
+        return current;
+      });
+    },
+  });
+
+  const shown = useMemo(() => {
+    const needle = text.trim().toLowerCase();
+    return (jobs ?? []).filter((j) => {
+      const line = lines.get(j.job_id);
+      const paused = line?.is_paused ?? j.is_paused;
+      if (needle && ![j.name, j.source_name, j.schema_name, j.owner_id ?? ''].some((v) => v.toLowerCase().includes(needle))) return false;
+      if (mode !== 'all' && j.mode !== mode) return false;
+      if (active === 'active' && paused) return false;
+      if (active === 'paused' && !paused) return false;
+      const last = line?.runs[0]?.state;
+      if (lastRun === 'none' && last !== undefined) return false;
+      if (lastRun !== 'any' && lastRun !== 'none' && last !== lastRun && !(lastRun === 'running' && last === 'queued')) return false;
+      return true;
+    });
+  }, [jobs, lines, text, mode, active, lastRun]);
+
+  return (
+    <main id="main">
+      <div className="page-head">
+        <h1>Jobs</h1>
+        <LiveIndicator status={status} />
+      </div>
+      <form className="filters" role="search" aria-label="Filter jobs" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Search
+          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="name, source, schema, owner" />
+        </label>
+        <label>
+          Mode
+          <select value={mode} onChange={(e) => setMode(e.target.value)}>
+            <option value="all">all</option>
+            <option value="append">append</option>
+            <option value="overwrite">overwrite</option>
+            <option value="merge">merge</option>
+          </select>
+        </label>
+        <label>
+          Schedule
+          <select value={active} onChange={(e) => setActive(e.target.value as ActiveFilter)}>
+            <option value="all">all</option>
+            <option value="active">active</option>
+            <option value="paused">paused</option>
+          </select>
+        </label>
+        <label>
+          Last run
+          <select value={lastRun} onChange={(e) => setLastRun(e.target.value as LastRunFilter)}>
+            <option value="any">any</option>
+            <option value="success">success</option>
+            <option value="failed">failed</option>
+            <option value="running">running or queued</option>
+            <option value="none">never ran</option>
+          </select>
+        </label>
+      </form>
+      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      {jobs === null && error === null ? <p className="muted">Loading jobs…</p> : null}
+      {jobs !== null ? (
+        <table className="jobs responsive" aria-label="Jobs">
+          <thead>
+            <tr>
+              <th scope="col">Job</th>
+              <th scope="col">Source</th>
+              <th scope="col">Target schema</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Schedule</th>
+              <th scope="col">State</th>
+              <th scope="col">Last runs</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.length === 0 ? (
+              <tr>
+                <td colSpan={7} className="muted">
+                  {jobs.length === 0 ? 'No jobs yet: post one to /api/airbyte/ingest.' : 'No job matches these filters.'}
+                </td>
+              </tr>
+            ) : null}
+            {shown.map((j) => {
+              const line = lines.get(j.job_id);
+              const paused = line?.is_paused ?? j.is_paused;
+              const next = nextFire(j.schedule, j.timezone, paused);
+              return (
+                <tr key={j.job_id} data-job-id={j.job_id}>
+                  <td data-label="Job">
+                    <Link to={`/jobs/${j.job_id}`} className="job-name">
+                      {j.name}
+                    </Link>
+                    <div className="muted small">{shortId(j.job_id)}{j.owner_id ? ` · ${j.owner_id}` : ''}</div>
+                  </td>
+                  <td data-label="Source">{j.source_name}</td>
+                  <td data-label="Target schema">
+                    <code>{j.schema_name}</code>
+                  </td>
+                  <td data-label="Mode">{j.mode}</td>
+                  <td data-label="Schedule">
+                    {scheduleInWords(j.schedule, j.timezone)}
+                    {next !== null ? <div className="muted small">next {formatDate(next.toISOString())}</div> : null}
+                  </td>
+                  <td data-label="State">
+                    <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">
+                      {paused ? 'paused' : 'active'}
+                    </span>
+                  </td>
+                  <td data-label="Last runs">
+                    <span className="run-marks">
+                      {[...(line?.runs ?? [])].reverse().map((r) => (
+                        <Link key={r.run_id} to={`/runs/${r.run_id}`} aria-label={`Run ${shortId(r.run_id)}: ${stateLabel(r.state)}, ${formatDate(r.logical_date)}`}>
+                          <StateMark state={r.state} title={`${stateLabel(r.state)} · ${formatDate(r.logical_date)}`} />
+                        </Link>
+                      ))}
+                      {line !== undefined && line.runs.length === 0 ? <span className="muted small">no runs</span> : null}
+                    </span>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : null}
+    </main>
+  );
+}

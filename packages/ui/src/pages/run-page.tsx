@@ -1,0 +1,243 @@
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import type { Run } from '../api/types.ts';
+import { useLive } from '../api/live.ts';
+import { useApp } from '../app-context.ts';
+import { taskLogPath } from '../components/dag-graph.tsx';
+import { LiveIndicator } from '../components/live-indicator.tsx';
+import { StateBadge } from '../components/state-mark.tsx';
+import { Timeline } from '../components/timeline.tsx';
+import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
+import { tablesWritten } from '../lib/tables-written.ts';
+import { Link } from '../router.tsx';
+import type { LiveRun, LiveTask } from '../shared/events.ts';
+
+/** A run's detail: states, a timeline, counts per stream, errors, tables written; live. */
+export function RunPage({ runId }: { runId: string }): ReactNode {
+  const { api, auth } = useApp();
+  const [base, setBase] = useState<Run | null>(null);
+  const [run, setRun] = useState<LiveRun | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [now, setNow] = useState(Date.now());
+  const [rate, setRate] = useState<number | null>(null);
+  const previous = useRef<{ rows: number; at: number } | null>(null);
+
+  useEffect(() => {
+    api
+      .get<Run>(`/api/runs/${encodeURIComponent(runId)}`)
+      .then(setBase)
+      .catch((err: unknown) => {
+        if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) setMissing(true);
+        else setError(err instanceof Error ? err.message : String(err));
+      });
+  }, [api, runId]);
+
+  const status = useLive(auth, missing ? null : { run_id: runId }, {
+    run: ({ run: r }) => {
+      const rows = r.tasks.reduce((s, t) => s + t.rows, 0);
+      const at = Date.parse(r.at);
+      const prev = previous.current;
+      if (prev !== null && at > prev.at && r.state === 'running') setRate(((rows - prev.rows) * 1000) / (at - prev.at));
+      if (r.state !== 'running') setRate(null);
+      previous.current = { rows, at };
+      setRun(r);
+    },
+    gone: () => setMissing(true),
+  });
+
+  const running = (run?.state ?? base?.state) === 'running';
+  useEffect(() => {
+    if (!running) return undefined;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+
+  if (missing) {
+    return (
+      <main id="main">
+        <h1>Run not found</h1>
+        <p role="alert">
+          There is no run <code>{runId}</code> that you may see. <Link to="/jobs">See your jobs</Link>.
+        </p>
+      </main>
+    );
+  }
+
+  const act = async (what: string, path: string): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.request('POST', path, {});
+    } catch (err) {
+      setError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const state = run?.state ?? base?.state ?? null;
+  const tasks: LiveTask[] = run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, next_retry_at: null, output: null }));
+  const totalRows = tasks.reduce((s, t) => s + t.rows, 0);
+  const duration = elapsed(run?.started_at ?? base?.started_at ?? null, run?.ended_at ?? base?.ended_at ?? null, now);
+  const avgRate = duration !== null && duration > 0 ? (totalRows * 1000) / duration : null;
+  const failed = tasks.filter((t) => t.error !== null && t.error !== '');
+  const streams = new Map<string, { rows: number; bytes: number }>();
+  for (const t of tasks) {
+    if (t.stream === null) continue;
+    const s = streams.get(t.stream) ?? { rows: 0, bytes: 0 };
+    streams.set(t.stream, { rows: Math.max(s.rows, t.rows), bytes: Math.max(s.bytes, t.bytes) });
+  }
+  const tables = tasks.flatMap((t) => tablesWritten(t.output, t.stream ? `${t.task_id} · ${t.stream}` : t.task_id));
+  const jobId = run?.job_id ?? base?.job_id;
+
+  return (
+    <main id="main">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/jobs">Jobs</Link>
+        {jobId ? (
+          <>
+            {' / '}
+            <Link to={`/jobs/${jobId}`}>job {shortId(jobId)}</Link>
+          </>
+        ) : null}{' '}
+        / <span>run {shortId(runId)}</span>
+      </nav>
+      <div className="page-head">
+        <h1>Run {shortId(runId)}</h1>
+        {state !== null ? <StateBadge state={state} /> : null}
+        <LiveIndicator status={status} />
+      </div>
+      <dl className="facts">
+        <div><dt>Type</dt><dd>{run?.run_type ?? base?.run_type ?? '—'}</dd></div>
+        <div><dt>Logical date</dt><dd>{formatDate(run?.logical_date ?? base?.logical_date)}</dd></div>
+        <div><dt>Started</dt><dd>{formatDate(run?.started_at ?? base?.started_at)}</dd></div>
+        <div><dt>Ended</dt><dd>{formatDate(run?.ended_at ?? base?.ended_at)}</dd></div>
+        <div><dt>Duration</dt><dd>{formatDuration(duration)}</dd></div>
+        <div><dt>Rows</dt><dd data-testid="run-rows">{formatCount(totalRows)}</dd></div>
+        {running ? (
+          <div>
+            <dt>Rows/s</dt>
+            <dd data-testid="rows-per-second">
+              {rate !== null ? formatCount(rate) : '—'}
+              {avgRate !== null ? <span className="muted small"> (avg {formatCount(avgRate)})</span> : null}
+            </dd>
+          </div>
+        ) : null}
+      </dl>
+      {(state === 'running' || state === 'queued') ? (
+        <div className="controls" role="toolbar" aria-label="Run controls">
+          <button type="button" className="danger" disabled={busy} onClick={() => void act('Cancel', `/api/runs/${runId}/cancel`)}>
+            Cancel run
+          </button>
+        </div>
+      ) : null}
+      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      {run?.state_message ? <p className={state === 'failed' ? 'error' : 'status-message'} data-testid="run-message">{run.state_message}</p> : null}
+      {(run?.warnings ?? []).map((w) => <p key={w} className="warning">{w}</p>)}
+
+      {failed.length > 0 ? (
+        <section aria-labelledby="errors-h">
+          <h2 id="errors-h">Errors</h2>
+          <ul className="errors">
+            {failed.map((t) => (
+              <li key={`${t.task_id}:${t.map_index}`} data-task={t.task_id} data-map-index={t.map_index}>
+                <div className="error-head">
+                  <StateBadge state={t.state} /> <strong>{t.task_id}</strong>
+                  {t.stream ? ` · ${t.stream}` : ''} · try {t.try_number}/{t.max_tries} ·{' '}
+                  <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)}>log</Link>
+                  {t.state === 'failed' || t.state === 'upstream_failed' ? (
+                    <>
+                      {' · '}
+                      <button type="button" className="link-button" disabled={busy} onClick={() => void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`)}>
+                        clear and re-run
+                      </button>
+                    </>
+                  ) : null}
+                </div>
+                <pre className="error-text" data-testid="task-error">{t.error}</pre>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="timeline-h">
+        <h2 id="timeline-h">Timeline</h2>
+        <Timeline runId={runId} tasks={tasks} now={now} />
+      </section>
+
+      <section aria-labelledby="tasks-h">
+        <h2 id="tasks-h">Tasks</h2>
+        <table className="tasks responsive" aria-label="Task instances">
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col">Stream</th>
+              <th scope="col">State</th>
+              <th scope="col">Try</th>
+              <th scope="col">Rows</th>
+              <th scope="col">Bytes</th>
+              <th scope="col">Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tasks.map((t) => (
+              <tr key={`${t.task_id}:${t.map_index}`} data-task={t.task_id} data-map-index={t.map_index} data-state={t.state}>
+                <td data-label="Task">
+                  <Link to={taskLogPath(runId, t.task_id, t.map_index)}>{t.task_id}</Link>
+                </td>
+                <td data-label="Stream">{t.stream ?? '—'}</td>
+                <td data-label="State"><StateBadge state={t.state} /></td>
+                <td data-label="Try">{t.try_number}/{t.max_tries}</td>
+                <td data-label="Rows">{formatCount(t.rows)}</td>
+                <td data-label="Bytes">{formatBytes(t.bytes)}</td>
+                <td data-label="Duration">{formatDuration(elapsed(t.started_at, t.ended_at, now))}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      {streams.size > 0 ? (
+        <section aria-labelledby="streams-h">
+          <h2 id="streams-h">Streams</h2>
+          <table className="streams responsive" aria-label="Rows and bytes per stream">
+            <thead>
+              <tr><th scope="col">Stream</th><th scope="col">Rows</th><th scope="col">Bytes</th></tr>
+            </thead>
+            <tbody>
+              {[...streams.entries()].map(([s, v]) => (
+                <tr key={s}>
+                  <td data-label="Stream">{s}</td>
+                  <td data-label="Rows">{formatCount(v.rows)}</td>
+                  <td data-label="Bytes">{formatBytes(v.bytes)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+
+      {tables.length > 0 ? (
+        <section aria-labelledby="tables-h">
+          <h2 id="tables-h">Tables written</h2>
+          <table className="responsive" aria-label="Tables written">
+            <thead>
+              <tr><th scope="col">Table</th><th scope="col">Snapshot id</th><th scope="col">By</th></tr>
+            </thead>
+            <tbody>
+              {tables.map((t) => (
+                <tr key={`${t.table}:${t.snapshot_id}`}>
+                  <td data-label="Table"><code>{t.table}</code></td>
+                  <td data-label="Snapshot id"><code>{t.snapshot_id}</code></td>
+                  <td data-label="By">{t.task}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+    </main>
+  );
+}

@@ -1,0 +1,114 @@
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import type { LogLine, TaskLog } from '../api/types.ts';
+import { useLive } from '../api/live.ts';
+import { useApp } from '../app-context.ts';
+import { taskLogPath } from '../components/dag-graph.tsx';
+import { LiveIndicator } from '../components/live-indicator.tsx';
+import { StateBadge } from '../components/state-mark.tsx';
+import { elapsed, formatDuration, shortId } from '../lib/format.ts';
+import { Link, useRouter } from '../router.tsx';
+import type { LiveRun } from '../shared/events.ts';
+
+/** A task's log, one try at a time; the current try follows live while the task runs. */
+export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }): ReactNode {
+  const { api, auth } = useApp();
+  const { location, navigate } = useRouter();
+  const mapIndex = Number(location.search.get('map_index') ?? '-1');
+  const askedTry = location.search.get('try');
+  const [run, setRun] = useState<LiveRun | null>(null);
+  const [lines, setLines] = useState<LogLine[] | null>(null);
+  const [liveLines, setLiveLines] = useState<LogLine[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [follow, setFollow] = useState(true);
+  const bottom = useRef<HTMLDivElement>(null);
+
+  const task = run?.tasks.find((t) => t.task_id === taskId && t.map_index === mapIndex) ?? null;
+  const tryNumber = askedTry !== null ? Number(askedTry) : Math.max(1, task?.try_number ?? 1);
+
+  // The documented logs route first; the live stream takes over with the same try from its start.
+  useEffect(() => {
+    setLines(null);
+    setLiveLines(null);
+    const q = new URLSearchParams({ try: String(tryNumber) });
+    if (mapIndex >= 0) q.set('map_index', String(mapIndex));
+    api
+      .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
+      .then((a) => setLines(a.lines))
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+  }, [api, runId, taskId, mapIndex, tryNumber]);
+
+  const status = useLive(
+    auth,
+    { run_id: runId, task_id: taskId, map_index: mapIndex, try: tryNumber },
+    {
+      run: ({ run: r }) => setRun(r),
+      log: (e) => {
+        if (e.try_number !== tryNumber) return;
+        setLiveLines((cur) => [...(cur ?? []), ...e.lines]);
+      },
+    },
+  );
+
+  const shown = liveLines ?? lines;
+  useEffect(() => {
+    if (follow && task?.state === 'running') bottom.current?.scrollIntoView({ block: 'end' });
+  }, [shown, follow, task?.state]);
+
+  const label = task?.stream ? `${taskId} · ${task.stream}` : taskId;
+  const tries = Math.max(1, task?.try_number ?? 1);
+  return (
+    <main id="main">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/jobs">Jobs</Link>
+        {run ? (
+          <>
+            {' / '}
+            <Link to={`/jobs/${run.job_id}`}>job {shortId(run.job_id)}</Link>
+          </>
+        ) : null}
+        {' / '}
+        <Link to={`/runs/${runId}`}>run {shortId(runId)}</Link> / <span>{label}</span>
+      </nav>
+      <div className="page-head">
+        <h1>Log: {label}</h1>
+        {task ? <StateBadge state={task.state} /> : null}
+        <LiveIndicator status={status} />
+      </div>
+      {task ? (
+        <p className="muted">
+          try {task.try_number} of {task.max_tries} · {formatDuration(elapsed(task.started_at, task.ended_at))}
+          {task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}
+        </p>
+      ) : null}
+      <div className="tries" role="group" aria-label="Tries">
+        {Array.from({ length: tries }, (_, i) => i + 1).map((n) => (
+          <button
+            key={n}
+            type="button"
+            aria-pressed={n === tryNumber}
+            onClick={() => navigate(taskLogPath(runId, taskId, mapIndex, n), { replace: true })}
+          >
+            Try {n}
+          </button>
+        ))}
+        <label className="follow">
+          <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
+        </label>
+      </div>
+      {task?.error ? <pre className="error-text" data-testid="task-error">{task.error}</pre> : null}
+      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      <div className="log" role="log" aria-label={`Log of ${label}, try ${tryNumber}`} tabIndex={0} data-testid="task-log">
+        {shown === null ? <span className="muted">Loading…</span> : null}
+        {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
+        {(shown ?? []).map((l, i) => (
+          <div key={i} className={`log-line level-${l.level}`}>
+            <span className="ts">{new Date(l.ts).toISOString().slice(11, 23)}</span>
+            <span className="lvl">{l.level}</span>
+            <span className="msg">{l.message}</span>
+          </div>
+        ))}
+        <div ref={bottom} />
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,118 @@
+/**
+ * The live-updates contract between the UI server (packages/api/src/ui) and the browser:
+ * what `GET /api/events` sends as server-sent events. Every event is `event: <type>` with a
+ * JSON `data:` line holding one of these payloads. Pure types: imported by both sides.
+ *
+ * Query parameters choose what is watched (the viewer sees only what it may see):
+ * - none: `jobs` events: every visible job with its most recent runs (the jobs list);
+ * - `job_id`: `job` events: the job's DAG and its recent runs with every task state (graph + grid);
+ * - `run_id`: `run` events: one run with its tasks' counts, times, errors and outputs;
+ * - `run_id` + `task_id` + `map_index` + `try`: also `log` events, new lines of that try as written.
+ */
+
+export type RunStateName = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
+export type TaskStateName =
+  | 'scheduled'
+  | 'queued'
+  | 'running'
+  | 'success'
+  | 'failed'
+  | 'up_for_retry'
+  | 'upstream_failed'
+  | 'skipped'
+  | 'cancelled';
+
+/** A task instance's state in a run, enough for a grid cell. */
+export interface LiveTaskMark {
+  task_id: string;
+  /** -1 for an unmapped task; the stream's position for a per-stream (mapped) task. */
+  map_index: number;
+  stream: string | null;
+  state: TaskStateName;
+  try_number: number;
+}
+
+export interface LiveRunSummary {
+  run_id: string;
+  state: RunStateName;
+  run_type: 'scheduled' | 'manual';
+  logical_date: string;
+  queued_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+}
+
+export interface LiveRunWithMarks extends LiveRunSummary {
+  tasks: LiveTaskMark[];
+}
+
+/** One job's line on the jobs page. */
+export interface LiveJobLine {
+  job_id: string;
+  is_paused: boolean;
+  status: string;
+  runs: LiveRunSummary[];
+}
+
+export interface LiveDagTask {
+  task_id: string;
+  task_type: string;
+  upstream_task_ids: string[];
+  /** Expands to one instance per stream at run time. */
+  is_mapped: boolean;
+}
+
+export interface LiveJob {
+  job_id: string;
+  name: string;
+  is_paused: boolean;
+  /** Soft-deleted: history stays visible, controls are gone. */
+  is_deleted: boolean;
+  status: string;
+  status_message: string | null;
+  dag: { version: number; tasks: LiveDagTask[] } | null;
+  /** The streams the job syncs (from its settings, or from its latest run when it syncs all). */
+  streams: string[];
+  runs: LiveRunWithMarks[];
+}
+
+export interface LiveTask extends LiveTaskMark {
+  task_type: string;
+  max_tries: number;
+  rows: number;
+  bytes: number;
+  queued_at: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  next_retry_at: string | null;
+  error: string | null;
+  /** What the task handed on (e.g. a load's table and snapshot id), as the runner wrote it. */
+  output: unknown;
+}
+
+export interface LiveRun extends LiveRunSummary {
+  job_id: string;
+  state_message: string | null;
+  warnings: string[];
+  tasks: LiveTask[];
+  /** Server time of this snapshot, for rates. */
+  at: string;
+}
+
+export interface LiveLogLine {
+  id: string;
+  ts: string;
+  level: string;
+  message: string;
+}
+
+export interface LiveEvents {
+  jobs: { jobs: LiveJobLine[] };
+  job: { job: LiveJob };
+  run: { run: LiveRun };
+  log: { task_id: string; map_index: number; try_number: number; lines: LiveLogLine[] };
+  /** The watched thing is gone or not visible; the stream ends after this. */
+  gone: { message: string };
+}
+
+export type LiveEventType = keyof LiveEvents;
