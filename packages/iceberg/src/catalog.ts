@@ -1,0 +1,132 @@
+import { ValidationError } from '@sluice/core';
+import type { Logger } from '@sluice/logging';
+import type { ObjectStore } from '@sluice/storage';
+import { tableName, type CatalogBackend, type TableIdentifier } from './catalog-backend.ts';
+import { NoSuchTableError, TableAlreadyExistsError } from './errors.ts';
+import { initialSchema } from './evolve-schema.ts';
+import { IcebergTable } from './iceberg-table.ts';
+import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
+import { SqlCatalogBackend } from './sql-catalog-backend.ts';
+import { newTableMetadata, nextMetadataFileName } from './table-metadata.ts';
+import type { ColumnSpec } from './types.ts';
+
+export interface OpenCatalogOptions {
+  /** `sql`: the SQL catalog in PostgreSQL (PyIceberg SqlCatalog / Java JdbcCatalog tables). */
+  type: 'sql';
+  /** PostgreSQL URL of the catalog database (Sluice's DATABASE_URL). */
+  uri: string;
+  /** Catalog name rows are registered under; default `sluice`. */
+  name?: string;
+  /** Object store holding the warehouse; every table location must lie under its root. */
+  store: ObjectStore;
+  /** Key prefix of the warehouse in the store; default `warehouse`. Tables go to `{warehouse}/{namespace}/{table}`. */
+  warehouse?: string;
+  logger?: Logger;
+}
+
+export interface CreateTableOptions {
+  /** Table location URI; default `{warehouse}/{namespace}/{table}` in the store. */
+  location?: string;
+  properties?: Record<string, string>;
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_\-]*$/;
+
+function checkIdentifier(id: TableIdentifier): void {
+  const issues = [];
+  if (!NAME.test(id.namespace)) issues.push({ path: 'namespace', message: `invalid namespace ${JSON.stringify(id.namespace)} (letters, digits, _ and -)` });
+  if (!NAME.test(id.name)) issues.push({ path: 'table', message: `invalid table name ${JSON.stringify(id.name)} (letters, digits, _ and -)` });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+/** An Iceberg catalog: creates, loads, lists and drops tables whose files live in one object store. */
+export class IcebergCatalog {
+  constructor(
+    private readonly backend: CatalogBackend,
+    private readonly store: ObjectStore,
+    private readonly warehouse: string,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  get name(): string {
+    return this.backend.name;
+  }
+
+  async loadTable(namespace: string, name: string): Promise<IcebergTable> {
+    const id = { namespace, name };
+    const location = await this.backend.currentMetadataLocation(id);
+    if (!location) throw new NoSuchTableError(tableName(id));
+    const metadata = parseTableMetadata((await this.store.get(this.store.keyOf(location))).toString('utf8'));
+    return new IcebergTable(id, this.backend, this.store, this.logger, location, metadata);
+  }
+
+  async tableExists(namespace: string, name: string): Promise<boolean> {
+    return (await this.backend.currentMetadataLocation({ namespace, name })) !== undefined;
+  }
+
+  /** Creates an empty table (and its namespace when missing). Throws {@link TableAlreadyExistsError}. */
+  async createTable(namespace: string, name: string, columns: ColumnSpec[], options: CreateTableOptions = {}): Promise<IcebergTable> {
+    const id = { namespace, name };
+    checkIdentifier(id);
+    const location = (options.location ?? this.store.uri(`${this.warehouse}/${namespace}/${name}`)).replace(/\/+$/, '');
+    this.store.keyOf(location); // the table must live in this catalog's store
+    const metadata = newTableMetadata(location, initialSchema(columns), options.properties ?? {});
+    const key = `${this.store.keyOf(location)}/metadata/${nextMetadataFileName(undefined)}`;
+    await this.store.put(key, stringifyTableMetadata(metadata));
+    const metadataLocation = this.store.uri(key);
+    await this.backend.ensureNamespace(namespace);
+    let registered = false;
+    try {
+      registered = await this.backend.registerTable(id, metadataLocation);
+    } finally {
+      if (!registered) await this.store.delete(key);
+    }
+    if (!registered) throw new TableAlreadyExistsError(tableName(id));
+    this.logger?.info('Iceberg table created', { table: tableName(id), location });
+    return new IcebergTable(id, this.backend, this.store, this.logger, metadataLocation, metadata);
+  }
+
+  /** Loads the table, creating it with `columns` when it does not exist (safe when two writers race). */
+  async loadOrCreateTable(namespace: string, name: string, columns: ColumnSpec[], options: CreateTableOptions = {}): Promise<IcebergTable> {
+    if (await this.tableExists(namespace, name)) return this.loadTable(namespace, name);
+    try {
+      return await this.createTable(namespace, name, columns, options);
+    } catch (err) {
+      if (err instanceof TableAlreadyExistsError) return this.loadTable(namespace, name);
+      throw err;
+    }
+  }
+
+  listNamespaces(): Promise<string[]> {
+    return this.backend.listNamespaces();
+  }
+
+  listTables(namespace: string): Promise<string[]> {
+    return this.backend.listTables(namespace);
+  }
+
+  /** Unregisters a table; with `purge`, also deletes every file under its location. */
+  async dropTable(namespace: string, name: string, options: { purge?: boolean } = {}): Promise<boolean> {
+    const id = { namespace, name };
+    const location = await this.backend.currentMetadataLocation(id);
+    if (!location) return false;
+    let tableLocation: string | undefined;
+    if (options.purge) {
+      const metadata = parseTableMetadata((await this.store.get(this.store.keyOf(location))).toString('utf8'));
+      tableLocation = metadata.location;
+    }
+    const dropped = await this.backend.dropTable(id);
+    if (dropped && tableLocation) await this.store.deletePrefix(`${this.store.keyOf(tableLocation)}/`);
+    return dropped;
+  }
+
+  async close(): Promise<void> {
+    await this.backend.close();
+  }
+}
+
+/** Opens a catalog. The caller keeps ownership of the store (close it yourself). */
+export function openCatalog(options: OpenCatalogOptions): IcebergCatalog {
+  const backend = new SqlCatalogBackend(options.uri, options.name ?? 'sluice');
+  return new IcebergCatalog(backend, options.store, (options.warehouse ?? 'warehouse').replace(/^\/+|\/+$/g, ''), options.logger);
+}

@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { compareBounds, parseStat, serializeBound, type BoundValue } from './column-bounds.ts';
+import { duckdbType } from './iceberg-types.ts';
+import { quoteIdent, quoteString, sqlList } from './duckdb.ts';
+import type { ColumnSpec, DataFile, IcebergField } from './types.ts';
+
+/** Files handed to a write: local Parquet or NDJSON files and the columns they hold. */
+export interface WriteInput {
+  format: 'parquet' | 'ndjson';
+  /** Local paths; all files share one format. */
+  files: string[];
+  /** The columns the files hold, with their Iceberg types (see README for the contract). */
+  columns: ColumnSpec[];
+}
+
+/** A Parquet data file written locally, with the metrics its manifest entry records. */
+export interface LocalDataFile {
+  localPath: string;
+  dataFile: Omit<DataFile, 'file_path'>;
+}
+
+/** Target size of one data file (Iceberg's default write.target-file-size-bytes is 512 MB). */
+const TARGET_FILE_SIZE = '512MB';
+
+/**
+ * SQL for the input rows projected onto the table's columns: each table column is read from
+ * the input column of the same name and cast to the table's type, or NULL when the input lacks
+ * it. NDJSON values are read as text and cast, so ISO-8601 timestamps and nested values (kept
+ * as JSON text) load without DuckDB's type guessing.
+ */
+export function inputRelation(input: WriteInput, fields: IcebergField[]): string {
+  const present = new Set(input.columns.map((c) => c.name));
+  const select = fields
+    .map((f) => {
+      const type = duckdbType(f.type);
+      return present.has(f.name)
+        ? `CAST(${quoteIdent(f.name)} AS ${type}) AS ${quoteIdent(f.name)}`
+        : `CAST(NULL AS ${type}) AS ${quoteIdent(f.name)}`;
+    })
+    .join(', ');
+  if (input.format === 'parquet') {
+    return `SELECT ${select} FROM read_parquet(${sqlList(input.files)}, union_by_name = true)`;
+  }
+  const columns = input.columns.map((c) => `${quoteString(c.name)}: 'VARCHAR'`).join(', ');
+  return `SELECT ${select} FROM read_json(${sqlList(input.files)}, format = 'newline_delimited', columns = {${columns}})`;
+}
+
+/** `FIELD_IDS {...}` for COPY, so every Parquet column carries its Iceberg field id. */
+function fieldIds(fields: IcebergField[]): string {
+  return `{${fields.map((f) => `${quoteString(f.name)}: ${f.id}`).join(', ')}}`;
+}
+
+/**
+ * Writes the rows of a SQL query (columns exactly `fields`, in order) to zstd Parquet files
+ * under `outDir` and reads each file's metrics back from its Parquet footer.
+ */
+export async function writeDataFiles(
+  connection: DuckDBConnection,
+  query: string,
+  fields: IcebergField[],
+  outDir: string,
+): Promise<LocalDataFile[]> {
+  const dir = path.join(outDir, randomUUID());
+  await connection.run(
+    `COPY (${query}) TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIds(fields)}, ` +
+      `FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}')`,
+  );
+  let names: string[] = [];
+  try {
+    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet')).sort();
+  } catch {
+    names = [];
+  }
+  const out: LocalDataFile[] = [];
+  for (const name of names) {
+    const localPath = path.join(dir, name);
+    const dataFile = await readMetrics(connection, localPath, fields);
+    if (dataFile.record_count === 0n) {
+      await fs.rm(localPath, { force: true });
+      continue;
+    }
+    out.push({ localPath, dataFile });
+  }
+  return out;
+}
+
+interface ColumnAcc {
+  size: bigint;
+  values: bigint;
+  nulls: bigint;
+  lower: BoundValue | undefined;
+  upper: BoundValue | undefined;
+  nullsKnown: boolean;
+  /** False once a row group with values had no usable statistics: then no bounds at all. */
+  boundsKnown: boolean;
+}
+
+async function readMetrics(
+  connection: DuckDBConnection,
+  localPath: string,
+  fields: IcebergField[],
+): Promise<Omit<DataFile, 'file_path'>> {
+  const reader = await connection.runAndReadAll(
+    `SELECT row_group_id, row_group_num_rows, path_in_schema, num_values, stats_null_count,
+            stats_min_value, stats_max_value, total_compressed_size
+       FROM parquet_metadata(${quoteString(localPath)})`,
+  );
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const acc = new Map<number, ColumnAcc>();
+  const rowGroups = new Map<string, bigint>();
+  for (const row of reader.getRowObjectsJS()) {
+    rowGroups.set(String(row['row_group_id']), BigInt(row['row_group_num_rows'] as bigint));
+    const field = byName.get(String(row['path_in_schema']));
+    if (!field) continue;
+    const a = acc.get(field.id) ?? { size: 0n, values: 0n, nulls: 0n, lower: undefined, upper: undefined, nullsKnown: true, boundsKnown: true };
+    acc.set(field.id, a);
+    const values = BigInt(row['num_values'] as bigint);
+    const nullCount = row['stats_null_count'] === null ? undefined : BigInt(row['stats_null_count'] as bigint);
+    a.size += BigInt(row['total_compressed_size'] as bigint);
+    a.values += values;
+    if (nullCount === undefined) a.nullsKnown = false;
+    else a.nulls += nullCount;
+    if (nullCount !== undefined && nullCount === values) continue; // all null: no bounds to merge
+    const min = row['stats_min_value'] === null ? undefined : parseStat(field.type, String(row['stats_min_value']));
+    const max = row['stats_max_value'] === null ? undefined : parseStat(field.type, String(row['stats_max_value']));
+    if (min === undefined || max === undefined) {
+      a.boundsKnown = false;
+      continue;
+    }
+    if (a.lower === undefined || compareBounds(min, a.lower) < 0) a.lower = min;
+    if (a.upper === undefined || compareBounds(max, a.upper) > 0) a.upper = max;
+  }
+  const column_sizes = new Map<number, bigint>();
+  const value_counts = new Map<number, bigint>();
+  const null_value_counts = new Map<number, bigint>();
+  const lower_bounds = new Map<number, Buffer>();
+  const upper_bounds = new Map<number, Buffer>();
+  for (const field of fields) {
+    const a = acc.get(field.id);
+    if (!a) continue;
+    column_sizes.set(field.id, a.size);
+    value_counts.set(field.id, a.values);
+    if (a.nullsKnown) null_value_counts.set(field.id, a.nulls);
+    if (a.boundsKnown && a.lower !== undefined && a.upper !== undefined) {
+      const lo = serializeBound(field.type, a.lower, false);
+      const hi = serializeBound(field.type, a.upper, true);
+      if (lo) lower_bounds.set(field.id, lo);
+      if (hi) upper_bounds.set(field.id, hi);
+    }
+  }
+  const { size } = await fs.stat(localPath);
+  return {
+    content: 0,
+    file_format: 'PARQUET',
+    partition: {},
+    record_count: [...rowGroups.values()].reduce((s, n) => s + n, 0n),
+    file_size_in_bytes: BigInt(size),
+    column_sizes,
+    value_counts,
+    null_value_counts,
+    nan_value_counts: null,
+    lower_bounds,
+    upper_bounds,
+    key_metadata: null,
+    split_offsets: null,
+    equality_ids: null,
+    sort_order_id: null,
+  };
+}

@@ -1,0 +1,46 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+let instance: Promise<DuckDBInstance> | undefined;
+
+/** DuckDB settings for this process's writer; set before the first write. */
+export interface DuckDbSettings {
+  /** Worker threads (DuckDB's default: one per core). */
+  threads?: number;
+  /** e.g. '2GB'; DuckDB spills to `tempDirectory` beyond it. */
+  memoryLimit?: string;
+  tempDirectory?: string;
+}
+
+let settings: DuckDbSettings = {};
+
+export function configureDuckDb(next: DuckDbSettings): void {
+  settings = next;
+}
+
+/** Runs `fn` on a fresh connection to the process's in-memory DuckDB (UTC session time zone). */
+export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+  instance ??= DuckDBInstance.create(':memory:', {
+    ...(settings.threads ? { threads: String(settings.threads) } : {}),
+    ...(settings.memoryLimit ? { memory_limit: settings.memoryLimit } : {}),
+    ...(settings.tempDirectory ? { temp_directory: settings.tempDirectory } : {}),
+  });
+  const connection = await (await instance).connect();
+  try {
+    await connection.run(`SET TimeZone = 'UTC'`);
+    return await fn(connection);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteString(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+export function sqlList(paths: string[]): string {
+  return `[${paths.map(quoteString).join(', ')}]`;
+}

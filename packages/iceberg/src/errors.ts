@@ -1,0 +1,43 @@
+import { SluiceError } from '@sluice/core';
+import type { IcebergPrimitiveType } from './types.ts';
+
+/** A write's column cannot be stored in the table's column of the same name. Nothing was committed. */
+export class IncompatibleSchemaError extends SluiceError {
+  readonly code = 'incompatible_schema';
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    readonly tableType: IcebergPrimitiveType,
+    readonly inputType: IcebergPrimitiveType,
+  ) {
+    super(
+      `${table}: column ${JSON.stringify(column)} has type ${tableType} in the table but ${inputType} in the data; ` +
+        `only int → long, float → double and decimal precision widening are allowed`,
+    );
+  }
+}
+
+/** The table does not exist in the catalog. */
+export class NoSuchTableError extends SluiceError {
+  readonly code = 'no_such_table';
+  constructor(readonly table: string) {
+    super(`Iceberg table ${table} does not exist`);
+  }
+}
+
+/** The table already exists (on create). */
+export class TableAlreadyExistsError extends SluiceError {
+  readonly code = 'table_already_exists';
+  constructor(readonly table: string) {
+    super(`Iceberg table ${table} already exists`);
+  }
+}
+
+/** Another writer kept committing first; retries ran out. Written files were removed. */
+export class CommitConflictError extends SluiceError {
+  readonly code = 'commit_conflict';
+  override readonly retryable = true;
+  constructor(readonly table: string, readonly attempts: number) {
+    super(`${table}: commit lost to concurrent writers ${attempts} times; giving up (nothing committed)`);
+  }
+}

@@ -1,0 +1,67 @@
+import { ValidationError } from '@sluice/core';
+import { IncompatibleSchemaError } from './errors.ts';
+import { canPromote, normalizeType } from './iceberg-types.ts';
+import type { ColumnSpec, IcebergField, IcebergSchema } from './types.ts';
+
+export interface EvolvedSchema {
+  /** The schema the write commits with (the current one when nothing changed). */
+  schema: IcebergSchema;
+  lastColumnId: number;
+  changed: boolean;
+}
+
+/**
+ * The table schema a write needs, matched to the current one by column name:
+ * new columns are appended as optional fields with new ids; a column whose type widens
+ * (int → long, float → double, decimal precision) is promoted in place; data narrower than the
+ * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError}.
+ * Table columns missing from the data stay, and are written as nulls.
+ */
+export function evolveSchema(
+  tableName: string,
+  current: IcebergSchema,
+  lastColumnId: number,
+  nextSchemaId: number,
+  columns: ColumnSpec[],
+): EvolvedSchema {
+  const seen = new Set<string>();
+  for (const c of columns) {
+    if (seen.has(c.name)) throw new ValidationError([{ path: `columns.${c.name}`, message: 'duplicate column name' }]);
+    seen.add(c.name);
+  }
+  const fields: IcebergField[] = current.fields.map((f) => ({ ...f }));
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  let last = lastColumnId;
+  let changed = false;
+  for (const c of columns) {
+    const type = normalizeType(c.type);
+    const existing = byName.get(c.name);
+    if (!existing) {
+      last += 1;
+      const field: IcebergField = { id: last, name: c.name, required: false, type };
+      if (c.doc) field.doc = c.doc;
+      fields.push(field);
+      byName.set(c.name, field);
+      changed = true;
+    } else if (existing.type !== type) {
+      if (canPromote(type, existing.type)) continue;
+      if (canPromote(existing.type, type)) {
+        existing.type = type;
+        changed = true;
+        continue;
+      }
+      throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
+    }
+  }
+  if (!changed) return { schema: current, lastColumnId, changed: false };
+  const schema: IcebergSchema = { type: 'struct', 'schema-id': nextSchemaId, fields };
+  if (current['identifier-field-ids']) schema['identifier-field-ids'] = current['identifier-field-ids'];
+  return { schema, lastColumnId: last, changed: true };
+}
+
+/** A first schema (id 0) for a new table: field ids 1..n in column order. */
+export function initialSchema(columns: ColumnSpec[]): IcebergSchema {
+  const empty: IcebergSchema = { type: 'struct', 'schema-id': 0, fields: [] };
+  const evolved = evolveSchema('new table', empty, 0, 0, columns);
+  return { ...evolved.schema, 'schema-id': 0 };
+}

@@ -1,0 +1,606 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { ValidationError, errorMessage } from '@sluice/core';
+import type { Logger } from '@sluice/logging';
+import type { ObjectStore } from '@sluice/storage';
+import type { CatalogBackend, TableIdentifier } from './catalog-backend.ts';
+import { tableName } from './catalog-backend.ts';
+import { deserializeBound, type BoundValue } from './column-bounds.ts';
+import { inputRelation, writeDataFiles, type LocalDataFile, type WriteInput } from './data-file-writer.ts';
+import { quoteIdent, quoteString, sqlList, withDuckDb } from './duckdb.ts';
+import { CommitConflictError, NoSuchTableError } from './errors.ts';
+import { evolveSchema, type EvolvedSchema } from './evolve-schema.ts';
+import { duckdbType, parseType } from './iceberg-types.ts';
+import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
+import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
+import { currentSchema, currentSnapshot, newSnapshotId, nextMetadataFileName, withSnapshot } from './table-metadata.ts';
+import {
+  ManifestEntryStatus,
+  type DataFile,
+  type IcebergField,
+  type IcebergSchema,
+  type ManifestEntry,
+  type ManifestFile,
+  type Snapshot,
+  type SnapshotSummary,
+  type TableMetadata,
+} from './types.ts';
+
+/** Options every write takes. */
+export interface WriteOptions {
+  /** Recorded as `sluice.run-id` in the snapshot summary; with `taskId`, makes the write idempotent. */
+  runId?: string;
+  /** Recorded as `sluice.task-id`. A write whose run and task ids are already in the table's history is not committed again. */
+  taskId?: string;
+  /** Extra snapshot summary properties. */
+  snapshotProperties?: Record<string, string>;
+  /** Commit attempts before giving up on conflicts (default 10). */
+  maxAttempts?: number;
+  /** Local directory for temporary Parquet files (default: the OS temp dir). */
+  tmpDir?: string;
+}
+
+export interface MergeOptions extends WriteOptions {
+  /** Key columns: rows of the table whose keys equal an input row's keys are replaced by it. */
+  keys: string[];
+}
+
+export interface CommitResult {
+  /** `committed`; `already-committed` when this run/task's snapshot was found in history; `no-op` when there was nothing to write. */
+  status: 'committed' | 'already-committed' | 'no-op';
+  snapshotId?: bigint;
+  /** The snapshot summary committed (or found). */
+  summary?: SnapshotSummary;
+  /** Commit attempts used (1 without conflicts). */
+  attempts: number;
+  schemaChanged: boolean;
+  metadataLocation: string;
+}
+
+/** What one attempt of a commit produced: the new files it adds and the live files it removes. */
+interface PreparedChange {
+  operation: 'append' | 'overwrite';
+  added: DataFile[];
+  /** Data file paths (as in manifests) that this change deletes. */
+  deleted: Set<string>;
+}
+
+interface LiveFile {
+  entry: ManifestEntry;
+  manifest: ManifestFile;
+}
+
+const SUMMARY_RUN_ID = 'sluice.run-id';
+const SUMMARY_TASK_ID = 'sluice.task-id';
+
+/**
+ * One Iceberg table: reads its metadata through the catalog and commits appends, overwrites and
+ * merges as new snapshots, compare-and-swap on the metadata location with retries.
+ */
+export class IcebergTable {
+  constructor(
+    readonly id: TableIdentifier,
+    private readonly backend: CatalogBackend,
+    private readonly store: ObjectStore,
+    private readonly logger: Logger | undefined,
+    private metadataLocationValue: string,
+    private metadataValue: TableMetadata,
+  ) {}
+
+  get name(): string {
+    return tableName(this.id);
+  }
+
+  get metadata(): TableMetadata {
+    return this.metadataValue;
+  }
+
+  get metadataLocation(): string {
+    return this.metadataLocationValue;
+  }
+
+  get schema(): IcebergSchema {
+    return currentSchema(this.metadataValue);
+  }
+
+  get currentSnapshot(): Snapshot | undefined {
+    return currentSnapshot(this.metadataValue);
+  }
+
+  /** Reloads the current metadata from the catalog. */
+  async refresh(): Promise<TableMetadata> {
+    const location = await this.backend.currentMetadataLocation(this.id);
+    if (!location) throw new NoSuchTableError(this.name);
+    if (location !== this.metadataLocationValue) {
+      const text = (await this.store.get(this.store.keyOf(location))).toString('utf8');
+      this.metadataValue = parseTableMetadata(text);
+      this.metadataLocationValue = location;
+    }
+    return this.metadataValue;
+  }
+
+  /** The live data files of the current snapshot. */
+  async dataFiles(): Promise<DataFile[]> {
+    return (await this.liveFiles(this.metadataValue)).map((l) => l.entry.data_file);
+  }
+
+  /** Appends the input rows. On conflict the same data files are re-applied onto the newer table state. */
+  async append(input: WriteInput, options: WriteOptions = {}): Promise<CommitResult> {
+    return this.commitWithFiles(input, options, 'append');
+  }
+
+  /**
+   * Replaces all rows of the table with the input rows, atomically: readers see the old rows until
+   * the commit, the new ones after; a failed overwrite commits nothing. On conflict it is
+   * re-validated against the newer state (whatever is live then is what gets replaced).
+   */
+  async overwrite(input: WriteInput, options: WriteOptions = {}): Promise<CommitResult> {
+    return this.commitWithFiles(input, options, 'overwrite');
+  }
+
+  /**
+   * Upserts the input rows on `keys`, copy-on-write: only data files whose key bounds can hold
+   * one of the input keys are read, and rewritten without the matching rows; the input rows are
+   * added. Within one input, the last row of a key wins (file order, then row order). Key values
+   * must not be null. On conflict the whole merge is recomputed against the newer state.
+   */
+  async merge(input: WriteInput, options: MergeOptions): Promise<CommitResult> {
+    if (options.keys.length === 0) throw new ValidationError([{ path: 'keys', message: 'merge needs at least one key column' }]);
+    const missing = options.keys.filter((k) => !input.columns.some((c) => c.name === k));
+    if (missing.length > 0) {
+      throw new ValidationError([{ path: 'keys', message: `merge key columns not in the data: ${missing.join(', ')}` }]);
+    }
+    return this.commitLoop(options, async (base, schema, written, tmp) => {
+      const fields = schema.schema.fields;
+      const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
+      const live = await this.liveFiles(base);
+      return withDuckDb(async (c) => {
+        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation(input, fields)}`);
+        const nullKeys = await scalar(
+          c,
+          `SELECT count(*) FROM merge_batch WHERE ${keyFields.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ')}`,
+        );
+        if (nullKeys > 0n) {
+          throw new ValidationError([{ path: 'keys', message: `${nullKeys} input rows have a null merge key (${options.keys.join(', ')})` }]);
+        }
+        const keyList = keyFields.map((k) => quoteIdent(k.name)).join(', ');
+        const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
+        await c.run(
+          `CREATE OR REPLACE TEMP TABLE merge_rows AS SELECT ${cols} FROM (
+             SELECT *, row_number() OVER (PARTITION BY ${keyList} ORDER BY rowid DESC) AS __sluice_rn FROM merge_batch
+           ) WHERE __sluice_rn = 1`,
+        );
+        await c.run('DROP TABLE merge_batch');
+        const candidates = await this.filesHoldingKeys(c, live, keyFields);
+        const local: string[] = [];
+        for (const file of candidates) {
+          const p = path.join(tmp, `${randomUUID()}.parquet`);
+          await this.store.download(this.store.keyOf(file.entry.data_file.file_path), p);
+          local.push(p);
+        }
+        const keep =
+          local.length === 0
+            ? ''
+            : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
+                 ANTI JOIN merge_rows n ON ${keyFields.map((k) => `o.${quoteIdent(k.name)} = n.${quoteIdent(k.name)}`).join(' AND ')}
+               UNION ALL `;
+        const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows`, fields, tmp);
+        await c.run('DROP TABLE merge_rows');
+        await Promise.all(local.map((p) => fs.rm(p, { force: true })));
+        const added = await this.uploadDataFiles(files, written);
+        return {
+          operation: candidates.length > 0 ? 'overwrite' : 'append',
+          added,
+          deleted: new Set(candidates.map((f) => f.entry.data_file.file_path)),
+        };
+      });
+    }, input.columns);
+  }
+
+  private async commitWithFiles(input: WriteInput, options: WriteOptions, kind: 'append' | 'overwrite'): Promise<CommitResult> {
+    // Data files are written once and re-used across attempts as long as the field ids and types
+    // they were written with still hold in the newer table state.
+    let cache: { signature: string; files: DataFile[] } | undefined;
+    return this.commitLoop(options, async (base, schema, written, tmp) => {
+      const fields = schema.schema.fields;
+      const signature = JSON.stringify(fields.map((f) => [f.id, f.name, f.type]));
+      if (!cache || cache.signature !== signature) {
+        if (cache) await this.deleteQuietly(cache.files.map((f) => f.file_path));
+        const files = await withDuckDb((c) => writeDataFiles(c, inputRelation(input, fields), fields, tmp));
+        cache = { signature, files: await this.uploadDataFiles(files, written) };
+      } else {
+        for (const f of cache.files) written.dataFiles.add(f.file_path);
+      }
+      const deleted = new Set<string>();
+      if (kind === 'overwrite') for (const l of await this.liveFiles(base)) deleted.add(l.entry.data_file.file_path);
+      return { operation: kind, added: cache.files, deleted };
+    }, input.columns);
+  }
+
+  /**
+   * The commit protocol: load the current state, skip when this run/task already committed,
+   * evolve the schema, prepare the change, write manifests, manifest list and metadata file,
+   * then swap the catalog pointer. A lost swap cleans this attempt's metadata files and retries
+   * with backoff; a failure removes everything written.
+   */
+  private async commitLoop(
+    options: WriteOptions,
+    prepare: (base: TableMetadata, schema: EvolvedSchema, written: WrittenFiles, tmp: string) => Promise<PreparedChange>,
+    columns: WriteInput['columns'],
+  ): Promise<CommitResult> {
+    const maxAttempts = options.maxAttempts ?? 10;
+    const tmp = await fs.mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), 'sluice-iceberg-'));
+    const written: WrittenFiles = { dataFiles: new Set() };
+    let keepFiles = false;
+    try {
+      for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+        const base = await this.refresh();
+        const baseLocation = this.metadataLocationValue;
+        const own = findOwnSnapshot(base, options);
+        if (own) {
+          this.logger?.info('Iceberg commit already in table history; not committing again', {
+            table: this.name,
+            snapshotId: own['snapshot-id'].toString(),
+          });
+          return {
+            status: 'already-committed',
+            snapshotId: own['snapshot-id'],
+            summary: own.summary,
+            attempts: attempt,
+            schemaChanged: false,
+            metadataLocation: baseLocation,
+          };
+        }
+        const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns);
+        const change = await prepare(base, schema, written, tmp);
+        if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
+          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation };
+        }
+        const attemptFiles = new Set<string>();
+        const { metadata, location, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
+        let swapped: boolean;
+        try {
+          swapped = await this.backend.swapMetadataLocation(this.id, baseLocation, location);
+        } catch (err) {
+          // The swap may have happened although we saw an error: look before cleaning up.
+          const now = await this.backend.currentMetadataLocation(this.id).catch(() => undefined);
+          if (now !== location) {
+            // Outcome unknown (catalog unreachable): keep every file rather than risk deleting a committed snapshot's.
+            if (now === undefined) keepFiles = true;
+            else await this.deleteQuietly([...attemptFiles]);
+            throw err;
+          }
+          swapped = true;
+        }
+        if (swapped) {
+          keepFiles = true;
+          this.metadataValue = metadata;
+          this.metadataLocationValue = location;
+          // Data files of earlier attempts that this commit does not reference.
+          const referenced = new Set(change.added.map((f) => f.file_path));
+          await this.deleteQuietly([...written.dataFiles].filter((p) => !referenced.has(p)));
+          this.logger?.info('Iceberg commit', {
+            table: this.name,
+            operation: snapshot.summary.operation,
+            snapshotId: snapshot['snapshot-id'].toString(),
+            attempts: attempt,
+          });
+          return {
+            status: 'committed',
+            snapshotId: snapshot['snapshot-id'],
+            summary: snapshot.summary,
+            attempts: attempt,
+            schemaChanged: schema.changed,
+            metadataLocation: location,
+          };
+        }
+        await this.deleteQuietly([...attemptFiles]);
+        const delay = Math.min(2000, 25 * 2 ** (attempt - 1)) * (0.5 + Math.random());
+        this.logger?.info('Iceberg commit conflict; retrying', { table: this.name, attempt, delayMs: Math.round(delay) });
+        await sleep(delay);
+      }
+      throw new CommitConflictError(this.name, maxAttempts);
+    } finally {
+      if (!keepFiles) await this.deleteQuietly([...written.dataFiles]);
+      await fs.rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private async writeSnapshot(
+    base: TableMetadata,
+    baseLocation: string,
+    schema: EvolvedSchema,
+    change: PreparedChange,
+    options: WriteOptions,
+    attemptFiles: Set<string>,
+  ): Promise<{ metadata: TableMetadata; location: string; snapshot: Snapshot }> {
+    const parent = currentSnapshot(base);
+    const snapshotId = newSnapshotId(base);
+    const sequenceNumber = base['last-sequence-number'] + 1;
+    const seq = BigInt(sequenceNumber);
+    const metaPrefix = `${this.store.keyOf(base.location)}/metadata`;
+    const putMeta = async (name: string, body: Buffer | string): Promise<string> => {
+      const key = `${metaPrefix}/${name}`;
+      const uri = this.store.uri(key);
+      attemptFiles.add(uri);
+      if (!(await this.store.putIfAbsent(key, body))) throw new Error(`metadata file ${uri} already exists`);
+      return uri;
+    };
+
+    const parentManifests = parent ? await this.readManifestList(parent['manifest-list']) : [];
+    const manifests: ManifestFile[] = [];
+    let deletedRecords = 0n;
+    let deletedFiles = 0;
+    let removedSize = 0n;
+    let manifestCount = 0;
+    const writeManifest = async (entries: ManifestEntry[], minSeq: bigint): Promise<void> => {
+      const body = encodeManifest(entries, schema.schema);
+      const uri = await putMeta(`${randomUUID()}-m${manifestCount}.avro`, body);
+      manifestCount += 1;
+      const count = (s: ManifestEntryStatus): number => entries.filter((e) => e.status === s).length;
+      const rows = (s: ManifestEntryStatus): bigint =>
+        entries.filter((e) => e.status === s).reduce((n, e) => n + e.data_file.record_count, 0n);
+      manifests.push({
+        manifest_path: uri,
+        manifest_length: BigInt(body.length),
+        partition_spec_id: 0,
+        content: 0,
+        sequence_number: seq,
+        min_sequence_number: minSeq,
+        added_snapshot_id: snapshotId,
+        added_files_count: count(ManifestEntryStatus.ADDED),
+        existing_files_count: count(ManifestEntryStatus.EXISTING),
+        deleted_files_count: count(ManifestEntryStatus.DELETED),
+        added_rows_count: rows(ManifestEntryStatus.ADDED),
+        existing_rows_count: rows(ManifestEntryStatus.EXISTING),
+        deleted_rows_count: rows(ManifestEntryStatus.DELETED),
+        partitions: [],
+        key_metadata: null,
+      });
+    };
+
+    if (change.added.length > 0) {
+      await writeManifest(
+        change.added.map((f) => ({
+          status: ManifestEntryStatus.ADDED,
+          snapshot_id: snapshotId,
+          sequence_number: null,
+          file_sequence_number: null,
+          data_file: f,
+        })),
+        seq,
+      );
+    }
+    const carried: ManifestFile[] = [];
+    for (const m of parentManifests) {
+      if (m.added_files_count + m.existing_files_count === 0) continue; // only deletes of an earlier snapshot
+      if (change.deleted.size === 0) {
+        carried.push(m);
+        continue;
+      }
+      const entries = await this.readManifest(m);
+      const live = entries.filter((e) => e.status !== ManifestEntryStatus.DELETED);
+      if (!live.some((e) => change.deleted.has(e.data_file.file_path))) {
+        carried.push(m);
+        continue;
+      }
+      const rewritten: ManifestEntry[] = live.map((e) => {
+        const dataSeq = e.sequence_number ?? m.sequence_number;
+        const fileSeq = e.file_sequence_number ?? m.sequence_number;
+        const deleted = change.deleted.has(e.data_file.file_path);
+        if (deleted) {
+          deletedRecords += e.data_file.record_count;
+          deletedFiles += 1;
+          removedSize += e.data_file.file_size_in_bytes;
+        }
+        return {
+          status: deleted ? ManifestEntryStatus.DELETED : ManifestEntryStatus.EXISTING,
+          snapshot_id: deleted ? snapshotId : (e.snapshot_id ?? m.added_snapshot_id),
+          sequence_number: dataSeq,
+          file_sequence_number: fileSeq,
+          data_file: e.data_file,
+        };
+      });
+      const minSeq = rewritten.reduce((min, e) => ((e.sequence_number ?? seq) < min ? (e.sequence_number ?? seq) : min), seq);
+      await writeManifest(rewritten, minSeq);
+    }
+    manifests.push(...carried);
+
+    const addedRecords = change.added.reduce((n, f) => n + f.record_count, 0n);
+    const addedSize = change.added.reduce((n, f) => n + f.file_size_in_bytes, 0n);
+    const totalRecords = manifests.reduce((n, m) => n + m.added_rows_count + m.existing_rows_count, 0n);
+    const totalFiles = manifests.reduce((n, m) => n + m.added_files_count + m.existing_files_count, 0);
+    const parentTotalSize = parent?.summary['total-files-size'];
+    const totalSize =
+      parentTotalSize !== undefined && /^\d+$/.test(parentTotalSize)
+        ? BigInt(parentTotalSize) + addedSize - removedSize
+        : await this.totalFileSize(manifests);
+
+    const summary: SnapshotSummary = { operation: change.operation };
+    if (change.added.length > 0) {
+      summary['added-data-files'] = String(change.added.length);
+      summary['added-records'] = addedRecords.toString();
+      summary['added-files-size'] = addedSize.toString();
+    }
+    if (deletedFiles > 0) {
+      summary['deleted-data-files'] = String(deletedFiles);
+      summary['deleted-records'] = deletedRecords.toString();
+      summary['removed-files-size'] = removedSize.toString();
+    }
+    summary['changed-partition-count'] = change.added.length > 0 || deletedFiles > 0 ? '1' : '0';
+    summary['total-records'] = totalRecords.toString();
+    summary['total-files-size'] = totalSize.toString();
+    summary['total-data-files'] = String(totalFiles);
+    summary['total-delete-files'] = '0';
+    summary['total-position-deletes'] = '0';
+    summary['total-equality-deletes'] = '0';
+    Object.assign(summary, options.snapshotProperties ?? {});
+    if (options.runId) summary[SUMMARY_RUN_ID] = options.runId;
+    if (options.taskId) summary[SUMMARY_TASK_ID] = options.taskId;
+
+    const listBody = encodeManifestList(manifests, {
+      snapshotId,
+      parentSnapshotId: parent?.['snapshot-id'],
+      sequenceNumber,
+    });
+    const manifestList = await putMeta(`snap-${snapshotId}-1-${randomUUID()}.avro`, listBody);
+    const snapshot: Snapshot = {
+      'snapshot-id': snapshotId,
+      'sequence-number': sequenceNumber,
+      'timestamp-ms': Math.max(Date.now(), base['last-updated-ms']),
+      'manifest-list': manifestList,
+      summary,
+      'schema-id': schema.schema['schema-id'],
+    };
+    if (parent) snapshot['parent-snapshot-id'] = parent['snapshot-id'];
+    const metadata = withSnapshot(base, baseLocation, snapshot, schema);
+    const location = await putMeta(nextMetadataFileName(baseLocation), stringifyTableMetadata(metadata));
+    return { metadata, location, snapshot };
+  }
+
+  private async uploadDataFiles(files: LocalDataFile[], written: WrittenFiles): Promise<DataFile[]> {
+    const dataPrefix = `${this.store.keyOf(this.metadataValue.location)}/data`;
+    const out: DataFile[] = [];
+    for (const [i, f] of files.entries()) {
+      const key = `${dataPrefix}/${String(i).padStart(5, '0')}-${randomUUID()}.parquet`;
+      const uri = this.store.uri(key);
+      written.dataFiles.add(uri);
+      await this.store.upload(f.localPath, key);
+      await fs.rm(f.localPath, { force: true });
+      out.push({ ...f.dataFile, file_path: uri });
+    }
+    return out;
+  }
+
+  private async readManifestList(uri: string): Promise<ManifestFile[]> {
+    return decodeManifestList(await this.store.get(this.store.keyOf(uri)));
+  }
+
+  private async readManifest(m: ManifestFile): Promise<ManifestEntry[]> {
+    return decodeManifest(await this.store.get(this.store.keyOf(m.manifest_path)));
+  }
+
+  private async liveFiles(metadata: TableMetadata): Promise<LiveFile[]> {
+    const snap = currentSnapshot(metadata);
+    if (!snap) return [];
+    const out: LiveFile[] = [];
+    for (const manifest of await this.readManifestList(snap['manifest-list'])) {
+      if (manifest.content !== 0) {
+        throw new ValidationError([{ path: 'table', message: `${this.name} has delete files, which this writer does not apply` }]);
+      }
+      if (manifest.added_files_count + manifest.existing_files_count === 0) continue;
+      for (const entry of await this.readManifest(manifest)) {
+        if (entry.status !== ManifestEntryStatus.DELETED) out.push({ entry, manifest });
+      }
+    }
+    return out;
+  }
+
+  private async totalFileSize(manifests: ManifestFile[]): Promise<bigint> {
+    let total = 0n;
+    for (const m of manifests) {
+      for (const e of await this.readManifest(m)) {
+        if (e.status !== ManifestEntryStatus.DELETED) total += e.data_file.file_size_in_bytes;
+      }
+    }
+    return total;
+  }
+
+  /**
+   * The live files that could hold one of `merge_rows`' keys: for each file, whether some input
+   * key lies within the file's lower/upper bounds on every key column (columns without usable
+   * bounds do not prune).
+   */
+  private async filesHoldingKeys(c: DuckDBConnection, live: LiveFile[], keyFields: IcebergField[]): Promise<LiveFile[]> {
+    const out: LiveFile[] = [];
+    const chunk = 100;
+    for (let i = 0; i < live.length; i += chunk) {
+      const part = live.slice(i, i + chunk);
+      const selects = part.map((file, j) => {
+        const conds = keyFields.map((k) => {
+          const lo = file.entry.data_file.lower_bounds?.get(k.id);
+          const hi = file.entry.data_file.upper_bounds?.get(k.id);
+          const loV = lo ? deserializeBound(k.type, lo) : undefined;
+          const hiV = hi ? deserializeBound(k.type, hi) : undefined;
+          const loSql = loV === undefined ? undefined : boundLiteral(k, loV);
+          const hiSql = hiV === undefined ? undefined : boundLiteral(k, hiV);
+          const col = quoteIdent(k.name);
+          return [loSql ? `${col} >= ${loSql}` : 'TRUE', hiSql ? `${col} <= ${hiSql}` : 'TRUE'].join(' AND ');
+        });
+        return `SELECT ${j} AS i WHERE EXISTS (SELECT 1 FROM merge_rows WHERE ${conds.join(' AND ')})`;
+      });
+      const reader = await c.runAndReadAll(selects.join(' UNION ALL '));
+      for (const row of reader.getRowObjectsJS()) {
+        const f = part[Number(row['i'])];
+        if (f) out.push(f);
+      }
+    }
+    return out;
+  }
+
+  private async deleteQuietly(uris: string[]): Promise<void> {
+    for (const uri of uris) {
+      try {
+        await this.store.delete(this.store.keyOf(uri));
+      } catch (err) {
+        this.logger?.warn('could not delete an uncommitted Iceberg file; it is orphaned', { uri, error: errorMessage(err) });
+      }
+    }
+  }
+}
+
+interface WrittenFiles {
+  /** Data files uploaded by this write (any attempt). */
+  dataFiles: Set<string>;
+}
+
+function findOwnSnapshot(metadata: TableMetadata, options: WriteOptions): Snapshot | undefined {
+  if (!options.runId || !options.taskId) return undefined;
+  return metadata.snapshots.find(
+    (s) => s.summary[SUMMARY_RUN_ID] === options.runId && s.summary[SUMMARY_TASK_ID] === options.taskId,
+  );
+}
+
+function nextSchemaId(metadata: TableMetadata): number {
+  return metadata.schemas.reduce((m, s) => Math.max(m, s['schema-id']), -1) + 1;
+}
+
+async function scalar(c: DuckDBConnection, sql: string): Promise<bigint> {
+  const reader = await c.runAndReadAll(sql);
+  const v = reader.getRows()[0]?.[0];
+  return BigInt(v as bigint | number);
+}
+
+/** `read_parquet(..., schema = MAP {...})`: columns by Iceberg field id, so renamed, added and promoted columns read right. */
+function fieldIdSchema(fields: IcebergField[]): string {
+  return `MAP {${fields
+    .map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckdbType(f.type))}, default_value: NULL}`)
+    .join(', ')}}`;
+}
+
+/** A SQL literal of a decoded bound, typed like the column; undefined for types not pruned on. */
+function boundLiteral(field: IcebergField, v: BoundValue): string | undefined {
+  const kind = parseType(field.type).kind;
+  switch (kind) {
+    case 'int':
+    case 'long':
+      return typeof v === 'bigint' ? `${v}::BIGINT` : undefined;
+    case 'float':
+    case 'double':
+      return typeof v === 'number' && Number.isFinite(v) ? `${v}::DOUBLE` : undefined;
+    case 'string':
+      return Buffer.isBuffer(v) ? quoteString(v.toString('utf8')) : undefined;
+    case 'date':
+      return typeof v === 'bigint' ? `(DATE '1970-01-01' + ${v}::INTEGER)` : undefined;
+    case 'timestamp':
+      return typeof v === 'bigint' ? `(TIMESTAMP '1970-01-01 00:00:00' + to_microseconds(${v}::BIGINT))` : undefined;
+    case 'timestamptz':
+      return typeof v === 'bigint' ? `(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds(${v}::BIGINT))` : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,25 @@
+import type { TableMetadata } from './types.ts';
+
+/** Metadata keys whose values are 64-bit snapshot ids, which JSON.parse would round. */
+const ID_KEYS = ['snapshot-id', 'parent-snapshot-id', 'current-snapshot-id'];
+const ID_PATTERN = new RegExp(`"(${ID_KEYS.join('|')})"\\s*:\\s*(-?\\d+)`, 'g');
+const BIGINT_MARK = '\u0000bigint:';
+
+/**
+ * Parses table metadata JSON keeping snapshot ids exact (as bigint): other writers (Java,
+ * PyIceberg) use ids up to 2^63, beyond what a JS number holds.
+ */
+export function parseTableMetadata(text: string): TableMetadata {
+  const quoted = text.replace(ID_PATTERN, (_m, key: string, digits: string) => `"${key}":"${BIGINT_MARK}${digits}"`);
+  return JSON.parse(quoted, (_key, value: unknown) =>
+    typeof value === 'string' && value.startsWith(BIGINT_MARK) ? BigInt(value.slice(BIGINT_MARK.length)) : value,
+  ) as TableMetadata;
+}
+
+/** Serializes table metadata with bigint values written as plain JSON integers. */
+export function stringifyTableMetadata(metadata: TableMetadata): string {
+  const text = JSON.stringify(metadata, (_key, value: unknown) =>
+    typeof value === 'bigint' ? `${BIGINT_MARK}${value.toString()}` : value,
+  );
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}

@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { testEnv } from '../support/env.ts';
+
+const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'read_table.py');
+
+export interface PyIcebergView {
+  namespaces: string[];
+  tables: string[];
+  format_version: number;
+  schema: Array<{ id: number; name: string; type: string; required: boolean }>;
+  arrow_types: Record<string, string>;
+  rows: Array<Record<string, unknown>>;
+  snapshots: Array<{ snapshot_id: string; parent_snapshot_id: string | null; sequence_number: number; summary: Record<string, string> }>;
+  current_snapshot_id: string | null;
+  files: Array<{
+    file_path: string;
+    record_count: number;
+    readable_metrics: Record<string, { column_size: number; value_count: number; null_value_count: number; lower_bound: unknown; upper_bound: unknown }>;
+  }>;
+}
+
+/** Reads a table with PyIceberg's SqlCatalog('sluice') — an independent Iceberg implementation. */
+export async function readWithPyIceberg(databaseUrl: string, namespace: string, table: string, s3: boolean): Promise<PyIcebergView> {
+  const request = {
+    database_url: databaseUrl,
+    namespace,
+    table,
+    s3: s3
+      ? {
+          endpoint: testEnv.s3Endpoint,
+          access_key: process.env['AWS_ACCESS_KEY_ID'] ?? 'test',
+          secret_key: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'test',
+          region: process.env['AWS_REGION'] ?? 'us-east-1',
+        }
+      : null,
+  };
+  const child = spawn(process.env['SLUICE_TEST_PYTHON'] ?? 'python3', [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.stdin.end(JSON.stringify(request));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`PyIceberg reader failed (${code}): ${Buffer.concat(err).toString()}`);
+  return JSON.parse(Buffer.concat(out).toString()) as PyIcebergView;
+}
