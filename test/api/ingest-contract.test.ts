@@ -1,0 +1,253 @@
+/**
+ * POST /api/airbyte/ingest over real HTTP against PostgreSQL and Redis: every field of the
+ * contract accepted and rejected as issue #3 lists; rejected requests store nothing; the create
+ * answer and GET /api/jobs/{job_id} match the contract field for field.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ingestBody, PUBLIC_URL, startApi, type ApiHarness } from './api-harness.ts';
+
+const DEV = 'dev-token-contract-0123';
+let api: ApiHarness;
+
+before(async () => {
+  api = await startApi({ devToken: DEV });
+  const key = await api.request('POST', '/api/encryption-keys', { token: DEV, body: { name: 'pii' } });
+  assert.equal(key.status, 201, key.text);
+});
+after(async () => {
+  await api.close();
+});
+
+const post = (body: unknown) => api.request('POST', '/api/airbyte/ingest', { token: DEV, body });
+
+describe('accepted', () => {
+  const accepted: [string, Record<string, unknown>][] = [
+    ['the required fields only', ingestBody()],
+    [
+      'every field of the contract',
+      ingestBody({
+        mode: 'merge',
+        streams: ['users', 'purchases'],
+        merge: 'id, updated_at',
+        schedule: '*/15 * * * *',
+        domain: 'marketing',
+        tags: ['pii', 'raw'],
+        owner_id: 'dev',
+        column_transformations: [{ column: 'email', stream: 'users', new_name: 'email_enc', encryption_key_name: 'pii' }],
+        archive_staging: false,
+        add_ingestion_metadata: false,
+      }),
+    ],
+    ['nullable fields as null', ingestBody({ streams: null, merge: null, schedule: null, domain: null, tags: null, owner_id: null, column_transformations: null })],
+    ['empty streams = all streams', ingestBody({ streams: [] })],
+    ['mode overwrite', ingestBody({ mode: 'overwrite' })],
+    ['merge mode without keys (primary keys are used)', ingestBody({ mode: 'merge' })],
+    ['a cron preset', ingestBody({ schedule: '@daily' })],
+    ['a schedule with a time zone', ingestBody({ schedule: '0 6 * * MON-FRI', timezone: 'Europe/Berlin' })],
+    [
+      "the platform's transformation form",
+      ingestBody({
+        column_transformations: [
+          { column: 'age', transformation_type: 'cast', target_type: 'long' },
+          { column: 'notes', transformation_type: 'drop' },
+          { column: 'name', transformation_type: 'rename', new_name: 'full_name' },
+          { column: 'email', transformation_type: 'encrypt', encryption_key_name: 'pii' },
+        ],
+      }),
+    ],
+    ['a transformation for a stream when all streams are synced', ingestBody({ column_transformations: [{ column: 'a', stream: 'users', new_name: 'b' }] })],
+  ];
+  for (const [what, body] of accepted) {
+    test(what, async () => {
+      const r = await post(body);
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.body.error, null);
+      assert.match(r.body.job_id, /^[0-9a-f-]{36}$/);
+    });
+  }
+
+  test('the job is stored with every field as posted, defaults applied', async () => {
+    const r = await post(
+      ingestBody({
+        mode: 'merge',
+        streams: ['users'],
+        merge: 'id',
+        schedule: '0 3 * * *',
+        domain: 'sales',
+        tags: ['t1'],
+        column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'pii' }],
+      }),
+    );
+    assert.equal(r.status, 201, r.text);
+    const job = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
+    assert.equal(job.status, 200, job.text);
+    const j = job.body;
+    assert.deepEqual(
+      {
+        name: j.name,
+        source_name: j.source_name,
+        source_config: j.source_config,
+        schema_name: j.schema_name,
+        mode: j.mode,
+        streams: j.streams,
+        merge: j.merge,
+        schedule: j.schedule,
+        timezone: j.timezone,
+        domain: j.domain,
+        tags: j.tags,
+        owner_id: j.owner_id,
+        column_transformations: j.column_transformations,
+        archive_staging: j.archive_staging,
+        add_ingestion_metadata: j.add_ingestion_metadata,
+        is_paused: j.is_paused,
+      },
+      {
+        name: 'faker users',
+        source_name: 'source-faker',
+        source_config: { count: 100, seed: 7 },
+        schema_name: 'raw_faker',
+        mode: 'merge',
+        streams: ['users'],
+        merge: 'id',
+        schedule: '0 3 * * *',
+        timezone: 'UTC',
+        domain: 'sales',
+        tags: ['t1'],
+        owner_id: 'dev',
+        column_transformations: [
+          { column: 'email', stream: 'users', new_name: null, encryption_key_name: 'pii', target_type: null, drop: false },
+        ],
+        archive_staging: true,
+        add_ingestion_metadata: true,
+        is_paused: false,
+      },
+    );
+    const dags = await api.db.prisma.dag.findMany({ where: { jobId: r.body.job_id }, include: { tasks: true } });
+    assert.equal(dags.length, 1, 'the DAG is written with the job');
+    assert.deepEqual(new Set(dags[0]?.tasks.map((t) => t.taskType)), new Set(['extract', 'stage', 'transform', 'load', 'archive']));
+  });
+});
+
+describe('the contract, field for field', () => {
+  test('the create answer is exactly {flow_url, job_id, error} with 201', async () => {
+    const r = await post(ingestBody());
+    assert.equal(r.status, 201);
+    assert.deepEqual(Object.keys(r.body).sort(), ['error', 'flow_url', 'job_id']);
+    assert.equal(r.body.flow_url, `${PUBLIC_URL}/jobs/${r.body.job_id}`);
+    assert.equal(r.body.error, null);
+    assert.match(r.headers.get('content-type') ?? '', /application\/json/);
+  });
+
+  test("GET /api/jobs/{job_id} answers the platform's status fields with their types", async () => {
+    const r = await post(ingestBody());
+    const s = await api.request('GET', `/api/jobs/${r.body.job_id}`, { token: DEV });
+    assert.equal(s.status, 200, s.text);
+    for (const f of ['status', 'status_message', 'last_started_at', 'last_completed_at', 'last_failed_at', 'is_deleted', 'deleted_at']) {
+      assert.ok(f in s.body, `missing ${f}`);
+    }
+    assert.equal(s.body.job_id, r.body.job_id);
+    assert.equal(s.body.status, 'new');
+    assert.equal(s.body.status_message, null);
+    assert.equal(s.body.last_started_at, null);
+    assert.equal(s.body.last_completed_at, null);
+    assert.equal(s.body.last_failed_at, null);
+    assert.equal(s.body.is_deleted, false);
+    assert.equal(s.body.deleted_at, null);
+
+    const del = await api.request('DELETE', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
+    assert.equal(del.status, 200, del.text);
+    const after = await api.request('GET', `/api/jobs/${r.body.job_id}`, { token: DEV });
+    assert.equal(after.body.is_deleted, true);
+    assert.ok(!Number.isNaN(Date.parse(after.body.deleted_at)), 'deleted_at is a timestamp');
+  });
+});
+
+describe('rejected, nothing stored', () => {
+  const rejected: [string, unknown, number, RegExp][] = [
+    ['unknown mode', ingestBody({ mode: 'upsert' }), 400, /mode: /],
+    ['missing name', (({ name: _n, ...b }) => b)(ingestBody()), 400, /name: /],
+    ['empty name', ingestBody({ name: '' }), 400, /name: must not be empty/],
+    ['missing source_config', (({ source_config: _c, ...b }) => b)(ingestBody()), 400, /source_config: /],
+    ['schema_name with a dash', ingestBody({ schema_name: 'raw-data' }), 400, /schema_name: must be a valid Iceberg namespace identifier/],
+    ['schema_name starting with a digit', ingestBody({ schema_name: '1raw' }), 400, /schema_name: /],
+    ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],
+    ['cron with too few fields', ingestBody({ schedule: '* * *' }), 400, /schedule: .*3 fields/],
+    ['cron with too many fields', ingestBody({ schedule: '0 0 * * * *' }), 400, /schedule: .*6 fields/],
+    ['cron hour out of range', ingestBody({ schedule: '0 24 * * *' }), 400, /schedule: hour field: 24 is outside 0-23/],
+    ['cron garbage', ingestBody({ schedule: 'every day' }), 400, /schedule: /],
+    ['bad time zone', ingestBody({ schedule: '0 * * * *', timezone: 'Moon/Crater' }), 400, /timezone: /],
+    [
+      'transformation stream not selected',
+      ingestBody({ streams: ['users'], column_transformations: [{ column: 'a', stream: 'orders', new_name: 'b' }] }),
+      400,
+      /column_transformations\[0\]\.stream: stream "orders" is not among the selected streams/,
+    ],
+    ['transformation with neither new_name nor encryption_key_name', ingestBody({ column_transformations: [{ column: 'a' }] }), 400, /column_transformations\[0\]: needs new_name or encryption_key_name/],
+    [
+      'encryption key that does not exist',
+      ingestBody({ column_transformations: [{ column: 'a', new_name: 'x' }, { column: 'b', encryption_key_name: 'nope' }] }),
+      400,
+      /column_transformations\[1\]\.encryption_key_name: encryption key "nope" does not exist/,
+    ],
+    [
+      'duplicate target column after renames',
+      ingestBody({ column_transformations: [{ column: 'a', stream: 's', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'x' }] }),
+      400,
+      /column_transformations\[1\]\.new_name: duplicate target column "x" in stream "s"/,
+    ],
+    ['unknown top-level field', ingestBody({ priority: 'high' }), 400, /priority: unknown field/],
+    ['unknown transformation field', ingestBody({ column_transformations: [{ column: 'a', new_name: 'b', hash: true }] }), 400, /column_transformations\[0\]\.hash: unknown field/],
+    ['cast without target_type', ingestBody({ column_transformations: [{ column: 'a', transformation_type: 'cast' }] }), 400, /target_type: required for transformation_type "cast"/],
+    ['unknown transformation_type', ingestBody({ column_transformations: [{ column: 'a', transformation_type: 'hash' }] }), 400, /transformation_type: /],
+    ['name as a number', ingestBody({ name: 42 }), 400, /name: .*expected string/],
+    ['streams as a string', ingestBody({ streams: 'users' }), 400, /streams: .*expected array/],
+    ['source_config as an array', ingestBody({ source_config: [1] }), 400, /source_config: .*expected record|source_config: .*expected object/],
+    ['archive_staging as a string', ingestBody({ archive_staging: 'yes' }), 400, /archive_staging: .*expected boolean/],
+    ['tags with a number', ingestBody({ tags: ['a', 1] }), 400, /tags\[1\]: /],
+    ['a JSON array body', [ingestBody()], 400, /expected object/],
+  ];
+  for (const [what, body, status, expected] of rejected) {
+    test(what, async () => {
+      const r = await post(body);
+      assert.equal(r.status, status, r.text);
+      assert.deepEqual(Object.keys(r.body).sort(), ['error', 'flow_url', 'job_id']);
+      assert.equal(r.body.job_id, null);
+      assert.match(r.body.error, expected);
+    });
+  }
+
+  test('every bad field is named in one answer', async () => {
+    const r = await post(ingestBody({ name: '', mode: 'x', schema_name: 'a b', colour: 1 }));
+    assert.equal(r.status, 400);
+    for (const f of ['name: ', 'mode: ', 'schema_name: ', 'colour: unknown field']) assert.ok(r.body.error.includes(f), `${f} in ${r.body.error}`);
+  });
+
+  test('invalid JSON', async () => {
+    const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{"name": "x", "password": "hunter2-canary' });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.job_id, null);
+    assert.match(r.body.error, /invalid JSON/);
+    assert.ok(!r.text.includes('hunter2'), 'the parser error does not echo the body');
+  });
+
+  test('a body over the size limit', async () => {
+    const r = await post(ingestBody({ source_config: { blob: 'x'.repeat(1_100_000) } }));
+    assert.equal(r.status, 413);
+    assert.equal(r.body.job_id, null);
+    assert.match(r.body.error, /limit/);
+  });
+
+  test('a body that is not JSON', async () => {
+    const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(r.status, 400);
+    assert.match(r.body.error, /body: expected a JSON object/);
+  });
+
+  test('after all the rejections above, only accepted jobs exist', async () => {
+    const jobs = await api.db.prisma.ingestionJob.findMany({ select: { name: true, id: true } });
+    const dags = await api.db.prisma.dag.count();
+    assert.equal(dags, jobs.length, 'one DAG per stored job, none for rejected ones');
+    assert.ok(jobs.every((j) => j.name === 'faker users'), 'no rejected body was stored');
+  });
+});
