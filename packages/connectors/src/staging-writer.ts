@@ -36,13 +36,17 @@ export class StagingWriter {
   #batchChars = 0;
   #batchRecords = 0;
   #failed: unknown;
+  readonly #chunkBytes: number;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly prefix: string,
     private readonly partBytes: number,
-    private readonly chunkBytes = 256 * 1024,
-  ) {}
+    chunkBytes = 256 * 1024,
+  ) {
+    // Small parts (tests, tiny limits) still roll close to their limit.
+    this.#chunkBytes = Math.max(1024, Math.min(chunkBytes, Math.floor(partBytes / 8)));
+  }
 
   /** Adds one record (a JSON text without newline). Returns a promise only when the caller must wait. */
   append(json: string): Promise<void> | undefined {
@@ -51,7 +55,7 @@ export class StagingWriter {
     this.#batchRecords += 1;
     this.records += 1;
     this.bytes += json.length + 1;
-    if (this.#batchChars >= this.chunkBytes) return this.#flush();
+    if (this.#batchChars >= this.#chunkBytes) return this.#flush();
     return undefined;
   }
 

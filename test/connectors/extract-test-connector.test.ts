@@ -1,0 +1,352 @@
+/**
+ * runExtract against real connector processes (the repository's source-sluice-test, on PATH)
+ * and a real object store (moto S3, and file:// for the memory check): success, selection,
+ * sync modes, incremental state, every failure mode, secrets, progress and flat memory.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
+import { secrets } from '@sluice/logging';
+import { openObjectStore, type ObjectStore } from '@sluice/storage';
+import {
+  readExtractManifest,
+  resolveConnector,
+  runExtract,
+  type Connector,
+  type ExtractProgress,
+  type ExtractResult,
+  type RunExtractOptions,
+} from '@sluice/connectors';
+import { testEnv } from '../support/env.ts';
+import { allObjectText, logCollector, openTestS3Store, putTestConnectorOnPath, readStagedRecords, testConnectorDir } from './support.ts';
+
+const CANARY = 'canary-7c1e5b0a9f';
+const TOKEN = 'tok-4d2a99e1b3';
+const PASS_PHRASE = 'phrase-0b8e77c5';
+const NEW_TOKEN = 'tok-refreshed-5e6f7a8b';
+const secretConfig = { canary: CANARY, api_token: TOKEN, credentials: { auth: 'basic', user: 'alice', pass_phrase: PASS_PHRASE } };
+
+let s3: Awaited<ReturnType<typeof openTestS3Store>>;
+let store: ObjectStore;
+let connector: Connector;
+/** Every log line and failure message of every extract in this file, for the secret checks at the end. */
+const everything: string[] = [];
+let runs = 0;
+
+function succeeded(r: ExtractResult): Extract<ExtractResult, { status: 'succeeded' }> {
+  if (r.status !== 'succeeded') assert.fail(`expected success, got ${r.failure.reason}: ${r.failure.message}`);
+  return r;
+}
+
+function failed(r: ExtractResult): Extract<ExtractResult, { status: 'failed' }> {
+  if (r.status !== 'failed') assert.fail('expected a failure, the extract succeeded');
+  return r;
+}
+
+async function extract(
+  config: Record<string, unknown>,
+  more: Partial<RunExtractOptions> = {},
+): Promise<{ result: ExtractResult; logs: ReturnType<typeof logCollector>; runId: string; progress: ExtractProgress[] }> {
+  const logs = logCollector();
+  const progress: ExtractProgress[] = [];
+  const runId = `run-${++runs}`;
+  const result = await runExtract({
+    connector,
+    config: { ...secretConfig, ...config },
+    mode: 'append',
+    store,
+    runId,
+    onLog: logs.onLog,
+    onProgress: (p) => progress.push(p),
+    progressIntervalMs: 0,
+    ...more,
+  });
+  everything.push(logs.text());
+  if (result.status === 'failed') everything.push(result.failure.message, result.failure.error.message);
+  return { result, logs, runId, progress };
+}
+
+before(async () => {
+  putTestConnectorOnPath();
+  s3 = await openTestS3Store();
+  store = s3.store;
+  connector = await resolveConnector('source-sluice-test');
+});
+
+after(async () => {
+  await s3.drop();
+});
+
+describe('resolution and the simple commands', () => {
+  test('an executable on PATH is used as it is', () => {
+    assert.deepEqual(connector.source, { kind: 'path', executable: path.join(testConnectorDir, 'source-sluice-test') });
+  });
+
+  test('spec, check and discover answer what the connector says', async () => {
+    const spec = await connector.spec();
+    assert.equal((spec.connectionSpecification['properties'] as Record<string, { airbyte_secret?: boolean }>)['canary']?.airbyte_secret, true);
+    const logs = logCollector();
+    assert.deepEqual(await connector.check({ ...secretConfig }, { onLog: logs.onLog }), { status: 'succeeded' });
+    assert.deepEqual(await connector.check({ ...secretConfig, check_fail: true }), { status: 'failed', message: 'check_fail was set' });
+    assert.match(logs.text(), /checking with secret \*{10}/);
+    everything.push(logs.text());
+    const catalog = await connector.discover({});
+    assert.deepEqual(catalog.streams.map((s) => s.name), ['users', 'orders', 'events']);
+  });
+});
+
+describe('a successful extract', () => {
+  test('stages every stream as NDJSON with a manifest carrying schemas, keys, cursors, sync modes and state', async () => {
+    const { result, runId, progress } = await extract({ records: { users: 120, orders: 80, events: 40 }, state_every: 50 });
+    const r = succeeded(result);
+    assert.equal(r.manifestKey, `staging/${runId}/extract-manifest.json`);
+    const stored = await readExtractManifest(store, runId);
+    assert.deepEqual(stored, r.manifest);
+
+    const byName = new Map(r.manifest.streams.map((s) => [s.name, s]));
+    assert.deepEqual([...byName.keys()], ['users', 'orders', 'events']);
+    const users = byName.get('users');
+    assert.ok(users);
+    assert.equal(users.records, 120);
+    assert.deepEqual(users.primaryKey, [['id']]);
+    assert.deepEqual(users.cursorField, ['seq']);
+    assert.equal(users.syncMode, 'incremental');
+    assert.equal(users.destinationSyncMode, 'append');
+    assert.equal(users.status, 'COMPLETE');
+    assert.ok((users.jsonSchema['properties'] as Record<string, unknown>)['email']);
+    assert.deepEqual(users.files.map((f) => f.key), [`staging/${runId}/raw/users/part-00000.jsonl`]);
+    assert.equal(byName.get('events')?.syncMode, 'full_refresh');
+    assert.deepEqual(byName.get('events')?.primaryKey, []);
+
+    const rows = await readStagedRecords(store, r.manifest, 'users');
+    assert.equal(rows.length, 120);
+    assert.deepEqual(rows[0], { id: 1, seq: 1, name: 'user 1', email: 'u1@example.com', updated_at: '2024-01-01T00:00:00Z', payload: null });
+    assert.deepEqual(rows.map((x) => x['id']), Array.from({ length: 120 }, (_, i) => i + 1));
+    const head = await store.head(users.files[0]?.key ?? '');
+    assert.equal(head?.size, users.bytes);
+    assert.equal((await readStagedRecords(store, r.manifest, 'orders')).length, 80);
+
+    // The last state of each incremental stream, nothing for the full-refresh one.
+    assert.deepEqual(r.state, [
+      { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 120 } } },
+      { type: 'STREAM', stream: { stream_descriptor: { name: 'orders' }, stream_state: { seq: 80 } } },
+    ]);
+    assert.deepEqual(r.manifest.state, r.state);
+
+    const last = progress.at(-1);
+    assert.equal(last?.final, true);
+    assert.equal(last?.records, 240);
+    assert.equal(last?.streams['users']?.rowEstimate, 120);
+    assert.ok(progress.some((p) => !p.final && p.streams['users']?.status === 'RUNNING'), 'stream status reaches the progress callback');
+    assert.equal(r.progress.bytes, users.bytes + (byName.get('orders')?.bytes ?? 0) + (byName.get('events')?.bytes ?? 0));
+  });
+
+  test('config, catalog and state reach the connector in 0600 files of a private directory, removed afterwards', async () => {
+    const { result, logs } = await extract({ records: 2, report_files: true }, { state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 1 } } }] });
+    succeeded(result);
+    const lines = logs.entries.map((e) => e.message).filter((m) => m.startsWith('file '));
+    assert.equal(lines.length, 3, logs.text());
+    for (const line of lines) {
+      const m = /^file (\w+) (\S+) mode (\d+) dir mode (\d+)$/.exec(line);
+      assert.ok(m, line);
+      assert.equal(m[3], '600', line);
+      assert.equal(m[4], '700', line);
+      assert.equal(existsSync(m[2] ?? ''), false, `${m[2]} is removed after the run`);
+      assert.equal(existsSync(path.dirname(m[2] ?? '')), false);
+    }
+  });
+
+  test('selected streams only; overwrite reads a full refresh with no state; unknown streams fail naming the available ones', async () => {
+    const sel = succeeded((await extract({ records: 5, report_files: true }, { streams: ['orders'], mode: 'overwrite', state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'orders' }, stream_state: { seq: 3 } } }] })).result);
+    assert.deepEqual(sel.manifest.streams.map((s) => [s.name, s.syncMode, s.destinationSyncMode, s.records]), [['orders', 'full_refresh', 'overwrite', 5]]);
+
+    const merge = succeeded((await extract({ records: 3 }, { streams: ['users', 'events'], mode: 'merge' })).result);
+    assert.deepEqual(merge.manifest.streams.map((s) => [s.name, s.syncMode, s.destinationSyncMode]), [
+      ['users', 'incremental', 'append_dedup'],
+      ['events', 'full_refresh', 'append_dedup'],
+    ]);
+
+    const { result, runId } = await extract({ records: 3 }, { streams: ['users', 'nope', 'nada'] });
+    const f = failed(result);
+    assert.equal(f.failure.reason, 'config_error');
+    assert.ok(f.failure.error instanceof NonRetryableTaskError);
+    assert.match(f.failure.message, /unknown streams "nope", "nada": the source has "events", "orders", "users"/);
+    assert.equal(await readExtractManifest(store, runId), undefined);
+  });
+
+  test('incremental: a second run with the saved state reads only the new records', async () => {
+    const first = succeeded((await extract({ records: 100 })).result);
+    const second = succeeded((await extract({ records: 150 }, { state: first.state })).result);
+    const users = await readStagedRecords(store, second.manifest, 'users');
+    assert.deepEqual(users.map((u) => u['id']), Array.from({ length: 50 }, (_, i) => 101 + i));
+    assert.equal(second.manifest.streams.find((s) => s.name === 'orders')?.records, 50);
+    // Full refresh streams are read whole every time.
+    assert.equal(second.manifest.streams.find((s) => s.name === 'events')?.records, 150);
+    assert.deepEqual(second.state.map((s) => s.stream?.stream_state), [{ seq: 150 }, { seq: 150 }]);
+
+    // A stream that sends no new state keeps the one it started with.
+    const third = succeeded((await extract({ records: 150 }, { state: second.state, streams: ['users'] })).result);
+    assert.deepEqual(third.state.map((s) => [s.stream?.stream_descriptor.name, s.stream?.stream_state]), [
+      ['users', { seq: 150 }],
+      ['orders', { seq: 150 }],
+    ]);
+    assert.equal(third.manifest.streams[0]?.records, 0);
+    assert.deepEqual(third.manifest.streams[0]?.files, []);
+  });
+
+  test('global and legacy state messages are kept and fed back', async () => {
+    const g1 = succeeded((await extract({ records: 10, state_type: 'global' })).result);
+    assert.equal(g1.state.length, 1);
+    assert.equal(g1.state[0]?.type, 'GLOBAL');
+    const g2 = succeeded((await extract({ records: 12, state_type: 'global' }, { state: g1.state })).result);
+    assert.equal(g2.manifest.streams.find((s) => s.name === 'users')?.records, 2);
+
+    const l1 = succeeded((await extract({ records: 10, state_type: 'legacy' })).result);
+    assert.deepEqual(l1.state, [{ data: { users: 10, orders: 10 } }]);
+    const l2 = succeeded((await extract({ records: 11, state_type: 'legacy' }, { state: l1.state })).result);
+    assert.equal(l2.manifest.streams.find((s) => s.name === 'orders')?.records, 1);
+  });
+
+  test('parts roll at the size limit and together hold every record', async () => {
+    const r = succeeded((await extract({ records: { users: 3000, orders: 0, events: 0 }, payload_bytes: 100 }, { partBytes: 64 * 1024, streams: ['users'] })).result);
+    const users = r.manifest.streams[0];
+    assert.ok(users);
+    assert.ok(users.files.length >= 5, `${users.files.length} parts`);
+    assert.equal(users.files.reduce((n, f) => n + f.records, 0), 3000);
+    assert.deepEqual(users.files.map((f) => f.key.split('/').pop()), users.files.map((_, i) => `part-${String(i).padStart(5, '0')}.jsonl`));
+    const ids = (await readStagedRecords(store, r.manifest, 'users')).map((u) => u['id']);
+    assert.deepEqual(ids, Array.from({ length: 3000 }, (_, i) => i + 1));
+  });
+
+  test('garbage lines are logged, not fatal', async () => {
+    const { result, logs } = await extract({ records: 3, garbage: 4 });
+    succeeded(result);
+    const garbage = logs.entries.filter((e) => e.origin === 'stdout');
+    assert.equal(garbage.length, 4);
+    assert.match(garbage[0]?.message ?? '', /^this is not json 0/);
+  });
+
+  test('a CONTROL config update reaches the callback and the result, and its new secret is masked', async () => {
+    const saved: Record<string, unknown>[] = [];
+    const { result, logs } = await extract({ records: 2, control_token: NEW_TOKEN }, { onControlConfig: (c) => void saved.push(c) });
+    const r = succeeded(result);
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0]?.['api_token'], NEW_TOKEN);
+    assert.deepEqual(r.updatedConfig, saved[0]);
+    assert.match(logs.text(), /updated its configuration/);
+  });
+});
+
+describe('failures', () => {
+  const cases = [
+    { fail: 'config_error', reason: 'config_error', retryable: false, message: /reported a configuration error: induced config_error/ },
+    { fail: 'transient_error', reason: 'transient_error', retryable: true, message: /reported a transient error: induced transient_error/ },
+    { fail: 'system_error', reason: 'system_error', retryable: true, message: /reported an error: induced system_error/ },
+    { fail: 'crash', reason: 'exit_code', retryable: true, message: /read failed \(exit code 1\):[\s\S]*Traceback: boom/ },
+    { fail: 'exit_zero_error', reason: 'system_error', retryable: true, message: /induced error with exit 0/ },
+  ] as const;
+  for (const c of cases) {
+    test(`${c.fail} mid-stream fails the extract (${c.reason}, ${c.retryable ? 'retryable' : 'not retryable'}) and leaves nothing loadable`, async () => {
+      const { result, runId, logs } = await extract({ records: 2000, fail: c.fail, fail_after: 1500, state_every: 100 });
+      const f = failed(result);
+      assert.equal(f.failure.reason, c.reason);
+      assert.match(f.failure.message, c.message);
+      assert.ok(f.failure.error instanceof (c.retryable ? RetryableTaskError : NonRetryableTaskError));
+      assert.equal(f.failure.error.retryable, c.retryable);
+      assert.equal(await readExtractManifest(store, runId), undefined);
+      const left: string[] = [];
+      for await (const o of store.list(`staging/${runId}/`)) left.push(o.key);
+      assert.deepEqual(left, []);
+      assert.ok(f.progress.records >= 1500, 'counts up to the failure are reported');
+      assert.match(logs.text(), /extract failed/);
+    });
+  }
+
+  test('a slow stream past the timeout is stopped and fails as retryable', async () => {
+    const started = Date.now();
+    const { result } = await extract({ records: 5, sleep_seconds: 60 }, { timeoutMs: 1500 });
+    const f = failed(result);
+    assert.equal(f.failure.reason, 'timeout');
+    assert.ok(f.failure.error instanceof RetryableTaskError);
+    assert.match(f.failure.message, /did not finish in time/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  test('a connector that ignores SIGTERM is killed after the grace period', async () => {
+    const started = Date.now();
+    const { result } = await extract({ records: 5, sleep_seconds: 60, ignore_sigterm: true }, { timeoutMs: 1000, killGraceMs: 1000 });
+    assert.equal(failed(result).failure.reason, 'timeout');
+    const took = Date.now() - started;
+    assert.ok(took >= 2000 && took < 20_000, `took ${took} ms`);
+  });
+
+  test('cancelling through the AbortSignal stops the connector; the failure is not retried', async () => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 1500);
+    const { result } = await extract({ records: 5, sleep_seconds: 60 }, { signal: controller.signal });
+    clearTimeout(timer);
+    const f = failed(result);
+    assert.equal(f.failure.reason, 'cancelled');
+    assert.ok(f.failure.error instanceof NonRetryableTaskError);
+  });
+
+  test('a source that does not exist fails without retries, saying what was tried', async () => {
+    const dir = await mkdtemp(path.join(testEnv.tmpDir, 'connectors-'));
+    try {
+      await assert.rejects(
+        resolveConnector('source-sluice-no-such-connector', { connectorsDir: dir, docker: false }),
+        (err: unknown) =>
+          err instanceof NonRetryableTaskError &&
+          /no executable "source-sluice-no-such-connector" on PATH/.test(err.message) &&
+          /pip found no distribution airbyte-source-sluice-no-such-connector/.test(err.message) &&
+          /Docker image airbyte\/source-sluice-no-such-connector:latest not tried/.test(err.message),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('secrets', () => {
+  test('the canary and every other secret never reach the log callback, failure messages or staged files', async () => {
+    assert.ok(everything.length > 10);
+    const text = everything.join('\n');
+    assert.match(text, /\*{10}/, 'the connector did try to print its secrets');
+    for (const secret of [CANARY, TOKEN, PASS_PHRASE, NEW_TOKEN]) {
+      assert.ok(!text.includes(secret), `${secret} leaked into a log line or message`);
+    }
+    const staged = await allObjectText(store, 'staging/');
+    assert.ok(staged.length > 1000);
+    for (const secret of [CANARY, TOKEN, PASS_PHRASE, NEW_TOKEN]) assert.ok(!staged.includes(secret), `${secret} leaked into a staged file`);
+    // Registered process-wide too, so Sluice's own logger masks them.
+    assert.equal(secrets.mask(`x ${CANARY} y`), 'x ********** y');
+  });
+});
+
+describe('memory', () => {
+  test('peak memory stays flat while hundreds of MB stream through', async () => {
+    const dir = await mkdtemp(path.join(testEnv.tmpDir, 'extract-mem-'));
+    const fileStore = openObjectStore(`file://${dir}`);
+    try {
+      const run = (records: number, runId: string): Promise<ExtractResult> =>
+        runExtract({ connector, config: { records, payload_bytes: 2000, state_every: 5000 }, mode: 'append', store: fileStore, runId });
+      succeeded(await run(2000, 'warm'));
+      global.gc?.();
+      const base = process.memoryUsage().rss;
+      let peak = base;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      const big = succeeded(await run(50_000, 'big'));
+      clearInterval(sampler);
+      assert.ok(big.progress.bytes > 250 * 1024 * 1024, `${big.progress.bytes} bytes staged`);
+      const growth = (peak - base) / 1024 / 1024;
+      process.stdout.write(`# memory: RSS +${growth.toFixed(1)} MiB for ${(big.progress.bytes / 1024 / 1024).toFixed(0)} MiB staged\n`);
+      assert.ok(growth < 96, `RSS grew by ${growth.toFixed(1)} MiB while ${(big.progress.bytes / 1024 / 1024).toFixed(0)} MiB streamed through`);
+    } finally {
+      await fileStore.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
