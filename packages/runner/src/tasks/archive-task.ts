@@ -1,0 +1,39 @@
+import { NonRetryableTaskError } from '@sluice/core';
+import { readExtractManifest } from '@sluice/connectors';
+import type { ObjectStore } from '@sluice/storage';
+import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
+import { archivePrefix, stagingPrefix } from './staging-layout.ts';
+import { saveSharedState } from './stream-state.ts';
+
+export interface ArchiveOutput {
+  action: 'archived' | 'deleted';
+  objects: number;
+  to: string | null;
+}
+
+/**
+ * archive: runs after every stream's load committed. Saves the run's global/legacy connector state
+ * (per-stream state was saved by each load), then moves `staging/{run}/` to `archive/{run}/` when
+ * the job has archive_staging, or deletes it. A failed run never gets here, so its staging stays
+ * for a retry.
+ */
+export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext): Promise<TaskResult> {
+  const manifest = await readExtractManifest(deps.store, ctx.run.id);
+  if (manifest) {
+    if (await saveSharedState(ctx.prisma, ctx.job.id, ctx.run.id, manifest.state)) ctx.log.info('saved the connector\'s global state for the next run');
+  } else if (!(await deps.store.head(`${archivePrefix(ctx.run.id)}extract-manifest.json`))) {
+    // A retry after the move finds the manifest in the archive; anything else is a broken run.
+    throw new NonRetryableTaskError(`run ${ctx.run.id} has no extract manifest in staging or archive`);
+  }
+  let output: ArchiveOutput;
+  if (ctx.job.archiveStaging) {
+    const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id));
+    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)) };
+    ctx.log.info(`moved ${n} staging files to ${output.to}`);
+  } else {
+    const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id));
+    output = { action: 'deleted', objects: n, to: null };
+    ctx.log.info(`deleted ${n} staging files`);
+  }
+  return { output };
+}

@@ -1,0 +1,68 @@
+import { resolveConnector, runExtract, type ConnectorLogEntry } from '@sluice/connectors';
+import { NonRetryableTaskError } from '@sluice/core';
+import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
+import type { ObjectStore } from '@sluice/storage';
+import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
+import { loadSavedState } from './stream-state.ts';
+
+export interface ExtractTaskDeps {
+  store: ObjectStore;
+  keyring: MasterKeyring;
+  connectorsDir: string;
+}
+
+export interface ExtractOutput {
+  manifestKey: string;
+  streams: { name: string; records: number; bytes: number }[];
+}
+
+/**
+ * extract: resolves (installing when needed) the job's connector, reads the selected streams with
+ * the saved state, and stages raw records under `staging/{run}/raw/`. Its result maps stage,
+ * transform and load over the streams it extracted. The config is decrypted here, from PostgreSQL,
+ * and never leaves this process.
+ */
+export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Promise<TaskResult> {
+  const row = await ctx.prisma.ingestionJob.findUnique({ where: { id: ctx.job.id }, select: { sourceConfigEncrypted: true } });
+  if (!row) throw new NonRetryableTaskError(`job ${ctx.job.id} no longer exists`);
+  const config = openSourceConfig(deps.keyring, ctx.job.id, row.sourceConfigEncrypted);
+  const onLog = (e: ConnectorLogEntry): void => {
+    ctx.log.log(e.level, e.message, { origin: e.origin });
+  };
+  const connector = await resolveConnector(ctx.job.sourceName, {
+    version: ctx.job.sourceVersion,
+    connectorsDir: deps.connectorsDir,
+    onLog,
+  });
+  const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
+  const result = await runExtract({
+    connector,
+    config,
+    streams: ctx.job.streams,
+    mode: ctx.job.mode,
+    state,
+    store: deps.store,
+    runId: ctx.run.id,
+    signal: ctx.signal,
+    onLog,
+    onProgress: (p) => ctx.progress({ rows: p.records, bytes: p.bytes }),
+    onControlConfig: async (updated) => {
+      // A connector handed back a refreshed config (e.g. a rotated OAuth token): keep it, encrypted.
+      await ctx.prisma.ingestionJob.update({
+        where: { id: ctx.job.id },
+        data: { sourceConfigEncrypted: sealSourceConfig(deps.keyring, ctx.job.id, updated) },
+      });
+      ctx.log.info('the connector updated its configuration; the new one is saved for the next runs');
+    },
+  });
+  if (result.status === 'failed') throw result.failure.error;
+  const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
+  for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
+  const output: ExtractOutput = { manifestKey: result.manifestKey, streams };
+  return {
+    output,
+    rows: result.progress.records,
+    bytes: result.progress.bytes,
+    mappedStreams: streams.map((s) => s.name),
+  };
+}

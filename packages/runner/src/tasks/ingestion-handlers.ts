@@ -1,0 +1,79 @@
+import { NonRetryableTaskError } from '@sluice/core';
+import type { ColumnTransformation } from '@sluice/core/pipeline';
+import type { IcebergCatalog } from '@sluice/iceberg';
+import type { MasterKeyring } from '@sluice/crypto';
+import { EncryptionKeyStore } from '@sluice/crypto';
+import type { ObjectStore } from '@sluice/storage';
+import type { TaskContext, TaskHandlers } from '../worker/task-handler.ts';
+import { archiveTask } from './archive-task.ts';
+import { extractTask } from './extract-task.ts';
+import { loadTask } from './load-task.ts';
+import { readStagedManifest, stageStream } from './stage-stream.ts';
+import { storedTransformations, transformStream } from './transform-stream.ts';
+
+export interface IngestionDeps {
+  store: ObjectStore;
+  keyring: MasterKeyring;
+  catalog: IcebergCatalog;
+  connectorsDir: string;
+}
+
+function streamOf(ctx: TaskContext): string {
+  if (ctx.task.stream === null) throw new NonRetryableTaskError(`${ctx.task.taskId} runs per stream, but this instance has no stream`);
+  return ctx.task.stream;
+}
+
+/** The handlers of the ingestion DAG: extract → stage → transform → load (per stream) → archive. */
+export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
+  return {
+    extract: (ctx) => extractTask(deps, ctx),
+    stage: async (ctx) => {
+      const m = await stageStream({ store: deps.store, runId: ctx.run.id, stream: streamOf(ctx), signal: ctx.signal, progress: (p) => ctx.progress(p) });
+      if (m.rejectedRows > 0) {
+        ctx.log.warn(
+          `${m.rejectedRows} of ${m.rows} records had values that do not fit their column type (${Object.entries(m.mismatches)
+            .map(([c, n]) => `${c}: ${n}`)
+            .join(', ')}); those values are NULL and the records are kept in ${m.rejectsKey ?? ''}`,
+        );
+      }
+      return { output: { rows: m.rows, rejected_rows: m.rejectedRows, mismatches: m.mismatches }, rows: m.rows, bytes: m.files.reduce((n, f) => n + f.bytes, 0) };
+    },
+    transform: async (ctx) => {
+      const stream = streamOf(ctx);
+      const keyStore = new EncryptionKeyStore(ctx.prisma, deps.keyring);
+      const transformations = storedTransformations.parse(ctx.job.columnTransformations);
+      // Merge-key columns are encrypted deterministically; which columns those are is known from
+      // the job's `merge` field or, failing that, the stream's primary key (read after staging).
+      const asked = (ctx.job.mergeKeys ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+      const out = await transformStream({
+        store: deps.store,
+        runId: ctx.run.id,
+        stream,
+        transformations,
+        loadCipher: (name) => keyStore.loadCipher(name),
+        mergeKeys: ctx.job.mode === 'merge' ? await mergeKeyTargets(deps, ctx, stream, asked) : [],
+        metadata: ctx.job.addIngestionMetadata
+          ? { ingestion_time: ctx.run.logicalDate, ingestion_run_id: ctx.run.id, ingestion_mode: ctx.job.mode, dag_job_id: ctx.job.id }
+          : null,
+        signal: ctx.signal,
+        progress: (p) => ctx.progress(p),
+      });
+      return { output: { rows: out.rows, columns: out.columns.map((c) => c.name) }, rows: out.rows, bytes: out.files.reduce((n, f) => n + f.bytes, 0) };
+    },
+    load: (ctx) => loadTask(deps, ctx),
+    archive: (ctx) => archiveTask(deps, ctx),
+  };
+}
+
+/**
+ * Output names of the merge-key columns (the job's `merge` keys, else the stream's primary key
+ * that stage recorded), after renames, so transform encrypts them deterministically.
+ */
+async function mergeKeyTargets(deps: IngestionDeps, ctx: TaskContext, stream: string, asked: string[]): Promise<string[]> {
+  const renames: ColumnTransformation[] = storedTransformations.parse(ctx.job.columnTransformations);
+  const target = (k: string): string =>
+    renames.find((t) => t.column === k && t.newName !== null && (t.stream === null || t.stream === stream))?.newName ?? k;
+  if (asked.length > 0) return asked.map(target);
+  const staged = await readStagedManifest(deps.store, ctx.run.id, stream);
+  return staged.primaryKey.filter((p) => p.length === 1).map((p) => target(p[0] ?? ''));
+}

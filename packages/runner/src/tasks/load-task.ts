@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { NonRetryableTaskError, assertNever } from '@sluice/core';
+import { icebergTableName } from '@sluice/core/pipeline';
+import { readExtractManifest } from '@sluice/connectors';
+import type { ColumnSpec, CommitResult, IcebergCatalog } from '@sluice/iceberg';
+import type { ObjectStore } from '@sluice/storage';
+import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
+import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
+import { saveStreamState } from './stream-state.ts';
+
+export interface LoadOutput {
+  namespace: string;
+  table: string;
+  status: CommitResult['status'];
+  snapshot_id: string | null;
+  rows: number;
+  metadata_location: string;
+  schema_changed: boolean;
+}
+
+/**
+ * The merge keys of a stream: the job's `merge` (comma-separated; a source column name that was
+ * renamed means its new name), else the stream's Airbyte primary key. None → the task fails.
+ */
+export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest): string[] {
+  const names = new Set(tm.columns.map((c) => c.name));
+  const bySource = new Map(tm.columns.filter((c) => c.source !== null).map((c) => [c.source as string, c.name]));
+  const asked = (mergeField ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const keys = asked.length > 0 ? asked.map((k) => (names.has(k) ? k : bySource.get(k) ?? k)) : tm.primaryKey;
+  if (keys.length === 0) {
+    throw new NonRetryableTaskError(
+      `stream "${tm.stream}": merge mode needs key columns, but the job gives no "merge" keys and the source declares no primary key for this stream`,
+    );
+  }
+  const missing = keys.filter((k) => !names.has(k));
+  if (missing.length > 0) {
+    throw new NonRetryableTaskError(`stream "${tm.stream}": merge key column(s) ${missing.map((m) => `"${m}"`).join(', ')} not in the stream (columns: ${[...names].join(', ')})`);
+  }
+  return keys;
+}
+
+/**
+ * load: commits one stream's transformed Parquet into `{schema_name}.{table}` in the job's mode
+ * (append, overwrite, or merge on keys), creating the namespace and table when missing and
+ * evolving the schema. The commit carries the run and task ids, so a retried load that finds its
+ * own snapshot does not commit twice. The stream's connector state is saved only after the commit.
+ */
+export async function loadTask(deps: { store: ObjectStore; catalog: IcebergCatalog }, ctx: TaskContext): Promise<TaskResult> {
+  const stream = ctx.task.stream;
+  if (stream === null) throw new NonRetryableTaskError('load runs per stream, but this instance has no stream');
+  const tm = await readTransformedManifest(deps.store, ctx.run.id, stream);
+  const namespace = ctx.job.schemaName;
+  const tableName = icebergTableName(stream);
+  const columns: ColumnSpec[] = tm.columns.map((c) => ({ name: c.name, type: c.type }));
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
+  try {
+    const files: string[] = [];
+    for (const [i, f] of tm.files.entries()) {
+      const local = path.join(tmp, `in-${i}.parquet`);
+      await deps.store.download(f.key, local);
+      files.push(local);
+    }
+    const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
+      properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
+    });
+    const input = { format: 'parquet' as const, files, columns };
+    const options = {
+      runId: ctx.run.id,
+      taskId: `load[${stream}]`,
+      tmpDir: tmp,
+      snapshotProperties: { 'sluice.job-id': ctx.job.id, 'sluice.stream': stream, 'sluice.mode': ctx.job.mode },
+    };
+    let result: CommitResult;
+    switch (ctx.job.mode) {
+      case 'append':
+        result = await table.append(input, options);
+        break;
+      case 'overwrite':
+        result = await table.overwrite(input, options);
+        break;
+      case 'merge':
+        result = await table.merge(input, { ...options, keys: mergeKeysFor(ctx.job.mergeKeys, tm) });
+        break;
+      default:
+        return assertNever(ctx.job.mode, 'write mode');
+    }
+    ctx.log.info(
+      `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load' : result.status === 'no-op' ? 'nothing to commit' : 'committed'} ` +
+        `${tm.rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''})`,
+    );
+    const manifest = await readExtractManifest(deps.store, ctx.run.id);
+    if (manifest && (await saveStreamState(ctx.prisma, ctx.job.id, ctx.run.id, stream, manifest.state))) {
+      ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
+    }
+    const output: LoadOutput = {
+      namespace,
+      table: tableName,
+      status: result.status,
+      snapshot_id: result.snapshotId !== undefined ? String(result.snapshotId) : null,
+      rows: tm.rows,
+      metadata_location: result.metadataLocation,
+      schema_changed: result.schemaChanged,
+    };
+    return { output, rows: tm.rows, bytes: tm.files.reduce((n, f) => n + f.bytes, 0) };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
