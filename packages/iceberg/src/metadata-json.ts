@@ -10,9 +10,9 @@ const BIGINT_MARK = '\u0000bigint:';
  * PyIceberg) use ids up to 2^63, beyond what a JS number holds.
  */
 export function parseTableMetadata(text: string): TableMetadata {
-  const quoted = text.replace(ID_PATTERN, (_m, key: string, digits: string) => `"${key}":"${BIGINT_MARK}${digits}"`);
-  return JSON.parse(quoted, (_key, value: unknown) =>
-    typeof value === 'string' && value.startsWith(BIGINT_MARK) ? BigInt(value.slice(BIGINT_MARK.length)) : value,
+  const quoted = text.replace(ID_PATTERN, (_m, key: string, digits: string) => `"${key}":"${digits}"`);
+  return JSON.parse(quoted, (key, value: unknown) =>
+    ID_KEYS.includes(key) && typeof value === 'string' && /^-?\d+$/.test(value) ? BigInt(value) : value,
   ) as TableMetadata;
 }
 
