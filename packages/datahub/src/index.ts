@@ -1,0 +1,12 @@
+export { DataHubPublisher } from './datahub-publisher.ts';
+export type { DataHubPublisherOptions, RecordResult, FlushResult } from './datahub-publisher.ts';
+export type { TableLoaded, DagShape, DatasetRef, MetadataEvent } from './events.ts';
+export { getJobMetadata } from './job-metadata.ts';
+export type { JobMetadata, EntityMetadata, AspectRecord, ProposalDelivery } from './job-metadata.ts';
+export { getRunWarnings } from './run-warnings.ts';
+export type { RunWarning } from './run-warnings.ts';
+export { datahubConfigFields, datahubPublisherOptions } from './datahub-config.ts';
+export type { DatahubConfig } from './datahub-config.ts';
+export { DATAHUB_ENVS, datasetUrn, dataFlowUrn, dataJobUrn } from './datahub-urns.ts';
+export type { DataHubEnv } from './datahub-urns.ts';
+export type { OwnershipType } from './aspects.ts';
