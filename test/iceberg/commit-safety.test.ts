@@ -1,0 +1,204 @@
+/**
+ * Commit safety against real PostgreSQL and a real object store: racing writers, a retried
+ * commit, failures half way, schema evolution and its refusals — each checked through PyIceberg
+ * and by listing the store for orphaned files.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import { CommitConflictError, IncompatibleSchemaError, type ColumnSpec } from '@sluice/iceberg';
+import { ValidationError } from '@sluice/core';
+import { createHarness, type IcebergHarness } from './harness.ts';
+
+const cols: ColumnSpec[] = [
+  { name: 'id', type: 'long' },
+  { name: 'v', type: 'string' },
+];
+
+function rows(from: number, n: number, prefix = 'v'): Array<Record<string, unknown>> {
+  return Array.from({ length: n }, (_, i) => ({ id: from + i, v: `${prefix}-${from + i}` }));
+}
+
+for (const kind of ['file', 's3'] as const) {
+  describe(`commit safety on ${kind}://`, () => {
+    let h: IcebergHarness;
+    before(async () => {
+      h = await createHarness(kind);
+    });
+    after(async () => {
+      await h.close();
+    });
+
+    test('four appends racing through separate catalogs all land, each in its own snapshot', async () => {
+      await h.catalog.createTable('race', 't', cols);
+      const writers = await Promise.all(
+        [0, 1, 2, 3].map(async (w) => {
+          const table = await h.secondCatalog().loadTable('race', 't');
+          const input = await h.ndjson(`race-${w}.ndjson`, rows(w * 1000, 50));
+          return { table, input };
+        }),
+      );
+      const results = await Promise.all(
+        writers.map(({ table, input }, w) =>
+          table.append({ format: 'ndjson', files: [input], columns: cols }, { runId: `run-${w}`, taskId: 'load.t' }),
+        ),
+      );
+      assert.deepEqual(results.map((r) => r.status), ['committed', 'committed', 'committed', 'committed']);
+      assert.ok(results.some((r) => r.attempts > 1), 'at least one writer had to retry after losing the race');
+      const view = await h.read('race', 't');
+      assert.equal(view.rows.length, 200);
+      assert.equal(view.snapshots.length, 4);
+      assert.deepEqual(view.snapshots.map((s) => s.summary['sluice.run-id']).sort(), ['run-0', 'run-1', 'run-2', 'run-3']);
+      assert.equal(view.snapshots.at(-1)?.summary['total-records'], '200');
+      // Each snapshot's parent is the one before it: a linear history, nothing overwritten.
+      for (let i = 1; i < view.snapshots.length; i += 1) {
+        assert.equal(view.snapshots[i]?.parent_snapshot_id, view.snapshots[i - 1]?.snapshot_id);
+      }
+      // Exactly four data files: losers re-used their files instead of leaving copies behind.
+      assert.equal((await h.keys('warehouse/race/t/data/')).length, 4);
+    });
+
+    test('a retried load with the same run and task ids does not commit twice', async () => {
+      const table = await h.catalog.createTable('retry', 't', cols);
+      const input = await h.ndjson('retry.ndjson', rows(1, 10));
+      const first = await table.append({ format: 'ndjson', files: [input], columns: cols }, { runId: 'run-9', taskId: 'load.t' });
+      const dataBefore = await h.keys('warehouse/retry/t/data/');
+      const again = await (await h.secondCatalog().loadTable('retry', 't')).append(
+        { format: 'ndjson', files: [input], columns: cols },
+        { runId: 'run-9', taskId: 'load.t' },
+      );
+      assert.equal(first.status, 'committed');
+      assert.equal(again.status, 'already-committed');
+      assert.equal(again.snapshotId, first.snapshotId);
+      const view = await h.read('retry', 't');
+      assert.equal(view.rows.length, 10);
+      assert.equal(view.snapshots.length, 1);
+      assert.deepEqual(await h.keys('warehouse/retry/t/data/'), dataBefore);
+      // Another task of the same run does commit.
+      const other = await table.append({ format: 'ndjson', files: [input], columns: cols }, { runId: 'run-9', taskId: 'load.t2' });
+      assert.equal(other.status, 'committed');
+    });
+
+    test('an overwrite that fails half way leaves the old rows and no files behind', async () => {
+      const table = await h.catalog.createTable('fail', 't', cols);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('old.ndjson', rows(1, 5, 'old'))], columns: cols });
+      const before = await h.read('fail', 't');
+      const keysBefore = await h.keys('warehouse/fail/t/');
+      const good = await h.ndjson('good.ndjson', rows(100, 5, 'new'));
+      const bad = path.join(h.dir, 'bad.ndjson');
+      await writeFile(bad, '{"id": 200, "v": "ok"}\n{"id": "not a number", "v": "broken"}\n');
+      await assert.rejects(table.overwrite({ format: 'ndjson', files: [good, bad], columns: cols }, { runId: 'r', taskId: 't' }));
+      const after = await h.read('fail', 't');
+      assert.deepEqual(after.rows, before.rows);
+      assert.equal(after.snapshots.length, 1);
+      assert.deepEqual(await h.keys('warehouse/fail/t/'), keysBefore);
+    });
+
+    test('an overwrite that loses its commit for good (after uploading its data) leaves the old rows and no files', async () => {
+      const table = await h.catalog.createTable('lost', 't', cols);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('lost-old.ndjson', rows(1, 3, 'old'))], columns: cols });
+      const keysBefore = await h.keys('warehouse/lost/t/');
+      const big = await h.parquet('lost-big.parquet', `SELECT i AS id, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) AS v FROM range(0, 1000000) t(i)`);
+      const tmpDir = await mkdtemp(path.join(h.dir, 'ow-'));
+      const overwrite = table.overwrite({ format: 'parquet', files: [big], columns: cols }, { maxAttempts: 1, tmpDir });
+      // Once the overwrite writes Parquet (which takes a while for 1M rows) it has read the table state it will try to replace;
+      // a second writer now commits first, so the overwrite's compare-and-swap must fail.
+      while (!(await readdir(tmpDir, { recursive: true })).some((f) => f.endsWith('.parquet'))) await sleep(2);
+      const other = await h.secondCatalog().loadTable('lost', 't');
+      await other.append({ format: 'ndjson', files: [await h.ndjson('lost-racer.ndjson', rows(10, 1, 'racer'))], columns: cols });
+      await assert.rejects(overwrite, (err: unknown) => err instanceof CommitConflictError);
+      const view = await h.read('lost', 't');
+      assert.deepEqual(view.rows.map((r) => r['v']).sort(), ['old-1', 'old-2', 'old-3', 'racer-10']);
+      assert.equal(view.snapshots.length, 2);
+      // Only the racer's files were added: the overwrite's data, manifests and metadata are gone.
+      const added = (await h.keys('warehouse/lost/t/')).filter((k) => !keysBefore.includes(k));
+      assert.equal(added.filter((k) => k.includes('/data/')).length, 1);
+      assert.equal(added.filter((k) => k.endsWith('.metadata.json')).length, 1);
+      assert.deepEqual(await readdir(tmpDir), []); // its temporary directory was removed too
+    });
+
+    test('schema evolution: new columns get new ids, int → long and float → double are promoted', async () => {
+      const start: ColumnSpec[] = [
+        { name: 'id', type: 'int' },
+        { name: 'ratio', type: 'float' },
+      ];
+      const table = await h.catalog.createTable('evo', 't', start);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('e1.ndjson', [{ id: 1, ratio: 0.5 }])], columns: start });
+      const wider: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'ratio', type: 'double' },
+        { name: 'note', type: 'string' },
+      ];
+      const r = await table.append(
+        { format: 'ndjson', files: [await h.ndjson('e2.ndjson', [{ id: 5_000_000_000, ratio: 0.1, note: 'hi' }])], columns: wider },
+      );
+      assert.equal(r.schemaChanged, true);
+      const view = await h.read('evo', 't');
+      assert.deepEqual(view.schema, [
+        { id: 1, name: 'id', type: 'long', required: false },
+        { id: 2, name: 'ratio', type: 'double', required: false },
+        { id: 3, name: 'note', type: 'string', required: false },
+      ]);
+      assert.deepEqual(
+        [...view.rows].sort((a, b) => Number(a['id']) - Number(b['id'])),
+        [
+          { id: 1, ratio: 0.5, note: null },
+          { id: 5_000_000_000, ratio: 0.1, note: 'hi' },
+        ],
+      );
+      // Narrower data into the promoted columns is cast up, without a schema change.
+      const narrow = await table.append({ format: 'ndjson', files: [await h.ndjson('e3.ndjson', [{ id: 7, ratio: 2 }])], columns: start });
+      assert.equal(narrow.schemaChanged, false);
+      // A merge reads the old int/float file by field id and rewrites it in the new types.
+      const merged = await table.merge(
+        { format: 'ndjson', files: [await h.ndjson('e4.ndjson', [{ id: 1, ratio: 0.75, note: 'merged' }])], columns: wider },
+        { keys: ['id'] },
+      );
+      assert.equal(merged.status, 'committed');
+      const after = await h.read('evo', 't');
+      assert.deepEqual(
+        [...after.rows].sort((a, b) => Number(a['id']) - Number(b['id'])),
+        [
+          { id: 1, ratio: 0.75, note: 'merged' },
+          { id: 7, ratio: 2, note: null },
+          { id: 5_000_000_000, ratio: 0.1, note: 'hi' },
+        ],
+      );
+    });
+
+    test('an incompatible type change fails naming the column and both types, and commits nothing', async () => {
+      const table = await h.catalog.loadTable('evo', 't');
+      const snapshotsBefore = table.metadata.snapshots.length;
+      const keysBefore = await h.keys('warehouse/evo/t/');
+      const input = await h.ndjson('bad-type.ndjson', [{ id: 9, note: 12 }]);
+      await assert.rejects(
+        table.append({ format: 'ndjson', files: [input], columns: [{ name: 'id', type: 'long' }, { name: 'note', type: 'long' }] }),
+        (err: unknown) => {
+          assert.ok(err instanceof IncompatibleSchemaError);
+          assert.match(err.message, /column "note" has type string in the table but long in the data/);
+          return true;
+        },
+      );
+      await assert.rejects(
+        table.append({ format: 'ndjson', files: [input], columns: [{ name: 'id', type: 'int' }, { name: 'ratio', type: 'long' }] }),
+        /column "ratio" has type double in the table but long in the data/,
+      );
+      const view = await h.read('evo', 't');
+      assert.equal(view.snapshots.length, snapshotsBefore);
+      assert.deepEqual(await h.keys('warehouse/evo/t/'), keysBefore);
+    });
+
+    test('a merge with null keys is refused and commits nothing', async () => {
+      const table = await h.catalog.createTable('nullkey', 't', cols);
+      const input = await h.ndjson('nk.ndjson', [{ id: null, v: 'x' }, { id: 1, v: 'y' }]);
+      await assert.rejects(
+        table.merge({ format: 'ndjson', files: [input], columns: cols }, { keys: ['id'] }),
+        (err: unknown) => err instanceof ValidationError && /1 input rows have a null merge key/.test(err.message),
+      );
+      assert.equal((await h.catalog.loadTable('nullkey', 't')).metadata.snapshots.length, 0);
+      assert.deepEqual(await h.keys('warehouse/nullkey/t/data/'), []);
+    });
+  });
+}
