@@ -211,6 +211,7 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
         { id: 150, v: 'first' },
         { id: 400, v: 'brand-new' },
         { id: 150, v: 'second' },
+        { id: 400, v: 'brand-newer' },
       ]);
       const batch2 = await h.ndjson('merge-b.ndjson', [
         { id: 120, v: 'x' },
@@ -226,7 +227,7 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       const byId = new Map(view.rows.map((r) => [r['id'], r['v']]));
       assert.equal(byId.get(150), 'last wins');
       assert.equal(byId.get(120), 'x');
-      assert.equal(byId.get(400), 'brand-new');
+      assert.equal(byId.get(400), 'brand-newer'); // duplicate within one file: the later line wins
       assert.equal(byId.get(1), 'old-1');
       assert.equal(byId.get(300), 'old-300');
       const summary = view.snapshots.at(-1)?.summary;

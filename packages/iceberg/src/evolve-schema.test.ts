@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IncompatibleSchemaError } from './errors.ts';
+import { evolveSchema, initialSchema } from './evolve-schema.ts';
+
+const base = initialSchema([
+  { name: 'id', type: 'int' },
+  { name: 'price', type: 'decimal(9,2)' },
+  { name: 'name', type: 'string' },
+]);
+
+test('an unchanged column set keeps the schema (and its id)', () => {
+  const r = evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'string' }, { name: 'id', type: 'int' }]);
+  assert.equal(r.changed, false);
+  assert.equal(r.schema, base);
+});
+
+test('new columns get the next ids; widening promotes in place; narrower data is accepted', () => {
+  const r = evolveSchema('ns.t', base, 3, 1, [
+    { name: 'id', type: 'long' },
+    { name: 'price', type: 'decimal(12, 2)' },
+    { name: 'extra', type: 'boolean' },
+  ]);
+  assert.equal(r.changed, true);
+  assert.equal(r.lastColumnId, 4);
+  assert.deepEqual(r.schema, {
+    type: 'struct',
+    'schema-id': 1,
+    fields: [
+      { id: 1, name: 'id', required: false, type: 'long' },
+      { id: 2, name: 'price', required: false, type: 'decimal(12, 2)' },
+      { id: 3, name: 'name', required: false, type: 'string' },
+      { id: 4, name: 'extra', required: false, type: 'boolean' },
+    ],
+  });
+  const narrower = evolveSchema('ns.t', r.schema, 4, 2, [{ name: 'id', type: 'int' }]);
+  assert.equal(narrower.changed, false);
+});
+
+test('incompatible changes name the column and both types', () => {
+  assert.throws(
+    () => evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'long' }]),
+    (e: unknown) => e instanceof IncompatibleSchemaError && e.column === 'name' && e.tableType === 'string' && e.inputType === 'long',
+  );
+  assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'price', type: 'decimal(9, 3)' }]), /decimal\(9, 2\) in the table but decimal\(9, 3\)/);
+  assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'a', type: 'long' }, { name: 'a', type: 'long' }]), /duplicate column/);
+});
