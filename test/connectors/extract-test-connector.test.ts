@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
 import { secrets } from '@sluice/logging';
@@ -293,16 +293,29 @@ describe('failures', () => {
     assert.ok(f.failure.error instanceof NonRetryableTaskError);
   });
 
-  test('a source that does not exist fails without retries, saying what was tried', async () => {
+  test('a source that does not exist fails without retries, saying what was tried; half-installs are cleaned up', async () => {
     const dir = await mkdtemp(path.join(testEnv.tmpDir, 'connectors-'));
     try {
+      // What a killed install leaves behind: an unpublished temp virtualenv, and a published directory without its marker.
+      const name = 'source-sluice-no-such-connector';
+      await mkdir(path.join(dir, `.tmp-${name}-0123456789ab`, 'bin'), { recursive: true });
+      await mkdir(path.join(dir, name, 'bin'), { recursive: true });
+      await writeFile(path.join(dir, name, 'bin', 'python'), 'broken');
+      const logs = logCollector();
       await assert.rejects(
-        resolveConnector('source-sluice-no-such-connector', { connectorsDir: dir, docker: false }),
+        resolveConnector(name, { connectorsDir: dir, docker: false, onLog: logs.onLog }),
         (err: unknown) =>
           err instanceof NonRetryableTaskError &&
           /no executable "source-sluice-no-such-connector" on PATH/.test(err.message) &&
           /pip found no distribution airbyte-source-sluice-no-such-connector/.test(err.message) &&
           /Docker image airbyte\/source-sluice-no-such-connector:latest not tried/.test(err.message),
+      );
+      assert.match(logs.text(), /removing an unfinished install \.tmp-source-sluice-no-such-connector-0123456789ab/);
+      assert.match(logs.text(), /removing a broken install/);
+      assert.deepEqual((await readdir(dir)).filter((e) => !e.endsWith('.lock')), [], 'nothing is left but the lock file');
+      // With Docker allowed, an engine is looked for; none answers on this machine.
+      await assert.rejects(resolveConnector(name, { connectorsDir: dir }), (err: unknown) =>
+        err instanceof NonRetryableTaskError && /Docker image airbyte\/source-sluice-no-such-connector:latest skipped: /.test(err.message),
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
