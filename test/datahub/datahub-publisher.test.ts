@@ -365,7 +365,7 @@ test('GMS refusing one proposal: the others of the batch get through, the refuse
 
     gms.refuse = null;
     pub.start();
-    await waitFor('the refused proposal delivered on a later try', async () => gms.accepted.some((p) => p.aspectName === 'ownership'));
+    await waitFor('the refused proposal delivered on a later try', () => Promise.resolve(gms.accepted.some((p) => p.aspectName === 'ownership')));
     const [resolved] = await waitFor('the warning resolved', async () => {
       const w = await getRunWarnings(db.prisma, runId);
       return w[0]?.resolved ? w : undefined;
