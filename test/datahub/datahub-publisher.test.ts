@@ -433,3 +433,41 @@ test('an invalid event is skipped with its reason and never throws', async () =>
   assert.match(r.kind === 'skipped' ? r.reason : '', /columns/);
   assert.equal(await db.prisma.datahubProposal.count({ where: { jobId } }), 0);
 });
+
+test('housekeeping deletes replaced deliveries but keeps the newest metadata and the runs\' warnings', async () => {
+  const own = await createTestDatabase();
+  const gms = new GmsStandIn();
+  await gms.up();
+  const sender = publisher(own.prisma, { gmsUrl: gms.url });
+  const housekeeper = publisher(own.prisma, { compactIntervalMs: 50 });
+  try {
+    const jobId = await createJob(own.prisma, withGovernance);
+    const [run1, run2] = [randomUUID(), randomUUID()];
+    gms.refuse = (p) => p.aspectName === 'ownership';
+    await own.prisma.$transaction((tx) => sender.record(tx, tableLoaded(jobId, run1, 'users', withGovernance)));
+    assert.equal((await sender.flush()).failed, 1);
+    gms.refuse = null;
+    sender.start();
+    await waitFor('run 1 fully delivered', async () => ((await getRunWarnings(own.prisma, run1))[0]?.resolved ? true : undefined));
+    await own.prisma.$transaction((tx) => sender.record(tx, tableLoaded(jobId, run2, 'users', withGovernance)));
+    await waitFor('run 2 delivered', async () => ((await own.prisma.datahubProposal.count({ where: { runId: run2, status: { not: 'sent' } } })) === 0 ? true : undefined));
+    const before = await own.prisma.datahubProposal.count({ where: { runId: run1 } });
+    assert.ok(before > 1);
+
+    housekeeper.start();
+    const left = await waitFor('run 1\'s replaced rows deleted', async () => {
+      const rows = await own.prisma.datahubProposal.findMany({ where: { runId: run1 } });
+      return rows.length < before ? rows : undefined;
+    });
+    assert.deepEqual(left.map((r) => r.aspectName), ['ownership'], 'only the row that carried an error is kept');
+    assert.equal((await getRunWarnings(own.prisma, run1))[0]?.resolved, true);
+    const metadata = await getJobMetadata(own.prisma, jobId);
+    const users = metadata.entities.find((e) => e.entityUrn === 'urn:li:dataset:(urn:li:dataPlatform:iceberg,raw.users,PROD)');
+    assert.ok(users && users.aspects.length >= 9 && users.aspects.every((a) => a.runId === run2 && a.delivery === 'sent'));
+  } finally {
+    await sender.stop();
+    await housekeeper.stop();
+    await gms.down();
+    await own.drop();
+  }
+});
