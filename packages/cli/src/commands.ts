@@ -1,0 +1,217 @@
+import path from 'node:path';
+import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
+import { MasterKeyring } from '@sluice/crypto';
+import { DEFAULT_CONNECTORS_DIR } from '@sluice/connectors';
+import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
+import { Engine, createRedis } from '@sluice/engine';
+import { openCatalog } from '@sluice/iceberg';
+import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
+import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
+import { createIngestionHandlers, startRunner } from '@sluice/runner';
+import { startScheduler } from '@sluice/scheduler';
+import { openObjectStore, type ObjectStore } from '@sluice/storage';
+import { checkPostgres, checkRedis } from './check-services.ts';
+import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
+import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
+
+/** Ports of the local PostgreSQL and Redis `sluice start` runs when none is configured. */
+const LOCAL_PG_PORT = 54329;
+const LOCAL_REDIS_PORT = 63799;
+
+type Closer = () => Promise<void>;
+
+function makeLogger(level: string, format: LogFormat | undefined | null): Logger {
+  return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json') });
+}
+
+function hideUrlPassword(url: string): void {
+  try {
+    const p = new URL(url).password;
+    if (p) secrets.add(decodeURIComponent(p));
+  } catch {
+    // not a URL: nothing to hide
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then closes everything in reverse order of opening. */
+async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info(`${signal}: shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch (err) {
+      logger.warn(`shutdown step failed: ${String(err)}`);
+    }
+  }
+}
+
+function ingestionDeps(prisma: PrismaClient, databaseUrl: string, store: ObjectStore, masterKey: string, connectorsDir: string | undefined, logger: Logger) {
+  return {
+    store,
+    keyring: MasterKeyring.fromBase64(masterKey),
+    catalog: openCatalog({ type: 'sql', uri: databaseUrl, store, logger }),
+    connectorsDir: path.resolve(connectorsDir ?? DEFAULT_CONNECTORS_DIR),
+  };
+}
+
+/** `sluice start`: everything in one process, on embedded defaults. */
+export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: string): Promise<void> {
+  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  const closers: Closer[] = [];
+  const local: LocalService[] = [];
+  try {
+    let databaseUrl = cfg.DATABASE_URL;
+    if (!databaseUrl) {
+      const pg = await startPostgres(path.join(home, 'postgres'), LOCAL_PG_PORT);
+      local.push(pg);
+      databaseUrl = pg.url;
+      logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})`);
+    }
+    let redisUrl = cfg.REDIS_URL;
+    if (!redisUrl) {
+      const redis = await startRedis(path.join(home, 'redis'), LOCAL_REDIS_PORT);
+      local.push(redis);
+      redisUrl = redis.url;
+      logger.info(`REDIS_URL is not set: using a local Redis at ${redis.url}`);
+    }
+    hideUrlPassword(databaseUrl);
+    hideUrlPassword(redisUrl);
+    await checkPostgres(databaseUrl);
+    await checkRedis(redisUrl);
+
+    const masterKey = cfg.SLUICE_MASTER_KEY ?? localSecret(home, 'master.key', newMasterKey);
+    const devToken = cfg.SLUICE_DEV_TOKEN ?? (cfg.SLUICE_AUTH_ISSUER ? undefined : localSecret(home, 'dev-token', newDevToken));
+    secrets.add(masterKey);
+    if (devToken) secrets.add(devToken);
+
+    const applied = await migrate(databaseUrl);
+    if (applied.applied.length > 0) logger.info(`applied migrations: ${applied.applied.join(', ')}`);
+
+    const apiConfig: ApiConfig = loadApiConfig({
+      ...env,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      SLUICE_STORAGE_URL: cfg.SLUICE_STORAGE_URL,
+      SLUICE_PORT: String(cfg.SLUICE_PORT),
+      SLUICE_PUBLIC_URL: cfg.SLUICE_PUBLIC_URL ?? `http://localhost:${cfg.SLUICE_PORT}`,
+      SLUICE_MASTER_KEY: masterKey,
+      SLUICE_DEV_TOKEN: devToken,
+    });
+
+    const prisma = createPrismaClient(databaseUrl);
+    closers.push(() => prisma.$disconnect());
+    const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
+    closers.push(() => store.close());
+    const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
+    closers.push(() => engine.close());
+    const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
+    closers.push(() => scheduler.close());
+    const deps = ingestionDeps(prisma, databaseUrl, store, masterKey, cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), logger);
+    closers.push(() => deps.catalog.close());
+    const runner = await startRunner({
+      prisma,
+      redisUrl,
+      queuePrefix: cfg.SLUICE_QUEUE_PREFIX,
+      logger,
+      concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
+      handlers: createIngestionHandlers(deps),
+    });
+    closers.push(() => runner.close());
+    const redis = createRedis(redisUrl);
+    closers.push(async () => {
+      redis.disconnect();
+    });
+    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger });
+    const { url } = await api.listen();
+    closers.push(() => api.close());
+    for (const s of local) closers.unshift(() => s.stop());
+
+    logger.info(`Sluice is up: API and flow UI at ${apiConfig.publicUrl} (listening on ${url}), warehouse ${cfg.SLUICE_STORAGE_URL}`);
+    if (devToken && !cfg.SLUICE_DEV_TOKEN) {
+      logger.info(`single-user development mode: the bearer token is in ${path.join(home, 'dev-token')}`);
+    }
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    for (const s of local) await s.stop().catch(() => undefined);
+    throw err;
+  }
+  await runUntilSignal(logger, closers);
+}
+
+/** `sluice api`. */
+export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
+  const config = loadApiConfig(env);
+  const logger = childLogger(makeLogger(config.logLevel, config.logFormat), { component: 'api' });
+  hideUrlPassword(config.databaseUrl);
+  hideUrlPassword(config.redisUrl);
+  await checkPostgres(config.databaseUrl);
+  await checkRedis(config.redisUrl);
+  const prisma = createPrismaClient(config.databaseUrl);
+  const store = openObjectStore(config.storageUrl);
+  const engine = await Engine.create({ prisma, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, logger });
+  const redis = createRedis(config.redisUrl);
+  const api = createApiServer({ config, prisma, engine, store, redis, logger });
+  const { url } = await api.listen();
+  logger.info(`API listening on ${url}; flow URLs under ${config.publicUrl}`);
+  await runUntilSignal(logger, [
+    () => prisma.$disconnect(),
+    () => store.close(),
+    () => engine.close(),
+    async () => {
+      redis.disconnect();
+    },
+    () => api.close(),
+  ]);
+}
+
+/** `sluice scheduler`. */
+export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
+  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  hideUrlPassword(cfg.DATABASE_URL);
+  hideUrlPassword(cfg.REDIS_URL);
+  await checkPostgres(cfg.DATABASE_URL);
+  await checkRedis(cfg.REDIS_URL);
+  const prisma = createPrismaClient(cfg.DATABASE_URL);
+  const scheduler = await startScheduler({ prisma, redisUrl: cfg.REDIS_URL, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
+  logger.info('scheduler started');
+  await runUntilSignal(logger, [() => prisma.$disconnect(), () => scheduler.close()]);
+}
+
+/** `sluice runner`. */
+export async function runRunner(cfg: RunnerConfig): Promise<void> {
+  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  hideUrlPassword(cfg.DATABASE_URL);
+  hideUrlPassword(cfg.REDIS_URL);
+  secrets.add(cfg.SLUICE_MASTER_KEY);
+  await checkPostgres(cfg.DATABASE_URL);
+  await checkRedis(cfg.REDIS_URL);
+  const prisma = createPrismaClient(cfg.DATABASE_URL);
+  const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
+  const deps = ingestionDeps(prisma, cfg.DATABASE_URL, store, cfg.SLUICE_MASTER_KEY, cfg.SLUICE_CONNECTORS_DIR, logger);
+  const runner = await startRunner({
+    prisma,
+    redisUrl: cfg.REDIS_URL,
+    queuePrefix: cfg.SLUICE_QUEUE_PREFIX,
+    logger,
+    concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
+    handlers: createIngestionHandlers(deps),
+  });
+  logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
+  await runUntilSignal(logger, [() => prisma.$disconnect(), () => store.close(), () => deps.catalog.close(), () => runner.close()]);
+}
+
+/** `sluice migrate`. */
+export async function runMigrate(cfg: { DATABASE_URL: string; SLUICE_LOG_LEVEL: string; SLUICE_LOG_FORMAT?: LogFormat | undefined }): Promise<void> {
+  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  hideUrlPassword(cfg.DATABASE_URL);
+  await checkPostgres(cfg.DATABASE_URL);
+  const r = await migrate(cfg.DATABASE_URL);
+  logger.info(r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : `database is up to date (${r.alreadyApplied.length} migrations)`);
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * The `sluice` command: `start` (api + scheduler + runner in one process, `pnpm start`),
+ * `api`, `scheduler`, `runner` (one process each, for production), `migrate`.
+ * The only place that reads `process.env`: each command parses its own configuration once.
+ */
+import path from 'node:path';
+import { ConfigError, ServiceUnavailableError, errorMessage } from '@sluice/core';
+import { parseConfig } from '@sluice/core/config';
+import { LocalServiceError } from '@sluice/local-services';
+import { MigrationError } from '@sluice/db';
+import { runApi, runMigrate, runRunner, runScheduler, runStart } from './commands.ts';
+import { runnerConfigSchema, schedulerConfigSchema, migrateConfigSchema, startConfigSchema } from './config.ts';
+
+const USAGE = `usage: sluice <command>
+
+  start       api, scheduler and one runner in one process (local PostgreSQL/Redis when none is configured)
+  api         the HTTP API and flow UI
+  scheduler   fires schedules, creates runs, recovers after Redis loss
+  runner      executes tasks (start as many as the load needs)
+  migrate     applies database migrations`;
+
+async function main(argv: string[]): Promise<void> {
+  const env = process.env;
+  const command = argv[0];
+  switch (command) {
+    case 'start':
+      return runStart(parseConfig(startConfigSchema(process.cwd()), env), env, path.join(process.cwd(), '.sluice'));
+    case 'api':
+      return runApi(env);
+    case 'scheduler':
+      return runScheduler(parseConfig(schedulerConfigSchema, env));
+    case 'runner':
+      return runRunner(parseConfig(runnerConfigSchema, env));
+    case 'migrate':
+      return runMigrate(parseConfig(migrateConfigSchema, env));
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      process.stderr.write(`sluice: unknown command "${command}"\n\n${USAGE}\n`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // Expected failures get one clear line, not a stack trace.
+  if (err instanceof ConfigError || err instanceof ServiceUnavailableError || err instanceof LocalServiceError || err instanceof MigrationError) {
+    process.stderr.write(`sluice: ${err.message}\n`);
+  } else {
+    process.stderr.write(`sluice: ${errorMessage(err)}\n${err instanceof Error && err.stack ? `${err.stack}\n` : ''}`);
+  }
+  process.exit(1);
+});
