@@ -5,7 +5,7 @@ import { evolveSchema, initialSchema } from './evolve-schema.ts';
 
 const base = initialSchema([
   { name: 'id', type: 'int' },
-  { name: 'price', type: 'decimal(9,2)' },
+  { name: 'price', type: 'decimal(9, 2)' },
   { name: 'name', type: 'string' },
 ]);
 
