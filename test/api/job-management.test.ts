@@ -1,0 +1,208 @@
+/**
+ * Job management over HTTP with the real engine: PATCH (schedule, time zone, pause) and soft
+ * delete change the BullMQ job scheduler in Redis; trigger, list and read runs; cancel a run;
+ * clear a failed task; read a task's log by try; named encryption keys.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { schedulerId } from '@sluice/engine';
+import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
+
+const DEV = 'dev-token-management-01';
+let api: ApiHarness;
+
+before(async () => {
+  api = await startApi({ devToken: DEV, ui: false });
+});
+after(async () => {
+  await api.close();
+});
+
+const req = (method: string, route: string, body?: unknown) => api.request(method, route, { token: DEV, ...(body === undefined ? {} : { body }) });
+const scheduler = (jobId: string) => api.engine.schedules.queue.getJobScheduler(schedulerId(jobId));
+
+describe('schedule, pause, delete', () => {
+  test('creating a scheduled job registers its scheduler; PATCH changes it; pause and delete remove it', async () => {
+    const c = await req('POST', '/api/airbyte/ingest', ingestBody({ schedule: '0 * * * *' }));
+    assert.equal(c.status, 201, c.text);
+    const id = c.body.job_id as string;
+    assert.equal((await scheduler(id))?.pattern, '0 * * * *');
+
+    const p = await req('PATCH', `/api/airbyte/ingest/${id}`, { schedule: '15 4 * * *', timezone: 'America/New_York' });
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.body.schedule, '15 4 * * *');
+    assert.equal(p.body.timezone, 'America/New_York');
+    const s = await scheduler(id);
+    assert.equal(s?.pattern, '15 4 * * *');
+    assert.equal(s?.tz, 'America/New_York');
+
+    const paused = await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: true });
+    assert.equal(paused.body.is_paused, true);
+    assert.equal(await scheduler(id), undefined, 'a paused job has no scheduler');
+    const resumed = await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: false });
+    assert.equal(resumed.body.is_paused, false);
+    assert.equal((await scheduler(id))?.pattern, '15 4 * * *');
+
+    const d = await req('DELETE', `/api/airbyte/ingest/${id}`);
+    assert.equal(d.status, 200, d.text);
+    assert.deepEqual(d.body, { flow_url: c.body.flow_url, job_id: id, error: null });
+    assert.equal(await scheduler(id), undefined, 'a deleted job has no scheduler');
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    assert.equal(row.isDeleted, true, 'the row stays (soft delete)');
+    assert.equal((await req('DELETE', `/api/airbyte/ingest/${id}`)).status, 200, 'deleting twice is harmless');
+    assert.equal((await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: true })).status, 409);
+    assert.equal((await req('POST', `/api/airbyte/ingest/${id}/runs`)).status, 409);
+    const list = await req('GET', '/api/airbyte/ingest');
+    assert.ok(!list.body.jobs.some((j: { job_id: string }) => j.job_id === id), 'deleted jobs are not listed by default');
+    const withDeleted = await req('GET', '/api/airbyte/ingest?include_deleted=true');
+    assert.ok(withDeleted.body.jobs.some((j: { job_id: string }) => j.job_id === id));
+  });
+
+  test('PATCH validates: bad cron, bad zone, unknown field, empty body', async () => {
+    const c = await req('POST', '/api/airbyte/ingest', ingestBody());
+    const id = c.body.job_id as string;
+    const cases: [unknown, RegExp][] = [
+      [{ schedule: '* * * * * * *' }, /schedule: .*7 fields/],
+      [{ timezone: 'Nowhere/Special' }, /timezone: /],
+      [{ schedule: '0 * * * *', paused: 'yes' }, /paused: /],
+      [{ owner_id: 'x' }, /owner_id: unknown field/],
+      [{}, /at least one of schedule, timezone, paused/],
+    ];
+    for (const [body, expected] of cases) {
+      const r = await req('PATCH', `/api/airbyte/ingest/${id}`, body);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.job_id, null);
+      assert.match(r.body.error, expected);
+    }
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    assert.equal(row.schedule, null);
+    assert.equal(row.timezone, 'UTC');
+  });
+
+  test('list filters by name and status, and pages', async () => {
+    for (const n of ['alpha one', 'alpha two', 'beta']) await req('POST', '/api/airbyte/ingest', ingestBody({ name: n }));
+    const alpha = await req('GET', '/api/airbyte/ingest?name=ALPHA&limit=1');
+    assert.equal(alpha.body.total, 2);
+    assert.equal(alpha.body.jobs.length, 1);
+    const page2 = await req('GET', '/api/airbyte/ingest?name=alpha&limit=1&offset=1');
+    assert.notEqual(page2.body.jobs[0].job_id, alpha.body.jobs[0].job_id);
+    const failed = await req('GET', '/api/airbyte/ingest?status=failed');
+    assert.equal(failed.body.total, 0);
+    const bad = await req('GET', '/api/airbyte/ingest?status=weird');
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /status: /);
+    const badLimit = await req('GET', '/api/airbyte/ingest?limit=1000');
+    assert.equal(badLimit.status, 400);
+  });
+});
+
+describe('runs and tasks', () => {
+  let jobId: string;
+  before(async () => {
+    jobId = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'runs job' }))).body.job_id;
+  });
+
+  test('trigger, list and read a run', async () => {
+    const t = await req('POST', `/api/airbyte/ingest/${jobId}/runs`);
+    assert.equal(t.status, 201, t.text);
+    assert.deepEqual(Object.keys(t.body).sort(), ['job_id', 'run_id']);
+    const list = await req('GET', `/api/airbyte/ingest/${jobId}/runs`);
+    assert.equal(list.body.total, 1);
+    assert.equal(list.body.runs[0].run_id, t.body.run_id);
+    const run = await req('GET', `/api/runs/${t.body.run_id}`);
+    assert.equal(run.status, 200);
+    for (const f of ['state', 'run_type', 'logical_date', 'started_at', 'ended_at', 'tasks']) assert.ok(f in run.body, f);
+    assert.equal(run.body.run_type, 'manual');
+    const extract = run.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
+    for (const f of ['task_id', 'stream', 'state', 'try_number', 'rows', 'error']) assert.ok(f in extract, f);
+    assert.equal(extract.state, 'queued');
+  });
+
+  test('cancel a run; cancelling again conflicts', async () => {
+    const t = await req('POST', `/api/airbyte/ingest/${jobId}/runs`);
+    const c = await req('POST', `/api/runs/${t.body.run_id}/cancel`);
+    assert.equal(c.status, 200, c.text);
+    assert.equal(c.body.state, 'cancelled');
+    const again = await req('POST', `/api/runs/${t.body.run_id}/cancel`);
+    assert.equal(again.status, 409, again.text);
+    assert.deepEqual(Object.keys(again.body), ['error']);
+  });
+
+  test('clear a failed task: it is queued again; its log is read by try', async () => {
+    // A job of its own: max_active_runs is 1, so a run of the busy job above would wait queued.
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'clear job' }))).body.job_id as string;
+    const t = await req('POST', `/api/airbyte/ingest/${own}/runs`);
+    const runId = t.body.run_id as string;
+    const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
+    // Fail try 1 through the engine's state owner, as a runner would.
+    await api.db.prisma.$transaction(async (tx) => {
+      assert.ok(await api.engine.store.claimTry(tx, ref));
+      await api.engine.store.finishTry(tx, runId, ref, { kind: 'failed', error: 'source unreachable', retryable: false });
+    });
+    await api.db.prisma.taskLog.createMany({
+      data: [
+        { taskInstanceId: ti.id, tryNumber: 1, level: 'info', message: 'starting' },
+        { taskInstanceId: ti.id, tryNumber: 1, level: 'error', message: 'source unreachable' },
+      ],
+    });
+    const failed = await req('GET', `/api/runs/${runId}`);
+    const before = failed.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
+    assert.equal(before.state, 'failed');
+    assert.equal(before.error, 'source unreachable');
+    assert.equal(before.try_number, 1);
+
+    const log = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`);
+    assert.equal(log.status, 200, log.text);
+    assert.deepEqual(log.body.lines.map((l: { message: string }) => l.message), ['starting', 'source unreachable']);
+    const none = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=2`);
+    assert.deepEqual(none.body.lines, []);
+    assert.equal((await req('GET', `/api/runs/${runId}/tasks/nope/logs`)).status, 404);
+    assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).status, 400);
+
+    const cleared = await req('POST', `/api/runs/${runId}/tasks/extract/clear`);
+    assert.equal(cleared.status, 200, cleared.text);
+    const after = cleared.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
+    assert.ok(['queued', 'scheduled'].includes(after.state), after.state);
+    assert.equal((await req('POST', `/api/runs/${runId}/tasks/nope/clear`)).status, 404);
+  });
+
+  test('ids that are not UUIDs are not found', async () => {
+    assert.equal((await req('GET', '/api/runs/not-a-uuid')).status, 404);
+    const j = await req('GET', '/api/airbyte/ingest/not-a-uuid');
+    assert.equal(j.status, 404);
+    assert.equal(j.body.job_id, null);
+  });
+
+  test('unknown routes answer 404 in the right shape', async () => {
+    const r = await req('GET', '/api/nothing-here');
+    assert.equal(r.status, 404);
+    assert.deepEqual(Object.keys(r.body), ['error']);
+  });
+});
+
+describe('encryption keys', () => {
+  test('create, list without material, rotate, conflict, bad name', async () => {
+    const c = await req('POST', '/api/encryption-keys', { name: 'customer-pii' });
+    assert.equal(c.status, 201, c.text);
+    assert.deepEqual(Object.keys(c.body).sort(), ['active_version', 'created_at', 'name', 'owner_id', 'updated_at', 'versions']);
+    assert.equal(c.body.active_version, 1);
+    assert.equal((await req('POST', '/api/encryption-keys', { name: 'customer-pii' })).status, 409);
+    const bad = await req('POST', '/api/encryption-keys', { name: 'Bad Name!' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /^name: /);
+    const r = await req('POST', '/api/encryption-keys/customer-pii/rotate');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.active_version, 2);
+    assert.deepEqual(r.body.versions.map((v: { version: number }) => v.version), [1, 2]);
+    assert.equal((await req('POST', '/api/encryption-keys/missing/rotate')).status, 404);
+    const list = await req('GET', '/api/encryption-keys');
+    assert.ok(list.body.keys.some((k: { name: string }) => k.name === 'customer-pii'));
+    const wrapped = await api.db.prisma.encryptionKeyVersion.findMany({ where: { keyName: 'customer-pii' } });
+    assert.equal(wrapped.length, 2);
+    for (const w of wrapped) {
+      assert.ok(w.wrappedKey.startsWith('sluice-sealed:v1:'), 'material is stored sealed');
+      assert.ok(!list.text.includes(w.wrappedKey.split(':').at(-1) ?? 'x'), 'not even the sealed material is listed');
+    }
+  });
+});
