@@ -18,6 +18,8 @@ import { testQueuePrefix } from '../support/names.ts';
 
 export interface ApiHarness {
   url: string;
+  /** The express app (for inspecting its router). */
+  app: import('express').Express;
   db: TestDatabase;
   engine: Engine;
   redis: Redis;
@@ -37,6 +39,9 @@ export interface HarnessOptions {
   devToken?: string | null;
   getConnectorSpec?: GetConnectorSpec;
   ui?: boolean;
+  /** Redis for /readyz (default: a client of the test Redis). */
+  readinessRedis?: { ping(): Promise<string> };
+  storageUrl?: string;
 }
 
 export const PUBLIC_URL = 'https://sluice.test.example';
@@ -56,7 +61,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
   const engine = await Engine.create({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger });
   const redis = new Redis(testEnv.redisUrl, { maxRetriesPerRequest: 1 });
   const dir = mkdtempSync(path.join(testEnv.tmpDir, 'api-store-'));
-  const store = openObjectStore(`file://${dir}`);
+  const store = openObjectStore(o.storageUrl ?? `file://${dir}`);
   const masterKey = randomBytes(32).toString('base64');
   const config: ApiConfig = {
     databaseUrl: db.url,
@@ -75,7 +80,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     prisma: db.prisma,
     engine,
     store,
-    redis,
+    redis: o.readinessRedis ?? redis,
     logger,
     ui: o.ui ?? true,
     ...(o.getConnectorSpec ? { getConnectorSpec: o.getConnectorSpec } : {}),
@@ -83,6 +88,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
   const { url } = await server.listen();
   return {
     url,
+    app: server.app,
     db,
     engine,
     redis,
