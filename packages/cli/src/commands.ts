@@ -18,7 +18,13 @@ import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
 const LOCAL_PG_PORT = 54329;
 const LOCAL_REDIS_PORT = 63799;
 
-type Closer = () => Promise<void>;
+interface Closer {
+  name: string;
+  close(): Promise<void>;
+}
+
+/** How long one shutdown step may take before the next one runs anyway. */
+const SHUTDOWN_STEP_MS = 10_000;
 
 function makeLogger(level: string, format: LogFormat | undefined | null): Logger {
   return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json') });
@@ -33,23 +39,45 @@ function hideUrlPassword(url: string): void {
   }
 }
 
-/** Runs until SIGINT/SIGTERM, then closes everything in reverse order of opening. */
+async function closeAll(logger: Logger, closers: Closer[]): Promise<void> {
+  for (const c of [...closers].reverse()) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        c.close(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`did not finish within ${SHUTDOWN_STEP_MS} ms`)), SHUTDOWN_STEP_MS);
+        }),
+      ]);
+    } catch (err) {
+      logger.warn(`stopping ${c.name} failed: ${String(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * Runs until SIGINT/SIGTERM, then closes everything in reverse order of opening (a running task
+ * is given up by its runner and retried elsewhere). A second signal exits at once.
+ */
 async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> {
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting now`);
+        process.exit(130);
+      }
+      stopping = true;
       logger.info(`${signal}: shutting down`);
       resolve();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
-  for (const close of closers.reverse()) {
-    try {
-      await close();
-    } catch (err) {
-      logger.warn(`shutdown step failed: ${String(err)}`);
-    }
-  }
+  await closeAll(logger, closers);
+  logger.info('stopped');
 }
 
 function ingestionDeps(prisma: PrismaClient, databaseUrl: string, store: ObjectStore, masterKey: string, connectorsDir: string | undefined, logger: Logger) {
@@ -106,15 +134,15 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     });
 
     const prisma = createPrismaClient(databaseUrl);
-    closers.push(() => prisma.$disconnect());
+    closers.push({ name: 'database client', close: () => prisma.$disconnect() });
     const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
-    closers.push(() => store.close());
+    closers.push({ name: 'object store', close: () => store.close() });
     const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
-    closers.push(() => engine.close());
+    closers.push({ name: 'engine', close: () => engine.close() });
     const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
-    closers.push(() => scheduler.close());
+    closers.push({ name: 'scheduler', close: () => scheduler.close() });
     const deps = ingestionDeps(prisma, databaseUrl, store, masterKey, cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), logger);
-    closers.push(() => deps.catalog.close());
+    closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
     const runner = await startRunner({
       prisma,
       redisUrl,
@@ -123,22 +151,25 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
       handlers: createIngestionHandlers(deps),
     });
-    closers.push(() => runner.close());
+    closers.push({ name: 'runner', close: () => runner.close() });
     const redis = createRedis(redisUrl);
-    closers.push(async () => {
-      redis.disconnect();
+    closers.push({
+      name: 'Redis client',
+      close: async () => {
+        redis.disconnect();
+      },
     });
     const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger });
     const { url } = await api.listen();
-    closers.push(() => api.close());
-    for (const s of local) closers.unshift(() => s.stop());
+    closers.push({ name: 'API server', close: () => api.close() });
+    for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
     logger.info(`Sluice is up: API and flow UI at ${apiConfig.publicUrl} (listening on ${url}), warehouse ${cfg.SLUICE_STORAGE_URL}`);
     if (devToken && !cfg.SLUICE_DEV_TOKEN) {
       logger.info(`single-user development mode: the bearer token is in ${path.join(home, 'dev-token')}`);
     }
   } catch (err) {
-    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await closeAll(logger, closers);
     for (const s of local) await s.stop().catch(() => undefined);
     throw err;
   }
@@ -161,13 +192,16 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   const { url } = await api.listen();
   logger.info(`API listening on ${url}; flow URLs under ${config.publicUrl}`);
   await runUntilSignal(logger, [
-    () => prisma.$disconnect(),
-    () => store.close(),
-    () => engine.close(),
-    async () => {
-      redis.disconnect();
+    { name: 'database client', close: () => prisma.$disconnect() },
+    { name: 'object store', close: () => store.close() },
+    { name: 'engine', close: () => engine.close() },
+    {
+      name: 'Redis client',
+      close: async () => {
+        redis.disconnect();
+      },
     },
-    () => api.close(),
+    { name: 'API server', close: () => api.close() },
   ]);
 }
 
@@ -181,7 +215,10 @@ export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
   const prisma = createPrismaClient(cfg.DATABASE_URL);
   const scheduler = await startScheduler({ prisma, redisUrl: cfg.REDIS_URL, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
   logger.info('scheduler started');
-  await runUntilSignal(logger, [() => prisma.$disconnect(), () => scheduler.close()]);
+  await runUntilSignal(logger, [
+    { name: 'database client', close: () => prisma.$disconnect() },
+    { name: 'scheduler', close: () => scheduler.close() },
+  ]);
 }
 
 /** `sluice runner`. */
@@ -204,7 +241,12 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     handlers: createIngestionHandlers(deps),
   });
   logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
-  await runUntilSignal(logger, [() => prisma.$disconnect(), () => store.close(), () => deps.catalog.close(), () => runner.close()]);
+  await runUntilSignal(logger, [
+    { name: 'database client', close: () => prisma.$disconnect() },
+    { name: 'object store', close: () => store.close() },
+    { name: 'Iceberg catalog', close: () => deps.catalog.close() },
+    { name: 'runner', close: () => runner.close() },
+  ]);
 }
 
 /** `sluice migrate`. */

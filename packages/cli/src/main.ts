@@ -46,12 +46,14 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  // Expected failures get one clear line, not a stack trace.
-  if (err instanceof ConfigError || err instanceof ServiceUnavailableError || err instanceof LocalServiceError || err instanceof MigrationError) {
-    process.stderr.write(`sluice: ${err.message}\n`);
-  } else {
-    process.stderr.write(`sluice: ${errorMessage(err)}\n${err instanceof Error && err.stack ? `${err.stack}\n` : ''}`);
-  }
+/** Expected failures get one clear line, not a stack trace. */
+function reportFailure(err: unknown): never {
+  const expected =
+    err instanceof ConfigError || err instanceof ServiceUnavailableError || err instanceof LocalServiceError || err instanceof MigrationError;
+  if (expected) process.stderr.write(`sluice: ${err.message}\n`);
+  else process.stderr.write(`sluice: ${errorMessage(err)}\n${err instanceof Error && err.stack ? `${err.stack}\n` : ''}`);
   process.exit(1);
-});
+}
+
+// Everything was closed in order on the way out; a library's idle handle must not keep the process up.
+main(process.argv.slice(2)).then(() => process.exit(process.exitCode ?? 0), reportFailure);
