@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import winston from 'winston';
-import { createApiServer, type ApiConfig, type GetConnectorSpec } from '@sluice/api';
+import { createApiServer, type ApiConfig, type ApiServer, type GetConnectorSpec } from '@sluice/api';
 import { Engine } from '@sluice/engine';
 import { createLogger } from '@sluice/logging';
 import { openObjectStore } from '@sluice/storage';
@@ -19,7 +19,7 @@ import { testQueuePrefix } from '../support/names.ts';
 export interface ApiHarness {
   url: string;
   /** The express app (for inspecting its router). */
-  app: import('express').Express;
+  app: ApiServer['app'];
   db: TestDatabase;
   engine: Engine;
   redis: Redis;
@@ -29,6 +29,7 @@ export interface ApiHarness {
   logs: string[];
   /** Every answer body the server gave, as text. */
   answers: string[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer is JSON of many shapes; tests assert on it
   request(method: string, route: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   close(): Promise<void>;
 }

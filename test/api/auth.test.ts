@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- answers are parsed JSON; the assertions check their shape */
 /**
  * Bearer authentication against a real OIDC issuer (a local HTTP server publishing discovery and
  * JWKS, signing with jose): accepted tokens, and a refusal for each reason; scopes; dev mode.
@@ -50,18 +51,18 @@ describe('accepted', () => {
 
 describe('refused with 401, for each reason', () => {
   const cases: [string, () => Promise<Record<string, string>>, RegExp][] = [
-    ['no Authorization header', async () => ({}), /missing bearer token/],
-    ['not a Bearer header', async () => ({ authorization: 'Basic YWxpY2U6cHc=' }), /must be "Bearer <token>"/],
-    ['a token that is not a JWT', async () => ({ authorization: 'Bearer not-a-jwt' }), /invalid token/],
+    ['no Authorization header', () => Promise.resolve({}), /missing bearer token/],
+    ['not a Bearer header', () => Promise.resolve({ authorization: 'Basic YWxpY2U6cHc=' }), /must be "Bearer <token>"/],
+    ['a token that is not a JWT', () => Promise.resolve({ authorization: 'Bearer not-a-jwt' }), /invalid token/],
     ['an expired token', async () => ({ authorization: `Bearer ${await issuer.sign({}, { expiresIn: Math.floor(Date.now() / 1000) - 120 })}` }), /token expired/],
     ['another issuer', async () => ({ authorization: `Bearer ${await issuer.sign({}, { issuer: 'https://evil.example' })}` }), /claim iss/],
     ['another audience', async () => ({ authorization: `Bearer ${await issuer.sign({}, { audience: 'other-api' })}` }), /claim aud/],
     [
       'alg none',
-      async () => {
+      () => {
         const now = Math.floor(Date.now() / 1000);
         const t = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ sub: 'mallory', scope: 'sluice:admin', iss: issuer.issuer, aud: issuer.audience, exp: now + 300 })}.`;
-        return { authorization: `Bearer ${t}` };
+        return Promise.resolve({ authorization: `Bearer ${t}` });
       },
       /invalid token|not allowed/,
     ],
@@ -106,7 +107,7 @@ describe('refused with 401, for each reason', () => {
     ],
     [
       'an HMAC dev-style token when dev mode is off',
-      async () => ({ authorization: `Bearer ${createHmac('sha256', 'x').update('y').digest('hex')}` }),
+      () => Promise.resolve({ authorization: `Bearer ${createHmac('sha256', 'x').update('y').digest('hex')}` }),
       /invalid token/,
     ],
   ];

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- answers are parsed JSON; the assertions check their shape */
 /**
  * POST /api/airbyte/ingest over real HTTP against PostgreSQL and Redis: every field of the
  * contract accepted and rejected as issue #3 lists; rejected requests store nothing; the create

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- answers are parsed JSON; the assertions check their shape */
 /**
  * Job management over HTTP with the real engine: PATCH (schedule, time zone, pause) and soft
  * delete change the BullMQ job scheduler in Redis; trigger, list and read runs; cancel a run;

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- answers are parsed JSON; the assertions check their shape */
 /**
  * The OpenAPI document served at /openapi.json documents exactly the routes the express app
  * has (both ways), and its request schemas are the ones that validate requests.
@@ -7,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { startApi, type ApiHarness } from './api-harness.ts';
 
 let api: ApiHarness;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON document walked by the assertions
 let doc: any;
 
 before(async () => {
@@ -20,6 +22,7 @@ after(async () => {
 });
 
 /** `method path` of every route registered directly on the app (the UI's nested router serves pages, not API). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- express's router internals are untyped
 function expressRoutes(app: any): Set<string> {
   const out = new Set<string>();
   for (const layer of app.router.stack) {
@@ -31,7 +34,7 @@ function expressRoutes(app: any): Set<string> {
   return out;
 }
 
-test('every express route is documented and every documented operation exists', async () => {
+test('every express route is documented and every documented operation exists', () => {
   const documented = new Set<string>();
   for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
     for (const method of Object.keys(ops)) documented.add(`${method} ${p}`);

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- answers are parsed JSON; the assertions check their shape */
 /**
  * Owner isolation: a caller who is not admin sees and touches only its own jobs, their runs and
  * keys; another owner's ids answer 404 on every route, exactly as ids that do not exist.

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- answers are parsed JSON; the assertions check their shape */
 /** /healthz answers while the process lives; /readyz is 200 only when PostgreSQL, Redis and the object store answer, else 503 naming which. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -320,8 +320,8 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       scope: null,
       ingestErrorShape: false,
       responses: { 200: { description: 'the document' } },
-      async handle() {
-        return { status: 200, body: d.openApi() };
+      handle() {
+        return Promise.resolve({ status: 200, body: d.openApi() });
       },
     },
     {
@@ -333,8 +333,8 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       scope: null,
       ingestErrorShape: false,
       responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } },
-      async handle() {
-        return { status: 200, body: { status: 'ok' } };
+      handle() {
+        return Promise.resolve({ status: 200, body: { status: 'ok' } });
       },
     },
     {

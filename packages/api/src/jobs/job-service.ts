@@ -13,7 +13,7 @@ import {
   type UpdateJobRequest,
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
-import { Prisma, type IngestionJobModel, type PrismaClient } from '@sluice/db';
+import type { IngestionJobModel, Prisma, PrismaClient } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
