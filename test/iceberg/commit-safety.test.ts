@@ -190,6 +190,16 @@ for (const kind of ['file', 's3'] as const) {
       assert.deepEqual(await h.keys('warehouse/evo/t/'), keysBefore);
     });
 
+    test('a write with no rows commits nothing and leaves no files', async () => {
+      const table = await h.catalog.createTable('empty', 't', cols);
+      const empty = path.join(h.dir, 'empty.ndjson');
+      await writeFile(empty, '');
+      const r = await table.append({ format: 'ndjson', files: [empty], columns: cols }, { runId: 'r', taskId: 't' });
+      assert.equal(r.status, 'no-op');
+      assert.equal((await h.catalog.loadTable('empty', 't')).metadata.snapshots.length, 0);
+      assert.deepEqual(await h.keys('warehouse/empty/t/data/'), []);
+    });
+
     test('a merge with null keys is refused and commits nothing', async () => {
       const table = await h.catalog.createTable('nullkey', 't', cols);
       const input = await h.ndjson('nk.ndjson', [{ id: null, v: 'x' }, { id: 1, v: 'y' }]);

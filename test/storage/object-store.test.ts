@@ -60,7 +60,9 @@ for (const backend of backends) {
     let cleanup: () => Promise<void>;
     let tmp: string;
     before(async () => {
-      ({ store, cleanup } = await backend.open());
+      const opened = await backend.open();
+      store = opened.store;
+      cleanup = () => opened.cleanup();
       tmp = await mkdtemp(path.join(testEnv.tmpDir, 'store-local-'));
     });
     after(async () => {

@@ -89,10 +89,8 @@ export function writeAvroContainer(schema: AvroSchema, records: unknown[], metad
 /** Decodes an Avro container file (null or deflate codec) with its writer's schema. */
 export function readAvroContainer(buf: Buffer): { metadata: Record<string, string>; records: Array<Record<string, unknown>> } {
   if (!buf.subarray(0, 4).equals(MAGIC)) throw new Error('not an Avro container file (bad magic bytes)');
-  const { value: header, offset } = headerType.decode(buf, 0) as {
-    value: { meta: Record<string, Buffer>; sync: Buffer } | undefined;
-    offset: number;
-  };
+  const decoded: { value: { meta: Record<string, Buffer>; sync: Buffer } | undefined; offset: number } = headerType.decode(buf, 0);
+  const { value: header, offset } = decoded;
   if (!header) throw new Error('truncated Avro header');
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(header.meta)) metadata[k] = v.toString();
@@ -108,7 +106,8 @@ export function readAvroContainer(buf: Buffer): { metadata: Record<string, strin
     const block = codec === 'deflate' ? inflateRawSync(raw) : raw;
     let bpos = 0;
     for (let i = 0; i < count; i += 1) {
-      const { value, offset: next } = type.decode(block, bpos) as { value: Record<string, unknown>; offset: number };
+      const decodedRecord: { value: Record<string, unknown>; offset: number } = type.decode(block, bpos);
+      const { value, offset: next } = decodedRecord;
       records.push(value);
       bpos = next;
     }

@@ -87,6 +87,13 @@ export async function writeDataFiles(
   return out;
 }
 
+/** A scalar cell of parquet_metadata() as text. */
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  throw new Error(`unexpected parquet_metadata value ${JSON.stringify(v)}`);
+}
+
 interface ColumnAcc {
   size: bigint;
   values: bigint;
@@ -112,8 +119,8 @@ async function readMetrics(
   const acc = new Map<number, ColumnAcc>();
   const rowGroups = new Map<string, bigint>();
   for (const row of reader.getRowObjectsJS()) {
-    rowGroups.set(String(row['row_group_id']), BigInt(row['row_group_num_rows'] as bigint));
-    const field = byName.get(String(row['path_in_schema']));
+    rowGroups.set(text(row['row_group_id']), BigInt(row['row_group_num_rows'] as bigint));
+    const field = byName.get(text(row['path_in_schema']));
     if (!field) continue;
     const a = acc.get(field.id) ?? { size: 0n, values: 0n, nulls: 0n, lower: undefined, upper: undefined, nullsKnown: true, boundsKnown: true };
     acc.set(field.id, a);
@@ -124,8 +131,8 @@ async function readMetrics(
     if (nullCount === undefined) a.nullsKnown = false;
     else a.nulls += nullCount;
     if (nullCount !== undefined && nullCount === values) continue; // all null: no bounds to merge
-    const min = row['stats_min_value'] === null ? undefined : parseStat(field.type, String(row['stats_min_value']));
-    const max = row['stats_max_value'] === null ? undefined : parseStat(field.type, String(row['stats_max_value']));
+    const min = row['stats_min_value'] === null ? undefined : parseStat(field.type, text(row['stats_min_value']));
+    const max = row['stats_max_value'] === null ? undefined : parseStat(field.type, text(row['stats_max_value']));
     if (min === undefined || max === undefined) {
       a.boundsKnown = false;
       continue;

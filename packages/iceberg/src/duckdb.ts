@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 let instance: Promise<DuckDBInstance> | undefined;
@@ -8,6 +10,7 @@ export interface DuckDbSettings {
   threads?: number;
   /** e.g. '2GB'; DuckDB spills to `tempDirectory` beyond it. */
   memoryLimit?: string;
+  /** Where DuckDB spills large merges and sorts; default `{os temp dir}/sluice-duckdb`. */
   tempDirectory?: string;
 }
 
@@ -22,7 +25,7 @@ export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Pr
   instance ??= DuckDBInstance.create(':memory:', {
     ...(settings.threads ? { threads: String(settings.threads) } : {}),
     ...(settings.memoryLimit ? { memory_limit: settings.memoryLimit } : {}),
-    ...(settings.tempDirectory ? { temp_directory: settings.tempDirectory } : {}),
+    temp_directory: settings.tempDirectory ?? path.join(os.tmpdir(), 'sluice-duckdb'),
   });
   const connection = await (await instance).connect();
   try {

@@ -230,7 +230,8 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client.destroy();
+    return Promise.resolve();
   }
 }
