@@ -23,6 +23,8 @@ export interface IcebergHarness {
   /** Writes a Parquet input file with DuckDB from a SELECT and answers its path. */
   parquet(name: string, select: string): Promise<string>;
   read(namespace: string, table: string): Promise<PyIcebergView>;
+  /** PyIceberg appends rows to the table itself, then reads it. */
+  appendWithPyIceberg(namespace: string, table: string, rows: Array<Record<string, unknown>>): Promise<PyIcebergView>;
   /** Every object key in the store under a prefix. */
   keys(prefix: string): Promise<string[]>;
   /** Another catalog on the same database and store (a second writer). */
@@ -60,6 +62,7 @@ export async function createHarness(kind: BackendKind): Promise<IcebergHarness> 
       return p;
     },
     read: (namespace, table) => readWithPyIceberg(db.url, namespace, table, kind === 's3'),
+    appendWithPyIceberg: (namespace, table, rows) => readWithPyIceberg(db.url, namespace, table, kind === 's3', rows),
     async keys(prefix) {
       const out: string[] = [];
       for await (const o of store.list(prefix)) out.push(o.key);

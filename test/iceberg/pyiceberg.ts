@@ -21,9 +21,16 @@ export interface PyIcebergView {
   }>;
 }
 
-/** Reads a table with PyIceberg's SqlCatalog('sluice') — an independent Iceberg implementation. */
-export async function readWithPyIceberg(databaseUrl: string, namespace: string, table: string, s3: boolean): Promise<PyIcebergView> {
+/** Reads a table with PyIceberg's SqlCatalog('sluice') — an independent Iceberg implementation; `append` makes PyIceberg write those rows first. */
+export async function readWithPyIceberg(
+  databaseUrl: string,
+  namespace: string,
+  table: string,
+  s3: boolean,
+  append?: Array<Record<string, unknown>>,
+): Promise<PyIcebergView> {
   const request = {
+    append,
     database_url: databaseUrl,
     namespace,
     table,

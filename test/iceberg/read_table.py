@@ -1,6 +1,7 @@
 """Reads an Iceberg table with PyIceberg (an independent reader) and prints what it sees as JSON.
 
-Input (stdin, JSON): {"database_url", "namespace", "table", "s3": {endpoint, access_key, secret_key, region} | null}
+Input (stdin, JSON): {"database_url", "namespace", "table", "s3": {endpoint, access_key, secret_key, region} | null,
+                     "append": [rows] | absent}   -- with "append", PyIceberg first appends those rows itself
 Output (stdout, JSON): namespaces, tables, schema, rows (sorted), snapshots, files (with readable metrics).
 """
 import datetime
@@ -41,6 +42,11 @@ def main():
     catalog = SqlCatalog("sluice", **props)
     ns, name = req["namespace"], req["table"]
     table = catalog.load_table((ns, name))
+    if req.get("append"):
+        import pyarrow as pa
+        schema = table.schema().as_arrow()
+        table.append(pa.Table.from_pylist(req["append"], schema=schema))
+        table = catalog.load_table((ns, name))
     arrow = table.scan().to_arrow()
     rows = [plain(r) for r in arrow.to_pylist()]
     rows.sort(key=lambda r: json.dumps(r, sort_keys=True, default=str))
