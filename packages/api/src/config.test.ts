@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { ConfigError } from '@sluice/core';
+import { loadApiConfig } from './config.ts';
+
+const base = {
+  DATABASE_URL: 'postgresql://u:p@127.0.0.1:5432/sluice',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  SLUICE_STORAGE_URL: 's3://warehouse/sluice',
+  SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
+  SLUICE_DEV_TOKEN: 'dev-token-long-enough',
+};
+
+test('defaults: port 8080, public URL without trailing slash, dev mode', () => {
+  const c = loadApiConfig({ ...base, SLUICE_PUBLIC_URL: 'https://sluice.example.com/' });
+  assert.equal(c.port, 8080);
+  assert.equal(c.publicUrl, 'https://sluice.example.com');
+  assert.deepEqual(c.auth, { issuer: null, audience: null, clientId: null, devToken: 'dev-token-long-enough' });
+});
+
+test('a wrong setting stops the start with its name', () => {
+  assert.throws(() => loadApiConfig({ ...base, SLUICE_MASTER_KEY: 'short' }), (e: unknown) => e instanceof ConfigError && e.setting === 'SLUICE_MASTER_KEY');
+  assert.throws(() => loadApiConfig({ ...base, SLUICE_PORT: '70000' }), /SLUICE_PORT/);
+});
+
+test('an issuer needs an audience; no issuer and no dev token accepts no one', () => {
+  assert.throws(() => loadApiConfig({ ...base, SLUICE_AUTH_ISSUER: 'https://login.example.com' }), /SLUICE_AUTH_AUDIENCE/);
+  const { SLUICE_DEV_TOKEN: _d, ...noAuth } = base;
+  assert.throws(() => loadApiConfig(noAuth), /SLUICE_AUTH_ISSUER: is not set, and neither is SLUICE_DEV_TOKEN/);
+  const c = loadApiConfig({ ...noAuth, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api' });
+  assert.equal(c.auth.devToken, null);
+});
