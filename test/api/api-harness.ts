@@ -72,6 +72,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     publicUrl: PUBLIC_URL,
     auth: { issuer: o.issuer ?? null, audience: o.audience ?? null, clientId: null, devToken: o.devToken ?? null },
     masterKey,
+    previousMasterKeys: [],
     logLevel: 'debug',
     logFormat: 'json',
     queuePrefix,

@@ -31,3 +31,10 @@ test('an issuer needs an audience; no issuer and no dev token accepts no one', (
   const c = loadApiConfig({ ...noAuth, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api' });
   assert.equal(c.auth.devToken, null);
 });
+
+test('previous master keys for a rotation: comma-separated, each checked', () => {
+  const old = randomBytes(32).toString('base64');
+  assert.deepEqual(loadApiConfig({ ...base, SLUICE_MASTER_KEY_PREVIOUS: ` ${old} ,` }).previousMasterKeys, [old]);
+  assert.deepEqual(loadApiConfig(base).previousMasterKeys, []);
+  assert.throws(() => loadApiConfig({ ...base, SLUICE_MASTER_KEY_PREVIOUS: `${old},nope` }), /SLUICE_MASTER_KEY_PREVIOUS/);
+});

@@ -20,6 +20,13 @@ export const apiConfigSchema = z.object({
   SLUICE_AUTH_CLIENT_ID: optional(z.string().min(1)),
   SLUICE_DEV_TOKEN: optional(z.string().min(12, 'must be at least 12 characters')),
   SLUICE_MASTER_KEY: masterKey,
+  /** Master keys being rotated out (comma-separated base64): they only open values, never seal. */
+  SLUICE_MASTER_KEY_PREVIOUS: optional(
+    z
+      .string()
+      .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+      .pipe(z.array(masterKey)),
+  ),
   SLUICE_LOG_LEVEL: logLevel.default('info'),
   SLUICE_LOG_FORMAT: optional(logFormat),
   SLUICE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('sluice'),
@@ -41,6 +48,8 @@ export interface ApiConfig {
   };
   /** Base64 of the 32-byte master key. */
   masterKey: string;
+  /** Older master keys (base64), to open values sealed before a rotation. */
+  previousMasterKeys: string[];
   logLevel: z.output<typeof logLevel>;
   logFormat: z.output<typeof logFormat> | null;
   queuePrefix: string;
@@ -72,6 +81,7 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
       devToken: c.SLUICE_DEV_TOKEN ?? null,
     },
     masterKey: c.SLUICE_MASTER_KEY,
+    previousMasterKeys: c.SLUICE_MASTER_KEY_PREVIOUS ?? [],
     logLevel: c.SLUICE_LOG_LEVEL,
     logFormat: c.SLUICE_LOG_FORMAT ?? null,
     queuePrefix: c.SLUICE_QUEUE_PREFIX,

@@ -13,6 +13,7 @@ export interface EncryptionKeyInfo {
   updatedAt: Date;
 }
 
+/** The additional data binding a wrapped key to its (name, version) row; reseal-at-rest.ts uses the same. */
 function wrapContext(name: string, version: number): string {
   return `encryption_key_versions:${name}:${version}`;
 }

@@ -4,3 +4,5 @@ export { ColumnCipher, generateKeyMaterial } from './column-cipher.ts';
 export type { ColumnEncryptionMode } from './column-cipher.ts';
 export { EncryptionKeyStore } from './encryption-key-store.ts';
 export type { EncryptionKeyInfo } from './encryption-key-store.ts';
+export { resealAtRest } from './reseal-at-rest.ts';
+export type { ResealResult } from './reseal-at-rest.ts';
