@@ -22,9 +22,9 @@ export function streamKeySegment(stream: string): string {
 /**
  * Writes one stream's records as NDJSON parts `{prefix}part-NNNNN.jsonl` through the store's
  * write streams. Lines are batched into chunks of about `chunkBytes`; a write that the stream
- * cannot take yet makes `append` return a promise that settles on `drain` (the caller awaits it,
- * which pauses reading the connector), and a part is closed and a new one started once it
- * reaches `partBytes`. Memory therefore stays bounded by one chunk plus the store's own buffer.
+ * cannot take while `maxBuffered` bytes are already queued makes `append` return a promise that
+ * settles on `drain` (the caller awaits it, which pauses reading the connector), and a part is closed and a new one started once it
+ * reaches `partBytes`. Memory therefore stays bounded by `maxBuffered` plus the store's own buffer.
  */
 export class StagingWriter {
   readonly files: StagedFile[] = [];
@@ -35,15 +35,18 @@ export class StagingWriter {
   #batch: string[] = [];
   #batchChars = 0;
   #batchRecords = 0;
-  #failed: unknown;
+  #failed: Error | undefined;
   readonly #chunkBytes: number;
+  readonly #maxBuffered: number;
 
   constructor(
     private readonly store: ObjectStore,
     private readonly prefix: string,
     private readonly partBytes: number,
     chunkBytes = 256 * 1024,
+    maxBuffered = 4 * 1024 * 1024,
   ) {
+    this.#maxBuffered = maxBuffered;
     // Small parts (tests, tiny limits) still roll close to their limit.
     this.#chunkBytes = Math.max(1024, Math.min(chunkBytes, Math.floor(partBytes / 8)));
   }
@@ -62,7 +65,7 @@ export class StagingWriter {
   #open(): { stream: ObjectWriteStream; file: StagedFile } {
     const key = `${this.prefix}part-${String(this.files.length).padStart(5, '0')}.jsonl`;
     const stream = this.store.createWriteStream(key);
-    stream.on('error', (err) => {
+    stream.on('error', (err: Error) => {
       this.#failed ??= err;
     });
     const file: StagedFile = { key, records: 0, bytes: 0 };
@@ -72,7 +75,7 @@ export class StagingWriter {
   }
 
   async #flush(): Promise<void> {
-    if (this.#failed) throw this.#failed;
+    this.#throwIfFailed();
     if (this.#batchRecords === 0) return;
     const text = `${this.#batch.join('\n')}\n`;
     const buf = Buffer.from(text, 'utf8');
@@ -87,10 +90,19 @@ export class StagingWriter {
     const ok = current.stream.write(buf);
     if (current.file.bytes >= this.partBytes) {
       await this.#closeCurrent();
-    } else if (!ok) {
+    } else if (!ok && current.stream.writableLength >= this.#maxBuffered) {
+      // The store's streams keep small buffers; waiting at each of them would stall the connector's
+      // pipe at every chunk. Reading on until `maxBuffered` is queued keeps both sides busy, and
+      // memory stays bounded by it.
       await once(current.stream, 'drain');
     }
-    if (this.#failed) throw this.#failed;
+    this.#throwIfFailed();
+  }
+
+  /** A store stream that failed (its 'error' event) fails the next write or finish. */
+  #throwIfFailed(): void {
+    const failed: Error | undefined = this.#failed;
+    if (failed) throw failed;
   }
 
   async #closeCurrent(): Promise<void> {
@@ -105,7 +117,7 @@ export class StagingWriter {
   async finish(): Promise<void> {
     await this.#flush();
     await this.#closeCurrent();
-    if (this.#failed) throw this.#failed;
+    this.#throwIfFailed();
   }
 
   /** Abandons the part being written (a failed extract): the object store drops an unfinished upload. */
