@@ -307,8 +307,7 @@ class ExtractRun {
         return undefined;
       }
       case 'TRACE':
-        this.#onTrace(m['trace']);
-        return undefined;
+        return this.#onTrace(m['trace']);
       case 'CONTROL':
         return this.#onControl(m['control']);
       default:
@@ -322,11 +321,12 @@ class ExtractRun {
     if (this.#garbage <= MAX_GARBAGE_LOGS) this.#log('warn', 'stdout', line);
   }
 
-  #onTrace(raw: unknown): void {
+  /** Returns a promise when a finished stream's last part is being completed. */
+  #onTrace(raw: unknown): Promise<void> | undefined {
     const parsed = traceSchema.safeParse(raw);
     if (!parsed.success) {
       this.#log('warn', 'sluice', 'a TRACE message did not follow the protocol and was ignored');
-      return;
+      return undefined;
     }
     const t = parsed.data;
     if (t.type === 'ERROR' && t.error) {
@@ -335,10 +335,15 @@ class ExtractRun {
       if (t.error.internal_message && t.error.internal_message !== t.error.message) this.#log('debug', 'connector', t.error.internal_message);
       if (t.error.stack_trace) this.#log('debug', 'connector', t.error.stack_trace);
     } else if (t.type === 'STREAM_STATUS' && t.stream_status) {
-      const p = this.#progress.get(t.stream_status.stream_descriptor.name);
+      const name = t.stream_status.stream_descriptor.name;
+      const p = this.#progress.get(name);
       if (p) {
         p.status = t.stream_status.status;
         this.#maybeProgress(true);
+        // Complete the stream's part now rather than at the end: a source with many streams read one
+        // after the other then holds one open upload at a time, not one per stream.
+        const done = t.stream_status.status === 'COMPLETE' || t.stream_status.status === 'INCOMPLETE';
+        if (done) return this.#writers.get(name)?.finish();
       }
     } else if (t.type === 'ESTIMATE' && t.estimate && t.estimate.type === 'STREAM') {
       const p = this.#progress.get(t.estimate.name);
@@ -348,6 +353,7 @@ class ExtractRun {
         this.#maybeProgress(true);
       }
     }
+    return undefined;
   }
 
   async #onControl(raw: unknown): Promise<void> {
