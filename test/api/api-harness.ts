@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import winston from 'winston';
-import { createApiServer, type ApiConfig, type ApiServer, type GetConnectorSpec } from '@sluice/api';
+import { createApiServer, type ApiConfig, type ApiServer, type DiscoverCatalog, type GetConnectorSpec } from '@sluice/api';
 import { Engine } from '@sluice/engine';
 import { createLogger } from '@sluice/logging';
 import { openObjectStore } from '@sluice/storage';
@@ -39,6 +39,7 @@ export interface HarnessOptions {
   audience?: string | null;
   devToken?: string | null;
   getConnectorSpec?: GetConnectorSpec;
+  discoverCatalog?: DiscoverCatalog;
   ui?: boolean;
   /** Redis for /readyz (default: a client of the test Redis). */
   readinessRedis?: { ping(): Promise<string> };
@@ -86,6 +87,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     logger,
     ui: o.ui ?? true,
     ...(o.getConnectorSpec ? { getConnectorSpec: o.getConnectorSpec } : {}),
+    ...(o.discoverCatalog ? { discoverCatalog: o.discoverCatalog } : {}),
   });
   const { url } = await server.listen();
   return {

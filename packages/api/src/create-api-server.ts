@@ -16,6 +16,7 @@ import { createHttpApp } from './http/create-http-app.ts';
 import { buildOpenApiDocument } from './http/openapi-document.ts';
 import { JobService } from './jobs/job-service.ts';
 import type { GetConnectorSpec } from './jobs/secret-paths.ts';
+import type { DiscoverCatalog } from './jobs/validate-against-catalog.ts';
 import { EncryptionKeyService } from './keys/encryption-key-service.ts';
 import { createUiRouter, type UiAuthSettings } from './ui/index.ts';
 
@@ -29,6 +30,11 @@ export interface ApiServerDeps {
   logger: Logger;
   /** A connector's spec, when it can be had: secrets are then the spec's `airbyte_secret` fields and source_config is checked against it. */
   getConnectorSpec?: GetConnectorSpec;
+  /**
+   * A source's catalog (the connector's `discover` with the posted config), when it can be had:
+   * `streams`, merge keys and transformation columns are then checked against it at create time.
+   */
+  discoverCatalog?: DiscoverCatalog;
   /** Serve the flow UI (default true). */
   ui?: boolean;
 }
@@ -63,6 +69,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     logger,
     publicUrl: config.publicUrl,
     getConnectorSpec: deps.getConnectorSpec,
+    discoverCatalog: deps.discoverCatalog,
   });
   const keys = new EncryptionKeyService(keyStore, logger);
   const bearer = new BearerAuthenticator(config.auth);

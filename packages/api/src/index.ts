@@ -5,5 +5,6 @@ export type { ApiConfig } from './config.ts';
 export type { JobEngine } from './engine-port.ts';
 export type { ConnectorSpec, GetConnectorSpec } from './jobs/secret-paths.ts';
 export { findSecretPaths, maskSecrets } from './jobs/secret-paths.ts';
+export type { DiscoverCatalog, SourceCatalog } from './jobs/validate-against-catalog.ts';
 export { SCOPES } from './auth/principal.ts';
 export type { Principal, Scope } from './auth/principal.ts';

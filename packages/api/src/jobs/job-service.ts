@@ -18,6 +18,7 @@ import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
 import { findSecretPaths, maskSecrets, secretValues, type GetConnectorSpec } from './secret-paths.ts';
+import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
 import { validateSourceConfig } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
 
@@ -29,6 +30,7 @@ export interface JobServiceDeps {
   logger: Logger;
   publicUrl: string;
   getConnectorSpec?: GetConnectorSpec | undefined;
+  discoverCatalog?: DiscoverCatalog | undefined;
 }
 
 /**
@@ -54,6 +56,9 @@ export class JobService {
     const issues: FieldIssue[] = [];
 
     const connectorSpec = await this.#connectorSpec(spec.sourceName);
+    const secretPaths = findSecretPaths(spec.sourceConfig, connectorSpec);
+    // Registered before anything (a connector's discover included) could log them.
+    for (const v of secretValues(spec.sourceConfig, secretPaths)) secrets.add(v);
     if (connectorSpec) issues.push(...validateSourceConfig(spec.sourceConfig, connectorSpec));
 
     const keyNames = [...new Set(spec.columnTransformations.flatMap((t) => (t.encryptionKeyName === null ? [] : [t.encryptionKeyName])))];
@@ -66,10 +71,12 @@ export class JobService {
         });
       }
     });
+    // The catalog needs a valid config; only then is discover worth running.
+    if (issues.length === 0) {
+      const catalog = await this.#catalog(spec.sourceName, spec.sourceConfig);
+      if (catalog) issues.push(...validateAgainstCatalog(spec, catalog));
+    }
     if (issues.length > 0) throw new ValidationError(issues);
-
-    const secretPaths = findSecretPaths(spec.sourceConfig, connectorSpec);
-    for (const v of secretValues(spec.sourceConfig, secretPaths)) secrets.add(v);
 
     const id = randomUUID();
     await this.d.prisma.$transaction(async (tx) => {
@@ -274,6 +281,16 @@ export class JobService {
     if (names.length === 0) return new Set();
     const rows = await this.d.prisma.encryptionKey.findMany({ where: { name: { in: names } }, select: { name: true, ownerId: true } });
     return new Set(rows.filter((r) => r.ownerId === null || owns(p, r.ownerId)).map((r) => r.name));
+  }
+
+  async #catalog(sourceName: string, config: Record<string, unknown>) {
+    if (!this.d.discoverCatalog) return undefined;
+    try {
+      return await this.d.discoverCatalog(sourceName, config);
+    } catch (err) {
+      this.#log.warn('source catalog unavailable; streams and merge keys are checked when the job runs', { source: sourceName, error: errorMessage(err) });
+      return undefined;
+    }
   }
 
   async #connectorSpec(sourceName: string) {

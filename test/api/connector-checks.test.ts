@@ -1,0 +1,88 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- answers are parsed JSON; the assertions check their shape */
+/**
+ * With a real connector (the repository's `source-sluice-test`, resolved on PATH by
+ * @sluice/connectors): source_config is checked against its spec, its `airbyte_secret` fields are
+ * the secrets, and streams, merge keys and transformation columns are checked against its catalog.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { resolveConnector } from '@sluice/connectors';
+import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
+
+const connectorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/connectors/test-connector');
+const SOURCE = 'source-sluice-test';
+const resolve = (name: string) => (name === SOURCE ? resolveConnector(name, { searchPath: connectorDir, docker: false }) : null);
+
+const DEV = 'dev-token-connector-012';
+const CANARY = `canary-${randomBytes(8).toString('hex')}`;
+const PHRASE = `phrase-${randomBytes(8).toString('hex')}`;
+let api: ApiHarness;
+
+before(async () => {
+  api = await startApi({
+    devToken: DEV,
+    ui: false,
+    getConnectorSpec: async (name) => (await resolve(name))?.spec(),
+    discoverCatalog: async (name, config) => (await resolve(name))?.discover(config),
+  });
+});
+after(async () => {
+  await api.close();
+});
+
+const post = (over: Record<string, unknown>) =>
+  api.request('POST', '/api/airbyte/ingest', {
+    token: DEV,
+    body: ingestBody({ source_name: SOURCE, source_config: { records: 5, canary: CANARY, credentials: { auth: 'basic', user: 'u', pass_phrase: PHRASE } }, ...over }),
+  });
+
+describe('accepted', () => {
+  test("the spec's airbyte_secret fields are masked, the rest shown", async () => {
+    const r = await post({ streams: ['users'] });
+    assert.equal(r.status, 201, r.text);
+    const job = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
+    assert.deepEqual(job.body.source_config, { records: 5, canary: '**********', credentials: { auth: 'basic', user: 'u', pass_phrase: '**********' } });
+  });
+
+  test('merge on the primary keys the catalog gives; transformations on columns the streams have', async () => {
+    const r = await post({
+      mode: 'merge',
+      streams: ['users', 'orders'],
+      column_transformations: [
+        { column: 'email', stream: 'users', new_name: 'contact' },
+        { column: 'amount', stream: 'orders', transformation_type: 'cast', target_type: 'double' },
+      ],
+    });
+    assert.equal(r.status, 201, r.text);
+  });
+});
+
+describe('rejected against the spec and the catalog', () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['a config value of the wrong type', { source_config: { records: 'many' } }, /source_config\.records: must be integer,object \(connector spec\)/],
+    ['a stream the source does not have', { streams: ['users', 'invoices'] }, /streams\[1\]: stream "invoices" is not in the source's catalog \(its streams: users, orders, events\)/],
+    ['merge without keys on a stream without a primary key', { mode: 'merge', streams: ['events'] }, /merge: stream "events" has no primary key in the source's catalog: give merge keys/],
+    ['a merge key a selected stream lacks', { mode: 'merge', streams: ['users', 'orders'], merge: 'id' }, /merge: column "id" is not in stream "orders"/],
+    ['a transformation on a column the stream lacks', { column_transformations: [{ column: 'phone', stream: 'users', new_name: 'tel' }] }, /column_transformations\[0\]\.column: stream "users" has no column "phone"/],
+    ['a rename onto an existing column', { column_transformations: [{ column: 'email', stream: 'users', new_name: 'name' }] }, /would both be named "name"/],
+    ['a transformation for a stream the source lacks', { column_transformations: [{ column: 'x', stream: 'invoices', new_name: 'y' }] }, /column_transformations\[0\]\.stream: stream "invoices" is not in the source's catalog/],
+  ];
+  for (const [what, over, expected] of cases) {
+    test(what, async () => {
+      const r = await post(over);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.job_id, null);
+      assert.match(r.body.error, expected);
+    });
+  }
+});
+
+test('the secrets appear in no answer and no log line', () => {
+  for (const text of [...api.answers, ...api.logs]) {
+    assert.ok(!text.includes(CANARY), text.slice(0, 200));
+    assert.ok(!text.includes(PHRASE), text.slice(0, 200));
+  }
+});
