@@ -159,6 +159,23 @@ describe('a successful extract', () => {
     }
   });
 
+  test("the connector does not inherit the runner's credentials or settings", async () => {
+    process.env['SLUICE_MASTER_KEY_PROBE'] = 'must-not-leak';
+    try {
+      const { result, logs } = await extract({ records: 1, report_env: true });
+      succeeded(result);
+      const line = logs.entries.find((e) => e.message.startsWith('env '))?.message ?? '';
+      const names = line.slice(4).split(' ');
+      assert.ok(names.includes('PATH'), line);
+      for (const name of ['SLUICE_MASTER_KEY_PROBE', 'DATABASE_URL', 'REDIS_URL', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID']) {
+        assert.ok(!names.includes(name), `${name} reached the connector`);
+      }
+      assert.ok(process.env['DATABASE_URL'], 'the test runner did set DATABASE_URL, so its absence above means something');
+    } finally {
+      delete process.env['SLUICE_MASTER_KEY_PROBE'];
+    }
+  });
+
   test('selected streams only; overwrite reads a full refresh with no state; unknown streams fail naming the available ones', async () => {
     const sel = succeeded((await extract({ records: 5, report_files: true }, { streams: ['orders'], mode: 'overwrite', state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'orders' }, stream_state: { seq: 3 } } }] })).result);
     assert.deepEqual(sel.manifest.streams.map((s) => [s.name, s.syncMode, s.destinationSyncMode, s.records]), [['orders', 'full_refresh', 'overwrite', 5]]);
@@ -291,6 +308,21 @@ describe('failures', () => {
     const f = failed(result);
     assert.equal(f.failure.reason, 'cancelled');
     assert.ok(f.failure.error instanceof NonRetryableTaskError);
+  });
+
+  test('a connector that does not speak the protocol fails without retries', async () => {
+    const dir = await mkdtemp(path.join(testEnv.tmpDir, 'silent-'));
+    try {
+      await writeFile(path.join(dir, 'source-sluice-silent'), '#!/bin/sh\necho "hello, not a protocol message"\n', { mode: 0o755 });
+      const silent = await resolveConnector('source-sluice-silent', { searchPath: dir });
+      const logs = logCollector();
+      await assert.rejects(silent.spec({ onLog: logs.onLog }), (err: unknown) => err instanceof NonRetryableTaskError && /source-sluice-silent spec printed no SPEC message/.test(err.message));
+      assert.match(logs.text(), /hello, not a protocol message/);
+      const r = await runExtract({ connector: silent, config: {}, mode: 'append', store, runId: 'silent' });
+      assert.equal(failed(r).failure.reason, 'protocol_error');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('a source that does not exist fails without retries, saying what was tried; half-installs are cleaned up', async () => {
