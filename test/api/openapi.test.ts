@@ -21,15 +21,23 @@ after(async () => {
   await api.close();
 });
 
-/** `method path` of every route registered directly on the app (the UI's nested router serves pages, not API). */
+/**
+ * `method path` of every route the app serves: its own, and those of routers mounted at the root
+ * (the flow UI's). Page and asset routes (outside /api, /openapi.json, /healthz, /readyz) are not API.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- express's router internals are untyped
-function expressRoutes(app: any): Set<string> {
-  const out = new Set<string>();
-  for (const layer of app.router.stack) {
-    const route = layer.route;
-    if (!route) continue;
-    const p = String(route.path).replace(/:([a-z_]+)/g, '{$1}');
-    for (const [method, on] of Object.entries(route.methods as Record<string, boolean>)) if (on && method !== '_all') out.add(`${method} ${p}`);
+function expressRoutes(stack: any[], out = new Set<string>()): Set<string> {
+  for (const layer of stack) {
+    if (layer.route) {
+      const paths: string[] = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+      for (const raw of paths) {
+        const p = raw.replace(/:([a-z_]+)/g, '{$1}');
+        if (!/^\/(api\/|openapi\.json$|healthz$|readyz$)/.test(p)) continue;
+        for (const [method, on] of Object.entries(layer.route.methods as Record<string, boolean>)) if (on && method !== '_all') out.add(`${method} ${p}`);
+      }
+    } else if (Array.isArray(layer.handle?.stack)) {
+      expressRoutes(layer.handle.stack, out);
+    }
   }
   return out;
 }
@@ -39,8 +47,9 @@ test('every express route is documented and every documented operation exists', 
   for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
     for (const method of Object.keys(ops)) documented.add(`${method} ${p}`);
   }
-  const served = expressRoutes(api.app);
+  const served = expressRoutes(api.app.router.stack);
   assert.ok(served.size >= 18, `found ${served.size} routes`);
+  assert.ok(served.has('get /api/events'), "the UI router's API routes are seen too");
   assert.deepEqual([...served].sort(), [...documented].sort());
 });
 

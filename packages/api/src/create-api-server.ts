@@ -14,6 +14,7 @@ import type { Pingable } from './health/readiness.ts';
 import { apiRoutes } from './http/api-routes.ts';
 import { createHttpApp } from './http/create-http-app.ts';
 import { buildOpenApiDocument } from './http/openapi-document.ts';
+import { UI_API_ROUTE_DOCS } from './http/ui-api-docs.ts';
 import { JobService } from './jobs/job-service.ts';
 import type { GetConnectorSpec } from './jobs/secret-paths.ts';
 import type { DiscoverCatalog } from './jobs/validate-against-catalog.ts';
@@ -104,7 +105,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     readiness: { prisma: deps.prisma, redis: deps.redis, store: deps.store },
     openApi: () => openApi,
   });
-  openApi = buildOpenApiDocument(routes, { version: API_VERSION, serverUrl: config.publicUrl, issuer: config.auth.issuer });
+  openApi = buildOpenApiDocument(ui ? [...routes, ...UI_API_ROUTE_DOCS] : routes, { version: API_VERSION, serverUrl: config.publicUrl, issuer: config.auth.issuer });
   const app = createHttpApp({ routes, authenticate, logger, ...(ui ? { extraRouter: ui } : {}) });
 
   let server: Server | null = null;

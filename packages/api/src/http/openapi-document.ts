@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SCOPES } from '../auth/principal.ts';
-import { pathParams, type RouteDef } from './route-def.ts';
+import { pathParams, type RouteDoc } from './route-def.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -32,7 +32,7 @@ export interface OpenApiInfo {
  * The OpenAPI 3.1 document of `routes`, from the zod schemas the handlers validate with
  * (`z.toJSONSchema`, JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
  */
-export function buildOpenApiDocument(routes: readonly RouteDef[], info: OpenApiInfo): JsonObject {
+export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiInfo): JsonObject {
   const schemas: JsonObject = {};
   const paths: Record<string, JsonObject> = {};
   for (const r of routes) {
@@ -55,7 +55,7 @@ export function buildOpenApiDocument(routes: readonly RouteDef[], info: OpenApiI
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {
         description: res.description,
-        ...(res.schema ? { content: { 'application/json': { schema: toComponent(res.schema, 'output', schemas) } } } : {}),
+        ...(res.schema ? { content: { [res.contentType ?? 'application/json']: { schema: toComponent(res.schema, 'output', schemas) } } } : {}),
       };
     }
     const op: JsonObject = {

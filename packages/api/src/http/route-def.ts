@@ -19,11 +19,8 @@ export interface RouteResult {
   body: unknown;
 }
 
-/**
- * One API route, described once: the express router is built from these, and so is the OpenAPI
- * document (test/api/openapi.test.ts checks that the two agree).
- */
-export interface RouteDef {
+/** What the OpenAPI document says about a route. */
+export interface RouteDoc {
   method: HttpMethod;
   /** OpenAPI path template, e.g. `/api/airbyte/ingest/{job_id}`. */
   path: string;
@@ -36,7 +33,14 @@ export interface RouteDef {
   /** The request body's schema (documents it; the handler validates with it). */
   body?: z.ZodType;
   query?: z.ZodType;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+}
+
+/**
+ * One API route, described once: the express router is built from these, and so is the OpenAPI
+ * document (test/api/openapi.test.ts checks that the two agree).
+ */
+export interface RouteDef extends RouteDoc {
   /** Errors on this route use `{flow_url, job_id: null, error}` (the contract's shape) rather than `{error}`. */
   ingestErrorShape: boolean;
   handle(ctx: RouteContext): Promise<RouteResult>;

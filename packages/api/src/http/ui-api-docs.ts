@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { errorResponse } from '@sluice/core/contract';
+import type { RouteDoc } from './route-def.ts';
+
+/**
+ * The two API routes the flow UI's router serves (packages/api/src/ui), documented here so that
+ * /openapi.json covers every `/api/…` route the server answers. Their handlers live in the UI's router.
+ */
+export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/ui/config',
+    operationId: 'getUiConfig',
+    summary: 'How the flow UI signs in (nothing secret)',
+    tag: 'ui',
+    scope: null,
+    responses: {
+      200: {
+        description: 'the sign-in mode',
+        schema: z.object({
+          auth: z.object({
+            mode: z.enum(['dev', 'oidc', 'none']),
+            issuer: z.string().optional(),
+            client_id: z.string().optional(),
+            scope: z.string().optional(),
+            audience: z.string().nullable().optional(),
+          }),
+        }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/events',
+    operationId: 'streamEvents',
+    summary: 'Server-sent events: live run and task states, counts and log lines (contract in @sluice/ui/events)',
+    tag: 'ui',
+    scope: 'sluice:read',
+    query: z.strictObject({
+      job_id: z.uuid().optional().describe('watch one job'),
+      run_id: z.uuid().optional().describe('watch one run'),
+      task_id: z.string().optional().describe('with run_id and try: follow that task log'),
+      map_index: z.coerce.number().int().min(-1).optional(),
+      try: z.coerce.number().int().min(0).optional(),
+    }),
+    responses: {
+      200: { description: 'an event stream (event: jobs | job | run | log | gone)', schema: z.string(), contentType: 'text/event-stream' },
+      401: { description: 'missing or invalid bearer token', schema: errorResponse },
+      404: { description: 'the watched job, run or task is not there for this caller', schema: errorResponse },
+    },
+  },
+];
