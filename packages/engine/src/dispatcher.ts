@@ -1,0 +1,32 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOB_CATALOG, QUEUE_NAMES, taskJobId, type JobPayload } from './job-catalog.ts';
+import type { TaskDispatch } from './state-store.ts';
+
+/**
+ * Enqueues task tries on the runners' queue. Idempotent: the job id is derived from run, task,
+ * map index and try, so enqueueing a try twice (recovery, a duplicate event) adds one job.
+ */
+export class Dispatcher {
+  readonly queue: Queue<JobPayload<'task.run'>, unknown, 'task.run'>;
+
+  constructor(connection: Redis, queuePrefix: string) {
+    this.queue = new Queue(QUEUE_NAMES.tasks, { connection, prefix: queuePrefix });
+  }
+
+  async dispatch(dispatches: readonly TaskDispatch[]): Promise<void> {
+    if (dispatches.length === 0) return;
+    const { options } = JOB_CATALOG['task.run'];
+    await this.queue.addBulk(
+      dispatches.map((d) => ({
+        name: 'task.run' as const,
+        data: { instanceId: d.instanceId, runId: d.runId, tryNumber: d.tryNumber },
+        opts: { ...options, jobId: taskJobId(d), ...(d.delayMs > 0 ? { delay: d.delayMs } : {}) },
+      })),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,103 @@
+import { ConflictError } from '@sluice/core';
+import type { Prisma, PrismaClient } from '@sluice/db';
+import type { Logger } from '@sluice/logging';
+import type { Redis } from 'ioredis';
+import { UNMAPPED } from '@sluice/core/dag';
+import { DagCache, writeJobDag } from './dag-store.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { createRedis, quitRedis } from './redis-connection.ts';
+import { cancelChannel } from './redis-keys.ts';
+import { Schedules } from './schedules.ts';
+import { StateStore, type TaskDispatch } from './state-store.ts';
+
+export interface EngineOptions {
+  prisma: PrismaClient;
+  redisUrl: string;
+  /** BullMQ key prefix; every process of one Sluice installation uses the same. */
+  queuePrefix: string;
+  logger: Logger;
+  /** Accept six-field (seconds) cron expressions. Tests only. */
+  allowSecondsInSchedules?: boolean;
+}
+
+/**
+ * The engine's API for the HTTP layer and the CLI: DAG writing, schedule sync, manual runs,
+ * cancel and clear. Every state change goes through StateStore; dispatches are enqueued after
+ * the transaction committed.
+ */
+export class Engine {
+  readonly store: StateStore;
+  readonly dispatcher: Dispatcher;
+  readonly schedules: Schedules;
+
+  private constructor(
+    private readonly options: EngineOptions,
+    private readonly redis: Redis,
+    dags: DagCache,
+  ) {
+    this.store = new StateStore(dags);
+    this.dispatcher = new Dispatcher(redis, options.queuePrefix);
+    this.schedules = new Schedules(redis, options.queuePrefix, options.prisma, this.store, this.dispatcher, options.logger, {
+      allowSeconds: options.allowSecondsInSchedules ?? false,
+    });
+  }
+
+  static async create(options: EngineOptions): Promise<Engine> {
+    const redis = createRedis(options.redisUrl);
+    await redis.ping();
+    return new Engine(options, redis, new DagCache());
+  }
+
+  /** Writes the job's DAG (dags + dag_tasks rows) inside the caller's transaction, right after the job row. */
+  writeJobDag(tx: Prisma.TransactionClient, jobId: string): Promise<{ dagId: string }> {
+    return writeJobDag(tx, jobId);
+  }
+
+  /** Upserts or removes the job's BullMQ job scheduler to match its schedule / paused / deleted state. Call after commit. */
+  syncSchedule(jobId: string): Promise<void> {
+    return this.schedules.sync(jobId);
+  }
+
+  /**
+   * Creates a manual run now and dispatches its first tasks. Policy for max_active_runs: the run
+   * is queued and starts when a running run of the job finishes; it is never refused. Throws
+   * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand.
+   */
+  async triggerRun(jobId: string): Promise<{ runId: string }> {
+    let logicalDate = new Date();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let dispatches: TaskDispatch[] = [];
+      const r = await this.options.prisma.$transaction(async (tx) => {
+        const created = await this.store.createRun(tx, { jobId, runType: 'manual', logicalDate });
+        dispatches = created.dispatches;
+        return created;
+      });
+      if (r.created && r.runId) {
+        await this.dispatcher.dispatch(dispatches);
+        return { runId: r.runId };
+      }
+      // Another manual trigger took this millisecond: manual runs are keyed by trigger time.
+      logicalDate = new Date(logicalDate.getTime() + 1);
+    }
+    throw new ConflictError(`could not create a manual run of job ${jobId}: trigger times kept colliding`);
+  }
+
+  /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */
+  async cancelRun(runId: string): Promise<void> {
+    const dispatches = await this.options.prisma.$transaction((tx) => this.store.cancelRun(tx, runId));
+    await this.redis.publish(cancelChannel(this.options.queuePrefix), runId);
+    await this.dispatcher.dispatch(dispatches);
+  }
+
+  /** Re-runs a failed (or upstream_failed) task instance and everything downstream of it, in the same run. */
+  async clearTask(runId: string, taskId: string, mapIndex: number = UNMAPPED): Promise<void> {
+    const dispatches = await this.options.prisma.$transaction((tx) => this.store.clearTask(tx, { runId, taskId, mapIndex }));
+    await this.dispatcher.dispatch(dispatches);
+  }
+
+  async close(): Promise<void> {
+    await this.schedules.close();
+    await this.dispatcher.close();
+    await this.redis.quit();
+  }
+}

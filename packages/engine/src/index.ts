@@ -1,0 +1,13 @@
+export { Engine } from './engine.ts';
+export type { EngineOptions } from './engine.ts';
+export { StateStore } from './state-store.ts';
+export type { TaskDispatch, TryOutcome, TryRef, ClaimedInstance } from './state-store.ts';
+export { Dispatcher } from './dispatcher.ts';
+export { Schedules, MAX_CATCHUP_RUNS } from './schedules.ts';
+export { Recovery } from './recovery.ts';
+export type { RecoveryOptions } from './recovery.ts';
+export { DagCache, writeJobDag } from './dag-store.ts';
+export { JOB_CATALOG, QUEUE_NAMES, parsePayload, taskJobId, schedulerId } from './job-catalog.ts';
+export type { JobName, JobPayload } from './job-catalog.ts';
+export { cancelChannel, sentinelKey } from './redis-keys.ts';
+export { createRedis, quitRedis } from './redis-connection.ts';

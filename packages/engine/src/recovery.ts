@@ -1,0 +1,118 @@
+import type { Redis } from 'ioredis';
+import type { PrismaClient } from '@sluice/db';
+import type { Logger } from '@sluice/logging';
+import type { Dispatcher } from './dispatcher.ts';
+import { sentinelKey } from './redis-keys.ts';
+import type { Schedules } from './schedules.ts';
+import type { StateStore, TaskDispatch } from './state-store.ts';
+
+export interface RecoveryOptions {
+  /**
+   * A running try whose heartbeat is older than this is declared lost and retried. Runners beat
+   * every few seconds (runner option `heartbeatMs`), so this must be several beats long.
+   */
+  staleAfterMs: number;
+  /**
+   * Queued tries older than this are enqueued again on every sweep (a no-op when their job is
+   * still in Redis: job ids are derived from the try), which repairs a dispatch lost between
+   * commit and enqueue.
+   */
+  requeueAfterMs: number;
+}
+
+/**
+ * PostgreSQL is the truth; Redis can be lost. Recovery puts Redis back in line:
+ * - when the sentinel key is missing (first start, or Redis restarted empty / was flushed):
+ *   every active job's scheduler is upserted and every queued or up_for_retry try is enqueued;
+ * - on every sweep: lost tries (stale heartbeat) are failed and retried, and tries queued for
+ *   longer than `requeueAfterMs` are enqueued again.
+ * Several schedulers may sweep at once: every write is a guarded transition and every enqueue
+ * is idempotent, so they never double a run or a task.
+ */
+export class Recovery {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly redis: Redis,
+    private readonly queuePrefix: string,
+    private readonly store: StateStore,
+    private readonly dispatcher: Dispatcher,
+    private readonly schedules: Schedules,
+    private readonly logger: Logger,
+    private readonly options: RecoveryOptions,
+  ) {}
+
+  /** One pass. Answers whether Redis had been emptied (the sentinel was missing). */
+  async sweep(): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
+    const set = await this.redis.set(sentinelKey(this.queuePrefix), new Date().toISOString(), 'NX');
+    const redisWasEmpty = set === 'OK';
+    if (redisWasEmpty) {
+      this.logger.warn('Redis holds no Sluice sentinel (first start, or Redis was emptied): rebuilding schedules and queues from PostgreSQL');
+      await this.reconcileSchedules();
+    }
+    const lost = await this.failLostTries();
+    const requeued = await this.requeue(redisWasEmpty ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
+    return { redisWasEmpty, requeued, lost };
+  }
+
+  /** Upserts the scheduler of every active job and removes schedulers of jobs that are not. */
+  async reconcileSchedules(): Promise<void> {
+    const jobs = await this.prisma.ingestionJob.findMany({
+      where: { isDeleted: false, isPaused: false, schedule: { not: null } },
+      select: { id: true },
+    });
+    for (const j of jobs) {
+      try {
+        await this.schedules.sync(j.id);
+      } catch (err) {
+        this.logger.error('could not restore a job schedule', { jobId: j.id, err });
+      }
+    }
+    const active = new Set(jobs.map((j) => `job-${j.id}`));
+    for (const s of await this.schedules.queue.getJobSchedulers()) {
+      if (s.key && !active.has(s.key)) await this.schedules.queue.removeJobScheduler(s.key);
+    }
+  }
+
+  /** Enqueues every queued / up_for_retry try of a running run that was queued before `before`. */
+  async requeue(before: Date): Promise<number> {
+    const rows = await this.prisma.taskInstance.findMany({
+      where: {
+        run: { state: 'running' },
+        OR: [
+          { state: 'queued', queuedAt: { lte: before } },
+          { state: 'up_for_retry' },
+        ],
+      },
+      select: { id: true, runId: true, taskId: true, mapIndex: true, tryNumber: true, state: true, nextRetryAt: true },
+    });
+    const now = Date.now();
+    const dispatches: TaskDispatch[] = rows.map((r) => ({
+      instanceId: r.id,
+      runId: r.runId,
+      taskId: r.taskId,
+      mapIndex: r.mapIndex,
+      tryNumber: r.tryNumber + 1,
+      delayMs: r.state === 'up_for_retry' && r.nextRetryAt ? Math.max(0, r.nextRetryAt.getTime() - now) : 0,
+    }));
+    await this.dispatcher.dispatch(dispatches);
+    return dispatches.length;
+  }
+
+  /** Fails (for retry) every running try whose heartbeat is stale. */
+  async failLostTries(): Promise<number> {
+    const staleBefore = new Date(Date.now() - this.options.staleAfterMs);
+    const stale = await this.prisma.taskInstance.findMany({
+      where: { state: 'running', heartbeatAt: { lt: staleBefore } },
+      select: { id: true, runId: true, taskId: true, runnerId: true },
+    });
+    let lost = 0;
+    for (const s of stale) {
+      const r = await this.prisma.$transaction((tx) => this.store.failLostTry(tx, { instanceId: s.id, staleBefore }));
+      if (!r.applied) continue; // it beat in the meantime, or another scheduler got there first
+      lost++;
+      this.logger.warn('task try lost: its runner stopped heart-beating', { runId: s.runId, taskId: s.taskId, runnerId: s.runnerId });
+      await this.dispatcher.dispatch(r.dispatches);
+    }
+    return lost;
+  }
+}

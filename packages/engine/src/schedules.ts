@@ -1,0 +1,105 @@
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { fireTimesBetween, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
+import type { Logger } from '@sluice/logging';
+import type { PrismaClient } from '@sluice/db';
+import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { StateStore, TaskDispatch } from './state-store.ts';
+
+/** At most this many missed runs are created by one catch-up. */
+export const MAX_CATCHUP_RUNS = 100;
+
+export interface ScheduleOptions {
+  /** Accept six-field (seconds) cron expressions: for tests only. */
+  allowSeconds?: boolean;
+}
+
+/**
+ * Keeps each job's BullMQ job scheduler in line with the job row, and turns a scheduler's
+ * fire into a run. One scheduler per active job (scheduled, not paused, not deleted), id
+ * `job-<jobId>`, with the job's cron pattern and time zone.
+ */
+export class Schedules {
+  // NameType is string: BullMQ types upsertJobScheduler's scheduler id with the job-name type.
+  readonly queue: Queue<JobPayload<'schedule.fire'>, unknown, string>;
+
+  constructor(
+    connection: Redis,
+    queuePrefix: string,
+    private readonly prisma: PrismaClient,
+    private readonly store: StateStore,
+    private readonly dispatcher: Dispatcher,
+    private readonly logger: Logger,
+    private readonly options: ScheduleOptions = {},
+  ) {
+    this.queue = new Queue(QUEUE_NAMES.schedules, { connection, prefix: queuePrefix });
+  }
+
+  /**
+   * Upserts or removes the job's scheduler. Resuming does not replay missed fires (the next fire
+   * is the next cron time after now) unless the job has `catchup`: then every missed fire since
+   * the latest scheduled run (or the job's creation), at most MAX_CATCHUP_RUNS, becomes a run;
+   * those runs queue behind max_active_runs.
+   */
+  async sync(jobId: string): Promise<void> {
+    const job = await this.prisma.ingestionJob.findUnique({
+      where: { id: jobId },
+      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, createdAt: true },
+    });
+    const id = schedulerId(jobId);
+    if (!job || job.isDeleted || job.isPaused || job.schedule === null) {
+      await this.queue.removeJobScheduler(id);
+      return;
+    }
+    const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
+    const tz = normalizeTimeZone(job.timezone);
+    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.createdAt);
+    const { options } = JOB_CATALOG['schedule.fire'];
+    await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: options });
+  }
+
+  async #catchUp(jobId: string, pattern: string, tz: string, createdAt: Date): Promise<void> {
+    const last = await this.prisma.dagRun.findFirst({
+      where: { jobId, runType: 'scheduled' },
+      orderBy: { logicalDate: 'desc' },
+      select: { logicalDate: true },
+    });
+    const from = last?.logicalDate ?? createdAt;
+    const missed = fireTimesBetween(pattern, tz, from, new Date(), MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
+    for (const logicalDate of missed) await this.createScheduledRun(jobId, logicalDate);
+    if (missed.length > 0) this.logger.info('caught up missed schedule fires', { jobId, runs: missed.length });
+  }
+
+  /** One run per (job, logical date): a second fire for the same time creates nothing. */
+  async createScheduledRun(jobId: string, logicalDate: Date): Promise<string | null> {
+    let dispatches: TaskDispatch[] = [];
+    const r = await this.prisma.$transaction(async (tx) => {
+      const created = await this.store.createRun(tx, { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
+      dispatches = created.dispatches;
+      return created;
+    });
+    await this.dispatcher.dispatch(dispatches);
+    return r.created ? r.runId : null;
+  }
+
+  /** Handles a `schedule.fire` job: the fire time (`prevMillis`) is the run's logical date. */
+  async fire(job: Job): Promise<string | null> {
+    const { jobId } = parsePayload('schedule.fire', job.data);
+    const logicalDate = new Date(job.opts.prevMillis ?? job.timestamp);
+    try {
+      return await this.createScheduledRun(jobId, logicalDate);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'NotFoundError') {
+        this.logger.warn('schedule fired for a job that no longer exists; removing its scheduler', { jobId });
+        await this.queue.removeJobScheduler(schedulerId(jobId));
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

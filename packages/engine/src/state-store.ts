@@ -1,0 +1,489 @@
+/**
+ * THE owner of run and task-instance state. Every write of dag_runs.state / task_instances.state
+ * (and of the columns that travel with a state: try_number, runner_id, heartbeat_at, timestamps,
+ * error, output, rows, bytes) and of the job's status columns happens here, through a guarded
+ * UPDATE whose WHERE clause is the transition's legal "from" states (from @sluice/core/states).
+ *
+ * Functions take a transaction client: the caller owns the transaction (`prisma.$transaction`)
+ * and enqueues the returned dispatches only after it committed. A dispatch that is lost between
+ * commit and enqueue (crash) is found again by recovery: PostgreSQL says the task is queued.
+ *
+ * Locking: operations that decide what happens next in a run lock the run row first
+ * (`SELECT … FOR UPDATE`), so two tasks of one run finishing at once evaluate the run one after
+ * the other and see each other's writes. Run creation locks the job row, which makes the
+ * max_active_runs check and the insert one atomic step.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  decideScheduled,
+  expandMapped,
+  isMapSource,
+  retryDelayMs,
+  taskSpec,
+  downstreamInstances,
+  UNMAPPED,
+  type DagSpec,
+  type InstanceRef,
+} from '@sluice/core/dag';
+import {
+  runOutcome,
+  runStatesLeadingTo,
+  taskStatesLeadingTo,
+  UNFINISHED_TASK_STATES,
+  type RunState,
+  type TaskState,
+} from '@sluice/core/states';
+import { ConflictError, NotFoundError } from '@sluice/core';
+import type { Prisma, RunType } from '@sluice/db';
+import type { DagCache } from './dag-store.ts';
+
+type Tx = Prisma.TransactionClient;
+
+/** A task try to enqueue once the transaction committed. */
+export interface TaskDispatch {
+  instanceId: string;
+  runId: string;
+  taskId: string;
+  mapIndex: number;
+  /** The try the job will run. */
+  tryNumber: number;
+  delayMs: number;
+}
+
+/** How a try ended, as the runner reports it. */
+export type TryOutcome =
+  | { kind: 'success'; output: unknown; rows: number; bytes: number; mappedStreams: readonly string[] | undefined }
+  | { kind: 'failed'; error: string; retryable: boolean };
+
+interface LockedRun {
+  id: string;
+  jobId: string;
+  dagId: string;
+  state: RunState;
+}
+
+export interface ClaimedInstance {
+  id: string;
+  runId: string;
+  taskId: string;
+  taskType: string;
+  mapIndex: number;
+  stream: string | null;
+  tryNumber: number;
+  maxTries: number;
+}
+
+/** Which tries a write is about: the guard that makes a late or duplicate report harmless. */
+export interface TryRef {
+  instanceId: string;
+  tryNumber: number;
+  runnerId: string;
+}
+
+const toState = (s: string): TaskState => s as TaskState;
+
+export class StateStore {
+  constructor(private readonly dags: DagCache) {}
+
+  // ─── runs ────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Creates a run of the job's latest DAG, unique per (job, run type, logical date): a second
+   * call with the same key answers the existing run and `created: false`. The run starts at once
+   * when fewer than max_active_runs runs of the job are running; otherwise it stays queued and
+   * starts when a running one finishes (policy: queue, never refuse, never run in parallel).
+   */
+  async createRun(
+    tx: Tx,
+    input: { jobId: string; runType: RunType; logicalDate: Date; requireActiveSchedule?: boolean },
+  ): Promise<{ runId: string | null; created: boolean; dispatches: TaskDispatch[] }> {
+    const jobs = await tx.$queryRaw<{ id: string; max_active_runs: number; is_deleted: boolean; is_paused: boolean; schedule: string | null }[]>`
+      SELECT id, max_active_runs, is_deleted, is_paused, schedule FROM ingestion_jobs WHERE id = ${input.jobId}::uuid FOR UPDATE`;
+    const job = jobs[0];
+    if (!job || job.is_deleted) throw new NotFoundError('ingestion job', input.jobId);
+    if (input.requireActiveSchedule && (job.is_paused || job.schedule === null)) {
+      return { runId: null, created: false, dispatches: [] };
+    }
+    const dag = await tx.dag.findFirst({ where: { jobId: input.jobId }, orderBy: { version: 'desc' }, select: { id: true } });
+    if (!dag) throw new NotFoundError('DAG of ingestion job', input.jobId);
+    const runId = randomUUID();
+    const inserted = await tx.dagRun.createMany({
+      data: [{ id: runId, jobId: input.jobId, dagId: dag.id, runType: input.runType, logicalDate: input.logicalDate, state: 'queued' }],
+      skipDuplicates: true,
+    });
+    if (inserted.count === 0) {
+      const existing = await tx.dagRun.findUnique({
+        where: { jobId_runType_logicalDate: { jobId: input.jobId, runType: input.runType, logicalDate: input.logicalDate } },
+        select: { id: true },
+      });
+      return { runId: existing?.id ?? null, created: false, dispatches: [] };
+    }
+    const spec = await this.dags.get(tx, dag.id);
+    await tx.taskInstance.createMany({
+      data: spec.tasks
+        .filter((t) => !t.isMapped)
+        .map((t) => ({
+          id: randomUUID(),
+          runId,
+          taskId: t.taskId,
+          mapIndex: UNMAPPED,
+          taskType: t.taskType,
+          state: 'scheduled' as const,
+          maxTries: t.retries + 1,
+        })),
+    });
+    const running = await tx.dagRun.count({ where: { jobId: input.jobId, state: 'running' } });
+    const dispatches = running < job.max_active_runs ? await this.#startRun(tx, runId) : [];
+    return { runId, created: true, dispatches };
+  }
+
+  /** queued → running, then queues the run's first tasks. */
+  async #startRun(tx: Tx, runId: string): Promise<TaskDispatch[]> {
+    const now = new Date();
+    const updated = await tx.dagRun.updateManyAndReturn({
+      where: { id: runId, state: 'queued' },
+      data: { state: 'running', startedAt: now },
+      select: { id: true, jobId: true, dagId: true },
+    });
+    const run = updated[0];
+    if (!run) return [];
+    await tx.ingestionJob.update({
+      where: { id: run.jobId },
+      data: { status: 'running', statusMessage: null, lastStartedAt: now },
+    });
+    return this.#evaluate(tx, { ...run, state: 'running' });
+  }
+
+  async #lockRun(tx: Tx, runId: string): Promise<LockedRun> {
+    const rows = await tx.$queryRaw<{ id: string; job_id: string; dag_id: string; state: string }[]>`
+      SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ${runId}::uuid FOR UPDATE`;
+    const r = rows[0];
+    if (!r) throw new NotFoundError('run', runId);
+    return { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: r.state as RunState };
+  }
+
+  /**
+   * Decides the run's scheduled instances (queue the ready ones, upstream_failed the blocked
+   * ones) and finishes the run when nothing is left to do. The run row must be locked.
+   */
+  async #evaluate(tx: Tx, run: LockedRun): Promise<TaskDispatch[]> {
+    if (run.state !== 'running') return [];
+    const spec = await this.dags.get(tx, run.dagId);
+    const rows = await tx.taskInstance.findMany({
+      where: { runId: run.id },
+      select: { id: true, taskId: true, mapIndex: true, state: true, tryNumber: true, error: true },
+    });
+    const views = rows.map((r) => ({ taskId: r.taskId, mapIndex: r.mapIndex, state: toState(r.state) }));
+    const decision = decideScheduled(spec, views);
+    const idOf = (ref: InstanceRef): string => {
+      const row = rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex);
+      if (!row) throw new Error(`instance ${ref.taskId}[${ref.mapIndex}] vanished from run ${run.id}`);
+      return row.id;
+    };
+    const now = new Date();
+    if (decision.toUpstreamFailed.length > 0) {
+      await tx.taskInstance.updateMany({
+        where: { id: { in: decision.toUpstreamFailed.map(idOf) }, state: { in: taskStatesLeadingTo('upstream_failed') } },
+        data: { state: 'upstream_failed', endedAt: now },
+      });
+    }
+    const dispatches: TaskDispatch[] = [];
+    if (decision.toQueue.length > 0) {
+      const queued = await tx.taskInstance.updateManyAndReturn({
+        where: { id: { in: decision.toQueue.map(idOf) }, state: { in: taskStatesLeadingTo('queued') } },
+        data: { state: 'queued', queuedAt: now },
+        select: { id: true, taskId: true, mapIndex: true, tryNumber: true },
+      });
+      for (const q of queued) {
+        dispatches.push({ instanceId: q.id, runId: run.id, taskId: q.taskId, mapIndex: q.mapIndex, tryNumber: q.tryNumber + 1, delayMs: 0 });
+      }
+    }
+    const after = new Map(views.map((v) => [`${v.taskId}[${v.mapIndex}]`, v.state]));
+    for (const r of decision.toUpstreamFailed) after.set(`${r.taskId}[${r.mapIndex}]`, 'upstream_failed');
+    for (const r of decision.toQueue) after.set(`${r.taskId}[${r.mapIndex}]`, 'queued');
+    const outcome = runOutcome([...after.values()]);
+    if (outcome.kind === 'unfinished') return dispatches;
+    const firstError = rows.find((r) => r.state === 'failed' && r.error)?.error ?? null;
+    const failedTask = rows.find((r) => r.state === 'failed');
+    const message = outcome.kind === 'failed'
+      ? failedTask
+        ? `task ${failedTask.taskId}${failedTask.mapIndex >= 0 ? `[${failedTask.mapIndex}]` : ''} failed: ${firstError ?? 'no error recorded'}`
+        : 'a task could not run'
+      : null;
+    return [...dispatches, ...(await this.#finishRun(tx, run, outcome.kind, message))];
+  }
+
+  async #finishRun(tx: Tx, run: LockedRun, to: 'success' | 'failed' | 'cancelled', message: string | null): Promise<TaskDispatch[]> {
+    const now = new Date();
+    const done = await tx.dagRun.updateMany({
+      where: { id: run.id, state: { in: runStatesLeadingTo(to) } },
+      data: { state: to, endedAt: now, stateMessage: message },
+    });
+    if (done.count === 0) return [];
+    const stillRunning = await tx.dagRun.count({ where: { jobId: run.jobId, state: 'running' } });
+    const busy = stillRunning > 0;
+    switch (to) {
+      case 'success':
+        await tx.ingestionJob.update({
+          where: { id: run.jobId },
+          data: { status: busy ? 'running' : 'completed', statusMessage: busy ? null : `run ${run.id} succeeded`, lastCompletedAt: now },
+        });
+        break;
+      case 'failed':
+        await tx.ingestionJob.update({
+          where: { id: run.jobId },
+          data: { status: busy ? 'running' : 'failed', statusMessage: message, lastFailedAt: now },
+        });
+        break;
+      case 'cancelled':
+        // A cancel is not a failure of the job: last_failed_at keeps its value.
+        await tx.ingestionJob.update({
+          where: { id: run.jobId },
+          data: { status: busy ? 'running' : 'failed', statusMessage: `run ${run.id} was cancelled` },
+        });
+        break;
+    }
+    return this.#promoteQueuedRuns(tx, run.jobId);
+  }
+
+  /** Starts the job's oldest queued runs while max_active_runs allows. The job row is locked first. */
+  async #promoteQueuedRuns(tx: Tx, jobId: string): Promise<TaskDispatch[]> {
+    const jobs = await tx.$queryRaw<{ max_active_runs: number }[]>`
+      SELECT max_active_runs FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+    const max = jobs[0]?.max_active_runs ?? 1;
+    const running = await tx.dagRun.count({ where: { jobId, state: 'running' } });
+    if (running >= max) return [];
+    const next = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'queued'
+      ORDER BY logical_date, queued_at, id LIMIT ${max - running} FOR UPDATE SKIP LOCKED`;
+    const out: TaskDispatch[] = [];
+    for (const r of next) out.push(...(await this.#startRun(tx, r.id)));
+    return out;
+  }
+
+  /**
+   * Cancels a queued or running run: every unfinished instance becomes cancelled (a running try
+   * is told to stop by the caller, through the cancel channel; its later report finds the
+   * instance cancelled and changes nothing). Answers the dispatches of queued runs it frees a
+   * slot for.
+   */
+  async cancelRun(tx: Tx, runId: string): Promise<TaskDispatch[]> {
+    const run = await this.#lockRun(tx, runId);
+    if (!runStatesLeadingTo('cancelled').includes(run.state)) {
+      throw new ConflictError(`run ${runId} is ${run.state}; only queued or running runs can be cancelled`);
+    }
+    await tx.taskInstance.updateMany({
+      where: { runId, state: { in: UNFINISHED_TASK_STATES.filter((s) => taskStatesLeadingTo('cancelled').includes(s)) } },
+      data: { state: 'cancelled', endedAt: new Date(), error: 'run cancelled' },
+    });
+    return this.#finishRun(tx, run, 'cancelled', 'cancelled by an operator');
+  }
+
+  /**
+   * Clears a failed, upstream_failed or cancelled instance and every instance downstream of
+   * it: they go back to scheduled and run again in the same run, which becomes running again
+   * if it had failed. Each cleared instance gets its task's full retries again.
+   */
+  async clearTask(tx: Tx, input: { runId: string; taskId: string; mapIndex: number }): Promise<TaskDispatch[]> {
+    const run = await this.#lockRun(tx, input.runId);
+    if (run.state !== 'running' && run.state !== 'failed') {
+      throw new ConflictError(`run ${input.runId} is ${run.state}; only tasks of failed or running runs can be cleared`);
+    }
+    const spec = await this.dags.get(tx, run.dagId);
+    taskSpec(spec, input.taskId);
+    const rows = await tx.taskInstance.findMany({ where: { runId: input.runId }, select: { id: true, taskId: true, mapIndex: true, state: true, tryNumber: true } });
+    const root = rows.find((r) => r.taskId === input.taskId && r.mapIndex === input.mapIndex);
+    if (!root) throw new NotFoundError('task instance', `${input.runId}/${input.taskId}[${input.mapIndex}]`);
+    const clearable: TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
+    if (!clearable.includes(toState(root.state))) {
+      throw new ConflictError(`task ${input.taskId}[${input.mapIndex}] is ${root.state}; only failed, upstream_failed or cancelled tasks can be cleared`);
+    }
+    const targets = [root, ...downstreamInstances(spec, root, rows).map((ref) => rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex))];
+    for (const t of targets) {
+      if (!t) continue;
+      if (!taskStatesLeadingTo('scheduled').includes(toState(t.state))) continue; // still running or queued: leave it
+      const retries = taskSpec(spec, t.taskId).retries;
+      await tx.taskInstance.updateMany({
+        where: { id: t.id, state: t.state },
+        data: {
+          state: 'scheduled',
+          maxTries: t.tryNumber + retries + 1,
+          error: null,
+          endedAt: null,
+          nextRetryAt: null,
+          queuedAt: null,
+        },
+      });
+    }
+    if (run.state === 'failed') {
+      await tx.dagRun.updateMany({ where: { id: run.id, state: 'failed' }, data: { state: 'running', endedAt: null, stateMessage: null } });
+      await tx.ingestionJob.update({ where: { id: run.jobId }, data: { status: 'running', statusMessage: null, lastStartedAt: new Date() } });
+    }
+    return this.#evaluate(tx, { ...run, state: 'running' });
+  }
+
+  // ─── task tries ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A runner claims a try: queued/up_for_retry → running, try_number + 1, in one guarded UPDATE.
+   * Answers null when the try is not claimable (already claimed, superseded, cancelled, run not
+   * running): a duplicate or stale delivery then does nothing.
+   */
+  async claimTry(tx: Tx, t: TryRef): Promise<ClaimedInstance | null> {
+    const now = new Date();
+    const claimed = await tx.taskInstance.updateManyAndReturn({
+      where: {
+        id: t.instanceId,
+        state: { in: taskStatesLeadingTo('running') },
+        tryNumber: t.tryNumber - 1,
+        run: { state: 'running' },
+      },
+      data: {
+        state: 'running',
+        tryNumber: { increment: 1 },
+        runnerId: t.runnerId,
+        startedAt: now,
+        heartbeatAt: now,
+        endedAt: null,
+        nextRetryAt: null,
+        error: null,
+      },
+      select: { id: true, runId: true, taskId: true, taskType: true, mapIndex: true, stream: true, tryNumber: true, maxTries: true },
+    });
+    return claimed[0] ?? null;
+  }
+
+  /**
+   * The runner's heartbeat for a try it runs, with progress counters. Answers false when the
+   * try is no longer this runner's (cancelled, or declared lost and retried elsewhere): the
+   * runner must then abort it.
+   */
+  async heartbeat(tx: Tx, t: TryRef, progress: { rows?: number; bytes?: number } = {}): Promise<boolean> {
+    const r = await tx.taskInstance.updateMany({
+      where: { id: t.instanceId, state: 'running', tryNumber: t.tryNumber, runnerId: t.runnerId },
+      data: {
+        heartbeatAt: new Date(),
+        ...(progress.rows !== undefined ? { rows: BigInt(progress.rows) } : {}),
+        ...(progress.bytes !== undefined ? { bytes: BigInt(progress.bytes) } : {}),
+      },
+    });
+    return r.count === 1;
+  }
+
+  /**
+   * Records how a try ended and decides what follows: success expands mapped tasks (when the
+   * task is a map source) and queues ready downstream instances; a retryable failure with tries
+   * left becomes up_for_retry and dispatches the next try after the backoff; any other failure
+   * fails the instance, which upstream_fails its downstream. Answers `applied: false` when the
+   * try was no longer running on this runner (the report is then ignored).
+   */
+  async finishTry(tx: Tx, runId: string, t: TryRef, outcome: TryOutcome): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
+    const run = await this.#lockRun(tx, runId);
+    return this.#finishTryLocked(tx, run, { id: t.instanceId, tryNumber: t.tryNumber, runnerId: t.runnerId }, outcome);
+  }
+
+  async #finishTryLocked(
+    tx: Tx,
+    run: LockedRun,
+    guard: { id: string; tryNumber: number; runnerId: string; heartbeatBefore?: Date },
+    outcome: TryOutcome,
+  ): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
+    const spec = await this.dags.get(tx, run.dagId);
+    const where = {
+      id: guard.id,
+      runId: run.id,
+      state: 'running' as const,
+      tryNumber: guard.tryNumber,
+      runnerId: guard.runnerId,
+      ...(guard.heartbeatBefore ? { heartbeatAt: { lt: guard.heartbeatBefore } } : {}),
+    };
+    const now = new Date();
+    const dispatches: TaskDispatch[] = [];
+    switch (outcome.kind) {
+      case 'success': {
+        const rows = await tx.taskInstance.updateManyAndReturn({
+          where,
+          data: {
+            state: 'success',
+            endedAt: now,
+            output: outcome.output === undefined ? undefined : (outcome.output as Prisma.InputJsonValue),
+            rows: BigInt(outcome.rows),
+            bytes: BigInt(outcome.bytes),
+            error: null,
+          },
+          select: { taskId: true },
+        });
+        const done = rows[0];
+        if (!done) return { applied: false, dispatches: [] };
+        if (isMapSource(spec, done.taskId)) await this.#expand(tx, run.id, spec, done.taskId, outcome.mappedStreams ?? []);
+        break;
+      }
+      case 'failed': {
+        const current = await tx.taskInstance.findFirst({ where, select: { taskId: true, mapIndex: true, maxTries: true, tryNumber: true } });
+        if (!current) return { applied: false, dispatches: [] };
+        const policy = taskSpec(spec, current.taskId);
+        if (outcome.retryable && current.tryNumber < current.maxTries) {
+          const delayMs = retryDelayMs(policy, current.tryNumber + 1);
+          await tx.taskInstance.updateMany({
+            where,
+            data: { state: 'up_for_retry', endedAt: now, error: outcome.error, nextRetryAt: new Date(now.getTime() + delayMs) },
+          });
+          dispatches.push({
+            instanceId: guard.id,
+            runId: run.id,
+            taskId: current.taskId,
+            mapIndex: current.mapIndex,
+            tryNumber: current.tryNumber + 1,
+            delayMs,
+          });
+        } else {
+          await tx.taskInstance.updateMany({ where, data: { state: 'failed', endedAt: now, error: outcome.error } });
+        }
+        break;
+      }
+    }
+    return { applied: true, dispatches: [...dispatches, ...(await this.#evaluate(tx, run))] };
+  }
+
+  /** Creates (or, after a clear, re-labels) the mapped instances; skips ones whose stream is gone. */
+  async #expand(tx: Tx, runId: string, spec: DagSpec, sourceTaskId: string, streams: readonly string[]): Promise<void> {
+    const wanted = expandMapped(spec, sourceTaskId, streams);
+    const existing = await tx.taskInstance.findMany({
+      where: { runId, taskId: { in: [...new Set(wanted.map((w) => w.taskId))] } },
+      select: { id: true, taskId: true, mapIndex: true, state: true },
+    });
+    const fresh = wanted.filter((w) => !existing.some((e) => e.taskId === w.taskId && e.mapIndex === w.mapIndex));
+    if (fresh.length > 0) {
+      await tx.taskInstance.createMany({
+        data: fresh.map((w) => {
+          const t = taskSpec(spec, w.taskId);
+          return { id: randomUUID(), runId, taskId: w.taskId, mapIndex: w.mapIndex, stream: w.stream, taskType: t.taskType, state: 'scheduled' as const, maxTries: t.retries + 1 };
+        }),
+      });
+    }
+    for (const e of existing) {
+      const w = wanted.find((x) => x.taskId === e.taskId && x.mapIndex === e.mapIndex);
+      if (w) await tx.taskInstance.update({ where: { id: e.id }, data: { stream: w.stream } });
+      else await tx.taskInstance.updateMany({ where: { id: e.id, state: 'scheduled' }, data: { state: 'skipped', endedAt: new Date() } });
+    }
+  }
+
+  // ─── recovery ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A running try whose runner stopped heart-beating before `staleBefore` is declared lost:
+   * it fails as a retryable failure (retried if tries are left). Guarded on the heartbeat, so
+   * a runner that beat in the meantime keeps its try.
+   */
+  async failLostTry(tx: Tx, input: { instanceId: string; staleBefore: Date }): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
+    const inst = await tx.taskInstance.findUnique({ where: { id: input.instanceId }, select: { runId: true, tryNumber: true, runnerId: true, heartbeatAt: true } });
+    if (!inst || inst.runnerId === null) return { applied: false, dispatches: [] };
+    const run = await this.#lockRun(tx, inst.runId);
+    return this.#finishTryLocked(
+      tx,
+      run,
+      { id: input.instanceId, tryNumber: inst.tryNumber, runnerId: inst.runnerId, heartbeatBefore: input.staleBefore },
+      { kind: 'failed', retryable: true, error: `runner ${inst.runnerId} stopped heart-beating (last beat ${inst.heartbeatAt?.toISOString() ?? 'never'}); the try is presumed lost` },
+    );
+  }
+}

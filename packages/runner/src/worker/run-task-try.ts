@@ -1,0 +1,194 @@
+import { ConfigError, errorMessage, NonRetryableTaskError, ValidationError } from '@sluice/core';
+import { isMapSource, type TaskType } from '@sluice/core/dag';
+import type { PrismaClient } from '@sluice/db';
+import { childLogger, type Logger } from '@sluice/logging';
+import type { DagCache, Dispatcher, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
+import type { TaskContext, TaskHandlers, TaskJob } from './task-handler.ts';
+import { createTaskLogger } from './task-log-sink.ts';
+import { taskResultSchema } from './task-result.ts';
+
+/** Why a try's signal was aborted. */
+export type AbortReason = 'cancelled' | 'timeout' | 'lost';
+
+export interface TryRunnerDeps {
+  prisma: PrismaClient;
+  store: StateStore;
+  dags: DagCache;
+  dispatcher: Dispatcher;
+  handlers: TaskHandlers;
+  logger: Logger;
+  runnerId: string;
+  heartbeatMs: number;
+  /** Registry of running tries, so a cancel announcement can reach them. */
+  active: Map<string, { runId: string; abort: (reason: AbortReason) => void }>;
+}
+
+class TryAborted extends Error {
+  constructor(readonly reason: AbortReason) {
+    super(`try aborted: ${reason}`);
+  }
+}
+
+const JOB_FIELDS = {
+  id: true,
+  name: true,
+  sourceName: true,
+  sourceVersion: true,
+  schemaName: true,
+  mode: true,
+  streams: true,
+  mergeKeys: true,
+  columnTransformations: true,
+  archiveStaging: true,
+  addIngestionMetadata: true,
+  domain: true,
+  tags: true,
+  ownerId: true,
+} as const;
+
+/** The result with its output as JSON would store it (undefined members dropped, dates as strings). */
+function toJsonResult(raw: unknown): unknown {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || !('output' in raw) || raw.output === undefined) return raw;
+  try {
+    return { ...raw, output: JSON.parse(JSON.stringify(raw.output)) as unknown };
+  } catch (err) {
+    return { ...raw, output: Symbol(`not JSON: ${errorMessage(err)}`) };
+  }
+}
+
+/** Failures a retry cannot fix. */
+function isPermanent(err: unknown): boolean {
+  return err instanceof NonRetryableTaskError || err instanceof ConfigError || err instanceof ValidationError;
+}
+
+/**
+ * Runs one `task.run` job: claims the try in PostgreSQL (a duplicate or stale delivery claims
+ * nothing and returns), runs the handler with heartbeat, timeout and cancellation, records the
+ * outcome through the state store and enqueues what became ready — at once, in this process.
+ */
+export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.run'>): Promise<void> {
+  const tryRef: TryRef = { instanceId: payload.instanceId, tryNumber: payload.tryNumber, runnerId: deps.runnerId };
+  const claimed = await deps.store.claimTry(deps.prisma, tryRef);
+  if (!claimed) return;
+
+  const run = await deps.prisma.dagRun.findUniqueOrThrow({
+    where: { id: claimed.runId },
+    select: { id: true, dagId: true, logicalDate: true, runType: true, job: { select: JOB_FIELDS } },
+  });
+  const spec = await deps.dags.get(deps.prisma, run.dagId);
+  const taskSpec = spec.tasks.find((t) => t.taskId === claimed.taskId);
+  const timeoutMs = taskSpec?.timeoutMs ?? 60_000;
+  const done = await deps.prisma.taskInstance.findMany({
+    where: { runId: run.id, state: 'success' },
+    select: { taskId: true, stream: true, mapIndex: true, output: true },
+  });
+  const logger = childLogger(deps.logger, { jobId: run.job.id, runId: run.id, taskId: claimed.taskId, stream: claimed.stream, try: claimed.tryNumber });
+  const taskLog = createTaskLogger(deps.prisma, logger, { taskInstanceId: claimed.id, tryNumber: claimed.tryNumber });
+
+  const controller = new AbortController();
+  let abortReason: AbortReason | null = null;
+  let rejectAborted: (e: TryAborted) => void = () => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    rejectAborted = reject;
+  });
+  aborted.catch(() => undefined);
+  const abort = (reason: AbortReason): void => {
+    if (abortReason) return;
+    abortReason = reason;
+    controller.abort(new TryAborted(reason));
+    rejectAborted(new TryAborted(reason));
+  };
+  deps.active.set(claimed.id, { runId: run.id, abort });
+
+  const progress: { rows?: number; bytes?: number } = {};
+  const beat = setInterval(() => {
+    deps.store
+      .heartbeat(deps.prisma, tryRef, progress)
+      .then((ours) => {
+        if (!ours) abort('lost');
+      })
+      .catch((err: unknown) => logger.warn('heartbeat failed', { err: errorMessage(err) }));
+  }, deps.heartbeatMs);
+  const timeout = setTimeout(() => abort('timeout'), timeoutMs);
+
+  const ctx: TaskContext = {
+    job: run.job as TaskJob,
+    run: { id: run.id, logicalDate: run.logicalDate, runType: run.runType },
+    task: {
+      instanceId: claimed.id,
+      taskId: claimed.taskId,
+      taskType: claimed.taskType as TaskType,
+      stream: claimed.stream,
+      mapIndex: claimed.mapIndex,
+      tryNumber: claimed.tryNumber,
+    },
+    upstream: (taskId, stream) => {
+      const want = stream ?? (claimed.stream !== null ? claimed.stream : undefined);
+      const hit =
+        done.find((d) => d.taskId === taskId && want !== undefined && d.stream === want) ??
+        done.find((d) => d.taskId === taskId && d.mapIndex === -1);
+      return hit?.output ?? undefined;
+    },
+    signal: controller.signal,
+    log: taskLog.log,
+    progress(p) {
+      if (p.rows !== undefined) progress.rows = p.rows;
+      if (p.bytes !== undefined) progress.bytes = p.bytes;
+    },
+    prisma: deps.prisma,
+  };
+
+  let outcome: TryOutcome | null;
+  try {
+    taskLog.log.info(`try ${claimed.tryNumber} of ${claimed.maxTries} started on runner ${deps.runnerId}`);
+    const handler = deps.handlers[claimed.taskType as TaskType];
+    const raw = await Promise.race([handler(ctx), aborted]);
+    const parsed = taskResultSchema.safeParse(toJsonResult(raw));
+    if (!parsed.success) {
+      outcome = { kind: 'failed', retryable: false, error: `the ${claimed.taskType} handler returned an invalid result: ${parsed.error.message}` };
+    } else if (isMapSource(spec, claimed.taskId) && parsed.data.mappedStreams === undefined) {
+      outcome = { kind: 'failed', retryable: false, error: `task ${claimed.taskId} expands mapped tasks and must report mappedStreams` };
+    } else {
+      outcome = {
+        kind: 'success',
+        output: parsed.data.output,
+        rows: parsed.data.rows ?? progress.rows ?? 0,
+        bytes: parsed.data.bytes ?? progress.bytes ?? 0,
+        mappedStreams: parsed.data.mappedStreams,
+      };
+    }
+  } catch (err) {
+    const reason: AbortReason | null = err instanceof TryAborted ? err.reason : abortReason;
+    switch (reason) {
+      case 'timeout':
+        outcome = { kind: 'failed', retryable: true, error: `timed out after ${timeoutMs} ms` };
+        break;
+      case 'cancelled':
+      case 'lost':
+        // The instance is no longer this try's (cancelled or retried elsewhere): nothing to record.
+        outcome = null;
+        break;
+      case null:
+        outcome = { kind: 'failed', retryable: !isPermanent(err), error: errorMessage(err) };
+        break;
+    }
+  } finally {
+    clearInterval(beat);
+    clearTimeout(timeout);
+    deps.active.delete(claimed.id);
+  }
+
+  if (outcome) {
+    if (outcome.kind === 'failed') taskLog.log.error(`try ${claimed.tryNumber} failed: ${outcome.error}`);
+    else taskLog.log.info(`try ${claimed.tryNumber} succeeded`);
+  } else {
+    taskLog.log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
+  }
+  await taskLog.close();
+  if (!outcome) return;
+  const finished = outcome;
+  const result = await deps.prisma.$transaction((tx) => deps.store.finishTry(tx, run.id, tryRef, finished));
+  if (!result.applied) logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)');
+  await deps.dispatcher.dispatch(result.dispatches);
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Worker, type Job } from 'bullmq';
+import type { PrismaClient } from '@sluice/db';
+import { childLogger, type Logger } from '@sluice/logging';
+import { cancelChannel, createRedis, quitRedis, DagCache, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
+import { runTaskTry, type AbortReason } from './run-task-try.ts';
+import type { TaskHandlers } from './task-handler.ts';
+
+export interface RunnerOptions {
+  prisma: PrismaClient;
+  redisUrl: string;
+  queuePrefix: string;
+  logger: Logger;
+  /** Tries run at once by this process. */
+  concurrency: number;
+  /** Unique per process; default `<host>-<pid>-<random>`. */
+  runnerId?: string;
+  handlers: TaskHandlers;
+  /** Heartbeat period of a running try. Default 5 s; keep it well below the scheduler's staleAfterMs. */
+  heartbeatMs?: number;
+}
+
+export interface RunningRunner {
+  runnerId: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a runner: BullMQ workers on the task queue executing tries with the given handlers,
+ * and a subscription to the cancel channel, so a run cancelled through any process aborts its
+ * running tries here within milliseconds (the heartbeat is the fallback: it sees the cancel on
+ * its next beat).
+ */
+export async function startRunner(options: RunnerOptions): Promise<RunningRunner> {
+  const runnerId = options.runnerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const logger = childLogger(options.logger, { component: 'runner', runnerId });
+  const redis = createRedis(options.redisUrl);
+  const subscriber = createRedis(options.redisUrl);
+  const dags = new DagCache();
+  const active = new Map<string, { runId: string; abort: (reason: AbortReason) => void }>();
+  const deps = {
+    prisma: options.prisma,
+    store: new StateStore(dags),
+    dags,
+    dispatcher: new Dispatcher(redis, options.queuePrefix),
+    handlers: options.handlers,
+    logger,
+    runnerId,
+    heartbeatMs: options.heartbeatMs ?? 5_000,
+    active,
+  };
+
+  const channel = cancelChannel(options.queuePrefix);
+  subscriber.on('message', (ch: string, runId: string) => {
+    if (ch !== channel) return;
+    for (const a of active.values()) if (a.runId === runId) a.abort('cancelled');
+  });
+  await subscriber.subscribe(channel);
+
+  const workerConnection = createRedis(options.redisUrl);
+  const worker = new Worker<JobPayload<'task.run'>, void, string>(
+    QUEUE_NAMES.tasks,
+    async (job: Job<JobPayload<'task.run'>, void, string>) => {
+      const payload = parsePayload('task.run', job.data);
+      await runTaskTry(deps, payload);
+    },
+    { connection: workerConnection, prefix: options.queuePrefix, concurrency: options.concurrency },
+  );
+  worker.on('failed', (job, err) => logger.error('task job failed in the runner', { bullJobId: job?.id, err: err.message }));
+  worker.on('error', (err) => logger.error('runner worker error', { err: err.message }));
+  await worker.waitUntilReady();
+  logger.info('runner started', { concurrency: options.concurrency });
+
+  let closing: Promise<void> | undefined;
+  return {
+    runnerId,
+    /** Stops taking tries and waits for the running ones to finish. Idempotent. */
+    close() {
+      closing ??= (async () => {
+        await worker.close();
+        await quitRedis(workerConnection);
+        await deps.dispatcher.close();
+        await quitRedis(subscriber);
+        await quitRedis(redis);
+      })();
+      return closing;
+    },
+  };
+}

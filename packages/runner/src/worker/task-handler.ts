@@ -1,0 +1,74 @@
+import type { TaskType } from '@sluice/core/dag';
+import type { PrismaClient, RunType, WriteMode } from '@sluice/db';
+import type { Logger } from '@sluice/logging';
+
+/**
+ * The job as a task sees it: every field of the contract except `source_config`, which stays
+ * encrypted in PostgreSQL (a handler that needs it decrypts it from the row itself, so no
+ * secret ever travels through Redis or this object).
+ */
+export interface TaskJob {
+  id: string;
+  name: string;
+  sourceName: string;
+  sourceVersion: string | null;
+  schemaName: string;
+  mode: WriteMode;
+  /** Streams asked for; empty = all the source's streams. */
+  streams: string[];
+  /** The `merge` field as posted (comma-separated), or null. */
+  mergeKeys: string | null;
+  columnTransformations: unknown;
+  archiveStaging: boolean;
+  addIngestionMetadata: boolean;
+  domain: string | null;
+  tags: string[];
+  ownerId: string | null;
+}
+
+export interface TaskContext {
+  job: TaskJob;
+  run: { id: string; logicalDate: Date; runType: RunType };
+  task: {
+    instanceId: string;
+    taskId: string;
+    taskType: TaskType;
+    /** The stream of a mapped instance; null for extract and archive. */
+    stream: string | null;
+    /** The stream's position for a mapped instance; -1 otherwise. */
+    mapIndex: number;
+    /** 1 for the first try. */
+    tryNumber: number;
+  };
+  /**
+   * The output JSON of a succeeded instance of this run: `upstream('extract')`;
+   * `upstream('load', 'users')` for one stream's instance; for a mapped task, `upstream('stage')`
+   * means the instance of the same stream. Undefined when there is none.
+   */
+  upstream: (taskId: string, stream?: string) => unknown;
+  /** Aborted when the run is cancelled, the try times out, or the runner lost the try. Handlers must stop soon after. */
+  signal: AbortSignal;
+  /** Writes to task_logs for this try and to the process log. */
+  log: Logger;
+  /** Progress counters, stored with the next heartbeat. */
+  progress(p: { rows?: number; bytes?: number }): void;
+  prisma: PrismaClient;
+}
+
+export interface TaskResult {
+  /** JSON handed to downstream tasks (ctx.upstream). */
+  output?: unknown;
+  rows?: number;
+  bytes?: number;
+  /** Map sources (extract) only: the streams to expand the mapped tasks over, in order. */
+  mappedStreams?: string[];
+}
+
+/**
+ * Runs one try of a task. Throw NonRetryableTaskError (or ConfigError / ValidationError) for
+ * failures a retry cannot fix; anything else thrown is retried with the task's backoff until
+ * its tries are used up.
+ */
+export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult>;
+
+export type TaskHandlers = Record<TaskType, TaskHandler>;

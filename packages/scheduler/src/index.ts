@@ -1,0 +1,2 @@
+export { startScheduler } from './start-scheduler.ts';
+export type { SchedulerOptions, RunningScheduler } from './start-scheduler.ts';

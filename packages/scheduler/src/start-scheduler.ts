@@ -1,0 +1,88 @@
+import { Worker } from 'bullmq';
+import type { PrismaClient } from '@sluice/db';
+import { childLogger, type Logger } from '@sluice/logging';
+import { createRedis, quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
+
+export interface SchedulerOptions {
+  prisma: PrismaClient;
+  redisUrl: string;
+  queuePrefix: string;
+  logger: Logger;
+  /** How often recovery sweeps (sentinel check, lost tries, lost dispatches). Default 5 s. */
+  sweepIntervalMs?: number;
+  /** A running try without a heartbeat for this long is lost and retried. Default 30 s. */
+  staleAfterMs?: number;
+  /** Queued tries older than this are enqueued again (idempotent). Default 30 s. */
+  requeueAfterMs?: number;
+  /** Accept six-field (seconds) cron expressions. Tests only. */
+  allowSecondsInSchedules?: boolean;
+}
+
+export interface RunningScheduler {
+  /** Runs one recovery sweep now (tests and the CLI use it; the interval runs it anyway). */
+  sweep(): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a scheduler: a BullMQ worker that turns job-scheduler fires into runs, and a recovery
+ * sweep (at start, then every `sweepIntervalMs`). Several schedulers may run at once.
+ *
+ * Bound on noticing a runner killed mid-task: `staleAfterMs + sweepIntervalMs` (35 s by default).
+ */
+export async function startScheduler(options: SchedulerOptions): Promise<RunningScheduler> {
+  const logger = childLogger(options.logger, { component: 'scheduler' });
+  const engine = await Engine.create({
+    prisma: options.prisma,
+    redisUrl: options.redisUrl,
+    queuePrefix: options.queuePrefix,
+    logger,
+    allowSecondsInSchedules: options.allowSecondsInSchedules ?? false,
+  });
+  const redis = createRedis(options.redisUrl);
+  const recovery = new Recovery(options.prisma, redis, options.queuePrefix, engine.store, engine.dispatcher, engine.schedules, logger, {
+    staleAfterMs: options.staleAfterMs ?? 30_000,
+    requeueAfterMs: options.requeueAfterMs ?? 30_000,
+  });
+
+  const workerConnection = createRedis(options.redisUrl);
+  const worker = new Worker<JobPayload<'schedule.fire'>, void, string>(
+    QUEUE_NAMES.schedules,
+    async (job) => {
+      const runId = await engine.schedules.fire(job);
+      if (runId) logger.info('scheduled run created', { runId, logicalDate: new Date(job.opts.prevMillis ?? job.timestamp).toISOString() });
+    },
+    { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false },
+  );
+  worker.on('failed', (job, err) => logger.error('schedule fire failed', { jobId: job?.data.jobId, err: err.message }));
+  worker.on('error', (err) => logger.error('scheduler worker error', { err: err.message }));
+
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweep = (): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
+    const next = sweeping.then(() => recovery.sweep());
+    sweeping = next.catch((err: unknown) => logger.error('recovery sweep failed', { err: err instanceof Error ? err.message : String(err) }));
+    return next;
+  };
+  await sweep();
+  void worker.run();
+  const timer = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 5_000);
+  timer.unref();
+  logger.info('scheduler started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    sweep,
+    /** Idempotent. */
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await sweeping;
+        await worker.close();
+        await quitRedis(workerConnection);
+        await engine.close();
+        await quitRedis(redis);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * Runs through the real engine, runner and PostgreSQL/Redis: manual trigger, per-stream
+ * mapping, retries, non-retryable failures, timeouts, cancel, clear and max_active_runs.
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NonRetryableTaskError } from '@sluice/core';
+import { createHarness, instanceStates, sleeping, waitFor, waitForRun, type Harness } from './support/harness.ts';
+
+describe('run lifecycle', () => {
+  // A harness (database, queue prefix, engine, runners) per test.
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('runs a manual trigger through extract, one chain per stream, and archive; job status follows', async () => {
+    await h.startRunner();
+    const jobId = await h.createJob({ streams: ['users', 'orders', 'items'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    assert.equal(run.state, 'success');
+    assert.equal(run.runType, 'manual');
+    const loads = await h.prisma.taskInstance.findMany({ where: { runId, taskId: 'load' }, orderBy: { mapIndex: 'asc' } });
+    assert.deepEqual(loads.map((l) => [l.mapIndex, l.stream, l.state]), [
+      [0, 'users', 'success'],
+      [1, 'orders', 'success'],
+      [2, 'items', 'success'],
+    ]);
+    // each load saw its own stream's stage output
+    assert.deepEqual(loads[1]?.output, { loaded: 'orders', staged: { staged: 'orders' } });
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 0 } });
+    assert.equal(stage.rows, 10n);
+    assert.equal(stage.tryNumber, 1);
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(job.status, 'completed');
+    assert.ok(job.lastStartedAt && job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt);
+    const logs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1 } });
+    assert.ok(logs.some((l) => l.message.includes('started on runner')), 'the try wrote its log lines');
+  });
+
+  it('retries a failing task with backoff and succeeds', async () => {
+    let tries = 0;
+    const jobId = await h.createJob({ streams: ['s'] });
+    const runner = await h.startRunner({
+      transform: async (ctx) => {
+        tries++;
+        if (ctx.task.tryNumber < 3) throw new Error(`flaky ${ctx.task.tryNumber}`);
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'success');
+    const t = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'transform' } });
+    assert.equal(t.tryNumber, 3);
+    assert.equal(tries, 3);
+    const failLogs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: t.id, level: 'error' }, orderBy: { tryNumber: 'asc' } });
+    assert.deepEqual(failLogs.map((l) => l.tryNumber), [1, 2]);
+    assert.match(failLogs[0]?.message ?? '', /flaky 1/);
+  });
+
+  it('fails a stream after its tries are used up; other streams still load; archive is upstream_failed', async () => {
+    const jobId = await h.createJob({ streams: ['good', 'bad'], policies: { load: { retries: 1 } } });
+    const runner = await h.startRunner({
+      load: async (ctx) => {
+        if (ctx.task.stream === 'bad') throw new Error('table is locked');
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'failed');
+    assert.match(run.stateMessage ?? '', /task load\[1\] failed: table is locked/);
+    const states = await instanceStates(h.prisma, runId);
+    assert.equal(states['load[0]'], 'success');
+    assert.equal(states['load[1]'], 'failed');
+    assert.equal(states['archive[-1]'], 'upstream_failed');
+    const bad = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'load', mapIndex: 1 } });
+    assert.equal(bad.tryNumber, 2, 'one retry, then failed');
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(job.status, 'failed');
+    assert.ok(job.lastFailedAt);
+    assert.match(job.statusMessage ?? '', /table is locked/);
+  });
+
+  it('fails at once on a non-retryable error', async () => {
+    const jobId = await h.createJob({ streams: ['s'], policies: { extract: { retries: 5 } } });
+    const runner = await h.startRunner({
+      extract: async () => {
+        throw new NonRetryableTaskError('source_config.token is missing');
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'failed');
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    assert.equal(extract.state, 'failed');
+    assert.equal(extract.tryNumber, 1);
+    assert.equal(extract.error, 'source_config.token is missing');
+    assert.deepEqual(await instanceStates(h.prisma, runId), { 'archive[-1]': 'upstream_failed', 'extract[-1]': 'failed' });
+  });
+
+  it('aborts a try that exceeds its timeout and counts it as a failed try', async () => {
+    const jobId = await h.createJob({ streams: ['s'], policies: { stage: { timeoutMs: 300, retries: 1 } } });
+    let sawAbort = 0;
+    const runner = await h.startRunner({
+      stage: async (ctx) => {
+        ctx.signal.addEventListener('abort', () => sawAbort++);
+        if (ctx.task.tryNumber === 1) await sleep(5_000, undefined, { signal: ctx.signal });
+        return {};
+      },
+    });
+    const started = Date.now();
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'success');
+    assert.ok(Date.now() - started < 4_000, 'the timeout cut the first try short');
+    assert.equal(sawAbort, 1, 'the handler was told to stop');
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    assert.equal(stage.tryNumber, 2);
+    const logs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'error' } });
+    assert.match(logs[0]?.message ?? '', /timed out after 300 ms/);
+  });
+
+  it('cancels a run: the running try stops, queued tries never start, the run ends cancelled', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b', 'c'] });
+    let stopped = 0;
+    let transformStarted = 0;
+    const runner = await h.startRunner(
+      {
+        stage: async (ctx) => {
+          try {
+            await sleep(30_000, undefined, { signal: ctx.signal });
+          } catch (err) {
+            stopped++;
+            throw err;
+          }
+          return {};
+        },
+        transform: async () => {
+          transformStarted++;
+          return {};
+        },
+      },
+      { concurrency: 1, heartbeatMs: 10_000 },
+    );
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'a stage to run');
+    const before = Date.now();
+    await h.engine.cancelRun(runId);
+    await waitFor(async () => stopped === 1, 'the running stage to stop');
+    assert.ok(Date.now() - before < 2_000, 'the cancel reached the running try through pub/sub, not the 10 s heartbeat');
+    await sleep(300);
+    await runner.close();
+    const run = await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+    assert.equal(run.state, 'cancelled');
+    const states = Object.values(await instanceStates(h.prisma, runId));
+    assert.ok(states.every((s) => s === 'success' || s === 'cancelled'), states.join(','));
+    assert.equal(transformStarted, 0);
+    await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
+  });
+
+  it('clears a failed task: it and its downstream run again in the same run', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'], policies: { stage: { retries: 0 } } });
+    let broken = true;
+    const runner = await h.startRunner({
+      stage: async (ctx) => {
+        if (broken && ctx.task.stream === 'b') throw new Error('bad file');
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitForRun(h.prisma, runId, ['failed']);
+    assert.equal((await instanceStates(h.prisma, runId))['transform[1]'], 'upstream_failed');
+    await assert.rejects(h.engine.clearTask(runId, 'load', 0), /only failed, upstream_failed or cancelled/);
+    broken = false;
+    await h.engine.clearTask(runId, 'stage', 1);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'success');
+    const states = await instanceStates(h.prisma, runId);
+    assert.ok(Object.values(states).every((s) => s === 'success'), JSON.stringify(states));
+    const stageB = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 1 } });
+    assert.equal(stageB.tryNumber, 2);
+    const stageA = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 0 } });
+    assert.equal(stageA.tryNumber, 1, 'the other stream was not redone');
+    assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'completed');
+  });
+
+  it('queues runs beyond max_active_runs and starts them one at a time', async () => {
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1 });
+    const overlaps: number[] = [];
+    let active = 0;
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        active++;
+        overlaps.push(active);
+        await sleep(150);
+        active--;
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    const first = await h.engine.triggerRun(jobId);
+    const second = await h.engine.triggerRun(jobId);
+    const third = await h.engine.triggerRun(jobId);
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: second.runId } })).state, 'queued');
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: third.runId } })).state, 'queued');
+    for (const r of [first, second, third]) assert.equal((await waitForRun(h.prisma, r.runId, ['success', 'failed'])).state, 'success');
+    await runner.close();
+    assert.deepEqual(overlaps, [1, 1, 1], 'never two runs at once');
+    const runs = await h.prisma.dagRun.findMany({ where: { jobId }, orderBy: { startedAt: 'asc' } });
+    for (let i = 1; i < runs.length; i++) {
+      assert.ok((runs[i]?.startedAt ?? 0) >= (runs[i - 1]?.endedAt ?? Infinity), 'each run started after the previous ended');
+    }
+  });
+});
