@@ -5,9 +5,8 @@ import { tableName, type CatalogBackend, type TableIdentifier } from './catalog-
 import { NoSuchTableError, TableAlreadyExistsError } from './errors.ts';
 import { initialSchema } from './evolve-schema.ts';
 import { IcebergTable } from './iceberg-table.ts';
-import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
 import { SqlCatalogBackend } from './sql-catalog-backend.ts';
-import { newTableMetadata, nextMetadataFileName } from './table-metadata.ts';
+import { newTableMetadata } from './table-metadata.ts';
 import type { ColumnSpec } from './types.ts';
 
 export interface OpenCatalogOptions {
@@ -54,14 +53,13 @@ export class IcebergCatalog {
 
   async loadTable(namespace: string, name: string): Promise<IcebergTable> {
     const id = { namespace, name };
-    const location = await this.backend.currentMetadataLocation(id);
-    if (!location) throw new NoSuchTableError(tableName(id));
-    const metadata = parseTableMetadata((await this.store.get(this.store.keyOf(location))).toString('utf8'));
-    return new IcebergTable(id, this.backend, this.store, this.logger, location, metadata);
+    const loaded = await this.backend.loadTable(id);
+    if (!loaded) throw new NoSuchTableError(tableName(id));
+    return new IcebergTable(id, this.backend, this.store, this.logger, loaded.metadataLocation, loaded.metadata);
   }
 
   async tableExists(namespace: string, name: string): Promise<boolean> {
-    return (await this.backend.currentMetadataLocation({ namespace, name })) !== undefined;
+    return (await this.backend.loadTable({ namespace, name })) !== undefined;
   }
 
   /** Creates an empty table (and its namespace when missing). Throws {@link TableAlreadyExistsError}. */
@@ -70,20 +68,10 @@ export class IcebergCatalog {
     checkIdentifier(id);
     const location = (options.location ?? this.store.uri(`${this.warehouse}/${namespace}/${name}`)).replace(/\/+$/, '');
     this.store.keyOf(location); // the table must live in this catalog's store
-    const metadata = newTableMetadata(location, initialSchema(columns), options.properties ?? {});
-    const key = `${this.store.keyOf(location)}/metadata/${nextMetadataFileName(undefined)}`;
-    await this.store.put(key, stringifyTableMetadata(metadata));
-    const metadataLocation = this.store.uri(key);
-    await this.backend.ensureNamespace(namespace);
-    let registered = false;
-    try {
-      registered = await this.backend.registerTable(id, metadataLocation);
-    } finally {
-      if (!registered) await this.store.delete(key);
-    }
-    if (!registered) throw new TableAlreadyExistsError(tableName(id));
+    const created = await this.backend.createTable(id, newTableMetadata(location, initialSchema(columns), options.properties ?? {}));
+    if (!created) throw new TableAlreadyExistsError(tableName(id));
     this.logger?.info('Iceberg table created', { table: tableName(id), location });
-    return new IcebergTable(id, this.backend, this.store, this.logger, metadataLocation, metadata);
+    return new IcebergTable(id, this.backend, this.store, this.logger, created.metadataLocation, created.metadata);
   }
 
   /** Loads the table, creating it with `columns` when it does not exist (safe when two writers race). */
@@ -105,18 +93,12 @@ export class IcebergCatalog {
     return this.backend.listTables(namespace);
   }
 
-  /** Unregisters a table; with `purge`, also deletes every file under its location. */
+  /** Drops a table; with `purge`, also deletes every file under its location. */
   async dropTable(namespace: string, name: string, options: { purge?: boolean } = {}): Promise<boolean> {
     const id = { namespace, name };
-    const location = await this.backend.currentMetadataLocation(id);
-    if (!location) return false;
-    let tableLocation: string | undefined;
-    if (options.purge) {
-      const metadata = parseTableMetadata((await this.store.get(this.store.keyOf(location))).toString('utf8'));
-      tableLocation = metadata.location;
-    }
+    const loaded = options.purge ? await this.backend.loadTable(id) : undefined;
     const dropped = await this.backend.dropTable(id);
-    if (dropped && tableLocation) await this.store.deletePrefix(`${this.store.keyOf(tableLocation)}/`);
+    if (dropped && loaded) await this.store.deletePrefix(`${this.store.keyOf(loaded.metadata.location)}/`);
     return dropped;
   }
 
@@ -127,6 +109,6 @@ export class IcebergCatalog {
 
 /** Opens a catalog. The caller keeps ownership of the store (close it yourself). */
 export function openCatalog(options: OpenCatalogOptions): IcebergCatalog {
-  const backend = new SqlCatalogBackend(options.uri, options.name ?? 'sluice');
+  const backend = new SqlCatalogBackend(options.uri, options.name ?? 'sluice', options.store);
   return new IcebergCatalog(backend, options.store, (options.warehouse ?? 'warehouse').replace(/^\/+|\/+$/g, ''), options.logger);
 }

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ValidationError, errorMessage } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
-import type { CatalogBackend, TableIdentifier } from './catalog-backend.ts';
+import type { CatalogBackend, CommitOutcome, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { tableName } from './catalog-backend.ts';
 import { deserializeBound, type BoundValue } from './column-bounds.ts';
 import { inputRelation, writeDataFiles, type LocalDataFile, type WriteInput } from './data-file-writer.ts';
@@ -16,8 +16,7 @@ import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema } from './evolve-schema.ts';
 import { duckdbType, parseType } from './iceberg-types.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
-import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
-import { currentSchema, currentSnapshot, newSnapshotId, nextMetadataFileName, withSnapshot } from './table-metadata.ts';
+import { currentSchema, currentSnapshot, newSnapshotId, withSnapshot } from './table-metadata.ts';
 import {
   ManifestEntryStatus,
   type DataFile,
@@ -113,13 +112,10 @@ export class IcebergTable {
 
   /** Reloads the current metadata from the catalog. */
   async refresh(): Promise<TableMetadata> {
-    const location = await this.backend.currentMetadataLocation(this.id);
-    if (!location) throw new NoSuchTableError(this.name);
-    if (location !== this.metadataLocationValue) {
-      const text = (await this.store.get(this.store.keyOf(location))).toString('utf8');
-      this.metadataValue = parseTableMetadata(text);
-      this.metadataLocationValue = location;
-    }
+    const loaded = await this.backend.loadTable(this.id);
+    if (!loaded) throw new NoSuchTableError(this.name);
+    this.metadataValue = loaded.metadata;
+    this.metadataLocationValue = loaded.metadataLocation;
     return this.metadataValue;
   }
 
@@ -223,9 +219,9 @@ export class IcebergTable {
 
   /**
    * The commit protocol: load the current state, skip when this run/task already committed,
-   * evolve the schema, prepare the change, write manifests, manifest list and metadata file,
-   * then swap the catalog pointer. A lost swap cleans this attempt's metadata files and retries
-   * with backoff; a failure removes everything written.
+   * evolve the schema, prepare the change, write manifests and manifest list, then commit through
+   * the catalog (compare-and-swap). A lost race cleans this attempt's metadata files and retries
+   * with backoff; a failure removes everything written; an unknown outcome keeps everything.
    */
   private async commitLoop(
     options: WriteOptions,
@@ -261,25 +257,28 @@ export class IcebergTable {
           return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation };
         }
         const attemptFiles = new Set<string>();
-        const { metadata, location, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
-        let swapped: boolean;
+        const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
+        const commit: TableCommit = { base: { metadataLocation: baseLocation, metadata: base }, next, snapshot };
+        if (schema.changed) commit.newSchema = { schema: schema.schema, lastColumnId: schema.lastColumnId };
+        let outcome: CommitOutcome;
         try {
-          swapped = await this.backend.swapMetadataLocation(this.id, baseLocation, location);
+          outcome = await this.backend.commit(this.id, commit);
         } catch (err) {
-          // The swap may have happened although we saw an error: look before cleaning up.
-          const now = await this.backend.currentMetadataLocation(this.id).catch(() => undefined);
-          if (now !== location) {
-            // Outcome unknown (catalog unreachable): keep every file rather than risk deleting a committed snapshot's.
-            if (now === undefined) keepFiles = true;
-            else await this.deleteQuietly([...attemptFiles]);
-            throw err;
-          }
-          swapped = true;
+          await this.deleteQuietly([...attemptFiles]);
+          throw err;
         }
-        if (swapped) {
+        if (outcome.status === 'unknown') {
           keepFiles = true;
-          this.metadataValue = metadata;
-          this.metadataLocationValue = location;
+          this.logger?.warn('Iceberg commit outcome unknown; keeping its files', {
+            table: this.name,
+            files: [...written.dataFiles, ...attemptFiles],
+          });
+          throw outcome.error;
+        }
+        if (outcome.status === 'committed') {
+          keepFiles = true;
+          this.metadataValue = outcome.table.metadata;
+          this.metadataLocationValue = outcome.table.metadataLocation;
           // Data files of earlier attempts that this commit does not reference.
           const referenced = new Set(change.added.map((f) => f.file_path));
           await this.deleteQuietly([...written.dataFiles].filter((p) => !referenced.has(p)));
@@ -295,7 +294,7 @@ export class IcebergTable {
             summary: snapshot.summary,
             attempts: attempt,
             schemaChanged: schema.changed,
-            metadataLocation: location,
+            metadataLocation: outcome.table.metadataLocation,
           };
         }
         await this.deleteQuietly([...attemptFiles]);
@@ -317,7 +316,7 @@ export class IcebergTable {
     change: PreparedChange,
     options: WriteOptions,
     attemptFiles: Set<string>,
-  ): Promise<{ metadata: TableMetadata; location: string; snapshot: Snapshot }> {
+  ): Promise<{ next: TableMetadata; snapshot: Snapshot }> {
     const parent = currentSnapshot(base);
     const snapshotId = newSnapshotId(base);
     const sequenceNumber = base['last-sequence-number'] + 1;
@@ -457,9 +456,7 @@ export class IcebergTable {
       'schema-id': schema.schema['schema-id'],
     };
     if (parent) snapshot['parent-snapshot-id'] = parent['snapshot-id'];
-    const metadata = withSnapshot(base, baseLocation, snapshot, schema);
-    const location = await putMeta(nextMetadataFileName(baseLocation), stringifyTableMetadata(metadata));
-    return { metadata, location, snapshot };
+    return { next: withSnapshot(base, baseLocation, snapshot, schema), snapshot };
   }
 
   private async uploadDataFiles(files: LocalDataFile[], written: WrittenFiles): Promise<DataFile[]> {

@@ -1,5 +1,9 @@
 import pg from 'pg';
-import type { CatalogBackend, TableIdentifier } from './catalog-backend.ts';
+import type { ObjectStore } from '@sluice/storage';
+import type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
+import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
+import { nextMetadataFileName } from './table-metadata.ts';
+import type { TableMetadata } from './types.ts';
 
 /**
  * The SQL catalog on PostgreSQL, in exactly the tables PyIceberg's `SqlCatalog` and Iceberg's
@@ -7,6 +11,8 @@ import type { CatalogBackend, TableIdentifier } from './catalog-backend.ts';
  * metadata_location, previous_metadata_location)` and `iceberg_namespace_properties
  * (catalog_name, namespace, property_key, property_value)`, a namespace existing as the row
  * `exists = true`. The tables come from Sluice's migrations; this class never creates them.
+ * Metadata files are written here, next to the table (`{location}/metadata/NNNNN-uuid.metadata.json`),
+ * and a commit is `UPDATE … SET metadata_location = new WHERE metadata_location = old`.
  */
 export class SqlCatalogBackend implements CatalogBackend {
   private readonly pool: pg.Pool;
@@ -14,6 +20,7 @@ export class SqlCatalogBackend implements CatalogBackend {
   constructor(
     connectionString: string,
     readonly name: string,
+    private readonly store: ObjectStore,
   ) {
     this.pool = new pg.Pool({ connectionString, max: 4 });
   }
@@ -43,7 +50,7 @@ export class SqlCatalogBackend implements CatalogBackend {
     return r.rows.map((row) => row.table_name);
   }
 
-  async currentMetadataLocation(id: TableIdentifier): Promise<string | undefined> {
+  private async currentMetadataLocation(id: TableIdentifier): Promise<string | undefined> {
     const r = await this.pool.query<{ metadata_location: string | null }>(
       `SELECT metadata_location FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3`,
       [this.name, id.namespace, id.name],
@@ -51,22 +58,64 @@ export class SqlCatalogBackend implements CatalogBackend {
     return r.rows[0]?.metadata_location ?? undefined;
   }
 
-  async registerTable(id: TableIdentifier, metadataLocation: string): Promise<boolean> {
-    const r = await this.pool.query(
-      `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location)
-       VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING`,
-      [this.name, id.namespace, id.name, metadataLocation],
-    );
-    return r.rowCount === 1;
+  async loadTable(id: TableIdentifier): Promise<LoadedTable | undefined> {
+    const metadataLocation = await this.currentMetadataLocation(id);
+    if (!metadataLocation) return undefined;
+    const text = (await this.store.get(this.store.keyOf(metadataLocation))).toString('utf8');
+    return { metadataLocation, metadata: parseTableMetadata(text) };
   }
 
-  async swapMetadataLocation(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
-    const r = await this.pool.query(
-      `UPDATE iceberg_tables SET metadata_location = $4, previous_metadata_location = $5
-        WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3 AND metadata_location = $5`,
-      [this.name, id.namespace, id.name, next, expected],
-    );
-    return r.rowCount === 1;
+  private async writeMetadata(metadata: TableMetadata, previousLocation: string | undefined): Promise<{ key: string; uri: string }> {
+    const key = `${this.store.keyOf(metadata.location)}/metadata/${nextMetadataFileName(previousLocation)}`;
+    if (!(await this.store.putIfAbsent(key, stringifyTableMetadata(metadata)))) {
+      throw new Error(`metadata file ${this.store.uri(key)} already exists`);
+    }
+    return { key, uri: this.store.uri(key) };
+  }
+
+  async createTable(id: TableIdentifier, metadata: TableMetadata): Promise<LoadedTable | undefined> {
+    const { key, uri } = await this.writeMetadata(metadata, undefined);
+    let registered = false;
+    try {
+      await this.ensureNamespace(id.namespace);
+      const r = await this.pool.query(
+        `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location)
+         VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING`,
+        [this.name, id.namespace, id.name, uri],
+      );
+      registered = r.rowCount === 1;
+    } finally {
+      if (!registered) await this.store.delete(key);
+    }
+    return registered ? { metadataLocation: uri, metadata } : undefined;
+  }
+
+  async commit(id: TableIdentifier, commit: TableCommit): Promise<CommitOutcome> {
+    const expected = commit.base.metadataLocation;
+    const { key, uri } = await this.writeMetadata(commit.next, expected);
+    let swapped: boolean;
+    try {
+      const r = await this.pool.query(
+        `UPDATE iceberg_tables SET metadata_location = $4, previous_metadata_location = $5
+          WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3 AND metadata_location = $5`,
+        [this.name, id.namespace, id.name, uri, expected],
+      );
+      swapped = r.rowCount === 1;
+    } catch (error) {
+      // The UPDATE may have happened although we saw an error: look before cleaning up.
+      const now = await this.currentMetadataLocation(id).catch(() => null);
+      if (now === null) return { status: 'unknown', error };
+      swapped = now === uri;
+      if (!swapped) {
+        await this.store.delete(key);
+        throw error;
+      }
+    }
+    if (!swapped) {
+      await this.store.delete(key);
+      return { status: 'conflict' };
+    }
+    return { status: 'committed', table: { metadataLocation: uri, metadata: commit.next } };
   }
 
   async dropTable(id: TableIdentifier): Promise<boolean> {
