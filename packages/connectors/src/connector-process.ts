@@ -54,7 +54,6 @@ export function connectorEnv(extra: Record<string, string> = {}): Record<string,
     const v = process.env[name];
     if (v !== undefined) env[name] = v;
   }
-  env['PYTHONUNBUFFERED'] = '0';
   env['PYTHONIOENCODING'] = 'utf-8';
   return { ...env, ...extra };
 }

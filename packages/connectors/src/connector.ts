@@ -1,4 +1,4 @@
-import { NonRetryableTaskError } from '@sluice/core';
+import { NonRetryableTaskError, errorMessage } from '@sluice/core';
 import type { z } from 'zod';
 import { connectorFailure, type ConnectorFailure } from './connector-failure.ts';
 import { airbyteLogLevel, SecretMasker, type ConnectorLogHandler } from './connector-log.ts';
@@ -128,33 +128,39 @@ export class Connector {
     let invalid: string | undefined;
     const errors: TraceError[] = [];
     const onLog = options.onLog;
-    const outcome = await runConnectorProcess({
-      launch: this.launch,
-      verb,
-      files,
-      killGraceMs: this.killGraceMs,
-      timeoutMs: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onStderrLine: (line) => onLog?.({ level: 'warn', origin: 'stderr', message: masker.mask(line) }),
-      onLine: (line) => {
-        const msg = parseMessage(line);
-        if (!msg) {
-          onLog?.({ level: 'warn', origin: 'stdout', message: masker.mask(line) });
-          return;
-        }
-        if (msg.type === messageType && found === undefined) {
-          const parsed = schema.safeParse(msg[field]);
-          if (parsed.success) found = parsed.data;
-          else invalid = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-        } else if (msg.type === 'LOG') {
-          const log = logSchema.safeParse(msg['log']);
-          if (log.success) onLog?.({ level: airbyteLogLevel(log.data.level), origin: 'connector', message: masker.mask(log.data.message) });
-        } else if (msg.type === 'TRACE') {
-          const trace = traceSchema.safeParse(msg['trace']);
-          if (trace.success && trace.data.type === 'ERROR' && trace.data.error) errors.push(trace.data.error);
-        }
-      },
-    });
+    let outcome: ProcessOutcome;
+    try {
+      outcome = await runConnectorProcess({
+        launch: this.launch,
+        verb,
+        files,
+        killGraceMs: this.killGraceMs,
+        timeoutMs: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onStderrLine: (line) => onLog?.({ level: 'warn', origin: 'stderr', message: masker.mask(line) }),
+        onLine: (line) => {
+          const msg = parseMessage(line);
+          if (!msg) {
+            onLog?.({ level: 'warn', origin: 'stdout', message: masker.mask(line) });
+            return;
+          }
+          if (msg.type === messageType && found === undefined) {
+            const parsed = schema.safeParse(msg[field]);
+            if (parsed.success) found = parsed.data;
+            else invalid = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+          } else if (msg.type === 'LOG') {
+            const log = logSchema.safeParse(msg['log']);
+            if (log.success) onLog?.({ level: airbyteLogLevel(log.data.level), origin: 'connector', message: masker.mask(log.data.message) });
+          } else if (msg.type === 'TRACE') {
+            const trace = traceSchema.safeParse(msg['trace']);
+            if (trace.success && trace.data.type === 'ERROR' && trace.data.error) errors.push(trace.data.error);
+          }
+        },
+      });
+    } catch (err) {
+      // The program could not be started (removed, not executable).
+      return { ok: false, failure: connectorFailure('exit_code', `${this.sourceName} ${verb} could not start: ${masker.mask(errorMessage(err))}`, err) };
+    }
     const failure = outcomeFailure(this.sourceName, verb, outcome, errors, masker);
     if (failure) return { ok: false, failure };
     if (found === undefined) {
