@@ -38,6 +38,16 @@ async function discover(issuer: URL): Promise<oauth.AuthorizationServer> {
   return oauth.processDiscoveryResponse(issuer, res);
 }
 
+/**
+ * How to ask for an access token meant for the API: an audience that is an absolute URI goes as
+ * an RFC 8707 `resource`; any other goes as `audience` (the parameter Auth0 and others read;
+ * issuers that do not know it ignore it and use their configured default).
+ */
+function audienceParams(audience: string | null): Record<string, string> {
+  if (audience === null) return {};
+  return URL.canParse(audience) ? { resource: audience } : { audience };
+}
+
 const redirectUri = (): string => `${window.location.origin}${CALLBACK_PATH}`;
 
 /**
@@ -100,7 +110,7 @@ export class Auth {
     url.searchParams.set('nonce', pending.nonce);
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(pending.code_verifier));
     url.searchParams.set('code_challenge_method', 'S256');
-    if (this.config.audience !== null) url.searchParams.set('resource', this.config.audience);
+    for (const [k, v] of Object.entries(audienceParams(this.config.audience))) url.searchParams.set(k, v);
     window.location.assign(url.href);
   }
 
@@ -115,7 +125,7 @@ export class Auth {
     const as = await discover(issuer);
     const client: oauth.Client = { client_id: this.config.client_id };
     const params = oauth.validateAuthResponse(as, client, currentUrl, pending.state);
-    const extra = this.config.audience !== null ? { additionalParameters: { resource: this.config.audience } } : {};
+    const extra = { additionalParameters: audienceParams(this.config.audience) };
     const response = await oauth.authorizationCodeGrantRequest(
       as,
       client,

@@ -1,0 +1,277 @@
+/**
+ * The flow UI in a real browser (Debian's Chromium through playwright-core) against the real
+ * API, engine and runner, in single-user development mode: the flow_url a POST returns opens
+ * the job page; runs, task states, counts and logs change on screen without a reload; pause,
+ * resume, delete, failures, the jobs list, keyboard use and a phone-width layout. Every test
+ * saves screenshots of what it checked under test-artifacts/ui/.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
+import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
+
+const unavailable = browserTestsUnavailable();
+if (unavailable !== null) console.log(`flow UI browser tests skipped: ${unavailable}`);
+
+/** Polls `probe` until it answers something truthy; fails with `what` after `ms`. */
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
+  let stack: UiStack;
+  let browser: Browser;
+  let context: BrowserContext;
+
+  before(async () => {
+    stack = await startUiStack();
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  });
+  after(async () => {
+    await context?.close();
+    await browser?.close();
+    await stack?.close();
+  });
+
+  async function createJob(over: Record<string, unknown> = {}): Promise<{ jobId: string; flowUrl: string }> {
+    const res = await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody(over));
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return { jobId: res.body.job_id as string, flowUrl: res.body.flow_url as string };
+  }
+
+  async function latestRunId(jobId: string): Promise<string> {
+    const run = await until('a run', () => stack.db.prisma.dagRun.findFirst({ where: { jobId }, orderBy: { createdAt: 'desc' } }));
+    return run.id;
+  }
+
+  /** Marks the document so a later check proves no reload happened in between. */
+  const markDocument = async (page: Page): Promise<void> => {
+    await page.evaluate('window.__sameDocument = true');
+  };
+  const sameDocument = async (page: Page): Promise<boolean> => (await page.evaluate('window.__sameDocument === true')) === true;
+  /** How far the page scrolls sideways (0 when it fits the viewport). */
+  const overflowOf = async (page: Page): Promise<number> =>
+    Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
+
+  test('the flow_url of a real POST opens the job page; a triggered run changes state live until success', async () => {
+    const { jobId, flowUrl } = await createJob();
+    assert.equal(flowUrl, `${stack.url}/jobs/${jobId}`);
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    await page.getByRole('heading', { level: 1, name: 'faker users' }).waitFor();
+    const config = (await page.getByTestId('source-config').textContent()) ?? '';
+    assert.match(config, /"api_key": "\*{10}"/, 'the secret is shown masked');
+    assert.ok(!config.includes('canary-secret'), 'the secret value never reaches the page');
+    assert.ok(!(await page.content()).includes(stack.devToken ?? 'x'), 'the dev token is not in the page');
+    await page.getByText('No runs yet').waitFor();
+    await shot(page, 'dev-01-job-page-before-run');
+
+    await markDocument(page);
+    await page.getByRole('button', { name: 'Trigger run' }).click();
+    const runId = await latestRunId(jobId);
+    const extract = page.locator('svg.dag-graph [data-task="extract"][data-map-index="-1"]');
+    const seen: string[] = [];
+    let runningShot = false;
+    await until('the run to succeed on screen', async () => {
+      const s = await extract.getAttribute('data-state');
+      if (s !== null && seen.at(-1) !== s) seen.push(s);
+      if (s === 'running' && !runningShot) {
+        runningShot = true;
+        await shot(page, 'dev-02-job-page-extract-running');
+      }
+      return (await page.locator(`.run-bar[data-run-id="${runId}"]`).getAttribute('data-state')) === 'success';
+    });
+    assert.ok(seen.includes('running'), `extract was seen running (states seen: ${seen.join(' → ')})`);
+    assert.equal(seen.at(-1), 'success');
+    // Every task instance of the run, per stream too, is green in the grid and the graph.
+    const cells = page.locator(`td[data-run-id="${runId}"][data-task]`);
+    await until('every grid cell of the run to be success', async () => {
+      const states = await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+      return states.length === 8 && states.every((s) => s === 'success');
+    });
+    for (const stream of [0, 1]) {
+      assert.equal(await page.locator(`svg.dag-graph [data-task="load"][data-map-index="${stream}"]`).getAttribute('data-state'), 'success');
+    }
+    assert.ok(await sameDocument(page), 'no reload happened while the states changed');
+    await shot(page, 'dev-03-job-page-run-succeeded');
+    await page.close();
+  });
+
+  test('the run page shows rows per second while running, then a timeline, streams and the tables written', async () => {
+    const { jobId } = await createJob({ name: 'run detail' });
+    const trigger = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
+    assert.equal(trigger.status, 201, JSON.stringify(trigger.body));
+    const runId = trigger.body.run_id as string;
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await markDocument(page);
+    const rate = await until('a rows/s figure while running', async () => {
+      const t = await page.getByTestId('rows-per-second').textContent({ timeout: 200 }).catch(() => null);
+      const n = t === null ? NaN : Number((t.split(' ')[0] ?? '').replace(/[^0-9.]/g, ''));
+      return Number.isFinite(n) && n > 0 ? n : null;
+    });
+    assert.ok(rate > 0);
+    await shot(page, 'dev-04-run-page-running');
+    await page.locator('.page-head .state-badge[data-state="success"]').waitFor({ timeout: 30_000 });
+    const tables = page.getByRole('table', { name: 'Tables written' });
+    await tables.waitFor();
+    const text = (await tables.textContent()) ?? '';
+    for (const stream of ['users', 'orders']) {
+      assert.ok(text.includes(`raw_faker.${stream}`), `table raw_faker.${stream} listed`);
+      assert.ok(text.includes(snapshotIdFor(runId, stream)), `snapshot id of ${stream} listed`);
+    }
+    assert.equal(await page.locator('.timeline-row').count(), 8, 'one timeline bar per task instance');
+    const streams = (await page.getByRole('table', { name: 'Rows and bytes per stream' }).textContent()) ?? '';
+    assert.match(streams, /users/);
+    assert.match(streams, /orders/);
+    assert.equal(await page.getByTestId('rows-per-second').count(), 0, 'rows/s is shown only while running');
+    assert.ok(await sameDocument(page));
+    await shot(page, 'dev-05-run-page-success');
+    await page.close();
+  });
+
+  test("a task's log follows live while the task runs", async () => {
+    const { jobId } = await createJob({ name: 'log follow' });
+    const trigger = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
+    const runId = trigger.body.run_id as string;
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+    await markDocument(page);
+    const log = page.getByTestId('task-log');
+    const counts = new Set<number>();
+    await until('the extract log to finish', async () => {
+      counts.add(await log.locator('.log-line').count());
+      if (counts.size === 3) await shot(page, 'dev-06-task-log-following');
+      return ((await log.textContent()) ?? '').includes('extract done');
+    });
+    assert.ok(counts.size >= 3, `the log grew on screen in steps (line counts seen: ${[...counts].join(', ')})`);
+    assert.match((await log.textContent()) ?? '', /step 1\/8[\s\S]*step 8\/8/);
+    assert.equal(await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed'), 'true');
+    assert.ok(await sameDocument(page));
+    await shot(page, 'dev-07-task-log-done');
+    await page.close();
+  });
+
+  test('pause and resume from the job page; the jobs list shows it', async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'pause me' });
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.page-head [data-testid="job-active"]', { hasText: 'paused' }).waitFor();
+    const paused = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(paused.isPaused, true);
+    await shot(page, 'dev-08-job-paused');
+    await page.getByRole('link', { name: 'Jobs', exact: true }).first().click();
+    const row = page.locator(`tr[data-job-id="${jobId}"]`);
+    await row.locator('[data-testid="job-active"]', { hasText: 'paused' }).waitFor();
+    await row.getByRole('link', { name: 'pause me' }).click();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.page-head [data-testid="job-active"]', { hasText: 'active' }).waitFor();
+    const resumed = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(resumed.isPaused, false);
+    await shot(page, 'dev-09-job-resumed');
+    await page.close();
+  });
+
+  test("a failed task's error shows, and its downstream tasks are upstream_failed", async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'failing orders' });
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    await page.getByRole('button', { name: 'Trigger run' }).click();
+    const runId = await latestRunId(jobId);
+    await page.locator(`.run-bar[data-run-id="${runId}"][data-state="failed"]`).waitFor({ timeout: 30_000 });
+    const cell = page.locator(`td[data-run-id="${runId}"][data-task="load"][data-map-index="1"]`);
+    assert.equal(await cell.getAttribute('data-state'), 'failed');
+    assert.equal(await page.locator(`td[data-run-id="${runId}"][data-task="load"][data-map-index="0"]`).getAttribute('data-state'), 'success');
+    assert.equal(await page.locator(`td[data-run-id="${runId}"][data-task="archive"]`).getAttribute('data-state'), 'upstream_failed');
+    await shot(page, 'dev-10-job-page-failed-run');
+    await cell.getByRole('link').click();
+    await page.getByTestId('task-error').waitFor();
+    assert.equal(await page.getByTestId('task-error').textContent(), LOAD_ERROR);
+    await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();
+    await shot(page, 'dev-11-failed-task-log');
+    await page.getByRole('link', { name: /^run / }).click();
+    const errors = page.getByRole('region', { name: 'Errors' }).or(page.locator('section[aria-labelledby="errors-h"]'));
+    await errors.getByText(LOAD_ERROR).waitFor();
+    await shot(page, 'dev-12-run-page-errors');
+    await page.close();
+  });
+
+  test('the jobs page lists every job with its live run marks, and filters them', async () => {
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/jobs`);
+    const rows = page.locator('tr[data-job-id]');
+    await until('the jobs from earlier tests', async () => (await rows.count()) >= 5);
+    const failing = page.locator('tr[data-job-id]', { hasText: 'failing orders' });
+    await failing.locator('.state-mark[data-state="failed"]').waitFor();
+    const all = await rows.count();
+    await shot(page, 'dev-13-jobs-page');
+    await page.getByLabel('Last run').selectOption('failed');
+    assert.equal(await rows.count(), 1, 'only the failing job has a failed last run');
+    await page.getByLabel('Last run').selectOption('any');
+    await page.getByLabel('Search').fill('pause');
+    assert.equal(await rows.count(), 1);
+    await page.getByLabel('Search').fill('');
+    assert.equal(await rows.count(), all);
+    // A job created elsewhere appears without reloading.
+    await markDocument(page);
+    await createJob({ name: 'arrived later' });
+    await page.locator('tr[data-job-id]', { hasText: 'arrived later' }).waitFor({ timeout: 10_000 });
+    assert.ok(await sameDocument(page));
+    await page.close();
+  });
+
+  test('the job page works from the keyboard and fits a phone screen', async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'keyboard and phone' });
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await phone.newPage();
+    await page.goto(flowUrl);
+    await page.getByRole('heading', { level: 1, name: 'keyboard and phone' }).waitFor();
+    const overflow = await overflowOf(page);
+    assert.ok(overflow <= 1, `no sideways scrolling of the page at 390 px (overflow ${overflow}px)`);
+    let reached = false;
+    for (let i = 0; i < 25 && !reached; i++) {
+      await page.keyboard.press('Tab');
+      reached = (await page.evaluate('document.activeElement?.textContent ?? ""')) === 'Trigger run';
+    }
+    assert.ok(reached, 'Trigger run is reachable with Tab');
+    await page.keyboard.press('Enter');
+    const runId = await latestRunId(jobId);
+    await page.locator(`.run-bar[data-run-id="${runId}"][data-state="success"]`).waitFor({ timeout: 30_000 });
+    await shot(page, 'dev-14-job-page-phone');
+    await page.goto(`${stack.url}/jobs`);
+    await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
+    const listOverflow = await overflowOf(page);
+    assert.ok(listOverflow <= 1, `the jobs page fits 390 px (overflow ${listOverflow}px)`);
+    await shot(page, 'dev-15-jobs-page-phone');
+    await phone.close();
+  });
+
+  test('delete asks for confirmation, then the job leaves the list', async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'delete me' });
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this job?' });
+    await dialog.waitFor();
+    await shot(page, 'dev-16-delete-confirmation');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isDeleted, false, 'cancel deletes nothing');
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await dialog.getByRole('button', { name: 'Delete job' }).click();
+    await page.waitForURL(`${stack.url}/jobs`);
+    await page.getByRole('table', { name: 'Jobs' }).waitFor();
+    assert.equal(await page.locator(`tr[data-job-id="${jobId}"]`).count(), 0);
+    assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isDeleted, true);
+    await page.close();
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Task handlers for the UI tests, plugged into the real runner through its TaskHandlers
+ * interface (the engine's seam for tasks). They behave like the pipeline in what the UI shows
+ * — log lines while working, row and byte progress, per-stream fan-out from extract, a load
+ * output naming the table and snapshot it committed — but finish in seconds without a
+ * connector, so the tests watch the UI, not a data source. A job whose name contains
+ * "failing" fails the `orders` stream's load for good.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NonRetryableTaskError } from '@sluice/core';
+import type { TaskContext, TaskHandlers, TaskResult } from '@sluice/runner';
+
+export const STREAMS = ['users', 'orders'];
+export const LOAD_ERROR = 'load failed: column "amount" cannot be cast to decimal(10,2) in orders (row 17)';
+
+/** Snapshot id the load of `stream` reports for `runId` (deterministic, so tests can look for it). */
+export function snapshotIdFor(runId: string, stream: string): string {
+  let h = 0n;
+  for (const c of `${runId}/${stream}`) h = (h * 131n + BigInt(c.charCodeAt(0))) % 9_007_199_254_740_881n;
+  return h.toString();
+}
+
+async function work(ctx: TaskContext, steps: number, stepMs: number, rowsPerStep: number): Promise<number> {
+  let rows = 0;
+  for (let i = 1; i <= steps; i++) {
+    await sleep(stepMs, undefined, { signal: ctx.signal });
+    rows += rowsPerStep;
+    ctx.progress({ rows, bytes: rows * 120 });
+    ctx.log.info(`${ctx.task.taskId}${ctx.task.stream ? ` ${ctx.task.stream}` : ''}: ${rows} records so far (step ${i}/${steps})`);
+  }
+  return rows;
+}
+
+export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number } = {}): TaskHandlers {
+  const steps = options.extractSteps ?? 8;
+  const stepMs = options.stepMs ?? 350;
+  return {
+    async extract(ctx): Promise<TaskResult> {
+      ctx.log.info(`reading ${STREAMS.join(', ')} from ${ctx.job.sourceName}`);
+      const rows = await work(ctx, steps, stepMs, 500);
+      ctx.log.info(`extract done: ${rows} records`);
+      return { rows, bytes: rows * 120, mappedStreams: STREAMS, output: { streams: STREAMS } };
+    },
+    async stage(ctx): Promise<TaskResult> {
+      const rows = await work(ctx, 2, 200, 1000);
+      return { rows, bytes: rows * 80 };
+    },
+    async transform(ctx): Promise<TaskResult> {
+      const rows = await work(ctx, 2, 200, 1000);
+      return { rows, bytes: rows * 80 };
+    },
+    async load(ctx): Promise<TaskResult> {
+      const rows = await work(ctx, 2, 200, 1000);
+      if (ctx.job.name.includes('failing') && ctx.task.stream === 'orders') {
+        ctx.log.error(LOAD_ERROR);
+        throw new NonRetryableTaskError(LOAD_ERROR);
+      }
+      const table = `${ctx.job.schemaName}.${ctx.task.stream ?? 'unknown'}`;
+      ctx.log.info(`committed ${rows} rows to ${table}`);
+      return { rows, bytes: rows * 80, output: { table, snapshot_id: snapshotIdFor(ctx.run.id, ctx.task.stream ?? '') } };
+    },
+    async archive(ctx): Promise<TaskResult> {
+      await sleep(100, undefined, { signal: ctx.signal });
+      ctx.log.info(`moved staging/${ctx.run.id}/ to archive/${ctx.run.id}/`);
+      return {};
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The whole system a browser test needs, for real: a fresh PostgreSQL database, the test Redis,
+ * the DAG engine, the API server with the flow UI (built files), and a runner executing tries
+ * from the task queue. Plus a headless Chromium (Debian's package) driven by playwright-core.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createApiServer, type ApiConfig } from '@sluice/api';
+import { Engine } from '@sluice/engine';
+import { freePort } from '@sluice/local-services';
+import { createLogger } from '@sluice/logging';
+import { startRunner, type RunningRunner, type TaskHandlers } from '@sluice/runner';
+import { openObjectStore } from '@sluice/storage';
+import { uiDistDir } from '@sluice/ui/dist-dir';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { testEnv } from '../support/env.ts';
+import { testQueuePrefix } from '../support/names.ts';
+import { uiTestHandlers } from './task-handlers.ts';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/ui');
+
+/** Why the browser tests cannot run here, or null when they can. */
+export function browserTestsUnavailable(): string | null {
+  if (!existsSync(CHROMIUM)) return `no ${CHROMIUM}: apt-get install -y chromium`;
+  if (!existsSync(path.join(uiDistDir, 'index.html'))) return `the UI is not built (${uiDistDir}): pnpm --filter @sluice/ui build`;
+  return null;
+}
+
+export interface UiStack {
+  url: string;
+  db: TestDatabase;
+  engine: Engine;
+  devToken: string | null;
+  api(method: string, route: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export interface UiStackOptions {
+  devToken?: string | null;
+  oidc?: { issuer: string; audience: string; clientId: string };
+  handlers?: TaskHandlers;
+  /** Port to listen on (so the OIDC client's redirect URI can be known in advance). */
+  port?: number;
+}
+
+export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
+  const db = await createTestDatabase();
+  const logger = createLogger({ level: 'warn', silent: true });
+  const queuePrefix = testQueuePrefix();
+  const engine = await Engine.create({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger });
+  const redis = new Redis(testEnv.redisUrl, { maxRetriesPerRequest: 1 });
+  const dir = mkdtempSync(path.join(testEnv.tmpDir, 'ui-store-'));
+  const store = openObjectStore(`file://${dir}`);
+  const port = o.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  const devToken = o.oidc ? null : (o.devToken ?? `dev-${randomBytes(12).toString('hex')}`);
+  const config: ApiConfig = {
+    databaseUrl: db.url,
+    redisUrl: testEnv.redisUrl,
+    storageUrl: `file://${dir}`,
+    port,
+    publicUrl: url,
+    auth: {
+      issuer: o.oidc?.issuer ?? null,
+      audience: o.oidc?.audience ?? null,
+      clientId: o.oidc?.clientId ?? null,
+      devToken,
+    },
+    masterKey: randomBytes(32).toString('base64'),
+    previousMasterKeys: [],
+    logLevel: 'warn',
+    logFormat: 'json',
+    queuePrefix,
+  };
+  const server = createApiServer({ config, prisma: db.prisma, engine, store, redis, logger, ui: true });
+  await server.listen();
+  const runner: RunningRunner = await startRunner({
+    prisma: db.prisma,
+    redisUrl: testEnv.redisUrl,
+    queuePrefix,
+    logger,
+    concurrency: 4,
+    handlers: o.handlers ?? uiTestHandlers(),
+    heartbeatMs: 250,
+  });
+  return {
+    url,
+    db,
+    engine,
+    devToken,
+    async api(method, route, token, body) {
+      const headers: Record<string, string> = {};
+      if (token !== null) headers['authorization'] = `Bearer ${token}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${url}${route}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const text = await res.text();
+      return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+    },
+    async close() {
+      await server.close();
+      await runner.close();
+      await engine.close();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await store.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Saves a full-page screenshot as test-artifacts/ui/<name>.png and answers its path. */
+export async function shot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** A create body for POST /api/airbyte/ingest. */
+export function jobBody(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'faker users',
+    source_name: 'source-faker',
+    source_config: { count: 3000, seed: 7, api_key: 'canary-secret-d41d8cd98f' },
+    schema_name: 'raw_faker',
+    mode: 'append',
+    schedule: '0 2 * * *',
+    ...over,
+  };
+}
