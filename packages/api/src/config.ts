@@ -48,8 +48,8 @@ export interface ApiConfig {
   };
   /** Base64 of the 32-byte master key. */
   masterKey: string;
-  /** Older master keys (base64), to open values sealed before a rotation. */
-  previousMasterKeys: string[];
+  /** Older master keys (base64), to open values sealed before a rotation; none when absent. */
+  previousMasterKeys?: string[];
   logLevel: z.output<typeof logLevel>;
   logFormat: z.output<typeof logFormat> | null;
   queuePrefix: string;

@@ -54,13 +54,14 @@ const API_VERSION = '0.1.0';
 export function createApiServer(deps: ApiServerDeps): ApiServer {
   const { config } = deps;
   const logger = childLogger(deps.logger, { component: 'api' });
-  for (const s of [config.masterKey, ...config.previousMasterKeys, config.auth.devToken]) if (s) secrets.add(s);
+  const previousMasterKeys = config.previousMasterKeys ?? [];
+  for (const s of [config.masterKey, ...previousMasterKeys, config.auth.devToken]) if (s) secrets.add(s);
   for (const url of [config.databaseUrl, config.redisUrl]) {
     const password = safeUrlPassword(url);
     if (password) secrets.add(password);
   }
 
-  const keyring = MasterKeyring.fromBase64(config.masterKey, config.previousMasterKeys);
+  const keyring = MasterKeyring.fromBase64(config.masterKey, previousMasterKeys);
   const keyStore = new EncryptionKeyStore(deps.prisma, keyring);
   const jobs = new JobService({
     prisma: deps.prisma,
