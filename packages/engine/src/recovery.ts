@@ -103,11 +103,20 @@ export class Recovery {
     const staleBefore = new Date(Date.now() - this.options.staleAfterMs);
     const stale = await this.prisma.taskInstance.findMany({
       where: { state: 'running', heartbeatAt: { lt: staleBefore } },
-      select: { id: true, runId: true, taskId: true, runnerId: true },
+      select: { id: true, runId: true, taskId: true, runnerId: true, tryNumber: true },
     });
     let lost = 0;
     for (const s of stale) {
-      const r = await this.prisma.$transaction((tx) => this.store.failLostTry(tx, { instanceId: s.id, staleBefore }));
+      const r = await this.prisma.$transaction(async (tx) => {
+        const result = await this.store.failLostTry(tx, { instanceId: s.id, staleBefore });
+        if (result.applied) {
+          // The dead runner could not write its own last line: say in the try's log what happened.
+          await tx.taskLog.create({
+            data: { taskInstanceId: s.id, tryNumber: s.tryNumber, level: 'error', message: `try ${s.tryNumber} lost: runner ${s.runnerId ?? '?'} stopped heart-beating` },
+          });
+        }
+        return result;
+      });
       if (!r.applied) continue; // it beat in the meantime, or another scheduler got there first
       lost++;
       this.logger.warn('task try lost: its runner stopped heart-beating', { runId: s.runId, taskId: s.taskId, runnerId: s.runnerId });

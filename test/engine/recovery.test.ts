@@ -1,0 +1,110 @@
+/**
+ * PostgreSQL is the truth: a Redis emptied mid-run and a runner killed with SIGKILL mid-task
+ * are both repaired by the scheduler's recovery, and the run completes.
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { freePort, startRedis, type LocalService } from '@sluice/local-services';
+import { schedulerId } from '@sluice/engine';
+import { testEnv } from '../support/env.ts';
+import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('recovery', () => {
+  let h: Harness;
+  let redisServer: LocalService | undefined;
+  beforeEach(() => {
+    redisServer = undefined;
+  });
+  afterEach(async () => {
+    await h.close();
+    await redisServer?.stop();
+  });
+
+  it('Redis flushed mid-run: queued tries and schedules come back, the run completes', async () => {
+    // FLUSHALL on the shared test Redis would hit other tests: this test gets a Redis of its own.
+    redisServer = await startRedis(path.join(testEnv.tmpDir, `redis-flush-${process.pid}`), await freePort());
+    h = await createHarness({ redisUrl: redisServer.url });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let staged = 0;
+    await h.startRunner(
+      {
+        stage: async () => {
+          staged++;
+          await gate;
+          return {};
+        },
+      },
+      { concurrency: 1 },
+    );
+    const scheduler = await h.startScheduler({ sweepIntervalMs: 300 });
+    const jobId = await h.createJob({ streams: ['a', 'b', 'c'], schedule: '0 0 1 1 *' });
+    assert.ok(await h.engine.schedules.queue.getJobScheduler(schedulerId(jobId)), 'scheduler exists before the flush');
+    const { runId } = await h.engine.triggerRun(jobId);
+    // stage[0] runs (blocked on the gate); stage[1] and stage[2] wait in Redis.
+    await waitFor(async () => staged === 1 && (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'queued' } })) === 2, 'one stage running, two queued');
+
+    const admin = new Redis(redisServer.url);
+    await admin.flushall();
+    assert.equal(await admin.dbsize(), 0);
+    await admin.quit();
+
+    release();
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 20_000);
+    assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+    assert.equal(staged, 3, 'the two tries lost with Redis were dispatched again');
+    await waitFor(async () => h.engine.schedules.queue.getJobScheduler(schedulerId(jobId)), 'the job scheduler to be recreated');
+    const r = await scheduler.sweep();
+    assert.equal(r.redisWasEmpty, false, 'the sentinel is back');
+  });
+
+  it('a runner killed with SIGKILL mid-task: the try is declared lost, retried elsewhere, the run completes', async () => {
+    h = await createHarness();
+    await h.startScheduler({ staleAfterMs: 1_500, sweepIntervalMs: 300 });
+    const jobId = await h.createJob({ streams: ['s'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'support/runner-process.ts')], {
+      env: {
+        ...process.env,
+        TEST_DATABASE_URL: h.db.url,
+        REDIS_URL: h.redisUrl,
+        TEST_QUEUE_PREFIX: h.queuePrefix,
+        TEST_RUNNER_ID: 'doomed-runner',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (b: Buffer) => {
+        if (b.toString().includes('ready')) resolve();
+      });
+      child.on('exit', () => reject(new Error('the runner child exited before it was ready')));
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(
+      async () => h.prisma.taskInstance.findFirst({ where: { runId, taskId: 'stage', state: 'running', runnerId: 'doomed-runner' } }),
+      'the child to run stage',
+      20_000,
+    );
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    const killedAt = Date.now();
+
+    await h.startRunner();
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 20_000);
+    assert.equal(run.state, 'success');
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    assert.equal(stage.tryNumber, 2, 'retried once');
+    assert.notEqual(stage.runnerId, 'doomed-runner');
+    assert.ok(Date.now() - killedAt < 10_000, 'noticed within staleAfterMs + sweep interval (plus the run)');
+    const lostLog = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'error' } });
+    assert.match(lostLog[0]?.message ?? '', /try 1 lost: runner doomed-runner stopped heart-beating/);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Cron schedules through BullMQ job schedulers and real schedulers: firing, pause, resume
+ * (with and without catch-up), and two schedulers at once never doubling a run or a task.
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { schedulerId } from '@sluice/engine';
+import { createHarness, waitFor, type Harness } from './support/harness.ts';
+
+describe('schedules', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await createHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const scheduledRuns = (jobId: string) =>
+    h.prisma.dagRun.findMany({ where: { jobId, runType: 'scheduled' }, orderBy: { logicalDate: 'asc' } });
+
+  it('fires a seconds-level cron: one successful run per fire, logical date = fire time', async () => {
+    await h.startRunner();
+    await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', maxActiveRuns: 5 });
+    await waitFor(async () => (await scheduledRuns(jobId)).filter((r) => r.state === 'success').length >= 3, '3 scheduled runs');
+    const runs = await scheduledRuns(jobId);
+    for (const r of runs) assert.equal(r.logicalDate.getTime() % 1000, 0, 'fire times are whole seconds');
+    const times = runs.map((r) => r.logicalDate.getTime());
+    assert.equal(new Set(times).size, times.length);
+    for (let i = 1; i < times.length; i++) assert.ok((times[i] ?? 0) - (times[i - 1] ?? 0) >= 1000);
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.ok(job.lastCompletedAt);
+  });
+
+  it('refuses an invalid schedule or time zone with a clear message', async () => {
+    await assert.rejects(h.createJob({ schedule: '61 * * * *' }), /minute field: 61 is outside 0-59/);
+    await assert.rejects(h.createJob({ schedule: '@daily', timezone: 'Moon/Base' }), /not an IANA time zone/);
+  });
+
+  it('pause stops fires; resume starts again without replaying the paused time', async () => {
+    await h.startRunner();
+    await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', maxActiveRuns: 5 });
+    await waitFor(async () => (await scheduledRuns(jobId)).length >= 1, 'a first fire');
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: true } });
+    await h.engine.syncSchedule(jobId);
+    assert.equal(await h.engine.schedules.queue.getJobScheduler(schedulerId(jobId)), undefined, 'scheduler removed');
+    await sleep(1200); // a fire already in flight may still land
+    const pausedCount = (await scheduledRuns(jobId)).length;
+    await sleep(2500);
+    assert.equal((await scheduledRuns(jobId)).length, pausedCount, 'no fires while paused');
+
+    const resumedAt = Date.now();
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
+    await h.engine.syncSchedule(jobId);
+    await waitFor(async () => (await scheduledRuns(jobId)).length > pausedCount, 'a fire after resume');
+    const after = (await scheduledRuns(jobId)).slice(pausedCount);
+    assert.ok(after.every((r) => r.logicalDate.getTime() >= resumedAt - 1000), 'no run for a second spent paused');
+  });
+
+  it('resume with catchup creates the missed runs, queued behind max_active_runs', async () => {
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true, isPaused: true });
+    // The job was created paused: catch-up starts from its creation.
+    await sleep(3100);
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
+    await h.engine.syncSchedule(jobId);
+    const runs = await scheduledRuns(jobId);
+    assert.ok(runs.length >= 3, `missed fires became runs (${runs.length})`);
+    assert.equal(runs.filter((r) => r.state === 'running').length, 1, 'max_active_runs = 1: one runs, the rest queue');
+    await h.startRunner();
+    await waitFor(async () => (await scheduledRuns(jobId)).slice(0, runs.length).every((r) => r.state === 'success'), 'caught-up runs done');
+  });
+
+  it('two schedulers at once: every fire makes exactly one run, every task runs once', async () => {
+    await h.startRunner();
+    await h.startScheduler();
+    await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['a', 'b'], schedule: '*/1 * * * * *', maxActiveRuns: 10 });
+    // A duplicated delivery of one fire, through both paths at once.
+    const t = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
+    const both = await Promise.all([h.engine.schedules.createScheduledRun(jobId, t), h.engine.schedules.createScheduledRun(jobId, t)]);
+    assert.equal(both.filter((r) => r !== null).length, 1, 'one of two simultaneous fires created the run');
+    await waitFor(async () => (await scheduledRuns(jobId)).filter((r) => r.state === 'success').length >= 4, '4 scheduled runs', 20_000);
+    const runs = await scheduledRuns(jobId);
+    const times = runs.map((r) => r.logicalDate.getTime());
+    assert.equal(new Set(times).size, times.length, 'no two runs for one fire time');
+    const done = await h.prisma.taskInstance.findMany({ where: { run: { jobId }, state: 'success' } });
+    assert.ok(done.length >= 4 * 8);
+    assert.ok(done.every((i) => i.tryNumber === 1), 'no task ran twice');
+    const starts = await h.prisma.taskLog.groupBy({ by: ['taskInstanceId'], where: { message: { contains: 'started on runner' } }, _count: true });
+    assert.ok(starts.every((s) => s._count === 1), 'each task instance started once');
+  });
+});
