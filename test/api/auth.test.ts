@@ -182,3 +182,30 @@ describe('development mode', () => {
     assert.equal(r.status, 401);
   });
 });
+
+describe('an issuer that cannot be reached', () => {
+  test('answers 503 naming the issuer; once the issuer is back, discovery is tried again and tokens verify', async () => {
+    const first = await startTestIssuer();
+    const issuerUrl = first.issuer;
+    const port = Number(new URL(issuerUrl).port);
+    const stale = await first.sign({ sub: 'alice', scope: 'sluice:read' });
+    await first.close();
+    const down = await startApi({ issuer: issuerUrl, audience: 'sluice-api', ui: false });
+    try {
+      const r = await down.request('GET', '/api/airbyte/ingest', { token: stale });
+      assert.equal(r.status, 503, r.text);
+      assert.match(r.body.error, /OAuth issuer is not reachable at .*openid-configuration/);
+      const back = await startTestIssuer('sluice-api', port);
+      try {
+        const token = await back.sign({ sub: 'alice', scope: 'sluice:read' });
+        const ok = await down.request('GET', '/api/airbyte/ingest', { token });
+        assert.equal(ok.status, 200, ok.text);
+        assert.equal(back.discoveryHits(), 1);
+      } finally {
+        await back.close();
+      }
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -18,7 +18,7 @@ export interface TestIssuer {
   close(): Promise<void>;
 }
 
-export async function startTestIssuer(audience = 'sluice-api'): Promise<TestIssuer> {
+export async function startTestIssuer(audience = 'sluice-api', port = 0): Promise<TestIssuer> {
   const rsa = await generateKeyPair('RS256', { extractable: true });
   const ec = await generateKeyPair('ES256', { extractable: true });
   const rsaPublicJwk = { ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' };
@@ -38,7 +38,7 @@ export async function startTestIssuer(audience = 'sluice-api'): Promise<TestIssu
       res.end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keys: Record<'RS256' | 'ES256', { key: CryptoKey; kid: string }> = {
     RS256: { key: rsa.privateKey, kid: 'rsa-1' },
