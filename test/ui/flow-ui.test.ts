@@ -203,6 +203,38 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const errors = page.getByRole('region', { name: 'Errors' }).or(page.locator('section[aria-labelledby="errors-h"]'));
     await errors.getByText(LOAD_ERROR).waitFor();
     await shot(page, 'dev-12-run-page-errors');
+
+    // Clear the failed load: it runs again (a second try), and fails again the same way.
+    await markDocument(page);
+    await errors.locator('li[data-task="load"][data-map-index="1"]').getByRole('button', { name: 'clear and re-run' }).click();
+    const row = page.locator('table.tasks tr[data-task="load"][data-map-index="1"]');
+    await until('the cleared load to fail on its second try', async () =>
+      (await row.getAttribute('data-state')) === 'failed' && ((await row.textContent()) ?? '').includes('2/'),
+    );
+    assert.ok(await sameDocument(page));
+    await row.getByRole('link', { name: 'load' }).click();
+    await page.getByRole('button', { name: 'Try 2' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Try 2' }).getAttribute('aria-pressed'), 'true', 'the latest try is shown first');
+    await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Try 1' }).click();
+    await until('try 1 to be shown', async () => (await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed')) === 'true');
+    await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();
+    await shot(page, 'dev-12b-task-log-try-1-of-2');
+    await page.close();
+  });
+
+  test('a running run is cancelled from its page', async () => {
+    const { jobId } = await createJob({ name: 'cancel me' });
+    const trigger = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
+    const runId = trigger.body.run_id as string;
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
+    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'no cancel button on a finished run');
+    await shot(page, 'dev-17-run-cancelled');
     await page.close();
   });
 

@@ -77,7 +77,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   };
 
   const state = run?.state ?? base?.state ?? null;
-  const tasks: LiveTask[] = run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, next_retry_at: null, output: null }));
+  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, next_retry_at: null, output: null })));
+  const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
+  const rowsRead = rowsOf('extract');
+  const rowsLoaded = rowsOf('load');
   const totalRows = tasks.reduce((s, t) => s + t.rows, 0);
   const duration = elapsed(run?.started_at ?? base?.started_at ?? null, run?.ended_at ?? base?.ended_at ?? null, now);
   const avgRate = duration !== null && duration > 0 ? (totalRows * 1000) / duration : null;
@@ -114,10 +117,11 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         <div><dt>Started</dt><dd>{formatDate(run?.started_at ?? base?.started_at)}</dd></div>
         <div><dt>Ended</dt><dd>{formatDate(run?.ended_at ?? base?.ended_at)}</dd></div>
         <div><dt>Duration</dt><dd>{formatDuration(duration)}</dd></div>
-        <div><dt>Rows</dt><dd data-testid="run-rows">{formatCount(totalRows)}</dd></div>
+        <div><dt>Rows read</dt><dd data-testid="rows-read">{formatCount(rowsRead)}</dd></div>
+        <div><dt>Rows loaded</dt><dd data-testid="rows-loaded">{formatCount(rowsLoaded)}</dd></div>
         {running ? (
           <div>
-            <dt>Rows/s</dt>
+            <dt title="rows processed per second by all tasks of the run">Rows/s</dt>
             <dd data-testid="rows-per-second">
               {rate !== null ? formatCount(rate) : '—'}
               {avgRate !== null ? <span className="muted small"> (avg {formatCount(avgRate)})</span> : null}
@@ -240,4 +244,15 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       ) : null}
     </main>
   );
+}
+
+const TASK_ORDER = ['extract', 'stage', 'transform', 'load', 'archive'];
+
+/** Tasks in pipeline order, then by stream position. */
+function inDagOrder(tasks: LiveTask[]): LiveTask[] {
+  const rank = (t: LiveTask): number => {
+    const i = TASK_ORDER.indexOf(t.task_type);
+    return i < 0 ? TASK_ORDER.length : i;
+  };
+  return [...tasks].sort((a, b) => rank(a) - rank(b) || a.task_id.localeCompare(b.task_id) || a.map_index - b.map_index);
 }
