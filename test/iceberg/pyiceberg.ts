@@ -28,9 +28,11 @@ export async function readWithPyIceberg(
   table: string,
   s3: boolean,
   append?: Array<Record<string, unknown>>,
+  restUri?: string,
 ): Promise<PyIcebergView> {
   const request = {
     append,
+    rest_uri: restUri,
     database_url: databaseUrl,
     namespace,
     table,

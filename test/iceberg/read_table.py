@@ -1,7 +1,8 @@
 """Reads an Iceberg table with PyIceberg (an independent reader) and prints what it sees as JSON.
 
 Input (stdin, JSON): {"database_url", "namespace", "table", "s3": {endpoint, access_key, secret_key, region} | null,
-                     "append": [rows] | absent}   -- with "append", PyIceberg first appends those rows itself
+                     "append": [rows] | absent, "rest_uri": str | absent}
+With "rest_uri" the table is read through that Iceberg REST catalog instead of the SQL catalog.   -- with "append", PyIceberg first appends those rows itself
 Output (stdout, JSON): namespaces, tables, schema, rows (sorted), snapshots, files (with readable metrics).
 """
 import datetime
@@ -39,7 +40,12 @@ def main():
             "s3.region": s3["region"],
             "s3.force-virtual-addressing": "false",
         })
-    catalog = SqlCatalog("sluice", **props)
+    if req.get("rest_uri"):
+        from pyiceberg.catalog.rest import RestCatalog
+        props["uri"] = req["rest_uri"]
+        catalog = RestCatalog("sluice", **props)
+    else:
+        catalog = SqlCatalog("sluice", **props)
     ns, name = req["namespace"], req["table"]
     table = catalog.load_table((ns, name))
     if req.get("append"):

@@ -1,20 +1,17 @@
-import { ValidationError } from '@sluice/core';
+import { ValidationError, assertNever } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
 import { tableName, type CatalogBackend, type TableIdentifier } from './catalog-backend.ts';
 import { NoSuchTableError, TableAlreadyExistsError } from './errors.ts';
 import { initialSchema } from './evolve-schema.ts';
 import { IcebergTable } from './iceberg-table.ts';
+import { RestCatalogBackend, type RestCatalogOptions } from './rest-catalog-backend.ts';
 import { SqlCatalogBackend } from './sql-catalog-backend.ts';
 import { newTableMetadata } from './table-metadata.ts';
 import type { ColumnSpec } from './types.ts';
 
-export interface OpenCatalogOptions {
-  /** `sql`: the SQL catalog in PostgreSQL (PyIceberg SqlCatalog / Java JdbcCatalog tables). */
-  type: 'sql';
-  /** PostgreSQL URL of the catalog database (Sluice's DATABASE_URL). */
-  uri: string;
-  /** Catalog name rows are registered under; default `sluice`. */
+interface CatalogCommonOptions {
+  /** Catalog name tables are registered under; default `sluice`. */
   name?: string;
   /** Object store holding the warehouse; every table location must lie under its root. */
   store: ObjectStore;
@@ -22,6 +19,26 @@ export interface OpenCatalogOptions {
   warehouse?: string;
   logger?: Logger;
 }
+
+export type OpenCatalogOptions = CatalogCommonOptions &
+  (
+    | {
+        /** The SQL catalog in PostgreSQL (PyIceberg SqlCatalog / Java JdbcCatalog tables). */
+        type: 'sql';
+        /** PostgreSQL URL of the catalog database (Sluice's DATABASE_URL). */
+        uri: string;
+      }
+    | {
+        /** An Iceberg REST catalog service. */
+        type: 'rest';
+        /** Base URI of the service, without `/v1`. */
+        uri: string;
+        token?: string;
+        headers?: Record<string, string>;
+        /** The service's own `warehouse` parameter (`GET /v1/config?warehouse=`), when it needs one. */
+        catalogWarehouse?: string;
+      }
+  );
 
 export interface CreateTableOptions {
   /** Table location URI; default `{warehouse}/{namespace}/{table}` in the store. */
@@ -109,6 +126,22 @@ export class IcebergCatalog {
 
 /** Opens a catalog. The caller keeps ownership of the store (close it yourself). */
 export function openCatalog(options: OpenCatalogOptions): IcebergCatalog {
-  const backend = new SqlCatalogBackend(options.uri, options.name ?? 'sluice', options.store);
+  const name = options.name ?? 'sluice';
+  let backend: CatalogBackend;
+  switch (options.type) {
+    case 'sql':
+      backend = new SqlCatalogBackend(options.uri, name, options.store);
+      break;
+    case 'rest': {
+      const rest: RestCatalogOptions = { uri: options.uri, name };
+      if (options.token) rest.token = options.token;
+      if (options.headers) rest.headers = options.headers;
+      if (options.catalogWarehouse) rest.warehouse = options.catalogWarehouse;
+      backend = new RestCatalogBackend(rest);
+      break;
+    }
+    default:
+      return assertNever(options, 'catalog type');
+  }
   return new IcebergCatalog(backend, options.store, (options.warehouse ?? 'warehouse').replace(/^\/+|\/+$/g, ''), options.logger);
 }

@@ -1,8 +1,9 @@
 export { openCatalog, IcebergCatalog, type OpenCatalogOptions, type CreateTableOptions } from './catalog.ts';
 export { IcebergTable, type WriteOptions, type MergeOptions, type CommitResult } from './iceberg-table.ts';
 export type { WriteInput } from './data-file-writer.ts';
-export type { CatalogBackend, TableIdentifier } from './catalog-backend.ts';
+export type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 export { SqlCatalogBackend } from './sql-catalog-backend.ts';
+export { RestCatalogBackend, RestCatalogError, type RestCatalogOptions } from './rest-catalog-backend.ts';
 export { icebergSchemaFromJsonSchema, icebergTypeFromJsonSchema, type JsonSchemaNode } from './json-schema-to-iceberg.ts';
 export { duckdbType, canPromote, normalizeType } from './iceberg-types.ts';
 export { configureDuckDb, type DuckDbSettings } from './duckdb.ts';

@@ -18,8 +18,16 @@ export function parseTableMetadata(text: string): TableMetadata {
 
 /** Serializes table metadata with bigint values written as plain JSON integers. */
 export function stringifyTableMetadata(metadata: TableMetadata): string {
-  const text = JSON.stringify(metadata, (_key, value: unknown) =>
-    typeof value === 'bigint' ? `${BIGINT_MARK}${value.toString()}` : value,
-  );
+  return stringifyWithBigints(metadata);
+}
+
+/** JSON.stringify that writes bigint values as plain JSON integers (snapshot ids in REST requests too). */
+export function stringifyWithBigints(value: unknown): string {
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${BIGINT_MARK}${v.toString()}` : v));
   return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
+/** JSON.parse keeping snapshot ids exact (as bigint) wherever they occur, e.g. in REST responses. */
+export function parseWithSnapshotIds(text: string): unknown {
+  return parseTableMetadata(text);
 }
