@@ -45,3 +45,9 @@ test('incompatible changes name the column and both types', () => {
   assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'price', type: 'decimal(9, 3)' }]), /decimal\(9, 2\) in the table but decimal\(9, 3\)/);
   assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'a', type: 'long' }, { name: 'a', type: 'long' }]), /duplicate column/);
 });
+
+test('a required table column missing from the data is refused', () => {
+  const strict = { ...base, fields: base.fields.map((f) => (f.name === 'id' ? { ...f, required: true } : f)) };
+  assert.throws(() => evolveSchema('ns.t', strict, 3, 1, [{ name: 'name', type: 'string' }]), /required column id \(int\) is missing/);
+  assert.equal(evolveSchema('ns.t', strict, 3, 1, [{ name: 'id', type: 'int' }]).changed, false);
+});

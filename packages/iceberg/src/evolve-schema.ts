@@ -15,7 +15,7 @@ export interface EvolvedSchema {
  * new columns are appended as optional fields with new ids; a column whose type widens
  * (int → long, float → double, decimal precision) is promoted in place; data narrower than the
  * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError}.
- * Table columns missing from the data stay, and are written as nulls.
+ * Table columns missing from the data stay, and are written as nulls (a required one is an error).
  */
 export function evolveSchema(
   tableName: string,
@@ -52,6 +52,12 @@ export function evolveSchema(
       }
       throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
     }
+  }
+  const missingRequired = current.fields.filter((f) => f.required && !seen.has(f.name));
+  if (missingRequired.length > 0) {
+    throw new ValidationError(
+      missingRequired.map((f) => ({ path: `columns.${f.name}`, message: `${tableName}: required column ${f.name} (${f.type}) is missing from the data` })),
+    );
   }
   if (!changed) return { schema: current, lastColumnId, changed: false };
   const schema: IcebergSchema = { type: 'struct', 'schema-id': nextSchemaId, fields };
