@@ -4,7 +4,7 @@ import type { Logger } from '@sluice/logging';
 import type { Dispatcher } from './dispatcher.ts';
 import { sentinelKey } from './redis-keys.ts';
 import type { Schedules } from './schedules.ts';
-import type { StateStore, TaskDispatch } from './state-store.ts';
+import { TRANSACTION_OPTIONS, type StateStore, type TaskDispatch } from './state-store.ts';
 
 export interface RecoveryOptions {
   /**
@@ -116,7 +116,7 @@ export class Recovery {
           });
         }
         return result;
-      });
+      }, TRANSACTION_OPTIONS);
       if (!r.applied) continue; // it beat in the meantime, or another scheduler got there first
       lost++;
       this.logger.warn('task try lost: its runner stopped heart-beating', { runId: s.runId, taskId: s.taskId, runnerId: s.runnerId });

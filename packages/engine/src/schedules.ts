@@ -5,7 +5,7 @@ import type { Logger } from '@sluice/logging';
 import type { PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { StateStore, TaskDispatch } from './state-store.ts';
+import { TRANSACTION_OPTIONS, type StateStore, type TaskDispatch } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
 export const MAX_CATCHUP_RUNS = 100;
@@ -78,7 +78,7 @@ export class Schedules {
       const created = await this.store.createRun(tx, { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
       dispatches = created.dispatches;
       return created;
-    });
+    }, TRANSACTION_OPTIONS);
     await this.dispatcher.dispatch(dispatches);
     return r.created ? r.runId : null;
   }

@@ -82,6 +82,13 @@ export interface TryRef {
 
 const toState = (s: string): TaskState => s as TaskState;
 
+/**
+ * Options for the transactions that wrap StateStore calls. Prisma's defaults (2 s to get a
+ * connection, 5 s to finish) fail transitions under load; a failed transition is repaired only
+ * by recovery, so waiting longer is the better trade.
+ */
+export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
+
 export class StateStore {
   constructor(private readonly dags: DagCache) {}
 

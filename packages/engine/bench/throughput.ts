@@ -1,0 +1,210 @@
+/**
+ * Benchmark: no-op tasks per second through the whole DAG machinery (run creation, claims,
+ * state transitions, downstream dispatch through BullMQ) and the hand-off latency from an
+ * upstream instance's end to its downstream instance's start (p50/p95/p99), beside raw BullMQ
+ * no-op jobs per second measured in the same process, on the same Redis.
+ *
+ *   pnpm --filter @sluice/engine bench            (starts local PostgreSQL and Redis)
+ *   DATABASE_URL=… REDIS_URL=… pnpm --filter @sluice/engine bench
+ *
+ * Knobs (environment): BENCH_JOBS (20), BENCH_RUNS (10 per job), BENCH_STREAMS (4),
+ * BENCH_CONCURRENCY (50), BENCH_RAW_JOBS (20000), BENCH_LATENCY_RUNS (20: runs measured one at a time).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import pg from 'pg';
+import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
+import { createLogger } from '@sluice/logging';
+import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
+import { Engine, createRedis, quitRedis } from '../src/index.ts';
+import { startRunner } from '../../runner/src/worker/index.ts';
+
+const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
+const JOBS = num('BENCH_JOBS', 20);
+const RUNS = num('BENCH_RUNS', 10);
+const STREAMS = num('BENCH_STREAMS', 4);
+const CONCURRENCY = num('BENCH_CONCURRENCY', 50);
+const RAW_JOBS = num('BENCH_RAW_JOBS', 20_000);
+const LATENCY_RUNS = num('BENCH_LATENCY_RUNS', 20);
+
+const logger = createLogger({ silent: true });
+const services: LocalService[] = [];
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
+chmodSync(tmp, 0o755); // PostgreSQL runs as its own user and must reach its data directory
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/**
+ * Hand-off latency of the given runs: each instance's start minus the latest end of its
+ * upstream instances (both stamped by the engine's clock in PostgreSQL rows).
+ */
+async function handoffLatencies(prisma: PrismaClient, runIds: string[]): Promise<number[]> {
+  const rows = await prisma.$queryRaw<{ latency_ms: number }[]>`
+    WITH up AS (
+      SELECT d.id, d.started_at,
+        (SELECT max(u.ended_at) FROM task_instances u
+          WHERE u.run_id = d.run_id AND u.task_id = ANY(t.upstream_task_ids)
+            AND (u.map_index = d.map_index OR u.map_index = -1 OR d.map_index = -1)) AS upstream_done
+      FROM task_instances d
+      JOIN dag_runs r ON r.id = d.run_id
+      JOIN dag_tasks t ON t.dag_id = r.dag_id AND t.task_id = d.task_id
+      WHERE cardinality(t.upstream_task_ids) > 0 AND d.run_id = ANY(${runIds}::uuid[]))
+    SELECT EXTRACT(EPOCH FROM (started_at - upstream_done)) * 1000 AS latency_ms FROM up WHERE upstream_done IS NOT NULL`;
+  return rows.map((r) => Number(r.latency_ms)).sort((a, b) => a - b);
+}
+
+function summary(sorted: number[]): Record<string, number> {
+  return { samples: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
+}
+
+async function rawBullmq(redisUrl: string): Promise<number> {
+  const prefix = `bench-raw-${randomBytes(4).toString('hex')}`;
+  const conn = createRedis(redisUrl);
+  const queue = new Queue('raw', { connection: conn, prefix });
+  let done = 0;
+  let resolveAll: () => void = () => undefined;
+  const all = new Promise<void>((r) => {
+    resolveAll = r;
+  });
+  const workerConn = createRedis(redisUrl);
+  const worker = new Worker(
+    'raw',
+    async () => {
+      if (++done === RAW_JOBS) resolveAll();
+    },
+    { connection: workerConn, prefix, concurrency: CONCURRENCY, autorun: false },
+  );
+  for (let i = 0; i < RAW_JOBS; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, RAW_JOBS - i) }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+  }
+  const start = performance.now();
+  void worker.run();
+  await all;
+  const rate = RAW_JOBS / ((performance.now() - start) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await quitRedis(workerConn);
+  await quitRedis(conn);
+  return rate;
+}
+
+async function main(): Promise<void> {
+  let databaseUrl = process.env['DATABASE_URL'];
+  let redisUrl = process.env['REDIS_URL'];
+  if (!databaseUrl) {
+    const s = await startPostgres(path.join(tmp, 'pg'), await freePort());
+    services.push(s);
+    databaseUrl = s.url;
+  }
+  if (!redisUrl) {
+    const s = await startRedis(path.join(tmp, 'redis'), await freePort());
+    services.push(s);
+    redisUrl = s.url;
+  }
+  const dbName = `sluice_bench_${randomBytes(4).toString('hex')}`;
+  const adminUrl = new URL(databaseUrl);
+  adminUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(databaseUrl);
+  url.pathname = `/${dbName}`;
+  await migrate(url.toString());
+  const prisma = createPrismaClient(url.toString(), { max: 20 });
+  const queuePrefix = `bench-${randomBytes(4).toString('hex')}`;
+
+  try {
+    const rawRate = await rawBullmq(redisUrl);
+
+    const engine = await Engine.create({ prisma, redisUrl, queuePrefix, logger });
+    const streams = Array.from({ length: STREAMS }, (_, i) => `s${i}`);
+    const jobIds: string[] = [];
+    for (let j = 0; j < JOBS; j++) {
+      const id = randomUUID();
+      await prisma.$transaction(async (tx) => {
+        await tx.ingestionJob.create({
+          data: { id, name: `bench-${j}`, sourceName: 'source-bench', sourceConfigEncrypted: 'x', schemaName: 'bench', mode: 'append', streams, maxActiveRuns: RUNS },
+        });
+        await engine.writeJobDag(tx, id);
+      });
+      jobIds.push(id);
+    }
+    const runner = await startRunner({
+      prisma,
+      redisUrl,
+      queuePrefix,
+      logger,
+      concurrency: CONCURRENCY,
+      handlers: {
+        extract: async (ctx) => ({ mappedStreams: ctx.job.streams }),
+        stage: async () => ({}),
+        transform: async () => ({}),
+        load: async () => ({}),
+        archive: async () => ({}),
+      },
+    });
+    const tasksPerRun = 2 + 3 * STREAMS;
+    const totalTasks = JOBS * RUNS * tasksPerRun;
+    const start = performance.now();
+    const runIds: string[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      for (const jobId of jobIds) runIds.push((await engine.triggerRun(jobId)).runId);
+    }
+    for (;;) {
+      const open = await prisma.dagRun.count({ where: { state: { in: ['queued', 'running'] } } });
+      if (open === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const failed = await prisma.dagRun.count({ where: { state: { not: 'success' } } });
+
+    const saturated = await handoffLatencies(prisma, runIds);
+
+    // Unloaded hand-off: one run at a time, so no try waits behind others for a runner slot.
+    const quietRuns: string[] = [];
+    for (let r = 0; r < LATENCY_RUNS; r++) {
+      const first = jobIds[0];
+      if (first === undefined) break;
+      const { runId } = await engine.triggerRun(first);
+      quietRuns.push(runId);
+      for (;;) {
+        const run = await prisma.dagRun.findUniqueOrThrow({ where: { id: runId }, select: { state: true } });
+        if (run.state !== 'queued' && run.state !== 'running') break;
+        await new Promise((res) => setTimeout(res, 10));
+      }
+    }
+    const quiet = await handoffLatencies(prisma, quietRuns);
+
+    await runner.close();
+    await engine.close();
+    const report = {
+      machine: `${os.cpus().length} cpus, node ${process.version}`,
+      runs: JOBS * RUNS,
+      runs_not_successful: failed,
+      tasks: totalTasks,
+      seconds: Number(seconds.toFixed(2)),
+      dag_tasks_per_s: Math.round(totalTasks / seconds),
+      raw_bullmq_jobs_per_s: Math.round(rawRate),
+      ratio_dag_to_raw: Number((totalTasks / seconds / rawRate).toFixed(3)),
+      handoff_latency_ms_one_run_at_a_time: summary(quiet),
+      handoff_latency_ms_under_full_load: summary(saturated),
+      runner_concurrency: CONCURRENCY,
+    };
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await prisma.$disconnect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+    for (const s of services.reverse()) await s.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
