@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ColumnSpec } from '@sluice/iceberg';
+import { writeToTable, type ColumnSpec } from '@sluice/iceberg';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
 const cols: ColumnSpec[] = [
@@ -75,4 +75,17 @@ test('Sluice and PyIceberg take turns writing one table; every write survives th
   assert.equal(final.snapshots.at(-1)?.summary['deleted-records'], '6');
   assert.equal(final.snapshots.at(-1)?.summary['total-records'], '1');
   assert.equal(final.snapshots.at(-1)?.summary['total-data-files'], '1');
+});
+
+test('writeToTable creates the table on first use, then merges; a retry of the same task is a no-op', async () => {
+  const input = { format: 'ndjson' as const, files: [await h.ndjson('w1.ndjson', [{ id: 1, v: 'a' }, { id: 1, v: 'b' }])], columns: cols };
+  const first = await writeToTable(h.catalog, { namespace: 'fresh_ns', table: 'users', mode: 'merge', keys: ['id'], input, runId: 'r1', taskId: 'load.users' });
+  assert.equal(first.status, 'committed');
+  const retry = await writeToTable(h.catalog, { namespace: 'fresh_ns', table: 'users', mode: 'merge', keys: ['id'], input, runId: 'r1', taskId: 'load.users' });
+  assert.equal(retry.status, 'already-committed');
+  await assert.rejects(writeToTable(h.catalog, { namespace: 'fresh_ns', table: 'users', mode: 'merge', input }), /needs key columns/);
+  const view = await h.read('fresh_ns', 'users');
+  assert.ok(view.namespaces.includes('fresh_ns'));
+  assert.deepEqual(view.rows, [{ id: 1, v: 'b', at: null }]);
+  assert.equal(view.snapshots.length, 1);
 });
