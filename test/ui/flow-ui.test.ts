@@ -95,7 +95,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // Every task instance of the run, per stream too, is green in the grid and the graph.
     const cells = page.locator(`td[data-run-id="${runId}"][data-task]`);
     await until('every grid cell of the run to be success', async () => {
-      const states = await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
+      const states: (string | null)[] = [];
+      for (const cell of await cells.all()) states.push(await cell.getAttribute('data-state'));
       return states.length === 8 && states.every((s) => s === 'success');
     });
     for (const stream of [0, 1]) {

@@ -32,7 +32,7 @@ export async function startOidcProvider(o: { port: number; clientId: string; red
     claims: { openid: ['sub'], profile: ['name'] },
     cookies: { keys: ['ui-test-cookie-key-0123456789abcdef'] },
     ttl: { AccessToken: 3600, IdToken: 3600, Session: 3600, Grant: 3600, Interaction: 600, AuthorizationCode: 60 },
-    async findAccount(_ctx, id) {
+    findAccount(_ctx, id) {
       return { accountId: id, claims: () => ({ sub: id, name: `${id[0]?.toUpperCase() ?? ''}${id.slice(1)}` }) };
     },
     extraTokenClaims(_ctx, token) {

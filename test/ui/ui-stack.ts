@@ -30,12 +30,15 @@ export function browserTestsUnavailable(): string | null {
   return null;
 }
 
+/** A JSON answer's fields (tests read the ones they need, e.g. `body.job_id as string`). */
+export type ApiBody = Record<string, unknown>;
+
 export interface UiStack {
   url: string;
   db: TestDatabase;
   engine: Engine;
   devToken: string | null;
-  api(method: string, route: string, token: string | null, body?: unknown): Promise<{ status: number; body: any }>;
+  api(method: string, route: string, token: string | null, body?: unknown): Promise<{ status: number; body: ApiBody }>;
   close(): Promise<void>;
 }
 
@@ -98,7 +101,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
       if (body !== undefined) headers['content-type'] = 'application/json';
       const res = await fetch(`${url}${route}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const text = await res.text();
-      return { status: res.status, body: text === '' ? null : JSON.parse(text) };
+      return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as ApiBody) };
     },
     async close() {
       await server.close();

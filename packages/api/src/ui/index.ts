@@ -211,7 +211,9 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   }
 
   // The built app. Hashed assets are immutable; pages are never cached.
-  router.use('/assets', express.static(path.join(distDir, 'assets'), { immutable: true, maxAge: '1y', index: false, fallthrough: false }));
+  router.use('/assets', express.static(path.join(distDir, 'assets'), { immutable: true, maxAge: '1y', index: false }), (req: Request) => {
+    throw new NotFoundError('asset', req.path);
+  });
   router.get('/favicon.svg', (_req, res, next) => {
     res.sendFile(path.join(distDir, 'favicon.svg'), (err) => {
       if (err) next();

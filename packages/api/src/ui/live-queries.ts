@@ -179,7 +179,6 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
     job_id: run.jobId,
     state_message: run.stateMessage,
     warnings: run.warnings,
-    at: new Date().toISOString(),
     tasks: run.tasks.map((t) => ({
       task_id: t.taskId,
       map_index: t.mapIndex,

@@ -36,7 +36,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const status = useLive(auth, missing ? null : { run_id: runId }, {
     run: ({ run: r }) => {
       const rows = r.tasks.reduce((s, t) => s + t.rows, 0);
-      const at = Date.parse(r.at);
+      // Pushes come only when something changed: rates are measured between them, in this browser's time.
+      const at = Date.now();
       const prev = previous.current;
       if (prev !== null && at > prev.at && r.state === 'running') setRate(((rows - prev.rows) * 1000) / (at - prev.at));
       if (r.state !== 'running') setRate(null);

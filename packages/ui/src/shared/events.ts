@@ -95,8 +95,6 @@ export interface LiveRun extends LiveRunSummary {
   state_message: string | null;
   warnings: string[];
   tasks: LiveTask[];
-  /** Server time of this snapshot, for rates. */
-  at: string;
 }
 
 export interface LiveLogLine {

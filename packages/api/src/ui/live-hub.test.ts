@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '@sluice/logging';
+import { LiveHub } from './live-hub.ts';
+
+const logger = createLogger({ silent: true });
+
+function recorder<T>(): { changes: T[]; gone: number; listener: { change(p: T): void; gone(): void } } {
+  const r = { changes: [] as T[], gone: 0, listener: { change: (p: T) => void r.changes.push(p), gone: () => void (r.gone += 1) } };
+  return r;
+}
+
+test('one fetch per tick serves every watcher of a topic, and only changes are sent', async () => {
+  const hub = new LiveHub({ intervalMs: 20, logger });
+  let fetches = 0;
+  let value = 1;
+  const fetch = (): Promise<{ v: number }> => {
+    fetches += 1;
+    return Promise.resolve({ v: value });
+  };
+  const a = recorder<{ v: number }>();
+  const b = recorder<{ v: number }>();
+  const offA = hub.subscribe('run:1', fetch, a.listener);
+  await sleep(5);
+  const offB = hub.subscribe('run:1', fetch, b.listener);
+  assert.deepEqual(b.changes, [{ v: 1 }], 'a late watcher gets the current payload at once');
+  await sleep(100);
+  assert.deepEqual(a.changes, [{ v: 1 }], 'an unchanged payload is not sent again');
+  const before = fetches;
+  value = 2;
+  await sleep(60);
+  assert.deepEqual(a.changes, [{ v: 1 }, { v: 2 }]);
+  assert.deepEqual(b.changes, [{ v: 1 }, { v: 2 }]);
+  assert.ok(fetches - before <= 4, `two watchers share the ticks (${fetches - before} fetches in ~3 ticks)`);
+  offA();
+  offB();
+  assert.equal(hub.topicCount, 0, 'a topic nobody watches is dropped');
+  const idle = fetches;
+  await sleep(80);
+  assert.equal(fetches, idle, 'nothing is polled while nobody watches');
+  hub.close();
+});
+
+test('a topic whose fetch answers null tells its watchers it is gone, once', async () => {
+  const hub = new LiveHub({ intervalMs: 10, logger });
+  let there = true;
+  const r = recorder<string>();
+  hub.subscribe('job:1', () => Promise.resolve(there ? 'x' : null), r.listener);
+  await sleep(30);
+  there = false;
+  await sleep(60);
+  assert.deepEqual(r.changes, ['x']);
+  assert.equal(r.gone, 1);
+  assert.equal(hub.topicCount, 0);
+  hub.close();
+});
+
+test('a failing fetch is retried on the next tick without dropping watchers', async () => {
+  const hub = new LiveHub({ intervalMs: 10, logger });
+  let calls = 0;
+  const r = recorder<number>();
+  hub.subscribe('jobs:*', () => {
+    calls += 1;
+    if (calls < 3) return Promise.reject(new Error('connection reset'));
+    return Promise.resolve(7);
+  }, r.listener);
+  await sleep(80);
+  assert.deepEqual(r.changes, [7]);
+  assert.equal(r.gone, 0);
+  hub.close();
+});

@@ -1,0 +1,172 @@
+/**
+ * The UI server's live endpoint and development-mode session, over plain HTTP against the real
+ * API, engine and runner: `GET /api/events` pushes a run's states, row counts and log lines as
+ * they change, refuses what the caller may not see, and the dev session cookie stands in for
+ * the dev token only from this origin, without the page ever holding the token.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { LiveEvents, LiveRun } from '@sluice/ui/events';
+import { jobBody, startUiStack, type UiStack } from './ui-stack.ts';
+
+/** The development session cookie's name (packages/api/src/ui/dev-session.ts). */
+const DEV_SESSION_COOKIE = 'sluice_dev_session';
+
+interface SseEvent {
+  type: string;
+  data: unknown;
+}
+
+/** Reads server-sent events from `url` until `done` says stop (or `ms` pass); answers them all. */
+async function readEvents(url: string, headers: Record<string, string>, done: (events: SseEvent[]) => boolean, ms = 30_000): Promise<{ status: number; events: SseEvent[] }> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ms);
+  const events: SseEvent[] = [];
+  try {
+    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+    if (res.status !== 200 || res.body === null) {
+      await res.body?.cancel();
+      return { status: res.status, events };
+    }
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    while (!done(events)) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const type = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (type !== undefined && data !== undefined) events.push({ type, data: JSON.parse(data) });
+      }
+    }
+    await reader.cancel();
+    return { status: res.status, events };
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+}
+
+describe('live updates endpoint and the development session', () => {
+  let stack: UiStack;
+  let auth: Record<string, string>;
+
+  before(async () => {
+    stack = await startUiStack();
+    auth = { authorization: `Bearer ${stack.devToken ?? ''}` };
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  test("a run's states, row counts and log lines arrive as they change", async () => {
+    const job = await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name: 'live feed' }));
+    assert.equal(job.status, 201);
+    const trigger = await stack.api('POST', `/api/airbyte/ingest/${String(job.body.job_id)}/runs`, stack.devToken, {});
+    const runId = trigger.body.run_id as string;
+
+    const [runFeed, logFeed] = await Promise.all([
+      readEvents(`${stack.url}/api/events?run_id=${runId}`, auth, (ev) =>
+        ev.some((e) => e.type === 'run' && (e.data as LiveEvents['run']).run.state === 'success'),
+      ),
+      readEvents(`${stack.url}/api/events?run_id=${runId}&task_id=extract&map_index=-1&try=1`, auth, (ev) =>
+        ev.some((e) => e.type === 'log' && (e.data as LiveEvents['log']).lines.some((l) => l.message.includes('extract done'))),
+      ),
+    ]);
+    assert.equal(runFeed.status, 200);
+    const runs: LiveRun[] = runFeed.events.filter((e) => e.type === 'run').map((e) => (e.data as LiveEvents['run']).run);
+    const states = runs.map((r) => r.state).filter((s, i, all) => all[i - 1] !== s);
+    assert.ok(states.includes('running') && states.at(-1) === 'success', `run states pushed: ${states.join(' → ')}`);
+    const extractRows = [...new Set(runs.map((r) => r.tasks.find((t) => t.task_id === 'extract')?.rows ?? 0))].filter((n) => n > 0);
+    assert.ok(extractRows.length >= 3, `the extract row count was pushed as it grew (${extractRows.join(', ')})`);
+    for (let i = 1; i < runs.length; i++) assert.notDeepEqual(runs[i], runs[i - 1], 'only changes are pushed');
+    const last = runs.at(-1);
+    assert.equal(last?.tasks.length, 8);
+    assert.ok(last?.tasks.find((t) => t.task_id === 'load' && t.stream === 'users')?.output, 'task outputs are pushed');
+
+    const batches = logFeed.events.filter((e) => e.type === 'log').map((e) => (e.data as LiveEvents['log']).lines);
+    assert.ok(batches.length >= 3, `log lines arrived in ${batches.length} pushes while extract ran`);
+    const ids = batches.flat().map((l) => BigInt(l.id));
+    assert.equal(new Set(ids).size, ids.length, 'no log line is sent twice');
+    assert.ok(ids.every((id, i) => i === 0 || id > (ids[i - 1] ?? 0n)), 'log lines arrive in order');
+  });
+
+  test('a job feed carries the DAG and the runs grid; the jobs feed lists visible jobs', async () => {
+    const job = await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name: 'grid feed' }));
+    const jobId = job.body.job_id as string;
+    const feed = await readEvents(`${stack.url}/api/events?job_id=${jobId}`, auth, (ev) => ev.length > 0);
+    const first = feed.events[0];
+    assert.equal(first?.type, 'job');
+    const live = (first?.data as LiveEvents['job']).job;
+    assert.deepEqual(live.dag?.tasks.map((t) => `${t.task_id}${t.is_mapped ? '[]' : ''}`).sort(), ['archive', 'extract', 'load[]', 'stage[]', 'transform[]']);
+    assert.equal(live.is_paused, false);
+    const jobs = await readEvents(`${stack.url}/api/events`, auth, (ev) => ev.length > 0);
+    const lines = (jobs.events[0]?.data as LiveEvents['jobs']).jobs;
+    assert.ok(lines.some((l) => l.job_id === jobId));
+  });
+
+  test('watching needs credentials, a thing that exists, and a sensible query', async () => {
+    assert.equal((await readEvents(`${stack.url}/api/events`, {}, () => true)).status, 401);
+    assert.equal((await readEvents(`${stack.url}/api/events`, { authorization: 'Bearer wrong-token-123456' }, () => true)).status, 401);
+    assert.equal((await readEvents(`${stack.url}/api/events?run_id=7f1c1a57-0d5e-4a43-9a53-1b2b8d0c9e11`, auth, () => true)).status, 404);
+    assert.equal((await readEvents(`${stack.url}/api/events?job_id=not-a-uuid`, auth, () => true)).status, 400);
+    assert.equal((await readEvents(`${stack.url}/api/events?task_id=extract`, auth, () => true)).status, 400);
+  });
+
+  test('the page sets a dev session cookie that is not the token and works only from this origin', async () => {
+    const page = await fetch(`${stack.url}/jobs/anything`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const token = stack.devToken ?? '';
+    assert.ok(!html.includes(token), 'the dev token is not in the page');
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const setCookie = page.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, new RegExp(`^${DEV_SESSION_COOKIE}=`));
+    assert.match(setCookie, /HttpOnly/i);
+    assert.match(setCookie, /SameSite=Strict/i);
+    assert.ok(!setCookie.includes(token), 'the cookie is not the token');
+    const cookie = setCookie.split(';')[0] ?? '';
+
+    const own = await fetch(`${stack.url}/api/airbyte/ingest`, { headers: { cookie } });
+    assert.equal(own.status, 200, 'the session works for the API');
+    await own.body?.cancel();
+    const sameOrigin = await fetch(`${stack.url}/api/airbyte/ingest`, { headers: { cookie, origin: stack.url } });
+    assert.equal(sameOrigin.status, 200);
+    await sameOrigin.body?.cancel();
+    const crossSite = await fetch(`${stack.url}/api/airbyte/ingest`, { method: 'GET', headers: { cookie, origin: 'https://evil.example' } });
+    assert.equal(crossSite.status, 401, 'a request from another origin is refused even with the cookie');
+    await crossSite.body?.cancel();
+    const forged = await fetch(`${stack.url}/api/airbyte/ingest`, { headers: { cookie: `${DEV_SESSION_COOKIE}=${Buffer.from(token).toString('base64url')}` } });
+    assert.equal(forged.status, 401, 'a made-up session is refused');
+    await forged.body?.cancel();
+    const feed = await readEvents(`${stack.url}/api/events`, { cookie }, (ev) => ev.length > 0);
+    assert.equal(feed.status, 200, 'the live feed accepts the session');
+  });
+
+  test('the built app is served with an SPA fallback, immutable assets and a clear 404 elsewhere', async () => {
+    const root = await fetch(`${stack.url}/`, { redirect: 'manual' });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get('location'), '/jobs');
+    for (const p of ['/jobs', '/runs/x/tasks/extract', '/auth/callback']) {
+      const r = await fetch(`${stack.url}${p}`);
+      assert.equal(r.status, 200, p);
+      assert.match(await r.text(), /<div id="root"><\/div>/);
+    }
+    const html = await (await fetch(`${stack.url}/jobs`)).text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(asset, 'the page loads a bundled script from this server');
+    assert.ok(!/https?:\/\//.test(html.replace(/<meta[^>]*>/g, '')), 'no other host is referenced by the page');
+    const js = await fetch(`${stack.url}${asset}`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+    await js.body?.cancel();
+    const missing = await fetch(`${stack.url}/assets/nope.js`);
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+  });
+});
