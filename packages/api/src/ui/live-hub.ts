@@ -25,7 +25,7 @@ interface Topic {
  * A topic (e.g. `run:<id>`) is fetched once per tick however many connections watch it, and
  * its listeners hear only payloads that differ from the last one; ticks run back to back with
  * `intervalMs` between them, and only while somebody watches. Polling reads the same rows any
- * writer changes, however it writes them (see docs/adr/ui-live-updates.md for why not
+ * writer changes, however it writes them (see docs/adr/0008-flow-ui.md for why not
  * LISTEN/NOTIFY).
  */
 export class LiveHub {
