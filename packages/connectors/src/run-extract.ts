@@ -193,7 +193,7 @@ class ExtractRun {
       outcome = await runConnectorProcess({
         launch: connector.launch,
         verb: 'read',
-        files: { config: o.config, catalog: configured, ...(inputState.length > 0 ? { state: inputState } : {}) },
+        files: { config: o.config, catalog: configured, ...(inputState.length > 0 ? { state: stateFileContent(inputState) } : {}) },
         killGraceMs: o.killGraceMs ?? connector.killGraceMs,
         timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...(o.signal ? { signal: o.signal } : {}),
@@ -202,7 +202,7 @@ class ExtractRun {
       });
     } catch (err) {
       this.#abortWriters(err);
-      return this.#failed(connectorFailure('exit_code', `${connector.sourceName} read could not start: ${errorMessage(err)}`, err));
+      return this.#failed(connectorFailure('exit_code', `${connector.sourceName} read could not start: ${this.#masker.mask(errorMessage(err))}`, err));
     }
     if (this.#garbage > MAX_GARBAGE_LOGS) this.#log('warn', 'sluice', `${this.#garbage} stdout lines were not protocol messages (the first ${MAX_GARBAGE_LOGS} are logged)`);
     if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream or data and were dropped`);
@@ -453,4 +453,14 @@ class ExtractRun {
       }
     }
   }
+}
+
+/**
+ * The `--state` file: the list of state messages, except that a lone legacy state is written as
+ * its bare `data` object, the form connectors from before per-stream state read.
+ */
+function stateFileContent(state: readonly AirbyteStateMessage[]): unknown {
+  const only = state.length === 1 ? state[0] : undefined;
+  if (only && (only.type === 'LEGACY' || only.type == null) && only.data) return only.data;
+  return state;
 }
