@@ -1,0 +1,218 @@
+/**
+ * The mission end to end: jobs are posted through the HTTP API, their runs execute the real
+ * `source-faker` connector (installed from PyPI by the code under test), and the Iceberg tables
+ * they commit are read back with PyIceberg — an independent reader — against real PostgreSQL,
+ * Redis and an S3-compatible server.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ColumnCipher } from '@sluice/crypto';
+import { EncryptionKeyStore } from '@sluice/crypto';
+import type { TaskHandlers } from '@sluice/runner';
+import { readWithPyIceberg, type PyIcebergView } from '../iceberg/pyiceberg.ts';
+import { testEnv } from '../support/env.ts';
+import { startSluiceStack, type RunView, type SluiceStack } from '../support/sluice-stack.ts';
+
+const FAKER = { count: 40, seed: 11, records_per_slice: 20, parallelism: 1, always_updated: true };
+const connectorsDir = path.join(testEnv.tmpDir, 'connectors-e2e');
+
+let stack: SluiceStack;
+/** Load tries that were made to fail after their commit, by stream. */
+const failedAfterCommit = new Set<string>();
+
+function failFirstLoadAfterCommit(h: TaskHandlers): TaskHandlers {
+  return {
+    ...h,
+    load: async (ctx) => {
+      const result = await h.load(ctx);
+      // The commit has landed; now the try dies as if the runner crashed before recording success.
+      if (ctx.job.name.startsWith('retry-load') && ctx.task.tryNumber === 1) {
+        failedAfterCommit.add(ctx.task.stream ?? '');
+        throw new Error('runner lost after the commit (test)');
+      }
+      return result;
+    },
+  };
+}
+
+before(async () => {
+  mkdirSync(connectorsDir, { recursive: true });
+  stack = await startSluiceStack({ connectorsDir, wrapHandlers: failFirstLoadAfterCommit });
+});
+after(async () => {
+  await stack.close();
+});
+
+async function createJob(body: Record<string, unknown>): Promise<string> {
+  const r = await stack.api<{ job_id: string | null; flow_url: string; error: string | null }>('POST', '/api/airbyte/ingest', {
+    source_name: 'source-faker',
+    source_config: FAKER,
+    streams: ['users'],
+    ...body,
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.ok(r.body.job_id);
+  return r.body.job_id;
+}
+
+async function runOnce(jobId: string): Promise<RunView> {
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${jobId}/runs`);
+  assert.equal(t.status, 201, JSON.stringify(t.body));
+  const run = await stack.waitForRun(t.body.run_id);
+  assert.equal(run.state, 'success', `run failed: ${run.state_message ?? ''} ${JSON.stringify(run.tasks.filter((x) => x.error))}`);
+  return run;
+}
+
+function table(ns: string, name: string): Promise<PyIcebergView> {
+  return readWithPyIceberg(stack.db.url, ns, name, stack.s3);
+}
+
+const loadRows = (run: RunView, stream: string): number => run.tasks.find((t) => t.task_id === 'load' && t.stream === stream)?.rows ?? -1;
+
+describe('write modes through the API, read with PyIceberg', () => {
+  test('append twice keeps both batches', async () => {
+    const job = await createJob({ name: 'append', schema_name: 'e2e_append', mode: 'append' });
+    const r1 = await runOnce(job);
+    const r2 = await runOnce(job);
+    assert.equal(loadRows(r1, 'users'), FAKER.count);
+    assert.ok(loadRows(r2, 'users') > 0, 'always_updated faker re-emits its users');
+    const t = await table('e2e_append', 'users');
+    assert.equal(t.rows.length, loadRows(r1, 'users') + loadRows(r2, 'users'));
+    const byRun = new Map<unknown, number>();
+    for (const row of t.rows) byRun.set(row['ingestion_run_id'], (byRun.get(row['ingestion_run_id']) ?? 0) + 1);
+    assert.deepEqual(byRun.get(r1.run_id), loadRows(r1, 'users'));
+    assert.deepEqual(byRun.get(r2.run_id), loadRows(r2, 'users'));
+    assert.deepEqual(t.tables, ['users'], 'only the selected stream becomes a table');
+    assert.equal(t.snapshots.length, 2);
+    assert.deepEqual(t.snapshots.map((s) => s.summary['sluice.run-id']), [r1.run_id, r2.run_id]);
+    for (const col of ['ingestion_time', 'ingestion_run_id', 'ingestion_mode', 'dag_job_id']) {
+      assert.ok(t.schema.some((f) => f.name === col), `metadata column ${col}`);
+    }
+    assert.equal(t.schema.find((f) => f.name === 'ingestion_time')?.type, 'timestamptz');
+    assert.ok(t.rows.every((row) => row['ingestion_mode'] === 'append' && row['dag_job_id'] === job));
+  });
+
+  test('overwrite twice keeps only the last batch', async () => {
+    const job = await createJob({ name: 'overwrite', schema_name: 'e2e_overwrite', mode: 'overwrite' });
+    await runOnce(job);
+    const r2 = await runOnce(job);
+    const t = await table('e2e_overwrite', 'users');
+    assert.equal(t.rows.length, FAKER.count);
+    assert.ok(t.rows.every((row) => row['ingestion_run_id'] === r2.run_id));
+    assert.equal(t.snapshots.at(-1)?.summary['operation'], 'overwrite');
+  });
+
+  test('merge twice keeps one row per key with the latest values', async () => {
+    const job = await createJob({ name: 'merge', schema_name: 'e2e_merge', mode: 'merge' });
+    await runOnce(job);
+    const r2 = await runOnce(job);
+    const t = await table('e2e_merge', 'users');
+    const ids = t.rows.map((row) => row['id']);
+    assert.equal(new Set(ids).size, ids.length, 'one row per key');
+    assert.equal(ids.length, FAKER.count);
+    assert.ok(t.rows.every((row) => row['ingestion_run_id'] === r2.run_id), 'every key carries the second run\'s values');
+  });
+});
+
+describe('transformations, metadata and staging', () => {
+  test('renames and encryption apply; encrypted values decrypt back to the source values; no metadata columns; staging deleted', async () => {
+    const keyName = 'e2e-pii';
+    const k = await stack.api('POST', '/api/encryption-keys', { name: keyName });
+    assert.equal(k.status, 201, JSON.stringify(k.body));
+    const plainJob = await createJob({ name: 'plain', schema_name: 'e2e_plain', mode: 'overwrite', add_ingestion_metadata: false });
+    const encJob = await createJob({
+      name: 'encrypted',
+      schema_name: 'e2e_enc',
+      mode: 'overwrite',
+      add_ingestion_metadata: false,
+      archive_staging: false,
+      column_transformations: [
+        { column: 'email', stream: 'users', new_name: 'email_enc', encryption_key_name: keyName },
+        { column: 'name', new_name: 'full_name' },
+      ],
+    });
+    await runOnce(plainJob);
+    const encRun = await runOnce(encJob);
+    const plain = await table('e2e_plain', 'users');
+    const enc = await table('e2e_enc', 'users');
+    const names = enc.schema.map((f) => f.name);
+    assert.ok(names.includes('email_enc') && names.includes('full_name'));
+    assert.ok(!names.includes('email') && !names.includes('name'));
+    assert.ok(!names.some((n) => n.startsWith('ingestion_') || n === 'dag_job_id'), 'add_ingestion_metadata false adds no columns');
+    const cipher = await new EncryptionKeyStore(stack.db.prisma, stack.keyring).loadCipher(keyName);
+    assert.ok(cipher instanceof ColumnCipher);
+    const emailById = new Map(plain.rows.map((r) => [r['id'], r['email']]));
+    assert.equal(enc.rows.length, plain.rows.length);
+    for (const row of enc.rows) {
+      assert.match(String(row['email_enc']), /^sluice:v1:/);
+      assert.equal(cipher.decrypt(String(row['email_enc'])), emailById.get(row['id']));
+      assert.equal(row['full_name'], plain.rows.find((p) => p['id'] === row['id'])?.['name']);
+    }
+    let staged = 0;
+    for await (const _ of stack.store.list(`staging/${encRun.run_id}/`)) staged++;
+    let archived = 0;
+    for await (const _ of stack.store.list(`archive/${encRun.run_id}/`)) archived++;
+    assert.deepEqual([staged, archived], [0, 0], 'archive_staging false deletes the staging files');
+  });
+
+  test('archive_staging moves the run\'s staging files to archive/{run_id}/', async () => {
+    const job = await createJob({ name: 'archived', schema_name: 'e2e_archive', mode: 'append' });
+    const run = await runOnce(job);
+    const archived: string[] = [];
+    for await (const o of stack.store.list(`archive/${run.run_id}/`)) archived.push(o.key);
+    let staged = 0;
+    for await (const _ of stack.store.list(`staging/${run.run_id}/`)) staged++;
+    assert.equal(staged, 0);
+    assert.ok(archived.some((k) => k.endsWith('extract-manifest.json')));
+    assert.ok(archived.some((k) => k.includes('/raw/users/')));
+  });
+
+  test('a deterministically encrypted merge key still merges: one row per key after two runs', async () => {
+    const keyName = 'e2e-det';
+    assert.equal((await stack.api('POST', '/api/encryption-keys', { name: keyName })).status, 201);
+    const job = await createJob({
+      name: 'merge-encrypted-key',
+      schema_name: 'e2e_merge_enc',
+      mode: 'merge',
+      merge: 'id',
+      column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: keyName }],
+    });
+    await runOnce(job);
+    await runOnce(job);
+    const t = await table('e2e_merge_enc', 'users');
+    const ids = t.rows.map((r) => String(r['id']));
+    assert.equal(ids.length, FAKER.count);
+    assert.equal(new Set(ids).size, FAKER.count);
+    assert.ok(ids.every((id) => id.startsWith('sluice:v1d:')), 'merge keys are encrypted deterministically');
+  });
+});
+
+test('a load that dies after its commit is retried without duplicating rows', async () => {
+  const job = await createJob({ name: 'retry-load', schema_name: 'e2e_retry', mode: 'append' });
+  const run = await runOnce(job);
+  assert.ok(failedAfterCommit.has('users'), 'the first try failed after committing');
+  const load = run.tasks.find((t) => t.task_id === 'load' && t.stream === 'users');
+  assert.equal(load?.try_number, 2);
+  const t = await table('e2e_retry', 'users');
+  assert.equal(t.rows.length, FAKER.count);
+  assert.equal(t.snapshots.length, 1, 'the retry found its own snapshot and did not commit again');
+});
+
+test('a scheduled job runs on its cron', async () => {
+  const job = await createJob({ name: 'scheduled', schema_name: 'e2e_cron', mode: 'append', schedule: '* * * * *' });
+  const deadline = Date.now() + 150_000;
+  let runs: { runs: { run_id: string; run_type: string; state: string }[] } = { runs: [] };
+  while (Date.now() < deadline) {
+    runs = (await stack.api<typeof runs>('GET', `/api/airbyte/ingest/${job}/runs`)).body;
+    if (runs.runs.some((r) => r.run_type === 'scheduled' && r.state === 'success')) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const scheduled = runs.runs.find((r) => r.run_type === 'scheduled' && r.state === 'success');
+  assert.ok(scheduled, `no scheduled run succeeded: ${JSON.stringify(runs)}`);
+  const run = await stack.waitForRun(scheduled.run_id);
+  assert.equal(new Date(run.logical_date).getUTCSeconds(), 0, 'the logical date is the cron fire time');
+  const t = await table('e2e_cron', 'users');
+  assert.ok(t.rows.length >= FAKER.count);
+});
