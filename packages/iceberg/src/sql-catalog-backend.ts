@@ -8,7 +8,8 @@ import type { TableMetadata } from './types.ts';
 /**
  * The SQL catalog on PostgreSQL, in exactly the tables PyIceberg's `SqlCatalog` and Iceberg's
  * Java `JdbcCatalog` use: `iceberg_tables (catalog_name, table_namespace, table_name,
- * metadata_location, previous_metadata_location)` and `iceberg_namespace_properties
+ * metadata_location, previous_metadata_location, iceberg_type)` (their "v1" layout; tables Sluice
+ * registers are `TABLE`, and a NULL type reads as a table, as both do) and `iceberg_namespace_properties
  * (catalog_name, namespace, property_key, property_value)`, a namespace existing as the row
  * `exists = true`. The tables come from Sluice's migrations; this class never creates them.
  * Metadata files are written here, next to the table (`{location}/metadata/NNNNN-uuid.metadata.json`),
@@ -44,7 +45,9 @@ export class SqlCatalogBackend implements CatalogBackend {
 
   async listTables(namespace: string): Promise<string[]> {
     const r = await this.pool.query<{ table_name: string }>(
-      `SELECT table_name FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 ORDER BY table_name`,
+      `SELECT table_name FROM iceberg_tables
+        WHERE catalog_name = $1 AND table_namespace = $2 AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
+        ORDER BY table_name`,
       [this.name, namespace],
     );
     return r.rows.map((row) => row.table_name);
@@ -52,7 +55,8 @@ export class SqlCatalogBackend implements CatalogBackend {
 
   private async currentMetadataLocation(id: TableIdentifier): Promise<string | undefined> {
     const r = await this.pool.query<{ metadata_location: string | null }>(
-      `SELECT metadata_location FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3`,
+      `SELECT metadata_location FROM iceberg_tables
+        WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3 AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)`,
       [this.name, id.namespace, id.name],
     );
     return r.rows[0]?.metadata_location ?? undefined;
@@ -79,8 +83,8 @@ export class SqlCatalogBackend implements CatalogBackend {
     try {
       await this.ensureNamespace(id.namespace);
       const r = await this.pool.query(
-        `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location)
-         VALUES ($1, $2, $3, $4, NULL) ON CONFLICT DO NOTHING`,
+        `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type)
+         VALUES ($1, $2, $3, $4, NULL, 'TABLE') ON CONFLICT DO NOTHING`,
         [this.name, id.namespace, id.name, uri],
       );
       registered = r.rowCount === 1;

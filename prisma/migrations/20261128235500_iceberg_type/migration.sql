@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "iceberg_tables" ADD COLUMN     "iceberg_type" VARCHAR(5);
