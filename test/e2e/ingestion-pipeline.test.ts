@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ColumnCipher } from '@sluice/crypto';
 import { EncryptionKeyStore } from '@sluice/crypto';
+import { getJobMetadata } from '@sluice/datahub';
 import type { TaskHandlers } from '@sluice/runner';
 import { readWithPyIceberg, type PyIcebergView } from '../iceberg/pyiceberg.ts';
 import { testEnv } from '../support/env.ts';
@@ -92,6 +93,11 @@ describe('write modes through the API, read with PyIceberg', () => {
     }
     assert.equal(t.schema.find((f) => f.name === 'ingestion_time')?.type, 'timestamptz');
     assert.ok(t.rows.every((row) => row['ingestion_mode'] === 'append' && row['dag_job_id'] === job));
+    // Without a DataHub configured, the metadata is still kept: the table's dataset and the DAG's flow.
+    const md = await getJobMetadata(stack.db.prisma, job);
+    const urns = md.entities.map((e) => e.entityUrn);
+    assert.ok(urns.includes('urn:li:dataset:(urn:li:dataPlatform:iceberg,e2e_append.users,PROD)'), urns.join('\n'));
+    assert.ok(urns.includes(`urn:li:dataFlow:(sluice,${job},PROD)`), urns.join('\n'));
   });
 
   test('overwrite twice keeps only the last batch', async () => {

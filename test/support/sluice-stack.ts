@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createApiServer, type ApiConfig } from '@sluice/api';
 import { MasterKeyring } from '@sluice/crypto';
+import { DataHubPublisher } from '@sluice/datahub';
 import { Engine } from '@sluice/engine';
 import { openCatalog } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
@@ -102,7 +103,9 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     sweepIntervalMs: 1000,
   });
   const catalog = openCatalog({ type: 'sql', uri: db.url, store, logger });
-  const real = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.connectorsDir });
+  // No GMS here: metadata is kept in the outbox (and shown), not sent.
+  const datahub = new DataHubPublisher(db.prisma, { gmsUrl: null, logger });
+  const real = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.connectorsDir, datahub, publicUrl: url });
   const runner = await startRunner({
     prisma: db.prisma,
     redisUrl: testEnv.redisUrl,

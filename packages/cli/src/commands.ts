@@ -3,6 +3,7 @@ import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
 import { MasterKeyring } from '@sluice/crypto';
 import { DEFAULT_CONNECTORS_DIR } from '@sluice/connectors';
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
+import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@sluice/datahub';
 import { Engine, createRedis } from '@sluice/engine';
 import { openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
@@ -80,12 +81,25 @@ async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> 
   logger.info('stopped');
 }
 
-function ingestionDeps(prisma: PrismaClient, databaseUrl: string, store: ObjectStore, masterKey: string, connectorsDir: string | undefined, logger: Logger) {
+interface IngestionSettings {
+  databaseUrl: string;
+  masterKey: string;
+  connectorsDir: string | undefined;
+  publicUrl: string;
+  datahub: DatahubConfig;
+}
+
+/** What a runner's task handlers need; the DataHub sender is started here and stopped by the caller. */
+function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSettings, logger: Logger) {
+  const datahub = new DataHubPublisher(prisma, { ...datahubPublisherOptions(s.datahub), logger });
+  datahub.start();
   return {
     store,
-    keyring: MasterKeyring.fromBase64(masterKey),
-    catalog: openCatalog({ type: 'sql', uri: databaseUrl, store, logger }),
-    connectorsDir: path.resolve(connectorsDir ?? DEFAULT_CONNECTORS_DIR),
+    keyring: MasterKeyring.fromBase64(s.masterKey),
+    catalog: openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger }),
+    connectorsDir: path.resolve(s.connectorsDir ?? DEFAULT_CONNECTORS_DIR),
+    datahub,
+    publicUrl: s.publicUrl.replace(/\/+$/, ''),
   };
 }
 
@@ -141,8 +155,14 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     closers.push({ name: 'engine', close: () => engine.close() });
     const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
     closers.push({ name: 'scheduler', close: () => scheduler.close() });
-    const deps = ingestionDeps(prisma, databaseUrl, store, masterKey, cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), logger);
+    const deps = ingestionDeps(
+      prisma,
+      store,
+      { databaseUrl, masterKey, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg },
+      logger,
+    );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
+    closers.push({ name: 'DataHub sender', close: () => deps.datahub.stop() });
     const runner = await startRunner({
       prisma,
       redisUrl,
@@ -231,7 +251,12 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   await checkRedis(cfg.REDIS_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL);
   const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
-  const deps = ingestionDeps(prisma, cfg.DATABASE_URL, store, cfg.SLUICE_MASTER_KEY, cfg.SLUICE_CONNECTORS_DIR, logger);
+  const deps = ingestionDeps(
+    prisma,
+    store,
+    { databaseUrl: cfg.DATABASE_URL, masterKey: cfg.SLUICE_MASTER_KEY, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg },
+    logger,
+  );
   const runner = await startRunner({
     prisma,
     redisUrl: cfg.REDIS_URL,
@@ -245,6 +270,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     { name: 'database client', close: () => prisma.$disconnect() },
     { name: 'object store', close: () => store.close() },
     { name: 'Iceberg catalog', close: () => deps.catalog.close() },
+    { name: 'DataHub sender', close: () => deps.datahub.stop() },
     { name: 'runner', close: () => runner.close() },
   ]);
 }

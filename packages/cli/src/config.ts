@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, storageUrl } from '@sluice/core/config';
+import { datahubConfigFields } from '@sluice/datahub';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
@@ -22,6 +23,8 @@ export const schedulerConfigSchema = z.object({
 /** `sluice runner`: executes tasks. */
 export const runnerConfigSchema = z.object({
   ...common,
+  ...datahubConfigFields,
+  SLUICE_PUBLIC_URL: httpUrl.default('http://localhost:8080'),
   DATABASE_URL: postgresUrl,
   REDIS_URL: redisUrl,
   SLUICE_STORAGE_URL: storageUrl,
@@ -40,6 +43,7 @@ export const migrateConfigSchema = z.object({ ...common, DATABASE_URL: postgresU
 export function startConfigSchema(cwd: string) {
   return z.object({
     ...common,
+    ...datahubConfigFields,
     DATABASE_URL: optional(postgresUrl),
     REDIS_URL: optional(redisUrl),
     SLUICE_STORAGE_URL: storageUrl.default(`file://${path.join(cwd, '.sluice', 'warehouse')}`),

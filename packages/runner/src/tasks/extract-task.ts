@@ -1,14 +1,18 @@
 import { resolveConnector, runExtract, type ConnectorLogEntry } from '@sluice/connectors';
 import { NonRetryableTaskError } from '@sluice/core';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
+import type { DataHubPublisher } from '@sluice/datahub';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
+import { dagShapeFor } from './datahub-dag.ts';
 import { loadSavedState } from './stream-state.ts';
 
 export interface ExtractTaskDeps {
   store: ObjectStore;
   keyring: MasterKeyring;
   connectorsDir: string;
+  datahub: DataHubPublisher | null;
+  publicUrl: string;
 }
 
 export interface ExtractOutput {
@@ -58,6 +62,12 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (result.status === 'failed') throw result.failure.error;
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
   for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
+  if (deps.datahub) {
+    // Now that the streams are known, the DAG's shape (with each load's output table) goes to DataHub.
+    const shape = dagShapeFor(ctx.job, streams.map((s) => s.name), deps.publicUrl);
+    const recorded = await ctx.prisma.$transaction((tx) => deps.datahub?.record(tx, shape) ?? Promise.resolve(undefined));
+    if (recorded?.kind === 'skipped') ctx.log.warn(`DataHub metadata for the DAG not recorded: ${recorded.reason}`);
+  }
   const output: ExtractOutput = { manifestKey: result.manifestKey, streams };
   return {
     output,

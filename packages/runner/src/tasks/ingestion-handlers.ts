@@ -1,5 +1,6 @@
 import { NonRetryableTaskError } from '@sluice/core';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
+import type { DataHubPublisher } from '@sluice/datahub';
 import type { IcebergCatalog } from '@sluice/iceberg';
 import type { MasterKeyring } from '@sluice/crypto';
 import { EncryptionKeyStore } from '@sluice/crypto';
@@ -16,6 +17,10 @@ export interface IngestionDeps {
   keyring: MasterKeyring;
   catalog: IcebergCatalog;
   connectorsDir: string;
+  /** Publishes table and DAG metadata to DataHub; null to keep none. */
+  datahub: DataHubPublisher | null;
+  /** Base of every flow_url. */
+  publicUrl: string;
 }
 
 function streamOf(ctx: TaskContext): string {

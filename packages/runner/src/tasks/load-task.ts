@@ -4,6 +4,7 @@ import path from 'node:path';
 import { NonRetryableTaskError, assertNever } from '@sluice/core';
 import { icebergTableName } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
+import type { DataHubPublisher } from '@sluice/datahub';
 import type { ColumnSpec, CommitResult, IcebergCatalog } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
@@ -47,7 +48,16 @@ export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest)
  * evolving the schema. The commit carries the run and task ids, so a retried load that finds its
  * own snapshot does not commit twice. The stream's connector state is saved only after the commit.
  */
-export async function loadTask(deps: { store: ObjectStore; catalog: IcebergCatalog }, ctx: TaskContext): Promise<TaskResult> {
+export interface LoadTaskDeps {
+  store: ObjectStore;
+  catalog: IcebergCatalog;
+  /** Publishes the table's metadata to DataHub (through the outbox) after the commit. */
+  datahub: DataHubPublisher | null;
+  /** Base of flow_url, for the metadata. */
+  publicUrl: string;
+}
+
+export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<TaskResult> {
   const stream = ctx.task.stream;
   if (stream === null) throw new NonRetryableTaskError('load runs per stream, but this instance has no stream');
   const tm = await readTransformedManifest(deps.store, ctx.run.id, stream);
@@ -91,9 +101,35 @@ export async function loadTask(deps: { store: ObjectStore; catalog: IcebergCatal
         `${tm.rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''})`,
     );
     const manifest = await readExtractManifest(deps.store, ctx.run.id);
-    if (manifest && (await saveStreamState(ctx.prisma, ctx.job.id, ctx.run.id, stream, manifest.state))) {
-      ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
-    }
+    const schema = table.schema;
+    const savedState = await ctx.prisma.$transaction(async (tx) => {
+      const saved = manifest ? await saveStreamState(tx, ctx.job.id, ctx.run.id, stream, manifest.state) : false;
+      if (deps.datahub && result.snapshotId !== undefined) {
+        // Recorded in the outbox with the state, in one transaction; sending never blocks or fails the load.
+        const recorded = await deps.datahub.record(tx, {
+          kind: 'table_loaded',
+          jobId: ctx.job.id,
+          jobName: ctx.job.name,
+          sourceName: ctx.job.sourceName,
+          mode: ctx.job.mode,
+          flowUrl: `${deps.publicUrl}/jobs/${ctx.job.id}`,
+          runId: ctx.run.id,
+          namespace,
+          table: tableName,
+          rowCount: tm.rows,
+          snapshotId: String(result.snapshotId),
+          columns: schema.fields.map((f) => ({ name: f.name, icebergType: f.type, nullable: !f.required })),
+          ...(ctx.job.mode === 'merge' ? { keyColumns: mergeKeysFor(ctx.job.mergeKeys, tm) } : {}),
+          domain: ctx.job.domain,
+          tags: ctx.job.tags,
+          ownerId: ctx.job.ownerId,
+          sourceStreams: [stream],
+        });
+        if (recorded.kind === 'skipped') ctx.log.warn(`DataHub metadata for ${namespace}.${tableName} not recorded: ${recorded.reason}`);
+      }
+      return saved;
+    });
+    if (savedState) ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
     const output: LoadOutput = {
       namespace,
       table: tableName,
