@@ -13,6 +13,7 @@ import {
   type UpdateJobRequest,
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
+import { getRunWarnings } from '@sluice/datahub';
 import type { IngestionJobModel, Prisma, PrismaClient } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
@@ -252,7 +253,9 @@ export class JobService {
       where: { id: runId },
       include: { tasks: { orderBy: [{ taskType: 'asc' }, { taskId: 'asc' }, { mapIndex: 'asc' }] } },
     });
-    return runView(run, run.tasks);
+    // DataHub delivery problems are the run's warnings too (they never fail the run).
+    const pending = (await getRunWarnings(this.d.prisma, runId)).filter((w) => !w.resolved);
+    return runView({ ...run, warnings: [...run.warnings, ...pending.map((w) => w.message)] }, run.tasks);
   }
 
   async #job(p: Principal, jobId: string): Promise<IngestionJobModel> {
