@@ -32,7 +32,13 @@ const redactFormat = winston.format((info) => {
 
 const pretty = winston.format.printf((info) => {
   const { level, message, timestamp, component, jobId, runId, taskId, ...rest } = info;
-  const ctx = [component, jobId && `job=${String(jobId)}`, runId && `run=${String(runId)}`, taskId && `task=${String(taskId)}`]
+  const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v));
+  const ctx = [
+    component === undefined ? '' : text(component),
+    jobId === undefined ? '' : `job=${text(jobId)}`,
+    runId === undefined ? '' : `run=${text(runId)}`,
+    taskId === undefined ? '' : `task=${text(taskId)}`,
+  ]
     .filter(Boolean)
     .join(' ');
   const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';

@@ -33,7 +33,7 @@ function typesOf(node: JsonSchemaNode): string[] {
   const list = Array.isArray(t) ? t.filter((x): x is string => typeof x === 'string') : typeof t === 'string' ? [t] : [];
   if (list.length === 0) {
     // anyOf / oneOf of simple types, as some connectors write.
-    const alts = (node['anyOf'] ?? node['oneOf']) as unknown;
+    const alts = node['anyOf'] ?? node['oneOf'];
     if (Array.isArray(alts)) {
       return alts.flatMap((a) => (a && typeof a === 'object' ? typesOf(a as JsonSchemaNode) : []));
     }
