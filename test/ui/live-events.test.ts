@@ -83,14 +83,14 @@ describe('live updates endpoint and the development session', () => {
     const states = runs.map((r) => r.state).filter((s, i, all) => all[i - 1] !== s);
     assert.ok(states.includes('running') && states.at(-1) === 'success', `run states pushed: ${states.join(' → ')}`);
     const extractRows = [...new Set(runs.map((r) => r.tasks.find((t) => t.task_id === 'extract')?.rows ?? 0))].filter((n) => n > 0);
-    assert.ok(extractRows.length >= 3, `the extract row count was pushed as it grew (${extractRows.join(', ')})`);
+    assert.ok(extractRows.length >= 2, `the extract row count was pushed as it grew (${extractRows.join(', ')})`);
     for (let i = 1; i < runs.length; i++) assert.notDeepEqual(runs[i], runs[i - 1], 'only changes are pushed');
     const last = runs.at(-1);
     assert.equal(last?.tasks.length, 8);
     assert.ok(last?.tasks.find((t) => t.task_id === 'load' && t.stream === 'users')?.output, 'task outputs are pushed');
 
     const batches = logFeed.events.filter((e) => e.type === 'log').map((e) => (e.data as LiveEvents['log']).lines);
-    assert.ok(batches.length >= 3, `log lines arrived in ${batches.length} pushes while extract ran`);
+    assert.ok(batches.length >= 2, `log lines arrived in ${batches.length} pushes while extract ran`);
     const ids = batches.flat().map((l) => BigInt(l.id));
     assert.equal(new Set(ids).size, ids.length, 'no log line is sent twice');
     assert.ok(ids.every((id, i) => i === 0 || id > (ids[i - 1] ?? 0n)), 'log lines arrive in order');

@@ -55,9 +55,14 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
         ctx.log.error(LOAD_ERROR);
         throw new NonRetryableTaskError(LOAD_ERROR);
       }
-      const table = `${ctx.job.schemaName}.${ctx.task.stream ?? 'unknown'}`;
-      ctx.log.info(`committed ${rows} rows to ${table}`);
-      return { rows, bytes: rows * 80, output: { table, snapshot_id: snapshotIdFor(ctx.run.id, ctx.task.stream ?? '') } };
+      const table = ctx.task.stream ?? 'unknown';
+      ctx.log.info(`committed ${rows} rows to ${ctx.job.schemaName}.${table}`);
+      // The shape of the real load task's output (packages/runner/src/tasks/load-task.ts).
+      return {
+        rows,
+        bytes: rows * 80,
+        output: { namespace: ctx.job.schemaName, table, status: 'committed', snapshot_id: snapshotIdFor(ctx.run.id, table), rows, schema_changed: false },
+      };
     },
     async archive(ctx): Promise<TaskResult> {
       await sleep(100, undefined, { signal: ctx.signal });

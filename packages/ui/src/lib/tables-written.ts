@@ -21,7 +21,8 @@ export function tablesWritten(output: unknown, task: string, depth = 0): TableWr
   if (typeof snap === 'string' || typeof snap === 'number' || typeof snap === 'bigint') {
     const key = TABLE_KEYS.find((k) => typeof o[k] === 'string');
     const ns = o['namespace'] ?? o['schema_name'];
-    const name = key !== undefined ? String(o[key]) : typeof ns === 'string' && typeof o['name'] === 'string' ? `${ns}.${o['name']}` : '(table)';
+    const bare = key !== undefined ? String(o[key]) : typeof o['name'] === 'string' ? o['name'] : '(table)';
+    const name = typeof ns === 'string' && !bare.includes('.') ? `${ns}.${bare}` : bare;
     found.push({ table: name, snapshot_id: String(snap), task });
   }
   for (const [k, v] of Object.entries(o)) if (k !== snapKey && v !== null && typeof v === 'object') found.push(...tablesWritten(v, task, depth + 1));
