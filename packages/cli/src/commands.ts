@@ -12,6 +12,7 @@ import { createIngestionHandlers, startRunner } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis } from './check-services.ts';
+import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
 import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
 
@@ -179,7 +180,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
         redis.disconnect();
       },
     });
-    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger });
+    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger, ...connectorLookups(deps.connectorsDir, logger) });
     const { url } = await api.listen();
     closers.push({ name: 'API server', close: () => api.close() });
     for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });

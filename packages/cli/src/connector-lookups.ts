@@ -1,0 +1,54 @@
+import { resolveConnector, type Connector } from '@sluice/connectors';
+import { errorMessage } from '@sluice/core';
+import type { Logger } from '@sluice/logging';
+
+/** How long a `POST /api/airbyte/ingest` waits for a connector's spec or catalog before going on without it. */
+const LOOKUP_BUDGET_MS = 20_000;
+
+function within<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The API's connector lookups. A connector that is on PATH or already installed answers at once;
+ * one that must be pip-installed first is installed in the background and, if that takes longer
+ * than the budget, the request goes on without the spec (secrets then found by key name) and a
+ * later request finds it ready. Resolutions are shared per source name.
+ */
+export function connectorLookups(connectorsDir: string, logger: Logger) {
+  const connectors = new Map<string, Promise<Connector | undefined>>();
+  const connector = (name: string): Promise<Connector | undefined> => {
+    let p = connectors.get(name);
+    if (!p) {
+      p = resolveConnector(name, { connectorsDir }).catch((err: unknown) => {
+        connectors.delete(name);
+        logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
+        return undefined;
+      });
+      connectors.set(name, p);
+    }
+    return p;
+  };
+  return {
+    getConnectorSpec: (name: string) =>
+      within(
+        connector(name).then(async (c) => (c ? await c.spec({ timeoutMs: LOOKUP_BUDGET_MS }) : undefined)).catch((err: unknown) => {
+          logger.warn(`spec of ${name} unavailable: ${errorMessage(err)}`);
+          return undefined;
+        }),
+        LOOKUP_BUDGET_MS,
+      ),
+    discoverCatalog: (name: string, config: Record<string, unknown>) =>
+      within(
+        connector(name).then(async (c) => (c ? await c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }) : undefined)).catch((err: unknown) => {
+          logger.warn(`catalog of ${name} unavailable: ${errorMessage(err)}`);
+          return undefined;
+        }),
+        LOOKUP_BUDGET_MS,
+      ),
+  };
+}
