@@ -281,6 +281,13 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const runId = await latestRunId(jobId);
     await page.locator(`.run-bar[data-run-id="${runId}"][data-state="success"]`).waitFor({ timeout: 30_000 });
     await shot(page, 'dev-14-job-page-phone');
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await page.locator('.timeline-row').first().waitFor();
+    assert.ok((await overflowOf(page)) <= 1, 'the run page fits 390 px');
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+    await page.getByTestId('task-log').getByText('extract done').waitFor();
+    assert.ok((await overflowOf(page)) <= 1, 'the task log fits 390 px');
+    await shot(page, 'dev-14b-task-log-phone');
     await page.goto(`${stack.url}/jobs`);
     await page.locator(`tr[data-job-id="${jobId}"]`).waitFor();
     const listOverflow = await overflowOf(page);

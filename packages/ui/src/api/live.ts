@@ -42,6 +42,12 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
             credentials: 'same-origin',
             signal: abort.signal,
           });
+          if (res.status === 401 && auth.config.mode === 'oidc') {
+            // The token expired or was revoked: sign in again (the page shows the sign-in screen).
+            auth.signOut();
+            window.location.reload();
+            return;
+          }
           if (res.status === 404 || res.status === 403) {
             setStatus('gone');
             return;
