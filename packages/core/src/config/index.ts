@@ -44,7 +44,11 @@ export const redisUrl = z.string().refine((v) => /^rediss?:\/\//.test(v), 'must 
 export const storageUrl = z
   .string()
   .refine((v) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(v), 'must be s3://bucket[/prefix] or file:///absolute/path');
-export const port = z.coerce.number().int().min(1).max(65535);
+export const port = z.coerce
+  .number({ error: 'must be a port number from 1 to 65535' })
+  .int('must be a port number from 1 to 65535')
+  .min(1, 'must be a port number from 1 to 65535')
+  .max(65535, 'must be a port number from 1 to 65535');
 export const httpUrl = z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL');
 export const logLevel = z.enum(['error', 'warn', 'info', 'debug']);
 export const logFormat = z.enum(['json', 'pretty']);

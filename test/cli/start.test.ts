@@ -1,0 +1,117 @@
+/**
+ * `sluice start` (what `pnpm start` runs) as a real child process: with nothing configured it
+ * starts local PostgreSQL and Redis, migrates, and `/readyz` reports all three dependencies
+ * reachable; a stop signal ends it cleanly. Unreachable services and bad settings give one clear
+ * line — not a stack trace — naming what and where.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { freePort, isListening } from '@sluice/local-services';
+import { testEnv } from '../support/env.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/tsx/dist/cli.mjs');
+const main = path.join(root, 'packages/cli/src/main.ts');
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function sluice(args: string[], env: Record<string, string>, cwd: string = root, timeoutMs = 60_000): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsx, main, ...args], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sluice ${args.join(' ')} did not exit in ${timeoutMs} ms: ${stdout}${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('PostgreSQL unreachable: one line naming it, its address and the fix', async () => {
+  const port = await freePort();
+  const r = await sluice(['scheduler'], { DATABASE_URL: `postgresql://sluice@127.0.0.1:${port}/sluice`, REDIS_URL: testEnv.redisUrl });
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0] ?? '', new RegExp(`^sluice: PostgreSQL is not reachable at 127\\.0\\.0\\.1:${port}: .*DATABASE_URL=`));
+});
+
+test('Redis unreachable: one line naming it, its address and the fix', async () => {
+  const port = await freePort();
+  const r = await sluice(['scheduler'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: `redis://127.0.0.1:${port}` });
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0] ?? '', new RegExp(`^sluice: Redis is not reachable at 127\\.0\\.0\\.1:${port}: .*REDIS_URL=`));
+});
+
+test('a bad setting stops the process with one line naming it and a good example', async () => {
+  const r = await sluice(['start'], { SLUICE_PORT: 'eighty' });
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^sluice: SLUICE_PORT: .*\(example: SLUICE_PORT=8080\)/);
+  const k = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: 'short' });
+  assert.match(k.stderr, /^sluice: SLUICE_MASTER_KEY: must be base64 of exactly 32 bytes \(example: /);
+});
+
+test('start with nothing configured runs local PostgreSQL and Redis, and /readyz reports every dependency', { timeout: 180_000 }, async () => {
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-'));
+  chmodSync(cwd, 0o755);
+  dirs.push(cwd);
+  const port = await freePort();
+  const child = spawn(process.execPath, [tsx, main, 'start'], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    let ready: { status: string; checks: Record<string, { ok: boolean }> } | undefined;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !ready) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (res.status === 200) ready = (await res.json()) as typeof ready;
+      } catch {
+        // not listening yet
+      }
+      if (!ready) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(ready, `never ready: ${out}`);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(ready.checks).map(([k, v]) => [k, v.ok])),
+      { postgres: true, redis: true, object_store: true },
+    );
+    assert.match(out, /DATABASE_URL is not set: using a local PostgreSQL/);
+    assert.match(out, /single-user development mode: the bearer token is in /);
+    assert.ok(await isListening('127.0.0.1', 54329), 'the local PostgreSQL listens');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, out);
+  assert.match(out, /"message":"stopped"/);
+  assert.equal(await isListening('127.0.0.1', 54329), false, 'the local PostgreSQL it started is stopped again');
+  assert.equal(await isListening('127.0.0.1', 63799), false, 'the local Redis it started is stopped again');
+});
