@@ -222,4 +222,32 @@ describe('run lifecycle', () => {
       assert.ok((runs[i]?.startedAt ?? 0) >= (runs[i - 1]?.endedAt ?? Infinity), 'each run started after the previous ended');
     }
   });
+
+  it('queues archive when many loads of a run finish at the same instant (each sees the others under the run lock)', async () => {
+    const streams = ['s0', 's1', 's2', 's3', 's4', 's5'];
+    const jobId = await h.createJob({ streams, maxActiveRuns: 3 });
+    let waiting: (() => void)[] = [];
+    const runner = await h.startRunner(
+      {
+        load: async () => {
+          // A barrier: every load of the run returns at once, so their transitions race.
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve);
+            if (waiting.length === streams.length) {
+              for (const w of waiting) w();
+              waiting = [];
+            }
+          });
+          return {};
+        },
+      },
+      { concurrency: 12 },
+    );
+    for (let i = 0; i < 3; i++) {
+      const { runId } = await h.engine.triggerRun(jobId);
+      const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 10_000);
+      assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+    }
+    await runner.close();
+  });
 });

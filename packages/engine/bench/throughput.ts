@@ -29,6 +29,7 @@ const STREAMS = num('BENCH_STREAMS', 4);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 50);
 const RAW_JOBS = num('BENCH_RAW_JOBS', 20_000);
 const LATENCY_RUNS = num('BENCH_LATENCY_RUNS', 20);
+const DEADLINE_S = num('BENCH_DEADLINE_S', 300);
 
 const logger = createLogger({ silent: true });
 const services: LocalService[] = [];
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   const url = new URL(databaseUrl);
   url.pathname = `/${dbName}`;
   await migrate(url.toString());
-  const prisma = createPrismaClient(url.toString(), { max: 20 });
+  const prisma = createPrismaClient(url.toString(), { max: num('BENCH_DB_POOL', 20) });
   const queuePrefix = `bench-${randomBytes(4).toString('hex')}`;
 
   try {
@@ -157,9 +158,14 @@ async function main(): Promise<void> {
     for (let r = 0; r < RUNS; r++) {
       for (const jobId of jobIds) runIds.push((await engine.triggerRun(jobId)).runId);
     }
+    const deadline = Date.now() + DEADLINE_S * 1000;
     for (;;) {
       const open = await prisma.dagRun.count({ where: { state: { in: ['queued', 'running'] } } });
       if (open === 0) break;
+      if (Date.now() > deadline) {
+        const stuck = await prisma.taskInstance.groupBy({ by: ['taskId', 'state'], where: { run: { state: { in: ['queued', 'running'] } } }, _count: true });
+        throw new Error(`${open} runs still open after ${DEADLINE_S} s; their instances: ${JSON.stringify(stuck)}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - start) / 1000;

@@ -73,6 +73,17 @@ export interface ClaimedInstance {
   maxTries: number;
 }
 
+/** An instance as the run's evaluation needs it. */
+interface InstanceRow {
+  id: string;
+  taskId: string;
+  mapIndex: number;
+  state: TaskState;
+  tryNumber: number;
+  maxTries: number;
+  error: string | null;
+}
+
 /** Which tries a write is about: the guard that makes a late or duplicate report harmless. */
 export interface TryRef {
   instanceId: string;
@@ -170,16 +181,34 @@ export class StateStore {
   }
 
   /**
-   * Decides the run's scheduled instances (queue the ready ones, upstream_failed the blocked
-   * ones) and finishes the run when nothing is left to do. The run row must be locked.
+   * Locks the run row, then reads its instances. Two statements on purpose: under READ
+   * COMMITTED a statement that waited for a row lock still reads every other table from the
+   * snapshot it started with, so a join in the locking statement would miss the writes of the
+   * transaction it waited for (two loads finishing at once would each see the other running,
+   * and archive would never be queued).
    */
-  async #evaluate(tx: Tx, run: LockedRun): Promise<TaskDispatch[]> {
+  async #lockRunWithInstances(tx: Tx, runId: string): Promise<{ run: LockedRun; rows: InstanceRow[] }> {
+    const run = await this.#lockRun(tx, runId);
+    return { run, rows: await this.#readInstances(tx, runId) };
+  }
+
+  async #readInstances(tx: Tx, runId: string): Promise<InstanceRow[]> {
+    const rows = await tx.taskInstance.findMany({
+      where: { runId },
+      select: { id: true, taskId: true, mapIndex: true, state: true, tryNumber: true, maxTries: true, error: true },
+    });
+    return rows.map((r) => ({ ...r, state: toState(r.state) }));
+  }
+
+  /**
+   * Decides the run's scheduled instances (queue the ready ones, upstream_failed the blocked
+   * ones) and finishes the run when nothing is left to do. The run row must be locked; `known`
+   * are the run's instances as read under that lock (read again when not given).
+   */
+  async #evaluate(tx: Tx, run: LockedRun, known?: InstanceRow[]): Promise<TaskDispatch[]> {
     if (run.state !== 'running') return [];
     const spec = await this.dags.get(tx, run.dagId);
-    const rows = await tx.taskInstance.findMany({
-      where: { runId: run.id },
-      select: { id: true, taskId: true, mapIndex: true, state: true, tryNumber: true, error: true },
-    });
+    const rows = known ?? (await this.#readInstances(tx, run.id));
     const views = rows.map((r) => ({ taskId: r.taskId, mapIndex: r.mapIndex, state: toState(r.state) }));
     const decision = decideScheduled(spec, views);
     const idOf = (ref: InstanceRef): string => {
@@ -385,16 +414,19 @@ export class StateStore {
    * try was no longer running on this runner (the report is then ignored).
    */
   async finishTry(tx: Tx, runId: string, t: TryRef, outcome: TryOutcome): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    const run = await this.#lockRun(tx, runId);
-    return this.#finishTryLocked(tx, run, { id: t.instanceId, tryNumber: t.tryNumber, runnerId: t.runnerId }, outcome);
+    return this.#finishTryLocked(tx, runId, { id: t.instanceId, tryNumber: t.tryNumber, runnerId: t.runnerId }, outcome);
   }
 
   async #finishTryLocked(
     tx: Tx,
-    run: LockedRun,
+    runId: string,
     guard: { id: string; tryNumber: number; runnerId: string; heartbeatBefore?: Date },
     outcome: TryOutcome,
   ): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
+    const { run, rows: instances } = await this.#lockRunWithInstances(tx, runId);
+    const current = instances.find((i) => i.id === guard.id);
+    // Cheap pre-check under the run lock; the guarded UPDATE below stays the authority.
+    if (!current || current.state !== 'running' || current.tryNumber !== guard.tryNumber) return { applied: false, dispatches: [] };
     const spec = await this.dags.get(tx, run.dagId);
     const where = {
       id: guard.id,
@@ -408,7 +440,7 @@ export class StateStore {
     const dispatches: TaskDispatch[] = [];
     switch (outcome.kind) {
       case 'success': {
-        const rows = await tx.taskInstance.updateManyAndReturn({
+        const done = await tx.taskInstance.updateMany({
           where,
           data: {
             state: 'success',
@@ -418,23 +450,25 @@ export class StateStore {
             bytes: BigInt(outcome.bytes),
             error: null,
           },
-          select: { taskId: true },
         });
-        const done = rows[0];
-        if (!done) return { applied: false, dispatches: [] };
-        if (isMapSource(spec, done.taskId)) await this.#expand(tx, run.id, spec, done.taskId, outcome.mappedStreams ?? []);
+        if (done.count === 0) return { applied: false, dispatches: [] };
+        current.state = 'success';
+        if (isMapSource(spec, current.taskId)) {
+          await this.#expand(tx, run.id, spec, current.taskId, outcome.mappedStreams ?? []);
+          return { applied: true, dispatches: await this.#evaluate(tx, run) };
+        }
         break;
       }
       case 'failed': {
-        const current = await tx.taskInstance.findFirst({ where, select: { taskId: true, mapIndex: true, maxTries: true, tryNumber: true } });
-        if (!current) return { applied: false, dispatches: [] };
         const policy = taskSpec(spec, current.taskId);
         if (outcome.retryable && current.tryNumber < current.maxTries) {
           const delayMs = retryDelayMs(policy, current.tryNumber + 1);
-          await tx.taskInstance.updateMany({
+          const r = await tx.taskInstance.updateMany({
             where,
             data: { state: 'up_for_retry', endedAt: now, error: outcome.error, nextRetryAt: new Date(now.getTime() + delayMs) },
           });
+          if (r.count === 0) return { applied: false, dispatches: [] };
+          current.state = 'up_for_retry';
           dispatches.push({
             instanceId: guard.id,
             runId: run.id,
@@ -444,12 +478,15 @@ export class StateStore {
             delayMs,
           });
         } else {
-          await tx.taskInstance.updateMany({ where, data: { state: 'failed', endedAt: now, error: outcome.error } });
+          const r = await tx.taskInstance.updateMany({ where, data: { state: 'failed', endedAt: now, error: outcome.error } });
+          if (r.count === 0) return { applied: false, dispatches: [] };
+          current.state = 'failed';
+          current.error = outcome.error;
         }
         break;
       }
     }
-    return { applied: true, dispatches: [...dispatches, ...(await this.#evaluate(tx, run))] };
+    return { applied: true, dispatches: [...dispatches, ...(await this.#evaluate(tx, run, instances))] };
   }
 
   /** Creates (or, after a clear, re-labels) the mapped instances; skips ones whose stream is gone. */
@@ -485,10 +522,9 @@ export class StateStore {
   async failLostTry(tx: Tx, input: { instanceId: string; staleBefore: Date }): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
     const inst = await tx.taskInstance.findUnique({ where: { id: input.instanceId }, select: { runId: true, tryNumber: true, runnerId: true, heartbeatAt: true } });
     if (!inst || inst.runnerId === null) return { applied: false, dispatches: [] };
-    const run = await this.#lockRun(tx, inst.runId);
     return this.#finishTryLocked(
       tx,
-      run,
+      inst.runId,
       { id: input.instanceId, tryNumber: inst.tryNumber, runnerId: inst.runnerId, heartbeatBefore: input.staleBefore },
       { kind: 'failed', retryable: true, error: `runner ${inst.runnerId} stopped heart-beating (last beat ${inst.heartbeatAt?.toISOString() ?? 'never'}); the try is presumed lost` },
     );
