@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
-import { createHarness, instanceStates, sleeping, waitFor, waitForRun, type Harness } from './support/harness.ts';
+import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
 describe('run lifecycle', () => {
   // A harness (database, queue prefix, engine, runners) per test.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ingestionDag, validateDag, type DagSpec, type TaskType } from '@sluice/core/dag';
+import { ingestionDag, validateDag, type DagSpec } from '@sluice/core/dag';
 import type { Prisma } from '@sluice/db';
 
 type Tx = Prisma.TransactionClient;
@@ -36,7 +36,7 @@ export class DagCache {
     const spec = validateDag({
       tasks: rows.map((r) => ({
         taskId: r.taskId,
-        taskType: r.taskType as TaskType,
+        taskType: r.taskType,
         upstreamTaskIds: r.upstreamTaskIds,
         isMapped: r.isMapped,
         retries: r.retries,

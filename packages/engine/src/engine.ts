@@ -98,6 +98,6 @@ export class Engine {
   async close(): Promise<void> {
     await this.schedules.close();
     await this.dispatcher.close();
-    await this.redis.quit();
+    await quitRedis(this.redis);
   }
 }

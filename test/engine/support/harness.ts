@@ -1,7 +1,7 @@
 /**
  * Test support for the engine: a job row with its DAG, an engine, runners and schedulers on a
  * test database and queue prefix of their own, and test DAG task handlers (no-op, sleeping,
- * failing) — these are the tasks of a test DAG, not stand-ins for Sluice parts.
+ * failing, defined in each test) — these are the tasks of a test DAG, not stand-ins for Sluice parts.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +9,7 @@ import type { TaskPolicy, TaskType } from '@sluice/core/dag';
 import type { PrismaClient } from '@sluice/db';
 import { Engine } from '@sluice/engine';
 import { createLogger, type Logger } from '@sluice/logging';
-import { startRunner, type RunningRunner, type TaskHandler, type TaskHandlers } from '@sluice/runner';
+import { startRunner, type RunningRunner, type TaskHandlers } from '@sluice/runner';
 import { startScheduler, type RunningScheduler, type SchedulerOptions } from '@sluice/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { testEnv } from '../../support/env.ts';
@@ -50,14 +50,6 @@ export const noopHandlers: TaskHandlers = {
   load: async (ctx) => ({ output: { loaded: ctx.task.stream, staged: ctx.upstream('stage') } }),
   archive: async () => ({}),
 };
-
-/** A handler that waits `ms` (stopping early, with an error, when its signal aborts). */
-export function sleeping(ms: number, result: Awaited<ReturnType<TaskHandler>> = {}): TaskHandler {
-  return async (ctx) => {
-    await sleep(ms, undefined, { signal: ctx.signal });
-    return result;
-  };
-}
 
 export async function createHarness(options: { redisUrl?: string } = {}): Promise<Harness> {
   const db = await createTestDatabase();

@@ -3,7 +3,7 @@ import { isMapSource, type TaskType } from '@sluice/core/dag';
 import type { PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
 import { TRANSACTION_OPTIONS, type DagCache, type Dispatcher, type JobPayload, type StateStore, type TryOutcome, type TryRef } from '@sluice/engine';
-import type { TaskContext, TaskHandlers, TaskJob } from './task-handler.ts';
+import type { TaskContext, TaskHandlers } from './task-handler.ts';
 import { createTaskLogger } from './task-log-sink.ts';
 import { taskResultSchema } from './task-result.ts';
 
@@ -116,7 +116,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   const timeout = setTimeout(() => abort('timeout'), timeoutMs);
 
   const ctx: TaskContext = {
-    job: run.job as TaskJob,
+    job: run.job,
     run: { id: run.id, logicalDate: run.logicalDate, runType: run.runType },
     task: {
       instanceId: claimed.id,
