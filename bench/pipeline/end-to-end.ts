@@ -57,11 +57,17 @@ async function run(command: string, argv: string[], opts: { cwd?: string; env?: 
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${command} ${argv[0] ?? ''} exited ${String(code)}: ${stderr}`))));
   });
 }
+
+/** The code measured: the commit, and files changed in the working tree at the start (other work in progress). */
+const git = {
+  commit: (await run('git', ['rev-parse', 'HEAD'], { cwd: repo })).trim(),
+  uncommitted_changes: (await run('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repo })).split('\n').filter((l) => l.trim() !== ''),
+};
 
 // ---------------------------------------------------------------------------------------------
 // Services and the Sluice stack
@@ -371,6 +377,7 @@ const report = {
     load_average_end: os.loadavg().map((x) => round(x)),
   },
   storage: 'file:// (local disk)',
+  git,
   runs,
   results,
 };
