@@ -154,6 +154,7 @@ async function main(): Promise<void> {
     const tasksPerRun = 2 + 3 * STREAMS;
     const totalTasks = JOBS * RUNS * tasksPerRun;
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     const runIds: string[] = [];
     for (let r = 0; r < RUNS; r++) {
       for (const jobId of jobIds) runIds.push((await engine.triggerRun(jobId)).runId);
@@ -169,6 +170,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
     const failed = await prisma.dagRun.count({ where: { state: { not: 'success' } } });
 
     const saturated = await handoffLatencies(prisma, runIds);
@@ -199,6 +201,8 @@ async function main(): Promise<void> {
       dag_tasks_per_s: Math.round(totalTasks / seconds),
       raw_bullmq_jobs_per_s: Math.round(rawRate),
       ratio_dag_to_raw: Number((totalTasks / seconds / rawRate).toFixed(3)),
+      // CPU of this process (runner + engine + Prisma) per task: independent of other load on the machine.
+      node_cpu_ms_per_task: Number(((cpu.user + cpu.system) / 1000 / totalTasks).toFixed(2)),
       handoff_latency_ms_one_run_at_a_time: summary(quiet),
       handoff_latency_ms_under_full_load: summary(saturated),
       runner_concurrency: CONCURRENCY,

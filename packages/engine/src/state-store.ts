@@ -193,11 +193,20 @@ export class StateStore {
   }
 
   async #readInstances(tx: Tx, runId: string): Promise<InstanceRow[]> {
-    const rows = await tx.taskInstance.findMany({
-      where: { runId },
-      select: { id: true, taskId: true, mapIndex: true, state: true, tryNumber: true, maxTries: true, error: true },
-    });
-    return rows.map((r) => ({ ...r, state: toState(r.state) }));
+    const rows = await tx.$queryRaw<
+      { id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
+    >`
+      SELECT id, task_id, map_index, state::text AS state, try_number, max_tries, error
+      FROM task_instances WHERE run_id = ${runId}::uuid`;
+    return rows.map((r) => ({
+      id: r.id,
+      taskId: r.task_id,
+      mapIndex: r.map_index,
+      state: toState(r.state),
+      tryNumber: r.try_number,
+      maxTries: r.max_tries,
+      error: r.error,
+    }));
   }
 
   /**
@@ -225,13 +234,14 @@ export class StateStore {
     }
     const dispatches: TaskDispatch[] = [];
     if (decision.toQueue.length > 0) {
-      const queued = await tx.taskInstance.updateManyAndReturn({
-        where: { id: { in: decision.toQueue.map(idOf) }, state: { in: taskStatesLeadingTo('queued') } },
-        data: { state: 'queued', queuedAt: now },
-        select: { id: true, taskId: true, mapIndex: true, tryNumber: true },
-      });
+      const ids = decision.toQueue.map(idOf);
+      const from = taskStatesLeadingTo('queued');
+      const queued = await tx.$queryRaw<{ id: string; task_id: string; map_index: number; try_number: number }[]>`
+        UPDATE task_instances SET state = 'queued', queued_at = ${now}, updated_at = ${now}
+        WHERE id = ANY(${ids}::uuid[]) AND state::text = ANY(${from}::text[])
+        RETURNING id, task_id, map_index, try_number`;
       for (const q of queued) {
-        dispatches.push({ instanceId: q.id, runId: run.id, taskId: q.taskId, mapIndex: q.mapIndex, tryNumber: q.tryNumber + 1, delayMs: 0 });
+        dispatches.push({ instanceId: q.id, runId: run.id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0 });
       }
     }
     const after = new Map(views.map((v) => [`${v.taskId}[${v.mapIndex}]`, v.state]));
@@ -366,27 +376,32 @@ export class StateStore {
    * running): a duplicate or stale delivery then does nothing.
    */
   async claimTry(tx: Tx, t: TryRef): Promise<ClaimedInstance | null> {
+    // Raw SQL: this runs once per try on the hot path, and one statement (UPDATE … FROM with
+    // the run's state in the guard) is what the claim must be.
+    const from = taskStatesLeadingTo('running');
     const now = new Date();
-    const claimed = await tx.taskInstance.updateManyAndReturn({
-      where: {
-        id: t.instanceId,
-        state: { in: taskStatesLeadingTo('running') },
-        tryNumber: t.tryNumber - 1,
-        run: { state: 'running' },
-      },
-      data: {
-        state: 'running',
-        tryNumber: { increment: 1 },
-        runnerId: t.runnerId,
-        startedAt: now,
-        heartbeatAt: now,
-        endedAt: null,
-        nextRetryAt: null,
-        error: null,
-      },
-      select: { id: true, runId: true, taskId: true, taskType: true, mapIndex: true, stream: true, tryNumber: true, maxTries: true },
-    });
-    return claimed[0] ?? null;
+    const claimed = await tx.$queryRaw<
+      { id: string; run_id: string; task_id: string; task_type: string; map_index: number; stream: string | null; try_number: number; max_tries: number }[]
+    >`
+      UPDATE task_instances ti
+      SET state = 'running', try_number = ti.try_number + 1, runner_id = ${t.runnerId},
+          started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, updated_at = ${now}
+      FROM dag_runs r
+      WHERE ti.id = ${t.instanceId}::uuid AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = ${t.tryNumber - 1}
+        AND r.id = ti.run_id AND r.state = 'running'
+      RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries`;
+    const c = claimed[0];
+    if (!c) return null;
+    return {
+      id: c.id,
+      runId: c.run_id,
+      taskId: c.task_id,
+      taskType: c.task_type,
+      mapIndex: c.map_index,
+      stream: c.stream,
+      tryNumber: c.try_number,
+      maxTries: c.max_tries,
+    };
   }
 
   /**
