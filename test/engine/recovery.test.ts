@@ -107,4 +107,19 @@ describe('recovery', () => {
     const lostLog = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'error' } });
     assert.match(lostLog[0]?.message ?? '', /try 1 lost: runner doomed-runner stopped heart-beating/);
   });
+
+  it('a scheduler start restores a job scheduler missing from a Redis that was not emptied', async () => {
+    h = await createHarness();
+    const first = await h.startScheduler();
+    const jobId = await h.createJob({ schedule: '@daily', timezone: 'Europe/Berlin' });
+    // As if the API committed the job and died before syncSchedule.
+    await h.engine.schedules.queue.removeJobScheduler(schedulerId(jobId));
+    assert.equal((await first.sweep()).redisWasEmpty, false);
+    assert.equal(await h.engine.schedules.queue.getJobScheduler(schedulerId(jobId)), undefined, 'a periodic sweep does not look');
+    await h.startScheduler();
+    const restored = await h.engine.schedules.queue.getJobScheduler(schedulerId(jobId));
+    assert.equal(restored?.pattern, '0 0 * * *');
+    assert.equal(restored?.tz, 'Europe/Berlin');
+  });
 });
+

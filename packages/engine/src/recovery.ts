@@ -41,16 +41,21 @@ export class Recovery {
     private readonly options: RecoveryOptions,
   ) {}
 
-  /** One pass. Answers whether Redis had been emptied (the sentinel was missing). */
-  async sweep(): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
+  /**
+   * One pass. Answers whether Redis had been emptied (the sentinel was missing). `full` (a
+   * scheduler's first pass) reconciles every schedule and queued try even when Redis looks intact:
+   * an API that died between its commit and its syncSchedule left a schedule behind.
+   */
+  async sweep(options: { full?: boolean } = {}): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
     const set = await this.redis.set(sentinelKey(this.queuePrefix), new Date().toISOString(), 'NX');
     const redisWasEmpty = set === 'OK';
     if (redisWasEmpty) {
       this.logger.warn('Redis holds no Sluice sentinel (first start, or Redis was emptied): rebuilding schedules and queues from PostgreSQL');
-      await this.reconcileSchedules();
     }
+    const full = redisWasEmpty || (options.full ?? false);
+    if (full) await this.reconcileSchedules();
     const lost = await this.failLostTries();
-    const requeued = await this.requeue(redisWasEmpty ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
+    const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
     return { redisWasEmpty, requeued, lost };
   }
 

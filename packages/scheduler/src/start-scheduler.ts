@@ -58,12 +58,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   worker.on('error', (err) => logger.error('scheduler worker error', { err: err.message }));
 
   let sweeping: Promise<unknown> = Promise.resolve();
-  const sweep = (): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
-    const next = sweeping.then(() => recovery.sweep());
+  const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
+    const next = sweeping.then(() => recovery.sweep({ full }));
     sweeping = next.catch((err: unknown) => logger.error('recovery sweep failed', { err: err instanceof Error ? err.message : String(err) }));
     return next;
   };
-  await sweep();
+  await sweep(true);
   void worker.run();
   const timer = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 5_000);
   timer.unref();
@@ -71,7 +71,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
 
   let closing: Promise<void> | undefined;
   return {
-    sweep,
+    sweep: () => sweep(),
     /** Idempotent. */
     close() {
       closing ??= (async () => {
