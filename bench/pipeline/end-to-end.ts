@@ -194,17 +194,29 @@ async function discoverCatalog(executable: string, configPath: string, stream: s
   throw new Error(`${executable} discover printed no CATALOG`);
 }
 
+interface CeilingRun {
+  /** `read` alone: the source's ceiling. */
+  read_s: number;
+  /** `spec` and `discover`, which Sluice's extract also runs (each a connector process start). */
+  spec_s: number;
+  discover_s: number;
+}
 /** The connector's own `read`, stdout to /dev/null: nothing parsed, nothing stored. */
-async function ceilingRun(c: SourceCase): Promise<number> {
+async function ceilingRun(c: SourceCase): Promise<CeilingRun> {
   const dir = await mkdtemp(path.join(workDir, 'ceiling-'));
   try {
     const config = path.join(dir, 'config.json');
     const catalog = path.join(dir, 'catalog.json');
     await writeFile(config, JSON.stringify(c.config));
+    let started = process.hrtime.bigint();
+    await run(c.executable(), ['spec'], { cwd: dir, stdout: 'ignore' });
+    const spec_s = seconds(started);
+    started = process.hrtime.bigint();
     await writeFile(catalog, JSON.stringify(await discoverCatalog(c.executable(), config, c.stream)));
-    const started = process.hrtime.bigint();
+    const discover_s = seconds(started);
+    started = process.hrtime.bigint();
     await run(c.executable(), ['read', '--config', config, '--catalog', catalog], { cwd: dir, stdout: 'ignore' });
-    return seconds(started);
+    return { read_s: seconds(started), spec_s, discover_s };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -266,12 +278,15 @@ async function bench(c: SourceCase): Promise<Record<string, unknown>> {
   out(`# ${c.label}: ${c.records} records of ${c.stream}, config ${JSON.stringify(c.config)}`);
   // Warm-up: installs the connector if needed (source-faker from PyPI) and warms the runner; not measured.
   await sluiceRun({ ...c, config: { ...c.config, ...(c.sourceName === 'source-faker' ? { count: 1000 } : { records: { [c.stream]: 1000 } }) }, records: 1000 });
+  const ceilingRuns: CeilingRun[] = [];
   const ceiling: number[] = [];
   const sluice: SluiceRun[] = [];
   const pyairbyte: PyAirbyteRun[] = [];
   for (let i = 0; i < runs; i++) {
     // Interleaved, so machine noise falls on every side alike.
-    ceiling.push(await ceilingRun(c));
+    const cr = await ceilingRun(c);
+    ceilingRuns.push(cr);
+    ceiling.push(cr.read_s);
     out(`  run ${i + 1}: connector read ${round(ceiling.at(-1) ?? 0)} s`);
     sluice.push(await sluiceRun(c));
     out(`  run ${i + 1}: sluice ${round(sluice.at(-1)?.s ?? 0)} s`);
@@ -295,6 +310,10 @@ async function bench(c: SourceCase): Promise<Record<string, unknown>> {
     sluice_over_pyairbyte: mp === null ? null : round(ms / mp, 3),
     target_within_1_5x_of_read: ratioCeiling <= 1.5,
     target_faster_than_pyairbyte: mp === null ? null : ms < mp,
+    connector_startup_median_s: {
+      spec: round(median(ceilingRuns.map((r) => r.spec_s))),
+      discover: round(median(ceilingRuns.map((r) => r.discover_s))),
+    },
     runs_s: {
       connector_read: ceiling.map((x) => round(x)),
       sluice_whole_run: sluice.map((r) => round(r.s)),
@@ -400,9 +419,14 @@ for (const r of results as {
     `| ${r.source} | ${r.records} | ${r.median_s.connector_read} (${r.rows_per_s.connector_read}) | ${r.median_s.sluice_whole_run} (${r.rows_per_s.sluice_whole_run}) | ${py} | ${r.sluice_over_connector_read} | ${r.sluice_over_pyairbyte ?? 'n/a'} | ${r.target_within_1_5x_of_read ? 'yes' : 'NO'} | ${r.target_faster_than_pyairbyte === null ? 'n/a' : r.target_faster_than_pyairbyte ? 'yes' : 'NO'} |`,
   );
 }
-for (const r of results as { source: string; tasks: { task: string; start_offset_s: number; wait_s: number; duration_s: number; rows: number }[] }[]) {
+for (const r of results as {
+  source: string;
+  connector_startup_median_s: { spec: number; discover: number };
+  tasks: { task: string; start_offset_s: number; wait_s: number; duration_s: number; rows: number }[];
+}[]) {
   out('');
   out(`Where the time goes, ${r.source} (medians; offsets from the run's queued_at):`);
+  out(`(the connector's own spec takes ${r.connector_startup_median_s.spec} s and discover ${r.connector_startup_median_s.discover} s; extract runs both before read)`);
   out('| task | starts at s | queue wait s | duration s | rows |');
   out('|---|---:|---:|---:|---:|');
   for (const t of r.tasks) out(`| ${t.task} | ${t.start_offset_s} | ${t.wait_s} | ${t.duration_s} | ${t.rows} |`);
