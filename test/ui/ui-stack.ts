@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createApiServer, type ApiConfig } from '@sluice/api';
+import { MasterKeyring } from '@sluice/crypto';
 import { Engine } from '@sluice/engine';
+import { openCatalog, type IcebergCatalog } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
 import { createLogger } from '@sluice/logging';
-import { startRunner, type RunningRunner, type TaskHandlers } from '@sluice/runner';
+import { createIngestionHandlers, startRunner, type RunningRunner, type TaskHandlers } from '@sluice/runner';
 import { openObjectStore } from '@sluice/storage';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -46,6 +48,8 @@ export interface UiStackOptions {
   devToken?: string | null;
   oidc?: { issuer: string; audience: string; clientId: string };
   handlers?: TaskHandlers;
+  /** Run the real ingestion pipeline (connectors, Parquet, Iceberg in the SQL catalog) instead of the test handlers. */
+  realPipeline?: { connectorsDir: string };
   /** Port to listen on (so the OIDC client's redirect URI can be known in advance). */
   port?: number;
 }
@@ -61,6 +65,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
   const port = o.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const devToken = o.oidc ? null : (o.devToken ?? `dev-${randomBytes(12).toString('hex')}`);
+  const masterKey = randomBytes(32).toString('base64');
   const config: ApiConfig = {
     databaseUrl: db.url,
     redisUrl: testEnv.redisUrl,
@@ -73,7 +78,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
       clientId: o.oidc?.clientId ?? null,
       devToken,
     },
-    masterKey: randomBytes(32).toString('base64'),
+    masterKey,
     previousMasterKeys: [],
     logLevel: 'warn',
     logFormat: 'json',
@@ -81,13 +86,20 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
   };
   const server = createApiServer({ config, prisma: db.prisma, engine, store, redis, logger, ui: true });
   await server.listen();
+  let catalog: IcebergCatalog | null = null;
+  let handlers = o.handlers ?? uiTestHandlers();
+  if (o.realPipeline) {
+    catalog = openCatalog({ type: 'sql', uri: db.url, store, logger });
+    const keyring = MasterKeyring.fromBase64(masterKey);
+    handlers = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.realPipeline.connectorsDir, datahub: null, publicUrl: url });
+  }
   const runner: RunningRunner = await startRunner({
     prisma: db.prisma,
     redisUrl: testEnv.redisUrl,
     queuePrefix,
     logger,
     concurrency: 4,
-    handlers: o.handlers ?? uiTestHandlers(),
+    handlers,
     heartbeatMs: 250,
   });
   return {
@@ -107,6 +119,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
       await server.close();
       await runner.close();
       await engine.close();
+      await catalog?.close();
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 500);
