@@ -82,7 +82,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">
           {deleted ? 'deleted' : paused ? 'paused' : 'active'}
         </span>
-        {live !== null ? <StateBadge state={(live.runs[0]?.state ?? 'none')} /> : null}
+        {live?.runs[0] !== undefined ? <StateBadge state={live.runs[0].state} /> : null}
         <LiveIndicator status={status} />
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}

@@ -128,10 +128,12 @@ export function JobsPage(): ReactNode {
               return (
                 <tr key={j.job_id} data-job-id={j.job_id}>
                   <td data-label="Job">
-                    <Link to={`/jobs/${j.job_id}`} className="job-name">
-                      {j.name}
-                    </Link>
-                    <div className="muted small">{shortId(j.job_id)}{j.owner_id ? ` · ${j.owner_id}` : ''}</div>
+                    <div>
+                      <Link to={`/jobs/${j.job_id}`} className="job-name">
+                        {j.name}
+                      </Link>
+                      <div className="muted small">{shortId(j.job_id)}{j.owner_id ? ` · ${j.owner_id}` : ''}</div>
+                    </div>
                   </td>
                   <td data-label="Source">{j.source_name}</td>
                   <td data-label="Target schema">
@@ -139,8 +141,10 @@ export function JobsPage(): ReactNode {
                   </td>
                   <td data-label="Mode">{j.mode}</td>
                   <td data-label="Schedule">
-                    {scheduleInWords(j.schedule, j.timezone)}
-                    {next !== null ? <div className="muted small">next {formatDate(next.toISOString())}</div> : null}
+                    <div>
+                      {scheduleInWords(j.schedule, j.timezone)}
+                      {next !== null ? <div className="muted small">next {formatDate(next.toISOString())}</div> : null}
+                    </div>
                   </td>
                   <td data-label="State">
                     <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">
