@@ -32,6 +32,20 @@ function Signed({ config }: { config: AuthConfig }): ReactNode {
   const api = useMemo(() => new ApiClient(auth, () => setVersion((v) => v + 1)), [auth]);
 
   if (location.path === CALLBACK_PATH) return <Callback auth={auth} onDone={(to) => navigate(to, { replace: true })} />;
+  if (config.mode === 'none') {
+    return (
+      <Shell>
+        <main id="main" className="signin">
+          <h1>No browser sign-in configured</h1>
+          <p role="alert">
+            This server checks bearer tokens from an OAuth issuer but has no client id for the UI. Set <code>SLUICE_AUTH_CLIENT_ID</code> to
+            the issuer's public client for Sluice (authorization code with PKCE, redirect URI <code>{`${window.location.origin}${CALLBACK_PATH}`}</code>),
+            or run with <code>SLUICE_DEV_TOKEN</code> on a single machine.
+          </p>
+        </main>
+      </Shell>
+    );
+  }
   if (auth.needsSignIn) return <SignIn auth={auth} returnTo={`${location.path}${location.search.size > 0 ? `?${location.search.toString()}` : ''}`} />;
 
   const onSignOut = (): void => {
