@@ -455,18 +455,15 @@ export class StateStore {
     const dispatches: TaskDispatch[] = [];
     switch (outcome.kind) {
       case 'success': {
-        const done = await tx.taskInstance.updateMany({
-          where,
-          data: {
-            state: 'success',
-            endedAt: now,
-            output: outcome.output === undefined ? undefined : (outcome.output as Prisma.InputJsonValue),
-            rows: BigInt(outcome.rows),
-            bytes: BigInt(outcome.bytes),
-            error: null,
-          },
-        });
-        if (done.count === 0) return { applied: false, dispatches: [] };
+        // Raw SQL: once per try on the hot path. Same guard as `where` (a success is never a lost try).
+        const output = outcome.output === undefined ? null : JSON.stringify(outcome.output);
+        const done = await tx.$executeRaw`
+          UPDATE task_instances
+          SET state = 'success', ended_at = ${now}, output = ${output}::jsonb, rows = ${outcome.rows}::bigint,
+              bytes = ${outcome.bytes}::bigint, error = NULL, updated_at = ${now}
+          WHERE id = ${guard.id}::uuid AND run_id = ${run.id}::uuid AND state = 'running'
+            AND try_number = ${guard.tryNumber} AND runner_id = ${guard.runnerId}`;
+        if (done === 0) return { applied: false, dispatches: [] };
         current.state = 'success';
         if (isMapSource(spec, current.taskId)) {
           await this.#expand(tx, run.id, spec, current.taskId, outcome.mappedStreams ?? []);

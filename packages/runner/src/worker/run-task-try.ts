@@ -4,6 +4,7 @@ import type { PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
 import { TRANSACTION_OPTIONS, type DagCache, type Dispatcher, type JobPayload, type StateStore, type TryOutcome, type TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
+import { loadSucceededOutputs, loadTryRun } from './load-try-context.ts';
 import { createTaskLogger } from './task-log-sink.ts';
 import { taskResultSchema } from './task-result.ts';
 
@@ -28,23 +29,6 @@ class TryAborted extends Error {
     super(`try aborted: ${reason}`);
   }
 }
-
-const JOB_FIELDS = {
-  id: true,
-  name: true,
-  sourceName: true,
-  sourceVersion: true,
-  schemaName: true,
-  mode: true,
-  streams: true,
-  mergeKeys: true,
-  columnTransformations: true,
-  archiveStaging: true,
-  addIngestionMetadata: true,
-  domain: true,
-  tags: true,
-  ownerId: true,
-} as const;
 
 /** The result with its output as JSON would store it (undefined members dropped, dates as strings). */
 function toJsonResult(raw: unknown): unknown {
@@ -73,14 +57,8 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // wastes two reads, a claimed one starts a round trip sooner.
   const [claimed, run, done] = await Promise.all([
     deps.store.claimTry(deps.prisma, tryRef),
-    deps.prisma.dagRun.findUnique({
-      where: { id: payload.runId },
-      select: { id: true, dagId: true, logicalDate: true, runType: true, job: { select: JOB_FIELDS } },
-    }),
-    deps.prisma.taskInstance.findMany({
-      where: { runId: payload.runId, state: 'success' },
-      select: { taskId: true, stream: true, mapIndex: true, output: true },
-    }),
+    loadTryRun(deps.prisma, payload.runId),
+    loadSucceededOutputs(deps.prisma, payload.runId),
   ]);
   if (!claimed || !run) return;
   const spec = await deps.dags.get(deps.prisma, run.dagId);
