@@ -31,7 +31,9 @@ export const JOB_CATALOG = {
       /** The try this job runs (task_instances.try_number becomes this when claimed). */
       tryNumber: z.int().positive(),
     }),
-    options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 1000 } },
+    // removeOnFail: a job whose processor threw (PostgreSQL unreachable before the claim) must
+    // not keep its id, or recovery's re-enqueue of the still-queued try would be a no-op.
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: true },
   },
   /**
    * A cron fire of a job's schedule: the job scheduler's own job; its `prevMillis` is the
