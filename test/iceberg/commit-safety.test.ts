@@ -200,6 +200,20 @@ for (const kind of ['file', 's3'] as const) {
       assert.deepEqual(await h.keys('warehouse/empty/t/data/'), []);
     });
 
+    test('an empty batch (no input files, e.g. a stream with no records): append and merge change nothing, overwrite empties the table', async () => {
+      const table = await h.catalog.createTable('nofiles', 't', cols);
+      const input = await h.ndjson('nofiles.ndjson', rows(1, 5));
+      await table.append({ format: 'ndjson', files: [input], columns: cols });
+      assert.equal((await table.append({ format: 'parquet', files: [], columns: cols })).status, 'no-op');
+      assert.equal((await table.merge({ format: 'parquet', files: [], columns: cols }, { keys: ['id'] })).status, 'no-op');
+      assert.equal((await h.read('nofiles', 't')).rows.length, 5);
+      const r = await table.overwrite({ format: 'parquet', files: [], columns: cols }, { runId: 'r-empty', taskId: 'load' });
+      assert.equal(r.status, 'committed');
+      const view = await h.read('nofiles', 't');
+      assert.equal(view.rows.length, 0);
+      assert.equal(view.snapshots.at(-1)?.summary['operation'], 'overwrite');
+    });
+
     test('a merge with null keys is refused and commits nothing', async () => {
       const table = await h.catalog.createTable('nullkey', 't', cols);
       const input = await h.ndjson('nk.ndjson', [{ id: null, v: 'x' }, { id: 1, v: 'y' }]);

@@ -151,6 +151,8 @@ export class IcebergTable {
       throw new ValidationError([{ path: 'keys', message: `merge key columns not in the data: ${missing.join(', ')}` }]);
     }
     return this.commitLoop(options, async (base, schema, written, tmp) => {
+      // An empty batch changes no row (only, maybe, the schema).
+      if (input.files.length === 0) return { operation: 'append', added: [], deleted: new Set<string>() };
       const fields = schema.schema.fields;
       const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
       const live = await this.liveFiles(base);
@@ -206,7 +208,8 @@ export class IcebergTable {
       const signature = JSON.stringify(fields.map((f) => [f.id, f.name, f.type]));
       if (!cache || cache.signature !== signature) {
         if (cache) await this.deleteQuietly(cache.files.map((f) => f.file_path));
-        const files = await withDuckDb((c) => writeDataFiles(c, inputRelation(input, fields), fields, tmp));
+        // No input files: nothing to add (an overwrite with an empty batch empties the table).
+        const files = input.files.length === 0 ? [] : await withDuckDb((c) => writeDataFiles(c, inputRelation(input, fields), fields, tmp));
         cache = { signature, files: await this.uploadDataFiles(files, written) };
       } else {
         for (const f of cache.files) written.dataFiles.add(f.file_path);
