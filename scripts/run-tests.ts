@@ -26,13 +26,14 @@ const args = process.argv.slice(2).filter((a) => a !== '--');
 let files = args.filter((a) => !a.startsWith('-'));
 const passThrough = args.filter((a) => a.startsWith('-'));
 if (files.length === 0) {
-  const tc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  if (tc.status !== 0) {
-    console.error('type check failed: fix the errors above (pnpm typecheck)');
-    process.exit(1);
+  // The workspace, then the browser UI (its own compiler settings: DOM, JSX).
+  const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+  for (const project of ['tsconfig.json', 'packages/ui/tsconfig.json', 'packages/ui/tsconfig.node.json']) {
+    const tc = spawnSync(process.execPath, [tsc, '-p', project, '--noEmit'], { cwd: root, stdio: 'inherit' });
+    if (tc.status !== 0) {
+      console.error(`type check of ${project} failed: fix the errors above (pnpm typecheck)`);
+      process.exit(1);
+    }
   }
   files = [];
   for (const base of ['packages', 'test']) findTests(path.join(root, base), files);
