@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { createApiServer, type ApiConfig } from '@sluice/api';
 import { MasterKeyring } from '@sluice/crypto';
-import { DataHubPublisher } from '@sluice/datahub';
+import { DataHubPublisher, type DataHubPublisherOptions } from '@sluice/datahub';
 import { Engine } from '@sluice/engine';
 import { openCatalog } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
@@ -61,6 +61,8 @@ export interface StackOptions {
   connectorsDir: string;
   /** Wraps the real handlers (e.g. to make a load fail once). */
   wrapHandlers?: (h: TaskHandlers) => TaskHandlers;
+  /** DataHub sender settings; without them metadata is kept in the outbox and not sent. */
+  datahub?: DataHubPublisherOptions;
 }
 
 export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
@@ -103,8 +105,9 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     sweepIntervalMs: 1000,
   });
   const catalog = openCatalog({ type: 'sql', uri: db.url, store, logger });
-  // No GMS here: metadata is kept in the outbox (and shown), not sent.
-  const datahub = new DataHubPublisher(db.prisma, { gmsUrl: null, logger });
+  // Without a GMS, metadata is kept in the outbox (and shown), not sent.
+  const datahub = new DataHubPublisher(db.prisma, { gmsUrl: null, logger, ...o.datahub });
+  if (o.datahub?.gmsUrl) datahub.start();
   const real = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.connectorsDir, datahub, publicUrl: url });
   const runner = await startRunner({
     prisma: db.prisma,
@@ -148,6 +151,7 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     },
     async close() {
       await server.close();
+      await datahub.stop();
       await runner.close();
       await scheduler.close();
       await engine.close();
