@@ -8,6 +8,7 @@ cache (DuckDB, under ./.cache of the working directory) and prints one JSON line
 PyAirbyte figure the benchmark compares against. `process_s` adds importing PyAirbyte and
 get_source (spec/discover of the connector), for reference.
 """
+import importlib.metadata
 import json
 import sys
 import time
@@ -31,6 +32,6 @@ print(json.dumps({
     "read_s": read_s,
     "process_s": time.perf_counter() - started,
     "records": records,
-    "airbyte_version": getattr(ab, "__version__", "unknown"),
+    "airbyte_version": importlib.metadata.version("airbyte"),
     "cache": type(cache).__name__,
 }))
