@@ -10,9 +10,9 @@
  * services. PyAirbyte is pip-installed once into its own virtualenv under --work-dir.
  *
  *   pnpm exec tsx bench/pipeline/end-to-end.ts [--runs 3] [--records 1000000] [--faker-count 200000]
- *       [--work-dir /tmp/sluice-bench-e2e] [--no-faker] [--no-test-connector] [--no-pyairbyte]
+ *       [--work-dir /tmp/sluice-bench-e2e] [--no-faker] [--no-test-connector] [--no-pyairbyte] [--results FILE]
  *
- * Results: a table on stdout and JSON in bench/results/end-to-end-<UTC date>.json.
+ * Results: a table on stdout and JSON in --results (default bench/results/end-to-end-<UTC date>.json).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'no-faker': { type: 'boolean', default: false },
     'no-test-connector': { type: 'boolean', default: false },
     'no-pyairbyte': { type: 'boolean', default: false },
+    /** Where the JSON goes; default bench/results/end-to-end-<UTC date>.json. */
+    results: { type: 'string' },
   },
 });
 const runs = Number(args.runs);
@@ -431,9 +433,8 @@ for (const r of results as {
   out('|---|---:|---:|---:|---:|');
   for (const t of r.tasks) out(`| ${t.task} | ${t.start_offset_s} | ${t.wait_s} | ${t.duration_s} | ${t.rows} |`);
 }
-const resultsDir = path.join(repo, 'bench/results');
-await mkdir(resultsDir, { recursive: true });
-const file = path.join(resultsDir, `end-to-end-${report.date.slice(0, 10)}.json`);
+const file = path.resolve(args.results ?? path.join(repo, 'bench/results', `end-to-end-${report.date.slice(0, 10)}.json`));
+await mkdir(path.dirname(file), { recursive: true });
 await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
 out('');
 out(`JSON: ${path.relative(repo, file)}`);
