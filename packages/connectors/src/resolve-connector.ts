@@ -2,7 +2,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
-import { Connector } from './connector.ts';
+import { Connector, type ConnectorSource } from './connector.ts';
 import type { ConnectorLogHandler } from './connector-log.ts';
 import { probeDockerEngine } from './docker-engine.ts';
 import { installPythonConnector, PythonInstallError } from './install-python-connector.ts';
@@ -33,6 +33,27 @@ export interface ResolveConnectorOptions {
 }
 
 const SOURCE_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+
+/**
+ * One Connector per resolved executable in a process, so its cached `spec` serves every task of
+ * every run (a connector's `spec` costs a process start: 1.5 s for source-faker). A PATH executable
+ * is keyed by its size and mtime too, so replacing it is noticed.
+ */
+const resolved = new Map<string, Connector>();
+
+async function connectorFor(sourceName: string, source: ConnectorSource, grace: number): Promise<Connector> {
+  let identity = JSON.stringify([sourceName, source, grace]);
+  if (source.kind === 'path') {
+    const st = await stat(source.executable);
+    identity += `:${st.size}:${st.mtimeMs}`;
+  }
+  let c = resolved.get(identity);
+  if (!c) {
+    c = new Connector(sourceName, source, grace);
+    resolved.set(identity, c);
+  }
+  return c;
+}
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+!_-]{0,63}$/;
 
 async function findOnPath(name: string, searchPath: string): Promise<string | undefined> {
@@ -75,7 +96,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
   const onPath = await findOnPath(sourceName, searchPath);
   if (onPath) {
     log(`using ${sourceName} from PATH: ${onPath}`);
-    return new Connector(sourceName, { kind: 'path', executable: onPath }, grace);
+    return connectorFor(sourceName, { kind: 'path', executable: onPath }, grace);
   }
 
   const attempts: string[] = [`no executable "${sourceName}" on PATH`];
@@ -92,7 +113,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
     log(
       `using airbyte-${sourceName} ${install.marker.installedVersion} from ${install.dir}${install.installedNow ? ' (installed now)' : ''}`,
     );
-    return new Connector(
+    return connectorFor(
       sourceName,
       {
         kind: 'python',
@@ -116,7 +137,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
     const probe = await probeDockerEngine(dockerCommand);
     if (probe.available) {
       log(`using Docker image ${image} (engine ${probe.serverVersion})`);
-      return new Connector(sourceName, { kind: 'docker', image, dockerCommand }, grace);
+      return connectorFor(sourceName, { kind: 'docker', image, dockerCommand }, grace);
     }
     attempts.push(`Docker image ${image} skipped: ${probe.reason}`);
   } else {
