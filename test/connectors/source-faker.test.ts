@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,10 @@ describe('installing source-faker from PyPI', () => {
     assert.equal(marker.installedVersion, FAKER_VERSION);
     assert.equal(marker.packageName, 'airbyte-source-faker');
     assert.deepEqual((await readdir(connectorsDir)).filter((e) => e.startsWith('.tmp-')), []);
+    // The console script runs on its own: its shebang names the published virtualenv, not the temp one.
+    const script = await readFile(path.join(dir, 'bin', 'source-faker'), 'utf8');
+    assert.equal(script.split('\n')[0], `#!${path.join(dir, 'bin', 'python')}`);
+    assert.match(execFileSync(path.join(dir, 'bin', 'source-faker'), ['spec'], { encoding: 'utf8' }), /"type":\s*"SPEC"/);
 
     // In this process too: found, not installed again.
     const logs = logCollector();

@@ -106,6 +106,7 @@ export async function installPythonConnector(sourceName: string, options: Instal
     const tmpDir = path.join(root, `.tmp-${name}-${randomBytes(6).toString('hex')}`);
     try {
       const marker = await buildVirtualenv(sourceName, tmpDir, options, timeoutMs);
+      await relocateScripts(tmpDir, finalDir);
       await rename(tmpDir, finalDir);
       options.onProgress?.(`installed airbyte-${sourceName} ${marker.installedVersion} into ${finalDir}`);
       return published(finalDir, marker, true);
@@ -186,4 +187,20 @@ async function buildVirtualenv(
   };
   await writeFile(path.join(dir, INSTALL_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
   return marker;
+}
+
+/**
+ * pip writes the virtualenv's own path into its console scripts (`#!…/bin/python`) and activate
+ * scripts; built under a temp name and renamed, they would point at a directory that no longer
+ * exists. Rewrites them to the final path before the rename publishes the install.
+ */
+async function relocateScripts(tmpDir: string, finalDir: string): Promise<void> {
+  const bin = path.join(tmpDir, 'bin');
+  for (const entry of await readdir(bin, { withFileTypes: true })) {
+    if (!entry.isFile()) continue; // the python executables are symlinks
+    const file = path.join(bin, entry.name);
+    const text = await readFile(file);
+    if (text.length > 1_000_000 || !text.includes(tmpDir)) continue;
+    await writeFile(file, text.toString('utf8').split(tmpDir).join(finalDir));
+  }
 }
