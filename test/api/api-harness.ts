@@ -14,7 +14,7 @@ import { createLogger } from '@sluice/logging';
 import { openObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
-import { testQueuePrefix } from '../support/names.ts';
+import { testQueuePrefix, deleteQueueKeys } from '../support/names.ts';
 
 export interface ApiHarness {
   url: string;
@@ -121,12 +121,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     async close() {
       await server.close();
       await engine.close();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteQueueKeys(redis, queuePrefix);
       redis.disconnect();
       await store.close();
       await db.drop();

@@ -20,7 +20,7 @@ import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { testEnv } from './env.ts';
-import { testQueuePrefix } from './names.ts';
+import { testQueuePrefix, deleteQueueKeys } from './names.ts';
 import { createTestBucket } from './s3.ts';
 
 export interface SluiceStack {
@@ -156,12 +156,7 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
       await scheduler.close();
       await engine.close();
       await catalog.close();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteQueueKeys(redis, queuePrefix);
       redis.disconnect();
       await store.close();
       await db.drop();

@@ -19,7 +19,7 @@ import { openObjectStore } from '@sluice/storage';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
-import { testQueuePrefix } from '../support/names.ts';
+import { testQueuePrefix, deleteQueueKeys } from '../support/names.ts';
 import { uiTestHandlers } from './task-handlers.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -120,12 +120,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
       await runner.close();
       await engine.close();
       await catalog?.close();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteQueueKeys(redis, queuePrefix);
       redis.disconnect();
       await store.close();
       await db.drop();
