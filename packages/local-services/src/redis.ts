@@ -28,8 +28,11 @@ export async function startRedis(dir: string, port: number): Promise<LocalServic
       try {
         process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGTERM');
       } catch {
-        // already gone
+        return; // already gone
       }
+      // SIGTERM returns at once; the server is stopped when its port is closed.
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && (await isListening('127.0.0.1', port))) await new Promise((r) => setTimeout(r, 50));
     },
   };
 }
