@@ -79,6 +79,11 @@ describe('write modes through the API, read with PyIceberg', () => {
     const r2 = await runOnce(job);
     assert.equal(loadRows(r1, 'users'), FAKER.count);
     assert.ok(loadRows(r2, 'users') > 0, 'always_updated faker re-emits its users');
+    // The first run discovered the catalog; the second reuses it instead of running discover again.
+    const extractLog = async (runId: string): Promise<string> =>
+      (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`)).body.lines.map((l) => l.message).join('\n');
+    assert.doesNotMatch(await extractLog(r1.run_id), /using the catalog discovered at/);
+    assert.match(await extractLog(r2.run_id), /using the catalog discovered at/);
     const t = await table('e2e_append', 'users');
     assert.equal(t.rows.length, loadRows(r1, 'users') + loadRows(r2, 'users'));
     const byRun = new Map<unknown, number>();

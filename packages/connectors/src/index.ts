@@ -28,3 +28,4 @@ export type {
   StreamStatus,
   SyncMode,
 } from './protocol.ts';
+export { airbyteCatalogSchema } from './protocol.ts';

@@ -80,6 +80,8 @@ export type ExtractResult =
       state: AirbyteStateMessage[];
       /** The last config a CONTROL message handed over, or null. */
       updatedConfig: ConnectorConfig | null;
+      /** The catalog this extract discovered (null when the caller passed one in). */
+      discoveredCatalog: AirbyteCatalog | null;
       progress: ExtractProgress;
     }
   | {
@@ -112,6 +114,7 @@ class ExtractRun {
   readonly #startedAt = new Date().toISOString();
   #masker: SecretMasker | undefined;
   #spec: ConnectorSpecification | undefined;
+  #discovered: AirbyteCatalog | null = null;
   readonly #writers = new Map<string, StagingWriter>();
   readonly #progress = new Map<string, StreamProgress>();
   readonly #errors: TraceError[] = [];
@@ -155,6 +158,7 @@ class ExtractRun {
       const discovered = await connector.tryDiscover(o.config, this.#masker, commandOptions);
       if (!discovered.ok) return this.#failed(discovered.failure);
       catalog = discovered.value;
+      this.#discovered = catalog;
     }
     let configured: ConfiguredAirbyteCatalog;
     try {
@@ -255,7 +259,7 @@ class ExtractRun {
     }
     const progress = this.#finalProgress();
     this.#log('info', 'sluice', `extracted ${progress.records} records (${progress.bytes} bytes) in ${progress.elapsedMs} ms`);
-    return { status: 'succeeded', manifest, manifestKey, state, updatedConfig: this.#updatedConfig, progress };
+    return { status: 'succeeded', manifest, manifestKey, state, updatedConfig: this.#updatedConfig, discoveredCatalog: this.#discovered, progress };
   }
 
   /** The per-line handler: synchronous except when a staging write must wait (backpressure) or a config is being saved. */

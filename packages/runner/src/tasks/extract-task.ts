@@ -1,7 +1,8 @@
-import { resolveConnector, runExtract, type ConnectorLogEntry } from '@sluice/connectors';
+import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type ConnectorLogEntry } from '@sluice/connectors';
 import { NonRetryableTaskError } from '@sluice/core';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
+import type { Prisma } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { dagShapeFor } from './datahub-dag.ts';
@@ -13,6 +14,21 @@ export interface ExtractTaskDeps {
   connectorsDir: string;
   datahub: DataHubPublisher | null;
   publicUrl: string;
+}
+
+/**
+ * How long a discovered catalog is reused before extract discovers again (as Airbyte's platform
+ * checks for schema changes periodically, not on every sync). A job whose selected streams are not
+ * all in the stored catalog discovers at once.
+ */
+export const CATALOG_TTL_MS = 24 * 3600_000;
+
+function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[]): AirbyteCatalog | undefined {
+  if (row.sourceCatalog == null || row.sourceCatalogAt === null || Date.now() - row.sourceCatalogAt.getTime() > CATALOG_TTL_MS) return undefined;
+  const parsed = airbyteCatalogSchema.safeParse(row.sourceCatalog);
+  if (!parsed.success) return undefined;
+  const names = new Set(parsed.data.streams.map((s) => s.name));
+  return streams.every((s) => names.has(s)) ? parsed.data : undefined;
 }
 
 export interface ExtractOutput {
@@ -27,7 +43,10 @@ export interface ExtractOutput {
  * and never leaves this process.
  */
 export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Promise<TaskResult> {
-  const row = await ctx.prisma.ingestionJob.findUnique({ where: { id: ctx.job.id }, select: { sourceConfigEncrypted: true } });
+  const row = await ctx.prisma.ingestionJob.findUnique({
+    where: { id: ctx.job.id },
+    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true },
+  });
   if (!row) throw new NonRetryableTaskError(`job ${ctx.job.id} no longer exists`);
   const config = openSourceConfig(deps.keyring, ctx.job.id, row.sourceConfigEncrypted);
   const onLog = (e: ConnectorLogEntry): void => {
@@ -39,12 +58,15 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     onLog,
   });
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
+  const stored = freshCatalog(row, ctx.job.streams);
+  if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (rediscovered after ${CATALOG_TTL_MS / 3600_000} h)`);
   const result = await runExtract({
     connector,
     config,
     streams: ctx.job.streams,
     mode: ctx.job.mode,
     state,
+    ...(stored ? { catalog: stored } : {}),
     store: deps.store,
     runId: ctx.run.id,
     signal: ctx.signal,
@@ -60,6 +82,12 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     },
   });
   if (result.status === 'failed') throw result.failure.error;
+  if (result.discoveredCatalog) {
+    await ctx.prisma.ingestionJob.update({
+      where: { id: ctx.job.id },
+      data: { sourceCatalog: result.discoveredCatalog as unknown as Prisma.InputJsonValue, sourceCatalogAt: new Date() },
+    });
+  }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
   for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
