@@ -48,7 +48,13 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
   };
 }
 
-export function taskView(t: TaskInstanceModel): TaskView {
+/** The task instance columns a task view reads (the live UI selects only these). */
+export type TaskViewSource = Pick<
+  TaskInstanceModel,
+  'taskId' | 'mapIndex' | 'stream' | 'taskType' | 'state' | 'tryNumber' | 'maxTries' | 'rows' | 'bytes' | 'error' | 'queuedAt' | 'startedAt' | 'endedAt'
+>;
+
+export function taskView(t: TaskViewSource): TaskView {
   return {
     task_id: t.taskId,
     map_index: t.mapIndex,

@@ -7,6 +7,7 @@ import type {
   LiveRunSummary,
   RunStateName,
 } from '@sluice/ui/events';
+import { taskView } from '../jobs/views.ts';
 import { canSee, type UiPrincipal } from './principal.ts';
 
 /** How many recent runs the jobs page shows per job, and the job page's grid holds. */
@@ -179,23 +180,8 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
     job_id: run.jobId,
     state_message: run.stateMessage,
     warnings: run.warnings,
-    tasks: run.tasks.map((t) => ({
-      task_id: t.taskId,
-      map_index: t.mapIndex,
-      stream: t.stream,
-      task_type: t.taskType,
-      state: t.state,
-      try_number: t.tryNumber,
-      max_tries: t.maxTries,
-      rows: Number(t.rows),
-      bytes: Number(t.bytes),
-      queued_at: iso(t.queuedAt),
-      started_at: iso(t.startedAt),
-      ended_at: iso(t.endedAt),
-      next_retry_at: iso(t.nextRetryAt),
-      error: t.error,
-      output: t.output ?? null,
-    })),
+    // The API's task view, plus what the live pages also show.
+    tasks: run.tasks.map((t) => ({ ...taskView(t), next_retry_at: iso(t.nextRetryAt), output: t.output ?? null })),
   };
 }
 

@@ -56,7 +56,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         stream,
         transformations,
         loadCipher: (name) => keyStore.loadCipher(name),
-        mergeKeys: ctx.job.mode === 'merge' ? await mergeKeyTargets(deps, ctx, stream, asked) : [],
+        mergeKeys: ctx.job.mode === 'merge' ? await mergeKeyTargets(deps, ctx, stream, asked, transformations) : [],
         metadata: ctx.job.addIngestionMetadata
           ? { ingestion_time: ctx.run.logicalDate, ingestion_run_id: ctx.run.id, ingestion_mode: ctx.job.mode, dag_job_id: ctx.job.id }
           : null,
@@ -74,8 +74,13 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
  * Output names of the merge-key columns (the job's `merge` keys, else the stream's primary key
  * that stage recorded), after renames, so transform encrypts them deterministically.
  */
-async function mergeKeyTargets(deps: IngestionDeps, ctx: TaskContext, stream: string, asked: string[]): Promise<string[]> {
-  const renames: ColumnTransformation[] = storedTransformations.parse(ctx.job.columnTransformations);
+async function mergeKeyTargets(
+  deps: IngestionDeps,
+  ctx: TaskContext,
+  stream: string,
+  asked: string[],
+  renames: readonly ColumnTransformation[],
+): Promise<string[]> {
   const target = (k: string): string =>
     renames.find((t) => t.column === k && t.newName !== null && (t.stream === null || t.stream === stream))?.newName ?? k;
   if (asked.length > 0) return asked.map(target);
