@@ -27,8 +27,8 @@ export interface RestFixture {
 }
 
 /**
- * Starts Apache Iceberg's REST catalog test server (a JdbcCatalog on in-memory SQLite behind the
- * REST API; metadata files in an in-memory FileIO, data and manifests where the client puts them).
+ * Starts Apache Iceberg's REST catalog test server (a JdbcCatalog on in-memory SQLite, one
+ * connection, behind the REST API; metadata files in an in-memory FileIO, data and manifests where the client puts them).
  */
 export async function startRestFixture(): Promise<RestFixture> {
   const lib = fixtureJars();
@@ -39,6 +39,11 @@ export async function startRestFixture(): Promise<RestFixture> {
       CATALOG_REST_PORT: String(port),
       CATALOG_WAREHOUSE: `file://${os.tmpdir()}/sluice-rest-fixture-warehouse`,
       CATALOG_IO__IMPL: 'org.apache.iceberg.inmemory.InMemoryFileIO',
+      // The backing store is `jdbc:sqlite::memory:`, where every JDBC connection opens its own
+      // empty database. Iceberg's pool opens a second connection only when two requests overlap
+      // (the racing-writers test), which then fails with "no such table": one connection keeps
+      // a single database. Commits still race at the compare-and-swap, which is what is tested.
+      CATALOG_CLIENTS: '1',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
