@@ -76,12 +76,22 @@ export interface ClaimedInstance {
 /** An instance as the run's evaluation needs it. */
 interface InstanceRow {
   id: string;
+  runId: string;
   taskId: string;
   mapIndex: number;
   state: TaskState;
   tryNumber: number;
   maxTries: number;
   error: string | null;
+}
+
+/** How one try ended, for `finishTries`. */
+export interface FinishReport {
+  runId: string;
+  tryRef: TryRef;
+  outcome: TryOutcome;
+  /** Recovery only: apply a failure only if the try has not beaten since (it is presumed lost). */
+  heartbeatBefore?: Date;
 }
 
 /** Which tries a write is about: the guard that makes a late or duplicate report harmless. */
@@ -181,25 +191,32 @@ export class StateStore {
   }
 
   /**
-   * Locks the run row, then reads its instances. Two statements on purpose: under READ
-   * COMMITTED a statement that waited for a row lock still reads every other table from the
-   * snapshot it started with, so a join in the locking statement would miss the writes of the
-   * transaction it waited for (two loads finishing at once would each see the other running,
-   * and archive would never be queued).
+   * Locks the runs' rows (in id order, so batches that share runs never deadlock), then reads
+   * their instances. Two statements on purpose: under READ COMMITTED a statement that waited for
+   * a row lock still reads every other table from the snapshot it started with, so a join in the
+   * locking statement would miss the writes of the transaction it waited for (two loads finishing
+   * at once would each see the other running, and archive would never be queued).
    */
-  async #lockRunWithInstances(tx: Tx, runId: string): Promise<{ run: LockedRun; rows: InstanceRow[] }> {
-    const run = await this.#lockRun(tx, runId);
-    return { run, rows: await this.#readInstances(tx, runId) };
+  async #lockRunsWithInstances(tx: Tx, runIds: readonly string[]): Promise<Map<string, { run: LockedRun; rows: InstanceRow[] }>> {
+    const ids = [...new Set(runIds)].sort();
+    const locked = await tx.$queryRaw<{ id: string; job_id: string; dag_id: string; state: string }[]>`
+      SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+    const out = new Map<string, { run: LockedRun; rows: InstanceRow[] }>();
+    for (const r of locked) out.set(r.id, { run: { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: r.state as RunState }, rows: [] });
+    if (out.size === 0) return out;
+    for (const row of await this.#readInstances(tx, [...out.keys()])) out.get(row.runId)?.rows.push(row);
+    return out;
   }
 
-  async #readInstances(tx: Tx, runId: string): Promise<InstanceRow[]> {
+  async #readInstances(tx: Tx, runIds: readonly string[]): Promise<InstanceRow[]> {
     const rows = await tx.$queryRaw<
-      { id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
+      { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
     >`
-      SELECT id, task_id, map_index, state::text AS state, try_number, max_tries, error
-      FROM task_instances WHERE run_id = ${runId}::uuid`;
+      SELECT id, run_id, task_id, map_index, state::text AS state, try_number, max_tries, error
+      FROM task_instances WHERE run_id = ANY(${runIds}::uuid[])`;
     return rows.map((r) => ({
       id: r.id,
+      runId: r.run_id,
       taskId: r.task_id,
       mapIndex: r.map_index,
       state: toState(r.state),
@@ -209,54 +226,77 @@ export class StateStore {
     }));
   }
 
-  /**
-   * Decides the run's scheduled instances (queue the ready ones, upstream_failed the blocked
-   * ones) and finishes the run when nothing is left to do. The run row must be locked; `known`
-   * are the run's instances as read under that lock (read again when not given).
-   */
+  /** `#evaluateRuns` for one run. */
   async #evaluate(tx: Tx, run: LockedRun, known?: InstanceRow[]): Promise<TaskDispatch[]> {
-    if (run.state !== 'running') return [];
-    const spec = await this.dags.get(tx, run.dagId);
-    const rows = known ?? (await this.#readInstances(tx, run.id));
-    const views = rows.map((r) => ({ taskId: r.taskId, mapIndex: r.mapIndex, state: toState(r.state) }));
-    const decision = decideScheduled(spec, views);
-    const idOf = (ref: InstanceRef): string => {
-      const row = rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex);
-      if (!row) throw new Error(`instance ${ref.taskId}[${ref.mapIndex}] vanished from run ${run.id}`);
-      return row.id;
-    };
+    return this.#evaluateRuns(tx, [{ run, rows: known }]);
+  }
+
+  /**
+   * Decides the runs' scheduled instances (queue the ready ones, upstream_failed the blocked
+   * ones) and finishes each run that has nothing left to do. The runs' rows must be locked;
+   * `rows` are a run's instances as read under that lock (read again when not given). The
+   * instances of all the runs move in one UPDATE per target state.
+   */
+  async #evaluateRuns(tx: Tx, targets: readonly { run: LockedRun; rows: InstanceRow[] | undefined }[]): Promise<TaskDispatch[]> {
+    const live = targets.filter((t) => t.run.state === 'running');
+    if (live.length === 0) return [];
+    const unread = live.filter((t) => t.rows === undefined).map((t) => t.run.id);
+    const reread = unread.length > 0 ? await this.#readInstances(tx, unread) : [];
+    const decided: { run: LockedRun; rows: InstanceRow[]; after: Map<string, TaskState> }[] = [];
+    const toUpstreamFailed: string[] = [];
+    const toQueue: string[] = [];
+    for (const t of live) {
+      const spec = await this.dags.get(tx, t.run.dagId);
+      const rows = t.rows ?? reread.filter((r) => r.runId === t.run.id);
+      const views = rows.map((r) => ({ taskId: r.taskId, mapIndex: r.mapIndex, state: r.state }));
+      const decision = decideScheduled(spec, views);
+      const idOf = (ref: InstanceRef): string => {
+        const row = rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex);
+        if (!row) throw new Error(`instance ${ref.taskId}[${ref.mapIndex}] vanished from run ${t.run.id}`);
+        return row.id;
+      };
+      toUpstreamFailed.push(...decision.toUpstreamFailed.map(idOf));
+      toQueue.push(...decision.toQueue.map(idOf));
+      const after = new Map(views.map((v) => [`${v.taskId}[${v.mapIndex}]`, v.state]));
+      for (const r of decision.toUpstreamFailed) after.set(`${r.taskId}[${r.mapIndex}]`, 'upstream_failed');
+      for (const r of decision.toQueue) after.set(`${r.taskId}[${r.mapIndex}]`, 'queued');
+      decided.push({ run: t.run, rows, after });
+    }
     const now = new Date();
-    if (decision.toUpstreamFailed.length > 0) {
+    if (toUpstreamFailed.length > 0) {
       await tx.taskInstance.updateMany({
-        where: { id: { in: decision.toUpstreamFailed.map(idOf) }, state: { in: taskStatesLeadingTo('upstream_failed') } },
+        where: { id: { in: toUpstreamFailed }, state: { in: taskStatesLeadingTo('upstream_failed') } },
         data: { state: 'upstream_failed', endedAt: now },
       });
     }
     const dispatches: TaskDispatch[] = [];
-    if (decision.toQueue.length > 0) {
-      const ids = decision.toQueue.map(idOf);
+    if (toQueue.length > 0) {
       const from = taskStatesLeadingTo('queued');
-      const queued = await tx.$queryRaw<{ id: string; task_id: string; map_index: number; try_number: number }[]>`
+      const queued = await tx.$queryRaw<{ id: string; run_id: string; task_id: string; map_index: number; try_number: number }[]>`
         UPDATE task_instances SET state = 'queued', queued_at = ${now}, updated_at = ${now}
-        WHERE id = ANY(${ids}::uuid[]) AND state::text = ANY(${from}::text[])
-        RETURNING id, task_id, map_index, try_number`;
+        WHERE id = ANY(${toQueue}::uuid[]) AND state::text = ANY(${from}::text[])
+        RETURNING id, run_id, task_id, map_index, try_number`;
       for (const q of queued) {
-        dispatches.push({ instanceId: q.id, runId: run.id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0 });
+        dispatches.push({ instanceId: q.id, runId: q.run_id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0 });
       }
     }
-    const after = new Map(views.map((v) => [`${v.taskId}[${v.mapIndex}]`, v.state]));
-    for (const r of decision.toUpstreamFailed) after.set(`${r.taskId}[${r.mapIndex}]`, 'upstream_failed');
-    for (const r of decision.toQueue) after.set(`${r.taskId}[${r.mapIndex}]`, 'queued');
-    const outcome = runOutcome([...after.values()]);
-    if (outcome.kind === 'unfinished') return dispatches;
-    const firstError = rows.find((r) => r.state === 'failed' && r.error)?.error ?? null;
-    const failedTask = rows.find((r) => r.state === 'failed');
-    const message = outcome.kind === 'failed'
-      ? failedTask
-        ? `task ${failedTask.taskId}${failedTask.mapIndex >= 0 ? `[${failedTask.mapIndex}]` : ''} failed: ${firstError ?? 'no error recorded'}`
-        : 'a task could not run'
-      : null;
-    return [...dispatches, ...(await this.#finishRun(tx, run, outcome.kind, message))];
+    // Runs that end lock their job's row: in job order, so two batches never wait on each other.
+    const ending = decided
+      .map((d) => ({ ...d, outcome: runOutcome([...d.after.values()]) }))
+      .filter((d) => d.outcome.kind !== 'unfinished')
+      .sort((a, b) => (a.run.jobId < b.run.jobId ? -1 : a.run.jobId > b.run.jobId ? 1 : 0));
+    for (const d of ending) {
+      if (d.outcome.kind === 'unfinished') continue;
+      const failedTask = d.rows.find((r) => r.state === 'failed');
+      const firstError = d.rows.find((r) => r.state === 'failed' && r.error)?.error ?? null;
+      const message = d.outcome.kind === 'failed'
+        ? failedTask
+          ? `task ${failedTask.taskId}${failedTask.mapIndex >= 0 ? `[${failedTask.mapIndex}]` : ''} failed: ${firstError ?? 'no error recorded'}`
+          : 'a task could not run'
+        : null;
+      dispatches.push(...(await this.#finishRun(tx, d.run, d.outcome.kind, message)));
+    }
+    return dispatches;
   }
 
   async #finishRun(tx: Tx, run: LockedRun, to: 'success' | 'failed' | 'cancelled', message: string | null): Promise<TaskDispatch[]> {
@@ -376,32 +416,45 @@ export class StateStore {
    * running): a duplicate or stale delivery then does nothing.
    */
   async claimTry(tx: Tx, t: TryRef): Promise<ClaimedInstance | null> {
-    // Raw SQL: this runs once per try on the hot path, and one statement (UPDATE … FROM with
-    // the run's state in the guard) is what the claim must be.
+    const [claimed] = await this.claimTries(tx, [t]);
+    return claimed ?? null;
+  }
+
+  /**
+   * `claimTry` for many tries in one statement (the runner's hot path batches its claims).
+   * Answers one entry per ref, in order; a ref repeated within the batch claims at most once.
+   */
+  async claimTries(tx: Tx, refs: readonly TryRef[]): Promise<(ClaimedInstance | null)[]> {
     const from = taskStatesLeadingTo('running');
     const now = new Date();
     const claimed = await tx.$queryRaw<
-      { id: string; run_id: string; task_id: string; task_type: string; map_index: number; stream: string | null; try_number: number; max_tries: number }[]
+      { id: string; run_id: string; task_id: string; task_type: string; map_index: number; stream: string | null; try_number: number; max_tries: number; runner_id: string }[]
     >`
       UPDATE task_instances ti
-      SET state = 'running', try_number = ti.try_number + 1, runner_id = ${t.runnerId},
+      SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
           started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, updated_at = ${now}
-      FROM dag_runs r
-      WHERE ti.id = ${t.instanceId}::uuid AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = ${t.tryNumber - 1}
+      FROM dag_runs r,
+           unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
+             AS req(id, prev_try, runner_id)
+      WHERE ti.id = req.id AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = req.prev_try
         AND r.id = ti.run_id AND r.state = 'running'
-      RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries`;
-    const c = claimed[0];
-    if (!c) return null;
-    return {
-      id: c.id,
-      runId: c.run_id,
-      taskId: c.task_id,
-      taskType: c.task_type,
-      mapIndex: c.map_index,
-      stream: c.stream,
-      tryNumber: c.try_number,
-      maxTries: c.max_tries,
-    };
+      RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id`;
+    const byId = new Map(claimed.map((c) => [c.id, c]));
+    return refs.map((t) => {
+      const c = byId.get(t.instanceId);
+      if (!c || c.try_number !== t.tryNumber || c.runner_id !== t.runnerId) return null;
+      byId.delete(t.instanceId); // a repeated ref gets null: one claim, one try
+      return {
+        id: c.id,
+        runId: c.run_id,
+        taskId: c.task_id,
+        taskType: c.task_type,
+        mapIndex: c.map_index,
+        stream: c.stream,
+        tryNumber: c.try_number,
+        maxTries: c.max_tries,
+      };
+    });
   }
 
   /**
@@ -429,76 +482,102 @@ export class StateStore {
    * try was no longer running on this runner (the report is then ignored).
    */
   async finishTry(tx: Tx, runId: string, t: TryRef, outcome: TryOutcome): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    return this.#finishTryLocked(tx, runId, { id: t.instanceId, tryNumber: t.tryNumber, runnerId: t.runnerId }, outcome);
+    const { applied, dispatches } = await this.finishTries(tx, [{ runId, tryRef: t, outcome }]);
+    return { applied: applied[0] ?? false, dispatches };
   }
 
-  async #finishTryLocked(
-    tx: Tx,
-    runId: string,
-    guard: { id: string; tryNumber: number; runnerId: string; heartbeatBefore?: Date },
-    outcome: TryOutcome,
-  ): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    const { run, rows: instances } = await this.#lockRunWithInstances(tx, runId);
-    const current = instances.find((i) => i.id === guard.id);
-    // Cheap pre-check under the run lock; the guarded UPDATE below stays the authority.
-    if (!current || current.state !== 'running' || current.tryNumber !== guard.tryNumber) return { applied: false, dispatches: [] };
-    const spec = await this.dags.get(tx, run.dagId);
-    const where = {
-      id: guard.id,
-      runId: run.id,
-      state: 'running' as const,
-      tryNumber: guard.tryNumber,
-      runnerId: guard.runnerId,
-      ...(guard.heartbeatBefore ? { heartbeatAt: { lt: guard.heartbeatBefore } } : {}),
-    };
+  /**
+   * `finishTry` for many tries in one transaction (the runner's hot path batches its reports):
+   * their runs are locked together, the successes recorded in one UPDATE and the runs evaluated
+   * together. Answers `applied` per report, in order, and the dispatches of them all.
+   */
+  async finishTries(tx: Tx, reports: readonly FinishReport[]): Promise<{ applied: boolean[]; dispatches: TaskDispatch[] }> {
+    const applied = reports.map(() => false);
+    const locked = await this.#lockRunsWithInstances(tx, reports.map((r) => r.runId));
     const now = new Date();
     const dispatches: TaskDispatch[] = [];
-    switch (outcome.kind) {
-      case 'success': {
-        // Raw SQL: once per try on the hot path. Same guard as `where` (a success is never a lost try).
-        const output = outcome.output === undefined ? null : JSON.stringify(outcome.output);
-        const done = await tx.$executeRaw`
-          UPDATE task_instances
-          SET state = 'success', ended_at = ${now}, output = ${output}::jsonb, rows = ${outcome.rows}::bigint,
-              bytes = ${outcome.bytes}::bigint, error = NULL, updated_at = ${now}
-          WHERE id = ${guard.id}::uuid AND run_id = ${run.id}::uuid AND state = 'running'
-            AND try_number = ${guard.tryNumber} AND runner_id = ${guard.runnerId}`;
-        if (done === 0) return { applied: false, dispatches: [] };
-        current.state = 'success';
-        if (isMapSource(spec, current.taskId)) {
-          await this.#expand(tx, run.id, spec, current.taskId, outcome.mappedStreams ?? []);
-          return { applied: true, dispatches: await this.#evaluate(tx, run) };
-        }
-        break;
+    const seen = new Set<string>();
+    const successes: { index: number; current: InstanceRow; runner: string; output: string | null; rows: number; bytes: number }[] = [];
+    const touched = new Set<string>();
+    const expanded = new Set<string>();
+    for (const [index, report] of reports.entries()) {
+      const { tryRef: t, outcome } = report;
+      const entry = locked.get(report.runId);
+      const current = entry?.rows.find((i) => i.id === t.instanceId);
+      // Cheap pre-check under the run lock; the guarded UPDATEs below stay the authority.
+      if (!entry || !current || current.state !== 'running' || current.tryNumber !== t.tryNumber || seen.has(current.id)) continue;
+      seen.add(current.id);
+      if (outcome.kind === 'success') {
+        successes.push({
+          index,
+          current,
+          runner: t.runnerId,
+          output: outcome.output === undefined ? null : JSON.stringify(outcome.output),
+          rows: outcome.rows,
+          bytes: outcome.bytes,
+        });
+        continue;
       }
-      case 'failed': {
-        const policy = taskSpec(spec, current.taskId);
-        if (outcome.retryable && current.tryNumber < current.maxTries) {
-          const delayMs = retryDelayMs(policy, current.tryNumber + 1);
-          const r = await tx.taskInstance.updateMany({
-            where,
-            data: { state: 'up_for_retry', endedAt: now, error: outcome.error, nextRetryAt: new Date(now.getTime() + delayMs) },
-          });
-          if (r.count === 0) return { applied: false, dispatches: [] };
-          current.state = 'up_for_retry';
-          dispatches.push({
-            instanceId: guard.id,
-            runId: run.id,
-            taskId: current.taskId,
-            mapIndex: current.mapIndex,
-            tryNumber: current.tryNumber + 1,
-            delayMs,
-          });
-        } else {
-          const r = await tx.taskInstance.updateMany({ where, data: { state: 'failed', endedAt: now, error: outcome.error } });
-          if (r.count === 0) return { applied: false, dispatches: [] };
-          current.state = 'failed';
-          current.error = outcome.error;
+      const spec = await this.dags.get(tx, entry.run.dagId);
+      const where = {
+        id: current.id,
+        runId: entry.run.id,
+        state: 'running' as const,
+        tryNumber: t.tryNumber,
+        runnerId: t.runnerId,
+        ...(report.heartbeatBefore ? { heartbeatAt: { lt: report.heartbeatBefore } } : {}),
+      };
+      if (outcome.retryable && current.tryNumber < current.maxTries) {
+        const delayMs = retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1);
+        const r = await tx.taskInstance.updateMany({
+          where,
+          data: { state: 'up_for_retry', endedAt: now, error: outcome.error, nextRetryAt: new Date(now.getTime() + delayMs) },
+        });
+        if (r.count === 0) continue;
+        current.state = 'up_for_retry';
+        dispatches.push({ instanceId: current.id, runId: entry.run.id, taskId: current.taskId, mapIndex: current.mapIndex, tryNumber: current.tryNumber + 1, delayMs });
+      } else {
+        const r = await tx.taskInstance.updateMany({ where, data: { state: 'failed', endedAt: now, error: outcome.error } });
+        if (r.count === 0) continue;
+        current.state = 'failed';
+        current.error = outcome.error;
+      }
+      applied[index] = true;
+      touched.add(entry.run.id);
+    }
+    if (successes.length > 0) {
+      // One statement for every success of the batch (a success is never a lost try: no heartbeat guard).
+      const done = await tx.$queryRaw<{ id: string }[]>`
+        UPDATE task_instances ti
+        SET state = 'success', ended_at = ${now}, output = v.output::jsonb, rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
+        FROM unnest(${successes.map((x) => x.current.id)}::uuid[], ${successes.map((x) => x.current.tryNumber)}::int[],
+                    ${successes.map((x) => x.runner)}::text[], ${successes.map((x) => x.output)}::text[],
+                    ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[])
+          AS v(id, try_number, runner_id, output, rows, bytes)
+        WHERE ti.id = v.id AND ti.state = 'running' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
+        RETURNING ti.id`;
+      const ok = new Set(done.map((d) => d.id));
+      for (const x of successes) {
+        if (!ok.has(x.current.id)) continue;
+        x.current.state = 'success';
+        applied[x.index] = true;
+        const runId = x.current.runId;
+        touched.add(runId);
+        const entry = locked.get(runId);
+        const outcome = reports[x.index]?.outcome;
+        if (!entry || outcome?.kind !== 'success') continue;
+        const spec = await this.dags.get(tx, entry.run.dagId);
+        if (isMapSource(spec, x.current.taskId)) {
+          await this.#expand(tx, runId, spec, x.current.taskId, outcome.mappedStreams ?? []);
+          expanded.add(runId);
         }
-        break;
       }
     }
-    return { applied: true, dispatches: [...dispatches, ...(await this.#evaluate(tx, run, instances))] };
+    const targets = [...touched].flatMap((runId) => {
+      const entry = locked.get(runId);
+      return entry ? [{ run: entry.run, rows: expanded.has(runId) ? undefined : entry.rows }] : [];
+    });
+    return { applied, dispatches: [...dispatches, ...(await this.#evaluateRuns(tx, targets))] };
   }
 
   /** Creates (or, after a clear, re-labels) the mapped instances; skips ones whose stream is gone. */
@@ -534,11 +613,19 @@ export class StateStore {
   async failLostTry(tx: Tx, input: { instanceId: string; staleBefore: Date }): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
     const inst = await tx.taskInstance.findUnique({ where: { id: input.instanceId }, select: { runId: true, tryNumber: true, runnerId: true, heartbeatAt: true } });
     if (!inst || inst.runnerId === null) return { applied: false, dispatches: [] };
-    return this.#finishTryLocked(
-      tx,
-      inst.runId,
-      { id: input.instanceId, tryNumber: inst.tryNumber, runnerId: inst.runnerId, heartbeatBefore: input.staleBefore },
-      { kind: 'failed', retryable: true, error: `runner ${inst.runnerId} stopped heart-beating (last beat ${inst.heartbeatAt?.toISOString() ?? 'never'}); the try is presumed lost` },
-    );
+    const { applied, dispatches } = await this.finishTries(tx, [
+      {
+        runId: inst.runId,
+        tryRef: { instanceId: input.instanceId, tryNumber: inst.tryNumber, runnerId: inst.runnerId },
+        heartbeatBefore: input.staleBefore,
+        outcome: {
+          kind: 'failed',
+          retryable: true,
+          error: `runner ${inst.runnerId} stopped heart-beating (last beat ${inst.heartbeatAt?.toISOString() ?? 'never'}); the try is presumed lost`,
+        },
+      },
+    ]);
+    return { applied: applied[0] ?? false, dispatches };
   }
+
 }

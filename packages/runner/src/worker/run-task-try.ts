@@ -1,12 +1,12 @@
 import { ConfigError, errorMessage, NonRetryableTaskError, ValidationError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
 import type { PrismaClient } from '@sluice/db';
-import { childLogger, type Logger } from '@sluice/logging';
-import { TRANSACTION_OPTIONS, type DagCache, type Dispatcher, type JobPayload, type StateStore, type TryOutcome, type TryRef } from '@sluice/engine';
+import type { Logger } from '@sluice/logging';
+import type { DagCache, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
-import { loadSucceededOutputs, loadTryRun } from './load-try-context.ts';
-import { createTaskLogger } from './task-log-sink.ts';
+import type { TaskLogWriter } from './task-log-sink.ts';
 import { taskResultSchema } from './task-result.ts';
+import type { TryBatches } from './try-batches.ts';
 
 /** Why a try's signal was aborted. */
 export type AbortReason = 'cancelled' | 'timeout' | 'lost';
@@ -15,7 +15,8 @@ export interface TryRunnerDeps {
   prisma: PrismaClient;
   store: StateStore;
   dags: DagCache;
-  dispatcher: Dispatcher;
+  batches: TryBatches;
+  taskLogs: TaskLogWriter;
   handlers: TaskHandlers;
   logger: Logger;
   runnerId: string;
@@ -54,18 +55,17 @@ function isPermanent(err: unknown): boolean {
 export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.run'>): Promise<void> {
   const tryRef: TryRef = { instanceId: payload.instanceId, tryNumber: payload.tryNumber, runnerId: deps.runnerId };
   // The run's context is read beside the claim (not after it): a try that is not claimed
-  // wastes two reads, a claimed one starts a round trip sooner.
-  const [claimed, run, done] = await Promise.all([
-    deps.store.claimTry(deps.prisma, tryRef),
-    loadTryRun(deps.prisma, payload.runId),
-    loadSucceededOutputs(deps.prisma, payload.runId),
-  ]);
-  if (!claimed || !run) return;
+  // wastes a read, a claimed one starts a round trip sooner. Both are batched with other tries'.
+  const [claimed, context] = await Promise.all([deps.batches.claim(tryRef), deps.batches.context(payload.runId)]);
+  if (!claimed || !context) return;
+  const { run, done } = context;
   const spec = await deps.dags.get(deps.prisma, run.dagId);
   const taskSpec = spec.tasks.find((t) => t.taskId === claimed.taskId);
   const timeoutMs = taskSpec?.timeoutMs ?? 60_000;
-  const logger = childLogger(deps.logger, { jobId: run.job.id, runId: run.id, taskId: claimed.taskId, stream: claimed.stream, try: claimed.tryNumber });
-  const taskLog = createTaskLogger(deps.prisma, logger, { taskInstanceId: claimed.id, tryNumber: claimed.tryNumber });
+  const log = deps.taskLogs.forTry(
+    { instanceId: claimed.id, tryNumber: claimed.tryNumber },
+    { jobId: run.job.id, runId: run.id, taskId: claimed.taskId, stream: claimed.stream, try: claimed.tryNumber },
+  );
 
   const controller = new AbortController();
   let abortReason: AbortReason | null = null;
@@ -89,7 +89,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       .then((ours) => {
         if (!ours) abort('lost');
       })
-      .catch((err: unknown) => logger.warn('heartbeat failed', { err: errorMessage(err) }));
+      .catch((err: unknown) => log.warn('heartbeat failed', { err: errorMessage(err) }));
   }, deps.heartbeatMs);
   const timeout = setTimeout(() => abort('timeout'), timeoutMs);
 
@@ -112,7 +112,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       return hit?.output ?? undefined;
     },
     signal: controller.signal,
-    log: taskLog.log,
+    log,
     progress(p) {
       if (p.rows !== undefined) progress.rows = p.rows;
       if (p.bytes !== undefined) progress.bytes = p.bytes;
@@ -122,7 +122,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
 
   let outcome: TryOutcome | null;
   try {
-    taskLog.log.info(`try ${claimed.tryNumber} of ${claimed.maxTries} started on runner ${deps.runnerId}`);
+    log.info(`try ${claimed.tryNumber} of ${claimed.maxTries} started on runner ${deps.runnerId}`);
     const handler = deps.handlers[claimed.taskType as TaskType];
     const raw = await Promise.race([handler(ctx), aborted]);
     const parsed = taskResultSchema.safeParse(toJsonResult(raw));
@@ -161,22 +161,18 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   }
 
   if (outcome) {
-    if (outcome.kind === 'failed') taskLog.log.error(`try ${claimed.tryNumber} failed: ${outcome.error}`);
-    else taskLog.log.info(`try ${claimed.tryNumber} succeeded`);
+    if (outcome.kind === 'failed') log.error(`try ${claimed.tryNumber} failed: ${outcome.error}`);
+    else log.info(`try ${claimed.tryNumber} succeeded`);
   } else {
-    taskLog.log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
+    log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
   }
   if (!outcome) {
-    await taskLog.close();
+    await deps.taskLogs.flush();
     return;
   }
-  const finished = outcome;
   // The log lines are written beside the state transition, not before it: the hand-off to
   // downstream tasks does not wait for them.
-  const [result] = await Promise.all([
-    deps.prisma.$transaction((tx) => deps.store.finishTry(tx, run.id, tryRef, finished), TRANSACTION_OPTIONS),
-    taskLog.close(),
-  ]);
-  if (!result.applied) logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)');
-  await deps.dispatcher.dispatch(result.dispatches);
+  const [result] = await Promise.all([deps.batches.finish({ runId: run.id, tryRef, outcome }), deps.taskLogs.flush()]);
+  if ('failed' in result) throw result.failed;
+  if (!result.applied) deps.logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)', { runId: run.id, taskId: claimed.taskId, try: claimed.tryNumber });
 }

@@ -6,6 +6,8 @@ import { childLogger, type Logger } from '@sluice/logging';
 import { cancelChannel, createRedis, quitRedis, DagCache, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
 import { runTaskTry, type AbortReason } from './run-task-try.ts';
 import type { TaskHandlers } from './task-handler.ts';
+import { createTaskLogWriter } from './task-log-sink.ts';
+import { createTryBatches } from './try-batches.ts';
 
 export interface RunnerOptions {
   prisma: PrismaClient;
@@ -39,11 +41,15 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const subscriber = createRedis(options.redisUrl);
   const dags = new DagCache();
   const active = new Map<string, { runId: string; abort: (reason: AbortReason) => void }>();
+  const store = new StateStore(dags);
+  const dispatcher = new Dispatcher(redis, options.queuePrefix);
+  const taskLogs = createTaskLogWriter(options.prisma, logger);
   const deps = {
     prisma: options.prisma,
-    store: new StateStore(dags),
+    store,
     dags,
-    dispatcher: new Dispatcher(redis, options.queuePrefix),
+    batches: createTryBatches({ prisma: options.prisma, store, dispatcher, logger }),
+    taskLogs,
     handlers: options.handlers,
     logger,
     runnerId,
@@ -80,7 +86,8 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
       closing ??= (async () => {
         await worker.close();
         await quitRedis(workerConnection);
-        await deps.dispatcher.close();
+        await taskLogs.close();
+        await dispatcher.close();
         await quitRedis(subscriber);
         await quitRedis(redis);
       })();

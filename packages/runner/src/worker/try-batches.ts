@@ -1,0 +1,62 @@
+import { errorMessage } from '@sluice/core';
+import type { PrismaClient } from '@sluice/db';
+import { TRANSACTION_OPTIONS, type ClaimedInstance, type Dispatcher, type FinishReport, type StateStore, type TaskDispatch, type TryRef } from '@sluice/engine';
+import type { Logger } from '@sluice/logging';
+import { Coalescer } from './coalescer.ts';
+import { loadTryContexts, type TryContext } from './load-try-context.ts';
+
+/** How a report fared: recorded (or found stale: `applied: false`), or not recorded at all. */
+export type FinishResult = { applied: boolean } | { failed: unknown };
+
+/**
+ * The runner's writes and reads that happen once per try, batched across the tries running in
+ * this process (group commit, see Coalescer): claims in one UPDATE, run contexts in one SELECT,
+ * reports in one transaction whose dispatches go to BullMQ in one call after it commits.
+ */
+export interface TryBatches {
+  claim(ref: TryRef): Promise<ClaimedInstance | null>;
+  context(runId: string): Promise<TryContext | null>;
+  finish(report: FinishReport): Promise<FinishResult>;
+}
+
+export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore; dispatcher: Dispatcher; logger: Logger }): TryBatches {
+  const { prisma, store, dispatcher, logger } = deps;
+  const record = (reports: FinishReport[]) => prisma.$transaction((tx) => store.finishTries(tx, reports), TRANSACTION_OPTIONS);
+
+  const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(prisma, refs));
+  const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(prisma, runIds));
+  const finishes = new Coalescer<FinishReport, FinishResult>(async (reports) => {
+    let recorded: { applied: boolean[]; dispatches: TaskDispatch[] };
+    try {
+      recorded = await record(reports);
+    } catch (err) {
+      if (reports.length === 1) return [{ failed: err }];
+      // One bad report (or a deadlock with another runner) must not lose the others: one by one.
+      logger.warn('recording a batch of try reports failed; recording them one by one', { reports: reports.length, err: errorMessage(err) });
+      const out: FinishResult[] = [];
+      for (const report of reports) {
+        try {
+          const one = await record([report]);
+          await dispatcher.dispatch(one.dispatches);
+          out.push({ applied: one.applied[0] ?? false });
+        } catch (e) {
+          out.push({ failed: e });
+        }
+      }
+      return out;
+    }
+    // Committed: a dispatch lost here is found again by recovery (PostgreSQL says queued).
+    try {
+      await dispatcher.dispatch(recorded.dispatches);
+    } catch (err) {
+      return reports.map(() => ({ failed: err }));
+    }
+    return recorded.applied.map((applied) => ({ applied }));
+  });
+
+  return {
+    claim: (ref) => claims.submit(ref),
+    context: (runId) => contexts.submit(runId),
+    finish: (report) => finishes.submit(report),
+  };
+}
