@@ -1,8 +1,9 @@
 /**
  * stage and transform on a real object store (file:// here, the same code path as S3 through the
- * ObjectStore interface): raw NDJSON from an extract manifest becomes typed Parquet, values that do
- * not fit are kept as rejects and counted, then renames, casts, drops, encryption and the ingestion
- * metadata columns are applied. The Parquet written is read back with DuckDB.
+ * ObjectStore interface) and a real SQL catalog: raw NDJSON from an extract manifest becomes typed
+ * Parquet, values that do not fit are kept as rejects and counted, then renames, casts, drops,
+ * encryption and the ingestion metadata columns are applied, written as data files for the load's
+ * table (its field ids). The Parquet written is read back with DuckDB.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,29 +14,43 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { NonRetryableTaskError } from '@sluice/core';
 import { extractManifestKey, type ExtractManifest } from '@sluice/connectors';
 import { ColumnCipher, generateKeyMaterial } from '@sluice/crypto';
+import { openCatalog, type ColumnSpec, type IcebergCatalog, type IcebergField } from '@sluice/iceberg';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { stageStream } from '../../packages/runner/src/tasks/stage-stream.ts';
 import { transformStream } from '../../packages/runner/src/tasks/transform-stream.ts';
 
 let dir: string;
 let store: ObjectStore;
+let db: TestDatabase;
+let catalog: IcebergCatalog;
+/** The load's table in these tests: `pipeline.users` (created by some tests, absent for others). */
+const fieldsForWrite = (columns: ColumnSpec[]): Promise<IcebergField[]> => catalog.fieldsForWrite('pipeline', 'users', columns);
 const runId = '11111111-2222-3333-4444-555555555555';
 const never = new AbortController().signal;
 const cipher = new ColumnCipher('pii', new Map([[1, generateKeyMaterial()]]), 1);
 
-async function readParquet(key: string): Promise<Record<string, unknown>[]> {
+async function readParquet(key: string, sql = 'SELECT * FROM read_parquet(?)'): Promise<Record<string, unknown>[]> {
   const local = path.join(dir, 'read.parquet');
   await store.download(key, local);
-  const db = await (await DuckDBInstance.create(':memory:')).connect();
-  const r = await db.runAndReadAll(`SELECT * FROM read_parquet('${local}')`);
+  const conn = await (await DuckDBInstance.create(':memory:')).connect();
+  const r = await conn.runAndReadAll(sql.replace('?', `'${local}'`));
   const rows = r.getRowObjectsJS() as Record<string, unknown>[];
-  db.closeSync();
+  conn.closeSync();
   return rows;
+}
+
+/** Each column's Iceberg field id as the Parquet file records it. */
+async function fieldIdsOf(key: string): Promise<Record<string, number>> {
+  const rows = await readParquet(key, 'SELECT name, field_id FROM parquet_schema(?) WHERE field_id IS NOT NULL');
+  return Object.fromEntries(rows.map((r) => [String(r['name']), Number(r['field_id'])]));
 }
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'sluice-pipeline-'));
   store = openObjectStore(`file://${dir}/root`);
+  db = await createTestDatabase();
+  catalog = openCatalog({ type: 'sql', uri: db.url, store });
   const lines = [
     { id: 1, email: 'a@x.io', age: 30, born: '1990-01-02', seen: '2024-05-01T10:00:00Z', profile: { k: 'v' }, score: '12' },
     { id: 2, email: 'b@x.io', age: 'forty', born: '1980-02-03', seen: '2024-05-02T11:00:00+02:00', profile: null, score: '7' },
@@ -82,6 +97,8 @@ before(async () => {
 });
 
 after(async () => {
+  await catalog.close();
+  await db.drop();
   await store.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -116,6 +133,7 @@ test('transform renames, casts, drops, encrypts and adds the metadata columns', 
       { column: 'profile', stream: 'users', newName: null, encryptionKeyName: null, castTo: null, drop: true },
     ],
     loadCipher: async () => cipher,
+    fieldsForWrite,
     mergeKeys: [],
     metadata: { ingestion_time: when, ingestion_run_id: runId, ingestion_mode: 'append', dag_job_id: 'job-1' },
     signal: never,
@@ -128,6 +146,11 @@ test('transform renames, casts, drops, encrypts and adds the metadata columns', 
   assert.deepEqual(out.primaryKey, ['id']);
   const rows = await readParquet(out.files[0]?.key ?? '');
   assert.equal(rows.length, 3);
+  // Exactly the output columns (nothing of stage's bookkeeping), as data files of the table load
+  // will create: field ids 1..n in column order, recorded for load to check.
+  assert.deepEqual(Object.keys(rows[0] ?? {}), out.columns.map((c) => c.name));
+  assert.deepEqual(await fieldIdsOf(out.files[0]?.key ?? ''), Object.fromEntries(out.columns.map((c, i) => [c.name, i + 1])));
+  assert.deepEqual(out.icebergFields?.map((f) => `${f.id}:${f.name}:${f.type}`), out.columns.map((c, i) => `${i + 1}:${c.name}:${c.type}`));
   assert.deepEqual(rows.map((r) => r['score']), [12n, 7n, 9n]);
   assert.ok(!('profile' in (rows[0] ?? {})));
   const enc = rows[0]?.['email_enc'];
@@ -145,6 +168,7 @@ test('deterministic encryption for merge-key columns gives equal ciphertexts for
     stream: 'users',
     transformations: [{ column: 'id', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: null, drop: false }],
     loadCipher: async () => cipher,
+    fieldsForWrite,
     mergeKeys: ['id'],
     metadata: null,
     signal: never,
@@ -155,6 +179,57 @@ test('deterministic encryption for merge-key columns gives equal ciphertexts for
   assert.equal(cipher.encrypt('1', 'deterministic'), rows[0]?.['id']);
 });
 
+test("transform writes the files with the existing table's field ids and types, and without planned ids when the table cannot take the columns", async () => {
+  const table = await catalog.createTable('pipeline', 'users', [
+    { name: 'note', type: 'string' },
+    { name: 'score', type: 'double' },
+    { name: 'id', type: 'long' },
+  ]);
+  try {
+    const castScore = { column: 'score', stream: null, newName: null, encryptionKeyName: null, castTo: 'float' as const, drop: false };
+    const out = await transformStream({
+      store,
+      runId,
+      stream: 'users',
+      transformations: [castScore, { column: 'profile', stream: null, newName: null, encryptionKeyName: null, castTo: null, drop: true }],
+      loadCipher: async () => cipher,
+      fieldsForWrite,
+      mergeKeys: [],
+      metadata: null,
+      signal: never,
+      progress: () => undefined,
+    });
+    // id and score keep the table's ids (3, 2); score, cast to float, is written as the table's double;
+    // the stream's other columns get the ids the load's schema evolution will give them (4, 5, …).
+    assert.deepEqual(
+      out.icebergFields?.map((f) => `${f.id}:${f.name}:${f.type}`),
+      ['3:id:long', '4:email:string', '5:age:long', '6:born:date', '7:seen:timestamptz', '2:score:double'],
+    );
+    assert.deepEqual(await fieldIdsOf(out.files[0]?.key ?? ''), { id: 3, email: 4, age: 5, born: 6, seen: 7, score: 2 });
+    const rows = await readParquet(out.files[0]?.key ?? '');
+    assert.deepEqual(rows.map((r) => r['score']), [12, 7, 9]);
+
+    // A column the table holds as a string, where the stream's (renamed) is a date: no plan;
+    // the files get ids 1..n and load rewrites them (and fails, naming the column).
+    const unplanned = await transformStream({
+      store,
+      runId,
+      stream: 'users',
+      transformations: [{ column: 'born', stream: null, newName: 'note', encryptionKeyName: null, castTo: null, drop: false }],
+      loadCipher: async () => cipher,
+      fieldsForWrite,
+      mergeKeys: [],
+      metadata: null,
+      signal: never,
+      progress: () => undefined,
+    });
+    assert.equal(unplanned.icebergFields, null);
+    assert.deepEqual(await fieldIdsOf(unplanned.files[0]?.key ?? ''), Object.fromEntries(unplanned.columns.map((c, i) => [c.name, i + 1])));
+  } finally {
+    await catalog.dropTable(table.id.namespace, table.id.name, { purge: true });
+  }
+});
+
 test('a value that cannot be cast fails the task naming the column, the value and the row', async () => {
   await assert.rejects(
     transformStream({
@@ -163,6 +238,7 @@ test('a value that cannot be cast fails the task naming the column, the value an
       stream: 'users',
       transformations: [{ column: 'email', stream: 'users', newName: null, encryptionKeyName: null, castTo: 'long', drop: false }],
       loadCipher: async () => cipher,
+      fieldsForWrite,
       mergeKeys: [],
       metadata: null,
       signal: never,
@@ -180,6 +256,7 @@ test('a transformation naming a column the stream lacks fails clearly', async ()
       stream: 'users',
       transformations: [{ column: 'phone', stream: 'users', newName: 'tel', encryptionKeyName: null, castTo: null, drop: false }],
       loadCipher: async () => cipher,
+      fieldsForWrite,
       mergeKeys: [],
       metadata: null,
       signal: never,

@@ -3,12 +3,12 @@ import type { Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
 import { tableName, type CatalogBackend, type TableIdentifier } from './catalog-backend.ts';
 import { NoSuchTableError, TableAlreadyExistsError } from './errors.ts';
-import { initialSchema } from './evolve-schema.ts';
+import { evolveSchema, initialSchema } from './evolve-schema.ts';
 import { IcebergTable } from './iceberg-table.ts';
 import { RestCatalogBackend, type RestCatalogOptions } from './rest-catalog-backend.ts';
 import { SqlCatalogBackend } from './sql-catalog-backend.ts';
-import { newTableMetadata } from './table-metadata.ts';
-import type { ColumnSpec } from './types.ts';
+import { currentSchema, newTableMetadata } from './table-metadata.ts';
+import type { ColumnSpec, IcebergField } from './types.ts';
 
 interface CatalogCommonOptions {
   /** Catalog name tables are registered under; default `sluice`. */
@@ -100,6 +100,27 @@ export class IcebergCatalog {
       if (err instanceof TableAlreadyExistsError) return this.loadTable(namespace, name);
       throw err;
     }
+  }
+
+  /**
+   * The field (id, type) each of `columns` would be written with if a write of these columns were
+   * committed to the table now — the table's current schema evolved as a write evolves it, or, for
+   * a table that does not exist yet, the schema {@link loadOrCreateTable} would create. A task can
+   * then write Iceberg-ready data files ahead of the commit (`WriteInput.icebergFields`); the
+   * commit re-checks them against the schema it commits with. Throws what the write would
+   * (IncompatibleSchemaError, ValidationError) when the columns cannot be written to the table.
+   */
+  async fieldsForWrite(namespace: string, name: string, columns: ColumnSpec[]): Promise<IcebergField[]> {
+    const loaded = await this.backend.loadTable({ namespace, name });
+    const schema = loaded
+      ? evolveSchema(tableName({ namespace, name }), currentSchema(loaded.metadata), loaded.metadata['last-column-id'], 0, columns).schema
+      : initialSchema(columns);
+    const byName = new Map(schema.fields.map((f) => [f.name, f]));
+    return columns.map((c) => {
+      const f = byName.get(c.name);
+      if (!f) throw new Error(`column ${c.name} missing from the evolved schema of ${namespace}.${name}`);
+      return f;
+    });
   }
 
   listNamespaces(): Promise<string[]> {

@@ -14,6 +14,15 @@ export interface WriteInput {
   files: string[];
   /** The columns the files hold, with their Iceberg types (see README for the contract). */
   columns: ColumnSpec[];
+  /**
+   * Set when the Parquet files are already data files for this table: written with
+   * {@link dataFileCopyOptions} and these fields (exactly `columns`, same names, with the field
+   * ids and types `IcebergCatalog.fieldsForWrite` planned). When the schema the commit is
+   * made with still gives every one of these columns the same id and type, the files are
+   * committed as they are, their metrics read from their Parquet footers; otherwise they are
+   * rewritten like any other input.
+   */
+  icebergFields?: IcebergField[];
 }
 
 /** A Parquet data file written locally, with the metrics its manifest entry records. */
@@ -48,9 +57,23 @@ export function inputRelation(input: WriteInput, fields: IcebergField[]): string
   return `SELECT ${select} FROM read_json(${sqlList(input.files)}, format = 'newline_delimited', columns = {${columns}})`;
 }
 
-/** `FIELD_IDS {...}` for COPY, so every Parquet column carries its Iceberg field id. */
-function fieldIds(fields: IcebergField[]): string {
-  return `{${fields.map((f) => `${quoteString(f.name)}: ${f.id}`).join(', ')}}`;
+/**
+ * The options of DuckDB's `COPY … TO dir (…)` that write Iceberg data files: zstd Parquet, every
+ * column carrying its Iceberg field id (`fields`: the query's columns, in order, of these types),
+ * split at the target file size into `data_{i}.parquet`.
+ */
+export function dataFileCopyOptions(fields: IcebergField[]): string {
+  const ids = `{${fields.map((f) => `${quoteString(f.name)}: ${f.id}`).join(', ')}}`;
+  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
+}
+
+/** Whether the fields files were written with still have the ids and types the commit's schema gives them. */
+export function fieldsStillHold(written: IcebergField[], schema: IcebergField[]): boolean {
+  const byName = new Map(schema.map((f) => [f.name, f]));
+  return written.every((w) => {
+    const f = byName.get(w.name);
+    return f !== undefined && f.id === w.id && f.type === w.type;
+  });
 }
 
 /**
@@ -64,22 +87,31 @@ export async function writeDataFiles(
   outDir: string,
 ): Promise<LocalDataFile[]> {
   const dir = path.join(outDir, randomUUID());
-  await connection.run(
-    `COPY (${query}) TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${fieldIds(fields)}, ` +
-      `FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}')`,
-  );
+  await connection.run(`COPY (${query}) TO ${quoteString(dir)} (${dataFileCopyOptions(fields)})`);
   let names: string[] = [];
   try {
     names = (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet')).sort();
   } catch {
     names = [];
   }
+  return describeDataFiles(connection, names.map((n) => path.join(dir, n)), fields, true);
+}
+
+/**
+ * Local Parquet data files (holding `fields` by field id) with the metrics their manifest entries
+ * record, read from their footers. Files without rows are left out (and deleted when `removeEmpty`).
+ */
+export async function describeDataFiles(
+  connection: DuckDBConnection,
+  localPaths: string[],
+  fields: IcebergField[],
+  removeEmpty: boolean,
+): Promise<LocalDataFile[]> {
   const out: LocalDataFile[] = [];
-  for (const name of names) {
-    const localPath = path.join(dir, name);
+  for (const localPath of localPaths) {
     const dataFile = await readMetrics(connection, localPath, fields);
     if (dataFile.record_count === 0n) {
-      await fs.rm(localPath, { force: true });
+      if (removeEmpty) await fs.rm(localPath, { force: true });
       continue;
     }
     out.push({ localPath, dataFile });

@@ -10,7 +10,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { tableName } from './catalog-backend.ts';
 import { deserializeBound, type BoundValue } from './column-bounds.ts';
-import { inputRelation, writeDataFiles, type LocalDataFile, type WriteInput } from './data-file-writer.ts';
+import { describeDataFiles, fieldsStillHold, inputRelation, writeDataFiles, type LocalDataFile, type WriteInput } from './data-file-writer.ts';
 import { quoteIdent, quoteString, sqlList, withDuckDb } from './duckdb.ts';
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema } from './evolve-schema.ts';
@@ -58,6 +58,8 @@ export interface CommitResult {
   attempts: number;
   schemaChanged: boolean;
   metadataLocation: string;
+  /** True when the commit took the input's Parquet files as they were (`WriteInput.icebergFields` still held), without rewriting them. */
+  inputFilesAsIs: boolean;
 }
 
 /** What one attempt of a commit produced: the new files it adds and the live files it removes. */
@@ -66,6 +68,8 @@ interface PreparedChange {
   added: DataFile[];
   /** Data file paths (as in manifests) that this change deletes. */
   deleted: Set<string>;
+  /** The added files are the input's own, not rewritten. */
+  asIs: boolean;
 }
 
 interface LiveFile {
@@ -152,7 +156,7 @@ export class IcebergTable {
     }
     return this.commitLoop(options, async (base, schema, written, tmp) => {
       // An empty batch changes no row (only, maybe, the schema).
-      if (input.files.length === 0) return { operation: 'append', added: [], deleted: new Set<string>() };
+      if (input.files.length === 0) return { operation: 'append', added: [], deleted: new Set<string>(), asIs: false };
       const fields = schema.schema.fields;
       const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
       const live = await this.liveFiles(base);
@@ -189,11 +193,12 @@ export class IcebergTable {
         const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows`, fields, tmp);
         await c.run('DROP TABLE merge_rows');
         await Promise.all(local.map((p) => fs.rm(p, { force: true })));
-        const added = await this.uploadDataFiles(files, written);
+        const added = await this.uploadDataFiles(files, written, true);
         return {
           operation: candidates.length > 0 ? 'overwrite' : 'append',
           added,
           deleted: new Set(candidates.map((f) => f.entry.data_file.file_path)),
+          asIs: false,
         };
       });
     }, input.columns);
@@ -201,22 +206,29 @@ export class IcebergTable {
 
   private async commitWithFiles(input: WriteInput, options: WriteOptions, kind: 'append' | 'overwrite'): Promise<CommitResult> {
     // Data files are written once and re-used across attempts as long as the field ids and types
-    // they were written with still hold in the newer table state.
-    let cache: { signature: string; files: DataFile[] } | undefined;
+    // they were written with still hold in the newer table state. Input files that are already
+    // data files for this table (icebergFields) are committed as they are while their ids hold.
+    let cache: { signature: string; files: DataFile[]; asIs: boolean } | undefined;
     return this.commitLoop(options, async (base, schema, written, tmp) => {
       const fields = schema.schema.fields;
-      const signature = JSON.stringify(fields.map((f) => [f.id, f.name, f.type]));
+      const prepared = input.format === 'parquet' && input.icebergFields && fieldsStillHold(input.icebergFields, fields) ? input.icebergFields : undefined;
+      const signature = prepared ? `as-is:${JSON.stringify(prepared.map((f) => [f.id, f.name, f.type]))}` : JSON.stringify(fields.map((f) => [f.id, f.name, f.type]));
       if (!cache || cache.signature !== signature) {
         if (cache) await this.deleteQuietly(cache.files.map((f) => f.file_path));
         // No input files: nothing to add (an overwrite with an empty batch empties the table).
-        const files = input.files.length === 0 ? [] : await withDuckDb((c) => writeDataFiles(c, inputRelation(input, fields), fields, tmp));
-        cache = { signature, files: await this.uploadDataFiles(files, written) };
+        let files: LocalDataFile[] = [];
+        if (input.files.length > 0) {
+          files = await withDuckDb((c) =>
+            prepared ? describeDataFiles(c, input.files, prepared, false) : writeDataFiles(c, inputRelation(input, fields), fields, tmp),
+          );
+        }
+        cache = { signature, files: await this.uploadDataFiles(files, written, !prepared), asIs: prepared !== undefined && files.length > 0 };
       } else {
         for (const f of cache.files) written.dataFiles.add(f.file_path);
       }
       const deleted = new Set<string>();
       if (kind === 'overwrite') for (const l of await this.liveFiles(base)) deleted.add(l.entry.data_file.file_path);
-      return { operation: kind, added: cache.files, deleted };
+      return { operation: kind, added: cache.files, deleted, asIs: cache.asIs };
     }, input.columns);
   }
 
@@ -252,12 +264,13 @@ export class IcebergTable {
             attempts: attempt,
             schemaChanged: false,
             metadataLocation: baseLocation,
+            inputFilesAsIs: false,
           };
         }
         const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns);
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
-          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation };
+          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false };
         }
         const attemptFiles = new Set<string>();
         const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
@@ -298,6 +311,7 @@ export class IcebergTable {
             attempts: attempt,
             schemaChanged: schema.changed,
             metadataLocation: outcome.table.metadataLocation,
+            inputFilesAsIs: change.asIs,
           };
         }
         await this.deleteQuietly([...attemptFiles]);
@@ -462,7 +476,8 @@ export class IcebergTable {
     return { next: withSnapshot(base, baseLocation, snapshot, schema), snapshot };
   }
 
-  private async uploadDataFiles(files: LocalDataFile[], written: WrittenFiles): Promise<DataFile[]> {
+  /** Uploads local data files under the table's `data/`; `removeLocal` deletes each local file once uploaded (files this write made). */
+  private async uploadDataFiles(files: LocalDataFile[], written: WrittenFiles, removeLocal: boolean): Promise<DataFile[]> {
     const dataPrefix = `${this.store.keyOf(this.metadataValue.location)}/data`;
     const out: DataFile[] = [];
     for (const [i, f] of files.entries()) {
@@ -470,7 +485,7 @@ export class IcebergTable {
       const uri = this.store.uri(key);
       written.dataFiles.add(uri);
       await this.store.upload(f.localPath, key);
-      await fs.rm(f.localPath, { force: true });
+      if (removeLocal) await fs.rm(f.localPath, { force: true });
       out.push({ ...f.dataFile, file_path: uri });
     }
     return out;

@@ -3,12 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
-/** A private in-memory DuckDB and a scratch directory, both gone after `fn`. */
+/**
+ * A private in-memory DuckDB and a scratch directory, both gone after `fn`. The session's time
+ * zone is UTC, so a date-time without an offset is read as UTC whatever the machine's zone.
+ */
 export async function withDuckDb<T>(fn: (db: DuckDBConnection, scratch: string) => Promise<T>): Promise<T> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'sluice-task-'));
   const instance = await DuckDBInstance.create(':memory:', { threads: '2', temp_directory: path.join(scratch, 'duckdb-tmp') });
   const conn = await instance.connect();
   try {
+    await conn.run(`SET TimeZone = 'UTC'`);
     return await fn(conn, scratch);
   } finally {
     conn.closeSync();

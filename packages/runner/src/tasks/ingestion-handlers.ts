@@ -1,5 +1,5 @@
 import { NonRetryableTaskError } from '@sluice/core';
-import type { ColumnTransformation } from '@sluice/core/pipeline';
+import { icebergTableName, type ColumnTransformation } from '@sluice/core/pipeline';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { IcebergCatalog } from '@sluice/iceberg';
 import type { MasterKeyring } from '@sluice/crypto';
@@ -60,6 +60,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         metadata: ctx.job.addIngestionMetadata
           ? { ingestion_time: ctx.run.logicalDate, ingestion_run_id: ctx.run.id, ingestion_mode: ctx.job.mode, dag_job_id: ctx.job.id }
           : null,
+        fieldsForWrite: (columns) => deps.catalog.fieldsForWrite(ctx.job.schemaName, icebergTableName(stream), columns),
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),
       });

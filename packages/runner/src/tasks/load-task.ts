@@ -5,7 +5,7 @@ import { NonRetryableTaskError, assertNever } from '@sluice/core';
 import { icebergTableName } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import type { ColumnSpec, CommitResult, IcebergCatalog } from '@sluice/iceberg';
+import type { ColumnSpec, CommitResult, IcebergCatalog, WriteInput } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
@@ -75,7 +75,9 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
-    const input = { format: 'parquet' as const, files, columns };
+    // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
+    // unless the table's schema moved those columns' ids or types since; then they are rewritten.
+    const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}) };
     const options = {
       runId: ctx.run.id,
       taskId: `load[${stream}]`,
@@ -98,7 +100,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     }
     ctx.log.info(
       `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load' : result.status === 'no-op' ? 'nothing to commit' : 'committed'} ` +
-        `${tm.rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''})`,
+        `${tm.rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
+        `${result.status === 'committed' ? (result.inputFilesAsIs ? ", transform's files as they are" : ', data files rewritten') : ''})`,
     );
     const manifest = await readExtractManifest(deps.store, ctx.run.id);
     const schema = table.schema;

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBScalarFunction, VARCHAR } from '@duckdb/node-api';
+import { DuckDBScalarFunction, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { NonRetryableTaskError, ValidationError, assertNever } from '@sluice/core';
 import {
@@ -13,6 +13,7 @@ import {
   type IngestionMetadataValues,
 } from '@sluice/core/pipeline';
 import type { ColumnCipher, ColumnEncryptionMode } from '@sluice/crypto';
+import { IncompatibleSchemaError, dataFileCopyOptions, duckdbType, type ColumnSpec, type IcebergField } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, withDuckDb } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
@@ -30,6 +31,16 @@ export const transformedManifestSchema = z.object({
   primaryKey: z.array(z.string()),
   files: z.array(z.object({ key: z.string(), rows: z.number().int(), bytes: z.number().int() })),
   rows: z.number().int(),
+  /**
+   * The table fields the files were written for: every column carries this Iceberg field id and
+   * type (the table's schema as it was at transform, evolved for these columns). Load commits the
+   * files as they are while the table still gives the columns these ids and types. Null when the
+   * columns could not be planned against the table (load then rewrites, and reports why it fails).
+   */
+  icebergFields: z
+    .array(z.object({ id: z.number().int(), name: z.string(), type: z.enum(outputTypes), required: z.boolean() }))
+    .nullable()
+    .default(null),
 });
 export type TransformedManifest = z.infer<typeof transformedManifestSchema>;
 
@@ -84,6 +95,12 @@ export interface TransformStreamInput {
   /** Columns that are merge keys (after renames): encrypted deterministically so they still match. */
   mergeKeys: string[];
   metadata: IngestionMetadataValues | null;
+  /**
+   * The Iceberg fields (ids, types) the load's table would give these columns now
+   * (`IcebergCatalog.fieldsForWrite` on the job's table): the files are written as that table's
+   * data files. Throws IncompatibleSchemaError / ValidationError when the columns do not fit it.
+   */
+  fieldsForWrite(columns: ColumnSpec[]): Promise<IcebergField[]>;
   signal: AbortSignal;
   progress(p: { rows?: number; bytes?: number }): void;
 }
@@ -137,8 +154,20 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     }
   }
 
+  // The table's field ids for these columns; when they cannot be planned (a column the table
+  // holds with an incompatible type, …) the files get ids 1..n and load rewrites them — and then
+  // fails naming the column, as a load does.
+  const specs: ColumnSpec[] = columns.map((c) => ({ name: c.name, type: c.type }));
+  let planned: TransformedManifest['icebergFields'] = null;
+  try {
+    planned = (await input.fieldsForWrite(specs)).map((f, i) => ({ id: f.id, name: f.name, type: outputTypeOfField(f, columns[i]?.type ?? 'string'), required: f.required }));
+  } catch (err) {
+    if (!(err instanceof IncompatibleSchemaError || err instanceof ValidationError)) throw err;
+  }
+  const fields: IcebergField[] = planned ?? specs.map((c, i) => ({ id: i + 1, name: c.name, type: c.type as OutputType, required: false }));
+
   return withDuckDb(async (db, scratch) => {
-    const result: TransformedManifest = { version: 1, stream, columns, primaryKey, files: [], rows: 0 };
+    const result: TransformedManifest = { version: 1, stream, columns, primaryKey, files: [], rows: 0, icebergFields: planned };
     if (staged.rows === 0 || staged.files.length === 0) {
       await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
       return result;
@@ -149,13 +178,14 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       await store.download(f.key, local);
       locals.push(local);
     }
-    await db.run(`CREATE VIEW staged AS SELECT row_number() OVER () AS __row, * FROM read_parquet([${locals.map(lit).join(', ')}])`);
+    const stagedRel = `read_parquet([${locals.map(lit).join(', ')}])`;
 
     // Casts are checked first so a bad value fails with its column, value and row.
     for (const c of plan.columns) {
       if (!c.castTo) continue;
       const bad = await db.runAndReadAll(
-        `SELECT __row, ${ident(c.source)}::VARCHAR FROM staged WHERE ${ident(c.source)} IS NOT NULL AND TRY_CAST(${ident(c.source)} AS ${DUCK_TYPE[c.castTo]}) IS NULL ORDER BY __row LIMIT 1`,
+        `SELECT __row, v::VARCHAR FROM (SELECT row_number() OVER () AS __row, ${ident(c.source)} AS v FROM ${stagedRel})
+          WHERE v IS NOT NULL AND TRY_CAST(v AS ${DUCK_TYPE[c.castTo]}) IS NULL ORDER BY __row LIMIT 1`,
       );
       const first = bad.getRows()[0];
       if (first) {
@@ -191,28 +221,52 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
         );
         e = `${fn}(${e}::VARCHAR)`;
       }
-      exprs.push(`${e} AS ${ident(c.target)}`);
+      exprs.push(e);
     });
     if (input.metadata) {
       const m = input.metadata;
       exprs.push(
-        `${lit(m.ingestion_time.toISOString())}::TIMESTAMPTZ AS ingestion_time`,
-        `${lit(m.ingestion_run_id)} AS ingestion_run_id`,
-        `${lit(m.ingestion_mode)} AS ingestion_mode`,
-        `${lit(m.dag_job_id)} AS dag_job_id`,
+        `${lit(m.ingestion_time.toISOString())}::TIMESTAMPTZ`,
+        lit(m.ingestion_run_id),
+        lit(m.ingestion_mode),
+        lit(m.dag_job_id),
       );
     }
-    const out = path.join(scratch, 'part-00000.parquet');
-    await db.run(`COPY (SELECT ${exprs.join(', ')} FROM staged ORDER BY __row) TO ${lit(out)} (FORMAT parquet, COMPRESSION zstd)`);
-    const bytes = (await stat(out)).size;
-    const key = `${transformedDir(runId, stream)}part-00000.parquet`;
-    await store.upload(out, key);
-    result.files.push({ key, rows: staged.rows, bytes });
-    result.rows = staged.rows;
-    input.progress({ rows: staged.rows, bytes });
+    // Each value is written as its field's type (wider than the column's when the table's is).
+    const select = exprs.map((e, i) => {
+      const f = fields[i] as IcebergField;
+      return `CAST(${e} AS ${duckdbType(f.type)}) AS ${ident(f.name)}`;
+    });
+    // Rows keep the staged order (DuckDB preserves insertion order), which merge's "last record wins" relies on.
+    const outDir = path.join(scratch, 'out');
+    await db.run(`COPY (SELECT ${select.join(', ')} FROM ${stagedRel}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
+    for (const [i, written] of (await writtenFiles(db, outDir)).entries()) {
+      const key = `${transformedDir(runId, stream)}part-${String(i).padStart(5, '0')}.parquet`;
+      await store.upload(written.path, key);
+      result.files.push({ key, rows: written.rows, bytes: written.bytes });
+    }
+    result.rows = result.files.reduce((n, f) => n + f.rows, 0);
+    input.progress({ rows: result.rows, bytes: result.files.reduce((n, f) => n + f.bytes, 0) });
     await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
     return result;
   });
+}
+
+/** The field's type as a transform output type (fields planned for transform's columns only take those types). */
+function outputTypeOfField(f: IcebergField, fallback: OutputType): OutputType {
+  return (outputTypes as readonly string[]).includes(f.type) ? (f.type as OutputType) : fallback;
+}
+
+/** The Parquet files a COPY wrote into `dir`, in name order, with their row counts and sizes. */
+async function writtenFiles(db: DuckDBConnection, dir: string): Promise<Array<{ path: string; rows: number; bytes: number }>> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.parquet')).sort();
+  const out: Array<{ path: string; rows: number; bytes: number }> = [];
+  for (const name of names) {
+    const p = path.join(dir, name);
+    const counted = await db.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${lit(p)})`);
+    out.push({ path: p, rows: Number(counted.getRows()[0]?.[0] ?? 0), bytes: (await stat(p)).size });
+  }
+  return out;
 }
 
 export async function readTransformedManifest(store: ObjectStore, runId: string, stream: string): Promise<TransformedManifest> {
