@@ -19,6 +19,7 @@ import {
   type StreamStatus,
   type TraceError,
 } from './protocol.ts';
+import { scanRecordLine } from './record-line.ts';
 import { collectSecretValues } from './secret-values.ts';
 import { StagingWriter, streamKeySegment } from './staging-writer.ts';
 
@@ -264,6 +265,9 @@ class ExtractRun {
 
   /** The per-line handler: synchronous except when a staging write must wait (backpressure) or a config is being saved. */
   #onLine(line: string): Promise<void> | undefined {
+    // Nearly every line is a plain RECORD: its data text goes to staging as it is, unparsed.
+    const record = scanRecordLine(line);
+    if (record) return this.#onRecord(record.stream, record.data);
     let msg: unknown;
     try {
       msg = JSON.parse(line);
@@ -282,21 +286,7 @@ class ExtractRun {
         this.#badRecords += 1;
         return undefined;
       }
-      const writer = this.#writers.get(rec.stream);
-      if (!writer) {
-        this.#ignoredRecords += 1;
-        if (!this.#ignoredStreams.has(rec.stream)) {
-          this.#ignoredStreams.add(rec.stream);
-          this.#log('warn', 'sluice', `records of stream "${rec.stream}", which was not selected, are dropped`);
-        }
-        return undefined;
-      }
-      const p = writer.append(JSON.stringify(rec.data));
-      if (++this.#sinceCheck >= 1024) {
-        this.#sinceCheck = 0;
-        this.#maybeProgress(false);
-      }
-      return p;
+      return this.#onRecord(rec.stream, JSON.stringify(rec.data));
     }
     switch (m.type) {
       case 'STATE':
@@ -318,6 +308,25 @@ class ExtractRun {
         this.#log('debug', 'sluice', `ignored a ${String(m.type)} message`);
         return undefined;
     }
+  }
+
+  /** Stages one record's data (a JSON text without newline) for its stream. */
+  #onRecord(stream: string, data: string): Promise<void> | undefined {
+    const writer = this.#writers.get(stream);
+    if (!writer) {
+      this.#ignoredRecords += 1;
+      if (!this.#ignoredStreams.has(stream)) {
+        this.#ignoredStreams.add(stream);
+        this.#log('warn', 'sluice', `records of stream "${stream}", which was not selected, are dropped`);
+      }
+      return undefined;
+    }
+    const p = writer.append(data);
+    if (++this.#sinceCheck >= 1024) {
+      this.#sinceCheck = 0;
+      this.#maybeProgress(false);
+    }
+    return p;
   }
 
   #onGarbage(line: string): void {

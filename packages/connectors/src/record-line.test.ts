@@ -1,0 +1,219 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_NESTING, scanRecordLine } from './record-line.ts';
+
+const fakerLine =
+  '{"type":"RECORD","record":{"stream":"users","data":{"id":1,"name":"John","age":53,"height":"1.78","address":{"city":"Bowling Green","postal_code":"76366"}},"emitted_at":1795917597528}}';
+
+/** What the full parse makes of a RECORD line: its stream and data. */
+function parsed(line: string): { stream: unknown; data: unknown } {
+  const m = JSON.parse(line) as { type: unknown; record: { stream: unknown; data: unknown } };
+  assert.equal(m.type, 'RECORD');
+  return { stream: m.record.stream, data: m.record.data };
+}
+
+/** Asserts the fast path takes `line` and gives exactly the full parse's stream and data. */
+function assertTaken(line: string, dataText: string): void {
+  const r = scanRecordLine(line);
+  assert.ok(r, `the fast path should take ${line}`);
+  assert.equal(r.data, dataText);
+  assert.deepEqual({ stream: r.stream, data: JSON.parse(r.data) as unknown }, parsed(line));
+}
+
+test("a connector's compact RECORD line: the stream, and the data's text sliced out as it is", () => {
+  const r = scanRecordLine(fakerLine);
+  assert.deepEqual(r, {
+    stream: 'users',
+    data: '{"id":1,"name":"John","age":53,"height":"1.78","address":{"city":"Bowling Green","postal_code":"76366"}}',
+  });
+});
+
+test('data need not be the last member, nor type the first; other members of any kind are passed over', () => {
+  const data = '{"id":2,"tags":["a","b"],"score":-1.5e-3,"ok":true,"none":null,"empty":{},"list":[]}';
+  assertTaken(`{"type":"RECORD","record":{"stream":"users","emitted_at":1700000000000,"data":${data}}}`, data);
+  assertTaken(`{"record":{"data":${data},"stream":"users","namespace":null,"meta":{"changes":[{"field":"x"}]}},"type":"RECORD"}`, data);
+  assertTaken(`{"type":"RECORD","record":{"stream":"users","data":${data},"emitted_at":1.7e12}}`, data);
+});
+
+test('escaped quotes, backslashes, control characters and unicode inside data strings are kept verbatim', () => {
+  const data = String.raw`{"q":"say \"hi\"","path":"C:\\dir\\","nl":"a\nb\tc\r\u0000","uni":"\u00e9\ud83d\ude00","raw":"é😀 ☃","slash":"a\/b","key \"x\"":1}`;
+  assertTaken(`{"type":"RECORD","record":{"stream":"users","data":${data}}}`, data);
+  const r = scanRecordLine(`{"type":"RECORD","record":{"stream":"users","data":${data}}}`);
+  assert.equal((JSON.parse(r?.data ?? '{}') as Record<string, unknown>)['uni'], 'é😀');
+});
+
+test('numbers are kept as the connector wrote them (no loss of precision above 2^53)', () => {
+  const data = '{"big":12345678901234567890,"f":1.0,"e":1E+2,"neg":-0}';
+  const r = scanRecordLine(`{"type":"RECORD","record":{"stream":"s","data":${data}}}`);
+  assert.equal(r?.data, data);
+});
+
+test(`objects and arrays nested up to ${MAX_NESTING} deep take the fast path; deeper ones are left to the full parse`, () => {
+  let deep = '1';
+  for (let i = 1; i < MAX_NESTING; i++) deep = i % 2 ? `[${deep}]` : `{"k":${deep}}`;
+  const ok = `{"a":${deep},"b":2}`;
+  assertTaken(`{"type":"RECORD","record":{"stream":"s","data":${ok}}}`, ok);
+  const tooDeep = `{"a":[${deep}]}`;
+  assert.equal(scanRecordLine(`{"type":"RECORD","record":{"stream":"s","data":${tooDeep}}}`), undefined);
+  assert.ok(parsed(`{"type":"RECORD","record":{"stream":"s","data":${tooDeep}}}`), 'the line itself is valid JSON');
+});
+
+test('whitespace around the message members is fine; whitespace inside data leaves the line to the full parse (which compacts it)', () => {
+  const data = '{"id":1}';
+  assertTaken(` \t{ "type" : "RECORD" ,\n"record" : { "stream" : "users" , "data" : ${data} , "emitted_at" : 1 } }\r`, data);
+  assert.equal(scanRecordLine('{"type": "RECORD", "record": {"stream": "users", "data": {"id": 1}}}'), undefined);
+  assert.equal(scanRecordLine('{"type":"RECORD","record":{"stream":"users","data":{"id":1,"a":[1, 2]}}}'), undefined);
+});
+
+test('a RECORD without data, with data that is not an object, or without a string stream is left to the full parse', () => {
+  for (const record of [
+    '{"stream":"users"}',
+    '{"stream":"users","data":null}',
+    '{"stream":"users","data":[1,2]}',
+    '{"stream":"users","data":"{}"}',
+    '{"data":{"id":1}}',
+    '{"stream":7,"data":{"id":1}}',
+    '{}',
+  ]) {
+    const line = `{"type":"RECORD","record":${record}}`;
+    JSON.parse(line);
+    assert.equal(scanRecordLine(line), undefined, line);
+  }
+  assert.equal(scanRecordLine('{"type":"RECORD","record":null}'), undefined);
+  assert.equal(scanRecordLine('{"type":"RECORD"}'), undefined);
+  assert.equal(scanRecordLine('{"record":{"stream":"users","data":{"id":1}}}'), undefined, 'no type');
+});
+
+test('other message types are left to the full parse', () => {
+  for (const line of [
+    '{"type":"STATE","state":{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"seq":1}}}}',
+    '{"type":"LOG","log":{"level":"INFO","message":"hello"}}',
+    '{"type":"TRACE","trace":{"type":"STREAM_STATUS","stream_status":{"stream_descriptor":{"name":"users"},"status":"COMPLETE"}}}',
+    '{"type":"record","record":{"stream":"users","data":{"id":1}}}',
+    '{"type":"RECORDS","record":{"stream":"users","data":{"id":1}}}',
+    '{"type":1,"record":{"stream":"users","data":{"id":1}}}',
+  ]) {
+    assert.equal(scanRecordLine(line), undefined, line);
+  }
+});
+
+test('repeated members count as JSON.parse counts them: the last one', () => {
+  assert.equal(scanRecordLine('{"type":"RECORD","record":{"stream":"users","data":{"id":1}},"type":"LOG"}'), undefined);
+  // An earlier type that is not RECORD is enough to leave the line to the full parse (where the later one counts).
+  assert.equal(scanRecordLine('{"type":"LOG","type":"RECORD","record":{"stream":"users","data":{"id":1}}}'), undefined);
+  assertTaken('{"type":"RECORD","record":{"stream":"a","data":{"id":1}},"record":{"stream":"b","data":{"id":2}}}', '{"id":2}');
+  assertTaken('{"type":"RECORD","record":{"stream":"a","stream":"b","data":{"id":1},"data":{"id":2}}}', '{"id":2}');
+  // The later "record" has no data: the earlier one's must not be used.
+  assert.equal(scanRecordLine('{"type":"RECORD","record":{"stream":"a","data":{"id":1}},"record":{"stream":"b"}}'), undefined);
+  assert.equal(scanRecordLine('{"type":"RECORD","record":{"stream":"a","data":{"id":1},"data":null}}'), undefined);
+});
+
+test('escaped member names and an escaped stream or type are left to the full parse, which decodes them', () => {
+  for (const line of [
+    String.raw`{"type":"RECORD","record":{"stream":"users","d\u0061ta":{"id":1}}}`,
+    String.raw`{"type":"RECORD","record":{"stream":"us\u0065rs","data":{"id":1}}}`,
+    String.raw`{"type":"RECOR\u0044","record":{"stream":"users","data":{"id":1}}}`,
+    String.raw`{"t\u0079pe":"RECORD","record":{"stream":"users","data":{"id":1}}}`,
+  ]) {
+    parsed(line); // valid JSON, and a RECORD once decoded
+    assert.equal(scanRecordLine(line), undefined, line);
+  }
+});
+
+test('lines that are not JSON are never taken', () => {
+  const bad = [
+    '',
+    'this is not json',
+    fakerLine.slice(0, -1),
+    `${fakerLine}x`,
+    `${fakerLine},`,
+    `${fakerLine}{}`,
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":1,}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":1}},}',
+    '{"type":"RECORD","record":{"stream":"users","data":{,"id":1}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":1"x":2}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id" 1}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":[1,]}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":[1}}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":{"a":1]}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{id:1}}}',
+    "{'type':'RECORD','record':{'stream':'users','data':{'id':1}}}",
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":01}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":1.}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":.5}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":+1}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":-}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":1e}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":0x10}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":NaN}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":tru}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":True}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":"a\tb"}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":"a\\x41"}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":"\\u12G4"}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":"\\"}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":"abc}}}',
+    '{"type":"RECORD","record":{"stream":"users","data":{"id":1}}',
+    '{"type":"RECORD","record":{"stream":"us\ters","data":{"id":1}}}',
+    '\uFEFF{"type":"RECORD","record":{"stream":"users","data":{"id":1}}}',
+  ];
+  for (const line of bad) {
+    assert.throws(() => JSON.parse(line), SyntaxError, `JSON.parse should refuse ${JSON.stringify(line)}`);
+    assert.equal(scanRecordLine(line), undefined, JSON.stringify(line));
+  }
+});
+
+test('a string with millions of escapes answers undefined (left to the full parse) instead of throwing', () => {
+  const line = `{"type":"RECORD","record":{"stream":"s","data":{"text":"${'a\\n'.repeat(5_000_000)}"}}}`;
+  assert.equal(scanRecordLine(line), undefined);
+  assert.equal((parsed(line).data as { text: string }).text.length, 10_000_000);
+});
+
+/** A small deterministic PRNG (mulberry32), so a failure can be reproduced. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('fuzz: on random records and random corruptions of them, every answer agrees with JSON.parse', () => {
+  const rnd = random(20261129);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const chars = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\t', 'é', '😀', '\u0001', '\u2028', '{', '}', '[', ']', ':', ','];
+  const randomValue = (depth: number): unknown => {
+    const k = rnd();
+    if (depth > 0 && k < 0.15) return Array.from({ length: Math.floor(rnd() * 4) }, () => randomValue(depth - 1));
+    if (depth > 0 && k < 0.3) return Object.fromEntries(Array.from({ length: Math.floor(rnd() * 4) }, () => [pick(['a', 'b', 'c d', 'é']), randomValue(depth - 1)]));
+    if (k < 0.6) return Array.from({ length: Math.floor(rnd() * 8) }, () => pick(chars)).join('');
+    if (k < 0.8) return pick([0, -1, 3.25, 1e21, -2.5e-7, 123456789]);
+    return pick([true, false, null]);
+  };
+  const mutations = ['', '"', '\\', ',', ':', '{', '}', '[', ']', ' ', 'e', '-', '.', '0', 'x', '\u0000', 'n'];
+  let taken = 0;
+  let lines = 0;
+  for (let n = 0; n < 3000; n++) {
+    const data = Object.fromEntries(Array.from({ length: 1 + Math.floor(rnd() * 5) }, (_, i) => [`f${i}`, randomValue(3)]));
+    const valid = JSON.stringify({ type: 'RECORD', record: { stream: pick(['users', 'a b']), data, emitted_at: n } });
+    const variants = [valid];
+    for (let m = 0; m < 10; m++) {
+      const at = Math.floor(rnd() * valid.length);
+      const del = Math.floor(rnd() * 3);
+      variants.push(valid.slice(0, at) + pick(mutations) + valid.slice(at + del));
+    }
+    for (const line of variants) {
+      lines += 1;
+      const r = scanRecordLine(line);
+      if (!r) continue;
+      taken += 1;
+      assert.ok(!r.data.includes('\n'), 'a staged record is one line');
+      assert.deepEqual({ stream: r.stream, data: JSON.parse(r.data) as unknown }, parsed(line), line);
+    }
+    assert.ok(scanRecordLine(valid), `a compact valid line is taken: ${valid}`);
+  }
+  // Most corruptions break the JSON; the fast path must still have taken every valid line and some harmless variants.
+  assert.ok(taken >= 3000 && taken < lines, `${taken} of ${lines} lines taken`);
+});
