@@ -251,6 +251,34 @@ describe('a successful extract', () => {
     assert.match(garbage[0]?.message ?? '', /^this is not json 0/);
   });
 
+  test('RECORD lines of any form are staged as their data; malformed ones are logged, ones without stream or data dropped', async () => {
+    const { result, logs } = await extract({ records: { users: 0, orders: 0, events: 1 }, odd_records: true }, { streams: ['events'] });
+    const r = succeeded(result);
+    const events = r.manifest.streams[0];
+    assert.ok(events);
+    assert.equal(events.records, 6);
+    assert.deepEqual(await readStagedRecords(store, r.manifest, 'events'), [
+      { seq: 1, kind: 'spaced', payload: null },
+      { seq: 2, kind: 'say "hi" C:\\dir\\ é😀 é', payload: 'a\nb\tc/d' },
+      { seq: 3, kind: 'deep', payload: null, tree: [[[[[[1]]]]]] },
+      { seq: 4, kind: 'escaped stream', payload: null },
+      { seq: 5, kind: 'big', payload: null, big: Number('12345678901234567890') },
+      { seq: 1, kind: 'click', payload: null },
+    ]);
+    // Data with whitespace is compacted by the full parse; the fast path stages the connector's own text.
+    const text = (await Promise.all(events.files.map(async (f) => (await store.get(f.key)).toString('utf8')))).join('');
+    const lines = text.split('\n');
+    assert.equal(lines[0], '{"seq":1,"kind":"spaced","payload":null}');
+    assert.equal(lines[1], String.raw`{"seq":2,"kind":"say \"hi\" C:\\dir\\ \u00e9\ud83d\ude00 \u00e9","payload":"a\nb\tc\/d"}`);
+    assert.equal(lines[4], '{"seq":5,"kind":"big","payload":null,"big":12345678901234567890}', 'no digits lost');
+    assert.equal(events.bytes, Buffer.byteLength(text));
+    assert.match(logs.text(), /3 RECORD messages had no stream or data and were dropped/);
+    assert.deepEqual(
+      logs.entries.filter((e) => e.origin === 'stdout').map((e) => e.message),
+      ['{"type":"RECORD","record":{"stream":"events","data":{"seq":7,}}}'],
+    );
+  });
+
   test('a CONTROL config update reaches the callback and the result, and its new secret is masked', async () => {
     const saved: Record<string, unknown>[] = [];
     const { result, logs } = await extract({ records: 2, control_token: NEW_TOKEN }, { onControlConfig: (c) => void saved.push(c) });
