@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sqlTransaction } from '@sluice/db';
 import { schedulerId } from '@sluice/engine';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
@@ -137,9 +138,9 @@ describe('runs and tasks', () => {
     const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
     const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
     // Fail try 1 through the engine's state owner, as a runner would.
-    await api.db.prisma.$transaction(async (tx) => {
-      assert.ok(await api.engine.store.claimTry(tx, ref));
-      await api.engine.store.finishTry(tx, runId, ref, { kind: 'failed', error: 'source unreachable', retryable: false });
+    await sqlTransaction(api.db.prisma, async (sql) => {
+      assert.ok(await api.engine.store.claimTry(sql, ref));
+      await api.engine.store.finishTry(sql, runId, ref, { kind: 'failed', error: 'source unreachable', retryable: false });
     });
     await api.db.prisma.taskLog.createMany({
       data: [

@@ -1,4 +1,6 @@
-export { createPrismaClient, Prisma } from './client.ts';
+export { createPrismaClient, poolOf, Prisma } from './client.ts';
+export { sqlOf, sqlTransaction } from './sql.ts';
+export type { Sql } from './sql.ts';
 export type { PrismaClient } from './client.ts';
 export { migrate, readMigrations, defaultMigrationsDir, MigrationError } from './migrate.ts';
 export type { Migration, MigrateResult } from './migrate.ts';

@@ -1,5 +1,5 @@
 import { ConflictError } from '@sluice/core';
-import type { Prisma, PrismaClient } from '@sluice/db';
+import { sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Redis } from 'ioredis';
 import { UNMAPPED } from '@sluice/core/dag';
@@ -8,7 +8,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { createRedis, quitRedis } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';
 import { Schedules } from './schedules.ts';
-import { StateStore, TRANSACTION_OPTIONS, type TaskDispatch } from './state-store.ts';
+import { StateStore, type TaskDispatch } from './state-store.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -67,11 +67,11 @@ export class Engine {
     let logicalDate = new Date();
     for (let attempt = 0; attempt < 5; attempt++) {
       let dispatches: TaskDispatch[] = [];
-      const r = await this.options.prisma.$transaction(async (tx) => {
-        const created = await this.store.createRun(tx, { jobId, runType: 'manual', logicalDate });
+      const r = await sqlTransaction(this.options.prisma, async (sql) => {
+        const created = await this.store.createRun(sql, { jobId, runType: 'manual', logicalDate });
         dispatches = created.dispatches;
         return created;
-      }, TRANSACTION_OPTIONS);
+      });
       if (r.created && r.runId) {
         await this.dispatcher.dispatch(dispatches);
         return { runId: r.runId };
@@ -84,14 +84,14 @@ export class Engine {
 
   /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */
   async cancelRun(runId: string): Promise<void> {
-    const dispatches = await this.options.prisma.$transaction((tx) => this.store.cancelRun(tx, runId), TRANSACTION_OPTIONS);
+    const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.cancelRun(sql, runId));
     await this.redis.publish(cancelChannel(this.options.queuePrefix), runId);
     await this.dispatcher.dispatch(dispatches);
   }
 
   /** Re-runs a failed (or upstream_failed) task instance and everything downstream of it, in the same run. */
   async clearTask(runId: string, taskId: string, mapIndex: number = UNMAPPED): Promise<void> {
-    const dispatches = await this.options.prisma.$transaction((tx) => this.store.clearTask(tx, { runId, taskId, mapIndex }), TRANSACTION_OPTIONS);
+    const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.clearTask(sql, { runId, taskId, mapIndex }));
     await this.dispatcher.dispatch(dispatches);
   }
 

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { PrismaClient } from '@sluice/db';
+import { sqlTransaction, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Dispatcher } from './dispatcher.ts';
 import { sentinelKey } from './redis-keys.ts';
 import type { Schedules } from './schedules.ts';
-import { TRANSACTION_OPTIONS, type StateStore, type TaskDispatch } from './state-store.ts';
+import type { StateStore, TaskDispatch } from './state-store.ts';
 
 export interface RecoveryOptions {
   /**
@@ -112,16 +112,16 @@ export class Recovery {
     });
     let lost = 0;
     for (const s of stale) {
-      const r = await this.prisma.$transaction(async (tx) => {
-        const result = await this.store.failLostTry(tx, { instanceId: s.id, staleBefore });
+      const r = await sqlTransaction(this.prisma, async (sql) => {
+        const result = await this.store.failLostTry(sql, { instanceId: s.id, staleBefore });
         if (result.applied) {
           // The dead runner could not write its own last line: say in the try's log what happened.
-          await tx.taskLog.create({
-            data: { taskInstanceId: s.id, tryNumber: s.tryNumber, level: 'error', message: `try ${s.tryNumber} lost: runner ${s.runnerId ?? '?'} stopped heart-beating` },
-          });
+          await sql.execute`
+            INSERT INTO task_logs (task_instance_id, try_number, level, message)
+            VALUES (${s.id}::uuid, ${s.tryNumber}::int, 'error', ${`try ${s.tryNumber} lost: runner ${s.runnerId ?? '?'} stopped heart-beating`})`;
         }
         return result;
-      }, TRANSACTION_OPTIONS);
+      });
       if (!r.applied) continue; // it beat in the meantime, or another scheduler got there first
       lost++;
       this.logger.warn('task try lost: its runner stopped heart-beating', { runId: s.runId, taskId: s.taskId, runnerId: s.runnerId });

@@ -2,10 +2,10 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { fireTimesBetween, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
-import type { PrismaClient } from '@sluice/db';
+import { sqlTransaction, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import { TRANSACTION_OPTIONS, type StateStore, type TaskDispatch } from './state-store.ts';
+import type { StateStore, TaskDispatch } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
 export const MAX_CATCHUP_RUNS = 100;
@@ -74,11 +74,11 @@ export class Schedules {
   /** One run per (job, logical date): a second fire for the same time creates nothing. */
   async createScheduledRun(jobId: string, logicalDate: Date): Promise<string | null> {
     let dispatches: TaskDispatch[] = [];
-    const r = await this.prisma.$transaction(async (tx) => {
-      const created = await this.store.createRun(tx, { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
+    const r = await sqlTransaction(this.prisma, async (sql) => {
+      const created = await this.store.createRun(sql, { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
       dispatches = created.dispatches;
       return created;
-    }, TRANSACTION_OPTIONS);
+    });
     await this.dispatcher.dispatch(dispatches);
     return r.created ? r.runId : null;
   }

@@ -4,8 +4,9 @@
  * error, output, rows, bytes) and of the job's status columns happens here, through a guarded
  * UPDATE whose WHERE clause is the transition's legal "from" states (from @sluice/core/states).
  *
- * Functions take a transaction client: the caller owns the transaction (`prisma.$transaction`)
- * and enqueues the returned dispatches only after it committed. A dispatch that is lost between
+ * Functions take a `Sql` (plain SQL over the pg pool, see @sluice/db's sql.ts: this is the path
+ * every task try takes, several times): the caller owns the transaction (`sqlTransaction`) and
+ * enqueues the returned dispatches only after it committed. A dispatch that is lost between
  * commit and enqueue (crash) is found again by recovery: PostgreSQL says the task is queued.
  *
  * Locking: operations that decide what happens next in a run lock the run row first
@@ -34,10 +35,8 @@ import {
   type TaskState,
 } from '@sluice/core/states';
 import { ConflictError, NotFoundError } from '@sluice/core';
-import type { Prisma, RunType } from '@sluice/db';
+import type { RunType, Sql } from '@sluice/db';
 import type { DagCache } from './dag-store.ts';
-
-type Tx = Prisma.TransactionClient;
 
 /** A task try to enqueue once the transaction committed. */
 export interface TaskDispatch {
@@ -103,13 +102,6 @@ export interface TryRef {
 
 const toState = (s: string): TaskState => s as TaskState;
 
-/**
- * Options for the transactions that wrap StateStore calls. Prisma's defaults (2 s to get a
- * connection, 5 s to finish) fail transitions under load; a failed transition is repaired only
- * by recovery, so waiting longer is the better trade.
- */
-export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 30_000 } as const;
-
 export class StateStore {
   constructor(private readonly dags: DagCache) {}
 
@@ -122,68 +114,81 @@ export class StateStore {
    * starts when a running one finishes (policy: queue, never refuse, never run in parallel).
    */
   async createRun(
-    tx: Tx,
+    sql: Sql,
     input: { jobId: string; runType: RunType; logicalDate: Date; requireActiveSchedule?: boolean },
   ): Promise<{ runId: string | null; created: boolean; dispatches: TaskDispatch[] }> {
-    const jobs = await tx.$queryRaw<{ id: string; max_active_runs: number; is_deleted: boolean; is_paused: boolean; schedule: string | null }[]>`
+    const jobs = await sql.query<{ id: string; max_active_runs: number; is_deleted: boolean; is_paused: boolean; schedule: string | null }[]>`
       SELECT id, max_active_runs, is_deleted, is_paused, schedule FROM ingestion_jobs WHERE id = ${input.jobId}::uuid FOR UPDATE`;
     const job = jobs[0];
     if (!job || job.is_deleted) throw new NotFoundError('ingestion job', input.jobId);
     if (input.requireActiveSchedule && (job.is_paused || job.schedule === null)) {
       return { runId: null, created: false, dispatches: [] };
     }
-    const dag = await tx.dag.findFirst({ where: { jobId: input.jobId }, orderBy: { version: 'desc' }, select: { id: true } });
+    const dags = await sql.query<{ id: string }[]>`
+      SELECT id FROM dags WHERE job_id = ${input.jobId}::uuid ORDER BY version DESC LIMIT 1`;
+    const dag = dags[0];
     if (!dag) throw new NotFoundError('DAG of ingestion job', input.jobId);
     const runId = randomUUID();
-    const inserted = await tx.dagRun.createMany({
-      data: [{ id: runId, jobId: input.jobId, dagId: dag.id, runType: input.runType, logicalDate: input.logicalDate, state: 'queued' }],
-      skipDuplicates: true,
-    });
-    if (inserted.count === 0) {
-      const existing = await tx.dagRun.findUnique({
-        where: { jobId_runType_logicalDate: { jobId: input.jobId, runType: input.runType, logicalDate: input.logicalDate } },
-        select: { id: true },
-      });
-      return { runId: existing?.id ?? null, created: false, dispatches: [] };
+    const now = new Date();
+    const inserted = await sql.execute`
+      INSERT INTO dag_runs (id, job_id, dag_id, run_type, logical_date, state, queued_at, created_at, updated_at)
+      VALUES (${runId}::uuid, ${input.jobId}::uuid, ${dag.id}::uuid, ${input.runType}::text::"RunType", ${input.logicalDate}, 'queued', ${now}, ${now}, ${now})
+      ON CONFLICT (job_id, run_type, logical_date) DO NOTHING`;
+    if (inserted === 0) {
+      const existing = await sql.query<{ id: string }[]>`
+        SELECT id FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND run_type = ${input.runType}::text::"RunType" AND logical_date = ${input.logicalDate}`;
+      return { runId: existing[0]?.id ?? null, created: false, dispatches: [] };
     }
-    const spec = await this.dags.get(tx, dag.id);
-    await tx.taskInstance.createMany({
-      data: spec.tasks
-        .filter((t) => !t.isMapped)
-        .map((t) => ({
-          id: randomUUID(),
-          runId,
-          taskId: t.taskId,
-          mapIndex: UNMAPPED,
-          taskType: t.taskType,
-          state: 'scheduled' as const,
-          maxTries: t.retries + 1,
-        })),
-    });
-    const running = await tx.dagRun.count({ where: { jobId: input.jobId, state: 'running' } });
-    const dispatches = running < job.max_active_runs ? await this.#startRun(tx, runId) : [];
+    const spec = await this.dags.get(sql, dag.id);
+    const first = spec.tasks.filter((t) => !t.isMapped);
+    await sql.execute`
+      INSERT INTO task_instances (id, run_id, task_id, map_index, task_type, state, max_tries, updated_at)
+      SELECT gen_random_uuid(), ${runId}::uuid, t.task_id, ${UNMAPPED}::int, t.task_type::"TaskType", 'scheduled', t.max_tries, ${now}
+      FROM unnest(${first.map((t) => t.taskId)}::text[], ${first.map((t) => t.taskType)}::text[], ${first.map((t) => t.retries + 1)}::int[])
+        AS t(task_id, task_type, max_tries)`;
+    const dispatches = (await this.#runningRuns(sql, input.jobId)) < job.max_active_runs ? await this.#startRun(sql, runId) : [];
     return { runId, created: true, dispatches };
   }
 
-  /** queued → running, then queues the run's first tasks. */
-  async #startRun(tx: Tx, runId: string): Promise<TaskDispatch[]> {
-    const now = new Date();
-    const updated = await tx.dagRun.updateManyAndReturn({
-      where: { id: runId, state: 'queued' },
-      data: { state: 'running', startedAt: now },
-      select: { id: true, jobId: true, dagId: true },
-    });
-    const run = updated[0];
-    if (!run) return [];
-    await tx.ingestionJob.update({
-      where: { id: run.jobId },
-      data: { status: 'running', statusMessage: null, lastStartedAt: now },
-    });
-    return this.#evaluate(tx, { ...run, state: 'running' });
+  async #runningRuns(sql: Sql, jobId: string): Promise<number> {
+    const rows = await sql.query<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'running'`;
+    return rows[0]?.n ?? 0;
   }
 
-  async #lockRun(tx: Tx, runId: string): Promise<LockedRun> {
-    const rows = await tx.$queryRaw<{ id: string; job_id: string; dag_id: string; state: string }[]>`
+  /** The job's status columns; `lastAt` names the time column set to `now` (or none). */
+  async #setJobStatus(
+    sql: Sql,
+    jobId: string,
+    status: 'running' | 'completed' | 'failed',
+    message: string | null,
+    lastAt: 'started' | 'completed' | 'failed' | null,
+    now: Date,
+  ): Promise<void> {
+    await sql.execute`
+      UPDATE ingestion_jobs SET status = ${status}::text::"JobStatus", status_message = ${message},
+        last_started_at = CASE WHEN ${lastAt}::text = 'started' THEN ${now}::timestamptz ELSE last_started_at END,
+        last_completed_at = CASE WHEN ${lastAt}::text = 'completed' THEN ${now}::timestamptz ELSE last_completed_at END,
+        last_failed_at = CASE WHEN ${lastAt}::text = 'failed' THEN ${now}::timestamptz ELSE last_failed_at END,
+        updated_at = ${now}
+      WHERE id = ${jobId}::uuid`;
+  }
+
+  /** queued → running, then queues the run's first tasks. */
+  async #startRun(sql: Sql, runId: string): Promise<TaskDispatch[]> {
+    const now = new Date();
+    const updated = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
+      UPDATE dag_runs SET state = 'running', started_at = ${now}, updated_at = ${now}
+      WHERE id = ${runId}::uuid AND state = 'queued'
+      RETURNING id, job_id, dag_id`;
+    const run = updated[0];
+    if (!run) return [];
+    await this.#setJobStatus(sql, run.job_id, 'running', null, 'started', now);
+    return this.#evaluate(sql, { id: run.id, jobId: run.job_id, dagId: run.dag_id, state: 'running' });
+  }
+
+  async #lockRun(sql: Sql, runId: string): Promise<LockedRun> {
+    const rows = await sql.query<{ id: string; job_id: string; dag_id: string; state: string }[]>`
       SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ${runId}::uuid FOR UPDATE`;
     const r = rows[0];
     if (!r) throw new NotFoundError('run', runId);
@@ -197,19 +202,19 @@ export class StateStore {
    * locking statement would miss the writes of the transaction it waited for (two loads finishing
    * at once would each see the other running, and archive would never be queued).
    */
-  async #lockRunsWithInstances(tx: Tx, runIds: readonly string[]): Promise<Map<string, { run: LockedRun; rows: InstanceRow[] }>> {
+  async #lockRunsWithInstances(sql: Sql, runIds: readonly string[]): Promise<Map<string, { run: LockedRun; rows: InstanceRow[] }>> {
     const ids = [...new Set(runIds)].sort();
-    const locked = await tx.$queryRaw<{ id: string; job_id: string; dag_id: string; state: string }[]>`
+    const locked = await sql.query<{ id: string; job_id: string; dag_id: string; state: string }[]>`
       SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
     const out = new Map<string, { run: LockedRun; rows: InstanceRow[] }>();
     for (const r of locked) out.set(r.id, { run: { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: r.state as RunState }, rows: [] });
     if (out.size === 0) return out;
-    for (const row of await this.#readInstances(tx, [...out.keys()])) out.get(row.runId)?.rows.push(row);
+    for (const row of await this.#readInstances(sql, [...out.keys()])) out.get(row.runId)?.rows.push(row);
     return out;
   }
 
-  async #readInstances(tx: Tx, runIds: readonly string[]): Promise<InstanceRow[]> {
-    const rows = await tx.$queryRaw<
+  async #readInstances(sql: Sql, runIds: readonly string[]): Promise<InstanceRow[]> {
+    const rows = await sql.query<
       { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
     >`
       SELECT id, run_id, task_id, map_index, state::text AS state, try_number, max_tries, error
@@ -227,8 +232,8 @@ export class StateStore {
   }
 
   /** `#evaluateRuns` for one run. */
-  async #evaluate(tx: Tx, run: LockedRun, known?: InstanceRow[]): Promise<TaskDispatch[]> {
-    return this.#evaluateRuns(tx, [{ run, rows: known }]);
+  async #evaluate(sql: Sql, run: LockedRun, known?: InstanceRow[]): Promise<TaskDispatch[]> {
+    return this.#evaluateRuns(sql, [{ run, rows: known }]);
   }
 
   /**
@@ -237,16 +242,16 @@ export class StateStore {
    * `rows` are a run's instances as read under that lock (read again when not given). The
    * instances of all the runs move in one UPDATE per target state.
    */
-  async #evaluateRuns(tx: Tx, targets: readonly { run: LockedRun; rows: InstanceRow[] | undefined }[]): Promise<TaskDispatch[]> {
+  async #evaluateRuns(sql: Sql, targets: readonly { run: LockedRun; rows: InstanceRow[] | undefined }[]): Promise<TaskDispatch[]> {
     const live = targets.filter((t) => t.run.state === 'running');
     if (live.length === 0) return [];
     const unread = live.filter((t) => t.rows === undefined).map((t) => t.run.id);
-    const reread = unread.length > 0 ? await this.#readInstances(tx, unread) : [];
+    const reread = unread.length > 0 ? await this.#readInstances(sql, unread) : [];
     const decided: { run: LockedRun; rows: InstanceRow[]; after: Map<string, TaskState> }[] = [];
     const toUpstreamFailed: string[] = [];
     const toQueue: string[] = [];
     for (const t of live) {
-      const spec = await this.dags.get(tx, t.run.dagId);
+      const spec = await this.dags.get(sql, t.run.dagId);
       const rows = t.rows ?? reread.filter((r) => r.runId === t.run.id);
       const views = rows.map((r) => ({ taskId: r.taskId, mapIndex: r.mapIndex, state: r.state }));
       const decision = decideScheduled(spec, views);
@@ -264,15 +269,14 @@ export class StateStore {
     }
     const now = new Date();
     if (toUpstreamFailed.length > 0) {
-      await tx.taskInstance.updateMany({
-        where: { id: { in: toUpstreamFailed }, state: { in: taskStatesLeadingTo('upstream_failed') } },
-        data: { state: 'upstream_failed', endedAt: now },
-      });
+      await sql.execute`
+        UPDATE task_instances SET state = 'upstream_failed', ended_at = ${now}, updated_at = ${now}
+        WHERE id = ANY(${toUpstreamFailed}::uuid[]) AND state::text = ANY(${taskStatesLeadingTo('upstream_failed')}::text[])`;
     }
     const dispatches: TaskDispatch[] = [];
     if (toQueue.length > 0) {
       const from = taskStatesLeadingTo('queued');
-      const queued = await tx.$queryRaw<{ id: string; run_id: string; task_id: string; map_index: number; try_number: number }[]>`
+      const queued = await sql.query<{ id: string; run_id: string; task_id: string; map_index: number; try_number: number }[]>`
         UPDATE task_instances SET state = 'queued', queued_at = ${now}, updated_at = ${now}
         WHERE id = ANY(${toQueue}::uuid[]) AND state::text = ANY(${from}::text[])
         RETURNING id, run_id, task_id, map_index, try_number`;
@@ -294,56 +298,45 @@ export class StateStore {
           ? `task ${failedTask.taskId}${failedTask.mapIndex >= 0 ? `[${failedTask.mapIndex}]` : ''} failed: ${firstError ?? 'no error recorded'}`
           : 'a task could not run'
         : null;
-      dispatches.push(...(await this.#finishRun(tx, d.run, d.outcome.kind, message)));
+      dispatches.push(...(await this.#finishRun(sql, d.run, d.outcome.kind, message)));
     }
     return dispatches;
   }
 
-  async #finishRun(tx: Tx, run: LockedRun, to: 'success' | 'failed' | 'cancelled', message: string | null): Promise<TaskDispatch[]> {
+  async #finishRun(sql: Sql, run: LockedRun, to: 'success' | 'failed' | 'cancelled', message: string | null): Promise<TaskDispatch[]> {
     const now = new Date();
-    const done = await tx.dagRun.updateMany({
-      where: { id: run.id, state: { in: runStatesLeadingTo(to) } },
-      data: { state: to, endedAt: now, stateMessage: message },
-    });
-    if (done.count === 0) return [];
-    const stillRunning = await tx.dagRun.count({ where: { jobId: run.jobId, state: 'running' } });
-    const busy = stillRunning > 0;
+    const done = await sql.execute`
+      UPDATE dag_runs SET state = ${to}::text::"RunState", ended_at = ${now}, state_message = ${message}, updated_at = ${now}
+      WHERE id = ${run.id}::uuid AND state::text = ANY(${runStatesLeadingTo(to)}::text[])`;
+    if (done === 0) return [];
+    const busy = (await this.#runningRuns(sql, run.jobId)) > 0;
     switch (to) {
       case 'success':
-        await tx.ingestionJob.update({
-          where: { id: run.jobId },
-          data: { status: busy ? 'running' : 'completed', statusMessage: busy ? null : `run ${run.id} succeeded`, lastCompletedAt: now },
-        });
+        await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'completed', busy ? null : `run ${run.id} succeeded`, 'completed', now);
         break;
       case 'failed':
-        await tx.ingestionJob.update({
-          where: { id: run.jobId },
-          data: { status: busy ? 'running' : 'failed', statusMessage: message, lastFailedAt: now },
-        });
+        await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'failed', message, 'failed', now);
         break;
       case 'cancelled':
         // A cancel is not a failure of the job: last_failed_at keeps its value.
-        await tx.ingestionJob.update({
-          where: { id: run.jobId },
-          data: { status: busy ? 'running' : 'failed', statusMessage: `run ${run.id} was cancelled` },
-        });
+        await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'failed', `run ${run.id} was cancelled`, null, now);
         break;
     }
-    return this.#promoteQueuedRuns(tx, run.jobId);
+    return this.#promoteQueuedRuns(sql, run.jobId);
   }
 
   /** Starts the job's oldest queued runs while max_active_runs allows. The job row is locked first. */
-  async #promoteQueuedRuns(tx: Tx, jobId: string): Promise<TaskDispatch[]> {
-    const jobs = await tx.$queryRaw<{ max_active_runs: number }[]>`
+  async #promoteQueuedRuns(sql: Sql, jobId: string): Promise<TaskDispatch[]> {
+    const jobs = await sql.query<{ max_active_runs: number }[]>`
       SELECT max_active_runs FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
     const max = jobs[0]?.max_active_runs ?? 1;
-    const running = await tx.dagRun.count({ where: { jobId, state: 'running' } });
+    const running = await this.#runningRuns(sql, jobId);
     if (running >= max) return [];
-    const next = await tx.$queryRaw<{ id: string }[]>`
+    const next = await sql.query<{ id: string }[]>`
       SELECT id FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'queued'
       ORDER BY logical_date, queued_at, id LIMIT ${max - running} FOR UPDATE SKIP LOCKED`;
     const out: TaskDispatch[] = [];
-    for (const r of next) out.push(...(await this.#startRun(tx, r.id)));
+    for (const r of next) out.push(...(await this.#startRun(sql, r.id)));
     return out;
   }
 
@@ -353,16 +346,17 @@ export class StateStore {
    * instance cancelled and changes nothing). Answers the dispatches of queued runs it frees a
    * slot for.
    */
-  async cancelRun(tx: Tx, runId: string): Promise<TaskDispatch[]> {
-    const run = await this.#lockRun(tx, runId);
+  async cancelRun(sql: Sql, runId: string): Promise<TaskDispatch[]> {
+    const run = await this.#lockRun(sql, runId);
     if (!runStatesLeadingTo('cancelled').includes(run.state)) {
       throw new ConflictError(`run ${runId} is ${run.state}; only queued or running runs can be cancelled`);
     }
-    await tx.taskInstance.updateMany({
-      where: { runId, state: { in: UNFINISHED_TASK_STATES.filter((s) => taskStatesLeadingTo('cancelled').includes(s)) } },
-      data: { state: 'cancelled', endedAt: new Date(), error: 'run cancelled' },
-    });
-    return this.#finishRun(tx, run, 'cancelled', 'cancelled by an operator');
+    const now = new Date();
+    await sql.execute`
+      UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, error = 'run cancelled', updated_at = ${now}
+      WHERE run_id = ${runId}::uuid
+        AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((s) => taskStatesLeadingTo('cancelled').includes(s))}::text[])`;
+    return this.#finishRun(sql, run, 'cancelled', 'cancelled by an operator');
   }
 
   /**
@@ -370,14 +364,14 @@ export class StateStore {
    * it: they go back to scheduled and run again in the same run, which becomes running again
    * if it had failed. Each cleared instance gets its task's full retries again.
    */
-  async clearTask(tx: Tx, input: { runId: string; taskId: string; mapIndex: number }): Promise<TaskDispatch[]> {
-    const run = await this.#lockRun(tx, input.runId);
+  async clearTask(sql: Sql, input: { runId: string; taskId: string; mapIndex: number }): Promise<TaskDispatch[]> {
+    const run = await this.#lockRun(sql, input.runId);
     if (run.state !== 'running' && run.state !== 'failed') {
       throw new ConflictError(`run ${input.runId} is ${run.state}; only tasks of failed or running runs can be cleared`);
     }
-    const spec = await this.dags.get(tx, run.dagId);
+    const spec = await this.dags.get(sql, run.dagId);
     taskSpec(spec, input.taskId);
-    const rows = await tx.taskInstance.findMany({ where: { runId: input.runId }, select: { id: true, taskId: true, mapIndex: true, state: true, tryNumber: true } });
+    const rows = await this.#readInstances(sql, [input.runId]);
     const root = rows.find((r) => r.taskId === input.taskId && r.mapIndex === input.mapIndex);
     if (!root) throw new NotFoundError('task instance', `${input.runId}/${input.taskId}[${input.mapIndex}]`);
     const clearable: TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
@@ -389,23 +383,20 @@ export class StateStore {
       if (!t) continue;
       if (!taskStatesLeadingTo('scheduled').includes(toState(t.state))) continue; // still running or queued: leave it
       const retries = taskSpec(spec, t.taskId).retries;
-      await tx.taskInstance.updateMany({
-        where: { id: t.id, state: t.state },
-        data: {
-          state: 'scheduled',
-          maxTries: t.tryNumber + retries + 1,
-          error: null,
-          endedAt: null,
-          nextRetryAt: null,
-          queuedAt: null,
-        },
-      });
+      await sql.execute`
+        UPDATE task_instances
+        SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, ended_at = NULL,
+            next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()}
+        WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
     if (run.state === 'failed') {
-      await tx.dagRun.updateMany({ where: { id: run.id, state: 'failed' }, data: { state: 'running', endedAt: null, stateMessage: null } });
-      await tx.ingestionJob.update({ where: { id: run.jobId }, data: { status: 'running', statusMessage: null, lastStartedAt: new Date() } });
+      const now = new Date();
+      await sql.execute`
+        UPDATE dag_runs SET state = 'running', ended_at = NULL, state_message = NULL, updated_at = ${now}
+        WHERE id = ${run.id}::uuid AND state = 'failed'`;
+      await this.#setJobStatus(sql, run.jobId, 'running', null, 'started', now);
     }
-    return this.#evaluate(tx, { ...run, state: 'running' });
+    return this.#evaluate(sql, { ...run, state: 'running' });
   }
 
   // ─── task tries ──────────────────────────────────────────────────────────────────────────
@@ -415,8 +406,8 @@ export class StateStore {
    * Answers null when the try is not claimable (already claimed, superseded, cancelled, run not
    * running): a duplicate or stale delivery then does nothing.
    */
-  async claimTry(tx: Tx, t: TryRef): Promise<ClaimedInstance | null> {
-    const [claimed] = await this.claimTries(tx, [t]);
+  async claimTry(sql: Sql, t: TryRef): Promise<ClaimedInstance | null> {
+    const [claimed] = await this.claimTries(sql, [t]);
     return claimed ?? null;
   }
 
@@ -424,10 +415,10 @@ export class StateStore {
    * `claimTry` for many tries in one statement (the runner's hot path batches its claims).
    * Answers one entry per ref, in order; a ref repeated within the batch claims at most once.
    */
-  async claimTries(tx: Tx, refs: readonly TryRef[]): Promise<(ClaimedInstance | null)[]> {
+  async claimTries(sql: Sql, refs: readonly TryRef[]): Promise<(ClaimedInstance | null)[]> {
     const from = taskStatesLeadingTo('running');
     const now = new Date();
-    const claimed = await tx.$queryRaw<
+    const claimed = await sql.query<
       { id: string; run_id: string; task_id: string; task_type: string; map_index: number; stream: string | null; try_number: number; max_tries: number; runner_id: string }[]
     >`
       UPDATE task_instances ti
@@ -462,16 +453,13 @@ export class StateStore {
    * try is no longer this runner's (cancelled, or declared lost and retried elsewhere): the
    * runner must then abort it.
    */
-  async heartbeat(tx: Tx, t: TryRef, progress: { rows?: number; bytes?: number } = {}): Promise<boolean> {
-    const r = await tx.taskInstance.updateMany({
-      where: { id: t.instanceId, state: 'running', tryNumber: t.tryNumber, runnerId: t.runnerId },
-      data: {
-        heartbeatAt: new Date(),
-        ...(progress.rows !== undefined ? { rows: BigInt(progress.rows) } : {}),
-        ...(progress.bytes !== undefined ? { bytes: BigInt(progress.bytes) } : {}),
-      },
-    });
-    return r.count === 1;
+  async heartbeat(sql: Sql, t: TryRef, progress: { rows?: number; bytes?: number } = {}): Promise<boolean> {
+    const now = new Date();
+    const r = await sql.execute`
+      UPDATE task_instances
+      SET heartbeat_at = ${now}, rows = COALESCE(${progress.rows ?? null}::bigint, rows), bytes = COALESCE(${progress.bytes ?? null}::bigint, bytes), updated_at = ${now}
+      WHERE id = ${t.instanceId}::uuid AND state = 'running' AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}`;
+    return r === 1;
   }
 
   /**
@@ -481,8 +469,8 @@ export class StateStore {
    * fails the instance, which upstream_fails its downstream. Answers `applied: false` when the
    * try was no longer running on this runner (the report is then ignored).
    */
-  async finishTry(tx: Tx, runId: string, t: TryRef, outcome: TryOutcome): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    const { applied, dispatches } = await this.finishTries(tx, [{ runId, tryRef: t, outcome }]);
+  async finishTry(sql: Sql, runId: string, t: TryRef, outcome: TryOutcome): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
+    const { applied, dispatches } = await this.finishTries(sql, [{ runId, tryRef: t, outcome }]);
     return { applied: applied[0] ?? false, dispatches };
   }
 
@@ -491,9 +479,9 @@ export class StateStore {
    * their runs are locked together, the successes recorded in one UPDATE and the runs evaluated
    * together. Answers `applied` per report, in order, and the dispatches of them all.
    */
-  async finishTries(tx: Tx, reports: readonly FinishReport[]): Promise<{ applied: boolean[]; dispatches: TaskDispatch[] }> {
+  async finishTries(sql: Sql, reports: readonly FinishReport[]): Promise<{ applied: boolean[]; dispatches: TaskDispatch[] }> {
     const applied = reports.map(() => false);
-    const locked = await this.#lockRunsWithInstances(tx, reports.map((r) => r.runId));
+    const locked = await this.#lockRunsWithInstances(sql, reports.map((r) => r.runId));
     const now = new Date();
     const dispatches: TaskDispatch[] = [];
     const seen = new Set<string>();
@@ -518,28 +506,22 @@ export class StateStore {
         });
         continue;
       }
-      const spec = await this.dags.get(tx, entry.run.dagId);
-      const where = {
-        id: current.id,
-        runId: entry.run.id,
-        state: 'running' as const,
-        tryNumber: t.tryNumber,
-        runnerId: t.runnerId,
-        ...(report.heartbeatBefore ? { heartbeatAt: { lt: report.heartbeatBefore } } : {}),
-      };
-      if (outcome.retryable && current.tryNumber < current.maxTries) {
-        const delayMs = retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1);
-        const r = await tx.taskInstance.updateMany({
-          where,
-          data: { state: 'up_for_retry', endedAt: now, error: outcome.error, nextRetryAt: new Date(now.getTime() + delayMs) },
-        });
-        if (r.count === 0) continue;
-        current.state = 'up_for_retry';
+      const spec = await this.dags.get(sql, entry.run.dagId);
+      const retry = outcome.retryable && current.tryNumber < current.maxTries;
+      const delayMs = retry ? retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1) : 0;
+      const to: TaskState = retry ? 'up_for_retry' : 'failed';
+      const changed = await sql.execute`
+        UPDATE task_instances
+        SET state = ${to}::text::"TaskState", ended_at = ${now}, error = ${outcome.error},
+            next_retry_at = ${retry ? new Date(now.getTime() + delayMs) : null}::timestamptz, updated_at = ${now}
+        WHERE id = ${current.id}::uuid AND run_id = ${entry.run.id}::uuid AND state = 'running'
+          AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}
+          AND (${report.heartbeatBefore ?? null}::timestamptz IS NULL OR heartbeat_at < ${report.heartbeatBefore ?? null}::timestamptz)`;
+      if (changed === 0) continue;
+      current.state = to;
+      if (retry) {
         dispatches.push({ instanceId: current.id, runId: entry.run.id, taskId: current.taskId, mapIndex: current.mapIndex, tryNumber: current.tryNumber + 1, delayMs });
       } else {
-        const r = await tx.taskInstance.updateMany({ where, data: { state: 'failed', endedAt: now, error: outcome.error } });
-        if (r.count === 0) continue;
-        current.state = 'failed';
         current.error = outcome.error;
       }
       applied[index] = true;
@@ -547,7 +529,7 @@ export class StateStore {
     }
     if (successes.length > 0) {
       // One statement for every success of the batch (a success is never a lost try: no heartbeat guard).
-      const done = await tx.$queryRaw<{ id: string }[]>`
+      const done = await sql.query<{ id: string }[]>`
         UPDATE task_instances ti
         SET state = 'success', ended_at = ${now}, output = v.output::jsonb, rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
         FROM unnest(${successes.map((x) => x.current.id)}::uuid[], ${successes.map((x) => x.current.tryNumber)}::int[],
@@ -566,9 +548,9 @@ export class StateStore {
         const entry = locked.get(runId);
         const outcome = reports[x.index]?.outcome;
         if (!entry || outcome?.kind !== 'success') continue;
-        const spec = await this.dags.get(tx, entry.run.dagId);
+        const spec = await this.dags.get(sql, entry.run.dagId);
         if (isMapSource(spec, x.current.taskId)) {
-          await this.#expand(tx, runId, spec, x.current.taskId, outcome.mappedStreams ?? []);
+          await this.#expand(sql, runId, spec, x.current.taskId, outcome.mappedStreams ?? []);
           expanded.add(runId);
         }
       }
@@ -577,29 +559,33 @@ export class StateStore {
       const entry = locked.get(runId);
       return entry ? [{ run: entry.run, rows: expanded.has(runId) ? undefined : entry.rows }] : [];
     });
-    return { applied, dispatches: [...dispatches, ...(await this.#evaluateRuns(tx, targets))] };
+    return { applied, dispatches: [...dispatches, ...(await this.#evaluateRuns(sql, targets))] };
   }
 
   /** Creates (or, after a clear, re-labels) the mapped instances; skips ones whose stream is gone. */
-  async #expand(tx: Tx, runId: string, spec: DagSpec, sourceTaskId: string, streams: readonly string[]): Promise<void> {
+  async #expand(sql: Sql, runId: string, spec: DagSpec, sourceTaskId: string, streams: readonly string[]): Promise<void> {
     const wanted = expandMapped(spec, sourceTaskId, streams);
-    const existing = await tx.taskInstance.findMany({
-      where: { runId, taskId: { in: [...new Set(wanted.map((w) => w.taskId))] } },
-      select: { id: true, taskId: true, mapIndex: true, state: true },
-    });
-    const fresh = wanted.filter((w) => !existing.some((e) => e.taskId === w.taskId && e.mapIndex === w.mapIndex));
+    const mappedTasks = [...new Set(spec.tasks.filter((t) => t.isMapped).map((t) => t.taskId))];
+    const existing = await sql.query<{ id: string; task_id: string; map_index: number }[]>`
+      SELECT id, task_id, map_index FROM task_instances WHERE run_id = ${runId}::uuid AND task_id = ANY(${mappedTasks}::text[])`;
+    const now = new Date();
+    const fresh = wanted.filter((w) => !existing.some((e) => e.task_id === w.taskId && e.map_index === w.mapIndex));
     if (fresh.length > 0) {
-      await tx.taskInstance.createMany({
-        data: fresh.map((w) => {
-          const t = taskSpec(spec, w.taskId);
-          return { id: randomUUID(), runId, taskId: w.taskId, mapIndex: w.mapIndex, stream: w.stream, taskType: t.taskType, state: 'scheduled' as const, maxTries: t.retries + 1 };
-        }),
-      });
+      await sql.execute`
+        INSERT INTO task_instances (id, run_id, task_id, map_index, stream, task_type, state, max_tries, updated_at)
+        SELECT gen_random_uuid(), ${runId}::uuid, w.task_id, w.map_index, w.stream, w.task_type::"TaskType", 'scheduled', w.max_tries, ${now}
+        FROM unnest(${fresh.map((w) => w.taskId)}::text[], ${fresh.map((w) => w.mapIndex)}::int[], ${fresh.map((w) => w.stream)}::text[],
+                    ${fresh.map((w) => taskSpec(spec, w.taskId).taskType)}::text[], ${fresh.map((w) => taskSpec(spec, w.taskId).retries + 1)}::int[])
+          AS w(task_id, map_index, stream, task_type, max_tries)`;
     }
     for (const e of existing) {
-      const w = wanted.find((x) => x.taskId === e.taskId && x.mapIndex === e.mapIndex);
-      if (w) await tx.taskInstance.update({ where: { id: e.id }, data: { stream: w.stream } });
-      else await tx.taskInstance.updateMany({ where: { id: e.id, state: 'scheduled' }, data: { state: 'skipped', endedAt: new Date() } });
+      const w = wanted.find((x) => x.taskId === e.task_id && x.mapIndex === e.map_index);
+      if (w) {
+        await sql.execute`UPDATE task_instances SET stream = ${w.stream}, updated_at = ${now} WHERE id = ${e.id}::uuid`;
+      } else {
+        await sql.execute`
+          UPDATE task_instances SET state = 'skipped', ended_at = ${now}, updated_at = ${now} WHERE id = ${e.id}::uuid AND state = 'scheduled'`;
+      }
     }
   }
 
@@ -610,18 +596,20 @@ export class StateStore {
    * it fails as a retryable failure (retried if tries are left). Guarded on the heartbeat, so
    * a runner that beat in the meantime keeps its try.
    */
-  async failLostTry(tx: Tx, input: { instanceId: string; staleBefore: Date }): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    const inst = await tx.taskInstance.findUnique({ where: { id: input.instanceId }, select: { runId: true, tryNumber: true, runnerId: true, heartbeatAt: true } });
-    if (!inst || inst.runnerId === null) return { applied: false, dispatches: [] };
-    const { applied, dispatches } = await this.finishTries(tx, [
+  async failLostTry(sql: Sql, input: { instanceId: string; staleBefore: Date }): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
+    const found = await sql.query<{ run_id: string; try_number: number; runner_id: string | null; heartbeat_at: Date | null }[]>`
+      SELECT run_id, try_number, runner_id, heartbeat_at FROM task_instances WHERE id = ${input.instanceId}::uuid`;
+    const inst = found[0];
+    if (!inst || inst.runner_id === null) return { applied: false, dispatches: [] };
+    const { applied, dispatches } = await this.finishTries(sql, [
       {
-        runId: inst.runId,
-        tryRef: { instanceId: input.instanceId, tryNumber: inst.tryNumber, runnerId: inst.runnerId },
+        runId: inst.run_id,
+        tryRef: { instanceId: input.instanceId, tryNumber: inst.try_number, runnerId: inst.runner_id },
         heartbeatBefore: input.staleBefore,
         outcome: {
           kind: 'failed',
           retryable: true,
-          error: `runner ${inst.runnerId} stopped heart-beating (last beat ${inst.heartbeatAt?.toISOString() ?? 'never'}); the try is presumed lost`,
+          error: `runner ${inst.runner_id} stopped heart-beating (last beat ${inst.heartbeat_at?.toISOString() ?? 'never'}); the try is presumed lost`,
         },
       },
     ]);

@@ -1,4 +1,4 @@
-import type { PrismaClient, RunType, WriteMode } from '@sluice/db';
+import type { RunType, Sql, WriteMode } from '@sluice/db';
 import type { TaskJob } from './task-handler.ts';
 
 export interface TryRun {
@@ -49,9 +49,9 @@ interface RunRow {
  * every try it starts). `source_config_encrypted` is deliberately not read. Answers one entry per
  * run id, in order; null for a run that does not exist.
  */
-export async function loadTryContexts(prisma: PrismaClient, runIds: readonly string[]): Promise<(TryContext | null)[]> {
+export async function loadTryContexts(sql: Sql, runIds: readonly string[]): Promise<(TryContext | null)[]> {
   const ids = [...new Set(runIds)];
-  const rows = await prisma.$queryRaw<RunRow[]>`
+  const rows = await sql.query<RunRow[]>`
     SELECT r.id, r.dag_id, r.logical_date, r.run_type::text AS run_type,
            j.id AS job_id, j.name, j.source_name, j.source_version, j.schema_name, j.mode::text AS mode, j.streams,
            j.merge_keys, j.column_transformations, j.archive_staging, j.add_ingestion_metadata, j.domain, j.tags, j.owner_id,

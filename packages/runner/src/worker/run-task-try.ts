@@ -1,6 +1,6 @@
 import { ConfigError, errorMessage, NonRetryableTaskError, ValidationError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
-import type { PrismaClient } from '@sluice/db';
+import type { PrismaClient, Sql } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { DagCache, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
@@ -13,6 +13,8 @@ export type AbortReason = 'cancelled' | 'timeout' | 'lost';
 
 export interface TryRunnerDeps {
   prisma: PrismaClient;
+  /** Plain SQL on the same pool, for the per-try statements. */
+  sql: Sql;
   store: StateStore;
   dags: DagCache;
   batches: TryBatches;
@@ -59,7 +61,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   const [claimed, context] = await Promise.all([deps.batches.claim(tryRef), deps.batches.context(payload.runId)]);
   if (!claimed || !context) return;
   const { run, done } = context;
-  const spec = await deps.dags.get(deps.prisma, run.dagId);
+  const spec = await deps.dags.get(deps.sql, run.dagId);
   const taskSpec = spec.tasks.find((t) => t.taskId === claimed.taskId);
   const timeoutMs = taskSpec?.timeoutMs ?? 60_000;
   const log = deps.taskLogs.forTry(
@@ -85,7 +87,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   const progress: { rows?: number; bytes?: number } = {};
   const beat = setInterval(() => {
     deps.store
-      .heartbeat(deps.prisma, tryRef, progress)
+      .heartbeat(deps.sql, tryRef, progress)
       .then((ours) => {
         if (!ours) abort('lost');
       })

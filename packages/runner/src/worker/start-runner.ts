@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker, type Job } from 'bullmq';
-import type { PrismaClient } from '@sluice/db';
+import { sqlOf, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
 import { cancelChannel, createRedis, quitRedis, DagCache, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
 import { runTaskTry, type AbortReason } from './run-task-try.ts';
@@ -46,6 +46,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const taskLogs = createTaskLogWriter(options.prisma, logger);
   const deps = {
     prisma: options.prisma,
+    sql: sqlOf(options.prisma),
     store,
     dags,
     batches: createTryBatches({ prisma: options.prisma, store, dispatcher, logger }),

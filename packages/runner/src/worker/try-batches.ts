@@ -1,6 +1,6 @@
 import { errorMessage } from '@sluice/core';
-import type { PrismaClient } from '@sluice/db';
-import { TRANSACTION_OPTIONS, type ClaimedInstance, type Dispatcher, type FinishReport, type StateStore, type TaskDispatch, type TryRef } from '@sluice/engine';
+import { sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
+import type { ClaimedInstance, Dispatcher, FinishReport, StateStore, TaskDispatch, TryRef } from '@sluice/engine';
 import type { Logger } from '@sluice/logging';
 import { Coalescer } from './coalescer.ts';
 import { loadTryContexts, type TryContext } from './load-try-context.ts';
@@ -21,10 +21,11 @@ export interface TryBatches {
 
 export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore; dispatcher: Dispatcher; logger: Logger }): TryBatches {
   const { prisma, store, dispatcher, logger } = deps;
-  const record = (reports: FinishReport[]) => prisma.$transaction((tx) => store.finishTries(tx, reports), TRANSACTION_OPTIONS);
+  const record = (reports: FinishReport[]) => sqlTransaction(prisma, (sql) => store.finishTries(sql, reports));
+  const sql = sqlOf(prisma);
 
-  const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(prisma, refs));
-  const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(prisma, runIds));
+  const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(sql, refs), { maxInFlight: 2 });
+  const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(sql, runIds), { maxInFlight: 2 });
   const finishes = new Coalescer<FinishReport, FinishResult>(async (reports) => {
     let recorded: { applied: boolean[]; dispatches: TaskDispatch[] };
     try {
@@ -52,7 +53,7 @@ export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore
       return reports.map(() => ({ failed: err }));
     }
     return recorded.applied.map((applied) => ({ applied }));
-  });
+  }, { maxInFlight: 3 });
 
   return {
     claim: (ref) => claims.submit(ref),
