@@ -140,13 +140,16 @@ export class StateStore {
       return { runId: existing[0]?.id ?? null, created: false, dispatches: [] };
     }
     const spec = await this.dags.get(sql, dag.id);
-    const first = spec.tasks.filter((t) => !t.isMapped);
+    const first: InstanceRow[] = spec.tasks
+      .filter((t) => !t.isMapped)
+      .map((t) => ({ id: randomUUID(), runId, taskId: t.taskId, mapIndex: UNMAPPED, state: 'scheduled', tryNumber: 0, maxTries: t.retries + 1, error: null }));
     await sql.execute`
       INSERT INTO task_instances (id, run_id, task_id, map_index, task_type, state, max_tries, updated_at)
-      SELECT gen_random_uuid(), ${runId}::uuid, t.task_id, ${UNMAPPED}::int, t.task_type::"TaskType", 'scheduled', t.max_tries, ${now}
-      FROM unnest(${first.map((t) => t.taskId)}::text[], ${first.map((t) => t.taskType)}::text[], ${first.map((t) => t.retries + 1)}::int[])
-        AS t(task_id, task_type, max_tries)`;
-    const dispatches = (await this.#runningRuns(sql, input.jobId)) < job.max_active_runs ? await this.#startRun(sql, runId) : [];
+      SELECT t.id, ${runId}::uuid, t.task_id, ${UNMAPPED}::int, t.task_type::"TaskType", 'scheduled', t.max_tries, ${now}
+      FROM unnest(${first.map((t) => t.id)}::uuid[], ${first.map((t) => t.taskId)}::text[],
+                  ${first.map((t) => taskSpec(spec, t.taskId).taskType)}::text[], ${first.map((t) => t.maxTries)}::int[])
+        AS t(id, task_id, task_type, max_tries)`;
+    const dispatches = (await this.#runningRuns(sql, input.jobId)) < job.max_active_runs ? await this.#startRun(sql, runId, first) : [];
     return { runId, created: true, dispatches };
   }
 
@@ -174,8 +177,8 @@ export class StateStore {
       WHERE id = ${jobId}::uuid`;
   }
 
-  /** queued → running, then queues the run's first tasks. */
-  async #startRun(sql: Sql, runId: string): Promise<TaskDispatch[]> {
+  /** queued → running, then queues the run's first tasks. `known`: its instances, when the caller has just written them. */
+  async #startRun(sql: Sql, runId: string, known?: InstanceRow[]): Promise<TaskDispatch[]> {
     const now = new Date();
     const updated = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
       UPDATE dag_runs SET state = 'running', started_at = ${now}, updated_at = ${now}
@@ -184,7 +187,7 @@ export class StateStore {
     const run = updated[0];
     if (!run) return [];
     await this.#setJobStatus(sql, run.job_id, 'running', null, 'started', now);
-    return this.#evaluate(sql, { id: run.id, jobId: run.job_id, dagId: run.dag_id, state: 'running' });
+    return this.#evaluate(sql, { id: run.id, jobId: run.job_id, dagId: run.dag_id, state: 'running' }, known);
   }
 
   async #lockRun(sql: Sql, runId: string): Promise<LockedRun> {
@@ -309,7 +312,13 @@ export class StateStore {
       UPDATE dag_runs SET state = ${to}::text::"RunState", ended_at = ${now}, state_message = ${message}, updated_at = ${now}
       WHERE id = ${run.id}::uuid AND state::text = ANY(${runStatesLeadingTo(to)}::text[])`;
     if (done === 0) return [];
-    const busy = (await this.#runningRuns(sql, run.jobId)) > 0;
+    // The job row is locked before the running runs are counted: the count then sees every
+    // run that ended or started before us, and decides both the job's status and which of its
+    // queued runs may start now.
+    const jobs = await sql.query<{ max_active_runs: number }[]>`
+      SELECT max_active_runs FROM ingestion_jobs WHERE id = ${run.jobId}::uuid FOR UPDATE`;
+    const running = await this.#runningRuns(sql, run.jobId);
+    const busy = running > 0;
     switch (to) {
       case 'success':
         await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'completed', busy ? null : `run ${run.id} succeeded`, 'completed', now);
@@ -322,18 +331,11 @@ export class StateStore {
         await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'failed', `run ${run.id} was cancelled`, null, now);
         break;
     }
-    return this.#promoteQueuedRuns(sql, run.jobId);
-  }
-
-  /** Starts the job's oldest queued runs while max_active_runs allows. The job row is locked first. */
-  async #promoteQueuedRuns(sql: Sql, jobId: string): Promise<TaskDispatch[]> {
-    const jobs = await sql.query<{ max_active_runs: number }[]>`
-      SELECT max_active_runs FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+    // Then the job's oldest queued runs start, while max_active_runs allows.
     const max = jobs[0]?.max_active_runs ?? 1;
-    const running = await this.#runningRuns(sql, jobId);
     if (running >= max) return [];
     const next = await sql.query<{ id: string }[]>`
-      SELECT id FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'queued'
+      SELECT id FROM dag_runs WHERE job_id = ${run.jobId}::uuid AND state = 'queued'
       ORDER BY logical_date, queued_at, id LIMIT ${max - running} FOR UPDATE SKIP LOCKED`;
     const out: TaskDispatch[] = [];
     for (const r of next) out.push(...(await this.#startRun(sql, r.id)));
