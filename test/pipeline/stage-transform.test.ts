@@ -54,7 +54,7 @@ before(async () => {
   const lines = [
     { id: 1, email: 'a@x.io', age: 30, born: '1990-01-02', seen: '2024-05-01T10:00:00Z', profile: { k: 'v' }, score: '12' },
     { id: 2, email: 'b@x.io', age: 'forty', born: '1980-02-03', seen: '2024-05-02T11:00:00+02:00', profile: null, score: '7' },
-    { id: 3, email: null, age: 50, born: 'not a date', seen: null, profile: [1, 2], score: '9' },
+    { id: 3, email: null, age: 50, born: 'not a date', seen: '2024-05-03T08:00:00', profile: [1, 2], score: '9' },
   ];
   const key = `staging/${runId}/raw/users/part-00000.jsonl`;
   await store.put(key, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
@@ -119,6 +119,9 @@ test('stage types every column and keeps records with misfit values as counted r
   assert.equal(rows[1]?.['profile'], null);
   assert.equal(rows[2]?.['born'], null);
   assert.equal(rows[0]?.['email'], 'a@x.io');
+  // Date-times in UTC: an offset is applied, none means UTC (whatever the machine's time zone).
+  const seen = await readParquet(staged.files[0]?.key ?? '', 'SELECT epoch_ms(seen)::BIGINT AS ms FROM read_parquet(?)');
+  assert.deepEqual(seen.map((r) => r['ms']), [Date.parse('2024-05-01T10:00:00Z'), Date.parse('2024-05-02T09:00:00Z'), Date.parse('2024-05-03T08:00:00Z')].map(BigInt));
 });
 
 test('transform renames, casts, drops, encrypts and adds the metadata columns', async () => {
