@@ -257,9 +257,14 @@ function outputTypeOfField(f: IcebergField, fallback: OutputType): OutputType {
   return (outputTypes as readonly string[]).includes(f.type) ? (f.type as OutputType) : fallback;
 }
 
-/** The Parquet files a COPY wrote into `dir`, in name order, with their row counts and sizes. */
+/**
+ * The Parquet files a COPY wrote into `dir` (`data_{i}.parquet`), in the order it wrote them —
+ * by number, so data_10 follows data_9: merge's "last record wins" reads them in this order —
+ * with their row counts and sizes.
+ */
 async function writtenFiles(db: DuckDBConnection, dir: string): Promise<Array<{ path: string; rows: number; bytes: number }>> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.parquet')).sort();
+  const seq = (name: string): number => Number(/(\d+)\.parquet$/.exec(name)?.[1] ?? 0);
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.parquet')).sort((a, b) => seq(a) - seq(b));
   const out: Array<{ path: string; rows: number; bytes: number }> = [];
   for (const name of names) {
     const p = path.join(dir, name);
