@@ -55,9 +55,9 @@ function typedExpr(c: string, type: ColumnType): string {
 const canMisfit = (type: ColumnType): boolean => type !== 'string' && type !== 'json';
 
 /**
- * The staged file is transient (transform reads it once, archive keeps it): a cheap codec.
- * Measured on 1M test-connector records: snappy 0.57 s, zstd 0.59 s, and 6× less to copy than
- * uncompressed.
+ * The staged file is transient (transform reads it once, archive keeps it): a cheap codec. On
+ * 1M test-connector records the codec hardly changes stage's pass (zstd 0.92 s, snappy 0.91 s,
+ * uncompressed 0.87 s) while snappy writes 3× fewer bytes to move than uncompressed.
  */
 const STAGED_PARQUET = 'FORMAT parquet, COMPRESSION snappy';
 
