@@ -24,8 +24,8 @@ export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore
   const record = (reports: FinishReport[]) => sqlTransaction(prisma, (sql) => store.finishTries(sql, reports));
   const sql = sqlOf(prisma);
 
-  const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(sql, refs), { maxInFlight: 2 });
-  const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(sql, runIds), { maxInFlight: 2 });
+  const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(sql, refs));
+  const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(sql, runIds));
   const finishes = new Coalescer<FinishReport, FinishResult>(async (reports) => {
     let recorded: { applied: boolean[]; dispatches: TaskDispatch[] };
     try {
