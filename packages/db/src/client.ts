@@ -15,7 +15,20 @@ const pools = new WeakMap<PrismaClient, pg.Pool>();
  */
 export function createPrismaClient(databaseUrl: string, options: { max?: number } = {}): PrismaClient {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, connectionTimeoutMillis: 15_000 });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  // An idle connection the server closed (restart, admin shutdown) is dropped by the pool and
+  // the next query opens another; without a listener its error would crash the process. The
+  // errors of queries reach their callers.
+  pool.on('error', () => undefined);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // The pool is ours, so $disconnect ends it too — also when only plain SQL used it (Prisma's
+  // adapter disposes of an external pool only if Prisma itself connected).
+  const disconnect = prisma.$disconnect.bind(prisma);
+  Object.defineProperty(prisma, '$disconnect', {
+    value: async (): Promise<void> => {
+      await disconnect();
+      if (!pool.ending) await pool.end();
+    },
+  });
   pools.set(prisma, pool);
   return prisma;
 }
