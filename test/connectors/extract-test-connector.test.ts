@@ -414,9 +414,13 @@ describe('memory', () => {
     return m.heapUsed + m.external;
   };
 
-  async function peakGrowth(target: ObjectStore, records: number): Promise<{ liveMiB: number; rssMiB: number; stagedMiB: number }> {
-    const run = (n: number, runId: string): Promise<ExtractResult> =>
-      runExtract({ connector, config: { records: n, payload_bytes: 2000, state_every: 5000 }, mode: 'append', store: target, runId });
+  async function peakGrowth(
+    target: ObjectStore,
+    records: number | Record<string, number>,
+    more: Record<string, unknown> = { payload_bytes: 2000, state_every: 5000 },
+  ): Promise<{ liveMiB: number; rssMiB: number; stagedMiB: number; result: Extract<ExtractResult, { status: 'succeeded' }> }> {
+    const run = (n: number | Record<string, number>, runId: string): Promise<ExtractResult> =>
+      runExtract({ connector, config: { records: n, ...more }, mode: 'append', store: target, runId });
     succeeded(await run(2000, 'mem-warm'));
     gc();
     const baseLive = live();
@@ -431,7 +435,7 @@ describe('memory', () => {
     try {
       const big = succeeded(await run(records, 'mem-big'));
       const mib = (b: number): number => b / 1024 / 1024;
-      return { liveMiB: mib(peakLive - baseLive), rssMiB: mib(peakRss - baseRss), stagedMiB: mib(big.progress.bytes) };
+      return { liveMiB: mib(peakLive - baseLive), rssMiB: mib(peakRss - baseRss), stagedMiB: mib(big.progress.bytes), result: big };
     } finally {
       clearInterval(sampler);
       await target.deletePrefix('staging/mem-big/');
@@ -447,6 +451,23 @@ describe('memory', () => {
       assert.ok(m.stagedMiB > 250, `${m.stagedMiB} MiB staged`);
       assert.ok(m.liveMiB < 32, `live memory grew by ${m.liveMiB.toFixed(1)} MiB while ${m.stagedMiB.toFixed(0)} MiB streamed through`);
       assert.ok(m.rssMiB < 96, `RSS grew by ${m.rssMiB.toFixed(1)} MiB`);
+    } finally {
+      await fileStore.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a small stream's records mixed into a large stream's do not keep the large stream's output alive", async () => {
+    // Each small record waits in its stream's batch while megabytes of the large stream pass by;
+    // what it holds must be its own bytes, not the connector's output it was read from.
+    const dir = await mkdtemp(path.join(testEnv.tmpDir, 'extract-mem-'));
+    const fileStore = openObjectStore(`file://${dir}`);
+    try {
+      const m = await peakGrowth(fileStore, { users: 100_000, orders: 0, events: 3_000 }, { payload_bytes: { users: 2000 }, interleave: true });
+      process.stdout.write(`# memory (interleaved): live +${m.liveMiB.toFixed(1)} MiB, RSS +${m.rssMiB.toFixed(1)} MiB for ${m.stagedMiB.toFixed(0)} MiB staged\n`);
+      assert.deepEqual(m.result.manifest.streams.map((s) => [s.name, s.records]), [['users', 100_000], ['orders', 0], ['events', 3_000]]);
+      assert.ok(m.stagedMiB > 190, `${m.stagedMiB} MiB staged`);
+      assert.ok(m.liveMiB < 32, `live memory grew by ${m.liveMiB.toFixed(1)} MiB while ${m.stagedMiB.toFixed(0)} MiB streamed through`);
     } finally {
       await fileStore.close();
       await rm(dir, { recursive: true, force: true });

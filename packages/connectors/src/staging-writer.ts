@@ -19,21 +19,31 @@ export function streamKeySegment(stream: string): string {
   );
 }
 
+/** Room in a batch beyond `chunkBytes`, so the record that fills a chunk rarely needs a larger buffer. */
+const BATCH_SLACK = 64 * 1024;
+/** A stream's first batch starts this small and grows (a source may interleave hundreds of small streams). */
+const FIRST_BATCH_BYTES = 16 * 1024;
+
 /**
  * Writes one stream's records as NDJSON parts `{prefix}part-NNNNN.jsonl` through the store's
- * write streams. Lines are batched into chunks of about `chunkBytes`; a write that the stream
- * cannot take while `maxBuffered` bytes are already queued makes `append` return a promise that
- * settles on `drain` (the caller awaits it, which pauses reading the connector), and a part is closed and a new one started once it
- * reaches `partBytes`. Memory therefore stays bounded by `maxBuffered` plus the store's own buffer.
+ * write streams. Each record is encoded into the current chunk's buffer as it arrives (so its
+ * text, often a slice of a much larger piece of the connector's output, is not kept alive), and
+ * a chunk is handed to the store once it holds `chunkBytes`. A write that the stream cannot take
+ * while `maxBuffered` bytes are already queued makes `append` return a promise that settles on
+ * `drain` (the caller awaits it, which pauses reading the connector), and a part is closed and a
+ * new one started once it reaches `partBytes`. Memory therefore stays bounded by `maxBuffered`
+ * plus the store's own buffer, and a batch buffer per stream (small until the stream fills one).
  */
 export class StagingWriter {
   readonly files: StagedFile[] = [];
   records = 0;
-  /** Bytes handed to the store so far, plus the current batch. */
+  /** NDJSON bytes staged so far: handed to the store, or in the current batch. */
   bytes = 0;
   #current: { stream: ObjectWriteStream; file: StagedFile } | undefined;
-  #batch: string[] = [];
-  #batchChars = 0;
+  #batch: Buffer | undefined;
+  #batchBytes = 0;
+  /** Size of the next new batch buffer: small until the stream has filled a chunk. */
+  #batchSize = FIRST_BATCH_BYTES;
   #batchRecords = 0;
   #failed: Error | undefined;
   readonly #chunkBytes: number;
@@ -53,13 +63,29 @@ export class StagingWriter {
 
   /** Adds one record (a JSON text without newline). Returns a promise only when the caller must wait. */
   append(json: string): Promise<void> | undefined {
-    this.#batch.push(json);
-    this.#batchChars += json.length + 1;
+    const batch = this.#reserve(json);
+    const written = batch.write(json, this.#batchBytes, 'utf8') + 1;
+    batch[this.#batchBytes + written - 1] = 0x0a;
+    this.#batchBytes += written;
     this.#batchRecords += 1;
     this.records += 1;
-    this.bytes += json.length + 1;
-    if (this.#batchChars >= this.#chunkBytes) return this.#flush();
+    this.bytes += written;
+    if (this.#batchBytes >= this.#chunkBytes) return this.#flush();
     return undefined;
+  }
+
+  /** The batch buffer, with room for `json` and its newline. */
+  #reserve(json: string): Buffer {
+    const batch = this.#batch;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit: count exactly only when that bound does not fit.
+    if (batch && json.length * 3 + 1 <= batch.length - this.#batchBytes) return batch;
+    const needed = this.#batchBytes + Buffer.byteLength(json, 'utf8') + 1;
+    if (batch && needed <= batch.length) return batch;
+    const full = this.#chunkBytes + BATCH_SLACK;
+    const larger = Buffer.allocUnsafe(Math.max(needed, batch ? Math.min(batch.length * 4, full) : this.#batchSize));
+    batch?.copy(larger, 0, 0, this.#batchBytes);
+    this.#batch = larger;
+    return larger;
   }
 
   #open(): { stream: ObjectWriteStream; file: StagedFile } {
@@ -76,16 +102,17 @@ export class StagingWriter {
 
   async #flush(): Promise<void> {
     this.#throwIfFailed();
-    if (this.#batchRecords === 0) return;
-    const text = `${this.#batch.join('\n')}\n`;
-    const buf = Buffer.from(text, 'utf8');
-    // `bytes` counted characters until now; correct it to the exact UTF-8 size.
-    this.bytes += buf.length - this.#batchChars;
+    const batch = this.#batch;
+    if (this.#batchRecords === 0 || !batch) return;
+    // The store's stream keeps the chunk until written: the next records go to a new buffer.
+    const buf = batch.subarray(0, this.#batchBytes);
     const current = this.#current ?? this.#open();
     current.file.records += this.#batchRecords;
     current.file.bytes += buf.length;
-    this.#batch = [];
-    this.#batchChars = 0;
+    this.#batch = undefined;
+    // A stream that filled a chunk will likely fill the next: start it at full size.
+    if (buf.length >= this.#chunkBytes) this.#batchSize = this.#chunkBytes + BATCH_SLACK;
+    this.#batchBytes = 0;
     this.#batchRecords = 0;
     const ok = current.stream.write(buf);
     if (current.file.bytes >= this.partBytes) {
@@ -124,7 +151,7 @@ export class StagingWriter {
   abort(reason: Error): void {
     const current = this.#current;
     this.#current = undefined;
-    this.#batch = [];
+    this.#batch = undefined;
     if (!current) return;
     // The upload's completion promise rejects once the stream is destroyed; nobody waits for it any more.
     current.stream.done().catch(() => undefined);
