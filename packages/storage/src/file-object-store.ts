@@ -5,8 +5,8 @@ import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { ValidationError, errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix } from './keys.ts';
+import { errorMessage } from '@sluice/core';
+import { assertKey, assertPrefix, keyOfUri, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
 /** Temporary files are written beside their target under this name prefix and hidden from listings. */
@@ -29,18 +29,11 @@ export class FileObjectStore implements ObjectStore {
   }
 
   uri(key: string): string {
-    assertKey(key);
-    return `${this.rootUrl}/${key}`;
+    return uriOfKey(this.rootUrl, key);
   }
 
   keyOf(uri: string): string {
-    const prefix = `${this.rootUrl}/`;
-    if (!uri.startsWith(prefix)) {
-      throw new ValidationError([{ path: 'uri', message: `${uri} is not under the store root ${this.rootUrl}` }]);
-    }
-    const key = decodeURIComponent(uri.slice(prefix.length));
-    assertKey(key);
-    return key;
+    return keyOfUri(this.rootUrl, uri, decodeURIComponent);
   }
 
   private pathOf(key: string): string {

@@ -21,3 +21,23 @@ export function assertPrefix(prefix: string): void {
   if (prefix === '') return;
   assertKey(prefix.endsWith('/') ? prefix.slice(0, -1) || 'x' : prefix, 'prefix');
 }
+
+/** The URI of `key` in a store whose root is `rootUrl` (no trailing '/'). */
+export function uriOfKey(rootUrl: string, key: string): string {
+  assertKey(key);
+  return `${rootUrl}/${key}`;
+}
+
+/**
+ * The key of `uri` in a store whose root is `rootUrl`; `decode` undoes the scheme's escaping
+ * (file:// URLs are percent-encoded). A URI outside the root is a ValidationError.
+ */
+export function keyOfUri(rootUrl: string, uri: string, decode: (raw: string) => string = (raw) => raw): string {
+  const prefix = `${rootUrl}/`;
+  if (!uri.startsWith(prefix)) {
+    throw new ValidationError([{ path: 'uri', message: `${uri} is not under the store root ${rootUrl}` }]);
+  }
+  const key = decode(uri.slice(prefix.length));
+  assertKey(key);
+  return key;
+}

@@ -17,8 +17,8 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ValidationError, errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix } from './keys.ts';
+import { errorMessage } from '@sluice/core';
+import { assertKey, assertPrefix, keyOfUri, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
@@ -64,18 +64,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   uri(key: string): string {
-    assertKey(key);
-    return `${this.rootUrl}/${key}`;
+    return uriOfKey(this.rootUrl, key);
   }
 
   keyOf(uri: string): string {
-    const prefix = `${this.rootUrl}/`;
-    if (!uri.startsWith(prefix)) {
-      throw new ValidationError([{ path: 'uri', message: `${uri} is not under the store root ${this.rootUrl}` }]);
-    }
-    const key = uri.slice(prefix.length);
-    assertKey(key);
-    return key;
+    return keyOfUri(this.rootUrl, uri);
   }
 
   private s3Key(key: string): string {

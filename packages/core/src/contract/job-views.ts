@@ -23,18 +23,23 @@ export type IngestResponse = z.output<typeof ingestResponse>;
 /** The error body of every route outside /api/airbyte/ingest. */
 export const errorResponse = z.object({ error: z.string() }).meta({ id: 'ErrorResponse' });
 
+/** The job's status columns, as both views show them. */
+const statusFields = {
+  status: z.enum(JOB_STATUSES),
+  status_message: z.string().nullable(),
+  last_started_at: timestamp.nullable(),
+  last_completed_at: timestamp.nullable(),
+  last_failed_at: timestamp.nullable(),
+  is_deleted: z.boolean(),
+  deleted_at: timestamp.nullable(),
+};
+
 /** `GET /api/jobs/{job_id}`: the platform's job status fields. */
 export const jobStatusView = z
   .object({
     job_id: z.uuid(),
     name: z.string(),
-    status: z.enum(JOB_STATUSES),
-    status_message: z.string().nullable(),
-    last_started_at: timestamp.nullable(),
-    last_completed_at: timestamp.nullable(),
-    last_failed_at: timestamp.nullable(),
-    is_deleted: z.boolean(),
-    deleted_at: timestamp.nullable(),
+    ...statusFields,
     flow_url: z.string(),
   })
   .meta({ id: 'JobStatus' });
@@ -61,13 +66,7 @@ export const jobView = z
     archive_staging: z.boolean(),
     add_ingestion_metadata: z.boolean(),
     is_paused: z.boolean(),
-    status: z.enum(JOB_STATUSES),
-    status_message: z.string().nullable(),
-    last_started_at: timestamp.nullable(),
-    last_completed_at: timestamp.nullable(),
-    last_failed_at: timestamp.nullable(),
-    is_deleted: z.boolean(),
-    deleted_at: timestamp.nullable(),
+    ...statusFields,
     created_at: timestamp,
     updated_at: timestamp,
   })
