@@ -43,6 +43,23 @@ describe('run lifecycle', () => {
     assert.ok(logs.some((l) => l.message.includes('started on runner')), 'the try wrote its log lines');
   });
 
+  it('finishes a started run before starting the next one waiting behind it (one runner slot)', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'], maxActiveRuns: 5 });
+    // Both runs' extracts are queued before any runner is up, the first run's first.
+    const first = (await h.engine.triggerRun(jobId)).runId;
+    await sleep(5); // manual runs are keyed by trigger time
+    const second = (await h.engine.triggerRun(jobId)).runId;
+    await h.startRunner(undefined, { concurrency: 1 });
+    assert.equal((await waitForRun(h.prisma, first, ['success', 'failed'])).state, 'success');
+    assert.equal((await waitForRun(h.prisma, second, ['success', 'failed'])).state, 'success');
+    // FIFO would start the second run's extract right after the first run's; instead every
+    // task of the first run (queued later, as hand-offs) ran before it.
+    const firstEnds = await h.prisma.taskInstance.aggregate({ where: { runId: first }, _max: { endedAt: true } });
+    const secondExtract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId: second, taskId: 'extract' } });
+    assert.ok(firstEnds._max.endedAt && secondExtract.startedAt);
+    assert.ok(secondExtract.startedAt >= firstEnds._max.endedAt, 'the second run started only once the first had finished');
+  });
+
   it('retries a failing task with backoff and succeeds', async () => {
     let tries = 0;
     const jobId = await h.createJob({ streams: ['s'] });

@@ -47,6 +47,11 @@ export interface TaskDispatch {
   /** The try the job will run. */
   tryNumber: number;
   delayMs: number;
+  /**
+   * A first task of its run (no upstream tasks): queued behind the tries of runs already under
+   * way, so that started runs finish first (Airflow's priority weights serve the same end).
+   */
+  startsRun?: boolean;
 }
 
 /** How a try ended, as the runner reports it. */
@@ -251,6 +256,7 @@ export class StateStore {
     const unread = live.filter((t) => t.rows === undefined).map((t) => t.run.id);
     const reread = unread.length > 0 ? await this.#readInstances(sql, unread) : [];
     const decided: { run: LockedRun; rows: InstanceRow[]; after: Map<string, TaskState> }[] = [];
+    const roots = new Set<string>();
     const toUpstreamFailed: string[] = [];
     const toQueue: string[] = [];
     for (const t of live) {
@@ -265,6 +271,7 @@ export class StateStore {
       };
       toUpstreamFailed.push(...decision.toUpstreamFailed.map(idOf));
       toQueue.push(...decision.toQueue.map(idOf));
+      for (const r of decision.toQueue) if (taskSpec(spec, r.taskId).upstreamTaskIds.length === 0) roots.add(idOf(r));
       const after = new Map(views.map((v) => [`${v.taskId}[${v.mapIndex}]`, v.state]));
       for (const r of decision.toUpstreamFailed) after.set(`${r.taskId}[${r.mapIndex}]`, 'upstream_failed');
       for (const r of decision.toQueue) after.set(`${r.taskId}[${r.mapIndex}]`, 'queued');
@@ -284,7 +291,7 @@ export class StateStore {
         WHERE id = ANY(${toQueue}::uuid[]) AND state::text = ANY(${from}::text[])
         RETURNING id, run_id, task_id, map_index, try_number`;
       for (const q of queued) {
-        dispatches.push({ instanceId: q.id, runId: q.run_id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0 });
+        dispatches.push({ instanceId: q.id, runId: q.run_id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0, startsRun: roots.has(q.id) });
       }
     }
     // Runs that end lock their job's row: in job order, so two batches never wait on each other.
