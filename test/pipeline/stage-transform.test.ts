@@ -18,7 +18,7 @@ import { openCatalog, type ColumnSpec, type IcebergCatalog, type IcebergField } 
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { stageStream } from '../../packages/runner/src/tasks/stage-stream.ts';
-import { transformStream } from '../../packages/runner/src/tasks/transform-stream.ts';
+import { transformStream, type TransformedManifest, type TransformStreamInput } from '../../packages/runner/src/tasks/transform-stream.ts';
 
 let dir: string;
 let store: ObjectStore;
@@ -29,6 +29,25 @@ const fieldsForWrite = (columns: ColumnSpec[]): Promise<IcebergField[]> => catal
 const runId = '11111111-2222-3333-4444-555555555555';
 const never = new AbortController().signal;
 const cipher = new ColumnCipher('pii', new Map([[1, generateKeyMaterial()]]), 1);
+
+/** transformStream over the staged `users` stream, with this file's store, run, cipher and catalog. */
+function transformUsers(
+  transformations: TransformStreamInput['transformations'],
+  options: { mergeKeys?: string[]; metadata?: TransformStreamInput['metadata'] } = {},
+): Promise<TransformedManifest> {
+  return transformStream({
+    store,
+    runId,
+    stream: 'users',
+    transformations,
+    loadCipher: async () => cipher,
+    fieldsForWrite,
+    mergeKeys: options.mergeKeys ?? [],
+    metadata: options.metadata ?? null,
+    signal: never,
+    progress: () => undefined,
+  });
+}
 
 async function readParquet(key: string, sql = 'SELECT * FROM read_parquet(?)'): Promise<Record<string, unknown>[]> {
   const local = path.join(dir, 'read.parquet');
@@ -126,22 +145,14 @@ test('stage types every column and keeps records with misfit values as counted r
 
 test('transform renames, casts, drops, encrypts and adds the metadata columns', async () => {
   const when = new Date('2026-11-28T12:00:00Z');
-  const out = await transformStream({
-    store,
-    runId,
-    stream: 'users',
-    transformations: [
+  const out = await transformUsers(
+    [
       { column: 'email', stream: 'users', newName: 'email_enc', encryptionKeyName: 'pii', castTo: null, drop: false },
       { column: 'score', stream: null, newName: null, encryptionKeyName: null, castTo: 'long', drop: false },
       { column: 'profile', stream: 'users', newName: null, encryptionKeyName: null, castTo: null, drop: true },
     ],
-    loadCipher: async () => cipher,
-    fieldsForWrite,
-    mergeKeys: [],
-    metadata: { ingestion_time: when, ingestion_run_id: runId, ingestion_mode: 'append', dag_job_id: 'job-1' },
-    signal: never,
-    progress: () => undefined,
-  });
+    { metadata: { ingestion_time: when, ingestion_run_id: runId, ingestion_mode: 'append', dag_job_id: 'job-1' } },
+  );
   assert.deepEqual(
     out.columns.map((c) => `${c.name}:${c.type}`),
     ['id:long', 'email_enc:string', 'age:long', 'born:date', 'seen:timestamptz', 'score:long', 'ingestion_time:timestamptz', 'ingestion_run_id:string', 'ingestion_mode:string', 'dag_job_id:string'],
@@ -165,18 +176,7 @@ test('transform renames, casts, drops, encrypts and adds the metadata columns', 
 });
 
 test('deterministic encryption for merge-key columns gives equal ciphertexts for equal values', async () => {
-  const out = await transformStream({
-    store,
-    runId,
-    stream: 'users',
-    transformations: [{ column: 'id', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: null, drop: false }],
-    loadCipher: async () => cipher,
-    fieldsForWrite,
-    mergeKeys: ['id'],
-    metadata: null,
-    signal: never,
-    progress: () => undefined,
-  });
+  const out = await transformUsers([{ column: 'id', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: null, drop: false }], { mergeKeys: ['id'] });
   const rows = await readParquet(out.files[0]?.key ?? '');
   assert.match(String(rows[0]?.['id']), /^sluice:v1d:1:/);
   assert.equal(cipher.encrypt('1', 'deterministic'), rows[0]?.['id']);
@@ -190,18 +190,7 @@ test("transform writes the files with the existing table's field ids and types, 
   ]);
   try {
     const castScore = { column: 'score', stream: null, newName: null, encryptionKeyName: null, castTo: 'float' as const, drop: false };
-    const out = await transformStream({
-      store,
-      runId,
-      stream: 'users',
-      transformations: [castScore, { column: 'profile', stream: null, newName: null, encryptionKeyName: null, castTo: null, drop: true }],
-      loadCipher: async () => cipher,
-      fieldsForWrite,
-      mergeKeys: [],
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
-    });
+    const out = await transformUsers([castScore, { column: 'profile', stream: null, newName: null, encryptionKeyName: null, castTo: null, drop: true }]);
     // id and score keep the table's ids (3, 2); score, cast to float, is written as the table's double;
     // the stream's other columns get the ids the load's schema evolution will give them (4, 5, …).
     assert.deepEqual(
@@ -214,18 +203,7 @@ test("transform writes the files with the existing table's field ids and types, 
 
     // A column the table holds as a string, where the stream's (renamed) is a date: no plan;
     // the files get ids 1..n and load rewrites them (and fails, naming the column).
-    const unplanned = await transformStream({
-      store,
-      runId,
-      stream: 'users',
-      transformations: [{ column: 'born', stream: null, newName: 'note', encryptionKeyName: null, castTo: null, drop: false }],
-      loadCipher: async () => cipher,
-      fieldsForWrite,
-      mergeKeys: [],
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
-    });
+    const unplanned = await transformUsers([{ column: 'born', stream: null, newName: 'note', encryptionKeyName: null, castTo: null, drop: false }]);
     assert.equal(unplanned.icebergFields, null);
     assert.deepEqual(await fieldIdsOf(unplanned.files[0]?.key ?? ''), Object.fromEntries(unplanned.columns.map((c, i) => [c.name, i + 1])));
   } finally {
