@@ -158,6 +158,26 @@ for (const backend of backends) {
   });
 }
 
+test('localFile: file:// answers the object\'s own file (readable in place, keys checked); s3:// has none', async () => {
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-localfile-'));
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    await store.put('a/b.jsonl', '{"x":1}\n');
+    const own = store.localFile('a/b.jsonl');
+    assert.equal(own, path.join(dir, 'a', 'b.jsonl'));
+    assert.equal(await readFile(own ?? '', 'utf8'), '{"x":1}\n');
+    assert.throws(() => store.localFile('../outside'), /must not contain "." or ".." segments/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const s3 = openObjectStore(`s3://${await createTestBucket()}/p`);
+  try {
+    assert.equal(s3.localFile('a/b.jsonl'), undefined);
+  } finally {
+    await s3.close();
+  }
+});
+
 test('file:// leaves no temporary files behind', async () => {
   const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-tmp-'));
   try {

@@ -102,6 +102,10 @@ export class FileObjectStore implements ObjectStore {
     return createReadStream(p);
   }
 
+  localFile(key: string): string {
+    return this.pathOf(key);
+  }
+
   async download(key: string, localPath: string): Promise<void> {
     await fs.mkdir(path.dirname(localPath), { recursive: true });
     await fs.copyFile(this.pathOf(key), localPath);

@@ -27,6 +27,12 @@ export interface ObjectStore {
   getStream(key: string): Promise<Readable>;
   /** Copies an object to a local file. */
   download(key: string, localPath: string): Promise<void>;
+  /**
+   * The object's own file when the store is a directory on this machine (file://), for readers
+   * that can read it in place (DuckDB) instead of copying it; undefined for remote stores. The
+   * file is the object: read it, never write, move or delete it.
+   */
+  localFile(key: string): string | undefined;
   /** Copies a local file to an object. */
   upload(localPath: string, key: string): Promise<void>;
   head(key: string): Promise<ObjectInfo | undefined>;

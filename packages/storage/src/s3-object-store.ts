@@ -123,6 +123,11 @@ export class S3ObjectStore implements ObjectStore {
     return out.Body as Readable;
   }
 
+  /** Objects on S3 have no local file: readers download them. */
+  localFile(): undefined {
+    return undefined;
+  }
+
   async download(key: string, localPath: string): Promise<void> {
     await fs.mkdir(path.dirname(localPath), { recursive: true });
     await pipeline(await this.getStream(key), fsCreateWriteStream(localPath));

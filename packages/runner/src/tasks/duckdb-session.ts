@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { ObjectStore } from '@sluice/storage';
 
 /**
  * A private in-memory DuckDB and a scratch directory, both gone after `fn`. The session's time
@@ -19,6 +20,26 @@ export async function withDuckDb<T>(fn: (db: DuckDBConnection, scratch: string) 
     instance.closeSync();
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Files DuckDB can read for these objects: the store's own files when it is a local directory
+ * (read in place), else copies downloaded into `scratch` as `<name>-<i><ext>`.
+ */
+export async function readableFiles(store: ObjectStore, keys: readonly string[], scratch: string, name: string, ext: string, signal: AbortSignal): Promise<string[]> {
+  const out: string[] = [];
+  for (const [i, key] of keys.entries()) {
+    if (signal.aborted) throw new Error(`${name} files: cancelled`);
+    const own = store.localFile(key);
+    if (own !== undefined) {
+      out.push(own);
+      continue;
+    }
+    const local = path.join(scratch, `${name}-${i}${ext}`);
+    await store.download(key, local);
+    out.push(local);
+  }
+  return out;
 }
 
 /** SQL string literal. */

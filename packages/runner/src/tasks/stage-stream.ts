@@ -5,7 +5,7 @@ import { NonRetryableTaskError, assertNever } from '@sluice/core';
 import { columnsFromJsonSchema, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
-import { ident, lit, withDuckDb } from './duckdb-session.ts';
+import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
 import { rejectsKey, stagedDir, stagedManifestKey } from './staging-layout.ts';
 
 export const stagedManifestSchema = z.object({
@@ -86,13 +86,8 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
   const wholeRecord = columns.length === 1 && columns[0]?.name === '_airbyte_data' && !('_airbyte_data' in ((extracted.jsonSchema['properties'] as object | undefined) ?? {}));
 
   return withDuckDb(async (db, scratch) => {
-    const localParts: string[] = [];
-    for (const [i, f] of extracted.files.entries()) {
-      if (input.signal.aborted) throw new Error('stage cancelled');
-      const local = path.join(scratch, `raw-${i}.jsonl`);
-      await store.download(f.key, local);
-      localParts.push(local);
-    }
+    if (input.signal.aborted) throw new Error('stage cancelled');
+    const localParts = await readableFiles(store, extracted.files.map((f) => f.key), scratch, 'raw', '.jsonl', input.signal);
     const base: StagedManifest = {
       version: 1,
       stream,

@@ -15,7 +15,7 @@ import {
 import type { ColumnCipher, ColumnEncryptionMode } from '@sluice/crypto';
 import { IncompatibleSchemaError, dataFileCopyOptions, duckdbType, type ColumnSpec, type IcebergField } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
-import { ident, lit, withDuckDb } from './duckdb-session.ts';
+import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
 import { transformedDir, transformedManifestKey } from './staging-layout.ts';
 
@@ -172,12 +172,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
       return result;
     }
-    const locals: string[] = [];
-    for (const [i, f] of staged.files.entries()) {
-      const local = path.join(scratch, `staged-${i}.parquet`);
-      await store.download(f.key, local);
-      locals.push(local);
-    }
+    const locals = await readableFiles(store, staged.files.map((f) => f.key), scratch, 'staged', '.parquet', input.signal);
     const stagedRel = `read_parquet([${locals.map(lit).join(', ')}])`;
 
     // Casts are checked first so a bad value fails with its column, value and row.
