@@ -195,27 +195,29 @@ export class StateStore {
     return this.#evaluate(sql, { id: run.id, jobId: run.job_id, dagId: run.dag_id, state: 'running' }, known);
   }
 
-  async #lockRun(sql: Sql, runId: string): Promise<LockedRun> {
+  /** Locks the runs' rows, in id order (so transactions that share runs never deadlock). */
+  async #lockRuns(sql: Sql, runIds: readonly string[]): Promise<LockedRun[]> {
+    const ids = [...new Set(runIds)].sort();
     const rows = await sql.query<{ id: string; job_id: string; dag_id: string; state: string }[]>`
-      SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ${runId}::uuid FOR UPDATE`;
-    const r = rows[0];
-    if (!r) throw new NotFoundError('run', runId);
-    return { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: r.state as RunState };
+      SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
+    return rows.map((r) => ({ id: r.id, jobId: r.job_id, dagId: r.dag_id, state: r.state as RunState }));
+  }
+
+  async #lockRun(sql: Sql, runId: string): Promise<LockedRun> {
+    const [run] = await this.#lockRuns(sql, [runId]);
+    if (!run) throw new NotFoundError('run', runId);
+    return run;
   }
 
   /**
-   * Locks the runs' rows (in id order, so batches that share runs never deadlock), then reads
-   * their instances. Two statements on purpose: under READ COMMITTED a statement that waited for
+   * Locks the runs' rows, then reads their instances. Two statements on purpose: under READ COMMITTED a statement that waited for
    * a row lock still reads every other table from the snapshot it started with, so a join in the
    * locking statement would miss the writes of the transaction it waited for (two loads finishing
    * at once would each see the other running, and archive would never be queued).
    */
   async #lockRunsWithInstances(sql: Sql, runIds: readonly string[]): Promise<Map<string, { run: LockedRun; rows: InstanceRow[] }>> {
-    const ids = [...new Set(runIds)].sort();
-    const locked = await sql.query<{ id: string; job_id: string; dag_id: string; state: string }[]>`
-      SELECT id, job_id, dag_id, state::text AS state FROM dag_runs WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`;
     const out = new Map<string, { run: LockedRun; rows: InstanceRow[] }>();
-    for (const r of locked) out.set(r.id, { run: { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: r.state as RunState }, rows: [] });
+    for (const run of await this.#lockRuns(sql, runIds)) out.set(run.id, { run, rows: [] });
     if (out.size === 0) return out;
     for (const row of await this.#readInstances(sql, [...out.keys()])) out.get(row.runId)?.rows.push(row);
     return out;
@@ -384,13 +386,13 @@ export class StateStore {
     const root = rows.find((r) => r.taskId === input.taskId && r.mapIndex === input.mapIndex);
     if (!root) throw new NotFoundError('task instance', `${input.runId}/${input.taskId}[${input.mapIndex}]`);
     const clearable: TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
-    if (!clearable.includes(toState(root.state))) {
+    if (!clearable.includes(root.state)) {
       throw new ConflictError(`task ${input.taskId}[${input.mapIndex}] is ${root.state}; only failed, upstream_failed or cancelled tasks can be cleared`);
     }
     const targets = [root, ...downstreamInstances(spec, root, rows).map((ref) => rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex))];
     for (const t of targets) {
       if (!t) continue;
-      if (!taskStatesLeadingTo('scheduled').includes(toState(t.state))) continue; // still running or queued: leave it
+      if (!taskStatesLeadingTo('scheduled').includes(t.state)) continue; // still running or queued: leave it
       const retries = taskSpec(spec, t.taskId).retries;
       await sql.execute`
         UPDATE task_instances
@@ -494,7 +496,15 @@ export class StateStore {
     const now = new Date();
     const dispatches: TaskDispatch[] = [];
     const seen = new Set<string>();
-    const successes: { index: number; current: InstanceRow; runner: string; output: string | null; rows: number; bytes: number }[] = [];
+    const successes: {
+      index: number;
+      current: InstanceRow;
+      runner: string;
+      output: string | null;
+      rows: number;
+      bytes: number;
+      mappedStreams: readonly string[] | undefined;
+    }[] = [];
     const touched = new Set<string>();
     const expanded = new Set<string>();
     for (const [index, report] of reports.entries()) {
@@ -512,6 +522,7 @@ export class StateStore {
           output: outcome.output === undefined ? null : JSON.stringify(outcome.output),
           rows: outcome.rows,
           bytes: outcome.bytes,
+          mappedStreams: outcome.mappedStreams,
         });
         continue;
       }
@@ -555,11 +566,10 @@ export class StateStore {
         const runId = x.current.runId;
         touched.add(runId);
         const entry = locked.get(runId);
-        const outcome = reports[x.index]?.outcome;
-        if (!entry || outcome?.kind !== 'success') continue;
+        if (!entry) continue;
         const spec = await this.dags.get(sql, entry.run.dagId);
         if (isMapSource(spec, x.current.taskId)) {
-          await this.#expand(sql, runId, spec, x.current.taskId, outcome.mappedStreams ?? []);
+          await this.#expand(sql, runId, spec, x.current.taskId, x.mappedStreams ?? []);
           expanded.add(runId);
         }
       }
@@ -624,5 +634,4 @@ export class StateStore {
     ]);
     return { applied: applied[0] ?? false, dispatches };
   }
-
 }

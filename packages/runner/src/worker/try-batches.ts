@@ -21,29 +21,20 @@ export interface TryBatches {
 
 export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore; dispatcher: Dispatcher; logger: Logger }): TryBatches {
   const { prisma, store, dispatcher, logger } = deps;
-  const record = (reports: FinishReport[]) => sqlTransaction(prisma, (sql) => store.finishTries(sql, reports));
   const sql = sqlOf(prisma);
 
   const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(sql, refs));
   const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(sql, runIds));
-  const finishes = new Coalescer<FinishReport, FinishResult>(async (reports) => {
+  const recordAndDispatch = async (reports: FinishReport[]): Promise<FinishResult[]> => {
     let recorded: { applied: boolean[]; dispatches: TaskDispatch[] };
     try {
-      recorded = await record(reports);
+      recorded = await sqlTransaction(prisma, (tx) => store.finishTries(tx, reports));
     } catch (err) {
       if (reports.length === 1) return [{ failed: err }];
       // One bad report (or a deadlock with another runner) must not lose the others: one by one.
       logger.warn('recording a batch of try reports failed; recording them one by one', { reports: reports.length, err: errorMessage(err) });
       const out: FinishResult[] = [];
-      for (const report of reports) {
-        try {
-          const one = await record([report]);
-          await dispatcher.dispatch(one.dispatches);
-          out.push({ applied: one.applied[0] ?? false });
-        } catch (e) {
-          out.push({ failed: e });
-        }
-      }
+      for (const report of reports) out.push(...(await recordAndDispatch([report])));
       return out;
     }
     // Committed: a dispatch lost here is found again by recovery (PostgreSQL says queued).
@@ -53,7 +44,8 @@ export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore
       return reports.map(() => ({ failed: err }));
     }
     return recorded.applied.map((applied) => ({ applied }));
-  }, { maxInFlight: 3 });
+  };
+  const finishes = new Coalescer<FinishReport, FinishResult>(recordAndDispatch, { maxInFlight: 3 });
 
   return {
     claim: (ref) => claims.submit(ref),
