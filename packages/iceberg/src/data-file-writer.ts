@@ -88,13 +88,24 @@ export async function writeDataFiles(
 ): Promise<LocalDataFile[]> {
   const dir = path.join(outDir, randomUUID());
   await connection.run(`COPY (${query}) TO ${quoteString(dir)} (${dataFileCopyOptions(fields)})`);
-  let names: string[] = [];
+  return describeDataFiles(connection, await copiedDataFiles(dir), fields, true);
+}
+
+/**
+ * The files a `COPY … TO dir (dataFileCopyOptions)` wrote, in the order it wrote them — by
+ * number, so data_10 follows data_9 (merge's "last record wins" reads a stream's files in this
+ * order). None when the COPY wrote nothing (no directory).
+ */
+export async function copiedDataFiles(dir: string): Promise<string[]> {
+  let names: string[];
   try {
-    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet')).sort();
-  } catch {
-    names = [];
+    names = (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet'));
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return [];
+    throw err;
   }
-  return describeDataFiles(connection, names.map((n) => path.join(dir, n)), fields, true);
+  const seq = (name: string): number => Number(/(\d+)\.parquet$/.exec(name)?.[1] ?? 0);
+  return names.sort((a, b) => seq(a) - seq(b)).map((n) => path.join(dir, n));
 }
 
 /**

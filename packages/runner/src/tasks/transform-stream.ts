@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBScalarFunction, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ import {
   type IngestionMetadataValues,
 } from '@sluice/core/pipeline';
 import type { ColumnCipher, ColumnEncryptionMode } from '@sluice/crypto';
-import { IncompatibleSchemaError, dataFileCopyOptions, duckdbType, type ColumnSpec, type IcebergField } from '@sluice/iceberg';
+import { IncompatibleSchemaError, copiedDataFiles, dataFileCopyOptions, duckdbType, type ColumnSpec, type IcebergField } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
@@ -252,17 +252,10 @@ function outputTypeOfField(f: IcebergField, fallback: OutputType): OutputType {
   return (outputTypes as readonly string[]).includes(f.type) ? (f.type as OutputType) : fallback;
 }
 
-/**
- * The Parquet files a COPY wrote into `dir` (`data_{i}.parquet`), in the order it wrote them —
- * by number, so data_10 follows data_9: merge's "last record wins" reads them in this order —
- * with their row counts and sizes.
- */
+/** The Parquet files a COPY wrote into `dir`, in the order it wrote them, with their row counts and sizes. */
 async function writtenFiles(db: DuckDBConnection, dir: string): Promise<Array<{ path: string; rows: number; bytes: number }>> {
-  const seq = (name: string): number => Number(/(\d+)\.parquet$/.exec(name)?.[1] ?? 0);
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.parquet')).sort((a, b) => seq(a) - seq(b));
   const out: Array<{ path: string; rows: number; bytes: number }> = [];
-  for (const name of names) {
-    const p = path.join(dir, name);
+  for (const p of await copiedDataFiles(dir)) {
     const counted = await db.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${lit(p)})`);
     out.push({ path: p, rows: Number(counted.getRows()[0]?.[0] ?? 0), bytes: (await stat(p)).size });
   }
