@@ -478,8 +478,11 @@ describe('memory', () => {
     const m = await peakGrowth(store, 40_000);
     process.stdout.write(`# memory (s3): live +${m.liveMiB.toFixed(1)} MiB, RSS +${m.rssMiB.toFixed(1)} MiB for ${m.stagedMiB.toFixed(0)} MiB staged\n`);
     assert.ok(m.stagedMiB > 200, `${m.stagedMiB} MiB staged`);
-    // One open upload at a time (streams complete one after the other): 2 x 8 MiB parts in flight plus the 4 MiB queue.
-    assert.ok(m.liveMiB < 48, `live memory grew by ${m.liveMiB.toFixed(1)} MiB while ${m.stagedMiB.toFixed(0)} MiB streamed through`);
+    // One open upload at a time (streams complete one after the other): 2 x 8 MiB parts in flight,
+    // the SDK's copy of each part as it assembles it, plus the 4 MiB queue. Measured 36-50 MiB
+    // over eight runs (before and after the RECORD fast path alike), so 48 failed one CI run in
+    // eight; 64 MiB is still a quarter of what streams through.
+    assert.ok(m.liveMiB < 64, `live memory grew by ${m.liveMiB.toFixed(1)} MiB while ${m.stagedMiB.toFixed(0)} MiB streamed through`);
     assert.ok(m.rssMiB < 160, `RSS grew by ${m.rssMiB.toFixed(1)} MiB`);
   });
 });
