@@ -43,10 +43,11 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const active = new Map<string, { runId: string; abort: (reason: AbortReason) => void }>();
   const store = new StateStore(dags);
   const dispatcher = new Dispatcher(redis, options.queuePrefix);
-  const taskLogs = createTaskLogWriter(options.prisma, logger);
+  const sql = sqlOf(options.prisma);
+  const taskLogs = createTaskLogWriter(sql, logger);
   const deps = {
     prisma: options.prisma,
-    sql: sqlOf(options.prisma),
+    sql,
     store,
     dags,
     batches: createTryBatches({ prisma: options.prisma, store, dispatcher, logger }),

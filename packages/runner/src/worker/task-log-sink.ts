@@ -1,5 +1,5 @@
 import Transport from 'winston-transport';
-import type { PrismaClient } from '@sluice/db';
+import type { Sql } from '@sluice/db';
 import { childLogger, createLogger, type Logger } from '@sluice/logging';
 
 /** How often buffered lines are written while tries run (a try's end writes its lines at once). */
@@ -50,7 +50,7 @@ class TaskLogTransport extends Transport {
   readonly #timer: NodeJS.Timeout;
 
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly sql: Sql,
     private readonly onError: (err: unknown) => void,
   ) {
     super();
@@ -76,7 +76,7 @@ class TaskLogTransport extends Transport {
       const batch = this.#buffer;
       this.#buffer = [];
       try {
-        await this.prisma.$executeRaw`
+        await this.sql.execute`
           INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
           SELECT t.id, t.try_number, t.ts, t.level, t.message
           FROM unnest(${batch.map((b) => b.instanceId)}::uuid[], ${batch.map((b) => b.tryNumber)}::int[], ${batch.map((b) => b.ts)}::timestamptz[],
@@ -109,8 +109,8 @@ export interface TaskLogWriter {
   close(): Promise<void>;
 }
 
-export function createTaskLogWriter(prisma: PrismaClient, processLogger: Logger): TaskLogWriter {
-  const sink = new TaskLogTransport(prisma, (err) =>
+export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWriter {
+  const sink = new TaskLogTransport(sql, (err) =>
     processLogger.error('could not write task log lines', { err: err instanceof Error ? err.message : String(err) }),
   );
   const base = createLogger({ silent: true, level: 'debug', transports: [sink, new ForwardTransport(processLogger)] });
