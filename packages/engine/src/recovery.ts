@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { sqlTransaction, type PrismaClient } from '@sluice/db';
+import { sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Dispatcher } from './dispatcher.ts';
 import { sentinelKey } from './redis-keys.ts';
@@ -80,24 +80,22 @@ export class Recovery {
 
   /** Enqueues every queued / up_for_retry try of a running run that was queued before `before`. */
   async requeue(before: Date): Promise<number> {
-    const rows = await this.prisma.taskInstance.findMany({
-      where: {
-        run: { state: 'running' },
-        OR: [
-          { state: 'queued', queuedAt: { lte: before } },
-          { state: 'up_for_retry' },
-        ],
-      },
-      select: { id: true, runId: true, taskId: true, mapIndex: true, tryNumber: true, state: true, nextRetryAt: true },
-    });
+    // Driven from the running runs (few, indexed) to their instances: task_instances has no index
+    // on state, so that its state changes can be heap-only updates (see the migration).
+    const rows = await sqlOf(this.prisma).query<
+      { id: string; run_id: string; task_id: string; map_index: number; try_number: number; state: string; next_retry_at: Date | null }[]
+    >`
+      SELECT ti.id, ti.run_id, ti.task_id, ti.map_index, ti.try_number, ti.state::text AS state, ti.next_retry_at
+      FROM dag_runs r JOIN task_instances ti ON ti.run_id = r.id
+      WHERE r.state = 'running' AND ((ti.state = 'queued' AND ti.queued_at <= ${before}) OR ti.state = 'up_for_retry')`;
     const now = Date.now();
     const dispatches: TaskDispatch[] = rows.map((r) => ({
       instanceId: r.id,
-      runId: r.runId,
-      taskId: r.taskId,
-      mapIndex: r.mapIndex,
-      tryNumber: r.tryNumber + 1,
-      delayMs: r.state === 'up_for_retry' && r.nextRetryAt ? Math.max(0, r.nextRetryAt.getTime() - now) : 0,
+      runId: r.run_id,
+      taskId: r.task_id,
+      mapIndex: r.map_index,
+      tryNumber: r.try_number + 1,
+      delayMs: r.state === 'up_for_retry' && r.next_retry_at ? Math.max(0, r.next_retry_at.getTime() - now) : 0,
     }));
     await this.dispatcher.dispatch(dispatches);
     return dispatches.length;
@@ -106,10 +104,11 @@ export class Recovery {
   /** Fails (for retry) every running try whose heartbeat is stale. */
   async failLostTries(): Promise<number> {
     const staleBefore = new Date(Date.now() - this.options.staleAfterMs);
-    const stale = await this.prisma.taskInstance.findMany({
-      where: { state: 'running', heartbeatAt: { lt: staleBefore } },
-      select: { id: true, runId: true, taskId: true, runnerId: true, tryNumber: true },
-    });
+    // A running try belongs to a running run: found from the runs, as in `requeue`.
+    const stale = await sqlOf(this.prisma).query<{ id: string; run_id: string; task_id: string; runner_id: string | null; try_number: number }[]>`
+      SELECT ti.id, ti.run_id, ti.task_id, ti.runner_id, ti.try_number
+      FROM dag_runs r JOIN task_instances ti ON ti.run_id = r.id
+      WHERE r.state = 'running' AND ti.state = 'running' AND ti.heartbeat_at < ${staleBefore}`;
     let lost = 0;
     for (const s of stale) {
       const r = await sqlTransaction(this.prisma, async (sql) => {
@@ -118,13 +117,13 @@ export class Recovery {
           // The dead runner could not write its own last line: say in the try's log what happened.
           await sql.execute`
             INSERT INTO task_logs (task_instance_id, try_number, level, message)
-            VALUES (${s.id}::uuid, ${s.tryNumber}::int, 'error', ${`try ${s.tryNumber} lost: runner ${s.runnerId ?? '?'} stopped heart-beating`})`;
+            VALUES (${s.id}::uuid, ${s.try_number}::int, 'error', ${`try ${s.try_number} lost: runner ${s.runner_id ?? '?'} stopped heart-beating`})`;
         }
         return result;
       });
       if (!r.applied) continue; // it beat in the meantime, or another scheduler got there first
       lost++;
-      this.logger.warn('task try lost: its runner stopped heart-beating', { runId: s.runId, taskId: s.taskId, runnerId: s.runnerId });
+      this.logger.warn('task try lost: its runner stopped heart-beating', { runId: s.run_id, taskId: s.task_id, runnerId: s.runner_id });
       await this.dispatcher.dispatch(r.dispatches);
     }
     return lost;
