@@ -122,39 +122,66 @@ export class StateStore {
     sql: Sql,
     input: { jobId: string; runType: RunType; logicalDate: Date; requireActiveSchedule?: boolean },
   ): Promise<{ runId: string | null; created: boolean; dispatches: TaskDispatch[] }> {
-    const jobs = await sql.query<{ id: string; max_active_runs: number; is_deleted: boolean; is_paused: boolean; schedule: string | null }[]>`
-      SELECT id, max_active_runs, is_deleted, is_paused, schedule FROM ingestion_jobs WHERE id = ${input.jobId}::uuid FOR UPDATE`;
+    // The job row's lock makes the running-runs count and the insert one atomic step. The latest
+    // DAG is read beside it: a DAG written meanwhile by a transaction we waited for is seen by
+    // the next run (both versions are whole DAGs).
+    const jobs = await sql.query<{ max_active_runs: number; is_deleted: boolean; is_paused: boolean; schedule: string | null; dag_id: string | null }[]>`
+      SELECT j.max_active_runs, j.is_deleted, j.is_paused, j.schedule,
+             (SELECT d.id FROM dags d WHERE d.job_id = j.id ORDER BY d.version DESC LIMIT 1) AS dag_id
+      FROM ingestion_jobs j WHERE j.id = ${input.jobId}::uuid FOR UPDATE OF j`;
     const job = jobs[0];
     if (!job || job.is_deleted) throw new NotFoundError('ingestion job', input.jobId);
     if (input.requireActiveSchedule && (job.is_paused || job.schedule === null)) {
       return { runId: null, created: false, dispatches: [] };
     }
-    const dags = await sql.query<{ id: string }[]>`
-      SELECT id FROM dags WHERE job_id = ${input.jobId}::uuid ORDER BY version DESC LIMIT 1`;
-    const dag = dags[0];
-    if (!dag) throw new NotFoundError('DAG of ingestion job', input.jobId);
+    if (job.dag_id === null) throw new NotFoundError('DAG of ingestion job', input.jobId);
+    const spec = await this.dags.get(sql, job.dag_id);
+    const first = spec.tasks
+      .filter((t) => !t.isMapped)
+      .map((t) => ({ id: randomUUID(), taskId: t.taskId, taskType: t.taskType, maxTries: t.retries + 1 }));
+    // What the first evaluation of the run decides, should it start now (a fresh run's
+    // instances are all scheduled): written as the instances' first state.
+    const decision = decideScheduled(spec, first.map((t) => ({ taskId: t.taskId, mapIndex: UNMAPPED, state: 'scheduled' as const })));
+    const startState = (taskId: string): TaskState =>
+      decision.toQueue.some((r) => r.taskId === taskId) ? 'queued' : decision.toUpstreamFailed.some((r) => r.taskId === taskId) ? 'upstream_failed' : 'scheduled';
     const runId = randomUUID();
     const now = new Date();
-    const inserted = await sql.execute`
-      INSERT INTO dag_runs (id, job_id, dag_id, run_type, logical_date, state, queued_at, created_at, updated_at)
-      VALUES (${runId}::uuid, ${input.jobId}::uuid, ${dag.id}::uuid, ${input.runType}::text::"RunType", ${input.logicalDate}, 'queued', ${now}, ${now}, ${now})
-      ON CONFLICT (job_id, run_type, logical_date) DO NOTHING`;
-    if (inserted === 0) {
-      const existing = await sql.query<{ id: string }[]>`
-        SELECT id FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND run_type = ${input.runType}::text::"RunType" AND logical_date = ${input.logicalDate}`;
-      return { runId: existing[0]?.id ?? null, created: false, dispatches: [] };
-    }
-    const spec = await this.dags.get(sql, dag.id);
-    const first: InstanceRow[] = spec.tasks
-      .filter((t) => !t.isMapped)
-      .map((t) => ({ id: randomUUID(), runId, taskId: t.taskId, mapIndex: UNMAPPED, state: 'scheduled', tryNumber: 0, maxTries: t.retries + 1, error: null }));
-    await sql.execute`
-      INSERT INTO task_instances (id, run_id, task_id, map_index, task_type, state, max_tries, updated_at)
-      SELECT t.id, ${runId}::uuid, t.task_id, ${UNMAPPED}::int, t.task_type::"TaskType", 'scheduled', t.max_tries, ${now}
-      FROM unnest(${first.map((t) => t.id)}::uuid[], ${first.map((t) => t.taskId)}::text[],
-                  ${first.map((t) => taskSpec(spec, t.taskId).taskType)}::text[], ${first.map((t) => t.maxTries)}::int[])
-        AS t(id, task_id, task_type, max_tries)`;
-    const dispatches = (await this.#runningRuns(sql, input.jobId)) < job.max_active_runs ? await this.#startRun(sql, runId, first) : [];
+    // One statement after the lock (so its count sees every run started before us): the run
+    // starts at once when max_active_runs allows (its first tasks queued, the job's status
+    // running), and otherwise waits queued.
+    const [row] = await sql.query<{ state: string | null; existing_id: string | null }[]>`
+      WITH room AS (
+        SELECT count(*) < ${job.max_active_runs}::int AS ok FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND state = 'running'
+      ), run AS (
+        INSERT INTO dag_runs (id, job_id, dag_id, run_type, logical_date, state, queued_at, started_at, created_at, updated_at)
+        SELECT ${runId}::uuid, ${input.jobId}::uuid, ${job.dag_id}::uuid, ${input.runType}::text::"RunType", ${input.logicalDate},
+               (CASE WHEN room.ok THEN 'running' ELSE 'queued' END)::"RunState", ${now}, CASE WHEN room.ok THEN ${now}::timestamptz END, ${now}, ${now}
+        FROM room
+        ON CONFLICT (job_id, run_type, logical_date) DO NOTHING
+        RETURNING id, state
+      ), instances AS (
+        INSERT INTO task_instances (id, run_id, task_id, map_index, task_type, state, max_tries, queued_at, ended_at, updated_at)
+        SELECT t.id, run.id, t.task_id, ${UNMAPPED}::int, t.task_type::"TaskType",
+               (CASE WHEN run.state = 'running' THEN t.start_state ELSE 'scheduled' END)::"TaskState", t.max_tries,
+               CASE WHEN run.state = 'running' AND t.start_state = 'queued' THEN ${now}::timestamptz END,
+               CASE WHEN run.state = 'running' AND t.start_state = 'upstream_failed' THEN ${now}::timestamptz END, ${now}
+        FROM run, unnest(${first.map((t) => t.id)}::uuid[], ${first.map((t) => t.taskId)}::text[], ${first.map((t) => t.taskType)}::text[],
+                         ${first.map((t) => t.maxTries)}::int[], ${first.map((t) => startState(t.taskId))}::text[])
+          AS t(id, task_id, task_type, max_tries, start_state)
+      ), job AS (
+        UPDATE ingestion_jobs SET status = 'running', status_message = NULL, last_started_at = ${now}, updated_at = ${now}
+        WHERE id = ${input.jobId}::uuid AND EXISTS (SELECT 1 FROM run WHERE run.state = 'running')
+      )
+      SELECT (SELECT run.state::text FROM run) AS state,
+             (SELECT d.id FROM dag_runs d WHERE d.job_id = ${input.jobId}::uuid AND d.run_type = ${input.runType}::text::"RunType"
+                AND d.logical_date = ${input.logicalDate}) AS existing_id`;
+    if (!row?.state) return { runId: row?.existing_id ?? null, created: false, dispatches: [] };
+    const dispatches: TaskDispatch[] =
+      row.state === 'running'
+        ? first
+            .filter((t) => startState(t.taskId) === 'queued')
+            .map((t) => ({ instanceId: t.id, runId, taskId: t.taskId, mapIndex: UNMAPPED, tryNumber: 1, delayMs: 0, startsRun: true }))
+        : [];
     return { runId, created: true, dispatches };
   }
 
