@@ -533,7 +533,6 @@ export class StateStore {
       mappedStreams: readonly string[] | undefined;
     }[] = [];
     const touched = new Set<string>();
-    const expanded = new Set<string>();
     for (const [index, report] of reports.entries()) {
       const { tryRef: t, outcome } = report;
       const entry = locked.get(report.runId);
@@ -595,43 +594,49 @@ export class StateStore {
         const entry = locked.get(runId);
         if (!entry) continue;
         const spec = await this.dags.get(sql, entry.run.dagId);
-        if (isMapSource(spec, x.current.taskId)) {
-          await this.#expand(sql, runId, spec, x.current.taskId, x.mappedStreams ?? []);
-          expanded.add(runId);
-        }
+        if (isMapSource(spec, x.current.taskId)) await this.#expand(sql, runId, spec, x.current.taskId, x.mappedStreams ?? [], entry.rows);
       }
     }
     const targets = [...touched].flatMap((runId) => {
       const entry = locked.get(runId);
-      return entry ? [{ run: entry.run, rows: expanded.has(runId) ? undefined : entry.rows }] : [];
+      return entry ? [{ run: entry.run, rows: entry.rows }] : [];
     });
     return { applied, dispatches: [...dispatches, ...(await this.#evaluateRuns(sql, targets))] };
   }
 
-  /** Creates (or, after a clear, re-labels) the mapped instances; skips ones whose stream is gone. */
-  async #expand(sql: Sql, runId: string, spec: DagSpec, sourceTaskId: string, streams: readonly string[]): Promise<void> {
+  /**
+   * Creates (or, after a clear, re-labels) the mapped instances and skips scheduled ones whose
+   * stream is gone, in one statement; the run's `rows` (read under its lock) are brought up to date.
+   */
+  async #expand(sql: Sql, runId: string, spec: DagSpec, sourceTaskId: string, streams: readonly string[], rows: InstanceRow[]): Promise<void> {
     const wanted = expandMapped(spec, sourceTaskId, streams);
     const mappedTasks = [...new Set(spec.tasks.filter((t) => t.isMapped).map((t) => t.taskId))];
-    const existing = await sql.query<{ id: string; task_id: string; map_index: number }[]>`
-      SELECT id, task_id, map_index FROM task_instances WHERE run_id = ${runId}::uuid AND task_id = ANY(${mappedTasks}::text[])`;
     const now = new Date();
-    const fresh = wanted.filter((w) => !existing.some((e) => e.task_id === w.taskId && e.map_index === w.mapIndex));
-    if (fresh.length > 0) {
-      await sql.execute`
+    const changed = await sql.query<
+      { id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
+    >`
+      WITH wanted AS (
+        SELECT * FROM unnest(${wanted.map((w) => w.taskId)}::text[], ${wanted.map((w) => w.mapIndex)}::int[], ${wanted.map((w) => w.stream)}::text[],
+                             ${wanted.map((w) => taskSpec(spec, w.taskId).taskType)}::text[], ${wanted.map((w) => taskSpec(spec, w.taskId).retries + 1)}::int[])
+          AS w(task_id, map_index, stream, task_type, max_tries)
+      ), upserted AS (
         INSERT INTO task_instances (id, run_id, task_id, map_index, stream, task_type, state, max_tries, updated_at)
         SELECT gen_random_uuid(), ${runId}::uuid, w.task_id, w.map_index, w.stream, w.task_type::"TaskType", 'scheduled', w.max_tries, ${now}
-        FROM unnest(${fresh.map((w) => w.taskId)}::text[], ${fresh.map((w) => w.mapIndex)}::int[], ${fresh.map((w) => w.stream)}::text[],
-                    ${fresh.map((w) => taskSpec(spec, w.taskId).taskType)}::text[], ${fresh.map((w) => taskSpec(spec, w.taskId).retries + 1)}::int[])
-          AS w(task_id, map_index, stream, task_type, max_tries)`;
-    }
-    for (const e of existing) {
-      const w = wanted.find((x) => x.taskId === e.task_id && x.mapIndex === e.map_index);
-      if (w) {
-        await sql.execute`UPDATE task_instances SET stream = ${w.stream}, updated_at = ${now} WHERE id = ${e.id}::uuid`;
-      } else {
-        await sql.execute`
-          UPDATE task_instances SET state = 'skipped', ended_at = ${now}, updated_at = ${now} WHERE id = ${e.id}::uuid AND state = 'scheduled'`;
-      }
+        FROM wanted w
+        ON CONFLICT (run_id, task_id, map_index) DO UPDATE SET stream = EXCLUDED.stream, updated_at = EXCLUDED.updated_at
+        RETURNING id, task_id, map_index, state::text AS state, try_number, max_tries, error
+      ), gone AS (
+        UPDATE task_instances SET state = 'skipped', ended_at = ${now}, updated_at = ${now}
+        WHERE run_id = ${runId}::uuid AND task_id = ANY(${mappedTasks}::text[]) AND state = 'scheduled'
+          AND (task_id, map_index) NOT IN (SELECT task_id, map_index FROM wanted)
+        RETURNING id, task_id, map_index, state::text AS state, try_number, max_tries, error
+      )
+      SELECT * FROM upserted UNION ALL SELECT * FROM gone`;
+    for (const c of changed) {
+      const row: InstanceRow = { id: c.id, runId, taskId: c.task_id, mapIndex: c.map_index, state: toState(c.state), tryNumber: c.try_number, maxTries: c.max_tries, error: c.error };
+      const at = rows.findIndex((r) => r.id === row.id);
+      if (at >= 0) rows[at] = row;
+      else rows.push(row);
     }
   }
 
