@@ -185,12 +185,6 @@ export class StateStore {
     return { runId, created: true, dispatches };
   }
 
-  async #runningRuns(sql: Sql, jobId: string): Promise<number> {
-    const rows = await sql.query<{ n: number }[]>`
-      SELECT count(*)::int AS n FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'running'`;
-    return rows[0]?.n ?? 0;
-  }
-
   /** The job's status columns; `lastAt` names the time column set to `now` (or none). */
   async #setJobStatus(
     sql: Sql,
@@ -207,19 +201,6 @@ export class StateStore {
         last_failed_at = CASE WHEN ${lastAt}::text = 'failed' THEN ${now}::timestamptz ELSE last_failed_at END,
         updated_at = ${now}
       WHERE id = ${jobId}::uuid`;
-  }
-
-  /** queued → running, then queues the run's first tasks. `known`: its instances, when the caller has just written them. */
-  async #startRun(sql: Sql, runId: string, known?: InstanceRow[]): Promise<TaskDispatch[]> {
-    const now = new Date();
-    const updated = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
-      UPDATE dag_runs SET state = 'running', started_at = ${now}, updated_at = ${now}
-      WHERE id = ${runId}::uuid AND state = 'queued'
-      RETURNING id, job_id, dag_id`;
-    const run = updated[0];
-    if (!run) return [];
-    await this.#setJobStatus(sql, run.job_id, 'running', null, 'started', now);
-    return this.#evaluate(sql, { id: run.id, jobId: run.job_id, dagId: run.dag_id, state: 'running' }, known);
   }
 
   /** Locks the runs' rows, in id order (so transactions that share runs never deadlock). */
@@ -266,11 +247,6 @@ export class StateStore {
       maxTries: r.max_tries,
       error: r.error,
     }));
-  }
-
-  /** `#evaluateRuns` for one run. */
-  async #evaluate(sql: Sql, run: LockedRun, known?: InstanceRow[]): Promise<TaskDispatch[]> {
-    return this.#evaluateRuns(sql, [{ run, rows: known }]);
   }
 
   /**
@@ -344,38 +320,50 @@ export class StateStore {
 
   async #finishRun(sql: Sql, run: LockedRun, to: 'success' | 'failed' | 'cancelled', message: string | null): Promise<TaskDispatch[]> {
     const now = new Date();
-    const done = await sql.execute`
-      UPDATE dag_runs SET state = ${to}::text::"RunState", ended_at = ${now}, state_message = ${message}, updated_at = ${now}
-      WHERE id = ${run.id}::uuid AND state::text = ANY(${runStatesLeadingTo(to)}::text[])`;
-    if (done === 0) return [];
-    // The job row is locked before the running runs are counted: the count then sees every
-    // run that ended or started before us, and decides both the job's status and which of its
-    // queued runs may start now.
+    // The run ends and its job's row is locked in one statement; the next statement, started
+    // under that lock, then sees every run of the job that ended or started before us.
     const jobs = await sql.query<{ max_active_runs: number }[]>`
-      SELECT max_active_runs FROM ingestion_jobs WHERE id = ${run.jobId}::uuid FOR UPDATE`;
-    const running = await this.#runningRuns(sql, run.jobId);
-    const busy = running > 0;
-    switch (to) {
-      case 'success':
-        await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'completed', busy ? null : `run ${run.id} succeeded`, 'completed', now);
-        break;
-      case 'failed':
-        await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'failed', message, 'failed', now);
-        break;
-      case 'cancelled':
-        // A cancel is not a failure of the job: last_failed_at keeps its value.
-        await this.#setJobStatus(sql, run.jobId, busy ? 'running' : 'failed', `run ${run.id} was cancelled`, null, now);
-        break;
-    }
-    // Then the job's oldest queued runs start, while max_active_runs allows.
-    const max = jobs[0]?.max_active_runs ?? 1;
-    if (running >= max) return [];
-    const next = await sql.query<{ id: string }[]>`
-      SELECT id FROM dag_runs WHERE job_id = ${run.jobId}::uuid AND state = 'queued'
-      ORDER BY logical_date, queued_at, id LIMIT ${max - running} FOR UPDATE SKIP LOCKED`;
-    const out: TaskDispatch[] = [];
-    for (const r of next) out.push(...(await this.#startRun(sql, r.id)));
-    return out;
+      WITH ended AS (
+        UPDATE dag_runs SET state = ${to}::text::"RunState", ended_at = ${now}, state_message = ${message}, updated_at = ${now}
+        WHERE id = ${run.id}::uuid AND state::text = ANY(${runStatesLeadingTo(to)}::text[])
+        RETURNING job_id
+      )
+      SELECT j.max_active_runs FROM ingestion_jobs j WHERE j.id IN (SELECT job_id FROM ended) FOR UPDATE OF j`;
+    const job = jobs[0];
+    if (!job) return [];
+    // The job's status, and its oldest queued runs started while max_active_runs allows.
+    // A cancel is not a failure of the job: last_failed_at keeps its value.
+    const idle = { success: 'completed', failed: 'failed', cancelled: 'failed' }[to];
+    const outcomeMessage = { success: `run ${run.id} succeeded`, failed: message, cancelled: `run ${run.id} was cancelled` }[to];
+    const busyMessage = to === 'success' ? null : outcomeMessage;
+    const lastAt = { success: 'completed', failed: 'failed', cancelled: null }[to];
+    const started = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
+      WITH running AS (
+        SELECT count(*)::int AS n FROM dag_runs WHERE job_id = ${run.jobId}::uuid AND state = 'running'
+      ), next AS (
+        SELECT id FROM dag_runs WHERE job_id = ${run.jobId}::uuid AND state = 'queued'
+        ORDER BY logical_date, queued_at, id
+        LIMIT (SELECT greatest(${job.max_active_runs}::int - n, 0) FROM running)
+        FOR UPDATE SKIP LOCKED
+      ), started AS (
+        UPDATE dag_runs SET state = 'running', started_at = ${now}, updated_at = ${now}
+        WHERE id IN (SELECT id FROM next) AND state = 'queued'
+        RETURNING id, job_id, dag_id
+      ), job AS (
+        UPDATE ingestion_jobs SET
+          status = (CASE WHEN EXISTS (SELECT 1 FROM started) OR (SELECT n FROM running) > 0 THEN 'running' ELSE ${idle}::text END)::"JobStatus",
+          status_message = CASE WHEN EXISTS (SELECT 1 FROM started) THEN NULL WHEN (SELECT n FROM running) > 0 THEN ${busyMessage}::text ELSE ${outcomeMessage}::text END,
+          last_started_at = CASE WHEN EXISTS (SELECT 1 FROM started) THEN ${now}::timestamptz ELSE last_started_at END,
+          last_completed_at = CASE WHEN ${lastAt}::text = 'completed' THEN ${now}::timestamptz ELSE last_completed_at END,
+          last_failed_at = CASE WHEN ${lastAt}::text = 'failed' THEN ${now}::timestamptz ELSE last_failed_at END,
+          updated_at = ${now}
+        WHERE id = ${run.jobId}::uuid
+      )
+      SELECT id, job_id, dag_id FROM started ORDER BY id`;
+    return this.#evaluateRuns(
+      sql,
+      started.map((r) => ({ run: { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: 'running' as const }, rows: undefined })),
+    );
   }
 
   /**
@@ -434,7 +422,7 @@ export class StateStore {
         WHERE id = ${run.id}::uuid AND state = 'failed'`;
       await this.#setJobStatus(sql, run.jobId, 'running', null, 'started', now);
     }
-    return this.#evaluate(sql, { ...run, state: 'running' });
+    return this.#evaluateRuns(sql, [{ run: { ...run, state: 'running' }, rows: undefined }]);
   }
 
   // ─── task tries ──────────────────────────────────────────────────────────────────────────
