@@ -1,5 +1,5 @@
 import winston from 'winston';
-import { DEFAULT_REDACTED_KEYS, SecretRegistry, redact } from './redact.ts';
+import { DEFAULT_REDACTED_KEYS, REDACTED, SecretRegistry, redact } from './redact.ts';
 
 /** Structured fields every Sluice log line may carry. */
 export interface LogFields {
@@ -19,13 +19,20 @@ export const secrets = new SecretRegistry();
 
 const SPLAT = Symbol.for('splat');
 
-const redactFormat = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    const v = info[key];
-    info[key] = DEFAULT_REDACTED_KEYS.some((s) => key.toLowerCase().includes(s)) && v != null && key !== 'message'
-      ? '**********'
-      : redact(v, secrets);
+/**
+ * A log entry's fields with secrets masked: values under secret-named keys (except the message)
+ * and registered secret values anywhere. Every process log line and every task log line passes here.
+ */
+export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(fields)) {
+    out[key] = DEFAULT_REDACTED_KEYS.some((s) => key.toLowerCase().includes(s)) && v != null && key !== 'message' ? REDACTED : redact(v, secrets);
   }
+  return out;
+}
+
+const redactFormat = winston.format((info) => {
+  Object.assign(info, redactFields(info));
   delete (info as Record<string | symbol, unknown>)[SPLAT];
   return info;
 });
@@ -59,8 +66,11 @@ export interface CreateLoggerOptions {
  */
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const format = options.format ?? 'json';
+  const extra = options.transports ?? [];
   return winston.createLogger({
     level: options.level ?? 'info',
+    // Silent with nowhere else to write: entries stop at the logger, before any formatting.
+    silent: (options.silent ?? false) && extra.length === 0,
     format: winston.format.combine(
       redactFormat(),
       winston.format.timestamp(),
@@ -69,7 +79,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     ),
     transports: [
       new winston.transports.Console({ silent: options.silent ?? false, stderrLevels: ['error', 'warn'] }),
-      ...(options.transports ?? []),
+      ...extra,
     ],
   });
 }

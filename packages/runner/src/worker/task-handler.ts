@@ -1,6 +1,5 @@
 import type { TaskType } from '@sluice/core/dag';
 import type { PrismaClient, RunType, WriteMode } from '@sluice/db';
-import type { Logger } from '@sluice/logging';
 
 /**
  * The job as a task sees it: every field of the contract except `source_config`, which stays
@@ -26,6 +25,21 @@ export interface TaskJob {
   ownerId: string | null;
 }
 
+export type TaskLogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * A try's log: every line goes, secrets masked, to task_logs under the try (what the run UI and
+ * `GET …/logs` show) and to the process log (where its level lets it through), with the try's
+ * job, run, task and stream. `meta` is appended to the task log line as JSON.
+ */
+export interface TaskLog {
+  log(level: TaskLogLevel, message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  debug(message: string, meta?: Record<string, unknown>): void;
+}
+
 export interface TaskContext {
   job: TaskJob;
   run: { id: string; logicalDate: Date; runType: RunType };
@@ -49,7 +63,7 @@ export interface TaskContext {
   /** Aborted when the run is cancelled, the try times out, or the runner lost the try. Handlers must stop soon after. */
   signal: AbortSignal;
   /** Writes to task_logs for this try and to the process log. */
-  log: Logger;
+  log: TaskLog;
   /** Progress counters, stored with the next heartbeat. */
   progress(p: { rows?: number; bytes?: number }): void;
   prisma: PrismaClient;

@@ -1,0 +1,50 @@
+/**
+ * A try's log as handlers write it (ctx.log): every level lands in task_logs under the try, in
+ * order, with meta appended as JSON and secrets masked (registered values, secret-named keys).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { REDACTED, secrets } from '@sluice/logging';
+import { createHarness, waitForRun, type Harness } from './support/harness.ts';
+
+describe('task log', () => {
+  let h: Harness;
+  before(async () => {
+    h = await createHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  it('records every level of a try, masks secrets and appends meta', async () => {
+    const secret = 'canary-value-7f3a9c';
+    secrets.add(secret);
+    try {
+      await h.startRunner({
+        extract: async (ctx) => {
+          ctx.log.debug('resolving the connector');
+          ctx.log.info(`connecting with ${secret}`, { api_key: 'plain-key-value', streams: 2 });
+          ctx.log.log('warn', 'slow source', { waited_ms: 1500, detail: `token=${secret}` });
+          ctx.log.error('one stream had bad rows');
+          return { mappedStreams: ctx.job.streams };
+        },
+      });
+      const jobId = await h.createJob({ streams: ['a'] });
+      const { runId } = await h.engine.triggerRun(jobId);
+      assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
+      const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+      const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: extract.id, tryNumber: 1 }, orderBy: { id: 'asc' } });
+      const mine = lines.filter((l) => !/^try \d/.test(l.message)).map((l) => [l.level, l.message]);
+      assert.deepEqual(mine, [
+        ['debug', 'resolving the connector'],
+        ['info', `connecting with ${REDACTED} {"api_key":"${REDACTED}","streams":2}`],
+        ['warn', `slow source {"waited_ms":1500,"detail":"token=${REDACTED}"}`],
+        ['error', 'one stream had bad rows'],
+      ]);
+      assert.match(lines[0]?.message ?? '', /^try 1 of \d+ started on runner /, 'the runner\'s own first line comes first');
+      assert.ok(lines.every((l) => !l.message.includes(secret) && !l.message.includes('plain-key-value')));
+    } finally {
+      secrets.remove(secret);
+    }
+  });
+});
