@@ -213,6 +213,17 @@ describe('run lifecycle', () => {
     assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'completed');
   });
 
+  it('concurrent manual triggers of one job each make their own run, in distinct milliseconds', async () => {
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 3 });
+    const runs = await Promise.all(Array.from({ length: 30 }, () => h.engine.triggerRun(jobId)));
+    const ids = new Set(runs.map((r) => r.runId));
+    assert.equal(ids.size, 30);
+    const rows = await h.prisma.dagRun.findMany({ where: { jobId }, select: { logicalDate: true, state: true } });
+    assert.equal(rows.length, 30);
+    assert.equal(new Set(rows.map((r) => r.logicalDate.getTime())).size, 30, 'one logical date per run');
+    assert.equal(rows.filter((r) => r.state === 'running').length, 3, 'max_active_runs still holds');
+  });
+
   it('queues runs beyond max_active_runs and starts them one at a time', async () => {
     const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1 });
     const overlaps: number[] = [];

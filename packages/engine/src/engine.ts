@@ -1,4 +1,3 @@
-import { ConflictError } from '@sluice/core';
 import { sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Redis } from 'ioredis';
@@ -64,22 +63,16 @@ export class Engine {
    * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand.
    */
   async triggerRun(jobId: string): Promise<{ runId: string }> {
-    let logicalDate = new Date();
-    for (let attempt = 0; attempt < 5; attempt++) {
-      let dispatches: TaskDispatch[] = [];
-      const r = await sqlTransaction(this.options.prisma, async (sql) => {
-        const created = await this.store.createRun(sql, { jobId, runType: 'manual', logicalDate });
-        dispatches = created.dispatches;
-        return created;
-      });
-      if (r.created && r.runId) {
-        await this.dispatcher.dispatch(dispatches);
-        return { runId: r.runId };
-      }
-      // Another manual trigger took this millisecond: manual runs are keyed by trigger time.
-      logicalDate = new Date(logicalDate.getTime() + 1);
-    }
-    throw new ConflictError(`could not create a manual run of job ${jobId}: trigger times kept colliding`);
+    let dispatches: TaskDispatch[] = [];
+    // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
+    const r = await sqlTransaction(this.options.prisma, async (sql) => {
+      const created = await this.store.createRun(sql, { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
+      dispatches = created.dispatches;
+      return created;
+    });
+    if (!r.created || !r.runId) throw new Error(`job ${jobId}: a manual run was not created`);
+    await this.dispatcher.dispatch(dispatches);
+    return { runId: r.runId };
   }
 
   /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */

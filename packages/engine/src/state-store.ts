@@ -120,7 +120,17 @@ export class StateStore {
    */
   async createRun(
     sql: Sql,
-    input: { jobId: string; runType: RunType; logicalDate: Date; requireActiveSchedule?: boolean },
+    input: {
+      jobId: string;
+      runType: RunType;
+      logicalDate: Date;
+      requireActiveSchedule?: boolean;
+      /**
+       * Manual runs: when the date is taken (triggers in the same millisecond), the run takes the
+       * millisecond after the job's latest run of this type instead of answering the existing one.
+       */
+      nextFreeDate?: boolean;
+    },
   ): Promise<{ runId: string | null; created: boolean; dispatches: TaskDispatch[] }> {
     // The job row's lock makes the running-runs count and the insert one atomic step. The latest
     // DAG is read beside it: a DAG written meanwhile by a transaction we waited for is seen by
@@ -152,11 +162,15 @@ export class StateStore {
     const [row] = await sql.query<{ state: string | null; existing_id: string | null }[]>`
       WITH room AS (
         SELECT count(*) < ${job.max_active_runs}::int AS ok FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND state = 'running'
+      ), latest AS (
+        SELECT max(logical_date) AS at FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND run_type = ${input.runType}::text::"RunType"
       ), run AS (
         INSERT INTO dag_runs (id, job_id, dag_id, run_type, logical_date, state, queued_at, started_at, created_at, updated_at)
-        SELECT ${runId}::uuid, ${input.jobId}::uuid, ${job.dag_id}::uuid, ${input.runType}::text::"RunType", ${input.logicalDate},
+        SELECT ${runId}::uuid, ${input.jobId}::uuid, ${job.dag_id}::uuid, ${input.runType}::text::"RunType",
+               CASE WHEN ${input.nextFreeDate ?? false}::boolean AND latest.at >= ${input.logicalDate}::timestamptz
+                    THEN latest.at + interval '1 millisecond' ELSE ${input.logicalDate}::timestamptz END,
                (CASE WHEN room.ok THEN 'running' ELSE 'queued' END)::"RunState", ${now}, CASE WHEN room.ok THEN ${now}::timestamptz END, ${now}, ${now}
-        FROM room
+        FROM room, latest
         ON CONFLICT (job_id, run_type, logical_date) DO NOTHING
         RETURNING id, state
       ), instances AS (
