@@ -75,6 +75,16 @@ export interface ClaimedInstance {
   stream: string | null;
   tryNumber: number;
   maxTries: number;
+  /** The outputs of the run's succeeded instances when the try was claimed (what `ctx.upstream` answers from). */
+  done: SucceededOutput[];
+}
+
+/** A succeeded instance's output, as a claimed try sees it. */
+export interface SucceededOutput {
+  taskId: string;
+  stream: string | null;
+  mapIndex: number;
+  output: unknown;
 }
 
 /** An instance as the run's evaluation needs it. */
@@ -454,12 +464,26 @@ export class StateStore {
   /**
    * `claimTry` for many tries in one statement (the runner's hot path batches its claims).
    * Answers one entry per ref, in order; a ref repeated within the batch claims at most once.
+   * Each claim carries its run's succeeded outputs, read by the same statement (their upstream
+   * committed before the try was queued). They are picked by the aggregate's FILTER, not by a
+   * WHERE on state: there the planner would AND the run's few rows with every succeeded instance.
    */
   async claimTries(sql: Sql, refs: readonly TryRef[]): Promise<(ClaimedInstance | null)[]> {
     const from = taskStatesLeadingTo('running');
     const now = new Date();
     const claimed = await sql.query<
-      { id: string; run_id: string; task_id: string; task_type: string; map_index: number; stream: string | null; try_number: number; max_tries: number; runner_id: string }[]
+      {
+        id: string;
+        run_id: string;
+        task_id: string;
+        task_type: string;
+        map_index: number;
+        stream: string | null;
+        try_number: number;
+        max_tries: number;
+        runner_id: string;
+        done: { task_id: string; stream: string | null; map_index: number; output: unknown }[];
+      }[]
     >`
       UPDATE task_instances ti
       SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
@@ -469,7 +493,10 @@ export class StateStore {
              AS req(id, prev_try, runner_id)
       WHERE ti.id = req.id AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = req.prev_try
         AND r.id = ti.run_id AND r.state = 'running'
-      RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id`;
+      RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id,
+        COALESCE((SELECT json_agg(json_build_object('task_id', s.task_id, 'stream', s.stream, 'map_index', s.map_index, 'output', s.output))
+                    FILTER (WHERE s.state = 'success')
+                  FROM task_instances s WHERE s.run_id = ti.run_id), '[]'::json) AS done`;
     const byId = new Map(claimed.map((c) => [c.id, c]));
     return refs.map((t) => {
       const c = byId.get(t.instanceId);
@@ -484,6 +511,7 @@ export class StateStore {
         stream: c.stream,
         tryNumber: c.try_number,
         maxTries: c.max_tries,
+        done: c.done.map((d) => ({ taskId: d.task_id, stream: d.stream, mapIndex: d.map_index, output: d.output })),
       };
     });
   }

@@ -56,11 +56,11 @@ function isPermanent(err: unknown): boolean {
  */
 export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.run'>): Promise<void> {
   const tryRef: TryRef = { instanceId: payload.instanceId, tryNumber: payload.tryNumber, runnerId: deps.runnerId };
-  // The run's context is read beside the claim (not after it): a try that is not claimed
-  // wastes a read, a claimed one starts a round trip sooner. Both are batched with other tries'.
-  const [claimed, context] = await Promise.all([deps.batches.claim(tryRef), deps.batches.context(payload.runId)]);
-  if (!claimed || !context) return;
-  const { run, done } = context;
+  // The run (kept after its first try here) is read beside the claim, not after it. The claim
+  // brings the run's succeeded outputs. Both are batched with other tries'.
+  const [claimed, run] = await Promise.all([deps.batches.claim(tryRef), deps.batches.run(payload.runId)]);
+  if (!claimed || !run) return;
+  const { done } = claimed;
   const spec = await deps.dags.get(deps.sql, run.dagId);
   const taskSpec = spec.tasks.find((t) => t.taskId === claimed.taskId);
   const timeoutMs = taskSpec?.timeoutMs ?? 60_000;

@@ -3,19 +3,23 @@ import { sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
 import type { ClaimedInstance, Dispatcher, FinishReport, StateStore, TaskDispatch, TryRef } from '@sluice/engine';
 import type { Logger } from '@sluice/logging';
 import { Coalescer } from './coalescer.ts';
-import { loadTryContexts, type TryContext } from './load-try-context.ts';
+import { loadTryRuns, type TryRun } from './load-try-run.ts';
 
 /** How a report fared: recorded (or found stale: `applied: false`), or not recorded at all. */
 export type FinishResult = { applied: boolean } | { failed: unknown };
 
+/** How many runs' contexts a runner keeps (a run's job and dates do not change while it runs). */
+const KEPT_RUNS = 2_000;
+
 /**
  * The runner's writes and reads that happen once per try, batched across the tries running in
- * this process (group commit, see Coalescer): claims in one UPDATE, run contexts in one SELECT,
- * reports in one transaction whose dispatches go to BullMQ in one call after it commits.
+ * this process (group commit, see Coalescer): claims in one UPDATE (which also reads the run's
+ * succeeded outputs), runs not seen before in one SELECT, reports in one transaction whose
+ * dispatches go to BullMQ in one call after it commits.
  */
 export interface TryBatches {
   claim(ref: TryRef): Promise<ClaimedInstance | null>;
-  context(runId: string): Promise<TryContext | null>;
+  run(runId: string): Promise<TryRun | null>;
   finish(report: FinishReport): Promise<FinishResult>;
 }
 
@@ -24,7 +28,26 @@ export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore
   const sql = sqlOf(prisma);
 
   const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(sql, refs));
-  const contexts = new Coalescer<string, TryContext | null>((runIds) => loadTryContexts(sql, runIds));
+  const runReads = new Coalescer<string, TryRun | null>((runIds) => loadTryRuns(sql, runIds));
+  const runs = new Map<string, Promise<TryRun | null>>();
+  const run = (runId: string): Promise<TryRun | null> => {
+    const kept = runs.get(runId);
+    if (kept) return kept;
+    const read = runReads.submit(runId);
+    runs.set(runId, read);
+    // Only runs that exist are kept; a failed read is not.
+    read.then(
+      (r) => {
+        if (!r) runs.delete(runId);
+      },
+      () => runs.delete(runId),
+    );
+    if (runs.size > KEPT_RUNS) {
+      const oldest = runs.keys().next().value;
+      if (oldest !== undefined) runs.delete(oldest);
+    }
+    return read;
+  };
   const recordAndDispatch = async (reports: FinishReport[]): Promise<FinishResult[]> => {
     let recorded: { applied: boolean[]; dispatches: TaskDispatch[] };
     try {
@@ -52,7 +75,7 @@ export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore
 
   return {
     claim: (ref) => claims.submit(ref),
-    context: (runId) => contexts.submit(runId),
+    run,
     finish: (report) => finishes.submit(report),
   };
 }
