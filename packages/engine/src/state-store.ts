@@ -241,20 +241,6 @@ export class StateStore {
     return run;
   }
 
-  /**
-   * Locks the runs' rows, then reads their instances. Two statements on purpose: under READ COMMITTED a statement that waited for
-   * a row lock still reads every other table from the snapshot it started with, so a join in the
-   * locking statement would miss the writes of the transaction it waited for (two loads finishing
-   * at once would each see the other running, and archive would never be queued).
-   */
-  async #lockRunsWithInstances(sql: Sql, runIds: readonly string[]): Promise<Map<string, { run: LockedRun; rows: InstanceRow[] }>> {
-    const out = new Map<string, { run: LockedRun; rows: InstanceRow[] }>();
-    for (const run of await this.#lockRuns(sql, runIds)) out.set(run.id, { run, rows: [] });
-    if (out.size === 0) return out;
-    for (const row of await this.#readInstances(sql, [...out.keys()])) out.get(row.runId)?.rows.push(row);
-    return out;
-  }
-
   async #readInstances(sql: Sql, runIds: readonly string[]): Promise<InstanceRow[]> {
     const rows = await sql.query<
       { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
@@ -549,39 +535,74 @@ export class StateStore {
    */
   async finishTries(sql: Sql, reports: readonly FinishReport[]): Promise<{ applied: boolean[]; dispatches: TaskDispatch[] }> {
     const applied = reports.map(() => false);
-    const locked = await this.#lockRunsWithInstances(sql, reports.map((r) => r.runId));
+    const locked = new Map<string, { run: LockedRun; rows: InstanceRow[] }>();
+    for (const run of await this.#lockRuns(sql, reports.map((r) => r.runId))) locked.set(run.id, { run, rows: [] });
     const now = new Date();
-    const dispatches: TaskDispatch[] = [];
+    // Every success of the batch is recorded by the statement that then reads the runs' instances.
+    // It must not be the locking statement: under READ COMMITTED a statement that waited for a row
+    // lock reads every other row from the snapshot it started with, so it would miss what the
+    // transaction it waited for wrote (two loads finishing at once would each see the other
+    // running, and archive would never be queued). Started under the locks, it sees all of it.
+    // The first report of an instance counts. A success is never a lost try: no heartbeat guard.
     const seen = new Set<string>();
-    const successes: {
-      index: number;
-      current: InstanceRow;
-      runner: string;
-      output: string | null;
-      rows: number;
-      bytes: number;
-      mappedStreams: readonly string[] | undefined;
-    }[] = [];
+    const successes: { index: number; report: FinishReport; output: string | null; rows: number; bytes: number }[] = [];
+    for (const [index, report] of reports.entries()) {
+      const { outcome } = report;
+      if (!locked.has(report.runId) || seen.has(report.tryRef.instanceId)) continue;
+      seen.add(report.tryRef.instanceId);
+      if (outcome.kind !== 'success') continue;
+      successes.push({ index, report, output: outcome.output === undefined ? null : JSON.stringify(outcome.output), rows: outcome.rows, bytes: outcome.bytes });
+    }
+    const read = await sql.query<
+      { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null; succeeded: boolean }[]
+    >`
+      WITH done AS (
+        UPDATE task_instances ti
+        SET state = 'success', ended_at = ${now}, output = v.output::jsonb, rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
+        FROM unnest(${successes.map((x) => x.report.tryRef.instanceId)}::uuid[], ${successes.map((x) => x.report.runId)}::uuid[],
+                    ${successes.map((x) => x.report.tryRef.tryNumber)}::int[], ${successes.map((x) => x.report.tryRef.runnerId)}::text[],
+                    ${successes.map((x) => x.output)}::text[], ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[])
+          AS v(id, run_id, try_number, runner_id, output, rows, bytes)
+        WHERE ti.id = v.id AND ti.run_id = v.run_id AND ti.state = 'running' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
+        RETURNING ti.id
+      )
+      SELECT i.id, i.run_id, i.task_id, i.map_index, i.state::text AS state, i.try_number, i.max_tries, i.error, i.id IN (SELECT id FROM done) AS succeeded
+      FROM task_instances i WHERE i.run_id = ANY(${[...locked.keys()]}::uuid[])`;
+    const succeeded = new Set<string>();
+    for (const r of read) {
+      // The statement reads the rows as they were before its own update.
+      if (r.succeeded) succeeded.add(r.id);
+      locked.get(r.run_id)?.rows.push({
+        id: r.id,
+        runId: r.run_id,
+        taskId: r.task_id,
+        mapIndex: r.map_index,
+        state: r.succeeded ? 'success' : toState(r.state),
+        tryNumber: r.try_number,
+        maxTries: r.max_tries,
+        error: r.succeeded ? null : r.error,
+      });
+    }
     const touched = new Set<string>();
+    for (const x of successes) {
+      if (!succeeded.has(x.report.tryRef.instanceId)) continue;
+      applied[x.index] = true;
+      touched.add(x.report.runId);
+      const entry = locked.get(x.report.runId);
+      const outcome = x.report.outcome;
+      if (!entry || outcome.kind !== 'success') continue;
+      const row = entry.rows.find((r) => r.id === x.report.tryRef.instanceId);
+      const spec = await this.dags.get(sql, entry.run.dagId);
+      if (row && isMapSource(spec, row.taskId)) await this.#expand(sql, entry.run.id, spec, row.taskId, outcome.mappedStreams ?? [], entry.rows);
+    }
+    const dispatches: TaskDispatch[] = [];
     for (const [index, report] of reports.entries()) {
       const { tryRef: t, outcome } = report;
+      if (outcome.kind !== 'failed') continue;
       const entry = locked.get(report.runId);
       const current = entry?.rows.find((i) => i.id === t.instanceId);
-      // Cheap pre-check under the run lock; the guarded UPDATEs below stay the authority.
-      if (!entry || !current || current.state !== 'running' || current.tryNumber !== t.tryNumber || seen.has(current.id)) continue;
-      seen.add(current.id);
-      if (outcome.kind === 'success') {
-        successes.push({
-          index,
-          current,
-          runner: t.runnerId,
-          output: outcome.output === undefined ? null : JSON.stringify(outcome.output),
-          rows: outcome.rows,
-          bytes: outcome.bytes,
-          mappedStreams: outcome.mappedStreams,
-        });
-        continue;
-      }
+      // Cheap pre-check under the run lock; the guarded UPDATE stays the authority.
+      if (!entry || !current || current.state !== 'running' || current.tryNumber !== t.tryNumber || succeeded.has(current.id)) continue;
       const spec = await this.dags.get(sql, entry.run.dagId);
       const retry = outcome.retryable && current.tryNumber < current.maxTries;
       const delayMs = retry ? retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1) : 0;
@@ -602,30 +623,6 @@ export class StateStore {
       }
       applied[index] = true;
       touched.add(entry.run.id);
-    }
-    if (successes.length > 0) {
-      // One statement for every success of the batch (a success is never a lost try: no heartbeat guard).
-      const done = await sql.query<{ id: string }[]>`
-        UPDATE task_instances ti
-        SET state = 'success', ended_at = ${now}, output = v.output::jsonb, rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
-        FROM unnest(${successes.map((x) => x.current.id)}::uuid[], ${successes.map((x) => x.current.tryNumber)}::int[],
-                    ${successes.map((x) => x.runner)}::text[], ${successes.map((x) => x.output)}::text[],
-                    ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[])
-          AS v(id, try_number, runner_id, output, rows, bytes)
-        WHERE ti.id = v.id AND ti.state = 'running' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
-        RETURNING ti.id`;
-      const ok = new Set(done.map((d) => d.id));
-      for (const x of successes) {
-        if (!ok.has(x.current.id)) continue;
-        x.current.state = 'success';
-        applied[x.index] = true;
-        const runId = x.current.runId;
-        touched.add(runId);
-        const entry = locked.get(runId);
-        if (!entry) continue;
-        const spec = await this.dags.get(sql, entry.run.dagId);
-        if (isMapSource(spec, x.current.taskId)) await this.#expand(sql, runId, spec, x.current.taskId, x.mappedStreams ?? [], entry.rows);
-      }
     }
     const targets = [...touched].flatMap((runId) => {
       const entry = locked.get(runId);
