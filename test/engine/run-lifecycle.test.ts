@@ -224,6 +224,17 @@ describe('run lifecycle', () => {
     assert.equal(rows.filter((r) => r.state === 'running').length, 3, 'max_active_runs still holds');
   });
 
+  it('triggers that arrive together are created together; one for a missing job fails alone', async () => {
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 5 });
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const results = await Promise.allSettled([h.engine.triggerRun(jobId), h.engine.triggerRun(missing), h.engine.triggerRun(jobId)]);
+    assert.equal(results[0]?.status, 'fulfilled');
+    assert.equal(results[2]?.status, 'fulfilled');
+    assert.equal(results[1]?.status, 'rejected');
+    assert.match(String(results[1]?.status === 'rejected' ? results[1].reason : ''), /ingestion job/);
+    assert.equal(await h.prisma.dagRun.count({ where: { jobId } }), 2);
+  });
+
   it('queues runs beyond max_active_runs and starts them one at a time', async () => {
     const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1 });
     const overlaps: number[] = [];
