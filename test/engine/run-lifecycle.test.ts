@@ -262,6 +262,24 @@ describe('run lifecycle', () => {
     }
   });
 
+  it('runs of one job ending together: the job status follows and queued runs start, never above max_active_runs', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'], maxActiveRuns: 2 });
+    await h.startRunner(undefined, { concurrency: 20 });
+    const ids = (await Promise.all(Array.from({ length: 6 }, () => h.engine.triggerRun(jobId)))).map((r) => r.runId);
+    for (const id of ids) assert.equal((await waitForRun(h.prisma, id, ['success', 'failed'])).state, 'success');
+    const runs = await h.prisma.dagRun.findMany({ where: { jobId }, select: { id: true, startedAt: true, endedAt: true } });
+    for (const r of runs) {
+      const overlapping = runs.filter((o) => o.startedAt && o.endedAt && r.startedAt && o.startedAt <= r.startedAt && o.endedAt > r.startedAt);
+      assert.ok(overlapping.length <= 2, `at most two runs at once (${overlapping.length} when ${r.id} started)`);
+    }
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(job.status, 'completed');
+    assert.match(job.statusMessage ?? '', /^run .+ succeeded$/);
+    const lastEnd = Math.max(...runs.map((r) => r.endedAt?.getTime() ?? 0));
+    assert.ok(job.lastCompletedAt && job.lastCompletedAt.getTime() >= lastEnd, 'last_completed_at is the last end');
+    assert.equal(job.lastFailedAt, null);
+  });
+
   it('queues archive when many loads of a run finish at the same instant (each sees the others under the run lock)', async () => {
     const streams = ['s0', 's1', 's2', 's3', 's4', 's5'];
     const jobId = await h.createJob({ streams, maxActiveRuns: 3 });

@@ -19,6 +19,7 @@ import {
   decideScheduled,
   expandMapped,
   isMapSource,
+  mapSourceOf,
   retryDelayMs,
   taskSpec,
   downstreamInstances,
@@ -52,6 +53,22 @@ export interface TaskDispatch {
    * way, so that started runs finish first (Airflow's priority weights serve the same end).
    */
   startsRun?: boolean;
+}
+
+/** A map source's success: the run's mapped instances to create, and its instances as read under its lock. */
+interface Expansion {
+  runId: string;
+  spec: DagSpec;
+  sourceTaskId: string;
+  streams: readonly string[];
+  rows: InstanceRow[];
+}
+
+/** A run that ends, and why. */
+interface RunEnd {
+  run: LockedRun;
+  to: 'success' | 'failed' | 'cancelled';
+  message: string | null;
 }
 
 /** How a try ended, as the runner reports it. */
@@ -309,65 +326,90 @@ export class StateStore {
         dispatches.push({ instanceId: q.id, runId: q.run_id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0, startsRun: roots.has(q.id) });
       }
     }
-    // Runs that end lock their job's row: in job order, so two batches never wait on each other.
-    const ending = decided
-      .map((d) => ({ ...d, outcome: runOutcome([...d.after.values()]) }))
-      .filter((d) => d.outcome.kind !== 'unfinished')
-      .sort((a, b) => (a.run.jobId < b.run.jobId ? -1 : a.run.jobId > b.run.jobId ? 1 : 0));
-    for (const d of ending) {
-      if (d.outcome.kind === 'unfinished') continue;
+    const ending: RunEnd[] = [];
+    for (const d of decided) {
+      const outcome = runOutcome([...d.after.values()]);
+      if (outcome.kind === 'unfinished') continue;
       const failedTask = d.rows.find((r) => r.state === 'failed');
       const firstError = d.rows.find((r) => r.state === 'failed' && r.error)?.error ?? null;
-      const message = d.outcome.kind === 'failed'
+      const message = outcome.kind === 'failed'
         ? failedTask
           ? `task ${failedTask.taskId}${failedTask.mapIndex >= 0 ? `[${failedTask.mapIndex}]` : ''} failed: ${firstError ?? 'no error recorded'}`
           : 'a task could not run'
         : null;
-      dispatches.push(...(await this.#finishRun(sql, d.run, d.outcome.kind, message)));
+      ending.push({ run: d.run, to: outcome.kind, message });
     }
+    if (ending.length > 0) dispatches.push(...(await this.#finishRuns(sql, ending)));
     return dispatches;
   }
 
-  async #finishRun(sql: Sql, run: LockedRun, to: 'success' | 'failed' | 'cancelled', message: string | null): Promise<TaskDispatch[]> {
+  /**
+   * Ends runs (their rows locked by the caller), then, per job, sets its status and starts its
+   * oldest queued runs while max_active_runs allows. Two statements for the whole batch: the first
+   * ends the runs and locks their jobs' rows in job-id order (so two batches never wait on each
+   * other); the second, started under those locks, sees every run of those jobs that ended or
+   * started before us. A cancel is not a failure of the job: last_failed_at keeps its value.
+   */
+  async #finishRuns(sql: Sql, ends: readonly RunEnd[]): Promise<TaskDispatch[]> {
     const now = new Date();
-    // The run ends and its job's row is locked in one statement; the next statement, started
-    // under that lock, then sees every run of the job that ended or started before us.
-    const jobs = await sql.query<{ max_active_runs: number }[]>`
-      WITH ended AS (
-        UPDATE dag_runs SET state = ${to}::text::"RunState", ended_at = ${now}, state_message = ${message}, updated_at = ${now}
-        WHERE id = ${run.id}::uuid AND state::text = ANY(${runStatesLeadingTo(to)}::text[])
-        RETURNING job_id
+    const locked = await sql.query<{ run_id: string; job_id: string; max_active_runs: number }[]>`
+      WITH v AS (
+        SELECT * FROM unnest(${ends.map((e) => e.run.id)}::uuid[], ${ends.map((e) => e.to)}::text[],
+                             ${ends.map((e) => runStatesLeadingTo(e.to).join(','))}::text[], ${ends.map((e) => e.message)}::text[])
+          AS v(id, to_state, from_states, message)
+      ), ended AS (
+        UPDATE dag_runs r SET state = v.to_state::"RunState", ended_at = ${now}, state_message = v.message, updated_at = ${now}
+        FROM v WHERE r.id = v.id AND r.state::text = ANY(string_to_array(v.from_states, ','))
+        RETURNING r.id, r.job_id
       )
-      SELECT j.max_active_runs FROM ingestion_jobs j WHERE j.id IN (SELECT job_id FROM ended) FOR UPDATE OF j`;
-    const job = jobs[0];
-    if (!job) return [];
-    // The job's status, and its oldest queued runs started while max_active_runs allows.
-    // A cancel is not a failure of the job: last_failed_at keeps its value.
-    const idle = { success: 'completed', failed: 'failed', cancelled: 'failed' }[to];
-    const outcomeMessage = { success: `run ${run.id} succeeded`, failed: message, cancelled: `run ${run.id} was cancelled` }[to];
-    const busyMessage = to === 'success' ? null : outcomeMessage;
-    const lastAt = { success: 'completed', failed: 'failed', cancelled: null }[to];
+      SELECT e.id AS run_id, j.id AS job_id, j.max_active_runs
+      FROM ended e JOIN ingestion_jobs j ON j.id = e.job_id ORDER BY j.id FOR UPDATE OF j`;
+    if (locked.length === 0) return [];
+    // Per job, as if its runs had ended one after the other in the batch's order: the last one
+    // says the job's status when nothing else runs; any success or failure stamps its time.
+    const ended = new Map(locked.map((l) => [l.run_id, l]));
+    const jobs = new Map<string, { max: number; idle: string; busyMessage: string | null; idleMessage: string | null; completed: boolean; failed: boolean }>();
+    for (const e of ends) {
+      const lock = ended.get(e.run.id);
+      if (!lock) continue;
+      const outcomeMessage = { success: `run ${e.run.id} succeeded`, failed: e.message, cancelled: `run ${e.run.id} was cancelled` }[e.to];
+      const prev = jobs.get(lock.job_id);
+      jobs.set(lock.job_id, {
+        max: lock.max_active_runs,
+        idle: { success: 'completed', failed: 'failed', cancelled: 'failed' }[e.to],
+        busyMessage: e.to === 'success' ? null : outcomeMessage,
+        idleMessage: outcomeMessage,
+        completed: (prev?.completed ?? false) || e.to === 'success',
+        failed: (prev?.failed ?? false) || e.to === 'failed',
+      });
+    }
+    const ids = [...jobs.keys()];
+    const js = [...jobs.values()];
     const started = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
-      WITH running AS (
-        SELECT count(*)::int AS n FROM dag_runs WHERE job_id = ${run.jobId}::uuid AND state = 'running'
+      WITH j AS (
+        SELECT * FROM unnest(${ids}::uuid[], ${js.map((x) => x.max)}::int[], ${js.map((x) => x.idle)}::text[], ${js.map((x) => x.busyMessage)}::text[],
+                             ${js.map((x) => x.idleMessage)}::text[], ${js.map((x) => x.completed)}::boolean[], ${js.map((x) => x.failed)}::boolean[])
+          AS j(id, max_active, idle, busy_message, idle_message, completed, failed)
+      ), running AS (
+        SELECT j.id, (SELECT count(*)::int FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') AS n FROM j
       ), next AS (
-        SELECT id FROM dag_runs WHERE job_id = ${run.jobId}::uuid AND state = 'queued'
-        ORDER BY logical_date, queued_at, id
-        LIMIT (SELECT greatest(${job.max_active_runs}::int - n, 0) FROM running)
-        FOR UPDATE SKIP LOCKED
+        SELECT q.id FROM j JOIN running r ON r.id = j.id,
+          LATERAL (SELECT d.id FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'queued'
+                   ORDER BY d.logical_date, d.queued_at, d.id LIMIT greatest(j.max_active - r.n, 0) FOR UPDATE SKIP LOCKED) q
       ), started AS (
         UPDATE dag_runs SET state = 'running', started_at = ${now}, updated_at = ${now}
         WHERE id IN (SELECT id FROM next) AND state = 'queued'
         RETURNING id, job_id, dag_id
-      ), job AS (
-        UPDATE ingestion_jobs SET
-          status = (CASE WHEN EXISTS (SELECT 1 FROM started) OR (SELECT n FROM running) > 0 THEN 'running' ELSE ${idle}::text END)::"JobStatus",
-          status_message = CASE WHEN EXISTS (SELECT 1 FROM started) THEN NULL WHEN (SELECT n FROM running) > 0 THEN ${busyMessage}::text ELSE ${outcomeMessage}::text END,
-          last_started_at = CASE WHEN EXISTS (SELECT 1 FROM started) THEN ${now}::timestamptz ELSE last_started_at END,
-          last_completed_at = CASE WHEN ${lastAt}::text = 'completed' THEN ${now}::timestamptz ELSE last_completed_at END,
-          last_failed_at = CASE WHEN ${lastAt}::text = 'failed' THEN ${now}::timestamptz ELSE last_failed_at END,
+      ), jobs AS (
+        UPDATE ingestion_jobs ij SET
+          status = (CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) OR r.n > 0 THEN 'running' ELSE j.idle END)::"JobStatus",
+          status_message = CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) THEN NULL WHEN r.n > 0 THEN j.busy_message ELSE j.idle_message END,
+          last_started_at = CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) THEN ${now}::timestamptz ELSE ij.last_started_at END,
+          last_completed_at = CASE WHEN j.completed THEN ${now}::timestamptz ELSE ij.last_completed_at END,
+          last_failed_at = CASE WHEN j.failed THEN ${now}::timestamptz ELSE ij.last_failed_at END,
           updated_at = ${now}
-        WHERE id = ${run.jobId}::uuid
+        FROM j JOIN running r ON r.id = j.id
+        WHERE ij.id = j.id
       )
       SELECT id, job_id, dag_id FROM started ORDER BY id`;
     return this.#evaluateRuns(
@@ -392,7 +434,7 @@ export class StateStore {
       UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, error = 'run cancelled', updated_at = ${now}
       WHERE run_id = ${runId}::uuid
         AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((s) => taskStatesLeadingTo('cancelled').includes(s))}::text[])`;
-    return this.#finishRun(sql, run, 'cancelled', 'cancelled by an operator');
+    return this.#finishRuns(sql, [{ run, to: 'cancelled', message: 'cancelled by an operator' }]);
   }
 
   /**
@@ -584,6 +626,7 @@ export class StateStore {
       });
     }
     const touched = new Set<string>();
+    const expansions: Expansion[] = [];
     for (const x of successes) {
       if (!succeeded.has(x.report.tryRef.instanceId)) continue;
       applied[x.index] = true;
@@ -593,8 +636,9 @@ export class StateStore {
       if (!entry || outcome.kind !== 'success') continue;
       const row = entry.rows.find((r) => r.id === x.report.tryRef.instanceId);
       const spec = await this.dags.get(sql, entry.run.dagId);
-      if (row && isMapSource(spec, row.taskId)) await this.#expand(sql, entry.run.id, spec, row.taskId, outcome.mappedStreams ?? [], entry.rows);
+      if (row && isMapSource(spec, row.taskId)) expansions.push({ runId: entry.run.id, spec, sourceTaskId: row.taskId, streams: outcome.mappedStreams ?? [], rows: entry.rows });
     }
+    if (expansions.length > 0) await this.#expand(sql, expansions);
     const dispatches: TaskDispatch[] = [];
     for (const [index, report] of reports.entries()) {
       const { tryRef: t, outcome } = report;
@@ -632,35 +676,46 @@ export class StateStore {
   }
 
   /**
-   * Creates (or, after a clear, re-labels) the mapped instances and skips scheduled ones whose
-   * stream is gone, in one statement; the run's `rows` (read under its lock) are brought up to date.
+   * Creates (or, after a clear, re-labels) the mapped instances of the given runs and skips
+   * scheduled ones whose stream is gone, in one statement; each run's `rows` (read under its
+   * lock) are brought up to date.
    */
-  async #expand(sql: Sql, runId: string, spec: DagSpec, sourceTaskId: string, streams: readonly string[], rows: InstanceRow[]): Promise<void> {
-    const wanted = expandMapped(spec, sourceTaskId, streams);
-    const mappedTasks = [...new Set(spec.tasks.filter((t) => t.isMapped).map((t) => t.taskId))];
+  async #expand(sql: Sql, expansions: readonly Expansion[]): Promise<void> {
+    const wanted = expansions.flatMap((e) =>
+      expandMapped(e.spec, e.sourceTaskId, e.streams).map((w) => ({ ...w, runId: e.runId, task: taskSpec(e.spec, w.taskId) })),
+    );
+    // The tasks mapped from each source: their scheduled instances that are not wanted are skipped.
+    const scope = expansions.flatMap((e) =>
+      e.spec.tasks.filter((t) => t.isMapped && mapSourceOf(e.spec, t.taskId) === e.sourceTaskId).map((t) => ({ runId: e.runId, taskId: t.taskId })),
+    );
     const now = new Date();
     const changed = await sql.query<
-      { id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
+      { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
     >`
       WITH wanted AS (
-        SELECT * FROM unnest(${wanted.map((w) => w.taskId)}::text[], ${wanted.map((w) => w.mapIndex)}::int[], ${wanted.map((w) => w.stream)}::text[],
-                             ${wanted.map((w) => taskSpec(spec, w.taskId).taskType)}::text[], ${wanted.map((w) => taskSpec(spec, w.taskId).retries + 1)}::int[])
-          AS w(task_id, map_index, stream, task_type, max_tries)
+        SELECT * FROM unnest(${wanted.map((w) => w.runId)}::uuid[], ${wanted.map((w) => w.taskId)}::text[], ${wanted.map((w) => w.mapIndex)}::int[],
+                             ${wanted.map((w) => w.stream)}::text[], ${wanted.map((w) => w.task.taskType)}::text[], ${wanted.map((w) => w.task.retries + 1)}::int[])
+          AS w(run_id, task_id, map_index, stream, task_type, max_tries)
+      ), scope AS (
+        SELECT * FROM unnest(${scope.map((x) => x.runId)}::uuid[], ${scope.map((x) => x.taskId)}::text[]) AS s(run_id, task_id)
       ), upserted AS (
         INSERT INTO task_instances (id, run_id, task_id, map_index, stream, task_type, state, max_tries, updated_at)
-        SELECT gen_random_uuid(), ${runId}::uuid, w.task_id, w.map_index, w.stream, w.task_type::"TaskType", 'scheduled', w.max_tries, ${now}
+        SELECT gen_random_uuid(), w.run_id, w.task_id, w.map_index, w.stream, w.task_type::"TaskType", 'scheduled', w.max_tries, ${now}
         FROM wanted w
         ON CONFLICT (run_id, task_id, map_index) DO UPDATE SET stream = EXCLUDED.stream, updated_at = EXCLUDED.updated_at
-        RETURNING id, task_id, map_index, state::text AS state, try_number, max_tries, error
+        RETURNING id, run_id, task_id, map_index, state::text AS state, try_number, max_tries, error
       ), gone AS (
-        UPDATE task_instances SET state = 'skipped', ended_at = ${now}, updated_at = ${now}
-        WHERE run_id = ${runId}::uuid AND task_id = ANY(${mappedTasks}::text[]) AND state = 'scheduled'
-          AND (task_id, map_index) NOT IN (SELECT task_id, map_index FROM wanted)
-        RETURNING id, task_id, map_index, state::text AS state, try_number, max_tries, error
+        UPDATE task_instances ti SET state = 'skipped', ended_at = ${now}, updated_at = ${now}
+        FROM scope s
+        WHERE ti.run_id = s.run_id AND ti.task_id = s.task_id AND ti.state = 'scheduled'
+          AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.run_id = ti.run_id AND w.task_id = ti.task_id AND w.map_index = ti.map_index)
+        RETURNING ti.id, ti.run_id, ti.task_id, ti.map_index, ti.state::text AS state, ti.try_number, ti.max_tries, ti.error
       )
       SELECT * FROM upserted UNION ALL SELECT * FROM gone`;
     for (const c of changed) {
-      const row: InstanceRow = { id: c.id, runId, taskId: c.task_id, mapIndex: c.map_index, state: toState(c.state), tryNumber: c.try_number, maxTries: c.max_tries, error: c.error };
+      const rows = expansions.find((e) => e.runId === c.run_id)?.rows;
+      if (!rows) continue;
+      const row: InstanceRow = { id: c.id, runId: c.run_id, taskId: c.task_id, mapIndex: c.map_index, state: toState(c.state), tryNumber: c.try_number, maxTries: c.max_tries, error: c.error };
       const at = rows.findIndex((r) => r.id === row.id);
       if (at >= 0) rows[at] = row;
       else rows.push(row);
