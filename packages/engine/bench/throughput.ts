@@ -17,13 +17,18 @@
  * The report gives every round and the medians; the machine is shared, so read the ratios.
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_JOBS (20), BENCH_RUNS (25 per job and round),
- * BENCH_STREAMS (4), BENCH_CONCURRENCY (50), BENCH_RAW_JOBS (20000), BENCH_LATENCY_RUNS (20: runs
+ * BENCH_STREAMS (4), BENCH_CONCURRENCY (50), BENCH_RUNNER_PROCESSES (0: the runner runs in the benchmark's
+ * process; N > 0: N runner processes of `bench/runner-process.ts` share the concurrency, as a
+ * scaled-out installation's would), BENCH_RAW_JOBS (20000), BENCH_LATENCY_RUNS (20: runs
  * measured one at a time).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import pg from 'pg';
 import { createPrismaClient, migrate, sqlOf, type PrismaClient, type Sql } from '@sluice/db';
@@ -38,6 +43,7 @@ const ROUNDS = num('BENCH_ROUNDS', 3);
 const RUNS = num('BENCH_RUNS', 25);
 const STREAMS = num('BENCH_STREAMS', 4);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 50);
+const RUNNER_PROCESSES = num('BENCH_RUNNER_PROCESSES', 0);
 const RAW_JOBS = num('BENCH_RAW_JOBS', 20_000);
 const LATENCY_RUNS = num('BENCH_LATENCY_RUNS', 20);
 const DEADLINE_S = num('BENCH_DEADLINE_S', 300);
@@ -114,6 +120,43 @@ async function rawBullmq(redisUrl: string, jobs: number, mode: 'drain' | 'enqueu
   return rate;
 }
 
+/** BENCH_RUNNER_PROCESSES runner processes sharing the concurrency; `close` stops them and answers their CPU time. */
+async function startRunnerProcesses(databaseUrl: string, redisUrl: string, queuePrefix: string): Promise<{ close(): Promise<void>; cpuMs(): number }> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'runner-process.ts');
+  const cpu: number[] = [];
+  const children = await Promise.all(
+    Array.from({ length: RUNNER_PROCESSES }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], {
+        env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, BENCH_QUEUE_PREFIX: queuePrefix, BENCH_RUNNER_CONCURRENCY: String(Math.max(1, Math.round(CONCURRENCY / RUNNER_PROCESSES))) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const lines = createInterface({ input: child.stdout });
+      return new Promise<ChildProcess>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`a runner process exited with ${code} before it was ready`)));
+        lines.on('line', (line) => {
+          if (line === 'ready') resolve(child);
+          else if (line.startsWith('{')) cpu.push((JSON.parse(line) as { cpu_ms: number }).cpu_ms);
+        });
+      });
+    }),
+  );
+  return {
+    async close() {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              c.removeAllListeners('exit');
+              c.once('close', () => resolve());
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+    cpuMs: () => cpu.reduce((a, b) => a + b, 0),
+  };
+}
+
 /** Triggers `runs` runs of every job, all at once (as concurrent API calls would), and waits until they all ended. */
 async function dagRound(engine: Engine, sql: Sql, jobIds: string[], runs: number): Promise<{ seconds: number; runIds: string[]; cpuMs: number }> {
   const start = performance.now();
@@ -176,20 +219,23 @@ async function main(): Promise<void> {
       });
       jobIds.push(id);
     }
-    const runner = await startRunner({
-      prisma,
-      redisUrl,
-      queuePrefix,
-      logger,
-      concurrency: CONCURRENCY,
-      handlers: {
-        extract: async (ctx) => ({ mappedStreams: ctx.job.streams }),
-        stage: async () => ({}),
-        transform: async () => ({}),
-        load: async () => ({}),
-        archive: async () => ({}),
-      },
-    });
+    const runner =
+      RUNNER_PROCESSES > 0
+        ? await startRunnerProcesses(url.toString(), redisUrl, queuePrefix)
+        : await startRunner({
+            prisma,
+            redisUrl,
+            queuePrefix,
+            logger,
+            concurrency: CONCURRENCY,
+            handlers: {
+              extract: async (ctx) => ({ mappedStreams: ctx.job.streams }),
+              stage: async () => ({}),
+              transform: async () => ({}),
+              load: async () => ({}),
+              archive: async () => ({}),
+            },
+          });
     const tasksPerRun = 2 + 3 * STREAMS;
     const roundTasks = JOBS * RUNS * tasksPerRun;
 
@@ -234,6 +280,8 @@ async function main(): Promise<void> {
 
     await runner.close();
     await engine.close();
+    const [counted] = await sql.query<{ n: number }[]>`SELECT count(*)::int AS n FROM task_instances`;
+    const allTasks = counted?.n ?? 0;
     const dagMedian = median(rounds.map((x) => x.dag_tasks_per_s));
     const drainMedian = median(rounds.map((x) => x.raw_drain_jobs_per_s));
     const flowMedian = median(rounds.map((x) => x.raw_enqueue_process_jobs_per_s));
@@ -243,6 +291,9 @@ async function main(): Promise<void> {
       tasks_per_round: roundTasks,
       runs_not_successful: failed,
       runner_concurrency: CONCURRENCY,
+      runner_processes: RUNNER_PROCESSES,
+      // Every task the runner processes ran (warm-up and latency runs too), with their whole lives' CPU.
+      ...('cpuMs' in runner ? { runner_processes_cpu_ms_per_task: Number((runner.cpuMs() / allTasks).toFixed(3)) } : {}),
       per_round: rounds,
       median: {
         dag_tasks_per_s: dagMedian,

@@ -1,0 +1,40 @@
+/**
+ * One runner process for the engine benchmark (BENCH_RUNNER_PROCESSES): no-op handlers, the
+ * benchmark's database, Redis and queue prefix. Prints `ready` once it takes tries; on SIGTERM it
+ * closes and prints its CPU time (user + system, ms) as JSON.
+ */
+import { createPrismaClient } from '@sluice/db';
+import { createLogger } from '@sluice/logging';
+import { startRunner } from '../../runner/src/worker/index.ts';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+
+const prisma = createPrismaClient(env('DATABASE_URL'), { max: 10 });
+const runner = await startRunner({
+  prisma,
+  redisUrl: env('REDIS_URL'),
+  queuePrefix: env('BENCH_QUEUE_PREFIX'),
+  logger: createLogger({ silent: true }),
+  concurrency: Number(env('BENCH_RUNNER_CONCURRENCY')),
+  handlers: {
+    extract: async (ctx) => ({ mappedStreams: ctx.job.streams }),
+    stage: async () => ({}),
+    transform: async () => ({}),
+    load: async () => ({}),
+    archive: async () => ({}),
+  },
+});
+process.stdout.write('ready\n');
+process.once('SIGTERM', () => {
+  void (async () => {
+    await runner.close();
+    await prisma.$disconnect();
+    const cpu = process.cpuUsage();
+    process.stdout.write(`${JSON.stringify({ cpu_ms: (cpu.user + cpu.system) / 1000 })}\n`);
+    process.exit(0);
+  })();
+});
