@@ -11,7 +11,8 @@
  * measures, one after the other:
  * - raw BullMQ, drain: RAW_JOBS jobs added first, then timed while one worker (same concurrency
  *   as the runner) takes them: BullMQ's fastest case, and the reference of the target ratio;
- * - raw BullMQ, enqueue + process: the same jobs added in batches of 10 while the worker runs,
+ * - raw BullMQ, enqueue + process: the same jobs added in batches of 25 (about what one of the
+ *   runner's report batches enqueues under this load) by one producer while the worker runs,
  *   timed from the first add (as the DAG's tasks are: each is enqueued by the machinery);
  * - the DAG machinery: JOBS jobs × RUNS runs triggered at once, timed until every run ended.
  * The report gives every round and the medians; the machine is shared, so read the ratios.
@@ -45,6 +46,8 @@ const STREAMS = num('BENCH_STREAMS', 4);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 50);
 const RUNNER_PROCESSES = num('BENCH_RUNNER_PROCESSES', 0);
 const RAW_JOBS = num('BENCH_RAW_JOBS', 20_000);
+/** Jobs per addBulk of the raw enqueue + process measure (the producer awaits each). */
+const ENQUEUE_BATCH = num('BENCH_ENQUEUE_BATCH', 25);
 const LATENCY_RUNS = num('BENCH_LATENCY_RUNS', 20);
 const DEADLINE_S = num('BENCH_DEADLINE_S', 300);
 
@@ -109,7 +112,7 @@ async function rawBullmq(redisUrl: string, jobs: number, mode: 'drain' | 'enqueu
   if (mode === 'drain') await add(1000);
   const start = performance.now();
   void worker.run();
-  if (mode === 'enqueue+process') await add(10);
+  if (mode === 'enqueue+process') await add(ENQUEUE_BATCH);
   await all;
   const rate = jobs / ((performance.now() - start) / 1000);
   await worker.close();
