@@ -6,7 +6,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix, keyOfUri, uriOfKey } from './keys.ts';
+import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
 /** Temporary files are written beside their target under this name prefix and hidden from listings. */
@@ -176,16 +176,12 @@ export class FileObjectStore implements ObjectStore {
     return n;
   }
 
-  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
-    assertPrefix(toPrefix);
-    const keys: string[] = [];
-    for await (const obj of this.list(fromPrefix)) keys.push(obj.key);
-    for (const key of keys) {
-      const target = this.pathOf(toPrefix + key.slice(fromPrefix.length));
+  movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
+    return movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
+      const target = this.pathOf(targetKey);
       await fs.mkdir(path.dirname(target), { recursive: true });
       await fs.rename(this.pathOf(key), target);
-    }
-    return keys.length;
+    });
   }
 
   async ping(): Promise<{ ok: true } | { ok: false; error: string }> {

@@ -22,6 +22,23 @@ export function assertPrefix(prefix: string): void {
   assertKey(prefix.endsWith('/') ? prefix.slice(0, -1) || 'x' : prefix, 'prefix');
 }
 
+/**
+ * A store's `movePrefix`: lists every object under `fromPrefix` first (moving while listing could
+ * list a moved object again), then moves each with `moveOne(key, targetKey)`. Answers how many.
+ */
+export async function movePrefixBy(
+  objects: AsyncIterable<{ key: string }>,
+  fromPrefix: string,
+  toPrefix: string,
+  moveOne: (key: string, targetKey: string) => Promise<void>,
+): Promise<number> {
+  assertPrefix(toPrefix);
+  const keys: string[] = [];
+  for await (const obj of objects) keys.push(obj.key);
+  for (const key of keys) await moveOne(key, toPrefix + key.slice(fromPrefix.length));
+  return keys.length;
+}
+
 /** The URI of `key` in a store whose root is `rootUrl` (no trailing '/'). */
 export function uriOfKey(rootUrl: string, key: string): string {
   assertKey(key);

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix, keyOfUri, uriOfKey } from './keys.ts';
+import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
@@ -205,17 +205,12 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Copy then delete, object by object (S3 has no rename). Objects over 5 GiB are not supported. */
-  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
-    assertPrefix(toPrefix);
-    const keys: string[] = [];
-    for await (const obj of this.list(fromPrefix)) keys.push(obj.key);
-    for (const key of keys) {
-      const target = this.s3Key(toPrefix + key.slice(fromPrefix.length));
+  movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
+    return movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
       const source = `${this.bucket}/${this.base}${key}`.split('/').map(encodeURIComponent).join('/');
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: target, CopySource: source }));
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.s3Key(targetKey), CopySource: source }));
       await this.delete(key);
-    }
-    return keys.length;
+    });
   }
 
   async ping(): Promise<{ ok: true } | { ok: false; error: string }> {
