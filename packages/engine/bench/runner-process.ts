@@ -6,6 +6,7 @@
 import { createPrismaClient } from '@sluice/db';
 import { createLogger } from '@sluice/logging';
 import { startRunner } from '../../runner/src/worker/index.ts';
+import { noopHandlers } from './noop-handlers.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -20,13 +21,7 @@ const runner = await startRunner({
   queuePrefix: env('BENCH_QUEUE_PREFIX'),
   logger: createLogger({ silent: true }),
   concurrency: Number(env('BENCH_RUNNER_CONCURRENCY')),
-  handlers: {
-    extract: async (ctx) => ({ mappedStreams: ctx.job.streams }),
-    stage: async () => ({}),
-    transform: async () => ({}),
-    load: async () => ({}),
-    archive: async () => ({}),
-  },
+  handlers: noopHandlers,
 });
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {

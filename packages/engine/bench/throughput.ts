@@ -37,6 +37,7 @@ import { createLogger } from '@sluice/logging';
 import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { Engine, createRedis, quitRedis } from '../src/index.ts';
 import { startRunner } from '../../runner/src/worker/index.ts';
+import { noopHandlers } from './noop-handlers.ts';
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
 const JOBS = num('BENCH_JOBS', 20);
@@ -231,13 +232,7 @@ async function main(): Promise<void> {
             queuePrefix,
             logger,
             concurrency: CONCURRENCY,
-            handlers: {
-              extract: async (ctx) => ({ mappedStreams: ctx.job.streams }),
-              stage: async () => ({}),
-              transform: async () => ({}),
-              load: async () => ({}),
-              archive: async () => ({}),
-            },
+            handlers: noopHandlers,
           });
     const tasksPerRun = 2 + 3 * STREAMS;
     const roundTasks = JOBS * RUNS * tasksPerRun;
