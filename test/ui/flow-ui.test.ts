@@ -131,6 +131,12 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       assert.ok(text.includes(snapshotIdFor(runId, stream)), `snapshot id of ${stream} listed`);
     }
     assert.equal(await page.locator('.timeline-row').count(), 8, 'one timeline bar per task instance');
+    assert.equal(
+      await page.getByRole('navigation', { name: 'Breadcrumb' }).textContent(),
+      `Jobs / job ${jobId.slice(0, 8)} / run ${runId.slice(0, 8)}`,
+      'the run page says where it sits',
+    );
+    assert.equal(await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: `job ${jobId.slice(0, 8)}` }).getAttribute('href'), `/jobs/${jobId}`);
     const streams = (await page.getByRole('table', { name: 'Rows and bytes per stream' }).textContent()) ?? '';
     assert.match(streams, /users/);
     assert.match(streams, /orders/);
@@ -157,6 +163,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.ok(counts.size >= 3, `the log grew on screen in steps (line counts seen: ${[...counts].join(', ')})`);
     assert.match((await log.textContent()) ?? '', /step 1\/8[\s\S]*step 8\/8/);
     assert.equal(await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed'), 'true');
+    assert.equal(
+      await page.getByRole('navigation', { name: 'Breadcrumb' }).textContent(),
+      `Jobs / job ${jobId.slice(0, 8)} / run ${runId.slice(0, 8)} / extract`,
+      'the task log says where it sits',
+    );
     assert.ok(await sameDocument(page));
     await shot(page, 'dev-07-task-log-done');
     await page.close();

@@ -5,6 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
+import { Crumbs, NotFound } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { StateBadge, StateLegend } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
@@ -55,16 +56,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
     }
   };
 
-  if (missing) {
-    return (
-      <main id="main">
-        <h1>Job not found</h1>
-        <p role="alert">
-          There is no job <code>{jobId}</code> that you may see. <Link to="/jobs">See your jobs</Link>.
-        </p>
-      </main>
-    );
-  }
+  if (missing) return <NotFound what="job" id={jobId} />;
 
   const paused = live?.is_paused ?? job?.is_paused ?? false;
   const deleted = live?.is_deleted ?? job?.is_deleted ?? false;
@@ -74,9 +66,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
 
   return (
     <main id="main">
-      <nav className="crumbs" aria-label="Breadcrumb">
-        <Link to="/jobs">Jobs</Link> / <span>{job?.name ?? live?.name ?? shortId(jobId)}</span>
-      </nav>
+      <Crumbs trail={[{ label: 'Jobs', to: '/jobs' }, { label: job?.name ?? live?.name ?? shortId(jobId) }]} />
       <div className="page-head">
         <h1>{job?.name ?? live?.name ?? 'Job'}</h1>
         <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">

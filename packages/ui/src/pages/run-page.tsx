@@ -4,6 +4,7 @@ import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
+import { Crumbs, NotFound } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
@@ -54,16 +55,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
     return () => clearInterval(t);
   }, [running]);
 
-  if (missing) {
-    return (
-      <main id="main">
-        <h1>Run not found</h1>
-        <p role="alert">
-          There is no run <code>{runId}</code> that you may see. <Link to="/jobs">See your jobs</Link>.
-        </p>
-      </main>
-    );
-  }
+  if (missing) return <NotFound what="run" id={runId} />;
 
   const act = async (what: string, path: string): Promise<void> => {
     setBusy(true);
@@ -97,16 +89,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
 
   return (
     <main id="main">
-      <nav className="crumbs" aria-label="Breadcrumb">
-        <Link to="/jobs">Jobs</Link>
-        {jobId ? (
-          <>
-            {' / '}
-            <Link to={`/jobs/${jobId}`}>job {shortId(jobId)}</Link>
-          </>
-        ) : null}{' '}
-        / <span>run {shortId(runId)}</span>
-      </nav>
+      <Crumbs
+        trail={[{ label: 'Jobs', to: '/jobs' }, jobId ? { label: `job ${shortId(jobId)}`, to: `/jobs/${jobId}` } : null, { label: `run ${shortId(runId)}` }]}
+      />
       <div className="page-head">
         <h1>Run {shortId(runId)}</h1>
         {state !== null ? <StateBadge state={state} /> : null}

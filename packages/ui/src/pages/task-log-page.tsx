@@ -4,6 +4,7 @@ import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
+import { Crumbs } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { elapsed, formatDuration, shortId } from '../lib/format.ts';
 import { Link, useRouter } from '../router.tsx';
@@ -58,17 +59,14 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const tries = Math.max(1, task?.try_number ?? 1);
   return (
     <main id="main">
-      <nav className="crumbs" aria-label="Breadcrumb">
-        <Link to="/jobs">Jobs</Link>
-        {run ? (
-          <>
-            {' / '}
-            <Link to={`/jobs/${run.job_id}`}>job {shortId(run.job_id)}</Link>
-          </>
-        ) : null}
-        {' / '}
-        <Link to={`/runs/${runId}`}>run {shortId(runId)}</Link> / <span>{label}</span>
-      </nav>
+      <Crumbs
+        trail={[
+          { label: 'Jobs', to: '/jobs' },
+          run ? { label: `job ${shortId(run.job_id)}`, to: `/jobs/${run.job_id}` } : null,
+          { label: `run ${shortId(runId)}`, to: `/runs/${runId}` },
+          { label },
+        ]}
+      />
       <div className="page-head">
         <h1>Log: {label}</h1>
         {task ? <StateBadge state={task.state} /> : null}

@@ -1,0 +1,35 @@
+import { Fragment, type ReactNode } from 'react';
+import { Link } from '../router.tsx';
+
+export interface Crumb {
+  label: ReactNode;
+  /** Where the crumb leads; the page's own crumb (the last) has none. */
+  to?: string;
+}
+
+/** Where a page sits: links to the pages above it, then its own name, separated by " / ". */
+export function Crumbs({ trail }: { trail: readonly (Crumb | null)[] }): ReactNode {
+  const shown = trail.filter((c): c is Crumb => c !== null);
+  return (
+    <nav className="crumbs" aria-label="Breadcrumb">
+      {shown.map((c, i) => (
+        <Fragment key={i}>
+          {i > 0 ? ' / ' : null}
+          {c.to !== undefined ? <Link to={c.to}>{c.label}</Link> : <span>{c.label}</span>}
+        </Fragment>
+      ))}
+    </nav>
+  );
+}
+
+/** A page's answer when what it shows does not exist, or is not the viewer's to see. */
+export function NotFound({ what, id }: { what: 'job' | 'run'; id: string }): ReactNode {
+  return (
+    <main id="main">
+      <h1>{what === 'job' ? 'Job' : 'Run'} not found</h1>
+      <p role="alert">
+        There is no {what} <code>{id}</code> that you may see. <Link to="/jobs">See your jobs</Link>.
+      </p>
+    </main>
+  );
+}
