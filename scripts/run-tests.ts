@@ -46,7 +46,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'sluice-test-'));
 chmodSync(tmp, 0o755);
 try {
   if (!env['DATABASE_URL']) {
-    const pg = await startPostgres(path.join(tmp, 'pg'), await freePort());
+    const pg = await startPostgres(path.join(tmp, 'pg'), await freePort(), { durable: false });
     services.push(pg);
     env['DATABASE_URL'] = pg.url;
   }

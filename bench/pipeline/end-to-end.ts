@@ -78,7 +78,7 @@ await mkdir(connectorsDir, { recursive: true });
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-e2e-run-'));
 await chmod(tmp, 0o755);
 const services: LocalService[] = [];
-const pgService = await startPostgres(path.join(tmp, 'pg'), await freePort());
+const pgService = await startPostgres(path.join(tmp, 'pg'), await freePort(), { durable: false });
 services.push(pgService);
 const redisService = await startRedis(path.join(tmp, 'redis'), await freePort());
 services.push(redisService);

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import pg from 'pg';
 import { freePort, isListening } from '@sluice/local-services';
 import { testEnv } from '../support/env.ts';
 
@@ -107,6 +108,14 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
     assert.match(out, /DATABASE_URL is not set: using a local PostgreSQL/);
     assert.match(out, /single-user development mode: the bearer token is in /);
     assert.ok(await isListening('127.0.0.1', 54329), 'the local PostgreSQL listens');
+    // Its data is kept under ./.sluice/: it must survive a machine crash (tests' throwaway clusters run without fsync).
+    const client = new pg.Client({ connectionString: 'postgresql://sluice@127.0.0.1:54329/sluice' });
+    await client.connect();
+    try {
+      assert.equal((await client.query<{ fsync: string }>('SHOW fsync')).rows[0]?.fsync, 'on');
+    } finally {
+      await client.end();
+    }
   } finally {
     child.kill('SIGTERM');
   }

@@ -112,7 +112,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
   try {
     let databaseUrl = cfg.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startPostgres(path.join(home, 'postgres'), LOCAL_PG_PORT);
+      const pg = await startPostgres(path.join(home, 'postgres'), LOCAL_PG_PORT, { durable: true });
       local.push(pg);
       databaseUrl = pg.url;
       logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})`);

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
   let databaseUrl = process.env['DATABASE_URL'];
   let redisUrl = process.env['REDIS_URL'];
   if (!databaseUrl) {
-    const s = await startPostgres(path.join(tmp, 'pg'), await freePort());
+    const s = await startPostgres(path.join(tmp, 'pg'), await freePort(), { durable: false });
     services.push(s);
     databaseUrl = s.url;
   }

@@ -54,7 +54,7 @@ await chmod(tmp, 0o755); // PostgreSQL runs as the postgres user when we are roo
 let pg: LocalService | undefined;
 let databaseUrl = process.env['DATABASE_URL'];
 if (!databaseUrl) {
-  pg = await startPostgres(path.join(tmp, 'pg'), await freePort());
+  pg = await startPostgres(path.join(tmp, 'pg'), await freePort(), { durable: false });
   databaseUrl = pg.url;
 }
 await migrate(databaseUrl);

@@ -28,8 +28,10 @@ function postgresIds(): { uid: number; gid: number } | undefined {
 /**
  * Runs a PostgreSQL cluster in `dataDir` on 127.0.0.1:`port`, creating it with trust auth for
  * user `sluice` and database `sluice` on first use. As root, the server runs as `postgres`.
+ * `durable: false` (throwaway clusters of tests and benchmarks) turns fsync off: faster, and a
+ * machine crash may corrupt the cluster. A cluster whose data is kept (`pnpm start`) is durable.
  */
-export async function startPostgres(dataDir: string, port: number): Promise<LocalService> {
+export async function startPostgres(dataDir: string, port: number, options: { durable: boolean }): Promise<LocalService> {
   const url = `postgresql://sluice@127.0.0.1:${port}/sluice`;
   const bin = postgresBinDir();
   if (!bin) {
@@ -55,7 +57,7 @@ export async function startPostgres(dataDir: string, port: number): Promise<Loca
   if (!(await isListening('127.0.0.1', port))) {
     asPg(path.join(bin, 'pg_ctl'), [
       '-D', dataDir,
-      '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off`,
+      '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=300${options.durable ? '' : ' -c fsync=off'}`,
       '-l', path.join(dataDir, 'server.log'),
       '-w', 'start',
     ]);
