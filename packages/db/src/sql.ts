@@ -7,8 +7,9 @@
  * Interpolations in the template become bound parameters ($1, $2, …); nothing is spliced into
  * the text. Each distinct text is a named prepared statement: a connection parses and plans it
  * once, then only binds and runs it (parsing and planning were a third of PostgreSQL's CPU on the
- * engine benchmark). A call site's template is constant, so the number of names stays bounded. Results are `pg`'s: int8 and numeric arrive as strings (cast to int in the SQL when
- * a number is wanted), timestamptz as Date, json/jsonb parsed.
+ * engine benchmark). A call site's template is constant, so the number of names stays bounded.
+ * Results are `pg`'s: int8 and numeric arrive as strings (cast to int in the SQL when a number is
+ * wanted), timestamptz as Date, json/jsonb parsed.
  */
 import type pg from 'pg';
 import { poolOf, type PrismaClient } from './client.ts';

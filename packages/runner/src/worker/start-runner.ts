@@ -50,7 +50,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
     sql,
     store,
     dags,
-    batches: createTryBatches({ prisma: options.prisma, store, dispatcher, logger }),
+    batches: createTryBatches({ prisma: options.prisma, sql, store, dispatcher, logger }),
     taskLogs,
     handlers: options.handlers,
     logger,

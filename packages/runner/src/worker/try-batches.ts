@@ -1,5 +1,5 @@
 import { errorMessage } from '@sluice/core';
-import { sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
+import { sqlTransaction, type PrismaClient, type Sql } from '@sluice/db';
 import type { ClaimedInstance, Dispatcher, FinishReport, StateStore, TaskDispatch, TryRef } from '@sluice/engine';
 import type { Logger } from '@sluice/logging';
 import { Coalescer } from './coalescer.ts';
@@ -23,9 +23,8 @@ export interface TryBatches {
   finish(report: FinishReport): Promise<FinishResult>;
 }
 
-export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore; dispatcher: Dispatcher; logger: Logger }): TryBatches {
-  const { prisma, store, dispatcher, logger } = deps;
-  const sql = sqlOf(prisma);
+export function createTryBatches(deps: { prisma: PrismaClient; sql: Sql; store: StateStore; dispatcher: Dispatcher; logger: Logger }): TryBatches {
+  const { prisma, sql, store, dispatcher, logger } = deps;
 
   const claims = new Coalescer<TryRef, ClaimedInstance | null>((refs) => store.claimTries(sql, refs));
   const runReads = new Coalescer<string, TryRun | null>((runIds) => loadTryRuns(sql, runIds));
@@ -68,9 +67,6 @@ export function createTryBatches(deps: { prisma: PrismaClient; store: StateStore
     }
     return recorded.applied.map((applied) => ({ applied }));
   };
-  // One report transaction in flight at a time: the batches are larger and no two of this
-  // runner's transactions wait on each other's run locks (on the engine benchmark three in
-  // flight cost about a fifth more PostgreSQL CPU for the same work, and no throughput).
   const finishes = new Coalescer<FinishReport, FinishResult>(recordAndDispatch);
 
   return {
