@@ -1,5 +1,5 @@
 import winston from 'winston';
-import { DEFAULT_REDACTED_KEYS, REDACTED, SecretRegistry, redact } from './redact.ts';
+import { SecretRegistry, redact } from './redact.ts';
 
 /** Structured fields every Sluice log line may carry. */
 export interface LogFields {
@@ -20,15 +20,12 @@ export const secrets = new SecretRegistry();
 const SPLAT = Symbol.for('splat');
 
 /**
- * A log entry's fields with secrets masked: values under secret-named keys (except the message)
- * and registered secret values anywhere. Every process log line and every task log line passes here.
+ * A log entry's fields with secrets masked: values under secret-named keys and registered secret
+ * values anywhere (`redact` with the process registry). Every process log line and every task log
+ * line passes here.
  */
 export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(fields)) {
-    out[key] = DEFAULT_REDACTED_KEYS.some((s) => key.toLowerCase().includes(s)) && v != null && key !== 'message' ? REDACTED : redact(v, secrets);
-  }
-  return out;
+  return redact(fields, secrets) as Record<string, unknown>;
 }
 
 const redactFormat = winston.format((info) => {
