@@ -139,8 +139,9 @@ describe('runs and tasks', () => {
     const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
     // Fail try 1 through the engine's state owner, as a runner would.
     await sqlTransaction(api.db.prisma, async (sql) => {
-      assert.ok(await api.engine.store.claimTry(sql, ref));
-      await api.engine.store.finishTry(sql, runId, ref, { kind: 'failed', error: 'source unreachable', retryable: false });
+      const [claimed] = await api.engine.store.claimTries(sql, [ref]);
+      assert.ok(claimed);
+      await api.engine.store.finishTries(sql, [{ runId, tryRef: ref, outcome: { kind: 'failed', error: 'source unreachable', retryable: false } }]);
     });
     await api.db.prisma.taskLog.createMany({
       data: [

@@ -480,18 +480,11 @@ export class StateStore {
   // ─── task tries ──────────────────────────────────────────────────────────────────────────
 
   /**
-   * A runner claims a try: queued/up_for_retry → running, try_number + 1, in one guarded UPDATE.
-   * Answers null when the try is not claimable (already claimed, superseded, cancelled, run not
-   * running): a duplicate or stale delivery then does nothing.
-   */
-  async claimTry(sql: Sql, t: TryRef): Promise<ClaimedInstance | null> {
-    const [claimed] = await this.claimTries(sql, [t]);
-    return claimed ?? null;
-  }
-
-  /**
-   * `claimTry` for many tries in one statement (the runner's hot path batches its claims).
-   * Answers one entry per ref, in order; a ref repeated within the batch claims at most once.
+   * Claims tries, in one statement (the runner's hot path batches its claims): each goes
+   * queued/up_for_retry → running, try_number + 1, through a guarded UPDATE. Answers one entry per
+   * ref, in order: null when the try is not claimable (already claimed, superseded, cancelled, run
+   * not running), so a duplicate or stale delivery does nothing; a ref repeated within the batch
+   * claims at most once.
    * Each claim carries its run's succeeded outputs, read by the same statement (their upstream
    * committed before the try was queued). They are picked by the aggregate's FILTER, not by a
    * WHERE on state: there the planner would AND the run's few rows with every succeeded instance.
@@ -559,21 +552,13 @@ export class StateStore {
   }
 
   /**
-   * Records how a try ended and decides what follows: success expands mapped tasks (when the
-   * task is a map source) and queues ready downstream instances; a retryable failure with tries
-   * left becomes up_for_retry and dispatches the next try after the backoff; any other failure
-   * fails the instance, which upstream_fails its downstream. Answers `applied: false` when the
-   * try was no longer running on this runner (the report is then ignored).
-   */
-  async finishTry(sql: Sql, runId: string, t: TryRef, outcome: TryOutcome): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    const { applied, dispatches } = await this.finishTries(sql, [{ runId, tryRef: t, outcome }]);
-    return { applied: applied[0] ?? false, dispatches };
-  }
-
-  /**
-   * `finishTry` for many tries in one transaction (the runner's hot path batches its reports):
-   * their runs are locked together, the successes recorded in one UPDATE and the runs evaluated
-   * together. Answers `applied` per report, in order, and the dispatches of them all.
+   * Records how tries ended and decides what follows, in the caller's transaction (the runner's
+   * hot path batches its reports): a success expands mapped tasks (when the task is a map source)
+   * and queues ready downstream instances; a retryable failure with tries left becomes
+   * up_for_retry and dispatches the next try after the backoff; any other failure fails the
+   * instance, which upstream_fails its downstream. The reports' runs are locked together and
+   * evaluated together. Answers `applied` per report, in order — false when the try was no longer
+   * running on that runner (the report is then ignored) — and the dispatches of them all.
    */
   async finishTries(sql: Sql, reports: readonly FinishReport[]): Promise<{ applied: boolean[]; dispatches: TaskDispatch[] }> {
     const applied = reports.map(() => false);
