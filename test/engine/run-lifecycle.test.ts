@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
+import { ingestionDag, validateDag } from '@sluice/core/dag';
+import { writeJobDag } from '@sluice/engine';
 import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
 describe('run lifecycle', () => {
@@ -233,6 +235,26 @@ describe('run lifecycle', () => {
     assert.equal(results[1]?.status, 'rejected');
     assert.match(String(results[1]?.status === 'rejected' ? results[1].reason : ''), /ingestion job/);
     assert.equal(await h.prisma.dagRun.count({ where: { jobId } }), 2);
+  });
+
+  it('a run takes the job\'s latest DAG, also one written after this process created runs of an older one', async () => {
+    await h.startRunner();
+    const jobId = await h.createJob({ streams: ['s'] });
+    const first = await waitForRun(h.prisma, (await h.engine.triggerRun(jobId)).runId, ['success', 'failed']);
+    assert.equal(first.state, 'success');
+    // A second version of the DAG: no stage task between extract and transform.
+    const v2 = {
+      tasks: ingestionDag().tasks
+        .filter((t) => t.taskId !== 'stage')
+        .map((t) => (t.taskId === 'transform' ? { ...t, upstreamTaskIds: ['extract'] } : t)),
+    };
+    const { dagId } = await h.prisma.$transaction((tx) => writeJobDag(tx, jobId, validateDag(v2)));
+    const second = await waitForRun(h.prisma, (await h.engine.triggerRun(jobId)).runId, ['success', 'failed']);
+    assert.equal(second.state, 'success');
+    assert.equal(second.dagId, dagId);
+    assert.notEqual(first.dagId, dagId);
+    const tasks = await h.prisma.taskInstance.findMany({ where: { runId: second.id }, select: { taskId: true } });
+    assert.deepEqual([...new Set(tasks.map((t) => t.taskId))].sort(), ['archive', 'extract', 'load', 'transform']);
   });
 
   it('queues runs beyond max_active_runs and starts them one at a time', async () => {

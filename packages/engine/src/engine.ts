@@ -1,4 +1,4 @@
-import { sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
+import { sqlOf, sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Redis } from 'ioredis';
 import { UNMAPPED } from '@sluice/core/dag';
@@ -7,7 +7,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { createRedis, quitRedis } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';
 import { Schedules } from './schedules.ts';
-import { StateStore, type TaskDispatch } from './state-store.ts';
+import { StateStore } from './state-store.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -63,15 +63,11 @@ export class Engine {
    * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand.
    */
   async triggerRun(jobId: string): Promise<{ runId: string }> {
-    let dispatches: TaskDispatch[] = [];
     // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
-    const r = await sqlTransaction(this.options.prisma, async (sql) => {
-      const created = await this.store.createRun(sql, { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
-      dispatches = created.dispatches;
-      return created;
-    });
+    // Run creation is one statement: no transaction of ours around it.
+    const r = await this.store.createRun(sqlOf(this.options.prisma), { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
     if (!r.created || !r.runId) throw new Error(`job ${jobId}: a manual run was not created`);
-    await this.dispatcher.dispatch(dispatches);
+    await this.dispatcher.dispatch(r.dispatches);
     return { runId: r.runId };
   }
 

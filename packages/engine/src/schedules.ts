@@ -2,10 +2,10 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { fireTimesBetween, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
-import { sqlTransaction, type PrismaClient } from '@sluice/db';
+import { sqlOf, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { StateStore, TaskDispatch } from './state-store.ts';
+import type { StateStore } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
 export const MAX_CATCHUP_RUNS = 100;
@@ -73,13 +73,8 @@ export class Schedules {
 
   /** One run per (job, logical date): a second fire for the same time creates nothing. */
   async createScheduledRun(jobId: string, logicalDate: Date): Promise<string | null> {
-    let dispatches: TaskDispatch[] = [];
-    const r = await sqlTransaction(this.prisma, async (sql) => {
-      const created = await this.store.createRun(sql, { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
-      dispatches = created.dispatches;
-      return created;
-    });
-    await this.dispatcher.dispatch(dispatches);
+    const r = await this.store.createRun(sqlOf(this.prisma), { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
+    await this.dispatcher.dispatch(r.dispatches);
     return r.created ? r.runId : null;
   }
 

@@ -134,7 +134,13 @@ export interface TryRef {
 
 const toState = (s: string): TaskState => s as TaskState;
 
+/** How many jobs' latest DAG ids a state store remembers (a hint: the database checks it). */
+const KEPT_LATEST_DAGS = 10_000;
+
 export class StateStore {
+  /** Job id → the id of the job's latest DAG as last seen: run creation's first guess. */
+  readonly #latestDags = new Map<string, string>();
+
   constructor(private readonly dags: DagCache) {}
 
   // ─── runs ────────────────────────────────────────────────────────────────────────────────
@@ -159,71 +165,59 @@ export class StateStore {
       nextFreeDate?: boolean;
     },
   ): Promise<{ runId: string | null; created: boolean; dispatches: TaskDispatch[] }> {
-    // The job row's lock makes the running-runs count and the insert one atomic step. The latest
-    // DAG is read beside it: a DAG written meanwhile by a transaction we waited for is seen by
-    // the next run (both versions are whole DAGs).
-    const jobs = await sql.query<{ max_active_runs: number; is_deleted: boolean; is_paused: boolean; schedule: string | null; dag_id: string | null }[]>`
-      SELECT j.max_active_runs, j.is_deleted, j.is_paused, j.schedule,
-             (SELECT d.id FROM dags d WHERE d.job_id = j.id ORDER BY d.version DESC LIMIT 1) AS dag_id
-      FROM ingestion_jobs j WHERE j.id = ${input.jobId}::uuid FOR UPDATE OF j`;
-    const job = jobs[0];
-    if (!job || job.is_deleted) throw new NotFoundError('ingestion job', input.jobId);
-    if (input.requireActiveSchedule && (job.is_paused || job.schedule === null)) {
-      return { runId: null, created: false, dispatches: [] };
+    // One call of the sluice_create_run function (its migration says how it locks and decides
+    // admission), made with the first instances of the DAG this process last saw as the job's
+    // latest. When the job has a newer DAG, nothing is written and the call is made again with
+    // that DAG's (a DAG is written whole before its job's next run reads it).
+    let dagId = this.#latestDags.get(input.jobId) ?? null;
+    for (let call = 1; ; call++) {
+      const spec = dagId === null ? null : await this.dags.get(sql, dagId);
+      const first = (spec?.tasks ?? [])
+        .filter((t) => !t.isMapped)
+        .map((t) => ({ id: randomUUID(), taskId: t.taskId, taskType: t.taskType, maxTries: t.retries + 1 }));
+      // What the first evaluation of the run decides, should it start now (a fresh run's
+      // instances are all scheduled): written as the instances' first state.
+      const decision = spec ? decideScheduled(spec, first.map((t) => ({ taskId: t.taskId, mapIndex: UNMAPPED, state: 'scheduled' as const }))) : null;
+      const startState = (taskId: string): TaskState =>
+        decision?.toQueue.some((r) => r.taskId === taskId) ? 'queued' : decision?.toUpstreamFailed.some((r) => r.taskId === taskId) ? 'upstream_failed' : 'scheduled';
+      const runId = randomUUID();
+      const [row] = await sql.query<{ outcome: string; run_id: string | null; run_state: string | null; latest_dag_id: string | null }[]>`
+        SELECT outcome, run_id, run_state, latest_dag_id FROM sluice_create_run(
+          ${input.jobId}::uuid, ${dagId}::uuid, ${runId}::uuid, ${input.runType}::text::"RunType", ${input.logicalDate}::timestamptz,
+          ${input.nextFreeDate ?? false}::boolean, ${input.requireActiveSchedule ?? false}::boolean, ${new Date()}::timestamptz,
+          ${first.map((t) => t.id)}::uuid[], ${first.map((t) => t.taskId)}::text[], ${first.map(() => UNMAPPED)}::int[],
+          ${first.map((t) => t.taskType)}::text[], ${first.map((t) => t.maxTries)}::int[], ${first.map((t) => startState(t.taskId))}::text[])`;
+      switch (row?.outcome) {
+        case 'created':
+          return {
+            runId,
+            created: true,
+            dispatches:
+              row.run_state === 'running'
+                ? first
+                    .filter((t) => startState(t.taskId) === 'queued')
+                    .map((t) => ({ instanceId: t.id, runId, taskId: t.taskId, mapIndex: UNMAPPED, tryNumber: 1, delayMs: 0, startsRun: true }))
+                : [],
+          };
+        case 'exists':
+          return { runId: row.run_id, created: false, dispatches: [] };
+        case 'inactive':
+          return { runId: null, created: false, dispatches: [] };
+        case 'no_dag':
+          throw new NotFoundError('DAG of ingestion job', input.jobId);
+        case 'other_dag':
+          // Two calls suffice unless the job's DAG is being rewritten as fast as we read it.
+          if (row.latest_dag_id === null || call >= 5) throw new ConflictError(`job ${input.jobId}: its DAG kept changing while a run was created`);
+          dagId = row.latest_dag_id;
+          if (this.#latestDags.size >= KEPT_LATEST_DAGS) this.#latestDags.clear();
+          this.#latestDags.set(input.jobId, dagId);
+          continue;
+        case 'no_job':
+          throw new NotFoundError('ingestion job', input.jobId);
+        default:
+          throw new Error(`sluice_create_run answered an unknown outcome: ${String(row?.outcome)}`);
+      }
     }
-    if (job.dag_id === null) throw new NotFoundError('DAG of ingestion job', input.jobId);
-    const spec = await this.dags.get(sql, job.dag_id);
-    const first = spec.tasks
-      .filter((t) => !t.isMapped)
-      .map((t) => ({ id: randomUUID(), taskId: t.taskId, taskType: t.taskType, maxTries: t.retries + 1 }));
-    // What the first evaluation of the run decides, should it start now (a fresh run's
-    // instances are all scheduled): written as the instances' first state.
-    const decision = decideScheduled(spec, first.map((t) => ({ taskId: t.taskId, mapIndex: UNMAPPED, state: 'scheduled' as const })));
-    const startState = (taskId: string): TaskState =>
-      decision.toQueue.some((r) => r.taskId === taskId) ? 'queued' : decision.toUpstreamFailed.some((r) => r.taskId === taskId) ? 'upstream_failed' : 'scheduled';
-    const runId = randomUUID();
-    const now = new Date();
-    // One statement after the lock (so its count sees every run started before us): the run
-    // starts at once when max_active_runs allows (its first tasks queued, the job's status
-    // running), and otherwise waits queued.
-    const [row] = await sql.query<{ state: string | null; existing_id: string | null }[]>`
-      WITH room AS (
-        SELECT count(*) < ${job.max_active_runs}::int AS ok FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND state = 'running'
-      ), latest AS (
-        SELECT max(logical_date) AS at FROM dag_runs WHERE job_id = ${input.jobId}::uuid AND run_type = ${input.runType}::text::"RunType"
-      ), run AS (
-        INSERT INTO dag_runs (id, job_id, dag_id, run_type, logical_date, state, queued_at, started_at, created_at, updated_at)
-        SELECT ${runId}::uuid, ${input.jobId}::uuid, ${job.dag_id}::uuid, ${input.runType}::text::"RunType",
-               CASE WHEN ${input.nextFreeDate ?? false}::boolean AND latest.at >= ${input.logicalDate}::timestamptz
-                    THEN latest.at + interval '1 millisecond' ELSE ${input.logicalDate}::timestamptz END,
-               (CASE WHEN room.ok THEN 'running' ELSE 'queued' END)::"RunState", ${now}, CASE WHEN room.ok THEN ${now}::timestamptz END, ${now}, ${now}
-        FROM room, latest
-        ON CONFLICT (job_id, run_type, logical_date) DO NOTHING
-        RETURNING id, state
-      ), instances AS (
-        INSERT INTO task_instances (id, run_id, task_id, map_index, task_type, state, max_tries, queued_at, ended_at, updated_at)
-        SELECT t.id, run.id, t.task_id, ${UNMAPPED}::int, t.task_type::"TaskType",
-               (CASE WHEN run.state = 'running' THEN t.start_state ELSE 'scheduled' END)::"TaskState", t.max_tries,
-               CASE WHEN run.state = 'running' AND t.start_state = 'queued' THEN ${now}::timestamptz END,
-               CASE WHEN run.state = 'running' AND t.start_state = 'upstream_failed' THEN ${now}::timestamptz END, ${now}
-        FROM run, unnest(${first.map((t) => t.id)}::uuid[], ${first.map((t) => t.taskId)}::text[], ${first.map((t) => t.taskType)}::text[],
-                         ${first.map((t) => t.maxTries)}::int[], ${first.map((t) => startState(t.taskId))}::text[])
-          AS t(id, task_id, task_type, max_tries, start_state)
-      ), job AS (
-        UPDATE ingestion_jobs SET status = 'running', status_message = NULL, last_started_at = ${now}, updated_at = ${now}
-        WHERE id = ${input.jobId}::uuid AND EXISTS (SELECT 1 FROM run WHERE run.state = 'running')
-      )
-      SELECT (SELECT run.state::text FROM run) AS state,
-             (SELECT d.id FROM dag_runs d WHERE d.job_id = ${input.jobId}::uuid AND d.run_type = ${input.runType}::text::"RunType"
-                AND d.logical_date = ${input.logicalDate}) AS existing_id`;
-    if (!row?.state) return { runId: row?.existing_id ?? null, created: false, dispatches: [] };
-    const dispatches: TaskDispatch[] =
-      row.state === 'running'
-        ? first
-            .filter((t) => startState(t.taskId) === 'queued')
-            .map((t) => ({ instanceId: t.id, runId, taskId: t.taskId, mapIndex: UNMAPPED, tryNumber: 1, delayMs: 0, startsRun: true }))
-        : [];
-    return { runId, created: true, dispatches };
   }
 
   /** The job's status columns; `lastAt` names the time column set to `now` (or none). */
