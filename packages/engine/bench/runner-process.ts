@@ -1,7 +1,7 @@
 /**
  * One runner process for the engine benchmark (BENCH_RUNNER_PROCESSES): no-op handlers, the
  * benchmark's database, Redis and queue prefix. Prints `ready` once it takes tries; on SIGTERM it
- * closes and prints its CPU time (user + system, ms) as JSON.
+ * closes (the benchmark reads its CPU time from /proc while it runs, see cpu-meter.ts).
  */
 import { createPrismaClient } from '@sluice/db';
 import { createLogger } from '@sluice/logging';
@@ -28,8 +28,6 @@ process.once('SIGTERM', () => {
   void (async () => {
     await runner.close();
     await prisma.$disconnect();
-    const cpu = process.cpuUsage();
-    process.stdout.write(`${JSON.stringify({ cpu_ms: (cpu.user + cpu.system) / 1000 })}\n`);
     process.exit(0);
   })();
 });

@@ -16,6 +16,9 @@
  *   timed from the first add (as the DAG's tasks are: each is enqueued by the machinery);
  * - the DAG machinery: JOBS jobs × RUNS runs triggered at once, timed until every run ended.
  * The report gives every round and the medians; the machine is shared, so read the ratios.
+ * Each phase is also measured in CPU time per raw job / per DAG task, by process (this one,
+ * runner processes, PostgreSQL, Redis; cpu-meter.ts): a raw job's CPU counts its add too, in
+ * both modes (drain's adds are outside its timed window, not outside its cost).
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_JOBS (20), BENCH_RUNS (25 per job and round),
  * BENCH_STREAMS (4), BENCH_CONCURRENCY (50), BENCH_RUNNER_PROCESSES (0: the runner runs in the benchmark's
@@ -37,6 +40,7 @@ import { createLogger } from '@sluice/logging';
 import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { Engine, createRedis, quitRedis } from '../src/index.ts';
 import { startRunner } from '../../runner/src/worker/index.ts';
+import { cpuPerUnit, createCpuMeter, type CpuPerUnit } from './cpu-meter.ts';
 import { noopHandlers } from './noop-handlers.ts';
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
@@ -87,6 +91,32 @@ function summary(sorted: number[]): Record<string, number> {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+/** Medians of the rounds' CPU per unit of work (totals and by process), and what one DAG task costs in raw jobs. */
+function cpuMedians(
+  rounds: readonly { raw_drain_cpu_ms_per_job: CpuPerUnit | null; raw_enqueue_process_cpu_ms_per_job: CpuPerUnit | null; dag_cpu_ms_per_task: CpuPerUnit | null }[],
+): Record<string, number> | null {
+  const m = (pick: (r: (typeof rounds)[number]) => number | undefined): number | null => {
+    const xs = rounds.map(pick).filter((x): x is number => x !== undefined);
+    return xs.length === rounds.length ? Number(median(xs).toFixed(4)) : null;
+  };
+  const dag = m((r) => r.dag_cpu_ms_per_task?.total);
+  const drain = m((r) => r.raw_drain_cpu_ms_per_job?.total);
+  const flow = m((r) => r.raw_enqueue_process_cpu_ms_per_job?.total);
+  if (dag === null || drain === null || flow === null) return null;
+  return {
+    dag_per_task: dag,
+    dag_per_task_this_process: m((r) => r.dag_cpu_ms_per_task?.node) ?? NaN,
+    dag_per_task_runner_processes: m((r) => r.dag_cpu_ms_per_task?.runners) ?? NaN,
+    dag_per_task_postgres: m((r) => r.dag_cpu_ms_per_task?.postgres) ?? NaN,
+    dag_per_task_redis: m((r) => r.dag_cpu_ms_per_task?.redis) ?? NaN,
+    raw_drain_per_job: drain,
+    raw_enqueue_process_per_job: flow,
+    // A fifth of raw BullMQ's rate on a saturated machine would need a DAG task to cost at most five raw jobs.
+    raw_drain_jobs_per_dag_task: Number((dag / drain).toFixed(2)),
+    raw_enqueue_process_jobs_per_dag_task: Number((dag / flow).toFixed(2)),
+  };
+}
+
 /** Raw BullMQ no-op jobs per second; see the header for the two modes. */
 async function rawBullmq(redisUrl: string, jobs: number, mode: 'drain' | 'enqueue+process'): Promise<number> {
   const prefix = `bench-raw-${randomBytes(4).toString('hex')}`;
@@ -124,10 +154,9 @@ async function rawBullmq(redisUrl: string, jobs: number, mode: 'drain' | 'enqueu
   return rate;
 }
 
-/** BENCH_RUNNER_PROCESSES runner processes sharing the concurrency; `close` stops them and answers their CPU time. */
-async function startRunnerProcesses(databaseUrl: string, redisUrl: string, queuePrefix: string): Promise<{ close(): Promise<void>; cpuMs(): number }> {
+/** BENCH_RUNNER_PROCESSES runner processes sharing the concurrency; `close` stops them. */
+async function startRunnerProcesses(databaseUrl: string, redisUrl: string, queuePrefix: string): Promise<{ close(): Promise<void>; pids(): number[] }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'runner-process.ts');
-  const cpu: number[] = [];
   const children = await Promise.all(
     Array.from({ length: RUNNER_PROCESSES }, () => {
       const child = spawn(process.execPath, ['--import', 'tsx', script], {
@@ -139,7 +168,6 @@ async function startRunnerProcesses(databaseUrl: string, redisUrl: string, queue
         child.once('exit', (code) => reject(new Error(`a runner process exited with ${code} before it was ready`)));
         lines.on('line', (line) => {
           if (line === 'ready') resolve(child);
-          else if (line.startsWith('{')) cpu.push((JSON.parse(line) as { cpu_ms: number }).cpu_ms);
         });
       });
     }),
@@ -157,14 +185,13 @@ async function startRunnerProcesses(databaseUrl: string, redisUrl: string, queue
         ),
       );
     },
-    cpuMs: () => cpu.reduce((a, b) => a + b, 0),
+    pids: () => children.flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
   };
 }
 
 /** Triggers `runs` runs of every job, all at once (as concurrent API calls would), and waits until they all ended. */
-async function dagRound(engine: Engine, sql: Sql, jobIds: string[], runs: number): Promise<{ seconds: number; runIds: string[]; cpuMs: number }> {
+async function dagRound(engine: Engine, sql: Sql, jobIds: string[], runs: number): Promise<{ seconds: number; runIds: string[] }> {
   const start = performance.now();
-  const cpuStart = process.cpuUsage();
   const triggered = await Promise.all(Array.from({ length: runs }, () => jobIds.map((jobId) => engine.triggerRun(jobId))).flat());
   const runIds = triggered.map((t) => t.runId);
   const deadline = Date.now() + DEADLINE_S * 1000;
@@ -179,8 +206,7 @@ async function dagRound(engine: Engine, sql: Sql, jobIds: string[], runs: number
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  const cpu = process.cpuUsage(cpuStart);
-  return { seconds: (performance.now() - start) / 1000, runIds, cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { seconds: (performance.now() - start) / 1000, runIds };
 }
 
 async function main(): Promise<void> {
@@ -234,6 +260,15 @@ async function main(): Promise<void> {
             concurrency: CONCURRENCY,
             handlers: noopHandlers,
           });
+    const meterRedis = createRedis(redisUrl);
+    const meter = await createCpuMeter(sql, meterRedis, () => ('pids' in runner ? runner.pids() : []));
+    /** Runs a phase and answers its result with the CPU it cost per unit of work (null when the machine cannot be read). */
+    const metered = async <T>(units: number, phase: () => Promise<T>): Promise<{ result: T; cpu: CpuPerUnit | null }> => {
+      const before = await meter?.sample();
+      const result = await phase();
+      const after = await meter?.sample();
+      return { result, cpu: before && after ? cpuPerUnit(before, after, units) : null };
+    };
     const tasksPerRun = 2 + 3 * STREAMS;
     const roundTasks = JOBS * RUNS * tasksPerRun;
 
@@ -242,22 +277,33 @@ async function main(): Promise<void> {
     await rawBullmq(redisUrl, Math.min(RAW_JOBS, 5000), 'enqueue+process');
     await dagRound(engine, sql, jobIds, Math.max(1, Math.ceil(RUNS / 5)));
 
-    const rounds: { raw_drain_jobs_per_s: number; raw_enqueue_process_jobs_per_s: number; dag_tasks_per_s: number; node_cpu_ms_per_task: number; seconds: number }[] = [];
+    const rounds: {
+      raw_drain_jobs_per_s: number;
+      raw_enqueue_process_jobs_per_s: number;
+      dag_tasks_per_s: number;
+      seconds: number;
+      // CPU milliseconds per raw job / per DAG task, by process (this one, runner processes, PostgreSQL, Redis).
+      raw_drain_cpu_ms_per_job: CpuPerUnit | null;
+      raw_enqueue_process_cpu_ms_per_job: CpuPerUnit | null;
+      dag_cpu_ms_per_task: CpuPerUnit | null;
+    }[] = [];
     let lastRunIds: string[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const drain = await rawBullmq(redisUrl, RAW_JOBS, 'drain');
-      const flow = await rawBullmq(redisUrl, RAW_JOBS, 'enqueue+process');
-      const dag = await dagRound(engine, sql, jobIds, RUNS);
-      lastRunIds = dag.runIds;
+      const drain = await metered(RAW_JOBS, () => rawBullmq(redisUrl, RAW_JOBS, 'drain'));
+      const flow = await metered(RAW_JOBS, () => rawBullmq(redisUrl, RAW_JOBS, 'enqueue+process'));
+      const dag = await metered(roundTasks, () => dagRound(engine, sql, jobIds, RUNS));
+      lastRunIds = dag.result.runIds;
       rounds.push({
-        raw_drain_jobs_per_s: Math.round(drain),
-        raw_enqueue_process_jobs_per_s: Math.round(flow),
-        dag_tasks_per_s: Math.round(roundTasks / dag.seconds),
-        // CPU of this process (runner + engine + driver) per task: the part of the cost that other load on the machine does not change.
-        node_cpu_ms_per_task: Number((dag.cpuMs / roundTasks).toFixed(3)),
-        seconds: Number(dag.seconds.toFixed(2)),
+        raw_drain_jobs_per_s: Math.round(drain.result),
+        raw_enqueue_process_jobs_per_s: Math.round(flow.result),
+        dag_tasks_per_s: Math.round(roundTasks / dag.result.seconds),
+        seconds: Number(dag.result.seconds.toFixed(2)),
+        raw_drain_cpu_ms_per_job: drain.cpu,
+        raw_enqueue_process_cpu_ms_per_job: flow.cpu,
+        dag_cpu_ms_per_task: dag.cpu,
       });
     }
+    await quitRedis(meterRedis);
     const failed = await prisma.dagRun.count({ where: { state: { not: 'success' } } });
     const saturated = await handoffLatencies(prisma, lastRunIds);
 
@@ -278,8 +324,6 @@ async function main(): Promise<void> {
 
     await runner.close();
     await engine.close();
-    const [counted] = await sql.query<{ n: number }[]>`SELECT count(*)::int AS n FROM task_instances`;
-    const allTasks = counted?.n ?? 0;
     const dagMedian = median(rounds.map((x) => x.dag_tasks_per_s));
     const drainMedian = median(rounds.map((x) => x.raw_drain_jobs_per_s));
     const flowMedian = median(rounds.map((x) => x.raw_enqueue_process_jobs_per_s));
@@ -290,15 +334,15 @@ async function main(): Promise<void> {
       runs_not_successful: failed,
       runner_concurrency: CONCURRENCY,
       runner_processes: RUNNER_PROCESSES,
-      // Every task the runner processes ran (warm-up and latency runs too), with their whole lives' CPU.
-      ...('cpuMs' in runner ? { runner_processes_cpu_ms_per_task: Number((runner.cpuMs() / allTasks).toFixed(3)) } : {}),
       per_round: rounds,
       median: {
         dag_tasks_per_s: dagMedian,
         raw_drain_jobs_per_s: drainMedian,
         raw_enqueue_process_jobs_per_s: flowMedian,
-        node_cpu_ms_per_task: median(rounds.map((x) => x.node_cpu_ms_per_task)),
       },
+      // CPU per unit of work, medians of the rounds' totals (every process of the machinery and of raw BullMQ):
+      // what one DAG task costs against one raw job, whatever else the machine did meanwhile.
+      cpu_ms: cpuMedians(rounds),
       // The target: DAG machinery / raw BullMQ (drain) ≥ 0.2.
       ratio_dag_to_raw_drain: Number((dagMedian / drainMedian).toFixed(3)),
       ratio_dag_to_raw_enqueue_process: Number((dagMedian / flowMedian).toFixed(3)),
