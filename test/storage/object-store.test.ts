@@ -151,6 +151,17 @@ for (const backend of backends) {
       assert.deepEqual(await collect(store.list('archive/')), ['archive/r1/deep/y.json']);
     });
 
+    test('copy makes a second object with the same bytes and leaves the first; a missing source fails', async () => {
+      const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+      await store.put('copy/src/a b.bin', body);
+      await store.copy('copy/src/a b.bin', 'copy/dst/deep/a b.bin');
+      assert.ok((await store.get('copy/dst/deep/a b.bin')).equals(body));
+      assert.ok((await store.get('copy/src/a b.bin')).equals(body));
+      assert.equal((await store.head('copy/dst/deep/a b.bin'))?.size, body.length);
+      await assert.rejects(store.copy('copy/src/missing.bin', 'copy/dst/missing.bin'));
+      assert.equal(await store.head('copy/dst/missing.bin'), undefined);
+    });
+
     test('get of a missing key fails', async () => {
       await assert.rejects(store.get('no/such/key'));
       await assert.rejects(store.getStream('no/such/key'));

@@ -111,6 +111,10 @@ export class FileObjectStore implements ObjectStore {
     await fs.copyFile(this.pathOf(key), localPath);
   }
 
+  copy(fromKey: string, toKey: string): Promise<void> {
+    return this.upload(this.pathOf(fromKey), toKey);
+  }
+
   async upload(localPath: string, key: string): Promise<void> {
     const target = this.pathOf(key);
     const tmp = await this.tempBeside(target);

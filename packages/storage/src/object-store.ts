@@ -35,6 +35,11 @@ export interface ObjectStore {
   localFile(key: string): string | undefined;
   /** Copies a local file to an object. */
   upload(localPath: string, key: string): Promise<void>;
+  /**
+   * Copies an object to another key of this store without passing its bytes through this
+   * process (S3 CopyObject; a file copy on file://). The target appears whole or not at all.
+   */
+  copy(fromKey: string, toKey: string): Promise<void>;
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;

@@ -204,11 +204,16 @@ export class S3ObjectStore implements ObjectStore {
     return n;
   }
 
+  /** One CopyObject request: objects over 5 GiB are not supported (S3's limit for it). */
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const source = `${this.bucket}/${this.s3Key(fromKey)}`.split('/').map(encodeURIComponent).join('/');
+    await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.s3Key(toKey), CopySource: source }));
+  }
+
   /** Copy then delete, object by object (S3 has no rename). Objects over 5 GiB are not supported. */
   movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
     return movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
-      const source = `${this.bucket}/${this.base}${key}`.split('/').map(encodeURIComponent).join('/');
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.s3Key(targetKey), CopySource: source }));
+      await this.copy(key, targetKey);
       await this.delete(key);
     });
   }
