@@ -84,6 +84,11 @@ describe('write modes through the API, read with PyIceberg', () => {
       (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`)).body.lines.map((l) => l.message).join('\n');
     assert.doesNotMatch(await extractLog(r1.run_id), /using the catalog discovered at/);
     assert.match(await extractLog(r2.run_id), /using the catalog discovered at/);
+    // Load took transform's files as this table's data files, copied within the object store.
+    const loadLog = (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${r1.run_id}/tasks/load/logs?try=1&map_index=0`)).body.lines
+      .map((l) => l.message)
+      .join('\n');
+    assert.match(loadLog, /transform's files as they are, copied within the object store/);
     const t = await table('e2e_append', 'users');
     assert.equal(t.rows.length, loadRows(r1, 'users') + loadRows(r2, 'users'));
     const byRun = new Map<unknown, number>();

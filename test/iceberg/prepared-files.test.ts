@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { dataFileCopyOptions, type ColumnSpec, type IcebergField } from '@sluice/iceberg';
+import { dataFileCopyOptions, readDataFileMetrics, type ColumnSpec, type IcebergField, type StoredDataFile } from '@sluice/iceberg';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
 const columns: ColumnSpec[] = [
@@ -130,3 +130,88 @@ describe('committing prepared data files', () => {
     assert.deepEqual(view.rows.map((r) => r['ratio']), [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75]);
   });
 });
+
+/**
+ * Data files already in the object store (the transform task uploads them under staging/ with
+ * their metrics): committed by a copy within the store — no bytes through the writer — while the
+ * planned ids hold, downloaded and rewritten when they do not. On file:// and on S3 (moto).
+ */
+for (const kind of ['file', 's3'] as const) {
+  describe(`committing stored data files (${kind})`, () => {
+    let h: IcebergHarness;
+    before(async () => {
+      h = await createHarness(kind);
+    });
+    after(async () => {
+      await h.close();
+    });
+
+    /** Writes rows from..to-1 with the planned fields, uploads them to `key`, and answers the key with the file's metrics. */
+    async function stage(name: string, fields: IcebergField[], from: number, to: number, key: string): Promise<StoredDataFile & { local: string }> {
+      const dir = path.join(h.dir, name);
+      const instance = await DuckDBInstance.create(':memory:');
+      const c = await instance.connect();
+      try {
+        await c.run(
+          `COPY (SELECT i::BIGINT AS id, 'n' || i AS name, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS seen_at FROM range(${from}, ${to}) t(i))
+             TO '${dir}' (${dataFileCopyOptions(fields)})`,
+        );
+        const local = path.join(dir, 'data_0.parquet');
+        const metrics = await readDataFileMetrics(c, local, fields);
+        await h.store.upload(local, key);
+        return { key, metrics, local };
+      } finally {
+        c.closeSync();
+        instance.closeSync();
+      }
+    }
+
+    test('while the planned ids hold, the stored file is copied into the table as it is, with the metrics given', async () => {
+      const fields = await h.catalog.fieldsForWrite('stored', 'kept', columns);
+      const staged = await stage('kept-1', fields, 0, 500, 'staging/run-1/transformed/kept/part-00000.parquet');
+      assert.equal(staged.metrics.record_count, '500');
+      const table = await h.catalog.loadOrCreateTable('stored', 'kept', columns);
+      const result = await table.append(
+        { format: 'parquet', files: [], stored: [{ key: staged.key, metrics: staged.metrics }], columns, icebergFields: fields },
+        { runId: 'r1', taskId: 'load[kept]' },
+      );
+      assert.equal(result.status, 'committed');
+      assert.equal(result.inputFilesAsIs, true);
+      const [committed] = await table.dataFiles();
+      assert.ok(committed);
+      assert.ok(committed.file_path.includes('/data/'), `committed under the table's data/: ${committed.file_path}`);
+      const local = path.join(h.dir, 'kept-committed.parquet');
+      await h.store.download(h.store.keyOf(committed.file_path), local);
+      assert.equal(await sha(local), await sha(staged.local), 'the committed data file is the staged object');
+      assert.ok(await h.store.head(staged.key), 'the staged object stays where it was');
+
+      const view = await h.read('stored', 'kept');
+      assert.equal(view.rows.length, 500);
+      assert.equal(view.files[0]?.record_count, 500);
+      const m = view.files[0]?.readable_metrics ?? {};
+      assert.deepEqual([m['id']?.value_count, m['id']?.null_value_count, m['id']?.lower_bound, m['id']?.upper_bound], [500, 0, 0, 499]);
+      assert.deepEqual([m['name']?.lower_bound, m['name']?.upper_bound], ['n0', 'n99'], 'string bounds order as text');
+    });
+
+    test('when the table moved the ids since planning, the stored file is downloaded and rewritten', async () => {
+      const fields = await h.catalog.fieldsForWrite('stored', 'moved', columns);
+      const staged = await stage('moved-1', fields, 0, 50, 'staging/run-2/transformed/moved/part-00000.parquet');
+      await h.secondCatalog().createTable('stored', 'moved', [columns[2] as ColumnSpec, columns[1] as ColumnSpec, columns[0] as ColumnSpec]);
+      const table = await h.catalog.loadTable('stored', 'moved');
+      const result = await table.overwrite({ format: 'parquet', files: [], stored: [staged], columns, icebergFields: fields }, { runId: 'r2', taskId: 'load[moved]' });
+      assert.equal(result.status, 'committed');
+      assert.equal(result.inputFilesAsIs, false);
+      const view = await h.read('stored', 'moved');
+      assert.deepEqual(view.schema.map((f) => `${f.id}:${f.name}`), ['1:seen_at', '2:name', '3:id']);
+      assert.deepEqual(view.rows.find((r) => r['id'] === 42), { seen_at: '2024-01-01T00:00:42+00:00', name: 'n42', id: 42 });
+    });
+
+    test('stored files need Parquet, their fields, and no local files beside them', async () => {
+      const table = await h.catalog.loadOrCreateTable('stored', 'checked', columns);
+      const one = { key: 'staging/x.parquet', metrics: { record_count: '1', file_size_in_bytes: '1', column_sizes: null, value_counts: null, null_value_counts: null, nan_value_counts: null, lower_bounds: null, upper_bounds: null, split_offsets: null, sort_order_id: null } };
+      await assert.rejects(table.append({ format: 'parquet', files: [], stored: [one], columns }), /icebergFields/);
+      await assert.rejects(table.append({ format: 'ndjson', files: [], stored: [one], columns, icebergFields: [] }), /Parquet/);
+      await assert.rejects(table.append({ format: 'parquet', files: ['/tmp/a.parquet'], stored: [one], columns, icebergFields: [] }), /not both/);
+    });
+  });
+}

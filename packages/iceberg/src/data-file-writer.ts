@@ -5,13 +5,23 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { compareBounds, parseStat, serializeBound, type BoundValue } from './column-bounds.ts';
 import { duckdbType } from './iceberg-types.ts';
 import { quoteIdent, quoteString, sqlList } from './duckdb.ts';
-import type { ColumnSpec, DataFile, IcebergField } from './types.ts';
+import { ValidationError } from '@sluice/core';
+import type { ObjectStore } from '@sluice/storage';
+import type { ColumnSpec, DataFile, IcebergField, StoredDataFile } from './types.ts';
 
 /** Files handed to a write: local Parquet or NDJSON files and the columns they hold. */
 export interface WriteInput {
   format: 'parquet' | 'ndjson';
-  /** Local paths; all files share one format. */
+  /** Local paths; all files share one format. Empty when `stored` gives the files. */
   files: string[];
+  /**
+   * Parquet data files already in the table's object store (written with `icebergFields`, e.g.
+   * by the transform task under staging/), with their metrics: while those fields still hold
+   * they are copied into the table's data/ within the store (no bytes through this process) and
+   * committed with these metrics; otherwise they are downloaded and rewritten. Needs
+   * `format: 'parquet'`, `icebergFields`, and `files` empty.
+   */
+  stored?: StoredDataFile[];
   /** The columns the files hold, with their Iceberg types (see README for the contract). */
   columns: ColumnSpec[];
   /**
@@ -24,6 +34,31 @@ export interface WriteInput {
    */
   icebergFields?: IcebergField[];
 }
+
+/** The input's local files: `files`, or `stored` downloaded into `dir`. Throws on an input that gives both or neither kind properly. */
+export async function localInputFiles(input: WriteInput, store: ObjectStore, dir: string): Promise<string[]> {
+  if (!input.stored) return input.files;
+  const paths: string[] = [];
+  for (const [i, f] of input.stored.entries()) {
+    const local = path.join(dir, `stored-${i}-${randomUUID()}.parquet`);
+    await store.download(f.key, local);
+    paths.push(local);
+  }
+  return paths;
+}
+
+/** Checks the shape of an input (see WriteInput); a ValidationError says what is wrong. */
+export function checkWriteInput(input: WriteInput): void {
+  if (!input.stored) return;
+  const issues: { path: string; message: string }[] = [];
+  if (input.format !== 'parquet') issues.push({ path: 'format', message: 'stored data files are Parquet' });
+  if (!input.icebergFields) issues.push({ path: 'icebergFields', message: 'stored data files need the fields they were written with' });
+  if (input.files.length > 0) issues.push({ path: 'files', message: 'give local files or stored ones, not both' });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+/** How many files the input holds. */
+export const inputFileCount = (input: WriteInput): number => input.stored?.length ?? input.files.length;
 
 /** A Parquet data file written locally, with the metrics its manifest entry records. */
 export interface LocalDataFile {
@@ -148,7 +183,7 @@ interface ColumnAcc {
   boundsKnown: boolean;
 }
 
-async function readMetrics(
+export async function readMetrics(
   connection: DuckDBConnection,
   localPath: string,
   fields: IcebergField[],

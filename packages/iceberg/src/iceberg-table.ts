@@ -10,7 +10,18 @@ import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { tableName } from './catalog-backend.ts';
 import { deserializeBound, type BoundValue } from './column-bounds.ts';
-import { describeDataFiles, fieldsStillHold, inputRelation, writeDataFiles, type LocalDataFile, type WriteInput } from './data-file-writer.ts';
+import { metricsFromJson } from './data-file-metrics.ts';
+import {
+  checkWriteInput,
+  describeDataFiles,
+  fieldsStillHold,
+  inputFileCount,
+  inputRelation,
+  localInputFiles,
+  writeDataFiles,
+  type LocalDataFile,
+  type WriteInput,
+} from './data-file-writer.ts';
 import { quoteIdent, quoteString, sqlList, withDuckDb } from './duckdb.ts';
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema } from './evolve-schema.ts';
@@ -26,6 +37,7 @@ import {
   type ManifestFile,
   type Snapshot,
   type SnapshotSummary,
+  type StoredDataFile,
   type TableMetadata,
 } from './types.ts';
 
@@ -130,6 +142,7 @@ export class IcebergTable {
 
   /** Appends the input rows. On conflict the same data files are re-applied onto the newer table state. */
   async append(input: WriteInput, options: WriteOptions = {}): Promise<CommitResult> {
+    checkWriteInput(input);
     return this.commitWithFiles(input, options, 'append');
   }
 
@@ -139,6 +152,7 @@ export class IcebergTable {
    * re-validated against the newer state (whatever is live then is what gets replaced).
    */
   async overwrite(input: WriteInput, options: WriteOptions = {}): Promise<CommitResult> {
+    checkWriteInput(input);
     return this.commitWithFiles(input, options, 'overwrite');
   }
 
@@ -149,6 +163,7 @@ export class IcebergTable {
    * must not be null. On conflict the whole merge is recomputed against the newer state.
    */
   async merge(input: WriteInput, options: MergeOptions): Promise<CommitResult> {
+    checkWriteInput(input);
     if (options.keys.length === 0) throw new ValidationError([{ path: 'keys', message: 'merge needs at least one key column' }]);
     const missing = options.keys.filter((k) => !input.columns.some((c) => c.name === k));
     if (missing.length > 0) {
@@ -156,12 +171,13 @@ export class IcebergTable {
     }
     return this.commitLoop(options, async (base, schema, written, tmp) => {
       // An empty batch changes no row (only, maybe, the schema).
-      if (input.files.length === 0) return { operation: 'append', added: [], deleted: new Set<string>(), asIs: false };
+      if (inputFileCount(input) === 0) return { operation: 'append', added: [], deleted: new Set<string>(), asIs: false };
       const fields = schema.schema.fields;
       const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
       const live = await this.liveFiles(base);
+      const inputFiles = await localInputFiles(input, this.store, tmp);
       return withDuckDb(async (c) => {
-        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation(input, fields)}`);
+        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation({ format: input.format, files: inputFiles, columns: input.columns }, fields)}`);
         const nullKeys = await scalar(
           c,
           `SELECT count(*) FROM merge_batch WHERE ${keyFields.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ')}`,
@@ -216,13 +232,20 @@ export class IcebergTable {
       if (!cache || cache.signature !== signature) {
         if (cache) await this.deleteQuietly(cache.files.map((f) => f.file_path));
         // No input files: nothing to add (an overwrite with an empty batch empties the table).
-        let files: LocalDataFile[] = [];
-        if (input.files.length > 0) {
-          files = await withDuckDb((c) =>
-            prepared ? describeDataFiles(c, input.files, prepared, false) : writeDataFiles(c, inputRelation(input, fields), fields, tmp),
+        let added: DataFile[] = [];
+        if (prepared && input.stored) {
+          added = await this.copyStoredDataFiles(input.stored, written);
+        } else if (inputFileCount(input) > 0) {
+          const inputFiles = await localInputFiles(input, this.store, tmp);
+          const files: LocalDataFile[] = await withDuckDb((c) =>
+            prepared
+              ? describeDataFiles(c, inputFiles, prepared, false)
+              : writeDataFiles(c, inputRelation({ format: input.format, files: inputFiles, columns: input.columns }, fields), fields, tmp),
           );
+          // The caller's own files stay; those this write made (or downloaded) go once uploaded.
+          added = await this.uploadDataFiles(files, written, !prepared || input.stored !== undefined);
         }
-        cache = { signature, files: await this.uploadDataFiles(files, written, !prepared), asIs: prepared !== undefined && files.length > 0 };
+        cache = { signature, files: added, asIs: prepared !== undefined && added.length > 0 };
       } else {
         for (const f of cache.files) written.dataFiles.add(f.file_path);
       }
@@ -474,6 +497,22 @@ export class IcebergTable {
     };
     if (parent) snapshot['parent-snapshot-id'] = parent['snapshot-id'];
     return { next: withSnapshot(base, baseLocation, snapshot, schema), snapshot };
+  }
+
+  /** Copies data files already in the store under the table's `data/`, within the store; files without rows are left out. */
+  private async copyStoredDataFiles(stored: StoredDataFile[], written: WrittenFiles): Promise<DataFile[]> {
+    const dataPrefix = `${this.store.keyOf(this.metadataValue.location)}/data`;
+    const out: DataFile[] = [];
+    for (const [i, f] of stored.entries()) {
+      const metrics = metricsFromJson(f.metrics, `stored[${i}].metrics`);
+      if (metrics.record_count === 0n) continue;
+      const key = `${dataPrefix}/${String(i).padStart(5, '0')}-${randomUUID()}.parquet`;
+      const uri = this.store.uri(key);
+      written.dataFiles.add(uri);
+      await this.store.copy(f.key, key);
+      out.push({ ...metrics, file_path: uri });
+    }
+    return out;
   }
 
   /** Uploads local data files under the table's `data/`; `removeLocal` deletes each local file once uploaded (files this write made). */

@@ -1,6 +1,7 @@
 export { openCatalog, IcebergCatalog, type OpenCatalogOptions, type CreateTableOptions } from './catalog.ts';
 export { IcebergTable, type WriteOptions, type MergeOptions, type CommitResult } from './iceberg-table.ts';
 export { copiedDataFiles, dataFileCopyOptions, type WriteInput } from './data-file-writer.ts';
+export { readDataFileMetrics } from './data-file-metrics.ts';
 export { writeToTable, type WriteToTableRequest, type WriteMode } from './write-to-table.ts';
 export type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 export { SqlCatalogBackend } from './sql-catalog-backend.ts';
@@ -12,10 +13,12 @@ export { IncompatibleSchemaError, NoSuchTableError, TableAlreadyExistsError, Com
 export type {
   ColumnSpec,
   DataFile,
+  DataFileMetricsJson,
   IcebergField,
   IcebergPrimitiveType,
   IcebergSchema,
   Snapshot,
   SnapshotSummary,
+  StoredDataFile,
   TableMetadata,
 } from './types.ts';

@@ -111,6 +111,32 @@ export interface DataFile {
   sort_order_id: number | null;
 }
 
+/**
+ * A Parquet data file's metrics (what its manifest entry records) in a form JSON carries:
+ * 64-bit counts as decimal strings, bounds as base64 of their Iceberg single-value encoding.
+ * Written by whoever wrote the file (the transform task, beside the file it uploads), so that a
+ * commit can take the file as it is without reading it again.
+ */
+export interface DataFileMetricsJson {
+  record_count: string;
+  file_size_in_bytes: string;
+  /** [field id, value] pairs; null when unknown. */
+  column_sizes: [number, string][] | null;
+  value_counts: [number, string][] | null;
+  null_value_counts: [number, string][] | null;
+  nan_value_counts: [number, string][] | null;
+  lower_bounds: [number, string][] | null;
+  upper_bounds: [number, string][] | null;
+  split_offsets: string[] | null;
+  sort_order_id: number | null;
+}
+
+/** A data file already in the table's object store (e.g. under staging/), with its metrics. */
+export interface StoredDataFile {
+  key: string;
+  metrics: DataFileMetricsJson;
+}
+
 export const ManifestEntryStatus = { EXISTING: 0, ADDED: 1, DELETED: 2 } as const;
 export type ManifestEntryStatus = (typeof ManifestEntryStatus)[keyof typeof ManifestEntryStatus];
 

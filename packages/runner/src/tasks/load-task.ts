@@ -66,18 +66,23 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const columns: ColumnSpec[] = tm.columns.map((c) => ({ name: c.name, type: c.type }));
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
   try {
+    // Files transform wrote as this table's data files, with their metrics, are handed over where
+    // they are (the table copies them within the object store); others are read here.
+    const stored = tm.icebergFields && tm.files.every((f) => f.metrics !== null) ? tm.files.flatMap((f) => (f.metrics ? [{ key: f.key, metrics: f.metrics }] : [])) : null;
     const files: string[] = [];
-    for (const [i, f] of tm.files.entries()) {
-      const local = path.join(tmp, `in-${i}.parquet`);
-      await deps.store.download(f.key, local);
-      files.push(local);
+    if (!stored) {
+      for (const [i, f] of tm.files.entries()) {
+        const local = path.join(tmp, `in-${i}.parquet`);
+        await deps.store.download(f.key, local);
+        files.push(local);
+      }
     }
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
-    const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}) };
+    const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
     const options = {
       runId: ctx.run.id,
       taskId: `load[${stream}]`,
@@ -101,7 +106,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     ctx.log.info(
       `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load' : result.status === 'no-op' ? 'nothing to commit' : 'committed'} ` +
         `${tm.rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
-        `${result.status === 'committed' ? (result.inputFilesAsIs ? ", transform's files as they are" : ', data files rewritten') : ''})`,
+        `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''})`,
     );
     const manifest = await readExtractManifest(deps.store, ctx.run.id);
     const schema = table.schema;

@@ -13,7 +13,16 @@ import {
   type IngestionMetadataValues,
 } from '@sluice/core/pipeline';
 import type { ColumnCipher, ColumnEncryptionMode } from '@sluice/crypto';
-import { IncompatibleSchemaError, copiedDataFiles, dataFileCopyOptions, duckdbType, type ColumnSpec, type IcebergField } from '@sluice/iceberg';
+import {
+  IncompatibleSchemaError,
+  copiedDataFiles,
+  dataFileCopyOptions,
+  duckdbType,
+  readDataFileMetrics,
+  type ColumnSpec,
+  type DataFileMetricsJson,
+  type IcebergField,
+} from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
@@ -23,13 +32,34 @@ import { transformedDir, transformedManifestKey } from './staging-layout.ts';
 export const outputTypes = ['long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp', 'string'] as const;
 export type OutputType = (typeof outputTypes)[number];
 
+/** [Iceberg field id, value] pairs of a data file's metrics (see @sluice/iceberg's DataFileMetricsJson). */
+const byFieldId = z.array(z.tuple([z.number().int(), z.string()])).nullable();
+const dataFileMetricsSchema = z.object({
+  record_count: z.string(),
+  file_size_in_bytes: z.string(),
+  column_sizes: byFieldId,
+  value_counts: byFieldId,
+  null_value_counts: byFieldId,
+  nan_value_counts: byFieldId,
+  lower_bounds: byFieldId,
+  upper_bounds: byFieldId,
+  split_offsets: z.array(z.string()).nullable(),
+  sort_order_id: z.number().int().nullable(),
+}) satisfies z.ZodType<DataFileMetricsJson>;
+
 export const transformedManifestSchema = z.object({
   version: z.literal(1),
   stream: z.string(),
   columns: z.array(z.object({ name: z.string(), type: z.enum(outputTypes), source: z.string().nullable(), encrypted: z.boolean() })),
   /** Primary key columns as renamed (top-level keys only). */
   primaryKey: z.array(z.string()),
-  files: z.array(z.object({ key: z.string(), rows: z.number().int(), bytes: z.number().int() })),
+  /**
+   * The files, each with its data-file metrics when they were written for planned `icebergFields`
+   * (load then copies the file into the table within the object store instead of reading it).
+   */
+  files: z.array(
+    z.object({ key: z.string(), rows: z.number().int(), bytes: z.number().int(), metrics: dataFileMetricsSchema.nullable().default(null) }),
+  ),
   rows: z.number().int(),
   /**
    * The table fields the files were written for: every column carries this Iceberg field id and
@@ -237,8 +267,9 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     await db.run(`COPY (SELECT ${select.join(', ')} FROM ${stagedRel}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
     for (const [i, written] of (await writtenFiles(db, outDir)).entries()) {
       const key = `${transformedDir(runId, stream)}part-${String(i).padStart(5, '0')}.parquet`;
+      const metrics = planned ? await readDataFileMetrics(db, written.path, fields) : null;
       await store.upload(written.path, key);
-      result.files.push({ key, rows: written.rows, bytes: written.bytes });
+      result.files.push({ key, rows: written.rows, bytes: written.bytes, metrics });
     }
     result.rows = result.files.reduce((n, f) => n + f.rows, 0);
     input.progress({ rows: result.rows, bytes: result.files.reduce((n, f) => n + f.bytes, 0) });
