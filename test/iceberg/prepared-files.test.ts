@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { dataFileCopyOptions, readDataFileMetrics, type ColumnSpec, type IcebergField, type StoredDataFile } from '@sluice/iceberg';
+import { dataFileCopyOptions, readDataFileMetrics, type ColumnSpec, type DataFileMetricsJson, type IcebergField, type StoredDataFile } from '@sluice/iceberg';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
 const columns: ColumnSpec[] = [
@@ -21,6 +21,26 @@ const columns: ColumnSpec[] = [
 ];
 
 const sha = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+
+/**
+ * Writes rows id = from..to-1 into `dir` as the transform task does (the planned fields, by
+ * dataFileCopyOptions) and reads the file's metrics as transform records them.
+ */
+async function writePrepared(dir: string, fields: IcebergField[], from: number, to: number): Promise<{ local: string; metrics: DataFileMetricsJson }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  try {
+    await c.run(
+      `COPY (SELECT i::BIGINT AS id, 'n' || i AS name, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS seen_at FROM range(${from}, ${to}) t(i))
+         TO '${dir}' (${dataFileCopyOptions(fields)})`,
+    );
+    const local = path.join(dir, 'data_0.parquet');
+    return { local, metrics: await readDataFileMetrics(c, local, fields) };
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+}
 
 describe('committing prepared data files', () => {
   let h: IcebergHarness;
@@ -33,19 +53,7 @@ describe('committing prepared data files', () => {
 
   /** Writes rows id = from..to-1 as the transform task does: with the planned fields, by dataFileCopyOptions. */
   async function prepare(name: string, fields: IcebergField[], from: number, to: number): Promise<string> {
-    const dir = path.join(h.dir, name);
-    const instance = await DuckDBInstance.create(':memory:');
-    const c = await instance.connect();
-    try {
-      await c.run(
-        `COPY (SELECT i::BIGINT AS id, 'n' || i AS name, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS seen_at FROM range(${from}, ${to}) t(i))
-           TO '${dir}' (${dataFileCopyOptions(fields)})`,
-      );
-    } finally {
-      c.closeSync();
-      instance.closeSync();
-    }
-    return path.join(dir, 'data_0.parquet');
+    return (await writePrepared(path.join(h.dir, name), fields, from, to)).local;
   }
 
   test('a table created after the files were planned gets them as they are, with their footer metrics', async () => {
@@ -148,22 +156,9 @@ for (const kind of ['file', 's3'] as const) {
 
     /** Writes rows from..to-1 with the planned fields, uploads them to `key`, and answers the key with the file's metrics. */
     async function stage(name: string, fields: IcebergField[], from: number, to: number, key: string): Promise<StoredDataFile & { local: string }> {
-      const dir = path.join(h.dir, name);
-      const instance = await DuckDBInstance.create(':memory:');
-      const c = await instance.connect();
-      try {
-        await c.run(
-          `COPY (SELECT i::BIGINT AS id, 'n' || i AS name, TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(i) AS seen_at FROM range(${from}, ${to}) t(i))
-             TO '${dir}' (${dataFileCopyOptions(fields)})`,
-        );
-        const local = path.join(dir, 'data_0.parquet');
-        const metrics = await readDataFileMetrics(c, local, fields);
-        await h.store.upload(local, key);
-        return { key, metrics, local };
-      } finally {
-        c.closeSync();
-        instance.closeSync();
-      }
+      const { local, metrics } = await writePrepared(path.join(h.dir, name), fields, from, to);
+      await h.store.upload(local, key);
+      return { key, metrics, local };
     }
 
     test('while the planned ids hold, the stored file is copied into the table as it is, with the metrics given', async () => {
