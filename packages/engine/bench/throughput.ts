@@ -24,7 +24,8 @@
  * BENCH_STREAMS (4), BENCH_CONCURRENCY (50), BENCH_RUNNER_PROCESSES (0: the runner runs in the benchmark's
  * process; N > 0: N runner processes of `bench/runner-process.ts` share the concurrency, as a
  * scaled-out installation's would), BENCH_RAW_JOBS (20000), BENCH_LATENCY_RUNS (20: runs
- * measured one at a time).
+ * measured one at a time), BENCH_STEADY_FRACTION (0.5) and BENCH_STEADY_SECONDS (10; 0: none):
+ * after the rounds, runs triggered at that fraction of the rounds' median rate for that long.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -54,6 +55,8 @@ const RAW_JOBS = num('BENCH_RAW_JOBS', 20_000);
 /** Jobs per addBulk of the raw enqueue + process measure (the producer awaits each). */
 const ENQUEUE_BATCH = num('BENCH_ENQUEUE_BATCH', 25);
 const LATENCY_RUNS = num('BENCH_LATENCY_RUNS', 20);
+const STEADY_FRACTION = num('BENCH_STEADY_FRACTION', 0.5);
+const STEADY_SECONDS = num('BENCH_STEADY_SECONDS', 10);
 const DEADLINE_S = num('BENCH_DEADLINE_S', 300);
 
 const logger = createLogger({ silent: true });
@@ -194,6 +197,39 @@ async function dagRound(engine: Engine, sql: Sql, jobIds: string[], runs: number
   const start = performance.now();
   const triggered = await Promise.all(Array.from({ length: runs }, () => jobIds.map((jobId) => engine.triggerRun(jobId))).flat());
   const runIds = triggered.map((t) => t.runId);
+  await waitForRunsToEnd(sql, runIds);
+  return { seconds: (performance.now() - start) / 1000, runIds };
+}
+
+/**
+ * Steady load: runs triggered one after another at a fixed rate (`tasksPerSecond` worth of
+ * tasks), spread over the jobs, for `seconds`, then waited for. What a machine that keeps up
+ * gives, between the burst of a round (every slot busy) and one run at a time.
+ */
+async function steadyLoad(
+  engine: Engine,
+  sql: Sql,
+  jobIds: string[],
+  tasksPerSecond: number,
+  seconds: number,
+  tasksPerRun: number,
+): Promise<{ runIds: string[]; tasksPerSecond: number }> {
+  const runsPerSecond = tasksPerSecond / tasksPerRun;
+  const total = Math.max(1, Math.round(runsPerSecond * seconds));
+  const start = performance.now();
+  const triggered: Promise<{ runId: string }>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i / runsPerSecond) * 1000 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const jobId = jobIds[i % jobIds.length];
+    if (jobId !== undefined) triggered.push(engine.triggerRun(jobId));
+  }
+  const runIds = (await Promise.all(triggered)).map((t) => t.runId);
+  await waitForRunsToEnd(sql, runIds);
+  return { runIds, tasksPerSecond: (runIds.length * tasksPerRun) / ((performance.now() - start) / 1000) };
+}
+
+async function waitForRunsToEnd(sql: Sql, runIds: string[]): Promise<void> {
   const deadline = Date.now() + DEADLINE_S * 1000;
   for (;;) {
     const [open] = await sql.query<{ n: number }[]>`SELECT count(*)::int AS n FROM dag_runs WHERE id = ANY(${runIds}::uuid[]) AND state IN ('queued', 'running')`;
@@ -206,7 +242,6 @@ async function dagRound(engine: Engine, sql: Sql, jobIds: string[], runs: number
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { seconds: (performance.now() - start) / 1000, runIds };
 }
 
 async function main(): Promise<void> {
@@ -304,8 +339,12 @@ async function main(): Promise<void> {
       });
     }
     await quitRedis(meterRedis);
-    const failed = await prisma.dagRun.count({ where: { state: { not: 'success' } } });
     const saturated = await handoffLatencies(prisma, lastRunIds);
+    const dagMedian = median(rounds.map((x) => x.dag_tasks_per_s));
+
+    const steadyTarget = Math.round(dagMedian * STEADY_FRACTION);
+    const steady = STEADY_SECONDS > 0 ? await steadyLoad(engine, sql, jobIds, steadyTarget, STEADY_SECONDS, tasksPerRun) : null;
+    const steadyLatencies = steady ? await handoffLatencies(prisma, steady.runIds) : [];
 
     // Unloaded hand-off: one run at a time, so no try waits behind others for a runner slot.
     const quietRuns: string[] = [];
@@ -322,9 +361,9 @@ async function main(): Promise<void> {
     }
     const quiet = await handoffLatencies(prisma, quietRuns);
 
+    const failed = await prisma.dagRun.count({ where: { state: { not: 'success' } } });
     await runner.close();
     await engine.close();
-    const dagMedian = median(rounds.map((x) => x.dag_tasks_per_s));
     const drainMedian = median(rounds.map((x) => x.raw_drain_jobs_per_s));
     const flowMedian = median(rounds.map((x) => x.raw_enqueue_process_jobs_per_s));
     const report = {
@@ -348,6 +387,10 @@ async function main(): Promise<void> {
       ratio_dag_to_raw_enqueue_process: Number((dagMedian / flowMedian).toFixed(3)),
       handoff_latency_ms_one_run_at_a_time: summary(quiet),
       handoff_latency_ms_under_full_load_last_round: summary(saturated),
+      // Runs triggered at a steady rate, STEADY_FRACTION of the rounds' median, for STEADY_SECONDS.
+      handoff_latency_ms_steady_load: steady
+        ? { target_tasks_per_s: steadyTarget, achieved_tasks_per_s: Math.round(steady.tasksPerSecond), ...summary(steadyLatencies) }
+        : null,
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
