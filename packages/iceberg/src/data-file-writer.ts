@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { ValidationError } from '@sluice/core';
+import type { ObjectStore } from '@sluice/storage';
 import { compareBounds, parseStat, serializeBound, type BoundValue } from './column-bounds.ts';
 import { duckdbType } from './iceberg-types.ts';
 import { quoteIdent, quoteString, sqlList } from './duckdb.ts';
-import { ValidationError } from '@sluice/core';
-import type { ObjectStore } from '@sluice/storage';
 import type { ColumnSpec, DataFile, IcebergField, StoredDataFile } from './types.ts';
 
 /** Files handed to a write: local Parquet or NDJSON files and the columns they hold. */
@@ -35,7 +35,7 @@ export interface WriteInput {
   icebergFields?: IcebergField[];
 }
 
-/** The input's local files: `files`, or `stored` downloaded into `dir`. Throws on an input that gives both or neither kind properly. */
+/** The input's local files: `files`, or the `stored` files downloaded into `dir`. */
 export async function localInputFiles(input: WriteInput, store: ObjectStore, dir: string): Promise<string[]> {
   if (!input.stored) return input.files;
   const paths: string[] = [];

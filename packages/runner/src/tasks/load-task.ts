@@ -68,7 +68,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   try {
     // Files transform wrote as this table's data files, with their metrics, are handed over where
     // they are (the table copies them within the object store); others are read here.
-    const stored = tm.icebergFields && tm.files.every((f) => f.metrics !== null) ? tm.files.flatMap((f) => (f.metrics ? [{ key: f.key, metrics: f.metrics }] : [])) : null;
+    const described = tm.files.flatMap((f) => (f.metrics ? [{ key: f.key, metrics: f.metrics }] : []));
+    const stored = tm.icebergFields && described.length === tm.files.length ? described : null;
     const files: string[] = [];
     if (!stored) {
       for (const [i, f] of tm.files.entries()) {
