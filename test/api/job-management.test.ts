@@ -157,7 +157,8 @@ describe('runs and tasks', () => {
 
     const log = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`);
     assert.equal(log.status, 200, log.text);
-    assert.deepEqual(log.body.lines.map((l: { message: string }) => l.message), ['starting', 'source unreachable']);
+    // The claim wrote the try's first line; the rest were written after it.
+    assert.deepEqual(log.body.lines.map((l: { message: string }) => l.message), ['try 1 of 4 started on runner test-runner', 'starting', 'source unreachable']);
     const none = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=2`);
     assert.deepEqual(none.body.lines, []);
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/nope/logs`)).status, 404);

@@ -41,7 +41,9 @@ describe('task log', () => {
         ['warn', `slow source {"waited_ms":1500,"detail":"token=${REDACTED}"}`],
         ['error', 'one stream had bad rows'],
       ]);
-      assert.match(lines[0]?.message ?? '', /^try 1 of \d+ started on runner /, 'the runner\'s own first line comes first');
+      assert.match(lines[0]?.message ?? '', /^try 1 of \d+ started on runner /, 'the claim\'s line comes first');
+      assert.equal(lines.at(-1)?.message, 'try 1 succeeded', 'the success\'s line follows the handler\'s lines');
+      assert.equal(lines.length, 6);
       assert.ok(lines.every((l) => !l.message.includes(secret) && !l.message.includes('plain-key-value')));
     } finally {
       secrets.remove(secret);

@@ -479,6 +479,8 @@ export class StateStore {
    * ref, in order: null when the try is not claimable (already claimed, superseded, cancelled, run
    * not running), so a duplicate or stale delivery does nothing; a ref repeated within the batch
    * claims at most once.
+   * The statement also writes each claimed try's first task log line ("try N of M started on
+   * runner …"), so that the try's log needs no statement of its own for it.
    * Each claim carries its run's succeeded outputs, read by the same statement (their upstream
    * committed before the try was queued). They are picked by the aggregate's FILTER, not by a
    * WHERE on state: there the planner would AND the run's few rows with every succeeded instance.
@@ -486,6 +488,7 @@ export class StateStore {
   async claimTries(sql: Sql, refs: readonly TryRef[]): Promise<(ClaimedInstance | null)[]> {
     const from = taskStatesLeadingTo('running');
     const now = new Date();
+    // The try's first log line is written by the same statement (text as in the runner's own lines).
     const claimed = await sql.query<
       {
         id: string;
@@ -500,18 +503,24 @@ export class StateStore {
         done: { task_id: string; stream: string | null; map_index: number; output: unknown }[];
       }[]
     >`
-      UPDATE task_instances ti
-      SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
-          started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, updated_at = ${now}
-      FROM dag_runs r,
-           unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
-             AS req(id, prev_try, runner_id)
-      WHERE ti.id = req.id AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = req.prev_try
-        AND r.id = ti.run_id AND r.state = 'running'
-      RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id,
-        COALESCE((SELECT json_agg(json_build_object('task_id', s.task_id, 'stream', s.stream, 'map_index', s.map_index, 'output', s.output))
-                    FILTER (WHERE s.state = 'success')
-                  FROM task_instances s WHERE s.run_id = ti.run_id), '[]'::json) AS done`;
+      WITH claimed AS (
+        UPDATE task_instances ti
+        SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
+            started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, updated_at = ${now}
+        FROM dag_runs r,
+             unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
+               AS req(id, prev_try, runner_id)
+        WHERE ti.id = req.id AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = req.prev_try
+          AND r.id = ti.run_id AND r.state = 'running'
+        RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id,
+          COALESCE((SELECT json_agg(json_build_object('task_id', s.task_id, 'stream', s.stream, 'map_index', s.map_index, 'output', s.output))
+                      FILTER (WHERE s.state = 'success')
+                    FROM task_instances s WHERE s.run_id = ti.run_id), '[]'::json) AS done
+      ), logged AS (
+        INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
+        SELECT id, try_number, ${now}, 'info', 'try ' || try_number || ' of ' || max_tries || ' started on runner ' || runner_id FROM claimed
+      )
+      SELECT * FROM claimed`;
     const byId = new Map(claimed.map((c) => [c.id, c]));
     return refs.map((t) => {
       const c = byId.get(t.instanceId);
@@ -551,7 +560,9 @@ export class StateStore {
    * and queues ready downstream instances; a retryable failure with tries left becomes
    * up_for_retry and dispatches the next try after the backoff; any other failure fails the
    * instance, which upstream_fails its downstream. The reports' runs are locked together and
-   * evaluated together. Answers `applied` per report, in order — false when the try was no longer
+   * evaluated together. A success's last task log line ("try N succeeded") is written by the
+   * statement that records it (the runner writes the try's own lines before reporting, so this
+   * one follows them). Answers `applied` per report, in order — false when the try was no longer
    * running on that runner (the report is then ignored) — and the dispatches of them all.
    */
   async finishTries(sql: Sql, reports: readonly FinishReport[]): Promise<{ applied: boolean[]; dispatches: TaskDispatch[] }> {
@@ -585,7 +596,10 @@ export class StateStore {
                     ${successes.map((x) => x.output)}::text[], ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[])
           AS v(id, run_id, try_number, runner_id, output, rows, bytes)
         WHERE ti.id = v.id AND ti.run_id = v.run_id AND ti.state = 'running' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
-        RETURNING ti.id
+        RETURNING ti.id, ti.try_number
+      ), logged AS (
+        INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
+        SELECT id, try_number, ${now}, 'info', 'try ' || try_number || ' succeeded' FROM done
       )
       SELECT i.id, i.run_id, i.task_id, i.map_index, i.state::text AS state, i.try_number, i.max_tries, i.error, i.id IN (SELECT id FROM done) AS succeeded
       FROM task_instances i WHERE i.run_id = ANY(${[...locked.keys()]}::uuid[])`;

@@ -64,10 +64,10 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   const spec = await deps.dags.get(deps.sql, run.dagId);
   const taskSpec = spec.tasks.find((t) => t.taskId === claimed.taskId);
   const timeoutMs = taskSpec?.timeoutMs ?? 60_000;
-  const log = deps.taskLogs.forTry(
-    { instanceId: claimed.id, tryNumber: claimed.tryNumber },
-    { jobId: run.job.id, runId: run.id, taskId: claimed.taskId, stream: claimed.stream, try: claimed.tryNumber },
-  );
+  const fields = { jobId: run.job.id, runId: run.id, taskId: claimed.taskId, stream: claimed.stream, try: claimed.tryNumber };
+  // The try's first line ("try N of M started on runner …") was written by its claim.
+  const log = deps.taskLogs.forTry({ instanceId: claimed.id, tryNumber: claimed.tryNumber }, fields);
+  if (deps.logger.isLevelEnabled('info')) deps.logger.info('try started', { ...fields, maxTries: claimed.maxTries });
 
   const controller = new AbortController();
   let abortReason: AbortReason | null = null;
@@ -124,7 +124,6 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
 
   let outcome: TryOutcome | null;
   try {
-    log.info(`try ${claimed.tryNumber} of ${claimed.maxTries} started on runner ${deps.runnerId}`);
     const handler = deps.handlers[claimed.taskType as TaskType];
     const raw = await Promise.race([handler(ctx), aborted]);
     const parsed = taskResultSchema.safeParse(toJsonResult(raw));
@@ -162,19 +161,14 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     deps.active.delete(claimed.id);
   }
 
-  if (outcome) {
-    if (outcome.kind === 'failed') log.error(`try ${claimed.tryNumber} failed: ${outcome.error}`);
-    else log.info(`try ${claimed.tryNumber} succeeded`);
-  } else {
-    log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
-  }
-  if (!outcome) {
-    await deps.taskLogs.flush();
-    return;
-  }
-  // The log lines are written beside the state transition, not before it: the hand-off to
-  // downstream tasks does not wait for them.
-  const [result] = await Promise.all([deps.batches.finish({ runId: run.id, tryRef, outcome }), deps.taskLogs.flush()]);
+  if (!outcome) log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
+  else if (outcome.kind === 'failed') log.error(`try ${claimed.tryNumber} failed: ${outcome.error}`);
+  // This try's lines are written before its outcome is recorded, so that the line the success's
+  // statement writes ("try N succeeded") follows them. A try that logged nothing waits for nothing.
+  await log.flush();
+  if (!outcome) return;
+  const result = await deps.batches.finish({ runId: run.id, tryRef, outcome });
   if ('failed' in result) throw result.failed;
-  if (!result.applied) deps.logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)', { runId: run.id, taskId: claimed.taskId, try: claimed.tryNumber });
+  if (!result.applied) deps.logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)', fields);
+  else if (outcome.kind === 'success' && deps.logger.isLevelEnabled('info')) deps.logger.info('try succeeded', fields);
 }

@@ -68,14 +68,18 @@ class TaskLogBuffer {
   }
 }
 
+/** A try's log as the runner holds it: the handler's `TaskLog`, and a flush of this try's lines. */
+export interface TryLog extends TaskLog {
+  /** Resolves once every line this try logged so far is written; at once when it logged none. */
+  flush(): Promise<void>;
+}
+
 export interface TaskLogWriter {
   /**
    * The log of one try: each entry goes (redacted) to task_logs under this try and to the
    * process logger with `fields`.
    */
-  forTry(target: Route, fields: Record<string, unknown>): TaskLog;
-  /** Resolves once every line logged before the call is written. */
-  flush(): Promise<void>;
+  forTry(target: Route, fields: Record<string, unknown>): TryLog;
   /** Writes what is buffered and stops the timer. */
   close(): Promise<void>;
 }
@@ -83,7 +87,9 @@ export interface TaskLogWriter {
 /**
  * Task log lines go straight to the buffer (masked by the same `redactFields` as every process
  * log line), not through a logger's stream of formats per line: that was a tenth of the runner's
- * CPU on the engine benchmark, for two lines per try.
+ * CPU on the engine benchmark, for two lines per try. The two lines every try has ("try N of M
+ * started on runner …", "try N succeeded") are written by the state store's claim and success
+ * statements, not here (ADR 0011).
  */
 export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWriter {
   const buffer = new TaskLogBuffer(sql, (err) =>
@@ -91,7 +97,9 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
   );
   return {
     forTry(target, fields) {
+      let logged = false;
       const write = (level: TaskLogLevel, message: string, meta: Record<string, unknown> = {}): void => {
+        logged = true;
         const { message: text, ...extra } = redactFields({ ...meta, message });
         const suffix = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
         buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: `${String(text)}${suffix}`, ts: new Date() });
@@ -103,9 +111,9 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
         warn: (message, meta) => write('warn', message, meta),
         info: (message, meta) => write('info', message, meta),
         debug: (message, meta) => write('debug', message, meta),
+        flush: () => (logged ? buffer.flush() : Promise.resolve()),
       };
     },
-    flush: () => buffer.flush(),
     close: () => buffer.stop(),
   };
 }
