@@ -134,6 +134,29 @@ export interface TryRef {
 
 const toState = (s: string): TaskState => s as TaskState;
 
+/** An instance's columns as the state store's statements answer them. */
+interface InstanceColumns {
+  id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+  state: string;
+  try_number: number;
+  max_tries: number;
+  error: string | null;
+}
+
+const instanceRow = (r: InstanceColumns): InstanceRow => ({
+  id: r.id,
+  runId: r.run_id,
+  taskId: r.task_id,
+  mapIndex: r.map_index,
+  state: toState(r.state),
+  tryNumber: r.try_number,
+  maxTries: r.max_tries,
+  error: r.error,
+});
+
 /** How many jobs' latest DAG ids a state store remembers (a hint: the database checks it). */
 const KEPT_LATEST_DAGS = 10_000;
 
@@ -253,21 +276,10 @@ export class StateStore {
   }
 
   async #readInstances(sql: Sql, runIds: readonly string[]): Promise<InstanceRow[]> {
-    const rows = await sql.query<
-      { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
-    >`
+    const rows = await sql.query<InstanceColumns[]>`
       SELECT id, run_id, task_id, map_index, state::text AS state, try_number, max_tries, error
       FROM task_instances WHERE run_id = ANY(${runIds}::uuid[])`;
-    return rows.map((r) => ({
-      id: r.id,
-      runId: r.run_id,
-      taskId: r.task_id,
-      mapIndex: r.map_index,
-      state: toState(r.state),
-      tryNumber: r.try_number,
-      maxTries: r.max_tries,
-      error: r.error,
-    }));
+    return rows.map(instanceRow);
   }
 
   /**
@@ -585,9 +597,7 @@ export class StateStore {
       if (outcome.kind !== 'success') continue;
       successes.push({ index, report, output: outcome.output === undefined ? null : JSON.stringify(outcome.output), rows: outcome.rows, bytes: outcome.bytes });
     }
-    const read = await sql.query<
-      { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null; succeeded: boolean }[]
-    >`
+    const read = await sql.query<(InstanceColumns & { succeeded: boolean })[]>`
       WITH done AS (
         UPDATE task_instances ti
         SET state = 'success', ended_at = ${now}, output = v.output::jsonb, rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
@@ -607,16 +617,7 @@ export class StateStore {
     for (const r of read) {
       // The statement reads the rows as they were before its own update.
       if (r.succeeded) succeeded.add(r.id);
-      locked.get(r.run_id)?.rows.push({
-        id: r.id,
-        runId: r.run_id,
-        taskId: r.task_id,
-        mapIndex: r.map_index,
-        state: r.succeeded ? 'success' : toState(r.state),
-        tryNumber: r.try_number,
-        maxTries: r.max_tries,
-        error: r.succeeded ? null : r.error,
-      });
+      locked.get(r.run_id)?.rows.push(r.succeeded ? { ...instanceRow(r), state: 'success', error: null } : instanceRow(r));
     }
     const touched = new Set<string>();
     const expansions: Expansion[] = [];
@@ -682,9 +683,7 @@ export class StateStore {
       e.spec.tasks.filter((t) => t.isMapped && mapSourceOf(e.spec, t.taskId) === e.sourceTaskId).map((t) => ({ runId: e.runId, taskId: t.taskId })),
     );
     const now = new Date();
-    const changed = await sql.query<
-      { id: string; run_id: string; task_id: string; map_index: number; state: string; try_number: number; max_tries: number; error: string | null }[]
-    >`
+    const changed = await sql.query<InstanceColumns[]>`
       WITH wanted AS (
         SELECT * FROM unnest(${wanted.map((w) => w.runId)}::uuid[], ${wanted.map((w) => w.taskId)}::text[], ${wanted.map((w) => w.mapIndex)}::int[],
                              ${wanted.map((w) => w.stream)}::text[], ${wanted.map((w) => w.task.taskType)}::text[], ${wanted.map((w) => w.task.retries + 1)}::int[])
@@ -708,7 +707,7 @@ export class StateStore {
     for (const c of changed) {
       const rows = expansions.find((e) => e.runId === c.run_id)?.rows;
       if (!rows) continue;
-      const row: InstanceRow = { id: c.id, runId: c.run_id, taskId: c.task_id, mapIndex: c.map_index, state: toState(c.state), tryNumber: c.try_number, maxTries: c.max_tries, error: c.error };
+      const row = instanceRow(c);
       const at = rows.findIndex((r) => r.id === row.id);
       if (at >= 0) rows[at] = row;
       else rows.push(row);
