@@ -242,8 +242,8 @@ export class IcebergTable {
               ? describeDataFiles(c, inputFiles, prepared, false)
               : writeDataFiles(c, inputRelation({ format: input.format, files: inputFiles, columns: input.columns }, fields), fields, tmp),
           );
-          // The caller's own files stay; those this write made (or downloaded) go once uploaded.
-          added = await this.uploadDataFiles(files, written, !prepared || input.stored !== undefined);
+          // Prepared files here are the caller's own local files and stay; files this write made go once uploaded.
+          added = await this.uploadDataFiles(files, written, !prepared);
         }
         cache = { signature, files: added, asIs: prepared !== undefined && added.length > 0 };
       } else {
