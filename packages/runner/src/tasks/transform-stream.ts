@@ -265,11 +265,10 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     // Rows keep the staged order (DuckDB preserves insertion order), which merge's "last record wins" relies on.
     const outDir = path.join(scratch, 'out');
     await db.run(`COPY (SELECT ${select.join(', ')} FROM ${stagedRel}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
-    for (const [i, written] of (await writtenFiles(db, outDir)).entries()) {
+    for (const [i, written] of (await writtenFiles(db, outDir, planned ? fields : null)).entries()) {
       const key = `${transformedDir(runId, stream)}part-${String(i).padStart(5, '0')}.parquet`;
-      const metrics = planned ? await readDataFileMetrics(db, written.path, fields) : null;
       await store.upload(written.path, key);
-      result.files.push({ key, rows: written.rows, bytes: written.bytes, metrics });
+      result.files.push({ key, rows: written.rows, bytes: written.bytes, metrics: written.metrics });
     }
     result.rows = result.files.reduce((n, f) => n + f.rows, 0);
     input.progress({ rows: result.rows, bytes: result.files.reduce((n, f) => n + f.bytes, 0) });
@@ -283,12 +282,23 @@ function outputTypeOfField(f: IcebergField, fallback: OutputType): OutputType {
   return (outputTypes as readonly string[]).includes(f.type) ? (f.type as OutputType) : fallback;
 }
 
-/** The Parquet files a COPY wrote into `dir`, in the order it wrote them, with their row counts and sizes. */
-async function writtenFiles(db: DuckDBConnection, dir: string): Promise<Array<{ path: string; rows: number; bytes: number }>> {
-  const out: Array<{ path: string; rows: number; bytes: number }> = [];
+/** The Parquet files a COPY wrote into `dir`, in the order it wrote them, with their row counts, sizes and (for planned fields) data-file metrics. */
+async function writtenFiles(
+  db: DuckDBConnection,
+  dir: string,
+  plannedFields: IcebergField[] | null,
+): Promise<Array<{ path: string; rows: number; bytes: number; metrics: DataFileMetricsJson | null }>> {
+  const out: Array<{ path: string; rows: number; bytes: number; metrics: DataFileMetricsJson | null }> = [];
   for (const p of await copiedDataFiles(dir)) {
+    const bytes = (await stat(p)).size;
+    // Written for planned fields: the footer's metrics (what load commits) also give the row count.
+    if (plannedFields) {
+      const metrics = await readDataFileMetrics(db, p, plannedFields);
+      out.push({ path: p, rows: Number(metrics.record_count), bytes, metrics });
+      continue;
+    }
     const counted = await db.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${lit(p)})`);
-    out.push({ path: p, rows: Number(counted.getRows()[0]?.[0] ?? 0), bytes: (await stat(p)).size });
+    out.push({ path: p, rows: Number(counted.getRows()[0]?.[0] ?? 0), bytes, metrics: null });
   }
   return out;
 }
