@@ -8,6 +8,9 @@ import { loadTryRuns, type TryRun } from './load-try-run.ts';
 /** How a report fared: recorded (or found stale: `applied: false`), or not recorded at all. */
 export type FinishResult = { applied: boolean } | { failed: unknown };
 
+/** A report as its batch left it: recorded, with the batch's dispatches on their way; or not recorded. */
+type Recorded = { applied: boolean; dispatched: Promise<void> } | { failed: unknown };
+
 /** How many runs' contexts a runner keeps (a run's job and dates do not change while it runs). */
 const KEPT_RUNS = 2_000;
 
@@ -15,7 +18,10 @@ const KEPT_RUNS = 2_000;
  * The runner's writes and reads that happen once per try, batched across the tries running in
  * this process (group commit, see Coalescer): claims in one UPDATE (which also reads the run's
  * succeeded outputs), runs not seen before in one SELECT, reports in one transaction whose
- * dispatches go to BullMQ in one call after it commits.
+ * dispatches go to BullMQ in one call after it commits. That call is not part of the batch: the
+ * next batch's transaction starts while it is in flight. A report is answered only once its
+ * batch's dispatches are enqueued, so a try holds its runner slot until what it made ready is in
+ * the queue, ahead of new runs' first tasks (the Dispatcher's policy).
  */
 export interface TryBatches {
   claim(ref: TryRef): Promise<ClaimedInstance | null>;
@@ -47,7 +53,7 @@ export function createTryBatches(deps: { prisma: PrismaClient; sql: Sql; store: 
     }
     return read;
   };
-  const recordAndDispatch = async (reports: FinishReport[]): Promise<FinishResult[]> => {
+  const record = async (reports: FinishReport[]): Promise<Recorded[]> => {
     let recorded: { applied: boolean[]; dispatches: TaskDispatch[] };
     try {
       recorded = await sqlTransaction(prisma, (tx) => store.finishTries(tx, reports));
@@ -55,23 +61,32 @@ export function createTryBatches(deps: { prisma: PrismaClient; sql: Sql; store: 
       if (reports.length === 1) return [{ failed: err }];
       // One bad report (or a deadlock with another runner) must not lose the others: one by one.
       logger.warn('recording a batch of try reports failed; recording them one by one', { reports: reports.length, err: errorMessage(err) });
-      const out: FinishResult[] = [];
-      for (const report of reports) out.push(...(await recordAndDispatch([report])));
+      const out: Recorded[] = [];
+      for (const report of reports) out.push(...(await record([report])));
       return out;
     }
     // Committed: a dispatch lost here is found again by recovery (PostgreSQL says queued).
-    try {
-      await dispatcher.dispatch(recorded.dispatches);
-    } catch (err) {
-      return reports.map(() => ({ failed: err }));
-    }
-    return recorded.applied.map((applied) => ({ applied }));
+    const dispatched = dispatcher.dispatch(recorded.dispatches);
+    // Every report of the batch awaits it (finish); this only keeps its failure from counting as
+    // unhandled before they do.
+    dispatched.catch(() => undefined);
+    return recorded.applied.map((applied) => ({ applied, dispatched }));
   };
-  const finishes = new Coalescer<FinishReport, FinishResult>(recordAndDispatch);
+  const finishes = new Coalescer<FinishReport, Recorded>(record);
+  const finish = async (report: FinishReport): Promise<FinishResult> => {
+    const recorded = await finishes.submit(report);
+    if ('failed' in recorded) return recorded;
+    try {
+      await recorded.dispatched;
+    } catch (err) {
+      return { failed: err };
+    }
+    return { applied: recorded.applied };
+  };
 
   return {
     claim: (ref) => claims.submit(ref),
     run,
-    finish: (report) => finishes.submit(report),
+    finish,
   };
 }
