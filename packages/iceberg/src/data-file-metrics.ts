@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ValidationError } from '@sluice/core';
-import { readMetrics } from './data-file-writer.ts';
+import { readMetrics, sluiceDataFileConstants } from './data-file-writer.ts';
 import type { DataFile, DataFileMetricsJson, IcebergField } from './types.ts';
 
 type Metrics = Omit<DataFile, 'file_path'>;
@@ -32,9 +32,7 @@ export function metricsFromJson(j: DataFileMetricsJson, where: string): Metrics 
     p === null ? null : new Map(p.map(([id, v]) => [id, int(v, `${name}[${id}]`)]));
   const bytes = (p: [number, string][] | null): Map<number, Buffer> | null => (p === null ? null : new Map(p.map(([id, v]) => [id, Buffer.from(v, 'base64')])));
   return {
-    content: 0,
-    file_format: 'PARQUET',
-    partition: {},
+    ...sluiceDataFileConstants(),
     record_count: int(j.record_count, 'record_count'),
     file_size_in_bytes: int(j.file_size_in_bytes, 'file_size_in_bytes'),
     column_sizes: counts(j.column_sizes, 'column_sizes'),
@@ -43,9 +41,7 @@ export function metricsFromJson(j: DataFileMetricsJson, where: string): Metrics 
     nan_value_counts: counts(j.nan_value_counts, 'nan_value_counts'),
     lower_bounds: bytes(j.lower_bounds),
     upper_bounds: bytes(j.upper_bounds),
-    key_metadata: null,
     split_offsets: j.split_offsets === null ? null : j.split_offsets.map((v, i) => int(v, `split_offsets[${i}]`)),
-    equality_ids: null,
     sort_order_id: j.sort_order_id,
   };
 }

@@ -183,6 +183,11 @@ interface ColumnAcc {
   boundsKnown: boolean;
 }
 
+/** What every data file Sluice writes has in common: data content, Parquet, unpartitioned, no key metadata or equality ids. */
+export function sluiceDataFileConstants(): Pick<DataFile, 'content' | 'file_format' | 'partition' | 'key_metadata' | 'equality_ids'> {
+  return { content: 0, file_format: 'PARQUET', partition: {}, key_metadata: null, equality_ids: null };
+}
+
 export async function readMetrics(
   connection: DuckDBConnection,
   localPath: string,
@@ -238,9 +243,7 @@ export async function readMetrics(
   }
   const { size } = await fs.stat(localPath);
   return {
-    content: 0,
-    file_format: 'PARQUET',
-    partition: {},
+    ...sluiceDataFileConstants(),
     record_count: [...rowGroups.values()].reduce((s, n) => s + n, 0n),
     file_size_in_bytes: BigInt(size),
     column_sizes,
@@ -249,9 +252,7 @@ export async function readMetrics(
     nan_value_counts: null,
     lower_bounds,
     upper_bounds,
-    key_metadata: null,
     split_offsets: null,
-    equality_ids: null,
     sort_order_id: null,
   };
 }
