@@ -201,7 +201,9 @@ describe('run lifecycle', () => {
     await waitForRun(h.prisma, runId, ['failed']);
     assert.equal((await instanceStates(h.prisma, runId))['transform[1]'], 'upstream_failed');
     await assert.rejects(h.engine.clearTask(runId, 'load', 0), /only failed, upstream_failed or cancelled/);
+    assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'failed');
     broken = false;
+    const clearedAt = new Date();
     await h.engine.clearTask(runId, 'stage', 1);
     const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
     await runner.close();
@@ -212,7 +214,10 @@ describe('run lifecycle', () => {
     assert.equal(stageB.tryNumber, 2);
     const stageA = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 0 } });
     assert.equal(stageA.tryNumber, 1, 'the other stream was not redone');
-    assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'completed');
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(job.status, 'completed');
+    assert.ok(job.lastStartedAt && job.lastStartedAt >= clearedAt, 'the clear started the job again');
+    assert.ok(job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt, 'and it completed after that');
   });
 
   it('concurrent manual triggers of one job each make their own run, in distinct milliseconds', async () => {

@@ -243,21 +243,13 @@ export class StateStore {
     }
   }
 
-  /** The job's status columns; `lastAt` names the time column set to `now` (or none). */
-  async #setJobStatus(
-    sql: Sql,
-    jobId: string,
-    status: 'running' | 'completed' | 'failed',
-    message: string | null,
-    lastAt: 'started' | 'completed' | 'failed' | null,
-    now: Date,
-  ): Promise<void> {
+  /**
+   * The job is running again (a cleared task restarted one of its failed runs): the same columns
+   * as `sluice_create_run` sets when it starts a run.
+   */
+  async #markJobStarted(sql: Sql, jobId: string, now: Date): Promise<void> {
     await sql.execute`
-      UPDATE ingestion_jobs SET status = ${status}::text::"JobStatus", status_message = ${message},
-        last_started_at = CASE WHEN ${lastAt}::text = 'started' THEN ${now}::timestamptz ELSE last_started_at END,
-        last_completed_at = CASE WHEN ${lastAt}::text = 'completed' THEN ${now}::timestamptz ELSE last_completed_at END,
-        last_failed_at = CASE WHEN ${lastAt}::text = 'failed' THEN ${now}::timestamptz ELSE last_failed_at END,
-        updated_at = ${now}
+      UPDATE ingestion_jobs SET status = 'running', status_message = NULL, last_started_at = ${now}, updated_at = ${now}
       WHERE id = ${jobId}::uuid`;
   }
 
@@ -478,7 +470,7 @@ export class StateStore {
       await sql.execute`
         UPDATE dag_runs SET state = 'running', ended_at = NULL, state_message = NULL, updated_at = ${now}
         WHERE id = ${run.id}::uuid AND state = 'failed'`;
-      await this.#setJobStatus(sql, run.jobId, 'running', null, 'started', now);
+      await this.#markJobStarted(sql, run.jobId, now);
     }
     return this.#evaluateRuns(sql, [{ run: { ...run, state: 'running' }, rows: undefined }]);
   }
