@@ -35,16 +35,17 @@ export interface WriteInput {
   icebergFields?: IcebergField[];
 }
 
-/** The input's local files: `files`, or the `stored` files downloaded into `dir`. */
-export async function localInputFiles(input: WriteInput, store: ObjectStore, dir: string): Promise<string[]> {
-  if (!input.stored) return input.files;
-  const paths: string[] = [];
+/** The input with its files local: as it is, or with the `stored` files downloaded into `dir`. */
+export async function localInput(input: WriteInput, store: ObjectStore, dir: string): Promise<WriteInput> {
+  if (!input.stored) return input;
+  const files: string[] = [];
   for (const [i, f] of input.stored.entries()) {
     const local = path.join(dir, `stored-${i}-${randomUUID()}.parquet`);
     await store.download(f.key, local);
-    paths.push(local);
+    files.push(local);
   }
-  return paths;
+  const { stored: _downloaded, ...rest } = input;
+  return { ...rest, files };
 }
 
 /** Checks the shape of an input (see WriteInput); a ValidationError says what is wrong. */

@@ -17,7 +17,7 @@ import {
   fieldsStillHold,
   inputFileCount,
   inputRelation,
-  localInputFiles,
+  localInput,
   writeDataFiles,
   type LocalDataFile,
   type WriteInput,
@@ -175,9 +175,9 @@ export class IcebergTable {
       const fields = schema.schema.fields;
       const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
       const live = await this.liveFiles(base);
-      const inputFiles = await localInputFiles(input, this.store, tmp);
+      const batch = await localInput(input, this.store, tmp);
       return withDuckDb(async (c) => {
-        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation({ format: input.format, files: inputFiles, columns: input.columns }, fields)}`);
+        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation(batch, fields)}`);
         const nullKeys = await scalar(
           c,
           `SELECT count(*) FROM merge_batch WHERE ${keyFields.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ')}`,
@@ -236,11 +236,9 @@ export class IcebergTable {
         if (prepared && input.stored) {
           added = await this.copyStoredDataFiles(input.stored, written);
         } else if (inputFileCount(input) > 0) {
-          const inputFiles = await localInputFiles(input, this.store, tmp);
+          const local = await localInput(input, this.store, tmp);
           const files: LocalDataFile[] = await withDuckDb((c) =>
-            prepared
-              ? describeDataFiles(c, inputFiles, prepared, false)
-              : writeDataFiles(c, inputRelation({ format: input.format, files: inputFiles, columns: input.columns }, fields), fields, tmp),
+            prepared ? describeDataFiles(c, local.files, prepared, false) : writeDataFiles(c, inputRelation(local, fields), fields, tmp),
           );
           // Prepared files here are the caller's own local files and stay; files this write made go once uploaded.
           added = await this.uploadDataFiles(files, written, !prepared);
