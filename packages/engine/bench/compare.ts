@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
+import { median } from './stats.ts';
 
 interface Side {
   name: 'base' | 'head';
@@ -80,12 +81,6 @@ function bench(side: Side, env: NodeJS.ProcessEnv): Promise<Sample> {
     });
   });
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
-};
 
 try {
   process.stderr.write(`checking out ${baseRev} in ${worktree}\n`);

@@ -43,6 +43,7 @@ import { Engine, createRedis, quitRedis } from '../src/index.ts';
 import { startRunner } from '../../runner/src/worker/index.ts';
 import { cpuPerUnit, createCpuMeter, type CpuPerUnit } from './cpu-meter.ts';
 import { noopHandlers } from './noop-handlers.ts';
+import { median } from './stats.ts';
 
 const num = (name: string, dflt: number): number => Number(process.env[name] ?? dflt);
 const JOBS = num('BENCH_JOBS', 20);
@@ -91,8 +92,6 @@ async function handoffLatencies(prisma: PrismaClient, runIds: string[]): Promise
 function summary(sorted: number[]): Record<string, number> {
   return { samples: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** Medians of the rounds' CPU per unit of work (totals and by process), and what one DAG task costs in raw jobs. */
 function cpuMedians(
