@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
+import pg from 'pg';
 import { CommitConflictError, IncompatibleSchemaError, type ColumnSpec } from '@sluice/iceberg';
 import { ValidationError } from '@sluice/core';
 import { createHarness, type IcebergHarness } from './harness.ts';
@@ -223,6 +224,32 @@ for (const kind of ['file', 's3'] as const) {
       );
       assert.equal((await h.catalog.loadTable('nullkey', 't')).metadata.snapshots.length, 0);
       assert.deepEqual(await h.keys('warehouse/nullkey/t/data/'), []);
+    });
+
+    test('connections the server closes while idle (a restart, an admin) are replaced: the catalog keeps working', async () => {
+      await h.catalog.createTable('reconnect', 't', cols);
+      const admin = new pg.Client({ connectionString: h.db.url });
+      await admin.connect();
+      try {
+        const others = await admin.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        );
+        assert.ok(others.rows.length > 0, 'the catalog had an idle connection to close');
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid`, [others.rows.map((r) => r.pid)]);
+        // Give the idle clients time to see their sockets close (the moment a pool without an
+        // 'error' listener would crash the process).
+        for (let i = 0; i < 50; i++) {
+          const left = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+          if (left.rows.length === 0) break;
+          await sleep(20);
+        }
+        await sleep(100);
+      } finally {
+        await admin.end();
+      }
+      const table = await h.catalog.loadTable('reconnect', 't');
+      await table.append({ format: 'ndjson', files: [await h.ndjson('reconnect.ndjson', rows(1, 2))], columns: cols });
+      assert.equal((await h.catalog.loadTable('reconnect', 't')).metadata.snapshots.length, 1);
     });
   });
 }

@@ -24,6 +24,10 @@ export class SqlCatalogBackend implements CatalogBackend {
     private readonly store: ObjectStore,
   ) {
     this.pool = new pg.Pool({ connectionString, max: 4 });
+    // An idle connection the server closed (a restart, an administrator, a dropped database) is
+    // dropped by the pool and the next query opens another. Without a listener, its error would
+    // be thrown as an uncaught exception and end the process; queries' errors reach their callers.
+    this.pool.on('error', () => undefined);
   }
 
   async ensureNamespace(namespace: string): Promise<void> {
