@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
-import { freePort, isListening } from '@sluice/local-services';
+import { freePort, isListening, startRedis } from '@sluice/local-services';
+import { createTestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -123,4 +124,75 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
   assert.match(out, /"message":"stopped"/);
   assert.equal(await isListening('127.0.0.1', 54329), false, 'the local PostgreSQL it started is stopped again');
   assert.equal(await isListening('127.0.0.1', 63799), false, 'the local Redis it started is stopped again');
+});
+
+test('Redis lost while Sluice runs: one warning from each component, one line each when it is back, no stack traces', { timeout: 120_000 }, async () => {
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'redis-outage-'));
+  chmodSync(cwd, 0o755);
+  dirs.push(cwd);
+  const db = await createTestDatabase();
+  const redisDir = path.join(cwd, 'redis');
+  const redisPort = await freePort();
+  let redis = await startRedis(redisDir, redisPort);
+  const port = await freePort();
+  const child = spawn(process.execPath, [tsx, main, 'start'], {
+    cwd,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/root',
+      SLUICE_PORT: String(port),
+      SLUICE_LOG_FORMAT: 'json',
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
+    },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const waitForOutput = async (what: string, done: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`no ${what}: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const linesSince = (from: number, pattern: RegExp): Array<{ component?: string; level: string; message: string }> =>
+    out
+      .slice(from)
+      .split('\n')
+      .filter((l) => pattern.test(l))
+      .map((l) => JSON.parse(l) as { component?: string; level: string; message: string });
+  try {
+    await waitForOutput('"Sluice is up"', () => out.includes('Sluice is up'));
+    const from = out.length;
+    await redis.stop();
+    // Every connection of every component retries several times meanwhile (ioredis: 50 ms, 100 ms, …).
+    await new Promise((r) => setTimeout(r, 3_000));
+    redis = await startRedis(redisDir, redisPort);
+    await waitForOutput('"reachable again" from the three components', () => linesSince(from, /is reachable again/).length >= 3);
+    await new Promise((r) => setTimeout(r, 500));
+
+    const since = out.slice(from);
+    assert.doesNotMatch(since, /Unhandled error event|^\s+at |errno/m, 'no stack trace or raw error dump');
+    const lost = linesSince(from, /is unreachable/);
+    assert.deepEqual(lost.map((l) => l.component).sort(), ['api', 'runner', 'scheduler'], since);
+    for (const l of lost) {
+      assert.equal(l.level, 'warn');
+      assert.match(l.message, new RegExp(`^Redis at 127\\.0\\.0\\.1:${redisPort} is unreachable \\(connect ECONNREFUSED .*\\): retrying`));
+    }
+    const back = linesSince(from, /is reachable again/);
+    assert.deepEqual(back.map((l) => l.component).sort(), ['api', 'runner', 'scheduler'], since);
+    // Every other line since Redis went away is one of those, or the scheduler rebuilding the emptied Redis.
+    const others = since.split('\n').filter((l) => l.trim() !== '' && !/is unreachable|is reachable again|Redis holds no Sluice sentinel|"route":"\/readyz"/.test(l));
+    assert.deepEqual(others, []);
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(res.status, 200);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    await redis.stop();
+    await db.drop();
+  }
 });

@@ -4,7 +4,7 @@ import { MasterKeyring } from '@sluice/crypto';
 import { DEFAULT_CONNECTORS_DIR } from '@sluice/connectors';
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
 import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@sluice/datahub';
-import { Engine, createRedis } from '@sluice/engine';
+import { Engine } from '@sluice/engine';
 import { openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
@@ -152,7 +152,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     closers.push({ name: 'database client', close: () => prisma.$disconnect() });
     const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
     closers.push({ name: 'object store', close: () => store.close() });
-    const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
+    // The API's engine (the scheduler and the runner below have their own, and say so in their lines).
+    const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger: childLogger(logger, { component: 'api' }) });
     closers.push({ name: 'engine', close: () => engine.close() });
     const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
     closers.push({ name: 'scheduler', close: () => scheduler.close() });
@@ -173,7 +174,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       handlers: createIngestionHandlers(deps),
     });
     closers.push({ name: 'runner', close: () => runner.close() });
-    const redis = createRedis(redisUrl);
+    const redis = engine.outages.connection();
     closers.push({
       name: 'Redis client',
       close: async () => {
@@ -208,7 +209,7 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   const prisma = createPrismaClient(config.databaseUrl);
   const store = openObjectStore(config.storageUrl);
   const engine = await Engine.create({ prisma, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, logger });
-  const redis = createRedis(config.redisUrl);
+  const redis = engine.outages.connection();
   const api = createApiServer({ config, prisma, engine, store, redis, logger });
   const { url } = await api.listen();
   logger.info(`API listening on ${url}; flow URLs under ${config.publicUrl}`);

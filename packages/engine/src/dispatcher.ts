@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { JOB_CATALOG, QUEUE_NAMES, taskJobId, type JobPayload } from './job-catalog.ts';
+import type { RedisOutages } from './redis-connection.ts';
 import type { TaskDispatch } from './state-store.ts';
 
 /** BullMQ priority of a run's first tasks; every other try has none (0), which BullMQ serves first. */
@@ -15,8 +16,9 @@ const RUN_START_PRIORITY = 1;
 export class Dispatcher {
   readonly queue: Queue<JobPayload<'task.run'>, unknown, 'task.run'>;
 
-  constructor(connection: Redis, queuePrefix: string) {
+  constructor(connection: Redis, queuePrefix: string, outages: RedisOutages) {
     this.queue = new Queue(QUEUE_NAMES.tasks, { connection, prefix: queuePrefix });
+    outages.follow(this.queue, 'task queue');
   }
 
   async dispatch(dispatches: readonly TaskDispatch[]): Promise<void> {

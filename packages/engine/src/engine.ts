@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { UNMAPPED } from '@sluice/core/dag';
 import { DagCache, writeJobDag } from './dag-store.ts';
 import { Dispatcher } from './dispatcher.ts';
-import { createRedis, quitRedis } from './redis-connection.ts';
+import { quitRedis, RedisOutages } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';
 import { Schedules } from './schedules.ts';
 import { StateStore } from './state-store.ts';
@@ -31,20 +31,23 @@ export class Engine {
 
   private constructor(
     private readonly options: EngineOptions,
+    /** Reports losing and regaining Redis once for this engine's connections (and its users' extra ones). */
+    readonly outages: RedisOutages,
     private readonly redis: Redis,
     dags: DagCache,
   ) {
     this.store = new StateStore(dags);
-    this.dispatcher = new Dispatcher(redis, options.queuePrefix);
-    this.schedules = new Schedules(redis, options.queuePrefix, options.prisma, this.store, this.dispatcher, options.logger, {
+    this.dispatcher = new Dispatcher(redis, options.queuePrefix, outages);
+    this.schedules = new Schedules(redis, options.queuePrefix, options.prisma, this.store, this.dispatcher, options.logger, outages, {
       allowSeconds: options.allowSecondsInSchedules ?? false,
     });
   }
 
   static async create(options: EngineOptions): Promise<Engine> {
-    const redis = createRedis(options.redisUrl);
+    const outages = new RedisOutages(options.redisUrl, options.logger);
+    const redis = outages.connection();
     await redis.ping();
-    return new Engine(options, redis, new DagCache());
+    return new Engine(options, outages, redis, new DagCache());
   }
 
   /** Writes the job's DAG (dags + dag_tasks rows) inside the caller's transaction, right after the job row. */

@@ -10,4 +10,4 @@ export { DagCache, writeJobDag } from './dag-store.ts';
 export { JOB_CATALOG, QUEUE_NAMES, parsePayload, taskJobId, schedulerId } from './job-catalog.ts';
 export type { JobName, JobPayload } from './job-catalog.ts';
 export { cancelChannel, sentinelKey } from './redis-keys.ts';
-export { createRedis, quitRedis } from './redis-connection.ts';
+export { createRedis, quitRedis, RedisOutages } from './redis-connection.ts';

@@ -1,8 +1,11 @@
+import { errorMessage } from '@sluice/core';
+import type { Logger } from '@sluice/logging';
 import { Redis } from 'ioredis';
 
 /**
  * An ioredis connection fit for BullMQ workers (no per-command retry limit: a blocked worker
- * waits for Redis to come back instead of failing its commands).
+ * waits for Redis to come back instead of failing its commands). Long-lived connections of a
+ * component are made by its RedisOutages instead, so that losing Redis is reported once.
  */
 export function createRedis(redisUrl: string): Redis {
   return new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
@@ -15,5 +18,62 @@ export async function quitRedis(connection: Redis): Promise<void> {
     await connection.quit();
   } catch (err) {
     if (!(err instanceof Error && err.message.includes('Connection is closed'))) throw err;
+  }
+}
+
+/** Socket errors that mean Redis cannot be reached, as opposed to a command or script that failed. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  return (code !== undefined && UNREACHABLE_CODES.has(code)) || /Connection is closed|Stream isn't writeable/.test(err.message);
+}
+
+/**
+ * One component's view of its Redis: the connections it makes here, and the BullMQ queues and
+ * workers it follows. While Redis is away, ioredis and BullMQ retry on their own and every
+ * attempt of every connection reports an error; this turns them into one warning when Redis is
+ * lost and one line when a connection is ready again. Errors that are not about reaching Redis
+ * (a queue's or worker's own failures) are logged each.
+ */
+export class RedisOutages {
+  readonly #address: string;
+  #down = false;
+
+  constructor(
+    readonly redisUrl: string,
+    private readonly logger: Logger,
+  ) {
+    const u = new URL(redisUrl);
+    this.#address = u.host || redisUrl;
+  }
+
+  /** A new connection (as `createRedis`) whose errors and returns are reported here. */
+  connection(): Redis {
+    const c = createRedis(this.redisUrl);
+    c.on('error', (err: unknown) => this.#unreachable(err));
+    c.on('ready', () => this.#ready());
+    return c;
+  }
+
+  /** Follows a BullMQ queue or worker: its connections' errors arrive as its own 'error' events. */
+  follow(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, what: string): void {
+    emitter.on('error', (err: Error) => {
+      if (isUnreachable(err)) this.#unreachable(err);
+      else this.logger.error(`${what} error`, { err: err.message });
+    });
+  }
+
+  #unreachable(err: unknown): void {
+    if (this.#down) return;
+    this.#down = true;
+    this.logger.warn(`Redis at ${this.#address} is unreachable (${errorMessage(err)}): retrying; queued tries and schedule fires wait until it is back`);
+  }
+
+  #ready(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    this.logger.info(`Redis at ${this.#address} is reachable again`);
   }
 }

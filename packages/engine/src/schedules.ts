@@ -5,6 +5,7 @@ import type { Logger } from '@sluice/logging';
 import { sqlOf, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
+import type { RedisOutages } from './redis-connection.ts';
 import type { StateStore } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
@@ -31,9 +32,11 @@ export class Schedules {
     private readonly store: StateStore,
     private readonly dispatcher: Dispatcher,
     private readonly logger: Logger,
+    outages: RedisOutages,
     private readonly options: ScheduleOptions = {},
   ) {
     this.queue = new Queue(QUEUE_NAMES.schedules, { connection, prefix: queuePrefix });
+    outages.follow(this.queue, 'schedule queue');
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import type { PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
-import { createRedis, quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
+import { quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
 
 export interface SchedulerOptions {
   prisma: PrismaClient;
@@ -39,13 +39,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
     logger,
     allowSecondsInSchedules: options.allowSecondsInSchedules ?? false,
   });
-  const redis = createRedis(options.redisUrl);
+  const redis = engine.outages.connection();
   const recovery = new Recovery(options.prisma, redis, options.queuePrefix, engine.store, engine.dispatcher, engine.schedules, logger, {
     staleAfterMs: options.staleAfterMs ?? 30_000,
     requeueAfterMs: options.requeueAfterMs ?? 30_000,
   });
 
-  const workerConnection = createRedis(options.redisUrl);
+  const workerConnection = engine.outages.connection();
   const worker = new Worker<JobPayload<'schedule.fire'>, void, string>(
     QUEUE_NAMES.schedules,
     async (job) => {
@@ -55,7 +55,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
     { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false },
   );
   worker.on('failed', (job, err) => logger.error('schedule fire failed', { jobId: job?.data.jobId, err: err.message }));
-  worker.on('error', (err) => logger.error('scheduler worker error', { err: err.message }));
+  engine.outages.follow(worker, 'scheduler worker');
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {

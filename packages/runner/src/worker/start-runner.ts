@@ -3,7 +3,7 @@ import os from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { sqlOf, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
-import { cancelChannel, createRedis, quitRedis, DagCache, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
+import { cancelChannel, quitRedis, DagCache, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
 import { runTaskTry, type AbortReason } from './run-task-try.ts';
 import type { TaskHandlers } from './task-handler.ts';
 import { createTaskLogWriter } from './task-log-sink.ts';
@@ -37,12 +37,13 @@ export interface RunningRunner {
 export async function startRunner(options: RunnerOptions): Promise<RunningRunner> {
   const runnerId = options.runnerId ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const logger = childLogger(options.logger, { component: 'runner', runnerId });
-  const redis = createRedis(options.redisUrl);
-  const subscriber = createRedis(options.redisUrl);
+  const outages = new RedisOutages(options.redisUrl, logger);
+  const redis = outages.connection();
+  const subscriber = outages.connection();
   const dags = new DagCache();
   const active = new Map<string, { runId: string; abort: (reason: AbortReason) => void }>();
   const store = new StateStore(dags);
-  const dispatcher = new Dispatcher(redis, options.queuePrefix);
+  const dispatcher = new Dispatcher(redis, options.queuePrefix, outages);
   const sql = sqlOf(options.prisma);
   const taskLogs = createTaskLogWriter(sql, logger);
   const deps = {
@@ -66,7 +67,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   });
   await subscriber.subscribe(channel);
 
-  const workerConnection = createRedis(options.redisUrl);
+  const workerConnection = outages.connection();
   const worker = new Worker<JobPayload<'task.run'>, void, string>(
     QUEUE_NAMES.tasks,
     async (job: Job<JobPayload<'task.run'>, void, string>) => {
@@ -76,7 +77,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
     { connection: workerConnection, prefix: options.queuePrefix, concurrency: options.concurrency },
   );
   worker.on('failed', (job, err) => logger.error('task job failed in the runner', { bullJobId: job?.id, err: err.message }));
-  worker.on('error', (err) => logger.error('runner worker error', { err: err.message }));
+  outages.follow(worker, 'runner worker');
   await worker.waitUntilReady();
   logger.info('runner started', { concurrency: options.concurrency });
 
