@@ -66,6 +66,31 @@ describe('recovery', () => {
     assert.equal(r.redisWasEmpty, false, 'the sentinel is back');
   });
 
+  it('Redis away: a manual trigger answers within seconds, and its run starts and completes when Redis is back', { timeout: 60_000 }, async () => {
+    const dir = path.join(testEnv.tmpDir, `redis-away-${process.pid}`);
+    const port = await freePort();
+    redisServer = await startRedis(dir, port);
+    h = await createHarness({ redisUrl: redisServer.url });
+    await h.startRunner();
+    const jobId = await h.createJob({ streams: ['a'] });
+    await redisServer.stop();
+
+    const asked = Date.now();
+    const { runId } = await h.engine.triggerRun(jobId);
+    const answeredMs = Date.now() - asked;
+    assert.ok(answeredMs < 5_000, `the trigger answered after ${answeredMs} ms`);
+    // PostgreSQL has the run; nothing can start without Redis.
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
+    await new Promise((r) => setTimeout(r, 300));
+    const waiting = await instanceStates(h.prisma, runId);
+    assert.equal(waiting['extract[-1]'], 'queued', JSON.stringify(waiting));
+    assert.ok(Object.values(waiting).every((st) => st === 'queued' || st === 'scheduled'), JSON.stringify(waiting));
+
+    redisServer = await startRedis(dir, port);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
+    assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+  });
+
   it('a runner killed with SIGKILL mid-task: the try is declared lost, retried elsewhere, the run completes', async () => {
     h = await createHarness();
     await h.startScheduler({ staleAfterMs: 1_500, sweepIntervalMs: 300 });

@@ -1,6 +1,7 @@
 import { sqlOf, sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Redis } from 'ioredis';
+import { errorMessage } from '@sluice/core';
 import { UNMAPPED } from '@sluice/core/dag';
 import { DagCache, writeJobDag } from './dag-store.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -8,6 +9,9 @@ import { quitRedis, RedisOutages } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';
 import { Schedules } from './schedules.ts';
 import { StateStore } from './state-store.ts';
+
+/** How long an API call waits for Redis once PostgreSQL has its change (see `Engine.#whenRedisAnswers`). */
+const REDIS_WAIT_MS = 2_000;
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -55,9 +59,12 @@ export class Engine {
     return writeJobDag(tx, jobId);
   }
 
-  /** Upserts or removes the job's BullMQ job scheduler to match its schedule / paused / deleted state. Call after commit. */
-  syncSchedule(jobId: string): Promise<void> {
-    return this.schedules.sync(jobId);
+  /**
+   * Upserts or removes the job's BullMQ job scheduler to match its schedule / paused / deleted
+   * state. Call after commit. Waits for Redis at most REDIS_WAIT_MS (see `#whenRedisAnswers`).
+   */
+  async syncSchedule(jobId: string): Promise<void> {
+    await this.#whenRedisAnswers(this.schedules.sync(jobId), `job ${jobId}: its schedule is updated`);
   }
 
   /**
@@ -70,21 +77,47 @@ export class Engine {
     // Run creation is one statement: no transaction of ours around it.
     const r = await this.store.createRun(sqlOf(this.options.prisma), { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
     if (!r.created || !r.runId) throw new Error(`job ${jobId}: a manual run was not created`);
-    await this.dispatcher.dispatch(r.dispatches);
+    await this.#whenRedisAnswers(this.dispatcher.dispatch(r.dispatches), `run ${r.runId}: its first tasks are enqueued`);
     return { runId: r.runId };
   }
 
   /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */
   async cancelRun(runId: string): Promise<void> {
     const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.cancelRun(sql, runId));
-    await this.redis.publish(cancelChannel(this.options.queuePrefix), runId);
-    await this.dispatcher.dispatch(dispatches);
+    const told = (async () => {
+      await this.redis.publish(cancelChannel(this.options.queuePrefix), runId);
+      await this.dispatcher.dispatch(dispatches);
+    })();
+    // Runners that miss the announcement see the cancel on their next heartbeat.
+    await this.#whenRedisAnswers(told, `run ${runId}: its running tries are told to stop and the runs it freed a slot for are enqueued`);
   }
 
   /** Re-runs a failed (or upstream_failed) task instance and everything downstream of it, in the same run. */
   async clearTask(runId: string, taskId: string, mapIndex: number = UNMAPPED): Promise<void> {
     const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.clearTask(sql, { runId, taskId, mapIndex }));
-    await this.dispatcher.dispatch(dispatches);
+    await this.#whenRedisAnswers(this.dispatcher.dispatch(dispatches), `run ${runId}: the cleared tasks are enqueued`);
+  }
+
+  /**
+   * The Redis half of an API call, whose PostgreSQL half has committed: waited for at most
+   * REDIS_WAIT_MS. When Redis is away, ioredis keeps the commands until it is back (and recovery
+   * enqueues queued tries again after `requeueAfterMs`, restores schedules on a scheduler's start),
+   * so the call answers instead of hanging, and says in the log what waits. Errors within the wait
+   * are the caller's; a later one is logged.
+   */
+  async #whenRedisAnswers(write: Promise<unknown>, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), REDIS_WAIT_MS);
+    });
+    try {
+      if ((await Promise.race([write.then(() => 'answered' as const), late])) === 'late') {
+        this.options.logger.warn(`Redis did not answer within ${REDIS_WAIT_MS} ms: ${what} when it is back`);
+        write.catch((err: unknown) => this.options.logger.error(`Redis write failed after the call answered (${what}): ${errorMessage(err)}`));
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
