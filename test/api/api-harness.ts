@@ -44,12 +44,14 @@ export interface HarnessOptions {
   /** Redis for /readyz (default: a client of the test Redis). */
   readinessRedis?: { ping(): Promise<string> };
   storageUrl?: string;
+  /** The PostgreSQL server of the test database (default: the test server). */
+  databaseServerUrl?: string;
 }
 
 export const PUBLIC_URL = 'https://sluice.test.example';
 
 export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
-  const db = await createTestDatabase();
+  const db = await createTestDatabase(o.databaseServerUrl ? { serverUrl: o.databaseServerUrl } : {});
   const logs: string[] = [];
   const answers: string[] = [];
   const sink = new Writable({

@@ -1,10 +1,16 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- answers are parsed JSON; the assertions check their shape */
-/** /healthz answers while the process lives; /readyz is 200 only when PostgreSQL, Redis and the object store answer, else 503 naming which. */
+/**
+ * /healthz answers while the process lives; /readyz is 200 only when PostgreSQL, Redis and the
+ * object store answer, else 503 naming which. With PostgreSQL away, API calls answer 503 too.
+ */
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { freePort } from '@sluice/local-services';
-import { startApi } from './api-harness.ts';
+import { freePort, startPostgres } from '@sluice/local-services';
+import { testEnv } from '../support/env.ts';
+import { ingestBody, startApi } from './api-harness.ts';
 
 test('all three answer: 200', async () => {
   const api = await startApi({ devToken: 'dev-token-ready-012345', ui: false });
@@ -44,5 +50,41 @@ test('Redis and the object store down: 503 naming both, PostgreSQL still fine', 
   } finally {
     await api.close();
     deadRedis.disconnect();
+  }
+});
+
+test('PostgreSQL away: calls answer 503 naming it, with Retry-After, and the log has one short line each', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(testEnv.tmpDir, 'pg-away-'));
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  let server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+  const token = 'dev-token-ready-012345';
+  const api = await startApi({ devToken: token, ui: false, databaseServerUrl: server.url });
+  try {
+    await server.stop();
+    const list = await api.request('GET', '/api/airbyte/ingest', { token });
+    assert.equal(list.status, 503, list.text);
+    assert.equal(list.headers.get('retry-after'), '5');
+    assert.deepEqual(list.body, { flow_url: '', job_id: null, error: 'PostgreSQL is unreachable: try again shortly' });
+    const create = await api.request('POST', '/api/airbyte/ingest', { token, body: ingestBody() });
+    assert.equal(create.status, 503, create.text);
+    assert.equal(create.body.error, 'PostgreSQL is unreachable: try again shortly');
+    const ready = await api.request('GET', '/readyz');
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body.checks.postgres.ok, false);
+
+    const failures = api.logs.filter((l) => l.includes('request failed'));
+    assert.equal(failures.length, 2, failures.join(''));
+    for (const line of failures) {
+      const entry = JSON.parse(line) as { level: string; message: string; status: number };
+      assert.equal(entry.level, 'warn');
+      assert.equal(entry.status, 503);
+      assert.match(entry.message, new RegExp(`^request failed: PostgreSQL is unreachable \\(.*127\\.0\\.0\\.1:${port}.*\\)$`));
+    }
+  } finally {
+    server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await api.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -17,17 +17,21 @@ function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** Creates an empty database on the test server; `migrated` (default) applies Sluice's migrations. */
-export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * Creates an empty database on the test server (or on `serverUrl`'s); `migrated` (default)
+ * applies Sluice's migrations.
+ */
+export async function createTestDatabase(options: { migrated?: boolean; serverUrl?: string } = {}): Promise<TestDatabase> {
   const name = `sluice_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: withDatabase(testEnv.databaseUrl, 'postgres') });
+  const serverUrl = options.serverUrl ?? testEnv.databaseUrl;
+  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const url = withDatabase(testEnv.databaseUrl, name);
+  const url = withDatabase(serverUrl, name);
   if (options.migrated ?? true) await migrate(url);
   const prisma = createPrismaClient(url, { max: 5 });
   return {
@@ -35,7 +39,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     prisma,
     async drop() {
       await prisma.$disconnect();
-      const a = new pg.Client({ connectionString: withDatabase(testEnv.databaseUrl, 'postgres') });
+      const a = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
       await a.connect();
       try {
         await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

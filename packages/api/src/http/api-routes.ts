@@ -57,20 +57,25 @@ const readyView = z
   })
   .meta({ id: 'Readiness' });
 
+/** Any call can meet PostgreSQL away: retryable, with a Retry-After header. */
+const UNAVAILABLE = 'PostgreSQL is unreachable: retry after the seconds its Retry-After header gives';
 const ingestErrors = {
   400: { description: 'invalid request: `error` names each bad field', schema: ingestResponse },
   401: { description: 'missing or invalid bearer token', schema: ingestResponse },
   403: { description: 'the token lacks the scope', schema: ingestResponse },
+  503: { description: UNAVAILABLE, schema: ingestResponse },
 };
 const jobErrors = {
   401: { description: 'missing or invalid bearer token', schema: ingestResponse },
   403: { description: 'the token lacks the scope', schema: ingestResponse },
   404: { description: "no such job (or another owner's)", schema: ingestResponse },
+  503: { description: UNAVAILABLE, schema: ingestResponse },
 };
 const plainErrors = {
   401: { description: 'missing or invalid bearer token', schema: errorResponse },
   403: { description: 'the token lacks the scope', schema: errorResponse },
   404: { description: 'not found', schema: errorResponse },
+  503: { description: UNAVAILABLE, schema: errorResponse },
 };
 
 /** Every route of the API, in one table. */

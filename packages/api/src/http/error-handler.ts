@@ -9,6 +9,7 @@ import {
   ValidationError,
   type SluiceError,
 } from '@sluice/core';
+import { isDatabaseUnreachable } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 
 /** Where errors use the contract's `{flow_url, job_id: null, error}` shape. */
@@ -21,6 +22,14 @@ interface Mapped {
   status: number;
   message: string;
   headers?: Record<string, string>;
+  /** For a failure the server cannot help (a dependency away): the one line its log needs, instead of the whole error. */
+  logLine?: string;
+}
+
+/** The last line of an error's message (Prisma's start with the call and end with the cause). */
+function lastLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? text;
 }
 
 /** express's body parser reports its failures with `type` and `status`. */
@@ -59,6 +68,14 @@ export function mapError(err: unknown): Mapped {
   if (err instanceof ConflictError) return { status: 409, message: err.message };
   if (err instanceof ServiceUnavailableError) return { status: 503, message: err.message };
   if (err instanceof ConfigError) return { status: 500, message: 'the server is misconfigured (see its log)' };
+  if (isDatabaseUnreachable(err)) {
+    return {
+      status: 503,
+      message: 'PostgreSQL is unreachable: try again shortly',
+      headers: { 'Retry-After': '5' },
+      logLine: `PostgreSQL is unreachable (${lastLine(err)})`,
+    };
+  }
   const bp = bodyParserError(err);
   if (bp) {
     switch (bp.type) {
@@ -92,7 +109,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     const mapped = mapError(err);
-    if (mapped.status >= 500) {
+    if (mapped.logLine) {
+      logger.warn(`request failed: ${mapped.logLine}`, { method: req.method, path: req.path, status: mapped.status });
+    } else if (mapped.status >= 500) {
       logger.error('request failed', { method: req.method, path: req.path, status: mapped.status, error: err });
     } else {
       logger.info('request refused', {
