@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
@@ -125,6 +126,23 @@ describe('run lifecycle', () => {
     assert.equal(extract.tryNumber, 1);
     assert.equal(extract.error, 'source_config.token is missing');
     assert.deepEqual(await instanceStates(h.prisma, runId), { 'archive[-1]': 'upstream_failed', 'extract[-1]': 'failed' });
+  });
+
+  it("a database error in a task is recorded as what happened, in one line, without Prisma's call excerpt", async () => {
+    const jobId = await h.createJob({ streams: ['s'], policies: { extract: { retries: 0 } } });
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        // A second DAG version 1 of the job: refused by the (job_id, version) unique key.
+        await ctx.prisma.dag.create({ data: { id: randomUUID(), jobId: ctx.job.id, version: 1 } });
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'failed');
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    assert.equal(extract.error, 'Unique constraint failed on the constraint: `dags_job_id_version_key`');
   });
 
   it('aborts a try that exceeds its timeout and counts it as a failed try', async () => {

@@ -9,7 +9,7 @@ import {
   ValidationError,
   type SluiceError,
 } from '@sluice/core';
-import { isDatabaseUnreachable } from '@sluice/db';
+import { errorSummary, isDatabaseUnreachable } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 
 /** Where errors use the contract's `{flow_url, job_id: null, error}` shape. */
@@ -24,12 +24,6 @@ interface Mapped {
   headers?: Record<string, string>;
   /** For a failure the server cannot help (a dependency away): the one line its log needs, instead of the whole error. */
   logLine?: string;
-}
-
-/** The last line of an error's message (Prisma's start with the call and end with the cause). */
-function lastLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? text;
 }
 
 /** express's body parser reports its failures with `type` and `status`. */
@@ -73,7 +67,7 @@ export function mapError(err: unknown): Mapped {
       status: 503,
       message: 'PostgreSQL is unreachable: try again shortly',
       headers: { 'Retry-After': '5' },
-      logLine: `PostgreSQL is unreachable (${lastLine(err)})`,
+      logLine: errorSummary(err),
     };
   }
   const bp = bodyParserError(err);

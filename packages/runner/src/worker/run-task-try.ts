@@ -1,6 +1,6 @@
 import { ConfigError, errorMessage, NonRetryableTaskError, ValidationError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
-import type { PrismaClient, Sql } from '@sluice/db';
+import { errorSummary, type PrismaClient, type Sql } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { DagCache, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
@@ -152,7 +152,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
         outcome = null;
         break;
       case null:
-        outcome = { kind: 'failed', retryable: !isPermanent(err), error: errorMessage(err) };
+        outcome = { kind: 'failed', retryable: !isPermanent(err), error: errorSummary(err) };
         break;
     }
   } finally {

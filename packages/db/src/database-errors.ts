@@ -37,3 +37,18 @@ export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
   if (meta && 'driverAdapterError' in meta && isDatabaseUnreachable(meta.driverAdapterError, depth + 1)) return true;
   return 'cause' in err && isDatabaseUnreachable(err.cause, depth + 1);
 }
+
+/** Prisma's errors open with the call and an excerpt of its source, and end with what happened. */
+function isPrismaError(err: unknown): err is Error {
+  return err instanceof Error && err.name.startsWith('PrismaClient');
+}
+
+/**
+ * An error in one line for people (a try's error, a log line): Prisma's call and source excerpt
+ * left out, and said as "PostgreSQL is unreachable (…)" when the database could not be reached.
+ */
+export function errorSummary(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const said = isPrismaError(err) ? (message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message) : message;
+  return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
+}

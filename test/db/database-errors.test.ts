@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
 import { freePort } from '@sluice/local-services';
-import { createPrismaClient, isDatabaseUnreachable, sqlOf } from '@sluice/db';
+import { randomUUID } from 'node:crypto';
+import { createPrismaClient, errorSummary, isDatabaseUnreachable, sqlOf } from '@sluice/db';
+import { createTestDatabase } from '../support/database.ts';
 
 test('a server that is not there: the errors of Prisma (raw and model queries), plain SQL on its pool and node-postgres all say unreachable', async () => {
   const url = `postgresql://sluice@127.0.0.1:${await freePort()}/sluice`;
@@ -18,6 +20,8 @@ test('a server that is not there: the errors of Prisma (raw and model queries), 
       (e: unknown) => e,
     );
     assert.ok(isDatabaseUnreachable(viaModel), String(viaModel));
+    // What a try's error and the log say of it: one line, without Prisma's call and source excerpt.
+    assert.match(errorSummary(viaModel), /^PostgreSQL is unreachable \(Can't reach database server at 127\.0\.0\.1:\d+\)$/);
     const viaSql = await sqlOf(prisma).query`SELECT 1`.then(
       () => assert.fail('answered'),
       (e: unknown) => e,
@@ -41,4 +45,26 @@ test('failed statements and other errors are not "unreachable"', () => {
   assert.equal(isDatabaseUnreachable('ECONNREFUSED'), false);
   assert.equal(isDatabaseUnreachable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })), true);
   assert.equal(isDatabaseUnreachable(new Error('wrapped', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })), true);
+});
+
+test("a failed statement's summary is Prisma's last line: what happened, not where it was called", async () => {
+  const db = await createTestDatabase();
+  try {
+    const jobId = randomUUID();
+    await db.prisma.ingestionJob.create({
+      data: { id: jobId, name: 'summary', sourceName: 'source-faker', sourceConfigEncrypted: 'x', schemaName: 's', mode: 'append', streams: [] },
+    });
+    await db.prisma.dag.create({ data: { id: randomUUID(), jobId, version: 1 } });
+    const err = await db.prisma.dag.create({ data: { id: randomUUID(), jobId, version: 1 } }).then(
+      () => assert.fail('a second version 1 was accepted'),
+      (e: unknown) => e,
+    );
+    assert.match(String(err), /Invalid `/, 'Prisma says where it was called');
+    const summary = errorSummary(err);
+    assert.equal(summary, 'Unique constraint failed on the constraint: `dags_job_id_version_key`');
+    assert.doesNotMatch(summary, /\n|Invalid `/);
+    assert.equal(isDatabaseUnreachable(err), false);
+  } finally {
+    await db.drop();
+  }
 });
