@@ -1,13 +1,18 @@
+/**
+ * Which errors say "PostgreSQL is unreachable" (the API answers 503, a try's error says so), and
+ * how a database error reads in one line.
+ */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import pg from 'pg';
-import { freePort } from '@sluice/local-services';
 import { randomUUID } from 'node:crypto';
-import { createPrismaClient, errorSummary, isDatabaseUnreachable, sqlOf } from '@sluice/db';
+import { test } from 'node:test';
+import { ServiceUnavailableError } from '@sluice/core';
+import { createPrismaClient, errorSummary, isDatabaseUnreachable, sqlOf, sqlTransaction } from '@sluice/db';
+import { freePort } from '@sluice/local-services';
 import { createTestDatabase } from '../support/database.ts';
 
-test('a server that is not there: the errors of Prisma (raw and model queries), plain SQL on its pool and node-postgres all say unreachable', async () => {
-  const url = `postgresql://sluice@127.0.0.1:${await freePort()}/sluice`;
+test('a server that is not there: the errors of Prisma (raw and model queries) and of plain SQL on its pool all say unreachable', async () => {
+  const port = await freePort();
+  const url = `postgresql://sluice:hunter2pw@127.0.0.1:${port}/sluice`;
   const prisma = createPrismaClient(url, { max: 1 });
   try {
     const viaPrisma = await prisma.$queryRaw`SELECT 1`.then(
@@ -27,15 +32,18 @@ test('a server that is not there: the errors of Prisma (raw and model queries), 
       (e: unknown) => e,
     );
     assert.ok(isDatabaseUnreachable(viaSql), String(viaSql));
+    // The plain-SQL path names the server (without its credentials) and stays retryable.
+    assert.ok(viaSql instanceof ServiceUnavailableError);
+    assert.equal(viaSql.message, `PostgreSQL is not reachable at 127.0.0.1:${port}: ECONNREFUSED`);
+    assert.equal(errorSummary(viaSql), viaSql.message);
+    const viaTransaction = await sqlTransaction(prisma, async (sql) => sql.query`SELECT 1`).then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(viaTransaction instanceof ServiceUnavailableError && isDatabaseUnreachable(viaTransaction), String(viaTransaction));
   } finally {
     await prisma.$disconnect();
   }
-  const client = new pg.Client({ connectionString: url });
-  const viaPg = await client.connect().then(
-    () => assert.fail('connected'),
-    (e: unknown) => e,
-  );
-  assert.ok(isDatabaseUnreachable(viaPg), String(viaPg));
 });
 
 test('failed statements and other errors are not "unreachable"', () => {
@@ -43,8 +51,14 @@ test('failed statements and other errors are not "unreachable"', () => {
   assert.equal(isDatabaseUnreachable(Object.assign(new Error('Unique constraint failed'), { code: 'P2002' })), false);
   assert.equal(isDatabaseUnreachable(new Error('boom')), false);
   assert.equal(isDatabaseUnreachable('ECONNREFUSED'), false);
-  assert.equal(isDatabaseUnreachable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })), true);
-  assert.equal(isDatabaseUnreachable(new Error('wrapped', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })), true);
+  assert.equal(isDatabaseUnreachable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })), true);
+  // A bare socket error says nothing of whose connection it was: an object store's is not PostgreSQL's.
+  const s3Refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' });
+  assert.equal(isDatabaseUnreachable(s3Refused), false);
+  assert.equal(isDatabaseUnreachable(new Error('writing its output failed', { cause: s3Refused })), false);
+  assert.equal(errorSummary(new Error('writing its output failed: connect ECONNREFUSED 127.0.0.1:9000', { cause: s3Refused })), 'writing its output failed: connect ECONNREFUSED 127.0.0.1:9000');
+  assert.equal(isDatabaseUnreachable(new ServiceUnavailableError('PostgreSQL', '127.0.0.1:5432', 'ECONNREFUSED')), true);
+  assert.equal(isDatabaseUnreachable(new ServiceUnavailableError('OAuth issuer', 'https://id.example', 'down')), false);
 });
 
 test("a failed statement's summary is Prisma's last line: what happened, not where it was called", async () => {

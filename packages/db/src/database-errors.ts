@@ -1,3 +1,5 @@
+import { ServiceUnavailableError } from '@sluice/core';
+
 /** Socket errors of a connection that could not be made or was cut. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
@@ -11,31 +13,58 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 /** Prisma's driver adapter's kinds of the same (found in an error's `meta.driverAdapterError.cause`). */
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 
-/** PostgreSQL's SQLSTATEs for the same: class 08 (connection exception), and the server shutting down or starting. */
-function isConnectionSqlState(code: string): boolean {
-  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03';
-}
-
 /** node-postgres's own messages when a connection ends under it or never comes. */
 const PG_MESSAGES = /Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect/;
 
+function stringField(err: object, key: string): string | undefined {
+  const v: unknown = (err as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A socket error (also one attempt of several, for a host with more than one address). */
+function isSocketError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = stringField(err, 'code');
+  if (code !== undefined && SOCKET_CODES.has(code)) return true;
+  return err instanceof AggregateError && err.errors.some(isSocketError);
+}
+
 /**
  * Whether an error says PostgreSQL could not be reached, or dropped the connection — as opposed
- * to a statement that failed. Looks through Prisma's errors (and their driver adapter's), node-postgres's, their causes and
- * (for a host with several addresses) every attempt of an AggregateError.
+ * to a statement that failed, or another service's connection (a bare socket error says nothing
+ * of whose it was: the plain-SQL path names its own, see `asDatabaseError`). Looks through
+ * Prisma's errors and their driver adapter's, node-postgres's, and their causes.
  */
-export function isDatabaseUnreachable(err: unknown, depth = 0): boolean {
+export function isDatabaseUnreachable(err: unknown): boolean {
+  return unreachable(err, false, 0);
+}
+
+function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolean {
   if (depth > 4 || typeof err !== 'object' || err === null) return false;
-  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-  const errorCode = 'errorCode' in err && typeof err.errorCode === 'string' ? err.errorCode : undefined;
-  if (code !== undefined && (SOCKET_CODES.has(code) || PRISMA_CODES.has(code) || isConnectionSqlState(code))) return true;
-  if (errorCode !== undefined && PRISMA_CODES.has(errorCode)) return true;
-  if ('kind' in err && typeof err.kind === 'string' && ADAPTER_KINDS.has(err.kind)) return true;
+  if (err instanceof ServiceUnavailableError) return err.service === 'PostgreSQL';
+  const code = stringField(err, 'code') ?? stringField(err, 'errorCode');
+  if (code !== undefined && PRISMA_CODES.has(code)) return true;
+  const kind = stringField(err, 'kind');
+  if (kind !== undefined && ADAPTER_KINDS.has(kind)) return true;
+  // PostgreSQL's own answer (node-postgres's DatabaseError): class 08, or the server stopping or starting.
+  if (code !== undefined && 'severity' in err && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code))) return true;
   if (err instanceof Error && PG_MESSAGES.test(err.message)) return true;
-  if (err instanceof AggregateError && err.errors.some((e) => isDatabaseUnreachable(e, depth + 1))) return true;
-  const meta = 'meta' in err && typeof err.meta === 'object' && err.meta !== null ? err.meta : undefined;
-  if (meta && 'driverAdapterError' in meta && isDatabaseUnreachable(meta.driverAdapterError, depth + 1)) return true;
-  return 'cause' in err && isDatabaseUnreachable(err.cause, depth + 1);
+  if (fromDatabase && isSocketError(err)) return true;
+  const inside = fromDatabase || isPrismaError(err);
+  const meta: unknown = (err as Record<string, unknown>)['meta'];
+  if (typeof meta === 'object' && meta !== null && 'driverAdapterError' in meta && unreachable(meta.driverAdapterError, inside, depth + 1)) return true;
+  return 'cause' in err && unreachable(err.cause, inside, depth + 1);
+}
+
+/**
+ * What the plain-SQL path throws: a socket error of its pool's connection becomes a
+ * ServiceUnavailableError naming PostgreSQL and its address (retryable; the API answers 503);
+ * every other error is passed on as it is.
+ */
+export function asDatabaseError(err: unknown, address: string): unknown {
+  if (!isSocketError(err)) return err;
+  const code = typeof err === 'object' && err !== null ? stringField(err, 'code') : undefined;
+  return new ServiceUnavailableError('PostgreSQL', address, code ?? (err instanceof Error ? err.message : String(err)), { cause: err });
 }
 
 /** Prisma's errors open with the call and an excerpt of its source, and end with what happened. */
@@ -49,6 +78,7 @@ function isPrismaError(err: unknown): err is Error {
  */
 export function errorSummary(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const said = isPrismaError(err) ? (message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message) : message;
+  if (!isPrismaError(err)) return message;
+  const said = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
   return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
 }

@@ -13,6 +13,7 @@
  */
 import type pg from 'pg';
 import { poolOf, type PrismaClient } from './client.ts';
+import { asDatabaseError } from './database-errors.ts';
 
 export interface Sql {
   /** Runs one statement and answers its rows, typed as the caller says (`query<Row[]>`), unchecked as with any driver. */
@@ -34,21 +35,48 @@ function statement(strings: TemplateStringsArray, values: unknown[]): pg.QueryCo
   return { name, text, values };
 }
 
-function sqlOn(target: pg.Pool | pg.PoolClient): Sql {
+/** host:port of the pool's server, for errors (never its credentials). */
+function addressOf(pool: pg.Pool): string {
+  const { connectionString, host, port } = pool.options;
+  if (connectionString) {
+    try {
+      return new URL(connectionString).host || 'the database server';
+    } catch {
+      return 'the database server';
+    }
+  }
+  return `${host ?? 'localhost'}:${port ?? 5432}`;
+}
+
+/** A connection that could not be made or was cut says so as PostgreSQL's (see asDatabaseError). */
+function fromDatabase(err: unknown, pool: pg.Pool): Error {
+  const e = asDatabaseError(err, addressOf(pool));
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function sqlOn(target: pg.Pool | pg.PoolClient, pool: pg.Pool): Sql {
+  const run = async (q: pg.QueryConfig<unknown[]>): Promise<pg.QueryResult<Record<string, unknown>>> => {
+    try {
+      return await target.query<Record<string, unknown>>(q);
+    } catch (err) {
+      throw fromDatabase(err, pool);
+    }
+  };
   return {
     async query<R extends object[]>(strings: TemplateStringsArray, ...values: unknown[]): Promise<R> {
-      const rows: object[] = (await target.query<Record<string, unknown>>(statement(strings, values))).rows;
+      const rows: object[] = (await run(statement(strings, values))).rows;
       return rows as R;
     },
     async execute(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
-      return (await target.query(statement(strings, values))).rowCount ?? 0;
+      return (await run(statement(strings, values))).rowCount ?? 0;
     },
   };
 }
 
 /** Statements outside a transaction, each on any free connection of the pool. */
 export function sqlOf(prisma: PrismaClient): Sql {
-  return sqlOn(poolOf(prisma));
+  const pool = poolOf(prisma);
+  return sqlOn(pool, pool);
 }
 
 /**
@@ -56,18 +84,21 @@ export function sqlOf(prisma: PrismaClient): Sql {
  * resolves, rolled back when it throws. A connection whose rollback failed is discarded.
  */
 export async function sqlTransaction<T>(prisma: PrismaClient, fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const client = await poolOf(prisma).connect();
+  const pool = poolOf(prisma);
+  const client = await pool.connect().catch((err: unknown) => {
+    throw fromDatabase(err, pool);
+  });
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    const result = await fn(sqlOn(client));
+    const result = await fn(sqlOn(client, pool));
     await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch((e: unknown) => {
       broken = e instanceof Error ? e : new Error(String(e));
     });
-    throw err;
+    throw fromDatabase(err, pool);
   } finally {
     client.release(broken);
   }

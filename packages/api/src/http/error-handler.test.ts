@@ -13,7 +13,8 @@ test('typed errors map to their statuses in one place', () => {
     [new ServiceUnavailableError('OAuth issuer', 'https://x', 'down'), 503],
     [new Error('boom'), 500],
     [Object.assign(new Error("Can't reach database server at 127.0.0.1:5432"), { code: 'P1001' }), 503],
-    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 503],
+    // A bare socket error is not known to be PostgreSQL's (the plain-SQL path names its own).
+    [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9000'), { code: 'ECONNREFUSED' }), 500],
     [Object.assign(new Error('too big'), { type: 'entity.too.large', status: 413 }), 413],
     [Object.assign(new Error('Unexpected token in {"password":"hunter2"}'), { type: 'entity.parse.failed', status: 400 }), 400],
   ];
