@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { freePort, isListening, startRedis } from '@sluice/local-services';
@@ -15,7 +16,10 @@ import { createTestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const tsx = path.join(root, 'node_modules/tsx/dist/cli.mjs');
+// As package.json's scripts and the image run it: node itself, tsx as its loader (absolute, as the
+// processes here run in directories of their own).
+const tsxLoader = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+const node = (args: string[]): string[] => ['--import', tsxLoader, main, ...args];
 const main = path.join(root, 'packages/cli/src/main.ts');
 const dirs: string[] = [];
 after(() => {
@@ -30,7 +34,7 @@ interface Outcome {
 
 function sluice(args: string[], env: Record<string, string>, cwd: string = root, timeoutMs = 60_000): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsx, main, ...args], {
+    const child = spawn(process.execPath, node(args), {
       cwd,
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env },
     });
@@ -81,8 +85,10 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
   chmodSync(cwd, 0o755);
   dirs.push(cwd);
   const port = await freePort();
-  const child = spawn(process.execPath, [tsx, main, 'start'], {
+  // In a process group of its own, stopped below as Ctrl-C stops a terminal's foreground command.
+  const child = spawn(process.execPath, node(['start']), {
     cwd,
+    detached: true,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
   });
   let out = '';
@@ -118,7 +124,7 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
       await client.end();
     }
   } finally {
-    child.kill('SIGTERM');
+    process.kill(-(child.pid ?? 0), 'SIGINT');
   }
   assert.equal(await exited, 0, out);
   assert.match(out, /"message":"stopped"/);
@@ -135,7 +141,7 @@ test('Redis lost while Sluice runs: one warning from each component, one line ea
   const redisPort = await freePort();
   let redis = await startRedis(redisDir, redisPort);
   const port = await freePort();
-  const child = spawn(process.execPath, [tsx, main, 'start'], {
+  const child = spawn(process.execPath, node(['start']), {
     cwd,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -195,4 +201,14 @@ test('Redis lost while Sluice runs: one warning from each component, one line ea
     await redis.stop();
     await db.drop();
   }
+});
+
+test("pnpm's scripts and the image start node itself, with no process between that could kill Sluice before it stops", () => {
+  // The tsx command relays a stop signal to its child and SIGKILLs the child when it has not
+  // acknowledged the signal within ~60 ms (a busy event loop): local services would be left
+  // running and tries not given back.
+  const scripts = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  for (const name of ['start', 'test', 'db:migrate']) assert.match(scripts[name] ?? '', /^node --import tsx /, name);
+  const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
+  assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "--import", "tsx", "packages\/cli\/src\/main\.ts"\]$/m);
 });
