@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import type { PrismaClient } from '@sluice/db';
+import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
 import { quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
 
@@ -54,13 +54,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
     },
     { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false },
   );
-  worker.on('failed', (job, err) => logger.error('schedule fire failed', { jobId: job?.data.jobId, err: err.message }));
+  worker.on('failed', (job, err) => logger.error('schedule fire failed', { jobId: job?.data.jobId, err: errorSummary(err) }));
   engine.outages.follow(worker, 'scheduler worker');
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
     const next = sweeping.then(() => recovery.sweep({ full }));
-    sweeping = next.catch((err: unknown) => logger.error('recovery sweep failed', { err: err instanceof Error ? err.message : String(err) }));
+    sweeping = next.catch((err: unknown) => logger.error('recovery sweep failed', { err: errorSummary(err) }));
     return next;
   };
   await sweep(true);

@@ -14,7 +14,7 @@ import {
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings } from '@sluice/datahub';
-import type { IngestionJobModel, Prisma, PrismaClient } from '@sluice/db';
+import { errorSummary, type IngestionJobModel, type Prisma, type PrismaClient } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
@@ -315,7 +315,7 @@ export class JobService {
     try {
       await this.d.engine.syncSchedule(jobId);
     } catch (err) {
-      this.#log.warn('schedule not synced now; the scheduler will reconcile it', { jobId, error: errorMessage(err) });
+      this.#log.warn('schedule not synced now; the scheduler will reconcile it', { jobId, error: errorSummary(err) });
     }
   }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '@sluice/core';
-import type { PrismaClient } from '@sluice/db';
+import { errorSummary, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
@@ -109,7 +109,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       await streamEvents(principal, parsed.data, req, res);
     } catch (err) {
       if (res.headersSent) {
-        logger.warn('live stream failed', { error: err instanceof Error ? err.message : String(err) });
+        logger.warn('live stream failed', { error: errorSummary(err) });
         res.end();
       } else next(err);
     }
@@ -195,7 +195,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
             send('log', { task_id: taskId, map_index: q.map_index, try_number: tryNumber, lines });
           }
         } catch (err) {
-          logger.warn('log follow query failed; retrying', { error: err instanceof Error ? err.message : String(err) });
+          logger.warn('log follow query failed; retrying', { error: errorSummary(err) });
         }
         if (open) timers[0] = setTimeout(() => void follow(), deps.pollIntervalMs ?? 500);
       };

@@ -1,5 +1,5 @@
 import type { Logger } from '@sluice/logging';
-import { errorMessage } from '@sluice/core';
+import { errorSummary } from '@sluice/db';
 
 /** What a topic's fetch answers: the current payload, or `null` when the watched thing is gone. */
 export type TopicFetch<T> = () => Promise<T | null>;
@@ -97,7 +97,7 @@ export class LiveHub {
     try {
       payload = await topic.fetch();
     } catch (err) {
-      this.#logger.warn('live update query failed; retrying on the next tick', { component: 'ui-live', topic: key, error: errorMessage(err) });
+      this.#logger.warn('live update query failed; retrying on the next tick', { component: 'ui-live', topic: key, error: errorSummary(err) });
       return;
     }
     if (this.#topics.get(key) !== topic) return;

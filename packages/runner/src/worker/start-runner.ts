@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker, type Job } from 'bullmq';
-import { sqlOf, type PrismaClient } from '@sluice/db';
+import { errorSummary, sqlOf, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
 import { cancelChannel, quitRedis, DagCache, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
 import { runTaskTry, type AbortReason } from './run-task-try.ts';
@@ -76,7 +76,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
     },
     { connection: workerConnection, prefix: options.queuePrefix, concurrency: options.concurrency },
   );
-  worker.on('failed', (job, err) => logger.error('task job failed in the runner', { bullJobId: job?.id, err: err.message }));
+  worker.on('failed', (job, err) => logger.error('task job failed in the runner', { bullJobId: job?.id, err: errorSummary(err) }));
   outages.follow(worker, 'runner worker');
   await worker.waitUntilReady();
   logger.info('runner started', { concurrency: options.concurrency });

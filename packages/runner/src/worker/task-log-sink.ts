@@ -1,4 +1,4 @@
-import type { Sql } from '@sluice/db';
+import { errorSummary, type Sql } from '@sluice/db';
 import { redactFields, type Logger } from '@sluice/logging';
 import type { TaskLog, TaskLogLevel } from './task-handler.ts';
 
@@ -93,7 +93,7 @@ export interface TaskLogWriter {
  */
 export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWriter {
   const buffer = new TaskLogBuffer(sql, (err) =>
-    processLogger.error('could not write task log lines', { err: err instanceof Error ? err.message : String(err) }),
+    processLogger.error('could not write task log lines', { err: errorSummary(err) }),
   );
   return {
     forTry(target, fields) {
