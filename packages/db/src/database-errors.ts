@@ -1,7 +1,4 @@
-import { ServiceUnavailableError } from '@sluice/core';
-
-/** Socket errors of a connection that could not be made or was cut. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+import { isSocketError, ServiceUnavailableError } from '@sluice/core';
 
 /**
  * Prisma's codes for "the database server could not be reached or the connection was lost":
@@ -19,14 +16,6 @@ const PG_MESSAGES = /Connection terminated unexpectedly|Connection terminated du
 function stringField(err: object, key: string): string | undefined {
   const v: unknown = (err as Record<string, unknown>)[key];
   return typeof v === 'string' ? v : undefined;
-}
-
-/** A socket error (also one attempt of several, for a host with more than one address). */
-function isSocketError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const code = stringField(err, 'code');
-  if (code !== undefined && SOCKET_CODES.has(code)) return true;
-  return err instanceof AggregateError && err.errors.some(isSocketError);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { errorMessage } from '@sluice/core';
+import { errorMessage, isSocketError } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 import { Redis } from 'ioredis';
 
@@ -21,13 +21,9 @@ export async function quitRedis(connection: Redis): Promise<void> {
   }
 }
 
-/** Socket errors that mean Redis cannot be reached, as opposed to a command or script that failed. */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-
+/** Errors that mean Redis cannot be reached, as opposed to a command or script that failed. */
 function isUnreachable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-  return (code !== undefined && UNREACHABLE_CODES.has(code)) || /Connection is closed|Stream isn't writeable/.test(err.message);
+  return isSocketError(err) || (err instanceof Error && /Connection is closed|Stream isn't writeable/.test(err.message));
 }
 
 /**

@@ -85,3 +85,17 @@ export function assertNever(value: never, what = 'value'): never {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Socket errors of a connection that could not be made or was cut. */
+const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * Whether an error is a socket's: a connection that could not be made or was cut (also when it
+ * is one attempt of several, for a host with more than one address). It says nothing of whose.
+ */
+export function isSocketError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code: unknown = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && SOCKET_ERROR_CODES.has(code)) return true;
+  return err instanceof AggregateError && err.errors.some(isSocketError);
+}
