@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import winston from 'winston';
 import { createLogger } from '@sluice/logging';
 import { LiveHub } from './live-hub.ts';
 
@@ -56,17 +58,27 @@ test('a topic whose fetch answers null tells its watchers it is gone, once', asy
   hub.close();
 });
 
-test('a failing fetch is retried on the next tick without dropping watchers', async () => {
-  const hub = new LiveHub({ intervalMs: 10, logger });
+test('a failing fetch is retried on the next tick without dropping watchers, and logged once until it works again', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const hub = new LiveHub({ intervalMs: 10, logger: createLogger({ level: 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] }) });
   let calls = 0;
   const r = recorder<number>();
   hub.subscribe('jobs:*', () => {
     calls += 1;
-    if (calls < 3) return Promise.reject(new Error('connection reset'));
+    if (calls < 6) return Promise.reject(new Error('PostgreSQL is not reachable at 127.0.0.1:5432: ECONNREFUSED'));
     return Promise.resolve(7);
   }, r.listener);
-  await sleep(80);
+  await sleep(150);
   assert.deepEqual(r.changes, [7]);
   assert.equal(r.gone, 0);
+  assert.ok(calls >= 6, `${calls} fetches`);
+  const said = lines.map((l) => (JSON.parse(l) as { message: string }).message);
+  assert.deepEqual(said, ['live update query failed; retrying every tick', 'live updates resumed'], 'five failed ticks, one warning');
   hub.close();
 });

@@ -17,6 +17,8 @@ interface Topic {
   /** JSON of the last payload sent, to send only changes. */
   last: string | undefined;
   payload: unknown;
+  /** Its fetches fail (PostgreSQL away): said once when it starts and once when it ends, not every tick. */
+  failing: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export class LiveHub {
     let topic = this.#topics.get(key);
     const l = listener as TopicListener<unknown>;
     if (topic === undefined) {
-      topic = { fetch, listeners: new Set([l]), last: undefined, payload: undefined };
+      topic = { fetch, listeners: new Set([l]), last: undefined, payload: undefined, failing: false };
       this.#topics.set(key, topic);
       void this.#refresh(key, topic);
     } else {
@@ -97,9 +99,12 @@ export class LiveHub {
     try {
       payload = await topic.fetch();
     } catch (err) {
-      this.#logger.warn('live update query failed; retrying on the next tick', { component: 'ui-live', topic: key, error: errorSummary(err) });
+      if (!topic.failing) this.#logger.warn('live update query failed; retrying every tick', { component: 'ui-live', topic: key, error: errorSummary(err) });
+      topic.failing = true;
       return;
     }
+    if (topic.failing) this.#logger.info('live updates resumed', { component: 'ui-live', topic: key });
+    topic.failing = false;
     if (this.#topics.get(key) !== topic) return;
     if (payload === null) {
       this.#topics.delete(key);
