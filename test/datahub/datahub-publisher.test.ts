@@ -6,11 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import winston from 'winston';
 import { DataHubPublisher, getJobMetadata, getRunWarnings, type DagShape, type DataHubPublisherOptions, type TableLoaded } from '@sluice/datahub';
 import type { PrismaClient } from '@sluice/db';
+import { createLogger } from '@sluice/logging';
+import { freePort, startPostgres } from '@sluice/local-services';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { testEnv } from '../support/env.ts';
 import { GmsStandIn, type WireProposalLike } from './gms-stand-in.ts';
 import { validateWithDataHub } from './validate-with-datahub.ts';
 
@@ -476,5 +483,53 @@ test('housekeeping deletes replaced deliveries but keeps the newest metadata and
     await housekeeper.stop();
     await gms.down();
     await own.drop();
+  }
+});
+
+test('PostgreSQL away under the sender: one warning, one line when the outbox can be read again, and nothing lost', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(testEnv.tmpDir, 'datahub-pg-away-'));
+  chmodSync(dir, 0o755);
+  const port = await freePort();
+  let server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+  const own = await createTestDatabase({ serverUrl: server.url });
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+  const gms = new GmsStandIn();
+  await gms.up();
+  const pub = publisher(own.prisma, { gmsUrl: gms.url, pollIntervalMs: 20, logger });
+  try {
+    pub.start();
+    await server.stop();
+    await sleep(400); // about twenty polls
+    server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    const deadline = Date.now() + 30_000;
+    while (!lines.some((l) => l.includes('the outbox can be read again')) && Date.now() < deadline) await sleep(50);
+    const said = lines.map((l) => JSON.parse(l) as { level: string; message: string; error?: string }).filter((l) => l.message.startsWith('DataHub sender:'));
+    assert.deepEqual(
+      said.map((l) => [l.level, l.message]),
+      [
+        ['warn', 'DataHub sender: the outbox could not be read or updated; trying again every poll'],
+        ['info', 'DataHub sender: the outbox can be read again'],
+      ],
+    );
+    assert.match(said[0]?.error ?? '', new RegExp(`^PostgreSQL is (unreachable|not reachable).*127\\.0\\.0\\.1:${port}`));
+    assert.doesNotMatch(said[0]?.error ?? '', /\n/);
+    // And it still delivers.
+    const jobId = await createJob(own.prisma, withoutGovernance);
+    await own.prisma.$transaction((tx) => pub.record(tx, tableLoaded(jobId, randomUUID(), 'users', withoutGovernance)));
+    await pub.flush();
+    assert.ok(gms.accepted.some((p) => p.aspectName === 'datasetProperties'), 'proposals reach GMS after the outage');
+  } finally {
+    await pub.stop();
+    await gms.down();
+    await own.drop();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, assertNever, errorMessage } from '@sluice/core';
-import type { Prisma, PrismaClient } from '@sluice/db';
+import { ConfigError, assertNever } from '@sluice/core';
+import { errorSummary, type Prisma, type PrismaClient } from '@sluice/db';
 import { childLogger, createLogger, secrets, type Logger } from '@sluice/logging';
 import type { OwnershipType } from './aspects.ts';
 import { buildProposals } from './build-proposals.ts';
@@ -77,6 +77,8 @@ export class DataHubPublisher {
   private wake: AbortController | null = null;
   private stopping = false;
   private lastCompactAt = 0;
+  /** The outbox could not be read or updated (PostgreSQL away): said once, and once when it can again. */
+  private outboxFailing = false;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -170,8 +172,11 @@ export class DataHubPublisher {
           this.lastCompactAt = Date.now();
           if (c.deleted > 0 || c.superseded > 0) this.log.debug('DataHub outbox compacted', c);
         }
+        if (this.outboxFailing) this.log.info('DataHub sender: the outbox can be read again');
+        this.outboxFailing = false;
       } catch (err) {
-        this.log.warn('DataHub sender: the outbox could not be read or updated; trying again', { error: errorMessage(err) });
+        if (!this.outboxFailing) this.log.warn('DataHub sender: the outbox could not be read or updated; trying again every poll', { error: errorSummary(err) });
+        this.outboxFailing = true;
       }
       if (!more && !this.stopping) await this.pause(this.pollIntervalMs);
     }
