@@ -5,10 +5,14 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { freePort, startRedis, type LocalService } from '@sluice/local-services';
+import winston from 'winston';
+import { createLogger } from '@sluice/logging';
+import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { schedulerId } from '@sluice/engine';
 import { testEnv } from '../support/env.ts';
 import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
@@ -18,12 +22,19 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 describe('recovery', () => {
   let h: Harness;
   let redisServer: LocalService | undefined;
+  /** A PostgreSQL server of the test's own (stopped after the harness that uses it closed), and its directory. */
+  let ownPostgres: { server: LocalService; dir: string } | undefined;
   beforeEach(() => {
     redisServer = undefined;
+    ownPostgres = undefined;
   });
   afterEach(async () => {
     await h.close();
     await redisServer?.stop();
+    if (ownPostgres) {
+      await ownPostgres.server.stop();
+      rmSync(ownPostgres.dir, { recursive: true, force: true });
+    }
   });
 
   it('Redis flushed mid-run: queued tries and schedules come back, the run completes', async () => {
@@ -89,6 +100,34 @@ describe('recovery', () => {
     redisServer = await startRedis(dir, port);
     const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
     assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+  });
+
+  it('PostgreSQL away under the scheduler: one error line for the failing sweeps, one when they work again', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'sweep-pg-away-'));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    ownPostgres = { server: pg, dir };
+    h = await createHarness({ databaseServerUrl: pg.url });
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(chunk.toString('utf8'));
+        cb();
+      },
+    });
+    const logger = createLogger({ level: 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+    await h.startScheduler({ sweepIntervalMs: 30, logger });
+    await pg.stop();
+    await new Promise((r) => setTimeout(r, 500)); // about fifteen sweeps
+    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await waitFor(async () => lines.some((l) => l.includes('recovery sweeps work again')), 'a sweep to work again', 30_000);
+    const said = lines.map((l) => JSON.parse(l) as { level: string; message: string; err?: string }).filter((l) => /recovery sweep/.test(l.message));
+    assert.deepEqual(said.map((l) => [l.level, l.message]), [
+      ['error', 'recovery sweep failed; trying again every sweep'],
+      ['info', 'recovery sweeps work again'],
+    ]);
+    assert.match(said[0]?.err ?? '', new RegExp(`^PostgreSQL is (unreachable|not reachable).*127\\.0\\.0\\.1:${port}`));
   });
 
   it('a runner killed with SIGKILL mid-task: the try is declared lost, retried elsewhere, the run completes', async () => {

@@ -58,9 +58,20 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   engine.outages.follow(worker, 'scheduler worker');
 
   let sweeping: Promise<unknown> = Promise.resolve();
+  // Failing sweeps (PostgreSQL away) are said once, and once when one works again, not every sweep.
+  let failing = false;
   const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
     const next = sweeping.then(() => recovery.sweep({ full }));
-    sweeping = next.catch((err: unknown) => logger.error('recovery sweep failed', { err: errorSummary(err) }));
+    sweeping = next.then(
+      () => {
+        if (failing) logger.info('recovery sweeps work again');
+        failing = false;
+      },
+      (err: unknown) => {
+        if (!failing) logger.error('recovery sweep failed; trying again every sweep', { err: errorSummary(err) });
+        failing = true;
+      },
+    );
     return next;
   };
   await sweep(true);

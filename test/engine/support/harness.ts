@@ -51,8 +51,8 @@ export const noopHandlers: TaskHandlers = {
   archive: async () => ({}),
 };
 
-export async function createHarness(options: { redisUrl?: string } = {}): Promise<Harness> {
-  const db = await createTestDatabase();
+export async function createHarness(options: { redisUrl?: string; databaseServerUrl?: string } = {}): Promise<Harness> {
+  const db = await createTestDatabase(options.databaseServerUrl ? { serverUrl: options.databaseServerUrl } : {});
   const queuePrefix = testQueuePrefix();
   const redisUrl = options.redisUrl ?? testEnv.redisUrl;
   const engine = await Engine.create({ prisma: db.prisma, redisUrl, queuePrefix, logger: testLogger, allowSecondsInSchedules: true });
