@@ -4,13 +4,11 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import winston from 'winston';
 import { createApiServer, type ApiConfig, type ApiServer, type DiscoverCatalog, type GetConnectorSpec } from '@sluice/api';
 import { Engine } from '@sluice/engine';
-import { createLogger } from '@sluice/logging';
+import { createMemoryLogger } from '@sluice/logging';
 import { openObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
@@ -52,15 +50,8 @@ export const PUBLIC_URL = 'https://sluice.test.example';
 
 export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
   const db = await createTestDatabase(o.databaseServerUrl ? { serverUrl: o.databaseServerUrl } : {});
-  const logs: string[] = [];
   const answers: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  const logger = createLogger({ level: 'debug', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+  const { logger, lines: logs } = createMemoryLogger({ level: 'debug' });
   const queuePrefix = testQueuePrefix();
   const engine = await Engine.create({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger });
   const redis = new Redis(testEnv.redisUrl, { maxRetriesPerRequest: 1 });

@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import winston from 'winston';
 import { DataHubPublisher, getJobMetadata, getRunWarnings, type DagShape, type DataHubPublisherOptions, type TableLoaded } from '@sluice/datahub';
 import type { PrismaClient } from '@sluice/db';
-import { createLogger } from '@sluice/logging';
+import { createMemoryLogger } from '@sluice/logging';
 import { freePort, startPostgres } from '@sluice/local-services';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
@@ -492,14 +490,7 @@ test('PostgreSQL away under the sender: one warning, one line when the outbox ca
   const port = await freePort();
   let server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
   const own = await createTestDatabase({ serverUrl: server.url });
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  const logger = createLogger({ level: 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+  const { logger, lines } = createMemoryLogger();
   const gms = new GmsStandIn();
   await gms.up();
   const pub = publisher(own.prisma, { gmsUrl: gms.url, pollIntervalMs: 20, logger });

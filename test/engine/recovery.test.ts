@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import winston from 'winston';
-import { createLogger } from '@sluice/logging';
+import { createMemoryLogger } from '@sluice/logging';
 import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { schedulerId } from '@sluice/engine';
 import { testEnv } from '../support/env.ts';
@@ -109,14 +107,7 @@ describe('recovery', () => {
     const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
     ownPostgres = { server: pg, dir };
     h = await createHarness({ databaseServerUrl: pg.url });
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        lines.push(chunk.toString('utf8'));
-        cb();
-      },
-    });
-    const logger = createLogger({ level: 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+    const { logger, lines } = createMemoryLogger();
     await h.startScheduler({ sweepIntervalMs: 30, logger });
     await pg.stop();
     await new Promise((r) => setTimeout(r, 500)); // about fifteen sweeps

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, assertNever } from '@sluice/core';
 import { errorSummary, type Prisma, type PrismaClient } from '@sluice/db';
-import { childLogger, createLogger, secrets, type Logger } from '@sluice/logging';
+import { childLogger, createLogger, FailureStreak, secrets, type Logger } from '@sluice/logging';
 import type { OwnershipType } from './aspects.ts';
 import { buildProposals } from './build-proposals.ts';
 import { DATAHUB_ENVS, type DataHubEnv } from './datahub-urns.ts';
@@ -78,7 +78,7 @@ export class DataHubPublisher {
   private stopping = false;
   private lastCompactAt = 0;
   /** The outbox could not be read or updated (PostgreSQL away): said once, and once when it can again. */
-  private outboxFailing = false;
+  private readonly outbox: FailureStreak;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -89,6 +89,10 @@ export class DataHubPublisher {
     this.env = env;
     this.ownershipType = options.ownershipType ?? 'TECHNICAL_OWNER';
     this.log = childLogger(options.logger ?? createLogger({ silent: true }), { component: 'datahub' });
+    this.outbox = new FailureStreak(
+      (err) => this.log.warn('DataHub sender: the outbox could not be read or updated; trying again every poll', { error: errorSummary(err) }),
+      () => this.log.info('DataHub sender: the outbox can be read again'),
+    );
     const timeoutMs = options.requestTimeoutMs ?? 30_000;
     if (options.token) secrets.add(options.token);
     this.client = options.gmsUrl ? new GmsClient({ url: options.gmsUrl, token: options.token ?? null, timeoutMs }) : null;
@@ -172,11 +176,9 @@ export class DataHubPublisher {
           this.lastCompactAt = Date.now();
           if (c.deleted > 0 || c.superseded > 0) this.log.debug('DataHub outbox compacted', c);
         }
-        if (this.outboxFailing) this.log.info('DataHub sender: the outbox can be read again');
-        this.outboxFailing = false;
+        this.outbox.succeeded();
       } catch (err) {
-        if (!this.outboxFailing) this.log.warn('DataHub sender: the outbox could not be read or updated; trying again every poll', { error: errorSummary(err) });
-        this.outboxFailing = true;
+        this.outbox.failed(err);
       }
       if (!more && !this.stopping) await this.pause(this.pollIntervalMs);
     }

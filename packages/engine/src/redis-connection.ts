@@ -1,5 +1,5 @@
 import { errorMessage, isSocketError } from '@sluice/core';
-import type { Logger } from '@sluice/logging';
+import { FailureStreak, type Logger } from '@sluice/logging';
 import { Redis } from 'ioredis';
 
 /**
@@ -34,42 +34,32 @@ function isUnreachable(err: unknown): boolean {
  * (a queue's or worker's own failures) are logged each.
  */
 export class RedisOutages {
-  readonly #address: string;
-  #down = false;
+  readonly #outage: FailureStreak;
 
   constructor(
     readonly redisUrl: string,
     private readonly logger: Logger,
   ) {
-    const u = new URL(redisUrl);
-    this.#address = u.host || redisUrl;
+    const address = new URL(redisUrl).host || redisUrl;
+    this.#outage = new FailureStreak(
+      (err) => logger.warn(`Redis at ${address} is unreachable (${errorMessage(err)}): retrying; queued tries and schedule fires wait until it is back`),
+      () => logger.info(`Redis at ${address} is reachable again`),
+    );
   }
 
   /** A new connection (as `createRedis`) whose errors and returns are reported here. */
   connection(): Redis {
     const c = createRedis(this.redisUrl);
-    c.on('error', (err: unknown) => this.#unreachable(err));
-    c.on('ready', () => this.#ready());
+    c.on('error', (err: unknown) => this.#outage.failed(err));
+    c.on('ready', () => this.#outage.succeeded());
     return c;
   }
 
   /** Follows a BullMQ queue or worker: its connections' errors arrive as its own 'error' events. */
   follow(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, what: string): void {
     emitter.on('error', (err: Error) => {
-      if (isUnreachable(err)) this.#unreachable(err);
+      if (isUnreachable(err)) this.#outage.failed(err);
       else this.logger.error(`${what} error`, { err: err.message });
     });
-  }
-
-  #unreachable(err: unknown): void {
-    if (this.#down) return;
-    this.#down = true;
-    this.logger.warn(`Redis at ${this.#address} is unreachable (${errorMessage(err)}): retrying; queued tries and schedule fires wait until it is back`);
-  }
-
-  #ready(): void {
-    if (!this.#down) return;
-    this.#down = false;
-    this.logger.info(`Redis at ${this.#address} is reachable again`);
   }
 }

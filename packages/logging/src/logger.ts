@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import winston from 'winston';
 import { SecretRegistry, redact } from './redact.ts';
 
@@ -84,4 +85,44 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 /** A child logger carrying `{component, jobId, runId, taskId}` and any other fields. */
 export function childLogger(parent: Logger, fields: LogFields): Logger {
   return parent.child(fields);
+}
+
+/**
+ * A logger whose entries (JSON lines, redacted as any other) are kept in `lines`, for tests
+ * that check what an operator would read. Nothing goes to the console.
+ */
+export function createMemoryLogger(options: { level?: string } = {}): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger({ level: options.level ?? 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] });
+  return { logger, lines };
+}
+
+/**
+ * Something that keeps failing while a dependency is away (each retry, each poll) is said once
+ * when it starts failing and once when it works again: `failed` calls `onStart` for the first
+ * failure of a streak, `succeeded` calls `onEnd` for the first success after one.
+ */
+export class FailureStreak {
+  #failing = false;
+
+  constructor(
+    private readonly onStart: (err: unknown) => void,
+    private readonly onEnd: () => void,
+  ) {}
+
+  failed(err: unknown): void {
+    if (!this.#failing) this.onStart(err);
+    this.#failing = true;
+  }
+
+  succeeded(): void {
+    if (this.#failing) this.onEnd();
+    this.#failing = false;
+  }
 }

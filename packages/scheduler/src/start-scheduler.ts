@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import { errorSummary, type PrismaClient } from '@sluice/db';
-import { childLogger, type Logger } from '@sluice/logging';
+import { childLogger, FailureStreak, type Logger } from '@sluice/logging';
 import { quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
 
 export interface SchedulerOptions {
@@ -59,18 +59,15 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
 
   let sweeping: Promise<unknown> = Promise.resolve();
   // Failing sweeps (PostgreSQL away) are said once, and once when one works again, not every sweep.
-  let failing = false;
+  const sweepFailures = new FailureStreak(
+    (err) => logger.error('recovery sweep failed; trying again every sweep', { err: errorSummary(err) }),
+    () => logger.info('recovery sweeps work again'),
+  );
   const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
     const next = sweeping.then(() => recovery.sweep({ full }));
     sweeping = next.then(
-      () => {
-        if (failing) logger.info('recovery sweeps work again');
-        failing = false;
-      },
-      (err: unknown) => {
-        if (!failing) logger.error('recovery sweep failed; trying again every sweep', { err: errorSummary(err) });
-        failing = true;
-      },
+      () => sweepFailures.succeeded(),
+      (err: unknown) => sweepFailures.failed(err),
     );
     return next;
   };

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import winston from 'winston';
-import { createLogger } from '@sluice/logging';
+import { createLogger, createMemoryLogger } from '@sluice/logging';
 import { LiveHub } from './live-hub.ts';
 
 const logger = createLogger({ silent: true });
@@ -59,14 +57,8 @@ test('a topic whose fetch answers null tells its watchers it is gone, once', asy
 });
 
 test('a failing fetch is retried on the next tick without dropping watchers, and logged once until it works again', async () => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString('utf8'));
-      cb();
-    },
-  });
-  const hub = new LiveHub({ intervalMs: 10, logger: createLogger({ level: 'info', silent: true, transports: [new winston.transports.Stream({ stream: sink })] }) });
+  const { logger: captured, lines } = createMemoryLogger();
+  const hub = new LiveHub({ intervalMs: 10, logger: captured });
   let calls = 0;
   const r = recorder<number>();
   hub.subscribe('jobs:*', () => {

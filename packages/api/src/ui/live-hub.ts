@@ -1,4 +1,4 @@
-import type { Logger } from '@sluice/logging';
+import { FailureStreak, type Logger } from '@sluice/logging';
 import { errorSummary } from '@sluice/db';
 
 /** What a topic's fetch answers: the current payload, or `null` when the watched thing is gone. */
@@ -17,8 +17,8 @@ interface Topic {
   /** JSON of the last payload sent, to send only changes. */
   last: string | undefined;
   payload: unknown;
-  /** Its fetches fail (PostgreSQL away): said once when it starts and once when it ends, not every tick. */
-  failing: boolean;
+  /** Its fetches failing (PostgreSQL away): said once when it starts and once when it ends, not every tick. */
+  failures: FailureStreak;
 }
 
 /**
@@ -48,7 +48,11 @@ export class LiveHub {
     let topic = this.#topics.get(key);
     const l = listener as TopicListener<unknown>;
     if (topic === undefined) {
-      topic = { fetch, listeners: new Set([l]), last: undefined, payload: undefined, failing: false };
+      const failures = new FailureStreak(
+        (err) => this.#logger.warn('live update query failed; retrying every tick', { component: 'ui-live', topic: key, error: errorSummary(err) }),
+        () => this.#logger.info('live updates resumed', { component: 'ui-live', topic: key }),
+      );
+      topic = { fetch, listeners: new Set([l]), last: undefined, payload: undefined, failures };
       this.#topics.set(key, topic);
       void this.#refresh(key, topic);
     } else {
@@ -99,12 +103,10 @@ export class LiveHub {
     try {
       payload = await topic.fetch();
     } catch (err) {
-      if (!topic.failing) this.#logger.warn('live update query failed; retrying every tick', { component: 'ui-live', topic: key, error: errorSummary(err) });
-      topic.failing = true;
+      topic.failures.failed(err);
       return;
     }
-    if (topic.failing) this.#logger.info('live updates resumed', { component: 'ui-live', topic: key });
-    topic.failing = false;
+    topic.failures.succeeded();
     if (this.#topics.get(key) !== topic) return;
     if (payload === null) {
       this.#topics.delete(key);
