@@ -46,6 +46,30 @@ describe('run lifecycle', () => {
     assert.ok(logs.some((l) => l.message.includes('started on runner')), 'the try wrote its log lines');
   });
 
+  it("ctx.upstream reads a succeeded instance's output when asked: same stream, a named stream, an unmapped task, or none", async () => {
+    const seen: Record<string, unknown> = {};
+    await h.startRunner({
+      transform: async (ctx) => {
+        // a mapped task: its own stream's stage; extract is unmapped; a task that is not upstream of it has not run
+        seen[`transform ${ctx.task.stream}`] = [await ctx.upstream('stage'), await ctx.upstream('extract'), await ctx.upstream('archive')];
+        return {};
+      },
+      archive: async (ctx) => {
+        // not mapped: a stream is named, or there is none to pick
+        seen['archive'] = [await ctx.upstream('stage', 'b'), await ctx.upstream('stage'), await ctx.upstream('load', 'nope')];
+        return {};
+      },
+    });
+    const jobId = await h.createJob({ streams: ['a', 'b'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
+    assert.deepEqual(seen, {
+      'transform a': [{ staged: 'a' }, { streams: ['a', 'b'] }, undefined],
+      'transform b': [{ staged: 'b' }, { streams: ['a', 'b'] }, undefined],
+      archive: [{ staged: 'b' }, undefined, undefined],
+    });
+  });
+
   it('finishes a started run before starting the next one waiting behind it (one runner slot)', async () => {
     const jobId = await h.createJob({ streams: ['a', 'b'], maxActiveRuns: 5 });
     // Both runs' extracts are queued before any runner is up, the first run's first.

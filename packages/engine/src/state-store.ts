@@ -92,16 +92,6 @@ export interface ClaimedInstance {
   stream: string | null;
   tryNumber: number;
   maxTries: number;
-  /** The outputs of the run's succeeded instances when the try was claimed (what `ctx.upstream` answers from). */
-  done: SucceededOutput[];
-}
-
-/** A succeeded instance's output, as a claimed try sees it. */
-export interface SucceededOutput {
-  taskId: string;
-  stream: string | null;
-  mapIndex: number;
-  output: unknown;
 }
 
 /** An instance as the run's evaluation needs it. */
@@ -485,9 +475,8 @@ export class StateStore {
    * claims at most once.
    * The statement also writes each claimed try's first task log line ("try N of M started on
    * runner …"), so that the try's log needs no statement of its own for it.
-   * Each claim carries its run's succeeded outputs, read by the same statement (their upstream
-   * committed before the try was queued). They are picked by the aggregate's FILTER, not by a
-   * WHERE on state: there the planner would AND the run's few rows with every succeeded instance.
+   * Upstream outputs are not part of a claim: a handler reads the one it asks for
+   * (`ctx.upstream`), so a claim's cost does not grow with its run's width.
    */
   async claimTries(sql: Sql, refs: readonly TryRef[]): Promise<(ClaimedInstance | null)[]> {
     const from = taskStatesLeadingTo('running');
@@ -504,7 +493,6 @@ export class StateStore {
         try_number: number;
         max_tries: number;
         runner_id: string;
-        done: { task_id: string; stream: string | null; map_index: number; output: unknown }[];
       }[]
     >`
       WITH claimed AS (
@@ -516,10 +504,7 @@ export class StateStore {
                AS req(id, prev_try, runner_id)
         WHERE ti.id = req.id AND ti.state::text = ANY(${from}::text[]) AND ti.try_number = req.prev_try
           AND r.id = ti.run_id AND r.state = 'running'
-        RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id,
-          COALESCE((SELECT json_agg(json_build_object('task_id', s.task_id, 'stream', s.stream, 'map_index', s.map_index, 'output', s.output))
-                      FILTER (WHERE s.state = 'success')
-                    FROM task_instances s WHERE s.run_id = ti.run_id), '[]'::json) AS done
+        RETURNING ti.id, ti.run_id, ti.task_id, ti.task_type::text AS task_type, ti.map_index, ti.stream, ti.try_number, ti.max_tries, ti.runner_id
       ), logged AS (
         INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
         SELECT id, try_number, ${now}, 'info', 'try ' || try_number || ' of ' || max_tries || ' started on runner ' || runner_id FROM claimed
@@ -539,7 +524,6 @@ export class StateStore {
         stream: c.stream,
         tryNumber: c.try_number,
         maxTries: c.max_tries,
-        done: c.done.map((d) => ({ taskId: d.task_id, stream: d.stream, mapIndex: d.map_index, output: d.output })),
       };
     });
   }

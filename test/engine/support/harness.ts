@@ -47,7 +47,7 @@ export const noopHandlers: TaskHandlers = {
   extract: async (ctx) => ({ mappedStreams: ctx.job.streams, output: { streams: ctx.job.streams } }),
   stage: async (ctx) => ({ output: { staged: ctx.task.stream }, rows: 10 }),
   transform: async () => ({}),
-  load: async (ctx) => ({ output: { loaded: ctx.task.stream, staged: ctx.upstream('stage') } }),
+  load: async (ctx) => ({ output: { loaded: ctx.task.stream, staged: await ctx.upstream('stage') } }),
   archive: async () => ({}),
 };
 

@@ -5,6 +5,7 @@ import type { Logger } from '@sluice/logging';
 import type { DagCache, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
 import type { TaskLogWriter } from './task-log-sink.ts';
+import { readUpstreamOutput } from './read-upstream-output.ts';
 import { taskResultSchema } from './task-result.ts';
 import type { TryBatches } from './try-batches.ts';
 
@@ -60,7 +61,6 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // brings the run's succeeded outputs. Both are batched with other tries'.
   const [claimed, run] = await Promise.all([deps.batches.claim(tryRef), deps.batches.run(payload.runId)]);
   if (!claimed || !run) return;
-  const { done } = claimed;
   const spec = await deps.dags.get(deps.sql, run.dagId);
   const taskSpec = spec.tasks.find((t) => t.taskId === claimed.taskId);
   const timeoutMs = taskSpec?.timeoutMs ?? 60_000;
@@ -106,13 +106,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       mapIndex: claimed.mapIndex,
       tryNumber: claimed.tryNumber,
     },
-    upstream: (taskId, stream) => {
-      const want = stream ?? (claimed.stream !== null ? claimed.stream : undefined);
-      const hit =
-        done.find((d) => d.taskId === taskId && want !== undefined && d.stream === want) ??
-        done.find((d) => d.taskId === taskId && d.mapIndex === -1);
-      return hit?.output ?? undefined;
-    },
+    upstream: (taskId, stream) => readUpstreamOutput(deps.sql, { runId: run.id, taskId, stream: stream ?? claimed.stream }),
     signal: controller.signal,
     log,
     progress(p) {

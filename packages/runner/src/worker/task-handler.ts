@@ -55,11 +55,12 @@ export interface TaskContext {
     tryNumber: number;
   };
   /**
-   * The output JSON of a succeeded instance of this run: `upstream('extract')`;
-   * `upstream('load', 'users')` for one stream's instance; for a mapped task, `upstream('stage')`
-   * means the instance of the same stream. Undefined when there is none.
+   * The output JSON of a succeeded instance of this run, read from PostgreSQL when asked:
+   * `await upstream('extract')`; `upstream('load', 'users')` for one stream's instance; for a
+   * mapped task, `upstream('stage')` means the instance of the same stream. Undefined when there
+   * is none.
    */
-  upstream: (taskId: string, stream?: string) => unknown;
+  upstream: (taskId: string, stream?: string) => Promise<unknown>;
   /** Aborted when the run is cancelled, the try times out, or the runner lost the try. Handlers must stop soon after. */
   signal: AbortSignal;
   /** Writes to task_logs for this try and to the process log. */
