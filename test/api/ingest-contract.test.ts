@@ -176,6 +176,7 @@ describe('rejected, nothing stored', () => {
     ['cron with too few fields', ingestBody({ schedule: '* * *' }), 400, /schedule: .*3 fields/],
     ['cron with too many fields', ingestBody({ schedule: '0 0 * * * *' }), 400, /schedule: .*6 fields/],
     ['cron hour out of range', ingestBody({ schedule: '0 24 * * *' }), 400, /schedule: hour field: 24 is outside 0-23/],
+    ['cron matching no date (February 30th)', ingestBody({ schedule: '0 0 30 2 *' }), 400, /schedule: "0 0 30 2 \*" matches no date that occurs/],
     ['cron garbage', ingestBody({ schedule: 'every day' }), 400, /schedule: /],
     ['bad time zone', ingestBody({ schedule: '0 * * * *', timezone: 'Moon/Crater' }), 400, /timezone: /],
     [

@@ -65,6 +65,8 @@ describe('schedule, pause, delete', () => {
     const id = c.body.job_id as string;
     const cases: [unknown, RegExp][] = [
       [{ schedule: '* * * * * * *' }, /schedule: .*7 fields/],
+      // valid fields, no date: answered 200 before while the old schedule kept firing
+      [{ schedule: '0 0 30 2 *' }, /schedule: "0 0 30 2 \*" matches no date that occurs/],
       [{ timezone: 'Nowhere/Special' }, /timezone: /],
       [{ schedule: '0 * * * *', paused: 'yes' }, /paused: /],
       [{ owner_id: 'x' }, /owner_id: unknown field/],

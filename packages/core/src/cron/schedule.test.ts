@@ -24,6 +24,15 @@ describe('normalizeSchedule', () => {
     assert.throws(() => normalizeSchedule('@fortnightly'), /unknown preset/);
     assert.throws(() => normalizeSchedule('x * * * *'), ValidationError);
   });
+  it('refuses expressions whose fields are valid but that match no date, which cron could not schedule', () => {
+    for (const expr of ['0 0 30 2 *', '0 0 31 4 *', '0 0 31 2,4 *']) {
+      assert.throws(() => normalizeSchedule(expr), (err: unknown) => err instanceof ValidationError && /matches no date that occurs/.test(err.message), expr);
+    }
+    // a date that occurs only in some years, or in some of the months named, is fine
+    assert.equal(normalizeSchedule('0 0 29 2 *'), '0 0 29 2 *');
+    assert.equal(normalizeSchedule('0 0 31 2-4 *'), '0 0 31 2-4 *');
+    assert.equal(normalizeSchedule('0 0 30 2 1'), '0 0 30 2 1'); // day of month OR day of week, as in cron
+  });
   it('takes a seconds field only when asked (tests)', () => {
     assert.throws(() => normalizeSchedule('*/2 * * * * *'), /6 fields/);
     assert.equal(normalizeSchedule('*/2 * * * * *', { allowSeconds: true }), '*/2 * * * * *');

@@ -90,7 +90,16 @@ export function normalizeSchedule(expression: string, options: ScheduleOptions =
     return problem ? [{ path: 'schedule', message: `${rule?.name ?? 'field'} field: ${problem}` }] : [];
   });
   if (issues.length > 0) throw new ValidationError(issues);
-  return fields.join(' ');
+  const normalized = fields.join(' ');
+  // Each field can be valid while the whole matches no date (`0 0 30 2 *`: February 30th).
+  // cron-parser, which schedules it, refuses those; it must not first be saved as the schedule.
+  try {
+    CronExpressionParser.parse(normalized, { tz: 'UTC' }).next();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new ValidationError([{ path: 'schedule', message: `"${expr}" matches no date that occurs (${why})` }]);
+  }
+  return normalized;
 }
 
 /**
