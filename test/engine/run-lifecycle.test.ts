@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NonRetryableTaskError } from '@sluice/core';
+import { NonRetryableTaskError, ServiceUnavailableError } from '@sluice/core';
+import { IncompatibleSchemaError } from '@sluice/iceberg';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
 import { writeJobDag } from '@sluice/engine';
 import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
@@ -150,6 +151,29 @@ describe('run lifecycle', () => {
     assert.equal(extract.tryNumber, 1);
     assert.equal(extract.error, 'source_config.token is missing');
     assert.deepEqual(await instanceStates(h.prisma, runId), { 'archive[-1]': 'upstream_failed', 'extract[-1]': 'failed' });
+  });
+
+  it("follows a Sluice error's own word on retrying: an incompatible schema fails at once, an unavailable service is retried", async () => {
+    const jobId = await h.createJob({ streams: ['clash', 'flaky'], policies: { load: { retries: 3, retryDelayMs: 10, maxRetryDelayMs: 10 } } });
+    let flakyTries = 0;
+    const runner = await h.startRunner({
+      load: async (ctx) => {
+        if (ctx.task.stream === 'clash') throw new IncompatibleSchemaError('test.clash', 'age', 'long', 'string');
+        flakyTries++;
+        if (flakyTries < 3) throw new ServiceUnavailableError('object store', '127.0.0.1:9', 'connection refused');
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'failed');
+    await runner.close();
+    const loads = await h.prisma.taskInstance.findMany({ where: { runId, taskId: 'load' }, orderBy: { mapIndex: 'asc' } });
+    // retried 3 more times (≈ 2.5 minutes with the real policy) before: a schema clash does not heal
+    assert.deepEqual(loads.map((l) => [l.stream, l.state, l.tryNumber]), [
+      ['clash', 'failed', 1],
+      ['flaky', 'success', 3],
+    ]);
+    assert.match(loads[0]?.error ?? '', /column "age" has type long in the table but string in the data/);
   });
 
   it("a database error in a task is recorded as what happened, in one line, without Prisma's call excerpt", async () => {

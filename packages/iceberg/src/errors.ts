@@ -17,9 +17,13 @@ export class IncompatibleSchemaError extends SluiceError {
   }
 }
 
-/** The table does not exist in the catalog. */
+/**
+ * The table does not exist in the catalog. Retryable: a load that meets it (the table dropped
+ * between its load and its commit) creates the table again on its next try.
+ */
 export class NoSuchTableError extends SluiceError {
   readonly code = 'no_such_table';
+  override readonly retryable = true;
   constructor(readonly table: string) {
     super(`Iceberg table ${table} does not exist`);
   }

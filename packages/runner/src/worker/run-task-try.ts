@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage, NonRetryableTaskError, ValidationError } from '@sluice/core';
+import { errorMessage, SluiceError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
 import { errorSummary, type PrismaClient, type Sql } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
@@ -45,9 +45,13 @@ function toJsonResult(raw: unknown): unknown {
   }
 }
 
-/** Failures a retry cannot fix. */
+/**
+ * Failures a retry cannot fix: a Sluice error says so itself (`retryable`: false unless the class
+ * says otherwise — an incompatible schema, a bad config, a missing key); any other error (a
+ * connector's crash, a socket, a driver) is retried.
+ */
 function isPermanent(err: unknown): boolean {
-  return err instanceof NonRetryableTaskError || err instanceof ConfigError || err instanceof ValidationError;
+  return err instanceof SluiceError && !err.retryable;
 }
 
 /**
