@@ -36,6 +36,8 @@ export interface HarnessOptions {
   issuer?: string | null;
   audience?: string | null;
   devToken?: string | null;
+  /** Listen address (default 127.0.0.1; null: every interface). */
+  host?: string | null;
   getConnectorSpec?: GetConnectorSpec;
   discoverCatalog?: DiscoverCatalog;
   ui?: boolean;
@@ -63,6 +65,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     redisUrl: testEnv.redisUrl,
     storageUrl: `file://${dir}`,
     port: 0,
+    host: o.host === undefined ? '127.0.0.1' : o.host,
     publicUrl: PUBLIC_URL,
     auth: { issuer: o.issuer ?? null, audience: o.audience ?? null, clientId: null, devToken: o.devToken ?? null },
     masterKey,

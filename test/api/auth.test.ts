@@ -181,6 +181,20 @@ describe('development mode', () => {
     const r = await api.request('GET', '/api/airbyte/ingest', { token: 'dev-token-abcdefgh-1234' });
     assert.equal(r.status, 401);
   });
+
+  test('listening beyond loopback in development mode says, once, that anyone who reaches it is the admin', async () => {
+    const warning = /single-user development mode listens on every interface: anyone who can reach port \d+ is the admin/;
+    const local = await startApi({ devToken: 'dev-token-abcdefgh-1234', ui: false });
+    const everywhere = await startApi({ devToken: 'dev-token-abcdefgh-1234', ui: false, host: null });
+    try {
+      assert.ok(!local.logs.some((l) => warning.test(l)), 'on 127.0.0.1 nothing to warn about');
+      assert.equal(everywhere.logs.filter((l) => warning.test(l) && (JSON.parse(l) as { level: string }).level === 'warn').length, 1);
+      assert.equal((await everywhere.request('GET', '/healthz')).status, 200);
+    } finally {
+      await local.close();
+      await everywhere.close();
+    }
+  });
 });
 
 describe('an issuer that cannot be reached', () => {

@@ -88,6 +88,7 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     redisUrl: testEnv.redisUrl,
     storageUrl,
     port,
+    host: '127.0.0.1',
     publicUrl: url,
     auth: { issuer: null, audience: null, clientId: null, devToken: token },
     masterKey,

@@ -71,6 +71,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
     redisUrl: testEnv.redisUrl,
     storageUrl: `file://${dir}`,
     port,
+    host: '127.0.0.1',
     publicUrl: url,
     auth: {
       issuer: o.oidc?.issuer ?? null,

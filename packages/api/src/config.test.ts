@@ -19,6 +19,16 @@ test('defaults: port 8080, public URL without trailing slash, dev mode', () => {
   assert.deepEqual(c.auth, { issuer: null, audience: null, clientId: null, devToken: 'dev-token-long-enough' });
 });
 
+test('listen address: loopback in development mode, every interface with an issuer, or as set', () => {
+  assert.equal(loadApiConfig(base).host, '127.0.0.1', 'dev mode: anyone who loads a page is the admin');
+  const { SLUICE_DEV_TOKEN: _d, ...noDev } = base;
+  const oidc = { ...noDev, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api' };
+  assert.equal(loadApiConfig(oidc).host, null);
+  assert.equal(loadApiConfig({ ...base, SLUICE_HOST: '0.0.0.0' }).host, '0.0.0.0');
+  assert.equal(loadApiConfig({ ...oidc, SLUICE_HOST: '10.0.0.5' }).host, '10.0.0.5');
+  assert.throws(() => loadApiConfig({ ...base, SLUICE_HOST: 'http://x' }), (e: unknown) => e instanceof ConfigError && e.setting === 'SLUICE_HOST');
+});
+
 test('a wrong setting stops the start with its name', () => {
   assert.throws(() => loadApiConfig({ ...base, SLUICE_MASTER_KEY: 'short' }), (e: unknown) => e instanceof ConfigError && e.setting === 'SLUICE_MASTER_KEY');
   assert.throws(() => loadApiConfig({ ...base, SLUICE_PORT: '70000' }), /SLUICE_PORT/);

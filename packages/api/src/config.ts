@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '@sluice/core';
-import { httpUrl, logFormat, logLevel, masterKey, parseConfig, port, postgresUrl, redisUrl, storageUrl } from '@sluice/core/config';
+import { httpUrl, listenHost, logFormat, logLevel, masterKey, parseConfig, port, postgresUrl, redisUrl, storageUrl } from '@sluice/core/config';
 
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
@@ -13,6 +13,7 @@ export const apiConfigSchema = z.object({
   REDIS_URL: redisUrl,
   SLUICE_STORAGE_URL: storageUrl,
   SLUICE_PORT: port.default(8080),
+  SLUICE_HOST: optional(listenHost),
   SLUICE_PUBLIC_URL: httpUrl.default('http://localhost:8080'),
   SLUICE_AUTH_ISSUER: optional(httpUrl),
   SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
@@ -38,6 +39,11 @@ export interface ApiConfig {
   redisUrl: string;
   storageUrl: string;
   port: number;
+  /**
+   * The address to listen on; null: every interface (Node's default). Default: 127.0.0.1 in
+   * single-user development mode (where anyone who can load a page is the admin), null otherwise.
+   */
+  host: string | null;
   /** Base of every flow_url, without a trailing slash. */
   publicUrl: string;
   auth: {
@@ -73,6 +79,7 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
     redisUrl: c.REDIS_URL,
     storageUrl: c.SLUICE_STORAGE_URL,
     port: c.SLUICE_PORT,
+    host: c.SLUICE_HOST ?? (c.SLUICE_AUTH_ISSUER === undefined ? '127.0.0.1' : null),
     publicUrl: c.SLUICE_PUBLIC_URL.replace(/\/+$/, ''),
     auth: {
       issuer: c.SLUICE_AUTH_ISSUER ?? null,

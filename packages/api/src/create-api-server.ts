@@ -82,6 +82,8 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       : config.auth.devToken !== null && config.auth.issuer === null
         ? { mode: 'dev', devToken: config.auth.devToken }
         : { mode: 'none' };
+  // Single-user development mode: the dev token is the admin, and so is any browser that loads a page.
+  const devMode = config.auth.devToken !== null && config.auth.issuer === null;
   const bearerPrincipal = (req: Request): Promise<Principal> => bearer.authenticate(req.headers.authorization);
   const ui =
     deps.ui === false
@@ -114,15 +116,23 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     app,
     listen() {
       return new Promise((resolve, reject) => {
-        const s = app.listen(config.port, (err?: Error) => {
+        const listening = (err?: Error): void => {
           if (err) {
             reject(err);
             return;
           }
-          const { port } = s.address() as AddressInfo;
-          logger.info('API listening', { port, publicUrl: config.publicUrl });
-          resolve({ url: `http://127.0.0.1:${port}` });
-        });
+          const { address, port } = s.address() as AddressInfo;
+          const everywhere = config.host === null || address === '0.0.0.0' || address === '::';
+          logger.info('API listening', { address: everywhere ? 'every interface' : address, port, publicUrl: config.publicUrl });
+          if (devMode && !isLoopback(address)) {
+            logger.warn(
+              `single-user development mode listens on ${everywhere ? 'every interface' : address}: anyone who can reach port ${port} is the admin ` +
+                '(set SLUICE_HOST=127.0.0.1, or sign-in with SLUICE_AUTH_ISSUER)',
+            );
+          }
+          resolve({ url: `http://${everywhere ? '127.0.0.1' : urlHost(address)}:${port}` });
+        };
+        const s = config.host === null ? app.listen(config.port, listening) : app.listen(config.port, config.host, listening);
         server = s;
       });
     },
@@ -146,4 +156,13 @@ function safeUrlPassword(url: string): string | null {
   } catch {
     return null;
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
+}
+
+/** An address as a URL's host (IPv6 literals in brackets). */
+function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }

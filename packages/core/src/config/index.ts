@@ -18,6 +18,10 @@ export const SETTINGS = {
   REDIS_URL: { description: 'Redis URL', example: 'redis://127.0.0.1:6379' },
   SLUICE_STORAGE_URL: { description: 'object store root: s3://bucket/prefix or file:///path', example: 's3://warehouse/sluice' },
   SLUICE_PORT: { description: 'port the API and UI listen on', example: '8080' },
+  SLUICE_HOST: {
+    description: 'address the API and UI listen on; default 127.0.0.1 in single-user development mode (dev token, no issuer), every interface otherwise',
+    example: '0.0.0.0',
+  },
   SLUICE_PUBLIC_URL: { description: 'base of every flow_url', example: 'https://sluice.example.com' },
   SLUICE_AUTH_ISSUER: { description: 'OAuth 2.0 / OIDC issuer whose JWKS signs bearer tokens', example: 'https://login.example.com/realms/data' },
   SLUICE_AUTH_AUDIENCE: { description: 'audience required in bearer tokens', example: 'sluice-api' },
@@ -44,6 +48,10 @@ export const redisUrl = z.string().refine((v) => /^rediss?:\/\//.test(v), 'must 
 export const storageUrl = z
   .string()
   .refine((v) => /^(s3:\/\/[^/]+|file:\/\/\/)/.test(v), 'must be s3://bucket[/prefix] or file:///absolute/path');
+/** A listen address: an IPv4 or IPv6 literal, or a host name. */
+export const listenHost = z
+  .string()
+  .refine((v) => /^[A-Za-z0-9.:-]+$/.test(v) && v.length <= 253, 'must be an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0');
 export const port = z.coerce
   .number({ error: 'must be a port number from 1 to 65535' })
   .int('must be a port number from 1 to 65535')
