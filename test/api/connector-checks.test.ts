@@ -68,6 +68,11 @@ describe('rejected against the spec and the catalog', () => {
     ['a merge key a selected stream lacks', { mode: 'merge', streams: ['users', 'orders'], merge: 'id' }, /merge: column "id" is not in stream "orders"/],
     ['a transformation on a column the stream lacks', { column_transformations: [{ column: 'phone', stream: 'users', new_name: 'tel' }] }, /column_transformations\[0\]\.column: stream "users" has no column "phone"/],
     ['a rename onto an existing column', { column_transformations: [{ column: 'email', stream: 'users', new_name: 'name' }] }, /would both be named "name"/],
+    [
+      'a rename onto an existing column in another case',
+      { column_transformations: [{ column: 'email', stream: 'users', new_name: 'NAME' }] },
+      /column_transformations: stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark/,
+    ],
     ['a transformation for a stream the source lacks', { column_transformations: [{ column: 'x', stream: 'invoices', new_name: 'y' }] }, /column_transformations\[0\]\.stream: stream "invoices" is not in the source's catalog/],
   ];
   for (const [what, over, expected] of cases) {

@@ -197,6 +197,12 @@ describe('rejected, nothing stored', () => {
       400,
       /column_transformations\[1\]\.new_name: duplicate target column "x" in stream "s"/,
     ],
+    [
+      'target columns that differ only in case',
+      ingestBody({ column_transformations: [{ column: 'a', stream: 's', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'X' }] }),
+      400,
+      /column_transformations\[1\]\.new_name: duplicate target column "X" in stream "s": column "a" \(column_transformations\[0\]\) is also named "x"/,
+    ],
     ['unknown top-level field', ingestBody({ priority: 'high' }), 400, /priority: unknown field/],
     ['unknown transformation field', ingestBody({ column_transformations: [{ column: 'a', new_name: 'b', hash: true }] }), 400, /column_transformations\[0\]\.hash: unknown field/],
     ['cast without target_type', ingestBody({ column_transformations: [{ column: 'a', transformation_type: 'cast' }] }), 400, /target_type: required for transformation_type "cast"/],

@@ -55,6 +55,23 @@ test('two columns renamed onto one name fail', () => {
   );
 });
 
+test('a rename onto an existing name in another case fails as a clash: DuckDB, Trino and Spark ignore case', () => {
+  assert.throws(
+    () => planStreamColumns('users', ['id', 'name', 'email'], [t({ column: 'email', stream: 'users', newName: 'NAME' })]),
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      err.issues.length === 1 &&
+      err.issues[0]?.path === 'column_transformations' &&
+      err.issues[0].message ===
+        'stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark, which ignore the case of column names',
+  );
+});
+
+test('renaming a column to its own name in another case is no clash', () => {
+  const plan = planStreamColumns('users', ['id', 'email'], [t({ column: 'email', newName: 'EMAIL' })]);
+  assert.deepEqual(plan.columns.map((c) => c.target), ['id', 'EMAIL']);
+});
+
 test('table names are made valid by the documented rule', () => {
   assert.equal(icebergTableName('Users'), 'users');
   assert.equal(icebergTableName('purchase-orders.v2'), 'purchase_orders_v2');
