@@ -28,6 +28,8 @@ before(async () => {
     getConnectorSpec: async (name) => (await resolve(name))?.spec(),
     discoverCatalog: async (name, config) => (await resolve(name))?.discover(config),
   });
+  const key = await api.request('POST', '/api/encryption-keys', { token: DEV, body: { name: 'pii' } });
+  assert.equal(key.status, 201, key.text);
 });
 after(async () => {
   await api.close();
@@ -58,6 +60,11 @@ describe('accepted', () => {
     });
     assert.equal(r.status, 201, r.text);
   });
+
+  test('a transformation without a stream on a column only one selected stream has', async () => {
+    const r = await post({ streams: ['users', 'orders'], column_transformations: [{ column: 'email', encryption_key_name: 'pii' }] });
+    assert.equal(r.status, 201, r.text);
+  });
 });
 
 describe('rejected against the spec and the catalog', () => {
@@ -72,6 +79,11 @@ describe('rejected against the spec and the catalog', () => {
       'a rename onto an existing column in another case',
       { column_transformations: [{ column: 'email', stream: 'users', new_name: 'NAME' }] },
       /column_transformations: stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark/,
+    ],
+    [
+      'a transformation without a stream on a column no selected stream has (an encryption typo)',
+      { streams: ['users', 'orders'], column_transformations: [{ column: 'emial', encryption_key_name: 'pii' }] },
+      /column_transformations\[0\]\.column: no selected stream has a column "emial" \(users: id, seq, name, email, updated_at, payload; orders: order_id, seq, user_id, amount, payload\)/,
     ],
     ['a transformation for a stream the source lacks', { column_transformations: [{ column: 'x', stream: 'invoices', new_name: 'y' }] }, /column_transformations\[0\]\.stream: stream "invoices" is not in the source's catalog/],
   ];

@@ -57,6 +57,10 @@ describe('accepted', () => {
         ],
       }),
     ],
+    [
+      "a transformation without a stream on any column when the source's catalog cannot be had (checked per stream when the job runs)",
+      ingestBody({ column_transformations: [{ column: 'emial', encryption_key_name: 'pii' }] }),
+    ],
     ['a transformation for a stream when all streams are synced', ingestBody({ column_transformations: [{ column: 'a', stream: 'users', new_name: 'b' }] })],
   ];
   for (const [what, body] of accepted) {

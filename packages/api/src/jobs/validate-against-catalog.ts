@@ -1,6 +1,6 @@
 import { ValidationError, type FieldIssue } from '@sluice/core';
 import type { IngestJobSpec } from '@sluice/core/contract';
-import { planStreamColumns } from '@sluice/core/pipeline';
+import { columnsNoStreamHas, planStreamColumns } from '@sluice/core/pipeline';
 
 /** The parts of a source's Airbyte catalog (`discover`) the API checks a job against. */
 export interface SourceCatalog {
@@ -22,8 +22,8 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
 /**
  * Checks a job against its source's catalog: selected streams exist; merge keys are columns of
  * every selected stream (or, without keys, each has a primary key); transformations name columns
- * their stream has and give no two columns one name (core/pipeline's planStreamColumns, the rule
- * the transform task applies).
+ * their stream has — or, without `stream`, a column some selected stream has — and give no two
+ * columns one name (core/pipeline's planStreamColumns, the rule the transform task applies).
  */
 export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -43,6 +43,12 @@ export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatal
     const s = byName.get(n);
     return s ? [s] : [];
   });
+  // A transformation without `stream` must match some selected stream: checked only when every
+  // selected stream's columns are known (the column may be one of an unknown stream's).
+  const known = selected.map((s) => ({ stream: s.name, columns: columnsOf(s) }));
+  if (known.every((s): s is { stream: string; columns: string[] } => s.columns !== null)) {
+    issues.push(...columnsNoStreamHas(known, spec.columnTransformations));
+  }
   for (const stream of selected) {
     const columns = columnsOf(stream);
     if (spec.mode === 'merge') {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValidationError } from '../errors/index.ts';
 import { icebergTableName } from './identifiers.ts';
-import { planStreamColumns, type ColumnTransformation } from './transformations.ts';
+import { columnsNoStreamHas, planStreamColumns, type ColumnTransformation } from './transformations.ts';
 
 const t = (p: Partial<ColumnTransformation> & { column: string }): ColumnTransformation => ({
   stream: null,
@@ -31,6 +31,17 @@ test('a transformation without a stream applies only to streams that have the co
   const products = planStreamColumns('products', ['id', 'model'], [t({ column: 'email', newName: 'mail' })]);
   assert.equal(users.columns[1]?.target, 'mail');
   assert.deepEqual(products.columns.map((c) => c.target), ['id', 'model']);
+});
+
+test('a transformation without a stream whose column no selected stream has is named, with the columns there are', () => {
+  const streams = [
+    { stream: 'users', columns: ['id', 'email'] },
+    { stream: 'products', columns: ['id', 'model'] },
+  ];
+  const ts = [t({ column: 'email', encryptionKeyName: 'pii' }), t({ column: 'emial', encryptionKeyName: 'pii' }), t({ column: 'phone', stream: 'users', newName: 'p' })];
+  assert.deepEqual(columnsNoStreamHas(streams, ts), [
+    { path: 'column_transformations[1].column', message: 'no selected stream has a column "emial" (users: id, email; products: id, model)' },
+  ]);
 });
 
 test('drop removes the column and cast records the target type', () => {

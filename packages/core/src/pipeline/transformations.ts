@@ -83,3 +83,22 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
     columns: kept.map(({ source, target, encryptionKeyName, castTo }) => ({ source, target, encryptionKeyName, castTo })),
   };
 }
+
+/**
+ * Issues for transformations without `stream` that name a column no selected stream has: planned
+ * per stream, such a transformation does nothing anywhere (an encryption of a misspelt column
+ * would leave the real one in plaintext). `streams` must hold every selected stream with its
+ * columns; a transformation with `stream` is planStreamColumns' to check.
+ */
+export function columnsNoStreamHas(streams: readonly { stream: string; columns: readonly string[] }[], transformations: readonly ColumnTransformation[]): FieldIssue[] {
+  if (streams.length === 0) return [];
+  const issues: FieldIssue[] = [];
+  transformations.forEach((t, i) => {
+    if (t.stream !== null || streams.some((s) => s.columns.includes(t.column))) return;
+    issues.push({
+      path: `column_transformations[${i}].column`,
+      message: `no selected stream has a column "${t.column}" (${streams.map((s) => `${s.stream}: ${s.columns.join(', ') || 'no columns'}`).join('; ')})`,
+    });
+  });
+  return issues;
+}
