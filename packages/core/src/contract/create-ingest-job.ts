@@ -29,7 +29,12 @@ export const createIngestJobRequest = z
     schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
     streams: z.array(nonEmpty).nullish().describe('streams to sync; empty or null = all streams'),
-    merge: z.string().nullish().describe("comma-separated merge key columns (mode merge only); default: the source's Airbyte primary keys"),
+    merge: z
+      .string()
+      .nullish()
+      .describe(
+        "comma-separated merge key columns (mode merge only; a renamed column by its source or new name; not a dropped column); default: the source's Airbyte primary keys",
+      ),
     schedule: z.string().nullish().describe('cron expression (5 fields); null = runs only on demand'),
     timezone: z.string().min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
     domain: z.string().nullish().describe('DataHub domain for the ingested tables'),
