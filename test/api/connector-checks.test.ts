@@ -28,6 +28,8 @@ before(async () => {
     getConnectorSpec: async (name) => (await resolve(name))?.spec(),
     discoverCatalog: async (name, config) => (await resolve(name))?.discover(config),
   });
+  const key = await api.request('POST', '/api/encryption-keys', { token: DEV, body: { name: 'pii' } });
+  assert.equal(key.status, 201, key.text);
 });
 after(async () => {
   await api.close();
@@ -58,6 +60,18 @@ describe('accepted', () => {
     });
     assert.equal(r.status, 201, r.text);
   });
+
+  test('a merge key naming a renamed column by its new name or by its source name, as load resolves it', async () => {
+    for (const merge of ['contact', 'email']) {
+      const r = await post({ mode: 'merge', streams: ['users'], merge, column_transformations: [{ column: 'email', stream: 'users', new_name: 'contact' }] });
+      assert.equal(r.status, 201, `merge "${merge}": ${r.text}`);
+    }
+  });
+
+  test('a transformation without a stream on a column only one selected stream has', async () => {
+    const r = await post({ streams: ['users', 'orders'], column_transformations: [{ column: 'email', encryption_key_name: 'pii' }] });
+    assert.equal(r.status, 201, r.text);
+  });
 });
 
 describe('rejected against the spec and the catalog', () => {
@@ -66,8 +80,28 @@ describe('rejected against the spec and the catalog', () => {
     ['a stream the source does not have', { streams: ['users', 'invoices'] }, /streams\[1\]: stream "invoices" is not in the source's catalog \(its streams: users, orders, events\)/],
     ['merge without keys on a stream without a primary key', { mode: 'merge', streams: ['events'] }, /merge: stream "events" has no primary key in the source's catalog: give merge keys/],
     ['a merge key a selected stream lacks', { mode: 'merge', streams: ['users', 'orders'], merge: 'id' }, /merge: column "id" is not in stream "orders"/],
+    [
+      'a merge key a transformation drops',
+      { mode: 'merge', streams: ['users'], merge: 'id', column_transformations: [{ column: 'id', stream: 'users', transformation_type: 'drop' }] },
+      /merge: column "id" of stream "users" is dropped by column_transformations\[0\], so it cannot be a merge key/,
+    ],
+    [
+      'merge on a primary key a transformation drops',
+      { mode: 'merge', streams: ['users'], column_transformations: [{ column: 'email', stream: 'users', new_name: 'contact' }, { column: 'id', transformation_type: 'drop' }] },
+      /merge: stream "users" would be merged on its primary key column "id" \(no merge keys are given\), which column_transformations\[1\] drops: give merge keys or keep the column/,
+    ],
     ['a transformation on a column the stream lacks', { column_transformations: [{ column: 'phone', stream: 'users', new_name: 'tel' }] }, /column_transformations\[0\]\.column: stream "users" has no column "phone"/],
     ['a rename onto an existing column', { column_transformations: [{ column: 'email', stream: 'users', new_name: 'name' }] }, /would both be named "name"/],
+    [
+      'a rename onto an existing column in another case',
+      { column_transformations: [{ column: 'email', stream: 'users', new_name: 'NAME' }] },
+      /column_transformations: stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark/,
+    ],
+    [
+      'a transformation without a stream on a column no selected stream has (an encryption typo)',
+      { streams: ['users', 'orders'], column_transformations: [{ column: 'emial', encryption_key_name: 'pii' }] },
+      /column_transformations\[0\]\.column: no selected stream has a column "emial" \(users: id, seq, name, email, updated_at, payload; orders: order_id, seq, user_id, amount, payload\)/,
+    ],
     ['a transformation for a stream the source lacks', { column_transformations: [{ column: 'x', stream: 'invoices', new_name: 'y' }] }, /column_transformations\[0\]\.stream: stream "invoices" is not in the source's catalog/],
   ];
   for (const [what, over, expected] of cases) {

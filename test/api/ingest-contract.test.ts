@@ -57,6 +57,10 @@ describe('accepted', () => {
         ],
       }),
     ],
+    [
+      "a transformation without a stream on any column when the source's catalog cannot be had (checked per stream when the job runs)",
+      ingestBody({ column_transformations: [{ column: 'emial', encryption_key_name: 'pii' }] }),
+    ],
     ['a transformation for a stream when all streams are synced', ingestBody({ column_transformations: [{ column: 'a', stream: 'users', new_name: 'b' }] })],
   ];
   for (const [what, body] of accepted) {
@@ -197,6 +201,12 @@ describe('rejected, nothing stored', () => {
       ingestBody({ column_transformations: [{ column: 'a', stream: 's', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'x' }] }),
       400,
       /column_transformations\[1\]\.new_name: duplicate target column "x" in stream "s"/,
+    ],
+    [
+      'target columns that differ only in case',
+      ingestBody({ column_transformations: [{ column: 'a', stream: 's', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'X' }] }),
+      400,
+      /column_transformations\[1\]\.new_name: duplicate target column "X" in stream "s": column "a" \(column_transformations\[0\]\) is also named "x"/,
     ],
     ['unknown top-level field', ingestBody({ priority: 'high' }), 400, /priority: unknown field/],
     ['unknown transformation field', ingestBody({ column_transformations: [{ column: 'a', new_name: 'b', hash: true }] }), 400, /column_transformations\[0\]\.hash: unknown field/],

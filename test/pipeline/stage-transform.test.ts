@@ -19,6 +19,7 @@ import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { stageStream } from '../../packages/runner/src/tasks/stage-stream.ts';
 import { transformStream, type TransformedManifest, type TransformStreamInput } from '../../packages/runner/src/tasks/transform-stream.ts';
+import { mergeKeysFor } from '../../packages/runner/src/tasks/load-task.ts';
 
 let dir: string;
 let store: ObjectStore;
@@ -245,4 +246,22 @@ test('a transformation naming a column the stream lacks fails clearly', async ()
     }),
     (err: unknown) => err instanceof NonRetryableTaskError && /has no column "phone"/.test(err.message),
   );
+});
+
+test("a merge key the job's transformations drop fails the load naming the drop, with explicit keys and with the primary key", async () => {
+  const out = await transformUsers([{ column: 'id', stream: null, newName: null, encryptionKeyName: null, castTo: null, drop: true }]);
+  assert.deepEqual(out.dropped, ['id']);
+  assert.deepEqual(out.droppedPrimaryKey, ['id']);
+  assert.throws(
+    () => mergeKeysFor(null, out),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      err.message ===
+        'stream "users": merge mode without "merge" keys merges on the source\'s primary key, but a "drop" in the job\'s column_transformations removes its column(s) "id": give merge keys or keep the column(s)',
+  );
+  assert.throws(
+    () => mergeKeysFor('email, id', out),
+    (err: unknown) => err instanceof NonRetryableTaskError && err.message === 'stream "users": merge key column(s) "id" are removed by a "drop" in the job\'s column_transformations',
+  );
+  assert.deepEqual(mergeKeysFor('email', out), ['email'], 'a kept column is still a key');
 });

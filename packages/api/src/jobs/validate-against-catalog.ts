@@ -1,6 +1,6 @@
 import { ValidationError, type FieldIssue } from '@sluice/core';
 import type { IngestJobSpec } from '@sluice/core/contract';
-import { planStreamColumns } from '@sluice/core/pipeline';
+import { columnsNoStreamHas, planStreamColumns, type StreamPlan } from '@sluice/core/pipeline';
 
 /** The parts of a source's Airbyte catalog (`discover`) the API checks a job against. */
 export interface SourceCatalog {
@@ -21,9 +21,10 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
 
 /**
  * Checks a job against its source's catalog: selected streams exist; merge keys are columns of
- * every selected stream (or, without keys, each has a primary key); transformations name columns
- * their stream has and give no two columns one name (core/pipeline's planStreamColumns, the rule
- * the transform task applies).
+ * every selected stream, by source or new name, not dropped (or, without keys, each has a primary
+ * key no transformation drops); transformations name columns their stream has — or, without
+ * `stream`, a column some selected stream has — and give no two columns one name
+ * (core/pipeline's planStreamColumns, the rule the transform task applies).
  */
 export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -43,27 +44,68 @@ export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatal
     const s = byName.get(n);
     return s ? [s] : [];
   });
+  // A transformation without `stream` must match some selected stream: checked only when every
+  // selected stream's columns are known (the column may be one of an unknown stream's).
+  const known = selected.map((s) => ({ stream: s.name, columns: columnsOf(s) }));
+  if (known.every((s): s is { stream: string; columns: string[] } => s.columns !== null)) {
+    issues.push(...columnsNoStreamHas(known, spec.columnTransformations));
+  }
   for (const stream of selected) {
     const columns = columnsOf(stream);
-    if (spec.mode === 'merge') {
-      if (spec.mergeKeys.length > 0) {
-        for (const k of spec.mergeKeys) {
-          if (columns !== null && !columns.includes(k)) {
-            issues.push({ path: 'merge', message: `column "${k}" is not in stream "${stream.name}" (its columns: ${columns.join(', ')})` });
-          }
-        }
-      } else if ((stream.source_defined_primary_key ?? []).length === 0) {
-        issues.push({ path: 'merge', message: `stream "${stream.name}" has no primary key in the source's catalog: give merge keys` });
-      }
-    }
+    let plan: StreamPlan | null = null;
     if (columns !== null) {
       try {
-        planStreamColumns(stream.name, columns, spec.columnTransformations);
+        plan = planStreamColumns(stream.name, columns, spec.columnTransformations);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         issues.push(...err.issues);
       }
     }
+    if (spec.mode === 'merge') issues.push(...mergeKeyIssues(spec, stream, columns, plan));
+  }
+  return issues;
+}
+
+/**
+ * The merge keys of one stream, resolved as the load task resolves them (runner's mergeKeysFor):
+ * a key names an output column, or a renamed column by its source name; a column a `drop`
+ * removes is no key. Without keys, the stream's primary key must exist and be kept. Keys are
+ * checked only where the stream's columns are known and its transformations valid (`plan`).
+ */
+function mergeKeyIssues(spec: IngestJobSpec, stream: SourceCatalog['streams'][number], columns: string[] | null, plan: StreamPlan | null): FieldIssue[] {
+  const droppedBy = (column: string): number =>
+    columns !== null && columns.includes(column) && plan !== null && !plan.columns.some((c) => c.source === column)
+      ? spec.columnTransformations.findIndex((t) => t.drop && t.column === column && (t.stream === null || t.stream === stream.name))
+      : -1;
+  const issues: FieldIssue[] = [];
+  if (spec.mergeKeys.length === 0) {
+    const primaryKey = stream.source_defined_primary_key ?? [];
+    if (primaryKey.length === 0) {
+      issues.push({ path: 'merge', message: `stream "${stream.name}" has no primary key in the source's catalog: give merge keys` });
+    }
+    // Top-level key columns only, as the transform task records the primary key for load.
+    for (const k of primaryKey.flatMap((p) => (p.length === 1 ? p : []))) {
+      const i = droppedBy(k);
+      if (i >= 0) {
+        issues.push({
+          path: 'merge',
+          message: `stream "${stream.name}" would be merged on its primary key column "${k}" (no merge keys are given), which column_transformations[${i}] drops: give merge keys or keep the column`,
+        });
+      }
+    }
+    return issues;
+  }
+  if (columns === null || plan === null) return issues;
+  for (const k of spec.mergeKeys) {
+    if (plan.columns.some((c) => c.target === k || c.source === k)) continue;
+    const i = droppedBy(k);
+    issues.push({
+      path: 'merge',
+      message:
+        i >= 0
+          ? `column "${k}" of stream "${stream.name}" is dropped by column_transformations[${i}], so it cannot be a merge key`
+          : `column "${k}" is not in stream "${stream.name}" (its columns: ${columns.join(', ')})`,
+    });
   }
   return issues;
 }

@@ -19,7 +19,9 @@ const columnName = z.string().trim().min(1, 'must not be empty').max(255, 'must 
 export const columnTransformationInput = z
   .strictObject({
     column: columnName.describe('source column (top-level field of the stream record)'),
-    stream: z.string().trim().min(1, 'must not be empty').nullish().describe('stream it targets; null = every selected stream with the column'),
+    stream: z.string().trim().min(1, 'must not be empty').nullish().describe(
+      "stream it targets; null = every selected stream with the column (when the source's catalog can be read at create, some selected stream must have it)",
+    ),
     new_name: columnName.nullish().describe('rename the column to this'),
     encryption_key_name: z.string().trim().min(1, 'must not be empty').nullish().describe('encrypt the column with this named key (POST /api/encryption-keys)'),
     transformation_type: z.enum(TRANSFORMATION_TYPES).nullish().describe("the platform's form: what this transformation does"),

@@ -69,6 +69,12 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
   ['bad target_type', { ...base, column_transformations: [{ column: 'a', transformation_type: 'cast', target_type: 'varchar' }] }, /^column_transformations\[0\]\.target_type: /],
   ['duplicate target', { ...base, column_transformations: [{ column: 'a', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'x' }] }, /^column_transformations\[1\]\.new_name: duplicate target column "x" in stream "s"/],
   ['rename onto a renamed column', { ...base, column_transformations: [{ column: 'a', new_name: 'b' }, { column: 'b', transformation_type: 'cast', target_type: 'long' }] }, /^column_transformations\[1\]\.column: duplicate target column "b"/],
+  [
+    'targets that differ only in case',
+    { ...base, column_transformations: [{ column: 'a', stream: 's', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'X' }] },
+    /^column_transformations\[1\]\.new_name: duplicate target column "X" in stream "s": column "a" \(column_transformations\[0\]\) is also named "x" \(DuckDB, Trino and Spark ignore the case of column names\)$/,
+  ],
+  ['rename onto metadata in another case', { ...base, column_transformations: [{ column: 'a', new_name: 'Ingestion_Time' }] }, /^column_transformations\[0\]\.new_name: "Ingestion_Time" is the ingestion metadata column "ingestion_time"/],
   ['rename onto metadata', { ...base, column_transformations: [{ column: 'a', new_name: 'ingestion_time' }] }, /^column_transformations\[0\]\.new_name: "ingestion_time" is an ingestion metadata column/],
 ];
 

@@ -29,7 +29,12 @@ export const createIngestJobRequest = z
     schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
     streams: z.array(nonEmpty).nullish().describe('streams to sync; empty or null = all streams'),
-    merge: z.string().nullish().describe("comma-separated merge key columns (mode merge only); default: the source's Airbyte primary keys"),
+    merge: z
+      .string()
+      .nullish()
+      .describe(
+        "comma-separated merge key columns (mode merge only; a renamed column by its source or new name; not a dropped column); default: the source's Airbyte primary keys",
+      ),
     schedule: z.string().nullish().describe('cron expression (5 fields); null = runs only on demand'),
     timezone: z.string().min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
     domain: z.string().nullish().describe('DataHub domain for the ingested tables'),
@@ -104,8 +109,9 @@ export function parseMergeKeys(merge: string | null | undefined): string[] {
  * Validates a create request: the schema, then the rules across fields —
  * merge keys only with mode merge (each non-empty, no repeats); a transformation's `stream` must be
  * a selected stream when `streams` is given; one column renamed to two names, or two columns given
- * one target name, in any stream (transformations without `stream` count for every stream);
- * renames onto the ingestion metadata columns when those are added; a valid cron and time zone.
+ * one target name (compared without case), in any stream (transformations without `stream` count
+ * for every stream); renames onto the ingestion metadata columns (in any case) when those are
+ * added; a valid cron and time zone.
  * Throws a ValidationError naming every bad field. What needs I/O (encryption keys exist, the
  * connector spec) is checked by the caller.
  */
@@ -167,8 +173,16 @@ function transformationIssues(ts: readonly ColumnTransformation[], streams: read
         message: `stream "${t.stream}" is not among the selected streams (${streams.join(', ')})`,
       });
     }
-    if (metadata && t.newName !== null && INGESTION_METADATA_COLUMNS.some((c) => c.name === t.newName)) {
-      issues.push({ path: `column_transformations[${i}].new_name`, message: `"${t.newName}" is an ingestion metadata column` });
+    const lowered = t.newName?.toLowerCase();
+    const metadataColumn = INGESTION_METADATA_COLUMNS.find((c) => c.name === lowered);
+    if (metadata && metadataColumn !== undefined) {
+      issues.push({
+        path: `column_transformations[${i}].new_name`,
+        message:
+          metadataColumn.name === t.newName
+            ? `"${t.newName}" is an ingestion metadata column`
+            : `"${t.newName}" is the ingestion metadata column "${metadataColumn.name}" to DuckDB, Trino and Spark, which ignore the case of column names`,
+      });
     }
   });
 
@@ -178,7 +192,8 @@ function transformationIssues(ts: readonly ColumnTransformation[], streams: read
   for (const scope of scopes) {
     const inScope = ts.map((t, i) => ({ t, i })).filter(({ t }) => t.stream === null || t.stream === scope);
     const renamed = new Map<string, { name: string; i: number }>();
-    const targets = new Map<string, { column: string; i: number }>();
+    // Keyed by the lower-cased name: DuckDB, Trino and Spark match column names case-insensitively.
+    const targets = new Map<string, { column: string; target: string; i: number }>();
     const where = scope === null ? 'in every stream' : `in stream "${scope}"`;
     for (const { t, i } of inScope) {
       if (t.newName !== null) {
@@ -200,18 +215,20 @@ function transformationIssues(ts: readonly ColumnTransformation[], streams: read
     for (const { t, i } of inScope) {
       if (t.drop) continue;
       const target = renamed.get(t.column)?.name ?? t.column;
-      const prev = targets.get(target);
+      const prev = targets.get(target.toLowerCase());
       if (prev && prev.column !== t.column) {
         const key = `target:${i}`;
         if (!reported.has(key)) {
           reported.add(key);
           issues.push({
             path: `column_transformations[${i}]${t.newName !== null ? '.new_name' : '.column'}`,
-            message: `duplicate target column "${target}" ${where}: column "${prev.column}" (column_transformations[${prev.i}]) is also named "${target}"`,
+            message:
+              `duplicate target column "${target}" ${where}: column "${prev.column}" (column_transformations[${prev.i}]) is also named "${prev.target}"` +
+              (prev.target === target ? '' : ' (DuckDB, Trino and Spark ignore the case of column names)'),
           });
         }
       } else if (!prev) {
-        targets.set(target, { column: t.column, i });
+        targets.set(target.toLowerCase(), { column: t.column, target, i });
       }
     }
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ValidationError } from '../errors/index.ts';
 import { icebergTableName } from './identifiers.ts';
-import { planStreamColumns, type ColumnTransformation } from './transformations.ts';
+import { columnsNoStreamHas, planStreamColumns, type ColumnTransformation } from './transformations.ts';
 
 const t = (p: Partial<ColumnTransformation> & { column: string }): ColumnTransformation => ({
   stream: null,
@@ -33,6 +33,17 @@ test('a transformation without a stream applies only to streams that have the co
   assert.deepEqual(products.columns.map((c) => c.target), ['id', 'model']);
 });
 
+test('a transformation without a stream whose column no selected stream has is named, with the columns there are', () => {
+  const streams = [
+    { stream: 'users', columns: ['id', 'email'] },
+    { stream: 'products', columns: ['id', 'model'] },
+  ];
+  const ts = [t({ column: 'email', encryptionKeyName: 'pii' }), t({ column: 'emial', encryptionKeyName: 'pii' }), t({ column: 'phone', stream: 'users', newName: 'p' })];
+  assert.deepEqual(columnsNoStreamHas(streams, ts), [
+    { path: 'column_transformations[1].column', message: 'no selected stream has a column "emial" (users: id, email; products: id, model)' },
+  ]);
+});
+
 test('drop removes the column and cast records the target type', () => {
   const plan = planStreamColumns('s', ['a', 'b', 'c'], [t({ column: 'b', drop: true }), t({ column: 'c', castTo: 'long' })]);
   assert.deepEqual(plan.columns.map((c) => [c.target, c.castTo]), [['a', null], ['c', 'long']]);
@@ -53,6 +64,23 @@ test('two columns renamed onto one name fail', () => {
     () => planStreamColumns('users', ['id', 'email', 'mail'], [t({ column: 'email', newName: 'mail' })]),
     /columns "email" and "mail" would both be named "mail"|columns "mail" and "email" would both be named "mail"/,
   );
+});
+
+test('a rename onto an existing name in another case fails as a clash: DuckDB, Trino and Spark ignore case', () => {
+  assert.throws(
+    () => planStreamColumns('users', ['id', 'name', 'email'], [t({ column: 'email', stream: 'users', newName: 'NAME' })]),
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      err.issues.length === 1 &&
+      err.issues[0]?.path === 'column_transformations' &&
+      err.issues[0].message ===
+        'stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark, which ignore the case of column names',
+  );
+});
+
+test('renaming a column to its own name in another case is no clash', () => {
+  const plan = planStreamColumns('users', ['id', 'email'], [t({ column: 'email', newName: 'EMAIL' })]);
+  assert.deepEqual(plan.columns.map((c) => c.target), ['id', 'EMAIL']);
 });
 
 test('table names are made valid by the documented rule', () => {

@@ -33,7 +33,8 @@ export interface StreamPlan {
 /**
  * Applies a job's transformations to one stream's columns. Several transformations may target
  * the same column (rename + encrypt both apply). Fails when a transformation names the stream but
- * a column it does not have, or when two output columns would share a name.
+ * a column it does not have, or when two output columns would share a name, compared without
+ * case (DuckDB, Trino and Spark take `name` and `NAME` for one column).
  */
 export function planStreamColumns(stream: string, columns: readonly string[], transformations: readonly ColumnTransformation[]): StreamPlan {
   const issues: FieldIssue[] = [];
@@ -60,20 +61,44 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
   });
 
   const kept = [...byColumn.values()].filter((p) => !p.dropped);
-  const seen = new Map<string, string>();
+  // Keyed by the lower-cased name: DuckDB, Trino and Spark match column names case-insensitively.
+  const seen = new Map<string, { source: string; target: string }>();
   for (const p of kept) {
-    const other = seen.get(p.target);
+    const other = seen.get(p.target.toLowerCase());
     if (other !== undefined) {
       issues.push({
         path: 'column_transformations',
-        message: `stream "${stream}": columns "${other}" and "${p.source}" would both be named "${p.target}"`,
+        message:
+          other.target === p.target
+            ? `stream "${stream}": columns "${other.source}" and "${p.source}" would both be named "${p.target}"`
+            : `stream "${stream}": columns "${other.source}" and "${p.source}" would be named "${other.target}" and "${p.target}", ` +
+              'one name to DuckDB, Trino and Spark, which ignore the case of column names',
       });
     }
-    seen.set(p.target, p.source);
+    seen.set(p.target.toLowerCase(), { source: p.source, target: p.target });
   }
   if (issues.length > 0) throw new ValidationError(issues);
   return {
     stream,
     columns: kept.map(({ source, target, encryptionKeyName, castTo }) => ({ source, target, encryptionKeyName, castTo })),
   };
+}
+
+/**
+ * Issues for transformations without `stream` that name a column no selected stream has: planned
+ * per stream, such a transformation does nothing anywhere (an encryption of a misspelt column
+ * would leave the real one in plaintext). `streams` must hold every selected stream with its
+ * columns; a transformation with `stream` is planStreamColumns' to check.
+ */
+export function columnsNoStreamHas(streams: readonly { stream: string; columns: readonly string[] }[], transformations: readonly ColumnTransformation[]): FieldIssue[] {
+  if (streams.length === 0) return [];
+  const issues: FieldIssue[] = [];
+  transformations.forEach((t, i) => {
+    if (t.stream !== null || streams.some((s) => s.columns.includes(t.column))) return;
+    issues.push({
+      path: `column_transformations[${i}].column`,
+      message: `no selected stream has a column "${t.column}" (${streams.map((s) => `${s.stream}: ${s.columns.join(', ') || 'no columns'}`).join('; ')})`,
+    });
+  });
+  return issues;
 }

@@ -23,12 +23,20 @@ export interface LoadOutput {
 
 /**
  * The merge keys of a stream: the job's `merge` (comma-separated; a source column name that was
- * renamed means its new name), else the stream's Airbyte primary key. None → the task fails.
+ * renamed means its new name), else the stream's Airbyte primary key. None, a key the stream
+ * lacks, or a key the job's transformations drop (jobs created before the API refused that) →
+ * the task fails, naming the drop when that is the cause.
  */
 export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest): string[] {
   const names = new Set(tm.columns.map((c) => c.name));
   const bySource = new Map(tm.columns.filter((c) => c.source !== null).map((c) => [c.source as string, c.name]));
   const asked = (mergeField ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const quoted = (ks: string[]): string => ks.map((k) => `"${k}"`).join(', ');
+  if (asked.length === 0 && tm.droppedPrimaryKey.length > 0) {
+    throw new NonRetryableTaskError(
+      `stream "${tm.stream}": merge mode without "merge" keys merges on the source's primary key, but a "drop" in the job's column_transformations removes its column(s) ${quoted(tm.droppedPrimaryKey)}: give merge keys or keep the column(s)`,
+    );
+  }
   const keys = asked.length > 0 ? asked.map((k) => (names.has(k) ? k : bySource.get(k) ?? k)) : tm.primaryKey;
   if (keys.length === 0) {
     throw new NonRetryableTaskError(
@@ -36,8 +44,12 @@ export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest)
     );
   }
   const missing = keys.filter((k) => !names.has(k));
+  const dropped = missing.filter((k) => tm.dropped.includes(k));
+  if (dropped.length > 0) {
+    throw new NonRetryableTaskError(`stream "${tm.stream}": merge key column(s) ${quoted(dropped)} are removed by a "drop" in the job's column_transformations`);
+  }
   if (missing.length > 0) {
-    throw new NonRetryableTaskError(`stream "${tm.stream}": merge key column(s) ${missing.map((m) => `"${m}"`).join(', ')} not in the stream (columns: ${[...names].join(', ')})`);
+    throw new NonRetryableTaskError(`stream "${tm.stream}": merge key column(s) ${quoted(missing)} not in the stream (columns: ${[...names].join(', ')})`);
   }
   return keys;
 }

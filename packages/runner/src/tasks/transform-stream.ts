@@ -53,6 +53,10 @@ export const transformedManifestSchema = z.object({
   columns: z.array(z.object({ name: z.string(), type: z.enum(outputTypes), source: z.string().nullable(), encrypted: z.boolean() })),
   /** Primary key columns as renamed (top-level keys only). */
   primaryKey: z.array(z.string()),
+  /** Source columns the job's transformations dropped (absent in manifests written before it was recorded). */
+  dropped: z.array(z.string()).default([]),
+  /** The primary key columns (top-level) among `dropped`: load then refuses to merge on what is left of the key. */
+  droppedPrimaryKey: z.array(z.string()).default([]),
   /**
    * The files, each with its data-file metrics when they were written for planned `icebergFields`
    * (load then copies the file into the table within the object store instead of reading it).
@@ -157,6 +161,8 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     .filter((p) => p.length === 1)
     .map((p) => renamed.get(p[0] ?? ''))
     .filter((p): p is string => p !== undefined);
+  const dropped = staged.columns.map((c) => c.name).filter((n) => !renamed.has(n));
+  const droppedPrimaryKey = staged.primaryKey.flatMap((p) => (p.length === 1 ? p : [])).filter((n) => dropped.includes(n));
 
   const ciphers = new Map<string, ColumnCipher>();
   for (const c of plan.columns) {
@@ -197,7 +203,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
   const fields: IcebergField[] = planned ?? specs.map((c, i) => ({ id: i + 1, name: c.name, type: c.type as OutputType, required: false }));
 
   return withDuckDb(async (db, scratch) => {
-    const result: TransformedManifest = { version: 1, stream, columns, primaryKey, files: [], rows: 0, icebergFields: planned };
+    const result: TransformedManifest = { version: 1, stream, columns, primaryKey, dropped, droppedPrimaryKey, files: [], rows: 0, icebergFields: planned };
     if (staged.rows === 0 || staged.files.length === 0) {
       await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
       return result;
