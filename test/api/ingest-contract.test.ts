@@ -57,6 +57,7 @@ describe('accepted', () => {
         ],
       }),
     ],
+    ['a source_name of 200 characters', ingestBody({ source_name: `source-${'x'.repeat(193)}` })],
     ['a transformation for a stream when all streams are synced', ingestBody({ column_transformations: [{ column: 'a', stream: 'users', new_name: 'b' }] })],
   ];
   for (const [what, body] of accepted) {
@@ -170,6 +171,8 @@ describe('rejected, nothing stored', () => {
     ['missing name', (({ name: _n, ...b }) => b)(ingestBody()), 400, /name: /],
     ['empty name', ingestBody({ name: '' }), 400, /name: must not be empty/],
     ['missing source_config', (({ source_config: _c, ...b }) => b)(ingestBody()), 400, /source_config: /],
+    ['source_name over 200 characters: the limit is named', ingestBody({ source_name: `source-${'x'.repeat(194)}` }), 400, /^source_name: must be at most 200 characters$/],
+    ['source_name with an upper-case letter', ingestBody({ source_name: 'source-Faker' }), 400, /^source_name: must be a PyAirbyte source id such as "source-faker"/],
     ['schema_name with a dash', ingestBody({ schema_name: 'raw-data' }), 400, /schema_name: must be a valid Iceberg namespace identifier/],
     ['schema_name starting with a digit', ingestBody({ schema_name: '1raw' }), 400, /schema_name: /],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],

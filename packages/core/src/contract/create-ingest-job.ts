@@ -9,10 +9,15 @@ import { fieldIssues } from './parse-request.ts';
 export const WRITE_MODES = ['append', 'overwrite', 'merge'] as const;
 export type WriteModeName = (typeof WRITE_MODES)[number];
 
-/** `source_name`: a PyAirbyte source id — safe as an executable, pip package or image name. */
+/**
+ * `source_name`: a PyAirbyte source id — safe as an executable, pip package or image name:
+ * 1–200 characters; the length and the characters are reported separately, so an over-long id
+ * is not told its characters are wrong.
+ */
 export const sourceName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,199}$/, 'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-"');
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
