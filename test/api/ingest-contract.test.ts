@@ -69,6 +69,13 @@ describe('accepted', () => {
     });
   }
 
+  test('a NUL character inside source_config is kept (it is stored encrypted, not as text)', async () => {
+    const r = await post(ingestBody({ source_config: { count: 10, note: 'a\u0000b' } }));
+    assert.equal(r.status, 201, r.text);
+    const job = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
+    assert.deepEqual(job.body.source_config, { count: 10, note: 'a\u0000b' });
+  });
+
   test('the job is stored with every field as posted, defaults applied', async () => {
     const r = await post(
       ingestBody({
@@ -225,6 +232,40 @@ describe('rejected, nothing stored', () => {
     const r = await post(ingestBody({ name: '', mode: 'x', schema_name: 'a b', colour: 1 }));
     assert.equal(r.status, 400);
     for (const f of ['name: ', 'mode: ', 'schema_name: ', 'colour: unknown field']) assert.ok(r.body.error.includes(f), `${f} in ${r.body.error}`);
+  });
+
+  test('a NUL character in any text field is refused, each field named (PostgreSQL text cannot hold it)', async () => {
+    const nul = 'a\u0000b';
+    const r = await post(
+      ingestBody({
+        name: nul,
+        mode: 'merge',
+        streams: [nul],
+        merge: nul,
+        schedule: nul,
+        timezone: nul,
+        domain: nul,
+        tags: ['ok', nul],
+        owner_id: nul,
+        column_transformations: [{ column: nul, stream: nul, new_name: nul, encryption_key_name: nul }],
+      }),
+    );
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.job_id, null);
+    const paths = ['name', 'streams[0]', 'merge', 'schedule', 'timezone', 'domain', 'tags[1]', 'owner_id'];
+    paths.push(...['column', 'stream', 'new_name', 'encryption_key_name'].map((f) => `column_transformations[0].${f}`));
+    const named = (r.body.error as string).split('; ');
+    for (const p of paths) assert.ok(named.includes(`${p}: must not contain the NUL character (U+0000)`), `${p} in ${r.body.error}`);
+    assert.equal(named.length, paths.length, r.body.error);
+  });
+
+  test('a NUL character in the list filters is refused, naming the filter', async () => {
+    for (const f of ['name', 'owner_id']) {
+      const r = await api.request('GET', `/api/airbyte/ingest?${f}=a%00b`, { token: DEV });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.job_id, null);
+      assert.equal(r.body.error, `${f}: must not contain the NUL character (U+0000)`);
+    }
   });
 
   test('invalid JSON', async () => {

@@ -68,6 +68,7 @@ describe('schedule, pause, delete', () => {
       [{ timezone: 'Nowhere/Special' }, /timezone: /],
       [{ schedule: '0 * * * *', paused: 'yes' }, /paused: /],
       [{ owner_id: 'x' }, /owner_id: unknown field/],
+      [{ schedule: '0 * * * *', timezone: 'UTC\u0000' }, /^timezone: must not contain the NUL character \(U\+0000\)$/],
       [{}, /at least one of schedule, timezone, paused/],
     ];
     for (const [body, expected] of cases) {
@@ -163,12 +164,16 @@ describe('runs and tasks', () => {
     assert.deepEqual(none.body.lines, []);
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/nope/logs`)).status, 404);
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).status, 400);
+    const nulTask = await req('GET', `/api/runs/${runId}/tasks/ex%00tract/logs`);
+    assert.equal(nulTask.status, 400, nulTask.text);
+    assert.deepEqual(nulTask.body, { error: 'task_id: must not contain the NUL character (U+0000)' });
 
     const cleared = await req('POST', `/api/runs/${runId}/tasks/extract/clear`);
     assert.equal(cleared.status, 200, cleared.text);
     const after = cleared.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
     assert.ok(['queued', 'scheduled'].includes(after.state), after.state);
     assert.equal((await req('POST', `/api/runs/${runId}/tasks/nope/clear`)).status, 404);
+    assert.equal((await req('POST', `/api/runs/${runId}/tasks/ex%00tract/clear`)).status, 400);
   });
 
   test('ids that are not UUIDs are not found', async () => {
@@ -200,6 +205,9 @@ describe('encryption keys', () => {
     assert.equal(r.body.active_version, 2);
     assert.deepEqual(r.body.versions.map((v: { version: number }) => v.version), [1, 2]);
     assert.equal((await req('POST', '/api/encryption-keys/missing/rotate')).status, 404);
+    const nul = await req('POST', '/api/encryption-keys/customer%00pii/rotate');
+    assert.equal(nul.status, 400, nul.text);
+    assert.deepEqual(nul.body, { error: 'name: must not contain the NUL character (U+0000)' });
     const list = await req('GET', '/api/encryption-keys');
     assert.ok(list.body.keys.some((k: { name: string }) => k.name === 'customer-pii'));
     const wrapped = await api.db.prisma.encryptionKeyVersion.findMany({ where: { keyName: 'customer-pii' } });
