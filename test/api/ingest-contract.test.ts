@@ -268,6 +268,22 @@ describe('rejected, nothing stored', () => {
     }
   });
 
+  test('a source_config nested deeper than 64 levels is refused before anything walks it', async () => {
+    // Raw JSON: the test's own JSON.stringify could not write the deepest of these.
+    const body = (depth: number) =>
+      `{"name":"faker users","source_name":"source-faker","schema_name":"qa_deep","mode":"append","source_config":{"count":10,"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    // 10,000 is the QA report's case (20 KB); 450,000 (900 KB, under the body limit) overflows any recursive walk.
+    for (const depth of [64, 10_000, 450_000]) {
+      const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: body(depth) });
+      assert.equal(r.status, 400, `depth ${depth}: ${r.text}`);
+      assert.deepEqual(r.body, { flow_url: '', job_id: null, error: 'source_config: nested deeper than 64 levels' });
+    }
+    const ok = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: body(63) });
+    assert.equal(ok.status, 201, ok.text);
+    const job = await api.request('GET', `/api/airbyte/ingest/${ok.body.job_id}`, { token: DEV });
+    assert.equal(JSON.stringify(job.body.source_config), `{"count":10,"x":${'['.repeat(63)}${']'.repeat(63)}}`);
+  });
+
   test('invalid JSON', async () => {
     const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{"name": "x", "password": "hunter2-canary' });
     assert.equal(r.status, 400);

@@ -5,6 +5,7 @@ import { normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
 import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
 import { icebergNamespace } from './iceberg-namespace.ts';
 import { fieldIssues } from './parse-request.ts';
+import { SOURCE_CONFIG_MAX_DEPTH, sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
 
 export const WRITE_MODES = ['append', 'overwrite', 'merge'] as const;
@@ -30,7 +31,9 @@ export const createIngestJobRequest = z
   .strictObject({
     name: nonEmpty.max(255, 'must be at most 255 characters').describe('name of the ingestion job'),
     source_name: sourceName.describe("PyAirbyte source id, e.g. 'source-github'"),
-    source_config: z.record(z.string(), z.unknown()).describe('connector configuration, secrets included (stored encrypted, shown masked)'),
+    source_config: sourceConfig.describe(
+      `connector configuration, secrets included (stored encrypted, shown masked); nested at most ${SOURCE_CONFIG_MAX_DEPTH} levels`,
+    ),
     schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
     streams: z.array(nonEmpty).nullish().describe('streams to sync; empty or null = all streams'),
