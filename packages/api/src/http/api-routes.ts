@@ -270,7 +270,11 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       scope: 'sluice:read',
       query: taskLogQuery,
       ingestErrorShape: false,
-      responses: { 200: { description: 'log lines, oldest first', schema: taskLogView }, ...plainErrors },
+      responses: {
+        200: { description: 'log lines, oldest first', schema: taskLogView },
+        ...plainErrors,
+        404: { description: 'no such run or task, or a try the task has not reached (the answer says which tries it has)', schema: errorResponse },
+      },
       async handle(ctx) {
         const runId = id(ctx, 'run_id');
         return { status: 200, body: await d.jobs.taskLog(who(ctx), runId, textParam(ctx, 'task_id'), parseRequest(taskLogQuery, ctx.query)) };

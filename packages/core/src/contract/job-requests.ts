@@ -34,7 +34,7 @@ export const listRunsQuery = z.strictObject({ limit, offset });
 export type ListRunsQuery = z.output<typeof listRunsQuery>;
 
 export const taskLogQuery = z.strictObject({
-  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest)"),
+  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest); a try the task has not reached is 404"),
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
 });
 export const clearTaskQuery = z.strictObject({
