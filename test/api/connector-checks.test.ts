@@ -19,6 +19,13 @@ const resolve = (name: string) => (name === SOURCE ? resolveConnector(name, { se
 const DEV = 'dev-token-connector-012';
 const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const PHRASE = `phrase-${randomBytes(8).toString('hex')}`;
+/** Secrets under keys the spec does not declare (it has additionalProperties: true, as source-faker's does). */
+const UNDECLARED = {
+  password: `pw-${randomBytes(8).toString('hex')}`,
+  apiKey: `sk-${randomBytes(8).toString('hex')}`,
+  clientSecret: `cs-${randomBytes(8).toString('hex')}`,
+  accessToken: `at-${randomBytes(8).toString('hex')}`,
+};
 let api: ApiHarness;
 
 before(async () => {
@@ -47,6 +54,36 @@ describe('accepted', () => {
     assert.equal(r.status, 201, r.text);
     const job = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
     assert.deepEqual(job.body.source_config, { records: 5, canary: '**********', credentials: { auth: 'basic', user: 'u', pass_phrase: '**********' } });
+  });
+
+  test('keys the spec does not declare (it allows any) are masked by name in GET, list and PATCH answers', async () => {
+    const r = await post({
+      name: 'undeclared secrets',
+      source_config: {
+        records: 5,
+        password: UNDECLARED.password,
+        api_key: UNDECLARED.apiKey,
+        oauth: { client_secret: UNDECLARED.clientSecret, access_token: UNDECLARED.accessToken, scope: 'read' },
+        region: 'eu',
+      },
+    });
+    assert.equal(r.status, 201, r.text);
+    const masked = {
+      records: 5,
+      password: '**********',
+      api_key: '**********',
+      oauth: { client_secret: '**********', access_token: '**********', scope: 'read' },
+      region: 'eu',
+    };
+    const got = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
+    assert.deepEqual(got.body.source_config, masked);
+    const list = await api.request('GET', '/api/airbyte/ingest?name=undeclared', { token: DEV });
+    assert.equal(list.body.total, 1, list.text);
+    assert.deepEqual(list.body.jobs[0].source_config, masked);
+    const patched = await api.request('PATCH', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV, body: { paused: true } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.deepEqual(patched.body.source_config, masked);
+    for (const text of [got.text, list.text, patched.text]) for (const v of Object.values(UNDECLARED)) assert.ok(!text.includes(v), `answer holds ${v}`);
   });
 
   test('merge on the primary keys the catalog gives; transformations on columns the streams have', async () => {
@@ -118,5 +155,6 @@ test('the secrets appear in no answer and no log line', () => {
   for (const text of [...api.answers, ...api.logs]) {
     assert.ok(!text.includes(CANARY), text.slice(0, 200));
     assert.ok(!text.includes(PHRASE), text.slice(0, 200));
+    for (const v of Object.values(UNDECLARED)) assert.ok(!text.includes(v), text.slice(0, 200));
   }
 });

@@ -61,6 +61,7 @@ describe('accepted', () => {
       "a transformation without a stream on any column when the source's catalog cannot be had (checked per stream when the job runs)",
       ingestBody({ column_transformations: [{ column: 'emial', encryption_key_name: 'pii' }] }),
     ],
+    ['a source_name of 200 characters', ingestBody({ source_name: `source-${'x'.repeat(193)}` })],
     ['a transformation for a stream when all streams are synced', ingestBody({ column_transformations: [{ column: 'a', stream: 'users', new_name: 'b' }] })],
   ];
   for (const [what, body] of accepted) {
@@ -71,6 +72,13 @@ describe('accepted', () => {
       assert.match(r.body.job_id, /^[0-9a-f-]{36}$/);
     });
   }
+
+  test('a NUL character inside source_config is kept (it is stored encrypted, not as text)', async () => {
+    const r = await post(ingestBody({ source_config: { count: 10, note: 'a\u0000b' } }));
+    assert.equal(r.status, 201, r.text);
+    const job = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
+    assert.deepEqual(job.body.source_config, { count: 10, note: 'a\u0000b' });
+  });
 
   test('the job is stored with every field as posted, defaults applied', async () => {
     const r = await post(
@@ -174,6 +182,8 @@ describe('rejected, nothing stored', () => {
     ['missing name', (({ name: _n, ...b }) => b)(ingestBody()), 400, /name: /],
     ['empty name', ingestBody({ name: '' }), 400, /name: must not be empty/],
     ['missing source_config', (({ source_config: _c, ...b }) => b)(ingestBody()), 400, /source_config: /],
+    ['source_name over 200 characters: the limit is named', ingestBody({ source_name: `source-${'x'.repeat(194)}` }), 400, /^source_name: must be at most 200 characters$/],
+    ['source_name with an upper-case letter', ingestBody({ source_name: 'source-Faker' }), 400, /^source_name: must be a PyAirbyte source id such as "source-faker"/],
     ['schema_name with a dash', ingestBody({ schema_name: 'raw-data' }), 400, /schema_name: must be a valid Iceberg namespace identifier/],
     ['schema_name starting with a digit', ingestBody({ schema_name: '1raw' }), 400, /schema_name: /],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],
@@ -233,6 +243,56 @@ describe('rejected, nothing stored', () => {
     const r = await post(ingestBody({ name: '', mode: 'x', schema_name: 'a b', colour: 1 }));
     assert.equal(r.status, 400);
     for (const f of ['name: ', 'mode: ', 'schema_name: ', 'colour: unknown field']) assert.ok(r.body.error.includes(f), `${f} in ${r.body.error}`);
+  });
+
+  test('a NUL character in any text field is refused, each field named (PostgreSQL text cannot hold it)', async () => {
+    const nul = 'a\u0000b';
+    const r = await post(
+      ingestBody({
+        name: nul,
+        mode: 'merge',
+        streams: [nul],
+        merge: nul,
+        schedule: nul,
+        timezone: nul,
+        domain: nul,
+        tags: ['ok', nul],
+        owner_id: nul,
+        column_transformations: [{ column: nul, stream: nul, new_name: nul, encryption_key_name: nul }],
+      }),
+    );
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.job_id, null);
+    const paths = ['name', 'streams[0]', 'merge', 'schedule', 'timezone', 'domain', 'tags[1]', 'owner_id'];
+    paths.push(...['column', 'stream', 'new_name', 'encryption_key_name'].map((f) => `column_transformations[0].${f}`));
+    const named = (r.body.error as string).split('; ');
+    for (const p of paths) assert.ok(named.includes(`${p}: must not contain the NUL character (U+0000)`), `${p} in ${r.body.error}`);
+    assert.equal(named.length, paths.length, r.body.error);
+  });
+
+  test('a NUL character in the list filters is refused, naming the filter', async () => {
+    for (const f of ['name', 'owner_id']) {
+      const r = await api.request('GET', `/api/airbyte/ingest?${f}=a%00b`, { token: DEV });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.body.job_id, null);
+      assert.equal(r.body.error, `${f}: must not contain the NUL character (U+0000)`);
+    }
+  });
+
+  test('a source_config nested deeper than 64 levels is refused before anything walks it', async () => {
+    // Raw JSON: the test's own JSON.stringify could not write the deepest of these.
+    const body = (depth: number) =>
+      `{"name":"faker users","source_name":"source-faker","schema_name":"qa_deep","mode":"append","source_config":{"count":10,"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    // 10,000 is the QA report's case (20 KB); 450,000 (900 KB, under the body limit) overflows any recursive walk.
+    for (const depth of [64, 10_000, 450_000]) {
+      const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: body(depth) });
+      assert.equal(r.status, 400, `depth ${depth}: ${r.text}`);
+      assert.deepEqual(r.body, { flow_url: '', job_id: null, error: 'source_config: nested deeper than 64 levels' });
+    }
+    const ok = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: body(63) });
+    assert.equal(ok.status, 201, ok.text);
+    const job = await api.request('GET', `/api/airbyte/ingest/${ok.body.job_id}`, { token: DEV });
+    assert.equal(JSON.stringify(job.body.source_config), `{"count":10,"x":${'['.repeat(63)}${']'.repeat(63)}}`);
   });
 
   test('invalid JSON', async () => {

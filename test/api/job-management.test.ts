@@ -70,6 +70,7 @@ describe('schedule, pause, delete', () => {
       [{ timezone: 'Nowhere/Special' }, /timezone: /],
       [{ schedule: '0 * * * *', paused: 'yes' }, /paused: /],
       [{ owner_id: 'x' }, /owner_id: unknown field/],
+      [{ schedule: '0 * * * *', timezone: 'UTC\u0000' }, /^timezone: must not contain the NUL character \(U\+0000\)$/],
       [{}, /at least one of schedule, timezone, paused/],
     ];
     for (const [body, expected] of cases) {
@@ -139,6 +140,10 @@ describe('runs and tasks', () => {
     const runId = t.body.run_id as string;
     const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
     const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
+    // Before its first try, a try's log is not an empty log: it is not there.
+    const early = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`);
+    assert.equal(early.status, 404, early.text);
+    assert.deepEqual(early.body, { error: 'try 1 of task extract not found: it has not run yet' });
     // Fail try 1 through the engine's state owner, as a runner would.
     await sqlTransaction(api.db.prisma, async (sql) => {
       const [claimed] = await api.engine.store.claimTries(sql, [ref]);
@@ -162,15 +167,29 @@ describe('runs and tasks', () => {
     // The claim wrote the try's first line; the rest were written after it.
     assert.deepEqual(log.body.lines.map((l: { message: string }) => l.message), ['try 1 of 4 started on runner test-runner', 'starting', 'source unreachable']);
     const none = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=2`);
-    assert.deepEqual(none.body.lines, []);
+    assert.equal(none.status, 404, none.text);
+    assert.deepEqual(none.body, { error: 'try 2 of task extract not found: it has try 1 only' });
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/nope/logs`)).status, 404);
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).status, 400);
+    const nulTask = await req('GET', `/api/runs/${runId}/tasks/ex%00tract/logs`);
+    assert.equal(nulTask.status, 400, nulTask.text);
+    assert.deepEqual(nulTask.body, { error: 'task_id: must not contain the NUL character (U+0000)' });
 
     const cleared = await req('POST', `/api/runs/${runId}/tasks/extract/clear`);
     assert.equal(cleared.status, 200, cleared.text);
     const after = cleared.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
     assert.ok(['queued', 'scheduled'].includes(after.state), after.state);
+    // The cleared task's next try, as a runner would take it: tries 1 and 2 exist, 3 does not.
+    await sqlTransaction(api.db.prisma, async (sql) => {
+      const [claimed] = await api.engine.store.claimTries(sql, [{ ...ref, tryNumber: 2 }]);
+      assert.ok(claimed, 'try 2 claimed');
+    });
+    assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=2`)).status, 200);
+    const past = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=3`);
+    assert.equal(past.status, 404, past.text);
+    assert.deepEqual(past.body, { error: 'try 3 of task extract not found: it has tries 1–2' });
     assert.equal((await req('POST', `/api/runs/${runId}/tasks/nope/clear`)).status, 404);
+    assert.equal((await req('POST', `/api/runs/${runId}/tasks/ex%00tract/clear`)).status, 400);
   });
 
   test('ids that are not UUIDs are not found', async () => {
@@ -202,6 +221,9 @@ describe('encryption keys', () => {
     assert.equal(r.body.active_version, 2);
     assert.deepEqual(r.body.versions.map((v: { version: number }) => v.version), [1, 2]);
     assert.equal((await req('POST', '/api/encryption-keys/missing/rotate')).status, 404);
+    const nul = await req('POST', '/api/encryption-keys/customer%00pii/rotate');
+    assert.equal(nul.status, 400, nul.text);
+    assert.deepEqual(nul.body, { error: 'name: must not contain the NUL character (U+0000)' });
     const list = await req('GET', '/api/encryption-keys');
     assert.ok(list.body.keys.some((k: { name: string }) => k.name === 'customer-pii'));
     const wrapped = await api.db.prisma.encryptionKeyVersion.findMany({ where: { keyName: 'customer-pii' } });

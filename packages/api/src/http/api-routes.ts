@@ -18,6 +18,7 @@ import {
   runView,
   taskLogQuery,
   taskLogView,
+  text,
   triggerRunResponse,
   updateJobRequest,
 } from '@sluice/core/contract';
@@ -42,6 +43,11 @@ function id(ctx: RouteContext, name: 'job_id' | 'run_id'): string {
   const v = ctx.params[name] ?? '';
   if (!uuid.safeParse(v).success) throw new NotFoundError(name === 'job_id' ? 'job' : 'run', v);
   return v;
+}
+
+/** A path segment that is text (a task id, a key name) follows the contract's text rule: 400 naming it. */
+function textParam(ctx: RouteContext, name: 'task_id' | 'name'): string {
+  return parseRequest(text, ctx.params[name] ?? '', name);
 }
 
 function who(ctx: RouteContext): Principal {
@@ -252,7 +258,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       async handle(ctx) {
         const runId = id(ctx, 'run_id');
         const q = parseRequest(clearTaskQuery, ctx.query);
-        return { status: 200, body: await d.jobs.clearTask(who(ctx), runId, ctx.params['task_id'] ?? '', q.map_index) };
+        return { status: 200, body: await d.jobs.clearTask(who(ctx), runId, textParam(ctx, 'task_id'), q.map_index) };
       },
     },
     {
@@ -264,10 +270,14 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       scope: 'sluice:read',
       query: taskLogQuery,
       ingestErrorShape: false,
-      responses: { 200: { description: 'log lines, oldest first', schema: taskLogView }, ...plainErrors },
+      responses: {
+        200: { description: 'log lines, oldest first', schema: taskLogView },
+        ...plainErrors,
+        404: { description: 'no such run or task, or a try the task has not reached (the answer says which tries it has)', schema: errorResponse },
+      },
       async handle(ctx) {
         const runId = id(ctx, 'run_id');
-        return { status: 200, body: await d.jobs.taskLog(who(ctx), runId, ctx.params['task_id'] ?? '', parseRequest(taskLogQuery, ctx.query)) };
+        return { status: 200, body: await d.jobs.taskLog(who(ctx), runId, textParam(ctx, 'task_id'), parseRequest(taskLogQuery, ctx.query)) };
       },
     },
     {
@@ -311,9 +321,13 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       tag: 'encryption keys',
       scope: 'sluice:write',
       ingestErrorShape: false,
-      responses: { 200: { description: 'the key after rotation', schema: encryptionKeyView }, ...plainErrors },
+      responses: {
+        200: { description: 'the key after rotation', schema: encryptionKeyView },
+        ...plainErrors,
+        400: { description: 'the name holds a NUL character', schema: errorResponse },
+      },
       async handle(ctx) {
-        return { status: 200, body: await d.keys.rotate(who(ctx), ctx.params['name'] ?? '') };
+        return { status: 200, body: await d.keys.rotate(who(ctx), textParam(ctx, 'name')) };
       },
     },
     {

@@ -219,7 +219,11 @@ export class JobService {
     return this.#runView(runId);
   }
 
-  /** A task's log for one try (default: its latest), secret values of the job masked. */
+  /**
+   * A task's log for one try (default: its latest), secret values of the job masked. A try the
+   * instance has not reached is not found, the answer saying which tries there are: an empty
+   * answer would read as a try that logged nothing.
+   */
   async taskLog(p: Principal, runId: string, taskId: string, q: { try?: number | undefined; map_index?: number | undefined }): Promise<TaskLogView> {
     requireScope(p, 'sluice:read');
     const run = await this.#run(p, runId);
@@ -233,6 +237,11 @@ export class JobService {
       throw new ValidationError([
         { path: 'map_index', message: `task ${taskId} has one instance per stream: give map_index (${instances.map((i) => i.mapIndex).join(', ')})` },
       ]);
+    }
+    if (q.try !== undefined && q.try > ti.tryNumber) {
+      const task = ti.mapIndex === -1 ? taskId : `${taskId}[${ti.mapIndex}]`;
+      const tries = ti.tryNumber === 0 ? 'it has not run yet' : ti.tryNumber === 1 ? 'it has try 1 only' : `it has tries 1–${ti.tryNumber}`;
+      throw new NotFoundError('try', `${q.try} of task ${task}`, tries);
     }
     const tryNumber = q.try ?? Math.max(ti.tryNumber, 1);
     const lines = await this.d.prisma.taskLog.findMany({ where: { taskInstanceId: ti.id, tryNumber }, orderBy: { id: 'asc' } });

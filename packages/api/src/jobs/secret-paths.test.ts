@@ -35,3 +35,52 @@ test('masking replaces exactly the secret values and leaves the input alone', ()
   assert.equal(config.a.token, 'tok-123');
   assert.deepEqual(secretValues(config, paths).sort(), ['pw-456', 'tok-123']);
 });
+
+test('with a spec, keys it does not declare are secrets by name, keys it declares are its to decide', () => {
+  // Shaped like source-faker's spec: a few declared fields, any other key allowed.
+  const spec: ConnectorSpec = {
+    connectionSpecification: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        count: { type: 'integer' },
+        opaque: { type: 'string', airbyte_secret: true },
+        token_url: { type: 'string' },
+        options: { type: 'object' },
+        hosts: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' } } } },
+      },
+    },
+  };
+  const config = {
+    count: 10,
+    opaque: 'o',
+    token_url: 'https://auth.example/token',
+    password: 'hunter2',
+    api_key: 'sk-live-abc',
+    credentials: { client_secret: 'cs-xyz', access_token: 'at-123' },
+    extra: { region: 'eu', session_token: 'st' },
+    options: { private_key: 'pk', page_size: 5 },
+    hosts: [{ name: 'h1', secret: 's1' }],
+  };
+  assert.deepEqual(findSecretPaths(config, spec), [
+    'api_key',
+    'credentials.access_token',
+    'credentials.client_secret',
+    'extra.session_token',
+    'hosts.0.secret',
+    'opaque',
+    'options.private_key',
+    'password',
+  ]);
+});
+
+test("a schema under additionalProperties still marks secrets of keys the spec does not name", () => {
+  const spec: ConnectorSpec = {
+    connectionSpecification: {
+      type: 'object',
+      additionalProperties: { type: 'object', properties: { dsn: { type: 'string', airbyte_secret: true }, user: { type: 'string' } } },
+    },
+  };
+  const config = { primary: { dsn: 'pg://u:p@h/db', user: 'u' }, replica: { dsn: 'pg://u:p@r/db', user: 'u', passwd: 'p' } };
+  assert.deepEqual(findSecretPaths(config, spec), ['primary.dsn', 'replica.dsn', 'replica.passwd']);
+});

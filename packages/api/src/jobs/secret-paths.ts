@@ -8,7 +8,7 @@ export interface ConnectorSpec {
 /** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
 export type GetConnectorSpec = (sourceName: string) => Promise<ConnectorSpec | undefined>;
 
-/** Key names treated as secrets when the connector's spec cannot be had. */
+/** Key names treated as secrets where the connector's spec says nothing about the key. */
 const SECRET_KEY = /pass(word|wd)?|token|secret|credential|key/i;
 
 type Json = unknown;
@@ -39,38 +39,47 @@ function branches(schema: Json): Record<string, Json>[] {
   return out;
 }
 
-function walkSpec(schema: Json, value: Json, base: string, out: string[]): void {
-  for (const s of branches(schema)) {
-    if (s['airbyte_secret'] === true && base !== '') {
-      leaves(value, base, out);
-      continue;
-    }
-    const props = s['properties'];
-    if (isObject(props) && isObject(value)) {
-      for (const [k, sub] of Object.entries(props)) if (k in value) walkSpec(sub, value[k], join(base, k), out);
-    }
-    if (Array.isArray(value) && s['items'] !== undefined) value.forEach((v, i) => walkSpec(s['items'], v, join(base, i), out));
-  }
+/** The schemas, among `schemas`' own `field` (`items`, `additionalProperties`), with their branches. */
+function sub(schemas: readonly Record<string, Json>[], field: string): Record<string, Json>[] {
+  return schemas.flatMap((s) => branches(s[field]));
 }
 
-function walkNames(value: Json, base: string, out: string[]): void {
-  if (isObject(value)) {
+/**
+ * Walks `value` with the schemas that describe it (none where the spec says nothing). A value a
+ * schema marks `airbyte_secret` is secret whole. A key that some schema declares in `properties`
+ * is walked with those declarations, so the spec decides about it; a key no schema declares (the
+ * spec allows additional properties, or there is no spec) is secret when named like one, and its
+ * value is walked with the `additionalProperties` schemas, if any.
+ */
+function walk(schemas: readonly Record<string, Json>[], value: Json, base: string, out: string[]): void {
+  if (base !== '' && schemas.some((s) => s['airbyte_secret'] === true)) {
+    leaves(value, base, out);
+  } else if (isObject(value)) {
     for (const [k, v] of Object.entries(value)) {
-      if (SECRET_KEY.test(k)) leaves(v, join(base, k), out);
-      else walkNames(v, join(base, k), out);
+      const declared = schemas.flatMap((s) => {
+        const props = s['properties'];
+        return isObject(props) && Object.hasOwn(props, k) ? branches(props[k]) : [];
+      });
+      if (declared.length > 0) walk(declared, v, join(base, k), out);
+      else if (SECRET_KEY.test(k)) leaves(v, join(base, k), out);
+      else walk(sub(schemas, 'additionalProperties'), v, join(base, k), out);
     }
-  } else if (Array.isArray(value)) value.forEach((v, i) => walkNames(v, join(base, i), out));
+  } else if (Array.isArray(value)) {
+    const items = sub(schemas, 'items');
+    value.forEach((v, i) => walk(items, v, join(base, i), out));
+  }
 }
 
 /**
  * The dotted paths (array items by index) of the secret values in `config`: the fields the
- * connector's spec marks `airbyte_secret` (through nested objects, arrays and oneOf branches), or,
- * without a spec, every value under a key named like password, token, secret, credential or key.
+ * connector's spec marks `airbyte_secret` (through nested objects, arrays and oneOf branches),
+ * plus, for every key the spec does not declare (all keys when there is no spec), the values under
+ * a key named like password, token, secret, credential or key. A key the spec declares without
+ * `airbyte_secret` is not a secret, whatever its name.
  */
 export function findSecretPaths(config: Record<string, unknown>, spec: ConnectorSpec | undefined): string[] {
   const out: string[] = [];
-  if (spec) walkSpec(spec.connectionSpecification, config, '', out);
-  else walkNames(config, '', out);
+  walk(spec ? branches(spec.connectionSpecification) : [], config, '', out);
   return [...new Set(out)].sort();
 }
 

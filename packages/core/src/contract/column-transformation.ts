@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { CAST_TYPES, type ColumnTransformation } from '../pipeline/index.ts';
+import { text } from './text.ts';
 
 export const TRANSFORMATION_TYPES = ['rename', 'encrypt', 'cast', 'drop'] as const;
 
-const columnName = z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
+const columnName = text.trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
 
 /**
  * One entry of `column_transformations`, in either form the contract knows:
@@ -19,11 +20,11 @@ const columnName = z.string().trim().min(1, 'must not be empty').max(255, 'must 
 export const columnTransformationInput = z
   .strictObject({
     column: columnName.describe('source column (top-level field of the stream record)'),
-    stream: z.string().trim().min(1, 'must not be empty').nullish().describe(
+    stream: text.trim().min(1, 'must not be empty').nullish().describe(
       "stream it targets; null = every selected stream with the column (when the source's catalog can be read at create, some selected stream must have it)",
     ),
     new_name: columnName.nullish().describe('rename the column to this'),
-    encryption_key_name: z.string().trim().min(1, 'must not be empty').nullish().describe('encrypt the column with this named key (POST /api/encryption-keys)'),
+    encryption_key_name: text.trim().min(1, 'must not be empty').nullish().describe('encrypt the column with this named key (POST /api/encryption-keys)'),
     transformation_type: z.enum(TRANSFORMATION_TYPES).nullish().describe("the platform's form: what this transformation does"),
     target_type: z.enum(CAST_TYPES).nullish().describe('for transformation_type cast: the Iceberg type to cast to'),
   })

@@ -103,3 +103,18 @@ test('error messages never echo a rejected source_config value', () => {
 test('issue paths use brackets for indexes', () => {
   assert.equal(formatIssuePath(['column_transformations', 1, 'stream']), 'column_transformations[1].stream');
 });
+
+test('source_config may nest 64 levels (the object is level 1), not 65; any depth is refused without recursion', () => {
+  /** `levels` nested containers: the outer object, then arrays and objects in turn. */
+  const nested = (levels: number): Record<string, unknown> => {
+    let v: unknown = 'leaf';
+    for (let i = 1; i < levels; i++) v = i % 2 === 0 ? { k: v } : [v];
+    return { x: v };
+  };
+  assert.doesNotThrow(() => parseCreateIngestJob({ ...base, source_config: nested(64) }));
+  assert.deepEqual(issuesOf({ ...base, source_config: nested(65) }), ['source_config: nested deeper than 64 levels']);
+  // Far past any stack: a JSON.parse'd body of this depth overflows every recursive walk.
+  assert.deepEqual(issuesOf({ ...base, source_config: nested(300_000) }), ['source_config: nested deeper than 64 levels']);
+  // Wide is fine: depth, not size, is limited.
+  assert.doesNotThrow(() => parseCreateIngestJob({ ...base, source_config: { list: Array.from({ length: 10_000 }, (_, i) => ({ i })) } }));
+});

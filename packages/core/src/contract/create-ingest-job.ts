@@ -5,16 +5,22 @@ import { normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
 import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
 import { icebergNamespace } from './iceberg-namespace.ts';
 import { fieldIssues } from './parse-request.ts';
+import { SOURCE_CONFIG_MAX_DEPTH, sourceConfig } from './source-config.ts';
+import { text } from './text.ts';
 
 export const WRITE_MODES = ['append', 'overwrite', 'merge'] as const;
 export type WriteModeName = (typeof WRITE_MODES)[number];
 
-/** `source_name`: a PyAirbyte source id — safe as an executable, pip package or image name. */
-export const sourceName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,199}$/, 'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-"');
+/**
+ * `source_name`: a PyAirbyte source id — safe as an executable, pip package or image name:
+ * 1–200 characters; the length and the characters are reported separately, so an over-long id
+ * is not told its characters are wrong.
+ */
+export const sourceName = text
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
 
-const nonEmpty = z.string().trim().min(1, 'must not be empty');
+const nonEmpty = text.trim().min(1, 'must not be empty');
 
 /**
  * The body of `POST /api/airbyte/ingest` ("Create PyAirbyte ingestion job"): every field of the
@@ -25,19 +31,20 @@ export const createIngestJobRequest = z
   .strictObject({
     name: nonEmpty.max(255, 'must be at most 255 characters').describe('name of the ingestion job'),
     source_name: sourceName.describe("PyAirbyte source id, e.g. 'source-github'"),
-    source_config: z.record(z.string(), z.unknown()).describe('connector configuration, secrets included (stored encrypted, shown masked)'),
+    source_config: sourceConfig.describe(
+      `connector configuration, secrets included (stored encrypted, shown masked); nested at most ${SOURCE_CONFIG_MAX_DEPTH} levels`,
+    ),
     schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
     streams: z.array(nonEmpty).nullish().describe('streams to sync; empty or null = all streams'),
-    merge: z
-      .string()
+    merge: text
       .nullish()
       .describe(
         "comma-separated merge key columns (mode merge only; a renamed column by its source or new name; not a dropped column); default: the source's Airbyte primary keys",
       ),
-    schedule: z.string().nullish().describe('cron expression (5 fields); null = runs only on demand'),
-    timezone: z.string().min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
-    domain: z.string().nullish().describe('DataHub domain for the ingested tables'),
+    schedule: text.nullish().describe('cron expression (5 fields, or a preset such as @daily); null = runs only on demand'),
+    timezone: text.min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
+    domain: text.nullish().describe('DataHub domain for the ingested tables'),
     tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),
     owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
     column_transformations: z.array(columnTransformationInput).nullish().describe('per-stream column rename, encryption, cast or drop'),

@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { text } from './text.ts';
 
 /** Key names: lower-case letters, digits, `_`, `-`, `.`; 1–128 characters, starting with a letter or digit. */
-export const encryptionKeyName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/, 'must be 1–128 of a-z, 0-9, "_", "-", ".", starting with a letter or digit');
+export const encryptionKeyName = text.regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/, 'must be 1–128 of a-z, 0-9, "_", "-", ".", starting with a letter or digit');
 
 export const createEncryptionKeyRequest = z.strictObject({ name: encryptionKeyName }).meta({ id: 'CreateEncryptionKeyRequest' });
 

@@ -1,5 +1,6 @@
 export { formatIssuePath, fieldIssues, parseRequest } from './parse-request.ts';
 export { icebergNamespace } from './iceberg-namespace.ts';
+export { text } from './text.ts';
 export {
   columnTransformationInput,
   columnTransformationView,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JOB_STATUSES } from './job-views.ts';
+import { text } from './text.ts';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50).describe('page size (1–200)');
 const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');
@@ -8,8 +9,8 @@ const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 /** `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, pause or resume. */
 export const updateJobRequest = z
   .strictObject({
-    schedule: z.string().nullable().optional().describe('new cron expression; null = on demand only'),
-    timezone: z.string().min(1).optional().describe('IANA time zone the schedule is read in'),
+    schedule: text.nullable().optional().describe('new cron expression; null = on demand only'),
+    timezone: text.min(1).optional().describe('IANA time zone the schedule is read in'),
     paused: z.boolean().optional().describe('true pauses the schedule, false resumes it'),
   })
   .refine((b) => b.schedule !== undefined || b.timezone !== undefined || b.paused !== undefined, {
@@ -20,9 +21,9 @@ export type UpdateJobRequest = z.output<typeof updateJobRequest>;
 
 /** `GET /api/airbyte/ingest` query: paged, filtered by owner, status and name. */
 export const listJobsQuery = z.strictObject({
-  owner_id: z.string().min(1).optional().describe('only jobs of this owner (non-admins always see only their own)'),
+  owner_id: text.min(1).optional().describe('only jobs of this owner (non-admins always see only their own)'),
   status: z.enum(JOB_STATUSES).optional(),
-  name: z.string().min(1).optional().describe('case-insensitive substring of the job name'),
+  name: text.min(1).optional().describe('case-insensitive substring of the job name'),
   include_deleted: boolish.optional().describe('also list soft-deleted jobs'),
   limit,
   offset,
@@ -33,7 +34,7 @@ export const listRunsQuery = z.strictObject({ limit, offset });
 export type ListRunsQuery = z.output<typeof listRunsQuery>;
 
 export const taskLogQuery = z.strictObject({
-  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest)"),
+  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest); a try the task has not reached is 404"),
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
 });
 export const clearTaskQuery = z.strictObject({

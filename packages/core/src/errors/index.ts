@@ -37,10 +37,11 @@ export class ConfigError extends SluiceError {
   }
 }
 
+/** `what id not found`, and, when given, what does exist (`…: it has tries 1–2`). */
 export class NotFoundError extends SluiceError {
   readonly code = 'not_found';
-  constructor(readonly what: string, readonly id: string) {
-    super(`${what} ${id} not found`);
+  constructor(readonly what: string, readonly id: string, readonly existing?: string) {
+    super(`${what} ${id} not found${existing === undefined ? '' : `: ${existing}`}`);
   }
 }
 

@@ -45,6 +45,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       run: ({ run: r }) => setRun(r),
       log: (e) => {
         if (e.try_number !== tryNumber) return;
+        // The try has started after all: the logs route's 404 for it ("has not run yet") is stale.
+        setError(null);
         setLiveLines((cur) => [...(cur ?? []), ...e.lines]);
       },
     },
