@@ -230,6 +230,27 @@ test('a value that cannot be cast fails the task naming the column, the value an
   );
 });
 
+test('a value of an encrypted column that cannot be cast fails the task without naming the value', async () => {
+  await assert.rejects(
+    transformStream({
+      store,
+      runId,
+      stream: 'users',
+      transformations: [{ column: 'email', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: 'long', drop: false }],
+      loadCipher: async () => cipher,
+      fieldsForWrite,
+      mergeKeys: [],
+      metadata: null,
+      signal: never,
+      progress: () => undefined,
+    }),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      err.message === 'stream "users", column "email": a value (not shown: the column is encrypted with key pii) in row 1 cannot be cast to long' &&
+      !err.message.includes('a@x.io'),
+  );
+});
+
 test('a transformation naming a column the stream lacks fails clearly', async () => {
   await assert.rejects(
     transformStream({

@@ -220,9 +220,10 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       );
       const first = bad.getRows()[0];
       if (first) {
-        throw new NonRetryableTaskError(
-          `stream "${stream}", column "${c.source}": value ${JSON.stringify(String(first[1]))} in row ${String(first[0])} cannot be cast to ${c.castTo}`,
-        );
+        // A column the job encrypts holds what must not be stored in plaintext: its value is not
+        // named (the error goes to the run, the job's status, the task log and the process log).
+        const value = c.encryptionKeyName ? `a value (not shown: the column is encrypted with key ${c.encryptionKeyName})` : `value ${JSON.stringify(String(first[1]))}`;
+        throw new NonRetryableTaskError(`stream "${stream}", column "${c.source}": ${value} in row ${String(first[0])} cannot be cast to ${c.castTo}`);
       }
     }
 
