@@ -133,6 +133,25 @@ describe('runs and tasks', () => {
     assert.deepEqual(Object.keys(again.body), ['error']);
   });
 
+  test('deleting a job cancels its runs under way, running and queued; its finished runs stay as they were', async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'deleted while running' }))).body.job_id as string;
+    const done = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    await req('POST', `/api/runs/${done}/cancel`);
+    // No runner here: the first run stays running with its extract queued; max_active_runs 1 queues the second.
+    const running = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    const queued = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    assert.equal((await req('GET', `/api/runs/${queued}`)).body.state, 'queued');
+    const endedBefore = (await req('GET', `/api/runs/${done}`)).body.ended_at as string;
+    assert.equal((await req('DELETE', `/api/airbyte/ingest/${own}`)).status, 200);
+    for (const runId of [running, queued]) {
+      const r = await req('GET', `/api/runs/${runId}`);
+      assert.equal(r.body.state, 'cancelled', `run ${runId}`);
+      assert.ok(r.body.tasks.every((t: { state: string }) => t.state === 'cancelled'), 'no task of it is left to run');
+    }
+    assert.equal((await req('GET', `/api/runs/${done}`)).body.ended_at, endedBefore, 'a finished run is not touched');
+    assert.equal((await req('DELETE', `/api/airbyte/ingest/${own}`)).status, 200, 'deleting again is harmless');
+  });
+
   test('clear a failed task: it is queued again; its log is read by try', async () => {
     // A job of its own: max_active_runs is 1, so a run of the busy job above would wait queued.
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'clear job' }))).body.job_id as string;

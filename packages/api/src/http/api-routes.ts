@@ -154,7 +154,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       method: 'delete',
       path: '/api/airbyte/ingest/{job_id}',
       operationId: 'deleteIngestionJob',
-      summary: 'Soft-delete a job: its schedule stops, its runs and history stay',
+      summary: 'Soft-delete a job: its schedule stops and its runs under way are cancelled; its runs, history and tables stay',
       tag: 'ingestion',
       scope: 'sluice:write',
       ingestErrorShape: true,

@@ -162,6 +162,17 @@ export class JobService {
       this.#log.info('ingestion job deleted', { jobId });
     }
     await this.#syncSchedule(jobId);
+    // A deleted job ingests nothing more: its queued and running runs are cancelled (no new one
+    // can start: run creation refuses a deleted job). Deleting again finds none.
+    const active = await this.d.prisma.dagRun.findMany({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true } });
+    for (const run of active) {
+      try {
+        await this.d.engine.cancelRun(run.id);
+        this.#log.info('run cancelled: its job was deleted', { jobId, runId: run.id });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err; // it ended meanwhile
+      }
+    }
     return { jobId, flowUrl: flowUrl(this.d.publicUrl, jobId) };
   }
 
