@@ -169,6 +169,26 @@ for (const backend of backends) {
   });
 }
 
+test('file://: a moved or deleted prefix leaves no empty directory behind; nothing above it is touched', async () => {
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-prune-'));
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    await store.put('staging/r1/raw/users/part-0.jsonl', '1');
+    await store.put('staging/r1/staged/users/part-0.parquet', '2');
+    await store.put('staging/r2/raw/users/part-0.jsonl', '3');
+    await store.put('trash/t1/a/b/c.json', '4');
+    await store.movePrefix('staging/r1/', 'archive/r1/');
+    await store.deletePrefix('trash/t1/');
+    // before: staging/r1/{raw,staged}/users and trash/t1/a/b stayed, one set per archived run
+    assert.deepEqual(await readdir(path.join(dir, 'staging')), ['r2'], 'staging/r1 is gone, r2 untouched');
+    assert.deepEqual(await readdir(path.join(dir, 'trash')), [], 'trash/t1 is gone; trash (above the prefix) stays');
+    assert.equal((await store.get('archive/r1/staged/users/part-0.parquet')).toString(), '2');
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('localFile: file:// answers the object\'s own file (readable in place, keys checked); s3:// has none', async () => {
   const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-localfile-'));
   try {

@@ -177,15 +177,44 @@ export class FileObjectStore implements ObjectStore {
       await this.delete(obj.key);
       n += 1;
     }
+    await this.#removeEmptyDirs(prefix);
     return n;
   }
 
-  movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
-    return movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
+  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
+    const n = await movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
       const target = this.pathOf(targetKey);
       await fs.mkdir(path.dirname(target), { recursive: true });
       await fs.rename(this.pathOf(key), target);
     });
+    await this.#removeEmptyDirs(fromPrefix);
+    return n;
+  }
+
+  /**
+   * After a prefix was emptied, the directories it left empty go too, as S3 has no directories
+   * (archiving a run left `staging/{run}/…/{stream}/` behind, one set per run). Only a prefix
+   * that names a directory (`staging/r1/`) is pruned, below and including it, never above: a
+   * directory that is not empty (written to meanwhile) stays.
+   */
+  async #removeEmptyDirs(prefix: string): Promise<void> {
+    if (!prefix.endsWith('/') || prefix === '/') return;
+    const prune = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
+        throw err;
+      }
+      for (const e of entries) if (e.isDirectory()) await prune(path.join(dir, e.name));
+      try {
+        await fs.rmdir(dir);
+      } catch (err) {
+        if (!(isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOENT'))) throw err;
+      }
+    };
+    await prune(this.pathOf(prefix.slice(0, -1)));
   }
 
   async ping(): Promise<{ ok: true } | { ok: false; error: string }> {
