@@ -132,6 +132,44 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
   assert.equal(await isListening('127.0.0.1', 63799), false, 'the local Redis it started is stopped again');
 });
 
+test('a start after one killed with SIGKILL takes over the local PostgreSQL and Redis it left running, and stops them', { timeout: 240_000 }, async () => {
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-after-kill-'));
+  chmodSync(cwd, 0o755);
+  dirs.push(cwd);
+  const start = async (): Promise<{ child: ReturnType<typeof spawn>; out: () => string; exited: Promise<number | null> }> => {
+    const port = await freePort();
+    const child = spawn(process.execPath, node(['start']), {
+      cwd,
+      detached: true,
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
+    });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 120_000;
+    while (!out.includes('Sluice is up')) {
+      if (Date.now() > deadline) throw new Error(`never up: ${out}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { child, out: () => out, exited };
+  };
+  const first = await start();
+  process.kill(first.child.pid ?? 0, 'SIGKILL'); // the node process alone: its services run on
+  await first.exited;
+  assert.ok(await isListening('127.0.0.1', 54329), 'PostgreSQL outlived the killed start');
+  assert.ok(await isListening('127.0.0.1', 63799), 'Redis outlived the killed start');
+
+  const second = await start();
+  assert.match(second.out(), /using a local PostgreSQL at \S+ \(data in .*\), left running by an earlier start that did not stop: it stops with this one/);
+  assert.match(second.out(), /using a local Redis at \S+, left running by an earlier start that did not stop: it stops with this one/);
+  process.kill(-(second.child.pid ?? 0), 'SIGINT');
+  assert.equal(await second.exited, 0, second.out());
+  // before: both kept listening after the second start had stopped
+  assert.equal(await isListening('127.0.0.1', 54329), false, 'PostgreSQL stopped with the start that took it over');
+  assert.equal(await isListening('127.0.0.1', 63799), false, 'Redis stopped with the start that took it over');
+});
+
 test('Redis lost while Sluice runs: one warning from each component, one line each when it is back, no stack traces', { timeout: 120_000 }, async () => {
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'redis-outage-'));
   chmodSync(cwd, 0o755);

@@ -41,6 +41,11 @@ function hideUrlPassword(url: string): void {
   }
 }
 
+/** What the start line says of a local service an earlier start left running. */
+function adoptedNote(service: LocalService): string {
+  return service.adopted ? ', left running by an earlier start that did not stop: it stops with this one' : '';
+}
+
 async function closeAll(logger: Logger, closers: Closer[]): Promise<void> {
   for (const c of [...closers].reverse()) {
     let timer: NodeJS.Timeout | undefined;
@@ -115,14 +120,14 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       const pg = await startPostgres(path.join(home, 'postgres'), LOCAL_PG_PORT, { durable: true });
       local.push(pg);
       databaseUrl = pg.url;
-      logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})`);
+      logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})${adoptedNote(pg)}`);
     }
     let redisUrl = cfg.REDIS_URL;
     if (!redisUrl) {
       const redis = await startRedis(path.join(home, 'redis'), LOCAL_REDIS_PORT);
       local.push(redis);
       redisUrl = redis.url;
-      logger.info(`REDIS_URL is not set: using a local Redis at ${redis.url}`);
+      logger.info(`REDIS_URL is not set: using a local Redis at ${redis.url}${adoptedNote(redis)}`);
     }
     hideUrlPassword(databaseUrl);
     hideUrlPassword(redisUrl);

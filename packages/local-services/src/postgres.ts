@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { postgresBinDir } from './find-program.ts';
@@ -7,12 +7,27 @@ import { isListening } from './free-port.ts';
 
 export interface LocalService {
   url: string;
-  /** Stops the service if this process started it. */
+  /**
+   * Found running from `dir` (left by an earlier start that did not stop, e.g. one killed with
+   * SIGKILL) and taken over: it is stopped with this process, as if this process had started it.
+   */
+  adopted: boolean;
+  /** Stops the service if this process started it, or took it over. */
   stop(): Promise<void>;
 }
 
 export class LocalServiceError extends Error {
   override readonly name = 'LocalServiceError';
+}
+
+/** The port of the postmaster running from `dataDir` (its postmaster.pid's fourth line), if any. */
+function postmasterPort(dataDir: string): number | undefined {
+  try {
+    const port = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    return Number.isInteger(port) ? port : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function postgresIds(): { uid: number; gid: number } | undefined {
@@ -53,7 +68,9 @@ export async function startPostgres(dataDir: string, port: number, options: { du
     if (ids) chownSync(dataDir, ids.uid, ids.gid);
     asPg(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'sluice', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   }
-  let startedHere = false;
+  // A server on the port that runs from this very data directory was left by an earlier start.
+  const adopted = (await isListening('127.0.0.1', port)) && postmasterPort(dataDir) === port;
+  let startedHere = adopted;
   if (!(await isListening('127.0.0.1', port))) {
     asPg(path.join(bin, 'pg_ctl'), [
       '-D', dataDir,
@@ -73,6 +90,7 @@ export async function startPostgres(dataDir: string, port: number, options: { du
   }
   return {
     url,
+    adopted,
     async stop() {
       if (startedHere) asPg(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
     },

@@ -14,16 +14,23 @@ export async function startRedis(dir: string, port: number): Promise<LocalServic
       'Redis is not installed and REDIS_URL is not set: install it (apt-get install -y redis-server) or set REDIS_URL=redis://host:6379',
     );
   }
-  if (await isListening('127.0.0.1', port)) return { url, stop: async () => {} };
-  mkdirSync(dir, { recursive: true });
   const pidfile = path.join(dir, 'redis.pid');
-  execFileSync(bin, [
-    '--daemonize', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--dir', dir, '--pidfile', pidfile, '--logfile', path.join(dir, 'redis.log'),
-  ]);
-  if (!(await waitForPort('127.0.0.1', port, 10_000))) throw new LocalServiceError(`redis-server did not start on port ${port}; see ${dir}/redis.log`);
+  let adopted = false;
+  if (await isListening('127.0.0.1', port)) {
+    // A redis-server of this directory on this port was left by an earlier start: take it over.
+    adopted = redisOfPidfile(pidfile, port);
+    if (!adopted) return { url, adopted, stop: async () => {} };
+  } else {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(bin, [
+      '--daemonize', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--dir', dir, '--pidfile', pidfile, '--logfile', path.join(dir, 'redis.log'),
+    ]);
+    if (!(await waitForPort('127.0.0.1', port, 10_000))) throw new LocalServiceError(`redis-server did not start on port ${port}; see ${dir}/redis.log`);
+  }
   return {
     url,
+    adopted,
     async stop() {
       try {
         process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGTERM');
@@ -35,4 +42,15 @@ export async function startRedis(dir: string, port: number): Promise<LocalServic
       while (Date.now() < deadline && (await isListening('127.0.0.1', port))) await new Promise((r) => setTimeout(r, 50));
     },
   };
+}
+
+/** Whether `pidfile` names a live redis-server serving `port` (its command line says so). */
+function redisOfPidfile(pidfile: string, port: number): boolean {
+  try {
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return /redis-server/.test(cmdline) && cmdline.includes(`:${port}`);
+  } catch {
+    return false;
+  }
 }

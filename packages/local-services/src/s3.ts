@@ -17,6 +17,7 @@ export async function startS3(port: number): Promise<LocalService | undefined> {
   }
   return {
     url: `http://127.0.0.1:${port}`,
+    adopted: false,
     async stop() {
       child.kill('SIGTERM');
     },
