@@ -5,7 +5,7 @@
  * line — not a stack trace — naming what and where.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,6 +53,32 @@ function sluice(args: string[], env: Record<string, string>, cwd: string = root,
   });
 }
 
+interface Started {
+  child: ChildProcess;
+  port: number;
+  /** Everything it printed so far. */
+  out: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * `sluice start` with nothing configured, in `cwd`, in a process group of its own (stopped as
+ * Ctrl-C stops a terminal's foreground command: SIGINT to the group), logging JSON.
+ */
+async function startDetached(cwd: string): Promise<Started> {
+  const port = await freePort();
+  const child = spawn(process.execPath, node(['start']), {
+    cwd,
+    detached: true,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, port, out: () => out, exited };
+}
+
 test('PostgreSQL unreachable: one line naming it, its address and the fix', async () => {
   const port = await freePort();
   const r = await sluice(['scheduler'], { DATABASE_URL: `postgresql://sluice@127.0.0.1:${port}/sluice`, REDIS_URL: testEnv.redisUrl });
@@ -84,17 +110,7 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-'));
   chmodSync(cwd, 0o755);
   dirs.push(cwd);
-  const port = await freePort();
-  // In a process group of its own, stopped below as Ctrl-C stops a terminal's foreground command.
-  const child = spawn(process.execPath, node(['start']), {
-    cwd,
-    detached: true,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { child, port, out, exited } = await startDetached(cwd);
   try {
     let ready: { status: string; checks: Record<string, { ok: boolean }> } | undefined;
     const deadline = Date.now() + 120_000;
@@ -107,13 +123,13 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
       }
       if (!ready) await new Promise((r) => setTimeout(r, 500));
     }
-    assert.ok(ready, `never ready: ${out}`);
+    assert.ok(ready, `never ready: ${out()}`);
     assert.deepEqual(
       Object.fromEntries(Object.entries(ready.checks).map(([k, v]) => [k, v.ok])),
       { postgres: true, redis: true, object_store: true },
     );
-    assert.match(out, /DATABASE_URL is not set: using a local PostgreSQL/);
-    assert.match(out, /single-user development mode: the bearer token is in /);
+    assert.match(out(), /DATABASE_URL is not set: using a local PostgreSQL/);
+    assert.match(out(), /single-user development mode: the bearer token is in /);
     assert.ok(await isListening('127.0.0.1', 54329), 'the local PostgreSQL listens');
     // Its data is kept under ./.sluice/: it must survive a machine crash (tests' throwaway clusters run without fsync).
     const client = new pg.Client({ connectionString: 'postgresql://sluice@127.0.0.1:54329/sluice' });
@@ -126,8 +142,8 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
   } finally {
     process.kill(-(child.pid ?? 0), 'SIGINT');
   }
-  assert.equal(await exited, 0, out);
-  assert.match(out, /"message":"stopped"/);
+  assert.equal(await exited, 0, out());
+  assert.match(out(), /"message":"stopped"/);
   assert.equal(await isListening('127.0.0.1', 54329), false, 'the local PostgreSQL it started is stopped again');
   assert.equal(await isListening('127.0.0.1', 63799), false, 'the local Redis it started is stopped again');
 });
@@ -136,23 +152,14 @@ test('a start after one killed with SIGKILL takes over the local PostgreSQL and 
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-after-kill-'));
   chmodSync(cwd, 0o755);
   dirs.push(cwd);
-  const start = async (): Promise<{ child: ReturnType<typeof spawn>; out: () => string; exited: Promise<number | null> }> => {
-    const port = await freePort();
-    const child = spawn(process.execPath, node(['start']), {
-      cwd,
-      detached: true,
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
-    });
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const start = async (): Promise<Started> => {
+    const started = await startDetached(cwd);
     const deadline = Date.now() + 120_000;
-    while (!out.includes('Sluice is up')) {
-      if (Date.now() > deadline) throw new Error(`never up: ${out}`);
+    while (!started.out().includes('Sluice is up')) {
+      if (Date.now() > deadline) throw new Error(`never up: ${started.out()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    return { child, out: () => out, exited };
+    return started;
   };
   const first = await start();
   process.kill(first.child.pid ?? 0, 'SIGKILL'); // the node process alone: its services run on

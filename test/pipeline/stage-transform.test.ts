@@ -214,36 +214,14 @@ test("transform writes the files with the existing table's field ids and types, 
 
 test('a value that cannot be cast fails the task naming the column, the value and the row', async () => {
   await assert.rejects(
-    transformStream({
-      store,
-      runId,
-      stream: 'users',
-      transformations: [{ column: 'email', stream: 'users', newName: null, encryptionKeyName: null, castTo: 'long', drop: false }],
-      loadCipher: async () => cipher,
-      fieldsForWrite,
-      mergeKeys: [],
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
-    }),
+    transformUsers([{ column: 'email', stream: 'users', newName: null, encryptionKeyName: null, castTo: 'long', drop: false }]),
     (err: unknown) => err instanceof NonRetryableTaskError && /column "email": value "a@x.io" in row 1 cannot be cast to long/.test(err.message),
   );
 });
 
 test('a value of an encrypted column that cannot be cast fails the task without naming the value', async () => {
   await assert.rejects(
-    transformStream({
-      store,
-      runId,
-      stream: 'users',
-      transformations: [{ column: 'email', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: 'long', drop: false }],
-      loadCipher: async () => cipher,
-      fieldsForWrite,
-      mergeKeys: [],
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
-    }),
+    transformUsers([{ column: 'email', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: 'long', drop: false }]),
     (err: unknown) =>
       err instanceof NonRetryableTaskError &&
       err.message === 'stream "users", column "email": a value (not shown: the column is encrypted with key pii) in row 1 cannot be cast to long' &&

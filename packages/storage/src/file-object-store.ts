@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream as fsCreateWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream as fsCreateWriteStream, type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -14,6 +14,16 @@ const TMP_PREFIX = '.sluice-tmp-';
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** A directory's entries; none when it does not exist (or is not a directory). */
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
+    throw err;
+  }
 }
 
 /**
@@ -147,13 +157,7 @@ export class FileObjectStore implements ObjectStore {
 
   private async *walk(dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
     const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
-    let entries;
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
-      throw err;
-    }
+    const entries = await entriesOf(dir);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith(TMP_PREFIX)) continue;
@@ -200,14 +204,7 @@ export class FileObjectStore implements ObjectStore {
   async #removeEmptyDirs(prefix: string): Promise<void> {
     if (!prefix.endsWith('/') || prefix === '/') return;
     const prune = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return;
-        throw err;
-      }
-      for (const e of entries) if (e.isDirectory()) await prune(path.join(dir, e.name));
+      for (const e of await entriesOf(dir)) if (e.isDirectory()) await prune(path.join(dir, e.name));
       try {
         await fs.rmdir(dir);
       } catch (err) {
