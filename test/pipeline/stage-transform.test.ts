@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { stageStream } from '../../packages/runner/src/tasks/stage-stream.ts';
 import { transformStream, type TransformedManifest, type TransformStreamInput } from '../../packages/runner/src/tasks/transform-stream.ts';
 import { mergeKeysFor } from '../../packages/runner/src/tasks/load-task.ts';
+import { keyVersionInTable } from '../../packages/runner/src/tasks/key-version-in-table.ts';
 
 let dir: string;
 let store: ObjectStore;
@@ -27,6 +28,7 @@ let db: TestDatabase;
 let catalog: IcebergCatalog;
 /** The load's table in these tests: `pipeline.users` (created by some tests, absent for others). */
 const fieldsForWrite = (columns: ColumnSpec[]): Promise<IcebergField[]> => catalog.fieldsForWrite('pipeline', 'users', columns);
+const keyVersion = (column: string): Promise<number | null> => keyVersionInTable(catalog, 'pipeline', 'users', column);
 const runId = '11111111-2222-3333-4444-555555555555';
 const never = new AbortController().signal;
 const cipher = new ColumnCipher('pii', new Map([[1, generateKeyMaterial()]]), 1);
@@ -43,6 +45,7 @@ function transformUsers(
     transformations,
     loadCipher: async () => cipher,
     fieldsForWrite,
+    keyVersionInTable: keyVersion,
     mergeKeys: options.mergeKeys ?? [],
     metadata: options.metadata ?? null,
     signal: never,
@@ -231,18 +234,7 @@ test('a value of an encrypted column that cannot be cast fails the task without 
 
 test('a transformation naming a column the stream lacks fails clearly', async () => {
   await assert.rejects(
-    transformStream({
-      store,
-      runId,
-      stream: 'users',
-      transformations: [{ column: 'phone', stream: 'users', newName: 'tel', encryptionKeyName: null, castTo: null, drop: false }],
-      loadCipher: async () => cipher,
-      fieldsForWrite,
-      mergeKeys: [],
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
-    }),
+    transformUsers([{ column: 'phone', stream: 'users', newName: 'tel', encryptionKeyName: null, castTo: null, drop: false }]),
     (err: unknown) => err instanceof NonRetryableTaskError && /has no column "phone"/.test(err.message),
   );
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ColumnCipher, generateKeyMaterial } from './column-cipher.ts';
+import { ColumnCipher, deterministicKeyVersion, generateKeyMaterial } from './column-cipher.ts';
 
 const v1 = generateKeyMaterial();
 const v2 = generateKeyMaterial();
@@ -39,6 +39,21 @@ test('after rotation new values use the new version and old ones still decrypt',
   const after = new ColumnCipher('k', new Map([[1, v1], [2, v2]]), 2);
   assert.match(after.encrypt('secret'), /^sluice:v1:2:/);
   assert.equal(after.decrypt(old), 'secret');
+});
+
+test('an older version on request: deterministic values equal to those written before the rotation; its version read from a prefix', () => {
+  const before = new ColumnCipher('k', new Map([[1, v1]]), 1);
+  const after = new ColumnCipher('k', new Map([[1, v1], [2, v2]]), 2);
+  const old = before.encrypt('id-7', 'deterministic');
+  assert.equal(after.encrypt('id-7', 'deterministic', 1), old);
+  assert.notEqual(after.encrypt('id-7', 'deterministic'), old);
+  assert.equal(after.hasVersion(1), true);
+  assert.equal(after.hasVersion(3), false);
+  assert.throws(() => after.encrypt('id-7', 'deterministic', 3), /key k has no version 3/);
+  assert.equal(deterministicKeyVersion(old.slice(0, 16)), 1, 'an Iceberg bound keeps 16 characters');
+  assert.equal(deterministicKeyVersion('sluice:v1d:12:AAAA'), 12);
+  assert.equal(deterministicKeyVersion(before.encrypt('id-7')), undefined, 'randomized values are not merge keys');
+  assert.equal(deterministicKeyVersion('plain'), undefined);
 });
 
 test('switching the mode marker in the header is detected', () => {

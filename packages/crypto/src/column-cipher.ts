@@ -18,8 +18,10 @@ import { ValidationError } from '@sluice/core';
  * An IV only repeats when the plaintext repeats, so GCM's keystream is never reused for two
  * different plaintexts. The header (`sluice:v1d:<version>:`) is authenticated as additional data.
  *
- * Deterministic values compare equal only within one key version: after a rotation, new values
- * use the new version, so a merge key encrypted with a rotated key stops matching older rows.
+ * Deterministic values compare equal only within one key version. So that a merge key still
+ * matches after its key is rotated, the transform task encrypts a merge-key column with the
+ * version the table's values of it already use (read from the table's column bounds), not the
+ * active one.
  */
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -38,6 +40,15 @@ function derive(material: Buffer): Subkeys {
   };
 }
 
+/**
+ * The key version a deterministic value was encrypted with, read from its header; also from a
+ * prefix of one (an Iceberg column bound keeps 16 characters). Undefined for anything else.
+ */
+export function deterministicKeyVersion(value: string): number | undefined {
+  const m = /^sluice:v1d:(\d+):/.exec(value);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Fresh key material for a new key version (32 random bytes). */
 export function generateKeyMaterial(): Buffer {
   return randomBytes(32);
@@ -53,11 +64,20 @@ export class ColumnCipher {
     if (!this.#versions.has(activeVersion)) throw new Error(`key ${keyName}: active version ${activeVersion} has no material`);
   }
 
-  encrypt(plaintext: string, mode: ColumnEncryptionMode = 'randomized'): string {
-    const keys = this.#versions.get(this.activeVersion);
-    if (!keys) throw new Error(`key ${this.keyName}: active version missing`);
+  /** Whether this cipher holds version `version` of its key. */
+  hasVersion(version: number): boolean {
+    return this.#versions.has(version);
+  }
+
+  /**
+   * Encrypts with the active version, or with `version` when given: a deterministic column whose
+   * table holds values of an older version keeps that version, so equal values still match.
+   */
+  encrypt(plaintext: string, mode: ColumnEncryptionMode = 'randomized', version: number = this.activeVersion): string {
+    const keys = this.#versions.get(version);
+    if (!keys) throw new Error(`key ${this.keyName} has no version ${version}`);
     const data = Buffer.from(plaintext, 'utf8');
-    const header = `${mode === 'deterministic' ? 'sluice:v1d' : 'sluice:v1'}:${this.activeVersion}:`;
+    const header = `${mode === 'deterministic' ? 'sluice:v1d' : 'sluice:v1'}:${version}:`;
     const iv =
       mode === 'deterministic'
         ? createHmac('sha256', keys.mac).update(header).update(data).digest().subarray(0, IV_BYTES)

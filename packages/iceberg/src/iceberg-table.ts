@@ -122,6 +122,23 @@ export class IcebergTable {
     return currentSchema(this.metadataValue);
   }
 
+  /**
+   * The string bounds of `column` (lower and upper, as the manifests record them: at most 16
+   * characters) over the live data files of the current snapshot: what the table holds there,
+   * read without opening a data file. None when the column is not a string column or has no data.
+   */
+  async stringBounds(column: string): Promise<string[]> {
+    const field = this.schema.fields.find((f) => f.name === column);
+    if (!field || field.type !== 'string') return [];
+    const out: string[] = [];
+    for (const { entry } of await this.liveFiles(this.metadataValue)) {
+      for (const bound of [entry.data_file.lower_bounds?.get(field.id), entry.data_file.upper_bounds?.get(field.id)]) {
+        if (bound) out.push(bound.toString('utf8'));
+      }
+    }
+    return out;
+  }
+
   get currentSnapshot(): Snapshot | undefined {
     return currentSnapshot(this.metadataValue);
   }

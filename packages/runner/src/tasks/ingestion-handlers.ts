@@ -8,6 +8,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskHandlers } from '../worker/task-handler.ts';
 import { archiveTask } from './archive-task.ts';
 import { extractTask } from './extract-task.ts';
+import { keyVersionInTable } from './key-version-in-table.ts';
 import { loadTask } from './load-task.ts';
 import { readStagedManifest, stageStream } from './stage-stream.ts';
 import { storedTransformations, transformStream } from './transform-stream.ts';
@@ -61,6 +62,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
           ? { ingestion_time: ctx.run.logicalDate, ingestion_run_id: ctx.run.id, ingestion_mode: ctx.job.mode, dag_job_id: ctx.job.id }
           : null,
         fieldsForWrite: (columns) => deps.catalog.fieldsForWrite(ctx.job.schemaName, icebergTableName(stream), columns),
+        keyVersionInTable: (column) => keyVersionInTable(deps.catalog, ctx.job.schemaName, icebergTableName(stream), column),
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),
       });

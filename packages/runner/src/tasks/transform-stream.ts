@@ -135,6 +135,12 @@ export interface TransformStreamInput {
    * data files. Throws IncompatibleSchemaError / ValidationError when the columns do not fit it.
    */
   fieldsForWrite(columns: ColumnSpec[]): Promise<IcebergField[]>;
+  /**
+   * The key version of the deterministic (merge-key) values the job's table holds in `column`,
+   * if it holds any (read from its column bounds; the highest when several): a merge key keeps
+   * it, so that its values still match after the key was rotated.
+   */
+  keyVersionInTable(column: string): Promise<number | null>;
   signal: AbortSignal;
   progress(p: { rows?: number; bytes?: number }): void;
 }
@@ -227,6 +233,22 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       }
     }
 
+    // A merge key keeps the key version its table's values use (a rotation would otherwise make
+    // every new key differ from the stored ones, and the merge insert every row again).
+    const versions = new Map<string, number>();
+    for (const c of plan.columns) {
+      const cipher = c.encryptionKeyName ? ciphers.get(c.encryptionKeyName) : undefined;
+      if (!cipher || !input.mergeKeys.includes(c.target)) continue;
+      const inTable = await input.keyVersionInTable(c.target);
+      if (inTable === null) continue;
+      if (!cipher.hasVersion(inTable)) {
+        throw new NonRetryableTaskError(
+          `stream "${stream}", merge key column "${c.target}": the table's values are encrypted with version ${inTable} of key ${cipher.keyName}, which the key does not have`,
+        );
+      }
+      versions.set(c.target, inTable);
+    }
+
     const exprs: string[] = [];
     plan.columns.forEach((c, i) => {
       let e = ident(c.source);
@@ -235,6 +257,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
         const cipher = ciphers.get(c.encryptionKeyName);
         if (!cipher) throw new Error(`cipher ${c.encryptionKeyName} not loaded`);
         const mode: ColumnEncryptionMode = input.mergeKeys.includes(c.target) ? 'deterministic' : 'randomized';
+        const version = versions.get(c.target) ?? cipher.activeVersion;
         const fn = `sluice_encrypt_${i}`;
         db.registerScalarFunction(
           DuckDBScalarFunction.create({
@@ -245,7 +268,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
               const vec = chunk.getColumnVector(0);
               for (let r = 0; r < chunk.rowCount; r++) {
                 const v = vec.getItem(r);
-                out.setItem(r, v === null ? null : cipher.encrypt(String(v), mode));
+                out.setItem(r, v === null ? null : cipher.encrypt(String(v), mode, version));
               }
               out.flush();
             },
