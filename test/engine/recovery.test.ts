@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createMemoryLogger } from '@sluice/logging';
 import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
-import { schedulerId } from '@sluice/engine';
+import { schedulerId, sentinelKey } from '@sluice/engine';
 import { testEnv } from '../support/env.ts';
 import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
@@ -33,6 +33,26 @@ describe('recovery', () => {
       await ownPostgres.server.stop();
       rmSync(ownPostgres.dir, { recursive: true, force: true });
     }
+  });
+
+  it('an empty Redis at a scheduler\'s start is a line of information; emptied while it runs, a warning', async () => {
+    h = await createHarness();
+    const { logger, lines } = createMemoryLogger();
+    await h.startScheduler({ sweepIntervalMs: 30, logger });
+    const said = (): { level: string; message: string }[] =>
+      lines.map((l) => JSON.parse(l) as { level: string; message: string }).filter((l) => /no Sluice sentinel/.test(l.message));
+    // before: a warning on every start of `pnpm start`, whose local Redis keeps nothing
+    assert.deepEqual(said().map((l) => l.level), ['info']);
+    assert.match(said()[0]?.message ?? '', /first start, or Redis restarted empty/);
+    const redis = new Redis(h.redisUrl);
+    try {
+      await redis.del(sentinelKey(h.queuePrefix));
+    } finally {
+      redis.disconnect();
+    }
+    await waitFor(async () => said().length === 2, 'a sweep to find the sentinel gone', 10_000);
+    assert.equal(said()[1]?.level, 'warn');
+    assert.match(said()[1]?.message ?? '', /emptied or restarted while Sluice ran/);
   });
 
   it('Redis flushed mid-run: queued tries and schedules come back, the run completes', async () => {

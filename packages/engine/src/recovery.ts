@@ -49,8 +49,12 @@ export class Recovery {
   async sweep(options: { full?: boolean } = {}): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
     const set = await this.redis.set(sentinelKey(this.queuePrefix), new Date().toISOString(), 'NX');
     const redisWasEmpty = set === 'OK';
-    if (redisWasEmpty) {
-      this.logger.warn('Redis holds no Sluice sentinel (first start, or Redis was emptied): rebuilding schedules and queues from PostgreSQL');
+    if (redisWasEmpty && options.full) {
+      // A scheduler starting on an empty Redis: a first start, or a Redis without persistence
+      // (as `pnpm start` runs it) that restarted with it. Nothing is wrong.
+      this.logger.info('Redis holds no Sluice sentinel (first start, or Redis restarted empty): building schedules and queues from PostgreSQL');
+    } else if (redisWasEmpty) {
+      this.logger.warn('Redis holds no Sluice sentinel: it was emptied or restarted while Sluice ran; rebuilding schedules and queues from PostgreSQL');
     }
     const full = redisWasEmpty || (options.full ?? false);
     if (full) await this.reconcileSchedules();
