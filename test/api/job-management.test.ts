@@ -84,6 +84,25 @@ describe('schedule, pause, delete', () => {
     assert.equal(row.timezone, 'UTC');
   });
 
+  test('a method a path does not take is 405 with Allow; a body a route does not read is refused', async () => {
+    const put = await req('PUT', '/api/airbyte/ingest', ingestBody());
+    assert.equal(put.status, 405, put.text); // was 404 "route PUT … not found"
+    assert.equal(put.headers.get('allow'), 'GET, POST');
+    assert.equal(put.body.error, 'PUT is not allowed on /api/airbyte/ingest (allowed: GET, POST)');
+    const del = await req('DELETE', '/api/runs/00000000-0000-4000-8000-000000000000');
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.get('allow'), 'GET');
+    assert.equal((await req('GET', '/api/nothing/here')).status, 404);
+
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'no conf' }))).body.job_id as string;
+    // Airflow's trigger takes a conf; this one does not: it was ignored and a run started
+    const conf = await req('POST', `/api/airbyte/ingest/${own}/runs`, { conf: { day: '2026-01-01' } });
+    assert.equal(conf.status, 400, conf.text);
+    assert.match(conf.body.error, /^body: POST \/api\/airbyte\/ingest\/\{job_id\}\/runs takes no request body/);
+    assert.equal((await api.db.prisma.dagRun.count({ where: { jobId: own } })), 0, 'no run was started');
+    assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs`, {})).status, 201, 'an empty object is no body');
+  });
+
   test('list filters by name and status, and pages', async () => {
     for (const n of ['alpha one', 'alpha two', 'beta']) await req('POST', '/api/airbyte/ingest', ingestBody({ name: n }));
     const alpha = await req('GET', '/api/airbyte/ingest?name=ALPHA&limit=1');

@@ -174,6 +174,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       ingestErrorShape: true,
       responses: {
         201: { description: 'run created', schema: triggerRunResponse },
+        400: { description: 'a request body was sent: this route takes none', schema: ingestResponse },
         ...jobErrors,
         409: { description: 'the job is deleted, or a run cannot start now', schema: ingestResponse },
       },
@@ -234,6 +235,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       ingestErrorShape: false,
       responses: {
         200: { description: 'the run after cancelling', schema: runView },
+        400: { description: 'a request body was sent: this route takes none', schema: errorResponse },
         ...plainErrors,
         409: { description: 'the run has already finished', schema: errorResponse },
       },
@@ -252,6 +254,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       ingestErrorShape: false,
       responses: {
         200: { description: 'the run after clearing', schema: runView },
+        400: { description: 'a bad task id or map_index, or a request body (this route takes none)', schema: errorResponse },
         ...plainErrors,
         409: { description: 'the task cannot be cleared now', schema: errorResponse },
       },
@@ -272,6 +275,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       ingestErrorShape: false,
       responses: {
         200: { description: 'log lines, oldest first', schema: taskLogView },
+        400: { description: 'a bad task id, map_index or try', schema: errorResponse },
         ...plainErrors,
         404: { description: 'no such run or task, or a try the task has not reached (the answer says which tries it has)', schema: errorResponse },
       },

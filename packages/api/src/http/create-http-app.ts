@@ -45,6 +45,11 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (route.body && req.body === undefined) {
         throw new ValidationError([{ path: 'body', message: 'expected a JSON object (Content-Type: application/json)' }]);
       }
+      // A route that reads no body refuses one that says something (Airflow's `conf`, say) rather
+      // than ignore it; an empty object, as browsers' clients post, is no body.
+      if (!route.body && req.body !== undefined && !isEmptyObject(req.body)) {
+        throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
+      }
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set('Cache-Control', 'no-store').json(result.body);
     });
@@ -52,9 +57,32 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
 
   if (d.extraRouter) app.use(d.extraRouter);
 
+  // A path the API serves, with a method it does not: 405 and the methods it does (Allow).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const allowed = [...new Set(d.routes.filter((r) => pathMatches(r.path, req.path)).map((r) => r.method.toUpperCase()))].sort();
+    if (allowed.length === 0) {
+      next();
+      return;
+    }
+    res
+      .status(405)
+      .set('Allow', allowed.join(', '))
+      .json({ error: `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})` });
+  });
   app.use((req: Request) => {
     throw new NotFoundError('route', `${req.method} ${req.path}`);
   });
   app.use(errorHandler(d.logger.child({ component: 'api.http' })));
   return app;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+/** Whether `pathname` is an instance of the route template `template` (`/api/runs/{run_id}`). */
+function pathMatches(template: string, pathname: string): boolean {
+  const want = template.split('/');
+  const got = pathname.split('/');
+  return want.length === got.length && want.every((seg, i) => (seg.startsWith('{') ? (got[i] ?? '') !== '' : seg === got[i]));
 }
