@@ -173,6 +173,32 @@ describe('transformations, metadata and staging', () => {
     assert.deepEqual([staged, archived], [0, 0], 'archive_staging false deletes the staging files');
   });
 
+  test('a job that encrypts a column archives no plaintext of it: raw, staged and rejected records are deleted, what was loaded is archived', async () => {
+    const keyName = 'e2e-archive';
+    assert.equal((await stack.api('POST', '/api/encryption-keys', { name: keyName })).status, 201);
+    const job = await createJob({
+      name: 'archived-encrypted',
+      schema_name: 'e2e_archive_enc',
+      mode: 'append',
+      column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: keyName }],
+    });
+    const run = await runOnce(job);
+    const archived: string[] = [];
+    for await (const o of stack.store.list(`archive/${run.run_id}/`)) archived.push(o.key);
+    const under = (dir: string): string[] => archived.filter((k) => k.startsWith(`archive/${run.run_id}/${dir}/`));
+    // before: raw/users/*.jsonl (every email in plaintext) and staged/ were archived as well
+    assert.deepEqual([under('raw'), under('staged'), under('rejects')], [[], [], []]);
+    assert.ok(under('transformed').length > 0, 'what was loaded is archived');
+    assert.ok(archived.includes(`archive/${run.run_id}/extract-manifest.json`));
+    for (const key of archived) {
+      assert.doesNotMatch((await stack.store.get(key)).toString('latin1'), /[\w.+-]+@[\w-]+\.[a-z]{2,}/, `${key} holds no email address`);
+    }
+    const archive = run.tasks.find((t) => t.task_id === 'archive');
+    assert.equal(archive?.state, 'success');
+    const emails = (await table('e2e_archive_enc', 'users')).rows.map((r) => String(r['email']));
+    assert.ok(emails.length > 0 && emails.every((e) => e.startsWith('sluice:v1:')), 'the table holds them encrypted');
+  });
+
   test('archive_staging moves the run\'s staging files to archive/{run_id}/', async () => {
     const job = await createJob({ name: 'archived', schema_name: 'e2e_archive', mode: 'append' });
     const run = await runOnce(job);

@@ -48,7 +48,7 @@ export const createIngestJobRequest = z
     tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),
     owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
     column_transformations: z.array(columnTransformationInput).nullish().describe('per-stream column rename, encryption, cast or drop'),
-    archive_staging: z.boolean().default(true).describe('move staging files to archive/{run_id}/ instead of deleting them'),
+    archive_staging: z.boolean().default(true).describe('move staging files to archive/{run_id}/ instead of deleting them (a job that encrypts columns archives no plaintext of them: its raw, staged and rejected records are deleted)'),
     add_ingestion_metadata: z
       .boolean()
       .default(true)

@@ -2,19 +2,22 @@ import { NonRetryableTaskError } from '@sluice/core';
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
-import { archivePrefix, stagingPrefix } from './staging-layout.ts';
+import { archivePrefix, plaintextPrefixes, stagingPrefix } from './staging-layout.ts';
+import { storedTransformations } from './transform-stream.ts';
 import { saveSharedState } from './stream-state.ts';
 
 export interface ArchiveOutput {
   action: 'archived' | 'deleted';
   objects: number;
   to: string | null;
+  /** Archiving a job that encrypts columns: the staging files holding their plaintext, deleted instead. */
+  plaintextDeleted?: number;
 }
 
 /**
  * archive: runs after every stream's load committed. Saves the run's global/legacy connector state
  * (per-stream state was saved by each load), then moves `staging/{run}/` to `archive/{run}/` when
- * the job has archive_staging, or deletes it. A failed run never gets here, so its staging stays
+ * the job has archive_staging (without the plaintext of the columns it encrypts), or deletes it. A failed run never gets here, so its staging stays
  * for a retry.
  */
 export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext): Promise<TaskResult> {
@@ -27,8 +30,14 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
   }
   let output: ArchiveOutput;
   if (ctx.job.archiveStaging) {
+    // A job that encrypts columns keeps no plaintext copy of them in its archive: the raw, typed
+    // and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
+    const encrypts = storedTransformations.parse(ctx.job.columnTransformations).some((t) => t.encryptionKeyName !== null);
+    let plaintextDeleted = 0;
+    if (encrypts) for (const prefix of plaintextPrefixes(ctx.run.id)) plaintextDeleted += await deps.store.deletePrefix(prefix);
     const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id));
-    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)) };
+    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)), ...(encrypts ? { plaintextDeleted } : {}) };
+    if (encrypts) ctx.log.info(`deleted ${plaintextDeleted} staging files holding plaintext of encrypted columns (raw, staged, rejects)`);
     ctx.log.info(`moved ${n} staging files to ${output.to}`);
   } else {
     const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id));
