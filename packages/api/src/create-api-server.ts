@@ -76,14 +76,15 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const keys = new EncryptionKeyService(keyStore, logger);
   const bearer = new BearerAuthenticator(config.auth);
 
+  // Single-user development mode: the dev token is the admin, and so is any browser that loads a page.
+  const devToken = config.auth.issuer === null ? config.auth.devToken : null;
+  const devMode = devToken !== null;
   const uiAuth: UiAuthSettings =
     config.auth.issuer !== null && config.auth.clientId !== null
       ? { mode: 'oidc', issuer: config.auth.issuer, clientId: config.auth.clientId, audience: config.auth.audience ?? undefined }
-      : config.auth.devToken !== null && config.auth.issuer === null
-        ? { mode: 'dev', devToken: config.auth.devToken }
+      : devToken !== null
+        ? { mode: 'dev', devToken }
         : { mode: 'none' };
-  // Single-user development mode: the dev token is the admin, and so is any browser that loads a page.
-  const devMode = config.auth.devToken !== null && config.auth.issuer === null;
   const bearerPrincipal = (req: Request): Promise<Principal> => bearer.authenticate(req.headers.authorization);
   const ui =
     deps.ui === false

@@ -69,9 +69,10 @@ export async function startPostgres(dataDir: string, port: number, options: { du
     asPg(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'sluice', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   }
   // A server on the port that runs from this very data directory was left by an earlier start.
-  const adopted = (await isListening('127.0.0.1', port)) && postmasterPort(dataDir) === port;
+  const listening = await isListening('127.0.0.1', port);
+  const adopted = listening && postmasterPort(dataDir) === port;
   let startedHere = adopted;
-  if (!(await isListening('127.0.0.1', port))) {
+  if (!listening) {
     asPg(path.join(bin, 'pg_ctl'), [
       '-D', dataDir,
       '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=300${options.durable ? '' : ' -c fsync=off'}`,

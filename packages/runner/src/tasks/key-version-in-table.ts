@@ -1,5 +1,5 @@
 import { deterministicKeyVersion } from '@sluice/crypto';
-import type { IcebergCatalog } from '@sluice/iceberg';
+import { NoSuchTableError, type IcebergCatalog } from '@sluice/iceberg';
 
 /**
  * The key version of the deterministic (merge-key) values table `namespace.name` holds in
@@ -8,8 +8,14 @@ import type { IcebergCatalog } from '@sluice/iceberg';
  * column or such values do not exist.
  */
 export async function keyVersionInTable(catalog: IcebergCatalog, namespace: string, name: string, column: string): Promise<number | null> {
-  if (!(await catalog.tableExists(namespace, name))) return null;
-  const bounds = await (await catalog.loadTable(namespace, name)).stringBounds(column);
+  let table;
+  try {
+    table = await catalog.loadTable(namespace, name); // one catalog read, not an exists check and a load
+  } catch (err) {
+    if (err instanceof NoSuchTableError) return null;
+    throw err;
+  }
+  const bounds = await table.stringBounds(column);
   const versions = bounds.flatMap((b) => deterministicKeyVersion(b) ?? []);
   return versions.length === 0 ? null : Math.max(...versions);
 }
