@@ -230,6 +230,29 @@ describe('runs and tasks', () => {
     assert.equal((await req('POST', `/api/runs/${runId}/tasks/ex%00tract/clear`)).status, 400);
   });
 
+  test('clear a task of a cancelled run: without map_index, each cancelled instance of a per-stream task runs again', async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'clear after cancel' }))).body.job_id as string;
+    const runId = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
+    // Extract succeeds as a runner's would, mapping two streams; their stages are then queued.
+    await sqlTransaction(api.db.prisma, async (sql) => {
+      const [claimed] = await api.engine.store.claimTries(sql, [ref]);
+      assert.ok(claimed);
+      await api.engine.store.finishTries(sql, [{ runId, tryRef: ref, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams: ['a', 'b'] } }]);
+    });
+    assert.equal((await req('POST', `/api/runs/${runId}/cancel`)).status, 200);
+    const stages = (body: { tasks: { task_id: string; stream: string | null; state: string }[] }): string[][] =>
+      body.tasks.filter((x) => x.task_id === 'stage').map((x) => [x.stream ?? '', x.state]).sort();
+    assert.deepEqual(stages((await req('GET', `/api/runs/${runId}`)).body), [['a', 'cancelled'], ['b', 'cancelled']]);
+    const cleared = await req('POST', `/api/runs/${runId}/tasks/stage/clear`);
+    assert.equal(cleared.status, 200, cleared.text);
+    assert.equal(cleared.body.state, 'running');
+    assert.deepEqual(stages(cleared.body), [['a', 'queued'], ['b', 'queued']]);
+    const extract = cleared.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
+    assert.equal(extract.state, 'success', 'what had succeeded is not redone');
+  });
+
   test('ids that are not UUIDs are not found', async () => {
     assert.equal((await req('GET', '/api/runs/not-a-uuid')).status, 404);
     const j = await req('GET', '/api/airbyte/ingest/not-a-uuid');

@@ -286,6 +286,71 @@ describe('run lifecycle', () => {
     assert.ok(job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt, 'and it completed after that');
   });
 
+  it('a cleared run waits queued while its job already runs max_active_runs runs, then runs after them', async () => {
+    const jobId = await h.createJob({ streams: ['a'], maxActiveRuns: 1, policies: { stage: { retries: 0 } } });
+    let broken = true;
+    let releaseExtract: () => void = () => undefined;
+    const extractHeld = new Promise<void>((resolve) => {
+      releaseExtract = resolve;
+    });
+    let holdExtract = false;
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (holdExtract) await extractHeld;
+        return { mappedStreams: ctx.job.streams };
+      },
+      stage: async () => {
+        if (broken) throw new Error('bad file');
+        return {};
+      },
+    });
+    const failed = (await h.engine.triggerRun(jobId)).runId;
+    assert.equal((await waitForRun(h.prisma, failed, ['success', 'failed'])).state, 'failed');
+    broken = false;
+    holdExtract = true;
+    const busy = (await h.engine.triggerRun(jobId)).runId;
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId: busy, taskId: 'extract', state: 'running' } })) === 1, 'the second run to be running');
+    await h.engine.clearTask(failed, 'stage', 0);
+    const cleared = await h.prisma.dagRun.findUniqueOrThrow({ where: { id: failed } });
+    assert.equal(cleared.state, 'queued', 'the job already runs its one allowed run');
+    assert.equal(cleared.endedAt, null);
+    assert.equal((await instanceStates(h.prisma, failed))['stage[0]'], 'scheduled', 'nothing of it runs while it waits');
+    releaseExtract();
+    const busyRun = await waitForRun(h.prisma, busy, ['success', 'failed']);
+    const rerun = await waitForRun(h.prisma, failed, ['success', 'failed']);
+    await runner.close();
+    assert.equal(busyRun.state, 'success');
+    assert.equal(rerun.state, 'success');
+    assert.ok(rerun.startedAt && busyRun.endedAt && rerun.startedAt >= busyRun.endedAt, 'the cleared run started once the running one had ended');
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(job.status, 'completed');
+  });
+
+  it('clears a task of a cancelled run: the run runs again and can succeed', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'] });
+    let hold = true;
+    const runner = await h.startRunner({
+      transform: async (ctx) => {
+        if (hold) await sleep(30_000, undefined, { signal: ctx.signal });
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'transform', state: 'running' } })) === 2, 'both transforms to run');
+    await h.engine.cancelRun(runId);
+    await waitForRun(h.prisma, runId, ['cancelled']);
+    hold = false;
+    await h.engine.clearTask(runId, 'transform', 0);
+    await h.engine.clearTask(runId, 'transform', 1);
+    await assert.rejects(h.engine.clearTask(runId, 'extract'), /extract\[-1\] is success; only failed, upstream_failed or cancelled/);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'success');
+    const states = await instanceStates(h.prisma, runId);
+    assert.ok(Object.values(states).every((s) => s === 'success'), JSON.stringify(states));
+    assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'completed');
+  });
+
   it('concurrent manual triggers of one job each make their own run, in distinct milliseconds', async () => {
     const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 3 });
     const runs = await Promise.all(Array.from({ length: 30 }, () => h.engine.triggerRun(jobId)));

@@ -427,13 +427,16 @@ export class StateStore {
 
   /**
    * Clears a failed, upstream_failed or cancelled instance and every instance downstream of
-   * it: they go back to scheduled and run again in the same run, which becomes running again
-   * if it had failed. Each cleared instance gets its task's full retries again.
+   * it: they go back to scheduled and run again in the same run. Each cleared instance gets its
+   * task's full retries again. A failed or cancelled run restarts as a new run would: running at
+   * once when its job has fewer than max_active_runs runs running, otherwise queued behind them
+   * (it starts, oldest logical date first, when one of them ends), so a clear never runs two
+   * runs of a job in parallel beyond its limit.
    */
   async clearTask(sql: Sql, input: { runId: string; taskId: string; mapIndex: number }): Promise<TaskDispatch[]> {
     const run = await this.#lockRun(sql, input.runId);
-    if (run.state !== 'running' && run.state !== 'failed') {
-      throw new ConflictError(`run ${input.runId} is ${run.state}; only tasks of failed or running runs can be cleared`);
+    if (run.state !== 'running' && !runStatesLeadingTo('queued').includes(run.state)) {
+      throw new ConflictError(`run ${input.runId} is ${run.state}; only tasks of running, failed or cancelled runs can be cleared`);
     }
     const spec = await this.dags.get(sql, run.dagId);
     taskSpec(spec, input.taskId);
@@ -455,14 +458,38 @@ export class StateStore {
             next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()}
         WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
-    if (run.state === 'failed') {
-      const now = new Date();
-      await sql.execute`
-        UPDATE dag_runs SET state = 'running', ended_at = NULL, state_message = NULL, updated_at = ${now}
-        WHERE id = ${run.id}::uuid AND state = 'failed'`;
+    if (run.state === 'running') return this.#evaluateRuns(sql, [{ run, rows: undefined }]);
+    return (await this.#restartRun(sql, run)) === 'running' ? this.#evaluateRuns(sql, [{ run: { ...run, state: 'running' }, rows: undefined }]) : [];
+  }
+
+  /**
+   * A finished run (its row locked) that has instances to run again: running when its job has a
+   * max_active_runs slot free, queued otherwise. The job's row is locked first and the running
+   * runs counted by the next statement, which sees every run committed before the lock was
+   * granted (as run creation's admission does).
+   */
+  async #restartRun(sql: Sql, run: LockedRun): Promise<'running' | 'queued'> {
+    const now = new Date();
+    await sql.execute`SELECT 1 FROM ingestion_jobs WHERE id = ${run.jobId}::uuid FOR UPDATE`;
+    const [restarted] = await sql.query<{ state: string }[]>`
+      WITH admission AS (
+        SELECT (SELECT count(*) FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') < j.max_active_runs AS starts
+        FROM ingestion_jobs j WHERE j.id = ${run.jobId}::uuid
+      )
+      UPDATE dag_runs r
+      SET state = (CASE WHEN a.starts THEN 'running' ELSE 'queued' END)::"RunState",
+          started_at = CASE WHEN a.starts THEN ${now}::timestamptz ELSE NULL END,
+          queued_at = CASE WHEN a.starts THEN r.queued_at ELSE ${now}::timestamptz END,
+          ended_at = NULL, state_message = NULL, updated_at = ${now}
+      FROM admission a
+      WHERE r.id = ${run.id}::uuid AND r.state = ${run.state}::text::"RunState"
+      RETURNING r.state::text AS state`;
+    if (restarted?.state === 'running') {
       await this.#markJobStarted(sql, run.jobId, now);
+      return 'running';
     }
-    return this.#evaluateRuns(sql, [{ run: { ...run, state: 'running' }, rows: undefined }]);
+    if (restarted?.state === 'queued') return 'queued';
+    throw new Error(`run ${run.id} changed state under its lock`);
   }
 
   // ─── task tries ──────────────────────────────────────────────────────────────────────────

@@ -247,7 +247,9 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       method: 'post',
       path: '/api/runs/{run_id}/tasks/{task_id}/clear',
       operationId: 'clearTask',
-      summary: 'Re-run a failed task and what follows it',
+      summary: 'Re-run a failed or cancelled task and what follows it',
+      description:
+        'The task and its downstream tasks run again in the same run. A failed or cancelled run runs again under its job\'s max_active_runs: at once when a slot is free, queued until one is otherwise.',
       tag: 'runs',
       scope: 'sluice:write',
       query: clearTaskQuery,

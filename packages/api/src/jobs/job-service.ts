@@ -210,8 +210,9 @@ export class JobService {
   }
 
   /**
-   * Clears a failed task instance (and what follows it). Without `mapIndex`, a task with one
-   * instance clears that one, a per-stream task clears each of its failed instances.
+   * Clears a failed or cancelled task instance (and what follows it). Without `mapIndex`, a task
+   * with one instance clears that one, a per-stream task clears each of its failed, upstream_failed
+   * or cancelled instances.
    */
   async clearTask(p: Principal, runId: string, taskId: string, mapIndex: number | undefined): Promise<RunView> {
     requireScope(p, 'sluice:write');
@@ -223,8 +224,8 @@ export class JobService {
     });
     if (instances.length === 0) throw new NotFoundError('task', mapIndex === undefined ? taskId : `${taskId}[${mapIndex}]`);
     const targets =
-      instances.length === 1 ? instances : instances.filter((i) => i.state === 'failed' || i.state === 'upstream_failed');
-    if (targets.length === 0) throw new ConflictError(`no instance of task ${taskId} has failed (give map_index to pick one)`);
+      instances.length === 1 ? instances : instances.filter((i) => i.state === 'failed' || i.state === 'upstream_failed' || i.state === 'cancelled');
+    if (targets.length === 0) throw new ConflictError(`no instance of task ${taskId} has failed or was cancelled (give map_index to pick one)`);
     for (const t of targets) await this.d.engine.clearTask(runId, taskId, t.mapIndex);
     this.#log.info('task cleared', { runId, taskId, mapIndexes: targets.map((t) => t.mapIndex) });
     return this.#runView(runId);

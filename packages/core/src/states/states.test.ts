@@ -48,13 +48,14 @@ describe('task transitions', () => {
 });
 
 describe('run transitions', () => {
-  it('follows queued → running → finished, and failed → running only (clear)', () => {
+  it('follows queued → running → finished; a failed or cancelled run goes back to running or queued (clear)', () => {
     assert.ok(canTransitionRun('queued', 'running'));
     assert.ok(canTransitionRun('running', 'failed'));
     assert.ok(canTransitionRun('failed', 'running'));
+    assert.ok(canTransitionRun('cancelled', 'queued'));
     assert.equal(canTransitionRun('success', 'running'), false);
     assert.equal(canTransitionRun('queued', 'success'), false);
-    assert.throws(() => assertRunTransition('cancelled', 'running'), IllegalTransitionError);
+    assert.throws(() => assertRunTransition('success', 'queued'), IllegalTransitionError);
   });
 });
 

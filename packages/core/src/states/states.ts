@@ -25,14 +25,16 @@ export type TaskState = (typeof TASK_STATES)[number];
  * Legal run transitions.
  * - queued → running when a max_active_runs slot is free; queued → cancelled by an operator.
  * - running → success | failed when every task is finished; running → cancelled by an operator.
- * - failed → running when an operator clears a failed task of the run.
+ * - failed, cancelled → running when an operator clears a task of the run, or → queued when the
+ *   job already has max_active_runs runs running (it then starts as one of them ends, as Airflow
+ *   queues a cleared run).
  */
 export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
   queued: ['running', 'cancelled'],
   running: ['success', 'failed', 'cancelled'],
   success: [],
-  failed: ['running'],
-  cancelled: [],
+  failed: ['running', 'queued'],
+  cancelled: ['running', 'queued'],
 };
 
 /**
