@@ -242,11 +242,29 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/runs/${runId}`);
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
+    // The log of a task that has not started (archive waits for the loads) says so; it is no error.
+    const log = await context.newPage();
+    await log.goto(`${stack.url}/runs/${runId}/tasks/archive`);
+    await log.getByTestId('try-not-started').waitFor({ timeout: 15_000 });
+    assert.equal(await log.getByRole('alert').count(), 0, 'no error for a try not reached yet');
+    const missingTask = await context.newPage();
+    await missingTask.goto(`${stack.url}/runs/${runId}/tasks/nope`);
+    await missingTask.getByRole('alert').waitFor({ timeout: 15_000 });
+    assert.match((await missingTask.getByRole('alert').textContent()) ?? '', /not found/);
+    await missingTask.close();
+    await log.close();
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
     assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'no cancel button on a finished run');
     await shot(page, 'dev-17-run-cancelled');
+    // A cancelled task can be cleared from the page: the run runs again (and is cancelled again here).
+    const errors = page.locator('section[aria-labelledby="errors-h"]');
+    await errors.locator('li[data-task="extract"]').getByRole('button', { name: 'clear and re-run' }).click();
+    await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     await page.close();
   });
 

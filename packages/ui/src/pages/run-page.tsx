@@ -136,7 +136,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   <StateBadge state={t.state} /> <strong>{t.task_id}</strong>
                   {t.stream ? ` · ${t.stream}` : ''} · try {t.try_number}/{t.max_tries} ·{' '}
                   <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)}>log</Link>
-                  {t.state === 'failed' || t.state === 'upstream_failed' ? (
+                  {t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
                     <>
                       {' · '}
                       <button type="button" className="link-button" disabled={busy} onClick={() => void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`)}>

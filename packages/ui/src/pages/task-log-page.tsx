@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { ApiError } from '../api/client.ts';
 import type { LogLine, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
@@ -20,6 +21,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const [lines, setLines] = useState<LogLine[] | null>(null);
   const [liveLines, setLiveLines] = useState<LogLine[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The logs route's 404 for this try: a try not reached yet, or a task that is not there. */
+  const [missing, setMissing] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -30,12 +33,16 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   useEffect(() => {
     setLines(null);
     setLiveLines(null);
+    setMissing(null);
     const q = new URLSearchParams({ try: String(tryNumber) });
     if (mapIndex >= 0) q.set('map_index', String(mapIndex));
     api
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => setLines(a.lines))
-      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+      .catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) setMissing(err.message);
+        else setError(err instanceof Error ? err.message : String(err));
+      });
   }, [api, runId, taskId, mapIndex, tryNumber]);
 
   const status = useLive(
@@ -46,13 +53,18 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       log: (e) => {
         if (e.try_number !== tryNumber) return;
         // The try has started after all: the logs route's 404 for it ("has not run yet") is stale.
-        setError(null);
+        setMissing(null);
         setLiveLines((cur) => [...(cur ?? []), ...e.lines]);
       },
     },
   );
 
   const shown = liveLines ?? lines;
+  // A try the task has not reached (a queued task's first, a retry not started) is no error: its
+  // lines arrive live once it starts. Any other 404 is shown once the run says what the task is
+  // (or the live route has found no such task).
+  const notStarted = missing !== null && task !== null && task.try_number < tryNumber;
+  const shownError = error ?? (missing !== null && !notStarted && (run !== null || status === 'gone') ? missing : null);
   useEffect(() => {
     if (follow && task?.state === 'running') bottom.current?.scrollIntoView({ block: 'end' });
   }, [shown, follow, task?.state]);
@@ -96,9 +108,10 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         </label>
       </div>
       {task?.error ? <pre className="error-text" data-testid="task-error">{task.error}</pre> : null}
-      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      {shownError !== null ? <p role="alert" className="error">{shownError}</p> : null}
       <div className="log" role="log" aria-label={`Log of ${label}, try ${tryNumber}`} tabIndex={0} data-testid="task-log">
-        {shown === null ? <span className="muted">Loading…</span> : null}
+        {shown === null && missing === null ? <span className="muted">Loading…</span> : null}
+        {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
         {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
         {(shown ?? []).map((l, i) => (
           <div key={i} className={`log-line level-${l.level}`}>
