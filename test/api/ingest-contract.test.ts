@@ -63,6 +63,7 @@ describe('accepted', () => {
     ],
     ['a source_name of 200 characters', ingestBody({ source_name: `source-${'x'.repeat(193)}` })],
     ['a transformation for a stream when all streams are synced', ingestBody({ column_transformations: [{ column: 'a', stream: 'users', new_name: 'b' }] })],
+    ['a new_name in another script, with digits and "_"', ingestBody({ column_transformations: [{ column: 'a', new_name: '_prénom_2' }] })],
   ];
   for (const [what, body] of accepted) {
     test(what, async () => {
@@ -227,7 +228,12 @@ describe('rejected, nothing stored', () => {
     ['source_config as an array', ingestBody({ source_config: [1] }), 400, /source_config: .*expected record|source_config: .*expected object/],
     ['archive_staging as a string', ingestBody({ archive_staging: 'yes' }), 400, /archive_staging: .*expected boolean/],
     ['tags with a number', ingestBody({ tags: ['a', 1] }), 400, /tags\[1\]: /],
-    ['a JSON array body', [ingestBody()], 400, /expected object/],
+    ['a JSON array body', [ingestBody()], 400, /^body: .*expected object/],
+    ['a new_name with a dot', ingestBody({ column_transformations: [{ column: 'a', new_name: 'a.b' }] }), 400, /column_transformations\[0\]\.new_name: must be a plain column name/],
+    ['a new_name with a space and "!"', ingestBody({ column_transformations: [{ column: 'a', new_name: 'bad name!' }] }), 400, /new_name: must be a plain column name/],
+    ['a new_name starting with a digit', ingestBody({ column_transformations: [{ column: 'a', new_name: '1st' }] }), 400, /new_name: must be a plain column name/],
+    ['an empty domain', ingestBody({ domain: ' ' }), 400, /^domain: must not be empty$/],
+    ['a tag listed twice', ingestBody({ tags: ['pii', 'raw', 'pii'] }), 400, /^tags\[2\]: tag "pii" is listed twice$/],
   ];
   for (const [what, body, status, expected] of rejected) {
     test(what, async () => {

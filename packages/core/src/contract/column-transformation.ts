@@ -7,6 +7,16 @@ export const TRANSFORMATION_TYPES = ['rename', 'encrypt', 'cast', 'drop'] as con
 const columnName = text.trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
 
 /**
+ * A column name Sluice creates (`new_name`): letters of any script, digits and `_`, not starting
+ * with a digit — a name Spark, Trino and PyIceberg address without quoting, where a "." would read
+ * as a field of a struct. Source columns (`column`) are taken as the source names them.
+ */
+const newColumnName = columnName.regex(
+  /^[\p{L}_][\p{L}\p{N}_]*$/u,
+  'must be a plain column name: letters, digits and "_", not starting with a digit (e.g. "customer_email"), as a "." would read as a nested field in Spark, Trino and PyIceberg',
+);
+
+/**
  * One entry of `column_transformations`, in either form the contract knows:
  *
  * - the seed contract's: `{column, stream?, new_name?, encryption_key_name?}` — rename and/or
@@ -23,7 +33,7 @@ export const columnTransformationInput = z
     stream: text.trim().min(1, 'must not be empty').nullish().describe(
       "stream it targets; null = every selected stream with the column (when the source's catalog can be read at create, some selected stream must have it)",
     ),
-    new_name: columnName.nullish().describe('rename the column to this'),
+    new_name: newColumnName.nullish().describe('rename the column to this: letters, digits and "_", not starting with a digit'),
     encryption_key_name: text.trim().min(1, 'must not be empty').nullish().describe('encrypt the column with this named key (POST /api/encryption-keys)'),
     transformation_type: z.enum(TRANSFORMATION_TYPES).nullish().describe("the platform's form: what this transformation does"),
     target_type: z.enum(CAST_TYPES).nullish().describe('for transformation_type cast: the Iceberg type to cast to'),

@@ -44,7 +44,7 @@ export const createIngestJobRequest = z
       ),
     schedule: text.nullish().describe('cron expression (5 fields, or a preset such as @daily); null = runs only on demand'),
     timezone: text.min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
-    domain: text.nullish().describe('DataHub domain for the ingested tables'),
+    domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),
     owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
     column_transformations: z.array(columnTransformationInput).nullish().describe('per-stream column rename, encryption, cast or drop'),
@@ -132,6 +132,10 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
   streams.forEach((s, i) => {
     if (streams.indexOf(s) !== i) issues.push({ path: `streams[${i}]`, message: `stream "${s}" is listed twice` });
   });
+  const tags = b.tags ?? [];
+  tags.forEach((t, i) => {
+    if (tags.indexOf(t) !== i) issues.push({ path: `tags[${i}]`, message: `tag "${t}" is listed twice` });
+  });
 
   const mergeKeys = parseMergeKeys(b.merge);
   const mergeGiven = b.merge !== null && b.merge !== undefined && b.merge.trim() !== '';
@@ -163,7 +167,7 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
     schedule: b.schedule === null || b.schedule === undefined ? null : b.schedule.trim(),
     timezone: checked.timezone,
     domain: b.domain ?? null,
-    tags: b.tags ?? [],
+    tags,
     ownerId: b.owner_id ?? null,
     columnTransformations: transformations,
     archiveStaging: b.archive_staging,

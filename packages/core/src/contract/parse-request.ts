@@ -20,6 +20,8 @@ function join(prefix: string, path: string): string {
 /**
  * zod issues as Sluice field issues: one per bad field, unknown keys one each
  * (`foo: unknown field`). Messages never quote the rejected value, so secrets cannot leak.
+ * An issue with the input as a whole (a JSON array posted for an object) is named `body`: only a
+ * request body can be the wrong kind of value, queries and path parameters are always strings.
  */
 export function fieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
   const out: FieldIssue[] = [];
@@ -28,7 +30,7 @@ export function fieldIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: join(prefix, join(base, key)), message: 'unknown field' });
     } else {
-      out.push({ path: join(prefix, base), message: issue.message });
+      out.push({ path: join(prefix, base) || 'body', message: issue.message });
     }
   }
   return out;

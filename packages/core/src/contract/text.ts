@@ -7,4 +7,8 @@ import { z } from 'zod';
  * this schema (`text.trim().min(1)`, `text.nullish()` …), never from `z.string()`. Values that are
  * not stored as text — `source_config`, stored encrypted — may hold a NUL.
  */
-export const text = z.string().refine((s) => !s.includes('\u0000'), 'must not contain the NUL character (U+0000)');
+export const text = z.string().refine((s) => !s.includes('\u0000'), {
+  message: 'must not contain the NUL character (U+0000)',
+  // The field's other rules (length, pattern) are moot for such a value: one message per field.
+  abort: true,
+});
