@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { ConnectorSpec } from '@sluice/api';
+import type { ConnectorSpec } from '@sluice/core/secrets';
 import { sqlTransaction } from '@sluice/db';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 

@@ -16,7 +16,7 @@ import { createHttpApp } from './http/create-http-app.ts';
 import { buildOpenApiDocument } from './http/openapi-document.ts';
 import { UI_API_ROUTE_DOCS } from './http/ui-api-docs.ts';
 import { JobService } from './jobs/job-service.ts';
-import type { GetConnectorSpec } from './jobs/secret-paths.ts';
+import type { GetConnectorSpec } from './jobs/validate-source-config.ts';
 import type { DiscoverCatalog } from './jobs/validate-against-catalog.ts';
 import { EncryptionKeyService } from './keys/encryption-key-service.ts';
 import { createUiRouter, type UiAuthSettings } from './ui/index.ts';

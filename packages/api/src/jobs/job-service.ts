@@ -18,9 +18,10 @@ import { errorSummary, type IngestionJobModel, type Prisma, type PrismaClient } 
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
-import { findSecretPaths, maskSecrets, secretValues, type GetConnectorSpec } from './secret-paths.ts';
+import { findSecretPaths, secretValues } from '@sluice/core/secrets';
+import { maskSecrets } from './mask-secrets.ts';
 import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
-import { validateSourceConfig } from './validate-source-config.ts';
+import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
 
 export interface JobServiceDeps {

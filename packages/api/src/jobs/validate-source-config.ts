@@ -1,6 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FieldIssue } from '@sluice/core';
-import type { ConnectorSpec } from './secret-paths.ts';
+import type { ConnectorSpec } from '@sluice/core/secrets';
+
+/** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
+export type GetConnectorSpec = (sourceName: string) => Promise<ConnectorSpec | undefined>;
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 

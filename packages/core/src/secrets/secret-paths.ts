@@ -1,15 +1,21 @@
-import { REDACTED } from '@sluice/logging';
+/**
+ * Which values of a connector configuration are secrets: one rule for the API's masking, the
+ * runner's log redaction and the UI's second guard.
+ */
 
 /** A connector's `spec`: the JSON schema of its configuration (Airbyte's ConnectorSpecification). */
 export interface ConnectorSpec {
   connectionSpecification: Record<string, unknown>;
 }
 
-/** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
-export type GetConnectorSpec = (sourceName: string) => Promise<ConnectorSpec | undefined>;
+/** Parts of a key's name (case-insensitive) that make the key's value a secret where no spec says otherwise. */
+const SECRET_KEY_PARTS = ['pass', 'secret', 'token', 'key', 'credential', 'auth', 'session', 'cookie'] as const;
 
-/** Key names treated as secrets where the connector's spec says nothing about the key. */
-const SECRET_KEY = /pass(word|wd)?|token|secret|credential|key/i;
+/** A configuration key named like a secret (password, api_key, client_secret, auth_header, session_cookie …). */
+export function looksLikeSecretKey(name: string): boolean {
+  const k = name.toLowerCase();
+  return SECRET_KEY_PARTS.some((part) => k.includes(part));
+}
 
 type Json = unknown;
 
@@ -61,7 +67,7 @@ function walk(schemas: readonly Record<string, Json>[], value: Json, base: strin
         return isObject(props) && Object.hasOwn(props, k) ? branches(props[k]) : [];
       });
       if (declared.length > 0) walk(declared, v, join(base, k), out);
-      else if (SECRET_KEY.test(k)) leaves(v, join(base, k), out);
+      else if (looksLikeSecretKey(k)) leaves(v, join(base, k), out);
       else walk(sub(schemas, 'additionalProperties'), v, join(base, k), out);
     }
   } else if (Array.isArray(value)) {
@@ -74,7 +80,7 @@ function walk(schemas: readonly Record<string, Json>[], value: Json, base: strin
  * The dotted paths (array items by index) of the secret values in `config`: the fields the
  * connector's spec marks `airbyte_secret` (through nested objects, arrays and oneOf branches),
  * plus, for every key the spec does not declare (all keys when there is no spec), the values under
- * a key named like password, token, secret, credential or key. A key the spec declares without
+ * a key named like a secret ({@link looksLikeSecretKey}). A key the spec declares without
  * `airbyte_secret` is not a secret, whatever its name.
  */
 export function findSecretPaths(config: Record<string, unknown>, spec: ConnectorSpec | undefined): string[] {
@@ -83,7 +89,8 @@ export function findSecretPaths(config: Record<string, unknown>, spec: Connector
   return [...new Set(out)].sort();
 }
 
-function getAt(config: Json, path: string): Json {
+/** The value at a dotted path (array items by index) of `config`; undefined where there is none. */
+export function valueAt(config: unknown, path: string): unknown {
   let cur = config;
   for (const seg of path.split('.')) {
     if (isObject(cur)) cur = cur[seg];
@@ -93,25 +100,11 @@ function getAt(config: Json, path: string): Json {
   return cur;
 }
 
-/** A copy of `config` with the value at every secret path replaced by `**********`. */
-export function maskSecrets(config: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
-  const copy = structuredClone(config);
-  for (const path of paths) {
-    const segs = path.split('.');
-    const last = segs.pop();
-    if (last === undefined) continue;
-    const parent = segs.length === 0 ? copy : getAt(copy, segs.join('.'));
-    if (isObject(parent) && parent[last] !== undefined && parent[last] !== null) parent[last] = REDACTED;
-    else if (Array.isArray(parent) && parent[Number(last)] !== undefined && parent[Number(last)] !== null) parent[Number(last)] = REDACTED;
-  }
-  return copy;
-}
-
 /** The secret values themselves (as strings), to register with the log redactor. */
 export function secretValues(config: Record<string, unknown>, paths: readonly string[]): string[] {
   const out: string[] = [];
   for (const p of paths) {
-    const v = getAt(config, p);
+    const v = valueAt(config, p);
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint') out.push(String(v));
   }
   return out;

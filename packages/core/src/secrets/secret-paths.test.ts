@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findSecretPaths, maskSecrets, secretValues, type ConnectorSpec } from './secret-paths.ts';
+import { findSecretPaths, looksLikeSecretKey, secretValues, type ConnectorSpec } from './secret-paths.ts';
 
 test('without a spec, values under secret-like key names are secrets (whole subtrees)', () => {
   const config = { host: 'h', password: 'p1', credentials: { client_id: 'id', refresh: 'r' }, list: [{ api_token: 't' }], port: 1 };
@@ -23,17 +23,17 @@ test('with a spec, airbyte_secret decides, through nested objects, arrays and on
   assert.deepEqual(findSecretPaths(config, spec), ['auth.key', 'hosts.0.secret_id', 'hosts.1.secret_id', 'opaque']);
 });
 
-test('masking replaces exactly the secret values and leaves the input alone', () => {
-  const config = { a: { token: 'tok-123' }, list: [{ password: 'pw-456' }], keep: 'x', nothing: null };
-  const paths = findSecretPaths(config, undefined);
-  assert.deepEqual(maskSecrets(config, [...paths, 'nothing', 'absent.path']), {
-    a: { token: '**********' },
-    list: [{ password: '**********' }],
-    keep: 'x',
-    nothing: null,
-  });
-  assert.equal(config.a.token, 'tok-123');
-  assert.deepEqual(secretValues(config, paths).sort(), ['pw-456', 'tok-123']);
+test('secret values are the leaves at the paths, as strings', () => {
+  const config = { a: { token: 'tok-123' }, list: [{ password: 'pw-456' }], keep: 'x', port: 5432 };
+  assert.deepEqual(secretValues(config, findSecretPaths(config, undefined)).sort(), ['pw-456', 'tok-123']);
+  assert.deepEqual(secretValues(config, ['port', 'absent.path']), ['5432']);
+});
+
+test('one name rule: password, secret, token, key, credential, auth, session and cookie, in any case', () => {
+  for (const k of ['Password', 'db_passwd', 'client_secret', 'ACCESS_TOKEN', 'api_key', 'apikey', 'credentials', 'auth_header', 'session_id', 'cookie']) {
+    assert.ok(looksLikeSecretKey(k), k);
+  }
+  for (const k of ['host', 'port', 'database', 'region', 'count', 'start_date']) assert.equal(looksLikeSecretKey(k), false, k);
 });
 
 test('with a spec, keys it does not declare are secrets by name, keys it declares are its to decide', () => {

@@ -1,0 +1,1 @@
+export { findSecretPaths, looksLikeSecretKey, secretValues, valueAt, type ConnectorSpec } from './secret-paths.ts';
