@@ -9,9 +9,13 @@ export interface ConnectorSpec {
 }
 
 /** Parts of a key's name (case-insensitive) that make the key's value a secret where no spec says otherwise. */
-const SECRET_KEY_PARTS = ['pass', 'secret', 'token', 'key', 'credential', 'auth', 'session', 'cookie'] as const;
+const SECRET_KEY_PARTS = ['pass', 'secret', 'token', 'key', 'credential', 'authorization', 'session', 'cookie'] as const;
 
-/** A configuration key named like a secret (password, api_key, client_secret, auth_header, session_cookie …). */
+/**
+ * A configuration key named like a secret (password, api_key, client_secret, Authorization,
+ * session_cookie …). Not `auth` alone: `oauth` or `auth_method` name a block or a choice, and a
+ * secret-named key hides everything under it.
+ */
 export function looksLikeSecretKey(name: string): boolean {
   const k = name.toLowerCase();
   return SECRET_KEY_PARTS.some((part) => k.includes(part));
