@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createMemoryLogger } from '@sluice/logging';
@@ -118,6 +119,45 @@ describe('recovery', () => {
     redisServer = await startRedis(dir, port);
     const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
     assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+  });
+
+  it('Redis away: the runner and the scheduler stop without waiting for it; the try given up is retried once it is back', { timeout: 60_000 }, async () => {
+    const dir = path.join(testEnv.tmpDir, `redis-away-close-${process.pid}`);
+    const port = await freePort();
+    redisServer = await startRedis(dir, port);
+    h = await createHarness({ redisUrl: redisServer.url });
+    let givenUp = 0;
+    const runner = await h.startRunner({
+      stage: async (ctx) => {
+        try {
+          await sleep(30_000, undefined, { signal: ctx.signal });
+        } catch (err) {
+          givenUp++;
+          throw err;
+        }
+        return {};
+      },
+    });
+    const scheduler = await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['a'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await redisServer.stop();
+    await sleep(500); // the connections see the server go
+    for (const [what, component] of [['runner', runner], ['scheduler', scheduler]] as const) {
+      const asked = Date.now();
+      // Before, each waited for Redis for good (`pnpm start` gave up on each after 10 s).
+      const outcome = await Promise.race([component.close().then(() => 'closed'), sleep(20_000, 'still waiting')]);
+      assert.equal(outcome, 'closed', `${what}: ${Date.now() - asked} ms`);
+    }
+    assert.equal(givenUp, 1, 'the running try was told to stop');
+    // Redis back (empty), a runner and a scheduler again: the try given up is found stale and retried.
+    redisServer = await startRedis(dir, port);
+    await h.startRunner();
+    await h.startScheduler();
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
+    assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+    assert.equal((await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } })).tryNumber, 2);
   });
 
   it('PostgreSQL away under the scheduler: one error line for the failing sweeps, one when they work again', { timeout: 60_000 }, async () => {

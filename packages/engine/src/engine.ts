@@ -121,6 +121,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    this.outages.dropIfAway();
     await this.schedules.close();
     await this.dispatcher.close();
     await quitRedis(this.redis);

@@ -11,9 +11,16 @@ export function createRedis(redisUrl: string): Redis {
   return new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
-/** Closes a connection unless it is closed already (BullMQ closes some connections it was given). */
+/**
+ * Closes a connection unless it is closed already (BullMQ closes some connections it was given).
+ * A connection that is not ready (Redis away, or never reached) is dropped: QUIT would wait for it.
+ */
 export async function quitRedis(connection: Redis): Promise<void> {
   if (connection.status === 'end') return;
+  if (connection.status !== 'ready') {
+    connection.disconnect();
+    return;
+  }
   try {
     await connection.quit();
   } catch (err) {
@@ -35,6 +42,8 @@ function isUnreachable(err: unknown): boolean {
  */
 export class RedisOutages {
   readonly #outage: FailureStreak;
+  readonly #connections: Redis[] = [];
+  #dropped = false;
 
   constructor(
     readonly redisUrl: string,
@@ -52,7 +61,24 @@ export class RedisOutages {
     const c = createRedis(this.redisUrl);
     c.on('error', (err: unknown) => this.#outage.failed(err));
     c.on('ready', () => this.#outage.succeeded());
+    this.#connections.push(c);
     return c;
+  }
+
+  /**
+   * For a component about to close: when none of its connections is ready (Redis is away), drops
+   * them all at once; the caller then closes without waiting for anything Redis would answer (a
+   * Redis that may not come back). What closing would still have written there (a completion, a
+   * last dispatch) PostgreSQL has, and recovery redoes. Answers whether they are dropped (now or by
+   * an earlier call).
+   */
+  dropIfAway(): boolean {
+    if (this.#dropped) return true;
+    if (this.#connections.length === 0 || this.#connections.some((c) => c.status === 'ready')) return false;
+    this.#dropped = true;
+    this.logger.warn('Redis is unreachable: closing without waiting for it (PostgreSQL has what it would have been told; recovery redoes it)');
+    for (const c of this.#connections) c.disconnect();
+    return true;
   }
 
   /** Follows a BullMQ queue or worker: its connections' errors arrive as its own 'error' events. */

@@ -84,8 +84,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
     close() {
       closing ??= (async () => {
         clearInterval(timer);
-        await sweeping;
-        await worker.close();
+        // With Redis away, nothing is waited for there: a sweep or a fire under way has its
+        // PostgreSQL writes committed or not at all, and its Redis calls would wait for good.
+        const away = engine.outages.dropIfAway();
+        if (!away) await sweeping;
+        await worker.close(away);
         await quitRedis(workerConnection);
         await engine.close();
         await quitRedis(redis);

@@ -9,8 +9,12 @@ import { readUpstreamOutput } from './read-upstream-output.ts';
 import { taskResultSchema } from './task-result.ts';
 import type { TryBatches } from './try-batches.ts';
 
-/** Why a try's signal was aborted. */
-export type AbortReason = 'cancelled' | 'timeout' | 'lost';
+/**
+ * Why a try's signal was aborted. `shutdown`: the runner stopped while Redis was away, so it could
+ * not finish the try's job; the try stays running in PostgreSQL and recovery retries it once its
+ * heartbeat is stale.
+ */
+export type AbortReason = 'cancelled' | 'timeout' | 'lost' | 'shutdown';
 
 export interface TryRunnerDeps {
   prisma: PrismaClient;
@@ -146,7 +150,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
         break;
       case 'cancelled':
       case 'lost':
-        // The instance is no longer this try's (cancelled or retried elsewhere): nothing to record.
+      case 'shutdown':
+        // The instance is no longer this try's (cancelled, retried elsewhere), or this runner gives
+        // it up (shutdown): nothing to record.
         outcome = null;
         break;
       case null:

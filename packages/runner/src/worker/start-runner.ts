@@ -84,10 +84,16 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   let closing: Promise<void> | undefined;
   return {
     runnerId,
-    /** Stops taking tries and waits for the running ones to finish. Idempotent. */
+    /**
+     * Stops taking tries and waits for the running ones to finish. Idempotent. With Redis away it
+     * does not wait for Redis: the running tries are given up (recovery retries them once their
+     * heartbeat is stale) and the worker is closed at once.
+     */
     close() {
       closing ??= (async () => {
-        await worker.close();
+        const away = outages.dropIfAway();
+        if (away) for (const a of active.values()) a.abort('shutdown');
+        await worker.close(away);
         await quitRedis(workerConnection);
         await taskLogs.close();
         await dispatcher.close();
