@@ -76,7 +76,8 @@ export class RedisOutages {
     if (this.#dropped) return true;
     if (this.#connections.length === 0 || this.#connections.some((c) => c.status === 'ready')) return false;
     this.#dropped = true;
-    this.logger.warn('Redis is unreachable: closing without waiting for it (PostgreSQL has what it would have been told; recovery redoes it)');
+    // Info, not a warning: the outage itself was said when it began.
+    this.logger.info('Redis is unreachable: closing without waiting for it (PostgreSQL has what it would have been told; recovery redoes it)');
     for (const c of this.#connections) c.disconnect();
     return true;
   }
