@@ -8,6 +8,13 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { createTestBucket } from '../support/s3.ts';
 import { testEnv } from '../support/env.ts';
@@ -186,6 +193,57 @@ test('file://: a moved or deleted prefix leaves no empty directory behind; nothi
     await store.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('file://: a write that never finished (its writer killed) leaves a temporary file that deletePrefix and movePrefix remove', async () => {
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-abandoned-'));
+  const tmpFiles = async (d: string): Promise<string[]> => (await readdir(d).catch(() => [])).filter((n) => n.startsWith('.sluice-tmp-'));
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    for (const prefix of ['staging/r1/', 'staging/r2/']) {
+      await store.put(`${prefix}raw/users/part-0.jsonl`, 'done\n');
+      // A writer that wrote part of an object and never finished, as a killed extract leaves it.
+      const ws = store.createWriteStream(`${prefix}raw/users/part-1.jsonl`);
+      ws.write('{"email":"someone@example.com"}\n');
+      const usersDir = path.join(dir, prefix, 'raw', 'users');
+      for (let i = 0; i < 100 && (await tmpFiles(usersDir)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await tmpFiles(usersDir)).length, 1, 'the unfinished write has its temporary file');
+      ws.on('error', () => undefined);
+      ws.done().catch(() => undefined);
+    }
+    assert.equal(await store.deletePrefix('staging/r1/'), 1, 'one finished object deleted');
+    assert.equal(await store.movePrefix('staging/r2/', 'archive/r2/'), 1, 'one finished object moved');
+    // before: staging/r{1,2}/raw/users/.sluice-tmp-… stayed for good, plaintext included
+    assert.deepEqual(await readdir(path.join(dir, 'staging')), [], 'nothing of either run is left in staging');
+    assert.deepEqual(await readdir(path.join(dir, 'archive', 'r2', 'raw', 'users')), ['part-0.jsonl'], 'only finished objects are archived');
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('s3://: an upload that never finished (its writer killed) is aborted by deletePrefix and movePrefix', async () => {
+  const bucket = await createTestBucket();
+  const client = new S3Client({ endpoint: testEnv.s3Endpoint, forcePathStyle: true });
+  const store = openObjectStore(`s3://${bucket}/root`);
+  try {
+    for (const prefix of ['staging/r1/', 'staging/r2/']) {
+      await store.put(`${prefix}raw/users/part-0.jsonl`, 'done\n');
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: `root/${prefix}raw/users/part-1.jsonl` }));
+      await client.send(new UploadPartCommand({ Bucket: bucket, Key: `root/${prefix}raw/users/part-1.jsonl`, UploadId, PartNumber: 1, Body: '{"email":"someone@example.com"}\n' }));
+    }
+    // Outside the prefixes: an unfinished upload that must stay.
+    const other = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'root/staging/r3/raw/users/part-0.jsonl' }));
+    const uploads = async (): Promise<string[]> => ((await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => u.Key ?? '').sort();
+    assert.equal((await uploads()).length, 3);
+    assert.equal(await store.deletePrefix('staging/r1/'), 1);
+    assert.equal(await store.movePrefix('staging/r2/', 'archive/r2/'), 1);
+    assert.deepEqual(await uploads(), ['root/staging/r3/raw/users/part-0.jsonl'], 'the two under the retired prefixes are aborted, the other stays');
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'root/staging/r3/raw/users/part-0.jsonl', UploadId: other.UploadId }));
+  } finally {
+    await store.close();
+    client.destroy();
   }
 });
 

@@ -43,9 +43,16 @@ export interface ObjectStore {
   head(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
-  /** Deletes every object under a prefix; answers how many. */
+  /**
+   * Deletes every object under a prefix; answers how many. What writes that never finished left
+   * under it (a writer killed mid-write) goes too: a file:// temporary file, an S3 incomplete
+   * multipart upload.
+   */
   deletePrefix(prefix: string): Promise<number>;
-  /** Moves every object under `fromPrefix` to the same relative key under `toPrefix`; answers how many. */
+  /**
+   * Moves every object under `fromPrefix` to the same relative key under `toPrefix`; answers how
+   * many. Writes that never finished under `fromPrefix` are discarded, not moved (as deletePrefix).
+   */
   movePrefix(fromPrefix: string, toPrefix: string): Promise<number>;
   /** Answers whether the store can be reached (for /readyz); never throws. */
   ping(): Promise<{ ok: true } | { ok: false; error: string }>;

@@ -4,12 +4,14 @@ import path from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -201,7 +203,30 @@ export class S3ObjectStore implements ObjectStore {
       if (batch.length === 1000) await flush();
     }
     await flush();
+    await this.#abortUploads(prefix);
     return n;
+  }
+
+  /**
+   * Aborts the multipart uploads under a prefix that were never completed (a writer killed
+   * mid-write: an extract's partial raw records). Their parts are stored and billed but no listing
+   * shows them; a prefix retired whole (deleted or moved) has no write left to finish.
+   */
+  async #abortUploads(prefix: string): Promise<void> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.base + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (u.Key === undefined || u.UploadId === undefined) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+      }
+      if (!page.IsTruncated) return;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
   }
 
   /** One CopyObject request: objects over 5 GiB are not supported (S3's limit for it). */
@@ -211,11 +236,13 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Copy then delete, object by object (S3 has no rename). Objects over 5 GiB are not supported. */
-  movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
-    return movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
+  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
+    const n = await movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
       await this.copy(key, targetKey);
       await this.delete(key);
     });
+    await this.#abortUploads(fromPrefix);
+    return n;
   }
 
   async ping(): Promise<{ ok: true } | { ok: false; error: string }> {
