@@ -130,6 +130,21 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.equal(ids.length, FAKER.count);
     assert.ok(t.rows.every((row) => row['ingestion_run_id'] === r2.run_id), 'every key carries the second run\'s values');
   });
+
+  test('merge on a key the batch repeats: the rows loaded are the rows kept, and the log says how many were left out', async () => {
+    const job = await createJob({ name: 'merge-repeated-key', schema_name: 'e2e_merge_dup', mode: 'merge', merge: 'nationality' });
+    const r = await runOnce(job);
+    const t = await table('e2e_merge_dup', 'users');
+    const kept = new Set(t.rows.map((row) => row['nationality'])).size;
+    assert.equal(t.rows.length, kept, 'one row per nationality');
+    assert.ok(kept < FAKER.count, `faker repeats nationalities among ${FAKER.count} users (${kept} distinct)`);
+    // before: the load said (and the run page showed) all 40 rows loaded
+    assert.equal(loadRows(r, 'users'), kept);
+    const lines = (await stack.api<{ lines: { level: string; message: string }[] }>('GET', `/api/runs/${r.run_id}/tasks/load/logs?try=1&map_index=0`)).body.lines;
+    const warning = lines.find((l) => l.level === 'warn' && l.message.includes('were left out'));
+    assert.equal(warning?.message, `${FAKER.count - kept} of the ${FAKER.count} rows of this batch were left out: a later row had the same merge key (nationality), and merge keeps the last row of each key`);
+    assert.ok(lines.some((l) => l.message.startsWith(`committed ${kept} rows to e2e_merge_dup.users (merge`)), lines.map((l) => l.message).join('\n'));
+  });
 });
 
 describe('transformations, metadata and staging', () => {

@@ -222,6 +222,7 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
         { keys: ['id'], runId: 'run-3', taskId: 'load.kv' },
       );
       assert.equal(result.status, 'committed');
+      assert.equal(result.mergeDuplicateRows, 3, 'six input rows, three keys');
       const view = await h.read('raw', 'kv');
       assert.equal(view.rows.length, 301);
       const byId = new Map(view.rows.map((r) => [r['id'], r['v']]));
@@ -238,6 +239,10 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.equal(summary?.['added-records'], '101');
       assert.equal(summary?.['total-records'], '301');
       assert.equal(summary?.['total-data-files'], '3');
+      assert.equal(summary?.['sluice.merge-duplicate-rows'], '3');
+      // A retry of the same load finds its commit, and the count with it.
+      const again = await table.merge({ format: 'ndjson', files: [batch1, batch2], columns: cols }, { keys: ['id'], runId: 'run-3', taskId: 'load.kv' });
+      assert.deepEqual([again.status, again.mergeDuplicateRows], ['already-committed', 3]);
     });
 
     test('merge whose keys match nothing appends without rewriting any file', async () => {

@@ -72,6 +72,12 @@ export interface CommitResult {
   metadataLocation: string;
   /** True when the commit took the input's Parquet files as they were (`WriteInput.icebergFields` still held), without rewriting them. */
   inputFilesAsIs: boolean;
+  /**
+   * Merge: the input rows left out because a later input row had the same key (the last one
+   * wins), as recorded in the snapshot (so a retry that finds its commit answers it too). 0 for
+   * other writes.
+   */
+  mergeDuplicateRows: number;
 }
 
 /** What one attempt of a commit produced: the new files it adds and the live files it removes. */
@@ -82,6 +88,8 @@ interface PreparedChange {
   deleted: Set<string>;
   /** The added files are the input's own, not rewritten. */
   asIs: boolean;
+  /** Merge: input rows a later row with the same key replaced. */
+  mergeDuplicateRows?: number;
 }
 
 interface LiveFile {
@@ -91,6 +99,12 @@ interface LiveFile {
 
 const SUMMARY_RUN_ID = 'sluice.run-id';
 const SUMMARY_TASK_ID = 'sluice.task-id';
+const SUMMARY_MERGE_DUPLICATE_ROWS = 'sluice.merge-duplicate-rows';
+
+function mergeDuplicateRowsOf(summary: SnapshotSummary | undefined): number {
+  const v = summary?.[SUMMARY_MERGE_DUPLICATE_ROWS];
+  return v === undefined ? 0 : Number(v);
+}
 
 /**
  * One Iceberg table: reads its metadata through the catalog and commits appends, overwrites and
@@ -209,6 +223,7 @@ export class IcebergTable {
              SELECT *, row_number() OVER (PARTITION BY ${keyList} ORDER BY rowid DESC) AS __sluice_rn FROM merge_batch
            ) WHERE __sluice_rn = 1`,
         );
+        const mergeDuplicateRows = Number((await scalar(c, 'SELECT count(*) FROM merge_batch')) - (await scalar(c, 'SELECT count(*) FROM merge_rows')));
         await c.run('DROP TABLE merge_batch');
         const candidates = await this.filesHoldingKeys(c, live, keyFields);
         const local: string[] = [];
@@ -232,6 +247,7 @@ export class IcebergTable {
           added,
           deleted: new Set(candidates.map((f) => f.entry.data_file.file_path)),
           asIs: false,
+          mergeDuplicateRows,
         };
       });
     }, input.columns);
@@ -303,12 +319,13 @@ export class IcebergTable {
             schemaChanged: false,
             metadataLocation: baseLocation,
             inputFilesAsIs: false,
+            mergeDuplicateRows: mergeDuplicateRowsOf(own.summary),
           };
         }
         const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns);
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
-          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false };
+          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0 };
         }
         const attemptFiles = new Set<string>();
         const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
@@ -350,6 +367,7 @@ export class IcebergTable {
             schemaChanged: schema.changed,
             metadataLocation: outcome.table.metadataLocation,
             inputFilesAsIs: change.asIs,
+            mergeDuplicateRows: mergeDuplicateRowsOf(snapshot.summary),
           };
         }
         await this.deleteQuietly([...attemptFiles]);
@@ -493,6 +511,7 @@ export class IcebergTable {
     summary['total-position-deletes'] = '0';
     summary['total-equality-deletes'] = '0';
     Object.assign(summary, options.snapshotProperties ?? {});
+    if (change.mergeDuplicateRows !== undefined) summary[SUMMARY_MERGE_DUPLICATE_ROWS] = String(change.mergeDuplicateRows);
     if (options.runId) summary[SUMMARY_RUN_ID] = options.runId;
     if (options.taskId) summary[SUMMARY_TASK_ID] = options.taskId;
 

@@ -116,11 +116,19 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       default:
         return assertNever(ctx.job.mode, 'write mode');
     }
+    // Merge keeps one row per key of the batch: the rows it left out are not rows loaded.
+    const rows = tm.rows - result.mergeDuplicateRows;
     ctx.log.info(
       `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load' : result.status === 'no-op' ? 'nothing to commit' : 'committed'} ` +
-        `${tm.rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
+        `${rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
         `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''})`,
     );
+    if (result.mergeDuplicateRows > 0) {
+      ctx.log.warn(
+        `${result.mergeDuplicateRows} of the ${tm.rows} rows of this batch were left out: a later row had the same merge key ` +
+          `(${mergeKeysFor(ctx.job.mergeKeys, tm).join(', ')}), and merge keeps the last row of each key`,
+      );
+    }
     const manifest = await readExtractManifest(deps.store, ctx.run.id);
     const schema = table.schema;
     const savedState = await ctx.prisma.$transaction(async (tx) => {
@@ -137,7 +145,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           runId: ctx.run.id,
           namespace,
           table: tableName,
-          rowCount: tm.rows,
+          rowCount: rows,
           snapshotId: String(result.snapshotId),
           columns: schema.fields.map((f) => ({ name: f.name, icebergType: f.type, nullable: !f.required })),
           ...(ctx.job.mode === 'merge' ? { keyColumns: mergeKeysFor(ctx.job.mergeKeys, tm) } : {}),
@@ -156,11 +164,11 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       table: tableName,
       status: result.status,
       snapshot_id: result.snapshotId !== undefined ? String(result.snapshotId) : null,
-      rows: tm.rows,
+      rows,
       metadata_location: result.metadataLocation,
       schema_changed: result.schemaChanged,
     };
-    return { output, rows: tm.rows, bytes: tm.files.reduce((n, f) => n + f.bytes, 0) };
+    return { output, rows, bytes: tm.files.reduce((n, f) => n + f.bytes, 0) };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
