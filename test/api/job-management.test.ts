@@ -30,7 +30,9 @@ describe('schedule, pause, delete', () => {
     const id = c.body.job_id as string;
     assert.equal((await scheduler(id))?.pattern, '0 * * * *');
 
+    const createdActive = (await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } })).scheduleActiveSince.getTime();
     const p = await req('PATCH', `/api/airbyte/ingest/${id}`, { schedule: '15 4 * * *', timezone: 'America/New_York' });
+    assert.ok((await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } })).scheduleActiveSince.getTime() > createdActive, 'a new schedule is active from now');
     assert.equal(p.status, 200, p.text);
     assert.equal(p.body.schedule, '15 4 * * *');
     assert.equal(p.body.timezone, 'America/New_York');
@@ -38,12 +40,17 @@ describe('schedule, pause, delete', () => {
     assert.equal(s?.pattern, '15 4 * * *');
     assert.equal(s?.tz, 'America/New_York');
 
+    // When the schedule last became active: a scheduler back from an outage runs no fire before it.
+    const activeSince = async (): Promise<number> => (await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } })).scheduleActiveSince.getTime();
+    const changedAt = await activeSince();
     const paused = await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: true });
     assert.equal(paused.body.is_paused, true);
     assert.equal(await scheduler(id), undefined, 'a paused job has no scheduler');
+    assert.equal(await activeSince(), changedAt, 'pausing does not move it');
     const resumed = await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: false });
     assert.equal(resumed.body.is_paused, false);
     assert.equal((await scheduler(id))?.pattern, '15 4 * * *');
+    assert.ok((await activeSince()) > changedAt, 'resuming moves it');
 
     const d = await req('DELETE', `/api/airbyte/ingest/${id}`);
     assert.equal(d.status, 200, d.text);

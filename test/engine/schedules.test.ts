@@ -34,6 +34,22 @@ describe('schedules', () => {
     assert.ok(job.lastCompletedAt);
   });
 
+  it('a fire due while no scheduler ran becomes a run when one starts: the latest, and only since the schedule became active', async () => {
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/2 * * * * *', maxActiveRuns: 5 });
+    const resumed = await h.createJob({ streams: ['s'], schedule: '*/2 * * * * *', maxActiveRuns: 5 });
+    await sleep(4_500); // two fire times or more pass with no scheduler running
+    // The second job's schedule became active just now (as a resume or a schedule change makes it).
+    await h.prisma.ingestionJob.update({ where: { id: resumed }, data: { scheduleActiveSince: new Date() } });
+    const startedAt = new Date();
+    await h.startScheduler();
+    // before: the start replaced the overdue fire with the next one, and the run was never made
+    const missed = (await scheduledRuns(jobId)).filter((r) => r.logicalDate < startedAt);
+    assert.equal(missed.length, 1, 'one run: the latest missed fire, not every one');
+    const age = startedAt.getTime() - (missed[0]?.logicalDate.getTime() ?? 0);
+    assert.ok(age >= 0 && age <= 2_000 && (missed[0]?.logicalDate.getTime() ?? 1) % 2_000 === 0, `the latest fire time before the start (${age} ms before it)`);
+    assert.equal((await scheduledRuns(resumed)).filter((r) => r.logicalDate < startedAt).length, 0, 'fires before the schedule became active are not missed ones');
+  });
+
   it('refuses an invalid schedule or time zone with a clear message', async () => {
     await assert.rejects(h.createJob({ schedule: '61 * * * *' }), /minute field: 61 is outside 0-59/);
     await assert.rejects(h.createJob({ schedule: '@daily', timezone: 'Moon/Base' }), /not an IANA time zone/);

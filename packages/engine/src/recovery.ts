@@ -71,7 +71,7 @@ export class Recovery {
     });
     for (const j of jobs) {
       try {
-        await this.schedules.sync(j.id);
+        await this.schedules.sync(j.id, { afterOutage: true });
       } catch (err) {
         this.logger.error('could not restore a job schedule', { jobId: j.id, err });
       }

@@ -1,6 +1,6 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { fireTimesBetween, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
+import { fireTimesBetween, latestFireTime, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
 import { sqlOf, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
@@ -44,11 +44,19 @@ export class Schedules {
    * is the next cron time after now) unless the job has `catchup`: then every missed fire since
    * the latest scheduled run (or the job's creation), at most MAX_CATCHUP_RUNS, becomes a run;
    * those runs queue behind max_active_runs.
+   *
+   * `afterOutage` (the scheduler's reconciliation: at its start, and when Redis was emptied): a
+   * fire due while no scheduler ran, or whose pending job Redis lost, would otherwise be dropped
+   * by the upsert, which schedules the next fire after now. Without `catchup`, the latest such
+   * fire becomes a run, as Airflow runs the latest interval when catch-up is off: the latest cron
+   * time at or before now, when it is later than the job's latest scheduled run and than the
+   * moment its schedule became active (created, resumed, changed), so a fire skipped by a pause
+   * is not one. Its run is unique per logical date like any fire's.
    */
-  async sync(jobId: string): Promise<void> {
+  async sync(jobId: string, options: { afterOutage?: boolean } = {}): Promise<void> {
     const job = await this.prisma.ingestionJob.findUnique({
       where: { id: jobId },
-      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, createdAt: true },
+      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, createdAt: true, scheduleActiveSince: true },
     });
     const id = schedulerId(jobId);
     if (!job || job.isDeleted || job.isPaused || job.schedule === null) {
@@ -58,8 +66,23 @@ export class Schedules {
     const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
     const tz = normalizeTimeZone(job.timezone);
     if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.createdAt);
-    const { options } = JOB_CATALOG['schedule.fire'];
-    await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: options });
+    else if (options.afterOutage) await this.#missedFire(jobId, pattern, tz, job.scheduleActiveSince);
+    const fire = JOB_CATALOG['schedule.fire'];
+    await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: fire.options });
+  }
+
+  async #missedFire(jobId: string, pattern: string, tz: string, activeSince: Date): Promise<void> {
+    const allowSeconds = this.options.allowSeconds ?? false;
+    const due = latestFireTime(pattern, tz, new Date(), { allowSeconds });
+    if (!due || due <= activeSince) return;
+    const last = await this.prisma.dagRun.findFirst({
+      where: { jobId, runType: 'scheduled' },
+      orderBy: { logicalDate: 'desc' },
+      select: { logicalDate: true },
+    });
+    if (last && due <= last.logicalDate) return;
+    const runId = await this.createScheduledRun(jobId, due);
+    if (runId) this.logger.info('created the run of a schedule fire missed while no scheduler ran', { jobId, runId, logicalDate: due.toISOString() });
   }
 
   async #catchUp(jobId: string, pattern: string, tz: string, createdAt: Date): Promise<void> {

@@ -145,9 +145,17 @@ export class JobService {
     const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : body.schedule.trim();
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);
+    // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
+    // fires before that are not ones a scheduler outage missed (Schedules.sync).
+    const reactivated = schedule !== job.schedule || checked.timezone !== job.timezone || (job.isPaused && body.paused === false);
     const updated = await this.d.prisma.ingestionJob.update({
       where: { id: jobId },
-      data: { schedule, timezone: checked.timezone, ...(body.paused === undefined ? {} : { isPaused: body.paused }) },
+      data: {
+        schedule,
+        timezone: checked.timezone,
+        ...(body.paused === undefined ? {} : { isPaused: body.paused }),
+        ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
+      },
     });
     this.#log.info('ingestion job updated', { jobId, schedule, timezone: checked.timezone, paused: updated.isPaused });
     await this.#syncSchedule(jobId);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../errors/index.ts';
-import { fireTimesBetween, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
+import { fireTimesBetween, latestFireTime, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
 
 const iso = (ds: Date[]): string[] => ds.map((d) => d.toISOString());
 
@@ -82,5 +82,14 @@ describe('nextFireTimes across daylight saving', () => {
     const to = new Date('2026-01-01T05:00:00Z');
     assert.equal(fireTimesBetween('@hourly', 'UTC', from, to, 100).length, 5);
     assert.equal(fireTimesBetween('@hourly', 'UTC', from, to, 2).length, 2);
+  });
+  it('finds the latest fire at or before a time: the one a scheduler outage missed', () => {
+    const at = (iso: string, expr = '*/15 * * * *', tz = 'UTC'): string | undefined => latestFireTime(expr, tz, new Date(iso))?.toISOString();
+    assert.equal(at('2026-01-01T10:20:00Z'), '2026-01-01T10:15:00.000Z');
+    assert.equal(at('2026-01-01T10:15:00Z'), '2026-01-01T10:15:00.000Z', 'a fire exactly at the time counts');
+    // 06:00 in Berlin is 05:00 UTC in winter, 04:00 UTC in summer
+    assert.equal(at('2026-01-10T04:59:00Z', '0 6 * * *', 'Europe/Berlin'), '2026-01-09T05:00:00.000Z');
+    assert.equal(at('2026-07-10T04:30:00Z', '0 6 * * *', 'Europe/Berlin'), '2026-07-10T04:00:00.000Z');
+    assert.equal(at('2026-03-29T03:00:00Z', '@daily', 'Europe/Berlin'), '2026-03-28T23:00:00.000Z', 'midnight before the spring-forward');
   });
 });

@@ -140,6 +140,17 @@ export function nextFireTimes(
   return out;
 }
 
+/**
+ * The latest fire time at or before `at`, in `timeZone` (undefined when the expression has none,
+ * which a valid one always has): the fire a scheduler that was not running at that time missed.
+ */
+export function latestFireTime(expression: string, timeZone: string, at: Date, options: ScheduleOptions = {}): Date | undefined {
+  const expr = normalizeSchedule(expression, options);
+  // prev() answers the fire strictly before its start: start a millisecond later to include `at`.
+  const it = CronExpressionParser.parse(expr, { tz: normalizeTimeZone(timeZone), currentDate: new Date(at.getTime() + 1) });
+  return it.hasPrev() ? it.prev().toDate() : undefined;
+}
+
 /** Fire times in (from, to], oldest first, at most `limit`: the runs a catch-up creates. */
 export function fireTimesBetween(
   expression: string,
