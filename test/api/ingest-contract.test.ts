@@ -46,6 +46,7 @@ describe('accepted', () => {
     ['merge mode without keys (primary keys are used)', ingestBody({ mode: 'merge' })],
     ['a cron preset', ingestBody({ schedule: '@daily' })],
     ['a schedule with a time zone', ingestBody({ schedule: '0 6 * * MON-FRI', timezone: 'Europe/Berlin' })],
+    ['a schedule with catch-up (a Sluice extension)', ingestBody({ schedule: '@hourly', catchup: true })],
     [
       "the platform's transformation form",
       ingestBody({
@@ -81,6 +82,12 @@ describe('accepted', () => {
     assert.deepEqual(job.body.source_config, { count: 10, note: 'a\u0000b' });
   });
 
+  test('catchup (a Sluice extension) is stored as posted', async () => {
+    const r = await post(ingestBody({ schedule: '@hourly', catchup: true }));
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV })).body.catchup, true);
+  });
+
   test('the job is stored with every field as posted, defaults applied', async () => {
     const r = await post(
       ingestBody({
@@ -108,6 +115,7 @@ describe('accepted', () => {
         merge: j.merge,
         schedule: j.schedule,
         timezone: j.timezone,
+        catchup: j.catchup,
         domain: j.domain,
         tags: j.tags,
         owner_id: j.owner_id,
@@ -126,6 +134,7 @@ describe('accepted', () => {
         merge: 'id',
         schedule: '0 3 * * *',
         timezone: 'UTC',
+        catchup: false,
         domain: 'sales',
         tags: ['t1'],
         owner_id: 'dev',
@@ -227,6 +236,7 @@ describe('rejected, nothing stored', () => {
     ['streams as a string', ingestBody({ streams: 'users' }), 400, /streams: .*expected array/],
     ['source_config as an array', ingestBody({ source_config: [1] }), 400, /source_config: .*expected record|source_config: .*expected object/],
     ['archive_staging as a string', ingestBody({ archive_staging: 'yes' }), 400, /archive_staging: .*expected boolean/],
+    ['catchup as a string', ingestBody({ catchup: 'yes' }), 400, /catchup: .*expected boolean/],
     ['tags with a number', ingestBody({ tags: ['a', 1] }), 400, /tags\[1\]: /],
     ['a JSON array body', [ingestBody()], 400, /^body: .*expected object/],
     ['a new_name with a dot', ingestBody({ column_transformations: [{ column: 'a', new_name: 'a.b' }] }), 400, /column_transformations\[0\]\.new_name: must be a plain column name/],

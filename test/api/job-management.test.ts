@@ -36,6 +36,11 @@ describe('schedule, pause, delete', () => {
     assert.equal(p.status, 200, p.text);
     assert.equal(p.body.schedule, '15 4 * * *');
     assert.equal(p.body.timezone, 'America/New_York');
+    assert.equal(p.body.catchup, false, 'catch-up is off unless asked for');
+    const withCatchup = await req('PATCH', `/api/airbyte/ingest/${id}`, { catchup: true });
+    assert.equal(withCatchup.status, 200, withCatchup.text);
+    assert.equal(withCatchup.body.catchup, true);
+    assert.equal((await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } })).catchup, true);
     const s = await scheduler(id);
     assert.equal(s?.pattern, '15 4 * * *');
     assert.equal(s?.tz, 'America/New_York');
@@ -78,7 +83,8 @@ describe('schedule, pause, delete', () => {
       [{ schedule: '0 * * * *', paused: 'yes' }, /paused: /],
       [{ owner_id: 'x' }, /owner_id: unknown field/],
       [{ schedule: '0 * * * *', timezone: 'UTC\u0000' }, /^timezone: must not contain the NUL character \(U\+0000\)$/],
-      [{}, /at least one of schedule, timezone, paused/],
+      [{}, /at least one of schedule, timezone, paused, catchup/],
+      [{ catchup: 'yes' }, /catchup: /],
     ];
     for (const [body, expected] of cases) {
       const r = await req('PATCH', `/api/airbyte/ingest/${id}`, body);

@@ -95,6 +95,7 @@ export class JobService {
           mergeKeys: spec.merge,
           schedule: spec.schedule,
           timezone: spec.timezone,
+          catchup: spec.catchup,
           domain: spec.domain,
           tags: spec.tags,
           ownerId,
@@ -137,7 +138,7 @@ export class JobService {
     return jobStatusView(await this.#job(p, jobId), this.d.publicUrl);
   }
 
-  /** Changes the schedule, its time zone, or pauses/resumes; the engine then re-syncs the schedule. */
+  /** Changes the schedule, its time zone, catch-up, or pauses/resumes; the engine then re-syncs the schedule. */
   async update(p: Principal, jobId: string, body: UpdateJobRequest): Promise<JobView> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
@@ -154,10 +155,11 @@ export class JobService {
         schedule,
         timezone: checked.timezone,
         ...(body.paused === undefined ? {} : { isPaused: body.paused }),
+        ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
         ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
       },
     });
-    this.#log.info('ingestion job updated', { jobId, schedule, timezone: checked.timezone, paused: updated.isPaused });
+    this.#log.info('ingestion job updated', { jobId, schedule, timezone: checked.timezone, paused: updated.isPaused, catchup: updated.catchup });
     await this.#syncSchedule(jobId);
     return this.#view(updated);
   }

@@ -36,6 +36,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
     merge: job.mergeKeys,
     schedule: job.schedule,
     timezone: job.timezone,
+    catchup: job.catchup,
     domain: job.domain,
     tags: job.tags,
     owner_id: job.ownerId,

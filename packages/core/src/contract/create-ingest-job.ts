@@ -24,8 +24,8 @@ const nonEmpty = text.trim().min(1, 'must not be empty');
 
 /**
  * The body of `POST /api/airbyte/ingest` ("Create PyAirbyte ingestion job"): every field of the
- * contract, unknown fields rejected. `timezone` is Sluice's one addition (the zone `schedule` is
- * read in; default UTC). Cross-field rules are in {@link parseCreateIngestJob}.
+ * contract, unknown fields rejected. Sluice's additions: `timezone` (the zone `schedule` is read
+ * in; default UTC) and `catchup` (missed fires replayed; default false). Cross-field rules are in {@link parseCreateIngestJob}.
  */
 export const createIngestJobRequest = z
   .strictObject({
@@ -44,6 +44,12 @@ export const createIngestJobRequest = z
       ),
     schedule: text.nullish().describe('cron expression (5 fields, or a preset such as @daily); null = runs only on demand'),
     timezone: text.min(1).optional().describe('Sluice extension: IANA time zone the schedule is read in (default UTC)'),
+    catchup: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (at most 100) instead of the latest one only',
+      ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),
     owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
@@ -72,6 +78,7 @@ export interface IngestJobSpec {
   mergeKeys: string[];
   schedule: string | null;
   timezone: string;
+  catchup: boolean;
   domain: string | null;
   tags: string[];
   ownerId: string | null;
@@ -166,6 +173,7 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
     mergeKeys: mergeGiven ? mergeKeys : [],
     schedule: b.schedule === null || b.schedule === undefined ? null : b.schedule.trim(),
     timezone: checked.timezone,
+    catchup: b.catchup,
     domain: b.domain ?? null,
     tags,
     ownerId: b.owner_id ?? null,

@@ -6,15 +6,16 @@ const limit = z.coerce.number().int().min(1).max(200).default(50).describe('page
 const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');
 const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-/** `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, pause or resume. */
+/** `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, catch-up, pause or resume. */
 export const updateJobRequest = z
   .strictObject({
     schedule: text.nullable().optional().describe('new cron expression; null = on demand only'),
     timezone: text.min(1).optional().describe('IANA time zone the schedule is read in'),
     paused: z.boolean().optional().describe('true pauses the schedule, false resumes it'),
+    catchup: z.boolean().optional().describe('true: missed fires are all replayed (at most 100); false: only the latest after an outage, none on resume'),
   })
-  .refine((b) => b.schedule !== undefined || b.timezone !== undefined || b.paused !== undefined, {
-    message: 'give at least one of schedule, timezone, paused',
+  .refine((b) => b.schedule !== undefined || b.timezone !== undefined || b.paused !== undefined || b.catchup !== undefined, {
+    message: 'give at least one of schedule, timezone, paused, catchup',
   })
   .meta({ id: 'UpdateJobRequest' });
 export type UpdateJobRequest = z.output<typeof updateJobRequest>;

@@ -59,6 +59,7 @@ export const jobView = z
     merge: z.string().nullable(),
     schedule: z.string().nullable(),
     timezone: z.string(),
+    catchup: z.boolean(),
     domain: z.string().nullable(),
     tags: z.array(z.string()),
     owner_id: z.string().nullable(),
