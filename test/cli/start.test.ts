@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -104,6 +105,25 @@ test('a bad setting stops the process with one line naming it and a good example
   assert.match(r.stderr, /^sluice: SLUICE_PORT: .*\(example: SLUICE_PORT=8080\)/);
   const k = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: 'short' });
   assert.match(k.stderr, /^sluice: SLUICE_MASTER_KEY: must be base64 of exactly 32 bytes \(example: /);
+});
+
+test('a port already in use: one line naming SLUICE_PORT, and no scheduler or runner was started first', async () => {
+  const busy = createServer();
+  const port = await freePort();
+  await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-busy-'));
+  dirs.push(cwd);
+  try {
+    const r = await sluice(['start'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' }, cwd);
+    assert.equal(r.code, 1);
+    // before: the message, then a stack trace, after the scheduler and the runner had started
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      `sluice: SLUICE_PORT: port ${port} is already in use on 127.0.0.1 (another Sluice, or another program) (example: SLUICE_PORT=${port + 1})`,
+    ]);
+    assert.doesNotMatch(r.stdout, /scheduler started|runner started/);
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
+  }
 });
 
 test('start with nothing configured runs local PostgreSQL and Redis, and /readyz reports every dependency', { timeout: 180_000 }, async () => {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import type { Request } from 'express';
+import { ConfigError } from '@sluice/core';
 import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import type { PrismaClient } from '@sluice/db';
 import { childLogger, secrets, type Logger } from '@sluice/logging';
@@ -119,7 +120,9 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       return new Promise((resolve, reject) => {
         const listening = (err?: Error): void => {
           if (err) {
-            reject(err);
+            // Another Sluice, or another program: a setting to change, said in one line.
+            const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+            reject(inUse ? new ConfigError('SLUICE_PORT', `port ${config.port} is already in use${config.host === null ? '' : ` on ${config.host}`} (another Sluice, or another program)`, String(config.port + 1), { cause: err }) : err);
             return;
           }
           const { address, port } = s.address() as AddressInfo;

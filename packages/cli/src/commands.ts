@@ -160,8 +160,6 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     // The API's engine (the scheduler and the runner below have their own, and say so in their lines).
     const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger: childLogger(logger, { component: 'api' }) });
     closers.push({ name: 'engine', close: () => engine.close() });
-    const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
-    closers.push({ name: 'scheduler', close: () => scheduler.close() });
     const deps = ingestionDeps(
       prisma,
       store,
@@ -170,6 +168,19 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
     closers.push({ name: 'DataHub sender', close: () => deps.datahub.stop() });
+    const redis = engine.outages.connection();
+    closers.push({
+      name: 'Redis client',
+      close: async () => {
+        redis.disconnect();
+      },
+    });
+    // The API listens first: a port in use stops the start before any scheduler or runner is up.
+    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger, ...connectorLookups(deps.connectorsDir, logger) });
+    const { url } = await api.listen();
+    closers.push({ name: 'API server', close: () => api.close() });
+    const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
+    closers.push({ name: 'scheduler', close: () => scheduler.close() });
     const runner = await startRunner({
       prisma,
       redisUrl,
@@ -179,16 +190,6 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       handlers: createIngestionHandlers(deps),
     });
     closers.push({ name: 'runner', close: () => runner.close() });
-    const redis = engine.outages.connection();
-    closers.push({
-      name: 'Redis client',
-      close: async () => {
-        redis.disconnect();
-      },
-    });
-    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger, ...connectorLookups(deps.connectorsDir, logger) });
-    const { url } = await api.listen();
-    closers.push({ name: 'API server', close: () => api.close() });
     for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
     logger.info(`Sluice is up: API and flow UI at ${apiConfig.publicUrl} (listening on ${url}), warehouse ${cfg.SLUICE_STORAGE_URL}`);
