@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { freePort, startPostgres } from '@sluice/local-services';
 import { testEnv } from '../support/env.ts';
+import { waitFor } from '../engine/support/harness.ts';
 import { ingestBody, startApi } from './api-harness.ts';
 
 test('all three answer: 200', async () => {
@@ -53,6 +54,23 @@ test('Redis and the object store down: 503 naming both, PostgreSQL still fine', 
   }
 });
 
+test('Redis away under a client that reconnects for good (as Sluice\'s own): /readyz says it is not connected, without waiting on a PING', async () => {
+  const port = await freePort();
+  const away = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
+  away.on('error', () => undefined);
+  const api = await startApi({ devToken: 'dev-token-ready-012345', ui: false, readinessRedis: away });
+  try {
+    await waitFor(async () => away.status === 'reconnecting' || away.status === 'connecting', 'the client to be reconnecting');
+    const r = await api.request('GET', '/readyz');
+    assert.equal(r.status, 503, r.text);
+    // before: "no answer within 3000 ms", after waiting that long
+    assert.match(r.body.checks.redis.error, /^not connected \((reconnecting|connecting)\)$/);
+  } finally {
+    await api.close();
+    away.disconnect();
+  }
+});
+
 test('PostgreSQL away: calls answer 503 naming it, with Retry-After, and the log has one short line each', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(path.join(testEnv.tmpDir, 'pg-away-'));
   chmodSync(dir, 0o755);
@@ -72,6 +90,9 @@ test('PostgreSQL away: calls answer 503 naming it, with Retry-After, and the log
     const ready = await api.request('GET', '/readyz');
     assert.equal(ready.status, 503);
     assert.equal(ready.body.checks.postgres.ok, false);
+    // before: Prisma's call excerpt, over several lines
+    assert.match(ready.body.checks.postgres.error, new RegExp(`^PostgreSQL is unreachable \\(.*127\\.0\\.0\\.1:${port}.*\\)$`));
+    assert.doesNotMatch(ready.body.checks.postgres.error, /\n|prisma/);
 
     const failures = api.logs.filter((l) => l.includes('request failed'));
     assert.equal(failures.length, 2, failures.join(''));

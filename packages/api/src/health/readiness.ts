@@ -1,11 +1,12 @@
-import type { PrismaClient } from '@sluice/db';
+import { errorSummary, type PrismaClient } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
-import { errorMessage } from '@sluice/core';
 import { secrets } from '@sluice/logging';
 
 /** What /readyz needs of Redis (an ioredis client has it). */
 export interface Pingable {
   ping(): Promise<string>;
+  /** ioredis' connection status: one that is not connected answers at once, instead of a PING that waits for it. */
+  readonly status?: string;
 }
 
 export interface ReadinessDeps {
@@ -35,7 +36,8 @@ async function check(fn: () => Promise<unknown>): Promise<CheckResult> {
     await withTimeout(fn());
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: clean(errorMessage(err)) };
+    // One line: Prisma's errors carry a multi-line call excerpt.
+    return { ok: false, error: clean(errorSummary(err)) };
   }
 }
 
@@ -43,7 +45,12 @@ async function check(fn: () => Promise<unknown>): Promise<CheckResult> {
 export async function checkReadiness(d: ReadinessDeps): Promise<{ ready: boolean; checks: Record<'postgres' | 'redis' | 'object_store', CheckResult> }> {
   const [postgres, redis, objectStore] = await Promise.all([
     check(() => d.prisma.$queryRaw`SELECT 1`),
-    check(() => d.redis.ping()),
+    check(() => {
+      const status = d.redis.status;
+      // 'wait': a lazy client not connected yet, which PING connects.
+      if (status !== undefined && status !== 'ready' && status !== 'wait') return Promise.reject(new Error(`not connected (${status})`));
+      return d.redis.ping();
+    }),
     check(async () => {
       const r = await d.store.ping();
       if (!r.ok) throw new Error(r.error);
