@@ -77,7 +77,7 @@ async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> 
         process.exit(130);
       }
       stopping = true;
-      logger.info(`${signal}: shutting down`);
+      logger.info(`${signal}: shutting down (running tries are let finish; ${signal} again exits at once, and they are retried)`);
       resolve();
     };
     process.on('SIGINT', () => stop('SIGINT'));

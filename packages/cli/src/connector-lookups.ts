@@ -5,10 +5,13 @@ import type { Logger } from '@sluice/logging';
 /** How long a `POST /api/airbyte/ingest` waits for a connector's spec or catalog before going on without it. */
 const LOOKUP_BUDGET_MS = 20_000;
 
-function within<T>(p: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+function within<T>(p: Promise<T | undefined>, ms: number, onTimeout: () => void): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    timer = setTimeout(() => {
+      onTimeout();
+      resolve(undefined);
+    }, ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
@@ -24,6 +27,8 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
   const connector = (name: string): Promise<Connector | undefined> => {
     let p = connectors.get(name);
     if (!p) {
+      // A request that waits for an install says why, once per connector and process.
+      logger.info(`looking up connector ${name} to check the job against its spec and catalog (a first use may install it; each lookup waits at most ${LOOKUP_BUDGET_MS / 1000} s)`);
       p = resolveConnector(name, { connectorsDir }).catch((err: unknown) => {
         connectors.delete(name);
         logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
@@ -41,6 +46,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
           return undefined;
         }),
         LOOKUP_BUDGET_MS,
+        () => logger.info(`no spec of ${name} within ${LOOKUP_BUDGET_MS / 1000} s: the job is checked without it (secrets found by key name); later requests use it once ready`),
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       within(
@@ -49,6 +55,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
           return undefined;
         }),
         LOOKUP_BUDGET_MS,
+        () => logger.info(`no catalog of ${name} within ${LOOKUP_BUDGET_MS / 1000} s: streams and columns are checked when the job runs`),
       ),
   };
 }

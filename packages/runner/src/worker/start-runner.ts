@@ -93,6 +93,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
       closing ??= (async () => {
         const away = outages.dropIfAway();
         if (away) for (const a of active.values()) a.abort('shutdown');
+        else if (active.size > 0) logger.info(`stopping: waiting for ${active.size} running ${active.size === 1 ? 'try' : 'tries'} to finish`);
         await worker.close(away);
         await quitRedis(workerConnection);
         await taskLogs.close();
