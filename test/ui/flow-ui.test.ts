@@ -253,6 +253,15 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.match((await missingTask.getByRole('alert').textContent()) ?? '', /not found/);
     await missingTask.close();
     await log.close();
+    // A second run waits queued behind max_active_runs: the job page's header shows the job's
+    // status (running), not its newest run's state (before: "queued").
+    const second = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const jobPage = await context.newPage();
+    await jobPage.goto(`${stack.url}/jobs/${jobId}`);
+    await jobPage.locator('.page-head [data-job-status="running"]').waitFor({ timeout: 15_000 });
+    assert.equal(await jobPage.locator('.page-head .state-badge[data-state="queued"]').count(), 0);
+    await jobPage.close();
+    assert.equal((await stack.api('POST', `/api/runs/${second}/cancel`, stack.devToken, {})).status, 200);
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');

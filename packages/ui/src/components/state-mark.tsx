@@ -26,6 +26,17 @@ export function StateBadge({ state }: { state: AnyState }): ReactNode {
   );
 }
 
+/** A job's status (new, running, completed, failed), coloured as the run state it follows. */
+export function JobStatusBadge({ status }: { status: string }): ReactNode {
+  const colour: AnyState = status === 'running' ? 'running' : status === 'completed' ? 'success' : status === 'failed' ? 'failed' : 'none';
+  return (
+    <span className={`state-badge state-${colour}`} data-job-status={status}>
+      <StateMark state={colour} size={10} title="" />
+      {status}
+    </span>
+  );
+}
+
 export function StateLegend(): ReactNode {
   const states: AnyState[] = ['success', 'running', 'failed', 'upstream_failed', 'up_for_retry', 'queued', 'scheduled', 'skipped', 'cancelled'];
   return (

@@ -7,7 +7,7 @@ import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { Crumbs, NotFound } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
-import { StateBadge, StateLegend } from '../components/state-mark.tsx';
+import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { maskSecrets } from '../lib/mask.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
@@ -72,7 +72,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">
           {deleted ? 'deleted' : paused ? 'paused' : 'active'}
         </span>
-        {live?.runs[0] !== undefined ? <StateBadge state={live.runs[0].state} /> : null}
+        {/* The job's status, as the API says it: not its newest run's state (a run queued behind a running one). */}
+        {live ? <JobStatusBadge status={live.status} /> : null}
         <LiveIndicator status={status} />
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
@@ -179,6 +180,12 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
               {job.schedule ? <code className="small"> {job.schedule}</code> : null}
               {next !== null ? <div className="muted small">next fire {formatDate(next.toISOString())}</div> : null}
             </dd>
+            {job.schedule ? (
+              <>
+                <dt>Missed fires</dt>
+                <dd>{job.catchup ? 'all run (catch-up)' : 'the latest runs after an outage; none after a pause'}</dd>
+              </>
+            ) : null}
             <dt>Owner</dt>
             <dd>{job.owner_id ?? '—'}</dd>
             {job.domain ? (<><dt>Domain</dt><dd>{job.domain}</dd></>) : null}
