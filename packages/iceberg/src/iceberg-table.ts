@@ -353,7 +353,8 @@ export class IcebergTable {
           // Data files of earlier attempts that this commit does not reference.
           const referenced = new Set(change.added.map((f) => f.file_path));
           await this.deleteQuietly([...written.dataFiles].filter((p) => !referenced.has(p)));
-          this.logger?.info('Iceberg commit', {
+          // Debug: the writer (a load) says what it committed, with its run's fields.
+          this.logger?.debug('Iceberg commit', {
             table: this.name,
             operation: snapshot.summary.operation,
             snapshotId: snapshot['snapshot-id'].toString(),

@@ -59,7 +59,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   });
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const stored = freshCatalog(row, ctx.job.streams);
-  if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (rediscovered after ${CATALOG_TTL_MS / 3600_000} h)`);
+  if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
   const result = await runExtract({
     connector,
     config,
@@ -89,7 +89,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     });
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
-  for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
+  // The connector run said the total; with one stream that is the stream's.
+  if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
     // Now that the streams are known, the DAG's shape (with each load's output table) goes to DataHub.
     const shape = dagShapeFor(ctx.job, streams.map((s) => s.name), deps.publicUrl);

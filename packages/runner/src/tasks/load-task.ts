@@ -119,7 +119,9 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     // Merge keeps one row per key of the batch: the rows it left out are not rows loaded.
     const rows = tm.rows - result.mergeDuplicateRows;
     ctx.log.info(
-      `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load' : result.status === 'no-op' ? 'nothing to commit' : 'committed'} ` +
+      result.status === 'no-op'
+        ? `nothing to commit to ${namespace}.${tableName} (${ctx.job.mode}): the batch has no rows`
+        : `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load:' : 'committed'} ` +
         `${rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
         `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''})`,
     );

@@ -103,7 +103,10 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
         const { message: text, ...extra } = redactFields({ ...meta, message });
         const suffix = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
         buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: `${String(text)}${suffix}`, ts: new Date() });
-        if (processLogger.isLevelEnabled(level)) processLogger.log(level, message, { ...fields, ...meta });
+        // A connector's own info lines (progress chatter, a third of a small run's lines) are the
+        // task log's; the process log has them at debug.
+        const processLevel = level === 'info' && meta['origin'] !== undefined && meta['origin'] !== 'sluice' ? 'debug' : level;
+        if (processLogger.isLevelEnabled(processLevel)) processLogger.log(processLevel, message, { ...fields, ...meta });
       };
       return {
         log: write,
