@@ -82,6 +82,26 @@ describe('accepted', () => {
     assert.deepEqual(job.body.source_config, { count: 10, note: 'a\u0000b' });
   });
 
+  test("a job's column_transformations as GET answers them can be posted back, and read back the same", async () => {
+    const posted = [
+      { column: 'email', stream: 'users', new_name: 'email_enc', encryption_key_name: 'pii' },
+      { column: 'age', transformation_type: 'cast', target_type: 'long' },
+      { column: 'notes', transformation_type: 'drop' },
+    ];
+    const first = await post(ingestBody({ column_transformations: posted }));
+    assert.equal(first.status, 201, first.text);
+    const shown = (await api.request('GET', `/api/airbyte/ingest/${first.body.job_id}`, { token: DEV })).body.column_transformations;
+    // before: "drop: unknown field" and "target_type: only with transformation_type cast"
+    const again = await post(ingestBody({ column_transformations: shown }));
+    assert.equal(again.status, 201, again.text);
+    assert.deepEqual((await api.request('GET', `/api/airbyte/ingest/${again.body.job_id}`, { token: DEV })).body.column_transformations, shown);
+    const both = await post(ingestBody({ column_transformations: [{ column: 'a', transformation_type: 'rename', new_name: 'b', drop: true }] }));
+    assert.equal(both.status, 400, both.text);
+    assert.match(both.body.error, /column_transformations\[0\]\.drop: give transformation_type or drop, not both/);
+    const dropAndRename = await post(ingestBody({ column_transformations: [{ column: 'a', new_name: 'b', drop: true }] }));
+    assert.match(dropAndRename.body.error, /new_name: a dropped column cannot also be renamed, encrypted or cast/);
+  });
+
   test('catchup (a Sluice extension) is stored as posted', async () => {
     const r = await post(ingestBody({ schedule: '@hourly', catchup: true }));
     assert.equal(r.status, 201, r.text);
@@ -209,7 +229,7 @@ describe('rejected, nothing stored', () => {
       400,
       /column_transformations\[0\]\.stream: stream "orders" is not among the selected streams/,
     ],
-    ['transformation with neither new_name nor encryption_key_name', ingestBody({ column_transformations: [{ column: 'a' }] }), 400, /column_transformations\[0\]: needs new_name or encryption_key_name/],
+    ['transformation with neither new_name nor encryption_key_name', ingestBody({ column_transformations: [{ column: 'a' }] }), 400, /column_transformations\[0\]: needs new_name, encryption_key_name or target_type/],
     [
       'encryption key that does not exist',
       ingestBody({ column_transformations: [{ column: 'a', new_name: 'x' }, { column: 'b', encryption_key_name: 'nope' }] }),

@@ -23,7 +23,10 @@ const newColumnName = columnName.regex(
  *   encrypt; at least one of `new_name`, `encryption_key_name`;
  * - the platform's: `{column, stream?, transformation_type: rename|encrypt|cast|drop, …}` —
  *   `rename` needs `new_name`, `encrypt` needs `encryption_key_name`, `cast` needs `target_type`
- *   (one of {@link CAST_TYPES}), `drop` takes nothing else.
+ *   (one of {@link CAST_TYPES}), `drop` takes nothing else;
+ * - the one jobs are shown in (so a GET answer can be posted back): `{column, stream, new_name,
+ *   encryption_key_name, target_type, drop}`, nulls allowed — `drop: true` alone, or at least one
+ *   of the other three.
  *
  * `stream` absent or null = every selected stream that has the column. Unknown fields are rejected.
  */
@@ -36,16 +39,25 @@ export const columnTransformationInput = z
     new_name: newColumnName.nullish().describe('rename the column to this: letters, digits and "_", not starting with a digit'),
     encryption_key_name: text.trim().min(1, 'must not be empty').nullish().describe('encrypt the column with this named key (POST /api/encryption-keys)'),
     transformation_type: z.enum(TRANSFORMATION_TYPES).nullish().describe("the platform's form: what this transformation does"),
-    target_type: z.enum(CAST_TYPES).nullish().describe('for transformation_type cast: the Iceberg type to cast to'),
+    target_type: z.enum(CAST_TYPES).nullish().describe('the Iceberg type to cast to (transformation_type cast, or the form jobs are shown in)'),
+    drop: z.boolean().nullish().describe('the form jobs are shown in: true drops the column (as transformation_type drop)'),
   })
   .superRefine((t, ctx) => {
-    const has = (v: string | null | undefined): boolean => v !== undefined && v !== null;
+    const has = (v: string | boolean | null | undefined): boolean => v !== undefined && v !== null;
+    if (has(t.transformation_type) && t.drop === true) {
+      ctx.addIssue({ code: 'custom', path: ['drop'], message: 'give transformation_type or drop, not both' });
+      return;
+    }
     switch (t.transformation_type ?? null) {
       case null:
-        if (!has(t.new_name) && !has(t.encryption_key_name)) {
-          ctx.addIssue({ code: 'custom', path: [], message: 'needs new_name or encryption_key_name (or a transformation_type)' });
+        // The seed contract's form, or the one jobs are shown in (GET answers can be posted back).
+        if (t.drop === true) {
+          for (const f of ['new_name', 'encryption_key_name', 'target_type'] as const) {
+            if (has(t[f])) ctx.addIssue({ code: 'custom', path: [f], message: 'a dropped column cannot also be renamed, encrypted or cast' });
+          }
+        } else if (!has(t.new_name) && !has(t.encryption_key_name) && !has(t.target_type)) {
+          ctx.addIssue({ code: 'custom', path: [], message: 'needs new_name, encryption_key_name or target_type (or a transformation_type, or drop)' });
         }
-        if (has(t.target_type)) ctx.addIssue({ code: 'custom', path: ['target_type'], message: 'only with transformation_type "cast"' });
         break;
       case 'rename':
         if (!has(t.new_name)) ctx.addIssue({ code: 'custom', path: ['new_name'], message: 'required for transformation_type "rename"' });
@@ -78,7 +90,7 @@ export function normalizeColumnTransformation(t: ColumnTransformationInput): Col
     newName: t.new_name ?? null,
     encryptionKeyName: t.encryption_key_name ?? null,
     castTo: t.target_type ?? null,
-    drop: t.transformation_type === 'drop',
+    drop: t.transformation_type === 'drop' || t.drop === true,
   };
 }
 

@@ -63,7 +63,7 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
   ['wrong type', { ...base, streams: 'users' }, /^streams: /],
   ['null archive_staging', { ...base, archive_staging: null }, /^archive_staging: /],
   ['stream not selected', { ...base, streams: ['users'], column_transformations: [{ column: 'a', new_name: 'b' }, { column: 'a', stream: 'orders', new_name: 'b' }] }, /^column_transformations\[1\]\.stream: stream "orders" is not among/],
-  ['neither new_name nor key', { ...base, column_transformations: [{ column: 'a', stream: 's' }] }, /^column_transformations\[0\]: needs new_name or encryption_key_name/],
+  ['neither new_name nor key', { ...base, column_transformations: [{ column: 'a', stream: 's' }] }, /^column_transformations\[0\]: needs new_name, encryption_key_name or target_type/],
   ['unknown transformation field', { ...base, column_transformations: [{ column: 'a', new_name: 'b', colour: 1 }] }, /^column_transformations\[0\]\.colour: unknown field/],
   ['cast without target_type', { ...base, column_transformations: [{ column: 'a', transformation_type: 'cast' }] }, /^column_transformations\[0\]\.target_type: required/],
   ['bad target_type', { ...base, column_transformations: [{ column: 'a', transformation_type: 'cast', target_type: 'varchar' }] }, /^column_transformations\[0\]\.target_type: /],
