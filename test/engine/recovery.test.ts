@@ -160,6 +160,46 @@ describe('recovery', () => {
     assert.equal((await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } })).tryNumber, 2);
   });
 
+  it('PostgreSQL away when a try finishes: its lines and outcome wait for it; the try is neither declared lost nor done again', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'report-pg-away-'));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    ownPostgres = { server: pg, dir };
+    h = await createHarness({ databaseServerUrl: pg.url });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let stageTries = 0;
+    await h.startRunner({
+      stage: async (ctx) => {
+        stageTries++;
+        await held;
+        ctx.log.info('staged while PostgreSQL was away');
+        return {};
+      },
+    });
+    await h.startScheduler(); // declares a try lost after 3 s without a heartbeat
+    const jobId = await h.createJob({ streams: ['a'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await pg.stop();
+    release();
+    await sleep(4_000); // longer than staleAfterMs: no heartbeat could be written meanwhile
+    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
+    assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    // before: the report failed, the try stayed running, was declared lost and staged again (try 2)
+    assert.deepEqual([stage.tryNumber, stageTries], [1, 1], 'one try, recorded when PostgreSQL was back');
+    const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
+    const kept = messages.indexOf('staged while PostgreSQL was away');
+    assert.ok(kept > 0, `the line logged during the outage was kept and written: ${messages.join(' | ')}`);
+    assert.ok(kept < messages.indexOf('try 1 succeeded'), 'before the outcome');
+    assert.ok(!messages.some((m) => /lost|stopped heart-beating/.test(m)), messages.join(' | '));
+  });
+
   it('PostgreSQL away under the scheduler: one error line for the failing sweeps, one when they work again', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(path.join(testEnv.tmpDir, 'sweep-pg-away-'));
     chmodSync(dir, 0o755);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
+import { isDatabaseUnreachable, sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Dispatcher } from './dispatcher.ts';
 import { sentinelKey } from './redis-keys.ts';
@@ -30,6 +30,14 @@ export interface RecoveryOptions {
  * is idempotent, so they never double a run or a task.
  */
 export class Recovery {
+  /**
+   * Set when a sweep found PostgreSQL unreachable; the first sweep that reaches it again turns it
+   * into the time from which heartbeats count again (`#beatsCountFrom`).
+   */
+  #databaseWasAway = false;
+  /** While PostgreSQL was away no runner could beat: no try is lost for staleAfterMs after it is back. */
+  #beatsCountFrom = 0;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly redis: Redis,
@@ -47,6 +55,15 @@ export class Recovery {
    * an API that died between its commit and its syncSchedule left a schedule behind.
    */
   async sweep(options: { full?: boolean } = {}): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
+    try {
+      return await this.#sweep(options);
+    } catch (err) {
+      if (isDatabaseUnreachable(err)) this.#databaseWasAway = true;
+      throw err;
+    }
+  }
+
+  async #sweep(options: { full?: boolean }): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
     const set = await this.redis.set(sentinelKey(this.queuePrefix), new Date().toISOString(), 'NX');
     const redisWasEmpty = set === 'OK';
     if (redisWasEmpty && options.full) {
@@ -105,8 +122,18 @@ export class Recovery {
     return dispatches.length;
   }
 
-  /** Fails (for retry) every running try whose heartbeat is stale. */
+  /**
+   * Fails (for retry) every running try whose heartbeat is stale — unless PostgreSQL came back
+   * from an outage less than staleAfterMs ago: its runners could not beat while it was away (their
+   * tries may well be alive, and report once they reach it), so the clock restarts when it is back.
+   */
   async failLostTries(): Promise<number> {
+    if (this.#databaseWasAway) {
+      this.#databaseWasAway = false;
+      this.#beatsCountFrom = Date.now();
+      this.logger.info(`PostgreSQL is reachable again: no running try is declared lost for ${this.options.staleAfterMs} ms, while runners resume heart-beating`);
+    }
+    if (Date.now() - this.#beatsCountFrom < this.options.staleAfterMs) return 0;
     const staleBefore = new Date(Date.now() - this.options.staleAfterMs);
     // A running try belongs to a running run: found from the runs, as in `requeue`.
     const stale = await sqlOf(this.prisma).query<{ id: string; run_id: string; task_id: string; runner_id: string | null; try_number: number }[]>`

@@ -1,13 +1,17 @@
 import { errorMessage, SluiceError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
-import { errorSummary, type PrismaClient, type Sql } from '@sluice/db';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { errorSummary, isDatabaseUnreachable, type PrismaClient, type Sql } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
-import type { DagCache, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
+import type { DagCache, FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
-import type { TaskLogWriter } from './task-log-sink.ts';
+import type { TaskLogWriter, TryLog } from './task-log-sink.ts';
 import { readUpstreamOutput } from './read-upstream-output.ts';
 import { taskResultSchema } from './task-result.ts';
-import type { TryBatches } from './try-batches.ts';
+import type { FinishResult, TryBatches } from './try-batches.ts';
+
+/** How long a finished try's outcome waits for PostgreSQL to come back before the try is given up (recovery then retries it). */
+const REPORT_PATIENCE_MS = 10 * 60_000;
 
 /**
  * Why a try's signal was aborted. `shutdown`: the runner stopped while Redis was away, so it could
@@ -171,8 +175,36 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // statement writes ("try N succeeded") follows them. A try that logged nothing waits for nothing.
   await log.flush();
   if (!outcome) return;
-  const result = await deps.batches.finish({ runId: run.id, tryRef, outcome });
+  const result = await finishWhenReachable(deps, { runId: run.id, tryRef, outcome }, log);
   if ('failed' in result) throw result.failed;
   if (!result.applied) deps.logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)', fields);
   else if (outcome.kind === 'success' && deps.logger.isLevelEnabled('info')) deps.logger.info('try succeeded', fields);
+}
+
+/**
+ * Records a try's outcome; when PostgreSQL is unreachable, waits for it (at most
+ * REPORT_PATIENCE_MS), heart-beating, so that an outage under a finished try costs the wait, not
+ * the try's work: without it the try would stay running, be declared lost and be done again. The
+ * try's lines kept meanwhile are written before its outcome.
+ */
+async function finishWhenReachable(deps: TryRunnerDeps, report: FinishReport, log: TryLog): Promise<FinishResult> {
+  let result = await deps.batches.finish(report);
+  if (!('failed' in result) || !isDatabaseUnreachable(result.failed)) return result;
+  log.warn(`PostgreSQL is unreachable: the outcome of try ${report.tryRef.tryNumber} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`);
+  const beat = setInterval(() => {
+    deps.store.heartbeat(deps.sql, report.tryRef).catch(() => undefined);
+  }, deps.heartbeatMs);
+  try {
+    const deadline = Date.now() + REPORT_PATIENCE_MS;
+    let wait = 250;
+    while ('failed' in result && isDatabaseUnreachable(result.failed) && Date.now() < deadline) {
+      await sleep(wait);
+      wait = Math.min(wait * 2, 2_000);
+      await log.flush();
+      result = await deps.batches.finish(report);
+    }
+  } finally {
+    clearInterval(beat);
+  }
+  return result;
 }

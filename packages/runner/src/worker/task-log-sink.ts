@@ -1,9 +1,12 @@
-import { errorSummary, type Sql } from '@sluice/db';
-import { redactFields, type Logger } from '@sluice/logging';
+import { errorSummary, isDatabaseUnreachable, type Sql } from '@sluice/db';
+import { FailureStreak, redactFields, type Logger } from '@sluice/logging';
 import type { TaskLog, TaskLogLevel } from './task-handler.ts';
 
 /** How often buffered lines are written while tries run (a try's end writes its lines at once). */
 const FLUSH_MS = 250;
+
+/** Lines kept for the next write while PostgreSQL is away; beyond, the oldest are dropped (and counted). */
+const MAX_KEPT_LINES = 20_000;
 
 interface Route {
   instanceId: string;
@@ -23,13 +26,16 @@ interface Line extends Route {
  */
 class TaskLogBuffer {
   #buffer: Line[] = [];
+  /** Lines dropped while PostgreSQL was away, said when it is back. */
+  #dropped = 0;
   #written: Promise<void> = Promise.resolve();
   #next: Promise<void> | undefined;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
     private readonly sql: Sql,
-    private readonly onError: (err: unknown) => void,
+    /** Told of failed writes (a streak is said once) and of the first write after them. */
+    private readonly failures: { failed(err: unknown): void; succeeded(dropped: number): void },
   ) {
     this.#timer = setInterval(() => void this.flush(), FLUSH_MS);
     this.#timer.unref();
@@ -54,8 +60,19 @@ class TaskLogBuffer {
                       ${batch.map((b) => b.level)}::text[], ${batch.map((b) => b.message)}::text[])
             WITH ORDINALITY AS t(id, try_number, ts, level, message, n)
           ORDER BY t.n`;
+        this.failures.succeeded(this.#dropped);
+        this.#dropped = 0;
       } catch (err) {
-        this.onError(err);
+        if (isDatabaseUnreachable(err)) {
+          // Kept, ahead of what came since, for the first write once PostgreSQL is back.
+          this.#buffer = [...batch, ...this.#buffer];
+          const excess = this.#buffer.length - MAX_KEPT_LINES;
+          if (excess > 0) {
+            this.#buffer.splice(0, excess);
+            this.#dropped += excess;
+          }
+        }
+        this.failures.failed(err);
       }
     });
     this.#written = this.#next;
@@ -92,9 +109,18 @@ export interface TaskLogWriter {
  * statements, not here (ADR 0011).
  */
 export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWriter {
-  const buffer = new TaskLogBuffer(sql, (err) =>
-    processLogger.error('could not write task log lines', { err: errorSummary(err) }),
+  let dropped = 0;
+  const streak = new FailureStreak(
+    (err) => processLogger.error('could not write task log lines; kept for the next write while PostgreSQL is away', { err: errorSummary(err) }),
+    () => processLogger.info(`task log lines are written again${dropped > 0 ? ` (${dropped} of them were dropped meanwhile, beyond ${MAX_KEPT_LINES} kept)` : ''}`),
   );
+  const buffer = new TaskLogBuffer(sql, {
+    failed: (err) => streak.failed(err),
+    succeeded: (n) => {
+      dropped = n;
+      streak.succeeded();
+    },
+  });
   return {
     forTry(target, fields) {
       let logged = false;
