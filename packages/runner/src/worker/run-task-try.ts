@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, SluiceError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { errorSummary, isDatabaseUnreachable, type PrismaClient, type Sql } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { DagCache, FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
