@@ -224,6 +224,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       (await row.getAttribute('data-state')) === 'failed' && ((await row.textContent()) ?? '').includes('2/'),
     );
     assert.ok(await sameDocument(page));
+    // The timeline shows the latest try, and says it is not the first.
+    assert.match((await page.locator('.timeline-row[data-task="load"][data-map-index="1"] .timeline-label').textContent()) ?? '', /load · orders \(try 2\)/);
     await row.getByRole('link', { name: 'load' }).click();
     await page.getByRole('button', { name: 'Try 2' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Try 2' }).getAttribute('aria-pressed'), 'true', 'the latest try is shown first');
