@@ -1,5 +1,5 @@
 import { resolveConnector, type Connector } from '@sluice/connectors';
-import { errorMessage } from '@sluice/core';
+import { ConnectorNotFoundError, errorMessage } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 
 /** How long a `POST /api/airbyte/ingest` waits for a connector's spec or catalog before going on without it. */
@@ -31,6 +31,8 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
       logger.info(`looking up connector ${name} to check the job against its spec and catalog (a first use may install it; each lookup waits at most ${LOOKUP_BUDGET_MS / 1000} s)`);
       p = resolveConnector(name, { connectorsDir }).catch((err: unknown) => {
         connectors.delete(name);
+        // A connector that exists nowhere is the request's error (the API answers 400), not a lookup's.
+        if (err instanceof ConnectorNotFoundError) throw err;
         logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
         return undefined;
       });
@@ -42,6 +44,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
     getConnectorSpec: (name: string) =>
       within(
         connector(name).then(async (c) => (c ? await c.spec({ timeoutMs: LOOKUP_BUDGET_MS }) : undefined)).catch((err: unknown) => {
+          if (err instanceof ConnectorNotFoundError) throw err;
           logger.warn(`spec of ${name} unavailable: ${errorMessage(err)}`);
           return undefined;
         }),
@@ -51,6 +54,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       within(
         connector(name).then(async (c) => (c ? await c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }) : undefined)).catch((err: unknown) => {
+          if (err instanceof ConnectorNotFoundError) throw err;
           logger.warn(`catalog of ${name} unavailable: ${errorMessage(err)}`);
           return undefined;
         }),

@@ -158,7 +158,10 @@ async function buildVirtualenv(
   const pip = await runCommand(python, ['-m', 'pip', 'install', '--no-input', '--quiet', ...(options.pipArgs ?? []), requirement], { timeoutMs: left(), env });
   if (pip.code !== 0) {
     const out = `${pip.stderr}\n${pip.stdout}`;
-    const notFound = /No matching distribution found|Could not find a version that satisfies/i.test(out);
+    // pip says the same when its index could not be reached at all: only an index that answered
+    // (no connection retries or errors in the output) says the package does not exist.
+    const unreachable = /NewConnectionError|Temporary failure in name resolution|Network is unreachable|Max retries exceeded|ProxyError|SSLError|ConnectTimeout|ReadTimeout/i.test(out);
+    const notFound = !unreachable && /No matching distribution found|Could not find a version that satisfies/i.test(out);
     const why = pip.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : tailLines(out, 4) || `exit ${String(pip.code)}`;
     throw new PythonInstallError(
       notFound ? `pip found no distribution ${requirement} for this Python (${why})` : `pip install ${requirement} failed: ${why}`,

@@ -1,7 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { NonRetryableTaskError } from '@sluice/core';
+import { ConnectorNotFoundError, NonRetryableTaskError } from '@sluice/core';
 import { Connector, type ConnectorSource } from './connector.ts';
 import type { ConnectorLogHandler } from './connector-log.ts';
 import { probeDockerEngine } from './docker-engine.ts';
@@ -100,6 +100,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
   }
 
   const attempts: string[] = [`no executable "${sourceName}" on PATH`];
+  let pipHasNone = false;
   const connectorsDir = path.resolve(options.connectorsDir ?? DEFAULT_CONNECTORS_DIR);
   try {
     const install = await installPythonConnector(sourceName, {
@@ -127,6 +128,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
     );
   } catch (err) {
     if (!(err instanceof PythonInstallError)) throw err;
+    pipHasNone = err.notFound;
     attempts.push(err.message);
     log(err.message, 'warn');
   }
@@ -143,5 +145,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
   } else {
     attempts.push(`Docker image ${image} not tried (Docker disabled)`);
   }
+  // Not on PATH, not on pip's index, no Docker: it exists nowhere Sluice could run it from.
+  if (pipHasNone) throw new ConnectorNotFoundError(sourceName, attempts);
   throw new NonRetryableTaskError(`connector ${sourceName} could not be found or installed: ${attempts.join('; ')}`);
 }

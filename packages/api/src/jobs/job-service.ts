@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
+import { ConflictError, ConnectorNotFoundError, ForbiddenError, NotFoundError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
 import {
   checkSchedule,
   parseCreateIngestJob,
@@ -18,7 +18,7 @@ import { errorSummary, type IngestionJobModel, type Prisma, type PrismaClient } 
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
-import { findSecretPaths, secretValues } from '@sluice/core/secrets';
+import { findSecretPaths, secretValues, type ConnectorSpec } from '@sluice/core/secrets';
 import { maskSecrets } from './mask-secrets.ts';
 import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
 import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
@@ -58,6 +58,9 @@ export class JobService {
     const issues: FieldIssue[] = [];
 
     const connectorSpec = await this.#connectorSpec(spec.sourceName);
+    if (connectorSpec === 'missing') {
+      throw new ValidationError([{ path: 'source_name', message: `no connector "${spec.sourceName}": not on PATH, and pip's index has no package airbyte-${spec.sourceName} (nor Docker to run an image)` }]);
+    }
     const secretPaths = findSecretPaths(spec.sourceConfig, connectorSpec);
     // Registered before anything (a connector's discover included) could log them.
     for (const v of secretValues(spec.sourceConfig, secretPaths)) secrets.add(v);
@@ -328,11 +331,13 @@ export class JobService {
     }
   }
 
-  async #connectorSpec(sourceName: string) {
+  /** The connector's spec; undefined when it cannot be had; 'missing' when no such connector exists. */
+  async #connectorSpec(sourceName: string): Promise<ConnectorSpec | undefined | 'missing'> {
     if (!this.d.getConnectorSpec) return undefined;
     try {
       return await this.d.getConnectorSpec(sourceName);
     } catch (err) {
+      if (err instanceof ConnectorNotFoundError) return 'missing';
       this.#log.warn('connector spec unavailable; secrets found by key name instead', { source: sourceName, error: errorMessage(err) });
       return undefined;
     }

@@ -72,6 +72,18 @@ export class NonRetryableTaskError extends SluiceError {
   readonly code = 'task_failed_permanently';
 }
 
+/**
+ * No connector of this name exists anywhere Sluice looks (PyAirbyte's order: an executable on
+ * PATH, a pip package `airbyte-<name>` its index says it does not have, a Docker image where
+ * Docker runs): as PyAirbyte refuses a source its registry does not know, the API refuses a job
+ * for it. Not said when the index could not be asked (offline: nothing is known).
+ */
+export class ConnectorNotFoundError extends NonRetryableTaskError {
+  constructor(readonly sourceName: string, readonly attempts: readonly string[]) {
+    super(`connector ${sourceName} could not be found or installed: ${attempts.join('; ')}`);
+  }
+}
+
 /** A task failure that may pass on a later try (network, transient source errors). */
 export class RetryableTaskError extends SluiceError {
   readonly code = 'task_failed_transiently';
