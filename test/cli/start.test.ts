@@ -144,6 +144,8 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
       if (!ready) await new Promise((r) => setTimeout(r, 500));
     }
     assert.ok(ready, `never ready: ${out()}`);
+    // The API answers before the scheduler and the runner are up; the start says when all are.
+    while (Date.now() < deadline && !out().includes('Sluice is up')) await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(
       Object.fromEntries(Object.entries(ready.checks).map(([k, v]) => [k, v.ok])),
       { postgres: true, redis: true, object_store: true },
@@ -161,6 +163,9 @@ test('start with nothing configured runs local PostgreSQL and Redis, and /readyz
     }
   } finally {
     process.kill(-(child.pid ?? 0), 'SIGINT');
+    // Waited for here too, so that a failed assertion above does not leave its services on the
+    // fixed local ports for the next test.
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
   }
   assert.equal(await exited, 0, out());
   assert.match(out(), /"message":"stopped"/);
