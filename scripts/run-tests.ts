@@ -4,7 +4,7 @@
  * ones started here for the run from the installed programs), then runs every test file with
  * node's test runner. `pnpm test -- <files>` runs only those files (and skips the type check).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, chmodSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,12 +69,22 @@ try {
   }
   env['SLUICE_TEST_TMP'] = tmp;
   const concurrency = env['SLUICE_TEST_CONCURRENCY'] ?? '2';
-  const result = spawnSync(
+  const runner = spawn(
     process.execPath,
     ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...passThrough, ...files],
     { cwd: root, env, stdio: 'inherit' },
   );
-  process.exitCode = result.status ?? 1;
+  // Ctrl-C or a SIGTERM (a CI timeout) stops the tests, and the services started here are still
+  // stopped below: before, an interrupted run left its PostgreSQL, Redis and S3 server running.
+  const forward = (signal: NodeJS.Signals): void => {
+    runner.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number | null>((resolve) => runner.on('close', (c) => resolve(c)));
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  process.exitCode = code ?? 1;
 } finally {
   for (const s of services.reverse()) {
     try {
