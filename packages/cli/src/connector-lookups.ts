@@ -40,26 +40,23 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
     }
     return p;
   };
+  /** One lookup with a connector, within the budget: undefined when it fails or comes late (said), a ConnectorNotFoundError passed on. */
+  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string): Promise<T | undefined> =>
+    within(
+      connector(name)
+        .then(async (c) => (c ? await use(c) : undefined))
+        .catch((err: unknown) => {
+          if (err instanceof ConnectorNotFoundError) throw err;
+          logger.warn(`${what} of ${name} unavailable: ${errorMessage(err)}`);
+          return undefined;
+        }),
+      LOOKUP_BUDGET_MS,
+      () => logger.info(`no ${what} of ${name} within ${LOOKUP_BUDGET_MS / 1000} s: ${whenLate}`),
+    );
   return {
     getConnectorSpec: (name: string) =>
-      within(
-        connector(name).then(async (c) => (c ? await c.spec({ timeoutMs: LOOKUP_BUDGET_MS }) : undefined)).catch((err: unknown) => {
-          if (err instanceof ConnectorNotFoundError) throw err;
-          logger.warn(`spec of ${name} unavailable: ${errorMessage(err)}`);
-          return undefined;
-        }),
-        LOOKUP_BUDGET_MS,
-        () => logger.info(`no spec of ${name} within ${LOOKUP_BUDGET_MS / 1000} s: the job is checked without it (secrets found by key name); later requests use it once ready`),
-      ),
+      lookup(name, 'spec', (c) => c.spec({ timeoutMs: LOOKUP_BUDGET_MS }), 'the job is checked without it (secrets found by key name); later requests use it once ready'),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
-      within(
-        connector(name).then(async (c) => (c ? await c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }) : undefined)).catch((err: unknown) => {
-          if (err instanceof ConnectorNotFoundError) throw err;
-          logger.warn(`catalog of ${name} unavailable: ${errorMessage(err)}`);
-          return undefined;
-        }),
-        LOOKUP_BUDGET_MS,
-        () => logger.info(`no catalog of ${name} within ${LOOKUP_BUDGET_MS / 1000} s: streams and columns are checked when the job runs`),
-      ),
+      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }), 'streams and columns are checked when the job runs'),
   };
 }

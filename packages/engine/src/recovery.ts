@@ -31,11 +31,10 @@ export interface RecoveryOptions {
  */
 export class Recovery {
   /**
-   * Set when a sweep found PostgreSQL unreachable; the first sweep that reaches it again turns it
-   * into the time from which heartbeats count again (`#beatsCountFrom`).
+   * From when missed heartbeats count (epoch ms): no runner could beat while PostgreSQL was away,
+   * so no try is lost for staleAfterMs after it is back. Infinity from a sweep that found it
+   * unreachable until the first one that reaches it again.
    */
-  #databaseWasAway = false;
-  /** While PostgreSQL was away no runner could beat: no try is lost for staleAfterMs after it is back. */
   #beatsCountFrom = 0;
 
   constructor(
@@ -58,7 +57,7 @@ export class Recovery {
     try {
       return await this.#sweep(options);
     } catch (err) {
-      if (isDatabaseUnreachable(err)) this.#databaseWasAway = true;
+      if (isDatabaseUnreachable(err)) this.#beatsCountFrom = Infinity;
       throw err;
     }
   }
@@ -128,8 +127,7 @@ export class Recovery {
    * tries may well be alive, and report once they reach it), so the clock restarts when it is back.
    */
   async failLostTries(): Promise<number> {
-    if (this.#databaseWasAway) {
-      this.#databaseWasAway = false;
+    if (this.#beatsCountFrom === Infinity) {
       this.#beatsCountFrom = Date.now();
       this.logger.info(`PostgreSQL is reachable again: no running try is declared lost for ${this.options.staleAfterMs} ms, while runners resume heart-beating`);
     }
