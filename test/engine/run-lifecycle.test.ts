@@ -286,6 +286,35 @@ describe('run lifecycle', () => {
     assert.ok(job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt, 'and it completed after that');
   });
 
+  it('clears an extract that failed before mapping its streams: the streams and archive run, the run and job succeed', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'], policies: { extract: { retries: 0 } } });
+    let broken = true;
+    const archived: string[] = [];
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (broken) throw new Error('source unreachable');
+        return { mappedStreams: ctx.job.streams };
+      },
+      archive: async (ctx) => {
+        archived.push(ctx.run.id);
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitForRun(h.prisma, runId, ['failed']);
+    assert.deepEqual(await instanceStates(h.prisma, runId), { 'archive[-1]': 'upstream_failed', 'extract[-1]': 'failed' });
+    broken = false;
+    await h.engine.clearTask(runId, 'extract');
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'success', run.stateMessage ?? '');
+    const states = await instanceStates(h.prisma, runId);
+    assert.equal(Object.keys(states).length, 8, JSON.stringify(states));
+    assert.ok(Object.values(states).every((s) => s === 'success'), JSON.stringify(states));
+    assert.deepEqual(archived, [runId], 'archive ran once, after the loads');
+    assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'completed');
+  });
+
   it('a cleared run waits queued while its job already runs max_active_runs runs, then runs after them', async () => {
     const jobId = await h.createJob({ streams: ['a'], maxActiveRuns: 1, policies: { stage: { retries: 0 } } });
     let broken = true;

@@ -101,6 +101,10 @@ describe('downstreamInstances', () => {
   it('covers every instance below extract', () => {
     assert.equal(downstreamInstances(dag, { taskId: 'extract', mapIndex: -1 }, all).length, 7);
   });
+  it('reaches archive below an extract that never mapped its streams (failed or cancelled before)', () => {
+    const unmapped = [{ taskId: 'extract', mapIndex: -1 }, { taskId: 'archive', mapIndex: -1 }];
+    assert.deepEqual(downstreamInstances(dag, { taskId: 'extract', mapIndex: -1 }, unmapped), [{ taskId: 'archive', mapIndex: -1 }]);
+  });
 });
 
 describe('retryDelayMs', () => {

@@ -144,24 +144,35 @@ export function isMapSource(spec: DagSpec, taskId: string): boolean {
  * Every existing instance downstream of `root` (transitively, root excluded), following
  * instance-level edges: a mapped instance feeds the same map index of a mapped downstream
  * task, and every instance of an unmapped one; an unmapped instance feeds all instances.
+ * A downstream task with no instance yet (a mapped task whose map source has not succeeded)
+ * is walked through as a whole, so that what lies beyond it (archive, below a never-mapped
+ * extract) is found too.
  */
 export function downstreamInstances(spec: DagSpec, root: InstanceRef, instances: readonly InstanceRef[]): InstanceRef[] {
   const result = new Map<string, InstanceRef>();
-  const frontier: InstanceRef[] = [root];
+  const passedThrough = new Set<string>();
+  // `whole`: a task without instances, standing for all the instances it will have.
+  const frontier: { ref: InstanceRef; whole: boolean }[] = [{ ref: root, whole: false }];
   while (frontier.length > 0) {
     const cur = frontier.pop();
     if (cur === undefined) break;
-    const curMapped = taskSpec(spec, cur.taskId).isMapped;
-    for (const d of directDownstream(spec, cur.taskId)) {
+    const curMapped = !cur.whole && taskSpec(spec, cur.ref.taskId).isMapped;
+    for (const d of directDownstream(spec, cur.ref.taskId)) {
+      const existing = instances.filter((i) => i.taskId === d);
+      if (existing.length === 0) {
+        if (!passedThrough.has(d)) {
+          passedThrough.add(d);
+          frontier.push({ ref: { taskId: d, mapIndex: UNMAPPED }, whole: true });
+        }
+        continue;
+      }
       const dMapped = taskSpec(spec, d).isMapped;
-      const targets = instances.filter(
-        (i) => i.taskId === d && (!dMapped || !curMapped || i.mapIndex === cur.mapIndex),
-      );
-      for (const t of targets) {
+      for (const t of existing) {
+        if (dMapped && curMapped && t.mapIndex !== cur.ref.mapIndex) continue;
         const k = instanceKey(t);
         if (result.has(k)) continue;
         result.set(k, { taskId: t.taskId, mapIndex: t.mapIndex });
-        frontier.push(t);
+        frontier.push({ ref: t, whole: false });
       }
     }
   }
