@@ -181,6 +181,14 @@ describe('runs and tasks', () => {
       assert.ok(r.body.tasks.every((t: { state: string }) => t.state === 'cancelled'), 'no task of it is left to run');
     }
     assert.equal((await req('GET', `/api/runs/${done}`)).body.ended_at, endedBefore, 'a finished run is not touched');
+    // The running run's cancel freed its max_active_runs slot: the queued run must not take it.
+    assert.equal((await req('GET', `/api/runs/${queued}`)).body.started_at, null, 'the queued run never started');
+    const job = (await req('GET', `/api/jobs/${own}`)).body;
+    assert.ok(Date.parse(job.last_started_at) <= Date.parse(job.deleted_at), `started ${job.last_started_at} after the delete at ${job.deleted_at}`);
+    const clear = await req('POST', `/api/runs/${queued}/tasks/extract/clear`);
+    assert.equal(clear.status, 409, clear.text);
+    assert.match(clear.body.error, /is deleted; its runs do not run again/);
+    assert.equal((await req('GET', `/api/runs/${queued}`)).body.state, 'cancelled', 'the refused clear changed nothing');
     assert.equal((await req('DELETE', `/api/airbyte/ingest/${own}`)).status, 200, 'deleting again is harmless');
   });
 

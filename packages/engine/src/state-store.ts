@@ -337,6 +337,7 @@ export class StateStore {
    * ends the runs and locks their jobs' rows in job-id order (so two batches never wait on each
    * other); the second, started under those locks, sees every run of those jobs that ended or
    * started before us. A cancel is not a failure of the job: last_failed_at keeps its value.
+   * A deleted job's queued runs are not started (its delete cancels them).
    */
   async #finishRuns(sql: Sql, ends: readonly RunEnd[]): Promise<TaskDispatch[]> {
     const now = new Date();
@@ -381,7 +382,7 @@ export class StateStore {
       ), running AS (
         SELECT j.id, (SELECT count(*)::int FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') AS n FROM j
       ), next AS (
-        SELECT q.id FROM j JOIN running r ON r.id = j.id,
+        SELECT q.id FROM j JOIN running r ON r.id = j.id JOIN ingestion_jobs live ON live.id = j.id AND NOT live.is_deleted,
           LATERAL (SELECT d.id FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'queued'
                    ORDER BY d.logical_date, d.queued_at, d.id LIMIT greatest(j.max_active - r.n, 0) FOR UPDATE SKIP LOCKED) q
       ), started AS (
@@ -466,11 +467,13 @@ export class StateStore {
    * A finished run (its row locked) that has instances to run again: running when its job has a
    * max_active_runs slot free, queued otherwise. The job's row is locked first and the running
    * runs counted by the next statement, which sees every run committed before the lock was
-   * granted (as run creation's admission does).
+   * granted (as run creation's admission does). A deleted job's run does not run again
+   * (ConflictError).
    */
   async #restartRun(sql: Sql, run: LockedRun): Promise<'running' | 'queued'> {
     const now = new Date();
-    await sql.execute`SELECT 1 FROM ingestion_jobs WHERE id = ${run.jobId}::uuid FOR UPDATE`;
+    const [job] = await sql.query<{ is_deleted: boolean }[]>`SELECT is_deleted FROM ingestion_jobs WHERE id = ${run.jobId}::uuid FOR UPDATE`;
+    if (job?.is_deleted) throw new ConflictError(`job ${run.jobId} is deleted; its runs do not run again`);
     const [restarted] = await sql.query<{ state: string }[]>`
       WITH admission AS (
         SELECT (SELECT count(*) FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') < j.max_active_runs AS starts
