@@ -147,6 +147,59 @@ test('stage types every column and keeps records with misfit values as counted r
   assert.deepEqual(seen.map((r) => r['ms']), [Date.parse('2024-05-01T10:00:00Z'), Date.parse('2024-05-02T09:00:00Z'), Date.parse('2024-05-03T08:00:00Z')].map(BigInt));
 });
 
+test('stage holds integers and booleans to their JSON Schema types: no rounding, no "yes"', async () => {
+  const typesRun = '11111111-2222-3333-4444-666666666666';
+  // Raw lines as a connector writes them (JSON text, so that 1000.0 and a 64-bit bound stay as sent).
+  const raw = [
+    '{"n":10,"b":true}',
+    '{"n":1000.0,"b":false}',
+    '{"n":"12","b":"TRUE"}',
+    '{"n":9223372036854775807,"b":"false"}',
+    '{"n":10.5,"b":"yes"}',
+    '{"n":-0.5,"b":1}',
+    '{"n":2.5,"b":"t"}',
+    '{"n":9223372036854775808,"b":0}',
+  ];
+  const key = `staging/${typesRun}/raw/items/part-00000.jsonl`;
+  await store.put(key, raw.join('\n') + '\n');
+  const now = new Date().toISOString();
+  const manifest: ExtractManifest = {
+    version: 1,
+    runId: typesRun,
+    sourceName: 'source-test',
+    startedAt: now,
+    completedAt: now,
+    streams: [
+      {
+        name: 'items',
+        namespace: null,
+        files: [{ key, records: raw.length, bytes: 200 }],
+        records: raw.length,
+        bytes: 200,
+        jsonSchema: { type: 'object', properties: { n: { type: ['null', 'integer'] }, b: { type: ['null', 'boolean'] } } },
+        primaryKey: [],
+        cursorField: [],
+        syncMode: 'full_refresh',
+        destinationSyncMode: 'append',
+        status: null,
+      },
+    ],
+    state: [],
+    ignoredRecords: 0,
+  };
+  await store.put(extractManifestKey(typesRun), JSON.stringify(manifest));
+  const staged = await stageStream({ store, runId: typesRun, stream: 'items', signal: never, progress: () => undefined });
+  const rows = await readParquet(staged.files[0]?.key ?? '');
+  assert.deepEqual(rows.map((r) => r['n']), [10n, 1000n, 12n, 9223372036854775807n, null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r['b']), [true, false, true, false, null, null, null, null]);
+  assert.deepEqual(staged.mismatches, { n: 4, b: 4 });
+  assert.equal(staged.rejectedRows, 4);
+  assert.ok(staged.rejectsKey);
+  const rejects = (await store.get(staged.rejectsKey)).toString('utf8').trim().split('\n');
+  assert.deepEqual(rejects.map((l) => (JSON.parse(l) as { source_row: number }).source_row), [5, 6, 7, 8]);
+  assert.match(rejects[3] ?? '', /"n":9223372036854775808[,}]/, 'a rejected value keeps its digits');
+});
+
 test('transform renames, casts, drops, encrypts and adds the metadata columns', async () => {
   const when = new Date('2026-11-28T12:00:00Z');
   const out = await transformUsers(

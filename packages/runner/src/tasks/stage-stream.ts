@@ -27,15 +27,19 @@ export type StagedManifest = z.infer<typeof stagedManifestSchema>;
  * The DuckDB expression that types raw column `c` (NULL when the value does not fit). Columns are
  * read from the NDJSON as VARCHAR — a JSON string's text, any other value's JSON text, JSON null
  * as NULL — except `json` columns, read as JSON so that strings keep their quotes.
+ * DuckDB's casts are looser than JSON Schema's types, so two are narrowed: an integer is a number
+ * with no fractional part (1000.0 and "12" fit; 10.5 does not, where the cast would round it to
+ * 11), and a boolean is true or false (as a JSON boolean or a string in any case; the cast would
+ * also take "yes", "t", 1 and 0).
  */
 function typedExpr(c: string, type: ColumnType): string {
   switch (type) {
     case 'long':
-      return `TRY_CAST(${c} AS BIGINT)`;
+      return `CASE WHEN TRY_CAST(${c} AS BIGINT) = TRY_CAST(${c} AS DOUBLE) THEN TRY_CAST(${c} AS BIGINT) END`;
     case 'double':
       return `TRY_CAST(${c} AS DOUBLE)`;
     case 'boolean':
-      return `TRY_CAST(${c} AS BOOLEAN)`;
+      return `CASE lower(${c}) WHEN 'true' THEN true WHEN 'false' THEN false END`;
     case 'date':
       return `TRY_CAST(${c} AS DATE)`;
     case 'timestamptz':
