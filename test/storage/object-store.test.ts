@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -296,5 +297,21 @@ test('s3:// ping reports an unreachable bucket without throwing', async () => {
     assert.equal(r.ok, false);
   } finally {
     await store.close();
+  }
+});
+
+test('s3://: an endpoint that accepts connections and never answers fails the call (idle timeout), it does not hang', async () => {
+  const silent = net.createServer(() => undefined); // takes the connection, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as net.AddressInfo;
+  const store = openObjectStore('s3://hung-bucket/x', { endpoint: `http://127.0.0.1:${port}`, idleTimeoutMs: 300 });
+  const started = Date.now();
+  try {
+    await assert.rejects(store.get('some/key'), /timeout|timed out|socket/i);
+    // 3 attempts of 300 ms each, with the SDK's backoff between them: seconds, not the test's timeout.
+    assert.ok(Date.now() - started < 15_000, `gave up after ${Date.now() - started} ms`);
+  } finally {
+    await store.close();
+    silent.close();
   }
 });

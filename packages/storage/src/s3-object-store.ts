@@ -29,7 +29,17 @@ export interface S3ObjectStoreOptions {
   region?: string;
   /** Defaults to true when an endpoint is set (S3-compatible servers), false for AWS itself. */
   forcePathStyle?: boolean;
+  /**
+   * How long a request's connection may stay silent (no byte sent or received) before it is
+   * given up and retried by the SDK (3 attempts): a hung endpoint fails the task that waits on it,
+   * which is then retried, instead of holding it until its timeout (hours). Default 60 s.
+   */
+  idleTimeoutMs?: number;
 }
+
+/** Default of `idleTimeoutMs`; and how long connecting to the endpoint may take. */
+const IDLE_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 function statusOf(err: unknown): number | undefined {
   if (err instanceof S3ServiceException) return err.$metadata.httpStatusCode;
@@ -59,6 +69,7 @@ export class S3ObjectStore implements ObjectStore {
     this.rootUrl = trimmed === '' ? `s3://${bucket}` : `s3://${bucket}/${trimmed}`;
     const config: S3ClientConfig = {
       forcePathStyle: options.forcePathStyle ?? Boolean(options.endpoint ?? options.envEndpoint),
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS },
     };
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.region) config.region = options.region;
