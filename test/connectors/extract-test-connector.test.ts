@@ -146,6 +146,15 @@ describe('a successful extract', () => {
     assert.equal(r.progress.bytes, users.bytes + (byName.get('orders')?.bytes ?? 0) + (byName.get('events')?.bytes ?? 0));
   });
 
+  test('a slow source shows its record count while it reads, not only at the end', async () => {
+    // 8 records of one stream, 0.25 s apart (an API read page by page); snapshots every 200 ms.
+    const { result, progress } = await extract({ records: { users: 8, orders: 0, events: 0 }, record_delay_seconds: 0.25 }, { streams: ['users'], progressIntervalMs: 200 });
+    succeeded(result);
+    const during = progress.filter((p) => !p.final && p.streams['users']?.status === 'RUNNING').map((p) => p.records);
+    assert.ok(during.some((n) => n > 0 && n < 8), `counts seen while reading: ${JSON.stringify(during)}`);
+    assert.equal(progress.at(-1)?.records, 8);
+  });
+
   test('config, catalog and state reach the connector in 0600 files of a private directory, removed afterwards', async () => {
     const { result, logs } = await extract({ records: 2, report_files: true }, { state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 1 } } }] });
     succeeded(result);

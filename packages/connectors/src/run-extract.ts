@@ -61,7 +61,7 @@ export interface RunExtractOptions {
   killGraceMs?: number;
   onLog?: ConnectorLogHandler;
   onProgress?: (progress: ExtractProgress) => void;
-  /** Minimum time between two progress snapshots (default 1000 ms); status changes are sent at once. */
+  /** Time between two progress snapshots while reading (default 1000 ms, at least 100); status changes are sent at once. */
   progressIntervalMs?: number;
   /**
    * Called when the connector sends a CONTROL message with an updated config (e.g. a refreshed
@@ -128,7 +128,6 @@ class ExtractRun {
   #garbage = 0;
   #badRecords = 0;
   #lastProgress = 0;
-  #sinceCheck = 0;
 
   constructor(options: RunExtractOptions) {
     this.#o = options;
@@ -193,6 +192,10 @@ class ExtractRun {
       }`,
     );
 
+    // Progress goes out on a clock, not per so many records: a slow source (an API read page by
+    // page) shows its count while it reads.
+    const ticker = o.onProgress ? setInterval(() => this.#maybeProgress(false), Math.max(o.progressIntervalMs ?? 1000, 100)) : undefined;
+    ticker?.unref();
     let outcome: ProcessOutcome;
     try {
       outcome = await runConnectorProcess({
@@ -208,6 +211,8 @@ class ExtractRun {
     } catch (err) {
       this.#abortWriters(err);
       return this.#failed(connectorFailure('exit_code', `${connector.sourceName} read could not start: ${this.#masker.mask(errorMessage(err))}`, err));
+    } finally {
+      clearInterval(ticker);
     }
     if (this.#garbage > MAX_GARBAGE_LOGS) this.#log('warn', 'sluice', `${this.#garbage} stdout lines were not protocol messages (the first ${MAX_GARBAGE_LOGS} are logged)`);
     if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream or data and were dropped`);
@@ -321,12 +326,7 @@ class ExtractRun {
       }
       return undefined;
     }
-    const p = writer.append(data);
-    if (++this.#sinceCheck >= 1024) {
-      this.#sinceCheck = 0;
-      this.#maybeProgress(false);
-    }
-    return p;
+    return writer.append(data);
   }
 
   #onGarbage(line: string): void {
