@@ -267,6 +267,17 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
+    // A try the ended task never reached will not start: not found, not "has not started yet".
+    const noSuchTry = await context.newPage();
+    await noSuchTry.goto(`${stack.url}/runs/${runId}/tasks/extract?try=9`);
+    await noSuchTry.getByRole('alert').waitFor({ timeout: 15_000 });
+    assert.match((await noSuchTry.getByRole('alert').textContent()) ?? '', /try 9 of task extract not found/);
+    assert.equal(await noSuchTry.getByTestId('try-not-started').count(), 0);
+    // A malformed link says what is wrong and stops, instead of reconnecting for ever.
+    await noSuchTry.goto(`${stack.url}/runs/zzz/tasks/nope`);
+    await noSuchTry.getByRole('alert').waitFor({ timeout: 15_000 });
+    await noSuchTry.locator('.live-gone').waitFor({ timeout: 15_000 });
+    await noSuchTry.close();
     assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'no cancel button on a finished run');
     await shot(page, 'dev-17-run-cancelled');
     // A cancelled task can be cleared from the page: the run runs again (and is cancelled again here).
@@ -337,7 +348,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
   });
 
   test('delete asks for confirmation, then the job leaves the list', async () => {
-    const { jobId, flowUrl } = await createJob({ name: 'delete me' });
+    const { jobId, flowUrl } = await createJob({ name: 'delete me', schedule: '* * * * *' });
     const page = await context.newPage();
     await page.goto(flowUrl);
     await page.getByRole('button', { name: 'Delete…' }).click();
@@ -352,6 +363,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('table', { name: 'Jobs' }).waitFor();
     assert.equal(await page.locator(`tr[data-job-id="${jobId}"]`).count(), 0);
     assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isDeleted, true);
+    // The deleted job's page still shows its settings, but no next fire of its removed schedule.
+    await page.goto(flowUrl);
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.locator('dl.settings').getByText('Every minute', { exact: false }).waitFor();
+    assert.equal(await page.getByText('next fire').count(), 0);
     await page.close();
   });
 });

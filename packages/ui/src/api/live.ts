@@ -48,7 +48,8 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
             window.location.reload();
             return;
           }
-          if (res.status === 404 || res.status === 403) {
+          // Nothing to watch (a malformed or unknown id, or not this user's): asking again will not help.
+          if (res.status === 400 || res.status === 404 || res.status === 403) {
             setStatus('gone');
             return;
           }

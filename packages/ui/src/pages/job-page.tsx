@@ -62,7 +62,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const deleted = live?.is_deleted ?? job?.is_deleted ?? false;
   const runs = live?.runs ?? [];
   const selectedRun = runs.find((r) => r.run_id === selected) ?? runs[0] ?? null;
-  const next = job !== null ? nextFire(job.schedule, job.timezone, paused) : null;
+  // A deleted job's schedule is removed: it has no next fire.
+  const next = job !== null ? nextFire(job.schedule, job.timezone, paused || deleted) : null;
 
   return (
     <main id="main">

@@ -11,6 +11,9 @@ import { elapsed, formatDuration, shortId } from '../lib/format.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveRun } from '../shared/events.ts';
 
+/** Task states after which no try starts unless the task is cleared. */
+const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
+
 /** A task's log, one try at a time; the current try follows live while the task runs. */
 export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }): ReactNode {
   const { api, auth } = useApp();
@@ -61,9 +64,11 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
 
   const shown = liveLines ?? lines;
   // A try the task has not reached (a queued task's first, a retry not started) is no error: its
-  // lines arrive live once it starts. Any other 404 is shown once the run says what the task is
-  // (or the live route has found no such task).
-  const notStarted = missing !== null && task !== null && task.try_number < tryNumber;
+  // lines arrive live once it starts. A try beyond the task's tries, or of a task that has ended,
+  // will not start (a clear would make the task unfinished again). Any other 404 is shown once the
+  // run says what the task is (or the live route has found no such task).
+  const notStarted =
+    missing !== null && task !== null && task.try_number < tryNumber && tryNumber <= task.max_tries && !ENDED.has(task.state);
   const shownError = error ?? (missing !== null && !notStarted && (run !== null || status === 'gone') ? missing : null);
   useEffect(() => {
     if (follow && task?.state === 'running') bottom.current?.scrollIntoView({ block: 'end' });
