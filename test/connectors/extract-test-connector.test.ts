@@ -155,6 +155,31 @@ describe('a successful extract', () => {
     assert.equal(progress.at(-1)?.records, 8);
   });
 
+  test('a column the source added since its stored catalog: discovered again and staged in this run', async () => {
+    const first = succeeded((await extract({ records: 3 }, { streams: ['users'] })).result);
+    const stored = first.discoveredCatalog;
+    assert.ok(stored, 'the first extract discovers');
+    const usersProps = (c: { jsonSchema: Record<string, unknown> } | undefined): string[] => Object.keys((c?.jsonSchema['properties'] as object | undefined) ?? {});
+    assert.ok(!usersProps(first.manifest.streams[0]).includes('nickname'));
+    // The source now sends and declares `nickname`; extract is given the stored catalog.
+    const { result, logs } = await extract({ records: 3, extra_field: 'nickname', declare_extra: true }, { streams: ['users'], catalog: stored });
+    const r = succeeded(result);
+    assert.ok(usersProps(r.manifest.streams[0]).includes('nickname'), 'stage gets the schema that declares the new column');
+    assert.ok(r.discoveredCatalog, 'the new catalog is handed back to be stored');
+    assert.match(logs.text(), /fields the stored catalog does not declare \(users: nickname\): discovering the source's schema again/);
+    assert.doesNotMatch(logs.text(), /not loaded/);
+    // Unchanged records with the stored catalog: no discover, nothing said.
+    const same = await extract({ records: 3 }, { streams: ['users'], catalog: stored });
+    assert.equal(succeeded(same.result).discoveredCatalog, null);
+    assert.doesNotMatch(same.logs.text(), /do(es)? not declare/);
+  });
+
+  test('fields no schema declares are said in the log as not loaded', async () => {
+    const { result, logs } = await extract({ records: 3, extra_field: 'stray' }, { streams: ['users'] });
+    succeeded(result);
+    assert.match(logs.text(), /fields the source's schema does not declare, which are not loaded \(users: stray\)/);
+  });
+
   test('config, catalog and state reach the connector in 0600 files of a private directory, removed afterwards', async () => {
     const { result, logs } = await extract({ records: 2, report_files: true }, { state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 1 } } }] });
     succeeded(result);

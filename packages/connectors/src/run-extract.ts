@@ -22,6 +22,7 @@ import {
 import { scanRecordLine } from './record-line.ts';
 import { collectSecretValues } from './secret-values.ts';
 import { StagingWriter, streamKeySegment } from './staging-writer.ts';
+import { declaredFields, UndeclaredFields } from './undeclared-fields.ts';
 
 export interface StreamProgress {
   records: number;
@@ -128,6 +129,7 @@ class ExtractRun {
   #garbage = 0;
   #badRecords = 0;
   #lastProgress = 0;
+  #fields: UndeclaredFields | undefined;
 
   constructor(options: RunExtractOptions) {
     this.#o = options;
@@ -167,6 +169,7 @@ class ExtractRun {
       return this.#failed(connectorFailure('config_error', `${connector.sourceName}: ${errorMessage(err)}`));
     }
 
+    this.#fields = new UndeclaredFields(configured.streams.map((s) => ({ name: s.stream.name, jsonSchema: s.stream.json_schema })));
     const partBytes = o.partBytes ?? 128 * 1024 * 1024;
     const manifestKey = extractManifestKey(o.runId);
     try {
@@ -231,6 +234,7 @@ class ExtractRun {
       return this.#failed(connectorFailure('staging_error', `staging the records of ${connector.sourceName} failed: ${errorMessage(err)}`, err));
     }
 
+    const schemas = await this.#schemasForStaging(configured, commandOptions);
     const state = this.#finalState();
     const manifest: ExtractManifest = {
       version: 1,
@@ -246,7 +250,7 @@ class ExtractRun {
           files: w.files,
           records: w.records,
           bytes: w.bytes,
-          jsonSchema: s.stream.json_schema,
+          jsonSchema: schemas.get(s.stream.name) ?? s.stream.json_schema,
           primaryKey: s.primary_key ?? [],
           cursorField: s.cursor_field ?? [],
           syncMode: s.sync_mode,
@@ -326,7 +330,44 @@ class ExtractRun {
       }
       return undefined;
     }
+    this.#fields?.sample(stream, data);
     return writer.append(data);
+  }
+
+  /**
+   * Each read stream's JSON schema for stage. When records carry fields the stored catalog the
+   * caller passed does not declare (the source added a column since it was discovered), the
+   * connector discovers again and the streams' new schemas are used (and handed back as
+   * `discoveredCatalog`, to be stored), so that this run loads the column. Fields that no schema
+   * declares are said in the log: stage does not load them.
+   */
+  async #schemasForStaging(
+    configured: ConfiguredAirbyteCatalog,
+    commandOptions: { signal?: AbortSignal; onLog: ConnectorLogHandler },
+  ): Promise<Map<string, Record<string, unknown>>> {
+    const schemas = new Map(configured.streams.map((s) => [s.stream.name, s.stream.json_schema]));
+    const found = this.#fields?.found() ?? new Map<string, string[]>();
+    if (found.size === 0) return schemas;
+    const describe = (m: Map<string, string[]>): string => [...m].map(([stream, names]) => `${stream}: ${names.join(', ')}`).join('; ');
+    if (this.#o.catalog && this.#masker) {
+      this.#log('info', 'sluice', `records carry fields the stored catalog does not declare (${describe(found)}): discovering the source's schema again`);
+      const fresh = await this.#o.connector.tryDiscover(this.#o.config, this.#masker, commandOptions);
+      if (fresh.ok) {
+        this.#discovered = fresh.value;
+        for (const s of fresh.value.streams) if (schemas.has(s.name)) schemas.set(s.name, s.json_schema);
+      } else {
+        this.#log('warn', 'sluice', `discovering again failed (${fresh.failure.message}); this run loads the stored catalog's columns`);
+      }
+    }
+    const left = new Map(
+      [...found].flatMap(([stream, names]) => {
+        const declared = declaredFields(schemas.get(stream) ?? {});
+        const missing = names.filter((n) => !declared?.has(n));
+        return missing.length > 0 ? [[stream, missing] as const] : [];
+      }),
+    );
+    if (left.size > 0) this.#log('warn', 'sluice', `records carry fields the source's schema does not declare, which are not loaded (${describe(left)})`);
+    return schemas;
   }
 
   #onGarbage(line: string): void {
