@@ -44,6 +44,7 @@ test('Redis and the object store down: 503 naming both, PostgreSQL still fine', 
     assert.deepEqual(r.body.checks.postgres, { ok: true });
     assert.equal(r.body.checks.redis.ok, false);
     assert.equal(r.body.checks.object_store.ok, false);
+    assert.match(r.body.checks.object_store.error, /bucket "no-such-bucket-\d+" does not exist/);
     assert.match(r.body.error, /redis/);
     assert.match(r.body.error, /object_store/);
     assert.doesNotMatch(r.body.error, /postgres/);

@@ -126,6 +126,44 @@ test('a port already in use: one line naming SLUICE_PORT, and no scheduler or ru
   }
 });
 
+test('a runner whose bucket does not exist says so in one warning when it starts, and keeps running', { timeout: 120_000 }, async () => {
+  const db = await createTestDatabase();
+  const child = spawn(process.execPath, node(['runner']), {
+    cwd: root,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/root',
+      DATABASE_URL: db.url,
+      REDIS_URL: testEnv.redisUrl,
+      SLUICE_STORAGE_URL: 's3://sluice-no-such-bucket-start/x',
+      AWS_ENDPOINT_URL_S3: testEnv.s3Endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      SLUICE_QUEUE_PREFIX: 'start-test-bucket',
+      SLUICE_LOG_FORMAT: 'json',
+    },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && !/runner \S+ started/.test(out) && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    assert.match(out, /runner \S+ started/, out);
+    const warnings = out.split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('object store'));
+    assert.equal(warnings.length, 1, out);
+    assert.match(warnings[0] ?? '', /bucket \\"sluice-no-such-bucket-start\\" does not exist; runs fail until it is \(SLUICE_STORAGE_URL\)/);
+    assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    await db.drop();
+  }
+});
+
 test('start with nothing configured runs local PostgreSQL and Redis, and /readyz reports every dependency', { timeout: 180_000 }, async () => {
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-'));
   chmodSync(cwd, 0o755);

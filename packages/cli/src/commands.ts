@@ -192,6 +192,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     closers.push({ name: 'runner', close: () => runner.close() });
     for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
+    await warnIfStoreUnusable(store, logger);
     logger.info(`Sluice is up: API and flow UI at ${apiConfig.publicUrl} (listening on ${url}), warehouse ${cfg.SLUICE_STORAGE_URL}`);
     if (devToken && !cfg.SLUICE_DEV_TOKEN) {
       logger.info(`single-user development mode: the bearer token is in ${path.join(home, 'dev-token')}`);
@@ -273,6 +274,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
     handlers: createIngestionHandlers(deps),
   });
+  await warnIfStoreUnusable(store, logger);
   logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },
@@ -281,6 +283,16 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     { name: 'DataHub sender', close: () => deps.datahub.stop() },
     { name: 'runner', close: () => runner.close() },
   ]);
+}
+
+/**
+ * The object store is checked once at start: a missing bucket or wrong credentials are said then,
+ * in one line, rather than first by a failed run. Not fatal: it may be created after Sluice starts
+ * (`/readyz` reports it meanwhile).
+ */
+async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<void> {
+  const ping = await store.ping();
+  if (!ping.ok) logger.warn(`the object store is not usable: ${ping.error}; runs fail until it is (SLUICE_STORAGE_URL)`);
 }
 
 /** `sluice migrate`. */

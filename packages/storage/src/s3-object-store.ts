@@ -261,7 +261,10 @@ export class S3ObjectStore implements ObjectStore {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
       return { ok: true };
     } catch (err) {
+      // HeadBucket has no body: its 404 and 403 come without a message of their own.
       const status = statusOf(err);
+      if (status === 404) return { ok: false, error: `${this.rootUrl}: bucket "${this.bucket}" does not exist` };
+      if (status === 403) return { ok: false, error: `${this.rootUrl}: access to bucket "${this.bucket}" is denied (check the credentials and the bucket's policy)` };
       return { ok: false, error: `${this.rootUrl}: ${status ? `HTTP ${status} ` : ''}${errorMessage(err) || 'unreachable'}` };
     }
   }
