@@ -122,7 +122,7 @@ describe('run lifecycle', () => {
     const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
     await runner.close();
     assert.equal(run.state, 'failed');
-    assert.match(run.stateMessage ?? '', /task load\[1\] failed: table is locked/);
+    assert.match(run.stateMessage ?? '', /task load\[bad\] failed: table is locked/);
     const states = await instanceStates(h.prisma, runId);
     assert.equal(states['load[0]'], 'success');
     assert.equal(states['load[1]'], 'failed');

@@ -314,19 +314,24 @@ export class StateStore {
         dispatches.push({ instanceId: q.id, runId: q.run_id, taskId: q.task_id, mapIndex: q.map_index, tryNumber: q.try_number + 1, delayMs: 0, startsRun: roots.has(q.id) });
       }
     }
-    const ending: RunEnd[] = [];
-    for (const d of decided) {
+    const ends = decided.flatMap((d) => {
       const outcome = runOutcome([...d.after.values()]);
-      if (outcome.kind === 'unfinished') continue;
-      const failedTask = d.rows.find((r) => r.state === 'failed');
+      return outcome.kind === 'unfinished' ? [] : [{ d, to: outcome.kind, failedTask: d.rows.find((r) => r.state === 'failed') }];
+    });
+    // A failed run names its failed task as the UI and the tables' snapshots do: a mapped one by its
+    // stream (load[users]); the streams are read only here, not by every evaluation.
+    const mappedFailures = ends.flatMap((e) => (e.to === 'failed' && e.failedTask && e.failedTask.mapIndex >= 0 ? [e.failedTask.id] : []));
+    const streams = new Map(
+      mappedFailures.length === 0
+        ? []
+        : (await sql.query<{ id: string; stream: string | null }[]>`SELECT id, stream FROM task_instances WHERE id = ANY(${mappedFailures}::uuid[])`).map((r) => [r.id, r.stream]),
+    );
+    const ending: RunEnd[] = ends.map(({ d, to, failedTask }) => {
       const firstError = d.rows.find((r) => r.state === 'failed' && r.error)?.error ?? null;
-      const message = outcome.kind === 'failed'
-        ? failedTask
-          ? `task ${failedTask.taskId}${failedTask.mapIndex >= 0 ? `[${failedTask.mapIndex}]` : ''} failed: ${firstError ?? 'no error recorded'}`
-          : 'a task could not run'
-        : null;
-      ending.push({ run: d.run, to: outcome.kind, message });
-    }
+      const label = failedTask && failedTask.mapIndex >= 0 ? `[${streams.get(failedTask.id) ?? failedTask.mapIndex}]` : '';
+      const message = to === 'failed' ? (failedTask ? `task ${failedTask.taskId}${label} failed: ${firstError ?? 'no error recorded'}` : 'a task could not run') : null;
+      return { run: d.run, to, message };
+    });
     if (ending.length > 0) dispatches.push(...(await this.#finishRuns(sql, ending)));
     return dispatches;
   }
