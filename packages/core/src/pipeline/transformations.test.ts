@@ -78,6 +78,19 @@ test('a rename onto an existing name in another case fails as a clash: DuckDB, T
   );
 });
 
+test("source columns that differ only in case, with no transformation, say so and how to fix it", () => {
+  assert.throws(
+    () => planStreamColumns('items', ['id', 'name', 'Name'], []),
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      err.issues[0]?.message ===
+        'stream "items": the source\'s columns "name" and "Name" differ only in case, one name to DuckDB, Trino and Spark, which ignore the case of column names: rename one of them (new_name)',
+  );
+  // Renaming one of them is the way out.
+  const plan = planStreamColumns('items', ['id', 'name', 'Name'], [t({ column: 'Name', newName: 'name_2' })]);
+  assert.deepEqual(plan.columns.map((c) => c.target), ['id', 'name', 'name_2']);
+});
+
 test('renaming a column to its own name in another case is no clash', () => {
   const plan = planStreamColumns('users', ['id', 'email'], [t({ column: 'email', newName: 'EMAIL' })]);
   assert.deepEqual(plan.columns.map((c) => c.target), ['id', 'EMAIL']);

@@ -71,8 +71,11 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
         message:
           other.target === p.target
             ? `stream "${stream}": columns "${other.source}" and "${p.source}" would both be named "${p.target}"`
-            : `stream "${stream}": columns "${other.source}" and "${p.source}" would be named "${other.target}" and "${p.target}", ` +
-              'one name to DuckDB, Trino and Spark, which ignore the case of column names',
+            : other.source === other.target && p.source === p.target
+              ? `stream "${stream}": the source's columns "${other.source}" and "${p.source}" differ only in case, one name to DuckDB, Trino ` +
+                'and Spark, which ignore the case of column names: rename one of them (new_name)'
+              : `stream "${stream}": columns "${other.source}" and "${p.source}" would be named "${other.target}" and "${p.target}", ` +
+                'one name to DuckDB, Trino and Spark, which ignore the case of column names',
       });
     }
     seen.set(p.target.toLowerCase(), { source: p.source, target: p.target });
