@@ -127,7 +127,9 @@ after(async () => {
 });
 
 test('stage types every column and keeps records with misfit values as counted rejects', async () => {
-  const staged = await stageStream({ store, runId, stream: 'users', signal: never, progress: () => undefined });
+  const warnings: string[] = [];
+  const staged = await stageStream({ store, runId, stream: 'users', signal: never, progress: () => undefined, warn: (m) => warnings.push(m) });
+  assert.deepEqual(warnings, []);
   assert.equal(staged.rows, 3);
   assert.deepEqual(staged.mismatches, { age: 1, born: 1 });
   assert.equal(staged.rejectedRows, 2);
@@ -147,25 +149,14 @@ test('stage types every column and keeps records with misfit values as counted r
   assert.deepEqual(seen.map((r) => r['ms']), [Date.parse('2024-05-01T10:00:00Z'), Date.parse('2024-05-02T09:00:00Z'), Date.parse('2024-05-03T08:00:00Z')].map(BigInt));
 });
 
-test('stage holds integers and booleans to their JSON Schema types: no rounding, no "yes"', async () => {
-  const typesRun = '11111111-2222-3333-4444-666666666666';
-  // Raw lines as a connector writes them (JSON text, so that 1000.0 and a 64-bit bound stay as sent).
-  const raw = [
-    '{"n":10,"b":true}',
-    '{"n":1000.0,"b":false}',
-    '{"n":"12","b":"TRUE"}',
-    '{"n":9223372036854775807,"b":"false"}',
-    '{"n":10.5,"b":"yes"}',
-    '{"n":-0.5,"b":1}',
-    '{"n":2.5,"b":"t"}',
-    '{"n":9223372036854775808,"b":0}',
-  ];
-  const key = `staging/${typesRun}/raw/items/part-00000.jsonl`;
+/** Stages raw lines (JSON text, as a connector writes them) of one stream with the given schema properties, in a run of their own. */
+async function stageRaw(run: string, raw: string[], properties: Record<string, unknown>): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
+  const key = `staging/${run}/raw/items/part-00000.jsonl`;
   await store.put(key, raw.join('\n') + '\n');
   const now = new Date().toISOString();
   const manifest: ExtractManifest = {
     version: 1,
-    runId: typesRun,
+    runId: run,
     sourceName: 'source-test',
     startedAt: now,
     completedAt: now,
@@ -176,7 +167,7 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
         files: [{ key, records: raw.length, bytes: 200 }],
         records: raw.length,
         bytes: 200,
-        jsonSchema: { type: 'object', properties: { n: { type: ['null', 'integer'] }, b: { type: ['null', 'boolean'] } } },
+        jsonSchema: { type: 'object', properties },
         primaryKey: [],
         cursorField: [],
         syncMode: 'full_refresh',
@@ -187,8 +178,25 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
     state: [],
     ignoredRecords: 0,
   };
-  await store.put(extractManifestKey(typesRun), JSON.stringify(manifest));
-  const staged = await stageStream({ store, runId: typesRun, stream: 'items', signal: never, progress: () => undefined });
+  await store.put(extractManifestKey(run), JSON.stringify(manifest));
+  const warnings: string[] = [];
+  const staged = await stageStream({ store, runId: run, stream: 'items', signal: never, progress: () => undefined, warn: (m) => warnings.push(m) });
+  return { staged, warnings };
+}
+
+test('stage holds integers and booleans to their JSON Schema types: no rounding, no "yes"', async () => {
+  // 1000.0 and a 64-bit bound stay as the connector sent them.
+  const raw = [
+    '{"n":10,"b":true}',
+    '{"n":1000.0,"b":false}',
+    '{"n":"12","b":"TRUE"}',
+    '{"n":9223372036854775807,"b":"false"}',
+    '{"n":10.5,"b":"yes"}',
+    '{"n":-0.5,"b":1}',
+    '{"n":2.5,"b":"t"}',
+    '{"n":9223372036854775808,"b":0}',
+  ];
+  const { staged } = await stageRaw('11111111-2222-3333-4444-666666666666', raw, { n: { type: ['null', 'integer'] }, b: { type: ['null', 'boolean'] } });
   const rows = await readParquet(staged.files[0]?.key ?? '');
   assert.deepEqual(rows.map((r) => r['n']), [10n, 1000n, 12n, 9223372036854775807n, null, null, null, null]);
   assert.deepEqual(rows.map((r) => r['b']), [true, false, true, false, null, null, null, null]);
@@ -198,6 +206,15 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
   const rejects = (await store.get(staged.rejectsKey)).toString('utf8').trim().split('\n');
   assert.deepEqual(rejects.map((l) => (JSON.parse(l) as { source_row: number }).source_row), [5, 6, 7, 8]);
   assert.match(rejects[3] ?? '', /"n":9223372036854775808[,}]/, 'a rejected value keeps its digits');
+});
+
+test('stage leaves out a field with an empty name, says so, and stages the others', async () => {
+  const { staged, warnings } = await stageRaw('11111111-2222-3333-4444-777777777777', ['{"id":1,"":"x"}', '{"id":2,"":"y"}'], { id: { type: 'integer' }, '': { type: 'string' } });
+  assert.deepEqual(staged.columns.map((c) => c.name), ['id']);
+  assert.equal(staged.rows, 2);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /stream "items": the source's schema declares a field with an empty name; no column can have it/);
+  assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => r['id']), [1n, 2n]);
 });
 
 test('transform renames, casts, drops, encrypts and adds the metadata columns', async () => {

@@ -34,7 +34,14 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
   return {
     extract: (ctx) => extractTask(deps, ctx),
     stage: async (ctx) => {
-      const m = await stageStream({ store: deps.store, runId: ctx.run.id, stream: streamOf(ctx), signal: ctx.signal, progress: (p) => ctx.progress(p) });
+      const m = await stageStream({
+        store: deps.store,
+        runId: ctx.run.id,
+        stream: streamOf(ctx),
+        signal: ctx.signal,
+        progress: (p) => ctx.progress(p),
+        warn: (message) => ctx.log.warn(message),
+      });
       if (m.rejectedRows > 0) {
         ctx.log.warn(
           `${m.rejectedRows} of ${m.rows} records had values that do not fit their column type (${Object.entries(m.mismatches)

@@ -71,6 +71,8 @@ export interface StageStreamInput {
   stream: string;
   signal: AbortSignal;
   progress(p: { rows?: number; bytes?: number }): void;
+  /** A line for the task's log about something the data could not be given. */
+  warn(message: string): void;
 }
 
 /**
@@ -86,6 +88,11 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
   const extracted = manifest.streams.find((s) => s.name === stream);
   if (!extracted) throw new NonRetryableTaskError(`stream "${stream}" was not extracted in run ${runId}`);
   let columns: StreamColumn[] = columnsFromJsonSchema(extracted.jsonSchema);
+  if (columns.some((c) => c.name === '')) {
+    // No table column can have an empty name (DuckDB, Trino and Spark refuse the identifier).
+    columns = columns.filter((c) => c.name !== '');
+    input.warn(`stream "${stream}": the source's schema declares a field with an empty name; no column can have it, so its values are not loaded (the raw records keep them)`);
+  }
   if (columns.length === 0) columns = [{ name: '_airbyte_data', type: 'json' }];
   const wholeRecord = columns.length === 1 && columns[0]?.name === '_airbyte_data' && !('_airbyte_data' in ((extracted.jsonSchema['properties'] as object | undefined) ?? {}));
 
