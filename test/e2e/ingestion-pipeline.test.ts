@@ -118,6 +118,17 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.equal(t.rows.length, FAKER.count);
     assert.ok(t.rows.every((row) => row['ingestion_run_id'] === r2.run_id));
     assert.equal(t.snapshots.at(-1)?.summary['operation'], 'overwrite');
+    const loadLog = async (runId: string): Promise<{ level: string; message: string }[]> =>
+      (await stack.api<{ lines: { level: string; message: string }[] }>('GET', `/api/runs/${runId}/tasks/load/logs?try=1&map_index=0`)).body.lines;
+    assert.ok(!(await loadLog(r2.run_id)).some((l) => l.message.includes('was created by job')), 'the table is its own job\'s');
+    // A second job writing the same table is allowed, and its load says whose table it is.
+    const other = await createJob({ name: 'overwrite-neighbour', schema_name: 'e2e_overwrite', mode: 'append' });
+    const r3 = await runOnce(other);
+    const warning = (await loadLog(r3.run_id)).find((l) => l.level === 'warn' && l.message.includes('was created by job'));
+    assert.equal(
+      warning?.message,
+      `table e2e_overwrite.users was created by job ${job}; this job (${other}) writes it too, and an overwrite by either replaces the other's rows`,
+    );
   });
 
   test('merge twice keeps one row per key with the latest values', async () => {

@@ -93,6 +93,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
+    // Two jobs writing one table is allowed (each snapshot names its job), but rarely meant: an
+    // overwrite by either removes the other's rows.
+    const creator = table.metadata.properties['sluice.job-id'];
+    if (creator !== undefined && creator !== ctx.job.id) {
+      ctx.log.warn(`table ${namespace}.${tableName} was created by job ${creator}; this job (${ctx.job.id}) writes it too, and an overwrite by either replaces the other's rows`);
+    }
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
