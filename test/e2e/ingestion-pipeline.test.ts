@@ -131,6 +131,19 @@ describe('write modes through the API, read with PyIceberg', () => {
     );
   });
 
+  test("a load expires the table's snapshots older than its history.expire.max-snapshot-age-ms; the rows stay", async () => {
+    const job = await createJob({ name: 'expiring', schema_name: 'e2e_expire', mode: 'append' });
+    const r1 = await runOnce(job);
+    // An operator tunes the table with another Iceberg tool (here PyIceberg): keep no history.
+    await readWithPyIceberg(stack.db.url, 'e2e_expire', 'users', stack.s3, undefined, undefined, { 'history.expire.max-snapshot-age-ms': '0' });
+    const r2 = await runOnce(job);
+    const t = await table('e2e_expire', 'users');
+    assert.deepEqual(t.snapshots.map((s) => s.summary['sluice.run-id']), [r2.run_id], 'only the current snapshot is left');
+    assert.equal(t.rows.length, loadRows(r1, 'users') + loadRows(r2, 'users'), 'both runs\' rows are still there');
+    const lines = (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${r2.run_id}/tasks/load/logs?try=1&map_index=0`)).body.lines;
+    assert.ok(lines.some((l) => /^expired 1 snapshot of e2e_expire\.users older than 0 ms \(history\.expire\.max-snapshot-age-ms\); deleted \d+ files? no kept snapshot uses$/.test(l.message)), lines.map((l) => l.message).join('\n'));
+  });
+
   test('merge twice keeps one row per key with the latest values', async () => {
     const job = await createJob({ name: 'merge', schema_name: 'e2e_merge', mode: 'merge' });
     await runOnce(job);

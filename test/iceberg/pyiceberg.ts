@@ -21,7 +21,7 @@ export interface PyIcebergView {
   }>;
 }
 
-/** Reads a table with PyIceberg's SqlCatalog('sluice') — an independent Iceberg implementation; `append` makes PyIceberg write those rows first. */
+/** Reads a table with PyIceberg's SqlCatalog('sluice') — an independent Iceberg implementation; `append` makes PyIceberg write those rows first, `setProperties` set those table properties first. */
 export async function readWithPyIceberg(
   databaseUrl: string,
   namespace: string,
@@ -29,9 +29,11 @@ export async function readWithPyIceberg(
   s3: boolean,
   append?: Array<Record<string, unknown>>,
   restUri?: string,
+  setProperties?: Record<string, string>,
 ): Promise<PyIcebergView> {
   const request = {
     append,
+    set_properties: setProperties,
     rest_uri: restUri,
     database_url: databaseUrl,
     namespace,

@@ -102,3 +102,17 @@ test('creating an existing table through REST fails, and drop removes it', async
   assert.equal(await catalog.dropTable('rest_ns', 'race'), true);
   assert.equal(await catalog.tableExists('rest_ns', 'race'), false);
 });
+
+test('snapshot expiry through the REST catalog: the service drops the old snapshots; PyIceberg reads the rows as before', async () => {
+  const table = await catalog.createTable('rest_ns', 'expiring', cols);
+  for (const n of [1, 2, 3]) {
+    const r = await table.append({ format: 'ndjson', files: [await ndjson(`e${n}.ndjson`, [{ id: n, v: `v${n}` }])], columns: cols }, { runId: `run-${n}`, taskId: 'load' });
+    assert.equal(r.status, 'committed');
+  }
+  const r = await table.expireSnapshots({ olderThanMs: Date.now() + 1, retainLast: 1 });
+  assert.equal(r.expired, 2);
+  const view = await readWithPyIceberg('postgresql://unused/unused', 'rest_ns', 'expiring', false, undefined, fixture.uri);
+  assert.equal(view.snapshots.length, 1, 'the service holds the current snapshot only');
+  assert.deepEqual(view.rows.map((row) => row['id']).sort(), [1, 2, 3], 'appended rows stay: their files are the current snapshot\'s');
+  assert.equal((await catalog.loadTable('rest_ns', 'expiring')).metadata.snapshots.length, 1);
+});

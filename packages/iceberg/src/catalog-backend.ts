@@ -23,7 +23,10 @@ export interface TableCommit {
   next: TableMetadata;
   /** Set when the commit adds a new schema (and makes it current). */
   newSchema?: { schema: IcebergSchema; lastColumnId: number };
-  snapshot: Snapshot;
+  /** A write: the snapshot it adds and makes main's. */
+  snapshot?: Snapshot;
+  /** Snapshot expiry: the snapshots it removes (none of them main's). */
+  removedSnapshotIds?: bigint[];
 }
 
 /**

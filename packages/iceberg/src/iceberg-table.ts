@@ -27,7 +27,7 @@ import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema } from './evolve-schema.ts';
 import { duckdbType, parseType } from './iceberg-types.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
-import { currentSchema, currentSnapshot, newSnapshotId, withSnapshot } from './table-metadata.ts';
+import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
 import {
   ManifestEntryStatus,
   type DataFile,
@@ -80,6 +80,22 @@ export interface CommitResult {
   mergeDuplicateRows: number;
 }
 
+export interface ExpireSnapshotsOptions {
+  /** Snapshots committed before this time (ms since the epoch) may go. */
+  olderThanMs: number;
+  /** The most recent snapshots kept whatever their age (at least 1). A snapshot a ref names is always kept. */
+  retainLast: number;
+  /** Commit attempts before giving up on conflicts (default 10). */
+  maxAttempts?: number;
+}
+
+export interface ExpireSnapshotsResult {
+  /** Snapshots removed from the table's metadata. */
+  expired: number;
+  /** Files no kept snapshot uses any more (data files, manifests, manifest lists), deleted. */
+  deletedFiles: number;
+}
+
 /** What one attempt of a commit produced: the new files it adds and the live files it removes. */
 interface PreparedChange {
   operation: 'append' | 'overwrite';
@@ -96,6 +112,9 @@ interface LiveFile {
   entry: ManifestEntry;
   manifest: ManifestFile;
 }
+
+/** Iceberg's default of `history.expire.max-snapshot-age-ms`: 5 days. */
+const DEFAULT_MAX_SNAPSHOT_AGE_MS = 5 * 24 * 3600_000;
 
 const SUMMARY_RUN_ID = 'sluice.run-id';
 const SUMMARY_TASK_ID = 'sluice.task-id';
@@ -251,6 +270,89 @@ export class IcebergTable {
         };
       });
     }, input.columns);
+  }
+
+  /**
+   * Expires old snapshots, as Iceberg's expire-snapshots: snapshots older than `olderThanMs`,
+   * beyond the `retainLast` most recent and not named by a ref, leave the metadata (one commit,
+   * compare-and-swap, retried on conflicts); then the files only they used — data files no kept
+   * snapshot holds, their manifests and manifest lists — are deleted. Time travel to an expired
+   * snapshot is no longer possible; the current state and the kept snapshots read as before.
+   * Writers only build on the current snapshot, which is always kept, so a concurrent write
+   * never needs a file this deletes.
+   */
+  async expireSnapshots(options: ExpireSnapshotsOptions): Promise<ExpireSnapshotsResult> {
+    const maxAttempts = options.maxAttempts ?? 10;
+    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
+      const base = await this.refresh();
+      const baseLocation = this.metadataLocationValue;
+      const named = new Set<bigint>([base['current-snapshot-id'], ...Object.values(base.refs).map((r) => r['snapshot-id'])]);
+      const newest = [...base.snapshots].sort((a, b) => b['timestamp-ms'] - a['timestamp-ms']).slice(0, Math.max(1, options.retainLast));
+      const kept = new Set(newest.map((s) => s['snapshot-id']));
+      const expired = base.snapshots.filter((s) => !kept.has(s['snapshot-id']) && !named.has(s['snapshot-id']) && s['timestamp-ms'] < options.olderThanMs);
+      if (expired.length === 0) return { expired: 0, deletedFiles: 0 };
+      const removed = new Set(expired.map((s) => s['snapshot-id']));
+      const next = withoutSnapshots(base, baseLocation, removed, Date.now());
+      const outcome = await this.backend.commit(this.id, {
+        base: { metadataLocation: baseLocation, metadata: base },
+        next,
+        removedSnapshotIds: [...removed],
+      });
+      if (outcome.status === 'unknown') throw outcome.error;
+      if (outcome.status === 'committed') {
+        this.metadataValue = outcome.table.metadata;
+        this.metadataLocationValue = outcome.table.metadataLocation;
+        const unused = await this.filesOnlyUsedBy(expired, next.snapshots);
+        await this.deleteQuietly(unused);
+        this.logger?.debug('Iceberg snapshots expired', { table: this.name, expired: expired.length, deletedFiles: unused.length });
+        return { expired: expired.length, deletedFiles: unused.length };
+      }
+      const delay = Math.min(2000, 25 * 2 ** (attempt - 1)) * (0.5 + Math.random());
+      await sleep(delay);
+    }
+    throw new CommitConflictError(this.name, maxAttempts);
+  }
+
+  /**
+   * Expires snapshots as the table's own properties say, with Iceberg's names and defaults:
+   * `history.expire.max-snapshot-age-ms` (5 days) and `history.expire.min-snapshots-to-keep` (1).
+   * A property that is not a number is taken at its default.
+   */
+  async expireByTableProperties(now: number = Date.now()): Promise<ExpireSnapshotsResult & { maxAgeMs: number }> {
+    const numberProperty = (name: string, dflt: number): number => {
+      const v = Number(this.metadataValue.properties[name]);
+      return this.metadataValue.properties[name] !== undefined && Number.isFinite(v) && v >= 0 ? v : dflt;
+    };
+    const maxAgeMs = numberProperty('history.expire.max-snapshot-age-ms', DEFAULT_MAX_SNAPSHOT_AGE_MS);
+    const retainLast = numberProperty('history.expire.min-snapshots-to-keep', 1);
+    return { ...(await this.expireSnapshots({ olderThanMs: now - maxAgeMs, retainLast })), maxAgeMs };
+  }
+
+  /** The files (manifest lists, manifests, data files) that `expired` snapshots use and no `kept` one does. */
+  private async filesOnlyUsedBy(expired: readonly Snapshot[], kept: readonly Snapshot[]): Promise<string[]> {
+    const used = new Set<string>();
+    const keptManifests = new Set<string>();
+    for (const snap of kept) {
+      used.add(snap['manifest-list']);
+      for (const m of await this.readManifestList(snap['manifest-list'])) {
+        used.add(m.manifest_path);
+        if (keptManifests.has(m.manifest_path)) continue;
+        keptManifests.add(m.manifest_path);
+        for (const e of await this.readManifest(m)) if (e.status !== ManifestEntryStatus.DELETED) used.add(e.data_file.file_path);
+      }
+    }
+    const candidates = new Set<string>();
+    const seenManifests = new Set<string>();
+    for (const snap of expired) {
+      candidates.add(snap['manifest-list']);
+      for (const m of await this.readManifestList(snap['manifest-list'])) {
+        candidates.add(m.manifest_path);
+        if (seenManifests.has(m.manifest_path) || keptManifests.has(m.manifest_path)) continue;
+        seenManifests.add(m.manifest_path);
+        for (const e of await this.readManifest(m)) candidates.add(e.data_file.file_path);
+      }
+    }
+    return [...candidates].filter((f) => !used.has(f));
   }
 
   private async commitWithFiles(input: WriteInput, options: WriteOptions, kind: 'append' | 'overwrite'): Promise<CommitResult> {

@@ -179,10 +179,15 @@ export class RestCatalogBackend implements CatalogBackend {
         { action: 'set-current-schema', 'schema-id': -1 },
       );
     }
-    updates.push(
-      { action: 'add-snapshot', snapshot: commit.snapshot },
-      { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': commit.snapshot['snapshot-id'] },
-    );
+    if (commit.snapshot) {
+      updates.push(
+        { action: 'add-snapshot', snapshot: commit.snapshot },
+        { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': commit.snapshot['snapshot-id'] },
+      );
+    }
+    if (commit.removedSnapshotIds && commit.removedSnapshotIds.length > 0) {
+      updates.push({ action: 'remove-snapshots', 'snapshot-ids': commit.removedSnapshotIds });
+    }
     let res: { status: number; text: string };
     try {
       res = await this.request('POST', await this.tablePath(id), {

@@ -80,3 +80,18 @@ export function withSnapshot(
     refs: { ...base.refs, main: { ...base.refs['main'], 'snapshot-id': snapshot['snapshot-id'], type: 'branch' } },
   };
 }
+
+/**
+ * The metadata without the given snapshots (none of them referenced by a ref): they leave the
+ * snapshot list and the snapshot log, as Iceberg's expire-snapshots does.
+ */
+export function withoutSnapshots(base: TableMetadata, baseLocation: string, removed: ReadonlySet<bigint>, now: number): TableMetadata {
+  const metadataLog = [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }];
+  return {
+    ...base,
+    'last-updated-ms': now,
+    snapshots: base.snapshots.filter((s) => !removed.has(s['snapshot-id'])),
+    'snapshot-log': base['snapshot-log'].filter((e) => !removed.has(e['snapshot-id'])),
+    'metadata-log': metadataLog.slice(-METADATA_LOG_MAX),
+  };
+}

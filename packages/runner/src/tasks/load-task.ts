@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { NonRetryableTaskError, assertNever } from '@sluice/core';
+import { NonRetryableTaskError, assertNever, errorMessage } from '@sluice/core';
 import { icebergTableName } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import type { ColumnSpec, CommitResult, IcebergCatalog, WriteInput } from '@sluice/iceberg';
+import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, WriteInput } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
@@ -67,6 +67,32 @@ export interface LoadTaskDeps {
   datahub: DataHubPublisher | null;
   /** Base of flow_url, for the metadata. */
   publicUrl: string;
+}
+
+/**
+ * After a commit, the table's old snapshots are expired as its properties say (Iceberg's
+ * `history.expire.*`; by default those older than 5 days, the current one always kept), so that a
+ * recurring sync's table does not keep every run's snapshot and files for ever. Maintenance only:
+ * a failure is a warning, the load stands.
+ */
+async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promise<void> {
+  try {
+    const r = await table.expireByTableProperties();
+    if (r.expired > 0) {
+      ctx.log.info(
+        `expired ${r.expired} snapshot${r.expired === 1 ? '' : 's'} of ${table.name} older than ${formatAge(r.maxAgeMs)} ` +
+          `(history.expire.max-snapshot-age-ms); deleted ${r.deletedFiles} file${r.deletedFiles === 1 ? '' : 's'} no kept snapshot uses`,
+      );
+    }
+  } catch (err) {
+    ctx.log.warn(`expiring old snapshots of ${table.name} failed (the load is committed; the next load tries again): ${errorMessage(err)}`);
+  }
+}
+
+function formatAge(ms: number): string {
+  if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000} h`;
+  return `${ms} ms`;
 }
 
 export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<TaskResult> {
@@ -131,6 +157,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         `${rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
         `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''})`,
     );
+    await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
       ctx.log.warn(
         `${result.mergeDuplicateRows} of the ${tm.rows} rows of this batch were left out: a later row had the same merge key ` +
