@@ -8,7 +8,7 @@ import { Engine } from '@sluice/engine';
 import { openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
-import { createIngestionHandlers, startRunner } from '@sluice/runner';
+import { createIngestionHandlers, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis } from './check-services.ts';
@@ -190,6 +190,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       handlers: createIngestionHandlers(deps),
     });
     closers.push({ name: 'runner', close: () => runner.close() });
+    const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
+    closers.push({ name: 'retention sweeps', close: () => retention.close() });
     for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
     await warnIfStoreUnusable(store, logger);
@@ -275,6 +277,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     handlers: createIngestionHandlers(deps),
   });
   await warnIfStoreUnusable(store, logger);
+  const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
   logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },
@@ -282,7 +285,12 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     { name: 'Iceberg catalog', close: () => deps.catalog.close() },
     { name: 'DataHub sender', close: () => deps.datahub.stop() },
     { name: 'runner', close: () => runner.close() },
+    { name: 'retention sweeps', close: () => retention.close() },
   ]);
+}
+
+function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_STAGING_RETENTION_DAYS: number }): RetentionPolicy {
+  return { archiveDays: cfg.SLUICE_ARCHIVE_RETENTION_DAYS, stagingDays: cfg.SLUICE_STAGING_RETENTION_DAYS };
 }
 
 /**

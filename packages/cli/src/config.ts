@@ -13,6 +13,12 @@ const common = {
   SLUICE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('sluice'),
 };
 
+/** How long a finished run's files are kept (days; 0 = for ever): the runners' retention sweep. */
+const retention = {
+  SLUICE_ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+  SLUICE_STAGING_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
+};
+
 /** `sluice scheduler`: decides; never runs connector code. */
 export const schedulerConfigSchema = z.object({
   ...common,
@@ -31,6 +37,7 @@ export const runnerConfigSchema = z.object({
   SLUICE_MASTER_KEY: masterKey,
   SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
   SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  ...retention,
 });
 
 /** `sluice migrate`. */
@@ -55,6 +62,7 @@ export function startConfigSchema(cwd: string) {
     SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
     SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
     SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+    ...retention,
   });
 }
 

@@ -1,3 +1,5 @@
 export * from './worker/index.ts';
 export { createIngestionHandlers } from './tasks/ingestion-handlers.ts';
 export type { IngestionDeps } from './tasks/ingestion-handlers.ts';
+export { removeExpiredRunFiles, type RetentionPolicy } from './retention/remove-expired-run-files.ts';
+export { startRetentionSweeps } from './retention/start-retention-sweeps.ts';

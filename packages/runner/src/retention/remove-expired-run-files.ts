@@ -1,0 +1,63 @@
+import { sqlTransaction, type PrismaClient } from '@sluice/db';
+import type { Logger } from '@sluice/logging';
+import type { ObjectStore } from '@sluice/storage';
+import { archivePrefix, stagingPrefix } from '../tasks/staging-layout.ts';
+
+const DAY_MS = 86_400_000;
+/** Runs handled per transaction (their rows stay locked while their prefixes are removed). */
+const BATCH = 100;
+
+export interface RetentionPolicy {
+  /** A successful run's `archive/{run}/` is removed this many days after the run ended; 0 keeps it for ever. */
+  archiveDays: number;
+  /**
+   * The `staging/{run}/` a failed or cancelled run left (kept so that a clear can re-run its tasks
+   * from it) is removed this many days after the run ended; 0 keeps it for ever.
+   */
+  stagingDays: number;
+}
+
+/**
+ * One retention pass: removes the files of finished runs past the policy's ages and records each
+ * removal (`run_file_removals`), so a run is swept once — again only if it ended again after that
+ * (a clear re-ran it). Several runners may sweep at once: a run's row is locked (SKIP LOCKED) while
+ * its files are removed. Answers how many runs' files were removed.
+ */
+export async function removeExpiredRunFiles(
+  deps: { prisma: PrismaClient; store: ObjectStore; logger: Logger },
+  policy: RetentionPolicy,
+  now: Date = new Date(),
+): Promise<number> {
+  if (policy.archiveDays <= 0 && policy.stagingDays <= 0) return 0;
+  // A policy of 0 days puts its cutoff before any run: nothing of that kind is old enough.
+  const cutoff = (days: number): Date => (days > 0 ? new Date(now.getTime() - days * DAY_MS) : new Date(0));
+  let removed = 0;
+  for (;;) {
+    const batch = await sqlTransaction(deps.prisma, async (sql) => {
+      const runs = await sql.query<{ id: string; state: string }[]>`
+        SELECT d.id, d.state::text AS state FROM dag_runs d
+        WHERE d.ended_at IS NOT NULL
+          AND ((d.state = 'success' AND d.ended_at < ${cutoff(policy.archiveDays)}::timestamptz)
+            OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${cutoff(policy.stagingDays)}::timestamptz))
+          AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
+        ORDER BY d.ended_at LIMIT ${BATCH}::int
+        FOR UPDATE OF d SKIP LOCKED`;
+      for (const run of runs) {
+        // A successful run's staging is already gone (archive moved or deleted it); a failed or
+        // cancelled run has no archive unless its archive task got that far.
+        await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
+        if (run.state !== 'success') await deps.store.deletePrefix(archivePrefix(run.id));
+      }
+      if (runs.length > 0) {
+        await sql.execute`
+          INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${runs.map((r) => r.id)}::uuid[]), ${now}::timestamptz
+          ON CONFLICT (run_id) DO UPDATE SET removed_at = EXCLUDED.removed_at`;
+      }
+      return runs.length;
+    });
+    removed += batch;
+    if (batch < BATCH) break;
+  }
+  if (removed > 0) deps.logger.info(`retention: removed the files of ${removed} finished run${removed === 1 ? '' : 's'}`, { ...policy });
+  return removed;
+}

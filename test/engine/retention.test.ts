@@ -1,0 +1,95 @@
+/**
+ * The runners' retention sweep on real PostgreSQL and a real object store: a successful run's
+ * archive goes after SLUICE_ARCHIVE_RETENTION_DAYS, a failed or cancelled run's staging after
+ * SLUICE_STAGING_RETENTION_DAYS, each once; runs under way and younger runs are not touched.
+ */
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NonRetryableTaskError } from '@sluice/core';
+import { removeExpiredRunFiles } from '@sluice/runner';
+import { openObjectStore, type ObjectStore } from '@sluice/storage';
+import { testEnv } from '../support/env.ts';
+import { createHarness, testLogger, waitFor, waitForRun, type Harness } from './support/harness.ts';
+
+const DAY = 86_400_000;
+
+describe('retention sweep', () => {
+  let h: Harness;
+  let dir: string;
+  let store: ObjectStore;
+  beforeEach(async () => {
+    h = await createHarness();
+    dir = await mkdtemp(path.join(testEnv.tmpDir, 'retention-'));
+    store = openObjectStore(`file://${dir}`);
+  });
+  afterEach(async () => {
+    await h.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const keys = async (prefix: string): Promise<string[]> => {
+    const out: string[] = [];
+    for await (const o of store.list(prefix)) out.push(o.key);
+    return out.sort();
+  };
+
+  it("removes an old successful run's archive and a failed or cancelled run's staging, once each; keeps what is young or under way", async () => {
+    const ok = await h.createJob({ streams: ['a'] });
+    const broken = await h.createJob({ streams: ['a'] });
+    const held = await h.createJob({ streams: ['a'] });
+    const running = await h.createJob({ streams: ['a'] });
+    const brokenJobs = new Set([broken]);
+    const heldJobs = new Set([held, running]);
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (brokenJobs.has(ctx.job.id)) throw new NonRetryableTaskError('source_config.token is missing');
+        if (heldJobs.has(ctx.job.id)) await sleep(60_000, undefined, { signal: ctx.signal });
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    let underWay: string | undefined;
+    try {
+      const success = (await h.engine.triggerRun(ok)).runId;
+      const failed = (await h.engine.triggerRun(broken)).runId;
+      const cancelled = (await h.engine.triggerRun(held)).runId;
+      underWay = (await h.engine.triggerRun(running)).runId;
+      assert.equal((await waitForRun(h.prisma, success, ['success', 'failed'])).state, 'success');
+      assert.equal((await waitForRun(h.prisma, failed, ['success', 'failed'])).state, 'failed');
+      await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId: cancelled, taskId: 'extract', state: 'running' } })) === 1, 'the held extract to run');
+      await h.engine.cancelRun(cancelled);
+      await waitForRun(h.prisma, cancelled, ['cancelled']);
+      // What the runs left, as archive and a failed extract leave it.
+      for (const [key, body] of [
+        [`archive/${success}/raw/a/part-00000.jsonl`, 'x'],
+        [`staging/${failed}/raw/a/part-00000.jsonl`, 'x'],
+        [`staging/${cancelled}/raw/a/part-00000.jsonl`, 'x'],
+        [`staging/${underWay}/raw/a/part-00000.jsonl`, 'x'],
+      ] as const) {
+        await store.put(key, body);
+      }
+      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const policy = { archiveDays: 30, stagingDays: 7 };
+
+      // A day later nothing is old enough.
+      assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + DAY)), 0);
+      // Eight days later: the failed and the cancelled runs' staging goes; the archive stays.
+      assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 8 * DAY)), 2);
+      assert.deepEqual(await keys('staging/'), [`staging/${underWay}/raw/a/part-00000.jsonl`], 'a run under way keeps its staging');
+      assert.deepEqual(await keys('archive/'), [`archive/${success}/raw/a/part-00000.jsonl`]);
+      // With the archive kept for ever (0), the successful run is never swept.
+      assert.equal(await removeExpiredRunFiles(deps, { archiveDays: 0, stagingDays: 7 }, new Date(Date.now() + 400 * DAY)), 0);
+      // Thirty-one days later the archive goes too; then nothing is left to do.
+      assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 31 * DAY)), 1);
+      assert.deepEqual(await keys('archive/'), []);
+      assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 32 * DAY)), 0, 'each run is swept once');
+      assert.equal(await h.prisma.runFileRemoval.count(), 3);
+    } finally {
+      if (underWay) await h.engine.cancelRun(underWay).catch(() => undefined);
+      await runner.close();
+    }
+  });
+});
