@@ -330,29 +330,31 @@ export class IcebergTable {
 
   /** The files (manifest lists, manifests, data files) that `expired` snapshots use and no `kept` one does. */
   private async filesOnlyUsedBy(expired: readonly Snapshot[], kept: readonly Snapshot[]): Promise<string[]> {
-    const used = new Set<string>();
-    const keptManifests = new Set<string>();
-    for (const snap of kept) {
-      used.add(snap['manifest-list']);
+    // A kept snapshot uses the data files its manifests hold as added or existing; an expired
+    // one's manifests are read whole, except those a kept snapshot shares.
+    const keptFiles = await this.filesOfSnapshots(kept, new Set(), (e) => e.status !== ManifestEntryStatus.DELETED);
+    const expiredFiles = await this.filesOfSnapshots(expired, keptFiles.manifests, () => true);
+    return [...expiredFiles.files].filter((f) => !keptFiles.files.has(f));
+  }
+
+  /** The manifest lists, manifests and data files (the entries `pick` takes) of snapshots; manifests in `skip` are not read. */
+  private async filesOfSnapshots(
+    snapshots: readonly Snapshot[],
+    skip: ReadonlySet<string>,
+    pick: (e: ManifestEntry) => boolean,
+  ): Promise<{ files: Set<string>; manifests: Set<string> }> {
+    const files = new Set<string>();
+    const manifests = new Set<string>();
+    for (const snap of snapshots) {
+      files.add(snap['manifest-list']);
       for (const m of await this.readManifestList(snap['manifest-list'])) {
-        used.add(m.manifest_path);
-        if (keptManifests.has(m.manifest_path)) continue;
-        keptManifests.add(m.manifest_path);
-        for (const e of await this.readManifest(m)) if (e.status !== ManifestEntryStatus.DELETED) used.add(e.data_file.file_path);
+        files.add(m.manifest_path);
+        if (manifests.has(m.manifest_path) || skip.has(m.manifest_path)) continue;
+        manifests.add(m.manifest_path);
+        for (const e of await this.readManifest(m)) if (pick(e)) files.add(e.data_file.file_path);
       }
     }
-    const candidates = new Set<string>();
-    const seenManifests = new Set<string>();
-    for (const snap of expired) {
-      candidates.add(snap['manifest-list']);
-      for (const m of await this.readManifestList(snap['manifest-list'])) {
-        candidates.add(m.manifest_path);
-        if (seenManifests.has(m.manifest_path) || keptManifests.has(m.manifest_path)) continue;
-        seenManifests.add(m.manifest_path);
-        for (const e of await this.readManifest(m)) candidates.add(e.data_file.file_path);
-      }
-    }
-    return [...candidates].filter((f) => !used.has(f));
+    return { files, manifests };
   }
 
   private async commitWithFiles(input: WriteInput, options: WriteOptions, kind: 'append' | 'overwrite'): Promise<CommitResult> {
