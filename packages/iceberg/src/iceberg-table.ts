@@ -283,13 +283,13 @@ export class IcebergTable {
    */
   async expireSnapshots(options: ExpireSnapshotsOptions): Promise<ExpireSnapshotsResult> {
     const maxAttempts = options.maxAttempts ?? 10;
+    // The state this object holds (a load's, right after its commit) usually says there is nothing
+    // to expire: then the catalog is not asked again.
+    if (expirable(this.metadataValue, options).length === 0) return { expired: 0, deletedFiles: 0 };
     for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
       const base = await this.refresh();
       const baseLocation = this.metadataLocationValue;
-      const named = new Set<bigint>([base['current-snapshot-id'], ...Object.values(base.refs).map((r) => r['snapshot-id'])]);
-      const newest = [...base.snapshots].sort((a, b) => b['timestamp-ms'] - a['timestamp-ms']).slice(0, Math.max(1, options.retainLast));
-      const kept = new Set(newest.map((s) => s['snapshot-id']));
-      const expired = base.snapshots.filter((s) => !kept.has(s['snapshot-id']) && !named.has(s['snapshot-id']) && s['timestamp-ms'] < options.olderThanMs);
+      const expired = expirable(base, options);
       if (expired.length === 0) return { expired: 0, deletedFiles: 0 };
       const removed = new Set(expired.map((s) => s['snapshot-id']));
       const next = withoutSnapshots(base, baseLocation, removed, Date.now());
@@ -749,6 +749,14 @@ export class IcebergTable {
 interface WrittenFiles {
   /** Data files uploaded by this write (any attempt). */
   dataFiles: Set<string>;
+}
+
+/** The snapshots `options` expire: older than the time, beyond the newest kept, named by no ref. */
+function expirable(metadata: TableMetadata, options: ExpireSnapshotsOptions): Snapshot[] {
+  const named = new Set<bigint>([metadata['current-snapshot-id'], ...Object.values(metadata.refs).map((r) => r['snapshot-id'])]);
+  const newest = [...metadata.snapshots].sort((a, b) => b['timestamp-ms'] - a['timestamp-ms']).slice(0, Math.max(1, options.retainLast));
+  const kept = new Set(newest.map((s) => s['snapshot-id']));
+  return metadata.snapshots.filter((s) => !kept.has(s['snapshot-id']) && !named.has(s['snapshot-id']) && s['timestamp-ms'] < options.olderThanMs);
 }
 
 function findOwnSnapshot(metadata: TableMetadata, options: WriteOptions): Snapshot | undefined {
