@@ -83,15 +83,19 @@ export function withSnapshot(
 
 /**
  * The metadata without the given snapshots (none of them referenced by a ref): they leave the
- * snapshot list and the snapshot log, as Iceberg's expire-snapshots does.
+ * snapshot list; the snapshot log keeps only what follows the last removed one, as Iceberg's
+ * expire-snapshots does — the log says which snapshot was current at each time, and with a gap
+ * in it a time-travel read "as of" a time inside the gap would get the wrong one.
  */
 export function withoutSnapshots(base: TableMetadata, baseLocation: string, removed: ReadonlySet<bigint>, now: number): TableMetadata {
   const metadataLog = [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }];
+  let snapshotLog: TableMetadata['snapshot-log'] = [];
+  for (const e of base['snapshot-log']) snapshotLog = removed.has(e['snapshot-id']) ? [] : [...snapshotLog, e];
   return {
     ...base,
     'last-updated-ms': now,
     snapshots: base.snapshots.filter((s) => !removed.has(s['snapshot-id'])),
-    'snapshot-log': base['snapshot-log'].filter((e) => !removed.has(e['snapshot-id'])),
+    'snapshot-log': snapshotLog,
     'metadata-log': metadataLog.slice(-METADATA_LOG_MAX),
   };
 }
