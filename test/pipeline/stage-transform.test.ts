@@ -217,6 +217,14 @@ test('stage leaves out a field with an empty name, says so, and stages the other
   assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => r['id']), [1n, 2n]);
 });
 
+test('stage refuses, once and clearly, a stream whose columns differ only in case (DuckDB reads them as one)', async () => {
+  await assert.rejects(
+    stageRaw('11111111-2222-3333-4444-888888888888', ['{"id":1,"name":"a","Name":"B"}'], { id: { type: 'integer' }, name: { type: 'string' }, Name: { type: 'string' } }),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError && /the source's columns "name" and "Name" differ only in case; .* this stream cannot be loaded: leave it out of streams/.test(err.message),
+  );
+});
+
 test('transform renames, casts, drops, encrypts and adds the metadata columns', async () => {
   const when = new Date('2026-11-28T12:00:00Z');
   const out = await transformUsers(

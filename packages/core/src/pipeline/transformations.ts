@@ -37,6 +37,8 @@ export interface StreamPlan {
  * case (DuckDB, Trino and Spark take `name` and `NAME` for one column).
  */
 export function planStreamColumns(stream: string, columns: readonly string[], transformations: readonly ColumnTransformation[]): StreamPlan {
+  const collision = sourceCaseCollision(stream, columns);
+  if (collision) throw new ValidationError([{ path: 'streams', message: collision }]);
   const issues: FieldIssue[] = [];
   const byColumn = new Map<string, ColumnPlan & { dropped: boolean }>();
   for (const c of columns) byColumn.set(c, { source: c, target: c, encryptionKeyName: null, castTo: null, dropped: false });
@@ -71,11 +73,8 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
         message:
           other.target === p.target
             ? `stream "${stream}": columns "${other.source}" and "${p.source}" would both be named "${p.target}"`
-            : other.source === other.target && p.source === p.target
-              ? `stream "${stream}": the source's columns "${other.source}" and "${p.source}" differ only in case, one name to DuckDB, Trino ` +
-                'and Spark, which ignore the case of column names: rename one of them (new_name)'
-              : `stream "${stream}": columns "${other.source}" and "${p.source}" would be named "${other.target}" and "${p.target}", ` +
-                'one name to DuckDB, Trino and Spark, which ignore the case of column names',
+            : `stream "${stream}": columns "${other.source}" and "${p.source}" would be named "${other.target}" and "${p.target}", ` +
+              'one name to DuckDB, Trino and Spark, which ignore the case of column names',
       });
     }
     seen.set(p.target.toLowerCase(), { source: p.source, target: p.target });
@@ -85,6 +84,26 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
     stream,
     columns: kept.map(({ source, target, encryptionKeyName, castTo }) => ({ source, target, encryptionKeyName, castTo })),
   };
+}
+
+/**
+ * Why a stream cannot be loaded when its source has two columns whose names differ only in case
+ * (`name` and `Name`), or null. Stage reads records with DuckDB, which takes them for one column,
+ * before any transformation applies: no rename or drop helps, only leaving the stream out.
+ */
+export function sourceCaseCollision(stream: string, columns: readonly string[]): string | null {
+  const seen = new Map<string, string>();
+  for (const c of columns) {
+    const other = seen.get(c.toLowerCase());
+    if (other !== undefined) {
+      return (
+        `stream "${stream}": the source's columns "${other}" and "${c}" differ only in case; Sluice reads records with DuckDB, ` +
+        'which takes them for one column (as Trino and Spark would), so this stream cannot be loaded: leave it out of streams'
+      );
+    }
+    seen.set(c.toLowerCase(), c);
+  }
+  return null;
 }
 
 /**

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, assertNever } from '@sluice/core';
-import { columnsFromJsonSchema, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
+import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
@@ -88,6 +88,8 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
   const extracted = manifest.streams.find((s) => s.name === stream);
   if (!extracted) throw new NonRetryableTaskError(`stream "${stream}" was not extracted in run ${runId}`);
   let columns: StreamColumn[] = columnsFromJsonSchema(extracted.jsonSchema);
+  const collision = sourceCaseCollision(stream, columns.map((c) => c.name));
+  if (collision) throw new NonRetryableTaskError(collision);
   if (columns.some((c) => c.name === '')) {
     // No table column can have an empty name (DuckDB, Trino and Spark refuse the identifier).
     columns = columns.filter((c) => c.name !== '');
