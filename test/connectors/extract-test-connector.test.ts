@@ -174,10 +174,22 @@ describe('a successful extract', () => {
     assert.doesNotMatch(same.logs.text(), /do(es)? not declare/);
   });
 
-  test('fields no schema declares are said in the log as not loaded', async () => {
-    const { result, logs } = await extract({ records: 3, extra_field: 'stray' }, { streams: ['users'] });
-    succeeded(result);
-    assert.match(logs.text(), /fields the source's schema does not declare, which are not loaded \(users: stray\)/);
+  test('fields no schema declares are said in the log as not loaded, and once known they make no discover', async () => {
+    const first = await extract({ records: 3, extra_field: 'stray' }, { streams: ['users'] });
+    const r = succeeded(first.result);
+    assert.match(first.logs.text(), /fields the source's schema does not declare, which are not loaded \(users: stray\)/);
+    assert.deepEqual(r.undeclaredFields, { users: ['stray'] });
+    assert.ok(r.discoveredCatalog);
+    // With the stored catalog: not yet known as undeclared, the connector discovers again (and still finds none).
+    const again = await extract({ records: 3, extra_field: 'stray' }, { streams: ['users'], catalog: r.discoveredCatalog });
+    assert.match(again.logs.text(), /discovering the source's schema again/);
+    assert.deepEqual(succeeded(again.result).undeclaredFields, { users: ['stray'] });
+    // Known from then on: no discover on the following runs, the field is still said not loaded.
+    const known = await extract({ records: 3, extra_field: 'stray' }, { streams: ['users'], catalog: r.discoveredCatalog, knownUndeclaredFields: { users: ['stray'] } });
+    const k = succeeded(known.result);
+    assert.doesNotMatch(known.logs.text(), /discovering the source's schema again/);
+    assert.equal(k.discoveredCatalog, null);
+    assert.deepEqual(k.undeclaredFields, { users: ['stray'] });
   });
 
   test('config, catalog and state reach the connector in 0600 files of a private directory, removed afterwards', async () => {

@@ -55,6 +55,12 @@ export interface RunExtractOptions {
   runId: string;
   /** A catalog from an earlier `discover`; discovered now when absent. */
   catalog?: AirbyteCatalog;
+  /**
+   * Per stream, fields the records carried last time that the source's own schema did not declare
+   * even when discovered again (`undeclaredFields` of that extract): seeing them again with `catalog`
+   * does not make the connector discover again.
+   */
+  knownUndeclaredFields?: Readonly<Record<string, readonly string[]>>;
   signal?: AbortSignal;
   /** Stop the connector after this long (default 12 hours). */
   timeoutMs?: number;
@@ -84,6 +90,8 @@ export type ExtractResult =
       updatedConfig: ConnectorConfig | null;
       /** The catalog this extract discovered (null when the caller passed one in). */
       discoveredCatalog: AirbyteCatalog | null;
+      /** Per stream, fields the records carried that the staged schema does not declare (not loaded). */
+      undeclaredFields: Record<string, string[]>;
       progress: ExtractProgress;
     }
   | {
@@ -130,6 +138,7 @@ class ExtractRun {
   #badRecords = 0;
   #lastProgress = 0;
   #fields: UndeclaredFields | undefined;
+  #undeclared: Record<string, string[]> = {};
 
   constructor(options: RunExtractOptions) {
     this.#o = options;
@@ -269,7 +278,16 @@ class ExtractRun {
     }
     const progress = this.#finalProgress();
     this.#log('info', 'sluice', `extracted ${progress.records} records (${progress.bytes} bytes) in ${progress.elapsedMs} ms`);
-    return { status: 'succeeded', manifest, manifestKey, state, updatedConfig: this.#updatedConfig, discoveredCatalog: this.#discovered, progress };
+    return {
+      status: 'succeeded',
+      manifest,
+      manifestKey,
+      state,
+      updatedConfig: this.#updatedConfig,
+      discoveredCatalog: this.#discovered,
+      undeclaredFields: this.#undeclared,
+      progress,
+    };
   }
 
   /** The per-line handler: synchronous except when a staging write must wait (backpressure) or a config is being saved. */
@@ -349,8 +367,17 @@ class ExtractRun {
     const found = this.#fields?.found() ?? new Map<string, string[]>();
     if (found.size === 0) return schemas;
     const describe = (m: Map<string, string[]>): string => [...m].map(([stream, names]) => `${stream}: ${names.join(', ')}`).join('; ');
-    if (this.#o.catalog && this.#masker) {
-      this.#log('info', 'sluice', `records carry fields the stored catalog does not declare (${describe(found)}): discovering the source's schema again`);
+    // Fields already known not to be in the source's schema (a discover after they were seen did
+    // not declare them) do not make it discover again.
+    const known = this.#o.knownUndeclaredFields ?? {};
+    const unknown = new Map(
+      [...found].flatMap(([stream, names]) => {
+        const fresh = names.filter((n) => !(known[stream] ?? []).includes(n));
+        return fresh.length > 0 ? [[stream, fresh] as const] : [];
+      }),
+    );
+    if (this.#o.catalog && this.#masker && unknown.size > 0) {
+      this.#log('info', 'sluice', `records carry fields the stored catalog does not declare (${describe(unknown)}): discovering the source's schema again`);
       const fresh = await this.#o.connector.tryDiscover(this.#o.config, this.#masker, commandOptions);
       if (fresh.ok) {
         this.#discovered = fresh.value;
@@ -367,6 +394,7 @@ class ExtractRun {
       }),
     );
     if (left.size > 0) this.#log('warn', 'sluice', `records carry fields the source's schema does not declare, which are not loaded (${describe(left)})`);
+    this.#undeclared = Object.fromEntries(left);
     return schemas;
   }
 

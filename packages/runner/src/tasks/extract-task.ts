@@ -1,4 +1,5 @@
 import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type ConnectorLogEntry } from '@sluice/connectors';
+import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -29,6 +30,18 @@ function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | nul
   if (!parsed.success) return undefined;
   const names = new Set(parsed.data.streams.map((s) => s.name));
   return streams.every((s) => names.has(s)) ? parsed.data : undefined;
+}
+
+/**
+ * Beside the stored catalog (`ingestion_jobs.source_catalog`), the fields records carried that the
+ * source's schema did not declare at its last discover: seen again, they do not make extract
+ * discover again (a source that always sends one would otherwise discover on every run).
+ */
+const UNDECLARED_KEY = 'sluice_undeclared_fields';
+const undeclaredFieldsSchema = z.record(z.string(), z.array(z.string())).catch({});
+
+function knownUndeclared(stored: unknown): Record<string, string[]> {
+  return stored !== null && typeof stored === 'object' ? undeclaredFieldsSchema.parse((stored as Record<string, unknown>)[UNDECLARED_KEY]) : {};
 }
 
 export interface ExtractOutput {
@@ -66,7 +79,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     streams: ctx.job.streams,
     mode: ctx.job.mode,
     state,
-    ...(stored ? { catalog: stored } : {}),
+    ...(stored ? { catalog: stored, knownUndeclaredFields: knownUndeclared(row.sourceCatalog) } : {}),
     store: deps.store,
     runId: ctx.run.id,
     signal: ctx.signal,
@@ -85,7 +98,10 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (result.discoveredCatalog) {
     await ctx.prisma.ingestionJob.update({
       where: { id: ctx.job.id },
-      data: { sourceCatalog: result.discoveredCatalog as unknown as Prisma.InputJsonValue, sourceCatalogAt: new Date() },
+      data: {
+        sourceCatalog: { ...result.discoveredCatalog, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
+        sourceCatalogAt: new Date(),
+      },
     });
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
