@@ -58,11 +58,13 @@ test(`objects and arrays nested up to ${MAX_NESTING} deep take the fast path; de
   assert.ok(parsed(`{"type":"RECORD","record":{"stream":"s","data":${tooDeep}}}`), 'the line itself is valid JSON');
 });
 
-test('whitespace around the message members is fine; whitespace inside data leaves the line to the full parse (which compacts it)', () => {
+test('whitespace around the message members is fine; data written with spaces is taken compacted, numbers and strings as written', () => {
   const data = '{"id":1}';
   assertTaken(` \t{ "type" : "RECORD" ,\n"record" : { "stream" : "users" , "data" : ${data} , "emitted_at" : 1 } }\r`, data);
-  assert.equal(scanRecordLine('{"type": "RECORD", "record": {"stream": "users", "data": {"id": 1}}}'), undefined);
-  assert.equal(scanRecordLine('{"type":"RECORD","record":{"stream":"users","data":{"id":1,"a":[1, 2]}}}'), undefined);
+  // As Python's json.dumps writes by default; before, the full parse took it and rounded the big integer.
+  const spaced = '{"type": "RECORD", "record": {"stream": "users", "data": {"id": 9223372036854775808, "s": "a b\\" c", "a": [1, 2.50]}}}';
+  assert.deepEqual(scanRecordLine(spaced), { stream: 'users', data: '{"id":9223372036854775808,"s":"a b\\" c","a":[1,2.50]}' });
+  assert.deepEqual(JSON.parse(scanRecordLine(spaced)?.data ?? ''), (JSON.parse(spaced) as { record: { data: unknown } }).record.data);
 });
 
 test('a RECORD without data, with data that is not an object, or without a string stream is left to the full parse', () => {

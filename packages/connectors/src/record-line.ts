@@ -20,17 +20,70 @@ export interface RecordLine {
  * would give, with the last of repeated members counting as it does there. The data text is
  * the connector's own: numbers keep their digits (no rounding above 2^53) and escapes stay
  * escapes; a member name repeated *inside* `data` is staged as written, where parsing kept
- * only the last.
+ * only the last. A line with whitespace between its tokens is taken compacted (the whitespace
+ * outside strings removed), so `data` is always compact JSON.
  */
 export function scanRecordLine(line: string): RecordLine | undefined {
   try {
-    return new RecordScanner(line).scan();
+    // A connector that writes JSON with spaces (Python's json.dumps by default) gets the same
+    // path once the spaces are gone, for the full parse would round its integers above 2^53.
+    // Only valid JSON is compacted: there, whitespace only ever lies between tokens.
+    return new RecordScanner(line).scan() ?? (hasSpaceOutsideStrings(line) && isJson(line) ? new RecordScanner(compactJson(line)).scan() : undefined);
   } catch (err) {
     // A value too long for the regular expression engine's backtracking stack (millions of
     // escapes in one string): the full parse takes that line.
     if (err instanceof RangeError) return undefined;
     throw err;
   }
+}
+
+const isSpace = (c: number): boolean => c === SPACE || c === TAB || c === LF || c === CR;
+
+/** The line without the whitespace between JSON tokens (strings are copied as they are, escapes included). */
+export function compactJson(line: string): string {
+  const runs: string[] = [];
+  let runStart = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i += 1;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (isSpace(c)) {
+      if (i > runStart) runs.push(line.slice(runStart, i));
+      runStart = i + 1;
+    }
+  }
+  if (runStart < line.length) runs.push(line.slice(runStart));
+  return runs.join('');
+}
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the line has whitespace outside its strings. */
+function hasSpaceOutsideStrings(line: string): boolean {
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i += 1;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (isSpace(c)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Objects and arrays nest at most this deep in a `data` taken by the fast path (`data` itself is the first level). */
