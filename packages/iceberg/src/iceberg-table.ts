@@ -83,7 +83,10 @@ export interface CommitResult {
 export interface ExpireSnapshotsOptions {
   /** Snapshots committed before this time (ms since the epoch) may go. */
   olderThanMs: number;
-  /** The most recent snapshots kept whatever their age (at least 1). A snapshot a ref names is always kept. */
+  /**
+   * Snapshots kept in each branch's history whatever their age: its head and ancestors (at least
+   * 1). A snapshot a ref (branch or tag) names is always kept.
+   */
   retainLast: number;
   /** Commit attempts before giving up on conflicts (default 10). */
   maxAttempts?: number;
@@ -751,12 +754,24 @@ interface WrittenFiles {
   dataFiles: Set<string>;
 }
 
-/** The snapshots `options` expire: older than the time, beyond the newest kept, named by no ref. */
+/**
+ * The snapshots `options` expire: older than the time, and neither named by a ref nor among the
+ * `retainLast` latest of a branch's history (the head and its ancestors, as Iceberg counts
+ * `min-snapshots-to-keep`).
+ */
 function expirable(metadata: TableMetadata, options: ExpireSnapshotsOptions): Snapshot[] {
-  const named = new Set<bigint>([metadata['current-snapshot-id'], ...Object.values(metadata.refs).map((r) => r['snapshot-id'])]);
-  const newest = [...metadata.snapshots].sort((a, b) => b['timestamp-ms'] - a['timestamp-ms']).slice(0, Math.max(1, options.retainLast));
-  const kept = new Set(newest.map((s) => s['snapshot-id']));
-  return metadata.snapshots.filter((s) => !kept.has(s['snapshot-id']) && !named.has(s['snapshot-id']) && s['timestamp-ms'] < options.olderThanMs);
+  const byId = new Map(metadata.snapshots.map((s) => [s['snapshot-id'], s]));
+  const refs = Object.values(metadata.refs);
+  const heads = refs.length > 0 ? refs : metadata['current-snapshot-id'] === -1n ? [] : [{ 'snapshot-id': metadata['current-snapshot-id'], type: 'branch' }];
+  const kept = new Set<bigint>();
+  for (const ref of heads) {
+    let id: bigint | undefined = ref['snapshot-id'];
+    for (let n = 0; id !== undefined && n < (ref.type === 'branch' ? Math.max(1, options.retainLast) : 1); n += 1) {
+      kept.add(id);
+      id = byId.get(id)?.['parent-snapshot-id'];
+    }
+  }
+  return metadata.snapshots.filter((s) => !kept.has(s['snapshot-id']) && s['timestamp-ms'] < options.olderThanMs);
 }
 
 function findOwnSnapshot(metadata: TableMetadata, options: WriteOptions): Snapshot | undefined {
