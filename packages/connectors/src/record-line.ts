@@ -40,7 +40,7 @@ export function scanRecordLine(line: string): RecordLine | undefined {
 const isSpace = (c: number): boolean => c === SPACE || c === TAB || c === LF || c === CR;
 
 /** The line without the whitespace between JSON tokens (strings are copied as they are, escapes included). */
-export function compactJson(line: string): string {
+function compactJson(line: string): string {
   const runs: string[] = [];
   let runStart = 0;
   let inString = false;
