@@ -28,7 +28,10 @@ export function scanRecordLine(line: string): RecordLine | undefined {
     // A connector that writes JSON with spaces (Python's json.dumps by default) gets the same
     // path once the spaces are gone, for the full parse would round its integers above 2^53.
     // Only valid JSON is compacted: there, whitespace only ever lies between tokens.
-    return new RecordScanner(line).scan() ?? (hasSpaceOutsideStrings(line) && isJson(line) ? new RecordScanner(compactJson(line)).scan() : undefined);
+    const fast = new RecordScanner(line).scan();
+    if (fast) return fast;
+    const compact = compactJson(line);
+    return compact !== line && isJson(line) ? new RecordScanner(compact).scan() : undefined;
   } catch (err) {
     // A value too long for the regular expression engine's backtracking stack (millions of
     // escapes in one string): the full parse takes that line.
@@ -67,23 +70,6 @@ function isJson(line: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Whether the line has whitespace outside its strings. */
-function hasSpaceOutsideStrings(line: string): boolean {
-  let inString = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i += 1;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
-      inString = true;
-    } else if (isSpace(c)) {
-      return true;
-    }
-  }
-  return false;
 }
 
 /** Objects and arrays nest at most this deep in a `data` taken by the fast path (`data` itself is the first level). */

@@ -43,12 +43,11 @@ export class UndeclaredFields {
       return; // the stager keeps the line as it came; stage reports what it cannot read
     }
     if (record === null || typeof record !== 'object' || Array.isArray(record)) return;
-    for (const key of Object.keys(record)) {
-      if (declared.has(key)) continue;
-      const found = this.#found.get(stream) ?? new Set<string>();
-      if (found.size < KEPT_NAMES) found.add(key);
-      this.#found.set(stream, found);
-    }
+    const undeclared = Object.keys(record).filter((key) => !declared.has(key));
+    if (undeclared.length === 0) return;
+    const found = this.#found.get(stream) ?? new Set<string>();
+    for (const key of undeclared) if (found.size < KEPT_NAMES) found.add(key);
+    this.#found.set(stream, found);
   }
 
   /** Per stream, the undeclared fields seen (streams with none are absent). */

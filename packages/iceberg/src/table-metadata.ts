@@ -65,7 +65,6 @@ export function withSnapshot(
 ): TableMetadata {
   const now = snapshot['timestamp-ms'];
   const schemas = schema.changed ? [...base.schemas, schema.schema] : base.schemas;
-  const metadataLog = [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }];
   return {
     ...base,
     'last-sequence-number': snapshot['sequence-number'],
@@ -76,7 +75,7 @@ export function withSnapshot(
     'current-snapshot-id': snapshot['snapshot-id'],
     snapshots: [...base.snapshots, snapshot],
     'snapshot-log': [...base['snapshot-log'], { 'snapshot-id': snapshot['snapshot-id'], 'timestamp-ms': now }],
-    'metadata-log': metadataLog.slice(-METADATA_LOG_MAX),
+    'metadata-log': metadataLogAfter(base, baseLocation),
     refs: { ...base.refs, main: { ...base.refs['main'], 'snapshot-id': snapshot['snapshot-id'], type: 'branch' } },
   };
 }
@@ -88,14 +87,18 @@ export function withSnapshot(
  * in it a time-travel read "as of" a time inside the gap would get the wrong one.
  */
 export function withoutSnapshots(base: TableMetadata, baseLocation: string, removed: ReadonlySet<bigint>, now: number): TableMetadata {
-  const metadataLog = [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }];
-  let snapshotLog: TableMetadata['snapshot-log'] = [];
-  for (const e of base['snapshot-log']) snapshotLog = removed.has(e['snapshot-id']) ? [] : [...snapshotLog, e];
+  const log = base['snapshot-log'];
+  const lastRemoved = log.findLastIndex((e) => removed.has(e['snapshot-id']));
   return {
     ...base,
     'last-updated-ms': now,
     snapshots: base.snapshots.filter((s) => !removed.has(s['snapshot-id'])),
-    'snapshot-log': snapshotLog,
-    'metadata-log': metadataLog.slice(-METADATA_LOG_MAX),
+    'snapshot-log': log.slice(lastRemoved + 1),
+    'metadata-log': metadataLogAfter(base, baseLocation),
   };
+}
+
+/** The metadata log of the version after `base` (read from `baseLocation`): base's own file joins it, the oldest beyond the limit leave. */
+function metadataLogAfter(base: TableMetadata, baseLocation: string): TableMetadata['metadata-log'] {
+  return [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }].slice(-METADATA_LOG_MAX);
 }
