@@ -92,4 +92,41 @@ describe('retention sweep', () => {
       await runner.close();
     }
   });
+
+  it('sweeps a run again when a clear re-ran it after its first sweep, by the state it ended in the second time', async () => {
+    const job = await h.createJob({ streams: ['a'] });
+    let broken = true;
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (broken) throw new NonRetryableTaskError('source_config.token is missing');
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    try {
+      const runId = (await h.engine.triggerRun(job)).runId;
+      assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'failed');
+      await store.put(`staging/${runId}/raw/a/part-00000.jsonl`, 'x');
+      const deps = { prisma: h.prisma, store, logger: testLogger };
+      // Ages of 50 ms, on the real clock, so that the second end comes after the first removal.
+      const policy = { archiveDays: 50 / DAY, stagingDays: 50 / DAY };
+      await sleep(100);
+      assert.equal(await removeExpiredRunFiles(deps, policy), 1);
+      assert.deepEqual(await keys('staging/'), []);
+      const first = await h.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } });
+
+      broken = false;
+      await h.engine.clearTask(runId, 'extract');
+      assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
+      await store.put(`archive/${runId}/raw/a/part-00000.jsonl`, 'x');
+      assert.equal(await removeExpiredRunFiles(deps, policy), 0, 'the run ended again less than 50 ms ago');
+      await sleep(100);
+      assert.equal(await removeExpiredRunFiles(deps, policy), 1, 'ended again after its first sweep, so swept again');
+      assert.deepEqual(await keys('archive/'), []);
+      const second = await h.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } });
+      assert.ok(second.removedAt > first.removedAt);
+      assert.equal(await removeExpiredRunFiles(deps, policy), 0, 'and once only');
+    } finally {
+      await runner.close();
+    }
+  });
 });
