@@ -116,6 +116,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         files.push(local);
       }
     }
+    // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
+    const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
@@ -143,7 +145,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         result = await table.overwrite(input, options);
         break;
       case 'merge':
-        result = await table.merge(input, { ...options, keys: mergeKeysFor(ctx.job.mergeKeys, tm) });
+        result = await table.merge(input, { ...options, keys: mergeKeys });
         break;
       default:
         return assertNever(ctx.job.mode, 'write mode');
@@ -161,7 +163,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     if (result.mergeDuplicateRows > 0) {
       ctx.log.warn(
         `${result.mergeDuplicateRows} of the ${tm.rows} rows of this batch were left out: a later row had the same merge key ` +
-          `(${mergeKeysFor(ctx.job.mergeKeys, tm).join(', ')}), and merge keeps the last row of each key`,
+          `(${mergeKeys.join(', ')}), and merge keeps the last row of each key`,
       );
     }
     const manifest = await readExtractManifest(deps.store, ctx.run.id);
@@ -183,7 +185,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           rowCount: rows,
           snapshotId: String(result.snapshotId),
           columns: schema.fields.map((f) => ({ name: f.name, icebergType: f.type, nullable: !f.required })),
-          ...(ctx.job.mode === 'merge' ? { keyColumns: mergeKeysFor(ctx.job.mergeKeys, tm) } : {}),
+          ...(ctx.job.mode === 'merge' ? { keyColumns: mergeKeys } : {}),
           domain: ctx.job.domain,
           tags: ctx.job.tags,
           ownerId: ctx.job.ownerId,
