@@ -87,5 +87,29 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.deepEqual(plain, { expired: 0, deletedFiles: 0, maxAgeMs: 5 * 24 * 3600_000 });
       assert.equal((await h.read('raw', 'plain')).snapshots.length, 3);
     });
+
+    test('with write.metadata.delete-after-commit.enabled, the metadata files that leave the log (write.metadata.previous-versions-max) are deleted; by default every one is kept', async () => {
+      await h.catalog.createTable('raw', 'logged', columns, {
+        properties: { 'write.metadata.delete-after-commit.enabled': 'true', 'write.metadata.previous-versions-max': '2' },
+      });
+      await h.catalog.createTable('raw', 'unlogged', columns);
+      for (const n of [1, 2, 3, 4]) {
+        for (const name of ['logged', 'unlogged']) {
+          const table = await h.catalog.loadTable('raw', name);
+          const input = await h.ndjson(`${name}-${n}.ndjson`, [{ id: n, v: `v${n}` }]);
+          assert.equal((await table.append({ format: 'ndjson', files: [input], columns }, { runId: `run-${n}`, taskId: 'load' })).status, 'committed');
+        }
+      }
+      const metadataFiles = async (name: string): Promise<string[]> => (await h.keys(`warehouse/raw/${name}/metadata/`)).filter((k) => k.endsWith('.metadata.json'));
+      const logged = await h.catalog.loadTable('raw', 'logged');
+      assert.equal(logged.metadata['metadata-log'].length, 2);
+      const kept = await metadataFiles('logged');
+      assert.equal(kept.length, 3, `the current file and the two the log names: ${kept.join(', ')}`);
+      for (const e of logged.metadata['metadata-log']) assert.ok(kept.some((k) => e['metadata-file'].endsWith(k)), `${e['metadata-file']} is kept`);
+      assert.equal((await metadataFiles('unlogged')).length, 5, 'the create and four commits');
+      const view = await h.read('raw', 'logged');
+      assert.deepEqual(view.rows.map((row) => row['id']).sort(), [1, 2, 3, 4]);
+      assert.equal(view.snapshots.length, 4);
+    });
   });
 }

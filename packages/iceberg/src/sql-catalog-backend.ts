@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
-import { nextMetadataFileName } from './table-metadata.ts';
+import { metadataFilesLeftOut, nextMetadataFileName } from './table-metadata.ts';
 import type { TableMetadata } from './types.ts';
 
 /**
@@ -13,7 +13,9 @@ import type { TableMetadata } from './types.ts';
  * (catalog_name, namespace, property_key, property_value)`, a namespace existing as the row
  * `exists = true`. The tables come from Sluice's migrations; this class never creates them.
  * Metadata files are written here, next to the table (`{location}/metadata/NNNNN-uuid.metadata.json`),
- * and a commit is `UPDATE … SET metadata_location = new WHERE metadata_location = old`.
+ * and a commit is `UPDATE … SET metadata_location = new WHERE metadata_location = old`. The
+ * metadata log keeps the table's `write.metadata.previous-versions-max` files (100), and with
+ * `write.metadata.delete-after-commit.enabled` the files that leave it are deleted after the commit.
  */
 export class SqlCatalogBackend implements CatalogBackend {
   private readonly pool: pg.Pool;
@@ -123,6 +125,9 @@ export class SqlCatalogBackend implements CatalogBackend {
       await this.store.delete(key);
       return { status: 'conflict' };
     }
+    // Maintenance after the commit, as Iceberg's writers do it: a file that cannot be deleted now
+    // stays an orphan, and the commit stands.
+    await Promise.allSettled(metadataFilesLeftOut(commit.base.metadata, expected, commit.next).map((f) => this.store.delete(this.store.keyOf(f))));
     return { status: 'committed', table: { metadataLocation: uri, metadata: commit.next } };
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { newTableMetadata, withoutSnapshots } from './table-metadata.ts';
+import { metadataFilesLeftOut, newTableMetadata, withSnapshot, withoutSnapshots } from './table-metadata.ts';
 import type { Snapshot, TableMetadata } from './types.ts';
 
 const snapshot = (id: bigint, ms: number): Snapshot => ({
@@ -29,4 +29,28 @@ test('expiring a snapshot between kept ones leaves no gap in the snapshot log: w
   assert.deepEqual(next['snapshot-log'], [{ 'snapshot-id': 3n, 'timestamp-ms': 3000 }]);
   // Expiring the oldest only keeps the rest of the log as it was.
   assert.deepEqual(withoutSnapshots(base, 'x', new Set([1n]), 4000)['snapshot-log'].map((e) => e['snapshot-id']), [2n, 3n]);
+});
+
+test("the metadata log keeps the table's write.metadata.previous-versions-max files; the ones that leave it are deleted only with delete-after-commit", () => {
+  const schema = { type: 'struct' as const, 'schema-id': 0, fields: [] };
+  const commitAll = (properties: Record<string, string>): { meta: TableMetadata; leftOut: string[][] } => {
+    let meta = newTableMetadata('s3://b/t', schema, properties);
+    const leftOut: string[][] = [];
+    for (const n of [1, 2, 3, 4]) {
+      const next = withSnapshot(meta, `m${n - 1}.json`, snapshot(BigInt(n), n * 1000), { schema, lastColumnId: 0, changed: false });
+      leftOut.push(metadataFilesLeftOut(meta, `m${n - 1}.json`, next));
+      meta = next;
+    }
+    return { meta, leftOut };
+  };
+  const logged = commitAll({ 'write.metadata.previous-versions-max': '2', 'write.metadata.delete-after-commit.enabled': 'TRUE' });
+  assert.deepEqual(logged.meta['metadata-log'].map((e) => e['metadata-file']), ['m2.json', 'm3.json']);
+  assert.deepEqual(logged.leftOut, [[], [], ['m0.json'], ['m1.json']]);
+  // Off by default: the log is cut at the limit but no file is deleted.
+  const kept = commitAll({ 'write.metadata.previous-versions-max': '2' });
+  assert.deepEqual(kept.meta['metadata-log'].map((e) => e['metadata-file']), ['m2.json', 'm3.json']);
+  assert.deepEqual(kept.leftOut, [[], [], [], []]);
+  // Not an integer: Iceberg's default of 100; below 1: 1.
+  assert.equal(commitAll({ 'write.metadata.previous-versions-max': 'many' }).meta['metadata-log'].length, 4);
+  assert.deepEqual(commitAll({ 'write.metadata.previous-versions-max': '0' }).meta['metadata-log'].map((e) => e['metadata-file']), ['m3.json']);
 });

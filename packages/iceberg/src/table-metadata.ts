@@ -1,8 +1,29 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IcebergSchema, Snapshot, TableMetadata } from './types.ts';
 
-/** How many previous metadata files the metadata log keeps (Iceberg's write.metadata.previous-versions-max). */
-const METADATA_LOG_MAX = 100;
+/** Iceberg's default of `write.metadata.previous-versions-max`: how many previous metadata files the metadata log keeps. */
+const DEFAULT_PREVIOUS_VERSIONS_MAX = 100;
+
+/**
+ * How many previous metadata files the table's metadata log keeps: its
+ * `write.metadata.previous-versions-max` property (at least 1, as Iceberg's writers take it), else 100.
+ */
+function previousVersionsMax(metadata: TableMetadata): number {
+  const raw = metadata.properties['write.metadata.previous-versions-max'];
+  const n = Number(raw);
+  return raw !== undefined && Number.isInteger(n) ? Math.max(1, n) : DEFAULT_PREVIOUS_VERSIONS_MAX;
+}
+
+/**
+ * The metadata files a commit from `base` (read from `baseLocation`) to `next` leaves out of the
+ * table's metadata log — what Iceberg's writers delete after the commit when the table's
+ * `write.metadata.delete-after-commit.enabled` is true (off by default: then nothing is deleted).
+ */
+export function metadataFilesLeftOut(base: TableMetadata, baseLocation: string, next: TableMetadata): string[] {
+  if (next.properties['write.metadata.delete-after-commit.enabled']?.toLowerCase() !== 'true') return [];
+  const kept = new Set(next['metadata-log'].map((e) => e['metadata-file']));
+  return [...base['metadata-log'].map((e) => e['metadata-file']), baseLocation].filter((f) => !kept.has(f));
+}
 
 export function newTableMetadata(location: string, schema: IcebergSchema, properties: Record<string, string>): TableMetadata {
   return {
@@ -98,7 +119,7 @@ export function withoutSnapshots(base: TableMetadata, baseLocation: string, remo
   };
 }
 
-/** The metadata log of the version after `base` (read from `baseLocation`): base's own file joins it, the oldest beyond the limit leave. */
+/** The metadata log of the version after `base` (read from `baseLocation`): base's own file joins it, the oldest beyond the table's limit leave. */
 function metadataLogAfter(base: TableMetadata, baseLocation: string): TableMetadata['metadata-log'] {
-  return [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }].slice(-METADATA_LOG_MAX);
+  return [...base['metadata-log'], { 'metadata-file': baseLocation, 'timestamp-ms': base['last-updated-ms'] }].slice(-previousVersionsMax(base));
 }
