@@ -73,6 +73,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     logLevel: 'debug',
     logFormat: 'json',
     queuePrefix,
+    connectorsDir: null,
   };
   const server = createApiServer({
     config,

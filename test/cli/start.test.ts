@@ -10,11 +10,13 @@ import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { freePort, isListening, startRedis } from '@sluice/local-services';
 import { createTestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
+import { testConnectorDir } from '../connectors/support.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // As package.json's scripts and the image run it: node itself, tsx as its loader (absolute, as the
@@ -307,6 +309,60 @@ test('Redis lost while Sluice runs: one warning from each component, one line ea
     child.kill('SIGTERM');
     await exited;
     await redis.stop();
+    await db.drop();
+  }
+});
+
+test('the api process on its own checks jobs against the connector, as start does: spec secrets masked, unknown columns refused', { timeout: 120_000 }, async () => {
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'api-alone-'));
+  dirs.push(cwd);
+  const db = await createTestDatabase();
+  const port = await freePort();
+  const token = `dev-${randomBytes(12).toString('hex')}`;
+  const child = spawn(process.execPath, node(['api']), {
+    cwd,
+    env: {
+      PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}`,
+      HOME: process.env['HOME'] ?? '/root',
+      DATABASE_URL: db.url,
+      REDIS_URL: testEnv.redisUrl,
+      SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
+      SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
+      SLUICE_DEV_TOKEN: token,
+      SLUICE_PORT: String(port),
+      SLUICE_LOG_FORMAT: 'json',
+    },
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('API listening')) {
+      if (Date.now() > deadline) throw new Error(`the api did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const post = (body: Record<string, unknown>): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}/api/airbyte/ingest`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'alone', source_name: 'source-sluice-test', schema_name: 'raw', mode: 'append', streams: ['users'], ...body }),
+      });
+    // A misspelt column to encrypt would load the real one in plaintext: refused, naming the columns there are.
+    const typo = await post({ source_config: { records: 5 }, column_transformations: [{ column: 'emial', stream: null, new_name: 'e', encryption_key_name: null }] });
+    assert.equal(typo.status, 400);
+    const typoBody = (await typo.json()) as { error: string };
+    assert.match(typoBody.error, /^column_transformations\[0\]\.column: no selected stream has a column "emial"/);
+    // `canary` is a secret by the spec only (airbyte_secret), not by its name.
+    const created = await post({ source_config: { records: 5, canary: 'canary-value-123' } });
+    assert.equal(created.status, 201);
+    const { job_id: jobId } = (await created.json()) as { job_id: string };
+    const job = (await (await fetch(`http://127.0.0.1:${port}/api/airbyte/ingest/${jobId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { source_config: Record<string, unknown> };
+    assert.deepEqual(job.source_config, { records: 5, canary: '**********' });
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
     await db.drop();
   }
 });

@@ -95,6 +95,7 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     logLevel: 'error',
     logFormat: 'json',
     queuePrefix,
+    connectorsDir: null,
   };
   const engine = await Engine.create({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger, allowSecondsInSchedules: true });
   const scheduler = await startScheduler({

@@ -84,6 +84,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
     logLevel: 'warn',
     logFormat: 'json',
     queuePrefix,
+    connectorsDir: null,
   };
   const server = createApiServer({ config, prisma: db.prisma, engine, store, redis, logger, ui: true });
   await server.listen();

@@ -31,6 +31,8 @@ export const apiConfigSchema = z.object({
   SLUICE_LOG_LEVEL: logLevel.default('info'),
   SLUICE_LOG_FORMAT: optional(logFormat),
   SLUICE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('sluice'),
+  /** Where the API installs a connector to read its spec and catalog when a job is created (shared with the runners). */
+  SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
 });
 
 /** The API's configuration, parsed once at start. */
@@ -59,6 +61,8 @@ export interface ApiConfig {
   logLevel: z.output<typeof logLevel>;
   logFormat: z.output<typeof logFormat> | null;
   queuePrefix: string;
+  /** Where connectors are installed to check jobs against their spec and catalog; null: the default, `./.sluice/connectors`. */
+  connectorsDir: string | null;
 }
 
 /** Parses the environment into an {@link ApiConfig}; a ConfigError names the first bad variable. */
@@ -92,5 +96,6 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
     logLevel: c.SLUICE_LOG_LEVEL,
     logFormat: c.SLUICE_LOG_FORMAT ?? null,
     queuePrefix: c.SLUICE_QUEUE_PREFIX,
+    connectorsDir: c.SLUICE_CONNECTORS_DIR ?? null,
   };
 }

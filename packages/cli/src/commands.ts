@@ -219,7 +219,9 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   const store = openObjectStore(config.storageUrl);
   const engine = await Engine.create({ prisma, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, logger });
   const redis = engine.outages.connection();
-  const api = createApiServer({ config, prisma, engine, store, redis, logger });
+  // As in `start`: jobs are checked against the connector's spec (its secrets) and catalog (streams, columns, keys).
+  const lookups = connectorLookups(path.resolve(config.connectorsDir ?? DEFAULT_CONNECTORS_DIR), logger);
+  const api = createApiServer({ config, prisma, engine, store, redis, logger, ...lookups });
   const { url } = await api.listen();
   logger.info(`API listening on ${url}; flow URLs under ${config.publicUrl}`);
   await runUntilSignal(logger, [
