@@ -11,7 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import { ColumnCipher } from '@sluice/crypto';
 import { EncryptionKeyStore } from '@sluice/crypto';
 import { getJobMetadata } from '@sluice/datahub';
+import type { AirbyteStateMessage } from '@sluice/connectors';
+import { NonRetryableTaskError } from '@sluice/core';
 import type { TaskHandlers } from '@sluice/runner';
+import { saveStreamState } from '../../packages/runner/src/tasks/stream-state.ts';
 import { readWithPyIceberg, type PyIcebergView } from '../iceberg/pyiceberg.ts';
 import { testEnv } from '../support/env.ts';
 import { startSluiceStack, type RunView, type SluiceStack } from '../support/sluice-stack.ts';
@@ -23,10 +26,14 @@ let stack: SluiceStack;
 /** Load tries that were made to fail after their commit, by stream. */
 const failedAfterCommit = new Set<string>();
 
+/** Jobs (by name) whose loads fail before committing, for as long as they are here. */
+const loadsRefused = new Set<string>();
+
 function failFirstLoadAfterCommit(h: TaskHandlers): TaskHandlers {
   return {
     ...h,
     load: async (ctx) => {
+      if (loadsRefused.has(ctx.job.name)) throw new NonRetryableTaskError('the table refuses this load (test)');
       const result = await h.load(ctx);
       // The commit has landed; now the try dies as if the runner crashed before recording success.
       if (ctx.job.name.startsWith('retry-load') && ctx.task.tryNumber === 1) {
@@ -286,6 +293,37 @@ test('a load that dies after its commit is retried without duplicating rows', as
   const t = await table('e2e_retry', 'users');
   assert.equal(t.rows.length, FAKER.count);
   assert.equal(t.snapshots.length, 1, 'the retry found its own snapshot and did not commit again');
+});
+
+test("clearing an old failed run's load after a newer run loaded the stream is refused: the table and the saved state stay the newer run's", async () => {
+  const job = await createJob({ name: 'stale-clear', schema_name: 'e2e_stale', mode: 'merge' });
+  loadsRefused.add('stale-clear');
+  const t1 = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  assert.equal((await stack.waitForRun(t1.body.run_id)).state, 'failed');
+  loadsRefused.delete('stale-clear');
+  const r2 = await runOnce(job);
+  const state = (): Promise<{ runId: string | null }> =>
+    stack.db.prisma.streamState.findUniqueOrThrow({ where: { jobId_streamKey: { jobId: job, streamKey: 'users' } } });
+  assert.equal((await state()).runId, r2.run_id);
+
+  // The operator clears the old run's load (its staged rows are older than what run 2 loaded).
+  const cleared = await stack.api('POST', `/api/runs/${t1.body.run_id}/tasks/load/clear`);
+  assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+  const r1 = await stack.waitForRun(t1.body.run_id);
+  assert.equal(r1.state, 'failed');
+  const load = r1.tasks.find((t) => t.task_id === 'load' && t.stream === 'users');
+  assert.match(load?.error ?? '', new RegExp(`^stream "users": run ${r2.run_id} of this job read the source after this run did .* loading them now would put them over the newer rows`));
+  assert.match(load?.error ?? '', /clear its extract/);
+  const t = await table('e2e_stale', 'users');
+  assert.equal(t.rows.length, FAKER.count);
+  assert.deepEqual([...new Set(t.rows.map((row) => row['ingestion_run_id']))], [r2.run_id], "every row is still run 2's");
+  assert.equal((await state()).runId, r2.run_id, 'the saved state did not move back');
+
+  // Saving state checks the same order in its own statement (two runs saving at once).
+  const msg: AirbyteStateMessage = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { updated_at: 'old' } } };
+  assert.equal(await saveStreamState(stack.db.prisma, job, t1.body.run_id, 'users', [msg]), 'superseded');
+  assert.equal((await state()).runId, r2.run_id);
+  assert.equal(await saveStreamState(stack.db.prisma, job, r2.run_id, 'users', [msg]), 'saved', "the latest reader's own save goes through");
 });
 
 test('a scheduled job runs on its cron', async () => {

@@ -23,7 +23,9 @@ export interface ArchiveOutput {
 export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext): Promise<TaskResult> {
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
   if (manifest) {
-    if (await saveSharedState(ctx.prisma, ctx.job.id, ctx.run.id, manifest.state)) ctx.log.info('saved the connector\'s global state for the next run');
+    const saved = await saveSharedState(ctx.prisma, ctx.job.id, ctx.run.id, manifest.state);
+    if (saved === 'saved') ctx.log.info('saved the connector\'s global state for the next run');
+    if (saved === 'superseded') ctx.log.warn('the connector\'s global state was not saved: a run that read the source after this one saved its own');
   } else if (!(await deps.store.head(`${archivePrefix(ctx.run.id)}extract-manifest.json`))) {
     // A retry after the move finds the manifest in the archive; anything else is a broken run.
     throw new NonRetryableTaskError(`run ${ctx.run.id} has no extract manifest in staging or archive`);

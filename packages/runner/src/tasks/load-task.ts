@@ -6,10 +6,12 @@ import { icebergTableName } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, WriteInput } from '@sluice/iceberg';
+import type { WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
 import { saveStreamState } from './stream-state.ts';
+import { laterLoadOfStream, type LaterLoad } from './later-read.ts';
 
 export interface LoadOutput {
   namespace: string;
@@ -89,6 +91,21 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
   }
 }
 
+/** Why a load of data a later run has superseded is refused, and what to do instead. */
+function supersededMessage(later: LaterLoad, stream: string, table: string, mode: WriteMode): string {
+  const effect: Record<WriteMode, string> = {
+    append: 'append rows that run may already have appended',
+    overwrite: 'replace the newer rows with them',
+    merge: 'put them over the newer rows',
+  };
+  return (
+    `stream "${stream}": run ${later.runId} of this job read the source after this run did (its extract started at ` +
+    `${later.extractStartedAt.toISOString()}) and has loaded ${table}${later.loadedAt ? ` at ${later.loadedAt.toISOString()}` : ''}. ` +
+    `This run's rows are older: loading them now would ${effect[mode]}, and move the saved connector state back. ` +
+    `To load this run, clear its extract: it then reads the source again.`
+  );
+}
+
 function formatAge(ms: number): string {
   if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000} h`;
@@ -116,6 +133,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         files.push(local);
       }
     }
+    const later = await laterLoadOfStream(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
+    if (later) throw new NonRetryableTaskError(supersededMessage(later, stream, `${namespace}.${tableName}`, ctx.job.mode));
     // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
     const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
@@ -169,7 +188,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const manifest = await readExtractManifest(deps.store, ctx.run.id);
     const schema = table.schema;
     const savedState = await ctx.prisma.$transaction(async (tx) => {
-      const saved = manifest ? await saveStreamState(tx, ctx.job.id, ctx.run.id, stream, manifest.state) : false;
+      const saved = manifest ? await saveStreamState(tx, ctx.job.id, ctx.run.id, stream, manifest.state) : 'none';
       if (deps.datahub && result.snapshotId !== undefined) {
         // Recorded in the outbox with the state, in one transaction; sending never blocks or fails the load.
         const recorded = await deps.datahub.record(tx, {
@@ -195,7 +214,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       }
       return saved;
     });
-    if (savedState) ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
+    if (savedState === 'saved') ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
+    if (savedState === 'superseded') ctx.log.warn(`the connector state of stream ${stream} was not saved: a run that read the source after this one saved its own meanwhile`);
     const output: LoadOutput = {
       namespace,
       table: tableName,

@@ -13,6 +13,33 @@ export async function loadSavedState(prisma: PrismaClient, jobId: string): Promi
 }
 
 /**
+ * What a save did: `saved`; `none` (the run's final state has nothing of that kind); `superseded`
+ * (kept as it was: it comes from a run whose extract started after this run's, so this run's state
+ * is older — see later-read.ts).
+ */
+export type StateSave = 'saved' | 'none' | 'superseded';
+
+/**
+ * Writes one state row, unless the row there was saved by a run whose extract started after this
+ * run's: in one statement, so two runs saving at once cannot move the state back either.
+ */
+async function saveState(
+  db: PrismaClient | Prisma.TransactionClient,
+  row: { jobId: string; runId: string; streamKey: string; kind: 'stream' | 'global' | 'legacy'; state: AirbyteStateMessage },
+): Promise<StateSave> {
+  const written = await db.$executeRaw`
+    INSERT INTO stream_states AS s (job_id, stream_key, kind, state, run_id, updated_at)
+    VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.kind}::"StreamStateKind", ${JSON.stringify(row.state)}::jsonb, ${row.runId}::uuid, now())
+    ON CONFLICT (job_id, stream_key) DO UPDATE
+       SET kind = EXCLUDED.kind, state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at
+     WHERE s.run_id IS NULL OR NOT EXISTS (
+       SELECT 1 FROM task_instances theirs
+         JOIN task_instances ours ON ours.run_id = EXCLUDED.run_id AND ours.task_type = 'extract'
+        WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at)`;
+  return written === 1 ? 'saved' : 'superseded';
+}
+
+/**
  * Saves the STREAM state of one stream from a run's final state (after that stream's load
  * committed). Global and legacy state are saved by archive, once every stream has committed.
  */
@@ -22,17 +49,10 @@ export async function saveStreamState(
   runId: string,
   stream: string,
   state: readonly AirbyteStateMessage[],
-): Promise<boolean> {
+): Promise<StateSave> {
   const msg = state.find((s) => s.type === 'STREAM' && s.stream?.stream_descriptor.name === stream);
-  if (!msg?.stream) return false;
-  const key = streamKey(msg.stream.stream_descriptor);
-  const value = msg as unknown as Prisma.InputJsonValue;
-  await db.streamState.upsert({
-    where: { jobId_streamKey: { jobId, streamKey: key } },
-    create: { jobId, streamKey: key, kind: 'stream', state: value, runId },
-    update: { kind: 'stream', state: value, runId },
-  });
-  return true;
+  if (!msg?.stream) return 'none';
+  return saveState(db, { jobId, runId, streamKey: streamKey(msg.stream.stream_descriptor), kind: 'stream', state: msg });
 }
 
 /** Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed. */
@@ -41,15 +61,8 @@ export async function saveSharedState(
   jobId: string,
   runId: string,
   state: readonly AirbyteStateMessage[],
-): Promise<boolean> {
+): Promise<StateSave> {
   const msg = state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
-  if (!msg) return false;
-  const kind = msg.type === 'GLOBAL' ? 'global' : 'legacy';
-  const value = msg as unknown as Prisma.InputJsonValue;
-  await db.streamState.upsert({
-    where: { jobId_streamKey: { jobId, streamKey: '' } },
-    create: { jobId, streamKey: '', kind, state: value, runId },
-    update: { kind, state: value, runId },
-  });
-  return true;
+  if (!msg) return 'none';
+  return saveState(db, { jobId, runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
 }
