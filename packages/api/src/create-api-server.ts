@@ -57,10 +57,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const logger = childLogger(deps.logger, { component: 'api' });
   const previousMasterKeys = config.previousMasterKeys ?? [];
   for (const s of [config.masterKey, ...previousMasterKeys, config.auth.devToken]) if (s) secrets.add(s);
-  for (const url of [config.databaseUrl, config.redisUrl]) {
-    const password = safeUrlPassword(url);
-    if (password) secrets.add(password);
-  }
+  for (const url of [config.databaseUrl, config.redisUrl]) secrets.addUrlPassword(url);
 
   const keyring = MasterKeyring.fromBase64(config.masterKey, previousMasterKeys);
   const keyStore = new EncryptionKeyStore(deps.prisma, keyring);
@@ -151,15 +148,6 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       });
     },
   };
-}
-
-function safeUrlPassword(url: string): string | null {
-  try {
-    const p = new URL(url).password;
-    return p === '' ? null : decodeURIComponent(p);
-  } catch {
-    return null;
-  }
 }
 
 function isLoopback(address: string): boolean {

@@ -32,15 +32,6 @@ function makeLogger(level: string, format: LogFormat | undefined | null): Logger
   return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json') });
 }
 
-function hideUrlPassword(url: string): void {
-  try {
-    const p = new URL(url).password;
-    if (p) secrets.add(decodeURIComponent(p));
-  } catch {
-    // not a URL: nothing to hide
-  }
-}
-
 /** What the start line says of a local service an earlier start left running. */
 function adoptedNote(service: LocalService): string {
   return service.adopted ? ', left running by an earlier start that did not stop: it stops with this one' : '';
@@ -129,8 +120,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       redisUrl = redis.url;
       logger.info(`REDIS_URL is not set: using a local Redis at ${redis.url}${adoptedNote(redis)}`);
     }
-    hideUrlPassword(databaseUrl);
-    hideUrlPassword(redisUrl);
+    secrets.addUrlPassword(databaseUrl);
+    secrets.addUrlPassword(redisUrl);
     await checkPostgres(databaseUrl);
     await checkRedis(redisUrl);
 
@@ -211,8 +202,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
 export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadApiConfig(env);
   const logger = childLogger(makeLogger(config.logLevel, config.logFormat), { component: 'api' });
-  hideUrlPassword(config.databaseUrl);
-  hideUrlPassword(config.redisUrl);
+  secrets.addUrlPassword(config.databaseUrl);
+  secrets.addUrlPassword(config.redisUrl);
   await checkPostgres(config.databaseUrl);
   await checkRedis(config.redisUrl);
   const prisma = createPrismaClient(config.databaseUrl);
@@ -241,8 +232,8 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
 /** `sluice scheduler`. */
 export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
-  hideUrlPassword(cfg.DATABASE_URL);
-  hideUrlPassword(cfg.REDIS_URL);
+  secrets.addUrlPassword(cfg.DATABASE_URL);
+  secrets.addUrlPassword(cfg.REDIS_URL);
   await checkPostgres(cfg.DATABASE_URL);
   await checkRedis(cfg.REDIS_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL);
@@ -257,8 +248,8 @@ export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
 /** `sluice runner`. */
 export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
-  hideUrlPassword(cfg.DATABASE_URL);
-  hideUrlPassword(cfg.REDIS_URL);
+  secrets.addUrlPassword(cfg.DATABASE_URL);
+  secrets.addUrlPassword(cfg.REDIS_URL);
   secrets.add(cfg.SLUICE_MASTER_KEY);
   await checkPostgres(cfg.DATABASE_URL);
   await checkRedis(cfg.REDIS_URL);
@@ -308,7 +299,7 @@ async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<
 /** `sluice migrate`. */
 export async function runMigrate(cfg: { DATABASE_URL: string; SLUICE_LOG_LEVEL: string; SLUICE_LOG_FORMAT?: LogFormat | undefined }): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
-  hideUrlPassword(cfg.DATABASE_URL);
+  secrets.addUrlPassword(cfg.DATABASE_URL);
   await checkPostgres(cfg.DATABASE_URL);
   const r = await migrate(cfg.DATABASE_URL);
   logger.info(r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : `database is up to date (${r.alreadyApplied.length} migrations)`);

@@ -17,6 +17,9 @@ export const DEFAULT_REDACTED_KEYS: readonly string[] = [
 
 export const REDACTED = '**********';
 
+/** `scheme://user:password@`: the password of any URL in a logged string. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
+
 /**
  * Known secret values registered at run time (e.g. a job's `airbyte_secret` config values),
  * replaced wherever they appear inside any logged string.
@@ -29,12 +32,30 @@ export class SecretRegistry {
     if (value.length >= 4) this.#values.add(value);
   }
 
+  /**
+   * Hides the password of a service URL (DATABASE_URL, REDIS_URL) by value. Not when it equals the
+   * URL's user name, which is no secret from a reader of the logs (compose's `sluice:sluice` would
+   * otherwise mask every "sluice"); credentials inside a logged URL are masked in any case.
+   */
+  addUrlPassword(url: string): void {
+    let user: string;
+    let password: string;
+    try {
+      const u = new URL(url);
+      user = decodeURIComponent(u.username);
+      password = decodeURIComponent(u.password);
+    } catch {
+      return; // not a URL: nothing to hide
+    }
+    if (password !== '' && password !== user) this.add(password);
+  }
+
   remove(value: string): void {
     this.#values.delete(value);
   }
 
   mask(text: string): string {
-    let out = text;
+    let out = text.includes('@') ? text.replace(URL_CREDENTIALS, `$1${REDACTED}@`) : text;
     for (const v of this.#values) {
       if (out.includes(v)) out = out.split(v).join(REDACTED);
     }
