@@ -209,6 +209,19 @@ describe('an issuer that cannot be reached', () => {
       const r = await down.request('GET', '/api/airbyte/ingest', { token: stale });
       assert.equal(r.status, 503, r.text);
       assert.match(r.body.error, /OAuth issuer is not reachable at .*openid-configuration/);
+      assert.equal(r.headers.get('retry-after'), '5');
+      // A token that is not even a JWT is refused without the issuer.
+      const malformed = await down.request('GET', '/api/airbyte/ingest', { token: 'abc.def.ghi' });
+      assert.equal(malformed.status, 401, malformed.text);
+      assert.match(malformed.body.error, /^invalid token: not a JWT/);
+      // The outage is one warning line per request, no stack trace.
+      const outage = down.logs.map((l) => JSON.parse(l) as { level: string; message: string; stack?: string; error?: unknown }).filter((l) => /OAuth issuer is not reachable/.test(l.message));
+      assert.ok(outage.length >= 1);
+      for (const l of outage) {
+        assert.equal(l.level, 'warn');
+        assert.equal(l.stack, undefined);
+        assert.equal(l.error, undefined);
+      }
       const back = await startTestIssuer('sluice-api', port);
       try {
         const token = await back.sign({ sub: 'alice', scope: 'sluice:read' });

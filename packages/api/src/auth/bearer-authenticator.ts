@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { AuthError, ServiceUnavailableError, errorMessage } from '@sluice/core';
 import { effectiveScopes, type Principal } from './principal.ts';
@@ -53,6 +53,13 @@ export class BearerAuthenticator {
   }
 
   async #verify(token: string, issuer: string, audience: string): Promise<JWTPayload> {
+    // What can be refused without the issuer is refused first: a token that is not a JWT gets 401
+    // even while the issuer is away.
+    try {
+      decodeProtectedHeader(token);
+    } catch (err) {
+      throw new AuthError('invalid token: not a JWT', { cause: err });
+    }
     const jwks = await this.#keySet(issuer);
     try {
       const { payload } = await jwtVerify(token, jwks, {
