@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -128,11 +128,18 @@ test('a port already in use: one line naming SLUICE_PORT, and no scheduler or ru
   }
 });
 
-test('a runner whose bucket does not exist says so in one warning when it starts, and keeps running', { timeout: 120_000 }, async () => {
+test('a runner whose bucket does not exist says so in one warning when it starts, and keeps running; it removes connector directories dead runners left', { timeout: 120_000 }, async () => {
   const db = await createTestDatabase();
+  const tmp = mkdtempSync(path.join(testEnv.tmpDir, 'runner-tmp-'));
+  dirs.push(tmp);
+  // What a runner killed mid-connector leaves (no process has a pid that large).
+  const leftover = path.join(tmp, 'sluice-connector-2147483646-abcdef');
+  mkdirSync(leftover);
+  writeFileSync(path.join(leftover, 'config.json'), '{"password":"left-behind"}');
   const child = spawn(process.execPath, node(['runner']), {
     cwd: root,
     env: {
+      TMPDIR: tmp,
       PATH: process.env['PATH'] ?? '',
       HOME: process.env['HOME'] ?? '/root',
       DATABASE_URL: db.url,
@@ -159,6 +166,8 @@ test('a runner whose bucket does not exist says so in one warning when it starts
     assert.equal(warnings.length, 1, out);
     assert.match(warnings[0] ?? '', /bucket \\"sluice-no-such-bucket-start\\" does not exist; runs fail until it is \(SLUICE_STORAGE_URL\)/);
     assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(leftover), false, "the dead runner's connector directory is gone");
+    assert.match(out, /removed 1 connector directory \(config files\) left by runner processes that died/);
   } finally {
     child.kill('SIGTERM');
     await exited;

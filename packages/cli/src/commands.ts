@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
+import { errorMessage } from '@sluice/core';
 import { MasterKeyring } from '@sluice/crypto';
-import { DEFAULT_CONNECTORS_DIR } from '@sluice/connectors';
+import { DEFAULT_CONNECTORS_DIR, removeOrphanedConnectorDirs } from '@sluice/connectors';
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
 import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@sluice/datahub';
 import { Engine } from '@sluice/engine';
@@ -186,6 +187,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
     await warnIfStoreUnusable(store, logger);
+    await removeConnectorLeftovers(logger);
     logger.info(`Sluice is up: API and flow UI at ${apiConfig.publicUrl} (listening on ${url}), warehouse ${cfg.SLUICE_STORAGE_URL}`);
     if (devToken && !cfg.SLUICE_DEV_TOKEN) {
       logger.info(`single-user development mode: the bearer token is in ${path.join(home, 'dev-token')}`);
@@ -270,6 +272,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     handlers: createIngestionHandlers(deps),
   });
   await warnIfStoreUnusable(store, logger);
+  await removeConnectorLeftovers(logger);
   const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
   logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
   await runUntilSignal(logger, [
@@ -294,6 +297,19 @@ function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_ST
 async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<void> {
   const ping = await store.ping();
   if (!ping.ok) logger.warn(`the object store is not usable: ${ping.error}; runs fail until it is (SLUICE_STORAGE_URL)`);
+}
+
+/**
+ * A runner killed with SIGKILL leaves its running connectors' private directories (their config,
+ * secrets included, in plaintext): the next runner to start on the machine removes them.
+ */
+async function removeConnectorLeftovers(logger: Logger): Promise<void> {
+  try {
+    const n = await removeOrphanedConnectorDirs();
+    if (n > 0) logger.info(`removed ${n} connector director${n === 1 ? 'y' : 'ies'} (config files) left by runner processes that died`);
+  } catch (err) {
+    logger.warn(`could not look for connector directories left by dead runner processes: ${errorMessage(err)}`);
+  }
 }
 
 /** `sluice migrate`. */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { makeConnectorDir } from './connector-dirs.ts';
 
 /** The program and arguments that start a connector, given the private directory holding its files. */
 export interface ConnectorLaunch {
@@ -63,12 +63,12 @@ const STDERR_TAIL_LINES = 40;
 /**
  * Runs one connector command to completion. Config, catalog and state are written as JSON files
  * of mode 0600 in a fresh 0700 temp directory that only this user can read, and removed afterwards
- * whatever happens. The connector runs in its own process group, so stopping it (SIGTERM, then
+ * whatever happens (or, if this process is killed, by the next runner's start: connector-dirs.ts). The connector runs in its own process group, so stopping it (SIGTERM, then
  * SIGKILL after the grace period) also stops the workers it forked.
  */
 export async function runConnectorProcess(options: RunConnectorProcessOptions): Promise<ProcessOutcome> {
   const started = Date.now();
-  const privateDir = await mkdtemp(path.join(os.tmpdir(), 'sluice-connector-'));
+  const privateDir = await makeConnectorDir();
   try {
     const args: string[] = [options.verb];
     const files = options.files ?? {};
