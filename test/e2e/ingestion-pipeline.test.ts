@@ -326,6 +326,36 @@ test("clearing an old failed run's load after a newer run loaded the stream is r
   assert.equal(await saveStreamState(stack.db.prisma, job, r2.run_id, 'users', [msg]), 'saved', "the latest reader's own save goes through");
 });
 
+test("a job's saved state can be read and reset (not while a run is under way); the next run then reads the stream from the start", async () => {
+  const job = await createJob({ name: 'state-reset', schema_name: 'e2e_reset', mode: 'append', source_config: { ...FAKER, always_updated: false } });
+  const r1 = await runOnce(job);
+  assert.equal(loadRows(r1, 'users'), FAKER.count);
+  type StateView = { job_id: string; streams: { stream: string | null; kind: string; state: { type: string }; run_id: string | null; updated_at: string }[] };
+  const saved = await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`);
+  assert.equal(saved.status, 200, JSON.stringify(saved.body));
+  assert.deepEqual(
+    saved.body.streams.map((s) => [s.stream, s.kind, s.state.type, s.run_id]),
+    [['users', 'stream', 'STREAM', r1.run_id]],
+  );
+  // Incremental: the next run reads nothing new.
+  assert.equal(loadRows(await runOnce(job), 'users'), 0);
+
+  // Not while a run is under way (it would save its state after the reset).
+  const busy = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  const refused = await stack.api<{ error: string; job_id: null }>('DELETE', `/api/airbyte/ingest/${job}/state`);
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.match(refused.body.error, new RegExp(`run ${busy.body.run_id} of this job is queued or running`));
+  assert.equal((await stack.waitForRun(busy.body.run_id)).state, 'success');
+
+  const reset = await stack.api<{ job_id: string; reset: (string | null)[] }>('DELETE', `/api/airbyte/ingest/${job}/state?stream=users&stream=nope`);
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+  assert.deepEqual(reset.body, { job_id: job, reset: ['users'] });
+  assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`)).body.streams, []);
+  // Read from the start again: every user once more (append keeps the first batch).
+  assert.equal(loadRows(await runOnce(job), 'users'), FAKER.count);
+  assert.equal((await table('e2e_reset', 'users')).rows.length, 2 * FAKER.count);
+});
+
 test('a scheduled job runs on its cron', async () => {
   const job = await createJob({ name: 'scheduled', schema_name: 'e2e_cron', mode: 'append', schedule: '* * * * *' });
   const deadline = Date.now() + 150_000;

@@ -9,13 +9,16 @@ import {
   errorResponse,
   ingestResponse,
   jobListView,
+  jobStateView,
   jobStatusView,
   jobView,
   listJobsQuery,
   listRunsQuery,
   parseRequest,
+  resetStateQuery,
   runListView,
   runView,
+  stateResetView,
   taskLogQuery,
   taskLogView,
   text,
@@ -197,6 +200,41 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
         return { status: 200, body: await d.jobs.listRuns(who(ctx), jobId, parseRequest(listRunsQuery, ctx.query)) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/airbyte/ingest/{job_id}/state',
+      operationId: 'getJobState',
+      summary: "A job's saved connector state, which its next run hands the connector",
+      tag: 'ingestion',
+      scope: 'sluice:read',
+      ingestErrorShape: true,
+      responses: { 200: { description: 'the saved state, stream by stream', schema: jobStateView }, ...jobErrors },
+      async handle(ctx) {
+        return { status: 200, body: await d.jobs.state(who(ctx), id(ctx, 'job_id')) };
+      },
+    },
+    {
+      method: 'delete',
+      path: '/api/airbyte/ingest/{job_id}/state',
+      operationId: 'resetJobState',
+      summary: "Forget a job's saved connector state (of some streams, or all), so that its next run reads them from the start; the tables keep their rows",
+      tag: 'ingestion',
+      scope: 'sluice:write',
+      query: resetStateQuery,
+      ingestErrorShape: true,
+      responses: {
+        200: { description: 'what was forgotten', schema: stateResetView },
+        ...jobErrors,
+        400: { description: 'invalid query', schema: ingestResponse },
+        409: { description: 'a run of the job is queued or running', schema: ingestResponse },
+      },
+      async handle(ctx) {
+        const jobId = id(ctx, 'job_id');
+        const { stream } = parseRequest(resetStateQuery, ctx.query);
+        const streams = stream === undefined ? null : typeof stream === 'string' ? [stream] : stream;
+        return { status: 200, body: await d.jobs.resetState(who(ctx), jobId, streams) };
       },
     },
     {

@@ -3,18 +3,20 @@ import { ConflictError, ConnectorNotFoundError, ForbiddenError, NotFoundError, V
 import {
   checkSchedule,
   parseCreateIngestJob,
+  type JobStateView,
   type JobStatusView,
   type JobView,
   type ListJobsQuery,
   type ListRunsQuery,
   type RunSummaryView,
   type RunView,
+  type StateResetView,
   type TaskLogView,
   type UpdateJobRequest,
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings } from '@sluice/datahub';
-import { errorSummary, type IngestionJobModel, type Prisma, type PrismaClient } from '@sluice/db';
+import { errorSummary, listStreamStates, resetStreamStates, StateResetRefused, type IngestionJobModel, type Prisma, type PrismaClient } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
@@ -207,6 +209,42 @@ export class JobService {
       this.d.prisma.dagRun.count({ where: { jobId } }),
     ]);
     return { runs: rows.map(runSummaryView), total, limit: q.limit, offset: q.offset };
+  }
+
+  /** The job's saved connector state, stream by stream. */
+  async state(p: Principal, jobId: string): Promise<JobStateView> {
+    requireScope(p, 'sluice:read');
+    await this.#job(p, jobId);
+    const rows = await listStreamStates(this.d.prisma, jobId);
+    return {
+      job_id: jobId,
+      streams: rows.map((r) => ({
+        stream: r.streamKey === '' ? null : r.streamKey,
+        kind: r.kind,
+        state: r.state,
+        run_id: r.runId,
+        updated_at: r.updatedAt.toISOString(),
+      })),
+    };
+  }
+
+  /**
+   * Forgets saved state (of the given streams, else all of it), so that the next run reads those
+   * streams from the start — Airbyte's "refresh": the tables keep their rows (a merge job
+   * converges; an append job appends everything again). Refused (409) while a run is under way.
+   */
+  async resetState(p: Principal, jobId: string, streams: readonly string[] | null): Promise<StateResetView> {
+    requireScope(p, 'sluice:write');
+    await this.#job(p, jobId);
+    let reset: string[];
+    try {
+      reset = await this.d.prisma.$transaction((tx) => resetStreamStates(tx, jobId, streams));
+    } catch (err) {
+      if (err instanceof StateResetRefused) throw new ConflictError(`the state of job ${jobId} cannot be reset now: ${err.message}`);
+      throw err;
+    }
+    this.#log.info('connector state reset', { jobId, streams: reset });
+    return { job_id: jobId, reset: reset.map((k) => (k === '' ? null : k)) };
   }
 
   async getRun(p: Principal, runId: string): Promise<RunView> {

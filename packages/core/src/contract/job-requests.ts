@@ -41,3 +41,11 @@ export const taskLogQuery = z.strictObject({
 export const clearTaskQuery = z.strictObject({
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: all failed ones)'),
 });
+
+export const resetStateQuery = z.strictObject({
+  stream: z
+    .union([text.min(1), z.array(text.min(1)).min(1)])
+    .optional()
+    .describe("forget only this stream's state (repeat the parameter for several); default: every stream's and the connector-wide state"),
+});
+export type ResetStateQuery = z.output<typeof resetStateQuery>;

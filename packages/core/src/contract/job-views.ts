@@ -132,3 +132,28 @@ export const taskLogView = z
 export type TaskLogView = z.output<typeof taskLogView>;
 
 export const okResponse = z.object({ ok: z.literal(true) }).meta({ id: 'Ok' });
+
+/** A job's saved connector state: what its next run hands the connector, stream by stream. */
+export const jobStateView = z
+  .object({
+    job_id: z.uuid(),
+    streams: z.array(
+      z.object({
+        stream: z.string().nullable().describe('the stream (namespace.name when namespaced); null for the connector-wide (global or legacy) state'),
+        kind: z.enum(['stream', 'global', 'legacy']),
+        state: z.unknown().describe("the Airbyte state message as the connector emitted it"),
+        run_id: z.uuid().nullable().describe('the run that saved it'),
+        updated_at: timestamp,
+      }),
+    ),
+  })
+  .meta({ id: 'JobState' });
+export type JobStateView = z.output<typeof jobStateView>;
+
+export const stateResetView = z
+  .object({
+    job_id: z.uuid(),
+    reset: z.array(z.string().nullable()).describe('the streams whose saved state was forgotten (null: the connector-wide state)'),
+  })
+  .meta({ id: 'StateReset' });
+export type StateResetView = z.output<typeof stateResetView>;

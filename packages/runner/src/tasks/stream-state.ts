@@ -1,5 +1,5 @@
 import type { AirbyteStateMessage } from '@sluice/connectors';
-import type { Prisma, PrismaClient } from '@sluice/db';
+import { listStreamStates, saveStreamStateRow, type Prisma, type PrismaClient, type StateSave } from '@sluice/db';
 
 /** The stream_states key of a stream: `namespace.name` when namespaced, else the name. */
 export function streamKey(descriptor: { name: string; namespace?: string | null | undefined }): string {
@@ -8,35 +8,7 @@ export function streamKey(descriptor: { name: string; namespace?: string | null 
 
 /** The saved state to hand the next `read`: every row of the job, as Airbyte state messages. */
 export async function loadSavedState(prisma: PrismaClient, jobId: string): Promise<AirbyteStateMessage[]> {
-  const rows = await prisma.streamState.findMany({ where: { jobId }, orderBy: { streamKey: 'asc' } });
-  return rows.map((r) => r.state as AirbyteStateMessage);
-}
-
-/**
- * What a save did: `saved`; `none` (the run's final state has nothing of that kind); `superseded`
- * (kept as it was: it comes from a run whose extract started after this run's, so this run's state
- * is older — see later-read.ts).
- */
-export type StateSave = 'saved' | 'none' | 'superseded';
-
-/**
- * Writes one state row, unless the row there was saved by a run whose extract started after this
- * run's: in one statement, so two runs saving at once cannot move the state back either.
- */
-async function saveState(
-  db: PrismaClient | Prisma.TransactionClient,
-  row: { jobId: string; runId: string; streamKey: string; kind: 'stream' | 'global' | 'legacy'; state: AirbyteStateMessage },
-): Promise<StateSave> {
-  const written = await db.$executeRaw`
-    INSERT INTO stream_states AS s (job_id, stream_key, kind, state, run_id, updated_at)
-    VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.kind}::"StreamStateKind", ${JSON.stringify(row.state)}::jsonb, ${row.runId}::uuid, now())
-    ON CONFLICT (job_id, stream_key) DO UPDATE
-       SET kind = EXCLUDED.kind, state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at
-     WHERE s.run_id IS NULL OR NOT EXISTS (
-       SELECT 1 FROM task_instances theirs
-         JOIN task_instances ours ON ours.run_id = EXCLUDED.run_id AND ours.task_type = 'extract'
-        WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at)`;
-  return written === 1 ? 'saved' : 'superseded';
+  return (await listStreamStates(prisma, jobId)).map((r) => r.state as AirbyteStateMessage);
 }
 
 /**
@@ -49,10 +21,10 @@ export async function saveStreamState(
   runId: string,
   stream: string,
   state: readonly AirbyteStateMessage[],
-): Promise<StateSave> {
+): Promise<StateSave | 'none'> {
   const msg = state.find((s) => s.type === 'STREAM' && s.stream?.stream_descriptor.name === stream);
   if (!msg?.stream) return 'none';
-  return saveState(db, { jobId, runId, streamKey: streamKey(msg.stream.stream_descriptor), kind: 'stream', state: msg });
+  return saveStreamStateRow(db, { jobId, runId, streamKey: streamKey(msg.stream.stream_descriptor), kind: 'stream', state: msg });
 }
 
 /** Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed. */
@@ -61,8 +33,8 @@ export async function saveSharedState(
   jobId: string,
   runId: string,
   state: readonly AirbyteStateMessage[],
-): Promise<StateSave> {
+): Promise<StateSave | 'none'> {
   const msg = state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
   if (!msg) return 'none';
-  return saveState(db, { jobId, runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
+  return saveStreamStateRow(db, { jobId, runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
 }

@@ -1,0 +1,71 @@
+/**
+ * `stream_states`, the connector state each job hands its next run: written here only (the
+ * runner's saves after a commit, and resets from the API).
+ */
+import type { Prisma, PrismaClient } from './client.ts';
+import type { StreamStateKind } from './generated/enums.ts';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** One saved connector state of a job: a stream's (`streamKey` its name), or the shared one (`""`). */
+export interface SavedStreamState {
+  streamKey: string;
+  kind: StreamStateKind;
+  state: unknown;
+  runId: string | null;
+  updatedAt: Date;
+}
+
+/**
+ * What a save did: `saved`, or `superseded` (kept as it was: it comes from a run whose extract
+ * started after this run's, so this run's state is older).
+ */
+export type StateSave = 'saved' | 'superseded';
+
+/** A job's saved states, streams by name (the shared one, key "", first). */
+export async function listStreamStates(db: Db, jobId: string): Promise<SavedStreamState[]> {
+  const rows = await db.streamState.findMany({ where: { jobId }, orderBy: { streamKey: 'asc' } });
+  return rows.map((r) => ({ streamKey: r.streamKey, kind: r.kind, state: r.state, runId: r.runId, updatedAt: r.updatedAt }));
+}
+
+/**
+ * Writes one state row, unless the row there was saved by a run whose extract started after this
+ * run's: in one statement, so that two runs saving at once cannot move the state back either.
+ */
+export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: string; streamKey: string; kind: StreamStateKind; state: unknown }): Promise<StateSave> {
+  const written = await db.$executeRaw`
+    INSERT INTO stream_states AS s (job_id, stream_key, kind, state, run_id, updated_at)
+    VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.kind}::"StreamStateKind", ${JSON.stringify(row.state)}::jsonb, ${row.runId}::uuid, now())
+    ON CONFLICT (job_id, stream_key) DO UPDATE
+       SET kind = EXCLUDED.kind, state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at
+     WHERE s.run_id IS NULL OR NOT EXISTS (
+       SELECT 1 FROM task_instances theirs
+         JOIN task_instances ours ON ours.run_id = EXCLUDED.run_id AND ours.task_type = 'extract'
+        WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at)`;
+  return written === 1 ? 'saved' : 'superseded';
+}
+
+/** Why a reset cannot happen now. */
+export class StateResetRefused extends Error {
+  constructor(readonly runId: string) {
+    super(`run ${runId} of this job is queued or running, and would save its state after the reset: cancel it or wait for it to end`);
+  }
+}
+
+/**
+ * Forgets a job's saved state (of the given streams, or all of it), so that its next run reads
+ * those streams from the start. Refused while a run of the job is queued or running: the job's
+ * row is locked first, as run creation does, so no run starts meanwhile. Answers the keys removed.
+ */
+export async function resetStreamStates(db: Prisma.TransactionClient, jobId: string, streamKeys: readonly string[] | null): Promise<string[]> {
+  await db.$queryRaw`SELECT id FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
+  const busy = await db.dagRun.findFirst({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
+  if (busy) throw new StateResetRefused(busy.id);
+  const doomed = await db.streamState.findMany({
+    where: { jobId, ...(streamKeys === null ? {} : { streamKey: { in: [...streamKeys] } }) },
+    select: { streamKey: true },
+    orderBy: { streamKey: 'asc' },
+  });
+  await db.streamState.deleteMany({ where: { jobId, streamKey: { in: doomed.map((d) => d.streamKey) } } });
+  return doomed.map((d) => d.streamKey);
+}
