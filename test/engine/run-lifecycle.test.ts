@@ -251,6 +251,11 @@ describe('run lifecycle', () => {
     const states = Object.values(await instanceStates(h.prisma, runId));
     assert.ok(states.every((s) => s === 'success' || s === 'cancelled'), states.join(','));
     assert.equal(transformStarted, 0);
+    // The contract's statuses have no "cancelled": the job is failed, with the time a client reads beside it.
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(job.status, 'failed');
+    assert.equal(job.statusMessage, `run ${runId} was cancelled`);
+    assert.ok(job.lastFailedAt && run.endedAt && job.lastFailedAt.getTime() === run.endedAt.getTime(), 'last_failed_at is the cancel');
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
   });
 

@@ -341,7 +341,8 @@ export class StateStore {
    * oldest queued runs while max_active_runs allows. Two statements for the whole batch: the first
    * ends the runs and locks their jobs' rows in job-id order (so two batches never wait on each
    * other); the second, started under those locks, sees every run of those jobs that ended or
-   * started before us. A cancel is not a failure of the job: last_failed_at keeps its value.
+   * started before us. The contract's job statuses have no "cancelled": a cancelled run leaves its
+   * job failed, so it stamps last_failed_at as a failure does (a client reading `failed` finds its time).
    * A deleted job's queued runs are not started (its delete cancels them).
    */
   async #finishRuns(sql: Sql, ends: readonly RunEnd[]): Promise<TaskDispatch[]> {
@@ -374,7 +375,7 @@ export class StateStore {
         busyMessage: e.to === 'success' ? null : outcomeMessage,
         idleMessage: outcomeMessage,
         completed: (prev?.completed ?? false) || e.to === 'success',
-        failed: (prev?.failed ?? false) || e.to === 'failed',
+        failed: (prev?.failed ?? false) || e.to !== 'success',
       });
     }
     const ids = [...jobs.keys()];
