@@ -97,6 +97,20 @@ for (const kind of ['file', 's3'] as const) {
       assert.deepEqual(await h.keys('warehouse/fail/t/'), keysBefore);
     });
 
+    test('a write whose signal is aborted before its commit commits nothing and leaves no files', async () => {
+      const table = await h.catalog.createTable('cancelled', 't', cols);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('kept.ndjson', rows(1, 5, 'kept'))], columns: cols });
+      const keysBefore = await h.keys('warehouse/cancelled/t/');
+      const controller = new AbortController();
+      controller.abort(new Error('run cancelled (test)'));
+      const input = { format: 'ndjson' as const, files: [await h.ndjson('late.ndjson', rows(100, 5, 'late'))], columns: cols };
+      await assert.rejects(table.merge(input, { runId: 'r', taskId: 't', keys: ['id'], signal: controller.signal }), /run cancelled \(test\)/);
+      const after = await h.read('cancelled', 't');
+      assert.equal(after.snapshots.length, 1);
+      assert.equal(after.rows.length, 5);
+      assert.deepEqual(await h.keys('warehouse/cancelled/t/'), keysBefore);
+    });
+
     test('an overwrite that loses its commit for good (after uploading its data) leaves the old rows and no files', async () => {
       const table = await h.catalog.createTable('lost', 't', cols);
       await table.append({ format: 'ndjson', files: [await h.ndjson('lost-old.ndjson', rows(1, 3, 'old'))], columns: cols });

@@ -53,6 +53,11 @@ export interface WriteOptions {
   maxAttempts?: number;
   /** Local directory for temporary Parquet files (default: the OS temp dir). */
   tmpDir?: string;
+  /**
+   * Checked just before each commit attempt: once aborted, the write commits nothing, removes the
+   * files it wrote and throws the signal's reason. (A commit already sent to the catalog stands.)
+   */
+  signal?: AbortSignal;
 }
 
 export interface MergeOptions extends WriteOptions {
@@ -440,6 +445,7 @@ export class IcebergTable {
         if (schema.changed) commit.newSchema = { schema: schema.schema, lastColumnId: schema.lastColumnId };
         let outcome: CommitOutcome;
         try {
+          options.signal?.throwIfAborted();
           outcome = await this.backend.commit(this.id, commit);
         } catch (err) {
           await this.deleteQuietly([...attemptFiles]);

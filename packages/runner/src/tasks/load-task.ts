@@ -153,6 +153,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       runId: ctx.run.id,
       taskId: `load[${stream}]`,
       tmpDir: tmp,
+      // A cancel that arrives before the commit stops it: a cancelled run loads nothing.
+      signal: ctx.signal,
       snapshotProperties: { 'sluice.job-id': ctx.job.id, 'sluice.stream': stream, 'sluice.mode': ctx.job.mode },
     };
     let result: CommitResult;
