@@ -1,6 +1,7 @@
-import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type ConnectorLogEntry } from '@sluice/connectors';
+import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry } from '@sluice/connectors';
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
+import { findSecretPaths } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { Prisma } from '@sluice/db';
@@ -44,6 +45,24 @@ function knownUndeclared(stored: unknown): Record<string, string[]> {
   return stored !== null && typeof stored === 'object' ? undeclaredFieldsSchema.parse((stored as Record<string, unknown>)[UNDECLARED_KEY]) : {};
 }
 
+/**
+ * A job created where its connector's spec could not be read has its secrets found by key name
+ * only: a field the spec alone marks `airbyte_secret` (e.g. `service_account_info`) would be shown
+ * by the API. Its first run, which has the spec, adds those fields to the job's secret paths.
+ */
+async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[]): Promise<void> {
+  let spec;
+  try {
+    spec = await connector.spec();
+  } catch {
+    return; // the read below needs the spec too, and says what is wrong with it
+  }
+  const missing = findSecretPaths(config, spec).filter((p) => !stored.includes(p));
+  if (missing.length === 0) return;
+  await ctx.prisma.ingestionJob.update({ where: { id: ctx.job.id }, data: { secretPaths: [...new Set([...stored, ...missing])].sort() } });
+  ctx.log.info(`the connector's spec marks more fields of source_config as secrets (${missing.join(', ')}): API answers mask them from now on`);
+}
+
 export interface ExtractOutput {
   manifestKey: string;
   streams: { name: string; records: number; bytes: number }[];
@@ -58,7 +77,7 @@ export interface ExtractOutput {
 export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Promise<TaskResult> {
   const row = await ctx.prisma.ingestionJob.findUnique({
     where: { id: ctx.job.id },
-    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true },
+    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true, secretPaths: true },
   });
   if (!row) throw new NonRetryableTaskError(`job ${ctx.job.id} no longer exists`);
   const config = openSourceConfig(deps.keyring, ctx.job.id, row.sourceConfigEncrypted);
@@ -70,6 +89,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     connectorsDir: deps.connectorsDir,
     onLog,
   });
+  await learnSecretPaths(ctx, connector, config, row.secretPaths);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const stored = freshCatalog(row, ctx.job.streams);
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
