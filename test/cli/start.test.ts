@@ -64,22 +64,33 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+/** A sluice command as a child process, everything it prints captured. */
+function launch(args: string[], env: Record<string, string>, options: { cwd?: string; detached?: boolean } = {}): Omit<Started, 'port'> {
+  const child = spawn(process.execPath, node(args), { cwd: options.cwd ?? root, detached: options.detached ?? false, env });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, out: () => out, exited };
+}
+
+/** Waits until `done` says the output has what it should (at most `timeoutMs`). */
+async function waitForOutput(proc: { out: () => string }, what: string, done: (out: string) => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done(proc.out())) {
+    if (Date.now() > deadline) throw new Error(`no ${what}: ${proc.out()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /**
  * `sluice start` with nothing configured, in `cwd`, in a process group of its own (stopped as
  * Ctrl-C stops a terminal's foreground command: SIGINT to the group), logging JSON.
  */
 async function startDetached(cwd: string): Promise<Started> {
   const port = await freePort();
-  const child = spawn(process.execPath, node(['start']), {
-    cwd,
-    detached: true,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' },
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { child, port, out: () => out, exited };
+  const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' };
+  return { ...launch(['start'], env, { cwd, detached: true }), port };
 }
 
 test('PostgreSQL unreachable: one line naming it, its address and the fix', async () => {
@@ -136,38 +147,32 @@ test('a runner whose bucket does not exist says so in one warning when it starts
   const leftover = path.join(tmp, 'sluice-connector-2147483646-abcdef');
   mkdirSync(leftover);
   writeFileSync(path.join(leftover, 'config.json'), '{"password":"left-behind"}');
-  const child = spawn(process.execPath, node(['runner']), {
-    cwd: root,
-    env: {
-      TMPDIR: tmp,
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/root',
-      DATABASE_URL: db.url,
-      REDIS_URL: testEnv.redisUrl,
-      SLUICE_STORAGE_URL: 's3://sluice-no-such-bucket-start/x',
-      AWS_ENDPOINT_URL_S3: testEnv.s3Endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
-      SLUICE_QUEUE_PREFIX: 'start-test-bucket',
-      SLUICE_LOG_FORMAT: 'json',
-    },
+  const proc = launch(['runner'], {
+    TMPDIR: tmp,
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/root',
+    DATABASE_URL: db.url,
+    REDIS_URL: testEnv.redisUrl,
+    SLUICE_STORAGE_URL: 's3://sluice-no-such-bucket-start/x',
+    AWS_ENDPOINT_URL_S3: testEnv.s3Endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+    SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    SLUICE_QUEUE_PREFIX: 'start-test-bucket',
+    SLUICE_LOG_FORMAT: 'json',
   });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { child, exited } = proc;
   try {
     const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline && !/runner \S+ started/.test(out) && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
-    assert.match(out, /runner \S+ started/, out);
-    const warnings = out.split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('object store'));
-    assert.equal(warnings.length, 1, out);
+    while (Date.now() < deadline && !/runner \S+ started/.test(proc.out()) && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    assert.match(proc.out(), /runner \S+ started/, proc.out());
+    const warnings = proc.out().split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('object store'));
+    assert.equal(warnings.length, 1, proc.out());
     assert.match(warnings[0] ?? '', /bucket \\"sluice-no-such-bucket-start\\" does not exist; runs fail until it is \(SLUICE_STORAGE_URL\)/);
-    assert.doesNotMatch(out, /\n\s+at /, 'no stack trace');
+    assert.doesNotMatch(proc.out(), /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(leftover), false, "the dead runner's connector directory is gone");
-    assert.match(out, /removed 1 connector directory \(config files\) left by runner processes that died/);
+    assert.match(proc.out(), /removed 1 connector directory \(config files\) left by runner processes that died/);
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -260,46 +265,33 @@ test('Redis lost while Sluice runs: one warning from each component, one line ea
   const redisPort = await freePort();
   let redis = await startRedis(redisDir, redisPort);
   const port = await freePort();
-  const child = spawn(process.execPath, node(['start']), {
-    cwd,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/root',
-      SLUICE_PORT: String(port),
-      SLUICE_LOG_FORMAT: 'json',
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
-    },
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const waitForOutput = async (what: string, done: () => boolean): Promise<void> => {
-    const deadline = Date.now() + 60_000;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`no ${what}: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const proc = launch(['start'], {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/root',
+    SLUICE_PORT: String(port),
+    SLUICE_LOG_FORMAT: 'json',
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
+  }, { cwd });
+  const { child, exited } = proc;
   const linesSince = (from: number, pattern: RegExp): Array<{ component?: string; level: string; message: string }> =>
-    out
+    proc.out()
       .slice(from)
       .split('\n')
       .filter((l) => pattern.test(l))
       .map((l) => JSON.parse(l) as { component?: string; level: string; message: string });
   try {
-    await waitForOutput('"Sluice is up"', () => out.includes('Sluice is up'));
-    const from = out.length;
+    await waitForOutput(proc, '"Sluice is up"', (o) => o.includes('Sluice is up'));
+    const from = proc.out().length;
     await redis.stop();
     // Every connection of every component retries several times meanwhile (ioredis: 50 ms, 100 ms, …).
     await new Promise((r) => setTimeout(r, 3_000));
     redis = await startRedis(redisDir, redisPort);
-    await waitForOutput('"reachable again" from the three components', () => linesSince(from, /is reachable again/).length >= 3);
+    await waitForOutput(proc, '"reachable again" from the three components', () => linesSince(from, /is reachable again/).length >= 3);
     await new Promise((r) => setTimeout(r, 500));
 
-    const since = out.slice(from);
+    const since = proc.out().slice(from);
     assert.doesNotMatch(since, /Unhandled error event|^\s+at |errno/m, 'no stack trace or raw error dump');
     const lost = linesSince(from, /is unreachable/);
     assert.deepEqual(lost.map((l) => l.component).sort(), ['api', 'runner', 'scheduler'], since);
@@ -328,30 +320,20 @@ test('the api process on its own checks jobs against the connector, as start doe
   const db = await createTestDatabase();
   const port = await freePort();
   const token = `dev-${randomBytes(12).toString('hex')}`;
-  const child = spawn(process.execPath, node(['api']), {
-    cwd,
-    env: {
-      PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}`,
-      HOME: process.env['HOME'] ?? '/root',
-      DATABASE_URL: db.url,
-      REDIS_URL: testEnv.redisUrl,
-      SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
-      SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
-      SLUICE_DEV_TOKEN: token,
-      SLUICE_PORT: String(port),
-      SLUICE_LOG_FORMAT: 'json',
-    },
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const proc = launch(['api'], {
+    PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}`,
+    HOME: process.env['HOME'] ?? '/root',
+    DATABASE_URL: db.url,
+    REDIS_URL: testEnv.redisUrl,
+    SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
+    SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
+    SLUICE_DEV_TOKEN: token,
+    SLUICE_PORT: String(port),
+    SLUICE_LOG_FORMAT: 'json',
+  }, { cwd });
+  const { child, exited } = proc;
   try {
-    const deadline = Date.now() + 60_000;
-    while (!out.includes('API listening')) {
-      if (Date.now() > deadline) throw new Error(`the api did not start: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForOutput(proc, '"API listening"', (o) => o.includes('API listening'));
     const post = (body: Record<string, unknown>): Promise<Response> =>
       fetch(`http://127.0.0.1:${port}/api/airbyte/ingest`, {
         method: 'POST',
