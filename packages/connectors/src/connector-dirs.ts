@@ -11,8 +11,8 @@ const OWNED = /^sluice-connector-(\d+)-/;
  * named after this process, so that what a killed process leaves can be told from what a live
  * one uses (removeOrphanedConnectorDirs).
  */
-export function makeConnectorDir(tmpDir: string = os.tmpdir()): Promise<string> {
-  return mkdtemp(path.join(tmpDir, `${PREFIX}${process.pid}-`));
+export function makeConnectorDir(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
 }
 
 function isAlive(pid: number): boolean {

@@ -118,6 +118,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const tm = await readTransformedManifest(deps.store, ctx.run.id, stream);
   const namespace = ctx.job.schemaName;
   const tableName = icebergTableName(stream);
+  const later = await laterLoadOfStream(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
+  if (later) throw new NonRetryableTaskError(supersededMessage(later, stream, `${namespace}.${tableName}`, ctx.job.mode));
   const columns: ColumnSpec[] = tm.columns.map((c) => ({ name: c.name, type: c.type }));
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
   try {
@@ -133,8 +135,6 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         files.push(local);
       }
     }
-    const later = await laterLoadOfStream(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
-    if (later) throw new NonRetryableTaskError(supersededMessage(later, stream, `${namespace}.${tableName}`, ctx.job.mode));
     // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
     const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
