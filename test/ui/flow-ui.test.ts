@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
 import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
 
@@ -345,6 +346,37 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.ok(listOverflow <= 1, `the jobs page fits 390 px (overflow ${listOverflow}px)`);
     await shot(page, 'dev-15-jobs-page-phone');
     await phone.close();
+  });
+
+  test("the job page shows the saved connector state, and resets a stream's after a confirmation", async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'stateful' });
+    const t = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
+    const runId = t.body.run_id as string;
+    await until('the run to succeed', async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === 'success');
+    // What a load saves after its commit (these test handlers save none), through the state's one writer.
+    const state = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { updated_at: '2026-11-29T10:00:00Z' } } };
+    assert.equal(await saveStreamStateRow(stack.db.prisma, { jobId, runId, streamKey: 'users', kind: 'stream', state }), 'saved');
+
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    const table = page.getByTestId('saved-state');
+    await table.getByRole('cell', { name: 'users', exact: true }).waitFor();
+    assert.equal(await table.getByRole('link', { name: runId.slice(0, 8) }).getAttribute('href'), `/runs/${runId}`);
+    await table.getByText('show').click();
+    assert.match((await table.locator('pre').textContent()) ?? '', /"updated_at": "2026-11-29T10:00:00Z"/);
+    await shot(page, 'dev-17-saved-state');
+
+    await page.getByRole('button', { name: 'Reset the saved state of users' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Forget the saved state?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal(await stack.db.prisma.streamState.count({ where: { jobId } }), 1, 'cancel forgets nothing');
+    await page.getByRole('button', { name: 'Reset the saved state of users' }).click();
+    await dialog.getByRole('button', { name: 'Reset state' }).click();
+    await page.getByRole('status').getByText('Forgot the saved state of users: the next run reads from the start.').waitFor();
+    await page.getByText('No saved state: the next run reads every stream from the start.').waitFor();
+    assert.equal(await stack.db.prisma.streamState.count({ where: { jobId } }), 0);
+    await page.close();
   });
 
   test('delete asks for confirmation, then the job leaves the list', async () => {

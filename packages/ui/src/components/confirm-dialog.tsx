@@ -1,4 +1,4 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type ReactNode } from 'react';
 
 /** A modal confirmation on the native <dialog> (focus trapped, Escape cancels). */
 export function ConfirmDialog({
@@ -17,6 +17,8 @@ export function ConfirmDialog({
   onCancel(): void;
 }): ReactNode {
   const ref = useRef<HTMLDialogElement>(null);
+  // A page may hold several dialogs: each names itself by its own title.
+  const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (d === null) return;
@@ -24,8 +26,8 @@ export function ConfirmDialog({
     if (!open && d.open) d.close();
   }, [open]);
   return (
-    <dialog ref={ref} className="confirm" aria-labelledby="confirm-title" onCancel={(e) => { e.preventDefault(); onCancel(); }}>
-      <h2 id="confirm-title">{title}</h2>
+    <dialog ref={ref} className="confirm" aria-labelledby={titleId} onCancel={(e) => { e.preventDefault(); onCancel(); }}>
+      <h2 id={titleId}>{title}</h2>
       <div>{children}</div>
       <div className="actions">
         <button type="button" onClick={onCancel} autoFocus>

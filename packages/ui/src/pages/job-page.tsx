@@ -7,6 +7,7 @@ import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { Crumbs, NotFound } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
+import { SavedState } from '../components/saved-state.tsx';
 import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { maskSecrets } from '../lib/mask.ts';
@@ -158,6 +159,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           <RunGrid tasks={live.dag.tasks} streams={live.streams} runs={runs} selectedRunId={selectedRun?.run_id ?? null} onSelectRun={setSelected} />
         ) : null}
       </section>
+
+      <SavedState jobId={jobId} version={live?.status ?? ''} canReset={!deleted} />
 
       <section aria-labelledby="settings-h">
         <h2 id="settings-h">Settings</h2>

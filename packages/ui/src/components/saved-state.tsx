@@ -1,0 +1,111 @@
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import type { JobState, StateReset } from '../api/types.ts';
+import { useApp } from '../app-context.ts';
+import { formatDate, shortId } from '../lib/format.ts';
+import { Link } from '../router.tsx';
+import { ConfirmDialog } from './confirm-dialog.tsx';
+
+/**
+ * The job's saved connector state (what its next run hands the connector), stream by stream, and
+ * a reset of it: the next run then reads those streams from the start. Read again whenever
+ * `version` changes (the page passes the job's live status, so a run that ends refreshes it).
+ */
+export function SavedState({ jobId, version, canReset }: { jobId: string; version: string; canReset: boolean }): ReactNode {
+  const { api } = useApp();
+  const [state, setState] = useState<JobState | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<string[] | 'all' | null>(null);
+
+  const load = useCallback(() => {
+    api
+      .get<JobState>(`/api/airbyte/ingest/${encodeURIComponent(jobId)}/state`)
+      .then(setState)
+      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+  }, [api, jobId]);
+  useEffect(load, [load, version]);
+
+  const reset = async (streams: string[] | 'all'): Promise<void> => {
+    setError(null);
+    setNotice(null);
+    const query = streams === 'all' ? '' : `?${streams.map((s) => `stream=${encodeURIComponent(s)}`).join('&')}`;
+    try {
+      const r = await api.request<StateReset>('DELETE', `/api/airbyte/ingest/${encodeURIComponent(jobId)}/state${query}`);
+      setNotice(r.reset.length === 0 ? 'Nothing was saved to forget.' : `Forgot the saved state of ${r.reset.map((s) => s ?? 'the connector').join(', ')}: the next run reads from the start.`);
+      load();
+    } catch (err) {
+      setError(`Reset failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  const streams = state?.streams ?? [];
+  return (
+    <section aria-labelledby="state-h">
+      <h2 id="state-h">Saved state</h2>
+      {state === null && error === null ? <p className="muted">Loading…</p> : null}
+      {state !== null && streams.length === 0 ? <p className="muted">No saved state: the next run reads every stream from the start.</p> : null}
+      {streams.length > 0 ? (
+        <table className="responsive" data-testid="saved-state">
+          <thead>
+            <tr>
+              <th scope="col">Stream</th>
+              <th scope="col">Saved by run</th>
+              <th scope="col">At</th>
+              <th scope="col">State</th>
+              {canReset ? <th scope="col" aria-label="Reset" /> : null}
+            </tr>
+          </thead>
+          <tbody>
+            {streams.map((s) => (
+              <tr key={s.stream ?? ''}>
+                <td data-label="Stream">{s.stream ?? <em>connector-wide ({s.kind})</em>}</td>
+                <td data-label="Saved by run">{s.run_id !== null ? <Link to={`/runs/${s.run_id}`}>{shortId(s.run_id)}</Link> : '—'}</td>
+                <td data-label="At">{formatDate(s.updated_at)}</td>
+                <td data-label="State">
+                  <details>
+                    <summary>show</summary>
+                    <pre className="json">{JSON.stringify(s.state, null, 2)}</pre>
+                  </details>
+                </td>
+                {canReset ? (
+                  <td data-label="">
+                    {s.stream !== null ? (
+                      <button type="button" onClick={() => setConfirm([s.stream ?? ''])} aria-label={`Reset the saved state of ${s.stream}`}>
+                        Reset…
+                      </button>
+                    ) : null}
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {canReset && streams.length > 0 ? (
+        <div className="controls">
+          <button type="button" className="danger" onClick={() => setConfirm('all')}>
+            Reset all saved state…
+          </button>
+        </div>
+      ) : null}
+      {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
+      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      <ConfirmDialog
+        open={confirm !== null}
+        title="Forget the saved state?"
+        confirmLabel="Reset state"
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => {
+          const which = confirm;
+          setConfirm(null);
+          if (which !== null) void reset(which);
+        }}
+      >
+        <p>
+          The next run reads {confirm === 'all' ? 'every stream' : <strong>{confirm?.join(', ')}</strong>} from the start. The tables keep
+          their rows: a merge job converges, an append job appends everything again.
+        </p>
+      </ConfirmDialog>
+    </section>
+  );
+}
