@@ -364,7 +364,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(await table.getByRole('link', { name: runId.slice(0, 8) }).getAttribute('href'), `/runs/${runId}`);
     await table.getByText('show').click();
     assert.match((await table.locator('pre').textContent()) ?? '', /"updated_at": "2026-11-29T10:00:00Z"/);
-    await shot(page, 'dev-17-saved-state');
+    await shot(page, 'dev-18-saved-state');
 
     await page.getByRole('button', { name: 'Reset the saved state of users' }).click();
     const dialog = page.getByRole('dialog', { name: 'Forget the saved state?' });
