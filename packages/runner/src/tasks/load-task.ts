@@ -102,7 +102,7 @@ function supersededMessage(later: LaterLoad, stream: string, table: string, mode
     `stream "${stream}": run ${later.runId} of this job read the source after this run did (its extract started at ` +
     `${later.extractStartedAt.toISOString()}) and has loaded ${table}${later.loadedAt ? ` at ${later.loadedAt.toISOString()}` : ''}. ` +
     `This run's rows are older: loading them now would ${effect[mode]}, and move the saved connector state back. ` +
-    `To load this run, clear its extract: it then reads the source again.`
+    `Nothing is missing: that run read what this one did, or newer. Leave this run failed; trigger a new run to read the source again.`
   );
 }
 
