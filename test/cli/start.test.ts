@@ -144,7 +144,7 @@ test('a runner whose bucket does not exist says so in one warning when it starts
   const tmp = mkdtempSync(path.join(testEnv.tmpDir, 'runner-tmp-'));
   dirs.push(tmp);
   // What a runner killed mid-connector leaves (no process has a pid that large).
-  const leftover = path.join(tmp, 'sluice-connector-2147483646-abcdef');
+  const leftover = path.join(tmp, 'sluice-connector-2147483646-1000-abcdef');
   mkdirSync(leftover);
   writeFileSync(path.join(leftover, 'config.json'), '{"password":"left-behind"}');
   const proc = launch(['runner'], {

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { removeOrphanedConnectorDirs } from '@sluice/connectors';
+import { makeConnectorDir as makeOwnDir } from '../../packages/connectors/src/connector-dirs.ts';
 import { testEnv } from '../support/env.ts';
 import { testConnectorDir } from './support.ts';
 
@@ -17,7 +18,7 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-test("a killed process's connector directory is removed; a live process's is kept", { timeout: 60_000 }, async () => {
+test("a killed process's connector directory is removed, and a predecessor's with this pid; this process's own is kept", { timeout: 60_000 }, async () => {
   const tmp = await mkdtemp(path.join(testEnv.tmpDir, 'connector-dirs-'));
   dirs.push(tmp);
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'connector-in-child.ts'), '3'], {
@@ -36,11 +37,13 @@ test("a killed process's connector directory is removed; a live process's is kep
   assert.match(config, /canary-in-a-dead-runner/, 'the directory holds the config in plaintext');
   child.kill('SIGKILL');
   await closed;
-  const live = path.join(tmp, `sluice-connector-${process.pid}-kept`);
-  await mkdir(live);
+  // This process's own directory (its name carries this process's start time, as the child's did) is in use.
+  const own = (await makeOwnDir(tmp)).split(path.sep).pop() ?? '';
+  // A predecessor with this same pid (a restarted container's runner) started at another time.
+  await mkdir(path.join(tmp, `sluice-connector-${process.pid}-1000-predecessor`));
   await mkdir(path.join(tmp, 'sluice-connector-legacy'));
 
-  assert.equal(await removeOrphanedConnectorDirs(tmp), 1);
-  assert.deepEqual((await readdir(tmp)).filter((n) => n.startsWith('sluice-connector-')).sort(), [`sluice-connector-${process.pid}-kept`, 'sluice-connector-legacy']);
+  assert.equal(await removeOrphanedConnectorDirs(tmp), 2);
+  assert.deepEqual((await readdir(tmp)).filter((n) => n.startsWith('sluice-connector-')).sort(), [own, 'sluice-connector-legacy'].sort());
   assert.equal(await removeOrphanedConnectorDirs(tmp), 0);
 });
