@@ -1,6 +1,6 @@
 import { ValidationError, type FieldIssue } from '@sluice/core';
 import type { IngestJobSpec } from '@sluice/core/contract';
-import { columnsNoStreamHas, planStreamColumns, type StreamPlan } from '@sluice/core/pipeline';
+import { columnsNoStreamHas, planStreamColumns, tableNameCollision, type StreamPlan } from '@sluice/core/pipeline';
 
 /** The parts of a source's Airbyte catalog (`discover`) the API checks a job against. */
 export interface SourceCatalog {
@@ -44,6 +44,9 @@ export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatal
     const s = byName.get(n);
     return s ? [s] : [];
   });
+  // Listed streams were checked when the request was parsed; all of a catalog's are checked here.
+  const collision = spec.streams.length === 0 ? tableNameCollision(selected.map((s) => s.name)) : null;
+  if (collision) issues.push({ path: 'streams', message: `${collision} (the job selects all of the source's streams)` });
   // A transformation without `stream` must match some selected stream: checked only when every
   // selected stream's columns are known (the column may be one of an unknown stream's).
   const known = selected.map((s) => ({ stream: s.name, columns: columnsOf(s) }));

@@ -118,3 +118,13 @@ test('source_config may nest 64 levels (the object is level 1), not 65; any dept
   // Wide is fine: depth, not size, is limited.
   assert.doesNotThrow(() => parseCreateIngestJob({ ...base, source_config: { list: Array.from({ length: 10_000 }, (_, i) => ({ i })) } }));
 });
+
+test('streams that would load one table are refused together, naming both and the table', () => {
+  assert.deepEqual(issuesOf({ ...base, streams: ['Users', 'orders', 'users'] }), [
+    'streams: streams "Users" and "users" would both load table "users" (table names are lower-case, other characters become _): select one of them',
+  ]);
+  assert.deepEqual(issuesOf({ ...base, streams: ['order-items', 'order_items'] }), [
+    'streams: streams "order-items" and "order_items" would both load table "order_items" (table names are lower-case, other characters become _): select one of them',
+  ]);
+  assert.deepEqual(parseCreateIngestJob({ ...base, streams: ['users', 'orders.v2'] }).streams, ['users', 'orders.v2']);
+});

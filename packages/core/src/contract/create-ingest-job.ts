@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors/index.ts';
-import { INGESTION_METADATA_COLUMNS, type ColumnTransformation } from '../pipeline/index.ts';
+import { INGESTION_METADATA_COLUMNS, tableNameCollision, type ColumnTransformation } from '../pipeline/index.ts';
 import { normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
 import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
 import { icebergNamespace } from './iceberg-namespace.ts';
@@ -139,6 +139,8 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
   streams.forEach((s, i) => {
     if (streams.indexOf(s) !== i) issues.push({ path: `streams[${i}]`, message: `stream "${s}" is listed twice` });
   });
+  const collision = tableNameCollision([...new Set(streams)]);
+  if (collision) issues.push({ path: 'streams', message: collision });
   const tags = b.tags ?? [];
   tags.forEach((t, i) => {
     if (tags.indexOf(t) !== i) issues.push({ path: `tags[${i}]`, message: `tag "${t}" is listed twice` });

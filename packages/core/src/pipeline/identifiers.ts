@@ -16,5 +16,24 @@ export function icebergTableName(stream: string): string {
   return name.slice(0, 255);
 }
 
+/**
+ * Streams that would load one table (`Users` and `users`, `order-items` and `order_items`): the
+ * first such pair, said as the reason a job cannot select them together; null when every stream
+ * has a table of its own. One table for two streams would mix them, or, in overwrite mode, keep
+ * only the last one loaded.
+ */
+export function tableNameCollision(streams: readonly string[]): string | null {
+  const byTable = new Map<string, string>();
+  for (const stream of streams) {
+    const table = icebergTableName(stream);
+    const other = byTable.get(table);
+    if (other !== undefined && other !== stream) {
+      return `streams "${other}" and "${stream}" would both load table "${table}" (table names are lower-case, other characters become _): select one of them`;
+    }
+    byTable.set(table, stream);
+  }
+  return null;
+}
+
 /** A valid Iceberg namespace for `schema_name`: letters, digits and `_`, starting with a letter or `_`, ≤ 255. */
 export const NAMESPACE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;

@@ -1,4 +1,4 @@
-export { icebergTableName, NAMESPACE_PATTERN } from './identifiers.ts';
+export { icebergTableName, tableNameCollision, NAMESPACE_PATTERN } from './identifiers.ts';
 export { planStreamColumns, columnsNoStreamHas, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
 export type { CastType, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
 export { INGESTION_METADATA_COLUMNS } from './metadata-columns.ts';

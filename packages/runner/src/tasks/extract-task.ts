@@ -1,6 +1,7 @@
 import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry } from '@sluice/connectors';
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
+import { tableNameCollision } from '@sluice/core/pipeline';
 import { findSecretPaths } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -125,6 +126,10 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     });
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
+  // The API refuses such a selection when it can see the catalog; a job that selects all streams
+  // of a source whose catalog changed (or was not seen) gets here: no stream is loaded over another.
+  const collision = tableNameCollision(streams.map((s) => s.name));
+  if (collision) throw new NonRetryableTaskError(`${collision}; the job's "streams" must name them`);
   // The connector run said the total; with one stream that is the stream's.
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
