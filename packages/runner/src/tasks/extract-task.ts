@@ -1,7 +1,7 @@
 import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry } from '@sluice/connectors';
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
-import { tableNameCollision } from '@sluice/core/pipeline';
+import { columnsFromJsonSchema, columnsNoStreamHas, tableNameCollision } from '@sluice/core/pipeline';
 import { findSecretPaths } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -10,6 +10,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { dagShapeFor } from './datahub-dag.ts';
 import { loadSavedState } from './stream-state.ts';
+import { storedTransformations } from './transform-stream.ts';
 
 export interface ExtractTaskDeps {
   store: ObjectStore;
@@ -62,6 +63,31 @@ async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: 
   if (missing.length === 0) return;
   await ctx.prisma.ingestionJob.update({ where: { id: ctx.job.id }, data: { secretPaths: [...new Set([...stored, ...missing])].sort() } });
   ctx.log.info(`the connector's spec marks more fields of source_config as secrets (${missing.join(', ')}): API answers mask them from now on`);
+}
+
+/**
+ * A transformation without `stream` applies where its column is; one that no extracted stream has
+ * does nothing. The API refuses that when it can see the catalog at create; this is the run-time
+ * check for jobs it could not see: an encryption that matches no column would load the real
+ * column in plaintext, so it fails the run before any load; a rename, cast or drop is a warning.
+ */
+function checkTransformationsMatch(ctx: TaskContext, extracted: readonly { name: string; jsonSchema: Record<string, unknown> }[]): void {
+  const transformations = storedTransformations.parse(ctx.job.columnTransformations);
+  const known = extracted.map((s) => ({ stream: s.name, columns: columnsFromJsonSchema(s.jsonSchema).map((c) => c.name) }));
+  const encrypting: string[] = [];
+  transformations.forEach((t, i) => {
+    // core's rule, one transformation at a time, so that its index is known.
+    const [issue] = columnsNoStreamHas(known, [t]);
+    if (!issue) return;
+    const said = `column_transformations[${i}].column: ${issue.message}`;
+    if (t.encryptionKeyName !== null) encrypting.push(said);
+    else ctx.log.warn(`${said}; it changes nothing`);
+  });
+  if (encrypting.length > 0) {
+    throw new NonRetryableTaskError(
+      `${encrypting.join('; ')}: an encryption that matches no column would leave the real column in plaintext, so nothing is loaded (fix the column name)`,
+    );
+  }
 }
 
 export interface ExtractOutput {
@@ -130,6 +156,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   // of a source whose catalog changed (or was not seen) gets here: no stream is loaded over another.
   const collision = tableNameCollision(streams.map((s) => s.name));
   if (collision) throw new NonRetryableTaskError(`${collision}; the job's "streams" must name them`);
+  checkTransformationsMatch(ctx, result.manifest.streams);
   // The connector run said the total; with one stream that is the stream's.
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
