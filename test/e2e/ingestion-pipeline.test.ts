@@ -347,7 +347,12 @@ test("a job's saved state can be read and reset (not while a run is under way); 
   assert.match(refused.body.error, new RegExp(`run ${busy.body.run_id} of this job is queued or running`));
   assert.equal((await stack.waitForRun(busy.body.run_id)).state, 'success');
 
-  const reset = await stack.api<{ job_id: string; reset: (string | null)[] }>('DELETE', `/api/airbyte/ingest/${job}/state?stream=users&stream=nope`);
+  // A stream the job does not have is a mistake, not "nothing saved".
+  const unknown = await stack.api<{ error: string }>('DELETE', `/api/airbyte/ingest/${job}/state?stream=users&stream=nope`);
+  assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+  assert.match(unknown.body.error, /stream: "nope" is not a stream of this job \(its streams: users\)/);
+  assert.equal((await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`)).body.streams.length, 1, 'nothing was reset');
+  const reset = await stack.api<{ job_id: string; reset: (string | null)[] }>('DELETE', `/api/airbyte/ingest/${job}/state?stream=users`);
   assert.equal(reset.status, 200, JSON.stringify(reset.body));
   assert.deepEqual(reset.body, { job_id: job, reset: ['users'] });
   assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`)).body.streams, []);

@@ -228,7 +228,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
         200: { description: 'what was forgotten', schema: stateResetView },
         ...jobErrors,
         400: { description: 'invalid query', schema: ingestResponse },
-        409: { description: 'a run of the job is queued or running', schema: ingestResponse },
+        409: { description: 'a run of the job is queued or running, or the state is connector-wide and a stream was named', schema: ingestResponse },
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');

@@ -235,7 +235,23 @@ export class JobService {
    */
   async resetState(p: Principal, jobId: string, streams: readonly string[] | null): Promise<StateResetView> {
     requireScope(p, 'sluice:write');
-    await this.#job(p, jobId);
+    const job = await this.#job(p, jobId);
+    if (streams !== null) {
+      // A job that lists its streams knows them: another name is a mistake, not "nothing saved".
+      const unknown = job.streams.length > 0 ? streams.filter((s) => !job.streams.includes(s)) : [];
+      if (unknown.length > 0) {
+        throw new ValidationError(unknown.map((s) => ({ path: 'stream', message: `"${s}" is not a stream of this job (its streams: ${job.streams.join(', ')})` })));
+      }
+      // A connector-wide (GLOBAL or LEGACY) state holds every stream's position in one value.
+      const saved = await listStreamStates(this.d.prisma, jobId);
+      const shared = saved.find((r) => r.streamKey === '');
+      const inShared = streams.filter((s) => !saved.some((r) => r.streamKey === s));
+      if (shared && inShared.length > 0) {
+        throw new ConflictError(
+          `the saved state of job ${jobId} is connector-wide (${shared.kind.toUpperCase()}): it holds ${inShared.map((s) => `"${s}"`).join(', ')} with every other stream and cannot be reset for one; reset all of it (no stream parameter)`,
+        );
+      }
+    }
     let reset: string[];
     try {
       reset = await this.d.prisma.$transaction((tx) => resetStreamStates(tx, jobId, streams));
