@@ -283,6 +283,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await shot(page, 'dev-17-run-cancelled');
     // A cancelled task can be cleared from the page: the run runs again (and is cancelled again here).
     const errors = page.locator('section[aria-labelledby="errors-h"]');
+    // archive never ran (cancelled before its turn): it has no log to link to.
+    const archiveItem = errors.locator('li[data-task="archive"]');
+    await archiveItem.getByText('never ran').waitFor();
+    assert.equal(await archiveItem.getByRole('link', { name: 'log' }).count(), 0);
     await errors.locator('li[data-task="extract"]').getByRole('button', { name: 'clear and re-run' }).click();
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');

@@ -134,8 +134,16 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
               <li key={`${t.task_id}:${t.map_index}`} data-task={t.task_id} data-map-index={t.map_index}>
                 <div className="error-head">
                   <StateBadge state={t.state} /> <strong>{t.task_id}</strong>
-                  {t.stream ? ` · ${t.stream}` : ''} · try {t.try_number}/{t.max_tries} ·{' '}
-                  <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)}>log</Link>
+                  {t.stream ? ` · ${t.stream}` : ''} · try {t.try_number}/{t.max_tries}
+                  {/* A task that never ran (upstream failed, cancelled before its turn) has no log. */}
+                  {t.try_number > 0 ? (
+                    <>
+                      {' · '}
+                      <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)}>log</Link>
+                    </>
+                  ) : (
+                    ' · never ran'
+                  )}
                   {t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
                     <>
                       {' · '}
