@@ -43,6 +43,9 @@ describe('normalizeTimeZone', () => {
   it('canonicalises IANA names and refuses offsets and unknown zones', () => {
     assert.equal(normalizeTimeZone('UTC'), 'UTC');
     assert.equal(normalizeTimeZone('Europe/Berlin'), 'Europe/Berlin');
+    assert.equal(normalizeTimeZone('europe/berlin'), 'Europe/Berlin', 'letter case is the zone\'s own');
+    // Links are kept as the client named them (ICU answers Asia/Calcutta, Europe/Kiev, America/Panama).
+    for (const name of ['Asia/Kolkata', 'Europe/Kyiv', 'EST', 'US/Eastern']) assert.equal(normalizeTimeZone(name), name);
     assert.throws(() => normalizeTimeZone('Mars/Olympus'), /not an IANA time zone/);
     assert.throws(() => normalizeTimeZone('+05:00'), ValidationError);
     assert.throws(() => normalizeTimeZone(''), ValidationError);

@@ -103,20 +103,24 @@ export function normalizeSchedule(expression: string, options: ScheduleOptions =
 }
 
 /**
- * Validates an IANA time zone name and answers its canonical spelling (e.g. `utc` → `UTC`,
- * `US/Eastern` → `America/New_York`). Fixed offsets like `+05:00` are refused: they have no
- * daylight-saving rules and cron-parser mishandles them.
+ * Validates an IANA time zone name and answers it as the client named it, in the zone's own letter
+ * case when only that differs (`utc` → `UTC`, `europe/berlin` → `Europe/Berlin`). A link such as
+ * `Asia/Kolkata` or `US/Eastern` is kept: ICU would answer an older name for some (`Asia/Calcutta`),
+ * and a client reading back what it sent would see a change. Fixed offsets like `+05:00` are
+ * refused: they have no daylight-saving rules and cron-parser mishandles them.
  */
 export function normalizeTimeZone(timeZone: string): string {
   const bad = (): never => {
     throw new ValidationError([{ path: 'timezone', message: `${timeZone} is not an IANA time zone (e.g. UTC, Europe/Berlin)` }]);
   };
   if (!/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+)*$/.test(timeZone)) return bad();
+  let resolved: string;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
     return bad();
   }
+  return resolved.toLowerCase() === timeZone.toLowerCase() ? resolved : timeZone;
 }
 
 /**
