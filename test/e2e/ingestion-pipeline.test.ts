@@ -326,6 +326,35 @@ test("clearing an old failed run's load after a newer run loaded the stream is r
   assert.equal(await saveStreamState(stack.db.prisma, job, r2.run_id, 'users', [msg]), 'saved', "the latest reader's own save goes through");
 });
 
+test('clearing two failed incremental-append runs in run order appends the rows once: the second is refused, nothing is missing', async () => {
+  const job = await createJob({ name: 'overlap', schema_name: 'e2e_overlap', mode: 'append', source_config: { ...FAKER, always_updated: false } });
+  loadsRefused.add('overlap');
+  const failedRun = async (): Promise<string> => {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    assert.equal((await stack.waitForRun(t.body.run_id)).state, 'failed');
+    return t.body.run_id;
+  };
+  const r1 = await failedRun();
+  const r2 = await failedRun();
+  loadsRefused.delete('overlap');
+  const clear = async (runId: string): Promise<RunView> => {
+    const c = await stack.api('POST', `/api/runs/${runId}/tasks/load/clear`);
+    assert.equal(c.status, 200, JSON.stringify(c.body));
+    return stack.waitForRun(runId);
+  };
+  assert.equal((await clear(r1)).state, 'success');
+  const second = await clear(r2);
+  assert.equal(second.state, 'failed');
+  const load = second.tasks.find((t) => t.task_id === 'load' && t.stream === 'users');
+  assert.match(load?.error ?? '', new RegExp(`^stream "users": run ${r1} of this job loaded e2e_overlap\\.users at .* appending them would append those twice\\. Nothing is missing`));
+  const t = await table('e2e_overlap', 'users');
+  assert.equal(t.rows.length, FAKER.count, 'every user once');
+  const state = await stack.db.prisma.streamState.findUniqueOrThrow({ where: { jobId_streamKey: { jobId: job, streamKey: 'users' } } });
+  assert.equal(state.runId, r1);
+  // Nothing is missing: the next run reads on from run 1's state (faker has nothing new).
+  assert.equal(loadRows(await runOnce(job), 'users'), 0);
+});
+
 test("a job's saved state can be read and reset (not while a run is under way); the next run then reads the stream from the start", async () => {
   const job = await createJob({ name: 'state-reset', schema_name: 'e2e_reset', mode: 'append', source_config: { ...FAKER, always_updated: false } });
   const r1 = await runOnce(job);

@@ -31,3 +31,30 @@ export async function laterLoadOfStream(
   const row = rows[0];
   return row ? { runId: row.run_id, extractStartedAt: row.extract_started_at, loadedAt: row.loaded_at } : null;
 }
+
+/** A load of the same stream, by another run of the job, that ended after this run's extract started. */
+export interface LoadSinceRead {
+  runId: string;
+  loadedAt: Date;
+  extractStartedAt: Date;
+}
+
+/**
+ * In incremental append, a run's rows go from the state it started from; another run that loaded
+ * the stream after this run's extract started has appended some of them already (it started from
+ * the same state or an older one: no later extract has loaded, see laterLoadOfStream) and saved a
+ * newer state. Appending this run's rows too would append those twice — QA round 6 met it by
+ * clearing two failed runs' loads in run order. Answers the latest such load, or null.
+ */
+export async function loadSinceRead(db: PrismaClient | Prisma.TransactionClient, q: { jobId: string; runId: string; stream: string }): Promise<LoadSinceRead | null> {
+  const rows = await db.$queryRaw<{ run_id: string; loaded_at: Date; extract_started_at: Date }[]>`
+    SELECT r.id::text AS run_id, l.ended_at AS loaded_at, ours.started_at AS extract_started_at
+      FROM task_instances ours
+      JOIN dag_runs r ON r.job_id = ${q.jobId}::uuid AND r.id <> ours.run_id
+      JOIN task_instances l ON l.run_id = r.id AND l.task_type = 'load' AND l.stream = ${q.stream} AND l.state = 'success'
+     WHERE ours.run_id = ${q.runId}::uuid AND ours.task_type = 'extract' AND l.ended_at > ours.started_at
+     ORDER BY l.ended_at DESC
+     LIMIT 1`;
+  const row = rows[0];
+  return row ? { runId: row.run_id, loadedAt: row.loaded_at, extractStartedAt: row.extract_started_at } : null;
+}

@@ -11,7 +11,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
 import { saveStreamState } from './stream-state.ts';
-import { laterLoadOfStream, type LaterLoad } from './later-read.ts';
+import { laterLoadOfStream, loadSinceRead, type LaterLoad, type LoadSinceRead } from './later-read.ts';
 
 export interface LoadOutput {
   namespace: string;
@@ -106,6 +106,15 @@ function supersededMessage(later: LaterLoad, stream: string, table: string, mode
   );
 }
 
+/** Why an incremental append that would repeat another run's rows is refused. */
+function overlapMessage(since: LoadSinceRead, stream: string, table: string): string {
+  return (
+    `stream "${stream}": run ${since.runId} of this job loaded ${table} at ${since.loadedAt.toISOString()}, after this run read the source ` +
+    `(its extract started at ${since.extractStartedAt.toISOString()}), and saved its state: this run read from a state saved before that load, ` +
+    `so its rows repeat rows that run appended, and appending them would append those twice. Nothing is missing: the next run reads on from that run's state. Leave this run failed.`
+  );
+}
+
 function formatAge(ms: number): string {
   if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000} h`;
@@ -120,6 +129,11 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const tableName = icebergTableName(stream);
   const later = await laterLoadOfStream(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
   if (later) throw new NonRetryableTaskError(supersededMessage(later, stream, `${namespace}.${tableName}`, ctx.job.mode));
+  const manifest = await readExtractManifest(deps.store, ctx.run.id);
+  if (ctx.job.mode === 'append' && manifest?.streams.find((s) => s.name === stream)?.syncMode === 'incremental') {
+    const since = await loadSinceRead(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
+    if (since) throw new NonRetryableTaskError(overlapMessage(since, stream, `${namespace}.${tableName}`));
+  }
   const columns: ColumnSpec[] = tm.columns.map((c) => ({ name: c.name, type: c.type }));
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
   try {
@@ -187,7 +201,6 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           `(${mergeKeys.join(', ')}), and merge keeps the last row of each key`,
       );
     }
-    const manifest = await readExtractManifest(deps.store, ctx.run.id);
     const schema = table.schema;
     const savedState = await ctx.prisma.$transaction(async (tx) => {
       const saved = manifest ? await saveStreamState(tx, ctx.job.id, ctx.run.id, stream, manifest.state) : 'none';
