@@ -1,7 +1,8 @@
 /**
  * A runner killed with SIGKILL mid-connector cannot remove the connector's private directory,
- * which holds the source's config (secrets included) in plaintext: the next runner's start
- * removes the directories of processes that are gone, and only those.
+ * which holds the source's config (secrets included) in plaintext, nor stop the connector, which
+ * runs in a process group of its own: the next runner's start stops such connectors and removes
+ * the directories of processes that are gone, and only those.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,36 +15,60 @@ import { testEnv } from '../support/env.ts';
 import { testConnectorDir } from './support.ts';
 
 const dirs: string[] = [];
+
+/** Pids of running processes whose command line names a file of `dir` (none when it is ''). */
+async function connectorsUsing(dir: string): Promise<number[]> {
+  if (dir === '') return [];
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // A zombie (state Z) has exited.
+    if (cmdline.split('\0').some((a) => a.startsWith(`${dir}/`)) && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') out.push(Number(entry));
+  }
+  return out;
+}
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-test("a killed process's connector directory is removed, and a predecessor's with this pid; this process's own is kept", { timeout: 60_000 }, async () => {
+test("a killed process's connector directory is removed and its still-running connector stopped, a predecessor's with this pid too; this process's own is kept", { timeout: 60_000 }, async () => {
   const tmp = await mkdtemp(path.join(testEnv.tmpDir, 'connector-dirs-'));
   dirs.push(tmp);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'connector-in-child.ts'), '3'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'connector-in-child.ts'), '60'], {
     env: { ...process.env, TMPDIR: tmp, PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}` },
     stdio: 'ignore',
   });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const prefix = `sluice-connector-${child.pid}-`;
   let config = '';
-  for (const deadline = Date.now() + 30_000; config === ''; ) {
-    if (Date.now() > deadline) throw new Error(`no ${prefix}* directory with a config in ${tmp}`);
+  let dir = '';
+  for (const deadline = Date.now() + 30_000; config === '' || (await connectorsUsing(dir)).length === 0; ) {
+    if (Date.now() > deadline) throw new Error(`no ${prefix}* directory with a config, used by a running connector, in ${tmp}`);
     const found = (await readdir(tmp)).find((n) => n.startsWith(prefix));
-    if (found) config = await readFile(path.join(tmp, found, 'config.json'), 'utf8').catch(() => '');
+    if (found) {
+      dir = path.join(tmp, found);
+      config = await readFile(path.join(dir, 'config.json'), 'utf8').catch(() => '');
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.match(config, /canary-in-a-dead-runner/, 'the directory holds the config in plaintext');
   child.kill('SIGKILL');
   await closed;
+  // The connector runs in a process group of its own: it outlives the killed process.
+  assert.equal((await connectorsUsing(dir)).length, 1, 'the connector still runs');
   // This process's own directory (its name carries this process's start time, as the child's did) is in use.
   const own = (await makeOwnDir(tmp)).split(path.sep).pop() ?? '';
   // A predecessor with this same pid (a restarted container's runner) started at another time.
   await mkdir(path.join(tmp, `sluice-connector-${process.pid}-1000-predecessor`));
   await mkdir(path.join(tmp, 'sluice-connector-legacy'));
 
-  assert.equal(await removeOrphanedConnectorDirs(tmp), 2);
+  assert.deepEqual(await removeOrphanedConnectorDirs(tmp), { dirs: 2, connectors: 1 });
+  for (const deadline = Date.now() + 10_000; (await connectorsUsing(dir)).length > 0; ) {
+    if (Date.now() > deadline) throw new Error('the orphaned connector is still running');
+    await new Promise((r) => setTimeout(r, 50));
+  }
   assert.deepEqual((await readdir(tmp)).filter((n) => n.startsWith('sluice-connector-')).sort(), [own, 'sluice-connector-legacy'].sort());
-  assert.equal(await removeOrphanedConnectorDirs(tmp), 0);
+  assert.deepEqual(await removeOrphanedConnectorDirs(tmp), { dirs: 0, connectors: 0 });
 });

@@ -305,8 +305,13 @@ async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<
  */
 async function removeConnectorLeftovers(logger: Logger): Promise<void> {
   try {
-    const n = await removeOrphanedConnectorDirs();
-    if (n > 0) logger.info(`removed ${n} connector director${n === 1 ? 'y' : 'ies'} (config files) left by runner processes that died`);
+    const { dirs: n, connectors } = await removeOrphanedConnectorDirs();
+    if (n > 0) {
+      logger.info(
+        `removed ${n} connector director${n === 1 ? 'y' : 'ies'} (config files) left by runner processes that died` +
+          (connectors > 0 ? `, and stopped ${connectors} connector${connectors === 1 ? '' : 's'} still running for them` : ''),
+      );
+    }
   } catch (err) {
     logger.warn(`could not look for connector directories left by dead runner processes: ${errorMessage(err)}`);
   }

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -31,13 +31,36 @@ function isAlive(pid: number): boolean {
 }
 
 /**
+ * The process groups of connectors still running with files of `dir` (their command line names
+ * them): a connector runs in a group of its own, which outlives a runner killed with SIGKILL
+ * until its next write. Linux only (/proc); elsewhere none are found.
+ */
+async function connectorGroupsUsing(dir: string): Promise<number[]> {
+  const groups = new Set<number>();
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.split('\0').some((arg) => arg.startsWith(`${dir}${path.sep}`))) continue;
+    // /proc/{pid}/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after ")".
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (Number.isInteger(pgrp) && pgrp > 1 && pgrp !== process.pid) groups.add(pgrp);
+  }
+  return [...groups];
+}
+
+/**
  * Removes the private directories of connector runs whose process has died (a runner killed with
  * SIGKILL cannot remove its own): they hold the source's config, secrets included, in plaintext.
  * Only directories of this user whose process is gone are touched: another pid that is not alive,
- * or this process's pid with another start time. Answers how many were removed.
+ * or this process's pid with another start time. A connector still running with such a directory's
+ * files (it reads the source with those credentials for nobody) is stopped first, with its group.
+ * Answers how many directories were removed and how many connector groups stopped.
  */
-export async function removeOrphanedConnectorDirs(tmpDir: string = os.tmpdir()): Promise<number> {
-  let removed = 0;
+export async function removeOrphanedConnectorDirs(tmpDir: string = os.tmpdir()): Promise<{ dirs: number; connectors: number }> {
+  let dirs = 0;
+  let connectors = 0;
   const uid = process.getuid?.();
   for (const name of await readdir(tmpDir)) {
     const m = OWNED.exec(name);
@@ -49,8 +72,16 @@ export async function removeOrphanedConnectorDirs(tmpDir: string = os.tmpdir()):
     const dir = path.join(tmpDir, name);
     const st = await lstat(dir).catch(() => null);
     if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+    for (const group of await connectorGroupsUsing(dir)) {
+      try {
+        process.kill(-group, 'SIGKILL');
+        connectors++;
+      } catch {
+        // gone meanwhile
+      }
+    }
     await rm(dir, { recursive: true, force: true });
-    removed++;
+    dirs++;
   }
-  return removed;
+  return { dirs, connectors };
 }
