@@ -1,4 +1,4 @@
-import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry } from '@sluice/connectors';
+import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry, type ConnectorSpecification } from '@sluice/connectors';
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
 import { columnsFromJsonSchema, columnsNoStreamHas, tableNameCollision } from '@sluice/core/pipeline';
@@ -53,7 +53,7 @@ function knownUndeclared(stored: unknown): Record<string, string[]> {
  * by the API. Its first run, which has the spec, adds those fields to the job's secret paths.
  */
 async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[]): Promise<void> {
-  let spec;
+  let spec: ConnectorSpecification;
   try {
     spec = await connector.spec();
   } catch {
