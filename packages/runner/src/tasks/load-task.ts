@@ -11,7 +11,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
 import { saveStreamState } from './stream-state.ts';
-import { laterLoadOfStream, loadSinceRead, type LaterLoad, type LoadSinceRead } from './later-read.ts';
+import { loadConflict, type LoadConflict } from './later-read.ts';
 
 export interface LoadOutput {
   namespace: string;
@@ -91,28 +91,32 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
   }
 }
 
-/** Why a load of data a later run has superseded is refused, and what to do instead. */
-function supersededMessage(later: LaterLoad, stream: string, table: string, mode: WriteMode): string {
-  const effect: Record<WriteMode, string> = {
-    append: 'append rows that run may already have appended',
-    overwrite: 'replace the newer rows with them',
-    merge: 'put them over the newer rows',
-  };
-  return (
-    `stream "${stream}": run ${later.runId} of this job read the source after this run did (its extract started at ` +
-    `${later.extractStartedAt.toISOString()}) and has loaded ${table}${later.loadedAt ? ` at ${later.loadedAt.toISOString()}` : ''}. ` +
-    `This run's rows are older: loading them now would ${effect[mode]}, and move the saved connector state back. ` +
-    `Nothing is missing: that run read what this one did, or newer. Leave this run failed; trigger a new run to read the source again.`
-  );
-}
-
-/** Why an incremental append that would repeat another run's rows is refused. */
-function overlapMessage(since: LoadSinceRead, stream: string, table: string): string {
-  return (
-    `stream "${stream}": run ${since.runId} of this job loaded ${table} at ${since.loadedAt.toISOString()}, after this run read the source ` +
-    `(its extract started at ${since.extractStartedAt.toISOString()}), and saved its state: this run read from a state saved before that load, ` +
-    `so its rows repeat rows that run appended, and appending them would append those twice. Nothing is missing: the next run reads on from that run's state. Leave this run failed.`
-  );
+/** Why a load that conflicts with another run's is refused (later-read.ts), and what to do instead. */
+function conflictMessage(c: LoadConflict, stream: string, table: string, mode: WriteMode): string {
+  const at = (d: Date | null): string => (d ? ` at ${d.toISOString()}` : '');
+  switch (c.kind) {
+    case 'superseded': {
+      const effect: Record<WriteMode, string> = {
+        append: 'append rows that run may already have appended',
+        overwrite: 'replace the newer rows with them',
+        merge: 'put them over the newer rows',
+      };
+      return (
+        `stream "${stream}": run ${c.runId} of this job read the source after this run did (its extract started at ` +
+        `${c.extractStartedAt.toISOString()}) and has loaded ${table}${at(c.loadedAt)}. ` +
+        `This run's rows are older: loading them now would ${effect[mode]}, and move the saved connector state back. ` +
+        `Nothing is missing: that run read what this one did, or newer. Leave this run failed; trigger a new run to read the source again.`
+      );
+    }
+    case 'overlap':
+      return (
+        `stream "${stream}": run ${c.runId} of this job loaded ${table}${at(c.loadedAt)}, after this run read the source ` +
+        `(its extract started at ${c.ourExtractStartedAt.toISOString()}), and saved its state: this run read from a state saved before that load, ` +
+        `so its rows repeat rows that run appended, and appending them would append those twice. Nothing is missing: the next run reads on from that run's state. Leave this run failed.`
+      );
+    default:
+      return assertNever(c, 'load conflict');
+  }
 }
 
 function formatAge(ms: number): string {
@@ -127,13 +131,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const tm = await readTransformedManifest(deps.store, ctx.run.id, stream);
   const namespace = ctx.job.schemaName;
   const tableName = icebergTableName(stream);
-  const later = await laterLoadOfStream(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
-  if (later) throw new NonRetryableTaskError(supersededMessage(later, stream, `${namespace}.${tableName}`, ctx.job.mode));
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
-  if (ctx.job.mode === 'append' && manifest?.streams.find((s) => s.name === stream)?.syncMode === 'incremental') {
-    const since = await loadSinceRead(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream });
-    if (since) throw new NonRetryableTaskError(overlapMessage(since, stream, `${namespace}.${tableName}`));
-  }
+  const appendIncremental = ctx.job.mode === 'append' && manifest?.streams.find((s) => s.name === stream)?.syncMode === 'incremental';
+  const conflict = await loadConflict(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
+  if (conflict) throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
   const columns: ColumnSpec[] = tm.columns.map((c) => ({ name: c.name, type: c.type }));
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
   try {
