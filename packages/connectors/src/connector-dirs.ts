@@ -31,17 +31,17 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * The process groups of connectors still running with files of `dir` (their command line names
- * them): a connector runs in a group of its own, which outlives a runner killed with SIGKILL
- * until its next write. Linux only (/proc); elsewhere none are found.
+ * The process groups of connectors still running with files of `dirs` (their command line names
+ * them), read from /proc once: a connector runs in a group of its own, which outlives a runner
+ * killed with SIGKILL until its next write. Linux only; elsewhere none are found.
  */
-async function connectorGroupsUsing(dir: string): Promise<number[]> {
+async function connectorGroupsUsing(dirs: readonly string[]): Promise<number[]> {
   const groups = new Set<number>();
   const entries = await readdir('/proc').catch(() => [] as string[]);
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (!cmdline.split('\0').some((arg) => arg.startsWith(`${dir}${path.sep}`))) continue;
+    if (!cmdline.split('\0').some((arg) => dirs.some((dir) => arg.startsWith(`${dir}${path.sep}`)))) continue;
     // /proc/{pid}/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces, so read after ")".
     const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
     const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
@@ -54,14 +54,13 @@ async function connectorGroupsUsing(dir: string): Promise<number[]> {
  * Removes the private directories of connector runs whose process has died (a runner killed with
  * SIGKILL cannot remove its own): they hold the source's config, secrets included, in plaintext.
  * Only directories of this user whose process is gone are touched: another pid that is not alive,
- * or this process's pid with another start time. A connector still running with such a directory's
- * files (it reads the source with those credentials for nobody) is stopped first, with its group.
+ * or this process's pid with another start time. Connectors still running with their files (they
+ * read the source with those credentials for nobody) are stopped first, with their groups.
  * Answers how many directories were removed and how many connector groups stopped.
  */
 export async function removeOrphanedConnectorDirs(tmpDir: string = os.tmpdir()): Promise<{ dirs: number; connectors: number }> {
-  let dirs = 0;
-  let connectors = 0;
   const uid = process.getuid?.();
+  const orphans: string[] = [];
   for (const name of await readdir(tmpDir)) {
     const m = OWNED.exec(name);
     if (!m) continue;
@@ -71,17 +70,18 @@ export async function removeOrphanedConnectorDirs(tmpDir: string = os.tmpdir()):
     if (!orphaned) continue;
     const dir = path.join(tmpDir, name);
     const st = await lstat(dir).catch(() => null);
-    if (!st?.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-    for (const group of await connectorGroupsUsing(dir)) {
-      try {
-        process.kill(-group, 'SIGKILL');
-        connectors++;
-      } catch {
-        // gone meanwhile
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
-    dirs++;
+    if (st?.isDirectory() && (uid === undefined || st.uid === uid)) orphans.push(dir);
   }
-  return { dirs, connectors };
+  if (orphans.length === 0) return { dirs: 0, connectors: 0 };
+  let connectors = 0;
+  for (const group of await connectorGroupsUsing(orphans)) {
+    try {
+      process.kill(-group, 'SIGKILL');
+      connectors++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (const dir of orphans) await rm(dir, { recursive: true, force: true });
+  return { dirs: orphans.length, connectors };
 }
