@@ -45,27 +45,31 @@ export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: st
   return written === 1 ? 'saved' : 'superseded';
 }
 
-/** Why a reset cannot happen now. */
-export class StateResetRefused extends Error {
-  constructor(readonly runId: string) {
-    super(`run ${runId} of this job is queued or running, and would save its state after the reset: cancel it or wait for it to end`);
-  }
-}
+/** Why a reset cannot happen: its message says so to the caller. */
+export class StateResetRefused extends Error {}
 
 /**
  * Forgets a job's saved state (of the given streams, or all of it), so that its next run reads
- * those streams from the start. Refused while a run of the job is queued or running: the job's
- * row is locked first, as run creation does, so no run starts meanwhile. Answers the keys removed.
+ * those streams from the start. Refused (StateResetRefused) while a run of the job is queued or
+ * running — the job's row is locked first, as run creation does, so no run starts meanwhile — and
+ * for a stream whose position only a connector-wide (GLOBAL or LEGACY) state holds, which resets
+ * whole. Both are checked under that lock. Answers the keys removed.
  */
 export async function resetStreamStates(db: Prisma.TransactionClient, jobId: string, streamKeys: readonly string[] | null): Promise<string[]> {
   await db.$queryRaw`SELECT id FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
   const busy = await db.dagRun.findFirst({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
-  if (busy) throw new StateResetRefused(busy.id);
-  const doomed = await db.streamState.findMany({
-    where: { jobId, ...(streamKeys === null ? {} : { streamKey: { in: [...streamKeys] } }) },
-    select: { streamKey: true },
-    orderBy: { streamKey: 'asc' },
-  });
-  await db.streamState.deleteMany({ where: { jobId, streamKey: { in: doomed.map((d) => d.streamKey) } } });
-  return doomed.map((d) => d.streamKey);
+  if (busy) {
+    throw new StateResetRefused(`run ${busy.id} of this job is queued or running, and would save its state after the reset: cancel it or wait for it to end`);
+  }
+  const saved = await db.streamState.findMany({ where: { jobId }, select: { streamKey: true, kind: true }, orderBy: { streamKey: 'asc' } });
+  const shared = saved.find((r) => r.streamKey === '');
+  const inShared = streamKeys?.filter((k) => !saved.some((r) => r.streamKey === k)) ?? [];
+  if (shared && inShared.length > 0) {
+    throw new StateResetRefused(
+      `it is connector-wide (${shared.kind.toUpperCase()}): it holds ${inShared.map((k) => `"${k}"`).join(', ')} with every other stream and cannot be reset for one; reset all of it (no stream parameter)`,
+    );
+  }
+  const doomed = saved.map((r) => r.streamKey).filter((k) => streamKeys === null || streamKeys.includes(k));
+  await db.streamState.deleteMany({ where: { jobId, streamKey: { in: doomed } } });
+  return doomed;
 }

@@ -242,21 +242,12 @@ export class JobService {
       if (unknown.length > 0) {
         throw new ValidationError(unknown.map((s) => ({ path: 'stream', message: `"${s}" is not a stream of this job (its streams: ${job.streams.join(', ')})` })));
       }
-      // A connector-wide (GLOBAL or LEGACY) state holds every stream's position in one value.
-      const saved = await listStreamStates(this.d.prisma, jobId);
-      const shared = saved.find((r) => r.streamKey === '');
-      const inShared = streams.filter((s) => !saved.some((r) => r.streamKey === s));
-      if (shared && inShared.length > 0) {
-        throw new ConflictError(
-          `the saved state of job ${jobId} is connector-wide (${shared.kind.toUpperCase()}): it holds ${inShared.map((s) => `"${s}"`).join(', ')} with every other stream and cannot be reset for one; reset all of it (no stream parameter)`,
-        );
-      }
     }
     let reset: string[];
     try {
       reset = await this.d.prisma.$transaction((tx) => resetStreamStates(tx, jobId, streams));
     } catch (err) {
-      if (err instanceof StateResetRefused) throw new ConflictError(`the state of job ${jobId} cannot be reset now: ${err.message}`);
+      if (err instanceof StateResetRefused) throw new ConflictError(`the saved state of job ${jobId} cannot be reset: ${err.message}`);
       throw err;
     }
     this.#log.info('connector state reset', { jobId, streams: reset });
