@@ -31,6 +31,7 @@ export async function listStreamStates(db: Db, jobId: string): Promise<SavedStre
 /**
  * Writes one state row, unless the row there was saved by a run whose extract started after this
  * run's: in one statement, so that two runs saving at once cannot move the state back either.
+ * The order is ADR 0019's, which the runner's load checks too (runner/src/tasks/later-read.ts).
  */
 export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: string; streamKey: string; kind: StreamStateKind; state: unknown }): Promise<StateSave> {
   const written = await db.$executeRaw`

@@ -11,6 +11,7 @@ import type { Prisma, PrismaClient } from '@sluice/db';
  *   started, and it saved a newer state. This run read from a state saved before that load, so in
  *   incremental append its rows repeat some of that run's (two failed runs' loads cleared in run
  *   order, QA round 6). Merge and overwrite need no such rule: this run's rows are newer.
+ * The state upsert guards by the same order in its own statement (@sluice/db stream-states.ts).
  */
 export type LoadConflict =
   | { kind: 'superseded'; runId: string; extractStartedAt: Date; loadedAt: Date | null }
