@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '@sluice/core';
-import { Prisma, type PrismaClient } from '@sluice/db';
+import { isUniqueViolation, Prisma, type PrismaClient } from '@sluice/db';
 import { ColumnCipher, generateKeyMaterial } from './column-cipher.ts';
 import type { MasterKeyring } from './master-keyring.ts';
 
@@ -40,7 +40,7 @@ export class EncryptionKeyStore {
         await tx.encryptionKeyVersion.create({ data: { keyName: name, version: 1, wrappedKey: wrapped } });
       });
     } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      if (isUniqueViolation(err)) {
         throw new ConflictError(`encryption key ${name} already exists`, { cause: err });
       }
       throw err;

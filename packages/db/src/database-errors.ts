@@ -1,4 +1,5 @@
 import { isSocketError, ServiceUnavailableError } from '@sluice/core';
+import { Prisma } from './client.ts';
 
 /**
  * Prisma's codes for "the database server could not be reached or the connection was lost":
@@ -70,4 +71,9 @@ export function errorSummary(err: unknown): string {
   if (!isPrismaError(err)) return message;
   const said = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
   return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
+}
+
+/** Whether Prisma refused a write for breaking a unique constraint (P2002). */
+export function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
 }

@@ -28,6 +28,7 @@ import {
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
 import type { JobService } from '../jobs/job-service.ts';
+import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX, parseIdempotencyKey, REPLAYED_HEADER } from '../jobs/idempotency.ts';
 import type { EncryptionKeyService } from '../keys/encryption-key-service.ts';
 import type { RouteContext, RouteDef } from './route-def.ts';
 
@@ -95,15 +96,32 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       path: '/api/airbyte/ingest',
       operationId: 'createIngestionJob',
       summary: 'Create PyAirbyte ingestion job',
-      description: 'Stores the job and its DAG, registers its schedule, and answers the flow UI address.',
+      description:
+        'Stores the job and its DAG, registers its schedule, and answers the flow UI address. ' +
+        `With an \`${IDEMPOTENCY_HEADER}\` header, a retry of a create (after a timeout, say) is answered with the job the first one made, ` +
+        `and the header \`${REPLAYED_HEADER}: true\`; nothing is created twice.`,
       tag: 'ingestion',
       scope: 'sluice:write',
       body: createIngestJobRequest,
+      headers: [
+        {
+          name: IDEMPOTENCY_HEADER,
+          description:
+            "A key the client makes for this create (a UUID, say). The same key with the same request answers the job it made, for as long as the job exists, deleted or not; with a different request it answers 422. Keys are one owner's: another owner's key is another key.",
+          maxLength: IDEMPOTENCY_KEY_MAX,
+        },
+      ],
       ingestErrorShape: true,
-      responses: { 201: { description: 'ingestion job created', schema: ingestResponse }, ...ingestErrors, 413: { description: 'body too large', schema: ingestResponse } },
+      responses: {
+        201: { description: `ingestion job created (or, with \`${REPLAYED_HEADER}: true\`, created earlier by a request with the same ${IDEMPOTENCY_HEADER})`, schema: ingestResponse },
+        ...ingestErrors,
+        413: { description: 'body too large', schema: ingestResponse },
+        422: { description: `the ${IDEMPOTENCY_HEADER} was used for a different request`, schema: ingestResponse },
+      },
       async handle(ctx) {
-        const { jobId, flowUrl } = await d.jobs.create(who(ctx), ctx.body);
-        return { status: 201, body: { flow_url: flowUrl, job_id: jobId, error: null } };
+        const key = parseIdempotencyKey(ctx.req.get(IDEMPOTENCY_HEADER));
+        const { jobId, flowUrl, replayed } = await d.jobs.create(who(ctx), ctx.body, key);
+        return { status: 201, body: { flow_url: flowUrl, job_id: jobId, error: null }, ...(replayed ? { headers: { [REPLAYED_HEADER]: 'true' } } : {}) };
       },
     },
     {

@@ -51,7 +51,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
-      res.status(result.status).set('Cache-Control', 'no-store').json(result.body);
+      res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
     });
   }
 

@@ -51,6 +51,9 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiI
         parameters.push({ name, in: 'query', required: required.has(name), schema: rest, ...(description ? { description } : {}) });
       }
     }
+    for (const h of r.headers ?? []) {
+      parameters.push({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string', minLength: 1, maxLength: h.maxLength } });
+    }
     const responses: JsonObject = {};
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {

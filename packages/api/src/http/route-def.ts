@@ -17,6 +17,14 @@ export interface RouteContext {
 export interface RouteResult {
   status: number;
   body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A request header a route reads, as the OpenAPI document describes it. */
+export interface HeaderParam {
+  name: string;
+  description: string;
+  maxLength: number;
 }
 
 /** What the OpenAPI document says about a route. */
@@ -33,6 +41,7 @@ export interface RouteDoc {
   /** The request body's schema (documents it; the handler validates with it). */
   body?: z.ZodType;
   query?: z.ZodType;
+  headers?: readonly HeaderParam[];
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 

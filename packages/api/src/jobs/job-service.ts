@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ConnectorNotFoundError, ForbiddenError, NotFoundError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
+import { ConflictError, ConnectorNotFoundError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
 import {
   checkSchedule,
   parseCreateIngestJob,
+  type IngestJobSpec,
   type JobStateView,
   type JobStatusView,
   type JobView,
@@ -16,11 +17,12 @@ import {
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings } from '@sluice/datahub';
-import { errorSummary, listStreamStates, resetStreamStates, StateResetRefused, type IngestionJobModel, type Prisma, type PrismaClient } from '@sluice/db';
+import { errorSummary, isUniqueViolation, listStreamStates, resetStreamStates, StateResetRefused, type IngestionJobModel, type Prisma, type PrismaClient } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
 import { findSecretPaths, secretValues, type ConnectorSpec } from '@sluice/core/secrets';
+import { canonicalJson, IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets } from './mask-secrets.ts';
 import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
 import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
@@ -49,14 +51,24 @@ export class JobService {
     this.#log = d.logger.child({ component: 'api.jobs' });
   }
 
-  /** `POST /api/airbyte/ingest`: validates, stores the job and its DAG in one transaction, registers the schedule. */
-  async create(p: Principal, body: unknown): Promise<{ jobId: string; flowUrl: string }> {
+  /**
+   * `POST /api/airbyte/ingest`: validates, stores the job and its DAG in one transaction, registers
+   * the schedule. With an idempotency key, a create this owner already made with that key is
+   * answered again (`replayed`) without validating or storing anything; the same key with a
+   * different request is refused.
+   */
+  async create(p: Principal, body: unknown, idempotencyKey: string | null = null): Promise<{ jobId: string; flowUrl: string; replayed: boolean }> {
     requireScope(p, 'sluice:write');
     const spec = parseCreateIngestJob(body);
     if (spec.ownerId !== null && spec.ownerId !== p.subject && !p.admin) {
       throw new ForbiddenError('owner_id: only an admin may create a job for another owner');
     }
     const ownerId = spec.ownerId ?? p.subject;
+    const digest = idempotencyKey === null ? null : requestDigest(spec, ownerId);
+    if (idempotencyKey !== null && digest !== null) {
+      const earlier = await this.#earlierCreate(ownerId, idempotencyKey, digest, spec.sourceConfig);
+      if (earlier) return earlier;
+    }
     const issues: FieldIssue[] = [];
 
     const connectorSpec = await this.#connectorSpec(spec.sourceName);
@@ -86,6 +98,23 @@ export class JobService {
     if (issues.length > 0) throw new ValidationError(issues);
 
     const id = randomUUID();
+    try {
+      await this.#store(id, spec, ownerId, secretPaths, idempotencyKey, digest);
+    } catch (err) {
+      // The same key's create committed while this one was validating: answer that one.
+      if (idempotencyKey !== null && digest !== null && isUniqueViolation(err)) {
+        const earlier = await this.#earlierCreate(ownerId, idempotencyKey, digest, spec.sourceConfig);
+        if (earlier) return earlier;
+      }
+      throw err;
+    }
+    this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
+    await this.#syncSchedule(id);
+    return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id), replayed: false };
+  }
+
+  /** The job row and its DAG, in one transaction. */
+  async #store(id: string, spec: IngestJobSpec, ownerId: string, secretPaths: string[], idempotencyKey: string | null, digest: string | null): Promise<void> {
     await this.d.prisma.$transaction(async (tx) => {
       await tx.ingestionJob.create({
         data: {
@@ -107,13 +136,33 @@ export class JobService {
           columnTransformations: spec.columnTransformations as unknown as Prisma.InputJsonValue,
           archiveStaging: spec.archiveStaging,
           addIngestionMetadata: spec.addIngestionMetadata,
+          idempotencyKey,
+          requestDigest: digest,
         },
       });
       await this.d.engine.writeJobDag(tx, id);
     });
-    this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
-    await this.#syncSchedule(id);
-    return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id) };
+  }
+
+  /**
+   * The job this owner created with `key`, when there is one (deleted or not, as the key named
+   * it): its answer again if the request is the same, else a refusal that names the job.
+   */
+  async #earlierCreate(ownerId: string, key: string, digest: string, sourceConfig: Record<string, unknown>): Promise<{ jobId: string; flowUrl: string; replayed: true } | undefined> {
+    const job = await this.d.prisma.ingestionJob.findUnique({
+      where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: key } },
+      select: { id: true, requestDigest: true, sourceConfigEncrypted: true },
+    });
+    if (!job) return undefined;
+    const same =
+      job.requestDigest === digest && canonicalJson(openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted)) === canonicalJson(sourceConfig);
+    if (!same) {
+      throw new UnprocessableError(
+        `${IDEMPOTENCY_HEADER} "${key}" was used to create job ${job.id} with a different request: send a new key for a new job, or the same request to get that job's answer`,
+      );
+    }
+    this.#log.info('ingestion job create repeated; answered the job its idempotency key made', { jobId: job.id, owner: ownerId });
+    return { jobId: job.id, flowUrl: flowUrl(this.d.publicUrl, job.id), replayed: true };
   }
 
   async list(p: Principal, q: ListJobsQuery): Promise<{ jobs: JobView[]; total: number; limit: number; offset: number }> {

@@ -50,6 +50,14 @@ export class ConflictError extends SluiceError {
   readonly code = 'conflict';
 }
 
+/**
+ * A valid request the server will not do as asked because of an earlier one (an `Idempotency-Key`
+ * reused for a different request): 422, as the IETF idempotency-key draft says.
+ */
+export class UnprocessableError extends SluiceError {
+  readonly code = 'unprocessable';
+}
+
 export class AuthError extends SluiceError {
   readonly code = 'unauthorized';
 }
