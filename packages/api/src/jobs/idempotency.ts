@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '@sluice/core';
+import { canonicalJson } from '@sluice/core/json';
 import type { IngestJobSpec } from '@sluice/core/contract';
 
 /** The request header a client sets to make a create safe to retry. */
@@ -23,15 +24,6 @@ export function parseIdempotencyKey(raw: string | undefined): string | null {
     ]);
   }
   return key;
-}
-
-/** JSON with every object's keys sorted, so that two equal values give one text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 /**

@@ -21,8 +21,9 @@ import { errorSummary, isUniqueViolation, listStreamStates, resetStreamStates, S
 import { secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
+import { canonicalJson } from '@sluice/core/json';
 import { findSecretPaths, secretValues, type ConnectorSpec } from '@sluice/core/secrets';
-import { canonicalJson, IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
+import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets } from './mask-secrets.ts';
 import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
 import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
