@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- answers are parsed JSON; the assertions check their shape */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- answers are parsed JSON; the assertions check their shape */
 /**
  * POST /api/airbyte/ingest with an `Idempotency-Key`: a client that retries a create (after a
  * timeout, say) gets the job its first request made, never a second one — also when the retry
