@@ -14,6 +14,8 @@ import { NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
 import { secrets } from '@sluice/logging';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import {
+  extractCheckpointKey,
+  readExtractCheckpoint,
   readExtractManifest,
   resolveConnector,
   runExtract,
@@ -360,6 +362,61 @@ describe('failures', () => {
       assert.match(logs.text(), /extract failed/);
     });
   }
+
+  test('streams read to the end before a failure are kept for the next try, which reads only the others', async () => {
+    const failing = { records: 1000, state_every: 100, fail: 'transient_error', fail_after: 1250, report_files: true };
+    const streams = ['users', 'orders', 'events'];
+    // Try 1: users complete (1000), orders fails at 250.
+    const first = await extract(failing, { streams });
+    const runId = first.runId;
+    failed(first.result);
+    assert.match(first.logs.text(), /1250 records were read before the failure \(users 1000 \(complete\), orders 250, events 0\)/);
+    assert.match(first.logs.text(), /kept users \(1000 records\), read to the end, for the next try of this extract: it reads orders, events only/);
+    const cp1 = await readExtractCheckpoint(store, runId);
+    assert.ok(cp1, 'a checkpoint was written');
+    assert.deepEqual(cp1.streams.map((s) => [s.name, s.records]), [['users', 1000]]);
+    assert.deepEqual(cp1.streams[0]?.state?.stream?.stream_state, { seq: 1000 });
+    const left: string[] = [];
+    for await (const o of store.list(`staging/${runId}/`)) left.push(o.key);
+    assert.ok(left.every((k) => k.startsWith(`staging/${runId}/raw/users/`) || k === extractCheckpointKey(runId)), `only users' parts and the checkpoint stay: ${left.join(', ')}`);
+    assert.equal(await readExtractManifest(store, runId), undefined, 'still nothing loadable');
+
+    // Try 2 resumes: reads orders and events; orders completes, events fails at 250 (this process's 1250th record).
+    const second = await extract(failing, { streams, runId, resume: cp1 });
+    failed(second.result);
+    assert.match(second.logs.text(), /resuming: users \(1000 records, read to the end by the try that started .*\) is not read again/);
+    assert.match(second.logs.text(), /catalog \{"streams":\[\{"stream":\{"name":"orders"/, 'the connector was asked for the other streams only');
+    assert.doesNotMatch(second.logs.text(), /catalog \{"streams":\[[^\n]*"name":"users"/);
+    const cp2 = await readExtractCheckpoint(store, runId);
+    assert.ok(cp2);
+    assert.deepEqual(cp2.streams.map((s) => [s.name, s.records]), [['users', 1000], ['orders', 1000]]);
+    assert.equal(cp2.readStartedAt, cp1.readStartedAt, 'the age of the oldest rows kept');
+
+    // Try 3 resumes both and reads events only; the manifest lists all three in catalog order.
+    const third = await extract({ records: 1000, state_every: 100, report_files: true }, { streams, runId, resume: cp2 });
+    const r = succeeded(third.result);
+    assert.match(third.logs.text(), /catalog \{"streams":\[\{"stream":\{"name":"events"/);
+    assert.deepEqual(r.manifest.streams.map((s) => [s.name, s.records, s.status]), [['users', 1000, 'COMPLETE'], ['orders', 1000, 'COMPLETE'], ['events', 1000, 'COMPLETE']]);
+    for (const stream of streams) {
+      const seqs = (await readStagedRecords(store, r.manifest, stream)).map((rec) => rec['seq']);
+      assert.equal(new Set(seqs).size, 1000, `${stream}: each record once`);
+    }
+    const states = Object.fromEntries(r.state.map((st) => [st.stream?.stream_descriptor.name, st.stream?.stream_state]));
+    // events is full refresh only: it has no state.
+    assert.deepEqual(states, { users: { seq: 1000 }, orders: { seq: 1000 } });
+    assert.equal(r.progress.records, 3000, "the kept streams' records count in the extract's");
+    assert.equal(await readExtractCheckpoint(store, runId), undefined, 'the manifest replaces the checkpoint');
+  });
+
+  test("a connector-wide (GLOBAL) state keeps no stream apart: the next try reads every stream", async () => {
+    const { result, runId, logs } = await extract({ records: 1000, state_type: 'global', fail: 'transient_error', fail_after: 1250 }, { streams: ['users', 'orders'] });
+    failed(result);
+    assert.match(logs.text(), /connector-wide \(GLOBAL or LEGACY\): no stream can be kept apart/);
+    assert.equal(await readExtractCheckpoint(store, runId), undefined);
+    const left: string[] = [];
+    for await (const o of store.list(`staging/${runId}/`)) left.push(o.key);
+    assert.deepEqual(left, []);
+  });
 
   test('a slow stream past the timeout is stopped and fails as retryable', async () => {
     const started = Date.now();

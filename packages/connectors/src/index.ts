@@ -8,6 +8,8 @@ export { buildConfiguredCatalog } from './configured-catalog.ts';
 export type { WriteMode } from './configured-catalog.ts';
 export { extractManifestKey, extractManifestSchema, readExtractManifest } from './extract-manifest.ts';
 export type { ExtractManifest, ExtractedStream } from './extract-manifest.ts';
+export { extractCheckpointKey, readExtractCheckpoint } from './extract-checkpoint.ts';
+export type { ExtractCheckpoint } from './extract-checkpoint.ts';
 export { connectorFailure, isRetryableReason } from './connector-failure.ts';
 export type { ConnectorFailure, ConnectorFailureReason } from './connector-failure.ts';
 export { SecretMasker } from './connector-log.ts';

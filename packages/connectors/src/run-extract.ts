@@ -5,6 +5,7 @@ import { outcomeFailure, type Connector } from './connector.ts';
 import { connectorFailure, type ConnectorFailure } from './connector-failure.ts';
 import { airbyteLogLevel, type ConnectorLogHandler, type ConnectorLogLevel, type SecretMasker } from './connector-log.ts';
 import { runConnectorProcess, type ProcessOutcome } from './connector-process.ts';
+import { extractCheckpointKey, type CheckpointStream, type ExtractCheckpoint } from './extract-checkpoint.ts';
 import { extractManifestKey, type ExtractManifest } from './extract-manifest.ts';
 import {
   airbyteStateMessageSchema,
@@ -77,6 +78,11 @@ export interface RunExtractOptions {
   onControlConfig?: (config: ConnectorConfig) => void | Promise<void>;
   /** A part file is closed and the next one started at this size (default 128 MiB). */
   partBytes?: number;
+  /**
+   * An earlier failed try's checkpoint that the caller found usable: its streams are not read
+   * again, and the manifest lists them with the ones read now.
+   */
+  resume?: ExtractCheckpoint;
 }
 
 export type ExtractResult =
@@ -110,7 +116,9 @@ const MAX_LOG_CHARS = 8000;
  * as NDJSON parts (one record's `data` a line). Only when the connector finished cleanly and every
  * part is stored is `staging/{runId}/extract-manifest.json` written; the result is then
  * `succeeded`. Every other ending (a TRACE error, a non-zero exit, a timeout, a cancel, a staging
- * failure) answers `failed` with a failure whose `error` is retryable or not, and leaves no manifest.
+ * failure) answers `failed` with a failure whose `error` is retryable or not, and leaves no manifest;
+ * the streams the connector had read to the end are kept for the next try in
+ * `staging/{runId}/extract-checkpoint.json` (see extract-checkpoint.ts).
  * Nothing is thrown for a connector's failure; a bug in Sluice itself still throws.
  */
 export async function runExtract(options: RunExtractOptions): Promise<ExtractResult> {
@@ -139,6 +147,8 @@ class ExtractRun {
   #lastProgress = 0;
   #fields: UndeclaredFields | undefined;
   #undeclared: Record<string, string[]> = {};
+  /** Streams an earlier try read to the end (the checkpoint resumed from), by name. */
+  readonly #resumed = new Map<string, CheckpointStream>();
 
   constructor(options: RunExtractOptions) {
     this.#o = options;
@@ -178,13 +188,18 @@ class ExtractRun {
       return this.#failed(connectorFailure('config_error', `${connector.sourceName}: ${errorMessage(err)}`));
     }
 
-    this.#fields = new UndeclaredFields(configured.streams.map((s) => ({ name: s.stream.name, jsonSchema: s.stream.json_schema })));
+    for (const kept of o.resume?.streams ?? []) {
+      if (configured.streams.some((s) => s.stream.name === kept.name)) this.#resumed.set(kept.name, kept);
+    }
+    const toRead: ConfiguredAirbyteCatalog = { ...configured, streams: configured.streams.filter((s) => !this.#resumed.has(s.stream.name)) };
+    this.#fields = new UndeclaredFields(toRead.streams.map((s) => ({ name: s.stream.name, jsonSchema: s.stream.json_schema })));
     const partBytes = o.partBytes ?? 128 * 1024 * 1024;
     const manifestKey = extractManifestKey(o.runId);
     try {
-      // A retried extract starts from a clean slate: no manifest, no parts of an earlier try.
+      // A retried extract starts from a clean slate but for the streams it resumes: no manifest,
+      // no parts of an earlier try.
       await o.store.delete(manifestKey);
-      for (const s of configured.streams) {
+      for (const s of toRead.streams) {
         const prefix = `staging/${o.runId}/raw/${streamKeySegment(s.stream.name)}/`;
         await o.store.deletePrefix(prefix);
         this.#writers.set(s.stream.name, new StagingWriter(o.store, prefix, partBytes));
@@ -196,24 +211,36 @@ class ExtractRun {
 
     const inputState = o.mode === 'overwrite' ? [] : [...(o.state ?? [])];
     for (const s of inputState) this.#absorbState(s);
-    this.#log(
-      'info',
-      'sluice',
-      `reading ${configured.streams.map((s) => `${s.stream.name} (${s.sync_mode})`).join(', ')} from ${connector.sourceName}${
-        inputState.length > 0 ? ` with ${inputState.length} saved state message${inputState.length > 1 ? 's' : ''}` : ''
-      }`,
-    );
+    for (const kept of this.#resumed.values()) if (kept.state) this.#absorbState(kept.state);
+    if (this.#resumed.size > 0) {
+      this.#log(
+        'info',
+        'sluice',
+        `resuming: ${[...this.#resumed.values()].map((k) => `${k.name} (${k.records} records, read to the end by the try that started ${k.readBy.startedAt})`).join(', ')} ${
+          this.#resumed.size > 1 ? 'are' : 'is'
+        } not read again`,
+      );
+    }
+    if (toRead.streams.length > 0) {
+      this.#log(
+        'info',
+        'sluice',
+        `reading ${toRead.streams.map((s) => `${s.stream.name} (${s.sync_mode})`).join(', ')} from ${connector.sourceName}${
+          inputState.length > 0 ? ` with ${inputState.length} saved state message${inputState.length > 1 ? 's' : ''}` : ''
+        }`,
+      );
+    }
 
     // Progress goes out on a clock, not per so many records: a slow source (an API read page by
     // page) shows its count while it reads.
     const ticker = o.onProgress ? setInterval(() => this.#maybeProgress(false), Math.max(o.progressIntervalMs ?? 1000, 100)) : undefined;
     ticker?.unref();
-    let outcome: ProcessOutcome;
+    let outcome: ProcessOutcome | 'nothing to read';
     try {
-      outcome = await runConnectorProcess({
+      outcome = toRead.streams.length === 0 ? 'nothing to read' : await runConnectorProcess({
         launch: connector.launch,
         verb: 'read',
-        files: { config: o.config, catalog: configured, ...(inputState.length > 0 ? { state: stateFileContent(inputState) } : {}) },
+        files: { config: o.config, catalog: toRead, ...(inputState.length > 0 ? { state: stateFileContent(inputState) } : {}) },
         killGraceMs: o.killGraceMs ?? connector.killGraceMs,
         timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...(o.signal ? { signal: o.signal } : {}),
@@ -229,17 +256,25 @@ class ExtractRun {
     if (this.#garbage > MAX_GARBAGE_LOGS) this.#log('warn', 'sluice', `${this.#garbage} stdout lines were not protocol messages (the first ${MAX_GARBAGE_LOGS} are logged)`);
     if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream or data and were dropped`);
 
-    const failure = outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker);
+    const failure = outcome === 'nothing to read' ? undefined : outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker);
     if (failure) {
+      const read = this.#snapshot(false);
+      if (read.records > 0) {
+        const each = Object.entries(read.streams)
+          .filter(([name]) => !this.#resumed.has(name))
+          .map(([name, p]) => `${name} ${p.records}${p.status === 'COMPLETE' ? ' (complete)' : ''}`);
+        this.#log('info', 'sluice', `${read.records} records were read before the failure (${each.join(', ')})`);
+      }
+      const kept = await this.#checkpoint(toRead, inputState);
       this.#abortWriters(failure.error);
-      await this.#removeParts();
+      await this.#removeParts(kept);
       return this.#failed(failure);
     }
     try {
       for (const w of this.#writers.values()) await w.finish();
     } catch (err) {
       this.#abortWriters(err);
-      await this.#removeParts();
+      await this.#removeParts([]);
       return this.#failed(connectorFailure('staging_error', `staging the records of ${connector.sourceName} failed: ${errorMessage(err)}`, err));
     }
 
@@ -252,6 +287,11 @@ class ExtractRun {
       startedAt: this.#startedAt,
       completedAt: new Date().toISOString(),
       streams: configured.streams.map((s) => {
+        const kept = this.#resumed.get(s.stream.name);
+        if (kept) {
+          const { state: _state, undeclaredFields: _fields, readBy: _by, ...stream } = kept;
+          return { ...stream, jsonSchema: schemas.get(s.stream.name) ?? kept.jsonSchema, status: 'COMPLETE' as const };
+        }
         const w = this.#writers.get(s.stream.name) as StagingWriter;
         return {
           name: s.stream.name,
@@ -273,8 +313,14 @@ class ExtractRun {
     try {
       await o.store.put(manifestKey, `${JSON.stringify(manifest, null, 1)}\n`);
     } catch (err) {
-      await this.#removeParts();
+      await this.#removeParts([]);
       return this.#failed(connectorFailure('staging_error', `writing ${manifestKey} failed: ${errorMessage(err)}`, err));
+    }
+    try {
+      // The manifest now lists what the checkpoint kept; a checkpoint left would only mislead.
+      await o.store.delete(extractCheckpointKey(o.runId));
+    } catch (err) {
+      this.#log('warn', 'sluice', `removing ${extractCheckpointKey(o.runId)} failed: ${errorMessage(err)}`);
     }
     const progress = this.#finalProgress();
     this.#log('info', 'sluice', `extracted ${progress.records} records (${progress.bytes} bytes) in ${progress.elapsedMs} ms`);
@@ -363,8 +409,9 @@ class ExtractRun {
     configured: ConfiguredAirbyteCatalog,
     commandOptions: { signal?: AbortSignal; onLog: ConnectorLogHandler },
   ): Promise<Map<string, Record<string, unknown>>> {
-    const schemas = new Map(configured.streams.map((s) => [s.stream.name, s.stream.json_schema]));
+    const schemas = new Map(configured.streams.map((s) => [s.stream.name, this.#resumed.get(s.stream.name)?.jsonSchema ?? s.stream.json_schema]));
     const found = this.#fields?.found() ?? new Map<string, string[]>();
+    for (const [name, kept] of this.#resumed) if (kept.undeclaredFields.length > 0) found.set(name, kept.undeclaredFields);
     if (found.size === 0) return schemas;
     const describe = (m: Map<string, string[]>): string => [...m].map(([stream, names]) => `${stream}: ${names.join(', ')}`).join('; ');
     // Fields already known not to be in the source's schema (a discover after they were seen did
@@ -495,6 +542,11 @@ class ExtractRun {
       records += p.records;
       bytes += p.bytes;
     }
+    for (const [name, kept] of this.#resumed) {
+      streams[name] = { records: kept.records, bytes: kept.bytes, status: 'COMPLETE', rowEstimate: null, byteEstimate: null };
+      records += kept.records;
+      bytes += kept.bytes;
+    }
     return { streams, records, bytes, elapsedMs: Date.now() - this.#started, final };
   }
 
@@ -525,9 +577,77 @@ class ExtractRun {
     for (const w of this.#writers.values()) w.abort(err);
   }
 
-  /** Best effort: a failed extract's parts are never read (no manifest), so leftovers are only wasted space. */
-  async #removeParts(): Promise<void> {
+  /**
+   * After a failure, keeps the streams the connector read to the end (with the ones this try
+   * resumed) in the run's checkpoint for the next try, when the state allows: answers the names of
+   * the streams this try adds to it (their parts must stay).
+   */
+  async #checkpoint(toRead: ConfiguredAirbyteCatalog, inputState: readonly AirbyteStateMessage[]): Promise<string[]> {
+    const complete = toRead.streams.filter((s) => this.#progress.get(s.stream.name)?.status === 'COMPLETE');
+    if (complete.length === 0) return [];
+    if (this.#globalState || this.#legacyState) {
+      this.#log('info', 'sluice', "the connector's state is connector-wide (GLOBAL or LEGACY): no stream can be kept apart, so the next try reads every stream again");
+      return [];
+    }
+    const startedAt = this.#startedAt;
+    const added: CheckpointStream[] = [];
+    for (const s of complete) {
+      const name = s.stream.name;
+      const w = this.#writers.get(name);
+      if (!w) continue;
+      try {
+        await w.finish(); // done when the connector said COMPLETE; waits for that part's upload, if still going
+      } catch (err) {
+        this.#log('warn', 'sluice', `stream ${name} was read to the end, but its last part was not stored (${errorMessage(err)}): the next try reads it again`);
+        continue;
+      }
+      const ns = s.stream.namespace ?? null;
+      added.push({
+        name,
+        namespace: ns,
+        files: w.files,
+        records: w.records,
+        bytes: w.bytes,
+        jsonSchema: s.stream.json_schema,
+        primaryKey: s.primary_key ?? [],
+        cursorField: s.cursor_field ?? [],
+        syncMode: s.sync_mode,
+        destinationSyncMode: s.destination_sync_mode,
+        state: this.#streamStates.get(`${ns ?? ''}\u0000${name}`) ?? null,
+        undeclaredFields: this.#fields?.found().get(name) ?? [],
+        readBy: { startedAt },
+      });
+    }
+    if (added.length === 0) return [];
+    const streams = [...this.#resumed.values(), ...added];
+    const checkpoint: ExtractCheckpoint = {
+      version: 1,
+      runId: this.#o.runId,
+      sourceName: this.#o.connector.sourceName,
+      readStartedAt: this.#o.resume && this.#resumed.size > 0 ? this.#o.resume.readStartedAt : startedAt,
+      inputState: [...inputState],
+      streams,
+    };
+    const key = extractCheckpointKey(this.#o.runId);
+    try {
+      await this.#o.store.put(key, `${JSON.stringify(checkpoint, null, 1)}\n`);
+    } catch (err) {
+      this.#log('warn', 'sluice', `writing ${key} failed (${errorMessage(err)}): the next try reads ${added.map((a) => a.name).join(', ')} again`);
+      return [];
+    }
+    const left = toRead.streams.filter((s) => !added.some((a) => a.name === s.stream.name)).map((s) => s.stream.name);
+    this.#log(
+      'info',
+      'sluice',
+      `kept ${added.map((a) => `${a.name} (${a.records} records)`).join(', ')}, read to the end, for the next try of this extract: it reads ${left.join(', ')} only`,
+    );
+    return added.map((a) => a.name);
+  }
+
+  /** Best effort: a failed extract's parts are never read (no manifest), so leftovers are only wasted space. Those in `kept` stay (the checkpoint lists them). */
+  async #removeParts(kept: readonly string[]): Promise<void> {
     for (const name of this.#writers.keys()) {
+      if (kept.includes(name)) continue;
       try {
         await this.#o.store.deletePrefix(`staging/${this.#o.runId}/raw/${streamKeySegment(name)}/`);
       } catch (err) {

@@ -9,6 +9,7 @@ import type { Prisma } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { dagShapeFor } from './datahub-dag.ts';
+import { usableCheckpoint } from './extract-resume.ts';
 import { loadSavedState } from './stream-state.ts';
 import { storedTransformations } from './transform-stream.ts';
 
@@ -118,6 +119,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   });
   await learnSecretPaths(ctx, connector, config, row.secretPaths);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
+  const resume = await usableCheckpoint(ctx, deps.store, state);
   const stored = freshCatalog(row, ctx.job.streams);
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
   const result = await runExtract({
@@ -126,6 +128,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     streams: ctx.job.streams,
     mode: ctx.job.mode,
     state,
+    ...(resume ? { resume } : {}),
     ...(stored ? { catalog: stored, knownUndeclaredFields: knownUndeclared(row.sourceCatalog) } : {}),
     store: deps.store,
     runId: ctx.run.id,
