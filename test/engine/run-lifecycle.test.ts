@@ -216,6 +216,32 @@ describe('run lifecycle', () => {
     assert.match(logs[0]?.message ?? '', /timed out after 300 ms/);
   });
 
+  it("a timed-out try's handler that is slow to stop is waited for: its retry never runs beside it", async () => {
+    const jobId = await h.createJob({ streams: ['s'], policies: { stage: { timeoutMs: 300, retries: 1, retryDelayMs: 10, maxRetryDelayMs: 10 } } });
+    let firstEnded = 0;
+    let secondStarted = 0;
+    const runner = await h.startRunner(
+      {
+        stage: async (ctx) => {
+          if (ctx.task.tryNumber === 2) {
+            secondStarted = Date.now();
+            return {};
+          }
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+          await sleep(700); // winding down after its signal
+          firstEnded = Date.now();
+          return {};
+        },
+      },
+      { concurrency: 2 },
+    );
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    await runner.close();
+    assert.equal(run.state, 'success');
+    assert.ok(firstEnded > 0 && secondStarted >= firstEnded, `try 2 started ${secondStarted - firstEnded} ms after try 1's handler ended`);
+  });
+
   it('cancels a run: the running try stops, queued tries never start, the run ends cancelled', async () => {
     const jobId = await h.createJob({ streams: ['a', 'b', 'c'] });
     let stopped = 0;
@@ -257,6 +283,38 @@ describe('run lifecycle', () => {
     assert.equal(job.statusMessage, `run ${runId} was cancelled`);
     assert.ok(job.lastFailedAt && run.endedAt && job.lastFailedAt.getTime() === run.endedAt.getTime(), 'last_failed_at is the cancel');
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
+  });
+
+  it('a try that had done its work when the cancel came shows it: its cancelled instance gets its rows and says so', async () => {
+    const jobId = await h.createJob({ streams: ['a'] });
+    let finishedAfterCancel = 0;
+    const runner = await h.startRunner(
+      {
+        // Past its point of no return (a load whose commit is under way): it finishes, then answers.
+        stage: async (ctx) => {
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+          await sleep(300);
+          finishedAfterCancel++;
+          return { rows: 42, bytes: 4200 };
+        },
+      },
+      { concurrency: 1, heartbeatMs: 10_000 },
+    );
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await h.engine.cancelRun(runId);
+    const stage = await waitFor(async () => {
+      const i = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+      return i.rows === 42n ? i : undefined;
+    }, "the stage's rows to be recorded");
+    await runner.close();
+    assert.equal(finishedAfterCancel, 1);
+    assert.equal(stage.state, 'cancelled', 'the task stays cancelled');
+    assert.equal(stage.bytes, 4200n);
+    assert.match(stage.error ?? '', /run cancelled after this try had done its work/);
+    const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1 }, orderBy: { id: 'asc' } });
+    assert.match(lines.at(-1)?.message ?? '', /try 1 finished its work after the run was cancelled; the task stays cancelled/);
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
   });
 
   it('clears a failed task: it and its downstream run again in the same run', async () => {

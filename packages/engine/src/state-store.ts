@@ -631,6 +631,7 @@ export class StateStore {
       if (r.succeeded) succeeded.add(r.id);
       locked.get(r.run_id)?.rows.push(r.succeeded ? { ...instanceRow(r), state: 'success', error: null } : instanceRow(r));
     }
+    await this.#recordWorkDoneAfterCancel(sql, successes.filter((x) => !succeeded.has(x.report.tryRef.instanceId)), now);
     const touched = new Set<string>();
     const expansions: Expansion[] = [];
     for (const x of successes) {
@@ -679,6 +680,28 @@ export class StateStore {
       return entry ? [{ run: entry.run, rows: entry.rows }] : [];
     });
     return { applied, dispatches: [...dispatches, ...(await this.#evaluateRuns(sql, targets))] };
+  }
+
+  /**
+   * A try that finished its work although its run was cancelled meanwhile (a load past its commit
+   * when the cancel came): its cancelled instance keeps its state, and gets the try's rows, bytes
+   * and an error that says the work was done, so that the run's view does not show it as doing
+   * nothing. Guarded on the try as a success is; rare, so one statement only when there is one.
+   */
+  async #recordWorkDoneAfterCancel(sql: Sql, late: readonly { report: FinishReport; rows: number; bytes: number }[], now: Date): Promise<void> {
+    if (late.length === 0) return;
+    const note = 'run cancelled after this try had done its work (see its log)';
+    await sql.execute`
+      WITH noted AS (
+        UPDATE task_instances ti SET rows = v.rows, bytes = v.bytes, error = ${note}, updated_at = ${now}
+        FROM unnest(${late.map((x) => x.report.tryRef.instanceId)}::uuid[], ${late.map((x) => x.report.tryRef.tryNumber)}::int[],
+                    ${late.map((x) => x.report.tryRef.runnerId)}::text[], ${late.map((x) => String(x.rows))}::bigint[], ${late.map((x) => String(x.bytes))}::bigint[])
+          AS v(id, try_number, runner_id, rows, bytes)
+        WHERE ti.id = v.id AND ti.state = 'cancelled' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
+        RETURNING ti.id, ti.try_number
+      )
+      INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
+      SELECT id, try_number, ${now}, 'warn', 'try ' || try_number || ' finished its work after the run was cancelled; the task stays cancelled' FROM noted`;
   }
 
   /**

@@ -14,6 +14,13 @@ import type { FinishResult, TryBatches } from './try-batches.ts';
 const REPORT_PATIENCE_MS = 10 * 60_000;
 
 /**
+ * How long a stopped try's handler is waited for (handlers stop soon after their signal: a
+ * connector gets its kill grace). Until it has, its slot stays taken and its retry is not
+ * reported, so the work of one try never goes on beside the next.
+ */
+const STOP_GRACE_MS = 30_000;
+
+/**
  * Why a try's signal was aborted. `shutdown`: the runner stopped while Redis was away, so it could
  * not finish the try's job; the try stays running in PostgreSQL and recovery retries it once its
  * heartbeat is stale.
@@ -128,35 +135,46 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     prisma: deps.prisma,
   };
 
-  let outcome: TryOutcome | null;
-  try {
-    const handler = deps.handlers[claimed.taskType as TaskType];
-    const raw = await Promise.race([handler(ctx), aborted]);
+  const outcomeOf = (raw: unknown): TryOutcome => {
     const parsed = taskResultSchema.safeParse(toJsonResult(raw));
     if (!parsed.success) {
-      outcome = { kind: 'failed', retryable: false, error: `the ${claimed.taskType} handler returned an invalid result: ${parsed.error.message}` };
-    } else if (isMapSource(spec, claimed.taskId) && parsed.data.mappedStreams === undefined) {
-      outcome = { kind: 'failed', retryable: false, error: `task ${claimed.taskId} expands mapped tasks and must report mappedStreams` };
-    } else {
-      outcome = {
-        kind: 'success',
-        output: parsed.data.output,
-        rows: parsed.data.rows ?? progress.rows ?? 0,
-        bytes: parsed.data.bytes ?? progress.bytes ?? 0,
-        mappedStreams: parsed.data.mappedStreams,
-      };
+      return { kind: 'failed', retryable: false, error: `the ${claimed.taskType} handler returned an invalid result: ${parsed.error.message}` };
     }
+    if (isMapSource(spec, claimed.taskId) && parsed.data.mappedStreams === undefined) {
+      return { kind: 'failed', retryable: false, error: `task ${claimed.taskId} expands mapped tasks and must report mappedStreams` };
+    }
+    return {
+      kind: 'success',
+      output: parsed.data.output,
+      rows: parsed.data.rows ?? progress.rows ?? 0,
+      bytes: parsed.data.bytes ?? progress.bytes ?? 0,
+      mappedStreams: parsed.data.mappedStreams,
+    };
+  };
+  let outcome: TryOutcome | null;
+  const handler = deps.handlers[claimed.taskType as TaskType];
+  const running = handler(ctx);
+  try {
+    outcome = outcomeOf(await Promise.race([running, aborted]));
   } catch (err) {
     const reason: AbortReason | null = err instanceof TryAborted ? err.reason : abortReason;
+    // Told to stop: wait for the handler to, so that its work does not go on unseen.
+    const ended = reason === null ? null : await settledWithin(running, STOP_GRACE_MS);
+    if (ended === 'still running') log.warn(`try ${claimed.tryNumber}'s handler did not stop within ${STOP_GRACE_MS / 1000} s of being told to (${reason ?? ''}); its slot is given back`);
     switch (reason) {
       case 'timeout':
         outcome = { kind: 'failed', retryable: true, error: `timed out after ${timeoutMs} ms` };
         break;
       case 'cancelled':
+        // A handler past the point of no return (a load that had committed) finishes its work:
+        // that is reported, so the cancelled instance shows what was done.
+        outcome = ended !== null && ended !== 'still running' && ended.ok ? outcomeOf(ended.value) : null;
+        if (outcome?.kind !== 'success') outcome = null;
+        break;
       case 'lost':
       case 'shutdown':
-        // The instance is no longer this try's (cancelled, retried elsewhere), or this runner gives
-        // it up (shutdown): nothing to record.
+        // The instance is no longer this try's (retried elsewhere), or this runner gives it up
+        // (shutdown): nothing to record.
         outcome = null;
         break;
       case null:
@@ -177,8 +195,24 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   if (!outcome) return;
   const result = await finishWhenReachable(deps, { runId: run.id, tryRef, outcome }, log);
   if ('failed' in result) throw result.failed;
-  if (!result.applied) deps.logger.info('try outcome ignored: the instance changed meanwhile (cancelled or presumed lost)', fields);
+  if (!result.applied) deps.logger.info('try outcome not applied: the instance changed meanwhile (cancelled or presumed lost)', fields);
   else if (outcome.kind === 'success' && deps.logger.isLevelEnabled('info')) deps.logger.info('try succeeded', fields);
+}
+
+/** The promise's settlement, or 'still running' when it takes longer than `ms`. */
+async function settledWithin<T>(p: Promise<T>, ms: number): Promise<{ ok: true; value: T } | { ok: false; error: unknown } | 'still running'> {
+  const timer = new AbortController();
+  try {
+    return await Promise.race([
+      p.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      sleep(ms, 'still running' as const, { signal: timer.signal }),
+    ]);
+  } finally {
+    timer.abort();
+  }
 }
 
 /**
