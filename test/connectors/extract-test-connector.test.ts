@@ -401,7 +401,7 @@ describe('failures', () => {
       const seqs = (await readStagedRecords(store, r.manifest, stream)).map((rec) => rec['seq']);
       assert.equal(new Set(seqs).size, 1000, `${stream}: each record once`);
     }
-    const states = Object.fromEntries(r.state.map((st) => [st.stream?.stream_descriptor.name, st.stream?.stream_state]));
+    const states: Record<string, unknown> = Object.fromEntries(r.state.map((st): [string, unknown] => [st.stream?.stream_descriptor.name ?? '', st.stream?.stream_state]));
     // events is full refresh only: it has no state.
     assert.deepEqual(states, { users: { seq: 1000 }, orders: { seq: 1000 } });
     assert.equal(r.progress.records, 3000, "the kept streams' records count in the extract's");
