@@ -383,6 +383,37 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test('a job of many streams draws each per-stream task once, its streams counted, until asked to draw every stream', async () => {
+    const streams = Array.from({ length: 30 }, (_, i) => `stream_${String(i + 1).padStart(2, '0')}`);
+    const { jobId, flowUrl } = await createJob({ name: 'many streams', streams });
+    const t = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
+    const runId = t.body.run_id as string;
+    await until('the run to succeed', async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === 'success', 90_000);
+
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    const graph = page.getByRole('group', { name: 'DAG graph' });
+    const load = graph.getByRole('link', { name: "load, 30 streams: 30 success, open the run's tasks" });
+    await load.waitFor();
+    assert.equal(await load.getAttribute('href'), `/runs/${runId}`);
+    assert.equal(await graph.locator('[data-task="load"]').count(), 1, 'one load node');
+    const grid = page.getByRole('table', { name: 'Runs by task' });
+    await grid.getByRole('rowheader', { name: 'load [30]' }).waitFor();
+    assert.equal(await grid.getByRole('rowheader', { name: '↳ stream_07' }).count(), 0, 'no row per stream');
+    const height = Number(await page.evaluate('document.documentElement.scrollHeight'));
+    await shot(page, 'dev-20-many-streams-grouped');
+
+    await page.getByRole('button', { name: 'Show each of the 30 streams' }).click();
+    await graph.locator('[data-task="load"][data-map-index="29"]').waitFor();
+    assert.equal(await graph.locator('[data-task="load"]').count(), 30);
+    await grid.getByRole('rowheader', { name: '↳ stream_07' }).first().waitFor();
+    const expanded = Number(await page.evaluate('document.documentElement.scrollHeight'));
+    assert.ok(expanded > height * 3, `every stream drawn: ${expanded} px against ${height} px grouped`);
+    await page.getByRole('button', { name: 'Group the streams' }).click();
+    await grid.getByRole('rowheader', { name: 'load [30]' }).waitFor();
+    await page.close();
+  });
+
   test('delete asks for confirmation, then the job leaves the list', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'delete me', schedule: '* * * * *' });
     const page = await context.newPage();

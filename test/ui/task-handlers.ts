@@ -36,10 +36,12 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
   const stepMs = options.stepMs ?? 350;
   return {
     async extract(ctx): Promise<TaskResult> {
-      ctx.log.info(`reading ${STREAMS.join(', ')} from ${ctx.job.sourceName}`);
+      // The job's listed streams, as the real extract maps over them; users and orders otherwise.
+      const streams = ctx.job.streams.length > 0 ? ctx.job.streams : STREAMS;
+      ctx.log.info(`reading ${streams.join(', ')} from ${ctx.job.sourceName}`);
       const rows = await work(ctx, steps, stepMs, 500);
       ctx.log.info(`extract done: ${rows} records`);
-      return { rows, bytes: rows * 120, mappedStreams: STREAMS, output: { streams: STREAMS } };
+      return { rows, bytes: rows * 120, mappedStreams: streams, output: { streams } };
     },
     async stage(ctx): Promise<TaskResult> {
       const rows = await work(ctx, 2, 200, 1000);

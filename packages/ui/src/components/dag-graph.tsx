@@ -1,27 +1,33 @@
 import type { ReactNode } from 'react';
 import { layoutDag } from '../lib/dag-layout.ts';
-import { STATE_COLOURS, stateLabel, type AnyState } from '../lib/states.ts';
+import { groupState, STATE_COLOURS, stateCounts, stateLabel, type AnyState } from '../lib/states.ts';
 import { Link } from '../router.tsx';
 import type { LiveDagTask, LiveTaskMark } from '../shared/events.ts';
 
 const CELL = { w: 190, h: 54 };
 const NODE = { w: 160, h: 38 };
 
-/** The DAG as a graph, coloured by the states of one run; per-stream tasks fan out into lanes. */
+/**
+ * The DAG as a graph, coloured by the states of one run; per-stream tasks fan out into lanes, or,
+ * `grouped`, are one node each that sums up their streams' states and opens the run's page.
+ */
 export function DagGraph({
   tasks,
   streams,
   runId,
   marks,
+  grouped,
 }: {
   tasks: LiveDagTask[];
   streams: string[];
   runId: string | null;
   marks: LiveTaskMark[];
+  grouped: boolean;
 }): ReactNode {
-  const { nodes, edges, width, height } = layoutDag(tasks, streams, CELL);
+  const { nodes, edges, width, height } = layoutDag(tasks, streams, CELL, grouped);
+  const statesOf = (taskId: string): AnyState[] => marks.filter((m) => m.task_id === taskId && m.map_index >= 0).map((m) => m.state);
   const stateOf = (taskId: string, mapIndex: number): AnyState =>
-    marks.find((m) => m.task_id === taskId && m.map_index === mapIndex)?.state ?? 'none';
+    mapIndex === -2 ? groupState(statesOf(taskId)) : (marks.find((m) => m.task_id === taskId && m.map_index === mapIndex)?.state ?? 'none');
   const pad = 8;
   return (
     <div className="graph-scroll">
@@ -57,23 +63,31 @@ export function DagGraph({
         })}
         {nodes.map((n) => {
           const state = stateOf(n.task_id, n.map_index);
-          const label = n.stream === null ? n.task_id : `${n.task_id} · ${n.stream}`;
+          const group = n.map_index === -2;
+          const counts = group ? stateCounts(statesOf(n.task_id)) : '';
+          const title = group ? `${n.task_id} [${streams.length}]` : n.task_id;
+          const label = group ? `${n.task_id}, ${streams.length} streams` : n.stream === null ? n.task_id : `${n.task_id} · ${n.stream}`;
+          const said = group && counts !== '' ? counts : stateLabel(state);
           const body = (
             <g transform={`translate(${n.x} ${n.y})`} data-task={n.task_id} data-map-index={n.map_index} data-state={state}>
               <rect width={NODE.w} height={NODE.h} rx="6" fill="#fff" stroke={STATE_COLOURS[state]} strokeWidth={state === 'none' ? 1 : 3} />
               <rect width="6" height={NODE.h} rx="3" fill={STATE_COLOURS[state]} />
               <text x="14" y="16" className="node-title">
-                {n.task_id}
+                {title}
               </text>
               <text x="14" y="31" className="node-sub">
-                {n.stream ?? stateLabel(state)}
-                {n.stream !== null ? ` · ${stateLabel(state)}` : ''}
+                {group ? said : (n.stream ?? said)}
+                {n.stream !== null ? ` · ${said}` : ''}
               </text>
-              <title>{`${label}: ${stateLabel(state)}`}</title>
+              <title>{`${label}: ${said}`}</title>
             </g>
           );
           return runId !== null && state !== 'none' ? (
-            <Link key={n.key} to={taskLogPath(runId, n.task_id, n.map_index)} aria-label={`${label}: ${stateLabel(state)}, open log`}>
+            <Link
+              key={n.key}
+              to={group ? `/runs/${runId}` : taskLogPath(runId, n.task_id, n.map_index)}
+              aria-label={`${label}: ${said}, ${group ? "open the run's tasks" : 'open log'}`}
+            >
               {body}
             </Link>
           ) : (

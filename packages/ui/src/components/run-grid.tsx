@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
 import { topoOrder } from '../lib/dag-layout.ts';
-import { STATE_COLOURS, stateLabel } from '../lib/states.ts';
+import { groupState, STATE_COLOURS, stateCounts, stateLabel } from '../lib/states.ts';
 import { Link } from '../router.tsx';
 import type { LiveDagTask, LiveRunWithMarks } from '../shared/events.ts';
 import { StateMark } from './state-mark.tsx';
@@ -16,7 +16,8 @@ interface GridRow {
 
 /**
  * Airflow's grid: one column per run (oldest left), one row per task and per stream of a
- * mapped task; each cell is the task instance's state and opens its log.
+ * mapped task; each cell is the task instance's state and opens its log. `grouped`: a mapped task
+ * is its one summary row (a job of many streams).
  */
 export function RunGrid({
   tasks,
@@ -24,19 +25,21 @@ export function RunGrid({
   runs,
   selectedRunId,
   onSelectRun,
+  grouped,
 }: {
   tasks: LiveDagTask[];
   streams: string[];
   runs: LiveRunWithMarks[];
   selectedRunId: string | null;
   onSelectRun(runId: string): void;
+  grouped: boolean;
 }): ReactNode {
   const columns = [...runs].reverse();
   const rows: GridRow[] = [];
   for (const t of topoOrder(tasks)) {
     if (t.is_mapped && streams.length > 0) {
-      rows.push({ task_id: t.task_id, map_index: -2, label: t.task_id, child: false });
-      streams.forEach((s, i) => rows.push({ task_id: t.task_id, map_index: i, label: s, child: true }));
+      rows.push({ task_id: t.task_id, map_index: -2, label: grouped ? `${t.task_id} [${streams.length}]` : t.task_id, child: false });
+      if (!grouped) streams.forEach((s, i) => rows.push({ task_id: t.task_id, map_index: i, label: s, child: true }));
     } else rows.push({ task_id: t.task_id, map_index: -1, label: t.task_id, child: false });
   }
   const durations = columns.map((r) => elapsed(r.started_at, r.ended_at) ?? 0);
@@ -74,11 +77,11 @@ export function RunGrid({
               <th scope="row">{row.child ? `↳ ${row.label}` : row.label}</th>
               {columns.map((r) => {
                 if (row.map_index === -2) {
-                  const mine = r.tasks.filter((t) => t.task_id === row.task_id);
-                  const worst = summarize(mine.map((t) => t.state));
+                  const mine = r.tasks.filter((t) => t.task_id === row.task_id).map((t) => t.state);
+                  const worst = groupState(mine);
                   return (
                     <td key={r.run_id}>
-                      <StateMark state={worst} title={`${row.task_id} (${mine.length} streams): ${stateLabel(worst)}`} />
+                      <StateMark state={worst} title={`${row.task_id} (${mine.length} streams): ${mine.length > 0 ? stateCounts(mine) : stateLabel(worst)}`} />
                     </td>
                   );
                 }
@@ -99,11 +102,4 @@ export function RunGrid({
       </table>
     </div>
   );
-}
-
-/** The state a group of instances shows: failures first, then work in progress, then done. */
-function summarize(states: string[]): import('../lib/states.ts').AnyState {
-  const order = ['failed', 'upstream_failed', 'up_for_retry', 'running', 'queued', 'scheduled', 'cancelled', 'skipped', 'success'] as const;
-  for (const s of order) if (states.includes(s)) return s;
-  return 'none';
 }

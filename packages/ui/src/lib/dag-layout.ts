@@ -34,13 +34,16 @@ export function topoOrder(tasks: LiveDagTask[]): LiveDagTask[] {
 
 /**
  * Lays the DAG out left to right by depth; a mapped task becomes one node per stream, stacked,
- * and mapped-to-mapped edges join the same stream only (the per-stream chains).
+ * and mapped-to-mapped edges join the same stream only (the per-stream chains). `grouped`: a
+ * mapped task is one node (map_index -2) for all its streams, as Airflow draws a mapped task.
  */
 export function layoutDag(
   tasks: LiveDagTask[],
-  streams: string[],
+  allStreams: string[],
   cell: { w: number; h: number },
+  grouped = false,
 ): { nodes: GraphNode[]; edges: GraphEdge[]; width: number; height: number } {
+  const streams = grouped ? [] : allStreams;
   const ordered = topoOrder(tasks);
   const depth = new Map<string, number>();
   for (const t of ordered) {
@@ -59,7 +62,10 @@ export function layoutDag(
     let row = 0;
     for (const t of col) {
       const mine: GraphNode[] = [];
-      if (t.is_mapped && streams.length > 0) {
+      if (t.is_mapped && grouped && allStreams.length > 0) {
+        mine.push({ key: `${t.task_id}:-2`, task_id: t.task_id, map_index: -2, stream: null, x: d * cell.w, y: row * cell.h });
+        row += 1;
+      } else if (t.is_mapped && streams.length > 0) {
         streams.forEach((s, i) => mine.push({ key: `${t.task_id}:${i}`, task_id: t.task_id, map_index: i, stream: s, x: d * cell.w, y: (row + i) * cell.h }));
         row += streams.length;
       } else {

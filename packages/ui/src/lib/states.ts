@@ -33,3 +33,18 @@ export function stateLabel(state: AnyState): string {
 }
 
 export const isFinished = (s: AnyState): boolean => ['success', 'failed', 'upstream_failed', 'skipped', 'cancelled'].includes(s);
+
+/** The state a group of instances (a mapped task's streams) shows: failures first, then work in progress, then done. */
+export function groupState(states: readonly AnyState[]): AnyState {
+  const order = ['failed', 'upstream_failed', 'up_for_retry', 'running', 'queued', 'scheduled', 'cancelled', 'skipped', 'success'] as const;
+  for (const s of order) if (states.includes(s)) return s;
+  return 'none';
+}
+
+/** How many instances are in each state, in STATE_ORDER: "78 success · 2 failed". */
+export function stateCounts(states: readonly AnyState[]): string {
+  return STATE_ORDER.flatMap((s) => {
+    const n = states.filter((x) => x === s).length;
+    return n > 0 ? [`${n} ${stateLabel(s)}`] : [];
+  }).join(' · ');
+}

@@ -15,6 +15,9 @@ import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveJob } from '../shared/events.ts';
 
+/** Beyond this many streams, the graph and the grid draw each per-stream task once, until asked to draw every stream. */
+const STREAMS_DRAWN = 12;
+
 /** The job's page (its flow_url): settings, controls, the DAG graph and the runs grid, live. */
 export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const { api, auth } = useApp();
@@ -27,6 +30,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
+  const [eachStream, setEachStream] = useState(false);
 
   const load = useCallback(() => {
     api
@@ -63,6 +67,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const deleted = live?.is_deleted ?? job?.is_deleted ?? false;
   const runs = live?.runs ?? [];
   const selectedRun = runs.find((r) => r.run_id === selected) ?? runs[0] ?? null;
+  const grouped = (live?.streams.length ?? 0) > STREAMS_DRAWN && !eachStream;
   // A deleted job's schedule is removed: it has no next fire.
   const next = job !== null ? nextFire(job.schedule, job.timezone, paused || deleted) : null;
 
@@ -145,8 +150,16 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             </span>
           ) : null}
         </h2>
+        {live !== null && live.streams.length > STREAMS_DRAWN ? (
+          <p className="muted small">
+            {live.streams.length} streams: {grouped ? "each per-stream task is drawn once, with its streams' states counted" : 'every stream is drawn'}.{' '}
+            <button type="button" className="link-button" aria-pressed={!grouped} onClick={() => setEachStream(grouped)}>
+              {grouped ? `Show each of the ${live.streams.length} streams` : 'Group the streams'}
+            </button>
+          </p>
+        ) : null}
         {live?.dag ? (
-          <DagGraph tasks={live.dag.tasks} streams={live.streams} runId={selectedRun?.run_id ?? null} marks={selectedRun?.tasks ?? []} />
+          <DagGraph tasks={live.dag.tasks} streams={live.streams} runId={selectedRun?.run_id ?? null} marks={selectedRun?.tasks ?? []} grouped={grouped} />
         ) : (
           <p className="muted">{live === null ? 'Loading…' : 'This job has no DAG yet.'}</p>
         )}
@@ -156,7 +169,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         <h2 id="grid-h">Runs</h2>
         <StateLegend />
         {live?.dag ? (
-          <RunGrid tasks={live.dag.tasks} streams={live.streams} runs={runs} selectedRunId={selectedRun?.run_id ?? null} onSelectRun={setSelected} />
+          <RunGrid tasks={live.dag.tasks} streams={live.streams} runs={runs} selectedRunId={selectedRun?.run_id ?? null} onSelectRun={setSelected} grouped={grouped} />
         ) : null}
       </section>
 
