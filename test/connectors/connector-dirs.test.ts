@@ -38,13 +38,15 @@ test("a killed process's connector directory is removed and its still-running co
   dirs.push(tmp);
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'connector-in-child.ts'), '60'], {
     env: { ...process.env, TMPDIR: tmp, PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}` },
-    stdio: 'ignore',
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let said = '';
+  child.stdout.on('data', (c: Buffer) => (said += c.toString()));
   const prefix = `sluice-connector-${child.pid}-`;
   let config = '';
   let dir = '';
-  for (const deadline = Date.now() + 30_000; config === '' || (await connectorsUsing(dir)).length === 0; ) {
+  for (const deadline = Date.now() + 30_000; config === '' || !said.includes('connector sleeping') || (await connectorsUsing(dir)).length === 0; ) {
     if (Date.now() > deadline) throw new Error(`no ${prefix}* directory with a config, used by a running connector, in ${tmp}`);
     const found = (await readdir(tmp)).find((n) => n.startsWith(prefix));
     if (found) {

@@ -1,6 +1,8 @@
 /**
  * Run as a separate process by connector-dirs.test.ts: starts the test connector's `read` (which
- * sleeps) through the same code a runner uses, so the test can kill this process mid-run.
+ * sleeps) through the same code a runner uses, so the test can kill this process mid-run. Says
+ * "connector sleeping" on its stdout once the connector has written its last line before the sleep
+ * (killed earlier, the connector could die writing to the closed pipe, as a real one would).
  * Usage: connector-in-child.ts <sleepSeconds>
  */
 import { runConnectorProcess } from '../../packages/connectors/src/connector-process.ts';
@@ -10,5 +12,7 @@ await runConnectorProcess({
   verb: 'read',
   files: { config: { sleep_seconds: sleepSeconds, canary: 'canary-in-a-dead-runner' }, catalog: { streams: [] } },
   launch: (args) => ({ command: 'source-sluice-test', args }),
-  onLine: () => undefined,
+  onLine: (line) => {
+    if (line.includes('sleeping')) process.stdout.write('connector sleeping\n');
+  },
 });
