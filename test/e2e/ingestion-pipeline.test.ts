@@ -127,15 +127,25 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.equal(t.snapshots.at(-1)?.summary['operation'], 'overwrite');
     const loadLog = async (runId: string): Promise<{ level: string; message: string }[]> =>
       (await stack.api<{ lines: { level: string; message: string }[] }>('GET', `/api/runs/${runId}/tasks/load/logs?try=1&map_index=0`)).body.lines;
-    assert.ok(!(await loadLog(r2.run_id)).some((l) => l.message.includes('was created by job')), 'the table is its own job\'s');
-    // A second job writing the same table is allowed, and its load says whose table it is.
-    const other = await createJob({ name: 'overwrite-neighbour', schema_name: 'e2e_overwrite', mode: 'append' });
-    const r3 = await runOnce(other);
-    const warning = (await loadLog(r3.run_id)).find((l) => l.level === 'warn' && l.message.includes('was created by job'));
+    // A second job may not write the table: its load is refused before it writes anything.
+    const other = await createJob({ name: 'overwrite-neighbour', schema_name: 'e2e_overwrite', mode: 'overwrite' });
+    const t3 = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${other}/runs`);
+    const r3 = await stack.waitForRun(t3.body.run_id);
+    assert.equal(r3.state, 'failed');
+    const load = r3.tasks.find((x) => x.task_id === 'load');
+    assert.equal(load?.try_number, 1, 'not retried');
     assert.equal(
-      warning?.message,
-      `table e2e_overwrite.users was created by job ${job}; this job (${other}) writes it too, and an overwrite by either replaces the other's rows`,
+      load?.error,
+      `table e2e_overwrite.users belongs to job ${job} ("overwrite"), which created it: a table is written by one job, as two would replace or repeat each other's rows. Give this job another schema_name, or delete that job first; nothing was written`,
     );
+    const after = await table('e2e_overwrite', 'users');
+    assert.ok(after.rows.length === FAKER.count && after.rows.every((row) => row['ingestion_run_id'] === r2.run_id), "the first job's rows are as they were");
+    assert.equal(after.snapshots.length, t.snapshots.length);
+    // Once the first job is deleted, the table may be written by another.
+    assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${job}`)).status, 200);
+    const r4 = await runOnce(other);
+    assert.ok((await loadLog(r4.run_id)).some((l) => l.message === `table e2e_overwrite.users was created by job ${job}, which is deleted; this job writes it now`));
+    assert.ok((await table('e2e_overwrite', 'users')).rows.every((row) => row['ingestion_run_id'] === r4.run_id));
   });
 
   test("a load expires the table's snapshots older than its history.expire.max-snapshot-age-ms; the rows stay", async () => {

@@ -125,6 +125,30 @@ function formatAge(ms: number): string {
   return `${ms} ms`;
 }
 
+/**
+ * A table belongs to the job that created it (its `sluice.job-id` property) while that job exists:
+ * two jobs writing one table replace or repeat each other's rows (an overwrite by one removes the
+ * other's; each job's saved state hides what the other changed), so another job's load is refused
+ * before it writes anything, as Airbyte's platform means to reject connections that share a
+ * destination table. The table of a deleted job (or one no Sluice job created) may be written.
+ */
+async function checkTableOwner(ctx: TaskContext, table: string, creator: string | undefined): Promise<void> {
+  if (creator === undefined || creator === ctx.job.id) return;
+  const owner = UUID.test(creator)
+    ? await ctx.prisma.ingestionJob.findUnique({ where: { id: creator }, select: { name: true, isDeleted: true } })
+    : null;
+  if (owner === null || owner.isDeleted) {
+    ctx.log.info(`table ${table} was created by job ${creator}, which ${owner === null ? 'no longer exists' : 'is deleted'}; this job writes it now`);
+    return;
+  }
+  throw new NonRetryableTaskError(
+    `table ${table} belongs to job ${creator} ("${owner.name}"), which created it: a table is written by one job, ` +
+      "as two would replace or repeat each other's rows. Give this job another schema_name, or delete that job first; nothing was written",
+  );
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<TaskResult> {
   const stream = ctx.task.stream;
   if (stream === null) throw new NonRetryableTaskError('load runs per stream, but this instance has no stream');
@@ -155,12 +179,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
-    // Two jobs writing one table is allowed (each snapshot names its job), but rarely meant: an
-    // overwrite by either removes the other's rows.
-    const creator = table.metadata.properties['sluice.job-id'];
-    if (creator !== undefined && creator !== ctx.job.id) {
-      ctx.log.warn(`table ${namespace}.${tableName} was created by job ${creator}; this job (${ctx.job.id}) writes it too, and an overwrite by either replaces the other's rows`);
-    }
+    await checkTableOwner(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
