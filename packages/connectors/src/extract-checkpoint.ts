@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ObjectStore } from '@sluice/storage';
-import { airbyteStateMessageSchema, destinationSyncModeSchema, syncModeSchema } from './protocol.ts';
+import { stagedStreamSchema } from './extract-manifest.ts';
+import { airbyteStateMessageSchema } from './protocol.ts';
 
 /**
  * `staging/{runId}/extract-checkpoint.json`: what a failed extract keeps for its next try — the
@@ -23,17 +24,7 @@ export const extractCheckpointSchema = z.object({
   /** The saved state those tries started from. */
   inputState: z.array(airbyteStateMessageSchema),
   streams: z.array(
-    z.object({
-      name: z.string(),
-      namespace: z.string().nullable(),
-      files: z.array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int() })),
-      records: z.number().int(),
-      bytes: z.number().int(),
-      jsonSchema: z.record(z.string(), z.unknown()),
-      primaryKey: z.array(z.array(z.string())),
-      cursorField: z.array(z.string()),
-      syncMode: syncModeSchema,
-      destinationSyncMode: destinationSyncModeSchema,
+    stagedStreamSchema.extend({
       /** The stream's last state message, or null (a full-refresh stream has none). */
       state: airbyteStateMessageSchema.nullable(),
       /** Fields its records carried that its schema did not declare. */

@@ -7,6 +7,21 @@ import { airbyteStateMessageSchema, destinationSyncModeSchema, syncModeSchema, s
  * Its presence is what makes a run's raw files loadable; a failed, timed-out or cancelled extract
  * leaves none, so whatever partial parts exist are never read.
  */
+/** One stream as extract staged it (its parts, counts and how it was read). */
+export const stagedStreamSchema = z.object({
+  name: z.string(),
+  namespace: z.string().nullable(),
+  /** Parts in order; each line is one record's `data` object as JSON. */
+  files: z.array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int() })),
+  records: z.number().int(),
+  bytes: z.number().int(),
+  jsonSchema: z.record(z.string(), z.unknown()),
+  primaryKey: z.array(z.array(z.string())),
+  cursorField: z.array(z.string()),
+  syncMode: syncModeSchema,
+  destinationSyncMode: destinationSyncModeSchema,
+});
+
 export const extractManifestSchema = z.object({
   version: z.literal(1),
   runId: z.string(),
@@ -14,18 +29,7 @@ export const extractManifestSchema = z.object({
   startedAt: z.string(),
   completedAt: z.string(),
   streams: z.array(
-    z.object({
-      name: z.string(),
-      namespace: z.string().nullable(),
-      /** Parts in order; each line is one record's `data` object as JSON. */
-      files: z.array(z.object({ key: z.string(), records: z.number().int(), bytes: z.number().int() })),
-      records: z.number().int(),
-      bytes: z.number().int(),
-      jsonSchema: z.record(z.string(), z.unknown()),
-      primaryKey: z.array(z.array(z.string())),
-      cursorField: z.array(z.string()),
-      syncMode: syncModeSchema,
-      destinationSyncMode: destinationSyncModeSchema,
+    stagedStreamSchema.extend({
       /** The last stream status the connector reported, when it reported one. */
       status: streamStatusSchema.nullable(),
     }),
