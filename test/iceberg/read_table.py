@@ -8,6 +8,7 @@ Output (stdout, JSON): namespaces, tables, schema, rows (sorted), snapshots, fil
 import datetime
 import decimal
 import json
+import math
 import sys
 
 from pyiceberg.catalog.sql import SqlCatalog
@@ -20,6 +21,9 @@ def plain(value):
         return str(value)
     if isinstance(value, bytes):
         return value.hex()
+    if isinstance(value, float) and not math.isfinite(value):
+        # JSON has no words for these: named as JavaScript names them.
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,37 +1,39 @@
 /** A RECORD message found by {@link scanRecordLine}. */
 export interface RecordLine {
   stream: string;
-  /** The text of the record's `data` object exactly as the connector wrote it (compact JSON). */
+  /**
+   * The text of the record's `data` object as the connector wrote it (compact JSON), but for the
+   * repairs counted beside it.
+   */
   data: string;
+  /** `NaN`, `Infinity` and `-Infinity` tokens, written as the strings "NaN", "Infinity", "-Infinity". */
+  nonFinite: number;
+  /** `\uD800`–`\uDFFF` escapes without their other half, written as `\uFFFD` (the replacement character). */
+  loneSurrogates: number;
 }
 
 /**
- * The fast path for Airbyte RECORD lines, which are nearly all of a `read`'s output: checks
- * that the line is JSON that `JSON.parse` would accept, and finds `record.stream` and the text
- * of `record.data`, so the record is staged without being parsed into objects and serialised
- * again (about ten times less work per record).
+ * The path for Airbyte RECORD lines, which are nearly all of a `read`'s output: checks that the
+ * line is JSON that `JSON.parse` would accept, and finds `record.stream` and the text of
+ * `record.data`, so the record is staged without being parsed into objects and serialised again
+ * (about ten times less work per record), and with the connector's own digits: the full parse
+ * would round integers above 2^53.
  *
- * It takes only the common form: a RECORD message whose `record.stream` is a string and whose
- * `record.data` is an object written without whitespace, nested at most {@link MAX_NESTING}
- * deep, with the message's own member names, `type` and `stream` free of escapes (whitespace
- * around the message's own members is fine). Everything else — other message types, lines
- * that are not JSON, RECORDs of another shape — answers undefined, and the caller parses the
- * line in full. Undefined is always safe; a result is given only when it is what `JSON.parse`
- * would give, with the last of repeated members counting as it does there. The data text is
- * the connector's own: numbers keep their digits (no rounding above 2^53) and escapes stay
- * escapes; a member name repeated *inside* `data` is staged as written, where parsing kept
- * only the last. A line with whitespace between its tokens is taken compacted (the whitespace
- * outside strings removed), so `data` is always compact JSON.
+ * It takes a RECORD message whose `record.stream` is a string and whose `record.data` is an
+ * object, nested to any depth, with the message's own member names, `type` and `stream` free of
+ * escapes. Whitespace between tokens is fine: `data` is taken compacted. Everything else — other
+ * message types, lines that are not JSON, RECORDs of another shape — answers undefined, and the
+ * caller parses the line in full. A result is given only when it is what `JSON.parse` would give,
+ * with the last of repeated members counting as it does there, with two repairs that keep a
+ * record `JSON.parse` would refuse or DuckDB could not read:
+ * - the bare `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps` writes for non-finite
+ *   floats are taken, as strings (a double column reads them back as those values);
+ * - an escaped UTF-16 surrogate without its other half (a cut-off emoji) becomes U+FFFD.
+ * A member name repeated *inside* `data` is staged as written, where parsing kept only the last.
  */
 export function scanRecordLine(line: string): RecordLine | undefined {
   try {
-    // A connector that writes JSON with spaces (Python's json.dumps by default) gets the same
-    // path once the spaces are gone, for the full parse would round its integers above 2^53.
-    // Only valid JSON is compacted: there, whitespace only ever lies between tokens.
-    const fast = new RecordScanner(line).scan();
-    if (fast) return fast;
-    const compact = compactJson(line);
-    return compact !== line && isJson(line) ? new RecordScanner(compact).scan() : undefined;
+    return new RecordScanner(line).scan();
   } catch (err) {
     // A value too long for the regular expression engine's backtracking stack (millions of
     // escapes in one string): the full parse takes that line.
@@ -42,37 +44,7 @@ export function scanRecordLine(line: string): RecordLine | undefined {
 
 const isSpace = (c: number): boolean => c === SPACE || c === TAB || c === LF || c === CR;
 
-/** The line without the whitespace between JSON tokens (strings are copied as they are, escapes included). */
-function compactJson(line: string): string {
-  const runs: string[] = [];
-  let runStart = 0;
-  let inString = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i += 1;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
-      inString = true;
-    } else if (isSpace(c)) {
-      if (i > runStart) runs.push(line.slice(runStart, i));
-      runStart = i + 1;
-    }
-  }
-  if (runStart < line.length) runs.push(line.slice(runStart));
-  return runs.join('');
-}
-
-function isJson(line: string): boolean {
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Objects and arrays nest at most this deep in a `data` taken by the fast path (`data` itself is the first level). */
+/** Objects and arrays nest at most this deep in a value the regular expression takes (`data` itself is the first level); deeper ones, and values written with whitespace, take the scanner. */
 export const MAX_NESTING = 5;
 
 // RFC 8259's grammar, without whitespace, as regular expressions (each alternative starts with
@@ -91,6 +63,102 @@ function nestedValue(depth: number): string {
 }
 
 const VALUE_AT = new RegExp(`(?:${nestedValue(MAX_NESTING)})`, 'y');
+const STRING_AT = new RegExp(STRING, 'y');
+const NUMBER_AT = new RegExp(NUMBER, 'y');
+/** Python's `json.dumps` writes non-finite floats as these bare words; they are staged as strings. */
+const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
+/** Each escape in a JSON text: a surrogate pair, a lone surrogate (group 1), or any other. */
+const ESCAPE = /\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F][0-9a-fA-F]{2})|[^])/g;
+
+/** The JSON text with each escaped surrogate that lacks its other half replaced by `\uFFFD`, and how many there were. */
+function repairSurrogates(text: string): { text: string; repaired: number } {
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return { text, repaired: 0 };
+  let repaired = 0;
+  const fixed = text.replace(ESCAPE, (escape: string, lone: string | undefined) => {
+    if (lone === undefined) return escape;
+    repaired += 1;
+    return '\\ufffd';
+  });
+  return { text: fixed, repaired };
+}
+
+/**
+ * A JSON value at `start` (whitespace around its tokens allowed, nested to any depth), written
+ * compact, with `NaN`, `Infinity` and `-Infinity` taken as strings; undefined when the text there
+ * is not such a value. For what the regular expression does not take.
+ */
+function scanValue(s: string, start: number): { end: number; text: string; nonFinite: number } | undefined {
+  const out: string[] = [];
+  const closers: number[] = [];
+  let nonFinite = 0;
+  let i = start;
+  const skip = (): void => {
+    while (isSpace(s.charCodeAt(i))) i += 1;
+  };
+  const string = (): boolean => {
+    STRING_AT.lastIndex = i;
+    if (!STRING_AT.test(s)) return false;
+    out.push(s.slice(i, STRING_AT.lastIndex));
+    i = STRING_AT.lastIndex;
+    return true;
+  };
+  /** `"name":` inside an object. */
+  const memberName = (): boolean => {
+    skip();
+    if (!string()) return false;
+    skip();
+    if (s.charCodeAt(i) !== COLON) return false;
+    out.push(':');
+    i += 1;
+    return true;
+  };
+  for (;;) {
+    skip();
+    const c = s.charCodeAt(i);
+    if (c === LBRACE || c === LBRACKET) {
+      const close = c === LBRACE ? RBRACE : RBRACKET;
+      out.push(c === LBRACE ? '{' : '[');
+      i += 1;
+      skip();
+      if (s.charCodeAt(i) === close) {
+        out.push(c === LBRACE ? '}' : ']');
+        i += 1;
+      } else {
+        closers.push(close);
+        if (c === LBRACE && !memberName()) return undefined;
+        continue;
+      }
+    } else if (c === QUOTE) {
+      if (!string()) return undefined;
+    } else {
+      NUMBER_AT.lastIndex = i;
+      const word = NUMBER_AT.test(s) ? s.slice(i, NUMBER_AT.lastIndex) : ['true', 'false', 'null', ...NON_FINITE].find((w) => s.startsWith(w, i));
+      if (word === undefined) return undefined;
+      const nonFiniteWord = (NON_FINITE as readonly string[]).includes(word);
+      if (nonFiniteWord) nonFinite += 1;
+      out.push(nonFiniteWord ? `"${word}"` : word);
+      i += word.length;
+    }
+    // After a value: close what it ends, or go on to the next member.
+    for (;;) {
+      const close = closers.at(-1);
+      if (close === undefined) return { end: i, text: out.join(''), nonFinite };
+      skip();
+      const d = s.charCodeAt(i);
+      if (d === close) {
+        out.push(close === RBRACE ? '}' : ']');
+        closers.pop();
+        i += 1;
+        continue;
+      }
+      if (d !== COMMA) return undefined;
+      out.push(',');
+      i += 1;
+      if (close === RBRACE && !memberName()) return undefined;
+      break;
+    }
+  }
+}
 
 const TAB = 0x09;
 const LF = 0x0a;
@@ -100,6 +168,8 @@ const QUOTE = 0x22;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const BACKSLASH = 0x5c;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 
@@ -119,6 +189,7 @@ class RecordScanner {
     let isRecord = false;
     let stream: string | undefined;
     let data: string | undefined;
+    let nonFinite = 0;
     if (!this.#objectStart()) return undefined;
     for (;;) {
       if (!this.#memberName()) return undefined;
@@ -131,6 +202,7 @@ class RecordScanner {
         // A repeated "record" replaces the earlier one entirely.
         stream = undefined;
         data = undefined;
+        nonFinite = 0;
         for (;;) {
           if (!this.#memberName()) return undefined;
           const at = this.#pos;
@@ -138,16 +210,19 @@ class RecordScanner {
             if (!this.#plainString()) return undefined;
             stream = this.#s.slice(this.#textStart, this.#textEnd);
           } else if (this.#textIs('data')) {
-            if (this.#s.charCodeAt(at) !== LBRACE || !this.#match(VALUE_AT)) return undefined;
-            data = this.#s.slice(at, this.#pos);
-          } else if (!this.#match(VALUE_AT)) {
+            if (this.#s.charCodeAt(at) !== LBRACE) return undefined;
+            const value = this.#value();
+            if (value === undefined) return undefined;
+            data = value.text;
+            nonFinite = value.nonFinite;
+          } else if (this.#value() === undefined) {
             return undefined;
           }
           const next = this.#separator();
           if (next === RBRACE) break;
           if (next !== COMMA) return undefined;
         }
-      } else if (!this.#match(VALUE_AT)) {
+      } else if (this.#value() === undefined) {
         return undefined;
       }
       const next = this.#separator();
@@ -156,7 +231,18 @@ class RecordScanner {
     }
     this.#skipSpace();
     if (this.#pos !== this.#s.length || !isRecord || stream === undefined || data === undefined) return undefined;
-    return { stream, data };
+    const { text, repaired } = repairSurrogates(data);
+    return { stream, data: text, nonFinite, loneSurrogates: repaired };
+  }
+
+  /** A value at the cursor, moved past: compact text as the regular expression took it, else as the scanner wrote it. */
+  #value(): { text: string; nonFinite: number } | undefined {
+    const at = this.#pos;
+    if (this.#match(VALUE_AT)) return { text: this.#s.slice(at, this.#pos), nonFinite: 0 };
+    const scanned = scanValue(this.#s, at);
+    if (scanned === undefined) return undefined;
+    this.#pos = scanned.end;
+    return { text: scanned.text, nonFinite: scanned.nonFinite };
   }
 
   #skipSpace(): void {

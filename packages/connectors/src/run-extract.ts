@@ -98,6 +98,10 @@ export type ExtractResult =
       discoveredCatalog: AirbyteCatalog | null;
       /** Per stream, fields the records carried that the staged schema does not declare (not loaded). */
       undeclaredFields: Record<string, string[]>;
+      /** Per stream, values staged other than as written (see scanRecordLine); streams without any are absent. */
+      repairs: Record<string, StreamRepairs>;
+      /** RECORD lines that were not JSON even with Python's NaN and Infinity: dropped, counted here. */
+      unreadableRecords: number;
       progress: ExtractProgress;
     }
   | {
@@ -106,6 +110,14 @@ export type ExtractResult =
       updatedConfig: ConnectorConfig | null;
       progress: ExtractProgress;
     };
+
+/** Values of one stream's records that were staged other than as the connector wrote them. */
+export interface StreamRepairs {
+  /** `NaN`, `Infinity`, `-Infinity` (Python's non-finite floats), staged as strings. */
+  nonFinite: number;
+  /** Escaped UTF-16 surrogates without their other half, staged as U+FFFD. */
+  loneSurrogates: number;
+}
 
 const DEFAULT_TIMEOUT_MS = 12 * 3600_000;
 const MAX_GARBAGE_LOGS = 100;
@@ -144,6 +156,8 @@ class ExtractRun {
   readonly #ignoredStreams = new Set<string>();
   #garbage = 0;
   #badRecords = 0;
+  #unreadableRecords = 0;
+  readonly #repairs = new Map<string, StreamRepairs>();
   #lastProgress = 0;
   #fields: UndeclaredFields | undefined;
   #undeclared: Record<string, string[]> = {};
@@ -255,6 +269,9 @@ class ExtractRun {
     }
     if (this.#garbage > MAX_GARBAGE_LOGS) this.#log('warn', 'sluice', `${this.#garbage} stdout lines were not protocol messages (the first ${MAX_GARBAGE_LOGS} are logged)`);
     if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream or data and were dropped`);
+    if (this.#unreadableRecords > 0) {
+      this.#log('warn', 'sluice', `${this.#unreadableRecords} RECORD lines were not JSON and were dropped (their text is not logged: it holds source data)`);
+    }
 
     const failure = outcome === 'nothing to read' ? undefined : outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker);
     if (failure) {
@@ -332,6 +349,8 @@ class ExtractRun {
       updatedConfig: this.#updatedConfig,
       discoveredCatalog: this.#discovered,
       undeclaredFields: this.#undeclared,
+      repairs: Object.fromEntries(this.#repairs),
+      unreadableRecords: this.#unreadableRecords,
       progress,
     };
   }
@@ -340,12 +359,17 @@ class ExtractRun {
   #onLine(line: string): Promise<void> | undefined {
     // Nearly every line is a plain RECORD: its data text goes to staging as it is, unparsed.
     const record = scanRecordLine(line);
-    if (record) return this.#onRecord(record.stream, record.data);
+    if (record) {
+      if (record.nonFinite > 0 || record.loneSurrogates > 0) this.#countRepairs(record);
+      return this.#onRecord(record.stream, record.data);
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(line);
     } catch {
-      this.#onGarbage(line);
+      // A record the connector broke is source data: counted, never logged.
+      if (/^\s*\{.*"type"\s*:\s*"RECORD"/.test(line)) this.#unreadableRecords += 1;
+      else this.#onGarbage(line);
       return undefined;
     }
     if (typeof msg !== 'object' || msg === null) {
@@ -381,6 +405,14 @@ class ExtractRun {
         this.#log('debug', 'sluice', `ignored a ${String(m.type)} message`);
         return undefined;
     }
+  }
+
+  #countRepairs(r: { stream: string; nonFinite: number; loneSurrogates: number }): void {
+    if (!this.#writers.has(r.stream)) return;
+    const n = this.#repairs.get(r.stream) ?? { nonFinite: 0, loneSurrogates: 0 };
+    n.nonFinite += r.nonFinite;
+    n.loneSurrogates += r.loneSurrogates;
+    this.#repairs.set(r.stream, n);
   }
 
   /** Stages one record's data (a JSON text without newline) for its stream. */

@@ -160,6 +160,19 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   const collision = tableNameCollision(streams.map((s) => s.name));
   if (collision) throw new NonRetryableTaskError(`${collision}; the job's "streams" must name them`);
   checkTransformationsMatch(ctx, result.manifest.streams);
+  for (const [stream, r] of Object.entries(result.repairs)) {
+    if (r.nonFinite > 0) {
+      await ctx.warnRun(
+        `stream ${stream}: ${r.nonFinite} values were NaN, Infinity or -Infinity (Python's non-finite floats, which JSON has no words for): a number column loads them as those values, a column of another type as its text or NULL`,
+      );
+    }
+    if (r.loneSurrogates > 0) {
+      await ctx.warnRun(`stream ${stream}: ${r.loneSurrogates} strings held half of a UTF-16 surrogate pair (a cut-off character); each such half is loaded as U+FFFD (�)`);
+    }
+  }
+  if (result.unreadableRecords > 0) {
+    await ctx.warnRun(`${result.unreadableRecords} RECORD lines of ${ctx.job.sourceName} were not JSON and were dropped: those records are not loaded`);
+  }
   // The connector run said the total; with one stream that is the stream's.
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {

@@ -43,10 +43,10 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         warn: (message) => ctx.log.warn(message),
       });
       if (m.rejectedRows > 0) {
-        ctx.log.warn(
-          `${m.rejectedRows} of ${m.rows} records had values that do not fit their column type (${Object.entries(m.mismatches)
+        await ctx.warnRun(
+          `stream ${m.stream}: ${m.rejectedRows} of ${m.rows} records had values that do not fit their column type (${Object.entries(m.mismatches)
             .map(([c, n]) => `${c}: ${n}`)
-            .join(', ')}); those values are NULL and the records are kept in ${m.rejectsKey ?? ''}`,
+            .join(', ')}); those values are NULL, and the records are kept in ${m.rejectsKey ?? ''} (archive moves or removes it with the run's files)`,
         );
       }
       return { output: { rows: m.rows, rejected_rows: m.rejectedRows, mismatches: m.mismatches }, rows: m.rows, bytes: m.files.reduce((n, f) => n + f.bytes, 0) };

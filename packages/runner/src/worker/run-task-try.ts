@@ -132,6 +132,13 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       if (p.rows !== undefined) progress.rows = p.rows;
       if (p.bytes !== undefined) progress.bytes = p.bytes;
     },
+    async warnRun(message) {
+      log.warn(message);
+      // dag_runs.warnings has this one writer; a retried try adds the same text once.
+      await deps.sql.execute`
+        UPDATE dag_runs SET warnings = array_append(warnings, ${message}::text), updated_at = now()
+        WHERE id = ${run.id}::uuid AND NOT (${message}::text = ANY (coalesce(warnings, '{}')))`;
+    },
     prisma: deps.prisma,
   };
 

@@ -67,6 +67,12 @@ export interface TaskContext {
   log: TaskLog;
   /** Progress counters, stored with the next heartbeat. */
   progress(p: { rows?: number; bytes?: number }): void;
+  /**
+   * Something about the data that a reader of the run must see though the run succeeds (values
+   * nulled, records dropped, values staged other than as written): written to the try's log and
+   * added to the run's `warnings` (once per text), which the API and the UI show.
+   */
+  warnRun(message: string): Promise<void>;
   prisma: PrismaClient;
 }
 

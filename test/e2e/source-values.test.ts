@@ -1,0 +1,58 @@
+/**
+ * Values a real connector writes that JSON (or DuckDB) does not take as they are: Python's
+ * `json.dumps` writes non-finite floats as bare NaN / Infinity / -Infinity, and a cut-off emoji
+ * leaves half a surrogate pair (`\ud83d`). Each record is still loaded — the floats as those
+ * values, the broken character as U+FFFD — and the run's warnings (the API's) say what was done;
+ * a value that does not fit its column (nulled, its record kept in rejects) is in the warnings
+ * too. Read back with PyIceberg; the runs use the repository's test connector.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { putTestConnectorOnPath } from '../connectors/support.ts';
+import { readWithPyIceberg } from '../iceberg/pyiceberg.ts';
+import { testEnv } from '../support/env.ts';
+import { startSluiceStack, type RunView, type SluiceStack } from '../support/sluice-stack.ts';
+
+let stack: SluiceStack;
+before(async () => {
+  putTestConnectorOnPath();
+  stack = await startSluiceStack({ storage: 'file', connectorsDir: path.join(testEnv.tmpDir, 'connectors-values') });
+});
+after(async () => {
+  await stack.close();
+});
+
+test('NaN, Infinity and a cut-off character load, every record of them, and the run says so in its warnings', { timeout: 120_000 }, async () => {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'odd values',
+    source_name: 'source-sluice-test',
+    source_config: { records: 5, special_values: true },
+    schema_name: 'values_e2e',
+    mode: 'append',
+    streams: ['users', 'orders'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
+  const run = await stack.waitForRun(t.body.run_id, 90_000);
+  assert.equal(run.state, 'success', JSON.stringify(run.tasks));
+
+  const orders = await readWithPyIceberg(stack.db.url, 'values_e2e', 'orders', false);
+  assert.equal(orders.rows.length, 5, 'no record dropped');
+  const amount = new Map(orders.rows.map((r) => [Number(r['order_id']), r['amount']]));
+  // The reader answers JSON: non-finite doubles come back as their names.
+  assert.deepEqual([1, 2, 3, 4, 5].map((id) => String(amount.get(id))), ['1.5', 'Infinity', '-Infinity', 'NaN', '7.5']);
+  const users = await readWithPyIceberg(stack.db.url, 'values_e2e', 'users', false);
+  assert.equal(users.rows.length, 5);
+  assert.equal(users.rows.find((r) => Number(r['id']) === 1)?.['name'], 'user 1 \ufffd');
+
+  const view = await stack.api<RunView & { warnings: string[] }>('GET', `/api/runs/${run.run_id}`);
+  assert.deepEqual(view.body.warnings, [
+    "stream users: 1 strings held half of a UTF-16 surrogate pair (a cut-off character); each such half is loaded as U+FFFD (�)",
+    "stream orders: 3 values were NaN, Infinity or -Infinity (Python's non-finite floats, which JSON has no words for): a number column loads them as those values, a column of another type as its text or NULL",
+    `stream orders: 1 of 5 records had values that do not fit their column type (user_id: 1); those values are NULL, and the records are kept in staging/${run.run_id}/rejects/orders.jsonl (archive moves or removes it with the run's files)`,
+  ]);
+  assert.equal(orders.rows.find((r) => Number(r['order_id']) === 5)?.['user_id'], null);
+  const extractLog = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${run.run_id}/tasks/extract/logs`);
+  assert.ok(!extractLog.body.lines.some((l) => l.message.includes('"type":"RECORD"') || l.message.includes('"type": "RECORD"')), 'no record text in the log');
+});
