@@ -268,6 +268,23 @@ test('localFile: file:// answers the object\'s own file (readable in place, keys
   }
 });
 
+test("file://: a URI as Java's Hadoop paths write it (file:/p) or with localhost names the same key", async () => {
+  const root = await mkdtemp(path.join(testEnv.tmpDir, 'store-java-'));
+  const store = openObjectStore(`file://${root}`);
+  try {
+    await store.put('warehouse/t/metadata/00001.metadata.json', '{}');
+    // What a Spark commit puts in iceberg_tables.metadata_location and its manifests (QA round 7).
+    assert.equal(store.keyOf(`file:${root}/warehouse/t/metadata/00001.metadata.json`), 'warehouse/t/metadata/00001.metadata.json');
+    assert.equal(store.keyOf(`file://localhost${root}/warehouse/t/x`), 'warehouse/t/x');
+    assert.equal(store.keyOf(`${store.rootUrl}/warehouse/t/x`), 'warehouse/t/x');
+    assert.throws(() => store.keyOf(`file:${root}-other/x`), /not under the store root/);
+    assert.throws(() => store.keyOf('file://otherhost/tmp/x'), /not under the store root/);
+  } finally {
+    await store.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('file:// leaves no temporary files behind', async () => {
   const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-tmp-'));
   try {

@@ -43,7 +43,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   keyOf(uri: string): string {
-    return keyOfUri(this.rootUrl, uri, decodeURIComponent);
+    return keyOfUri(this.rootUrl, canonicalFileUri(uri), decodeURIComponent);
   }
 
   private pathOf(key: string): string {
@@ -231,4 +231,14 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * `file:/p` (as Java's Hadoop paths write it, e.g. in metadata a Spark commit wrote) and
+ * `file://localhost/p` name the same file as `file:///p`, the form this store writes.
+ */
+function canonicalFileUri(uri: string): string {
+  if (uri.startsWith('file://localhost/')) return `file:///${uri.slice('file://localhost/'.length)}`;
+  if (/^file:\/(?!\/)/.test(uri)) return `file://${uri.slice('file:'.length)}`;
+  return uri;
 }
