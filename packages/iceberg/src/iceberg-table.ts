@@ -416,6 +416,7 @@ export class IcebergTable {
     try {
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
         const base = await this.refresh();
+        assertWritable(this.name, base);
         const baseLocation = this.metadataLocationValue;
         const own = findOwnSnapshot(base, options);
         if (own) {
@@ -691,10 +692,20 @@ export class IcebergTable {
     if (!snap) return [];
     const out: LiveFile[] = [];
     for (const manifest of await this.readManifestList(snap['manifest-list'])) {
-      if (manifest.content !== 0) {
-        throw new ValidationError([{ path: 'table', message: `${this.name} has delete files, which this writer does not apply` }]);
-      }
+      // A manifest whose every entry is deleted (one that compaction emptied) holds no live file.
       if (manifest.added_files_count + manifest.existing_files_count === 0) continue;
+      if (manifest.content !== 0) {
+        throw new ValidationError([
+          {
+            path: 'table',
+            message:
+              `${this.name} has delete files (merge-on-read deletes another engine wrote), which this writer does not apply: ` +
+              "compact them away first (Spark: CALL <catalog>.system.rewrite_data_files(table => '…', options => map('rewrite-all', 'true', 'remove-dangling-deletes', 'true')), " +
+              "then rewrite_position_delete_files(table => '…', options => map('rewrite-all', 'true'))), " +
+              "or set the table's write.delete.mode, write.update.mode and write.merge.mode to copy-on-write",
+          },
+        ]);
+      }
       for (const entry of await this.readManifest(manifest)) {
         if (entry.status !== ManifestEntryStatus.DELETED) out.push({ entry, manifest });
       }
@@ -824,5 +835,28 @@ function boundLiteral(field: IcebergField, v: BoundValue): string | undefined {
       return typeof v === 'bigint' ? `(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds(${v}::BIGINT))` : undefined;
     default:
       return undefined;
+  }
+}
+
+/**
+ * Refuses, before anything is written, a table this writer would leave wrong: it writes format-2
+ * manifests of the unpartitioned spec 0 (no partition values, no row lineage), so a table another
+ * engine partitioned, or upgraded to format 3, is not for it.
+ */
+export function assertWritable(name: string, metadata: TableMetadata): void {
+  const version = Number(metadata['format-version']);
+  if (version !== 2) {
+    throw new ValidationError([
+      { path: 'table', message: `${name} is an Iceberg format-version ${version} table; this writer commits format-version 2 only (it would not keep format 3's row lineage)` },
+    ]);
+  }
+  const partitioned = metadata['partition-specs'].filter((spec) => spec.fields.length > 0 && (spec['spec-id'] === metadata['default-spec-id'] || spec['spec-id'] === 0));
+  if (partitioned.length > 0) {
+    throw new ValidationError([
+      {
+        path: 'table',
+        message: `${name} is partitioned (partition spec ${partitioned.map((p) => p['spec-id']).join(', ')}); this writer writes unpartitioned tables only: its files would carry no partition values, and filtered reads of the table would fail`,
+      },
+    ]);
   }
 }

@@ -54,3 +54,21 @@ test("the metadata log keeps the table's write.metadata.previous-versions-max fi
   assert.equal(commitAll({ 'write.metadata.previous-versions-max': 'many' }).meta['metadata-log'].length, 4);
   assert.deepEqual(commitAll({ 'write.metadata.previous-versions-max': '0' }).meta['metadata-log'].map((e) => e['metadata-file']), ['m3.json']);
 });
+
+test("a table this writer would leave wrong is refused before anything is written: another engine's partitioning, format 3", async () => {
+  const { assertWritable } = await import('./iceberg-table.ts');
+  const plain = newTableMetadata('s3://b/t', { type: 'struct', 'schema-id': 0, fields: [] }, {});
+  assert.doesNotThrow(() => assertWritable('ns.t', plain));
+  const day = { 'source-id': 1, 'field-id': 1000, name: 'at_day', transform: 'day' };
+  // Spark's CREATE TABLE … PARTITIONED BY: spec 0 itself has fields (QA round 7).
+  const partitioned: TableMetadata = { ...plain, 'partition-specs': [{ 'spec-id': 0, fields: [day] }] };
+  assert.throws(() => assertWritable('ns.t', partitioned), /ns\.t is partitioned \(partition spec 0\); this writer writes unpartitioned tables only/);
+  // ALTER TABLE … ADD PARTITION FIELD on a table Sluice made: a new default spec.
+  const evolved: TableMetadata = { ...plain, 'default-spec-id': 1, 'partition-specs': [{ 'spec-id': 0, fields: [] }, { 'spec-id': 1, fields: [day] }] };
+  assert.throws(() => assertWritable('ns.t', evolved), /partition spec 1/);
+  // Partitioning dropped again (a later unpartitioned default spec, spec 0 unpartitioned): writable.
+  const dropped: TableMetadata = { ...evolved, 'default-spec-id': 2, 'partition-specs': [...evolved['partition-specs'], { 'spec-id': 2, fields: [] }] };
+  assert.doesNotThrow(() => assertWritable('ns.t', dropped));
+  const v3 = { ...plain, 'format-version': 3 } as unknown as TableMetadata;
+  assert.throws(() => assertWritable('ns.t', v3), /ns\.t is an Iceberg format-version 3 table; this writer commits format-version 2 only/);
+});
