@@ -151,6 +151,14 @@ describe('rejected against the spec and the catalog', () => {
   }
 });
 
+test("a config the source itself calls wrong (its discover's config_error) is refused with its words, and stores nothing", async () => {
+  const r = await post({ name: 'wrong bucket', source_config: { records: 5, discover_fail: 'The bucket no-such-bucket does not exist.' } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.job_id, null);
+  assert.match(r.body.error, /^source_config: source-sluice-test says the configuration is wrong: .*discover reported a configuration error: The bucket no-such-bucket does not exist\./);
+  assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'wrong bucket' } }), 0);
+});
+
 test('the secrets appear in no answer and no log line', () => {
   for (const text of [...api.answers, ...api.logs]) {
     assert.ok(!text.includes(CANARY), text.slice(0, 200));

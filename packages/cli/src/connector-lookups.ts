@@ -1,5 +1,5 @@
 import { resolveConnector, type Connector } from '@sluice/connectors';
-import { ConnectorNotFoundError, errorMessage } from '@sluice/core';
+import { ConnectorConfigError, ConnectorNotFoundError, errorMessage } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 
 /** How long a `POST /api/airbyte/ingest` waits for a connector's spec or catalog before going on without it. */
@@ -46,7 +46,9 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
       connector(name)
         .then(async (c) => (c ? await use(c) : undefined))
         .catch((err: unknown) => {
-          if (err instanceof ConnectorNotFoundError) throw err;
+          // No such connector, or the source says the job's config is wrong (a bucket that does not
+          // exist, say): the request's errors, which the API answers with 400.
+          if (err instanceof ConnectorNotFoundError || err instanceof ConnectorConfigError) throw err;
           logger.warn(`${what} of ${name} unavailable: ${errorMessage(err)}`);
           return undefined;
         }),

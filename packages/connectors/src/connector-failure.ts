@@ -1,4 +1,4 @@
-import { NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
+import { ConnectorConfigError, NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
 
 /**
  * Why a connector command failed. `config_error` (the source said its configuration is wrong),
@@ -40,6 +40,11 @@ export function isRetryableReason(reason: ConnectorFailureReason): boolean {
 
 export function connectorFailure(reason: ConnectorFailureReason, message: string, cause?: unknown): ConnectorFailure {
   const options = cause !== undefined ? { cause } : undefined;
-  const error = isRetryableReason(reason) ? new RetryableTaskError(message, options) : new NonRetryableTaskError(message, options);
+  const error =
+    reason === 'config_error'
+      ? new ConnectorConfigError(message, options)
+      : isRetryableReason(reason)
+        ? new RetryableTaskError(message, options)
+        : new NonRetryableTaskError(message, options);
   return { reason, message, error };
 }

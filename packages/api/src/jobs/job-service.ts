@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ConnectorNotFoundError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
+import { ConflictError, ConnectorConfigError, ConnectorNotFoundError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
 import {
   checkSchedule,
   parseCreateIngestJob,
@@ -421,6 +421,10 @@ export class JobService {
     try {
       return await this.d.discoverCatalog(sourceName, config);
     } catch (err) {
+      // The connector said the config is wrong: that is the request's error (400), not a lookup's.
+      if (err instanceof ConnectorConfigError) {
+        throw new ValidationError([{ path: 'source_config', message: `${sourceName} says the configuration is wrong: ${err.message}` }], { cause: err });
+      }
       this.#log.warn('source catalog unavailable; streams and merge keys are checked when the job runs', { source: sourceName, error: errorMessage(err) });
       return undefined;
     }

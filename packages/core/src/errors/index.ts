@@ -92,6 +92,12 @@ export class ConnectorNotFoundError extends NonRetryableTaskError {
   }
 }
 
+/**
+ * The source said its configuration is wrong (an Airbyte TRACE error of type `config_error`, or a
+ * failed `check`): no retry can fix it, and the API refuses a job whose connector says so.
+ */
+export class ConnectorConfigError extends NonRetryableTaskError {}
+
 /** A task failure that may pass on a later try (network, transient source errors). */
 export class RetryableTaskError extends SluiceError {
   readonly code = 'task_failed_transiently';
