@@ -155,8 +155,16 @@ test("a config the source itself calls wrong (its discover's config_error) is re
   const r = await post({ name: 'wrong bucket', source_config: { records: 5, discover_fail: 'The bucket no-such-bucket does not exist.' } });
   assert.equal(r.status, 400, r.text);
   assert.equal(r.body.job_id, null);
-  assert.match(r.body.error, /^source_config: source-sluice-test says the configuration is wrong: .*discover reported a configuration error: The bucket no-such-bucket does not exist\./);
+  assert.match(
+    r.body.error,
+    /^source_config: source-sluice-test says the configuration is wrong: source-sluice-test discover reported a configuration error: Something went wrong in the connector\. See the logs for more details\. \(The bucket no-such-bucket does not exist\.\)/,
+  );
   assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'wrong bucket' } }), 0);
+  // A source that pours a file's bytes into its message: the answer stays readable.
+  const long = await post({ name: 'wrong format', source_config: { records: 5, discover_fail: `can't be parsed: ${'\u00ff'.repeat(20_000)}` } });
+  assert.equal(long.status, 400, long.text.slice(0, 300));
+  assert.ok(long.body.error.length < 2_500, `${long.body.error.length} characters`);
+  assert.match(long.body.error, /… \(20017 characters; the task log has more\)\) \(exit code 1\)$/);
 });
 
 test('the secrets appear in no answer and no log line', () => {

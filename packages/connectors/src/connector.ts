@@ -196,6 +196,13 @@ export function parseMessage(line: string): (Record<string, unknown> & { type: s
  * stops (cancel, timeout) win; then what the source reported in TRACE errors (a config error
  * first); then the exit status.
  */
+/** A connector's text in a failure message, at most this long: a run's error is read in lists, not a dump of the source's bytes. */
+const MAX_CONNECTOR_TEXT = 1000;
+
+function clip(text: string): string {
+  return text.length <= MAX_CONNECTOR_TEXT ? text : `${text.slice(0, MAX_CONNECTOR_TEXT)}… (${text.length} characters; the task log has more)`;
+}
+
 export function outcomeFailure(
   sourceName: string,
   verb: string,
@@ -227,11 +234,14 @@ export function outcomeFailure(
       const type = chosen.failure_type ?? 'system_error';
       const label = type === 'config_error' ? 'a configuration error' : type === 'transient_error' ? 'a transient error' : 'an error';
       const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
-      return connectorFailure(type, `${what} reported ${label}: ${masker.mask(chosen.message)}${more}${exit}`);
+      // CDK connectors often say only "Something went wrong in the connector"; what went wrong is
+      // their internal_message (the exception's text).
+      const internal = chosen.internal_message && chosen.internal_message !== chosen.message ? ` (${clip(masker.mask(chosen.internal_message))})` : '';
+      return connectorFailure(type, `${what} reported ${label}: ${clip(masker.mask(chosen.message))}${internal}${more}${exit}`);
     }
   }
   if (outcome.exitCode !== 0) {
-    const tail = outcome.stderrTail.slice(-5).map((l) => masker.mask(l)).join('\n');
+    const tail = clip(outcome.stderrTail.slice(-5).map((l) => masker.mask(l)).join('\n'));
     return connectorFailure('exit_code', `${what} failed${exit}${tail ? `: ${tail}` : ''}`);
   }
   return undefined;
