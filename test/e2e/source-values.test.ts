@@ -56,3 +56,25 @@ test('NaN, Infinity and a cut-off character load, every record of them, and the 
   const extractLog = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${run.run_id}/tasks/extract/logs`);
   assert.ok(!extractLog.body.lines.some((l) => l.message.includes('"type":"RECORD"') || l.message.includes('"type": "RECORD"')), 'no record text in the log');
 });
+
+test("a merge whose key stage nulled (the source's value did not fit) fails saying so, not only 'null merge key'", { timeout: 120_000 }, async () => {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'misfit key',
+    source_name: 'source-sluice-test',
+    source_config: { records: 5, special_values: true },
+    schema_name: 'values_merge',
+    mode: 'merge',
+    merge: 'user_id',
+    streams: ['orders'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
+  const run = await stack.waitForRun(t.body.run_id, 90_000);
+  assert.equal(run.state, 'failed');
+  const load = run.tasks.find((x) => x.task_id === 'load');
+  assert.equal(load?.try_number, 1, 'not retried');
+  assert.match(
+    load?.error ?? '',
+    /1 input rows have a null merge key \(user_id\): stage nulled 1 value\(s\) of user_id that did not fit the column's type \(the source's values are in the run's rejects; see its warnings\)/,
+  );
+});

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { NonRetryableTaskError, assertNever, errorMessage } from '@sluice/core';
+import { z } from 'zod';
+import { NonRetryableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
 import { icebergTableName } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -147,6 +148,24 @@ async function checkTableOwner(ctx: TaskContext, table: string, creator: string 
   );
 }
 
+/**
+ * A merge refused for null keys, when stage nulled key values that did not fit their type (a key
+ * "X7" in an integer column): the error says so, since the source's value was not null.
+ */
+async function withNulledKeys(ctx: TaskContext, err: unknown, keys: readonly string[]): Promise<unknown> {
+  if (!(err instanceof ValidationError) || !/null merge key/.test(err.message)) return err;
+  const staged = stagedOutput.safeParse(await ctx.upstream('stage'));
+  const nulled = staged.success ? keys.filter((k) => (staged.data.mismatches[k] ?? 0) > 0) : [];
+  if (nulled.length === 0) return err;
+  return new NonRetryableTaskError(
+    `${err.message}: stage nulled ${nulled.map((k) => `${staged.data?.mismatches[k] ?? 0} value(s) of ${k}`).join(' and ')} that did not fit the column's type ` +
+      "(the source's values are in the run's rejects; see its warnings). Fix them at the source, or merge on keys whose values fit",
+    { cause: err },
+  );
+}
+
+const stagedOutput = z.object({ mismatches: z.record(z.string(), z.number()) });
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<TaskResult> {
@@ -200,7 +219,9 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         result = await table.overwrite(input, options);
         break;
       case 'merge':
-        result = await table.merge(input, { ...options, keys: mergeKeys });
+        result = await table.merge(input, { ...options, keys: mergeKeys }).catch(async (err: unknown) => {
+          throw await withNulledKeys(ctx, err, mergeKeys);
+        });
         break;
       default:
         return assertNever(ctx.job.mode, 'write mode');
