@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
-import { errorMessage } from '@sluice/core';
-import { MasterKeyring } from '@sluice/crypto';
+import { ConfigError, errorMessage } from '@sluice/core';
+import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import { DEFAULT_CONNECTORS_DIR, removeOrphanedConnectorDirs } from '@sluice/connectors';
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
 import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@sluice/datahub';
@@ -324,4 +324,32 @@ export async function runMigrate(cfg: { DATABASE_URL: string; SLUICE_LOG_LEVEL: 
   await checkPostgres(cfg.DATABASE_URL);
   const r = await migrate(cfg.DATABASE_URL);
   logger.info(r.applied.length > 0 ? `applied ${r.applied.join(', ')}` : `database is up to date (${r.alreadyApplied.length} migrations)`);
+}
+
+/**
+ * `sluice decryption-keys <name>`: prints, as JSON on stdout, the AES-256-GCM key of each version
+ * of the named encryption key, so that a reader of the tables (Spark, Trino, Python) can decrypt
+ * the columns it encrypts (docs/encryption.md). The API never answers key material; this needs the
+ * database and the master key, i.e. an operator. Each use is logged.
+ */
+export async function runDecryptionKeys(
+  cfg: { DATABASE_URL: string; SLUICE_MASTER_KEY: string; SLUICE_MASTER_KEY_PREVIOUS?: string[] | undefined; SLUICE_LOG_LEVEL: string; SLUICE_LOG_FORMAT?: LogFormat | undefined },
+  name: string | undefined,
+): Promise<void> {
+  if (name === undefined || name === '') throw new ConfigError('decryption-keys', 'needs the name of the encryption key', 'sluice decryption-keys pii');
+  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  secrets.addUrlPassword(cfg.DATABASE_URL);
+  await checkPostgres(cfg.DATABASE_URL);
+  const prisma = createPrismaClient(cfg.DATABASE_URL, { max: 1 });
+  try {
+    const keys = new EncryptionKeyStore(prisma, MasterKeyring.fromBase64(cfg.SLUICE_MASTER_KEY, cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []));
+    const cipher = await keys.loadCipher(name);
+    const versions = cipher.decryptionKeys();
+    process.stdout.write(
+      `${JSON.stringify({ key: name, active_version: cipher.activeVersion, algorithm: 'AES-256-GCM', versions: versions.map((v) => ({ version: v.version, aes_256_gcm_key: v.aes256GcmKey })) }, null, 2)}\n`,
+    );
+    logger.warn(`decryption keys of encryption key ${name} (versions ${versions.map((v) => v.version).join(', ')}) were written to stdout`);
+  } finally {
+    await prisma.$disconnect();
+  }
 }

@@ -40,6 +40,14 @@ export const runnerConfigSchema = z.object({
   ...retention,
 });
 
+/** `sluice decryption-keys`: reads a named key's versions, sealed under the master key. */
+export const decryptionKeysConfigSchema = z.object({
+  ...common,
+  DATABASE_URL: postgresUrl,
+  SLUICE_MASTER_KEY: masterKey,
+  SLUICE_MASTER_KEY_PREVIOUS: optional(z.string().transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))),
+});
+
 /** `sluice migrate`. */
 export const migrateConfigSchema = z.object({ ...common, DATABASE_URL: postgresUrl });
 

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 /**
  * The `sluice` command: `start` (api + scheduler + runner in one process, `pnpm start`),
- * `api`, `scheduler`, `runner` (one process each, for production), `migrate`.
+ * `api`, `scheduler`, `runner` (one process each, for production), `migrate`, `decryption-keys`.
  * The only place that reads `process.env`: each command parses its own configuration once.
  */
 import path from 'node:path';
-import { ConfigError, ServiceUnavailableError, errorMessage } from '@sluice/core';
+import { ConfigError, NotFoundError, ServiceUnavailableError, errorMessage } from '@sluice/core';
 import { parseConfig } from '@sluice/core/config';
 import { LocalServiceError } from '@sluice/local-services';
 import { MigrationError } from '@sluice/db';
-import { runApi, runMigrate, runRunner, runScheduler, runStart } from './commands.ts';
-import { runnerConfigSchema, schedulerConfigSchema, migrateConfigSchema, startConfigSchema } from './config.ts';
+import { runApi, runDecryptionKeys, runMigrate, runRunner, runScheduler, runStart } from './commands.ts';
+import { decryptionKeysConfigSchema, runnerConfigSchema, schedulerConfigSchema, migrateConfigSchema, startConfigSchema } from './config.ts';
 
 const USAGE = `usage: sluice <command>
 
@@ -18,7 +18,10 @@ const USAGE = `usage: sluice <command>
   api         the HTTP API and flow UI
   scheduler   fires schedules, creates runs, recovers after Redis loss
   runner      executes tasks (start as many as the load needs)
-  migrate     applies database migrations`;
+  migrate     applies database migrations
+  decryption-keys <key name>
+              prints the AES-256-GCM keys that decrypt the columns a named key encrypts
+              (for the tables' readers; needs DATABASE_URL and SLUICE_MASTER_KEY; see docs/encryption.md)`;
 
 async function main(argv: string[]): Promise<void> {
   const env = process.env;
@@ -34,6 +37,8 @@ async function main(argv: string[]): Promise<void> {
       return runRunner(parseConfig(runnerConfigSchema, env));
     case 'migrate':
       return runMigrate(parseConfig(migrateConfigSchema, env));
+    case 'decryption-keys':
+      return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, env), argv[1]);
     case undefined:
     case '-h':
     case '--help':
@@ -49,7 +54,11 @@ async function main(argv: string[]): Promise<void> {
 /** Expected failures get one clear line, not a stack trace. */
 function reportFailure(err: unknown): never {
   const expected =
-    err instanceof ConfigError || err instanceof ServiceUnavailableError || err instanceof LocalServiceError || err instanceof MigrationError;
+    err instanceof ConfigError ||
+    err instanceof ServiceUnavailableError ||
+    err instanceof LocalServiceError ||
+    err instanceof MigrationError ||
+    err instanceof NotFoundError;
   if (expected) process.stderr.write(`sluice: ${err.message}\n`);
   else process.stderr.write(`sluice: ${errorMessage(err)}\n${err instanceof Error && err.stack ? `${err.stack}\n` : ''}`);
   process.exit(1);

@@ -64,6 +64,14 @@ export class ColumnCipher {
     if (!this.#versions.has(activeVersion)) throw new Error(`key ${keyName}: active version ${activeVersion} has no material`);
   }
 
+  /**
+   * Per version, the AES-256-GCM key that decrypts this key's column values (the HKDF subkey, not
+   * the key material itself): what a reader of the tables needs, in any language (docs/encryption.md).
+   */
+  decryptionKeys(): { version: number; aes256GcmKey: string }[] {
+    return [...this.#versions].sort(([a], [b]) => a - b).map(([version, keys]) => ({ version, aes256GcmKey: keys.enc.toString('base64') }));
+  }
+
   /** Whether this cipher holds version `version` of its key. */
   hasVersion(version: number): boolean {
     return this.#versions.has(version);

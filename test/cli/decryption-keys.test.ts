@@ -1,0 +1,68 @@
+/**
+ * `sluice decryption-keys <name>` gives a reader of the tables what it needs to decrypt the
+ * columns a named key encrypts, every version of it, and nothing else: Python's `cryptography`
+ * decrypts randomized and deterministic values of two key versions with only its output and
+ * docs/encryption.md's recipe. A key that does not exist is one line and exit 1.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const main = path.resolve(here, '../../packages/cli/src/main.ts');
+const masterKey = randomBytes(32).toString('base64');
+let db: TestDatabase;
+
+before(async () => {
+  db = await createTestDatabase();
+});
+after(async () => {
+  await db.drop();
+});
+
+function run(command: string, args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.end(stdin);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+const sluice = (args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', main, ...args], { DATABASE_URL: db.url, SLUICE_MASTER_KEY: masterKey, SLUICE_LOG_FORMAT: 'json' });
+
+test("a reader decrypts every version's values with the printed keys and Python's cryptography", { timeout: 60_000 }, async () => {
+  const keys = new EncryptionKeyStore(db.prisma, MasterKeyring.fromBase64(masterKey));
+  await keys.create('pii', null);
+  const v1 = await keys.loadCipher('pii');
+  const written = [v1.encrypt('alice@example.com'), v1.encrypt('42', 'deterministic')];
+  await keys.rotate('pii');
+  const v2 = await keys.loadCipher('pii');
+  written.push(v2.encrypt('bob@example.com'), v2.encrypt('2024-03-10 02:30:00.123456+00', 'deterministic'), v2.encrypt('é😀'));
+
+  const r = await sluice(['decryption-keys', 'pii']);
+  assert.equal(r.code, 0, r.stderr);
+  const printed = JSON.parse(r.stdout) as { key: string; active_version: number; versions: { version: number; aes_256_gcm_key: string }[] };
+  assert.equal(printed.key, 'pii');
+  assert.equal(printed.active_version, 2);
+  assert.deepEqual(printed.versions.map((v) => v.version), [1, 2]);
+  assert.match(r.stderr, /decryption keys of encryption key pii \(versions 1, 2\) were written to stdout/, 'each use is logged');
+
+  const py = await run(process.env['SLUICE_TEST_PYTHON'] ?? 'python3', [path.join(here, 'decrypt_values.py')], {}, JSON.stringify({ keys: printed, values: written }));
+  assert.equal(py.code, 0, py.stderr);
+  assert.deepEqual(JSON.parse(py.stdout), ['alice@example.com', '42', 'bob@example.com', '2024-03-10 02:30:00.123456+00', 'é😀']);
+});
+
+test('a key that does not exist: one line, exit 1', { timeout: 60_000 }, async () => {
+  const r = await sluice(['decryption-keys', 'nope']);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr.trim(), 'sluice: encryption key nope not found');
+  assert.equal(r.stdout, '');
+});
