@@ -565,6 +565,17 @@ export class StateStore {
   }
 
   /**
+   * Adds `message` to the run's warnings (what its readers must see though it succeeds: values
+   * nulled, records dropped or changed); a text already there is not added twice, so a retried
+   * try's warning counts once.
+   */
+  async addRunWarning(sql: Sql, runId: string, message: string): Promise<void> {
+    await sql.execute`
+      UPDATE dag_runs SET warnings = array_append(warnings, ${message}::text), updated_at = now()
+      WHERE id = ${runId}::uuid AND NOT (${message}::text = ANY (coalesce(warnings, '{}')))`;
+  }
+
+  /**
    * The runner's heartbeat for a try it runs, with progress counters. Answers false when the
    * try is no longer this runner's (cancelled, or declared lost and retried elsewhere): the
    * runner must then abort it.

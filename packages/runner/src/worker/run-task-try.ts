@@ -134,10 +134,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     },
     async warnRun(message) {
       log.warn(message);
-      // dag_runs.warnings has this one writer; a retried try adds the same text once.
-      await deps.sql.execute`
-        UPDATE dag_runs SET warnings = array_append(warnings, ${message}::text), updated_at = now()
-        WHERE id = ${run.id}::uuid AND NOT (${message}::text = ANY (coalesce(warnings, '{}')))`;
+      await deps.store.addRunWarning(deps.sql, run.id, message);
     },
     prisma: deps.prisma,
   };
