@@ -9,7 +9,8 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { CommitConflictError, IncompatibleSchemaError, type ColumnSpec } from '@sluice/iceberg';
+import { CommitConflictError, IncompatibleSchemaError, openCatalog, type ColumnSpec } from '@sluice/iceberg';
+import { createMemoryLogger } from '@sluice/logging';
 import { ValidationError } from '@sluice/core';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
@@ -59,6 +60,45 @@ for (const kind of ['file', 's3'] as const) {
       }
       // Exactly four data files: losers re-used their files instead of leaving copies behind.
       assert.equal((await h.keys('warehouse/race/t/data/')).length, 4);
+    });
+
+    test("a view another engine made under the table's name: creating the table says so, and leaves no file", async () => {
+      await h.catalog.createTable('views', 'seed', cols); // makes the namespace and the catalog's tables
+      // As Iceberg's JdbcCatalog keeps a view: a row of iceberg_tables with iceberg_type VIEW.
+      await h.db.prisma.$executeRawUnsafe(
+        `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type)
+         VALUES ('sluice', 'views', 'plain', 'file:///nowhere/v.metadata.json', NULL, 'VIEW')`,
+      );
+      const before = await h.keys('');
+      await assert.rejects(h.catalog.loadOrCreateTable('views', 'plain', cols), /views\.plain is a view in the catalog: a table cannot be created with its name/);
+      assert.deepEqual(await h.keys(''), before, 'the metadata file written for the table is removed');
+    });
+
+    test('a merge that loses its commit to an append of other keys re-applies its change instead of redoing it; every row lands', async () => {
+      const { logger, lines } = createMemoryLogger({ level: 'info' });
+      const catalog = openCatalog({ type: 'sql', uri: h.db.url, store: h.store, logger });
+      try {
+        const table = await catalog.createTable('rebase', 't', cols);
+        const n = 200_000;
+        await table.append({ format: 'parquet', files: [await h.parquet('rebase-0.parquet', `SELECT i::BIGINT AS id, 'old-' || i AS v FROM range(1, ${n + 1}) t(i)`)], columns: cols });
+        const input = await h.parquet('rebase-1.parquet', `SELECT i::BIGINT AS id, 'new-' || i AS v FROM range(1, ${n + 1}) t(i)`);
+        const other = await h.ndjson('rebase-other.ndjson', rows(10_000_000, 3, 'other'));
+        // The append (another writer's, of keys the merge does not have) commits while the merge
+        // is still rewriting the file that holds its keys: the merge's first compare-and-swap fails.
+        const merging = table.merge({ format: 'parquet', files: [input], columns: cols }, { keys: ['id'] });
+        const appended = await (await h.secondCatalog().loadTable('rebase', 't')).append({ format: 'ndjson', files: [other], columns: cols });
+        const merged = await merging;
+        assert.equal(appended.status, 'committed');
+        assert.equal(merged.status, 'committed');
+        assert.ok(merged.attempts >= 2, `the merge lost a race (attempts: ${merged.attempts})`);
+        assert.ok(lines.some((l) => l.includes('Iceberg merge re-applied to the newer table state')), 'the second attempt re-applied the change');
+        const view = await h.read('rebase', 't');
+        assert.equal(view.rows.length, n + 3);
+        assert.equal(view.rows.filter((r) => String(r['v']).startsWith('new-')).length, n);
+        assert.equal(view.rows.filter((r) => String(r['v']).startsWith('other-')).length, 3);
+      } finally {
+        await catalog.close();
+      }
     });
 
     test('a retried load with the same run and task ids does not commit twice', async () => {

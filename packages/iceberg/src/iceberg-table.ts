@@ -218,7 +218,10 @@ export class IcebergTable {
    * Upserts the input rows on `keys`, copy-on-write: only data files whose key bounds can hold
    * one of the input keys are read, and rewritten without the matching rows; the input rows are
    * added. Within one input, the last row of a key wins (file order, then row order). Key values
-   * must not be null. On conflict the whole merge is recomputed against the newer state.
+   * must not be null. On a lost race the prepared change is re-applied to the newer state when
+   * that state changed nothing it depends on (the files it rewrites are still live, the schema is
+   * the same, and no file added meanwhile can hold one of its keys), as Iceberg's own writers
+   * validate a retry instead of redoing it; otherwise the merge is recomputed.
    */
   async merge(input: WriteInput, options: MergeOptions): Promise<CommitResult> {
     checkWriteInput(input);
@@ -227,14 +230,30 @@ export class IcebergTable {
     if (missing.length > 0) {
       throw new ValidationError([{ path: 'keys', message: `merge key columns not in the data: ${missing.join(', ')}` }]);
     }
-    return this.commitLoop(options, async (base, schema, written, tmp) => {
-      // An empty batch changes no row (only, maybe, the schema).
-      if (inputFileCount(input) === 0) return { operation: 'append', added: [], deleted: new Set<string>(), asIs: false };
-      const fields = schema.schema.fields;
-      const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
-      const live = await this.liveFiles(base);
-      const batch = await localInput(input, this.store, tmp);
-      return withDuckDb(async (c) => {
+    // One DuckDB session for every attempt: a retry checks new files against the batch's keys.
+    return withDuckDb(async (c) => {
+      let last: { schema: string; live: Set<string>; change: PreparedChange } | undefined;
+      return this.commitLoop(options, async (base, schema, written, tmp) => {
+        // An empty batch changes no row (only, maybe, the schema).
+        if (inputFileCount(input) === 0) return { operation: 'append', added: [], deleted: new Set<string>(), asIs: false };
+        const fields = schema.schema.fields;
+        const keyFields = options.keys.map((k) => fields.find((f) => f.name === k) as IcebergField);
+        const live = await this.liveFiles(base);
+        const livePaths = new Set(live.map((f) => f.entry.data_file.file_path));
+        const schemaText = JSON.stringify(schema.schema, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+        if (last && last.schema === schemaText && [...last.change.deleted].every((p) => livePaths.has(p))) {
+          const previous = last;
+          const since = live.filter((f) => !previous.live.has(f.entry.data_file.file_path));
+          if ((await this.filesHoldingKeys(c, since, keyFields)).length === 0) {
+            this.logger?.info('Iceberg merge re-applied to the newer table state (the concurrent commits touched none of its keys)', {
+              table: this.name,
+              newFiles: since.length,
+            });
+            last = { ...previous, live: livePaths };
+            return previous.change;
+          }
+        }
+        const batch = await localInput(input, this.store, tmp);
         await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation(batch, fields)}`);
         const nullKeys = await scalar(
           c,
@@ -265,19 +284,21 @@ export class IcebergTable {
             : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
                  ANTI JOIN merge_rows n ON ${keyFields.map((k) => `o.${quoteIdent(k.name)} = n.${quoteIdent(k.name)}`).join(' AND ')}
                UNION ALL `;
+        // merge_rows stays for a retry's check of the files added meanwhile.
         const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows`, fields, tmp);
-        await c.run('DROP TABLE merge_rows');
         await Promise.all(local.map((p) => fs.rm(p, { force: true })));
         const added = await this.uploadDataFiles(files, written, true);
-        return {
+        const change: PreparedChange = {
           operation: candidates.length > 0 ? 'overwrite' : 'append',
           added,
           deleted: new Set(candidates.map((f) => f.entry.data_file.file_path)),
           asIs: false,
           mergeDuplicateRows,
         };
-      });
-    }, input.columns);
+        last = { schema: schemaText, live: livePaths, change };
+        return change;
+      }, input.columns);
+    });
   }
 
   /**
@@ -599,8 +620,12 @@ export class IcebergTable {
 
     const addedRecords = change.added.reduce((n, f) => n + f.record_count, 0n);
     const addedSize = change.added.reduce((n, f) => n + f.file_size_in_bytes, 0n);
-    const totalRecords = manifests.reduce((n, m) => n + m.added_rows_count + m.existing_rows_count, 0n);
-    const totalFiles = manifests.reduce((n, m) => n + m.added_files_count + m.existing_files_count, 0);
+    // Data totals count data manifests only. Delete manifests (another engine's merge-on-read) are
+    // carried as they are: this writer adds and removes no delete file.
+    const dataManifests = manifests.filter((m) => m.content === 0);
+    const totalRecords = dataManifests.reduce((n, m) => n + m.added_rows_count + m.existing_rows_count, 0n);
+    const totalFiles = dataManifests.reduce((n, m) => n + m.added_files_count + m.existing_files_count, 0);
+    const totalDeleteFiles = manifests.filter((m) => m.content !== 0).reduce((n, m) => n + m.added_files_count + m.existing_files_count, 0);
     const parentTotalSize = parent?.summary['total-files-size'];
     const totalSize =
       parentTotalSize !== undefined && /^\d+$/.test(parentTotalSize)
@@ -622,9 +647,12 @@ export class IcebergTable {
     summary['total-records'] = totalRecords.toString();
     summary['total-files-size'] = totalSize.toString();
     summary['total-data-files'] = String(totalFiles);
-    summary['total-delete-files'] = '0';
-    summary['total-position-deletes'] = '0';
-    summary['total-equality-deletes'] = '0';
+    summary['total-delete-files'] = String(totalDeleteFiles);
+    for (const key of ['total-position-deletes', 'total-equality-deletes'] as const) {
+      // Unchanged by this commit: the parent's count, when it gave one (without it, left out: unknown).
+      const carried = totalDeleteFiles === 0 ? '0' : parent?.summary[key];
+      if (carried !== undefined) summary[key] = carried;
+    }
     Object.assign(summary, options.snapshotProperties ?? {});
     if (change.mergeDuplicateRows !== undefined) summary[SUMMARY_MERGE_DUPLICATE_ROWS] = String(change.mergeDuplicateRows);
     if (options.runId) summary[SUMMARY_RUN_ID] = options.runId;

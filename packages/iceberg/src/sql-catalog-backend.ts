@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { ValidationError } from '@sluice/core';
 import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
@@ -94,10 +95,22 @@ export class SqlCatalogBackend implements CatalogBackend {
         [this.name, id.namespace, id.name, uri],
       );
       registered = r.rowCount === 1;
+      if (!registered) await this.refuseView(id);
     } finally {
       if (!registered) await this.store.delete(key);
     }
     return registered ? { metadataLocation: uri, metadata } : undefined;
+  }
+
+  /** A name the catalog holds as a view (Iceberg's JdbcCatalog keeps views in the same table) is no table's to take. */
+  private async refuseView(id: TableIdentifier): Promise<void> {
+    const r = await this.pool.query<{ iceberg_type: string | null }>(
+      `SELECT iceberg_type FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3`,
+      [this.name, id.namespace, id.name],
+    );
+    if (r.rows[0]?.iceberg_type === 'VIEW') {
+      throw new ValidationError([{ path: 'table', message: `${id.namespace}.${id.name} is a view in the catalog: a table cannot be created with its name (drop the view, or give the job another schema_name)` }]);
+    }
   }
 
   async commit(id: TableIdentifier, commit: TableCommit): Promise<CommitOutcome> {
