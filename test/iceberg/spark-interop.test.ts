@@ -1,0 +1,137 @@
+/**
+ * Apache Spark with Iceberg's own Java library, on Sluice's SQL catalog as Iceberg's JdbcCatalog:
+ * it reads every row Sluice committed (append, merge) as PyIceberg does; it writes the table
+ * (ALTER TABLE … SET TBLPROPERTIES, INSERT), after which Sluice appends and merges again — on a
+ * file:// warehouse, where Java writes `file:/…` locations (QA round 7, D1); and a table Spark
+ * partitioned is refused by Sluice before anything is written (D4). Needs java, mvn and pyspark
+ * (`test/requirements.txt`); the jars come from Maven Central once per pom version.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import type { ColumnSpec } from '@sluice/iceberg';
+import { createHarness, type IcebergHarness } from './harness.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pom = path.join(here, 'spark-fixture', 'pom.xml');
+
+function sparkJars(): string {
+  const hash = createHash('sha256').update(readFileSync(pom)).digest('hex').slice(0, 12);
+  const lib = path.join(os.tmpdir(), `sluice-iceberg-spark-fixture-${hash}`);
+  if (!existsSync(path.join(lib, 'done'))) {
+    const r = spawnSync('mvn', ['-q', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`fetching Iceberg's Spark runtime with Maven failed (needs java and mvn): ${r.stderr || r.stdout || String(r.error)}`);
+    spawnSync('touch', [path.join(lib, 'done')]);
+  }
+  return lib;
+}
+
+type Row = Record<string, unknown>;
+let h: IcebergHarness;
+let jars: string;
+
+before(async () => {
+  jars = sparkJars();
+  h = await createHarness('file');
+});
+after(async () => {
+  await h.close();
+});
+
+/** Runs Spark SQL steps; answers the rows of the steps that ask for them. */
+async function spark(steps: { sql: string; rows?: boolean }[]): Promise<(Row[] | null)[]> {
+  const u = new URL(h.db.url);
+  const request = {
+    jars,
+    jdbc_uri: `jdbc:postgresql://${u.host}${u.pathname}`,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    warehouse: `${h.store.rootUrl}/warehouse`,
+    steps,
+  };
+  const child = spawn(process.env['SLUICE_TEST_PYTHON'] ?? 'python3', [path.join(here, 'spark_session.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => err.push(c));
+  child.stdin.end(JSON.stringify(request));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`Spark failed (${code}): ${Buffer.concat(err).toString().slice(-3000)}`);
+  return JSON.parse(Buffer.concat(out).toString()) as (Row[] | null)[];
+}
+
+const byId = (rows: Row[]): Row[] => [...rows].sort((a, b) => Number(a['id']) - Number(b['id']));
+const cols: ColumnSpec[] = [
+  { name: 'id', type: 'long' },
+  { name: 'v', type: 'string' },
+  { name: 'x', type: 'double' },
+  { name: 'at', type: 'timestamptz' },
+];
+
+test("Spark reads what Sluice commits, writes the table itself, and Sluice goes on writing it; PyIceberg agrees", { timeout: 300_000 }, async () => {
+  const table = await h.catalog.createTable('spark', 't', cols);
+  const batch = (from: number, n: number, tag: string): Row[] =>
+    Array.from({ length: n }, (_, i) => ({ id: from + i, v: `${tag}-${from + i}`, x: (from + i) / 4, at: `2024-03-0${1 + (i % 9)}T10:00:00Z` }));
+  await table.append({ format: 'ndjson', files: [await h.ndjson('s1.ndjson', batch(1, 50, 'a'))], columns: cols });
+  await table.merge({ format: 'ndjson', files: [await h.ndjson('s2.ndjson', batch(40, 20, 'm'))], columns: cols }, { keys: ['id'] });
+
+  const [read, history] = await spark([
+    { sql: 'SELECT id, v, x, CAST(at AS STRING) AS at FROM sluice.spark.t', rows: true },
+    { sql: 'SELECT count(*) AS n FROM sluice.spark.t.snapshots', rows: true },
+  ]);
+  const py = await h.read('spark', 't');
+  assert.equal(read?.length, 59);
+  assert.deepEqual(
+    byId(read ?? []).map((r) => [r['id'], r['v'], r['x']]),
+    byId(py.rows).map((r) => [r['id'], r['v'], r['x']]),
+    'Spark and PyIceberg read the same rows',
+  );
+  assert.equal(byId(read ?? []).find((r) => r['id'] === 45)?.['v'], 'm-45');
+  assert.equal(history?.[0]?.['n'], 2);
+
+  // Java's commits write file:/… locations into the catalog and the metadata (Hadoop paths).
+  await spark([
+    { sql: "ALTER TABLE sluice.spark.t SET TBLPROPERTIES ('history.expire.min-snapshots-to-keep'='3')" },
+    { sql: "INSERT INTO sluice.spark.t VALUES (1000, 'spark-1000', 1.5, TIMESTAMP '2024-05-01 00:00:00')" },
+  ]);
+  const location = await h.db.prisma.$queryRaw<{ metadata_location: string }[]>`
+    SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'spark' AND table_name = 't'`;
+  assert.match(location[0]?.metadata_location ?? '', /^file:\/[^/]/, 'Java wrote a file:/ location');
+
+  const again = await h.catalog.loadTable('spark', 't');
+  await again.append({ format: 'ndjson', files: [await h.ndjson('s3.ndjson', batch(2000, 5, 'b'))], columns: cols });
+  await again.merge({ format: 'ndjson', files: [await h.ndjson('s4.ndjson', [{ id: 1000, v: 'merged-1000', x: 2.5, at: null }])], columns: cols }, { keys: ['id'] });
+
+  const [after] = await spark([{ sql: 'SELECT id, v, x FROM sluice.spark.t', rows: true }]);
+  const pyAfter = await h.read('spark', 't');
+  assert.equal(after?.length, 65);
+  assert.deepEqual(byId(after ?? []).map((r) => [r['id'], r['v']]), byId(pyAfter.rows).map((r) => [r['id'], r['v']]));
+  assert.equal(byId(after ?? []).find((r) => r['id'] === 1000)?.['v'], 'merged-1000');
+  // Sluice's append and merge, Spark's insert (its ALTER TABLE makes no snapshot), Sluice's append and merge.
+  assert.deepEqual(
+    pyAfter.snapshots.map((s) => s.summary['operation']),
+    ['append', 'overwrite', 'append', 'append', 'overwrite'],
+  );
+});
+
+test('a table Spark partitioned is refused by Sluice before anything is written', { timeout: 300_000 }, async () => {
+  await spark([
+    { sql: 'CREATE NAMESPACE IF NOT EXISTS sluice.sparkpart' },
+    { sql: 'CREATE TABLE sluice.sparkpart.t (id BIGINT, v STRING, x DOUBLE, at TIMESTAMP) USING iceberg PARTITIONED BY (days(at))' },
+    { sql: "INSERT INTO sluice.sparkpart.t VALUES (1, 'spark', 0.5, TIMESTAMP '2024-01-01 00:00:00')" },
+  ]);
+  const table = await h.catalog.loadTable('sparkpart', 't');
+  const filesBefore = await h.keys('');
+  await assert.rejects(
+    table.append({ format: 'ndjson', files: [await h.ndjson('p1.ndjson', [{ id: 2, v: 'sluice', x: 1, at: '2024-01-02T00:00:00Z' }])], columns: cols }),
+    /sparkpart\.t is partitioned \(partition spec 0\); this writer writes unpartitioned tables only/,
+  );
+  assert.deepEqual(await h.keys(''), filesBefore, 'nothing written');
+  const [rows] = await spark([{ sql: 'SELECT count(*) AS n FROM sluice.sparkpart.t WHERE at >= TIMESTAMP "2024-01-01 00:00:00"', rows: true }]);
+  assert.equal(rows?.[0]?.['n'], 1, 'filtered reads of the table still work');
+});
