@@ -7,6 +7,7 @@
  * too. Read back with PyIceberg; the runs use the repository's test connector.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
@@ -77,4 +78,42 @@ test("a merge whose key stage nulled (the source's value did not fit) fails sayi
     load?.error ?? '',
     /1 input rows have a null merge key \(user_id\): stage nulled 1 value\(s\) of user_id that did not fit the column's type \(the source's values are in the run's rejects; see its warnings\)/,
   );
+});
+
+test("an encrypted merge key whose source type changes (integer to number) is refused, not merged into duplicates", { timeout: 180_000 }, async () => {
+  const key = await stack.api('POST', '/api/encryption-keys', { name: 'ids' });
+  assert.equal(key.status, 201, JSON.stringify(key.body));
+  // What the source holds, changed between the runs as a real source changes.
+  const sourceFile = path.join(testEnv.tmpDir, `source-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'encrypted key',
+    source_name: 'source-sluice-test',
+    source_config: { records: 3, source_file: sourceFile },
+    schema_name: 'values_enckey',
+    mode: 'merge',
+    merge: 'id',
+    streams: ['users'],
+    column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: 'ids' }],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const trigger = async (): Promise<RunView> => {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
+    return stack.waitForRun(t.body.run_id, 90_000);
+  };
+  assert.equal((await trigger()).state, 'success');
+  // The source now declares id a number (5.0), and a new column, which makes extract discover again.
+  await writeFile(sourceFile, JSON.stringify({ id_as_number: true, extra_field: 'note', declare_extra: true }));
+  // The same users again (the saved state forgotten): a merge must replace them, not add them.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${created.body.job_id}/state`)).status, 200);
+  const second = await trigger();
+  assert.equal(second.state, 'failed');
+  const load = second.tasks.find((x) => x.task_id === 'load');
+  assert.equal(load?.try_number, 1, 'not retried');
+  assert.match(
+    load?.error ?? '',
+    /merge key column "id" of values_enckey\.users is encrypted from long values, and this run's are double: the same keys would encrypt to other values/,
+  );
+  const users = await readWithPyIceberg(stack.db.url, 'values_enckey', 'users', false);
+  assert.equal(users.rows.length, 3, 'no duplicate rows');
 });

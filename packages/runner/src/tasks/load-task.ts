@@ -166,6 +166,47 @@ async function withNulledKeys(ctx: TaskContext, err: unknown, keys: readonly str
 
 const stagedOutput = z.object({ mismatches: z.record(z.string(), z.number()) });
 
+/** Snapshot summary key prefix: the plaintext type of an encrypted merge-key column, per column. */
+const ENCRYPTED_KEY_TYPE = 'sluice.encrypted-key-type.';
+
+/** The plaintext type of each encrypted merge-key column of this load. */
+function encryptedKeyTypes(tm: TransformedManifest, mergeKeys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(tm.columns.flatMap((c) => (c.encrypted && c.plaintextType !== null && mergeKeys.includes(c.name) ? [[c.name, c.plaintextType]] : [])));
+}
+
+/**
+ * A merge key is encrypted deterministically from its value's text, which depends on its type: 5
+ * as a long is "5", as a double "5.0". A key whose source type changed (integer to number) would
+ * then encrypt to other values and the merge would duplicate every row it should replace,
+ * silently, where the unencrypted column fails the load on its type. So the type each load
+ * encrypted from is kept in its snapshot's summary, and a load from another type is refused.
+ */
+function checkEncryptedKeyTypes(table: IcebergTable, name: string, types: Record<string, string>): void {
+  for (const [column, type] of Object.entries(types)) {
+    const before = lastSummaryValue(table, `${ENCRYPTED_KEY_TYPE}${column}`);
+    if (before === undefined || before === type) continue;
+    throw new NonRetryableTaskError(
+      `merge key column "${column}" of ${name} is encrypted from ${before} values, and this run's are ${type}: the same keys would encrypt ` +
+        `to other values and the merge would duplicate the rows it should replace (an unencrypted column fails on its type the same way). ` +
+        `Cast the column back with a column transformation (transformation_type "cast", target_type "${before}"), or load into a new table`,
+    );
+  }
+}
+
+/** The value of a summary key in the latest snapshot of the current branch that has it (another engine's commits do not). */
+function lastSummaryValue(table: IcebergTable, key: string): string | undefined {
+  const snapshots = new Map(table.metadata.snapshots.map((s) => [s['snapshot-id'], s]));
+  let id: bigint | undefined = table.metadata['current-snapshot-id'];
+  while (id !== undefined && id !== -1n) {
+    const snapshot = snapshots.get(id);
+    if (!snapshot) return undefined;
+    const value = snapshot.summary[key];
+    if (value !== undefined) return value;
+    id = snapshot['parent-snapshot-id'];
+  }
+  return undefined;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<TaskResult> {
@@ -199,6 +240,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
     await checkTableOwner(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
+    const keyTypes = encryptedKeyTypes(tm, mergeKeys);
+    checkEncryptedKeyTypes(table, `${namespace}.${tableName}`, keyTypes);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
@@ -208,7 +251,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       tmpDir: tmp,
       // A cancel that arrives before the commit stops it: a cancelled run loads nothing.
       signal: ctx.signal,
-      snapshotProperties: { 'sluice.job-id': ctx.job.id, 'sluice.stream': stream, 'sluice.mode': ctx.job.mode },
+      snapshotProperties: {
+        'sluice.job-id': ctx.job.id,
+        'sluice.stream': stream,
+        'sluice.mode': ctx.job.mode,
+        ...Object.fromEntries(Object.entries(keyTypes).map(([column, type]) => [`${ENCRYPTED_KEY_TYPE}${column}`, type])),
+      },
     };
     let result: CommitResult;
     switch (ctx.job.mode) {

@@ -50,7 +50,16 @@ const dataFileMetricsSchema = z.object({
 export const transformedManifestSchema = z.object({
   version: z.literal(1),
   stream: z.string(),
-  columns: z.array(z.object({ name: z.string(), type: z.enum(outputTypes), source: z.string().nullable(), encrypted: z.boolean() })),
+  columns: z.array(
+    z.object({
+      name: z.string(),
+      type: z.enum(outputTypes),
+      source: z.string().nullable(),
+      encrypted: z.boolean(),
+      /** An encrypted column's type before encryption: its plaintext is that type's text (docs/encryption.md). */
+      plaintextType: z.enum(outputTypes).nullable().default(null),
+    }),
+  ),
   /** Primary key columns as renamed (top-level keys only). */
   primaryKey: z.array(z.string()),
   /** Source columns the job's transformations dropped (absent in manifests written before it was recorded). */
@@ -181,18 +190,16 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     }
   }
 
-  const columns: TransformedManifest['columns'] = plan.columns.map((c) => ({
-    name: c.target,
-    type: c.encryptionKeyName ? 'string' : c.castTo ?? outputTypeOf(typeOf.get(c.source) ?? 'string'),
-    source: c.source,
-    encrypted: c.encryptionKeyName !== null,
-  }));
+  const columns: TransformedManifest['columns'] = plan.columns.map((c) => {
+    const plain = c.castTo ?? outputTypeOf(typeOf.get(c.source) ?? 'string');
+    return { name: c.target, type: c.encryptionKeyName ? 'string' : plain, source: c.source, encrypted: c.encryptionKeyName !== null, plaintextType: c.encryptionKeyName ? plain : null };
+  });
   if (input.metadata) {
     for (const m of INGESTION_METADATA_COLUMNS) {
       if (columns.some((c) => c.name === m.name)) {
         throw new NonRetryableTaskError(`stream "${stream}" already has a column "${m.name}", which add_ingestion_metadata would add; rename it with a column transformation`);
       }
-      columns.push({ name: m.name, type: m.type, source: null, encrypted: false });
+      columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null });
     }
   }
 
