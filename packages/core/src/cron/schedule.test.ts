@@ -21,6 +21,9 @@ describe('normalizeSchedule', () => {
     assert.throws(() => normalizeSchedule('0 0 * * 8'), /day of week field/);
     assert.throws(() => normalizeSchedule('5-1 * * * *'), /backwards/);
     assert.throws(() => normalizeSchedule('*/0 * * * *'), /step 0/);
+    assert.throws(() => normalizeSchedule('*/61 * * * *'), /minute field: step 61 in "\*\/61" is larger than the field's range 0-59/);
+    assert.throws(() => normalizeSchedule('0 */24 * * *'), /hour field: step 24/);
+    assert.doesNotThrow(() => normalizeSchedule('*/59 */23 */30 */11 */7'));
     assert.throws(() => normalizeSchedule('@fortnightly'), /unknown preset/);
     assert.throws(() => normalizeSchedule('x * * * *'), ValidationError);
   });

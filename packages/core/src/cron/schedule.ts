@@ -54,6 +54,8 @@ function fieldProblem(field: string, rule: FieldRule): string | null {
     if (!m || m[1] === undefined) return `"${part}" is not a value, range or step`;
     const [, base, step] = m;
     if (step !== undefined && Number(step) === 0) return `step 0 in "${part}"`;
+    // A step beyond the field's span fires once at most: `*/61` in minutes is `0`, and was surely not meant.
+    if (step !== undefined && Number(step) > rule.max - rule.min) return `step ${step} in "${part}" is larger than the field's range ${rule.min}-${rule.max}`;
     if (base === '*') continue;
     const range = base.split('-');
     if (range.length > 2) return `"${part}" is not a range`;
