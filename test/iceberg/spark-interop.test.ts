@@ -135,3 +135,37 @@ test('a table Spark partitioned is refused by Sluice before anything is written'
   const [rows] = await spark([{ sql: 'SELECT count(*) AS n FROM sluice.sparkpart.t WHERE at >= TIMESTAMP "2024-01-01 00:00:00"', rows: true }]);
   assert.equal(rows?.[0]?.['n'], 1, 'filtered reads of the table still work');
 });
+
+test("Spark's merge-on-read deletes: Sluice appends (keeping the delete totals), refuses to merge saying how to compact, and merges once Spark compacted them", { timeout: 300_000 }, async () => {
+  const table = await h.catalog.createTable('sparkdel', 't', cols);
+  const rowsOf = (from: number, n: number, tag: string): Row[] => Array.from({ length: n }, (_, i) => ({ id: from + i, v: `${tag}-${from + i}`, x: 1, at: null }));
+  await table.append({ format: 'ndjson', files: [await h.ndjson('d1.ndjson', rowsOf(1, 20, 'a'))], columns: cols });
+  await spark([
+    {
+      sql: "ALTER TABLE sluice.sparkdel.t SET TBLPROPERTIES ('write.delete.mode'='merge-on-read', 'write.update.mode'='merge-on-read', 'write.merge.mode'='merge-on-read')",
+    },
+    { sql: 'DELETE FROM sluice.sparkdel.t WHERE id <= 5' },
+  ]);
+  const withDeletes = await h.catalog.loadTable('sparkdel', 't');
+  const appended = await withDeletes.append({ format: 'ndjson', files: [await h.ndjson('d2.ndjson', rowsOf(100, 3, 'b'))], columns: cols });
+  assert.equal(appended.summary?.['total-data-files'], '2', 'data files only');
+  assert.equal(appended.summary?.['total-records'], '23', 'the data files hold 23 records (5 of them deleted)');
+  assert.ok(Number(appended.summary?.['total-delete-files']) >= 1, "Spark's delete file counted as one");
+  assert.equal(appended.summary?.['total-position-deletes'], '5', "carried from Spark's snapshot");
+
+  const merge = (file: string) =>
+    h.catalog.loadTable('sparkdel', 't').then(async (t) => t.merge({ format: 'ndjson', files: [file], columns: cols }, { keys: ['id'] }));
+  const update = await h.ndjson('d3.ndjson', [{ id: 10, v: 'merged-10', x: 2, at: null }]);
+  await assert.rejects(merge(update), /sparkdel\.t has delete files \(merge-on-read deletes another engine wrote\).*rewrite_data_files/);
+
+  await spark([
+    { sql: "CALL sluice.system.rewrite_data_files(table => 'sparkdel.t', options => map('rewrite-all', 'true', 'remove-dangling-deletes', 'true'))" },
+    { sql: "CALL sluice.system.rewrite_position_delete_files(table => 'sparkdel.t', options => map('rewrite-all', 'true'))" },
+  ]);
+  // Compaction leaves a delete manifest whose only entry is deleted: no delete file is live.
+  assert.equal((await merge(update)).status, 'committed');
+  const [rows] = await spark([{ sql: 'SELECT id, v FROM sluice.sparkdel.t', rows: true }]);
+  assert.equal(rows?.length, 18);
+  assert.equal(byId(rows ?? []).find((r) => r['id'] === 10)?.['v'], 'merged-10');
+  assert.ok(!(rows ?? []).some((r) => Number(r['id']) <= 5), "Spark's deletes hold");
+});

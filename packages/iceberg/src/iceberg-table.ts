@@ -730,7 +730,7 @@ export class IcebergTable {
               `${this.name} has delete files (merge-on-read deletes another engine wrote), which this writer does not apply: ` +
               "compact them away first (Spark: CALL <catalog>.system.rewrite_data_files(table => '…', options => map('rewrite-all', 'true', 'remove-dangling-deletes', 'true')), " +
               "then rewrite_position_delete_files(table => '…', options => map('rewrite-all', 'true'))), " +
-              "or set the table's write.delete.mode, write.update.mode and write.merge.mode to copy-on-write",
+              "and set the table's write.delete.mode, write.update.mode and write.merge.mode to copy-on-write so that no new ones are written",
           },
         ]);
       }
