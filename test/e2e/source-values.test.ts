@@ -24,18 +24,21 @@ after(async () => {
   await stack.close();
 });
 
-test('NaN, Infinity and a cut-off character load, every record of them, and the run says so in its warnings', { timeout: 120_000 }, async () => {
-  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
-    name: 'odd values',
-    source_name: 'source-sluice-test',
-    source_config: { records: 5, special_values: true },
-    schema_name: 'values_e2e',
-    mode: 'append',
-    streams: ['users', 'orders'],
-  });
+/** Creates a job of the test connector (its answer checked); answers its id. */
+async function createJob(body: Record<string, unknown>): Promise<string> {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', { source_name: 'source-sluice-test', ...body });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
-  const run = await stack.waitForRun(t.body.run_id, 90_000);
+  return created.body.job_id;
+}
+
+async function runJob(jobId: string): Promise<RunView> {
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${jobId}/runs`);
+  return stack.waitForRun(t.body.run_id, 90_000);
+}
+
+test('NaN, Infinity and a cut-off character load, every record of them, and the run says so in its warnings', { timeout: 120_000 }, async () => {
+  const job = await createJob({ name: 'odd values', source_config: { records: 5, special_values: true }, schema_name: 'values_e2e', mode: 'append', streams: ['users', 'orders'] });
+  const run = await runJob(job);
   assert.equal(run.state, 'success', JSON.stringify(run.tasks));
 
   const orders = await readWithPyIceberg(stack.db.url, 'values_e2e', 'orders', false);
@@ -59,18 +62,8 @@ test('NaN, Infinity and a cut-off character load, every record of them, and the 
 });
 
 test("a merge whose key stage nulled (the source's value did not fit) fails saying so, not only 'null merge key'", { timeout: 120_000 }, async () => {
-  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
-    name: 'misfit key',
-    source_name: 'source-sluice-test',
-    source_config: { records: 5, special_values: true },
-    schema_name: 'values_merge',
-    mode: 'merge',
-    merge: 'user_id',
-    streams: ['orders'],
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
-  const run = await stack.waitForRun(t.body.run_id, 90_000);
+  const job = await createJob({ name: 'misfit key', source_config: { records: 5, special_values: true }, schema_name: 'values_merge', mode: 'merge', merge: 'user_id', streams: ['orders'] });
+  const run = await runJob(job);
   assert.equal(run.state, 'failed');
   const load = run.tasks.find((x) => x.task_id === 'load');
   assert.equal(load?.try_number, 1, 'not retried');
@@ -86,9 +79,8 @@ test("an encrypted merge key whose source type changes (integer to number) is re
   // What the source holds, changed between the runs as a real source changes.
   const sourceFile = path.join(testEnv.tmpDir, `source-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');
-  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+  const job = await createJob({
     name: 'encrypted key',
-    source_name: 'source-sluice-test',
     source_config: { records: 3, source_file: sourceFile },
     schema_name: 'values_enckey',
     mode: 'merge',
@@ -96,17 +88,12 @@ test("an encrypted merge key whose source type changes (integer to number) is re
     streams: ['users'],
     column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: 'ids' }],
   });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const trigger = async (): Promise<RunView> => {
-    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
-    return stack.waitForRun(t.body.run_id, 90_000);
-  };
-  assert.equal((await trigger()).state, 'success');
+  assert.equal((await runJob(job)).state, 'success');
   // The source now declares id a number (5.0), and a new column, which makes extract discover again.
   await writeFile(sourceFile, JSON.stringify({ id_as_number: true, extra_field: 'note', declare_extra: true }));
   // The same users again (the saved state forgotten): a merge must replace them, not add them.
-  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${created.body.job_id}/state`)).status, 200);
-  const second = await trigger();
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${job}/state`)).status, 200);
+  const second = await runJob(job);
   assert.equal(second.state, 'failed');
   const load = second.tasks.find((x) => x.task_id === 'load');
   assert.equal(load?.try_number, 1, 'not retried');

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testEnv } from '../support/env.ts';
+import { runPythonJson } from '../support/python.ts';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'read_table.py');
 
@@ -47,13 +47,5 @@ export async function readWithPyIceberg(
         }
       : null,
   };
-  const child = spawn(process.env['SLUICE_TEST_PYTHON'] ?? 'python3', [script], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  child.stdin.end(JSON.stringify(request));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`PyIceberg reader failed (${code}): ${Buffer.concat(err).toString()}`);
-  return JSON.parse(Buffer.concat(out).toString()) as PyIcebergView;
+  return (await runPythonJson(script, request, 'PyIceberg reader')) as PyIcebergView;
 }

@@ -7,7 +7,7 @@
  * (`test/requirements.txt`); the jars come from Maven Central once per pom version.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { ColumnSpec } from '@sluice/iceberg';
+import { runPythonJson } from '../support/python.ts';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,15 +55,7 @@ async function spark(steps: { sql: string; rows?: boolean }[]): Promise<(Row[] |
     warehouse: `${h.store.rootUrl}/warehouse`,
     steps,
   };
-  const child = spawn(process.env['SLUICE_TEST_PYTHON'] ?? 'python3', [path.join(here, 'spark_session.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  child.stdin.end(JSON.stringify(request));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`Spark failed (${code}): ${Buffer.concat(err).toString().slice(-3000)}`);
-  return JSON.parse(Buffer.concat(out).toString()) as (Row[] | null)[];
+  return (await runPythonJson(path.join(here, 'spark_session.py'), request, 'Spark')) as (Row[] | null)[];
 }
 
 const byId = (rows: Row[]): Row[] => [...rows].sort((a, b) => Number(a['id']) - Number(b['id']));
