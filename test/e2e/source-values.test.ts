@@ -104,3 +104,19 @@ test("an encrypted merge key whose source type changes (integer to number) is re
   const users = await readWithPyIceberg(stack.db.url, 'values_enckey', 'users', false);
   assert.equal(users.rows.length, 3, 'no duplicate rows');
 });
+
+test('an overwrite that reads no records empties the table, and the run says so in its warnings', { timeout: 120_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-empty-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'emptied', source_config: { records: 4, source_file: sourceFile }, schema_name: 'values_empty', mode: 'overwrite', streams: ['events'] });
+  const first = await runJob(job);
+  assert.equal(first.state, 'success');
+  assert.deepEqual((await stack.api<{ warnings: string[] }>('GET', `/api/runs/${first.run_id}`)).body.warnings, []);
+  // The source now has nothing (its files are gone, say).
+  await writeFile(sourceFile, JSON.stringify({ records: 0 }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'success');
+  const view = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`);
+  assert.deepEqual(view.body.warnings, ['stream events: the overwrite read no records, so values_empty.events lost its 4 rows (its earlier snapshots still hold them)']);
+  assert.equal((await readWithPyIceberg(stack.db.url, 'values_empty', 'events', false)).rows.length, 0);
+});

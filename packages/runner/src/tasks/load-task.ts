@@ -193,6 +193,13 @@ function checkEncryptedKeyTypes(table: IcebergTable, name: string, types: Record
   }
 }
 
+/** The table's rows as its current snapshot's summary counts them (0 without one). */
+function rowsInTable(table: IcebergTable): bigint {
+  const current = table.metadata.snapshots.find((s) => s['snapshot-id'] === table.metadata['current-snapshot-id']);
+  const total = current?.summary['total-records'];
+  return total !== undefined && /^\d+$/.test(total) ? BigInt(total) : 0n;
+}
+
 /** The value of a summary key in the latest snapshot of the current branch that has it (another engine's commits do not). */
 function lastSummaryValue(table: IcebergTable, key: string): string | undefined {
   const snapshots = new Map(table.metadata.snapshots.map((s) => [s['snapshot-id'], s]));
@@ -263,9 +270,16 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       case 'append':
         result = await table.append(input, options);
         break;
-      case 'overwrite':
+      case 'overwrite': {
+        const before = rowsInTable(table);
         result = await table.overwrite(input, options);
+        if (result.status === 'committed' && tm.rows === 0 && before > 0n) {
+          // A full refresh that read nothing (a source whose files are gone, say) empties the table, as
+          // Airbyte's overwrite does; it is not silent.
+          await ctx.warnRun(`stream ${stream}: the overwrite read no records, so ${namespace}.${tableName} lost its ${before} rows (its earlier snapshots still hold them)`);
+        }
         break;
+      }
       case 'merge':
         result = await table.merge(input, { ...options, keys: mergeKeys }).catch(async (err: unknown) => {
           throw await withNulledKeys(ctx, err, mergeKeys);
