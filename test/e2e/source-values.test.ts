@@ -71,6 +71,11 @@ test("a merge whose key stage nulled (the source's value did not fit) fails sayi
     load?.error ?? '',
     /1 input rows have a null merge key \(user_id\): stage nulled 1 value\(s\) of user_id that did not fit the column's type \(the source's values are in the run's rejects; see its warnings\)/,
   );
+  // The first load created the table; failing, it leaves no empty table behind.
+  const tables = await stack.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM iceberg_tables WHERE table_namespace = 'values_merge'`;
+  assert.equal(Number(tables[0]?.n), 0);
+  const log = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${run.run_id}/tasks/load/logs?map_index=0`);
+  assert.ok(log.body.lines.some((l) => l.message === 'removed the empty table values_merge.orders this load had created'));
 });
 
 test("an encrypted merge key whose source type changes (integer to number) is refused, not merged into duplicates", { timeout: 180_000 }, async () => {

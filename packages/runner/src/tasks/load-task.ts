@@ -193,6 +193,22 @@ function checkEncryptedKeyTypes(table: IcebergTable, name: string, types: Record
   }
 }
 
+/**
+ * A table this load created, left without a snapshot by the write's failure (a first merge whose
+ * keys are null, say), is dropped: a failed first load leaves no empty table behind. One another
+ * writer has committed to meanwhile, or another job's, is left alone.
+ */
+async function dropIfStillEmpty(catalog: IcebergCatalog, ctx: TaskContext, namespace: string, name: string): Promise<void> {
+  try {
+    const table = await catalog.loadTable(namespace, name);
+    if (table.metadata.snapshots.length > 0 || table.metadata.properties['sluice.job-id'] !== ctx.job.id) return;
+    await catalog.dropTable(namespace, name, { purge: true });
+    ctx.log.info(`removed the empty table ${namespace}.${name} this load had created`);
+  } catch (err) {
+    ctx.log.warn(`the empty table ${namespace}.${name} this load created could not be removed: ${errorMessage(err)}`);
+  }
+}
+
 /** The table's rows as its current snapshot's summary counts them (0 without one). */
 function rowsInTable(table: IcebergTable): bigint {
   const current = table.metadata.snapshots.find((s) => s['snapshot-id'] === table.metadata['current-snapshot-id']);
@@ -243,6 +259,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     }
     // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
     const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
+    const existed = await deps.catalog.tableExists(namespace, tableName);
     const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
@@ -265,28 +282,34 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         ...Object.fromEntries(Object.entries(keyTypes).map(([column, type]) => [`${ENCRYPTED_KEY_TYPE}${column}`, type])),
       },
     };
-    let result: CommitResult;
-    switch (ctx.job.mode) {
-      case 'append':
-        result = await table.append(input, options);
-        break;
-      case 'overwrite': {
-        const before = rowsInTable(table);
-        result = await table.overwrite(input, options);
-        if (result.status === 'committed' && tm.rows === 0 && before > 0n) {
-          // A full refresh that read nothing (a source whose files are gone, say) empties the table, as
-          // Airbyte's overwrite does; it is not silent.
-          await ctx.warnRun(`stream ${stream}: the overwrite read no records, so ${namespace}.${tableName} lost its ${before} rows (its earlier snapshots still hold them)`);
+    const write = async (): Promise<CommitResult> => {
+      switch (ctx.job.mode) {
+        case 'append':
+          return table.append(input, options);
+        case 'overwrite': {
+          const before = rowsInTable(table);
+          const done = await table.overwrite(input, options);
+          if (done.status === 'committed' && tm.rows === 0 && before > 0n) {
+            // A full refresh that read nothing (a source whose files are gone, say) empties the table, as
+            // Airbyte's overwrite does; it is not silent.
+            await ctx.warnRun(`stream ${stream}: the overwrite read no records, so ${namespace}.${tableName} lost its ${before} rows (its earlier snapshots still hold them)`);
+          }
+          return done;
         }
-        break;
+        case 'merge':
+          return table.merge(input, { ...options, keys: mergeKeys }).catch(async (err: unknown) => {
+            throw await withNulledKeys(ctx, err, mergeKeys);
+          });
+        default:
+          return assertNever(ctx.job.mode, 'write mode');
       }
-      case 'merge':
-        result = await table.merge(input, { ...options, keys: mergeKeys }).catch(async (err: unknown) => {
-          throw await withNulledKeys(ctx, err, mergeKeys);
-        });
-        break;
-      default:
-        return assertNever(ctx.job.mode, 'write mode');
+    };
+    let result: CommitResult;
+    try {
+      result = await write();
+    } catch (err) {
+      if (!existed) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
+      throw err;
     }
     // Merge keeps one row per key of the batch: the rows it left out are not rows loaded.
     const rows = tm.rows - result.mergeDuplicateRows;
