@@ -49,10 +49,13 @@ test('NaN, Infinity and a cut-off character load, every record of them, and the 
   const users = await readWithPyIceberg(stack.db.url, 'values_e2e', 'users', false);
   assert.equal(users.rows.length, 5);
   assert.equal(users.rows.find((r) => Number(r['id']) === 1)?.['name'], 'user 1 \ufffd');
+  // A field whose name holds the half pair: the catalog and the records both name it with U+FFFD,
+  // so it is a column like any other (before, saving the catalog in PostgreSQL failed every try).
+  assert.deepEqual(users.rows.map((r) => r['note\ufffd']).sort(), ['n1', 'n2', 'n3', 'n4', 'n5']);
 
   const view = await stack.api<RunView & { warnings: string[] }>('GET', `/api/runs/${run.run_id}`);
   assert.deepEqual(view.body.warnings, [
-    "stream users: 1 strings held half of a UTF-16 surrogate pair (a cut-off character); each such half is loaded as U+FFFD (�)",
+    "stream users: 6 strings held half of a UTF-16 surrogate pair (a cut-off character); each such half is loaded as U+FFFD (�)",
     "stream orders: 3 values were NaN, Infinity or -Infinity (Python's non-finite floats, which JSON has no words for): a number column loads them as those values, a column of another type as its text or NULL",
     `stream orders: 1 of 5 records had values that do not fit their column type (user_id: 1); those values are NULL, and the records are kept in staging/${run.run_id}/rejects/orders.jsonl (archive moves or removes it with the run's files)`,
   ]);

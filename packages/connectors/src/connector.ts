@@ -15,6 +15,7 @@ import {
   type TraceError,
 } from './protocol.ts';
 import { collectSecretValues } from './secret-values.ts';
+import { repairSurrogates } from './record-line.ts';
 
 /** Where a resolved connector comes from, in PyAirbyte's order of preference. */
 export type ConnectorSource =
@@ -181,7 +182,7 @@ export function parseMessage(line: string): (Record<string, unknown> & { type: s
   const first = line.charCodeAt(0) === 0x7b ? 0 : line.indexOf('{');
   if (first === -1) return undefined;
   try {
-    const v: unknown = JSON.parse(first === 0 ? line : line.slice(first));
+    const v: unknown = JSON.parse(repairSurrogates(first === 0 ? line : line.slice(first)).text);
     if (typeof v === 'object' && v !== null && typeof (v as { type?: unknown }).type === 'string') {
       return v as Record<string, unknown> & { type: string };
     }

@@ -70,8 +70,12 @@ const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
 /** Each escape in a JSON text: a surrogate pair, a lone surrogate (group 1), or any other. */
 const ESCAPE = /\\(?:u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(u[dD][89a-fA-F][0-9a-fA-F]{2})|[^])/g;
 
-/** The JSON text with each escaped surrogate that lacks its other half replaced by `\uFFFD`, and how many there were. */
-function repairSurrogates(text: string): { text: string; repaired: number } {
+/**
+ * The JSON text with each escaped surrogate that lacks its other half replaced by `\uFFFD`, and
+ * how many there were: PostgreSQL's json and DuckDB refuse such text, so every protocol line is
+ * repaired before it is parsed (a catalog's field name, a state, a log line too).
+ */
+export function repairSurrogates(text: string): { text: string; repaired: number } {
   if (!/\\u[dD][89a-fA-F]/.test(text)) return { text, repaired: 0 };
   let repaired = 0;
   const fixed = text.replace(ESCAPE, (escape: string, lone: string | undefined) => {

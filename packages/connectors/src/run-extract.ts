@@ -20,7 +20,7 @@ import {
   type StreamStatus,
   type TraceError,
 } from './protocol.ts';
-import { scanRecordLine } from './record-line.ts';
+import { repairSurrogates, scanRecordLine } from './record-line.ts';
 import { collectSecretValues } from './secret-values.ts';
 import { StagingWriter, streamKeySegment } from './staging-writer.ts';
 import { declaredFields, UndeclaredFields } from './undeclared-fields.ts';
@@ -365,7 +365,7 @@ class ExtractRun {
     }
     let msg: unknown;
     try {
-      msg = JSON.parse(line);
+      msg = JSON.parse(repairSurrogates(line).text);
     } catch {
       // A record the connector broke is source data: counted, never logged.
       if (/^\s*\{.*"type"\s*:\s*"RECORD"/.test(line)) this.#unreadableRecords += 1;
