@@ -60,9 +60,21 @@ test("a reader decrypts every version's values with the printed keys and Python'
   assert.deepEqual(JSON.parse(py.stdout), ['alice@example.com', '42', 'bob@example.com', '2024-03-10 02:30:00.123456+00', 'é😀']);
 });
 
-test('a key that does not exist: one line, exit 1', { timeout: 60_000 }, async () => {
+test('a key that does not exist, no key name, or another master key: one line each, nothing on stdout', { timeout: 60_000 }, async () => {
   const r = await sluice(['decryption-keys', 'nope']);
   assert.equal(r.code, 1);
   assert.equal(r.stderr.trim(), 'sluice: encryption key nope not found');
   assert.equal(r.stdout, '');
+  const bare = await sluice(['decryption-keys']);
+  assert.equal(bare.code, 2);
+  assert.equal(bare.stderr.trim(), 'usage: sluice decryption-keys <encryption key name>   (e.g. sluice decryption-keys pii)');
+  const other = await run(process.execPath, ['--import', 'tsx', main, 'decryption-keys', 'pii'], {
+    DATABASE_URL: db.url,
+    SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
+    SLUICE_LOG_FORMAT: 'json',
+  });
+  assert.equal(other.code, 1);
+  assert.match(other.stderr.trim(), /^sluice: SLUICE_MASTER_KEY: cannot open encryption key pii: sealed: sealed with master key \w+, which this keyring does not hold/);
+  assert.ok(!other.stderr.includes('    at '), 'no stack trace');
+  assert.equal(other.stdout, '');
 });

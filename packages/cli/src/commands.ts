@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
-import { ConfigError, errorMessage } from '@sluice/core';
+import { ConfigError, errorMessage, ValidationError } from '@sluice/core';
 import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import { DEFAULT_CONNECTORS_DIR, removeOrphanedConnectorDirs } from '@sluice/connectors';
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
@@ -334,16 +334,19 @@ export async function runMigrate(cfg: { DATABASE_URL: string; SLUICE_LOG_LEVEL: 
  */
 export async function runDecryptionKeys(
   cfg: { DATABASE_URL: string; SLUICE_MASTER_KEY: string; SLUICE_MASTER_KEY_PREVIOUS?: string[] | undefined; SLUICE_LOG_LEVEL: string; SLUICE_LOG_FORMAT?: LogFormat | undefined },
-  name: string | undefined,
+  name: string,
 ): Promise<void> {
-  if (name === undefined || name === '') throw new ConfigError('decryption-keys', 'needs the name of the encryption key', 'sluice decryption-keys pii');
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
   secrets.addUrlPassword(cfg.DATABASE_URL);
   await checkPostgres(cfg.DATABASE_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL, { max: 1 });
   try {
     const keys = new EncryptionKeyStore(prisma, MasterKeyring.fromBase64(cfg.SLUICE_MASTER_KEY, cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []));
-    const cipher = await keys.loadCipher(name);
+    const cipher = await keys.loadCipher(name).catch((err: unknown) => {
+      // A key sealed under a master key this process was not given: one line, not a stack trace.
+      if (err instanceof ValidationError) throw new ConfigError('SLUICE_MASTER_KEY', `cannot open encryption key ${name}: ${err.message}`, 'the master key the API and runners run with');
+      throw err;
+    });
     const versions = cipher.decryptionKeys();
     process.stdout.write(
       `${JSON.stringify({ key: name, active_version: cipher.activeVersion, algorithm: 'AES-256-GCM', versions: versions.map((v) => ({ version: v.version, aes_256_gcm_key: v.aes256GcmKey })) }, null, 2)}\n`,

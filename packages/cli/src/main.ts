@@ -38,6 +38,11 @@ async function main(argv: string[]): Promise<void> {
     case 'migrate':
       return runMigrate(parseConfig(migrateConfigSchema, env));
     case 'decryption-keys':
+      if (argv[1] === undefined || argv[1] === '') {
+        process.stderr.write('usage: sluice decryption-keys <encryption key name>   (e.g. sluice decryption-keys pii)\n');
+        process.exitCode = 2;
+        return;
+      }
       return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, env), argv[1]);
     case undefined:
     case '-h':
