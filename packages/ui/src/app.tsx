@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { ApiClient } from './api/client.ts';
 import { AppContext } from './app-context.ts';
 import { Auth, CALLBACK_PATH, type AuthConfig } from './auth/auth.ts';
+import { ActionStatus } from './components/page-parts.tsx';
 import { JobPage } from './pages/job-page.tsx';
 import { JobsPage } from './pages/jobs-page.tsx';
 import { RunPage } from './pages/run-page.tsx';
@@ -127,7 +128,7 @@ function SignIn({ auth, returnTo }: { auth: Auth; returnTo: string }): ReactNode
         >
           Sign in
         </button>
-        {error !== null ? <p role="alert" className="error">{error}</p> : null}
+        <ActionStatus error={error} />
       </main>
     </Shell>
   );

@@ -33,3 +33,13 @@ export function NotFound({ what, id }: { what: 'job' | 'run'; id: string }): Rea
     </main>
   );
 }
+
+/** What an action said: a notice (read out politely) and an error (read out at once), each when there is one. */
+export function ActionStatus({ notice = null, error }: { notice?: ReactNode; error: ReactNode }): ReactNode {
+  return (
+    <>
+      {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
+      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+    </>
+  );
+}

@@ -4,6 +4,7 @@ import { useApp } from '../app-context.ts';
 import { formatDate, shortId } from '../lib/format.ts';
 import { Link } from '../router.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
+import { ActionStatus } from './page-parts.tsx';
 
 /**
  * The job's saved connector state (what its next run hands the connector), stream by stream, and
@@ -88,8 +89,7 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
           </button>
         </div>
       ) : null}
-      {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
-      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      <ActionStatus notice={notice} error={error} />
       <ConfirmDialog
         open={confirm !== null}
         title="Forget the saved state?"

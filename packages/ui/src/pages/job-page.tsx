@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { Crumbs, NotFound } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { SavedState } from '../components/saved-state.tsx';
 import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
@@ -119,8 +119,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           </button>
         </div>
       ) : null}
-      {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
-      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      <ActionStatus notice={notice} error={error} />
 
       <ConfirmDialog
         open={confirmDelete}

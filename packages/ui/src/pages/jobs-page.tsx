@@ -3,6 +3,7 @@ import { listAllJobs, type Job } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
+import { ActionStatus } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
@@ -98,7 +99,7 @@ export function JobsPage(): ReactNode {
           </select>
         </label>
       </form>
-      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      <ActionStatus error={error} />
       {jobs === null && error === null ? <p className="muted">Loading jobs…</p> : null}
       {jobs !== null ? (
         <table className="jobs responsive" aria-label="Jobs">

@@ -4,7 +4,7 @@ import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { Crumbs, NotFound } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
@@ -122,7 +122,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
           </button>
         </div>
       ) : null}
-      {error !== null ? <p role="alert" className="error">{error}</p> : null}
+      <ActionStatus error={error} />
       {run?.state_message ? <p className={state === 'failed' ? 'error' : 'status-message'} data-testid="run-message">{run.state_message}</p> : null}
       {(run?.warnings ?? []).map((w) => <p key={w} className="warning">{w}</p>)}
 

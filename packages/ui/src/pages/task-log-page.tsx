@@ -5,7 +5,7 @@ import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { Crumbs } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { elapsed, formatDuration, shortId } from '../lib/format.ts';
 import { Link, useRouter } from '../router.tsx';
@@ -113,7 +113,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         </label>
       </div>
       {task?.error ? <pre className="error-text" data-testid="task-error">{task.error}</pre> : null}
-      {shownError !== null ? <p role="alert" className="error">{shownError}</p> : null}
+      <ActionStatus error={shownError} />
       <div className="log" role="log" aria-label={`Log of ${label}, try ${tryNumber}`} tabIndex={0} data-testid="task-log">
         {shown === null && missing === null ? <span className="muted">Loading…</span> : null}
         {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
