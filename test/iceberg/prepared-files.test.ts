@@ -60,7 +60,7 @@ describe('committing prepared data files', () => {
     const fields = await h.catalog.fieldsForWrite('prep', 'fresh', columns);
     assert.deepEqual(fields.map((f) => `${f.id}:${f.name}:${f.type}`), ['1:id:long', '2:name:string', '3:seen_at:timestamptz']);
     const file = await prepare('fresh-1', fields, 0, 1000);
-    const table = await h.catalog.loadOrCreateTable('prep', 'fresh', columns);
+    const { table } = await h.catalog.loadOrCreateTable('prep', 'fresh', columns);
     const result = await table.append({ format: 'parquet', files: [file], columns, icebergFields: fields }, { runId: 'r1', taskId: 'load[fresh]' });
     assert.equal(result.status, 'committed');
     assert.equal(result.inputFilesAsIs, true);
@@ -165,7 +165,7 @@ for (const kind of ['file', 's3'] as const) {
       const fields = await h.catalog.fieldsForWrite('stored', 'kept', columns);
       const staged = await stage('kept-1', fields, 0, 500, 'staging/run-1/transformed/kept/part-00000.parquet');
       assert.equal(staged.metrics.record_count, '500');
-      const table = await h.catalog.loadOrCreateTable('stored', 'kept', columns);
+      const { table } = await h.catalog.loadOrCreateTable('stored', 'kept', columns);
       const result = await table.append(
         { format: 'parquet', files: [], stored: [{ key: staged.key, metrics: staged.metrics }], columns, icebergFields: fields },
         { runId: 'r1', taskId: 'load[kept]' },
@@ -202,7 +202,7 @@ for (const kind of ['file', 's3'] as const) {
     });
 
     test('stored files need Parquet, their fields, and no local files beside them', async () => {
-      const table = await h.catalog.loadOrCreateTable('stored', 'checked', columns);
+      const { table } = await h.catalog.loadOrCreateTable('stored', 'checked', columns);
       const one = { key: 'staging/x.parquet', metrics: { record_count: '1', file_size_in_bytes: '1', column_sizes: null, value_counts: null, null_value_counts: null, nan_value_counts: null, lower_bounds: null, upper_bounds: null, split_offsets: null, sort_order_id: null } };
       await assert.rejects(table.append({ format: 'parquet', files: [], stored: [one], columns }), /icebergFields/);
       await assert.rejects(table.append({ format: 'ndjson', files: [], stored: [one], columns, icebergFields: [] }), /Parquet/);

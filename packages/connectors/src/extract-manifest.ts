@@ -44,6 +44,7 @@ export const extractManifestSchema = z.object({
 });
 
 export type ExtractManifest = z.infer<typeof extractManifestSchema>;
+export type StagedStream = z.infer<typeof stagedStreamSchema>;
 export type ExtractedStream = ExtractManifest['streams'][number];
 
 export function extractManifestKey(runId: string): string {

@@ -6,7 +6,7 @@ import { connectorFailure, type ConnectorFailure } from './connector-failure.ts'
 import { airbyteLogLevel, type ConnectorLogHandler, type ConnectorLogLevel, type SecretMasker } from './connector-log.ts';
 import { runConnectorProcess, type ProcessOutcome } from './connector-process.ts';
 import { extractCheckpointKey, type CheckpointStream, type ExtractCheckpoint } from './extract-checkpoint.ts';
-import { extractManifestKey, type ExtractManifest } from './extract-manifest.ts';
+import { extractManifestKey, type ExtractManifest, type StagedStream } from './extract-manifest.ts';
 import {
   airbyteStateMessageSchema,
   controlSchema,
@@ -309,18 +309,9 @@ class ExtractRun {
           const { state: _state, undeclaredFields: _fields, readBy: _by, ...stream } = kept;
           return { ...stream, jsonSchema: schemas.get(s.stream.name) ?? kept.jsonSchema, status: 'COMPLETE' as const };
         }
-        const w = this.#writers.get(s.stream.name) as StagingWriter;
         return {
-          name: s.stream.name,
-          namespace: s.stream.namespace ?? null,
-          files: w.files,
-          records: w.records,
-          bytes: w.bytes,
+          ...stagedStream(s, this.#writers.get(s.stream.name) as StagingWriter),
           jsonSchema: schemas.get(s.stream.name) ?? s.stream.json_schema,
-          primaryKey: s.primary_key ?? [],
-          cursorField: s.cursor_field ?? [],
-          syncMode: s.sync_mode,
-          destinationSyncMode: s.destination_sync_mode,
           status: this.#progress.get(s.stream.name)?.status ?? null,
         };
       }),
@@ -622,6 +613,7 @@ class ExtractRun {
       return [];
     }
     const startedAt = this.#startedAt;
+    const undeclared = this.#fields?.found() ?? new Map<string, string[]>();
     const added: CheckpointStream[] = [];
     for (const s of complete) {
       const name = s.stream.name;
@@ -633,20 +625,10 @@ class ExtractRun {
         this.#log('warn', 'sluice', `stream ${name} was read to the end, but its last part was not stored (${errorMessage(err)}): the next try reads it again`);
         continue;
       }
-      const ns = s.stream.namespace ?? null;
       added.push({
-        name,
-        namespace: ns,
-        files: w.files,
-        records: w.records,
-        bytes: w.bytes,
-        jsonSchema: s.stream.json_schema,
-        primaryKey: s.primary_key ?? [],
-        cursorField: s.cursor_field ?? [],
-        syncMode: s.sync_mode,
-        destinationSyncMode: s.destination_sync_mode,
-        state: this.#streamStates.get(`${ns ?? ''}\u0000${name}`) ?? null,
-        undeclaredFields: this.#fields?.found().get(name) ?? [],
+        ...stagedStream(s, w),
+        state: this.#streamStates.get(`${s.stream.namespace ?? ''}\u0000${name}`) ?? null,
+        undeclaredFields: undeclared.get(name) ?? [],
         readBy: { startedAt },
       });
     }
@@ -687,6 +669,22 @@ class ExtractRun {
       }
     }
   }
+}
+
+/** A configured stream as its writer staged it: what the manifest and the checkpoint list of it. */
+function stagedStream(s: ConfiguredAirbyteCatalog['streams'][number], w: StagingWriter): StagedStream {
+  return {
+    name: s.stream.name,
+    namespace: s.stream.namespace ?? null,
+    files: w.files,
+    records: w.records,
+    bytes: w.bytes,
+    jsonSchema: s.stream.json_schema,
+    primaryKey: s.primary_key ?? [],
+    cursorField: s.cursor_field ?? [],
+    syncMode: s.sync_mode,
+    destinationSyncMode: s.destination_sync_mode,
+  };
 }
 
 /**

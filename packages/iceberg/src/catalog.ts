@@ -91,13 +91,21 @@ export class IcebergCatalog {
     return new IcebergTable(id, this.backend, this.store, this.logger, created.metadataLocation, created.metadata);
   }
 
-  /** Loads the table, creating it with `columns` when it does not exist (safe when two writers race). */
-  async loadOrCreateTable(namespace: string, name: string, columns: ColumnSpec[], options: CreateTableOptions = {}): Promise<IcebergTable> {
-    if (await this.tableExists(namespace, name)) return this.loadTable(namespace, name);
+  /**
+   * Loads the table, creating it with `columns` when it does not exist (safe when two writers
+   * race); `created` says whether this call made it.
+   */
+  async loadOrCreateTable(
+    namespace: string,
+    name: string,
+    columns: ColumnSpec[],
+    options: CreateTableOptions = {},
+  ): Promise<{ table: IcebergTable; created: boolean }> {
+    if (await this.tableExists(namespace, name)) return { table: await this.loadTable(namespace, name), created: false };
     try {
-      return await this.createTable(namespace, name, columns, options);
+      return { table: await this.createTable(namespace, name, columns, options), created: true };
     } catch (err) {
-      if (err instanceof TableAlreadyExistsError) return this.loadTable(namespace, name);
+      if (err instanceof TableAlreadyExistsError) return { table: await this.loadTable(namespace, name), created: false };
       throw err;
     }
   }

@@ -24,7 +24,7 @@ export async function writeToTable(catalog: IcebergCatalog, request: WriteToTabl
   if (mode === 'merge' && (!keys || keys.length === 0)) {
     throw new ValidationError([{ path: 'merge', message: `merge into ${namespace}.${name} needs key columns` }]);
   }
-  const table = await catalog.loadOrCreateTable(namespace, name, input.columns);
+  const { table } = await catalog.loadOrCreateTable(namespace, name, input.columns);
   switch (mode) {
     case 'append':
       return table.append(input, options);

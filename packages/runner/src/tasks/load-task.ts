@@ -211,8 +211,7 @@ async function dropIfStillEmpty(catalog: IcebergCatalog, ctx: TaskContext, names
 
 /** The table's rows as its current snapshot's summary counts them (0 without one). */
 function rowsInTable(table: IcebergTable): bigint {
-  const current = table.metadata.snapshots.find((s) => s['snapshot-id'] === table.metadata['current-snapshot-id']);
-  const total = current?.summary['total-records'];
+  const total = table.currentSnapshot?.summary['total-records'];
   return total !== undefined && /^\d+$/.test(total) ? BigInt(total) : 0n;
 }
 
@@ -259,8 +258,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     }
     // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
     const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
-    const existed = await deps.catalog.tableExists(namespace, tableName);
-    const table = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
+    const { table, created } = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
     await checkTableOwner(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
@@ -308,7 +306,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     try {
       result = await write();
     } catch (err) {
-      if (!existed) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
+      if (created) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
       throw err;
     }
     // Merge keeps one row per key of the batch: the rows it left out are not rows loaded.
