@@ -408,6 +408,50 @@ describe('failures', () => {
     assert.equal(await readExtractCheckpoint(store, runId), undefined, 'the manifest replaces the checkpoint');
   });
 
+  test("on the extract's last try, the streams read to the end get the manifest, and the others are listed as unread with the failure", async () => {
+    const failing = { records: 1000, state_every: 100, fail: 'transient_error', fail_after: 1250, report_files: true };
+    const streams = ['users', 'orders', 'events'];
+    const saved = [{ type: 'STREAM' as const, stream: { stream_descriptor: { name: 'orders', namespace: null }, stream_state: { seq: 10 } } }];
+    // Try 1 keeps users; try 2, the last, resumes it, reads orders to the end and fails in events.
+    const first = await extract(failing, { streams, state: saved });
+    failed(first.result);
+    const cp = await readExtractCheckpoint(store, first.runId);
+    assert.ok(cp);
+    const last = await extract({ ...failing, fail_after: 1100 }, { streams, state: saved, runId: first.runId, resume: cp, lastTry: true });
+    if (last.result.status !== 'partial') assert.fail(`expected a partial result, got ${last.result.status}`);
+    const r = last.result;
+    assert.equal(r.failure.reason, 'transient_error');
+    assert.deepEqual(r.manifest.streams.map((s) => [s.name, s.records, s.status]), [['users', 1000, 'COMPLETE'], ['orders', 990, 'COMPLETE']]);
+    assert.deepEqual(r.manifest.unread.map((u) => u.name), ['events']);
+    assert.match(r.manifest.unread[0]?.error ?? '', /induced transient_error/);
+    const onDisk = await readExtractManifest(store, first.runId);
+    assert.deepEqual(onDisk?.unread.map((u) => u.name), ['events'], 'the manifest written says the same');
+    for (const stream of ['users', 'orders']) {
+      const seqs = (await readStagedRecords(store, r.manifest, stream)).map((rec) => rec['seq']);
+      assert.equal(new Set(seqs).size, stream === 'users' ? 1000 : 990, `${stream}: each record once`);
+    }
+    // users and orders go on from where they were read to; events is full refresh (no state).
+    const states: Record<string, unknown> = Object.fromEntries(r.state.map((st): [string, unknown] => [st.stream?.stream_descriptor.name ?? '', st.stream?.stream_state]));
+    assert.deepEqual(states, { users: { seq: 1000 }, orders: { seq: 1000 } });
+    assert.equal(r.progress.records, 1990, 'only the records of the streams read to the end count');
+    assert.equal(await readExtractCheckpoint(store, first.runId), undefined, 'the manifest replaces the checkpoint');
+    assert.match(last.logs.text(), /last try: users \(1000 records\), orders \(990 records\), read to the end, are loaded; events was not read to the end and keeps the saved state/);
+  });
+
+  test("on the last try, a failure before any stream was read to the end leaves no manifest; a stream cut off keeps the state it was read from", async () => {
+    const saved = [{ type: 'STREAM' as const, stream: { stream_descriptor: { name: 'users', namespace: null }, stream_state: { seq: 10 } } }];
+    const { result, runId } = await extract({ records: 1000, state_every: 100, fail: 'transient_error', fail_after: 500 }, { streams: ['users', 'orders'], state: saved, lastTry: true });
+    failed(result);
+    assert.equal(await readExtractManifest(store, runId), undefined);
+    const cancelled = new AbortController();
+    setTimeout(() => cancelled.abort(), 1500);
+    // users is read to the end at once; orders is still being read when the cancel comes.
+    const stopped = await extract({ records: { users: 10, orders: 1000 }, record_delay_seconds: 0.01 }, { streams: ['users', 'orders'], lastTry: true, signal: cancelled.signal });
+    assert.equal(failed(stopped.result).failure.reason, 'cancelled');
+    assert.match(stopped.logs.text(), /users 10 \(complete\)/, 'users was read to the end before the cancel');
+    assert.equal(await readExtractManifest(store, stopped.runId), undefined, 'a cancelled last try loads nothing');
+  });
+
   test("a connector-wide (GLOBAL) state keeps no stream apart: the next try reads every stream", async () => {
     const { result, runId, logs } = await extract({ records: 1000, state_type: 'global', fail: 'transient_error', fail_after: 1250 }, { streams: ['users', 'orders'] });
     failed(result);

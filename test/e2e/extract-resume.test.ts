@@ -1,10 +1,11 @@
 /**
  * A connector that fails late in a sync (after it read some streams to the end) does not make the
  * next try of the extract read those streams again: the try reads only the others, and the run
- * loads every record once (read back with PyIceberg). A cleared extract resumes the same way,
- * unless another run of the job has read the source since, whose rows would be newer. The runs
- * use the repository's test connector, whose `fail_after` counts the records of one process: a
- * try that reads fewer than that gets through.
+ * loads every record once (read back with PyIceberg) — unless another run of the job has read the
+ * source since, whose rows would be newer. On the extract's last try, the streams read to the end
+ * are loaded, and the run fails at the one that was not (ADR 0022). The runs use the repository's
+ * test connector, whose `fail_after` counts the records of one process: a try that reads fewer
+ * than that gets through.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -53,12 +54,6 @@ async function extractLog(runId: string, tryNumber: number): Promise<string> {
   return r.body.lines.map((l) => l.message).join('\n');
 }
 
-async function clearExtract(runId: string): Promise<RunView> {
-  const c = await stack.api('POST', `/api/runs/${runId}/tasks/extract/clear`);
-  assert.equal(c.status, 200, JSON.stringify(c.body));
-  return stack.waitForRun(runId, 120_000);
-}
-
 const task = (run: RunView, id: string, stream: string | null = null) => run.tasks.find((t) => t.task_id === id && t.stream === stream);
 
 async function seqs(ns: string, name: string): Promise<number[]> {
@@ -88,26 +83,64 @@ test("a late connector failure: the extract's retry reads only the streams not y
   );
 });
 
-test('a cleared extract resumes from its checkpoint, unless another run of the job has read the source since', { timeout: 240_000 }, async () => {
-  // Resumes: nothing read the source between the failure and the clear.
-  const job = await createJob('cleared', 'e2e_resume_clear', 0);
+test("on its last try, an extract that fails late loads the streams it read to the end; the run fails at the stream it did not read, which the next run reads", { timeout: 240_000 }, async () => {
+  const job = await createJob('last try', 'e2e_resume_last', 0);
   const failed = await trigger(job);
   assert.equal(failed.state, 'failed');
-  const cleared = await clearExtract(failed.run_id);
-  assert.equal(cleared.state, 'success', `${cleared.state_message ?? ''} ${JSON.stringify(cleared.tasks)}`);
-  assert.match(await extractLog(failed.run_id, 2), /resuming: users/);
-  assert.deepEqual(await seqs('e2e_resume_clear', 'users'), oneToThousand);
-  assert.deepEqual(await seqs('e2e_resume_clear', 'orders'), oneToThousand);
+  assert.equal(task(failed, 'extract')?.state, 'success', 'extract hands over what it read to the end');
+  assert.equal(task(failed, 'extract')?.rows, 1000);
+  assert.equal(task(failed, 'load', 'users')?.state, 'success');
+  assert.equal(task(failed, 'load', 'users')?.rows, 1000);
+  const stage = task(failed, 'stage', 'orders');
+  assert.equal(stage?.state, 'failed');
+  assert.equal(stage?.try_number, 1, 'not retried: no retry of stage can read the source');
+  assert.match(stage?.error ?? '', /stream "orders" was not read to the end: the connector failed on the extract's last try \(.*induced transient_error.*\)\. Its records are not loaded and its saved state is unchanged: the next run reads it again/);
+  assert.equal(task(failed, 'load', 'orders')?.state, 'upstream_failed');
+  assert.equal(task(failed, 'archive')?.state, 'upstream_failed');
+  assert.match(failed.state_message ?? '', /stream "orders" was not read to the end/, "the run's message is the stream's failure");
+  const detail = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${failed.run_id}`);
+  assert.ok(
+    detail.body.warnings.some((w) => /the connector failed on the extract's last try \(.*\) after it read users to the end: it is loaded; orders is not, and the next run reads it again/.test(w)),
+    JSON.stringify(detail.body.warnings),
+  );
+  assert.match(await extractLog(failed.run_id, 1), /this was the extract's last try: users \(1000 records\), read to the end, is loaded; orders was not read to the end and keeps the saved state/);
+  assert.deepEqual(await seqs('e2e_resume_last', 'users'), oneToThousand);
+  const state = async (): Promise<Record<string, unknown>> => {
+    const r = await stack.api<{ streams: { stream: string; state: { stream: { stream_state: unknown } } }[] }>('GET', `/api/airbyte/ingest/${job}/state`);
+    return Object.fromEntries(r.body.streams.map((st) => [st.stream, st.state.stream.stream_state]));
+  };
+  assert.deepEqual(await state(), { users: { seq: 1000 } }, "orders keeps the state it was read from (none)");
+  const status = await stack.api<{ status: string }>('GET', `/api/jobs/${job}`);
+  assert.equal(status.body.status, 'failed');
 
-  // Does not resume: run B read the source after run A's kept stream was read.
-  const other = await createJob('read since', 'e2e_resume_since', 0);
-  const a = await trigger(other);
-  assert.equal(a.state, 'failed');
-  const b = await trigger(other);
-  assert.equal(b.state, 'failed');
-  const again = await clearExtract(a.run_id);
-  assert.equal(again.state, 'failed', 'read every stream again, and failed at the same record');
-  const log = await extractLog(a.run_id, 2);
+  // The next run reads users on from its saved state (no new records) and orders from the start: 1,000 records, under fail_after.
+  const next = await trigger(job);
+  assert.equal(next.state, 'success', `${next.state_message ?? ''} ${JSON.stringify(next.tasks)}`);
+  assert.equal(task(next, 'load', 'users')?.rows, 0);
+  assert.equal(task(next, 'load', 'orders')?.rows, 1000);
+  assert.deepEqual(await seqs('e2e_resume_last', 'users'), oneToThousand, 'users once');
+  assert.deepEqual(await seqs('e2e_resume_last', 'orders'), oneToThousand);
+  assert.deepEqual(await state(), { users: { seq: 1000 }, orders: { seq: 1000 } });
+});
+
+test("an extract's retry does not resume from its checkpoint when another run of the job has read the source since", { timeout: 240_000 }, async () => {
+  const job = await createJob('read since', 'e2e_resume_since', 1);
+  // The first try's failure is seen before the retry starts; a second run may read meanwhile.
+  const dag = await stack.db.prisma.dag.findFirstOrThrow({ where: { jobId: job } });
+  await stack.db.prisma.dagTask.updateMany({ where: { dagId: dag.id, taskType: 'extract' }, data: { retryDelayMs: 4000, maxRetryDelayMs: 4000 } });
+  await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { maxActiveRuns: 2 } });
+  const a = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  assert.equal(a.status, 201, JSON.stringify(a.body));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await stack.api<RunView>('GET', `/api/runs/${a.body.run_id}`);
+    if (task(r.body, 'extract')?.state === 'up_for_retry') break;
+    assert.ok(Date.now() < deadline, `run A's extract did not fail its first try: ${JSON.stringify(r.body.tasks)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const b = await trigger(job);
+  const runA = await stack.waitForRun(a.body.run_id, 120_000);
+  const log = await extractLog(runA.run_id, 2);
   assert.match(log, new RegExp(`an earlier try kept users, read to the end; run ${b.run_id} of this job has read the source since \\(its rows are newer\\), so every stream is read again`));
   assert.doesNotMatch(log, /resuming:/);
 });

@@ -115,6 +115,7 @@ before(async () => {
     ],
     state: [],
     ignoredRecords: 0,
+    unread: [],
   };
   await store.put(extractManifestKey(runId), JSON.stringify(manifest));
 });
@@ -177,6 +178,7 @@ async function stageRaw(run: string, raw: string[], properties: Record<string, u
     ],
     state: [],
     ignoredRecords: 0,
+    unread: [],
   };
   await store.put(extractManifestKey(run), JSON.stringify(manifest));
   const warnings: string[] = [];

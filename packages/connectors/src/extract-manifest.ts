@@ -3,7 +3,9 @@ import type { ObjectStore } from '@sluice/storage';
 import { airbyteStateMessageSchema, destinationSyncModeSchema, syncModeSchema, streamStatusSchema } from './protocol.ts';
 
 /**
- * `staging/{runId}/extract-manifest.json`: written last, and only when the extract succeeded.
+ * `staging/{runId}/extract-manifest.json`: written last, and only when the extract succeeded —
+ * or, on its last try, when the connector failed after it read some streams to the end: those
+ * streams are then the manifest's `streams`, and the others are listed in `unread` (ADR 0022).
  * Its presence is what makes a run's raw files loadable; a failed, timed-out or cancelled extract
  * leaves none, so whatever partial parts exist are never read.
  */
@@ -41,11 +43,19 @@ export const extractManifestSchema = z.object({
   state: z.array(airbyteStateMessageSchema),
   /** Records for streams that were not selected (a misbehaving connector); dropped, counted here. */
   ignoredRecords: z.number().int(),
+  /**
+   * Selected streams the connector did not read to the end before it failed on the extract's last
+   * try, with its failure: their records are not loaded, and `state` keeps what they were read from.
+   */
+  unread: z
+    .array(z.object({ name: z.string(), namespace: z.string().nullable(), jsonSchema: z.record(z.string(), z.unknown()), error: z.string() }))
+    .default([]),
 });
 
 export type ExtractManifest = z.infer<typeof extractManifestSchema>;
 export type StagedStream = z.infer<typeof stagedStreamSchema>;
 export type ExtractedStream = ExtractManifest['streams'][number];
+export type UnreadStream = ExtractManifest['unread'][number];
 
 export function extractManifestKey(runId: string): string {
   return `staging/${runId}/extract-manifest.json`;

@@ -7,7 +7,7 @@ export type { ExtractProgress, ExtractResult, RunExtractOptions, StreamProgress,
 export { buildConfiguredCatalog } from './configured-catalog.ts';
 export type { WriteMode } from './configured-catalog.ts';
 export { extractManifestKey, extractManifestSchema, readExtractManifest } from './extract-manifest.ts';
-export type { ExtractManifest, ExtractedStream } from './extract-manifest.ts';
+export type { ExtractManifest, ExtractedStream, UnreadStream } from './extract-manifest.ts';
 export { extractCheckpointKey, readExtractCheckpoint } from './extract-checkpoint.ts';
 export type { ExtractCheckpoint } from './extract-checkpoint.ts';
 export { connectorFailure, isRetryableReason } from './connector-failure.ts';

@@ -83,27 +83,40 @@ export interface RunExtractOptions {
    * again, and the manifest lists them with the ones read now.
    */
   resume?: ExtractCheckpoint;
+  /**
+   * This is the extract's last try. When the connector fails after it read some streams to the end
+   * (or the failure is one no retry fixes), those streams get a manifest of their own, so that
+   * they are loaded, and the result is `partial` (ADR 0022).
+   */
+  lastTry?: boolean;
+}
+
+/** What an extract that wrote its manifest hands back. */
+export interface ExtractedRun {
+  manifest: ExtractManifest;
+  manifestKey: string;
+  /** The state to save once the load has committed (same as `manifest.state`). */
+  state: AirbyteStateMessage[];
+  /** The last config a CONTROL message handed over, or null. */
+  updatedConfig: ConnectorConfig | null;
+  /** The catalog this extract discovered (null when the caller passed one in). */
+  discoveredCatalog: AirbyteCatalog | null;
+  /** Per stream, fields the records carried that the staged schema does not declare (not loaded). */
+  undeclaredFields: Record<string, string[]>;
+  /** Per stream, values staged other than as written (see scanRecordLine); streams without any are absent. */
+  repairs: Record<string, StreamRepairs>;
+  /** RECORD lines that were not JSON even with Python's NaN and Infinity: dropped, counted here. */
+  unreadableRecords: number;
+  progress: ExtractProgress;
 }
 
 export type ExtractResult =
-  | {
-      status: 'succeeded';
-      manifest: ExtractManifest;
-      manifestKey: string;
-      /** The state to save once the load has committed (same as `manifest.state`). */
-      state: AirbyteStateMessage[];
-      /** The last config a CONTROL message handed over, or null. */
-      updatedConfig: ConnectorConfig | null;
-      /** The catalog this extract discovered (null when the caller passed one in). */
-      discoveredCatalog: AirbyteCatalog | null;
-      /** Per stream, fields the records carried that the staged schema does not declare (not loaded). */
-      undeclaredFields: Record<string, string[]>;
-      /** Per stream, values staged other than as written (see scanRecordLine); streams without any are absent. */
-      repairs: Record<string, StreamRepairs>;
-      /** RECORD lines that were not JSON even with Python's NaN and Infinity: dropped, counted here. */
-      unreadableRecords: number;
-      progress: ExtractProgress;
-    }
+  | ({ status: 'succeeded' } & ExtractedRun)
+  /**
+   * The last try failed after the connector read some streams to the end: the manifest lists those
+   * (with their states), and `manifest.unread` the others, with this failure.
+   */
+  | ({ status: 'partial'; failure: ConnectorFailure } & ExtractedRun)
   | {
       status: 'failed';
       failure: ConnectorFailure;
@@ -284,7 +297,12 @@ class ExtractRun {
       }
       const kept = await this.#checkpoint(toRead, inputState);
       this.#abortWriters(failure.error);
-      await this.#removeParts(kept);
+      await this.#removeParts(kept.map((k) => k.name));
+      // A cancel (the run's, or the try's timeout) stops the try: nothing of it is loaded.
+      if ((o.lastTry === true || !failure.error.retryable) && failure.reason !== 'cancelled' && o.signal?.aborted !== true) {
+        const partial = await this.#partial(configured, inputState, [...this.#resumed.values(), ...kept], failure);
+        if (partial) return partial;
+      }
       return this.#failed(failure);
     }
     try {
@@ -317,6 +335,7 @@ class ExtractRun {
       }),
       state,
       ignoredRecords: this.#ignoredRecords,
+      unread: [],
     };
     try {
       await o.store.put(manifestKey, `${JSON.stringify(manifest, null, 1)}\n`);
@@ -602,10 +621,10 @@ class ExtractRun {
 
   /**
    * After a failure, keeps the streams the connector read to the end (with the ones this try
-   * resumed) in the run's checkpoint for the next try, when the state allows: answers the names of
-   * the streams this try adds to it (their parts must stay).
+   * resumed) in the run's checkpoint for the next try, when the state allows: answers the streams
+   * this try adds to it (their parts must stay).
    */
-  async #checkpoint(toRead: ConfiguredAirbyteCatalog, inputState: readonly AirbyteStateMessage[]): Promise<string[]> {
+  async #checkpoint(toRead: ConfiguredAirbyteCatalog, inputState: readonly AirbyteStateMessage[]): Promise<CheckpointStream[]> {
     const complete = toRead.streams.filter((s) => this.#progress.get(s.stream.name)?.status === 'COMPLETE');
     if (complete.length === 0) return [];
     if (this.#globalState || this.#legacyState) {
@@ -649,13 +668,88 @@ class ExtractRun {
       this.#log('warn', 'sluice', `writing ${key} failed (${errorMessage(err)}): the next try reads ${added.map((a) => a.name).join(', ')} again`);
       return [];
     }
-    const left = toRead.streams.filter((s) => !added.some((a) => a.name === s.stream.name)).map((s) => s.stream.name);
+    if (this.#o.lastTry !== true) {
+      const left = toRead.streams.filter((s) => !added.some((a) => a.name === s.stream.name)).map((s) => s.stream.name);
+      this.#log(
+        'info',
+        'sluice',
+        `kept ${added.map((a) => `${a.name} (${a.records} records)`).join(', ')}, read to the end, for the next try of this extract: it reads ${left.join(', ')} only`,
+      );
+    }
+    return added;
+  }
+
+  /**
+   * The last try's failure, when streams were read to the end (`kept`: by this try or an earlier
+   * one): they get the run's manifest, with the state they were read to, so that they are loaded;
+   * the other selected streams are listed as unread, with the failure, and keep the state they were
+   * read from. Undefined when nothing was kept, or the manifest could not be written.
+   */
+  async #partial(
+    configured: ConfiguredAirbyteCatalog,
+    inputState: readonly AirbyteStateMessage[],
+    kept: readonly CheckpointStream[],
+    failure: ConnectorFailure,
+  ): Promise<ExtractResult | undefined> {
+    const o = this.#o;
+    const byName = new Map(kept.map((k) => [k.name, k]));
+    if (byName.size === 0) return undefined;
+    const streams = configured.streams.flatMap((s) => {
+      const k = byName.get(s.stream.name);
+      if (!k) return [];
+      const { state: _state, undeclaredFields: _fields, readBy: _by, ...stream } = k;
+      return [{ ...stream, status: 'COMPLETE' as const }];
+    });
+    const unread = configured.streams
+      .filter((s) => !byName.has(s.stream.name))
+      .map((s) => ({ name: s.stream.name, namespace: s.stream.namespace ?? null, jsonSchema: s.stream.json_schema, error: failure.message }));
+    const state = withStreamStates(inputState, kept.flatMap((k) => (k.state ? [k.state] : [])));
+    const manifestKey = extractManifestKey(o.runId);
+    const manifest: ExtractManifest = {
+      version: 1,
+      runId: o.runId,
+      sourceName: o.connector.sourceName,
+      startedAt: this.#startedAt,
+      completedAt: new Date().toISOString(),
+      streams,
+      state,
+      ignoredRecords: this.#ignoredRecords,
+      unread,
+    };
+    try {
+      await o.store.put(manifestKey, `${JSON.stringify(manifest, null, 1)}\n`);
+    } catch (err) {
+      this.#log('warn', 'sluice', `writing ${manifestKey} failed (${errorMessage(err)}): the streams read to the end are not loaded either`);
+      return undefined;
+    }
+    try {
+      await o.store.delete(extractCheckpointKey(o.runId));
+    } catch (err) {
+      this.#log('warn', 'sluice', `removing ${extractCheckpointKey(o.runId)} failed: ${errorMessage(err)}`);
+    }
+    this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
     this.#log(
-      'info',
+      'warn',
       'sluice',
-      `kept ${added.map((a) => `${a.name} (${a.records} records)`).join(', ')}, read to the end, for the next try of this extract: it reads ${left.join(', ')} only`,
+      `this was the extract's last try: ${streams.map((s) => `${s.name} (${s.records} records)`).join(', ')}, read to the end, ${streams.length > 1 ? 'are' : 'is'} loaded; ` +
+        `${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read to the end and keep${unread.length > 1 ? '' : 's'} the saved state, so the next run reads ${unread.length > 1 ? 'them' : 'it'} again`,
     );
-    return added.map((a) => a.name);
+    const snapshot = this.#finalProgress();
+    const records = streams.reduce((n, s) => n + s.records, 0);
+    const bytes = streams.reduce((n, s) => n + s.bytes, 0);
+    return {
+      status: 'partial',
+      failure,
+      manifest,
+      manifestKey,
+      state,
+      updatedConfig: this.#updatedConfig,
+      discoveredCatalog: this.#discovered,
+      undeclaredFields: Object.fromEntries(kept.flatMap((k) => (k.undeclaredFields.length > 0 ? [[k.name, k.undeclaredFields]] : []))),
+      repairs: Object.fromEntries([...this.#repairs].filter(([name]) => byName.has(name))),
+      unreadableRecords: this.#unreadableRecords,
+      progress: { ...snapshot, records, bytes },
+    };
   }
 
   /** Best effort: a failed extract's parts are never read (no manifest), so leftovers are only wasted space. Those in `kept` stay (the checkpoint lists them). */
@@ -685,6 +779,23 @@ function stagedStream(s: ConfiguredAirbyteCatalog['streams'][number], w: Staging
     syncMode: s.sync_mode,
     destinationSyncMode: s.destination_sync_mode,
   };
+}
+
+/** `state` with each stream's message replaced by the one in `streams` for that stream, when there is one. */
+function withStreamStates(state: readonly AirbyteStateMessage[], streams: readonly AirbyteStateMessage[]): AirbyteStateMessage[] {
+  const key = (s: AirbyteStateMessage): string | undefined => {
+    const d = s.type === 'STREAM' ? s.stream?.stream_descriptor : undefined;
+    return d ? `${d.namespace ?? ''}\u0000${d.name}` : undefined;
+  };
+  const replaced = new Map(streams.flatMap((s) => {
+    const k = key(s);
+    return k === undefined ? [] : [[k, s] as const];
+  }));
+  const kept = state.filter((s) => {
+    const k = key(s);
+    return k === undefined || !replaced.has(k);
+  });
+  return [...kept, ...replaced.values()];
 }
 
 /**

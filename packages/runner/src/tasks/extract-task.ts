@@ -94,6 +94,8 @@ function checkTransformationsMatch(ctx: TaskContext, extracted: readonly { name:
 export interface ExtractOutput {
   manifestKey: string;
   streams: { name: string; records: number; bytes: number }[];
+  /** Streams not read to the end on the last try of a failed read (ADR 0022): not loaded, the run fails. */
+  unread: { name: string; error: string }[];
 }
 
 /**
@@ -129,6 +131,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     mode: ctx.job.mode,
     state,
     ...(resume ? { resume } : {}),
+    // On the last try, streams read to the end before a failure are loaded (ADR 0022).
+    lastTry: ctx.task.tryNumber >= ctx.task.maxTries,
     ...(stored ? { catalog: stored, knownUndeclaredFields: knownUndeclared(row.sourceCatalog) } : {}),
     store: deps.store,
     runId: ctx.run.id,
@@ -155,11 +159,20 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     });
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
+  const unread = result.manifest.unread;
   // The API refuses such a selection when it can see the catalog; a job that selects all streams
   // of a source whose catalog changed (or was not seen) gets here: no stream is loaded over another.
-  const collision = tableNameCollision(streams.map((s) => s.name));
+  const collision = tableNameCollision([...streams, ...unread].map((s) => s.name));
   if (collision) throw new NonRetryableTaskError(`${collision}; the job's "streams" must name them`);
-  checkTransformationsMatch(ctx, result.manifest.streams);
+  checkTransformationsMatch(ctx, [...result.manifest.streams, ...unread]);
+  // Each unread stream is mapped too: its stage fails, saying why, and so does the run.
+  const mapped = [...streams, ...unread].map((s) => s.name);
+  if (result.status === 'partial') {
+    await ctx.warnRun(
+      `the connector failed on the extract's last try (${result.failure.message}) after it read ${streams.map((s) => s.name).join(', ')} to the end: ` +
+        `${streams.length > 1 ? 'they are' : 'it is'} loaded; ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'are' : 'is'} not, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again from the saved state`,
+    );
+  }
   for (const [stream, r] of Object.entries(result.repairs)) {
     if (r.nonFinite > 0) {
       await ctx.warnRun(
@@ -177,15 +190,15 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
     // Now that the streams are known, the DAG's shape (with each load's output table) goes to DataHub.
-    const shape = dagShapeFor(ctx.job, streams.map((s) => s.name), deps.publicUrl);
+    const shape = dagShapeFor(ctx.job, mapped, deps.publicUrl);
     const recorded = await ctx.prisma.$transaction((tx) => deps.datahub?.record(tx, shape) ?? Promise.resolve(undefined));
     if (recorded?.kind === 'skipped') ctx.log.warn(`DataHub metadata for the DAG not recorded: ${recorded.reason}`);
   }
-  const output: ExtractOutput = { manifestKey: result.manifestKey, streams };
+  const output: ExtractOutput = { manifestKey: result.manifestKey, streams, unread: unread.map((u) => ({ name: u.name, error: u.error })) };
   return {
     output,
     rows: result.progress.records,
     bytes: result.progress.bytes,
-    mappedStreams: streams.map((s) => s.name),
+    mappedStreams: mapped,
   };
 }

@@ -85,6 +85,13 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
   const { store, runId, stream } = input;
   const manifest = await readExtractManifest(store, runId);
   if (!manifest) throw new NonRetryableTaskError(`run ${runId} has no extract manifest: the extract did not complete`);
+  const unread = manifest.unread.find((s) => s.name === stream);
+  if (unread) {
+    throw new NonRetryableTaskError(
+      `stream "${stream}" was not read to the end: the connector failed on the extract's last try (${unread.error}). ` +
+        `Its records are not loaded and its saved state is unchanged: the next run reads it again (the other streams of this run are loaded)`,
+    );
+  }
   const extracted = manifest.streams.find((s) => s.name === stream);
   if (!extracted) throw new NonRetryableTaskError(`stream "${stream}" was not extracted in run ${runId}`);
   let columns: StreamColumn[] = columnsFromJsonSchema(extracted.jsonSchema);

@@ -124,6 +124,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       stream: claimed.stream,
       mapIndex: claimed.mapIndex,
       tryNumber: claimed.tryNumber,
+      maxTries: claimed.maxTries,
     },
     upstream: (taskId, stream) => readUpstreamOutput(deps.sql, { runId: run.id, taskId, stream: stream ?? claimed.stream }),
     signal: controller.signal,

@@ -53,6 +53,8 @@ export interface TaskContext {
     mapIndex: number;
     /** 1 for the first try. */
     tryNumber: number;
+    /** The try after which a retryable failure fails the task for good (a clear adds more). */
+    maxTries: number;
   };
   /**
    * The output JSON of a succeeded instance of this run, read from PostgreSQL when asked:
