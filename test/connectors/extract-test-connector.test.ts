@@ -355,9 +355,12 @@ describe('failures', () => {
       assert.ok(f.failure.error instanceof (c.retryable ? RetryableTaskError : NonRetryableTaskError));
       assert.equal(f.failure.error.retryable, c.retryable);
       assert.equal(await readExtractManifest(store, runId), undefined);
+      // What a next try would read on from: users up to its last STATE (sent after record 1500).
+      const cp = await readExtractCheckpoint(store, runId);
+      assert.deepEqual(cp?.streams.map((s) => [s.name, s.records, s.complete]), [['users', 1500, false]]);
       const left: string[] = [];
       for await (const o of store.list(`staging/${runId}/`)) left.push(o.key);
-      assert.deepEqual(left, []);
+      assert.deepEqual(left.sort(), [extractCheckpointKey(runId), ...(cp?.streams[0]?.files.map((file) => file.key) ?? [])].sort());
       assert.ok(f.progress.records >= 1500, 'counts up to the failure are reported');
       assert.match(logs.text(), /extract failed/);
     });
@@ -371,20 +374,31 @@ describe('failures', () => {
     const runId = first.runId;
     failed(first.result);
     assert.match(first.logs.text(), /1250 records were read before the failure \(users 1000 \(complete\), orders 250, events 0\)/);
-    assert.match(first.logs.text(), /kept users \(1000 records\), read to the end, for the next try of this extract: it reads orders, events only/);
+    assert.match(
+      first.logs.text(),
+      /kept users \(1000 records\), read to the end, and orders \(200 records\) up to the last state the connector sent, for the next try of this extract: it reads orders, events only, the cut-off streams on from their kept state/,
+    );
     const cp1 = await readExtractCheckpoint(store, runId);
     assert.ok(cp1, 'a checkpoint was written');
-    assert.deepEqual(cp1.streams.map((s) => [s.name, s.records]), [['users', 1000]]);
+    // orders was cut off after its 250th record; its last STATE covered the first 200.
+    assert.deepEqual(cp1.streams.map((s) => [s.name, s.records, s.complete]), [['users', 1000, true], ['orders', 200, false]]);
     assert.deepEqual(cp1.streams[0]?.state?.stream?.stream_state, { seq: 1000 });
+    assert.deepEqual(cp1.streams[1]?.state?.stream?.stream_state, { seq: 200 });
+    const ordersKept = (await readStagedRecords(store, { streams: [{ name: 'orders', files: cp1.streams[1]?.files ?? [] }] }, 'orders')).map((rec) => rec['seq']);
+    assert.deepEqual(ordersKept, Array.from({ length: 200 }, (_, i) => i + 1), "orders' parts hold the records its state covers, and no more");
     const left: string[] = [];
     for await (const o of store.list(`staging/${runId}/`)) left.push(o.key);
-    assert.ok(left.every((k) => k.startsWith(`staging/${runId}/raw/users/`) || k === extractCheckpointKey(runId)), `only users' parts and the checkpoint stay: ${left.join(', ')}`);
+    assert.ok(
+      left.every((k) => k.startsWith(`staging/${runId}/raw/users/`) || k.startsWith(`staging/${runId}/raw/orders/`) || k === extractCheckpointKey(runId)),
+      `only the kept parts and the checkpoint stay: ${left.join(', ')}`,
+    );
     assert.equal(await readExtractManifest(store, runId), undefined, 'still nothing loadable');
 
-    // Try 2 resumes: reads orders and events; orders completes, events fails at 250 (this process's 1250th record).
+    // Try 2 resumes: reads orders on from seq 200 (800 records) and events; orders completes, events fails at 450 (this process's 1250th record).
     const second = await extract(failing, { streams, runId, resume: cp1 });
     failed(second.result);
     assert.match(second.logs.text(), /resuming: users \(1000 records, read to the end by the try that started .*\) is not read again/);
+    assert.match(second.logs.text(), /resuming: orders is read on from its last state, after the 200 records an earlier try kept/);
     assert.match(second.logs.text(), /catalog \{"streams":\[\{"stream":\{"name":"orders"/, 'the connector was asked for the other streams only');
     assert.doesNotMatch(second.logs.text(), /catalog \{"streams":\[[^\n]*"name":"users"/);
     const cp2 = await readExtractCheckpoint(store, runId);
@@ -399,7 +413,7 @@ describe('failures', () => {
     assert.deepEqual(r.manifest.streams.map((s) => [s.name, s.records, s.status]), [['users', 1000, 'COMPLETE'], ['orders', 1000, 'COMPLETE'], ['events', 1000, 'COMPLETE']]);
     for (const stream of streams) {
       const seqs = (await readStagedRecords(store, r.manifest, stream)).map((rec) => rec['seq']);
-      assert.equal(new Set(seqs).size, 1000, `${stream}: each record once`);
+      assert.deepEqual(seqs, Array.from({ length: 1000 }, (_, i) => i + 1), `${stream}: each record once, in order`);
     }
     const states: Record<string, unknown> = Object.fromEntries(r.state.map((st): [string, unknown] => [st.stream?.stream_descriptor.name ?? '', st.stream?.stream_state]));
     // events is full refresh only: it has no state.
@@ -450,6 +464,36 @@ describe('failures', () => {
     assert.equal(failed(stopped.result).failure.reason, 'cancelled');
     assert.match(stopped.logs.text(), /users 10 \(complete\)/, 'users was read to the end before the cancel');
     assert.equal(await readExtractManifest(store, stopped.runId), undefined, 'a cancelled last try loads nothing');
+  });
+
+  test('a stream cut off across many parts keeps the parts before its last state and the head of the one it ends in; the next try adds parts after them', async () => {
+    // Parts of about 4 KiB (≈ 40 records each); a state every 30 records, so the cut falls inside a part.
+    const failing = { records: 3000, state_every: 30, fail: 'transient_error', fail_after: 1000 };
+    const first = await extract(failing, { streams: ['users'], partBytes: 4096 });
+    failed(first.result);
+    const cp = await readExtractCheckpoint(store, first.runId);
+    assert.ok(cp);
+    const kept = cp.streams[0];
+    assert.deepEqual([kept?.name, kept?.records, kept?.complete, kept?.state?.stream?.stream_state], ['users', 990, false, { seq: 990 }]);
+    assert.ok((kept?.files.length ?? 0) > 10, `many parts: ${kept?.files.length}`);
+    assert.match(kept?.files.at(-1)?.key ?? '', /-cut\.jsonl$/, 'the part the state ends in is cut');
+    assert.equal(kept?.files.reduce((n, f) => n + f.records, 0), 990);
+    for (const f of kept?.files ?? []) assert.equal((await store.head(f.key))?.size, f.bytes, `${f.key}: its size as listed`);
+    const seqs = (await readStagedRecords(store, { streams: [{ name: 'users', files: kept?.files ?? [] }] }, 'users')).map((r) => r['seq']);
+    assert.deepEqual(seqs, Array.from({ length: 990 }, (_, i) => i + 1));
+    const listed: string[] = [];
+    for await (const o of store.list(`staging/${first.runId}/raw/users/`)) listed.push(o.key);
+    assert.deepEqual(listed.sort(), (kept?.files.map((f) => f.key) ?? []).sort(), 'the parts after the cut are gone');
+
+    const second = await extract({ records: 3000, state_every: 30 }, { streams: ['users'], partBytes: 4096, runId: first.runId, resume: cp });
+    const r = succeeded(second.result);
+    const users = r.manifest.streams[0];
+    assert.equal(users?.records, 3000);
+    assert.deepEqual(users?.files.slice(0, kept?.files.length).map((f) => f.key), kept?.files.map((f) => f.key), 'the kept parts come first');
+    assert.equal(new Set(users?.files.map((f) => f.key)).size, users?.files.length, 'no part is named twice');
+    const all = (await readStagedRecords(store, r.manifest, 'users')).map((rec) => rec['seq']);
+    assert.deepEqual(all, Array.from({ length: 3000 }, (_, i) => i + 1));
+    assert.deepEqual(r.state.map((st) => st.stream?.stream_state), [{ seq: 3000 }]);
   });
 
   test("a connector-wide (GLOBAL) state keeps no stream apart: the next try reads every stream", async () => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeleteBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
-import type { ConnectorLogEntry, ExtractManifest } from '@sluice/connectors';
+import type { ConnectorLogEntry } from '@sluice/connectors';
 import { createTestBucket } from '../support/s3.ts';
 import { testEnv } from '../support/env.ts';
 
@@ -34,7 +34,11 @@ export async function openTestS3Store(): Promise<{ store: ObjectStore; drop(): P
 }
 
 /** Every record a manifest lists for a stream, parsed, in order. */
-export async function readStagedRecords(store: ObjectStore, manifest: ExtractManifest, stream: string): Promise<Record<string, unknown>[]> {
+export async function readStagedRecords(
+  store: ObjectStore,
+  manifest: { streams: readonly { name: string; files: readonly { key: string }[] }[] },
+  stream: string,
+): Promise<Record<string, unknown>[]> {
   const s = manifest.streams.find((x) => x.name === stream);
   if (!s) throw new Error(`stream ${stream} is not in the manifest`);
   const out: Record<string, unknown>[] = [];

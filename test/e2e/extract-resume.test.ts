@@ -69,8 +69,12 @@ test("a late connector failure: the extract's retry reads only the streams not y
   assert.equal(run.state, 'success', `${run.state_message ?? ''} ${JSON.stringify(run.tasks)}`);
   assert.equal(task(run, 'extract')?.try_number, 2);
   assert.equal(task(run, 'extract')?.rows, 2000, "the kept stream's records count in the extract's rows");
-  assert.match(await extractLog(run.run_id, 1), /kept users \(1000 records\), read to the end, for the next try of this extract: it reads orders only/);
+  assert.match(
+    await extractLog(run.run_id, 1),
+    /kept users \(1000 records\), read to the end, and orders \(200 records\) up to the last state the connector sent, for the next try of this extract: it reads orders only/,
+  );
   assert.match(await extractLog(run.run_id, 2), /resuming: users \(1000 records, read to the end by the try that started .*\) is not read again/);
+  assert.match(await extractLog(run.run_id, 2), /resuming: orders is read on from its last state, after the 200 records an earlier try kept/);
   assert.equal(task(run, 'load', 'users')?.rows, 1000);
   assert.equal(task(run, 'load', 'orders')?.rows, 1000);
   assert.deepEqual(await seqs('e2e_resume', 'users'), oneToThousand);
@@ -81,6 +85,29 @@ test("a late connector failure: the extract's retry reads only the streams not y
     { orders: { seq: 1000 }, users: { seq: 1000 } },
     "the kept stream's state is saved with the run's",
   );
+});
+
+test('a stream larger than the connector can read in one try is read across tries, each on from the last state the one before kept', { timeout: 180_000 }, async () => {
+  // 3,000 users; every try fails after its 1,250th record, with a state every 100 records.
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'one long stream',
+    source_name: 'source-sluice-test',
+    source_config: { records: 3000, state_every: 100, fail: 'transient_error', fail_after: 1250 },
+    schema_name: 'e2e_resume_long',
+    mode: 'append',
+    streams: ['users'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const dag = await stack.db.prisma.dag.findFirstOrThrow({ where: { jobId: created.body.job_id } });
+  await stack.db.prisma.dagTask.updateMany({ where: { dagId: dag.id, taskType: 'extract' }, data: { retries: 3, retryDelayMs: 200, maxRetryDelayMs: 200 } });
+  const run = await trigger(created.body.job_id);
+  assert.equal(run.state, 'success', `${run.state_message ?? ''} ${JSON.stringify(run.tasks)}`);
+  assert.equal(task(run, 'extract')?.try_number, 3);
+  assert.match(await extractLog(run.run_id, 1), /kept users \(1200 records\) up to the last state the connector sent/);
+  assert.match(await extractLog(run.run_id, 2), /resuming: users is read on from its last state, after the 1200 records an earlier try kept/);
+  assert.match(await extractLog(run.run_id, 2), /kept users \(2400 records\) up to the last state the connector sent/);
+  assert.equal(task(run, 'load', 'users')?.rows, 3000);
+  assert.deepEqual(await seqs('e2e_resume_long', 'users'), Array.from({ length: 3000 }, (_, i) => i + 1), 'each record once');
 });
 
 test("on its last try, an extract that fails late loads the streams it read to the end; the run fails at the stream it did not read, which the next run reads", { timeout: 240_000 }, async () => {
@@ -141,6 +168,6 @@ test("an extract's retry does not resume from its checkpoint when another run of
   const b = await trigger(job);
   const runA = await stack.waitForRun(a.body.run_id, 120_000);
   const log = await extractLog(runA.run_id, 2);
-  assert.match(log, new RegExp(`an earlier try kept users, read to the end; run ${b.run_id} of this job has read the source since \\(its rows are newer\\), so every stream is read again`));
+  assert.match(log, new RegExp(`an earlier try kept users, read to the end, and orders, up to the last state; run ${b.run_id} of this job has read the source since \\(its rows are newer\\), so every stream is read again`));
   assert.doesNotMatch(log, /resuming:/);
 });

@@ -6,10 +6,12 @@ import { airbyteStateMessageSchema } from './protocol.ts';
 /**
  * `staging/{runId}/extract-checkpoint.json`: what a failed extract keeps for its next try — the
  * streams the connector read to the end (it said COMPLETE) before it failed, with their staged
- * parts and their state. The next try reads only the other streams (as Airbyte's platform does not
- * read again the streams a failed attempt committed), and its manifest lists both. Written only
- * when the connector's state is per stream: a GLOBAL or LEGACY state covers every stream at once,
- * so no stream of it can be kept apart.
+ * parts and their state, and the incremental streams it was cut off in, up to the last STATE it
+ * sent for them (the records before a STATE are the ones that state covers). The next try does
+ * not read the complete streams again (as Airbyte's platform does not read again the streams a
+ * failed attempt committed), reads the cut-off ones on from their kept state, after their kept
+ * parts, and its manifest lists them all. Written only when the connector's state is per stream:
+ * a GLOBAL or LEGACY state covers every stream at once, so no stream of it can be kept apart.
  *
  * The caller decides whether a checkpoint may be used (the state it was read from is still the
  * saved one, and no other run of the job read the source since `readStartedAt`); a checkpoint that
@@ -27,6 +29,8 @@ export const extractCheckpointSchema = z.object({
     stagedStreamSchema.extend({
       /** The stream's last state message, or null (a full-refresh stream has none). */
       state: airbyteStateMessageSchema.nullable(),
+      /** Read to the end; false: read up to `state`, which the next try reads on from. */
+      complete: z.boolean().default(true),
       /** Fields its records carried that its schema did not declare. */
       undeclaredFields: z.array(z.string()),
       /** The try that read it. */

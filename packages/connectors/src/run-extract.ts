@@ -176,6 +176,10 @@ class ExtractRun {
   #undeclared: Record<string, string[]> = {};
   /** Streams an earlier try read to the end (the checkpoint resumed from), by name. */
   readonly #resumed = new Map<string, CheckpointStream>();
+  /** Streams an earlier try was cut off in, read on now from their kept state after their kept parts, by name. */
+  readonly #continued = new Map<string, CheckpointStream>();
+  /** Per stream read now, where its records stood at its last STATE: what a failure keeps of it. */
+  readonly #positions = new Map<string, { records: number; bytes: number; state: AirbyteStateMessage }>();
 
   constructor(options: RunExtractOptions) {
     this.#o = options;
@@ -216,7 +220,10 @@ class ExtractRun {
     }
 
     for (const kept of o.resume?.streams ?? []) {
-      if (configured.streams.some((s) => s.stream.name === kept.name)) this.#resumed.set(kept.name, kept);
+      const read = configured.streams.find((s) => s.stream.name === kept.name);
+      if (!read) continue;
+      if (kept.complete) this.#resumed.set(kept.name, kept);
+      else if (kept.state && read.sync_mode === 'incremental') this.#continued.set(kept.name, kept);
     }
     const toRead: ConfiguredAirbyteCatalog = { ...configured, streams: configured.streams.filter((s) => !this.#resumed.has(s.stream.name)) };
     this.#fields = new UndeclaredFields(toRead.streams.map((s) => ({ name: s.stream.name, jsonSchema: s.stream.json_schema })));
@@ -228,8 +235,17 @@ class ExtractRun {
       await o.store.delete(manifestKey);
       for (const s of toRead.streams) {
         const prefix = `staging/${o.runId}/raw/${streamKeySegment(s.stream.name)}/`;
-        await o.store.deletePrefix(prefix);
-        this.#writers.set(s.stream.name, new StagingWriter(o.store, prefix, partBytes));
+        const writer = new StagingWriter(o.store, prefix, partBytes);
+        const continued = this.#continued.get(s.stream.name);
+        if (continued?.state) {
+          const keep = new Set(continued.files.map((f) => f.key));
+          for await (const obj of o.store.list(prefix)) if (!keep.has(obj.key)) await o.store.delete(obj.key);
+          writer.adopt(continued.files);
+          this.#positions.set(s.stream.name, { records: continued.records, bytes: continued.bytes, state: continued.state });
+        } else {
+          await o.store.deletePrefix(prefix);
+        }
+        this.#writers.set(s.stream.name, writer);
         this.#progress.set(s.stream.name, { records: 0, bytes: 0, status: null, rowEstimate: null, byteEstimate: null });
       }
     } catch (err) {
@@ -238,7 +254,9 @@ class ExtractRun {
 
     const inputState = o.mode === 'overwrite' ? [] : [...(o.state ?? [])];
     for (const s of inputState) this.#absorbState(s);
-    for (const kept of this.#resumed.values()) if (kept.state) this.#absorbState(kept.state);
+    for (const kept of [...this.#resumed.values(), ...this.#continued.values()]) if (kept.state) this.#absorbState(kept.state);
+    // The connector reads the cut-off streams on from their kept state.
+    const readState = withStreamStates(inputState, [...this.#continued.values()].flatMap((k) => (k.state ? [k.state] : [])));
     if (this.#resumed.size > 0) {
       this.#log(
         'info',
@@ -247,6 +265,9 @@ class ExtractRun {
           this.#resumed.size > 1 ? 'are' : 'is'
         } not read again`,
       );
+    }
+    for (const k of this.#continued.values()) {
+      this.#log('info', 'sluice', `resuming: ${k.name} is read on from its last state, after the ${k.records} records an earlier try kept`);
     }
     if (toRead.streams.length > 0) {
       this.#log(
@@ -267,7 +288,7 @@ class ExtractRun {
       outcome = toRead.streams.length === 0 ? 'nothing to read' : await runConnectorProcess({
         launch: connector.launch,
         verb: 'read',
-        files: { config: o.config, catalog: toRead, ...(inputState.length > 0 ? { state: stateFileContent(inputState) } : {}) },
+        files: { config: o.config, catalog: toRead, ...(readState.length > 0 ? { state: stateFileContent(readState) } : {}) },
         killGraceMs: o.killGraceMs ?? connector.killGraceMs,
         timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...(o.signal ? { signal: o.signal } : {}),
@@ -300,7 +321,7 @@ class ExtractRun {
       await this.#removeParts(kept.map((k) => k.name));
       // A cancel (the run's, or the try's timeout) stops the try: nothing of it is loaded.
       if ((o.lastTry === true || !failure.error.retryable) && failure.reason !== 'cancelled' && o.signal?.aborted !== true) {
-        const partial = await this.#partial(configured, inputState, [...this.#resumed.values(), ...kept], failure);
+        const partial = await this.#partial(configured, inputState, [...this.#resumed.values(), ...kept].filter((k) => k.complete), failure);
         if (partial) return partial;
       }
       return this.#failed(failure);
@@ -396,9 +417,14 @@ class ExtractRun {
       return this.#onRecord(rec.stream, JSON.stringify(rec.data));
     }
     switch (m.type) {
-      case 'STATE':
-        this.#absorbState(m['state']);
+      case 'STATE': {
+        const state = this.#absorbState(m['state']);
+        const name = state?.type === 'STREAM' ? state.stream?.stream_descriptor.name : undefined;
+        const writer = name === undefined ? undefined : this.#writers.get(name);
+        // The protocol's promise: a STATE covers the records of its stream sent before it.
+        if (state && name !== undefined && writer) this.#positions.set(name, { records: writer.records, bytes: writer.bytes, state });
         return undefined;
+      }
       case 'LOG': {
         const log = logSchema.safeParse(m['log']);
         if (log.success) {
@@ -453,7 +479,9 @@ class ExtractRun {
   ): Promise<Map<string, Record<string, unknown>>> {
     const schemas = new Map(configured.streams.map((s) => [s.stream.name, this.#resumed.get(s.stream.name)?.jsonSchema ?? s.stream.json_schema]));
     const found = this.#fields?.found() ?? new Map<string, string[]>();
-    for (const [name, kept] of this.#resumed) if (kept.undeclaredFields.length > 0) found.set(name, kept.undeclaredFields);
+    for (const [name, kept] of [...this.#resumed, ...this.#continued]) {
+      if (kept.undeclaredFields.length > 0) found.set(name, [...new Set([...(found.get(name) ?? []), ...kept.undeclaredFields])]);
+    }
     if (found.size === 0) return schemas;
     const describe = (m: Map<string, string[]>): string => [...m].map(([stream, names]) => `${stream}: ${names.join(', ')}`).join('; ');
     // Fields already known not to be in the source's schema (a discover after they were seen did
@@ -545,11 +573,12 @@ class ExtractRun {
     }
   }
 
-  #absorbState(raw: unknown): void {
+  /** Takes a state message into the run's state; answers it, or undefined when it was ignored. */
+  #absorbState(raw: unknown): AirbyteStateMessage | undefined {
     const parsed = airbyteStateMessageSchema.safeParse(raw);
     if (!parsed.success) {
       this.#log('warn', 'sluice', 'a STATE message did not follow the protocol and was ignored');
-      return;
+      return undefined;
     }
     const s = parsed.data;
     if (s.type === 'STREAM' && s.stream) {
@@ -561,7 +590,9 @@ class ExtractRun {
       this.#legacyState = s;
     } else {
       this.#log('warn', 'sluice', `a ${s.type ?? 'LEGACY'} STATE message without its content was ignored`);
+      return undefined;
     }
+    return s;
   }
 
   #finalState(): AirbyteStateMessage[] {
@@ -620,13 +651,17 @@ class ExtractRun {
   }
 
   /**
-   * After a failure, keeps the streams the connector read to the end (with the ones this try
-   * resumed) in the run's checkpoint for the next try, when the state allows: answers the streams
+   * After a failure, keeps for the next try, in the run's checkpoint, when the state allows: the
+   * streams the connector read to the end (with the ones this try resumed), and the incremental
+   * streams it was cut off in, up to their last STATE (their parts cut there). Answers the streams
    * this try adds to it (their parts must stay).
    */
   async #checkpoint(toRead: ConfiguredAirbyteCatalog, inputState: readonly AirbyteStateMessage[]): Promise<CheckpointStream[]> {
     const complete = toRead.streams.filter((s) => this.#progress.get(s.stream.name)?.status === 'COMPLETE');
-    if (complete.length === 0) return [];
+    const cut = toRead.streams.filter(
+      (s) => this.#progress.get(s.stream.name)?.status !== 'COMPLETE' && s.sync_mode === 'incremental' && (this.#positions.get(s.stream.name)?.records ?? 0) > 0,
+    );
+    if (complete.length === 0 && cut.length === 0) return [];
     if (this.#globalState || this.#legacyState) {
       this.#log('info', 'sluice', "the connector's state is connector-wide (GLOBAL or LEGACY): no stream can be kept apart, so the next try reads every stream again");
       return [];
@@ -634,47 +669,58 @@ class ExtractRun {
     const startedAt = this.#startedAt;
     const undeclared = this.#fields?.found() ?? new Map<string, string[]>();
     const added: CheckpointStream[] = [];
-    for (const s of complete) {
+    for (const s of [...complete, ...cut]) {
       const name = s.stream.name;
       const w = this.#writers.get(name);
       if (!w) continue;
+      const position = complete.includes(s) ? undefined : this.#positions.get(name);
       try {
         await w.finish(); // done when the connector said COMPLETE; waits for that part's upload, if still going
+        if (position) await w.keepFirst(position.records, position.bytes);
       } catch (err) {
-        this.#log('warn', 'sluice', `stream ${name} was read to the end, but its last part was not stored (${errorMessage(err)}): the next try reads it again`);
+        this.#log('warn', 'sluice', `the parts of stream ${name} were not stored whole (${errorMessage(err)}): the next try reads it again`);
         continue;
       }
+      const continued = this.#continued.get(name);
       added.push({
         ...stagedStream(s, w),
-        state: this.#streamStates.get(`${s.stream.namespace ?? ''}\u0000${name}`) ?? null,
-        undeclaredFields: undeclared.get(name) ?? [],
-        readBy: { startedAt },
+        state: position ? position.state : (this.#streamStates.get(`${s.stream.namespace ?? ''}\u0000${name}`) ?? null),
+        complete: !position,
+        undeclaredFields: [...new Set([...(continued?.undeclaredFields ?? []), ...(undeclared.get(name) ?? [])])],
+        readBy: continued?.readBy ?? { startedAt },
       });
     }
-    if (added.length === 0) return [];
-    const streams = [...this.#resumed.values(), ...added];
-    const checkpoint: ExtractCheckpoint = {
-      version: 1,
-      runId: this.#o.runId,
-      sourceName: this.#o.connector.sourceName,
-      readStartedAt: this.#o.resume && this.#resumed.size > 0 ? this.#o.resume.readStartedAt : startedAt,
-      inputState: [...inputState],
-      streams,
-    };
     const key = extractCheckpointKey(this.#o.runId);
+    const streams = [...this.#resumed.values(), ...added];
     try {
+      if (streams.length === 0) {
+        // What an earlier try kept and this one could not keep again is gone: no checkpoint may name it.
+        await this.#o.store.delete(key);
+        return [];
+      }
+      const checkpoint: ExtractCheckpoint = {
+        version: 1,
+        runId: this.#o.runId,
+        sourceName: this.#o.connector.sourceName,
+        readStartedAt: this.#o.resume && (this.#resumed.size > 0 || this.#continued.size > 0) ? this.#o.resume.readStartedAt : startedAt,
+        inputState: [...inputState],
+        streams,
+      };
       await this.#o.store.put(key, `${JSON.stringify(checkpoint, null, 1)}\n`);
     } catch (err) {
-      this.#log('warn', 'sluice', `writing ${key} failed (${errorMessage(err)}): the next try reads ${added.map((a) => a.name).join(', ')} again`);
+      this.#log('warn', 'sluice', `writing ${key} failed (${errorMessage(err)}): the next try reads every stream again`);
+      await this.#o.store.delete(key).catch(() => undefined);
       return [];
     }
-    if (this.#o.lastTry !== true) {
-      const left = toRead.streams.filter((s) => !added.some((a) => a.name === s.stream.name)).map((s) => s.stream.name);
-      this.#log(
-        'info',
-        'sluice',
-        `kept ${added.map((a) => `${a.name} (${a.records} records)`).join(', ')}, read to the end, for the next try of this extract: it reads ${left.join(', ')} only`,
-      );
+    if (this.#o.lastTry !== true && added.length > 0) {
+      const left = toRead.streams.filter((s) => !added.some((a) => a.name === s.stream.name && a.complete)).map((s) => s.stream.name);
+      const ends = added.filter((a) => a.complete);
+      const cuts = added.filter((a) => !a.complete);
+      const said = [
+        ...(ends.length > 0 ? [`${ends.map((a) => `${a.name} (${a.records} records)`).join(', ')}, read to the end`] : []),
+        ...(cuts.length > 0 ? [`${cuts.map((a) => `${a.name} (${a.records} records)`).join(', ')} up to the last state the connector sent`] : []),
+      ];
+      this.#log('info', 'sluice', `kept ${said.join(', and ')}, for the next try of this extract: it reads ${left.join(', ')} only${cuts.length > 0 ? ', the cut-off streams on from their kept state' : ''}`);
     }
     return added;
   }

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ObjectStore } from '@sluice/storage';
 
 /** One NDJSON part file of a stream, as the manifest lists it. */
@@ -145,6 +146,63 @@ export class StagingWriter {
     await this.#flush();
     await this.#closeCurrent();
     this.#throwIfFailed();
+  }
+
+  /**
+   * Takes over the parts an earlier try staged of this stream (before any record is appended):
+   * they stay, and this writer's parts follow them.
+   */
+  adopt(files: readonly StagedFile[]): void {
+    if (this.files.length > 0 || this.records > 0) throw new Error('a writer adopts earlier parts before it writes');
+    for (const f of files) {
+      this.files.push({ ...f });
+      this.records += f.records;
+      this.bytes += f.bytes;
+    }
+  }
+
+  /**
+   * After `finish`: keeps the stream's first `records` records, which are its first `bytes` bytes
+   * (a position noted while appending), and removes the rest. The part they end in is copied, up
+   * to that byte, to a part of its own (streamed: no part is held in memory).
+   */
+  async keepFirst(records: number, bytes: number): Promise<void> {
+    const kept: StagedFile[] = [];
+    let at = 0;
+    for (const f of this.files) {
+      if (at + f.bytes <= bytes) {
+        kept.push(f);
+      } else if (at < bytes) {
+        const cut: StagedFile = { key: f.key.replace(/\.jsonl$/, '-cut.jsonl'), records: records - kept.reduce((n, k) => n + k.records, 0), bytes: bytes - at };
+        await this.#copyHead(f.key, cut.key, cut.bytes);
+        await this.store.delete(f.key);
+        kept.push(cut);
+      } else {
+        await this.store.delete(f.key);
+      }
+      at += f.bytes;
+    }
+    this.files.splice(0, this.files.length, ...kept);
+    this.records = records;
+    this.bytes = bytes;
+  }
+
+  /** Copies the first `bytes` bytes of `from` to `to`; they must end a record. */
+  async #copyHead(from: string, to: string, bytes: number): Promise<void> {
+    const out = this.store.createWriteStream(to);
+    let left = bytes;
+    let last = -1;
+    await pipeline(await this.store.getStream(from), async function* (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        if (left <= 0) break;
+        const piece = chunk.length <= left ? chunk : chunk.subarray(0, left);
+        left -= piece.length;
+        last = piece[piece.length - 1] ?? last;
+        yield piece;
+      }
+    }, out);
+    await out.done();
+    if (left !== 0 || last !== 0x0a) throw new Error(`${from} does not hold ${bytes} bytes of whole records`);
   }
 
   /** Abandons the part being written (a failed extract): the object store drops an unfinished upload. */

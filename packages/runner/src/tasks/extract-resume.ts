@@ -10,7 +10,7 @@ function stateText(state: readonly AirbyteStateMessage[]): string {
 
 /**
  * The checkpoint an earlier try of this run's extract left (the streams it read to the end before
- * failing), when this try may resume from it; undefined otherwise, with the reason in the log.
+ * failing, and those it was cut off in, up to their last state), when this try may resume from it; undefined otherwise, with the reason in the log.
  * Its rows must be as new as a fresh read would be, for ADR 0019's order of reads to hold:
  * - the saved state is still the one those streams were read from (no state reset since, no other
  *   run's state saved), and
@@ -24,9 +24,11 @@ export async function usableCheckpoint(
 ): Promise<ExtractCheckpoint | undefined> {
   const checkpoint = await readExtractCheckpoint(store, ctx.run.id);
   if (!checkpoint) return undefined;
-  const names = checkpoint.streams.map((s) => s.name).join(', ');
+  const ends = checkpoint.streams.filter((s) => s.complete).map((s) => s.name);
+  const cuts = checkpoint.streams.filter((s) => !s.complete).map((s) => s.name);
+  const names = [...(ends.length > 0 ? [`${ends.join(', ')}, read to the end`] : []), ...(cuts.length > 0 ? [`${cuts.join(', ')}, up to the last state`] : [])].join(', and ');
   const notUsed = (why: string): undefined => {
-    ctx.log.info(`an earlier try kept ${names}, read to the end; ${why}, so every stream is read again`);
+    ctx.log.info(`an earlier try kept ${names}; ${why}, so every stream is read again`);
     return undefined;
   };
   if (checkpoint.sourceName !== ctx.job.sourceName) return notUsed(`they were read from ${checkpoint.sourceName}`);
