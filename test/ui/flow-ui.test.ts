@@ -239,7 +239,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
   });
 
   test('a running run is cancelled from its page', async () => {
-    const { jobId } = await createJob({ name: 'cancel me' });
+    // A slow extract: the cancel below must come while it runs, after the pages opened meanwhile.
+    const { jobId } = await createJob({ name: 'cancel me (slow)' });
     const trigger = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
     const runId = trigger.body.run_id as string;
     const page = await context.newPage();

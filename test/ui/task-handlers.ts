@@ -4,7 +4,8 @@
  * — log lines while working, row and byte progress, per-stream fan-out from extract, a load
  * output naming the table and snapshot it committed — but finish in seconds without a
  * connector, so the tests watch the UI, not a data source. A job whose name contains
- * "failing" fails the `orders` stream's load for good.
+ * "failing" fails the `orders` stream's load for good; one whose name contains "slow" extracts
+ * for a minute (a test that must act while the extract runs, however slow the browser is).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
@@ -39,7 +40,7 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
       // The job's listed streams, as the real extract maps over them; users and orders otherwise.
       const streams = ctx.job.streams.length > 0 ? ctx.job.streams : STREAMS;
       ctx.log.info(`reading ${streams.join(', ')} from ${ctx.job.sourceName}`);
-      const rows = await work(ctx, steps, stepMs, 500);
+      const rows = await work(ctx, ctx.job.name.includes('slow') ? Math.ceil(60_000 / stepMs) : steps, stepMs, 500);
       ctx.log.info(`extract done: ${rows} records`);
       return { rows, bytes: rows * 120, mappedStreams: streams, output: { streams } };
     },
