@@ -142,8 +142,10 @@ const MAX_LOG_CHARS = 8000;
  * part is stored is `staging/{runId}/extract-manifest.json` written; the result is then
  * `succeeded`. Every other ending (a TRACE error, a non-zero exit, a timeout, a cancel, a staging
  * failure) answers `failed` with a failure whose `error` is retryable or not, and leaves no manifest;
- * the streams the connector had read to the end are kept for the next try in
- * `staging/{runId}/extract-checkpoint.json` (see extract-checkpoint.ts).
+ * the streams the connector had read to the end, and the incremental ones it was cut off in (up to
+ * their last STATE), are kept for the next try in `staging/{runId}/extract-checkpoint.json` (see
+ * extract-checkpoint.ts). On the last try (`lastTry`, or a failure no retry fixes), the streams
+ * read to the end get a manifest of their own and the result is `partial` (ADR 0022).
  * Nothing is thrown for a connector's failure; a bug in Sluice itself still throws.
  */
 export async function runExtract(options: RunExtractOptions): Promise<ExtractResult> {
