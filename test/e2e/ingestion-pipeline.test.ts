@@ -213,6 +213,12 @@ describe('transformations, metadata and staging', () => {
     assert.ok(names.includes('email_enc') && names.includes('full_name'));
     assert.ok(!names.includes('email') && !names.includes('name'));
     assert.ok(!names.some((n) => n.startsWith('ingestion_') || n === 'dag_job_id'), 'add_ingestion_metadata false adds no columns');
+    // The table says which column is encrypted, with which key and how, to every reader of its schema.
+    assert.match(
+      enc.schema.find((f) => f.name === 'email_enc')?.doc ?? '',
+      new RegExp(`^Encrypted by Sluice with key "${keyName}" \\(AES-256-GCM, randomized\\): each value is the ciphertext of the string value's text\\. Decrypt with the key versions \`sluice decryption-keys ${keyName}\` prints`),
+    );
+    assert.equal(enc.schema.find((f) => f.name === 'full_name')?.doc, undefined, 'a renamed column has no doc');
     const cipher = await new EncryptionKeyStore(stack.db.prisma, stack.keyring).loadCipher(keyName);
     assert.ok(cipher instanceof ColumnCipher);
     const emailById = new Map(plain.rows.map((r) => [r['id'], r['email']]));
@@ -284,6 +290,7 @@ describe('transformations, metadata and staging', () => {
     assert.equal(before.length, FAKER.count);
     assert.equal(new Set(before).size, FAKER.count);
     assert.ok(before.every((id) => id.startsWith('sluice:v1d:1:')), 'merge keys are encrypted deterministically');
+    assert.match((await table('e2e_merge_enc', 'users')).schema.find((f) => f.name === 'id')?.doc ?? '', /\(AES-256-GCM, deterministic\): each value is the ciphertext of the long value's text/);
     // A rotation makes version 2 active; the merge key keeps the version its table holds, or every
     // row would be inserted again (they were: twice the rows, half of them under version 2).
     assert.equal((await stack.api('POST', `/api/encryption-keys/${keyName}/rotate`)).status, 200);

@@ -9,7 +9,7 @@ export interface PyIcebergView {
   namespaces: string[];
   tables: string[];
   format_version: number;
-  schema: Array<{ id: number; name: string; type: string; required: boolean }>;
+  schema: Array<{ id: number; name: string; type: string; required: boolean; doc?: string }>;
   arrow_types: Record<string, string>;
   rows: Array<Record<string, unknown>>;
   snapshots: Array<{ snapshot_id: string; parent_snapshot_id: string | null; sequence_number: number; summary: Record<string, string> }>;

@@ -73,7 +73,7 @@ def main():
         "tables": [t[-1] for t in catalog.list_tables(ns)],
         "format_version": table.metadata.format_version,
         "schema": [
-            {"id": f.field_id, "name": f.name, "type": str(f.field_type), "required": f.required}
+            {"id": f.field_id, "name": f.name, "type": str(f.field_type), "required": f.required, **({"doc": f.doc} if f.doc else {})}
             for f in table.schema().fields
         ],
         "arrow_types": {f.name: str(f.type) for f in arrow.schema},

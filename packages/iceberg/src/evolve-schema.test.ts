@@ -51,3 +51,16 @@ test('a required table column missing from the data is refused', () => {
   assert.throws(() => evolveSchema('ns.t', strict, 3, 1, [{ name: 'name', type: 'string' }]), /required column id \(int\) is missing/);
   assert.equal(evolveSchema('ns.t', strict, 3, 1, [{ name: 'id', type: 'int' }]).changed, false);
 });
+
+test("a column's doc is set when the data gives a new one, removed when it gives null, and kept when it gives none", () => {
+  const documented = evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'string', doc: 'encrypted' }]);
+  assert.equal(documented.changed, true);
+  assert.equal(documented.schema.fields.find((f) => f.name === 'name')?.doc, 'encrypted');
+  assert.equal(base.fields.find((f) => f.name === 'name')?.doc, undefined, 'the current schema is not changed in place');
+  assert.equal(evolveSchema('ns.t', documented.schema, 3, 2, [{ name: 'name', type: 'string', doc: 'encrypted' }]).changed, false);
+  assert.equal(evolveSchema('ns.t', documented.schema, 3, 2, [{ name: 'name', type: 'string' }]).changed, false, 'no doc given: kept');
+  const removed = evolveSchema('ns.t', documented.schema, 3, 2, [{ name: 'name', type: 'string', doc: null }]);
+  assert.equal(removed.changed, true);
+  assert.equal('doc' in (removed.schema.fields.find((f) => f.name === 'name') ?? {}), false);
+  assert.equal(evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'string', doc: null }]).changed, false, 'nothing to remove');
+});

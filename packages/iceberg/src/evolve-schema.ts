@@ -16,6 +16,7 @@ export interface EvolvedSchema {
  * (int → long, float → double, decimal precision) is promoted in place; data narrower than the
  * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError}.
  * Table columns missing from the data stay, and are written as nulls (a required one is an error).
+ * A column's `doc` is set when the data gives one that differs, and removed when it gives null.
  */
 export function evolveSchema(
   tableName: string,
@@ -43,14 +44,22 @@ export function evolveSchema(
       fields.push(field);
       byName.set(c.name, field);
       changed = true;
-    } else if (existing.type !== type) {
-      if (canPromote(type, existing.type)) continue;
-      if (canPromote(existing.type, type)) {
-        existing.type = type;
-        changed = true;
-        continue;
+    } else {
+      if (existing.type !== type) {
+        if (canPromote(existing.type, type)) {
+          existing.type = type;
+          changed = true;
+        } else if (!canPromote(type, existing.type)) {
+          throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
+        }
       }
-      throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
+      if (c.doc === null && existing.doc !== undefined) {
+        delete existing.doc;
+        changed = true;
+      } else if (typeof c.doc === 'string' && existing.doc !== c.doc) {
+        existing.doc = c.doc;
+        changed = true;
+      }
     }
   }
   const missingRequired = current.fields.filter((f) => f.required && !seen.has(f.name));

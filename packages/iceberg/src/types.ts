@@ -43,7 +43,8 @@ export interface ColumnSpec {
   type: IcebergPrimitiveType;
   /** Defaults to false: every column Sluice writes is optional. */
   required?: boolean;
-  doc?: string;
+  /** The column's doc in the table schema: set when given, removed when null, kept as it is when absent. */
+  doc?: string | null;
 }
 
 export interface SnapshotSummary {

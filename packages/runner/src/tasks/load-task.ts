@@ -166,6 +166,27 @@ async function withNulledKeys(ctx: TaskContext, err: unknown, keys: readonly str
 
 const stagedOutput = z.object({ mismatches: z.record(z.string(), z.number()) });
 
+/** How the doc of a column Sluice encrypts starts: a column whose doc starts so and that is no longer encrypted loses it. */
+const ENCRYPTED_DOC = 'Encrypted by Sluice';
+
+/**
+ * The doc of an encrypted column in the table's schema, so that its readers (Spark's DESCRIBE,
+ * PyIceberg, DataHub) see what its values are and how to read them.
+ */
+function encryptedColumnDoc(c: TransformedManifest['columns'][number]): string | undefined {
+  if (!c.encryption) return undefined;
+  return (
+    `${ENCRYPTED_DOC} with key "${c.encryption.keyName}" (AES-256-GCM, ${c.encryption.mode}): each value is the ciphertext of ` +
+    `the ${c.plaintextType ?? 'source'} value's text. Decrypt with the key versions \`sluice decryption-keys ${c.encryption.keyName}\` prints (Sluice's docs/encryption.md)`
+  );
+}
+
+/** `columns`, with a doc of Sluice's encryption removed from the table's columns this load writes in plaintext. */
+function withoutStaleEncryptionDocs(columns: ColumnSpec[], table: IcebergTable): ColumnSpec[] {
+  const docs = new Map(table.schema.fields.map((f) => [f.name, f.doc]));
+  return columns.map((c) => (c.doc === undefined && docs.get(c.name)?.startsWith(ENCRYPTED_DOC) === true ? { ...c, doc: null } : c));
+}
+
 /** Snapshot summary key prefix: the plaintext type of an encrypted merge-key column, per column. */
 const ENCRYPTED_KEY_TYPE = 'sluice.encrypted-key-type.';
 
@@ -241,7 +262,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const appendIncremental = ctx.job.mode === 'append' && manifest?.streams.find((s) => s.name === stream)?.syncMode === 'incremental';
   const conflict = await loadConflict(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   if (conflict) throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
-  const columns: ColumnSpec[] = tm.columns.map((c) => ({ name: c.name, type: c.type }));
+  const columns: ColumnSpec[] = tm.columns.map((c) => {
+    const doc = encryptedColumnDoc(c);
+    return { name: c.name, type: c.type, ...(doc !== undefined ? { doc } : {}) };
+  });
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
   try {
     // Files transform wrote as this table's data files, with their metrics, are handed over where
@@ -266,7 +290,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     checkEncryptedKeyTypes(table, `${namespace}.${tableName}`, keyTypes);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
-    const input: WriteInput = { format: 'parquet', files, columns, ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
+    const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(columns, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
     const options = {
       runId: ctx.run.id,
       taskId: `load[${stream}]`,
@@ -342,7 +366,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           table: tableName,
           rowCount: rows,
           snapshotId: String(result.snapshotId),
-          columns: schema.fields.map((f) => ({ name: f.name, icebergType: f.type, nullable: !f.required })),
+          columns: schema.fields.map((f) => ({ name: f.name, icebergType: f.type, nullable: !f.required, ...(f.doc !== undefined ? { description: f.doc } : {}) })),
           ...(ctx.job.mode === 'merge' ? { keyColumns: mergeKeys } : {}),
           domain: ctx.job.domain,
           tags: ctx.job.tags,

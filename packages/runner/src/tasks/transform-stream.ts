@@ -58,6 +58,8 @@ export const transformedManifestSchema = z.object({
       encrypted: z.boolean(),
       /** An encrypted column's type before encryption: its plaintext is that type's text (docs/encryption.md). */
       plaintextType: z.enum(outputTypes).nullable().default(null),
+      /** An encrypted column's key and mode (absent in manifests written before they were recorded). */
+      encryption: z.object({ keyName: z.string(), mode: z.enum(['randomized', 'deterministic']) }).nullable().default(null),
     }),
   ),
   /** Primary key columns as renamed (top-level keys only). */
@@ -190,16 +192,25 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     }
   }
 
+  // Merge keys are encrypted deterministically, so that equal keys still match; others randomized.
+  const encryptionModeOf = (column: string): ColumnEncryptionMode => (input.mergeKeys.includes(column) ? 'deterministic' : 'randomized');
   const columns: TransformedManifest['columns'] = plan.columns.map((c) => {
     const plain = c.castTo ?? outputTypeOf(typeOf.get(c.source) ?? 'string');
-    return { name: c.target, type: c.encryptionKeyName ? 'string' : plain, source: c.source, encrypted: c.encryptionKeyName !== null, plaintextType: c.encryptionKeyName ? plain : null };
+    return {
+      name: c.target,
+      type: c.encryptionKeyName ? 'string' : plain,
+      source: c.source,
+      encrypted: c.encryptionKeyName !== null,
+      plaintextType: c.encryptionKeyName ? plain : null,
+      encryption: c.encryptionKeyName ? { keyName: c.encryptionKeyName, mode: encryptionModeOf(c.target) } : null,
+    };
   });
   if (input.metadata) {
     for (const m of INGESTION_METADATA_COLUMNS) {
       if (columns.some((c) => c.name === m.name)) {
         throw new NonRetryableTaskError(`stream "${stream}" already has a column "${m.name}", which add_ingestion_metadata would add; rename it with a column transformation`);
       }
-      columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null });
+      columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null, encryption: null });
     }
   }
 
@@ -263,7 +274,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       if (c.encryptionKeyName) {
         const cipher = ciphers.get(c.encryptionKeyName);
         if (!cipher) throw new Error(`cipher ${c.encryptionKeyName} not loaded`);
-        const mode: ColumnEncryptionMode = input.mergeKeys.includes(c.target) ? 'deterministic' : 'randomized';
+        const mode = encryptionModeOf(c.target);
         const version = versions.get(c.target) ?? cipher.activeVersion;
         const fn = `sluice_encrypt_${i}`;
         db.registerScalarFunction(
