@@ -92,6 +92,7 @@ for (const kind of ['file', 's3'] as const) {
         assert.equal(merged.status, 'committed');
         assert.ok(merged.attempts >= 2, `the merge lost a race (attempts: ${merged.attempts})`);
         assert.ok(lines.some((l) => l.includes('Iceberg merge re-applied to the newer table state')), 'the second attempt re-applied the change');
+        assert.equal(merged.reapplied, merged.attempts - 1, 'the result says so too (a load puts it in its task log)');
         const view = await h.read('rebase', 't');
         assert.equal(view.rows.length, n + 3);
         assert.equal(view.rows.filter((r) => String(r['v']).startsWith('new-')).length, n);

@@ -83,6 +83,8 @@ export interface CommitResult {
    * other writes.
    */
   mergeDuplicateRows: number;
+  /** Merge: lost races after which the prepared change was re-applied as it was (the others were recomputed). 0 for other writes. */
+  reapplied: number;
 }
 
 export interface ExpireSnapshotsOptions {
@@ -233,7 +235,8 @@ export class IcebergTable {
     // One DuckDB session for every attempt: a retry checks new files against the batch's keys.
     return withDuckDb(async (c) => {
       let last: { schema: string; live: Set<string>; change: PreparedChange } | undefined;
-      return this.commitLoop(options, async (base, schema, written, tmp) => {
+      let reapplied = 0;
+      const result = await this.commitLoop(options, async (base, schema, written, tmp) => {
         // An empty batch changes no row (only, maybe, the schema).
         if (inputFileCount(input) === 0) return { operation: 'append', added: [], deleted: new Set<string>(), asIs: false };
         const fields = schema.schema.fields;
@@ -250,6 +253,7 @@ export class IcebergTable {
               newFiles: since.length,
             });
             last = { ...previous, live: livePaths };
+            reapplied += 1;
             return previous.change;
           }
         }
@@ -298,6 +302,7 @@ export class IcebergTable {
         last = { schema: schemaText, live: livePaths, change };
         return change;
       }, input.columns);
+      return { ...result, reapplied };
     });
   }
 
@@ -454,12 +459,13 @@ export class IcebergTable {
             metadataLocation: baseLocation,
             inputFilesAsIs: false,
             mergeDuplicateRows: mergeDuplicateRowsOf(own.summary),
+            reapplied: 0,
           };
         }
         const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns);
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
-          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0 };
+          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0, reapplied: 0 };
         }
         const attemptFiles = new Set<string>();
         const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
@@ -504,6 +510,7 @@ export class IcebergTable {
             metadataLocation: outcome.table.metadataLocation,
             inputFilesAsIs: change.asIs,
             mergeDuplicateRows: mergeDuplicateRowsOf(snapshot.summary),
+            reapplied: 0,
           };
         }
         await this.deleteQuietly([...attemptFiles]);

@@ -166,6 +166,14 @@ async function withNulledKeys(ctx: TaskContext, err: unknown, keys: readonly str
 
 const stagedOutput = z.object({ mismatches: z.record(z.string(), z.number()) });
 
+/** What the commit's lost races cost, for the task's log: another writer committed to the table meanwhile. */
+function conflictsSaid(result: CommitResult): string {
+  const lost = result.attempts - 1;
+  const how =
+    result.reapplied === 0 ? '' : result.reapplied === lost ? ', the prepared change re-applied each time' : `, the prepared change re-applied ${result.reapplied} times and recomputed the others`;
+  return `${lost} commit${lost > 1 ? 's' : ''} lost to another writer first${how}`;
+}
+
 /** How the doc of a column Sluice encrypts starts: a column whose doc starts so and that is no longer encrypted loses it. */
 const ENCRYPTED_DOC = 'Encrypted by Sluice';
 
@@ -340,7 +348,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         ? `nothing to commit to ${namespace}.${tableName} (${ctx.job.mode}): the batch has no rows`
         : `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load:' : 'committed'} ` +
         `${rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
-        `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''})`,
+        `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''}` +
+        `${result.attempts > 1 ? `; ${conflictsSaid(result)}` : ''})`,
     );
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
