@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sqlTransaction } from '@sluice/db';
+import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import { schedulerId } from '@sluice/engine';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
@@ -292,7 +293,8 @@ describe('encryption keys', () => {
   test('create, list without material, rotate, conflict, bad name', async () => {
     const c = await req('POST', '/api/encryption-keys', { name: 'customer-pii' });
     assert.equal(c.status, 201, c.text);
-    assert.deepEqual(Object.keys(c.body).sort(), ['active_version', 'created_at', 'name', 'owner_id', 'updated_at', 'versions']);
+    assert.deepEqual(Object.keys(c.body).sort(), ['active_version', 'created_at', 'disclosures', 'name', 'owner_id', 'updated_at', 'versions']);
+    assert.deepEqual(c.body.disclosures, [], 'no one has printed its decryption keys');
     assert.equal(c.body.active_version, 1);
     assert.equal((await req('POST', '/api/encryption-keys', { name: 'customer-pii' })).status, 409);
     const bad = await req('POST', '/api/encryption-keys', { name: 'Bad Name!' });
@@ -306,8 +308,15 @@ describe('encryption keys', () => {
     const nul = await req('POST', '/api/encryption-keys/customer%00pii/rotate');
     assert.equal(nul.status, 400, nul.text);
     assert.deepEqual(nul.body, { error: 'name: must not contain the NUL character (U+0000)' });
+    // An operator prints its decryption keys (sluice decryption-keys records this first): the list shows who and when.
+    await new EncryptionKeyStore(api.db.prisma, MasterKeyring.fromBase64(api.masterKey)).recordDisclosure('customer-pii', [1, 2], 'ops@host-1');
     const list = await req('GET', '/api/encryption-keys');
-    assert.ok(list.body.keys.some((k: { name: string }) => k.name === 'customer-pii'));
+    const listed = list.body.keys.find((k: { name: string }) => k.name === 'customer-pii');
+    assert.ok(listed);
+    assert.deepEqual(
+      listed.disclosures.map((d: { versions: number[]; disclosed_by: string; disclosed_at: string }) => [d.versions, d.disclosed_by, Number.isNaN(Date.parse(d.disclosed_at))]),
+      [[[1, 2], 'ops@host-1', false]],
+    );
     const wrapped = await api.db.prisma.encryptionKeyVersion.findMany({ where: { keyName: 'customer-pii' } });
     assert.equal(wrapped.length, 2);
     for (const w of wrapped) {

@@ -2,11 +2,13 @@
  * `sluice decryption-keys <name>` gives a reader of the tables what it needs to decrypt the
  * columns a named key encrypts, every version of it, and nothing else: Python's `cryptography`
  * decrypts randomized and deterministic values of two key versions with only its output and
- * docs/encryption.md's recipe. A key that does not exist is one line and exit 1.
+ * docs/encryption.md's recipe. Each use is recorded on the key before anything is printed. A key
+ * that does not exist is one line and exit 1.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -54,6 +56,10 @@ test("a reader decrypts every version's values with the printed keys and Python'
   assert.equal(printed.active_version, 2);
   assert.deepEqual(printed.versions.map((v) => v.version), [1, 2]);
   assert.match(r.stderr, /decryption keys of encryption key pii \(versions 1, 2\) were written to stdout/, 'each use is logged');
+  const recorded = (await keys.get('pii')).disclosures;
+  assert.equal(recorded.length, 1, 'each use is recorded on the key');
+  assert.deepEqual(recorded[0]?.versions, [1, 2]);
+  assert.equal(recorded[0]?.disclosedBy, `${os.userInfo().username}@${os.hostname()}`);
 
   const py = await run(process.env['SLUICE_TEST_PYTHON'] ?? 'python3', [path.join(here, 'decrypt_values.py')], {}, JSON.stringify({ keys: printed, values: written }));
   assert.equal(py.code, 0, py.stderr);
@@ -77,4 +83,6 @@ test('a key that does not exist, no key name, or another master key: one line ea
   assert.match(other.stderr.trim(), /^sluice: SLUICE_MASTER_KEY: cannot open encryption key pii: sealed: sealed with master key \w+, which this keyring does not hold/);
   assert.ok(!other.stderr.includes('    at '), 'no stack trace');
   assert.equal(other.stdout, '');
+  const keys = new EncryptionKeyStore(db.prisma, MasterKeyring.fromBase64(masterKey));
+  assert.equal((await keys.get('pii')).disclosures.length, 1, 'a key that could not be opened was not disclosed, and is not recorded as if it were');
 });

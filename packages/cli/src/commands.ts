@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
 import { ConfigError, errorMessage, ValidationError } from '@sluice/core';
@@ -330,7 +331,8 @@ export async function runMigrate(cfg: { DATABASE_URL: string; SLUICE_LOG_LEVEL: 
  * `sluice decryption-keys <name>`: prints, as JSON on stdout, the AES-256-GCM key of each version
  * of the named encryption key, so that a reader of the tables (Spark, Trino, Python) can decrypt
  * the columns it encrypts (docs/encryption.md). The API never answers key material; this needs the
- * database and the master key, i.e. an operator. Each use is logged.
+ * database and the master key, i.e. an operator. Each use is recorded on the key (which versions,
+ * the OS user@host, when; `GET /api/encryption-keys` shows it) before the keys are printed, and logged.
  */
 export async function runDecryptionKeys(
   cfg: { DATABASE_URL: string; SLUICE_MASTER_KEY: string; SLUICE_MASTER_KEY_PREVIOUS?: string[] | undefined; SLUICE_LOG_LEVEL: string; SLUICE_LOG_FORMAT?: LogFormat | undefined },
@@ -348,6 +350,9 @@ export async function runDecryptionKeys(
       throw err;
     });
     const versions = cipher.decryptionKeys();
+    // Recorded before anything is printed: no key leaves without its record.
+    const by = `${os.userInfo().username}@${os.hostname()}`;
+    await keys.recordDisclosure(name, versions.map((v) => v.version), by);
     process.stdout.write(
       `${JSON.stringify({ key: name, active_version: cipher.activeVersion, algorithm: 'AES-256-GCM', versions: versions.map((v) => ({ version: v.version, aes_256_gcm_key: v.aes256GcmKey })) }, null, 2)}\n`,
     );

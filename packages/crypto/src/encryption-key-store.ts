@@ -9,6 +9,8 @@ export interface EncryptionKeyInfo {
   ownerId: string | null;
   activeVersion: number;
   versions: { version: number; createdAt: Date }[];
+  /** Each time its decryption keys were printed, newest first. */
+  disclosures: { versions: number[]; disclosedBy: string; disclosedAt: Date }[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -19,6 +21,12 @@ function wrapContext(name: string, version: number): string {
 }
 
 type Db = PrismaClient | Prisma.TransactionClient;
+
+/** What a key's info is read with. */
+const KEY_INFO = {
+  versions: { orderBy: { version: 'asc' } },
+  disclosures: { orderBy: { disclosedAt: 'desc' }, select: { versions: true, disclosedBy: true, disclosedAt: true } },
+} satisfies Prisma.EncryptionKeyInclude;
 
 /**
  * Named column-encryption keys in `encryption_keys` / `encryption_key_versions`. Each version's
@@ -49,7 +57,7 @@ export class EncryptionKeyStore {
   }
 
   async get(name: string, db: Db = this.prisma): Promise<EncryptionKeyInfo> {
-    const key = await db.encryptionKey.findUnique({ where: { name }, include: { versions: { orderBy: { version: 'asc' } } } });
+    const key = await db.encryptionKey.findUnique({ where: { name }, include: KEY_INFO });
     if (!key) throw new NotFoundError('encryption key', name);
     return toInfo(key);
   }
@@ -67,7 +75,7 @@ export class EncryptionKeyStore {
       : undefined;
     const keys = await this.prisma.encryptionKey.findMany({
       ...(where ? { where } : {}),
-      include: { versions: { orderBy: { version: 'asc' } } },
+      include: KEY_INFO,
       orderBy: { name: 'asc' },
     });
     return keys.map(toInfo);
@@ -97,6 +105,14 @@ export class EncryptionKeyStore {
     return this.get(name);
   }
 
+  /**
+   * Records that the decryption keys of these versions of key `name` are about to be handed to
+   * `disclosedBy` (`sluice decryption-keys` writes this before it prints them).
+   */
+  async recordDisclosure(name: string, versions: readonly number[], disclosedBy: string): Promise<void> {
+    await this.prisma.encryptionKeyDisclosure.create({ data: { keyName: name, versions: [...versions], disclosedBy } });
+  }
+
   /** A cipher holding every version of key `name` (the transform task encrypts with it). */
   async loadCipher(name: string, db: Db = this.prisma): Promise<ColumnCipher> {
     const key = await db.encryptionKey.findUnique({ where: { name }, include: { versions: true } });
@@ -114,12 +130,14 @@ function toInfo(key: {
   createdAt: Date;
   updatedAt: Date;
   versions: { version: number; createdAt: Date }[];
+  disclosures: { versions: number[]; disclosedBy: string; disclosedAt: Date }[];
 }): EncryptionKeyInfo {
   return {
     name: key.name,
     ownerId: key.ownerId,
     activeVersion: key.activeVersion,
     versions: key.versions.map((v) => ({ version: v.version, createdAt: v.createdAt })),
+    disclosures: key.disclosures.map((d) => ({ versions: d.versions, disclosedBy: d.disclosedBy, disclosedAt: d.disclosedAt })),
     createdAt: key.createdAt,
     updatedAt: key.updatedAt,
   };

@@ -10,6 +10,7 @@ function view(k: EncryptionKeyInfo): EncryptionKeyView {
     owner_id: k.ownerId,
     active_version: k.activeVersion,
     versions: k.versions.map((v) => ({ version: v.version, created_at: v.createdAt.toISOString() })),
+    disclosures: k.disclosures.map((d) => ({ versions: d.versions, disclosed_by: d.disclosedBy, disclosed_at: d.disclosedAt.toISOString() })),
     created_at: k.createdAt.toISOString(),
     updated_at: k.updatedAt.toISOString(),
   };

@@ -13,6 +13,8 @@ export const encryptionKeyView = z
     owner_id: z.string().nullable(),
     active_version: z.number().int(),
     versions: z.array(z.object({ version: z.number().int(), created_at: z.string() })),
+    /** Each time an operator printed its decryption keys (`sluice decryption-keys`), newest first. */
+    disclosures: z.array(z.object({ versions: z.array(z.number().int()), disclosed_by: z.string(), disclosed_at: z.string() })),
     created_at: z.string(),
     updated_at: z.string(),
   })
