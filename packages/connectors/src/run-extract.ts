@@ -666,6 +666,8 @@ class ExtractRun {
     if (complete.length === 0 && cut.length === 0) return [];
     if (this.#globalState || this.#legacyState) {
       this.#log('info', 'sluice', "the connector's state is connector-wide (GLOBAL or LEGACY): no stream can be kept apart, so the next try reads every stream again");
+      // An earlier try's checkpoint would name parts this try's failure removes.
+      if (this.#continued.size > 0) await this.#o.store.delete(extractCheckpointKey(this.#o.runId)).catch(() => undefined);
       return [];
     }
     const startedAt = this.#startedAt;
