@@ -118,6 +118,9 @@ test('a bad setting stops the process with one line naming it and a good example
   assert.match(r.stderr, /^sluice: SLUICE_PORT: .*\(example: SLUICE_PORT=8080\)/);
   const k = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: 'short' });
   assert.match(k.stderr, /^sluice: SLUICE_MASTER_KEY: must be base64 of exactly 32 bytes \(example: /);
+  const m = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), SLUICE_DUCKDB_MEMORY_LIMIT: 'lots' });
+  assert.equal(m.stderr.trim().split('\n').length, 1, m.stderr);
+  assert.match(m.stderr, /^sluice: SLUICE_DUCKDB_MEMORY_LIMIT: must be a size such as 4GB or 512MiB \(example: SLUICE_DUCKDB_MEMORY_LIMIT=4GB\)/);
 });
 
 test('a port already in use: one line naming SLUICE_PORT, and no scheduler or runner was started first', async () => {

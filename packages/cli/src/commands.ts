@@ -7,7 +7,7 @@ import { DEFAULT_CONNECTORS_DIR, removeOrphanedConnectorDirs } from '@sluice/con
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
 import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@sluice/datahub';
 import { Engine } from '@sluice/engine';
-import { openCatalog } from '@sluice/iceberg';
+import { configureDuckDb, openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
 import { createIngestionHandlers, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
@@ -86,12 +86,16 @@ interface IngestionSettings {
   connectorsDir: string | undefined;
   publicUrl: string;
   datahub: DatahubConfig;
+  /** DuckDB's memory limit for stage, transform and merges (SLUICE_DUCKDB_MEMORY_LIMIT). */
+  duckdbMemoryLimit: string | undefined;
 }
 
 /** What a runner's task handlers need; the DataHub sender is started here and stopped by the caller. */
 function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSettings, logger: Logger) {
   const datahub = new DataHubPublisher(prisma, { ...datahubPublisherOptions(s.datahub), logger });
   datahub.start();
+  // The Iceberg writer's one DuckDB (merges) is made at its first use, with these settings.
+  if (s.duckdbMemoryLimit !== undefined) configureDuckDb({ memoryLimit: s.duckdbMemoryLimit });
   return {
     store,
     keyring: MasterKeyring.fromBase64(s.masterKey),
@@ -99,6 +103,7 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
     connectorsDir: path.resolve(s.connectorsDir ?? DEFAULT_CONNECTORS_DIR),
     datahub,
     publicUrl: s.publicUrl.replace(/\/+$/, ''),
+    duckdb: { memoryLimit: s.duckdbMemoryLimit },
   };
 }
 
@@ -156,7 +161,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     const deps = ingestionDeps(
       prisma,
       store,
-      { databaseUrl, masterKey, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg },
+      { databaseUrl, masterKey, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
       logger,
     );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
@@ -261,7 +266,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const deps = ingestionDeps(
     prisma,
     store,
-    { databaseUrl: cfg.DATABASE_URL, masterKey: cfg.SLUICE_MASTER_KEY, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg },
+    { databaseUrl: cfg.DATABASE_URL, masterKey: cfg.SLUICE_MASTER_KEY, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
     logger,
   );
   const runner = await startRunner({

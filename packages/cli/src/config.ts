@@ -13,6 +13,15 @@ const common = {
   SLUICE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only').default('sluice'),
 };
 
+/**
+ * DuckDB's memory limit for a runner's columnar work: each stage or transform session, and the
+ * Iceberg writer's merges. Unset: DuckDB's default, 80 % of the machine's memory for each.
+ */
+const duckdbMemoryLimit = z
+  .string()
+  .trim()
+  .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 4GB or 512MiB');
+
 /** How long a finished run's files are kept (days; 0 = for ever): the runners' retention sweep. */
 const retention = {
   SLUICE_ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
@@ -37,6 +46,7 @@ export const runnerConfigSchema = z.object({
   SLUICE_MASTER_KEY: masterKey,
   SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
   SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
   ...retention,
 });
 
@@ -70,6 +80,7 @@ export function startConfigSchema(cwd: string) {
     SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
     SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
     SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+    SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
     ...retention,
   });
 }

@@ -35,6 +35,7 @@ export const SETTINGS = {
   SLUICE_CONNECTORS_DIR: { description: 'where Python connectors are installed, one virtualenv each', example: '/var/lib/sluice/connectors' },
   SLUICE_QUEUE_PREFIX: { description: 'BullMQ key prefix in Redis', example: 'sluice' },
   SLUICE_RUNNER_CONCURRENCY: { description: 'tasks one runner executes at once', example: '4' },
+  SLUICE_DUCKDB_MEMORY_LIMIT: { description: "DuckDB's memory limit for each stage or transform task and for merges (DuckDB's default, 80 % of RAM, when unset)", example: '4GB' },
   DATAHUB_GMS_URL: { description: "DataHub's metadata service", example: 'http://datahub-gms:8080' },
   DATAHUB_GMS_TOKEN: { description: 'DataHub token', example: 'eyJhbGciOi...' },
 } as const satisfies Record<string, SettingDoc>;

@@ -4,13 +4,23 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { ObjectStore } from '@sluice/storage';
 
+/** A task's DuckDB settings: `memoryLimit` in DuckDB's words (e.g. '4GB'); DuckDB's own default (80 % of RAM) when absent. */
+export interface TaskDuckDbSettings {
+  memoryLimit?: string | undefined;
+}
+
 /**
  * A private in-memory DuckDB and a scratch directory, both gone after `fn`. The session's time
  * zone is UTC, so a date-time without an offset is read as UTC whatever the machine's zone.
+ * Beyond its memory limit DuckDB spills to the scratch directory where it can.
  */
-export async function withDuckDb<T>(fn: (db: DuckDBConnection, scratch: string) => Promise<T>): Promise<T> {
+export async function withDuckDb<T>(fn: (db: DuckDBConnection, scratch: string) => Promise<T>, settings: TaskDuckDbSettings = {}): Promise<T> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'sluice-task-'));
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2', temp_directory: path.join(scratch, 'duckdb-tmp') });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: '2',
+    temp_directory: path.join(scratch, 'duckdb-tmp'),
+    ...(settings.memoryLimit !== undefined ? { memory_limit: settings.memoryLimit } : {}),
+  });
   const conn = await instance.connect();
   try {
     await conn.run(`SET TimeZone = 'UTC'`);

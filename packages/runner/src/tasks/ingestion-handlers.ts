@@ -10,6 +10,7 @@ import { archiveTask } from './archive-task.ts';
 import { extractTask } from './extract-task.ts';
 import { keyVersionInTable } from './key-version-in-table.ts';
 import { loadTask } from './load-task.ts';
+import type { TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest, stageStream } from './stage-stream.ts';
 import { storedTransformations, transformStream } from './transform-stream.ts';
 
@@ -22,6 +23,8 @@ export interface IngestionDeps {
   datahub: DataHubPublisher | null;
   /** Base of every flow_url. */
   publicUrl: string;
+  /** The DuckDB session of each stage and transform (its memory limit). */
+  duckdb?: TaskDuckDbSettings;
 }
 
 function streamOf(ctx: TaskContext): string {
@@ -41,6 +44,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),
         warn: (message) => ctx.log.warn(message),
+        ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
       });
       if (m.rejectedRows > 0) {
         await ctx.warnRun(
@@ -72,6 +76,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         keyVersionInTable: (column) => keyVersionInTable(deps.catalog, ctx.job.schemaName, icebergTableName(stream), column),
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),
+        ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
       });
       return { output: { rows: out.rows, columns: out.columns.map((c) => c.name) }, rows: out.rows, bytes: out.files.reduce((n, f) => n + f.bytes, 0) };
     },

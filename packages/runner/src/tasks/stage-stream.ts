@@ -5,7 +5,7 @@ import { NonRetryableTaskError, assertNever } from '@sluice/core';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
-import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
+import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { rejectsKey, stagedDir, stagedManifestKey } from './staging-layout.ts';
 
 export const stagedManifestSchema = z.object({
@@ -73,6 +73,7 @@ export interface StageStreamInput {
   progress(p: { rows?: number; bytes?: number }): void;
   /** A line for the task's log about something the data could not be given. */
   warn(message: string): void;
+  duckdb?: TaskDuckDbSettings;
 }
 
 /**
@@ -177,7 +178,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       mismatches,
       rejectsKey: rejects,
     });
-  });
+  }, input.duckdb);
 }
 
 /** `base`, or `base` with more underscores, so that it names none of the stream's columns. */

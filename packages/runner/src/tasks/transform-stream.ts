@@ -24,7 +24,7 @@ import {
   type IcebergField,
 } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
-import { ident, lit, readableFiles, withDuckDb } from './duckdb-session.ts';
+import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
 import { transformedDir, transformedManifestKey } from './staging-layout.ts';
 
@@ -154,6 +154,7 @@ export interface TransformStreamInput {
   keyVersionInTable(column: string): Promise<number | null>;
   signal: AbortSignal;
   progress(p: { rows?: number; bytes?: number }): void;
+  duckdb?: TaskDuckDbSettings;
 }
 
 /**
@@ -322,7 +323,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     input.progress({ rows: result.rows, bytes: result.files.reduce((n, f) => n + f.bytes, 0) });
     await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
     return result;
-  });
+  }, input.duckdb);
 }
 
 /** The field's type as a transform output type (fields planned for transform's columns only take those types). */
