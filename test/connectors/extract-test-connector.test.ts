@@ -399,6 +399,7 @@ describe('failures', () => {
     failed(second.result);
     assert.match(second.logs.text(), /resuming: users \(1000 records, read to the end by the try that started .*\) is not read again/);
     assert.match(second.logs.text(), /resuming: orders is read on from its last state, after the 200 records an earlier try kept/);
+    assert.match(second.logs.text(), /1250 records were read before the failure \(orders 800 \(complete\), events 450\)/, "this try's records, not those it took over");
     assert.match(second.logs.text(), /catalog \{"streams":\[\{"stream":\{"name":"orders"/, 'the connector was asked for the other streams only');
     assert.doesNotMatch(second.logs.text(), /catalog \{"streams":\[[^\n]*"name":"users"/);
     const cp2 = await readExtractCheckpoint(store, runId);
@@ -449,14 +450,16 @@ describe('failures', () => {
     assert.deepEqual(states, { users: { seq: 1000 }, orders: { seq: 1000 } });
     assert.equal(r.progress.records, 1990, 'only the records of the streams read to the end count');
     assert.equal(await readExtractCheckpoint(store, first.runId), undefined, 'the manifest replaces the checkpoint');
-    assert.match(last.logs.text(), /last try: users \(1000 records\), orders \(990 records\), read to the end, are loaded; events was not read to the end and keeps the saved state/);
+    assert.match(last.logs.text(), /last try: users \(1000 records\), orders \(990 records\), read to the end, are loaded; events was not read to the end, and the next run reads it again/);
   });
 
   test("on the last try, a failure before any stream was read to the end leaves no manifest; a stream cut off keeps the state it was read from", async () => {
     const saved = [{ type: 'STREAM' as const, stream: { stream_descriptor: { name: 'users', namespace: null }, stream_state: { seq: 10 } } }];
-    const { result, runId } = await extract({ records: 1000, state_every: 100, fail: 'transient_error', fail_after: 500 }, { streams: ['users', 'orders'], state: saved, lastTry: true });
+    const { result, runId, logs } = await extract({ records: 1000, state_every: 100, fail: 'transient_error', fail_after: 500 }, { streams: ['users', 'orders'], state: saved, lastTry: true });
     failed(result);
     assert.equal(await readExtractManifest(store, runId), undefined);
+    assert.match(logs.text(), /kept users \(490 records\) up to the last state the connector sent: a clear of this extract reads on from there/);
+    assert.doesNotMatch(logs.text(), /for the next try of this extract/, 'no other try follows');
     const cancelled = new AbortController();
     setTimeout(() => cancelled.abort(), 1500);
     // users is read to the end at once; orders is still being read when the cancel comes.
@@ -499,7 +502,10 @@ describe('failures', () => {
   test("a connector-wide (GLOBAL) state keeps no stream apart: the next try reads every stream", async () => {
     const { result, runId, logs } = await extract({ records: 1000, state_type: 'global', fail: 'transient_error', fail_after: 1250 }, { streams: ['users', 'orders'] });
     failed(result);
-    assert.match(logs.text(), /connector-wide \(GLOBAL or LEGACY\): no stream can be kept apart/);
+    assert.match(logs.text(), /connector-wide \(GLOBAL or LEGACY\): no stream can be kept apart, so the next try reads every stream again/);
+    const last = await extract({ records: 1000, state_type: 'global', fail: 'transient_error', fail_after: 1250 }, { streams: ['users', 'orders'], lastTry: true });
+    failed(last.result);
+    assert.match(last.logs.text(), /no stream can be kept apart, nor loaded on its own: nothing of this try is loaded, and the next run reads every stream again/);
     assert.equal(await readExtractCheckpoint(store, runId), undefined);
     const left: string[] = [];
     for await (const o of store.list(`staging/${runId}/`)) left.push(o.key);

@@ -27,7 +27,7 @@ after(async () => {
 /** users and orders, 1,000 records each; the connector fails after its 1,250th record (in orders). */
 const failingLate = { records: 1000, state_every: 100, fail: 'transient_error', fail_after: 1250 };
 
-async function createJob(name: string, schema: string, extractRetries: number): Promise<string> {
+async function createJob(name: string, schema: string, extractRetries: number, more: Record<string, unknown> = {}): Promise<string> {
   const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
     name,
     source_name: 'source-sluice-test',
@@ -35,6 +35,7 @@ async function createJob(name: string, schema: string, extractRetries: number): 
     schema_name: schema,
     mode: 'append',
     streams: ['users', 'orders'],
+    ...more,
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   // The job's retry policy, as an operator sets it: a short delay keeps the test short.
@@ -111,7 +112,9 @@ test('a stream larger than the connector can read in one try is read across trie
 });
 
 test("on its last try, an extract that fails late loads the streams it read to the end; the run fails at the stream it did not read, which the next run reads", { timeout: 240_000 }, async () => {
-  const job = await createJob('last try', 'e2e_resume_last', 0);
+  // The job encrypts users' emails: their plaintext must not outlive the load, though archive never runs.
+  assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'e2e-last-try' })).status, 201);
+  const job = await createJob('last try', 'e2e_resume_last', 0, { column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'e2e-last-try' }] });
   const failed = await trigger(job);
   assert.equal(failed.state, 'failed');
   assert.equal(task(failed, 'extract')?.state, 'success', 'extract hands over what it read to the end');
@@ -127,11 +130,22 @@ test("on its last try, an extract that fails late loads the streams it read to t
   assert.match(failed.state_message ?? '', /stream "orders" was not read to the end/, "the run's message is the stream's failure");
   const detail = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${failed.run_id}`);
   assert.ok(
-    detail.body.warnings.some((w) => /the connector failed on the extract's last try \(.*\) after it read users to the end: it is loaded; orders is not, and the next run reads it again/.test(w)),
+    detail.body.warnings.some((w) => /the connector failed on the extract's last try \(.*\) after it read users to the end: it is loaded; orders is not, and the next run reads it again \(from the saved state, where there is one\)/.test(w)),
     JSON.stringify(detail.body.warnings),
   );
-  assert.match(await extractLog(failed.run_id, 1), /this was the extract's last try: users \(1000 records\), read to the end, is loaded; orders was not read to the end and keeps the saved state/);
+  assert.match(await extractLog(failed.run_id, 1), /this was the extract's last try: users \(1000 records\), read to the end, is loaded; orders was not read to the end, and the next run reads it again/);
   assert.deepEqual(await seqs('e2e_resume_last', 'users'), oneToThousand);
+  const left: string[] = [];
+  for await (const o of stack.store.list(`staging/${failed.run_id}/raw/orders/`)) left.push(o.key);
+  assert.deepEqual(left, [], "the part orders' cut kept is removed: no try of this run reads it");
+  const staged: string[] = [];
+  for await (const o of stack.store.list(`staging/${failed.run_id}/`)) staged.push(o.key);
+  assert.deepEqual(
+    staged.filter((k) => /\/(raw|staged|rejects)\//.test(k)),
+    [],
+    "no plaintext of users' encrypted column stays in staging: archive, which removes it, never runs in this run",
+  );
+  assert.ok(staged.some((k) => k.includes('/transformed/users/')), 'what was loaded (encrypted) stays with the failed run');
   const state = async (): Promise<Record<string, unknown>> => {
     const r = await stack.api<{ streams: { stream: string; state: { stream: { stream_state: unknown } } }[] }>('GET', `/api/airbyte/ingest/${job}/state`);
     return Object.fromEntries(r.body.streams.map((st) => [st.stream, st.state.stream.stream_state]));

@@ -312,19 +312,26 @@ class ExtractRun {
     const failure = outcome === 'nothing to read' ? undefined : outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker);
     if (failure) {
       const read = this.#snapshot(false);
-      if (read.records > 0) {
-        const each = Object.entries(read.streams)
-          .filter(([name]) => !this.#resumed.has(name))
-          .map(([name, p]) => `${name} ${p.records}${p.status === 'COMPLETE' ? ' (complete)' : ''}`);
-        this.#log('info', 'sluice', `${read.records} records were read before the failure (${each.join(', ')})`);
+      // This try's own records: not those resumed, nor the parts of cut-off streams it took over.
+      const each = Object.entries(read.streams)
+        .filter(([name]) => !this.#resumed.has(name))
+        .map(([name, p]) => ({ name, records: p.records - (this.#continued.get(name)?.records ?? 0), complete: p.status === 'COMPLETE' }));
+      const readNow = each.reduce((n, e) => n + e.records, 0);
+      if (readNow > 0) {
+        this.#log('info', 'sluice', `${readNow} records were read before the failure (${each.map((e) => `${e.name} ${e.records}${e.complete ? ' (complete)' : ''}`).join(', ')})`);
       }
-      const kept = await this.#checkpoint(toRead, inputState);
+      // The last try, or a failure no retry fixes: no other try of this extract follows.
+      const final = o.lastTry === true || !failure.error.retryable;
+      const kept = await this.#checkpoint(toRead, inputState, final);
       this.#abortWriters(failure.error);
       await this.#removeParts(kept.map((k) => k.name));
       // A cancel (the run's, or the try's timeout) stops the try: nothing of it is loaded.
-      if ((o.lastTry === true || !failure.error.retryable) && failure.reason !== 'cancelled' && o.signal?.aborted !== true) {
+      if (final && failure.reason !== 'cancelled' && o.signal?.aborted !== true) {
         const partial = await this.#partial(configured, inputState, [...this.#resumed.values(), ...kept].filter((k) => k.complete), failure);
         if (partial) return partial;
+      }
+      if (final && kept.length > 0) {
+        this.#log('info', 'sluice', `kept ${describeKept(kept)}: a clear of this extract reads on from there`);
       }
       return this.#failed(failure);
     }
@@ -373,7 +380,12 @@ class ExtractRun {
       this.#log('warn', 'sluice', `removing ${extractCheckpointKey(o.runId)} failed: ${errorMessage(err)}`);
     }
     const progress = this.#finalProgress();
-    this.#log('info', 'sluice', `extracted ${progress.records} records (${progress.bytes} bytes) in ${progress.elapsedMs} ms`);
+    const earlier = [...this.#resumed.values(), ...this.#continued.values()].reduce((n, k) => n + k.records, 0);
+    this.#log(
+      'info',
+      'sluice',
+      `extracted ${progress.records} records (${progress.bytes} bytes)${earlier > 0 ? `, ${earlier} of them kept from earlier tries,` : ''} in ${progress.elapsedMs} ms`,
+    );
     return {
       status: 'succeeded',
       manifest,
@@ -658,14 +670,20 @@ class ExtractRun {
    * streams it was cut off in, up to their last STATE (their parts cut there). Answers the streams
    * this try adds to it (their parts must stay).
    */
-  async #checkpoint(toRead: ConfiguredAirbyteCatalog, inputState: readonly AirbyteStateMessage[]): Promise<CheckpointStream[]> {
+  async #checkpoint(toRead: ConfiguredAirbyteCatalog, inputState: readonly AirbyteStateMessage[], final: boolean): Promise<CheckpointStream[]> {
     const complete = toRead.streams.filter((s) => this.#progress.get(s.stream.name)?.status === 'COMPLETE');
     const cut = toRead.streams.filter(
       (s) => this.#progress.get(s.stream.name)?.status !== 'COMPLETE' && s.sync_mode === 'incremental' && (this.#positions.get(s.stream.name)?.records ?? 0) > 0,
     );
     if (complete.length === 0 && cut.length === 0) return [];
     if (this.#globalState || this.#legacyState) {
-      this.#log('info', 'sluice', "the connector's state is connector-wide (GLOBAL or LEGACY): no stream can be kept apart, so the next try reads every stream again");
+      this.#log(
+        'info',
+        'sluice',
+        `the connector's state is connector-wide (GLOBAL or LEGACY): no stream can be kept apart, ${
+          final ? 'nor loaded on its own: nothing of this try is loaded, and the next run reads every stream again' : 'so the next try reads every stream again'
+        }`,
+      );
       // An earlier try's checkpoint would name parts this try's failure removes.
       if (this.#continued.size > 0) await this.#o.store.delete(extractCheckpointKey(this.#o.runId)).catch(() => undefined);
       return [];
@@ -716,15 +734,10 @@ class ExtractRun {
       await this.#o.store.delete(key).catch(() => undefined);
       return [];
     }
-    if (this.#o.lastTry !== true && added.length > 0) {
+    if (!final && added.length > 0) {
       const left = toRead.streams.filter((s) => !added.some((a) => a.name === s.stream.name && a.complete)).map((s) => s.stream.name);
-      const ends = added.filter((a) => a.complete);
-      const cuts = added.filter((a) => !a.complete);
-      const said = [
-        ...(ends.length > 0 ? [`${ends.map((a) => `${a.name} (${a.records} records)`).join(', ')}, read to the end`] : []),
-        ...(cuts.length > 0 ? [`${cuts.map((a) => `${a.name} (${a.records} records)`).join(', ')} up to the last state the connector sent`] : []),
-      ];
-      this.#log('info', 'sluice', `kept ${said.join(', and ')}, for the next try of this extract: it reads ${left.join(', ')} only${cuts.length > 0 ? ', the cut-off streams on from their kept state' : ''}`);
+      const cut = added.some((a) => !a.complete);
+      this.#log('info', 'sluice', `kept ${describeKept(added)}, for the next try of this extract: it reads ${left.join(', ')} only${cut ? ', the cut-off streams on from their kept state' : ''}`);
     }
     return added;
   }
@@ -774,15 +787,17 @@ class ExtractRun {
     }
     try {
       await o.store.delete(extractCheckpointKey(o.runId));
+      // What a cut-off stream kept is of no use now that no try follows: the next run reads it again.
+      for (const u of unread) await o.store.deletePrefix(`staging/${o.runId}/raw/${streamKeySegment(u.name)}/`);
     } catch (err) {
-      this.#log('warn', 'sluice', `removing ${extractCheckpointKey(o.runId)} failed: ${errorMessage(err)}`);
+      this.#log('warn', 'sluice', `removing the checkpoint and the unread streams' parts failed: ${errorMessage(err)}`);
     }
     this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
     this.#log(
       'warn',
       'sluice',
       `this was the extract's last try: ${streams.map((s) => `${s.name} (${s.records} records)`).join(', ')}, read to the end, ${streams.length > 1 ? 'are' : 'is'} loaded; ` +
-        `${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read to the end and keep${unread.length > 1 ? '' : 's'} the saved state, so the next run reads ${unread.length > 1 ? 'them' : 'it'} again`,
+        `${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read to the end, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again (from the saved state, where there is one)`,
     );
     const snapshot = this.#finalProgress();
     const records = streams.reduce((n, s) => n + s.records, 0);
@@ -829,6 +844,16 @@ function stagedStream(s: ConfiguredAirbyteCatalog['streams'][number], w: Staging
     syncMode: s.sync_mode,
     destinationSyncMode: s.destination_sync_mode,
   };
+}
+
+/** Streams a checkpoint keeps, as a log line says them. */
+function describeKept(kept: readonly CheckpointStream[]): string {
+  const ends = kept.filter((k) => k.complete);
+  const cuts = kept.filter((k) => !k.complete);
+  return [
+    ...(ends.length > 0 ? [`${ends.map((k) => `${k.name} (${k.records} records)`).join(', ')}, read to the end`] : []),
+    ...(cuts.length > 0 ? [`${cuts.map((k) => `${k.name} (${k.records} records)`).join(', ')} up to the last state the connector sent`] : []),
+  ].join(', and ');
 }
 
 /** `state` with each stream's message replaced by the one in `streams` for that stream, when there is one. */

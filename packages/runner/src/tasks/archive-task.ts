@@ -2,7 +2,7 @@ import { NonRetryableTaskError } from '@sluice/core';
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
-import { archivePrefix, plaintextPrefixes, stagingPrefix } from './staging-layout.ts';
+import { archivePrefix, plaintextPrefixes, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
 import { storedTransformations } from './transform-stream.ts';
 import { saveSharedState } from './stream-state.ts';
 
@@ -12,6 +12,27 @@ export interface ArchiveOutput {
   to: string | null;
   /** Archiving a job that encrypts columns: the staging files holding their plaintext, deleted instead. */
   plaintextDeleted?: number;
+}
+
+/** Whether the job encrypts any column: its staging then holds plaintext that must not outlive the run's loads. */
+export function jobEncrypts(columnTransformations: unknown): boolean {
+  return storedTransformations.parse(columnTransformations).some((t) => t.encryptionKeyName !== null);
+}
+
+/**
+ * Deletes the staging files of one stream that hold its source values in plaintext: its raw parts
+ * (`rawKeys`, as the extract manifest lists them), its typed file and its rejects. For a run that
+ * never reaches archive although the stream's load committed (ADR 0022). Answers how many.
+ */
+export async function deleteStreamPlaintext(store: ObjectStore, runId: string, stream: string, rawKeys: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const key of [...rawKeys, rejectsKey(runId, stream)]) {
+    if (await store.head(key)) {
+      await store.delete(key);
+      n += 1;
+    }
+  }
+  return n + (await store.deletePrefix(stagedDir(runId, stream)));
 }
 
 /**
@@ -34,7 +55,7 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
   if (ctx.job.archiveStaging) {
     // A job that encrypts columns keeps no plaintext copy of them in its archive: the raw, typed
     // and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
-    const encrypts = storedTransformations.parse(ctx.job.columnTransformations).some((t) => t.encryptionKeyName !== null);
+    const encrypts = jobEncrypts(ctx.job.columnTransformations);
     let plaintextDeleted = 0;
     if (encrypts) for (const prefix of plaintextPrefixes(ctx.run.id)) plaintextDeleted += await deps.store.deletePrefix(prefix);
     const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id));

@@ -170,7 +170,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (result.status === 'partial') {
     await ctx.warnRun(
       `the connector failed on the extract's last try (${result.failure.message}) after it read ${streams.map((s) => s.name).join(', ')} to the end: ` +
-        `${streams.length > 1 ? 'they are' : 'it is'} loaded; ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'are' : 'is'} not, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again from the saved state`,
+        `${streams.length > 1 ? 'they are' : 'it is'} loaded; ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'are' : 'is'} not, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again (from the saved state, where there is one)`,
     );
   }
   for (const [stream, r] of Object.entries(result.repairs)) {
