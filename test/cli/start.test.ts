@@ -252,8 +252,14 @@ test('a start after one killed with SIGKILL takes over the local PostgreSQL and 
   const second = await start();
   assert.match(second.out(), /using a local PostgreSQL at \S+ \(data in .*\), left running by an earlier start that did not stop: it stops with this one/);
   assert.match(second.out(), /using a local Redis at \S+, left running by an earlier start that did not stop: it stops with this one/);
+  // Ctrl-C on `pnpm start`: the terminal signals the group, and pnpm forwards its own SIGINT too.
+  // (pnpm's comes a few milliseconds later: the same signal sent at once would be merged into one.)
   process.kill(-(second.child.pid ?? 0), 'SIGINT');
+  await new Promise((r) => setTimeout(r, 50));
+  process.kill(second.child.pid ?? 0, 'SIGINT');
   assert.equal(await second.exited, 0, second.out());
+  assert.doesNotMatch(second.out(), /again: exiting now/, 'one Ctrl-C delivered twice is one stop, not the second one that exits at once');
+  assert.match(second.out(), /"message":"stopped"/);
   // before: both kept listening after the second start had stopped
   assert.equal(await isListening('127.0.0.1', 54329), false, 'PostgreSQL stopped with the start that took it over');
   assert.equal(await isListening('127.0.0.1', 63799), false, 'Redis stopped with the start that took it over');

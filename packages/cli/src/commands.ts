@@ -61,15 +61,23 @@ async function closeAll(logger: Logger, closers: Closer[]): Promise<void> {
  * Runs until SIGINT/SIGTERM, then closes everything in reverse order of opening (a running task
  * is given up by its runner and retried elsewhere). A second signal exits at once.
  */
+/**
+ * A second signal sooner than this after the first is the same Ctrl-C, delivered twice: a
+ * terminal signals the whole foreground process group, and `pnpm start` forwards the signal it got
+ * to this process as well.
+ */
+const SAME_SIGNAL_MS = 1000;
+
 async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> {
   await new Promise<void>((resolve) => {
-    let stopping = false;
+    let stoppingSince: number | null = null;
     const stop = (signal: string): void => {
-      if (stopping) {
+      if (stoppingSince !== null) {
+        if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
         logger.warn(`${signal} again: exiting now`);
         process.exit(130);
       }
-      stopping = true;
+      stoppingSince = Date.now();
       logger.info(`${signal}: shutting down (running tries are let finish; ${signal} again exits at once, and they are retried)`);
       resolve();
     };
