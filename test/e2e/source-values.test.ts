@@ -36,6 +36,14 @@ async function runJob(jobId: string): Promise<RunView> {
   return stack.waitForRun(t.body.run_id, 90_000);
 }
 
+/** The run failed at its load, on the first try (the error is not one a retry fixes), with an error matching `error`. */
+function assertLoadFailedOnce(run: RunView, error: RegExp): void {
+  assert.equal(run.state, 'failed');
+  const load = run.tasks.find((x) => x.task_id === 'load');
+  assert.equal(load?.try_number, 1, 'not retried');
+  assert.match(load?.error ?? '', error);
+}
+
 test('NaN, Infinity and a cut-off character load, every record of them, and the run says so in its warnings', { timeout: 120_000 }, async () => {
   const job = await createJob({ name: 'odd values', source_config: { records: 5, special_values: true }, schema_name: 'values_e2e', mode: 'append', streams: ['users', 'orders'] });
   const run = await runJob(job);
@@ -67,11 +75,8 @@ test('NaN, Infinity and a cut-off character load, every record of them, and the 
 test("a merge whose key stage nulled (the source's value did not fit) fails saying so, not only 'null merge key'", { timeout: 120_000 }, async () => {
   const job = await createJob({ name: 'misfit key', source_config: { records: 5, special_values: true }, schema_name: 'values_merge', mode: 'merge', merge: 'user_id', streams: ['orders'] });
   const run = await runJob(job);
-  assert.equal(run.state, 'failed');
-  const load = run.tasks.find((x) => x.task_id === 'load');
-  assert.equal(load?.try_number, 1, 'not retried');
-  assert.match(
-    load?.error ?? '',
+  assertLoadFailedOnce(
+    run,
     /1 input rows have a null merge key \(user_id\): stage nulled 1 value\(s\) of user_id that did not fit the column's type \(the source's values are in the run's rejects; see its warnings\)/,
   );
   // The first load created the table; failing, it leaves no empty table behind.
@@ -102,11 +107,8 @@ test("an encrypted merge key whose source type changes (integer to number) is re
   // The same users again (the saved state forgotten): a merge must replace them, not add them.
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${job}/state`)).status, 200);
   const second = await runJob(job);
-  assert.equal(second.state, 'failed');
-  const load = second.tasks.find((x) => x.task_id === 'load');
-  assert.equal(load?.try_number, 1, 'not retried');
-  assert.match(
-    load?.error ?? '',
+  assertLoadFailedOnce(
+    second,
     /merge key column "id" of values_enckey\.users is encrypted from long values, and this run's are double: the same keys would encrypt to other values/,
   );
   const users = await readWithPyIceberg(stack.db.url, 'values_enckey', 'users', false);

@@ -345,18 +345,10 @@ class ExtractRun {
 
     const schemas = await this.#schemasForStaging(configured, commandOptions);
     const state = this.#finalState();
-    const manifest: ExtractManifest = {
-      version: 1,
-      runId: o.runId,
-      sourceName: connector.sourceName,
-      startedAt: this.#startedAt,
-      completedAt: new Date().toISOString(),
-      streams: configured.streams.map((s) => {
+    const manifest = this.#manifest(
+      configured.streams.map((s) => {
         const kept = this.#resumed.get(s.stream.name);
-        if (kept) {
-          const { state: _state, undeclaredFields: _fields, readBy: _by, ...stream } = kept;
-          return { ...stream, jsonSchema: schemas.get(s.stream.name) ?? kept.jsonSchema, status: 'COMPLETE' as const };
-        }
+        if (kept) return keptManifestStream(kept, schemas.get(s.stream.name));
         return {
           ...stagedStream(s, this.#writers.get(s.stream.name) as StagingWriter),
           jsonSchema: schemas.get(s.stream.name) ?? s.stream.json_schema,
@@ -364,20 +356,12 @@ class ExtractRun {
         };
       }),
       state,
-      ignoredRecords: this.#ignoredRecords,
-      unread: [],
-    };
-    try {
-      await o.store.put(manifestKey, `${JSON.stringify(manifest, null, 1)}\n`);
-    } catch (err) {
+      [],
+    );
+    const unwritten = await this.#publish(manifest);
+    if (unwritten !== undefined) {
       await this.#removeParts([]);
-      return this.#failed(connectorFailure('staging_error', `writing ${manifestKey} failed: ${errorMessage(err)}`, err));
-    }
-    try {
-      // The manifest now lists what the checkpoint kept; a checkpoint left would only mislead.
-      await o.store.delete(extractCheckpointKey(o.runId));
-    } catch (err) {
-      this.#log('warn', 'sluice', `removing ${extractCheckpointKey(o.runId)} failed: ${errorMessage(err)}`);
+      return this.#failed(connectorFailure('staging_error', `writing ${manifestKey} failed: ${errorMessage(unwritten)}`, unwritten));
     }
     const progress = this.#finalProgress();
     const earlier = [...this.#resumed.values(), ...this.#continued.values()].reduce((n, k) => n + k.records, 0);
@@ -742,6 +726,40 @@ class ExtractRun {
     return added;
   }
 
+  /** This run's manifest of these streams. */
+  #manifest(streams: ExtractManifest['streams'], state: AirbyteStateMessage[], unread: ExtractManifest['unread']): ExtractManifest {
+    return {
+      version: 1,
+      runId: this.#o.runId,
+      sourceName: this.#o.connector.sourceName,
+      startedAt: this.#startedAt,
+      completedAt: new Date().toISOString(),
+      streams,
+      state,
+      ignoredRecords: this.#ignoredRecords,
+      unread,
+    };
+  }
+
+  /**
+   * Writes the manifest (answering the error when it could not be written) and then removes the
+   * checkpoint: the manifest lists what it kept, and a checkpoint left would only mislead.
+   */
+  async #publish(manifest: ExtractManifest): Promise<unknown> {
+    const key = extractManifestKey(this.#o.runId);
+    try {
+      await this.#o.store.put(key, `${JSON.stringify(manifest, null, 1)}\n`);
+    } catch (err) {
+      return err ?? new Error(`writing ${key} failed`);
+    }
+    try {
+      await this.#o.store.delete(extractCheckpointKey(this.#o.runId));
+    } catch (err) {
+      this.#log('warn', 'sluice', `removing ${extractCheckpointKey(this.#o.runId)} failed: ${errorMessage(err)}`);
+    }
+    return undefined;
+  }
+
   /**
    * The last try's failure, when streams were read to the end (`kept`: by this try or an earlier
    * one): they get the run's manifest, with the state they were read to, so that they are loaded;
@@ -759,38 +777,24 @@ class ExtractRun {
     if (byName.size === 0) return undefined;
     const streams = configured.streams.flatMap((s) => {
       const k = byName.get(s.stream.name);
-      if (!k) return [];
-      const { state: _state, undeclaredFields: _fields, readBy: _by, ...stream } = k;
-      return [{ ...stream, status: 'COMPLETE' as const }];
+      return k ? [keptManifestStream(k)] : [];
     });
     const unread = configured.streams
       .filter((s) => !byName.has(s.stream.name))
       .map((s) => ({ name: s.stream.name, namespace: s.stream.namespace ?? null, jsonSchema: s.stream.json_schema, error: failure.message }));
     const state = withStreamStates(inputState, kept.flatMap((k) => (k.state ? [k.state] : [])));
     const manifestKey = extractManifestKey(o.runId);
-    const manifest: ExtractManifest = {
-      version: 1,
-      runId: o.runId,
-      sourceName: o.connector.sourceName,
-      startedAt: this.#startedAt,
-      completedAt: new Date().toISOString(),
-      streams,
-      state,
-      ignoredRecords: this.#ignoredRecords,
-      unread,
-    };
-    try {
-      await o.store.put(manifestKey, `${JSON.stringify(manifest, null, 1)}\n`);
-    } catch (err) {
-      this.#log('warn', 'sluice', `writing ${manifestKey} failed (${errorMessage(err)}): the streams read to the end are not loaded either`);
+    const manifest = this.#manifest(streams, state, unread);
+    const unwritten = await this.#publish(manifest);
+    if (unwritten !== undefined) {
+      this.#log('warn', 'sluice', `writing ${manifestKey} failed (${errorMessage(unwritten)}): the streams read to the end are not loaded either`);
       return undefined;
     }
     try {
-      await o.store.delete(extractCheckpointKey(o.runId));
       // What a cut-off stream kept is of no use now that no try follows: the next run reads it again.
       for (const u of unread) await o.store.deletePrefix(`staging/${o.runId}/raw/${streamKeySegment(u.name)}/`);
     } catch (err) {
-      this.#log('warn', 'sluice', `removing the checkpoint and the unread streams' parts failed: ${errorMessage(err)}`);
+      this.#log('warn', 'sluice', `removing the unread streams' parts failed: ${errorMessage(err)}`);
     }
     this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
     this.#log(
@@ -844,6 +848,12 @@ function stagedStream(s: ConfiguredAirbyteCatalog['streams'][number], w: Staging
     syncMode: s.sync_mode,
     destinationSyncMode: s.destination_sync_mode,
   };
+}
+
+/** A stream a checkpoint kept, read to the end, as the manifest lists it (with its schema as discovered now, when given). */
+function keptManifestStream(k: CheckpointStream, jsonSchema?: Record<string, unknown>): ExtractManifest['streams'][number] {
+  const { state: _state, undeclaredFields: _fields, readBy: _by, complete: _complete, ...stream } = k;
+  return { ...stream, jsonSchema: jsonSchema ?? k.jsonSchema, status: 'COMPLETE' };
 }
 
 /** Streams a checkpoint keeps, as a log line says them. */
