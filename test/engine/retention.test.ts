@@ -16,6 +16,11 @@ import { createHarness, testLogger, waitFor, waitForRun, type Harness } from './
 
 const DAY = 86_400_000;
 
+function ended(at: Date | null): Date {
+  assert.ok(at, 'a finished run has an end time');
+  return at;
+}
+
 describe('retention sweep', () => {
   let h: Harness;
   let dir: string;
@@ -104,27 +109,32 @@ describe('retention sweep', () => {
     });
     try {
       const runId = (await h.engine.triggerRun(job)).runId;
-      assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'failed');
+      const failed = await waitForRun(h.prisma, runId, ['success', 'failed']);
+      assert.equal(failed.state, 'failed');
       await store.put(`staging/${runId}/raw/a/part-00000.jsonl`, 'x');
       const deps = { prisma: h.prisma, store, logger: testLogger };
-      // Ages of 50 ms, on the real clock, so that the second end comes after the first removal.
+      // Ages of 50 ms; each sweep's clock is set from the run's own end, so a slow host cannot
+      // make a run older than the test means it to be.
       const policy = { archiveDays: 50 / DAY, stagingDays: 50 / DAY };
-      await sleep(100);
-      assert.equal(await removeExpiredRunFiles(deps, policy), 1);
+      const after = (end: Date | null, ms: number): Date => new Date(ended(end).getTime() + ms);
+      assert.equal(await removeExpiredRunFiles(deps, policy, after(failed.endedAt, 60)), 1);
       assert.deepEqual(await keys('staging/'), []);
       const first = await h.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } });
+      // The re-run must end after the first sweep's clock.
+      await sleep(100);
 
       broken = false;
       await h.engine.clearTask(runId, 'extract');
-      assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
+      const rerun = await waitForRun(h.prisma, runId, ['success', 'failed']);
+      assert.equal(rerun.state, 'success');
+      assert.ok(ended(rerun.endedAt) > first.removedAt, 'the re-run ended after the first sweep');
       await store.put(`archive/${runId}/raw/a/part-00000.jsonl`, 'x');
-      assert.equal(await removeExpiredRunFiles(deps, policy), 0, 'the run ended again less than 50 ms ago');
-      await sleep(100);
-      assert.equal(await removeExpiredRunFiles(deps, policy), 1, 'ended again after its first sweep, so swept again');
+      assert.equal(await removeExpiredRunFiles(deps, policy, after(rerun.endedAt, 10)), 0, 'the run ended again less than 50 ms ago');
+      assert.equal(await removeExpiredRunFiles(deps, policy, after(rerun.endedAt, 60)), 1, 'ended again after its first sweep, so swept again');
       assert.deepEqual(await keys('archive/'), []);
       const second = await h.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } });
       assert.ok(second.removedAt > first.removedAt);
-      assert.equal(await removeExpiredRunFiles(deps, policy), 0, 'and once only');
+      assert.equal(await removeExpiredRunFiles(deps, policy, after(rerun.endedAt, 120)), 0, 'and once only');
     } finally {
       await runner.close();
     }
