@@ -275,6 +275,41 @@ describe('runs and tasks', () => {
     assert.equal(extract.state, 'success', 'what had succeeded is not redone');
   });
 
+  test('a clear below a failure or a cancel is refused with what to clear instead; without map_index the instances that can run are cleared', async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'clear below a cancel' }))).body.job_id as string;
+    const runId = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    const extract = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    const extractRef = { instanceId: extract.id, tryNumber: 1, runnerId: 'test-runner' };
+    await sqlTransaction(api.db.prisma, async (sql) => {
+      assert.ok((await api.engine.store.claimTries(sql, [extractRef]))[0]);
+      await api.engine.store.finishTries(sql, [{ runId, tryRef: extractRef, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams: ['a', 'b'] } }]);
+    });
+    // Stream a's stage succeeds; then the run is cancelled before anything else ran.
+    const stageA = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 0 } });
+    const stageRef = { instanceId: stageA.id, tryNumber: 1, runnerId: 'test-runner' };
+    await sqlTransaction(api.db.prisma, async (sql) => {
+      assert.ok((await api.engine.store.claimTries(sql, [stageRef]))[0]);
+      await api.engine.store.finishTries(sql, [{ runId, tryRef: stageRef, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0 } }]);
+    });
+    assert.equal((await req('POST', `/api/runs/${runId}/cancel`)).status, 200);
+    const cancelled = await api.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+    const states = (body: { tasks: { task_id: string; stream: string | null; state: string }[] }, task: string): string[][] =>
+      body.tasks.filter((x) => x.task_id === task).map((x) => [x.stream ?? '', x.state]).sort();
+
+    const archive = await req('POST', `/api/runs/${runId}/tasks/archive/clear`);
+    assert.equal(archive.status, 409, archive.text);
+    assert.match(archive.body.error, /^task archive cannot run again while its upstream load\[\d\] is cancelled: clear load\[\d\] instead/);
+    assert.deepEqual(await api.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } }), cancelled, 'a refused clear leaves the run as it was');
+
+    const transform = await req('POST', `/api/runs/${runId}/tasks/transform/clear`);
+    assert.equal(transform.status, 200, transform.text);
+    assert.equal(transform.body.state, 'running');
+    assert.deepEqual(states(transform.body, 'transform'), [['a', 'queued'], ['b', 'cancelled']], "b's transform stays below its cancelled stage");
+    const load = await req('POST', `/api/runs/${runId}/tasks/load/clear?map_index=1`);
+    assert.equal(load.status, 409, load.text);
+    assert.equal(load.body.error, 'task load[1] cannot run again while its upstream transform[1] is cancelled: clear transform[1] instead (it runs again with everything downstream of it)');
+  });
+
   test('ids that are not UUIDs are not found', async () => {
     assert.equal((await req('GET', '/api/runs/not-a-uuid')).status, 404);
     const j = await req('GET', '/api/airbyte/ingest/not-a-uuid');

@@ -331,6 +331,15 @@ describe('run lifecycle', () => {
     await waitForRun(h.prisma, runId, ['failed']);
     assert.equal((await instanceStates(h.prisma, runId))['transform[1]'], 'upstream_failed');
     await assert.rejects(h.engine.clearTask(runId, 'load', 0), /only failed, upstream_failed or cancelled/);
+    // Below the failure a clear would run nothing: refused, and the finished run keeps its times.
+    const ended = await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+    await assert.rejects(
+      h.engine.clearTask(runId, 'transform', 1),
+      /task transform\[1\] cannot run again while its upstream stage\[1\] is failed: clear stage\[1\] instead/,
+    );
+    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream load\[1\] is upstream_failed/);
+    assert.deepEqual(await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } }), ended, 'the refused clears changed nothing');
+    assert.equal((await instanceStates(h.prisma, runId))['transform[1]'], 'upstream_failed');
     assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'failed');
     broken = false;
     const clearedAt = new Date();
@@ -367,6 +376,7 @@ describe('run lifecycle', () => {
     const { runId } = await h.engine.triggerRun(jobId);
     await waitForRun(h.prisma, runId, ['failed']);
     assert.deepEqual(await instanceStates(h.prisma, runId), { 'archive[-1]': 'upstream_failed', 'extract[-1]': 'failed' });
+    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream extract is failed: clear extract instead/);
     broken = false;
     await h.engine.clearTask(runId, 'extract');
     const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
@@ -433,9 +443,10 @@ describe('run lifecycle', () => {
     await h.engine.cancelRun(runId);
     await waitForRun(h.prisma, runId, ['cancelled']);
     hold = false;
+    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream load\[0\] is cancelled/);
     await h.engine.clearTask(runId, 'transform', 0);
     await h.engine.clearTask(runId, 'transform', 1);
-    await assert.rejects(h.engine.clearTask(runId, 'extract'), /extract\[-1\] is success; only failed, upstream_failed or cancelled/);
+    await assert.rejects(h.engine.clearTask(runId, 'extract'), /extract is success; only failed, upstream_failed or cancelled/);
     const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
     await runner.close();
     assert.equal(run.state, 'success');

@@ -22,6 +22,8 @@ import {
   mapSourceOf,
   retryDelayMs,
   taskSpec,
+  blockingUpstream,
+  instanceLabel,
   downstreamInstances,
   UNMAPPED,
   type DagSpec,
@@ -452,9 +454,18 @@ export class StateStore {
     if (!root) throw new NotFoundError('task instance', `${input.runId}/${input.taskId}[${input.mapIndex}]`);
     const clearable: TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
     if (!clearable.includes(root.state)) {
-      throw new ConflictError(`task ${input.taskId}[${input.mapIndex}] is ${root.state}; only failed, upstream_failed or cancelled tasks can be cleared`);
+      throw new ConflictError(`task ${instanceLabel(root)} is ${root.state}; only failed, upstream_failed or cancelled tasks can be cleared`);
     }
     const targets = [root, ...downstreamInstances(spec, root, rows).map((ref) => rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex))];
+    // A clear below a failure would run nothing: the instance goes straight back to
+    // upstream_failed, and the finished run would only be restarted and ended again.
+    const cleared = new Set(targets.map((t) => t?.id));
+    const blocker = blockingUpstream(spec, root, rows.map((r) => (cleared.has(r.id) ? { ...r, state: 'scheduled' as const } : r)));
+    if (blocker !== null) {
+      throw new ConflictError(
+        `task ${instanceLabel(root)} cannot run again while its upstream ${instanceLabel(blocker)} is ${blocker.state}: clear ${instanceLabel(blocker)} instead (it runs again with everything downstream of it)`,
+      );
+    }
     for (const t of targets) {
       if (!t) continue;
       if (!taskStatesLeadingTo('scheduled').includes(t.state)) continue; // still running or queued: leave it

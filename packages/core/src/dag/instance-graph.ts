@@ -27,6 +27,11 @@ export function instanceKey(r: InstanceRef): string {
   return `${r.taskId}[${r.mapIndex}]`;
 }
 
+/** How messages name an instance: the task id, with its map index when it is mapped. */
+export function instanceLabel(r: InstanceRef): string {
+  return r.mapIndex === UNMAPPED ? r.taskId : `${r.taskId}[${r.mapIndex}]`;
+}
+
 /** What all_success makes of an instance given its upstream instances. */
 export type Readiness = 'ready' | 'waiting' | 'upstream_failed';
 
@@ -80,6 +85,23 @@ export function readiness(spec: DagSpec, inst: InstanceRef, instances: readonly 
   if (up.instances.some((i) => BLOCKING_FAILURES.includes(i.state))) return 'upstream_failed';
   if (up.instances.every((i) => DONE.includes(i.state))) return 'ready';
   return 'waiting';
+}
+
+/**
+ * The upstream instance that keeps `inst` from ever running (failed, upstream_failed or
+ * cancelled), or null when none does. For a mapped upstream task with no instances yet, that is
+ * its map source.
+ */
+export function blockingUpstream(spec: DagSpec, inst: InstanceRef, instances: readonly InstanceView[]): InstanceView | null {
+  const byTask = groupByTask(instances);
+  const up = upstreamOf(spec, inst, byTask);
+  if (up.kind === 'instances') return up.instances.find((i) => BLOCKING_FAILURES.includes(i.state)) ?? null;
+  for (const u of taskSpec(spec, inst.taskId).upstreamTaskIds) {
+    const source = mapSourceOf(spec, u);
+    const sourceInst = source === null ? undefined : (byTask.get(source) ?? []).find((i) => i.mapIndex === UNMAPPED);
+    if (sourceInst !== undefined && BLOCKING_FAILURES.includes(sourceInst.state)) return sourceInst;
+  }
+  return null;
 }
 
 /** What the engine must do to a run's `scheduled` instances after something changed. */
