@@ -268,7 +268,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const namespace = ctx.job.schemaName;
   const tableName = icebergTableName(stream);
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
-  const appendIncremental = ctx.job.mode === 'append' && manifest?.streams.find((s) => s.name === stream)?.syncMode === 'incremental';
+  const extracted = manifest?.streams.find((s) => s.name === stream);
+  const appendIncremental = ctx.job.mode === 'append' && extracted?.syncMode === 'incremental';
   const conflict = await loadConflict(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   if (conflict) throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
   const columns: ColumnSpec[] = tm.columns.map((c) => {
@@ -393,7 +394,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     if (unread.length > 0 && jobEncrypts(ctx.job.columnTransformations)) {
       // This run fails at its unread streams (ADR 0022) and never reaches archive, which would
       // remove the plaintext of the columns this job encrypts; no clear of this run reads it again.
-      const rawKeys = manifest?.streams.find((s) => s.name === stream)?.files.map((f) => f.key) ?? [];
+      const rawKeys = extracted?.files.map((f) => f.key) ?? [];
       const n = await deleteStreamPlaintext(deps.store, ctx.run.id, stream, rawKeys);
       ctx.log.info(`deleted ${n} staging files holding this stream's plaintext (raw, staged, rejects): this run does not reach archive, as ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read`);
     }
