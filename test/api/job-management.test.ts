@@ -289,7 +289,7 @@ describe('runs and tasks', () => {
     const stageRef = { instanceId: stageA.id, tryNumber: 1, runnerId: 'test-runner' };
     await sqlTransaction(api.db.prisma, async (sql) => {
       assert.ok((await api.engine.store.claimTries(sql, [stageRef]))[0]);
-      await api.engine.store.finishTries(sql, [{ runId, tryRef: stageRef, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0 } }]);
+      await api.engine.store.finishTries(sql, [{ runId, tryRef: stageRef, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams: undefined } }]);
     });
     assert.equal((await req('POST', `/api/runs/${runId}/cancel`)).status, 200);
     const cancelled = await api.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
