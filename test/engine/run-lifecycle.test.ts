@@ -151,6 +151,12 @@ describe('run lifecycle', () => {
     assert.equal(extract.tryNumber, 1);
     assert.equal(extract.error, 'source_config.token is missing');
     assert.deepEqual(await instanceStates(h.prisma, runId), { 'archive[-1]': 'upstream_failed', 'extract[-1]': 'failed' });
+    const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: extract.id, level: 'error' } });
+    assert.deepEqual(
+      lines.map((l) => l.message),
+      ['try 1 failed (not retried: a retry cannot fix this): source_config.token is missing'],
+      'the log says why no try 2 of 6 follows',
+    );
   });
 
   it("follows a Sluice error's own word on retrying: an incompatible schema fails at once, an unavailable service is retried", async () => {

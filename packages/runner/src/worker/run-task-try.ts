@@ -193,7 +193,11 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   }
 
   if (!outcome) log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
-  else if (outcome.kind === 'failed') log.error(`try ${claimed.tryNumber} failed: ${outcome.error}`);
+  else if (outcome.kind === 'failed') {
+    // A try that leaves tries unused says why none follows, so that "try 1 of 6" does not read as a retry to come.
+    const unretried = !outcome.retryable && claimed.tryNumber < claimed.maxTries;
+    log.error(`try ${claimed.tryNumber} failed${unretried ? ' (not retried: a retry cannot fix this)' : ''}: ${outcome.error}`);
+  }
   // This try's lines are written before its outcome is recorded, so that the line the success's
   // statement writes ("try N succeeded") follows them. A try that logged nothing waits for nothing.
   await log.flush();
