@@ -24,6 +24,16 @@ after(async () => {
 const req = (method: string, route: string, body?: unknown) => api.request(method, route, { token: DEV, ...(body === undefined ? {} : { body }) });
 const scheduler = (jobId: string) => api.engine.schedules.queue.getJobScheduler(schedulerId(jobId));
 
+/** Claims a task instance's first try and reports it succeeded, as a runner would. */
+async function succeedAsRunner(runId: string, task: { taskId: string; mapIndex?: number }, mappedStreams?: string[]): Promise<void> {
+  const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: task.taskId, mapIndex: task.mapIndex ?? -1 } });
+  const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
+  await sqlTransaction(api.db.prisma, async (sql) => {
+    assert.ok((await api.engine.store.claimTries(sql, [ref]))[0], `${task.taskId} claimed`);
+    await api.engine.store.finishTries(sql, [{ runId, tryRef: ref, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams } }]);
+  });
+}
+
 describe('schedule, pause, delete', () => {
   test('creating a scheduled job registers its scheduler; PATCH changes it; pause and delete remove it', async () => {
     const c = await req('POST', '/api/airbyte/ingest', ingestBody({ schedule: '0 * * * *' }));
@@ -255,14 +265,8 @@ describe('runs and tasks', () => {
   test('clear a task of a cancelled run: without map_index, each cancelled instance of a per-stream task runs again', async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'clear after cancel' }))).body.job_id as string;
     const runId = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
-    const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
-    const ref = { instanceId: ti.id, tryNumber: 1, runnerId: 'test-runner' };
     // Extract succeeds as a runner's would, mapping two streams; their stages are then queued.
-    await sqlTransaction(api.db.prisma, async (sql) => {
-      const [claimed] = await api.engine.store.claimTries(sql, [ref]);
-      assert.ok(claimed);
-      await api.engine.store.finishTries(sql, [{ runId, tryRef: ref, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams: ['a', 'b'] } }]);
-    });
+    await succeedAsRunner(runId, { taskId: 'extract' }, ['a', 'b']);
     assert.equal((await req('POST', `/api/runs/${runId}/cancel`)).status, 200);
     const stages = (body: { tasks: { task_id: string; stream: string | null; state: string }[] }): string[][] =>
       body.tasks.filter((x) => x.task_id === 'stage').map((x) => [x.stream ?? '', x.state]).sort();
@@ -278,19 +282,9 @@ describe('runs and tasks', () => {
   test('a clear below a failure or a cancel is refused with what to clear instead; without map_index the instances that can run are cleared', async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'clear below a cancel' }))).body.job_id as string;
     const runId = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
-    const extract = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
-    const extractRef = { instanceId: extract.id, tryNumber: 1, runnerId: 'test-runner' };
-    await sqlTransaction(api.db.prisma, async (sql) => {
-      assert.ok((await api.engine.store.claimTries(sql, [extractRef]))[0]);
-      await api.engine.store.finishTries(sql, [{ runId, tryRef: extractRef, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams: ['a', 'b'] } }]);
-    });
+    await succeedAsRunner(runId, { taskId: 'extract' }, ['a', 'b']);
     // Stream a's stage succeeds; then the run is cancelled before anything else ran.
-    const stageA = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 0 } });
-    const stageRef = { instanceId: stageA.id, tryNumber: 1, runnerId: 'test-runner' };
-    await sqlTransaction(api.db.prisma, async (sql) => {
-      assert.ok((await api.engine.store.claimTries(sql, [stageRef]))[0]);
-      await api.engine.store.finishTries(sql, [{ runId, tryRef: stageRef, outcome: { kind: 'success', output: {}, rows: 0, bytes: 0, mappedStreams: undefined } }]);
-    });
+    await succeedAsRunner(runId, { taskId: 'stage', mapIndex: 0 });
     assert.equal((await req('POST', `/api/runs/${runId}/cancel`)).status, 200);
     const cancelled = await api.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
     const states = (body: { tasks: { task_id: string; stream: string | null; state: string }[] }, task: string): string[][] =>
