@@ -136,16 +136,26 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.equal(load?.try_number, 1, 'not retried');
     assert.equal(
       load?.error,
-      `table e2e_overwrite.users belongs to job ${job} ("overwrite"), which created it: a table is written by one job, as two would replace or repeat each other's rows. Give this job another schema_name, or delete that job first; nothing was written`,
+      `table e2e_overwrite.users belongs to job ${job} ("overwrite"): a table is written by one job, as two would replace or repeat each other's rows. Give this job another schema_name, or delete that job first; nothing was written`,
     );
     const after = await table('e2e_overwrite', 'users');
     assert.ok(after.rows.length === FAKER.count && after.rows.every((row) => row['ingestion_run_id'] === r2.run_id), "the first job's rows are as they were");
     assert.equal(after.snapshots.length, t.snapshots.length);
-    // Once the first job is deleted, the table may be written by another.
+    // Once the first job is deleted, the next job to load takes the table over: it owns it from then on.
+    assert.equal(after.properties['sluice.job-id'], job);
     assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${job}`)).status, 200);
     const r4 = await runOnce(other);
-    assert.ok((await loadLog(r4.run_id)).some((l) => l.message === `table e2e_overwrite.users was created by job ${job}, which is deleted; this job writes it now`));
-    assert.ok((await table('e2e_overwrite', 'users')).rows.every((row) => row['ingestion_run_id'] === r4.run_id));
+    assert.ok((await loadLog(r4.run_id)).some((l) => l.message === `table e2e_overwrite.users belonged to job ${job}, which is deleted; this job owns it from now on`));
+    const taken = await table('e2e_overwrite', 'users');
+    assert.ok(taken.rows.every((row) => row['ingestion_run_id'] === r4.run_id));
+    assert.equal(taken.properties['sluice.job-id'], other, "the commit named the new owner in the table's properties");
+    // So a third job is refused as the second was, naming the new owner.
+    const third = await createJob({ name: 'overwrite-third', schema_name: 'e2e_overwrite', mode: 'overwrite' });
+    const t5 = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${third}/runs`);
+    const r5 = await stack.waitForRun(t5.body.run_id);
+    assert.equal(r5.state, 'failed');
+    assert.match(r5.tasks.find((x) => x.task_id === 'load')?.error ?? '', new RegExp(`^table e2e_overwrite\\.users belongs to job ${other} \\("overwrite-neighbour"\\)`));
+    assert.equal((await table('e2e_overwrite', 'users')).snapshots.length, taken.snapshots.length, 'the third job wrote nothing');
   });
 
   test("a load expires the table's snapshots older than its history.expire.max-snapshot-age-ms; the rows stay", async () => {

@@ -62,6 +62,40 @@ for (const kind of ['file', 's3'] as const) {
       assert.equal((await h.keys('warehouse/race/t/data/')).length, 4);
     });
 
+    test("a write's table properties land in its commit; its guard sees each attempt's table and can stop the write before anything is written", async () => {
+      await h.catalog.createTable('owned', 't', cols, { properties: { owner: 'first' } });
+      const mine = await h.secondCatalog().loadTable('owned', 't');
+      // Another writer commits between this write's load and its first attempt: the guard sees its state.
+      const other = await h.catalog.loadTable('owned', 't');
+      await other.append({ format: 'ndjson', files: [await h.ndjson('owned-0.ndjson', rows(0, 2))], columns: cols }, { runId: 'other', taskId: 'load.t', tableProperties: { owner: 'second' } });
+      const seen: string[] = [];
+      await assert.rejects(
+        mine.append(
+          { format: 'ndjson', files: [await h.ndjson('owned-1.ndjson', rows(10, 2))], columns: cols },
+          {
+            runId: 'mine',
+            taskId: 'load.t',
+            tableProperties: { owner: 'third' },
+            guard: (m) => {
+              seen.push(m.properties['owner'] ?? '');
+              if (m.properties['owner'] !== 'first') throw new Error(`owned by ${m.properties['owner']}`);
+            },
+          },
+        ),
+        /owned by second/,
+      );
+      assert.deepEqual(seen, ['second'], 'the guard saw the newer state');
+      let view = await h.read('owned', 't');
+      assert.equal(view.properties['owner'], 'second', "the other writer's commit set the property");
+      assert.deepEqual(view.rows.map((r) => r['id']), [0, 1], 'the stopped write committed nothing');
+      assert.deepEqual((await h.keys('warehouse/owned/t/data/')).length, 1, 'and left no data file');
+      // A guard that lets it through: the property and the rows land together.
+      await mine.append({ format: 'ndjson', files: [await h.ndjson('owned-2.ndjson', rows(20, 1))], columns: cols }, { runId: 'mine-2', taskId: 'load.t', tableProperties: { owner: 'third' }, guard: () => undefined });
+      view = await h.read('owned', 't');
+      assert.equal(view.properties['owner'], 'third');
+      assert.deepEqual(view.rows.map((r) => r['id']), [0, 1, 20]);
+    });
+
     test("a view another engine made under the table's name: creating the table says so, and leaves no file", async () => {
       await h.catalog.createTable('views', 'seed', cols); // makes the namespace and the catalog's tables
       // As Iceberg's JdbcCatalog keeps a view: a row of iceberg_tables with iceberg_type VIEW.

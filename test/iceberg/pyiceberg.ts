@@ -14,6 +14,7 @@ export interface PyIcebergView {
   rows: Array<Record<string, unknown>>;
   snapshots: Array<{ snapshot_id: string; parent_snapshot_id: string | null; sequence_number: number; summary: Record<string, string> }>;
   current_snapshot_id: string | null;
+  properties: Record<string, string>;
   files: Array<{
     file_path: string;
     record_count: number;

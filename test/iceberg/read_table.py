@@ -88,6 +88,7 @@ def main():
             for s in table.metadata.snapshots
         ],
         "current_snapshot_id": None if table.current_snapshot() is None else str(table.current_snapshot().snapshot_id),
+        "properties": dict(table.properties),
         "files": [plain(f) for f in table.inspect.files().select(
             ["file_path", "record_count", "value_counts", "null_value_counts", "lower_bounds", "upper_bounds", "readable_metrics"]
         ).to_pylist()],

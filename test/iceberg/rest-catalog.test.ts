@@ -52,7 +52,7 @@ test('create, append, evolve and merge through the REST catalog; PyIceberg reads
   const wider: ColumnSpec[] = [...cols, { name: 'n', type: 'long' }];
   const merged = await table.merge(
     { format: 'ndjson', files: [await ndjson('b.ndjson', [{ id: 2, v: 'b2', n: 7 }, { id: 3, v: 'c', n: 8 }])], columns: wider },
-    { keys: ['id'], runId: 'run-2', taskId: 'load.items' },
+    { keys: ['id'], runId: 'run-2', taskId: 'load.items', tableProperties: { 'sluice.job-id': 'job-2' } },
   );
   assert.equal(merged.status, 'committed');
   assert.equal(merged.schemaChanged, true);
@@ -81,6 +81,7 @@ test('create, append, evolve and merge through the REST catalog; PyIceberg reads
   assert.equal(view.snapshots[1]?.summary['sluice.run-id'], 'run-2');
   assert.equal(view.snapshots[1]?.summary['deleted-data-files'], '1');
   assert.equal(view.snapshots[1]?.parent_snapshot_id, view.snapshots[0]?.snapshot_id);
+  assert.equal(view.properties['sluice.job-id'], 'job-2', "the merge's commit set the table property through the service");
 });
 
 test('two appends racing through the REST catalog both land', async () => {

@@ -27,6 +27,8 @@ export interface TableCommit {
   snapshot?: Snapshot;
   /** Snapshot expiry: the snapshots it removes (none of them main's). */
   removedSnapshotIds?: bigint[];
+  /** Table properties the commit sets (already in `next`). */
+  setProperties?: Record<string, string>;
 }
 
 /**

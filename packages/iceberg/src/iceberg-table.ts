@@ -49,6 +49,13 @@ export interface WriteOptions {
   taskId?: string;
   /** Extra snapshot summary properties. */
   snapshotProperties?: Record<string, string>;
+  /** Table properties the commit sets (others are kept), in the same compare-and-swap as its snapshot. */
+  tableProperties?: Record<string, string>;
+  /**
+   * Called with the table's state before each commit attempt (after a lost race, with the newer
+   * state): what it throws stops the write, which then commits nothing and removes its files.
+   */
+  guard?: (table: TableMetadata) => void | Promise<void>;
   /** Commit attempts before giving up on conflicts (default 10). */
   maxAttempts?: number;
   /** Local directory for temporary Parquet files (default: the OS temp dir). */
@@ -462,6 +469,7 @@ export class IcebergTable {
             reapplied: 0,
           };
         }
+        await options.guard?.(base);
         const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns);
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
@@ -471,6 +479,7 @@ export class IcebergTable {
         const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
         const commit: TableCommit = { base: { metadataLocation: baseLocation, metadata: base }, next, snapshot };
         if (schema.changed) commit.newSchema = { schema: schema.schema, lastColumnId: schema.lastColumnId };
+        if (options.tableProperties) commit.setProperties = options.tableProperties;
         let outcome: CommitOutcome;
         try {
           options.signal?.throwIfAborted();
@@ -680,7 +689,8 @@ export class IcebergTable {
       'schema-id': schema.schema['schema-id'],
     };
     if (parent) snapshot['parent-snapshot-id'] = parent['snapshot-id'];
-    return { next: withSnapshot(base, baseLocation, snapshot, schema), snapshot };
+    const next = withSnapshot(base, baseLocation, snapshot, schema);
+    return { next: options.tableProperties ? { ...next, properties: { ...next.properties, ...options.tableProperties } } : next, snapshot };
   }
 
   /** Copies data files already in the store under the table's `data/`, within the store; files without rows are left out. */

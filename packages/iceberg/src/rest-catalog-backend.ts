@@ -185,6 +185,7 @@ export class RestCatalogBackend implements CatalogBackend {
         { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': commit.snapshot['snapshot-id'] },
       );
     }
+    if (commit.setProperties) updates.push({ action: 'set-properties', updates: commit.setProperties });
     if (commit.removedSnapshotIds && commit.removedSnapshotIds.length > 0) {
       updates.push({ action: 'remove-snapshots', 'snapshot-ids': commit.removedSnapshotIds });
     }

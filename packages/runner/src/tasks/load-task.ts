@@ -6,7 +6,7 @@ import { NonRetryableTaskError, ValidationError, assertNever, errorMessage } fro
 import { icebergTableName } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, WriteInput } from '@sluice/iceberg';
+import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, TableMetadata, WriteInput } from '@sluice/iceberg';
 import type { WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
@@ -128,23 +128,22 @@ function formatAge(ms: number): string {
 }
 
 /**
- * A table belongs to the job that created it (its `sluice.job-id` property) while that job exists:
- * two jobs writing one table replace or repeat each other's rows (an overwrite by one removes the
- * other's; each job's saved state hides what the other changed), so another job's load is refused
- * before it writes anything, as Airbyte's platform means to reject connections that share a
- * destination table. The table of a deleted job (or one no Sluice job created) may be written.
+ * A table belongs to one job, named by its `sluice.job-id` property: two jobs writing one table
+ * replace or repeat each other's rows (an overwrite by one removes the other's; each job's saved
+ * state hides what the other changed), so another live job's load is refused before it writes
+ * anything, as Airbyte's platform means to reject connections that share a destination table.
+ * The table of a deleted job, or one no Sluice job owns (another engine created it), is taken
+ * over: the load's commit names this job its owner, so that the next job is refused in turn.
  */
-async function checkTableOwner(ctx: TaskContext, table: string, creator: string | undefined): Promise<void> {
-  if (creator === undefined || creator === ctx.job.id) return;
-  const owner = UUID.test(creator)
-    ? await ctx.prisma.ingestionJob.findUnique({ where: { id: creator }, select: { name: true, isDeleted: true } })
-    : null;
+async function tableOwnership(ctx: TaskContext, table: string, recorded: string | undefined): Promise<'own' | { takeOver: string }> {
+  if (recorded === ctx.job.id) return 'own';
+  if (recorded === undefined) return { takeOver: `table ${table} had no owning job (another engine created it); this job owns it from now on` };
+  const owner = UUID.test(recorded) ? await ctx.prisma.ingestionJob.findUnique({ where: { id: recorded }, select: { name: true, isDeleted: true } }) : null;
   if (owner === null || owner.isDeleted) {
-    ctx.log.info(`table ${table} was created by job ${creator}, which ${owner === null ? 'no longer exists' : 'is deleted'}; this job writes it now`);
-    return;
+    return { takeOver: `table ${table} belonged to job ${recorded}, which ${owner === null ? 'no longer exists' : 'is deleted'}; this job owns it from now on` };
   }
   throw new NonRetryableTaskError(
-    `table ${table} belongs to job ${creator} ("${owner.name}"), which created it: a table is written by one job, ` +
+    `table ${table} belongs to job ${recorded} ("${owner.name}"): a table is written by one job, ` +
       "as two would replace or repeat each other's rows. Give this job another schema_name, or delete that job first; nothing was written",
   );
 }
@@ -295,7 +294,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const { table, created } = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
-    await checkTableOwner(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
+    const ownership = await tableOwnership(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
+    if (ownership !== 'own') ctx.log.info(ownership.takeOver);
     const keyTypes = encryptedKeyTypes(tm, mergeKeys);
     checkEncryptedKeyTypes(table, `${namespace}.${tableName}`, keyTypes);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
@@ -313,6 +313,11 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         'sluice.mode': ctx.job.mode,
         ...Object.fromEntries(Object.entries(keyTypes).map(([column, type]) => [`${ENCRYPTED_KEY_TYPE}${column}`, type])),
       },
+      // Checked again on each commit attempt: a job that took the table over meanwhile owns it now.
+      guard: async (m: TableMetadata) => {
+        await tableOwnership(ctx, `${namespace}.${tableName}`, m.properties['sluice.job-id']);
+      },
+      ...(ownership === 'own' ? {} : { tableProperties: { 'sluice.job-id': ctx.job.id } }),
     };
     const write = async (): Promise<CommitResult> => {
       switch (ctx.job.mode) {
