@@ -115,6 +115,37 @@ test("an encrypted merge key whose source type changes (integer to number) is re
   assert.equal(users.rows.length, 3, 'no duplicate rows');
 });
 
+test('an encrypted merge key that another key would encrypt (the job recreated with another key) is refused, not merged into duplicates', { timeout: 180_000 }, async () => {
+  for (const name of ['ids-old', 'ids-new']) assert.equal((await stack.api('POST', '/api/encryption-keys', { name })).status, 201);
+  const body = (keyName: string) => ({
+    name: `recreated with ${keyName}`,
+    source_config: { records: 3 },
+    schema_name: 'values_enckey_name',
+    mode: 'merge' as const,
+    merge: 'id',
+    streams: ['users'],
+    column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: keyName }],
+  });
+  const first = await createJob(body('ids-old'));
+  assert.equal((await runJob(first)).state, 'success');
+  const before = await readWithPyIceberg(stack.db.url, 'values_enckey_name', 'users', false);
+  assert.equal(before.snapshots.at(-1)?.summary['sluice.encrypted-key-name.id'], 'ids-old');
+  // The job is changed the only way there is: deleted and made again, here with another key.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${first}`)).status, 200);
+  const second = await createJob(body('ids-new'));
+  assertLoadFailedOnce(
+    await runJob(second),
+    /^merge key column "id" of values_enckey_name\.users is encrypted with key "ids-old", and this job encrypts it with key "ids-new": the same keys would encrypt to other values/,
+  );
+  const after = await readWithPyIceberg(stack.db.url, 'values_enckey_name', 'users', false);
+  assert.equal(after.rows.length, 3, 'no duplicate rows');
+  assert.equal(after.snapshots.length, before.snapshots.length, 'nothing was written');
+  // Made again with the table's key, it merges as before: the same three rows.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${second}`)).status, 200);
+  assert.equal((await runJob(await createJob(body('ids-old')))).state, 'success');
+  assert.equal((await readWithPyIceberg(stack.db.url, 'values_enckey_name', 'users', false)).rows.length, 3);
+});
+
 test('an overwrite that reads no records empties the table, and the run says so in its warnings', { timeout: 120_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-empty-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

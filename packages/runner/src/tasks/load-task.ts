@@ -197,28 +197,55 @@ function withoutStaleEncryptionDocs(columns: ColumnSpec[], table: IcebergTable):
 
 /** Snapshot summary key prefix: the plaintext type of an encrypted merge-key column, per column. */
 const ENCRYPTED_KEY_TYPE = 'sluice.encrypted-key-type.';
+const ENCRYPTED_KEY_NAME = 'sluice.encrypted-key-name.';
 
-/** The plaintext type of each encrypted merge-key column of this load. */
-function encryptedKeyTypes(tm: TransformedManifest, mergeKeys: readonly string[]): Record<string, string> {
-  return Object.fromEntries(tm.columns.flatMap((c) => (c.encrypted && c.plaintextType !== null && mergeKeys.includes(c.name) ? [[c.name, c.plaintextType]] : [])));
+/** How an encrypted merge-key column of this load is encrypted: from which plaintext type, with which key (unknown in manifests older than the key's record). */
+interface EncryptedKey {
+  type: string;
+  keyName: string | undefined;
+}
+
+/** The encrypted merge-key columns of this load. */
+function encryptedKeys(tm: TransformedManifest, mergeKeys: readonly string[]): Map<string, EncryptedKey> {
+  return new Map(
+    tm.columns.flatMap((c) => (c.encrypted && c.plaintextType !== null && mergeKeys.includes(c.name) ? [[c.name, { type: c.plaintextType, keyName: c.encryption?.keyName }]] : [])),
+  );
+}
+
+/** What each load records of its encrypted merge keys in its snapshot's summary, for the next load's check. */
+function encryptedKeyProperties(keys: Map<string, EncryptedKey>): Record<string, string> {
+  return Object.fromEntries(
+    [...keys].flatMap(([column, k]) => [[`${ENCRYPTED_KEY_TYPE}${column}`, k.type], ...(k.keyName !== undefined ? [[`${ENCRYPTED_KEY_NAME}${column}`, k.keyName]] : [])]),
+  );
 }
 
 /**
- * A merge key is encrypted deterministically from its value's text, which depends on its type: 5
- * as a long is "5", as a double "5.0". A key whose source type changed (integer to number) would
- * then encrypt to other values and the merge would duplicate every row it should replace,
- * silently, where the unencrypted column fails the load on its type. So the type each load
- * encrypted from is kept in its snapshot's summary, and a load from another type is refused.
+ * A merge key is encrypted deterministically from its value's text, which depends on its type (5
+ * as a long is "5", as a double "5.0"), and with its key: a key column whose source type changed
+ * (integer to number), or that another key now encrypts (a job recreated with another
+ * encryption_key_name), would encrypt to other values, and the merge would duplicate every row it
+ * should replace, silently, where the unencrypted column fails the load on its type. So the type
+ * and the key each load encrypted with are kept in its snapshot's summary, and a load that differs
+ * is refused.
  */
-function checkEncryptedKeyTypes(table: IcebergTable, name: string, types: Record<string, string>): void {
-  for (const [column, type] of Object.entries(types)) {
-    const before = lastSummaryValue(table, `${ENCRYPTED_KEY_TYPE}${column}`);
-    if (before === undefined || before === type) continue;
-    throw new NonRetryableTaskError(
-      `merge key column "${column}" of ${name} is encrypted from ${before} values, and this run's are ${type}: the same keys would encrypt ` +
-        `to other values and the merge would duplicate the rows it should replace (an unencrypted column fails on its type the same way). ` +
-        `Cast the column back with a column transformation (transformation_type "cast", target_type "${before}"), or load into a new table`,
-    );
+function checkEncryptedKeys(table: IcebergTable, name: string, keys: Map<string, EncryptedKey>): void {
+  for (const [column, { type, keyName }] of keys) {
+    const typeBefore = lastSummaryValue(table, `${ENCRYPTED_KEY_TYPE}${column}`);
+    if (typeBefore !== undefined && typeBefore !== type) {
+      throw new NonRetryableTaskError(
+        `merge key column "${column}" of ${name} is encrypted from ${typeBefore} values, and this run's are ${type}: the same keys would encrypt ` +
+          `to other values and the merge would duplicate the rows it should replace (an unencrypted column fails on its type the same way). ` +
+          `Cast the column back with a column transformation (transformation_type "cast", target_type "${typeBefore}"), or load into a new table`,
+      );
+    }
+    const keyBefore = lastSummaryValue(table, `${ENCRYPTED_KEY_NAME}${column}`);
+    if (keyBefore !== undefined && keyName !== undefined && keyBefore !== keyName) {
+      throw new NonRetryableTaskError(
+        `merge key column "${column}" of ${name} is encrypted with key "${keyBefore}", and this job encrypts it with key "${keyName}": the same keys ` +
+          `would encrypt to other values and the merge would duplicate the rows it should replace. Encrypt the column with key "${keyBefore}" ` +
+          '(its rotations are fine: the table keeps one key version for its merge keys), or load into a new table; nothing was written',
+      );
+    }
   }
 }
 
@@ -296,8 +323,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     });
     const ownership = await tableOwnership(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
     if (ownership !== 'own') ctx.log.info(ownership.takeOver);
-    const keyTypes = encryptedKeyTypes(tm, mergeKeys);
-    checkEncryptedKeyTypes(table, `${namespace}.${tableName}`, keyTypes);
+    const keys = encryptedKeys(tm, mergeKeys);
+    checkEncryptedKeys(table, `${namespace}.${tableName}`, keys);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(columns, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
@@ -311,7 +338,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         'sluice.job-id': ctx.job.id,
         'sluice.stream': stream,
         'sluice.mode': ctx.job.mode,
-        ...Object.fromEntries(Object.entries(keyTypes).map(([column, type]) => [`${ENCRYPTED_KEY_TYPE}${column}`, type])),
+        ...encryptedKeyProperties(keys),
       },
       // Checked again on each commit attempt: a job that took the table over meanwhile owns it now.
       guard: async (m: TableMetadata) => {
