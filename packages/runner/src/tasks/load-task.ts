@@ -207,16 +207,21 @@ interface EncryptedKey {
 
 /** The encrypted merge-key columns of this load. */
 function encryptedKeys(tm: TransformedManifest, mergeKeys: readonly string[]): Map<string, EncryptedKey> {
-  return new Map(
-    tm.columns.flatMap((c) => (c.encrypted && c.plaintextType !== null && mergeKeys.includes(c.name) ? [[c.name, { type: c.plaintextType, keyName: c.encryption?.keyName }]] : [])),
-  );
+  const keys = new Map<string, EncryptedKey>();
+  for (const c of tm.columns) {
+    if (c.encrypted && c.plaintextType !== null && mergeKeys.includes(c.name)) keys.set(c.name, { type: c.plaintextType, keyName: c.encryption?.keyName });
+  }
+  return keys;
 }
 
 /** What each load records of its encrypted merge keys in its snapshot's summary, for the next load's check. */
 function encryptedKeyProperties(keys: Map<string, EncryptedKey>): Record<string, string> {
-  return Object.fromEntries(
-    [...keys].flatMap(([column, k]) => [[`${ENCRYPTED_KEY_TYPE}${column}`, k.type], ...(k.keyName !== undefined ? [[`${ENCRYPTED_KEY_NAME}${column}`, k.keyName]] : [])]),
-  );
+  const properties: Record<string, string> = {};
+  for (const [column, k] of keys) {
+    properties[`${ENCRYPTED_KEY_TYPE}${column}`] = k.type;
+    if (k.keyName !== undefined) properties[`${ENCRYPTED_KEY_NAME}${column}`] = k.keyName;
+  }
+  return properties;
 }
 
 /**
