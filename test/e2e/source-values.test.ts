@@ -146,6 +146,50 @@ test('an encrypted merge key that another key would encrypt (the job recreated w
   assert.equal((await readWithPyIceberg(stack.db.url, 'values_enckey_name', 'users', false)).rows.length, 3);
 });
 
+test("a job that encrypts a column of a table holding it in plaintext (or writes plaintext where Sluice encrypted) says so in the run's warnings", { timeout: 180_000 }, async () => {
+  assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'mails' })).status, 201);
+  const body = (encrypt: boolean, records: number) => ({
+    name: `mails ${encrypt ? 'encrypted' : 'plain'}`,
+    source_config: { records },
+    schema_name: 'values_mixed',
+    mode: 'append' as const,
+    streams: ['users'],
+    ...(encrypt ? { column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'mails' }] } : {}),
+  });
+  const warnings = async (runId: string): Promise<string[]> => (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${runId}`)).body.warnings;
+  const plain = await createJob(body(false, 2));
+  const first = await runJob(plain);
+  assert.equal(first.state, 'success');
+  assert.deepEqual(await warnings(first.run_id), []);
+  // The job is made again, now encrypting email: the table's two plaintext emails stay as they were.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${plain}`)).status, 200);
+  const encrypting = await createJob(body(true, 3));
+  const second = await runJob(encrypting);
+  assert.equal(second.state, 'success');
+  assert.deepEqual(await warnings(second.run_id), [
+    'stream users: column "email" of values_mixed.users holds values written in plaintext before this job encrypted it; they stay plaintext (rewrite or drop those rows if the column must hold no plaintext)',
+  ]);
+  let view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
+  const emails = view.rows.map((r) => String(r['email']));
+  assert.equal(emails.filter((e) => e.startsWith('sluice:v1:')).length, 3);
+  assert.equal(emails.filter((e) => e.endsWith('@example.com')).length, 2);
+  // Its next run (the same users read again) has nothing new to say: Sluice encrypts the column already.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${encrypting}/state`)).status, 200);
+  const third = await runJob(encrypting);
+  assert.equal(third.tasks.find((x) => x.task_id === 'load')?.rows, 3);
+  assert.equal(third.state, 'success');
+  assert.deepEqual(await warnings(third.run_id), []);
+  // Made again without the encryption: the ciphertext stays, and the plaintext run says so.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${encrypting}`)).status, 200);
+  const fourth = await runJob(await createJob(body(false, 1)));
+  assert.equal(fourth.state, 'success');
+  assert.deepEqual(await warnings(fourth.run_id), [
+    'stream users: column "email" of values_mixed.users holds values Sluice encrypted, and this job writes it in plaintext; the column now holds both',
+  ]);
+  view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
+  assert.equal(view.schema.find((f) => f.name === 'email')?.doc, undefined, "the column's doc no longer says it is encrypted");
+});
+
 test('an overwrite that reads no records empties the table, and the run says so in its warnings', { timeout: 120_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-empty-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

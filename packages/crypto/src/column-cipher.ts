@@ -49,6 +49,11 @@ export function deterministicKeyVersion(value: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Whether a column value, or a prefix of one (an Iceberg column bound), has the form of a value Sluice encrypted. */
+export function isEncryptedValue(value: string): boolean {
+  return /^sluice:v1d?:/.test(value);
+}
+
 /** Fresh key material for a new key version (32 random bytes). */
 export function generateKeyMaterial(): Buffer {
   return randomBytes(32);

@@ -1,6 +1,6 @@
 export { MasterKeyring, masterKeyId, decodeMasterKey, SEALED_PREFIX } from './master-keyring.ts';
 export { sealSourceConfig, openSourceConfig } from './source-config-seal.ts';
-export { ColumnCipher, deterministicKeyVersion, generateKeyMaterial } from './column-cipher.ts';
+export { ColumnCipher, deterministicKeyVersion, generateKeyMaterial, isEncryptedValue } from './column-cipher.ts';
 export type { ColumnEncryptionMode } from './column-cipher.ts';
 export { EncryptionKeyStore } from './encryption-key-store.ts';
 export type { EncryptionKeyInfo } from './encryption-key-store.ts';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
 import { icebergTableName } from '@sluice/core/pipeline';
+import { isEncryptedValue } from '@sluice/crypto';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, TableMetadata, WriteInput } from '@sluice/iceberg';
@@ -195,6 +196,32 @@ function withoutStaleEncryptionDocs(columns: ColumnSpec[], table: IcebergTable):
   return columns.map((c) => (c.doc === undefined && docs.get(c.name)?.startsWith(ENCRYPTED_DOC) === true ? { ...c, doc: null } : c));
 }
 
+/**
+ * What this load would make of columns whose encryption changes (the job was made again with or
+ * without a column's encryption): an appended or merged batch leaves the table's older values as
+ * they were, so the column would mix plaintext and ciphertext. Told by the column's doc (did
+ * Sluice encrypt it until now?) and its values' bounds in the table's manifests (does it hold such
+ * values?); an overwrite replaces every row and mixes nothing.
+ */
+async function mixedEncryptionWarnings(table: IcebergTable, name: string, stream: string, tm: TransformedManifest, mode: WriteMode): Promise<string[]> {
+  if (mode === 'overwrite') return [];
+  const docs = new Map(table.schema.fields.map((f) => [f.name, f.doc]));
+  const out: string[] = [];
+  for (const c of tm.columns) {
+    if (!docs.has(c.name) || c.encrypted === (docs.get(c.name)?.startsWith(ENCRYPTED_DOC) === true)) continue;
+    const bounds = await table.stringBounds(c.name);
+    if (c.encrypted && bounds.some((b) => !isEncryptedValue(b))) {
+      out.push(
+        `stream ${stream}: column "${c.name}" of ${name} holds values written in plaintext before this job encrypted it; they stay plaintext ` +
+          '(rewrite or drop those rows if the column must hold no plaintext)',
+      );
+    } else if (!c.encrypted && bounds.some(isEncryptedValue)) {
+      out.push(`stream ${stream}: column "${c.name}" of ${name} holds values Sluice encrypted, and this job writes it in plaintext; the column now holds both`);
+    }
+  }
+  return out;
+}
+
 /** Snapshot summary key prefix: the plaintext type of an encrypted merge-key column, per column. */
 const ENCRYPTED_KEY_TYPE = 'sluice.encrypted-key-type.';
 const ENCRYPTED_KEY_NAME = 'sluice.encrypted-key-name.';
@@ -330,6 +357,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     if (ownership !== 'own') ctx.log.info(ownership.takeOver);
     const keys = encryptedKeys(tm, mergeKeys);
     checkEncryptedKeys(table, `${namespace}.${tableName}`, keys);
+    const mixed = await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(columns, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
@@ -390,6 +418,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''}` +
         `${result.attempts > 1 ? `; ${conflictsSaid(result)}` : ''})`,
     );
+    if (result.status === 'committed' && tm.rows > 0) for (const warning of mixed) await ctx.warnRun(warning);
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
       ctx.log.warn(
