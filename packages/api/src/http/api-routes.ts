@@ -24,6 +24,7 @@ import {
   text,
   triggerRunResponse,
   updateJobRequest,
+  parseUpdateJobRequest,
 } from '@sluice/core/contract';
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
@@ -168,7 +169,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
-        return { status: 200, body: await d.jobs.update(who(ctx), jobId, parseRequest(updateJobRequest, ctx.body)) };
+        return { status: 200, body: await d.jobs.update(who(ctx), jobId, parseUpdateJobRequest(ctx.body)) };
       },
     },
     {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { JOB_STATUSES } from './job-views.ts';
+import { ValidationError } from '../errors/index.ts';
+import { createIngestJobRequest } from './create-ingest-job.ts';
+import { parseRequest } from './parse-request.ts';
 import { text } from './text.ts';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50).describe('page size (1–200)');
@@ -19,6 +22,28 @@ export const updateJobRequest = z
   })
   .meta({ id: 'UpdateJobRequest' });
 export type UpdateJobRequest = z.output<typeof updateJobRequest>;
+
+/**
+ * The body of a PATCH, parsed: a field of the job's definition (streams, mode, …) is named as one
+ * that is set when the job is created, with the way to change it, rather than as unknown.
+ */
+export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+    const updatable = Object.keys(updateJobRequest.shape);
+    const fixed = Object.keys(input).filter((k) => k in createIngestJobRequest.shape && !updatable.includes(k));
+    if (fixed.length > 0) {
+      throw new ValidationError(
+        fixed.map((path) => ({
+          path,
+          message:
+            `is set when the job is created and cannot be changed (PATCH changes ${updatable.join(', ')}): to change it, delete the job and create it again ` +
+            "(the new job takes its tables over; its saved connector state is not carried over, so the first run reads from the start)",
+        })),
+      );
+    }
+  }
+  return parseRequest(updateJobRequest, input);
+}
 
 /** `GET /api/airbyte/ingest` query: paged, filtered by owner, status and name. */
 export const listJobsQuery = z.strictObject({

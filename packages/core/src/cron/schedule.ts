@@ -74,6 +74,7 @@ function fieldProblem(field: string, rule: FieldRule): string | null {
  */
 export function normalizeSchedule(expression: string, options: ScheduleOptions = {}): string {
   const expr = expression.trim();
+  if (expr === '') throw new ValidationError([{ path: 'schedule', message: 'is empty: give a cron expression, or null for a job that runs on demand only' }]);
   const preset = CRON_PRESETS[expr.toLowerCase()];
   if (preset !== undefined) return preset;
   if (expr.startsWith('@')) {
