@@ -195,8 +195,11 @@ describe('runs and tasks', () => {
     for (const runId of [running, queued]) {
       const r = await req('GET', `/api/runs/${runId}`);
       assert.equal(r.body.state, 'cancelled', `run ${runId}`);
+      assert.equal(r.body.state_message, 'cancelled as its job was deleted', 'not an operator\'s cancel');
       assert.ok(r.body.tasks.every((t: { state: string }) => t.state === 'cancelled'), 'no task of it is left to run');
     }
+    const deleted = await req('GET', `/api/airbyte/ingest/${own}`);
+    assert.match(deleted.body.status_message, /^run [0-9a-f-]{36} was cancelled as its job was deleted$/);
     assert.equal((await req('GET', `/api/runs/${done}`)).body.ended_at, endedBefore, 'a finished run is not touched');
     // The running run's cancel freed its max_active_runs slot: the queued run must not take it.
     assert.equal((await req('GET', `/api/runs/${queued}`)).body.started_at, null, 'the queued run never started');

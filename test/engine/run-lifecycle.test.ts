@@ -287,7 +287,8 @@ describe('run lifecycle', () => {
     // The contract's statuses have no "cancelled": the job is failed, with the time a client reads beside it.
     const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
     assert.equal(job.status, 'failed');
-    assert.equal(job.statusMessage, `run ${runId} was cancelled`);
+    assert.equal(job.statusMessage, `run ${runId} was cancelled by an operator`);
+    assert.equal(run.stateMessage, 'cancelled by an operator');
     assert.ok(job.lastFailedAt && run.endedAt && job.lastFailedAt.getTime() === run.endedAt.getTime(), 'last_failed_at is the cancel');
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
   });

@@ -10,6 +10,7 @@ export interface JobEngine {
   /** Makes Redis's job scheduler match the job row (schedule, time zone, paused, deleted). */
   syncSchedule(jobId: string): Promise<void>;
   triggerRun(jobId: string): Promise<{ runId: string }>;
-  cancelRun(runId: string): Promise<void>;
+  /** `why` says who cancels: an operator (default), or the deletion of the run's job. */
+  cancelRun(runId: string, why?: 'operator' | 'job deleted'): Promise<void>;
   clearTask(runId: string, taskId: string, mapIndex?: number): Promise<void>;
 }

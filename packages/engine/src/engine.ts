@@ -8,7 +8,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { quitRedis, RedisOutages } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';
 import { Schedules } from './schedules.ts';
-import { StateStore } from './state-store.ts';
+import { StateStore, type CancelReason } from './state-store.ts';
 
 /** How long an API call waits for Redis once PostgreSQL has its change (see `Engine.#whenRedisAnswers`). */
 const REDIS_WAIT_MS = 2_000;
@@ -82,8 +82,8 @@ export class Engine {
   }
 
   /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */
-  async cancelRun(runId: string): Promise<void> {
-    const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.cancelRun(sql, runId));
+  async cancelRun(runId: string, why: CancelReason = 'operator'): Promise<void> {
+    const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.cancelRun(sql, runId, why));
     const told = (async () => {
       await this.redis.publish(cancelChannel(this.options.queuePrefix), runId);
       await this.dispatcher.dispatch(dispatches);

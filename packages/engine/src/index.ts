@@ -1,7 +1,7 @@
 export { Engine } from './engine.ts';
 export type { EngineOptions } from './engine.ts';
 export { StateStore } from './state-store.ts';
-export type { TaskDispatch, TryOutcome, TryRef, ClaimedInstance, FinishReport } from './state-store.ts';
+export type { CancelReason, TaskDispatch, TryOutcome, TryRef, ClaimedInstance, FinishReport } from './state-store.ts';
 export { Dispatcher } from './dispatcher.ts';
 export { Schedules, MAX_CATCHUP_RUNS } from './schedules.ts';
 export { Recovery } from './recovery.ts';

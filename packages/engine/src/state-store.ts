@@ -41,6 +41,14 @@ import { ConflictError, NotFoundError } from '@sluice/core';
 import type { RunType, Sql } from '@sluice/db';
 import type { DagCache } from './dag-store.ts';
 
+/** Who cancels a run: an operator (the API's cancel), or the deletion of its job. */
+export type CancelReason = 'operator' | 'job deleted';
+
+const CANCEL_MESSAGES: Record<CancelReason, string> = {
+  operator: 'cancelled by an operator',
+  'job deleted': 'cancelled as its job was deleted',
+};
+
 /** A task try to enqueue once the transaction committed. */
 export interface TaskDispatch {
   instanceId: string;
@@ -369,7 +377,7 @@ export class StateStore {
     for (const e of ends) {
       const lock = ended.get(e.run.id);
       if (!lock) continue;
-      const outcomeMessage = { success: `run ${e.run.id} succeeded`, failed: e.message, cancelled: `run ${e.run.id} was cancelled` }[e.to];
+      const outcomeMessage = { success: `run ${e.run.id} succeeded`, failed: e.message, cancelled: `run ${e.run.id} was ${e.message ?? 'cancelled'}` }[e.to];
       const prev = jobs.get(lock.job_id);
       jobs.set(lock.job_id, {
         max: lock.max_active_runs,
@@ -421,7 +429,7 @@ export class StateStore {
    * instance cancelled and changes nothing). Answers the dispatches of queued runs it frees a
    * slot for.
    */
-  async cancelRun(sql: Sql, runId: string): Promise<TaskDispatch[]> {
+  async cancelRun(sql: Sql, runId: string, why: CancelReason = 'operator'): Promise<TaskDispatch[]> {
     const run = await this.#lockRun(sql, runId);
     if (!runStatesLeadingTo('cancelled').includes(run.state)) {
       throw new ConflictError(`run ${runId} is ${run.state}; only queued or running runs can be cancelled`);
@@ -431,7 +439,7 @@ export class StateStore {
       UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, error = 'run cancelled', updated_at = ${now}
       WHERE run_id = ${runId}::uuid
         AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((s) => taskStatesLeadingTo('cancelled').includes(s))}::text[])`;
-    return this.#finishRuns(sql, [{ run, to: 'cancelled', message: 'cancelled by an operator' }]);
+    return this.#finishRuns(sql, [{ run, to: 'cancelled', message: CANCEL_MESSAGES[why] }]);
   }
 
   /**

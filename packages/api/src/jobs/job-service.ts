@@ -233,7 +233,7 @@ export class JobService {
     const active = await this.d.prisma.dagRun.findMany({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true } });
     for (const run of active) {
       try {
-        await this.d.engine.cancelRun(run.id);
+        await this.d.engine.cancelRun(run.id, 'job deleted');
         this.#log.info('run cancelled: its job was deleted', { jobId, runId: run.id });
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err; // it ended meanwhile
