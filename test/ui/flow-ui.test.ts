@@ -436,6 +436,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     await page.locator('dl.settings').getByText('Every minute', { exact: false }).waitFor();
     assert.equal(await page.getByText('next fire').count(), 0);
+    const pill = page.locator('.page-head [data-testid="job-active"]');
+    assert.equal(await pill.textContent(), 'deleted');
+    assert.equal(await pill.getAttribute('class'), 'pill deleted', 'not drawn as an active job');
     await page.close();
   });
 });

@@ -76,7 +76,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
       <Crumbs trail={[{ label: 'Jobs', to: '/jobs' }, { label: job?.name ?? live?.name ?? shortId(jobId) }]} />
       <div className="page-head">
         <h1>{job?.name ?? live?.name ?? 'Job'}</h1>
-        <span className={paused ? 'pill paused' : 'pill active'} data-testid="job-active">
+        <span className={deleted ? 'pill deleted' : paused ? 'pill paused' : 'pill active'} data-testid="job-active">
           {deleted ? 'deleted' : paused ? 'paused' : 'active'}
         </span>
         {/* The job's status, as the API says it: not its newest run's state (a run queued behind a running one). */}
