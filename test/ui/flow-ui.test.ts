@@ -192,6 +192,12 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const resumed = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
     assert.equal(resumed.isPaused, false);
     await shot(page, 'dev-09-job-resumed');
+    // A schedule changed elsewhere (here through the API) shows on the open page without a reload.
+    await markDocument(page);
+    const patched = await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { schedule: '30 2 * * *' });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    await page.locator('dl.settings').getByText('30 2 * * *', { exact: false }).waitFor();
+    assert.ok(await sameDocument(page));
     await page.close();
   });
 

@@ -65,11 +65,13 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
 
   const paused = live?.is_paused ?? job?.is_paused ?? false;
   const deleted = live?.is_deleted ?? job?.is_deleted ?? false;
+  // The schedule follows the live feed too: a PATCH made elsewhere shows without a reload.
+  const schedule = live ? { schedule: live.schedule, timezone: live.timezone, catchup: live.catchup } : job;
   const runs = live?.runs ?? [];
   const selectedRun = runs.find((r) => r.run_id === selected) ?? runs[0] ?? null;
   const grouped = (live?.streams.length ?? 0) > STREAMS_DRAWN && !eachStream;
   // A deleted job's schedule is removed: it has no next fire.
-  const next = job !== null ? nextFire(job.schedule, job.timezone, paused || deleted) : null;
+  const next = schedule !== null ? nextFire(schedule.schedule, schedule.timezone, paused || deleted) : null;
 
   return (
     <main id="main">
@@ -192,14 +194,14 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             <dd>{job.streams.length > 0 ? job.streams.join(', ') : 'all'}</dd>
             <dt>Schedule</dt>
             <dd>
-              {scheduleInWords(job.schedule, job.timezone)}
-              {job.schedule ? <code className="small"> {job.schedule}</code> : null}
+              {scheduleInWords(schedule?.schedule ?? null, schedule?.timezone ?? job.timezone)}
+              {schedule?.schedule ? <code className="small"> {schedule.schedule}</code> : null}
               {next !== null ? <div className="muted small">next fire {formatDate(next.toISOString())}</div> : null}
             </dd>
-            {job.schedule ? (
+            {schedule?.schedule ? (
               <>
                 <dt>Missed fires</dt>
-                <dd>{job.catchup ? 'all run (catch-up)' : 'the latest runs after an outage; none after a pause'}</dd>
+                <dd>{schedule.catchup ? 'all run (catch-up)' : 'the latest runs after an outage; none after a pause'}</dd>
               </>
             ) : null}
             <dt>Owner</dt>

@@ -68,6 +68,10 @@ export interface LiveJob {
   is_paused: boolean;
   /** Soft-deleted: history stays visible, controls are gone. */
   is_deleted: boolean;
+  /** The cron schedule (null: on demand only), the zone it is read in, and whether missed fires are all run. */
+  schedule: string | null;
+  timezone: string;
+  catchup: boolean;
   status: string;
   status_message: string | null;
   dag: { version: number; tasks: LiveDagTask[] } | null;
