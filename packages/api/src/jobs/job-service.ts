@@ -335,13 +335,7 @@ export class JobService {
     const targets =
       instances.length === 1 ? instances : instances.filter((i) => i.state === 'failed' || i.state === 'upstream_failed' || i.state === 'cancelled');
     if (targets.length === 0) throw new ConflictError(`no instance of task ${taskId} has failed or was cancelled (give map_index to pick one)`);
-    const [only] = targets;
-    if (targets.length === 1 && only !== undefined) {
-      await this.d.engine.clearTask(runId, taskId, only.mapIndex);
-      this.#log.info('task cleared', { runId, taskId, mapIndexes: [only.mapIndex] });
-      return this.#runView(runId);
-    }
-    // Each instance whose own upstream let it run again is cleared; one still below a failure
+    // Each instance whose own upstream lets it run again is cleared; one still below a failure
     // is left as it is (the engine says why), unless that is every one of them.
     const cleared: number[] = [];
     const refused: ConflictError[] = [];

@@ -190,10 +190,15 @@ function encryptedColumnDoc(c: TransformedManifest['columns'][number]): string |
   );
 }
 
+/** The table's columns whose doc says Sluice encrypts them. */
+function encryptedInTable(table: IcebergTable): Set<string> {
+  return new Set(table.schema.fields.flatMap((f) => (f.doc?.startsWith(ENCRYPTED_DOC) === true ? [f.name] : [])));
+}
+
 /** `columns`, with a doc of Sluice's encryption removed from the table's columns this load writes in plaintext. */
 function withoutStaleEncryptionDocs(columns: ColumnSpec[], table: IcebergTable): ColumnSpec[] {
-  const docs = new Map(table.schema.fields.map((f) => [f.name, f.doc]));
-  return columns.map((c) => (c.doc === undefined && docs.get(c.name)?.startsWith(ENCRYPTED_DOC) === true ? { ...c, doc: null } : c));
+  const encrypted = encryptedInTable(table);
+  return columns.map((c) => (c.doc === undefined && encrypted.has(c.name) ? { ...c, doc: null } : c));
 }
 
 /**
@@ -205,10 +210,11 @@ function withoutStaleEncryptionDocs(columns: ColumnSpec[], table: IcebergTable):
  */
 async function mixedEncryptionWarnings(table: IcebergTable, name: string, stream: string, tm: TransformedManifest, mode: WriteMode): Promise<string[]> {
   if (mode === 'overwrite') return [];
-  const docs = new Map(table.schema.fields.map((f) => [f.name, f.doc]));
+  const inTable = new Set(table.schema.fields.map((f) => f.name));
+  const encrypted = encryptedInTable(table);
   const out: string[] = [];
   for (const c of tm.columns) {
-    if (!docs.has(c.name) || c.encrypted === (docs.get(c.name)?.startsWith(ENCRYPTED_DOC) === true)) continue;
+    if (!inTable.has(c.name) || c.encrypted === encrypted.has(c.name)) continue;
     const bounds = await table.stringBounds(c.name);
     if (c.encrypted && bounds.some((b) => !isEncryptedValue(b))) {
       out.push(
