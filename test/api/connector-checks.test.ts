@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { resolveConnector } from '@sluice/connectors';
+import { MasterKeyring, openSourceConfig } from '@sluice/crypto';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
 const connectorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/connectors/test-connector');
@@ -19,6 +20,8 @@ const resolve = (name: string) => (name === SOURCE ? resolveConnector(name, { se
 const DEV = 'dev-token-connector-012';
 const CANARY = `canary-${randomBytes(8).toString('hex')}`;
 const PHRASE = `phrase-${randomBytes(8).toString('hex')}`;
+/** A canary that replaces CANARY through PATCH. */
+const ROTATED = `rotated-${randomBytes(8).toString('hex')}`;
 /** Secrets under keys the spec does not declare (it has additionalProperties: true, as source-faker's does). */
 const UNDECLARED = {
   password: `pw-${randomBytes(8).toString('hex')}`,
@@ -167,10 +170,74 @@ test("a config the source itself calls wrong (its discover's config_error) is re
   assert.match(long.body.error, /… \(20017 characters; the task log has more\)\) \(exit code 1\)$/);
 });
 
+describe('PATCH source_config', () => {
+  const keyring = () => MasterKeyring.fromBase64(api.masterKey);
+  const stored = async (id: string): Promise<Record<string, unknown>> => {
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    return openSourceConfig(keyring(), id, row.sourceConfigEncrypted);
+  };
+  const patch = (id: string, body: unknown) => api.request('PATCH', `/api/airbyte/ingest/${id}`, { token: DEV, body });
+
+  test('a config sent back as GET showed it keeps its secrets; a changed secret replaces the saved one; the cached catalog is dropped', async () => {
+    const r = await post({ name: 'rotate', streams: ['users'] });
+    assert.equal(r.status, 201, r.text);
+    const id = r.body.job_id as string;
+    await api.db.prisma.ingestionJob.update({ where: { id }, data: { sourceCatalog: { streams: [] }, sourceCatalogAt: new Date() } });
+    const shown = (await api.request('GET', `/api/airbyte/ingest/${id}`, { token: DEV })).body.source_config as Record<string, unknown>;
+
+    const kept = await patch(id, { source_config: { ...shown, records: 7, credentials: { auth: 'basic', user: 'v', pass_phrase: '**********' } } });
+    assert.equal(kept.status, 200, kept.text);
+    assert.deepEqual(kept.body.source_config, { records: 7, canary: '**********', credentials: { auth: 'basic', user: 'v', pass_phrase: '**********' } });
+    assert.deepEqual(await stored(id), { records: 7, canary: CANARY, credentials: { auth: 'basic', user: 'v', pass_phrase: PHRASE } });
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    assert.equal(row.sourceCatalog, null, 'discovered with the old config');
+    assert.equal(row.sourceCatalogAt, null);
+
+    const rotated = await patch(id, { source_config: { records: 7, canary: ROTATED, credentials: { auth: 'basic', user: 'v', pass_phrase: '**********' } } });
+    assert.equal(rotated.status, 200, rotated.text);
+    assert.equal((rotated.body.source_config as Record<string, unknown>)['canary'], '**********');
+    assert.deepEqual(await stored(id), { records: 7, canary: ROTATED, credentials: { auth: 'basic', user: 'v', pass_phrase: PHRASE } });
+    assert.ok(api.logs.some((l) => l.includes('ingestion job updated') && l.includes('"connectorConfigReplaced":true') && l.includes('"masksKept":2')), 'the change is logged');
+  });
+
+  test('refused, the saved config untouched: against the spec, by the source, a mask with no saved secret, a catalog the job no longer fits, a deleted job', async () => {
+    const merge = await post({ name: 'merge on an extra column', streams: ['users'], mode: 'merge', merge: 'nickname', source_config: { records: 3, extra_field: 'nickname', declare_extra: true, canary: CANARY } });
+    assert.equal(merge.status, 201, merge.text);
+    const id = merge.body.job_id as string;
+    const before = await stored(id);
+    const cases: [unknown, RegExp][] = [
+      [{ source_config: { records: 'many' } }, /^source_config\.records: must be integer,object \(connector spec\)$/],
+      [
+        { source_config: { ...before, discover_fail: 'The host db2.example does not answer.' } },
+        /^source_config: source-sluice-test says the configuration is wrong: .*\(The host db2\.example does not answer\.\)/,
+      ],
+      [
+        { source_config: { ...before, canary: '**********', extra_field: '**********' } },
+        /^source_config\.extra_field: is \*{10}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself$/,
+      ],
+      [
+        { source_config: { records: 3, canary: '**********' } },
+        /^source_config: with it the job's merge no longer holds: column "nickname" is not in stream "users" \(its columns: /,
+      ],
+    ];
+    for (const [body, expected] of cases) {
+      const r = await patch(id, body);
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.body.error, expected);
+      assert.deepEqual(await stored(id), before);
+    }
+    assert.equal((await api.request('DELETE', `/api/airbyte/ingest/${id}`, { token: DEV })).status, 200);
+    const gone = await patch(id, { source_config: before });
+    assert.equal(gone.status, 409, gone.text);
+    assert.match(gone.body.error, /is deleted/);
+  });
+});
+
 test('the secrets appear in no answer and no log line', () => {
   for (const text of [...api.answers, ...api.logs]) {
     assert.ok(!text.includes(CANARY), text.slice(0, 200));
     assert.ok(!text.includes(PHRASE), text.slice(0, 200));
+    assert.ok(!text.includes(ROTATED), text.slice(0, 200));
     for (const v of Object.values(UNDECLARED)) assert.ok(!text.includes(v), text.slice(0, 200));
   }
 });

@@ -95,12 +95,13 @@ describe('schedule, pause, delete', () => {
       [{ colour: 'x' }, /^colour: unknown field/],
       [
         { streams: ['users'], mode: 'merge' },
-        /^streams: is set when the job is created and cannot be changed \(PATCH changes schedule, timezone, paused, catchup\): to change it, delete the job and create it again .*; mode: is set when the job is created/,
+        /^streams: is set when the job is created and cannot be changed \(PATCH changes schedule, timezone, paused, catchup, source_config\): to change it, delete the job and create it again .*; mode: is set when the job is created/,
       ],
       [{ owner_id: 'x' }, /^owner_id: is set when the job is created and cannot be changed/],
       [{ schedule: ' ' }, /^schedule: is empty: give a cron expression, or null for a job that runs on demand only$/],
       [{ schedule: '0 * * * *', timezone: 'UTC\u0000' }, /^timezone: must not contain the NUL character \(U\+0000\)$/],
-      [{}, /at least one of schedule, timezone, paused, catchup/],
+      [{}, /at least one of schedule, timezone, paused, catchup, source_config/],
+      [{ source_config: 'x' }, /^source_config: /],
       [{ catchup: 'yes' }, /catchup: /],
     ];
     for (const [body, expected] of cases) {

@@ -3,6 +3,7 @@ import { ConflictError, ConnectorConfigError, ConnectorNotFoundError, ForbiddenE
 import {
   checkSchedule,
   parseCreateIngestJob,
+  parseMergeKeys,
   type IngestJobSpec,
   type JobStateView,
   type JobStatusView,
@@ -17,14 +18,15 @@ import {
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings } from '@sluice/datahub';
-import { errorSummary, isUniqueViolation, listStreamStates, resetStreamStates, StateResetRefused, type IngestionJobModel, type Prisma, type PrismaClient } from '@sluice/db';
-import { secrets, type Logger } from '@sluice/logging';
+import { errorSummary, isUniqueViolation, listStreamStates, Prisma, resetStreamStates, StateResetRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
+import { REDACTED, secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
 import { canonicalJson } from '@sluice/core/json';
-import { findSecretPaths, secretValues, type ConnectorSpec } from '@sluice/core/secrets';
+import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
+import type { ColumnTransformation } from '@sluice/core/pipeline';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
-import { maskSecrets } from './mask-secrets.ts';
+import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
 import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
 import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
@@ -193,7 +195,12 @@ export class JobService {
     return jobStatusView(await this.#job(p, jobId), this.d.publicUrl);
   }
 
-  /** Changes the schedule, its time zone, catch-up, or pauses/resumes; the engine then re-syncs the schedule. */
+  /**
+   * Changes the schedule, its time zone, catch-up, or pauses/resumes (the engine then re-syncs the
+   * schedule); and replaces the connector's configuration, checked as a create's is
+   * ({@link #checkedSourceConfig}). The job's saved state, runs and tables stay: a try of extract
+   * that starts after the change uses the new configuration, one under way finishes with the old.
+   */
   async update(p: Principal, jobId: string, body: UpdateJobRequest): Promise<JobView> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
@@ -201,22 +208,92 @@ export class JobService {
     const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : body.schedule.trim();
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);
+    const config = body.source_config === undefined ? null : await this.#checkedSourceConfig(job, body.source_config);
     // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
     // fires before that are not ones a scheduler outage missed (Schedules.sync).
     const reactivated = schedule !== job.schedule || checked.timezone !== job.timezone || (job.isPaused && body.paused === false);
-    const updated = await this.d.prisma.ingestionJob.update({
-      where: { id: jobId },
-      data: {
-        schedule,
-        timezone: checked.timezone,
-        ...(body.paused === undefined ? {} : { isPaused: body.paused }),
-        ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
-        ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
-      },
+    const data: Prisma.IngestionJobUpdateManyMutationInput = {
+      schedule,
+      timezone: checked.timezone,
+      ...(body.paused === undefined ? {} : { isPaused: body.paused }),
+      ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
+      ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
+      ...(config === null
+        ? {}
+        : {
+            sourceConfigEncrypted: sealSourceConfig(this.d.keyring, jobId, config.config),
+            secretPaths: config.secretPaths,
+            // Discovered with the old configuration: the next extract discovers again.
+            sourceCatalog: Prisma.DbNull,
+            sourceCatalogAt: null,
+          }),
+    };
+    // Compare-and-set on what was checked: a connector may refresh the config (a rotated OAuth
+    // token, saved by a run's extract) while the new one is being checked.
+    const written = await this.d.prisma.ingestionJob.updateMany({
+      where: { id: jobId, isDeleted: false, ...(config === null ? {} : { sourceConfigEncrypted: job.sourceConfigEncrypted }) },
+      data,
     });
-    this.#log.info('ingestion job updated', { jobId, schedule, timezone: checked.timezone, paused: updated.isPaused, catchup: updated.catchup });
+    if (written.count === 0) {
+      const now = await this.#job(p, jobId);
+      if (now.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+      throw new ConflictError(
+        `the source_config of job ${jobId} changed while this change was being checked (a run's connector may have refreshed a token): read the job and send the change again`,
+      );
+    }
+    const updated = await this.#job(p, jobId);
+    this.#log.info('ingestion job updated', {
+      jobId,
+      schedule,
+      timezone: checked.timezone,
+      paused: updated.isPaused,
+      catchup: updated.catchup,
+      // (Key names with 'secret' or 'source_config' in them are redacted from logs.)
+      ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
+    });
     await this.#syncSchedule(jobId);
     return this.#view(updated);
+  }
+
+  /**
+   * A PATCH's `source_config`: each `**********` where the job has a saved secret becomes that
+   * secret (so a client may send back what GET showed); then it is checked as a create's is — the
+   * connector's spec, its discover with the new config (its `config_error` refuses it in its own
+   * words), and the job's streams, merge keys and transformations against the catalog it gives.
+   */
+  async #checkedSourceConfig(job: IngestionJobModel, sent: Record<string, unknown>): Promise<{ config: Record<string, unknown>; secretPaths: string[]; masksKept: number }> {
+    const saved = this.#config(job);
+    const restored = restoreMaskedSecrets(sent, saved, job.secretPaths);
+    if (restored.issues.length > 0) throw new ValidationError(restored.issues);
+    const config = restored.config;
+    const connectorSpec = await this.#connectorSpec(job.sourceName);
+    if (connectorSpec === 'missing') {
+      throw new ValidationError([
+        { path: 'source_config', message: `cannot be checked: the job's connector "${job.sourceName}" is not on PATH, and pip's index has no package airbyte-${job.sourceName} (nor Docker to run an image)` },
+      ]);
+    }
+    // Paths found in the new config, and those learned before (from a spec seen at extract) that it still has.
+    const secretPaths = [...new Set([...findSecretPaths(config, connectorSpec), ...job.secretPaths.filter((path) => valueAt(config, path) !== undefined)])];
+    for (const v of secretValues(config, secretPaths)) secrets.add(v);
+    if (connectorSpec) {
+      const issues = validateSourceConfig(config, connectorSpec);
+      if (issues.length > 0) throw new ValidationError(issues);
+    }
+    const catalog = await this.#catalog(job.sourceName, config);
+    if (catalog) {
+      const definition = {
+        streams: job.streams,
+        mode: job.mode,
+        mergeKeys: parseMergeKeys(job.mergeKeys),
+        columnTransformations: job.columnTransformations as unknown as ColumnTransformation[],
+      };
+      const issues = validateAgainstCatalog(definition, catalog);
+      if (issues.length > 0) {
+        throw new ValidationError(issues.map((i) => ({ path: 'source_config', message: `with it the job's ${i.path} no longer holds: ${i.message}` })));
+      }
+    }
+    const masksKept = job.secretPaths.filter((path) => valueAt(sent, path) === REDACTED).length;
+    return { config, secretPaths, masksKept };
   }
 
   /** Soft delete: the schedule stops, runs and history stay. Deleting twice is harmless. */

@@ -2,6 +2,9 @@ import { ValidationError, type FieldIssue } from '@sluice/core';
 import type { IngestJobSpec } from '@sluice/core/contract';
 import { columnsNoStreamHas, planStreamColumns, tableNameCollision, type StreamPlan } from '@sluice/core/pipeline';
 
+/** What of a job's definition its source's catalog must satisfy. */
+export type JobDefinition = Pick<IngestJobSpec, 'streams' | 'mode' | 'mergeKeys' | 'columnTransformations'>;
+
 /** The parts of a source's Airbyte catalog (`discover`) the API checks a job against. */
 export interface SourceCatalog {
   streams: {
@@ -26,7 +29,7 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
  * `stream`, a column some selected stream has — and give no two columns one name
  * (core/pipeline's planStreamColumns, the rule the transform task applies).
  */
-export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatalog): FieldIssue[] {
+export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const byName = new Map(catalog.streams.map((s) => [s.name, s]));
   const available = [...byName.keys()].join(', ') || 'none';
@@ -75,7 +78,7 @@ export function validateAgainstCatalog(spec: IngestJobSpec, catalog: SourceCatal
  * removes is no key. Without keys, the stream's primary key must exist and be kept. Keys are
  * checked only where the stream's columns are known and its transformations valid (`plan`).
  */
-function mergeKeyIssues(spec: IngestJobSpec, stream: SourceCatalog['streams'][number], columns: string[] | null, plan: StreamPlan | null): FieldIssue[] {
+function mergeKeyIssues(spec: JobDefinition, stream: SourceCatalog['streams'][number], columns: string[] | null, plan: StreamPlan | null): FieldIssue[] {
   const droppedBy = (column: string): number =>
     columns !== null && columns.includes(column) && plan !== null && !plan.columns.some((c) => c.source === column)
       ? spec.columnTransformations.findIndex((t) => t.drop && t.column === column && (t.stream === null || t.stream === stream.name))

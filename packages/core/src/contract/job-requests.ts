@@ -3,22 +3,33 @@ import { JOB_STATUSES } from './job-views.ts';
 import { ValidationError } from '../errors/index.ts';
 import { createIngestJobRequest } from './create-ingest-job.ts';
 import { parseRequest } from './parse-request.ts';
+import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
 
 const limit = z.coerce.number().int().min(1).max(200).default(50).describe('page size (1–200)');
 const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');
 const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-/** `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, catch-up, pause or resume. */
+/**
+ * `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, catch-up, pause or
+ * resume; or the connector's configuration (Sluice's extension: rotated credentials, a new host),
+ * which keeps the job's saved state, runs and tables.
+ */
 export const updateJobRequest = z
   .strictObject({
     schedule: text.nullable().optional().describe('new cron expression; null = on demand only'),
     timezone: text.min(1).optional().describe('IANA time zone the schedule is read in'),
     paused: z.boolean().optional().describe('true pauses the schedule, false resumes it'),
     catchup: z.boolean().optional().describe('true: missed fires are all replayed (at most 100); false: only the latest after an outage, none on resume'),
+    source_config: sourceConfig
+      .optional()
+      .describe(
+        "Sluice extension: the connector's whole new configuration (checked as at creation: the connector's spec, its discover, the job's streams and merge keys); " +
+          'a secret sent back as ********** (as GET shows it) keeps its saved value. The saved connector state is kept; the next try of extract uses it',
+      ),
   })
-  .refine((b) => b.schedule !== undefined || b.timezone !== undefined || b.paused !== undefined || b.catchup !== undefined, {
-    message: 'give at least one of schedule, timezone, paused, catchup',
+  .refine((b) => b.schedule !== undefined || b.timezone !== undefined || b.paused !== undefined || b.catchup !== undefined || b.source_config !== undefined, {
+    message: 'give at least one of schedule, timezone, paused, catchup, source_config',
   })
   .meta({ id: 'UpdateJobRequest' });
 export type UpdateJobRequest = z.output<typeof updateJobRequest>;

@@ -111,6 +111,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   });
   if (!row) throw new NonRetryableTaskError(`job ${ctx.job.id} no longer exists`);
   const config = openSourceConfig(deps.keyring, ctx.job.id, row.sourceConfigEncrypted);
+  /** The sealed config this try read, or the connector's update of it this try saved. */
+  let sealedConfig = row.sourceConfigEncrypted;
   const onLog = (e: ConnectorLogEntry): void => {
     ctx.log.log(e.level, e.message, { origin: e.origin });
   };
@@ -140,12 +142,20 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     onLog,
     onProgress: (p) => ctx.progress({ rows: p.records, bytes: p.bytes }),
     onControlConfig: async (updated) => {
-      // A connector handed back a refreshed config (e.g. a rotated OAuth token): keep it, encrypted.
-      await ctx.prisma.ingestionJob.update({
-        where: { id: ctx.job.id },
-        data: { sourceConfigEncrypted: sealSourceConfig(deps.keyring, ctx.job.id, updated) },
+      // A connector handed back a refreshed config (e.g. a rotated OAuth token): keep it,
+      // encrypted — unless the job's config was replaced (PATCH) since this try read it: the
+      // operator's config wins over one derived from the config it replaced.
+      const next = sealSourceConfig(deps.keyring, ctx.job.id, updated);
+      const saved = await ctx.prisma.ingestionJob.updateMany({
+        where: { id: ctx.job.id, sourceConfigEncrypted: sealedConfig },
+        data: { sourceConfigEncrypted: next },
       });
-      ctx.log.info('the connector updated its configuration; the new one is saved for the next runs');
+      if (saved.count === 1) {
+        sealedConfig = next;
+        ctx.log.info('the connector updated its configuration; the new one is saved for the next runs');
+      } else {
+        ctx.log.warn("the connector updated its configuration, but the job's source_config was changed since this try read it: the connector's update is not saved, the changed source_config is kept");
+      }
     },
   });
   if (result.status === 'failed') throw result.failure.error;
