@@ -129,3 +129,64 @@ test("without a change, a connector's refreshed config is saved for the next run
   const row = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: job } });
   assert.deepEqual(openSourceConfig(stack.keyring, job, row.sourceConfigEncrypted), { records: 2, api_token: 'token-refreshed' });
 });
+
+test("PUT …/state replaces a job's saved state: another job's carries over, a cursor moved back reads that window again", { timeout: 180_000 }, async () => {
+  const create = async (name: string, schema: string, mode = 'append'): Promise<string> => {
+    const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+      name,
+      source_name: 'source-sluice-test',
+      source_config: { records: 4 },
+      schema_name: schema,
+      mode,
+      streams: ['users', 'orders'],
+      ...(mode === 'merge' ? { merge: 'id' } : {}),
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.job_id;
+  };
+  const run = async (job: string): Promise<number[]> => {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    const r = await stack.waitForRun(t.body.run_id, 90_000);
+    assert.equal(r.state, 'success', JSON.stringify(r.tasks));
+    return ['users', 'orders'].map((s) => r.tasks.find((x) => x.task_id === 'load' && x.stream === s)?.rows ?? -1);
+  };
+  type StateView = { streams: { stream: string | null; kind: string; state: Record<string, unknown>; run_id: string | null }[] };
+  const put = (job: string, state: unknown[]) => stack.api<StateView & { error: string }>('PUT', `/api/airbyte/ingest/${job}/state`, { state });
+
+  const first = await create('state source', 'state_import_a');
+  assert.deepEqual(await run(first), [4, 4]);
+  const saved = await stack.api<StateView>('GET', `/api/airbyte/ingest/${first}/state`);
+  assert.equal(saved.body.streams.length, 2);
+
+  // A new job (say, the first one re-created with another definition) takes the first's state over.
+  const second = await create('state taken over', 'state_import_b');
+  const taken = await put(second, saved.body.streams.map((s) => s.state));
+  assert.equal(taken.status, 200, JSON.stringify(taken.body));
+  assert.deepEqual(taken.body.streams.map((s) => [s.stream, s.kind, s.state, s.run_id]), saved.body.streams.map((s) => [s.stream, s.kind, s.state, null]));
+  assert.deepEqual(await run(second), [0, 0], 'read on from the state it was given: nothing new');
+
+  // A cursor moved back: the next run reads users 2–4 again; orders' state is gone, so all of them.
+  const back = await put(second, [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 1 } } }]);
+  assert.equal(back.status, 200, JSON.stringify(back.body));
+  assert.deepEqual(back.body.streams.map((s) => s.stream), ['users']);
+  assert.deepEqual(await run(second), [3, 4]);
+  const after = await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`);
+  assert.ok(after.body.streams.every((s) => s.run_id !== null), "the run's saves replaced the imported states");
+
+  // Refused, the saved state untouched.
+  const before = (await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`)).body.streams;
+  const users = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 0 } } };
+  const foreign = await put(second, [users, { type: 'STREAM', stream: { stream_descriptor: { name: 'invoices' }, stream_state: { seq: 1 } } }]);
+  assert.equal(foreign.status, 400, JSON.stringify(foreign.body));
+  assert.match(foreign.body.error, /^state\[1\]: stream "invoices" is not a stream of this job \(its streams: users, orders\)$/);
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${second}/runs`);
+  const busy = await put(second, [users]);
+  assert.equal(busy.status, 409, JSON.stringify(busy.body));
+  assert.match(busy.body.error, new RegExp(`cannot be replaced: run ${t.body.run_id} of this job is queued or running, and would save its state over the change`));
+  assert.equal((await stack.waitForRun(t.body.run_id, 90_000)).state, 'success');
+  const overwrite = await create('state overwrite', 'state_import_c', 'overwrite');
+  const unused = await put(overwrite, [users]);
+  assert.equal(unused.status, 400, JSON.stringify(unused.body));
+  assert.match(unused.body.error, /overwrites its tables: each run reads every stream whole and is handed no saved state/);
+  assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`)).body.streams.map((s) => s.state), before.map((s) => s.state));
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { streamDescriptorSchema, type StreamDescriptor } from '@sluice/core/airbyte-state';
 
 /**
  * The parts of the Airbyte protocol Sluice reads and writes
@@ -12,8 +13,7 @@ export type SyncMode = z.infer<typeof syncModeSchema>;
 export const destinationSyncModeSchema = z.enum(['append', 'overwrite', 'append_dedup', 'overwrite_dedup']);
 export type DestinationSyncMode = z.infer<typeof destinationSyncModeSchema>;
 
-export const streamDescriptorSchema = z.object({ name: z.string(), namespace: z.string().nullish() });
-export type StreamDescriptor = z.infer<typeof streamDescriptorSchema>;
+export { streamDescriptorSchema, type StreamDescriptor };
 
 export const airbyteStreamSchema = z.looseObject({
   name: z.string().min(1),
@@ -55,26 +55,7 @@ export const connectionStatusSchema = z.object({
   message: z.string().nullish(),
 });
 
-const stateBlobSchema = z.record(z.string(), z.unknown());
-
-/**
- * A STATE message's `state`: per stream (`STREAM`), one shared for all streams (`GLOBAL`), or the
- * legacy form (`LEGACY`, or no `type` with a bare `data` object).
- */
-export const airbyteStateMessageSchema = z.looseObject({
-  type: z.enum(['STREAM', 'GLOBAL', 'LEGACY']).nullish(),
-  stream: z
-    .looseObject({ stream_descriptor: streamDescriptorSchema, stream_state: stateBlobSchema.nullish() })
-    .nullish(),
-  global: z
-    .looseObject({
-      shared_state: stateBlobSchema.nullish(),
-      stream_states: z.array(z.looseObject({ stream_descriptor: streamDescriptorSchema, stream_state: stateBlobSchema.nullish() })),
-    })
-    .nullish(),
-  data: stateBlobSchema.nullish(),
-});
-export type AirbyteStateMessage = z.infer<typeof airbyteStateMessageSchema>;
+export { airbyteStateMessageSchema, type AirbyteStateMessage } from '@sluice/core/airbyte-state';
 
 export const traceErrorSchema = z.looseObject({
   message: z.string(),

@@ -7,5 +7,5 @@ export { migrate, readMigrations, defaultMigrationsDir, MigrationError } from '.
 export type { Migration, MigrateResult } from './migrate.ts';
 export * from './generated/enums.ts';
 export type * from './generated/models.ts';
-export { listStreamStates, resetStreamStates, saveStreamStateRow, StateResetRefused } from './stream-states.ts';
+export { listStreamStates, replaceStreamStates, resetStreamStates, saveStreamStateRow, StateChangeRefused } from './stream-states.ts';
 export type { SavedStreamState, StateSave } from './stream-states.ts';

@@ -46,31 +46,56 @@ export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: st
   return written === 1 ? 'saved' : 'superseded';
 }
 
-/** Why a reset cannot happen: its message says so to the caller. */
-export class StateResetRefused extends Error {}
+/** Why a reset or a replacement of a job's state cannot happen: its message says so to the caller. */
+export class StateChangeRefused extends Error {}
 
 /**
- * Forgets a job's saved state (of the given streams, or all of it), so that its next run reads
- * those streams from the start. Refused (StateResetRefused) while a run of the job is queued or
- * running — the job's row is locked first, as run creation does, so no run starts meanwhile — and
- * for a stream whose position only a connector-wide (GLOBAL or LEGACY) state holds, which resets
- * whole. Both are checked under that lock. Answers the keys removed.
+ * Locks the job's row, as run creation does, so that no run starts until the caller's transaction
+ * ends; refused (StateChangeRefused) while a run of the job is queued or running: it would save
+ * its state over the change.
  */
-export async function resetStreamStates(db: Prisma.TransactionClient, jobId: string, streamKeys: readonly string[] | null): Promise<string[]> {
+async function lockIdleJob(db: Prisma.TransactionClient, jobId: string): Promise<void> {
   await db.$queryRaw`SELECT id FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
   const busy = await db.dagRun.findFirst({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
   if (busy) {
-    throw new StateResetRefused(`run ${busy.id} of this job is queued or running, and would save its state after the reset: cancel it or wait for it to end`);
+    throw new StateChangeRefused(`run ${busy.id} of this job is queued or running, and would save its state over the change: cancel it or wait for it to end`);
   }
+}
+
+/**
+ * Forgets a job's saved state (of the given streams, or all of it), so that its next run reads
+ * those streams from the start. Refused (StateChangeRefused) while a run of the job is queued or
+ * running ({@link lockIdleJob}), and for a stream whose position only a connector-wide (GLOBAL or
+ * LEGACY) state holds, which resets whole. Both are checked under the job's lock. Answers the
+ * keys removed.
+ */
+export async function resetStreamStates(db: Prisma.TransactionClient, jobId: string, streamKeys: readonly string[] | null): Promise<string[]> {
+  await lockIdleJob(db, jobId);
   const saved = await db.streamState.findMany({ where: { jobId }, select: { streamKey: true, kind: true }, orderBy: { streamKey: 'asc' } });
   const shared = saved.find((r) => r.streamKey === '');
   const inShared = streamKeys?.filter((k) => !saved.some((r) => r.streamKey === k)) ?? [];
   if (shared && inShared.length > 0) {
-    throw new StateResetRefused(
+    throw new StateChangeRefused(
       `it is connector-wide (${shared.kind.toUpperCase()}): it holds ${inShared.map((k) => `"${k}"`).join(', ')} with every other stream and cannot be reset for one; reset all of it (no stream parameter)`,
     );
   }
   const doomed = saved.map((r) => r.streamKey).filter((k) => streamKeys === null || streamKeys.includes(k));
   await db.streamState.deleteMany({ where: { jobId, streamKey: { in: doomed } } });
   return doomed;
+}
+
+/**
+ * Replaces a job's whole saved state with the given states (imported: no run saved them, so the
+ * next run's save replaces each), under the same lock and refusal as a reset.
+ */
+export async function replaceStreamStates(
+  db: Prisma.TransactionClient,
+  jobId: string,
+  states: readonly { streamKey: string; kind: StreamStateKind; state: unknown }[],
+): Promise<void> {
+  await lockIdleJob(db, jobId);
+  await db.streamState.deleteMany({ where: { jobId } });
+  await db.streamState.createMany({
+    data: states.map((s) => ({ jobId, streamKey: s.streamKey, kind: s.kind, state: s.state as Prisma.InputJsonValue, runId: null })),
+  });
 }

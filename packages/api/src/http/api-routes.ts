@@ -25,6 +25,8 @@ import {
   triggerRunResponse,
   updateJobRequest,
   parseUpdateJobRequest,
+  parseStateImport,
+  putStateRequest,
 } from '@sluice/core/contract';
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
@@ -156,7 +158,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       method: 'patch',
       path: '/api/airbyte/ingest/{job_id}',
       operationId: 'updateIngestionJob',
-      summary: 'Change schedule or time zone, pause or resume',
+      summary: "Change schedule or time zone, pause or resume, or replace the connector's configuration (keeping the saved state)",
       tag: 'ingestion',
       scope: 'sluice:write',
       body: updateJobRequest,
@@ -232,6 +234,27 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       responses: { 200: { description: 'the saved state, stream by stream', schema: jobStateView }, ...jobErrors },
       async handle(ctx) {
         return { status: 200, body: await d.jobs.state(who(ctx), id(ctx, 'job_id')) };
+      },
+    },
+    {
+      method: 'put',
+      path: '/api/airbyte/ingest/{job_id}/state',
+      operationId: 'replaceJobState',
+      summary:
+        "Replace a job's saved connector state with Airbyte STATE messages: to carry a state over from another job or tool, or to move a cursor back so that the next run reads a window again",
+      tag: 'ingestion',
+      scope: 'sluice:write',
+      body: putStateRequest,
+      ingestErrorShape: true,
+      responses: {
+        200: { description: 'the saved state now, stream by stream', schema: jobStateView },
+        ...jobErrors,
+        400: { description: 'invalid state, a stream the job does not have, or a job that overwrites (it is handed no state)', schema: ingestResponse },
+        409: { description: 'a run of the job is queued or running, or the job is deleted', schema: ingestResponse },
+      },
+      async handle(ctx) {
+        const jobId = id(ctx, 'job_id');
+        return { status: 200, body: await d.jobs.replaceState(who(ctx), jobId, parseStateImport(ctx.body)) };
       },
     },
     {

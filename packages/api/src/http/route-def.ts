@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { z } from 'zod';
 import type { Principal, Scope } from '../auth/principal.ts';
 
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** What a route handler gets: the caller and the raw request parts (handlers parse them with the route's schemas). */
 export interface RouteContext {

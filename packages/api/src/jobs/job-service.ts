@@ -5,6 +5,7 @@ import {
   parseCreateIngestJob,
   parseMergeKeys,
   type IngestJobSpec,
+  type ImportedState,
   type JobStateView,
   type JobStatusView,
   type JobView,
@@ -18,7 +19,7 @@ import {
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings } from '@sluice/datahub';
-import { errorSummary, isUniqueViolation, listStreamStates, Prisma, resetStreamStates, StateResetRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
+import { errorSummary, isUniqueViolation, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
 import { REDACTED, secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
@@ -374,11 +375,43 @@ export class JobService {
     try {
       reset = await this.d.prisma.$transaction((tx) => resetStreamStates(tx, jobId, streams));
     } catch (err) {
-      if (err instanceof StateResetRefused) throw new ConflictError(`the saved state of job ${jobId} cannot be reset: ${err.message}`);
+      if (err instanceof StateChangeRefused) throw new ConflictError(`the saved state of job ${jobId} cannot be reset: ${err.message}`);
       throw err;
     }
     this.#log.info('connector state reset', { jobId, streams: reset });
     return { job_id: jobId, reset: reset.map((k) => (k === '' ? null : k)) };
+  }
+
+  /**
+   * Replaces the job's whole saved connector state with the given Airbyte STATE messages (Airbyte's
+   * "create or update state"): a state carried over from another job or tool, or a cursor moved
+   * back so that the next run reads a window again. The states count as saved by no run, so the
+   * next run's saves replace them. Refused (409) while a run is under way, as a reset is.
+   */
+  async replaceState(p: Principal, jobId: string, states: readonly ImportedState[]): Promise<JobStateView> {
+    requireScope(p, 'sluice:write');
+    const job = await this.#job(p, jobId);
+    if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+    if (job.mode === 'overwrite' && states.length > 0) {
+      throw new ValidationError([{ path: 'state', message: `job ${jobId} overwrites its tables: each run reads every stream whole and is handed no saved state` }]);
+    }
+    // A job that lists its streams knows them: a state of another stream would be handed to the connector for nothing.
+    if (job.streams.length > 0) {
+      const issues = states.flatMap((s) =>
+        s.streamNames
+          .filter((name) => !job.streams.includes(name))
+          .map((name) => ({ path: s.at, message: `stream "${name}" is not a stream of this job (its streams: ${job.streams.join(', ')})` })),
+      );
+      if (issues.length > 0) throw new ValidationError(issues);
+    }
+    try {
+      await this.d.prisma.$transaction((tx) => replaceStreamStates(tx, jobId, states));
+    } catch (err) {
+      if (err instanceof StateChangeRefused) throw new ConflictError(`the saved state of job ${jobId} cannot be replaced: ${err.message}`);
+      throw err;
+    }
+    this.#log.info('connector state replaced', { jobId, streams: states.map((s) => (s.streamKey === '' ? `(${s.kind})` : s.streamKey)) });
+    return this.state(p, jobId);
   }
 
   async getRun(p: Principal, runId: string): Promise<RunView> {

@@ -48,7 +48,7 @@ export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
           path,
           message:
             `is set when the job is created and cannot be changed (PATCH changes ${updatable.join(', ')}): to change it, delete the job and create it again ` +
-            "(the new job takes its tables over; its saved connector state is not carried over, so the first run reads from the start)",
+            "(the new job takes its tables over; to carry the saved connector state over, GET it from this job's …/state and PUT it on the new job's, else the first run reads from the start)",
         })),
       );
     }

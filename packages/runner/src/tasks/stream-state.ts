@@ -1,10 +1,6 @@
-import type { AirbyteStateMessage } from '@sluice/connectors';
+import { streamKey, type AirbyteStateMessage } from '@sluice/core/airbyte-state';
 import { listStreamStates, saveStreamStateRow, type Prisma, type PrismaClient, type StateSave } from '@sluice/db';
 
-/** The stream_states key of a stream: `namespace.name` when namespaced, else the name. */
-export function streamKey(descriptor: { name: string; namespace?: string | null | undefined }): string {
-  return descriptor.namespace ? `${descriptor.namespace}.${descriptor.name}` : descriptor.name;
-}
 
 /** The saved state to hand the next `read`: every row of the job, as Airbyte state messages. */
 export async function loadSavedState(prisma: PrismaClient, jobId: string): Promise<AirbyteStateMessage[]> {

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { airbyteStateMessageSchema, streamKey, type AirbyteStateMessage } from '../airbyte-state/index.ts';
+import { ValidationError, type FieldIssue } from '../errors/index.ts';
+import { parseRequest } from './parse-request.ts';
+
+/** At most this many state messages in one PUT: one per stream, and sources have hundreds at most. */
+export const STATE_IMPORT_MAX_MESSAGES = 10_000;
+
+/**
+ * `PUT /api/airbyte/ingest/{job_id}/state`: the job's whole saved connector state, replaced by
+ * these Airbyte STATE messages — as the Airbyte protocol writes them, and as `state` in each entry
+ * of GET …/state.
+ */
+export const putStateRequest = z
+  .strictObject({
+    state: z
+      .array(airbyteStateMessageSchema)
+      .max(STATE_IMPORT_MAX_MESSAGES, `at most ${STATE_IMPORT_MAX_MESSAGES} state messages`)
+      .describe(
+        "Airbyte STATE messages' `state` objects: one STREAM state per stream, or one connector-wide GLOBAL (or LEGACY) state. " +
+          'They replace everything saved; [] forgets it all. From another Sluice job: the `state` of each entry its GET …/state answers',
+      ),
+  })
+  .meta({ id: 'PutStateRequest' });
+
+/** One state to save, as stream_states keys it: a stream's (its key) or the connector-wide one (""). */
+export interface ImportedState {
+  /** Where in the request it was: `state[3]`. */
+  at: string;
+  streamKey: string;
+  kind: 'stream' | 'global' | 'legacy';
+  state: AirbyteStateMessage;
+  /** The names of the streams it holds positions of: its own, or a GLOBAL state's `stream_states` (LEGACY: not known, none). */
+  streamNames: string[];
+}
+
+/**
+ * The body of a PUT …/state, checked as a whole: each message has the part its type needs, no
+ * stream has two states, and the states are all per stream or one connector-wide one — a
+ * connector saves one kind (the Airbyte protocol), and Sluice hands the next read all it has.
+ */
+export function parseStateImport(input: unknown): ImportedState[] {
+  const body = parseRequest(putStateRequest, input);
+  const issues: FieldIssue[] = [];
+  const out: ImportedState[] = [];
+  const seen = new Map<string, string>();
+  body.state.forEach((state, i) => {
+    const at = `state[${i}]`;
+    const type = state.type ?? (state.data != null ? 'LEGACY' : null);
+    let entry: ImportedState | null = null;
+    if (type === 'STREAM') {
+      const descriptor = state.stream?.stream_descriptor;
+      if (!descriptor) issues.push({ path: `${at}.stream`, message: 'is required for a STREAM state: { stream_descriptor: { name }, stream_state }' });
+      else if (descriptor.name.trim() === '') issues.push({ path: `${at}.stream.stream_descriptor.name`, message: 'must not be empty' });
+      else entry = { at, streamKey: streamKey(descriptor), kind: 'stream', state, streamNames: [descriptor.name] };
+    } else if (type === 'GLOBAL') {
+      if (!state.global) issues.push({ path: `${at}.global`, message: 'is required for a GLOBAL state: { shared_state, stream_states }' });
+      else entry = { at, streamKey: '', kind: 'global', state, streamNames: state.global.stream_states.map((s) => s.stream_descriptor.name) };
+    } else if (type === 'LEGACY') {
+      if (!state.data) issues.push({ path: `${at}.data`, message: 'is required for a LEGACY state' });
+      else entry = { at, streamKey: '', kind: 'legacy', state, streamNames: [] };
+    } else {
+      issues.push({ path: `${at}.type`, message: 'is missing: STREAM, GLOBAL or LEGACY (or a LEGACY state\'s bare `data`)' });
+    }
+    if (entry === null) return;
+    const first = seen.get(entry.streamKey);
+    if (first !== undefined) {
+      issues.push({
+        path: at,
+        message: entry.streamKey === '' ? `is a second connector-wide state (${first} is one): a job has one at most` : `repeats stream "${entry.streamKey}" (${first})`,
+      });
+      return;
+    }
+    seen.set(entry.streamKey, at);
+    out.push(entry);
+  });
+  const shared = out.find((e) => e.streamKey === '');
+  const perStream = out.find((e) => e.streamKey !== '');
+  if (shared && perStream) {
+    issues.push({
+      path: 'state',
+      message: `mixes STREAM states (${perStream.at}) with a connector-wide ${shared.kind.toUpperCase()} one (${shared.at}): a connector saves one kind; give the kind it reads`,
+    });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+  return out;
+}
