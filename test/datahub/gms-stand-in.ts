@@ -17,6 +17,8 @@ export interface CapturedRequest {
 export interface WireProposalLike {
   entityUrn?: string;
   aspectName?: string;
+  /** The aspect, serialized as GMS takes it. */
+  aspect?: { value?: string };
 }
 
 export class GmsStandIn {

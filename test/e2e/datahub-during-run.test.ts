@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { after, before, test } from 'node:test';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
 import { GmsStandIn } from '../datahub/gms-stand-in.ts';
@@ -89,4 +90,65 @@ test('a run succeeds while DataHub is down, warns, and the metadata arrives once
   const v = validateWithDataHub(gms.requests);
   assert.equal(v.ok, true, `${v.errors.join('\n')}\n${v.stderr}`);
   assert.ok(v.proposals >= gms.accepted.length);
+});
+
+test("a deleted job's flow and data jobs are marked removed in DataHub; the job that takes its table over withdraws the domain and tags it does not set", { timeout: 180_000 }, async () => {
+  gms.failWith = null;
+  const create = async (name: string, over: Record<string, unknown>): Promise<string> => {
+    const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+      name,
+      source_name: 'source-sluice-test',
+      source_config: { records: 3 },
+      schema_name: 'dh_takeover',
+      mode: 'append',
+      streams: ['users'],
+      ...over,
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.job_id;
+  };
+  const run = async (job: string): Promise<string> => {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    const r = await stack.waitForRun(t.body.run_id, 60_000);
+    assert.equal(r.state, 'success', JSON.stringify(r.tasks));
+    return t.body.run_id;
+  };
+  /** The newest aspect GMS took for an entity, parsed. */
+  const latest = (urn: string, aspectName: string): unknown => {
+    const p = gms.accepted.filter((a) => a.entityUrn === urn && a.aspectName === aspectName).at(-1);
+    return p?.aspect?.value === undefined ? undefined : JSON.parse(p.aspect.value);
+  };
+  const dataset = 'urn:li:dataset:(urn:li:dataPlatform:iceberg,dh_takeover.users,PROD)';
+
+  const first = await create('tagged', { domain: 'urn:li:domain:sales', tags: ['pii'], owner_id: 'alice' });
+  await run(first);
+  const flow = `urn:li:dataFlow:(sluice,${first},PROD)`;
+  await until('the tagged job at GMS', async () => (latest(flow, 'dataFlowInfo') !== undefined && latest(dataset, 'globalTags') !== undefined ? true : undefined));
+  assert.deepEqual(latest(dataset, 'globalTags'), { tags: [{ tag: 'urn:li:tag:pii' }] });
+  const dataJobs = [...new Set(gms.accepted.flatMap((a) => (a.entityUrn?.startsWith(`urn:li:dataJob:(${flow},`) ? [a.entityUrn] : [])))];
+  assert.equal(dataJobs.length, 5, `extract, stage, transform, load, archive: ${dataJobs.join(' ')}`);
+
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${first}`)).status, 200);
+  await until('the flow and its data jobs removed at GMS', async () =>
+    [flow, ...dataJobs].every((urn) => isDeepStrictEqual(latest(urn, 'status'), { removed: true })) ? true : undefined,
+  );
+  assert.deepEqual(latest(dataset, 'status'), { removed: false }, 'the table stays');
+
+  const second = await create('untagged', {});
+  await run(second);
+  await until("the new owner's table metadata at GMS", async () =>
+    isDeepStrictEqual(latest(dataset, 'globalTags'), { tags: [] }) && isDeepStrictEqual(latest(dataset, 'domains'), { domains: [] }) ? true : undefined,
+  );
+  const owners = (latest(dataset, 'ownership') as { owners: { owner: string }[] }).owners.map((o) => o.owner);
+  assert.equal(owners.length, 1);
+  assert.notEqual(owners[0], 'urn:li:corpuser:alice', "replaced by its own owner (the token's subject)");
+  const withdrawn = gms.accepted.filter((a) => a.entityUrn === dataset && (a.aspectName === 'globalTags' || a.aspectName === 'domains')).length;
+  // New rows (a load of none commits nothing and tells DataHub nothing).
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${second}`, { source_config: { records: 5 } })).status, 200);
+  const again = await run(second);
+  const lastRun = (): unknown => (latest(dataset, 'datasetProperties') as { customProperties?: { last_run_id?: string } } | undefined)?.customProperties?.last_run_id;
+  await until('the second run at GMS', async () => (lastRun() === again ? true : undefined));
+  assert.equal(gms.accepted.filter((a) => a.entityUrn === dataset && (a.aspectName === 'globalTags' || a.aspectName === 'domains')).length, withdrawn, 'withdrawn once');
+  const v = validateWithDataHub(gms.requests);
+  assert.equal(v.ok, true, `${v.errors.join('\n')}\n${v.stderr}`);
 });

@@ -34,6 +34,16 @@ export function buildProposals(event: ParsedMetadataEvent, options: BuildOptions
   }
 }
 
+/**
+ * The aspects {@link governance} sets, each as it is when there is none: what a table's new owner
+ * job without a domain, tags or owner sends in place of its former owner's, which no longer hold.
+ */
+export const EMPTY_GOVERNANCE: readonly NamedAspect[] = [
+  { aspectName: 'domains', aspect: { domains: [] } },
+  { aspectName: 'globalTags', aspect: { tags: [] } },
+  { aspectName: 'ownership', aspect: { owners: [] } },
+];
+
 function governance(
   entityType: Proposal['entityType'],
   entityUrn: string,

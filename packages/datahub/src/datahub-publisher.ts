@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, assertNever } from '@sluice/core';
 import { errorSummary, type Prisma, type PrismaClient } from '@sluice/db';
 import { childLogger, createLogger, FailureStreak, secrets, type Logger } from '@sluice/logging';
-import type { OwnershipType } from './aspects.ts';
-import { buildProposals } from './build-proposals.ts';
+import type { OwnershipType, Proposal } from './aspects.ts';
+import { buildProposals, EMPTY_GOVERNANCE } from './build-proposals.ts';
 import { DATAHUB_ENVS, type DataHubEnv } from './datahub-urns.ts';
 import { metadataEventSchema, type MetadataEvent } from './events.ts';
 import { GmsClient, toWireProposal, type WireProposal } from './gms-client.ts';
-import { claimDueProposals, compactOutbox, insertProposals, markFailed, markSent, type ClaimedProposal } from './outbox.ts';
+import { aspectsLastSetByOthers, claimDueProposals, compactOutbox, insertProposals, markFailed, markSent, type ClaimedProposal } from './outbox.ts';
 
 export interface DataHubPublisherOptions {
   /** `DATAHUB_GMS_URL`. Without it proposals are kept in the outbox (shown by the API) and not sent. */
@@ -125,9 +126,26 @@ export class DataHubPublisher {
     }
     const e = parsed.data;
     const proposals = buildProposals(e, { env: this.env, ownershipType: this.ownershipType, now: new Date() });
+    if (e.kind === 'table_loaded') proposals.push(...(await this.#withdrawnGovernance(db, e.jobId, proposals)));
     const runId = e.kind === 'table_loaded' ? e.runId : null;
     const count = await insertProposals(db, { jobId: e.jobId, runId }, proposals);
     return { kind: 'recorded', proposals: count };
+  }
+
+  /**
+   * A table this job took over keeps, in DataHub, the domain, tags and owner its former owner job
+   * set, unless they are replaced: those this job does not set itself are sent empty. (A job
+   * without them otherwise leaves the aspects alone, so that edits made in DataHub's UI stay.)
+   */
+  async #withdrawnGovernance(db: Prisma.TransactionClient, jobId: string, proposals: readonly Proposal[]): Promise<Proposal[]> {
+    const table = proposals.find((p) => p.entityType === 'dataset' && p.aspectName === 'schemaMetadata');
+    if (!table) return [];
+    const missing = EMPTY_GOVERNANCE.filter((g) => !proposals.some((p) => p.entityUrn === table.entityUrn && p.aspectName === g.aspectName));
+    if (missing.length === 0) return [];
+    const others = await aspectsLastSetByOthers(db, table.entityUrn, missing.map((g) => g.aspectName), jobId);
+    return missing
+      .filter((g) => others.some((o) => o.aspectName === g.aspectName && !isDeepStrictEqual(o.aspect, g.aspect)))
+      .map((g) => ({ entityType: 'dataset', entityUrn: table.entityUrn, ...g }));
   }
 
   /** Starts the background sender (without a GMS, only the outbox housekeeping). Idempotent. */

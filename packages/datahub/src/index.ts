@@ -10,3 +10,4 @@ export type { DatahubConfig } from './datahub-config.ts';
 export { DATAHUB_ENVS, datasetUrn, dataFlowUrn, dataJobUrn } from './datahub-urns.ts';
 export type { DataHubEnv } from './datahub-urns.ts';
 export type { OwnershipType } from './aspects.ts';
+export { insertJobRemoval } from './outbox.ts';

@@ -48,6 +48,33 @@ export async function insertProposals(db: Db, owner: { jobId: string; runId: str
 }
 
 /**
+ * A deleted job's data flow and data jobs, marked removed in DataHub (its `status` aspect, as
+ * DataHub's soft delete does): one proposal for each such entity the job's proposals ever named —
+ * housekeeping keeps the newest proposal of each entity and aspect, so none is missed. Its tables
+ * stay: they hold data, and another job may take them over. Answers the proposals written.
+ */
+export async function insertJobRemoval(db: Db, jobId: string): Promise<number> {
+  return db.$executeRaw`
+    INSERT INTO "datahub_proposals" ("job_id", "entity_type", "entity_urn", "aspect_name", "aspect")
+    SELECT DISTINCT "job_id", "entity_type", "entity_urn", 'status', '{"removed": true}'::jsonb
+      FROM "datahub_proposals"
+     WHERE "job_id" = ${jobId}::uuid AND "entity_type" IN ('dataFlow', 'dataJob')`;
+}
+
+/**
+ * Of the given aspects of one entity, those whose newest proposal another job made (the table's
+ * former owner, when this job took it over), with that proposal's aspect.
+ */
+export async function aspectsLastSetByOthers(db: Db, entityUrn: string, aspectNames: readonly string[], jobId: string): Promise<{ aspectName: string; aspect: unknown }[]> {
+  const rows = await db.$queryRaw<{ aspect_name: string; aspect: unknown; job_id: string }[]>`
+    SELECT DISTINCT ON ("aspect_name") "aspect_name", "aspect", "job_id"::text AS "job_id"
+      FROM "datahub_proposals"
+     WHERE "entity_urn" = ${entityUrn} AND "aspect_name" = ANY(${[...aspectNames]}::text[])
+     ORDER BY "aspect_name", "id" DESC`;
+  return rows.filter((r) => r.job_id !== jobId).map((r) => ({ aspectName: r.aspect_name, aspect: r.aspect }));
+}
+
+/**
  * Marks pending proposals that a newer proposal for the same entity and aspect replaces
  * (and that no sender holds) as superseded: only the newest version is worth sending.
  */

@@ -18,7 +18,7 @@ import {
   type UpdateJobRequest,
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
-import { getRunWarnings } from '@sluice/datahub';
+import { getRunWarnings, insertJobRemoval } from '@sluice/datahub';
 import { errorSummary, isUniqueViolation, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
 import { REDACTED, secrets, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
@@ -297,13 +297,20 @@ export class JobService {
     return { config, secretPaths, masksKept };
   }
 
-  /** Soft delete: the schedule stops, runs and history stay. Deleting twice is harmless. */
+  /**
+   * Soft delete: the schedule stops, runs and history stay; DataHub is told the job's flow is
+   * removed. Deleting twice is harmless.
+   */
   async delete(p: Principal, jobId: string): Promise<{ jobId: string; flowUrl: string }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (!job.isDeleted) {
-      await this.d.prisma.ingestionJob.updateMany({ where: { id: jobId, isDeleted: false }, data: { isDeleted: true, deletedAt: new Date() } });
-      this.#log.info('ingestion job deleted', { jobId });
+      // With it, its data flow and data jobs are marked removed in DataHub (its tables stay).
+      const removed = await this.d.prisma.$transaction(async (tx) => {
+        const r = await tx.ingestionJob.updateMany({ where: { id: jobId, isDeleted: false }, data: { isDeleted: true, deletedAt: new Date() } });
+        return r.count === 1 ? insertJobRemoval(tx, jobId) : null;
+      });
+      if (removed !== null) this.#log.info('ingestion job deleted', { jobId, datahubRemovals: removed });
     }
     await this.#syncSchedule(jobId);
     // A deleted job ingests nothing more: its queued and running runs are cancelled (no new one
