@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { openSourceConfig } from '@sluice/crypto';
 import { saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
 import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
@@ -387,6 +388,36 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('status').getByText('Forgot the saved state of users: the next run reads from the start.').waitFor();
     await page.getByText('No saved state: the next run reads every stream from the start.').waitFor();
     assert.equal(await stack.db.prisma.streamState.count({ where: { jobId } }), 0);
+    await page.close();
+  });
+
+  test('the job page edits the source config: a masked secret is kept, invalid JSON and a refused config change nothing', async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'config edit' });
+    const stored = async (): Promise<unknown> =>
+      openSourceConfig(stack.keyring, jobId, (await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).sourceConfigEncrypted);
+    const before = await stored();
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    await page.getByRole('button', { name: 'Edit source config' }).click();
+    const editor = page.getByRole('textbox', { name: 'Source config (JSON)' });
+    const draft = await editor.inputValue();
+    assert.match(draft, /"api_key": "\*{10}"/);
+    assert.doesNotMatch(draft, /canary-secret/);
+
+    await editor.fill('{ "count": 50,');
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByRole('alert').getByText(/^Not saved: the config is not JSON/).waitFor();
+    await editor.fill(draft.replace('"count": 3000', '"count": "many"').replace('"seed": 7', '"seed": 7, "nested": { "password": "**********" }'));
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByRole('alert').getByText(/^Not saved: source_config\.nested\.password: is \*{10}, the mask GET shows for a saved secret, but the job has no saved secret here/).waitFor();
+    assert.deepEqual(await stored(), before, 'nothing changed');
+
+    await editor.fill(draft.replace('"count": 3000', '"count": 50'));
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByRole('status').getByText('Saved: the next extract uses the new config; the saved state is kept.').waitFor();
+    assert.deepEqual(await stored(), { count: 50, seed: 7, api_key: 'canary-secret-d41d8cd98f' });
+    assert.match((await page.getByTestId('source-config').textContent()) ?? '', /"count": 50/);
+    await shot(page, 'dev-19-source-config-edited');
     await page.close();
   });
 

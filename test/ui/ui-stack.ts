@@ -40,6 +40,8 @@ export interface UiStack {
   db: TestDatabase;
   engine: Engine;
   devToken: string | null;
+  /** Opens what the API stored (a job's sealed source_config). */
+  keyring: MasterKeyring;
   api(method: string, route: string, token: string | null, body?: unknown): Promise<{ status: number; body: ApiBody }>;
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
   const url = `http://127.0.0.1:${port}`;
   const devToken = o.oidc ? null : (o.devToken ?? `dev-${randomBytes(12).toString('hex')}`);
   const masterKey = randomBytes(32).toString('base64');
+  const keyring = MasterKeyring.fromBase64(masterKey);
   const config: ApiConfig = {
     databaseUrl: db.url,
     redisUrl: testEnv.redisUrl,
@@ -92,7 +95,6 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
   let handlers = o.handlers ?? uiTestHandlers();
   if (o.realPipeline) {
     catalog = openCatalog({ type: 'sql', uri: db.url, store, logger });
-    const keyring = MasterKeyring.fromBase64(masterKey);
     handlers = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.realPipeline.connectorsDir, datahub: null, publicUrl: url });
   }
   const runner: RunningRunner = await startRunner({
@@ -107,6 +109,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
   return {
     url,
     db,
+    keyring,
     engine,
     devToken,
     async api(method, route, token, body) {

@@ -16,3 +16,18 @@ export function maskSecrets(value: unknown, key = ''): unknown {
   }
   return value;
 }
+
+/**
+ * An edited config, with each `**********` this page drew over a value the API showed in clear
+ * ({@link maskSecrets}' name rule, where the connector's spec says it is no secret) given that
+ * value back: the API keeps a saved secret for its own masks only, and would refuse these.
+ */
+export function restoreDisplayMasks(edited: unknown, shown: unknown): unknown {
+  if (edited === MASK && shown !== MASK && shown !== undefined && shown !== null && typeof shown !== 'object') return shown;
+  if (Array.isArray(edited)) return edited.map((v, i) => restoreDisplayMasks(v, Array.isArray(shown) ? shown[i] : undefined));
+  if (edited !== null && typeof edited === 'object') {
+    const from = shown !== null && typeof shown === 'object' && !Array.isArray(shown) ? (shown as Record<string, unknown>) : {};
+    return Object.fromEntries(Object.entries(edited).map(([k, v]) => [k, restoreDisplayMasks(v, from[k])]));
+  }
+  return edited;
+}

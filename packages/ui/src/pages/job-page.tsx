@@ -8,9 +8,9 @@ import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { SavedState } from '../components/saved-state.tsx';
+import { SourceConfigEditor } from '../components/source-config-editor.tsx';
 import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
-import { maskSecrets } from '../lib/mask.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveJob } from '../shared/events.ts';
@@ -220,7 +220,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             ) : null}
             <dt>Source config</dt>
             <dd>
-              <pre className="json" data-testid="source-config">{JSON.stringify(maskSecrets(job.source_config), null, 2)}</pre>
+              <SourceConfigEditor job={job} canEdit={!deleted} onSaved={load} />
             </dd>
           </dl>
         )}
