@@ -108,8 +108,10 @@ test("a config a run's connector refreshes after the job's source_config was rep
   const r = await stack.waitForRun(t.body.run_id, 90_000);
   assert.equal(r.state, 'success', JSON.stringify(r.tasks));
   assert.match(await log(), /the connector updated its configuration, but the job's source_config was changed since this try read it: the connector's update is not saved/);
+  assert.match(await log(), /the catalog discovered is not kept: the job's source_config was changed since this try read it/);
   const row = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: job } });
   assert.deepEqual(openSourceConfig(stack.keyring, job, row.sourceConfigEncrypted), rotated);
+  assert.equal(row.sourceCatalog, null, 'discovered with the replaced config: the next extract discovers again');
 });
 
 test("without a change, a connector's refreshed config is saved for the next runs", { timeout: 120_000 }, async () => {
@@ -184,9 +186,59 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
   assert.equal(busy.status, 409, JSON.stringify(busy.body));
   assert.match(busy.body.error, new RegExp(`cannot be replaced: run ${t.body.run_id} of this job is queued or running, and would save its state over the change`));
   assert.equal((await stack.waitForRun(t.body.run_id, 90_000)).state, 'success');
+  const query = await stack.api<{ error: string }>('PUT', `/api/airbyte/ingest/${second}/state?stream=users`, { state: [] });
+  assert.equal(query.status, 400, JSON.stringify(query.body));
+  assert.match(query.body.error, /^stream: unknown field$/);
   const overwrite = await create('state overwrite', 'state_import_c', 'overwrite');
   const unused = await put(overwrite, [users]);
   assert.equal(unused.status, 400, JSON.stringify(unused.body));
   assert.match(unused.body.error, /overwrites its tables: each run reads every stream whole and is handed no saved state/);
   assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`)).body.streams.map((s) => s.state), before.map((s) => s.state));
+});
+
+test("a state of the other kind than the connector saves is refused while the job has the connector's; imported anyway (after a reset), the first run's saves replace it", { timeout: 180_000 }, async () => {
+  type StateView = { streams: { stream: string | null; kind: string; state: Record<string, unknown>; run_id: string | null }[] };
+  const make = async (name: string, schema: string, stateType: string): Promise<string> => {
+    const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+      name,
+      source_name: 'source-sluice-test',
+      source_config: { records: 4, state_type: stateType },
+      schema_name: schema,
+      mode: 'append',
+      streams: ['users', 'orders'],
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return created.body.job_id;
+  };
+  const run = async (job: string): Promise<number[]> => {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    const r = await stack.waitForRun(t.body.run_id, 90_000);
+    assert.equal(r.state, 'success', JSON.stringify(r.tasks));
+    return ['users', 'orders'].map((s) => r.tasks.find((x) => x.task_id === 'load' && x.stream === s)?.rows ?? -1);
+  };
+  const kinds = async (job: string): Promise<string[]> => (await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`)).body.streams.map((s) => `${s.stream ?? '*'}:${s.kind}`);
+  const streamState = (name: string, seq: number) => ({ type: 'STREAM', stream: { stream_descriptor: { name }, stream_state: { seq } } });
+  const globalState = (seq: number) => ({
+    type: 'GLOBAL',
+    global: { shared_state: {}, stream_states: ['users', 'orders'].map((name) => ({ stream_descriptor: { name }, stream_state: { seq } })) },
+  });
+
+  // A connector that saves one GLOBAL state.
+  const global = await make('global connector', 'state_kind_global', 'global');
+  assert.deepEqual(await run(global), [4, 4]);
+  const refused = await stack.api<{ error: string }>('PUT', `/api/airbyte/ingest/${global}/state`, { state: [streamState('users', 2)] });
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  assert.match(refused.body.error, /^state: this job's connector saves one connector-wide GLOBAL state \(run .* saved it\): give that kind, or reset the saved state first/);
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${global}/state`)).status, 200);
+  assert.equal((await stack.api('PUT', `/api/airbyte/ingest/${global}/state`, { state: [streamState('users', 2)] })).status, 200);
+  assert.deepEqual(await run(global), [2, 4], 'the connector read users on from the import, orders from the start');
+  assert.deepEqual(await kinds(global), ['*:global'], "the connector's GLOBAL state replaced the imported STREAM one");
+  assert.deepEqual(await run(global), [0, 0], 'nothing read twice');
+
+  // A connector that saves STREAM states, handed a GLOBAL one.
+  const perStream = await make('stream connector', 'state_kind_stream', 'stream');
+  assert.equal((await stack.api('PUT', `/api/airbyte/ingest/${perStream}/state`, { state: [globalState(3)] })).status, 200);
+  assert.deepEqual(await run(perStream), [1, 1]);
+  assert.deepEqual(await kinds(perStream), ['orders:stream', 'users:stream']);
+  assert.deepEqual(await run(perStream), [0, 0], 'nothing read twice');
 });

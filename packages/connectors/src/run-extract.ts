@@ -166,6 +166,8 @@ class ExtractRun {
   readonly #streamStates = new Map<string, AirbyteStateMessage>();
   #globalState: AirbyteStateMessage | undefined;
   #legacyState: AirbyteStateMessage | undefined;
+  /** The kinds of state the connector itself emitted (this try or a kept earlier one): per stream, shared (GLOBAL or LEGACY). */
+  readonly #emittedKinds = new Set<'stream' | 'shared'>();
   #updatedConfig: ConnectorConfig | null = null;
   #ignoredRecords = 0;
   readonly #ignoredStreams = new Set<string>();
@@ -256,7 +258,7 @@ class ExtractRun {
 
     const inputState = o.mode === 'overwrite' ? [] : [...(o.state ?? [])];
     for (const s of inputState) this.#absorbState(s);
-    for (const kept of [...this.#resumed.values(), ...this.#continued.values()]) if (kept.state) this.#absorbState(kept.state);
+    for (const kept of [...this.#resumed.values(), ...this.#continued.values()]) if (kept.state) this.#absorbState(kept.state, true);
     // The connector reads the cut-off streams on from their kept state.
     const readState = withStreamStates(inputState, [...this.#continued.values()].flatMap((k) => (k.state ? [k.state] : [])));
     if (this.#resumed.size > 0) {
@@ -416,7 +418,7 @@ class ExtractRun {
     }
     switch (m.type) {
       case 'STATE': {
-        const state = this.#absorbState(m['state']);
+        const state = this.#absorbState(m['state'], true);
         const name = state?.type === 'STREAM' ? state.stream?.stream_descriptor.name : undefined;
         const writer = name === undefined ? undefined : this.#writers.get(name);
         // The protocol's promise: a STATE covers the records of its stream sent before it.
@@ -563,7 +565,8 @@ class ExtractRun {
     // The new config may carry new secrets (a refreshed token): mask them before anything is logged.
     this.#masker?.add(collectSecretValues(this.#spec, config));
     this.#updatedConfig = config;
-    this.#log('info', 'sluice', 'the connector updated its configuration; it is saved back to the job');
+    // Whether it is saved is the caller's to say (onControlConfig): a config replaced meanwhile wins.
+    this.#log('info', 'sluice', 'the connector sent an updated configuration');
     try {
       await this.#o.onControlConfig?.(config);
     } catch (err) {
@@ -571,8 +574,11 @@ class ExtractRun {
     }
   }
 
-  /** Takes a state message into the run's state; answers it, or undefined when it was ignored. */
-  #absorbState(raw: unknown): AirbyteStateMessage | undefined {
+  /**
+   * Takes a state message into the run's state (`emitted`: the connector's own, not the saved
+   * state it was handed); answers it, or undefined when it was ignored.
+   */
+  #absorbState(raw: unknown, emitted = false): AirbyteStateMessage | undefined {
     const parsed = airbyteStateMessageSchema.safeParse(raw);
     if (!parsed.success) {
       this.#log('warn', 'sluice', 'a STATE message did not follow the protocol and was ignored');
@@ -590,14 +596,23 @@ class ExtractRun {
       this.#log('warn', 'sluice', `a ${s.type ?? 'LEGACY'} STATE message without its content was ignored`);
       return undefined;
     }
+    if (emitted) this.#emittedKinds.add(s.type === 'STREAM' ? 'stream' : 'shared');
     return s;
   }
 
+  /**
+   * The state after the read: what the connector emitted over what it was handed. A handed state
+   * of the other kind than the one the connector emits (an imported STREAM state for a GLOBAL
+   * connector) is left out: the connector's own kind replaces it, or it would be saved again and
+   * handed to every later read.
+   */
   #finalState(): AirbyteStateMessage[] {
+    const onlyStream = this.#emittedKinds.has('stream') && !this.#emittedKinds.has('shared');
+    const onlyShared = this.#emittedKinds.has('shared') && !this.#emittedKinds.has('stream');
     return [
-      ...(this.#legacyState ? [this.#legacyState] : []),
-      ...(this.#globalState ? [this.#globalState] : []),
-      ...this.#streamStates.values(),
+      ...(this.#legacyState && !onlyStream ? [this.#legacyState] : []),
+      ...(this.#globalState && !onlyStream ? [this.#globalState] : []),
+      ...(onlyShared ? [] : this.#streamStates.values()),
     ];
   }
 

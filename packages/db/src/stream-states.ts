@@ -31,9 +31,21 @@ export async function listStreamStates(db: Db, jobId: string): Promise<SavedStre
 /**
  * Writes one state row, unless the row there was saved by a run whose extract started after this
  * run's: in one statement, so that two runs saving at once cannot move the state back either.
+ * Rows of the other kind (per stream / connector-wide) not newer than this run's go first.
  * The order is ADR 0019's, which the runner's load checks too (runner/src/tasks/later-read.ts).
  */
 export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: string; streamKey: string; kind: StreamStateKind; state: unknown }): Promise<StateSave> {
+  const shared = row.streamKey === '';
+  // A job's state is of one kind, the one its connector emits: a save of one kind drops the rows of
+  // the other (an imported state of the wrong kind, or one from before the connector changed) that
+  // are not newer than this run's, by the same order.
+  await db.$executeRaw`
+    DELETE FROM stream_states s
+     WHERE s.job_id = ${row.jobId}::uuid AND (s.stream_key = '') <> ${shared}
+       AND (s.run_id IS NULL OR NOT EXISTS (
+         SELECT 1 FROM task_instances theirs
+           JOIN task_instances ours ON ours.run_id = ${row.runId}::uuid AND ours.task_type = 'extract'
+          WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at))`;
   const written = await db.$executeRaw`
     INSERT INTO stream_states AS s (job_id, stream_key, kind, state, run_id, updated_at)
     VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.kind}::"StreamStateKind", ${JSON.stringify(row.state)}::jsonb, ${row.runId}::uuid, now())

@@ -44,6 +44,22 @@ export interface JobServiceDeps {
 }
 
 /**
+ * Runs `fn` with `values` registered for log masking (before anything, a connector's discover
+ * included, could log them). If it fails, the values this call registered are taken back: a
+ * refused request must not leave its values masked in every log line of the process, where any
+ * caller could blank out words of other jobs' logs.
+ */
+async function withSecretsRegistered<T>(values: readonly string[], fn: () => Promise<T>): Promise<T> {
+  const added = values.filter((v) => secrets.add(v));
+  try {
+    return await fn();
+  } catch (err) {
+    for (const v of added) secrets.remove(v);
+    throw err;
+  }
+}
+
+/**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
  * a caller who is not admin finds only its own jobs (anything else is "not found").
  * Knows nothing of HTTP; answers the contract's views.
@@ -73,15 +89,25 @@ export class JobService {
       const earlier = await this.#earlierCreate(ownerId, idempotencyKey, digest, spec.sourceConfig);
       if (earlier) return earlier;
     }
-    const issues: FieldIssue[] = [];
-
     const connectorSpec = await this.#connectorSpec(spec.sourceName);
     if (connectorSpec === 'missing') {
       throw new ValidationError([{ path: 'source_name', message: `no connector "${spec.sourceName}": not on PATH, and pip's index has no package airbyte-${spec.sourceName} (nor Docker to run an image)` }]);
     }
     const secretPaths = findSecretPaths(spec.sourceConfig, connectorSpec);
-    // Registered before anything (a connector's discover included) could log them.
-    for (const v of secretValues(spec.sourceConfig, secretPaths)) secrets.add(v);
+    return withSecretsRegistered(secretValues(spec.sourceConfig, secretPaths), () => this.#checkAndStore(p, spec, ownerId, connectorSpec, secretPaths, idempotencyKey, digest));
+  }
+
+  /** The rest of a create, once the config's secrets are registered for masking. */
+  async #checkAndStore(
+    p: Principal,
+    spec: IngestJobSpec,
+    ownerId: string,
+    connectorSpec: ConnectorSpec | undefined,
+    secretPaths: string[],
+    idempotencyKey: string | null,
+    digest: string | null,
+  ): Promise<{ jobId: string; flowUrl: string; replayed: boolean }> {
+    const issues: FieldIssue[] = [];
     if (connectorSpec) issues.push(...validateSourceConfig(spec.sourceConfig, connectorSpec));
 
     const keyNames = [...new Set(spec.columnTransformations.flatMap((t) => (t.encryptionKeyName === null ? [] : [t.encryptionKeyName])))];
@@ -199,7 +225,7 @@ export class JobService {
   /**
    * Changes the schedule, its time zone, catch-up, or pauses/resumes (the engine then re-syncs the
    * schedule); and replaces the connector's configuration, checked as a create's is
-   * ({@link #checkedSourceConfig}). The job's saved state, runs and tables stay: a try of extract
+   * ({@link #checkSourceConfig}). The job's saved state, runs and tables stay: a try of extract
    * that starts after the change uses the new configuration, one under way finishes with the old.
    */
   async update(p: Principal, jobId: string, body: UpdateJobRequest): Promise<JobView> {
@@ -209,62 +235,67 @@ export class JobService {
     const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : body.schedule.trim();
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);
-    const config = body.source_config === undefined ? null : await this.#checkedSourceConfig(job, body.source_config);
-    // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
-    // fires before that are not ones a scheduler outage missed (Schedules.sync).
-    const reactivated = schedule !== job.schedule || checked.timezone !== job.timezone || (job.isPaused && body.paused === false);
-    const data: Prisma.IngestionJobUpdateManyMutationInput = {
-      schedule,
-      timezone: checked.timezone,
-      ...(body.paused === undefined ? {} : { isPaused: body.paused }),
-      ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
-      ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
-      ...(config === null
-        ? {}
-        : {
-            sourceConfigEncrypted: sealSourceConfig(this.d.keyring, jobId, config.config),
-            secretPaths: config.secretPaths,
-            // Discovered with the old configuration: the next extract discovers again.
-            sourceCatalog: Prisma.DbNull,
-            sourceCatalogAt: null,
-          }),
-    };
-    // Compare-and-set on what was checked: a connector may refresh the config (a rotated OAuth
-    // token, saved by a run's extract) while the new one is being checked.
-    const written = await this.d.prisma.ingestionJob.updateMany({
-      where: { id: jobId, isDeleted: false, ...(config === null ? {} : { sourceConfigEncrypted: job.sourceConfigEncrypted }) },
-      data,
+    const config = body.source_config === undefined ? null : await this.#newSourceConfig(job, body.source_config);
+    return withSecretsRegistered(config === null ? [] : secretValues(config.config, config.secretPaths), async () => {
+      if (config !== null) await this.#checkSourceConfig(job, config.config, config.connectorSpec);
+      // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
+      // fires before that are not ones a scheduler outage missed (Schedules.sync).
+      const reactivated = schedule !== job.schedule || checked.timezone !== job.timezone || (job.isPaused && body.paused === false);
+      // Only what the request names is written: a change made meanwhile to another field (while a
+      // new source_config was being checked, say) is not put back.
+      const data: Prisma.IngestionJobUpdateManyMutationInput = {
+        ...(body.schedule === undefined ? {} : { schedule }),
+        ...(body.timezone === undefined ? {} : { timezone: checked.timezone }),
+        ...(body.paused === undefined ? {} : { isPaused: body.paused }),
+        ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
+        ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
+        ...(config === null
+          ? {}
+          : {
+              sourceConfigEncrypted: sealSourceConfig(this.d.keyring, jobId, config.config),
+              secretPaths: config.secretPaths,
+              // Discovered with the old configuration: the next extract discovers again.
+              sourceCatalog: Prisma.DbNull,
+              sourceCatalogAt: null,
+            }),
+      };
+      // Compare-and-set on what was checked: a connector may refresh the config (a rotated OAuth
+      // token, saved by a run's extract) while the new one is being checked.
+      const written = await this.d.prisma.ingestionJob.updateMany({
+        where: { id: jobId, isDeleted: false, ...(config === null ? {} : { sourceConfigEncrypted: job.sourceConfigEncrypted }) },
+        data,
+      });
+      if (written.count === 0) {
+        const now = await this.#job(p, jobId);
+        if (now.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+        throw new ConflictError(
+          `the source_config of job ${jobId} changed while this change was being checked (a run's connector may have refreshed a token): read the job and send the change again`,
+        );
+      }
+      const updated = await this.#job(p, jobId);
+      this.#log.info('ingestion job updated', {
+        jobId,
+        schedule: updated.schedule,
+        timezone: updated.timezone,
+        paused: updated.isPaused,
+        catchup: updated.catchup,
+        // (Key names with 'secret' or 'source_config' in them are redacted from logs.)
+        ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
+      });
+      await this.#syncSchedule(jobId);
+      return this.#view(updated);
     });
-    if (written.count === 0) {
-      const now = await this.#job(p, jobId);
-      if (now.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-      throw new ConflictError(
-        `the source_config of job ${jobId} changed while this change was being checked (a run's connector may have refreshed a token): read the job and send the change again`,
-      );
-    }
-    const updated = await this.#job(p, jobId);
-    this.#log.info('ingestion job updated', {
-      jobId,
-      schedule,
-      timezone: checked.timezone,
-      paused: updated.isPaused,
-      catchup: updated.catchup,
-      // (Key names with 'secret' or 'source_config' in them are redacted from logs.)
-      ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
-    });
-    await this.#syncSchedule(jobId);
-    return this.#view(updated);
   }
 
   /**
-   * A PATCH's `source_config`: each `**********` where the job has a saved secret becomes that
-   * secret (so a client may send back what GET showed); then it is checked as a create's is — the
-   * connector's spec, its discover with the new config (its `config_error` refuses it in its own
-   * words), and the job's streams, merge keys and transformations against the catalog it gives.
+   * A PATCH's `source_config`, each `**********` where the job has a saved secret given that
+   * secret (so a client may send back what GET showed), with the paths of its secrets.
    */
-  async #checkedSourceConfig(job: IngestionJobModel, sent: Record<string, unknown>): Promise<{ config: Record<string, unknown>; secretPaths: string[]; masksKept: number }> {
-    const saved = this.#config(job);
-    const restored = restoreMaskedSecrets(sent, saved, job.secretPaths);
+  async #newSourceConfig(
+    job: IngestionJobModel,
+    sent: Record<string, unknown>,
+  ): Promise<{ config: Record<string, unknown>; secretPaths: string[]; masksKept: number; connectorSpec: ConnectorSpec | undefined }> {
+    const restored = restoreMaskedSecrets(sent, this.#config(job), job.secretPaths);
     if (restored.issues.length > 0) throw new ValidationError(restored.issues);
     const config = restored.config;
     const connectorSpec = await this.#connectorSpec(job.sourceName);
@@ -275,26 +306,32 @@ export class JobService {
     }
     // Paths found in the new config, and those learned before (from a spec seen at extract) that it still has.
     const secretPaths = [...new Set([...findSecretPaths(config, connectorSpec), ...job.secretPaths.filter((path) => valueAt(config, path) !== undefined)])];
-    for (const v of secretValues(config, secretPaths)) secrets.add(v);
+    const masksKept = job.secretPaths.filter((path) => valueAt(sent, path) === REDACTED).length;
+    return { config, secretPaths, masksKept, connectorSpec };
+  }
+
+  /**
+   * A new `source_config` checked as a create's is: the connector's spec, its discover with it (its
+   * `config_error` refuses it in its own words), and the job's streams, merge keys and
+   * transformations against the catalog that gives.
+   */
+  async #checkSourceConfig(job: IngestionJobModel, config: Record<string, unknown>, connectorSpec: ConnectorSpec | undefined): Promise<void> {
     if (connectorSpec) {
       const issues = validateSourceConfig(config, connectorSpec);
       if (issues.length > 0) throw new ValidationError(issues);
     }
     const catalog = await this.#catalog(job.sourceName, config);
-    if (catalog) {
-      const definition = {
-        streams: job.streams,
-        mode: job.mode,
-        mergeKeys: parseMergeKeys(job.mergeKeys),
-        columnTransformations: job.columnTransformations as unknown as ColumnTransformation[],
-      };
-      const issues = validateAgainstCatalog(definition, catalog);
-      if (issues.length > 0) {
-        throw new ValidationError(issues.map((i) => ({ path: 'source_config', message: `with it the job's ${i.path} no longer holds: ${i.message}` })));
-      }
+    if (!catalog) return;
+    const definition = {
+      streams: job.streams,
+      mode: job.mode,
+      mergeKeys: parseMergeKeys(job.mergeKeys),
+      columnTransformations: job.columnTransformations as unknown as ColumnTransformation[],
+    };
+    const issues = validateAgainstCatalog(definition, catalog);
+    if (issues.length > 0) {
+      throw new ValidationError(issues.map((i) => ({ path: 'source_config', message: `with it the job's ${i.path} no longer holds: ${i.message}` })));
     }
-    const masksKept = job.secretPaths.filter((path) => valueAt(sent, path) === REDACTED).length;
-    return { config, secretPaths, masksKept };
   }
 
   /**
@@ -371,6 +408,8 @@ export class JobService {
   async resetState(p: Principal, jobId: string, streams: readonly string[] | null): Promise<StateResetView> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
+    // A deleted job's state is kept as it was: it is what a job re-created in its place may take over.
+    if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
     if (streams !== null) {
       // A job that lists its streams knows them: another name is a mistake, not "nothing saved".
       const unknown = job.streams.length > 0 ? streams.filter((s) => !job.streams.includes(s)) : [];
@@ -410,6 +449,18 @@ export class JobService {
           .map((name) => ({ path: s.at, message: `stream "${name}" is not a stream of this job (its streams: ${job.streams.join(', ')})` })),
       );
       if (issues.length > 0) throw new ValidationError(issues);
+    }
+    // A job's connector saves one kind of state: one of the other kind would be handed to every read.
+    const savedByRun = (await listStreamStates(this.d.prisma, jobId)).find((r) => r.runId !== null);
+    const importsShared = states.some((s) => s.streamKey === '');
+    if (savedByRun && states.length > 0 && (savedByRun.streamKey === '') !== importsShared) {
+      const saved = savedByRun.streamKey === '' ? `one connector-wide ${savedByRun.kind.toUpperCase()} state` : 'STREAM states, one per stream';
+      throw new ValidationError([
+        {
+          path: 'state',
+          message: `this job's connector saves ${saved} (run ${savedByRun.runId ?? ''} saved it): give that kind, or reset the saved state first (DELETE …/state) if the connector now saves another`,
+        },
+      ]);
     }
     try {
       await this.d.prisma.$transaction((tx) => replaceStreamStates(tx, jobId, states));
