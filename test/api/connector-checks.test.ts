@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { resolveConnector } from '@sluice/connectors';
 import { MasterKeyring, openSourceConfig } from '@sluice/crypto';
+import { secrets } from '@sluice/logging';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
 const connectorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/connectors/test-connector');
@@ -30,13 +31,18 @@ const UNDECLARED = {
   accessToken: `at-${randomBytes(8).toString('hex')}`,
 };
 let api: ApiHarness;
+/** Run inside the next discover (what another request does while a connector checks a config). */
+let duringDiscover: (() => Promise<void>) | null = null;
 
 before(async () => {
   api = await startApi({
     devToken: DEV,
     ui: false,
     getConnectorSpec: async (name) => (await resolve(name))?.spec(),
-    discoverCatalog: async (name, config) => (await resolve(name))?.discover(config),
+    discoverCatalog: async (name, config) => {
+      await duringDiscover?.();
+      return (await resolve(name))?.discover(config);
+    },
   });
   const key = await api.request('POST', '/api/encryption-keys', { token: DEV, body: { name: 'pii' } });
   assert.equal(key.status, 201, key.text);
@@ -230,6 +236,41 @@ describe('PATCH source_config', () => {
     const gone = await patch(id, { source_config: before });
     assert.equal(gone.status, 409, gone.text);
     assert.match(gone.body.error, /is deleted/);
+    // Its saved state is what a job re-created in its place may take over: not reset either.
+    const reset = await api.request('DELETE', `/api/airbyte/ingest/${id}/state`, { token: DEV });
+    assert.equal(reset.status, 409, reset.text);
+  });
+
+  test("a refused config's values are not left masked in the process's logs", async () => {
+    const r = await post({ name: 'refused words', streams: ['users'] });
+    assert.equal(r.status, 201, r.text);
+    const word = `extracted-${randomBytes(4).toString('hex')}`;
+    const refused = await patch(r.body.job_id as string, { source_config: { records: 5, canary: word, discover_fail: 'no such host' } });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(secrets.mask(`read 5 records, ${word}`), `read 5 records, ${word}`);
+    const refusedCreate = await post({ name: 'refused create', source_config: { records: 5, canary: word, discover_fail: 'no such host' } });
+    assert.equal(refusedCreate.status, 400, refusedCreate.text);
+    assert.equal(secrets.mask(word), word);
+    // A config that is stored keeps its secret masked.
+    assert.equal((await patch(r.body.job_id as string, { source_config: { records: 5, canary: word } })).status, 200);
+    assert.equal(secrets.mask(word), '**********');
+  });
+
+  test('a PATCH of source_config writes no field it does not name: a schedule changed while it was checked stays', async () => {
+    const r = await post({ name: 'two changes', streams: ['users'] });
+    assert.equal(r.status, 201, r.text);
+    const id = r.body.job_id as string;
+    duringDiscover = async () => {
+      duringDiscover = null;
+      const other = await patch(id, { schedule: '0 3 * * *', timezone: 'Europe/Paris' });
+      assert.equal(other.status, 200, other.text);
+    };
+    const changed = await patch(id, { source_config: { records: 9, canary: '**********', credentials: { auth: 'basic', user: 'u', pass_phrase: '**********' } } });
+    assert.equal(changed.status, 200, changed.text);
+    assert.equal(duringDiscover, null, 'the other change ran during the check');
+    assert.equal(changed.body.schedule, '0 3 * * *');
+    assert.equal(changed.body.timezone, 'Europe/Paris');
+    assert.equal((await stored(id))['records'], 9);
   });
 });
 

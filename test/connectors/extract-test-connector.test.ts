@@ -334,7 +334,7 @@ describe('a successful extract', () => {
     assert.equal(saved.length, 1);
     assert.equal(saved[0]?.['api_token'], NEW_TOKEN);
     assert.deepEqual(r.updatedConfig, saved[0]);
-    assert.match(logs.text(), /updated its configuration/);
+    assert.match(logs.text(), /sent an updated configuration/);
   });
 });
 

@@ -27,9 +27,12 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 export class SecretRegistry {
   readonly #values = new Set<string>();
 
-  add(value: string): void {
+  /** Registers a value; answers whether it was not registered before (and is long enough to be). */
+  add(value: string): boolean {
     // Very short values would mask unrelated text and are not worth hiding by value.
-    if (value.length >= 4) this.#values.add(value);
+    if (value.length < 4 || this.#values.has(value)) return false;
+    this.#values.add(value);
+    return true;
   }
 
   /**

@@ -27,6 +27,7 @@ import {
   parseUpdateJobRequest,
   parseStateImport,
   putStateRequest,
+  noQuery,
 } from '@sluice/core/contract';
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
@@ -254,6 +255,8 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
+        // It replaces the whole state: a `?stream=` (as DELETE takes) would be a misreading of it.
+        parseRequest(noQuery, ctx.query);
         return { status: 200, body: await d.jobs.replaceState(who(ctx), jobId, parseStateImport(ctx.body)) };
       },
     },

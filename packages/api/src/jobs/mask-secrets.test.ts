@@ -32,3 +32,20 @@ test('a mask sent back where a secret is saved keeps that secret; a changed valu
   );
   assert.match(elsewhere.issues[0]?.message ?? '', /the job has no saved secret here: send the value itself/);
 });
+
+test("inside a list, a mask keeps its secret only where the entry is sent back as shown: an entry removed before it does not hand it another's secret", () => {
+  const saved = { hosts: [{ host: 'h1', password: 'p1' }, { host: 'h2', password: 'p2' }], keys: ['k0', 'k1'] };
+  const paths = ['hosts.0.password', 'hosts.1.password', 'keys.0', 'keys.1'];
+  const shown = { hosts: [{ host: 'h1', password: '**********' }, { host: 'h2', password: '**********' }], keys: ['**********', '**********'] };
+  assert.deepEqual(restoreMaskedSecrets(shown, saved, paths), { config: saved, issues: [] }, 'sent back as shown: all kept');
+  assert.deepEqual(restoreMaskedSecrets({ ...shown, keys: ['k-new', '**********'] }, saved, paths).config.keys, ['k-new', 'k1'], 'one key replaced in place');
+
+  const dropped = restoreMaskedSecrets({ hosts: [{ host: 'h2', password: '**********' }], keys: ['**********'] }, saved, paths);
+  assert.deepEqual(
+    dropped.issues.map((i) => i.path),
+    ['source_config.hosts[0].password', 'source_config.keys[0]'],
+  );
+  assert.match(dropped.issues[0]?.message ?? '', /its list entry is not sent back as GET shows it .*: send the secret itself$/);
+  const moved = restoreMaskedSecrets({ ...shown, hosts: [{ host: 'h9', password: '**********' }, shown.hosts[1]] }, saved, paths);
+  assert.deepEqual(moved.issues.map((i) => i.path), ['source_config.hosts[0].password'], 'an entry changed beside its secret');
+});

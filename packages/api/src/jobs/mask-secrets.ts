@@ -1,4 +1,5 @@
 import type { FieldIssue } from '@sluice/core';
+import { canonicalJson } from '@sluice/core/json';
 import { valueAt } from '@sluice/core/secrets';
 import { REDACTED } from '@sluice/logging';
 
@@ -23,19 +24,40 @@ export function maskSecrets(config: Record<string, unknown>, paths: readonly str
   return copy;
 }
 
-/** Where `value` holds the string `**********`, as the request's field paths (`source_config.a.b[0]`). */
-function masksIn(value: unknown, at: string): string[] {
-  if (value === REDACTED) return [at];
-  if (Array.isArray(value)) return value.flatMap((v, i) => masksIn(v, `${at}[${i}]`));
-  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => masksIn(v, `${at}.${k}`));
+/** Where `value` holds the string `**********`: each place's dot path (as secret paths are written) and field path (`source_config.a.b[0]`). */
+function masksIn(value: unknown, dot: string, field: string): { dot: string; field: string }[] {
+  const down = (k: string): string => (dot === '' ? k : `${dot}.${k}`);
+  if (value === REDACTED) return [{ dot, field }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => masksIn(v, down(String(i)), `${field}[${i}]`));
+  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => masksIn(v, down(k), `${field}.${k}`));
   return [];
+}
+
+/**
+ * Whether each list entry on the way to `path` is sent back as GET showed it (`shown`), in a list
+ * of the length it had: only then does a secret's place in a list say which secret it is. (An
+ * entry removed before it would otherwise hand it the secret of the entry it moved into.)
+ */
+function sameListEntries(sent: Record<string, unknown>, shown: Record<string, unknown>, path: string): boolean {
+  const segs = path.split('.');
+  for (let j = 1; j < segs.length; j++) {
+    const prefix = segs.slice(0, j).join('.');
+    const list = valueAt(sent, prefix);
+    if (!Array.isArray(list)) continue;
+    const was = valueAt(shown, prefix);
+    if (!Array.isArray(was) || was.length !== list.length) return false;
+    const entry = `${prefix}.${segs[j] ?? ''}`;
+    if (canonicalJson(valueAt(sent, entry)) !== canonicalJson(valueAt(shown, entry))) return false;
+  }
+  return true;
 }
 
 /**
  * A new `source_config` sent to replace a saved one, with each `**********` that stands where the
  * saved config has a secret given that secret's saved value — so that a client may send back the
- * config it read (masked) with only what it changes. A mask anywhere else cannot be resolved and
- * is an issue: storing it would hand the connector ten asterisks as a password.
+ * config it read (masked) with only what it changes. Inside a list, only an entry sent back as it
+ * was shown keeps its secret. A mask anywhere else cannot be resolved and is an issue: storing it
+ * would hand the connector ten asterisks as a password.
  */
 export function restoreMaskedSecrets(
   sent: Record<string, unknown>,
@@ -43,13 +65,19 @@ export function restoreMaskedSecrets(
   savedSecretPaths: readonly string[],
 ): { config: Record<string, unknown>; issues: FieldIssue[] } {
   const config = structuredClone(sent);
+  const shown = maskSecrets(saved, savedSecretPaths);
+  const moved = new Set<string>();
   for (const path of savedSecretPaths) {
     const kept = valueAt(saved, path);
-    if (kept !== undefined && kept !== null) replaceAt(config, path, (v) => (v === REDACTED ? structuredClone(kept) : v));
+    if (kept === undefined || kept === null || valueAt(sent, path) !== REDACTED) continue;
+    if (sameListEntries(sent, shown, path)) replaceAt(config, path, () => structuredClone(kept));
+    else moved.add(path);
   }
-  const issues = masksIn(config, 'source_config').map((path) => ({
-    path,
-    message: `is ${REDACTED}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself`,
+  const issues = masksIn(config, '', 'source_config').map(({ dot, field }) => ({
+    path: field,
+    message: moved.has(dot)
+      ? `is ${REDACTED}, but its list entry is not sent back as GET shows it (an entry was added, removed or changed before it, or it was): send the secret itself`
+      : `is ${REDACTED}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself`,
   }));
   return { config, issues };
 }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const SOURCE_CONFIG_MAX_DEPTH = 64;
 
 /** Whether `value` nests objects or arrays deeper than `limit` levels; iterative, so any depth is safe to ask about. */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
   const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 1 }];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const { v, depth } = top;

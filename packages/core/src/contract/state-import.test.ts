@@ -54,3 +54,14 @@ test('each refusal names the message and what it lacks or repeats', () => {
   assert.match(issuesOf({ state: {} })[0] ?? '', /^state: /);
   assert.deepEqual(issuesOf({ state: [], extra: 1 }), ['extra: unknown field']);
 });
+
+test("a GLOBAL state's own stream list is checked as STREAM states are; no state nests deeper than a source_config may", () => {
+  const entry = (name: string) => ({ stream_descriptor: { name }, stream_state: { seq: 1 } });
+  assert.deepEqual(issuesOf({ state: [{ type: 'GLOBAL', global: { stream_states: [entry('users'), entry(''), entry('users')] } }] }), [
+    'state[0].global.stream_states[1].stream_descriptor.name: must not be empty',
+    'state[0].global.stream_states[2]: repeats stream "users" (state[0].global.stream_states[0])',
+  ]);
+  let deep: Record<string, unknown> = { seq: 1 };
+  for (let i = 0; i < 100; i++) deep = { d: deep };
+  assert.deepEqual(issuesOf({ state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: deep } }] }), ['state: nested deeper than 64 levels']);
+});

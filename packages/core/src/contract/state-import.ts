@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { airbyteStateMessageSchema, streamKey, type AirbyteStateMessage } from '../airbyte-state/index.ts';
 import { ValidationError, type FieldIssue } from '../errors/index.ts';
 import { parseRequest } from './parse-request.ts';
+import { nestsDeeperThan, SOURCE_CONFIG_MAX_DEPTH } from './source-config.ts';
 
 /** At most this many state messages in one PUT: one per stream, and sources have hundreds at most. */
 export const STATE_IMPORT_MAX_MESSAGES = 10_000;
@@ -16,6 +17,8 @@ export const putStateRequest = z
     state: z
       .array(airbyteStateMessageSchema)
       .max(STATE_IMPORT_MAX_MESSAGES, `at most ${STATE_IMPORT_MAX_MESSAGES} state messages`)
+      // As deep as a source_config may be: connectors parse it with recursive JSON readers.
+      .refine((v) => !nestsDeeperThan(v, SOURCE_CONFIG_MAX_DEPTH), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`)
       .describe(
         "Airbyte STATE messages' `state` objects: one STREAM state per stream, or one connector-wide GLOBAL (or LEGACY) state. " +
           'They replace everything saved; [] forgets it all. From another Sluice job: the `state` of each entry its GET …/state answers',
@@ -55,7 +58,18 @@ export function parseStateImport(input: unknown): ImportedState[] {
       else entry = { at, streamKey: streamKey(descriptor), kind: 'stream', state, streamNames: [descriptor.name] };
     } else if (type === 'GLOBAL') {
       if (!state.global) issues.push({ path: `${at}.global`, message: 'is required for a GLOBAL state: { shared_state, stream_states }' });
-      else entry = { at, streamKey: '', kind: 'global', state, streamNames: state.global.stream_states.map((s) => s.stream_descriptor.name) };
+      else {
+        const inner = new Map<string, number>();
+        const before = issues.length;
+        state.global.stream_states.forEach((s, j) => {
+          const where = `${at}.global.stream_states[${j}]`;
+          const key = streamKey(s.stream_descriptor);
+          if (s.stream_descriptor.name.trim() === '') issues.push({ path: `${where}.stream_descriptor.name`, message: 'must not be empty' });
+          else if (inner.has(key)) issues.push({ path: where, message: `repeats stream "${key}" (${at}.global.stream_states[${inner.get(key) ?? 0}])` });
+          else inner.set(key, j);
+        });
+        if (issues.length === before) entry = { at, streamKey: '', kind: 'global', state, streamNames: state.global.stream_states.map((s) => s.stream_descriptor.name) };
+      }
     } else if (type === 'LEGACY') {
       if (!state.data) issues.push({ path: `${at}.data`, message: 'is required for a LEGACY state' });
       else entry = { at, streamKey: '', kind: 'legacy', state, streamNames: [] };
@@ -85,3 +99,6 @@ export function parseStateImport(input: unknown): ImportedState[] {
   if (issues.length > 0) throw new ValidationError(issues);
   return out;
 }
+
+/** A route's query when it takes none: any parameter is refused by name rather than ignored. */
+export const noQuery = z.strictObject({});

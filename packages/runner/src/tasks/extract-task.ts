@@ -53,7 +53,7 @@ function knownUndeclared(stored: unknown): Record<string, string[]> {
  * only: a field the spec alone marks `airbyte_secret` (e.g. `service_account_info`) would be shown
  * by the API. Its first run, which has the spec, adds those fields to the job's secret paths.
  */
-async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[]): Promise<void> {
+async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[], sealed: string): Promise<void> {
   let spec: ConnectorSpecification;
   try {
     spec = await connector.spec();
@@ -62,7 +62,12 @@ async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: 
   }
   const missing = findSecretPaths(config, spec).filter((p) => !stored.includes(p));
   if (missing.length === 0) return;
-  await ctx.prisma.ingestionJob.update({ where: { id: ctx.job.id }, data: { secretPaths: [...new Set([...stored, ...missing])].sort() } });
+  // Only onto the config they were found in: a config replaced since (PATCH) came with its own.
+  const learned = await ctx.prisma.ingestionJob.updateMany({
+    where: { id: ctx.job.id, sourceConfigEncrypted: sealed },
+    data: { secretPaths: [...new Set([...stored, ...missing])].sort() },
+  });
+  if (learned.count === 0) return;
   ctx.log.info(`the connector's spec marks more fields of source_config as secrets (${missing.join(', ')}): API answers mask them from now on`);
 }
 
@@ -121,7 +126,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     connectorsDir: deps.connectorsDir,
     onLog,
   });
-  await learnSecretPaths(ctx, connector, config, row.secretPaths);
+  await learnSecretPaths(ctx, connector, config, row.secretPaths, row.sourceConfigEncrypted);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);
   const stored = freshCatalog(row, ctx.job.streams);
@@ -160,13 +165,16 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   });
   if (result.status === 'failed') throw result.failure.error;
   if (result.discoveredCatalog) {
-    await ctx.prisma.ingestionJob.update({
-      where: { id: ctx.job.id },
+    // Kept only with the config it was discovered with: a config replaced since (PATCH) dropped
+    // the cached catalog, and the next extract discovers with it.
+    const kept = await ctx.prisma.ingestionJob.updateMany({
+      where: { id: ctx.job.id, sourceConfigEncrypted: sealedConfig },
       data: {
         sourceCatalog: { ...result.discoveredCatalog, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
         sourceCatalogAt: new Date(),
       },
     });
+    if (kept.count === 0) ctx.log.info("the catalog discovered is not kept: the job's source_config was changed since this try read it, and the next extract discovers with it");
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
   const unread = result.manifest.unread;
