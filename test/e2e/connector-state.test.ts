@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { openSourceConfig } from '@sluice/crypto';
+import { saveStreamStateRow } from '@sluice/db';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
 import { testEnv } from '../support/env.ts';
 import { startSluiceStack, type RunView, type SluiceStack } from '../support/sluice-stack.ts';
@@ -171,6 +172,11 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
   const back = await put(second, [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 1 } } }]);
   assert.equal(back.status, 200, JSON.stringify(back.body));
   assert.deepEqual(back.body.streams.map((s) => s.stream), ['users']);
+  // A run whose extract started before the import (its failed load cleared later, say) saves nothing over it.
+  const older = await stack.db.prisma.dagRun.findFirstOrThrow({ where: { jobId: second }, orderBy: { createdAt: 'desc' } });
+  const late = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 4 } } };
+  assert.equal(await saveStreamStateRow(stack.db.prisma, { jobId: second, runId: older.id, streamKey: 'users', kind: 'stream', state: late }), 'superseded');
+  assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`)).body.streams.map((s) => s.state), [back.body.streams[0]?.state]);
   assert.deepEqual(await run(second), [3, 4]);
   const after = await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`);
   assert.ok(after.body.streams.every((s) => s.run_id !== null), "the run's saves replaced the imported states");

@@ -388,6 +388,12 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('status').getByText('Forgot the saved state of users: the next run reads from the start.').waitFor();
     await page.getByText('No saved state: the next run reads every stream from the start.').waitFor();
     assert.equal(await stack.db.prisma.streamState.count({ where: { jobId } }), 0);
+    // A state put through the API is shown as imported, not as some run's.
+    const put = await stack.api('PUT', `/api/airbyte/ingest/${jobId}/state`, stack.devToken, { state: [state] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    await page.reload();
+    await table.getByRole('cell', { name: 'users', exact: true }).waitFor();
+    assert.equal(await table.locator('td[data-label="Saved by run"]').textContent(), 'imported');
     await page.close();
   });
 

@@ -30,7 +30,8 @@ export async function listStreamStates(db: Db, jobId: string): Promise<SavedStre
 
 /**
  * Writes one state row, unless the row there was saved by a run whose extract started after this
- * run's: in one statement, so that two runs saving at once cannot move the state back either.
+ * run's, or put through the API (imported, no run) after it started: in one statement, so that two
+ * runs saving at once cannot move the state back either.
  * Rows of the other kind (per stream / connector-wide) not newer than this run's go first.
  * The order is ADR 0019's, which the runner's load checks too (runner/src/tasks/later-read.ts).
  */
@@ -42,19 +43,23 @@ export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: st
   await db.$executeRaw`
     DELETE FROM stream_states s
      WHERE s.job_id = ${row.jobId}::uuid AND (s.stream_key = '') <> ${shared}
-       AND (s.run_id IS NULL OR NOT EXISTS (
-         SELECT 1 FROM task_instances theirs
-           JOIN task_instances ours ON ours.run_id = ${row.runId}::uuid AND ours.task_type = 'extract'
-          WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at))`;
+       AND NOT EXISTS (
+         SELECT 1 FROM task_instances ours
+          WHERE ours.run_id = ${row.runId}::uuid AND ours.task_type = 'extract'
+            AND (CASE WHEN s.run_id IS NULL THEN s.updated_at > ours.started_at
+                      ELSE EXISTS (SELECT 1 FROM task_instances theirs
+                                    WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at) END))`;
   const written = await db.$executeRaw`
     INSERT INTO stream_states AS s (job_id, stream_key, kind, state, run_id, updated_at)
     VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.kind}::"StreamStateKind", ${JSON.stringify(row.state)}::jsonb, ${row.runId}::uuid, now())
     ON CONFLICT (job_id, stream_key) DO UPDATE
        SET kind = EXCLUDED.kind, state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at
-     WHERE s.run_id IS NULL OR NOT EXISTS (
-       SELECT 1 FROM task_instances theirs
-         JOIN task_instances ours ON ours.run_id = EXCLUDED.run_id AND ours.task_type = 'extract'
-        WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at)`;
+     WHERE NOT EXISTS (
+       SELECT 1 FROM task_instances ours
+        WHERE ours.run_id = EXCLUDED.run_id AND ours.task_type = 'extract'
+          AND (CASE WHEN s.run_id IS NULL THEN s.updated_at > ours.started_at
+                    ELSE EXISTS (SELECT 1 FROM task_instances theirs
+                                  WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at) END))`;
   return written === 1 ? 'saved' : 'superseded';
 }
 
@@ -98,7 +103,8 @@ export async function resetStreamStates(db: Prisma.TransactionClient, jobId: str
 
 /**
  * Replaces a job's whole saved state with the given states (imported: no run saved them, so the
- * next run's save replaces each), under the same lock and refusal as a reset.
+ * next run's saves replace each; a run whose extract started before the import saves nothing over
+ * them), under the same lock and refusal as a reset.
  */
 export async function replaceStreamStates(
   db: Prisma.TransactionClient,
@@ -107,7 +113,12 @@ export async function replaceStreamStates(
 ): Promise<void> {
   await lockIdleJob(db, jobId);
   await db.streamState.deleteMany({ where: { jobId } });
-  await db.streamState.createMany({
-    data: states.map((s) => ({ jobId, streamKey: s.streamKey, kind: s.kind, state: s.state as Prisma.InputJsonValue, runId: null })),
-  });
+  if (states.length === 0) return;
+  // Stamped now (the database's clock): a run whose extract started before the import (by its
+  // runner's clock) saves nothing over it (saveStreamStateRow).
+  const rows = states.map((s) => ({ stream_key: s.streamKey, kind: s.kind, state: s.state }));
+  await db.$executeRaw`
+    INSERT INTO stream_states (job_id, stream_key, kind, state, run_id, updated_at)
+    SELECT ${jobId}::uuid, r.stream_key, r.kind::"StreamStateKind", r.state, NULL, now()
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(stream_key text, kind text, state jsonb)`;
 }

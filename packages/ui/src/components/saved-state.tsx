@@ -60,7 +60,7 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
             {streams.map((s) => (
               <tr key={s.stream ?? ''}>
                 <td data-label="Stream">{s.stream ?? <em>connector-wide ({s.kind})</em>}</td>
-                <td data-label="Saved by run">{s.run_id !== null ? <Link to={`/runs/${s.run_id}`}>{shortId(s.run_id)}</Link> : '—'}</td>
+                <td data-label="Saved by run">{s.run_id !== null ? <Link to={`/runs/${s.run_id}`}>{shortId(s.run_id)}</Link> : <span className="muted" title="put through the API (PUT …/state), not saved by a run">imported</span>}</td>
                 <td data-label="At">{formatDate(s.updated_at)}</td>
                 <td data-label="State">
                   <details>
