@@ -152,3 +152,27 @@ test("a deleted job's flow and data jobs are marked removed in DataHub; the job 
   const v = validateWithDataHub(gms.requests);
   assert.equal(v.ok, true, `${v.errors.join('\n')}\n${v.stderr}`);
 });
+
+test("an extract that ends after its job was deleted records no DAG for it: the flow stays removed", { timeout: 120_000 }, async () => {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'deleted mid-extract',
+    source_name: 'source-sluice-test',
+    source_config: { records: 2, sleep_seconds: 3 },
+    schema_name: 'dh_deleted_mid_extract',
+    mode: 'append',
+    streams: ['users'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const job = created.body.job_id;
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  await until('the extract to run', async () =>
+    (await stack.db.prisma.taskInstance.findFirst({ where: { runId: t.body.run_id, taskId: 'extract', state: 'running' } })) ? true : undefined,
+  );
+  // The delete's commit, landing while the connector reads (its cancel of the run is not sent here).
+  await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { isDeleted: true, deletedAt: new Date() } });
+  await until('the extract to end', async () =>
+    (await stack.db.prisma.taskInstance.findFirst({ where: { runId: t.body.run_id, taskId: 'extract', state: 'success' } })) ? true : undefined,
+  );
+  assert.equal(await stack.db.prisma.datahubProposal.count({ where: { jobId: job, entityType: { in: ['dataFlow', 'dataJob'] } } }), 0);
+  await stack.waitForRun(t.body.run_id, 60_000);
+});

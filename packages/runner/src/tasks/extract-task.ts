@@ -208,8 +208,14 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
     // Now that the streams are known, the DAG's shape (with each load's output table) goes to DataHub.
+    // Not for a job deleted meanwhile: its flow was marked removed. The job's row is locked (shared)
+    // so that a delete either comes first (nothing is recorded) or marks removed what is recorded here.
     const shape = dagShapeFor(ctx.job, mapped, deps.publicUrl);
-    const recorded = await ctx.prisma.$transaction((tx) => deps.datahub?.record(tx, shape) ?? Promise.resolve(undefined));
+    const recorded = await ctx.prisma.$transaction(async (tx) => {
+      const [job] = await tx.$queryRaw<{ is_deleted: boolean }[]>`SELECT is_deleted FROM ingestion_jobs WHERE id = ${ctx.job.id}::uuid FOR SHARE`;
+      if (job?.is_deleted !== false) return undefined;
+      return deps.datahub?.record(tx, shape);
+    });
     if (recorded?.kind === 'skipped') ctx.log.warn(`DataHub metadata for the DAG not recorded: ${recorded.reason}`);
   }
   const output: ExtractOutput = { manifestKey: result.manifestKey, streams, unread: unread.map((u) => ({ name: u.name, error: u.error })) };
