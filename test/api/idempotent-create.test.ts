@@ -117,6 +117,21 @@ test('a deleted job still answers its key: the retry of a create never makes a s
   assert.equal(again.headers.get('idempotent-replayed'), 'true');
 });
 
+test("a create repeated after the job's config was changed (PATCH) still answers that job; a different request under its key is still refused", async () => {
+  const body = ingestBody({ name: 'changed later', streams: ['users'], source_config: { count: 10, password: 'hunter2' } });
+  const first = await create(body, 'key-changed');
+  assert.equal(first.status, 201, first.text);
+  const patched = await api.request('PATCH', `/api/airbyte/ingest/${first.body.job_id}`, { token: DEV, body: { source_config: { count: 20, password: 'rotated-pw' } } });
+  assert.equal(patched.status, 200, patched.text);
+  const again = await create(body, 'key-changed');
+  assert.equal(again.status, 201, again.text);
+  assert.equal(again.body.job_id, first.body.job_id);
+  assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  const other = await create({ ...body, name: 'changed later, renamed' }, 'key-changed');
+  assert.equal(other.status, 422, other.text);
+  assert.deepEqual(await jobsNamed('changed later'), [first.body.job_id]);
+});
+
 test("keys are each owner's own; without a key every create makes a job", async () => {
   const forAlice = await create(ingestBody({ name: 'per owner', streams: ['users'], owner_id: 'alice' }), 'shared-key');
   const forBob = await create(ingestBody({ name: 'per owner', streams: ['users'], owner_id: 'bob' }), 'shared-key');

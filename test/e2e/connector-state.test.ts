@@ -131,6 +131,7 @@ test("without a change, a connector's refreshed config is saved for the next run
   assert.equal(r.state, 'success', JSON.stringify(r.tasks));
   const row = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: job } });
   assert.deepEqual(openSourceConfig(stack.keyring, job, row.sourceConfigEncrypted), { records: 2, api_token: 'token-refreshed' });
+  assert.ok(row.sourceConfigChangedAt !== null, 'a retried create of this job is told by its digest from now on');
 });
 
 test("PUT …/state replaces a job's saved state: another job's carries over, a cursor moved back reads that window again", { timeout: 180_000 }, async () => {

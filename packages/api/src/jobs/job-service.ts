@@ -181,11 +181,14 @@ export class JobService {
   async #earlierCreate(ownerId: string, key: string, digest: string, sourceConfig: Record<string, unknown>): Promise<{ jobId: string; flowUrl: string; replayed: true } | undefined> {
     const job = await this.d.prisma.ingestionJob.findUnique({
       where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: key } },
-      select: { id: true, requestDigest: true, sourceConfigEncrypted: true },
+      select: { id: true, requestDigest: true, sourceConfigEncrypted: true, sourceConfigChangedAt: true },
     });
     if (!job) return undefined;
+    // Once the config changed after the create (PATCH, a connector's refresh), the stored one is
+    // not what the create sent: the rest of the request (its digest) tells a retry then.
     const same =
-      job.requestDigest === digest && canonicalJson(openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted)) === canonicalJson(sourceConfig);
+      job.requestDigest === digest &&
+      (job.sourceConfigChangedAt !== null || canonicalJson(openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted)) === canonicalJson(sourceConfig));
     if (!same) {
       throw new UnprocessableError(
         `${IDEMPOTENCY_HEADER} "${key}" was used to create job ${job.id} with a different request: send a new key for a new job, or the same request to get that job's answer`,
@@ -253,6 +256,7 @@ export class JobService {
           ? {}
           : {
               sourceConfigEncrypted: sealSourceConfig(this.d.keyring, jobId, config.config),
+              sourceConfigChangedAt: new Date(),
               secretPaths: config.secretPaths,
               // Discovered with the old configuration: the next extract discovers again.
               sourceCatalog: Prisma.DbNull,

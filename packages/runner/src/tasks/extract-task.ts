@@ -153,7 +153,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
       const next = sealSourceConfig(deps.keyring, ctx.job.id, updated);
       const saved = await ctx.prisma.ingestionJob.updateMany({
         where: { id: ctx.job.id, sourceConfigEncrypted: sealedConfig },
-        data: { sourceConfigEncrypted: next },
+        data: { sourceConfigEncrypted: next, sourceConfigChangedAt: new Date() },
       });
       if (saved.count === 1) {
         sealedConfig = next;
