@@ -24,6 +24,32 @@ after(async () => {
   await stack.close();
 });
 
+type StateView = { streams: { stream: string | null; kind: string; state: Record<string, unknown>; run_id: string | null }[] };
+
+/** A job of the test connector over users and orders. */
+async function createJob(name: string, schema: string, over: { mode?: string; source_config?: Record<string, unknown> } = {}): Promise<string> {
+  const mode = over.mode ?? 'append';
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name,
+    source_name: 'source-sluice-test',
+    source_config: over.source_config ?? { records: 4 },
+    schema_name: schema,
+    mode,
+    streams: ['users', 'orders'],
+    ...(mode === 'merge' ? { merge: 'id' } : {}),
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created.body.job_id;
+}
+
+/** Triggers a run, waits for its success, and answers the rows loaded into users and orders. */
+async function runLoading(job: string): Promise<number[]> {
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  const r = await stack.waitForRun(t.body.run_id, 90_000);
+  assert.equal(r.state, 'success', JSON.stringify(r.tasks));
+  return ['users', 'orders'].map((s) => r.tasks.find((x) => x.task_id === 'load' && x.stream === s)?.rows ?? -1);
+}
+
 test('a GLOBAL state is shown as one entry, cannot be reset for one stream, and is reset whole', { timeout: 120_000 }, async () => {
   const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
     name: 'cdc-like',
@@ -135,39 +161,19 @@ test("without a change, a connector's refreshed config is saved for the next run
 });
 
 test("PUT …/state replaces a job's saved state: another job's carries over, a cursor moved back reads that window again", { timeout: 180_000 }, async () => {
-  const create = async (name: string, schema: string, mode = 'append'): Promise<string> => {
-    const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
-      name,
-      source_name: 'source-sluice-test',
-      source_config: { records: 4 },
-      schema_name: schema,
-      mode,
-      streams: ['users', 'orders'],
-      ...(mode === 'merge' ? { merge: 'id' } : {}),
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return created.body.job_id;
-  };
-  const run = async (job: string): Promise<number[]> => {
-    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
-    const r = await stack.waitForRun(t.body.run_id, 90_000);
-    assert.equal(r.state, 'success', JSON.stringify(r.tasks));
-    return ['users', 'orders'].map((s) => r.tasks.find((x) => x.task_id === 'load' && x.stream === s)?.rows ?? -1);
-  };
-  type StateView = { streams: { stream: string | null; kind: string; state: Record<string, unknown>; run_id: string | null }[] };
   const put = (job: string, state: unknown[]) => stack.api<StateView & { error: string }>('PUT', `/api/airbyte/ingest/${job}/state`, { state });
 
-  const first = await create('state source', 'state_import_a');
-  assert.deepEqual(await run(first), [4, 4]);
+  const first = await createJob('state source', 'state_import_a');
+  assert.deepEqual(await runLoading(first), [4, 4]);
   const saved = await stack.api<StateView>('GET', `/api/airbyte/ingest/${first}/state`);
   assert.equal(saved.body.streams.length, 2);
 
   // A new job (say, the first one re-created with another definition) takes the first's state over.
-  const second = await create('state taken over', 'state_import_b');
+  const second = await createJob('state taken over', 'state_import_b');
   const taken = await put(second, saved.body.streams.map((s) => s.state));
   assert.equal(taken.status, 200, JSON.stringify(taken.body));
   assert.deepEqual(taken.body.streams.map((s) => [s.stream, s.kind, s.state, s.run_id]), saved.body.streams.map((s) => [s.stream, s.kind, s.state, null]));
-  assert.deepEqual(await run(second), [0, 0], 'read on from the state it was given: nothing new');
+  assert.deepEqual(await runLoading(second), [0, 0], 'read on from the state it was given: nothing new');
 
   // A cursor moved back: the next run reads users 2–4 again; orders' state is gone, so all of them.
   const back = await put(second, [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 1 } } }]);
@@ -178,7 +184,7 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
   const late = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { seq: 4 } } };
   assert.equal(await saveStreamStateRow(stack.db.prisma, { jobId: second, runId: older.id, streamKey: 'users', kind: 'stream', state: late }), 'superseded');
   assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`)).body.streams.map((s) => s.state), [back.body.streams[0]?.state]);
-  assert.deepEqual(await run(second), [3, 4]);
+  assert.deepEqual(await runLoading(second), [3, 4]);
   const after = await stack.api<StateView>('GET', `/api/airbyte/ingest/${second}/state`);
   assert.ok(after.body.streams.every((s) => s.run_id !== null), "the run's saves replaced the imported states");
 
@@ -196,7 +202,7 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
   const query = await stack.api<{ error: string }>('PUT', `/api/airbyte/ingest/${second}/state?stream=users`, { state: [] });
   assert.equal(query.status, 400, JSON.stringify(query.body));
   assert.match(query.body.error, /^stream: unknown field$/);
-  const overwrite = await create('state overwrite', 'state_import_c', 'overwrite');
+  const overwrite = await createJob('state overwrite', 'state_import_c', { mode: 'overwrite' });
   const unused = await put(overwrite, [users]);
   assert.equal(unused.status, 400, JSON.stringify(unused.body));
   assert.match(unused.body.error, /overwrites its tables: each run reads every stream whole and is handed no saved state/);
@@ -204,25 +210,6 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
 });
 
 test("a state of the other kind than the connector saves is refused while the job has the connector's; imported anyway (after a reset), the first run's saves replace it", { timeout: 180_000 }, async () => {
-  type StateView = { streams: { stream: string | null; kind: string; state: Record<string, unknown>; run_id: string | null }[] };
-  const make = async (name: string, schema: string, stateType: string): Promise<string> => {
-    const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
-      name,
-      source_name: 'source-sluice-test',
-      source_config: { records: 4, state_type: stateType },
-      schema_name: schema,
-      mode: 'append',
-      streams: ['users', 'orders'],
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return created.body.job_id;
-  };
-  const run = async (job: string): Promise<number[]> => {
-    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
-    const r = await stack.waitForRun(t.body.run_id, 90_000);
-    assert.equal(r.state, 'success', JSON.stringify(r.tasks));
-    return ['users', 'orders'].map((s) => r.tasks.find((x) => x.task_id === 'load' && x.stream === s)?.rows ?? -1);
-  };
   const kinds = async (job: string): Promise<string[]> => (await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`)).body.streams.map((s) => `${s.stream ?? '*'}:${s.kind}`);
   const streamState = (name: string, seq: number) => ({ type: 'STREAM', stream: { stream_descriptor: { name }, stream_state: { seq } } });
   const globalState = (seq: number) => ({
@@ -231,21 +218,21 @@ test("a state of the other kind than the connector saves is refused while the jo
   });
 
   // A connector that saves one GLOBAL state.
-  const global = await make('global connector', 'state_kind_global', 'global');
-  assert.deepEqual(await run(global), [4, 4]);
+  const global = await createJob('global connector', 'state_kind_global', { source_config: { records: 4, state_type: 'global' } });
+  assert.deepEqual(await runLoading(global), [4, 4]);
   const refused = await stack.api<{ error: string }>('PUT', `/api/airbyte/ingest/${global}/state`, { state: [streamState('users', 2)] });
   assert.equal(refused.status, 400, JSON.stringify(refused.body));
   assert.match(refused.body.error, /^state: this job's connector saves one connector-wide GLOBAL state \(run .* saved it\): give that kind, or reset the saved state first/);
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${global}/state`)).status, 200);
   assert.equal((await stack.api('PUT', `/api/airbyte/ingest/${global}/state`, { state: [streamState('users', 2)] })).status, 200);
-  assert.deepEqual(await run(global), [2, 4], 'the connector read users on from the import, orders from the start');
+  assert.deepEqual(await runLoading(global), [2, 4], 'the connector read users on from the import, orders from the start');
   assert.deepEqual(await kinds(global), ['*:global'], "the connector's GLOBAL state replaced the imported STREAM one");
-  assert.deepEqual(await run(global), [0, 0], 'nothing read twice');
+  assert.deepEqual(await runLoading(global), [0, 0], 'nothing read twice');
 
   // A connector that saves STREAM states, handed a GLOBAL one.
-  const perStream = await make('stream connector', 'state_kind_stream', 'stream');
+  const perStream = await createJob('stream connector', 'state_kind_stream', { source_config: { records: 4, state_type: 'stream' } });
   assert.equal((await stack.api('PUT', `/api/airbyte/ingest/${perStream}/state`, { state: [globalState(3)] })).status, 200);
-  assert.deepEqual(await run(perStream), [1, 1]);
+  assert.deepEqual(await runLoading(perStream), [1, 1]);
   assert.deepEqual(await kinds(perStream), ['orders:stream', 'users:stream']);
-  assert.deepEqual(await run(perStream), [0, 0], 'nothing read twice');
+  assert.deepEqual(await runLoading(perStream), [0, 0], 'nothing read twice');
 });
