@@ -194,6 +194,11 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
   const foreign = await put(second, [users, { type: 'STREAM', stream: { stream_descriptor: { name: 'invoices' }, stream_state: { seq: 1 } } }]);
   assert.equal(foreign.status, 400, JSON.stringify(foreign.body));
   assert.match(foreign.body.error, /^state\[1\]: stream "invoices" is not a stream of this job \(its streams: users, orders\)$/);
+  // A stream of the job under a namespace the source does not have: the connector would never read it.
+  const namespaced = { type: 'STREAM', stream: { stream_descriptor: { name: 'users', namespace: 'x' }, stream_state: { seq: 2 } } };
+  const elsewhere = await put(second, [users, namespaced]);
+  assert.equal(elsewhere.status, 400, JSON.stringify(elsewhere.body));
+  assert.equal(elsewhere.body.error, `state[1]: stream "x.users" is not in the source's catalog, which has "users" (no namespace): a state is read under its stream's exact namespace`);
   const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${second}/runs`);
   const busy = await put(second, [users]);
   assert.equal(busy.status, 409, JSON.stringify(busy.body));

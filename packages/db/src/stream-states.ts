@@ -2,7 +2,7 @@
  * `stream_states`, the connector state each job hands its next run: written here only (the
  * runner's saves after a commit, and resets from the API).
  */
-import type { Prisma, PrismaClient } from './client.ts';
+import { Prisma, type PrismaClient } from './client.ts';
 import type { StreamStateKind } from './generated/enums.ts';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -29,10 +29,23 @@ export async function listStreamStates(db: Db, jobId: string): Promise<SavedStre
 }
 
 /**
- * Writes one state row, unless the row there was saved by a run whose extract started after this
- * run's, or put through the API (imported, no run) after it started: in one statement, so that two
- * runs saving at once cannot move the state back either.
- * Rows of the other kind (per stream / connector-wide) not newer than this run's go first.
+ * Whether the saved row `s` is newer than what the run `runId` read (ADR 0019's order): saved by a
+ * run whose extract started after this run's, or put through the API (imported, no run) after it
+ * started. One condition for both of a save's statements.
+ */
+function newerThanRunsRead(runId: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`EXISTS (
+    SELECT 1 FROM task_instances ours
+     WHERE ours.run_id = ${runId} AND ours.task_type = 'extract'
+       AND (CASE WHEN s.run_id IS NULL THEN s.updated_at > ours.started_at
+                 ELSE EXISTS (SELECT 1 FROM task_instances theirs
+                               WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at) END))`;
+}
+
+/**
+ * Writes one state row, unless the row there is newer than what this run read
+ * ({@link newerThanRunsRead}): in one statement, so that two runs saving at once cannot move the
+ * state back either. Rows of the other kind (per stream / connector-wide) not newer go first.
  * The order is ADR 0019's, which the runner's load checks too (runner/src/tasks/later-read.ts).
  */
 export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: string; streamKey: string; kind: StreamStateKind; state: unknown }): Promise<StateSave> {
@@ -43,23 +56,13 @@ export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: st
   await db.$executeRaw`
     DELETE FROM stream_states s
      WHERE s.job_id = ${row.jobId}::uuid AND (s.stream_key = '') <> ${shared}
-       AND NOT EXISTS (
-         SELECT 1 FROM task_instances ours
-          WHERE ours.run_id = ${row.runId}::uuid AND ours.task_type = 'extract'
-            AND (CASE WHEN s.run_id IS NULL THEN s.updated_at > ours.started_at
-                      ELSE EXISTS (SELECT 1 FROM task_instances theirs
-                                    WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at) END))`;
+       AND NOT ${newerThanRunsRead(Prisma.sql`${row.runId}::uuid`)}`;
   const written = await db.$executeRaw`
     INSERT INTO stream_states AS s (job_id, stream_key, kind, state, run_id, updated_at)
     VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.kind}::"StreamStateKind", ${JSON.stringify(row.state)}::jsonb, ${row.runId}::uuid, now())
     ON CONFLICT (job_id, stream_key) DO UPDATE
        SET kind = EXCLUDED.kind, state = EXCLUDED.state, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at
-     WHERE NOT EXISTS (
-       SELECT 1 FROM task_instances ours
-        WHERE ours.run_id = EXCLUDED.run_id AND ours.task_type = 'extract'
-          AND (CASE WHEN s.run_id IS NULL THEN s.updated_at > ours.started_at
-                    ELSE EXISTS (SELECT 1 FROM task_instances theirs
-                                  WHERE theirs.run_id = s.run_id AND theirs.task_type = 'extract' AND theirs.started_at > ours.started_at) END))`;
+     WHERE NOT ${newerThanRunsRead(Prisma.sql`EXCLUDED.run_id`)}`;
   return written === 1 ? 'saved' : 'superseded';
 }
 

@@ -28,7 +28,7 @@ import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@slu
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
-import { validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
+import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
 import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
 
@@ -448,10 +448,16 @@ export class JobService {
     // A job that lists its streams knows them: a state of another stream would be handed to the connector for nothing.
     if (job.streams.length > 0) {
       const issues = states.flatMap((s) =>
-        s.streamNames
-          .filter((name) => !job.streams.includes(name))
-          .map((name) => ({ path: s.at, message: `stream "${name}" is not a stream of this job (its streams: ${job.streams.join(', ')})` })),
+        s.streams
+          .filter((d) => !job.streams.includes(d.name))
+          .map((d) => ({ path: s.at, message: `stream "${d.name}" is not a stream of this job (its streams: ${job.streams.join(', ')})` })),
       );
+      if (issues.length > 0) throw new ValidationError(issues);
+    }
+    // The source's catalog knows each stream's namespace too: the one the runs read with, or discover's.
+    if (states.some((s) => s.streams.length > 0)) {
+      const catalog = savedCatalogStreams(job.sourceCatalog) ?? (await this.#catalog(job.sourceName, this.#config(job)));
+      const issues = catalog ? statesAgainstCatalog(states, catalog) : [];
       if (issues.length > 0) throw new ValidationError(issues);
     }
     // A job's connector saves one kind of state: one of the other kind would be handed to every read.

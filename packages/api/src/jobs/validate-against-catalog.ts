@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '@sluice/core';
-import type { IngestJobSpec } from '@sluice/core/contract';
+import type { ImportedState, IngestJobSpec } from '@sluice/core/contract';
 import { columnsNoStreamHas, planStreamColumns, tableNameCollision, type StreamPlan } from '@sluice/core/pipeline';
 
 /** What of a job's definition its source's catalog must satisfy. */
@@ -9,6 +10,7 @@ export type JobDefinition = Pick<IngestJobSpec, 'streams' | 'mode' | 'mergeKeys'
 export interface SourceCatalog {
   streams: {
     name: string;
+    namespace?: string | null | undefined;
     json_schema: Record<string, unknown>;
     source_defined_primary_key?: string[][] | null | undefined;
   }[];
@@ -114,4 +116,34 @@ function mergeKeyIssues(spec: JobDefinition, stream: SourceCatalog['streams'][nu
     });
   }
   return issues;
+}
+
+const savedCatalog = z.looseObject({
+  streams: z.array(z.looseObject({ name: z.string(), namespace: z.string().nullish(), json_schema: z.record(z.string(), z.unknown()) })),
+});
+
+/** The streams of the catalog a run's extract saved on the job (`ingestion_jobs.source_catalog`), or undefined. */
+export function savedCatalogStreams(saved: unknown): Pick<SourceCatalog, 'streams'> | undefined {
+  return savedCatalog.safeParse(saved).data;
+}
+
+/**
+ * Checks imported states against the source's catalog: each stream they hold a position of is one
+ * of the source's, namespace too (a connector reads a state only under its stream's exact
+ * descriptor: one of another namespace would be handed to every read and never replaced).
+ */
+export function statesAgainstCatalog(states: readonly ImportedState[], catalog: Pick<SourceCatalog, 'streams'>): FieldIssue[] {
+  const namespaceOf = (n: string | null | undefined): string | null => (n ? n : null);
+  const said = (d: { name: string; namespace?: string | null | undefined }): string => (namespaceOf(d.namespace) === null ? `"${d.name}" (no namespace)` : `"${d.namespace}.${d.name}"`);
+  return states.flatMap((s) =>
+    s.streams.flatMap((d) => {
+      const named = catalog.streams.filter((c) => c.name === d.name);
+      if (named.some((c) => namespaceOf(c.namespace) === namespaceOf(d.namespace))) return [];
+      const message =
+        named.length === 0
+          ? `stream "${d.name}" is not in the source's catalog (its streams: ${[...new Set(catalog.streams.map((c) => c.name))].join(', ') || 'none'})`
+          : `stream ${said(d)} is not in the source's catalog, which has ${named.map(said).join(', ')}: a state is read under its stream's exact namespace`;
+      return [{ path: s.at, message }];
+    }),
+  );
 }

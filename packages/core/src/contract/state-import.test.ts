@@ -19,14 +19,14 @@ const issuesOf = (input: unknown): string[] => {
 
 test('STREAM states are keyed as the runner saves them; GLOBAL and LEGACY (typed or bare) are the connector-wide one', () => {
   assert.deepEqual(
-    parseStateImport({ state: [stream('users', 3), stream('orders', 1, 'shop')] }).map((s) => [s.at, s.streamKey, s.kind, s.streamNames]),
+    parseStateImport({ state: [stream('users', 3), stream('orders', 1, 'shop')] }).map((s) => [s.at, s.streamKey, s.kind, s.streams]),
     [
-      ['state[0]', 'users', 'stream', ['users']],
-      ['state[1]', 'shop.orders', 'stream', ['orders']],
+      ['state[0]', 'users', 'stream', [{ name: 'users' }]],
+      ['state[1]', 'shop.orders', 'stream', [{ name: 'orders', namespace: 'shop' }]],
     ],
   );
   const global = { type: 'GLOBAL', global: { shared_state: { lsn: 7 }, stream_states: [{ stream_descriptor: { name: 'users' }, stream_state: { seq: 2 } }] } };
-  assert.deepEqual(parseStateImport({ state: [global] }).map((s) => [s.streamKey, s.kind, s.streamNames, s.state]), [['', 'global', ['users'], global]]);
+  assert.deepEqual(parseStateImport({ state: [global] }).map((s) => [s.streamKey, s.kind, s.streams, s.state]), [['', 'global', [{ name: 'users' }], global]]);
   assert.deepEqual(parseStateImport({ state: [{ data: { users: 4 } }] }).map((s) => [s.streamKey, s.kind]), [['', 'legacy']]);
   assert.deepEqual(parseStateImport({ state: [{ type: 'LEGACY', data: { users: 4 } }] }).map((s) => s.kind), ['legacy']);
   assert.deepEqual(parseStateImport({ state: [] }), []);

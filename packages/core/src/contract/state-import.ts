@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { airbyteStateMessageSchema, streamKey, type AirbyteStateMessage } from '../airbyte-state/index.ts';
+import { airbyteStateMessageSchema, streamKey, type AirbyteStateMessage, type StreamDescriptor } from '../airbyte-state/index.ts';
 import { ValidationError, type FieldIssue } from '../errors/index.ts';
 import { parseRequest } from './parse-request.ts';
 import { nestsDeeperThan, SOURCE_CONFIG_MAX_DEPTH } from './source-config.ts';
@@ -33,8 +33,8 @@ export interface ImportedState {
   streamKey: string;
   kind: 'stream' | 'global' | 'legacy';
   state: AirbyteStateMessage;
-  /** The names of the streams it holds positions of: its own, or a GLOBAL state's `stream_states` (LEGACY: not known, none). */
-  streamNames: string[];
+  /** The streams it holds positions of: its own, or a GLOBAL state's `stream_states` (LEGACY: not known, none). */
+  streams: StreamDescriptor[];
 }
 
 /**
@@ -55,7 +55,7 @@ export function parseStateImport(input: unknown): ImportedState[] {
       const descriptor = state.stream?.stream_descriptor;
       if (!descriptor) issues.push({ path: `${at}.stream`, message: 'is required for a STREAM state: { stream_descriptor: { name }, stream_state }' });
       else if (descriptor.name.trim() === '') issues.push({ path: `${at}.stream.stream_descriptor.name`, message: 'must not be empty' });
-      else entry = { at, streamKey: streamKey(descriptor), kind: 'stream', state, streamNames: [descriptor.name] };
+      else entry = { at, streamKey: streamKey(descriptor), kind: 'stream', state, streams: [descriptor] };
     } else if (type === 'GLOBAL') {
       if (!state.global) issues.push({ path: `${at}.global`, message: 'is required for a GLOBAL state: { shared_state, stream_states }' });
       else {
@@ -68,11 +68,11 @@ export function parseStateImport(input: unknown): ImportedState[] {
           else if (inner.has(key)) issues.push({ path: where, message: `repeats stream "${key}" (${at}.global.stream_states[${inner.get(key) ?? 0}])` });
           else inner.set(key, j);
         });
-        if (issues.length === before) entry = { at, streamKey: '', kind: 'global', state, streamNames: state.global.stream_states.map((s) => s.stream_descriptor.name) };
+        if (issues.length === before) entry = { at, streamKey: '', kind: 'global', state, streams: state.global.stream_states.map((s) => s.stream_descriptor) };
       }
     } else if (type === 'LEGACY') {
       if (!state.data) issues.push({ path: `${at}.data`, message: 'is required for a LEGACY state' });
-      else entry = { at, streamKey: '', kind: 'legacy', state, streamNames: [] };
+      else entry = { at, streamKey: '', kind: 'legacy', state, streams: [] };
     } else {
       issues.push({ path: `${at}.type`, message: 'is missing: STREAM, GLOBAL or LEGACY (or a LEGACY state\'s bare `data`)' });
     }

@@ -49,6 +49,16 @@ function knownUndeclared(stored: unknown): Record<string, string[]> {
 }
 
 /**
+ * Writes `data` onto the job only while its config is still `sealed`, the one this try read (or
+ * saved): what a try learns from a config belongs to that config, and a config replaced since
+ * (PATCH) came with its own. Answers whether it was written.
+ */
+async function writeWithConfig(ctx: TaskContext, sealed: string, data: Prisma.IngestionJobUpdateManyMutationInput): Promise<boolean> {
+  const written = await ctx.prisma.ingestionJob.updateMany({ where: { id: ctx.job.id, sourceConfigEncrypted: sealed }, data });
+  return written.count === 1;
+}
+
+/**
  * A job created where its connector's spec could not be read has its secrets found by key name
  * only: a field the spec alone marks `airbyte_secret` (e.g. `service_account_info`) would be shown
  * by the API. Its first run, which has the spec, adds those fields to the job's secret paths.
@@ -62,12 +72,7 @@ async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: 
   }
   const missing = findSecretPaths(config, spec).filter((p) => !stored.includes(p));
   if (missing.length === 0) return;
-  // Only onto the config they were found in: a config replaced since (PATCH) came with its own.
-  const learned = await ctx.prisma.ingestionJob.updateMany({
-    where: { id: ctx.job.id, sourceConfigEncrypted: sealed },
-    data: { secretPaths: [...new Set([...stored, ...missing])].sort() },
-  });
-  if (learned.count === 0) return;
+  if (!(await writeWithConfig(ctx, sealed, { secretPaths: [...new Set([...stored, ...missing])].sort() }))) return;
   ctx.log.info(`the connector's spec marks more fields of source_config as secrets (${missing.join(', ')}): API answers mask them from now on`);
 }
 
@@ -151,11 +156,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
       // encrypted — unless the job's config was replaced (PATCH) since this try read it: the
       // operator's config wins over one derived from the config it replaced.
       const next = sealSourceConfig(deps.keyring, ctx.job.id, updated);
-      const saved = await ctx.prisma.ingestionJob.updateMany({
-        where: { id: ctx.job.id, sourceConfigEncrypted: sealedConfig },
-        data: { sourceConfigEncrypted: next, sourceConfigChangedAt: new Date() },
-      });
-      if (saved.count === 1) {
+      if (await writeWithConfig(ctx, sealedConfig, { sourceConfigEncrypted: next, sourceConfigChangedAt: new Date() })) {
         sealedConfig = next;
         ctx.log.info('the connector updated its configuration; the new one is saved for the next runs');
       } else {
@@ -165,16 +166,12 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   });
   if (result.status === 'failed') throw result.failure.error;
   if (result.discoveredCatalog) {
-    // Kept only with the config it was discovered with: a config replaced since (PATCH) dropped
-    // the cached catalog, and the next extract discovers with it.
-    const kept = await ctx.prisma.ingestionJob.updateMany({
-      where: { id: ctx.job.id, sourceConfigEncrypted: sealedConfig },
-      data: {
-        sourceCatalog: { ...result.discoveredCatalog, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
-        sourceCatalogAt: new Date(),
-      },
+    // A config replaced since (PATCH) dropped the cached catalog; the next extract discovers with it.
+    const kept = await writeWithConfig(ctx, sealedConfig, {
+      sourceCatalog: { ...result.discoveredCatalog, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
+      sourceCatalogAt: new Date(),
     });
-    if (kept.count === 0) ctx.log.info("the catalog discovered is not kept: the job's source_config was changed since this try read it, and the next extract discovers with it");
+    if (!kept) ctx.log.info("the catalog discovered is not kept: the job's source_config was changed since this try read it, and the next extract discovers with it");
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
   const unread = result.manifest.unread;
