@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createApiServer, type ApiConfig, type ApiServer, type DiscoverCatalog, type GetConnectorSpec } from '@sluice/api';
+import { createApiServer, type ApiConfig, type ApiServer, type CheckConnection, type DiscoverCatalog, type GetConnectorSpec } from '@sluice/api';
 import { Engine } from '@sluice/engine';
 import { createMemoryLogger } from '@sluice/logging';
 import { openObjectStore } from '@sluice/storage';
@@ -40,6 +40,7 @@ export interface HarnessOptions {
   host?: string | null;
   getConnectorSpec?: GetConnectorSpec;
   discoverCatalog?: DiscoverCatalog;
+  checkConnection?: CheckConnection;
   ui?: boolean;
   /** Redis for /readyz (default: a client of the test Redis). */
   readinessRedis?: { ping(): Promise<string> };
@@ -85,6 +86,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     ui: o.ui ?? true,
     ...(o.getConnectorSpec ? { getConnectorSpec: o.getConnectorSpec } : {}),
     ...(o.discoverCatalog ? { discoverCatalog: o.discoverCatalog } : {}),
+    ...(o.checkConnection ? { checkConnection: o.checkConnection } : {}),
   });
   const { url } = await server.listen();
   return {

@@ -1,8 +1,8 @@
 /* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- answers are parsed JSON; the assertions check their shape */
 /**
  * With a real connector (the repository's `source-sluice-test`, resolved on PATH by
- * @sluice/connectors): source_config is checked against its spec, its `airbyte_secret` fields are
- * the secrets, and streams, merge keys and transformation columns are checked against its catalog.
+ * @sluice/connectors): source_config is checked against its spec and tried with its `check`, its
+ * `airbyte_secret` fields are the secrets, and streams, merge keys and transformation columns are checked against its catalog.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +43,7 @@ before(async () => {
       await duringDiscover?.();
       return (await resolve(name))?.discover(config);
     },
+    checkConnection: async (name, config) => (await resolve(name))?.check(config),
   });
   const key = await api.request('POST', '/api/encryption-keys', { token: DEV, body: { name: 'pii' } });
   assert.equal(key.status, 201, key.text);
@@ -176,6 +177,14 @@ test("a config the source itself calls wrong (its discover's config_error) is re
   assert.match(long.body.error, /… \(20017 characters; the task log has more\)\) \(exit code 1\)$/);
 });
 
+test("a config with which the source cannot connect (its check's FAILED status) is refused with its words, and stores nothing", async () => {
+  const r = await post({ name: 'cannot connect', source_config: { records: 5, canary: CANARY, check_fail: true } });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.job_id, null);
+  assert.equal(r.body.error, 'source_config: source-sluice-test cannot connect with it: check_fail was set');
+  assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'cannot connect' } }), 0);
+});
+
 describe('PATCH source_config', () => {
   const keyring = () => MasterKeyring.fromBase64(api.masterKey);
   const stored = async (id: string): Promise<Record<string, unknown>> => {
@@ -217,6 +226,7 @@ describe('PATCH source_config', () => {
         { source_config: { ...before, discover_fail: 'The host db2.example does not answer.' } },
         /^source_config: source-sluice-test says the configuration is wrong: .*\(The host db2\.example does not answer\.\)/,
       ],
+      [{ source_config: { ...before, check_fail: true } }, /^source_config: source-sluice-test cannot connect with it: check_fail was set$/],
       [
         { source_config: { ...before, canary: '**********', extra_field: '**********' } },
         /^source_config\.extra_field: is \*{10}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself$/,

@@ -17,7 +17,7 @@ import { createHttpApp } from './http/create-http-app.ts';
 import { buildOpenApiDocument } from './http/openapi-document.ts';
 import { UI_API_ROUTE_DOCS } from './http/ui-api-docs.ts';
 import { JobService } from './jobs/job-service.ts';
-import type { GetConnectorSpec } from './jobs/validate-source-config.ts';
+import type { CheckConnection, GetConnectorSpec } from './jobs/validate-source-config.ts';
 import type { DiscoverCatalog } from './jobs/validate-against-catalog.ts';
 import { EncryptionKeyService } from './keys/encryption-key-service.ts';
 import { createUiRouter, type UiAuthSettings } from './ui/index.ts';
@@ -37,6 +37,8 @@ export interface ApiServerDeps {
    * `streams`, merge keys and transformation columns are then checked against it at create time.
    */
   discoverCatalog?: DiscoverCatalog;
+  /** A connector's `check` with the posted config, when it can be had: a FAILED one refuses the config (create, PATCH). */
+  checkConnection?: CheckConnection;
   /** Serve the flow UI (default true). */
   ui?: boolean;
 }
@@ -70,6 +72,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     publicUrl: config.publicUrl,
     getConnectorSpec: deps.getConnectorSpec,
     discoverCatalog: deps.discoverCatalog,
+    checkConnection: deps.checkConnection,
   });
   const keys = new EncryptionKeyService(keyStore, logger);
   const bearer = new BearerAuthenticator(config.auth);

@@ -60,5 +60,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
       lookup(name, 'spec', (c) => c.spec({ timeoutMs: LOOKUP_BUDGET_MS }), 'the job is checked without it (secrets found by key name); later requests use it once ready'),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }), 'streams and columns are checked when the job runs'),
+    checkConnection: (name: string, config: Record<string, unknown>) =>
+      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: LOOKUP_BUDGET_MS }), 'the connection is tried when the job runs'),
   };
 }

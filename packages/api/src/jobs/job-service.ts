@@ -28,8 +28,8 @@ import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@slu
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
-import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog } from './validate-against-catalog.ts';
-import { validateSourceConfig, type GetConnectorSpec } from './validate-source-config.ts';
+import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog, type SourceCatalog } from './validate-against-catalog.ts';
+import { validateSourceConfig, type CheckConnection, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
 
 export interface JobServiceDeps {
@@ -41,6 +41,7 @@ export interface JobServiceDeps {
   publicUrl: string;
   getConnectorSpec?: GetConnectorSpec | undefined;
   discoverCatalog?: DiscoverCatalog | undefined;
+  checkConnection?: CheckConnection | undefined;
 }
 
 /**
@@ -120,9 +121,9 @@ export class JobService {
         });
       }
     });
-    // The catalog needs a valid config; only then is discover worth running.
+    // The catalog needs a valid config; only then are discover and check worth running.
     if (issues.length === 0) {
-      const catalog = await this.#catalog(spec.sourceName, spec.sourceConfig);
+      const catalog = await this.#tryConfig(spec.sourceName, spec.sourceConfig);
       if (catalog) issues.push(...validateAgainstCatalog(spec, catalog));
     }
     if (issues.length > 0) throw new ValidationError(issues);
@@ -324,7 +325,7 @@ export class JobService {
       const issues = validateSourceConfig(config, connectorSpec);
       if (issues.length > 0) throw new ValidationError(issues);
     }
-    const catalog = await this.#catalog(job.sourceName, config);
+    const catalog = await this.#tryConfig(job.sourceName, config);
     if (!catalog) return;
     const definition = {
       streams: job.streams,
@@ -605,6 +606,36 @@ export class JobService {
     if (names.length === 0) return new Set();
     const rows = await this.d.prisma.encryptionKey.findMany({ where: { name: { in: names } }, select: { name: true, ownerId: true } });
     return new Set(rows.filter((r) => r.ownerId === null || owns(p, r.ownerId)).map((r) => r.name));
+  }
+
+  /**
+   * A config tried with the connector, as Airbyte tries a source before saving it: its `check`
+   * and its `discover`, side by side (a connector process each). A FAILED check refuses the config
+   * in the connector's words (400), as does discover's `config_error`; answers the catalog, or
+   * undefined when it cannot be had (the job's streams are then checked when it runs).
+   */
+  async #tryConfig(sourceName: string, config: Record<string, unknown>): Promise<SourceCatalog | undefined> {
+    const catalog = this.#catalog(sourceName, config);
+    // Awaited below, unless the check refuses the config first.
+    catalog.catch(() => undefined);
+    const connection = await this.#connection(sourceName, config);
+    if (connection?.status === 'failed') {
+      throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}` }]);
+    }
+    return catalog;
+  }
+
+  async #connection(sourceName: string, config: Record<string, unknown>) {
+    if (!this.d.checkConnection) return undefined;
+    try {
+      return await this.d.checkConnection(sourceName, config);
+    } catch (err) {
+      if (err instanceof ConnectorConfigError) {
+        throw new ValidationError([{ path: 'source_config', message: `${sourceName} says the configuration is wrong: ${err.message}` }], { cause: err });
+      }
+      this.#log.warn('connection check unavailable; the connection is tried when the job runs', { source: sourceName, error: errorMessage(err) });
+      return undefined;
+    }
   }
 
   async #catalog(sourceName: string, config: Record<string, unknown>) {

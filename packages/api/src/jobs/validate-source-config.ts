@@ -5,6 +5,12 @@ import type { ConnectorSpec } from '@sluice/core/secrets';
 /** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
 export type GetConnectorSpec = (sourceName: string) => Promise<ConnectorSpec | undefined>;
 
+/**
+ * Runs a connector's `check` with a config (Airbyte's "test the source"): it connected, or why it
+ * could not in the connector's words; undefined when the check cannot be had (not installed, late).
+ */
+export type CheckConnection = (sourceName: string, config: Record<string, unknown>) => Promise<{ status: 'succeeded' } | { status: 'failed'; message: string } | undefined>;
+
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
 function issuePath(e: ErrorObject): string {

@@ -24,7 +24,7 @@ export const updateJobRequest = z
     source_config: sourceConfig
       .optional()
       .describe(
-        "Sluice extension: the connector's whole new configuration (checked as at creation: the connector's spec, its discover, the job's streams and merge keys); " +
+        "Sluice extension: the connector's whole new configuration (checked as at creation: the connector's spec, its check and discover, the job's streams and merge keys); " +
           'a secret sent back as ********** (as GET shows it) keeps its saved value. The saved connector state is kept; the next try of extract uses it',
       ),
   })
