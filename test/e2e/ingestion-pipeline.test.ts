@@ -353,6 +353,29 @@ test("clearing an old failed run's load after a newer run loaded the stream is r
   assert.equal(await saveStreamState(stack.db.prisma, job, r2.run_id, 'users', [msg]), 'saved', "the latest reader's own save goes through");
 });
 
+test("a load racing a newer run's load of the stream is refused by the table's own history, before PostgreSQL records the newer one", async () => {
+  const job = await createJob({ name: 'stale-race', schema_name: 'e2e_race', mode: 'merge' });
+  loadsRefused.add('stale-race');
+  const t1 = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  assert.equal((await stack.waitForRun(t1.body.run_id)).state, 'failed');
+  loadsRefused.delete('stale-race');
+  const r2 = await runOnce(job);
+  // Run 2's commit has landed, but its load's success is not recorded yet: the moment two runs'
+  // loads race in, which PostgreSQL's check cannot see. (The instance is set back to running to hold that moment.)
+  await stack.db.prisma.taskInstance.updateMany({ where: { runId: r2.run_id, taskId: 'load', stream: 'users' }, data: { state: 'running', endedAt: null } });
+
+  const cleared = await stack.api('POST', `/api/runs/${t1.body.run_id}/tasks/load/clear`);
+  assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+  const r1 = await stack.waitForRun(t1.body.run_id);
+  assert.equal(r1.state, 'failed');
+  const load = r1.tasks.find((t) => t.task_id === 'load' && t.stream === 'users');
+  assert.match(load?.error ?? '', new RegExp(`^stream "users": run ${r2.run_id} of this job read the source after this run did .* loading them now would put them over the newer rows`));
+  const t = await table('e2e_race', 'users');
+  assert.equal(t.rows.length, FAKER.count);
+  assert.deepEqual([...new Set(t.rows.map((row) => row['ingestion_run_id']))], [r2.run_id], "every row is still run 2's");
+  assert.equal(t.snapshots.length, 1, 'run 1 committed nothing');
+});
+
 test('clearing two failed incremental-append runs in run order appends the rows once: the second is refused, nothing is missing', async () => {
   const job = await createJob({ name: 'overlap', schema_name: 'e2e_overlap', mode: 'append', source_config: { ...FAKER, always_updated: false } });
   loadsRefused.add('overlap');

@@ -1,4 +1,5 @@
 import type { Prisma, PrismaClient } from '@sluice/db';
+import type { TableMetadata } from '@sluice/iceberg';
 
 /**
  * Another run of the same job that loaded the stream in a way this run's load must not follow
@@ -41,4 +42,44 @@ export async function loadConflict(
   if (!row) return null;
   if (row.later) return { kind: 'superseded', runId: row.run_id, extractStartedAt: row.extract_started_at, loadedAt: row.loaded_at };
   return { kind: 'overlap', runId: row.run_id, loadedAt: row.loaded_at, ourExtractStartedAt: row.ours_started_at };
+}
+
+/** When this run's extract started (the order of a job's reads), or null when it has not. */
+export async function extractStartedAt(db: PrismaClient | Prisma.TransactionClient, runId: string): Promise<Date | null> {
+  const rows = await db.$queryRaw<{ started_at: Date | null }[]>`
+    SELECT started_at FROM task_instances WHERE run_id = ${runId}::uuid AND task_type = 'extract' LIMIT 1`;
+  return rows[0]?.started_at ?? null;
+}
+
+/** Snapshot summary key of a load's commit: when its run's extract started (ISO 8601). */
+export const SUMMARY_EXTRACT_STARTED_AT = 'sluice.extract-started-at';
+
+/**
+ * The same conflicts, as the table's own snapshots show them: each load's commit records its job,
+ * its run and when that run's extract started. Checked before each commit attempt, against the
+ * table state the commit would replace (a lost race re-reads it), so a load of another run that
+ * committed while this one was in flight is seen although PostgreSQL does not record it yet: of
+ * two loads racing, the one that commits second sees the first. Snapshots that record no extract
+ * start (another engine's, or older Sluice's) are not compared.
+ */
+export function tableLoadConflict(
+  table: Pick<TableMetadata, 'snapshots'>,
+  q: { jobId: string; runId: string; extractStartedAt: Date; appendIncremental: boolean },
+): LoadConflict | null {
+  const ours = q.extractStartedAt.getTime();
+  let superseded: Extract<LoadConflict, { kind: 'superseded' }> | null = null;
+  let overlap: Extract<LoadConflict, { kind: 'overlap' }> | null = null;
+  for (const s of table.snapshots) {
+    const runId = s.summary['sluice.run-id'];
+    const started = s.summary[SUMMARY_EXTRACT_STARTED_AT];
+    if (s.summary['sluice.job-id'] !== q.jobId || runId === undefined || runId === q.runId || started === undefined) continue;
+    const theirs = new Date(started);
+    const loadedAt = new Date(s['timestamp-ms']);
+    if (theirs.getTime() > ours) {
+      if (!superseded || theirs > superseded.extractStartedAt) superseded = { kind: 'superseded', runId, extractStartedAt: theirs, loadedAt };
+    } else if (q.appendIncremental && loadedAt.getTime() > ours) {
+      if (!overlap || (overlap.loadedAt !== null && loadedAt > overlap.loadedAt)) overlap = { kind: 'overlap', runId, loadedAt, ourExtractStartedAt: q.extractStartedAt };
+    }
+  }
+  return superseded ?? overlap;
 }

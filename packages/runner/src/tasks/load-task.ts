@@ -13,7 +13,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
 import { saveStreamState } from './stream-state.ts';
-import { loadConflict, type LoadConflict } from './later-read.ts';
+import { SUMMARY_EXTRACT_STARTED_AT, extractStartedAt, loadConflict, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, jobEncrypts } from './archive-task.ts';
 
 export interface LoadOutput {
@@ -336,6 +336,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const appendIncremental = ctx.job.mode === 'append' && extracted?.syncMode === 'incremental';
   const conflict = await loadConflict(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   if (conflict) throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
+  const extractStarted = await extractStartedAt(ctx.prisma, ctx.run.id);
   const columns: ColumnSpec[] = tm.columns.map((c) => {
     const doc = encryptedColumnDoc(c);
     return { name: c.name, type: c.type, ...(doc !== undefined ? { doc } : {}) };
@@ -377,11 +378,15 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         'sluice.job-id': ctx.job.id,
         'sluice.stream': stream,
         'sluice.mode': ctx.job.mode,
+        ...(extractStarted ? { [SUMMARY_EXTRACT_STARTED_AT]: extractStarted.toISOString() } : {}),
         ...encryptedKeyProperties(keys),
       },
-      // Checked again on each commit attempt: a job that took the table over meanwhile owns it now.
+      // Checked again on each commit attempt: a job that took the table over meanwhile owns it now;
+      // another run's load that committed meanwhile is seen in the table (ADR 0019).
       guard: async (m: TableMetadata) => {
         await tableOwnership(ctx, `${namespace}.${tableName}`, m.properties['sluice.job-id']);
+        const raced = extractStarted ? tableLoadConflict(m, { jobId: ctx.job.id, runId: ctx.run.id, extractStartedAt: extractStarted, appendIncremental }) : null;
+        if (raced) throw new NonRetryableTaskError(conflictMessage(raced, stream, `${namespace}.${tableName}`, ctx.job.mode));
       },
       ...(ownership === 'own' ? {} : { tableProperties: { 'sluice.job-id': ctx.job.id } }),
     };
