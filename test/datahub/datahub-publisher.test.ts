@@ -223,6 +223,47 @@ test('a job with domain, tags and owner: GMS gets its datasets, flow and jobs, a
   }
 });
 
+test("domain, tags and owner are sent once per table and flow: later loads leave what people changed in DataHub's UI", async () => {
+  const gms = new GmsStandIn();
+  await gms.up();
+  const pub = publisher(db.prisma, { gmsUrl: gms.url });
+  try {
+    const jobId = await createJob(db.prisma, withGovernance);
+    const table = `orders_${jobId.slice(0, 8)}`;
+    const dataset = `urn:li:dataset:(urn:li:dataPlatform:iceberg,raw.${table},PROD)`;
+    const flow = `urn:li:dataFlow:(sluice,${jobId},PROD)`;
+    const governed = (urn: string): string[] =>
+      gms.accepted.filter((p) => p.entityUrn === urn && ['domains', 'globalTags', 'ownership'].includes(p.aspectName ?? '')).map((p) => p.aspectName ?? '').sort();
+    const load = async (tags: string[]): Promise<void> => {
+      await db.prisma.$transaction(async (tx) => pub.record(tx, tableLoaded(jobId, randomUUID(), table, { ...withGovernance, tags })));
+      assert.equal((await pub.flush()).failed, 0);
+    };
+    await db.prisma.$transaction(async (tx) => pub.record(tx, dagShape(jobId, withGovernance)));
+    await load(withGovernance.tags);
+    assert.deepEqual(governed(dataset), ['domains', 'globalTags', 'ownership']);
+    assert.deepEqual(governed(flow), ['domains', 'globalTags', 'ownership']);
+    const before = gms.accepted.length;
+
+    // Run after run: the table's schema and properties again, its governance not.
+    await load(withGovernance.tags);
+    await load(withGovernance.tags);
+    assert.ok(gms.accepted.length > before, 'the later loads were sent');
+    assert.ok(gms.accepted.slice(before).some((p) => p.entityUrn === dataset && p.aspectName === 'datasetProperties'));
+    assert.deepEqual(governed(dataset), ['domains', 'globalTags', 'ownership'], 'each sent once');
+    await db.prisma.$transaction(async (tx) => pub.record(tx, dagShape(jobId, withGovernance)));
+    assert.equal((await pub.flush()).failed, 0);
+    assert.deepEqual(governed(flow), ['domains', 'globalTags', 'ownership'], "the flow's too");
+
+    // What the job sets changes (here its tags): that aspect is sent again, the others are not.
+    await load(['pii', 'gold']);
+    assert.deepEqual(governed(dataset), ['domains', 'globalTags', 'globalTags', 'ownership']);
+    assert.deepEqual(find(gms, dataset, 'globalTags'), { tags: [{ tag: 'urn:li:tag:gold' }, { tag: 'urn:li:tag:pii' }] });
+  } finally {
+    await pub.stop();
+    await gms.down();
+  }
+});
+
 test('a job without domain, tags or owner: no domain, tag or ownership aspect is sent, and every proposal is valid', async () => {
   const gms = new GmsStandIn();
   await gms.up();
@@ -285,17 +326,19 @@ test('without DATAHUB_GMS_URL the metadata is kept, listed for the API, and noth
   try {
     const jobId = await createJob(db.prisma, withGovernance);
     const runId = randomUUID();
+    // A table of its own: governance already proposed for a table is not proposed again.
+    const table = `users_${jobId.slice(0, 8)}`;
     await db.prisma.$transaction(async (tx) => {
       await pub.record(tx, dagShape(jobId, withGovernance));
-      await pub.record(tx, tableLoaded(jobId, runId, 'users', withGovernance));
+      await pub.record(tx, tableLoaded(jobId, runId, table, withGovernance));
     });
     assert.deepEqual(await pub.flush(), { sent: 0, failed: 0 });
     const metadata = await getJobMetadata(db.prisma, jobId);
     const urns = metadata.entities.map((e) => e.entityUrn);
-    assert.ok(urns.includes('urn:li:dataset:(urn:li:dataPlatform:iceberg,raw.users,PROD)'));
+    assert.ok(urns.includes(`urn:li:dataset:(urn:li:dataPlatform:iceberg,raw.${table},PROD)`));
     assert.ok(urns.includes(`urn:li:dataFlow:(sluice,${jobId},PROD)`));
     assert.equal(urns.filter((u) => u.startsWith('urn:li:dataJob:')).length, 5);
-    const users = metadata.entities.find((e) => e.entityUrn.includes('raw.users') && e.entityType === 'dataset' && e.entityUrn.includes('iceberg'));
+    const users = metadata.entities.find((e) => e.entityUrn.includes(`raw.${table}`) && e.entityType === 'dataset' && e.entityUrn.includes('iceberg'));
     const aspects = Object.fromEntries(users?.aspects.map((a) => [a.aspectName, a]) ?? []);
     assert.deepEqual(aspects['domains']?.aspect, { domains: ['urn:li:domain:marketing'] });
     assert.equal(aspects['datasetProperties']?.delivery, 'pending');
@@ -363,7 +406,7 @@ test('GMS refusing one proposal: the others of the batch get through, the refuse
     gms.refuse = (p) => p.aspectName === 'ownership';
     const jobId = await createJob(db.prisma, withGovernance);
     const runId = randomUUID();
-    await db.prisma.$transaction((tx) => pub.record(tx, tableLoaded(jobId, runId, 'users', withGovernance)));
+    await db.prisma.$transaction((tx) => pub.record(tx, tableLoaded(jobId, runId, `users_${jobId.slice(0, 8)}`, withGovernance)));
     const r = await pub.flush();
     assert.equal(r.failed, 1);
     assert.ok(r.sent > 0);
@@ -461,7 +504,8 @@ test('housekeeping deletes replaced deliveries but keeps the newest metadata and
     gms.refuse = null;
     sender.start();
     await waitFor('run 1 fully delivered', async () => ((await getRunWarnings(own.prisma, run1))[0]?.resolved ? true : undefined));
-    await own.prisma.$transaction((tx) => sender.record(tx, tableLoaded(jobId, run2, 'users', withGovernance)));
+    // Run 2's job has another owner now: its ownership replaces run 1's (the row that carried an error).
+    await own.prisma.$transaction((tx) => sender.record(tx, tableLoaded(jobId, run2, 'users', { ...withGovernance, ownerId: 'asmith' })));
     await waitFor('run 2 delivered', async () => ((await own.prisma.datahubProposal.count({ where: { runId: run2, status: { not: 'sent' } } })) === 0 ? true : undefined));
     const before = await own.prisma.datahubProposal.count({ where: { runId: run1 } });
     assert.ok(before > 1);
@@ -471,11 +515,14 @@ test('housekeeping deletes replaced deliveries but keeps the newest metadata and
       const rows = await own.prisma.datahubProposal.findMany({ where: { runId: run1 } });
       return rows.length < before ? rows : undefined;
     });
-    assert.deepEqual(left.map((r) => r.aspectName), ['ownership'], 'only the row that carried an error is kept');
+    // Run 2 proposed no domain or tags (run 1's, unchanged): run 1's rows of them are still the
+    // newest and stay; so does its replaced ownership row, which carried an error.
+    assert.deepEqual(left.map((r) => r.aspectName).sort(), ['domains', 'globalTags', 'ownership'], 'the newest rows, and the one that carried an error, are kept');
     assert.equal((await getRunWarnings(own.prisma, run1))[0]?.resolved, true);
     const metadata = await getJobMetadata(own.prisma, jobId);
     const users = metadata.entities.find((e) => e.entityUrn === 'urn:li:dataset:(urn:li:dataPlatform:iceberg,raw.users,PROD)');
-    assert.ok(users && users.aspects.length >= 9 && users.aspects.every((a) => a.runId === run2 && a.delivery === 'sent'));
+    assert.ok(users && users.aspects.length >= 9 && users.aspects.every((a) => a.delivery === 'sent'));
+    assert.deepEqual(users.aspects.filter((a) => a.runId !== run2).map((a) => a.aspectName).sort(), ['domains', 'globalTags']);
   } finally {
     await sender.stop();
     await housekeeper.stop();

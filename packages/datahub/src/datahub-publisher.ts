@@ -8,7 +8,7 @@ import { buildProposals, EMPTY_GOVERNANCE } from './build-proposals.ts';
 import { DATAHUB_ENVS, type DataHubEnv } from './datahub-urns.ts';
 import { metadataEventSchema, type MetadataEvent } from './events.ts';
 import { GmsClient, toWireProposal, type WireProposal } from './gms-client.ts';
-import { aspectsLastSetByOthers, claimDueProposals, compactOutbox, insertProposals, markFailed, markSent, type ClaimedProposal } from './outbox.ts';
+import { claimDueProposals, compactOutbox, insertProposals, markFailed, markSent, newestAspects, type ClaimedProposal } from './outbox.ts';
 
 export interface DataHubPublisherOptions {
   /** `DATAHUB_GMS_URL`. Without it proposals are kept in the outbox (shown by the API) and not sent. */
@@ -125,27 +125,39 @@ export class DataHubPublisher {
       return { kind: 'skipped', reason };
     }
     const e = parsed.data;
-    const proposals = buildProposals(e, { env: this.env, ownershipType: this.ownershipType, now: new Date() });
-    if (e.kind === 'table_loaded') proposals.push(...(await this.#withdrawnGovernance(db, e.jobId, proposals)));
+    const built = buildProposals(e, { env: this.env, ownershipType: this.ownershipType, now: new Date() });
+    const proposals = await this.#governedOnce(db, e.jobId, built, e.kind === 'table_loaded');
     const runId = e.kind === 'table_loaded' ? e.runId : null;
     const count = await insertProposals(db, { jobId: e.jobId, runId }, proposals);
     return { kind: 'recorded', proposals: count };
   }
 
   /**
-   * A table this job took over keeps, in DataHub, the domain, tags and owner its former owner job
-   * set, unless they are replaced: those this job does not set itself are sent empty. (A job
-   * without them otherwise leaves the aspects alone, so that edits made in DataHub's UI stay.)
+   * The domain, tags and owner are sent to an entity only where they differ from its newest
+   * proposal of that aspect: the first load of a table, or a table taken over from another job.
+   * After that, what people change in DataHub's UI stays (an UPSERT on every load would put the
+   * job's back each time). A table this job took over (`tableLoaded`) would keep its former
+   * owner job's domain, tags and owner, unless they are replaced: those this job does not set
+   * itself are sent empty, once. (A job without them leaves the aspects alone.)
    */
-  async #withdrawnGovernance(db: Prisma.TransactionClient, jobId: string, proposals: readonly Proposal[]): Promise<Proposal[]> {
-    const table = proposals.find((p) => p.entityType === 'dataset' && p.aspectName === 'schemaMetadata');
-    if (!table) return [];
-    const missing = EMPTY_GOVERNANCE.filter((g) => !proposals.some((p) => p.entityUrn === table.entityUrn && p.aspectName === g.aspectName));
-    if (missing.length === 0) return [];
-    const others = await aspectsLastSetByOthers(db, table.entityUrn, missing.map((g) => g.aspectName), jobId);
-    return missing
-      .filter((g) => others.some((o) => o.aspectName === g.aspectName && !isDeepStrictEqual(o.aspect, g.aspect)))
-      .map((g) => ({ entityType: 'dataset', entityUrn: table.entityUrn, ...g }));
+  async #governedOnce(db: Prisma.TransactionClient, jobId: string, proposals: readonly Proposal[], tableLoaded: boolean): Promise<Proposal[]> {
+    const governed = new Set(EMPTY_GOVERNANCE.map((g) => g.aspectName));
+    const entity = proposals.find((p) => governed.has(p.aspectName))?.entityUrn ?? proposals.find((p) => p.entityType === 'dataset' && p.aspectName === 'schemaMetadata')?.entityUrn;
+    if (entity === undefined) return [...proposals];
+    const newest = await newestAspects(db, entity, [...governed]);
+    const newestOf = (aspectName: string) => newest.find((n) => n.aspectName === aspectName);
+    const kept = proposals.filter((p) => {
+      if (p.entityUrn !== entity || !governed.has(p.aspectName)) return true;
+      const last = newestOf(p.aspectName);
+      return last === undefined || !isDeepStrictEqual(last.aspect, p.aspect);
+    });
+    if (!tableLoaded) return kept;
+    const withdrawn = EMPTY_GOVERNANCE.filter((g) => {
+      if (proposals.some((p) => p.entityUrn === entity && p.aspectName === g.aspectName)) return false;
+      const last = newestOf(g.aspectName);
+      return last !== undefined && last.jobId !== jobId && !isDeepStrictEqual(last.aspect, g.aspect);
+    });
+    return [...kept, ...withdrawn.map((g) => ({ entityType: 'dataset' as const, entityUrn: entity, ...g }))];
   }
 
   /** Starts the background sender (without a GMS, only the outbox housekeeping). Idempotent. */

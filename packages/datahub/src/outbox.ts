@@ -62,16 +62,16 @@ export async function insertJobRemoval(db: Db, jobId: string): Promise<number> {
 }
 
 /**
- * Of the given aspects of one entity, those whose newest proposal another job made (the table's
- * former owner, when this job took it over), with that proposal's aspect.
+ * The newest proposal of each of the given aspects of one entity (by any job; pending or sent:
+ * a pending one is sent in time), with the job that made it.
  */
-export async function aspectsLastSetByOthers(db: Db, entityUrn: string, aspectNames: readonly string[], jobId: string): Promise<{ aspectName: string; aspect: unknown }[]> {
+export async function newestAspects(db: Db, entityUrn: string, aspectNames: readonly string[]): Promise<{ aspectName: string; aspect: unknown; jobId: string }[]> {
   const rows = await db.$queryRaw<{ aspect_name: string; aspect: unknown; job_id: string }[]>`
     SELECT DISTINCT ON ("aspect_name") "aspect_name", "aspect", "job_id"::text AS "job_id"
       FROM "datahub_proposals"
      WHERE "entity_urn" = ${entityUrn} AND "aspect_name" = ANY(${[...aspectNames]}::text[])
      ORDER BY "aspect_name", "id" DESC`;
-  return rows.filter((r) => r.job_id !== jobId).map((r) => ({ aspectName: r.aspect_name, aspect: r.aspect }));
+  return rows.map((r) => ({ aspectName: r.aspect_name, aspect: r.aspect, jobId: r.job_id }));
 }
 
 /**
