@@ -295,6 +295,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const archiveItem = errors.locator('li[data-task="archive"]');
     await archiveItem.getByText('never ran').waitFor();
     assert.equal(await archiveItem.getByRole('link', { name: 'log' }).count(), 0);
+    // Its clear would run nothing while extract is cancelled: the page names the one to clear instead.
+    assert.equal(await archiveItem.getByTestId('clear-instead').textContent(), ' · re-runs when extract is cleared');
+    assert.equal(await archiveItem.getByRole('button', { name: 'clear and re-run' }).count(), 0);
     await errors.locator('li[data-task="extract"]').getByRole('button', { name: 'clear and re-run' }).click();
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');

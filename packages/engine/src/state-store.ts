@@ -22,7 +22,7 @@ import {
   mapSourceOf,
   retryDelayMs,
   taskSpec,
-  blockingUpstream,
+  clearBlocker,
   instanceLabel,
   downstreamInstances,
   UNMAPPED,
@@ -467,8 +467,7 @@ export class StateStore {
     const targets = [root, ...downstreamInstances(spec, root, rows).map((ref) => rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex))];
     // A clear below a failure would run nothing: the instance goes straight back to
     // upstream_failed, and the finished run would only be restarted and ended again.
-    const cleared = new Set(targets.map((t) => t?.id));
-    const blocker = blockingUpstream(spec, root, rows.map((r) => (cleared.has(r.id) ? { ...r, state: 'scheduled' as const } : r)));
+    const blocker = clearBlocker(spec, root, rows);
     if (blocker !== null) {
       throw new ConflictError(
         `task ${instanceLabel(root)} cannot run again while its upstream ${instanceLabel(blocker)} is ${blocker.state}: clear ${instanceLabel(blocker)} instead (it runs again with everything downstream of it)`,

@@ -1,3 +1,5 @@
+import { clearBlocker, instanceLabel, validateDag } from '@sluice/core/dag';
+import type { TaskState } from '@sluice/core/states';
 import type { PrismaClient } from '@sluice/db';
 import type {
   LiveJob,
@@ -158,6 +160,11 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
       stateMessage: true,
       warnings: true,
       job: { select: { ownerId: true } },
+      dag: {
+        select: {
+          tasks: { select: { taskId: true, taskType: true, upstreamTaskIds: true, isMapped: true, retries: true, retryDelayMs: true, maxRetryDelayMs: true, timeoutMs: true } },
+        },
+      },
       tasks: {
         orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
         select: {
@@ -181,13 +188,21 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
     },
   });
   if (run === null || !canSee(principal, run.job.ownerId)) return null;
+  const spec = validateDag({ tasks: run.dag.tasks });
+  const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state }));
+  // The engine's own rule for a clear that would run nothing (it refuses those, naming the blocker).
+  const clearInstead = (t: { taskId: string; mapIndex: number; state: TaskState }): string | null => {
+    if (t.state !== 'failed' && t.state !== 'upstream_failed' && t.state !== 'cancelled') return null;
+    const blocker = clearBlocker(spec, t, instances);
+    return blocker === null ? null : instanceLabel(blocker);
+  };
   return {
     ...runSummary(run),
     job_id: run.jobId,
     state_message: run.stateMessage,
     warnings: run.warnings,
     // The API's task view, plus what the live pages also show.
-    tasks: run.tasks.map((t) => ({ ...taskView(t), next_retry_at: iso(t.nextRetryAt), output: t.output ?? null })),
+    tasks: run.tasks.map((t) => ({ ...taskView(t), next_retry_at: iso(t.nextRetryAt), output: t.output ?? null, clear_instead: clearInstead(t) })),
   };
 }
 

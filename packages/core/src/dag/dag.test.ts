@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ValidationError } from '../errors/index.ts';
 import type { TaskState } from '../states/index.ts';
 import {
+  clearBlocker,
   decideScheduled,
   downstreamInstances,
   expandMapped,
@@ -104,6 +105,29 @@ describe('downstreamInstances', () => {
   it('reaches archive below an extract that never mapped its streams (failed or cancelled before)', () => {
     const unmapped = [{ taskId: 'extract', mapIndex: -1 }, { taskId: 'archive', mapIndex: -1 }];
     assert.deepEqual(downstreamInstances(dag, { taskId: 'extract', mapIndex: -1 }, unmapped), [{ taskId: 'archive', mapIndex: -1 }]);
+  });
+});
+
+describe('clearBlocker', () => {
+  const cancelledBeforeExtract = [v('extract', -1, 'cancelled'), v('archive', -1, 'cancelled')];
+  it('names the failed or cancelled upstream a clear would leave in place, through an unexpanded map', () => {
+    assert.deepEqual(clearBlocker(dag, { taskId: 'archive', mapIndex: -1 }, cancelledBeforeExtract), v('extract', -1, 'cancelled'));
+    const oneLoadFailed = [
+      v('extract', -1, 'success'),
+      v('stage', 0, 'success'),
+      v('stage', 1, 'success'),
+      v('transform', 0, 'failed'),
+      v('transform', 1, 'success'),
+      v('load', 0, 'upstream_failed'),
+      v('load', 1, 'success'),
+      v('archive', -1, 'upstream_failed'),
+    ];
+    assert.deepEqual(clearBlocker(dag, { taskId: 'load', mapIndex: 0 }, oneLoadFailed), v('transform', 0, 'failed'));
+    assert.deepEqual(clearBlocker(dag, { taskId: 'archive', mapIndex: -1 }, oneLoadFailed), v('load', 0, 'upstream_failed'));
+  });
+  it('is null where the clear resets what blocked it, or nothing does', () => {
+    assert.equal(clearBlocker(dag, { taskId: 'extract', mapIndex: -1 }, cancelledBeforeExtract), null);
+    assert.equal(clearBlocker(dag, { taskId: 'transform', mapIndex: 0 }, [v('extract', -1, 'success'), v('stage', 0, 'success'), v('transform', 0, 'failed')]), null);
   });
 });
 

@@ -104,6 +104,17 @@ export function blockingUpstream(spec: DagSpec, inst: InstanceRef, instances: re
   return null;
 }
 
+/**
+ * What keeps a clear of `root` from running anything: an upstream instance that is failed,
+ * upstream_failed or cancelled and is not among what the clear resets (root and everything
+ * downstream of it), or null. The engine refuses such a clear; the run page offers it only where
+ * this is null.
+ */
+export function clearBlocker(spec: DagSpec, root: InstanceRef, instances: readonly InstanceView[]): InstanceView | null {
+  const reset = new Set([root, ...downstreamInstances(spec, root, instances)].map(instanceKey));
+  return blockingUpstream(spec, root, instances.map((i) => (reset.has(instanceKey(i)) ? { ...i, state: 'scheduled' as const } : i)));
+}
+
 /** What the engine must do to a run's `scheduled` instances after something changed. */
 export interface RunDecision {
   toQueue: InstanceRef[];

@@ -70,7 +70,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   };
 
   const state = run?.state ?? base?.state ?? null;
-  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, next_retry_at: null, output: null })));
+  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, next_retry_at: null, output: null, clear_instead: null })));
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -144,7 +144,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   ) : (
                     ' · never ran'
                   )}
-                  {t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
+                  {t.clear_instead !== null ? (
+                    // Its clear would run nothing: the instance above it is the one to clear.
+                    <span className="muted" data-testid="clear-instead">{` · re-runs when ${t.clear_instead} is cleared`}</span>
+                  ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
                     <>
                       {' · '}
                       <button type="button" className="link-button" disabled={busy} onClick={() => void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`)}>

@@ -92,6 +92,12 @@ export interface LiveTask extends LiveTaskMark {
   error: string | null;
   /** What the task handed on (e.g. a load's table and snapshot id), as the runner wrote it. */
   output: unknown;
+  /**
+   * For a failed, upstream_failed or cancelled task whose clear would run nothing (an instance
+   * upstream of it failed or was cancelled too): that instance, as `task` or `task[map_index]`,
+   * which is the one to clear. Null otherwise.
+   */
+  clear_instead: string | null;
 }
 
 export interface LiveRun extends LiveRunSummary {
