@@ -221,6 +221,50 @@ describe('recovery', () => {
     assert.match(said[0]?.err ?? '', new RegExp(`^PostgreSQL is (unreachable|not reachable).*127\\.0\\.0\\.1:${port}`));
   });
 
+  it('PostgreSQL away over schedule fires: every fire makes its run once it is back, none is lost; "reachable again" is said once, when it is', { timeout: 90_000 }, async () => {
+    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'fire-pg-away-'));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    ownPostgres = { server: pg, dir };
+    h = await createHarness({ databaseServerUrl: pg.url });
+    const { logger, lines } = createMemoryLogger();
+    // Every second, catching up: each fire time must have its run (max_active_runs only queues them).
+    const jobId = await h.createJob({ schedule: '* * * * * *', catchup: true, maxActiveRuns: 1000 });
+    await h.startScheduler({ sweepIntervalMs: 200, logger });
+    const fireTimes = async (): Promise<number[]> =>
+      (await h.prisma.dagRun.findMany({ where: { jobId, runType: 'scheduled' }, select: { logicalDate: true }, orderBy: { logicalDate: 'asc' } })).map((r) => r.logicalDate.getTime());
+    await waitFor(async () => (await fireTimes()).length >= 2, 'two fires before the outage', 15_000);
+
+    await pg.stop();
+    const stoppedAt = Date.now();
+    // Longer than the scheduler's four slots can wait through (one fire a second): the fires after
+    // those are dropped by BullMQ while it has no slot, and the recovery sweep makes them up.
+    await sleep(7_000);
+    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    const backAt = Date.now();
+    const gaps = await waitFor(
+      async () => {
+        const times = await fireTimes();
+        const last = times.at(-1) ?? 0;
+        if (last < backAt + 1_000) return undefined;
+        const missing = [];
+        for (let t = times[0] ?? 0; t <= last; t += 1_000) if (!times.includes(t)) missing.push(new Date(t).toISOString());
+        return missing.length === 0 ? [] : undefined;
+      },
+      'a run for every second from the first fire on',
+      30_000,
+    ).catch(async (err: unknown) => {
+      const times = await fireTimes();
+      throw new Error(`${String(err)}: runs at ${times.map((t) => new Date(t).toISOString().slice(17, 21)).join(' ')} (PostgreSQL stopped ${new Date(stoppedAt).toISOString()})`);
+    });
+    assert.deepEqual(gaps, []);
+    const messages = lines.map((l) => JSON.parse(l) as { level: string; message: string; ts?: string; timestamp?: string });
+    assert.ok(messages.some((m) => m.message === 'a schedule fire waits for PostgreSQL to create its run'), 'a waiting fire says so');
+    const back = messages.filter((m) => m.message.startsWith('PostgreSQL is reachable again'));
+    assert.equal(back.length, 1, back.map((m) => m.message).join(' | '));
+  });
+
   it('a runner killed with SIGKILL mid-task: the try is declared lost, retried elsewhere, the run completes', async () => {
     h = await createHarness();
     await h.startScheduler({ staleAfterMs: 1_500, sweepIntervalMs: 300 });

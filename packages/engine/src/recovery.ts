@@ -36,6 +36,8 @@ export class Recovery {
    * unreachable until the first one that reaches it again.
    */
   #beatsCountFrom = 0;
+  /** When the first sweep that could not reach PostgreSQL ran, until one reaches it again (epoch ms). */
+  #unreachableSince: number | null = null;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -57,7 +59,10 @@ export class Recovery {
     try {
       return await this.#sweep(options);
     } catch (err) {
-      if (isDatabaseUnreachable(err)) this.#beatsCountFrom = Infinity;
+      if (isDatabaseUnreachable(err)) {
+        this.#beatsCountFrom = Infinity;
+        this.#unreachableSince ??= Date.now();
+      }
       throw err;
     }
   }
@@ -73,21 +78,29 @@ export class Recovery {
       this.logger.warn('Redis holds no Sluice sentinel: it was emptied or restarted while Sluice ran; rebuilding schedules and queues from PostgreSQL');
     }
     const full = redisWasEmpty || (options.full ?? false);
-    if (full) await this.reconcileSchedules();
     const lost = await this.failLostTries();
+    const outage = this.#unreachableSince;
+    if (full || outage !== null) {
+      // Fires during an outage wait for PostgreSQL; one dropped meanwhile is made up here.
+      await this.reconcileSchedules(outage === null ? {} : { outageSince: new Date(outage) });
+      this.#unreachableSince = null;
+    }
     const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
     return { redisWasEmpty, requeued, lost };
   }
 
-  /** Upserts the scheduler of every active job and removes schedulers of jobs that are not. */
-  async reconcileSchedules(): Promise<void> {
+  /**
+   * Upserts the scheduler of every active job (making up fires missed while no scheduler ran, or
+   * since `outageSince`, see Schedules.sync) and removes schedulers of jobs that are not.
+   */
+  async reconcileSchedules(options: { outageSince?: Date } = {}): Promise<void> {
     const jobs = await this.prisma.ingestionJob.findMany({
       where: { isDeleted: false, isPaused: false, schedule: { not: null } },
       select: { id: true },
     });
     for (const j of jobs) {
       try {
-        await this.schedules.sync(j.id, { afterOutage: true });
+        await this.schedules.sync(j.id, { afterOutage: true, ...options });
       } catch (err) {
         this.logger.error('could not restore a job schedule', { jobId: j.id, err });
       }
@@ -128,6 +141,8 @@ export class Recovery {
    */
   async failLostTries(): Promise<number> {
     if (this.#beatsCountFrom === Infinity) {
+      // Said only once it answers: while it is still away, this throws and the sweep fails again.
+      await sqlOf(this.prisma).query`SELECT 1`;
       this.#beatsCountFrom = Date.now();
       this.logger.info(`PostgreSQL is reachable again: no running try is declared lost for ${this.options.staleAfterMs} ms, while runners resume heart-beating`);
     }

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { fireTimesBetween, latestFireTime, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
-import { sqlOf, type PrismaClient } from '@sluice/db';
+import { errorSummary, isDatabaseUnreachable, sqlOf, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { RedisOutages } from './redis-connection.ts';
@@ -10,6 +11,9 @@ import type { StateStore } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
 export const MAX_CATCHUP_RUNS = 100;
+
+/** The longest pause between a waiting fire's tries to reach PostgreSQL. */
+const FIRE_RETRY_MAX_MS = 30_000;
 
 export interface ScheduleOptions {
   /** Accept six-field (seconds) cron expressions: for tests only. */
@@ -52,8 +56,13 @@ export class Schedules {
    * time at or before now, when it is later than the job's latest scheduled run and than the
    * moment its schedule became active (created, resumed, changed), so a fire skipped by a pause
    * is not one. Its run is unique per logical date like any fire's.
+   *
+   * `outageSince` (the first sweep that reaches PostgreSQL again after it was away): a `catchup`
+   * job's fires since then that made no run (a fire can be dropped while none of the scheduler's
+   * slots is free to wait for PostgreSQL, see `fire`) become runs too, holes between later runs
+   * included.
    */
-  async sync(jobId: string, options: { afterOutage?: boolean } = {}): Promise<void> {
+  async sync(jobId: string, options: { afterOutage?: boolean; outageSince?: Date } = {}): Promise<void> {
     const job = await this.prisma.ingestionJob.findUnique({
       where: { id: jobId },
       select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, createdAt: true, scheduleActiveSince: true },
@@ -65,7 +74,7 @@ export class Schedules {
     }
     const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
     const tz = normalizeTimeZone(job.timezone);
-    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.createdAt);
+    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.createdAt, options.outageSince);
     else if (options.afterOutage) await this.#missedFire(jobId, pattern, tz, job.scheduleActiveSince);
     const fire = JOB_CATALOG['schedule.fire'];
     await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: fire.options });
@@ -85,16 +94,19 @@ export class Schedules {
     if (runId) this.logger.info('created the run of a schedule fire missed while no scheduler ran', { jobId, runId, logicalDate: due.toISOString() });
   }
 
-  async #catchUp(jobId: string, pattern: string, tz: string, createdAt: Date): Promise<void> {
+  async #catchUp(jobId: string, pattern: string, tz: string, createdAt: Date, outageSince: Date | undefined): Promise<void> {
     const last = await this.prisma.dagRun.findFirst({
       where: { jobId, runType: 'scheduled' },
       orderBy: { logicalDate: 'desc' },
       select: { logicalDate: true },
     });
-    const from = last?.logicalDate ?? createdAt;
-    const missed = fireTimesBetween(pattern, tz, from, new Date(), MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
-    for (const logicalDate of missed) await this.createScheduledRun(jobId, logicalDate);
-    if (missed.length > 0) this.logger.info('caught up missed schedule fires', { jobId, runs: missed.length });
+    let from = last?.logicalDate ?? createdAt;
+    if (outageSince && outageSince < from) from = outageSince > createdAt ? outageSince : createdAt;
+    const due = fireTimesBetween(pattern, tz, from, new Date(), MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
+    let created = 0;
+    // A fire time that has its run already creates nothing (runs are unique per logical date).
+    for (const logicalDate of due) if (await this.createScheduledRun(jobId, logicalDate)) created++;
+    if (created > 0) this.logger.info('caught up missed schedule fires', { jobId, runs: created });
   }
 
   /** One run per (job, logical date): a second fire for the same time creates nothing. */
@@ -104,19 +116,37 @@ export class Schedules {
     return r.created ? r.runId : null;
   }
 
-  /** Handles a `schedule.fire` job: the fire time (`prevMillis`) is the run's logical date. */
-  async fire(job: Job): Promise<string | null> {
+  /**
+   * Handles a `schedule.fire` job: the fire time (`prevMillis`) is the run's logical date. While
+   * PostgreSQL cannot be reached the fire waits for it (said once, then tried again after 1 s,
+   * 2 s, … up to FIRE_RETRY_MAX_MS), so that an outage over a fire time delays its run instead of
+   * losing it. `signal` (the scheduler closing) ends the wait with the error: BullMQ then tries the
+   * fire again later, on this scheduler or another.
+   */
+  async fire(job: Job, signal?: AbortSignal): Promise<string | null> {
     const { jobId } = parsePayload('schedule.fire', job.data);
     const logicalDate = new Date(job.opts.prevMillis ?? job.timestamp);
-    try {
-      return await this.createScheduledRun(jobId, logicalDate);
-    } catch (err) {
-      if (err instanceof Error && err.name === 'NotFoundError') {
-        this.logger.warn('schedule fired for a job that no longer exists; removing its scheduler', { jobId });
-        await this.queue.removeJobScheduler(schedulerId(jobId));
-        return null;
+    for (let waited = 0; ; waited++) {
+      try {
+        const runId = await this.createScheduledRun(jobId, logicalDate);
+        if (waited > 0) this.logger.info('PostgreSQL answered: the waiting schedule fire went on', { jobId, logicalDate: logicalDate.toISOString() });
+        return runId;
+      } catch (err) {
+        if (err instanceof Error && err.name === 'NotFoundError') {
+          this.logger.warn('schedule fired for a job that no longer exists; removing its scheduler', { jobId });
+          await this.queue.removeJobScheduler(schedulerId(jobId));
+          return null;
+        }
+        if (!isDatabaseUnreachable(err) || signal?.aborted) throw err;
+        if (waited === 0) {
+          this.logger.warn('a schedule fire waits for PostgreSQL to create its run', { jobId, logicalDate: logicalDate.toISOString(), err: errorSummary(err) });
+        }
+        try {
+          await sleep(Math.min(1000 * 2 ** waited, FIRE_RETRY_MAX_MS), undefined, { signal });
+        } catch {
+          throw err;
+        }
       }
-      throw err;
     }
   }
 

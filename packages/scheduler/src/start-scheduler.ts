@@ -46,10 +46,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   });
 
   const workerConnection = engine.outages.connection();
+  /** Aborted on close: a fire waiting for PostgreSQL stops waiting (BullMQ tries it again later). */
+  const closingSignal = new AbortController();
   const worker = new Worker<JobPayload<'schedule.fire'>, void, string>(
     QUEUE_NAMES.schedules,
     async (job) => {
-      const runId = await engine.schedules.fire(job);
+      const runId = await engine.schedules.fire(job, closingSignal.signal);
       if (runId) logger.info('scheduled run created', { runId, logicalDate: new Date(job.opts.prevMillis ?? job.timestamp).toISOString() });
     },
     { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false },
@@ -84,6 +86,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
     close() {
       closing ??= (async () => {
         clearInterval(timer);
+        closingSignal.abort();
         // With Redis away, nothing is waited for there: a sweep or a fire under way has its
         // PostgreSQL writes committed or not at all, and its Redis calls would wait for good.
         const away = engine.outages.dropIfAway();
