@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { schedulerId } from '@sluice/engine';
+import { createMemoryLogger } from '@sluice/logging';
+import { quitRedis, Schedules, schedulerId } from '@sluice/engine';
 import { createHarness, waitFor, type Harness } from './support/harness.ts';
 
 describe('schedules', () => {
@@ -87,6 +88,43 @@ describe('schedules', () => {
     assert.equal(runs.filter((r) => r.state === 'running').length, 1, 'max_active_runs = 1: one runs, the rest queue');
     await h.startRunner();
     await waitFor(async () => (await scheduledRuns(jobId)).slice(0, runs.length).every((r) => r.state === 'success'), 'caught-up runs done');
+  });
+
+  it('catch-up runs the latest 100 missed fires, and says which earlier ones get no run', async () => {
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true, isPaused: true, maxActiveRuns: 1000 });
+    // As if paused for 150 s since its schedule was set.
+    const setAt = new Date(Date.now() - 150_000);
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { createdAt: setAt, scheduleSetAt: setAt, isPaused: false } });
+    const { logger, lines } = createMemoryLogger();
+    const connection = h.engine.outages.connection();
+    const schedules = new Schedules(connection, h.queuePrefix, h.prisma, h.engine.store, h.engine.dispatcher, logger, h.engine.outages, { allowSeconds: true });
+    const resumedAt = Date.now();
+    try {
+      await schedules.sync(jobId);
+    } finally {
+      await schedules.close();
+      await quitRedis(connection);
+    }
+    const runs = await scheduledRuns(jobId);
+    assert.equal(runs.length, 100);
+    const oldest = runs[0]?.logicalDate.getTime() ?? 0;
+    assert.ok(oldest >= resumedAt - 101_000 && oldest > setAt.getTime() + 40_000, `the latest fires, next to now (oldest ${new Date(oldest).toISOString()})`);
+    const warning = lines.map((l) => JSON.parse(l) as { level: string; message: string }).find((l) => l.message.startsWith('catch-up runs the latest 100'));
+    assert.equal(warning?.level, 'warn');
+    const leftOutLast = new Date(oldest - 1000).toISOString();
+    assert.match(warning?.message ?? '', new RegExp(`; \\d+ earlier ones, ${new Date(setAt.getTime() - (setAt.getTime() % 1000) + 1000).toISOString()} to ${leftOutLast}, get no run`));
+  });
+
+  it('catch-up runs no fire from before the schedule was set: an on-demand job given a schedule starts from then', async () => {
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true, isPaused: true });
+    // Created (on demand) 30 s ago; its schedule set just now.
+    const setAt = new Date();
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { createdAt: new Date(setAt.getTime() - 30_000), scheduleSetAt: setAt, isPaused: false } });
+    await h.engine.syncSchedule(jobId);
+    const runs = await scheduledRuns(jobId);
+    // A second may have begun since the schedule was set: its fire is one of this schedule's.
+    assert.ok(runs.length <= Math.ceil((Date.now() - setAt.getTime()) / 1000), `${runs.length} runs`);
+    assert.deepEqual(runs.filter((r) => r.logicalDate <= setAt), [], 'no backfill of the time without a schedule');
   });
 
   it('two schedulers at once: every fire makes exactly one run, every task runs once', async () => {

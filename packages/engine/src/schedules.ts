@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { fireTimesBetween, latestFireTime, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
+import { latestFireTime, missedFireTimes, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
 import { errorSummary, isDatabaseUnreachable, sqlOf, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
@@ -45,9 +45,10 @@ export class Schedules {
 
   /**
    * Upserts or removes the job's scheduler. Resuming does not replay missed fires (the next fire
-   * is the next cron time after now) unless the job has `catchup`: then every missed fire since
-   * the latest scheduled run (or the job's creation), at most MAX_CATCHUP_RUNS, becomes a run;
-   * those runs queue behind max_active_runs.
+   * is the next cron time after now) unless the job has `catchup`: then the missed fires since
+   * the latest scheduled run (and not before the schedule was set: `schedule_set_at`) become
+   * runs, the latest MAX_CATCHUP_RUNS of them (earlier ones are named in a warning); those runs
+   * queue behind max_active_runs.
    *
    * `afterOutage` (the scheduler's reconciliation: at its start, and when Redis was emptied): a
    * fire due while no scheduler ran, or whose pending job Redis lost, would otherwise be dropped
@@ -65,7 +66,7 @@ export class Schedules {
   async sync(jobId: string, options: { afterOutage?: boolean; outageSince?: Date } = {}): Promise<void> {
     const job = await this.prisma.ingestionJob.findUnique({
       where: { id: jobId },
-      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, createdAt: true, scheduleActiveSince: true },
+      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, scheduleSetAt: true, scheduleActiveSince: true },
     });
     const id = schedulerId(jobId);
     if (!job || job.isDeleted || job.isPaused || job.schedule === null) {
@@ -74,7 +75,7 @@ export class Schedules {
     }
     const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
     const tz = normalizeTimeZone(job.timezone);
-    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.createdAt, options.outageSince);
+    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.scheduleSetAt, options.outageSince);
     else if (options.afterOutage) await this.#missedFire(jobId, pattern, tz, job.scheduleActiveSince);
     const fire = JOB_CATALOG['schedule.fire'];
     await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: fire.options });
@@ -94,18 +95,28 @@ export class Schedules {
     if (runId) this.logger.info('created the run of a schedule fire missed while no scheduler ran', { jobId, runId, logicalDate: due.toISOString() });
   }
 
-  async #catchUp(jobId: string, pattern: string, tz: string, createdAt: Date, outageSince: Date | undefined): Promise<void> {
+  async #catchUp(jobId: string, pattern: string, tz: string, scheduleSetAt: Date, outageSince: Date | undefined): Promise<void> {
     const last = await this.prisma.dagRun.findFirst({
       where: { jobId, runType: 'scheduled' },
       orderBy: { logicalDate: 'desc' },
       select: { logicalDate: true },
     });
-    let from = last?.logicalDate ?? createdAt;
-    if (outageSince && outageSince < from) from = outageSince > createdAt ? outageSince : createdAt;
-    const due = fireTimesBetween(pattern, tz, from, new Date(), MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
+    // Fires of this schedule only: none from before it was set (an on-demand job given a
+    // schedule, a daily one made hourly).
+    const since = (t: Date): Date => (t > scheduleSetAt ? t : scheduleSetAt);
+    let from = since(last?.logicalDate ?? scheduleSetAt);
+    if (outageSince && outageSince < from) from = since(outageSince);
+    const due = missedFireTimes(pattern, tz, from, new Date(), MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
+    if (due.leftOut) {
+      const { first, last: latest, count } = due.leftOut;
+      this.logger.warn(
+        `catch-up runs the latest ${MAX_CATCHUP_RUNS} missed fires; ${count >= 10_000 ? 'at least 10000' : count} earlier ones, ${first.toISOString()} to ${latest.toISOString()}, get no run`,
+        { jobId },
+      );
+    }
     let created = 0;
     // A fire time that has its run already creates nothing (runs are unique per logical date).
-    for (const logicalDate of due) if (await this.createScheduledRun(jobId, logicalDate)) created++;
+    for (const logicalDate of due.times) if (await this.createScheduledRun(jobId, logicalDate)) created++;
     if (created > 0) this.logger.info('caught up missed schedule fires', { jobId, runs: created });
   }
 

@@ -243,8 +243,10 @@ export class JobService {
     return withSecretsRegistered(config === null ? [] : secretValues(config.config, config.secretPaths), async () => {
       if (config !== null) await this.#checkSourceConfig(job, config.config, config.connectorSpec);
       // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
-      // fires before that are not ones a scheduler outage missed (Schedules.sync).
-      const reactivated = schedule !== job.schedule || checked.timezone !== job.timezone || (job.isPaused && body.paused === false);
+      // fires before that are not ones a scheduler outage missed (Schedules.sync). A changed
+      // schedule is a new one: fires of it from before the change are not ones to catch up.
+      const rescheduled = schedule !== job.schedule || checked.timezone !== job.timezone;
+      const reactivated = rescheduled || (job.isPaused && body.paused === false);
       // Only what the request names is written: a change made meanwhile to another field (while a
       // new source_config was being checked, say) is not put back.
       const data: Prisma.IngestionJobUpdateManyMutationInput = {
@@ -253,6 +255,7 @@ export class JobService {
         ...(body.paused === undefined ? {} : { isPaused: body.paused }),
         ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
         ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
+        ...(rescheduled ? { scheduleSetAt: new Date() } : {}),
         ...(config === null
           ? {}
           : {

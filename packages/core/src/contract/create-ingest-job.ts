@@ -48,7 +48,7 @@ export const createIngestJobRequest = z
       .boolean()
       .default(false)
       .describe(
-        'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (at most 100) instead of the latest one only',
+        'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (the latest 100 at most; none from before the schedule was set) instead of the latest one only',
       ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),

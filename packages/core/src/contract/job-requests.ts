@@ -20,7 +20,7 @@ export const updateJobRequest = z
     schedule: text.nullable().optional().describe('new cron expression; null = on demand only'),
     timezone: text.min(1).optional().describe('IANA time zone the schedule is read in'),
     paused: z.boolean().optional().describe('true pauses the schedule, false resumes it'),
-    catchup: z.boolean().optional().describe('true: missed fires are all replayed (at most 100); false: only the latest after an outage, none on resume'),
+    catchup: z.boolean().optional().describe('true: missed fires are all replayed (the latest 100 at most; none from before the schedule was set); false: only the latest after an outage, none on resume'),
     source_config: sourceConfig
       .optional()
       .describe(

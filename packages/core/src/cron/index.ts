@@ -1,2 +1,2 @@
-export { CRON_PRESETS, normalizeSchedule, normalizeTimeZone, nextFireTimes, fireTimesBetween, latestFireTime } from './schedule.ts';
+export { CRON_PRESETS, normalizeSchedule, normalizeTimeZone, nextFireTimes, missedFireTimes, latestFireTime, type MissedFires } from './schedule.ts';
 export type { ScheduleOptions } from './schedule.ts';

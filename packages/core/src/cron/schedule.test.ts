@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../errors/index.ts';
-import { fireTimesBetween, latestFireTime, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
+import { latestFireTime, missedFireTimes, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
 
 const iso = (ds: Date[]): string[] => ds.map((d) => d.toISOString());
 
@@ -83,11 +83,27 @@ describe('nextFireTimes across daylight saving', () => {
       '2026-03-29T22:00:00.000Z',
     ]);
   });
-  it('lists the missed fires a catch-up creates, bounded', () => {
+  it('lists the missed fires a catch-up creates: the latest, bounded, and says which it leaves out', () => {
     const from = new Date('2026-01-01T00:00:00Z');
     const to = new Date('2026-01-01T05:00:00Z');
-    assert.equal(fireTimesBetween('@hourly', 'UTC', from, to, 100).length, 5);
-    assert.equal(fireTimesBetween('@hourly', 'UTC', from, to, 2).length, 2);
+    const all = missedFireTimes('@hourly', 'UTC', from, to, 100);
+    assert.deepEqual(iso(all.times), ['01', '02', '03', '04', '05'].map((h) => `2026-01-01T${h}:00:00.000Z`), '(from, to]');
+    assert.equal(all.leftOut, null);
+    const two = missedFireTimes('@hourly', 'UTC', from, to, 2);
+    assert.deepEqual(iso(two.times), ['2026-01-01T04:00:00.000Z', '2026-01-01T05:00:00.000Z'], 'the ones next to now');
+    assert.deepEqual(two.leftOut && { first: two.leftOut.first.toISOString(), last: two.leftOut.last.toISOString(), count: two.leftOut.count }, {
+      first: '2026-01-01T01:00:00.000Z',
+      last: '2026-01-01T03:00:00.000Z',
+      count: 3,
+    });
+    assert.equal(missedFireTimes('@hourly', 'UTC', from, to, 5).leftOut, null, 'exactly the bound: nothing left out');
+    assert.deepEqual(missedFireTimes('@hourly', 'UTC', to, to, 5), { times: [], leftOut: null });
+    // More left out than are counted: the count is the bound, the range still exact.
+    const many = missedFireTimes('* * * * * *', 'UTC', from, new Date('2026-01-02T00:00:00Z'), 3, { allowSeconds: true });
+    assert.deepEqual(iso(many.times), ['2026-01-01T23:59:58.000Z', '2026-01-01T23:59:59.000Z', '2026-01-02T00:00:00.000Z']);
+    assert.equal(many.leftOut?.first.toISOString(), '2026-01-01T00:00:01.000Z');
+    assert.equal(many.leftOut?.last.toISOString(), '2026-01-01T23:59:57.000Z');
+    assert.equal(many.leftOut?.count, 10_000);
   });
   it('finds the latest fire at or before a time: the one a scheduler outage missed', () => {
     const at = (iso: string, expr = '*/15 * * * *', tz = 'UTC'): string | undefined => latestFireTime(expr, tz, new Date(iso))?.toISOString();

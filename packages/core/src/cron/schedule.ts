@@ -158,18 +158,46 @@ export function latestFireTime(expression: string, timeZone: string, at: Date, o
   return it.hasPrev() ? it.prev().toDate() : undefined;
 }
 
-/** Fire times in (from, to], oldest first, at most `limit`: the runs a catch-up creates. */
-export function fireTimesBetween(
-  expression: string,
-  timeZone: string,
-  from: Date,
-  to: Date,
-  limit: number,
-  options: ScheduleOptions = {},
-): Date[] {
+/** The fire times a catch-up runs, and those it leaves out (their first and last, and how many). */
+export interface MissedFires {
+  /** The latest `limit` fire times in (from, to], oldest first. */
+  times: Date[];
+  /** The earlier fire times of the range, not run; null when there are none. */
+  leftOut: { first: Date; last: Date; count: number } | null;
+}
+
+/** How many left-out fire times are counted exactly; past this, `count` is this bound. */
+const LEFT_OUT_COUNTED = 10_000;
+
+/**
+ * The fire times in (from, to] a catch-up creates runs for: the latest `limit` of them — the ones
+ * next to now, as without catch-up the latest is the one run — and what that leaves out.
+ */
+export function missedFireTimes(expression: string, timeZone: string, from: Date, to: Date, limit: number, options: ScheduleOptions = {}): MissedFires {
   const expr = normalizeSchedule(expression, options);
-  const it = CronExpressionParser.parse(expr, { tz: normalizeTimeZone(timeZone), currentDate: from, endDate: to });
-  const out: Date[] = [];
-  while (out.length < limit && it.hasNext()) out.push(it.next().toDate());
-  return out;
+  const tz = normalizeTimeZone(timeZone);
+  // prev() answers fires strictly before its start: start a millisecond later to include `to`.
+  const back = CronExpressionParser.parse(expr, { tz, currentDate: new Date(to.getTime() + 1) });
+  const latest: Date[] = [];
+  while (latest.length < limit && back.hasPrev()) {
+    const t = back.prev().toDate();
+    if (t <= from) break;
+    latest.push(t);
+  }
+  const times = latest.reverse();
+  const oldestKept = times[0];
+  if (oldestKept === undefined || times.length < limit) return { times, leftOut: null };
+  const forward = CronExpressionParser.parse(expr, { tz, currentDate: from, endDate: new Date(oldestKept.getTime() - 1) });
+  let first: Date | undefined;
+  let last: Date | undefined;
+  let count = 0;
+  while (forward.hasNext() && count < LEFT_OUT_COUNTED) {
+    last = forward.next().toDate();
+    first ??= last;
+    count++;
+  }
+  if (first === undefined || last === undefined) return { times, leftOut: null };
+  // Past the bound, the last one left out is the fire just before the oldest kept.
+  if (forward.hasNext()) last = back.hasPrev() ? back.prev().toDate() : last;
+  return { times, leftOut: { first, last, count } };
 }
