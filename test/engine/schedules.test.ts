@@ -127,6 +127,39 @@ describe('schedules', () => {
     assert.deepEqual(runs.filter((r) => r.logicalDate <= setAt), [], 'no backfill of the time without a schedule');
   });
 
+  it("the periodic audit puts back a job scheduler Redis lost without being emptied, and makes up fires no scheduler took", async () => {
+    const { logger, lines } = createMemoryLogger();
+    const connection = h.engine.outages.connection();
+    const schedules = new Schedules(connection, h.queuePrefix, h.prisma, h.engine.store, h.engine.dispatcher, logger, h.engine.outages, { allowSeconds: true });
+    try {
+      // No scheduler takes the fires (one frozen, asleep): BullMQ keeps one due fire, and makes
+      // the next only once that one is taken.
+      const caught = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true, maxActiveRuns: 100 });
+      const latest = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', maxActiveRuns: 100 });
+      // Redis restored from a snapshot taken before this one was resumed: its scheduler is not there.
+      const lost = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', maxActiveRuns: 100 });
+      await h.engine.schedules.queue.removeJobScheduler(schedulerId(lost));
+      const initial = (await scheduledRuns(caught)).length; // its creation's catch-up may have made one
+      await sleep(4_200);
+      assert.equal((await scheduledRuns(caught)).length, initial, 'no fire was taken');
+
+      assert.equal(await schedules.audit(1_000), 1, 'one scheduler put back');
+      const after = Date.now();
+      assert.ok(await h.engine.schedules.queue.getJobScheduler(schedulerId(lost)), 'its scheduler is back');
+      const warned = lines.map((l) => JSON.parse(l) as { level: string; message: string }).filter((l) => l.message.startsWith('Redis held 1 job scheduler unlike PostgreSQL'));
+      assert.deepEqual(warned.map((l) => l.level), ['warn']);
+      // The catch-up job gets every fire older than the grace; the other one its latest.
+      const seconds = (await scheduledRuns(caught)).map((r) => r.logicalDate.getTime());
+      assert.ok(seconds.length >= initial + 3, `${seconds.length} runs`);
+      assert.ok(seconds.every((t, i) => i === 0 || t - (seconds[i - 1] ?? 0) === 1_000), 'one a second, no hole');
+      assert.ok((seconds.at(-1) ?? 0) <= after - 1_000, 'none younger than the grace');
+      assert.equal((await scheduledRuns(latest)).length, 1, 'without catch-up: the latest missed fire only');
+    } finally {
+      await schedules.close();
+      await quitRedis(connection);
+    }
+  });
+
   it('two schedulers at once: every fire makes exactly one run, every task runs once', async () => {
     await h.startRunner();
     await h.startScheduler();

@@ -18,6 +18,12 @@ export interface RecoveryOptions {
    * commit and enqueue.
    */
   requeueAfterMs: number;
+  /**
+   * How often a sweep also compares every active job's schedule with its job scheduler in Redis
+   * and makes up fires that made no run (Schedules.audit): Redis restored from an older snapshot,
+   * a scheduler that was frozen. Fires younger than this are left to BullMQ.
+   */
+  scheduleAuditMs: number;
 }
 
 /**
@@ -38,6 +44,8 @@ export class Recovery {
   #beatsCountFrom = 0;
   /** When the first sweep that could not reach PostgreSQL ran, until one reaches it again (epoch ms). */
   #unreachableSince: number | null = null;
+  /** When the schedules were last compared with Redis (a full sweep counts). */
+  #auditedAt = Date.now();
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -84,6 +92,10 @@ export class Recovery {
       // Fires during an outage wait for PostgreSQL; one dropped meanwhile is made up here.
       await this.reconcileSchedules(outage === null ? {} : { outageSince: new Date(outage) });
       this.#unreachableSince = null;
+      this.#auditedAt = Date.now();
+    } else if (Date.now() - this.#auditedAt >= this.options.scheduleAuditMs) {
+      this.#auditedAt = Date.now();
+      await this.schedules.audit(this.options.scheduleAuditMs);
     }
     const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
     return { redisWasEmpty, requeued, lost };

@@ -81,9 +81,73 @@ export class Schedules {
     await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: fire.options });
   }
 
-  async #missedFire(jobId: string, pattern: string, tz: string, activeSince: Date): Promise<void> {
+  /**
+   * Compares every active job's schedule with its BullMQ job scheduler. Redis may hold an older
+   * state than PostgreSQL without being empty (restored from a snapshot, a failover to a replica
+   * that lagged), which the sentinel does not tell: a scheduler missing, or with another pattern
+   * or time zone, is upserted (`sync`, with its missed fire as after an outage), and one of a job
+   * no longer active removed. The others get `makeUpMissedFires`. Answers how many were repaired.
+   */
+  async audit(graceMs: number): Promise<number> {
+    const jobs = await this.prisma.ingestionJob.findMany({
+      where: { isDeleted: false, isPaused: false, schedule: { not: null } },
+      select: { id: true, schedule: true, timezone: true },
+    });
+    const held = new Map((await this.queue.getJobSchedulers()).map((s) => [s.key, s]));
+    let repaired = 0;
+    for (const j of jobs) {
+      const id = schedulerId(j.id);
+      const inRedis = held.get(id);
+      held.delete(id);
+      try {
+        const pattern = normalizeSchedule(j.schedule ?? '', { allowSeconds: this.options.allowSeconds ?? false });
+        if (inRedis?.pattern === pattern && inRedis.tz === normalizeTimeZone(j.timezone)) {
+          await this.makeUpMissedFires(j.id, graceMs);
+          continue;
+        }
+        repaired++;
+        await this.sync(j.id, { afterOutage: true });
+      } catch (err) {
+        this.logger.error('could not check a job schedule', { jobId: j.id, err: errorSummary(err) });
+      }
+    }
+    for (const key of held.keys()) {
+      // Removed only if its job is still not active once looked at alone (it may have become so meanwhile).
+      const jobId = key.startsWith('job-') ? key.slice('job-'.length) : null;
+      if (jobId === null) continue;
+      repaired++;
+      await this.sync(jobId);
+    }
+    if (repaired > 0) {
+      this.logger.warn(`Redis held ${repaired} job scheduler${repaired === 1 ? '' : 's'} unlike PostgreSQL (restored from an older snapshot, or a failover?): set again from PostgreSQL`);
+    }
+    return repaired;
+  }
+
+  /**
+   * The recovery sweep's periodic check of one active job whose scheduler Redis holds as it should:
+   * the fires older than `graceMs` that made no run — fires BullMQ dropped while the scheduler
+   * could not take them (a scheduler frozen or asleep gets one late fire, and the next after now) —
+   * are made up as after an outage: a `catchup` job's every one, another job's latest. A fire
+   * younger than `graceMs` may still be on its way through BullMQ (runs are unique per logical
+   * date either way).
+   */
+  async makeUpMissedFires(jobId: string, graceMs: number): Promise<void> {
+    const job = await this.prisma.ingestionJob.findUnique({
+      where: { id: jobId },
+      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, scheduleSetAt: true, scheduleActiveSince: true },
+    });
+    if (!job || job.isDeleted || job.isPaused || job.schedule === null) return;
+    const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
+    const tz = normalizeTimeZone(job.timezone);
+    const until = new Date(Date.now() - graceMs);
+    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.scheduleSetAt, undefined, until);
+    else await this.#missedFire(jobId, pattern, tz, job.scheduleActiveSince, until);
+  }
+
+  async #missedFire(jobId: string, pattern: string, tz: string, activeSince: Date, until = new Date()): Promise<void> {
     const allowSeconds = this.options.allowSeconds ?? false;
-    const due = latestFireTime(pattern, tz, new Date(), { allowSeconds });
+    const due = latestFireTime(pattern, tz, until, { allowSeconds });
     if (!due || due <= activeSince) return;
     const last = await this.prisma.dagRun.findFirst({
       where: { jobId, runType: 'scheduled' },
@@ -92,10 +156,10 @@ export class Schedules {
     });
     if (last && due <= last.logicalDate) return;
     const runId = await this.createScheduledRun(jobId, due);
-    if (runId) this.logger.info('created the run of a schedule fire missed while no scheduler ran', { jobId, runId, logicalDate: due.toISOString() });
+    if (runId) this.logger.info('created the run of a missed schedule fire', { jobId, runId, logicalDate: due.toISOString() });
   }
 
-  async #catchUp(jobId: string, pattern: string, tz: string, scheduleSetAt: Date, outageSince: Date | undefined): Promise<void> {
+  async #catchUp(jobId: string, pattern: string, tz: string, scheduleSetAt: Date, outageSince: Date | undefined, until = new Date()): Promise<void> {
     const last = await this.prisma.dagRun.findFirst({
       where: { jobId, runType: 'scheduled' },
       orderBy: { logicalDate: 'desc' },
@@ -106,7 +170,7 @@ export class Schedules {
     const since = (t: Date): Date => (t > scheduleSetAt ? t : scheduleSetAt);
     let from = since(last?.logicalDate ?? scheduleSetAt);
     if (outageSince && outageSince < from) from = since(outageSince);
-    const due = missedFireTimes(pattern, tz, from, new Date(), MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
+    const due = missedFireTimes(pattern, tz, from, until, MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
     if (due.leftOut) {
       const { first, last: latest, count } = due.leftOut;
       this.logger.warn(

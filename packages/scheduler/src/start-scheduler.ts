@@ -14,6 +14,11 @@ export interface SchedulerOptions {
   staleAfterMs?: number;
   /** Queued tries older than this are enqueued again (idempotent). Default 30 s. */
   requeueAfterMs?: number;
+  /**
+   * How often a sweep compares the job schedulers in Redis with PostgreSQL and makes up fires that
+   * made no run (Redis restored from an older snapshot, a scheduler that was frozen). Default 60 s.
+   */
+  scheduleAuditMs?: number;
   /** Accept six-field (seconds) cron expressions. Tests only. */
   allowSecondsInSchedules?: boolean;
 }
@@ -43,6 +48,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   const recovery = new Recovery(options.prisma, redis, options.queuePrefix, engine.store, engine.dispatcher, engine.schedules, logger, {
     staleAfterMs: options.staleAfterMs ?? 30_000,
     requeueAfterMs: options.requeueAfterMs ?? 30_000,
+    scheduleAuditMs: options.scheduleAuditMs ?? 60_000,
   });
 
   const workerConnection = engine.outages.connection();
