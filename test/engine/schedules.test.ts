@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryLogger } from '@sluice/logging';
-import { quitRedis, Schedules, schedulerId } from '@sluice/engine';
+import { cronRepeatStrategy, quitRedis, Schedules, schedulerId } from '@sluice/engine';
 import { createHarness, waitFor, type Harness } from './support/harness.ts';
 
 describe('schedules', () => {
@@ -158,6 +158,17 @@ describe('schedules', () => {
       await schedules.close();
       await quitRedis(connection);
     }
+  });
+
+  it("BullMQ's next fire is core's: a daily midnight in Santiago fires on the day its clocks skip midnight", async () => {
+    const next = (from: string, pattern: string, tz: string) => new Date((cronRepeatStrategy(Date.parse(from), { pattern, tz }) as number | undefined) ?? 0).toISOString();
+    // 2026-09-06 00:00 does not exist there (the clocks go to 01:00): BullMQ's own strategy went on to the 7th.
+    assert.equal(next('2026-09-05T05:00:00Z', '0 0 * * *', 'America/Santiago'), '2026-09-06T04:00:00.000Z');
+    assert.equal(next('2026-09-06T05:00:00Z', '0 0 * * *', 'America/Santiago'), '2026-09-07T03:00:00.000Z');
+    // The scheduler BullMQ keeps for a job has the next fire this strategy gives.
+    const jobId = await h.createJob({ streams: ['s'], schedule: '0 0 * * *', timezone: 'America/Santiago' });
+    const held = await h.engine.schedules.queue.getJobScheduler(schedulerId(jobId));
+    assert.equal(held?.next, cronRepeatStrategy(Date.now(), { pattern: '0 0 * * *', tz: 'America/Santiago' }));
   });
 
   it('two schedulers at once: every fire makes exactly one run, every task runs once', async () => {

@@ -3,7 +3,7 @@ export type { EngineOptions } from './engine.ts';
 export { StateStore } from './state-store.ts';
 export type { CancelReason, TaskDispatch, TryOutcome, TryRef, ClaimedInstance, FinishReport } from './state-store.ts';
 export { Dispatcher } from './dispatcher.ts';
-export { Schedules, MAX_CATCHUP_RUNS } from './schedules.ts';
+export { Schedules, MAX_CATCHUP_RUNS, cronRepeatStrategy } from './schedules.ts';
 export { Recovery } from './recovery.ts';
 export type { RecoveryOptions } from './recovery.ts';
 export { DagCache, writeJobDag } from './dag-store.ts';

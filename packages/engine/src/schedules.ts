@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, type Job } from 'bullmq';
+import { Queue, type Job, type RepeatStrategy } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { latestFireTime, missedFireTimes, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
+import { latestFireTime, missedFireTimes, nextFireTimes, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
 import { errorSummary, isDatabaseUnreachable, sqlOf, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
@@ -11,6 +11,16 @@ import type { StateStore } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
 export const MAX_CATCHUP_RUNS = 100;
+
+/**
+ * The next fire of a job scheduler after `millis`, by core's cron — the one catch-up, missed fires
+ * and the UI's "next fire" use — for BullMQ's queue and worker of fires. BullMQ's own strategy uses
+ * the cron-parser it bundles, an older version, which skips the day of a spring-forward that jumps
+ * over midnight in some zones (a daily job in America/Santiago, Havana, Beirut or Cairo lost that
+ * day's run). Patterns reach it as `sync` set them, already checked.
+ */
+export const cronRepeatStrategy: RepeatStrategy = (millis, opts) =>
+  opts.pattern ? nextFireTimes(opts.pattern, opts.tz ?? 'UTC', new Date(millis), 1, { allowSeconds: true })[0]?.getTime() : undefined;
 
 /** The longest pause between a waiting fire's tries to reach PostgreSQL. */
 const FIRE_RETRY_MAX_MS = 30_000;
@@ -39,7 +49,7 @@ export class Schedules {
     outages: RedisOutages,
     private readonly options: ScheduleOptions = {},
   ) {
-    this.queue = new Queue(QUEUE_NAMES.schedules, { connection, prefix: queuePrefix });
+    this.queue = new Queue(QUEUE_NAMES.schedules, { connection, prefix: queuePrefix, settings: { repeatStrategy: cronRepeatStrategy } });
     outages.follow(this.queue, 'schedule queue');
   }
 

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, FailureStreak, type Logger } from '@sluice/logging';
-import { quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
+import { cronRepeatStrategy, quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
 
 export interface SchedulerOptions {
   prisma: PrismaClient;
@@ -60,7 +60,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
       const runId = await engine.schedules.fire(job, closingSignal.signal);
       if (runId) logger.info('scheduled run created', { runId, logicalDate: new Date(job.opts.prevMillis ?? job.timestamp).toISOString() });
     },
-    { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false },
+    // The worker sets each scheduler's next fire when it takes one: by the same cron as the queue.
+    { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false, settings: { repeatStrategy: cronRepeatStrategy } },
   );
   worker.on('failed', (job, err) => logger.error('schedule fire failed', { jobId: job?.data.jobId, err: errorSummary(err) }));
   engine.outages.follow(worker, 'scheduler worker');

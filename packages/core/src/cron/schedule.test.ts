@@ -105,6 +105,20 @@ describe('nextFireTimes across daylight saving', () => {
     assert.equal(many.leftOut?.last.toISOString(), '2026-01-01T23:59:57.000Z');
     assert.equal(many.leftOut?.count, 10_000);
   });
+  it('finds fires on the days a spring-forward skips midnight or the fire time (zones whose clocks jump at 00:00)', () => {
+    // Santiago's clocks jump from 00:00 to 01:00 on 2026-09-06: the daily midnight fire is at 01:00 (04:00 UTC) that day.
+    assert.equal(latestFireTime('0 0 * * *', 'America/Santiago', new Date('2026-09-06T12:00:00Z'))?.toISOString(), '2026-09-06T04:00:00.000Z');
+    assert.equal(latestFireTime('30 2 * * *', 'Europe/Berlin', new Date('2027-03-28T12:00:00Z'))?.toISOString(), '2027-03-28T01:30:00.000Z');
+    for (const [zone, day] of [['America/Santiago', '2026-09-06'], ['America/Havana', '2027-03-14'], ['Asia/Beirut', '2027-03-28'], ['Africa/Cairo', '2027-04-30']] as const) {
+      const daily = nextFireTimes('0 0 * * *', zone, new Date('2026-08-01T00:00:00Z'), 400);
+      const local = daily.map((d) => new Intl.DateTimeFormat('en-CA', { timeZone: zone }).format(d));
+      assert.ok(local.includes(day), `${zone}: a fire on ${day}`);
+      assert.equal(new Set(local).size, local.length, `${zone}: one fire a day`);
+      const noon = Date.parse(`${day}T12:00:00Z`);
+      const missed = missedFireTimes('0 0 * * *', zone, new Date(noon - 3 * 86_400_000), new Date(noon + 3 * 86_400_000), 100);
+      assert.equal(missed.times.length, 6, `${zone}: catch-up over the change finds each day's fire`);
+    }
+  });
   it('finds the latest fire at or before a time: the one a scheduler outage missed', () => {
     const at = (iso: string, expr = '*/15 * * * *', tz = 'UTC'): string | undefined => latestFireTime(expr, tz, new Date(iso))?.toISOString();
     assert.equal(at('2026-01-01T10:20:00Z'), '2026-01-01T10:15:00.000Z');

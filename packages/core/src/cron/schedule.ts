@@ -147,15 +147,42 @@ export function nextFireTimes(
   return out;
 }
 
+/** A safety bound on the fire times one search walks through. */
+const MAX_STEPS = 1_000_000;
+
 /**
- * The latest fire time at or before `at`, in `timeZone` (undefined when the expression has none,
- * which a valid one always has): the fire a scheduler that was not running at that time missed.
+ * Fire times in (start, end], oldest first, found going forward: cron-parser's `next()` is right
+ * across daylight-saving gaps, its `prev()` is not (it skips the day, or finds nothing).
+ */
+function firesForward(expr: string, tz: string, start: Date, end: Date): Date[] {
+  const it = CronExpressionParser.parse(expr, { tz, currentDate: start, endDate: end });
+  const out: Date[] = [];
+  while (out.length < MAX_STEPS && it.hasNext()) out.push(it.next().toDate());
+  return out;
+}
+
+/**
+ * The latest `count` fire times in (from, to] (fewer when there are not so many), oldest first, and
+ * whether there are earlier ones in the range: searched in windows back from `to` that grow until
+ * they hold more than `count` or reach `from`.
+ */
+function latestFires(expr: string, tz: string, from: Date, to: Date, count: number): { times: Date[]; earlier: Date | null } {
+  for (let window = 60_000; ; window *= 8) {
+    const start = new Date(Math.max(from.getTime(), to.getTime() - window));
+    const found = firesForward(expr, tz, start, to).filter((t) => t > from);
+    if (found.length > count) return { times: found.slice(-count), earlier: found[found.length - count - 1] ?? null };
+    if (start.getTime() === from.getTime()) return { times: found, earlier: null };
+  }
+}
+
+/**
+ * The latest fire time at or before `at`, in `timeZone` (undefined when there is none in the last
+ * ten years): the fire a scheduler that was not running at that time missed.
  */
 export function latestFireTime(expression: string, timeZone: string, at: Date, options: ScheduleOptions = {}): Date | undefined {
   const expr = normalizeSchedule(expression, options);
-  // prev() answers the fire strictly before its start: start a millisecond later to include `at`.
-  const it = CronExpressionParser.parse(expr, { tz: normalizeTimeZone(timeZone), currentDate: new Date(at.getTime() + 1) });
-  return it.hasPrev() ? it.prev().toDate() : undefined;
+  const tenYears = new Date(at.getTime() - 10 * 366 * 86_400_000);
+  return latestFires(expr, normalizeTimeZone(timeZone), tenYears, at, 1).times[0];
 }
 
 /** The fire times a catch-up runs, and those it leaves out (their first and last, and how many). */
@@ -176,28 +203,16 @@ const LEFT_OUT_COUNTED = 10_000;
 export function missedFireTimes(expression: string, timeZone: string, from: Date, to: Date, limit: number, options: ScheduleOptions = {}): MissedFires {
   const expr = normalizeSchedule(expression, options);
   const tz = normalizeTimeZone(timeZone);
-  // prev() answers fires strictly before its start: start a millisecond later to include `to`.
-  const back = CronExpressionParser.parse(expr, { tz, currentDate: new Date(to.getTime() + 1) });
-  const latest: Date[] = [];
-  while (latest.length < limit && back.hasPrev()) {
-    const t = back.prev().toDate();
-    if (t <= from) break;
-    latest.push(t);
-  }
-  const times = latest.reverse();
+  const { times, earlier } = latestFires(expr, tz, from, to, limit);
   const oldestKept = times[0];
-  if (oldestKept === undefined || times.length < limit) return { times, leftOut: null };
-  const forward = CronExpressionParser.parse(expr, { tz, currentDate: from, endDate: new Date(oldestKept.getTime() - 1) });
+  if (oldestKept === undefined || earlier === null) return { times, leftOut: null };
+  const it = CronExpressionParser.parse(expr, { tz, currentDate: from, endDate: earlier });
   let first: Date | undefined;
-  let last: Date | undefined;
   let count = 0;
-  while (forward.hasNext() && count < LEFT_OUT_COUNTED) {
-    last = forward.next().toDate();
-    first ??= last;
+  while (count < LEFT_OUT_COUNTED && it.hasNext()) {
+    const t = it.next().toDate();
+    first ??= t;
     count++;
   }
-  if (first === undefined || last === undefined) return { times, leftOut: null };
-  // Past the bound, the last one left out is the fire just before the oldest kept.
-  if (forward.hasNext()) last = back.hasPrev() ? back.prev().toDate() : last;
-  return { times, leftOut: { first, last, count } };
+  return { times, leftOut: { first: first ?? earlier, last: earlier, count } };
 }
