@@ -293,6 +293,29 @@ describe('run lifecycle', () => {
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
   });
 
+  it("a run cancelled while still queued changes none of the job's status columns: it never ran", async () => {
+    const jobId = await h.createJob({ streams: ['a'], maxActiveRuns: 1 });
+    // No runner: the first run stays running, the second queued behind it.
+    const { runId: first } = await h.engine.triggerRun(jobId);
+    const { runId: second } = await h.engine.triggerRun(jobId);
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'queued');
+    const before = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    await h.engine.cancelRun(second);
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'cancelled');
+    const after = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.deepEqual(
+      [after.status, after.statusMessage, after.lastFailedAt, after.lastStartedAt],
+      [before.status, before.statusMessage, before.lastFailedAt, before.lastStartedAt],
+    );
+    assert.equal(after.status, 'running');
+    assert.equal(after.lastFailedAt, null, 'a client alerting on last_failed_at is not told of a failure');
+    // The run that ran still says how it ended.
+    await h.engine.cancelRun(first);
+    const ended = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.equal(ended.status, 'failed');
+    assert.equal(ended.statusMessage, `run ${first} was cancelled by an operator`);
+  });
+
   it('a try that had done its work when the cancel came shows it: its cancelled instance gets its rows and says so', async () => {
     const jobId = await h.createJob({ streams: ['a'] });
     let finishedAfterCancel = 0;

@@ -377,6 +377,9 @@ export class StateStore {
     for (const e of ends) {
       const lock = ended.get(e.run.id);
       if (!lock) continue;
+      // A run cancelled before it started (queued) was withdrawn, not run: the job's status, its
+      // message and its times stay those of its runs that ran. It freed no slot either.
+      if (e.run.state === 'queued') continue;
       const outcomeMessage = { success: `run ${e.run.id} succeeded`, failed: e.message, cancelled: `run ${e.run.id} was ${e.message ?? 'cancelled'}` }[e.to];
       const prev = jobs.get(lock.job_id);
       jobs.set(lock.job_id, {
@@ -388,6 +391,7 @@ export class StateStore {
         failed: (prev?.failed ?? false) || e.to !== 'success',
       });
     }
+    if (jobs.size === 0) return [];
     const ids = [...jobs.keys()];
     const js = [...jobs.values()];
     const started = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
