@@ -10,7 +10,7 @@ import { NonRetryableTaskError, ServiceUnavailableError } from '@sluice/core';
 import { IncompatibleSchemaError } from '@sluice/iceberg';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
 import { writeJobDag } from '@sluice/engine';
-import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
+import { createHarness, instanceStates, noopHandlers, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
 describe('run lifecycle', () => {
   // A harness (database, queue prefix, engine, runners) per test.
@@ -314,6 +314,30 @@ describe('run lifecycle', () => {
     const ended = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
     assert.equal(ended.status, 'failed');
     assert.equal(ended.statusMessage, `run ${first} was cancelled by an operator`);
+  });
+
+  it('a stopping runner lets its tries finish for a while, then stops them and records them as failed: they are retried at once', async () => {
+    const jobId = await h.createJob({ streams: ['a'] });
+    let tries = 0;
+    const slow = {
+      extract: async (ctx: Parameters<typeof noopHandlers.extract>[0]) => {
+        tries++;
+        if (tries === 1) await sleep(60_000, undefined, { signal: ctx.signal });
+        return noopHandlers.extract(ctx);
+      },
+    };
+    const first = await h.startRunner(slow, { runnerId: 'stopping-runner', stopWaitMs: 300 });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => tries === 1, 'the first try to start');
+    const before = Date.now();
+    await first.close();
+    assert.ok(Date.now() - before < 10_000, `closed in ${Date.now() - before} ms`);
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    assert.equal(extract.state, 'up_for_retry', 'recorded at once, not left running until its heartbeat is stale');
+    assert.equal(extract.error, 'runner stopping-runner stopped before the try finished');
+    await h.startRunner(slow);
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
+    assert.equal(tries, 2);
   });
 
   it('a try that had done its work when the cancel came shows it: its cancelled instance gets its rows and says so', async () => {

@@ -10,7 +10,7 @@ import { Engine } from '@sluice/engine';
 import { configureDuckDb, openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
-import { createIngestionHandlers, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
+import { createIngestionHandlers, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis } from './check-services.ts';
@@ -25,10 +25,18 @@ const LOCAL_REDIS_PORT = 63799;
 interface Closer {
   name: string;
   close(): Promise<void>;
+  /** How long this step may take before the next one runs anyway; default SHUTDOWN_STEP_MS. */
+  timeoutMs?: number;
 }
 
 /** How long one shutdown step may take before the next one runs anyway. */
 const SHUTDOWN_STEP_MS = 10_000;
+
+/**
+ * The runner's step: its running tries' time to finish, then time for those given up to stop (a
+ * connector gets 10 s between SIGTERM and SIGKILL) and for their outcome to be recorded.
+ */
+const RUNNER_STEP_MS = RUNNER_STOP_WAIT_MS + 20_000;
 
 function makeLogger(level: string, format: LogFormat | undefined | null): Logger {
   return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json') });
@@ -42,11 +50,12 @@ function adoptedNote(service: LocalService): string {
 async function closeAll(logger: Logger, closers: Closer[]): Promise<void> {
   for (const c of [...closers].reverse()) {
     let timer: NodeJS.Timeout | undefined;
+    const ms = c.timeoutMs ?? SHUTDOWN_STEP_MS;
     try {
       await Promise.race([
         c.close(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`did not finish within ${SHUTDOWN_STEP_MS} ms`)), SHUTDOWN_STEP_MS);
+          timer = setTimeout(() => reject(new Error(`did not finish within ${ms} ms`)), ms);
         }),
       ]);
     } catch (err) {
@@ -78,7 +87,9 @@ async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> 
         process.exit(130);
       }
       stoppingSince = Date.now();
-      logger.info(`${signal}: shutting down (running tries are let finish; ${signal} again exits at once, and they are retried)`);
+      logger.info(
+        `${signal}: shutting down (running tries get ${RUNNER_STOP_WAIT_MS / 1000} s to finish, then are stopped and retried; ${signal} again exits at once, and they are retried once their heartbeat is stale)`,
+      );
       resolve();
     };
     process.on('SIGINT', () => stop('SIGINT'));
@@ -195,7 +206,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
       handlers: createIngestionHandlers(deps),
     });
-    closers.push({ name: 'runner', close: () => runner.close() });
+    closers.push({ name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS });
     const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
     closers.push({ name: 'retention sweeps', close: () => retention.close() });
     for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
@@ -294,7 +305,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     { name: 'object store', close: () => store.close() },
     { name: 'Iceberg catalog', close: () => deps.catalog.close() },
     { name: 'DataHub sender', close: () => deps.datahub.stop() },
-    { name: 'runner', close: () => runner.close() },
+    { name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS },
     { name: 'retention sweeps', close: () => retention.close() },
   ]);
 }

@@ -37,7 +37,7 @@ export interface Harness {
   redisUrl: string;
   engine: Engine;
   createJob(input?: JobInput): Promise<string>;
-  startRunner(handlers?: Partial<TaskHandlers>, options?: { concurrency?: number; heartbeatMs?: number; runnerId?: string }): Promise<RunningRunner>;
+  startRunner(handlers?: Partial<TaskHandlers>, options?: { concurrency?: number; heartbeatMs?: number; runnerId?: string; stopWaitMs?: number }): Promise<RunningRunner>;
   startScheduler(options?: Partial<SchedulerOptions>): Promise<RunningScheduler>;
   close(): Promise<void>;
 }
@@ -100,6 +100,7 @@ export async function createHarness(options: { redisUrl?: string; databaseServer
         heartbeatMs: opts.heartbeatMs ?? 500,
         handlers: { ...noopHandlers, ...handlers },
         ...(opts.runnerId ? { runnerId: opts.runnerId } : {}),
+        ...(opts.stopWaitMs === undefined ? {} : { stopWaitMs: opts.stopWaitMs }),
       });
       closers.push(() => r.close());
       return r;

@@ -23,9 +23,10 @@ const STOP_GRACE_MS = 30_000;
 /**
  * Why a try's signal was aborted. `shutdown`: the runner stopped while Redis was away, so it could
  * not finish the try's job; the try stays running in PostgreSQL and recovery retries it once its
- * heartbeat is stale.
+ * heartbeat is stale. `stopping`: the runner is stopping and the try did not finish in the time it
+ * was given; it is recorded as failed (retryable), so that it is retried at once.
  */
-export type AbortReason = 'cancelled' | 'timeout' | 'lost' | 'shutdown';
+export type AbortReason = 'cancelled' | 'timeout' | 'lost' | 'shutdown' | 'stopping';
 
 export interface TryRunnerDeps {
   prisma: PrismaClient;
@@ -175,6 +176,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
         // that is reported, so the cancelled instance shows what was done.
         outcome = ended !== null && ended !== 'still running' && ended.ok ? outcomeOf(ended.value) : null;
         if (outcome?.kind !== 'success') outcome = null;
+        break;
+      case 'stopping':
+        outcome = { kind: 'failed', retryable: true, error: `runner ${deps.runnerId} stopped before the try finished` };
         break;
       case 'lost':
       case 'shutdown':

@@ -21,7 +21,15 @@ export interface RunnerOptions {
   handlers: TaskHandlers;
   /** Heartbeat period of a running try. Default 5 s; keep it well below the scheduler's staleAfterMs. */
   heartbeatMs?: number;
+  /**
+   * How long `close` lets running tries finish before it gives them up (recorded as failed and
+   * retried at once, not when their heartbeat goes stale). Default RUNNER_STOP_WAIT_MS.
+   */
+  stopWaitMs?: number;
 }
+
+/** How long a stopping runner lets its running tries finish by default. */
+export const RUNNER_STOP_WAIT_MS = 20_000;
 
 export interface RunningRunner {
   runnerId: string;
@@ -85,16 +93,27 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   return {
     runnerId,
     /**
-     * Stops taking tries and waits for the running ones to finish. Idempotent. With Redis away it
-     * does not wait for Redis: the running tries are given up (recovery retries them once their
-     * heartbeat is stale) and the worker is closed at once.
+     * Stops taking tries and lets the running ones finish, for at most `stopWaitMs`: those still
+     * running then are stopped and recorded as failed ("runner … stopped"), so that they are
+     * retried now, not once their heartbeat is stale. Idempotent. With Redis away it does not wait
+     * for Redis: the running tries are given up (recovery retries them once their heartbeat is
+     * stale) and the worker is closed at once.
      */
     close() {
       closing ??= (async () => {
         const away = outages.dropIfAway();
+        let giveUp: NodeJS.Timeout | undefined;
         if (away) for (const a of active.values()) a.abort('shutdown');
-        else if (active.size > 0) logger.info(`stopping: waiting for ${active.size} running ${active.size === 1 ? 'try' : 'tries'} to finish`);
+        else if (active.size > 0) {
+          const waitMs = options.stopWaitMs ?? RUNNER_STOP_WAIT_MS;
+          logger.info(`stopping: letting ${active.size} running ${active.size === 1 ? 'try' : 'tries'} finish for at most ${waitMs / 1000} s; then ${active.size === 1 ? 'it is' : 'they are'} stopped and retried`);
+          giveUp = setTimeout(() => {
+            if (active.size > 0) logger.warn(`stopping: giving up ${active.size} running ${active.size === 1 ? 'try' : 'tries'}; ${active.size === 1 ? 'it is' : 'they are'} retried`);
+            for (const a of active.values()) a.abort('stopping');
+          }, waitMs);
+        }
         await worker.close(away);
+        clearTimeout(giveUp);
         await quitRedis(workerConnection);
         await taskLogs.close();
         await dispatcher.close();
