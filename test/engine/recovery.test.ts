@@ -200,6 +200,36 @@ describe('recovery', () => {
     assert.ok(!messages.some((m) => /lost|stopped heart-beating/.test(m)), messages.join(' | '));
   });
 
+  it("PostgreSQL away under a running try: its log says once that heartbeats fail, and once that they work again", { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'beat-pg-away-'));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    ownPostgres = { server: pg, dir };
+    h = await createHarness({ databaseServerUrl: pg.url });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await h.startRunner({ stage: async () => held.then(() => ({})) }, { heartbeatMs: 200 });
+    await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['a'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await pg.stop();
+    await sleep(2_000); // about ten beats
+    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await sleep(1_000); // beats that work again
+    release();
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000)).state, 'success');
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
+    assert.deepEqual(
+      messages.filter((m) => /heartbeat/.test(m)).map((m) => m.replace(/ \{.*$/, '')),
+      ['heartbeat failed; trying again every beat', 'heartbeats work again'],
+    );
+  });
+
   it('PostgreSQL away under the scheduler: one error line for the failing sweeps, one when they work again', { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(path.join(testEnv.tmpDir, 'sweep-pg-away-'));
     chmodSync(dir, 0o755);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, SluiceError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
 import { errorSummary, isDatabaseUnreachable, type PrismaClient, type Sql } from '@sluice/db';
-import type { Logger } from '@sluice/logging';
+import { FailureStreak, type Logger } from '@sluice/logging';
 import type { DagCache, FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
 import type { TaskLogWriter, TryLog } from './task-log-sink.ts';
@@ -105,13 +105,19 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   deps.active.set(claimed.id, { runId: run.id, abort });
 
   const progress: { rows?: number; bytes?: number } = {};
+  // Failing heartbeats (PostgreSQL away) are said once, and once when they work again, not every beat.
+  const beats = new FailureStreak(
+    (err) => log.warn('heartbeat failed; trying again every beat', { err: errorMessage(err) }),
+    () => log.info('heartbeats work again'),
+  );
   const beat = setInterval(() => {
     deps.store
       .heartbeat(deps.sql, tryRef, progress)
       .then((ours) => {
+        beats.succeeded();
         if (!ours) abort('lost');
       })
-      .catch((err: unknown) => log.warn('heartbeat failed', { err: errorMessage(err) }));
+      .catch((err: unknown) => beats.failed(err));
   }, deps.heartbeatMs);
   const timeout = setTimeout(() => abort('timeout'), timeoutMs);
 
