@@ -9,6 +9,7 @@ describe('normalizeSchedule', () => {
   it('accepts five fields, names, ranges, steps and presets', () => {
     assert.equal(normalizeSchedule('*/15  9-17 * JAN-MAR mon-fri'), '*/15 9-17 * JAN-MAR mon-fri');
     assert.equal(normalizeSchedule('@daily'), '0 0 * * *');
+    assert.equal(normalizeSchedule('@midnight'), '0 0 * * *', 'the usual alias of @daily');
     assert.equal(normalizeSchedule('@Hourly'), '0 * * * *');
     assert.equal(normalizeSchedule('0 0 * * 7'), '0 0 * * 7');
   });
