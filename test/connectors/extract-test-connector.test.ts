@@ -512,6 +512,44 @@ describe('failures', () => {
     assert.deepEqual(left, []);
   });
 
+  test("a try declared lost that goes on (its runner frozen a while) leaves the retry's staging alone: no part, no clean-up, no manifest", async () => {
+    const runId = `run-${++runs}`;
+    const prefix = `staging/${runId}/raw/users/`;
+    const parts = async (): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const o of store.list(prefix)) keys.push(o.key);
+      return keys.sort();
+    };
+    let current = true;
+    const logs = logCollector();
+    // Small parts, a record every 20 ms: the lost try commits parts as it goes, until it is told it is not current.
+    const lost = runExtract({
+      connector,
+      config: { ...secretConfig, records: { users: 200 }, record_delay_seconds: 0.02 },
+      streams: ['users'],
+      mode: 'append',
+      store,
+      runId,
+      partBytes: 1024,
+      onLog: logs.onLog,
+      stillCurrent: async () => current,
+    });
+    for (let i = 0; i < 100 && (await parts()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await parts()).length > 0, 'the lost try had committed parts');
+    // Declared lost; the retry starts (its clean slate removes the lost try's parts) and finishes.
+    current = false;
+    const retry = succeeded(await runExtract({ connector, config: { ...secretConfig, records: { users: 30 } }, streams: ['users'], mode: 'append', store, runId, partBytes: 1024 }));
+    const written = await parts();
+    const manifest = await readExtractManifest(store, runId);
+    assert.deepEqual(manifest, retry.manifest);
+    const result = failed(await lost);
+    everything.push(logs.text());
+    assert.match(result.failure.message + logs.text(), /this try was given up meanwhile \(declared lost and retried elsewhere\): it leaves the staging to the retry/);
+    assert.deepEqual(await parts(), written, "the retry's parts are all there, and only they");
+    assert.deepEqual(await readExtractManifest(store, runId), manifest, "the retry's manifest stands");
+    assert.equal((await readStagedRecords(store, retry.manifest, 'users')).length, 30);
+  });
+
   test('a slow stream past the timeout is stopped and fails as retryable', async () => {
     const started = Date.now();
     const { result } = await extract({ records: 5, sleep_seconds: 60 }, { timeoutMs: 1500 });

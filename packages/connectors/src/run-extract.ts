@@ -89,7 +89,17 @@ export interface RunExtractOptions {
    * they are loaded, and the result is `partial` (ADR 0022).
    */
   lastTry?: boolean;
+  /**
+   * Whether this try still holds its task (false once it was declared lost and retried elsewhere:
+   * a runner frozen for a while goes on where it was). The retry writes the same staging keys, so
+   * a try that is no longer current commits no part, cleans nothing up and writes no manifest.
+   * Asked before each of those; absent, the try is taken as current.
+   */
+  stillCurrent?: () => Promise<boolean>;
 }
+
+/** Why a try that is no longer current (`stillCurrent`) stopped writing. */
+const NOT_CURRENT = 'this try was given up meanwhile (declared lost and retried elsewhere): it leaves the staging to the retry';
 
 /** What an extract that wrote its manifest hands back. */
 export interface ExtractedRun {
@@ -239,7 +249,9 @@ class ExtractRun {
       await o.store.delete(manifestKey);
       for (const s of toRead.streams) {
         const prefix = `staging/${o.runId}/raw/${streamKeySegment(s.stream.name)}/`;
-        const writer = new StagingWriter(o.store, prefix, partBytes);
+        const writer = new StagingWriter(o.store, prefix, partBytes, undefined, undefined, async () => {
+          if (!(await this.#isCurrent())) throw new Error(NOT_CURRENT);
+        });
         const continued = this.#continued.get(s.stream.name);
         if (continued?.state) {
           const keep = new Set(continued.files.map((f) => f.key));
@@ -322,6 +334,11 @@ class ExtractRun {
       if (readNow > 0) {
         this.#log('info', 'sluice', `${readNow} records were read before the failure (${each.map((e) => `${e.name} ${e.records}${e.complete ? ' (complete)' : ''}`).join(', ')})`);
       }
+      if (!(await this.#isCurrent())) {
+        this.#abortWriters(failure.error);
+        this.#log('warn', 'sluice', NOT_CURRENT);
+        return this.#failed(failure);
+      }
       // The last try, or a failure no retry fixes: no other try of this extract follows.
       const final = o.lastTry === true || !failure.error.retryable;
       const kept = await this.#checkpoint(toRead, inputState, final);
@@ -341,6 +358,10 @@ class ExtractRun {
       for (const w of this.#writers.values()) await w.finish();
     } catch (err) {
       this.#abortWriters(err);
+      if (!(await this.#isCurrent())) {
+        this.#log('warn', 'sluice', NOT_CURRENT);
+        return this.#failed(connectorFailure('staging_error', NOT_CURRENT, err));
+      }
       await this.#removeParts([]);
       return this.#failed(connectorFailure('staging_error', `staging the records of ${connector.sourceName} failed: ${errorMessage(err)}`, err));
     }
@@ -360,6 +381,10 @@ class ExtractRun {
       state,
       [],
     );
+    if (!(await this.#isCurrent())) {
+      this.#log('warn', 'sluice', NOT_CURRENT);
+      return this.#failed(connectorFailure('staging_error', NOT_CURRENT, new Error(NOT_CURRENT)));
+    }
     const unwritten = await this.#publish(manifest);
     if (unwritten !== undefined) {
       await this.#removeParts([]);
@@ -800,6 +825,10 @@ class ExtractRun {
     const state = withStreamStates(inputState, kept.flatMap((k) => (k.state ? [k.state] : [])));
     const manifestKey = extractManifestKey(o.runId);
     const manifest = this.#manifest(streams, state, unread);
+    if (!(await this.#isCurrent())) {
+      this.#log('warn', 'sluice', NOT_CURRENT);
+      return this.#failed(connectorFailure('staging_error', NOT_CURRENT, new Error(NOT_CURRENT)));
+    }
     const unwritten = await this.#publish(manifest);
     if (unwritten !== undefined) {
       this.#log('warn', 'sluice', `writing ${manifestKey} failed (${errorMessage(unwritten)}): the streams read to the end are not loaded either`);
@@ -834,6 +863,11 @@ class ExtractRun {
       unreadableRecords: this.#unreadableRecords,
       progress: { ...snapshot, records, bytes },
     };
+  }
+
+  /** Whether this try still holds its task (RunExtractOptions.stillCurrent). */
+  async #isCurrent(): Promise<boolean> {
+    return this.#o.stillCurrent === undefined || (await this.#o.stillCurrent());
   }
 
   /** Best effort: a failed extract's parts are never read (no manifest), so leftovers are only wasted space. Those in `kept` stay (the checkpoint lists them). */

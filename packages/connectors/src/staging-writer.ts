@@ -56,6 +56,8 @@ export class StagingWriter {
     private readonly partBytes: number,
     chunkBytes = 256 * 1024,
     maxBuffered = 4 * 1024 * 1024,
+    /** Awaited before a part is completed (its object made to exist); what it throws abandons the part. */
+    private readonly beforeCommit?: () => Promise<void>,
   ) {
     this.#maxBuffered = maxBuffered;
     // Small parts (tests, tiny limits) still roll close to their limit.
@@ -137,6 +139,13 @@ export class StagingWriter {
     const current = this.#current;
     if (!current) return;
     this.#current = undefined;
+    try {
+      await this.beforeCommit?.();
+    } catch (err) {
+      current.stream.done().catch(() => undefined);
+      current.stream.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
     current.stream.end();
     await current.stream.done();
   }

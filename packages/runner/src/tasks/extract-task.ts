@@ -149,6 +149,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     store: deps.store,
     runId: ctx.run.id,
     signal: ctx.signal,
+    // A try declared lost (its runner frozen a while) must leave the retry's staging alone.
+    stillCurrent: () => ctx.stillCurrent(),
     onLog,
     onProgress: (p) => ctx.progress({ rows: p.records, bytes: p.bytes }),
     onControlConfig: async (updated) => {

@@ -144,6 +144,17 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       log.warn(message);
       await deps.store.addRunWarning(deps.sql, run.id, message);
     },
+    async stillCurrent() {
+      if (abortReason === 'lost') return false;
+      let ours: boolean;
+      try {
+        ours = await deps.store.heartbeat(deps.sql, tryRef, progress);
+      } catch {
+        return true; // PostgreSQL cannot tell: the heartbeat decides later
+      }
+      if (!ours) abort('lost');
+      return ours;
+    },
     prisma: deps.prisma,
   };
 

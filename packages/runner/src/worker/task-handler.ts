@@ -75,6 +75,13 @@ export interface TaskContext {
    * added to the run's `warnings` (once per text), which the API and the UI show.
    */
   warnRun(message: string): Promise<void>;
+  /**
+   * Whether this try still holds its task instance (a heartbeat that answers): false once it was
+   * declared lost and retried elsewhere — a runner frozen for a while goes on where it was — and
+   * `signal` is then aborted. Asked before writes a retry of the same instance also makes (shared
+   * staging keys), so that a lost try leaves them to the retry. True when PostgreSQL cannot tell.
+   */
+  stillCurrent(): Promise<boolean>;
   prisma: PrismaClient;
 }
 
