@@ -628,29 +628,33 @@ export class JobService {
     return catalog;
   }
 
-  async #connection(sourceName: string, config: Record<string, unknown>) {
-    if (!this.d.checkConnection) return undefined;
-    try {
-      return await this.d.checkConnection(sourceName, config);
-    } catch (err) {
-      if (err instanceof ConnectorConfigError) {
-        throw new ValidationError([{ path: 'source_config', message: `${sourceName} says the configuration is wrong: ${err.message}` }], { cause: err });
-      }
-      this.#log.warn('connection check unavailable; the connection is tried when the job runs', { source: sourceName, error: errorMessage(err) });
-      return undefined;
-    }
+  #connection(sourceName: string, config: Record<string, unknown>) {
+    return this.#withConfig(this.d.checkConnection, sourceName, config, 'connection check unavailable; the connection is tried when the job runs');
   }
 
-  async #catalog(sourceName: string, config: Record<string, unknown>) {
-    if (!this.d.discoverCatalog) return undefined;
+  #catalog(sourceName: string, config: Record<string, unknown>) {
+    return this.#withConfig(this.d.discoverCatalog, sourceName, config, 'source catalog unavailable; streams and merge keys are checked when the job runs');
+  }
+
+  /**
+   * One connector lookup with a config: its answer, or undefined when it cannot be had (said in
+   * the log as `unavailable`). The connector saying the config is wrong is the request's error
+   * (400), not a lookup's.
+   */
+  async #withConfig<T>(
+    lookup: ((sourceName: string, config: Record<string, unknown>) => Promise<T | undefined>) | undefined,
+    sourceName: string,
+    config: Record<string, unknown>,
+    unavailable: string,
+  ): Promise<T | undefined> {
+    if (!lookup) return undefined;
     try {
-      return await this.d.discoverCatalog(sourceName, config);
+      return await lookup(sourceName, config);
     } catch (err) {
-      // The connector said the config is wrong: that is the request's error (400), not a lookup's.
       if (err instanceof ConnectorConfigError) {
         throw new ValidationError([{ path: 'source_config', message: `${sourceName} says the configuration is wrong: ${err.message}` }], { cause: err });
       }
-      this.#log.warn('source catalog unavailable; streams and merge keys are checked when the job runs', { source: sourceName, error: errorMessage(err) });
+      this.#log.warn(unavailable, { source: sourceName, error: errorMessage(err) });
       return undefined;
     }
   }
