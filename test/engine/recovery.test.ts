@@ -36,6 +36,26 @@ describe('recovery', () => {
     }
   });
 
+  /**
+   * Starts a PostgreSQL server of the test's own (stopped after the harness that uses it closed):
+   * `stop` and `start` take it away and bring it back on the same port and data.
+   */
+  async function ownPostgresServer(name: string): Promise<{ url: string; port: number; stop(): Promise<void>; start(): Promise<void> }> {
+    const dir = mkdtempSync(path.join(testEnv.tmpDir, `${name}-`));
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const own = { server: await startPostgres(path.join(dir, 'pg'), port, { durable: false }), dir };
+    ownPostgres = own;
+    return {
+      url: own.server.url,
+      port,
+      stop: () => own.server.stop(),
+      async start() {
+        own.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+      },
+    };
+  }
+
   it('an empty Redis at a scheduler\'s start is a line of information; emptied while it runs, a warning', async () => {
     h = await createHarness();
     const { logger, lines } = createMemoryLogger();
@@ -161,11 +181,7 @@ describe('recovery', () => {
   });
 
   it('PostgreSQL away when a try finishes: its lines and outcome wait for it; the try is neither declared lost nor done again', { timeout: 60_000 }, async () => {
-    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'report-pg-away-'));
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
-    ownPostgres = { server: pg, dir };
+    const pg = await ownPostgresServer('report-pg-away');
     h = await createHarness({ databaseServerUrl: pg.url });
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
@@ -187,7 +203,7 @@ describe('recovery', () => {
     await pg.stop();
     release();
     await sleep(4_000); // longer than staleAfterMs: no heartbeat could be written meanwhile
-    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await pg.start();
     const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
     assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
     const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
@@ -201,11 +217,7 @@ describe('recovery', () => {
   });
 
   it("PostgreSQL away under a running try: its log says once that heartbeats fail, and once that they work again", { timeout: 60_000 }, async () => {
-    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'beat-pg-away-'));
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
-    ownPostgres = { server: pg, dir };
+    const pg = await ownPostgresServer('beat-pg-away');
     h = await createHarness({ databaseServerUrl: pg.url });
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
@@ -218,7 +230,7 @@ describe('recovery', () => {
     await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
     await pg.stop();
     await sleep(2_000); // about ten beats
-    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await pg.start();
     await sleep(1_000); // beats that work again
     release();
     assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000)).state, 'success');
@@ -231,32 +243,24 @@ describe('recovery', () => {
   });
 
   it('PostgreSQL away under the scheduler: one error line for the failing sweeps, one when they work again', { timeout: 60_000 }, async () => {
-    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'sweep-pg-away-'));
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
-    ownPostgres = { server: pg, dir };
+    const pg = await ownPostgresServer('sweep-pg-away');
     h = await createHarness({ databaseServerUrl: pg.url });
     const { logger, lines } = createMemoryLogger();
     await h.startScheduler({ sweepIntervalMs: 30, logger });
     await pg.stop();
     await new Promise((r) => setTimeout(r, 500)); // about fifteen sweeps
-    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await pg.start();
     await waitFor(async () => lines.some((l) => l.includes('recovery sweeps work again')), 'a sweep to work again', 30_000);
     const said = lines.map((l) => JSON.parse(l) as { level: string; message: string; err?: string }).filter((l) => /recovery sweep/.test(l.message));
     assert.deepEqual(said.map((l) => [l.level, l.message]), [
       ['error', 'recovery sweep failed; trying again every sweep'],
       ['info', 'recovery sweeps work again'],
     ]);
-    assert.match(said[0]?.err ?? '', new RegExp(`^PostgreSQL is (unreachable|not reachable).*127\\.0\\.0\\.1:${port}`));
+    assert.match(said[0]?.err ?? '', new RegExp(`^PostgreSQL is (unreachable|not reachable).*127\\.0\\.0\\.1:${pg.port}`));
   });
 
   it('PostgreSQL away over schedule fires: every fire makes its run once it is back, none is lost; "reachable again" is said once, when it is', { timeout: 90_000 }, async () => {
-    const dir = mkdtempSync(path.join(testEnv.tmpDir, 'fire-pg-away-'));
-    chmodSync(dir, 0o755);
-    const port = await freePort();
-    const pg = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
-    ownPostgres = { server: pg, dir };
+    const pg = await ownPostgresServer('fire-pg-away');
     h = await createHarness({ databaseServerUrl: pg.url });
     const { logger, lines } = createMemoryLogger();
     // Every second, catching up: each fire time must have its run (max_active_runs only queues them).
@@ -271,7 +275,7 @@ describe('recovery', () => {
     // Longer than the scheduler's four slots can wait through (one fire a second): the fires after
     // those are dropped by BullMQ while it has no slot, and the recovery sweep makes them up.
     await sleep(7_000);
-    ownPostgres.server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await pg.start();
     const backAt = Date.now();
     const gaps = await waitFor(
       async () => {
