@@ -175,7 +175,12 @@ test("an extract's retry does not resume from its checkpoint when another run of
   const deadline = Date.now() + 60_000;
   for (;;) {
     const r = await stack.api<RunView>('GET', `/api/runs/${a.body.run_id}`);
-    if (task(r.body, 'extract')?.state === 'up_for_retry') break;
+    const extract = task(r.body, 'extract');
+    if (extract?.state === 'up_for_retry') {
+      // The run says when the retry starts: the try's end plus the backoff.
+      assert.equal(Date.parse(extract.next_retry_at ?? '') - Date.parse(extract.ended_at ?? ''), 4000, JSON.stringify(extract));
+      break;
+    }
     assert.ok(Date.now() < deadline, `run A's extract did not fail its first try: ${JSON.stringify(r.body.tasks)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -221,6 +221,9 @@ describe('run lifecycle', () => {
     assert.equal(stage.tryNumber, 2);
     const logs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'error' } });
     assert.match(logs[0]?.message ?? '', /timed out after 300 ms/);
+    // Said when it happened, before whatever the handler logs while it stops.
+    const said = await h.prisma.taskLog.findFirst({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'warn' }, orderBy: { id: 'asc' } });
+    assert.equal(said?.message, "try 1 timed out after 300 ms (the task's timeout_ms): stopping it");
   });
 
   it("a timed-out try's handler that is slow to stop is waited for: its retry never runs beside it", async () => {

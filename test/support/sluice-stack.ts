@@ -45,6 +45,8 @@ export interface TaskView {
   try_number: number;
   rows: number;
   error: string | null;
+  ended_at: string | null;
+  next_retry_at: string | null;
 }
 export interface RunView {
   run_id: string;

@@ -52,7 +52,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
 /** The task instance columns a task view reads (the live UI selects only these). */
 export type TaskViewSource = Pick<
   TaskInstanceModel,
-  'taskId' | 'mapIndex' | 'stream' | 'taskType' | 'state' | 'tryNumber' | 'maxTries' | 'rows' | 'bytes' | 'error' | 'queuedAt' | 'startedAt' | 'endedAt'
+  'taskId' | 'mapIndex' | 'stream' | 'taskType' | 'state' | 'tryNumber' | 'maxTries' | 'rows' | 'bytes' | 'error' | 'queuedAt' | 'startedAt' | 'endedAt' | 'nextRetryAt'
 >;
 
 export function taskView(t: TaskViewSource): TaskView {
@@ -70,6 +70,7 @@ export function taskView(t: TaskViewSource): TaskView {
     queued_at: iso(t.queuedAt),
     started_at: iso(t.startedAt),
     ended_at: iso(t.endedAt),
+    next_retry_at: iso(t.nextRetryAt),
   };
 }
 

@@ -202,7 +202,7 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
     state_message: run.stateMessage,
     warnings: run.warnings,
     // The API's task view, plus what the live pages also show.
-    tasks: run.tasks.map((t) => ({ ...taskView(t), next_retry_at: iso(t.nextRetryAt), output: t.output ?? null, clear_instead: clearInstead(t) })),
+    tasks: run.tasks.map((t) => ({ ...taskView(t), output: t.output ?? null, clear_instead: clearInstead(t) })),
   };
 }
 

@@ -93,6 +93,7 @@ export const taskView = z
     queued_at: timestamp.nullable(),
     started_at: timestamp.nullable(),
     ended_at: timestamp.nullable(),
+    next_retry_at: timestamp.nullable().describe('up_for_retry: when its next try starts (the retry backoff); null otherwise'),
   })
   .meta({ id: 'TaskInstance' });
 export type TaskView = z.output<typeof taskView>;

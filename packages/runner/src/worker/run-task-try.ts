@@ -99,6 +99,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   const abort = (reason: AbortReason): void => {
     if (abortReason) return;
     abortReason = reason;
+    // Said when it happens: what the handler then logs while it stops ("cancelled and stopped") says only that it was told to.
+    if (reason === 'timeout') log.warn(`try ${claimed.tryNumber} timed out after ${timeoutMs} ms (the task's timeout_ms): stopping it`);
+    else if (reason === 'cancelled') log.warn(`the run was cancelled: stopping try ${claimed.tryNumber}`);
     controller.abort(new TryAborted(reason));
     rejectAborted(new TryAborted(reason));
   };

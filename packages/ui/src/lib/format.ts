@@ -1,9 +1,10 @@
 /** Formatting for people: dates, durations, counts and sizes. */
 
+/** In the browser's time zone, named: a time read beside a schedule in the job's own zone must say which it is. */
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
 }
 
 export function formatDuration(ms: number | null): string {

@@ -70,7 +70,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   };
 
   const state = run?.state ?? base?.state ?? null;
-  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, next_retry_at: null, output: null, clear_instead: null })));
+  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, clear_instead: null })));
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -189,7 +189,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   <Link to={taskLogPath(runId, t.task_id, t.map_index)}>{t.task_id}</Link>
                 </td>
                 <td data-label="Stream">{t.stream ?? '—'}</td>
-                <td data-label="State"><StateBadge state={t.state} /></td>
+                <td data-label="State">
+                  <StateBadge state={t.state} />
+                  {t.state === 'up_for_retry' && t.next_retry_at !== null ? <div className="muted small" data-testid="next-try">next try {formatDate(t.next_retry_at)}</div> : null}
+                </td>
                 <td data-label="Try">{t.try_number}/{t.max_tries}</td>
                 <td data-label="Rows">{formatCount(t.rows)}</td>
                 <td data-label="Bytes">{formatBytes(t.bytes)}</td>
