@@ -40,15 +40,18 @@ describe('schedules', () => {
     const resumed = await h.createJob({ streams: ['s'], schedule: '*/2 * * * * *', maxActiveRuns: 5 });
     await sleep(4_500); // two fire times or more pass with no scheduler running
     // The second job's schedule became active just now (as a resume or a schedule change makes it).
-    await h.prisma.ingestionJob.update({ where: { id: resumed }, data: { scheduleActiveSince: new Date() } });
-    const startedAt = new Date();
+    const activeSince = new Date();
+    await h.prisma.ingestionJob.update({ where: { id: resumed }, data: { scheduleActiveSince: activeSince } });
+    const before = Date.now();
     await h.startScheduler();
-    // before: the start replaced the overdue fire with the next one, and the run was never made
-    const missed = (await scheduledRuns(jobId)).filter((r) => r.logicalDate < startedAt);
-    assert.equal(missed.length, 1, 'one run: the latest missed fire, not every one');
-    const age = startedAt.getTime() - (missed[0]?.logicalDate.getTime() ?? 0);
-    assert.ok(age >= 0 && age <= 2_000 && (missed[0]?.logicalDate.getTime() ?? 1) % 2_000 === 0, `the latest fire time before the start (${age} ms before it)`);
-    assert.equal((await scheduledRuns(resumed)).filter((r) => r.logicalDate < startedAt).length, 0, 'fires before the schedule became active are not missed ones');
+    const after = Date.now();
+    // before: the start replaced the overdue fire with the next one, and the run was never made.
+    // The start's sweep makes the latest fire time at or before it (a fire time may pass while the
+    // scheduler starts on a slow host: then that one); its worker takes later fires.
+    const made = (await scheduledRuns(jobId)).map((r) => r.logicalDate.getTime()).filter((t) => t <= after);
+    assert.ok(made.length >= 1, 'the latest missed fire became a run');
+    assert.ok(made.every((t) => t >= before - 2_000 && t % 2_000 === 0), `only the latest missed fire, not every one: ${made.map((t) => before - t).join(', ')} ms before the start`);
+    assert.deepEqual((await scheduledRuns(resumed)).filter((r) => r.logicalDate <= activeSince), [], 'fires before the schedule became active are not missed ones');
   });
 
   it('refuses an invalid schedule or time zone with a clear message', async () => {
