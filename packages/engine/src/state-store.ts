@@ -34,6 +34,7 @@ import {
   runStatesLeadingTo,
   taskStatesLeadingTo,
   UNFINISHED_TASK_STATES,
+  UNSUCCESSFUL_TASK_STATES,
   type RunState,
   type TaskState,
 } from '@sluice/core/states';
@@ -464,8 +465,7 @@ export class StateStore {
     const rows = await this.#readInstances(sql, [input.runId]);
     const root = rows.find((r) => r.taskId === input.taskId && r.mapIndex === input.mapIndex);
     if (!root) throw new NotFoundError('task instance', `${input.runId}/${input.taskId}[${input.mapIndex}]`);
-    const clearable: TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
-    if (!clearable.includes(root.state)) {
+    if (!UNSUCCESSFUL_TASK_STATES.includes(root.state)) {
       throw new ConflictError(`task ${instanceLabel(root)} is ${root.state}; only failed, upstream_failed or cancelled tasks can be cleared`);
     }
     const targets = [root, ...downstreamInstances(spec, root, rows).map((ref) => rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex))];

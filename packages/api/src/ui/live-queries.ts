@@ -1,5 +1,5 @@
 import { clearBlocker, instanceLabel, validateDag } from '@sluice/core/dag';
-import type { TaskState } from '@sluice/core/states';
+import { UNSUCCESSFUL_TASK_STATES, type TaskState } from '@sluice/core/states';
 import type { PrismaClient } from '@sluice/db';
 import type {
   LiveJob,
@@ -192,7 +192,7 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
   const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state }));
   // The engine's own rule for a clear that would run nothing (it refuses those, naming the blocker).
   const clearInstead = (t: { taskId: string; mapIndex: number; state: TaskState }): string | null => {
-    if (t.state !== 'failed' && t.state !== 'upstream_failed' && t.state !== 'cancelled') return null;
+    if (!UNSUCCESSFUL_TASK_STATES.includes(t.state)) return null;
     const blocker = clearBlocker(spec, t, instances);
     return blocker === null ? null : instanceLabel(blocker);
   };

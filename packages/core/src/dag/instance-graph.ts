@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.ts';
-import type { TaskState } from '../states/index.ts';
+import { UNSUCCESSFUL_TASK_STATES, type TaskState } from '../states/index.ts';
 import { directDownstream, mapSourceOf, taskSpec, type DagSpec } from './dag-spec.ts';
 
 /** A task instance: a task, and for a mapped task the stream position (-1 when unmapped). */
@@ -35,7 +35,6 @@ export function instanceLabel(r: InstanceRef): string {
 /** What all_success makes of an instance given its upstream instances. */
 export type Readiness = 'ready' | 'waiting' | 'upstream_failed';
 
-const BLOCKING_FAILURES: readonly TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
 const DONE: readonly TaskState[] = ['success', 'skipped'];
 
 /**
@@ -80,9 +79,9 @@ function groupByTask(instances: readonly InstanceView[]): Map<string, InstanceVi
 export function readiness(spec: DagSpec, inst: InstanceRef, instances: readonly InstanceView[]): Readiness {
   const up = upstreamOf(spec, inst, groupByTask(instances));
   if (up.kind === 'unexpanded') {
-    return up.sourceState !== undefined && BLOCKING_FAILURES.includes(up.sourceState) ? 'upstream_failed' : 'waiting';
+    return up.sourceState !== undefined && UNSUCCESSFUL_TASK_STATES.includes(up.sourceState) ? 'upstream_failed' : 'waiting';
   }
-  if (up.instances.some((i) => BLOCKING_FAILURES.includes(i.state))) return 'upstream_failed';
+  if (up.instances.some((i) => UNSUCCESSFUL_TASK_STATES.includes(i.state))) return 'upstream_failed';
   if (up.instances.every((i) => DONE.includes(i.state))) return 'ready';
   return 'waiting';
 }
@@ -95,11 +94,11 @@ export function readiness(spec: DagSpec, inst: InstanceRef, instances: readonly 
 export function blockingUpstream(spec: DagSpec, inst: InstanceRef, instances: readonly InstanceView[]): InstanceView | null {
   const byTask = groupByTask(instances);
   const up = upstreamOf(spec, inst, byTask);
-  if (up.kind === 'instances') return up.instances.find((i) => BLOCKING_FAILURES.includes(i.state)) ?? null;
+  if (up.kind === 'instances') return up.instances.find((i) => UNSUCCESSFUL_TASK_STATES.includes(i.state)) ?? null;
   for (const u of taskSpec(spec, inst.taskId).upstreamTaskIds) {
     const source = mapSourceOf(spec, u);
     const sourceInst = source === null ? undefined : (byTask.get(source) ?? []).find((i) => i.mapIndex === UNMAPPED);
-    if (sourceInst !== undefined && BLOCKING_FAILURES.includes(sourceInst.state)) return sourceInst;
+    if (sourceInst !== undefined && UNSUCCESSFUL_TASK_STATES.includes(sourceInst.state)) return sourceInst;
   }
   return null;
 }

@@ -62,6 +62,11 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>>
 
 /** Task states in which an instance will not change again unless cleared. */
 export const FINISHED_TASK_STATES: readonly TaskState[] = ['success', 'failed', 'upstream_failed', 'skipped', 'cancelled'];
+/**
+ * Task states of an instance that ended without success: under all_success they make its
+ * downstream upstream_failed, and they are the states a clear takes back to scheduled.
+ */
+export const UNSUCCESSFUL_TASK_STATES: readonly TaskState[] = ['failed', 'upstream_failed', 'cancelled'];
 /** Run states a run leaves only through a clear. */
 export const FINISHED_RUN_STATES: readonly RunState[] = ['success', 'failed', 'cancelled'];
 /** Task states that still hold or will take a runner's slot: cancel and recovery act on these. */
