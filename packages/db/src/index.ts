@@ -1,5 +1,6 @@
 export { createPrismaClient, poolOf, Prisma } from './client.ts';
 export { sqlOf, sqlTransaction } from './sql.ts';
+export { DagCache } from './dag-cache.ts';
 export { errorSummary, isDatabaseUnreachable, isUniqueViolation } from './database-errors.ts';
 export type { Sql } from './sql.ts';
 export type { PrismaClient } from './client.ts';

@@ -1,9 +1,9 @@
-import { sqlOf, sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
+import { DagCache, sqlOf, sqlTransaction, type Prisma, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '@sluice/core';
 import { UNMAPPED } from '@sluice/core/dag';
-import { DagCache, writeJobDag } from './dag-store.ts';
+import { writeJobDag } from './dag-store.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { quitRedis, RedisOutages } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';

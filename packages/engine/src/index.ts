@@ -6,7 +6,7 @@ export { Dispatcher } from './dispatcher.ts';
 export { Schedules, MAX_CATCHUP_RUNS, cronRepeatStrategy } from './schedules.ts';
 export { Recovery } from './recovery.ts';
 export type { RecoveryOptions } from './recovery.ts';
-export { DagCache, writeJobDag } from './dag-store.ts';
+export { writeJobDag } from './dag-store.ts';
 export { JOB_CATALOG, QUEUE_NAMES, parsePayload, taskJobId, schedulerId } from './job-catalog.ts';
 export type { JobName, JobPayload } from './job-catalog.ts';
 export { cancelChannel, sentinelKey } from './redis-keys.ts';

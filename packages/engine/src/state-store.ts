@@ -39,8 +39,7 @@ import {
   type TaskState,
 } from '@sluice/core/states';
 import { ConflictError, NotFoundError } from '@sluice/core';
-import type { RunType, Sql } from '@sluice/db';
-import type { DagCache } from './dag-store.ts';
+import type { DagCache, RunType, Sql } from '@sluice/db';
 
 /** Who cancels a run: an operator (the API's cancel), or the deletion of its job. */
 export type CancelReason = 'operator' | 'job deleted';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '@sluice/core';
-import { errorSummary, type PrismaClient } from '@sluice/db';
+import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
@@ -76,6 +76,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   const distDir = deps.distDir ?? uiDistDir;
   const logger = deps.logger.child({ component: 'ui' });
   const hub = new LiveHub({ intervalMs: deps.pollIntervalMs ?? 500, logger });
+  const dags = new DagCache();
   const devSession = deps.auth.mode === 'dev' ? new DevSession(deps.auth.devToken) : null;
   const streams = new Set<Response>();
   const router = express.Router();
@@ -119,7 +120,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     const scope = principal.admin ? '*' : principal.subject;
     // Refuse before streaming when the watched thing is not there for this viewer (404, as the API does).
     if (q.job_id !== undefined && (await loadJob(deps.prisma, principal, q.job_id)) === null) throw new NotFoundError('job', q.job_id);
-    if (q.run_id !== undefined && (await loadRun(deps.prisma, principal, q.run_id)) === null) throw new NotFoundError('run', q.run_id);
+    if (q.run_id !== undefined && (await loadRun(deps.prisma, dags, principal, q.run_id)) === null) throw new NotFoundError('run', q.run_id);
     let logTask: { id: string } | null = null;
     if (q.run_id !== undefined && q.task_id !== undefined) {
       logTask = await findTaskInstance(deps.prisma, principal, q.run_id, q.task_id, q.map_index);
@@ -159,7 +160,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     if (q.run_id !== undefined) {
       const runId = q.run_id;
       unsubscribes.push(
-        hub.subscribe(`run:${runId}:${scope}`, () => loadRun(deps.prisma, principal, runId), {
+        hub.subscribe(`run:${runId}:${scope}`, () => loadRun(deps.prisma, dags, principal, runId), {
           change: (run) => send('run', { run }),
           gone: gone(`run ${runId} is gone`),
         }),

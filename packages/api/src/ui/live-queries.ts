@@ -1,6 +1,6 @@
-import { clearBlocker, instanceLabel, validateDag } from '@sluice/core/dag';
+import { clearBlocker, instanceLabel } from '@sluice/core/dag';
 import { UNSUCCESSFUL_TASK_STATES, type TaskState } from '@sluice/core/states';
-import type { PrismaClient } from '@sluice/db';
+import { sqlOf, type DagCache, type PrismaClient } from '@sluice/db';
 import type {
   LiveJob,
   LiveJobLine,
@@ -150,8 +150,11 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
   };
 }
 
-/** One run with its tasks' details, or null when it is not there for this viewer. */
-export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runId: string): Promise<LiveRun | null> {
+/**
+ * One run with its tasks' details, or null when it is not there for this viewer. `dags` holds the
+ * DAG specs already read: a run page is pushed again at every change, and its DAG never changes.
+ */
+export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: UiPrincipal, runId: string): Promise<LiveRun | null> {
   const run = await prisma.dagRun.findUnique({
     where: { id: runId },
     select: {
@@ -159,12 +162,8 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
       jobId: true,
       stateMessage: true,
       warnings: true,
+      dagId: true,
       job: { select: { ownerId: true } },
-      dag: {
-        select: {
-          tasks: { select: { taskId: true, taskType: true, upstreamTaskIds: true, isMapped: true, retries: true, retryDelayMs: true, maxRetryDelayMs: true, timeoutMs: true } },
-        },
-      },
       tasks: {
         orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
         select: {
@@ -188,7 +187,7 @@ export async function loadRun(prisma: PrismaClient, principal: UiPrincipal, runI
     },
   });
   if (run === null || !canSee(principal, run.job.ownerId)) return null;
-  const spec = validateDag({ tasks: run.dag.tasks });
+  const spec = await dags.get(sqlOf(prisma), run.dagId);
   const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state }));
   // The engine's own rule for a clear that would run nothing (it refuses those, naming the blocker).
   const clearInstead = (t: { taskId: string; mapIndex: number; state: TaskState }): string | null => {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, SluiceError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
-import { errorSummary, isDatabaseUnreachable, type PrismaClient, type Sql } from '@sluice/db';
+import { errorSummary, isDatabaseUnreachable, type DagCache, type PrismaClient, type Sql } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
-import type { DagCache, FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
+import type { FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
 import type { TaskLogWriter, TryLog } from './task-log-sink.ts';
 import { readUpstreamOutput } from './read-upstream-output.ts';

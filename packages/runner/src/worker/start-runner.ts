@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Worker, type Job } from 'bullmq';
-import { errorSummary, sqlOf, type PrismaClient } from '@sluice/db';
+import { DagCache, errorSummary, sqlOf, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
-import { cancelChannel, quitRedis, DagCache, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
+import { cancelChannel, quitRedis, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
 import { runTaskTry, type AbortReason } from './run-task-try.ts';
 import type { TaskHandlers } from './task-handler.ts';
 import { createTaskLogWriter } from './task-log-sink.ts';
