@@ -19,36 +19,38 @@ export type LoadConflict =
   | { kind: 'overlap'; runId: string; loadedAt: Date | null; ourExtractStartedAt: Date };
 
 /**
- * The conflict this run's load of `stream` has with another run's, or null; `overlap` is looked
- * for only when `appendIncremental`. A superseding run is answered before an overlapping one, the
- * latest of each: one statement for both.
+ * When this run's extract started (null when it has not: nothing to order), and the conflict this
+ * run's load of `stream` has with another run's, or null; `overlap` is looked for only when
+ * `appendIncremental`. A superseding run is answered before an overlapping one, the latest of each:
+ * one statement for all of it.
  */
-export async function loadConflict(
+export async function loadOrder(
   db: PrismaClient | Prisma.TransactionClient,
   q: { jobId: string; runId: string; stream: string; appendIncremental: boolean },
-): Promise<LoadConflict | null> {
-  const rows = await db.$queryRaw<{ run_id: string; later: boolean; extract_started_at: Date; loaded_at: Date | null; ours_started_at: Date }[]>`
-    SELECT r.id::text AS run_id, e.started_at > ours.started_at AS later, e.started_at AS extract_started_at,
-           l.ended_at AS loaded_at, ours.started_at AS ours_started_at
+): Promise<{ extractStartedAt: Date | null; conflict: LoadConflict | null }> {
+  const rows = await db.$queryRaw<{ ours_started_at: Date | null; run_id: string | null; later: boolean | null; extract_started_at: Date | null; loaded_at: Date | null }[]>`
+    SELECT ours.started_at AS ours_started_at, c.run_id, c.later, c.extract_started_at, c.loaded_at
       FROM task_instances ours
-      JOIN dag_runs r ON r.job_id = ${q.jobId}::uuid AND r.id <> ours.run_id
-      JOIN task_instances l ON l.run_id = r.id AND l.task_type = 'load' AND l.stream = ${q.stream} AND l.state = 'success'
-      JOIN task_instances e ON e.run_id = r.id AND e.task_type = 'extract'
+      LEFT JOIN LATERAL (
+        SELECT r.id::text AS run_id, e.started_at > ours.started_at AS later, e.started_at AS extract_started_at,
+               l.ended_at AS loaded_at
+          FROM dag_runs r
+          JOIN task_instances l ON l.run_id = r.id AND l.task_type = 'load' AND l.stream = ${q.stream} AND l.state = 'success'
+          JOIN task_instances e ON e.run_id = r.id AND e.task_type = 'extract'
+         WHERE r.job_id = ${q.jobId}::uuid AND r.id <> ours.run_id
+           AND (e.started_at > ours.started_at OR (${q.appendIncremental} AND l.ended_at > ours.started_at))
+         ORDER BY later DESC, e.started_at DESC, l.ended_at DESC
+         LIMIT 1
+      ) c ON true
      WHERE ours.run_id = ${q.runId}::uuid AND ours.task_type = 'extract'
-       AND (e.started_at > ours.started_at OR (${q.appendIncremental} AND l.ended_at > ours.started_at))
-     ORDER BY later DESC, e.started_at DESC, l.ended_at DESC
      LIMIT 1`;
   const row = rows[0];
-  if (!row) return null;
-  if (row.later) return { kind: 'superseded', runId: row.run_id, extractStartedAt: row.extract_started_at, loadedAt: row.loaded_at };
-  return { kind: 'overlap', runId: row.run_id, loadedAt: row.loaded_at, ourExtractStartedAt: row.ours_started_at };
-}
-
-/** When this run's extract started (the order of a job's reads), or null when it has not. */
-export async function extractStartedAt(db: PrismaClient | Prisma.TransactionClient, runId: string): Promise<Date | null> {
-  const rows = await db.$queryRaw<{ started_at: Date | null }[]>`
-    SELECT started_at FROM task_instances WHERE run_id = ${runId}::uuid AND task_type = 'extract' LIMIT 1`;
-  return rows[0]?.started_at ?? null;
+  const ours = row?.ours_started_at ?? null;
+  if (!row || ours === null || row.run_id === null || row.extract_started_at === null) return { extractStartedAt: ours, conflict: null };
+  const conflict: LoadConflict = row.later
+    ? { kind: 'superseded', runId: row.run_id, extractStartedAt: row.extract_started_at, loadedAt: row.loaded_at }
+    : { kind: 'overlap', runId: row.run_id, loadedAt: row.loaded_at, ourExtractStartedAt: ours };
+  return { extractStartedAt: ours, conflict };
 }
 
 /** Snapshot summary key of a load's commit: when its run's extract started (ISO 8601). */

@@ -13,7 +13,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
 import { saveStreamState } from './stream-state.ts';
-import { SUMMARY_EXTRACT_STARTED_AT, extractStartedAt, loadConflict, tableLoadConflict, type LoadConflict } from './later-read.ts';
+import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, jobEncrypts } from './archive-task.ts';
 
 export interface LoadOutput {
@@ -334,9 +334,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
   const extracted = manifest?.streams.find((s) => s.name === stream);
   const appendIncremental = ctx.job.mode === 'append' && extracted?.syncMode === 'incremental';
-  const conflict = await loadConflict(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
+  const { extractStartedAt: extractStarted, conflict } = await loadOrder(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   if (conflict) throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
-  const extractStarted = await extractStartedAt(ctx.prisma, ctx.run.id);
   const columns: ColumnSpec[] = tm.columns.map((c) => {
     const doc = encryptedColumnDoc(c);
     return { name: c.name, type: c.type, ...(doc !== undefined ? { doc } : {}) };
