@@ -322,57 +322,58 @@ test('a load that dies after its commit is retried without duplicating rows', as
   assert.equal(t.snapshots.length, 1, 'the retry found its own snapshot and did not commit again');
 });
 
-test("clearing an old failed run's load after a newer run loaded the stream is refused: the table and the saved state stay the newer run's", async () => {
-  const job = await createJob({ name: 'stale-clear', schema_name: 'e2e_stale', mode: 'merge' });
-  loadsRefused.add('stale-clear');
+/** A merge job whose first run failed with its load refused, then a second run that succeeded. */
+async function failedRunThenNewerRun(name: string, schema: string): Promise<{ job: string; older: string; newer: RunView }> {
+  const job = await createJob({ name, schema_name: schema, mode: 'merge' });
+  loadsRefused.add(name);
   const t1 = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
   assert.equal((await stack.waitForRun(t1.body.run_id)).state, 'failed');
-  loadsRefused.delete('stale-clear');
-  const r2 = await runOnce(job);
+  loadsRefused.delete(name);
+  return { job, older: t1.body.run_id, newer: await runOnce(job) };
+}
+
+/**
+ * Clears the older run's load; asserts it is refused as superseded by the newer run and that every
+ * row of the table is still the newer run's. Answers the load's error and the table.
+ */
+async function clearRefusedAsSuperseded(older: string, newer: string, schema: string): Promise<{ error: string; table: PyIcebergView }> {
+  const cleared = await stack.api('POST', `/api/runs/${older}/tasks/load/clear`);
+  assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+  const r1 = await stack.waitForRun(older);
+  assert.equal(r1.state, 'failed');
+  const error = r1.tasks.find((t) => t.task_id === 'load' && t.stream === 'users')?.error ?? '';
+  assert.match(error, new RegExp(`^stream "users": run ${newer} of this job read the source after this run did .* loading them now would put them over the newer rows`));
+  const t = await table(schema, 'users');
+  assert.equal(t.rows.length, FAKER.count);
+  assert.deepEqual([...new Set(t.rows.map((row) => row['ingestion_run_id']))], [newer], "every row is still the newer run's");
+  return { error, table: t };
+}
+
+test("clearing an old failed run's load after a newer run loaded the stream is refused: the table and the saved state stay the newer run's", async () => {
+  const { job, older, newer: r2 } = await failedRunThenNewerRun('stale-clear', 'e2e_stale');
   const state = (): Promise<{ runId: string | null }> =>
     stack.db.prisma.streamState.findUniqueOrThrow({ where: { jobId_streamKey: { jobId: job, streamKey: 'users' } } });
   assert.equal((await state()).runId, r2.run_id);
 
   // The operator clears the old run's load (its staged rows are older than what run 2 loaded).
-  const cleared = await stack.api('POST', `/api/runs/${t1.body.run_id}/tasks/load/clear`);
-  assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
-  const r1 = await stack.waitForRun(t1.body.run_id);
-  assert.equal(r1.state, 'failed');
-  const load = r1.tasks.find((t) => t.task_id === 'load' && t.stream === 'users');
-  assert.match(load?.error ?? '', new RegExp(`^stream "users": run ${r2.run_id} of this job read the source after this run did .* loading them now would put them over the newer rows`));
-  assert.match(load?.error ?? '', /Nothing is missing: that run read what this one did, or newer\. Leave this run failed; trigger a new run/);
-  const t = await table('e2e_stale', 'users');
-  assert.equal(t.rows.length, FAKER.count);
-  assert.deepEqual([...new Set(t.rows.map((row) => row['ingestion_run_id']))], [r2.run_id], "every row is still run 2's");
+  const { error } = await clearRefusedAsSuperseded(older, r2.run_id, 'e2e_stale');
+  assert.match(error, /Nothing is missing: that run read what this one did, or newer\. Leave this run failed; trigger a new run/);
   assert.equal((await state()).runId, r2.run_id, 'the saved state did not move back');
 
   // Saving state checks the same order in its own statement (two runs saving at once).
   const msg: AirbyteStateMessage = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { updated_at: 'old' } } };
-  assert.equal(await saveStreamState(stack.db.prisma, job, t1.body.run_id, 'users', [msg]), 'superseded');
+  assert.equal(await saveStreamState(stack.db.prisma, job, older, 'users', [msg]), 'superseded');
   assert.equal((await state()).runId, r2.run_id);
   assert.equal(await saveStreamState(stack.db.prisma, job, r2.run_id, 'users', [msg]), 'saved', "the latest reader's own save goes through");
 });
 
 test("a load racing a newer run's load of the stream is refused by the table's own history, before PostgreSQL records the newer one", async () => {
-  const job = await createJob({ name: 'stale-race', schema_name: 'e2e_race', mode: 'merge' });
-  loadsRefused.add('stale-race');
-  const t1 = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
-  assert.equal((await stack.waitForRun(t1.body.run_id)).state, 'failed');
-  loadsRefused.delete('stale-race');
-  const r2 = await runOnce(job);
+  const { older, newer: r2 } = await failedRunThenNewerRun('stale-race', 'e2e_race');
   // Run 2's commit has landed, but its load's success is not recorded yet: the moment two runs'
   // loads race in, which PostgreSQL's check cannot see. (The instance is set back to running to hold that moment.)
   await stack.db.prisma.taskInstance.updateMany({ where: { runId: r2.run_id, taskId: 'load', stream: 'users' }, data: { state: 'running', endedAt: null } });
 
-  const cleared = await stack.api('POST', `/api/runs/${t1.body.run_id}/tasks/load/clear`);
-  assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
-  const r1 = await stack.waitForRun(t1.body.run_id);
-  assert.equal(r1.state, 'failed');
-  const load = r1.tasks.find((t) => t.task_id === 'load' && t.stream === 'users');
-  assert.match(load?.error ?? '', new RegExp(`^stream "users": run ${r2.run_id} of this job read the source after this run did .* loading them now would put them over the newer rows`));
-  const t = await table('e2e_race', 'users');
-  assert.equal(t.rows.length, FAKER.count);
-  assert.deepEqual([...new Set(t.rows.map((row) => row['ingestion_run_id']))], [r2.run_id], "every row is still run 2's");
+  const { table: t } = await clearRefusedAsSuperseded(older, r2.run_id, 'e2e_race');
   assert.equal(t.snapshots.length, 1, 'run 1 committed nothing');
 });
 
