@@ -146,7 +146,7 @@ describe('schedules', () => {
       await sleep(4_200);
       assert.equal((await scheduledRuns(caught)).length, initial, 'no fire was taken');
 
-      assert.equal(await schedules.audit(1_000), 1, 'one scheduler put back');
+      assert.equal(await schedules.reconcile({ graceMs: 1_000 }), 1, 'one scheduler put back');
       const after = Date.now();
       assert.ok(await h.engine.schedules.queue.getJobScheduler(schedulerId(lost)), 'its scheduler is back');
       const warned = lines.map((l) => JSON.parse(l) as { level: string; message: string }).filter((l) => l.message.startsWith('Redis held 1 job scheduler unlike PostgreSQL'));

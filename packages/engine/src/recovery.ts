@@ -20,7 +20,7 @@ export interface RecoveryOptions {
   requeueAfterMs: number;
   /**
    * How often a sweep also compares every active job's schedule with its job scheduler in Redis
-   * and makes up fires that made no run (Schedules.audit): Redis restored from an older snapshot,
+   * and makes up fires that made no run (Schedules.reconcile): Redis restored from an older snapshot,
    * a scheduler that was frozen. Fires younger than this are left to BullMQ.
    */
   scheduleAuditMs: number;
@@ -90,37 +90,15 @@ export class Recovery {
     const outage = this.#unreachableSince;
     if (full || outage !== null) {
       // Fires during an outage wait for PostgreSQL; one dropped meanwhile is made up here.
-      await this.reconcileSchedules(outage === null ? {} : { outageSince: new Date(outage) });
+      await this.schedules.reconcile({ graceMs: this.options.scheduleAuditMs, upsertAll: true, ...(outage === null ? {} : { outageSince: new Date(outage) }) });
       this.#unreachableSince = null;
       this.#auditedAt = Date.now();
     } else if (Date.now() - this.#auditedAt >= this.options.scheduleAuditMs) {
       this.#auditedAt = Date.now();
-      await this.schedules.audit(this.options.scheduleAuditMs);
+      await this.schedules.reconcile({ graceMs: this.options.scheduleAuditMs });
     }
     const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
     return { redisWasEmpty, requeued, lost };
-  }
-
-  /**
-   * Upserts the scheduler of every active job (making up fires missed while no scheduler ran, or
-   * since `outageSince`, see Schedules.sync) and removes schedulers of jobs that are not.
-   */
-  async reconcileSchedules(options: { outageSince?: Date } = {}): Promise<void> {
-    const jobs = await this.prisma.ingestionJob.findMany({
-      where: { isDeleted: false, isPaused: false, schedule: { not: null } },
-      select: { id: true },
-    });
-    for (const j of jobs) {
-      try {
-        await this.schedules.sync(j.id, { afterOutage: true, ...options });
-      } catch (err) {
-        this.logger.error('could not restore a job schedule', { jobId: j.id, err });
-      }
-    }
-    const active = new Set(jobs.map((j) => `job-${j.id}`));
-    for (const s of await this.schedules.queue.getJobSchedulers()) {
-      if (s.key && !active.has(s.key)) await this.schedules.queue.removeJobScheduler(s.key);
-    }
   }
 
   /** Enqueues every queued / up_for_retry try of a running run that was queued before `before`. */

@@ -25,6 +25,17 @@ export const cronRepeatStrategy: RepeatStrategy = (millis, opts) =>
 /** The longest pause between a waiting fire's tries to reach PostgreSQL. */
 const FIRE_RETRY_MAX_MS = 30_000;
 
+/** An active job's schedule as its runs are made from it. */
+interface ActiveSchedule {
+  pattern: string;
+  tz: string;
+  catchup: boolean;
+  /** When this schedule was set: no catch-up before it. */
+  scheduleSetAt: Date;
+  /** When it became active (created, resumed, changed): no missed fire before it. */
+  scheduleActiveSince: Date;
+}
+
 export interface ScheduleOptions {
   /** Accept six-field (seconds) cron expressions: for tests only. */
   allowSeconds?: boolean;
@@ -74,49 +85,50 @@ export class Schedules {
    * included.
    */
   async sync(jobId: string, options: { afterOutage?: boolean; outageSince?: Date } = {}): Promise<void> {
-    const job = await this.prisma.ingestionJob.findUnique({
-      where: { id: jobId },
-      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, scheduleSetAt: true, scheduleActiveSince: true },
-    });
+    const schedule = await this.#activeSchedule(jobId);
     const id = schedulerId(jobId);
-    if (!job || job.isDeleted || job.isPaused || job.schedule === null) {
+    if (schedule === null) {
       await this.queue.removeJobScheduler(id);
       return;
     }
-    const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
-    const tz = normalizeTimeZone(job.timezone);
-    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.scheduleSetAt, options.outageSince);
-    else if (options.afterOutage) await this.#missedFire(jobId, pattern, tz, job.scheduleActiveSince);
+    await this.#makeUp(jobId, schedule, { latestMissed: options.afterOutage ?? false, ...(options.outageSince ? { outageSince: options.outageSince } : {}) });
     const fire = JOB_CATALOG['schedule.fire'];
-    await this.queue.upsertJobScheduler(id, { pattern, tz }, { name: 'schedule.fire', data: { jobId }, opts: fire.options });
+    await this.queue.upsertJobScheduler(id, { pattern: schedule.pattern, tz: schedule.tz }, { name: 'schedule.fire', data: { jobId }, opts: fire.options });
   }
 
   /**
-   * Compares every active job's schedule with its BullMQ job scheduler. Redis may hold an older
-   * state than PostgreSQL without being empty (restored from a snapshot, a failover to a replica
-   * that lagged), which the sentinel does not tell: a scheduler missing, or with another pattern
-   * or time zone, is upserted (`sync`, with its missed fire as after an outage), and one of a job
-   * no longer active removed. The others get `makeUpMissedFires`. Answers how many were repaired.
+   * Brings every job's BullMQ job scheduler in line with PostgreSQL; answers how many differed.
+   *
+   * `upsertAll` (the recovery sweep at a scheduler's start, after Redis was emptied, after an
+   * outage of PostgreSQL): every active job's scheduler is upserted by `sync` as after an outage,
+   * with `outageSince`.
+   *
+   * Otherwise (the periodic audit) each is compared first. Redis may hold an older state than
+   * PostgreSQL without being empty (restored from a snapshot, a failover to a replica that
+   * lagged), which the sentinel does not tell: a scheduler missing, or with another pattern or
+   * time zone, is upserted the same way, and said in a warning. The others get
+   * `makeUpMissedFires`.
+   *
+   * Either way, a scheduler of a job no longer active is removed.
    */
-  async audit(graceMs: number): Promise<number> {
+  async reconcile(options: { graceMs: number; upsertAll?: boolean; outageSince?: Date }): Promise<number> {
     const jobs = await this.prisma.ingestionJob.findMany({
       where: { isDeleted: false, isPaused: false, schedule: { not: null } },
       select: { id: true, schedule: true, timezone: true },
     });
     const held = new Map((await this.queue.getJobSchedulers()).map((s) => [s.key, s]));
-    let repaired = 0;
+    const afterOutage = { afterOutage: true, ...(options.outageSince ? { outageSince: options.outageSince } : {}) };
+    let differed = 0;
     for (const j of jobs) {
       const id = schedulerId(j.id);
       const inRedis = held.get(id);
       held.delete(id);
       try {
         const pattern = normalizeSchedule(j.schedule ?? '', { allowSeconds: this.options.allowSeconds ?? false });
-        if (inRedis?.pattern === pattern && inRedis.tz === normalizeTimeZone(j.timezone)) {
-          await this.makeUpMissedFires(j.id, graceMs);
-          continue;
-        }
-        repaired++;
-        await this.sync(j.id, { afterOutage: true });
+        const same = inRedis?.pattern === pattern && inRedis.tz === normalizeTimeZone(j.timezone);
+        if (!same) differed++;
+        if (same && !options.upsertAll) await this.makeUpMissedFires(j.id, options.graceMs);
+        else await this.sync(j.id, afterOutage);
       } catch (err) {
         this.logger.error('could not check a job schedule', { jobId: j.id, err: errorSummary(err) });
       }
@@ -125,62 +137,78 @@ export class Schedules {
       // Removed only if its job is still not active once looked at alone (it may have become so meanwhile).
       const jobId = key.startsWith('job-') ? key.slice('job-'.length) : null;
       if (jobId === null) continue;
-      repaired++;
+      differed++;
       await this.sync(jobId);
     }
-    if (repaired > 0) {
-      this.logger.warn(`Redis held ${repaired} job scheduler${repaired === 1 ? '' : 's'} unlike PostgreSQL (restored from an older snapshot, or a failover?): set again from PostgreSQL`);
+    if (differed > 0 && !options.upsertAll) {
+      this.logger.warn(`Redis held ${differed} job scheduler${differed === 1 ? '' : 's'} unlike PostgreSQL (restored from an older snapshot, or a failover?): set again from PostgreSQL`);
     }
-    return repaired;
+    return differed;
   }
 
   /**
-   * The recovery sweep's periodic check of one active job whose scheduler Redis holds as it should:
-   * the fires older than `graceMs` that made no run — fires BullMQ dropped while the scheduler
-   * could not take them (a scheduler frozen or asleep gets one late fire, and the next after now) —
-   * are made up as after an outage: a `catchup` job's every one, another job's latest. A fire
-   * younger than `graceMs` may still be on its way through BullMQ (runs are unique per logical
-   * date either way).
+   * The periodic check of one active job whose scheduler Redis holds as it should: the fires
+   * older than `graceMs` that made no run — fires BullMQ dropped while the scheduler could not
+   * take them (a scheduler frozen or asleep gets one late fire, and the next after now) — are
+   * made up as after an outage: a `catchup` job's every one, another job's latest. A fire younger
+   * than `graceMs` may still be on its way through BullMQ (runs are unique per logical date
+   * either way).
    */
   async makeUpMissedFires(jobId: string, graceMs: number): Promise<void> {
+    const schedule = await this.#activeSchedule(jobId);
+    if (schedule !== null) await this.#makeUp(jobId, schedule, { latestMissed: true, until: new Date(Date.now() - graceMs) });
+  }
+
+  /** The job's schedule, checked, when it is active (scheduled, not paused, not deleted); else null. */
+  async #activeSchedule(jobId: string): Promise<ActiveSchedule | null> {
     const job = await this.prisma.ingestionJob.findUnique({
       where: { id: jobId },
       select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, scheduleSetAt: true, scheduleActiveSince: true },
     });
-    if (!job || job.isDeleted || job.isPaused || job.schedule === null) return;
-    const pattern = normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false });
-    const tz = normalizeTimeZone(job.timezone);
-    const until = new Date(Date.now() - graceMs);
-    if (job.catchup) await this.#catchUp(jobId, pattern, tz, job.scheduleSetAt, undefined, until);
-    else await this.#missedFire(jobId, pattern, tz, job.scheduleActiveSince, until);
+    if (!job || job.isDeleted || job.isPaused || job.schedule === null) return null;
+    return {
+      pattern: normalizeSchedule(job.schedule, { allowSeconds: this.options.allowSeconds ?? false }),
+      tz: normalizeTimeZone(job.timezone),
+      catchup: job.catchup,
+      scheduleSetAt: job.scheduleSetAt,
+      scheduleActiveSince: job.scheduleActiveSince,
+    };
   }
 
-  async #missedFire(jobId: string, pattern: string, tz: string, activeSince: Date, until = new Date()): Promise<void> {
-    const allowSeconds = this.options.allowSeconds ?? false;
-    const due = latestFireTime(pattern, tz, until, { allowSeconds });
-    if (!due || due <= activeSince) return;
-    const last = await this.prisma.dagRun.findFirst({
-      where: { jobId, runType: 'scheduled' },
-      orderBy: { logicalDate: 'desc' },
-      select: { logicalDate: true },
-    });
-    if (last && due <= last.logicalDate) return;
+  /**
+   * Runs for fires up to `until` (default now) that made none: a `catchup` job's every one (see
+   * `sync` for `outageSince`), another job's latest when `latestMissed`.
+   */
+  async #makeUp(jobId: string, s: ActiveSchedule, o: { latestMissed: boolean; until?: Date; outageSince?: Date }): Promise<void> {
+    const until = o.until ?? new Date();
+    if (s.catchup) await this.#catchUp(jobId, s, o.outageSince, until);
+    else if (o.latestMissed) await this.#missedFire(jobId, s, until);
+  }
+
+  /** The logical date of the job's latest scheduled run, or null. */
+  async #latestScheduledRun(jobId: string): Promise<Date | null> {
+    const run = await this.prisma.dagRun.findFirst({ where: { jobId, runType: 'scheduled' }, orderBy: { logicalDate: 'desc' }, select: { logicalDate: true } });
+    return run?.logicalDate ?? null;
+  }
+
+  async #missedFire(jobId: string, s: ActiveSchedule, until: Date): Promise<void> {
+    const due = latestFireTime(s.pattern, s.tz, until, { allowSeconds: this.options.allowSeconds ?? false });
+    if (!due || due <= s.scheduleActiveSince) return;
+    const last = await this.#latestScheduledRun(jobId);
+    if (last && due <= last) return;
     const runId = await this.createScheduledRun(jobId, due);
     if (runId) this.logger.info('created the run of a missed schedule fire', { jobId, runId, logicalDate: due.toISOString() });
   }
 
-  async #catchUp(jobId: string, pattern: string, tz: string, scheduleSetAt: Date, outageSince: Date | undefined, until = new Date()): Promise<void> {
-    const last = await this.prisma.dagRun.findFirst({
-      where: { jobId, runType: 'scheduled' },
-      orderBy: { logicalDate: 'desc' },
-      select: { logicalDate: true },
-    });
+  async #catchUp(jobId: string, s: ActiveSchedule, outageSince: Date | undefined, until: Date): Promise<void> {
+    const { scheduleSetAt } = s;
+    const last = await this.#latestScheduledRun(jobId);
     // Fires of this schedule only: none from before it was set (an on-demand job given a
     // schedule, a daily one made hourly).
     const since = (t: Date): Date => (t > scheduleSetAt ? t : scheduleSetAt);
-    let from = since(last?.logicalDate ?? scheduleSetAt);
+    let from = since(last ?? scheduleSetAt);
     if (outageSince && outageSince < from) from = since(outageSince);
-    const due = missedFireTimes(pattern, tz, from, until, MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
+    const due = missedFireTimes(s.pattern, s.tz, from, until, MAX_CATCHUP_RUNS, { allowSeconds: this.options.allowSeconds ?? false });
     if (due.leftOut) {
       const { first, last: latest, count } = due.leftOut;
       this.logger.warn(
