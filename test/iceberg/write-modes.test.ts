@@ -245,6 +245,22 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.deepEqual([again.status, again.mergeDuplicateRows], ['already-committed', 3]);
     });
 
+    test('merge keeps the last row of a key in a batch of many row groups', async () => {
+      const cols: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'v', type: 'long' },
+      ];
+      const table = await h.catalog.createTable('raw', 'kv_big', cols);
+      // 300,000 rows in source order (more than two Parquet row groups), each key 300 times: the last has v = 299,000 + id.
+      const batch = await h.parquet('merge-big.parquet', 'SELECT i % 1000 AS id, i AS v FROM range(300000) t(i)');
+      const result = await table.merge({ format: 'parquet', files: [batch], columns: cols }, { keys: ['id'] });
+      assert.equal(result.mergeDuplicateRows, 299_000);
+      const view = await h.read('raw', 'kv_big');
+      assert.equal(view.rows.length, 1000);
+      const wrong = view.rows.filter((r) => Number(r['v']) !== 299_000 + Number(r['id']));
+      assert.deepEqual(wrong.slice(0, 3), [], `${wrong.length} keys kept another row than their last`);
+    });
+
     test('merge whose keys match nothing appends without rewriting any file', async () => {
       const table = await h.catalog.loadTable('raw', 'kv');
       const input = await h.ndjson('merge-c.ndjson', [{ id: 1000, v: 'n' }]);

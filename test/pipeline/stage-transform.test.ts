@@ -47,6 +47,7 @@ function transformUsers(
     fieldsForWrite,
     keyVersionInTable: keyVersion,
     mergeKeys: options.mergeKeys ?? [],
+    keepOrder: options.mergeKeys !== undefined,
     metadata: options.metadata ?? null,
     signal: never,
     progress: () => undefined,
@@ -264,6 +265,46 @@ test('deterministic encryption for merge-key columns gives equal ciphertexts for
   const rows = await readParquet(out.files[0]?.key ?? '');
   assert.match(String(rows[0]?.['id']), /^sluice:v1d:1:/);
   assert.equal(cipher.encrypt('1', 'deterministic'), rows[0]?.['id']);
+});
+
+test("a merge job's transform keeps the staged order across many row groups, so the last row of a key stays last", async () => {
+  // More rows than one Parquet row group (122,880): a copy split at the target file size writes
+  // its threads' row groups as they fill, and the last row of a key could come out before the first (QA round 14).
+  const run = '11111111-2222-3333-4444-999999999999';
+  const rows = 300_000;
+  const raw = Array.from({ length: rows }, (_, i) => `{"k":${i % 1000},"v":${i}}`);
+  await stageRaw(run, raw, { k: { type: 'integer' }, v: { type: 'integer' } });
+  const out = await transformStream({
+    store,
+    runId: run,
+    stream: 'items',
+    transformations: [],
+    loadCipher: async () => cipher,
+    fieldsForWrite: (columns) => catalog.fieldsForWrite('pipeline', 'ordered_items', columns),
+    keyVersionInTable: async () => null,
+    mergeKeys: ['k'],
+    keepOrder: true,
+    metadata: null,
+    signal: never,
+    progress: () => undefined,
+  });
+  assert.equal(out.rows, rows);
+  const local: string[] = [];
+  for (const [i, f] of out.files.entries()) {
+    const p = path.join(dir, `ordered-${i}.parquet`);
+    await store.download(f.key, p);
+    local.push(`'${p}'`);
+  }
+  const conn = await (await DuckDBInstance.create(':memory:')).connect();
+  const read = await conn.runAndReadAll(
+    `SELECT v FROM read_parquet([${local.join(', ')}], filename = true, file_row_number = true)
+      ORDER BY list_position([${local.join(', ')}], filename), file_row_number`,
+  );
+  const v = read.getRowObjectsJS().map((r) => Number(r['v']));
+  conn.closeSync();
+  assert.equal(v.length, rows);
+  const outOfOrder = v.findIndex((x, i) => x !== i);
+  assert.equal(outOfOrder, -1, `row ${outOfOrder} of the files is staged row ${v[outOfOrder]}`);
 });
 
 test("transform writes the files with the existing table's field ids and types, and without planned ids when the table cannot take the columns", async () => {

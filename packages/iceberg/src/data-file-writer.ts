@@ -96,11 +96,22 @@ export function inputRelation(input: WriteInput, fields: IcebergField[]): string
 /**
  * The options of DuckDB's `COPY … TO dir (…)` that write Iceberg data files: zstd Parquet, every
  * column carrying its Iceberg field id (`fields`: the query's columns, in order, of these types),
- * split at the target file size into `data_{i}.parquet`.
+ * split at the target file size into `data_{i}.parquet`. Such a copy does not keep the query's
+ * row order: its threads each fill row groups and write them as they fill, so rows of one thread
+ * land after later rows of another (see `orderedDataFileCopyOptions`).
  */
 export function dataFileCopyOptions(fields: IcebergField[]): string {
+  return `${orderedDataFileCopyOptions(fields)}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
+}
+
+/**
+ * The same data files, for a `COPY … TO file (…)` that writes one file with the rows in the
+ * query's order: DuckDB's order-preserving copy, still on all its threads. What relies on the
+ * order (merge's "last row of a key wins") is written this way.
+ */
+export function orderedDataFileCopyOptions(fields: IcebergField[]): string {
   const ids = `{${fields.map((f) => `${quoteString(f.name)}: ${f.id}`).join(', ')}}`;
-  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
+  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}`;
 }
 
 /** Whether the fields files were written with still have the ids and types the commit's schema gives them. */

@@ -69,6 +69,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         transformations,
         loadCipher: (name) => keyStore.loadCipher(name),
         mergeKeys: ctx.job.mode === 'merge' ? await mergeKeyTargets(deps, ctx, stream, asked, transformations) : [],
+        keepOrder: ctx.job.mode === 'merge',
         metadata: ctx.job.addIngestionMetadata
           ? { ingestion_time: ctx.run.logicalDate, ingestion_run_id: ctx.run.id, ingestion_mode: ctx.job.mode, dag_job_id: ctx.job.id }
           : null,

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBScalarFunction, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
@@ -17,6 +17,7 @@ import {
   IncompatibleSchemaError,
   copiedDataFiles,
   dataFileCopyOptions,
+  orderedDataFileCopyOptions,
   duckdbType,
   readDataFileMetrics,
   type ColumnSpec,
@@ -139,6 +140,12 @@ export interface TransformStreamInput {
   loadCipher(name: string): Promise<ColumnCipher>;
   /** Columns that are merge keys (after renames): encrypted deterministically so they still match. */
   mergeKeys: string[];
+  /**
+   * The rows must stay in the staged order (merge: the last row of a key wins). They are then
+   * written as one file, by DuckDB's order-preserving copy; otherwise split at the target file
+   * size, in whatever order DuckDB's threads write them (those files become the table's as they are).
+   */
+  keepOrder: boolean;
   metadata: IngestionMetadataValues | null;
   /**
    * The Iceberg fields (ids, types) the load's table would give these columns now
@@ -311,9 +318,14 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       const f = fields[i] as IcebergField;
       return `CAST(${e} AS ${duckdbType(f.type)}) AS ${ident(f.name)}`;
     });
-    // Rows keep the staged order (DuckDB preserves insertion order), which merge's "last record wins" relies on.
     const outDir = path.join(scratch, 'out');
-    await db.run(`COPY (SELECT ${select.join(', ')} FROM ${stagedRel}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
+    const query = `SELECT ${select.join(', ')} FROM ${stagedRel}`;
+    if (input.keepOrder) {
+      await mkdir(outDir);
+      await db.run(`COPY (${query}) TO ${lit(path.join(outDir, 'data_0.parquet'))} (${orderedDataFileCopyOptions(fields)})`);
+    } else {
+      await db.run(`COPY (${query}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
+    }
     for (const [i, written] of (await writtenFiles(db, outDir, planned ? fields : null)).entries()) {
       const key = `${transformedDir(runId, stream)}part-${String(i).padStart(5, '0')}.parquet`;
       await store.upload(written.path, key);
