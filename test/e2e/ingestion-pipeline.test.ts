@@ -245,21 +245,25 @@ describe('transformations, metadata and staging', () => {
     assert.deepEqual([staged, archived], [0, 0], 'archive_staging false deletes the staging files');
   });
 
-  test('a job that encrypts a column archives no plaintext of it: raw, staged and rejected records are deleted, what was loaded is archived', async () => {
+  test("a job that encrypts a column archives no plaintext of it: that stream's raw, staged and rejected records are deleted, what was loaded and the other streams are archived", async () => {
     const keyName = 'e2e-archive';
     assert.equal((await stack.api('POST', '/api/encryption-keys', { name: keyName })).status, 201);
     const job = await createJob({
       name: 'archived-encrypted',
       schema_name: 'e2e_archive_enc',
       mode: 'append',
+      streams: ['users', 'products'],
       column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: keyName }],
     });
     const run = await runOnce(job);
     const archived: string[] = [];
     for await (const o of stack.store.list(`archive/${run.run_id}/`)) archived.push(o.key);
     const under = (dir: string): string[] => archived.filter((k) => k.startsWith(`archive/${run.run_id}/${dir}/`));
+    const of = (stream: string, keys: string[]): string[] => keys.filter((k) => k.split('/')[3]?.replace(/\.jsonl$/, '') === stream);
     // before: raw/users/*.jsonl (every email in plaintext) and staged/ were archived as well
-    assert.deepEqual([under('raw'), under('staged'), under('rejects')], [[], [], []]);
+    assert.deepEqual([of('users', under('raw')), of('users', under('staged')), of('users', under('rejects'))], [[], [], []]);
+    // products has no encrypted column: all of its staging is kept (QA round 14: it was deleted too).
+    assert.ok(of('products', under('raw')).length > 0 && of('products', under('staged')).length > 0, 'products is archived whole');
     assert.ok(under('transformed').length > 0, 'what was loaded is archived');
     assert.ok(archived.includes(`archive/${run.run_id}/extract-manifest.json`));
     for (const key of archived) {

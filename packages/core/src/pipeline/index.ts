@@ -1,5 +1,5 @@
 export { icebergTableName, tableNameCollision, NAMESPACE_PATTERN } from './identifiers.ts';
-export { planStreamColumns, columnsNoStreamHas, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
+export { planStreamColumns, columnsNoStreamHas, encryptsColumnOf, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
 export type { CastType, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
 export { INGESTION_METADATA_COLUMNS } from './metadata-columns.ts';
 export type { IngestionMetadataColumn, IngestionMetadataValues } from './metadata-columns.ts';

@@ -87,6 +87,15 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
 }
 
 /**
+ * Whether the job's transformations encrypt a column of this stream: one names the stream, or
+ * names every stream (`stream` null) and the stream has the column. Its staging then holds that
+ * column's plaintext.
+ */
+export function encryptsColumnOf(stream: string, columns: readonly string[], transformations: readonly ColumnTransformation[]): boolean {
+  return transformations.some((t) => t.encryptionKeyName !== null && (t.stream === null ? columns.includes(t.column) : t.stream === stream));
+}
+
+/**
  * Why a stream cannot be loaded when its source has two columns whose names differ only in case
  * (`name` and `Name`), or null. Stage reads records with DuckDB, which takes them for one column,
  * before any transformation applies: no rename or drop helps, only leaving the stream out.

@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { NonRetryableTaskError } from '@sluice/core';
-import { readExtractManifest } from '@sluice/connectors';
+import { columnsFromJsonSchema, encryptsColumnOf } from '@sluice/core/pipeline';
+import { readExtractManifest, type ExtractedStream } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
-import { archivePrefix, plaintextPrefixes, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
+import { archivePrefix, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
 import { storedTransformations } from './transform-stream.ts';
 import { saveSharedState } from './stream-state.ts';
 
@@ -14,23 +16,26 @@ export interface ArchiveOutput {
   plaintextDeleted?: number;
 }
 
-/** Whether the job encrypts any column: its staging then holds plaintext that must not outlive the run's loads. */
-export function jobEncrypts(columnTransformations: unknown): boolean {
-  return storedTransformations.parse(columnTransformations).some((t) => t.encryptionKeyName !== null);
+/**
+ * Whether the job encrypts a column of this extracted stream: its staging then holds plaintext
+ * that must not outlive the run's loads. Other streams' staging is archived whole.
+ */
+export function streamEncrypts(columnTransformations: unknown, stream: Pick<ExtractedStream, 'name' | 'jsonSchema'>): boolean {
+  const columns = columnsFromJsonSchema(stream.jsonSchema).map((c) => c.name);
+  return encryptsColumnOf(stream.name, columns, storedTransformations.parse(columnTransformations));
 }
 
 /**
  * Deletes the staging files of one stream that hold its source values in plaintext: its raw parts
- * (`rawKeys`, as the extract manifest lists them), its typed file and its rejects. For a run that
- * never reaches archive although the stream's load committed (ADR 0022). Answers how many.
+ * (the folders of `rawKeys`, as the extract manifest lists them), its typed file and its rejects.
+ * Answers how many.
  */
 export async function deleteStreamPlaintext(store: ObjectStore, runId: string, stream: string, rawKeys: readonly string[]): Promise<number> {
   let n = 0;
-  for (const key of [...rawKeys, rejectsKey(runId, stream)]) {
-    if (await store.head(key)) {
-      await store.delete(key);
-      n += 1;
-    }
+  for (const dir of new Set(rawKeys.map((k) => `${path.posix.dirname(k)}/`))) n += await store.deletePrefix(dir);
+  if (await store.head(rejectsKey(runId, stream))) {
+    await store.delete(rejectsKey(runId, stream));
+    n += 1;
   }
   return n + (await store.deletePrefix(stagedDir(runId, stream)));
 }
@@ -38,8 +43,9 @@ export async function deleteStreamPlaintext(store: ObjectStore, runId: string, s
 /**
  * archive: runs after every stream's load committed. Saves the run's global/legacy connector state
  * (per-stream state was saved by each load), then moves `staging/{run}/` to `archive/{run}/` when
- * the job has archive_staging (without the plaintext of the columns it encrypts), or deletes it. A failed run never gets here, so its staging stays
- * for a retry.
+ * the job has archive_staging (without the plaintext of the columns it encrypts: the raw, typed
+ * and rejected records of the streams that have such columns), or deletes it. A failed run never
+ * gets here, so its staging stays for a retry.
  */
 export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext): Promise<TaskResult> {
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
@@ -53,14 +59,16 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
   }
   let output: ArchiveOutput;
   if (ctx.job.archiveStaging) {
-    // A job that encrypts columns keeps no plaintext copy of them in its archive: the raw, typed
-    // and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
-    const encrypts = jobEncrypts(ctx.job.columnTransformations);
+    // A stream with encrypted columns keeps no plaintext copy of them in the archive: its raw,
+    // typed and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
+    const encrypting = (manifest?.streams ?? []).filter((s) => streamEncrypts(ctx.job.columnTransformations, s));
     let plaintextDeleted = 0;
-    if (encrypts) for (const prefix of plaintextPrefixes(ctx.run.id)) plaintextDeleted += await deps.store.deletePrefix(prefix);
+    for (const s of encrypting) plaintextDeleted += await deleteStreamPlaintext(deps.store, ctx.run.id, s.name, s.files.map((f) => f.key));
     const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id));
-    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)), ...(encrypts ? { plaintextDeleted } : {}) };
-    if (encrypts) ctx.log.info(`deleted ${plaintextDeleted} staging files holding plaintext of encrypted columns (raw, staged, rejects)`);
+    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)), ...(encrypting.length > 0 ? { plaintextDeleted } : {}) };
+    if (encrypting.length > 0) {
+      ctx.log.info(`deleted ${plaintextDeleted} staging files holding plaintext of encrypted columns (raw, staged, rejects of ${encrypting.map((s) => s.name).join(', ')})`);
+    }
     ctx.log.info(`moved ${n} staging files to ${output.to}`);
   } else {
     const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id));

@@ -14,7 +14,7 @@ import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
 import { saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
-import { deleteStreamPlaintext, jobEncrypts } from './archive-task.ts';
+import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
 
 export interface LoadOutput {
   namespace: string;
@@ -467,11 +467,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     if (savedState === 'saved') ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
     if (savedState === 'superseded') ctx.log.warn(`the connector state of stream ${stream} was not saved: a run that read the source after this one saved its own meanwhile`);
     const unread = manifest?.unread ?? [];
-    if (unread.length > 0 && jobEncrypts(ctx.job.columnTransformations)) {
+    if (unread.length > 0 && extracted && streamEncrypts(ctx.job.columnTransformations, extracted)) {
       // This run fails at its unread streams (ADR 0022) and never reaches archive, which would
       // remove the plaintext of the columns this job encrypts; no clear of this run reads it again.
-      const rawKeys = extracted?.files.map((f) => f.key) ?? [];
-      const n = await deleteStreamPlaintext(deps.store, ctx.run.id, stream, rawKeys);
+      const n = await deleteStreamPlaintext(deps.store, ctx.run.id, stream, extracted.files.map((f) => f.key));
       ctx.log.info(`deleted ${n} staging files holding this stream's plaintext (raw, staged, rejects): this run does not reach archive, as ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read`);
     }
     const output: LoadOutput = {

@@ -9,7 +9,6 @@ export const archivePrefix = (runId: string): string => `archive/${runId}/`;
  * The parts of a run's staging that hold source values as the source gave them (raw records,
  * typed records, rejected records) — plaintext of the columns a job encrypts.
  */
-export const plaintextPrefixes = (runId: string): string[] => ['raw', 'staged', 'rejects'].map((d) => `staging/${runId}/${d}/`);
 
 const seg = (stream: string): string => encodeURIComponent(stream);
 
