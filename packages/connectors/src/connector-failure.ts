@@ -3,7 +3,8 @@ import { ConnectorConfigError, NonRetryableTaskError, RetryableTaskError } from 
 /**
  * Why a connector command failed. `config_error` (the source said its configuration is wrong),
  * `cancelled` and `protocol_error` are not worth retrying; a transient or system error reported
- * by the source, a crash (non-zero exit), a timeout and a staging failure are.
+ * by the source, a crash (non-zero exit), a timeout, a read that ended without finishing every
+ * stream (`incomplete_streams`) and a staging failure are.
  */
 export type ConnectorFailureReason =
   | 'config_error'
@@ -13,6 +14,7 @@ export type ConnectorFailureReason =
   | 'timeout'
   | 'cancelled'
   | 'protocol_error'
+  | 'incomplete_streams'
   | 'staging_error';
 
 export interface ConnectorFailure {
@@ -33,6 +35,7 @@ export function isRetryableReason(reason: ConnectorFailureReason): boolean {
     case 'system_error':
     case 'exit_code':
     case 'timeout':
+    case 'incomplete_streams':
     case 'staging_error':
       return true;
   }

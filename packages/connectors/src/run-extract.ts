@@ -323,7 +323,8 @@ class ExtractRun {
       this.#log('warn', 'sluice', `${this.#unreadableRecords} RECORD lines were not JSON and were dropped (their text is not logged: it holds source data)`);
     }
 
-    const failure = outcome === 'nothing to read' ? undefined : outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker);
+    const failure =
+      outcome === 'nothing to read' ? undefined : (outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker) ?? this.#incomplete(connector.sourceName, toRead));
     if (failure) {
       const read = this.#snapshot(false);
       // This try's own records: not those resumed, nor the parts of cut-off streams it took over.
@@ -681,6 +682,29 @@ class ExtractRun {
     } catch (err) {
       this.#log('warn', 'sluice', `the progress callback failed: ${errorMessage(err)}`);
     }
+  }
+
+  /**
+   * A read that ended well without finishing every stream, as the connector's own statuses tell.
+   * When it reported a status for any stream (of this read, or of an earlier try's that this one
+   * resumes: those were kept for their COMPLETE), a stream it did not report COMPLETE was
+   * not read to its end: never started (a source that no longer offers it, a catalog older than
+   * the source) or stopped. Taken as read, an overwrite would replace its table with what little
+   * was read, or empty it (QA round 14). It is a failure like a crash after the other streams
+   * completed: they are kept, and on the last try loaded (ADR 0022). Connectors that report no
+   * statuses (older CDKs) are taken at their exit.
+   */
+  #incomplete(sourceName: string, toRead: ConfiguredAirbyteCatalog): ConnectorFailure | undefined {
+    const statuses = toRead.streams.map((s) => ({ name: s.stream.name, status: this.#progress.get(s.stream.name)?.status ?? null }));
+    if (this.#resumed.size === 0 && statuses.every((s) => s.status === null)) return undefined;
+    const unfinished = statuses.filter((s) => s.status !== 'COMPLETE');
+    if (unfinished.length === 0) return undefined;
+    const each = unfinished.map((s) => `${s.name} (${s.status === null ? 'no status at all' : `its last status ${s.status}`})`).join(', ');
+    return connectorFailure(
+      'incomplete_streams',
+      `${sourceName} ended its read without reporting ${unfinished.length > 1 ? 'these streams' : 'this stream'} COMPLETE, as it did the others: ${each}. ` +
+        `Its rows are not loaded as if the stream had been read (an overwrite would replace the table with them); if the source no longer offers it, leave it out of the job's streams`,
+    );
   }
 
   #abortWriters(reason: unknown): void {
