@@ -205,3 +205,30 @@ test('an overwrite that reads no records empties the table, and the run says so 
   assert.deepEqual(view.body.warnings, ['stream events: the overwrite read no records, so values_empty.events lost its 4 rows (its earlier snapshots still hold them)']);
   assert.equal((await readWithPyIceberg(stack.db.url, 'values_empty', 'events', false)).rows.length, 0);
 });
+
+test('after a failed run, the next run discovers the source again: a source fixed since its catalog was stored is read as it is now', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-refixed-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({
+    name: 'refixed',
+    source_config: { records: 3, source_file: sourceFile },
+    schema_name: 'values_refixed',
+    mode: 'append',
+    streams: ['users'],
+    add_ingestion_metadata: true,
+  });
+  assert.equal((await runJob(job)).state, 'success');
+  // The source adds a column named as a metadata column: discovered (an undeclared field), and the run fails at transform.
+  await writeFile(sourceFile, JSON.stringify({ records: 5, extra_field: 'ingestion_run_id', declare_extra: true }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'failed');
+  assert.match(second.tasks.find((t) => t.task_id === 'transform')?.error ?? '', /already has a column "ingestion_run_id"/);
+  // Fixed at the source. Before, the stored catalog (a day's reuse) still declared the column, and every run failed the same way.
+  await writeFile(sourceFile, JSON.stringify({ records: 5 }));
+  const third = await runJob(job);
+  assert.equal(third.state, 'success', JSON.stringify(third.tasks.map((t) => [t.task_id, t.error])));
+  const logs = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${third.run_id}/tasks/extract/logs`);
+  assert.ok(logs.body.lines.some((l) => /^discovering the source again: the job's previous run failed/.test(l.message)), 'the log says why it discovered');
+  const users = await readWithPyIceberg(stack.db.url, 'values_refixed', 'users', false);
+  assert.deepEqual(users.rows.map((r) => Number(r['seq'])).sort(), [1, 2, 3, 4, 5], 'records 4 and 5, which the failed run read, are loaded once');
+});

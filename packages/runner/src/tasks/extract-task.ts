@@ -24,7 +24,8 @@ export interface ExtractTaskDeps {
 /**
  * How long a discovered catalog is reused before extract discovers again (as Airbyte's platform
  * checks for schema changes periodically, not on every sync). A job whose selected streams are not
- * all in the stored catalog discovers at once.
+ * all in the stored catalog discovers at once, and so does the first run after a run that failed
+ * since the catalog was discovered (`failedSinceDiscover`).
  */
 export const CATALOG_TTL_MS = 24 * 3600_000;
 
@@ -34,6 +35,21 @@ function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | nul
   if (!parsed.success) return undefined;
   const names = new Set(parsed.data.streams.map((s) => s.name));
   return streams.every((s) => names.has(s)) ? parsed.data : undefined;
+}
+
+/**
+ * When the job's latest finished run other than this one failed after `catalogAt`: a catalog
+ * older than the source can be why (a column the source has since dropped or renamed still
+ * declared), and an operator who fixed the source expects the next run to see it, not a day later.
+ */
+async function failedSinceDiscover(ctx: TaskContext, catalogAt: Date | null): Promise<Date | null> {
+  if (catalogAt === null) return null;
+  const latest = await ctx.prisma.dagRun.findFirst({
+    where: { jobId: ctx.job.id, id: { not: ctx.run.id }, state: { in: ['success', 'failed'] }, endedAt: { not: null } },
+    orderBy: { endedAt: 'desc' },
+    select: { state: true, endedAt: true },
+  });
+  return latest?.state === 'failed' && latest.endedAt !== null && latest.endedAt > catalogAt ? latest.endedAt : null;
 }
 
 /**
@@ -134,7 +150,11 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   await learnSecretPaths(ctx, connector, config, row.secretPaths, row.sourceConfigEncrypted);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);
-  const stored = freshCatalog(row, ctx.job.streams);
+  const failedAt = await failedSinceDiscover(ctx, row.sourceCatalogAt);
+  const stored = failedAt === null ? freshCatalog(row, ctx.job.streams) : undefined;
+  if (failedAt !== null) {
+    ctx.log.info(`discovering the source again: the job's previous run failed (${failedAt.toISOString()}) after its catalog was discovered, and a catalog older than the source can be why`);
+  }
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
   const result = await runExtract({
     connector,
