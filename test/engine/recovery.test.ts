@@ -341,6 +341,20 @@ describe('recovery', () => {
     assert.match(lostLog[0]?.message ?? '', /try 1 lost: runner doomed-runner stopped heart-beating/);
   });
 
+  it("a scheduler's sweep starts the queued runs of a job resumed by an API that stopped before starting them", async () => {
+    h = await createHarness();
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1, isPaused: true });
+    const a = await h.engine.triggerRun(jobId);
+    const b = await h.engine.triggerRun(jobId);
+    await h.engine.cancelRun(a.runId);
+    const state = async (): Promise<string> => (await h.prisma.dagRun.findUniqueOrThrow({ where: { id: b.runId } })).state;
+    assert.equal(await state(), 'queued', "the cancel freed a slot, but the job is paused");
+    // Resumed, as the API's PATCH commits it, and nothing more.
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
+    await h.startScheduler();
+    assert.equal(await state(), 'running');
+  });
+
   it('a scheduler start restores a job scheduler missing from a Redis that was not emptied', async () => {
     h = await createHarness();
     const first = await h.startScheduler();

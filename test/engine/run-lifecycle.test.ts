@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError, ServiceUnavailableError } from '@sluice/core';
 import { IncompatibleSchemaError } from '@sluice/iceberg';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
+import { sqlTransaction } from '@sluice/db';
 import { writeJobDag } from '@sluice/engine';
 import { createHarness, instanceStates, noopHandlers, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
@@ -579,6 +580,33 @@ describe('run lifecycle', () => {
     for (let i = 1; i < runs.length; i++) {
       assert.ok((runs[i]?.startedAt ?? 0) >= (runs[i - 1]?.endedAt ?? Infinity), 'each run started after the previous ended');
     }
+  });
+
+  it("a paused job's queued runs wait for its resume; the run under way finishes", async () => {
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1 });
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        await sleep(300);
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    const first = await h.engine.triggerRun(jobId);
+    const second = await h.engine.triggerRun(jobId);
+    const third = await h.engine.triggerRun(jobId);
+    // Paused while the first runs (the API's PATCH writes the flag): it finishes, the queued ones wait.
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: true } });
+    assert.equal((await waitForRun(h.prisma, first.runId, ['success', 'failed'])).state, 'success');
+    await sleep(1_000);
+    const state = async (id: string): Promise<string> => (await h.prisma.dagRun.findUniqueOrThrow({ where: { id } })).state;
+    assert.deepEqual([await state(second.runId), await state(third.runId)], ['queued', 'queued'], 'held while paused');
+    assert.deepEqual(await sqlTransaction(h.prisma, (sql) => h.engine.store.startQueuedRuns(sql, [jobId])), [], 'a paused job starts none');
+    // Resumed: the oldest starts, and the other after it, never two at once.
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
+    await h.engine.startQueuedRuns(jobId);
+    assert.equal(await state(second.runId), 'running');
+    assert.equal(await state(third.runId), 'queued');
+    for (const r of [second, third]) assert.equal((await waitForRun(h.prisma, r.runId, ['success', 'failed'])).state, 'success');
+    await runner.close();
   });
 
   it('runs of one job ending together: the job status follows and queued runs start, never above max_active_runs', async () => {

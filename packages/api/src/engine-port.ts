@@ -9,6 +9,8 @@ export interface JobEngine {
   writeJobDag(tx: Prisma.TransactionClient, jobId: string): Promise<{ dagId: string }>;
   /** Makes Redis's job scheduler match the job row (schedule, time zone, paused, deleted). */
   syncSchedule(jobId: string): Promise<void>;
+  /** Starts the queued runs that max_active_runs allows (a paused job's wait for its resume). */
+  startQueuedRuns(jobId: string): Promise<void>;
   triggerRun(jobId: string): Promise<{ runId: string }>;
   /** `why` says who cancels: an operator (default), or the deletion of the run's job. */
   cancelRun(runId: string, why?: 'operator' | 'job deleted'): Promise<void>;

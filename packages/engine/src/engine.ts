@@ -68,6 +68,15 @@ export class Engine {
   }
 
   /**
+   * Starts the job's queued runs that max_active_runs allows, and enqueues their first tasks: a
+   * paused job's queued runs wait for its resume, which calls this.
+   */
+  async startQueuedRuns(jobId: string): Promise<void> {
+    const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId]));
+    await this.#whenRedisAnswers(this.dispatcher.dispatch(dispatches), `job ${jobId}: the first tasks of the queued runs its resume started are enqueued`);
+  }
+
+  /**
    * Creates a manual run now and dispatches its first tasks. Policy for max_active_runs: the run
    * is queued and starts when a running run of the job finishes; it is never refused. Throws
    * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand.

@@ -93,12 +93,26 @@ export class Recovery {
       await this.schedules.reconcile({ graceMs: this.options.scheduleAuditMs, upsertAll: true, ...(outage === null ? {} : { outageSince: new Date(outage) }) });
       this.#unreachableSince = null;
       this.#auditedAt = Date.now();
+      await this.startQueuedRuns();
     } else if (Date.now() - this.#auditedAt >= this.options.scheduleAuditMs) {
       this.#auditedAt = Date.now();
       await this.schedules.reconcile({ graceMs: this.options.scheduleAuditMs });
+      await this.startQueuedRuns();
     }
     const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
     return { redisWasEmpty, requeued, lost };
+  }
+
+  /**
+   * Starts queued runs that max_active_runs allows in jobs that are not paused: a resume whose
+   * API process stopped between its commit and starting them (runs otherwise start when a run of
+   * their job ends). Answers how many first tasks it enqueued.
+   */
+  async startQueuedRuns(): Promise<number> {
+    const dispatches = await sqlTransaction(this.prisma, (sql) => this.store.startQueuedRuns(sql, null));
+    if (dispatches.length > 0) this.logger.info('started queued runs that a free slot allowed', { firstTasks: dispatches.length });
+    await this.dispatcher.dispatch(dispatches);
+    return dispatches.length;
   }
 
   /** Enqueues every queued / up_for_retry try of a running run that was queued before `before`. */

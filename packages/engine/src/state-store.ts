@@ -353,7 +353,8 @@ export class StateStore {
    * other); the second, started under those locks, sees every run of those jobs that ended or
    * started before us. The contract's job statuses have no "cancelled": a cancelled run leaves its
    * job failed, so it stamps last_failed_at as a failure does (a client reading `failed` finds its time).
-   * A deleted job's queued runs are not started (its delete cancels them).
+   * A deleted job's queued runs are not started (its delete cancels them), nor a paused job's
+   * (they wait for its resume: `startQueuedRuns`).
    */
   async #finishRuns(sql: Sql, ends: readonly RunEnd[]): Promise<TaskDispatch[]> {
     const now = new Date();
@@ -402,7 +403,7 @@ export class StateStore {
       ), running AS (
         SELECT j.id, (SELECT count(*)::int FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') AS n FROM j
       ), next AS (
-        SELECT q.id FROM j JOIN running r ON r.id = j.id JOIN ingestion_jobs live ON live.id = j.id AND NOT live.is_deleted,
+        SELECT q.id FROM j JOIN running r ON r.id = j.id JOIN ingestion_jobs live ON live.id = j.id AND NOT live.is_deleted AND NOT live.is_paused,
           LATERAL (SELECT d.id FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'queued'
                    ORDER BY d.logical_date, d.queued_at, d.id LIMIT greatest(j.max_active - r.n, 0) FOR UPDATE SKIP LOCKED) q
       ), started AS (
@@ -419,6 +420,42 @@ export class StateStore {
           updated_at = ${now}
         FROM j JOIN running r ON r.id = j.id
         WHERE ij.id = j.id
+      )
+      SELECT id, job_id, dag_id FROM started ORDER BY id`;
+    return this.#evaluateRuns(
+      sql,
+      started.map((r) => ({ run: { id: r.id, jobId: r.job_id, dagId: r.dag_id, state: 'running' as const }, rows: undefined })),
+    );
+  }
+
+  /**
+   * Starts the oldest queued runs of these jobs (every job's, when null) while max_active_runs
+   * allows: a paused job's queued runs wait, and its resume starts them. Skips deleted and paused
+   * jobs. The job rows are locked in id order, as `#finishRuns` locks them. Answers the first
+   * tasks of the runs it started.
+   */
+  async startQueuedRuns(sql: Sql, jobIds: readonly string[] | null): Promise<TaskDispatch[]> {
+    const now = new Date();
+    const started = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
+      WITH j AS (
+        SELECT ij.id, ij.max_active_runs FROM ingestion_jobs ij
+        WHERE NOT ij.is_deleted AND NOT ij.is_paused
+          AND (${jobIds === null} OR ij.id = ANY(${jobIds ?? []}::uuid[]))
+          AND EXISTS (SELECT 1 FROM dag_runs d WHERE d.job_id = ij.id AND d.state = 'queued')
+        ORDER BY ij.id FOR UPDATE OF ij
+      ), running AS (
+        SELECT j.id, (SELECT count(*)::int FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') AS n FROM j
+      ), next AS (
+        SELECT q.id FROM j JOIN running r ON r.id = j.id,
+          LATERAL (SELECT d.id FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'queued'
+                   ORDER BY d.logical_date, d.queued_at, d.id LIMIT greatest(j.max_active_runs - r.n, 0) FOR UPDATE SKIP LOCKED) q
+      ), started AS (
+        UPDATE dag_runs SET state = 'running', started_at = ${now}, updated_at = ${now}
+        WHERE id IN (SELECT id FROM next) AND state = 'queued'
+        RETURNING id, job_id, dag_id
+      ), jobs AS (
+        UPDATE ingestion_jobs ij SET status = 'running', status_message = NULL, last_started_at = ${now}, updated_at = ${now}
+        WHERE ij.id IN (SELECT job_id FROM started)
       )
       SELECT id, job_id, dag_id FROM started ORDER BY id`;
     return this.#evaluateRuns(

@@ -291,6 +291,14 @@ export class JobService {
         ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
       });
       await this.#syncSchedule(jobId);
+      // A paused job's queued runs waited; its resume starts those max_active_runs allows.
+      if (job.isPaused && !updated.isPaused) {
+        try {
+          await this.d.engine.startQueuedRuns(jobId);
+        } catch (err) {
+          this.#log.warn("the resumed job's queued runs not started now; the scheduler's sweep starts them", { jobId, error: errorSummary(err) });
+        }
+      }
       return this.#view(updated);
     });
   }

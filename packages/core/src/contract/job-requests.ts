@@ -19,7 +19,10 @@ export const updateJobRequest = z
   .strictObject({
     schedule: text.nullable().optional().describe('new cron expression; null = on demand only'),
     timezone: text.min(1).optional().describe('IANA time zone the schedule is read in'),
-    paused: z.boolean().optional().describe('true pauses the schedule, false resumes it'),
+    paused: z
+      .boolean()
+      .optional()
+      .describe("true pauses the job: no fire, and its queued runs wait (a run under way finishes); false resumes it and starts the queued runs max_active_runs allows"),
     catchup: z.boolean().optional().describe('true: missed fires are all replayed (the latest 100 at most; none from before the schedule was set); false: only the latest after an outage, none on resume'),
     source_config: sourceConfig
       .optional()
