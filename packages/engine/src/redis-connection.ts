@@ -33,17 +33,24 @@ function isUnreachable(err: unknown): boolean {
   return isSocketError(err) || (err instanceof Error && /Connection is closed|Stream isn't writeable/.test(err.message));
 }
 
+/** A queue's or worker's error message logged again only after this long (the count of repeats is said then). */
+const REPEATED_ERROR_MS = 5 * 60_000;
+
 /**
  * One component's view of its Redis: the connections it makes here, and the BullMQ queues and
  * workers it follows. While Redis is away, ioredis and BullMQ retry on their own and every
  * attempt of every connection reports an error; this turns them into one warning when Redis is
  * lost and one line when a connection is ready again. Errors that are not about reaching Redis
- * (a queue's or worker's own failures) are logged each.
+ * (a queue's or worker's own failures) are logged each, the same message once in
+ * REPEATED_ERROR_MS: a worker whose job locks Redis lost (emptied under it) fails to renew each
+ * of them every few seconds until the job ends.
  */
 export class RedisOutages {
   readonly #outage: FailureStreak;
   readonly #connections: Redis[] = [];
   #dropped = false;
+  /** Per error line (`what` and message): when it was last logged, and how often it came since. */
+  readonly #repeats = new Map<string, { loggedAt: number; since: number }>();
 
   constructor(
     readonly redisUrl: string,
@@ -82,11 +89,24 @@ export class RedisOutages {
     return true;
   }
 
+  #logError(what: string, message: string): void {
+    const key = `${what}\u0000${message}`;
+    const now = Date.now();
+    const seen = this.#repeats.get(key);
+    if (seen && now - seen.loggedAt < REPEATED_ERROR_MS) {
+      seen.since += 1;
+      return;
+    }
+    if (this.#repeats.size > 1_000) this.#repeats.clear();
+    this.#repeats.set(key, { loggedAt: now, since: 0 });
+    this.logger.error(`${what} error`, { err: message, ...(seen && seen.since > 0 ? { repeatedSinceLastLogged: seen.since } : {}) });
+  }
+
   /** Follows a BullMQ queue or worker: its connections' errors arrive as its own 'error' events. */
   follow(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, what: string): void {
     emitter.on('error', (err: Error) => {
       if (isUnreachable(err)) this.#outage.failed(err);
-      else this.logger.error(`${what} error`, { err: err.message });
+      else this.#logError(what, err.message);
     });
   }
 }
