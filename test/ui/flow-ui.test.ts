@@ -272,6 +272,14 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await jobPage.locator('.page-head [data-job-status="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await jobPage.locator('.page-head .state-badge[data-state="queued"]').count(), 0);
     await jobPage.close();
+    // Paused, the job holds its queued run, and the run's page says it waits for the resume.
+    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: true })).status, 200);
+    const held = await context.newPage();
+    await held.goto(`${stack.url}/runs/${second}`);
+    await held.getByTestId('run-held').waitFor({ timeout: 15_000 });
+    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: false })).status, 200);
+    await held.getByTestId('run-held').waitFor({ state: 'detached', timeout: 15_000 });
+    await held.close();
     assert.equal((await stack.api('POST', `/api/runs/${second}/cancel`, stack.devToken, {})).status, 200);
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });

@@ -163,7 +163,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
       stateMessage: true,
       warnings: true,
       dagId: true,
-      job: { select: { ownerId: true } },
+      job: { select: { ownerId: true, isPaused: true } },
       tasks: {
         orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
         select: {
@@ -198,6 +198,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
   return {
     ...runSummary(run),
     job_id: run.jobId,
+    job_paused: run.job.isPaused,
     state_message: run.stateMessage,
     warnings: run.warnings,
     // The API's task view, plus what the live pages also show.

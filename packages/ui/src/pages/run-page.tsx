@@ -123,6 +123,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         </div>
       ) : null}
       <ActionStatus error={error} />
+      {state === 'queued' && run?.job_paused === true ? (
+        <p className="status-message" data-testid="run-held">Waits for its job to be resumed: a paused job starts none of its queued runs.</p>
+      ) : null}
       {run?.state_message ? <p className={state === 'failed' ? 'error' : 'status-message'} data-testid="run-message">{run.state_message}</p> : null}
       {(run?.warnings ?? []).map((w) => <p key={w} className="warning">{w}</p>)}
 

@@ -102,6 +102,8 @@ export interface LiveTask extends LiveTaskMark {
 
 export interface LiveRun extends LiveRunSummary {
   job_id: string;
+  /** Whether the run's job is paused: a queued run then waits for its resume. */
+  job_paused: boolean;
   state_message: string | null;
   warnings: string[];
   tasks: LiveTask[];
