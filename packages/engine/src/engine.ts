@@ -79,7 +79,8 @@ export class Engine {
   /**
    * Creates a manual run now and dispatches its first tasks. Policy for max_active_runs: the run
    * is queued and starts when a running run of the job finishes; it is never refused. Throws
-   * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand.
+   * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand: its
+   * run starts when a slot is free, and otherwise waits queued for the job's resume.
    */
   async triggerRun(jobId: string): Promise<{ runId: string }> {
     // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
