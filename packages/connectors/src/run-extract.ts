@@ -700,10 +700,12 @@ class ExtractRun {
     const unfinished = statuses.filter((s) => s.status !== 'COMPLETE');
     if (unfinished.length === 0) return undefined;
     const each = unfinished.map((s) => `${s.name} (${s.status === null ? 'no status at all' : `its last status ${s.status}`})`).join(', ');
+    const many = unfinished.length > 1;
     return connectorFailure(
       'incomplete_streams',
-      `${sourceName} ended its read without reporting ${unfinished.length > 1 ? 'these streams' : 'this stream'} COMPLETE, as it did the others: ${each}. ` +
-        `Its rows are not loaded as if the stream had been read (an overwrite would replace the table with them); if the source no longer offers it, leave it out of the job's streams`,
+      `${sourceName} ended its read without reporting ${many ? 'these streams' : 'this stream'} COMPLETE, as it did the others: ${each}. ` +
+        `${many ? 'Their' : 'Its'} rows are not loaded as if ${many ? 'they' : 'it'} had been read to the end (an overwrite would replace the table with them); ` +
+        `if the source no longer offers ${many ? 'them' : 'it'}, leave ${many ? 'them' : 'it'} out of the job's streams`,
     );
   }
 
