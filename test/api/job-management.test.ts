@@ -183,6 +183,29 @@ describe('runs and tasks', () => {
     assert.deepEqual(Object.keys(again.body), ['error']);
   });
 
+  test("cancelling a job's queued runs stops its backlog at once; the run under way goes on", async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'backlog' }))).body.job_id as string;
+    // No runner here: the first run stays running; max_active_runs 1 queues the others.
+    const running = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    const queued = [];
+    for (let i = 0; i < 3; i++) queued.push((await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string);
+    const c = await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`);
+    assert.equal(c.status, 200, c.text);
+    assert.deepEqual(c.body, { job_id: own, cancelled_run_ids: queued });
+    for (const runId of queued) {
+      const r = (await req('GET', `/api/runs/${runId}`)).body;
+      assert.deepEqual([r.state, r.started_at], ['cancelled', null], `run ${runId}`);
+      assert.ok(r.tasks.every((t: { state: string }) => t.state === 'cancelled'));
+    }
+    assert.equal((await req('GET', `/api/runs/${running}`)).body.state, 'running', 'the run under way goes on');
+    assert.equal((await req('GET', `/api/jobs/${own}`)).body.status, 'running', "withdrawn runs do not touch the job's status");
+    assert.deepEqual((await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`)).body, { job_id: own, cancelled_run_ids: [] }, 'none left: not an error');
+    assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`, { all: true })).status, 400, 'the route takes no body');
+    assert.equal((await req('POST', '/api/airbyte/ingest/00000000-0000-4000-8000-000000000000/runs/cancel')).status, 404);
+    assert.equal((await req('DELETE', `/api/airbyte/ingest/${own}`)).status, 200);
+    assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`)).status, 409);
+  });
+
   test('deleting a job cancels its runs under way, running and queued; its finished runs stay as they were', async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'deleted while running' }))).body.job_id as string;
     const done = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;

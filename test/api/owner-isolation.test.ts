@@ -42,6 +42,7 @@ test("another owner's job answers 404 on every job and run route", async () => {
     ['DELETE', `/api/airbyte/ingest/${aliceJob}`],
     ['POST', `/api/airbyte/ingest/${aliceJob}/runs`],
     ['GET', `/api/airbyte/ingest/${aliceJob}/runs`],
+    ['POST', `/api/airbyte/ingest/${aliceJob}/runs/cancel`],
     ['GET', `/api/jobs/${aliceJob}`],
     ['GET', `/api/runs/${aliceRun}`],
     ['POST', `/api/runs/${aliceRun}/cancel`],

@@ -14,5 +14,7 @@ export interface JobEngine {
   triggerRun(jobId: string): Promise<{ runId: string }>;
   /** `why` says who cancels: an operator (default), or the deletion of the run's job. */
   cancelRun(runId: string, why?: 'operator' | 'job deleted'): Promise<void>;
+  /** Cancels the job's queued runs, runs under way left; answers their ids. */
+  cancelQueuedRuns(jobId: string): Promise<string[]>;
   clearTask(runId: string, taskId: string, mapIndex?: number): Promise<void>;
 }

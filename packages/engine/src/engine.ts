@@ -102,6 +102,11 @@ export class Engine {
     await this.#whenRedisAnswers(told, `run ${runId}: its running tries are told to stop and the runs it freed a slot for are enqueued`);
   }
 
+  /** Cancels the job's queued runs (runs under way go on); answers their ids. No try runs in them: nobody to tell. */
+  async cancelQueuedRuns(jobId: string): Promise<string[]> {
+    return sqlTransaction(this.options.prisma, (sql) => this.store.cancelQueuedRuns(sql, jobId));
+  }
+
   /** Re-runs a failed (or upstream_failed) task instance and everything downstream of it, in the same run. */
   async clearTask(runId: string, taskId: string, mapIndex: number = UNMAPPED): Promise<void> {
     const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.clearTask(sql, { runId, taskId, mapIndex }));

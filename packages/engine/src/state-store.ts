@@ -484,6 +484,21 @@ export class StateStore {
   }
 
   /**
+   * Cancels every queued run of the job (a backlog: catch-up runs, triggers behind
+   * max_active_runs); runs under way go on. The runs are locked in id order before the job's row,
+   * as a batch of ends locks them. Answers their ids, oldest logical date first.
+   */
+  async cancelQueuedRuns(sql: Sql, jobId: string): Promise<string[]> {
+    const runs = await sql.query<{ id: string; logical_date: Date }[]>`
+      SELECT id, logical_date FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'queued' ORDER BY id FOR UPDATE`;
+    for (const r of runs) {
+      // A queued run frees no slot: nothing to dispatch.
+      await this.cancelRun(sql, r.id, 'operator');
+    }
+    return runs.sort((a, b) => a.logical_date.getTime() - b.logical_date.getTime()).map((r) => r.id);
+  }
+
+  /**
    * Clears a failed, upstream_failed or cancelled instance and every instance downstream of
    * it: they go back to scheduled and run again in the same run. Each cleared instance gets its
    * task's full retries again. A failed or cancelled run restarts as a new run would: running at

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NotFoundError } from '@sluice/core';
 import {
+  cancelledQueuedRuns,
   clearTaskQuery,
   createEncryptionKeyRequest,
   createIngestJobRequest,
@@ -207,6 +208,27 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
         const jobId = id(ctx, 'job_id');
         const { runId } = await d.jobs.triggerRun(who(ctx), jobId);
         return { status: 201, body: { run_id: runId, job_id: jobId } };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/airbyte/ingest/{job_id}/runs/cancel',
+      operationId: 'cancelQueuedRuns',
+      summary: "Cancel the job's queued runs",
+      description:
+        'Cancels every queued run of the job: a backlog (a catch-up resumed by mistake, triggers waiting behind max_active_runs) stopped at once. Runs under way go on; cancel them one by one. Pausing the job first stops new fires.',
+      tag: 'runs',
+      scope: 'sluice:write',
+      ingestErrorShape: true,
+      responses: {
+        200: { description: 'the queued runs cancelled (none is not an error)', schema: cancelledQueuedRuns },
+        400: { description: 'a request body was sent: this route takes none', schema: ingestResponse },
+        ...jobErrors,
+        409: { description: 'the job is deleted', schema: ingestResponse },
+      },
+      async handle(ctx) {
+        const jobId = id(ctx, 'job_id');
+        return { status: 200, body: { job_id: jobId, cancelled_run_ids: await d.jobs.cancelQueuedRuns(who(ctx), jobId) } };
       },
     },
     {

@@ -380,6 +380,19 @@ export class JobService {
     return { jobId, flowUrl: flowUrl(this.d.publicUrl, jobId) };
   }
 
+  /**
+   * Cancels the job's queued runs: a backlog (a catch-up resumed by mistake, triggers queued
+   * behind max_active_runs) stopped at once. Runs under way go on (cancel them one by one).
+   */
+  async cancelQueuedRuns(p: Principal, jobId: string): Promise<string[]> {
+    requireScope(p, 'sluice:write');
+    const job = await this.#job(p, jobId);
+    if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+    const cancelled = await this.d.engine.cancelQueuedRuns(jobId);
+    this.#log.info('queued runs cancelled', { jobId, runs: cancelled.length });
+    return cancelled;
+  }
+
   async triggerRun(p: Principal, jobId: string): Promise<{ runId: string }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);

@@ -121,6 +121,10 @@ export const runListView = z
 
 export const triggerRunResponse = z.object({ run_id: z.uuid(), job_id: z.uuid() }).meta({ id: 'TriggeredRun' });
 
+export const cancelledQueuedRuns = z
+  .object({ job_id: z.uuid(), cancelled_run_ids: z.array(z.uuid()).describe('the queued runs cancelled, oldest logical date first') })
+  .meta({ id: 'CancelledQueuedRuns' });
+
 export const taskLogView = z
   .object({
     run_id: z.uuid(),
