@@ -280,7 +280,14 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: false })).status, 200);
     await held.getByTestId('run-held').waitFor({ state: 'detached', timeout: 15_000 });
     await held.close();
-    assert.equal((await stack.api('POST', `/api/runs/${second}/cancel`, stack.devToken, {})).status, 200);
+    // The job page drops the backlog of queued runs at once.
+    const backlog = await context.newPage();
+    await backlog.goto(`${stack.url}/jobs/${jobId}`);
+    await backlog.getByRole('button', { name: 'Cancel queued runs' }).click();
+    await backlog.getByText('1 queued run cancelled.').waitFor({ timeout: 15_000 });
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'cancelled');
+    await backlog.getByRole('button', { name: 'Cancel queued runs' }).waitFor({ state: 'detached', timeout: 15_000 });
+    await backlog.close();
     await page.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');

@@ -25,6 +25,11 @@ export interface TriggeredRun {
   job_id: string;
 }
 
+export interface CancelledQueuedRuns {
+  job_id: string;
+  cancelled_run_ids: string[];
+}
+
 /** The API's largest page of jobs. */
 export const JOB_PAGE = 200;
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
-import type { Job, TriggeredRun } from '../api/types.ts';
+import type { CancelledQueuedRuns, Job, TriggeredRun } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
@@ -116,6 +116,22 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
               Pause
             </button>
           )}
+          {runs.some((r) => r.state === 'queued') ? (
+            <button
+              type="button"
+              className="danger"
+              disabled={busy}
+              onClick={() =>
+                void act('Cancel queued runs', async () => {
+                  const r = await api.request<CancelledQueuedRuns>('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, {});
+                  const n = r.cancelled_run_ids.length;
+                  setNotice(`${n} queued run${n === 1 ? '' : 's'} cancelled.`);
+                })
+              }
+            >
+              Cancel queued runs
+            </button>
+          ) : null}
           <button type="button" className="danger" disabled={busy} onClick={() => setConfirmDelete(true)}>
             Delete…
           </button>
