@@ -609,6 +609,20 @@ describe('run lifecycle', () => {
     await runner.close();
   });
 
+  it('resumes of one job at once start no more runs than max_active_runs', async () => {
+    // No runner: started runs stay running. Two run, four wait; one is cancelled while the job is paused.
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 2 });
+    const runs = [];
+    for (let i = 0; i < 6; i++) runs.push((await h.engine.triggerRun(jobId)).runId);
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: true } });
+    await h.engine.cancelRun(runs[0] ?? '');
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
+    await Promise.all(Array.from({ length: 4 }, () => h.engine.startQueuedRuns(jobId)));
+    const states = await h.prisma.dagRun.findMany({ where: { jobId }, select: { state: true } });
+    assert.equal(states.filter((r) => r.state === 'running').length, 2, JSON.stringify(states));
+    assert.equal(states.filter((r) => r.state === 'queued').length, 3);
+  });
+
   it('runs of one job ending together: the job status follows and queued runs start, never above max_active_runs', async () => {
     const jobId = await h.createJob({ streams: ['a', 'b'], maxActiveRuns: 2 });
     await h.startRunner(undefined, { concurrency: 20 });

@@ -436,13 +436,21 @@ export class StateStore {
    */
   async startQueuedRuns(sql: Sql, jobIds: readonly string[] | null): Promise<TaskDispatch[]> {
     const now = new Date();
+    // Two statements, as in #finishRuns: the second's snapshot is taken once the first holds the
+    // job rows, so its count of running runs sees every run another admission started before
+    // (in one statement, a resume waiting on the lock counted with the snapshot it had before
+    // the wait, and parallel resumes ran more runs than max_active_runs: QA round 15).
+    const locked = await sql.query<{ id: string }[]>`
+      SELECT ij.id FROM ingestion_jobs ij
+      WHERE NOT ij.is_deleted AND NOT ij.is_paused
+        AND (${jobIds === null} OR ij.id = ANY(${jobIds ?? []}::uuid[]))
+        AND EXISTS (SELECT 1 FROM dag_runs d WHERE d.job_id = ij.id AND d.state = 'queued')
+      ORDER BY ij.id FOR UPDATE OF ij`;
+    if (locked.length === 0) return [];
     const started = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
       WITH j AS (
         SELECT ij.id, ij.max_active_runs FROM ingestion_jobs ij
-        WHERE NOT ij.is_deleted AND NOT ij.is_paused
-          AND (${jobIds === null} OR ij.id = ANY(${jobIds ?? []}::uuid[]))
-          AND EXISTS (SELECT 1 FROM dag_runs d WHERE d.job_id = ij.id AND d.state = 'queued')
-        ORDER BY ij.id FOR UPDATE OF ij
+        WHERE ij.id = ANY(${locked.map((l) => l.id)}::uuid[]) AND NOT ij.is_deleted AND NOT ij.is_paused
       ), running AS (
         SELECT j.id, (SELECT count(*)::int FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') AS n FROM j
       ), next AS (
