@@ -483,12 +483,7 @@ export class StateStore {
     if (!runStatesLeadingTo('cancelled').includes(run.state)) {
       throw new ConflictError(`run ${runId} is ${run.state}; only queued or running runs can be cancelled`);
     }
-    const now = new Date();
-    await sql.execute`
-      UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, error = 'run cancelled', updated_at = ${now}
-      WHERE run_id = ${runId}::uuid
-        AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((s) => taskStatesLeadingTo('cancelled').includes(s))}::text[])`;
-    return this.#finishRuns(sql, [{ run, to: 'cancelled', message: CANCEL_MESSAGES[why] }]);
+    return this.#cancelRuns(sql, [run], why);
   }
 
   /**
@@ -497,13 +492,28 @@ export class StateStore {
    * as a batch of ends locks them. Answers their ids, oldest logical date first.
    */
   async cancelQueuedRuns(sql: Sql, jobId: string): Promise<string[]> {
-    const runs = await sql.query<{ id: string; logical_date: Date }[]>`
-      SELECT id, logical_date FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'queued' ORDER BY id FOR UPDATE`;
-    for (const r of runs) {
-      // A queued run frees no slot: nothing to dispatch.
-      await this.cancelRun(sql, r.id, 'operator');
-    }
-    return runs.sort((a, b) => a.logical_date.getTime() - b.logical_date.getTime()).map((r) => r.id);
+    const queued = await sql.query<{ id: string }[]>`
+      SELECT id FROM dag_runs WHERE job_id = ${jobId}::uuid AND state = 'queued' ORDER BY logical_date, queued_at, id`;
+    // Still queued once locked (one may have started meanwhile: it goes on).
+    const runs = (await this.#lockRuns(sql, queued.map((r) => r.id))).filter((r) => r.state === 'queued');
+    // A queued run frees no slot: nothing to dispatch.
+    await this.#cancelRuns(sql, runs, 'operator');
+    const cancelled = new Set(runs.map((r) => r.id));
+    return queued.map((r) => r.id).filter((id) => cancelled.has(id));
+  }
+
+  /** Cancels these runs (locked by the caller, queued or running) in one statement and one batch of ends. */
+  async #cancelRuns(sql: Sql, runs: readonly LockedRun[], why: CancelReason): Promise<TaskDispatch[]> {
+    if (runs.length === 0) return [];
+    const now = new Date();
+    await sql.execute`
+      UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, error = 'run cancelled', updated_at = ${now}
+      WHERE run_id = ANY(${runs.map((r) => r.id)}::uuid[])
+        AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((st) => taskStatesLeadingTo('cancelled').includes(st))}::text[])`;
+    return this.#finishRuns(
+      sql,
+      runs.map((run) => ({ run, to: 'cancelled' as const, message: CANCEL_MESSAGES[why] })),
+    );
   }
 
   /**
