@@ -199,6 +199,20 @@ describe('runs and tasks', () => {
     }
     assert.equal((await req('GET', `/api/runs/${running}`)).body.state, 'running', 'the run under way goes on');
     assert.equal((await req('GET', `/api/jobs/${own}`)).body.status, 'running', "withdrawn runs do not touch the job's status");
+    // The run list filters by state and type, and pages within the filter.
+    const listed = async (query: string): Promise<{ ids: string[]; total: number }> => {
+      const r = await req('GET', `/api/airbyte/ingest/${own}/runs?${query}`);
+      assert.equal(r.status, 200, r.text);
+      return { ids: r.body.runs.map((x: { run_id: string }) => x.run_id), total: r.body.total };
+    };
+    assert.deepEqual(await listed('state=cancelled'), { ids: [...queued].reverse(), total: 3 }, 'newest first');
+    assert.deepEqual(await listed('state=cancelled&limit=2&offset=2'), { ids: [queued[0]], total: 3 });
+    assert.deepEqual(await listed('state=running&run_type=manual'), { ids: [running], total: 1 });
+    assert.deepEqual(await listed('state=failed'), { ids: [], total: 0 });
+    assert.deepEqual(await listed('run_type=scheduled'), { ids: [], total: 0 });
+    const bad = await req('GET', `/api/airbyte/ingest/${own}/runs?state=done`);
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.text, /state/);
     assert.deepEqual((await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`)).body, { job_id: own, cancelled_run_ids: [] }, 'none left: not an error');
     assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`, { all: true })).status, 400, 'the route takes no body');
     assert.equal((await req('POST', '/api/airbyte/ingest/00000000-0000-4000-8000-000000000000/runs/cancel')).status, 404);

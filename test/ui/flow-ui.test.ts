@@ -321,6 +321,49 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test("the job page's run history pages through runs the grid no longer holds, and filters them", async () => {
+    // One slow run under way and 29 queued behind max_active_runs: 30 runs, more than the grid's 25.
+    const { jobId, flowUrl } = await createJob({ name: 'history (slow)' });
+    const runIds: string[] = [];
+    for (let i = 0; i < 30; i++) runIds.push((await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string);
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    const history = page.locator('section[aria-labelledby="history-h"]');
+    const rows = history.locator('tr[data-run-id]');
+    const range = history.getByTestId('history-range');
+    await until('the first page', async () => (await range.textContent()) === '1–25 of 30');
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id'))), runIds.slice(5).reverse(), 'newest first');
+    assert.ok(await history.getByRole('button', { name: 'Newer' }).isDisabled());
+    await history.getByRole('button', { name: 'Older' }).click();
+    await until('the second page', async () => (await range.textContent()) === '26–30 of 30');
+    // The oldest run, which the grid no longer shows, is here: running, with a link to its page.
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id'))), runIds.slice(0, 5).reverse());
+    const oldest = history.locator(`tr[data-run-id="${runIds[0]}"]`);
+    assert.equal(await oldest.locator('.state-badge').getAttribute('data-state'), 'running');
+    assert.ok(await history.getByRole('button', { name: 'Older' }).isDisabled());
+    await shot(page, 'dev-history-older');
+    // Filtered by state, from its first page.
+    await history.getByLabel('State').selectOption('running');
+    await until('the running filter', async () => (await range.textContent()) === '1–1 of 1');
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id'))), [runIds[0]]);
+    // Cancelling the backlog shows live: the page's digest of runs changes, the history is read again.
+    await history.getByLabel('State').selectOption('cancelled');
+    await history.getByText('No run matches.').waitFor();
+    assert.equal((await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, stack.devToken, {})).status, 200);
+    await until('the cancelled runs', async () => (await range.count()) > 0 && (await range.textContent()) === '1–25 of 29');
+    await oldest.waitFor({ state: 'detached' });
+    await history.getByLabel('Type').selectOption('scheduled');
+    await history.getByText('No run matches.').waitFor();
+    await history.getByLabel('Type').selectOption('manual');
+    await history.getByLabel('State').selectOption('');
+    await until('every run again', async () => (await range.count()) > 0 && (await range.textContent()) === '1–25 of 30');
+    await history.locator(`tr[data-run-id="${runIds[29]}"]`).getByRole('link').click();
+    await page.waitForURL(`${stack.url}/runs/${runIds[29]}`);
+    await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
+    assert.equal((await stack.api('POST', `/api/runs/${runIds[0]}/cancel`, stack.devToken, {})).status, 200);
+    await page.close();
+  });
+
   test('the jobs page lists every job with its live run marks, and filters them', async () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/jobs`);

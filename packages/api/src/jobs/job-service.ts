@@ -405,9 +405,10 @@ export class JobService {
   async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {
     requireScope(p, 'sluice:read');
     await this.#job(p, jobId);
+    const where = { jobId, ...(q.state ? { state: q.state } : {}), ...(q.run_type ? { runType: q.run_type } : {}) };
     const [rows, total] = await Promise.all([
-      this.d.prisma.dagRun.findMany({ where: { jobId }, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
-      this.d.prisma.dagRun.count({ where: { jobId } }),
+      this.d.prisma.dagRun.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
+      this.d.prisma.dagRun.count({ where }),
     ]);
     return { runs: rows.map(runSummaryView), total, limit: q.limit, offset: q.offset };
   }

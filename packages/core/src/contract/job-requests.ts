@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES } from './job-views.ts';
+import { JOB_STATUSES, RUN_STATES, RUN_TYPES } from './job-views.ts';
 import { ValidationError } from '../errors/index.ts';
 import { createIngestJobRequest } from './create-ingest-job.ts';
 import { parseRequest } from './parse-request.ts';
@@ -70,7 +70,13 @@ export const listJobsQuery = z.strictObject({
 });
 export type ListJobsQuery = z.output<typeof listJobsQuery>;
 
-export const listRunsQuery = z.strictObject({ limit, offset });
+/** `GET /api/airbyte/ingest/{job_id}/runs` query: paged, newest first, filtered by state and type. */
+export const listRunsQuery = z.strictObject({
+  state: z.enum(RUN_STATES).optional().describe('only runs in this state'),
+  run_type: z.enum(RUN_TYPES).optional().describe('only scheduled or only manual runs'),
+  limit,
+  offset,
+});
 export type ListRunsQuery = z.output<typeof listRunsQuery>;
 
 export const taskLogQuery = z.strictObject({

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import { columnTransformationView } from './column-transformation.ts';
+import { TASK_TYPES } from '../dag/task-types.ts';
+import { RUN_STATES, TASK_STATES } from '../states/states.ts';
 import { WRITE_MODES } from './create-ingest-job.ts';
 
 export const JOB_STATUSES = ['new', 'running', 'completed', 'failed'] as const;
-export const RUN_STATES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
 export const RUN_TYPES = ['scheduled', 'manual'] as const;
-export const TASK_STATES = ['scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'upstream_failed', 'skipped', 'cancelled'] as const;
-export const TASK_TYPES = ['extract', 'stage', 'transform', 'load', 'archive'] as const;
+// One list of each, re-exported: the contract's enums are the engine's states and the DAG's task types.
+export { RUN_STATES, TASK_STATES } from '../states/states.ts';
+export { TASK_TYPES } from '../dag/task-types.ts';
 
 const timestamp = z.string().describe('ISO 8601 UTC timestamp');
 
@@ -118,6 +120,7 @@ export type RunView = z.output<typeof runView>;
 export const runListView = z
   .object({ runs: z.array(runSummaryView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
   .meta({ id: 'RunList' });
+export type RunListView = z.output<typeof runListView>;
 
 export const triggerRunResponse = z.object({ run_id: z.uuid(), job_id: z.uuid() }).meta({ id: 'TriggeredRun' });
 

@@ -2,12 +2,13 @@
  * The API's answers, typed from the same zod schemas the API validates and documents with
  * (@sluice/core/contract): a change there breaks this build, not the page.
  */
-import type { JobStateView, JobView, RunView, StateResetView, TaskLogView, TaskView, RunSummaryView } from '@sluice/core/contract';
+import type { JobStateView, JobView, RunListView, RunView, StateResetView, TaskLogView, TaskView, RunSummaryView } from '@sluice/core/contract';
 
 export type Job = JobView;
 export type Run = RunView;
 export type RunTask = TaskView;
 export type RunSummary = RunSummaryView;
+export type RunList = RunListView;
 export type TaskLog = TaskLogView;
 export type LogLine = TaskLogView['lines'][number];
 export type JobState = JobStateView;

@@ -7,6 +7,7 @@ import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
+import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
 import { SourceConfigEditor } from '../components/source-config-editor.tsx';
 import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
@@ -189,6 +190,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           <RunGrid tasks={live.dag.tasks} streams={live.streams} runs={runs} selectedRunId={selectedRun?.run_id ?? null} onSelectRun={setSelected} grouped={grouped} />
         ) : null}
       </section>
+
+      <RunHistory jobId={jobId} version={runs.map((r) => `${r.run_id}:${r.state}`).join(',')} />
 
       <SavedState jobId={jobId} version={live?.status ?? ''} canReset={!deleted} />
 

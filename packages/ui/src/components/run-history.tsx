@@ -1,0 +1,147 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { RUN_STATES } from '@sluice/core/states';
+import type { RunList } from '../api/types.ts';
+import { useApp } from '../app-context.ts';
+import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
+import { Link } from '../router.tsx';
+import { ActionStatus } from './page-parts.tsx';
+import { StateBadge } from './state-mark.tsx';
+
+/** Runs per page of the history. */
+export const HISTORY_PAGE = 25;
+
+type StateFilter = (typeof RUN_STATES)[number] | '';
+type TypeFilter = 'scheduled' | 'manual' | '';
+
+/**
+ * Every run of a job, newest first, a page at a time and filtered by state and type — the runs
+ * the grid (the latest few) no longer holds. Read again whenever `version` changes (the page
+ * passes a digest of its live runs, so a run that starts or ends shows here too).
+ */
+export function RunHistory({ jobId, version }: { jobId: string; version: string }): ReactNode {
+  const { api } = useApp();
+  const [state, setState] = useState<StateFilter>('');
+  const [runType, setRunType] = useState<TypeFilter>('');
+  const [offset, setOffset] = useState(0);
+  const [page, setPage] = useState<RunList | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    const query = new URLSearchParams({ limit: String(HISTORY_PAGE), offset: String(offset) });
+    if (state !== '') query.set('state', state);
+    if (runType !== '') query.set('run_type', runType);
+    api
+      .get<RunList>(`/api/airbyte/ingest/${encodeURIComponent(jobId)}/runs?${query.toString()}`)
+      .then((p) => {
+        if (!current) return;
+        // Runs that left the filtered state (queued ones that started) can leave this page empty: show the last one.
+        if (p.runs.length === 0 && offset > 0 && p.total > 0) {
+          setOffset(Math.floor((p.total - 1) / HISTORY_PAGE) * HISTORY_PAGE);
+          return;
+        }
+        setError(null);
+        setPage(p);
+      })
+      .catch((err: unknown) => {
+        if (current) setError(`Reading the runs failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    return () => {
+      current = false;
+    };
+  }, [api, jobId, state, runType, offset, version]);
+
+  const total = page?.total ?? 0;
+  const runs = page?.runs ?? [];
+  const first = runs.length === 0 ? 0 : offset + 1;
+  const last = offset + runs.length;
+  return (
+    <section aria-labelledby="history-h">
+      <h2 id="history-h">Run history</h2>
+      <div className="filters" role="group" aria-label="Filter the runs">
+        <label>
+          State{' '}
+          <select
+            value={state}
+            onChange={(e) => {
+              setState(e.target.value as StateFilter);
+              setOffset(0);
+            }}
+          >
+            <option value="">any</option>
+            {RUN_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Type{' '}
+          <select
+            value={runType}
+            onChange={(e) => {
+              setRunType(e.target.value as TypeFilter);
+              setOffset(0);
+            }}
+          >
+            <option value="">any</option>
+            <option value="scheduled">scheduled</option>
+            <option value="manual">manual</option>
+          </select>
+        </label>
+      </div>
+      <ActionStatus notice={null} error={error} />
+      {page === null && error === null ? <p className="muted">Loading…</p> : null}
+      {page !== null && runs.length === 0 ? <p className="muted">{state === '' && runType === '' ? 'No runs yet.' : 'No run matches.'}</p> : null}
+      {runs.length > 0 ? (
+        <table className="responsive" data-testid="run-history">
+          <thead>
+            <tr>
+              <th scope="col">Run</th>
+              <th scope="col">State</th>
+              <th scope="col">Type</th>
+              <th scope="col">Logical date</th>
+              <th scope="col">Started</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Message</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => (
+              <tr key={r.run_id} data-run-id={r.run_id}>
+                <td data-label="Run">
+                  <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link>
+                </td>
+                <td data-label="State">
+                  <StateBadge state={r.state} />
+                </td>
+                <td data-label="Type">{r.run_type}</td>
+                <td data-label="Logical date">{formatDate(r.logical_date)}</td>
+                <td data-label="Started">{formatDate(r.started_at)}</td>
+                <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at))}</td>
+                <td data-label="Message" className="small">
+                  {r.state_message ?? ''}
+                  {r.warnings.length > 0 ? <span className="muted"> {r.warnings.length === 1 ? '1 warning' : `${r.warnings.length} warnings`}</span> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {page !== null && total > 0 ? (
+        <nav className="pager" aria-label="Run history pages">
+          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - HISTORY_PAGE))}>
+            Newer
+          </button>
+          <span data-testid="history-range">
+            {first}–{last} of {total}
+          </span>
+          <button type="button" disabled={last >= total} onClick={() => setOffset(offset + HISTORY_PAGE)}>
+            Older
+          </button>
+        </nav>
+      ) : null}
+    </section>
+  );
+}
