@@ -331,13 +331,14 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const history = page.locator('section[aria-labelledby="history-h"]');
     const rows = history.locator('tr[data-run-id]');
     const range = history.getByTestId('history-range');
+    const runIdsOf = async (trs: typeof rows): Promise<(string | null)[]> => Promise.all((await trs.all()).map((tr) => tr.getAttribute('data-run-id')));
     await until('the first page', async () => (await range.textContent()) === '1–25 of 30');
-    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id'))), runIds.slice(5).reverse(), 'newest first');
+    assert.deepEqual(await runIdsOf(rows), runIds.slice(5).reverse(), 'newest first');
     assert.ok(await history.getByRole('button', { name: 'Newer' }).isDisabled());
     await history.getByRole('button', { name: 'Older' }).click();
     await until('the second page', async () => (await range.textContent()) === '26–30 of 30');
     // The oldest run, which the grid no longer shows, is here: running, with a link to its page.
-    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id'))), runIds.slice(0, 5).reverse());
+    assert.deepEqual(await runIdsOf(rows), runIds.slice(0, 5).reverse());
     const oldest = history.locator(`tr[data-run-id="${runIds[0]}"]`);
     assert.equal(await oldest.locator('.state-badge').getAttribute('data-state'), 'running');
     assert.ok(await history.getByRole('button', { name: 'Older' }).isDisabled());
@@ -345,7 +346,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // Filtered by state, from its first page.
     await history.getByLabel('State').selectOption('running');
     await until('the running filter', async () => (await range.textContent()) === '1–1 of 1');
-    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run-id'))), [runIds[0]]);
+    assert.deepEqual(await runIdsOf(rows), [runIds[0]]);
     // Cancelling the backlog shows live: the page's digest of runs changes, the history is read again.
     await history.getByLabel('State').selectOption('cancelled');
     await history.getByText('No run matches.').waitFor();
