@@ -6,6 +6,7 @@
  * table (its field ids). The Parquet written is read back with DuckDB.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,8 @@ import { ColumnCipher, generateKeyMaterial } from '@sluice/crypto';
 import { openCatalog, type ColumnSpec, type IcebergCatalog, type IcebergField } from '@sluice/iceberg';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { stageStream } from '../../packages/runner/src/tasks/stage-stream.ts';
+import { readStagedManifest, stageStream } from '../../packages/runner/src/tasks/stage-stream.ts';
+import type { TryWrites } from '../../packages/runner/src/tasks/staging-layout.ts';
 import { transformStream, type TransformedManifest, type TransformStreamInput } from '../../packages/runner/src/tasks/transform-stream.ts';
 import { mergeKeysFor } from '../../packages/runner/src/tasks/load-task.ts';
 import { keyVersionInTable } from '../../packages/runner/src/tasks/key-version-in-table.ts';
@@ -32,6 +34,8 @@ const keyVersion = (column: string): Promise<number | null> => keyVersionInTable
 const runId = '11111111-2222-3333-4444-555555555555';
 const never = new AbortController().signal;
 const cipher = new ColumnCipher('pii', new Map([[1, generateKeyMaterial()]]), 1);
+/** A try that holds its task (the first, here). */
+const currentTry: TryWrites = { tryNumber: 1, stillCurrent: async () => true };
 
 /** transformStream over the staged `users` stream, with this file's store, run, cipher and catalog. */
 function transformUsers(
@@ -51,6 +55,7 @@ function transformUsers(
     metadata: options.metadata ?? null,
     signal: never,
     progress: () => undefined,
+    try: currentTry,
   });
 }
 
@@ -130,7 +135,7 @@ after(async () => {
 
 test('stage types every column and keeps records with misfit values as counted rejects', async () => {
   const warnings: string[] = [];
-  const staged = await stageStream({ store, runId, stream: 'users', signal: never, progress: () => undefined, warn: (m) => warnings.push(m) });
+  const staged = await stageStream({ store, runId, stream: 'users', signal: never, progress: () => undefined, warn: (m) => warnings.push(m), try: currentTry });
   assert.deepEqual(warnings, []);
   assert.equal(staged.rows, 3);
   assert.deepEqual(staged.mismatches, { age: 1, born: 1 });
@@ -152,7 +157,7 @@ test('stage types every column and keeps records with misfit values as counted r
 });
 
 /** Stages raw lines (JSON text, as a connector writes them) of one stream with the given schema properties, in a run of their own. */
-async function stageRaw(run: string, raw: string[], properties: Record<string, unknown>): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
+async function stageRaw(run: string, raw: string[], properties: Record<string, unknown>, t: TryWrites = currentTry): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
   const key = `staging/${run}/raw/items/part-00000.jsonl`;
   await store.put(key, raw.join('\n') + '\n');
   const now = new Date().toISOString();
@@ -183,7 +188,7 @@ async function stageRaw(run: string, raw: string[], properties: Record<string, u
   };
   await store.put(extractManifestKey(run), JSON.stringify(manifest));
   const warnings: string[] = [];
-  const staged = await stageStream({ store, runId: run, stream: 'items', signal: never, progress: () => undefined, warn: (m) => warnings.push(m) });
+  const staged = await stageStream({ store, runId: run, stream: 'items', signal: never, progress: () => undefined, warn: (m) => warnings.push(m), try: t });
   return { staged, warnings };
 }
 
@@ -287,6 +292,7 @@ test("a merge job's transform keeps the staged order across many row groups, so 
     metadata: null,
     signal: never,
     progress: () => undefined,
+    try: currentTry,
   });
   assert.equal(out.rows, rows);
   const local: string[] = [];
@@ -305,6 +311,61 @@ test("a merge job's transform keeps the staged order across many row groups, so 
   assert.equal(v.length, rows);
   const outOfOrder = v.findIndex((x, i) => x !== i);
   assert.equal(outOfOrder, -1, `row ${outOfOrder} of the files is staged row ${v[outOfOrder]}`);
+});
+
+test("a try declared lost that goes on never replaces its retry's files: it stops before writing, or writes files of its own", async () => {
+  // A runner frozen past its heartbeat goes on where it was while the retry of its task runs
+  // elsewhere (QA round 13, F13). Here the retry (try 2) finishes first, then the lost try 1 reaches its writes.
+  const run = '11111111-2222-3333-4444-aaaaaaaaaaaa';
+  const retry: TryWrites = { tryNumber: 2, stillCurrent: async () => true };
+  const transformItems = (t: TryWrites): Promise<TransformedManifest> =>
+    transformStream({
+      store,
+      runId: run,
+      stream: 'items',
+      transformations: [{ column: 'v', stream: null, newName: null, encryptionKeyName: 'pii', castTo: null, drop: false }],
+      loadCipher: async () => cipher,
+      fieldsForWrite: (columns) => catalog.fieldsForWrite('pipeline', 'lost_items', columns),
+      keyVersionInTable: async () => null,
+      mergeKeys: [],
+      keepOrder: false,
+      metadata: null,
+      signal: never,
+      progress: () => undefined,
+      try: t,
+    });
+  const { staged } = await stageRaw(run, ['{"k":1,"v":"a"}', '{"k":"two","v":"b"}'], { k: { type: 'integer' }, v: { type: 'string' } }, retry);
+  assert.equal(staged.rejectedRows, 1);
+  const transformed = await transformItems(retry);
+  assert.deepEqual([...staged.files, ...transformed.files].map((f) => path.basename(f.key)), ['try-2-part-00000.parquet', 'try-2-part-00000.parquet']);
+  const contents = async (): Promise<Map<string, string>> => {
+    const m = new Map<string, string>();
+    for await (const o of store.list(`staging/${run}/`)) m.set(o.key, createHash('sha256').update(await store.get(o.key)).digest('hex'));
+    return m;
+  };
+  const written = await contents();
+
+  // Told it was given up (its heartbeat answers "not yours"): it writes nothing at all.
+  const givenUp: TryWrites = { tryNumber: 1, stillCurrent: async () => false };
+  await assert.rejects(
+    stageStream({ store, runId: run, stream: 'items', signal: never, progress: () => undefined, warn: () => undefined, try: givenUp }),
+    /this try was given up meanwhile \(declared lost and retried elsewhere\): it leaves the staging to the retry/,
+  );
+  await assert.rejects(transformItems(givenUp), /this try was given up meanwhile/);
+  assert.deepEqual(await contents(), written, 'every file of the retry is there, unchanged, and nothing else');
+
+  // Not told (PostgreSQL could not answer its heartbeat): its data files have names of their own,
+  // so the retry's stay as they were, and whichever manifest is last names files that match it.
+  const unaware: TryWrites = { tryNumber: 1, stillCurrent: async () => true };
+  const late = await transformItems(unaware);
+  const after = await contents();
+  for (const [key, digest] of written) if (key.includes('/try-2-')) assert.equal(after.get(key), digest, `${key} unchanged`);
+  assert.deepEqual(late.files.map((f) => path.basename(f.key)), ['try-1-part-00000.parquet']);
+  for (const f of late.files) assert.equal((await store.head(f.key))?.size, f.bytes, `${f.key} is the file its manifest describes`);
+  assert.deepEqual(
+    (await readStagedManifest(store, run, 'items')).files.map((f) => f.key),
+    staged.files.map((f) => f.key),
+  );
 });
 
 test("transform writes the files with the existing table's field ids and types, and without planned ids when the table cannot take the columns", async () => {

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '@sluice/storage';
-import { errorMessage } from '@sluice/core';
+import { errorMessage, TRY_GIVEN_UP } from '@sluice/core';
 import { buildConfiguredCatalog, type WriteMode } from './configured-catalog.ts';
 import { outcomeFailure, type Connector } from './connector.ts';
 import { connectorFailure, type ConnectorFailure } from './connector-failure.ts';
@@ -97,9 +97,6 @@ export interface RunExtractOptions {
    */
   stillCurrent?: () => Promise<boolean>;
 }
-
-/** Why a try that is no longer current (`stillCurrent`) stopped writing. */
-const NOT_CURRENT = 'this try was given up meanwhile (declared lost and retried elsewhere): it leaves the staging to the retry';
 
 /** What an extract that wrote its manifest hands back. */
 export interface ExtractedRun {
@@ -250,7 +247,7 @@ class ExtractRun {
       for (const s of toRead.streams) {
         const prefix = `staging/${o.runId}/raw/${streamKeySegment(s.stream.name)}/`;
         const writer = new StagingWriter(o.store, prefix, partBytes, undefined, undefined, async () => {
-          if (!(await this.#isCurrent())) throw new Error(NOT_CURRENT);
+          if (!(await this.#isCurrent())) throw new Error(TRY_GIVEN_UP);
         });
         const continued = this.#continued.get(s.stream.name);
         if (continued?.state) {
@@ -337,7 +334,7 @@ class ExtractRun {
       }
       if (!(await this.#isCurrent())) {
         this.#abortWriters(failure.error);
-        this.#log('warn', 'sluice', NOT_CURRENT);
+        this.#log('warn', 'sluice', TRY_GIVEN_UP);
         return this.#failed(failure);
       }
       // The last try, or a failure no retry fixes: no other try of this extract follows.
@@ -360,8 +357,8 @@ class ExtractRun {
     } catch (err) {
       this.#abortWriters(err);
       if (!(await this.#isCurrent())) {
-        this.#log('warn', 'sluice', NOT_CURRENT);
-        return this.#failed(connectorFailure('staging_error', NOT_CURRENT, err));
+        this.#log('warn', 'sluice', TRY_GIVEN_UP);
+        return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, err));
       }
       await this.#removeParts([]);
       return this.#failed(connectorFailure('staging_error', `staging the records of ${connector.sourceName} failed: ${errorMessage(err)}`, err));
@@ -383,8 +380,8 @@ class ExtractRun {
       [],
     );
     if (!(await this.#isCurrent())) {
-      this.#log('warn', 'sluice', NOT_CURRENT);
-      return this.#failed(connectorFailure('staging_error', NOT_CURRENT, new Error(NOT_CURRENT)));
+      this.#log('warn', 'sluice', TRY_GIVEN_UP);
+      return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, new Error(TRY_GIVEN_UP)));
     }
     const unwritten = await this.#publish(manifest);
     if (unwritten !== undefined) {
@@ -852,8 +849,8 @@ class ExtractRun {
     const manifestKey = extractManifestKey(o.runId);
     const manifest = this.#manifest(streams, state, unread);
     if (!(await this.#isCurrent())) {
-      this.#log('warn', 'sluice', NOT_CURRENT);
-      return this.#failed(connectorFailure('staging_error', NOT_CURRENT, new Error(NOT_CURRENT)));
+      this.#log('warn', 'sluice', TRY_GIVEN_UP);
+      return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, new Error(TRY_GIVEN_UP)));
     }
     const unwritten = await this.#publish(manifest);
     if (unwritten !== undefined) {

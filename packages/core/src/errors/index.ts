@@ -104,6 +104,12 @@ export class RetryableTaskError extends SluiceError {
   override readonly retryable = true;
 }
 
+/**
+ * Why a try that was declared lost (its heartbeat went stale) and retried elsewhere stops before
+ * writing: the staging its task shares with the retry is left to the retry.
+ */
+export const TRY_GIVEN_UP = 'this try was given up meanwhile (declared lost and retried elsewhere): it leaves the staging to the retry';
+
 export function assertNever(value: never, what = 'value'): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
 }

@@ -13,6 +13,7 @@ import { loadTask } from './load-task.ts';
 import type { TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest, stageStream } from './stage-stream.ts';
 import { storedTransformations, transformStream } from './transform-stream.ts';
+import type { TryWrites } from './staging-layout.ts';
 
 export interface IngestionDeps {
   store: ObjectStore;
@@ -32,6 +33,8 @@ function streamOf(ctx: TaskContext): string {
   return ctx.task.stream;
 }
 
+const tryWrites = (ctx: TaskContext): TryWrites => ({ tryNumber: ctx.task.tryNumber, stillCurrent: () => ctx.stillCurrent() });
+
 /** The handlers of the ingestion DAG: extract → stage → transform → load (per stream) → archive. */
 export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
   return {
@@ -45,6 +48,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         progress: (p) => ctx.progress(p),
         warn: (message) => ctx.log.warn(message),
         ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
+        try: tryWrites(ctx),
       });
       if (m.rejectedRows > 0) {
         await ctx.warnRun(
@@ -78,6 +82,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),
         ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
+        try: tryWrites(ctx),
       });
       return { output: { rows: out.rows, columns: out.columns.map((c) => c.name) }, rows: out.rows, bytes: out.files.reduce((n, f) => n + f.bytes, 0) };
     },

@@ -6,7 +6,7 @@ import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type Strea
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
-import { rejectsKey, stagedDir, stagedManifestKey } from './staging-layout.ts';
+import { ensureCurrent, rejectsKey, stagedDir, stagedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
 
 export const stagedManifestSchema = z.object({
   version: z.literal(1),
@@ -74,6 +74,7 @@ export interface StageStreamInput {
   /** A line for the task's log about something the data could not be given. */
   warn(message: string): void;
   duckdb?: TaskDuckDbSettings;
+  try: TryWrites;
 }
 
 /**
@@ -120,7 +121,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       mismatches: {},
       rejectsKey: null,
     };
-    if (localParts.length === 0 || extracted.records === 0) return await finish(store, runId, stream, base);
+    if (localParts.length === 0 || extracted.records === 0) return await finish(input, base);
 
     const fileList = `[${localParts.map(lit).join(', ')}]`;
     const readRaw = (as: (c: StreamColumn) => string): string =>
@@ -146,6 +147,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     const rejectedRows = Number(counts.getRows()[0]?.[1] ?? 0);
     const mismatches: Record<string, number> = {};
     let rejects: string | null = null;
+    await ensureCurrent(input.try);
     if (rejectedRows > 0) {
       const perColumn = await db.runAndReadAll(
         `SELECT i, count(*)::BIGINT FROM (SELECT unnest(${ident(misfit)}) AS i FROM read_parquet(${lit(out)}) WHERE ${ident(misfit)} IS NOT NULL)
@@ -167,10 +169,10 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       await store.upload(rj, rejects);
     }
     const bytes = (await stat(out)).size;
-    const key = `${stagedDir(runId, stream)}part-00000.parquet`;
+    const key = tryFileKey(stagedDir(runId, stream), input.try, 0);
     await store.upload(out, key);
     input.progress({ rows, bytes });
-    return await finish(store, runId, stream, {
+    return await finish(input, {
       ...base,
       files: [{ key, rows, bytes }],
       rows,
@@ -188,8 +190,9 @@ function unusedName(base: string, columns: StreamColumn[]): string {
   return name;
 }
 
-async function finish(store: ObjectStore, runId: string, stream: string, m: StagedManifest): Promise<StagedManifest> {
-  await store.put(stagedManifestKey(runId, stream), JSON.stringify(m));
+async function finish(input: StageStreamInput, m: StagedManifest): Promise<StagedManifest> {
+  await ensureCurrent(input.try);
+  await input.store.put(stagedManifestKey(input.runId, input.stream), JSON.stringify(m));
   return m;
 }
 

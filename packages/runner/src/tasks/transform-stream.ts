@@ -27,7 +27,7 @@ import {
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
-import { transformedDir, transformedManifestKey } from './staging-layout.ts';
+import { ensureCurrent, transformedDir, transformedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
 
 /** Iceberg types of the columns a transform writes. */
 export const outputTypes = ['long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp', 'string'] as const;
@@ -162,6 +162,7 @@ export interface TransformStreamInput {
   signal: AbortSignal;
   progress(p: { rows?: number; bytes?: number }): void;
   duckdb?: TaskDuckDbSettings;
+  try: TryWrites;
 }
 
 /**
@@ -237,6 +238,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
   return withDuckDb(async (db, scratch) => {
     const result: TransformedManifest = { version: 1, stream, columns, primaryKey, dropped, droppedPrimaryKey, files: [], rows: 0, icebergFields: planned };
     if (staged.rows === 0 || staged.files.length === 0) {
+      await ensureCurrent(input.try);
       await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
       return result;
     }
@@ -326,13 +328,16 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     } else {
       await db.run(`COPY (${query}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
     }
-    for (const [i, written] of (await writtenFiles(db, outDir, planned ? fields : null)).entries()) {
-      const key = `${transformedDir(runId, stream)}part-${String(i).padStart(5, '0')}.parquet`;
+    const files = await writtenFiles(db, outDir, planned ? fields : null);
+    await ensureCurrent(input.try);
+    for (const [i, written] of files.entries()) {
+      const key = tryFileKey(transformedDir(runId, stream), input.try, i);
       await store.upload(written.path, key);
       result.files.push({ key, rows: written.rows, bytes: written.bytes, metrics: written.metrics });
     }
     result.rows = result.files.reduce((n, f) => n + f.rows, 0);
     input.progress({ rows: result.rows, bytes: result.files.reduce((n, f) => n + f.bytes, 0) });
+    await ensureCurrent(input.try);
     await store.put(transformedManifestKey(runId, stream), JSON.stringify(result));
     return result;
   }, input.duckdb);
