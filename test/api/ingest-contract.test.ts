@@ -275,6 +275,33 @@ describe('rejected, nothing stored', () => {
     });
   }
 
+  test('lists longer than a job takes are refused at once; an answer with many issues names 20 and counts the rest', async () => {
+    const many = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+    const started = Date.now();
+    const tooMany = await post(ingestBody({ streams: many(100_000, 's') }));
+    assert.equal(tooMany.status, 400, tooMany.text.slice(0, 500));
+    assert.equal(tooMany.body.error, 'streams: at most 5000 streams');
+    for (const [field, body, said] of [
+      ['tags', { tags: many(101, 't') }, 'tags: at most 100 tags'],
+      ['column_transformations', { column_transformations: Array.from({ length: 10_001 }, (_, i) => ({ column: `c${i}`, new_name: `n${i}` })) }, 'column_transformations: at most 10000 column transformations'],
+    ] as const) {
+      const r = await post(ingestBody(body));
+      assert.equal(r.status, 400, `${field}: ${r.text.slice(0, 300)}`);
+      assert.equal(r.body.error, said);
+    }
+    // 5000 streams, each listed twice: 5000 issues, checked without a quadratic scan, said in a short answer.
+    const twice = many(2500, 's');
+    const r = await post(ingestBody({ streams: [...twice, ...twice] }));
+    assert.equal(r.status, 400);
+    const said = (r.body.error as string).split('; ');
+    assert.equal(said.length, 21);
+    assert.equal(said[0], 'streams[2500]: stream "s0" is listed twice');
+    assert.equal(said[20], 'and 2480 more');
+    assert.ok(r.text.length < 2000, `${r.text.length} bytes`);
+    // Not a timed test: a bound far above what a linear check takes, which the quadratic one (≈ 10 s at 100,000) broke.
+    assert.ok(Date.now() - started < 60_000);
+  });
+
   test('every bad field is named in one answer', async () => {
     const r = await post(ingestBody({ name: '', mode: 'x', schema_name: 'a b', colour: 1 }));
     assert.equal(r.status, 400);

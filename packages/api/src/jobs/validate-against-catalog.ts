@@ -19,6 +19,16 @@ export interface SourceCatalog {
 /** Runs the connector's `discover` with the job's config; undefined when the catalog cannot be had. */
 export type DiscoverCatalog = (sourceName: string, config: Record<string, unknown>) => Promise<SourceCatalog | undefined>;
 
+/** Names an error lists at most; a large catalog's others are counted, so that an error stays readable and small. */
+const NAMES_SAID = 50;
+
+/** `a, b, c`, or the first 50 and `… and N more`; `none` when there are none. */
+function namesSaid(names: readonly string[]): string {
+  if (names.length === 0) return 'none';
+  const said = names.slice(0, NAMES_SAID).join(', ');
+  return names.length > NAMES_SAID ? `${said} … and ${names.length - NAMES_SAID} more` : said;
+}
+
 function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
   const props = stream.json_schema['properties'];
   return props !== null && typeof props === 'object' && !Array.isArray(props) ? Object.keys(props) : null;
@@ -34,7 +44,7 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
 export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const byName = new Map(catalog.streams.map((s) => [s.name, s]));
-  const available = [...byName.keys()].join(', ') || 'none';
+  const available = namesSaid([...byName.keys()]);
   spec.streams.forEach((s, i) => {
     if (!byName.has(s)) issues.push({ path: `streams[${i}]`, message: `stream "${s}" is not in the source's catalog (its streams: ${available})` });
   });
@@ -112,7 +122,7 @@ function mergeKeyIssues(spec: JobDefinition, stream: SourceCatalog['streams'][nu
       message:
         i >= 0
           ? `column "${k}" of stream "${stream.name}" is dropped by column_transformations[${i}], so it cannot be a merge key`
-          : `column "${k}" is not in stream "${stream.name}" (its columns: ${columns.join(', ')})`,
+          : `column "${k}" is not in stream "${stream.name}" (its columns: ${namesSaid(columns)})`,
     });
   }
   return issues;
@@ -141,7 +151,7 @@ export function statesAgainstCatalog(states: readonly ImportedState[], catalog: 
       if (named.some((c) => namespaceOf(c.namespace) === namespaceOf(d.namespace))) return [];
       const message =
         named.length === 0
-          ? `stream "${d.name}" is not in the source's catalog (its streams: ${[...new Set(catalog.streams.map((c) => c.name))].join(', ') || 'none'})`
+          ? `stream "${d.name}" is not in the source's catalog (its streams: ${namesSaid([...new Set(catalog.streams.map((c) => c.name))])})`
           : `stream ${said(d)} is not in the source's catalog, which has ${named.map(said).join(', ')}: a state is read under its stream's exact namespace`;
       return [{ path: s.at, message }];
     }),

@@ -23,6 +23,14 @@ export const sourceName = text
 const nonEmpty = text.trim().min(1, 'must not be empty');
 
 /**
+ * The longest lists a job takes: far beyond any source (Airbyte's largest have about a thousand
+ * streams), and short enough that a request is checked in milliseconds and its error stays small.
+ */
+export const MAX_STREAMS = 5000;
+export const MAX_TAGS = 100;
+export const MAX_COLUMN_TRANSFORMATIONS = 10_000;
+
+/**
  * The body of `POST /api/airbyte/ingest` ("Create PyAirbyte ingestion job"): every field of the
  * contract, unknown fields rejected. Sluice's additions: `timezone` (the zone `schedule` is read
  * in; default UTC) and `catchup` (missed fires replayed; default false). Cross-field rules are in {@link parseCreateIngestJob}.
@@ -36,7 +44,7 @@ export const createIngestJobRequest = z
     ),
     schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
-    streams: z.array(nonEmpty).nullish().describe('streams to sync; empty or null = all streams'),
+    streams: z.array(nonEmpty).max(MAX_STREAMS, `at most ${MAX_STREAMS} streams`).nullish().describe('streams to sync; empty or null = all streams'),
     merge: text
       .nullish()
       .describe(
@@ -51,9 +59,12 @@ export const createIngestJobRequest = z
         'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (the latest 100 at most; none from before the schedule was set) instead of the latest one only',
       ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
-    tags: z.array(nonEmpty).nullish().describe('DataHub tags for the ingested tables'),
+    tags: z.array(nonEmpty).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),
     owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
-    column_transformations: z.array(columnTransformationInput).nullish().describe('per-stream column rename, encryption, cast or drop'),
+    column_transformations: z
+      .array(columnTransformationInput)
+      .max(MAX_COLUMN_TRANSFORMATIONS, `at most ${MAX_COLUMN_TRANSFORMATIONS} column transformations`)
+      .nullish().describe('per-stream column rename, encryption, cast or drop'),
     archive_staging: z.boolean().default(true).describe('move staging files to archive/{run_id}/ instead of deleting them (a job that encrypts columns archives no plaintext of them: its raw, staged and rejected records are deleted)'),
     add_ingestion_metadata: z
       .boolean()
@@ -119,6 +130,17 @@ export function parseMergeKeys(merge: string | null | undefined): string[] {
   return merge.split(',').map((k) => k.trim());
 }
 
+/** The positions of the items that repeat an earlier one. */
+function repeats(items: readonly string[]): number[] {
+  const seen = new Set<string>();
+  const out: number[] = [];
+  items.forEach((item, i) => {
+    if (seen.has(item)) out.push(i);
+    else seen.add(item);
+  });
+  return out;
+}
+
 /**
  * Validates a create request: the schema, then the rules across fields —
  * merge keys only with mode merge (each non-empty, no repeats); a transformation's `stream` must be
@@ -136,24 +158,21 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
   const issues: FieldIssue[] = [];
   const streams = b.streams ?? [];
 
-  streams.forEach((s, i) => {
-    if (streams.indexOf(s) !== i) issues.push({ path: `streams[${i}]`, message: `stream "${s}" is listed twice` });
-  });
+  for (const i of repeats(streams)) issues.push({ path: `streams[${i}]`, message: `stream "${streams[i]}" is listed twice` });
   const collision = tableNameCollision([...new Set(streams)]);
   if (collision) issues.push({ path: 'streams', message: collision });
   const tags = b.tags ?? [];
-  tags.forEach((t, i) => {
-    if (tags.indexOf(t) !== i) issues.push({ path: `tags[${i}]`, message: `tag "${t}" is listed twice` });
-  });
+  for (const i of repeats(tags)) issues.push({ path: `tags[${i}]`, message: `tag "${tags[i]}" is listed twice` });
 
   const mergeKeys = parseMergeKeys(b.merge);
   const mergeGiven = b.merge !== null && b.merge !== undefined && b.merge.trim() !== '';
   if (mergeGiven && b.mode !== 'merge') {
     issues.push({ path: 'merge', message: `merge keys are only allowed with mode "merge" (mode is "${b.mode}")` });
   } else if (mergeGiven) {
+    const repeated = new Set(repeats(mergeKeys));
     mergeKeys.forEach((k, i) => {
       if (k === '') issues.push({ path: 'merge', message: `merge key ${i + 1} is empty (expected comma-separated column names)` });
-      else if (mergeKeys.indexOf(k) !== i) issues.push({ path: 'merge', message: `merge key "${k}" is listed twice` });
+      else if (repeated.has(i)) issues.push({ path: 'merge', message: `merge key "${k}" is listed twice` });
     });
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES, RUN_STATES, RUN_TYPES } from './job-views.ts';
 import { ValidationError } from '../errors/index.ts';
-import { createIngestJobRequest } from './create-ingest-job.ts';
+import { createIngestJobRequest, MAX_STREAMS } from './create-ingest-job.ts';
 import { parseRequest } from './parse-request.ts';
 import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
@@ -89,7 +89,7 @@ export const clearTaskQuery = z.strictObject({
 
 export const resetStateQuery = z.strictObject({
   stream: z
-    .union([text.min(1), z.array(text.min(1)).min(1)])
+    .union([text.min(1), z.array(text.min(1)).min(1).max(MAX_STREAMS, `at most ${MAX_STREAMS} streams`)])
     .optional()
     .describe("forget only this stream's state (repeat the parameter for several); default: every stream's and the connector-wide state"),
 });

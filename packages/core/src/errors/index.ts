@@ -21,11 +21,16 @@ export abstract class SluiceError extends Error {
   }
 }
 
-/** Input that breaks the contract; lists every bad field. */
+/** Issues a ValidationError's message says one by one; the rest are counted. */
+const ISSUES_SAID = 20;
+
+/** Input that breaks the contract; names every bad field (the first 20 in its message, the rest counted). */
 export class ValidationError extends SluiceError {
   readonly code = 'validation_error';
   constructor(readonly issues: FieldIssue[], options?: { cause?: unknown }) {
-    super(issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), options);
+    const said = issues.slice(0, ISSUES_SAID).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    if (issues.length > ISSUES_SAID) said.push(`and ${issues.length - ISSUES_SAID} more`);
+    super(said.join('; '), options);
   }
 }
 
