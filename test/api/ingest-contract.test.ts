@@ -214,6 +214,9 @@ describe('rejected, nothing stored', () => {
     ['missing source_config', (({ source_config: _c, ...b }) => b)(ingestBody()), 400, /source_config: /],
     ['source_name over 200 characters: the limit is named', ingestBody({ source_name: `source-${'x'.repeat(194)}` }), 400, /^source_name: must be at most 200 characters$/],
     ['source_name with an upper-case letter', ingestBody({ source_name: 'source-Faker' }), 400, /^source_name: must be a PyAirbyte source id such as "source-faker"/],
+    // Not a pip requirement name (PEP 508 names end with a letter or digit): pip would refuse it at every run.
+    ['source_name ending in dots', ingestBody({ source_name: 'source-..' }), 400, /^source_name: must be a PyAirbyte source id .*starting and ending with a letter or digit$/],
+    ['source_name ending in a dash', ingestBody({ source_name: 'source-faker-' }), 400, /^source_name: must be a PyAirbyte source id/],
     ['schema_name with a dash', ingestBody({ schema_name: 'raw-data' }), 400, /schema_name: must be a valid Iceberg namespace identifier/],
     ['schema_name starting with a digit', ingestBody({ schema_name: '1raw' }), 400, /schema_name: /],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],

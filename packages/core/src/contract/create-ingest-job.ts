@@ -18,7 +18,10 @@ export type WriteModeName = (typeof WRITE_MODES)[number];
  */
 export const sourceName = text
   .max(200, 'must be at most 200 characters')
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-", starting with a letter or digit');
+  .regex(
+    /^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/,
+    'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-", starting and ending with a letter or digit',
+  );
 
 const nonEmpty = text.trim().min(1, 'must not be empty');
 
