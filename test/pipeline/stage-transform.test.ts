@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { NonRetryableTaskError } from '@sluice/core';
-import { extractManifestKey, type ExtractManifest } from '@sluice/connectors';
+import { extractManifestKey, streamKeySegment, type ExtractManifest } from '@sluice/connectors';
 import { ColumnCipher, generateKeyMaterial } from '@sluice/crypto';
 import { openCatalog, type ColumnSpec, type IcebergCatalog, type IcebergField } from '@sluice/iceberg';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
@@ -157,8 +157,8 @@ test('stage types every column and keeps records with misfit values as counted r
 });
 
 /** Stages raw lines (JSON text, as a connector writes them) of one stream with the given schema properties, in a run of their own. */
-async function stageRaw(run: string, raw: string[], properties: Record<string, unknown>, t: TryWrites = currentTry): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
-  const key = `staging/${run}/raw/items/part-00000.jsonl`;
+async function stageRaw(run: string, raw: string[], properties: Record<string, unknown>, t: TryWrites = currentTry, stream = 'items'): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
+  const key = `staging/${run}/raw/${streamKeySegment(stream)}/part-00000.jsonl`;
   await store.put(key, raw.join('\n') + '\n');
   const now = new Date().toISOString();
   const manifest: ExtractManifest = {
@@ -169,7 +169,7 @@ async function stageRaw(run: string, raw: string[], properties: Record<string, u
     completedAt: now,
     streams: [
       {
-        name: 'items',
+        name: stream,
         namespace: null,
         files: [{ key, records: raw.length, bytes: 200 }],
         records: raw.length,
@@ -188,7 +188,7 @@ async function stageRaw(run: string, raw: string[], properties: Record<string, u
   };
   await store.put(extractManifestKey(run), JSON.stringify(manifest));
   const warnings: string[] = [];
-  const staged = await stageStream({ store, runId: run, stream: 'items', signal: never, progress: () => undefined, warn: (m) => warnings.push(m), try: t });
+  const staged = await stageStream({ store, runId: run, stream, signal: never, progress: () => undefined, warn: (m) => warnings.push(m), try: t });
   return { staged, warnings };
 }
 
@@ -214,6 +214,33 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
   const rejects = (await store.get(staged.rejectsKey)).toString('utf8').trim().split('\n');
   assert.deepEqual(rejects.map((l) => (JSON.parse(l) as { source_row: number }).source_row), [5, 6, 7, 8]);
   assert.match(rejects[3] ?? '', /"n":9223372036854775808[,}]/, 'a rejected value keeps its digits');
+});
+
+test("streams with names no path takes as they are ('..', quotes, slashes) are staged and transformed under extract's encoding of them", async () => {
+  for (const [i, stream] of ['..', '.', "x'; drop table dags;--", 'sp ace/slash', '(~*!)'].entries()) {
+    const run = `11111111-2222-3333-4444-bbbbbbbbbbb${i}`;
+    const { staged } = await stageRaw(run, ['{"k":1}'], { k: { type: 'integer' } }, currentTry, stream);
+    assert.equal(staged.rows, 1, stream);
+    const segment = streamKeySegment(stream);
+    assert.ok(staged.files[0]?.key.startsWith(`staging/${run}/staged/${segment}/`), `${stream}: ${staged.files[0]?.key}`);
+    const out = await transformStream({
+      store,
+      runId: run,
+      stream,
+      transformations: [],
+      loadCipher: async () => cipher,
+      fieldsForWrite: async (columns) => columns.map((c, n) => ({ id: n + 1, name: c.name, type: c.type, required: false })),
+      keyVersionInTable: async () => null,
+      mergeKeys: [],
+      keepOrder: false,
+      metadata: null,
+      signal: never,
+      progress: () => undefined,
+      try: currentTry,
+    });
+    assert.equal(out.rows, 1, stream);
+    assert.ok(out.files[0]?.key.startsWith(`staging/${run}/transformed/${segment}/`), `${stream}: ${out.files[0]?.key}`);
+  }
 });
 
 test('stage leaves out a field with an empty name, says so, and stages the others', async () => {

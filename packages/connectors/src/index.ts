@@ -3,6 +3,7 @@ export type { ResolveConnectorOptions } from './resolve-connector.ts';
 export { Connector, parseMessage } from './connector.ts';
 export type { CheckResult, CommandOutcome, ConnectorCommandOptions, ConnectorSource } from './connector.ts';
 export { runExtract } from './run-extract.ts';
+export { streamKeySegment } from './staging-writer.ts';
 export type { ExtractProgress, ExtractResult, RunExtractOptions, StreamProgress, StreamRepairs } from './run-extract.ts';
 export { buildConfiguredCatalog } from './configured-catalog.ts';
 export type { WriteMode } from './configured-catalog.ts';
