@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { resolveConnector } from '@sluice/connectors';
 import { MasterKeyring, openSourceConfig } from '@sluice/crypto';
-import { secrets } from '@sluice/logging';
+import { configSecrets } from '@sluice/logging';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
 const connectorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/connectors/test-connector');
@@ -257,13 +257,13 @@ describe('PATCH source_config', () => {
     const word = `extracted-${randomBytes(4).toString('hex')}`;
     const refused = await patch(r.body.job_id as string, { source_config: { records: 5, canary: word, discover_fail: 'no such host' } });
     assert.equal(refused.status, 400, refused.text);
-    assert.equal(secrets.mask(`read 5 records, ${word}`), `read 5 records, ${word}`);
+    assert.equal(configSecrets.mask(`read 5 records, ${word}`), `read 5 records, ${word}`);
     const refusedCreate = await post({ name: 'refused create', source_config: { records: 5, canary: word, discover_fail: 'no such host' } });
     assert.equal(refusedCreate.status, 400, refusedCreate.text);
-    assert.equal(secrets.mask(word), word);
+    assert.equal(configSecrets.mask(word), word);
     // A config that is stored keeps its secret masked.
     assert.equal((await patch(r.body.job_id as string, { source_config: { records: 5, canary: word } })).status, 200);
-    assert.equal(secrets.mask(word), '**********');
+    assert.equal(configSecrets.mask(word), '**********');
   });
 
   test('a PATCH of source_config writes no field it does not name: a schedule changed while it was checked stays', async () => {

@@ -200,3 +200,21 @@ test('task log lines that carry a secret are masked in the log answer', async ()
   assert.equal(logs.body.lines[logs.body.lines.length - 1]?.message, 'connecting with secret ********** now');
   assert.equal(logs.body.try_number, 1);
 });
+
+test("one job's secret is no other request's oracle: an answer that repeats the word says it as sent (QA16 B6)", async () => {
+  // A job holds a secret; the API has opened its config (as its GET and every run do).
+  const held = `oracle-${randomBytes(6).toString('hex')}`;
+  const victim = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: ingestBody({ source_config: { client_secret: held } }) });
+  assert.equal(victim.status, 201, victim.text);
+  assert.equal((await api.request('GET', `/api/airbyte/ingest/${victim.body.job_id}`, { token: DEV })).status, 200);
+  // Another request whose error repeats its own words, guesses among them: each is said as it was
+  // sent. Before, the one equal to the held secret came back as "**********".
+  const guesses = [`${held}x`, held, `x${held}`];
+  const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: ingestBody({ tags: [...guesses, ...guesses] }) });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error, guesses.map((g, i) => `tags[${i + 3}]: tag "${g}" is listed twice`).join('; '));
+  // The process's own log lines still mask it (operators read those).
+  const refused = api.logs.filter((l) => l.includes('request refused') && l.includes('tags[3]'));
+  assert.equal(refused.length, 1);
+  assert.ok(!refused[0]?.includes(held) && refused[0]?.includes('**********x'), refused[0]);
+});

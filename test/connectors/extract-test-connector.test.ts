@@ -11,7 +11,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
-import { secrets } from '@sluice/logging';
+import { configSecrets } from '@sluice/logging';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import {
   extractCheckpointKey,
@@ -656,8 +656,8 @@ describe('secrets', () => {
     const staged = await allObjectText(store, 'staging/');
     assert.ok(staged.length > 1000);
     for (const secret of [CANARY, TOKEN, PASS_PHRASE, NEW_TOKEN]) assert.ok(!staged.includes(secret), `${secret} leaked into a staged file`);
-    // Registered process-wide too, so Sluice's own logger masks them.
-    assert.equal(secrets.mask(`x ${CANARY} y`), 'x ********** y');
+    // Registered for the process's own log lines too (configSecrets), so Sluice's logger masks them.
+    assert.equal(configSecrets.mask(`x ${CANARY} y`), 'x ********** y');
   });
 });
 

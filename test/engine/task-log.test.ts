@@ -1,10 +1,11 @@
 /**
  * A try's log as handlers write it (ctx.log): every level lands in task_logs under the try, in
- * order, with meta appended as JSON and secrets masked (registered values, secret-named keys).
+ * order, with meta appended as JSON and secrets masked (Sluice's own registered values,
+ * secret-named keys) — not with other jobs' config secrets, which would blank a job's own words.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { REDACTED, secrets } from '@sluice/logging';
+import { configSecrets, REDACTED, secrets } from '@sluice/logging';
 import { createHarness, waitForRun, type Harness } from './support/harness.ts';
 
 describe('task log', () => {
@@ -20,7 +21,7 @@ describe('task log', () => {
     const secret = 'canary-value-7f3a9c';
     secrets.add(secret);
     try {
-      await h.startRunner({
+      const runner = await h.startRunner({
         extract: async (ctx) => {
           ctx.log.debug('resolving the connector');
           ctx.log.info(`connecting with ${secret}`, { api_key: 'plain-key-value', streams: 2 });
@@ -45,8 +46,31 @@ describe('task log', () => {
       assert.equal(lines.at(-1)?.message, 'try 1 succeeded', 'the success\'s line follows the handler\'s lines');
       assert.equal(lines.length, 6);
       assert.ok(lines.every((l) => !l.message.includes(secret) && !l.message.includes('plain-key-value')));
+      await runner.close();
     } finally {
       secrets.remove(secret);
+    }
+  });
+
+  it("masks no other job's config secret: a word of this job that is one stays as written", async () => {
+    // Another job's connector config (opened in this process) holds "basic" under a secret-named key.
+    const word = 'basic-auth-word';
+    configSecrets.add(word);
+    try {
+      await h.startRunner({
+        extract: async (ctx) => {
+          ctx.log.info(`committed 1 row to qa_${word}.users`);
+          return { mappedStreams: ctx.job.streams };
+        },
+      });
+      const jobId = await h.createJob({ streams: ['a'] });
+      const { runId } = await h.engine.triggerRun(jobId);
+      assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
+      const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+      const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: extract.id, tryNumber: 1 }, orderBy: { id: 'asc' } });
+      assert.ok(lines.some((l) => l.message === `committed 1 row to qa_${word}.users`), JSON.stringify(lines.map((l) => l.message)));
+    } finally {
+      configSecrets.remove(word);
     }
   });
 });

@@ -1,4 +1,4 @@
-import { secrets, SecretRegistry } from '@sluice/logging';
+import { configSecrets, SecretRegistry } from '@sluice/logging';
 
 export type ConnectorLogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -29,8 +29,8 @@ export function airbyteLogLevel(level: string): ConnectorLogLevel {
 }
 
 /**
- * Masks a connector's secret values in text. Every value is also registered with the process-wide
- * registry of '@sluice/logging', so Sluice's own log lines mask it too.
+ * Masks a connector's secret values in text. Every value is also registered with the process's
+ * `configSecrets` ('@sluice/logging'), so the process's log lines mask it too.
  */
 export class SecretMasker {
   readonly #registry = new SecretRegistry();
@@ -38,7 +38,7 @@ export class SecretMasker {
   add(values: Iterable<string>): void {
     for (const v of values) {
       this.#registry.add(v);
-      secrets.add(v);
+      configSecrets.add(v);
     }
   }
 

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectSecretValues } from './secret-values.ts';
+import { execFileSync } from 'node:child_process';
+import { SecretRegistry } from '@sluice/logging';
 
 const spec = {
   connectionSpecification: {
@@ -43,4 +45,22 @@ test('a secret with characters JSON escapes is also found in its escaped form', 
   const values = collectSecretValues(spec, { canary: 'a"b\\c-long' });
   assert.ok(values.includes('a"b\\c-long'));
   assert.ok(values.includes('a\\"b\\\\c-long'));
+});
+
+test('a secret is masked in the forms a Python connector prints its config in: json.dumps and repr', () => {
+  const config = { host: 'db.example.com', canary: 'Quote"Back\\slash-ünï-SEC', login: { kind: 'basic', pw: "it's \"both\"\tkinds" } };
+  const registry = new SecretRegistry();
+  for (const v of collectSecretValues(spec, config)) registry.add(v);
+  // Python itself prints the config, as a connector's debug line or traceback would.
+  const printed = execFileSync('python3', ['-c', 'import json, sys; c = json.load(sys.stdin); print(json.dumps(c)); print(repr(c)); print(json.dumps(c, ensure_ascii=False))'], {
+    input: JSON.stringify(config),
+    encoding: 'utf8',
+  });
+  const lines = printed.trim().split('\n');
+  assert.equal(lines.length, 3);
+  for (const line of lines) {
+    const masked = registry.mask(line);
+    assert.ok(masked.includes('db.example.com'), masked);
+    for (const part of ['Quote', 'slash', 'SEC', 'both', 'kinds']) assert.ok(!masked.includes(part), `${part} in ${masked}`);
+  }
 });

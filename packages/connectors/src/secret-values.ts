@@ -7,14 +7,28 @@ import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
  * beyond it, every value under a key named like a secret even where the spec declares the key
  * (a log hides a value the API would show: hiding costs a log line little, leaking costs a
  * secret). One name rule for both: `looksLikeSecretKey` in @sluice/core/secrets. Each value also
- * appears in its JSON-escaped form, the way it shows up inside a JSON log line.
+ * appears in the forms it takes when a connector prints its config: JSON-escaped (as inside a JSON
+ * log line), JSON with non-ASCII escaped (Python's `json.dumps`), and Python's `repr`.
  */
 export function collectSecretValues(spec: ConnectorSpecification | undefined, config: ConnectorConfig): string[] {
   const paths = new Set([...findSecretPaths(config, spec), ...findSecretPaths(config, undefined)]);
   const found = new Set(secretValues(config, [...paths]).filter((v) => v !== ''));
   for (const v of [...found]) {
     const escaped = JSON.stringify(v).slice(1, -1);
-    if (escaped !== v) found.add(escaped);
+    found.add(escaped);
+    found.add(asciiOnly(escaped));
+    found.add(pythonRepr(v));
   }
   return [...found];
+}
+
+/** JSON text with every character beyond ASCII as `\uXXXX` (UTF-16 units), as Python's `json.dumps` writes it by default. */
+function asciiOnly(json: string): string {
+  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The inside of Python's `repr` of a string: backslashes doubled, control characters escaped, a quote escaped when both kinds occur. */
+function pythonRepr(v: string): string {
+  const inside = v.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? c);
+  return v.includes("'") && v.includes('"') ? inside.replace(/'/g, "\\'") : inside;
 }

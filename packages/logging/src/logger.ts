@@ -15,18 +15,34 @@ export type Logger = winston.Logger;
 
 export type LogFormat = 'json' | 'pretty';
 
-/** The process-wide secret registry: values added here are masked in every log line. */
+/**
+ * Sluice's own secrets (the master keys, tokens, the passwords of its services' URLs): masked in
+ * every process log line, every task log line and every API answer.
+ */
 export const secrets = new SecretRegistry();
+
+/**
+ * The secret values of the connector configs this process opened (every job's): masked in the
+ * process's log lines, which operators read. Not in what a job's users read (its task logs, the
+ * API's answers): there another job's values would blank their words, and say which words are some
+ * job's secrets. A connector's output is masked with its own config's values before it is logged
+ * (the connectors' SecretMasker), so a task log needs no other job's.
+ */
+export const configSecrets = new SecretRegistry();
 
 const SPLAT = Symbol.for('splat');
 
 /**
- * A log entry's fields with secrets masked: values under secret-named keys and registered secret
- * values anywhere (`redact` with the process registry). Every process log line and every task log
- * line passes here.
+ * A process log entry's fields with secrets masked: values under secret-named keys, and Sluice's
+ * and every connector config's secret values anywhere. Every process log line passes here.
  */
 export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return redact(fields, secrets) as Record<string, unknown>;
+  return redact(fields, [secrets, configSecrets]) as Record<string, unknown>;
+}
+
+/** A task log line's fields with secrets masked: values under secret-named keys, and Sluice's own secret values anywhere. */
+export function redactTaskFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return redact(fields, [secrets]) as Record<string, unknown>;
 }
 
 const redactFormat = winston.format((info) => {

@@ -17,7 +17,7 @@ export const DEFAULT_REDACTED_KEYS: readonly string[] = [
 
 export const REDACTED = '**********';
 
-/** `scheme://user:password@`: the password of any URL in a logged string. */
+/** `scheme://user:password@`: the password of any URL in a logged string (group 1 ends where it starts). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 
 /**
@@ -57,13 +57,46 @@ export class SecretRegistry {
     this.#values.delete(value);
   }
 
-  mask(text: string): string {
-    let out = text.includes('@') ? text.replace(URL_CREDENTIALS, `$1${REDACTED}@`) : text;
+  /** Where this registry's values occur in `text`, as [start, end) ranges. */
+  ranges(text: string, into: [number, number][] = []): [number, number][] {
     for (const v of this.#values) {
-      if (out.includes(v)) out = out.split(v).join(REDACTED);
+      for (let at = text.indexOf(v); at >= 0; at = text.indexOf(v, at + 1)) into.push([at, at + v.length]);
     }
-    return out;
+    return into;
   }
+
+  mask(text: string): string {
+    return maskText(text, [this]);
+  }
+}
+
+/**
+ * `text` with every registered value of `registries` and every URL password masked. The places
+ * are found in the text as given and masked together, so that no replacement hides part of a
+ * value from another (a secret holding a shorter one, or a URL credential) and leaves the rest.
+ */
+export function maskText(text: string, registries: readonly SecretRegistry[]): string {
+  const found: [number, number][] = [];
+  for (const r of registries) r.ranges(text, found);
+  if (text.includes('@')) {
+    for (const m of text.matchAll(URL_CREDENTIALS)) {
+      const start = m.index + (m[1] ?? '').length;
+      found.push([start, m.index + m[0].length - 1]);
+    }
+  }
+  if (found.length === 0) return text;
+  found.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let pos = 0;
+  for (let i = 0; i < found.length; ) {
+    const [start, firstEnd] = found[i] as [number, number];
+    let end = firstEnd;
+    // Overlapping or touching places are one masked span.
+    for (i += 1; i < found.length && (found[i] as [number, number])[0] <= end; i += 1) end = Math.max(end, (found[i] as [number, number])[1]);
+    out += text.slice(pos, start) + REDACTED;
+    pos = end;
+  }
+  return out + text.slice(pos);
 }
 
 function keyIsSecret(key: string, keys: readonly string[]): boolean {
@@ -71,17 +104,17 @@ function keyIsSecret(key: string, keys: readonly string[]): boolean {
   return keys.some((s) => k.includes(s));
 }
 
-/** Returns a copy of `value` with secret-named keys replaced and registered secret values masked. */
-export function redact(value: unknown, registry: SecretRegistry, keys: readonly string[] = DEFAULT_REDACTED_KEYS, depth = 0): unknown {
-  if (typeof value === 'string') return registry.mask(value);
+/** Returns a copy of `value` with secret-named keys replaced and the registries' values masked. */
+export function redact(value: unknown, registries: readonly SecretRegistry[], keys: readonly string[] = DEFAULT_REDACTED_KEYS, depth = 0): unknown {
+  if (typeof value === 'string') return maskText(value, registries);
   if (value === null || typeof value !== 'object' || depth > 8) return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, registry, keys, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redact(v, registries, keys, depth + 1));
   if (value instanceof Error) {
-    return { name: value.name, message: registry.mask(value.message), stack: value.stack ? registry.mask(value.stack) : undefined };
+    return { name: value.name, message: maskText(value.message, registries), stack: value.stack ? maskText(value.stack, registries) : undefined };
   }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = keyIsSecret(k, keys) && v !== null && v !== undefined ? REDACTED : redact(v, registry, keys, depth + 1);
+    out[k] = keyIsSecret(k, keys) && v !== null && v !== undefined ? REDACTED : redact(v, registries, keys, depth + 1);
   }
   return out;
 }

@@ -20,7 +20,7 @@ import {
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings, insertJobRemoval } from '@sluice/datahub';
 import { errorSummary, isUniqueViolation, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
-import { REDACTED, secrets, type Logger } from '@sluice/logging';
+import { configSecrets, REDACTED, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
 import { canonicalJson } from '@sluice/core/json';
@@ -47,15 +47,15 @@ export interface JobServiceDeps {
 /**
  * Runs `fn` with `values` registered for log masking (before anything, a connector's discover
  * included, could log them). If it fails, the values this call registered are taken back: a
- * refused request must not leave its values masked in every log line of the process, where any
- * caller could blank out words of other jobs' logs.
+ * refused request must not leave its values masked in the process's log lines, where any caller
+ * could blank out words of other jobs' lines.
  */
 async function withSecretsRegistered<T>(values: readonly string[], fn: () => Promise<T>): Promise<T> {
-  const added = values.filter((v) => secrets.add(v));
+  const added = values.filter((v) => configSecrets.add(v));
   try {
     return await fn();
   } catch (err) {
-    for (const v of added) secrets.remove(v);
+    for (const v of added) configSecrets.remove(v);
     throw err;
   }
 }
@@ -619,7 +619,7 @@ export class JobService {
 
   #config(job: IngestionJobModel): Record<string, unknown> {
     const config = openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted);
-    for (const v of secretValues(config, job.secretPaths)) secrets.add(v);
+    for (const v of secretValues(config, job.secretPaths)) configSecrets.add(v);
     return config;
   }
 

@@ -1,5 +1,5 @@
 import { errorSummary, isDatabaseUnreachable, type Sql } from '@sluice/db';
-import { FailureStreak, redactFields, type Logger } from '@sluice/logging';
+import { FailureStreak, redactTaskFields, type Logger } from '@sluice/logging';
 import type { TaskLog, TaskLogLevel } from './task-handler.ts';
 
 /** How often buffered lines are written while tries run (a try's end writes its lines at once). */
@@ -102,8 +102,8 @@ export interface TaskLogWriter {
 }
 
 /**
- * Task log lines go straight to the buffer (masked by the same `redactFields` as every process
- * log line), not through a logger's stream of formats per line: that was a tenth of the runner's
+ * Task log lines go straight to the buffer (masked by `redactTaskFields`: Sluice's own secrets;
+ * a connector's lines come masked with its config's values), not through a logger's stream of formats per line: that was a tenth of the runner's
  * CPU on the engine benchmark, for two lines per try. The two lines every try has ("try N of M
  * started on runner …", "try N succeeded") are written by the state store's claim and success
  * statements, not here (ADR 0011).
@@ -126,7 +126,7 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
       let logged = false;
       const write = (level: TaskLogLevel, message: string, meta: Record<string, unknown> = {}): void => {
         logged = true;
-        const { message: text, ...extra } = redactFields({ ...meta, message });
+        const { message: text, ...extra } = redactTaskFields({ ...meta, message });
         const suffix = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
         buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: `${String(text)}${suffix}`, ts: new Date() });
         // A connector's own info lines (progress chatter, a third of a small run's lines) are the
