@@ -219,6 +219,13 @@ describe('rejected, nothing stored', () => {
     ['source_name ending in a dash', ingestBody({ source_name: 'source-faker-' }), 400, /^source_name: must be a PyAirbyte source id/],
     ['schema_name with a dash', ingestBody({ schema_name: 'raw-data' }), 400, /schema_name: must be a valid Iceberg namespace identifier/],
     ['schema_name starting with a digit', ingestBody({ schema_name: '1raw' }), 400, /schema_name: /],
+    // QA16 B5: `QA_Upper` and `qa_upper` were two namespaces, one name to Trino (which could not name the first).
+    [
+      'schema_name with capitals',
+      ingestBody({ schema_name: 'QA_Upper' }),
+      400,
+      /^schema_name: must be lower case \("qa_upper"\): Trino folds names to lower case and could not name it/,
+    ],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],
     ['cron with too few fields', ingestBody({ schedule: '* * *' }), 400, /schedule: .*3 fields/],
     ['cron with too many fields', ingestBody({ schedule: '0 0 * * * *' }), 400, /schedule: .*6 fields/],

@@ -45,7 +45,7 @@ export const createIngestJobRequest = z
     source_config: sourceConfig.describe(
       `connector configuration, secrets included (stored encrypted, shown masked); nested at most ${SOURCE_CONFIG_MAX_DEPTH} levels`,
     ),
-    schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created'),
+    schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created: lower-case letters, digits and _, starting with a letter or _'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
     streams: z.array(nonEmpty).max(MAX_STREAMS, `at most ${MAX_STREAMS} streams`).nullish().describe('streams to sync; empty or null = all streams'),
     merge: text

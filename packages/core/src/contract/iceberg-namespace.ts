@@ -6,9 +6,13 @@ import { text } from './text.ts';
  * engine — PyIceberg's SqlCatalog, Spark, Trino — addresses it without quoting):
  * ASCII letters, digits and `_`; starts with a letter or `_`; 1–255 characters
  * (the catalog's `table_namespace` is varchar(255)). Dots (nested namespaces), spaces, dashes and
- * quotes are refused. Engines such as Trino fold names to lower case, so lower case is advised.
+ * quotes are refused. Lower case only, as table names are: Trino folds names to lower case (it
+ * could not name `Raw_Faker`), and to such engines `Raw_Faker` and `raw_faker` would be one name
+ * for two namespaces.
  */
-export const icebergNamespace = text.regex(
-    NAMESPACE_PATTERN,
-    'must be a valid Iceberg namespace identifier: letters, digits and _, starting with a letter or _, at most 255 characters',
-  );
+export const icebergNamespace = text
+  .regex(NAMESPACE_PATTERN, 'must be a valid Iceberg namespace identifier: letters, digits and _, starting with a letter or _, at most 255 characters')
+  .refine((v) => v === v.toLowerCase(), {
+    error: (issue) =>
+      `must be lower case ("${String(issue.input).toLowerCase()}"): Trino folds names to lower case and could not name it, and to such engines it would be one name with its lower-case form`,
+  });
