@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { columnTransformationView } from './column-transformation.ts';
 import { TASK_TYPES } from '../dag/task-types.ts';
-import { RUN_STATES, TASK_STATES } from '../states/states.ts';
+import { RUN_STATES, RUN_TYPES, TASK_STATES } from '../states/states.ts';
 import { WRITE_MODES } from './create-ingest-job.ts';
 
 export const JOB_STATUSES = ['new', 'running', 'completed', 'failed'] as const;
-export const RUN_TYPES = ['scheduled', 'manual'] as const;
 // One list of each, re-exported: the contract's enums are the engine's states and the DAG's task types.
-export { RUN_STATES, TASK_STATES } from '../states/states.ts';
+export { RUN_STATES, RUN_TYPES, TASK_STATES } from '../states/states.ts';
 export { TASK_TYPES } from '../dag/task-types.ts';
 
 const timestamp = z.string().describe('ISO 8601 UTC timestamp');

@@ -8,6 +8,9 @@ import { ConflictError } from '../errors/index.ts';
 export const RUN_STATES = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
+/** How a run came to be: a schedule's fire or a trigger (the API, the UI). */
+export const RUN_TYPES = ['scheduled', 'manual'] as const;
+
 export const TASK_STATES = [
   'scheduled',
   'queued',

@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { RUN_STATES } from '@sluice/core/states';
+import { RUN_STATES, RUN_TYPES } from '@sluice/core/states';
 import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
@@ -11,7 +11,24 @@ import { StateBadge } from './state-mark.tsx';
 export const HISTORY_PAGE = 25;
 
 type StateFilter = (typeof RUN_STATES)[number] | '';
-type TypeFilter = 'scheduled' | 'manual' | '';
+type TypeFilter = (typeof RUN_TYPES)[number] | '';
+
+/** A filter's select: "any", or one of `options`. */
+function Filter<T extends string>({ label, value, options, onChange }: { label: string; value: T | ''; options: readonly T[]; onChange(v: T | ''): void }): ReactNode {
+  return (
+    <label>
+      {label}{' '}
+      <select value={value} onChange={(e) => onChange(e.target.value as T | '')}>
+        <option value="">any</option>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 /**
  * Every run of a job, newest first, a page at a time and filtered by state and type — the runs
@@ -59,37 +76,24 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
     <section aria-labelledby="history-h">
       <h2 id="history-h">Run history</h2>
       <div className="filters" role="group" aria-label="Filter the runs">
-        <label>
-          State{' '}
-          <select
-            value={state}
-            onChange={(e) => {
-              setState(e.target.value as StateFilter);
-              setOffset(0);
-            }}
-          >
-            <option value="">any</option>
-            {RUN_STATES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Type{' '}
-          <select
-            value={runType}
-            onChange={(e) => {
-              setRunType(e.target.value as TypeFilter);
-              setOffset(0);
-            }}
-          >
-            <option value="">any</option>
-            <option value="scheduled">scheduled</option>
-            <option value="manual">manual</option>
-          </select>
-        </label>
+        <Filter
+          label="State"
+          value={state}
+          options={RUN_STATES}
+          onChange={(v) => {
+            setState(v);
+            setOffset(0);
+          }}
+        />
+        <Filter
+          label="Type"
+          value={runType}
+          options={RUN_TYPES}
+          onChange={(v) => {
+            setRunType(v);
+            setOffset(0);
+          }}
+        />
       </div>
       <ActionStatus notice={null} error={error} />
       {page === null && error === null ? <p className="muted">Loading…</p> : null}
