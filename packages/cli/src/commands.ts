@@ -67,16 +67,16 @@ async function closeAll(logger: Logger, closers: Closer[]): Promise<void> {
 }
 
 /**
+ * A second signal sooner than this after the first is the same Ctrl-C, delivered twice: a
+ * terminal signals the whole foreground process group, and `pnpm start` forwards the signal it got
+ * to this process as well — on a busy machine more than a second later (seen: 1.2 s).
+ */
+const SAME_SIGNAL_MS = 2500;
+
+/**
  * Runs until SIGINT/SIGTERM, then closes everything in reverse order of opening (a running task
  * is given up by its runner and retried elsewhere). A second signal exits at once.
  */
-/**
- * A second signal sooner than this after the first is the same Ctrl-C, delivered twice: a
- * terminal signals the whole foreground process group, and `pnpm start` forwards the signal it got
- * to this process as well.
- */
-const SAME_SIGNAL_MS = 1000;
-
 async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> {
   await new Promise<void>((resolve) => {
     let stoppingSince: number | null = null;
