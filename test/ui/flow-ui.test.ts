@@ -341,6 +341,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.deepEqual(await runIdsOf(rows), runIds.slice(0, 5).reverse());
     const oldest = history.locator(`tr[data-run-id="${runIds[0]}"]`);
     assert.equal(await oldest.locator('.state-badge').getAttribute('data-state'), 'running');
+    // Its duration grows on screen while it runs (QA round 17: it stood at its first value).
+    const duration = oldest.locator('td[data-label="Duration"]');
+    const shown = await duration.textContent();
+    await until("the running run's duration to grow", async () => (await duration.textContent()) !== shown, 10_000);
     assert.ok(await history.getByRole('button', { name: 'Older' }).isDisabled());
     await shot(page, 'dev-history-older');
     // Filtered by state, from its first page.

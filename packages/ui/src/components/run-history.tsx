@@ -3,6 +3,7 @@ import { RUN_STATES, RUN_TYPES } from '@sluice/core/states';
 import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
+import { useClock } from '../lib/use-clock.ts';
 import { Link } from '../router.tsx';
 import { ActionStatus } from './page-parts.tsx';
 import { StateBadge } from './state-mark.tsx';
@@ -70,6 +71,8 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
 
   const total = page?.total ?? 0;
   const runs = page?.runs ?? [];
+  // A running run's duration grows on screen, as on its own page.
+  const now = useClock(runs.some((r) => r.state === 'running'));
   const first = runs.length === 0 ? 0 : offset + 1;
   const last = offset + runs.length;
   return (
@@ -123,7 +126,7 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
                 <td data-label="Type">{r.run_type}</td>
                 <td data-label="Logical date">{formatDate(r.logical_date)}</td>
                 <td data-label="Started">{formatDate(r.started_at)}</td>
-                <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at))}</td>
+                <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at, now))}</td>
                 <td data-label="Message" className="small">
                   {r.state_message ?? ''}
                   {r.warnings.length > 0 ? <span className="muted"> {r.warnings.length === 1 ? '1 warning' : `${r.warnings.length} warnings`}</span> : null}

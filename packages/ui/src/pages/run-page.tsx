@@ -8,6 +8,7 @@ import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
+import { useClock } from '../lib/use-clock.ts';
 import { tablesWritten } from '../lib/tables-written.ts';
 import { Link } from '../router.tsx';
 import type { LiveRun, LiveTask } from '../shared/events.ts';
@@ -20,7 +21,6 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [now, setNow] = useState(Date.now());
   const [rate, setRate] = useState<number | null>(null);
   const previous = useRef<{ rows: number; at: number } | null>(null);
 
@@ -49,11 +49,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   });
 
   const running = (run?.state ?? base?.state) === 'running';
-  useEffect(() => {
-    if (!running) return undefined;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
+  const now = useClock(running);
 
   if (missing) return <NotFound what="run" id={runId} />;
 
