@@ -139,13 +139,16 @@ function formatAge(ms: number): string {
 async function tableOwnership(ctx: TaskContext, table: string, recorded: string | undefined): Promise<'own' | { takeOver: string }> {
   if (recorded === ctx.job.id) return 'own';
   if (recorded === undefined) return { takeOver: `table ${table} had no owning job (another engine created it); this job owns it from now on` };
-  const owner = UUID.test(recorded) ? await ctx.prisma.ingestionJob.findUnique({ where: { id: recorded }, select: { name: true, isDeleted: true } }) : null;
+  const owner = UUID.test(recorded) ? await ctx.prisma.ingestionJob.findUnique({ where: { id: recorded }, select: { name: true, isDeleted: true, ownerId: true } }) : null;
   if (owner === null || owner.isDeleted) {
     return { takeOver: `table ${table} belonged to job ${recorded}, which ${owner === null ? 'no longer exists' : 'is deleted'}; this job owns it from now on` };
   }
+  // Another owner's job is named to no one else (as the API answers it as not found); its owner can delete it.
+  const which = owner.ownerId === ctx.job.ownerId ? `job ${recorded} ("${owner.name}")` : "a job of another owner";
+  const remedy = owner.ownerId === ctx.job.ownerId ? 'or delete that job first' : 'or ask its owner to delete it';
   throw new NonRetryableTaskError(
-    `table ${table} belongs to job ${recorded} ("${owner.name}"): a table is written by one job, ` +
-      "as two would replace or repeat each other's rows. Give this job another schema_name, or delete that job first; nothing was written",
+    `table ${table} belongs to ${which}: a table is written by one job, ` +
+      `as two would replace or repeat each other's rows. Give this job another schema_name, ${remedy}; nothing was written`,
   );
 }
 
