@@ -593,11 +593,14 @@ describe('failures', () => {
   test('cancelling through the AbortSignal stops the connector; the failure is not retried', async () => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 1500);
-    const { result } = await extract({ records: 5, sleep_seconds: 60 }, { signal: controller.signal });
+    // A cancelled run's try no longer holds its task either (its heartbeat says so), as a lost one.
+    const { result, logs } = await extract({ records: 5, sleep_seconds: 60 }, { signal: controller.signal, stillCurrent: async () => !controller.signal.aborted });
     clearTimeout(timer);
     const f = failed(result);
     assert.equal(f.failure.reason, 'cancelled');
     assert.ok(f.failure.error instanceof NonRetryableTaskError);
+    // Its log says it was cancelled, not that it was declared lost and retried elsewhere (QA round 17).
+    assert.doesNotMatch(logs.text(), /given up meanwhile|declared lost/);
   });
 
   test('a connector that does not speak the protocol fails without retries', async () => {

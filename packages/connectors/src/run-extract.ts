@@ -334,7 +334,8 @@ class ExtractRun {
       }
       if (!(await this.#isCurrent())) {
         this.#abortWriters(failure.error);
-        this.#log('warn', 'sluice', TRY_GIVEN_UP);
+        // A cancelled run's try no longer holds its task either: its failure says it was cancelled.
+        if (failure.reason !== 'cancelled') this.#log('warn', 'sluice', TRY_GIVEN_UP);
         return this.#failed(failure);
       }
       // The last try, or a failure no retry fixes: no other try of this extract follows.
