@@ -173,6 +173,22 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.ok(await sameDocument(page));
     await shot(page, 'dev-07-task-log-done');
     await page.close();
+    // Read in another time zone, the lines' times are that zone's, as every other time on the pages (QA round 17: UTC, unnamed).
+    const kolkata = await browser.newContext({ timezoneId: 'Asia/Kolkata' });
+    try {
+      const far = await kolkata.newPage();
+      await far.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+      await far.getByTestId('task-log').getByText('extract done').waitFor();
+      // Chromium's ICU names the zone by its older alias.
+      assert.match((await far.getByTestId('log-zone').textContent()) ?? '', /^times in Asia\/(Kolkata|Calcutta)$/);
+      const lines = (await stack.api('GET', `/api/runs/${runId}/tasks/extract/logs`, stack.devToken)).body.lines as { ts: string }[];
+      const first = new Date(lines[0]?.ts ?? '');
+      const there = new Date(first.getTime() + 330 * 60_000); // UTC+5:30, no daylight saving
+      const expected = `${there.toISOString().slice(11, 23)}`;
+      assert.equal(await far.locator('.log-line .ts').first().textContent(), expected);
+    } finally {
+      await kolkata.close();
+    }
   });
 
   test('pause and resume from the job page; the jobs list shows it', async () => {
@@ -521,6 +537,30 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.ok(expanded > height * 3, `every stream drawn: ${expanded} px against ${height} px grouped`);
     await page.getByRole('button', { name: 'Group the streams' }).click();
     await grid.getByRole('rowheader', { name: 'load [30]' }).waitFor();
+    await page.close();
+  });
+
+  test("a job deleted elsewhere leaves the open jobs list; its run's page offers no re-run", async () => {
+    const { jobId } = await createJob({ name: 'deleted elsewhere (slow)' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const list = await context.newPage();
+    await list.goto(`${stack.url}/jobs`);
+    const row = list.locator(`tr[data-job-id="${jobId}"]`);
+    await row.waitFor();
+    await markDocument(list);
+    assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${jobId}`, stack.devToken)).status, 200);
+    // QA round 17: the row stayed, "active", until a reload.
+    await row.waitFor({ state: 'detached', timeout: 15_000 });
+    assert.ok(await sameDocument(list));
+    await list.close();
+    // Its run was cancelled with it: the page shows the cancelled tasks, and no clear (the API refuses one).
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
+    const errors = page.locator('section[aria-labelledby="errors-h"]');
+    await errors.locator('li[data-task="extract"]').waitFor();
+    assert.equal(await errors.getByRole('button', { name: 'clear and re-run' }).count(), 0);
+    assert.equal(await errors.getByTestId('clear-instead').count(), 0);
     await page.close();
   });
 

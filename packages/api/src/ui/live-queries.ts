@@ -1,13 +1,14 @@
 import { clearBlocker, instanceLabel } from '@sluice/core/dag';
 import { UNSUCCESSFUL_TASK_STATES, type TaskState } from '@sluice/core/states';
 import { sqlOf, type DagCache, type PrismaClient } from '@sluice/db';
-import type {
-  LiveJob,
-  LiveJobLine,
-  LiveLogLine,
-  LiveRun,
-  LiveRunSummary,
-  RunStateName,
+import {
+  LIVE_JOBS_LIMIT,
+  type LiveJob,
+  type LiveJobLine,
+  type LiveLogLine,
+  type LiveRun,
+  type LiveRunSummary,
+  type RunStateName,
 } from '@sluice/ui/events';
 import { taskView } from '../jobs/views.ts';
 import { canSee, type UiPrincipal } from './principal.ts';
@@ -15,8 +16,6 @@ import { canSee, type UiPrincipal } from './principal.ts';
 /** How many recent runs the jobs page shows per job, and the job page's grid holds. */
 export const JOBS_PAGE_RUNS = 10;
 export const GRID_RUNS = 25;
-/** The jobs page's live feed covers at most this many jobs (newest first). */
-export const JOBS_PAGE_LIMIT = 500;
 /** Log lines sent per event at most; the rest follow in the next ones. */
 export const LOG_BATCH = 2000;
 
@@ -59,7 +58,7 @@ export async function loadJobLines(prisma: PrismaClient, principal: UiPrincipal)
   const jobs = await prisma.ingestionJob.findMany({
     where: { isDeleted: false, ...(principal.admin ? {} : { ownerId: principal.subject }) },
     orderBy: { createdAt: 'desc' },
-    take: JOBS_PAGE_LIMIT,
+    take: LIVE_JOBS_LIMIT,
     select: {
       id: true,
       isPaused: true,
@@ -163,7 +162,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
       stateMessage: true,
       warnings: true,
       dagId: true,
-      job: { select: { ownerId: true, isPaused: true } },
+      job: { select: { ownerId: true, isPaused: true, isDeleted: true } },
       tasks: {
         orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
         select: {
@@ -199,6 +198,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
     ...runSummary(run),
     job_id: run.jobId,
     job_paused: run.job.isPaused,
+    job_deleted: run.job.isDeleted,
     state_message: run.stateMessage,
     warnings: run.warnings,
     // The API's task view, plus what the live pages also show.

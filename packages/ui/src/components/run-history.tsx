@@ -75,6 +75,8 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
   const now = useClock(runs.some((r) => r.state === 'running'));
   const first = runs.length === 0 ? 0 : offset + 1;
   const last = offset + runs.length;
+  // A job without runs has nothing to page or filter: the grid above says so.
+  if (page !== null && total === 0 && state === '' && runType === '') return null;
   return (
     <section aria-labelledby="history-h">
       <h2 id="history-h">Run history</h2>
@@ -100,7 +102,7 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
       </div>
       <ActionStatus notice={null} error={error} />
       {page === null && error === null ? <p className="muted">Loading…</p> : null}
-      {page !== null && runs.length === 0 ? <p className="muted">{state === '' && runType === '' ? 'No runs yet.' : 'No run matches.'}</p> : null}
+      {page !== null && runs.length === 0 ? <p className="muted">No run matches.</p> : null}
       {runs.length > 0 ? (
         <table className="responsive" data-testid="run-history">
           <thead>

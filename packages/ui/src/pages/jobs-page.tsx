@@ -9,7 +9,7 @@ import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link } from '../router.tsx';
-import type { LiveJobLine } from '../shared/events.ts';
+import { LIVE_JOBS_LIMIT, type LiveJobLine } from '../shared/events.ts';
 
 type ActiveFilter = 'all' | 'active' | 'paused';
 type LastRunFilter = 'any' | 'success' | 'failed' | 'running' | 'none';
@@ -35,11 +35,14 @@ export function JobsPage(): ReactNode {
     jobs: ({ jobs: live }) => {
       setLines(new Map(live.map((l) => [l.job_id, l])));
       // A job created elsewhere appears without a reload: fetch the list again when one is new.
+      // One deleted elsewhere leaves it: a feed of fewer than its limit holds every visible job.
       setJobs((current) => {
-        if (current !== null && live.some((l) => !current.some((j) => j.job_id === l.job_id))) {
-          listAllJobs((p) => api.get(p)).then(setJobs, () => undefined);
-        }
-        return current;
+        if (current === null) return current;
+        const known = new Set(current.map((j) => j.job_id));
+        if (live.some((l) => !known.has(l.job_id))) listAllJobs((p) => api.get(p)).then(setJobs, () => undefined);
+        if (live.length >= LIVE_JOBS_LIMIT) return current;
+        const visible = new Set(live.map((l) => l.job_id));
+        return current.every((j) => visible.has(j.job_id)) ? current : current.filter((j) => visible.has(j.job_id));
       });
     },
   });

@@ -22,7 +22,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
   const [rate, setRate] = useState<number | null>(null);
-  const previous = useRef<{ rows: number; at: number } | null>(null);
+  // The counts of the last push, and when it came; `snapshot`: the one sent on connecting, whose
+  // counts date from the last heartbeat before it, not from its arrival (a rate from it runs high).
+  const previous = useRef<{ rows: number; at: number; snapshot: boolean } | null>(null);
 
   useEffect(() => {
     api
@@ -40,9 +42,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       // Pushes come only when something changed: rates are measured between them, in this browser's time.
       const at = Date.now();
       const prev = previous.current;
-      if (prev !== null && at > prev.at && r.state === 'running') setRate(((rows - prev.rows) * 1000) / (at - prev.at));
+      if (prev !== null && !prev.snapshot && at > prev.at && r.state === 'running') setRate(((rows - prev.rows) * 1000) / (at - prev.at));
       if (r.state !== 'running') setRate(null);
-      previous.current = { rows, at };
+      // Rows move in a heartbeat's steps: the first push measured from is the first that moved them.
+      previous.current = { rows, at, snapshot: prev === null || (prev.snapshot && rows === prev.rows) };
       setRun(r);
     },
     gone: () => setMissing(true),
@@ -143,7 +146,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   ) : (
                     ' · never ran'
                   )}
-                  {t.clear_instead !== null ? (
+                  {/* A deleted job's runs do not run again: no clear, and no pointer to one. */}
+                  {run?.job_deleted === true ? null : t.clear_instead !== null ? (
                     // Its clear would run nothing: the instance above it is the one to clear.
                     <span className="muted" data-testid="clear-instead">{` · re-runs when ${t.clear_instead} is cleared`}</span>
                   ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (

@@ -7,7 +7,7 @@ import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
-import { elapsed, formatDuration, shortId } from '../lib/format.ts';
+import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId } from '../lib/format.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveRun } from '../shared/events.ts';
 
@@ -111,6 +111,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         <label className="follow">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
         </label>
+        <span className="muted small" data-testid="log-zone">
+          times in {browserTimeZone()}
+        </span>
       </div>
       {task?.error ? <pre className="error-text" data-testid="task-error">{task.error}</pre> : null}
       <ActionStatus error={shownError} />
@@ -120,7 +123,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
         {(shown ?? []).map((l, i) => (
           <div key={i} className={`log-line level-${l.level}`}>
-            <span className="ts">{new Date(l.ts).toISOString().slice(11, 23)}</span>
+            <span className="ts" title={formatDate(l.ts)}>
+              {formatLogTime(l.ts)}
+            </span>
             <span className="lvl">{l.level}</span>
             <span className="msg">{l.message}</span>
           </div>

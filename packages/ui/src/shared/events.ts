@@ -1,7 +1,7 @@
 /**
  * The live-updates contract between the UI server (packages/api/src/ui) and the browser:
  * what `GET /api/events` sends as server-sent events. Every event is `event: <type>` with a
- * JSON `data:` line holding one of these payloads. Pure types: imported by both sides.
+ * JSON `data:` line holding one of these payloads. Types and one limit: imported by both sides.
  *
  * Query parameters choose what is watched (the viewer sees only what it may see):
  * - none: `jobs` events: every visible job with its most recent runs (the jobs list);
@@ -45,6 +45,9 @@ export interface LiveRunSummary {
 export interface LiveRunWithMarks extends LiveRunSummary {
   tasks: LiveTaskMark[];
 }
+
+/** A `jobs` event holds the newest this many jobs at most; one with fewer holds every visible job. */
+export const LIVE_JOBS_LIMIT = 500;
 
 /** One job's line on the jobs page. */
 export interface LiveJobLine {
@@ -104,6 +107,8 @@ export interface LiveRun extends LiveRunSummary {
   job_id: string;
   /** Whether the run's job is paused: a queued run then waits for its resume. */
   job_paused: boolean;
+  /** Whether the run's job is deleted: its runs do not run again (no clear). */
+  job_deleted: boolean;
   state_message: string | null;
   warnings: string[];
   tasks: LiveTask[];
