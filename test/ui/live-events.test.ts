@@ -5,6 +5,7 @@
  * the dev token only from this origin, without the page ever holding the token.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { LiveEvents, LiveRun } from '@sluice/ui/events';
 import { jobBody, startUiStack, type UiStack } from './ui-stack.ts';
@@ -15,6 +16,24 @@ const DEV_SESSION_COOKIE = 'sluice_dev_session';
 interface SseEvent {
   type: string;
   data: unknown;
+}
+
+/** A GET with headers fetch will not set (Host), answered whole; a stream's first bytes are enough for its status. */
+function rawGet(base: string, pathname: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: url.hostname, port: url.port, path: pathname, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        if (res.headers['content-type']?.startsWith('text/event-stream')) res.destroy();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+  });
 }
 
 /** Reads server-sent events from `url` until `done` says stop (or `ms` pass); answers them all. */
@@ -146,6 +165,27 @@ describe('live updates endpoint and the development session', () => {
     await forged.body?.cancel();
     const feed = await readEvents(`${stack.url}/api/events`, { cookie }, (ev) => ev.length > 0);
     assert.equal(feed.status, 200, 'the live feed accepts the session');
+  });
+
+  test('development mode gives no page and honours no session for a name re-bound to it (DNS rebinding)', async () => {
+    // A site that re-binds its own name to 127.0.0.1 makes the browser send that name as Host, and
+    // its own origin as Origin: "same origin" to a check that compares the two (QA round 17).
+    const port = new URL(stack.url).port;
+    const evil = `attacker.example:${port}`;
+    const page = await rawGet(stack.url, '/jobs', { host: evil });
+    assert.equal(page.status, 421, page.body);
+    assert.equal(page.headers['set-cookie'], undefined, 'no session cookie');
+    assert.match(page.body, /answers to localhost and its SLUICE_PUBLIC_URL/);
+    const cookie = ((await fetch(`${stack.url}/jobs`)).headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    assert.match(cookie, /^sluice_dev_session=/);
+    const rebound = await rawGet(stack.url, '/api/airbyte/ingest', { host: evil, cookie, origin: `http://${evil}` });
+    assert.equal(rebound.status, 401, rebound.body);
+    const events = await rawGet(stack.url, '/api/events', { host: evil, cookie, accept: 'text/event-stream' });
+    assert.equal(events.status, 401, events.body);
+    // This server's own names still work: a loopback name and the public URL's host.
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, new URL(stack.url).host]) {
+      assert.equal((await rawGet(stack.url, '/api/airbyte/ingest', { host, cookie })).status, 200, host);
+    }
   });
 
   test('the built app is served with an SPA fallback, immutable assets and a clear 404 elsewhere', async () => {

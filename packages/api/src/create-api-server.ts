@@ -84,7 +84,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     config.auth.issuer !== null && config.auth.clientId !== null
       ? { mode: 'oidc', issuer: config.auth.issuer, clientId: config.auth.clientId, audience: config.auth.audience ?? undefined }
       : devToken !== null
-        ? { mode: 'dev', devToken }
+        ? { mode: 'dev', devToken, publicUrl: config.publicUrl }
         : { mode: 'none' };
   const bearerPrincipal = (req: Request): Promise<Principal> => bearer.authenticate(req.headers.authorization);
   const ui =

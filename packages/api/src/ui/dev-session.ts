@@ -17,15 +17,32 @@ export const DEV_PRINCIPAL: UiPrincipal = { subject: 'dev', admin: true };
  * when they come from this origin (SameSite=Strict keeps other sites' requests from carrying
  * it; a cross-origin `Origin` header is refused as well). Anyone who can load the page can use
  * the UI, as the mode intends: keep such a server on localhost.
+ *
+ * Both the cookie and the page are given only to requests that name this server as it is known —
+ * a loopback name (`localhost`, `127.0.0.1`, `[::1]`) or the host of SLUICE_PUBLIC_URL — so that
+ * a site whose name an attacker re-binds to 127.0.0.1 (DNS rebinding) is not "this origin".
  */
 export class DevSession {
   readonly #value: string;
+  readonly #hosts: ReadonlySet<string>;
 
-  constructor(devToken: string) {
+  constructor(devToken: string, readonly publicUrl: string) {
     this.#value = createHmac('sha256', devToken).update('sluice-ui-dev-session/v1').digest('base64url');
+    this.#hosts = new Set(['localhost', '127.0.0.1', '[::1]', new URL(publicUrl).hostname.toLowerCase()]);
   }
 
-  /** Sets the session cookie on a page response. */
+  /** Whether `req` names this server by a name it answers to in development mode (its Host header). */
+  servesHost(req: Request): boolean {
+    const host = req.headers.host;
+    if (host === undefined) return false;
+    try {
+      return this.#hosts.has(new URL(`http://${host}`).hostname.toLowerCase());
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sets the session cookie on a page response (to a request `servesHost` accepts). */
   issue(res: Response): void {
     res.cookie(DEV_SESSION_COOKIE, this.#value, { httpOnly: true, sameSite: 'strict', path: '/', secure: res.req.secure });
   }
@@ -36,7 +53,7 @@ export class DevSession {
    */
   verify(req: Request): UiPrincipal | null {
     const got = readCookie(req.headers.cookie, DEV_SESSION_COOKIE);
-    if (got === undefined) return null;
+    if (got === undefined || !this.servesHost(req)) return null;
     const a = Buffer.from(got);
     const b = Buffer.from(this.#value);
     if (a.length !== b.length || !timingSafeEqual(a, b)) return null;

@@ -17,7 +17,7 @@ export type { UiPrincipal } from './principal.ts';
 
 /** How the browser signs in; the UI learns it from `GET /api/ui/config` (nothing secret in it). */
 export type UiAuthSettings =
-  | { mode: 'dev'; devToken: string }
+  | { mode: 'dev'; devToken: string; publicUrl: string }
   | { mode: 'oidc'; issuer: string; clientId: string; audience?: string | undefined; scope?: string | undefined }
   | { mode: 'none' };
 
@@ -77,7 +77,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   const logger = deps.logger.child({ component: 'ui' });
   const hub = new LiveHub({ intervalMs: deps.pollIntervalMs ?? 500, logger });
   const dags = new DagCache();
-  const devSession = deps.auth.mode === 'dev' ? new DevSession(deps.auth.devToken) : null;
+  const devSession = deps.auth.mode === 'dev' ? new DevSession(deps.auth.devToken, deps.auth.publicUrl) : null;
   const streams = new Set<Response>();
   const router = express.Router();
 
@@ -221,13 +221,20 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     });
   });
 
-  const sendPage = (_req: Request, res: Response, next: NextFunction): void => {
+  const sendPage = (req: Request, res: Response, next: NextFunction): void => {
     const index = path.join(distDir, 'index.html');
     if (!existsSync(index)) {
       res.status(503).type('text/plain').send(`The flow UI is not built: run \`pnpm --filter @sluice/ui build\` (looked in ${distDir}).\n`);
       return;
     }
-    devSession?.issue(res);
+    if (devSession !== null) {
+      if (!devSession.servesHost(req)) {
+        // A name re-bound to this address by another site (DNS rebinding) gets no page and no session.
+        res.status(421).type('text/plain').send(`This development-mode Sluice answers to localhost and its SLUICE_PUBLIC_URL (${devSession.publicUrl}) only.\n`);
+        return;
+      }
+      devSession.issue(res);
+    }
     res.set({
       'Cache-Control': 'no-store',
       'Content-Security-Policy': csp,
