@@ -133,6 +133,42 @@ describe('refused with 401, for each reason', () => {
   });
 });
 
+describe('a live stream', () => {
+  test("ends when the token that opened it expires (QA round 17: it went on after)", async () => {
+    // A token that lasts two seconds (the API accepts it five more: its clock tolerance).
+    const token = await issuer.sign({ sub: 'alice', scope: 'sluice:read' }, { expiresIn: '2s' });
+    const opened = Date.now();
+    const res = await fetch(`${api.url}/api/events`, { headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    assert.ok(res.body);
+    const reader = res.body.getReader();
+    // Read until the server ends the stream; a stream that outlives its token is cut here and fails.
+    let cutOff = false;
+    const cut = setTimeout(() => {
+      cutOff = true;
+      void reader.cancel('still open 40 s after its token expired');
+    }, 40_000);
+    let ended = false;
+    try {
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) {
+          ended = !cutOff;
+          break;
+        }
+      }
+    } catch {
+      ended = false;
+    } finally {
+      clearTimeout(cut);
+    }
+    assert.ok(ended, 'the server ended the stream');
+    assert.ok(Date.now() - opened >= 1000, 'not before the token expired');
+    // Opened again with the same token: refused.
+    assert.equal((await fetch(`${api.url}/api/events`, { headers: { authorization: `Bearer ${token}` } })).status, 401);
+  });
+});
+
 describe('scopes: 403', () => {
   test('sluice:read cannot create', async () => {
     const token = await issuer.sign({ sub: 'alice', scope: 'sluice:read' });

@@ -131,5 +131,8 @@ function principalOf(payload: JWTPayload): Principal {
   const roleAdmin = Array.isArray(roles) && roles.includes('sluice:admin');
   // A valid token without Sluice scopes authenticates, and every route then answers 403.
   const scopes = effectiveScopes(granted, roleAdmin);
-  return { subject: String(payload.sub), admin: scopes.has('sluice:admin'), scopes };
+  const principal: Principal = { subject: String(payload.sub), admin: scopes.has('sluice:admin'), scopes };
+  // `exp` is required by the verification; accepted up to the clock tolerance past it.
+  if (typeof payload.exp === 'number') principal.expiresAt = (payload.exp + CLOCK_TOLERANCE_S) * 1000;
+  return principal;
 }

@@ -21,6 +21,8 @@ export interface Principal {
   admin: boolean;
   /** The effective scopes (implied ones included). */
   scopes: ReadonlySet<Scope>;
+  /** When the credentials stop being accepted (ms since the epoch; a JWT's `exp` and the clock tolerance); absent: never. */
+  expiresAt?: number;
 }
 
 /** The effective scopes for the scopes granted: admin ⊇ write ⊇ read. */

@@ -50,6 +50,8 @@ export interface UiRouter extends express.Router {
 const HEARTBEAT_MS = 15_000;
 /** The client reconnects after this long when a stream drops. */
 const RETRY_MS = 2000;
+/** The longest delay a timer takes (a longer one fires at once); a stream of a longer-lived token ends then, and is opened again. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const eventsQuery = z
   .object({
@@ -209,6 +211,10 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       timers[1] = setTimeout(beat, HEARTBEAT_MS);
     };
     timers[1] = setTimeout(beat, HEARTBEAT_MS);
+    // A stream opened with a token ends when the token does: the client reconnects with the token
+    // it holds then (a refreshed one, or a refused one and a new sign-in), so no lapsed or revoked
+    // access keeps receiving states and logs.
+    if (principal.expiresAt !== undefined) timers[2] = setTimeout(finish, Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt - Date.now())));
   }
 
   // The built app. Hashed assets are immutable; pages are never cached.

@@ -4,6 +4,8 @@ export interface UiPrincipal {
   subject: string;
   /** Admins see every owner's jobs. */
   admin: boolean;
+  /** When the credentials stop being accepted (ms since the epoch); absent: never. A live stream ends then. */
+  expiresAt?: number;
 }
 
 /** Whether `principal` may see a job owned by `ownerId`. A job without owner is admin-only. */
