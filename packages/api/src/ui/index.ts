@@ -158,6 +158,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       send('gone', { message });
       finish();
     };
+    const stale = (isStale: boolean): void => send('stale', { stale: isStale });
 
     if (q.run_id !== undefined) {
       const runId = q.run_id;
@@ -165,6 +166,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
         hub.subscribe(`run:${runId}:${scope}`, () => loadRun(deps.prisma, dags, principal, runId), {
           change: (run) => send('run', { run }),
           gone: gone(`run ${runId} is gone`),
+          stale,
         }),
       );
     } else if (q.job_id !== undefined) {
@@ -173,6 +175,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
         hub.subscribe(`job:${jobId}:${scope}`, () => loadJob(deps.prisma, principal, jobId), {
           change: (job) => send('job', { job }),
           gone: gone(`job ${jobId} is gone`),
+          stale,
         }),
       );
     } else {
@@ -180,6 +183,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
         hub.subscribe(`jobs:${scope}`, () => loadJobLines(deps.prisma, principal), {
           change: (jobs) => send('jobs', { jobs }),
           gone: gone('jobs are gone'),
+          stale,
         }),
       );
     }

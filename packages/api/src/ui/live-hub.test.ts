@@ -6,8 +6,13 @@ import { LiveHub } from './live-hub.ts';
 
 const logger = createLogger({ silent: true });
 
-function recorder<T>(): { changes: T[]; gone: number; listener: { change(p: T): void; gone(): void } } {
-  const r = { changes: [] as T[], gone: 0, listener: { change: (p: T) => void r.changes.push(p), gone: () => void (r.gone += 1) } };
+function recorder<T>(): { changes: T[]; gone: number; stale: boolean[]; listener: { change(p: T): void; gone(): void; stale(s: boolean): void } } {
+  const r = {
+    changes: [] as T[],
+    gone: 0,
+    stale: [] as boolean[],
+    listener: { change: (p: T) => void r.changes.push(p), gone: () => void (r.gone += 1), stale: (s: boolean) => void r.stale.push(s) },
+  };
   return r;
 }
 
@@ -72,5 +77,26 @@ test('a failing fetch is retried on the next tick without dropping watchers, and
   assert.ok(calls >= 6, `${calls} fetches`);
   const said = lines.map((l) => (JSON.parse(l) as { message: string }).message);
   assert.deepEqual(said, ['live update query failed; retrying every tick', 'live updates resumed'], 'five failed ticks, one warning');
+  // Its watcher was told, once, that nothing could be read, and once that it can again (QA round 17: the page said "live").
+  assert.deepEqual(r.stale, [true, false]);
+  hub.close();
+});
+
+test('a watcher that comes while the fetch fails hears at once that the topic is stale', async () => {
+  const hub = new LiveHub({ intervalMs: 10, logger });
+  let failing = false;
+  const first = recorder<number>();
+  hub.subscribe('run:9', () => (failing ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve(1)), first.listener);
+  await sleep(30);
+  failing = true;
+  await sleep(40);
+  const late = recorder<number>();
+  hub.subscribe('run:9', () => Promise.resolve(1), late.listener);
+  assert.deepEqual(late.changes, [1], 'the last payload read');
+  assert.deepEqual(late.stale, [true], 'marked out of date');
+  failing = false;
+  await sleep(40);
+  assert.deepEqual(first.stale, [true, false]);
+  assert.deepEqual(late.stale, [true, false]);
   hub.close();
 });

@@ -9,6 +9,12 @@ export interface TopicListener<T> {
   change(payload: T): void;
   /** Called once when the watched thing is gone (deleted, or not visible). */
   gone(): void;
+  /**
+   * Called with true when the topic's fetch fails (PostgreSQL away: what was sent may be out of
+   * date, and no change can be seen), and with false when it works again; a watcher that comes
+   * while it fails hears true at once.
+   */
+  stale(stale: boolean): void;
 }
 
 interface Topic {
@@ -19,6 +25,8 @@ interface Topic {
   payload: unknown;
   /** Its fetches failing (PostgreSQL away): said once when it starts and once when it ends, not every tick. */
   failures: FailureStreak;
+  /** Whether its last fetch failed (its watchers were told). */
+  stale: boolean;
 }
 
 /**
@@ -52,12 +60,13 @@ export class LiveHub {
         (err) => this.#logger.warn('live update query failed; retrying every tick', { component: 'ui-live', topic: key, error: errorSummary(err) }),
         () => this.#logger.info('live updates resumed', { component: 'ui-live', topic: key }),
       );
-      topic = { fetch, listeners: new Set([l]), last: undefined, payload: undefined, failures };
+      topic = { fetch, listeners: new Set([l]), last: undefined, payload: undefined, failures, stale: false };
       this.#topics.set(key, topic);
       void this.#refresh(key, topic);
     } else {
       topic.listeners.add(l);
       if (topic.last !== undefined) l.change(topic.payload);
+      if (topic.stale) l.stale(true);
     }
     this.#schedule();
     return () => {
@@ -104,9 +113,17 @@ export class LiveHub {
       payload = await topic.fetch();
     } catch (err) {
       topic.failures.failed(err);
+      if (!topic.stale) {
+        topic.stale = true;
+        for (const l of topic.listeners) l.stale(true);
+      }
       return;
     }
     topic.failures.succeeded();
+    if (topic.stale) {
+      topic.stale = false;
+      for (const l of topic.listeners) l.stale(false);
+    }
     if (this.#topics.get(key) !== topic) return;
     if (payload === null) {
       this.#topics.delete(key);

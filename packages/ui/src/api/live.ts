@@ -4,7 +4,7 @@ import type { LiveEventType, LiveEvents } from '../shared/events.ts';
 
 export type LiveHandlers = { [K in LiveEventType]?: (data: LiveEvents[K]) => void };
 
-export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'gone';
+export type LiveStatus = 'connecting' | 'live' | 'stale' | 'reconnecting' | 'gone';
 
 /**
  * Follows `GET /api/events` as server-sent events. Read with fetch rather than EventSource so
@@ -31,6 +31,8 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
         stopped = true;
         setStatus('gone');
       }
+      // The server cannot read what is watched for now: what shows may be out of date.
+      if (type === 'stale') setStatus((JSON.parse(data) as { stale: boolean }).stale ? 'stale' : 'live');
       h?.(JSON.parse(data));
     };
 

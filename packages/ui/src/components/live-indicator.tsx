@@ -4,6 +4,7 @@ import type { LiveStatus } from '../api/live.ts';
 const TEXT: Record<LiveStatus, string> = {
   connecting: 'connecting…',
   live: 'live',
+  stale: 'not updating: the server cannot read the state now',
   reconnecting: 'reconnecting…',
   gone: 'not available',
 };

@@ -128,6 +128,8 @@ export interface LiveEvents {
   log: { task_id: string; map_index: number; try_number: number; lines: LiveLogLine[] };
   /** The watched thing is gone or not visible; the stream ends after this. */
   gone: { message: string };
+  /** `stale: true`: the server cannot read what is watched (PostgreSQL away), so no change shows until `stale: false`. */
+  stale: { stale: boolean };
 }
 
 export type LiveEventType = keyof LiveEvents;
