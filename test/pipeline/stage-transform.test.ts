@@ -59,6 +59,26 @@ function transformUsers(
   });
 }
 
+/** transformStream over stream `stream` of run `run`, with no transformations unless given; `over` replaces any other input. */
+function transformOf(run: string, stream: string, over: Partial<TransformStreamInput> = {}): Promise<TransformedManifest> {
+  return transformStream({
+    store,
+    runId: run,
+    stream,
+    transformations: [],
+    loadCipher: async () => cipher,
+    fieldsForWrite: async (columns) => columns.map((c, n) => ({ id: n + 1, name: c.name, type: c.type, required: false })),
+    keyVersionInTable: async () => null,
+    mergeKeys: [],
+    keepOrder: false,
+    metadata: null,
+    signal: never,
+    progress: () => undefined,
+    try: currentTry,
+    ...over,
+  });
+}
+
 async function readParquet(key: string, sql = 'SELECT * FROM read_parquet(?)'): Promise<Record<string, unknown>[]> {
   const local = path.join(dir, 'read.parquet');
   await store.download(key, local);
@@ -223,21 +243,7 @@ test("streams with names no path takes as they are ('..', quotes, slashes) are s
     assert.equal(staged.rows, 1, stream);
     const segment = streamKeySegment(stream);
     assert.ok(staged.files[0]?.key.startsWith(`staging/${run}/staged/${segment}/`), `${stream}: ${staged.files[0]?.key}`);
-    const out = await transformStream({
-      store,
-      runId: run,
-      stream,
-      transformations: [],
-      loadCipher: async () => cipher,
-      fieldsForWrite: async (columns) => columns.map((c, n) => ({ id: n + 1, name: c.name, type: c.type, required: false })),
-      keyVersionInTable: async () => null,
-      mergeKeys: [],
-      keepOrder: false,
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
-      try: currentTry,
-    });
+    const out = await transformOf(run, stream);
     assert.equal(out.rows, 1, stream);
     assert.ok(out.files[0]?.key.startsWith(`staging/${run}/transformed/${segment}/`), `${stream}: ${out.files[0]?.key}`);
   }
@@ -306,21 +312,7 @@ test("a merge job's transform keeps the staged order across many row groups, so 
   const rows = 300_000;
   const raw = Array.from({ length: rows }, (_, i) => `{"k":${i % 1000},"v":${i}}`);
   await stageRaw(run, raw, { k: { type: 'integer' }, v: { type: 'integer' } });
-  const out = await transformStream({
-    store,
-    runId: run,
-    stream: 'items',
-    transformations: [],
-    loadCipher: async () => cipher,
-    fieldsForWrite: (columns) => catalog.fieldsForWrite('pipeline', 'ordered_items', columns),
-    keyVersionInTable: async () => null,
-    mergeKeys: ['k'],
-    keepOrder: true,
-    metadata: null,
-    signal: never,
-    progress: () => undefined,
-    try: currentTry,
-  });
+  const out = await transformOf(run, 'items', { fieldsForWrite: (columns) => catalog.fieldsForWrite('pipeline', 'ordered_items', columns), mergeKeys: ['k'], keepOrder: true });
   assert.equal(out.rows, rows);
   const local: string[] = [];
   for (const [i, f] of out.files.entries()) {
@@ -346,19 +338,9 @@ test("a try declared lost that goes on never replaces its retry's files: it stop
   const run = '11111111-2222-3333-4444-aaaaaaaaaaaa';
   const retry: TryWrites = { tryNumber: 2, stillCurrent: async () => true };
   const transformItems = (t: TryWrites): Promise<TransformedManifest> =>
-    transformStream({
-      store,
-      runId: run,
-      stream: 'items',
+    transformOf(run, 'items', {
       transformations: [{ column: 'v', stream: null, newName: null, encryptionKeyName: 'pii', castTo: null, drop: false }],
-      loadCipher: async () => cipher,
       fieldsForWrite: (columns) => catalog.fieldsForWrite('pipeline', 'lost_items', columns),
-      keyVersionInTable: async () => null,
-      mergeKeys: [],
-      keepOrder: false,
-      metadata: null,
-      signal: never,
-      progress: () => undefined,
       try: t,
     });
   const { staged } = await stageRaw(run, ['{"k":1,"v":"a"}', '{"k":"two","v":"b"}'], { k: { type: 'integer' }, v: { type: 'string' } }, retry);
