@@ -383,10 +383,16 @@ describe('rejected, nothing stored', () => {
     assert.match(r.body.error, /limit/);
   });
 
-  test('a body that is not JSON', async () => {
-    const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    assert.equal(r.status, 400);
-    assert.match(r.body.error, /body: expected a JSON object/);
+  test('a body that is not JSON is 415, naming the type; no body at all is 400', async () => {
+    const form = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(form.status, 415);
+    assert.equal(form.body.error, 'body: application/x-www-form-urlencoded is not read here: send a JSON object (Content-Type: application/json)');
+    assert.equal(form.body.job_id, null);
+    const text = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{"name":"x"}', headers: { 'content-type': 'text/plain' } });
+    assert.equal(text.status, 415);
+    const none = await api.request('POST', '/api/airbyte/ingest', { token: DEV });
+    assert.equal(none.status, 400, none.text);
+    assert.match(none.body.error, /^body: expected a JSON object/);
   });
 
   test('after all the rejections above, only accepted jobs exist', async () => {

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { NotFoundError, ValidationError } from '@sluice/core';
+import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 import type { Principal } from '../auth/principal.ts';
 import { BODY_LIMIT, errorHandler } from './error-handler.ts';
@@ -43,6 +43,8 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     app[route.method](expressPath(route.path), async (req: Request, res: Response) => {
       const principal = route.scope === null ? null : await d.authenticate(req);
       if (route.body && req.body === undefined) {
+        // A body the JSON parser left alone is of another type (a form, text): 415, as HTTP has it; none at all is a bad request.
+        if (hasBody(req)) throw new UnsupportedMediaTypeError(`body: ${req.headers['content-type'] ?? 'no Content-Type'} is not read here: send a JSON object (Content-Type: application/json)`);
         throw new ValidationError([{ path: 'body', message: 'expected a JSON object (Content-Type: application/json)' }]);
       }
       // A route that reads no body refuses one that says something (Airflow's `conf`, say) rather
@@ -85,4 +87,10 @@ function pathMatches(template: string, pathname: string): boolean {
   const want = template.split('/');
   const got = pathname.split('/');
   return want.length === got.length && want.every((seg, i) => (seg.startsWith('{') ? (got[i] ?? '') !== '' : seg === got[i]));
+}
+
+/** Whether a request carries a body at all (chunked, or a length above 0), whatever its type. */
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }

@@ -7,6 +7,7 @@ import {
   NotFoundError,
   ServiceUnavailableError,
   UnprocessableError,
+  UnsupportedMediaTypeError,
   ValidationError,
   type SluiceError,
 } from '@sluice/core';
@@ -62,6 +63,7 @@ export function mapError(err: unknown): Mapped {
   if (err instanceof NotFoundError) return { status: 404, message: err.message };
   if (err instanceof ConflictError) return { status: 409, message: err.message };
   if (err instanceof UnprocessableError) return { status: 422, message: err.message };
+  if (err instanceof UnsupportedMediaTypeError) return { status: 415, message: err.message };
   // A dependency away (the OAuth issuer): retryable, and one line in the log, not a stack trace.
   if (err instanceof ServiceUnavailableError) return { status: 503, message: err.message, headers: { 'Retry-After': '5' }, logLine: err.message };
   if (err instanceof ConfigError) return { status: 500, message: 'the server is misconfigured (see its log)' };

@@ -34,6 +34,11 @@ export class ValidationError extends SluiceError {
   }
 }
 
+/** A request body in a media type the route does not read (HTTP 415). */
+export class UnsupportedMediaTypeError extends SluiceError {
+  readonly code = 'unsupported_media_type';
+}
+
 /** A process setting that is missing or wrong; names the variable and a good example. */
 export class ConfigError extends SluiceError {
   readonly code = 'config_error';
