@@ -363,6 +363,15 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await until("the running run's duration to grow", async () => (await duration.textContent()) !== shown, 10_000);
     assert.ok(await history.getByRole('button', { name: 'Older' }).isDisabled());
     await shot(page, 'dev-history-older');
+    // The page and filters are in the address: Back returns to the first page, a reload keeps the place (QA round 17).
+    assert.equal(new URL(page.url()).searchParams.get('runs_offset'), '25');
+    await page.goBack();
+    await until('the first page again', async () => (await range.textContent()) === '1–25 of 30');
+    assert.equal(new URL(page.url()).pathname, `/jobs/${jobId}`);
+    await page.goForward();
+    await until('the second page again', async () => (await range.textContent()) === '26–30 of 30');
+    await page.reload();
+    await until('the second page after a reload', async () => (await range.count()) > 0 && (await range.textContent()) === '26–30 of 30');
     // Filtered by state, from its first page.
     await history.getByLabel('State').selectOption('running');
     await until('the running filter', async () => (await range.textContent()) === '1–1 of 1');

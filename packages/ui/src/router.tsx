@@ -5,9 +5,16 @@ interface Location {
   search: URLSearchParams;
 }
 
+interface NavigateOptions {
+  /** Replace the history entry instead of adding one. */
+  replace?: boolean;
+  /** Stay where the page is scrolled (a change within the page, such as a list's page or filter). */
+  keepScroll?: boolean;
+}
+
 interface RouterValue {
   location: Location;
-  navigate(to: string, options?: { replace?: boolean }): void;
+  navigate(to: string, options?: NavigateOptions): void;
 }
 
 const RouterContext = createContext<RouterValue | null>(null);
@@ -22,11 +29,11 @@ export function Router({ children }: { children: ReactNode }): ReactNode {
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
-  const navigate = useCallback((to: string, options?: { replace?: boolean }) => {
+  const navigate = useCallback((to: string, options?: NavigateOptions) => {
     if (options?.replace) window.history.replaceState(null, '', to);
     else window.history.pushState(null, '', to);
     setLocation(current());
-    window.scrollTo(0, 0);
+    if (options?.keepScroll !== true) window.scrollTo(0, 0);
   }, []);
   return <RouterContext.Provider value={{ location, navigate }}>{children}</RouterContext.Provider>;
 }

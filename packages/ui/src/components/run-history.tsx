@@ -4,7 +4,7 @@ import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
 import { useClock } from '../lib/use-clock.ts';
-import { Link } from '../router.tsx';
+import { Link, useRouter } from '../router.tsx';
 import { ActionStatus } from './page-parts.tsx';
 import { StateBadge } from './state-mark.tsx';
 
@@ -13,6 +13,24 @@ export const HISTORY_PAGE = 25;
 
 type StateFilter = (typeof RUN_STATES)[number] | '';
 type TypeFilter = (typeof RUN_TYPES)[number] | '';
+
+/** The history's place in the page's address, so that Back, a reload and a shared link keep it. */
+interface HistoryPlace {
+  state: StateFilter;
+  runType: TypeFilter;
+  offset: number;
+}
+
+const oneOf = <T extends string>(options: readonly T[], v: string | null): T | '' => (options.find((o) => o === v) ?? '');
+
+function placeOf(search: URLSearchParams): HistoryPlace {
+  const offset = Number(search.get('runs_offset') ?? '0');
+  return {
+    state: oneOf(RUN_STATES, search.get('runs_state')),
+    runType: oneOf(RUN_TYPES, search.get('runs_type')),
+    offset: Number.isInteger(offset) && offset > 0 ? offset : 0,
+  };
+}
 
 /** A filter's select: "any", or one of `options`. */
 function Filter<T extends string>({ label, value, options, onChange }: { label: string; value: T | ''; options: readonly T[]; onChange(v: T | ''): void }): ReactNode {
@@ -38,9 +56,18 @@ function Filter<T extends string>({ label, value, options, onChange }: { label: 
  */
 export function RunHistory({ jobId, version }: { jobId: string; version: string }): ReactNode {
   const { api } = useApp();
-  const [state, setState] = useState<StateFilter>('');
-  const [runType, setRunType] = useState<TypeFilter>('');
-  const [offset, setOffset] = useState(0);
+  const { location, navigate } = useRouter();
+  const { state, runType, offset } = placeOf(location.search);
+  const go = (next: Partial<HistoryPlace>, replace = false): void => {
+    const place = { ...placeOf(location.search), ...next };
+    const search = new URLSearchParams(location.search);
+    for (const [key, value] of [['runs_state', place.state], ['runs_type', place.runType], ['runs_offset', place.offset === 0 ? '' : String(place.offset)]] as const) {
+      if (value === '') search.delete(key);
+      else search.set(key, value);
+    }
+    const query = search.toString();
+    navigate(`${location.path}${query === '' ? '' : `?${query}`}`, { replace, keepScroll: true });
+  };
   const [page, setPage] = useState<RunList | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -55,7 +82,7 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
         if (!current) return;
         // Runs that left the filtered state (queued ones that started) can leave this page empty: show the last one.
         if (p.runs.length === 0 && offset > 0 && p.total > 0) {
-          setOffset(Math.floor((p.total - 1) / HISTORY_PAGE) * HISTORY_PAGE);
+          go({ offset: Math.floor((p.total - 1) / HISTORY_PAGE) * HISTORY_PAGE }, true);
           return;
         }
         setError(null);
@@ -85,19 +112,13 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
           label="State"
           value={state}
           options={RUN_STATES}
-          onChange={(v) => {
-            setState(v);
-            setOffset(0);
-          }}
+          onChange={(v) => go({ state: v, offset: 0 })}
         />
         <Filter
           label="Type"
           value={runType}
           options={RUN_TYPES}
-          onChange={(v) => {
-            setRunType(v);
-            setOffset(0);
-          }}
+          onChange={(v) => go({ runType: v, offset: 0 })}
         />
       </div>
       <ActionStatus notice={null} error={error} />
@@ -140,13 +161,13 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
       ) : null}
       {page !== null && total > 0 ? (
         <nav className="pager" aria-label="Run history pages">
-          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - HISTORY_PAGE))}>
+          <button type="button" disabled={offset === 0} onClick={() => go({ offset: Math.max(0, offset - HISTORY_PAGE) })}>
             Newer
           </button>
           <span data-testid="history-range">
             {first}–{last} of {total}
           </span>
-          <button type="button" disabled={last >= total} onClick={() => setOffset(offset + HISTORY_PAGE)}>
+          <button type="button" disabled={last >= total} onClick={() => go({ offset: offset + HISTORY_PAGE })}>
             Older
           </button>
         </nav>
