@@ -64,3 +64,14 @@ test('a secret is masked in the forms a Python connector prints its config in: j
     for (const part of ['Quote', 'slash', 'SEC', 'both', 'kinds']) assert.ok(!masked.includes(part), `${part} in ${masked}`);
   }
 });
+
+test('each line of a secret of several lines is masked, as stderr reaches the log a line at a time', () => {
+  const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\nQmVyeVNlY3JldEtleU1hdGVy\n-----END PRIVATE KEY-----\n';
+  const registry = new SecretRegistry();
+  for (const v of collectSecretValues(spec, { canary: pem })) registry.add(v);
+  for (const line of `stderr: secret is ${pem}`.split(/\r?\n/)) {
+    const masked = registry.mask(line);
+    assert.ok(!masked.includes('MIIEvQ') && !masked.includes('QmVyeVNl'), masked);
+  }
+  assert.equal(registry.mask('QmVyeVNlY3JldEtleU1hdGVy {"origin":"stderr"}'), '********** {"origin":"stderr"}');
+});

@@ -8,7 +8,8 @@ import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
  * (a log hides a value the API would show: hiding costs a log line little, leaking costs a
  * secret). One name rule for both: `looksLikeSecretKey` in @sluice/core/secrets. Each value also
  * appears in the forms it takes when a connector prints its config: JSON-escaped (as inside a JSON
- * log line), JSON with non-ASCII escaped (Python's `json.dumps`), and Python's `repr`.
+ * log line), JSON with non-ASCII escaped (Python's `json.dumps`), and Python's `repr`; a value of
+ * several lines, also each of its lines (stderr reaches the log a line at a time).
  */
 export function collectSecretValues(spec: ConnectorSpecification | undefined, config: ConnectorConfig): string[] {
   const paths = new Set([...findSecretPaths(config, spec), ...findSecretPaths(config, undefined)]);
@@ -18,6 +19,8 @@ export function collectSecretValues(spec: ConnectorSpecification | undefined, co
     found.add(escaped);
     found.add(asciiOnly(escaped));
     found.add(pythonRepr(v));
+    // A value of several lines (a PEM key) printed raw reaches the log a line at a time: each line is masked on its own.
+    if (/[\r\n]/.test(v)) for (const line of v.split(/\r?\n|\r/)) if (line.trim() !== '') found.add(line.trim());
   }
   return [...found];
 }

@@ -37,8 +37,15 @@ const SPLAT = Symbol.for('splat');
  * and every connector config's secret values anywhere. Every process log line passes here.
  */
 export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return redact(fields, [secrets, configSecrets]) as Record<string, unknown>;
+  const out = redact(fields, [secrets, configSecrets]) as Record<string, unknown>;
+  // Fields Sluice itself sets (which part, which job, run and task) hold no secret: a user's
+  // secret that is a common word ("runner") must not blank them in every line.
+  for (const k of STRUCTURAL_FIELDS) if (k in fields) out[k] = fields[k];
+  return out;
 }
+
+/** Fields of every log line whose values Sluice sets, never a source's or a user's text. */
+const STRUCTURAL_FIELDS = ['level', 'component', 'jobId', 'runId', 'taskId', 'runnerId'] as const;
 
 /** A task log line's fields with secrets masked: values under secret-named keys, and Sluice's own secret values anywhere. */
 export function redactTaskFields(fields: Record<string, unknown>): Record<string, unknown> {
