@@ -12,6 +12,7 @@ await runConnectorProcess({
   verb: 'read',
   files: { config: { sleep_seconds: sleepSeconds, canary: 'canary-in-a-dead-runner' }, catalog: { streams: [] } },
   launch: (args) => ({ command: 'source-sluice-test', args }),
+  maskStderr: (line) => line,
   onLine: (line) => {
     if (line.includes('sleeping')) process.stdout.write('connector sleeping\n');
   },

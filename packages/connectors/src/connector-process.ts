@@ -22,7 +22,7 @@ export interface ProcessOutcome {
   terminated?: TerminationReason;
   /** The error a line handler threw (when `terminated` is `handler_failed`). */
   handlerError?: unknown;
-  /** The last lines the connector wrote to stderr (unmasked: mask before showing). */
+  /** The last lines the connector wrote to stderr, masked (`maskStderr`) before they were cut to length. */
   stderrTail: string[];
   durationMs: number;
 }
@@ -35,6 +35,11 @@ export interface RunConnectorProcessOptions {
   /** Called for every stdout line, in order. A returned promise pauses reading (backpressure) until it settles. */
   onLine: (line: string) => void | Promise<void>;
   onStderrLine?: (line: string) => void;
+  /**
+   * Masks a stderr line's secrets before the tail keeps it (cut to 2000 characters): masked after
+   * the cut, a secret across it would no longer match and its start would show.
+   */
+  maskStderr: (line: string) => string;
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when the connector must be stopped. */
@@ -134,7 +139,8 @@ async function spawnAndStream(launch: ConnectorLaunch, options: RunConnectorProc
 
   const stderrTail: string[] = [];
   const stderrDone = consumeStderr(stderr, (line) => {
-    stderrTail.push(line.length > 2000 ? `${line.slice(0, 2000)}…` : line);
+    const masked = options.maskStderr(line);
+    stderrTail.push(masked.length > 2000 ? `${masked.slice(0, 2000)}…` : masked);
     if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     options.onStderrLine?.(line);
   });

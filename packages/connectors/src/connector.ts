@@ -139,6 +139,7 @@ export class Connector {
         timeoutMs: options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
         ...(options.signal ? { signal: options.signal } : {}),
         onStderrLine: (line) => onLog?.({ level: 'warn', origin: 'stderr', message: masker.mask(line) }),
+        maskStderr: (line) => masker.mask(line),
         onLine: (line) => {
           const msg = parseMessage(line);
           if (!msg) {
@@ -242,7 +243,7 @@ export function outcomeFailure(
     }
   }
   if (outcome.exitCode !== 0) {
-    const tail = clip(outcome.stderrTail.slice(-5).map((l) => masker.mask(l)).join('\n'));
+    const tail = clip(outcome.stderrTail.slice(-5).join('\n'));
     return connectorFailure('exit_code', `${what} failed${exit}${tail ? `: ${tail}` : ''}`);
   }
   return undefined;

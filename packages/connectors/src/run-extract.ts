@@ -306,6 +306,7 @@ class ExtractRun {
         timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...(o.signal ? { signal: o.signal } : {}),
         onStderrLine: (line) => this.#log('warn', 'stderr', line),
+        maskStderr: (line) => (this.#masker ? this.#masker.mask(line) : line),
         onLine: (line) => this.#onLine(line),
       });
     } catch (err) {

@@ -48,7 +48,13 @@ test('a secret with characters JSON escapes is also found in its escaped form', 
 });
 
 test('a secret is masked in the forms a Python connector prints its config in: json.dumps and repr', () => {
-  const config = { host: 'db.example.com', canary: 'Quote"Back\\slash-ünï-SEC', login: { kind: 'basic', pw: "it's \"both\"\tkinds" } };
+  const config = {
+    host: 'db.example.com',
+    canary: 'Quote"Back\\slash-ünï-SEC',
+    login: { kind: 'basic', pw: "it's \"both\"\tkinds" },
+    // Characters Python does not print (a pasted no-break space, DEL, escape), QA round 18.
+    tunnels: [{ ssh_private: 'nbsp\u00a0Quote' }, { ssh_private: 'del\u007fQuote' }, { ssh_private: 'esc\u001bQuote\u2028kinds' }],
+  };
   const registry = new SecretRegistry();
   for (const v of collectSecretValues(spec, config)) registry.add(v);
   // Python itself prints the config, as a connector's debug line or traceback would.

@@ -25,13 +25,24 @@ export function collectSecretValues(spec: ConnectorSpecification | undefined, co
   return [...found];
 }
 
-/** JSON text with every character beyond ASCII as `\uXXXX` (UTF-16 units), as Python's `json.dumps` writes it by default. */
+/** JSON text with DEL and every character beyond ASCII as `\uXXXX` (UTF-16 units), as Python's `json.dumps` writes it by default. */
 function asciiOnly(json: string): string {
-  return json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** The inside of Python's `repr` of a string: backslashes doubled, control characters escaped, a quote escaped when both kinds occur. */
+/**
+ * The inside of Python's `repr` of a string: backslashes doubled; \t \n \r as such; every other
+ * character Python does not print (controls, format characters, separators but the space — a
+ * no-break space, say) as `\xNN`, `\uNNNN` or `\UNNNNNNNN`; a quote escaped when both kinds occur.
+ */
 function pythonRepr(v: string): string {
-  const inside = v.replace(/[\\\n\r\t]/g, (c) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[c] ?? c);
+  const inside = v.replace(/[\\\n\r\t]|[\p{C}\p{Z}]/gu, (c) => {
+    const named = ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', ' ': ' ' } as Record<string, string>)[c];
+    if (named !== undefined) return named;
+    const code = c.codePointAt(0) ?? 0;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    if (code < 0x10000) return `\\u${code.toString(16).padStart(4, '0')}`;
+    return `\\U${code.toString(16).padStart(8, '0')}`;
+  });
   return v.includes("'") && v.includes('"') ? inside.replace(/'/g, "\\'") : inside;
 }
