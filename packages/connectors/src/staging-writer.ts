@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,12 +13,23 @@ export interface StagedFile {
 
 type ObjectWriteStream = Writable & { done(): Promise<void> };
 
-/** Characters kept as they are in a stream's key segment; anything else is percent-encoded. */
+/**
+ * The longest key segment a stream gets: a file system's name holds 255 bytes, and the segment
+ * is ASCII. A longer encoding keeps its start and ends in a digest of the whole name, so that
+ * two long names that start alike stay apart.
+ */
+const MAX_SEGMENT = 200;
+
+/** Characters kept as they are in a stream's key segment; anything else is percent-encoded; at most 200 characters. */
 export function streamKeySegment(stream: string): string {
-  if (/^\.*$/.test(stream)) return stream.replace(/\./g, '%2E') || '%00';
-  return stream.replace(/[^A-Za-z0-9._-]/g, (c) =>
-    [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
-  );
+  const encoded = /^\.*$/.test(stream)
+    ? stream.replace(/\./g, '%2E') || '%00'
+    : stream.replace(/[^A-Za-z0-9._-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  if (encoded.length <= MAX_SEGMENT) return encoded;
+  const digest = createHash('sha256').update(stream, 'utf8').digest('hex').slice(0, 32);
+  // Not cut inside a %XX escape: the start stays a readable part of the name.
+  const start = encoded.slice(0, MAX_SEGMENT - digest.length - 1).replace(/%[0-9A-F]?$/, '');
+  return `${start}~${digest}`;
 }
 
 /** Room in a batch beyond `chunkBytes`, so the record that fills a chunk rarely needs a larger buffer. */
