@@ -144,8 +144,8 @@ async function tableOwnership(ctx: TaskContext, table: string, recorded: string 
     return { takeOver: `table ${table} belonged to job ${recorded}, which ${owner === null ? 'no longer exists' : 'is deleted'}; this job owns it from now on` };
   }
   // Another owner's job is named to no one else (as the API answers it as not found); its owner can delete it.
-  const which = owner.ownerId === ctx.job.ownerId ? `job ${recorded} ("${owner.name}")` : "a job of another owner";
-  const remedy = owner.ownerId === ctx.job.ownerId ? 'or delete that job first' : 'or ask its owner to delete it';
+  const [which, remedy] =
+    owner.ownerId === ctx.job.ownerId ? [`job ${recorded} ("${owner.name}")`, 'or delete that job first'] : ['a job of another owner', 'or ask its owner to delete it'];
   throw new NonRetryableTaskError(
     `table ${table} belongs to ${which}: a table is written by one job, ` +
       `as two would replace or repeat each other's rows. Give this job another schema_name, ${remedy}; nothing was written`,

@@ -103,8 +103,9 @@ export interface TaskLogWriter {
 
 /**
  * Task log lines go straight to the buffer (masked by `redactTaskFields`: Sluice's own secrets;
- * a connector's lines come masked with its config's values), not through a logger's stream of formats per line: that was a tenth of the runner's
- * CPU on the engine benchmark, for two lines per try. The two lines every try has ("try N of M
+ * a connector's lines come masked with its config's values), not through a logger's stream of
+ * formats per line: that was a tenth of the runner's CPU on the engine benchmark, for two lines
+ * per try. The two lines every try has ("try N of M
  * started on runner …", "try N succeeded") are written by the state store's claim and success
  * statements, not here (ADR 0011).
  */
