@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -519,6 +519,40 @@ describe('failures', () => {
     const all = (await readStagedRecords(store, r.manifest, 'users')).map((rec) => rec['seq']);
     assert.deepEqual(all, Array.from({ length: 3000 }, (_, i) => i + 1));
     assert.deepEqual(r.state.map((st) => st.stream?.stream_state), [{ seq: 3000 }]);
+  });
+
+  test('a stream read to the end whose part could not be stored is not kept: the next try reads it again, and every record loads once', async () => {
+    // A file store whose path for users' first part is a directory (kept by a link in it, which is
+    // no object, so the extract's clean slate leaves it): the part's bytes are written, but making
+    // them the object fails (rename onto a directory), after the connector said COMPLETE.
+    const dir = await mkdtemp(path.join(testEnv.tmpDir, 'extract-unstored-'));
+    const fileStore = openObjectStore(`file://${dir}`);
+    const runId = `run-unstored-${++runs}`;
+    const blocked = path.join(dir, 'staging', runId, 'raw', 'users', 'part-00000.jsonl');
+    try {
+      await mkdir(blocked, { recursive: true });
+      await symlink('/nonexistent', path.join(blocked, 'link'));
+      const streams = ['users', 'orders'];
+      const first = await extract({ records: 1000, state_every: 100 }, { streams, runId, store: fileStore });
+      const f = failed(first.result);
+      assert.equal(f.failure.error.retryable, true, `a store that failed once is worth a retry: ${f.failure.message}`);
+      assert.match(first.logs.text(), /the parts of stream users were not stored whole \(EISDIR[^)]*\): the next try reads it again/);
+      const cp = await readExtractCheckpoint(fileStore, runId);
+      assert.ok(!cp?.streams.some((s) => s.name === 'users'), `users' part was never stored, so users is not kept: ${JSON.stringify(cp?.streams.map((s) => [s.name, s.files]))}`);
+      for (const s of cp?.streams ?? []) for (const file of s.files) assert.ok(await fileStore.head(file.key), `${file.key}, which the checkpoint names, exists`);
+
+      await rm(blocked, { recursive: true });
+      const second = await extract({ records: 1000, state_every: 100 }, { streams, runId, store: fileStore, resume: cp });
+      const r = succeeded(second.result);
+      assert.doesNotMatch(second.logs.text(), /resuming: users/, 'the retry reads users again');
+      for (const stream of streams) {
+        const seqs = (await readStagedRecords(fileStore, r.manifest, stream)).map((rec) => rec['seq']);
+        assert.deepEqual(seqs, Array.from({ length: 1000 }, (_, i) => i + 1), `${stream}: each record once, in order`);
+      }
+    } finally {
+      await fileStore.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test("a connector-wide (GLOBAL) state keeps no stream apart: the next try reads every stream", async () => {

@@ -1,5 +1,5 @@
 import type { ObjectStore } from '@sluice/storage';
-import { errorMessage, TRY_GIVEN_UP } from '@sluice/core';
+import { asError, errorMessage, TRY_GIVEN_UP } from '@sluice/core';
 import { buildConfiguredCatalog, type WriteMode } from './configured-catalog.ts';
 import { outcomeFailure, type Connector } from './connector.ts';
 import { connectorFailure, type ConnectorFailure } from './connector-failure.ts';
@@ -709,7 +709,7 @@ class ExtractRun {
   }
 
   #abortWriters(reason: unknown): void {
-    const err = reason instanceof Error ? reason : new Error(String(reason));
+    const err = asError(reason);
     for (const w of this.#writers.values()) w.abort(err);
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { asError } from '@sluice/core';
 import type { ObjectStore } from '@sluice/storage';
 
 /** One NDJSON part file of a stream, as the manifest lists it. */
@@ -154,12 +155,21 @@ export class StagingWriter {
     try {
       await this.beforeCommit?.();
     } catch (err) {
+      const reason = asError(err);
+      this.#failed ??= reason;
       current.stream.done().catch(() => undefined);
-      current.stream.destroy(err instanceof Error ? err : new Error(String(err)));
+      current.stream.destroy(reason);
       throw err;
     }
     current.stream.end();
-    await current.stream.done();
+    try {
+      await current.stream.done();
+    } catch (err) {
+      // The part is listed in `files` but does not exist: every later finish must say so, so that
+      // no one takes this stream as staged (an extract's checkpoint keeping it, say).
+      this.#failed ??= asError(err);
+      throw err;
+    }
   }
 
   /** Writes what is batched and completes the last part; the objects exist when this resolves. */
@@ -226,8 +236,9 @@ export class StagingWriter {
     if (left !== 0 || last !== 0x0a) throw new Error(`${from} does not hold ${bytes} bytes of whole records`);
   }
 
-  /** Abandons the part being written (a failed extract): the object store drops an unfinished upload. */
+  /** Abandons the part being written (a failed extract): the object store drops an unfinished upload, and a later `finish` fails. */
   abort(reason: Error): void {
+    this.#failed ??= reason;
     const current = this.#current;
     this.#current = undefined;
     this.#batch = undefined;

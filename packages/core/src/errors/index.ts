@@ -124,6 +124,11 @@ export function assertNever(value: never, what = 'value'): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
 }
 
+/** Anything thrown, as an Error (a thrown string or value becomes its message). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** The message of anything thrown, for logs and stored errors. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
