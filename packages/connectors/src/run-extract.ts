@@ -201,6 +201,12 @@ class ExtractRun {
     this.#o.onLog?.({ level, origin, message: masked.length > MAX_LOG_CHARS ? `${masked.slice(0, MAX_LOG_CHARS)}… (${masked.length} chars)` : masked });
   }
 
+  /** This try no longer holds its task (declared lost, retried elsewhere): it says so and stops, writing nothing more. */
+  #givenUp(cause: unknown = new Error(TRY_GIVEN_UP)): ExtractResult {
+    this.#log('warn', 'sluice', TRY_GIVEN_UP);
+    return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, cause));
+  }
+
   #failed(failure: ConnectorFailure): ExtractResult {
     this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
     return { status: 'failed', failure, updatedConfig: this.#updatedConfig, progress: this.#finalProgress() };
@@ -359,8 +365,7 @@ class ExtractRun {
     } catch (err) {
       this.#abortWriters(err);
       if (!(await this.#isCurrent())) {
-        this.#log('warn', 'sluice', TRY_GIVEN_UP);
-        return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, err));
+        return this.#givenUp(err);
       }
       await this.#removeParts([]);
       return this.#failed(connectorFailure('staging_error', `staging the records of ${connector.sourceName} failed: ${errorMessage(err)}`, err));
@@ -382,8 +387,7 @@ class ExtractRun {
       [],
     );
     if (!(await this.#isCurrent())) {
-      this.#log('warn', 'sluice', TRY_GIVEN_UP);
-      return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, new Error(TRY_GIVEN_UP)));
+      return this.#givenUp();
     }
     const unwritten = await this.#publish(manifest);
     if (unwritten !== undefined) {
@@ -851,8 +855,7 @@ class ExtractRun {
     const manifestKey = extractManifestKey(o.runId);
     const manifest = this.#manifest(streams, state, unread);
     if (!(await this.#isCurrent())) {
-      this.#log('warn', 'sluice', TRY_GIVEN_UP);
-      return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, new Error(TRY_GIVEN_UP)));
+      return this.#givenUp();
     }
     const unwritten = await this.#publish(manifest);
     if (unwritten !== undefined) {
