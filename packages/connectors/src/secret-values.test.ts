@@ -81,3 +81,24 @@ test('each line of a secret of several lines is masked, as stderr reaches the lo
   }
   assert.equal(registry.mask('QmVyeVNlY3JldEtleU1hdGVy {"origin":"stderr"}'), '********** {"origin":"stderr"}');
 });
+
+test('a secret is masked percent-encoded, as a connector logging the URL it calls writes it (Python and JavaScript forms)', () => {
+  const config = { canary: "p@ss w/rd+(it's)!*~ünï", login: { kind: 'basic', pw: 'plain-secret_123' } };
+  const registry = new SecretRegistry();
+  const values = collectSecretValues(spec, config);
+  for (const v of values) registry.add(v);
+  const printed = execFileSync(
+    'python3',
+    ['-c', "import json, sys; from urllib.parse import quote, quote_plus, urlencode; c = json.load(sys.stdin)['canary']; print(quote(c, safe='')); print(quote(c)); print(quote_plus(c)); print('https://api.example.com/v1?' + urlencode({'token': c, 'page': 2}))"],
+    { input: JSON.stringify(config), encoding: 'utf8' },
+  );
+  const lines = [...printed.trim().split('\n'), `GET https://api.example.com/v1?token=${encodeURIComponent(config.canary)}&page=2`];
+  assert.equal(lines.length, 5);
+  for (const line of lines) {
+    const masked = registry.mask(line);
+    assert.ok(!/p%40ss|ss\+w|ss%20w/.test(masked), `${line} → ${masked}`);
+  }
+  assert.equal(registry.mask(lines[3] ?? ''), 'https://api.example.com/v1?token=**********&page=2');
+  // A value that URLs carry as it is adds no other form.
+  assert.equal(values.filter((v) => v.startsWith('plain-secret')).length, 1);
+});

@@ -8,7 +8,8 @@ import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
  * (a log hides a value the API would show: hiding costs a log line little, leaking costs a
  * secret). One name rule for both: `looksLikeSecretKey` in @sluice/core/secrets. Each value also
  * appears in the forms it takes when a connector prints its config: JSON-escaped (as inside a JSON
- * log line), JSON with non-ASCII escaped (Python's `json.dumps`), and Python's `repr`; a value of
+ * log line), JSON with non-ASCII escaped (Python's `json.dumps`), Python's `repr`, and
+ * percent-encoded as in a URL's query or path (a connector logging the URL it calls); a value of
  * several lines, also each of its lines (stderr reaches the log a line at a time).
  */
 export function collectSecretValues(spec: ConnectorSpecification | undefined, config: ConnectorConfig): string[] {
@@ -19,6 +20,7 @@ export function collectSecretValues(spec: ConnectorSpecification | undefined, co
     found.add(escaped);
     found.add(asciiOnly(escaped));
     found.add(pythonRepr(v));
+    for (const encoded of percentEncoded(v)) found.add(encoded);
     // A value of several lines (a PEM key) printed raw reaches the log a line at a time: each line is masked on its own.
     if (/[\r\n]/.test(v)) for (const line of v.split(/\r?\n|\r/)) if (line.trim() !== '') found.add(line.trim());
   }
@@ -45,4 +47,28 @@ function pythonRepr(v: string): string {
     return `\\U${code.toString(16).padStart(8, '0')}`;
   });
   return v.includes("'") && v.includes('"') ? inside.replace(/'/g, "\\'") : inside;
+}
+
+/**
+ * The forms a value takes in a URL: every byte but the unreserved ones as `%XX` (Python's
+ * `quote(v, safe='')`), with `/` kept (`quote(v)`), with spaces as `+` (`quote_plus`, query strings
+ * and form bodies), and JavaScript's `encodeURIComponent` (which keeps `!'()*` too).
+ */
+function percentEncoded(v: string): string[] {
+  const encode = (keep: RegExp, space: string): string =>
+    [...Buffer.from(v, 'utf8')]
+      .map((byte) => {
+        const c = String.fromCharCode(byte);
+        if (byte < 0x80 && keep.test(c)) return c;
+        if (c === ' ') return space;
+        return `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+      })
+      .join('');
+  let component: string;
+  try {
+    component = encodeURIComponent(v);
+  } catch {
+    component = v; // a lone surrogate: no URL carries it
+  }
+  return [encode(/[A-Za-z0-9_.~-]/, '%20'), encode(/[A-Za-z0-9_.~/-]/, '%20'), encode(/[A-Za-z0-9_.~-]/, '+'), component];
 }
