@@ -102,3 +102,31 @@ test('a secret is masked percent-encoded, as a connector logging the URL it call
   // A value that URLs carry as it is adds no other form.
   assert.equal(values.filter((v) => v.startsWith('plain-secret')).length, 1);
 });
+
+test('a secret is masked inside base64 whatever precedes it, as in a Basic Authorization header a connector logs', () => {
+  const secret = 'k3y+With/Slash=End';
+  const registry = new SecretRegistry();
+  for (const v of collectSecretValues(spec, { canary: secret, host: 'db.example.com' })) registry.add(v);
+  const printed = execFileSync(
+    'python3',
+    [
+      '-c',
+      "import base64, sys; s = sys.stdin.read()\nfor user in ['user', 'ab', 'a', 'alice@example.com', '']:\n  print('Authorization: Basic ' + base64.b64encode((user + ':' + s).encode()).decode())\nprint(base64.urlsafe_b64encode(('{\"pw\": \"' + s + '\"}').encode()).decode())",
+    ],
+    { input: secret, encoding: 'utf8' },
+  );
+  const lines = printed.trim().split('\n');
+  assert.equal(lines.length, 6);
+  for (const line of lines) {
+    const masked = registry.mask(line);
+    assert.ok(masked.includes('**********'), masked);
+    // What is left of the base64 around the mask decodes to no four characters of the secret.
+    for (const left of masked.replace(/^Authorization: Basic /, '').split('**********')) {
+      const decoded = Buffer.from(left.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
+      for (let i = 0; i + 4 <= secret.length; i++) assert.ok(!decoded.includes(secret.slice(i, i + 4)), `${secret.slice(i, i + 4)} decodes from ${left} (${masked})`);
+    }
+  }
+  // Base64 of other text is left alone, and a short secret adds no base64 form (it would mask too much).
+  assert.equal(registry.mask(Buffer.from('user:another-password').toString('base64')), Buffer.from('user:another-password').toString('base64'));
+  assert.deepEqual(collectSecretValues(spec, { canary: 'abcd' }), ['abcd']);
+});

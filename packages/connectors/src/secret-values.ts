@@ -9,8 +9,9 @@ import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
  * secret). One name rule for both: `looksLikeSecretKey` in @sluice/core/secrets. Each value also
  * appears in the forms it takes when a connector prints its config: JSON-escaped (as inside a JSON
  * log line), JSON with non-ASCII escaped (Python's `json.dumps`), Python's `repr`, and
- * percent-encoded as in a URL's query or path (a connector logging the URL it calls); a value of
- * several lines, also each of its lines (stderr reaches the log a line at a time).
+ * percent-encoded as in a URL's query or path (a connector logging the URL it calls), and inside
+ * base64 at any alignment (a Basic `Authorization` header it logs: base64 of `user:password`); a
+ * value of several lines, also each of its lines (stderr reaches the log a line at a time).
  */
 export function collectSecretValues(spec: ConnectorSpecification | undefined, config: ConnectorConfig): string[] {
   const paths = new Set([...findSecretPaths(config, spec), ...findSecretPaths(config, undefined)]);
@@ -21,6 +22,7 @@ export function collectSecretValues(spec: ConnectorSpecification | undefined, co
     found.add(asciiOnly(escaped));
     found.add(pythonRepr(v));
     for (const encoded of percentEncoded(v)) found.add(encoded);
+    for (const core of base64Cores(v)) found.add(core);
     // A value of several lines (a PEM key) printed raw reaches the log a line at a time: each line is masked on its own.
     if (/[\r\n]/.test(v)) for (const line of v.split(/\r?\n|\r/)) if (line.trim() !== '') found.add(line.trim());
   }
@@ -71,4 +73,30 @@ function percentEncoded(v: string): string[] {
     component = v; // a lone surrogate: no URL carries it
   }
   return [encode(/[A-Za-z0-9_.~-]/, '%20'), encode(/[A-Za-z0-9_.~/-]/, '%20'), encode(/[A-Za-z0-9_.~-]/, '+'), component];
+}
+
+/**
+ * Base64 characters of a value inside a longer base64 text that depend on its bytes alone, at
+ * least this many (fewer would mask unrelated text): values of 7 bytes or more have them at every
+ * alignment, of 6 bytes at one.
+ */
+const MIN_BASE64_CORE = 8;
+
+/**
+ * What base64 (standard and URL-safe) of any text containing the value holds of it whatever comes
+ * before and after: for each of the three byte alignments, the characters whose 6 bits all come
+ * from the value's bytes. `Basic dXNlcjpz…` (base64 of `user:secret`) then shows at most the user
+ * and a character or two beside the mask.
+ */
+function base64Cores(v: string): string[] {
+  const bytes = Buffer.from(v, 'utf8');
+  const cores: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    // Character c carries bits [6c, 6c + 6) of the bytes; the value's are [8 × offset, 8 × (offset + n)).
+    const core = encoded.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6));
+    if (core.length < MIN_BASE64_CORE) continue;
+    cores.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return cores;
 }
