@@ -190,3 +190,37 @@ test("an extract's retry does not resume from its checkpoint when another run of
   assert.match(log, new RegExp(`an earlier try kept users, read to the end, and orders, up to the last state; run ${b.run_id} of this job has read the source since \\(its rows are newer\\), so every stream is read again`));
   assert.doesNotMatch(log, /resuming:/);
 });
+
+test('a failed or cancelled extract shows the records its log says it read, not those of its last heartbeat', { timeout: 180_000 }, async () => {
+  // Failed: 550 users read, the last state at 500; the try is the last, so nothing is retried.
+  const job = await createJob('counts of a failure', 'e2e_counts', 0, { source_config: { records: 1000, state_every: 100, fail: 'transient_error', fail_after: 550 } });
+  const failedRun = await trigger(job);
+  assert.equal(failedRun.state, 'failed', JSON.stringify(failedRun.tasks));
+  assert.match(await extractLog(failedRun.run_id, 1), /550 records were read before the failure \(users 550, orders 0\)/);
+  assert.equal(task(failedRun, 'extract')?.rows, 550, 'what was read, not what the checkpoint kept (500) nor a heartbeat');
+
+  // Cancelled while the connector reads (a record every 10 ms), once a heartbeat has shown rows.
+  const slow = await createJob('counts of a cancel', 'e2e_counts_cancel', 0, { source_config: { records: 2000, record_delay_seconds: 0.01 } });
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${slow}/runs`);
+  assert.equal(t.status, 201, JSON.stringify(t.body));
+  const runId = t.body.run_id;
+  const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+    const deadline = Date.now() + 60_000;
+    while (!(await ok())) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const extractOf = async (): Promise<RunView['tasks'][number] | undefined> => task((await stack.api<RunView>('GET', `/api/runs/${runId}`)).body, 'extract');
+  await until('the extract to show rows', async () => ((await extractOf())?.rows ?? 0) > 0);
+  assert.equal((await stack.api('POST', `/api/runs/${runId}/cancel`)).status, 200);
+  assert.equal((await stack.waitForRun(runId, 60_000)).state, 'cancelled');
+  let said = NaN;
+  await until('the extract to log what it read', async () => {
+    const m = /(\d+) records were read before the failure/.exec(await extractLog(runId, 1));
+    said = Number(m?.[1]);
+    return m !== null;
+  });
+  // The try's last counts are written once its connector has stopped, after that line.
+  await until(`the extract's rows to be the ${said} its log says`, async () => (await extractOf())?.rows === said);
+});

@@ -163,6 +163,8 @@ export async function runExtract(options: RunExtractOptions): Promise<ExtractRes
 class ExtractRun {
   readonly #o: RunExtractOptions;
   readonly #started = Date.now();
+  /** The counts when the read failed, before its streams were kept (cut back to their last state) or removed. */
+  #readBeforeFailure: ExtractProgress | undefined;
   readonly #startedAt = new Date().toISOString();
   #masker: SecretMasker | undefined;
   #spec: ConnectorSpecification | undefined;
@@ -331,6 +333,8 @@ class ExtractRun {
       outcome === 'nothing to read' ? undefined : (outcomeFailure(connector.sourceName, 'read', outcome, this.#errors, this.#masker) ?? this.#incomplete(connector.sourceName, toRead));
     if (failure) {
       const read = this.#snapshot(false);
+      // What was read, before a checkpoint cuts the streams back to their last state: the try's counts.
+      this.#readBeforeFailure = read;
       // This try's own records: not those resumed, nor the parts of cut-off streams it took over.
       const each = Object.entries(read.streams)
         .filter(([name]) => !this.#resumed.has(name))
@@ -666,7 +670,7 @@ class ExtractRun {
   }
 
   #finalProgress(): ExtractProgress {
-    const progress = this.#snapshot(true);
+    const progress = this.#readBeforeFailure ? { ...this.#readBeforeFailure, elapsedMs: Date.now() - this.#started, final: true } : this.#snapshot(true);
     try {
       this.#o.onProgress?.(progress);
     } catch (err) {

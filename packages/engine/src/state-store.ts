@@ -681,6 +681,19 @@ export class StateStore {
   }
 
   /**
+   * The last counts a try's handler gave, written as the try ends without a success (a failure's
+   * report and a cancel carry none): the task then shows what its log says, not its last beat's.
+   * Only while the instance is still this try's, running or cancelled under it.
+   */
+  async recordLastProgress(sql: Sql, t: TryRef, progress: { rows?: number; bytes?: number }): Promise<void> {
+    if (progress.rows === undefined && progress.bytes === undefined) return;
+    await sql.execute`
+      UPDATE task_instances
+      SET rows = COALESCE(${progress.rows ?? null}::bigint, rows), bytes = COALESCE(${progress.bytes ?? null}::bigint, bytes), updated_at = ${new Date()}
+      WHERE id = ${t.instanceId}::uuid AND state IN ('running', 'cancelled') AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}`;
+  }
+
+  /**
    * Records how tries ended and decides what follows, in the caller's transaction (the runner's
    * hot path batches its reports): a success expands mapped tasks (when the task is a map source)
    * and queues ready downstream instances; a retryable failure with tries left becomes

@@ -225,6 +225,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // This try's lines are written before its outcome is recorded, so that the line the success's
   // statement writes ("try N succeeded") follows them. A try that logged nothing waits for nothing.
   await log.flush();
+  if (outcome?.kind === 'failed' || (outcome === null && abortReason === 'cancelled')) {
+    await deps.store.recordLastProgress(deps.sql, tryRef, progress).catch((err: unknown) => deps.logger.warn("a try's last counts were not recorded", { ...fields, err: errorMessage(err) }));
+  }
   if (!outcome) return;
   const result = await finishWhenReachable(deps, { runId: run.id, tryRef, outcome }, log);
   if ('failed' in result) throw result.failed;
