@@ -297,6 +297,24 @@ describe('run lifecycle', () => {
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
   });
 
+  it('a task waiting to retry when its run is cancelled is cancelled with no retry time left on it', async () => {
+    const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 2, retryDelayMs: 60_000, maxRetryDelayMs: 60_000 } } });
+    let tries = 0;
+    await h.startRunner({
+      extract: async () => {
+        tries++;
+        throw new Error('the source is away');
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'extract', state: 'up_for_retry', nextRetryAt: { not: null } } })) === 1, 'the extract to wait for its retry');
+    await h.engine.cancelRun(runId);
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    assert.equal(extract.state, 'cancelled');
+    assert.equal(extract.nextRetryAt, null, 'a cancelled task waits for no retry');
+    assert.equal(tries, 1);
+  });
+
   it("a run cancelled while still queued changes none of the job's status columns: it never ran", async () => {
     const jobId = await h.createJob({ streams: ['a'], maxActiveRuns: 1 });
     // No runner: the first run stays running, the second queued behind it.

@@ -507,7 +507,7 @@ export class StateStore {
     if (runs.length === 0) return [];
     const now = new Date();
     await sql.execute`
-      UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, error = 'run cancelled', updated_at = ${now}
+      UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, error = 'run cancelled', updated_at = ${now}
       WHERE run_id = ANY(${runs.map((r) => r.id)}::uuid[])
         AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((st) => taskStatesLeadingTo('cancelled').includes(st))}::text[])`;
     return this.#finishRuns(
