@@ -102,6 +102,16 @@ describe('accepted', () => {
     assert.match(dropAndRename.body.error, /new_name: a dropped column cannot also be renamed, encrypted or cast/);
   });
 
+  test('a preset is stored in lower case however it was written, on create and on change (QA round 20)', async () => {
+    const r = await post(ingestBody({ schedule: ' @HOURLY ' }));
+    assert.equal(r.status, 201, r.text);
+    const path = `/api/airbyte/ingest/${r.body.job_id}`;
+    assert.equal((await api.request('GET', path, { token: DEV })).body.schedule, '@hourly');
+    const patched = await api.request('PATCH', path, { token: DEV, body: { schedule: '@Daily' } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal((await api.request('GET', path, { token: DEV })).body.schedule, '@daily');
+  });
+
   test('catchup (a Sluice extension) is stored as posted', async () => {
     const r = await post(ingestBody({ schedule: '@hourly', catchup: true }));
     assert.equal(r.status, 201, r.text);

@@ -23,6 +23,7 @@ import { errorSummary, isUniqueViolation, listStreamStates, Prisma, replaceStrea
 import { configSecrets, REDACTED, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
+import { canonicalSchedule } from '@sluice/core/cron';
 import { canonicalJson } from '@sluice/core/json';
 import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
@@ -236,7 +237,7 @@ export class JobService {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-    const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : body.schedule.trim();
+    const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : canonicalSchedule(body.schedule);
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);
     const config = body.source_config === undefined ? null : await this.#newSourceConfig(job, body.source_config);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors/index.ts';
 import { INGESTION_METADATA_COLUMNS, tableNameCollision, type ColumnTransformation } from '../pipeline/index.ts';
-import { normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
+import { canonicalSchedule, normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
 import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
 import { icebergNamespace } from './iceberg-namespace.ts';
 import { fieldIssues } from './parse-request.ts';
@@ -195,7 +195,7 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
     streams,
     merge: mergeGiven ? mergeKeys.join(',') : null,
     mergeKeys: mergeGiven ? mergeKeys : [],
-    schedule: b.schedule === null || b.schedule === undefined ? null : b.schedule.trim(),
+    schedule: b.schedule === null || b.schedule === undefined ? null : canonicalSchedule(b.schedule),
     timezone: checked.timezone,
     catchup: b.catchup,
     domain: b.domain ?? null,

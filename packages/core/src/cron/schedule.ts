@@ -68,6 +68,12 @@ function fieldProblem(field: string, rule: FieldRule): string | null {
   return null;
 }
 
+/** A schedule as it is stored and shown: trimmed, and a preset in lower case (`@HOURLY` is `@hourly`). */
+export function canonicalSchedule(expression: string): string {
+  const expr = expression.trim();
+  return expr.startsWith('@') ? expr.toLowerCase() : expr;
+}
+
 /**
  * Validates a schedule strictly and answers the expression to hand to cron (presets
  * expanded). Five fields (minute hour day-of-month month day-of-week) or a preset; six with
