@@ -76,6 +76,18 @@ describe('recovery', () => {
     assert.match(said()[1]?.message ?? '', /emptied or restarted while Sluice ran/);
   });
 
+  it('sweeps slower than their interval do not queue up: a scheduler stops after the one under way', { timeout: 120_000 }, async () => {
+    h = await createHarness();
+    for (let i = 0; i < 20; i++) await h.createJob({ streams: ['a'], schedule: '0 0 1 1 *' });
+    // Every tick finds the last sweep (an audit of 20 schedules) still going.
+    const scheduler = await h.startScheduler({ sweepIntervalMs: 1, scheduleAuditMs: 1 });
+    await sleep(3_000);
+    const before = Date.now();
+    await scheduler.close();
+    // Queued behind each other, 3 s of ticks were thousands of sweeps to wait for (it took minutes).
+    assert.ok(Date.now() - before < 10_000, `closed in ${Date.now() - before} ms`);
+  });
+
   it('Redis flushed mid-run: queued tries and schedules come back, the run completes', async () => {
     // FLUSHALL on the shared test Redis would hit other tests: this test gets a Redis of its own.
     redisServer = await startRedis(path.join(testEnv.tmpDir, `redis-flush-${process.pid}`), await freePort());

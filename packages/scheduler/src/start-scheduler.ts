@@ -72,17 +72,28 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
     (err) => logger.error('recovery sweep failed; trying again every sweep', { err: errorSummary(err) }),
     () => logger.info('recovery sweeps work again'),
   );
+  /** Sweeps asked for and not yet ended. */
+  let pending = 0;
   const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
+    pending++;
     const next = sweeping.then(() => recovery.sweep({ full }));
-    sweeping = next.then(
-      () => sweepFailures.succeeded(),
-      (err: unknown) => sweepFailures.failed(err),
-    );
+    sweeping = next
+      .then(
+        () => sweepFailures.succeeded(),
+        (err: unknown) => sweepFailures.failed(err),
+      )
+      .finally(() => {
+        pending--;
+      });
     return next;
   };
   await sweep(true);
   void worker.run();
-  const timer = setInterval(() => void sweep().catch(() => undefined), options.sweepIntervalMs ?? 5_000);
+  // A tick that finds a sweep under way (one slower than the interval: many jobs, a slow
+  // PostgreSQL) starts none: sweeps never queue up behind each other, and a close waits for one.
+  const timer = setInterval(() => {
+    if (pending === 0) void sweep().catch(() => undefined);
+  }, options.sweepIntervalMs ?? 5_000);
   timer.unref();
   logger.info('scheduler started');
 
