@@ -1,4 +1,5 @@
 import { findSecretPaths, secretValues } from '@sluice/core/secrets';
+import { percentEncode } from './percent-encode.ts';
 import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
 
 /**
@@ -57,22 +58,13 @@ function pythonRepr(v: string): string {
  * and form bodies), and JavaScript's `encodeURIComponent` (which keeps `!'()*` too).
  */
 function percentEncoded(v: string): string[] {
-  const encode = (keep: RegExp, space: string): string =>
-    [...Buffer.from(v, 'utf8')]
-      .map((byte) => {
-        const c = String.fromCharCode(byte);
-        if (byte < 0x80 && keep.test(c)) return c;
-        if (c === ' ') return space;
-        return `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-      })
-      .join('');
   let component: string;
   try {
     component = encodeURIComponent(v);
   } catch {
     component = v; // a lone surrogate: no URL carries it
   }
-  return [encode(/[A-Za-z0-9_.~-]/, '%20'), encode(/[A-Za-z0-9_.~/-]/, '%20'), encode(/[A-Za-z0-9_.~-]/, '+'), component];
+  return [percentEncode(v, /[A-Za-z0-9_.~-]/), percentEncode(v, /[A-Za-z0-9_.~/-]/), percentEncode(v, /[A-Za-z0-9_.~ -]/).replace(/ /g, '+'), component];
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asError } from '@sluice/core';
 import type { ObjectStore } from '@sluice/storage';
+import { percentEncode } from './percent-encode.ts';
 
 /** One NDJSON part file of a stream, as the manifest lists it. */
 export interface StagedFile {
@@ -25,7 +26,7 @@ const MAX_SEGMENT = 200;
 export function streamKeySegment(stream: string): string {
   const encoded = /^\.*$/.test(stream)
     ? stream.replace(/\./g, '%2E') || '%00'
-    : stream.replace(/[^A-Za-z0-9._-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+    : percentEncode(stream, /[A-Za-z0-9._-]/);
   if (encoded.length <= MAX_SEGMENT) return encoded;
   const digest = createHash('sha256').update(stream, 'utf8').digest('hex').slice(0, 32);
   // Not cut inside a %XX escape: the start stays a readable part of the name.
