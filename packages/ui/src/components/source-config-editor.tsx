@@ -7,9 +7,10 @@ import { ActionStatus } from './page-parts.tsx';
 /**
  * The job's source config, masked, and (unless the job is deleted) an editor for it: the JSON as
  * shown, secrets as `**********` — left so, a secret keeps its saved value. Saving replaces the
- * config through the API's PATCH, which checks it with the connector and keeps the saved state.
+ * config through the API's PATCH, which checks it with the connector and keeps the saved state;
+ * `onSaved` gets the changed job the PATCH answers with.
  */
-export function SourceConfigEditor({ job, canEdit, onSaved }: { job: Job; canEdit: boolean; onSaved: () => void }): ReactNode {
+export function SourceConfigEditor({ job, canEdit, onSaved }: { job: Job; canEdit: boolean; onSaved: (changed: Job) => void }): ReactNode {
   const { api } = useApp();
   const shown = JSON.stringify(maskSecrets(job.source_config), null, 2);
   const [draft, setDraft] = useState<string | null>(null);
@@ -33,10 +34,11 @@ export function SourceConfigEditor({ job, canEdit, onSaved }: { job: Job; canEdi
     }
     setBusy(true);
     try {
-      await api.request('PATCH', `/api/airbyte/ingest/${encodeURIComponent(job.job_id)}`, { source_config: restoreDisplayMasks(edited, job.source_config) });
+      // The PATCH answers with the changed job: the page shows it at once, not the old config until a re-read.
+      const changed = await api.request<Job>('PATCH', `/api/airbyte/ingest/${encodeURIComponent(job.job_id)}`, { source_config: restoreDisplayMasks(edited, job.source_config) });
+      onSaved(changed);
       setDraft(null);
       setNotice('Saved: the next extract uses the new config; the saved state is kept.');
-      onSaved();
     } catch (err) {
       setError(`Not saved: ${err instanceof Error ? err.message : String(err)}`);
     } finally {

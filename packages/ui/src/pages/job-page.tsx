@@ -239,7 +239,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             ) : null}
             <dt>Source config</dt>
             <dd>
-              <SourceConfigEditor job={job} canEdit={!deleted} onSaved={load} />
+              <SourceConfigEditor job={job} canEdit={!deleted} onSaved={setJob} />
             </dd>
           </dl>
         )}
