@@ -46,6 +46,31 @@ test('a server that is not there: the errors of Prisma (raw and model queries) a
   }
 });
 
+test('a statement under way whose connection the server ends (as when it stops) says unreachable, naming the server', async () => {
+  const db = await createTestDatabase({ migrated: false });
+  try {
+    const sleeping = sqlOf(db.prisma).query`SELECT pg_sleep(30)`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    // Its connection ended as a fast shutdown ends it (57P01).
+    let ended = 0;
+    for (let i = 0; i < 50 && ended === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ended = Number(await db.prisma.$executeRawUnsafe(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND pid <> pg_backend_pid()`));
+    }
+    assert.equal(ended, 1, 'the sleeping statement was found');
+    const err = await sleeping;
+    assert.ok(err instanceof ServiceUnavailableError, String(err));
+    assert.ok(isDatabaseUnreachable(err));
+    const address = new URL(db.url).host;
+    assert.equal(err.message, `PostgreSQL is not reachable at ${address}: 57P01 terminating connection due to administrator command`);
+    assert.equal(errorSummary(err), err.message);
+  } finally {
+    await db.drop();
+  }
+});
+
 test('failed statements and other errors are not "unreachable"', () => {
   assert.equal(isDatabaseUnreachable(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })), false);
   assert.equal(isDatabaseUnreachable(Object.assign(new Error('Unique constraint failed'), { code: 'P2002' })), false);

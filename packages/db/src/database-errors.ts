@@ -36,8 +36,7 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
   if (code !== undefined && PRISMA_CODES.has(code)) return true;
   const kind = stringField(err, 'kind');
   if (kind !== undefined && ADAPTER_KINDS.has(kind)) return true;
-  // PostgreSQL's own answer (node-postgres's DatabaseError): class 08, or the server stopping or starting.
-  if (code !== undefined && 'severity' in err && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code))) return true;
+  if (isServerGoingAway(err)) return true;
   if (err instanceof Error && PG_MESSAGES.test(err.message)) return true;
   if (fromDatabase && isSocketError(err)) return true;
   const inside = fromDatabase || isPrismaError(err);
@@ -47,14 +46,26 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
 }
 
 /**
- * What the plain-SQL path throws: a socket error of its pool's connection becomes a
- * ServiceUnavailableError naming PostgreSQL and its address (retryable; the API answers 503);
- * every other error is passed on as it is.
+ * What the plain-SQL path throws: a socket error of its pool's connection, or the server's answer
+ * that the connection is gone, becomes a ServiceUnavailableError naming PostgreSQL and its address
+ * (retryable; the API answers 503); every other error is passed on as it is.
  */
 export function asDatabaseError(err: unknown, address: string): unknown {
+  if (isServerGoingAway(err)) return new ServiceUnavailableError('PostgreSQL', address, `${err.code} ${err.message}`, { cause: err });
   if (!isSocketError(err)) return err;
   const code = typeof err === 'object' && err !== null ? stringField(err, 'code') : undefined;
   return new ServiceUnavailableError('PostgreSQL', address, code ?? (err instanceof Error ? err.message : String(err)), { cause: err });
+}
+
+/**
+ * PostgreSQL's own answer (node-postgres's DatabaseError) that the connection is gone: class 08,
+ * or the server stopping or starting (57P01 "terminating connection due to administrator
+ * command" to a statement under way when it stops).
+ */
+function isServerGoingAway(err: unknown): err is Error & { code: string } {
+  if (!(err instanceof Error) || !('severity' in err)) return false;
+  const code = stringField(err, 'code');
+  return code !== undefined && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code));
 }
 
 /** Prisma's errors open with the call and an excerpt of its source, and end with what happened. */
