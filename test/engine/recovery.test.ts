@@ -88,6 +88,31 @@ describe('recovery', () => {
     assert.ok(Date.now() - before < 10_000, `closed in ${Date.now() - before} ms`);
   });
 
+  it("two schedulers and a Redis emptied again and again: the one that rebuilds is not taken for a Redis unlike PostgreSQL by the other's audit", { timeout: 120_000 }, async () => {
+    redisServer = await startRedis(path.join(testEnv.tmpDir, `redis-two-${process.pid}`), await freePort());
+    h = await createHarness({ redisUrl: redisServer.url });
+    const jobs: string[] = [];
+    for (let i = 0; i < 20; i++) jobs.push(await h.createJob({ streams: ['a'], schedule: '0 0 1 1 *' }));
+    const logs = [createMemoryLogger(), createMemoryLogger()];
+    for (const { logger } of logs) await h.startScheduler({ sweepIntervalMs: 50, scheduleAuditMs: 50, logger });
+    const messages = (): string[] => logs.flatMap(({ lines }) => lines.map((l) => (JSON.parse(l) as { message: string }).message));
+    const admin = new Redis(redisServer.url);
+    try {
+      for (let flush = 1; flush <= 3; flush++) {
+        const rebuiltBefore = messages().filter((m) => /no Sluice sentinel/.test(m)).length;
+        await admin.flushall();
+        await waitFor(async () => (await admin.exists(sentinelKey(h.queuePrefix))) === 1, `the sentinel after flush ${flush}`, 20_000);
+        const held = await h.engine.schedules.queue.getJobSchedulers();
+        assert.equal(held.length, jobs.length, `every schedule is back once the sentinel is (flush ${flush})`);
+        assert.ok(messages().filter((m) => /no Sluice sentinel/.test(m)).length > rebuiltBefore, 'a scheduler said it rebuilt');
+        await sleep(300); // audits of both schedulers after the rebuild
+      }
+    } finally {
+      admin.disconnect();
+    }
+    assert.deepEqual(messages().filter((m) => /unlike PostgreSQL/.test(m)), [], 'no audit took a rebuild under way for a stale Redis');
+  });
+
   it('Redis flushed mid-run: queued tries and schedules come back, the run completes', async () => {
     // FLUSHALL on the shared test Redis would hit other tests: this test gets a Redis of its own.
     redisServer = await startRedis(path.join(testEnv.tmpDir, `redis-flush-${process.pid}`), await freePort());

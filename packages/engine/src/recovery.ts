@@ -29,7 +29,8 @@ export interface RecoveryOptions {
 /**
  * PostgreSQL is the truth; Redis can be lost. Recovery puts Redis back in line:
  * - when the sentinel key is missing (first start, or Redis restarted empty / was flushed):
- *   every active job's scheduler is upserted and every queued or up_for_retry try is enqueued;
+ *   every active job's scheduler is upserted and every queued or up_for_retry try is enqueued,
+ *   and then the sentinel is set;
  * - on every sweep: lost tries (stale heartbeat) are failed and retried, and tries queued for
  *   longer than `requeueAfterMs` are enqueued again.
  * Several schedulers may sweep at once: every write is a guarded transition and every enqueue
@@ -44,6 +45,8 @@ export class Recovery {
   #beatsCountFrom = 0;
   /** When the first sweep that could not reach PostgreSQL ran, until one reaches it again (epoch ms). */
   #unreachableSince: number | null = null;
+  /** Whether a sweep of this scheduler has ended: until then, a Redis without the sentinel is a first start's (the first sweep failed). */
+  #startedOnce = false;
   /** When the schedules were last compared with Redis (a full sweep counts). */
   #auditedAt = Date.now();
 
@@ -76,9 +79,12 @@ export class Recovery {
   }
 
   async #sweep(options: { full?: boolean }): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> {
-    const set = await this.redis.set(sentinelKey(this.queuePrefix), new Date().toISOString(), 'NX');
-    const redisWasEmpty = set === 'OK';
-    if (redisWasEmpty && options.full) {
+    // The sentinel is set back only once the rebuild is done: set first, another scheduler's audit
+    // would take the schedules not yet rebuilt for a Redis unlike PostgreSQL, and a rebuild that
+    // failed half-way would not be tried again.
+    const sentinel = sentinelKey(this.queuePrefix);
+    const redisWasEmpty = (await this.redis.exists(sentinel)) === 0;
+    if (redisWasEmpty && (options.full || !this.#startedOnce)) {
       // A scheduler starting on an empty Redis: a first start, or a Redis without persistence
       // (as `pnpm start` runs it) that restarted with it. Nothing is wrong.
       this.logger.info('Redis holds no Sluice sentinel (first start, or Redis restarted empty): building schedules and queues from PostgreSQL');
@@ -100,6 +106,8 @@ export class Recovery {
       await this.startQueuedRuns();
     }
     const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
+    if (redisWasEmpty) await this.redis.set(sentinel, new Date().toISOString());
+    this.#startedOnce = true;
     return { redisWasEmpty, requeued, lost };
   }
 
