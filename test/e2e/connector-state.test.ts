@@ -3,8 +3,9 @@
  * sources save it, holds every stream's position in one value: the API shows it as one entry,
  * refuses to reset one stream of it (saying why), and resets all of it, after which the next run
  * reads every stream again. A source_config changed by PATCH keeps the state; a connector's own
- * refresh of its config is saved, but never over one an operator set meanwhile. The runs use the
- * repository's test connector.
+ * refresh of its config is saved, but never over one an operator set meanwhile. A load lost between
+ * its commit and its state's save leaves that state to the next run, which reads on from it. The
+ * runs use the repository's test connector.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { openSourceConfig } from '@sluice/crypto';
 import { saveStreamStateRow } from '@sluice/db';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
+import { readWithPyIceberg } from '../iceberg/pyiceberg.ts';
 import { testEnv } from '../support/env.ts';
 import { startSluiceStack, type RunView, type SluiceStack } from '../support/sluice-stack.ts';
 
@@ -240,4 +242,95 @@ test("a state of the other kind than the connector saves is refused while the jo
   assert.deepEqual(await runLoading(perStream), [1, 1]);
   assert.deepEqual(await kinds(perStream), ['orders:stream', 'users:stream']);
   assert.deepEqual(await runLoading(perStream), [0, 0], 'nothing read twice');
+});
+
+/**
+ * Makes the database refuse every save of the job's connector state, as an outage between a load's
+ * commit and its save does (a runner killed there ends the same way, less reproducibly); gives the
+ * job's loads one quick retry, as an operator can set it (before the job's first run, which reads
+ * its DAG once). Answers the undo.
+ */
+async function refuseStateSaves(job: string): Promise<() => Promise<void>> {
+  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'load' }, data: { retries: 1, retryDelayMs: 200, maxRetryDelayMs: 200 } });
+  const fn = `refuse_state_${job.replaceAll('-', '_')}`;
+  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database refuses to save this state (test outage)'; END $$`);
+  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${fn} BEFORE INSERT OR UPDATE ON stream_states FOR EACH ROW WHEN (NEW.job_id = '${job}'::uuid) EXECUTE FUNCTION ${fn}()`);
+  return async () => {
+    await stack.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${fn} ON stream_states`);
+    await stack.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
+  };
+}
+
+/** A run whose loads committed and could not save their state: it fails, and the tables hold its rows. */
+async function runLosingStateSaves(job: string): Promise<RunView> {
+  const allow = await refuseStateSaves(job);
+  try {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    const r = await stack.waitForRun(t.body.run_id, 90_000);
+    assert.equal(r.state, 'failed', JSON.stringify(r.tasks));
+    for (const stream of ['users', 'orders']) {
+      const load = r.tasks.find((x) => x.task_id === 'load' && x.stream === stream);
+      assert.equal(load?.state, 'failed', JSON.stringify(load));
+      assert.equal(load.try_number, 2, 'the retry found the commit of the first try, and failed to save too');
+      assert.match(load.error ?? '', new RegExp(`^\\w+\\.${stream} is loaded, but the stream's connector state could not be saved after it \\(.*the database refuses to save this state`, 's'));
+      assert.match(load.error ?? '', /the job's next run saves it before it reads the source, so no record is loaded twice$/);
+    }
+    return r;
+  } finally {
+    await allow();
+  }
+}
+
+const seqs = async (ns: string, table: string): Promise<number[]> =>
+  (await readWithPyIceberg(stack.db.url, ns, table, stack.s3)).rows.map((r) => Number(r['seq'])).sort((a, b) => a - b);
+
+test("a load that committed and was lost before saving its state: the next run saves that state first, reads on from it, and appends no row twice", { timeout: 180_000 }, async () => {
+  const job = await createJob('lost save', 'state_lost_save');
+  const lost = await runLosingStateSaves(job);
+  assert.deepEqual(await seqs('state_lost_save', 'users'), [1, 2, 3, 4], 'the failed run committed its rows');
+  assert.deepEqual((await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`)).body.streams, [], 'and saved no state');
+
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 6 } })).status, 200);
+  assert.deepEqual(await runLoading(job), [2, 2], 'records 5 and 6 only: read on from the state of the commit that was lost');
+  for (const table of ['users', 'orders']) assert.deepEqual(await seqs('state_lost_save', table), [1, 2, 3, 4, 5, 6], `${table}: every record once`);
+  assert.equal(await stack.db.prisma.pendingStreamState.count({ where: { jobId: job } }), 0, 'nothing left pending');
+  const said = await stack.db.prisma.taskLog.findMany({ where: { message: { contains: `run ${lost.run_id} committed stream` } }, select: { message: true } });
+  assert.deepEqual(
+    said.map((l) => l.message.replace(/^run \S+ committed stream "(\w+)" to (\S+) but (was lost before saving its connector state).*/, '$1 $2 $3')).sort(),
+    ['orders state_lost_save.orders was lost before saving its connector state', 'users state_lost_save.users was lost before saving its connector state'],
+    "the next extract's log says what it saved",
+  );
+});
+
+test("a lost load's state is forgotten with the saved state: after a reset of its stream, the next run reads that stream from the start", { timeout: 180_000 }, async () => {
+  const job = await createJob('lost save, then reset', 'state_lost_reset');
+  await runLosingStateSaves(job);
+  const reset = await stack.api<{ reset: (string | null)[] }>('DELETE', `/api/airbyte/ingest/${job}/state?stream=users`);
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+  assert.deepEqual(await runLoading(job), [4, 0], 'users read again as asked; orders read on from the lost commit\'s state');
+  assert.deepEqual(await seqs('state_lost_reset', 'orders'), [1, 2, 3, 4]);
+});
+
+test("a load whose commit never happened leaves no state behind: the next run reads those records again, and none is lost", { timeout: 180_000 }, async () => {
+  const job = await createJob('lost commit', 'state_lost_commit');
+  // The job's policy as an operator sets it (read when the job's DAG is first used): no retry of a load.
+  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'load' }, data: { retries: 0 } });
+  assert.deepEqual(await runLoading(job), [4, 4]);
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 6 } })).status, 200);
+  // The catalog refuses the commits (records 5 and 6 are never loaded), after the loads recorded the state they were to save.
+  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION refuse_lost_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the catalog refuses this commit (test outage)'; END $$`);
+  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_lost_commit BEFORE UPDATE ON iceberg_tables FOR EACH ROW WHEN (OLD.table_namespace = 'state_lost_commit') EXECUTE FUNCTION refuse_lost_commit()`);
+  try {
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    const r = await stack.waitForRun(t.body.run_id, 90_000);
+    assert.equal(r.state, 'failed', JSON.stringify(r.tasks));
+    assert.match(r.tasks.find((x) => x.task_id === 'load' && x.stream === 'users')?.error ?? '', /the catalog refuses this commit/);
+  } finally {
+    await stack.db.prisma.$executeRawUnsafe('DROP TRIGGER refuse_lost_commit ON iceberg_tables');
+    await stack.db.prisma.$executeRawUnsafe('DROP FUNCTION refuse_lost_commit()');
+  }
+  assert.equal(await stack.db.prisma.pendingStreamState.count({ where: { jobId: job } }), 2, 'the states the loads were to save are pending');
+  assert.deepEqual(await runLoading(job), [2, 2], 'records 5 and 6 read again: their commit never happened');
+  for (const table of ['users', 'orders']) assert.deepEqual(await seqs('state_lost_commit', table), [1, 2, 3, 4, 5, 6], `${table}: every record once`);
+  assert.equal(await stack.db.prisma.pendingStreamState.count({ where: { jobId: job } }), 0);
 });

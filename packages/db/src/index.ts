@@ -8,5 +8,16 @@ export { migrate, readMigrations, defaultMigrationsDir, MigrationError } from '.
 export type { Migration, MigrateResult } from './migrate.ts';
 export * from './generated/enums.ts';
 export type * from './generated/models.ts';
-export { listStreamStates, replaceStreamStates, resetStreamStates, saveStreamStateRow, StateChangeRefused } from './stream-states.ts';
+export {
+  dropPendingStreamState,
+  listStreamStates,
+  lostPendingStreamStates,
+  recordPendingStreamState,
+  replaceStreamStates,
+  resetStreamStates,
+  saveStreamStateRow,
+  settlePendingStreamState,
+  StateChangeRefused,
+  type PendingStreamState,
+} from './stream-states.ts';
 export type { SavedStreamState, StateSave } from './stream-states.ts';

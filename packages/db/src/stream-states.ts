@@ -1,6 +1,7 @@
 /**
- * `stream_states`, the connector state each job hands its next run: written here only (the
- * runner's saves after a commit, and resets from the API).
+ * `stream_states`, the connector state each job hands its next run, and `pending_stream_states`,
+ * the states loads are about to save: written here only (the runner's saves around a commit, and
+ * resets from the API).
  */
 import { Prisma, type PrismaClient } from './client.ts';
 import type { StreamStateKind } from './generated/enums.ts';
@@ -66,6 +67,64 @@ export async function saveStreamStateRow(db: Db, row: { jobId: string; runId: st
   return written === 1 ? 'saved' : 'superseded';
 }
 
+/**
+ * The state a stream's load saves once its Iceberg commit is made, recorded before that commit
+ * (ADR 0025): the load's process can be lost between the commit and the save, and the next run
+ * must not read the source again from the state before it (an append would repeat every row the
+ * commit added).
+ */
+export interface PendingStreamState {
+  jobId: string;
+  runId: string;
+  streamKey: string;
+  state: unknown;
+  /** The table the load commits to, and the task id its snapshot's summary carries (`sluice.task-id`). */
+  namespace: string;
+  tableName: string;
+  taskId: string;
+}
+
+/** Records a load's pending state before its commit (replacing the row of an earlier try of the load). */
+export async function recordPendingStreamState(db: Db, row: PendingStreamState): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO pending_stream_states (job_id, stream_key, run_id, state, namespace, table_name, task_id)
+    VALUES (${row.jobId}::uuid, ${row.streamKey}, ${row.runId}::uuid, ${JSON.stringify(row.state)}::jsonb, ${row.namespace}, ${row.tableName}, ${row.taskId})
+    ON CONFLICT (job_id, stream_key, run_id) DO UPDATE
+       SET state = EXCLUDED.state, namespace = EXCLUDED.namespace, table_name = EXCLUDED.table_name, task_id = EXCLUDED.task_id, created_at = now()`;
+}
+
+/** Removes a load's pending state: with its save, in the transaction that saves it. */
+export async function dropPendingStreamState(db: Db, row: { jobId: string; runId: string; streamKey: string }): Promise<void> {
+  await db.pendingStreamState.deleteMany({ where: { jobId: row.jobId, runId: row.runId, streamKey: row.streamKey } });
+}
+
+/**
+ * The pending states of a job's loads that were lost between their commit and their save: those
+ * of runs that are no longer queued or running (a run under way retries its load, which saves or
+ * records again), oldest first.
+ */
+export async function lostPendingStreamStates(db: Db, jobId: string): Promise<PendingStreamState[]> {
+  const rows = await db.$queryRaw<{ job_id: string; run_id: string; stream_key: string; state: unknown; namespace: string; table_name: string; task_id: string }[]>`
+    SELECT p.job_id::text, p.run_id::text, p.stream_key, p.state, p.namespace, p.table_name, p.task_id
+      FROM pending_stream_states p
+      LEFT JOIN dag_runs r ON r.id = p.run_id
+     WHERE p.job_id = ${jobId}::uuid AND (r.id IS NULL OR r.state NOT IN ('queued', 'running'))
+     ORDER BY p.created_at, p.stream_key`;
+  return rows.map((r) => ({ jobId: r.job_id, runId: r.run_id, streamKey: r.stream_key, state: r.state, namespace: r.namespace, tableName: r.table_name, taskId: r.task_id }));
+}
+
+/**
+ * Settles a lost load's pending state: when the table holds its commit, saved as the load would
+ * have saved it (by the same order: not over a newer run's), else dropped. One transaction.
+ */
+export async function settlePendingStreamState(db: PrismaClient, row: PendingStreamState, committed: boolean): Promise<StateSave | 'dropped'> {
+  return db.$transaction(async (tx) => {
+    const saved = committed ? await saveStreamStateRow(tx, { jobId: row.jobId, runId: row.runId, streamKey: row.streamKey, kind: 'stream', state: row.state }) : 'dropped';
+    await dropPendingStreamState(tx, row);
+    return saved;
+  });
+}
+
 /** Why a reset or a replacement of a job's state cannot happen: its message says so to the caller. */
 export class StateChangeRefused extends Error {}
 
@@ -101,6 +160,8 @@ export async function resetStreamStates(db: Prisma.TransactionClient, jobId: str
   }
   const doomed = saved.map((r) => r.streamKey).filter((k) => streamKeys === null || streamKeys.includes(k));
   await db.streamState.deleteMany({ where: { jobId, streamKey: { in: doomed } } });
+  // A lost load's pending state would be saved before the next extract: it goes too.
+  await db.pendingStreamState.deleteMany({ where: { jobId, ...(streamKeys === null ? {} : { streamKey: { in: [...streamKeys] } }) } });
   return doomed;
 }
 
@@ -116,6 +177,7 @@ export async function replaceStreamStates(
 ): Promise<void> {
   await lockIdleJob(db, jobId);
   await db.streamState.deleteMany({ where: { jobId } });
+  await db.pendingStreamState.deleteMany({ where: { jobId } });
   if (states.length === 0) return;
   // Stamped now (the database's clock): a run whose extract started before the import (by its
   // runner's clock) saves nothing over it (saveStreamStateRow).

@@ -193,6 +193,11 @@ export class IcebergTable {
     return currentSnapshot(this.metadataValue);
   }
 
+  /** The snapshot a write of this run and task committed (its summary's `sluice.run-id` and `sluice.task-id`), if the table's history holds one. */
+  committedBy(runId: string, taskId: string): Snapshot | undefined {
+    return findOwnSnapshot(this.metadataValue, { runId, taskId });
+  }
+
   /** Reloads the current metadata from the catalog. */
   async refresh(): Promise<TableMetadata> {
     const loaded = await this.backend.loadTable(this.id);

@@ -5,16 +5,19 @@ import { columnsFromJsonSchema, columnsNoStreamHas, tableNameCollision } from '@
 import { findSecretPaths } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
+import type { IcebergCatalog } from '@sluice/iceberg';
 import type { Prisma } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { dagShapeFor } from './datahub-dag.ts';
 import { usableCheckpoint } from './extract-resume.ts';
-import { loadSavedState } from './stream-state.ts';
+import { loadSavedState, settleLostLoads } from './stream-state.ts';
 import { storedTransformations } from './transform-stream.ts';
 
 export interface ExtractTaskDeps {
   store: ObjectStore;
+  /** Read to settle the states of loads lost between their commit and their save (stream-state.ts). */
+  catalog: IcebergCatalog;
   keyring: MasterKeyring;
   connectorsDir: string;
   datahub: DataHubPublisher | null;
@@ -148,6 +151,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     onLog,
   });
   await learnSecretPaths(ctx, connector, config, row.secretPaths, row.sourceConfigEncrypted);
+  await settleLostLoads(deps.catalog, ctx);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);
   const failedAt = await failedSinceDiscover(ctx, row.sourceCatalogAt);

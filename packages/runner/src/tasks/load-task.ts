@@ -12,7 +12,7 @@ import type { WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
-import { saveStreamState } from './stream-state.ts';
+import { recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
 
@@ -63,7 +63,8 @@ export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest)
  * load: commits one stream's transformed Parquet into `{schema_name}.{table}` in the job's mode
  * (append, overwrite, or merge on keys), creating the namespace and table when missing and
  * evolving the schema. The commit carries the run and task ids, so a retried load that finds its
- * own snapshot does not commit twice. The stream's connector state is saved only after the commit.
+ * own snapshot does not commit twice. The stream's connector state is saved only after the commit,
+ * and recorded as pending before it (ADR 0025).
  */
 export interface LoadTaskDeps {
   store: ObjectStore;
@@ -370,9 +371,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(columns, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
+    const taskId = `load[${stream}]`;
     const options = {
       runId: ctx.run.id,
-      taskId: `load[${stream}]`,
+      taskId,
       tmpDir: tmp,
       // A cancel that arrives before the commit stops it: a cancelled run loads nothing.
       signal: ctx.signal,
@@ -414,6 +416,9 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           return assertNever(ctx.job.mode, 'write mode');
       }
     };
+    // The state this load saves after its commit is recorded first: a load lost between the two
+    // leaves it for the next extract to save, once it sees the commit in the table (ADR 0025).
+    if (manifest) await recordPendingState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, namespace, tableName, taskId }, manifest.state);
     let result: CommitResult;
     try {
       result = await write();
@@ -440,7 +445,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       );
     }
     const schema = table.schema;
-    const savedState = await ctx.prisma.$transaction(async (tx) => {
+    const saveAfterCommit = ctx.prisma.$transaction(async (tx) => {
       const saved = manifest ? await saveStreamState(tx, ctx.job.id, ctx.run.id, stream, manifest.state) : 'none';
       if (deps.datahub && result.snapshotId !== undefined) {
         // Recorded in the outbox with the state, in one transaction; sending never blocks or fails the load.
@@ -466,6 +471,13 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         if (recorded.kind === 'skipped') ctx.log.warn(`DataHub metadata for ${namespace}.${tableName} not recorded: ${recorded.reason}`);
       }
       return saved;
+    });
+    const savedState = await saveAfterCommit.catch((err: unknown) => {
+      throw new Error(
+        `${namespace}.${tableName} is loaded, but the stream's connector state could not be saved after it (${errorMessage(err)}): ` +
+          "a retry of this load finds its commit and saves it; else the job's next run saves it before it reads the source, so no record is loaded twice",
+        { cause: err },
+      );
     });
     if (savedState === 'saved') ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
     if (savedState === 'superseded') ctx.log.warn(`the connector state of stream ${stream} was not saved: a run that read the source after this one saved its own meanwhile`);

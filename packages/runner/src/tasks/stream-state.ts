@@ -1,15 +1,49 @@
+import { NoSuchTableError, type IcebergCatalog } from '@sluice/iceberg';
 import { streamKey, type AirbyteStateMessage } from '@sluice/core/airbyte-state';
-import { listStreamStates, saveStreamStateRow, type Prisma, type PrismaClient, type StateSave } from '@sluice/db';
-
+import { errorMessage } from '@sluice/core';
+import {
+  dropPendingStreamState,
+  listStreamStates,
+  lostPendingStreamStates,
+  recordPendingStreamState,
+  saveStreamStateRow,
+  settlePendingStreamState,
+  type Prisma,
+  type PrismaClient,
+  type StateSave,
+} from '@sluice/db';
+import type { TaskContext } from '../worker/task-handler.ts';
 
 /** The saved state to hand the next `read`: every row of the job, as Airbyte state messages. */
 export async function loadSavedState(prisma: PrismaClient, jobId: string): Promise<AirbyteStateMessage[]> {
   return (await listStreamStates(prisma, jobId)).map((r) => r.state as AirbyteStateMessage);
 }
 
+/** The STREAM state of one stream in a run's final state, with its key, if the connector emitted one. */
+function streamStateOf(state: readonly AirbyteStateMessage[], stream: string): { msg: AirbyteStateMessage; key: string } | undefined {
+  const msg = state.find((s) => s.type === 'STREAM' && s.stream?.stream_descriptor.name === stream);
+  return msg?.stream ? { msg, key: streamKey(msg.stream.stream_descriptor) } : undefined;
+}
+
+/**
+ * Before a load's commit: records the stream state it saves after the commit as pending (ADR
+ * 0025), so that a load lost between the two leaves the state to be settled by the next extract.
+ * Nothing when the run's state has none for the stream.
+ */
+export async function recordPendingState(
+  db: PrismaClient,
+  load: { jobId: string; runId: string; stream: string; namespace: string; tableName: string; taskId: string },
+  state: readonly AirbyteStateMessage[],
+): Promise<void> {
+  const found = streamStateOf(state, load.stream);
+  if (!found) return;
+  await recordPendingStreamState(db, { jobId: load.jobId, runId: load.runId, streamKey: found.key, state: found.msg, namespace: load.namespace, tableName: load.tableName, taskId: load.taskId });
+}
+
 /**
  * Saves the STREAM state of one stream from a run's final state (after that stream's load
- * committed). Global and legacy state are saved by archive, once every stream has committed.
+ * committed), and removes the pending row recorded before the commit. Global and legacy state are
+ * saved by archive, once every stream has committed.
  */
 export async function saveStreamState(
   db: PrismaClient | Prisma.TransactionClient,
@@ -18,9 +52,11 @@ export async function saveStreamState(
   stream: string,
   state: readonly AirbyteStateMessage[],
 ): Promise<StateSave | 'none'> {
-  const msg = state.find((s) => s.type === 'STREAM' && s.stream?.stream_descriptor.name === stream);
-  if (!msg?.stream) return 'none';
-  return saveStreamStateRow(db, { jobId, runId, streamKey: streamKey(msg.stream.stream_descriptor), kind: 'stream', state: msg });
+  const found = streamStateOf(state, stream);
+  if (!found) return 'none';
+  const saved = await saveStreamStateRow(db, { jobId, runId, streamKey: found.key, kind: 'stream', state: found.msg });
+  await dropPendingStreamState(db, { jobId, runId, streamKey: found.key });
+  return saved;
 }
 
 /** Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed. */
@@ -33,4 +69,39 @@ export async function saveSharedState(
   const msg = state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
   if (!msg) return 'none';
   return saveStreamStateRow(db, { jobId, runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
+}
+
+/**
+ * Before an extract reads the saved state: settles the states of the job's loads that were lost
+ * between their Iceberg commit and their state's save (a runner killed there, a database outage,
+ * on the load's last try). A load whose commit the table's history holds gets its state saved, as
+ * it would have saved it; one whose commit never happened (or whose table is gone) gets it
+ * dropped. A catalog that cannot be read fails the extract (retried): reading on from the older
+ * state would append that commit's rows again.
+ */
+export async function settleLostLoads(catalog: IcebergCatalog, ctx: TaskContext): Promise<void> {
+  for (const pending of await lostPendingStreamStates(ctx.prisma, ctx.job.id)) {
+    const name = `${pending.namespace}.${pending.tableName}`;
+    let committed: boolean;
+    try {
+      committed = (await catalog.loadTable(pending.namespace, pending.tableName)).committedBy(pending.runId, pending.taskId) !== undefined;
+    } catch (err) {
+      if (!(err instanceof NoSuchTableError)) {
+        throw new Error(
+          `the state of stream "${pending.streamKey}" that run ${pending.runId}'s load was to save is not settled: ${name} could not be read to see whether that load committed (${errorMessage(err)}); ` +
+            'reading the source on from the older state could load those rows twice',
+          { cause: err },
+        );
+      }
+      committed = false;
+    }
+    const settled = await settlePendingStreamState(ctx.prisma, pending, committed);
+    if (settled === 'saved') {
+      ctx.log.warn(`run ${pending.runId} committed stream "${pending.streamKey}" to ${name} but was lost before saving its connector state: saved it now, so this run reads on from there`);
+    } else if (settled === 'superseded') {
+      ctx.log.info(`run ${pending.runId} committed stream "${pending.streamKey}" to ${name} before it was lost; a later run's saved state is newer and kept`);
+    } else {
+      ctx.log.info(`run ${pending.runId}'s load of stream "${pending.streamKey}" did not commit to ${name}: the state it was to save is dropped`);
+    }
+  }
 }
