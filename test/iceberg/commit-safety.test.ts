@@ -11,7 +11,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { CommitConflictError, IncompatibleSchemaError, openCatalog, type ColumnSpec } from '@sluice/iceberg';
 import { createMemoryLogger } from '@sluice/logging';
-import { ValidationError } from '@sluice/core';
+import { ServiceUnavailableError, ValidationError } from '@sluice/core';
+import { freePort } from '@sluice/local-services';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
 const cols: ColumnSpec[] = [
@@ -313,6 +314,20 @@ for (const kind of ['file', 's3'] as const) {
       );
       assert.equal((await h.catalog.loadTable('nullkey', 't')).metadata.snapshots.length, 0);
       assert.deepEqual(await h.keys('warehouse/nullkey/t/data/'), []);
+    });
+
+    test("a catalog database that cannot be reached says so in one line, naming it (a load's error reads so)", async () => {
+      const port = await freePort();
+      const away = openCatalog({ type: 'sql', uri: `postgresql://sluice:hunter2pw@127.0.0.1:${port}/sluice`, store: h.store });
+      try {
+        await assert.rejects(away.loadTable('away', 't'), (err: unknown) => {
+          assert.ok(err instanceof ServiceUnavailableError, String(err));
+          assert.equal(err.message, `PostgreSQL is not reachable at 127.0.0.1:${port}: ECONNREFUSED`);
+          return true;
+        });
+      } finally {
+        await away.close();
+      }
     });
 
     test('connections the server closes while idle (a restart, an admin) are replaced: the catalog keeps working', async () => {

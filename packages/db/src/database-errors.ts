@@ -1,4 +1,4 @@
-import { isSocketError, ServiceUnavailableError } from '@sluice/core';
+import { isPostgresGoingAway, isSocketError, ServiceUnavailableError } from '@sluice/core';
 import { Prisma } from './client.ts';
 
 /**
@@ -22,7 +22,7 @@ function stringField(err: object, key: string): string | undefined {
 /**
  * Whether an error says PostgreSQL could not be reached, or dropped the connection — as opposed
  * to a statement that failed, or another service's connection (a bare socket error says nothing
- * of whose it was: the plain-SQL path names its own, see `asDatabaseError`). Looks through
+ * of whose it was: the plain-SQL path names its own, see core's `asPostgresUnavailable`). Looks through
  * Prisma's errors and their driver adapter's, node-postgres's, and their causes.
  */
 export function isDatabaseUnreachable(err: unknown): boolean {
@@ -36,36 +36,13 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
   if (code !== undefined && PRISMA_CODES.has(code)) return true;
   const kind = stringField(err, 'kind');
   if (kind !== undefined && ADAPTER_KINDS.has(kind)) return true;
-  if (isServerGoingAway(err)) return true;
+  if (isPostgresGoingAway(err)) return true;
   if (err instanceof Error && PG_MESSAGES.test(err.message)) return true;
   if (fromDatabase && isSocketError(err)) return true;
   const inside = fromDatabase || isPrismaError(err);
   const meta: unknown = (err as Record<string, unknown>)['meta'];
   if (typeof meta === 'object' && meta !== null && 'driverAdapterError' in meta && unreachable(meta.driverAdapterError, inside, depth + 1)) return true;
   return 'cause' in err && unreachable(err.cause, inside, depth + 1);
-}
-
-/**
- * What the plain-SQL path throws: a socket error of its pool's connection, or the server's answer
- * that the connection is gone, becomes a ServiceUnavailableError naming PostgreSQL and its address
- * (retryable; the API answers 503); every other error is passed on as it is.
- */
-export function asDatabaseError(err: unknown, address: string): unknown {
-  if (isServerGoingAway(err)) return new ServiceUnavailableError('PostgreSQL', address, `${err.code} ${err.message}`, { cause: err });
-  if (!isSocketError(err)) return err;
-  const code = typeof err === 'object' && err !== null ? stringField(err, 'code') : undefined;
-  return new ServiceUnavailableError('PostgreSQL', address, code ?? (err instanceof Error ? err.message : String(err)), { cause: err });
-}
-
-/**
- * PostgreSQL's own answer (node-postgres's DatabaseError) that the connection is gone: class 08,
- * or the server stopping or starting (57P01 "terminating connection due to administrator
- * command" to a statement under way when it stops).
- */
-function isServerGoingAway(err: unknown): err is Error & { code: string } {
-  if (!(err instanceof Error) || !('severity' in err)) return false;
-  const code = stringField(err, 'code');
-  return code !== undefined && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code));
 }
 
 /** Prisma's errors open with the call and an excerpt of its source, and end with what happened. */

@@ -13,7 +13,7 @@
  */
 import type pg from 'pg';
 import { poolOf, type PrismaClient } from './client.ts';
-import { asDatabaseError } from './database-errors.ts';
+import { asPostgresUnavailable, postgresAddress } from '@sluice/core';
 
 export interface Sql {
   /** Runs one statement and answers its rows, typed as the caller says (`query<Row[]>`), unchecked as with any driver. */
@@ -38,19 +38,12 @@ function statement(strings: TemplateStringsArray, values: unknown[]): pg.QueryCo
 /** host:port of the pool's server, for errors (never its credentials). */
 function addressOf(pool: pg.Pool): string {
   const { connectionString, host, port } = pool.options;
-  if (connectionString) {
-    try {
-      return new URL(connectionString).host || 'the database server';
-    } catch {
-      return 'the database server';
-    }
-  }
-  return `${host ?? 'localhost'}:${port ?? 5432}`;
+  return connectionString ? postgresAddress(connectionString) : `${host ?? 'localhost'}:${port ?? 5432}`;
 }
 
-/** A connection that could not be made or was cut says so as PostgreSQL's (see asDatabaseError). */
+/** A connection that could not be made or was cut says so as PostgreSQL's (see asPostgresUnavailable). */
 function fromDatabase(err: unknown, pool: pg.Pool): Error {
-  const e = asDatabaseError(err, addressOf(pool));
+  const e = asPostgresUnavailable(err, addressOf(pool));
   return e instanceof Error ? e : new Error(String(e));
 }
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ValidationError } from '@sluice/core';
+import { asPostgresUnavailable, postgresAddress, ValidationError } from '@sluice/core';
 import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
@@ -20,6 +20,8 @@ import type { TableMetadata } from './types.ts';
  */
 export class SqlCatalogBackend implements CatalogBackend {
   private readonly pool: pg.Pool;
+  /** host:port of the catalog's database, for errors. */
+  private readonly address: string;
 
   constructor(
     connectionString: string,
@@ -27,14 +29,24 @@ export class SqlCatalogBackend implements CatalogBackend {
     private readonly store: ObjectStore,
   ) {
     this.pool = new pg.Pool({ connectionString, max: 4 });
+    this.address = postgresAddress(connectionString);
     // An idle connection the server closed (a restart, an administrator, a dropped database) is
     // dropped by the pool and the next query opens another. Without a listener, its error would
     // be thrown as an uncaught exception and end the process; queries' errors reach their callers.
     this.pool.on('error', () => undefined);
   }
 
+  /** One statement; a database that cannot be reached says so, naming it (a load's error reads "PostgreSQL is not reachable at …"). */
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      throw asPostgresUnavailable(err, this.address);
+    }
+  }
+
   async ensureNamespace(namespace: string): Promise<void> {
-    await this.pool.query(
+    await this.query(
       `INSERT INTO iceberg_namespace_properties (catalog_name, namespace, property_key, property_value)
        VALUES ($1, $2, 'exists', 'true') ON CONFLICT DO NOTHING`,
       [this.name, namespace],
@@ -42,7 +54,7 @@ export class SqlCatalogBackend implements CatalogBackend {
   }
 
   async listNamespaces(): Promise<string[]> {
-    const r = await this.pool.query<{ namespace: string }>(
+    const r = await this.query<{ namespace: string }>(
       `SELECT namespace FROM iceberg_namespace_properties WHERE catalog_name = $1
        UNION SELECT table_namespace FROM iceberg_tables WHERE catalog_name = $1 ORDER BY 1`,
       [this.name],
@@ -51,7 +63,7 @@ export class SqlCatalogBackend implements CatalogBackend {
   }
 
   async listTables(namespace: string): Promise<string[]> {
-    const r = await this.pool.query<{ table_name: string }>(
+    const r = await this.query<{ table_name: string }>(
       `SELECT table_name FROM iceberg_tables
         WHERE catalog_name = $1 AND table_namespace = $2 AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
         ORDER BY table_name`,
@@ -61,7 +73,7 @@ export class SqlCatalogBackend implements CatalogBackend {
   }
 
   private async currentMetadataLocation(id: TableIdentifier): Promise<string | undefined> {
-    const r = await this.pool.query<{ metadata_location: string | null }>(
+    const r = await this.query<{ metadata_location: string | null }>(
       `SELECT metadata_location FROM iceberg_tables
         WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3 AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)`,
       [this.name, id.namespace, id.name],
@@ -89,7 +101,7 @@ export class SqlCatalogBackend implements CatalogBackend {
     let registered = false;
     try {
       await this.ensureNamespace(id.namespace);
-      const r = await this.pool.query(
+      const r = await this.query(
         `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type)
          VALUES ($1, $2, $3, $4, NULL, 'TABLE') ON CONFLICT DO NOTHING`,
         [this.name, id.namespace, id.name, uri],
@@ -104,7 +116,7 @@ export class SqlCatalogBackend implements CatalogBackend {
 
   /** A name the catalog holds as a view (Iceberg's JdbcCatalog keeps views in the same table) is no table's to take. */
   private async refuseView(id: TableIdentifier): Promise<void> {
-    const r = await this.pool.query<{ iceberg_type: string | null }>(
+    const r = await this.query<{ iceberg_type: string | null }>(
       `SELECT iceberg_type FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3`,
       [this.name, id.namespace, id.name],
     );
@@ -118,7 +130,7 @@ export class SqlCatalogBackend implements CatalogBackend {
     const { key, uri } = await this.writeMetadata(commit.next, expected);
     let swapped: boolean;
     try {
-      const r = await this.pool.query(
+      const r = await this.query(
         `UPDATE iceberg_tables SET metadata_location = $4, previous_metadata_location = $5
           WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3 AND metadata_location = $5`,
         [this.name, id.namespace, id.name, uri, expected],
@@ -145,7 +157,7 @@ export class SqlCatalogBackend implements CatalogBackend {
   }
 
   async dropTable(id: TableIdentifier): Promise<boolean> {
-    const r = await this.pool.query(
+    const r = await this.query(
       `DELETE FROM iceberg_tables WHERE catalog_name = $1 AND table_namespace = $2 AND table_name = $3`,
       [this.name, id.namespace, id.name],
     );

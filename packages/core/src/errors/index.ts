@@ -134,6 +134,39 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * PostgreSQL's own answer (node-postgres's DatabaseError) that the connection is gone: class 08,
+ * or the server stopping or starting (57P01 "terminating connection due to administrator
+ * command" to a statement under way when it stops).
+ */
+export function isPostgresGoingAway(err: unknown): err is { code: string; severity: unknown } {
+  if (typeof err !== 'object' || err === null || !('severity' in err)) return false;
+  const code: unknown = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code));
+}
+
+/**
+ * What a PostgreSQL client throws, as callers should see it: a socket error of its connection, or
+ * the server's answer that the connection is gone, becomes a ServiceUnavailableError naming
+ * PostgreSQL and its `address` (host:port, never credentials; retryable); every other error is
+ * passed on as it is.
+ */
+export function asPostgresUnavailable(err: unknown, address: string): unknown {
+  if (isPostgresGoingAway(err)) return new ServiceUnavailableError('PostgreSQL', address, `${err.code} ${errorMessage(err)}`, { cause: err });
+  if (!isSocketError(err)) return err;
+  const code: unknown = (err as { code?: unknown }).code;
+  return new ServiceUnavailableError('PostgreSQL', address, typeof code === 'string' ? code : errorMessage(err), { cause: err });
+}
+
+/** host:port of a PostgreSQL connection string, for errors (never its credentials). */
+export function postgresAddress(connectionString: string): string {
+  try {
+    return new URL(connectionString).host || 'the database server';
+  } catch {
+    return 'the database server';
+  }
+}
+
 /** Socket errors of a connection that could not be made or was cut. */
 const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
