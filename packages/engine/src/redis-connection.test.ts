@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { createMemoryLogger } from '@sluice/logging';
 import { RedisOutages } from './redis-connection.ts';
 
-test("a worker's repeated error is logged once, not at every renewal; another message is logged at once", () => {
+test("a worker's repeated error is logged once, not at every renewal; another message is logged at once; a lost lock is a warning", () => {
   const { logger, lines } = createMemoryLogger();
   const outages = new RedisOutages('redis://127.0.0.1:1', logger);
   const worker = new EventEmitter();
@@ -13,12 +13,16 @@ test("a worker's repeated error is logged once, not at every renewal; another me
   for (let i = 0; i < 5; i++) worker.emit('error', new Error('could not renew lock for job a'));
   worker.emit('error', new Error('could not renew lock for job b'));
   worker.emit('error', new Error('could not renew lock for job a'));
+  for (let i = 0; i < 3; i++) worker.emit('error', new Error('ERR unknown command'));
   const logged = lines.map((l) => JSON.parse(l) as { level: string; message: string; err: string });
+  // A lost lock is what a paused process or an emptied Redis leaves: expected, and said so, as a warning.
+  const lost = "runner worker: a job's lock was lost (the process was paused, or Redis emptied under it); its try is declared lost and retried, and this late one changes nothing";
   assert.deepEqual(
     logged.map((l) => [l.level, l.message, l.err]),
     [
-      ['error', 'runner worker error', 'could not renew lock for job a'],
-      ['error', 'runner worker error', 'could not renew lock for job b'],
+      ['warn', lost, 'could not renew lock for job a'],
+      ['warn', lost, 'could not renew lock for job b'],
+      ['error', 'runner worker error', 'ERR unknown command'],
     ],
   );
 });

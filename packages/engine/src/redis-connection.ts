@@ -33,6 +33,13 @@ function isUnreachable(err: unknown): boolean {
   return isSocketError(err) || (err instanceof Error && /Connection is closed|Stream isn't writeable/.test(err.message));
 }
 
+/**
+ * BullMQ's words for a job whose lock its worker no longer holds: the process was paused (SIGSTOP,
+ * a stalled VM) or Redis was emptied under it. Expected then: the scheduler declares such a try
+ * lost and retries it, and the late outcome is refused by the try's guard.
+ */
+const LOCK_LOST = /could not renew lock for job|Missing lock for job|Lock mismatch for job/;
+
 /** A queue's or worker's error message logged again only after this long (the count of repeats is said then). */
 const REPEATED_ERROR_MS = 5 * 60_000;
 
@@ -90,7 +97,15 @@ export class RedisOutages {
   }
 
   #logError(what: string, message: string): void {
-    const key = `${what}\u0000${message}`;
+    if (LOCK_LOST.test(message)) {
+      this.#logRepeated('warn', `${what}: a job's lock was lost (the process was paused, or Redis emptied under it); its try is declared lost and retried, and this late one changes nothing`, message);
+    } else {
+      this.#logRepeated('error', `${what} error`, message);
+    }
+  }
+
+  #logRepeated(level: 'warn' | 'error', said: string, message: string): void {
+    const key = `${said}\u0000${message}`;
     const now = Date.now();
     const seen = this.#repeats.get(key);
     if (seen && now - seen.loggedAt < REPEATED_ERROR_MS) {
@@ -99,7 +114,7 @@ export class RedisOutages {
     }
     if (this.#repeats.size > 1_000) this.#repeats.clear();
     this.#repeats.set(key, { loggedAt: now, since: 0 });
-    this.logger.error(`${what} error`, { err: message, ...(seen && seen.since > 0 ? { repeatedSinceLastLogged: seen.since } : {}) });
+    this.logger.log(level, said, { err: message, ...(seen && seen.since > 0 ? { repeatedSinceLastLogged: seen.since } : {}) });
   }
 
   /** Follows a BullMQ queue or worker: its connections' errors arrive as its own 'error' events. */
