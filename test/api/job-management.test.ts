@@ -160,7 +160,7 @@ describe('runs and tasks', () => {
   test('trigger, list and read a run', async () => {
     const t = await req('POST', `/api/airbyte/ingest/${jobId}/runs`);
     assert.equal(t.status, 201, t.text);
-    assert.deepEqual(Object.keys(t.body).sort(), ['job_id', 'run_id']);
+    assert.deepEqual(Object.keys(t.body).sort(), ['job_id', 'run_id', 'state']);
     const list = await req('GET', `/api/airbyte/ingest/${jobId}/runs`);
     assert.equal(list.body.total, 1);
     assert.equal(list.body.runs[0].run_id, t.body.run_id);
@@ -186,9 +186,15 @@ describe('runs and tasks', () => {
   test("cancelling a job's queued runs stops its backlog at once; the run under way goes on", async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'backlog' }))).body.job_id as string;
     // No runner here: the first run stays running; max_active_runs 1 queues the others.
-    const running = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    const first = await req('POST', `/api/airbyte/ingest/${own}/runs`);
+    assert.deepEqual(first.body, { run_id: first.body.run_id, job_id: own, state: 'running' }, 'the trigger says the run started');
+    const running = first.body.run_id as string;
     const queued = [];
-    for (let i = 0; i < 3; i++) queued.push((await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string);
+    for (let i = 0; i < 3; i++) {
+      const t = await req('POST', `/api/airbyte/ingest/${own}/runs`);
+      assert.equal(t.body.state, 'queued', 'the trigger says the run waits for a slot');
+      queued.push(t.body.run_id as string);
+    }
     const c = await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`);
     assert.equal(c.status, 200, c.text);
     assert.deepEqual(c.body, { job_id: own, cancelled_run_ids: queued });

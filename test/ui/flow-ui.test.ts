@@ -280,11 +280,16 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.match((await missingTask.getByRole('alert').textContent()) ?? '', /not found/);
     await missingTask.close();
     await log.close();
-    // A second run waits queued behind max_active_runs: the job page's header shows the job's
-    // status (running), not its newest run's state (before: "queued").
-    const second = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    // A second run, triggered from the job page, waits queued behind max_active_runs, and the page
+    // says so (before: "triggered"); its header shows the job's status (running), not its newest
+    // run's state (before: "queued").
     const jobPage = await context.newPage();
     await jobPage.goto(`${stack.url}/jobs/${jobId}`);
+    await jobPage.getByRole('button', { name: 'Trigger run' }).click();
+    const triggered = jobPage.getByRole('status');
+    await triggered.getByText('is queued: it starts when a run of this job under way ends (max_active_runs).').waitFor();
+    const second = ((await triggered.getByRole('link').getAttribute('href')) ?? '').replace(/^\/runs\//, '');
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'queued');
     await jobPage.locator('.page-head [data-job-status="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await jobPage.locator('.page-head .state-badge[data-state="queued"]').count(), 0);
     await jobPage.close();

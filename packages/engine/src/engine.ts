@@ -82,13 +82,14 @@ export class Engine {
    * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand: its
    * run starts when a slot is free, and otherwise waits queued for the job's resume.
    */
-  async triggerRun(jobId: string): Promise<{ runId: string }> {
+  /** Creates a manual run: started at once, or queued behind the job's max_active_runs (its `state` says which). */
+  async triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running' }> {
     // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
     // Run creation is one statement: no transaction of ours around it.
     const r = await this.store.createRun(sqlOf(this.options.prisma), { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
-    if (!r.created || !r.runId) throw new Error(`job ${jobId}: a manual run was not created`);
+    if (!r.created || !r.runId || !r.runState) throw new Error(`job ${jobId}: a manual run was not created`);
     await this.#whenRedisAnswers(this.dispatcher.dispatch(r.dispatches), `run ${r.runId}: its first tasks are enqueued`);
-    return { runId: r.runId };
+    return { runId: r.runId, state: r.runState };
   }
 
   /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */

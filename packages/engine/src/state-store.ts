@@ -172,7 +172,8 @@ export class StateStore {
    * Creates a run of the job's latest DAG, unique per (job, run type, logical date): a second
    * call with the same key answers the existing run and `created: false`. The run starts at once
    * when fewer than max_active_runs runs of the job are running; otherwise it stays queued and
-   * starts when a running one finishes (policy: queue, never refuse, never run in parallel).
+   * starts when a running one finishes (policy: queue, never refuse, never run in parallel);
+   * `runState` says which of the two a created run is.
    */
   async createRun(
     sql: Sql,
@@ -187,7 +188,7 @@ export class StateStore {
        */
       nextFreeDate?: boolean;
     },
-  ): Promise<{ runId: string | null; created: boolean; dispatches: TaskDispatch[] }> {
+  ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; dispatches: TaskDispatch[] }> {
     // One call of the sluice_create_run function (its migration says how it locks and decides
     // admission), made with the first instances of the DAG this process last saw as the job's
     // latest. When the job has a newer DAG, nothing is written and the call is made again with
@@ -215,6 +216,7 @@ export class StateStore {
           return {
             runId,
             created: true,
+            runState: row.run_state === 'running' ? 'running' : 'queued',
             dispatches:
               row.run_state === 'running'
                 ? first

@@ -394,13 +394,13 @@ export class JobService {
     return cancelled;
   }
 
-  async triggerRun(p: Principal, jobId: string): Promise<{ runId: string }> {
+  async triggerRun(p: Principal, jobId: string): Promise<{ runId: string; state: 'queued' | 'running' }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-    const { runId } = await this.d.engine.triggerRun(jobId);
-    this.#log.info('run triggered', { jobId, runId });
-    return { runId };
+    const { runId, state } = await this.d.engine.triggerRun(jobId);
+    this.#log.info('run triggered', { jobId, runId, state });
+    return { runId, state };
   }
 
   async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {

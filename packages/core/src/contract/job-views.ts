@@ -121,7 +121,16 @@ export const runListView = z
   .meta({ id: 'RunList' });
 export type RunListView = z.output<typeof runListView>;
 
-export const triggerRunResponse = z.object({ run_id: z.uuid(), job_id: z.uuid() }).meta({ id: 'TriggeredRun' });
+export const triggerRunResponse = z
+  .object({
+    run_id: z.uuid(),
+    job_id: z.uuid(),
+    state: z
+      .enum(['running', 'queued'])
+      .describe("running: started at once; queued: it waits for a free slot of the job's max_active_runs, and starts when one is free (oldest logical date first)"),
+  })
+  .meta({ id: 'TriggeredRun' });
+export type TriggeredRunView = z.output<typeof triggerRunResponse>;
 
 export const cancelledQueuedRuns = z
   .object({ job_id: z.uuid(), cancelled_run_ids: z.array(z.uuid()).describe('the queued runs cancelled, oldest logical date first') })

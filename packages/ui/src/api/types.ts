@@ -2,7 +2,7 @@
  * The API's answers, typed from the same zod schemas the API validates and documents with
  * (@sluice/core/contract): a change there breaks this build, not the page.
  */
-import type { JobStateView, JobView, RunListView, RunView, StateResetView, TaskLogView, TaskView, RunSummaryView } from '@sluice/core/contract';
+import type { JobStateView, JobView, RunListView, RunView, StateResetView, TaskLogView, TaskView, RunSummaryView, TriggeredRunView } from '@sluice/core/contract';
 
 export type Job = JobView;
 export type Run = RunView;
@@ -21,10 +21,7 @@ export interface JobList {
   offset: number;
 }
 
-export interface TriggeredRun {
-  run_id: string;
-  job_id: string;
-}
+export type TriggeredRun = TriggeredRunView;
 
 export interface CancelledQueuedRuns {
   job_id: string;

@@ -100,7 +100,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
                 setSelected(r.run_id);
                 setNotice(
                   <>
-                    Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link> triggered.
+                    Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link>{' '}
+                    {r.state === 'queued' ? 'is queued: it starts when a run of this job under way ends (max_active_runs).' : 'triggered.'}
                   </>,
                 );
               })
