@@ -304,12 +304,23 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // The job page drops the backlog of queued runs at once.
     const backlog = await context.newPage();
     await backlog.goto(`${stack.url}/jobs/${jobId}`);
-    await backlog.getByRole('button', { name: 'Cancel queued runs' }).click();
+    // Both cancels ask first: "Keep …" changes nothing.
+    const askQueued = backlog.getByRole('dialog', { name: 'Cancel the queued runs?' });
+    await backlog.getByRole('button', { name: 'Cancel queued runs…' }).click();
+    await askQueued.getByRole('button', { name: 'Keep them' }).click();
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'queued', 'kept');
+    await backlog.getByRole('button', { name: 'Cancel queued runs…' }).click();
+    await askQueued.getByRole('button', { name: 'Cancel queued runs' }).click();
     await backlog.getByText('1 queued run cancelled.').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'cancelled');
-    await backlog.getByRole('button', { name: 'Cancel queued runs' }).waitFor({ state: 'detached', timeout: 15_000 });
+    await backlog.getByRole('button', { name: 'Cancel queued runs…' }).waitFor({ state: 'detached', timeout: 15_000 });
     await backlog.close();
-    await page.getByRole('button', { name: 'Cancel run' }).click();
+    const askRun = page.getByRole('dialog', { name: 'Cancel this run?' });
+    await page.getByRole('button', { name: 'Cancel run…' }).click();
+    await askRun.getByRole('button', { name: 'Keep it' }).click();
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running', 'kept');
+    await page.getByRole('button', { name: 'Cancel run…' }).click();
+    await askRun.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
     // A try the ended task never reached will not start: not found, not "has not started yet".
@@ -323,7 +334,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await noSuchTry.getByRole('alert').waitFor({ timeout: 15_000 });
     await noSuchTry.locator('.live-gone').waitFor({ timeout: 15_000 });
     await noSuchTry.close();
-    assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0, 'no cancel button on a finished run');
+    assert.equal(await page.getByRole('button', { name: 'Cancel run…' }).count(), 0, 'no cancel button on a finished run');
     await shot(page, 'dev-17-run-cancelled');
     // A cancelled task can be cleared from the page: the run runs again (and is cancelled again here).
     const errors = page.locator('section[aria-labelledby="errors-h"]');
@@ -337,7 +348,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await errors.locator('li[data-task="extract"]').getByRole('button', { name: 'clear and re-run' }).click();
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
-    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await page.getByRole('button', { name: 'Cancel run…' }).click();
+    await page.getByRole('dialog', { name: 'Cancel this run?' }).getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     await page.close();
   });

@@ -6,6 +6,7 @@ export function ConfirmDialog({
   title,
   children,
   confirmLabel,
+  dismissLabel = 'Cancel',
   onConfirm,
   onCancel,
 }: {
@@ -13,6 +14,8 @@ export function ConfirmDialog({
   title: string;
   children: ReactNode;
   confirmLabel: string;
+  /** The button that changes nothing (where "Cancel" would read as the action itself, as for a run's cancel). */
+  dismissLabel?: string;
   onConfirm(): void;
   onCancel(): void;
 }): ReactNode {
@@ -31,7 +34,7 @@ export function ConfirmDialog({
       <div>{children}</div>
       <div className="actions">
         <button type="button" onClick={onCancel} autoFocus>
-          Cancel
+          {dismissLabel}
         </button>
         <button type="button" className="danger" onClick={onConfirm}>
           {confirmLabel}

@@ -29,6 +29,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [notice, setNotice] = useState<ReactNode>(null);
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [confirmCancelQueued, setConfirmCancelQueued] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const [eachStream, setEachStream] = useState(false);
@@ -123,15 +124,9 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
               type="button"
               className="danger"
               disabled={busy}
-              onClick={() =>
-                void act('Cancel queued runs', async () => {
-                  const r = await api.request<CancelledQueuedRuns>('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, {});
-                  const n = r.cancelled_run_ids.length;
-                  setNotice(`${n} queued run${n === 1 ? '' : 's'} cancelled.`);
-                })
-              }
+              onClick={() => setConfirmCancelQueued(true)}
             >
-              Cancel queued runs
+              Cancel queued runs…
             </button>
           ) : null}
           <button type="button" className="danger" disabled={busy} onClick={() => setConfirmDelete(true)}>
@@ -141,6 +136,23 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
       ) : null}
       <ActionStatus notice={notice} error={error} />
 
+      <ConfirmDialog
+        open={confirmCancelQueued}
+        title="Cancel the queued runs?"
+        confirmLabel="Cancel queued runs"
+        dismissLabel="Keep them"
+        onCancel={() => setConfirmCancelQueued(false)}
+        onConfirm={() => {
+          setConfirmCancelQueued(false);
+          void act('Cancel queued runs', async () => {
+            const r = await api.request<CancelledQueuedRuns>('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, {});
+            const n = r.cancelled_run_ids.length;
+            setNotice(`${n} queued run${n === 1 ? '' : 's'} cancelled.`);
+          });
+        }}
+      >
+        <p>The job&apos;s runs waiting for a slot will never start; the runs under way go on. Pause the job first to stop new fires.</p>
+      </ConfirmDialog>
       <ConfirmDialog
         open={confirmDelete}
         title="Delete this job?"

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
@@ -21,6 +22,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [confirmCancel, setConfirmCancel] = useState(false);
   const [rate, setRate] = useState<number | null>(null);
   // The counts of the last push, and when it came; `snapshot`: the one sent on connecting, whose
   // counts date from the last heartbeat before it, not from its arrival (a rate from it runs high).
@@ -116,11 +118,24 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       </dl>
       {(state === 'running' || state === 'queued') ? (
         <div className="controls" role="toolbar" aria-label="Run controls">
-          <button type="button" className="danger" disabled={busy} onClick={() => void act('Cancel', `/api/runs/${runId}/cancel`)}>
-            Cancel run
+          <button type="button" className="danger" disabled={busy} onClick={() => setConfirmCancel(true)}>
+            Cancel run…
           </button>
         </div>
       ) : null}
+      <ConfirmDialog
+        open={confirmCancel}
+        title="Cancel this run?"
+        confirmLabel="Cancel run"
+        dismissLabel="Keep it"
+        onCancel={() => setConfirmCancel(false)}
+        onConfirm={() => {
+          setConfirmCancel(false);
+          void act('Cancel', `/api/runs/${runId}/cancel`);
+        }}
+      >
+        <p>Its running tasks are told to stop and the others never start. Tables a load has already committed keep their rows; a later run reads on from the saved state.</p>
+      </ConfirmDialog>
       <ActionStatus error={error} />
       {state === 'queued' && run?.job_paused === true ? (
         <p className="status-message" data-testid="run-held">Waits for its job to be resumed: a paused job starts none of its queued runs.</p>
