@@ -1,7 +1,8 @@
 /**
  * A runner killed with SIGKILL mid-connector cannot remove the connector's private directory,
- * which holds the source's config (secrets included) in plaintext, nor stop the connector, which
- * runs in a process group of its own: the next runner's start stops such connectors and removes
+ * which holds the source's config (secrets included) in plaintext, nor stop the workers the
+ * connector forked, which run in its process group of their own: the connector itself dies with
+ * the runner (a parent-death signal), and the next runner's start stops what is left and removes
  * the directories of processes that are gone, and only those.
  */
 import assert from 'node:assert/strict';
@@ -33,10 +34,10 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-test("a killed process's connector directory is removed and its still-running connector stopped, a predecessor's with this pid too; this process's own is kept", { timeout: 60_000 }, async () => {
+test("a killed process's connector dies with it; its directory is removed and the worker it forked stopped, a predecessor's with this pid too; this process's own is kept", { timeout: 60_000 }, async () => {
   const tmp = await mkdtemp(path.join(testEnv.tmpDir, 'connector-dirs-'));
   dirs.push(tmp);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'connector-in-child.ts'), '60'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'connector-in-child.ts'), '60', 'fork'], {
     env: { ...process.env, TMPDIR: tmp, PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}` },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -46,7 +47,7 @@ test("a killed process's connector directory is removed and its still-running co
   const prefix = `sluice-connector-${child.pid}-`;
   let config = '';
   let dir = '';
-  for (const deadline = Date.now() + 30_000; config === '' || !said.includes('connector sleeping') || (await connectorsUsing(dir)).length === 0; ) {
+  for (const deadline = Date.now() + 30_000; config === '' || !said.includes('connector sleeping') || (await connectorsUsing(dir)).length < 2; ) {
     if (Date.now() > deadline) throw new Error(`no ${prefix}* directory with a config, used by a running connector, in ${tmp}`);
     const found = (await readdir(tmp)).find((n) => n.startsWith(prefix));
     if (found) {
@@ -56,10 +57,17 @@ test("a killed process's connector directory is removed and its still-running co
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.match(config, /canary-in-a-dead-runner/, 'the directory holds the config in plaintext');
+  const before = await connectorsUsing(dir);
+  assert.equal(before.length, 2, 'the connector and its worker run');
   child.kill('SIGKILL');
   await closed;
-  // The connector runs in a process group of its own: it outlives the killed process.
-  assert.equal((await connectorsUsing(dir)).length, 1, 'the connector still runs');
+  // The connector dies with the killed process (before: it went on reading until the next start);
+  // its worker, in the connector's process group, outlives both.
+  for (const deadline = Date.now() + 10_000; (await connectorsUsing(dir)).length > 1; ) {
+    if (Date.now() > deadline) throw new Error('the connector outlived the process that started it');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await connectorsUsing(dir)).length, 1, "the connector's worker still runs");
   // This process's own directory (its name carries this process's start time, as the child's did) is in use.
   const own = (await makeOwnDir(tmp)).split(path.sep).pop() ?? '';
   // A predecessor with this same pid (a restarted container's runner) started at another time.
