@@ -8,7 +8,7 @@ import { isEncryptedValue } from '@sluice/crypto';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, TableMetadata, WriteInput } from '@sluice/iceberg';
-import type { WriteMode } from '@sluice/db';
+import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
@@ -474,7 +474,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     });
     const savedState = await saveAfterCommit.catch((err: unknown) => {
       throw new Error(
-        `${namespace}.${tableName} is loaded, but the stream's connector state could not be saved after it (${errorMessage(err)}): ` +
+        `${namespace}.${tableName} is loaded, but the stream's connector state could not be saved after it (${errorSummary(err)}): ` +
           "a retry of this load finds its commit and saves it; else the job's next run saves it before it reads the source, so no record is loaded twice",
         { cause: err },
       );
