@@ -95,12 +95,12 @@ describe('schedule, pause, delete', () => {
       [{ colour: 'x' }, /^colour: unknown field/],
       [
         { streams: ['users'], mode: 'merge' },
-        /^streams: is set when the job is created and cannot be changed \(PATCH changes schedule, timezone, paused, catchup, source_config\): to change it, delete the job and create it again .*; mode: is set when the job is created/,
+        /^streams: is set when the job is created and cannot be changed \(PATCH changes schedule, timezone, paused, catchup, max_active_runs, source_config\): to change it, delete the job and create it again .*; mode: is set when the job is created/,
       ],
       [{ owner_id: 'x' }, /^owner_id: is set when the job is created and cannot be changed/],
       [{ schedule: ' ' }, /^schedule: is empty: give a cron expression, or null for a job that runs on demand only$/],
       [{ schedule: '0 * * * *', timezone: 'UTC\u0000' }, /^timezone: must not contain the NUL character \(U\+0000\)$/],
-      [{}, /at least one of schedule, timezone, paused, catchup, source_config/],
+      [{}, /at least one of schedule, timezone, paused, catchup, max_active_runs, source_config/],
       [{ source_config: 'x' }, /^source_config: /],
       [{ catchup: 'yes' }, /catchup: /],
     ];
@@ -181,6 +181,34 @@ describe('runs and tasks', () => {
     const again = await req('POST', `/api/runs/${t.body.run_id}/cancel`);
     assert.equal(again.status, 409, again.text);
     assert.deepEqual(Object.keys(again.body), ['error']);
+  });
+
+  test('max_active_runs (a Sluice extension): that many runs at once, the others queued; raised by PATCH, the queued ones start', async () => {
+    const created = await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'two at once', max_active_runs: 2 }));
+    assert.equal(created.status, 201, created.text);
+    const own = created.body.job_id as string;
+    assert.equal((await req('GET', `/api/airbyte/ingest/${own}`)).body.max_active_runs, 2);
+    // No runner here: runs that start stay running.
+    const triggered: { run_id: string; state: string }[] = [];
+    for (let i = 0; i < 4; i++) triggered.push((await req('POST', `/api/airbyte/ingest/${own}/runs`)).body);
+    assert.deepEqual(triggered.map((t) => t.state), ['running', 'running', 'queued', 'queued']);
+    const raised = await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 3 });
+    assert.equal(raised.status, 200, raised.text);
+    assert.equal(raised.body.max_active_runs, 3);
+    const states = async (): Promise<string[]> => Promise.all(triggered.map(async (t) => (await req('GET', `/api/runs/${t.run_id}`)).body.state as string));
+    assert.deepEqual(await states(), ['running', 'running', 'running', 'queued'], 'the oldest queued run took the new slot');
+    // Lowered, the runs under way go on; none starts until fewer run than the new limit.
+    assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 1 })).status, 200);
+    assert.equal((await req('POST', `/api/runs/${triggered[0]?.run_id}/cancel`)).status, 200);
+    assert.deepEqual(await states(), ['cancelled', 'running', 'running', 'queued']);
+    for (const bad of [0, 101, 1.5, '2', null]) {
+      const r = await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: bad });
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
+      assert.match(r.body.error, /^max_active_runs: /);
+    }
+    const refused = await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'none at once', max_active_runs: 0 }));
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.body.error, /max_active_runs: /);
   });
 
   test("cancelling a job's queued runs stops its backlog at once; the run under way goes on", async () => {

@@ -285,6 +285,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // run's state (before: "queued").
     const jobPage = await context.newPage();
     await jobPage.goto(`${stack.url}/jobs/${jobId}`);
+    assert.match((await jobPage.getByTestId('max-active-runs').textContent()) ?? '', /^1 \(max_active_runs: more wait queued\)$/);
     await jobPage.getByRole('button', { name: 'Trigger run' }).click();
     const triggered = jobPage.getByRole('status');
     await triggered.getByText('is queued: it starts when a run of this job under way ends (max_active_runs).').waitFor();

@@ -162,6 +162,7 @@ export class JobService {
           schedule: spec.schedule,
           timezone: spec.timezone,
           catchup: spec.catchup,
+          maxActiveRuns: spec.maxActiveRuns,
           domain: spec.domain,
           tags: spec.tags,
           ownerId,
@@ -255,6 +256,7 @@ export class JobService {
         ...(body.timezone === undefined ? {} : { timezone: checked.timezone }),
         ...(body.paused === undefined ? {} : { isPaused: body.paused }),
         ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
+        ...(body.max_active_runs === undefined ? {} : { maxActiveRuns: body.max_active_runs }),
         ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
         ...(rescheduled ? { scheduleSetAt: new Date() } : {}),
         ...(config === null
@@ -288,16 +290,18 @@ export class JobService {
         timezone: updated.timezone,
         paused: updated.isPaused,
         catchup: updated.catchup,
+        maxActiveRuns: updated.maxActiveRuns,
         // (Key names with 'secret' or 'source_config' in them are redacted from logs.)
         ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
       });
       await this.#syncSchedule(jobId);
-      // A paused job's queued runs waited; its resume starts those max_active_runs allows.
-      if (job.isPaused && !updated.isPaused) {
+      // A paused job's queued runs waited; its resume starts those max_active_runs allows, as does
+      // a raised max_active_runs.
+      if (!updated.isPaused && (job.isPaused || updated.maxActiveRuns > job.maxActiveRuns)) {
         try {
           await this.d.engine.startQueuedRuns(jobId);
         } catch (err) {
-          this.#log.warn("the resumed job's queued runs not started now; the scheduler's sweep starts them", { jobId, error: errorSummary(err) });
+          this.#log.warn("the job's queued runs not started now; the scheduler's sweep starts them", { jobId, error: errorSummary(err) });
         }
       }
       return this.#view(updated);

@@ -37,6 +37,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
     schedule: job.schedule,
     timezone: job.timezone,
     catchup: job.catchup,
+    max_active_runs: job.maxActiveRuns,
     domain: job.domain,
     tags: job.tags,
     owner_id: job.ownerId,

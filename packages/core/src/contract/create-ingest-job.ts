@@ -32,11 +32,17 @@ const nonEmpty = text.trim().min(1, 'must not be empty');
 export const MAX_STREAMS = 5000;
 export const MAX_TAGS = 100;
 export const MAX_COLUMN_TRANSFORMATIONS = 10_000;
+/** The most runs of one job at once a job may ask for (`max_active_runs`). */
+export const MAX_ACTIVE_RUNS_LIMIT = 100;
+
+/** `max_active_runs`: how many runs of the job run at once; the others wait queued. */
+export const maxActiveRuns = z.number().int().min(1).max(MAX_ACTIVE_RUNS_LIMIT);
 
 /**
  * The body of `POST /api/airbyte/ingest` ("Create PyAirbyte ingestion job"): every field of the
  * contract, unknown fields rejected. Sluice's additions: `timezone` (the zone `schedule` is read
- * in; default UTC) and `catchup` (missed fires replayed; default false). Cross-field rules are in {@link parseCreateIngestJob}.
+ * in; default UTC), `catchup` (missed fires replayed; default false) and `max_active_runs` (runs
+ * of the job at once; default 1). Cross-field rules are in {@link parseCreateIngestJob}.
  */
 export const createIngestJobRequest = z
   .strictObject({
@@ -60,6 +66,11 @@ export const createIngestJobRequest = z
       .default(false)
       .describe(
         'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (the latest 100 at most; none from before the schedule was set) instead of the latest one only',
+      ),
+    max_active_runs: maxActiveRuns
+      .default(1)
+      .describe(
+        `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first`,
       ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),
@@ -93,6 +104,7 @@ export interface IngestJobSpec {
   schedule: string | null;
   timezone: string;
   catchup: boolean;
+  maxActiveRuns: number;
   domain: string | null;
   tags: string[];
   ownerId: string | null;
@@ -198,6 +210,7 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
     schedule: b.schedule === null || b.schedule === undefined ? null : canonicalSchedule(b.schedule),
     timezone: checked.timezone,
     catchup: b.catchup,
+    maxActiveRuns: b.max_active_runs,
     domain: b.domain ?? null,
     tags,
     ownerId: b.owner_id ?? null,

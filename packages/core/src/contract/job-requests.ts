@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { JOB_STATUSES, RUN_STATES, RUN_TYPES } from './job-views.ts';
 import { ValidationError } from '../errors/index.ts';
-import { createIngestJobRequest, MAX_STREAMS } from './create-ingest-job.ts';
+import { createIngestJobRequest, maxActiveRuns, MAX_STREAMS } from './create-ingest-job.ts';
 import { parseRequest } from './parse-request.ts';
 import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
@@ -12,7 +12,7 @@ const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /**
  * `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, catch-up, pause or
- * resume; or the connector's configuration (Sluice's extension: rotated credentials, a new host),
+ * resume, max_active_runs; or the connector's configuration (Sluice's extension: rotated credentials, a new host),
  * which keeps the job's saved state, runs and tables.
  */
 export const updateJobRequest = z
@@ -24,6 +24,9 @@ export const updateJobRequest = z
       .optional()
       .describe("true pauses the job: no fire, and its queued runs wait (a run under way finishes); false resumes it and starts the queued runs max_active_runs allows"),
     catchup: z.boolean().optional().describe('true: missed fires are all replayed (the latest 100 at most; none from before the schedule was set); false: only the latest after an outage, none on resume'),
+    max_active_runs: maxActiveRuns
+      .optional()
+      .describe('how many runs of the job run at once; raised, the queued runs the new limit allows start now (unless the job is paused); lowered, the runs under way finish'),
     source_config: sourceConfig
       .optional()
       .describe(
@@ -31,8 +34,8 @@ export const updateJobRequest = z
           'a secret sent back as ********** (as GET shows it) keeps its saved value. The saved connector state is kept; the next try of extract uses it',
       ),
   })
-  .refine((b) => b.schedule !== undefined || b.timezone !== undefined || b.paused !== undefined || b.catchup !== undefined || b.source_config !== undefined, {
-    message: 'give at least one of schedule, timezone, paused, catchup, source_config',
+  .refine((b) => Object.values(b).some((v) => v !== undefined), {
+    message: 'give at least one of schedule, timezone, paused, catchup, max_active_runs, source_config',
   })
   .meta({ id: 'UpdateJobRequest' });
 export type UpdateJobRequest = z.output<typeof updateJobRequest>;

@@ -61,6 +61,7 @@ export const jobView = z
     schedule: z.string().nullable(),
     timezone: z.string(),
     catchup: z.boolean(),
+    max_active_runs: z.number().int().describe('runs of the job at once; the others wait queued'),
     domain: z.string().nullable(),
     tags: z.array(z.string()),
     owner_id: z.string().nullable(),

@@ -236,6 +236,10 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
                 <dd>{schedule.catchup ? 'all run (catch-up)' : 'the latest runs after an outage; none after a pause'}</dd>
               </>
             ) : null}
+            <dt>Runs at once</dt>
+            <dd data-testid="max-active-runs">
+              {job.max_active_runs} <span className="muted small">(max_active_runs: more wait queued)</span>
+            </dd>
             <dt>Owner</dt>
             <dd>{job.owner_id ?? '—'}</dd>
             {job.domain ? (<><dt>Domain</dt><dd>{job.domain}</dd></>) : null}
