@@ -71,6 +71,44 @@ test('a statement under way whose connection the server ends (as when it stops) 
   }
 });
 
+test('a connection a transaction holds, ended by the server between statements, fails the transaction and not the process', async () => {
+  const db = await createTestDatabase({ migrated: false });
+  try {
+    const terminate = (pid: number): Promise<unknown> => db.prisma.$executeRawUnsafe(`SELECT pg_terminate_backend(${pid})`);
+    const ended = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    // Plain SQL: the connection is idle in the transaction when the server ends it (before: an
+    // unhandled 'error' event ended this process).
+    const viaSql = await sqlTransaction(db.prisma, async (sql) => {
+      const [row] = await sql.query<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      await terminate(row?.pid ?? 0);
+      await ended(300);
+      await sql.query`SELECT 1`;
+    }).then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(viaSql instanceof ServiceUnavailableError && isDatabaseUnreachable(viaSql), String(viaSql));
+    assert.match(viaSql.message, new RegExp(`^PostgreSQL is not reachable at ${new URL(db.url).host}: `));
+    // Prisma's interactive transaction holds its connection the same way.
+    const viaPrisma = await db.prisma
+      .$transaction(async (tx) => {
+        const [row] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        await terminate(row?.pid ?? 0);
+        await ended(300);
+        await tx.$queryRaw`SELECT 1`;
+      })
+      .then(
+        () => assert.fail('answered'),
+        (e: unknown) => e,
+      );
+    assert.ok(isDatabaseUnreachable(viaPrisma), String(viaPrisma));
+    // The pool replaced the connections it lost.
+    assert.deepEqual(await sqlOf(db.prisma).query`SELECT 1 AS one`, [{ one: 1 }]);
+  } finally {
+    await db.drop();
+  }
+});
+
 test('failed statements and other errors are not "unreachable"', () => {
   assert.equal(isDatabaseUnreachable(Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' })), false);
   assert.equal(isDatabaseUnreachable(Object.assign(new Error('Unique constraint failed'), { code: 'P2002' })), false);

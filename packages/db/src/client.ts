@@ -19,6 +19,11 @@ export function createPrismaClient(databaseUrl: string, options: { max?: number 
   // the next query opens another; without a listener its error would crash the process. The
   // errors of queries reach their callers.
   pool.on('error', () => undefined);
+  // The pool listens to idle connections only: one held by a transaction between its statements
+  // (Prisma's interactive transactions, sqlTransaction) that the server ends would emit an error
+  // no one hears, and end the process. Each connection gets a listener for its whole life; the
+  // transaction's next statement fails instead, and the pool drops the connection.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   // The pool is ours, so $disconnect ends it too — also when only plain SQL used it (Prisma's
   // adapter disposes of an external pool only if Prisma itself connected).

@@ -12,7 +12,7 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 
 /** node-postgres's own messages when a connection ends under it or never comes. */
-const PG_MESSAGES = /Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect/;
+const PG_MESSAGES = /Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable/;
 
 function stringField(err: object, key: string): string | undefined {
   const v: unknown = (err as Record<string, unknown>)[key];

@@ -34,6 +34,9 @@ export class SqlCatalogBackend implements CatalogBackend {
     // dropped by the pool and the next query opens another. Without a listener, its error would
     // be thrown as an uncaught exception and end the process; queries' errors reach their callers.
     this.pool.on('error', () => undefined);
+    // The pool's listener covers idle connections only; one checked out that the server ends
+    // errs with no listener otherwise (see @sluice/db's createPrismaClient).
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /** One statement; a database that cannot be reached says so, naming it (a load's error reads "PostgreSQL is not reachable at …"). */

@@ -145,6 +145,9 @@ export function isPostgresGoingAway(err: unknown): err is { code: string; severi
   return typeof code === 'string' && (code.startsWith('08') || ['57P01', '57P02', '57P03'].includes(code));
 }
 
+/** node-postgres's words for a connection that ended under a client (between statements, or under one). */
+const PG_CONNECTION_LOST = /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable)$/;
+
 /**
  * What a PostgreSQL client throws, as callers should see it: a socket error of its connection, or
  * the server's answer that the connection is gone, becomes a ServiceUnavailableError naming
@@ -153,6 +156,7 @@ export function isPostgresGoingAway(err: unknown): err is { code: string; severi
  */
 export function asPostgresUnavailable(err: unknown, address: string): unknown {
   if (isPostgresGoingAway(err)) return new ServiceUnavailableError('PostgreSQL', address, `${err.code} ${errorMessage(err)}`, { cause: err });
+  if (err instanceof Error && PG_CONNECTION_LOST.test(err.message)) return new ServiceUnavailableError('PostgreSQL', address, err.message, { cause: err });
   if (!isSocketError(err)) return err;
   const code: unknown = (err as { code?: unknown }).code;
   return new ServiceUnavailableError('PostgreSQL', address, typeof code === 'string' ? code : errorMessage(err), { cause: err });
