@@ -334,3 +334,45 @@ test("a load whose commit never happened leaves no state behind: the next run re
   for (const table of ['users', 'orders']) assert.deepEqual(await seqs('state_lost_commit', table), [1, 2, 3, 4, 5, 6], `${table}: every record once`);
   assert.equal(await stack.db.prisma.pendingStreamState.count({ where: { jobId: job } }), 0);
 });
+
+test("with max_active_runs 2, a run that reads while another run's load has committed and not saved its state reads on from that commit", { timeout: 180_000 }, async () => {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'two at once, one load lost',
+    source_name: 'source-sluice-test',
+    source_config: { records: 4 },
+    schema_name: 'state_lost_concurrent',
+    mode: 'append',
+    streams: ['users', 'orders'],
+    max_active_runs: 2,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const job = created.body.job_id;
+  // The first run's loads commit and cannot save their state; their retry waits a minute, so the
+  // run stays under way (as a run whose load was lost does until the try is declared lost).
+  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'load' }, data: { retries: 1, retryDelayMs: 60_000, maxRetryDelayMs: 60_000 } });
+  const fn = `refuse_state_${job.replaceAll('-', '_')}`;
+  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database refuses to save this state (test outage)'; END $$`);
+  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${fn} BEFORE INSERT OR UPDATE ON stream_states FOR EACH ROW WHEN (NEW.job_id = '${job}'::uuid) EXECUTE FUNCTION ${fn}()`);
+  let first: string;
+  try {
+    first = (await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`)).body.run_id;
+    for (const deadline = Date.now() + 60_000; ; ) {
+      const loads = await stack.db.prisma.taskInstance.findMany({ where: { runId: first, taskId: 'load' }, select: { state: true } });
+      if (loads.length === 2 && loads.every((l) => l.state === 'up_for_retry')) break;
+      if (Date.now() > deadline) throw new Error(`the first run's loads did not wait to retry: ${JSON.stringify(loads)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await stack.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${fn} ON stream_states`);
+    await stack.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
+  }
+  assert.deepEqual(await seqs('state_lost_concurrent', 'users'), [1, 2, 3, 4], 'the first run committed its rows');
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 6 } })).status, 200);
+  const second = await stack.api<{ run_id: string; state: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  assert.equal(second.body.state, 'running', 'two runs at once');
+  const r = await stack.waitForRun(second.body.run_id, 90_000);
+  assert.equal(r.state, 'success', JSON.stringify(r.tasks));
+  assert.deepEqual(['users', 'orders'].map((s) => r.tasks.find((x) => x.task_id === 'load' && x.stream === s)?.rows), [2, 2], 'records 5 and 6 only');
+  for (const table of ['users', 'orders']) assert.deepEqual(await seqs('state_lost_concurrent', table), [1, 2, 3, 4, 5, 6], `${table}: every record once`);
+  assert.equal((await stack.api('POST', `/api/runs/${first}/cancel`)).status, 200);
+});

@@ -11,7 +11,7 @@ export type * from './generated/models.ts';
 export {
   dropPendingStreamState,
   listStreamStates,
-  lostPendingStreamStates,
+  listPendingStreamStates,
   recordPendingStreamState,
   replaceStreamStates,
   resetStreamStates,

@@ -99,18 +99,27 @@ export async function dropPendingStreamState(db: Db, row: { jobId: string; runId
 }
 
 /**
- * The pending states of a job's loads that were lost between their commit and their save: those
- * of runs that are no longer queued or running (a run under way retries its load, which saves or
- * records again), oldest first.
+ * A job's pending states, oldest first, each saying whether its run has ended (no longer queued or
+ * running): a load of a run under way may still commit (or be lost, and not yet declared so).
  */
-export async function lostPendingStreamStates(db: Db, jobId: string): Promise<PendingStreamState[]> {
-  const rows = await db.$queryRaw<{ job_id: string; run_id: string; stream_key: string; state: unknown; namespace: string; table_name: string; task_id: string }[]>`
-    SELECT p.job_id::text, p.run_id::text, p.stream_key, p.state, p.namespace, p.table_name, p.task_id
+export async function listPendingStreamStates(db: Db, jobId: string): Promise<(PendingStreamState & { runEnded: boolean })[]> {
+  const rows = await db.$queryRaw<{ job_id: string; run_id: string; stream_key: string; state: unknown; namespace: string; table_name: string; task_id: string; run_ended: boolean }[]>`
+    SELECT p.job_id::text, p.run_id::text, p.stream_key, p.state, p.namespace, p.table_name, p.task_id,
+           (r.id IS NULL OR r.state NOT IN ('queued', 'running')) AS run_ended
       FROM pending_stream_states p
       LEFT JOIN dag_runs r ON r.id = p.run_id
-     WHERE p.job_id = ${jobId}::uuid AND (r.id IS NULL OR r.state NOT IN ('queued', 'running'))
+     WHERE p.job_id = ${jobId}::uuid
      ORDER BY p.created_at, p.stream_key`;
-  return rows.map((r) => ({ jobId: r.job_id, runId: r.run_id, streamKey: r.stream_key, state: r.state, namespace: r.namespace, tableName: r.table_name, taskId: r.task_id }));
+  return rows.map((r) => ({
+    jobId: r.job_id,
+    runId: r.run_id,
+    streamKey: r.stream_key,
+    state: r.state,
+    namespace: r.namespace,
+    tableName: r.table_name,
+    taskId: r.task_id,
+    runEnded: r.run_ended,
+  }));
 }
 
 /**

@@ -4,7 +4,7 @@ import { errorMessage } from '@sluice/core';
 import {
   dropPendingStreamState,
   listStreamStates,
-  lostPendingStreamStates,
+  listPendingStreamStates,
   recordPendingStreamState,
   saveStreamStateRow,
   settlePendingStreamState,
@@ -72,15 +72,20 @@ export async function saveSharedState(
 }
 
 /**
- * Before an extract reads the saved state: settles the states of the job's loads that were lost
- * between their Iceberg commit and their state's save (a runner killed there, a database outage,
- * on the load's last try). A load whose commit the table's history holds gets its state saved, as
- * it would have saved it; one whose commit never happened (or whose table is gone) gets it
- * dropped. A catalog that cannot be read fails the extract (retried): reading on from the older
- * state would append that commit's rows again.
+ * Before an extract reads the saved state: settles the states of the job's loads that committed
+ * to Iceberg and did not save their state (a runner killed between the two, a database outage).
+ * A load whose commit the table's history holds gets its state saved, as it would have saved it
+ * — also when its run is still under way (with max_active_runs above 1, a run whose load was lost
+ * counts as running until the try is declared lost, and this run must not read that commit's
+ * records again). A load of a run that has ended whose commit never happened (or whose table is
+ * gone) gets it dropped; one of a run under way may still commit, and stays pending (its commit
+ * after this extract's start fails this run's load: ADR 0019's overlap rule). A catalog that
+ * cannot be read fails the extract (retried): reading on from the older state would append that
+ * commit's rows again.
  */
 export async function settleLostLoads(catalog: IcebergCatalog, ctx: TaskContext): Promise<void> {
-  for (const pending of await lostPendingStreamStates(ctx.prisma, ctx.job.id)) {
+  for (const pending of await listPendingStreamStates(ctx.prisma, ctx.job.id)) {
+    if (pending.runId === ctx.run.id) continue;
     const name = `${pending.namespace}.${pending.tableName}`;
     let committed: boolean;
     try {
@@ -95,9 +100,14 @@ export async function settleLostLoads(catalog: IcebergCatalog, ctx: TaskContext)
       }
       committed = false;
     }
+    if (!committed && !pending.runEnded) continue;
     const settled = await settlePendingStreamState(ctx.prisma, pending, committed);
     if (settled === 'saved') {
-      ctx.log.warn(`run ${pending.runId} committed stream "${pending.streamKey}" to ${name} but was lost before saving its connector state: saved it now, so this run reads on from there`);
+      ctx.log.warn(
+        pending.runEnded
+          ? `run ${pending.runId} committed stream "${pending.streamKey}" to ${name} but was lost before saving its connector state: saved it now, so this run reads on from there`
+          : `run ${pending.runId} (still under way) committed stream "${pending.streamKey}" to ${name} and has not saved its connector state (its load may be lost): saved it now, so this run reads on from there`,
+      );
     } else if (settled === 'superseded') {
       ctx.log.info(`run ${pending.runId} committed stream "${pending.streamKey}" to ${name} before it was lost; a later run's saved state is newer and kept`);
     } else {
