@@ -66,6 +66,20 @@ test('a statement under way whose connection the server ends (as when it stops) 
     const address = new URL(db.url).host;
     assert.equal(err.message, `PostgreSQL is not reachable at ${address}: 57P01 terminating connection due to administrator command`);
     assert.equal(errorSummary(err), err.message);
+    // Through Prisma (its raw query failed with the server's 57P01): unreachable too, said in one line.
+    const viaPrisma = db.prisma.$queryRaw`SELECT pg_sleep(29)`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    ended = 0;
+    for (let i = 0; i < 50 && ended === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ended = Number(await sqlOf(db.prisma).query<{ n: number }[]>`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(29)%' AND pid <> pg_backend_pid()`.then((r) => r[0]?.n ?? 0));
+    }
+    assert.equal(ended, 1, 'the sleeping statement was found');
+    const prismaErr = await viaPrisma;
+    assert.ok(isDatabaseUnreachable(prismaErr), String(prismaErr));
+    assert.match(errorSummary(prismaErr), /^PostgreSQL is unreachable \(/);
   } finally {
     await db.drop();
   }
