@@ -327,6 +327,17 @@ function lastSummaryValue(table: IcebergTable, key: string): string | undefined 
   return undefined;
 }
 
+/** Whether the table's history holds this run's commit of the stream (false when there is no such table). */
+async function committedEarlier(catalog: IcebergCatalog, namespace: string, tableName: string, runId: string, stream: string): Promise<boolean> {
+  if (!(await catalog.tableExists(namespace, tableName))) return false;
+  return (await catalog.loadTable(namespace, tableName)).committedBy(runId, loadTaskId(stream)) !== undefined;
+}
+
+/** The task id a load's commit carries in its snapshot's summary (`sluice.task-id`). */
+function loadTaskId(stream: string): string {
+  return `load[${stream}]`;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<TaskResult> {
@@ -339,7 +350,11 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const extracted = manifest?.streams.find((s) => s.name === stream);
   const appendIncremental = ctx.job.mode === 'append' && extracted?.syncMode === 'incremental';
   const { extractStartedAt: extractStarted, conflict } = await loadOrder(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
-  if (conflict) throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
+  // A retry whose earlier try committed (and was lost before its state's save, which a later
+  // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
+  if (conflict && !(await committedEarlier(deps.catalog, namespace, tableName, ctx.run.id, stream))) {
+    throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
+  }
   const columns: ColumnSpec[] = tm.columns.map((c) => {
     const doc = encryptedColumnDoc(c);
     return { name: c.name, type: c.type, ...(doc !== undefined ? { doc } : {}) };
@@ -371,7 +386,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(columns, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
-    const taskId = `load[${stream}]`;
+    const taskId = loadTaskId(stream);
     const options = {
       runId: ctx.run.id,
       taskId,
