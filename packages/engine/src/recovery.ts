@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isDatabaseUnreachable, sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
 import type { Logger } from '@sluice/logging';
 import type { Dispatcher } from './dispatcher.ts';
-import { sentinelKey } from './redis-keys.ts';
+import { rebuildMarkerKey, sentinelKey } from './redis-keys.ts';
 import type { Schedules } from './schedules.ts';
 import type { StateStore, TaskDispatch } from './state-store.ts';
 
@@ -25,6 +26,9 @@ export interface RecoveryOptions {
    */
   scheduleAuditMs: number;
 }
+
+/** KEYS[1] the rebuild's marker, KEYS[2] the sentinel: the sentinel is set (and the marker removed) only if the marker is there. */
+const SET_SENTINEL_IF_MARKED = `if redis.call('exists', KEYS[1]) == 1 then redis.call('set', KEYS[2], ARGV[1]); redis.call('del', KEYS[1]); return 1 end return 0`;
 
 /**
  * PostgreSQL is the truth; Redis can be lost. Recovery puts Redis back in line:
@@ -84,6 +88,9 @@ export class Recovery {
     // failed half-way would not be tried again.
     const sentinel = sentinelKey(this.queuePrefix);
     const redisWasEmpty = (await this.redis.exists(sentinel)) === 0;
+    const marker = redisWasEmpty ? rebuildMarkerKey(this.queuePrefix, randomUUID()) : null;
+    // Kept an hour at most: a rebuild that failed leaves none behind for long.
+    if (marker !== null) await this.redis.set(marker, '1', 'PX', 3_600_000);
     if (redisWasEmpty && (options.full || !this.#startedOnce)) {
       // A scheduler starting on an empty Redis: a first start, or a Redis without persistence
       // (as `pnpm start` runs it) that restarted with it. Nothing is wrong.
@@ -102,11 +109,15 @@ export class Recovery {
       await this.startQueuedRuns();
     } else if (Date.now() - this.#auditedAt >= this.options.scheduleAuditMs) {
       this.#auditedAt = Date.now();
-      await this.schedules.reconcile({ graceMs: this.options.scheduleAuditMs });
+      await this.schedules.reconcile({ graceMs: this.options.scheduleAuditMs, stillIntact: async () => (await this.redis.exists(sentinel)) === 1 });
       await this.startQueuedRuns();
     }
     const requeued = await this.requeue(full ? new Date() : new Date(Date.now() - this.options.requeueAfterMs));
-    if (redisWasEmpty) await this.redis.set(sentinel, new Date().toISOString());
+    if (marker !== null) {
+      // Set only if this rebuild's marker is still there: a Redis emptied again during the rebuild
+      // lost part of it, and the next sweep rebuilds again.
+      await this.redis.eval(SET_SENTINEL_IF_MARKED, 2, marker, sentinel, new Date().toISOString());
+    }
     this.#startedOnce = true;
     return { redisWasEmpty, requeued, lost };
   }

@@ -109,9 +109,10 @@ export class Schedules {
    * time zone, is upserted the same way, and said in a warning. The others get
    * `makeUpMissedFires`.
    *
-   * Either way, a scheduler of a job no longer active is removed.
+   * Either way, a scheduler of a job no longer active is removed. `stillIntact` is asked before
+   * the warning: a Redis emptied during the comparison is not called stale.
    */
-  async reconcile(options: { graceMs: number; upsertAll?: boolean; outageSince?: Date }): Promise<number> {
+  async reconcile(options: { graceMs: number; upsertAll?: boolean; outageSince?: Date; stillIntact?: () => Promise<boolean> }): Promise<number> {
     const jobs = await this.prisma.ingestionJob.findMany({
       where: { isDeleted: false, isPaused: false, schedule: { not: null } },
       select: { id: true, schedule: true, timezone: true },
@@ -140,7 +141,8 @@ export class Schedules {
       differed++;
       await this.sync(jobId);
     }
-    if (differed > 0 && !options.upsertAll) {
+    // A Redis emptied during this comparison (its sentinel gone) is no stale one: the next sweep rebuilds it.
+    if (differed > 0 && !options.upsertAll && (options.stillIntact === undefined || (await options.stillIntact()))) {
       this.logger.warn(`Redis held ${differed} job scheduler${differed === 1 ? '' : 's'} unlike PostgreSQL (restored from an older snapshot, or a failover?): set again from PostgreSQL`);
     }
     return differed;
