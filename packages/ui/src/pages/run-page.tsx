@@ -161,8 +161,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   ) : (
                     ' · never ran'
                   )}
-                  {/* A deleted job's runs do not run again: no clear, and no pointer to one. */}
-                  {run?.job_deleted === true ? null : t.clear_instead !== null ? (
+                  {/* A deleted job's runs do not run again: no clear, and no pointer to one. Whether a clear
+                      would run anything, and whether the job is still there, come only with the live view:
+                      until it arrives (the REST answer can come first) no clear is offered. */}
+                  {run === null || run.job_deleted ? null : t.clear_instead !== null ? (
                     // Its clear would run nothing: the instance above it is the one to clear.
                     <span className="muted" data-testid="clear-instead">{` · re-runs when ${t.clear_instead} is cleared`}</span>
                   ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
