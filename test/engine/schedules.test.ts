@@ -93,6 +93,47 @@ describe('schedules', () => {
     await waitFor(async () => (await scheduledRuns(jobId)).slice(0, runs.length).every((r) => r.state === 'success'), 'caught-up runs done');
   });
 
+  it('a busy job without catchup keeps one scheduled run waiting: later fires add none, and say so; with catchup each queues', async () => {
+    // No scheduler runs: the fires are made here, at whole seconds past.
+    const at = (s: number): Date => new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + s * 1000);
+    const { logger, lines } = createMemoryLogger();
+    const connection = h.engine.outages.connection();
+    const schedules = new Schedules(connection, h.queuePrefix, h.prisma, h.engine.store, h.engine.dispatcher, logger, h.engine.outages, { allowSeconds: true });
+    try {
+      const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *' });
+      const first = await schedules.createScheduledRun(jobId, at(0));
+      const waiting = await schedules.createScheduledRun(jobId, at(1));
+      assert.ok(first !== null && waiting !== null);
+      assert.equal(await schedules.createScheduledRun(jobId, at(2)), null, 'a third fire while one waits: no run');
+      assert.equal(await schedules.createScheduledRun(jobId, at(3)), null);
+      // A second delivery of the waiting run's own fire is the run itself, not a skip.
+      assert.equal(await schedules.createScheduledRun(jobId, at(1)), null);
+      assert.deepEqual((await scheduledRuns(jobId)).map((r) => [r.id, r.state]), [[first, 'running'], [waiting, 'queued']]);
+      const skips = lines
+        .map((l) => JSON.parse(l) as { level: string; message: string; logicalDate?: string; waitingRunId?: string })
+        .filter((l) => l.message.startsWith('schedule fire skipped'));
+      assert.deepEqual(skips.map((l) => [l.level, l.logicalDate, l.waitingRunId]), [['info', at(2).toISOString(), waiting], ['info', at(3).toISOString(), waiting]]);
+      // A trigger by hand is asked for: it queues beside the waiting scheduled run.
+      assert.equal((await h.engine.triggerRun(jobId)).state, 'queued');
+
+      const caught = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true });
+      for (let i = 0; i < 4; i++) assert.notEqual(await schedules.createScheduledRun(caught, at(i)), null, `catchup: fire ${i} has its run`);
+      assert.deepEqual((await scheduledRuns(caught)).map((r) => r.state), ['running', 'queued', 'queued', 'queued']);
+    } finally {
+      await schedules.close();
+      await quitRedis(connection);
+    }
+  });
+
+  it('a schedule that fires faster than its runs end leaves one scheduled run waiting, not a growing queue', async () => {
+    // No runner: the first run never ends while the scheduler fires every second.
+    await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *' });
+    await sleep(4_500);
+    const states = (await scheduledRuns(jobId)).map((r) => r.state);
+    assert.deepEqual(states, ['running', 'queued'], `runs after 4 fires or more: ${states.join(', ')}`);
+  });
+
   it('catch-up runs the latest 100 missed fires, and says which earlier ones get no run', async () => {
     const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true, isPaused: true, maxActiveRuns: 1000 });
     // As if paused for 150 s since its schedule was set.

@@ -224,10 +224,20 @@ export class Schedules {
     if (created > 0) this.logger.info('caught up missed schedule fires', { jobId, runs: created });
   }
 
-  /** One run per (job, logical date): a second fire for the same time creates nothing. */
+  /**
+   * One run per (job, logical date): a second fire for the same time creates nothing. Nor does a
+   * fire of a busy job without catchup whose scheduled run already waits queued (said in the log).
+   */
   async createScheduledRun(jobId: string, logicalDate: Date): Promise<string | null> {
     const r = await this.store.createRun(sqlOf(this.prisma), { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
     await this.dispatcher.dispatch(r.dispatches);
+    if (r.skipped) {
+      this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
+        jobId,
+        logicalDate: logicalDate.toISOString(),
+        waitingRunId: r.runId,
+      });
+    }
     return r.created ? r.runId : null;
   }
 

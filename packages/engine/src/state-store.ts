@@ -173,7 +173,10 @@ export class StateStore {
    * call with the same key answers the existing run and `created: false`. The run starts at once
    * when fewer than max_active_runs runs of the job are running; otherwise it stays queued and
    * starts when a running one finishes (policy: queue, never refuse, never run in parallel);
-   * `runState` says which of the two a created run is.
+   * `runState` says which of the two a created run is. Except: a scheduled run that would wait
+   * queued, of a job without catchup that already has a scheduled run waiting, is not created
+   * (`skipped`; `runId` is the waiting run): one waiting run reads on from where the runs before
+   * it left off, and the queue of a job whose runs outlast its interval stays bounded.
    */
   async createRun(
     sql: Sql,
@@ -188,7 +191,7 @@ export class StateStore {
        */
       nextFreeDate?: boolean;
     },
-  ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; dispatches: TaskDispatch[] }> {
+  ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; skipped?: true; dispatches: TaskDispatch[] }> {
     // One call of the sluice_create_run function (its migration says how it locks and decides
     // admission), made with the first instances of the DAG this process last saw as the job's
     // latest. When the job has a newer DAG, nothing is written and the call is made again with
@@ -226,6 +229,8 @@ export class StateStore {
           };
         case 'exists':
           return { runId: row.run_id, created: false, dispatches: [] };
+        case 'skipped':
+          return { runId: row.run_id, created: false, skipped: true, dispatches: [] };
         case 'inactive':
           return { runId: null, created: false, dispatches: [] };
         case 'no_dag':

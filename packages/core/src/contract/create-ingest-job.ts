@@ -65,12 +65,12 @@ export const createIngestJobRequest = z
       .boolean()
       .default(false)
       .describe(
-        'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (the latest 100 at most; none from before the schedule was set) instead of the latest one only',
+        'Sluice extension: on resume, and when a scheduler starts after fires were missed, create a run for every missed fire (the latest 100 at most; none from before the schedule was set) instead of the latest one only; and while the job runs max_active_runs runs, queue a run for every fire instead of keeping one scheduled run waiting',
       ),
     max_active_runs: maxActiveRuns
       .default(1)
       .describe(
-        `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first`,
+        `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first; without catchup a fire that finds a scheduled run already waiting adds none (that run reads on from where the others left off)`,
       ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),
