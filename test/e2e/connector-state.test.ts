@@ -245,20 +245,27 @@ test("a state of the other kind than the connector saves is refused while the jo
 });
 
 /**
+ * Makes the database refuse, with `message`, the writes a trigger `on` ("BEFORE UPDATE ON table")
+ * and `when` (its row condition) picks, as an outage there would. Answers the undo.
+ */
+async function refuseWrites(name: string, on: string, when: string, message: string): Promise<() => Promise<void>> {
+  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}'; END $$`);
+  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${name} ${on} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}()`);
+  return async () => {
+    await stack.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${name} ON ${on.replace(/^.* ON /, '')}`);
+    await stack.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${name}()`);
+  };
+}
+
+/**
  * Makes the database refuse every save of the job's connector state, as an outage between a load's
  * commit and its save does (a runner killed there ends the same way, less reproducibly); gives the
- * job's loads one quick retry, as an operator can set it (before the job's first run, which reads
- * its DAG once). Answers the undo.
+ * job's loads one retry after `retryDelayMs`, as an operator can set it (before the job's first run,
+ * which reads its DAG once). Answers the undo.
  */
-async function refuseStateSaves(job: string): Promise<() => Promise<void>> {
-  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'load' }, data: { retries: 1, retryDelayMs: 200, maxRetryDelayMs: 200 } });
-  const fn = `refuse_state_${job.replaceAll('-', '_')}`;
-  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database refuses to save this state (test outage)'; END $$`);
-  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${fn} BEFORE INSERT OR UPDATE ON stream_states FOR EACH ROW WHEN (NEW.job_id = '${job}'::uuid) EXECUTE FUNCTION ${fn}()`);
-  return async () => {
-    await stack.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${fn} ON stream_states`);
-    await stack.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
-  };
+async function refuseStateSaves(job: string, retryDelayMs = 200): Promise<() => Promise<void>> {
+  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'load' }, data: { retries: 1, retryDelayMs, maxRetryDelayMs: retryDelayMs } });
+  return refuseWrites(`refuse_state_${job.replaceAll('-', '_')}`, 'BEFORE INSERT OR UPDATE ON stream_states', `NEW.job_id = '${job}'::uuid`, 'the database refuses to save this state (test outage)');
 }
 
 /** A run whose loads committed and could not save their state: it fails, and the tables hold its rows. */
@@ -318,16 +325,14 @@ test("a load whose commit never happened leaves no state behind: the next run re
   assert.deepEqual(await runLoading(job), [4, 4]);
   assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 6 } })).status, 200);
   // The catalog refuses the commits (records 5 and 6 are never loaded), after the loads recorded the state they were to save.
-  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION refuse_lost_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the catalog refuses this commit (test outage)'; END $$`);
-  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER refuse_lost_commit BEFORE UPDATE ON iceberg_tables FOR EACH ROW WHEN (OLD.table_namespace = 'state_lost_commit') EXECUTE FUNCTION refuse_lost_commit()`);
+  const allow = await refuseWrites('refuse_lost_commit', 'BEFORE UPDATE ON iceberg_tables', "OLD.table_namespace = 'state_lost_commit'", 'the catalog refuses this commit (test outage)');
   try {
     const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
     const r = await stack.waitForRun(t.body.run_id, 90_000);
     assert.equal(r.state, 'failed', JSON.stringify(r.tasks));
     assert.match(r.tasks.find((x) => x.task_id === 'load' && x.stream === 'users')?.error ?? '', /the catalog refuses this commit/);
   } finally {
-    await stack.db.prisma.$executeRawUnsafe('DROP TRIGGER refuse_lost_commit ON iceberg_tables');
-    await stack.db.prisma.$executeRawUnsafe('DROP FUNCTION refuse_lost_commit()');
+    await allow();
   }
   assert.equal(await stack.db.prisma.pendingStreamState.count({ where: { jobId: job } }), 2, 'the states the loads were to save are pending');
   assert.deepEqual(await runLoading(job), [2, 2], 'records 5 and 6 read again: their commit never happened');
@@ -349,10 +354,7 @@ test("with max_active_runs 2, a run that reads while another run's load has comm
   const job = created.body.job_id;
   // The first run's loads commit and cannot save their state; their retry waits 15 s, so the run
   // stays under way (as a run whose load was lost does until the try is declared lost).
-  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'load' }, data: { retries: 1, retryDelayMs: 15_000, maxRetryDelayMs: 15_000 } });
-  const fn = `refuse_state_${job.replaceAll('-', '_')}`;
-  await stack.db.prisma.$executeRawUnsafe(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the database refuses to save this state (test outage)'; END $$`);
-  await stack.db.prisma.$executeRawUnsafe(`CREATE TRIGGER ${fn} BEFORE INSERT OR UPDATE ON stream_states FOR EACH ROW WHEN (NEW.job_id = '${job}'::uuid) EXECUTE FUNCTION ${fn}()`);
+  const allow = await refuseStateSaves(job, 15_000);
   let first: string;
   try {
     first = (await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`)).body.run_id;
@@ -363,8 +365,7 @@ test("with max_active_runs 2, a run that reads while another run's load has comm
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
-    await stack.db.prisma.$executeRawUnsafe(`DROP TRIGGER ${fn} ON stream_states`);
-    await stack.db.prisma.$executeRawUnsafe(`DROP FUNCTION ${fn}()`);
+    await allow();
   }
   assert.deepEqual(await seqs('state_lost_concurrent', 'users'), [1, 2, 3, 4], 'the first run committed its rows');
   assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 6 } })).status, 200);

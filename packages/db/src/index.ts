@@ -9,13 +9,13 @@ export type { Migration, MigrateResult } from './migrate.ts';
 export * from './generated/enums.ts';
 export type * from './generated/models.ts';
 export {
-  dropPendingStreamState,
   listStreamStates,
   listPendingStreamStates,
   recordPendingStreamState,
   replaceStreamStates,
   resetStreamStates,
   saveStreamStateRow,
+  saveLoadStreamState,
   settlePendingStreamState,
   StateChangeRefused,
   type PendingStreamState,

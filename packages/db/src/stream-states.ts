@@ -94,7 +94,7 @@ export async function recordPendingStreamState(db: Db, row: PendingStreamState):
 }
 
 /** Removes a load's pending state: with its save, in the transaction that saves it. */
-export async function dropPendingStreamState(db: Db, row: { jobId: string; runId: string; streamKey: string }): Promise<void> {
+async function dropPendingStreamState(db: Db, row: { jobId: string; runId: string; streamKey: string }): Promise<void> {
   await db.pendingStreamState.deleteMany({ where: { jobId: row.jobId, runId: row.runId, streamKey: row.streamKey } });
 }
 
@@ -123,14 +123,25 @@ export async function listPendingStreamStates(db: Db, jobId: string): Promise<(P
 }
 
 /**
+ * Saves the STREAM state of a stream's load once its commit is made (not over a newer run's:
+ * {@link saveStreamStateRow}) and removes the pending row recorded before the commit. Called in a
+ * transaction, so that the two go together.
+ */
+export async function saveLoadStreamState(db: Db, row: { jobId: string; runId: string; streamKey: string; state: unknown }): Promise<StateSave> {
+  const saved = await saveStreamStateRow(db, { ...row, kind: 'stream' });
+  await dropPendingStreamState(db, row);
+  return saved;
+}
+
+/**
  * Settles a lost load's pending state: when the table holds its commit, saved as the load would
- * have saved it (by the same order: not over a newer run's), else dropped. One transaction.
+ * have saved it, else dropped. One transaction.
  */
 export async function settlePendingStreamState(db: PrismaClient, row: PendingStreamState, committed: boolean): Promise<StateSave | 'dropped'> {
   return db.$transaction(async (tx) => {
-    const saved = committed ? await saveStreamStateRow(tx, { jobId: row.jobId, runId: row.runId, streamKey: row.streamKey, kind: 'stream', state: row.state }) : 'dropped';
+    if (committed) return saveLoadStreamState(tx, row);
     await dropPendingStreamState(tx, row);
-    return saved;
+    return 'dropped';
   });
 }
 

@@ -12,7 +12,7 @@ import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
-import { recordPendingState, saveStreamState } from './stream-state.ts';
+import { holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
 
@@ -327,12 +327,6 @@ function lastSummaryValue(table: IcebergTable, key: string): string | undefined 
   return undefined;
 }
 
-/** Whether the table's history holds this run's commit of the stream (false when there is no such table). */
-async function committedEarlier(catalog: IcebergCatalog, namespace: string, tableName: string, runId: string, stream: string): Promise<boolean> {
-  if (!(await catalog.tableExists(namespace, tableName))) return false;
-  return (await catalog.loadTable(namespace, tableName)).committedBy(runId, loadTaskId(stream)) !== undefined;
-}
-
 /** The task id a load's commit carries in its snapshot's summary (`sluice.task-id`). */
 function loadTaskId(stream: string): string {
   return `load[${stream}]`;
@@ -352,7 +346,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const { extractStartedAt: extractStarted, conflict } = await loadOrder(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
-  if (conflict && !(await committedEarlier(deps.catalog, namespace, tableName, ctx.run.id, stream))) {
+  if (conflict && !(await holdsCommit(deps.catalog, namespace, tableName, ctx.run.id, loadTaskId(stream)))) {
     throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
   }
   const columns: ColumnSpec[] = tm.columns.map((c) => {

@@ -2,10 +2,10 @@ import { NoSuchTableError, type IcebergCatalog } from '@sluice/iceberg';
 import { streamKey, type AirbyteStateMessage } from '@sluice/core/airbyte-state';
 import { errorMessage } from '@sluice/core';
 import {
-  dropPendingStreamState,
   listStreamStates,
   listPendingStreamStates,
   recordPendingStreamState,
+  saveLoadStreamState,
   saveStreamStateRow,
   settlePendingStreamState,
   type Prisma,
@@ -54,9 +54,7 @@ export async function saveStreamState(
 ): Promise<StateSave | 'none'> {
   const found = streamStateOf(state, stream);
   if (!found) return 'none';
-  const saved = await saveStreamStateRow(db, { jobId, runId, streamKey: found.key, kind: 'stream', state: found.msg });
-  await dropPendingStreamState(db, { jobId, runId, streamKey: found.key });
-  return saved;
+  return saveLoadStreamState(db, { jobId, runId, streamKey: found.key, state: found.msg });
 }
 
 /** Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed. */
@@ -69,6 +67,16 @@ export async function saveSharedState(
   const msg = state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
   if (!msg) return 'none';
   return saveStreamStateRow(db, { jobId, runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
+}
+
+/** Whether the table's history holds the commit of this run's task (false when there is no such table). */
+export async function holdsCommit(catalog: IcebergCatalog, namespace: string, tableName: string, runId: string, taskId: string): Promise<boolean> {
+  try {
+    return (await catalog.loadTable(namespace, tableName)).committedBy(runId, taskId) !== undefined;
+  } catch (err) {
+    if (err instanceof NoSuchTableError) return false;
+    throw err;
+  }
 }
 
 /**
@@ -89,16 +97,13 @@ export async function settleLostLoads(catalog: IcebergCatalog, ctx: TaskContext)
     const name = `${pending.namespace}.${pending.tableName}`;
     let committed: boolean;
     try {
-      committed = (await catalog.loadTable(pending.namespace, pending.tableName)).committedBy(pending.runId, pending.taskId) !== undefined;
+      committed = await holdsCommit(catalog, pending.namespace, pending.tableName, pending.runId, pending.taskId);
     } catch (err) {
-      if (!(err instanceof NoSuchTableError)) {
-        throw new Error(
-          `the state of stream "${pending.streamKey}" that run ${pending.runId}'s load was to save is not settled: ${name} could not be read to see whether that load committed (${errorMessage(err)}); ` +
-            'reading the source on from the older state could load those rows twice',
-          { cause: err },
-        );
-      }
-      committed = false;
+      throw new Error(
+        `the state of stream "${pending.streamKey}" that run ${pending.runId}'s load was to save is not settled: ${name} could not be read to see whether that load committed (${errorMessage(err)}); ` +
+          'reading the source on from the older state could load those rows twice',
+        { cause: err },
+      );
     }
     if (!committed && !pending.runEnded) continue;
     const settled = await settlePendingStreamState(ctx.prisma, pending, committed);
@@ -109,7 +114,7 @@ export async function settleLostLoads(catalog: IcebergCatalog, ctx: TaskContext)
           : `run ${pending.runId} (still under way) committed stream "${pending.streamKey}" to ${name} and has not saved its connector state (its load may be lost): saved it now, so this run reads on from there`,
       );
     } else if (settled === 'superseded') {
-      ctx.log.info(`run ${pending.runId} committed stream "${pending.streamKey}" to ${name} before it was lost; a later run's saved state is newer and kept`);
+      ctx.log.info(`run ${pending.runId} committed stream "${pending.streamKey}" to ${name} without saving its connector state; a later run's saved state is newer and kept`);
     } else {
       ctx.log.info(`run ${pending.runId}'s load of stream "${pending.streamKey}" did not commit to ${name}: the state it was to save is dropped`);
     }
