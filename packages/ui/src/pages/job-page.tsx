@@ -233,7 +233,11 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             {schedule?.schedule ? (
               <>
                 <dt>Missed fires</dt>
-                <dd>{schedule.catchup ? 'all run (catch-up)' : 'the latest runs after an outage; none after a pause'}</dd>
+                <dd>
+                  {schedule.catchup
+                    ? 'all run (catch-up); while runs are under way, each fire queues its run'
+                    : 'the latest runs after an outage; none after a pause; while runs are under way, one fire waits queued'}
+                </dd>
               </>
             ) : null}
             <dt>Runs at once</dt>
