@@ -126,12 +126,17 @@ describe('schedules', () => {
   });
 
   it('a schedule that fires faster than its runs end leaves one scheduled run waiting, not a growing queue', async () => {
-    // No runner: the first run never ends while the scheduler fires every second.
-    await h.startScheduler();
+    // No runner: the first run never ends while the scheduler fires every second. Its audit looks
+    // for fires that made no run every sweep: a skipped one is not made up, nor said again.
+    const { logger, lines } = createMemoryLogger();
+    await h.startScheduler({ logger, sweepIntervalMs: 100, scheduleAuditMs: 300 });
     const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *' });
     await sleep(4_500);
     const states = (await scheduledRuns(jobId)).map((r) => r.state);
     assert.deepEqual(states, ['running', 'queued'], `runs after 4 fires or more: ${states.join(', ')}`);
+    const skipped = lines.map((l) => JSON.parse(l) as { message: string; logicalDate?: string }).filter((l) => l.message.startsWith('schedule fire skipped'));
+    assert.ok(skipped.length >= 1, 'later fires were skipped');
+    assert.equal(new Set(skipped.map((l) => l.logicalDate)).size, skipped.length, `each skipped fire said once: ${skipped.map((l) => l.logicalDate).join(', ')}`);
   });
 
   it('catch-up runs the latest 100 missed fires, and says which earlier ones get no run', async () => {
