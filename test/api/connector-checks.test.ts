@@ -150,6 +150,29 @@ describe('rejected against the spec and the catalog', () => {
       /column_transformations\[0\]\.column: no selected stream has a column "emial" \(users: id, seq, name, email, updated_at, payload; orders: order_id, seq, user_id, amount, payload\)/,
     ],
     ['a transformation for a stream the source lacks', { column_transformations: [{ column: 'x', stream: 'invoices', new_name: 'y' }] }, /column_transformations\[0\]\.stream: stream "invoices" is not in the source's catalog/],
+    [
+      // QA23 F1: the key went to the renamed seq, and merge left out rows that shared a seq.
+      'a merge key that is one column\'s new name and another\'s source name',
+      {
+        mode: 'merge',
+        streams: ['users'],
+        merge: 'id',
+        column_transformations: [{ column: 'id', stream: 'users', new_name: 'user_id' }, { column: 'seq', stream: 'users', new_name: 'id' }],
+      },
+      /^merge: merge key "id" of stream "users" names two columns: "seq" renamed to "id", and "id" renamed to "user_id"; name the key "seq" \(the first\) or "user_id" \(the second\)$/,
+    ],
+    [
+      // QA23 F3: accepted, then transform failed on a DuckDB parser error.
+      'drops of every column of a stream',
+      { streams: ['orders'], column_transformations: ['order_id', 'seq', 'user_id', 'amount', 'payload'].map((column) => ({ column, stream: 'orders', transformation_type: 'drop' })) },
+      /^column_transformations: stream "orders": the drops remove every one of its columns \(order_id, seq, user_id, amount, payload\), leaving nothing to load; leave the stream out of streams instead$/,
+    ],
+    [
+      // QA23 F5: accepted, then every run failed at transform.
+      'a source column named as an ingestion metadata column the job adds',
+      { streams: ['users'], source_config: { records: 3, extra_field: 'Ingestion_Time', declare_extra: true } },
+      /^add_ingestion_metadata: stream "users" already has a column "Ingestion_Time" \(to DuckDB, Trino and Spark, which ignore case, "ingestion_time"\), which add_ingestion_metadata would add: rename it with a column transformation, or set add_ingestion_metadata to false$/,
+    ],
   ];
   for (const [what, over, expected] of cases) {
     test(what, async () => {
@@ -234,6 +257,10 @@ describe('PATCH source_config', () => {
       [
         { source_config: { records: 3, canary: '**********' } },
         /^source_config: with it the job's merge no longer holds: column "nickname" is not in stream "users" \(its columns: /,
+      ],
+      [
+        { source_config: { ...before, extra_field: 'ingestion_time' } },
+        /source_config: with it the job's add_ingestion_metadata no longer holds: stream "users" already has a column "ingestion_time", which add_ingestion_metadata would add/,
       ],
     ];
     for (const [body, expected] of cases) {

@@ -452,3 +452,30 @@ test("a merge key the job's transformations drop fails the load naming the drop,
   );
   assert.deepEqual(mergeKeysFor('email', out), ['email'], 'a kept column is still a key');
 });
+
+test('a job made before the API refused them: a merge key naming two columns fails the load, drops of every column fail transform, in words', async () => {
+  const t = (column: string, more: Partial<TransformStreamInput['transformations'][number]>): TransformStreamInput['transformations'][number] => ({
+    column,
+    stream: 'users',
+    newName: null,
+    encryptionKeyName: null,
+    castTo: null,
+    drop: false,
+    ...more,
+  });
+  const out = await transformUsers([t('id', { newName: 'user_id' }), t('age', { newName: 'id' })]);
+  assert.throws(
+    () => mergeKeysFor('id', out),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      err.message === 'merge key "id" of stream "users" names two columns: "age" renamed to "id", and "id" renamed to "user_id"; name the key "age" (the first) or "user_id" (the second)',
+  );
+  assert.deepEqual(mergeKeysFor('age', out), ['id'], 'the renamed age by its source name');
+  assert.deepEqual(mergeKeysFor('user_id', out), ['user_id']);
+  await assert.rejects(
+    transformUsers(['id', 'email', 'age', 'born', 'seen', 'score', 'profile'].map((c) => t(c, { drop: true }))),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      err.message === 'column_transformations: stream "users": the drops remove every one of its columns (id, email, age, born, seen, profile, score), leaving nothing to load; leave the stream out of streams instead',
+  );
+});

@@ -348,6 +348,7 @@ export class JobService {
       mode: job.mode,
       mergeKeys: parseMergeKeys(job.mergeKeys),
       columnTransformations: job.columnTransformations as unknown as ColumnTransformation[],
+      addIngestionMetadata: job.addIngestionMetadata,
     };
     const issues = validateAgainstCatalog(definition, catalog);
     if (issues.length > 0) {

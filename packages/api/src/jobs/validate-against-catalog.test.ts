@@ -44,10 +44,10 @@ test('a saved catalog is read only when it has the shape extract saves', () => {
 
 test("an unknown stream's error names the first 50 of a large catalog's streams and counts the others", () => {
   const large = { streams: Array.from({ length: 1000 }, (_, i) => ({ name: `s${i}`, json_schema: {} })) };
-  const found = validateAgainstCatalog({ streams: ['s1', 'nope'], mode: 'append', mergeKeys: [], columnTransformations: [] }, large);
+  const found = validateAgainstCatalog({ streams: ['s1', 'nope'], mode: 'append', mergeKeys: [], columnTransformations: [], addIngestionMetadata: true }, large);
   assert.equal(found.length, 1);
   const first50 = Array.from({ length: 50 }, (_, i) => `s${i}`).join(', ');
   assert.deepEqual(found[0], { path: 'streams[1]', message: `stream "nope" is not in the source's catalog (its streams: ${first50} … and 950 more)` });
-  const none = validateAgainstCatalog({ streams: ['nope'], mode: 'append', mergeKeys: [], columnTransformations: [] }, { streams: [] });
+  const none = validateAgainstCatalog({ streams: ['nope'], mode: 'append', mergeKeys: [], columnTransformations: [], addIngestionMetadata: true }, { streams: [] });
   assert.match(none[0]?.message ?? '', /\(its streams: none\)$/);
 });

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '@sluice/core';
 import type { ImportedState, IngestJobSpec } from '@sluice/core/contract';
-import { columnsNoStreamHas, planStreamColumns, tableNameCollision, type StreamPlan } from '@sluice/core/pipeline';
+import { ambiguousMergeKey, columnsNoStreamHas, metadataColumnCollision, planStreamColumns, tableNameCollision, type StreamPlan } from '@sluice/core/pipeline';
 
 /** What of a job's definition its source's catalog must satisfy. */
-export type JobDefinition = Pick<IngestJobSpec, 'streams' | 'mode' | 'mergeKeys' | 'columnTransformations'>;
+export type JobDefinition = Pick<IngestJobSpec, 'streams' | 'mode' | 'mergeKeys' | 'columnTransformations' | 'addIngestionMetadata'>;
 
 /** The parts of a source's Airbyte catalog (`discover`) the API checks a job against. */
 export interface SourceCatalog {
@@ -39,7 +39,8 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
  * every selected stream, by source or new name, not dropped (or, without keys, each has a primary
  * key no transformation drops); transformations name columns their stream has — or, without
  * `stream`, a column some selected stream has — and give no two columns one name
- * (core/pipeline's planStreamColumns, the rule the transform task applies).
+ * (core/pipeline's planStreamColumns, the rule the transform task applies), nor one an ingestion
+ * metadata column's name when the job adds those.
  */
 export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -79,6 +80,8 @@ export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatal
         issues.push(...err.issues);
       }
     }
+    const collision = plan !== null && spec.addIngestionMetadata ? metadataColumnCollision(stream.name, plan.columns.map((c) => c.target)) : null;
+    if (collision !== null) issues.push({ path: 'add_ingestion_metadata', message: collision });
     if (spec.mode === 'merge') issues.push(...mergeKeyIssues(spec, stream, columns, plan));
   }
   return issues;
@@ -115,6 +118,11 @@ function mergeKeyIssues(spec: JobDefinition, stream: SourceCatalog['streams'][nu
   }
   if (columns === null || plan === null) return issues;
   for (const k of spec.mergeKeys) {
+    const ambiguous = ambiguousMergeKey(stream.name, k, plan.columns);
+    if (ambiguous !== null) {
+      issues.push({ path: 'merge', message: ambiguous });
+      continue;
+    }
     if (plan.columns.some((c) => c.target === k || c.source === k)) continue;
     const i = droppedBy(k);
     issues.push({

@@ -1,7 +1,7 @@
 export { icebergTableName, tableNameCollision, NAMESPACE_PATTERN } from './identifiers.ts';
-export { planStreamColumns, columnsNoStreamHas, encryptsColumnOf, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
+export { ambiguousMergeKey, planStreamColumns, columnsNoStreamHas, encryptsColumnOf, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
 export type { CastType, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
-export { INGESTION_METADATA_COLUMNS } from './metadata-columns.ts';
+export { INGESTION_METADATA_COLUMNS, metadataColumnCollision } from './metadata-columns.ts';
 export type { IngestionMetadataColumn, IngestionMetadataValues } from './metadata-columns.ts';
 export { columnsFromJsonSchema, columnTypeOf } from './json-schema-columns.ts';
 export type { ColumnType, StreamColumn } from './json-schema-columns.ts';

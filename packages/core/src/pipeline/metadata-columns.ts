@@ -17,3 +17,18 @@ export interface IngestionMetadataValues {
   ingestion_mode: 'append' | 'overwrite' | 'merge';
   dag_job_id: string;
 }
+
+/**
+ * Why a stream's output columns leave no room for the ingestion metadata columns, or null: one of
+ * them already has a metadata column's name (compared without case, as DuckDB, Trino and Spark
+ * compare column names).
+ */
+export function metadataColumnCollision(stream: string, columns: readonly string[]): string | null {
+  for (const m of INGESTION_METADATA_COLUMNS) {
+    const taken = columns.find((c) => c.toLowerCase() === m.name);
+    if (taken === undefined) continue;
+    const named = taken === m.name ? `a column "${taken}"` : `a column "${taken}" (to DuckDB, Trino and Spark, which ignore case, "${m.name}")`;
+    return `stream "${stream}" already has ${named}, which add_ingestion_metadata would add: rename it with a column transformation, or set add_ingestion_metadata to false`;
+  }
+  return null;
+}

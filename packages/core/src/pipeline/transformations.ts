@@ -79,11 +79,35 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
     }
     seen.set(p.target.toLowerCase(), { source: p.source, target: p.target });
   }
+  // Dropping every column leaves nothing to load (ingestion metadata columns alone say nothing).
+  if (kept.length === 0 && columns.length > 0) {
+    issues.push({
+      path: 'column_transformations',
+      message: `stream "${stream}": the drops remove every one of its columns (${columns.join(', ')}), leaving nothing to load; leave the stream out of streams instead`,
+    });
+  }
   if (issues.length > 0) throw new ValidationError(issues);
   return {
     stream,
     columns: kept.map(({ source, target, encryptionKeyName, castTo }) => ({ source, target, encryptionKeyName, castTo })),
   };
+}
+
+/**
+ * Why a merge key is ambiguous, or null: it is the new name of one column and the source name of
+ * another (`id` renamed to `user_id`, `age` renamed to `id`: `merge: "id"` names both). Keys name
+ * an output column or a renamed column by its source name; each of the two has another name that
+ * says which is meant, and the message gives both.
+ */
+export function ambiguousMergeKey(stream: string, key: string, columns: readonly { source: string | null; target: string }[]): string | null {
+  const byNewName = columns.find((c) => c.target === key && c.source !== key);
+  const bySourceName = columns.find((c) => c.source === key && c.target !== key);
+  if (byNewName === undefined || bySourceName === undefined) return null;
+  const other = byNewName.source === null ? `the column "${key}"` : `"${byNewName.source}" renamed to "${key}"`;
+  return (
+    `merge key "${key}" of stream "${stream}" names two columns: ${other}, and "${key}" renamed to "${bySourceName.target}"; ` +
+    `name the key ${byNewName.source === null ? '' : `"${byNewName.source}" (the first) or `}"${bySourceName.target}" (the second)`
+  );
 }
 
 /**

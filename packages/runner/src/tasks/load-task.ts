@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
-import { icebergTableName } from '@sluice/core/pipeline';
+import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -41,6 +41,11 @@ export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest)
     throw new NonRetryableTaskError(
       `stream "${tm.stream}": merge mode without "merge" keys merges on the source's primary key, but a "drop" in the job's column_transformations removes its column(s) ${quoted(tm.droppedPrimaryKey)}: give merge keys or keep the column(s)`,
     );
+  }
+  // A job created before keys naming two columns were refused gets the API's refusal here.
+  for (const k of asked) {
+    const ambiguous = ambiguousMergeKey(tm.stream, k, tm.columns.map((c) => ({ source: c.source, target: c.name })));
+    if (ambiguous !== null) throw new NonRetryableTaskError(ambiguous);
   }
   const keys = asked.length > 0 ? asked.map((k) => (names.has(k) ? k : bySource.get(k) ?? k)) : tm.primaryKey;
   if (keys.length === 0) {

@@ -6,6 +6,7 @@ import { NonRetryableTaskError, ValidationError, assertNever } from '@sluice/cor
 import {
   CAST_TYPES,
   INGESTION_METADATA_COLUMNS,
+  metadataColumnCollision,
   planStreamColumns,
   type CastType,
   type ColumnTransformation,
@@ -215,12 +216,9 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     };
   });
   if (input.metadata) {
-    for (const m of INGESTION_METADATA_COLUMNS) {
-      if (columns.some((c) => c.name === m.name)) {
-        throw new NonRetryableTaskError(`stream "${stream}" already has a column "${m.name}", which add_ingestion_metadata would add; rename it with a column transformation`);
-      }
-      columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null, encryption: null });
-    }
+    const collision = metadataColumnCollision(stream, columns.map((c) => c.name));
+    if (collision !== null) throw new NonRetryableTaskError(collision);
+    for (const m of INGESTION_METADATA_COLUMNS) columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null, encryption: null });
   }
 
   // The table's field ids for these columns; when they cannot be planned (a column the table
