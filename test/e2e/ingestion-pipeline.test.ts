@@ -278,6 +278,29 @@ describe('transformations, metadata and staging', () => {
     assert.ok(emails.length > 0 && emails.every((e) => e.startsWith('sluice:v1:')), 'the table holds them encrypted');
   });
 
+  test("a load of a stream with an encrypted column removes its plaintext as it starts: a run whose load fails keeps none in staging", async () => {
+    const keyName = 'e2e-refused-load';
+    assert.equal((await stack.api('POST', '/api/encryption-keys', { name: keyName })).status, 201);
+    // Another job owns the table: this job's load is refused (QA23 F2: its emails stayed in staging).
+    await runOnce(await createJob({ name: 'owns the table', schema_name: 'e2e_refused_enc', mode: 'append', streams: ['users'] }));
+    const job = await createJob({
+      name: 'refused, encrypting',
+      schema_name: 'e2e_refused_enc',
+      mode: 'append',
+      streams: ['users'],
+      column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: keyName }],
+    });
+    const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+    const run = await stack.waitForRun(t.body.run_id);
+    assert.equal(run.state, 'failed');
+    assert.match(run.tasks.find((x) => x.task_id === 'load')?.error ?? '', /^table e2e_refused_enc\.users belongs to job /);
+    const left: string[] = [];
+    for await (const o of stack.store.list(`staging/${run.run_id}/`)) left.push(o.key);
+    assert.deepEqual(left.filter((k) => /\/(raw|staged|rejects)\//.test(k)), [], 'no raw, staged or rejected records of users');
+    assert.ok(left.some((k) => k.includes('/transformed/users/')), 'the encrypted files stay, for a clear of the load');
+    for (const key of left) assert.doesNotMatch((await stack.store.get(key)).toString('latin1'), /[\w.+-]+@[\w-]+\.[a-z]{2,}/, `${key} holds no email address`);
+  });
+
   test('archive_staging moves the run\'s staging files to archive/{run_id}/', async () => {
     const job = await createJob({ name: 'archived', schema_name: 'e2e_archive', mode: 'append' });
     const run = await runOnce(job);

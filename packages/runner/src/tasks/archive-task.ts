@@ -61,6 +61,7 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
   if (ctx.job.archiveStaging) {
     // A stream with encrypted columns keeps no plaintext copy of them in the archive: its raw,
     // typed and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
+    // Its load deleted them before it loaded; a run whose loads ran on an older Sluice still has them.
     const encrypting = (manifest?.streams ?? []).filter((s) => streamEncrypts(ctx.job.columnTransformations, s));
     let plaintextDeleted = 0;
     for (const s of encrypting) plaintextDeleted += await deleteStreamPlaintext(deps.store, ctx.run.id, s.name, s.files.map((f) => f.key));

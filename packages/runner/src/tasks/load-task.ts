@@ -348,6 +348,14 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
   const extracted = manifest?.streams.find((s) => s.name === stream);
   const appendIncremental = ctx.job.mode === 'append' && extracted?.syncMode === 'incremental';
+  if (extracted && streamEncrypts(ctx.job.columnTransformations, extracted)) {
+    // Load reads transform's files only (the encrypted ones): the stream's raw, staged and rejected
+    // records, which hold the plaintext of the columns this job encrypts, go before anything here
+    // can fail. No try of this run reads them again (a clear of a failed load re-runs the load
+    // alone), and a run that fails from here on — or whose other streams fail — keeps no plaintext.
+    const n = await deleteStreamPlaintext(deps.store, ctx.run.id, stream, extracted.files.map((f) => f.key));
+    if (n > 0) ctx.log.info(`deleted ${n} staging files holding this stream's plaintext (raw, staged, rejects): the load reads its encrypted files only`);
+  }
   const { extractStartedAt: extractStarted, conflict } = await loadOrder(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
@@ -495,13 +503,6 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     });
     if (savedState === 'saved') ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
     if (savedState === 'superseded') ctx.log.warn(`the connector state of stream ${stream} was not saved: a run that read the source after this one saved its own meanwhile`);
-    const unread = manifest?.unread ?? [];
-    if (unread.length > 0 && extracted && streamEncrypts(ctx.job.columnTransformations, extracted)) {
-      // This run fails at its unread streams (ADR 0022) and never reaches archive, which would
-      // remove the plaintext of the columns this job encrypts; no clear of this run reads it again.
-      const n = await deleteStreamPlaintext(deps.store, ctx.run.id, stream, extracted.files.map((f) => f.key));
-      ctx.log.info(`deleted ${n} staging files holding this stream's plaintext (raw, staged, rejects): this run does not reach archive, as ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read`);
-    }
     const output: LoadOutput = {
       namespace,
       table: tableName,
