@@ -600,6 +600,21 @@ describe('run lifecycle', () => {
     }
   });
 
+  it('a trigger that finds a slot free while older runs wait starts the oldest first, and waits itself', async () => {
+    const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1 });
+    // No runner: runs stay as they are.
+    const first = await h.engine.triggerRun(jobId);
+    const second = await h.engine.triggerRun(jobId);
+    assert.deepEqual([first.state, second.state], ['running', 'queued']);
+    // A slot frees with nothing starting the queued run yet (a raise written elsewhere).
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { maxActiveRuns: 2 } });
+    const third = await h.engine.triggerRun(jobId);
+    // before: the third started at once while the second kept waiting.
+    assert.equal(third.state, 'queued', 'the answer says it waits');
+    const state = async (id: string) => (await h.prisma.dagRun.findUniqueOrThrow({ where: { id } })).state;
+    assert.deepEqual([await state(second.runId), await state(third.runId)], ['running', 'queued'], 'the older run took the slot');
+  });
+
   it("a paused job's queued runs wait for its resume; the run under way finishes", async () => {
     const jobId = await h.createJob({ streams: ['s'], maxActiveRuns: 1 });
     const runner = await h.startRunner({

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryLogger } from '@sluice/logging';
 import { cronRepeatStrategy, quitRedis, Schedules, schedulerId } from '@sluice/engine';
-import { createHarness, waitFor, type Harness } from './support/harness.ts';
+import { NonRetryableTaskError } from '@sluice/core';
+import { createHarness, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
 describe('schedules', () => {
   let h: Harness;
@@ -137,6 +138,67 @@ describe('schedules', () => {
     const skipped = lines.map((l) => JSON.parse(l) as { message: string; logicalDate?: string }).filter((l) => l.message.startsWith('schedule fire skipped'));
     assert.ok(skipped.length >= 1, 'later fires were skipped');
     assert.equal(new Set(skipped.map((l) => l.logicalDate)).size, skipped.length, `each skipped fire said once: ${skipped.map((l) => l.logicalDate).join(', ')}`);
+  });
+
+  it("a resume's catch-up runs wait behind the runs queued before it: the oldest starts first", async () => {
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', catchup: true, isPaused: true });
+    // Paused and never run: a trigger by hand starts, a second waits; the first is cancelled, and
+    // the second stays held by the pause. No runner: nothing ends on its own.
+    const first = await h.engine.triggerRun(jobId);
+    const held = await h.engine.triggerRun(jobId);
+    assert.deepEqual([first.state, held.state], ['running', 'queued']);
+    await h.engine.cancelRun(first.runId);
+    await sleep(2_100); // fires missed while paused
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
+    // As the API's resume does: the schedule (its catch-up runs), then the queued runs.
+    await h.engine.syncSchedule(jobId);
+    await h.engine.startQueuedRuns(jobId);
+    const caught = await scheduledRuns(jobId);
+    assert.ok(caught.length >= 2, `missed fires became runs (${caught.length})`);
+    // before: the first catch-up run started at once, ahead of the run queued before it (QA round 22).
+    assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: held.runId } })).state, 'running', 'the oldest queued run starts');
+    assert.deepEqual(caught.map((r) => r.state), caught.map(() => 'queued'), 'the catch-up runs wait behind it');
+  });
+
+  it("a cleared run waiting to run again is not the fire's run: a fire behind it still queues its own", async () => {
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/1 * * * * *', policies: { extract: { retries: 0 } } });
+    const at = (s: number): Date => new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000 + s * 1000);
+    let broken = true;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (broken) throw new NonRetryableTaskError('the source refused');
+        await held;
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    const connection = h.engine.outages.connection();
+    const schedules = new Schedules(connection, h.queuePrefix, h.prisma, h.engine.store, h.engine.dispatcher, createMemoryLogger().logger, h.engine.outages, { allowSeconds: true });
+    try {
+      const failed = await schedules.createScheduledRun(jobId, at(0));
+      assert.ok(failed !== null);
+      assert.equal((await waitForRun(h.prisma, failed, ['success', 'failed'])).state, 'failed');
+      broken = false;
+      const busy = await schedules.createScheduledRun(jobId, at(1));
+      assert.ok(busy !== null);
+      await h.engine.clearTask(failed, 'extract');
+      assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: failed } })).state, 'queued', 'cleared, it waits behind the busy run');
+      // before: the fire was skipped, the cleared run taken for the waiting one (QA round 22).
+      const next = await schedules.createScheduledRun(jobId, at(2));
+      assert.ok(next !== null, "the fire made its run");
+      assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: next } })).state, 'queued');
+      assert.equal(await schedules.createScheduledRun(jobId, at(3)), null, 'and the fire after it is skipped: that run waits');
+      release();
+      for (const id of [busy, failed, next]) assert.equal((await waitForRun(h.prisma, id, ['success', 'failed'])).state, 'success');
+    } finally {
+      release();
+      await runner.close();
+      await schedules.close();
+      await quitRedis(connection);
+    }
   });
 
   it('catch-up runs the latest 100 missed fires, and says which earlier ones get no run', async () => {

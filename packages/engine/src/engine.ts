@@ -72,24 +72,33 @@ export class Engine {
    * paused job's queued runs wait for its resume, which calls this.
    */
   async startQueuedRuns(jobId: string): Promise<void> {
+    await this.#startQueued(jobId);
+  }
+
+  /** Starts the job's queued runs max_active_runs allows; answers the ids of those started. */
+  async #startQueued(jobId: string): Promise<string[]> {
     const dispatches = await sqlTransaction(this.options.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId]));
-    await this.#whenRedisAnswers(this.dispatcher.dispatch(dispatches), `job ${jobId}: the first tasks of the queued runs its resume started are enqueued`);
+    await this.#whenRedisAnswers(this.dispatcher.dispatch(dispatches), `job ${jobId}: the first tasks of the queued runs it started are enqueued`);
+    return [...new Set(dispatches.map((d) => d.runId))];
   }
 
   /**
-   * Creates a manual run now and dispatches its first tasks. Policy for max_active_runs: the run
-   * is queued and starts when a running run of the job finishes; it is never refused. Throws
-   * NotFoundError for a missing or deleted job. A paused job can still be triggered by hand: its
-   * run starts when a slot is free, and otherwise waits queued for the job's resume.
+   * Creates a manual run now and dispatches its first tasks; its `state` says whether it started.
+   * Policy for max_active_runs: the run is queued and starts when a running run of the job
+   * finishes (after the older queued ones); it is never refused. Throws NotFoundError for a missing
+   * or deleted job. A paused job can still be triggered by hand: its run starts when a slot is
+   * free, and otherwise waits queued for the job's resume.
    */
-  /** Creates a manual run: started at once, or queued behind the job's max_active_runs (its `state` says which). */
   async triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running' }> {
     // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
     // Run creation is one statement: no transaction of ours around it.
     const r = await this.store.createRun(sqlOf(this.options.prisma), { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
     if (!r.created || !r.runId || !r.runState) throw new Error(`job ${jobId}: a manual run was not created`);
     await this.#whenRedisAnswers(this.dispatcher.dispatch(r.dispatches), `run ${r.runId}: its first tasks are enqueued`);
-    return { runId: r.runId, state: r.runState };
+    if (!r.startQueued) return { runId: r.runId, state: r.runState };
+    // Older runs waited with a slot free: they start first, and this one if a slot is left.
+    const started = await this.#startQueued(jobId);
+    return { runId: r.runId, state: started.includes(r.runId) ? 'running' : 'queued' };
   }
 
   /** Cancels a queued or running run; running tries are told to stop at once. ConflictError if already finished. */

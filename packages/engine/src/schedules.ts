@@ -3,7 +3,7 @@ import { Queue, type Job, type RepeatStrategy } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { latestFireTime, missedFireTimes, nextFireTimes, normalizeSchedule, normalizeTimeZone } from '@sluice/core/cron';
 import type { Logger } from '@sluice/logging';
-import { errorSummary, isDatabaseUnreachable, sqlOf, type PrismaClient } from '@sluice/db';
+import { errorSummary, isDatabaseUnreachable, sqlOf, sqlTransaction, type PrismaClient } from '@sluice/db';
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { RedisOutages } from './redis-connection.ts';
@@ -234,6 +234,8 @@ export class Schedules {
   async createScheduledRun(jobId: string, logicalDate: Date): Promise<string | null> {
     const r = await this.store.createRun(sqlOf(this.prisma), { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
     await this.dispatcher.dispatch(r.dispatches);
+    // Older runs waited with a slot free (a resume makes its catch-up runs first): they start first.
+    if (r.startQueued) await this.dispatcher.dispatch(await sqlTransaction(this.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId])));
     if (r.skipped) {
       this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
         jobId,

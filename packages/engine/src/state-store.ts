@@ -176,7 +176,9 @@ export class StateStore {
    * `runState` says which of the two a created run is. Except: a scheduled run that would wait
    * queued, of a job without catchup that already has a scheduled run waiting, is not created
    * (`skipped`; `runId` is the waiting run): one waiting run reads on from where the runs before
-   * it left off, and the queue of a job whose runs outlast its interval stays bounded.
+   * it left off, and the queue of a job whose runs outlast its interval stays bounded. A run of a
+   * job that is not paused waits queued while older runs do, even with a slot free: `startQueued`
+   * then asks the caller to start the job's queued runs (`startQueuedRuns`, oldest first).
    */
   async createRun(
     sql: Sql,
@@ -191,7 +193,7 @@ export class StateStore {
        */
       nextFreeDate?: boolean;
     },
-  ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; skipped?: true; dispatches: TaskDispatch[] }> {
+  ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; skipped?: true; startQueued?: true; dispatches: TaskDispatch[] }> {
     // One call of the sluice_create_run function (its migration says how it locks and decides
     // admission), made with the first instances of the DAG this process last saw as the job's
     // latest. When the job has a newer DAG, nothing is written and the call is made again with
@@ -216,10 +218,12 @@ export class StateStore {
           ${first.map((t) => t.taskType)}::text[], ${first.map((t) => t.maxTries)}::int[], ${first.map((t) => startState(t.taskId))}::text[])`;
       switch (row?.outcome) {
         case 'created':
+        case 'created_behind':
           return {
             runId,
             created: true,
             runState: row.run_state === 'running' ? 'running' : 'queued',
+            ...(row.outcome === 'created_behind' ? { startQueued: true as const } : {}),
             dispatches:
               row.run_state === 'running'
                 ? first

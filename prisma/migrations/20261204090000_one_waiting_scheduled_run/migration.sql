@@ -1,9 +1,13 @@
 -- A scheduled fire of a busy job (at max_active_runs) without catchup creates no run when a
--- scheduled run of the job already waits queued: outcome 'skipped', run_id the waiting run. With
--- catchup every fire still queues its run. See docs/adr/0026-one-waiting-scheduled-run.md.
--- Otherwise as in 20261129080000_create_run_function (same signature, same answers).
+-- scheduled run of the job that has not run yet already waits queued: outcome 'skipped', run_id
+-- the waiting run. With catchup every fire still queues its run. See
+-- docs/adr/0026-one-waiting-scheduled-run.md. And a new run of a job that is not paused waits
+-- queued while older ones do, a slot free or not ('created_behind': the caller starts the job's
+-- queued runs, oldest first), so that it never starts ahead of them (QA round 22: a resume's
+-- catch-up run did). Otherwise as in 20261129080000_create_run_function (same signature).
 --
--- outcome: 'created' (run_id, run_state) · 'exists' (a run with this key: run_id, run_state) ·
+-- outcome: 'created' (run_id, run_state) · 'created_behind' (created queued with a slot free:
+-- start the job's queued runs) · 'exists' (a run with this key: run_id, run_state) ·
 -- 'skipped' (the waiting scheduled run: run_id, run_state) · 'no_job' (missing or deleted) ·
 -- 'inactive' (require_active_schedule and the job is paused or has no schedule) · 'no_dag' ·
 -- 'other_dag' (the job's latest DAG is not p_dag_id: latest_dag_id says which; nothing was
@@ -30,6 +34,8 @@ DECLARE
   v_date timestamptz := p_logical_date;
   v_latest timestamptz;
   v_state "RunState";
+  v_slot_free boolean;
+  v_behind boolean;
 BEGIN
   SELECT j.max_active_runs, j.is_deleted, j.is_paused, j.schedule, j.catchup,
          (SELECT d.id FROM dags d WHERE d.job_id = j.id ORDER BY d.version DESC LIMIT 1) AS dag_id
@@ -62,10 +68,15 @@ BEGIN
   END IF;
 
   -- The run starts at once when max_active_runs allows; otherwise it waits queued (policy: queue,
-  -- never refuse, never run in parallel).
-  SELECT CASE WHEN count(*) < v_job.max_active_runs THEN 'running' ELSE 'queued' END::"RunState"
-    INTO v_state
+  -- never refuse, never run in parallel). Queued runs start oldest logical date first: while any
+  -- waits (and the job is not paused, which holds them), a new run waits too, even with a slot free
+  -- (a resume's catch-up runs are made before its queued runs start); 'created_behind' then tells
+  -- the caller to start the job's queued runs.
+  SELECT count(*) < v_job.max_active_runs INTO v_slot_free
     FROM dag_runs d WHERE d.job_id = p_job_id AND d.state = 'running';
+  v_behind := v_slot_free AND NOT v_job.is_paused
+    AND EXISTS (SELECT 1 FROM dag_runs d WHERE d.job_id = p_job_id AND d.state = 'queued');
+  v_state := (CASE WHEN v_slot_free AND NOT v_behind THEN 'running' ELSE 'queued' END)::"RunState";
 
   -- Without catchup, one scheduled run waiting is enough: it reads on from where the runs before it
   -- left off, so a fire of a busy job whose scheduled run already waits queued adds nothing to the
@@ -75,6 +86,8 @@ BEGIN
     RETURN QUERY SELECT 'skipped'::text, d.id, d.state::text, p_dag_id
       FROM dag_runs d
       WHERE d.job_id = p_job_id AND d.run_type = 'scheduled' AND d.state = 'queued' AND d.logical_date <> v_date
+        -- A cleared run waiting to run again re-runs some tasks only: it is not the fire's run.
+        AND NOT EXISTS (SELECT 1 FROM task_instances t WHERE t.run_id = d.id AND t.try_number > 0)
       ORDER BY d.logical_date LIMIT 1;
     IF FOUND THEN
       RETURN;
@@ -107,6 +120,6 @@ BEGIN
       WHERE id = p_job_id;
   END IF;
 
-  RETURN QUERY SELECT 'created'::text, p_run_id, v_state::text, p_dag_id;
+  RETURN QUERY SELECT (CASE WHEN v_behind THEN 'created_behind' ELSE 'created' END)::text, p_run_id, v_state::text, p_dag_id;
 END
 $$;
