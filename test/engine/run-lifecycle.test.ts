@@ -494,6 +494,9 @@ describe('run lifecycle', () => {
     assert.equal(cleared.state, 'queued', 'the job already runs its one allowed run');
     assert.equal(cleared.endedAt, null);
     assert.equal((await instanceStates(h.prisma, failed))['stage[0]'], 'scheduled', 'nothing of it runs while it waits');
+    const waiting = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId: failed, taskId: 'stage' } });
+    // before: its last try's start stayed, and the run page counted a growing duration (QA round 22).
+    assert.deepEqual([waiting.startedAt, waiting.endedAt], [null, null], 'a cleared instance waiting to run again has no start or end');
     releaseExtract();
     const busyRun = await waitForRun(h.prisma, busy, ['success', 'failed']);
     const rerun = await waitForRun(h.prisma, failed, ['success', 'failed']);

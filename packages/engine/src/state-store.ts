@@ -563,7 +563,7 @@ export class StateStore {
       const retries = taskSpec(spec, t.taskId).retries;
       await sql.execute`
         UPDATE task_instances
-        SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, ended_at = NULL,
+        SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, started_at = NULL, ended_at = NULL,
             next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()}
         WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
