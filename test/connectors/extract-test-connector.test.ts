@@ -190,6 +190,8 @@ describe('a successful extract', () => {
     const known = await extract({ records: 3, extra_field: 'stray' }, { streams: ['users'], catalog: r.discoveredCatalog, knownUndeclaredFields: { users: ['stray'] } });
     const k = succeeded(known.result);
     assert.doesNotMatch(known.logs.text(), /discovering the source's schema again/);
+    // Not discovered now: what is said is the stored catalog's word, not the source's today.
+    assert.match(known.logs.text(), /fields the source's schema did not declare at its last discover, which are not loaded \(users: stray\)/);
     assert.equal(k.discoveredCatalog, null);
     assert.deepEqual(k.undeclaredFields, { users: ['stray'] });
   });

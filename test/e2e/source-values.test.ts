@@ -232,3 +232,24 @@ test('after a failed run, the next run discovers the source again: a source fixe
   const users = await readWithPyIceberg(stack.db.url, 'values_refixed', 'users', false);
   assert.deepEqual(users.rows.map((r) => Number(r['seq'])).sort(), [1, 2, 3, 4, 5], 'records 4 and 5, which the failed run read, are loaded once');
 });
+
+test("fields the source's schema did not declare make extract discover again once the catalog is an hour old: a field the source came to declare is loaded", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-declares-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 3, extra_field: 'nickname' }));
+  const job = await createJob({ name: 'comes to declare', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_declares', mode: 'append', streams: ['users'] });
+  // The records carry nickname, the schema does not declare it: not loaded, and remembered with the catalog.
+  assert.equal((await runJob(job)).state, 'success');
+  // The source now declares it. An hour after the catalog's discover, seeing it again discovers again.
+  await writeFile(sourceFile, JSON.stringify({ records: 5, extra_field: 'nickname', declare_extra: true }));
+  await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { sourceCatalogAt: new Date(Date.now() - 2 * 3600_000) } });
+  const second = await runJob(job);
+  assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.error])));
+  const logs = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${second.run_id}/tasks/extract/logs`);
+  assert.ok(logs.body.lines.some((l) => /discovering the source's schema again/.test(l.message)), 'it discovered again');
+  const users = await readWithPyIceberg(stack.db.url, 'values_declares', 'users', false);
+  // before: no discover for a day; records 4 and 5 were loaded without their nickname (QA round 23).
+  assert.deepEqual(
+    users.rows.map((r) => [Number(r['seq']), r['nickname'] ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [[1, null], [2, null], [3, null], [4, 'x4'], [5, 'x5']],
+  );
+});

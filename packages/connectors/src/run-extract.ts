@@ -543,7 +543,17 @@ class ExtractRun {
         return missing.length > 0 ? [[stream, missing] as const] : [];
       }),
     );
-    if (left.size > 0) this.#log('warn', 'sluice', `records carry fields the source's schema does not declare, which are not loaded (${describe(left)})`);
+    if (left.size > 0) {
+      // Without a discover in this try, the schema is the stored catalog's: say so, not that the source does not declare them now.
+      const seenNow = this.#o.catalog === undefined || this.#discovered !== null;
+      this.#log(
+        'warn',
+        'sluice',
+        seenNow
+          ? `records carry fields the source's schema does not declare, which are not loaded (${describe(left)})`
+          : `records carry fields the source's schema did not declare at its last discover, which are not loaded (${describe(left)}); the source is discovered again when they are seen after a while`,
+      );
+    }
     this.#undeclared = Object.fromEntries(left);
     return schemas;
   }

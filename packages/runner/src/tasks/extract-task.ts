@@ -57,10 +57,13 @@ async function failedSinceDiscover(ctx: TaskContext, catalogAt: Date | null): Pr
 
 /**
  * Beside the stored catalog (`ingestion_jobs.source_catalog`), the fields records carried that the
- * source's schema did not declare at its last discover: seen again, they do not make extract
- * discover again (a source that always sends one would otherwise discover on every run).
+ * source's schema did not declare at its last discover: seen again within KNOWN_UNDECLARED_TTL_MS
+ * of that discover, they do not make extract discover again (a source that always sends one would
+ * otherwise discover on every run). Later they do, at most once per that time: a source may have
+ * come to declare them, and until it is seen to, their values are not loaded (QA round 23: a day).
  */
 const UNDECLARED_KEY = 'sluice_undeclared_fields';
+export const KNOWN_UNDECLARED_TTL_MS = 3600_000;
 const undeclaredFieldsSchema = z.record(z.string(), z.array(z.string())).catch({});
 
 function knownUndeclared(stored: unknown): Record<string, string[]> {
@@ -169,7 +172,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     ...(resume ? { resume } : {}),
     // On the last try, streams read to the end before a failure are loaded (ADR 0022).
     lastTry: ctx.task.tryNumber >= ctx.task.maxTries,
-    ...(stored ? { catalog: stored, knownUndeclaredFields: knownUndeclared(row.sourceCatalog) } : {}),
+    ...(stored ? { catalog: stored } : {}),
+    ...(stored && Date.now() - (row.sourceCatalogAt?.getTime() ?? 0) <= KNOWN_UNDECLARED_TTL_MS ? { knownUndeclaredFields: knownUndeclared(row.sourceCatalog) } : {}),
     store: deps.store,
     runId: ctx.run.id,
     signal: ctx.signal,
