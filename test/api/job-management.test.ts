@@ -211,6 +211,22 @@ describe('runs and tasks', () => {
     assert.match(refused.body.error, /max_active_runs: /);
   });
 
+  test("a resume's answer shows the job as the queued run it started left it", async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'resumed answer' }))).body.job_id as string;
+    // No runner here: the first run stays running, the second waits; paused, its cancel starts nothing.
+    const first = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body as { run_id: string; state: string };
+    const second = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body as { run_id: string; state: string };
+    assert.deepEqual([first.state, second.state], ['running', 'queued']);
+    assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { paused: true })).status, 200);
+    assert.equal((await req('POST', `/api/runs/${first.run_id}/cancel`)).status, 200);
+    assert.notEqual((await req('GET', `/api/airbyte/ingest/${own}`)).body.status, 'running');
+    const resumed = await req('PATCH', `/api/airbyte/ingest/${own}`, { paused: false });
+    assert.equal(resumed.status, 200, resumed.text);
+    assert.equal((await req('GET', `/api/runs/${second.run_id}`)).body.state, 'running');
+    // before: the answer was read before the resume started the run (QA round 22).
+    assert.equal(resumed.body.status, 'running');
+  });
+
   test("cancelling a job's queued runs stops its backlog at once; the run under way goes on", async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'backlog' }))).body.job_id as string;
     // No runner here: the first run stays running; max_active_runs 1 queues the others.

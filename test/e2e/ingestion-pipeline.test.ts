@@ -451,11 +451,18 @@ test("a job's saved state can be read and reset (not while a run is under way); 
   assert.equal(loadRows(await runOnce(job), 'users'), 0);
 
   // Not while a run is under way (it would save its state after the reset).
+  // Every such run is named, the queued ones too (QA round 22: one was, and its cancel was not enough).
   const busy = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  const waiting = await stack.api<{ run_id: string; state: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  assert.equal(waiting.body.state, 'queued');
   const refused = await stack.api<{ error: string; job_id: null }>('DELETE', `/api/airbyte/ingest/${job}/state`);
   assert.equal(refused.status, 409, JSON.stringify(refused.body));
-  assert.match(refused.body.error, new RegExp(`run ${busy.body.run_id} of this job is queued or running`));
+  assert.match(
+    refused.body.error,
+    new RegExp(`2 runs of this job are queued or running \\(running: ${busy.body.run_id}; queued: ${waiting.body.run_id}\\), and each would save its state over the change: cancel them or wait for them to end$`),
+  );
   assert.equal((await stack.waitForRun(busy.body.run_id)).state, 'success');
+  assert.equal((await stack.waitForRun(waiting.body.run_id)).state, 'success');
 
   // A stream the job does not have is a mistake, not "nothing saved".
   const unknown = await stack.api<{ error: string }>('DELETE', `/api/airbyte/ingest/${job}/state?stream=users&stream=nope`);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openSourceConfig } from '@sluice/crypto';
-import { saveStreamStateRow } from '@sluice/db';
+import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
 import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
 
@@ -294,13 +294,24 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await jobPage.locator('.page-head [data-job-status="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await jobPage.locator('.page-head .state-badge[data-state="queued"]').count(), 0);
     await jobPage.close();
-    // Paused, the job holds its queued run, and the run's page says it waits for the resume.
-    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: true })).status, 200);
+    // Paused, the job holds its queued run, and the run's page says it waits for the resume (before
+    // the pause: for a slot; QA round 22: a queued run said nothing).
     const held = await context.newPage();
     await held.goto(`${stack.url}/runs/${second}`);
+    await held.getByTestId('run-waiting').waitFor({ timeout: 15_000 });
+    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: true })).status, 200);
     await held.getByTestId('run-held').waitFor({ timeout: 15_000 });
+    assert.equal(await held.getByTestId('run-waiting').count(), 0);
+    // A run triggered on the paused job waits for the resume, and the job page says so (before: "starts when a run … ends").
+    const pausedPage = await context.newPage();
+    await pausedPage.goto(`${stack.url}/jobs/${jobId}`);
+    await pausedPage.locator('.page-head [data-testid="job-active"]').getByText('paused').waitFor({ timeout: 15_000 });
+    await pausedPage.getByRole('button', { name: 'Trigger run' }).click();
+    await pausedPage.getByRole('status').getByText('is queued: the job is paused, and its queued runs wait for the resume.').waitFor();
+    await pausedPage.close();
     assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: false })).status, 200);
     await held.getByTestId('run-held').waitFor({ state: 'detached', timeout: 15_000 });
+    await held.getByTestId('run-waiting').waitFor({ timeout: 15_000 });
     await held.close();
     // The job page drops the backlog of queued runs at once.
     const backlog = await context.newPage();
@@ -312,7 +323,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'queued', 'kept');
     await backlog.getByRole('button', { name: 'Cancel queued runs…' }).click();
     await askQueued.getByRole('button', { name: 'Cancel queued runs' }).click();
-    await backlog.getByText('1 queued run cancelled.').waitFor({ timeout: 15_000 });
+    await backlog.getByText('2 queued runs cancelled.').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'cancelled');
     await backlog.getByRole('button', { name: 'Cancel queued runs…' }).waitFor({ state: 'detached', timeout: 15_000 });
     await backlog.close();
@@ -497,6 +508,18 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('status').getByText('Forgot the saved state of users: the next run reads from the start.').waitFor();
     await page.getByText('No saved state: the next run reads every stream from the start.').waitFor();
     assert.equal(await stack.db.prisma.streamState.count({ where: { jobId } }), 0);
+    // A load that committed and was lost before its save leaves its state pending: shown, and reset
+    // as a saved one (QA round 22: the page said the next run read from the start).
+    await recordPendingStreamState(stack.db.prisma, { jobId, runId, streamKey: 'users', state, namespace: 'raw_ui', tableName: 'users', taskId: 'load[users]' });
+    await page.reload();
+    const pending = page.getByTestId('pending-state');
+    await pending.getByRole('cell', { name: 'raw_ui.users', exact: true }).waitFor();
+    await page.getByText('No saved state yet: the next run first settles the pending states below.').waitFor();
+    await page.getByRole('button', { name: 'Reset the pending state of users' }).click();
+    await dialog.getByRole('button', { name: 'Reset state' }).click();
+    await page.getByRole('status').getByText('Forgot the saved state of users: the next run reads from the start.').waitFor();
+    await page.getByText('No saved state: the next run reads every stream from the start.').waitFor();
+    assert.equal(await stack.db.prisma.pendingStreamState.count({ where: { jobId } }), 0);
     // A state put through the API is shown as imported, not as some run's.
     const put = await stack.api('PUT', `/api/airbyte/ingest/${jobId}/state`, stack.devToken, { state: [state] });
     assert.equal(put.status, 200, JSON.stringify(put.body));

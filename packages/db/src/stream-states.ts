@@ -102,9 +102,11 @@ async function dropPendingStreamState(db: Db, row: { jobId: string; runId: strin
  * A job's pending states, oldest first, each saying whether its run has ended (no longer queued or
  * running): a load of a run under way may still commit (or be lost, and not yet declared so).
  */
-export async function listPendingStreamStates(db: Db, jobId: string): Promise<(PendingStreamState & { runEnded: boolean })[]> {
-  const rows = await db.$queryRaw<{ job_id: string; run_id: string; stream_key: string; state: unknown; namespace: string; table_name: string; task_id: string; run_ended: boolean }[]>`
-    SELECT p.job_id::text, p.run_id::text, p.stream_key, p.state, p.namespace, p.table_name, p.task_id,
+export async function listPendingStreamStates(db: Db, jobId: string): Promise<(PendingStreamState & { runEnded: boolean; recordedAt: Date })[]> {
+  const rows = await db.$queryRaw<
+    { job_id: string; run_id: string; stream_key: string; state: unknown; namespace: string; table_name: string; task_id: string; run_ended: boolean; created_at: Date }[]
+  >`
+    SELECT p.job_id::text, p.run_id::text, p.stream_key, p.state, p.namespace, p.table_name, p.task_id, p.created_at,
            (r.id IS NULL OR r.state NOT IN ('queued', 'running')) AS run_ended
       FROM pending_stream_states p
       LEFT JOIN dag_runs r ON r.id = p.run_id
@@ -119,6 +121,7 @@ export async function listPendingStreamStates(db: Db, jobId: string): Promise<(P
     tableName: r.table_name,
     taskId: r.task_id,
     runEnded: r.run_ended,
+    recordedAt: r.created_at,
   }));
 }
 
@@ -155,9 +158,19 @@ export class StateChangeRefused extends Error {}
  */
 async function lockIdleJob(db: Prisma.TransactionClient, jobId: string): Promise<void> {
   await db.$queryRaw`SELECT id FROM ingestion_jobs WHERE id = ${jobId}::uuid FOR UPDATE`;
-  const busy = await db.dagRun.findFirst({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
-  if (busy) {
-    throw new StateChangeRefused(`run ${busy.id} of this job is queued or running, and would save its state over the change: cancel it or wait for it to end`);
+  const busy = await db.dagRun.findMany({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true, state: true }, orderBy: { createdAt: 'asc' } });
+  const [one] = busy;
+  if (one !== undefined && busy.length === 1) {
+    throw new StateChangeRefused(`run ${one.id} of this job is ${one.state}, and would save its state over the change: cancel it or wait for it to end`);
+  }
+  if (busy.length > 1) {
+    // Each would save over the change: all are named (the queued ones can go at once with POST …/runs/cancel).
+    const said = (state: string): string => busy.filter((r) => r.state === state).map((r) => r.id).join(', ');
+    const running = said('running');
+    const queued = said('queued');
+    throw new StateChangeRefused(
+      `${busy.length} runs of this job are queued or running (${[running && `running: ${running}`, queued && `queued: ${queued}`].filter(Boolean).join('; ')}), and each would save its state over the change: cancel them or wait for them to end`,
+    );
   }
 }
 
@@ -166,7 +179,7 @@ async function lockIdleJob(db: Prisma.TransactionClient, jobId: string): Promise
  * those streams from the start. Refused (StateChangeRefused) while a run of the job is queued or
  * running ({@link lockIdleJob}), and for a stream whose position only a connector-wide (GLOBAL or
  * LEGACY) state holds, which resets whole. Both are checked under the job's lock. Answers the
- * keys removed.
+ * keys removed, saved or pending.
  */
 export async function resetStreamStates(db: Prisma.TransactionClient, jobId: string, streamKeys: readonly string[] | null): Promise<string[]> {
   await lockIdleJob(db, jobId);
@@ -180,9 +193,10 @@ export async function resetStreamStates(db: Prisma.TransactionClient, jobId: str
   }
   const doomed = saved.map((r) => r.streamKey).filter((k) => streamKeys === null || streamKeys.includes(k));
   await db.streamState.deleteMany({ where: { jobId, streamKey: { in: doomed } } });
-  // A lost load's pending state would be saved before the next extract: it goes too.
-  await db.pendingStreamState.deleteMany({ where: { jobId, ...(streamKeys === null ? {} : { streamKey: { in: [...streamKeys] } }) } });
-  return doomed;
+  // A lost load's pending state would be saved before the next extract: it goes too, and counts as reset.
+  const pending = await db.pendingStreamState.findMany({ where: { jobId, ...(streamKeys === null ? {} : { streamKey: { in: [...streamKeys] } }) }, select: { streamKey: true } });
+  await db.pendingStreamState.deleteMany({ where: { jobId, streamKey: { in: pending.map((r) => r.streamKey) } } });
+  return [...new Set([...doomed, ...pending.map((r) => r.streamKey)])].sort();
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 } from '@sluice/core/contract';
 import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings, insertJobRemoval } from '@sluice/datahub';
-import { errorSummary, isUniqueViolation, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
+import { errorSummary, isUniqueViolation, listPendingStreamStates, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
 import { configSecrets, REDACTED, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
@@ -304,7 +304,8 @@ export class JobService {
           this.#log.warn("the job's queued runs not started now; the scheduler's sweep starts them", { jobId, error: errorSummary(err) });
         }
       }
-      return this.#view(updated);
+      // Read again: the runs the schedule's catch-up or the queued runs' start began changed its status.
+      return this.#view(await this.#job(p, jobId));
     });
   }
 
@@ -423,7 +424,7 @@ export class JobService {
   async state(p: Principal, jobId: string): Promise<JobStateView> {
     requireScope(p, 'sluice:read');
     await this.#job(p, jobId);
-    const rows = await listStreamStates(this.d.prisma, jobId);
+    const [rows, pending] = await Promise.all([listStreamStates(this.d.prisma, jobId), listPendingStreamStates(this.d.prisma, jobId)]);
     return {
       job_id: jobId,
       streams: rows.map((r) => ({
@@ -432,6 +433,13 @@ export class JobService {
         state: r.state,
         run_id: r.runId,
         updated_at: r.updatedAt.toISOString(),
+      })),
+      pending: pending.map((r) => ({
+        stream: r.streamKey,
+        run_id: r.runId,
+        table: `${r.namespace}.${r.tableName}`,
+        state: r.state,
+        recorded_at: r.recordedAt.toISOString(),
       })),
     };
   }

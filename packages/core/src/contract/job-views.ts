@@ -163,6 +163,19 @@ export const jobStateView = z
         updated_at: timestamp,
       }),
     ),
+    pending: z
+      .array(
+        z.object({
+          stream: z.string().describe('the stream (namespace.name when namespaced)'),
+          run_id: z.uuid().describe('the run whose load recorded it'),
+          table: z.string().describe('the table that load commits to (namespace.table)'),
+          state: z.unknown().describe('the Airbyte state message the load saves after its commit'),
+          recorded_at: timestamp,
+        }),
+      )
+      .describe(
+        "states loads recorded before their Iceberg commit and have not saved after it (the run was lost or cancelled between the two, or is under way): the next run's extract saves each whose commit the table holds, before it reads, and drops the others",
+      ),
   })
   .meta({ id: 'JobState' });
 export type JobStateView = z.output<typeof jobStateView>;
@@ -170,7 +183,7 @@ export type JobStateView = z.output<typeof jobStateView>;
 export const stateResetView = z
   .object({
     job_id: z.uuid(),
-    reset: z.array(z.string().nullable()).describe('the streams whose saved state was forgotten (null: the connector-wide state)'),
+    reset: z.array(z.string().nullable()).describe('the streams whose saved or pending state was forgotten (null: the connector-wide state)'),
   })
   .meta({ id: 'StateReset' });
 export type StateResetView = z.output<typeof stateResetView>;

@@ -40,11 +40,15 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
   };
 
   const streams = state?.streams ?? [];
+  const pending = state?.pending ?? [];
   return (
     <section aria-labelledby="state-h">
       <h2 id="state-h">Saved state</h2>
       {state === null && error === null ? <p className="muted">Loading…</p> : null}
-      {state !== null && streams.length === 0 ? <p className="muted">No saved state: the next run reads every stream from the start.</p> : null}
+      {state !== null && streams.length === 0 && pending.length === 0 ? <p className="muted">No saved state: the next run reads every stream from the start.</p> : null}
+      {state !== null && streams.length === 0 && pending.length > 0 ? (
+        <p className="muted">No saved state yet: the next run first settles the pending states below.</p>
+      ) : null}
       {streams.length > 0 ? (
         <table className="responsive" data-testid="saved-state">
           <thead>
@@ -82,7 +86,51 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
           </tbody>
         </table>
       ) : null}
-      {canReset && streams.length > 0 ? (
+      {pending.length > 0 ? (
+        <>
+          <h3>Pending</h3>
+          <p className="muted small">
+            States loads recorded before their commit and have not saved after it (their run was lost or cancelled between the two, or is
+            under way). The next run saves each whose commit its table holds before it reads, and drops the others.
+          </p>
+          <table className="responsive" data-testid="pending-state">
+            <thead>
+              <tr>
+                <th scope="col">Stream</th>
+                <th scope="col">Load of run</th>
+                <th scope="col">Table</th>
+                <th scope="col">Recorded</th>
+                <th scope="col">State</th>
+                {canReset ? <th scope="col" aria-label="Reset" /> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {pending.map((s) => (
+                <tr key={`${s.stream}:${s.run_id}`}>
+                  <td data-label="Stream">{s.stream}</td>
+                  <td data-label="Load of run"><Link to={`/runs/${s.run_id}`}>{shortId(s.run_id)}</Link></td>
+                  <td data-label="Table">{s.table}</td>
+                  <td data-label="Recorded">{formatDate(s.recorded_at)}</td>
+                  <td data-label="State">
+                    <details>
+                      <summary>show</summary>
+                      <pre className="json">{JSON.stringify(s.state, null, 2)}</pre>
+                    </details>
+                  </td>
+                  {canReset ? (
+                    <td data-label="">
+                      <button type="button" onClick={() => setConfirm([s.stream])} aria-label={`Reset the pending state of ${s.stream}`}>
+                        Reset…
+                      </button>
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+      {canReset && (streams.length > 0 || pending.length > 0) ? (
         <div className="controls">
           <button type="button" className="danger" onClick={() => setConfirm('all')}>
             Reset all saved state…

@@ -102,7 +102,11 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
                 setNotice(
                   <>
                     Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link>{' '}
-                    {r.state === 'queued' ? 'is queued: it starts when a run of this job under way ends (max_active_runs).' : 'triggered.'}
+                    {r.state === 'running'
+                      ? 'triggered.'
+                      : paused
+                        ? 'is queued: the job is paused, and its queued runs wait for the resume.'
+                        : 'is queued: it starts when a run of this job under way ends (max_active_runs).'}
                   </>,
                 );
               })

@@ -139,6 +139,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <ActionStatus error={error} />
       {state === 'queued' && run?.job_paused === true ? (
         <p className="status-message" data-testid="run-held">Waits for its job to be resumed: a paused job starts none of its queued runs.</p>
+      ) : state === 'queued' && run?.job_paused === false ? (
+        <p className="status-message" data-testid="run-waiting">
+          Waits for a slot: it starts when one of its job&apos;s runs under way ends (max_active_runs), after the runs queued before it.
+        </p>
       ) : null}
       {run?.state_message ? <p className={state === 'failed' ? 'error' : 'status-message'} data-testid="run-message">{run.state_message}</p> : null}
       {(run?.warnings ?? []).map((w) => <p key={w} className="warning">{w}</p>)}
