@@ -302,7 +302,14 @@ for (const kind of ['file', 's3'] as const) {
       assert.equal(r.status, 'committed');
       const view = await h.read('nofiles', 't');
       assert.equal(view.rows.length, 0);
-      assert.equal(view.snapshots.at(-1)?.summary['operation'], 'overwrite');
+      // The spec's operations (QA round 23: both were "overwrite"): one that only removes files is a
+      // delete; an overwrite of a table with no rows only adds, an append.
+      assert.equal(view.snapshots.at(-1)?.summary['operation'], 'delete');
+      const refilled = await table.overwrite({ format: 'ndjson', files: [input], columns: cols }, { runId: 'r-refill', taskId: 'load' });
+      assert.equal(refilled.status, 'committed');
+      const after = await h.read('nofiles', 't');
+      assert.equal(after.rows.length, 5);
+      assert.equal(after.snapshots.at(-1)?.summary['operation'], 'append');
     });
 
     test('a merge with null keys is refused and commits nothing', async () => {

@@ -113,9 +113,20 @@ export interface ExpireSnapshotsResult {
   deletedFiles: number;
 }
 
+/**
+ * The snapshot operation the spec names for what a change does: `append` when it only adds data
+ * files (an overwrite of an empty table too), `delete` when it only removes them (an overwrite with
+ * no rows), else the writer's own kind.
+ */
+function operationOf(kind: 'append' | 'overwrite', added: number, deleted: number): PreparedChange['operation'] {
+  if (deleted === 0 && added > 0) return 'append';
+  if (added === 0 && deleted > 0) return 'delete';
+  return kind;
+}
+
 /** What one attempt of a commit produced: the new files it adds and the live files it removes. */
 interface PreparedChange {
-  operation: 'append' | 'overwrite';
+  operation: 'append' | 'overwrite' | 'delete';
   added: DataFile[];
   /** Data file paths (as in manifests) that this change deletes. */
   deleted: Set<string>;
@@ -432,7 +443,7 @@ export class IcebergTable {
       }
       const deleted = new Set<string>();
       if (kind === 'overwrite') for (const l of await this.liveFiles(base)) deleted.add(l.entry.data_file.file_path);
-      return { operation: kind, added: cache.files, deleted, asIs: cache.asIs };
+      return { operation: operationOf(kind, cache.files.length, deleted.size), added: cache.files, deleted, asIs: cache.asIs };
     }, input.columns);
   }
 
