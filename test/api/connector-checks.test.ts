@@ -171,7 +171,7 @@ describe('rejected against the spec and the catalog', () => {
       // QA23 F5: accepted, then every run failed at transform.
       'a source column named as an ingestion metadata column the job adds',
       { streams: ['users'], source_config: { records: 3, extra_field: 'Ingestion_Time', declare_extra: true } },
-      /^add_ingestion_metadata: stream "users" already has a column "Ingestion_Time" \(to DuckDB, Trino and Spark, which ignore case, "ingestion_time"\), which add_ingestion_metadata would add: rename it with a column transformation, or set add_ingestion_metadata to false$/,
+      /^add_ingestion_metadata: stream "users" already has a column "Ingestion_Time" \(to DuckDB, Trino and Spark, which ignore case, "ingestion_time"\), which add_ingestion_metadata would add: rename it with a column transformation, or set add_ingestion_metadata to false \(both are set when a job is created\)$/,
     ],
   ];
   for (const [what, over, expected] of cases) {

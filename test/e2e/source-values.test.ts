@@ -115,6 +115,20 @@ test("an encrypted merge key whose source type changes (integer to number) is re
   assert.equal(users.rows.length, 3, 'no duplicate rows');
 });
 
+test("a column whose type the source changed fails the load saying how to load it: a cast, made by creating the job again", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-retyped-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'retyped', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_retyped', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  await writeFile(sourceFile, JSON.stringify({ id_as_number: true, extra_field: 'note', declare_extra: true }));
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 5, source_file: sourceFile } })).status, 200);
+  // QA round 23: the remedy said nothing, or named a change PATCH cannot make.
+  assertLoadFailedOnce(
+    await runJob(job),
+    /^values_retyped\.users: column "id" has type long in the table but double in the data; only int → long, float → double and decimal precision widening are allowed\. To load it, cast "id" to long with a column transformation \(transformation_type "cast", target_type "long"\), or load into a new table: create the job again with the change \(column_transformations and schema_name are set when a job is created\), and PUT its saved state \(GET …\/state\) onto the new job to read on from where it was$/,
+  );
+});
+
 test('an encrypted merge key that another key would encrypt (the job recreated with another key) is refused, not merged into duplicates', { timeout: 180_000 }, async () => {
   for (const name of ['ids-old', 'ids-new']) assert.equal((await stack.api('POST', '/api/encryption-keys', { name })).status, 201);
   const body = (keyName: string) => ({

@@ -28,7 +28,7 @@ export function metadataColumnCollision(stream: string, columns: readonly string
     const taken = columns.find((c) => c.toLowerCase() === m.name);
     if (taken === undefined) continue;
     const named = taken === m.name ? `a column "${taken}"` : `a column "${taken}" (to DuckDB, Trino and Spark, which ignore case, "${m.name}")`;
-    return `stream "${stream}" already has ${named}, which add_ingestion_metadata would add: rename it with a column transformation, or set add_ingestion_metadata to false`;
+    return `stream "${stream}" already has ${named}, which add_ingestion_metadata would add: rename it with a column transformation, or set add_ingestion_metadata to false (both are set when a job is created)`;
   }
   return null;
 }

@@ -7,7 +7,7 @@ import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import type { ColumnSpec, CommitResult, IcebergCatalog, IcebergTable, TableMetadata, WriteInput } from '@sluice/iceberg';
+import { IncompatibleSchemaError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
 import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
@@ -282,7 +282,7 @@ function checkEncryptedKeys(table: IcebergTable, name: string, keys: Map<string,
       throw new NonRetryableTaskError(
         `merge key column "${column}" of ${name} is encrypted from ${typeBefore} values, and this run's are ${type}: the same keys would encrypt ` +
           `to other values and the merge would duplicate the rows it should replace (an unencrypted column fails on its type the same way). ` +
-          `Cast the column back with a column transformation (transformation_type "cast", target_type "${typeBefore}"), or load into a new table`,
+          `Cast the column back with a column transformation (transformation_type "cast", target_type "${typeBefore}"), or load into a new table: ${RECREATE_FOR}`,
       );
     }
     const keyBefore = lastSummaryValue(table, `${ENCRYPTED_KEY_NAME}${column}`);
@@ -336,6 +336,9 @@ function lastSummaryValue(table: IcebergTable, key: string): string | undefined 
 function loadTaskId(stream: string): string {
   return `load[${stream}]`;
 }
+
+/** What changing a job's transformations or target takes: both are set when it is created (PATCH changes neither). */
+const RECREATE_FOR = "create the job again with the change (column_transformations and schema_name are set when a job is created), and PUT its saved state (GET …/state) onto the new job to read on from where it was";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -446,6 +449,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       result = await write();
     } catch (err) {
       if (created) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
+      if (err instanceof IncompatibleSchemaError) {
+        throw new NonRetryableTaskError(
+          `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,
+          { cause: err },
+        );
+      }
       throw err;
     }
     // Merge keeps one row per key of the batch: the rows it left out are not rows loaded.
