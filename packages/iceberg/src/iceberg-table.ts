@@ -298,27 +298,41 @@ export class IcebergTable {
         );
         const mergeDuplicateRows = Number((await scalar(c, 'SELECT count(*) FROM merge_batch')) - (await scalar(c, 'SELECT count(*) FROM merge_rows')));
         await c.run('DROP TABLE merge_batch');
-        const candidates = await this.filesHoldingKeys(c, live, keyFields);
-        const local: string[] = [];
-        for (const file of candidates) {
+        // Files whose bounds may hold a key of the batch, and of those the ones that do: only they
+        // are rewritten (bounds prune little where keys are spread wide, as encrypted keys are: a
+        // file no key of the batch is in stays as it is).
+        const keyMatch = keyFields.map((k) => `o.${quoteIdent(k.name)} = n.${quoteIdent(k.name)}`).join(' AND ');
+        const downloaded: { file: LiveFile; local: string }[] = [];
+        for (const file of await this.filesHoldingKeys(c, live, keyFields)) {
           const p = path.join(tmp, `${randomUUID()}.parquet`);
           await this.store.download(this.store.keyOf(file.entry.data_file.file_path), p);
-          local.push(p);
+          downloaded.push({ file, local: p });
         }
+        const hit = new Set<string>();
+        if (downloaded.length > 0) {
+          const reader = await c.runAndReadAll(
+            `SELECT DISTINCT o.filename FROM read_parquet(${sqlList(downloaded.map((d) => d.local))}, schema = ${fieldIdSchema(fields)}, filename = true) o
+               SEMI JOIN merge_rows n ON ${keyMatch}`,
+          );
+          for (const [name] of reader.getRows()) hit.add(String(name));
+        }
+        const touched = downloaded.filter((d) => hit.has(d.local)).map((d) => d.file);
+        const local = downloaded.filter((d) => hit.has(d.local)).map((d) => d.local);
+        await Promise.all(downloaded.filter((d) => !hit.has(d.local)).map((d) => fs.rm(d.local, { force: true })));
         const keep =
           local.length === 0
             ? ''
             : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
-                 ANTI JOIN merge_rows n ON ${keyFields.map((k) => `o.${quoteIdent(k.name)} = n.${quoteIdent(k.name)}`).join(' AND ')}
+                 ANTI JOIN merge_rows n ON ${keyMatch}
                UNION ALL `;
         // merge_rows stays for a retry's check of the files added meanwhile.
         const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows`, fields, tmp);
         await Promise.all(local.map((p) => fs.rm(p, { force: true })));
         const added = await this.uploadDataFiles(files, written, true);
         const change: PreparedChange = {
-          operation: candidates.length > 0 ? 'overwrite' : 'append',
+          operation: touched.length > 0 ? 'overwrite' : 'append',
           added,
-          deleted: new Set(candidates.map((f) => f.entry.data_file.file_path)),
+          deleted: new Set(touched.map((f) => f.entry.data_file.file_path)),
           asIs: false,
           mergeDuplicateRows,
         };
