@@ -198,9 +198,14 @@ export class Schedules {
     if (!due || due <= s.scheduleActiveSince) return;
     const last = await this.#latestScheduledRun(jobId);
     if (last && due <= last) return;
-    // A fire skipped because the job's scheduled run already waits (ADR 0026) made no run on
-    // purpose: while that run waits, there is nothing to make up (nor a skip to say again).
-    if (await this.prisma.dagRun.findFirst({ where: { jobId, runType: 'scheduled', state: 'queued' }, select: { id: true } })) return;
+    // A fire skipped because the job's scheduled run already waits (ADR 0026: one that has not run
+    // yet, as sluice_create_run picks it) made no run on purpose: while that run waits, there is
+    // nothing to make up (nor a skip to say again).
+    const waiting = await this.prisma.dagRun.findFirst({
+      where: { jobId, runType: 'scheduled', state: 'queued', tasks: { none: { tryNumber: { gt: 0 } } } },
+      select: { id: true },
+    });
+    if (waiting) return;
     const runId = await this.createScheduledRun(jobId, due);
     if (runId) this.logger.info('created the run of a missed schedule fire', { jobId, runId, logicalDate: due.toISOString() });
   }

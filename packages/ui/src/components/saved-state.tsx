@@ -66,21 +66,8 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
                 <td data-label="Stream">{s.stream ?? <em>connector-wide ({s.kind})</em>}</td>
                 <td data-label="Saved by run">{s.run_id !== null ? <Link to={`/runs/${s.run_id}`}>{shortId(s.run_id)}</Link> : <span className="muted" title="put through the API (PUT …/state), not saved by a run">imported</span>}</td>
                 <td data-label="At">{formatDate(s.updated_at)}</td>
-                <td data-label="State">
-                  <details>
-                    <summary>show</summary>
-                    <pre className="json">{JSON.stringify(s.state, null, 2)}</pre>
-                  </details>
-                </td>
-                {canReset ? (
-                  <td data-label="">
-                    {s.stream !== null ? (
-                      <button type="button" onClick={() => setConfirm([s.stream ?? ''])} aria-label={`Reset the saved state of ${s.stream}`}>
-                        Reset…
-                      </button>
-                    ) : null}
-                  </td>
-                ) : null}
+                <StateCell state={s.state} />
+                {canReset ? <ResetCell stream={s.stream} what="saved" onReset={(stream) => setConfirm([stream])} /> : null}
               </tr>
             ))}
           </tbody>
@@ -111,19 +98,8 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
                   <td data-label="Load of run"><Link to={`/runs/${s.run_id}`}>{shortId(s.run_id)}</Link></td>
                   <td data-label="Table">{s.table}</td>
                   <td data-label="Recorded">{formatDate(s.recorded_at)}</td>
-                  <td data-label="State">
-                    <details>
-                      <summary>show</summary>
-                      <pre className="json">{JSON.stringify(s.state, null, 2)}</pre>
-                    </details>
-                  </td>
-                  {canReset ? (
-                    <td data-label="">
-                      <button type="button" onClick={() => setConfirm([s.stream])} aria-label={`Reset the pending state of ${s.stream}`}>
-                        Reset…
-                      </button>
-                    </td>
-                  ) : null}
+                  <StateCell state={s.state} />
+                  {canReset ? <ResetCell stream={s.stream} what="pending" onReset={(stream) => setConfirm([stream])} /> : null}
                 </tr>
               ))}
             </tbody>
@@ -155,5 +131,30 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
         </p>
       </ConfirmDialog>
     </section>
+  );
+}
+
+/** A state message, folded. */
+function StateCell({ state }: { state: unknown }): ReactNode {
+  return (
+    <td data-label="State">
+      <details>
+        <summary>show</summary>
+        <pre className="json">{JSON.stringify(state, null, 2)}</pre>
+      </details>
+    </td>
+  );
+}
+
+/** A stream's reset button (none for the connector-wide state, which resets only whole). */
+function ResetCell({ stream, what, onReset }: { stream: string | null; what: 'saved' | 'pending'; onReset: (stream: string) => void }): ReactNode {
+  return (
+    <td data-label="">
+      {stream !== null ? (
+        <button type="button" onClick={() => onReset(stream)} aria-label={`Reset the ${what} state of ${stream}`}>
+          Reset…
+        </button>
+      ) : null}
+    </td>
   );
 }
