@@ -98,6 +98,31 @@ describe('retention sweep', () => {
     }
   });
 
+  it("a deleted job's failed run loses its staging an hour after it ended, also when the policy keeps everything", async () => {
+    const job = await h.createJob({ streams: ['a'] });
+    const kept = await h.createJob({ streams: ['a'] });
+    const runner = await h.startRunner({
+      extract: async () => {
+        throw new NonRetryableTaskError('source_config.token is missing');
+      },
+    });
+    try {
+      const runs = [(await h.engine.triggerRun(job)).runId, (await h.engine.triggerRun(kept)).runId];
+      for (const id of runs) assert.equal((await waitForRun(h.prisma, id, ['success', 'failed'])).state, 'failed');
+      for (const id of runs) await store.put(`staging/${id}/raw/a/part-00000.jsonl`, 'x');
+      // Deleted as the API deletes it (the flag; its runs had ended). No clear runs its run again.
+      await h.prisma.ingestionJob.update({ where: { id: job }, data: { isDeleted: true } });
+      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const keepAll = { archiveDays: 0, stagingDays: 0 };
+      assert.equal(await removeExpiredRunFiles(deps, keepAll, new Date(Date.now() + 30 * 60_000)), 0, 'not within the hour');
+      // before: kept for ever with this policy, plaintext of encrypted columns included (QA round 23).
+      assert.equal(await removeExpiredRunFiles(deps, keepAll, new Date(Date.now() + 2 * 3_600_000)), 1);
+      assert.deepEqual(await keys('staging/'), [`staging/${runs[1]}/raw/a/part-00000.jsonl`], "the job still there keeps its run's staging for a clear");
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('sweeps a run again when a clear re-ran it after its first sweep, by the state it ended in the second time', async () => {
     const job = await h.createJob({ streams: ['a'] });
     let broken = true;

@@ -4,6 +4,8 @@ import type { ObjectStore } from '@sluice/storage';
 import { archivePrefix, stagingPrefix } from '../tasks/staging-layout.ts';
 
 const DAY_MS = 86_400_000;
+/** How long after a deleted job's run ended its staging goes (a try told to stop has long stopped). */
+const DELETED_JOB_GRACE_MS = 3_600_000;
 /** Runs handled per transaction (their rows stay locked while their prefixes are removed). */
 const BATCH = 100;
 
@@ -12,7 +14,8 @@ export interface RetentionPolicy {
   archiveDays: number;
   /**
    * The `staging/{run}/` a failed or cancelled run left (kept so that a clear can re-run its tasks
-   * from it) is removed this many days after the run ended; 0 keeps it for ever.
+   * from it) is removed this many days after the run ended; 0 keeps it for ever. A deleted job's
+   * runs, which no clear runs again, lose theirs an hour after they ended either way.
    */
   stagingDays: number;
 }
@@ -28,7 +31,6 @@ export async function removeExpiredRunFiles(
   policy: RetentionPolicy,
   now: Date = new Date(),
 ): Promise<number> {
-  if (policy.archiveDays <= 0 && policy.stagingDays <= 0) return 0;
   // A policy of 0 days puts its cutoff before any run: nothing of that kind is old enough.
   const cutoff = (days: number): Date => (days > 0 ? new Date(now.getTime() - days * DAY_MS) : new Date(0));
   let removed = 0;
@@ -38,7 +40,11 @@ export async function removeExpiredRunFiles(
         SELECT d.id, d.state::text AS state FROM dag_runs d
         WHERE d.ended_at IS NOT NULL
           AND ((d.state = 'success' AND d.ended_at < ${cutoff(policy.archiveDays)}::timestamptz)
-            OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${cutoff(policy.stagingDays)}::timestamptz))
+            OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${cutoff(policy.stagingDays)}::timestamptz)
+            -- A deleted job's runs are never cleared again: their staging (the plaintext of the
+            -- columns a job encrypts, for one) goes an hour after they ended, whatever the policy.
+            OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${new Date(now.getTime() - DELETED_JOB_GRACE_MS)}::timestamptz
+                AND EXISTS (SELECT 1 FROM ingestion_jobs j WHERE j.id = d.job_id AND j.is_deleted)))
           AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
         ORDER BY d.ended_at LIMIT ${BATCH}::int
         FOR UPDATE OF d SKIP LOCKED`;

@@ -8,11 +8,10 @@ const SWEEP_INTERVAL_MS = 3_600_000;
 
 /**
  * Runs the retention sweep (`removeExpiredRunFiles`) a minute after start, then every hour, in
- * this runner process. Nothing is started when the policy keeps everything. A failing sweep
- * (PostgreSQL or the object store away) is said once, and once when one works again.
+ * this runner process — also when the policy keeps everything, for deleted jobs' runs. A failing
+ * sweep (PostgreSQL or the object store away) is said once, and once when one works again.
  */
 export function startRetentionSweeps(deps: { prisma: PrismaClient; store: ObjectStore; logger: Logger }, policy: RetentionPolicy): { close(): Promise<void> } {
-  if (policy.archiveDays <= 0 && policy.stagingDays <= 0) return { close: () => Promise.resolve() };
   const logger = childLogger(deps.logger, { component: 'retention' });
   const failures = new FailureStreak(
     (err) => logger.warn('the retention sweep failed; it is tried again every hour', { err: errorSummary(err) }),
