@@ -79,10 +79,11 @@ BEGIN
   v_state := (CASE WHEN v_slot_free AND NOT v_behind THEN 'running' ELSE 'queued' END)::"RunState";
 
   -- Without catchup, one scheduled run waiting is enough: it reads on from where the runs before it
-  -- left off, so a fire of a busy job whose scheduled run already waits queued adds nothing to the
+  -- left off, so a fire of a busy job (no slot free: with one, the waiting run is started instead,
+  -- 'created_behind') whose scheduled run already waits queued adds nothing to the
   -- queue (which would otherwise grow for ever when runs take longer than the schedule's interval).
   -- run_id answers the waiting run. A fire for the waiting run's own time is the 'exists' below.
-  IF v_state = 'queued' AND p_run_type = 'scheduled' AND NOT v_job.catchup THEN
+  IF NOT v_slot_free AND p_run_type = 'scheduled' AND NOT v_job.catchup THEN
     RETURN QUERY SELECT 'skipped'::text, d.id, d.state::text, p_dag_id
       FROM dag_runs d
       WHERE d.job_id = p_job_id AND d.run_type = 'scheduled' AND d.state = 'queued' AND d.logical_date <> v_date
