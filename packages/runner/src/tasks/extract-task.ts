@@ -63,7 +63,7 @@ async function failedSinceDiscover(ctx: TaskContext, catalogAt: Date | null): Pr
  * come to declare them, and until it is seen to, their values are not loaded (QA round 23: a day).
  */
 const UNDECLARED_KEY = 'sluice_undeclared_fields';
-export const KNOWN_UNDECLARED_TTL_MS = 3600_000;
+const KNOWN_UNDECLARED_TTL_MS = 3600_000;
 const undeclaredFieldsSchema = z.record(z.string(), z.array(z.string())).catch({});
 
 function knownUndeclared(stored: unknown): Record<string, string[]> {
