@@ -1,4 +1,4 @@
-import { isPostgresGoingAway, isSocketError, ServiceUnavailableError } from '@sluice/core';
+import { isPostgresGoingAway, isSocketError, PG_CONNECTION_LOST, ServiceUnavailableError } from '@sluice/core';
 import { Prisma } from './client.ts';
 
 /**
@@ -11,8 +11,8 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 /** Prisma's driver adapter's kinds of the same (found in an error's `meta.driverAdapterError.cause`). */
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 
-/** node-postgres's own messages when a connection ends under it or never comes. */
-const PG_MESSAGES = /Connection terminated unexpectedly|Connection terminated due to connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable/;
+/** node-postgres's own messages when a connection never comes (one that ends under it: core's PG_CONNECTION_LOST). */
+const PG_CONNECT_TIMEOUT = /Connection terminated due to connection timeout|timeout exceeded when trying to connect/;
 
 function stringField(err: object, key: string): string | undefined {
   const v: unknown = (err as Record<string, unknown>)[key];
@@ -37,7 +37,7 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
   const kind = stringField(err, 'kind');
   if (kind !== undefined && ADAPTER_KINDS.has(kind)) return true;
   if (isPostgresGoingAway(err)) return true;
-  if (err instanceof Error && PG_MESSAGES.test(err.message)) return true;
+  if (err instanceof Error && (PG_CONNECTION_LOST.test(err.message) || PG_CONNECT_TIMEOUT.test(err.message))) return true;
   if (fromDatabase && isSocketError(err)) return true;
   const inside = fromDatabase || isPrismaError(err);
   const meta: unknown = (err as Record<string, unknown>)['meta'];

@@ -198,15 +198,10 @@ export class Schedules {
     if (!due || due <= s.scheduleActiveSince) return;
     const last = await this.#latestScheduledRun(jobId);
     if (last && due <= last) return;
-    // A fire skipped because the job's scheduled run already waits (ADR 0026: one that has not run
-    // yet, as sluice_create_run picks it) made no run on purpose: while that run waits, there is
-    // nothing to make up (nor a skip to say again).
-    const waiting = await this.prisma.dagRun.findFirst({
-      where: { jobId, runType: 'scheduled', state: 'queued', tasks: { none: { tryNumber: { gt: 0 } } } },
-      select: { id: true },
-    });
-    if (waiting) return;
-    const runId = await this.createScheduledRun(jobId, due);
+    // A fire skipped because the job's scheduled run already waits (ADR 0026) made no run on
+    // purpose: run creation skips it again while that run waits, and that skip was said when the
+    // fire came (the audit comes every scheduleAuditMs).
+    const runId = await this.createScheduledRun(jobId, due, { sayIfSkipped: false });
     if (runId) this.logger.info('created the run of a missed schedule fire', { jobId, runId, logicalDate: due.toISOString() });
   }
 
@@ -236,12 +231,12 @@ export class Schedules {
    * One run per (job, logical date): a second fire for the same time creates nothing. Nor does a
    * fire of a busy job without catchup whose scheduled run already waits queued (said in the log).
    */
-  async createScheduledRun(jobId: string, logicalDate: Date): Promise<string | null> {
+  async createScheduledRun(jobId: string, logicalDate: Date, o: { sayIfSkipped: boolean } = { sayIfSkipped: true }): Promise<string | null> {
     const r = await this.store.createRun(sqlOf(this.prisma), { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
     await this.dispatcher.dispatch(r.dispatches);
     // Older runs waited with a slot free (a resume makes its catch-up runs first): they start first.
     if (r.startQueued) await this.dispatcher.dispatch(await sqlTransaction(this.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId])));
-    if (r.skipped) {
+    if (r.skipped && o.sayIfSkipped) {
       this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
         jobId,
         logicalDate: logicalDate.toISOString(),

@@ -316,8 +316,8 @@ export class IcebergTable {
           );
           for (const [name] of reader.getRows()) hit.add(String(name));
         }
-        const touched = downloaded.filter((d) => hit.has(d.local)).map((d) => d.file);
-        const local = downloaded.filter((d) => hit.has(d.local)).map((d) => d.local);
+        const touched = downloaded.filter((d) => hit.has(d.local));
+        const local = touched.map((d) => d.local);
         await Promise.all(downloaded.filter((d) => !hit.has(d.local)).map((d) => fs.rm(d.local, { force: true })));
         const keep =
           local.length === 0
@@ -330,9 +330,9 @@ export class IcebergTable {
         await Promise.all(local.map((p) => fs.rm(p, { force: true })));
         const added = await this.uploadDataFiles(files, written, true);
         const change: PreparedChange = {
-          operation: touched.length > 0 ? 'overwrite' : 'append',
+          operation: operationOf('overwrite', added.length, touched.length),
           added,
-          deleted: new Set(touched.map((f) => f.entry.data_file.file_path)),
+          deleted: new Set(touched.map((d) => d.file.entry.data_file.file_path)),
           asIs: false,
           mergeDuplicateRows,
         };

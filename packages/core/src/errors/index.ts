@@ -146,7 +146,7 @@ export function isPostgresGoingAway(err: unknown): err is { code: string; severi
 }
 
 /** node-postgres's words for a connection that ended under a client (between statements, or under one). */
-const PG_CONNECTION_LOST = /^(Connection terminated unexpectedly|Client has encountered a connection error and is not queryable)$/;
+export const PG_CONNECTION_LOST = /Connection terminated unexpectedly|Client has encountered a connection error and is not queryable/;
 
 /**
  * What a PostgreSQL client throws, as callers should see it: a socket error of its connection, or
