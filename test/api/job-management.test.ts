@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { queuedRunWait } from '@sluice/core/states';
 import { sqlTransaction } from '@sluice/db';
 import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import { schedulerId } from '@sluice/engine';
@@ -160,7 +161,7 @@ describe('runs and tasks', () => {
   test('trigger, list and read a run', async () => {
     const t = await req('POST', `/api/airbyte/ingest/${jobId}/runs`);
     assert.equal(t.status, 201, t.text);
-    assert.deepEqual(Object.keys(t.body).sort(), ['job_id', 'run_id', 'state']);
+    assert.deepEqual(Object.keys(t.body).sort(), ['job_id', 'message', 'run_id', 'state']);
     const list = await req('GET', `/api/airbyte/ingest/${jobId}/runs`);
     assert.equal(list.body.total, 1);
     assert.equal(list.body.runs[0].run_id, t.body.run_id);
@@ -218,6 +219,10 @@ describe('runs and tasks', () => {
     const second = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body as { run_id: string; state: string };
     assert.deepEqual([first.state, second.state], ['running', 'queued']);
     assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { paused: true })).status, 200);
+    // A trigger while paused says its run waits for the resume (before: only "queued"; QA round 24).
+    const third = await req('POST', `/api/airbyte/ingest/${own}/runs`);
+    assert.deepEqual([third.body.state, third.body.message], ['queued', queuedRunWait(true)]);
+    assert.equal((await req('POST', `/api/runs/${third.body.run_id}/cancel`)).status, 200);
     assert.equal((await req('POST', `/api/runs/${first.run_id}/cancel`)).status, 200);
     assert.notEqual((await req('GET', `/api/airbyte/ingest/${own}`)).body.status, 'running');
     const resumed = await req('PATCH', `/api/airbyte/ingest/${own}`, { paused: false });
@@ -231,12 +236,13 @@ describe('runs and tasks', () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'backlog' }))).body.job_id as string;
     // No runner here: the first run stays running; max_active_runs 1 queues the others.
     const first = await req('POST', `/api/airbyte/ingest/${own}/runs`);
-    assert.deepEqual(first.body, { run_id: first.body.run_id, job_id: own, state: 'running' }, 'the trigger says the run started');
+    assert.deepEqual(first.body, { run_id: first.body.run_id, job_id: own, state: 'running', message: null }, 'the trigger says the run started');
     const running = first.body.run_id as string;
     const queued = [];
     for (let i = 0; i < 3; i++) {
       const t = await req('POST', `/api/airbyte/ingest/${own}/runs`);
       assert.equal(t.body.state, 'queued', 'the trigger says the run waits for a slot');
+      assert.equal(t.body.message, queuedRunWait(false));
       queued.push(t.body.run_id as string);
     }
     const c = await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { queuedRunWait } from '@sluice/core/states';
 import { openSourceConfig } from '@sluice/crypto';
 import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
@@ -288,9 +289,12 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.match((await jobPage.getByTestId('max-active-runs').textContent()) ?? '', /^1 \(max_active_runs: more wait queued\)$/);
     await jobPage.getByRole('button', { name: 'Trigger run' }).click();
     const triggered = jobPage.getByRole('status');
-    await triggered.getByText('is queued: it starts when a run of this job under way ends (max_active_runs).').waitFor();
+    await triggered.getByText(`is queued. ${queuedRunWait(false)}`).waitFor();
     const second = ((await triggered.getByRole('link').getAttribute('href')) ?? '').replace(/^\/runs\//, '');
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: second } })).state, 'queued');
+    // The run history says what the queued run waits for (before: an empty message; QA round 24).
+    const secondInHistory = jobPage.locator(`[data-testid="run-history"] tr[data-run-id="${second}"] td[data-label="Message"]`);
+    await secondInHistory.getByText(queuedRunWait(false)).waitFor({ timeout: 15_000 });
     await jobPage.locator('.page-head [data-job-status="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await jobPage.locator('.page-head .state-badge[data-state="queued"]').count(), 0);
     await jobPage.close();
@@ -307,7 +311,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await pausedPage.goto(`${stack.url}/jobs/${jobId}`);
     await pausedPage.locator('.page-head [data-testid="job-active"]').getByText('paused').waitFor({ timeout: 15_000 });
     await pausedPage.getByRole('button', { name: 'Trigger run' }).click();
-    await pausedPage.getByRole('status').getByText('is queued: the job is paused, and its queued runs wait for the resume.').waitFor();
+    await pausedPage.getByRole('status').getByText(`is queued. ${queuedRunWait(true)}`).waitFor();
+    const secondWhilePaused = pausedPage.locator(`[data-testid="run-history"] tr[data-run-id="${second}"] td[data-label="Message"]`);
+    await secondWhilePaused.getByText(queuedRunWait(true)).waitFor({ timeout: 15_000 });
     await pausedPage.close();
     assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: false })).status, 200);
     await held.getByTestId('run-held').waitFor({ state: 'detached', timeout: 15_000 });

@@ -206,8 +206,8 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
-        const { runId, state } = await d.jobs.triggerRun(who(ctx), jobId);
-        return { status: 201, body: { run_id: runId, job_id: jobId, state } };
+        const { runId, state, message } = await d.jobs.triggerRun(who(ctx), jobId);
+        return { status: 201, body: { run_id: runId, job_id: jobId, state, message } };
       },
     },
     {

@@ -27,6 +27,7 @@ import { canonicalSchedule } from '@sluice/core/cron';
 import { canonicalJson } from '@sluice/core/json';
 import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
+import { queuedRunWait } from '@sluice/core/states';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
 import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog, type SourceCatalog } from './validate-against-catalog.ts';
@@ -400,13 +401,14 @@ export class JobService {
     return cancelled;
   }
 
-  async triggerRun(p: Principal, jobId: string): Promise<{ runId: string; state: 'queued' | 'running' }> {
+  /** Creates a run now; a queued one comes with what it waits for (a slot, or the paused job's resume). */
+  async triggerRun(p: Principal, jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; message: string | null }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
     const { runId, state } = await this.d.engine.triggerRun(jobId);
     this.#log.info('run triggered', { jobId, runId, state });
-    return { runId, state };
+    return { runId, state, message: state === 'queued' ? queuedRunWait(job.isPaused) : null };
   }
 
   async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {

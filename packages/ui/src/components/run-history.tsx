@@ -1,5 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
-import { RUN_STATES, RUN_TYPES } from '@sluice/core/states';
+import { queuedRunWait, RUN_STATES, RUN_TYPES } from '@sluice/core/states';
 import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
@@ -52,9 +52,10 @@ function Filter<T extends string>({ label, value, options, onChange }: { label: 
 /**
  * Every run of a job, newest first, a page at a time and filtered by state and type — the runs
  * the grid (the latest few) no longer holds. Read again whenever `version` changes (the page
- * passes a digest of its live runs, so a run that starts or ends shows here too).
+ * passes a digest of its live runs, so a run that starts or ends shows here too). A queued run's
+ * message says what it waits for (`jobPaused`: the job's resume, else a slot).
  */
-export function RunHistory({ jobId, version }: { jobId: string; version: string }): ReactNode {
+export function RunHistory({ jobId, version, jobPaused }: { jobId: string; version: string; jobPaused: boolean }): ReactNode {
   const { api } = useApp();
   const { location, navigate } = useRouter();
   const { state, runType, offset } = placeOf(location.search);
@@ -151,7 +152,7 @@ export function RunHistory({ jobId, version }: { jobId: string; version: string 
                 <td data-label="Started">{formatDate(r.started_at)}</td>
                 <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at, now))}</td>
                 <td data-label="Message" className="small">
-                  {r.state_message ?? ''}
+                  {r.state_message ?? (r.state === 'queued' ? queuedRunWait(jobPaused) : '')}
                   {r.warnings.length > 0 ? <span className="muted"> {r.warnings.length === 1 ? '1 warning' : `${r.warnings.length} warnings`}</span> : null}
                 </td>
               </tr>

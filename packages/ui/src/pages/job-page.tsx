@@ -102,11 +102,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
                 setNotice(
                   <>
                     Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link>{' '}
-                    {r.state === 'running'
-                      ? 'triggered.'
-                      : paused
-                        ? 'is queued: the job is paused, and its queued runs wait for the resume.'
-                        : 'is queued: it starts when a run of this job under way ends (max_active_runs).'}
+                    {r.state === 'running' ? 'triggered.' : `is queued. ${r.message ?? ''}`}
                   </>,
                 );
               })
@@ -208,7 +204,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         ) : null}
       </section>
 
-      <RunHistory jobId={jobId} version={runs.map((r) => `${r.run_id}:${r.state}`).join(',')} />
+      <RunHistory jobId={jobId} jobPaused={paused} version={runs.map((r) => `${r.run_id}:${r.state}`).join(',')} />
 
       <SavedState jobId={jobId} version={live?.status ?? ''} canReset={!deleted} />
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { queuedRunWait } from '@sluice/core/states';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
@@ -137,11 +138,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         <p>Its running tasks are told to stop and the others never start. Tables a load has already committed keep their rows; a later run reads on from the saved state.</p>
       </ConfirmDialog>
       <ActionStatus error={error} />
-      {state === 'queued' && run?.job_paused === true ? (
-        <p className="status-message" data-testid="run-held">Waits for its job to be resumed: a paused job starts none of its queued runs.</p>
-      ) : state === 'queued' && run?.job_paused === false ? (
-        <p className="status-message" data-testid="run-waiting">
-          Waits for a slot: it starts when one of its job&apos;s runs under way ends (max_active_runs), after the runs queued before it.
+      {state === 'queued' && run !== null ? (
+        <p className="status-message" data-testid={run.job_paused ? 'run-held' : 'run-waiting'}>
+          {queuedRunWait(run.job_paused)}
         </p>
       ) : null}
       {run?.state_message ? <p className={state === 'failed' ? 'error' : 'status-message'} data-testid="run-message">{run.state_message}</p> : null}
