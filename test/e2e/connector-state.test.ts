@@ -173,9 +173,10 @@ test("PUT …/state replaces a job's saved state: another job's carries over, a 
   const saved = await stack.api<StateView>('GET', `/api/airbyte/ingest/${first}/state`);
   assert.equal(saved.body.streams.length, 2);
 
-  // A new job (say, the first one re-created with another definition) takes the first's state over.
+  // A new job (say, the first one re-created with another definition) takes the first's state over:
+  // GET's answer is PUT as it is (before: only {"state": [...]} was taken; QA round 24).
   const second = await createJob('state taken over', 'state_import_b');
-  const taken = await put(second, saved.body.streams.map((s) => s.state));
+  const taken = await stack.api<StateView & { error: string }>('PUT', `/api/airbyte/ingest/${second}/state`, saved.body);
   assert.equal(taken.status, 200, JSON.stringify(taken.body));
   assert.deepEqual(taken.body.streams.map((s) => [s.stream, s.kind, s.state, s.run_id]), saved.body.streams.map((s) => [s.stream, s.kind, s.state, null]));
   assert.deepEqual(await runLoading(second), [0, 0], 'read on from the state it was given: nothing new');

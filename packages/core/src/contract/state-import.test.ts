@@ -65,3 +65,30 @@ test("a GLOBAL state's own stream list is checked as STREAM states are; no state
   for (let i = 0; i < 100; i++) deep = { d: deep };
   assert.deepEqual(issuesOf({ state: [{ type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: deep } }] }), ['state: nested deeper than 64 levels']);
 });
+
+test("GET …/state's answer is taken as it is: its streams' states are saved, its errors named where they are in it; pending states are refused", () => {
+  const exported = (states: unknown[], extra: Record<string, unknown> = {}) => ({
+    job_id: '0b0e4a4e-1f6a-4c1e-9d55-0e6f0d8a1a11',
+    streams: states.map((state, i) => ({ stream: `s${i}`, kind: 'stream', state, run_id: null, updated_at: '2026-12-01T00:00:00.000Z' })),
+    pending: [],
+    ...extra,
+  });
+  assert.deepEqual(
+    parseStateImport(exported([stream('users', 3), stream('orders', 1, 'shop')])).map((s) => [s.at, s.streamKey, s.kind]),
+    [
+      ['streams[0].state', 'users', 'stream'],
+      ['streams[1].state', 'shop.orders', 'stream'],
+    ],
+  );
+  assert.deepEqual(parseStateImport({ streams: [] }), [], 'job_id and pending may be left out');
+  assert.deepEqual(issuesOf(exported([stream('users', 1), { type: 'STREAM' }, stream('users', 2)])), [
+    'streams[1].state.stream: is required for a STREAM state: { stream_descriptor: { name }, stream_state }',
+    'streams[2].state: repeats stream "users" (streams[0].state)',
+  ]);
+  assert.deepEqual(issuesOf(exported([stream('users', 1), { data: { a: 1 } }])), [
+    'streams: mixes STREAM states (streams[0].state) with a connector-wide LEGACY one (streams[1].state): a connector saves one kind; give the kind it reads',
+  ]);
+  assert.match(issuesOf(exported([stream('users', 1)], { pending: [{ stream: 'users', state: stream('users', 2) }] }))[0] ?? '', /^pending: is not imported: a pending state may be ahead of what its table holds/);
+  assert.deepEqual(issuesOf({ streams: [{ stream: 'users' }] }), ['streams[0].state: Invalid input: expected object, received undefined']);
+  assert.deepEqual(issuesOf({ streams: [], state: [] }), ['streams: unknown field'], 'with `state`, the body is STATE messages');
+});

@@ -7,28 +7,55 @@ import { nestsDeeperThan, SOURCE_CONFIG_MAX_DEPTH } from './source-config.ts';
 /** At most this many state messages in one PUT: one per stream, and sources have hundreds at most. */
 export const STATE_IMPORT_MAX_MESSAGES = 10_000;
 
+const stateMessages = z
+  .array(airbyteStateMessageSchema)
+  .max(STATE_IMPORT_MAX_MESSAGES, `at most ${STATE_IMPORT_MAX_MESSAGES} state messages`)
+  // As deep as a source_config may be: connectors parse it with recursive JSON readers.
+  .refine((v) => !nestsDeeperThan(v, SOURCE_CONFIG_MAX_DEPTH), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`);
+
+/** Airbyte STATE messages, as the Airbyte protocol writes them. */
+const stateMessagesBody = z
+  .strictObject({
+    state: stateMessages.describe(
+      "Airbyte STATE messages' `state` objects: one STREAM state per stream, or one connector-wide GLOBAL (or LEGACY) state. " +
+        'They replace everything saved; [] forgets it all',
+    ),
+  })
+  .meta({ id: 'PutStateMessages' });
+
+/** What GET …/state answered, for another job or for this one, as it is. */
+const exportedStateBody = z
+  .strictObject({
+    job_id: z.uuid().optional().describe('the job GET answered for; not used (the path names the job whose state is replaced)'),
+    streams: z
+      .array(z.looseObject({ state: airbyteStateMessageSchema }))
+      .max(STATE_IMPORT_MAX_MESSAGES, `at most ${STATE_IMPORT_MAX_MESSAGES} states`)
+      .refine((v) => !nestsDeeperThan(v, SOURCE_CONFIG_MAX_DEPTH + 1), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`)
+      .describe("GET …/state's `streams`: each entry's `state` is saved (its other fields are GET's and not used)"),
+    pending: z
+      .array(z.unknown())
+      .max(
+        0,
+        "is not imported: a pending state may be ahead of what its table holds (its run's commit is not seen yet). Remove `pending` to import the saved states only, or wait until the source job's next run has settled them and GET its state again",
+      )
+      .optional()
+      .describe('GET …/state\'s `pending`: accepted only empty'),
+  })
+  .meta({ id: 'PutExportedState' });
+
 /**
  * `PUT /api/airbyte/ingest/{job_id}/state`: the job's whole saved connector state, replaced by
- * these Airbyte STATE messages — as the Airbyte protocol writes them, and as `state` in each entry
- * of GET …/state.
+ * Airbyte STATE messages: `{"state": [...]}`, or GET …/state's answer as it is (its `streams`'
+ * states; no pending ones).
  */
 export const putStateRequest = z
-  .strictObject({
-    state: z
-      .array(airbyteStateMessageSchema)
-      .max(STATE_IMPORT_MAX_MESSAGES, `at most ${STATE_IMPORT_MAX_MESSAGES} state messages`)
-      // As deep as a source_config may be: connectors parse it with recursive JSON readers.
-      .refine((v) => !nestsDeeperThan(v, SOURCE_CONFIG_MAX_DEPTH), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`)
-      .describe(
-        "Airbyte STATE messages' `state` objects: one STREAM state per stream, or one connector-wide GLOBAL (or LEGACY) state. " +
-          'They replace everything saved; [] forgets it all. From another Sluice job: the `state` of each entry its GET …/state answers',
-      ),
-  })
+  .union([stateMessagesBody, exportedStateBody])
+  .describe("Airbyte STATE messages (`{\"state\": [...]}`), or what GET …/state answered, as it is, from this job or another")
   .meta({ id: 'PutStateRequest' });
 
 /** One state to save, as stream_states keys it: a stream's (its key) or the connector-wide one (""). */
 export interface ImportedState {
-  /** Where in the request it was: `state[3]`. */
+  /** Where in the request it was: `state[3]`, or `streams[3].state` in GET's answer. */
   at: string;
   streamKey: string;
   kind: 'stream' | 'global' | 'legacy';
@@ -43,12 +70,15 @@ export interface ImportedState {
  * connector saves one kind (the Airbyte protocol), and Sluice hands the next read all it has.
  */
 export function parseStateImport(input: unknown): ImportedState[] {
-  const body = parseRequest(putStateRequest, input);
+  // GET's answer is told by its `streams`; anything else is read as STATE messages (and its errors said as such).
+  const exported = typeof input === 'object' && input !== null && !Array.isArray(input) && 'streams' in input && !('state' in input);
+  const messages = exported
+    ? parseRequest(exportedStateBody, input).streams.map((s, i) => ({ state: s.state, at: `streams[${i}].state` }))
+    : parseRequest(stateMessagesBody, input).state.map((state, i) => ({ state, at: `state[${i}]` }));
   const issues: FieldIssue[] = [];
   const out: ImportedState[] = [];
   const seen = new Map<string, string>();
-  body.state.forEach((state, i) => {
-    const at = `state[${i}]`;
+  messages.forEach(({ state, at }) => {
     const type = state.type ?? (state.data != null ? 'LEGACY' : null);
     let entry: ImportedState | null = null;
     if (type === 'STREAM') {
@@ -92,7 +122,7 @@ export function parseStateImport(input: unknown): ImportedState[] {
   const perStream = out.find((e) => e.streamKey !== '');
   if (shared && perStream) {
     issues.push({
-      path: 'state',
+      path: exported ? 'streams' : 'state',
       message: `mixes STREAM states (${perStream.at}) with a connector-wide ${shared.kind.toUpperCase()} one (${shared.at}): a connector saves one kind; give the kind it reads`,
     });
   }

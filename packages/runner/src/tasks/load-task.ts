@@ -340,7 +340,7 @@ function loadTaskId(stream: string): string {
 /** What changing a job's transformations or target takes: both are set when it is created (PATCH changes neither). */
 const RECREATE_FOR =
   'delete this job and create it again with the change (column_transformations and schema_name are set when a job is created, and a table is written by one job), ' +
-  'then PUT its saved state onto the new job to read on from where it was ({"state": [...]}, the "state" of each entry GET …/state showed)';
+  'then PUT its saved state onto the new job to read on from where it was (what GET …/state answered before the delete, as it is)';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
