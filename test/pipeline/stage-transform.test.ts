@@ -418,6 +418,23 @@ test('a value that cannot be cast fails the task naming the column, the value an
   );
 });
 
+test('a cast to an integer type takes whole numbers only: a fraction fails the task, it is not rounded', async () => {
+  const run = '11111111-2222-3333-4444-777777777777';
+  const { staged } = await stageRaw(run, ['{"amount":3.0,"code":"7"}', '{"amount":1.5,"code":"8"}', '{"amount":null,"code":"9.0"}'], { amount: { type: ['null', 'number'] }, code: { type: 'string' } });
+  assert.equal(staged.rows, 3);
+  const cast = (column: string, castTo: 'int' | 'long') => [{ column, stream: null, newName: null, encryptionKeyName: null, castTo, drop: false }];
+  for (const to of ['int', 'long'] as const) {
+    // before: 1.5 was written as 2, and the run succeeded (QA round 25).
+    await assert.rejects(
+      transformOf(run, 'items', { transformations: cast('amount', to) }),
+      (err: unknown) => err instanceof NonRetryableTaskError && err.message === `stream "items", column "amount": value "1.5" in row 2 cannot be cast to ${to}`,
+    );
+  }
+  // Whole numbers, as numbers or as text (9.0 too), are cast as they are.
+  const out = await transformOf(run, 'items', { transformations: cast('code', 'long') });
+  assert.deepEqual((await readParquet(out.files[0]?.key ?? '')).map((r) => r['code']), [7n, 8n, 9n]);
+});
+
 test('a value of an encrypted column that cannot be cast fails the task without naming the value', async () => {
   await assert.rejects(
     transformUsers([{ column: 'email', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: 'long', drop: false }]),

@@ -115,6 +115,16 @@ const DUCK_TYPE: Record<CastType, string> = {
   timestamp: 'TIMESTAMP',
 };
 
+/**
+ * Whether `v` casts to `type` as it is. DuckDB's casts to an integer round a fraction (1.5 becomes
+ * 2) where an integer type holds none: a value with one does not fit, as stage's integers do not.
+ */
+function castFits(v: string, type: CastType): string {
+  const cast = `TRY_CAST(${v} AS ${DUCK_TYPE[type]})`;
+  if (type !== 'int' && type !== 'long') return `${cast} IS NOT NULL`;
+  return `${cast} IS NOT NULL AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true)`;
+}
+
 function outputTypeOf(t: ColumnType): OutputType {
   switch (t) {
     case 'json':
@@ -248,7 +258,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       if (!c.castTo) continue;
       const bad = await db.runAndReadAll(
         `SELECT __row, v::VARCHAR FROM (SELECT row_number() OVER () AS __row, ${ident(c.source)} AS v FROM ${stagedRel})
-          WHERE v IS NOT NULL AND TRY_CAST(v AS ${DUCK_TYPE[c.castTo]}) IS NULL ORDER BY __row LIMIT 1`,
+          WHERE v IS NOT NULL AND NOT (${castFits('v', c.castTo)}) ORDER BY __row LIMIT 1`,
       );
       const first = bad.getRows()[0];
       if (first) {
