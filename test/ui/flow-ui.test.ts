@@ -219,6 +219,43 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test("each run's per-stream tasks show under their own stream, when the source's streams change between runs", async () => {
+    // A job of every stream: its first run read users then orders (orders' load failed), its second orders then users.
+    const { jobId, flowUrl } = await createJob({ name: 'reordered streams' });
+    const trigger = async (): Promise<string> => {
+      const t = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
+      assert.equal(t.status, 201, JSON.stringify(t.body));
+      return t.body.run_id as string;
+    };
+    const ended = async (runId: string, state: string): Promise<void> => {
+      await until(`run ${runId} ${state}`, async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === state, 60_000);
+    };
+    const first = await trigger();
+    await ended(first, 'failed');
+    const second = await trigger();
+    await ended(second, 'success');
+    const loads = await stack.db.prisma.taskInstance.findMany({ where: { runId: { in: [first, second] }, taskId: 'load' }, select: { runId: true, mapIndex: true, stream: true } });
+    assert.deepEqual(loads.filter((l) => l.runId === first).map((l) => [l.mapIndex, l.stream]).sort(), [[0, 'users'], [1, 'orders']]);
+    assert.deepEqual(loads.filter((l) => l.runId === second).map((l) => [l.mapIndex, l.stream]).sort(), [[0, 'orders'], [1, 'users']]);
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    const cell = (runId: string, stream: string) => page.getByRole('link', { name: `load ${stream} in run ${runId.slice(0, 8)}: `, exact: false });
+    await cell(second, 'users').waitFor({ timeout: 15_000 });
+    // before: rows came from the newest run's streams and cells by map index, so the first run's
+    // failed orders load showed as users' (QA round 25).
+    assert.equal(await cell(first, 'orders').getAttribute('aria-label'), `load orders in run ${first.slice(0, 8)}: failed`);
+    assert.equal(await cell(first, 'users').getAttribute('aria-label'), `load users in run ${first.slice(0, 8)}: success`);
+    assert.equal(await cell(second, 'orders').getAttribute('aria-label'), `load orders in run ${second.slice(0, 8)}: success`);
+    // The cell opens that stream's log, and the graph of the first run shows orders failed.
+    assert.equal(await cell(first, 'orders').getAttribute('href'), `/runs/${first}/tasks/load?map_index=1`);
+    await page.locator(`.run-bar[data-run-id="${first}"]`).click();
+    const ordersNode = page.locator('svg.dag-graph [data-task="load"][data-stream="orders"]');
+    await page.locator(`svg.dag-graph [data-task="load"][data-stream="orders"][data-state="failed"]`).waitFor({ timeout: 15_000 });
+    assert.equal(await ordersNode.getAttribute('data-map-index'), '1');
+    assert.equal(await page.locator('svg.dag-graph [data-task="load"][data-stream="users"]').getAttribute('data-state'), 'success');
+    await page.close();
+  });
+
   test("a failed task's error shows, and its downstream tasks are upstream_failed", async () => {
     const { jobId, flowUrl } = await createJob({ name: 'failing orders' });
     const page = await context.newPage();

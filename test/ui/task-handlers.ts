@@ -5,7 +5,9 @@
  * output naming the table and snapshot it committed — but finish in seconds without a
  * connector, so the tests watch the UI, not a data source. A job whose name contains
  * "failing" fails the `orders` stream's load for good; one whose name contains "slow" extracts
- * for a minute (a test that must act while the extract runs, however slow the browser is).
+ * for a minute (a test that must act while the extract runs, however slow the browser is). One
+ * whose name contains "reordered" reads every stream as a source whose streams change would: its
+ * first run reads users then orders, and fails orders' load; its later runs read orders then users.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
@@ -35,10 +37,20 @@ async function work(ctx: TaskContext, steps: number, stepMs: number, rowsPerStep
 export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number } = {}): TaskHandlers {
   const steps = options.extractSteps ?? 8;
   const stepMs = options.stepMs ?? 350;
+  /** The runs of each "reordered" job, oldest first. */
+  const reorderedRuns = new Map<string, string[]>();
+  const reordered = (ctx: TaskContext): { first: boolean } | null => {
+    if (!ctx.job.name.includes('reordered')) return null;
+    const runs = reorderedRuns.get(ctx.job.id) ?? [];
+    if (!runs.includes(ctx.run.id)) runs.push(ctx.run.id);
+    reorderedRuns.set(ctx.job.id, runs);
+    return { first: runs[0] === ctx.run.id };
+  };
   return {
     async extract(ctx): Promise<TaskResult> {
       // The job's listed streams, as the real extract maps over them; users and orders otherwise.
-      const streams = ctx.job.streams.length > 0 ? ctx.job.streams : STREAMS;
+      const order = reordered(ctx);
+      const streams = ctx.job.streams.length > 0 ? ctx.job.streams : order === null || order.first ? STREAMS : [...STREAMS].reverse();
       ctx.log.info(`reading ${streams.join(', ')} from ${ctx.job.sourceName}`);
       const rows = await work(ctx, ctx.job.name.includes('slow') ? Math.ceil(60_000 / stepMs) : steps, stepMs, 500);
       ctx.log.info(`extract done: ${rows} records`);
@@ -54,7 +66,7 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
     },
     async load(ctx): Promise<TaskResult> {
       const rows = await work(ctx, 2, 200, 1000);
-      if (ctx.job.name.includes('failing') && ctx.task.stream === 'orders') {
+      if ((ctx.job.name.includes('failing') || reordered(ctx)?.first === true) && ctx.task.stream === 'orders') {
         ctx.log.error(LOAD_ERROR);
         throw new NonRetryableTaskError(LOAD_ERROR);
       }

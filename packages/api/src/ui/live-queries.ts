@@ -102,14 +102,13 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
   });
   if (job === null || !canSee(principal, job.ownerId)) return null;
   const dag = job.dags[0];
-  let streams = job.streams;
-  if (streams.length === 0) {
-    const seen = new Map<number, string>();
-    for (const run of job.runs) {
-      for (const t of run.tasks) if (t.stream !== null && t.mapIndex >= 0 && !seen.has(t.mapIndex)) seen.set(t.mapIndex, t.stream);
-      if (seen.size > 0) break;
-    }
-    streams = [...seen.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+  // A job of every stream has the streams its runs read: the newest run's in its order, then those
+  // only older runs read (a stream the source dropped), so that each run's tasks are shown under
+  // their own stream's name. A map index is a position in one run's streams, not across runs.
+  const streams = new Set(job.streams);
+  for (const run of job.runs) {
+    const read = run.tasks.filter((t) => t.stream !== null && t.mapIndex >= 0).sort((a, b) => a.mapIndex - b.mapIndex);
+    for (const t of read) if (t.stream !== null) streams.add(t.stream);
   }
   return {
     job_id: job.id,
@@ -133,7 +132,7 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
               is_mapped: t.isMapped,
             })),
           },
-    streams,
+    streams: [...streams],
     runs: job.runs.map((r) => ({
       ...runSummary(r),
       tasks: r.tasks

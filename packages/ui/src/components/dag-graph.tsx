@@ -26,8 +26,9 @@ export function DagGraph({
 }): ReactNode {
   const { nodes, edges, width, height } = layoutDag(tasks, streams, CELL, grouped);
   const statesOf = (taskId: string): AnyState[] => marks.filter((m) => m.task_id === taskId && m.map_index >= 0).map((m) => m.state);
-  const stateOf = (taskId: string, mapIndex: number): AnyState =>
-    mapIndex === -2 ? groupState(statesOf(taskId)) : (marks.find((m) => m.task_id === taskId && m.map_index === mapIndex)?.state ?? 'none');
+  // A stream's node is its task's instance for that stream, found by name (a map index is a place in one run's streams).
+  const markOf = (n: { task_id: string; stream: string | null }): LiveTaskMark | undefined =>
+    marks.find((m) => m.task_id === n.task_id && (n.stream === null ? m.map_index === -1 : m.stream === n.stream));
   const pad = 8;
   return (
     <div className="graph-scroll">
@@ -62,14 +63,15 @@ export function DagGraph({
           );
         })}
         {nodes.map((n) => {
-          const state = stateOf(n.task_id, n.map_index);
           const group = n.map_index === -2;
+          const mark = group ? undefined : markOf(n);
+          const state: AnyState = group ? groupState(statesOf(n.task_id)) : (mark?.state ?? 'none');
           const counts = group ? stateCounts(statesOf(n.task_id)) : '';
           const title = group ? `${n.task_id} [${streams.length}]` : n.task_id;
           const label = group ? `${n.task_id}, ${streams.length} streams` : n.stream === null ? n.task_id : `${n.task_id} · ${n.stream}`;
           const said = group && counts !== '' ? counts : stateLabel(state);
           const body = (
-            <g transform={`translate(${n.x} ${n.y})`} data-task={n.task_id} data-map-index={n.map_index} data-state={state}>
+            <g transform={`translate(${n.x} ${n.y})`} data-task={n.task_id} data-map-index={mark?.map_index ?? n.map_index} data-stream={n.stream ?? undefined} data-state={state}>
               <rect width={NODE.w} height={NODE.h} rx="6" fill="#fff" stroke={STATE_COLOURS[state]} strokeWidth={state === 'none' ? 1 : 3} />
               <rect width="6" height={NODE.h} rx="3" fill={STATE_COLOURS[state]} />
               <text x="14" y="16" className="node-title">
@@ -85,7 +87,7 @@ export function DagGraph({
           return runId !== null && state !== 'none' ? (
             <Link
               key={n.key}
-              to={group ? `/runs/${runId}` : taskLogPath(runId, n.task_id, n.map_index)}
+              to={group ? `/runs/${runId}` : taskLogPath(runId, n.task_id, mark?.map_index ?? n.map_index)}
               aria-label={`${label}: ${said}, ${group ? "open the run's tasks" : 'open log'}`}
             >
               {body}

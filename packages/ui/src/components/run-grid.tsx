@@ -9,7 +9,9 @@ import { taskLogPath } from './dag-graph.tsx';
 
 interface GridRow {
   task_id: string;
+  /** -1: an unmapped task; -2: a mapped task's summary row; ≥ 0: the row of stream `stream`. */
   map_index: number;
+  stream: string | null;
   label: string;
   child: boolean;
 }
@@ -38,9 +40,9 @@ export function RunGrid({
   const rows: GridRow[] = [];
   for (const t of topoOrder(tasks)) {
     if (t.is_mapped && streams.length > 0) {
-      rows.push({ task_id: t.task_id, map_index: -2, label: grouped ? `${t.task_id} [${streams.length}]` : t.task_id, child: false });
-      if (!grouped) streams.forEach((s, i) => rows.push({ task_id: t.task_id, map_index: i, label: s, child: true }));
-    } else rows.push({ task_id: t.task_id, map_index: -1, label: t.task_id, child: false });
+      rows.push({ task_id: t.task_id, map_index: -2, stream: null, label: grouped ? `${t.task_id} [${streams.length}]` : t.task_id, child: false });
+      if (!grouped) streams.forEach((s, i) => rows.push({ task_id: t.task_id, map_index: i, stream: s, label: s, child: true }));
+    } else rows.push({ task_id: t.task_id, map_index: -1, stream: null, label: t.task_id, child: false });
   }
   const durations = columns.map((r) => elapsed(r.started_at, r.ended_at) ?? 0);
   const longest = Math.max(1, ...durations);
@@ -85,7 +87,8 @@ export function RunGrid({
                     </td>
                   );
                 }
-                const ti = r.tasks.find((t) => t.task_id === row.task_id && t.map_index === row.map_index);
+                // A stream's task by its name: its map index is its place in that run's streams, which may differ from run to run.
+                const ti = r.tasks.find((t) => t.task_id === row.task_id && (row.stream === null ? t.map_index === row.map_index : t.stream === row.stream));
                 if (ti === undefined) return <td key={r.run_id} />;
                 const label = `${row.task_id}${row.child ? ` ${row.label}` : ''} in run ${shortId(r.run_id)}: ${stateLabel(ti.state)}`;
                 return (

@@ -78,7 +78,7 @@ export interface LiveJob {
   status: string;
   status_message: string | null;
   dag: { version: number; tasks: LiveDagTask[] } | null;
-  /** The streams the job syncs (from its settings, or from its latest run when it syncs all). */
+  /** The streams the job syncs: its settings', then those its runs read (the newest run's first); tasks are shown by stream name. */
   streams: string[];
   runs: LiveRunWithMarks[];
 }
