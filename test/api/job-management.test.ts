@@ -184,6 +184,37 @@ describe('runs and tasks', () => {
     assert.deepEqual(Object.keys(again.body), ['error']);
   });
 
+  test('a PATCH made on a stale read is refused with If-Match (412); the ETag is the settings, not the runs', async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'if-match', schedule: '0 * * * *' }))).body.job_id as string;
+    const read = await req('GET', `/api/airbyte/ingest/${own}`);
+    const etag = read.headers.get('etag');
+    assert.equal(etag, `"${read.body.settings_version}"`);
+    const patch = (body: unknown, ifMatch: string) => api.request('PATCH', `/api/airbyte/ingest/${own}`, { token: DEV, body, headers: { 'if-match': ifMatch } });
+    // No runner here: the run stays running, and the job's status changes, not its settings.
+    assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs`)).status, 201);
+    assert.equal((await req('GET', `/api/airbyte/ingest/${own}`)).headers.get('etag'), etag, "a run does not change the job's version");
+    // Another client's change: the first client's change, made on what it read, is refused and writes nothing.
+    const other = await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 3 });
+    assert.equal(other.status, 200, other.text);
+    assert.notEqual(other.headers.get('etag'), etag);
+    const stale = await patch({ schedule: '30 * * * *' }, etag ?? '');
+    assert.equal(stale.status, 412, stale.text);
+    assert.match(stale.body.error, /^If-Match: job [0-9a-f-]{36} changed since it was read/);
+    assert.equal(stale.body.job_id, null);
+    const now = await req('GET', `/api/airbyte/ingest/${own}`);
+    assert.deepEqual([now.body.schedule, now.body.max_active_runs], ['0 * * * *', 3]);
+    // Made on the current version (as an ETag or bare), or on any (*), it is made.
+    const fresh = await patch({ schedule: '30 * * * *' }, now.headers.get('etag') ?? '');
+    assert.equal(fresh.status, 200, fresh.text);
+    assert.equal(fresh.headers.get('etag'), `"${fresh.body.settings_version}"`);
+    assert.equal((await patch({ catchup: true }, fresh.body.settings_version as string)).status, 200);
+    assert.equal((await patch({ catchup: false }, '*')).status, 200);
+    assert.equal((await patch({ catchup: true }, `W/"${fresh.body.settings_version}"`)).status, 412, 'a weak tag matches nothing');
+    const list = await patch({ catchup: true }, `"a", "b"`);
+    assert.equal(list.status, 400, list.text);
+    assert.match(list.body.error, /^If-Match: /);
+  });
+
   test('max_active_runs (a Sluice extension): that many runs at once, the others queued; raised by PATCH, the queued ones start', async () => {
     const created = await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'two at once', max_active_runs: 2 }));
     assert.equal(created.status, 201, created.text);

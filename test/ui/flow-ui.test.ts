@@ -599,6 +599,25 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.deepEqual(await stored(), { count: 50, seed: 7, api_key: 'canary-secret-d41d8cd98f' });
     assert.match((await page.getByTestId('source-config').textContent()) ?? '', /"count": 50/);
     await shot(page, 'dev-19-source-config-edited');
+
+    // Another operator's change shows without a reload (before: the settings and the config stayed
+    // as first read; QA round 25) ...
+    const elsewhere = await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { max_active_runs: 4, source_config: { count: 60, seed: 7, api_key: '**********' } });
+    assert.equal(elsewhere.status, 200, JSON.stringify(elsewhere.body));
+    await page.getByTestId('max-active-runs').getByText(/^4 /).waitFor({ timeout: 15_000 });
+    await page.getByTestId('source-config').getByText('"count": 60', { exact: false }).waitFor({ timeout: 15_000 });
+    // ... and a save from an editor opened before a change made elsewhere is refused, not written
+    // over it (before: the other change was lost).
+    await page.getByRole('button', { name: 'Edit source config' }).click();
+    const opened = await editor.inputValue();
+    assert.match(opened, /"count": 60/);
+    const meanwhile = await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { source_config: { count: 70, seed: 8, api_key: '**********' } });
+    assert.equal(meanwhile.status, 200, JSON.stringify(meanwhile.body));
+    await editor.fill(opened.replace('"count": 60', '"count": 61'));
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByRole('alert').getByText(/^Not saved: the job was changed elsewhere since this editor opened/).waitFor();
+    assert.deepEqual(await stored(), { count: 70, seed: 8, api_key: 'canary-secret-d41d8cd98f' }, 'the change made elsewhere stays');
+    await page.getByTestId('source-config').getByText('"count": 70', { exact: false }).waitFor({ timeout: 15_000 });
     await page.close();
   });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError } from '@sluice/core';
+import { NotFoundError, ValidationError } from '@sluice/core';
 import {
   cancelledQueuedRuns,
   clearTaskQuery,
@@ -33,6 +33,7 @@ import {
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
 import type { JobService } from '../jobs/job-service.ts';
+import { etagOf } from '../jobs/settings-version.ts';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX, parseIdempotencyKey, REPLAYED_HEADER } from '../jobs/idempotency.ts';
 import type { EncryptionKeyService } from '../keys/encryption-key-service.ts';
 import type { RouteContext, RouteDef } from './route-def.ts';
@@ -57,6 +58,22 @@ function id(ctx: RouteContext, name: 'job_id' | 'run_id'): string {
 /** A path segment that is text (a task id, a key name) follows the contract's text rule: 400 naming it. */
 function textParam(ctx: RouteContext, name: 'task_id' | 'name'): string {
   return parseRequest(text, ctx.params[name] ?? '', name);
+}
+
+const IF_MATCH_MAX = 200;
+
+/**
+ * A PATCH's If-Match: the settings version it names (an ETag as GET sent it, or the bare
+ * settings_version), or null for none or `*` (any: the job exists). A weak tag (`W/"…"`) stays as
+ * it is, and so matches nothing, as If-Match's strong comparison says.
+ */
+function parseIfMatch(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const v = header.trim();
+  if (v === '*') return null;
+  if (v.length > IF_MATCH_MAX) throw new ValidationError([{ path: 'If-Match', message: `longer than ${IF_MATCH_MAX} characters` }]);
+  if (v.includes(',')) throw new ValidationError([{ path: 'If-Match', message: 'give the one ETag the job was read with' }]);
+  return /^"[^"]*"$/.test(v) ? v.slice(1, -1) : v;
 }
 
 function who(ctx: RouteContext): Principal {
@@ -151,9 +168,10 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       tag: 'ingestion',
       scope: 'sluice:read',
       ingestErrorShape: true,
-      responses: { 200: { description: 'the job', schema: jobView }, ...jobErrors },
+      responses: { 200: { description: 'the job; its ETag is its settings_version', schema: jobView }, ...jobErrors },
       async handle(ctx) {
-        return { status: 200, body: await d.jobs.get(who(ctx), id(ctx, 'job_id')) };
+        const job = await d.jobs.get(who(ctx), id(ctx, 'job_id'));
+        return { status: 200, body: job, headers: { ETag: etagOf(job.settings_version) } };
       },
     },
     {
@@ -164,16 +182,26 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
       tag: 'ingestion',
       scope: 'sluice:write',
       body: updateJobRequest,
+      headers: [
+        {
+          name: 'If-Match',
+          description:
+            'the ETag (or settings_version) of the job as the client read it: the change is made only if the job still has those settings, else 412. Without it, the change is made on whatever the job has',
+          maxLength: IF_MATCH_MAX,
+        },
+      ],
       ingestErrorShape: true,
       responses: {
-        200: { description: 'the changed job', schema: jobView },
+        200: { description: 'the changed job; its ETag is its new settings_version', schema: jobView },
         ...jobErrors,
         400: { description: 'invalid change', schema: ingestResponse },
         409: { description: 'the job is deleted', schema: ingestResponse },
+        412: { description: 'If-Match names settings the job no longer has: it changed since the client read it', schema: ingestResponse },
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
-        return { status: 200, body: await d.jobs.update(who(ctx), jobId, parseUpdateJobRequest(ctx.body)) };
+        const job = await d.jobs.update(who(ctx), jobId, parseUpdateJobRequest(ctx.body), parseIfMatch(ctx.req.get('If-Match')));
+        return { status: 200, body: job, headers: { ETag: etagOf(job.settings_version) } };
       },
     },
     {

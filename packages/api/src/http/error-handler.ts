@@ -3,6 +3,7 @@ import {
   AuthError,
   ConfigError,
   ConflictError,
+  PreconditionFailedError,
   ForbiddenError,
   NotFoundError,
   ServiceUnavailableError,
@@ -62,6 +63,7 @@ export function mapError(err: unknown): Mapped {
   }
   if (err instanceof NotFoundError) return { status: 404, message: err.message };
   if (err instanceof ConflictError) return { status: 409, message: err.message };
+  if (err instanceof PreconditionFailedError) return { status: 412, message: err.message };
   if (err instanceof UnprocessableError) return { status: 422, message: err.message };
   if (err instanceof UnsupportedMediaTypeError) return { status: 415, message: err.message };
   // A dependency away (the OAuth issuer): retryable, and one line in the log, not a stack trace.

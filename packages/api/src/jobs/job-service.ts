@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ConnectorConfigError, ConnectorNotFoundError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
+import { ConflictError, ConnectorConfigError, PreconditionFailedError, ConnectorNotFoundError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError, errorMessage, type FieldIssue } from '@sluice/core';
 import {
   checkSchedule,
   parseCreateIngestJob,
@@ -28,6 +28,7 @@ import { canonicalJson } from '@sluice/core/json';
 import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import { queuedRunWait } from '@sluice/core/states';
+import { settingsVersion } from './settings-version.ts';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
 import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog, type SourceCatalog } from './validate-against-catalog.ts';
@@ -235,10 +236,11 @@ export class JobService {
    * ({@link #checkSourceConfig}). The job's saved state, runs and tables stay: a try of extract
    * that starts after the change uses the new configuration, one under way finishes with the old.
    */
-  async update(p: Principal, jobId: string, body: UpdateJobRequest): Promise<JobView> {
+  async update(p: Principal, jobId: string, body: UpdateJobRequest, ifMatch: string | null = null): Promise<JobView> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+    if (ifMatch !== null && ifMatch !== settingsVersion(job)) throw staleChange(jobId);
     const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : canonicalSchedule(body.schedule);
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);
@@ -273,13 +275,19 @@ export class JobService {
       };
       // Compare-and-set on what was checked: a connector may refresh the config (a rotated OAuth
       // token, saved by a run's extract) while the new one is being checked.
+      // With If-Match, on every setting as it was read: a change made meanwhile is not written over.
+      const unchanged =
+        ifMatch === null
+          ? {}
+          : { schedule: job.schedule, timezone: job.timezone, isPaused: job.isPaused, catchup: job.catchup, maxActiveRuns: job.maxActiveRuns, sourceConfigEncrypted: job.sourceConfigEncrypted };
       const written = await this.d.prisma.ingestionJob.updateMany({
-        where: { id: jobId, isDeleted: false, ...(config === null ? {} : { sourceConfigEncrypted: job.sourceConfigEncrypted }) },
+        where: { id: jobId, isDeleted: false, ...(config === null ? {} : { sourceConfigEncrypted: job.sourceConfigEncrypted }), ...unchanged },
         data,
       });
       if (written.count === 0) {
         const now = await this.#job(p, jobId);
         if (now.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+        if (ifMatch !== null) throw staleChange(jobId);
         throw new ConflictError(
           `the source_config of job ${jobId} changed while this change was being checked (a run's connector may have refreshed a token): read the job and send the change again`,
         );
@@ -721,4 +729,11 @@ export class JobService {
       this.#log.warn('schedule not synced now; the scheduler will reconcile it', { jobId, error: errorSummary(err) });
     }
   }
+}
+
+/** A PATCH whose If-Match names settings the job no longer has. */
+function staleChange(jobId: string): PreconditionFailedError {
+  return new PreconditionFailedError(
+    `If-Match: job ${jobId} changed since it was read (another change, or a token its connector refreshed): read it again (its ETag and settings_version are the new version) and make the change on what it has now`,
+  );
 }

@@ -1,6 +1,7 @@
 import { columnTransformationToView, type JobStatusView, type JobView, type RunSummaryView, type RunView, type TaskView } from '@sluice/core/contract';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import type { DagRunModel, IngestionJobModel, TaskInstanceModel } from '@sluice/db';
+import { settingsVersion } from './settings-version.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
@@ -47,6 +48,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
     is_paused: job.isPaused,
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),
+    settings_version: settingsVersion(job),
   };
 }
 

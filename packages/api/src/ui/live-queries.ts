@@ -10,6 +10,7 @@ import {
   type LiveRunSummary,
   type RunStateName,
 } from '@sluice/ui/events';
+import { settingsVersion } from '../jobs/settings-version.ts';
 import { taskView } from '../jobs/views.ts';
 import { canSee, type UiPrincipal } from './principal.ts';
 
@@ -82,6 +83,8 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
       schedule: true,
       timezone: true,
       catchup: true,
+      maxActiveRuns: true,
+      sourceConfigEncrypted: true,
       status: true,
       statusMessage: true,
       streams: true,
@@ -120,6 +123,7 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
     catchup: job.catchup,
     status: job.status,
     status_message: job.statusMessage,
+    settings_version: settingsVersion(job),
     dag:
       dag === undefined
         ? null

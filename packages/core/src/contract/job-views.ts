@@ -72,6 +72,11 @@ export const jobView = z
     ...statusFields,
     created_at: timestamp,
     updated_at: timestamp,
+    settings_version: z
+      .string()
+      .describe(
+        "a digest of what PATCH changes (schedule, timezone, paused, catchup, max_active_runs, source_config): the answer's ETag. Sent back in a PATCH's If-Match, the change is refused (412) if the job changed meanwhile",
+      ),
   })
   .meta({ id: 'Job' });
 export type JobView = z.output<typeof jobView>;

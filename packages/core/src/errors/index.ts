@@ -60,6 +60,11 @@ export class ConflictError extends SluiceError {
   readonly code = 'conflict';
 }
 
+/** A request made on a stale read: its `If-Match` names a version of the resource that is no longer the current one (412). */
+export class PreconditionFailedError extends SluiceError {
+  readonly code = 'precondition_failed';
+}
+
 /**
  * A valid request the server will not do as asked because of an earlier one (an `Idempotency-Key`
  * reused for a different request): 422, as the IETF idempotency-key draft says.

@@ -1,4 +1,5 @@
 import { useState, type ReactNode } from 'react';
+import { ApiError } from '../api/client.ts';
 import type { Job } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { MASK, maskSecrets, restoreDisplayMasks } from '../lib/mask.ts';
@@ -8,12 +9,16 @@ import { ActionStatus } from './page-parts.tsx';
  * The job's source config, masked, and (unless the job is deleted) an editor for it: the JSON as
  * shown, secrets as `**********` — left so, a secret keeps its saved value. Saving replaces the
  * config through the API's PATCH, which checks it with the connector and keeps the saved state;
- * `onSaved` gets the changed job the PATCH answers with.
+ * `onSaved` gets the changed job the PATCH answers with. The save is made on the job as the
+ * editor opened on it (If-Match): if it changed meanwhile — another operator's change, a token
+ * its connector refreshed — it is refused, not written over; `onStale` then reads the job again.
  */
-export function SourceConfigEditor({ job, canEdit, onSaved }: { job: Job; canEdit: boolean; onSaved: (changed: Job) => void }): ReactNode {
+export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Job; canEdit: boolean; onSaved: (changed: Job) => void; onStale: () => void }): ReactNode {
   const { api } = useApp();
   const shown = JSON.stringify(maskSecrets(job.source_config), null, 2);
   const [draft, setDraft] = useState<string | null>(null);
+  /** The job as the editor opened on it: what the draft was made from. */
+  const [base, setBase] = useState<Job>(job);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -35,12 +40,21 @@ export function SourceConfigEditor({ job, canEdit, onSaved }: { job: Job; canEdi
     setBusy(true);
     try {
       // The PATCH answers with the changed job: the page shows it at once, not the old config until a re-read.
-      const changed = await api.request<Job>('PATCH', `/api/airbyte/ingest/${encodeURIComponent(job.job_id)}`, { source_config: restoreDisplayMasks(edited, job.source_config) });
+      const changed = await api.request<Job>(
+        'PATCH',
+        `/api/airbyte/ingest/${encodeURIComponent(base.job_id)}`,
+        { source_config: restoreDisplayMasks(edited, base.source_config) },
+        { 'If-Match': `"${base.settings_version}"` },
+      );
       onSaved(changed);
       setDraft(null);
       setNotice('Saved: the next extract uses the new config; the saved state is kept.');
     } catch (err) {
-      setError(`Not saved: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof ApiError && err.status === 412) {
+        setError('Not saved: the job was changed elsewhere since this editor opened. Its config as it is now shows above your draft: open the editor again and make your change on it.');
+        setDraft(null);
+        onStale();
+      } else setError(`Not saved: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       setBusy(false);
     }
@@ -52,7 +66,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved }: { job: Job; canEdi
         <>
           <pre className="json" data-testid="source-config">{shown}</pre>
           {canEdit ? (
-            <button type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setDraft(shown); }}>
+            <button type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setBase(job); setDraft(shown); }}>
               Edit source config
             </button>
           ) : null}

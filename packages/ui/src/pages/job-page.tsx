@@ -49,6 +49,13 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
     job: ({ job: j }) => setLive(j),
     gone: () => setMissing(true),
   });
+  // Settings changed elsewhere (a PATCH, a refreshed token): the job is read again, so that what
+  // the page shows — and what its config editor starts from — is what the job has now.
+  const liveVersion = live?.settings_version;
+  useEffect(() => {
+    if (liveVersion !== undefined && job !== null && liveVersion !== job.settings_version) load();
+    // Only a new version from the feed calls for a read (not each read's answer: `job` is left out).
+  }, [liveVersion, load]);
 
   const act = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     setBusy(true);
@@ -260,7 +267,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             ) : null}
             <dt>Source config</dt>
             <dd>
-              <SourceConfigEditor job={job} canEdit={!deleted} onSaved={setJob} />
+              <SourceConfigEditor job={job} canEdit={!deleted} onSaved={setJob} onStale={load} />
             </dd>
           </dl>
         )}

@@ -78,6 +78,8 @@ export interface LiveJob {
   status: string;
   status_message: string | null;
   dag: { version: number; tasks: LiveDagTask[] } | null;
+  /** The job's settings version (its ETag): when it changes, the page reads the job again. */
+  settings_version: string;
   /** The streams the job syncs: its settings', then those its runs read (the newest run's first); tasks are shown by stream name. */
   streams: string[];
   runs: LiveRunWithMarks[];
