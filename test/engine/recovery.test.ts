@@ -253,6 +253,41 @@ describe('recovery', () => {
     assert.ok(!messages.some((m) => /lost|stopped heart-beating/.test(m)), messages.join(' | '));
   });
 
+  it("PostgreSQL away when a try's handler writes after its work (an extract's catalog, a run warning): the write waits for it; the work is not done again", { timeout: 60_000 }, async () => {
+    const pg = await ownPostgresServer('handler-pg-away');
+    h = await createHarness({ databaseServerUrl: pg.url });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let stageTries = 0;
+    await h.startRunner({
+      stage: async (ctx) => {
+        stageTries++;
+        await held;
+        // before (QA round 25): such a write failed the try, and its retry did the work again.
+        const jobs = await ctx.whenReachable('the count', () => ctx.prisma.ingestionJob.count());
+        await ctx.warnRun(`written when PostgreSQL was back (${jobs} job)`);
+        return {};
+      },
+    });
+    await h.startScheduler();
+    const jobId = await h.createJob({ streams: ['a'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await pg.stop();
+    release();
+    await sleep(4_000);
+    await pg.start();
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
+    assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    assert.deepEqual([stage.tryNumber, stageTries], [1, 1], 'one try');
+    assert.deepEqual((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).warnings, ['written when PostgreSQL was back (1 job)']);
+    const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
+    assert.ok(messages.includes('PostgreSQL is unreachable: the count waits for it (at most 10 min)'), messages.join(' | '));
+  });
+
   it("PostgreSQL away under a running try: its log says once that heartbeats fail, and once that they work again", { timeout: 60_000 }, async () => {
     const pg = await ownPostgresServer('beat-pg-away');
     h = await createHarness({ databaseServerUrl: pg.url });

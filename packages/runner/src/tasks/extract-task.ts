@@ -195,12 +195,17 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     },
   });
   if (result.status === 'failed') throw result.failure.error;
+  // What follows writes to PostgreSQL after the records are read: an outage now waits for it
+  // (ctx.whenReachable; warnRun does too) rather than failing the try, whose retry would read them again.
   if (result.discoveredCatalog) {
+    const discovered = result.discoveredCatalog;
     // A config replaced since (PATCH) dropped the cached catalog; the next extract discovers with it.
-    const kept = await writeWithConfig(ctx, sealedConfig, {
-      sourceCatalog: { ...result.discoveredCatalog, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
-      sourceCatalogAt: new Date(),
-    });
+    const kept = await ctx.whenReachable('the catalog discovered', () =>
+      writeWithConfig(ctx, sealedConfig, {
+        sourceCatalog: { ...discovered, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
+        sourceCatalogAt: new Date(),
+      }),
+    );
     if (!kept) ctx.log.info("the catalog discovered is not kept: the job's source_config was changed since this try read it, and the next extract discovers with it");
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
@@ -238,11 +243,13 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     // Not for a job deleted meanwhile: its flow was marked removed. The job's row is locked (shared)
     // so that a delete either comes first (nothing is recorded) or marks removed what is recorded here.
     const shape = dagShapeFor(ctx.job, mapped, deps.publicUrl);
-    const recorded = await ctx.prisma.$transaction(async (tx) => {
-      const [job] = await tx.$queryRaw<{ is_deleted: boolean }[]>`SELECT is_deleted FROM ingestion_jobs WHERE id = ${ctx.job.id}::uuid FOR SHARE`;
-      if (job?.is_deleted !== false) return undefined;
-      return deps.datahub?.record(tx, shape);
-    });
+    const recorded = await ctx.whenReachable("the DAG's DataHub metadata", () =>
+      ctx.prisma.$transaction(async (tx) => {
+        const [job] = await tx.$queryRaw<{ is_deleted: boolean }[]>`SELECT is_deleted FROM ingestion_jobs WHERE id = ${ctx.job.id}::uuid FOR SHARE`;
+        if (job?.is_deleted !== false) return undefined;
+        return deps.datahub?.record(tx, shape);
+      }),
+    );
     if (recorded?.kind === 'skipped') ctx.log.warn(`DataHub metadata for the DAG not recorded: ${recorded.reason}`);
   }
   const output: ExtractOutput = { manifestKey: result.manifestKey, streams, unread: unread.map((u) => ({ name: u.name, error: u.error })) };

@@ -124,6 +124,8 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   }, deps.heartbeatMs);
   const timeout = setTimeout(() => abort('timeout'), timeoutMs);
 
+  const whenReachable = <T>(what: string, write: () => Promise<T>): Promise<T> =>
+    retryWhileUnreachable(write, { signal: controller.signal, onWait: () => log.warn(`PostgreSQL is unreachable: ${what} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`) });
   const ctx: TaskContext = {
     job: run.job,
     run: { id: run.id, logicalDate: run.logicalDate, runType: run.runType },
@@ -145,8 +147,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     },
     async warnRun(message) {
       log.warn(message);
-      await deps.store.addRunWarning(deps.sql, run.id, message);
+      await whenReachable("the run's warning", () => deps.store.addRunWarning(deps.sql, run.id, message));
     },
+    whenReachable,
     async stillCurrent() {
       if (abortReason === 'lost') return false;
       let ours: boolean;
@@ -248,6 +251,26 @@ async function settledWithin<T>(p: Promise<T>, ms: number): Promise<{ ok: true; 
     ]);
   } finally {
     timer.abort();
+  }
+}
+
+/**
+ * Runs `write` until it does not fail for PostgreSQL being unreachable, waiting between attempts
+ * (250 ms doubling to 2 s), for at most REPORT_PATIENCE_MS or until `signal` aborts; any other
+ * failure, or the last one, is thrown. `onWait` is called once, when the first attempt fails so.
+ */
+async function retryWhileUnreachable<T>(write: () => Promise<T>, o: { signal: AbortSignal; onWait: () => void }): Promise<T> {
+  const deadline = Date.now() + REPORT_PATIENCE_MS;
+  let wait = 250;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isDatabaseUnreachable(err) || Date.now() + wait > deadline || o.signal.aborted) throw err;
+      if (attempt === 0) o.onWait();
+    }
+    await sleep(wait, undefined, { signal: o.signal });
+    wait = Math.min(wait * 2, 2_000);
   }
 }
 

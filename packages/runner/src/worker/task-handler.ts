@@ -82,6 +82,13 @@ export interface TaskContext {
    * staging keys), so that a lost try leaves them to the retry. True when PostgreSQL cannot tell.
    */
   stillCurrent(): Promise<boolean>;
+  /**
+   * Runs `write` (PostgreSQL work a try does after work that is costly to redo: an extract's
+   * records read), and while PostgreSQL is unreachable tries it again, waiting for it as a finished
+   * try's outcome does (at most REPORT_PATIENCE_MS, or until `signal` aborts), so that an outage
+   * costs its length, not the work. `what` names it in the one log line said while it waits.
+   */
+  whenReachable<T>(what: string, write: () => Promise<T>): Promise<T>;
   prisma: PrismaClient;
 }
 
