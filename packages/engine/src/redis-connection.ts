@@ -34,11 +34,17 @@ function isUnreachable(err: unknown): boolean {
 }
 
 /**
- * BullMQ's words for a job whose lock its worker no longer holds: the process was paused (SIGSTOP,
- * a stalled VM) or Redis was emptied under it. Expected then: the scheduler declares such a try
- * lost and retries it, and the late outcome is refused by the try's guard.
+ * BullMQ's words for a job whose lock (or whole key) its worker no longer holds: the process was
+ * paused (SIGSTOP, a stalled VM) or Redis was emptied or restarted under it. Expected then, and
+ * harmless: PostgreSQL, not the BullMQ job, decides the try's outcome. A try whose heartbeat went
+ * stale meanwhile was declared lost and retried, and its late outcome is refused by the try's
+ * guard; any other's counts (Redis emptied under a try that kept beating).
  */
-const LOCK_LOST = /could not renew lock for job|Missing lock for job|Lock mismatch for job/;
+const LOCK_LOST = /could not renew lock for job|Missing lock for job|Lock mismatch for job|Missing key for job/;
+
+/** What the log says of a lost lock: that the try's outcome is PostgreSQL's to decide, not what it decided. */
+export const LOCK_LOST_SAID =
+  "a job's BullMQ lock or key was lost (the process was paused, or Redis emptied or restarted under it): PostgreSQL decides its try's outcome, which counts unless the try was declared lost meanwhile (its heartbeat stale) and retried";
 
 /** A queue's or worker's error message logged again only after this long (the count of repeats is said then). */
 const REPEATED_ERROR_MS = 5 * 60_000;
@@ -98,7 +104,7 @@ export class RedisOutages {
 
   #logError(what: string, message: string): void {
     if (LOCK_LOST.test(message)) {
-      this.#logRepeated('warn', `${what}: a job's lock was lost (the process was paused, or Redis emptied under it); its try is declared lost and retried, and this late one changes nothing`, message);
+      this.#logRepeated('warn', `${what}: ${LOCK_LOST_SAID}`, message);
     } else {
       this.#logRepeated('error', `${what} error`, message);
     }
