@@ -159,3 +159,28 @@ test("a failed statement's summary is Prisma's last line: what happened, not whe
     await db.drop();
   }
 });
+
+test("a transaction over its time limit reads as one that waited too long, not as Prisma's advice to raise its timeout", async () => {
+  const db = await createTestDatabase();
+  const prisma = createPrismaClient(db.url, { max: 2 });
+  try {
+    const expired = await prisma
+      .$transaction(
+        async (tx) => {
+          await tx.$executeRaw`SELECT pg_sleep(0.6)`;
+          await tx.$queryRaw`SELECT 1`;
+        },
+        { timeout: 200 },
+      )
+      .then(
+        () => assert.fail('answered'),
+        (e: unknown) => e,
+      );
+    assert.ok(!isDatabaseUnreachable(expired), 'the server answered');
+    // before (QA round 25): "Transaction API error: … Consider increasing the interactive transaction timeout …"
+    assert.match(errorSummary(expired), /^a PostgreSQL transaction took too long \(0\.\d+ s, over its limit of 0\.2 s\): it waited on a lock another transaction held, or on an overloaded server$/);
+  } finally {
+    await prisma.$disconnect();
+    await db.drop();
+  }
+});

@@ -57,8 +57,22 @@ function isPrismaError(err: unknown): err is Error {
 export function errorSummary(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   if (!isPrismaError(err)) return message;
+  const expired = transactionExpired(err);
+  if (expired !== null) return expired;
   const said = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
   return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
+}
+
+/**
+ * Prisma's P2028 for a transaction that outlived its time limit, said in terms an operator can act
+ * on (Prisma's own text advises raising a timeout of its API, which is Sluice's to set); null for
+ * any other error.
+ */
+function transactionExpired(err: Error): string | null {
+  if (stringField(err, 'code') !== 'P2028') return null;
+  const limit = /timeout for this transaction was (\d+) ms, however (\d+) ms passed/.exec(err.message);
+  const took = limit ? ` (${Number(limit[2]) / 1000} s, over its limit of ${Number(limit[1]) / 1000} s)` : '';
+  return `a PostgreSQL transaction took too long${took}: it waited on a lock another transaction held, or on an overloaded server`;
 }
 
 /** Whether Prisma refused a write for breaking a unique constraint (P2002). */
