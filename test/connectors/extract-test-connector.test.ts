@@ -491,6 +491,12 @@ describe('failures', () => {
     assert.equal(failed(stopped.result).failure.reason, 'cancelled');
     assert.match(stopped.logs.text(), /users 10 \(complete\)/, 'users was read to the end before the cancel');
     assert.equal(await readExtractManifest(store, stopped.runId), undefined, 'a cancelled last try loads nothing');
+    // A stop may be retried (its runner stopping) or cleared (its run cancelled): the log says either
+    // reads on, and says the stop as one, not as a failed read (before: "a clear of this extract" and
+    // an error line; QA round 25).
+    assert.match(stopped.logs.text(), /kept users \(10 records\), read to the end: the extract's next try \(its retry, or a clear's\) reads on from there/);
+    assert.match(stopped.logs.text(), /extract stopped: /);
+    assert.doesNotMatch(stopped.logs.text(), /extract failed \(cancelled\)/);
   });
 
   test('a stream cut off across many parts keeps the parts before its last state and the head of the one it ends in; the next try adds parts after them', async () => {

@@ -210,7 +210,9 @@ class ExtractRun {
   }
 
   #failed(failure: ConnectorFailure): ExtractResult {
-    this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
+    // Stopped when told to (a cancel, a timeout, its runner stopping) is said by the runner as what it is; not an error of the read.
+    if (failure.reason === 'cancelled') this.#log('warn', 'sluice', `extract stopped: ${failure.message}`);
+    else this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
     return { status: 'failed', failure, updatedConfig: this.#updatedConfig, progress: this.#finalProgress() };
   }
 
@@ -360,7 +362,10 @@ class ExtractRun {
         if (partial) return partial;
       }
       if (final && kept.length > 0) {
-        this.#log('info', 'sluice', `kept ${describeKept(kept)}: a clear of this extract reads on from there`);
+        // A stopped read (a cancel, or its runner stopping: a signal this try cannot tell apart) may be
+        // retried at once; a last try's or a permanent failure is read on from only by a clear.
+        const next = failure.reason === 'cancelled' ? "the extract's next try (its retry, or a clear's) reads on from there" : 'a clear of this extract reads on from there';
+        this.#log('info', 'sluice', `kept ${describeKept(kept)}: ${next}`);
       }
       return this.#failed(failure);
     }
