@@ -136,7 +136,13 @@ describe('schedule, pause, delete', () => {
   });
 
   test('list filters by name and status, and pages', async () => {
-    for (const n of ['alpha one', 'alpha two', 'beta']) await req('POST', '/api/airbyte/ingest', ingestBody({ name: n }));
+    for (const n of ['alpha one', 'alpha two', 'beta', '50%_off\\x']) await req('POST', '/api/airbyte/ingest', ingestBody({ name: n }));
+    // LIKE's wildcards and escape are matched as typed (before: "_" and "%" matched any job; QA round 25).
+    const named = async (q: string): Promise<string[]> => (await req('GET', `/api/airbyte/ingest?name=${encodeURIComponent(q)}`)).body.jobs.map((j: { name: string }) => j.name);
+    assert.deepEqual(await named('_'), ['50%_off\\x']);
+    assert.deepEqual(await named('%'), ['50%_off\\x']);
+    assert.deepEqual(await named('a_one'), []);
+    assert.deepEqual(await named('0%_OFF\\'), ['50%_off\\x']);
     const alpha = await req('GET', '/api/airbyte/ingest?name=ALPHA&limit=1');
     assert.equal(alpha.body.total, 2);
     assert.equal(alpha.body.jobs.length, 1);

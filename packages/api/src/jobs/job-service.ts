@@ -209,7 +209,8 @@ export class JobService {
     if (!p.admin) and.push({ ownerId: p.subject });
     if (q.owner_id !== undefined) and.push({ ownerId: q.owner_id });
     if (q.status !== undefined) and.push({ status: q.status });
-    if (q.name !== undefined) and.push({ name: { contains: q.name, mode: 'insensitive' } });
+    // A substring as typed: LIKE's wildcards (and its escape) in it are matched as themselves.
+    if (q.name !== undefined) and.push({ name: { contains: q.name.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' } });
     if (q.include_deleted !== true) and.push({ isDeleted: false });
     const where: Prisma.IngestionJobWhereInput = { AND: and };
     const [rows, total] = await Promise.all([
