@@ -132,13 +132,18 @@ describe('schedule, pause, delete', () => {
     assert.equal(conf.status, 400, conf.text);
     assert.match(conf.body.error, /^body: POST \/api\/airbyte\/ingest\/\{job_id\}\/runs takes no request body/);
     assert.equal((await api.db.prisma.dagRun.count({ where: { jobId: own } })), 0, 'no run was started');
+    // A body of another type says something too (before: it was ignored and a run started; QA round 25).
+    const text = await api.request('POST', `/api/airbyte/ingest/${own}/runs`, { token: DEV, raw: 'please do not run', headers: { 'content-type': 'text/plain' } });
+    assert.equal(text.status, 400, text.text);
+    assert.match(text.body.error, /takes no request body/);
+    assert.equal((await api.db.prisma.dagRun.count({ where: { jobId: own } })), 0, 'no run was started');
     assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs`, {})).status, 201, 'an empty object is no body');
   });
 
   test('list filters by name and status, and pages', async () => {
     for (const n of ['alpha one', 'alpha two', 'beta', '50%_off\\x']) await req('POST', '/api/airbyte/ingest', ingestBody({ name: n }));
     // LIKE's wildcards and escape are matched as typed (before: "_" and "%" matched any job; QA round 25).
-    const named = async (q: string): Promise<string[]> => (await req('GET', `/api/airbyte/ingest?name=${encodeURIComponent(q)}`)).body.jobs.map((j: { name: string }) => j.name);
+    const named = async (q: string): Promise<string[]> => (await req('GET', `/api/airbyte/ingest?name=${encodeURIComponent(q)}`)).body.jobs.map((j: { name: string }) => j.name) as string[];
     assert.deepEqual(await named('_'), ['50%_off\\x']);
     assert.deepEqual(await named('%'), ['50%_off\\x']);
     assert.deepEqual(await named('a_one'), []);

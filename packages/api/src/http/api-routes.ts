@@ -112,6 +112,30 @@ const plainErrors = {
 
 /** Every route of the API, in one table. */
 export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
+  return declaredRoutes(d).map(withRequestErrors);
+}
+
+/**
+ * A route as it answers a request it cannot read, documented where the route does not say more:
+ * a body route's 400, 413 and 415; a query route's 400; another write route's 400 for a body sent
+ * (the app's handler refuses each so, create-http-app.ts).
+ */
+function withRequestErrors(route: RouteDef): RouteDef {
+  const schema = route.ingestErrorShape ? ingestResponse : errorResponse;
+  const bad = [
+    ...(route.body ? ['invalid body'] : route.method === 'get' ? [] : ['a request body was sent: this route takes none']),
+    ...(route.query ? ['invalid query'] : []),
+  ];
+  const add: RouteDef['responses'] = {};
+  if (bad.length > 0) add[400] = { description: bad.join('; '), schema };
+  if (route.body) {
+    add[413] = { description: 'body too large', schema };
+    add[415] = { description: 'the body is not JSON (Content-Type: application/json)', schema };
+  }
+  return { ...route, responses: { ...add, ...route.responses } };
+}
+
+function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
   return [
     {
       method: 'post',

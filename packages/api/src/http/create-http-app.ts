@@ -49,7 +49,8 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       }
       // A route that reads no body refuses one that says something (Airflow's `conf`, say) rather
       // than ignore it; an empty object, as browsers' clients post, is no body.
-      if (!route.body && req.body !== undefined && !isEmptyObject(req.body)) {
+      // A body of another type (text, a form) says something too.
+      if (!route.body && (req.body !== undefined ? !isEmptyObject(req.body) : hasBody(req))) {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });

@@ -45,6 +45,7 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
     }),
     responses: {
       200: { description: 'an event stream (event: jobs | job | run | log | gone)', schema: z.string(), contentType: 'text/event-stream' },
+      400: { description: 'invalid query', schema: errorResponse },
       401: { description: 'missing or invalid bearer token', schema: errorResponse },
       404: { description: 'the watched job, run or task is not there for this caller', schema: errorResponse },
     },

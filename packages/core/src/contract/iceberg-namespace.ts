@@ -15,4 +15,6 @@ export const icebergNamespace = text
   .refine((v) => v === v.toLowerCase(), {
     error: (issue) =>
       `must be lower case ("${String(issue.input).toLowerCase()}"): Trino folds names to lower case and could not name it, and to such engines it would be one name with its lower-case form`,
-  });
+  })
+  // What the API document says: both rules in one pattern (each still refuses with its own words).
+  .meta({ pattern: '^[a-z_][a-z0-9_]{0,254}$' });
