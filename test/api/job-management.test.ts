@@ -318,6 +318,25 @@ describe('runs and tasks', () => {
     assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs/cancel`)).status, 409);
   });
 
+  test('a trigger racing the delete of its job answers 201 or 409 "is deleted", never 404 for a job that is there', async () => {
+    const answers = new Set<string>();
+    for (let round = 0; round < 10; round++) {
+      const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: `raced ${round}`, max_active_runs: 10 }))).body.job_id as string;
+      const [deleted, ...triggers] = await Promise.all([
+        req('DELETE', `/api/airbyte/ingest/${own}`),
+        ...Array.from({ length: 4 }, () => req('POST', `/api/airbyte/ingest/${own}/runs`)),
+      ]);
+      assert.equal(deleted?.status, 200);
+      for (const t of triggers) {
+        answers.add(t.status === 409 ? `409 ${String(t.body.error)}`.replace(own, '{job}') : String(t.status));
+      }
+      // before (QA round 25): some answered 404 "ingestion job … not found"
+      assert.ok(triggers.every((t) => t.status === 201 || t.status === 409), triggers.map((t) => `${t.status} ${t.text}`).join('; '));
+      assert.equal(await api.db.prisma.dagRun.count({ where: { jobId: own, state: { in: ['queued', 'running'] } } }), 0, 'no run of a deleted job is left under way');
+    }
+    assert.ok([...answers].every((a) => a === '201' || a === '409 job {job} is deleted'), [...answers].join('; '));
+  });
+
   test('deleting a job cancels its runs under way, running and queued; its finished runs stay as they were', async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'deleted while running' }))).body.job_id as string;
     const done = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;

@@ -415,7 +415,11 @@ export class JobService {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-    const { runId, state } = await this.d.engine.triggerRun(jobId);
+    const { runId, state } = await this.d.engine.triggerRun(jobId).catch(async (err: unknown) => {
+      // Run creation finds no job that is not deleted: a delete came between the read above and it.
+      if (err instanceof NotFoundError && (await this.#job(p, jobId)).isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
+      throw err;
+    });
     this.#log.info('run triggered', { jobId, runId, state });
     return { runId, state, message: state === 'queued' ? queuedRunWait(job.isPaused) : null };
   }
