@@ -76,6 +76,27 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
   ],
   ['rename onto metadata in another case', { ...base, column_transformations: [{ column: 'a', new_name: 'Ingestion_Time' }] }, /^column_transformations\[0\]\.new_name: "Ingestion_Time" is the ingestion metadata column "ingestion_time"/],
   ['rename onto metadata', { ...base, column_transformations: [{ column: 'a', new_name: 'ingestion_time' }] }, /^column_transformations\[0\]\.new_name: "ingestion_time" is an ingestion metadata column/],
+  // Contradictions across entries (before: accepted, the drop or the last entry won; QA round 25).
+  [
+    'a drop and a rename of one column',
+    { ...base, column_transformations: [{ column: 'name', stream: 'users', transformation_type: 'drop' }, { column: 'name', stream: 'users', new_name: 'nm' }] },
+    /^column_transformations\[1\]: column "name" is dropped by column_transformations\[0\] in stream "users": it cannot also be renamed, encrypted or cast$/,
+  ],
+  [
+    'a rename for every stream, then a drop in one',
+    { ...base, column_transformations: [{ column: 'name', new_name: 'nm' }, { column: 'name', stream: 'users', drop: true }] },
+    /^column_transformations\[1\]\.drop: column "name" is renamed, encrypted or cast by column_transformations\[0\] in stream "users": it cannot also be dropped$/,
+  ],
+  [
+    'two casts of one column',
+    { ...base, column_transformations: [{ column: 'amount', transformation_type: 'cast', target_type: 'string' }, { column: 'amount', transformation_type: 'cast', target_type: 'long' }] },
+    /^column_transformations\[1\]\.target_type: column "amount" is already cast to string by column_transformations\[0\] in every stream$/,
+  ],
+  [
+    'two keys for one column',
+    { ...base, column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'k1' }, { column: 'email', encryption_key_name: 'k2' }] },
+    /^column_transformations\[1\]\.encryption_key_name: column "email" is already encrypted with key "k1" by column_transformations\[0\] in stream "users"$/,
+  ],
 ];
 
 for (const [what, body, expected] of rejected) {
@@ -84,6 +105,20 @@ for (const [what, body, expected] of rejected) {
     assert.ok(issues.some((i) => expected.test(i)), `got ${JSON.stringify(issues)}`);
   });
 }
+
+test('one column renamed, encrypted and cast by separate entries, and an entry given twice, are one change', () => {
+  const spec = parseCreateIngestJob({
+    ...base,
+    column_transformations: [
+      { column: 'email', new_name: 'mail' },
+      { column: 'email', encryption_key_name: 'pii' },
+      { column: 'email', stream: 's', encryption_key_name: 'pii' },
+      { column: 'age', transformation_type: 'cast', target_type: 'long' },
+      { column: 'age', transformation_type: 'cast', target_type: 'long' },
+    ],
+  });
+  assert.equal(spec.columnTransformations.length, 5);
+});
 
 test('renaming onto a metadata column is fine without the metadata columns', () => {
   const spec = parseCreateIngestJob({ ...base, add_ingestion_metadata: false, column_transformations: [{ column: 'a', new_name: 'ingestion_time' }] });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors/index.ts';
-import { INGESTION_METADATA_COLUMNS, tableNameCollision, type ColumnTransformation } from '../pipeline/index.ts';
+import { INGESTION_METADATA_COLUMNS, mergeColumnTransformations, tableNameCollision, type ColumnTransformation } from '../pipeline/index.ts';
 import { canonicalSchedule, normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
 import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
 import { icebergNamespace } from './iceberg-namespace.ts';
@@ -247,30 +247,24 @@ function transformationIssues(ts: readonly ColumnTransformation[], streams: read
   const reported = new Set<string>();
   for (const scope of scopes) {
     const inScope = ts.map((t, i) => ({ t, i })).filter(({ t }) => t.stream === null || t.stream === scope);
-    const renamed = new Map<string, { name: string; i: number }>();
+    const renamed = new Map<string, string>();
     // Keyed by the lower-cased name: DuckDB, Trino and Spark match column names case-insensitively.
     const targets = new Map<string, { column: string; target: string; i: number }>();
     const where = scope === null ? 'in every stream' : `in stream "${scope}"`;
-    for (const { t, i } of inScope) {
-      if (t.newName !== null) {
-        const prev = renamed.get(t.column);
-        if (prev && prev.name !== t.newName) {
-          const key = `rename:${i}`;
-          if (!reported.has(key)) {
-            reported.add(key);
-            issues.push({
-              path: `column_transformations[${i}].new_name`,
-              message: `column "${t.column}" is already renamed to "${prev.name}" by column_transformations[${prev.i}] ${where}`,
-            });
-          }
-          continue;
-        }
-        renamed.set(t.column, { name: t.newName, i });
+    // Each column's entries together: a second name, key or cast, or a drop beside a change, contradicts.
+    for (const column of new Set(inScope.map(({ t }) => t.column))) {
+      const entries = inScope.filter(({ t }) => t.column === column);
+      const merged = mergeColumnTransformations(column, entries, where);
+      for (const issue of merged.issues) {
+        if (reported.has(issue.path)) continue;
+        reported.add(issue.path);
+        issues.push(issue);
       }
+      if (merged.change.newName !== null) renamed.set(column, merged.change.newName);
     }
     for (const { t, i } of inScope) {
       if (t.drop) continue;
-      const target = renamed.get(t.column)?.name ?? t.column;
+      const target = renamed.get(t.column) ?? t.column;
       const prev = targets.get(target.toLowerCase());
       if (prev && prev.column !== t.column) {
         const key = `target:${i}`;

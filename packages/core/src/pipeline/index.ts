@@ -1,6 +1,6 @@
 export { icebergTableName, tableNameCollision, NAMESPACE_PATTERN } from './identifiers.ts';
-export { ambiguousMergeKey, planStreamColumns, columnsNoStreamHas, encryptsColumnOf, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
-export type { CastType, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
+export { ambiguousMergeKey, mergeColumnTransformations, planStreamColumns, columnsNoStreamHas, encryptsColumnOf, sourceCaseCollision, CAST_TYPES } from './transformations.ts';
+export type { CastType, ColumnChange, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
 export { INGESTION_METADATA_COLUMNS, metadataColumnCollision } from './metadata-columns.ts';
 export type { IngestionMetadataColumn, IngestionMetadataValues } from './metadata-columns.ts';
 export { columnsFromJsonSchema, columnTypeOf } from './json-schema-columns.ts';

@@ -102,3 +102,14 @@ test('table names are made valid by the documented rule', () => {
   assert.equal(icebergTableName('2024 Sales'), '_2024_sales');
   assert.equal(icebergTableName('***'), '_');
 });
+
+test("a job made before contradictions were refused fails its transform naming them, rather than letting one entry win", () => {
+  assert.throws(
+    () => planStreamColumns('users', ['id', 'name', 'amount'], [t({ column: 'name', drop: true }), t({ column: 'name', stream: 'users', newName: 'nm' }), t({ column: 'amount', castTo: 'string' }), t({ column: 'amount', castTo: 'long' })]),
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      err.message ===
+        'column_transformations[1]: column "name" is dropped by column_transformations[0] in stream "users": it cannot also be renamed, encrypted or cast; ' +
+          'column_transformations[3].target_type: column "amount" is already cast to string by column_transformations[2] in stream "users"',
+  );
+});

@@ -30,6 +30,56 @@ export interface StreamPlan {
   columns: ColumnPlan[];
 }
 
+/** What a column's transformations make of it, together. */
+export interface ColumnChange {
+  newName: string | null;
+  encryptionKeyName: string | null;
+  castTo: CastType | null;
+  drop: boolean;
+}
+
+/**
+ * The transformations of one column that apply in one place (`where`: "in stream …", "in every
+ * stream"), taken together: a rename and an encryption and a cast all apply; the same one given
+ * twice is one. What contradicts an earlier one is an issue at the later entry, not a silent
+ * winner: a second, different name, key or cast; a drop beside any other change.
+ */
+export function mergeColumnTransformations(column: string, entries: readonly { t: ColumnTransformation; i: number }[], where: string): { change: ColumnChange; issues: FieldIssue[] } {
+  const change: ColumnChange = { newName: null, encryptionKeyName: null, castTo: null, drop: false };
+  const by: { newName?: number; encryptionKeyName?: number; castTo?: number; drop?: number; changed?: number } = {};
+  const issues: FieldIssue[] = [];
+  for (const { t, i } of entries) {
+    const at = `column_transformations[${i}]`;
+    const changes = t.newName !== null || t.encryptionKeyName !== null || t.castTo !== null;
+    if (t.drop && by.changed !== undefined) {
+      issues.push({ path: `${at}.drop`, message: `column "${column}" is renamed, encrypted or cast by column_transformations[${by.changed}] ${where}: it cannot also be dropped` });
+      continue;
+    }
+    if (changes && by.drop !== undefined) {
+      issues.push({ path: at, message: `column "${column}" is dropped by column_transformations[${by.drop}] ${where}: it cannot also be renamed, encrypted or cast` });
+      continue;
+    }
+    if (t.newName !== null && change.newName !== null && change.newName !== t.newName) {
+      issues.push({ path: `${at}.new_name`, message: `column "${column}" is already renamed to "${change.newName}" by column_transformations[${by.newName ?? 0}] ${where}` });
+      continue;
+    }
+    if (t.encryptionKeyName !== null && change.encryptionKeyName !== null && change.encryptionKeyName !== t.encryptionKeyName) {
+      issues.push({ path: `${at}.encryption_key_name`, message: `column "${column}" is already encrypted with key "${change.encryptionKeyName}" by column_transformations[${by.encryptionKeyName ?? 0}] ${where}` });
+      continue;
+    }
+    if (t.castTo !== null && change.castTo !== null && change.castTo !== t.castTo) {
+      issues.push({ path: `${at}.target_type`, message: `column "${column}" is already cast to ${change.castTo} by column_transformations[${by.castTo ?? 0}] ${where}` });
+      continue;
+    }
+    if (t.newName !== null && change.newName === null) [change.newName, by.newName] = [t.newName, i];
+    if (t.encryptionKeyName !== null && change.encryptionKeyName === null) [change.encryptionKeyName, by.encryptionKeyName] = [t.encryptionKeyName, i];
+    if (t.castTo !== null && change.castTo === null) [change.castTo, by.castTo] = [t.castTo, i];
+    if (t.drop && !change.drop) [change.drop, by.drop] = [true, i];
+    if (changes) by.changed ??= i;
+  }
+  return { change, issues };
+}
+
 /**
  * Applies a job's transformations to one stream's columns. Several transformations may target
  * the same column (rename + encrypt both apply). Fails when a transformation names the stream but
@@ -40,27 +90,23 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
   const collision = sourceCaseCollision(stream, columns);
   if (collision) throw new ValidationError([{ path: 'streams', message: collision }]);
   const issues: FieldIssue[] = [];
-  const byColumn = new Map<string, ColumnPlan & { dropped: boolean }>();
-  for (const c of columns) byColumn.set(c, { source: c, target: c, encryptionKeyName: null, castTo: null, dropped: false });
-
-  transformations.forEach((t, i) => {
-    if (t.stream !== null && t.stream !== stream) return;
-    const plan = byColumn.get(t.column);
-    if (!plan) {
-      // A transformation aimed at every stream applies only where the column exists.
-      if (t.stream !== null) {
-        issues.push({
-          path: `column_transformations[${i}].column`,
-          message: `stream "${stream}" has no column "${t.column}" (its columns: ${columns.join(', ') || 'none'})`,
-        });
-      }
-      return;
+  const applying = transformations.map((t, i) => ({ t, i })).filter(({ t }) => t.stream === null || t.stream === stream);
+  for (const { t, i } of applying) {
+    // A transformation aimed at every stream applies only where the column exists.
+    if (t.stream !== null && !columns.includes(t.column)) {
+      issues.push({
+        path: `column_transformations[${i}].column`,
+        message: `stream "${stream}" has no column "${t.column}" (its columns: ${columns.join(', ') || 'none'})`,
+      });
     }
-    if (t.newName !== null) plan.target = t.newName;
-    if (t.encryptionKeyName !== null) plan.encryptionKeyName = t.encryptionKeyName;
-    if (t.castTo !== null) plan.castTo = t.castTo;
-    if (t.drop) plan.dropped = true;
-  });
+  }
+  const byColumn = new Map<string, ColumnPlan & { dropped: boolean }>();
+  for (const c of columns) {
+    const merged = mergeColumnTransformations(c, applying.filter(({ t }) => t.column === c), `in stream "${stream}"`);
+    issues.push(...merged.issues);
+    const { newName, encryptionKeyName, castTo, drop } = merged.change;
+    byColumn.set(c, { source: c, target: newName ?? c, encryptionKeyName, castTo, dropped: drop });
+  }
 
   const kept = [...byColumn.values()].filter((p) => !p.dropped);
   // Keyed by the lower-cased name: DuckDB, Trino and Spark match column names case-insensitively.
