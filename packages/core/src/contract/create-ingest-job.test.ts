@@ -125,6 +125,12 @@ test('renaming onto a metadata column is fine without the metadata columns', () 
   assert.equal(spec.columnTransformations[0]?.newName, 'ingestion_time');
 });
 
+test('a required field left out is said to be required, not to be of the wrong type (QA round 25)', () => {
+  const { name: _name, mode: _mode, ...rest } = base;
+  assert.deepEqual(issuesOf(rest), ['name: is required', 'mode: is required']);
+  assert.match(issuesOf({ ...base, name: 5 })[0] ?? '', /^name: Invalid input: expected string, received number$/);
+});
+
 test('every bad field is listed, not only the first', () => {
   const issues = issuesOf({ ...base, name: '', mode: 'x', schema_name: '1 2' });
   assert.equal(issues.length, 3, JSON.stringify(issues));

@@ -168,7 +168,7 @@ function repeats(items: readonly string[]): number[] {
  */
 export function parseCreateIngestJob(input: unknown): IngestJobSpec {
   const parsed = createIngestJobRequest.safeParse(input);
-  if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error));
+  if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error, '', input));
   const b = parsed.data;
   const issues: FieldIssue[] = [];
   const streams = b.streams ?? [];

@@ -89,6 +89,6 @@ test("GET …/state's answer is taken as it is: its streams' states are saved, i
     'streams: mixes STREAM states (streams[0].state) with a connector-wide LEGACY one (streams[1].state): a connector saves one kind; give the kind it reads',
   ]);
   assert.match(issuesOf(exported([stream('users', 1)], { pending: [{ stream: 'users', state: stream('users', 2) }] }))[0] ?? '', /^pending: is not imported: a pending state may be ahead of what its table holds/);
-  assert.deepEqual(issuesOf({ streams: [{ stream: 'users' }] }), ['streams[0].state: Invalid input: expected object, received undefined']);
+  assert.deepEqual(issuesOf({ streams: [{ stream: 'users' }] }), ['streams[0].state: is required']);
   assert.deepEqual(issuesOf({ streams: [], state: [] }), ['streams: unknown field'], 'with `state`, the body is STATE messages');
 });
