@@ -256,6 +256,22 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test("a stream the extract's last try did not read points to the extract for a clear, not to its own stage", async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'unread orders' });
+    const t = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
+    const runId = t.body.run_id as string;
+    await until('the run to fail', async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === 'failed', 60_000);
+    const page = await context.newPage();
+    await page.goto(`${flowUrl.replace(/\/jobs\/.*$/, '')}/runs/${runId}`);
+    const errors = page.locator('section[aria-labelledby="errors-h"]');
+    const stage = errors.locator('li[data-task="stage"]');
+    // before (QA round 25): "clear and re-run", whose try failed again at once.
+    await stage.getByTestId('clear-instead').waitFor({ timeout: 15_000 });
+    assert.equal(await stage.getByTestId('clear-instead').textContent(), ' · re-runs when extract is cleared');
+    assert.equal(await stage.getByRole('button', { name: 'clear and re-run' }).count(), 0);
+    await page.close();
+  });
+
   test("a failed task's error shows, and its downstream tasks are upstream_failed", async () => {
     const { jobId, flowUrl } = await createJob({ name: 'failing orders' });
     const page = await context.newPage();

@@ -8,6 +8,8 @@
  * for a minute (a test that must act while the extract runs, however slow the browser is). One
  * whose name contains "reordered" reads every stream as a source whose streams change would: its
  * first run reads users then orders, and fails orders' load; its later runs read orders then users.
+ * One whose name contains "unread" ends its extract as a last try whose connector failed after
+ * users was read to the end (ADR 0022): orders is unread, and its stage fails saying so.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
@@ -54,9 +56,14 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
       ctx.log.info(`reading ${streams.join(', ')} from ${ctx.job.sourceName}`);
       const rows = await work(ctx, ctx.job.name.includes('slow') ? Math.ceil(60_000 / stepMs) : steps, stepMs, 500);
       ctx.log.info(`extract done: ${rows} records`);
+      if (ctx.job.name.includes('unread')) {
+        // The real extract's output (packages/runner/src/tasks/extract-task.ts): the streams read, and those not.
+        return { rows, bytes: rows * 120, mappedStreams: streams, output: { streams: [{ name: 'users' }], unread: [{ name: 'orders', error: 'the connector failed' }] } };
+      }
       return { rows, bytes: rows * 120, mappedStreams: streams, output: { streams } };
     },
     async stage(ctx): Promise<TaskResult> {
+      if (ctx.job.name.includes('unread') && ctx.task.stream === 'orders') throw new NonRetryableTaskError('stream "orders" was not read to the end');
       const rows = await work(ctx, 2, 200, 1000);
       return { rows, bytes: rows * 80 };
     },
