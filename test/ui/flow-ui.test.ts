@@ -302,6 +302,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       (await row.getAttribute('data-state')) === 'failed' && ((await row.textContent()) ?? '').includes('2/'),
     );
     assert.ok(await sameDocument(page));
+    // The run started again at the clear, and its duration counts from then: the page says so,
+    // beside a timeline that starts at its first task (before: "Duration 56 ms" alone; QA round 25).
+    await page.getByTestId('run-rerun').waitFor({ timeout: 15_000 });
+    assert.match((await page.getByTestId('run-rerun').textContent()) ?? '', /^ since a clear re-ran it; its first task started /);
     // The timeline shows the latest try, and says it is not the first.
     assert.match((await page.locator('.timeline-row[data-task="load"][data-map-index="1"] .timeline-label').textContent()) ?? '', /load · orders \(try 2\)/);
     await row.getByRole('link', { name: 'load' }).click();

@@ -77,8 +77,15 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
   const totalRows = tasks.reduce((s, t) => s + t.rows, 0);
-  const duration = elapsed(run?.started_at ?? base?.started_at ?? null, run?.ended_at ?? base?.ended_at ?? null, now);
-  const avgRate = duration !== null && duration > 0 ? (totalRows * 1000) / duration : null;
+  const startedAt = run?.started_at ?? base?.started_at ?? null;
+  const duration = elapsed(startedAt, run?.ended_at ?? base?.ended_at ?? null, now);
+  // A run a clear restarted starts again then (as Airflow's does), while the tasks the clear left
+  // keep their times: the page says so, and its rate counts from its first task's start.
+  const taskStarts = tasks.flatMap((t) => (t.started_at === null ? [] : [Date.parse(t.started_at)]));
+  const firstStart = taskStarts.length > 0 ? Math.min(...taskStarts) : null;
+  const rerunSince = startedAt !== null && firstStart !== null && firstStart < Date.parse(startedAt) ? startedAt : null;
+  const span = rerunSince !== null && firstStart !== null ? elapsed(new Date(firstStart).toISOString(), run?.ended_at ?? base?.ended_at ?? null, now) : duration;
+  const avgRate = span !== null && span > 0 ? (totalRows * 1000) / span : null;
   const failed = tasks.filter((t) => t.error !== null && t.error !== '');
   const streams = new Map<string, { rows: number; bytes: number }>();
   for (const t of tasks) {
@@ -102,9 +109,17 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <dl className="facts">
         <div><dt>Type</dt><dd>{run?.run_type ?? base?.run_type ?? '—'}</dd></div>
         <div><dt>Logical date</dt><dd>{formatDate(run?.logical_date ?? base?.logical_date)}</dd></div>
-        <div><dt>Started</dt><dd>{formatDate(run?.started_at ?? base?.started_at)}</dd></div>
+        <div><dt>Started</dt><dd>{formatDate(startedAt)}</dd></div>
         <div><dt>Ended</dt><dd>{formatDate(run?.ended_at ?? base?.ended_at)}</dd></div>
-        <div><dt>Duration</dt><dd>{formatDuration(duration)}</dd></div>
+        <div>
+          <dt>Duration</dt>
+          <dd>
+            {formatDuration(duration)}
+            {rerunSince !== null && firstStart !== null ? (
+              <span className="muted small" data-testid="run-rerun">{` since a clear re-ran it; its first task started ${formatDate(new Date(firstStart).toISOString())}`}</span>
+            ) : null}
+          </dd>
+        </div>
         <div><dt>Rows read</dt><dd data-testid="rows-read">{formatCount(rowsRead)}</dd></div>
         <div><dt>Rows loaded</dt><dd data-testid="rows-loaded">{formatCount(rowsLoaded)}</dd></div>
         {running ? (
