@@ -165,6 +165,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     });
     assert.ok(counts.size >= 3, `the log grew on screen in steps (line counts seen: ${[...counts].join(', ')})`);
     assert.match((await log.textContent()) ?? '', /step 1\/8[\s\S]*step 8\/8/);
+    // A connector's terminal colours are not shown as text (before: "[32m…[0m"; QA round 25).
+    await log.getByText('connector: all streams read', { exact: true }).waitFor();
+    assert.doesNotMatch((await log.textContent()) ?? '', /\[\d+m/);
     assert.equal(await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed'), 'true');
     assert.equal(
       await page.getByRole('navigation', { name: 'Breadcrumb' }).textContent(),
@@ -315,6 +318,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Try 1' }).click();
     await until('try 1 to be shown', async () => (await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed')) === 'true');
     await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();
+    // The facts above are the latest try's, and say so (before: "try 2 of 3" above try 1's lines; QA round 25).
+    assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 1 of \d+, an earlier one; the latest, try 2: /);
+    assert.equal(await page.getByTestId('task-error').textContent(), `Try 2 (the latest): ${LOAD_ERROR}`);
     await shot(page, 'dev-12b-task-log-try-1-of-2');
     await page.close();
   });

@@ -55,6 +55,8 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
       const streams = ctx.job.streams.length > 0 ? ctx.job.streams : order === null || order.first ? STREAMS : [...STREAMS].reverse();
       ctx.log.info(`reading ${streams.join(', ')} from ${ctx.job.sourceName}`);
       const rows = await work(ctx, ctx.job.name.includes('slow') ? Math.ceil(60_000 / stepMs) : steps, stepMs, 500);
+      // A connector's coloured line, as some print them (ANSI escape codes).
+      ctx.log.info('\u001b[32mconnector: all streams read\u001b[0m');
       ctx.log.info(`extract done: ${rows} records`);
       if (ctx.job.name.includes('unread')) {
         // The real extract's output (packages/runner/src/tasks/extract-task.ts): the streams read, and those not.

@@ -92,8 +92,10 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         <LiveIndicator status={status} />
       </div>
       {task ? (
-        <p className="muted">
-          try {task.try_number} of {task.max_tries} · {formatDuration(elapsed(task.started_at, task.ended_at))}
+        // The task's times and counts are its latest try's: an earlier try shown says whose they are.
+        <p className="muted" data-testid="try-facts">
+          {tryNumber === task.try_number || task.try_number === 0 ? `try ${tryNumber} of ${task.max_tries} · ` : `try ${tryNumber} of ${task.max_tries}, an earlier one; the latest, try ${task.try_number}: `}
+          {formatDuration(elapsed(task.started_at, task.ended_at))}
           {task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}
         </p>
       ) : null}
@@ -115,10 +117,14 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           times in {browserTimeZone()}
         </span>
       </div>
-      {task?.error ? <pre className="error-text" data-testid="task-error">{task.error}</pre> : null}
+      {task?.error ? (
+        <pre className="error-text" data-testid="task-error">
+          {tryNumber === task.try_number ? task.error : `Try ${task.try_number} (the latest): ${task.error}`}
+        </pre>
+      ) : null}
       <ActionStatus error={shownError} />
       <div className="log" role="log" aria-label={`Log of ${label}, try ${tryNumber}`} tabIndex={0} data-testid="task-log">
-        {shown === null && missing === null ? <span className="muted">Loading…</span> : null}
+        {shown === null && missing === null && error === null ? <span className="muted">Loading…</span> : null}
         {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
         {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
         {(shown ?? []).map((l, i) => (
@@ -127,11 +133,18 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
               {formatLogTime(l.ts)}
             </span>
             <span className="lvl">{l.level}</span>
-            <span className="msg">{l.message}</span>
+            <span className="msg">{withoutTerminalCodes(l.message)}</span>
           </div>
         ))}
         <div ref={bottom} />
       </div>
     </main>
   );
+}
+
+/** ANSI/VT100 escape sequences (a connector's colours, `\x1b[31m…\x1b[0m`): meant for a terminal, noise on a page. */
+const TERMINAL_CODES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
+
+function withoutTerminalCodes(message: string): string {
+  return message.replace(TERMINAL_CODES, '');
 }
