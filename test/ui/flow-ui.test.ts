@@ -275,6 +275,23 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test('a stream of a very long name wraps on the run and log pages instead of widening them', async () => {
+    const long = `s${'x'.repeat(299)}`;
+    const { jobId } = await createJob({ name: 'long stream name', streams: ['users', long] });
+    const t = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
+    const runId = t.body.run_id as string;
+    await until('the run to succeed', async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === 'success', 60_000);
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await page.locator(`table.tasks tr[data-task="load"][data-map-index="1"][data-state="success"]`).waitFor({ timeout: 15_000 });
+    // before (QA round 25): the run page was 5087 px wide, the log page 4434 px.
+    assert.ok((await overflowOf(page)) <= 0, `the run page scrolls sideways by ${await overflowOf(page)} px`);
+    await page.goto(`${stack.url}/runs/${runId}/tasks/load?map_index=1`);
+    await page.getByTestId('task-log').getByText('committed', { exact: false }).waitFor({ timeout: 15_000 });
+    assert.ok((await overflowOf(page)) <= 0, `the log page scrolls sideways by ${await overflowOf(page)} px`);
+    await page.close();
+  });
+
   test("a failed task's error shows, and its downstream tasks are upstream_failed", async () => {
     const { jobId, flowUrl } = await createJob({ name: 'failing orders' });
     const page = await context.newPage();
@@ -501,8 +518,19 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await failing.locator('.state-mark[data-state="failed"]').waitFor();
     const all = await rows.count();
     await shot(page, 'dev-13-jobs-page');
+    // Each filter keeps the jobs whose last run (their newest run mark) is in that state.
+    const lastMarks = async (): Promise<string[]> => {
+      const marks: string[] = [];
+      for (const row of await rows.all()) marks.push((await row.locator('.run-marks .state-mark[data-state]').last().getAttribute('data-state')) ?? 'none');
+      return marks;
+    };
     await page.getByLabel('Last run').selectOption('failed');
-    assert.equal(await rows.count(), 1, 'only the failing job has a failed last run');
+    assert.ok((await lastMarks()).every((m) => m === 'failed'), (await lastMarks()).join(', '));
+    assert.equal(await page.locator('tr[data-job-id]', { hasText: 'failing orders' }).count(), 1);
+    // before (QA round 25): no "cancelled" choice, and a job whose last run was cancelled matched only "any".
+    await page.getByLabel('Last run').selectOption('cancelled');
+    assert.ok((await lastMarks()).every((m) => m === 'cancelled'), (await lastMarks()).join(', '));
+    assert.equal(await page.locator('tr[data-job-id]', { hasText: 'cancel me (slow)' }).count(), 1);
     await page.getByLabel('Last run').selectOption('any');
     await page.getByLabel('Search').fill('pause');
     assert.equal(await rows.count(), 1);
@@ -735,6 +763,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     await page.locator('dl.settings').getByText('Every minute', { exact: false }).waitFor();
     assert.equal(await page.getByText('next fire').count(), 0);
+    // It says the schedule fires no more, and not what its missed fires would do (QA round 25).
+    assert.equal(await page.getByTestId('schedule-stopped').textContent(), 'removed with the job: it fires no more');
+    assert.equal(await page.locator('dl.settings dt', { hasText: 'Missed fires' }).count(), 0);
     const pill = page.locator('.page-head [data-testid="job-active"]');
     assert.equal(await pill.textContent(), 'deleted');
     assert.equal(await pill.getAttribute('class'), 'pill deleted', 'not drawn as an active job');

@@ -236,8 +236,9 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
               {scheduleInWords(schedule?.schedule ?? null, schedule?.timezone ?? job.timezone)}
               {schedule?.schedule ? <code className="small"> {schedule.schedule}</code> : null}
               {next !== null ? <div className="muted small">next fire {formatDate(next.toISOString())}</div> : null}
+              {deleted && schedule?.schedule ? <div className="muted small" data-testid="schedule-stopped">removed with the job: it fires no more</div> : null}
             </dd>
-            {schedule?.schedule ? (
+            {schedule?.schedule && !deleted ? (
               <>
                 <dt>Missed fires</dt>
                 <dd>

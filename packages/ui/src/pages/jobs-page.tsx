@@ -12,7 +12,7 @@ import { Link } from '../router.tsx';
 import { LIVE_JOBS_LIMIT, type LiveJobLine } from '../shared/events.ts';
 
 type ActiveFilter = 'all' | 'active' | 'paused';
-type LastRunFilter = 'any' | 'success' | 'failed' | 'running' | 'none';
+type LastRunFilter = 'any' | 'success' | 'failed' | 'cancelled' | 'running' | 'none';
 
 /** Every job the viewer may see, with live run marks and filters. */
 export function JobsPage(): ReactNode {
@@ -97,6 +97,7 @@ export function JobsPage(): ReactNode {
             <option value="any">any</option>
             <option value="success">success</option>
             <option value="failed">failed</option>
+            <option value="cancelled">cancelled</option>
             <option value="running">running or queued</option>
             <option value="none">never ran</option>
           </select>
