@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../errors/index.ts';
-import { latestFireTime, missedFireTimes, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
+import { canonicalSchedule, latestFireTime, missedFireTimes, nextFireTimes, normalizeSchedule, normalizeTimeZone } from './index.ts';
 
 const iso = (ds: Date[]): string[] => ds.map((d) => d.toISOString());
 
@@ -40,6 +40,14 @@ describe('normalizeSchedule', () => {
   it('takes a seconds field only when asked (tests)', () => {
     assert.throws(() => normalizeSchedule('*/2 * * * * *'), /6 fields/);
     assert.equal(normalizeSchedule('*/2 * * * * *', { allowSeconds: true }), '*/2 * * * * *');
+  });
+});
+
+describe('canonicalSchedule', () => {
+  it('stores a schedule trimmed, its fields one space apart, a preset in lower case', () => {
+    // before (QA round 25): " 0  0 * * * " was stored as "0  0 * * *", another request to an idempotent create than "0 0 * * *"
+    assert.equal(canonicalSchedule(' 0  0 *\t* * '), '0 0 * * *');
+    assert.equal(canonicalSchedule(' @HOURLY '), '@hourly');
   });
 });
 

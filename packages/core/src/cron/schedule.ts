@@ -68,9 +68,13 @@ function fieldProblem(field: string, rule: FieldRule): string | null {
   return null;
 }
 
-/** A schedule as it is stored and shown: trimmed, and a preset in lower case (`@HOURLY` is `@hourly`). */
+/**
+ * A schedule as it is stored and shown: trimmed, its fields one space apart (`0  0 * * *` is
+ * `0 0 * * *`: the same schedule, and the same request to an idempotent create), and a preset in
+ * lower case (`@HOURLY` is `@hourly`).
+ */
 export function canonicalSchedule(expression: string): string {
-  const expr = expression.trim();
+  const expr = expression.trim().split(/\s+/).join(' ');
   return expr.startsWith('@') ? expr.toLowerCase() : expr;
 }
 
