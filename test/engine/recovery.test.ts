@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { createMemoryLogger } from '@sluice/logging';
 import { freePort, startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { schedulerId, sentinelKey } from '@sluice/engine';
+import type { TaskContext } from '@sluice/runner';
 import { testEnv } from '../support/env.ts';
 import { createHarness, instanceStates, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
@@ -217,8 +218,14 @@ describe('recovery', () => {
     assert.equal((await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } })).tryNumber, 2);
   });
 
-  it('PostgreSQL away when a try finishes: its lines and outcome wait for it; the try is neither declared lost nor done again', { timeout: 60_000 }, async () => {
-    const pg = await ownPostgresServer('report-pg-away');
+  /**
+   * A run of a job whose stage holds, PostgreSQL stopped under it for longer than the scheduler's
+   * staleAfterMs, then lets go: `afterWork` runs (PostgreSQL still away) and the stage returns;
+   * PostgreSQL comes back and the run succeeds. Answers the run, its stage instance, how often the
+   * stage ran, and the stage's log lines.
+   */
+  async function stageAcrossPostgresOutage(name: string, afterWork: (ctx: TaskContext) => Promise<void>): Promise<{ runId: string; stage: { tryNumber: number }; stageTries: number; messages: string[] }> {
+    const pg = await ownPostgresServer(name);
     h = await createHarness({ databaseServerUrl: pg.url });
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
@@ -229,7 +236,7 @@ describe('recovery', () => {
       stage: async (ctx) => {
         stageTries++;
         await held;
-        ctx.log.info('staged while PostgreSQL was away');
+        await afterWork(ctx);
         return {};
       },
     });
@@ -244,9 +251,16 @@ describe('recovery', () => {
     const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
     assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
     const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
+    return { runId, stage, stageTries, messages };
+  }
+
+  it('PostgreSQL away when a try finishes: its lines and outcome wait for it; the try is neither declared lost nor done again', { timeout: 60_000 }, async () => {
+    const { stage, stageTries, messages } = await stageAcrossPostgresOutage('report-pg-away', async (ctx) => {
+      ctx.log.info('staged while PostgreSQL was away');
+    });
     // before: the report failed, the try stayed running, was declared lost and staged again (try 2)
     assert.deepEqual([stage.tryNumber, stageTries], [1, 1], 'one try, recorded when PostgreSQL was back');
-    const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
     const kept = messages.indexOf('staged while PostgreSQL was away');
     assert.ok(kept > 0, `the line logged during the outage was kept and written: ${messages.join(' | ')}`);
     assert.ok(kept < messages.indexOf('try 1 succeeded'), 'before the outcome');
@@ -254,37 +268,13 @@ describe('recovery', () => {
   });
 
   it("PostgreSQL away when a try's handler writes after its work (an extract's catalog, a run warning): the write waits for it; the work is not done again", { timeout: 60_000 }, async () => {
-    const pg = await ownPostgresServer('handler-pg-away');
-    h = await createHarness({ databaseServerUrl: pg.url });
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
+    const { stage, stageTries, messages, runId } = await stageAcrossPostgresOutage('handler-pg-away', async (ctx) => {
+      // before (QA round 25): such a write failed the try, and its retry did the work again.
+      const jobs = await ctx.whenReachable('the count', () => ctx.prisma.ingestionJob.count());
+      await ctx.warnRun(`written when PostgreSQL was back (${jobs} job)`);
     });
-    let stageTries = 0;
-    await h.startRunner({
-      stage: async (ctx) => {
-        stageTries++;
-        await held;
-        // before (QA round 25): such a write failed the try, and its retry did the work again.
-        const jobs = await ctx.whenReachable('the count', () => ctx.prisma.ingestionJob.count());
-        await ctx.warnRun(`written when PostgreSQL was back (${jobs} job)`);
-        return {};
-      },
-    });
-    await h.startScheduler();
-    const jobId = await h.createJob({ streams: ['a'] });
-    const { runId } = await h.engine.triggerRun(jobId);
-    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
-    await pg.stop();
-    release();
-    await sleep(4_000);
-    await pg.start();
-    const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
-    assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
-    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
     assert.deepEqual([stage.tryNumber, stageTries], [1, 1], 'one try');
     assert.deepEqual((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).warnings, ['written when PostgreSQL was back (1 job)']);
-    const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
     assert.ok(messages.includes('PostgreSQL is unreachable: the count waits for it (at most 10 min)'), messages.join(' | '));
   });
 
