@@ -10,6 +10,9 @@ const limit = z.coerce.number().int().min(1).max(200).default(50).describe('page
 const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');
 const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+/** How a PATCH that names no field is refused. */
+const NAME_ONE = 'give at least one of';
+
 /**
  * `PATCH /api/airbyte/ingest/{job_id}`: change the schedule, its time zone, catch-up, pause or
  * resume, max_active_runs; or the connector's configuration (Sluice's extension: rotated credentials, a new host),
@@ -35,7 +38,7 @@ export const updateJobRequest = z
       ),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), {
-    message: 'give at least one of schedule, timezone, paused, catchup, max_active_runs, source_config',
+    message: `${NAME_ONE} schedule, timezone, paused, catchup, max_active_runs, source_config`,
   })
   .meta({ id: 'UpdateJobRequest' });
 export type UpdateJobRequest = z.output<typeof updateJobRequest>;
@@ -59,7 +62,13 @@ export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
       );
     }
   }
-  return parseRequest(updateJobRequest, input);
+  try {
+    return parseRequest(updateJobRequest, input);
+  } catch (err) {
+    // A body of unknown fields only is that, not also one that names no field.
+    if (!(err instanceof ValidationError) || err.issues.length < 2) throw err;
+    throw new ValidationError(err.issues.filter((i) => !i.message.startsWith(NAME_ONE)));
+  }
 }
 
 /** `GET /api/airbyte/ingest` query: paged, filtered by owner, status and name. */
