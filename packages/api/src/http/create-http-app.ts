@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 import type { Principal } from '../auth/principal.ts';
-import { BODY_LIMIT, errorHandler } from './error-handler.ts';
+import { BODY_LIMIT, errorBody, errorHandler } from './error-handler.ts';
 import { expressPath, type RouteDef } from './route-def.ts';
 
 export interface HttpAppDeps {
@@ -70,7 +70,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     res
       .status(405)
       .set('Allow', allowed.join(', '))
-      .json({ error: `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})` });
+      .json(errorBody(req, `${req.method} is not allowed on ${req.path} (allowed: ${allowed.join(', ')})`));
   });
   app.use((req: Request) => {
     throw new NotFoundError('route', `${req.method} ${req.path}`);
