@@ -6,7 +6,7 @@ import { findSecretPaths } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { IcebergCatalog } from '@sluice/iceberg';
-import type { Prisma } from '@sluice/db';
+import { errorSummary, type Prisma } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { dagShapeFor } from './datahub-dag.ts';
@@ -163,6 +163,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     ctx.log.info(`discovering the source again: the job's previous run failed (${failedAt.toISOString()}) after its catalog was discovered, and a catalog older than the source can be why`);
   }
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
+  /** The connector's refreshed configs being saved, one after the other (onControlConfig). */
+  let controlConfigs: Promise<void> = Promise.resolve();
   const result = await runExtract({
     connector,
     config,
@@ -181,19 +183,25 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     stillCurrent: () => ctx.stillCurrent(),
     onLog,
     onProgress: (p) => ctx.progress({ rows: p.records, bytes: p.bytes }),
-    onControlConfig: async (updated) => {
+    onControlConfig: (updated) => {
       // A connector handed back a refreshed config (e.g. a rotated OAuth token): keep it,
       // encrypted — unless the job's config was replaced (PATCH) since this try read it: the
-      // operator's config wins over one derived from the config it replaced.
-      const next = sealSourceConfig(deps.keyring, ctx.job.id, updated);
-      if (await writeWithConfig(ctx, sealedConfig, { sourceConfigEncrypted: next, sourceConfigChangedAt: new Date() })) {
-        sealedConfig = next;
-        ctx.log.info('the connector updated its configuration; the new one is saved for the next runs');
-      } else {
-        ctx.log.warn("the connector updated its configuration, but the job's source_config was changed since this try read it: the connector's update is not saved, the changed source_config is kept");
-      }
+      // operator's config wins over one derived from the config it replaced. Saved in order, each
+      // waiting for PostgreSQL when it is away (the token may be the only one that works now), while
+      // the read goes on; the try ends once they are saved.
+      const save = async (): Promise<void> => {
+        const next = sealSourceConfig(deps.keyring, ctx.job.id, updated);
+        if (await ctx.whenReachable("the connector's updated configuration", () => writeWithConfig(ctx, sealedConfig, { sourceConfigEncrypted: next, sourceConfigChangedAt: new Date() }))) {
+          sealedConfig = next;
+          ctx.log.info('the connector updated its configuration; the new one is saved for the next runs');
+        } else {
+          ctx.log.warn("the connector updated its configuration, but the job's source_config was changed since this try read it: the connector's update is not saved, the changed source_config is kept");
+        }
+      };
+      controlConfigs = controlConfigs.then(() => save().catch((err: unknown) => ctx.log.error(`the connector's updated configuration was not saved: ${errorSummary(err)}`)));
     },
   });
+  await controlConfigs;
   if (result.status === 'failed') throw result.failure.error;
   // What follows writes to PostgreSQL after the records are read: an outage now waits for it
   // (ctx.whenReachable; warnRun does too) rather than failing the try, whose retry would read them again.
