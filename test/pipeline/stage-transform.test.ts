@@ -420,8 +420,17 @@ test('a value that cannot be cast fails the task naming the column, the value an
 
 test('a cast to an integer type takes whole numbers only: a fraction fails the task, it is not rounded', async () => {
   const run = '11111111-2222-3333-4444-777777777777';
-  const { staged } = await stageRaw(run, ['{"amount":3.0,"code":"7"}', '{"amount":1.5,"code":"8"}', '{"amount":null,"code":"9.0"}'], { amount: { type: ['null', 'number'] }, code: { type: 'string' } });
+  const { staged } = await stageRaw(
+    run,
+    ['{"amount":3.0,"code":"7","big":"9007199254740993"}', '{"amount":1.5,"code":"8","big":"9007199254740993.5"}', '{"amount":null,"code":"9.0","big":null}'],
+    { amount: { type: ['null', 'number'] }, code: { type: 'string' }, big: { type: ['null', 'string'] } },
+  );
   assert.equal(staged.rows, 3);
+  // A fraction beyond a double's precision, in text, is a fraction too (before: rounded; QA round 26).
+  await assert.rejects(
+    transformOf(run, 'items', { transformations: [{ column: 'big', stream: null, newName: null, encryptionKeyName: null, castTo: 'long', drop: false }] }),
+    (err: unknown) => err instanceof NonRetryableTaskError && err.message === 'stream "items", column "big": value "9007199254740993.5" in row 2 cannot be cast to long',
+  );
   const cast = (column: string, castTo: 'int' | 'long') => [{ column, stream: null, newName: null, encryptionKeyName: null, castTo, drop: false }];
   for (const to of ['int', 'long'] as const) {
     // before: 1.5 was written as 2, and the run succeeded (QA round 25).

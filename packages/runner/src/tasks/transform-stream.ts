@@ -117,12 +117,14 @@ const DUCK_TYPE: Record<CastType, string> = {
 
 /**
  * Whether `v` casts to `type` as it is. DuckDB's casts to an integer round a fraction (1.5 becomes
- * 2) where an integer type holds none: a value with one does not fit, as stage's integers do not.
+ * 2) where an integer type holds none: a value with one does not fit, as stage's integers do not —
+ * a number whose double differs from the integer, or a text with a digit other than 0 after its
+ * point (beyond a double's precision, "9007199254740993.5" has the integer's double).
  */
 function castFits(v: string, type: CastType): string {
   const cast = `TRY_CAST(${v} AS ${DUCK_TYPE[type]})`;
   if (type !== 'int' && type !== 'long') return `${cast} IS NOT NULL`;
-  return `${cast} IS NOT NULL AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true)`;
+  return `${cast} IS NOT NULL AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true) AND NOT regexp_matches(${v}::VARCHAR, '[.][0-9]*[1-9]')`;
 }
 
 function outputTypeOf(t: ColumnType): OutputType {
