@@ -671,7 +671,26 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Save config' }).click();
     await page.getByRole('alert').getByText(/^Not saved: the job was changed elsewhere since this editor opened/).waitFor();
     assert.deepEqual(await stored(), { count: 70, seed: 8, api_key: 'canary-secret-d41d8cd98f' }, 'the change made elsewhere stays');
-    await page.getByTestId('source-config').getByText('"count": 70', { exact: false }).waitFor({ timeout: 15_000 });
+    // The draft stays, under the config as it now is (before: the draft was thrown away; QA round 26);
+    // a second save, made knowing it, is made.
+    await page.getByTestId('source-config-now').getByText('"count": 70', { exact: false }).waitFor({ timeout: 15_000 });
+    assert.match(await editor.inputValue(), /"count": 61/);
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByRole('status').getByText('Saved: the next extract uses the new config; the saved state is kept.').waitFor();
+    assert.deepEqual(await stored(), { count: 61, seed: 7, api_key: 'canary-secret-d41d8cd98f' });
+    // The page's own pause, while the editor is open, is no conflict for a config save (QA round 26: 412).
+    await page.getByRole('button', { name: 'Edit source config' }).click();
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('.page-head [data-testid="job-active"]').getByText('paused').waitFor({ timeout: 15_000 });
+    await editor.fill((await editor.inputValue()).replace('"count": 61', '"count": 62'));
+    await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByRole('status').getByText('Saved: the next extract uses the new config; the saved state is kept.').waitFor();
+    assert.deepEqual(await stored(), { count: 62, seed: 7, api_key: 'canary-secret-d41d8cd98f' });
+    // The config sent back as it is changes nothing, not even the version others hold (QA round 26).
+    const read = await stack.api('GET', `/api/airbyte/ingest/${jobId}`, stack.devToken);
+    const same = await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { source_config: read.body.source_config });
+    assert.equal(same.status, 200, JSON.stringify(same.body));
+    assert.equal(same.body.settings_version, read.body.settings_version);
     await page.close();
   });
 

@@ -63,17 +63,16 @@ function textParam(ctx: RouteContext, name: 'task_id' | 'name'): string {
 const IF_MATCH_MAX = 200;
 
 /**
- * A PATCH's If-Match: the settings version it names (an ETag as GET sent it, or the bare
- * settings_version), or null for none or `*` (any: the job exists). A weak tag (`W/"…"`) stays as
- * it is, and so matches nothing, as If-Match's strong comparison says.
+ * A PATCH's If-Match: the settings versions it names (ETags as GET sent them, or bare
+ * settings_versions; a list matches any of them), or null for none or `*` (any: the job exists). A
+ * weak tag (`W/"…"`) stays as it is, and so matches nothing, as If-Match's strong comparison says.
  */
-function parseIfMatch(header: string | undefined): string | null {
+function parseIfMatch(header: string | undefined): string[] | null {
   if (header === undefined) return null;
   const v = header.trim();
   if (v === '*') return null;
   if (v.length > IF_MATCH_MAX) throw new ValidationError([{ path: 'If-Match', message: `longer than ${IF_MATCH_MAX} characters` }]);
-  if (v.includes(',')) throw new ValidationError([{ path: 'If-Match', message: 'give the one ETag the job was read with' }]);
-  return /^"[^"]*"$/.test(v) ? v.slice(1, -1) : v;
+  return v.split(',').map((tag) => tag.trim()).map((tag) => (/^"[^"]*"$/.test(tag) ? tag.slice(1, -1) : tag));
 }
 
 function who(ctx: RouteContext): Principal {
@@ -210,7 +209,7 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
         {
           name: 'If-Match',
           description:
-            'the ETag (or settings_version) of the job as the client read it: the change is made only if the job still has those settings, else 412. Without it, the change is made on whatever the job has',
+            'the ETag (or settings_version) of the job as the client read it, or a list of them: the change is made only if the job still has those settings, else 412. Without it, the change is made on whatever the job has',
           maxLength: IF_MATCH_MAX,
         },
       ],

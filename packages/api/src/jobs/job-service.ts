@@ -237,15 +237,17 @@ export class JobService {
    * ({@link #checkSourceConfig}). The job's saved state, runs and tables stay: a try of extract
    * that starts after the change uses the new configuration, one under way finishes with the old.
    */
-  async update(p: Principal, jobId: string, body: UpdateJobRequest, ifMatch: string | null = null): Promise<JobView> {
+  async update(p: Principal, jobId: string, body: UpdateJobRequest, ifMatch: readonly string[] | null = null): Promise<JobView> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-    if (ifMatch !== null && ifMatch !== settingsVersion(job)) throw staleChange(jobId);
+    if (ifMatch !== null && !ifMatch.includes(settingsVersion(job))) throw staleChange(jobId);
     const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : canonicalSchedule(body.schedule);
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);
-    const config = body.source_config === undefined ? null : await this.#newSourceConfig(job, body.source_config);
+    const sent = body.source_config === undefined ? null : await this.#newSourceConfig(job, body.source_config);
+    // The config the job has already (sent back as GET showed it): nothing to check or write, and its version stays.
+    const config = sent !== null && canonicalJson(sent.config) === canonicalJson(this.#config(job)) ? null : sent;
     return withSecretsRegistered(config === null ? [] : secretValues(config.config, config.secretPaths), async () => {
       if (config !== null) await this.#checkSourceConfig(job, config.config, config.connectorSpec);
       // The schedule becomes active anew when it or its time zone changes, or the job is resumed:

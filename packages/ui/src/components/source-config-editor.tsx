@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { Job } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
@@ -10,8 +10,10 @@ import { ActionStatus } from './page-parts.tsx';
  * shown, secrets as `**********` — left so, a secret keeps its saved value. Saving replaces the
  * config through the API's PATCH, which checks it with the connector and keeps the saved state;
  * `onSaved` gets the changed job the PATCH answers with. The save is made on the job as the
- * editor opened on it (If-Match): if it changed meanwhile — another operator's change, a token
- * its connector refreshed — it is refused, not written over; `onStale` then reads the job again.
+ * editor opened on it (If-Match): if its config changed meanwhile — another operator's change, a
+ * token its connector refreshed — it is refused, not written over; `onStale` then reads the job
+ * again, the draft stays, and the config as it now is shows above it (a second save is then made
+ * on that one). A change of the job's other settings (a pause, from this page too) is no conflict.
  */
 export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Job; canEdit: boolean; onSaved: (changed: Job) => void; onStale: () => void }): ReactNode {
   const { api } = useApp();
@@ -22,6 +24,19 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  /** After a refused save: the next job read becomes the base (the operator has been shown it). */
+  const [rebase, setRebase] = useState(false);
+  /** A save was refused as stale: the config as it now is stays shown above the draft. */
+  const [refused, setRefused] = useState(false);
+  const baseShown = JSON.stringify(maskSecrets(base.source_config), null, 2);
+  useEffect(() => {
+    if (draft === null || job.settings_version === base.settings_version) return;
+    // Only the other settings changed: the draft's save is still a change of the config as it is.
+    if (rebase || shown === baseShown) {
+      setBase(job);
+      setRebase(false);
+    }
+  }, [job, base, draft, rebase, shown, baseShown]);
 
   const save = async (text: string): Promise<void> => {
     setError(null);
@@ -48,11 +63,13 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
       );
       onSaved(changed);
       setDraft(null);
+      setRefused(false);
       setNotice('Saved: the next extract uses the new config; the saved state is kept.');
     } catch (err) {
       if (err instanceof ApiError && err.status === 412) {
-        setError('Not saved: the job was changed elsewhere since this editor opened. Its config as it is now shows above your draft: open the editor again and make your change on it.');
-        setDraft(null);
+        setError('Not saved: the job was changed elsewhere since this editor opened. Its config as it is now shows above your draft, which is kept: make your change on it, and save again.');
+        setRebase(true);
+        setRefused(true);
         onStale();
       } else setError(`Not saved: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -66,7 +83,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
         <>
           <pre className="json" data-testid="source-config">{shown}</pre>
           {canEdit ? (
-            <button type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setBase(job); setDraft(shown); }}>
+            <button type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setRefused(false); setRebase(false); setBase(job); setDraft(shown); }}>
               Edit source config
             </button>
           ) : null}
@@ -79,13 +96,19 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
             void save(draft);
           }}
         >
+          {refused || shown !== baseShown ? (
+            <>
+              <p className="muted small">The config as it is now, changed since this editor opened:</p>
+              <pre className="json" data-testid="source-config-now">{shown}</pre>
+            </>
+          ) : null}
           <label htmlFor="source-config-draft" className="muted small">
             JSON. A secret shown as {MASK} keeps its saved value; type a new one to replace it.
           </label>
           <textarea id="source-config-draft" aria-label="Source config (JSON)" spellCheck={false} rows={Math.min(24, draft.split('\n').length + 2)} value={draft} onChange={(e) => setDraft(e.target.value)} />
           <div className="controls">
             <button type="submit" className="primary" disabled={busy}>Save config</button>
-            <button type="button" disabled={busy} onClick={() => { setDraft(null); setError(null); }}>Cancel</button>
+            <button type="button" disabled={busy} onClick={() => { setDraft(null); setError(null); setRefused(false); }}>Cancel</button>
           </div>
         </form>
       )}
