@@ -62,6 +62,9 @@ function textParam(ctx: RouteContext, name: 'task_id' | 'name'): string {
 
 const IF_MATCH_MAX = 200;
 
+/** What a job's ETag is, as the document says it. */
+const ETAG_SAID = 'the job\'s settings_version, quoted: sent back in a PATCH\'s If-Match, the change is made only on these settings';
+
 /**
  * A PATCH's If-Match: the settings versions it names (ETags as GET sent them, or bare
  * settings_versions; a list matches any of them), or null for none or `*` (any: the job exists). A
@@ -191,7 +194,7 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       tag: 'ingestion',
       scope: 'sluice:read',
       ingestErrorShape: true,
-      responses: { 200: { description: 'the job; its ETag is its settings_version', schema: jobView }, ...jobErrors },
+      responses: { 200: { description: 'the job', schema: jobView, headers: { ETag: ETAG_SAID } }, ...jobErrors },
       async handle(ctx) {
         const job = await d.jobs.get(who(ctx), id(ctx, 'job_id'));
         return { status: 200, body: job, headers: { ETag: etagOf(job.settings_version) } };
@@ -215,7 +218,7 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       ],
       ingestErrorShape: true,
       responses: {
-        200: { description: 'the changed job; its ETag is its new settings_version', schema: jobView },
+        200: { description: 'the changed job', schema: jobView, headers: { ETag: ETAG_SAID } },
         ...jobErrors,
         400: { description: 'invalid change', schema: ingestResponse },
         409: { description: 'the job is deleted', schema: ingestResponse },

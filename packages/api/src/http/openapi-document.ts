@@ -58,6 +58,7 @@ export function buildOpenApiDocument(routes: readonly RouteDoc[], info: OpenApiI
     for (const [status, res] of Object.entries(r.responses)) {
       responses[status] = {
         description: res.description,
+        ...(res.headers ? { headers: Object.fromEntries(Object.entries(res.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }])) } : {}),
         ...(res.schema ? { content: { [res.contentType ?? 'application/json']: { schema: toComponent(res.schema, 'output', schemas) } } } : {}),
       };
     }

@@ -42,7 +42,8 @@ export interface RouteDoc {
   body?: z.ZodType;
   query?: z.ZodType;
   headers?: readonly HeaderParam[];
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** Each answer: its body's schema, and the headers it carries that a client reads (name → what it says). */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> }>;
 }
 
 /**
