@@ -269,6 +269,10 @@ describe('runs and tasks', () => {
     // A trigger while paused says its run waits for the resume (before: only "queued"; QA round 24).
     const third = await req('POST', `/api/airbyte/ingest/${own}/runs`);
     assert.deepEqual([third.body.state, third.body.message], ['queued', queuedRunWait(true)]);
+    // The run views say it too (before: state_message null; QA round 26).
+    assert.equal((await req('GET', `/api/runs/${second.run_id}`)).body.state_message, queuedRunWait(true));
+    const listed = (await req('GET', `/api/airbyte/ingest/${own}/runs?state=queued`)).body.runs as { state_message: string }[];
+    assert.deepEqual(listed.map((r) => r.state_message), [queuedRunWait(true), queuedRunWait(true)]);
     assert.equal((await req('POST', `/api/runs/${third.body.run_id}/cancel`)).status, 200);
     assert.equal((await req('POST', `/api/runs/${first.run_id}/cancel`)).status, 200);
     assert.notEqual((await req('GET', `/api/airbyte/ingest/${own}`)).body.status, 'running');

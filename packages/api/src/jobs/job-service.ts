@@ -428,13 +428,13 @@ export class JobService {
 
   async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {
     requireScope(p, 'sluice:read');
-    await this.#job(p, jobId);
+    const job = await this.#job(p, jobId);
     const where = { jobId, ...(q.state ? { state: q.state } : {}), ...(q.run_type ? { runType: q.run_type } : {}) };
     const [rows, total] = await Promise.all([
       this.d.prisma.dagRun.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
       this.d.prisma.dagRun.count({ where }),
     ]);
-    return { runs: rows.map(runSummaryView), total, limit: q.limit, offset: q.offset };
+    return { runs: rows.map((r) => runSummaryView(r, job.isPaused)), total, limit: q.limit, offset: q.offset };
   }
 
   /** The job's saved connector state, stream by stream. */
@@ -629,11 +629,11 @@ export class JobService {
   async #runView(runId: string): Promise<RunView> {
     const run = await this.d.prisma.dagRun.findUniqueOrThrow({
       where: { id: runId },
-      include: { tasks: { orderBy: [{ taskType: 'asc' }, { taskId: 'asc' }, { mapIndex: 'asc' }] } },
+      include: { tasks: { orderBy: [{ taskType: 'asc' }, { taskId: 'asc' }, { mapIndex: 'asc' }] }, job: { select: { isPaused: true } } },
     });
     // DataHub delivery problems are the run's warnings too (they never fail the run).
     const pending = (await getRunWarnings(this.d.prisma, runId)).filter((w) => !w.resolved);
-    return runView({ ...run, warnings: [...run.warnings, ...pending.map((w) => w.message)] }, run.tasks);
+    return runView({ ...run, warnings: [...run.warnings, ...pending.map((w) => w.message)] }, run.job.isPaused, run.tasks);
   }
 
   async #job(p: Principal, jobId: string): Promise<IngestionJobModel> {

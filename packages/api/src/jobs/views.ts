@@ -1,6 +1,7 @@
 import { columnTransformationToView, type JobStatusView, type JobView, type RunSummaryView, type RunView, type TaskView } from '@sluice/core/contract';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import type { DagRunModel, IngestionJobModel, TaskInstanceModel } from '@sluice/db';
+import { queuedRunWait } from '@sluice/core/states';
 import { settingsVersion } from './settings-version.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
@@ -77,12 +78,13 @@ export function taskView(t: TaskViewSource): TaskView {
   };
 }
 
-export function runSummaryView(r: DagRunModel): RunSummaryView {
+/** A run as the API answers it; a queued one's message says what it waits for (its job paused: the resume; else a slot). */
+export function runSummaryView(r: DagRunModel, jobPaused: boolean): RunSummaryView {
   return {
     run_id: r.id,
     job_id: r.jobId,
     state: r.state,
-    state_message: r.stateMessage,
+    state_message: r.stateMessage ?? (r.state === 'queued' ? queuedRunWait(jobPaused) : null),
     run_type: r.runType,
     logical_date: r.logicalDate.toISOString(),
     queued_at: r.queuedAt.toISOString(),
@@ -92,6 +94,6 @@ export function runSummaryView(r: DagRunModel): RunSummaryView {
   };
 }
 
-export function runView(r: DagRunModel, tasks: TaskInstanceModel[]): RunView {
-  return { ...runSummaryView(r), tasks: tasks.map(taskView) };
+export function runView(r: DagRunModel, jobPaused: boolean, tasks: TaskInstanceModel[]): RunView {
+  return { ...runSummaryView(r, jobPaused), tasks: tasks.map(taskView) };
 }

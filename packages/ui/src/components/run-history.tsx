@@ -152,7 +152,8 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
                 <td data-label="Started">{formatDate(r.started_at)}</td>
                 <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at, now))}</td>
                 <td data-label="Message" className="small">
-                  {r.state_message ?? (r.state === 'queued' ? queuedRunWait(jobPaused) : '')}
+                  {/* A queued run's wait follows the job's pause live (the list was read before it, maybe). */}
+                  {r.state === 'queued' ? queuedRunWait(jobPaused) : (r.state_message ?? '')}
                   {r.warnings.length > 0 ? <span className="muted"> {r.warnings.length === 1 ? '1 warning' : `${r.warnings.length} warnings`}</span> : null}
                 </td>
               </tr>
