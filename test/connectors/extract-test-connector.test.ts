@@ -496,6 +496,7 @@ describe('failures', () => {
     // an error line; QA round 25).
     assert.match(stopped.logs.text(), /kept users \(10 records\), read to the end: the extract's next try \(its retry, or a clear's\) reads on from there/);
     assert.match(stopped.logs.text(), /extract stopped: /);
+    assert.match(stopped.logs.text(), /records were read before it was stopped \(users 10 \(complete\), orders \d+\)/);
     assert.doesNotMatch(stopped.logs.text(), /extract failed \(cancelled\)/);
   });
 

@@ -217,7 +217,7 @@ test('a failed or cancelled extract shows the records its log says it read, not 
   assert.equal((await stack.waitForRun(runId, 60_000)).state, 'cancelled');
   let said = NaN;
   await until('the extract to log what it read', async () => {
-    const m = /(\d+) records were read before the failure/.exec(await extractLog(runId, 1));
+    const m = /(\d+) records were read before it was stopped/.exec(await extractLog(runId, 1));
     said = Number(m?.[1]);
     return m !== null;
   });

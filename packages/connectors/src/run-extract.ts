@@ -343,7 +343,8 @@ class ExtractRun {
         .map(([name, p]) => ({ name, records: p.records - (this.#continued.get(name)?.records ?? 0), complete: p.status === 'COMPLETE' }));
       const readNow = each.reduce((n, e) => n + e.records, 0);
       if (readNow > 0) {
-        this.#log('info', 'sluice', `${readNow} records were read before the failure (${each.map((e) => `${e.name} ${e.records}${e.complete ? ' (complete)' : ''}`).join(', ')})`);
+        const before = failure.reason === 'cancelled' ? 'it was stopped' : 'the failure';
+        this.#log('info', 'sluice', `${readNow} records were read before ${before} (${each.map((e) => `${e.name} ${e.records}${e.complete ? ' (complete)' : ''}`).join(', ')})`);
       }
       if (!(await this.#isCurrent())) {
         this.#abortWriters(failure.error);
