@@ -23,7 +23,8 @@ export const sourceName = text
     'must be a PyAirbyte source id such as "source-faker": lower-case letters, digits, ".", "_" and "-", starting and ending with a letter or digit',
   );
 
-const nonEmpty = text.trim().min(1, 'must not be empty');
+// The document says what trim().min(1) checks: a character other than white space.
+const nonEmpty = text.trim().min(1, 'must not be empty').meta({ pattern: '\\S' });
 
 /**
  * The longest lists a job takes: far beyond any source (Airbyte's largest have about a thousand
