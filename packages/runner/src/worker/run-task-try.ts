@@ -281,23 +281,31 @@ async function retryWhileUnreachable<T>(write: () => Promise<T>, o: { signal: Ab
  * try's lines kept meanwhile are written before its outcome.
  */
 async function finishWhenReachable(deps: TryRunnerDeps, report: FinishReport, log: TryLog): Promise<FinishResult> {
-  let result = await deps.batches.finish(report);
-  if (!('failed' in result) || !isDatabaseUnreachable(result.failed)) return result;
-  log.warn(`PostgreSQL is unreachable: the outcome of try ${report.tryRef.tryNumber} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`);
-  const beat = setInterval(() => {
-    deps.store.heartbeat(deps.sql, report.tryRef).catch(() => undefined);
-  }, deps.heartbeatMs);
+  let beat: NodeJS.Timeout | undefined;
+  let attempt = 0;
   try {
-    const deadline = Date.now() + REPORT_PATIENCE_MS;
-    let wait = 250;
-    while ('failed' in result && isDatabaseUnreachable(result.failed) && Date.now() < deadline) {
-      await sleep(wait);
-      wait = Math.min(wait * 2, 2_000);
-      await log.flush();
-      result = await deps.batches.finish(report);
-    }
+    return await retryWhileUnreachable(
+      async () => {
+        // Lines the try logged while PostgreSQL was away go before its outcome.
+        if (attempt++ > 0) await log.flush();
+        const result = await deps.batches.finish(report);
+        if ('failed' in result) throw result.failed;
+        return result;
+      },
+      {
+        // The outcome of a try is recorded whatever its own signal says (a cancel that came as it ended).
+        signal: new AbortController().signal,
+        onWait: () => {
+          log.warn(`PostgreSQL is unreachable: the outcome of try ${report.tryRef.tryNumber} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`);
+          beat = setInterval(() => {
+            deps.store.heartbeat(deps.sql, report.tryRef).catch(() => undefined);
+          }, deps.heartbeatMs);
+        },
+      },
+    );
+  } catch (err) {
+    return { failed: err };
   } finally {
     clearInterval(beat);
   }
-  return result;
 }

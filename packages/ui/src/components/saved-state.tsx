@@ -51,15 +51,7 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
       ) : null}
       {streams.length > 0 ? (
         <table className="responsive" data-testid="saved-state">
-          <thead>
-            <tr>
-              <th scope="col">Stream</th>
-              <th scope="col">Saved by run</th>
-              <th scope="col">At</th>
-              <th scope="col">State</th>
-              {canReset ? <th scope="col" aria-label="Reset" /> : null}
-            </tr>
-          </thead>
+          <StateTableHead columns={['Stream', 'Saved by run', 'At', 'State']} canReset={canReset} />
           <tbody>
             {streams.map((s) => (
               <tr key={s.stream ?? ''}>
@@ -81,16 +73,7 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
             under way). The next run saves each whose commit its table holds before it reads, and drops the others.
           </p>
           <table className="responsive" data-testid="pending-state">
-            <thead>
-              <tr>
-                <th scope="col">Stream</th>
-                <th scope="col">Load of run</th>
-                <th scope="col">Table</th>
-                <th scope="col">Recorded</th>
-                <th scope="col">State</th>
-                {canReset ? <th scope="col" aria-label="Reset" /> : null}
-              </tr>
-            </thead>
+            <StateTableHead columns={['Stream', 'Load of run', 'Table', 'Recorded', 'State']} canReset={canReset} />
             <tbody>
               {pending.map((s) => (
                 <tr key={`${s.stream}:${s.run_id}`}>
@@ -131,6 +114,22 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
         </p>
       </ConfirmDialog>
     </section>
+  );
+}
+
+/** The head of a state table: its columns, and the reset column when the viewer may reset. */
+function StateTableHead({ columns, canReset }: { columns: readonly string[]; canReset: boolean }): ReactNode {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+        {canReset ? <th scope="col" aria-label="Reset" /> : null}
+      </tr>
+    </thead>
   );
 }
 
