@@ -389,6 +389,12 @@ test("clearing an old failed run's load after a newer run loaded the stream is r
   const { error } = await clearRefusedAsSuperseded(older, r2.run_id, 'e2e_stale');
   assert.match(error, /Nothing is missing: that run read what this one did, or newer\. Leave this run failed; trigger a new run/);
   assert.equal((await state()).runId, r2.run_id, 'the saved state did not move back');
+  // That failure says a clear repeats it: another clear is refused, and the run is not run again (QA round 26).
+  const ended = await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: older } });
+  const again = await stack.api<{ error: string }>('POST', `/api/runs/${older}/tasks/load/clear`);
+  assert.equal(again.status, 409, JSON.stringify(again.body));
+  assert.match(again.body.error, /^task load\[0\] cannot be cleared: its clear would fail the same way \(a new run of the job reads the source again\)\. Its error: stream "users": run .* Leave this run failed; trigger a new run/s);
+  assert.deepEqual(await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: older } }), ended);
 
   // Saving state checks the same order in its own statement (two runs saving at once).
   const msg: AirbyteStateMessage = { type: 'STREAM', stream: { stream_descriptor: { name: 'users' }, stream_state: { updated_at: 'old' } } };

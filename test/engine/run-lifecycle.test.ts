@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NonRetryableTaskError, ServiceUnavailableError } from '@sluice/core';
+import { NonRetryableTaskError, ServiceUnavailableError, UnclearableTaskError } from '@sluice/core';
 import { IncompatibleSchemaError } from '@sluice/iceberg';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
 import { sqlTransaction } from '@sluice/db';
@@ -413,7 +413,8 @@ describe('run lifecycle', () => {
       h.engine.clearTask(runId, 'transform', 1),
       /task transform\[1\] cannot run again while its upstream stage\[1\] is failed: clear stage\[1\] instead/,
     );
-    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream load\[1\] is upstream_failed/);
+    // The furthest instance up is named: a clear of load[1] would itself be refused for stage[1].
+    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream stage\[1\] is failed: clear stage\[1\] instead/);
     assert.deepEqual(await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } }), ended, 'the refused clears changed nothing');
     assert.equal((await instanceStates(h.prisma, runId))['transform[1]'], 'upstream_failed');
     assert.equal((await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).status, 'failed');
@@ -433,6 +434,31 @@ describe('run lifecycle', () => {
     assert.equal(job.status, 'completed');
     assert.ok(job.lastStartedAt && job.lastStartedAt >= clearedAt, 'the clear started the job again');
     assert.ok(job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt, 'and it completed after that');
+  });
+
+  it('refuses a clear of a failure that said a clear fails the same way, and of the tasks waiting on it', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'] });
+    const runner = await h.startRunner({
+      stage: async (ctx) => {
+        if (ctx.task.stream === 'b') throw new UnclearableTaskError('stream "b" was not read to the end');
+        return {};
+      },
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitForRun(h.prisma, runId, ['failed']);
+    const stageB = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 1 } });
+    assert.deepEqual([stageB.state, stageB.tryNumber, stageB.clearable], ['failed', 1, false], 'failed at once, not clearable');
+    const ended = await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    await assert.rejects(
+      h.engine.clearTask(runId, 'stage', 1),
+      /task stage\[1\] cannot be cleared: its clear would fail the same way \(a new run of the job reads the source again\)\. Its error: stream "b" was not read to the end$/,
+    );
+    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot be cleared: it waits on stage\[1\], whose clear would fail the same way .*stage\[1\]'s error: stream "b"/);
+    await assert.rejects(h.engine.clearTask(runId, 'load', 1), /task load\[1\] cannot be cleared: it waits on stage\[1\], whose clear would fail the same way/);
+    await runner.close();
+    assert.deepEqual(await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } }), ended, 'the refused clears changed nothing');
+    assert.deepEqual(await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } }), job, 'nor the job');
   });
 
   it('clears an extract that failed before mapping its streams: the streams and archive run, the run and job succeed', async () => {
@@ -522,7 +548,7 @@ describe('run lifecycle', () => {
     await h.engine.cancelRun(runId);
     await waitForRun(h.prisma, runId, ['cancelled']);
     hold = false;
-    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream load\[0\] is cancelled/);
+    await assert.rejects(h.engine.clearTask(runId, 'archive'), /task archive cannot run again while its upstream transform\[0\] is cancelled/);
     await h.engine.clearTask(runId, 'transform', 0);
     await h.engine.clearTask(runId, 'transform', 1);
     await assert.rejects(h.engine.clearTask(runId, 'extract'), /extract is success; only failed, upstream_failed or cancelled/);

@@ -259,7 +259,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
-  test("a stream the extract's last try did not read points to the extract for a clear, not to its own stage", async () => {
+  test("a stream the extract's last try did not read offers no clear: its clear, or the extract's, would fail the same way", async () => {
     const { jobId, flowUrl } = await createJob({ name: 'unread orders' });
     const t = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
     const runId = t.body.run_id as string;
@@ -268,10 +268,18 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.goto(`${flowUrl.replace(/\/jobs\/.*$/, '')}/runs/${runId}`);
     const errors = page.locator('section[aria-labelledby="errors-h"]');
     const stage = errors.locator('li[data-task="stage"]');
-    // before (QA round 25): "clear and re-run", whose try failed again at once.
-    await stage.getByTestId('clear-instead').waitFor({ timeout: 15_000 });
-    assert.equal(await stage.getByTestId('clear-instead').textContent(), ' · re-runs when extract is cleared');
+    // before (QA round 25): "clear and re-run", whose try failed again at once; then (QA round 26)
+    // a pointer to a clear of the extract, which succeeded and cannot be cleared.
+    await stage.getByTestId('clear-repeats').waitFor({ timeout: 15_000 });
+    assert.equal(await stage.getByTestId('clear-repeats').textContent(), ' · a clear would fail the same way, as the error below says');
     assert.equal(await stage.getByRole('button', { name: 'clear and re-run' }).count(), 0);
+    assert.equal(await stage.getByTestId('clear-instead').count(), 0);
+    assert.equal(await errors.getByRole('button', { name: 'clear and re-run' }).count(), 0);
+    // The engine refuses the clear, saying why, and the run stays as it was.
+    const refused = await stack.api('POST', `/api/runs/${runId}/tasks/stage/clear?map_index=1`, stack.devToken);
+    assert.equal(refused.status, 409);
+    assert.match(String(refused.body.error), /^task stage\[1\] cannot be cleared: its clear would fail the same way \(a new run of the job reads the source again\)\. Its error: stream "orders" was not read to the end$/);
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'failed');
     await page.close();
   });
 

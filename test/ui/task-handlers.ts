@@ -12,7 +12,7 @@
  * users was read to the end (ADR 0022): orders is unread, and its stage fails saying so.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NonRetryableTaskError } from '@sluice/core';
+import { NonRetryableTaskError, UnclearableTaskError } from '@sluice/core';
 import type { TaskContext, TaskHandlers, TaskResult } from '@sluice/runner';
 
 export const STREAMS = ['users', 'orders'];
@@ -65,7 +65,7 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
       return { rows, bytes: rows * 120, mappedStreams: streams, output: { streams } };
     },
     async stage(ctx): Promise<TaskResult> {
-      if (ctx.job.name.includes('unread') && ctx.task.stream === 'orders') throw new NonRetryableTaskError('stream "orders" was not read to the end');
+      if (ctx.job.name.includes('unread') && ctx.task.stream === 'orders') throw new UnclearableTaskError('stream "orders" was not read to the end');
       const rows = await work(ctx, 2, 200, 1000);
       return { rows, bytes: rows * 80 };
     },

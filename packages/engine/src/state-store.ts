@@ -22,7 +22,7 @@ import {
   mapSourceOf,
   retryDelayMs,
   taskSpec,
-  clearBlocker,
+  clearAdvice,
   instanceLabel,
   downstreamInstances,
   UNMAPPED,
@@ -84,7 +84,13 @@ interface RunEnd {
 /** How a try ended, as the runner reports it. */
 export type TryOutcome =
   | { kind: 'success'; output: unknown; rows: number; bytes: number; mappedStreams: readonly string[] | undefined }
-  | { kind: 'failed'; error: string; retryable: boolean };
+  | {
+      kind: 'failed';
+      error: string;
+      retryable: boolean;
+      /** false: a clear of the instance would fail the same way (a new run is the remedy); true when left out. */
+      clearable?: boolean;
+    };
 
 interface LockedRun {
   id: string;
@@ -542,7 +548,11 @@ export class StateStore {
     }
     const spec = await this.dags.get(sql, run.dagId);
     taskSpec(spec, input.taskId);
-    const rows = await this.#readInstances(sql, [input.runId]);
+    const rows = (
+      await sql.query<(InstanceColumns & { clearable: boolean })[]>`
+        SELECT id, run_id, task_id, map_index, state::text AS state, try_number, max_tries, error, clearable
+        FROM task_instances WHERE run_id = ${input.runId}::uuid`
+    ).map((r) => ({ ...instanceRow(r), clearable: r.clearable }));
     const root = rows.find((r) => r.taskId === input.taskId && r.mapIndex === input.mapIndex);
     if (!root) throw new NotFoundError('task instance', `${input.runId}/${input.taskId}[${input.mapIndex}]`);
     if (!UNSUCCESSFUL_TASK_STATES.includes(root.state)) {
@@ -550,11 +560,21 @@ export class StateStore {
     }
     const targets = [root, ...downstreamInstances(spec, root, rows).map((ref) => rows.find((r) => r.taskId === ref.taskId && r.mapIndex === ref.mapIndex))];
     // A clear below a failure would run nothing: the instance goes straight back to
-    // upstream_failed, and the finished run would only be restarted and ended again.
-    const blocker = clearBlocker(spec, root, rows);
-    if (blocker !== null) {
+    // upstream_failed, and the finished run would only be restarted and ended again. A clear of a
+    // failure that said a clear fails the same way would fail again, and fail the job with it.
+    const advice = clearAdvice(spec, root, rows);
+    if (advice.kind === 'instead') {
+      const blocker = advice.instance;
       throw new ConflictError(
         `task ${instanceLabel(root)} cannot run again while its upstream ${instanceLabel(blocker)} is ${blocker.state}: clear ${instanceLabel(blocker)} instead (it runs again with everything downstream of it)`,
+      );
+    }
+    if (advice.kind === 'none') {
+      const { because } = advice;
+      const whose = because === root ? 'its' : `it waits on ${instanceLabel(because)}, whose`;
+      throw new ConflictError(
+        `task ${instanceLabel(root)} cannot be cleared: ${whose} clear would fail the same way (a new run of the job reads the source again). ` +
+          `${because === root ? 'Its' : `${instanceLabel(because)}'s`} error: ${because.error ?? 'none recorded'}`,
       );
     }
     for (const t of targets) {
@@ -563,7 +583,7 @@ export class StateStore {
       const retries = taskSpec(spec, t.taskId).retries;
       await sql.execute`
         UPDATE task_instances
-        SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, started_at = NULL, ended_at = NULL,
+        SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, clearable = true, started_at = NULL, ended_at = NULL,
             next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()}
         WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
@@ -636,7 +656,7 @@ export class StateStore {
       WITH claimed AS (
         UPDATE task_instances ti
         SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
-            started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, updated_at = ${now}
+            started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, clearable = true, updated_at = ${now}
         FROM dag_runs r,
              unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
                AS req(id, prev_try, runner_id)
@@ -786,7 +806,7 @@ export class StateStore {
       const to: TaskState = retry ? 'up_for_retry' : 'failed';
       const changed = await sql.execute`
         UPDATE task_instances
-        SET state = ${to}::text::"TaskState", ended_at = ${now}, error = ${outcome.error},
+        SET state = ${to}::text::"TaskState", ended_at = ${now}, error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
             next_retry_at = ${retry ? new Date(now.getTime() + delayMs) : null}::timestamptz, updated_at = ${now}
         WHERE id = ${current.id}::uuid AND run_id = ${entry.run.id}::uuid AND state = 'running'
           AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}

@@ -1,6 +1,5 @@
-import { z } from 'zod';
-import { clearBlocker, instanceLabel, mapSourceOf } from '@sluice/core/dag';
-import { UNSUCCESSFUL_TASK_STATES, type TaskState } from '@sluice/core/states';
+import { clearAdvice, instanceLabel } from '@sluice/core/dag';
+import { UNSUCCESSFUL_TASK_STATES } from '@sluice/core/states';
 import { sqlOf, type DagCache, type PrismaClient } from '@sluice/db';
 import {
   LIVE_JOBS_LIMIT,
@@ -9,6 +8,7 @@ import {
   type LiveLogLine,
   type LiveRun,
   type LiveRunSummary,
+  type LiveTask,
   type RunStateName,
 } from '@sluice/ui/events';
 import { settingsVersion } from '../jobs/settings-version.ts';
@@ -184,6 +184,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
           endedAt: true,
           nextRetryAt: true,
           error: true,
+          clearable: true,
           output: true,
         },
       },
@@ -191,22 +192,17 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
   });
   if (run === null || !canSee(principal, run.job.ownerId)) return null;
   const spec = await dags.get(sqlOf(prisma), run.dagId);
-  const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state }));
-  // A stream its map source's output says it did not read to the end (an extract's last try that
-  // failed, ADR 0022) can only be read by that source again: a clear of the stream's own tasks
-  // fails the same way.
-  const unreadBySource = new Map<string, Set<string>>();
-  for (const t of run.tasks) {
-    const unread = unreadOutput.safeParse(t.output);
-    if (t.mapIndex === -1 && unread.success) unreadBySource.set(t.taskId, new Set(unread.data.unread.map((u) => u.name)));
-  }
-  // The engine's own rule for a clear that would run nothing (it refuses those, naming the blocker).
-  const clearInstead = (t: { taskId: string; mapIndex: number; stream: string | null; state: TaskState }): string | null => {
-    if (!UNSUCCESSFUL_TASK_STATES.includes(t.state)) return null;
-    const source = t.mapIndex >= 0 ? mapSourceOf(spec, t.taskId) : null;
-    if (source !== null && t.stream !== null && unreadBySource.get(source)?.has(t.stream) === true) return source;
-    const blocker = clearBlocker(spec, t, instances);
-    return blocker === null ? null : instanceLabel(blocker);
+  const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state, clearable: t.clearable }));
+  // The engine's own rule for a clear (it refuses one that would run nothing, naming what to clear
+  // instead, and one that would fail the same way).
+  const clearOf = (i: number): Pick<LiveTask, 'clear_instead' | 'clear_repeats'> => {
+    const t = instances[i];
+    if (t === undefined || !UNSUCCESSFUL_TASK_STATES.includes(t.state)) return { clear_instead: null, clear_repeats: null };
+    const advice = clearAdvice(spec, t, instances);
+    return {
+      clear_instead: advice.kind === 'instead' ? instanceLabel(advice.instance) : null,
+      clear_repeats: advice.kind === 'none' ? instanceLabel(advice.because) : null,
+    };
   };
   return {
     ...runSummary(run),
@@ -216,12 +212,9 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
     state_message: run.stateMessage,
     warnings: run.warnings,
     // The API's task view, plus what the live pages also show.
-    tasks: run.tasks.map((t) => ({ ...taskView(t), output: t.output ?? null, clear_instead: clearInstead(t) })),
+    tasks: run.tasks.map((t, i) => ({ ...taskView(t), output: t.output ?? null, ...clearOf(i) })),
   };
 }
-
-/** The part of a map source's output that names the streams it did not read to the end (an extract's `unread`). */
-const unreadOutput = z.object({ unread: z.array(z.object({ name: z.string() })) });
 
 /** The task instance a log stream follows, or null when it is not there for this viewer. */
 export async function findTaskInstance(

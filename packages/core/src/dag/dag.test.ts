@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ValidationError } from '../errors/index.ts';
 import type { TaskState } from '../states/index.ts';
 import {
+  clearAdvice,
   clearBlocker,
   decideScheduled,
   downstreamInstances,
@@ -128,6 +129,31 @@ describe('clearBlocker', () => {
   it('is null where the clear resets what blocked it, or nothing does', () => {
     assert.equal(clearBlocker(dag, { taskId: 'extract', mapIndex: -1 }, cancelledBeforeExtract), null);
     assert.equal(clearBlocker(dag, { taskId: 'transform', mapIndex: 0 }, [v('extract', -1, 'success'), v('stage', 0, 'success'), v('transform', 0, 'failed')]), null);
+  });
+});
+
+describe('clearAdvice', () => {
+  const c = (taskId: string, mapIndex: number, state: TaskState, clearable = true) => ({ ...v(taskId, mapIndex, state), clearable });
+  const unreadStream = [
+    c('extract', -1, 'success'),
+    c('stage', 0, 'success'),
+    c('stage', 1, 'failed', false),
+    c('transform', 0, 'success'),
+    c('transform', 1, 'upstream_failed'),
+    c('load', 0, 'success'),
+    c('load', 1, 'upstream_failed'),
+    c('archive', -1, 'upstream_failed'),
+  ];
+  const at = (taskId: string, mapIndex: number) => unreadStream.find((i) => i.taskId === taskId && i.mapIndex === mapIndex) ?? assert.fail(taskId);
+  it('says a clear repeats a failure that said so, and one of every task waiting on it', () => {
+    assert.deepEqual(clearAdvice(dag, at('stage', 1), unreadStream), { kind: 'none', because: at('stage', 1) });
+    assert.deepEqual(clearAdvice(dag, at('load', 1), unreadStream), { kind: 'none', because: at('stage', 1) });
+    assert.deepEqual(clearAdvice(dag, at('archive', -1), unreadStream), { kind: 'none', because: at('stage', 1) });
+  });
+  it('names the furthest instance up to clear instead, and the task itself when its clear runs', () => {
+    const clearable = unreadStream.map((i) => ({ ...i, clearable: true }));
+    assert.deepEqual(clearAdvice(dag, clearable[7]!, clearable), { kind: 'instead', instance: clearable[2] });
+    assert.deepEqual(clearAdvice(dag, clearable[2]!, clearable), { kind: 'self' });
   });
 });
 

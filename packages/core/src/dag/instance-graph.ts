@@ -41,13 +41,13 @@ const DONE: readonly TaskState[] = ['success', 'skipped'];
  * The upstream instances of `inst`, or `'unexpanded'` when one of its upstream tasks is mapped
  * and not expanded yet (its map source has not succeeded), with that source's state.
  */
-function upstreamOf(
+function upstreamOf<T extends InstanceView>(
   spec: DagSpec,
   inst: InstanceRef,
-  byTask: Map<string, InstanceView[]>,
-): { kind: 'instances'; instances: InstanceView[] } | { kind: 'unexpanded'; sourceState: TaskState | undefined } {
+  byTask: Map<string, T[]>,
+): { kind: 'instances'; instances: T[] } | { kind: 'unexpanded'; sourceState: TaskState | undefined } {
   const t = taskSpec(spec, inst.taskId);
-  const out: InstanceView[] = [];
+  const out: T[] = [];
   for (const u of t.upstreamTaskIds) {
     const uSpec = taskSpec(spec, u);
     const uInstances = byTask.get(u) ?? [];
@@ -65,8 +65,8 @@ function upstreamOf(
   return { kind: 'instances', instances: out };
 }
 
-function groupByTask(instances: readonly InstanceView[]): Map<string, InstanceView[]> {
-  const byTask = new Map<string, InstanceView[]>();
+function groupByTask<T extends InstanceView>(instances: readonly T[]): Map<string, T[]> {
+  const byTask = new Map<string, T[]>();
   for (const i of instances) {
     const list = byTask.get(i.taskId) ?? [];
     list.push(i);
@@ -91,7 +91,7 @@ export function readiness(spec: DagSpec, inst: InstanceRef, instances: readonly 
  * cancelled), or null when none does. For a mapped upstream task with no instances yet, that is
  * its map source.
  */
-export function blockingUpstream(spec: DagSpec, inst: InstanceRef, instances: readonly InstanceView[]): InstanceView | null {
+export function blockingUpstream<T extends InstanceView>(spec: DagSpec, inst: InstanceRef, instances: readonly T[]): T | null {
   const byTask = groupByTask(instances);
   const up = upstreamOf(spec, inst, byTask);
   if (up.kind === 'instances') return up.instances.find((i) => UNSUCCESSFUL_TASK_STATES.includes(i.state)) ?? null;
@@ -109,9 +109,36 @@ export function blockingUpstream(spec: DagSpec, inst: InstanceRef, instances: re
  * downstream of it), or null. The engine refuses such a clear; the run page offers it only where
  * this is null.
  */
-export function clearBlocker(spec: DagSpec, root: InstanceRef, instances: readonly InstanceView[]): InstanceView | null {
+export function clearBlocker<T extends InstanceView>(spec: DagSpec, root: InstanceRef, instances: readonly T[]): T | null {
   const reset = new Set([root, ...downstreamInstances(spec, root, instances)].map(instanceKey));
   return blockingUpstream(spec, root, instances.map((i) => (reset.has(instanceKey(i)) ? { ...i, state: 'scheduled' as const } : i)));
+}
+
+/** An instance as a clear sees it: whether its last failure said a clear of it fails the same way. */
+export interface ClearableView extends InstanceView {
+  clearable: boolean;
+}
+
+/**
+ * What a clear of `root` (an unsuccessful instance) would do: run `root` again (`self`); run
+ * nothing, because an upstream instance keeps it from running — clear that one `instead`; or
+ * fail the same way (`none`), because `root`, or the upstream instance it waits on, failed in a
+ * way no clear changes (`because`: a new run is the remedy). The engine refuses what is not
+ * `self`; the run page offers a clear only there.
+ */
+export function clearAdvice<T extends ClearableView>(
+  spec: DagSpec,
+  root: T,
+  instances: readonly T[],
+): { kind: 'self' } | { kind: 'instead'; instance: T } | { kind: 'none'; because: T } {
+  if (!root.clearable) return { kind: 'none', because: root };
+  let target = root;
+  // Each step goes upstream, so the walk ends; a blocker of a blocker can only be further up.
+  for (let blocker = clearBlocker(spec, root, instances); blocker !== null; blocker = clearBlocker(spec, blocker, instances)) {
+    target = blocker;
+    if (!target.clearable) return { kind: 'none', because: target };
+  }
+  return target === root ? { kind: 'self' } : { kind: 'instead', instance: target };
 }
 
 /** What the engine must do to a run's `scheduled` instances after something changed. */

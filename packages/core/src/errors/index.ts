@@ -96,6 +96,14 @@ export class NonRetryableTaskError extends SluiceError {
 }
 
 /**
+ * A task failure that a clear of the task would repeat, not only a retry: what the task needs is
+ * gone from its run (a stream its extract's last try did not read to the end), or another run of
+ * the job overtook this one's work (its load would go back in time). A new run is the remedy, so
+ * the run page offers no clear of it, and the engine refuses one.
+ */
+export class UnclearableTaskError extends NonRetryableTaskError {}
+
+/**
  * No connector of this name exists anywhere Sluice looks (PyAirbyte's order: an executable on
  * PATH, a pip package `airbyte-<name>` its index says it does not have, a Docker image where
  * Docker runs): as PyAirbyte refuses a source its registry does not know, the API refuses a job

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { NonRetryableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
+import { NonRetryableTaskError, UnclearableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
 import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { readExtractManifest } from '@sluice/connectors';
@@ -365,7 +365,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
   if (conflict && !(await holdsCommit(deps.catalog, namespace, tableName, ctx.run.id, loadTaskId(stream)))) {
-    throw new NonRetryableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
+    throw new UnclearableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
   }
   const columns: ColumnSpec[] = tm.columns.map((c) => {
     const doc = encryptedColumnDoc(c);
@@ -417,7 +417,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       guard: async (m: TableMetadata) => {
         await tableOwnership(ctx, `${namespace}.${tableName}`, m.properties['sluice.job-id']);
         const raced = extractStarted ? tableLoadConflict(m, { jobId: ctx.job.id, runId: ctx.run.id, extractStartedAt: extractStarted, appendIncremental }) : null;
-        if (raced) throw new NonRetryableTaskError(conflictMessage(raced, stream, `${namespace}.${tableName}`, ctx.job.mode));
+        if (raced) throw new UnclearableTaskError(conflictMessage(raced, stream, `${namespace}.${tableName}`, ctx.job.mode));
       },
       ...(ownership === 'own' ? {} : { tableProperties: { 'sluice.job-id': ctx.job.id } }),
     };

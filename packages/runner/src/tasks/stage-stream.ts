@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { NonRetryableTaskError, assertNever } from '@sluice/core';
+import { NonRetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
@@ -89,7 +89,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
   if (!manifest) throw new NonRetryableTaskError(`run ${runId} has no extract manifest: the extract did not complete`);
   const unread = manifest.unread.find((s) => s.name === stream);
   if (unread) {
-    throw new NonRetryableTaskError(
+    throw new UnclearableTaskError(
       `stream "${stream}" was not read to the end: the connector failed on the extract's last try (${unread.error}). ` +
         `Its records are not loaded and its saved state is unchanged: the next run reads it again (the other streams of this run are loaded)`,
     );

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage, SluiceError } from '@sluice/core';
+import { errorMessage, SluiceError, UnclearableTaskError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
 import { errorSummary, isDatabaseUnreachable, type DagCache, type PrismaClient, type Sql } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
@@ -210,7 +210,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
         outcome = null;
         break;
       case null:
-        outcome = { kind: 'failed', retryable: !isPermanent(err), error: errorSummary(err) };
+        outcome = { kind: 'failed', retryable: !isPermanent(err), error: errorSummary(err), ...(err instanceof UnclearableTaskError ? { clearable: false } : {}) };
         break;
     }
   } finally {

@@ -72,7 +72,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   };
 
   const state = run?.state ?? base?.state ?? null;
-  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, clear_instead: null })));
+  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, clear_instead: null, clear_repeats: null })));
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -182,7 +182,12 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   {/* A deleted job's runs do not run again: no clear, and no pointer to one. Whether a clear
                       would run anything, and whether the job is still there, come only with the live view:
                       until it arrives (the REST answer can come first) no clear is offered. */}
-                  {run === null || run.job_deleted ? null : t.clear_instead !== null ? (
+                  {run === null || run.job_deleted ? null : t.clear_repeats !== null ? (
+                    // The failure (its own, or the one it waits on) said a clear fails the same way.
+                    <span className="muted" data-testid="clear-repeats">
+                      {` · a clear would fail the same way, as ${t.clear_repeats === (t.map_index >= 0 ? `${t.task_id}[${t.map_index}]` : t.task_id) ? 'the error below' : `${t.clear_repeats}'s error`} says`}
+                    </span>
+                  ) : t.clear_instead !== null ? (
                     // Its clear would run nothing: the instance above it is the one to clear.
                     <span className="muted" data-testid="clear-instead">{` · re-runs when ${t.clear_instead} is cleared`}</span>
                   ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (

@@ -99,10 +99,16 @@ export interface LiveTask extends LiveTaskMark {
   output: unknown;
   /**
    * For a failed, upstream_failed or cancelled task whose clear would run nothing (an instance
-   * upstream of it failed or was cancelled too): that instance, as `task` or `task[map_index]`,
-   * which is the one to clear. Null otherwise.
+   * upstream of it failed or was cancelled too): the instance to clear, as `task` or
+   * `task[map_index]` (the furthest up of them). Null otherwise.
    */
   clear_instead: string | null;
+  /**
+   * When a clear would fail the same way: the instance whose failure says so — the task itself,
+   * or the upstream instance it waits on (a stream its extract did not read to the end, a load
+   * another run overtook). A new run is the remedy; the engine refuses the clear. Null otherwise.
+   */
+  clear_repeats: string | null;
 }
 
 export interface LiveRun extends LiveRunSummary {
