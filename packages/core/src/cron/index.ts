@@ -1,2 +1,2 @@
-export { CRON_PRESETS, canonicalSchedule, normalizeSchedule, normalizeTimeZone, nextFireTimes, missedFireTimes, latestFireTime, type MissedFires } from './schedule.ts';
+export { CRON_PRESETS, canonicalSchedule, normalizeSchedule, normalizeTimeZone, nextFireTimes, missedFireTimes, latestFireTime, withDaysOfWeekListed, type MissedFires } from './schedule.ts';
 export type { ScheduleOptions } from './schedule.ts';

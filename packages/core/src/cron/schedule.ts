@@ -158,6 +158,19 @@ export function nextFireTimes(
   return out;
 }
 
+/**
+ * A valid five-field expression with a stepped day-of-week field (`0-7/2`, `MON-FRI/2`, a step over
+ * every day) written as the days it picks (`0,2,4,6`), as cron itself reads it; any other expression as
+ * it is. For describing a schedule in words: described as a step over a range, `0-7/2` reads "every
+ * 2 days of the week, Sunday through Sunday".
+ */
+export function withDaysOfWeekListed(expression: string): string {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5 || !fields[4]?.includes('/')) return expression;
+  const days = CronExpressionParser.parse(fields.join(' ')).fields.dayOfWeek.values;
+  return [...fields.slice(0, 4), [...new Set(days.map((d) => Number(d) % 7))].sort((a, b) => a - b).join(',')].join(' ');
+}
+
 /** A safety bound on the fire times one search walks through. */
 const MAX_STEPS = 1_000_000;
 

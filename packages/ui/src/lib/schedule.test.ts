@@ -21,3 +21,10 @@ test('days of the month and of the week together are said to fire on either, as 
   // Monday 30 November 2026: the next fire is Tuesday 1 December (a day of the month), not Monday 7.
   assert.equal(nextFireTimes('0 9 1-7 * 1', 'UTC', new Date('2026-11-30T10:00:00Z'), 1)[0]?.toISOString(), '2026-12-01T09:00:00.000Z');
 });
+
+test('a step over days of the week is said as the days it picks (QA round 25)', () => {
+  // before: "every 2 days of the week, Sunday through Sunday".
+  assert.equal(scheduleInWords('0 0 * * 0-7/2'), 'At 00:00, only on Sunday, Tuesday, Thursday, and Saturday (UTC)');
+  assert.equal(scheduleInWords('0 0 * * MON-FRI/2'), 'At 00:00, only on Monday, Wednesday, and Friday (UTC)');
+  assert.equal(scheduleInWords('0 0 * * 1-5'), 'At 00:00, Monday through Friday (UTC)');
+});

@@ -1,5 +1,5 @@
 import cronstrue from 'cronstrue';
-import { CRON_PRESETS, nextFireTimes } from '@sluice/core/cron';
+import { CRON_PRESETS, nextFireTimes, withDaysOfWeekListed } from '@sluice/core/cron';
 
 /** The five fields a schedule stands for (a preset expanded, in any case), or the schedule as given. */
 function expanded(schedule: string): string {
@@ -19,7 +19,7 @@ export function scheduleInWords(schedule: string | null | undefined, timezone = 
   const expr = expanded(schedule);
   let words: string;
   try {
-    words = cronstrue.toString(expr, { use24HourTimeFormat: true, verbose: false });
+    words = cronstrue.toString(withDaysOfWeekListed(expr), { use24HourTimeFormat: true, verbose: false });
   } catch {
     return schedule;
   }
