@@ -236,6 +236,40 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
   assert.match(rejects[3] ?? '', /"n":9223372036854775808[,}]/, 'a rejected value keeps its digits');
 });
 
+test('stage holds dates and timestamps to RFC 3339: a value with more, or another shape, is a reject, not cut (QA round 27)', async () => {
+  const props = {
+    d: { type: ['null', 'string'], format: 'date' },
+    ts: { type: ['null', 'string'], format: 'date-time', airbyte_type: 'timestamp_without_timezone' },
+    tz: { type: ['null', 'string'], format: 'date-time' },
+    n: { type: ['null', 'integer'] },
+  };
+  const raw = [
+    '{"d":"2024-01-01","ts":"2024-03-10T02:30:00","tz":"2024-03-10T02:30:00+02:00","n":"9007199254740993"}',
+    '{"d":"2024-02-29","ts":"2024-03-10 02:30","tz":"2024-03-10t02:30:00.5z","n":"1.000"}',
+    '{"d":"9999-12-31","ts":"2024-03-10","tz":"2024-03-10","n":null}',
+    // before: 2024-01-01, 2024-03-10 02:30:00, a year 99999 and 9007199254740994.
+    '{"d":"2024-01-01T23:30:00-05:00","ts":"2024-03-10T02:30:00+02:00","tz":"99999-01-01T00:00:00Z","n":"9007199254740993.5"}',
+    '{"d":"2024-01-01 extra","ts":"2024-03-10T02:30:00Z","tz":"2024-03-10T02:30:00Z extra","n":null}',
+    '{"d":"99999-01-01","ts":"-0001-01-01T00:00:00","tz":"0000-01-01T00:00:00Z","n":null}',
+    '{"d":"0000-01-01","ts":null,"tz":null,"n":null}',
+    '{"d":"2024-1-1","ts":null,"tz":null,"n":null}',
+  ];
+  const { staged } = await stageRaw('11111111-2222-3333-4444-121212121212', raw, props);
+  const rows = await readParquet(
+    staged.files[0]?.key ?? '',
+    'SELECT d::VARCHAR AS d, ts::VARCHAR AS ts, epoch_ms(tz)::BIGINT AS tz, n FROM read_parquet(?)',
+  );
+  assert.deepEqual(rows.map((r) => r['d']), ['2024-01-01', '2024-02-29', '9999-12-31', null, null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r['ts']), ['2024-03-10 02:30:00', '2024-03-10 02:30:00', '2024-03-10 00:00:00', null, null, null, null, null]);
+  assert.deepEqual(
+    rows.map((r) => r['tz']),
+    [Date.parse('2024-03-10T00:30:00Z'), Date.parse('2024-03-10T02:30:00.500Z'), Date.parse('2024-03-10T00:00:00Z')].map(BigInt).concat([null, null, null, null, null].map(() => null as unknown as bigint)),
+  );
+  assert.deepEqual(rows.map((r) => r['n']), [9007199254740993n, 1n, null, null, null, null, null, null]);
+  assert.deepEqual(staged.mismatches, { d: 5, ts: 3, tz: 3, n: 1 });
+  assert.equal(staged.rejectedRows, 5);
+});
+
 test("streams with names no path takes as they are ('..', quotes, slashes) are staged and transformed under extract's encoding of them", async () => {
   // Names whose encoding is longer than a file name may be (255 bytes) end in a digest, and stay apart (QA round 18).
   const long = ['é'.repeat(100), `${'a'.repeat(254)}/`, `${'a'.repeat(254)}/b`];
@@ -442,6 +476,23 @@ test('a cast to an integer type takes whole numbers only: a fraction fails the t
   // Whole numbers, as numbers or as text (9.0 too), are cast as they are.
   const out = await transformOf(run, 'items', { transformations: cast('code', 'long') });
   assert.deepEqual((await readParquet(out.files[0]?.key ?? '')).map((r) => r['code']), [7n, 8n, 9n]);
+});
+
+test('a cast of text to a date takes full dates only; a cast of a timestamp to a date converts it', async () => {
+  const run = '11111111-2222-3333-4444-131313131313';
+  await stageRaw(
+    run,
+    ['{"day":"2024-01-01","at":"2024-03-10T23:30:00Z"}', '{"day":"2024-01-01 extra","at":"2024-03-11T00:30:00Z"}'],
+    { day: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
+  );
+  const cast = (column: string) => [{ column, stream: null, newName: null, encryptionKeyName: null, castTo: 'date' as const, drop: false }];
+  // before: "2024-01-01 extra" was cast to 2024-01-01.
+  await assert.rejects(
+    transformOf(run, 'items', { transformations: cast('day') }),
+    (err: unknown) => err instanceof NonRetryableTaskError && err.message === 'stream "items", column "day": value "2024-01-01 extra" in row 2 cannot be cast to date',
+  );
+  const out = await transformOf(run, 'items', { transformations: cast('at') });
+  assert.deepEqual((await readParquet(out.files[0]?.key ?? '', 'SELECT "at"::VARCHAR AS v FROM read_parquet(?)')).map((r) => r['v']), ['2024-03-10', '2024-03-11']);
 });
 
 test('a value of an encrypted column that cannot be cast fails the task without naming the value', async () => {

@@ -29,6 +29,7 @@ import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
 import { ensureCurrent, transformedDir, transformedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
+import { textHasShapeOf } from './value-shapes.ts';
 
 /** Iceberg types of the columns a transform writes. */
 export const outputTypes = ['long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp', 'string'] as const;
@@ -116,15 +117,16 @@ const DUCK_TYPE: Record<CastType, string> = {
 };
 
 /**
- * Whether `v` casts to `type` as it is. DuckDB's casts to an integer round a fraction (1.5 becomes
- * 2) where an integer type holds none: a value with one does not fit, as stage's integers do not —
- * a number whose double differs from the integer, or a text with a digit other than 0 after its
- * point (beyond a double's precision, "9007199254740993.5" has the integer's double).
+ * Whether `v` casts to `type` as it is: the cast succeeds, and changes nothing on the way, as
+ * stage's typing does (value-shapes.ts). DuckDB's casts to an integer round a fraction (1.5
+ * becomes 2) where an integer type holds none: a number whose double differs from the integer does
+ * not fit, nor a text with a fraction (beyond a double's precision, "9007199254740993.5" has the
+ * integer's double); a text cast to a date or timestamp must have its shape.
  */
 function castFits(v: string, type: CastType): string {
   const cast = `TRY_CAST(${v} AS ${DUCK_TYPE[type]})`;
-  if (type !== 'int' && type !== 'long') return `${cast} IS NOT NULL`;
-  return `${cast} IS NOT NULL AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true) AND NOT regexp_matches(${v}::VARCHAR, '[.][0-9]*[1-9]')`;
+  const exact = type === 'int' || type === 'long' ? ` AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true)` : '';
+  return `${cast} IS NOT NULL${exact} AND ${textHasShapeOf(v, type)}`;
 }
 
 function outputTypeOf(t: ColumnType): OutputType {

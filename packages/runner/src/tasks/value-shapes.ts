@@ -1,0 +1,45 @@
+/**
+ * What a value's text must look like to be a value of a type, where DuckDB's casts are looser
+ * than JSON Schema's types and formats (RFC 3339). Stage types the source's values with them, and
+ * a transformation's cast checks its values with them, so that a value either fits as it is or is
+ * refused — never quietly changed:
+ * - an integer has no fractional part: the casts round 10.5 to 11, and beyond a double's precision
+ *   (2^53) `"9007199254740993.5"` compares equal to its rounded integer;
+ * - a date is a full date, `2024-01-01`: the cast takes `2024-01-01 extra` and `2024-01-01T23:30:00-05:00`
+ *   as 2024-01-01, dropping the rest (a date-time's offset may put it on another day);
+ * - a timestamp without a time zone has none: the cast drops the offset of `2024-03-10T02:30:00+02:00`
+ *   without converting, so the value would name another instant;
+ * - every date has a year of four digits, 0001 to 9999: the casts take `99999-01-01` and `-0001-01-01`,
+ *   which readers such as PyIceberg and Spark cannot read back (Python's dates end at 9999).
+ * A date-time's seconds and fraction may be left out, and a timestamp's time too (midnight); a
+ * timestamp with a time zone without an offset is UTC, as the cast reads it.
+ */
+
+const FULL_DATE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
+const TIME = '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?';
+const OFFSET = '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)';
+
+/** DuckDB regular expressions (RE2) a whole text must match, per type that has a shape. */
+const SHAPES: Readonly<Record<string, string>> = {
+  date: FULL_DATE,
+  timestamp: `${FULL_DATE}([Tt ]${TIME})?`,
+  timestamptz: `${FULL_DATE}([Tt ]${TIME}${OFFSET}?)?`,
+};
+
+/** A digit other than 0 after the point, at the end of a number's text (no exponent after it). */
+const FRACTION = '[.][0-9]*[1-9][0-9]*$';
+
+/**
+ * A DuckDB condition on `v` (an expression of any type): false when `v` is text that does not have
+ * the shape of a `type` value (above); true otherwise, and for types without a shape. Values of
+ * other types (a timestamp cast to a date) are the cast's to convert. It does not check that the
+ * cast succeeds: callers also test the cast itself.
+ */
+export function textHasShapeOf(v: string, type: string): string {
+  const text = `TRY_CAST(${v} AS VARCHAR)`;
+  const isText = `typeof(${v}) = 'VARCHAR'`;
+  if (type === 'long' || type === 'int') return `NOT (${isText} AND regexp_matches(${text}, '${FRACTION}'))`;
+  const shape = SHAPES[type];
+  if (shape === undefined) return 'true';
+  return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${shape}') AND NOT starts_with(${text}, '0000')))`;
+}
