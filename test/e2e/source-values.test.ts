@@ -127,6 +127,25 @@ test("a column whose type the source changed fails the load saying how to load i
     await runJob(job),
     /^values_retyped\.users: column "id" has type long in the table but double in the data; only int → long, float → double and decimal precision widening are allowed\. To load it, cast "id" to long with a column transformation \(transformation_type "cast", target_type "long"\), or load into a new table: delete this job and create it again with the change \(column_transformations and schema_name are set when a job is created, and a table is written by one job\), then PUT its saved state onto the new job to read on from where it was \(what GET …\/state answered before the delete, as it is\)$/,
   );
+  // The advice followed, with the cast. Before (QA round 27), GET's answer held the refused load's
+  // pending state, which PUT refuses: the recipe failed as worded.
+  const saved = await stack.api<{ streams: { stream: string }[]; pending: unknown[] }>('GET', `/api/airbyte/ingest/${job}/state`);
+  assert.deepEqual(saved.body.pending, [], 'a load refused before its commit leaves no pending state');
+  assert.deepEqual(saved.body.streams.map((x) => x.stream), ['users']);
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${job}`)).status, 200);
+  const again = await createJob({
+    name: 'retyped, cast',
+    source_config: { records: 5, source_file: sourceFile },
+    schema_name: 'values_retyped',
+    mode: 'append',
+    streams: ['users'],
+    column_transformations: [{ column: 'id', stream: 'users', transformation_type: 'cast', target_type: 'long' }],
+  });
+  const put = await stack.api('PUT', `/api/airbyte/ingest/${again}/state`, saved.body);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal((await runJob(again)).state, 'success');
+  const users = await readWithPyIceberg(stack.db.url, 'values_retyped', 'users', false);
+  assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 4, 5], 'read on from the state taken over: no record twice');
 });
 
 test('an encrypted merge key that another key would encrypt (the job recreated with another key) is refused, not merged into duplicates', { timeout: 180_000 }, async () => {

@@ -9,6 +9,7 @@ export type { Migration, MigrateResult } from './migrate.ts';
 export * from './generated/enums.ts';
 export type * from './generated/models.ts';
 export {
+  dropPendingStreamState,
   listStreamStates,
   listPendingStreamStates,
   recordPendingStreamState,

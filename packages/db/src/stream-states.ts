@@ -93,8 +93,11 @@ export async function recordPendingStreamState(db: Db, row: PendingStreamState):
        SET state = EXCLUDED.state, namespace = EXCLUDED.namespace, table_name = EXCLUDED.table_name, task_id = EXCLUDED.task_id, created_at = now()`;
 }
 
-/** Removes a load's pending state: with its save, in the transaction that saves it. */
-async function dropPendingStreamState(db: Db, row: { jobId: string; runId: string; streamKey: string }): Promise<void> {
+/**
+ * Removes a load's pending state: with its save, in the transaction that saves it; or when the load
+ * failed before any commit (the state it recorded will never be the table's).
+ */
+export async function dropPendingStreamState(db: Db, row: { jobId: string; runId: string; streamKey: string }): Promise<void> {
   await db.pendingStreamState.deleteMany({ where: { jobId: row.jobId, runId: row.runId, streamKey: row.streamKey } });
 }
 

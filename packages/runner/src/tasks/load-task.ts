@@ -12,7 +12,7 @@ import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
-import { holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
+import { dropPendingState, holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
 
@@ -451,6 +451,13 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       result = await write();
     } catch (err) {
       if (created) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
+      // Refused before the write (the table's schema, another run's load seen in its history): no
+      // commit of this load will ever hold the state recorded as pending.
+      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof UnclearableTaskError)) {
+        await dropPendingState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream }, manifest.state).catch((dropErr: unknown) =>
+          ctx.log.warn(`the pending state this load recorded stays until the next extract settles it: ${errorMessage(dropErr)}`),
+        );
+      }
       if (err instanceof IncompatibleSchemaError) {
         throw new NonRetryableTaskError(
           `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,

@@ -2,6 +2,7 @@ import { NoSuchTableError, type IcebergCatalog } from '@sluice/iceberg';
 import { streamKey, type AirbyteStateMessage } from '@sluice/core/airbyte-state';
 import { errorMessage } from '@sluice/core';
 import {
+  dropPendingStreamState,
   listStreamStates,
   listPendingStreamStates,
   recordPendingStreamState,
@@ -38,6 +39,18 @@ export async function recordPendingState(
   const found = streamStateOf(state, load.stream);
   if (!found) return;
   await recordPendingStreamState(db, { jobId: load.jobId, runId: load.runId, streamKey: found.key, state: found.msg, namespace: load.namespace, tableName: load.tableName, taskId: load.taskId });
+}
+
+/**
+ * After a load that failed before any commit (its schema or its order refused before the write):
+ * removes the pending state it recorded, which no commit will ever match. Left for the next
+ * extract to settle, it would hold up an import of the job's state (`PUT …/state` refuses pending
+ * states) that the load's own error advises.
+ */
+export async function dropPendingState(db: PrismaClient, load: { jobId: string; runId: string; stream: string }, state: readonly AirbyteStateMessage[]): Promise<void> {
+  const found = streamStateOf(state, load.stream);
+  if (!found) return;
+  await dropPendingStreamState(db, { jobId: load.jobId, runId: load.runId, streamKey: found.key });
 }
 
 /**
