@@ -266,6 +266,26 @@ test('after a failed run, the next run discovers the source again: a source fixe
   assert.deepEqual(users.rows.map((r) => Number(r['seq'])).sort(), [1, 2, 3, 4, 5], 'records 4 and 5, which the failed run read, are loaded once');
 });
 
+test("after a run that staged values that do not fit their columns, the next run discovers the source again: a column's type may have changed", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-misfit-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'misfit', source_config: { records: 5, source_file: sourceFile }, schema_name: 'values_misfit', mode: 'overwrite', streams: ['orders'] });
+  assert.equal((await runJob(job)).state, 'success');
+  // The source now sends a user_id its (stored) schema's integer does not take.
+  await writeFile(sourceFile, JSON.stringify({ records: 5, special_values: true }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'success');
+  const logsOf = async (runId: string) => (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${runId}/tasks/extract/logs`)).body.lines.map((l) => l.message);
+  assert.ok((await logsOf(second.run_id)).some((l) => l.startsWith('using the catalog discovered at')), 'the catalog was reused');
+  const third = await runJob(job);
+  assert.equal(third.state, 'success');
+  // Before (QA round 27), every run for a day reused the catalog, and loaded such values as NULL while its state moved past them.
+  assert.ok(
+    (await logsOf(third.run_id)).some((l) => /^discovering the source again: the job's previous run \(.*\) staged values of stream orders that do not fit their columns' types/.test(l)),
+    'the log says why it discovered',
+  );
+});
+
 test("fields the source's schema did not declare make extract discover again once the catalog is an hour old: a field the source came to declare is loaded", { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-declares-${Date.now()}.json`);
   await writeFile(sourceFile, JSON.stringify({ records: 3, extra_field: 'nickname' }));

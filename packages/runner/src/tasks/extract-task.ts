@@ -41,18 +41,31 @@ function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | nul
 }
 
 /**
- * When the job's latest finished run other than this one failed after `catalogAt`: a catalog
- * older than the source can be why (a column the source has since dropped or renamed still
- * declared), and an operator who fixed the source expects the next run to see it, not a day later.
+ * Why the stored catalog (discovered at `catalogAt`) may be older than the source, told by the job's
+ * latest finished run other than this one, when it ended after that discover; null when it tells
+ * nothing. That run failed: a column the source has since dropped or renamed may still be declared,
+ * and an operator who fixed the source expects the next run to see it, not a day later. Or it
+ * staged values that do not fit their columns: the source may have changed a column's type (QA
+ * round 27: an integer column then sent fractions), and every run until the next discover would
+ * load those values as NULL while its state moves past them.
  */
-async function failedSinceDiscover(ctx: TaskContext, catalogAt: Date | null): Promise<Date | null> {
+async function reasonToDiscoverAgain(ctx: TaskContext, catalogAt: Date | null): Promise<string | null> {
   if (catalogAt === null) return null;
   const latest = await ctx.prisma.dagRun.findFirst({
-    where: { jobId: ctx.job.id, id: { not: ctx.run.id }, state: { in: ['success', 'failed'] }, endedAt: { not: null } },
+    where: { jobId: ctx.job.id, id: { not: ctx.run.id }, state: { in: ['success', 'failed'] }, endedAt: { gt: catalogAt } },
     orderBy: { endedAt: 'desc' },
-    select: { state: true, endedAt: true },
+    select: { id: true, state: true, endedAt: true },
   });
-  return latest?.state === 'failed' && latest.endedAt !== null && latest.endedAt > catalogAt ? latest.endedAt : null;
+  if (!latest?.endedAt) return null;
+  const ended = latest.endedAt.toISOString();
+  if (latest.state === 'failed') return `the job's previous run failed (${ended}) after its catalog was discovered, and a catalog older than the source can be why`;
+  const misfits = await ctx.prisma.$queryRaw<{ stream: string | null }[]>`
+    SELECT stream FROM task_instances
+     WHERE run_id = ${latest.id}::uuid AND task_type = 'stage' AND state = 'success' AND (output->>'rejected_rows')::bigint > 0
+     ORDER BY map_index LIMIT 1`;
+  const misfit = misfits[0];
+  if (misfit === undefined) return null;
+  return `the job's previous run (${ended}) staged values of stream ${misfit.stream ?? '?'} that do not fit their columns' types, and a source that changed a column's type since its catalog was discovered can be why`;
 }
 
 /**
@@ -157,11 +170,9 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   await settleLostLoads(deps.catalog, ctx);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);
-  const failedAt = await failedSinceDiscover(ctx, row.sourceCatalogAt);
-  const stored = failedAt === null ? freshCatalog(row, ctx.job.streams) : undefined;
-  if (failedAt !== null) {
-    ctx.log.info(`discovering the source again: the job's previous run failed (${failedAt.toISOString()}) after its catalog was discovered, and a catalog older than the source can be why`);
-  }
+  const rediscover = await reasonToDiscoverAgain(ctx, row.sourceCatalogAt);
+  const stored = rediscover === null ? freshCatalog(row, ctx.job.streams) : undefined;
+  if (rediscover !== null) ctx.log.info(`discovering the source again: ${rediscover}`);
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
   /** The connector's refreshed configs being saved, one after the other (onControlConfig). */
   let controlConfigs: Promise<void> = Promise.resolve();
