@@ -49,6 +49,11 @@ describe('schedule, pause, delete', () => {
     assert.equal(p.body.schedule, '15 4 * * *');
     assert.equal(p.body.timezone, 'America/New_York');
     assert.equal(p.body.catchup, false, 'catch-up is off unless asked for');
+    // When it fires next (QA round 27: only the UI said): 04:15 in New York, within the next day.
+    const next = new Date(p.body.next_fire_at as string);
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: 'America/New_York', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(next);
+    assert.equal(local, '04:15:00');
+    assert.ok(next.getTime() > Date.now() && next.getTime() <= Date.now() + 25 * 3600_000, p.body.next_fire_at as string);
     const withCatchup = await req('PATCH', `/api/airbyte/ingest/${id}`, { catchup: true });
     assert.equal(withCatchup.status, 200, withCatchup.text);
     assert.equal(withCatchup.body.catchup, true);
@@ -62,10 +67,12 @@ describe('schedule, pause, delete', () => {
     const changedAt = await activeSince();
     const paused = await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: true });
     assert.equal(paused.body.is_paused, true);
+    assert.equal(paused.body.next_fire_at, null, 'a paused job does not fire');
     assert.equal(await scheduler(id), undefined, 'a paused job has no scheduler');
     assert.equal(await activeSince(), changedAt, 'pausing does not move it');
     const resumed = await req('PATCH', `/api/airbyte/ingest/${id}`, { paused: false });
     assert.equal(resumed.body.is_paused, false);
+    assert.equal(resumed.body.next_fire_at, p.body.next_fire_at);
     assert.equal((await scheduler(id))?.pattern, '15 4 * * *');
     assert.ok((await activeSince()) > changedAt, 'resuming moves it');
 
@@ -81,7 +88,11 @@ describe('schedule, pause, delete', () => {
     const list = await req('GET', '/api/airbyte/ingest');
     assert.ok(!list.body.jobs.some((j: { job_id: string }) => j.job_id === id), 'deleted jobs are not listed by default');
     const withDeleted = await req('GET', '/api/airbyte/ingest?include_deleted=true');
-    assert.ok(withDeleted.body.jobs.some((j: { job_id: string }) => j.job_id === id));
+    const deleted = (withDeleted.body.jobs as { job_id: string; next_fire_at: string | null }[]).find((j) => j.job_id === id);
+    assert.ok(deleted);
+    assert.equal(deleted.next_fire_at, null, 'a deleted job does not fire');
+    const onDemand = await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'on demand only' }));
+    assert.equal((await req('GET', `/api/airbyte/ingest/${onDemand.body.job_id as string}`)).body.next_fire_at, null);
   });
 
   test('PATCH validates: bad cron, bad zone, unknown field, empty body', async () => {
@@ -465,7 +476,8 @@ describe('runs and tasks', () => {
 
     const archive = await req('POST', `/api/runs/${runId}/tasks/archive/clear`);
     assert.equal(archive.status, 409, archive.text);
-    assert.match(archive.body.error, /^task archive cannot run again while its upstream load\[\d\] is cancelled: clear load\[\d\] instead/);
+    // The furthest instance up is named (a clear of load[0] would be refused for transform[0]).
+    assert.match(archive.body.error, /^task archive cannot run again while its upstream transform\[0\] is cancelled: clear transform\[0\] instead/);
     assert.deepEqual(await api.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } }), cancelled, 'a refused clear leaves the run as it was');
 
     const transform = await req('POST', `/api/runs/${runId}/tasks/transform/clear`);
@@ -474,7 +486,7 @@ describe('runs and tasks', () => {
     assert.deepEqual(states(transform.body, 'transform'), [['a', 'queued'], ['b', 'cancelled']], "b's transform stays below its cancelled stage");
     const load = await req('POST', `/api/runs/${runId}/tasks/load/clear?map_index=1`);
     assert.equal(load.status, 409, load.text);
-    assert.equal(load.body.error, 'task load[1] cannot run again while its upstream transform[1] is cancelled: clear transform[1] instead (it runs again with everything downstream of it)');
+    assert.equal(load.body.error, 'task load[1] cannot run again while its upstream stage[1] is cancelled: clear stage[1] instead (it runs again with everything downstream of it)');
   });
 
   test('ids that are not UUIDs are not found', async () => {

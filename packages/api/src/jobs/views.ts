@@ -2,6 +2,7 @@ import { columnTransformationToView, type JobStatusView, type JobView, type RunS
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import type { DagRunModel, IngestionJobModel, TaskInstanceModel } from '@sluice/db';
 import { queuedRunWait } from '@sluice/core/states';
+import { nextFireTimes } from '@sluice/core/cron';
 import { settingsVersion } from './settings-version.ts';
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
@@ -26,6 +27,19 @@ export function jobStatusView(job: IngestionJobModel, publicUrl: string): JobSta
   };
 }
 
+/**
+ * When the job's schedule fires next, as the scheduler computes it (seconds-level schedules too,
+ * which only a scheduler that allows them takes); null without a schedule, paused or deleted.
+ */
+function nextFireOf(job: Pick<IngestionJobModel, 'schedule' | 'timezone' | 'isPaused' | 'isDeleted'>): Date | null {
+  if (job.schedule === null || job.isPaused || job.isDeleted) return null;
+  try {
+    return nextFireTimes(job.schedule, job.timezone, new Date(), 1, { allowSeconds: true })[0] ?? null;
+  } catch {
+    return null; // a schedule the cron reader cannot read has no next fire to tell
+  }
+}
+
 /** A job with its source_config already masked by the caller. */
 export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unknown>, publicUrl: string): JobView {
   return {
@@ -47,6 +61,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
     archive_staging: job.archiveStaging,
     add_ingestion_metadata: job.addIngestionMetadata,
     is_paused: job.isPaused,
+    next_fire_at: iso(nextFireOf(job)),
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),
     settings_version: settingsVersion(job),

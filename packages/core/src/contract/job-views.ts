@@ -69,6 +69,11 @@ export const jobView = z
     archive_staging: z.boolean(),
     add_ingestion_metadata: z.boolean(),
     is_paused: z.boolean(),
+    next_fire_at: timestamp
+      .nullable()
+      .describe(
+        "when the schedule fires next, in UTC (the schedule read in the job's timezone, as the scheduler reads it); null for a job without a schedule, a paused job and a deleted one",
+      ),
     ...statusFields,
     created_at: timestamp,
     updated_at: timestamp,
