@@ -136,10 +136,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(await page.locator('.timeline-row').count(), 8, 'one timeline bar per task instance');
     assert.equal(
       await page.getByRole('navigation', { name: 'Breadcrumb' }).textContent(),
-      `Jobs / job ${jobId.slice(0, 8)} / run ${runId.slice(0, 8)}`,
-      'the run page says where it sits',
+      `Jobs / run detail / run ${runId.slice(0, 8)}`,
+      'the run page says where it sits, naming the job (QA round 27: by an id fragment)',
     );
-    assert.equal(await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: `job ${jobId.slice(0, 8)}` }).getAttribute('href'), `/jobs/${jobId}`);
+    assert.equal(await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'run detail' }).getAttribute('href'), `/jobs/${jobId}`);
     const streams = (await page.getByRole('table', { name: 'Rows and bytes per stream' }).textContent()) ?? '';
     assert.match(streams, /users/);
     assert.match(streams, /orders/);
@@ -171,7 +171,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed'), 'true');
     assert.equal(
       await page.getByRole('navigation', { name: 'Breadcrumb' }).textContent(),
-      `Jobs / job ${jobId.slice(0, 8)} / run ${runId.slice(0, 8)} / extract`,
+      `Jobs / log follow / run ${runId.slice(0, 8)} / extract`,
       'the task log says where it sits',
     );
     assert.ok(await sameDocument(page));
@@ -385,6 +385,21 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await secondInHistory.getByText(queuedRunWait(false)).waitFor({ timeout: 15_000 });
     await jobPage.locator('.page-head [data-job-status="running"]').waitFor({ timeout: 15_000 });
     assert.equal(await jobPage.locator('.page-head .state-badge[data-state="queued"]').count(), 0);
+    // Beside that message, at a laptop's width, no run id, state, type or column head breaks inside
+    // (before: "queu / ed", "d650a / bcf", "Durati / on"; QA round 27).
+    await jobPage.setViewportSize({ width: 1400, height: 900 });
+    const broken = await jobPage.locator('[data-testid="run-history"]').evaluate((table) =>
+      [...table.querySelectorAll('thead th, tbody td:not(.message)')]
+        .filter((cell) => {
+          const range = document.createRange();
+          range.selectNodeContents(cell);
+          // More than one line: a piece of it lies wholly below another.
+          const rects = [...range.getClientRects()].filter((r) => r.height > 0);
+          return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
+        })
+        .map((cell) => cell.textContent),
+    );
+    assert.deepEqual(broken, []);
     await jobPage.close();
     // Paused, the job holds its queued run, and the run's page says it waits for the resume (before
     // the pause: for a slot; QA round 22: a queued run said nothing).

@@ -166,7 +166,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
       stateMessage: true,
       warnings: true,
       dagId: true,
-      job: { select: { ownerId: true, isPaused: true, isDeleted: true } },
+      job: { select: { ownerId: true, name: true, isPaused: true, isDeleted: true } },
       tasks: {
         orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
         select: {
@@ -207,6 +207,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
   return {
     ...runSummary(run),
     job_id: run.jobId,
+    job_name: run.job.name,
     job_paused: run.job.isPaused,
     job_deleted: run.job.isDeleted,
     state_message: run.stateMessage,

@@ -126,7 +126,7 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
       {page === null && error === null ? <p className="muted">Loading…</p> : null}
       {page !== null && runs.length === 0 ? <p className="muted">No run matches.</p> : null}
       {runs.length > 0 ? (
-        <table className="responsive" data-testid="run-history">
+        <table className="responsive run-history" data-testid="run-history">
           <thead>
             <tr>
               <th scope="col">Run</th>
@@ -151,7 +151,7 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
                 <td data-label="Logical date">{formatDate(r.logical_date)}</td>
                 <td data-label="Started">{formatDate(r.started_at)}</td>
                 <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at, now))}</td>
-                <td data-label="Message" className="small">
+                <td data-label="Message" className="small message">
                   {/* A queued run's wait follows the job's pause live (the list was read before it, maybe). */}
                   {r.state === 'queued' ? queuedRunWait(jobPaused) : (r.state_message ?? '')}
                   {r.warnings.length > 0 ? <span className="muted"> {r.warnings.length === 1 ? '1 warning' : `${r.warnings.length} warnings`}</span> : null}

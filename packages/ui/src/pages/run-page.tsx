@@ -99,7 +99,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   return (
     <main id="main">
       <Crumbs
-        trail={[{ label: 'Jobs', to: '/jobs' }, jobId ? { label: `job ${shortId(jobId)}`, to: `/jobs/${jobId}` } : null, { label: `run ${shortId(runId)}` }]}
+        trail={[{ label: 'Jobs', to: '/jobs' }, jobId ? { label: run?.job_name ?? `job ${shortId(jobId)}`, to: `/jobs/${jobId}` } : null, { label: `run ${shortId(runId)}` }]}
       />
       <div className="page-head">
         <h1>Run {shortId(runId)}</h1>

@@ -81,7 +81,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       <Crumbs
         trail={[
           { label: 'Jobs', to: '/jobs' },
-          run ? { label: `job ${shortId(run.job_id)}`, to: `/jobs/${run.job_id}` } : null,
+          run ? { label: run.job_name, to: `/jobs/${run.job_id}` } : null,
           { label: `run ${shortId(runId)}`, to: `/runs/${runId}` },
           { label },
         ]}

@@ -113,6 +113,8 @@ export interface LiveTask extends LiveTaskMark {
 
 export interface LiveRun extends LiveRunSummary {
   job_id: string;
+  /** The job's name, as the pages name it (its id may be all a link to the run says). */
+  job_name: string;
   /** Whether the run's job is paused: a queued run then waits for its resume. */
   job_paused: boolean;
   /** Whether the run's job is deleted: its runs do not run again (no clear). */
