@@ -388,17 +388,15 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // Beside that message, at a laptop's width, no run id, state, type or column head breaks inside
     // (before: "queu / ed", "d650a / bcf", "Durati / on"; QA round 27).
     await jobPage.setViewportSize({ width: 1400, height: 900 });
-    const broken = await jobPage.locator('[data-testid="run-history"]').evaluate((table) =>
-      [...table.querySelectorAll('thead th, tbody td:not(.message)')]
-        .filter((cell) => {
-          const range = document.createRange();
-          range.selectNodeContents(cell);
-          // More than one line: a piece of it lies wholly below another.
-          const rects = [...range.getClientRects()].filter((r) => r.height > 0);
-          return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
-        })
-        .map((cell) => cell.textContent),
-    );
+    // (in the page: the test's types have no DOM) a cell is broken when a piece of it lies wholly below another.
+    const broken: unknown = await jobPage.evaluate(`[...document.querySelectorAll('[data-testid="run-history"] thead th, [data-testid="run-history"] tbody td:not(.message)')]
+      .filter((cell) => {
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const rects = [...range.getClientRects()].filter((r) => r.height > 0);
+        return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
+      })
+      .map((cell) => cell.textContent)`);
     assert.deepEqual(broken, []);
     await jobPage.close();
     // Paused, the job holds its queued run, and the run's page says it waits for the resume (before
