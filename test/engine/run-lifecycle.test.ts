@@ -436,6 +436,34 @@ describe('run lifecycle', () => {
     assert.ok(job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt, 'and it completed after that');
   });
 
+  it('a try that finds nothing to do ends its instance skipped: downstream runs, and the run succeeds; a map source cannot skip', async () => {
+    const jobId = await h.createJob({ streams: ['a', 'b'] });
+    const runner = await h.startRunner({
+      ...noopHandlers,
+      load: async (ctx) => (ctx.task.stream === 'b' ? { skipped: true, output: { why: 'nothing new' } } : {}),
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
+    assert.equal(run.state, 'success');
+    const states = await instanceStates(h.prisma, runId);
+    assert.equal(states['load[1]'], 'skipped');
+    assert.equal(states['load[0]'], 'success');
+    assert.equal(states['archive[-1]'], 'success', JSON.stringify(states));
+    const loadB = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'load', mapIndex: 1 } });
+    assert.deepEqual(loadB.output, { why: 'nothing new' });
+    const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: loadB.id }, orderBy: { id: 'asc' } });
+    assert.equal(lines.at(-1)?.message, 'try 1 skipped');
+    await runner.close();
+
+    const other = await h.createJob({ streams: ['a'] });
+    const skipping = await h.startRunner({ ...noopHandlers, extract: async (ctx) => ({ skipped: true, mappedStreams: ctx.job.streams }) });
+    const second = await h.engine.triggerRun(other);
+    assert.equal((await waitForRun(h.prisma, second.runId, ['success', 'failed'])).state, 'failed');
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId: second.runId, taskId: 'extract' } });
+    assert.match(extract.error ?? '', /expands mapped tasks and must report mappedStreams \(it cannot skip\)/);
+    await skipping.close();
+  });
+
   it('refuses a clear of a failure that said a clear fails the same way, and of the tasks waiting on it', async () => {
     const jobId = await h.createJob({ streams: ['a', 'b'] });
     const runner = await h.startRunner({

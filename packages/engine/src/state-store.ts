@@ -83,7 +83,15 @@ interface RunEnd {
 
 /** How a try ended, as the runner reports it. */
 export type TryOutcome =
-  | { kind: 'success'; output: unknown; rows: number; bytes: number; mappedStreams: readonly string[] | undefined }
+  | {
+      kind: 'success';
+      output: unknown;
+      rows: number;
+      bytes: number;
+      mappedStreams: readonly string[] | undefined;
+      /** The try found nothing for it to do: the instance ends skipped, which downstream takes as done. */
+      skipped?: boolean;
+    }
   | {
       kind: 'failed';
       error: string;
@@ -747,35 +755,45 @@ export class StateStore {
     // running, and archive would never be queued). Started under the locks, it sees all of it.
     // The first report of an instance counts. A success is never a lost try: no heartbeat guard.
     const seen = new Set<string>();
-    const successes: { index: number; report: FinishReport; output: string | null; rows: number; bytes: number }[] = [];
+    const successes: { index: number; report: FinishReport; output: string | null; rows: number; bytes: number; skipped: boolean }[] = [];
     for (const [index, report] of reports.entries()) {
       const { outcome } = report;
       if (!locked.has(report.runId) || seen.has(report.tryRef.instanceId)) continue;
       seen.add(report.tryRef.instanceId);
       if (outcome.kind !== 'success') continue;
-      successes.push({ index, report, output: outcome.output === undefined ? null : JSON.stringify(outcome.output), rows: outcome.rows, bytes: outcome.bytes });
+      successes.push({
+        index,
+        report,
+        output: outcome.output === undefined ? null : JSON.stringify(outcome.output),
+        rows: outcome.rows,
+        bytes: outcome.bytes,
+        skipped: outcome.skipped === true,
+      });
     }
     const read = await sql.query<(InstanceColumns & { succeeded: boolean })[]>`
       WITH done AS (
         UPDATE task_instances ti
-        SET state = 'success', ended_at = ${now}, output = v.output::jsonb, rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
+        SET state = (CASE WHEN v.skipped THEN 'skipped' ELSE 'success' END)::"TaskState", ended_at = ${now}, output = v.output::jsonb,
+            rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
         FROM unnest(${successes.map((x) => x.report.tryRef.instanceId)}::uuid[], ${successes.map((x) => x.report.runId)}::uuid[],
                     ${successes.map((x) => x.report.tryRef.tryNumber)}::int[], ${successes.map((x) => x.report.tryRef.runnerId)}::text[],
-                    ${successes.map((x) => x.output)}::text[], ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[])
-          AS v(id, run_id, try_number, runner_id, output, rows, bytes)
+                    ${successes.map((x) => x.output)}::text[], ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[],
+                    ${successes.map((x) => x.skipped)}::boolean[])
+          AS v(id, run_id, try_number, runner_id, output, rows, bytes, skipped)
         WHERE ti.id = v.id AND ti.run_id = v.run_id AND ti.state = 'running' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
-        RETURNING ti.id, ti.try_number
+        RETURNING ti.id, ti.try_number, v.skipped
       ), logged AS (
         INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
-        SELECT id, try_number, ${now}, 'info', 'try ' || try_number || ' succeeded' FROM done
+        SELECT id, try_number, ${now}, 'info', 'try ' || try_number || CASE WHEN skipped THEN ' skipped' ELSE ' succeeded' END FROM done
       )
       SELECT i.id, i.run_id, i.task_id, i.map_index, i.state::text AS state, i.try_number, i.max_tries, i.error, i.id IN (SELECT id FROM done) AS succeeded
       FROM task_instances i WHERE i.run_id = ANY(${[...locked.keys()]}::uuid[])`;
     const succeeded = new Set<string>();
+    const skipped = new Set(successes.filter((x) => x.skipped).map((x) => x.report.tryRef.instanceId));
     for (const r of read) {
       // The statement reads the rows as they were before its own update.
       if (r.succeeded) succeeded.add(r.id);
-      locked.get(r.run_id)?.rows.push(r.succeeded ? { ...instanceRow(r), state: 'success', error: null } : instanceRow(r));
+      locked.get(r.run_id)?.rows.push(r.succeeded ? { ...instanceRow(r), state: skipped.has(r.id) ? 'skipped' : 'success', error: null } : instanceRow(r));
     }
     await this.#recordWorkDoneAfterCancel(sql, successes.filter((x) => !succeeded.has(x.report.tryRef.instanceId)), now);
     const touched = new Set<string>();
@@ -789,7 +807,7 @@ export class StateStore {
       if (!entry || outcome.kind !== 'success') continue;
       const row = entry.rows.find((r) => r.id === x.report.tryRef.instanceId);
       const spec = await this.dags.get(sql, entry.run.dagId);
-      if (row && isMapSource(spec, row.taskId)) expansions.push({ runId: entry.run.id, spec, sourceTaskId: row.taskId, streams: outcome.mappedStreams ?? [], rows: entry.rows });
+      if (row && isMapSource(spec, row.taskId) && !x.skipped) expansions.push({ runId: entry.run.id, spec, sourceTaskId: row.taskId, streams: outcome.mappedStreams ?? [], rows: entry.rows });
     }
     if (expansions.length > 0) await this.#expand(sql, expansions);
     const dispatches: TaskDispatch[] = [];

@@ -71,7 +71,7 @@ export const createIngestJobRequest = z
     max_active_runs: maxActiveRuns
       .default(1)
       .describe(
-        `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first; without catchup a fire that finds a scheduled run already waiting adds none (that run reads on from where the others left off). Runs at once suit overwrite and merge jobs: of an incremental append job's overlapping runs, which read the source from the same saved state, only one can load a table (the others' loads fail rather than append those records twice)`,
+        `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first; without catchup a fire that finds a scheduled run already waiting adds none (that run reads on from where the others left off). Runs at once suit overwrite and merge jobs: a run whose read a newer run's load overtook skips its load (the run succeeds, saying so in its warnings). Of an append job's overlapping runs, which read the source from the same saved state, only one can load a table (the others' loads fail rather than append those records twice)`,
       ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),

@@ -45,7 +45,9 @@ export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = 
  * - scheduled → queued (its upstream succeeded), upstream_failed, skipped (a mapped instance
  *   whose stream disappeared on a re-expansion) or cancelled.
  * - queued → running (a runner claimed it) or cancelled.
- * - running → success, failed (non-retryable or tries exhausted), up_for_retry, cancelled.
+ * - running → success, skipped (its try found nothing for it to do, as Airflow's AirflowSkipException
+ *   ends a task: downstream takes it as done), failed (non-retryable or tries exhausted),
+ *   up_for_retry, cancelled.
  * - up_for_retry → running (the retry's runner claimed it) or cancelled; failed when the
  *   recovery finds no try left.
  * - failed, upstream_failed, cancelled, skipped, success → scheduled: an operator cleared the
@@ -54,7 +56,7 @@ export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = 
 export const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = {
   scheduled: ['queued', 'upstream_failed', 'skipped', 'cancelled'],
   queued: ['running', 'cancelled'],
-  running: ['success', 'failed', 'up_for_retry', 'cancelled'],
+  running: ['success', 'skipped', 'failed', 'up_for_retry', 'cancelled'],
   up_for_retry: ['running', 'failed', 'cancelled'],
   success: ['scheduled'],
   failed: ['scheduled'],

@@ -100,23 +100,52 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
   }
 }
 
-/** Why a load that conflicts with another run's is refused (later-read.ts), and what to do instead. */
-function conflictMessage(c: LoadConflict, stream: string, table: string, mode: WriteMode): string {
+type Superseded = Extract<LoadConflict, { kind: 'superseded' }>;
+
+/**
+ * Whether a load that a later read overtook (ADR 0019's `superseded`: a run of the job whose
+ * extract started after this run's has loaded the stream, so this run's rows are older and nothing
+ * of them is missing from the table) has nothing to do. In an overwrite or merge job it has: it
+ * ends skipped, as Airflow's tasks skip, and the run succeeds saying so, so that runs at once of
+ * such a job (max_active_runs) finish in any order without a failed run (QA round 27). Its state
+ * is not saved (the newer run's stands). An append job's fails, as before: a full-refresh append
+ * keeps each run's copy, and a skip would drop this one without a failure to tell.
+ */
+function skipsAsSuperseded(c: LoadConflict, mode: WriteMode): c is Superseded {
+  return c.kind === 'superseded' && mode !== 'append';
+}
+
+/** Thrown by a commit's guard when a load it raced overtook this one (`skipsAsSuperseded`). */
+class SupersededLoad extends Error {
+  constructor(readonly conflict: Superseded) {
+    super(`superseded by run ${conflict.runId}`);
+  }
+}
+
+async function skipSuperseded(ctx: TaskContext, c: Superseded, stream: string, table: string): Promise<TaskResult> {
+  const message =
+    `stream ${stream}: not loaded — run ${c.runId} of this job read the source after this run did (its extract started at ` +
+    `${c.extractStartedAt.toISOString()}) and has loaded ${table}${c.loadedAt ? ` at ${c.loadedAt.toISOString()}` : ''}: this run's rows are older, and nothing of them is missing`;
+  ctx.log.info(message);
+  await ctx.warnRun(message);
+  return { skipped: true, output: { table, superseded_by: c.runId } };
+}
+
+/**
+ * Why a load that conflicts with another run's (later-read.ts) is refused, and what to do instead:
+ * an append job's superseded load, and an incremental append's overlapping one. Unclearable: a
+ * clear of it fails the same way.
+ */
+function conflictMessage(c: LoadConflict, stream: string, table: string): string {
   const at = (d: Date | null): string => (d ? ` at ${d.toISOString()}` : '');
   switch (c.kind) {
-    case 'superseded': {
-      const effect: Record<WriteMode, string> = {
-        append: 'append rows that run may already have appended',
-        overwrite: 'replace the newer rows with them',
-        merge: 'put them over the newer rows',
-      };
+    case 'superseded':
       return (
         `stream "${stream}": run ${c.runId} of this job read the source after this run did (its extract started at ` +
         `${c.extractStartedAt.toISOString()}) and has loaded ${table}${at(c.loadedAt)}. ` +
-        `This run's rows are older: loading them now would ${effect[mode]}, and move the saved connector state back. ` +
+        `This run's rows are older: appending them now would append rows that run may already have appended, and move the saved connector state back. ` +
         `Nothing is missing: that run read what this one did, or newer. Leave this run failed; trigger a new run to read the source again.`
       );
-    }
     case 'overlap':
       return (
         `stream "${stream}": run ${c.runId} of this job loaded ${table}${at(c.loadedAt)}, after this run read the source ` +
@@ -365,7 +394,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
   if (conflict && !(await holdsCommit(deps.catalog, namespace, tableName, ctx.run.id, loadTaskId(stream)))) {
-    throw new UnclearableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`, ctx.job.mode));
+    if (skipsAsSuperseded(conflict, ctx.job.mode)) return skipSuperseded(ctx, conflict, stream, `${namespace}.${tableName}`);
+    throw new UnclearableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`));
   }
   const columns: ColumnSpec[] = tm.columns.map((c) => {
     const doc = encryptedColumnDoc(c);
@@ -417,7 +447,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       guard: async (m: TableMetadata) => {
         await tableOwnership(ctx, `${namespace}.${tableName}`, m.properties['sluice.job-id']);
         const raced = extractStarted ? tableLoadConflict(m, { jobId: ctx.job.id, runId: ctx.run.id, extractStartedAt: extractStarted, appendIncremental }) : null;
-        if (raced) throw new UnclearableTaskError(conflictMessage(raced, stream, `${namespace}.${tableName}`, ctx.job.mode));
+        if (raced && skipsAsSuperseded(raced, ctx.job.mode)) throw new SupersededLoad(raced);
+        if (raced) throw new UnclearableTaskError(conflictMessage(raced, stream, `${namespace}.${tableName}`));
       },
       ...(ownership === 'own' ? {} : { tableProperties: { 'sluice.job-id': ctx.job.id } }),
     };
@@ -453,11 +484,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       if (created) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
       // Refused before the write (the table's schema, another run's load seen in its history): no
       // commit of this load will ever hold the state recorded as pending.
-      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof UnclearableTaskError)) {
+      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof UnclearableTaskError || err instanceof SupersededLoad)) {
         await dropPendingState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream }, manifest.state).catch((dropErr: unknown) =>
           ctx.log.warn(`the pending state this load recorded stays until the next extract settles it: ${errorMessage(dropErr)}`),
         );
       }
+      if (err instanceof SupersededLoad) return await skipSuperseded(ctx, err.conflict, stream, `${namespace}.${tableName}`);
       if (err instanceof IncompatibleSchemaError) {
         throw new NonRetryableTaskError(
           `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,

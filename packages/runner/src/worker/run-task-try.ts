@@ -169,8 +169,8 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     if (!parsed.success) {
       return { kind: 'failed', retryable: false, error: `the ${claimed.taskType} handler returned an invalid result: ${parsed.error.message}` };
     }
-    if (isMapSource(spec, claimed.taskId) && parsed.data.mappedStreams === undefined) {
-      return { kind: 'failed', retryable: false, error: `task ${claimed.taskId} expands mapped tasks and must report mappedStreams` };
+    if (isMapSource(spec, claimed.taskId) && (parsed.data.mappedStreams === undefined || parsed.data.skipped === true)) {
+      return { kind: 'failed', retryable: false, error: `task ${claimed.taskId} expands mapped tasks and must report mappedStreams (it cannot skip)` };
     }
     return {
       kind: 'success',
@@ -178,6 +178,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
       rows: parsed.data.rows ?? progress.rows ?? 0,
       bytes: parsed.data.bytes ?? progress.bytes ?? 0,
       mappedStreams: parsed.data.mappedStreams,
+      ...(parsed.data.skipped === true ? { skipped: true } : {}),
     };
   };
   let outcome: TryOutcome | null;

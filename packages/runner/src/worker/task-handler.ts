@@ -99,6 +99,11 @@ export interface TaskResult {
   bytes?: number;
   /** Map sources (extract) only: the streams to expand the mapped tasks over, in order. */
   mappedStreams?: string[];
+  /**
+   * The try found nothing for it to do: the instance ends skipped, which downstream tasks take as
+   * done (say why in the log, and in the run's warnings when its readers must know). Not for map sources.
+   */
+  skipped?: true;
 }
 
 /**
