@@ -9,7 +9,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { CommitConflictError, IncompatibleSchemaError, openCatalog, type ColumnSpec } from '@sluice/iceberg';
+import { ColumnCaseCollisionError, CommitConflictError, IncompatibleSchemaError, openCatalog, type ColumnSpec } from '@sluice/iceberg';
 import { createMemoryLogger } from '@sluice/logging';
 import { ServiceUnavailableError, ValidationError } from '@sluice/core';
 import { freePort } from '@sluice/local-services';
@@ -276,6 +276,26 @@ for (const kind of ['file', 's3'] as const) {
         table.append({ format: 'ndjson', files: [input], columns: [{ name: 'id', type: 'int' }, { name: 'ratio', type: 'long' }] }),
         /column "ratio" has type double in the table but long in the data/,
       );
+      const view = await h.read('evo', 't');
+      assert.equal(view.snapshots.length, snapshotsBefore);
+      assert.deepEqual(await h.keys('warehouse/evo/t/'), keysBefore);
+    });
+
+    test('a new column named as a table column but for case is refused, by an append and a merge, and commits nothing (QA round 27)', async () => {
+      const table = await h.catalog.loadTable('evo', 't');
+      const snapshotsBefore = table.metadata.snapshots.length;
+      const keysBefore = await h.keys('warehouse/evo/t/');
+      const input = await h.ndjson('upper-note.ndjson', [{ id: 1, NOTE: 'upper' }]);
+      const columns = [{ name: 'id', type: 'long' as const }, { name: 'NOTE', type: 'string' as const }];
+      const refused = (err: unknown): boolean => {
+        assert.ok(err instanceof ColumnCaseCollisionError, String(err));
+        assert.match(err.message, /column "NOTE" of the data differs from the table's column "note" only in case/);
+        return true;
+      };
+      // Before: an append added NOTE beside note (Spark: "Reference `note` is ambiguous"), and a merge
+      // failed on DuckDB's "duplicate column name", retried.
+      await assert.rejects(table.append({ format: 'ndjson', files: [input], columns }), refused);
+      await assert.rejects(table.merge({ format: 'ndjson', files: [input], columns }, { keys: ['id'] }), refused);
       const view = await h.read('evo', 't');
       assert.equal(view.snapshots.length, snapshotsBefore);
       assert.deepEqual(await h.keys('warehouse/evo/t/'), keysBefore);

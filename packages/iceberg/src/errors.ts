@@ -18,6 +18,25 @@ export class IncompatibleSchemaError extends SluiceError {
 }
 
 /**
+ * A write's column that is not in the table differs from one of the table's columns only in case
+ * (`NAME` beside `name`): Spark, Trino and DuckDB read the two as one column, so it is not added
+ * beside it (a table with both cannot be queried by name). Nothing was committed.
+ */
+export class ColumnCaseCollisionError extends SluiceError {
+  readonly code = 'column_case_collision';
+  constructor(
+    readonly table: string,
+    readonly column: string,
+    readonly tableColumn: string,
+  ) {
+    super(
+      `${table}: column ${JSON.stringify(column)} of the data differs from the table's column ${JSON.stringify(tableColumn)} only in case; ` +
+        `Spark, Trino and DuckDB read the two as one column, so it is not added beside it`,
+    );
+  }
+}
+
+/**
  * The table does not exist in the catalog. Retryable: a load that meets it (the table dropped
  * between its load and its commit) creates the table again on its next try.
  */

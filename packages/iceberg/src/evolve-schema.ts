@@ -1,5 +1,5 @@
 import { ValidationError } from '@sluice/core';
-import { IncompatibleSchemaError } from './errors.ts';
+import { ColumnCaseCollisionError, IncompatibleSchemaError } from './errors.ts';
 import { canPromote, normalizeType } from './iceberg-types.ts';
 import type { ColumnSpec, IcebergField, IcebergSchema } from './types.ts';
 
@@ -14,7 +14,8 @@ export interface EvolvedSchema {
  * The table schema a write needs, matched to the current one by column name:
  * new columns are appended as optional fields with new ids; a column whose type widens
  * (int → long, float → double, decimal precision) is promoted in place; data narrower than the
- * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError}.
+ * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError}. A new
+ * column named as a table column but for case throws {@link ColumnCaseCollisionError}.
  * Table columns missing from the data stay, and are written as nulls (a required one is an error).
  * A column's `doc` is set when the data gives one that differs, and removed when it gives null.
  */
@@ -38,6 +39,9 @@ export function evolveSchema(
     const type = normalizeType(c.type);
     const existing = byName.get(c.name);
     if (!existing) {
+      const folded = c.name.toLowerCase();
+      const twin = current.fields.find((f) => f.name.toLowerCase() === folded);
+      if (twin) throw new ColumnCaseCollisionError(tableName, c.name, twin.name);
       last += 1;
       const field: IcebergField = { id: last, name: c.name, required: false, type };
       if (c.doc) field.doc = c.doc;

@@ -8,7 +8,7 @@ export { SqlCatalogBackend } from './sql-catalog-backend.ts';
 export { RestCatalogBackend, RestCatalogError, type RestCatalogOptions } from './rest-catalog-backend.ts';
 export { duckdbType, canPromote, normalizeType } from './iceberg-types.ts';
 export { configureDuckDb, type DuckDbSettings } from './duckdb.ts';
-export { IncompatibleSchemaError, NoSuchTableError, TableAlreadyExistsError, CommitConflictError } from './errors.ts';
+export { ColumnCaseCollisionError, IncompatibleSchemaError, NoSuchTableError, TableAlreadyExistsError, CommitConflictError } from './errors.ts';
 export type {
   ColumnSpec,
   DataFile,

@@ -7,7 +7,7 @@ import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import { IncompatibleSchemaError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
+import { ColumnCaseCollisionError, IncompatibleSchemaError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
 import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
@@ -484,12 +484,18 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       if (created) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
       // Refused before the write (the table's schema, another run's load seen in its history): no
       // commit of this load will ever hold the state recorded as pending.
-      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof UnclearableTaskError || err instanceof SupersededLoad)) {
+      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof ColumnCaseCollisionError || err instanceof UnclearableTaskError || err instanceof SupersededLoad)) {
         await dropPendingState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream }, manifest.state).catch((dropErr: unknown) =>
           ctx.log.warn(`the pending state this load recorded stays until the next extract settles it: ${errorMessage(dropErr)}`),
         );
       }
       if (err instanceof SupersededLoad) return await skipSuperseded(ctx, err.conflict, stream, `${namespace}.${tableName}`);
+      if (err instanceof ColumnCaseCollisionError) {
+        throw new NonRetryableTaskError(
+          `${err.message}. To load it into ${JSON.stringify(err.tableColumn)}, rename it with a column transformation (new_name ${JSON.stringify(err.tableColumn)}): ${RECREATE_FOR}`,
+          { cause: err },
+        );
+      }
       if (err instanceof IncompatibleSchemaError) {
         throw new NonRetryableTaskError(
           `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,

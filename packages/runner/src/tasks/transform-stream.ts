@@ -15,6 +15,7 @@ import {
 } from '@sluice/core/pipeline';
 import type { ColumnCipher, ColumnEncryptionMode } from '@sluice/crypto';
 import {
+  ColumnCaseCollisionError,
   IncompatibleSchemaError,
   copiedDataFiles,
   dataFileCopyOptions,
@@ -165,7 +166,7 @@ export interface TransformStreamInput {
   /**
    * The Iceberg fields (ids, types) the load's table would give these columns now
    * (`IcebergCatalog.fieldsForWrite` on the job's table): the files are written as that table's
-   * data files. Throws IncompatibleSchemaError / ValidationError when the columns do not fit it.
+   * data files. Throws IncompatibleSchemaError / ColumnCaseCollisionError / ValidationError when the columns do not fit it.
    */
   fieldsForWrite(columns: ColumnSpec[]): Promise<IcebergField[]>;
   /**
@@ -243,7 +244,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
   try {
     planned = (await input.fieldsForWrite(specs)).map((f, i) => ({ id: f.id, name: f.name, type: outputTypeOfField(f, columns[i]?.type ?? 'string'), required: f.required }));
   } catch (err) {
-    if (!(err instanceof IncompatibleSchemaError || err instanceof ValidationError)) throw err;
+    if (!(err instanceof IncompatibleSchemaError || err instanceof ColumnCaseCollisionError || err instanceof ValidationError)) throw err;
   }
   const fields: IcebergField[] = planned ?? specs.map((c, i) => ({ id: i + 1, name: c.name, type: c.type as OutputType, required: false }));
 
