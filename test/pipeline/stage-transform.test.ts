@@ -236,6 +236,14 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
   assert.match(rejects[3] ?? '', /"n":9223372036854775808[,}]/, 'a rejected value keeps its digits');
 });
 
+test('a column of a string that may be a number is text: a string as it is, a number as its digits (QA round 27)', async () => {
+  const raw = ['{"code":"abc"}', '{"code":42}', '{"code":true}', '{"code":null}'];
+  const { staged } = await stageRaw('11111111-2222-3333-4444-141414141414', raw, { code: { type: ['null', 'string', 'integer', 'boolean'] } });
+  // Before: JSON text, so "abc" was stored as "\"abc\"" where a string column held abc.
+  assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => r['code']), ['abc', '42', 'true', null]);
+  assert.equal(staged.rejectedRows, 0);
+});
+
 test('stage holds dates and timestamps to RFC 3339: a value with more, or another shape, is a reject, not cut (QA round 27)', async () => {
   const props = {
     d: { type: ['null', 'string'], format: 'date' },

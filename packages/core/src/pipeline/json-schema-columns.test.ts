@@ -17,6 +17,7 @@ test('JSON schema properties map to column types by the documented rule', () => 
       address: { type: 'object', properties: {} },
       tags: { type: 'array' },
       mixed: { type: ['string', 'integer'] },
+      either: { type: ['null', 'string', 'object'] },
       num: { type: ['integer', 'number'] },
       anything: {},
       alt: { anyOf: [{ type: 'null' }, { type: 'integer' }] },
@@ -25,7 +26,8 @@ test('JSON schema properties map to column types by the documented rule', () => 
   assert.deepEqual(
     cols.map((c) => `${c.name}:${c.type}`),
     ['id:long', 'price:double', 'count:long', 'ok:boolean', 'born:date', 'at:timestamptz', 'local:timestamp', 'name:string',
-      'address:json', 'tags:json', 'mixed:json', 'num:double', 'anything:json', 'alt:long'],
+      // A string that may be a number stays text (QA round 27: as JSON text, "abc" became "\"abc\"").
+      'address:json', 'tags:json', 'mixed:string', 'either:json', 'num:double', 'anything:json', 'alt:long'],
   );
 });
 

@@ -13,7 +13,8 @@
  * | string + format date-time (airbyte_type timestamp_with_timezone or none) | timestamptz |
  * | string + airbyte_type timestamp_without_timezone | timestamp |
  * | string (any other format) | string |
- * | object, array, several non-null types, or no type | string holding the value's JSON text |
+ * | several non-null types among string, integer, number and boolean | string: a string's text, another value's JSON text |
+ * | object, array, several non-null types with one of them, or no type | string holding the value's JSON text |
  *
  * A value that does not fit its column's type is not dropped silently: the column gets NULL, and
  * the whole original record is written to the run's rejects file and counted (see stage).
@@ -41,11 +42,17 @@ function typesOf(node: JsonSchemaNode): string[] {
   return list;
 }
 
+const SCALARS = new Set(['string', 'integer', 'number', 'boolean']);
+
 export function columnTypeOf(node: JsonSchemaNode): ColumnType {
   const types = [...new Set(typesOf(node).filter((t) => t !== 'null'))];
   if (types.length !== 1) {
     // integer + number together is a number.
     if (types.length === 2 && types.includes('integer') && types.includes('number')) return 'double';
+    // A string that may also be a number or a boolean stays text, as Airbyte's destinations type a
+    // union with string: a source that widens a string column so keeps its values as they were
+    // (QA round 27: as JSON text, "abc" became "\"abc\"", and merge keys stopped matching).
+    if (types.includes('string') && types.every((t) => SCALARS.has(t))) return 'string';
     return 'json';
   }
   const airbyteType = typeof node['airbyte_type'] === 'string' ? node['airbyte_type'] : undefined;
