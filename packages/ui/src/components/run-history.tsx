@@ -1,4 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { useRetryRead } from '../api/retry-read.ts';
 import { queuedRunWait, RUN_STATES, RUN_TYPES } from '@sluice/core/states';
 import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
@@ -71,6 +72,7 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
   };
   const [page, setPage] = useState<RunList | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const { attempt, retryLater } = useRetryRead();
 
   useEffect(() => {
     let current = true;
@@ -90,12 +92,14 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
         setPage(p);
       })
       .catch((err: unknown) => {
-        if (current) setError(`Reading the runs failed: ${err instanceof Error ? err.message : String(err)}`);
+        if (!current) return;
+        setError(`Reading the runs failed: ${err instanceof Error ? err.message : String(err)}`);
+        retryLater();
       });
     return () => {
       current = false;
     };
-  }, [api, jobId, state, runType, offset, version]);
+  }, [api, jobId, state, runType, offset, version, attempt, retryLater]);
 
   const total = page?.total ?? 0;
   const runs = page?.runs ?? [];

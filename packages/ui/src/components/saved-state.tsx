@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useRetryRead } from '../api/retry-read.ts';
 import type { JobState, StateReset } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { formatDate, shortId } from '../lib/format.ts';
@@ -18,13 +19,21 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
   const [notice, setNotice] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<string[] | 'all' | null>(null);
 
+  const { attempt, retryLater } = useRetryRead();
+
   const load = useCallback(() => {
     api
       .get<JobState>(`/api/airbyte/ingest/${encodeURIComponent(jobId)}/state`)
-      .then(setState)
-      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
-  }, [api, jobId]);
-  useEffect(load, [load, version]);
+      .then((s) => {
+        setState(s);
+        setError(null);
+      })
+      .catch((err: unknown) => {
+        setError(err instanceof Error ? err.message : String(err));
+        retryLater();
+      });
+  }, [api, jobId, retryLater]);
+  useEffect(load, [load, version, attempt]);
 
   const reset = async (streams: string[] | 'all'): Promise<void> => {
     setError(null);

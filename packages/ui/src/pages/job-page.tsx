@@ -26,6 +26,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [job, setJob] = useState<Job | null>(null);
   const [live, setLive] = useState<LiveJob | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** Why the job could not be read (PostgreSQL away, say): shown until a read succeeds. */
+  const [loadError, setLoadError] = useState<string | null>(null);
   const [notice, setNotice] = useState<ReactNode>(null);
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -37,10 +39,13 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const load = useCallback(() => {
     api
       .get<Job>(`/api/airbyte/ingest/${encodeURIComponent(jobId)}`)
-      .then(setJob)
+      .then((j) => {
+        setJob(j);
+        setLoadError(null);
+      })
       .catch((err: unknown) => {
         if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) setMissing(true);
-        else setError(err instanceof Error ? err.message : String(err));
+        else setLoadError(err instanceof Error ? err.message : String(err));
       });
   }, [api, jobId]);
   useEffect(load, [load]);
@@ -51,9 +56,11 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   });
   // Settings changed elsewhere (a PATCH, a refreshed token): the job is read again, so that what
   // the page shows — and what its config editor starts from — is what the job has now.
+  // A first read that failed (QA round 27: PostgreSQL away when the page opened) is made again once
+  // the feed brings the job: the server can read it now.
   const liveVersion = live?.settings_version;
   useEffect(() => {
-    if (liveVersion !== undefined && job !== null && liveVersion !== job.settings_version) load();
+    if (liveVersion !== undefined && (job === null || liveVersion !== job.settings_version)) load();
     // Only a new version from the feed calls for a read (not each read's answer: `job` is left out).
   }, [liveVersion, load]);
 
@@ -74,6 +81,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
 
   const paused = live?.is_paused ?? job?.is_paused ?? false;
   const deleted = live?.is_deleted ?? job?.is_deleted ?? false;
+  // Until the job is read, whether it is active, paused or deleted is not known: no pill, no controls.
+  const known = live !== null || job !== null;
   // The schedule follows the live feed too: a PATCH made elsewhere shows without a reload.
   const schedule = live ? { schedule: live.schedule, timezone: live.timezone, catchup: live.catchup } : job;
   const runs = live?.runs ?? [];
@@ -87,16 +96,18 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
       <Crumbs trail={[{ label: 'Jobs', to: '/jobs' }, { label: job?.name ?? live?.name ?? shortId(jobId) }]} />
       <div className="page-head">
         <h1>{job?.name ?? live?.name ?? 'Job'}</h1>
-        <span className={deleted ? 'pill deleted' : paused ? 'pill paused' : 'pill active'} data-testid="job-active">
-          {deleted ? 'deleted' : paused ? 'paused' : 'active'}
-        </span>
+        {known ? (
+          <span className={deleted ? 'pill deleted' : paused ? 'pill paused' : 'pill active'} data-testid="job-active">
+            {deleted ? 'deleted' : paused ? 'paused' : 'active'}
+          </span>
+        ) : null}
         {/* The job's status, as the API says it: not its newest run's state (a run queued behind a running one). */}
         {live ? <JobStatusBadge status={live.status} /> : null}
         <LiveIndicator status={status} />
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
 
-      {!deleted ? (
+      {known && !deleted ? (
         <div className="controls" role="toolbar" aria-label="Job controls">
           <button
             type="button"
@@ -141,7 +152,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           </button>
         </div>
       ) : null}
-      <ActionStatus notice={notice} error={error} />
+      <ActionStatus notice={notice} error={error ?? loadError} />
 
       <ConfirmDialog
         open={confirmCancelQueued}

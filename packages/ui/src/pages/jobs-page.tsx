@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { listAllJobs, type Job } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
@@ -25,11 +25,29 @@ export function JobsPage(): ReactNode {
   const [active, setActive] = useState<ActiveFilter>('all');
   const [lastRun, setLastRun] = useState<LastRunFilter>('any');
 
-  useEffect(() => {
+  // The list is read once, and again when the feed says it changed; a read that failed (QA round 27:
+  // PostgreSQL away when the page opened) is made again at the feed's next push, until one succeeds.
+  // One at a time.
+  const reading = useRef(false);
+  const failed = useRef(false);
+  const read = useCallback(() => {
+    if (reading.current) return;
+    reading.current = true;
     listAllJobs((p) => api.get(p))
-      .then(setJobs)
-      .catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
+      .then((all) => {
+        failed.current = false;
+        setJobs(all);
+        setError(null);
+      })
+      .catch((err: unknown) => {
+        failed.current = true;
+        setError(err instanceof Error ? err.message : String(err));
+      })
+      .finally(() => {
+        reading.current = false;
+      });
   }, [api]);
+  useEffect(read, [read]);
 
   const status = useLive(auth, {}, {
     jobs: ({ jobs: live }) => {
@@ -37,9 +55,12 @@ export function JobsPage(): ReactNode {
       // A job created elsewhere appears without a reload: fetch the list again when one is new.
       // One deleted elsewhere leaves it: a feed of fewer than its limit holds every visible job.
       setJobs((current) => {
-        if (current === null) return current;
+        if (current === null || failed.current) {
+          read();
+          if (current === null) return current;
+        }
         const known = new Set(current.map((j) => j.job_id));
-        if (live.some((l) => !known.has(l.job_id))) listAllJobs((p) => api.get(p)).then(setJobs, () => undefined);
+        if (live.some((l) => !known.has(l.job_id))) read();
         if (live.length >= LIVE_JOBS_LIMIT) return current;
         const visible = new Set(live.map((l) => l.job_id));
         return current.every((j) => visible.has(j.job_id)) ? current : current.filter((j) => visible.has(j.job_id));

@@ -1,0 +1,72 @@
+/**
+ * The flow UI opened while PostgreSQL is away: its pages say so, claim nothing they could not read,
+ * and fill in once PostgreSQL is back, without a reload (QA round 27: the jobs list kept its error
+ * under a green "live" for good; a job page showed an unread job as active, with its buttons).
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { freePort, startPostgres } from '@sluice/local-services';
+import { testEnv } from '../support/env.ts';
+import { ingestBody, startApi, type ApiHarness } from '../api/api-harness.ts';
+import { browserTestsUnavailable, launchBrowser } from './ui-stack.ts';
+
+const unavailable = browserTestsUnavailable();
+const TOKEN = 'dev-token-outage-ui-0123';
+
+let browser: Browser;
+let api: ApiHarness;
+let server: Awaited<ReturnType<typeof startPostgres>>;
+let dir: string;
+let port: number;
+
+before(async () => {
+  if (unavailable) return;
+  dir = mkdtempSync(path.join(testEnv.tmpDir, 'pg-outage-ui-'));
+  chmodSync(dir, 0o755);
+  port = await freePort();
+  server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+  api = await startApi({ devToken: TOKEN, databaseServerUrl: server.url });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (unavailable) return;
+  await browser.close();
+  await api.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('pages opened while PostgreSQL is away fill in once it is back, without a reload', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'outage job' }) });
+  assert.equal(created.status, 201, created.text);
+  const jobId = (created.body as { job_id: string }).job_id;
+  await server.stop();
+  const context = await browser.newContext();
+  try {
+    const list = await context.newPage();
+    await list.goto(`${api.url}/jobs`);
+    await list.getByText('PostgreSQL is unreachable: try again shortly').first().waitFor({ timeout: 15_000 });
+    const job = await context.newPage();
+    await job.goto(`${api.url}/jobs/${jobId}`);
+    await job.getByText('PostgreSQL is unreachable: try again shortly').first().waitFor({ timeout: 15_000 });
+    // A job it could not read is not shown as active, nor offered a trigger.
+    assert.equal(await job.getByTestId('job-active').count(), 0);
+    assert.equal(await job.getByRole('button', { name: 'Trigger run' }).count(), 0);
+
+    server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await list.getByRole('link', { name: 'outage job' }).waitFor({ timeout: 60_000 });
+    await job.getByRole('heading', { name: 'outage job' }).waitFor({ timeout: 60_000 });
+    await job.getByRole('button', { name: 'Trigger run' }).waitFor({ timeout: 15_000 });
+    // The error of the failed reads goes once a read succeeds (a read may still fail as the server
+    // comes back: it is made again at the feed's next push).
+    await list.getByText('PostgreSQL is unreachable').first().waitFor({ state: 'detached', timeout: 30_000 });
+    await job.getByText('PostgreSQL is unreachable').first().waitFor({ state: 'detached', timeout: 30_000 });
+    assert.equal(await job.getByTestId('job-active').textContent(), 'active');
+  } finally {
+    await context.close();
+  }
+});
