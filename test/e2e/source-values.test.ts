@@ -165,6 +165,21 @@ test("a source column that changes only its case fails the load at once, saying 
   assert.ok(users.rows.every((r) => !('NOTE' in r)), 'and no second column was added');
 });
 
+test('runs at once of an incremental append job that read no records both succeed: there is nothing to append twice', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-idle-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'idle overlap', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_idle', mode: 'append', streams: ['users'], max_active_runs: 2 });
+  assert.equal((await runJob(job)).state, 'success');
+  // Nothing new at the source, which takes a while to say so: both runs read while the other does.
+  await writeFile(sourceFile, JSON.stringify({ sleep_seconds: 2 }));
+  const triggered = await Promise.all([0, 1].map(() => stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`)));
+  const runs = await Promise.all(triggered.map((t) => stack.waitForRun(t.body.run_id, 90_000)));
+  // Before (QA round 27), the later load failed: "its rows repeat rows that run appended".
+  assert.deepEqual(runs.map((r) => r.state), ['success', 'success'], JSON.stringify(runs.map((r) => r.tasks.map((t) => [t.task_id, t.state, t.error]))));
+  const users = await readWithPyIceberg(stack.db.url, 'values_idle', 'users', false);
+  assert.equal(users.rows.length, 2);
+});
+
 test('an encrypted merge key that another key would encrypt (the job recreated with another key) is refused, not merged into duplicates', { timeout: 180_000 }, async () => {
   for (const name of ['ids-old', 'ids-new']) assert.equal((await stack.api('POST', '/api/encryption-keys', { name })).status, 201);
   const body = (keyName: string) => ({

@@ -395,6 +395,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
   if (conflict && !(await holdsCommit(deps.catalog, namespace, tableName, ctx.run.id, loadTaskId(stream)))) {
     if (skipsAsSuperseded(conflict, ctx.job.mode)) return skipSuperseded(ctx, conflict, stream, `${namespace}.${tableName}`);
+    // An append that read no records has nothing to append twice (QA round 27: runs at once of an
+    // incremental append job failed on it): nothing to do, and the other run's state stands.
+    if (tm.rows === 0) {
+      ctx.log.info(`nothing to load: this run read no records of stream ${stream}, and run ${conflict.runId} of this job has loaded ${namespace}.${tableName} since this run's read began`);
+      return { skipped: true, output: { table: `${namespace}.${tableName}`, rows: 0 } };
+    }
     throw new UnclearableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`));
   }
   const columns: ColumnSpec[] = tm.columns.map((c) => {
