@@ -323,7 +323,12 @@ test("fields the source's schema did not declare make extract discover again onc
   await writeFile(sourceFile, JSON.stringify({ records: 3, extra_field: 'nickname' }));
   const job = await createJob({ name: 'comes to declare', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_declares', mode: 'append', streams: ['users'] });
   // The records carry nickname, the schema does not declare it: not loaded, and remembered with the catalog.
-  assert.equal((await runJob(job)).state, 'success');
+  const first = await runJob(job);
+  assert.equal(first.state, 'success');
+  // The run's warnings say so, not only the extract's log (QA round 27).
+  assert.deepEqual((await stack.api<{ warnings: string[] }>('GET', `/api/runs/${first.run_id}`)).body.warnings, [
+    "stream users: records carry a field the source's schema does not declare (nickname), whose values are not loaded",
+  ]);
   // The source now declares it. An hour after the catalog's discover, seeing it again discovers again.
   await writeFile(sourceFile, JSON.stringify({ records: 5, extra_field: 'nickname', declare_extra: true }));
   await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { sourceCatalogAt: new Date(Date.now() - 2 * 3600_000) } });

@@ -255,6 +255,11 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (result.unreadableRecords > 0) {
     await ctx.warnRun(`${result.unreadableRecords} RECORD lines of ${ctx.job.sourceName} were not JSON and were dropped: those records are not loaded`);
   }
+  // Where a data engineer looks, not only in the extract's log (QA round 27).
+  for (const [stream, fields] of Object.entries(result.undeclaredFields)) {
+    if (fields.length === 0) continue;
+    await ctx.warnRun(`stream ${stream}: records carry ${fields.length === 1 ? 'a field' : 'fields'} the source's schema does not declare (${fields.join(', ')}), whose values are not loaded`);
+  }
   // The connector run said the total; with one stream that is the stream's.
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
   if (deps.datahub) {
