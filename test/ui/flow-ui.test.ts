@@ -322,9 +322,17 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await errors.getByText(LOAD_ERROR).waitFor();
     await shot(page, 'dev-12-run-page-errors');
 
-    // Clear the failed load: it runs again (a second try), and fails again the same way.
+    // Clear the failed load: it runs again (a second try), and fails again the same way. The clear
+    // asks first, as a cancel does (QA round 27: one click re-ran it); kept, nothing runs.
     await markDocument(page);
-    await errors.locator('li[data-task="load"][data-map-index="1"]').getByRole('button', { name: 'clear and re-run' }).click();
+    const clearLoad = errors.locator('li[data-task="load"][data-map-index="1"]').getByRole('button', { name: 'clear and re-run' });
+    await clearLoad.click();
+    const dialog = page.getByRole('dialog', { name: 'Clear load · orders and re-run it?' });
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal((await stack.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'load', mapIndex: 1 } })).state, 'failed');
+    await clearLoad.click();
+    await dialog.getByRole('button', { name: 'Clear and re-run' }).click();
     const row = page.locator('table.tasks tr[data-task="load"][data-map-index="1"]');
     await until('the cleared load to fail on its second try', async () =>
       (await row.getAttribute('data-state')) === 'failed' && ((await row.textContent()) ?? '').includes('2/'),
@@ -465,6 +473,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(await archiveItem.getByTestId('clear-instead').textContent(), ' · re-runs when extract is cleared');
     assert.equal(await archiveItem.getByRole('button', { name: 'clear and re-run' }).count(), 0);
     await errors.locator('li[data-task="extract"]').getByRole('button', { name: 'clear and re-run' }).click();
+    const clearExtract = page.getByRole('dialog', { name: 'Clear extract and re-run it?' });
+    assert.match((await clearExtract.textContent()) ?? '', /Clearing the extract reads the source again/);
+    await clearExtract.getByRole('button', { name: 'Clear and re-run' }).click();
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
     await page.getByRole('button', { name: 'Cancel run…' }).click();

@@ -24,6 +24,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
+  /** The failed or cancelled task whose clear waits for a confirmation. */
+  const [confirmClear, setConfirmClear] = useState<LiveTask | null>(null);
   const [rate, setRate] = useState<number | null>(null);
   // The counts of the last push, and when it came; `snapshot`: the one sent on connecting, whose
   // counts date from the last heartbeat before it, not from its arrival (a rate from it runs high).
@@ -152,6 +154,23 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       >
         <p>Its running tasks are told to stop and the others never start. Tables a load has already committed keep their rows; a later run reads on from the saved state.</p>
       </ConfirmDialog>
+      <ConfirmDialog
+        open={confirmClear !== null}
+        title={`Clear ${confirmClear === null ? '' : confirmClear.stream ? `${confirmClear.task_id} · ${confirmClear.stream}` : confirmClear.task_id} and re-run it?`}
+        confirmLabel="Clear and re-run"
+        dismissLabel="Keep it"
+        onCancel={() => setConfirmClear(null)}
+        onConfirm={() => {
+          const t = confirmClear;
+          setConfirmClear(null);
+          if (t !== null) void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`);
+        }}
+      >
+        <p>
+          It runs again, with every task after it, in this run (which starts again if it has ended, once the job has a slot free).
+          {confirmClear?.task_type === 'extract' ? ' Clearing the extract reads the source again.' : ''}
+        </p>
+      </ConfirmDialog>
       <ActionStatus error={error} />
       {state === 'queued' && run !== null ? (
         <p className="status-message" data-testid={run.job_paused ? 'run-held' : 'run-waiting'}>
@@ -193,7 +212,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
                     <>
                       {' · '}
-                      <button type="button" className="link-button" disabled={busy} onClick={() => void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`)}>
+                      <button type="button" className="link-button" disabled={busy} onClick={() => setConfirmClear(t)}>
                         clear and re-run
                       </button>
                     </>
