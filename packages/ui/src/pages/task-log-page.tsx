@@ -94,7 +94,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       {task ? (
         // The task's times and counts are its latest try's: an earlier try shown says whose they are.
         <p className="muted" data-testid="try-facts">
-          {tryNumber === task.try_number || task.try_number === 0 ? `try ${tryNumber} of ${task.max_tries} · ` : `try ${tryNumber} of ${task.max_tries}, an earlier one; the latest, try ${task.try_number}: `}
+          {/* How many tries there are now is the latest try's: a clear since an earlier one added tries (QA round 27: "try 1 of 8" for a try logged as 1 of 4). */}
+          {tryNumber === task.try_number || task.try_number === 0 ? `try ${tryNumber} of ${task.max_tries} · ` : `try ${tryNumber}, an earlier one; the latest, try ${task.try_number} of ${task.max_tries}: `}
           {formatDuration(elapsed(task.started_at, task.ended_at))}
           {task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}
         </p>
