@@ -432,6 +432,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // The job page drops the backlog of queued runs at once.
     const backlog = await context.newPage();
     await backlog.goto(`${stack.url}/jobs/${jobId}`);
+    // The graph follows the run under way, not the newest run, which only waits queued (QA round 27).
+    await backlog.locator('[data-testid="run-history"]').waitFor({ timeout: 15_000 });
+    assert.equal(await backlog.locator('#graph-h a').textContent(), runId.slice(0, 8));
     // Both cancels ask first: "Keep …" changes nothing.
     const askQueued = backlog.getByRole('dialog', { name: 'Cancel the queued runs?' });
     await backlog.getByRole('button', { name: 'Cancel queued runs…' }).click();

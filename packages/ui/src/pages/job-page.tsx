@@ -86,7 +86,9 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   // The schedule follows the live feed too: a PATCH made elsewhere shows without a reload.
   const schedule = live ? { schedule: live.schedule, timezone: live.timezone, catchup: live.catchup } : job;
   const runs = live?.runs ?? [];
-  const selectedRun = runs.find((r) => r.run_id === selected) ?? runs[0] ?? null;
+  // Unless one is picked, the graph follows the newest run under way, not a newer one that only waits
+  // queued (QA round 27: "extract scheduled" while another run's extract had run for minutes).
+  const selectedRun = runs.find((r) => r.run_id === selected) ?? runs.find((r) => r.state === 'running') ?? runs[0] ?? null;
   const grouped = (live?.streams.length ?? 0) > STREAMS_DRAWN && !eachStream;
   // A deleted job's schedule is removed: it has no next fire.
   const next = schedule !== null ? nextFire(schedule.schedule, schedule.timezone, paused || deleted) : null;
