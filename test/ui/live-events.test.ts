@@ -118,15 +118,16 @@ describe('live updates endpoint and the development session', () => {
   test('a job feed carries the DAG and the runs grid; the jobs feed lists visible jobs', async () => {
     const job = await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name: 'grid feed' }));
     const jobId = job.body.job_id as string;
-    const feed = await readEvents(`${stack.url}/api/events?job_id=${jobId}`, auth, (ev) => ev.length > 0);
-    const first = feed.events[0];
-    assert.equal(first?.type, 'job');
+    const feed = await readEvents(`${stack.url}/api/events?job_id=${jobId}`, auth, (ev) => ev.some((e) => e.type === 'job') && ev.some((e) => e.type === 'scheduler'));
+    const first = feed.events.find((e) => e.type === 'job');
     const live = (first?.data as LiveEvents['job']).job;
     assert.deepEqual(live.dag?.tasks.map((t) => `${t.task_id}${t.is_mapped ? '[]' : ''}`).sort(), ['archive', 'extract', 'load[]', 'stage[]', 'transform[]']);
     assert.equal(live.is_paused, false);
-    const jobs = await readEvents(`${stack.url}/api/events`, auth, (ev) => ev.length > 0);
-    const lines = (jobs.events[0]?.data as LiveEvents['jobs']).jobs;
+    const jobs = await readEvents(`${stack.url}/api/events`, auth, (ev) => ev.some((e) => e.type === 'jobs') && ev.some((e) => e.type === 'scheduler'));
+    const lines = (jobs.events.find((e) => e.type === 'jobs')?.data as LiveEvents['jobs']).jobs;
     assert.ok(lines.some((l) => l.job_id === jobId));
+    // Both say whether a scheduler runs (this stack has none).
+    for (const f of [feed, jobs]) assert.deepEqual(f.events.find((e) => e.type === 'scheduler')?.data, { alive: false, last_seen_at: null });
   });
 
   test('watching needs credentials, a thing that exists, and a sensible query', async () => {

@@ -1,7 +1,10 @@
 /**
- * The flow UI opened while PostgreSQL is away: its pages say so, claim nothing they could not read,
- * and fill in once PostgreSQL is back, without a reload (QA round 27: the jobs list kept its error
- * under a green "live" for good; a job page showed an unread job as active, with its buttons).
+ * The flow UI when a part of Sluice is away (QA round 27):
+ * - PostgreSQL, when a page opens: its pages say so, claim nothing they could not read, and fill in
+ *   once it is back, without a reload (the jobs list kept its error under a green "live" for good; a
+ *   job page showed an unread job as active, with its buttons);
+ * - every scheduler: the pages say that schedules do not fire (they looked healthy, and kept
+ *   announcing fires that did not happen).
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +12,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { freePort, startPostgres } from '@sluice/local-services';
+import { createLogger } from '@sluice/logging';
+import { startScheduler } from '@sluice/scheduler';
 import { testEnv } from '../support/env.ts';
 import { ingestBody, startApi, type ApiHarness } from '../api/api-harness.ts';
 import { browserTestsUnavailable, launchBrowser } from './ui-stack.ts';
@@ -70,3 +75,29 @@ test('pages opened while PostgreSQL is away fill in once it is back, without a r
     await context.close();
   }
 });
+
+test('with no scheduler running, the jobs list and a scheduled job say that schedules do not fire; a scheduler that starts ends it', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'hourly job', schedule: '0 * * * *' }) });
+  assert.equal(created.status, 201, created.text);
+  const jobId = (created.body as { job_id: string }).job_id;
+  const context = await browser.newContext();
+  try {
+    const list = await context.newPage();
+    await list.goto(`${api.url}/jobs`);
+    const job = await context.newPage();
+    await job.goto(`${api.url}/jobs/${jobId}`);
+    for (const page of [list, job]) {
+      await page.getByTestId('no-scheduler').waitFor({ timeout: 15_000 });
+      assert.match((await page.getByTestId('no-scheduler').textContent()) ?? '', /^No scheduler is running: scheduled runs do not start until one does\. Runs triggered by hand still run\.$/);
+    }
+    const scheduler = await startScheduler({ prisma: api.db.prisma, redisUrl: testEnv.redisUrl, queuePrefix: api.queuePrefix, logger: createLogger({ level: 'warn', silent: true }) });
+    try {
+      for (const page of [list, job]) await page.getByTestId('no-scheduler').waitFor({ state: 'detached', timeout: 15_000 });
+    } finally {
+      await scheduler.close();
+    }
+  } finally {
+    await context.close();
+  }
+});
+

@@ -1,5 +1,7 @@
 import { Worker } from 'bullmq';
-import { errorSummary, type PrismaClient } from '@sluice/db';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { errorSummary, recordSchedulerBeat, type PrismaClient } from '@sluice/db';
 import { childLogger, FailureStreak, type Logger } from '@sluice/logging';
 import { cronRepeatStrategy, quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
 
@@ -37,6 +39,8 @@ export interface RunningScheduler {
  */
 export async function startScheduler(options: SchedulerOptions): Promise<RunningScheduler> {
   const logger = childLogger(options.logger, { component: 'scheduler' });
+  const schedulerId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const startedAt = new Date();
   const engine = await Engine.create({
     prisma: options.prisma,
     redisUrl: options.redisUrl,
@@ -76,7 +80,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   let pending = 0;
   const sweep = (full = false): Promise<{ redisWasEmpty: boolean; requeued: number; lost: number }> => {
     pending++;
-    const next = sweeping.then(() => recovery.sweep({ full }));
+    // A sweep that worked is this scheduler's beat (scheduler_beats): the flow UI says when none came for a while.
+    const next = sweeping.then(async () => {
+      const swept = await recovery.sweep({ full });
+      await recordSchedulerBeat(options.prisma, schedulerId, startedAt);
+      return swept;
+    });
     sweeping = next
       .then(
         () => sweepFailures.succeeded(),

@@ -9,7 +9,7 @@ import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
 import { DevSession } from './dev-session.ts';
 import { LiveHub } from './live-hub.ts';
-import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun } from './live-queries.ts';
+import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun, loadSchedulerSeen } from './live-queries.ts';
 import type { UiPrincipal } from './principal.ts';
 
 export { DevSession, DEV_SESSION_COOKIE, DEV_PRINCIPAL } from './dev-session.ts';
@@ -183,6 +183,16 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
         hub.subscribe(`jobs:${scope}`, () => loadJobLines(deps.prisma, principal), {
           change: (jobs) => send('jobs', { jobs }),
           gone: gone('jobs are gone'),
+          stale,
+        }),
+      );
+    }
+    if (q.run_id === undefined) {
+      // The jobs list and a job's page say when no scheduler is running: schedules do not fire then.
+      unsubscribes.push(
+        hub.subscribe('scheduler', () => loadSchedulerSeen(deps.prisma), {
+          change: (scheduler) => send('scheduler', scheduler),
+          gone: () => undefined,
           stale,
         }),
       );

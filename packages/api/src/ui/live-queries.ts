@@ -1,6 +1,6 @@
 import { clearAdvice, instanceLabel } from '@sluice/core/dag';
 import { UNSUCCESSFUL_TASK_STATES } from '@sluice/core/states';
-import { sqlOf, type DagCache, type PrismaClient } from '@sluice/db';
+import { schedulerSeen, sqlOf, type DagCache, type PrismaClient } from '@sluice/db';
 import {
   LIVE_JOBS_LIMIT,
   type LiveJob,
@@ -8,6 +8,7 @@ import {
   type LiveLogLine,
   type LiveRun,
   type LiveRunSummary,
+  type LiveScheduler,
   type LiveTask,
   type RunStateName,
 } from '@sluice/ui/events';
@@ -247,4 +248,13 @@ export async function loadLogLines(
     select: { id: true, ts: true, level: true, message: true },
   });
   return rows.map((r) => ({ id: r.id.toString(), ts: r.ts.toISOString(), level: r.level, message: r.message }));
+}
+
+/**
+ * Whether a scheduler is running (one swept within the last 30 s), and when one was last seen when
+ * none is: stable while one runs, so the feed pushes only when that changes.
+ */
+export async function loadSchedulerSeen(prisma: PrismaClient): Promise<LiveScheduler> {
+  const seen = await schedulerSeen(prisma);
+  return { alive: seen.alive, last_seen_at: seen.alive || seen.lastBeatAt === null ? null : seen.lastBeatAt.toISOString() };
 }

@@ -1,5 +1,7 @@
 import { Fragment, type ReactNode } from 'react';
 import { Link } from '../router.tsx';
+import { formatDate } from '../lib/format.ts';
+import type { LiveScheduler } from '../shared/events.ts';
 
 export interface Crumb {
   label: ReactNode;
@@ -41,5 +43,19 @@ export function ActionStatus({ notice = null, error }: { notice?: ReactNode; err
       {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
       {error !== null ? <p role="alert" className="error">{error}</p> : null}
     </>
+  );
+}
+
+/**
+ * Said when no scheduler process is running (none swept for 30 s): schedules do not fire then, though
+ * the page's next fire still reads as if they would (QA round 27), as Airflow's banner says.
+ */
+export function SchedulerWarning({ scheduler }: { scheduler: LiveScheduler | null }): ReactNode {
+  if (scheduler === null || scheduler.alive) return null;
+  return (
+    <p className="warning" role="status" data-testid="no-scheduler">
+      No scheduler is running{scheduler.last_seen_at !== null ? ` (one was last seen ${formatDate(scheduler.last_seen_at)})` : ''}: scheduled runs do not
+      start until one does. Runs triggered by hand still run.
+    </p>
   );
 }

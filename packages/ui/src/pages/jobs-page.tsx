@@ -3,13 +3,13 @@ import { listAllJobs, type Job } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus } from '../components/page-parts.tsx';
+import { ActionStatus, SchedulerWarning } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link } from '../router.tsx';
-import { LIVE_JOBS_LIMIT, type LiveJobLine } from '../shared/events.ts';
+import { LIVE_JOBS_LIMIT, type LiveJobLine, type LiveScheduler } from '../shared/events.ts';
 
 type ActiveFilter = 'all' | 'active' | 'paused';
 type LastRunFilter = 'any' | 'success' | 'failed' | 'cancelled' | 'running' | 'none';
@@ -20,6 +20,7 @@ export function JobsPage(): ReactNode {
   const [jobs, setJobs] = useState<Job[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [lines, setLines] = useState<Map<string, LiveJobLine>>(new Map());
+  const [scheduler, setScheduler] = useState<LiveScheduler | null>(null);
   const [text, setText] = useState('');
   const [mode, setMode] = useState('all');
   const [active, setActive] = useState<ActiveFilter>('all');
@@ -50,6 +51,7 @@ export function JobsPage(): ReactNode {
   useEffect(read, [read]);
 
   const status = useLive(auth, {}, {
+    scheduler: setScheduler,
     jobs: ({ jobs: live }) => {
       setLines(new Map(live.map((l) => [l.job_id, l])));
       // A job created elsewhere appears without a reload: fetch the list again when one is new.
@@ -124,6 +126,7 @@ export function JobsPage(): ReactNode {
           </select>
         </label>
       </form>
+      <SchedulerWarning scheduler={scheduler} />
       <ActionStatus error={error} />
       {jobs === null && error === null ? <p className="muted">Loading jobs…</p> : null}
       {jobs !== null ? (

@@ -111,6 +111,13 @@ export interface LiveTask extends LiveTaskMark {
   clear_repeats: string | null;
 }
 
+/** The `scheduler` event: whether a scheduler process is running (its schedules fire only then). */
+export interface LiveScheduler {
+  alive: boolean;
+  /** When none is: when one last swept (null: none ever did, or one is running). */
+  last_seen_at: string | null;
+}
+
 export interface LiveRun extends LiveRunSummary {
   job_id: string;
   /** The job's name, as the pages name it (its id may be all a link to the run says). */
@@ -136,6 +143,8 @@ export interface LiveEvents {
   job: { job: LiveJob };
   run: { run: LiveRun };
   log: { task_id: string; map_index: number; try_number: number; lines: LiveLogLine[] };
+  /** With the jobs list and a job's page: whether a scheduler runs. */
+  scheduler: LiveScheduler;
   /** The watched thing is gone or not visible; the stream ends after this. */
   gone: { message: string };
   /** `stale: true`: the server cannot read what is watched (PostgreSQL away), so no change shows until `stale: false`. */
