@@ -486,12 +486,17 @@ test('a cast to an integer type takes whole numbers only: a fraction fails the t
   assert.deepEqual((await readParquet(out.files[0]?.key ?? '')).map((r) => r['code']), [7n, 8n, 9n]);
 });
 
-test('a cast of text to a date takes full dates only; a cast of a timestamp to a date converts it', async () => {
+test('a cast of text to a date takes full dates only, to a boolean true or false; a cast of a timestamp to a date converts it', async () => {
   const run = '11111111-2222-3333-4444-131313131313';
   await stageRaw(
     run,
-    ['{"day":"2024-01-01","at":"2024-03-10T23:30:00Z"}', '{"day":"2024-01-01 extra","at":"2024-03-11T00:30:00Z"}'],
-    { day: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
+    ['{"day":"2024-01-01","at":"2024-03-10T23:30:00Z","ok":"TRUE"}', '{"day":"2024-01-01 extra","at":"2024-03-11T00:30:00Z","ok":"yes"}'],
+    { day: { type: 'string' }, at: { type: 'string', format: 'date-time' }, ok: { type: 'string' } },
+  );
+  // before: "yes" was cast to true (QA round 27), where stage's booleans take true and false only.
+  await assert.rejects(
+    transformOf(run, 'items', { transformations: [{ column: 'ok', stream: null, newName: null, encryptionKeyName: null, castTo: 'boolean', drop: false }] }),
+    (err: unknown) => err instanceof NonRetryableTaskError && err.message === 'stream "items", column "ok": value "yes" in row 2 cannot be cast to boolean',
   );
   const cast = (column: string) => [{ column, stream: null, newName: null, encryptionKeyName: null, castTo: 'date' as const, drop: false }];
   // before: "2024-01-01 extra" was cast to 2024-01-01.

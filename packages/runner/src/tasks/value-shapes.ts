@@ -10,7 +10,8 @@
  * - a timestamp without a time zone has none: the cast drops the offset of `2024-03-10T02:30:00+02:00`
  *   without converting, so the value would name another instant;
  * - every date has a year of four digits, 0001 to 9999: the casts take `99999-01-01` and `-0001-01-01`,
- *   which readers such as PyIceberg and Spark cannot read back (Python's dates end at 9999).
+ *   which readers such as PyIceberg and Spark cannot read back (Python's dates end at 9999);
+ * - a boolean is `true` or `false`, in any case: the cast also takes "yes", "t", "1" and "0".
  * A date-time's seconds and fraction may be left out, and a timestamp's time too (midnight); a
  * timestamp with a time zone without an offset is UTC, as the cast reads it.
  */
@@ -39,6 +40,7 @@ export function textHasShapeOf(v: string, type: string): string {
   const text = `TRY_CAST(${v} AS VARCHAR)`;
   const isText = `typeof(${v}) = 'VARCHAR'`;
   if (type === 'long' || type === 'int') return `NOT (${isText} AND regexp_matches(${text}, '${FRACTION}'))`;
+  if (type === 'boolean') return `NOT (${isText} AND lower(${text}) NOT IN ('true', 'false'))`;
   const shape = SHAPES[type];
   if (shape === undefined) return 'true';
   return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${shape}') AND NOT starts_with(${text}, '0000')))`;
