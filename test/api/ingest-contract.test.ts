@@ -238,6 +238,8 @@ describe('rejected, nothing stored', () => {
       400,
       /^schema_name: must be lower case \("qa_upper"\): Trino folds names to lower case and could not name it/,
     ],
+    // QA27: "Bad-Name" was also told to be "bad-name", which is no valid name either.
+    ['schema_name with capitals and a dash', ingestBody({ schema_name: 'Bad-Name' }), 400, /^schema_name: must be a valid Iceberg namespace identifier: letters, digits and _, starting with a letter or _, at most 255 characters$/],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],
     ['cron with too few fields', ingestBody({ schedule: '* * *' }), 400, /schedule: .*3 fields/],
     ['cron with too many fields', ingestBody({ schedule: '0 0 * * * *' }), 400, /schedule: .*6 fields/],

@@ -12,7 +12,8 @@ import { text } from './text.ts';
  */
 export const icebergNamespace = text
   .regex(NAMESPACE_PATTERN, 'must be a valid Iceberg namespace identifier: letters, digits and _, starting with a letter or _, at most 255 characters')
-  .refine((v) => v === v.toLowerCase(), {
+  // Said only of a name its lower-case form makes valid (QA round 27: "Bad-Name" was told to be "bad-name").
+  .refine((v) => v === v.toLowerCase() || !NAMESPACE_PATTERN.test(v), {
     error: (issue) =>
       `must be lower case ("${String(issue.input).toLowerCase()}"): Trino folds names to lower case and could not name it, and to such engines it would be one name with its lower-case form`,
   })
