@@ -570,7 +570,16 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByLabel('Last run').selectOption('any');
     await page.getByLabel('Search').fill('pause');
     assert.equal(await rows.count(), 1);
+    // The filters are in the address: a reload (or a link sent on) keeps them (QA round 27: they were lost).
+    await page.getByLabel('Mode').selectOption('append');
+    assert.equal(new URL(page.url()).search, '?q=pause&mode=append');
+    await page.reload();
+    await until('the filtered list after a reload', async () => (await rows.count()) === 1);
+    assert.equal(await page.getByLabel('Search').inputValue(), 'pause');
+    assert.equal(await page.getByLabel('Mode').inputValue(), 'append');
+    await page.getByLabel('Mode').selectOption('all');
     await page.getByLabel('Search').fill('');
+    assert.equal(new URL(page.url()).search, '');
     assert.equal(await rows.count(), all);
     // A job created elsewhere appears without reloading.
     await markDocument(page);

@@ -8,11 +8,31 @@ import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
-import { Link } from '../router.tsx';
+import { Link, useRouter } from '../router.tsx';
 import { LIVE_JOBS_LIMIT, type LiveJobLine, type LiveScheduler } from '../shared/events.ts';
 
 type ActiveFilter = 'all' | 'active' | 'paused';
 type LastRunFilter = 'any' | 'success' | 'failed' | 'cancelled' | 'running' | 'none';
+
+const ACTIVE_FILTERS: readonly ActiveFilter[] = ['all', 'active', 'paused'];
+const LAST_RUN_FILTERS: readonly LastRunFilter[] = ['any', 'success', 'failed', 'cancelled', 'running', 'none'];
+const MODES = ['all', 'append', 'overwrite', 'merge'] as const;
+
+/** The filters' query parameters, and their values when left out. */
+const FILTER_DEFAULTS = { q: '', mode: 'all', schedule: 'all', last_run: 'any' } as const;
+type FilterKey = keyof typeof FILTER_DEFAULTS;
+
+const pick = <T extends string>(options: readonly T[], value: string | null, fallback: T): T => options.find((o) => o === value) ?? fallback;
+
+/** The filters an address asks for (a value it does not know is the default). */
+function filtersOf(search: URLSearchParams): { text: string; mode: string; active: ActiveFilter; lastRun: LastRunFilter } {
+  return {
+    text: search.get('q') ?? '',
+    mode: pick(MODES, search.get('mode'), 'all'),
+    active: pick(ACTIVE_FILTERS, search.get('schedule'), 'all'),
+    lastRun: pick(LAST_RUN_FILTERS, search.get('last_run'), 'any'),
+  };
+}
 
 /** Every job the viewer may see, with live run marks and filters. */
 export function JobsPage(): ReactNode {
@@ -21,10 +41,16 @@ export function JobsPage(): ReactNode {
   const [error, setError] = useState<string | null>(null);
   const [lines, setLines] = useState<Map<string, LiveJobLine>>(new Map());
   const [scheduler, setScheduler] = useState<LiveScheduler | null>(null);
-  const [text, setText] = useState('');
-  const [mode, setMode] = useState('all');
-  const [active, setActive] = useState<ActiveFilter>('all');
-  const [lastRun, setLastRun] = useState<LastRunFilter>('any');
+  // The filters live in the address (QA round 27: a reload, the back button or a shared link lost them).
+  const { location, navigate } = useRouter();
+  const { text, mode, active, lastRun } = filtersOf(location.search);
+  const setFilter = (key: FilterKey, value: string): void => {
+    const search = new URLSearchParams(location.search);
+    if (value === FILTER_DEFAULTS[key]) search.delete(key);
+    else search.set(key, value);
+    const query = search.toString();
+    navigate(`${location.path}${query === '' ? '' : `?${query}`}`, { replace: true, keepScroll: true });
+  };
 
   // The list is read once, and again when the feed says it changed; a read that failed (QA round 27:
   // PostgreSQL away when the page opened) is made again at the feed's next push, until one succeeds.
@@ -95,11 +121,11 @@ export function JobsPage(): ReactNode {
       <form className="filters" role="search" aria-label="Filter jobs" onSubmit={(e) => e.preventDefault()}>
         <label>
           Search
-          <input type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="name, source, schema, owner" />
+          <input type="search" value={text} onChange={(e) => setFilter('q', e.target.value)} placeholder="name, source, schema, owner" />
         </label>
         <label>
           Mode
-          <select value={mode} onChange={(e) => setMode(e.target.value)}>
+          <select value={mode} onChange={(e) => setFilter('mode', e.target.value)}>
             <option value="all">all</option>
             <option value="append">append</option>
             <option value="overwrite">overwrite</option>
@@ -108,7 +134,7 @@ export function JobsPage(): ReactNode {
         </label>
         <label>
           Schedule
-          <select value={active} onChange={(e) => setActive(e.target.value as ActiveFilter)}>
+          <select value={active} onChange={(e) => setFilter('schedule', e.target.value)}>
             <option value="all">all</option>
             <option value="active">active</option>
             <option value="paused">paused</option>
@@ -116,7 +142,7 @@ export function JobsPage(): ReactNode {
         </label>
         <label>
           Last run
-          <select value={lastRun} onChange={(e) => setLastRun(e.target.value as LastRunFilter)}>
+          <select value={lastRun} onChange={(e) => setFilter('last_run', e.target.value)}>
             <option value="any">any</option>
             <option value="success">success</option>
             <option value="failed">failed</option>
