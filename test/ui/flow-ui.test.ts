@@ -606,6 +606,20 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.keyboard.press('Enter');
     const runId = await latestRunId(jobId);
     await page.locator(`.run-bar[data-run-id="${runId}"][data-state="success"]`).waitFor({ timeout: 30_000 });
+    // The runs × tasks grid is one tab stop; the arrow keys move within it, over the rows without a
+    // cell of their own (QA round 27: every cell was a tab stop, and the arrows did nothing).
+    const focusedLabel = async (): Promise<string> => String(await page.evaluate('document.activeElement?.getAttribute("aria-label") ?? ""'));
+    await page.locator(`.run-bar[data-run-id="${runId}"]`).focus();
+    await page.keyboard.press('ArrowDown');
+    assert.match(await focusedLabel(), /^extract in run /);
+    await page.keyboard.press('ArrowDown');
+    assert.match(await focusedLabel(), /^stage users in run /);
+    await page.keyboard.press('ArrowUp');
+    assert.match(await focusedLabel(), /^extract in run /);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement?.closest(".run-grid") === null'), true, 'one Tab leaves the grid');
+    await page.keyboard.press('Shift+Tab');
+    assert.match(await focusedLabel(), /^extract in run /, 'and Shift+Tab comes back to the cell last focused');
     await shot(page, 'dev-14-job-page-phone');
     await page.goto(`${stack.url}/runs/${runId}`);
     await page.locator('.timeline-row').first().waitFor();

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useState, type KeyboardEvent, type ReactNode } from 'react';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
 import { topoOrder } from '../lib/dag-layout.ts';
 import { groupState, STATE_COLOURS, stateCounts, stateLabel } from '../lib/states.ts';
@@ -36,6 +36,7 @@ export function RunGrid({
   onSelectRun(runId: string): void;
   grouped: boolean;
 }): ReactNode {
+  const [focused, setFocused] = useState('');
   const columns = [...runs].reverse();
   const rows: GridRow[] = [];
   for (const t of topoOrder(tasks)) {
@@ -46,10 +47,58 @@ export function RunGrid({
   }
   const durations = columns.map((r) => elapsed(r.started_at, r.ended_at) ?? 0);
   const longest = Math.max(1, ...durations);
+  // One tab stop for the whole grid (WAI-ARIA's grid pattern): the arrow keys, Home and End move
+  // within it (QA round 27: every cell was a tab stop, 164 Tabs past a grid of 25 runs). The stop
+  // is the cell last focused, else the selected run's bar, else the newest run's.
+  const focusable = new Set<string>();
+  columns.forEach((_, c) => focusable.add(`0:${c}`));
+  const instanceOf = (row: GridRow, r: LiveRunWithMarks) =>
+    row.map_index === -2 ? undefined : r.tasks.find((t) => t.task_id === row.task_id && (row.stream === null ? t.map_index === row.map_index : t.stream === row.stream));
+  rows.forEach((row, i) => columns.forEach((r, c) => (instanceOf(row, r) !== undefined ? focusable.add(`${i + 1}:${c}`) : undefined)));
+  const selectedColumn = columns.findIndex((r) => r.run_id === selectedRunId);
+  const stop = focusable.has(focused) ? focused : `0:${selectedColumn >= 0 ? selectedColumn : columns.length - 1}`;
+  const cellProps = (row: number, col: number) => ({
+    'data-grid-row': row,
+    'data-grid-col': col,
+    tabIndex: `${row}:${col}` === stop ? 0 : -1,
+    onFocus: () => setFocused(`${row}:${col}`),
+  });
+  const onKeyDown = (e: KeyboardEvent<HTMLTableElement>): void => {
+    const from = (e.target as HTMLElement).closest<HTMLElement>('[data-grid-row]');
+    if (from === null) return;
+    const row = Number(from.dataset['gridRow']);
+    const col = Number(from.dataset['gridCol']);
+    const steps: Record<string, [number, number, number]> = {
+      ArrowUp: [-1, 0, rows.length + 1],
+      ArrowDown: [1, 0, rows.length + 1],
+      ArrowLeft: [0, -1, columns.length],
+      ArrowRight: [0, 1, columns.length],
+      Home: [0, -1, col + 1],
+      End: [0, 1, columns.length - col],
+    };
+    const step = steps[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    const [dr, dc, most] = step;
+    // Home and End go to the farthest cell of the row; the arrows to the nearest one (empty cells are passed over).
+    const far = e.key === 'Home' || e.key === 'End';
+    let target: HTMLElement | null = null;
+    for (let n = 1; n < most; n++) {
+      const found = e.currentTarget.querySelector<HTMLElement>(`[data-grid-row="${row + dr * n}"][data-grid-col="${col + dc * n}"]`);
+      if (found !== null) {
+        target = found;
+        if (!far) break;
+      }
+    }
+    target?.focus();
+  };
   if (columns.length === 0) return <p className="muted">No runs yet. Trigger one to see it here.</p>;
   return (
     <div className="grid-scroll">
-      <table className="run-grid" aria-label="Runs by task">
+      <p className="visually-hidden" id="run-grid-keys">
+        The arrow keys, Home and End move between runs and tasks.
+      </p>
+      <table className="run-grid" aria-label="Runs by task" aria-describedby="run-grid-keys" onKeyDown={onKeyDown}>
         <thead>
           <tr>
             <th scope="col" className="grid-corner">
@@ -59,6 +108,7 @@ export function RunGrid({
               <th key={r.run_id} scope="col" className={r.run_id === selectedRunId ? 'selected' : ''}>
                 <button
                   type="button"
+                  {...cellProps(0, i)}
                   className="run-bar"
                   data-run-id={r.run_id}
                   data-state={r.state}
@@ -74,10 +124,10 @@ export function RunGrid({
           </tr>
         </thead>
         <tbody>
-          {rows.map((row) => (
+          {rows.map((row, rowIndex) => (
             <tr key={`${row.task_id}:${row.map_index}`} className={row.child ? 'child' : ''}>
               <th scope="row">{row.child ? `↳ ${row.label}` : row.label}</th>
-              {columns.map((r) => {
+              {columns.map((r, c) => {
                 if (row.map_index === -2) {
                   const mine = r.tasks.filter((t) => t.task_id === row.task_id).map((t) => t.state);
                   const worst = groupState(mine);
@@ -88,12 +138,12 @@ export function RunGrid({
                   );
                 }
                 // A stream's task by its name: its map index is its place in that run's streams, which may differ from run to run.
-                const ti = r.tasks.find((t) => t.task_id === row.task_id && (row.stream === null ? t.map_index === row.map_index : t.stream === row.stream));
+                const ti = instanceOf(row, r);
                 if (ti === undefined) return <td key={r.run_id} />;
                 const label = `${row.task_id}${row.child ? ` ${row.label}` : ''} in run ${shortId(r.run_id)}: ${stateLabel(ti.state)}`;
                 return (
                   <td key={r.run_id} data-run-id={r.run_id} data-task={ti.task_id} data-map-index={ti.map_index} data-state={ti.state}>
-                    <Link to={taskLogPath(r.run_id, ti.task_id, ti.map_index)} aria-label={label} className="cell-link">
+                    <Link to={taskLogPath(r.run_id, ti.task_id, ti.map_index)} aria-label={label} className="cell-link" {...cellProps(rowIndex + 1, c)}>
                       <StateMark state={ti.state} title={label} />
                     </Link>
                   </td>
