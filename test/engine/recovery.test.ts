@@ -164,9 +164,11 @@ describe('recovery', () => {
     await redisServer.stop();
 
     const asked = Date.now();
-    const { runId } = await h.engine.triggerRun(jobId);
+    const { runId, waitsForRedis } = await h.engine.triggerRun(jobId);
     const answeredMs = Date.now() - asked;
     assert.ok(answeredMs < 5_000, `the trigger answered after ${answeredMs} ms`);
+    // And it says that the run waits for Redis (QA round 27: only the log did).
+    assert.equal(waitsForRedis, true);
     // PostgreSQL has the run; nothing can start without Redis.
     assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
     await new Promise((r) => setTimeout(r, 300));

@@ -11,7 +11,7 @@ export interface JobEngine {
   syncSchedule(jobId: string): Promise<void>;
   /** Starts the queued runs that max_active_runs allows (a paused job's wait for its resume). */
   startQueuedRuns(jobId: string): Promise<void>;
-  triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running' }>;
+  triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; waitsForRedis?: true }>;
   /** `why` says who cancels: an operator (default), or the deletion of the run's job. */
   cancelRun(runId: string, why?: 'operator' | 'job deleted'): Promise<void>;
   /** Cancels the job's queued runs, runs under way left; answers their ids. */

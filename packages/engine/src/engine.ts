@@ -89,13 +89,17 @@ export class Engine {
    * or deleted job. A paused job can still be triggered by hand: its run starts when a slot is
    * free, and otherwise waits queued for the job's resume.
    */
-  async triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running' }> {
+  /**
+   * `waitsForRedis`: the run started, but Redis did not take its first tasks within REDIS_WAIT_MS
+   * (it is away): they are enqueued when it is back, and nothing runs until then.
+   */
+  async triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; waitsForRedis?: true }> {
     // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
     // Run creation is one statement: no transaction of ours around it.
     const r = await this.store.createRun(sqlOf(this.options.prisma), { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
     if (!r.created || !r.runId || !r.runState) throw new Error(`job ${jobId}: a manual run was not created`);
-    await this.#whenRedisAnswers(this.dispatcher.dispatch(r.dispatches), `run ${r.runId}: its first tasks are enqueued`);
-    if (!r.startQueued) return { runId: r.runId, state: r.runState };
+    const answered = await this.#whenRedisAnswers(this.dispatcher.dispatch(r.dispatches), `run ${r.runId}: its first tasks are enqueued`);
+    if (!r.startQueued) return { runId: r.runId, state: r.runState, ...(answered || r.dispatches.length === 0 ? {} : { waitsForRedis: true as const }) };
     // Older runs waited with a slot free: they start first, and this one if a slot is left.
     const started = await this.#startQueued(jobId);
     return { runId: r.runId, state: started.includes(r.runId) ? 'running' : 'queued' };
@@ -128,9 +132,9 @@ export class Engine {
    * REDIS_WAIT_MS. When Redis is away, ioredis keeps the commands until it is back (and recovery
    * enqueues queued tries again after `requeueAfterMs`, restores schedules on a scheduler's start),
    * so the call answers instead of hanging, and says in the log what waits. Errors within the wait
-   * are the caller's; a later one is logged.
+   * are the caller's; a later one is logged. Answers whether Redis answered within the wait.
    */
-  async #whenRedisAnswers(write: Promise<unknown>, what: string): Promise<void> {
+  async #whenRedisAnswers(write: Promise<unknown>, what: string): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
       timer = setTimeout(() => resolve('late'), REDIS_WAIT_MS);
@@ -139,7 +143,9 @@ export class Engine {
       if ((await Promise.race([write.then(() => 'answered' as const), late])) === 'late') {
         this.options.logger.warn(`Redis did not answer within ${REDIS_WAIT_MS} ms: ${what} when it is back`);
         write.catch((err: unknown) => this.options.logger.error(`Redis write failed after the call answered (${what}): ${errorMessage(err)}`));
+        return false;
       }
+      return true;
     } finally {
       clearTimeout(timer);
     }

@@ -35,6 +35,9 @@ import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type
 import { validateSourceConfig, type CheckConnection, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
 
+/** What a run started while Redis is away waits for. */
+const REDIS_AWAY_WAIT = 'Redis is unreachable: its first tasks are queued, and run, once it is back.';
+
 export interface JobServiceDeps {
   prisma: PrismaClient;
   engine: JobEngine;
@@ -412,18 +415,23 @@ export class JobService {
     return cancelled;
   }
 
-  /** Creates a run now; a queued one comes with what it waits for (a slot, or the paused job's resume). */
+  /**
+   * Creates a run now; a queued one comes with what it waits for (a slot, or the paused job's
+   * resume), and so does one that started while Redis is away (its first tasks).
+   */
   async triggerRun(p: Principal, jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; message: string | null }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-    const { runId, state } = await this.d.engine.triggerRun(jobId).catch(async (err: unknown) => {
+    const { runId, state, waitsForRedis } = await this.d.engine.triggerRun(jobId).catch(async (err: unknown) => {
       // Run creation finds no job that is not deleted: a delete came between the read above and it.
       if (err instanceof NotFoundError && (await this.#job(p, jobId)).isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
       throw err;
     });
     this.#log.info('run triggered', { jobId, runId, state });
-    return { runId, state, message: state === 'queued' ? queuedRunWait(job.isPaused) : null };
+    // A run that started while Redis is away does nothing until it is back (QA round 27: its answer said only "running").
+    const message = state === 'queued' ? queuedRunWait(job.isPaused) : waitsForRedis ? REDIS_AWAY_WAIT : null;
+    return { runId, state, message };
   }
 
   async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {

@@ -139,7 +139,10 @@ export const triggerRunResponse = z
     state: z
       .enum(['running', 'queued'])
       .describe("running: started at once; queued: it waits for a free slot of the job's max_active_runs, and starts when one is free (oldest logical date first), or for the job's resume when it is paused"),
-    message: z.string().nullable().describe('for a queued run, what it waits for (a slot, or the paused job\'s resume), in the words the UI uses; null for a run that started'),
+    message: z
+      .string()
+      .nullable()
+      .describe("for a queued run, what it waits for (a slot, or the paused job's resume), in the words the UI uses; for a run that started while Redis is unreachable, that its first tasks wait for it; else null"),
   })
   .meta({ id: 'TriggeredRun' });
 export type TriggeredRunView = z.output<typeof triggerRunResponse>;

@@ -125,7 +125,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
                 setNotice(
                   <>
                     Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link>{' '}
-                    {r.state === 'running' ? 'triggered.' : `is queued. ${r.message ?? ''}`}
+                    {r.state === 'running' ? `triggered.${r.message !== null ? ` ${r.message}` : ''}` : `is queued. ${r.message ?? ''}`}
                   </>,
                 );
               })
