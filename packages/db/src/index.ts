@@ -22,4 +22,4 @@ export {
   type PendingStreamState,
 } from './stream-states.ts';
 export type { SavedStreamState, StateSave } from './stream-states.ts';
-export { recordSchedulerBeat, schedulerSeen, SCHEDULER_GONE_MS } from './scheduler-beats.ts';
+export { recordSchedulerBeat, schedulerSeen } from './scheduler-beats.ts';

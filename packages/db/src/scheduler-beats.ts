@@ -6,7 +6,7 @@
 import type { PrismaClient } from './client.ts';
 
 /** A scheduler that has not swept for this long is taken to be gone (sweeps come every 5 s by default). */
-export const SCHEDULER_GONE_MS = 30_000;
+const SCHEDULER_GONE_MS = 30_000;
 
 /** Rows of schedulers gone this long are removed by the next beat of any scheduler. */
 const FORGET_MS = 24 * 3600_000;
