@@ -148,6 +148,21 @@ test("a column whose type the source changed fails the load saying how to load i
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 4, 5], 'read on from the state taken over: no record twice');
 });
 
+test('an overwrite job follows a column whose type the source changed: every row is replaced, and so is the column', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-reretyped-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'retyped overwrite', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_ow_retyped', mode: 'overwrite', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  await writeFile(sourceFile, JSON.stringify({ id_as_number: true, extra_field: 'note', declare_extra: true }));
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${job}`, { source_config: { records: 4, source_file: sourceFile } })).status, 200);
+  // Before (QA round 27): refused as an append is ("cast it, or recreate the job"), which led back to the same table.
+  const second = await runJob(job);
+  assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.error])));
+  const users = await readWithPyIceberg(stack.db.url, 'values_ow_retyped', 'users', false);
+  assert.equal(users.schema.find((f) => f.name === 'id')?.type, 'double');
+  assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 4]);
+});
+
 test("a source column that changes only its case fails the load at once, saying how to load it, instead of a second column", { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-recased-${Date.now()}.json`);
   await writeFile(sourceFile, JSON.stringify({ extra_field: 'note', declare_extra: true }));

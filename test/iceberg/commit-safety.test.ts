@@ -301,6 +301,27 @@ for (const kind of ['file', 's3'] as const) {
       assert.deepEqual(await h.keys('warehouse/evo/t/'), keysBefore);
     });
 
+    test('an overwrite takes a column whose type changed: the table column is replaced under a new field id; an append still refuses it (QA round 27)', async () => {
+      const longs = [{ name: 'id', type: 'long' as const }, { name: 'amt', type: 'long' as const }];
+      const doubles = [{ name: 'id', type: 'long' as const }, { name: 'amt', type: 'double' as const }];
+      const table = await h.catalog.createTable('retyped', 't', longs);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('amt-long.ndjson', [{ id: 1, amt: 5 }])], columns: longs });
+      const before = await h.read('retyped', 't');
+      const oldId = before.schema.find((f) => f.name === 'amt')?.id;
+      const input = await h.ndjson('amt-double.ndjson', [{ id: 1, amt: 5.5 }, { id: 2, amt: 7.25 }]);
+      await assert.rejects(table.append({ format: 'ndjson', files: [input], columns: doubles }), IncompatibleSchemaError);
+      // Before: refused as the append is, though no row of the table would be left with the old type.
+      const r = await table.overwrite({ format: 'ndjson', files: [input], columns: doubles });
+      assert.equal(r.status, 'committed');
+      assert.equal(r.schemaChanged, true);
+      const after = await h.read('retyped', 't');
+      const amt = after.schema.find((f) => f.name === 'amt');
+      assert.equal(amt?.type, 'double');
+      assert.notEqual(amt?.id, oldId, 'a new field id: old data files are not read as the new column');
+      assert.deepEqual([...after.rows].sort((a, b) => Number(a['id']) - Number(b['id'])), [{ id: 1, amt: 5.5 }, { id: 2, amt: 7.25 }]);
+      assert.equal(after.snapshots.length, 2, 'the first snapshot stays, with its schema');
+    });
+
     test('a write with no rows commits nothing and leaves no files', async () => {
       const table = await h.catalog.createTable('empty', 't', cols);
       const empty = path.join(h.dir, 'empty.ndjson');

@@ -14,8 +14,11 @@ export interface EvolvedSchema {
  * The table schema a write needs, matched to the current one by column name:
  * new columns are appended as optional fields with new ids; a column whose type widens
  * (int → long, float → double, decimal precision) is promoted in place; data narrower than the
- * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError}. A new
- * column named as a table column but for case throws {@link ColumnCaseCollisionError}.
+ * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError} — but
+ * for a write that replaces every row (`replaceIncompatible`: an overwrite), which drops the table's
+ * column and adds one of the data's type under the same name, with a new field id (no row of the
+ * snapshot it commits holds the old one; older snapshots keep their schema). A new column named as
+ * a table column but for case throws {@link ColumnCaseCollisionError}.
  * Table columns missing from the data stay, and are written as nulls (a required one is an error).
  * A column's `doc` is set when the data gives one that differs, and removed when it gives null.
  */
@@ -25,13 +28,15 @@ export function evolveSchema(
   lastColumnId: number,
   nextSchemaId: number,
   columns: ColumnSpec[],
+  options: { replaceIncompatible?: boolean } = {},
 ): EvolvedSchema {
   const seen = new Set<string>();
   for (const c of columns) {
     if (seen.has(c.name)) throw new ValidationError([{ path: `columns.${c.name}`, message: 'duplicate column name' }]);
     seen.add(c.name);
   }
-  const fields: IcebergField[] = current.fields.map((f) => ({ ...f }));
+  let fields: IcebergField[] = current.fields.map((f) => ({ ...f }));
+  let identifierIds = current['identifier-field-ids'];
   const byName = new Map(fields.map((f) => [f.name, f]));
   let last = lastColumnId;
   let changed = false;
@@ -54,7 +59,15 @@ export function evolveSchema(
           existing.type = type;
           changed = true;
         } else if (!canPromote(type, existing.type)) {
-          throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
+          if (!options.replaceIncompatible) throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
+          last += 1;
+          const field: IcebergField = { id: last, name: c.name, required: false, type };
+          if (c.doc) field.doc = c.doc;
+          fields = fields.map((f) => (f === existing ? field : f));
+          identifierIds = identifierIds?.filter((id) => id !== existing.id);
+          byName.set(c.name, field);
+          changed = true;
+          continue;
         }
       }
       if (c.doc === null && existing.doc !== undefined) {
@@ -74,7 +87,7 @@ export function evolveSchema(
   }
   if (!changed) return { schema: current, lastColumnId, changed: false };
   const schema: IcebergSchema = { type: 'struct', 'schema-id': nextSchemaId, fields };
-  if (current['identifier-field-ids']) schema['identifier-field-ids'] = current['identifier-field-ids'];
+  if (identifierIds) schema['identifier-field-ids'] = identifierIds;
   return { schema, lastColumnId: last, changed: true };
 }
 

@@ -458,7 +458,7 @@ export class IcebergTable {
       const deleted = new Set<string>();
       if (kind === 'overwrite') for (const l of await this.liveFiles(base)) deleted.add(l.entry.data_file.file_path);
       return { operation: operationOf(kind, cache.files.length, deleted.size), added: cache.files, deleted, asIs: cache.asIs };
-    }, input.columns);
+    }, input.columns, kind === 'overwrite');
   }
 
   /**
@@ -471,6 +471,8 @@ export class IcebergTable {
     options: WriteOptions,
     prepare: (base: TableMetadata, schema: EvolvedSchema, written: WrittenFiles, tmp: string) => Promise<PreparedChange>,
     columns: WriteInput['columns'],
+    /** The write replaces every row (an overwrite): a column of another type replaces the table's (evolveSchema). */
+    replacesRows = false,
   ): Promise<CommitResult> {
     const maxAttempts = options.maxAttempts ?? 10;
     const tmp = await fs.mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), 'sluice-iceberg-'));
@@ -500,7 +502,7 @@ export class IcebergTable {
           };
         }
         await options.guard?.(base);
-        const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns);
+        const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns, { replaceIncompatible: replacesRows });
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
           return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0, reapplied: 0 };
