@@ -208,6 +208,13 @@ test("a config with which the source cannot connect (its check's FAILED status) 
   assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'cannot connect' } }), 0);
 });
 
+test('a config with which the source\'s check crashes is refused with its error, and stores nothing (QA round 27: it went in)', async () => {
+  const r = await post({ name: 'check crashes', source_config: { records: 5, canary: CANARY, check_crash: '/data/missing.json' } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.body.error, /^source_config: source-sluice-test cannot connect with it: source-sluice-test check failed \(exit code 1\): [\s\S]*FileNotFoundError: \/data\/missing\.json/);
+  assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'check crashes' } }), 0);
+});
+
 describe('PATCH source_config', () => {
   const keyring = () => MasterKeyring.fromBase64(api.masterKey);
   const stored = async (id: string): Promise<Record<string, unknown>> => {

@@ -95,6 +95,10 @@ describe('resolution and the simple commands', () => {
     const logs = logCollector();
     assert.deepEqual(await connector.check({ ...secretConfig }, { onLog: logs.onLog }), { status: 'succeeded' });
     assert.deepEqual(await connector.check({ ...secretConfig, check_fail: true }), { status: 'failed', message: 'check_fail was set' });
+    // A check that crashes is a failed check too, saying how (QA round 27: it read as "could not check").
+    const crashed = await connector.check({ ...secretConfig, check_crash: '/data/missing.json' });
+    assert.equal(crashed.status, 'failed');
+    assert.match(crashed.status === 'failed' ? crashed.message : '', /^source-sluice-test check failed \(exit code 1\): [\s\S]*FileNotFoundError: \/data\/missing\.json/);
     assert.match(logs.text(), /checking with secret \*{10}/);
     everything.push(logs.text());
     const catalog = await connector.discover({});

@@ -98,12 +98,18 @@ export class Connector {
     return outcome;
   }
 
-  /** Runs `check`: a FAILED connection status is an answer, not an error; a crash or TRACE error throws. */
+  /**
+   * Runs `check`: a FAILED connection status is an answer, not an error, and so is a check that
+   * crashed (a non-zero exit, or a system error it reported), as Airbyte's platform fails its check
+   * job then (QA round 27: a config naming a file that is not there went in, and every run failed).
+   * A configuration error throws ConnectorConfigError; a transient error or a timeout throws (the
+   * check could not be made).
+   */
   async check(config: ConnectorConfig, options: ConnectorCommandOptions = {}): Promise<CheckResult> {
     const masker = await this.maskerFor(config, options);
-    const status = unwrap(
-      await this.#simple('check', { config }, 'CONNECTION_STATUS', 'connectionStatus', connectionStatusSchema, masker, options),
-    );
+    const outcome = await this.#simple('check', { config }, 'CONNECTION_STATUS', 'connectionStatus', connectionStatusSchema, masker, options);
+    if (!outcome.ok && (outcome.failure.reason === 'exit_code' || outcome.failure.reason === 'system_error')) return { status: 'failed', message: outcome.failure.message };
+    const status = unwrap(outcome);
     return status.status === 'SUCCEEDED' ? { status: 'succeeded' } : { status: 'failed', message: masker.mask(status.message ?? 'check failed') };
   }
 
