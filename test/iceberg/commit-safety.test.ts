@@ -358,7 +358,13 @@ for (const kind of ['file', 's3'] as const) {
       const input = await h.ndjson('nk.ndjson', [{ id: null, v: 'x' }, { id: 1, v: 'y' }]);
       await assert.rejects(
         table.merge({ format: 'ndjson', files: [input], columns: cols }, { keys: ['id'] }),
-        (err: unknown) => err instanceof ValidationError && /1 input rows have a null merge key/.test(err.message),
+        (err: unknown) => err instanceof ValidationError && /1 input rows have a null merge key \(id\); the first is row 1 of the batch$/.test(err.message),
+      );
+      // A composite key says which of its columns is null, how often, and the first such row (QA round 27: neither).
+      const both = await h.ndjson('nk2.ndjson', [{ id: 1, v: 'a' }, { id: null, v: 'b' }, { id: 2, v: null }, { id: null, v: null }]);
+      await assert.rejects(
+        table.merge({ format: 'ndjson', files: [both], columns: cols }, { keys: ['id', 'v'] }),
+        (err: unknown) => err instanceof ValidationError && /3 input rows have a null merge key \(id, v\): id in 2, v in 2; the first is row 2 of the batch$/.test(err.message),
       );
       assert.equal((await h.catalog.loadTable('nullkey', 't')).metadata.snapshots.length, 0);
       assert.deepEqual(await h.keys('warehouse/nullkey/t/data/'), []);

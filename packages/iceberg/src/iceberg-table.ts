@@ -287,7 +287,22 @@ export class IcebergTable {
           `SELECT count(*) FROM merge_batch WHERE ${keyFields.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ')}`,
         );
         if (nullKeys > 0n) {
-          throw new ValidationError([{ path: 'keys', message: `${nullKeys} input rows have a null merge key (${options.keys.join(', ')})` }]);
+          // Which key is null how often, and the first such row: a composite key's message named neither (QA round 27).
+          const isNull = (k: IcebergField): string => `${quoteIdent(k.name)} IS NULL`;
+          const found = await c.runAndReadAll(
+            `SELECT ${keyFields.map((k) => `count(*) FILTER (WHERE ${isNull(k)})`).join(', ')},
+                    min(row) FILTER (WHERE ${keyFields.map(isNull).join(' OR ')})
+               FROM (SELECT row_number() OVER () AS row, * FROM merge_batch)`,
+          );
+          const counts = found.getRows()[0] ?? [];
+          const which = keyFields.length > 1 ? `: ${keyFields.map((k, i) => `${k.name} in ${String(counts[i] ?? 0)}`).join(', ')}` : '';
+          const first = counts[keyFields.length];
+          throw new ValidationError([
+            {
+              path: 'keys',
+              message: `${nullKeys} input rows have a null merge key (${options.keys.join(', ')})${which}; the first is row ${String(first)} of the batch`,
+            },
+          ]);
         }
         const keyList = keyFields.map((k) => quoteIdent(k.name)).join(', ');
         const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
