@@ -38,6 +38,20 @@ export function Router({ children }: { children: ReactNode }): ReactNode {
   return <RouterContext.Provider value={{ location, navigate }}>{children}</RouterContext.Provider>;
 }
 
+/**
+ * The address of this page with some query parameters set (an empty value removes one): a
+ * change within the page, such as a list's filter or page, kept in the address.
+ */
+export function withQuery(location: Location, changes: Record<string, string>): string {
+  const search = new URLSearchParams(location.search);
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === '') search.delete(key);
+    else search.set(key, value);
+  }
+  const query = search.toString();
+  return `${location.path}${query === '' ? '' : `?${query}`}`;
+}
+
 export function useRouter(): RouterValue {
   const v = useContext(RouterContext);
   if (v === null) throw new Error('useRouter outside <Router>');

@@ -50,11 +50,15 @@ export function RunGrid({
   // One tab stop for the whole grid (WAI-ARIA's grid pattern): the arrow keys, Home and End move
   // within it (QA round 27: every cell was a tab stop, 164 Tabs past a grid of 25 runs). The stop
   // is the cell last focused, else the selected run's bar, else the newest run's.
-  const focusable = new Set<string>();
-  columns.forEach((_, c) => focusable.add(`0:${c}`));
-  const instanceOf = (row: GridRow, r: LiveRunWithMarks) =>
-    row.map_index === -2 ? undefined : r.tasks.find((t) => t.task_id === row.task_id && (row.stream === null ? t.map_index === row.map_index : t.stream === row.stream));
-  rows.forEach((row, i) => columns.forEach((r, c) => (instanceOf(row, r) !== undefined ? focusable.add(`${i + 1}:${c}`) : undefined)));
+  // Each cell's task instance (none for a mapped task's summary row): a stream's task by its name,
+  // as its map index is its place in that run's streams, which may differ from run to run.
+  const cells = rows.map((row) =>
+    columns.map((r) =>
+      row.map_index === -2 ? undefined : r.tasks.find((t) => t.task_id === row.task_id && (row.stream === null ? t.map_index === row.map_index : t.stream === row.stream)),
+    ),
+  );
+  const focusable = new Set<string>(columns.map((_, c) => `0:${c}`));
+  cells.forEach((line, i) => line.forEach((ti, c) => (ti !== undefined ? focusable.add(`${i + 1}:${c}`) : undefined)));
   const selectedColumn = columns.findIndex((r) => r.run_id === selectedRunId);
   const stop = focusable.has(focused) ? focused : `0:${selectedColumn >= 0 ? selectedColumn : columns.length - 1}`;
   const cellProps = (row: number, col: number) => ({
@@ -137,8 +141,7 @@ export function RunGrid({
                     </td>
                   );
                 }
-                // A stream's task by its name: its map index is its place in that run's streams, which may differ from run to run.
-                const ti = instanceOf(row, r);
+                const ti = cells[rowIndex]?.[c];
                 if (ti === undefined) return <td key={r.run_id} />;
                 const label = `${row.task_id}${row.child ? ` ${row.label}` : ''} in run ${shortId(r.run_id)}: ${stateLabel(ti.state)}`;
                 return (

@@ -5,7 +5,7 @@ import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
 import { useClock } from '../lib/use-clock.ts';
-import { Link, useRouter } from '../router.tsx';
+import { Link, useRouter, withQuery } from '../router.tsx';
 import { ActionStatus } from './page-parts.tsx';
 import { StateBadge } from './state-mark.tsx';
 
@@ -62,13 +62,8 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
   const { state, runType, offset } = placeOf(location.search);
   const go = (next: Partial<HistoryPlace>, replace = false): void => {
     const place = { ...placeOf(location.search), ...next };
-    const search = new URLSearchParams(location.search);
-    for (const [key, value] of [['runs_state', place.state], ['runs_type', place.runType], ['runs_offset', place.offset === 0 ? '' : String(place.offset)]] as const) {
-      if (value === '') search.delete(key);
-      else search.set(key, value);
-    }
-    const query = search.toString();
-    navigate(`${location.path}${query === '' ? '' : `?${query}`}`, { replace, keepScroll: true });
+    const changes = { runs_state: place.state, runs_type: place.runType, runs_offset: place.offset === 0 ? '' : String(place.offset) };
+    navigate(withQuery(location, changes), { replace, keepScroll: true });
   };
   const [page, setPage] = useState<RunList | null>(null);
   const [error, setError] = useState<string | null>(null);

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { listAllJobs, type Job } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
+import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, SchedulerWarning } from '../components/page-parts.tsx';
@@ -8,7 +9,7 @@ import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
-import { Link, useRouter } from '../router.tsx';
+import { Link, useRouter, withQuery } from '../router.tsx';
 import { LIVE_JOBS_LIMIT, type LiveJobLine, type LiveScheduler } from '../shared/events.ts';
 
 type ActiveFilter = 'all' | 'active' | 'paused';
@@ -44,37 +45,31 @@ export function JobsPage(): ReactNode {
   // The filters live in the address (QA round 27: a reload, the back button or a shared link lost them).
   const { location, navigate } = useRouter();
   const { text, mode, active, lastRun } = filtersOf(location.search);
-  const setFilter = (key: FilterKey, value: string): void => {
-    const search = new URLSearchParams(location.search);
-    if (value === FILTER_DEFAULTS[key]) search.delete(key);
-    else search.set(key, value);
-    const query = search.toString();
-    navigate(`${location.path}${query === '' ? '' : `?${query}`}`, { replace: true, keepScroll: true });
-  };
+  const setFilter = (key: FilterKey, value: string): void =>
+    navigate(withQuery(location, { [key]: value === FILTER_DEFAULTS[key] ? '' : value }), { replace: true, keepScroll: true });
 
   // The list is read once, and again when the feed says it changed; a read that failed (QA round 27:
-  // PostgreSQL away when the page opened) is made again at the feed's next push, until one succeeds.
-  // One at a time.
+  // PostgreSQL away when the page opened) is made again a while later, until one succeeds, as the
+  // page's other parts do. One at a time.
   const reading = useRef(false);
-  const failed = useRef(false);
+  const { attempt, retryLater } = useRetryRead();
   const read = useCallback(() => {
     if (reading.current) return;
     reading.current = true;
     listAllJobs((p) => api.get(p))
       .then((all) => {
-        failed.current = false;
         setJobs(all);
         setError(null);
       })
       .catch((err: unknown) => {
-        failed.current = true;
         setError(err instanceof Error ? err.message : String(err));
+        retryLater();
       })
       .finally(() => {
         reading.current = false;
       });
-  }, [api]);
-  useEffect(read, [read]);
+  }, [api, retryLater]);
+  useEffect(read, [read, attempt]);
 
   const status = useLive(auth, {}, {
     scheduler: setScheduler,
@@ -83,10 +78,7 @@ export function JobsPage(): ReactNode {
       // A job created elsewhere appears without a reload: fetch the list again when one is new.
       // One deleted elsewhere leaves it: a feed of fewer than its limit holds every visible job.
       setJobs((current) => {
-        if (current === null || failed.current) {
-          read();
-          if (current === null) return current;
-        }
+        if (current === null) return current;
         const known = new Set(current.map((j) => j.job_id));
         if (live.some((l) => !known.has(l.job_id))) read();
         if (live.length >= LIVE_JOBS_LIMIT) return current;
