@@ -481,6 +481,14 @@ test('a cast to an integer type takes whole numbers only: a fraction fails the t
       (err: unknown) => err instanceof NonRetryableTaskError && err.message === `stream "items", column "amount": value "1.5" in row 2 cannot be cast to ${to}`,
     );
   }
+  // Every column that cannot be cast is named at once, not one per run (QA round 27).
+  await assert.rejects(
+    transformOf(run, 'items', { transformations: [...cast('amount', 'long'), ...cast('big', 'int'), ...cast('code', 'long')] }),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      err.message ===
+        'stream "items": 2 columns cannot be cast: column "amount": value "1.5" in row 2 cannot be cast to long; column "big": value "9007199254740993" in row 1 cannot be cast to int (nor can 1 more of its values)',
+  );
   // Whole numbers, as numbers or as text (9.0 too), are cast as they are.
   const out = await transformOf(run, 'items', { transformations: cast('code', 'long') });
   assert.deepEqual((await readParquet(out.files[0]?.key ?? '')).map((r) => r['code']), [7n, 8n, 9n]);
@@ -513,7 +521,7 @@ test('a value of an encrypted column that cannot be cast fails the task without 
     transformUsers([{ column: 'email', stream: 'users', newName: null, encryptionKeyName: 'pii', castTo: 'long', drop: false }]),
     (err: unknown) =>
       err instanceof NonRetryableTaskError &&
-      err.message === 'stream "users", column "email": a value (not shown: the column is encrypted with key pii) in row 1 cannot be cast to long' &&
+      err.message === 'stream "users", column "email": a value (not shown: the column is encrypted with key pii) in row 1 cannot be cast to long (nor can 1 more of its values)' &&
       !err.message.includes('a@x.io'),
   );
 });

@@ -258,21 +258,26 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     const locals = await readableFiles(store, staged.files.map((f) => f.key), scratch, 'staged', '.parquet', input.signal);
     const stagedRel = `read_parquet([${locals.map(lit).join(', ')}])`;
 
-    // Casts are checked first so a bad value fails with its column, value and row.
+    // Casts are checked first, every cast column, so a bad value fails with its column, value and
+    // row, and one run names every column that needs a fix (not one column per run).
+    const refusals: string[] = [];
     for (const c of plan.columns) {
       if (!c.castTo) continue;
       const bad = await db.runAndReadAll(
-        `SELECT __row, v::VARCHAR FROM (SELECT row_number() OVER () AS __row, ${ident(c.source)} AS v FROM ${stagedRel})
+        `SELECT __row, v::VARCHAR, count(*) OVER ()::BIGINT FROM (SELECT row_number() OVER () AS __row, ${ident(c.source)} AS v FROM ${stagedRel})
           WHERE v IS NOT NULL AND NOT (${castFits('v', c.castTo)}) ORDER BY __row LIMIT 1`,
       );
       const first = bad.getRows()[0];
-      if (first) {
-        // A column the job encrypts holds what must not be stored in plaintext: its value is not
-        // named (the error goes to the run, the job's status, the task log and the process log).
-        const value = c.encryptionKeyName ? `a value (not shown: the column is encrypted with key ${c.encryptionKeyName})` : `value ${JSON.stringify(String(first[1]))}`;
-        throw new NonRetryableTaskError(`stream "${stream}", column "${c.source}": ${value} in row ${String(first[0])} cannot be cast to ${c.castTo}`);
-      }
+      if (!first) continue;
+      // A column the job encrypts holds what must not be stored in plaintext: its value is not
+      // named (the error goes to the run, the job's status, the task log and the process log).
+      const value = c.encryptionKeyName ? `a value (not shown: the column is encrypted with key ${c.encryptionKeyName})` : `value ${JSON.stringify(String(first[1]))}`;
+      const more = Number(first[2]) - 1;
+      const others = more > 0 ? ` (nor can ${more} more of its values)` : '';
+      refusals.push(`column "${c.source}": ${value} in row ${String(first[0])} cannot be cast to ${c.castTo}${others}`);
     }
+    if (refusals.length === 1) throw new NonRetryableTaskError(`stream "${stream}", ${refusals[0] ?? ''}`);
+    if (refusals.length > 1) throw new NonRetryableTaskError(`stream "${stream}": ${refusals.length} columns cannot be cast: ${refusals.join('; ')}`);
 
     // A merge key keeps the key version its table's values use (a rotation would otherwise make
     // every new key differ from the stored ones, and the merge insert every row again).
