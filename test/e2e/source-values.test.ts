@@ -163,6 +163,14 @@ test('an overwrite job follows a column whose type the source changed: every row
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 4]);
 });
 
+test('a column keeps the name the source gives it, with its case, spaces and punctuation', { timeout: 180_000 }, async () => {
+  const name = 'Created At (UTC)!';
+  const job = await createJob({ name: 'verbatim names', source_config: { records: 2, extra_field: name, declare_extra: true }, schema_name: 'values_names', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  const users = await readWithPyIceberg(stack.db.url, 'values_names', 'users', false);
+  assert.deepEqual(users.rows.map((r) => r[name]).sort(), ['x1', 'x2']);
+});
+
 test("a source column that changes only its case fails the load at once, saying how to load it, instead of a second column", { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-recased-${Date.now()}.json`);
   await writeFile(sourceFile, JSON.stringify({ extra_field: 'note', declare_extra: true }));
