@@ -153,6 +153,13 @@ describe('schedule, pause, delete', () => {
     assert.match(text.body.error, /takes no request body/);
     assert.equal((await api.db.prisma.dagRun.count({ where: { jobId: own } })), 0, 'no run was started');
     assert.equal((await req('POST', `/api/airbyte/ingest/${own}/runs`, {})).status, 201, 'an empty object is no body');
+    // A route that takes no query parameters refuses them, as list routes refuse unknown ones (before: ignored; QA round 21).
+    const withQuery = await req('GET', `/api/airbyte/ingest/${own}?include_deleted=true`);
+    assert.equal(withQuery.status, 400, withQuery.text);
+    assert.equal(withQuery.body.error, 'include_deleted: unknown query parameter: GET /api/airbyte/ingest/{job_id} takes none');
+    const listed = await req('GET', '/api/airbyte/ingest?colour=red');
+    assert.equal(listed.status, 400, listed.text);
+    assert.match(listed.body.error, /^colour: unknown field/);
   });
 
   test('list filters by name and status, and pages', async () => {

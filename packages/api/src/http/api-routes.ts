@@ -28,7 +28,6 @@ import {
   parseUpdateJobRequest,
   parseStateImport,
   putStateRequest,
-  noQuery,
 } from '@sluice/core/contract';
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
@@ -331,8 +330,6 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
-        // It replaces the whole state: a `?stream=` (as DELETE takes) would be a misreading of it.
-        parseRequest(noQuery, ctx.query);
         return { status: 200, body: await d.jobs.replaceState(who(ctx), jobId, parseStateImport(ctx.body)) };
       },
     },

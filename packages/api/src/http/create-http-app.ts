@@ -53,6 +53,12 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (!route.body && (req.body !== undefined ? !isEmptyObject(req.body) : hasBody(req))) {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
+      // A route that reads no query parameters refuses them, as the others refuse unknown ones: a
+      // client's `?include_deleted=true` on one job, say, is not silently ignored.
+      if (!route.query) {
+        const names = Object.keys(req.query);
+        if (names.length > 0) throw new ValidationError(names.map((name) => ({ path: name, message: `unknown query parameter: ${route.method.toUpperCase()} ${route.path} takes none` })));
+      }
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
     });

@@ -16,4 +16,4 @@ export { updateJobRequest, parseUpdateJobRequest, listJobsQuery, listRunsQuery, 
 export type { UpdateJobRequest, ListJobsQuery, ListRunsQuery, ResetStateQuery } from './job-requests.ts';
 export { encryptionKeyName, createEncryptionKeyRequest, encryptionKeyView, encryptionKeyListView } from './encryption-keys.ts';
 export type { EncryptionKeyView } from './encryption-keys.ts';
-export { putStateRequest, parseStateImport, noQuery, STATE_IMPORT_MAX_MESSAGES, type ImportedState } from './state-import.ts';
+export { putStateRequest, parseStateImport, STATE_IMPORT_MAX_MESSAGES, type ImportedState } from './state-import.ts';

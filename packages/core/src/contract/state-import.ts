@@ -129,6 +129,3 @@ export function parseStateImport(input: unknown): ImportedState[] {
   if (issues.length > 0) throw new ValidationError(issues);
   return out;
 }
-
-/** A route's query when it takes none: any parameter is refused by name rather than ignored. */
-export const noQuery = z.strictObject({});
