@@ -305,6 +305,23 @@ test('stage leaves out a field with an empty name, says so, and stages the other
   assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => r['id']), [1n, 2n]);
 });
 
+test("a record that names a field twice is staged with the field's last value, as JSON parsers read it, and the run is told", async () => {
+  // before: DuckDB refused the record, quoting it in the error (values of encrypted columns too), and every try failed.
+  const { staged, warnings } = await stageRaw(
+    '11111111-2222-3333-4444-dddddddddddd',
+    ['{"id":1,"age":"old","name":"a","age":40}', '{"id":2,"age":41,"name":"b"}', '{"id":3,"\\u0061ge":"x","age":"forty"}'],
+    { id: { type: 'integer' }, name: { type: 'string' }, age: { type: ['null', 'integer'] } },
+  );
+  assert.equal(staged.rows, 3);
+  assert.deepEqual(
+    (await readParquet(staged.files[0]?.key ?? '')).map((r) => [r['id'], r['age'], r['name']]),
+    [[1n, 40n, 'a'], [2n, 41n, 'b'], [3n, null, null]],
+  );
+  // The last value of row 3 does not fit: a reject, as any other.
+  assert.equal(staged.rejectedRows, 1);
+  assert.deepEqual(warnings, ['stream "items": 2 records name a field more than once; each field\'s last value is loaded, as JSON parsers read such a record (the raw records keep every value)']);
+});
+
 test('stage refuses, once and clearly, a stream whose columns differ only in case (DuckDB reads them as one)', async () => {
   await assert.rejects(
     stageRaw('11111111-2222-3333-4444-888888888888', ['{"id":1,"name":"a","Name":"B"}'], { id: { type: 'integer' }, name: { type: 'string' }, Name: { type: 'string' } }),

@@ -4,6 +4,7 @@ export { Connector, parseMessage } from './connector.ts';
 export type { CheckResult, CommandOutcome, ConnectorCommandOptions, ConnectorSource } from './connector.ts';
 export { runExtract } from './run-extract.ts';
 export { streamKeySegment } from './staging-writer.ts';
+export { withoutRepeatedMembers } from './record-line.ts';
 export type { ExtractProgress, ExtractResult, RunExtractOptions, StreamProgress, StreamRepairs } from './run-extract.ts';
 export { buildConfiguredCatalog } from './configured-catalog.ts';
 export type { WriteMode } from './configured-catalog.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_NESTING, scanRecordLine } from './record-line.ts';
+import { MAX_NESTING, scanRecordLine, withoutRepeatedMembers } from './record-line.ts';
 
 const fakerLine =
   '{"type":"RECORD","record":{"stream":"users","data":{"id":1,"name":"John","age":53,"height":"1.78","address":{"city":"Bowling Green","postal_code":"76366"}},"emitted_at":1795917597528}}';
@@ -243,4 +243,26 @@ test('fuzz: on random records and random corruptions of them, every answer agree
   }
   // Most corruptions break the JSON; the fast path must still have taken every valid line and some harmless variants.
   assert.ok(taken >= 3000 && taken < lines, `${taken} of ${lines} lines taken`);
+});
+
+test("a record's repeated member names are kept once, with their last value, as JSON.parse reads them", () => {
+  const cases: [string, string | undefined][] = [
+    ['{"id":1,"name":"a"}', undefined],
+    ['{}', undefined],
+    ['{"id":1,"name":"a","name":"b"}', '{"id":1,"name":"b"}'],
+    // The last one counts, where it stands among the others; values of any kind and depth, whitespace.
+    ['{"name":{"x":[1,{"y":2}]}, "id" : 9007199254740993 ,"name":null}', '{"id":9007199254740993,"name":null}'],
+    // Names are compared as JSON reads them, and case counts.
+    ['{"name":"a","\\u006eame":"b","Name":"c"}', '{"\\u006eame":"b","Name":"c"}'],
+    // A repeat inside a value is that value's text.
+    ['{"o":{"k":1,"k":2},"p":3}', undefined],
+    ['{"deep":[[[[[[[[1]]]]]]]],"deep":2}', '{"deep":2}'],
+    ['not json', undefined],
+    ['{"a":1,', undefined],
+  ];
+  for (const [data, want] of cases) {
+    const got = withoutRepeatedMembers(data);
+    assert.equal(got, want, data);
+    if (got !== undefined) assert.deepEqual(JSON.parse(got), JSON.parse(data), 'what JSON.parse reads is unchanged');
+  }
 });

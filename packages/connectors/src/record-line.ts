@@ -29,7 +29,8 @@ export interface RecordLine {
  * - the bare `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps` writes for non-finite
  *   floats are taken, as strings (a double column reads them back as those values);
  * - an escaped UTF-16 surrogate without its other half (a cut-off emoji) becomes U+FFFD.
- * A member name repeated *inside* `data` is staged as written, where parsing kept only the last.
+ * A member name repeated *inside* `data` is staged as written, where parsing kept only the last
+ * (stage then keeps the last: withoutRepeatedMembers).
  */
 export function scanRecordLine(line: string): RecordLine | undefined {
   try {
@@ -311,4 +312,56 @@ class RecordScanner {
     this.#pos += 1;
     return c;
   }
+}
+
+/**
+ * A record's `data` object with each member name it repeats kept once, with its last value (as
+ * `JSON.parse` and Python's `json` read it); undefined when it repeats none, or is not an object
+ * of JSON text. Names are compared as JSON reads them (`"a"` and `"\u0061"` are one name) and in
+ * any case as written (`a` and `A` are two). Only the top level is looked at: a repeat inside a
+ * member's value is that value's text, kept as written.
+ */
+export function withoutRepeatedMembers(data: string): string | undefined {
+  let i = 0;
+  const skip = (): void => {
+    while (isSpace(data.charCodeAt(i))) i += 1;
+  };
+  skip();
+  if (data.charCodeAt(i) !== LBRACE) return undefined;
+  i += 1;
+  skip();
+  if (data.charCodeAt(i) === RBRACE) return undefined;
+  const members: { name: string; text: string }[] = [];
+  for (;;) {
+    skip();
+    STRING_AT.lastIndex = i;
+    if (!STRING_AT.test(data)) return undefined;
+    const nameText = data.slice(i, STRING_AT.lastIndex);
+    i = STRING_AT.lastIndex;
+    skip();
+    if (data.charCodeAt(i) !== COLON) return undefined;
+    i += 1;
+    skip();
+    const start = i;
+    VALUE_AT.lastIndex = i;
+    if (VALUE_AT.test(data)) i = VALUE_AT.lastIndex;
+    else {
+      const scanned = scanValue(data, i);
+      if (scanned === undefined) return undefined;
+      i = scanned.end;
+    }
+    members.push({ name: JSON.parse(nameText) as string, text: `${nameText}:${data.slice(start, i)}` });
+    skip();
+    const c = data.charCodeAt(i);
+    i += 1;
+    if (c === RBRACE) break;
+    if (c !== COMMA) return undefined;
+  }
+  const lastOf = new Map<string, number>();
+  members.forEach((m, k) => lastOf.set(m.name, k));
+  if (lastOf.size === members.length) return undefined;
+  return `{${members
+    .filter((m, k) => lastOf.get(m.name) === k)
+    .map((m) => m.text)
+    .join(',')}}`;
 }

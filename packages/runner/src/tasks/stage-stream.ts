@@ -1,10 +1,13 @@
+import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
 import { textHasShapeOf } from './value-shapes.ts';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
-import { readExtractManifest } from '@sluice/connectors';
+import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { ensureCurrent, rejectsKey, stagedDir, stagedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
@@ -125,9 +128,6 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     };
     if (localParts.length === 0 || extracted.records === 0) return await finish(input, base);
 
-    const fileList = `[${localParts.map(lit).join(', ')}]`;
-    const readRaw = (as: (c: StreamColumn) => string): string =>
-      `read_json(${fileList}, format = 'newline_delimited', maximum_object_size = 134217728, columns = {${columns.map((c) => `${lit(c.name)}: '${as(c)}'`).join(', ')}})`;
     // One streaming pass: typed columns, plus a list of the misfit columns' positions on records
     // with a value that does not fit (NULL on the others), counted afterwards from the file.
     const checked = columns.flatMap((c, i) => (canMisfit(c.type) ? [{ c, i }] : []));
@@ -137,12 +137,33 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       checked.length === 0
         ? 'NULL::INTEGER[]'
         : `CASE WHEN ${checked.map(({ c }) => misfitOf(c)).join(' OR ')} THEN [${checked.map(({ c, i }) => `CASE WHEN ${misfitOf(c)} THEN ${i} END`).join(', ')}] END`;
-    const source = wholeRecord
-      ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects(${fileList}, format = 'newline_delimited')`
-      : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}
-           FROM ${readRaw((c) => (c.type === 'json' ? 'JSON' : 'VARCHAR'))}`;
     const out = path.join(scratch, 'part-00000.parquet');
-    await db.run(`COPY (${source}) TO ${lit(out)} (${STAGED_PARQUET})`);
+    let parts = localParts;
+    const readRaw = (as: (c: StreamColumn) => string): string =>
+      `read_json([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = 134217728, columns = {${columns.map((c) => `${lit(c.name)}: '${as(c)}'`).join(', ')}})`;
+    const writeStaged = (): Promise<unknown> =>
+      db.run(
+        `COPY (${
+          wholeRecord
+            ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited')`
+            : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}
+                 FROM ${readRaw((c) => (c.type === 'json' ? 'JSON' : 'VARCHAR'))}`
+        }) TO ${lit(out)} (${STAGED_PARQUET})`,
+      );
+    try {
+      await writeStaged();
+    } catch (err) {
+      // DuckDB refuses a record that names a column twice (its error quotes the record, so it is
+      // not passed on). JSON parsers keep the last value; so does stage, from rewritten parts.
+      if (!(err instanceof Error && / has duplicate key /.test(err.message))) throw err;
+      const rewritten = await withLastOfRepeatedMembers(parts, scratch, input.signal);
+      parts = rewritten.files;
+      input.warn(
+        `stream "${stream}": ${rewritten.records} ${rewritten.records === 1 ? 'record names' : 'records name'} a field more than once; ` +
+          `each field's last value is loaded, as JSON parsers read such a record (the raw records keep every value)`,
+      );
+      await writeStaged();
+    }
 
     const counts = await db.runAndReadAll(`SELECT count(*)::BIGINT, count(${ident(misfit)})::BIGINT FROM read_parquet(${lit(out)})`);
     const rows = Number(counts.getRows()[0]?.[0] ?? 0);
@@ -183,6 +204,32 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       rejectsKey: rejects,
     });
   }, input.duckdb);
+}
+
+/**
+ * Copies of raw parts in which each record names each field once, with the field's last value
+ * (withoutRepeatedMembers), and how many records were changed. Lines stay in order, one per record.
+ */
+async function withLastOfRepeatedMembers(parts: readonly string[], scratch: string, signal: AbortSignal): Promise<{ files: string[]; records: number }> {
+  const files: string[] = [];
+  let records = 0;
+  for (const [i, part] of parts.entries()) {
+    const file = path.join(scratch, `raw-once-${i}.jsonl`);
+    const lines = createInterface({ input: createReadStream(part, 'utf8'), crlfDelay: Infinity });
+    await pipeline(
+      async function* () {
+        for await (const line of lines) {
+          const kept = line === '' ? undefined : withoutRepeatedMembers(line);
+          if (kept !== undefined) records += 1;
+          yield `${kept ?? line}\n`;
+        }
+      },
+      createWriteStream(file, 'utf8'),
+      { signal },
+    );
+    files.push(file);
+  }
+  return { files, records };
 }
 
 /** `base`, or `base` with more underscores, so that it names none of the stream's columns. */
