@@ -278,6 +278,31 @@ test('stage holds dates and timestamps to RFC 3339: a value with more, or anothe
   assert.equal(staged.rejectedRows, 5);
 });
 
+test("stage holds numbers in text to JSON's shape and a finite value, and an instant with its offset applied to years 0001 to 9999 (QA round 28)", async () => {
+  const props = { n: { type: ['null', 'integer'] }, x: { type: ['null', 'number'] }, tz: { type: ['null', 'string'], format: 'date-time' } };
+  const raw = [
+    '{"n":"12","x":"-1.5e3","tz":"2024-01-01T10:00:00+0530"}',
+    '{"n":"1e2","x":"NaN","tz":"0001-01-01T00:30:00Z"}',
+    '{"n":100,"x":"-Infinity","tz":"9999-12-31T23:30:00+01:00"}',
+    // before: 1000, 12, 12 and 1000.5, 7, 0.5, infinity, infinity; year 0, year 10000 (which PyIceberg and Spark cannot read) and the next day.
+    '{"n":"1_000","x":"1_000.5","tz":"0001-01-01T00:30:00+01:00"}',
+    '{"n":" 12 ","x":"  7 ","tz":"9999-12-31T23:30:00-01:00"}',
+    '{"n":"+12","x":".5","tz":"2024-01-01T24:00:00Z"}',
+    '{"n":null,"x":"1e400","tz":null}',
+    '{"n":null,"x":1e400,"tz":null}',
+  ];
+  const { staged } = await stageRaw('11111111-2222-3333-4444-151515151515', raw, props);
+  const rows = await readParquet(staged.files[0]?.key ?? '', 'SELECT n, x::VARCHAR AS x, epoch_ms(tz)::BIGINT AS tz FROM read_parquet(?)');
+  assert.deepEqual(rows.map((r) => r['n']), [12n, 100n, 100n, null, null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r['x']), ['-1500.0', 'nan', '-inf', null, null, null, null, null]);
+  assert.deepEqual(
+    rows.map((r) => r['tz']),
+    [Date.parse('2024-01-01T04:30:00Z'), Date.parse('0001-01-01T00:30:00Z'), Date.parse('9999-12-31T22:30:00Z')].map(BigInt).concat([null, null, null, null, null].map(() => null as unknown as bigint)),
+  );
+  assert.deepEqual(staged.mismatches, { n: 3, x: 5, tz: 3 });
+  assert.equal(staged.rejectedRows, 5);
+});
+
 test("streams with names no path takes as they are ('..', quotes, slashes) are staged and transformed under extract's encoding of them", async () => {
   // Names whose encoding is longer than a file name may be (255 bytes) end in a digest, and stay apart (QA round 18).
   const long = ['é'.repeat(100), `${'a'.repeat(254)}/`, `${'a'.repeat(254)}/b`];
@@ -531,6 +556,22 @@ test('a cast of text to a date takes full dates only, to a boolean true or false
   );
   const out = await transformOf(run, 'items', { transformations: cast('at') });
   assert.deepEqual((await readParquet(out.files[0]?.key ?? '', 'SELECT "at"::VARCHAR AS v FROM read_parquet(?)')).map((r) => r['v']), ['2024-03-10', '2024-03-11']);
+});
+
+test("a cast of text to a number takes JSON's numbers only, and to a timestamp with a time zone instants of years 0001 to 9999 (QA round 28)", async () => {
+  const run = '11111111-2222-3333-4444-161616161616';
+  await stageRaw(run, ['{"n":"12","at":"2024-01-01T10:00:00+01:00"}', '{"n":"1_000","at":"0001-01-01T00:30:00+01:00"}'], { n: { type: 'string' }, at: { type: 'string' } });
+  const cast = (column: string, castTo: 'long' | 'double' | 'timestamptz') => [{ column, stream: null, newName: null, encryptionKeyName: null, castTo, drop: false }];
+  for (const to of ['long', 'double'] as const) {
+    await assert.rejects(
+      transformOf(run, 'items', { transformations: cast('n', to) }),
+      (err: unknown) => err instanceof NonRetryableTaskError && err.message === `stream "items", column "n": value "1_000" in row 2 cannot be cast to ${to}`,
+    );
+  }
+  await assert.rejects(
+    transformOf(run, 'items', { transformations: cast('at', 'timestamptz') }),
+    (err: unknown) => err instanceof NonRetryableTaskError && err.message === 'stream "items", column "at": value "0001-01-01T00:30:00+01:00" in row 2 cannot be cast to timestamptz',
+  );
 });
 
 test('a value of an encrypted column that cannot be cast fails the task without naming the value', async () => {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
-import { textHasShapeOf } from './value-shapes.ts';
+import { instantInRange, textHasShapeOf } from './value-shapes.ts';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
@@ -31,24 +31,25 @@ export type StagedManifest = z.infer<typeof stagedManifestSchema>;
  * The DuckDB expression that types raw column `c` (NULL when the value does not fit). Columns are
  * read from the NDJSON as VARCHAR — a JSON string's text, any other value's JSON text, JSON null
  * as NULL — except `json` columns, read as JSON so that strings keep their quotes.
- * DuckDB's casts are looser than JSON Schema's types, so they are narrowed: an integer is a number
- * with no fractional part (1000.0 and "12" fit; 10.5 does not, where the cast would round it to
- * 11), dates and timestamps have RFC 3339's shapes (value-shapes.ts), and a boolean is true or
- * false (as a JSON boolean or a string in any case; the cast would also take "yes", "t", 1 and 0).
+ * DuckDB's casts are looser than JSON Schema's types, so they are narrowed (value-shapes.ts): a
+ * number in text has JSON's shape and a finite value, an integer has no fractional part (1000.0
+ * and "12" fit; 10.5 does not, where the cast would round it to 11), dates and timestamps have
+ * RFC 3339's shapes, within years 0001 to 9999, and a boolean is true or false (as a JSON boolean
+ * or a string in any case; the cast would also take "yes", "t", 1 and 0).
  */
 function typedExpr(c: string, type: ColumnType): string {
   switch (type) {
     case 'long':
       return `CASE WHEN TRY_CAST(${c} AS BIGINT) = TRY_CAST(${c} AS DOUBLE) AND ${textHasShapeOf(c, type)} THEN TRY_CAST(${c} AS BIGINT) END`;
     case 'double':
-      return `TRY_CAST(${c} AS DOUBLE)`;
+      return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(${c} AS DOUBLE) END`;
     case 'boolean':
       return `CASE lower(${c}) WHEN 'true' THEN true WHEN 'false' THEN false END`;
     case 'date':
       return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(${c} AS DATE) END`;
     // RFC 3339 allows a lower-case t and z, which the casts do not take.
     case 'timestamptz':
-      return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(upper(${c}) AS TIMESTAMPTZ) END`;
+      return `CASE WHEN ${textHasShapeOf(c, type)} AND ${instantInRange(`TRY_CAST(upper(${c}) AS TIMESTAMPTZ)`)} THEN TRY_CAST(upper(${c}) AS TIMESTAMPTZ) END`;
     case 'timestamp':
       return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(upper(${c}) AS TIMESTAMP) END`;
     case 'string':

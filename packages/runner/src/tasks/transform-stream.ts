@@ -30,7 +30,7 @@ import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
 import { ensureCurrent, transformedDir, transformedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
-import { textHasShapeOf } from './value-shapes.ts';
+import { instantInRange, textHasShapeOf } from './value-shapes.ts';
 
 /** Iceberg types of the columns a transform writes. */
 export const outputTypes = ['long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp', 'string'] as const;
@@ -127,7 +127,8 @@ const DUCK_TYPE: Record<CastType, string> = {
 function castFits(v: string, type: CastType): string {
   const cast = `TRY_CAST(${v} AS ${DUCK_TYPE[type]})`;
   const exact = type === 'int' || type === 'long' ? ` AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true)` : '';
-  return `${cast} IS NOT NULL${exact} AND ${textHasShapeOf(v, type)}`;
+  const range = type === 'timestamptz' ? ` AND ${instantInRange(cast)}` : '';
+  return `${cast} IS NOT NULL${exact}${range} AND ${textHasShapeOf(v, type)}`;
 }
 
 function outputTypeOf(t: ColumnType): OutputType {

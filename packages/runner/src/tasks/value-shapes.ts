@@ -11,13 +11,20 @@
  *   without converting, so the value would name another instant;
  * - every date has a year of four digits, 0001 to 9999: the casts take `99999-01-01` and `-0001-01-01`,
  *   which readers such as PyIceberg and Spark cannot read back (Python's dates end at 9999);
+ * - a date-time's hour is 00 to 23: the cast takes `T24:00:00` as the next day's midnight;
+ * - a number in text has JSON's shape, and a finite value: the casts take `"1_000"`, `" 12 "`,
+ *   `"+12"` and `".5"`, and read `"1e400"` as infinity. `NaN`, `Infinity` and `-Infinity` are
+ *   numbers too, as the words extract writes for Python's bare tokens (a double holds them);
  * - a boolean is `true` or `false`, in any case: the cast also takes "yes", "t", "1" and "0".
  * A date-time's seconds and fraction may be left out, and a timestamp's time too (midnight); a
- * timestamp with a time zone without an offset is UTC, as the cast reads it.
+ * timestamp with a time zone without an offset is UTC, as the cast reads it, and its offset may be
+ * written as ISO 8601 allows it (`+05`, `+0530`) besides RFC 3339's `+05:30`. A leap second
+ * (`23:59:60`) is no value: no Iceberg reader has one. A timestamp with a time zone is also held to
+ * years 0001 to 9999 once its offset is applied (instantInRange).
  */
 
 const FULL_DATE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
-const TIME = '[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?';
+const TIME = '([01][0-9]|2[0-3]):[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?';
 const OFFSET = '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)';
 
 /** DuckDB regular expressions (RE2) a whole text must match, per type that has a shape. */
@@ -29,6 +36,8 @@ const SHAPES: Readonly<Record<string, string>> = {
 
 /** A digit other than 0 after the point, at the end of a number's text (no exponent after it). */
 const FRACTION = '[.][0-9]*[1-9][0-9]*$';
+/** A JSON number (RFC 8259). */
+const NUMBER = '-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?';
 
 /**
  * A DuckDB condition on `v` (an expression of any type): false when `v` is text that does not have
@@ -39,9 +48,20 @@ const FRACTION = '[.][0-9]*[1-9][0-9]*$';
 export function textHasShapeOf(v: string, type: string): string {
   const text = `TRY_CAST(${v} AS VARCHAR)`;
   const isText = `typeof(${v}) = 'VARCHAR'`;
-  if (type === 'long' || type === 'int') return `NOT (${isText} AND regexp_matches(${text}, '${FRACTION}'))`;
+  const isNumber = `(regexp_full_match(${text}, '${NUMBER}') AND isfinite(TRY_CAST(${text} AS DOUBLE)))`;
+  if (type === 'long' || type === 'int') return `NOT (${isText} AND NOT (${isNumber} AND NOT regexp_matches(${text}, '${FRACTION}')))`;
+  if (type === 'double' || type === 'float') return `NOT (${isText} AND NOT (${isNumber} OR ${text} IN ('NaN', 'Infinity', '-Infinity')))`;
   if (type === 'boolean') return `NOT (${isText} AND lower(${text}) NOT IN ('true', 'false'))`;
   const shape = SHAPES[type];
   if (shape === undefined) return 'true';
   return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${shape}') AND NOT starts_with(${text}, '0000')))`;
+}
+
+/**
+ * A DuckDB condition on `ts`, a TIMESTAMPTZ: its instant is within years 0001 to 9999 in UTC.
+ * The text's shape holds the year as written; an offset can take it past either end
+ * (`0001-01-01T00:30:00+01:00` is in year 0), which PyIceberg and Spark cannot read back.
+ */
+export function instantInRange(ts: string): string {
+  return `${ts} BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'`;
 }
