@@ -49,7 +49,7 @@ function typedExpr(c: string, type: ColumnType): string {
       return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(${c} AS DATE) END`;
     // RFC 3339 allows a lower-case t and z, which the casts do not take.
     case 'timestamptz':
-      return `CASE WHEN ${textHasShapeOf(c, type)} AND ${instantInRange(`TRY_CAST(upper(${c}) AS TIMESTAMPTZ)`)} THEN TRY_CAST(upper(${c}) AS TIMESTAMPTZ) END`;
+      return `CASE WHEN ${textHasShapeOf(c, type)} AND ${instantInRange(c, `TRY_CAST(upper(${c}) AS TIMESTAMPTZ)`)} THEN TRY_CAST(upper(${c}) AS TIMESTAMPTZ) END`;
     case 'timestamp':
       return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(upper(${c}) AS TIMESTAMP) END`;
     case 'string':

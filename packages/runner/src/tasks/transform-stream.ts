@@ -127,7 +127,7 @@ const DUCK_TYPE: Record<CastType, string> = {
 function castFits(v: string, type: CastType): string {
   const cast = `TRY_CAST(${v} AS ${DUCK_TYPE[type]})`;
   const exact = type === 'int' || type === 'long' ? ` AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true)` : '';
-  const range = type === 'timestamptz' ? ` AND ${instantInRange(cast)}` : '';
+  const range = type === 'timestamptz' ? ` AND ${instantInRange(v, cast)}` : '';
   return `${cast} IS NOT NULL${exact}${range} AND ${textHasShapeOf(v, type)}`;
 }
 

@@ -34,10 +34,13 @@ const SHAPES: Readonly<Record<string, string>> = {
   timestamptz: `${FULL_DATE}([Tt ]${TIME}${OFFSET}?)?`,
 };
 
-/** A digit other than 0 after the point, at the end of a number's text (no exponent after it). */
-const FRACTION = '[.][0-9]*[1-9][0-9]*$';
 /** A JSON number (RFC 8259). */
 const NUMBER = '-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?';
+/**
+ * A JSON number that may be an integer: no fraction but zeros, or an exponent (`1.5e3`; the
+ * cast's exactness decides those).
+ */
+const INTEGER = '-?(0|[1-9][0-9]*)(([.]0+)?|([.][0-9]+)?[eE][+-]?[0-9]+)';
 
 /**
  * A DuckDB condition on `v` (an expression of any type): false when `v` is text that does not have
@@ -48,9 +51,10 @@ const NUMBER = '-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?';
 export function textHasShapeOf(v: string, type: string): string {
   const text = `TRY_CAST(${v} AS VARCHAR)`;
   const isText = `typeof(${v}) = 'VARCHAR'`;
-  const isNumber = `(regexp_full_match(${text}, '${NUMBER}') AND isfinite(TRY_CAST(${text} AS DOUBLE)))`;
-  if (type === 'long' || type === 'int') return `NOT (${isText} AND NOT (${isNumber} AND NOT regexp_matches(${text}, '${FRACTION}')))`;
-  if (type === 'double' || type === 'float') return `NOT (${isText} AND NOT (${isNumber} OR ${text} IN ('NaN', 'Infinity', '-Infinity')))`;
+  // Only a number with an exponent can be too large for a double; the others skip the cast.
+  const finite = `(NOT (contains(${text}, 'e') OR contains(${text}, 'E')) OR isfinite(TRY_CAST(${text} AS DOUBLE)))`;
+  if (type === 'long' || type === 'int') return `NOT (${isText} AND NOT regexp_full_match(${text}, '${INTEGER}'))`;
+  if (type === 'double' || type === 'float') return `NOT (${isText} AND NOT ((regexp_full_match(${text}, '${NUMBER}') AND ${finite}) OR ${text} IN ('NaN', 'Infinity', '-Infinity')))`;
   if (type === 'boolean') return `NOT (${isText} AND lower(${text}) NOT IN ('true', 'false'))`;
   const shape = SHAPES[type];
   if (shape === undefined) return 'true';
@@ -58,10 +62,12 @@ export function textHasShapeOf(v: string, type: string): string {
 }
 
 /**
- * A DuckDB condition on `ts`, a TIMESTAMPTZ: its instant is within years 0001 to 9999 in UTC.
+ * A DuckDB condition on `ts`, a TIMESTAMPTZ made of `v`: its instant is within years 0001 to 9999 in UTC.
  * The text's shape holds the year as written; an offset can take it past either end
  * (`0001-01-01T00:30:00+01:00` is in year 0), which PyIceberg and Spark cannot read back.
  */
-export function instantInRange(ts: string): string {
-  return `${ts} BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00'`;
+export function instantInRange(v: string, ts: string): string {
+  // Only a value of the first or the last year can be taken past them; the others skip the compare.
+  const text = `TRY_CAST(${v} AS VARCHAR)`;
+  return `(NOT (starts_with(${text}, '0001') OR starts_with(${text}, '9999')) OR ${ts} BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00')`;
 }
