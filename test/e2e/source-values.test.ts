@@ -163,6 +163,25 @@ test('an overwrite job follows a column whose type the source changed: every row
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 4]);
 });
 
+test("a merge keeps a key's newest row by the stream's cursor, and a CDC source's deletions remove their keys (QA round 28)", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-cdc-${Date.now()}.json`);
+  // After users 1..3: an older version of user 2 (by the cursor, seq), and user 3's deletion.
+  await writeFile(sourceFile, JSON.stringify({ extra_users: [{ id: 2, seq: 0, name: 'stale' }, { id: 3, seq: 4, _ab_cdc_deleted_at: '2024-02-01T00:00:00Z' }] }));
+  const job = await createJob({ name: 'cdc merge', source_config: { records: 3, cdc: true, source_file: sourceFile }, schema_name: 'values_cdc', mode: 'merge', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  const first = await readWithPyIceberg(stack.db.url, 'values_cdc', 'users', false);
+  // before: user 2 was "stale" (the last read), and user 3 stayed as a row with _ab_cdc_deleted_at set.
+  assert.deepEqual(first.rows.map((r) => [r['id'], r['name']]).sort(), [[1, 'user 1'], [2, 'user 2']]);
+  // The next run reads on from seq 3: user 1's deletion removes the table's row.
+  await writeFile(sourceFile, JSON.stringify({ extra_users: [{ id: 1, seq: 5, _ab_cdc_deleted_at: '2024-02-02T00:00:00Z' }] }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'success');
+  const after = await readWithPyIceberg(stack.db.url, 'values_cdc', 'users', false);
+  assert.deepEqual(after.rows.map((r) => [r['id'], r['name']]), [[2, 'user 2']]);
+  const load = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${second.run_id}/tasks/load/logs?map_index=0`);
+  assert.ok(load.body.lines.some((l) => /1 keys of this batch were deleted at the source \(_ab_cdc_deleted_at set on their newest row\)/.test(l.message)), JSON.stringify(load.body));
+});
+
 test('a column keeps the name the source gives it, with its case, spaces and punctuation', { timeout: 180_000 }, async () => {
   const name = 'Created At (UTC)!';
   const job = await createJob({ name: 'verbatim names', source_config: { records: 2, extra_field: name, declare_extra: true }, schema_name: 'values_names', mode: 'append', streams: ['users'] });

@@ -287,6 +287,49 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.deepEqual(wrong.slice(0, 3), [], `${wrong.length} keys kept another row than their last`);
     });
 
+    test("merge keeps a key's newest row by the cursor, not the last read, and a row marked deleted removes its key (Airbyte's Append + Deduped; QA round 28)", async () => {
+      const cols: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'updated_at', type: 'timestamptz' },
+        { name: 'v', type: 'string' },
+        { name: '_ab_cdc_deleted_at', type: 'timestamptz' },
+      ];
+      const table = await h.catalog.createTable('raw', 'cdc', cols);
+      const at = (day: number): string => `2024-01-0${day}T00:00:00Z`;
+      await table.append({ format: 'ndjson', files: [await h.ndjson('cdc-0.ndjson', [1, 2, 3, 4].map((id) => ({ id, updated_at: at(1), v: `old-${id}`, _ab_cdc_deleted_at: null })))], columns: cols });
+      const batch = await h.ndjson('cdc-1.ndjson', [
+        { id: 1, updated_at: at(5), v: 'newest', _ab_cdc_deleted_at: null },
+        { id: 1, updated_at: at(3), v: 'older', _ab_cdc_deleted_at: null },
+        // Deleted, then (by the cursor) made again: the newer row stands.
+        { id: 2, updated_at: at(4), v: 'back', _ab_cdc_deleted_at: null },
+        { id: 2, updated_at: at(2), v: null, _ab_cdc_deleted_at: at(2) },
+        // Deleted last: the key leaves the table.
+        { id: 3, updated_at: at(2), v: 'three', _ab_cdc_deleted_at: null },
+        { id: 3, updated_at: at(3), v: null, _ab_cdc_deleted_at: at(3) },
+        // A deletion of a key the table never had changes nothing; a row without a cursor value loses to one with it.
+        { id: 9, updated_at: at(3), v: null, _ab_cdc_deleted_at: at(3) },
+        { id: 4, updated_at: at(2), v: 'dated', _ab_cdc_deleted_at: null },
+        { id: 4, updated_at: null, v: 'undated', _ab_cdc_deleted_at: null },
+      ]);
+      const result = await table.merge({ format: 'ndjson', files: [batch], columns: cols }, { keys: ['id'], newestBy: 'updated_at', deletedBy: '_ab_cdc_deleted_at', runId: 'run-cdc', taskId: 'load.cdc' });
+      assert.deepEqual([result.status, result.mergeDuplicateRows, result.mergeDeletions], ['committed', 4, 2]);
+      const view = await h.read('raw', 'cdc');
+      assert.deepEqual(
+        sortById(view.rows).map((r) => [r['id'], r['v']]),
+        [
+          [1, 'newest'],
+          [2, 'back'],
+          [4, 'dated'],
+        ],
+      );
+      assert.equal(view.snapshots.at(-1)?.summary['sluice.merge-deletions'], '2');
+      // Without the cursor, the last row read wins, as before.
+      const plain = await table.merge({ format: 'ndjson', files: [await h.ndjson('cdc-2.ndjson', [{ id: 1, updated_at: at(9), v: 'a', _ab_cdc_deleted_at: null }, { id: 1, updated_at: at(8), v: 'b', _ab_cdc_deleted_at: null }])], columns: cols }, { keys: ['id'] });
+      assert.equal(plain.mergeDeletions, 0);
+      assert.equal(new Map((await h.read('raw', 'cdc')).rows.map((r) => [r['id'], r['v']])).get(1), 'b');
+      await assert.rejects(table.merge({ format: 'ndjson', files: [batch], columns: cols }, { keys: ['id'], newestBy: 'nope' }), /newestBy: column nope is not in the data/);
+    });
+
     test('merge whose keys match nothing appends without rewriting any file', async () => {
       const table = await h.catalog.loadTable('raw', 'kv');
       const input = await h.ndjson('merge-c.ndjson', [{ id: 1000, v: 'n' }]);

@@ -70,6 +70,16 @@ export interface WriteOptions {
 export interface MergeOptions extends WriteOptions {
   /** Key columns: rows of the table whose keys equal an input row's keys are replaced by it. */
   keys: string[];
+  /**
+   * A column ordering a key's rows in the input (the stream's cursor): its greatest value wins,
+   * and rows without one, or equal to it, go by input order (the last wins). Without it, the last row wins.
+   */
+  newestBy?: string;
+  /**
+   * A column marking deletions (a CDC source's `_ab_cdc_deleted_at`): a key whose winning row
+   * has a value there is removed from the table, and that row is not added.
+   */
+  deletedBy?: string;
 }
 
 export interface CommitResult {
@@ -90,6 +100,8 @@ export interface CommitResult {
    * other writes.
    */
   mergeDuplicateRows: number;
+  /** Merge: keys whose winning row was a deletion (MergeOptions.deletedBy); 0 for other writes. */
+  mergeDeletions: number;
   /** Merge: lost races after which the prepared change was re-applied as it was (the others were recomputed). 0 for other writes. */
   reapplied: number;
 }
@@ -134,6 +146,8 @@ interface PreparedChange {
   asIs: boolean;
   /** Merge: input rows a later row with the same key replaced. */
   mergeDuplicateRows?: number;
+  /** Merge: keys whose winning row was a deletion. */
+  mergeDeletions?: number;
 }
 
 interface LiveFile {
@@ -147,10 +161,15 @@ const DEFAULT_MAX_SNAPSHOT_AGE_MS = 5 * 24 * 3600_000;
 const SUMMARY_RUN_ID = 'sluice.run-id';
 const SUMMARY_TASK_ID = 'sluice.task-id';
 const SUMMARY_MERGE_DUPLICATE_ROWS = 'sluice.merge-duplicate-rows';
+const SUMMARY_MERGE_DELETIONS = 'sluice.merge-deletions';
 
-function mergeDuplicateRowsOf(summary: SnapshotSummary | undefined): number {
-  const v = summary?.[SUMMARY_MERGE_DUPLICATE_ROWS];
-  return v === undefined ? 0 : Number(v);
+/** A merge's counts, as its snapshot's summary keeps them (0 when absent). */
+function mergeCountsOf(summary: SnapshotSummary | undefined): { mergeDuplicateRows: number; mergeDeletions: number } {
+  const n = (key: string): number => {
+    const v = summary?.[key];
+    return v === undefined ? 0 : Number(v);
+  };
+  return { mergeDuplicateRows: n(SUMMARY_MERGE_DUPLICATE_ROWS), mergeDeletions: n(SUMMARY_MERGE_DELETIONS) };
 }
 
 /**
@@ -242,7 +261,8 @@ export class IcebergTable {
   /**
    * Upserts the input rows on `keys`, copy-on-write: only data files whose key bounds can hold
    * one of the input keys are read, and rewritten without the matching rows; the input rows are
-   * added. Within one input, the last row of a key wins (file order, then row order). Key values
+   * added. Within one input, the last row of a key wins (file order, then row order), or the
+   * newest by `newestBy`; a winning row marked deleted (`deletedBy`) removes its key. Key values
    * must not be null. On a lost race the prepared change is re-applied to the newer state when
    * that state changed nothing it depends on (the files it rewrites are still live, the schema is
    * the same, and no file added meanwhile can hold one of its keys), as Iceberg's own writers
@@ -254,6 +274,9 @@ export class IcebergTable {
     const missing = options.keys.filter((k) => !input.columns.some((c) => c.name === k));
     if (missing.length > 0) {
       throw new ValidationError([{ path: 'keys', message: `merge key columns not in the data: ${missing.join(', ')}` }]);
+    }
+    for (const [path, column] of [['newestBy', options.newestBy], ['deletedBy', options.deletedBy]] as const) {
+      if (column !== undefined && !input.columns.some((c) => c.name === column)) throw new ValidationError([{ path, message: `column ${column} is not in the data` }]);
     }
     // One DuckDB session for every attempt: a retry checks new files against the batch's keys.
     return withDuckDb(async (c) => {
@@ -306,12 +329,15 @@ export class IcebergTable {
         }
         const keyList = keyFields.map((k) => quoteIdent(k.name)).join(', ');
         const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
+        const newest = options.newestBy === undefined ? '' : `${quoteIdent(options.newestBy)} DESC NULLS LAST, `;
+        const deleted = options.deletedBy === undefined ? null : quoteIdent(options.deletedBy);
         await c.run(
           `CREATE OR REPLACE TEMP TABLE merge_rows AS SELECT ${cols} FROM (
-             SELECT *, row_number() OVER (PARTITION BY ${keyList} ORDER BY rowid DESC) AS __sluice_rn FROM merge_batch
+             SELECT *, row_number() OVER (PARTITION BY ${keyList} ORDER BY ${newest}rowid DESC) AS __sluice_rn FROM merge_batch
            ) WHERE __sluice_rn = 1`,
         );
         const mergeDuplicateRows = Number((await scalar(c, 'SELECT count(*) FROM merge_batch')) - (await scalar(c, 'SELECT count(*) FROM merge_rows')));
+        const mergeDeletions = deleted === null ? 0 : Number(await scalar(c, `SELECT count(*) FROM merge_rows WHERE ${deleted} IS NOT NULL`));
         await c.run('DROP TABLE merge_batch');
         // Files whose bounds may hold a key of the batch, and of those the ones that do: only they
         // are rewritten (bounds prune little where keys are spread wide, as encrypted keys are: a
@@ -340,8 +366,9 @@ export class IcebergTable {
             : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
                  ANTI JOIN merge_rows n ON ${keyMatch}
                UNION ALL `;
-        // merge_rows stays for a retry's check of the files added meanwhile.
-        const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows`, fields, tmp);
+        // merge_rows stays for a retry's check of the files added meanwhile. A deletion's key has
+        // left the table with the rows its files kept; its row is not added.
+        const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows${deleted === null ? '' : ` WHERE ${deleted} IS NULL`}`, fields, tmp);
         await Promise.all(local.map((p) => fs.rm(p, { force: true })));
         const added = await this.uploadDataFiles(files, written, true);
         const change: PreparedChange = {
@@ -350,6 +377,7 @@ export class IcebergTable {
           deleted: new Set(touched.map((d) => d.file.entry.data_file.file_path)),
           asIs: false,
           mergeDuplicateRows,
+          mergeDeletions,
         };
         last = { schema: schemaText, live: livePaths, change };
         return change;
@@ -512,7 +540,7 @@ export class IcebergTable {
             schemaChanged: false,
             metadataLocation: baseLocation,
             inputFilesAsIs: false,
-            mergeDuplicateRows: mergeDuplicateRowsOf(own.summary),
+            ...mergeCountsOf(own.summary),
             reapplied: 0,
           };
         }
@@ -520,7 +548,7 @@ export class IcebergTable {
         const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns, { replaceIncompatible: replacesRows });
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
-          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0, reapplied: 0 };
+          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0, mergeDeletions: 0, reapplied: 0 };
         }
         const attemptFiles = new Set<string>();
         const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
@@ -565,7 +593,7 @@ export class IcebergTable {
             schemaChanged: schema.changed,
             metadataLocation: outcome.table.metadataLocation,
             inputFilesAsIs: change.asIs,
-            mergeDuplicateRows: mergeDuplicateRowsOf(snapshot.summary),
+            ...mergeCountsOf(snapshot.summary),
             reapplied: 0,
           };
         }
@@ -718,6 +746,7 @@ export class IcebergTable {
     }
     Object.assign(summary, options.snapshotProperties ?? {});
     if (change.mergeDuplicateRows !== undefined) summary[SUMMARY_MERGE_DUPLICATE_ROWS] = String(change.mergeDuplicateRows);
+    if (change.mergeDeletions !== undefined) summary[SUMMARY_MERGE_DELETIONS] = String(change.mergeDeletions);
     if (options.runId) summary[SUMMARY_RUN_ID] = options.runId;
     if (options.taskId) summary[SUMMARY_TASK_ID] = options.taskId;
 

@@ -64,6 +64,28 @@ export function mergeKeysFor(mergeField: string | null, tm: TransformedManifest)
   return keys;
 }
 
+/** The column Airbyte's CDC sources set on a record that deletes its row. */
+export const CDC_DELETED_AT = '_ab_cdc_deleted_at';
+
+/**
+ * How a merge picks a key's row in a batch, and which rows delete their key, as Airbyte's
+ * Append + Deduped does: the newest by the stream's cursor (a top-level field, as renamed; not
+ * an encrypted one, whose ciphertexts do not sort as its values), and the source's
+ * `_ab_cdc_deleted_at` as the deletion mark. Without a cursor the batch's order decides.
+ */
+export function mergeOrderFor(
+  cursorField: readonly string[] | undefined,
+  tm: Pick<TransformedManifest, 'columns'>,
+): { newestBy?: string; deletedBy?: string; unsortedCursor?: string } {
+  const cursor = cursorField?.length === 1 ? tm.columns.find((c) => c.source === cursorField[0]) : undefined;
+  const deleted = tm.columns.find((c) => c.source === CDC_DELETED_AT);
+  return {
+    ...(cursor && !cursor.encrypted ? { newestBy: cursor.name } : {}),
+    ...(cursor?.encrypted ? { unsortedCursor: cursor.name } : {}),
+    ...(deleted ? { deletedBy: deleted.name } : {}),
+  };
+}
+
 /**
  * load: commits one stream's transformed Parquet into `{schema_name}.{table}` in the job's mode
  * (append, overwrite, or merge on keys), creating the namespace and table when missing and
@@ -423,6 +445,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     }
     // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
     const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
+    const { unsortedCursor, ...mergeOrder } = ctx.job.mode === 'merge' ? mergeOrderFor(extracted?.cursorField, tm) : {};
+    if (unsortedCursor !== undefined) {
+      ctx.log.info(`the cursor column ${unsortedCursor} is encrypted, and ciphertexts do not sort as its values: of a key's rows in this batch, the last read is merged`);
+    }
     const { table, created } = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
       properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
     });
@@ -473,7 +499,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           return done;
         }
         case 'merge':
-          return table.merge(input, { ...options, keys: mergeKeys }).catch(async (err: unknown) => {
+          return table.merge(input, { ...options, keys: mergeKeys, ...mergeOrder }).catch(async (err: unknown) => {
             throw await withNulledKeys(ctx, err, mergeKeys);
           });
         default:
@@ -510,11 +536,11 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       }
       throw err;
     }
-    // Merge keeps one row per key of the batch: the rows it left out are not rows loaded.
-    const rows = tm.rows - result.mergeDuplicateRows;
+    // Merge keeps one row per key of the batch: the rows it left out, and deletions, are not rows loaded.
+    const rows = tm.rows - result.mergeDuplicateRows - result.mergeDeletions;
     ctx.log.info(
       result.status === 'no-op'
-        ? `nothing to commit to ${namespace}.${tableName} (${ctx.job.mode}): the batch has no rows`
+        ? `nothing to commit to ${namespace}.${tableName} (${ctx.job.mode}): ${tm.rows === 0 ? 'the batch has no rows' : 'the batch changes no row of it'}`
         : `${result.status === 'already-committed' ? 'found the commit of an earlier try of this load:' : 'committed'} ` +
         `${rows} rows to ${namespace}.${tableName} (${ctx.job.mode}${result.snapshotId !== undefined ? `, snapshot ${result.snapshotId}` : ''}${result.schemaChanged ? ', schema evolved' : ''}` +
         `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''}` +
@@ -523,10 +549,14 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     if (result.status === 'committed' && tm.rows > 0) for (const warning of mixed) await ctx.warnRun(warning);
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
+      const kept = mergeOrder.newestBy !== undefined ? `the newest by the cursor ${mergeOrder.newestBy} (of equal ones, the last read)` : 'the last read';
       ctx.log.warn(
-        `${result.mergeDuplicateRows} of the ${tm.rows} rows of this batch were left out: a later row had the same merge key ` +
-          `(${mergeKeys.join(', ')}), and merge keeps the last row of each key`,
+        `${result.mergeDuplicateRows} of the ${tm.rows} rows of this batch were left out: another row had the same merge key ` +
+          `(${mergeKeys.join(', ')}), and merge keeps one row of each key: ${kept}`,
       );
+    }
+    if (result.mergeDeletions > 0) {
+      ctx.log.info(`${result.mergeDeletions} keys of this batch were deleted at the source (${mergeOrder.deletedBy ?? CDC_DELETED_AT} set on their newest row): their rows are removed from ${namespace}.${tableName}`);
     }
     const schema = table.schema;
     const saveAfterCommit = ctx.prisma.$transaction(async (tx) => {
