@@ -255,11 +255,11 @@ test('an encrypted merge key that another key would encrypt (the job recreated w
 
 test("a job that encrypts a column of a table holding it in plaintext (or writes plaintext where Sluice encrypted) says so in the run's warnings", { timeout: 180_000 }, async () => {
   assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'mails' })).status, 201);
-  const body = (encrypt: boolean, records: number) => ({
+  const body = (encrypt: boolean, records: number, mode: 'append' | 'overwrite' = 'append') => ({
     name: `mails ${encrypt ? 'encrypted' : 'plain'}`,
     source_config: { records },
     schema_name: 'values_mixed',
-    mode: 'append' as const,
+    mode,
     streams: ['users'],
     ...(encrypt ? { column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'mails' }] } : {}),
   });
@@ -274,7 +274,10 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   const second = await runJob(encrypting);
   assert.equal(second.state, 'success');
   assert.deepEqual(await warnings(second.run_id), [
-    'stream users: column "email" of values_mixed.users holds values written in plaintext before this job encrypted it; they stay plaintext (rewrite or drop those rows if the column must hold no plaintext)',
+    // before: "they stay plaintext", also when every such row was replaced, and nothing of the older snapshots (QA round 28).
+    'stream users: column "email" of values_mixed.users held values written in plaintext before this job encrypted it; the rows this load does not replace keep them, ' +
+      "and the table's earlier snapshots keep them until they expire (history.expire.max-snapshot-age-ms, 5 days unless the table sets it; set it lower, and the next load expires them). " +
+      'If the column must hold no plaintext, replace or drop those rows (an overwrite replaces every row)',
   ]);
   let view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
   const emails = view.rows.map((r) => String(r['email']));
@@ -288,13 +291,24 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   assert.deepEqual(await warnings(third.run_id), []);
   // Made again without the encryption: the ciphertext stays, and the plaintext run says so.
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${encrypting}`)).status, 200);
-  const fourth = await runJob(await createJob(body(false, 1)));
+  const plainAgain = await createJob(body(false, 1));
+  const fourth = await runJob(plainAgain);
   assert.equal(fourth.state, 'success');
   assert.deepEqual(await warnings(fourth.run_id), [
     'stream users: column "email" of values_mixed.users holds values Sluice encrypted, and this job writes it in plaintext; the column now holds both',
   ]);
   view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
   assert.equal(view.schema.find((f) => f.name === 'email')?.doc, undefined, "the column's doc no longer says it is encrypted");
+  // An overwrite that encrypts it replaces every row, and says that the older snapshots still hold the plaintext.
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${plainAgain}`)).status, 200);
+  const fifth = await runJob(await createJob(body(true, 2, 'overwrite')));
+  assert.equal(fifth.state, 'success');
+  assert.deepEqual(await warnings(fifth.run_id), [
+    'stream users: column "email" of values_mixed.users held values written in plaintext before this job encrypted it; this overwrite replaces every row, ' +
+      "but the table's earlier snapshots keep them until they expire (history.expire.max-snapshot-age-ms, 5 days unless the table sets it; set it lower, and the next load expires them)",
+  ]);
+  view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
+  assert.ok(view.rows.length === 2 && view.rows.every((r) => String(r['email']).startsWith('sluice:v1:')), JSON.stringify(view.rows));
 });
 
 test('an overwrite that reads no records empties the table, and the run says so in its warnings', { timeout: 120_000 }, async () => {

@@ -263,25 +263,30 @@ function withoutStaleEncryptionDocs(columns: ColumnSpec[], table: IcebergTable):
 
 /**
  * What this load would make of columns whose encryption changes (the job was made again with or
- * without a column's encryption): an appended or merged batch leaves the table's older values as
- * they were, so the column would mix plaintext and ciphertext. Told by the column's doc (did
- * Sluice encrypt it until now?) and its values' bounds in the table's manifests (does it hold such
- * values?); an overwrite replaces every row and mixes nothing.
+ * without a column's encryption): an appended or merged batch leaves the rows it does not replace
+ * as they were, so the column would mix plaintext and ciphertext; an overwrite replaces every row.
+ * Either way the table's earlier snapshots keep the plaintext until they expire. Told by the
+ * column's doc (did Sluice encrypt it until now?) and its values' bounds in the table's manifests
+ * (does it hold such values?).
  */
 async function mixedEncryptionWarnings(table: IcebergTable, name: string, stream: string, tm: TransformedManifest, mode: WriteMode): Promise<string[]> {
-  if (mode === 'overwrite') return [];
   const inTable = new Set(table.schema.fields.map((f) => f.name));
   const encrypted = encryptedInTable(table);
+  const history =
+    "the table's earlier snapshots keep them until they expire (history.expire.max-snapshot-age-ms, 5 days unless the table sets it; " +
+    'set it lower, and the next load expires them)';
   const out: string[] = [];
   for (const c of tm.columns) {
     if (!inTable.has(c.name) || c.encrypted === encrypted.has(c.name)) continue;
     const bounds = await table.stringBounds(c.name);
     if (c.encrypted && bounds.some((b) => !isEncryptedValue(b))) {
+      const held = `stream ${stream}: column "${c.name}" of ${name} held values written in plaintext before this job encrypted it`;
       out.push(
-        `stream ${stream}: column "${c.name}" of ${name} holds values written in plaintext before this job encrypted it; they stay plaintext ` +
-          '(rewrite or drop those rows if the column must hold no plaintext)',
+        mode === 'overwrite'
+          ? `${held}; this overwrite replaces every row, but ${history}`
+          : `${held}; the rows this load does not replace keep them, and ${history}. If the column must hold no plaintext, replace or drop those rows (an overwrite replaces every row)`,
       );
-    } else if (!c.encrypted && bounds.some(isEncryptedValue)) {
+    } else if (!c.encrypted && bounds.some(isEncryptedValue) && mode !== 'overwrite') {
       out.push(`stream ${stream}: column "${c.name}" of ${name} holds values Sluice encrypted, and this job writes it in plaintext; the column now holds both`);
     }
   }
