@@ -72,6 +72,28 @@ test('NaN, Infinity and a cut-off character load, every record of them, and the 
   assert.ok(!extractLog.body.lines.some((l) => l.message.includes('"type":"RECORD"') || l.message.includes('"type": "RECORD"')), 'no record text in the log');
 });
 
+test("a stream whose job encrypts a column says its rejected records are deleted with its plaintext when its load starts, not kept", { timeout: 120_000 }, async () => {
+  assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'rejects' })).status, 201);
+  const job = await createJob({
+    name: 'odd values encrypted',
+    source_config: { records: 5, special_values: true },
+    schema_name: 'values_e2e_enc',
+    mode: 'append',
+    streams: ['orders'],
+    column_transformations: [{ column: 'amount', stream: 'orders', encryption_key_name: 'rejects' }],
+  });
+  const run = await runJob(job);
+  assert.equal(run.state, 'success', JSON.stringify(run.tasks));
+  const view = await stack.api<RunView & { warnings: string[] }>('GET', `/api/runs/${run.run_id}`);
+  // before: "kept in …/rejects/orders.jsonl", a file the load had deleted (QA round 28).
+  assert.ok(
+    view.body.warnings.includes(
+      `stream orders: 1 of 5 records had values that do not fit their column type (user_id: 1); those values are NULL, and the records are kept in staging/${run.run_id}/rejects/orders.jsonl until the stream's load starts, which deletes them with the stream's other plaintext (the job encrypts a column of it)`,
+    ),
+    JSON.stringify(view.body.warnings),
+  );
+});
+
 test("a merge whose key stage nulled (the source's value did not fit) fails saying so, not only 'null merge key'", { timeout: 120_000 }, async () => {
   const job = await createJob({ name: 'misfit key', source_config: { records: 5, special_values: true }, schema_name: 'values_merge', mode: 'merge', merge: 'user_id', streams: ['orders'] });
   const run = await runJob(job);

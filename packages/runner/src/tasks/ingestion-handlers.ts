@@ -1,5 +1,5 @@
 import { NonRetryableTaskError } from '@sluice/core';
-import { icebergTableName, type ColumnTransformation } from '@sluice/core/pipeline';
+import { encryptsColumnOf, icebergTableName, type ColumnTransformation } from '@sluice/core/pipeline';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { IcebergCatalog } from '@sluice/iceberg';
 import type { MasterKeyring } from '@sluice/crypto';
@@ -51,10 +51,15 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         try: tryWrites(ctx),
       });
       if (m.rejectedRows > 0) {
+        // A stream whose job encrypts a column keeps none of its plaintext past its load's start: its rejects go too.
+        const encrypts = encryptsColumnOf(m.stream, m.columns.map((c) => c.name), storedTransformations.parse(ctx.job.columnTransformations));
+        const kept = encrypts
+          ? `the records are kept in ${m.rejectsKey ?? ''} until the stream's load starts, which deletes them with the stream's other plaintext (the job encrypts a column of it)`
+          : `the records are kept in ${m.rejectsKey ?? ''} (archive moves or removes it with the run's files)`;
         await ctx.warnRun(
           `stream ${m.stream}: ${m.rejectedRows} of ${m.rows} records had values that do not fit their column type (${Object.entries(m.mismatches)
             .map(([c, n]) => `${c}: ${n}`)
-            .join(', ')}); those values are NULL, and the records are kept in ${m.rejectsKey ?? ''} (archive moves or removes it with the run's files)`,
+            .join(', ')}); those values are NULL, and ${kept}`,
         );
       }
       return { output: { rows: m.rows, rejected_rows: m.rejectedRows, mismatches: m.mismatches }, rows: m.rows, bytes: m.files.reduce((n, f) => n + f.bytes, 0) };
