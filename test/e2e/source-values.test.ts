@@ -99,7 +99,7 @@ test("a merge whose key stage nulled (the source's value did not fit) fails sayi
   const run = await runJob(job);
   assertLoadFailedOnce(
     run,
-    /1 input rows have a null merge key \(user_id\); the first is row 5 of the batch: stage nulled 1 value\(s\) of user_id that did not fit the column's type \(the source's values are in the run's rejects; see its warnings\)/,
+    /1 input rows have a null merge key \(user_id\); the first is row 5 of the batch\. Of these nulls, stage made 1 of user_id: the source's values did not fit the column's type \(they are in the run's rejects; see its warnings\)/,
   );
   // The first load created the table; failing, it leaves no empty table behind.
   const tables = await stack.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM iceberg_tables WHERE table_namespace = 'values_merge'`;

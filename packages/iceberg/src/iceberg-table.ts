@@ -312,18 +312,22 @@ export class IcebergTable {
         if (nullKeys > 0n) {
           // Which key is null how often, and the first such row: a composite key's message named neither (QA round 27).
           const isNull = (k: IcebergField): string => `${quoteIdent(k.name)} IS NULL`;
+          const anyNull = keyFields.map(isNull).join(' OR ');
+          // Per key: how many rows have it null, and whether the first such row does.
           const found = await c.runAndReadAll(
-            `SELECT ${keyFields.map((k) => `count(*) FILTER (WHERE ${isNull(k)})`).join(', ')},
-                    min(row) FILTER (WHERE ${keyFields.map(isNull).join(' OR ')})
+            `SELECT ${keyFields.map((k) => `count(*) FILTER (WHERE ${isNull(k)}), arg_min(${isNull(k)}, row) FILTER (WHERE ${anyNull})`).join(', ')},
+                    min(row) FILTER (WHERE ${anyNull})
                FROM (SELECT row_number() OVER () AS row, * FROM merge_batch)`,
           );
-          const counts = found.getRows()[0] ?? [];
-          const which = keyFields.length > 1 ? `: ${keyFields.map((k, i) => `${k.name} in ${String(counts[i] ?? 0)}`).join(', ')}` : '';
-          const first = counts[keyFields.length];
+          const got = found.getRows()[0] ?? [];
+          const perKey = keyFields.map((k, i) => ({ name: k.name, count: Number(got[2 * i] ?? 0), inFirst: got[2 * i + 1] === true }));
+          const which = keyFields.length > 1 ? `: ${perKey.filter((k) => k.count > 0).map((k) => `${k.name} in ${k.count}`).join(', ')}` : '';
+          const first = String(got[2 * keyFields.length]);
+          const firstNull = keyFields.length > 1 ? ` (${perKey.filter((k) => k.inFirst).map((k) => k.name).join(' and ')} null)` : '';
           throw new ValidationError([
             {
               path: 'keys',
-              message: `${nullKeys} input rows have a null merge key (${options.keys.join(', ')})${which}; the first is row ${String(first)} of the batch`,
+              message: `${nullKeys} input rows have a null merge key (${options.keys.join(', ')})${which}; the first is row ${first} of the batch${firstNull}`,
             },
           ]);
         }

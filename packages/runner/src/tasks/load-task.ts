@@ -219,8 +219,8 @@ async function withNulledKeys(ctx: TaskContext, err: unknown, keys: readonly str
   const nulled = staged.success ? keys.filter((k) => (staged.data.mismatches[k] ?? 0) > 0) : [];
   if (nulled.length === 0) return err;
   return new NonRetryableTaskError(
-    `${err.message}: stage nulled ${nulled.map((k) => `${staged.data?.mismatches[k] ?? 0} value(s) of ${k}`).join(' and ')} that did not fit the column's type ` +
-      "(the source's values are in the run's rejects; see its warnings). Fix them at the source, or merge on keys whose values fit",
+    `${err.message}. Of these nulls, stage made ${nulled.map((k) => `${staged.data?.mismatches[k] ?? 0} of ${k}`).join(' and ')}: the source's values did not fit the column's type ` +
+      "(they are in the run's rejects; see its warnings). Fix them at the source, or merge on keys whose values fit",
     { cause: err },
   );
 }
