@@ -75,6 +75,16 @@ describe('schedule, pause, delete', () => {
     assert.equal(resumed.body.next_fire_at, p.body.next_fire_at);
     assert.equal((await scheduler(id))?.pattern, '15 4 * * *');
     assert.ok((await activeSince()) > changedAt, 'resuming moves it');
+    // is_paused, the name GET answers (and Airflow's PATCH takes), does the same (before: "unknown field"; QA round 28).
+    const byGetName = await req('PATCH', `/api/airbyte/ingest/${id}`, { is_paused: true });
+    assert.equal(byGetName.status, 200, byGetName.text);
+    assert.equal(byGetName.body.is_paused, true);
+    assert.equal(await scheduler(id), undefined);
+    const both = await req('PATCH', `/api/airbyte/ingest/${id}`, { is_paused: false, paused: true });
+    assert.equal(both.status, 400, both.text);
+    assert.match(both.body.error, /is_paused: says the opposite of paused/);
+    assert.equal((await req('PATCH', `/api/airbyte/ingest/${id}`, { is_paused: false, paused: false })).body.is_paused, false);
+    assert.equal((await scheduler(id))?.pattern, '15 4 * * *');
 
     const d = await req('DELETE', `/api/airbyte/ingest/${id}`);
     assert.equal(d.status, 200, d.text);

@@ -26,6 +26,7 @@ export const updateJobRequest = z
       .boolean()
       .optional()
       .describe("true pauses the job: no fire, and its queued runs wait (a run under way finishes); false resumes it and starts the queued runs max_active_runs allows"),
+    is_paused: z.boolean().optional().describe("paused under the name GET answers it (as Airflow's PATCH of a DAG takes it); with paused, the two must agree"),
     catchup: z.boolean().optional().describe('true: missed fires are all replayed (the latest 100 at most; none from before the schedule was set); false: only the latest after an outage, none on resume'),
     max_active_runs: maxActiveRuns
       .optional()
@@ -41,7 +42,8 @@ export const updateJobRequest = z
     message: `${NAME_ONE} schedule, timezone, paused, catchup, max_active_runs, source_config`,
   })
   .meta({ id: 'UpdateJobRequest' });
-export type UpdateJobRequest = z.output<typeof updateJobRequest>;
+/** A PATCH's fields, `is_paused` read as `paused`. */
+export type UpdateJobRequest = Omit<z.output<typeof updateJobRequest>, 'is_paused'>;
 
 /**
  * The body of a PATCH, parsed: a field of the job's definition (streams, mode, …) is named as one
@@ -49,7 +51,7 @@ export type UpdateJobRequest = z.output<typeof updateJobRequest>;
  */
 export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    const updatable = Object.keys(updateJobRequest.shape);
+    const updatable = Object.keys(updateJobRequest.shape).filter((k) => k !== 'is_paused');
     const fixed = Object.keys(input).filter((k) => k in createIngestJobRequest.shape && !updatable.includes(k));
     if (fixed.length > 0) {
       throw new ValidationError(
@@ -62,13 +64,18 @@ export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
       );
     }
   }
+  let parsed: z.output<typeof updateJobRequest>;
   try {
-    return parseRequest(updateJobRequest, input);
+    parsed = parseRequest(updateJobRequest, input);
   } catch (err) {
     // A body of unknown fields only is that, not also one that names no field.
     if (!(err instanceof ValidationError) || err.issues.length < 2) throw err;
     throw new ValidationError(err.issues.filter((i) => !i.message.startsWith(NAME_ONE)));
   }
+  const { is_paused: isPaused, ...body } = parsed;
+  if (isPaused === undefined) return body;
+  if (body.paused !== undefined && body.paused !== isPaused) throw new ValidationError([{ path: 'is_paused', message: 'says the opposite of paused: give one of them' }]);
+  return { ...body, paused: isPaused };
 }
 
 /** `GET /api/airbyte/ingest` query: paged, filtered by owner, status and name. */
