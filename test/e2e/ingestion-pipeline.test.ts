@@ -196,7 +196,7 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.equal(loadRows(r, 'users'), kept);
     const lines = (await stack.api<{ lines: { level: string; message: string }[] }>('GET', `/api/runs/${r.run_id}/tasks/load/logs?try=1&map_index=0`)).body.lines;
     const warning = lines.find((l) => l.level === 'warn' && l.message.includes('were left out'));
-    assert.equal(warning?.message, `${FAKER.count - kept} of the ${FAKER.count} rows of this batch were left out: a later row had the same merge key (nationality), and merge keeps the last row of each key`);
+    assert.equal(warning?.message, `${FAKER.count - kept} of the ${FAKER.count} rows of this batch were left out: another row had the same merge key (nationality), and merge keeps one row of each key: the newest by the cursor updated_at (of equal ones, the last read)`);
     assert.ok(lines.some((l) => l.message.startsWith(`committed ${kept} rows to e2e_merge_dup.users (merge`)), lines.map((l) => l.message).join('\n'));
   });
 });
