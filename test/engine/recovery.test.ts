@@ -363,6 +363,30 @@ describe('recovery', () => {
     assert.equal(back.length, 1, back.map((m) => m.message).join(' | '));
   });
 
+  it('PostgreSQL away over schedule fires of a job without catchup: one run, for the latest fire time, not one per waiting fire (QA round 28)', { timeout: 90_000 }, async () => {
+    const pg = await ownPostgresServer('fire-pg-away-latest');
+    h = await createHarness({ databaseServerUrl: pg.url });
+    const { logger, lines } = createMemoryLogger();
+    const jobId = await h.createJob({ schedule: '* * * * * *', catchup: false, maxActiveRuns: 1000 });
+    await h.startScheduler({ sweepIntervalMs: 200, logger });
+    const fireTimes = async (): Promise<number[]> =>
+      (await h.prisma.dagRun.findMany({ where: { jobId, runType: 'scheduled' }, select: { logicalDate: true }, orderBy: { logicalDate: 'asc' } })).map((r) => r.logicalDate.getTime());
+    await waitFor(async () => (await fireTimes()).length >= 2, 'two fires before the outage', 15_000);
+    await pg.stop();
+    const stoppedAt = Date.now();
+    // Fewer seconds than the scheduler's slots: every fire of the outage waits for PostgreSQL.
+    await sleep(3_500);
+    await pg.start();
+    const backAt = Date.now();
+    await waitFor(async () => ((await fireTimes()).at(-1) ?? 0) >= backAt + 1_000, 'fires after the outage', 30_000);
+    const times = await fireTimes();
+    // before: each waiting fire made its own run, and the sweep made one more.
+    const during = times.filter((t) => t > stoppedAt + 1_000 && t < backAt - 1_000);
+    assert.deepEqual(during.map((t) => new Date(t).toISOString()), [], `runs at ${times.map((t) => new Date(t).toISOString().slice(17, 21)).join(' ')} (stopped ${new Date(stoppedAt).toISOString()}, back ${new Date(backAt).toISOString()})`);
+    const messages = lines.map((l) => JSON.parse(l) as { message: string });
+    assert.ok(messages.some((m) => m.message === 'a late schedule fire makes the run of the latest fire time instead (catchup is off)'), 'a late fire says so');
+  });
+
   it('a runner killed with SIGKILL mid-task: the try is declared lost, retried elsewhere, the run completes', async () => {
     h = await createHarness();
     await h.startScheduler({ staleAfterMs: 1_500, sweepIntervalMs: 300 });

@@ -193,9 +193,24 @@ export class Schedules {
     return run?.logicalDate ?? null;
   }
 
+  /**
+   * Without catchup, the latest fire time up to now when it is later than `due`: a fire made up,
+   * or one that waited (for PostgreSQL, a busy scheduler), is superseded by a later one that came
+   * meanwhile, and its run is made for that one (whose own fire then finds it made). So an outage
+   * over several fires makes one run, for the latest, in whatever order the fires and the
+   * make-up come. Else `due`.
+   */
+  #latestFor(s: ActiveSchedule, due: Date): Date {
+    if (s.catchup) return due;
+    const latest = latestFireTime(s.pattern, s.tz, new Date(), { allowSeconds: this.options.allowSeconds ?? false });
+    return latest !== undefined && latest > due ? latest : due;
+  }
+
   async #missedFire(jobId: string, s: ActiveSchedule, until: Date): Promise<void> {
-    const due = latestFireTime(s.pattern, s.tz, until, { allowSeconds: this.options.allowSeconds ?? false });
-    if (!due || due <= s.scheduleActiveSince) return;
+    const missed = latestFireTime(s.pattern, s.tz, until, { allowSeconds: this.options.allowSeconds ?? false });
+    if (!missed) return;
+    const due = this.#latestFor(s, missed);
+    if (due <= s.scheduleActiveSince) return;
     const last = await this.#latestScheduledRun(jobId);
     if (last && due <= last) return;
     // A fire skipped because the job's scheduled run already waits (ADR 0026) made no run on
@@ -255,9 +270,18 @@ export class Schedules {
    */
   async fire(job: Job, signal?: AbortSignal): Promise<string | null> {
     const { jobId } = parsePayload('schedule.fire', job.data);
-    const logicalDate = new Date(job.opts.prevMillis ?? job.timestamp);
+    const fired = new Date(job.opts.prevMillis ?? job.timestamp);
     for (let waited = 0; ; waited++) {
       try {
+        const schedule = await this.#activeSchedule(jobId);
+        const logicalDate = schedule === null ? fired : this.#latestFor(schedule, fired);
+        if (logicalDate > fired) {
+          this.logger.info('a late schedule fire makes the run of the latest fire time instead (catchup is off)', {
+            jobId,
+            fireTime: fired.toISOString(),
+            logicalDate: logicalDate.toISOString(),
+          });
+        }
         const runId = await this.createScheduledRun(jobId, logicalDate);
         if (waited > 0) this.logger.info('PostgreSQL answered: the waiting schedule fire went on', { jobId, logicalDate: logicalDate.toISOString() });
         return runId;
@@ -269,7 +293,7 @@ export class Schedules {
         }
         if (!isDatabaseUnreachable(err) || signal?.aborted) throw err;
         if (waited === 0) {
-          this.logger.warn('a schedule fire waits for PostgreSQL to create its run', { jobId, logicalDate: logicalDate.toISOString(), err: errorSummary(err) });
+          this.logger.warn('a schedule fire waits for PostgreSQL to create its run', { jobId, logicalDate: fired.toISOString(), err: errorSummary(err) });
         }
         try {
           await sleep(Math.min(1000 * 2 ** waited, FIRE_RETRY_MAX_MS), undefined, { signal });
