@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { test } from 'node:test';
 import { ServiceUnavailableError } from '@sluice/core';
 import { createPrismaClient, errorSummary, isDatabaseUnreachable, sqlOf, sqlTransaction } from '@sluice/db';
@@ -181,6 +182,61 @@ test("a transaction over its time limit reads as one that waited too long, not a
     assert.match(errorSummary(expired), /^a PostgreSQL transaction took too long \(0\.\d+ s, over its limit of 0\.2 s\): it waited on a lock another transaction held, or on an overloaded server$/);
   } finally {
     await prisma.$disconnect();
+    await db.drop();
+  }
+});
+
+test('a server that stops answering without closing its connections: a statement fails by the query timeout, said as unreachable, not waited on for good (QA round 28)', async () => {
+  const db = await createTestDatabase({ migrated: false });
+  // A proxy to the server that can go silent: its connections stay open, and nothing passes.
+  let silent = false;
+  const sockets: net.Socket[] = [];
+  const target = new URL(db.url);
+  const proxy = net.createServer((client) => {
+    const server = net.connect(Number(target.port), target.hostname);
+    sockets.push(client, server);
+    client.on('data', (d) => !silent && server.write(d));
+    server.on('data', (d) => !silent && client.write(d));
+    client.on('error', () => undefined);
+    server.on('error', () => undefined);
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = new URL(db.url);
+  url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  const prisma = createPrismaClient(url.toString(), { max: 3, queryTimeoutMs: 1_000 });
+  try {
+    // Three connections open, as a pool in use has them (a connection opened once the server is
+    // silent waits for its greeting, which the connection timeout ends).
+    await Promise.all([1, 2, 3].map(() => sqlOf(prisma).query`SELECT pg_sleep(0.2)`));
+    await prisma.$queryRaw`SELECT 1`;
+    silent = true;
+    const started = Date.now();
+    const viaSql = await sqlOf(prisma).query`SELECT 1`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(viaSql instanceof ServiceUnavailableError && isDatabaseUnreachable(viaSql), String(viaSql));
+    assert.match(viaSql.message, /^PostgreSQL is not reachable at 127\.0\.0\.1:\d+: it answered no query in time \(Query read timeout\)$/);
+    // before: each waited for as long as the kernel kept the connection (minutes).
+    assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
+    const viaPrisma = await prisma.$queryRaw`SELECT 1`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(isDatabaseUnreachable(viaPrisma), String(viaPrisma));
+    const viaTransaction = await sqlTransaction(prisma, async (sql) => sql.query`SELECT 1`).then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(isDatabaseUnreachable(viaTransaction), String(viaTransaction));
+    assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+  } finally {
+    silent = false;
+    for (const s of sockets) s.destroy();
+    await prisma.$disconnect().catch(() => undefined);
+    proxy.close();
     await db.drop();
   }
 });

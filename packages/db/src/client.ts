@@ -8,13 +8,25 @@ export { Prisma } from './generated/client.ts';
 /** Each client's connection pool, shared by Prisma and the plain-SQL hot paths (see sql.ts). */
 const pools = new WeakMap<PrismaClient, pg.Pool>();
 
+/** How long a statement waits for PostgreSQL's answer by default (DEFAULT_QUERY_TIMEOUT_MS). */
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
 /**
  * A Prisma client over the `pg` driver adapter (no engine binary). Its pool (at most `max`
- * connections; a caller waits up to 15 s for one) also serves `sqlTransaction` / `sqlOf`.
- * The caller owns `$disconnect()`, which ends the pool.
+ * connections; a caller waits up to 15 s for one) also serves `sqlTransaction` / `sqlOf`. A
+ * statement fails when no answer came within `queryTimeoutMs` (DEFAULT_QUERY_TIMEOUT_MS): a
+ * server that stopped answering without closing its connections (hung, paused, or behind a
+ * network that drops its packets) is then said to be unreachable, as a stopped one is, where the
+ * statement would wait for as long as the kernel keeps the connection. Sluice's statements are
+ * short; none needs this long. The caller owns `$disconnect()`, which ends the pool.
  */
-export function createPrismaClient(databaseUrl: string, options: { max?: number } = {}): PrismaClient {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.max ?? 10, connectionTimeoutMillis: 15_000 });
+export function createPrismaClient(databaseUrl: string, options: { max?: number; queryTimeoutMs?: number } = {}): PrismaClient {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 15_000,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+  });
   // An idle connection the server closed (restart, admin shutdown) is dropped by the pool and
   // the next query opens another; without a listener its error would crash the process. The
   // errors of queries reach their callers.
