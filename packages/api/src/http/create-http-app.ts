@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '@sluice/core';
-import type { Logger } from '@sluice/logging';
+import { FailureStreak, type Logger } from '@sluice/logging';
+import { errorSummary } from '@sluice/db';
 import type { Principal } from '../auth/principal.ts';
 import { BODY_LIMIT, errorBody, errorHandler } from './error-handler.ts';
 import { expressPath, type RouteDef } from './route-def.ts';
@@ -23,10 +24,18 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   const log = d.logger.child({ component: 'api.http' });
+  // A PostgreSQL outage is said once, when the first call fails for it, and once when a call of
+  // the API's (each reads PostgreSQL) succeeds again: not once per call.
+  const apiPaths = new Set(d.routes.map((r) => expressPath(r.path)));
+  const database = new FailureStreak(
+    (err) => log.warn('PostgreSQL is unreachable: API calls answer 503 until it answers again', { err: errorSummary(err) }),
+    () => log.info('PostgreSQL answers again: API calls are served'),
+  );
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      if (res.statusCode < 300 && req.route !== undefined && apiPaths.has((req.route as { path?: string }).path ?? '')) database.succeeded();
       log.info('request', {
         method: req.method,
         // The route template, never the query string (which might carry anything).
@@ -81,7 +90,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.use((req: Request) => {
     throw new NotFoundError('route', `${req.method} ${req.path}`);
   });
-  app.use(errorHandler(d.logger.child({ component: 'api.http' })));
+  app.use(errorHandler(log, (err) => database.failed(err)));
   return app;
 }
 

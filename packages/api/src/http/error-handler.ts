@@ -102,15 +102,22 @@ export function errorBody(req: Request, message: string): Record<string, unknown
     : { error: message };
 }
 
-/** Express error middleware: maps typed errors, masks secret values, logs what the server must see. */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+/**
+ * Express error middleware: maps typed errors, masks secret values, logs what the server must see.
+ * A request failed for PostgreSQL being unreachable goes to `databaseAway` (said once per outage)
+ * and is logged at debug level only.
+ */
+export function errorHandler(logger: Logger, databaseAway: (err: unknown) => void): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
     }
     const mapped = mapError(err);
-    if (mapped.logLine) {
+    if (mapped.status === 503 && isDatabaseUnreachable(err)) {
+      databaseAway(err);
+      logger.debug(`request failed: ${mapped.logLine ?? mapped.message}`, { method: req.method, path: req.path, status: mapped.status });
+    } else if (mapped.logLine) {
       logger.warn(`request failed: ${mapped.logLine}`, { method: req.method, path: req.path, status: mapped.status });
     } else if (mapped.status >= 500) {
       logger.error('request failed', { method: req.method, path: req.path, status: mapped.status, error: err });
