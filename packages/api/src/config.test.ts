@@ -40,6 +40,11 @@ test('an issuer needs an audience; no issuer and no dev token accepts no one', (
   assert.throws(() => loadApiConfig(noAuth), /SLUICE_AUTH_ISSUER: is not set, and neither is SLUICE_DEV_TOKEN/);
   const c = loadApiConfig({ ...noAuth, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api' });
   assert.equal(c.auth.devToken, null);
+  // A dev token (an admin's, never expiring) beside an issuer is refused (before: accepted silently; QA round 28).
+  assert.throws(
+    () => loadApiConfig({ ...base, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api' }),
+    (e: unknown) => e instanceof ConfigError && e.setting === 'SLUICE_DEV_TOKEN' && /with SLUICE_AUTH_ISSUER set, unset it/.test(e.message),
+  );
 });
 
 test('previous master keys for a rotation: comma-separated, each checked', () => {

@@ -71,6 +71,15 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
   if (c.SLUICE_AUTH_ISSUER !== undefined && c.SLUICE_AUTH_AUDIENCE === undefined) {
     throw new ConfigError('SLUICE_AUTH_AUDIENCE', 'is required with SLUICE_AUTH_ISSUER (tokens must name this API as audience)', 'sluice-api');
   }
+  if (c.SLUICE_AUTH_ISSUER !== undefined && c.SLUICE_DEV_TOKEN !== undefined) {
+    // The dev token is an admin's, never expires, and is checked before any JWT: beside an issuer
+    // (whose API listens on every interface) a leftover one would be a password to everything.
+    throw new ConfigError(
+      'SLUICE_DEV_TOKEN',
+      'is for single-user development, without an OAuth issuer: with SLUICE_AUTH_ISSUER set, unset it (the issuer\'s tokens sign people in)',
+      'sluice-api',
+    );
+  }
   if (c.SLUICE_AUTH_ISSUER === undefined && c.SLUICE_DEV_TOKEN === undefined) {
     throw new ConfigError(
       'SLUICE_AUTH_ISSUER',
