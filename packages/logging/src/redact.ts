@@ -20,6 +20,11 @@ export const REDACTED = '**********';
 /** `scheme://user:password@`: the password of any URL in a logged string (group 1 ends where it starts). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 
+/** The text with the password of each URL in it (`scheme://user:password@host`) as `**********`. */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(URL_CREDENTIALS, (_m, head: string) => `${head}${REDACTED}@`);
+}
+
 /**
  * Known secret values registered at run time (e.g. a job's `airbyte_secret` config values),
  * replaced wherever they appear inside any logged string.

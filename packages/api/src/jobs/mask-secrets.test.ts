@@ -49,3 +49,20 @@ test("inside a list, a mask keeps its secret only where the entry is sent back a
   const moved = restoreMaskedSecrets({ ...shown, hosts: [{ host: 'h9', password: '**********' }, shown.hosts[1]] }, saved, paths);
   assert.deepEqual(moved.issues.map((i) => i.path), ['source_config.hosts[0].password'], 'an entry changed beside its secret');
 });
+
+test("a URL's password is masked as the logs mask it, and a URL sent back as GET showed it keeps its saved password (QA round 28)", () => {
+  const saved = { connection_string: 'postgres://bob:CONNPW-999@db.example.com:5432/app', hosts: ['https://u:p4ss@a.example.com/x'], plain: 'https://a.example.com/no-credentials' };
+  const shown = maskSecrets(saved, []);
+  assert.deepEqual(shown, {
+    connection_string: 'postgres://bob:**********@db.example.com:5432/app',
+    hosts: ['https://u:**********@a.example.com/x'],
+    plain: 'https://a.example.com/no-credentials',
+  });
+  assert.deepEqual(restoreMaskedSecrets(shown, saved, []), { config: saved, issues: [] });
+  // The URL changed around its mask (another host): the mask cannot be resolved.
+  const moved = restoreMaskedSecrets({ ...shown, connection_string: 'postgres://bob:**********@db2.example.com:5432/app' }, saved, []);
+  assert.deepEqual(moved.issues.map((i) => i.path), ['source_config.connection_string']);
+  // A new password in the URL is taken as it is.
+  const changed = restoreMaskedSecrets({ ...shown, connection_string: 'postgres://bob:NEW@db.example.com:5432/app' }, saved, []);
+  assert.deepEqual(changed, { config: { ...saved, connection_string: 'postgres://bob:NEW@db.example.com:5432/app' }, issues: [] });
+});

@@ -1,7 +1,7 @@
 import type { FieldIssue } from '@sluice/core';
 import { canonicalJson } from '@sluice/core/json';
 import { valueAt } from '@sluice/core/secrets';
-import { REDACTED } from '@sluice/logging';
+import { maskUrlPasswords, REDACTED } from '@sluice/logging';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -17,17 +17,38 @@ function replaceAt(config: Record<string, unknown>, path: string, replace: (valu
   else if (Array.isArray(parent) && parent[Number(last)] !== undefined && parent[Number(last)] !== null) parent[Number(last)] = replace(parent[Number(last)]);
 }
 
-/** A copy of `config` with the value at every secret path (`findSecretPaths`) replaced by `**********`. */
+/** `value` with each string in it (at any depth) given to `f`. */
+function mapStrings(value: unknown, f: (s: string) => string): unknown {
+  if (typeof value === 'string') return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]));
+  return value;
+}
+
+/**
+ * A copy of `config` with the value at every secret path (`findSecretPaths`) replaced by
+ * `**********`, and the password of every URL in its other strings too
+ * (`postgres://user:**********@host/db`), as the logs hide it.
+ */
 export function maskSecrets(config: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
   const copy = structuredClone(config);
   for (const path of paths) replaceAt(copy, path, () => REDACTED);
-  return copy;
+  return mapStrings(copy, maskUrlPasswords) as Record<string, unknown>;
 }
 
-/** Where `value` holds the string `**********`: each place's dot path (as secret paths are written) and field path (`source_config.a.b[0]`). */
+/** Where `value` has a string holding `**********` inside a URL, as GET shows a URL's password: each place's dot path. */
+function urlMasksIn(value: unknown, dot: string): string[] {
+  const down = (k: string): string => (dot === '' ? k : `${dot}.${k}`);
+  if (typeof value === 'string') return value !== REDACTED && value.includes(`:${REDACTED}@`) ? [dot] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => urlMasksIn(v, down(String(i))));
+  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => urlMasksIn(v, down(k)));
+  return [];
+}
+
+/** Where `value` holds the string `**********` (alone, or as a URL's password): each place's dot path (as secret paths are written) and field path (`source_config.a.b[0]`). */
 function masksIn(value: unknown, dot: string, field: string): { dot: string; field: string }[] {
   const down = (k: string): string => (dot === '' ? k : `${dot}.${k}`);
-  if (value === REDACTED) return [{ dot, field }];
+  if (value === REDACTED || (typeof value === 'string' && value.includes(`:${REDACTED}@`))) return [{ dot, field }];
   if (Array.isArray(value)) return value.flatMap((v, i) => masksIn(v, down(String(i)), `${field}[${i}]`));
   if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => masksIn(v, down(k), `${field}.${k}`));
   return [];
@@ -66,6 +87,11 @@ export function restoreMaskedSecrets(
 ): { config: Record<string, unknown>; issues: FieldIssue[] } {
   const config = structuredClone(sent);
   const shown = maskSecrets(saved, savedSecretPaths);
+  // A URL sent back as GET showed it (its password masked) keeps its saved password.
+  for (const path of urlMasksIn(sent, '')) {
+    const kept = valueAt(saved, path);
+    if (typeof kept === 'string' && maskUrlPasswords(kept) === valueAt(sent, path) && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
+  }
   const moved = new Set<string>();
   for (const path of savedSecretPaths) {
     const kept = valueAt(saved, path);

@@ -29,8 +29,8 @@ test('secret values are the leaves at the paths, as strings', () => {
   assert.deepEqual(secretValues(config, ['port', 'absent.path']), ['5432']);
 });
 
-test('one name rule: password, secret, token, key, credential, authorization, session and cookie, in any case', () => {
-  for (const k of ['Password', 'db_passwd', 'client_secret', 'ACCESS_TOKEN', 'api_key', 'apikey', 'credentials', 'Authorization', 'session_id', 'cookie']) {
+test('one name rule: password, secret, token, key, credential, authorization, session, cookie and jwt, in any case', () => {
+  for (const k of ['Password', 'db_passwd', 'client_secret', 'ACCESS_TOKEN', 'api_key', 'apikey', 'credentials', 'Authorization', 'session_id', 'cookie', 'jwt', 'signed_JWT']) {
     assert.ok(looksLikeSecretKey(k), k);
   }
   for (const k of ['host', 'port', 'database', 'region', 'count', 'start_date', 'oauth', 'auth_method']) assert.equal(looksLikeSecretKey(k), false, k);
