@@ -169,7 +169,11 @@ describe('schedule, pause, delete', () => {
     assert.equal(withQuery.body.error, 'include_deleted: unknown query parameter: GET /api/airbyte/ingest/{job_id} takes none');
     const listed = await req('GET', '/api/airbyte/ingest?colour=red');
     assert.equal(listed.status, 400, listed.text);
-    assert.match(listed.body.error, /^colour: unknown field/);
+    // Named as a query parameter, with those the route takes (before: "colour: unknown field"; QA round 28).
+    assert.equal(listed.body.error, 'colour: unknown query parameter: GET /api/airbyte/ingest takes owner_id, status, name, include_deleted, limit, offset');
+    const purge = await req('DELETE', `/api/airbyte/ingest/${own}?purge=true`);
+    assert.equal(purge.status, 400, purge.text);
+    assert.match(purge.body.error, /^purge: unknown query parameter: DELETE \/api\/airbyte\/ingest\/\{job_id\} takes none$/);
   });
 
   test('list filters by name and status, and pages', async () => {

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '@sluice/core';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { errorSummary } from '@sluice/db';
@@ -62,11 +63,13 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (!route.body && (req.body !== undefined ? !isEmptyObject(req.body) : hasBody(req))) {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
-      // A route that reads no query parameters refuses them, as the others refuse unknown ones: a
-      // client's `?include_deleted=true` on one job, say, is not silently ignored.
-      if (!route.query) {
-        const names = Object.keys(req.query);
-        if (names.length > 0) throw new ValidationError(names.map((name) => ({ path: name, message: `unknown query parameter: ${route.method.toUpperCase()} ${route.path} takes none` })));
+      // A query parameter a route does not take is refused by name, with those it takes: a
+      // client's `?purge=true` on a DELETE, say, is not silently ignored.
+      const known = route.query instanceof z.ZodObject ? Object.keys(route.query.shape) : [];
+      const unknown = Object.keys(req.query).filter((name) => !known.includes(name));
+      if (unknown.length > 0) {
+        const takes = known.length === 0 ? 'takes none' : `takes ${known.join(', ')}`;
+        throw new ValidationError(unknown.map((name) => ({ path: name, message: `unknown query parameter: ${route.method.toUpperCase()} ${route.path} ${takes}` })));
       }
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
