@@ -158,6 +158,9 @@ test('a key sent as a structured-field string is the same key as sent bare', asy
 test('a bad key is refused with 400 naming the header, and stores nothing', async () => {
   for (const [key, said] of [
     ['""', /Idempotency-Key header: must be 1–255 printable ASCII characters .*got an empty value/],
+    // Sent empty (curl leaves out a header given as "Name: ", so a client that meant it sends "Name;"): refused, not ignored (QA round 28 asked).
+    ['', /Idempotency-Key header: must be 1–255 printable ASCII characters .*got an empty value/],
+    ['   ', /Idempotency-Key header: .*got an empty value/],
     ['k'.repeat(256), /Idempotency-Key header: .*got 256 characters/],
     ['clé-é', /Idempotency-Key header: must be 1–255 printable ASCII/],
   ] as const) {
