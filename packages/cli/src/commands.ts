@@ -77,7 +77,7 @@ const SAME_SIGNAL_MS = 2500;
  * Runs until SIGINT/SIGTERM, then closes everything in reverse order of opening (a running task
  * is given up by its runner and retried elsewhere). A second signal exits at once.
  */
-async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> {
+async function runUntilSignal(logger: Logger, closers: Closer[], o: { runsTries: boolean }): Promise<void> {
   await new Promise<void>((resolve) => {
     let stoppingSince: number | null = null;
     const stop = (signal: string): void => {
@@ -88,7 +88,9 @@ async function runUntilSignal(logger: Logger, closers: Closer[]): Promise<void> 
       }
       stoppingSince = Date.now();
       logger.info(
-        `${signal}: shutting down (running tries get ${RUNNER_STOP_WAIT_MS / 1000} s to finish, then are stopped and retried; ${signal} again exits at once, and they are retried once their heartbeat is stale)`,
+        o.runsTries
+          ? `${signal}: shutting down (running tries get ${RUNNER_STOP_WAIT_MS / 1000} s to finish, then are stopped and retried; ${signal} again exits at once, and they are retried once their heartbeat is stale)`
+          : `${signal}: shutting down (${signal} again exits at once)`,
       );
       resolve();
     };
@@ -222,7 +224,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     for (const s of local) await s.stop().catch(() => undefined);
     throw err;
   }
-  await runUntilSignal(logger, closers);
+  await runUntilSignal(logger, closers, { runsTries: true });
 }
 
 /** `sluice api`. */
@@ -253,7 +255,7 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
       },
     },
     { name: 'API server', close: () => api.close() },
-  ]);
+  ], { runsTries: false });
 }
 
 /** `sluice scheduler`. */
@@ -269,7 +271,7 @@ export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },
     { name: 'scheduler', close: () => scheduler.close() },
-  ]);
+  ], { runsTries: false });
 }
 
 /** `sluice runner`. */
@@ -307,7 +309,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     { name: 'DataHub sender', close: () => deps.datahub.stop() },
     { name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS },
     { name: 'retention sweeps', close: () => retention.close() },
-  ]);
+  ], { runsTries: true });
 }
 
 function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_STAGING_RETENTION_DAYS: number }): RetentionPolicy {
