@@ -196,6 +196,10 @@ describe('schedule, pause, delete', () => {
     assert.match(bad.body.error, /status: /);
     const badLimit = await req('GET', '/api/airbyte/ingest?limit=1000');
     assert.equal(badLimit.status, 400);
+    assert.equal(badLimit.body.error, 'limit: must be a whole number from 1 to 200');
+    // before: "expected number, received NaN" (QA round 28).
+    assert.equal((await req('GET', '/api/airbyte/ingest?limit=abc')).body.error, 'limit: must be a whole number from 1 to 200');
+    assert.equal((await req('GET', '/api/airbyte/ingest?offset=-1')).body.error, 'offset: must be a whole number, 0 or more');
   });
 });
 
@@ -256,7 +260,10 @@ describe('runs and tasks', () => {
     assert.equal(fresh.headers.get('etag'), `"${fresh.body.settings_version}"`);
     assert.equal((await patch({ catchup: true }, fresh.body.settings_version as string)).status, 200);
     assert.equal((await patch({ catchup: false }, '*')).status, 200);
-    assert.equal((await patch({ catchup: true }, `W/"${fresh.body.settings_version}"`)).status, 412, 'a weak tag matches nothing');
+    const weak = await patch({ catchup: true }, `W/"${fresh.body.settings_version}"`);
+    assert.equal(weak.status, 412, 'a weak tag matches nothing');
+    // Said as such (before: "changed since it was read", which it had not; QA round 28).
+    assert.match(weak.body.error, /^If-Match: a weak tag \(W\/"…"\) never matches/);
     // A list matches any of its tags (RFC 9110; before: refused, 400; QA round 26).
     const current = (await req('GET', `/api/airbyte/ingest/${own}`)).headers.get('etag') ?? '';
     assert.equal((await patch({ catchup: true }, `"a", ${current}`)).status, 200);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '@sluice/core';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '@sluice/core';
 import {
   cancelledQueuedRuns,
   clearTaskQuery,
@@ -74,7 +74,10 @@ function parseIfMatch(header: string | undefined): string[] | null {
   const v = header.trim();
   if (v === '*') return null;
   if (v.length > IF_MATCH_MAX) throw new ValidationError([{ path: 'If-Match', message: `longer than ${IF_MATCH_MAX} characters` }]);
-  return v.split(',').map((tag) => tag.trim()).map((tag) => (/^"[^"]*"$/.test(tag) ? tag.slice(1, -1) : tag));
+  const tags = v.split(',').map((tag) => tag.trim());
+  // Said as what it is, not as a change made meanwhile (QA round 28).
+  if (tags.every((tag) => tag.startsWith('W/'))) throw new PreconditionFailedError('If-Match: a weak tag (W/"…") never matches, as If-Match compares strongly: send the ETag as GET answered it');
+  return tags.map((tag) => (/^"[^"]*"$/.test(tag) ? tag.slice(1, -1) : tag));
 }
 
 function who(ctx: RouteContext): Principal {

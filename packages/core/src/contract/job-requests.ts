@@ -6,8 +6,13 @@ import { parseRequest } from './parse-request.ts';
 import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
 
-const limit = z.coerce.number().int().min(1).max(200).default(50).describe('page size (1–200)');
-const offset = z.coerce.number().int().min(0).default(0).describe('rows to skip');
+/** A whole number in a query (said so, not as zod's "expected number, received NaN"). */
+const wholeNumber = (min: number, max: number | null, said: string) => {
+  const n = z.coerce.number({ error: said }).int({ error: said }).min(min, { error: said });
+  return max === null ? n : n.max(max, { error: said });
+};
+const limit = wholeNumber(1, 200, 'must be a whole number from 1 to 200').default(50).describe('page size (1–200)');
+const offset = wholeNumber(0, null, 'must be a whole number, 0 or more').default(0).describe('rows to skip');
 const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** How a PATCH that names no field is refused. */
