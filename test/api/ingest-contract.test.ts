@@ -404,6 +404,10 @@ describe('rejected, nothing stored', () => {
     assert.equal(form.body.job_id, null);
     const text = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{"name":"x"}', headers: { 'content-type': 'text/plain' } });
     assert.equal(text.status, 415);
+    // Bytes without a Content-Type (before: "no Content-Type is not read here"; QA round 28).
+    const untyped = await fetch(`${api.url}/api/airbyte/ingest`, { method: 'POST', headers: { authorization: `Bearer ${DEV}` }, body: new TextEncoder().encode('{"name":"x"}') });
+    assert.equal(untyped.status, 415);
+    assert.equal(((await untyped.json()) as { error: string }).error, 'body: a body without a Content-Type is not read here: send a JSON object (Content-Type: application/json)');
     const none = await api.request('POST', '/api/airbyte/ingest', { token: DEV });
     assert.equal(none.status, 400, none.text);
     assert.match(none.body.error, /^body: expected a JSON object/);

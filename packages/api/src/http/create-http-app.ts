@@ -54,7 +54,10 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       const principal = route.scope === null ? null : await d.authenticate(req);
       if (route.body && req.body === undefined) {
         // A body the JSON parser left alone is of another type (a form, text): 415, as HTTP has it; none at all is a bad request.
-        if (hasBody(req)) throw new UnsupportedMediaTypeError(`body: ${req.headers['content-type'] ?? 'no Content-Type'} is not read here: send a JSON object (Content-Type: application/json)`);
+        if (hasBody(req)) {
+          const type = req.headers['content-type'];
+          throw new UnsupportedMediaTypeError(`body: ${type === undefined ? 'a body without a Content-Type' : type} is not read here: send a JSON object (Content-Type: application/json)`);
+        }
         throw new ValidationError([{ path: 'body', message: 'expected a JSON object (Content-Type: application/json)' }]);
       }
       // A route that reads no body refuses one that says something (Airflow's `conf`, say) rather
