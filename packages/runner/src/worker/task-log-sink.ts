@@ -112,7 +112,7 @@ export interface TaskLogWriter {
 export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWriter {
   let dropped = 0;
   const streak = new FailureStreak(
-    (err) => processLogger.error('could not write task log lines; kept for the next write while PostgreSQL is away', { err: errorSummary(err) }),
+    (err) => processLogger.warn('could not write task log lines; kept for the next write while PostgreSQL is away', { err: errorSummary(err) }),
     () => processLogger.info(`task log lines are written again${dropped > 0 ? ` (${dropped} of them were dropped meanwhile, beyond ${MAX_KEPT_LINES} kept)` : ''}`),
   );
   const buffer = new TaskLogBuffer(sql, {
