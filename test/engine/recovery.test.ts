@@ -323,24 +323,33 @@ describe('recovery', () => {
     assert.match(said[0]?.err ?? '', new RegExp(`^PostgreSQL is (unreachable|not reachable).*127\\.0\\.0\\.1:${pg.port}`));
   });
 
-  it('PostgreSQL away over schedule fires: every fire makes its run once it is back, none is lost; "reachable again" is said once, when it is', { timeout: 90_000 }, async () => {
-    const pg = await ownPostgresServer('fire-pg-away');
+  /**
+   * A job firing every second (max_active_runs only queues its runs) and a scheduler over a
+   * PostgreSQL of its own, stopped for `outageMs` after two fires: the scheduled runs' fire times
+   * (a function to read them again), the scheduler's log lines and when the outage began and ended.
+   */
+  async function everySecondAcrossOutage(name: string, catchup: boolean, outageMs: number) {
+    const pg = await ownPostgresServer(name);
     h = await createHarness({ databaseServerUrl: pg.url });
     const { logger, lines } = createMemoryLogger();
-    // Every second, catching up: each fire time must have its run (max_active_runs only queues them).
-    const jobId = await h.createJob({ schedule: '* * * * * *', catchup: true, maxActiveRuns: 1000 });
+    const jobId = await h.createJob({ schedule: '* * * * * *', catchup, maxActiveRuns: 1000 });
     await h.startScheduler({ sweepIntervalMs: 200, logger });
+    const harness = h;
     const fireTimes = async (): Promise<number[]> =>
-      (await h.prisma.dagRun.findMany({ where: { jobId, runType: 'scheduled' }, select: { logicalDate: true }, orderBy: { logicalDate: 'asc' } })).map((r) => r.logicalDate.getTime());
+      (await harness.prisma.dagRun.findMany({ where: { jobId, runType: 'scheduled' }, select: { logicalDate: true }, orderBy: { logicalDate: 'asc' } })).map((r) => r.logicalDate.getTime());
     await waitFor(async () => (await fireTimes()).length >= 2, 'two fires before the outage', 15_000);
-
     await pg.stop();
     const stoppedAt = Date.now();
-    // Longer than the scheduler's four slots can wait through (one fire a second): the fires after
-    // those are dropped by BullMQ while it has no slot, and the recovery sweep makes them up.
-    await sleep(7_000);
+    await sleep(outageMs);
     await pg.start();
-    const backAt = Date.now();
+    return { fireTimes, lines, stoppedAt, backAt: Date.now() };
+  }
+
+  it('PostgreSQL away over schedule fires: every fire makes its run once it is back, none is lost; "reachable again" is said once, when it is', { timeout: 90_000 }, async () => {
+    // Catching up, each fire time must have its run. The outage is longer than the scheduler's
+    // four slots can wait through (one fire a second): the fires after those are dropped by BullMQ
+    // while it has no slot, and the recovery sweep makes them up.
+    const { fireTimes, lines, stoppedAt, backAt } = await everySecondAcrossOutage('fire-pg-away', true, 7_000);
     const gaps = await waitFor(
       async () => {
         const times = await fireTimes();
@@ -364,20 +373,8 @@ describe('recovery', () => {
   });
 
   it('PostgreSQL away over schedule fires of a job without catchup: one run, for the latest fire time, not one per waiting fire (QA round 28)', { timeout: 90_000 }, async () => {
-    const pg = await ownPostgresServer('fire-pg-away-latest');
-    h = await createHarness({ databaseServerUrl: pg.url });
-    const { logger, lines } = createMemoryLogger();
-    const jobId = await h.createJob({ schedule: '* * * * * *', catchup: false, maxActiveRuns: 1000 });
-    await h.startScheduler({ sweepIntervalMs: 200, logger });
-    const fireTimes = async (): Promise<number[]> =>
-      (await h.prisma.dagRun.findMany({ where: { jobId, runType: 'scheduled' }, select: { logicalDate: true }, orderBy: { logicalDate: 'asc' } })).map((r) => r.logicalDate.getTime());
-    await waitFor(async () => (await fireTimes()).length >= 2, 'two fires before the outage', 15_000);
-    await pg.stop();
-    const stoppedAt = Date.now();
     // Fewer seconds than the scheduler's slots: every fire of the outage waits for PostgreSQL.
-    await sleep(3_500);
-    await pg.start();
-    const backAt = Date.now();
+    const { fireTimes, lines, stoppedAt, backAt } = await everySecondAcrossOutage('fire-pg-away-latest', false, 3_500);
     await waitFor(async () => ((await fireTimes()).at(-1) ?? 0) >= backAt + 1_000, 'fires after the outage', 30_000);
     const times = await fireTimes();
     // before: each waiting fire made its own run, and the sweep made one more.
