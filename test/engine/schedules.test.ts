@@ -126,6 +126,30 @@ describe('schedules', () => {
     }
   });
 
+  it('a fire skipped while a scheduled run waited is not made up once that run has started (QA round 28)', async () => {
+    // Minutely; no scheduler runs: the fires are made here, at the last minutes' starts.
+    const minute = (k: number): Date => new Date(Math.floor(Date.now() / 60_000) * 60_000 + k * 60_000);
+    const connection = h.engine.outages.connection();
+    const schedules = new Schedules(connection, h.queuePrefix, h.prisma, h.engine.store, h.engine.dispatcher, createMemoryLogger().logger, h.engine.outages);
+    try {
+      const jobId = await h.createJob({ streams: ['s'], schedule: '* * * * *' });
+      await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { scheduleActiveSince: minute(-10) } });
+      const first = await schedules.createScheduledRun(jobId, minute(-3));
+      const waiting = await schedules.createScheduledRun(jobId, minute(-2));
+      assert.ok(first !== null && waiting !== null);
+      assert.equal(await schedules.createScheduledRun(jobId, minute(-1)), null, 'skipped: a run waits');
+      assert.equal(await schedules.createScheduledRun(jobId, minute(0)), null, 'skipped: a run waits');
+      await h.engine.cancelRun(first);
+      await waitFor(async () => (await h.prisma.dagRun.findUniqueOrThrow({ where: { id: waiting } })).state !== 'queued', 'the waiting run to start');
+      // The audit finds the latest fire time without a run: it was skipped on purpose. Before: it made that fire's run.
+      await schedules.makeUpMissedFires(jobId, 0);
+      assert.deepEqual((await scheduledRuns(jobId)).map((r) => r.id), [first, waiting]);
+    } finally {
+      await schedules.close();
+      await quitRedis(connection);
+    }
+  });
+
   it('a schedule that fires faster than its runs end leaves one scheduled run waiting, not a growing queue', async () => {
     // No runner: the first run never ends while the scheduler fires every second. Its audit looks
     // for fires that made no run every sweep: a skipped one is not made up, nor said again.

@@ -34,6 +34,8 @@ interface ActiveSchedule {
   scheduleSetAt: Date;
   /** When it became active (created, resumed, changed): no missed fire before it. */
   scheduleActiveSince: Date;
+  /** The latest fire time skipped on purpose (a scheduled run was waiting): no missed fire at or before it. */
+  skippedFireAt: Date | null;
 }
 
 export interface ScheduleOptions {
@@ -165,7 +167,7 @@ export class Schedules {
   async #activeSchedule(jobId: string): Promise<ActiveSchedule | null> {
     const job = await this.prisma.ingestionJob.findUnique({
       where: { id: jobId },
-      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, scheduleSetAt: true, scheduleActiveSince: true },
+      select: { schedule: true, timezone: true, isPaused: true, isDeleted: true, catchup: true, scheduleSetAt: true, scheduleActiveSince: true, skippedFireAt: true },
     });
     if (!job || job.isDeleted || job.isPaused || job.schedule === null) return null;
     return {
@@ -174,6 +176,7 @@ export class Schedules {
       catchup: job.catchup,
       scheduleSetAt: job.scheduleSetAt,
       scheduleActiveSince: job.scheduleActiveSince,
+      skippedFireAt: job.skippedFireAt,
     };
   }
 
@@ -211,11 +214,13 @@ export class Schedules {
     if (!missed) return;
     const due = this.#latestFor(s, missed);
     if (due <= s.scheduleActiveSince) return;
+    // A fire skipped because the job's scheduled run already waited (ADR 0026) made no run on
+    // purpose, and is not made up once that run has started (QA round 28: it was, a minute later).
+    if (s.skippedFireAt && due <= s.skippedFireAt) return;
     const last = await this.#latestScheduledRun(jobId);
     if (last && due <= last) return;
-    // A fire skipped because the job's scheduled run already waits (ADR 0026) made no run on
-    // purpose: run creation skips it again while that run waits, and that skip was said when the
-    // fire came (the audit comes every scheduleAuditMs).
+    // Run creation skips it again while that run waits; that skip was said when the fire came (the
+    // audit comes every scheduleAuditMs).
     const runId = await this.createScheduledRun(jobId, due, { sayIfSkipped: false });
     if (runId) this.logger.info('created the run of a missed schedule fire', { jobId, runId, logicalDate: due.toISOString() });
   }
@@ -251,12 +256,17 @@ export class Schedules {
     await this.dispatcher.dispatch(r.dispatches);
     // Older runs waited with a slot free (a resume makes its catch-up runs first): they start first.
     if (r.startQueued) await this.dispatcher.dispatch(await sqlTransaction(this.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId])));
-    if (r.skipped && o.sayIfSkipped) {
-      this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
-        jobId,
-        logicalDate: logicalDate.toISOString(),
-        waitingRunId: r.runId,
-      });
+    if (r.skipped) {
+      // Kept, so that the make-up of missed fires knows this one made no run on purpose.
+      await this.prisma.$executeRaw`
+        UPDATE ingestion_jobs SET skipped_fire_at = ${logicalDate} WHERE id = ${jobId}::uuid AND (skipped_fire_at IS NULL OR skipped_fire_at < ${logicalDate})`;
+      if (o.sayIfSkipped) {
+        this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
+          jobId,
+          logicalDate: logicalDate.toISOString(),
+          waitingRunId: r.runId,
+        });
+      }
     }
     return r.created ? r.runId : null;
   }
