@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '@sluice/core';
 import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
-import type { Logger } from '@sluice/logging';
+import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
 import { DevSession } from './dev-session.ts';
@@ -82,6 +82,11 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   const devSession = deps.auth.mode === 'dev' ? new DevSession(deps.auth.devToken, deps.auth.publicUrl) : null;
   const streams = new Set<Response>();
   const router = express.Router();
+  // The log pages' follow queries fail together while PostgreSQL is away: said once, and once when one works again.
+  const follows = new FailureStreak(
+    (err) => logger.warn('log follow query failed; retrying every tick', { error: errorSummary(err) }),
+    () => logger.info('log follow queries work again'),
+  );
 
   const issuerOrigin = deps.auth.mode === 'oidc' ? new URL(deps.auth.issuer).origin : '';
   const csp = [
@@ -206,13 +211,14 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       const follow = async (): Promise<void> => {
         try {
           const lines = await loadLogLines(deps.prisma, id, tryNumber, after);
+          follows.succeeded();
           const last = lines.at(-1);
           if (last !== undefined) {
             after = BigInt(last.id);
             send('log', { task_id: taskId, map_index: q.map_index, try_number: tryNumber, lines });
           }
         } catch (err) {
-          logger.warn('log follow query failed; retrying', { error: errorSummary(err) });
+          follows.failed(err);
         }
         if (open) timers[0] = setTimeout(() => void follow(), deps.pollIntervalMs ?? 500);
       };

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { LogLine, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
+import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
@@ -33,20 +34,32 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const tryNumber = askedTry !== null ? Number(askedTry) : Math.max(1, task?.try_number ?? 1);
 
   // The documented logs route first; the live stream takes over with the same try from its start.
+  // A read that failed (PostgreSQL away) is made again, and its error goes once one succeeds (QA round 28).
+  const { attempt, retryLater } = useRetryRead();
   useEffect(() => {
     setLines(null);
     setLiveLines(null);
     setMissing(null);
+  }, [runId, taskId, mapIndex, tryNumber]);
+  useEffect(() => {
     const q = new URLSearchParams({ try: String(tryNumber) });
     if (mapIndex >= 0) q.set('map_index', String(mapIndex));
     api
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
-      .then((a) => setLines(a.lines))
+      .then((a) => {
+        setError(null);
+        setLines(a.lines);
+      })
       .catch((err: unknown) => {
-        if (err instanceof ApiError && err.status === 404) setMissing(err.message);
-        else setError(err instanceof Error ? err.message : String(err));
+        if (err instanceof ApiError && err.status === 404) {
+          setError(null);
+          setMissing(err.message);
+        } else {
+          setError(err instanceof Error ? err.message : String(err));
+          retryLater();
+        }
       });
-  }, [api, runId, taskId, mapIndex, tryNumber]);
+  }, [api, runId, taskId, mapIndex, tryNumber, attempt, retryLater]);
 
   const status = useLive(
     auth,
