@@ -32,7 +32,9 @@ export function formatDuration(ms: number | null): string {
 /** Milliseconds from `start` to `end` (or to `now` while still going); null before it started. */
 export function elapsed(start: string | null, end: string | null, now: number = Date.now()): number | null {
   if (!start) return null;
-  return (end ? Date.parse(end) : now) - Date.parse(start);
+  // Never below 0: a page's clock ticks once a second, so a try that started since its last tick
+  // would show "-785 ms" (QA round 28).
+  return Math.max(0, (end ? Date.parse(end) : now) - Date.parse(start));
 }
 
 export function formatCount(n: number): string {

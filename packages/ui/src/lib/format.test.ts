@@ -1,0 +1,11 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { elapsed } from './format.ts';
+
+test('elapsed: from start to end, or to now; never below 0, as for a try started since the page clock last ticked (QA round 28)', () => {
+  assert.equal(elapsed(null, null), null);
+  assert.equal(elapsed('2026-12-01T09:00:00.000Z', '2026-12-01T09:00:01.500Z'), 1500);
+  assert.equal(elapsed('2026-12-01T09:00:00.000Z', null, Date.parse('2026-12-01T09:00:02.000Z')), 2000);
+  // before: -785
+  assert.equal(elapsed('2026-12-01T09:19:41.549Z', null, Date.parse('2026-12-01T09:19:40.764Z')), 0);
+});
