@@ -13,7 +13,7 @@ import { queuedRunWait } from '@sluice/core/states';
 import { openSourceConfig } from '@sluice/crypto';
 import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
-import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
+import { browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
 
 const unavailable = browserTestsUnavailable();
 if (unavailable !== null) console.log(`flow UI browser tests skipped: ${unavailable}`);
@@ -165,6 +165,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     });
     assert.ok(counts.size >= 3, `the log grew on screen in steps (line counts seen: ${[...counts].join(', ')})`);
     assert.match((await log.textContent()) ?? '', /step 1\/8[\s\S]*step 8\/8/);
+    assert.equal(await page.title(), `Log: extract · run ${runId.slice(0, 8)} · log follow · Sluice`);
     // A connector's terminal colours are not shown as text (before: "[32m…[0m"; QA round 25).
     await log.getByText('connector: all streams read', { exact: true }).waitFor();
     assert.doesNotMatch((await log.textContent()) ?? '', /\[\d+m/);
@@ -325,7 +326,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // Clear the failed load: it runs again (a second try), and fails again the same way. The clear
     // asks first, as a cancel does (QA round 27: one click re-ran it); kept, nothing runs.
     await markDocument(page);
-    const clearLoad = errors.locator('li[data-task="load"][data-map-index="1"]').getByRole('button', { name: 'clear and re-run' });
+    // Named with its task (QA round 28: every error's button was "clear and re-run").
+    const clearLoad = errors.locator('li[data-task="load"][data-map-index="1"]').getByRole('button', { name: 'clear and re-run load · orders', exact: true });
     await clearLoad.click();
     const dialog = page.getByRole('dialog', { name: 'Clear load · orders and re-run it?' });
     await dialog.getByRole('button', { name: 'Keep it' }).click();
@@ -454,6 +456,21 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await askRun.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
+    // With no run under way, the graph shows the newest run that ran, not a newer one that only
+    // waits queued (QA round 28: every task "scheduled" while the status line named the last run):
+    // a run, a second queued behind it, the job paused, and the first cancelled.
+    const ranRun = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const waitingRun = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: true })).status, 200);
+    assert.equal((await stack.api('POST', `/api/runs/${ranRun}/cancel`, stack.devToken, {})).status, 200);
+    assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: waitingRun } })).state, 'queued');
+    const idle = await context.newPage();
+    await idle.goto(`${stack.url}/jobs/${jobId}`);
+    await idle.locator(`.run-bar[data-run-id="${waitingRun}"]`).waitFor({ timeout: 15_000 });
+    await until('the graph of the run that ran', async () => (await idle.locator('#graph-h a').textContent()) === ranRun.slice(0, 8));
+    await idle.close();
+    assert.equal((await stack.api('POST', `/api/runs/${waitingRun}/cancel`, stack.devToken, {})).status, 200);
+    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: false })).status, 200);
     // A try the ended task never reached will not start: not found, not "has not started yet".
     const noSuchTry = await context.newPage();
     await noSuchTry.goto(`${stack.url}/runs/${runId}/tasks/extract?try=9`);
@@ -543,6 +560,22 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.api('POST', `/api/runs/${runIds[0]}/cancel`, stack.devToken, {})).status, 200);
     await page.close();
+    // On a phone its 25 runs are wider than the grid's box: the grid opens on the newest, at the
+    // right (before: on the oldest, with the selected run out of sight; QA round 28).
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    try {
+      const small = await phone.newPage();
+      await small.goto(flowUrl);
+      await small.locator('.grid-scroll table.run-grid').waitFor();
+      await until('the grid filled in', async () => (await small.locator('.run-grid thead th').count()) > 20);
+      const box = await small.evaluate<{ left: number; width: number; scroll: number }>(
+        '(() => { const el = document.querySelector(".grid-scroll"); return { left: el.scrollLeft, width: el.clientWidth, scroll: el.scrollWidth }; })()',
+      );
+      assert.ok(box.scroll > box.width, `the grid is wider than its box (${JSON.stringify(box)})`);
+      assert.ok(box.left + box.width >= box.scroll - 2, `scrolled to the newest runs (${JSON.stringify(box)})`);
+    } finally {
+      await phone.close();
+    }
   });
 
   test('the jobs page lists every job with its live run marks, and filters them', async () => {
@@ -552,6 +585,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await until('the jobs from earlier tests', async () => (await rows.count()) >= 5);
     const failing = page.locator('tr[data-job-id]', { hasText: 'failing orders' });
     await failing.locator('.state-mark[data-state="failed"]').waitFor();
+    // Each page names itself in the browser's title (before: "Sluice" on every page; QA round 28).
+    assert.equal(await page.title(), 'Jobs · Sluice');
     const all = await rows.count();
     await shot(page, 'dev-13-jobs-page');
     // Each filter keeps the jobs whose last run (their newest run mark) is in that state.
@@ -586,6 +621,21 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await createJob({ name: 'arrived later' });
     await page.locator('tr[data-job-id]', { hasText: 'arrived later' }).waitFor({ timeout: 10_000 });
     assert.ok(await sameDocument(page));
+    // Beside a long name, at a laptop's width, no source, schema, mode or state breaks inside
+    // (before: "activ / e", "overwrit / e", "source-sluice- / test"; QA round 28).
+    await createJob({ name: 'a job with a rather long descriptive name for the warehouse orders export of every region we sell in' });
+    await page.locator('tr[data-job-id]', { hasText: 'rather long descriptive name' }).waitFor({ timeout: 10_000 });
+    await page.setViewportSize({ width: 1400, height: 900 });
+    // (in the page: the test's types have no DOM) a cell is broken when a piece of it lies wholly below another.
+    const broken: unknown = await page.evaluate(`[...document.querySelectorAll('table.jobs tbody td:not([data-label="Job"]):not([data-label="Schedule"]):not([data-label="Last runs"])')]
+      .filter((cell) => {
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const rects = [...range.getClientRects()].filter((r) => r.height > 0);
+        return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
+      })
+      .map((cell) => cell.textContent)`);
+    assert.deepEqual(broken, []);
     await page.close();
   });
 
@@ -595,6 +645,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const page = await phone.newPage();
     await page.goto(flowUrl);
     await page.getByRole('heading', { level: 1, name: 'keyboard and phone' }).waitFor();
+    await until("the job's name in the title", async () => (await page.title()) === 'keyboard and phone · Sluice');
     const overflow = await overflowOf(page);
     assert.ok(overflow <= 1, `no sideways scrolling of the page at 390 px (overflow ${overflow}px)`);
     let reached = false;
@@ -603,6 +654,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       reached = (await page.evaluate('document.activeElement?.textContent ?? ""')) === 'Trigger run';
     }
     assert.ok(reached, 'Trigger run is reachable with Tab');
+    // Its focus ring has 3:1 or more against the page (WCAG 1.4.11; before: orange, 2:1; QA round 28).
+    const ring = String(await page.evaluate('getComputedStyle(document.activeElement).outlineColor'));
+    const ground = String(await page.evaluate('getComputedStyle(document.body).backgroundColor'));
+    assert.ok(contrastRatio(ring, ground) >= 3, `focus ring ${ring} on ${ground}: ${contrastRatio(ring, ground).toFixed(2)}:1`);
     await page.keyboard.press('Enter');
     const runId = await latestRunId(jobId);
     await page.locator(`.run-bar[data-run-id="${runId}"][data-state="success"]`).waitFor({ timeout: 30_000 });

@@ -162,3 +162,16 @@ export function jobBody(over: Record<string, unknown> = {}): Record<string, unkn
     ...over,
   };
 }
+
+/** The contrast ratio of two CSS `rgb()` colours, by WCAG's relative luminance. */
+export function contrastRatio(a: string, b: string): number {
+  const luminance = (css: string): number => {
+    const [r = 0, g = 0, bl = 0] = (css.match(/\d+(\.\d+)?/g) ?? []).map(Number).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi = 0, lo = 0] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}

@@ -1,4 +1,4 @@
-import { Fragment, type ReactNode } from 'react';
+import { Fragment, useEffect, type ReactNode } from 'react';
 import { Link } from '../router.tsx';
 import { formatDate } from '../lib/format.ts';
 import type { LiveScheduler } from '../shared/events.ts';
@@ -58,4 +58,15 @@ export function SchedulerWarning({ scheduler }: { scheduler: LiveScheduler | nul
       start until one does. Runs triggered by hand still run.
     </p>
   );
+}
+
+/**
+ * Names the page in the browser's title (tabs, history, a screen reader's first words), most
+ * specific first: `parts` joined, then "Sluice" (QA round 28: every page was titled "Sluice").
+ */
+export function useDocumentTitle(...parts: (string | null | undefined)[]): void {
+  const title = [...parts.filter((p): p is string => typeof p === 'string' && p !== ''), 'Sluice'].join(' · ');
+  useEffect(() => {
+    document.title = title;
+  }, [title]);
 }

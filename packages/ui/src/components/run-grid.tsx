@@ -1,4 +1,4 @@
-import { useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
 import { topoOrder } from '../lib/dag-layout.ts';
 import { groupState, STATE_COLOURS, stateCounts, stateLabel } from '../lib/states.ts';
@@ -38,6 +38,14 @@ export function RunGrid({
 }): ReactNode {
   const [focused, setFocused] = useState('');
   const columns = [...runs].reverse();
+  // The newest runs are on the right: a grid wider than its box (a phone) opens scrolled to them,
+  // not to the oldest (QA round 28).
+  const scroller = useRef<HTMLDivElement>(null);
+  const hasRuns = runs.length > 0;
+  useLayoutEffect(() => {
+    const box = scroller.current;
+    if (box !== null && hasRuns) box.scrollLeft = box.scrollWidth;
+  }, [hasRuns]);
   const rows: GridRow[] = [];
   for (const t of topoOrder(tasks)) {
     if (t.is_mapped && streams.length > 0) {
@@ -98,7 +106,7 @@ export function RunGrid({
   };
   if (columns.length === 0) return <p className="muted">No runs yet. Trigger one to see it here.</p>;
   return (
-    <div className="grid-scroll">
+    <div className="grid-scroll" ref={scroller}>
       <p className="visually-hidden" id="run-grid-keys">
         The arrow keys, Home and End move between runs and tasks.
       </p>

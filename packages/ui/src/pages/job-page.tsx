@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, SchedulerWarning } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
@@ -79,6 +79,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
     }
   };
 
+  useDocumentTitle(job?.name ?? live?.name ?? `job ${shortId(jobId)}`);
   if (missing) return <NotFound what="job" id={jobId} />;
 
   const paused = live?.is_paused ?? job?.is_paused ?? false;
@@ -89,8 +90,10 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const schedule = live ? { schedule: live.schedule, timezone: live.timezone, catchup: live.catchup } : job;
   const runs = live?.runs ?? [];
   // Unless one is picked, the graph follows the newest run under way, not a newer one that only waits
-  // queued (QA round 27: "extract scheduled" while another run's extract had run for minutes).
-  const selectedRun = runs.find((r) => r.run_id === selected) ?? runs.find((r) => r.state === 'running') ?? runs[0] ?? null;
+  // queued (QA round 27: "extract scheduled" while another run's extract had run for minutes); with
+  // none under way, the newest that ran, as the status line names it (QA round 28).
+  const selectedRun =
+    runs.find((r) => r.run_id === selected) ?? runs.find((r) => r.state === 'running') ?? runs.find((r) => r.started_at !== null) ?? runs[0] ?? null;
   const grouped = (live?.streams.length ?? 0) > STREAMS_DRAWN && !eachStream;
   // A deleted job's schedule is removed: it has no next fire.
   const next = schedule !== null ? nextFire(schedule.schedule, schedule.timezone, paused || deleted) : null;

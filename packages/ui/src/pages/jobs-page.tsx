@@ -4,7 +4,7 @@ import { useLive } from '../api/live.ts';
 import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, SchedulerWarning } from '../components/page-parts.tsx';
+import { ActionStatus, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
@@ -104,6 +104,7 @@ export function JobsPage(): ReactNode {
     });
   }, [jobs, lines, text, mode, active, lastRun]);
 
+  useDocumentTitle('Jobs');
   return (
     <main id="main">
       <div className="page-head">

@@ -6,7 +6,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
@@ -59,6 +59,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const running = (run?.state ?? base?.state) === 'running';
   const now = useClock(running);
 
+  useDocumentTitle(`Run ${shortId(runId)}`, run?.job_name);
   if (missing) return <NotFound what="run" id={runId} />;
 
   const act = async (what: string, path: string): Promise<void> => {
@@ -193,7 +194,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   {t.try_number > 0 ? (
                     <>
                       {' · '}
-                      <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)}>log</Link>
+                      <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)} aria-label={`log of ${t.stream ? `${t.task_id} · ${t.stream}` : t.task_id}`}>
+                        log
+                      </Link>
                     </>
                   ) : (
                     ' · never ran'
@@ -212,7 +215,14 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
                     <>
                       {' · '}
-                      <button type="button" className="link-button" disabled={busy} onClick={() => setConfirmClear(t)}>
+                      {/* Named with its task: a screen reader's list of buttons tells the errors' clears apart (QA round 28). */}
+                      <button
+                        type="button"
+                        className="link-button"
+                        disabled={busy}
+                        aria-label={`clear and re-run ${t.stream ? `${t.task_id} · ${t.stream}` : t.task_id}`}
+                        onClick={() => setConfirmClear(t)}
+                      >
                         clear and re-run
                       </button>
                     </>

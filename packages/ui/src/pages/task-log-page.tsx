@@ -6,7 +6,7 @@ import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId } from '../lib/format.ts';
 import { Link, useRouter } from '../router.tsx';
@@ -89,6 +89,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
 
   const label = task?.stream ? `${taskId} · ${task.stream}` : taskId;
   const tries = Math.max(1, task?.try_number ?? 1);
+  useDocumentTitle(`Log: ${label}`, `run ${shortId(runId)}`, run?.job_name);
   return (
     <main id="main">
       <Crumbs
