@@ -369,6 +369,15 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/runs/${runId}`);
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
+    // A try whose runner has not beaten for a while says so, before the scheduler's sweep declares
+    // it lost (QA round 28: "running", with a ticking duration, for half a minute). The runner here
+    // beats on: its heartbeat is made old again at each look, as a runner killed would leave it.
+    assert.equal(await page.getByTestId('silent-try').count(), 0, 'a try that beats says nothing');
+    await until('the silent try said', async () => {
+      await stack.db.prisma.$executeRaw`UPDATE task_instances SET heartbeat_at = now() - interval '20 seconds' WHERE run_id = ${runId}::uuid AND task_id = 'extract'`;
+      return (await page.getByTestId('silent-try').count()) > 0;
+    });
+    assert.match((await page.getByTestId('silent-try').first().textContent()) ?? '', /^no heartbeat for [12]\d(\.\d)? s: its runner may have stopped; the scheduler retries a try once its heartbeat is 30 s old/);
     // The log of a task that has not started (archive waits for the loads) says so; it is no error.
     const log = await context.newPage();
     await log.goto(`${stack.url}/runs/${runId}/tasks/archive`);

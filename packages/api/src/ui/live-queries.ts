@@ -184,6 +184,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
           startedAt: true,
           endedAt: true,
           nextRetryAt: true,
+          heartbeatAt: true,
           error: true,
           clearable: true,
           output: true,
@@ -214,7 +215,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
     state_message: run.stateMessage,
     warnings: run.warnings,
     // The API's task view, plus what the live pages also show.
-    tasks: run.tasks.map((t, i) => ({ ...taskView(t), output: t.output ?? null, ...clearOf(i) })),
+    tasks: run.tasks.map((t, i) => ({ ...taskView(t), heartbeat_at: t.heartbeatAt?.toISOString() ?? null, output: t.output ?? null, ...clearOf(i) })),
   };
 }
 

@@ -75,7 +75,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   };
 
   const state = run?.state ?? base?.state ?? null;
-  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, clear_instead: null, clear_repeats: null })));
+  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, heartbeat_at: null, clear_instead: null, clear_repeats: null })));
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -264,6 +264,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                 <td data-label="State">
                   <StateBadge state={t.state} />
                   {t.state === 'up_for_retry' && t.next_retry_at !== null ? <div className="muted small" data-testid="next-try">next try {formatDate(t.next_retry_at)}</div> : null}
+                  <SilentTry task={t} now={now} />
                 </td>
                 <td data-label="Try">{t.try_number}/{t.max_tries}</td>
                 <td data-label="Rows">{formatCount(t.rows)}</td>
@@ -327,4 +328,24 @@ function inDagOrder(tasks: LiveTask[]): LiveTask[] {
     return i < 0 ? TASK_ORDER.length : i;
   };
   return [...tasks].sort((a, b) => rank(a) - rank(b) || a.task_id.localeCompare(b.task_id) || a.map_index - b.map_index);
+}
+
+/** A runner beats every 5 s by default: three beats missed say something is wrong. */
+const SILENT_AFTER_MS = 15_000;
+
+/**
+ * A running try whose runner has not beaten for a while: said before the scheduler's sweep
+ * declares the try lost (30 s by default) and retries it, so that an operator sees a runner gone
+ * (killed, out of memory) while the page still says "running" (QA round 28).
+ */
+function SilentTry({ task, now }: { task: LiveTask; now: number }): ReactNode {
+  if (task.state !== 'running') return null;
+  const since = task.heartbeat_at ?? task.started_at;
+  const silent = since === null ? 0 : now - Date.parse(since);
+  if (silent < SILENT_AFTER_MS) return null;
+  return (
+    <div className="muted small" data-testid="silent-try">
+      no heartbeat for {formatDuration(silent)}: its runner may have stopped; the scheduler retries a try once its heartbeat is 30 s old (by default)
+    </div>
+  );
 }

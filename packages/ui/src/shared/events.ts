@@ -94,6 +94,8 @@ export interface LiveTask extends LiveTaskMark {
   started_at: string | null;
   ended_at: string | null;
   next_retry_at: string | null;
+  /** A running try's last heartbeat (its start until the first): the run page says when it is old. */
+  heartbeat_at: string | null;
   error: string | null;
   /** What the task handed on (e.g. a load's table and snapshot id), as the runner wrote it. */
   output: unknown;
