@@ -87,6 +87,8 @@ test('PostgreSQL away: calls answer 503 naming it, with Retry-After; the log say
     assert.equal(list.status, 503, list.text);
     assert.equal(list.headers.get('retry-after'), '5');
     assert.deepEqual(list.body, { flow_url: '', job_id: null, error: 'PostgreSQL is unreachable: try again shortly' });
+    // A route that reads no PostgreSQL answering is not PostgreSQL answering again.
+    assert.equal((await api.request('GET', '/healthz')).status, 200);
     const create = await api.request('POST', '/api/airbyte/ingest', { token, body: ingestBody() });
     assert.equal(create.status, 503, create.text);
     assert.equal(create.body.error, 'PostgreSQL is unreachable: try again shortly');

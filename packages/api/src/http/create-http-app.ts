@@ -26,8 +26,9 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   app.set('etag', false);
   const log = d.logger.child({ component: 'api.http' });
   // A PostgreSQL outage is said once, when the first call fails for it, and once when a call of
-  // the API's (each reads PostgreSQL) succeeds again: not once per call.
-  const apiPaths = new Set(d.routes.map((r) => expressPath(r.path)));
+  // the API's succeeds again: not once per call. The calls that tell are those that read
+  // PostgreSQL: every authenticated route (the public ones, /healthz and /openapi.json, read none).
+  const apiPaths = new Set(d.routes.filter((r) => r.scope !== null).map((r) => expressPath(r.path)));
   const database = new FailureStreak(
     (err) => log.warn('PostgreSQL is unreachable: API calls answer 503 until it answers again', { err: errorSummary(err) }),
     () => log.info('PostgreSQL answers again: API calls are served'),
