@@ -13,7 +13,7 @@ import { queuedRunWait } from '@sluice/core/states';
 import { openSourceConfig } from '@sluice/crypto';
 import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
-import { browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
+import { brokenCells, browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
 
 const unavailable = browserTestsUnavailable();
 if (unavailable !== null) console.log(`flow UI browser tests skipped: ${unavailable}`);
@@ -408,16 +408,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // Beside that message, at a laptop's width, no run id, state, type or column head breaks inside
     // (before: "queu / ed", "d650a / bcf", "Durati / on"; QA round 27).
     await jobPage.setViewportSize({ width: 1400, height: 900 });
-    // (in the page: the test's types have no DOM) a cell is broken when a piece of it lies wholly below another.
-    const broken: unknown = await jobPage.evaluate(`[...document.querySelectorAll('[data-testid="run-history"] thead th, [data-testid="run-history"] tbody td:not(.message)')]
-      .filter((cell) => {
-        const range = document.createRange();
-        range.selectNodeContents(cell);
-        const rects = [...range.getClientRects()].filter((r) => r.height > 0);
-        return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
-      })
-      .map((cell) => cell.textContent)`);
-    assert.deepEqual(broken, []);
+    assert.deepEqual(await brokenCells(jobPage, '[data-testid="run-history"] thead th, [data-testid="run-history"] tbody td:not(.message)'), []);
     await jobPage.close();
     // Paused, the job holds its queued run, and the run's page says it waits for the resume (before
     // the pause: for a slot; QA round 22: a queued run said nothing).
@@ -635,16 +626,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await createJob({ name: 'a job with a rather long descriptive name for the warehouse orders export of every region we sell in' });
     await page.locator('tr[data-job-id]', { hasText: 'rather long descriptive name' }).waitFor({ timeout: 10_000 });
     await page.setViewportSize({ width: 1400, height: 900 });
-    // (in the page: the test's types have no DOM) a cell is broken when a piece of it lies wholly below another.
-    const broken: unknown = await page.evaluate(`[...document.querySelectorAll('table.jobs tbody td:not([data-label="Job"]):not([data-label="Schedule"]):not([data-label="Last runs"])')]
-      .filter((cell) => {
-        const range = document.createRange();
-        range.selectNodeContents(cell);
-        const rects = [...range.getClientRects()].filter((r) => r.height > 0);
-        return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
-      })
-      .map((cell) => cell.textContent)`);
-    assert.deepEqual(broken, []);
+    assert.deepEqual(await brokenCells(page, 'table.jobs tbody td:not([data-label="Job"]):not([data-label="Schedule"]):not([data-label="Last runs"])'), []);
     await page.close();
   });
 

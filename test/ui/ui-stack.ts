@@ -175,3 +175,18 @@ export function contrastRatio(a: string, b: string): number {
   const [hi = 0, lo = 0] = [luminance(a), luminance(b)].sort((x, y) => y - x);
   return (hi + 0.05) / (lo + 0.05);
 }
+
+/**
+ * The text of the cells matching `selector` that break inside: a piece of a cell lies wholly below
+ * another (run in the page, as a string: the test's types have no DOM).
+ */
+export async function brokenCells(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate<string[]>(`[...document.querySelectorAll(${JSON.stringify(selector)})]
+    .filter((cell) => {
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      const rects = [...range.getClientRects()].filter((r) => r.height > 0);
+      return rects.some((a) => rects.some((b) => b.top >= a.bottom - 1));
+    })
+    .map((cell) => cell.textContent)`);
+}
