@@ -8,7 +8,7 @@ export { Prisma } from './generated/client.ts';
 /** Each client's connection pool, shared by Prisma and the plain-SQL hot paths (see sql.ts). */
 const pools = new WeakMap<PrismaClient, pg.Pool>();
 
-/** How long a statement waits for PostgreSQL's answer by default (DEFAULT_QUERY_TIMEOUT_MS). */
+/** How long a statement waits for PostgreSQL's answer unless the caller says otherwise. */
 const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /**

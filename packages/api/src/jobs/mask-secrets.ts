@@ -36,15 +36,6 @@ export function maskSecrets(config: Record<string, unknown>, paths: readonly str
   return mapStrings(copy, maskUrlPasswords) as Record<string, unknown>;
 }
 
-/** Where `value` has a string holding `**********` inside a URL, as GET shows a URL's password: each place's dot path. */
-function urlMasksIn(value: unknown, dot: string): string[] {
-  const down = (k: string): string => (dot === '' ? k : `${dot}.${k}`);
-  if (typeof value === 'string') return value !== REDACTED && value.includes(`:${REDACTED}@`) ? [dot] : [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => urlMasksIn(v, down(String(i))));
-  if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => urlMasksIn(v, down(k)));
-  return [];
-}
-
 /** Where `value` holds the string `**********` (alone, or as a URL's password): each place's dot path (as secret paths are written) and field path (`source_config.a.b[0]`). */
 function masksIn(value: unknown, dot: string, field: string): { dot: string; field: string }[] {
   const down = (k: string): string => (dot === '' ? k : `${dot}.${k}`);
@@ -88,9 +79,10 @@ export function restoreMaskedSecrets(
   const config = structuredClone(sent);
   const shown = maskSecrets(saved, savedSecretPaths);
   // A URL sent back as GET showed it (its password masked) keeps its saved password.
-  for (const path of urlMasksIn(sent, '')) {
+  for (const { dot: path } of masksIn(sent, '', '')) {
     const kept = valueAt(saved, path);
-    if (typeof kept === 'string' && maskUrlPasswords(kept) === valueAt(sent, path) && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
+    const sentValue = valueAt(sent, path);
+    if (sentValue !== REDACTED && typeof kept === 'string' && maskUrlPasswords(kept) === sentValue && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
   }
   const moved = new Set<string>();
   for (const path of savedSecretPaths) {
