@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createApiServer, type ApiConfig, type ApiServer, type CheckConnection, type DiscoverCatalog, type GetConnectorSpec } from '@sluice/api';
+import { createApiServer, type ApiConfig, type ApiServer, type ApiServerDeps, type CheckConnection, type DiscoverCatalog, type GetConnectorSpec } from '@sluice/api';
 import { Engine } from '@sluice/engine';
 import { createMemoryLogger } from '@sluice/logging';
 import { openObjectStore } from '@sluice/storage';
@@ -42,8 +42,10 @@ export interface HarnessOptions {
   discoverCatalog?: DiscoverCatalog;
   checkConnection?: CheckConnection;
   ui?: boolean;
-  /** Redis for /readyz (default: a client of the test Redis). */
-  readinessRedis?: { ping(): Promise<string> };
+  /** The API's Redis client, for /readyz and the pages' Redis warning (default: a client of `redisUrl`). */
+  readinessRedis?: ApiServerDeps['redis'];
+  /** The Redis of the API's engine and client (default: the test Redis). */
+  redisUrl?: string;
   storageUrl?: string;
   /** The PostgreSQL server of the test database (default: the test server). */
   databaseServerUrl?: string;
@@ -56,14 +58,17 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
   const answers: string[] = [];
   const { logger, lines: logs } = createMemoryLogger({ level: 'debug' });
   const queuePrefix = testQueuePrefix();
-  const engine = await Engine.create({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger });
-  const redis = new Redis(testEnv.redisUrl, { maxRetriesPerRequest: 1 });
+  const redisUrl = o.redisUrl ?? testEnv.redisUrl;
+  const engine = await Engine.create({ prisma: db.prisma, redisUrl, queuePrefix, logger });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  // A Redis a test stops: /readyz and the pages say so, as Sluice's own client does (its errors are not the test's).
+  redis.on('error', () => undefined);
   const dir = mkdtempSync(path.join(testEnv.tmpDir, 'api-store-'));
   const store = openObjectStore(o.storageUrl ?? `file://${dir}`);
   const masterKey = randomBytes(32).toString('base64');
   const config: ApiConfig = {
     databaseUrl: db.url,
-    redisUrl: testEnv.redisUrl,
+    redisUrl,
     storageUrl: `file://${dir}`,
     port: 0,
     host: o.host === undefined ? '127.0.0.1' : o.host,

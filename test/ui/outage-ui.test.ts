@@ -4,14 +4,16 @@
  *   once it is back, without a reload (the jobs list kept its error under a green "live" for good; a
  *   job page showed an unread job as active, with its buttons);
  * - every scheduler: the pages say that schedules do not fire (they looked healthy, and kept
- *   announcing fires that did not happen).
+ *   announcing fires that did not happen);
+ * - Redis (QA round 28): every page says that no task starts and no schedule fires (a run's page
+ *   said only "running" and "queued").
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { freePort, startPostgres } from '@sluice/local-services';
+import { freePort, startPostgres, startRedis } from '@sluice/local-services';
 import { createLogger } from '@sluice/logging';
 import { startScheduler } from '@sluice/scheduler';
 import { testEnv } from '../support/env.ts';
@@ -126,3 +128,39 @@ test('with no scheduler running, the jobs list and a scheduled job say that sche
   }
 });
 
+
+test('while Redis is away, every page says that no task starts and no schedule fires; the warning goes once it is back', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  // Stopping the shared test Redis would hit other tests: this API gets a Redis of its own.
+  const redisDir = path.join(dir, 'redis');
+  const redisPort = await freePort();
+  let redis = await startRedis(redisDir, redisPort);
+  const own = await startApi({ devToken: TOKEN, redisUrl: redis.url });
+  const context = await browser.newContext();
+  try {
+    const created = await own.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'redis outage job' }) });
+    assert.equal(created.status, 201, created.text);
+    const jobId = (created.body as { job_id: string }).job_id;
+    await redis.stop();
+    const triggered = await own.request('POST', `/api/airbyte/ingest/${jobId}/runs`, { token: TOKEN });
+    assert.equal(triggered.status, 201, triggered.text);
+    const runId = (triggered.body as { run_id: string }).run_id;
+
+    const pages = [];
+    for (const where of ['/jobs', `/jobs/${jobId}`, `/runs/${runId}`, `/runs/${runId}/tasks/extract`]) {
+      const page = await context.newPage();
+      await page.goto(`${own.url}${where}`);
+      pages.push(page);
+    }
+    // before: the run's page said only "running" and "queued" (QA round 28).
+    for (const page of pages) {
+      await page.getByTestId('no-redis').waitFor({ timeout: 15_000 });
+      assert.match((await page.getByTestId('no-redis').textContent()) ?? '', /^Redis is unreachable: queued tasks do not start and schedules do not fire until it is back\./);
+    }
+    redis = await startRedis(redisDir, redisPort);
+    for (const page of pages) await page.getByTestId('no-redis').waitFor({ state: 'detached', timeout: 30_000 });
+  } finally {
+    await context.close();
+    await own.close();
+    await redis.stop();
+  }
+});

@@ -93,6 +93,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       : createUiRouter({
           prisma: deps.prisma,
           logger,
+          redis: deps.redis,
           auth: uiAuth,
           authenticate: bearerPrincipal,
         });

@@ -19,6 +19,16 @@ export type CheckResult = { ok: true } | { ok: false; error: string };
 
 const TIMEOUT_MS = 3000;
 
+/**
+ * Whether the client is connected to Redis, or may connect when asked: ioredis' status is 'ready',
+ * or 'wait' (a lazy client not connected yet, which a command connects). A client without a status
+ * counts as connected; its PING says.
+ */
+export function redisConnected(redis: Pingable): boolean {
+  return redis.status === undefined || redis.status === 'ready' || redis.status === 'wait';
+}
+
+
 function withTimeout<T>(p: Promise<T>): Promise<T> {
   return Promise.race([
     p,
@@ -45,12 +55,7 @@ async function check(fn: () => Promise<unknown>): Promise<CheckResult> {
 export async function checkReadiness(d: ReadinessDeps): Promise<{ ready: boolean; checks: Record<'postgres' | 'redis' | 'object_store', CheckResult> }> {
   const [postgres, redis, objectStore] = await Promise.all([
     check(() => d.prisma.$queryRaw`SELECT 1`),
-    check(() => {
-      const status = d.redis.status;
-      // 'wait': a lazy client not connected yet, which PING connects.
-      if (status !== undefined && status !== 'ready' && status !== 'wait') return Promise.reject(new Error(`not connected (${status})`));
-      return d.redis.ping();
-    }),
+    check(() => (redisConnected(d.redis) ? d.redis.ping() : Promise.reject(new Error(`not connected (${d.redis.status ?? 'unknown'})`)))),
     check(async () => {
       const r = await d.store.ping();
       if (!r.ok) throw new Error(r.error);

@@ -7,6 +7,7 @@ import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
+import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { DevSession } from './dev-session.ts';
 import { LiveHub } from './live-hub.ts';
 import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun, loadSchedulerSeen } from './live-queries.ts';
@@ -33,6 +34,8 @@ export interface UiRouterDeps {
   authenticate(req: Request): Promise<UiPrincipal>;
   /** Where the built UI is; defaults to @sluice/ui's dist. */
   distDir?: string;
+  /** The API's Redis client: every page says while it is not connected (QA round 28: a run then seemed merely slow). */
+  redis: Pingable;
   /** How often watched rows are polled (default 500 ms). */
   pollIntervalMs?: number;
 }
@@ -202,6 +205,15 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
         }),
       );
     }
+
+    // Every page says while Redis is away: no task starts and no schedule fires then.
+    unsubscribes.push(
+      hub.subscribe('redis', () => Promise.resolve({ reachable: redisConnected(deps.redis) }), {
+        change: (redis) => send('redis', redis),
+        gone: () => undefined,
+        stale: () => undefined,
+      }),
+    );
 
     if (logTask !== null && q.task_id !== undefined && q.try !== undefined) {
       const { id } = logTask;

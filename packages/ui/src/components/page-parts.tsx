@@ -1,7 +1,7 @@
 import { Fragment, useEffect, type ReactNode } from 'react';
 import { Link } from '../router.tsx';
 import { formatDate } from '../lib/format.ts';
-import type { LiveScheduler } from '../shared/events.ts';
+import type { LiveRedis, LiveScheduler } from '../shared/events.ts';
 
 export interface Crumb {
   label: ReactNode;
@@ -56,6 +56,21 @@ export function SchedulerWarning({ scheduler }: { scheduler: LiveScheduler | nul
     <p className="warning" role="status" data-testid="no-scheduler">
       No scheduler is running{scheduler.last_seen_at !== null ? ` (one was last seen ${formatDate(scheduler.last_seen_at)})` : ''}: scheduled runs do not
       start until one does. Runs triggered by hand still run.
+    </p>
+  );
+}
+
+/**
+ * Said while the API cannot reach Redis: no task is handed to a runner and no schedule fires then,
+ * so a queued run seems merely slow (QA round 28). PostgreSQL keeps the runs; they go on once Redis
+ * is back.
+ */
+export function RedisWarning({ redis }: { redis: LiveRedis | null }): ReactNode {
+  if (redis === null || redis.reachable) return null;
+  return (
+    <p className="warning" role="status" data-testid="no-redis">
+      Redis is unreachable: queued tasks do not start and schedules do not fire until it is back. Tries already running go on,
+      and nothing is lost: runs wait in PostgreSQL and go on once Redis is back.
     </p>
   );
 }

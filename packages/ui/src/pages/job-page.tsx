@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
@@ -14,7 +14,7 @@ import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { LiveJob, LiveScheduler } from '../shared/events.ts';
+import type { LiveJob, LiveRedis, LiveScheduler } from '../shared/events.ts';
 
 /** Beyond this many streams, the graph and the grid draw each per-stream task once, until asked to draw every stream. */
 const STREAMS_DRAWN = 12;
@@ -26,6 +26,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [job, setJob] = useState<Job | null>(null);
   const [live, setLive] = useState<LiveJob | null>(null);
   const [scheduler, setScheduler] = useState<LiveScheduler | null>(null);
+  const [redis, setRedis] = useState<LiveRedis | null>(null);
   const [error, setError] = useState<string | null>(null);
   /** Why the job could not be read (PostgreSQL away, say): shown until a read succeeds. */
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -54,6 +55,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const status = useLive(auth, missing ? null : { job_id: jobId }, {
     job: ({ job: j }) => setLive(j),
     scheduler: setScheduler,
+    redis: setRedis,
     gone: () => setMissing(true),
   });
   // Settings changed elsewhere (a PATCH, a refreshed token): the job is read again, so that what
@@ -114,6 +116,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
       {schedule?.schedule && !paused && !deleted ? <SchedulerWarning scheduler={scheduler} /> : null}
+      <RedisWarning redis={redis} />
 
       {known && !deleted ? (
         <div className="controls" role="toolbar" aria-label="Job controls">

@@ -4,13 +4,13 @@ import { useLive } from '../api/live.ts';
 import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionStatus, RedisWarning, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter, withQuery } from '../router.tsx';
-import { LIVE_JOBS_LIMIT, type LiveJobLine, type LiveScheduler } from '../shared/events.ts';
+import { LIVE_JOBS_LIMIT, type LiveJobLine, type LiveRedis, type LiveScheduler } from '../shared/events.ts';
 
 type ActiveFilter = 'all' | 'active' | 'paused';
 type LastRunFilter = 'any' | 'success' | 'failed' | 'cancelled' | 'running' | 'none';
@@ -42,6 +42,7 @@ export function JobsPage(): ReactNode {
   const [error, setError] = useState<string | null>(null);
   const [lines, setLines] = useState<Map<string, LiveJobLine>>(new Map());
   const [scheduler, setScheduler] = useState<LiveScheduler | null>(null);
+  const [redis, setRedis] = useState<LiveRedis | null>(null);
   // The filters live in the address (QA round 27: a reload, the back button or a shared link lost them).
   const { location, navigate } = useRouter();
   const { text, mode, active, lastRun } = filtersOf(location.search);
@@ -73,6 +74,7 @@ export function JobsPage(): ReactNode {
 
   const status = useLive(auth, {}, {
     scheduler: setScheduler,
+    redis: setRedis,
     jobs: ({ jobs: live }) => {
       setLines(new Map(live.map((l) => [l.job_id, l])));
       // A job created elsewhere appears without a reload: fetch the list again when one is new.
@@ -111,6 +113,7 @@ export function JobsPage(): ReactNode {
         <h1>Jobs</h1>
         <LiveIndicator status={status} />
       </div>
+      <RedisWarning redis={redis} />
       <form className="filters" role="search" aria-label="Filter jobs" onSubmit={(e) => e.preventDefault()}>
         <label>
           Search

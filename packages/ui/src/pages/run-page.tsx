@@ -6,20 +6,21 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
 import { useClock } from '../lib/use-clock.ts';
 import { tablesWritten } from '../lib/tables-written.ts';
 import { Link } from '../router.tsx';
-import type { LiveRun, LiveTask } from '../shared/events.ts';
+import type { LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
 
 /** A run's detail: states, a timeline, counts per stream, errors, tables written; live. */
 export function RunPage({ runId }: { runId: string }): ReactNode {
   const { api, auth } = useApp();
   const [base, setBase] = useState<Run | null>(null);
   const [run, setRun] = useState<LiveRun | null>(null);
+  const [redis, setRedis] = useState<LiveRedis | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -53,6 +54,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       previous.current = { rows, at, snapshot: prev === null || (prev.snapshot && rows === prev.rows) };
       setRun(r);
     },
+    redis: setRedis,
     gone: () => setMissing(true),
   });
 
@@ -109,6 +111,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         {state !== null ? <StateBadge state={state} /> : null}
         <LiveIndicator status={status} />
       </div>
+      <RedisWarning redis={redis} />
       <dl className="facts">
         <div><dt>Type</dt><dd>{run?.run_type ?? base?.run_type ?? '—'}</dd></div>
         <div><dt>Logical date</dt><dd>{formatDate(run?.logical_date ?? base?.logical_date)}</dd></div>

@@ -6,11 +6,11 @@ import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId } from '../lib/format.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { LiveRun } from '../shared/events.ts';
+import type { LiveRedis, LiveRun } from '../shared/events.ts';
 
 /** Task states after which no try starts unless the task is cleared. */
 const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
@@ -22,6 +22,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const mapIndex = Number(location.search.get('map_index') ?? '-1');
   const askedTry = location.search.get('try');
   const [run, setRun] = useState<LiveRun | null>(null);
+  const [redis, setRedis] = useState<LiveRedis | null>(null);
   const [lines, setLines] = useState<LogLine[] | null>(null);
   const [liveLines, setLiveLines] = useState<LogLine[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -66,6 +67,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     { run_id: runId, task_id: taskId, map_index: mapIndex, try: tryNumber },
     {
       run: ({ run: r }) => setRun(r),
+      redis: setRedis,
       log: (e) => {
         if (e.try_number !== tryNumber) return;
         // The try has started after all: the logs route's 404 for it ("has not run yet") is stale.
@@ -105,6 +107,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         {task ? <StateBadge state={task.state} /> : null}
         <LiveIndicator status={status} />
       </div>
+      <RedisWarning redis={redis} />
       {task ? (
         // The task's times and counts are its latest try's: an earlier try shown says whose they are.
         <p className="muted" data-testid="try-facts">

@@ -120,6 +120,14 @@ export interface LiveScheduler {
   last_seen_at: string | null;
 }
 
+/**
+ * The `redis` event: whether the API reaches Redis. While it does not, no task is handed to a
+ * runner and no schedule fires (runs wait queued in PostgreSQL, and go on once it is back).
+ */
+export interface LiveRedis {
+  reachable: boolean;
+}
+
 export interface LiveRun extends LiveRunSummary {
   job_id: string;
   /** The job's name, as the pages name it (its id may be all a link to the run says). */
@@ -147,6 +155,8 @@ export interface LiveEvents {
   log: { task_id: string; map_index: number; try_number: number; lines: LiveLogLine[] };
   /** With the jobs list and a job's page: whether a scheduler runs. */
   scheduler: LiveScheduler;
+  /** With every page: whether Redis is reachable (nothing is dispatched or fired without it). */
+  redis: LiveRedis;
   /** The watched thing is gone or not visible; the stream ends after this. */
   gone: { message: string };
   /** `stale: true`: the server cannot read what is watched (PostgreSQL away), so no change shows until `stale: false`. */
