@@ -443,6 +443,7 @@ describe('runs and tasks', () => {
     assert.equal(before.state, 'failed');
     assert.equal(before.error, 'source unreachable');
     assert.equal(before.try_number, 1);
+    assert.deepEqual(before.earlier_tries, []);
 
     const log = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`);
     assert.equal(log.status, 200, log.text);
@@ -461,6 +462,9 @@ describe('runs and tasks', () => {
     assert.equal(cleared.status, 200, cleared.text);
     const after = cleared.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
     assert.ok(['queued', 'scheduled'].includes(after.state), after.state);
+    // The cleared try is kept among the earlier ones, with its times (the task's own are reset).
+    assert.deepEqual(after.earlier_tries, [{ try_number: 1, state: 'failed', started_at: before.started_at, ended_at: before.ended_at }]);
+    assert.equal(after.started_at, null);
     // The cleared task's next try, as a runner would take it: tries 1 and 2 exist, 3 does not.
     await sqlTransaction(api.db.prisma, async (sql) => {
       const [claimed] = await api.engine.store.claimTries(sql, [{ ...ref, tryNumber: 2 }]);

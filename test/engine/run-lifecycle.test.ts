@@ -109,6 +109,13 @@ describe('run lifecycle', () => {
     const failLogs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: t.id, level: 'error' }, orderBy: { tryNumber: 'asc' } });
     assert.deepEqual(failLogs.map((l) => l.tryNumber), [1, 2]);
     assert.match(failLogs[0]?.message ?? '', /flaky 1/);
+    // The tries before the latest keep their times (QA round 28: the timeline showed the latest only).
+    const earlier = t.earlierTries as { try_number: number; state: string; started_at: string; ended_at: string }[];
+    assert.deepEqual(earlier.map((e) => [e.try_number, e.state]), [[1, 'failed'], [2, 'failed']]);
+    const times = earlier.flatMap((e) => [Date.parse(e.started_at), Date.parse(e.ended_at)]);
+    times.push(t.startedAt?.getTime() ?? NaN);
+    assert.deepEqual([...times].sort((a, b) => a - b), times, 'each try starts after the one before it ended');
+    assert.ok(times[2]! - times[1]! >= 90, `the gap before try 2 is its retry delay (100 ms): ${times[2]! - times[1]!} ms`);
   });
 
   it('fails a stream after its tries are used up; other streams still load; archive is upstream_failed', async () => {
@@ -428,6 +435,13 @@ describe('run lifecycle', () => {
     assert.ok(Object.values(states).every((s) => s === 'success'), JSON.stringify(states));
     const stageB = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 1 } });
     assert.equal(stageB.tryNumber, 2);
+    assert.deepEqual(
+      (stageB.earlierTries as { try_number: number; state: string }[]).map((e) => [e.try_number, e.state]),
+      [[1, 'failed']],
+      'the cleared try is kept among the earlier ones',
+    );
+    const transformB = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'transform', mapIndex: 1 } });
+    assert.deepEqual(transformB.earlierTries, [], 'an instance that had not run before its clear has no earlier try');
     const stageA = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', mapIndex: 0 } });
     assert.equal(stageA.tryNumber, 1, 'the other stream was not redone');
     const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });

@@ -344,8 +344,13 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // beside a timeline that starts at its first task (before: "Duration 56 ms" alone; QA round 25).
     await page.getByTestId('run-rerun').waitFor({ timeout: 15_000 });
     assert.match((await page.getByTestId('run-rerun').textContent()) ?? '', /^ since a clear re-ran it; its first task started /);
-    // The timeline shows the latest try, and says it is not the first.
-    assert.match((await page.locator('.timeline-row[data-task="load"][data-map-index="1"] .timeline-label').textContent()) ?? '', /load · orders \(try 2\)/);
+    // The timeline says the latest try is not the first, and draws the one before it too (QA round 28:
+    // the latest try only), in the state it ended in.
+    const timelineRow = page.locator('.timeline-row[data-task="load"][data-map-index="1"]');
+    assert.match((await timelineRow.locator('.timeline-label').textContent()) ?? '', /load · orders \(try 2\)/);
+    assert.deepEqual(await timelineRow.locator('.timeline-bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-try'))), ['1', '2']);
+    assert.match((await timelineRow.locator('.timeline-bar-earlier').getAttribute('title')) ?? '', /^load · orders: try 1 failed, \d/);
+    await shot(page, 'dev-12a-run-page-timeline-tries');
     await row.getByRole('link', { name: 'load' }).click();
     await page.getByRole('button', { name: 'Try 2' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Try 2' }).getAttribute('aria-pressed'), 'true', 'the latest try is shown first');
@@ -353,9 +358,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Try 1' }).click();
     await until('try 1 to be shown', async () => (await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed')) === 'true');
     await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();
-    // The facts above are the latest try's, and say so (before: "try 2 of 3" above try 1's lines; QA round 25).
+    // The facts above say whose they are (before: "try 2 of 3" above try 1's lines; QA round 25).
     // Its number of tries is the latest's: the clear added tries since try 1 ran (QA round 27: "try 1 of 8").
-    assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 1, an earlier one; the latest, try 2 of \d+: /);
+    // Try 1's own end and duration (QA round 28: the latest's duration, beside try 1's number).
+    assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 1, an earlier one: failed, \d+(\.\d+)? m?s · the latest is try 2 of \d+$/);
     assert.equal(await page.getByTestId('task-error').textContent(), `Try 2 (the latest): ${LOAD_ERROR}`);
     await shot(page, 'dev-12b-task-log-try-1-of-2');
     await page.close();

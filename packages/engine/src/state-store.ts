@@ -592,7 +592,8 @@ export class StateStore {
       await sql.execute`
         UPDATE task_instances
         SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, clearable = true, started_at = NULL, ended_at = NULL,
-            next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()}
+            next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()},
+            earlier_tries = sluice_with_try(earlier_tries, try_number, state::text, started_at, ended_at)
         WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
     if (run.state === 'running') return this.#evaluateRuns(sql, [{ run, rows: undefined }]);
@@ -664,7 +665,9 @@ export class StateStore {
       WITH claimed AS (
         UPDATE task_instances ti
         SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
-            started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, clearable = true, updated_at = ${now}
+            started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, clearable = true, updated_at = ${now},
+            -- the try before this one did not succeed (a success is cleared before it runs again); a lost one has no end but its last beat
+            earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at))
         FROM dag_runs r,
              unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
                AS req(id, prev_try, runner_id)

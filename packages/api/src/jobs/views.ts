@@ -1,4 +1,5 @@
-import { columnTransformationToView, type JobStatusView, type JobView, type RunSummaryView, type RunView, type TaskView } from '@sluice/core/contract';
+import { z } from 'zod';
+import { TASK_STATES, columnTransformationToView, type EarlierTryView, type JobStatusView, type JobView, type RunSummaryView, type RunView, type TaskView } from '@sluice/core/contract';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import type { DagRunModel, IngestionJobModel, TaskInstanceModel } from '@sluice/db';
 import { queuedRunWait } from '@sluice/core/states';
@@ -71,8 +72,22 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
 /** The task instance columns a task view reads (the live UI selects only these). */
 export type TaskViewSource = Pick<
   TaskInstanceModel,
-  'taskId' | 'mapIndex' | 'stream' | 'taskType' | 'state' | 'tryNumber' | 'maxTries' | 'rows' | 'bytes' | 'error' | 'queuedAt' | 'startedAt' | 'endedAt' | 'nextRetryAt'
+  'taskId' | 'mapIndex' | 'stream' | 'taskType' | 'state' | 'tryNumber' | 'maxTries' | 'rows' | 'bytes' | 'error' | 'queuedAt' | 'startedAt' | 'endedAt' | 'nextRetryAt' | 'earlierTries'
 >;
+
+/** `task_instances.earlier_tries` as the state store writes it (PostgreSQL's jsonb times: `…+00:00`). */
+const storedEarlierTries = z.array(
+  z.object({ try_number: z.number().int(), state: z.enum(TASK_STATES), started_at: z.string(), ended_at: z.string().nullable() }),
+);
+
+function earlierTriesView(stored: unknown): EarlierTryView[] {
+  return storedEarlierTries.parse(stored).map((t) => ({
+    try_number: t.try_number,
+    state: t.state,
+    started_at: new Date(t.started_at).toISOString(),
+    ended_at: t.ended_at === null ? null : new Date(t.ended_at).toISOString(),
+  }));
+}
 
 export function taskView(t: TaskViewSource): TaskView {
   return {
@@ -90,6 +105,7 @@ export function taskView(t: TaskViewSource): TaskView {
     started_at: iso(t.startedAt),
     ended_at: iso(t.endedAt),
     next_retry_at: iso(t.nextRetryAt),
+    earlier_tries: earlierTriesView(t.earlierTries),
   };
 }
 

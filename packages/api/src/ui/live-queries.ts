@@ -184,6 +184,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
           startedAt: true,
           endedAt: true,
           nextRetryAt: true,
+          earlierTries: true,
           heartbeatAt: true,
           error: true,
           clearable: true,

@@ -90,6 +90,16 @@ export const jobListView = z
   .object({ jobs: z.array(jobView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
   .meta({ id: 'JobList' });
 
+export const earlierTryView = z
+  .object({
+    try_number: z.number().int(),
+    state: z.enum(TASK_STATES).describe('how the try ended: failed for a try that was retried; for a cleared try, the state it had'),
+    started_at: timestamp,
+    ended_at: timestamp.nullable().describe("null when the try's end is not known"),
+  })
+  .meta({ id: 'EarlierTry' });
+export type EarlierTryView = z.output<typeof earlierTryView>;
+
 export const taskView = z
   .object({
     task_id: z.string(),
@@ -106,6 +116,9 @@ export const taskView = z
     started_at: timestamp.nullable(),
     ended_at: timestamp.nullable(),
     next_retry_at: timestamp.nullable().describe('up_for_retry: when its next try starts (the retry backoff); null otherwise'),
+    earlier_tries: z
+      .array(earlierTryView)
+      .describe("the tries before the latest, oldest first (the fields above are the latest try's); a clear keeps the tries it resets here"),
   })
   .meta({ id: 'TaskInstance' });
 export type TaskView = z.output<typeof taskView>;

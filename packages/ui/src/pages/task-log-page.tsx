@@ -9,10 +9,34 @@ import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId } from '../lib/format.ts';
+import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { LiveRedis, LiveRun } from '../shared/events.ts';
+import type { LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
 
 /** Task states after which no try starts unless the task is cleared. */
+/**
+ * The shown try's state and duration. The task's counts are its latest try's; an earlier try shows
+ * its own end and duration, from the task's earlier tries (QA round 28: it showed the latest's
+ * duration beside the earlier try's number). How many tries there are is the latest's: a clear
+ * since an earlier one added tries (QA round 27: "try 1 of 8" for a try logged as 1 of 4).
+ */
+function TryFacts({ task, tryNumber }: { task: LiveTask; tryNumber: number }): ReactNode {
+  const latest = `try ${task.try_number} of ${task.max_tries}`;
+  let facts: string;
+  if (tryNumber === task.try_number || task.try_number === 0) {
+    facts = `${latest} · ${formatDuration(elapsed(task.started_at, task.ended_at))}${task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}`;
+  } else {
+    const earlier = task.earlier_tries.find((e) => e.try_number === tryNumber);
+    const end = earlier === undefined ? '' : `: ${stateLabel(earlier.state)}${earlier.ended_at === null ? '' : `, ${formatDuration(elapsed(earlier.started_at, earlier.ended_at))}`}`;
+    facts = `try ${tryNumber}, an earlier one${end} · the latest is ${latest}`;
+  }
+  return (
+    <p className="muted" data-testid="try-facts">
+      {facts}
+    </p>
+  );
+}
+
 const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
 
 /** A task's log, one try at a time; the current try follows live while the task runs. */
@@ -108,15 +132,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         <LiveIndicator status={status} />
       </div>
       <RedisWarning redis={redis} />
-      {task ? (
-        // The task's times and counts are its latest try's: an earlier try shown says whose they are.
-        <p className="muted" data-testid="try-facts">
-          {/* How many tries there are now is the latest try's: a clear since an earlier one added tries (QA round 27: "try 1 of 8" for a try logged as 1 of 4). */}
-          {tryNumber === task.try_number || task.try_number === 0 ? `try ${tryNumber} of ${task.max_tries} · ` : `try ${tryNumber}, an earlier one; the latest, try ${task.try_number} of ${task.max_tries}: `}
-          {formatDuration(elapsed(task.started_at, task.ended_at))}
-          {task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}
-        </p>
-      ) : null}
+      {task ? <TryFacts task={task} tryNumber={tryNumber} /> : null}
       <div className="tries" role="group" aria-label="Tries">
         {Array.from({ length: tries }, (_, i) => i + 1).map((n) => (
           <button

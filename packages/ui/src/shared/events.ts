@@ -85,6 +85,14 @@ export interface LiveJob {
   runs: LiveRunWithMarks[];
 }
 
+/** One of a task's tries before its latest (the API's EarlierTry). */
+export interface LiveEarlierTry {
+  try_number: number;
+  state: TaskStateName;
+  started_at: string;
+  ended_at: string | null;
+}
+
 export interface LiveTask extends LiveTaskMark {
   task_type: string;
   max_tries: number;
@@ -94,6 +102,8 @@ export interface LiveTask extends LiveTaskMark {
   started_at: string | null;
   ended_at: string | null;
   next_retry_at: string | null;
+  /** The tries before the latest, oldest first (the times above are the latest's). */
+  earlier_tries: LiveEarlierTry[];
   /** A running try's last heartbeat (its start until the first): the run page says when it is old. */
   heartbeat_at: string | null;
   error: string | null;
