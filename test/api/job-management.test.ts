@@ -454,6 +454,12 @@ describe('runs and tasks', () => {
     assert.deepEqual(none.body, { error: 'try 2 of task extract not found: it has try 1 only' });
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/nope/logs`)).status, 404);
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).status, 400);
+    // try_number, the answers' name for it, is the same parameter (QA round 28: "unknown field").
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try_number=1`)).body, log.body);
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&try_number=1`)).body, log.body);
+    const both = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&try_number=2`);
+    assert.equal(both.status, 400, both.text);
+    assert.deepEqual(both.body, { error: 'try_number: names try 2, and try names 1: give one of them' });
     const nulTask = await req('GET', `/api/runs/${runId}/tasks/ex%00tract/logs`);
     assert.equal(nulTask.status, 400, nulTask.text);
     assert.deepEqual(nulTask.body, { error: 'task_id: must not contain the NUL character (U+0000)' });

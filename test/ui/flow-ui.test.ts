@@ -348,7 +348,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     // the latest try only), in the state it ended in.
     const timelineRow = page.locator('.timeline-row[data-task="load"][data-map-index="1"]');
     assert.match((await timelineRow.locator('.timeline-label').textContent()) ?? '', /load · orders \(try 2\)/);
-    assert.deepEqual(await timelineRow.locator('.timeline-bar').evaluateAll((bars) => bars.map((b) => b.getAttribute('data-try'))), ['1', '2']);
+    const bars = timelineRow.locator('.timeline-bar');
+    assert.deepEqual(await Promise.all([0, 1].map((i) => bars.nth(i).getAttribute('data-try'))), ['1', '2']);
+    assert.equal(await bars.count(), 2);
     assert.match((await timelineRow.locator('.timeline-bar-earlier').getAttribute('title')) ?? '', /^load · orders: try 1 failed, \d/);
     await shot(page, 'dev-12a-run-page-timeline-tries');
     await row.getByRole('link', { name: 'load' }).click();

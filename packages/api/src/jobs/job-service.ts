@@ -601,8 +601,18 @@ export class JobService {
    * instance has not reached is not found, the answer saying which tries there are: an empty
    * answer would read as a try that logged nothing.
    */
-  async taskLog(p: Principal, runId: string, taskId: string, q: { try?: number | undefined; map_index?: number | undefined }): Promise<TaskLogView> {
+  async taskLog(
+    p: Principal,
+    runId: string,
+    taskId: string,
+    query: { try?: number | undefined; try_number?: number | undefined; map_index?: number | undefined },
+  ): Promise<TaskLogView> {
     requireScope(p, 'sluice:read');
+    // `try_number` is `try` by the answers' name for it (QA round 28: refused as unknown).
+    if (query.try !== undefined && query.try_number !== undefined && query.try !== query.try_number) {
+      throw new ValidationError([{ path: 'try_number', message: `names try ${query.try_number}, and try names ${query.try}: give one of them` }]);
+    }
+    const q = { map_index: query.map_index, try: query.try ?? query.try_number };
     const run = await this.#run(p, runId);
     const instances = await this.d.prisma.taskInstance.findMany({
       where: { runId, taskId, ...(q.map_index === undefined ? {} : { mapIndex: q.map_index }) },

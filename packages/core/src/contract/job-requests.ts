@@ -105,6 +105,7 @@ export type ListRunsQuery = z.output<typeof listRunsQuery>;
 
 export const taskLogQuery = z.strictObject({
   try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest); a try the task has not reached is 404"),
+  try_number: z.coerce.number().int().min(1).optional().describe('the same as `try`, by the name the answers give it'),
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
 });
 export const clearTaskQuery = z.strictObject({

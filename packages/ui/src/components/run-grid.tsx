@@ -1,5 +1,5 @@
 import { useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
-import { elapsed, formatDate, formatDuration, shortId } from '../lib/format.ts';
+import { elapsed, formatDuration, formatLogicalDate, shortId } from '../lib/format.ts';
 import { topoOrder } from '../lib/dag-layout.ts';
 import { groupState, STATE_COLOURS, stateCounts, stateLabel } from '../lib/states.ts';
 import { Link } from '../router.tsx';
@@ -125,8 +125,8 @@ export function RunGrid({
                   data-run-id={r.run_id}
                   data-state={r.state}
                   aria-pressed={r.run_id === selectedRunId}
-                  aria-label={`Run ${shortId(r.run_id)} ${r.run_type}, ${stateLabel(r.state)}, ${formatDate(r.logical_date)}, ${formatDuration(durations[i] ?? null)}`}
-                  title={`${formatDate(r.logical_date)} · ${stateLabel(r.state)} · ${formatDuration(durations[i] ?? null)}`}
+                  aria-label={`Run ${shortId(r.run_id)} ${r.run_type}, ${stateLabel(r.state)}, ${formatLogicalDate(r.logical_date)}, ${formatDuration(durations[i] ?? null)}`}
+                  title={`${formatLogicalDate(r.logical_date)} · ${stateLabel(r.state)} · ${formatDuration(durations[i] ?? null)}`}
                   onClick={() => onSelectRun(r.run_id)}
                 >
                   <span style={{ height: `${Math.max(8, ((durations[i] ?? 0) / longest) * 48)}px`, background: STATE_COLOURS[r.state] }} />

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { elapsed } from './format.ts';
+import { elapsed, formatDate, formatLogicalDate } from './format.ts';
 
 test('elapsed: from start to end, or to now; never below 0, as for a try started since the page clock last ticked (QA round 28)', () => {
   assert.equal(elapsed(null, null), null);
@@ -8,4 +8,13 @@ test('elapsed: from start to end, or to now; never below 0, as for a try started
   assert.equal(elapsed('2026-12-01T09:00:00.000Z', null, Date.parse('2026-12-01T09:00:02.000Z')), 2000);
   // before: -785
   assert.equal(elapsed('2026-12-01T09:19:41.549Z', null, Date.parse('2026-12-01T09:19:40.764Z')), 0);
+});
+
+test("formatLogicalDate: a manual run's instant to the millisecond, so runs triggered in one second read apart (QA round 28); a fire on a whole second as formatDate", () => {
+  const a = formatLogicalDate('2026-12-01T09:21:49.120Z');
+  const b = formatLogicalDate('2026-12-01T09:21:49.857Z');
+  assert.notEqual(a, b);
+  assert.match(a, /49[.,]120/);
+  assert.equal(formatLogicalDate('2026-12-01T09:21:00.000Z'), formatDate('2026-12-01T09:21:00.000Z'));
+  assert.equal(formatLogicalDate(null), '—');
 });

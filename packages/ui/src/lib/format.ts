@@ -7,6 +7,27 @@ export function formatDate(iso: string | null | undefined): string {
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
 }
 
+/**
+ * A run's logical date: as formatDate, with its milliseconds when it has any. A manual run's is the
+ * trigger's instant, so runs triggered within one second read apart (QA round 28: four showed one
+ * date); a schedule's fire times are whole seconds and read as before.
+ */
+export function formatLogicalDate(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (d.getMilliseconds() === 0) return formatDate(iso);
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    fractionalSecondDigits: 3,
+    timeZoneName: 'short',
+  });
+}
+
 /** A log line's time of day in the browser's time zone, to the millisecond (its date and zone are in formatDate's title). */
 export function formatLogTime(iso: string): string {
   const d = new Date(iso);

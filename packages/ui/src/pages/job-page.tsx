@@ -11,7 +11,7 @@ import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
 import { SourceConfigEditor } from '../components/source-config-editor.tsx';
 import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
-import { formatDate, shortId } from '../lib/format.ts';
+import { formatDate, formatLogicalDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveJob, LiveRedis, LiveScheduler } from '../shared/events.ts';
@@ -206,7 +206,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           {selectedRun !== null ? (
             <span className="muted small">
               {' '}
-              · run <Link to={`/runs/${selectedRun.run_id}`}>{shortId(selectedRun.run_id)}</Link> ({formatDate(selectedRun.logical_date)})
+              · run <Link to={`/runs/${selectedRun.run_id}`}>{shortId(selectedRun.run_id)}</Link> ({formatLogicalDate(selectedRun.logical_date)})
             </span>
           ) : null}
         </h2>

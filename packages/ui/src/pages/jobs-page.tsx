@@ -6,7 +6,7 @@ import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, RedisWarning, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
-import { formatDate, shortId } from '../lib/format.ts';
+import { formatDate, formatLogicalDate, shortId } from '../lib/format.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter, withQuery } from '../router.tsx';
@@ -205,8 +205,8 @@ export function JobsPage(): ReactNode {
                   <td data-label="Last runs">
                     <span className="run-marks">
                       {[...(line?.runs ?? [])].reverse().map((r) => (
-                        <Link key={r.run_id} to={`/runs/${r.run_id}`} aria-label={`Run ${shortId(r.run_id)}: ${stateLabel(r.state)}, ${formatDate(r.logical_date)}`}>
-                          <StateMark state={r.state} title={`${stateLabel(r.state)} · ${formatDate(r.logical_date)}`} />
+                        <Link key={r.run_id} to={`/runs/${r.run_id}`} aria-label={`Run ${shortId(r.run_id)}: ${stateLabel(r.state)}, ${formatLogicalDate(r.logical_date)}`}>
+                          <StateMark state={r.state} title={`${stateLabel(r.state)} · ${formatLogicalDate(r.logical_date)}`} />
                         </Link>
                       ))}
                       {line !== undefined && line.runs.length === 0 ? <span className="muted small">no runs</span> : null}

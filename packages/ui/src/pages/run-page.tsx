@@ -9,7 +9,7 @@ import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
-import { elapsed, formatBytes, formatCount, formatDate, formatDuration, shortId } from '../lib/format.ts';
+import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId } from '../lib/format.ts';
 import { useClock } from '../lib/use-clock.ts';
 import { tablesWritten } from '../lib/tables-written.ts';
 import { Link } from '../router.tsx';
@@ -114,7 +114,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <RedisWarning redis={redis} />
       <dl className="facts">
         <div><dt>Type</dt><dd>{run?.run_type ?? base?.run_type ?? '—'}</dd></div>
-        <div><dt>Logical date</dt><dd>{formatDate(run?.logical_date ?? base?.logical_date)}</dd></div>
+        <div><dt>Logical date</dt><dd>{formatLogicalDate(run?.logical_date ?? base?.logical_date)}</dd></div>
         <div><dt>Started</dt><dd>{formatDate(startedAt)}</dd></div>
         <div><dt>Ended</dt><dd>{formatDate(run?.ended_at ?? base?.ended_at)}</dd></div>
         <div>
