@@ -185,15 +185,25 @@ async function spawnAndStream(launch: ConnectorLaunch, options: RunConnectorProc
 
   try {
     const decoder = new StringDecoder('utf8');
-    let rest = '';
+    // The start of a line not ended yet, in the pieces it came in: each chunk is searched for a
+    // newline once, and a line of many chunks is joined once it ends (QA round 29: joining and
+    // searching it again at each chunk made a 140 MB record take 113 s).
+    const unended: string[] = [];
+    let unendedLength = 0;
     try {
       for await (const chunk of stdout as AsyncIterable<Buffer>) {
         if (terminated) break;
-        const text = rest.length > 0 ? rest + decoder.write(chunk) : decoder.write(chunk);
+        const text = decoder.write(chunk);
         let start = 0;
-        let nl = text.indexOf('\n', start);
+        let nl = text.indexOf('\n');
         while (nl !== -1) {
-          const line = text.slice(start, nl);
+          let line = text.slice(start, nl);
+          if (unended.length > 0) {
+            unended.push(line);
+            line = unended.join('');
+            unended.length = 0;
+            unendedLength = 0;
+          }
           start = nl + 1;
           if (line.length > 0) {
             const pending = options.onLine(line);
@@ -202,11 +212,15 @@ async function spawnAndStream(launch: ConnectorLaunch, options: RunConnectorProc
           }
           nl = text.indexOf('\n', start);
         }
-        rest = start === 0 ? text : text.slice(start);
-        if (rest.length > maxLine) terminate('line_too_long');
+        if (terminated) break;
+        if (start < text.length) {
+          unended.push(start === 0 ? text : text.slice(start));
+          unendedLength += text.length - start;
+        }
+        if (unendedLength > maxLine) terminate('line_too_long');
       }
       if (!terminated) {
-        rest += decoder.end();
+        const rest = unended.join('') + decoder.end();
         if (rest.trim().length > 0) {
           const pending = options.onLine(rest);
           if (pending) await pending;

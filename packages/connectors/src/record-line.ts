@@ -20,10 +20,12 @@ export interface RecordLine {
  * would round integers above 2^53.
  *
  * It takes a RECORD message whose `record.stream` is a string and whose `record.data` is an
- * object, nested to any depth, with the message's own member names, `type` and `stream` free of
- * escapes. Whitespace between tokens is fine: `data` is taken compacted. Everything else — other
- * message types, lines that are not JSON, RECORDs of another shape — answers undefined, and the
- * caller parses the line in full. A result is given only when it is what `JSON.parse` would give,
+ * object, nested to any depth, with strings of any length and escapes anywhere (an escaped stream
+ * name, as Python's `json.dumps` writes `Ünï`, is decoded). Whitespace between tokens is fine:
+ * `data` is taken compacted. Everything else — other message types, lines that are not JSON,
+ * RECORDs of another shape (a `data` that is not an object) — answers undefined, and the caller
+ * parses the line in full (QA round 29: a RECORD it left to the full parse lost the digits of its
+ * integers above 2^53). A result is given only when it is what `JSON.parse` would give,
  * with the last of repeated members counting as it does there, with two repairs that keep a
  * record `JSON.parse` would refuse or DuckDB could not read:
  * - the bare `NaN`, `Infinity` and `-Infinity` that Python's `json.dumps` writes for non-finite
@@ -33,14 +35,7 @@ export interface RecordLine {
  * (stage then keeps the last: withoutRepeatedMembers).
  */
 export function scanRecordLine(line: string): RecordLine | undefined {
-  try {
-    return new RecordScanner(line).scan();
-  } catch (err) {
-    // A value too long for the regular expression engine's backtracking stack (millions of
-    // escapes in one string): the full parse takes that line.
-    if (err instanceof RangeError) return undefined;
-    throw err;
-  }
+  return new RecordScanner(line).scan();
 }
 
 const isSpace = (c: number): boolean => c === SPACE || c === TAB || c === LF || c === CR;
@@ -64,7 +59,6 @@ function nestedValue(depth: number): string {
 }
 
 const VALUE_AT = new RegExp(`(?:${nestedValue(MAX_NESTING)})`, 'y');
-const STRING_AT = new RegExp(STRING, 'y');
 const NUMBER_AT = new RegExp(NUMBER, 'y');
 /** Python's `json.dumps` writes non-finite floats as these bare words; they are staged as strings. */
 const NON_FINITE = ['NaN', 'Infinity', '-Infinity'] as const;
@@ -87,6 +81,52 @@ export function repairSurrogates(text: string): { text: string; repaired: number
   return { text: fixed, repaired };
 }
 
+const HEX = /^[0-9a-fA-F]{4}$/;
+/** The characters JSON escapes with one letter after the backslash: `"`, `\\`, `/`, b, f, n, r, t. */
+const SHORT_ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
+
+/**
+ * The JSON string whose opening quote is at `start`: where it ends (after its closing quote), and
+ * whether it has escapes; undefined when there is none there. A loop, not a regular expression:
+ * a string of millions of escapes overflowed the expression engine's backtracking stack.
+ */
+function stringAt(s: string, start: number): { end: number; escaped: boolean } | undefined {
+  if (s.charCodeAt(start) !== QUOTE) return undefined;
+  let escaped = false;
+  for (let i = start + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === QUOTE) return { end: i + 1, escaped };
+    if (c < SPACE) return undefined;
+    if (c === BACKSLASH) {
+      escaped = true;
+      const e = s.charCodeAt(i + 1);
+      if (e === 0x75) {
+        if (!HEX.test(s.slice(i + 2, i + 6))) return undefined;
+        i += 5;
+      } else if (SHORT_ESCAPES.has(e)) i += 1;
+      else return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A JSON value at `start`: the regular expression's match when it takes the value (compact, at
+ * most MAX_NESTING deep, its strings short enough for the expression engine), else the scanner's.
+ */
+function valueAt(s: string, start: number): { end: number; text: string; nonFinite: number } | undefined {
+  VALUE_AT.lastIndex = start;
+  let matched = false;
+  try {
+    matched = VALUE_AT.test(s);
+  } catch (err) {
+    // A string too long for the expression engine's backtracking stack: the scanner reads it.
+    if (!(err instanceof RangeError)) throw err;
+  }
+  if (matched) return { end: VALUE_AT.lastIndex, text: s.slice(start, VALUE_AT.lastIndex), nonFinite: 0 };
+  return scanValue(s, start);
+}
+
 /**
  * A JSON value at `start` (whitespace around its tokens allowed, nested to any depth), written
  * compact, with `NaN`, `Infinity` and `-Infinity` taken as strings; undefined when the text there
@@ -101,10 +141,10 @@ function scanValue(s: string, start: number): { end: number; text: string; nonFi
     while (isSpace(s.charCodeAt(i))) i += 1;
   };
   const string = (): boolean => {
-    STRING_AT.lastIndex = i;
-    if (!STRING_AT.test(s)) return false;
-    out.push(s.slice(i, STRING_AT.lastIndex));
-    i = STRING_AT.lastIndex;
+    const end = stringAt(s, i)?.end;
+    if (end === undefined) return false;
+    out.push(s.slice(i, end));
+    i = end;
     return true;
   };
   /** `"name":` inside an object. */
@@ -182,9 +222,11 @@ const RBRACE = 0x7d;
 class RecordScanner {
   readonly #s: string;
   #pos = 0;
-  /** The characters of the last string read by `#plainString`: `#s[#textStart, #textEnd)`. */
+  /** The characters of the last string read by `#string`, as written: `#s[#textStart, #textEnd)`. */
   #textStart = 0;
   #textEnd = 0;
+  /** Whether that string has escapes (its text is then what JSON.parse decodes it to). */
+  #textEscaped = false;
 
   constructor(line: string) {
     this.#s = line;
@@ -200,7 +242,7 @@ class RecordScanner {
       if (!this.#memberName()) return undefined;
       if (this.#textIs('type')) {
         // A type other than "RECORD" goes the full way.
-        if (!this.#plainString() || !this.#textIs('RECORD')) return undefined;
+        if (!this.#string() || !this.#textIs('RECORD')) return undefined;
         isRecord = true;
       } else if (this.#textIs('record')) {
         if (!this.#objectStart()) return undefined;
@@ -212,8 +254,8 @@ class RecordScanner {
           if (!this.#memberName()) return undefined;
           const at = this.#pos;
           if (this.#textIs('stream')) {
-            if (!this.#plainString()) return undefined;
-            stream = this.#s.slice(this.#textStart, this.#textEnd);
+            if (!this.#string()) return undefined;
+            stream = this.#text();
           } else if (this.#textIs('data')) {
             if (this.#s.charCodeAt(at) !== LBRACE) return undefined;
             const value = this.#value();
@@ -240,14 +282,11 @@ class RecordScanner {
     return { stream, data: text, nonFinite, loneSurrogates: repaired };
   }
 
-  /** A value at the cursor, moved past: compact text as the regular expression took it, else as the scanner wrote it. */
+  /** A value at the cursor, moved past (see valueAt). */
   #value(): { text: string; nonFinite: number } | undefined {
-    const at = this.#pos;
-    if (this.#match(VALUE_AT)) return { text: this.#s.slice(at, this.#pos), nonFinite: 0 };
-    const scanned = scanValue(this.#s, at);
-    if (scanned === undefined) return undefined;
-    this.#pos = scanned.end;
-    return { text: scanned.text, nonFinite: scanned.nonFinite };
+    const value = valueAt(this.#s, this.#pos);
+    if (value !== undefined) this.#pos = value.end;
+    return value;
   }
 
   #skipSpace(): void {
@@ -265,43 +304,36 @@ class RecordScanner {
     return true;
   }
 
-  /** A string without escapes or control characters (the only kind names, `type` and `stream` may be here). */
-  #plainString(): boolean {
-    const s = this.#s;
-    const start = this.#pos + 1;
-    if (s.charCodeAt(this.#pos) !== QUOTE) return false;
-    const end = s.indexOf('"', start);
-    if (end === -1) return false;
-    for (let i = start; i < end; i++) {
-      const c = s.charCodeAt(i);
-      if (c < SPACE || c === BACKSLASH) return false;
-    }
-    this.#textStart = start;
-    this.#textEnd = end;
-    this.#pos = end + 1;
+  /** A string at the cursor, moved past; its text is then `#text()`. */
+  #string(): boolean {
+    const found = stringAt(this.#s, this.#pos);
+    if (found === undefined) return false;
+    this.#textStart = this.#pos + 1;
+    this.#textEnd = found.end - 1;
+    this.#textEscaped = found.escaped;
+    this.#pos = found.end;
     return true;
   }
 
+  /** The last string's text, decoded. */
+  #text(): string {
+    const raw = this.#s.slice(this.#textStart, this.#textEnd);
+    return this.#textEscaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+  }
+
   #textIs(text: string): boolean {
+    if (this.#textEscaped) return this.#text() === text;
     return this.#textEnd - this.#textStart === text.length && this.#s.startsWith(text, this.#textStart);
   }
 
   /** `"name":`, with the whitespace around it; leaves the cursor at the value. */
   #memberName(): boolean {
     this.#skipSpace();
-    if (!this.#plainString()) return false;
+    if (!this.#string()) return false;
     this.#skipSpace();
     if (this.#s.charCodeAt(this.#pos) !== COLON) return false;
     this.#pos += 1;
     this.#skipSpace();
-    return true;
-  }
-
-  /** Matches `re` (sticky) at the cursor and moves past the match. */
-  #match(re: RegExp): boolean {
-    re.lastIndex = this.#pos;
-    if (!re.test(this.#s)) return false;
-    this.#pos = re.lastIndex;
     return true;
   }
 
@@ -334,22 +366,18 @@ export function withoutRepeatedMembers(data: string): string | undefined {
   const members: { name: string; text: string }[] = [];
   for (;;) {
     skip();
-    STRING_AT.lastIndex = i;
-    if (!STRING_AT.test(data)) return undefined;
-    const nameText = data.slice(i, STRING_AT.lastIndex);
-    i = STRING_AT.lastIndex;
+    const nameEnd = stringAt(data, i)?.end;
+    if (nameEnd === undefined) return undefined;
+    const nameText = data.slice(i, nameEnd);
+    i = nameEnd;
     skip();
     if (data.charCodeAt(i) !== COLON) return undefined;
     i += 1;
     skip();
     const start = i;
-    VALUE_AT.lastIndex = i;
-    if (VALUE_AT.test(data)) i = VALUE_AT.lastIndex;
-    else {
-      const scanned = scanValue(data, i);
-      if (scanned === undefined) return undefined;
-      i = scanned.end;
-    }
+    const value = valueAt(data, i);
+    if (value === undefined) return undefined;
+    i = value.end;
     members.push({ name: JSON.parse(nameText) as string, text: `${nameText}:${data.slice(start, i)}` });
     skip();
     const c = data.charCodeAt(i);

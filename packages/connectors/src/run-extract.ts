@@ -114,6 +114,8 @@ export interface ExtractedRun {
   repairs: Record<string, StreamRepairs>;
   /** RECORD lines that were not JSON even with Python's NaN and Infinity: dropped, counted here. */
   unreadableRecords: number;
+  /** RECORD messages without a stream name, or whose data is not an object (an array, say): dropped, counted here. */
+  malformedRecords: number;
   progress: ExtractProgress;
 }
 
@@ -326,7 +328,7 @@ class ExtractRun {
       clearInterval(ticker);
     }
     if (this.#garbage > MAX_GARBAGE_LOGS) this.#log('warn', 'sluice', `${this.#garbage} stdout lines were not protocol messages (the first ${MAX_GARBAGE_LOGS} are logged)`);
-    if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream or data and were dropped`);
+    if (this.#badRecords > 0) this.#log('warn', 'sluice', `${this.#badRecords} RECORD messages had no stream, or data that is not an object, and were dropped`);
     if (this.#unreadableRecords > 0) {
       this.#log('warn', 'sluice', `${this.#unreadableRecords} RECORD lines were not JSON and were dropped (their text is not logged: it holds source data)`);
     }
@@ -421,6 +423,7 @@ class ExtractRun {
       undeclaredFields: this.#undeclared,
       repairs: Object.fromEntries(this.#repairs),
       unreadableRecords: this.#unreadableRecords,
+      malformedRecords: this.#badRecords,
       progress,
     };
   }
@@ -449,7 +452,8 @@ class ExtractRun {
     const m = msg as { type?: unknown; record?: { stream?: unknown; data?: unknown }; [k: string]: unknown };
     if (m.type === 'RECORD') {
       const rec = m.record;
-      if (!rec || typeof rec.stream !== 'string' || typeof rec.data !== 'object' || rec.data === null) {
+      // The protocol's data is an object: an array (QA round 29) failed its stream's stage on every try.
+      if (!rec || typeof rec.stream !== 'string' || typeof rec.data !== 'object' || rec.data === null || Array.isArray(rec.data)) {
         this.#badRecords += 1;
         return undefined;
       }
@@ -909,6 +913,7 @@ class ExtractRun {
       undeclaredFields: Object.fromEntries(kept.flatMap((k) => (k.undeclaredFields.length > 0 ? [[k.name, k.undeclaredFields]] : []))),
       repairs: Object.fromEntries([...this.#repairs].filter(([name]) => byName.has(name))),
       unreadableRecords: this.#unreadableRecords,
+      malformedRecords: this.#badRecords,
       progress: { ...snapshot, records, bytes },
     };
   }

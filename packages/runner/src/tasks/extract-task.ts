@@ -255,6 +255,11 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   if (result.unreadableRecords > 0) {
     await ctx.warnRun(`${result.unreadableRecords} RECORD lines of ${ctx.job.sourceName} were not JSON and were dropped: those records are not loaded`);
   }
+  if (result.malformedRecords > 0) {
+    await ctx.warnRun(
+      `${result.malformedRecords} RECORD messages of ${ctx.job.sourceName} had no stream, or data that is not an object (as the Airbyte protocol's is), and were dropped: those records are not loaded`,
+    );
+  }
   // Where a data engineer looks, not only in the extract's log (QA round 27).
   for (const [stream, fields] of Object.entries(result.undeclaredFields)) {
     if (fields.length === 0) continue;
