@@ -303,6 +303,29 @@ test("stage holds numbers in text to JSON's shape and a finite value, and an ins
   assert.equal(staged.rejectedRows, 5);
 });
 
+test('stage takes a time without seconds before an offset, refuses an offset hour of 24, and an integer in exponent form only where its double is exact (QA round 29)', async () => {
+  const props = { n: { type: ['null', 'integer'] }, tz: { type: ['null', 'string'], format: 'date-time' } };
+  const raw = [
+    // before: refused (the cast takes T10:00 but not T10:00Z)
+    '{"n":"1.5e3","tz":"2024-01-01T10:00Z"}',
+    '{"n":"-12e0","tz":"2024-01-01t10:00+02:00"}',
+    '{"n":"123456789012345e1","tz":"2024-01-01 10:00-0130"}',
+    // before: 1, a day earlier, and 9007199254740992 taken
+    '{"n":"1.00000000000000000001e0","tz":"2024-01-01T10:00:00+24:00"}',
+    '{"n":"9.007199254740993e15","tz":null}',
+    '{"n":"1.5e0","tz":null}',
+    '{"n":"1e19","tz":null}',
+  ];
+  const { staged } = await stageRaw('11111111-2222-3333-4444-171717171717', raw, props);
+  const rows = await readParquet(staged.files[0]?.key ?? '', 'SELECT n, epoch_ms(tz)::BIGINT AS tz FROM read_parquet(?)');
+  assert.deepEqual(rows.map((r) => r['n']), [1500n, -12n, 1234567890123450n, null, null, null, null]);
+  assert.deepEqual(
+    rows.map((r) => r['tz']),
+    [Date.parse('2024-01-01T10:00:00Z'), Date.parse('2024-01-01T08:00:00Z'), Date.parse('2024-01-01T11:30:00Z')].map(BigInt).concat([null, null, null, null].map(() => null as unknown as bigint)),
+  );
+  assert.deepEqual(staged.mismatches, { n: 4, tz: 1 });
+});
+
 test("streams with names no path takes as they are ('..', quotes, slashes) are staged and transformed under extract's encoding of them", async () => {
   // Names whose encoding is longer than a file name may be (255 bytes) end in a digest, and stay apart (QA round 18).
   const long = ['é'.repeat(100), `${'a'.repeat(254)}/`, `${'a'.repeat(254)}/b`];
@@ -572,6 +595,14 @@ test("a cast of text to a number takes JSON's numbers only, and to a timestamp w
     transformOf(run, 'items', { transformations: cast('at', 'timestamptz') }),
     (err: unknown) => err instanceof NonRetryableTaskError && err.message === 'stream "items", column "at": value "0001-01-01T00:30:00+01:00" in row 2 cannot be cast to timestamptz',
   );
+});
+
+test('a cast of text to a timestamp with a time zone takes a time without seconds before an offset, and a lower-case t, as stage does (QA round 29)', async () => {
+  const run = '11111111-2222-3333-4444-181818181818';
+  await stageRaw(run, ['{"at":"2024-01-01T10:00Z"}', '{"at":"2024-01-01t10:00:30+02:00"}', '{"at":null}'], { at: { type: 'string' } });
+  const out = await transformOf(run, 'items', { transformations: [{ column: 'at', stream: null, newName: null, encryptionKeyName: null, castTo: 'timestamptz', drop: false }] });
+  const rows = await readParquet(out.files[0]?.key ?? '', 'SELECT epoch_ms("at")::BIGINT AS at FROM read_parquet(?)');
+  assert.deepEqual(rows.map((r) => r['at']), [BigInt(Date.parse('2024-01-01T10:00:00Z')), BigInt(Date.parse('2024-01-01T08:00:30Z')), null]);
 });
 
 test('a value of an encrypted column that cannot be cast fails the task without naming the value', async () => {

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
-import { instantInRange, textHasShapeOf } from './value-shapes.ts';
+import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
@@ -47,11 +47,13 @@ function typedExpr(c: string, type: ColumnType): string {
       return `CASE lower(${c}) WHEN 'true' THEN true WHEN 'false' THEN false END`;
     case 'date':
       return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(${c} AS DATE) END`;
-    // RFC 3339 allows a lower-case t and z, which the casts do not take.
-    case 'timestamptz':
-      return `CASE WHEN ${textHasShapeOf(c, type)} AND ${instantInRange(c, `TRY_CAST(upper(${c}) AS TIMESTAMPTZ)`)} THEN TRY_CAST(upper(${c}) AS TIMESTAMPTZ) END`;
+    // RFC 3339's text as the casts take it (timestampText).
+    case 'timestamptz': {
+      const ts = `TRY_CAST(${timestampText(c)} AS TIMESTAMPTZ)`;
+      return `CASE WHEN ${textHasShapeOf(c, type)} AND ${instantInRange(c, ts)} THEN ${ts} END`;
+    }
     case 'timestamp':
-      return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(upper(${c}) AS TIMESTAMP) END`;
+      return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(${timestampText(c)} AS TIMESTAMP) END`;
     case 'string':
       return c;
     case 'json':

@@ -30,7 +30,7 @@ import type { ObjectStore } from '@sluice/storage';
 import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest } from './stage-stream.ts';
 import { ensureCurrent, transformedDir, transformedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
-import { instantInRange, textHasShapeOf } from './value-shapes.ts';
+import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts';
 
 /** Iceberg types of the columns a transform writes. */
 export const outputTypes = ['long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp', 'string'] as const;
@@ -117,6 +117,13 @@ const DUCK_TYPE: Record<CastType, string> = {
   timestamp: 'TIMESTAMP',
 };
 
+/** `v` cast to `type`; a text cast to a timestamp is read as stage reads one (timestampText). */
+function castOf(v: string, type: CastType, cast: 'CAST' | 'TRY_CAST'): string {
+  const to = DUCK_TYPE[type];
+  if (type !== 'timestamptz' && type !== 'timestamp') return `${cast}(${v} AS ${to})`;
+  return `CASE WHEN typeof(${v}) = 'VARCHAR' THEN ${cast}(${timestampText(v)} AS ${to}) ELSE ${cast}(${v} AS ${to}) END`;
+}
+
 /**
  * Whether `v` casts to `type` as it is: the cast succeeds, and changes nothing on the way, as
  * stage's typing does (value-shapes.ts). DuckDB's casts to an integer round a fraction (1.5
@@ -125,7 +132,7 @@ const DUCK_TYPE: Record<CastType, string> = {
  * integer's double); a text cast to a date or timestamp must have its shape.
  */
 function castFits(v: string, type: CastType): string {
-  const cast = `TRY_CAST(${v} AS ${DUCK_TYPE[type]})`;
+  const cast = castOf(v, type, 'TRY_CAST');
   const exact = type === 'int' || type === 'long' ? ` AND coalesce(TRY_CAST(${v} AS DOUBLE) = ${cast}, true)` : '';
   const range = type === 'timestamptz' ? ` AND ${instantInRange(v, cast)}` : '';
   return `${cast} IS NOT NULL${exact}${range} AND ${textHasShapeOf(v, type)}`;
@@ -299,7 +306,7 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     const exprs: string[] = [];
     plan.columns.forEach((c, i) => {
       let e = ident(c.source);
-      if (c.castTo) e = `CAST(${e} AS ${DUCK_TYPE[c.castTo]})`;
+      if (c.castTo) e = castOf(e, c.castTo, 'CAST');
       if (c.encryptionKeyName) {
         const cipher = ciphers.get(c.encryptionKeyName);
         if (!cipher) throw new Error(`cipher ${c.encryptionKeyName} not loaded`);

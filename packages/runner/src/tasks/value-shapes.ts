@@ -4,7 +4,9 @@
  * a transformation's cast checks its values with them, so that a value either fits as it is or is
  * refused — never quietly changed:
  * - an integer has no fractional part: the casts round 10.5 to 11, and beyond a double's precision
- *   (2^53) `"9007199254740993.5"` compares equal to its rounded integer;
+ *   (2^53) `"9007199254740993.5"` compares equal to its rounded integer. In exponent form
+ *   (`"1.5e3"`) it is read through a double, so it fits only with at most 15 significant digits
+ *   and below 2^53, where that double is exact (`"1.00000000000000000001e0"` was taken as 1);
  * - a date is a full date, `2024-01-01`: the cast takes `2024-01-01 extra` and `2024-01-01T23:30:00-05:00`
  *   as 2024-01-01, dropping the rest (a date-time's offset may put it on another day);
  * - a timestamp without a time zone has none: the cast drops the offset of `2024-03-10T02:30:00+02:00`
@@ -18,14 +20,15 @@
  * - a boolean is `true` or `false`, in any case: the cast also takes "yes", "t", "1" and "0".
  * A date-time's seconds and fraction may be left out, and a timestamp's time too (midnight); a
  * timestamp with a time zone without an offset is UTC, as the cast reads it, and its offset may be
- * written as ISO 8601 allows it (`+05`, `+0530`) besides RFC 3339's `+05:30`. A leap second
+ * written as ISO 8601 allows it (`+05`, `+0530`) besides RFC 3339's `+05:30`, with an hour of 00 to 23
+ * (`+24:00` moved the instant a day). A leap second
  * (`23:59:60`) is no value: no Iceberg reader has one. A timestamp with a time zone is also held to
  * years 0001 to 9999 once its offset is applied (instantInRange).
  */
 
 const FULL_DATE = '[0-9]{4}-[0-9]{2}-[0-9]{2}';
 const TIME = '([01][0-9]|2[0-3]):[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?';
-const OFFSET = '([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)';
+const OFFSET = '([Zz]|[+-]([01][0-9]|2[0-3])(:?[0-9]{2})?)';
 
 /** DuckDB regular expressions (RE2) a whole text must match, per type that has a shape. */
 const SHAPES: Readonly<Record<string, string>> = {
@@ -36,11 +39,10 @@ const SHAPES: Readonly<Record<string, string>> = {
 
 /** A JSON number (RFC 8259). */
 const NUMBER = '-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][+-]?[0-9]+)?';
-/**
- * A JSON number that may be an integer: no fraction but zeros, or an exponent (`1.5e3`; the
- * cast's exactness decides those).
- */
-const INTEGER = '-?(0|[1-9][0-9]*)(([.]0+)?|([.][0-9]+)?[eE][+-]?[0-9]+)';
+/** A JSON number written as an integer: no fraction but zeros. */
+const INTEGER = '-?(0|[1-9][0-9]*)([.]0+)?';
+/** A JSON number in exponent form (`1.5e3`), which may be an integer (the cast's exactness decides). */
+const EXPONENT_FORM = '-?(0|[1-9][0-9]*)([.][0-9]+)?[eE][+-]?[0-9]+';
 
 /**
  * A DuckDB condition on `v` (an expression of any type): false when `v` is text that does not have
@@ -53,12 +55,25 @@ export function textHasShapeOf(v: string, type: string): string {
   const isText = `typeof(${v}) = 'VARCHAR'`;
   // Only a number with an exponent can be too large for a double; the others skip the cast.
   const finite = `(NOT (contains(${text}, 'e') OR contains(${text}, 'E')) OR isfinite(TRY_CAST(${text} AS DOUBLE)))`;
-  if (type === 'long' || type === 'int') return `NOT (${isText} AND NOT regexp_full_match(${text}, '${INTEGER}'))`;
+  if (type === 'long' || type === 'int') {
+    // An exponent form is cast through a double: exact with 15 significant digits or fewer, below 2^53.
+    const exactDouble = `length(regexp_replace(regexp_extract(${text}, '^-?([0-9.]*)', 1), '[^0-9]|^0+', '', 'g')) <= 15 AND abs(TRY_CAST(${text} AS DOUBLE)) < 9007199254740992`;
+    return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${INTEGER}') OR (regexp_full_match(${text}, '${EXPONENT_FORM}') AND ${exactDouble})))`;
+  }
   if (type === 'double' || type === 'float') return `NOT (${isText} AND NOT ((regexp_full_match(${text}, '${NUMBER}') AND ${finite}) OR ${text} IN ('NaN', 'Infinity', '-Infinity')))`;
   if (type === 'boolean') return `NOT (${isText} AND lower(${text}) NOT IN ('true', 'false'))`;
   const shape = SHAPES[type];
   if (shape === undefined) return 'true';
   return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${shape}') AND NOT starts_with(${text}, '0000')))`;
+}
+
+/**
+ * The text of `v` as DuckDB's casts to TIMESTAMPTZ and TIMESTAMP take it: RFC 3339's lower-case `t`
+ * and `z` upper-cased, and a time of hours and minutes given its seconds where an offset follows
+ * (the cast refuses `2024-01-01T10:00Z` and `T10:00+02:00`, though it takes `T10:00`).
+ */
+export function timestampText(v: string): string {
+  return `regexp_replace(upper(CAST(${v} AS VARCHAR)), '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([Z+-])', '\\1:00\\2')`;
 }
 
 /**
