@@ -155,7 +155,7 @@ after(async () => {
 
 test('stage types every column and keeps records with misfit values as counted rejects', async () => {
   const warnings: string[] = [];
-  const staged = await stageStream({ store, runId, stream: 'users', signal: never, progress: () => undefined, warn: (m) => warnings.push(m), try: currentTry });
+  const staged = await stageStream({ store, runId, stream: 'users', signal: never, progress: () => undefined, warn: (m) => void warnings.push(m), try: currentTry });
   assert.deepEqual(warnings, []);
   assert.equal(staged.rows, 3);
   assert.deepEqual(staged.mismatches, { age: 1, born: 1 });
@@ -208,7 +208,7 @@ async function stageRaw(run: string, raw: string[], properties: Record<string, u
   };
   await store.put(extractManifestKey(run), JSON.stringify(manifest));
   const warnings: string[] = [];
-  const staged = await stageStream({ store, runId: run, stream, signal: never, progress: () => undefined, warn: (m) => warnings.push(m), try: t });
+  const staged = await stageStream({ store, runId: run, stream, signal: never, progress: () => undefined, warn: (m) => void warnings.push(m), try: t });
   return { staged, warnings };
 }
 
@@ -349,7 +349,7 @@ test('stage leaves out a field with an empty name, says so, and stages the other
   assert.deepEqual(staged.columns.map((c) => c.name), ['id']);
   assert.equal(staged.rows, 2);
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0] ?? '', /stream "items": the source's schema declares a field with an empty name; no column can have it/);
+  assert.match(warnings[0] ?? '', /stream items: the source's schema declares a field with an empty name; no column can have it/);
   assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => r['id']), [1n, 2n]);
 });
 
@@ -367,7 +367,7 @@ test("a record that names a field twice is staged with the field's last value, a
   );
   // The last value of row 3 does not fit: a reject, as any other.
   assert.equal(staged.rejectedRows, 1);
-  assert.deepEqual(warnings, ['stream "items": 2 records name a field more than once; each field\'s last value is loaded, as JSON parsers read such a record (the raw records keep every value)']);
+  assert.deepEqual(warnings, ['stream items: 2 records name a field more than once; each field\'s last value is loaded, as JSON parsers read such a record (the raw records keep every value)']);
 });
 
 test('stage refuses, once and clearly, a stream whose columns differ only in case (DuckDB reads them as one)', async () => {

@@ -46,7 +46,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         stream: streamOf(ctx),
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),
-        warn: (message) => ctx.log.warn(message),
+        warn: (message) => ctx.warnRun(message),
         ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
         try: tryWrites(ctx),
       });

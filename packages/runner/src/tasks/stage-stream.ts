@@ -79,8 +79,11 @@ export interface StageStreamInput {
   stream: string;
   signal: AbortSignal;
   progress(p: { rows?: number; bytes?: number }): void;
-  /** A line for the task's log about something the data could not be given. */
-  warn(message: string): void;
+  /**
+   * What the data could not be given as it was written, for the run's warnings (QA round 29: a record
+   * naming a field twice was said in the stage's log only).
+   */
+  warn(message: string): Promise<void> | void;
   duckdb?: TaskDuckDbSettings;
   try: TryWrites;
 }
@@ -110,7 +113,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
   if (columns.some((c) => c.name === '')) {
     // No table column can have an empty name (DuckDB, Trino and Spark refuse the identifier).
     columns = columns.filter((c) => c.name !== '');
-    input.warn(`stream "${stream}": the source's schema declares a field with an empty name; no column can have it, so its values are not loaded (the raw records keep them)`);
+    await input.warn(`stream ${stream}: the source's schema declares a field with an empty name; no column can have it, so its values are not loaded (the raw records keep them)`);
   }
   if (columns.length === 0) columns = [{ name: '_airbyte_data', type: 'json' }];
   const wholeRecord = columns.length === 1 && columns[0]?.name === '_airbyte_data' && !('_airbyte_data' in ((extracted.jsonSchema['properties'] as object | undefined) ?? {}));
@@ -161,8 +164,8 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       if (!(err instanceof Error && / has duplicate key /.test(err.message))) throw err;
       const rewritten = await withLastOfRepeatedMembers(parts, scratch, input.signal);
       parts = rewritten.files;
-      input.warn(
-        `stream "${stream}": ${rewritten.records} ${rewritten.records === 1 ? 'record names' : 'records name'} a field more than once; ` +
+      await input.warn(
+        `stream ${stream}: ${rewritten.records} ${rewritten.records === 1 ? 'record names' : 'records name'} a field more than once; ` +
           `each field's last value is loaded, as JSON parsers read such a record (the raw records keep every value)`,
       );
       await writeStaged();
