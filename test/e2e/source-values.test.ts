@@ -205,7 +205,32 @@ test("a merge keeps a key's newest row by the stream's cursor, and a CDC source'
   const after = await readWithPyIceberg(stack.db.url, 'values_cdc', 'users', false);
   assert.deepEqual(after.rows.map((r) => [r['id'], r['name']]), [[2, 'user 2']]);
   const load = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${second.run_id}/tasks/load/logs?map_index=0`);
-  assert.ok(load.body.lines.some((l) => /1 keys of this batch were deleted at the source \(_ab_cdc_deleted_at set on their newest row\)/.test(l.message)), JSON.stringify(load.body));
+  // The rows removed, apart from the keys deleted (QA round 29: "1 keys … their rows are removed", also with none in the table).
+  assert.ok(
+    load.body.lines.some((l) => l.message === '1 key of this batch was deleted at the source (_ab_cdc_deleted_at set on its newest row): 1 row of it was in values_cdc.users, and is removed'),
+    JSON.stringify(load.body),
+  );
+
+  // A transformation that drops the cursor or the deletion mark turns those rules off: the run says so.
+  const dropped = await createJob({
+    name: 'cdc merge, rules dropped',
+    source_config: { records: 3, cdc: true, source_file: sourceFile },
+    schema_name: 'values_cdc_dropped',
+    mode: 'merge',
+    streams: ['users'],
+    column_transformations: [
+      { stream: 'users', column: 'seq', transformation_type: 'drop' },
+      { stream: 'users', column: '_ab_cdc_deleted_at', transformation_type: 'drop' },
+    ],
+  });
+  const ruleless = await runJob(dropped);
+  assert.equal(ruleless.state, 'success');
+  const view = await stack.api<RunView & { warnings: string[] }>('GET', `/api/runs/${ruleless.run_id}`);
+  // before: no word of it (QA round 29)
+  assert.deepEqual(view.body.warnings, [
+    "stream users: its cursor seq is not among its columns (a transformation drops it): of a key's rows in a batch, the last read is merged, not the newest",
+    'stream users: the source marks a deleted row with _ab_cdc_deleted_at, which a transformation drops: deletions are not applied, and a deleted key is merged as a row',
+  ]);
 });
 
 test('a column keeps the name the source gives it, with its case, spaces and punctuation', { timeout: 180_000 }, async () => {

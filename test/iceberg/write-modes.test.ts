@@ -327,6 +327,20 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       const plain = await table.merge({ format: 'ndjson', files: [await h.ndjson('cdc-2.ndjson', [{ id: 1, updated_at: at(9), v: 'a', _ab_cdc_deleted_at: null }, { id: 1, updated_at: at(8), v: 'b', _ab_cdc_deleted_at: null }])], columns: cols }, { keys: ['id'] });
       assert.equal(plain.mergeDeletions, 0);
       assert.equal(new Map((await h.read('raw', 'cdc')).rows.map((r) => [r['id'], r['v']])).get(1), 'b');
+      // The rows deletions remove are counted apart from the keys deleted: a key the table does not
+      // hold removes none (QA round 29: "2 keys deleted … their rows are removed", with none removed).
+      const removal = await table.merge(
+        {
+          format: 'ndjson',
+          files: [await h.ndjson('cdc-3.ndjson', [{ id: 1, updated_at: at(9), v: null, _ab_cdc_deleted_at: at(9) }, { id: 77, updated_at: at(9), v: null, _ab_cdc_deleted_at: at(9) }])],
+          columns: cols,
+        },
+        { keys: ['id'], newestBy: 'updated_at', deletedBy: '_ab_cdc_deleted_at' },
+      );
+      assert.deepEqual([removal.mergeDeletions, removal.mergeDeletedRows], [2, 1]);
+      const removed = await h.read('raw', 'cdc');
+      assert.deepEqual(sortById(removed.rows).map((r) => r['id']), [2, 4]);
+      assert.deepEqual([removed.snapshots.at(-1)?.summary['sluice.merge-deletions'], removed.snapshots.at(-1)?.summary['sluice.merge-deleted-rows']], ['2', '1']);
       await assert.rejects(table.merge({ format: 'ndjson', files: [batch], columns: cols }, { keys: ['id'], newestBy: 'nope' }), /newestBy: column nope is not in the data/);
     });
 

@@ -102,6 +102,8 @@ export interface CommitResult {
   mergeDuplicateRows: number;
   /** Merge: keys whose winning row was a deletion (MergeOptions.deletedBy); 0 for other writes. */
   mergeDeletions: number;
+  /** Merge: the table's rows those deletions removed (a key deleted may not have been in the table); 0 for other writes. */
+  mergeDeletedRows: number;
   /** Merge: lost races after which the prepared change was re-applied as it was (the others were recomputed). 0 for other writes. */
   reapplied: number;
 }
@@ -148,6 +150,8 @@ interface PreparedChange {
   mergeDuplicateRows?: number;
   /** Merge: keys whose winning row was a deletion. */
   mergeDeletions?: number;
+  /** Merge: the table's rows those deletions removed. */
+  mergeDeletedRows?: number;
 }
 
 interface LiveFile {
@@ -162,14 +166,15 @@ const SUMMARY_RUN_ID = 'sluice.run-id';
 const SUMMARY_TASK_ID = 'sluice.task-id';
 const SUMMARY_MERGE_DUPLICATE_ROWS = 'sluice.merge-duplicate-rows';
 const SUMMARY_MERGE_DELETIONS = 'sluice.merge-deletions';
+const SUMMARY_MERGE_DELETED_ROWS = 'sluice.merge-deleted-rows';
 
 /** A merge's counts, as its snapshot's summary keeps them (0 when absent). */
-function mergeCountsOf(summary: SnapshotSummary | undefined): { mergeDuplicateRows: number; mergeDeletions: number } {
+function mergeCountsOf(summary: SnapshotSummary | undefined): { mergeDuplicateRows: number; mergeDeletions: number; mergeDeletedRows: number } {
   const n = (key: string): number => {
     const v = summary?.[key];
     return v === undefined ? 0 : Number(v);
   };
-  return { mergeDuplicateRows: n(SUMMARY_MERGE_DUPLICATE_ROWS), mergeDeletions: n(SUMMARY_MERGE_DELETIONS) };
+  return { mergeDuplicateRows: n(SUMMARY_MERGE_DUPLICATE_ROWS), mergeDeletions: n(SUMMARY_MERGE_DELETIONS), mergeDeletedRows: n(SUMMARY_MERGE_DELETED_ROWS) };
 }
 
 /**
@@ -363,6 +368,18 @@ export class IcebergTable {
         }
         const touched = downloaded.filter((d) => hit.has(d.local));
         const local = touched.map((d) => d.local);
+        // The table's rows the batch's deletions remove (QA round 29: the count of deletions read as
+        // rows removed, where a deleted key may never have been loaded).
+        const mergeDeletedRows =
+          deleted === null || mergeDeletions === 0 || local.length === 0
+            ? 0
+            : Number(
+                await scalar(
+                  c,
+                  `SELECT count(*) FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
+                     SEMI JOIN (SELECT * FROM merge_rows WHERE ${deleted} IS NOT NULL) n ON ${keyMatch}`,
+                ),
+              );
         await Promise.all(downloaded.filter((d) => !hit.has(d.local)).map((d) => fs.rm(d.local, { force: true })));
         const keep =
           local.length === 0
@@ -382,6 +399,7 @@ export class IcebergTable {
           asIs: false,
           mergeDuplicateRows,
           mergeDeletions,
+          mergeDeletedRows,
         };
         last = { schema: schemaText, live: livePaths, change };
         return change;
@@ -552,7 +570,17 @@ export class IcebergTable {
         const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns, { replaceIncompatible: replacesRows });
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
-          return { status: 'no-op', attempts: attempt, schemaChanged: false, metadataLocation: baseLocation, inputFilesAsIs: false, mergeDuplicateRows: 0, mergeDeletions: 0, reapplied: 0 };
+          return {
+            status: 'no-op',
+            attempts: attempt,
+            schemaChanged: false,
+            metadataLocation: baseLocation,
+            inputFilesAsIs: false,
+            mergeDuplicateRows: 0,
+            mergeDeletions: 0,
+            mergeDeletedRows: 0,
+            reapplied: 0,
+          };
         }
         const attemptFiles = new Set<string>();
         const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
@@ -751,6 +779,7 @@ export class IcebergTable {
     Object.assign(summary, options.snapshotProperties ?? {});
     if (change.mergeDuplicateRows !== undefined) summary[SUMMARY_MERGE_DUPLICATE_ROWS] = String(change.mergeDuplicateRows);
     if (change.mergeDeletions !== undefined) summary[SUMMARY_MERGE_DELETIONS] = String(change.mergeDeletions);
+    if (change.mergeDeletedRows !== undefined) summary[SUMMARY_MERGE_DELETED_ROWS] = String(change.mergeDeletedRows);
     if (options.runId) summary[SUMMARY_RUN_ID] = options.runId;
     if (options.taskId) summary[SUMMARY_TASK_ID] = options.taskId;
 

@@ -72,17 +72,31 @@ export const CDC_DELETED_AT = '_ab_cdc_deleted_at';
  * Append + Deduped does: the newest by the stream's cursor (a top-level field, as renamed; not
  * an encrypted one, whose ciphertexts do not sort as its values), and the source's
  * `_ab_cdc_deleted_at` as the deletion mark. Without a cursor the batch's order decides.
+ * `notApplied` says which of the stream's own rules a merge cannot follow (for the run's
+ * warnings; QA round 29: a dropped cursor or deletion mark, or a nested cursor, changed the
+ * merge without a word): the cursor is nested, or a transformation drops it or the source's
+ * deletion mark.
  */
 export function mergeOrderFor(
-  cursorField: readonly string[] | undefined,
+  extracted: { cursorField?: readonly string[] | undefined; jsonSchema: Record<string, unknown> } | undefined,
   tm: Pick<TransformedManifest, 'columns'>,
-): { newestBy?: string; deletedBy?: string; unsortedCursor?: string } {
-  const cursor = cursorField?.length === 1 ? tm.columns.find((c) => c.source === cursorField[0]) : undefined;
+): { newestBy?: string; deletedBy?: string; unsortedCursor?: string; notApplied: string[] } {
+  const cursorField = extracted?.cursorField ?? [];
+  const cursor = cursorField.length === 1 ? tm.columns.find((c) => c.source === cursorField[0]) : undefined;
   const deleted = tm.columns.find((c) => c.source === CDC_DELETED_AT);
+  const notApplied: string[] = [];
+  const lastRead = "of a key's rows in a batch, the last read is merged, not the newest";
+  if (cursorField.length > 1) notApplied.push(`its cursor ${cursorField.join('.')} is a nested field, which merge cannot order rows by: ${lastRead}`);
+  else if (cursorField.length === 1 && cursor === undefined) notApplied.push(`its cursor ${cursorField[0] ?? ''} is not among its columns (a transformation drops it): ${lastRead}`);
+  const declared = (extracted?.jsonSchema['properties'] ?? {}) as Record<string, unknown>;
+  if (deleted === undefined && Object.hasOwn(declared, CDC_DELETED_AT)) {
+    notApplied.push(`the source marks a deleted row with ${CDC_DELETED_AT}, which a transformation drops: deletions are not applied, and a deleted key is merged as a row`);
+  }
   return {
     ...(cursor && !cursor.encrypted ? { newestBy: cursor.name } : {}),
     ...(cursor?.encrypted ? { unsortedCursor: cursor.name } : {}),
     ...(deleted ? { deletedBy: deleted.name } : {}),
+    notApplied,
   };
 }
 
@@ -450,7 +464,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     }
     // Merge keys are checked before the table is created: a job whose keys are wrong leaves no empty table behind.
     const mergeKeys = ctx.job.mode === 'merge' ? mergeKeysFor(ctx.job.mergeKeys, tm) : [];
-    const { unsortedCursor, ...mergeOrder } = ctx.job.mode === 'merge' ? mergeOrderFor(extracted?.cursorField, tm) : {};
+    const { unsortedCursor, notApplied, ...mergeOrder } = ctx.job.mode === 'merge' ? mergeOrderFor(extracted, tm) : { notApplied: [] };
+    for (const said of notApplied) await ctx.warnRun(`stream ${stream}: ${said}`);
     if (unsortedCursor !== undefined) {
       ctx.log.info(`the cursor column ${unsortedCursor} is encrypted, and ciphertexts do not sort as its values: of a key's rows in this batch, the last read is merged`);
     }
@@ -561,7 +576,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       );
     }
     if (result.mergeDeletions > 0) {
-      ctx.log.info(`${result.mergeDeletions} keys of this batch were deleted at the source (${mergeOrder.deletedBy ?? CDC_DELETED_AT} set on their newest row): their rows are removed from ${namespace}.${tableName}`);
+      const n = result.mergeDeletions;
+      const removed = result.mergeDeletedRows;
+      ctx.log.info(
+        `${n} ${n === 1 ? 'key' : 'keys'} of this batch ${n === 1 ? 'was' : 'were'} deleted at the source (${mergeOrder.deletedBy ?? CDC_DELETED_AT} set on ${n === 1 ? 'its' : 'their'} newest row): ` +
+          `${removed} ${removed === 1 ? 'row' : 'rows'} of ${n === 1 ? 'it' : 'them'} ${removed === 1 ? 'was' : 'were'} in ${namespace}.${tableName}, and ${removed === 1 ? 'is' : 'are'} removed`,
+      );
     }
     const schema = table.schema;
     const saveAfterCommit = ctx.prisma.$transaction(async (tx) => {
