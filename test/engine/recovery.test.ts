@@ -280,6 +280,33 @@ describe('recovery', () => {
     assert.ok(messages.includes('PostgreSQL is unreachable: the count waits for it (at most 10 min)'), messages.join(' | '));
   });
 
+  it("a handler's transaction that outlives its time limit (a PostgreSQL that hangs under it) is written again, not the try failed", { timeout: 60_000 }, async () => {
+    h = await createHarness();
+    let attempts = 0;
+    await h.startRunner({
+      stage: async (ctx) => {
+        await ctx.whenReachable('the slow write', () =>
+          ctx.prisma.$transaction(
+            async (tx) => {
+              attempts += 1;
+              // The first attempt is held past its limit, as a hung server holds it (Prisma's P2028).
+              if (attempts === 1) await tx.$executeRaw`SELECT pg_sleep(0.5)`;
+              await tx.$queryRaw`SELECT 1`;
+            },
+            { timeout: 200 },
+          ),
+        );
+        return {};
+      },
+    });
+    const jobId = await h.createJob({ streams: ['a'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    // before (QA round 29): the try failed with "a PostgreSQL transaction took too long", and its work was done again
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000)).state, 'success');
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
+    assert.deepEqual([stage.tryNumber, attempts], [1, 2]);
+  });
+
   it("PostgreSQL away under a running try: its log says once that heartbeats fail, and once that they work again", { timeout: 60_000 }, async () => {
     const pg = await ownPostgresServer('beat-pg-away');
     h = await createHarness({ databaseServerUrl: pg.url });

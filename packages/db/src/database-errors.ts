@@ -45,6 +45,16 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
   return 'cause' in err && unreachable(err.cause, inside, depth + 1);
 }
 
+/**
+ * Whether a write failed in a way that waiting and writing again can mend: PostgreSQL unreachable,
+ * or a transaction that outlived its time limit (P2028), which rolled it back. A server that stops
+ * answering without closing its connections shows as the second when a transaction's limit is
+ * shorter than a statement's timeout (QA round 29: a finished try then failed, and was done again).
+ */
+export function isDatabaseWaitable(err: unknown): boolean {
+  return isDatabaseUnreachable(err) || (err instanceof Error && stringField(err, 'code') === 'P2028');
+}
+
 /** Prisma's errors open with the call and an excerpt of its source, and end with what happened. */
 function isPrismaError(err: unknown): err is Error {
   return err instanceof Error && err.name.startsWith('PrismaClient');
@@ -72,7 +82,7 @@ function transactionExpired(err: Error): string | null {
   if (stringField(err, 'code') !== 'P2028') return null;
   const limit = /timeout for this transaction was (\d+) ms, however (\d+) ms passed/.exec(err.message);
   const took = limit ? ` (${Number(limit[2]) / 1000} s, over its limit of ${Number(limit[1]) / 1000} s)` : '';
-  return `a PostgreSQL transaction took too long${took}: it waited on a lock another transaction held, or on an overloaded server`;
+  return `a PostgreSQL transaction took too long${took}: it waited on a lock another transaction held, or on an overloaded server or one that stopped answering`;
 }
 
 /** Whether Prisma refused a write for breaking a unique constraint (P2002). */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, SluiceError, UnclearableTaskError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
-import { errorSummary, isDatabaseUnreachable, type DagCache, type PrismaClient, type Sql } from '@sluice/db';
+import { errorSummary, isDatabaseWaitable, type DagCache, type PrismaClient, type Sql } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import type { FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
@@ -267,7 +267,7 @@ async function retryWhileUnreachable<T>(write: () => Promise<T>, o: { signal: Ab
     try {
       return await write();
     } catch (err) {
-      if (!isDatabaseUnreachable(err) || Date.now() + wait > deadline || o.signal.aborted) throw err;
+      if (!isDatabaseWaitable(err) || Date.now() + wait > deadline || o.signal.aborted) throw err;
       if (attempt === 0) o.onWait();
     }
     await sleep(wait, undefined, { signal: o.signal });
