@@ -407,8 +407,15 @@ describe('recovery', () => {
     // before: each waiting fire made its own run, and the sweep made one more.
     const during = times.filter((t) => t > stoppedAt + 1_000 && t < backAt - 1_000);
     assert.deepEqual(during.map((t) => new Date(t).toISOString()), [], `runs at ${times.map((t) => new Date(t).toISOString().slice(17, 21)).join(' ')} (stopped ${new Date(stoppedAt).toISOString()}, back ${new Date(backAt).toISOString()})`);
-    const messages = lines.map((l) => JSON.parse(l) as { message: string });
+    const messages = lines.map((l) => JSON.parse(l) as { message: string; runId?: string; logicalDate?: string });
     assert.ok(messages.some((m) => m.message === 'a late schedule fire makes the run of the latest fire time instead (catchup is off)'), 'a late fire says so');
+    // Each "created" line names its run's own logical date (QA round 29: a late fire's line named its fire time).
+    const created = messages.filter((m) => m.message === 'scheduled run created');
+    assert.ok(created.length > 0);
+    for (const m of created) {
+      const run = await h.prisma.dagRun.findUniqueOrThrow({ where: { id: m.runId ?? '' } });
+      assert.equal(m.logicalDate, run.logicalDate.toISOString(), `run ${m.runId ?? ''}`);
+    }
   });
 
   it('a runner killed with SIGKILL mid-task: the try is declared lost, retried elsewhere, the run completes', async () => {

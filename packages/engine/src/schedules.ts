@@ -276,9 +276,10 @@ export class Schedules {
    * PostgreSQL cannot be reached the fire waits for it (said once, then tried again after 1 s,
    * 2 s, … up to FIRE_RETRY_MAX_MS), so that an outage over a fire time delays its run instead of
    * losing it. `signal` (the scheduler closing) ends the wait with the error: BullMQ then tries the
-   * fire again later, on this scheduler or another.
+   * fire again later, on this scheduler or another. Answers the run it created, with its logical
+   * date (a late fire's may be a later fire time's); null when it created none.
    */
-  async fire(job: Job, signal?: AbortSignal): Promise<string | null> {
+  async fire(job: Job, signal?: AbortSignal): Promise<{ runId: string; logicalDate: Date } | null> {
     const { jobId } = parsePayload('schedule.fire', job.data);
     const fired = new Date(job.opts.prevMillis ?? job.timestamp);
     for (let waited = 0; ; waited++) {
@@ -294,7 +295,7 @@ export class Schedules {
         }
         const runId = await this.createScheduledRun(jobId, logicalDate);
         if (waited > 0) this.logger.info('PostgreSQL answered: the waiting schedule fire went on', { jobId, logicalDate: logicalDate.toISOString() });
-        return runId;
+        return runId === null ? null : { runId, logicalDate };
       } catch (err) {
         if (err instanceof Error && err.name === 'NotFoundError') {
           this.logger.warn('schedule fired for a job that no longer exists; removing its scheduler', { jobId });

@@ -61,8 +61,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   const worker = new Worker<JobPayload<'schedule.fire'>, void, string>(
     QUEUE_NAMES.schedules,
     async (job) => {
-      const runId = await engine.schedules.fire(job, closingSignal.signal);
-      if (runId) logger.info('scheduled run created', { runId, logicalDate: new Date(job.opts.prevMillis ?? job.timestamp).toISOString() });
+      const created = await engine.schedules.fire(job, closingSignal.signal);
+      // The run's own logical date (QA round 29: a late fire's line named its fire time, not the run's).
+      if (created) logger.info('scheduled run created', { runId: created.runId, logicalDate: created.logicalDate.toISOString() });
     },
     // The worker sets each scheduler's next fire when it takes one: by the same cron as the queue.
     { connection: workerConnection, prefix: options.queuePrefix, concurrency: 4, autorun: false, settings: { repeatStrategy: cronRepeatStrategy } },
