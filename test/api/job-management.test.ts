@@ -174,6 +174,10 @@ describe('schedule, pause, delete', () => {
     const purge = await req('DELETE', `/api/airbyte/ingest/${own}?purge=true`);
     assert.equal(purge.status, 400, purge.text);
     assert.match(purge.body.error, /^purge: unknown query parameter: DELETE \/api\/airbyte\/ingest\/\{job_id\} takes none$/);
+    // A value of the wrong kind is said in Sluice's words, never zod's ("Invalid input: expected number, received NaN").
+    assert.equal((await req('GET', `/api/airbyte/ingest/${own}/runs?state=bogus`)).body.error, 'state: must be one of "queued", "running", "success", "failed", "cancelled"');
+    assert.match((await req('GET', '/api/airbyte/ingest?status=bogus')).body.error, /^status: must be one of "new", /);
+    assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 0 })).body.error, 'max_active_runs: must be 1 or more');
   });
 
   test('list filters by name and status, and pages', async () => {
@@ -453,7 +457,9 @@ describe('runs and tasks', () => {
     assert.equal(none.status, 404, none.text);
     assert.deepEqual(none.body, { error: 'try 2 of task extract not found: it has try 1 only' });
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/nope/logs`)).status, 404);
-    assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).status, 400);
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).body, { error: 'try: must be a number' });
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=0`)).body, { error: 'try: must be 1 or more' });
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1.5`)).body, { error: 'try: must be a whole number' });
     // try_number, the answers' name for it, is the same parameter (QA round 28: "unknown field").
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try_number=1`)).body, log.body);
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&try_number=1`)).body, log.body);

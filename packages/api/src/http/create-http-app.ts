@@ -20,6 +20,17 @@ export interface HttpAppDeps {
  * The express app: JSON bodies up to {@link BODY_LIMIT}, the routes of the table, an optional
  * extra router (the UI), a 404 for anything else, and the one error handler.
  */
+/**
+ * Refuses a query parameter a route does not take, by name, with those it takes: a client's
+ * `?purge=true` on a DELETE, say, is not silently ignored. `route` names it (`GET /api/events`).
+ */
+export function refuseUnknownQuery(req: Request, route: string, known: readonly string[]): void {
+  const unknown = Object.keys(req.query).filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const takes = known.length === 0 ? 'takes none' : `takes ${known.join(', ')}`;
+  throw new ValidationError(unknown.map((name) => ({ path: name, message: `unknown query parameter: ${route} ${takes}` })));
+}
+
 export function createHttpApp(d: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -67,14 +78,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (!route.body && (req.body !== undefined ? !isEmptyObject(req.body) : hasBody(req))) {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
-      // A query parameter a route does not take is refused by name, with those it takes: a
-      // client's `?purge=true` on a DELETE, say, is not silently ignored.
-      const known = route.query instanceof z.ZodObject ? Object.keys(route.query.shape) : [];
-      const unknown = Object.keys(req.query).filter((name) => !known.includes(name));
-      if (unknown.length > 0) {
-        const takes = known.length === 0 ? 'takes none' : `takes ${known.join(', ')}`;
-        throw new ValidationError(unknown.map((name) => ({ path: name, message: `unknown query parameter: ${route.method.toUpperCase()} ${route.path} ${takes}` })));
-      }
+      refuseUnknownQuery(req, `${route.method.toUpperCase()} ${route.path}`, route.query instanceof z.ZodObject ? Object.keys(route.query.shape) : []);
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
     });

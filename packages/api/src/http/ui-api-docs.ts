@@ -27,6 +27,7 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
           }),
         }),
       },
+      400: { description: 'a query parameter: this route takes none', schema: errorResponse },
     },
   },
   {
@@ -45,7 +46,7 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
     }),
     responses: {
       200: { description: 'an event stream (event: jobs | job | run | log | gone)', schema: z.string(), contentType: 'text/event-stream' },
-      400: { description: 'invalid query', schema: errorResponse },
+      400: { description: 'invalid query, or a query parameter it does not take', schema: errorResponse },
       401: { description: 'missing or invalid bearer token', schema: errorResponse },
       404: { description: 'the watched job, run or task is not there for this caller', schema: errorResponse },
     },

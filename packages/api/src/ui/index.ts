@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { NotFoundError, ValidationError } from '@sluice/core';
+import { NotFoundError } from '@sluice/core';
 import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
+import { parseRequest } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
+import { refuseUnknownQuery } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
 import { LiveHub } from './live-hub.ts';
 import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun, loadSchedulerSeen } from './live-queries.ts';
@@ -65,9 +67,10 @@ const eventsQuery = z
     try: z.coerce.number().int().min(0).optional(),
   })
   .strict()
-  .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both' })
+  .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both', path: ['run_id'] })
   .refine((q) => q.task_id === undefined || (q.run_id !== undefined && q.try !== undefined), {
     message: 'task_id needs run_id and try',
+    path: ['task_id'],
   });
 
 /**
@@ -101,7 +104,8 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     "frame-ancestors 'none'",
   ].join('; ');
 
-  router.get('/api/ui/config', (_req, res) => {
+  router.get('/api/ui/config', (req, res) => {
+    refuseUnknownQuery(req, 'GET /api/ui/config', []);
     const a = deps.auth;
     const auth =
       a.mode === 'oidc'
@@ -113,11 +117,8 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   router.get('/api/events', async (req: Request, res: Response, next: NextFunction) => {
     try {
       const principal = devSession?.verify(req) ?? (await deps.authenticate(req));
-      const parsed = eventsQuery.safeParse(req.query);
-      if (!parsed.success) {
-        throw new ValidationError(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-      }
-      await streamEvents(principal, parsed.data, req, res);
+      refuseUnknownQuery(req, 'GET /api/events', Object.keys(eventsQuery.shape));
+      await streamEvents(principal, parseRequest(eventsQuery, req.query), req, res);
     } catch (err) {
       if (res.headersSent) {
         logger.warn('live stream failed', { error: errorSummary(err) });

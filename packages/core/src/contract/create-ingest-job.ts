@@ -4,7 +4,7 @@ import { INGESTION_METADATA_COLUMNS, mergeColumnTransformations, tableNameCollis
 import { canonicalSchedule, normalizeSchedule, normalizeTimeZone } from '../cron/index.ts';
 import { columnTransformationInput, normalizeColumnTransformation } from './column-transformation.ts';
 import { icebergNamespace } from './iceberg-namespace.ts';
-import { fieldIssues } from './parse-request.ts';
+import { fieldIssues, issueWording } from './parse-request.ts';
 import { SOURCE_CONFIG_MAX_DEPTH, sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
 
@@ -168,7 +168,7 @@ function repeats(items: readonly string[]): number[] {
  * connector spec) is checked by the caller.
  */
 export function parseCreateIngestJob(input: unknown): IngestJobSpec {
-  const parsed = createIngestJobRequest.safeParse(input);
+  const parsed = createIngestJobRequest.safeParse(input, { error: issueWording });
   if (!parsed.success) throw new ValidationError(fieldIssues(parsed.error, '', input));
   const b = parsed.data;
   const issues: FieldIssue[] = [];

@@ -50,9 +50,51 @@ function isMissing(input: unknown, path: readonly PropertyKey[]): boolean {
   return typeof at === 'object' && at !== null && !Array.isArray(at) && last !== undefined && !Object.hasOwn(at, last);
 }
 
+const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/**
+ * Sluice's words for zod's common issues, where a schema gives none of its own (QA round 29: "Invalid
+ * input: expected number, received NaN" for `?try=abc`): what the value must be, never the value.
+ * Undefined leaves zod's own.
+ */
+export function issueWording(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const input = issue.input;
+      if (issue.expected === 'number' && typeof input === 'number' && Number.isNaN(input)) return 'must be a number';
+      if (issue.expected === 'int') return 'must be a whole number';
+      if (issue.expected === 'object' && Array.isArray(input)) return 'must be a JSON object, not an array';
+      if (issue.expected === 'object' && input === null) return 'must be a JSON object, not null';
+      if (issue.expected === 'array') return 'must be an array';
+      if (['string', 'number', 'boolean', 'object'].includes(issue.expected)) return `must be a ${issue.expected === 'object' ? 'JSON object' : issue.expected}`;
+      return undefined;
+    }
+    case 'too_small': {
+      const min = Number(issue.minimum);
+      if (issue.origin === 'number') return issue.inclusive === false ? `must be more than ${min}` : `must be ${min} or more`;
+      if (issue.origin === 'string') return min === 1 ? 'must not be empty' : `must have at least ${plural(min, 'character')}`;
+      if (issue.origin === 'array') return min === 1 ? 'must not be empty' : `must have at least ${plural(min, 'item')}`;
+      return undefined;
+    }
+    case 'too_big': {
+      const max = Number(issue.maximum);
+      if (issue.origin === 'number') return issue.inclusive === false ? `must be less than ${max}` : `must be ${max} or less`;
+      if (issue.origin === 'string') return `must have at most ${plural(max, 'character')}`;
+      if (issue.origin === 'array') return `must have at most ${plural(max, 'item')}`;
+      return undefined;
+    }
+    case 'invalid_format':
+      return issue.format === 'uuid' ? 'must be a UUID' : undefined;
+    case 'invalid_value':
+      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return undefined;
+  }
+}
+
 /** Parses `input` with `schema`; a ValidationError listing every bad field otherwise. */
 export function parseRequest<T extends z.ZodType>(schema: T, input: unknown, prefix = ''): z.output<T> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { error: issueWording });
   if (result.success) return result.data;
   throw new ValidationError(fieldIssues(result.error, prefix, input));
 }
