@@ -478,10 +478,14 @@ describe('runs and tasks', () => {
     assert.deepEqual(after.earlier_tries, [{ try_number: 1, state: 'failed', started_at: before.started_at, ended_at: before.ended_at }]);
     assert.equal(after.started_at, null);
     // The cleared task's next try, as a runner would take it: tries 1 and 2 exist, 3 does not.
+    await api.db.prisma.taskInstance.update({ where: { id: ti.id }, data: { rows: 5, bytes: 100 } }); // try 1's counts
     await sqlTransaction(api.db.prisma, async (sql) => {
       const [claimed] = await api.engine.store.claimTries(sql, [{ ...ref, tryNumber: 2 }]);
       assert.ok(claimed, 'try 2 claimed');
     });
+    // Its counts are its own, from 0 (QA round 28: a retry's count started from the lost try's).
+    const second = await api.db.prisma.taskInstance.findUniqueOrThrow({ where: { id: ti.id } });
+    assert.deepEqual([second.rows, second.bytes], [0n, 0n]);
     assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=2`)).status, 200);
     const past = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=3`);
     assert.equal(past.status, 404, past.text);

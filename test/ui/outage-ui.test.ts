@@ -51,9 +51,15 @@ test('pages opened while PostgreSQL is away fill in once it is back, without a r
   const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'outage job' }) });
   assert.equal(created.status, 201, created.text);
   const jobId = (created.body as { job_id: string }).job_id;
+  const triggered = await api.request('POST', `/api/airbyte/ingest/${jobId}/runs`, { token: TOKEN });
+  assert.equal(triggered.status, 201, triggered.text);
+  const runId = (triggered.body as { run_id: string }).run_id;
   await server.stop();
   const context = await browser.newContext();
   try {
+    const run = await context.newPage();
+    await run.goto(`${api.url}/runs/${runId}`);
+    await run.getByText('PostgreSQL is unreachable: try again shortly').first().waitFor({ timeout: 15_000 });
     const list = await context.newPage();
     await list.goto(`${api.url}/jobs`);
     await list.getByText('PostgreSQL is unreachable: try again shortly').first().waitFor({ timeout: 15_000 });
@@ -72,6 +78,9 @@ test('pages opened while PostgreSQL is away fill in once it is back, without a r
     // comes back: it is made again at the feed's next push).
     await list.getByText('PostgreSQL is unreachable').first().waitFor({ state: 'detached', timeout: 30_000 });
     await job.getByText('PostgreSQL is unreachable').first().waitFor({ state: 'detached', timeout: 30_000 });
+    // before: the run page filled in from the live feed, under the error, for good (QA round 29)
+    await run.getByText('manual', { exact: true }).first().waitFor({ timeout: 60_000 });
+    await run.getByText('PostgreSQL is unreachable').first().waitFor({ state: 'detached', timeout: 30_000 });
     assert.equal(await job.getByTestId('job-active').textContent(), 'active');
   } finally {
     await context.close();

@@ -666,6 +666,8 @@ export class StateStore {
         UPDATE task_instances ti
         SET state = 'running', try_number = ti.try_number + 1, runner_id = req.runner_id,
             started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, clearable = true, updated_at = ${now},
+            -- the counts are the new try's own, from 0 (QA round 28: a retry's count started from the lost try's)
+            rows = 0, bytes = 0,
             -- the try before this one did not succeed (a success is cleared before it runs again); a lost one has no end but its last beat
             earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at))
         FROM dag_runs r,

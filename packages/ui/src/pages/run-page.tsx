@@ -2,6 +2,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { queuedRunWait } from '@sluice/core/states';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
+import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
@@ -22,6 +23,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [run, setRun] = useState<LiveRun | null>(null);
   const [redis, setRedis] = useState<LiveRedis | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The run's read failed (PostgreSQL away when the page opened): said until a read again succeeds. */
+  const [readError, setReadError] = useState<string | null>(null);
+  const { attempt, retryLater } = useRetryRead();
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
   const [confirmCancel, setConfirmCancel] = useState(false);
@@ -32,15 +36,23 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   // counts date from the last heartbeat before it, not from its arrival (a rate from it runs high).
   const previous = useRef<{ rows: number; at: number; snapshot: boolean } | null>(null);
 
+  // A read that failed is made again a while later, until one succeeds, and its error then goes
+  // (QA round 29: the page filled in from the live feed under "PostgreSQL is unreachable" for good).
   useEffect(() => {
     api
       .get<Run>(`/api/runs/${encodeURIComponent(runId)}`)
-      .then(setBase)
+      .then((r) => {
+        setBase(r);
+        setReadError(null);
+      })
       .catch((err: unknown) => {
         if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) setMissing(true);
-        else setError(err instanceof Error ? err.message : String(err));
+        else {
+          setReadError(err instanceof Error ? err.message : String(err));
+          retryLater();
+        }
       });
-  }, [api, runId]);
+  }, [api, runId, attempt, retryLater]);
 
   const status = useLive(auth, missing ? null : { run_id: runId }, {
     run: ({ run: r }) => {
@@ -48,10 +60,12 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       // Pushes come only when something changed: rates are measured between them, in this browser's time.
       const at = Date.now();
       const prev = previous.current;
-      if (prev !== null && !prev.snapshot && at > prev.at && r.state === 'running') setRate(((rows - prev.rows) * 1000) / (at - prev.at));
+      // A try that starts again counts its rows from 0 (QA round 29: "Rows/s -1"): measured from there.
+      const restarted = prev !== null && rows < prev.rows;
+      if (prev !== null && !prev.snapshot && !restarted && at > prev.at && r.state === 'running') setRate(((rows - prev.rows) * 1000) / (at - prev.at));
       if (r.state !== 'running') setRate(null);
       // Rows move in a heartbeat's steps: the first push measured from is the first that moved them.
-      previous.current = { rows, at, snapshot: prev === null || (prev.snapshot && rows === prev.rows) };
+      previous.current = { rows, at, snapshot: prev === null || restarted || (prev.snapshot && rows === prev.rows) };
       setRun(r);
     },
     redis: setRedis,
@@ -175,7 +189,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
           {confirmClear?.task_type === 'extract' ? ' Clearing the extract reads the source again.' : ''}
         </p>
       </ConfirmDialog>
-      <ActionStatus error={error} />
+      <ActionStatus error={error ?? readError} />
       {state === 'queued' && run !== null ? (
         <p className="status-message" data-testid={run.job_paused ? 'run-held' : 'run-waiting'}>
           {queuedRunWait(run.job_paused)}
