@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { freePort, startPostgres, startRedis } from '@sluice/local-services';
+import { sqlTransaction } from '@sluice/db';
 import { createLogger } from '@sluice/logging';
 import { startScheduler } from '@sluice/scheduler';
 import { testEnv } from '../support/env.ts';
@@ -110,6 +111,38 @@ test("a task's log page opened while PostgreSQL is away fills in once it is back
   // before: a warning every 500 ms for each open log page.
   const said = api.logs.filter((l) => l.includes('log follow quer'));
   assert.ok(said.filter((l) => l.includes('log follow query failed')).length <= 1, said.join(''));
+});
+
+test("while PostgreSQL is away, a running try is not said to have stopped beating: its beats are not seen, not missed; once back, silence counts from then", { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'beating through an outage' }) });
+  assert.equal(created.status, 201, created.text);
+  const triggered = await api.request('POST', `/api/airbyte/ingest/${(created.body as { job_id: string }).job_id}/runs`, { token: TOKEN });
+  const runId = (triggered.body as { run_id: string }).run_id;
+  // The extract's try running, as a runner would claim it; its last beat 10 s old.
+  const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+  await sqlTransaction(api.db.prisma, async (sql) => {
+    const [claimed] = await api.engine.store.claimTries(sql, [{ instanceId: ti.id, tryNumber: 1, runnerId: 'outage-runner' }]);
+    assert.ok(claimed);
+  });
+  await api.db.prisma.$executeRaw`UPDATE task_instances SET heartbeat_at = now() - interval '10 seconds' WHERE id = ${ti.id}::uuid`;
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${api.url}/runs/${runId}`);
+    await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
+    await page.getByTestId('silent-try').waitFor({ timeout: 15_000 }); // 15 s without a beat: said
+    await server.stop();
+    await page.getByText('not updating: the server cannot read the state now').waitFor({ timeout: 15_000 });
+    // before: "no heartbeat for 20 s: its runner may have stopped", of a runner beating on (QA round 29)
+    await page.getByTestId('silent-try').waitFor({ state: 'detached', timeout: 5_000 });
+    server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
+    await page.getByText('not updating').waitFor({ state: 'detached', timeout: 60_000 });
+    // Its last beat is old, but the page has read states again for under 15 s: nothing is said yet.
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.equal(await page.getByTestId('silent-try').count(), 0);
+  } finally {
+    await context.close();
+  }
 });
 
 test('with no scheduler running, the jobs list and a scheduled job say that schedules do not fire; a scheduler that starts ends it', { skip: unavailable ?? false, timeout: 120_000 }, async () => {

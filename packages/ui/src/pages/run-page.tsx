@@ -74,6 +74,16 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
 
   const running = (run?.state ?? base?.state) === 'running';
   const now = useClock(running);
+  // When the feed could read states again after it could not (PostgreSQL away): 0 until then.
+  const [readSince, setReadSince] = useState(0);
+  const wasStale = useRef(false);
+  useEffect(() => {
+    if (status === 'stale') wasStale.current = true;
+    else if (status === 'live' && wasStale.current) {
+      wasStale.current = false;
+      setReadSince(Date.now());
+    }
+  }, [status]);
 
   useDocumentTitle(`Run ${shortId(runId)}`, run?.job_name);
   if (missing) return <NotFound what="run" id={runId} />;
@@ -281,7 +291,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                 <td data-label="State">
                   <StateBadge state={t.state} />
                   {t.state === 'up_for_retry' && t.next_retry_at !== null ? <div className="muted small" data-testid="next-try">next try {formatDate(t.next_retry_at)}</div> : null}
-                  <SilentTry task={t} now={now} />
+                  {/* Only from states the feed can read now: while it cannot, a beat is not seen, not missed (QA round 29). */}
+                  {status === 'live' ? <SilentTry task={t} now={now} readSince={readSince} /> : null}
                 </td>
                 <td data-label="Try">{t.try_number}/{t.max_tries}</td>
                 <td data-label="Rows">{formatCount(t.rows)}</td>
@@ -355,10 +366,11 @@ const SILENT_AFTER_MS = 15_000;
  * declares the try lost (30 s by default) and retries it, so that an operator sees a runner gone
  * (killed, out of memory) while the page still says "running" (QA round 28).
  */
-function SilentTry({ task, now }: { task: LiveTask; now: number }): ReactNode {
+function SilentTry({ task, now, readSince }: { task: LiveTask; now: number; readSince: number }): ReactNode {
   if (task.state !== 'running') return null;
   const since = task.heartbeat_at ?? task.started_at;
-  const silent = since === null ? 0 : now - Date.parse(since);
+  // Beats written while the feed could not read them count from when it could again.
+  const silent = since === null ? 0 : now - Math.max(Date.parse(since), readSince);
   if (silent < SILENT_AFTER_MS) return null;
   return (
     <div className="muted small" data-testid="silent-try">
