@@ -200,8 +200,16 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const { jobId, flowUrl } = await createJob({ name: 'pause me' });
     const page = await context.newPage();
     await page.goto(flowUrl);
-    await page.getByRole('button', { name: 'Pause' }).click();
+    // From the keyboard: the place is kept across the action (QA round 29: focus fell to the top of the page).
+    await page.getByRole('button', { name: 'Pause' }).focus();
+    await page.keyboard.press('Enter');
     await page.locator('.page-head [data-testid="job-active"]', { hasText: 'paused' }).waitFor();
+    const focused = (): Promise<string> => page.evaluate<string>('document.activeElement?.textContent ?? ""');
+    await until('focus to be on Resume, which replaced Pause', async () => (await focused()).trim() === 'Resume');
+    await page.getByRole('button', { name: 'Trigger run' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').getByText(/^Run [0-9a-f]{8} /).waitFor();
+    await until('focus to be back on Trigger run', async () => (await focused()).trim() === 'Trigger run');
     const paused = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
     assert.equal(paused.isPaused, true);
     await shot(page, 'dev-08-job-paused');
@@ -463,6 +471,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Cancel run…' }).click();
     await askRun.getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
+    // The cancel button is gone with the run under way: the keyboard's place is the page's heading, not its top (QA round 29).
+    await until('focus on the heading', async () => (await page.evaluate<string>('document.activeElement?.tagName ?? ""')) === 'H1');
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'cancelled');
     // With no run under way, the graph shows the newest run that ran, not a newer one that only
     // waits queued (QA round 28: every task "scheduled" while the status line named the last run):

@@ -1,4 +1,4 @@
-import { Fragment, useEffect, type ReactNode } from 'react';
+import { Fragment, useCallback, useEffect, useRef, type ReactNode } from 'react';
 import { Link } from '../router.tsx';
 import { formatDate } from '../lib/format.ts';
 import type { LiveRedis, LiveScheduler } from '../shared/events.ts';
@@ -73,6 +73,39 @@ export function RedisWarning({ redis }: { redis: LiveRedis | null }): ReactNode 
       and nothing is lost: runs wait in PostgreSQL and go on once Redis is back.
     </p>
   );
+}
+
+/** Whether the keyboard's place is lost: on nothing, or on a control that cannot hold it (disabled, in a closed dialog). */
+function focusDropped(): boolean {
+  const el = document.activeElement;
+  return el === null || el === document.body || el.closest('dialog:not([open])') !== null || (el instanceof HTMLButtonElement && el.disabled);
+}
+
+/**
+ * Keeps the keyboard's place across an action (WCAG 2.4.3; QA round 29: focus fell to the top of
+ * the page after Trigger run, Pause, or a confirmed cancel or clear). Call the answer when an
+ * action starts or a dialog opens: it remembers the focused control (not one inside a dialog, whose
+ * opener was remembered when it opened). Once `busy` ends, when focus was dropped meanwhile (a
+ * button disabled while busy, a dialog closed), that control has it again — the page's heading
+ * when the control is gone, or when the action takes it away (`toHeading`: a run's cancel).
+ */
+export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
+  const opener = useRef<{ el: HTMLElement; toHeading: boolean } | null>(null);
+  useEffect(() => {
+    if (busy || opener.current === null) return;
+    const { el, toHeading } = opener.current;
+    opener.current = null;
+    const heading = (): void => document.querySelector<HTMLElement>('main h1')?.focus();
+    if (toHeading && (focusDropped() || document.activeElement === el)) return heading();
+    if (!focusDropped()) return;
+    el.focus();
+    if (document.activeElement !== el) heading();
+  }, [busy]);
+  return useCallback((toHeading = false) => {
+    const el = document.activeElement;
+    if (el instanceof HTMLElement && el !== document.body && el.closest('dialog') === null) opener.current = { el, toHeading };
+    else if (opener.current !== null) opener.current.toHeading ||= toHeading;
+  }, []);
 }
 
 /**

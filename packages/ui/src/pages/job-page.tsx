@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
@@ -32,6 +32,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [notice, setNotice] = useState<ReactNode>(null);
   const [busy, setBusy] = useState(false);
+  const rememberFocus = useKeepFocus(busy);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [confirmCancelQueued, setConfirmCancelQueued] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
@@ -69,6 +70,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   }, [liveVersion, load]);
 
   const act = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+    rememberFocus();
     setBusy(true);
     setError(null);
     try {
@@ -104,7 +106,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
     <main id="main">
       <Crumbs trail={[{ label: 'Jobs', to: '/jobs' }, { label: job?.name ?? live?.name ?? shortId(jobId) }]} />
       <div className="page-head">
-        <h1>{job?.name ?? live?.name ?? 'Job'}</h1>
+        <h1 tabIndex={-1}>{job?.name ?? live?.name ?? 'Job'}</h1>
         {known ? (
           <span className={deleted ? 'pill deleted' : paused ? 'pill paused' : 'pill active'} data-testid="job-active">
             {deleted ? 'deleted' : paused ? 'paused' : 'active'}
@@ -153,12 +155,19 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
               type="button"
               className="danger"
               disabled={busy}
-              onClick={() => setConfirmCancelQueued(true)}
+              onClick={() => {
+                rememberFocus();
+                setConfirmCancelQueued(true);
+              }}
             >
               Cancel queued runs…
             </button>
           ) : null}
-          <button type="button" className="danger" disabled={busy} onClick={() => setConfirmDelete(true)}>
+          <button type="button" className="danger" disabled={busy} onClick={() => {
+              rememberFocus();
+              setConfirmDelete(true);
+            }}
+          >
             Delete…
           </button>
         </div>

@@ -7,7 +7,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId } from '../lib/format.ts';
@@ -28,6 +28,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const { attempt, retryLater } = useRetryRead();
   const [missing, setMissing] = useState(false);
   const [busy, setBusy] = useState(false);
+  const rememberFocus = useKeepFocus(busy);
   const [confirmCancel, setConfirmCancel] = useState(false);
   /** The failed or cancelled task whose clear waits for a confirmation. */
   const [confirmClear, setConfirmClear] = useState<LiveTask | null>(null);
@@ -89,6 +90,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   if (missing) return <NotFound what="run" id={runId} />;
 
   const act = async (what: string, path: string): Promise<void> => {
+    rememberFocus();
     setBusy(true);
     setError(null);
     try {
@@ -131,7 +133,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         trail={[{ label: 'Jobs', to: '/jobs' }, jobId ? { label: run?.job_name ?? `job ${shortId(jobId)}`, to: `/jobs/${jobId}` } : null, { label: `run ${shortId(runId)}` }]}
       />
       <div className="page-head">
-        <h1>Run {shortId(runId)}</h1>
+        <h1 tabIndex={-1}>Run {shortId(runId)}</h1>
         {state !== null ? <StateBadge state={state} /> : null}
         <LiveIndicator status={status} />
       </div>
@@ -164,7 +166,12 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       </dl>
       {(state === 'running' || state === 'queued') ? (
         <div className="controls" role="toolbar" aria-label="Run controls">
-          <button type="button" className="danger" disabled={busy} onClick={() => setConfirmCancel(true)}>
+          <button type="button" className="danger" disabled={busy} onClick={() => {
+              // The button goes with the run under way: the heading keeps the place.
+              rememberFocus(true);
+              setConfirmCancel(true);
+            }}
+          >
             Cancel run…
           </button>
         </div>
@@ -248,7 +255,10 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                         className="link-button"
                         disabled={busy}
                         aria-label={`clear and re-run ${t.stream ? `${t.task_id} · ${t.stream}` : t.task_id}`}
-                        onClick={() => setConfirmClear(t)}
+                        onClick={() => {
+                          rememberFocus();
+                          setConfirmClear(t);
+                        }}
                       >
                         clear and re-run
                       </button>
