@@ -77,7 +77,7 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
     throw new ConfigError(
       'SLUICE_DEV_TOKEN',
       'is for single-user development, without an OAuth issuer: with SLUICE_AUTH_ISSUER set, unset it (the issuer\'s tokens sign people in)',
-      'sluice-api',
+      null,
     );
   }
   if (c.SLUICE_AUTH_ISSUER === undefined && c.SLUICE_DEV_TOKEN === undefined) {

@@ -243,7 +243,8 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   const lookups = connectorLookups(path.resolve(config.connectorsDir ?? DEFAULT_CONNECTORS_DIR), logger);
   const api = createApiServer({ config, prisma, engine, store, redis, logger, ...lookups });
   const { url } = await api.listen();
-  logger.info(`API listening on ${url}; flow URLs under ${config.publicUrl}`);
+  // The line above says where it listens (every interface, with an issuer): this one, how to reach it from here.
+  logger.info(`API up: ${url} from this host; flow URLs under ${config.publicUrl}`);
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },
     { name: 'object store', close: () => store.close() },

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { errorSummary, recordSchedulerBeat, type PrismaClient } from '@sluice/db';
+import { errorSummary, isDatabaseUnreachable, recordSchedulerBeat, type PrismaClient } from '@sluice/db';
 import { childLogger, FailureStreak, type Logger } from '@sluice/logging';
 import { cronRepeatStrategy, quitRedis, Engine, QUEUE_NAMES, Recovery, type JobPayload } from '@sluice/engine';
 
@@ -72,10 +72,19 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
   engine.outages.follow(worker, 'scheduler worker');
 
   let sweeping: Promise<unknown> = Promise.resolve();
-  // Failing sweeps (PostgreSQL away) are said once, and once when one works again, not every sweep.
+  // Failing sweeps are said once, and once when one works again, not every sweep. PostgreSQL away
+  // is said as that (QA round 29: "recovery sweep failed" opened an outage), and its end by the
+  // recovery's own "PostgreSQL is reachable again" line.
+  let awayStreak = false;
   const sweepFailures = new FailureStreak(
-    (err) => logger.error('recovery sweep failed; trying again every sweep', { err: errorSummary(err) }),
-    () => logger.info('recovery sweeps work again'),
+    (err) => {
+      awayStreak = isDatabaseUnreachable(err);
+      if (awayStreak) logger.warn('PostgreSQL is unreachable: recovery sweeps and schedule fires wait until it is back', { err: errorSummary(err) });
+      else logger.error('recovery sweep failed; trying again every sweep', { err: errorSummary(err) });
+    },
+    () => {
+      if (!awayStreak) logger.info('recovery sweeps work again');
+    },
   );
   /** Sweeps asked for and not yet ended. */
   let pending = 0;

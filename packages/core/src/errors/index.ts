@@ -39,11 +39,11 @@ export class UnsupportedMediaTypeError extends SluiceError {
   readonly code = 'unsupported_media_type';
 }
 
-/** A process setting that is missing or wrong; names the variable and a good example. */
+/** A process setting that is missing or wrong; names the variable and a good example (none for one to unset). */
 export class ConfigError extends SluiceError {
   readonly code = 'config_error';
-  constructor(readonly setting: string, problem: string, readonly example: string, options?: { cause?: unknown }) {
-    super(`${setting}: ${problem} (example: ${setting}=${example})`, options);
+  constructor(readonly setting: string, problem: string, readonly example: string | null, options?: { cause?: unknown }) {
+    super(`${setting}: ${problem}${example === null ? '' : ` (example: ${setting}=${example})`}`, options);
   }
 }
 
