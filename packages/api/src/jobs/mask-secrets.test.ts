@@ -62,6 +62,8 @@ test("a URL's password is masked as the logs mask it, and a URL sent back as GET
   // The URL changed around its mask (another host): the mask cannot be resolved.
   const moved = restoreMaskedSecrets({ ...shown, connection_string: 'postgres://bob:**********@db2.example.com:5432/app' }, saved, []);
   assert.deepEqual(moved.issues.map((i) => i.path), ['source_config.connection_string']);
+  // Said as what it is (QA round 29: "the job has no saved secret here", where it has one).
+  assert.match(moved.issues[0]?.message ?? '', /^holds the mask of the saved URL's password, but the URL differs from the saved one beyond it \(its host, port, user or path\)/);
   // A new password in the URL is taken as it is.
   const changed = restoreMaskedSecrets({ ...shown, connection_string: 'postgres://bob:NEW@db.example.com:5432/app' }, saved, []);
   assert.deepEqual(changed, { config: { ...saved, connection_string: 'postgres://bob:NEW@db.example.com:5432/app' }, issues: [] });

@@ -78,11 +78,16 @@ export function restoreMaskedSecrets(
 ): { config: Record<string, unknown>; issues: FieldIssue[] } {
   const config = structuredClone(sent);
   const shown = maskSecrets(saved, savedSecretPaths);
-  // A URL sent back as GET showed it (its password masked) keeps its saved password.
+  // A URL sent back as GET showed it (its password masked) keeps its saved password; one changed
+  // otherwise (another host, say) does not, as that would hand the saved password to it, and is
+  // said so (QA round 29: "the job has no saved secret here", where it has one).
+  const changedUrls = new Set<string>();
   for (const { dot: path } of masksIn(sent, '', '')) {
     const kept = valueAt(saved, path);
     const sentValue = valueAt(sent, path);
-    if (sentValue !== REDACTED && typeof kept === 'string' && maskUrlPasswords(kept) === sentValue && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
+    if (sentValue === REDACTED || typeof kept !== 'string' || maskUrlPasswords(kept) === kept) continue;
+    if (maskUrlPasswords(kept) === sentValue && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
+    else changedUrls.add(path);
   }
   const moved = new Set<string>();
   for (const path of savedSecretPaths) {
@@ -95,7 +100,9 @@ export function restoreMaskedSecrets(
     path: field,
     message: moved.has(dot)
       ? `is ${REDACTED}, but its list entry is not sent back as GET shows it (an entry was added, removed or changed before it, or it was): send the secret itself`
-      : `is ${REDACTED}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself`,
+      : changedUrls.has(dot)
+        ? `holds the mask of the saved URL's password, but the URL differs from the saved one beyond it (its host, port, user or path): the saved password is kept only for the URL GET shows, so send this one's password itself`
+        : `is ${REDACTED}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself`,
   }));
   return { config, issues };
 }
