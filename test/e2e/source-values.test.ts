@@ -306,13 +306,13 @@ test('an encrypted merge key that another key would encrypt (the job recreated w
 
 test("a job that encrypts a column of a table holding it in plaintext (or writes plaintext where Sluice encrypted) says so in the run's warnings", { timeout: 180_000 }, async () => {
   assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'mails' })).status, 201);
-  const body = (encrypt: boolean, records: number, mode: 'append' | 'overwrite' = 'append') => ({
+  const body = (encrypt: boolean, records: number, mode: 'append' | 'overwrite' = 'append', also: string[] = []) => ({
     name: `mails ${encrypt ? 'encrypted' : 'plain'}`,
     source_config: { records },
     schema_name: 'values_mixed',
     mode,
     streams: ['users'],
-    ...(encrypt ? { column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'mails' }] } : {}),
+    ...(encrypt ? { column_transformations: ['email', ...also].map((column) => ({ column, stream: 'users', encryption_key_name: 'mails' })) } : {}),
   });
   const warnings = async (runId: string): Promise<string[]> => (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${runId}`)).body.warnings;
   const plain = await createJob(body(false, 2));
@@ -352,7 +352,8 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   assert.equal(view.schema.find((f) => f.name === 'email')?.doc, undefined, "the column's doc no longer says it is encrypted");
   // An overwrite that encrypts it replaces every row, and says that the older snapshots still hold the plaintext.
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${plainAgain}`)).status, 200);
-  const fifth = await runJob(await createJob(body(true, 2, 'overwrite')));
+  const overwriting = await createJob(body(true, 2, 'overwrite'));
+  const fifth = await runJob(overwriting);
   assert.equal(fifth.state, 'success');
   assert.deepEqual(await warnings(fifth.run_id), [
     'stream users: column "email" of values_mixed.users held values written in plaintext before this job encrypted it; this overwrite replaces every row, ' +
@@ -360,6 +361,25 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   ]);
   view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
   assert.ok(view.rows.length === 2 && view.rows.every((r) => String(r['email']).startsWith('sluice:v1:')), JSON.stringify(view.rows));
+
+  // A column of another type (seq, a long) encrypted too. Appending: its ciphertexts are strings,
+  // and the advice is what can load them (before: "cast seq to long", which fails the same way; QA round 29).
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${overwriting}`)).status, 200);
+  const appendingSeq = await createJob(body(true, 2, 'append', ['seq']));
+  const sixth = await runJob(appendingSeq);
+  assert.equal(sixth.state, 'failed');
+  assert.match(
+    sixth.tasks.find((x) => x.task_id === 'load')?.error ?? '',
+    /column "seq" has type long in the table but string in the data.*: the job encrypts "seq", and an encrypted column holds strings, so the table's long column cannot take it\. To load it, load into a new table \(another schema_name\), or overwrite this one/,
+  );
+  // Overwriting: its plaintext is said to stay in the earlier snapshots (before: only string columns were; QA round 29).
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${appendingSeq}`)).status, 200);
+  const seventh = await runJob(await createJob(body(true, 2, 'overwrite', ['seq'])));
+  assert.equal(seventh.state, 'success');
+  assert.deepEqual(await warnings(seventh.run_id), [
+    'stream users: column "seq" of values_mixed.users held values written in plaintext before this job encrypted it; this overwrite replaces every row, ' +
+      "but the table's earlier snapshots keep them until they expire (history.expire.max-snapshot-age-ms, 5 days unless the table sets it; set it lower, and the next load expires them)",
+  ]);
 });
 
 test('an overwrite that reads no records empties the table, and the run says so in its warnings', { timeout: 120_000 }, async () => {

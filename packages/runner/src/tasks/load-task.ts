@@ -292,8 +292,10 @@ async function mixedEncryptionWarnings(table: IcebergTable, name: string, stream
   const out: string[] = [];
   for (const c of tm.columns) {
     if (!inTable.has(c.name) || c.encrypted === encrypted.has(c.name)) continue;
-    const bounds = await table.stringBounds(c.name);
-    if (c.encrypted && bounds.some((b) => !isEncryptedValue(b))) {
+    // A column of another type than string holds plaintext (ciphertexts are strings), and has no string bounds (QA round 29).
+    const notText = table.schema.fields.find((f) => f.name === c.name)?.type !== 'string';
+    const bounds = notText ? [] : await table.stringBounds(c.name);
+    if (c.encrypted && (notText || bounds.some((b) => !isEncryptedValue(b)))) {
       const held = `stream ${stream}: column "${c.name}" of ${name} held values written in plaintext before this job encrypted it`;
       out.push(
         mode === 'overwrite'
@@ -549,8 +551,14 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         );
       }
       if (err instanceof IncompatibleSchemaError) {
+        // An encrypted column is a string whatever its plaintext: no cast before the encryption
+        // makes it the table's type (QA round 29: that advice failed the same way).
+        const encrypted = tm.columns.some((c) => c.name === err.column && c.encrypted);
         throw new NonRetryableTaskError(
-          `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,
+          encrypted
+            ? `${err.message}: the job encrypts ${JSON.stringify(err.column)}, and an encrypted column holds strings, so the table's ${err.tableType} column cannot take it. ` +
+                `To load it, load into a new table (another schema_name), or overwrite this one (mode overwrite replaces the column with the encrypted one): ${RECREATE_FOR}`
+            : `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,
           { cause: err },
         );
       }
