@@ -386,8 +386,11 @@ describe('rejected, nothing stored', () => {
     const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{"name": "x", "password": "hunter2-canary' });
     assert.equal(r.status, 400);
     assert.equal(r.body.job_id, null);
-    assert.match(r.body.error, /invalid JSON/);
+    assert.equal(r.body.error, 'body: must be a JSON object (it is not JSON, or a bare value such as null)');
     assert.ok(!r.text.includes('hunter2'), 'the parser error does not echo the body');
+    // null is JSON, but no object (before: "invalid JSON"; QA round 29).
+    const bare = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: 'null' });
+    assert.equal(bare.body.error, 'body: must be a JSON object (it is not JSON, or a bare value such as null)');
   });
 
   test('a body over the size limit', async () => {

@@ -272,6 +272,10 @@ describe('runs and tasks', () => {
     const current = (await req('GET', `/api/airbyte/ingest/${own}`)).headers.get('etag') ?? '';
     assert.equal((await patch({ catchup: true }, `"a", ${current}`)).status, 200);
     assert.equal((await patch({ catchup: false }, `"a", "b"`)).status, 412);
+    // A value that is no tag is the client's mistake (before: 412 "changed since it was read"; QA round 29).
+    const garbage = await patch({ catchup: true }, 'garbage');
+    assert.equal(garbage.status, 400, garbage.text);
+    assert.match(garbage.body.error, /^If-Match: is no entity tag: send the ETag as GET answered it/);
   });
 
   test('max_active_runs (a Sluice extension): that many runs at once, the others queued; raised by PATCH, the queued ones start', async () => {

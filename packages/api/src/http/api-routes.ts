@@ -75,6 +75,11 @@ function parseIfMatch(header: string | undefined): string[] | null {
   if (v === '*') return null;
   if (v.length > IF_MATCH_MAX) throw new ValidationError([{ path: 'If-Match', message: `longer than ${IF_MATCH_MAX} characters` }]);
   const tags = v.split(',').map((tag) => tag.trim());
+  // A value that is no tag is the client's mistake (400), not a change made meanwhile (QA round 29).
+  const malformed = tags.find((tag) => !/^(W\/)?"[^"]*"$/.test(tag) && !/^[0-9a-f]{32}$/.test(tag));
+  if (malformed !== undefined) {
+    throw new ValidationError([{ path: 'If-Match', message: 'is no entity tag: send the ETag as GET answered it (a quoted settings_version), several separated by commas, or *' }]);
+  }
   // Said as what it is, not as a change made meanwhile (QA round 28).
   if (tags.every((tag) => tag.startsWith('W/'))) throw new PreconditionFailedError('If-Match: a weak tag (W/"…") never matches, as If-Match compares strongly: send the ETag as GET answered it');
   return tags.map((tag) => (/^"[^"]*"$/.test(tag) ? tag.slice(1, -1) : tag));

@@ -84,7 +84,7 @@ export function mapError(err: unknown): Mapped {
         return { status: 413, message: `body: larger than the ${BODY_LIMIT} limit` };
       case 'entity.parse.failed':
         // The parser's message quotes the body, which may hold secrets: never pass it on.
-        return { status: 400, message: 'body: invalid JSON (expected a JSON object)' };
+        return { status: 400, message: 'body: must be a JSON object (it is not JSON, or a bare value such as null)' };
       case 'encoding.unsupported':
       case 'charset.unsupported':
         return { status: 415, message: 'body: unsupported encoding or charset (send UTF-8 JSON)' };
