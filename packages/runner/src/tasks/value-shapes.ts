@@ -73,7 +73,10 @@ export function textHasShapeOf(v: string, type: string): string {
  * (the cast refuses `2024-01-01T10:00Z` and `T10:00+02:00`, though it takes `T10:00`).
  */
 export function timestampText(v: string): string {
-  return `regexp_replace(upper(CAST(${v} AS VARCHAR)), '^([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2})([Z+-])', '\\1:00\\2')`;
+  // By position, not a regular expression (which cost the cast three times its time): in a text of
+  // the shape, the 17th character is the seconds' colon, or what follows a time without seconds.
+  const u = `upper(CAST(${v} AS VARCHAR))`;
+  return `CASE WHEN substr(${u}, 17, 1) IN ('Z', '+', '-') THEN substr(${u}, 1, 16) || ':00' || substr(${u}, 17) ELSE ${u} END`;
 }
 
 /**
