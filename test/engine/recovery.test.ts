@@ -314,11 +314,13 @@ describe('recovery', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await h.startRunner({ stage: async () => held.then(() => ({})) }, { heartbeatMs: 200 });
+    const { logger, lines } = createMemoryLogger();
+    // Two running tries: the process says the outage once, not once per try.
+    const runner = await h.startRunner({ stage: async () => held.then(() => ({})) }, { heartbeatMs: 200, logger });
     await h.startScheduler();
-    const jobId = await h.createJob({ streams: ['a'] });
+    const jobId = await h.createJob({ streams: ['a', 'b'] });
     const { runId } = await h.engine.triggerRun(jobId);
-    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 2, 'the stages to run');
     await pg.stop();
     await sleep(2_000); // about ten beats
     await pg.start();
@@ -331,6 +333,13 @@ describe('recovery', () => {
       messages.filter((m) => /heartbeat/.test(m)).map((m) => m.replace(/ \{.*$/, '')),
       ['heartbeat failed; trying again every beat', 'heartbeats work again'],
     );
+    // The process log: once down, once back, for both tries (before: two lines each way, per try; QA round 29).
+    await runner.close();
+    const said = lines.map((l) => JSON.parse(l) as { level: string; message: string }).filter((l) => l.level !== 'debug' && /PostgreSQL|heartbeat|log lines/.test(l.message));
+    assert.deepEqual(said.map((l) => [l.level, l.message.replace(/:.*$/, '')]), [
+      ['warn', 'PostgreSQL is unreachable'],
+      ['info', 'PostgreSQL is reachable again'],
+    ]);
   });
 
   it('PostgreSQL away under the scheduler: one line saying so when the sweeps start failing, one when it is back', { timeout: 60_000 }, async () => {

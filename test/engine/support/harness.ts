@@ -37,7 +37,10 @@ export interface Harness {
   redisUrl: string;
   engine: Engine;
   createJob(input?: JobInput): Promise<string>;
-  startRunner(handlers?: Partial<TaskHandlers>, options?: { concurrency?: number; heartbeatMs?: number; runnerId?: string; stopWaitMs?: number }): Promise<RunningRunner>;
+  startRunner(
+    handlers?: Partial<TaskHandlers>,
+    options?: { concurrency?: number; heartbeatMs?: number; runnerId?: string; stopWaitMs?: number; logger?: Logger },
+  ): Promise<RunningRunner>;
   startScheduler(options?: Partial<SchedulerOptions>): Promise<RunningScheduler>;
   close(): Promise<void>;
 }
@@ -95,7 +98,7 @@ export async function createHarness(options: { redisUrl?: string; databaseServer
         prisma: db.prisma,
         redisUrl,
         queuePrefix,
-        logger: testLogger,
+        logger: opts.logger ?? testLogger,
         concurrency: opts.concurrency ?? 8,
         heartbeatMs: opts.heartbeatMs ?? 500,
         handlers: { ...noopHandlers, ...handlers },

@@ -108,10 +108,11 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   deps.active.set(claimed.id, { runId: run.id, abort });
 
   const progress: { rows?: number; bytes?: number } = {};
-  // Failing heartbeats (PostgreSQL away) are said once, and once when they work again, not every beat.
+  // Failing heartbeats (PostgreSQL away) are said in the try's log once, and once when they work
+  // again, not every beat; the process says the outage once for all its tries (task-log-sink.ts).
   const beats = new FailureStreak(
-    (err) => log.warn('heartbeat failed; trying again every beat', { err: errorMessage(err) }),
-    () => log.info('heartbeats work again'),
+    (err) => log.quiet('warn', 'heartbeat failed; trying again every beat', { err: errorMessage(err) }),
+    () => log.quiet('info', 'heartbeats work again'),
   );
   const beat = setInterval(() => {
     deps.store

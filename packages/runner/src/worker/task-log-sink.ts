@@ -89,6 +89,11 @@ class TaskLogBuffer {
 export interface TryLog extends TaskLog {
   /** Resolves once every line this try logged so far is written; at once when it logged none. */
   flush(): Promise<void>;
+  /**
+   * A line for this try's log, which the process log has at debug: what the process says once for
+   * all its tries (PostgreSQL away: each try's heartbeat lines), not once per try.
+   */
+  quiet(level: TaskLogLevel, message: string, meta?: Record<string, unknown>): void;
 }
 
 export interface TaskLogWriter {
@@ -111,9 +116,11 @@ export interface TaskLogWriter {
  */
 export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWriter {
   let dropped = 0;
+  // The runner's one line for a PostgreSQL outage, and one when it is back (QA round 29: each try's
+  // heartbeat said it too, in the process log): its tries' lines, beats and outcomes wait for it.
   const streak = new FailureStreak(
-    (err) => processLogger.warn('could not write task log lines; kept for the next write while PostgreSQL is away', { err: errorSummary(err) }),
-    () => processLogger.info(`task log lines are written again${dropped > 0 ? ` (${dropped} of them were dropped meanwhile, beyond ${MAX_KEPT_LINES} kept)` : ''}`),
+    (err) => processLogger.warn("PostgreSQL is unreachable: running tries go on; their log lines (kept meanwhile), heartbeats and outcomes wait for it", { err: errorSummary(err) }),
+    () => processLogger.info(`PostgreSQL is reachable again: task log lines are written${dropped > 0 ? ` (${dropped} of them were dropped meanwhile, beyond ${MAX_KEPT_LINES} kept)` : ''}`),
   );
   const buffer = new TaskLogBuffer(sql, {
     failed: (err) => streak.failed(err),
@@ -125,14 +132,14 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
   return {
     forTry(target, fields) {
       let logged = false;
-      const write = (level: TaskLogLevel, message: string, meta: Record<string, unknown> = {}): void => {
+      const write = (level: TaskLogLevel, message: string, meta: Record<string, unknown> = {}, quiet = false): void => {
         logged = true;
         const { message: text, ...extra } = redactTaskFields({ ...meta, message });
         const suffix = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
         buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: `${String(text)}${suffix}`, ts: new Date() });
         // A connector's own info lines (progress chatter, a third of a small run's lines) are the
         // task log's; the process log has them at debug.
-        const processLevel = level === 'info' && meta['origin'] !== undefined && meta['origin'] !== 'sluice' ? 'debug' : level;
+        const processLevel = quiet || (level === 'info' && meta['origin'] !== undefined && meta['origin'] !== 'sluice') ? 'debug' : level;
         if (processLogger.isLevelEnabled(processLevel)) processLogger.log(processLevel, message, { ...fields, ...meta });
       };
       return {
@@ -141,6 +148,7 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
         warn: (message, meta) => write('warn', message, meta),
         info: (message, meta) => write('info', message, meta),
         debug: (message, meta) => write('debug', message, meta),
+        quiet: (level, message, meta) => write(level, message, meta, true),
         flush: () => (logged ? buffer.flush() : Promise.resolve()),
       };
     },
