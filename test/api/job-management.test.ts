@@ -178,6 +178,8 @@ describe('schedule, pause, delete', () => {
     assert.equal((await req('GET', `/api/airbyte/ingest/${own}/runs?state=bogus`)).body.error, 'state: must be one of "queued", "running", "success", "failed", "cancelled"');
     assert.match((await req('GET', '/api/airbyte/ingest?status=bogus')).body.error, /^status: must be one of "new", /);
     assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 0 })).body.error, 'max_active_runs: must be 1 or more');
+    // A parameter given twice is said so (before: "limit: must be a whole number from 1 to 200", which both were; QA round 29).
+    assert.equal((await req('GET', '/api/airbyte/ingest?limit=2&limit=3')).body.error, 'limit: is given 2 times: give it once');
   });
 
   test('list filters by name and status, and pages', async () => {

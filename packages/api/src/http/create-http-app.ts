@@ -31,6 +31,20 @@ export function refuseUnknownQuery(req: Request, route: string, known: readonly 
   throw new ValidationError(unknown.map((name) => ({ path: name, message: `unknown query parameter: ${route} ${takes}` })));
 }
 
+/**
+ * Refuses a query parameter given more than once where the route takes one value (QA round 29:
+ * `?limit=2&limit=3` was told "must be a whole number from 1 to 200"): a parameter that takes a
+ * list (`stream`) takes the repeats.
+ */
+function refuseRepeatedQuery(req: Request, shape: Record<string, z.ZodType>): void {
+  const issues = Object.entries(req.query).flatMap(([name, value]) => {
+    const field = shape[name];
+    if (!Array.isArray(value) || field === undefined || field.safeParse(value).success || !field.safeParse(value[0]).success) return [];
+    return [{ path: name, message: `is given ${value.length} times: give it once` }];
+  });
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
 export function createHttpApp(d: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -79,6 +93,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
       refuseUnknownQuery(req, `${route.method.toUpperCase()} ${route.path}`, route.query instanceof z.ZodObject ? Object.keys(route.query.shape) : []);
+      if (route.query instanceof z.ZodObject) refuseRepeatedQuery(req, route.query.shape);
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
     });
