@@ -347,6 +347,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await until('the cleared load to fail on its second try', async () =>
       (await row.getAttribute('data-state')) === 'failed' && ((await row.textContent()) ?? '').includes('2/'),
     );
+    // The clear is said, and the keyboard's place is kept, though its button went while the load ran again (QA round 30).
+    await page.getByRole('status').getByText('load · orders cleared: it runs again, with every task after it.').waitFor();
+    assert.notEqual(await page.evaluate<string>('document.activeElement?.tagName ?? ""'), 'BODY');
     assert.ok(await sameDocument(page));
     // The run started again at the clear, and its duration counts from then: the page says so,
     // beside a timeline that starts at its first task (before: "Duration 56 ms" alone; QA round 25).
@@ -684,6 +687,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(await page.evaluate('document.activeElement?.closest(".run-grid") === null'), true, 'one Tab leaves the grid');
     await page.keyboard.press('Shift+Tab');
     assert.match(await focusedLabel(), /^extract in run /, 'and Shift+Tab comes back to the cell last focused');
+    // With a manual run in its history, whose logical date has milliseconds (QA round 30: its card overflowed).
+    await page.getByTestId('run-history').locator('tbody tr').first().waitFor();
+    const withRun = await overflowOf(page);
+    assert.ok(withRun <= 1, `no sideways scrolling with a run in the history (overflow ${withRun}px)`);
     await shot(page, 'dev-14-job-page-phone');
     await page.goto(`${stack.url}/runs/${runId}`);
     await page.locator('.timeline-row').first().waitFor();

@@ -135,11 +135,18 @@ test("while PostgreSQL is away, a running try is not said to have stopped beatin
     await page.getByText('not updating: the server cannot read the state now').waitFor({ timeout: 15_000 });
     // before: "no heartbeat for 20 s: its runner may have stopped", of a runner beating on (QA round 29)
     await page.getByTestId('silent-try').waitFor({ state: 'detached', timeout: 5_000 });
+    // A page opened during the outage cannot connect: the same holds once it can (QA round 30).
+    const opened = await context.newPage();
+    await opened.goto(`${api.url}/runs/${runId}`);
+    await opened.getByText('PostgreSQL is unreachable').first().waitFor({ timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 2_500)); // a failed connection of its live feed
     server = await startPostgres(path.join(dir, 'pg'), port, { durable: false });
     await page.getByText('not updating').waitFor({ state: 'detached', timeout: 60_000 });
-    // Its last beat is old, but the page has read states again for under 15 s: nothing is said yet.
+    await opened.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 60_000 });
+    // Its last beat is old, but the pages have read states again for under 15 s: nothing is said yet.
     await new Promise((r) => setTimeout(r, 3_000));
     assert.equal(await page.getByTestId('silent-try').count(), 0);
+    assert.equal(await opened.getByTestId('silent-try').count(), 0);
   } finally {
     await context.close();
   }

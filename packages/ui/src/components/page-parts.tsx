@@ -99,7 +99,20 @@ export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
     if (toHeading && (focusDropped() || document.activeElement === el)) return heading();
     if (!focusDropped()) return;
     el.focus();
-    if (document.activeElement !== el) heading();
+    if (document.activeElement !== el) return heading();
+    // The live feed may take the control away next (a clear's button goes while its task runs
+    // again; QA round 30): the heading then keeps the place.
+    const gone = (): void => {
+      setTimeout(() => {
+        if (focusDropped()) heading();
+      }, 0);
+    };
+    el.addEventListener('focusout', gone, { once: true });
+    const stop = setTimeout(() => el.removeEventListener('focusout', gone), 10_000);
+    return () => {
+      clearTimeout(stop);
+      el.removeEventListener('focusout', gone);
+    };
   }, [busy]);
   return useCallback((toHeading = false) => {
     const el = document.activeElement;

@@ -23,6 +23,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [run, setRun] = useState<LiveRun | null>(null);
   const [redis, setRedis] = useState<LiveRedis | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** What the last action made, said once it is made. */
+  const [notice, setNotice] = useState<string | null>(null);
   /** The run's read failed (PostgreSQL away when the page opened): said until a read again succeeds. */
   const [readError, setReadError] = useState<string | null>(null);
   const { attempt, retryLater } = useRetryRead();
@@ -79,7 +81,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [readSince, setReadSince] = useState(0);
   const wasStale = useRef(false);
   useEffect(() => {
-    if (status === 'stale') wasStale.current = true;
+    // A feed that could not read states: stale, or a connection refused (a page opened while PostgreSQL was away; QA round 30).
+    if (status === 'stale' || status === 'reconnecting') wasStale.current = true;
     else if (status === 'live' && wasStale.current) {
       wasStale.current = false;
       setReadSince(Date.now());
@@ -89,12 +92,15 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   useDocumentTitle(`Run ${shortId(runId)}`, run?.job_name);
   if (missing) return <NotFound what="run" id={runId} />;
 
-  const act = async (what: string, path: string): Promise<void> => {
+  /** Posts an action; `done` is said (read out politely) once it is made (QA round 30: nothing was). */
+  const act = async (what: string, path: string, done: string): Promise<void> => {
     rememberFocus();
     setBusy(true);
     setError(null);
+    setNotice(null);
     try {
       await api.request('POST', path, {});
+      setNotice(done);
     } catch (err) {
       setError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
@@ -184,7 +190,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         onCancel={() => setConfirmCancel(false)}
         onConfirm={() => {
           setConfirmCancel(false);
-          void act('Cancel', `/api/runs/${runId}/cancel`);
+          void act('Cancel', `/api/runs/${runId}/cancel`, 'Run cancelled: its running tasks are told to stop, and the others never start.');
         }}
       >
         <p>Its running tasks are told to stop and the others never start. Tables a load has already committed keep their rows; a later run reads on from the saved state.</p>
@@ -198,7 +204,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         onConfirm={() => {
           const t = confirmClear;
           setConfirmClear(null);
-          if (t !== null) void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`);
+          if (t === null) return;
+          const name = t.stream ? `${t.task_id} · ${t.stream}` : t.task_id;
+          void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`, `${name} cleared: it runs again, with every task after it.`);
         }}
       >
         <p>
@@ -206,7 +214,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
           {confirmClear?.task_type === 'extract' ? ' Clearing the extract reads the source again.' : ''}
         </p>
       </ConfirmDialog>
-      <ActionStatus error={error ?? readError} />
+      <ActionStatus notice={notice} error={error ?? readError} />
       {state === 'queued' && run !== null ? (
         <p className="status-message" data-testid={run.job_paused ? 'run-held' : 'run-waiting'}>
           {queuedRunWait(run.job_paused)}
