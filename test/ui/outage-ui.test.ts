@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { freePort, startPostgres, startRedis } from '@sluice/local-services';
 import { sqlTransaction } from '@sluice/db';
 import { createLogger } from '@sluice/logging';
@@ -183,13 +183,15 @@ test('while Redis is away, every page says that no task starts and no schedule f
   const redisDir = path.join(dir, 'redis');
   const redisPort = await freePort();
   let redis = await startRedis(redisDir, redisPort);
+  let stopped = false;
   const own = await startApi({ devToken: TOKEN, redisUrl: redis.url });
   const context = await browser.newContext();
   try {
-    const created = await own.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'redis outage job' }) });
+    const created = await own.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'redis outage job', max_active_runs: 2 }) });
     assert.equal(created.status, 201, created.text);
     const jobId = (created.body as { job_id: string }).job_id;
     await redis.stop();
+    stopped = true;
     const triggered = await own.request('POST', `/api/airbyte/ingest/${jobId}/runs`, { token: TOKEN });
     assert.equal(triggered.status, 201, triggered.text);
     const runId = (triggered.body as { run_id: string }).run_id;
@@ -205,10 +207,27 @@ test('while Redis is away, every page says that no task starts and no schedule f
       await page.getByTestId('no-redis').waitFor({ timeout: 15_000 });
       assert.match((await page.getByTestId('no-redis').textContent()) ?? '', /^Redis is unreachable: queued tasks do not start and schedules do not fire until it is back\./);
     }
+    // No scheduler has run here, but while Redis is away that is not what the list says (QA round 30:
+    // a scheduler waiting for Redis stops beating, and the banner sent operators after a dead one).
+    const [list, jobPage] = pages as [Page, Page];
+    assert.equal(await list.getByTestId('no-scheduler').count(), 0);
+    // A trigger's notice says Redis is away while it is (QA round 30: it stayed after Redis was back).
+    await jobPage.getByRole('button', { name: 'Trigger run' }).click();
+    const notice = jobPage.getByRole('status').filter({ hasText: /^Run [0-9a-f]{8} triggered\./ });
+    const noticeSaid = async (pattern: RegExp): Promise<void> => {
+      for (let i = 0; i < 150 && !pattern.test(((await notice.textContent()) ?? '').trim()); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.match(((await notice.textContent()) ?? '').trim(), pattern);
+    };
+    await noticeSaid(/^Run [0-9a-f]{8} triggered\. Redis is unreachable: its first tasks are queued/);
     redis = await startRedis(redisDir, redisPort);
+    stopped = false;
     for (const page of pages) await page.getByTestId('no-redis').waitFor({ state: 'detached', timeout: 30_000 });
+    await noticeSaid(/^Run [0-9a-f]{8} triggered\.$/);
+    await list.getByTestId('no-scheduler').waitFor({ timeout: 15_000 });
   } finally {
     await context.close();
+    // A failure while Redis was away: it comes back first, for the API's close.
+    if (stopped) redis = await startRedis(redisDir, redisPort);
     await own.close();
     await redis.stop();
   }

@@ -50,8 +50,10 @@ export function ActionStatus({ notice = null, error }: { notice?: ReactNode; err
  * Said when no scheduler process is running (none swept for 30 s): schedules do not fire then, though
  * the page's next fire still reads as if they would (QA round 27), as Airflow's banner says.
  */
-export function SchedulerWarning({ scheduler }: { scheduler: LiveScheduler | null }): ReactNode {
-  if (scheduler === null || scheduler.alive) return null;
+export function SchedulerWarning({ scheduler, redis }: { scheduler: LiveScheduler | null; redis: LiveRedis | null }): ReactNode {
+  // A scheduler waits for Redis, and does not beat meanwhile: the Redis warning says why nothing
+  // fires (QA round 30: both showed, and this one said manual runs still run).
+  if (scheduler === null || scheduler.alive || redis?.reachable === false) return null;
   return (
     <p className="warning" role="status" data-testid="no-scheduler">
       No scheduler is running{scheduler.last_seen_at !== null ? ` (one was last seen ${formatDate(scheduler.last_seen_at)})` : ''}: scheduled runs do not

@@ -20,7 +20,7 @@ function earlierInWords(t: LiveEarlierTry): string {
  * cleared) paler, then the latest, so the gaps between them are the retry backoffs (QA round 28:
  * only the latest try was drawn).
  */
-export function Timeline({ runId, runStartedAt, tasks, now }: { runId: string; runStartedAt: string | null; tasks: LiveTask[]; now: number }): ReactNode {
+export function Timeline({ runId, runStartedAt, tasks, now, running }: { runId: string; runStartedAt: string | null; tasks: LiveTask[]; now: number; running: boolean }): ReactNode {
   const started = tasks.filter((t) => t.started_at !== null || t.earlier_tries.length > 0);
   if (started.length === 0) return <p className="muted">No task has started yet.</p>;
   const firstStart = (t: LiveTask): number => Date.parse(t.earlier_tries[0]?.started_at ?? (t.started_at as string));
@@ -29,7 +29,8 @@ export function Timeline({ runId, runStartedAt, tasks, now }: { runId: string; r
     return Math.max(...t.earlier_tries.map((e) => Date.parse(earlierEnd(e))));
   };
   const t0 = Math.min(...started.map(firstStart), runStartedAt === null ? Infinity : Date.parse(runStartedAt));
-  const t1 = Math.max(...started.map(lastEnd), t0 + 1);
+  // A running run's axis runs to now: a retry's wait shows before its next try (QA round 30: the axis ended at the last try's end).
+  const t1 = Math.max(...started.map(lastEnd), t0 + 1, running ? now : 0);
   const span = t1 - t0;
   const at = (iso: string): string => `${((Date.parse(iso) - t0) / span) * 100}%`;
   const width = (ms: number): string => `${Math.max(0.5, (ms / span) * 100)}%`;

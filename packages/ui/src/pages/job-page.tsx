@@ -30,7 +30,9 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [error, setError] = useState<string | null>(null);
   /** Why the job could not be read (PostgreSQL away, say): shown until a read succeeds. */
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<ReactNode>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  /** The run the last Trigger made, as the API answered: the notice under the buttons. */
+  const [triggered, setTriggered] = useState<TriggeredRun | null>(null);
   const [busy, setBusy] = useState(false);
   const rememberFocus = useKeepFocus(busy);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -117,7 +119,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         <LiveIndicator status={status} />
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
-      {schedule?.schedule && !paused && !deleted ? <SchedulerWarning scheduler={scheduler} /> : null}
+      {schedule?.schedule && !paused && !deleted ? <SchedulerWarning scheduler={scheduler} redis={redis} /> : null}
       <RedisWarning redis={redis} />
 
       {known && !deleted ? (
@@ -130,12 +132,8 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
               void act('Trigger', async () => {
                 const r = await api.request<TriggeredRun>('POST', `/api/airbyte/ingest/${jobId}/runs`, {});
                 setSelected(r.run_id);
-                setNotice(
-                  <>
-                    Run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link>{' '}
-                    {r.state === 'running' ? `triggered.${r.message !== null ? ` ${r.message}` : ''}` : `is queued. ${r.message ?? ''}`}
-                  </>,
-                );
+                setNotice(null);
+                setTriggered(r);
               })
             }
           >
@@ -172,7 +170,22 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           </button>
         </div>
       ) : null}
-      <ActionStatus notice={notice} error={error ?? loadError} />
+      <ActionStatus
+        notice={
+          triggered === null ? (
+            notice
+          ) : (
+            <>
+              Run <Link to={`/runs/${triggered.run_id}`}>{shortId(triggered.run_id)}</Link>{' '}
+              {/* A started run's message says Redis was away: said while it is (QA round 30: it stayed after Redis was back). */}
+              {triggered.state === 'running'
+                ? `triggered.${triggered.message !== null && redis?.reachable !== true ? ` ${triggered.message}` : ''}`
+                : `is queued. ${triggered.message ?? ''}`}
+            </>
+          )
+        }
+        error={error ?? loadError}
+      />
 
       <ConfirmDialog
         open={confirmCancelQueued}
@@ -185,6 +198,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           void act('Cancel queued runs', async () => {
             const r = await api.request<CancelledQueuedRuns>('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, {});
             const n = r.cancelled_run_ids.length;
+            setTriggered(null);
             setNotice(`${n} queued run${n === 1 ? '' : 's'} cancelled.`);
           });
         }}

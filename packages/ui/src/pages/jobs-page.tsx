@@ -148,7 +148,7 @@ export function JobsPage(): ReactNode {
           </select>
         </label>
       </form>
-      <SchedulerWarning scheduler={scheduler} />
+      <SchedulerWarning scheduler={scheduler} redis={redis} />
       <ActionStatus error={error} />
       {jobs === null && error === null ? <p className="muted">Loading jobs…</p> : null}
       {jobs !== null ? (

@@ -282,7 +282,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
 
       <section aria-labelledby="timeline-h">
         <h2 id="timeline-h">Timeline</h2>
-        <Timeline runId={runId} runStartedAt={run?.started_at ?? base?.started_at ?? null} tasks={tasks} now={now} />
+        <Timeline runId={runId} runStartedAt={run?.started_at ?? base?.started_at ?? null} tasks={tasks} now={now} running={running} />
       </section>
 
       <section aria-labelledby="tasks-h">

@@ -128,7 +128,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       />
       <div className="page-head">
         <h1>Log: {label}</h1>
-        {task ? <StateBadge state={task.state} /> : null}
+        {/* The shown try's state: an earlier try's own end (QA round 30: the latest's, above a failed try's log). */}
+        {task ? <StateBadge state={task.earlier_tries.find((e) => e.try_number === tryNumber)?.state ?? task.state} /> : null}
         <LiveIndicator status={status} />
       </div>
       <RedisWarning redis={redis} />
