@@ -8,8 +8,11 @@ import net from 'node:net';
 import { test } from 'node:test';
 import { ServiceUnavailableError } from '@sluice/core';
 import { createPrismaClient, errorSummary, isDatabaseUnreachable, isDatabaseWaitable, sqlOf, sqlTransaction } from '@sluice/db';
+import { SqlCatalogBackend } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
+import { openObjectStore } from '@sluice/storage';
 import { createTestDatabase } from '../support/database.ts';
+import { testEnv } from '../support/env.ts';
 
 test('a server that is not there: the errors of Prisma (raw and model queries) and of plain SQL on its pool all say unreachable', async () => {
   const port = await freePort();
@@ -211,11 +214,17 @@ test('a server that stops answering without closing its connections: a statement
   const url = new URL(db.url);
   url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
   const prisma = createPrismaClient(url.toString(), { max: 3, queryTimeoutMs: 1_000 });
+  const store = openObjectStore(`file://${testEnv.tmpDir}/catalog-silent-${process.pid}`);
+  const catalog = new SqlCatalogBackend(url.toString(), 'sluice', store, 1_000);
   try {
     // Three connections open, as a pool in use has them (a connection opened once the server is
     // silent waits for its greeting, which the connection timeout ends).
     await Promise.all([1, 2, 3].map(() => sqlOf(prisma).query`SELECT pg_sleep(0.2)`));
     await prisma.$queryRaw`SELECT 1`;
+    // The catalog's connection open, by a query that succeeds (a failed one's connection is dropped).
+    await prisma.$executeRawUnsafe('CREATE TABLE iceberg_namespace_properties (catalog_name text, namespace text)');
+    await prisma.$executeRawUnsafe('CREATE TABLE iceberg_tables (catalog_name text, table_namespace text)');
+    assert.deepEqual(await catalog.listNamespaces(), []);
     silent = true;
     const started = Date.now();
     const viaSql = await sqlOf(prisma).query`SELECT 1`.then(
@@ -237,10 +246,19 @@ test('a server that stops answering without closing its connections: a statement
     );
     assert.ok(isDatabaseUnreachable(viaTransaction), String(viaTransaction));
     assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+    // The Iceberg catalog's own pool too (before: a load's commit waited 50 s and more; QA round 30).
+    const viaCatalog = await catalog.listNamespaces().then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(viaCatalog instanceof ServiceUnavailableError, String(viaCatalog));
+    assert.match(viaCatalog.message, /it answered no query in time \(Query read timeout\)/);
   } finally {
     silent = false;
     for (const s of sockets) s.destroy();
     await prisma.$disconnect().catch(() => undefined);
+    await catalog.close().catch(() => undefined);
+    await store.close();
     proxy.close();
     await db.drop();
   }

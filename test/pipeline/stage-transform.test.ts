@@ -315,13 +315,16 @@ test('stage takes a time without seconds before an offset, refuses an offset hou
     '{"n":"9.007199254740993e15","tz":null}',
     '{"n":"1.5e0","tz":null}',
     '{"n":"1e19","tz":null}',
+    // Whole doubles beyond 2^53, bare (DuckDB writes them 1e+18): they fit (QA round 30).
+    '{"n":1e18,"tz":null}',
+    '{"n":1000000000000000000.0,"tz":null}',
   ];
   const { staged } = await stageRaw('11111111-2222-3333-4444-171717171717', raw, props);
   const rows = await readParquet(staged.files[0]?.key ?? '', 'SELECT n, epoch_ms(tz)::BIGINT AS tz FROM read_parquet(?)');
-  assert.deepEqual(rows.map((r) => r['n']), [1500n, -12n, 1234567890123450n, null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r['n']), [1500n, -12n, 1234567890123450n, null, null, null, null, 10n ** 18n, 10n ** 18n]);
   assert.deepEqual(
     rows.map((r) => r['tz']),
-    [Date.parse('2024-01-01T10:00:00Z'), Date.parse('2024-01-01T08:00:00Z'), Date.parse('2024-01-01T11:30:00Z')].map(BigInt).concat([null, null, null, null].map(() => null as unknown as bigint)),
+    [Date.parse('2024-01-01T10:00:00Z'), Date.parse('2024-01-01T08:00:00Z'), Date.parse('2024-01-01T11:30:00Z')].map(BigInt).concat([null, null, null, null, null, null].map(() => null as unknown as bigint)),
   );
   assert.deepEqual(staged.mismatches, { n: 4, tz: 1 });
 });

@@ -1,4 +1,4 @@
-import { isPostgresGoingAway, isSocketError, PG_CONNECTION_LOST, ServiceUnavailableError } from '@sluice/core';
+import { isPostgresGoingAway, isSocketError, PG_CONNECT_TIMEOUT, PG_CONNECTION_LOST, ServiceUnavailableError } from '@sluice/core';
 import { Prisma } from './client.ts';
 
 /**
@@ -11,8 +11,6 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024']);
 /** Prisma's driver adapter's kinds of the same (found in an error's `meta.driverAdapterError.cause`). */
 const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
 
-/** node-postgres's own messages when a connection never comes (one that ends under it: core's PG_CONNECTION_LOST). */
-const PG_CONNECT_TIMEOUT = /Connection terminated due to connection timeout|timeout exceeded when trying to connect/;
 
 function stringField(err: object, key: string): string | undefined {
   const v: unknown = (err as Record<string, unknown>)[key];

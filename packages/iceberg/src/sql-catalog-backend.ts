@@ -27,8 +27,13 @@ export class SqlCatalogBackend implements CatalogBackend {
     connectionString: string,
     readonly name: string,
     private readonly store: ObjectStore,
+    /** How long a statement waits for an answer (default 30 s, as Sluice's own pool). */
+    queryTimeoutMs = 30_000,
   ) {
-    this.pool = new pg.Pool({ connectionString, max: 4 });
+    // As Sluice's own pool (@sluice/db's createPrismaClient): a server that stops answering
+    // without closing its connections fails a statement after 30 s, and a new connection after
+    // 15 s, where a load's commit waited for as long as the kernel kept the connection (QA round 30).
+    this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 15_000, query_timeout: queryTimeoutMs });
     this.address = postgresAddress(connectionString);
     // An idle connection the server closed (a restart, an administrator, a dropped database) is
     // dropped by the pool and the next query opens another. Without a listener, its error would

@@ -161,6 +161,9 @@ export function isPostgresGoingAway(err: unknown): err is { code: string; severi
 /** node-postgres's words for a connection that ended under a client (between statements, or under one). */
 export const PG_CONNECTION_LOST = /Connection terminated unexpectedly|Client has encountered a connection error and is not queryable|Query read timeout/;
 
+/** node-postgres's own messages when a connection never comes (its pool's connection timeout). */
+export const PG_CONNECT_TIMEOUT = /Connection terminated due to connection timeout|timeout exceeded when trying to connect/;
+
 /**
  * What a PostgreSQL client throws, as callers should see it: a socket error of its connection, or
  * the server's answer that the connection is gone, becomes a ServiceUnavailableError naming
@@ -169,7 +172,7 @@ export const PG_CONNECTION_LOST = /Connection terminated unexpectedly|Client has
  */
 export function asPostgresUnavailable(err: unknown, address: string): unknown {
   if (isPostgresGoingAway(err)) return new ServiceUnavailableError('PostgreSQL', address, `${err.code} ${errorMessage(err)}`, { cause: err });
-  if (err instanceof Error && PG_CONNECTION_LOST.test(err.message)) {
+  if (err instanceof Error && (PG_CONNECTION_LOST.test(err.message) || PG_CONNECT_TIMEOUT.test(err.message))) {
     // A server that stopped answering (hung, or a network that drops its packets) ends a query by the pool's query timeout.
     const detail = err.message === 'Query read timeout' ? 'it answered no query in time (Query read timeout)' : err.message;
     return new ServiceUnavailableError('PostgreSQL', address, detail, { cause: err });

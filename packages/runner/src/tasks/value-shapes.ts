@@ -5,8 +5,9 @@
  * refused — never quietly changed:
  * - an integer has no fractional part: the casts round 10.5 to 11, and beyond a double's precision
  *   (2^53) `"9007199254740993.5"` compares equal to its rounded integer. In exponent form
- *   (`"1.5e3"`) it is read through a double, so it fits only with at most 15 significant digits
- *   and below 2^53, where that double is exact (`"1.00000000000000000001e0"` was taken as 1);
+ *   (`"1.5e3"`, and `1e+18`, as DuckDB writes a bare whole double) it fits only with at most 15
+ *   significant digits, where a fraction cannot hide beyond a double's precision
+ *   (`"1.00000000000000000001e0"` was taken as 1);
  * - a date is a full date, `2024-01-01`: the cast takes `2024-01-01 extra` and `2024-01-01T23:30:00-05:00`
  *   as 2024-01-01, dropping the rest (a date-time's offset may put it on another day);
  * - a timestamp without a time zone has none: the cast drops the offset of `2024-03-10T02:30:00+02:00`
@@ -56,9 +57,11 @@ export function textHasShapeOf(v: string, type: string): string {
   // Only a number with an exponent can be too large for a double; the others skip the cast.
   const finite = `(NOT (contains(${text}, 'e') OR contains(${text}, 'E')) OR isfinite(TRY_CAST(${text} AS DOUBLE)))`;
   if (type === 'long' || type === 'int') {
-    // An exponent form is cast through a double: exact with 15 significant digits or fewer, below 2^53.
-    const exactDouble = `length(regexp_replace(regexp_extract(${text}, '^-?([0-9.]*)', 1), '[^0-9]|^0+', '', 'g')) <= 15 AND abs(TRY_CAST(${text} AS DOUBLE)) < 9007199254740992`;
-    return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${INTEGER}') OR (regexp_full_match(${text}, '${EXPONENT_FORM}') AND ${exactDouble})))`;
+    // An exponent form with 15 significant digits or fewer is whole exactly when its double is:
+    // the cast (whose BIGINT reads the text's digits) and the double then agree only on a whole
+    // number. With more digits, a fraction beyond a double's precision would pass (QA round 29).
+    const fewDigits = `length(regexp_replace(regexp_extract(${text}, '^-?([0-9.]*)', 1), '[^0-9]|^0+', '', 'g')) <= 15`;
+    return `NOT (${isText} AND NOT (regexp_full_match(${text}, '${INTEGER}') OR (regexp_full_match(${text}, '${EXPONENT_FORM}') AND ${fewDigits})))`;
   }
   if (type === 'double' || type === 'float') return `NOT (${isText} AND NOT ((regexp_full_match(${text}, '${NUMBER}') AND ${finite}) OR ${text} IN ('NaN', 'Infinity', '-Infinity')))`;
   if (type === 'boolean') return `NOT (${isText} AND lower(${text}) NOT IN ('true', 'false'))`;
