@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { layoutDag } from '../lib/dag-layout.ts';
+import { taskName } from '../lib/format.ts';
 import { groupState, STATE_COLOURS, stateCounts, stateLabel, type AnyState } from '../lib/states.ts';
 import { Link } from '../router.tsx';
 import type { LiveDagTask, LiveTaskMark } from '../shared/events.ts';
@@ -68,7 +69,7 @@ export function DagGraph({
           const state: AnyState = group ? groupState(statesOf(n.task_id)) : (mark?.state ?? 'none');
           const counts = group ? stateCounts(statesOf(n.task_id)) : '';
           const title = group ? `${n.task_id} [${streams.length}]` : n.task_id;
-          const label = group ? `${n.task_id}, ${streams.length} streams` : n.stream === null ? n.task_id : `${n.task_id} · ${n.stream}`;
+          const label = group ? `${n.task_id}, ${streams.length} streams` : taskName(n);
           const said = group && counts !== '' ? counts : stateLabel(state);
           const body = (
             <g transform={`translate(${n.x} ${n.y})`} data-task={n.task_id} data-map-index={mark?.map_index ?? n.map_index} data-stream={n.stream ?? undefined} data-state={state}>

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { elapsed, formatDuration } from '../lib/format.ts';
+import { elapsed, formatDuration, taskName } from '../lib/format.ts';
 import { STATE_COLOURS, stateLabel } from '../lib/states.ts';
 import { Link } from '../router.tsx';
 import type { LiveEarlierTry, LiveTask } from '../shared/events.ts';
@@ -44,7 +44,7 @@ export function Timeline({ runId, runStartedAt, tasks, now, running }: { runId: 
       </div>
       {ordered.map((t) => {
         const d = elapsed(t.started_at, t.ended_at, now);
-        const name = `${t.task_id}${t.stream ? ` · ${t.stream}` : ''}`;
+        const name = taskName(t);
         const label = `${name}${t.try_number > 1 ? ` (try ${t.try_number})` : ''}`;
         return (
           <div className="timeline-row" role="listitem" key={`${t.task_id}:${t.map_index}`} data-task={t.task_id} data-map-index={t.map_index}>

@@ -50,6 +50,11 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
+/** A task instance as the pages name it: its task, and its stream for a per-stream one (`load · users`). */
+export function taskName(t: { task_id: string; stream: string | null }): string {
+  return t.stream ? `${t.task_id} · ${t.stream}` : t.task_id;
+}
+
 /** Milliseconds from `start` to `end` (or to `now` while still going); null before it started. */
 export function elapsed(start: string | null, end: string | null, now: number = Date.now()): number | null {
   if (!start) return null;

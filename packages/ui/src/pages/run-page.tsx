@@ -10,7 +10,7 @@ import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
-import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId } from '../lib/format.ts';
+import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId, taskName } from '../lib/format.ts';
 import { useClock } from '../lib/use-clock.ts';
 import { tablesWritten } from '../lib/tables-written.ts';
 import { Link } from '../router.tsx';
@@ -130,7 +130,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
     const s = streams.get(t.stream) ?? { rows: 0, bytes: 0 };
     streams.set(t.stream, { rows: Math.max(s.rows, t.rows), bytes: Math.max(s.bytes, t.bytes) });
   }
-  const tables = tasks.flatMap((t) => tablesWritten(t.output, t.stream ? `${t.task_id} · ${t.stream}` : t.task_id));
+  const tables = tasks.flatMap((t) => tablesWritten(t.output, taskName(t)));
   const jobId = run?.job_id ?? base?.job_id;
 
   return (
@@ -197,7 +197,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       </ConfirmDialog>
       <ConfirmDialog
         open={confirmClear !== null}
-        title={`Clear ${confirmClear === null ? '' : confirmClear.stream ? `${confirmClear.task_id} · ${confirmClear.stream}` : confirmClear.task_id} and re-run it?`}
+        title={`Clear ${confirmClear === null ? '' : taskName(confirmClear)} and re-run it?`}
         confirmLabel="Clear and re-run"
         dismissLabel="Keep it"
         onCancel={() => setConfirmClear(null)}
@@ -205,8 +205,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
           const t = confirmClear;
           setConfirmClear(null);
           if (t === null) return;
-          const name = t.stream ? `${t.task_id} · ${t.stream}` : t.task_id;
-          void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`, `${name} cleared: it runs again, with every task after it.`);
+          void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`, `${taskName(t)} cleared: it runs again, with every task after it.`);
         }}
       >
         <p>
@@ -236,7 +235,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   {t.try_number > 0 ? (
                     <>
                       {' · '}
-                      <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)} aria-label={`log of ${t.stream ? `${t.task_id} · ${t.stream}` : t.task_id}`}>
+                      <Link to={taskLogPath(runId, t.task_id, t.map_index, t.try_number)} aria-label={`log of ${taskName(t)}`}>
                         log
                       </Link>
                     </>
@@ -262,7 +261,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                         type="button"
                         className="link-button"
                         disabled={busy}
-                        aria-label={`clear and re-run ${t.stream ? `${t.task_id} · ${t.stream}` : t.task_id}`}
+                        aria-label={`clear and re-run ${taskName(t)}`}
                         onClick={() => {
                           rememberFocus();
                           setConfirmClear(t);

@@ -8,25 +8,23 @@ import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
-import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId } from '../lib/format.ts';
+import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId, taskName } from '../lib/format.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
+import type { LiveEarlierTry, LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
 
-/** Task states after which no try starts unless the task is cleared. */
 /**
  * The shown try's state and duration. The task's counts are its latest try's; an earlier try shows
  * its own end and duration, from the task's earlier tries (QA round 28: it showed the latest's
  * duration beside the earlier try's number). How many tries there are is the latest's: a clear
  * since an earlier one added tries (QA round 27: "try 1 of 8" for a try logged as 1 of 4).
  */
-function TryFacts({ task, tryNumber }: { task: LiveTask; tryNumber: number }): ReactNode {
+function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: number; earlier: LiveEarlierTry | undefined }): ReactNode {
   const latest = `try ${task.try_number} of ${task.max_tries}`;
   let facts: string;
   if (tryNumber === task.try_number || task.try_number === 0) {
     facts = `${latest} · ${formatDuration(elapsed(task.started_at, task.ended_at))}${task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}`;
   } else {
-    const earlier = task.earlier_tries.find((e) => e.try_number === tryNumber);
     const end = earlier === undefined ? '' : `: ${stateLabel(earlier.state)}${earlier.ended_at === null ? '' : `, ${formatDuration(elapsed(earlier.started_at, earlier.ended_at))}`}`;
     facts = `try ${tryNumber}, an earlier one${end} · the latest is ${latest}`;
   }
@@ -37,6 +35,7 @@ function TryFacts({ task, tryNumber }: { task: LiveTask; tryNumber: number }): R
   );
 }
 
+/** Task states after which no try starts unless the task is cleared. */
 const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
 
 /** A task's log, one try at a time; the current try follows live while the task runs. */
@@ -113,7 +112,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     if (follow && task?.state === 'running') bottom.current?.scrollIntoView({ block: 'end' });
   }, [shown, follow, task?.state]);
 
-  const label = task?.stream ? `${taskId} · ${task.stream}` : taskId;
+  const label = task ? taskName(task) : taskId;
+  // The shown try when it is an earlier one: its own state and duration.
+  const earlier = task?.earlier_tries.find((e) => e.try_number === tryNumber);
   const tries = Math.max(1, task?.try_number ?? 1);
   useDocumentTitle(`Log: ${label}`, `run ${shortId(runId)}`, run?.job_name);
   return (
@@ -129,11 +130,11 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       <div className="page-head">
         <h1>Log: {label}</h1>
         {/* The shown try's state: an earlier try's own end (QA round 30: the latest's, above a failed try's log). */}
-        {task ? <StateBadge state={task.earlier_tries.find((e) => e.try_number === tryNumber)?.state ?? task.state} /> : null}
+        {task ? <StateBadge state={earlier?.state ?? task.state} /> : null}
         <LiveIndicator status={status} />
       </div>
       <RedisWarning redis={redis} />
-      {task ? <TryFacts task={task} tryNumber={tryNumber} /> : null}
+      {task ? <TryFacts task={task} tryNumber={tryNumber} earlier={earlier} /> : null}
       <div className="tries" role="group" aria-label="Tries">
         {Array.from({ length: tries }, (_, i) => i + 1).map((n) => (
           <button
