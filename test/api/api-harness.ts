@@ -43,7 +43,7 @@ export interface HarnessOptions {
   checkConnection?: CheckConnection;
   ui?: boolean;
   /** The API's Redis client, for /readyz and the pages' Redis warning (default: a client of `redisUrl`). */
-  readinessRedis?: ApiServerDeps['redis'];
+  apiRedis?: ApiServerDeps['redis'];
   /** The Redis of the API's engine and client (default: the test Redis). */
   redisUrl?: string;
   storageUrl?: string;
@@ -86,7 +86,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     prisma: db.prisma,
     engine,
     store,
-    redis: o.readinessRedis ?? redis,
+    redis: o.apiRedis ?? redis,
     logger,
     ui: o.ui ?? true,
     ...(o.getConnectorSpec ? { getConnectorSpec: o.getConnectorSpec } : {}),

@@ -33,7 +33,7 @@ test('Redis and the object store down: 503 naming both, PostgreSQL still fine', 
   const api = await startApi({
     devToken: 'dev-token-ready-012345',
     ui: false,
-    readinessRedis: deadRedis,
+    apiRedis: deadRedis,
     storageUrl: `s3://no-such-bucket-${port}/x`,
   });
   try {
@@ -59,7 +59,7 @@ test('Redis away under a client that reconnects for good (as Sluice\'s own): /re
   const port = await freePort();
   const away = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: null, retryStrategy: () => 50 });
   away.on('error', () => undefined);
-  const api = await startApi({ devToken: 'dev-token-ready-012345', ui: false, readinessRedis: away });
+  const api = await startApi({ devToken: 'dev-token-ready-012345', ui: false, apiRedis: away });
   try {
     await waitFor(async () => away.status === 'reconnecting' || away.status === 'connecting', 'the client to be reconnecting');
     const r = await api.request('GET', '/readyz');

@@ -48,13 +48,18 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('pages opened while PostgreSQL is away fill in once it is back, without a reload', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
-  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'outage job' }) });
+/** A job of `api`, created, and a run of it triggered (no runner here: it stays running). */
+async function jobWithRun(name: string): Promise<{ jobId: string; runId: string }> {
+  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name }) });
   assert.equal(created.status, 201, created.text);
   const jobId = (created.body as { job_id: string }).job_id;
   const triggered = await api.request('POST', `/api/airbyte/ingest/${jobId}/runs`, { token: TOKEN });
   assert.equal(triggered.status, 201, triggered.text);
-  const runId = (triggered.body as { run_id: string }).run_id;
+  return { jobId, runId: (triggered.body as { run_id: string }).run_id };
+}
+
+test('pages opened while PostgreSQL is away fill in once it is back, without a reload', { skip: unavailable ?? false, timeout: 120_000 }, async () => {
+  const { jobId, runId } = await jobWithRun('outage job');
   await server.stop();
   const context = await browser.newContext();
   try {
@@ -89,11 +94,7 @@ test('pages opened while PostgreSQL is away fill in once it is back, without a r
 });
 
 test("a task's log page opened while PostgreSQL is away fills in once it is back, and its error goes; the API says the outage of its log follows once", { skip: unavailable ?? false, timeout: 120_000 }, async () => {
-  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'outage log job' }) });
-  assert.equal(created.status, 201, created.text);
-  const triggered = await api.request('POST', `/api/airbyte/ingest/${(created.body as { job_id: string }).job_id}/runs`, { token: TOKEN });
-  assert.equal(triggered.status, 201, triggered.text);
-  const runId = (triggered.body as { run_id: string }).run_id;
+  const { runId } = await jobWithRun('outage log job');
   await server.stop();
   const context = await browser.newContext();
   try {
@@ -114,10 +115,7 @@ test("a task's log page opened while PostgreSQL is away fills in once it is back
 });
 
 test("while PostgreSQL is away, a running try is not said to have stopped beating: its beats are not seen, not missed; once back, silence counts from then", { skip: unavailable ?? false, timeout: 120_000 }, async () => {
-  const created = await api.request('POST', '/api/airbyte/ingest', { token: TOKEN, body: ingestBody({ name: 'beating through an outage' }) });
-  assert.equal(created.status, 201, created.text);
-  const triggered = await api.request('POST', `/api/airbyte/ingest/${(created.body as { job_id: string }).job_id}/runs`, { token: TOKEN });
-  const runId = (triggered.body as { run_id: string }).run_id;
+  const { runId } = await jobWithRun('beating through an outage');
   // The extract's try running, as a runner would claim it; its last beat 10 s old.
   const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
   await sqlTransaction(api.db.prisma, async (sql) => {

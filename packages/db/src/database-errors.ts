@@ -50,7 +50,12 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
  * shorter than a statement's timeout (QA round 29: a finished try then failed, and was done again).
  */
 export function isDatabaseWaitable(err: unknown): boolean {
-  return isDatabaseUnreachable(err) || (err instanceof Error && stringField(err, 'code') === 'P2028');
+  return isDatabaseUnreachable(err) || isTransactionExpired(err);
+}
+
+/** Prisma's P2028: a transaction that outlived its time limit (rolled back). */
+function isTransactionExpired(err: unknown): err is Error {
+  return err instanceof Error && stringField(err, 'code') === 'P2028';
 }
 
 /** Prisma's errors open with the call and an excerpt of its source, and end with what happened. */
@@ -77,7 +82,7 @@ export function errorSummary(err: unknown): string {
  * any other error.
  */
 function transactionExpired(err: Error): string | null {
-  if (stringField(err, 'code') !== 'P2028') return null;
+  if (!isTransactionExpired(err)) return null;
   const limit = /timeout for this transaction was (\d+) ms, however (\d+) ms passed/.exec(err.message);
   const took = limit ? ` (${Number(limit[2]) / 1000} s, over its limit of ${Number(limit[1]) / 1000} s)` : '';
   return `a PostgreSQL transaction took too long${took}: it waited on a lock another transaction held, or on an overloaded server or one that stopped answering`;

@@ -21,28 +21,25 @@ export interface HttpAppDeps {
  * extra router (the UI), a 404 for anything else, and the one error handler.
  */
 /**
- * Refuses a query parameter a route does not take, by name, with those it takes: a client's
- * `?purge=true` on a DELETE, say, is not silently ignored. `route` names it (`GET /api/events`).
+ * Refuses the query parameters a route does not take, by name, with those it takes (`shape`, the
+ * fields of its query's schema; `route` names it, `GET /api/events`): a client's `?purge=true` on a
+ * DELETE, say, is not silently ignored. And one given more than once where the route takes one
+ * value (QA round 29: `?limit=2&limit=3` was told "must be a whole number from 1 to 200"); a
+ * parameter that takes a list (`stream`) takes the repeats.
  */
-export function refuseUnknownQuery(req: Request, route: string, known: readonly string[]): void {
+export function refuseQueryMisuse(req: Request, route: string, shape: Readonly<Record<string, z.ZodType>>): void {
+  const known = Object.keys(shape);
   const unknown = Object.keys(req.query).filter((name) => !known.includes(name));
-  if (unknown.length === 0) return;
-  const takes = known.length === 0 ? 'takes none' : `takes ${known.join(', ')}`;
-  throw new ValidationError(unknown.map((name) => ({ path: name, message: `unknown query parameter: ${route} ${takes}` })));
-}
-
-/**
- * Refuses a query parameter given more than once where the route takes one value (QA round 29:
- * `?limit=2&limit=3` was told "must be a whole number from 1 to 200"): a parameter that takes a
- * list (`stream`) takes the repeats.
- */
-function refuseRepeatedQuery(req: Request, shape: Record<string, z.ZodType>): void {
-  const issues = Object.entries(req.query).flatMap(([name, value]) => {
+  if (unknown.length > 0) {
+    const takes = known.length === 0 ? 'takes none' : `takes ${known.join(', ')}`;
+    throw new ValidationError(unknown.map((name) => ({ path: name, message: `unknown query parameter: ${route} ${takes}` })));
+  }
+  const repeated = Object.entries(req.query).flatMap(([name, value]) => {
     const field = shape[name];
     if (!Array.isArray(value) || field === undefined || field.safeParse(value).success || !field.safeParse(value[0]).success) return [];
     return [{ path: name, message: `is given ${value.length} times: give it once` }];
   });
-  if (issues.length > 0) throw new ValidationError(issues);
+  if (repeated.length > 0) throw new ValidationError(repeated);
 }
 
 export function createHttpApp(d: HttpAppDeps): express.Express {
@@ -92,8 +89,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (!route.body && (req.body !== undefined ? !isEmptyObject(req.body) : hasBody(req))) {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
-      refuseUnknownQuery(req, `${route.method.toUpperCase()} ${route.path}`, route.query instanceof z.ZodObject ? Object.keys(route.query.shape) : []);
-      if (route.query instanceof z.ZodObject) refuseRepeatedQuery(req, route.query.shape);
+      refuseQueryMisuse(req, `${route.method.toUpperCase()} ${route.path}`, route.query instanceof z.ZodObject ? route.query.shape : {});
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
     });

@@ -9,7 +9,7 @@ import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
 import { parseRequest } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
-import { refuseUnknownQuery } from '../http/create-http-app.ts';
+import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
 import { LiveHub } from './live-hub.ts';
 import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun, loadSchedulerSeen } from './live-queries.ts';
@@ -66,7 +66,6 @@ const eventsQuery = z
     map_index: z.coerce.number().int().min(-1).default(-1),
     try: z.coerce.number().int().min(0).optional(),
   })
-  .strict()
   .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both', path: ['run_id'] })
   .refine((q) => q.task_id === undefined || (q.run_id !== undefined && q.try !== undefined), {
     message: 'task_id needs run_id and try',
@@ -105,7 +104,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   ].join('; ');
 
   router.get('/api/ui/config', (req, res) => {
-    refuseUnknownQuery(req, 'GET /api/ui/config', []);
+    refuseQueryMisuse(req, 'GET /api/ui/config', {});
     const a = deps.auth;
     const auth =
       a.mode === 'oidc'
@@ -117,7 +116,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   router.get('/api/events', async (req: Request, res: Response, next: NextFunction) => {
     try {
       const principal = devSession?.verify(req) ?? (await deps.authenticate(req));
-      refuseUnknownQuery(req, 'GET /api/events', Object.keys(eventsQuery.shape));
+      refuseQueryMisuse(req, 'GET /api/events', eventsQuery.shape);
       await streamEvents(principal, parseRequest(eventsQuery, req.query), req, res);
     } catch (err) {
       if (res.headersSent) {
