@@ -127,8 +127,11 @@ test('other message types are left to the full parse', () => {
 
 test('repeated members count as JSON.parse counts them: the last one', () => {
   assert.equal(scanRecordLine('{"type":"RECORD","record":{"stream":"users","data":{"id":1}},"type":"LOG"}'), undefined);
-  // An earlier type that is not RECORD is enough to leave the line to the full parse (where the later one counts).
-  assert.equal(scanRecordLine('{"type":"LOG","type":"RECORD","record":{"stream":"users","data":{"id":1}}}'), undefined);
+  // before: an earlier type that was not RECORD left the line to the full parse, which rounded
+  // its integers above 2^53 (QA round 30a F3)
+  assertTaken('{"type":"STATE","type":"RECORD","record":{"stream":"t","data":{"id":9007199254741001}}}', '{"id":9007199254741001}');
+  assertTaken('{"type":1,"type":"RECORD","record":{"stream":"t","data":{"id":1}}}', '{"id":1}');
+  assert.equal(scanRecordLine('{"type":"RECORD","type":{"a":1},"record":{"stream":"users","data":{"id":1}}}'), undefined);
   assertTaken('{"type":"RECORD","record":{"stream":"a","data":{"id":1}},"record":{"stream":"b","data":{"id":2}}}', '{"id":2}');
   assertTaken('{"type":"RECORD","record":{"stream":"a","stream":"b","data":{"id":1},"data":{"id":2}}}', '{"id":2}');
   // The later "record" has no data: the earlier one's must not be used.

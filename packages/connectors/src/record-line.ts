@@ -241,9 +241,15 @@ class RecordScanner {
     for (;;) {
       if (!this.#memberName()) return undefined;
       if (this.#textIs('type')) {
-        // A type other than "RECORD" goes the full way.
-        if (!this.#string() || !this.#textIs('RECORD')) return undefined;
-        isRecord = true;
+        // The last "type" counts, as in JSON.parse: a line that names it twice, RECORD last, is a
+        // RECORD (QA round 30a: it went to the full parse, which rounded its big integers).
+        if (this.#s.charCodeAt(this.#pos) === QUOTE) {
+          if (!this.#string()) return undefined;
+          isRecord = this.#textIs('RECORD');
+        } else {
+          if (this.#value() === undefined) return undefined;
+          isRecord = false;
+        }
       } else if (this.#textIs('record')) {
         if (!this.#objectStart()) return undefined;
         // A repeated "record" replaces the earlier one entirely.
