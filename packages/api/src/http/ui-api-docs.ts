@@ -43,6 +43,7 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
       task_id: z.string().optional().describe('with run_id and try: follow that task log'),
       map_index: z.coerce.number().int().min(-1).optional(),
       try: z.coerce.number().int().min(0).optional(),
+      try_number: z.coerce.number().int().min(0).optional().describe('the same as `try`, by the name the answers give it'),
     }),
     responses: {
       200: { description: 'an event stream (event: jobs | job | run | log | gone)', schema: z.string(), contentType: 'text/event-stream' },

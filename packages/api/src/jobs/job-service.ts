@@ -4,6 +4,7 @@ import {
   checkSchedule,
   parseCreateIngestJob,
   parseMergeKeys,
+  queriedTry,
   type IngestJobSpec,
   type ImportedState,
   type JobStateView,
@@ -608,11 +609,7 @@ export class JobService {
     query: { try?: number | undefined; try_number?: number | undefined; map_index?: number | undefined },
   ): Promise<TaskLogView> {
     requireScope(p, 'sluice:read');
-    // `try_number` is `try` by the answers' name for it (QA round 28: refused as unknown).
-    if (query.try !== undefined && query.try_number !== undefined && query.try !== query.try_number) {
-      throw new ValidationError([{ path: 'try_number', message: `names try ${query.try_number}, and try names ${query.try}: give one of them` }]);
-    }
-    const q = { map_index: query.map_index, try: query.try ?? query.try_number };
+    const q = { map_index: query.map_index, try: queriedTry(query) };
     const run = await this.#run(p, runId);
     const instances = await this.d.prisma.taskInstance.findMany({
       where: { runId, taskId, ...(q.map_index === undefined ? {} : { mapIndex: q.map_index }) },

@@ -7,7 +7,7 @@ import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
-import { parseRequest } from '@sluice/core/contract';
+import { parseRequest, queriedTry } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
@@ -65,10 +65,11 @@ const eventsQuery = z
     task_id: z.string().min(1).max(200).optional(),
     map_index: z.coerce.number().int().min(-1).default(-1),
     try: z.coerce.number().int().min(0).optional(),
+    try_number: z.coerce.number().int().min(0).optional(),
   })
   .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both', path: ['run_id'] })
-  .refine((q) => q.task_id === undefined || (q.run_id !== undefined && q.try !== undefined), {
-    message: 'task_id needs run_id and try',
+  .refine((q) => q.task_id === undefined || (q.run_id !== undefined && (q.try ?? q.try_number) !== undefined), {
+    message: 'task_id needs run_id and try (or try_number)',
     path: ['task_id'],
   });
 
@@ -128,6 +129,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
 
   async function streamEvents(principal: UiPrincipal, q: z.output<typeof eventsQuery>, req: Request, res: Response): Promise<void> {
     const scope = principal.admin ? '*' : principal.subject;
+    const tryNumber = queriedTry(q);
     // Refuse before streaming when the watched thing is not there for this viewer (404, as the API does).
     if (q.job_id !== undefined && (await loadJob(deps.prisma, principal, q.job_id)) === null) throw new NotFoundError('job', q.job_id);
     if (q.run_id !== undefined && (await loadRun(deps.prisma, dags, principal, q.run_id)) === null) throw new NotFoundError('run', q.run_id);
@@ -215,10 +217,9 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       }),
     );
 
-    if (logTask !== null && q.task_id !== undefined && q.try !== undefined) {
+    if (logTask !== null && q.task_id !== undefined && tryNumber !== undefined) {
       const { id } = logTask;
       const taskId = q.task_id;
-      const tryNumber = q.try;
       let after = 0n;
       const follow = async (): Promise<void> => {
         try {

@@ -108,6 +108,17 @@ export const taskLogQuery = z.strictObject({
   try_number: z.coerce.number().int().min(1).optional().describe('the same as `try`, by the name the answers give it'),
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
 });
+/**
+ * The try a query names by `try` or by `try_number` (the answers' name for it; QA round 28: the
+ * logs route refused it as unknown, round 30a: the events stream did): undefined when neither.
+ */
+export function queriedTry(q: { try?: number | undefined; try_number?: number | undefined }): number | undefined {
+  if (q.try !== undefined && q.try_number !== undefined && q.try !== q.try_number) {
+    throw new ValidationError([{ path: 'try_number', message: `names try ${q.try_number}, and try names ${q.try}: give one of them` }]);
+  }
+  return q.try ?? q.try_number;
+}
+
 export const clearTaskQuery = z.strictObject({
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: all failed ones)'),
 });
