@@ -278,6 +278,14 @@ describe('runs and tasks', () => {
     const garbage = await patch({ catchup: true }, 'garbage');
     assert.equal(garbage.status, 400, garbage.text);
     assert.match(garbage.body.error, /^If-Match: is no entity tag: send the ETag as GET answered it/);
+    // A header sent empty (a client's unset variable) is refused, not taken as absent. (QA round 30a
+    // F5 saw `curl -H 'If-Match: '` applied: curl sends no header at all for that, which is no precondition.)
+    for (const empty of ['', ' ']) {
+      const none = await patch({ catchup: false }, empty);
+      assert.equal(none.status, 400, none.text);
+      assert.match(none.body.error, /^If-Match: is no entity tag/);
+    }
+    assert.equal((await req('GET', `/api/airbyte/ingest/${own}`)).body.catchup, true, 'nothing was changed');
   });
 
   test('max_active_runs (a Sluice extension): that many runs at once, the others queued; raised by PATCH, the queued ones start', async () => {
