@@ -226,7 +226,10 @@ describe('recovery', () => {
    * PostgreSQL comes back and the run succeeds. Answers the run, its stage instance, how often the
    * stage ran, and the stage's log lines.
    */
-  async function stageAcrossPostgresOutage(name: string, afterWork: (ctx: TaskContext) => Promise<void>): Promise<{ runId: string; stage: { tryNumber: number }; stageTries: number; messages: string[] }> {
+  async function stageAcrossPostgresOutage(
+    name: string,
+    afterWork: (ctx: TaskContext) => Promise<void>,
+  ): Promise<{ runId: string; stage: { tryNumber: number; endedAt: Date | null }; stageTries: number; messages: string[]; backAt: number }> {
     const pg = await ownPostgresServer(name);
     h = await createHarness({ databaseServerUrl: pg.url });
     let release: () => void = () => undefined;
@@ -250,17 +253,21 @@ describe('recovery', () => {
     release();
     await sleep(4_000); // longer than staleAfterMs: no heartbeat could be written meanwhile
     await pg.start();
+    const backAt = Date.now();
     const run = await waitForRun(h.prisma, runId, ['success', 'failed'], 30_000);
     assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
     const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
     const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
-    return { runId, stage, stageTries, messages };
+    return { runId, stage, stageTries, messages, backAt };
   }
 
   it('PostgreSQL away when a try finishes: its lines and outcome wait for it; the try is neither declared lost nor done again', { timeout: 60_000 }, async () => {
-    const { stage, stageTries, messages } = await stageAcrossPostgresOutage('report-pg-away', async (ctx) => {
+    const { stage, stageTries, messages, backAt } = await stageAcrossPostgresOutage('report-pg-away', async (ctx) => {
       ctx.log.info('staged while PostgreSQL was away');
     });
+    // The try's end is when it ended, not when its report could be written (QA round 30a: a try's
+    // duration counted the outage).
+    assert.ok(stage.endedAt && stage.endedAt.getTime() < backAt - 2_000, `ended ${stage.endedAt?.toISOString() ?? 'never'}, PostgreSQL back ${new Date(backAt).toISOString()}`);
     // before: the report failed, the try stayed running, was declared lost and staged again (try 2)
     assert.deepEqual([stage.tryNumber, stageTries], [1, 1], 'one try, recorded when PostgreSQL was back');
     const kept = messages.indexOf('staged while PostgreSQL was away');
@@ -469,6 +476,10 @@ describe('recovery', () => {
     assert.ok(Date.now() - killedAt < 10_000, 'noticed within staleAfterMs + sweep interval (plus the run)');
     const lostLog = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'error' } });
     assert.match(lostLog[0]?.message ?? '', /try 1 lost: runner doomed-runner stopped heart-beating/);
+    // A lost try ends at its last heartbeat, not when it was declared lost (QA round 30a).
+    const [lost] = stage.earlierTries as { try_number: number; ended_at: string }[];
+    assert.equal(lost?.try_number, 1);
+    assert.ok(Date.parse(lost?.ended_at ?? '') <= killedAt, `try 1 ended ${lost?.ended_at ?? 'never'}, killed ${new Date(killedAt).toISOString()}`);
   });
 
   it("a scheduler's sweep starts the queued runs of a job resumed by an API that stopped before starting them", async () => {

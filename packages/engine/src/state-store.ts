@@ -137,6 +137,12 @@ export interface FinishReport {
   outcome: TryOutcome;
   /** Recovery only: apply a failure only if the try has not beaten since (it is presumed lost). */
   heartbeatBefore?: Date;
+  /**
+   * When the try ended, as its runner saw it; left out, when the report is recorded. A report that
+   * waited out a PostgreSQL outage is recorded later than the try ended (QA round 30a: an earlier
+   * try's duration counted the outage); a lost try's end is its last heartbeat.
+   */
+  endedAt?: Date;
 }
 
 /** Which tries a write is about: the guard that makes a late or duplicate report harmless. */
@@ -778,13 +784,13 @@ export class StateStore {
     const read = await sql.query<(InstanceColumns & { succeeded: boolean })[]>`
       WITH done AS (
         UPDATE task_instances ti
-        SET state = (CASE WHEN v.skipped THEN 'skipped' ELSE 'success' END)::"TaskState", ended_at = ${now}, output = v.output::jsonb,
+        SET state = (CASE WHEN v.skipped THEN 'skipped' ELSE 'success' END)::"TaskState", ended_at = GREATEST(v.ended_at, ti.started_at), output = v.output::jsonb,
             rows = v.rows, bytes = v.bytes, error = NULL, updated_at = ${now}
         FROM unnest(${successes.map((x) => x.report.tryRef.instanceId)}::uuid[], ${successes.map((x) => x.report.runId)}::uuid[],
                     ${successes.map((x) => x.report.tryRef.tryNumber)}::int[], ${successes.map((x) => x.report.tryRef.runnerId)}::text[],
                     ${successes.map((x) => x.output)}::text[], ${successes.map((x) => String(x.rows))}::bigint[], ${successes.map((x) => String(x.bytes))}::bigint[],
-                    ${successes.map((x) => x.skipped)}::boolean[])
-          AS v(id, run_id, try_number, runner_id, output, rows, bytes, skipped)
+                    ${successes.map((x) => x.skipped)}::boolean[], ${successes.map((x) => x.report.endedAt ?? now)}::timestamptz[])
+          AS v(id, run_id, try_number, runner_id, output, rows, bytes, skipped, ended_at)
         WHERE ti.id = v.id AND ti.run_id = v.run_id AND ti.state = 'running' AND ti.try_number = v.try_number AND ti.runner_id = v.runner_id
         RETURNING ti.id, ti.try_number, v.skipped
       ), logged AS (
@@ -829,7 +835,7 @@ export class StateStore {
       const to: TaskState = retry ? 'up_for_retry' : 'failed';
       const changed = await sql.execute`
         UPDATE task_instances
-        SET state = ${to}::text::"TaskState", ended_at = ${now}, error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
+        SET state = ${to}::text::"TaskState", ended_at = GREATEST(${report.endedAt ?? now}::timestamptz, started_at), error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
             next_retry_at = ${retry ? new Date(now.getTime() + delayMs) : null}::timestamptz, updated_at = ${now}
         WHERE id = ${current.id}::uuid AND run_id = ${entry.run.id}::uuid AND state = 'running'
           AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}
@@ -935,6 +941,7 @@ export class StateStore {
         runId: inst.run_id,
         tryRef: { instanceId: input.instanceId, tryNumber: inst.try_number, runnerId: inst.runner_id },
         heartbeatBefore: input.staleBefore,
+        ...(inst.heartbeat_at === null ? {} : { endedAt: inst.heartbeat_at }),
         outcome: {
           kind: 'failed',
           retryable: true,

@@ -220,6 +220,8 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     clearTimeout(timeout);
     deps.active.delete(claimed.id);
   }
+  // The try's end, recorded as such however long its report waits for PostgreSQL.
+  const endedAt = new Date();
 
   if (!outcome) log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
   else if (outcome.kind === 'failed') {
@@ -234,7 +236,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     await deps.store.recordLastProgress(deps.sql, tryRef, progress).catch((err: unknown) => deps.logger.warn("a try's last counts were not recorded", { ...fields, err: errorMessage(err) }));
   }
   if (!outcome) return;
-  const result = await finishWhenReachable(deps, { runId: run.id, tryRef, outcome }, log);
+  const result = await finishWhenReachable(deps, { runId: run.id, tryRef, outcome, endedAt }, log);
   if ('failed' in result) throw result.failed;
   if (!result.applied) deps.logger.info('try outcome not applied: the instance changed meanwhile (cancelled or presumed lost)', fields);
   else if (outcome.kind === 'success' && deps.logger.isLevelEnabled('info')) deps.logger.info('try succeeded', fields);
