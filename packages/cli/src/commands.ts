@@ -17,22 +17,11 @@ import { checkPostgres, checkRedis } from './check-services.ts';
 import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
 import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
+import { closeAll, type Closer } from './shutdown.ts';
 
 /** Ports of the local PostgreSQL and Redis `sluice start` runs when none is configured. */
 const LOCAL_PG_PORT = 54329;
 const LOCAL_REDIS_PORT = 63799;
-
-interface Closer {
-  name: string;
-  close(): Promise<void>;
-  /** How long this step may take before the next one runs anyway; default SHUTDOWN_STEP_MS. */
-  timeoutMs?: number;
-  /** What giving up on this step leaves, for its line. */
-  givenUp?: string;
-}
-
-/** How long one shutdown step may take before the next one runs anyway. */
-const SHUTDOWN_STEP_MS = 10_000;
 
 /**
  * The runner's step: its running tries' time to finish, then time for those given up to stop (a
@@ -49,28 +38,6 @@ function makeLogger(level: string, format: LogFormat | undefined | null): Logger
 /** What the start line says of a local service an earlier start left running. */
 function adoptedNote(service: LocalService): string {
   return service.adopted ? ', left running by an earlier start that did not stop: it stops with this one' : '';
-}
-
-async function closeAll(logger: Logger, closers: Closer[]): Promise<void> {
-  for (const c of [...closers].reverse()) {
-    let timer: NodeJS.Timeout | undefined;
-    const ms = c.timeoutMs ?? SHUTDOWN_STEP_MS;
-    const late = Symbol('late');
-    try {
-      const ended = await Promise.race([
-        c.close(),
-        new Promise<typeof late>((resolve) => {
-          timer = setTimeout(() => resolve(late), ms);
-        }),
-      ]);
-      // Said as a wait given up, not as an error (QA round 29: "stopping runner failed: Error: did not finish within 40000 ms").
-      if (ended === late) logger.warn(`stopping ${c.name}: gave up waiting after ${ms / 1000} s${c.givenUp ? `; ${c.givenUp}` : ''}`);
-    } catch (err) {
-      logger.warn(`stopping ${c.name} failed: ${errorMessage(err)}`);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 }
 
 /**
