@@ -6,12 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { ColumnCaseCollisionError, CommitConflictError, IncompatibleSchemaError, openCatalog, type ColumnSpec } from '@sluice/iceberg';
+import { ColumnCaseCollisionError, CommitConflictError, IcebergCatalog, IncompatibleSchemaError, openCatalog, SqlCatalogBackend, type ColumnSpec } from '@sluice/iceberg';
 import { createMemoryLogger } from '@sluice/logging';
-import { ServiceUnavailableError, ValidationError } from '@sluice/core';
+import { errorMessage, ServiceUnavailableError, ValidationError } from '@sluice/core';
 import { freePort } from '@sluice/local-services';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
@@ -387,6 +388,87 @@ for (const kind of ['file', 's3'] as const) {
         });
       } finally {
         await away.close();
+      }
+    });
+
+    test('a commit that waits on a catalog lock longer than its limit is cancelled by PostgreSQL: nothing half-written, the table stays readable, the next commit lands', async () => {
+      await h.catalog.createTable('locked', 't', cols);
+      await (await h.catalog.loadTable('locked', 't')).append({ format: 'ndjson', files: [await h.ndjson('locked-0.ndjson', rows(0, 2))], columns: cols });
+      // A catalog that gives a statement 1.5 s (30 s by default).
+      const quick = new IcebergCatalog(new SqlCatalogBackend(h.db.url, 'sluice', h.store, 1_500), h.store, 'warehouse', undefined);
+      const holder = new pg.Client({ connectionString: h.db.url });
+      await holder.connect();
+      try {
+        const table = await quick.loadTable('locked', 't');
+        // Another session holds the table's catalog row (maintenance, a stuck client).
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM iceberg_tables WHERE table_namespace = 'locked' FOR UPDATE`);
+        await assert.rejects(table.append({ format: 'ndjson', files: [await h.ndjson('locked-1.ndjson', rows(10, 2))], columns: cols }), (err: unknown) => {
+          assert.match(errorMessage(err), /cancelled an Iceberg catalog statement after 1\.125 s: it waited on a lock another session holds on the catalog table \(iceberg_tables\)/);
+          return true;
+        });
+        await sleep(500);
+        // before (QA round 31): only the client gave up; the UPDATE ran once the lock went, and
+        // pointed the table at the metadata file the failed commit had deleted.
+        await holder.query('ROLLBACK');
+        await sleep(500);
+        const view = await h.read('locked', 't');
+        assert.equal(view.rows.length, 2);
+        assert.equal((await h.keys('warehouse/locked/t/data/')).length, 1, "the cancelled commit's files are gone");
+        await (await quick.loadTable('locked', 't')).append({ format: 'ndjson', files: [await h.ndjson('locked-2.ndjson', rows(10, 2))], columns: cols });
+        assert.equal((await h.read('locked', 't')).rows.length, 4);
+      } finally {
+        await holder.end();
+        await quick.close();
+      }
+    });
+
+    test('a commit that gets no answer keeps its files: an UPDATE that reaches PostgreSQL after the writer gave up leaves the table readable', async () => {
+      await h.catalog.createTable('unanswered', 't', cols);
+      // A proxy that holds back what a connection sends from its catalog UPDATE on, until let go:
+      // a network that delays the statement past the client's limit; the server then runs it.
+      let armed = false;
+      const letGo: (() => void)[] = [];
+      const sockets: net.Socket[] = [];
+      const target = new URL(h.db.url);
+      const proxy = net.createServer((client) => {
+        const server = net.connect(Number(target.port), target.hostname);
+        sockets.push(client, server);
+        let holding = false;
+        client.on('data', (d: Buffer) => {
+          if (armed && d.includes('UPDATE iceberg_tables')) holding = true;
+          if (holding) letGo.push(() => server.write(d));
+          else server.write(d);
+        });
+        server.on('data', (d: Buffer) => client.write(d));
+        client.on('error', () => undefined);
+        server.on('error', () => undefined);
+        // The server end stays open for what is held: the statement still reaches it.
+        client.on('close', () => (holding ? letGo.push(() => server.end()) : server.end()));
+        server.on('close', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const url = new URL(h.db.url);
+      url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const delayed = new IcebergCatalog(new SqlCatalogBackend(url.toString(), 'sluice', h.store, 1_500), h.store, 'warehouse', undefined);
+      try {
+        const table = await delayed.loadTable('unanswered', 't');
+        armed = true;
+        await assert.rejects(table.append({ format: 'ndjson', files: [await h.ndjson('unanswered-0.ndjson', rows(0, 2))], columns: cols }), (err: unknown) => {
+          assert.ok(err instanceof ServiceUnavailableError, String(err));
+          return true;
+        });
+        assert.ok(letGo.length > 0, 'the UPDATE was held back');
+        for (const go of letGo) go();
+        await sleep(1_000);
+        // before (QA round 31): the metadata file was deleted as not committed, and the late UPDATE
+        // pointed the table at no file: no reader could open it.
+        const view = await h.read('unanswered', 't');
+        assert.equal(view.rows.length, 2, 'the late UPDATE committed the write, its files all there');
+      } finally {
+        for (const sock of sockets) sock.destroy();
+        await delayed.close().catch(() => undefined);
+        proxy.close();
       }
     });
 

@@ -22,6 +22,8 @@ export class SqlCatalogBackend implements CatalogBackend {
   private readonly pool: pg.Pool;
   /** host:port of the catalog's database, for errors. */
   private readonly address: string;
+  /** The server's limit on one statement (below the client's, which is for a server that stopped answering). */
+  private readonly statementTimeoutMs: number;
 
   constructor(
     connectionString: string,
@@ -33,7 +35,11 @@ export class SqlCatalogBackend implements CatalogBackend {
     // As Sluice's own pool (@sluice/db's createPrismaClient): a server that stops answering
     // without closing its connections fails a statement after 30 s, and a new connection after
     // 15 s, where a load's commit waited for as long as the kernel kept the connection (QA round 30).
-    this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 15_000, query_timeout: queryTimeoutMs });
+    // The server ends a statement itself a little sooner (statement_timeout): one that waits on a
+    // lock is then cancelled there, not left to run after the client gave up on it (QA round 31:
+    // such an UPDATE ran later and pointed the table at a metadata file deleted meanwhile).
+    this.statementTimeoutMs = Math.max(1, queryTimeoutMs - Math.min(5_000, Math.floor(queryTimeoutMs / 4)));
+    this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 15_000, query_timeout: queryTimeoutMs, statement_timeout: this.statementTimeoutMs });
     this.address = postgresAddress(connectionString);
     // An idle connection the server closed (a restart, an administrator, a dropped database) is
     // dropped by the pool and the next query opens another. Without a listener, its error would
@@ -44,11 +50,21 @@ export class SqlCatalogBackend implements CatalogBackend {
     this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
-  /** One statement; a database that cannot be reached says so, naming it (a load's error reads "PostgreSQL is not reachable at …"). */
+  /**
+   * One statement; a database that cannot be reached says so, naming it (a load's error reads
+   * "PostgreSQL is not reachable at …"), and one the server cancelled for taking too long says that.
+   */
   private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(text, values);
     } catch (err) {
+      if (err instanceof pg.DatabaseError && err.code === QUERY_CANCELED) {
+        throw new Error(
+          `PostgreSQL at ${this.address} cancelled an Iceberg catalog statement after ${this.statementTimeoutMs / 1000} s: ` +
+            'it waited on a lock another session holds on the catalog table (iceberg_tables), or on an overloaded server',
+          { cause: err },
+        );
+      }
       throw asPostgresUnavailable(err, this.address);
     }
   }
@@ -105,21 +121,32 @@ export class SqlCatalogBackend implements CatalogBackend {
   }
 
   async createTable(id: TableIdentifier, metadata: TableMetadata): Promise<LoadedTable | undefined> {
+    await this.ensureNamespace(id.namespace);
     const { key, uri } = await this.writeMetadata(metadata, undefined);
-    let registered = false;
+    let registered: boolean;
     try {
-      await this.ensureNamespace(id.namespace);
       const r = await this.query(
         `INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, metadata_location, previous_metadata_location, iceberg_type)
          VALUES ($1, $2, $3, $4, NULL, 'TABLE') ON CONFLICT DO NOTHING`,
         [this.name, id.namespace, id.name, uri],
       );
       registered = r.rowCount === 1;
-      if (!registered) await this.refuseView(id);
-    } finally {
-      if (!registered) await this.store.delete(key);
+    } catch (error) {
+      if (!answeredByServer(error)) {
+        // An INSERT that got no answer may have happened, or may still: registered if the
+        // catalog names its file; otherwise the file stays (see `commit`).
+        if ((await this.currentMetadataLocation(id).catch(() => null)) === uri) return { metadataLocation: uri, metadata };
+        throw error;
+      }
+      await this.store.delete(key);
+      throw error;
     }
-    return registered ? { metadataLocation: uri, metadata } : undefined;
+    if (!registered) {
+      await this.store.delete(key);
+      await this.refuseView(id);
+      return undefined;
+    }
+    return { metadataLocation: uri, metadata };
   }
 
   /** A name the catalog holds as a view (Iceberg's JdbcCatalog keeps views in the same table) is no table's to take. */
@@ -145,14 +172,18 @@ export class SqlCatalogBackend implements CatalogBackend {
       );
       swapped = r.rowCount === 1;
     } catch (error) {
-      // The UPDATE may have happened although we saw an error: look before cleaning up.
-      const now = await this.currentMetadataLocation(id).catch(() => null);
-      if (now === null) return { status: 'unknown', error };
-      swapped = now === uri;
-      if (!swapped) {
+      // The server answered with an error: the UPDATE was rolled back, and its file can go.
+      if (answeredByServer(error)) {
         await this.store.delete(key);
         throw error;
       }
+      // No answer (a server that stopped answering, a connection cut): the UPDATE may have
+      // happened, or may still be waiting on the server to happen later. Committed if the table
+      // points at its file; otherwise unknown, and the file stays, as Iceberg's writers keep theirs
+      // on CommitStateUnknown (QA round 31: deleted, it left the table pointing at no file).
+      const now = await this.currentMetadataLocation(id).catch(() => null);
+      if (now !== uri) return { status: 'unknown', error };
+      swapped = true;
     }
     if (!swapped) {
       await this.store.delete(key);
@@ -175,4 +206,16 @@ export class SqlCatalogBackend implements CatalogBackend {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** SQLSTATE of a statement cancelled (by statement_timeout here). */
+const QUERY_CANCELED = '57014';
+
+/**
+ * Whether a failed statement's error came from the server: the statement then ended there, rolled
+ * back. Any other failure (no answer in time, a connection cut) leaves it possibly done, or still
+ * to be done.
+ */
+function answeredByServer(err: unknown): boolean {
+  return err instanceof pg.DatabaseError || (err instanceof Error && err.cause instanceof pg.DatabaseError);
 }
