@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { testEnv } from '../support/env.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const main = path.resolve(here, '../../packages/cli/src/main.ts');
@@ -80,9 +81,43 @@ test('a key that does not exist, no key name, or another master key: one line ea
     SLUICE_LOG_FORMAT: 'json',
   });
   assert.equal(other.code, 1);
-  assert.match(other.stderr.trim(), /^sluice: SLUICE_MASTER_KEY: cannot open encryption key pii: sealed: sealed with master key \w+, which this keyring does not hold/);
+  assert.match(other.stderr.trim(), /^sluice: SLUICE_MASTER_KEY: cannot open encryption key pii: sealed: sealed with master key \w+, which this process does not hold/);
   assert.ok(!other.stderr.includes('    at '), 'no stack trace');
   assert.equal(other.stdout, '');
   const keys = new EncryptionKeyStore(db.prisma, MasterKeyring.fromBase64(masterKey));
   assert.equal((await keys.get('pii')).disclosures.length, 1, 'a key that could not be opened was not disclosed, and is not recorded as if it were');
+});
+
+test("a runner given another master key than the database's secrets' refuses to start, saying so; given the database's as a previous key, it starts", { timeout: 90_000 }, async () => {
+  const held = MasterKeyring.fromBase64(masterKey);
+  const other = randomBytes(32).toString('base64');
+  const otherId = MasterKeyring.fromBase64(other).activeKeyId;
+  const runnerEnv = {
+    DATABASE_URL: db.url,
+    REDIS_URL: testEnv.redisUrl,
+    SLUICE_STORAGE_URL: `file://${path.join(testEnv.tmpDir, `runner-keys-${process.pid}`)}`,
+    SLUICE_QUEUE_PREFIX: `runner-keys-${process.pid}`,
+    SLUICE_LOG_FORMAT: 'json',
+  };
+  // before (QA round 31c F2): it started, and failed each run it took at its first task.
+  const refused = await run(process.execPath, ['--import', 'tsx', main, 'runner'], { ...runnerEnv, SLUICE_MASTER_KEY: other });
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(
+    refused.stderr.trim().split('\n').at(-1),
+    `sluice: SLUICE_MASTER_KEY: is not the master key of this database's secrets (2 secrets sealed with master key ${held.activeKeyId}; this process holds ${otherId}): ` +
+      "give every Sluice process the API's SLUICE_MASTER_KEY, and its SLUICE_MASTER_KEY_PREVIOUS during a master key rotation",
+  );
+  assert.ok(!refused.stderr.includes(other) && !refused.stderr.includes(masterKey), 'no key material in the line');
+
+  // During a master key rotation: the new key active, the database's as a previous one.
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'runner'], { env: { ...process.env, ...runnerEnv, SLUICE_MASTER_KEY: other, SLUICE_MASTER_KEY_PREVIOUS: masterKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const deadline = Date.now() + 60_000;
+  while (!/runner \S+ started/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, out);
+  assert.match(out, /runner \S+ started/);
 });

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
 import { ConfigError, errorMessage, ValidationError } from '@sluice/core';
-import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
+import { EncryptionKeyStore, MasterKeyring, unheldMasterKeys } from '@sluice/crypto';
 import { DEFAULT_CONNECTORS_DIR, removeOrphanedConnectorDirs } from '@sluice/connectors';
 import { createPrismaClient, migrate, type PrismaClient } from '@sluice/db';
 import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@sluice/datahub';
@@ -78,7 +78,7 @@ async function runUntilSignal(logger: Logger, closers: Closer[], o: { runsTries:
 
 interface IngestionSettings {
   databaseUrl: string;
-  masterKey: string;
+  keyring: MasterKeyring;
   connectorsDir: string | undefined;
   publicUrl: string;
   datahub: DatahubConfig;
@@ -94,7 +94,7 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
   if (s.duckdbMemoryLimit !== undefined) configureDuckDb({ memoryLimit: s.duckdbMemoryLimit });
   return {
     store,
-    keyring: MasterKeyring.fromBase64(s.masterKey),
+    keyring: s.keyring,
     catalog: openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger }),
     connectorsDir: path.resolve(s.connectorsDir ?? DEFAULT_CONNECTORS_DIR),
     datahub,
@@ -154,10 +154,14 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     // The API's engine (the scheduler and the runner below have their own, and say so in their lines).
     const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger: childLogger(logger, { component: 'api' }) });
     closers.push({ name: 'engine', close: () => engine.close() });
+    const keyring = MasterKeyring.fromBase64(masterKey, apiConfig.previousMasterKeys);
+    // Said, not refused: the API must start for jobs whose secrets are lost to be deleted or fixed.
+    const unheld = await unheldMasterKeys(prisma, keyring);
+    if (unheld !== null) logger.warn(`SLUICE_MASTER_KEY ${unheld}; runs of those jobs fail until it is`);
     const deps = ingestionDeps(
       prisma,
       store,
-      { databaseUrl, masterKey, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
+      { databaseUrl, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
       logger,
     );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
@@ -259,11 +263,22 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   await checkPostgres(cfg.DATABASE_URL);
   await checkRedis(cfg.REDIS_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL);
+  const keyring = MasterKeyring.fromBase64(cfg.SLUICE_MASTER_KEY, cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []);
+  for (const key of cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []) secrets.add(key);
+  // A runner that cannot open the jobs' secrets would fail each run it took, other runners' too.
+  const unheld = await unheldMasterKeys(prisma, keyring).catch(async (err: unknown) => {
+    await prisma.$disconnect();
+    throw err;
+  });
+  if (unheld !== null) {
+    await prisma.$disconnect();
+    throw new ConfigError('SLUICE_MASTER_KEY', unheld, null);
+  }
   const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
   const deps = ingestionDeps(
     prisma,
     store,
-    { databaseUrl: cfg.DATABASE_URL, masterKey: cfg.SLUICE_MASTER_KEY, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
+    { databaseUrl: cfg.DATABASE_URL, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
     logger,
   );
   const runner = await startRunner({

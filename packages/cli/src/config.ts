@@ -7,6 +7,9 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 /** Settings every process reads. */
+/** Master keys being rotated out, comma-separated: they still open what they sealed. */
+const previousMasterKeys = optional(z.string().transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean)));
+
 const common = {
   SLUICE_LOG_LEVEL: logLevel.default('info'),
   SLUICE_LOG_FORMAT: optional(logFormat),
@@ -44,6 +47,7 @@ export const runnerConfigSchema = z.object({
   REDIS_URL: redisUrl,
   SLUICE_STORAGE_URL: storageUrl,
   SLUICE_MASTER_KEY: masterKey,
+  SLUICE_MASTER_KEY_PREVIOUS: previousMasterKeys,
   SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
   SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
@@ -55,7 +59,7 @@ export const decryptionKeysConfigSchema = z.object({
   ...common,
   DATABASE_URL: postgresUrl,
   SLUICE_MASTER_KEY: masterKey,
-  SLUICE_MASTER_KEY_PREVIOUS: optional(z.string().transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))),
+  SLUICE_MASTER_KEY_PREVIOUS: previousMasterKeys,
 });
 
 /** `sluice migrate`. */

@@ -44,6 +44,16 @@ export class MasterKeyring {
     this.activeKeyId = masterKeyId(active);
   }
 
+  /** The ids of the keys held, the active one first. */
+  get keyIds(): string[] {
+    return [...this.#byId.keys()];
+  }
+
+  /** Whether a key of this id is held (active or previous). */
+  holds(keyId: string): boolean {
+    return this.#byId.has(keyId);
+  }
+
   /** A keyring from base64 keys: the active one and any previous ones. */
   static fromBase64(active: string, previous: readonly string[] = []): MasterKeyring {
     return new MasterKeyring(decodeMasterKey(active), previous.map((p) => decodeMasterKey(p, 'previous master key')));
@@ -63,7 +73,7 @@ export class MasterKeyring {
   open(sealed: string, context: string): Buffer {
     const { keyId, body } = parseSealed(sealed);
     const key = this.#byId.get(keyId);
-    if (!key) throw new ValidationError([{ path: 'sealed', message: `sealed with master key ${keyId}, which this keyring does not hold` }]);
+    if (!key) throw new ValidationError([{ path: 'sealed', message: `sealed with master key ${keyId}, which this process does not hold (it holds ${this.keyIds.join(', ')}): give every Sluice process the API's SLUICE_MASTER_KEY, and its SLUICE_MASTER_KEY_PREVIOUS during a master key rotation` }]);
     if (body.length < IV_BYTES + TAG_BYTES) throw new ValidationError([{ path: 'sealed', message: 'sealed value is truncated' }]);
     const iv = body.subarray(0, IV_BYTES);
     const tag = body.subarray(body.length - TAG_BYTES);
