@@ -69,9 +69,10 @@ try {
   }
   env['SLUICE_TEST_TMP'] = tmp;
   const concurrency = env['SLUICE_TEST_CONCURRENCY'] ?? '2';
+  // A test that hangs fails after 15 minutes instead of holding the run (and CI) for good.
   const runner = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...passThrough, ...files],
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=900000', '--test-reporter=spec', ...passThrough, ...files],
     { cwd: root, env, stdio: 'inherit' },
   );
   // Ctrl-C or a SIGTERM (a CI timeout) stops the tests, and the services started here are still

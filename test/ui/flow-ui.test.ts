@@ -380,6 +380,39 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test("a task waiting for its retry: the timeline runs to now; an earlier try's log page shows that try's own state", async () => {
+    const { jobId } = await createJob({ name: 'flaky load' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    const row = page.locator('table.tasks tr[data-task="load"][data-map-index="0"]');
+    await until('load · users to wait for its retry', async () => (await row.getAttribute('data-state')) === 'up_for_retry');
+    // The axis of a running run ends now, not at the last try's end: it grows while the retry waits
+    // (QA round 30c F6: it stood still, and the wait was not drawn).
+    const axisEnd = page.locator('.timeline-axis span').last();
+    const seconds = async (): Promise<number> => {
+      const text = (await axisEnd.textContent()) ?? '';
+      assert.match(text, /^\d+(\.\d+)? s$/);
+      return Number.parseFloat(text);
+    };
+    const before = await seconds();
+    await sleep(1_500);
+    assert.equal(await row.getAttribute('data-state'), 'up_for_retry', 'still waiting (load retries after 5 s)');
+    const later = await seconds();
+    assert.ok(later > before, `the axis grew while the retry waited: ${before} s, then ${later} s`);
+    await shot(page, 'dev-12c-run-page-retry-wait');
+
+    await until('the run to succeed', async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === 'success', 30_000);
+    // Try 1's log page: its own state in the header, not the latest try's (QA round 30c F7).
+    await page.goto(`${stack.url}/runs/${runId}/tasks/load?map_index=0&try=1`);
+    await page.getByTestId('try-facts').waitFor();
+    assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 1, an earlier one: failed, .* · the latest is try 2 of \d+$/);
+    assert.equal(await page.locator('.page-head .state-badge').getAttribute('data-state'), 'failed');
+    await page.getByRole('button', { name: 'Try 2' }).click();
+    await until('try 2 to be shown', async () => (await page.locator('.page-head .state-badge').getAttribute('data-state')) === 'success');
+    await page.close();
+  });
+
   test('a running run is cancelled from its page', async () => {
     // A slow extract: the cancel below must come while it runs, after the pages opened meanwhile.
     const { jobId } = await createJob({ name: 'cancel me (slow)' });

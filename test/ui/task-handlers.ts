@@ -9,7 +9,9 @@
  * whose name contains "reordered" reads every stream as a source whose streams change would: its
  * first run reads users then orders, and fails orders' load; its later runs read orders then users.
  * One whose name contains "unread" ends its extract as a last try whose connector failed after
- * users was read to the end (ADR 0022): orders is unread, and its stage fails saying so.
+ * users was read to the end (ADR 0022): orders is unread, and its stage fails saying so. One
+ * whose name contains "flaky" fails the first try of the users stream's load, as a retryable
+ * failure: the second try, after load's retry delay, succeeds.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError, UnclearableTaskError } from '@sluice/core';
@@ -79,6 +81,7 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
         ctx.log.error(LOAD_ERROR);
         throw new NonRetryableTaskError(LOAD_ERROR);
       }
+      if (ctx.job.name.includes('flaky') && ctx.task.stream === 'users' && ctx.task.tryNumber === 1) throw new Error('the catalog did not answer in time');
       const table = ctx.task.stream ?? 'unknown';
       ctx.log.info(`committed ${rows} rows to ${ctx.job.schemaName}.${table}`);
       // The shape of the real load task's output (packages/runner/src/tasks/load-task.ts).
