@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { test } from 'node:test';
 import { ServiceUnavailableError } from '@sluice/core';
-import { createPrismaClient, errorSummary, isDatabaseUnreachable, isDatabaseWaitable, sqlOf, sqlTransaction } from '@sluice/db';
+import { createPrismaClient, errorSummary, isDatabaseBusy, isDatabaseUnreachable, isDatabaseWaitable, sqlOf, sqlTransaction } from '@sluice/db';
+import pg from 'pg';
 import { SqlCatalogBackend } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
 import { openObjectStore } from '@sluice/storage';
@@ -260,6 +261,60 @@ test('a server that stops answering without closing its connections: a statement
     await catalog.close().catch(() => undefined);
     await store.close();
     proxy.close();
+    await db.drop();
+  }
+});
+
+test("a statement that waits on another session's lock past its limit is cancelled by PostgreSQL itself, said so, and writes nothing later; a transaction left idle is ended (QA round 31b)", { timeout: 60_000 }, async () => {
+  const db = await createTestDatabase({ migrated: false });
+  const prisma = createPrismaClient(db.url, { queryTimeoutMs: 1_500 });
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  try {
+    await prisma.$executeRawUnsafe('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
+    await prisma.$executeRawUnsafe('INSERT INTO counters VALUES (1, 0)');
+    // Another session holds the row: a client stopped inside its transaction.
+    await holder.query('BEGIN');
+    await holder.query('SELECT n FROM counters WHERE id = 1 FOR UPDATE');
+    const busy = /^PostgreSQL( at 127\.0\.0\.1:\d+)? cancelled a statement that ran past its limit \(statement_timeout\): it waited on a lock another session holds \(a client stopped inside a transaction\?\), or on an overloaded server$/;
+    const viaSql = await sqlOf(prisma).execute`UPDATE counters SET n = n + 1 WHERE id = 1`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(viaSql instanceof ServiceUnavailableError, String(viaSql));
+    assert.match(viaSql.message, busy);
+    const viaPrisma = await prisma.$executeRaw`UPDATE counters SET n = n + 1 WHERE id = 1`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    for (const e of [viaSql, viaPrisma]) {
+      assert.ok(isDatabaseBusy(e), String(e));
+      assert.ok(isDatabaseWaitable(e), 'a write waits it out');
+      assert.ok(!isDatabaseUnreachable(e), 'it answered');
+    }
+    assert.match(errorSummary(viaPrisma), busy);
+    await holder.query('ROLLBACK');
+    await new Promise((r) => setTimeout(r, 300));
+    // before: only the client gave up; the UPDATEs ran once the lock went (a trigger answered 503 made its run).
+    assert.equal((await holder.query<{ n: number }>('SELECT n FROM counters WHERE id = 1')).rows[0]?.n, 0);
+
+    // A transaction of Sluice's left idle (its process frozen) is ended by the server after twice
+    // the statement limit, which lets its locks go.
+    const frozen = sqlTransaction(prisma, async (sql) => {
+      await sql.query`SELECT n FROM counters WHERE id = 1 FOR UPDATE`;
+      await new Promise((r) => setTimeout(r, 4_000));
+      await sql.query`SELECT 1`;
+    }).then(
+      () => assert.fail('the idle transaction went on'),
+      (e: unknown) => e,
+    );
+    await new Promise((r) => setTimeout(r, 3_500));
+    await holder.query(`SET lock_timeout = '200ms'`);
+    await holder.query('UPDATE counters SET n = 5 WHERE id = 1');
+    assert.ok(await frozen);
+  } finally {
+    await holder.end();
+    await prisma.$disconnect();
     await db.drop();
   }
 });

@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { statementTimeoutFor } from '@sluice/core';
 import { PrismaClient } from './generated/client.ts';
 
 export type { PrismaClient } from './generated/client.ts';
@@ -21,11 +22,18 @@ const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
  * short; none needs this long. The caller owns `$disconnect()`, which ends the pool.
  */
 export function createPrismaClient(databaseUrl: string, options: { max?: number; queryTimeoutMs?: number } = {}): PrismaClient {
+  const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     connectionTimeoutMillis: 15_000,
-    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    query_timeout: queryTimeoutMs,
+    // PostgreSQL ends a statement a little before the client would give up on it, so that one
+    // waiting on a lock does not run after its caller was told it failed (QA round 31: a trigger
+    // answered 503 made its run later); and a transaction left idle for twice that (its process
+    // frozen, or cut off) is ended there, which lets its locks go, where it held them for hours.
+    statement_timeout: statementTimeoutFor(queryTimeoutMs),
+    idle_in_transaction_session_timeout: 2 * queryTimeoutMs,
   });
   // An idle connection the server closed (restart, admin shutdown) is dropped by the pool and
   // the next query opens another; without a listener its error would crash the process. The

@@ -1,4 +1,4 @@
-import { isPostgresGoingAway, isSocketError, PG_CONNECT_TIMEOUT, PG_CONNECTION_LOST, ServiceUnavailableError } from '@sluice/core';
+import { isPostgresGoingAway, isSocketError, isStatementCancelled, PG_CONNECT_TIMEOUT, PG_CONNECTION_LOST, PostgresBusyError, ServiceUnavailableError, STATEMENT_CANCELLED_SAID } from '@sluice/core';
 import { Prisma } from './client.ts';
 
 /**
@@ -29,7 +29,7 @@ export function isDatabaseUnreachable(err: unknown): boolean {
 
 function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolean {
   if (depth > 4 || typeof err !== 'object' || err === null) return false;
-  if (err instanceof ServiceUnavailableError) return err.service === 'PostgreSQL';
+  if (err instanceof ServiceUnavailableError) return err.service === 'PostgreSQL' && !(err instanceof PostgresBusyError);
   const code = stringField(err, 'code') ?? stringField(err, 'errorCode');
   if (code !== undefined && PRISMA_CODES.has(code)) return true;
   const kind = stringField(err, 'kind');
@@ -50,7 +50,26 @@ function unreachable(err: unknown, fromDatabase: boolean, depth: number): boolea
  * shorter than a statement's timeout (QA round 29: a finished try then failed, and was done again).
  */
 export function isDatabaseWaitable(err: unknown): boolean {
-  return isDatabaseUnreachable(err) || isTransactionExpired(err);
+  return isDatabaseUnreachable(err) || isTransactionExpired(err) || isDatabaseBusy(err);
+}
+
+/**
+ * Whether PostgreSQL cancelled a statement that ran past its limit (statement_timeout; see
+ * client.ts): it answers, but the statement waited on a lock or an overloaded server. Looks
+ * through Prisma's errors and their driver adapter's, node-postgres's, and their causes.
+ */
+export function isDatabaseBusy(err: unknown): boolean {
+  return busy(err, 0);
+}
+
+function busy(err: unknown, depth: number): boolean {
+  if (depth > 4 || typeof err !== 'object' || err === null) return false;
+  if (err instanceof PostgresBusyError || isStatementCancelled(err)) return true;
+  // Prisma's driver adapter keeps the server's SQLSTATE as `{ kind: 'postgres', code }`.
+  if (stringField(err, 'kind') === 'postgres' && stringField(err, 'code') === '57014') return true;
+  const meta: unknown = (err as Record<string, unknown>)['meta'];
+  if (typeof meta === 'object' && meta !== null && 'driverAdapterError' in meta && busy(meta.driverAdapterError, depth + 1)) return true;
+  return 'cause' in err && busy(err.cause, depth + 1);
 }
 
 /** Prisma's P2028: a transaction that outlived its time limit (rolled back). */
@@ -72,6 +91,7 @@ export function errorSummary(err: unknown): string {
   if (!isPrismaError(err)) return message;
   const expired = transactionExpired(err);
   if (expired !== null) return expired;
+  if (isDatabaseBusy(err)) return `PostgreSQL ${STATEMENT_CANCELLED_SAID}`;
   const said = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
   return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
 }

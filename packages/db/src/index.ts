@@ -1,7 +1,7 @@
 export { createPrismaClient, poolOf, Prisma } from './client.ts';
 export { sqlOf, sqlTransaction } from './sql.ts';
 export { DagCache } from './dag-cache.ts';
-export { errorSummary, isDatabaseUnreachable, isDatabaseWaitable, isUniqueViolation } from './database-errors.ts';
+export { errorSummary, isDatabaseBusy, isDatabaseUnreachable, isDatabaseWaitable, isUniqueViolation } from './database-errors.ts';
 export type { Sql } from './sql.ts';
 export type { PrismaClient } from './client.ts';
 export { migrate, readMigrations, defaultMigrationsDir, MigrationError } from './migrate.ts';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { asPostgresUnavailable, postgresAddress, ValidationError } from '@sluice/core';
+import { asPostgresUnavailable, postgresAddress, statementTimeoutFor, ValidationError } from '@sluice/core';
 import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
@@ -38,7 +38,7 @@ export class SqlCatalogBackend implements CatalogBackend {
     // The server ends a statement itself a little sooner (statement_timeout): one that waits on a
     // lock is then cancelled there, not left to run after the client gave up on it (QA round 31:
     // such an UPDATE ran later and pointed the table at a metadata file deleted meanwhile).
-    this.statementTimeoutMs = Math.max(1, queryTimeoutMs - Math.min(5_000, Math.floor(queryTimeoutMs / 4)));
+    this.statementTimeoutMs = statementTimeoutFor(queryTimeoutMs);
     this.pool = new pg.Pool({ connectionString, max: 4, connectionTimeoutMillis: 15_000, query_timeout: queryTimeoutMs, statement_timeout: this.statementTimeoutMs });
     this.address = postgresAddress(connectionString);
     // An idle connection the server closed (a restart, an administrator, a dropped database) is

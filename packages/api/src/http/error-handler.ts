@@ -12,7 +12,7 @@ import {
   ValidationError,
   type SluiceError,
 } from '@sluice/core';
-import { errorSummary, isDatabaseUnreachable } from '@sluice/db';
+import { errorSummary, isDatabaseBusy, isDatabaseUnreachable } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
 
 /** Where errors use the contract's `{flow_url, job_id: null, error}` shape. */
@@ -69,6 +69,8 @@ export function mapError(err: unknown): Mapped {
   // A dependency away (the OAuth issuer): retryable, and one line in the log, not a stack trace.
   if (err instanceof ServiceUnavailableError) return { status: 503, message: err.message, headers: { 'Retry-After': '5' }, logLine: err.message };
   if (err instanceof ConfigError) return { status: 500, message: 'the server is misconfigured (see its log)' };
+  // Prisma's errors of a statement PostgreSQL cancelled (its limit: a lock, an overloaded server); the plain-SQL path's are ServiceUnavailableErrors.
+  if (isDatabaseBusy(err)) return { status: 503, message: `${errorSummary(err)}: try again shortly`, headers: { 'Retry-After': '5' }, logLine: errorSummary(err) };
   if (isDatabaseUnreachable(err)) {
     return {
       status: 503,

@@ -90,6 +90,37 @@ export class ServiceUnavailableError extends SluiceError {
   }
 }
 
+/** What PostgreSQL's cancel of a statement that ran past its limit means, said the same on every path. */
+export const STATEMENT_CANCELLED_SAID =
+  'cancelled a statement that ran past its limit (statement_timeout): it waited on a lock another session holds (a client stopped inside a transaction?), or on an overloaded server';
+
+/**
+ * PostgreSQL answered, but cancelled a statement that ran past its limit (QA round 31: a lock held
+ * by a frozen runner). Retryable as an outage is, and answered 503, but not said as unreachable.
+ */
+export class PostgresBusyError extends ServiceUnavailableError {
+  constructor(address: string, options?: { cause?: unknown }) {
+    super('PostgreSQL', address, STATEMENT_CANCELLED_SAID, options);
+    this.message = `PostgreSQL at ${address} ${STATEMENT_CANCELLED_SAID}`;
+  }
+}
+
+/** SQLSTATE 57014 from the server: a statement it cancelled (by statement_timeout: Sluice sends no cancel requests). */
+export function isStatementCancelled(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null || !('severity' in err)) return false;
+  return (err as { code?: unknown }).code === '57014';
+}
+
+/**
+ * The server's limit on one statement (statement_timeout) of a pool whose client gives up after
+ * `queryTimeoutMs`: a little shorter, so that PostgreSQL ends a statement (one waiting on a lock)
+ * before the client gives up on it — a statement only the client gave up on still runs once the
+ * lock goes, after its caller was told it failed (QA round 31).
+ */
+export function statementTimeoutFor(queryTimeoutMs: number): number {
+  return Math.max(1, queryTimeoutMs - Math.min(5_000, Math.floor(queryTimeoutMs / 4)));
+}
+
 /** A task failure that retrying cannot fix (configuration errors, missing connectors). */
 export class NonRetryableTaskError extends SluiceError {
   readonly code = 'task_failed_permanently';
@@ -171,6 +202,7 @@ export const PG_CONNECT_TIMEOUT = /Connection terminated due to connection timeo
  * passed on as it is.
  */
 export function asPostgresUnavailable(err: unknown, address: string): unknown {
+  if (isStatementCancelled(err)) return new PostgresBusyError(address, { cause: err });
   if (isPostgresGoingAway(err)) return new ServiceUnavailableError('PostgreSQL', address, `${err.code} ${errorMessage(err)}`, { cause: err });
   if (err instanceof Error && (PG_CONNECTION_LOST.test(err.message) || PG_CONNECT_TIMEOUT.test(err.message))) {
     // A server that stopped answering (hung, or a network that drops its packets) ends a query by the pool's query timeout.
