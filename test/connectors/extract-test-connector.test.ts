@@ -619,6 +619,8 @@ describe('failures', () => {
     const result = failed(await lost);
     everything.push(logs.text());
     assert.match(result.failure.message + logs.text(), /this try was given up meanwhile \(declared lost and retried elsewhere\): it leaves the staging to the retry/);
+    // A recovery that worked is a warning, not an error line (QA round 31b F3: "extract failed (staging_error)").
+    assert.deepEqual(logs.entries.filter((e) => e.level === 'error').map((e) => e.message), []);
     assert.deepEqual(await parts(), written, "the retry's parts are all there, and only they");
     assert.deepEqual(await readExtractManifest(store, runId), manifest, "the retry's manifest stands");
     assert.equal((await readStagedRecords(store, retry.manifest, 'users')).length, 30);

@@ -207,14 +207,19 @@ class ExtractRun {
 
   /** This try no longer holds its task (declared lost, retried elsewhere): it says so and stops, writing nothing more. */
   #givenUp(cause: unknown = new Error(TRY_GIVEN_UP)): ExtractResult {
+    // A warning only: the recovery worked as designed (QA round 31: an error line paged for it).
     this.#log('warn', 'sluice', TRY_GIVEN_UP);
-    return this.#failed(connectorFailure('staging_error', TRY_GIVEN_UP, cause));
+    return this.#result(connectorFailure('staging_error', TRY_GIVEN_UP, cause));
   }
 
   #failed(failure: ConnectorFailure): ExtractResult {
     // Stopped when told to (a cancel, a timeout, its runner stopping) is said by the runner as what it is; not an error of the read.
     if (failure.reason === 'cancelled') this.#log('warn', 'sluice', `extract stopped: ${failure.message}`);
     else this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
+    return this.#result(failure);
+  }
+
+  #result(failure: ConnectorFailure): ExtractResult {
     return { status: 'failed', failure, updatedConfig: this.#updatedConfig, progress: this.#finalProgress() };
   }
 
@@ -351,8 +356,10 @@ class ExtractRun {
       if (!(await this.#isCurrent())) {
         this.#abortWriters(failure.error);
         // A cancelled run's try no longer holds its task either: its failure says it was cancelled.
-        if (failure.reason !== 'cancelled') this.#log('warn', 'sluice', TRY_GIVEN_UP);
-        return this.#failed(failure);
+        if (failure.reason === 'cancelled') return this.#failed(failure);
+        // Given up (declared lost): a warning, not an error line (QA round 31: it paged for a recovery that worked).
+        this.#log('warn', 'sluice', TRY_GIVEN_UP);
+        return this.#result(failure);
       }
       // The last try, or a failure no retry fixes: no other try of this extract follows.
       const final = o.lastTry === true || !failure.error.retryable;

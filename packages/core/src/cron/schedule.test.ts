@@ -32,6 +32,8 @@ describe('normalizeSchedule', () => {
     for (const expr of ['0 0 30 2 *', '0 0 31 4 *', '0 0 31 2,4 *']) {
       assert.throws(() => normalizeSchedule(expr), (err: unknown) => err instanceof ValidationError && /matches no date that occurs/.test(err.message), expr);
     }
+    // In the schedule's terms, not the parser's (QA round 31b F4: "(Invalid explicit day of month definition)").
+    assert.throws(() => normalizeSchedule('0 0 31 2,4 *'), { message: 'schedule: "0 0 31 2,4 *" matches no date that occurs: no month it names (2,4) has the day 31' });
     // a date that occurs only in some years, or in some of the months named, is fine
     assert.equal(normalizeSchedule('0 0 29 2 *'), '0 0 29 2 *');
     assert.equal(normalizeSchedule('0 0 31 2-4 *'), '0 0 31 2-4 *');

@@ -109,9 +109,11 @@ export function normalizeSchedule(expression: string, options: ScheduleOptions =
   // cron-parser, which schedules it, refuses those; it must not first be saved as the schedule.
   try {
     CronExpressionParser.parse(normalized, { tz: 'UTC' }).next();
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new ValidationError([{ path: 'schedule', message: `"${expr}" matches no date that occurs (${why})` }]);
+  } catch {
+    // Said in the schedule's own terms (QA round 31: cron-parser's "Invalid explicit day of month definition").
+    const dom = fields.at(-3) ?? '';
+    const month = fields.at(-2) ?? '';
+    throw new ValidationError([{ path: 'schedule', message: `"${expr}" matches no date that occurs: no month it names (${month}) has the day ${dom}` }]);
   }
   return normalized;
 }
