@@ -57,6 +57,9 @@ describe('refused with 401, for each reason', () => {
     ['an expired token', async () => ({ authorization: `Bearer ${await issuer.sign({}, { expiresIn: Math.floor(Date.now() / 1000) - 120 })}` }), /token expired/],
     ['another issuer', async () => ({ authorization: `Bearer ${await issuer.sign({}, { issuer: 'https://evil.example' })}` }), /claim iss/],
     ['another audience', async () => ({ authorization: `Bearer ${await issuer.sign({}, { audience: 'other-api' })}` }), /claim aud/],
+    // RFC 7519: sub is a string; one issued in the future is no token of this issuer's clock (QA round 31c F4: both accepted).
+    ['a sub that is no string', async () => ({ authorization: `Bearer ${await issuer.sign({ sub: 12345 })}` }), /^token claim sub is not acceptable \(not a string\)$/],
+    ['a token issued in the future', async () => ({ authorization: `Bearer ${await issuer.sign({}, { issuedAt: Math.floor(Date.now() / 1000) + 3600 })}` }), /^token claim iat is not acceptable \(issued in the future\)$/],
     [
       'alg none',
       () => {

@@ -9,8 +9,11 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'j
 export interface TestIssuer {
   issuer: string;
   audience: string;
-  /** Signs a token; `claims` override the defaults (sub, scope, exp in 5 minutes). */
-  sign(claims?: Record<string, unknown>, o?: { alg?: 'RS256' | 'ES256'; kid?: string; expiresIn?: string | number; issuer?: string; audience?: string }): Promise<string>;
+  /** Signs a token; `claims` override the defaults (sub, scope, exp in 5 minutes, iat now): a `sub` that is no string is signed as it is. */
+  sign(
+    claims?: Record<string, unknown>,
+    o?: { alg?: 'RS256' | 'ES256'; kid?: string; expiresIn?: string | number; issuer?: string; audience?: string; issuedAt?: number },
+  ): Promise<string>;
   /** The RSA public key as a JWK (for HS/RS confusion tests). */
   rsaPublicJwk: JWK;
   /** How many times the discovery document was read. */
@@ -51,14 +54,14 @@ export async function startTestIssuer(audience = 'sluice-api', port = 0): Promis
     async sign(claims = {}, o = {}) {
       const alg = o.alg ?? 'RS256';
       const { key, kid } = keys[alg];
-      return new SignJWT({ scope: 'sluice:write', ...claims })
+      const jwt = new SignJWT({ scope: 'sluice:write', ...claims })
         .setProtectedHeader({ alg, kid: o.kid ?? kid, typ: 'JWT' })
-        .setSubject(typeof claims['sub'] === 'string' ? claims['sub'] : 'alice')
         .setIssuer(o.issuer ?? issuer)
         .setAudience(o.audience ?? audience)
-        .setIssuedAt()
-        .setExpirationTime(o.expiresIn ?? '5m')
-        .sign(key);
+        .setIssuedAt(o.issuedAt)
+        .setExpirationTime(o.expiresIn ?? '5m');
+      if (claims['sub'] === undefined) jwt.setSubject('alice');
+      return jwt.sign(key);
     },
     discoveryHits: () => hits,
     close: () =>

@@ -69,8 +69,13 @@ export class BearerAuthenticator {
         requiredClaims: ['exp', 'sub'],
         clockTolerance: CLOCK_TOLERANCE_S,
       });
+      // RFC 7519 makes sub a string, and jose leaves iat unchecked: a token issued in the future
+      // is none of this issuer's clock (QA round 31c: both were accepted; a number 123 and "123" were one owner).
+      if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('token claim sub is not acceptable (not a string)');
+      if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new AuthError('token claim iat is not acceptable (issued in the future)');
       return payload;
     } catch (err) {
+      if (err instanceof AuthError) throw err;
       throw toAuthError(err, issuer);
     }
   }
