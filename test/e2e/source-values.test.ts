@@ -151,7 +151,7 @@ test("a column whose type the source changed fails the load saying how to load i
   // QA round 23: the remedy said nothing, or named a change PATCH cannot make.
   assertLoadFailedOnce(
     await runJob(job),
-    /^values_retyped\.users: column "id" has type long in the table but double in the data; only int → long, float → double and decimal precision widening are allowed\. To load it, cast "id" to long with a column transformation \(transformation_type "cast", target_type "long"\), or load into a new table: delete this job and create it again with the change \(column_transformations and schema_name are set when a job is created, and a table is written by one job\), then PUT its saved state onto the new job to read on from where it was \(what GET …\/state answered before the delete, as it is\)$/,
+    /^values_retyped\.users: column "id" has type long in the table but double in the data; only int → long, float → double and decimal precision widening are allowed\. To load it while its values stay whole numbers, cast "id" to long with a column transformation \(transformation_type "cast", target_type "long"\); once they have fractions, load into a new table, or overwrite this one \(mode overwrite replaces the column\): delete this job and create it again with the change \(column_transformations and schema_name are set when a job is created, and a table is written by one job\), then PUT its saved state onto the new job to read on from where it was \(what GET …\/state answered before the delete, as it is\)$/,
   );
   // The advice followed, with the cast. Before (QA round 27), GET's answer held the refused load's
   // pending state, which PUT refuses: the recipe failed as worded.

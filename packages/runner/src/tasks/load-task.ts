@@ -554,11 +554,17 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         // An encrypted column is a string whatever its plaintext: no cast before the encryption
         // makes it the table's type (QA round 29: that advice failed the same way).
         const encrypted = tm.columns.some((c) => c.name === err.column && c.encrypted);
+        // A whole-number column the source now declares a number: a cast back fits only while its
+        // values stay whole (QA round 31: the cast was the only advice, and fails on a fraction).
+        const widened = (err.tableType === 'int' || err.tableType === 'long') && (err.inputType === 'double' || err.inputType === 'float' || err.inputType.startsWith('decimal'));
+        const cast = `cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}")`;
         throw new NonRetryableTaskError(
           encrypted
             ? `${err.message}: the job encrypts ${JSON.stringify(err.column)}, and an encrypted column holds strings, so the table's ${err.tableType} column cannot take it. ` +
                 `To load it, load into a new table (another schema_name), or overwrite this one (mode overwrite replaces the column with the encrypted one): ${RECREATE_FOR}`
-            : `${err.message}. To load it, cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}"), or load into a new table: ${RECREATE_FOR}`,
+            : widened
+              ? `${err.message}. To load it while its values stay whole numbers, ${cast}; once they have fractions, load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`
+              : `${err.message}. To load it, ${cast}, or load into a new table: ${RECREATE_FOR}`,
           { cause: err },
         );
       }
