@@ -159,6 +159,18 @@ describe('write modes through the API, read with PyIceberg', () => {
       "table e2e_overwrite.users belongs to a job of another owner: a table is written by one job, as two would replace or repeat each other's rows. Give this job another schema_name, or ask its owner to delete it; nothing was written",
     );
     assert.equal((await table('e2e_overwrite', 'users')).snapshots.length, taken.snapshots.length, 'the third job wrote nothing');
+    // Nor is a deleted job's table another owner's to take over (QA round 31c F1: it was, and a
+    // column its owner encrypted was written in plaintext); the deleted job is not named either.
+    assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${other}`)).status, 200);
+    const r6 = await stack.waitForRun((await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${third}/runs`)).body.run_id);
+    assert.equal(r6.state, 'failed');
+    assert.equal(
+      r6.tasks.find((x) => x.task_id === 'load')?.error,
+      "table e2e_overwrite.users belonged to a deleted job of another owner: it is not this job's to take over. Give this job another schema_name, or have an admin create the job for the table's owner (owner_id); nothing was written",
+    );
+    const kept = await table('e2e_overwrite', 'users');
+    assert.equal(kept.snapshots.length, taken.snapshots.length, 'the table is as the deleted job left it');
+    assert.equal(kept.properties['sluice.job-id'], other);
   });
 
   test("a load expires the table's snapshots older than its history.expire.max-snapshot-age-ms; the rows stay", async () => {

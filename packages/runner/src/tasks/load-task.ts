@@ -204,15 +204,23 @@ function formatAge(ms: number): string {
  * replace or repeat each other's rows (an overwrite by one removes the other's; each job's saved
  * state hides what the other changed), so another live job's load is refused before it writes
  * anything, as Airbyte's platform means to reject connections that share a destination table.
- * The table of a deleted job, or one no Sluice job owns (another engine created it), is taken
- * over: the load's commit names this job its owner, so that the next job is refused in turn.
+ * The table of a deleted job of the same owner, or one no Sluice job owns (another engine created
+ * it), is taken over: the load's commit names this job its owner, so that the next job is refused
+ * in turn. A deleted job's table is not another owner's to take (QA round 31: bob's job took over
+ * alice's table, and wrote her encrypted column in plaintext): an admin can create a job for its
+ * owner, which takes it.
  */
 async function tableOwnership(ctx: TaskContext, table: string, recorded: string | undefined): Promise<'own' | { takeOver: string }> {
   if (recorded === ctx.job.id) return 'own';
   if (recorded === undefined) return { takeOver: `table ${table} had no owning job (another engine created it); this job owns it from now on` };
   const owner = UUID.test(recorded) ? await ctx.prisma.ingestionJob.findUnique({ where: { id: recorded }, select: { name: true, isDeleted: true, ownerId: true } }) : null;
-  if (owner === null || owner.isDeleted) {
-    return { takeOver: `table ${table} belonged to job ${recorded}, which ${owner === null ? 'no longer exists' : 'is deleted'}; this job owns it from now on` };
+  if (owner === null) return { takeOver: `table ${table} belonged to job ${recorded}, which no longer exists; this job owns it from now on` };
+  if (owner.isDeleted && owner.ownerId === ctx.job.ownerId) return { takeOver: `table ${table} belonged to job ${recorded}, which is deleted; this job owns it from now on` };
+  if (owner.isDeleted) {
+    throw new NonRetryableTaskError(
+      `table ${table} belonged to a deleted job of another owner: it is not this job's to take over. ` +
+        "Give this job another schema_name, or have an admin create the job for the table's owner (owner_id); nothing was written",
+    );
   }
   // Another owner's job is named to no one else (as the API answers it as not found); its owner can delete it.
   const [which, remedy] =
