@@ -831,12 +831,15 @@ export class StateStore {
       if (!entry || !current || current.state !== 'running' || current.tryNumber !== t.tryNumber || succeeded.has(current.id)) continue;
       const spec = await this.dags.get(sql, entry.run.dagId);
       const retry = outcome.retryable && current.tryNumber < current.maxTries;
-      const delayMs = retry ? retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1) : 0;
+      // The backoff counts from the try's end (a report that waited out an outage has waited part of it).
+      const endedAt = new Date(Math.min(report.endedAt?.getTime() ?? now.getTime(), now.getTime()));
+      const retryAt = retry ? new Date(endedAt.getTime() + retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1)) : null;
+      const delayMs = retryAt === null ? 0 : Math.max(0, retryAt.getTime() - now.getTime());
       const to: TaskState = retry ? 'up_for_retry' : 'failed';
       const changed = await sql.execute`
         UPDATE task_instances
-        SET state = ${to}::text::"TaskState", ended_at = GREATEST(${report.endedAt ?? now}::timestamptz, started_at), error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
-            next_retry_at = ${retry ? new Date(now.getTime() + delayMs) : null}::timestamptz, updated_at = ${now}
+        SET state = ${to}::text::"TaskState", ended_at = GREATEST(${endedAt}::timestamptz, started_at), error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
+            next_retry_at = ${retryAt}::timestamptz, updated_at = ${now}
         WHERE id = ${current.id}::uuid AND run_id = ${entry.run.id}::uuid AND state = 'running'
           AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}
           AND (${report.heartbeatBefore ?? null}::timestamptz IS NULL OR heartbeat_at < ${report.heartbeatBefore ?? null}::timestamptz)`;
