@@ -8,6 +8,8 @@ const DAY_MS = 86_400_000;
 const DELETED_JOB_GRACE_MS = 3_600_000;
 /** Runs handled per transaction (their rows stay locked while their prefixes are removed). */
 const BATCH = 100;
+/** How long one batch's transaction deletes files before it records what it removed. */
+const BATCH_TIME_MS = 20_000;
 
 export interface RetentionPolicy {
   /** A successful run's `archive/{run}/` is removed this many days after the run ended; 0 keeps it for ever. */
@@ -48,21 +50,27 @@ export async function removeExpiredRunFiles(
           AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
         ORDER BY d.ended_at LIMIT ${BATCH}::int
         FOR UPDATE OF d SKIP LOCKED`;
+      // The runs stay locked while their files go, in a transaction the server ends once idle for
+      // 60 s (@sluice/db's client.ts): a batch stops taking runs after BATCH_TIME_MS.
+      const started = Date.now();
+      const done: string[] = [];
       for (const run of runs) {
+        if (Date.now() - started > BATCH_TIME_MS) break;
         // A successful run's staging is already gone (archive moved or deleted it); a failed or
         // cancelled run has no archive unless its archive task got that far.
         await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
         if (run.state !== 'success') await deps.store.deletePrefix(archivePrefix(run.id));
+        done.push(run.id);
       }
-      if (runs.length > 0) {
+      if (done.length > 0) {
         await sql.execute`
-          INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${runs.map((r) => r.id)}::uuid[]), ${now}::timestamptz
+          INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${done}::uuid[]), ${now}::timestamptz
           ON CONFLICT (run_id) DO UPDATE SET removed_at = EXCLUDED.removed_at`;
       }
-      return runs.length;
+      return { found: runs.length, done: done.length };
     });
-    removed += batch;
-    if (batch < BATCH) break;
+    removed += batch.done;
+    if (batch.found < BATCH && batch.done === batch.found) break;
   }
   if (removed > 0) deps.logger.info(`retention: removed the files of ${removed} finished run${removed === 1 ? '' : 's'}`, { ...policy });
   return removed;
