@@ -49,12 +49,18 @@ export interface HarnessOptions {
   storageUrl?: string;
   /** The PostgreSQL server of the test database (default: the test server). */
   databaseServerUrl?: string;
+  /** The master keys (default: a new random one, no previous ones). */
+  masterKey?: string;
+  previousMasterKeys?: string[];
+  /** Writes to the database before the API starts. */
+  seed?: (db: TestDatabase) => Promise<void>;
 }
 
 export const PUBLIC_URL = 'https://sluice.test.example';
 
 export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
   const db = await createTestDatabase(o.databaseServerUrl ? { serverUrl: o.databaseServerUrl } : {});
+  await o.seed?.(db);
   const answers: string[] = [];
   const { logger, lines: logs } = createMemoryLogger({ level: 'debug' });
   const queuePrefix = testQueuePrefix();
@@ -65,7 +71,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
   redis.on('error', () => undefined);
   const dir = mkdtempSync(path.join(testEnv.tmpDir, 'api-store-'));
   const store = openObjectStore(o.storageUrl ?? `file://${dir}`);
-  const masterKey = randomBytes(32).toString('base64');
+  const masterKey = o.masterKey ?? randomBytes(32).toString('base64');
   const config: ApiConfig = {
     databaseUrl: db.url,
     redisUrl,
@@ -75,7 +81,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     publicUrl: PUBLIC_URL,
     auth: { issuer: o.issuer ?? null, audience: o.audience ?? null, clientId: null, devToken: o.devToken ?? null },
     masterKey,
-    previousMasterKeys: [],
+    previousMasterKeys: o.previousMasterKeys ?? [],
     logLevel: 'debug',
     logFormat: 'json',
     queuePrefix,

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { EncryptionKeyStore, MasterKeyring, openSourceConfig, resealAtRest, sealSourceConfig } from '@sluice/crypto';
-import { createTestDatabase } from '../support/database.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startApi } from './api-harness.ts';
 
 test('old values open with the previous key, get resealed, and then need only the new key', async () => {
   const db = await createTestDatabase();
@@ -24,8 +25,10 @@ test('old values open with the previous key, get resealed, and then need only th
 
     const rotated = new MasterKeyring(newKey, [oldKey]);
     assert.equal((await new EncryptionKeyStore(db.prisma, rotated).loadCipher('pii')).decrypt(token), 'alice@example.com');
-    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 1, keyVersions: 1 });
-    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 0, keyVersions: 0 }, 'a second pass has nothing to do');
+    // A keyring without the old key leaves its values as they are, and counts them.
+    assert.deepEqual(await resealAtRest(db.prisma, new MasterKeyring(newKey)), { sourceConfigs: 0, keyVersions: 0, unopenable: 2 });
+    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 1, keyVersions: 1, unopenable: 0 });
+    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 0, keyVersions: 0, unopenable: 0 }, 'a second pass has nothing to do');
 
     const onlyNew = new MasterKeyring(newKey);
     const job = await db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
@@ -34,5 +37,39 @@ test('old values open with the previous key, get resealed, and then need only th
     await assert.rejects(new EncryptionKeyStore(db.prisma, before).loadCipher('pii'), /does not hold/);
   } finally {
     await db.drop();
+  }
+});
+
+test("the API's start seals again what the previous master key sealed, so that it can go; a key it does not hold is said (QA round 32b: nothing did, and a rotation could not end)", async () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const id = '7a2e8c3b-4c5d-4f60-9b1c-1d2e3f4a5b6c';
+  const seed = async (db: TestDatabase): Promise<void> => {
+    const before = new MasterKeyring(oldKey);
+    await db.prisma.ingestionJob.create({
+      data: { id, name: 'j', sourceName: 'source-faker', sourceConfigEncrypted: sealSourceConfig(before, id, { password: 'pw' }), secretPaths: ['password'], schemaName: 's', mode: 'append' },
+    });
+    await new EncryptionKeyStore(db.prisma, before).create('pii', null);
+  };
+  const rotating = await startApi({ masterKey: newKey.toString('base64'), previousMasterKeys: [oldKey.toString('base64')], seed });
+  try {
+    const onlyNew = new MasterKeyring(newKey);
+    const job = await rotating.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    assert.deepEqual(openSourceConfig(onlyNew, id, job.sourceConfigEncrypted), { password: 'pw' }, 'sealed with the new key before the API answered');
+    await new EncryptionKeyStore(rotating.db.prisma, onlyNew).loadCipher('pii');
+    assert.ok(
+      rotating.logs.some((l) => l.includes(`master key rotation: sealed 1 source config and 1 encryption key version again with the active SLUICE_MASTER_KEY (${onlyNew.activeKeyId})`)),
+      rotating.logs.join('\n'),
+    );
+  } finally {
+    await rotating.close();
+  }
+  // An API given only the new key while secrets are still sealed with the old one says so, and starts.
+  const early = await startApi({ masterKey: newKey.toString('base64'), seed });
+  try {
+    assert.ok(early.logs.some((l) => l.includes('2 secrets are sealed with a master key this API does not hold')), early.logs.join('\n'));
+    assert.equal((await early.request('GET', '/healthz')).status, 200);
+  } finally {
+    await early.close();
   }
 });

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import type { Request } from 'express';
 import { ConfigError } from '@sluice/core';
-import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
-import type { PrismaClient } from '@sluice/db';
+import { EncryptionKeyStore, MasterKeyring, resealAtRest } from '@sluice/crypto';
+import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, secrets, type Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
 import { BearerAuthenticator } from './auth/bearer-authenticator.ts';
@@ -115,9 +115,35 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const app = createHttpApp({ routes, authenticate, logger, ...(ui ? { extraRouter: ui } : {}) });
 
   let server: Server | null = null;
+  /**
+   * The second half of a master key rotation, at each start: what an older key sealed (jobs'
+   * configs, named keys' material) is sealed again with the active one, so that the previous key
+   * can go (docs/encryption.md; QA round 32: nothing did it, and a rotation could not end).
+   */
+  const resealWithActiveKey = async (): Promise<void> => {
+    try {
+      const r = await resealAtRest(deps.prisma, keyring);
+      if (r.sourceConfigs + r.keyVersions > 0) {
+        logger.info(
+          `master key rotation: sealed ${r.sourceConfigs} source ${r.sourceConfigs === 1 ? 'config' : 'configs'} and ${r.keyVersions} encryption key ${r.keyVersions === 1 ? 'version' : 'versions'} again ` +
+            `with the active SLUICE_MASTER_KEY (${keyring.activeKeyId}): SLUICE_MASTER_KEY_PREVIOUS can go once every Sluice process runs with this key`,
+        );
+      }
+      if (r.unopenable > 0) {
+        logger.warn(
+          `${r.unopenable} ${r.unopenable === 1 ? 'secret is' : 'secrets are'} sealed with a master key this API does not hold (it holds ${keyring.keyIds.join(', ')}): ` +
+            'give it that key in SLUICE_MASTER_KEY_PREVIOUS, or the jobs concerned cannot run',
+        );
+      }
+    } catch (err) {
+      logger.warn(`sealing secrets again with the active master key failed (the next start tries again): ${errorSummary(err)}`);
+    }
+  };
+
   return {
     app,
-    listen() {
+    async listen() {
+      await resealWithActiveKey();
       return new Promise((resolve, reject) => {
         const listening = (err?: Error): void => {
           if (err) {

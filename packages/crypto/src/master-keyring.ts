@@ -91,6 +91,15 @@ export class MasterKeyring {
     return this.open(sealed, context).toString('utf8');
   }
 
+  /** Whether a sealed value names a key this keyring holds (false for a malformed one). */
+  canOpen(sealed: string): boolean {
+    try {
+      return this.#byId.has(parseSealed(sealed).keyId);
+    } catch {
+      return false;
+    }
+  }
+
   /** Whether a sealed value was sealed by an older key (re-seal it with {@link MasterKeyring.reseal}). */
   needsReseal(sealed: string): boolean {
     return parseSealed(sealed).keyId !== this.activeKeyId;

@@ -10,20 +10,28 @@ function keyContext(name: string, version: number): string {
 export interface ResealResult {
   sourceConfigs: number;
   keyVersions: number;
+  /** Values sealed with a key the keyring does not hold: left as they are. */
+  unopenable: number;
 }
 
 /**
  * Master key rotation, second half: re-seals every value at rest that an older master key sealed
  * (jobs' source_config, named keys' material) with the keyring's active key. Start the processes
- * with the new key active and the old one as previous, run this, then drop the old key. Each row
- * is rewritten only if it still holds the value read (compare-and-set), so it is safe while the
- * API runs; running it twice does nothing the second time.
+ * with the new key active and the old one as previous, run this (the API does at its start), then
+ * drop the old key. Each row is rewritten only if it still holds the value read (compare-and-set),
+ * so it is safe while the API runs; running it twice does nothing the second time. A value sealed
+ * with a key the keyring does not hold is left as it is, and counted.
  */
 export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring): Promise<ResealResult> {
   let sourceConfigs = 0;
+  let unopenable = 0;
   const jobs = await prisma.ingestionJob.findMany({ select: { id: true, sourceConfigEncrypted: true } });
   for (const job of jobs) {
     if (!keyring.needsReseal(job.sourceConfigEncrypted)) continue;
+    if (!keyring.canOpen(job.sourceConfigEncrypted)) {
+      unopenable += 1;
+      continue;
+    }
     const fresh = sealSourceConfig(keyring, job.id, openSourceConfig(keyring, job.id, job.sourceConfigEncrypted));
     const r = await prisma.ingestionJob.updateMany({
       where: { id: job.id, sourceConfigEncrypted: job.sourceConfigEncrypted },
@@ -35,11 +43,15 @@ export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring)
   const versions = await prisma.encryptionKeyVersion.findMany({ select: { keyName: true, version: true, wrappedKey: true } });
   for (const v of versions) {
     if (!keyring.needsReseal(v.wrappedKey)) continue;
+    if (!keyring.canOpen(v.wrappedKey)) {
+      unopenable += 1;
+      continue;
+    }
     const r = await prisma.encryptionKeyVersion.updateMany({
       where: { keyName: v.keyName, version: v.version, wrappedKey: v.wrappedKey },
       data: { wrappedKey: keyring.reseal(v.wrappedKey, keyContext(v.keyName, v.version)) },
     });
     keyVersions += r.count;
   }
-  return { sourceConfigs, keyVersions };
+  return { sourceConfigs, keyVersions, unopenable };
 }
