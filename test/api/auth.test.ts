@@ -59,6 +59,7 @@ describe('refused with 401, for each reason', () => {
     ['another audience', async () => ({ authorization: `Bearer ${await issuer.sign({}, { audience: 'other-api' })}` }), /claim aud/],
     // RFC 7519: sub is a string; one issued in the future is no token of this issuer's clock (QA round 31c F4: both accepted).
     ['a sub that is no string', async () => ({ authorization: `Bearer ${await issuer.sign({ sub: 12345 })}` }), /^token claim sub is not acceptable \(not a string\)$/],
+    ['a sub with a control character', async () => ({ authorization: `Bearer ${await issuer.sign({ sub: 'bob\u0000admin' })}` }), /^token claim sub is not acceptable \(control characters\)$/],
     ['a token issued in the future', async () => ({ authorization: `Bearer ${await issuer.sign({}, { issuedAt: Math.floor(Date.now() / 1000) + 3600 })}` }), /^token claim iat is not acceptable \(issued in the future\)$/],
     [
       'alg none',

@@ -56,7 +56,7 @@ export class MasterKeyring {
 
   /** A keyring from base64 keys: the active one and any previous ones. */
   static fromBase64(active: string, previous: readonly string[] = []): MasterKeyring {
-    return new MasterKeyring(decodeMasterKey(active), previous.map((p) => decodeMasterKey(p, 'previous master key')));
+    return new MasterKeyring(decodeMasterKey(active), previous.map((p) => decodeMasterKey(p, 'SLUICE_MASTER_KEY_PREVIOUS')));
   }
 
   /** Seals `plaintext` under the active master key, bound to `context`. */

@@ -72,6 +72,8 @@ export class BearerAuthenticator {
       // RFC 7519 makes sub a string, and jose leaves iat unchecked: a token issued in the future
       // is none of this issuer's clock (QA round 31c: both were accepted; a number 123 and "123" were one owner).
       if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('token claim sub is not acceptable (not a string)');
+      // An owner id is stored and shown: control characters (a NUL PostgreSQL refuses: QA round 32b, a 500) are no one's.
+      if (CONTROL_CHARACTERS.test(payload.sub)) throw new AuthError('token claim sub is not acceptable (control characters)');
       if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new AuthError('token claim iat is not acceptable (issued in the future)');
       return payload;
     } catch (err) {
@@ -105,6 +107,8 @@ export class BearerAuthenticator {
     return this.#jwks;
   }
 }
+
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 function toAuthError(err: unknown, issuer: string): Error {
   if (err instanceof joseErrors.JWTExpired) return new AuthError('token expired', { cause: err });

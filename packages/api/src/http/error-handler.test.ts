@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AuthError, ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '@sluice/core';
+import { AuthError, ConflictError, ForbiddenError, NotFoundError, PostgresBusyError, ServiceUnavailableError, ValidationError } from '@sluice/core';
 import { mapError } from './error-handler.ts';
 
 test('typed errors map to their statuses in one place', () => {
@@ -31,4 +31,14 @@ test('401 and 403 carry RFC 6750 WWW-Authenticate challenges', () => {
   assert.equal(mapError(new AuthError('missing bearer token (Authorization: Bearer <token>)')).headers?.['WWW-Authenticate'], 'Bearer realm="sluice"');
   assert.match(mapError(new AuthError('token expired')).headers?.['WWW-Authenticate'] ?? '', /error="invalid_token"/);
   assert.match(mapError(new ForbiddenError('this needs scope sluice:admin')).headers?.['WWW-Authenticate'] ?? '', /insufficient_scope", scope="sluice:admin"/);
+});
+
+test("a statement PostgreSQL cancelled is a 503 said one way, whatever the path, without the server's address (QA round 32b F5)", () => {
+  const said = 'PostgreSQL cancelled a statement that ran past its limit (statement_timeout): it waited on a lock another session holds (a client stopped inside a transaction?), or on an overloaded server: try again shortly';
+  // The plain-SQL path's error, and node-postgres's own (SQLSTATE 57014) as Prisma's adapter passes it on.
+  const cancelled = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014', severity: 'ERROR' });
+  for (const err of [new PostgresBusyError('10.0.0.5:5432'), new Error('driver adapter error', { cause: cancelled })]) {
+    const mapped = mapError(err);
+    assert.deepEqual([mapped.status, mapped.message, mapped.headers?.['Retry-After']], [503, said, '5'], String(err));
+  }
 });

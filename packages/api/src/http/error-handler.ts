@@ -7,6 +7,7 @@ import {
   ForbiddenError,
   NotFoundError,
   ServiceUnavailableError,
+  STATEMENT_CANCELLED_SAID,
   UnprocessableError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -66,11 +67,12 @@ export function mapError(err: unknown): Mapped {
   if (err instanceof PreconditionFailedError) return { status: 412, message: err.message };
   if (err instanceof UnprocessableError) return { status: 422, message: err.message };
   if (err instanceof UnsupportedMediaTypeError) return { status: 415, message: err.message };
+  // A statement PostgreSQL cancelled (its limit: a lock, an overloaded server), said one way on
+  // every path; the server's address is for the log (QA round 32b: two wordings, one with it).
+  if (isDatabaseBusy(err)) return { status: 503, message: `PostgreSQL ${STATEMENT_CANCELLED_SAID}: try again shortly`, headers: { 'Retry-After': '5' }, logLine: errorSummary(err) };
   // A dependency away (the OAuth issuer): retryable, and one line in the log, not a stack trace.
   if (err instanceof ServiceUnavailableError) return { status: 503, message: err.message, headers: { 'Retry-After': '5' }, logLine: err.message };
   if (err instanceof ConfigError) return { status: 500, message: 'the server is misconfigured (see its log)' };
-  // Prisma's errors of a statement PostgreSQL cancelled (its limit: a lock, an overloaded server); the plain-SQL path's are ServiceUnavailableErrors.
-  if (isDatabaseBusy(err)) return { status: 503, message: `${errorSummary(err)}: try again shortly`, headers: { 'Retry-After': '5' }, logLine: errorSummary(err) };
   if (isDatabaseUnreachable(err)) {
     return {
       status: 503,
