@@ -65,10 +65,17 @@ test("the API's start seals again what the previous master key sealed, so that i
     await rotating.close();
   }
   // An API given only the new key while secrets are still sealed with the old one says so, and starts.
-  const early = await startApi({ masterKey: newKey.toString('base64'), seed });
+  const dev = 'dev-token-rotation-1234';
+  const early = await startApi({ masterKey: newKey.toString('base64'), seed, devToken: dev });
   try {
     assert.ok(early.logs.some((l) => l.includes('2 secrets are sealed with a master key this API does not hold')), early.logs.join('\n'));
-    assert.equal((await early.request('GET', '/healthz')).status, 200);
+    // Such a job is listed, its config said unreadable, and the list answers (before: 400 for the whole list).
+    const list = await early.request('GET', '/api/airbyte/ingest', { token: dev });
+    assert.equal(list.status, 200, list.text);
+    const [job] = list.body.jobs as { job_id: string; source_config: unknown; source_config_error: string | null }[];
+    assert.equal(job?.job_id, id);
+    assert.deepEqual(job?.source_config, {});
+    assert.match(job?.source_config_error ?? '', /^sealed with a master key this API does not hold \(it holds \w+\): give the API that key in SLUICE_MASTER_KEY_PREVIOUS/);
   } finally {
     await early.close();
   }

@@ -670,6 +670,15 @@ export class JobService {
   }
 
   #view(job: IngestionJobModel): JobView {
+    // One job this API cannot open does not fail a list of them (QA round 32b: the whole list answered 400).
+    if (!this.d.keyring.canOpen(job.sourceConfigEncrypted)) {
+      return jobView(
+        job,
+        {},
+        this.d.publicUrl,
+        `sealed with a master key this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): give the API that key in SLUICE_MASTER_KEY_PREVIOUS to read or change it (docs/encryption.md)`,
+      );
+    }
     return jobView(job, maskSecrets(this.#config(job), job.secretPaths), this.d.publicUrl);
   }
 

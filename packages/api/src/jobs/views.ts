@@ -42,11 +42,12 @@ function nextFireOf(job: Pick<IngestionJobModel, 'schedule' | 'timezone' | 'isPa
 }
 
 /** A job with its source_config already masked by the caller. */
-export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unknown>, publicUrl: string): JobView {
+export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unknown>, publicUrl: string, configError: string | null = null): JobView {
   return {
     ...jobStatusView(job, publicUrl),
     source_name: job.sourceName,
     source_config: maskedConfig,
+    source_config_error: configError,
     schema_name: job.schemaName,
     mode: job.mode,
     streams: job.streams,

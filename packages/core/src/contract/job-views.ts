@@ -54,6 +54,10 @@ export const jobView = z
     name: z.string(),
     source_name: z.string(),
     source_config: z.record(z.string(), z.unknown()).describe('secret values replaced by **********'),
+    source_config_error: z
+      .string()
+      .nullable()
+      .describe('why source_config is empty: it is sealed with a master key this API does not hold (a master key rotation left half done); null otherwise'),
     schema_name: z.string(),
     mode: z.enum(WRITE_MODES),
     streams: z.array(z.string()),
