@@ -72,7 +72,7 @@ test("the API's start seals again what the previous master key sealed, so that i
     // Such a job is listed, its config said unreadable, and the list answers (before: 400 for the whole list).
     const list = await early.request('GET', '/api/airbyte/ingest', { token: dev });
     assert.equal(list.status, 200, list.text);
-    const [job] = list.body.jobs as { job_id: string; source_config: unknown; source_config_error: string | null }[];
+    const [job] = (list.body as { jobs: { job_id: string; source_config: unknown; source_config_error: string | null }[] }).jobs;
     assert.equal(job?.job_id, id);
     assert.deepEqual(job?.source_config, {});
     assert.match(job?.source_config_error ?? '', /^sealed with a master key this API does not hold \(it holds \w+\): give the API that key in SLUICE_MASTER_KEY_PREVIOUS/);
