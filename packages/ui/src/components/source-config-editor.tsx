@@ -77,6 +77,10 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
     }
   };
 
+  // Sealed with a master key the API does not hold: nothing to show or edit (QA round 32b).
+  if (job.source_config_error !== null) {
+    return <p className="error" data-testid="source-config-error">The source config cannot be read: it is {job.source_config_error}.</p>;
+  }
   return (
     <>
       {draft === null ? (
