@@ -10,6 +10,8 @@ const DELETED_JOB_GRACE_MS = 3_600_000;
 const BATCH = 100;
 /** How long one batch's transaction deletes files before it records what it removed. */
 const BATCH_TIME_MS = 20_000;
+/** How long the sweep's transaction may wait on the object store between statements (its requests' timeouts and retries fit in it). */
+const SWEEP_IDLE_LIMIT_MS = 15 * 60_000;
 
 export interface RetentionPolicy {
   /** A successful run's `archive/{run}/` is removed this many days after the run ended; 0 keeps it for ever. */
@@ -38,6 +40,10 @@ export async function removeExpiredRunFiles(
   let removed = 0;
   for (;;) {
     const batch = await sqlTransaction(deps.prisma, async (sql) => {
+      // This transaction waits on the object store between its statements (a request may take
+      // minutes on an endpoint that stopped answering): PostgreSQL's limit on a transaction left
+      // idle (@sluice/db's client.ts) is raised for it alone (QA round 32: it ended the sweep's).
+      await sql.query`SELECT set_config('idle_in_transaction_session_timeout', ${String(SWEEP_IDLE_LIMIT_MS)}, true)`;
       const runs = await sql.query<{ id: string; state: string }[]>`
         SELECT d.id, d.state::text AS state FROM dag_runs d
         WHERE d.ended_at IS NOT NULL
@@ -50,8 +56,7 @@ export async function removeExpiredRunFiles(
           AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
         ORDER BY d.ended_at LIMIT ${BATCH}::int
         FOR UPDATE OF d SKIP LOCKED`;
-      // The runs stay locked while their files go, in a transaction the server ends once idle for
-      // 60 s (@sluice/db's client.ts): a batch stops taking runs after BATCH_TIME_MS.
+      // The runs stay locked while their files go: a batch stops taking runs after BATCH_TIME_MS.
       const started = Date.now();
       const done: string[] = [];
       for (const run of runs) {
