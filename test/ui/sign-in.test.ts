@@ -151,6 +151,16 @@ describe('flow UI sign-in with OpenID Connect', { skip: unavailable ?? false }, 
     await shot(root.page, 'oidc-07-admin-jobs');
   });
 
+  test('a token the API refuses sends the viewer to sign in, saying why (QA round 32b F3: a silent sign-in loop)', async () => {
+    const carol = await signIn('carol');
+    await carol.page.evaluate('(() => { const t = JSON.parse(sessionStorage.getItem("sluice.token")); t.access_token = "not-a-jwt"; sessionStorage.setItem("sluice.token", JSON.stringify(t)); })()');
+    await carol.page.reload();
+    const refused = carol.page.getByTestId('sign-in-refused');
+    await refused.waitFor();
+    assert.equal(await refused.textContent(), 'The server refused your sign-in: invalid token: not a JWT.');
+    await carol.page.getByRole('heading', { name: 'Sign in to Sluice' }).waitFor();
+  });
+
   test('the API and the live stream refuse a browser that has not signed in', async () => {
     const res = await fetch(`${stack.url}/api/events`);
     assert.equal(res.status, 401);

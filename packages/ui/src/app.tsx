@@ -107,12 +107,19 @@ function Shell({ children, user, onSignOut }: { children: ReactNode; user?: stri
 }
 
 function SignIn({ auth, returnTo }: { auth: Auth; returnTo: string }): ReactNode {
+  /** Why the API refused the viewer's last token (QA round 32b: a silent sign-in loop). */
+  const refused = auth.refusal;
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   return (
     <Shell>
       <main id="main" className="signin">
         <h1>Sign in to Sluice</h1>
+        {refused !== null ? (
+          <p role="alert" className="error" data-testid="sign-in-refused">
+            The server refused your sign-in: {refused}.
+          </p>
+        ) : null}
         <p>Sluice uses your organisation's sign-in. You will come back to this page afterwards.</p>
         <button
           type="button"

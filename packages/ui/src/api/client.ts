@@ -10,7 +10,7 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the JSON API with the viewer's credentials; a 401 sends the viewer to sign in. */
+/** Calls the JSON API with the viewer's credentials; a 401 sends the viewer to sign in, with the API's reason. */
 export class ApiClient {
   constructor(
     readonly auth: Auth,
@@ -37,12 +37,13 @@ export class ApiClient {
       }
     }
     if (!res.ok) {
+      const err = (data as { error?: unknown } | null)?.error;
+      const said = typeof err === 'string' && err !== '' ? err : `${method} ${path} answered ${res.status}`;
       if (res.status === 401) {
-        this.auth.signOut();
+        this.auth.signOut(said);
         this.onUnauthorized();
       }
-      const err = (data as { error?: unknown } | null)?.error;
-      throw new ApiError(res.status, typeof err === 'string' && err !== '' ? err : `${method} ${path} answered ${res.status}`);
+      throw new ApiError(res.status, said);
     }
     return data as T;
   }

@@ -45,8 +45,9 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
             signal: abort.signal,
           });
           if (res.status === 401 && auth.config.mode === 'oidc') {
-            // The token expired or was revoked: sign in again (the page shows the sign-in screen).
-            auth.signOut();
+            // The token expired or was refused: sign in again (the page shows the sign-in screen, with the API's reason).
+            const said: unknown = await res.json().then((b: unknown) => (b as { error?: unknown } | null)?.error, () => undefined);
+            auth.signOut(typeof said === 'string' && said !== '' ? said : undefined);
             window.location.reload();
             return;
           }

@@ -24,6 +24,7 @@ interface PendingSignIn {
 }
 
 const TOKEN_KEY = 'sluice.token';
+const REFUSED_KEY = 'sluice.refused';
 const PENDING_KEY = 'sluice.signin';
 export const CALLBACK_PATH = '/auth/callback';
 
@@ -84,13 +85,21 @@ export class Auth {
     return t;
   }
 
-  signOut(): void {
+  /** Forgets the token; `refusal`, the API's reason for refusing it, is shown by the sign-in page until the next sign-in. */
+  signOut(refusal?: string): void {
     sessionStorage.removeItem(TOKEN_KEY);
+    if (refusal !== undefined) sessionStorage.setItem(REFUSED_KEY, refusal);
+  }
+
+  /** The API's reason for refusing the last token, until the next sign-in (QA round 32b: the sign-in page looped without it). */
+  get refusal(): string | null {
+    return sessionStorage.getItem(REFUSED_KEY);
   }
 
   /** Sends the browser to the issuer's sign-in page; comes back to `returnTo`. */
   async signIn(returnTo: string): Promise<void> {
     if (this.config.mode !== 'oidc') return;
+    sessionStorage.removeItem(REFUSED_KEY);
     const issuer = new URL(this.config.issuer);
     const as = await discover(issuer);
     if (as.authorization_endpoint === undefined) throw new Error(`${issuer.href} has no authorization endpoint`);
