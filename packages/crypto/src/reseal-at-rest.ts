@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@sluice/db';
-import type { MasterKeyring } from './master-keyring.ts';
+import { SEALED_PREFIX, type MasterKeyring } from './master-keyring.ts';
 import { openSourceConfig, sealSourceConfig } from './source-config-seal.ts';
 
 /** Where the sealed values live, for the wrap contexts. */
@@ -25,7 +25,9 @@ export interface ResealResult {
 export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring): Promise<ResealResult> {
   let sourceConfigs = 0;
   let unopenable = 0;
-  const jobs = await prisma.ingestionJob.findMany({ select: { id: true, sourceConfigEncrypted: true } });
+  // Only what another key sealed is read (the API runs this at each start).
+  const current = `${SEALED_PREFIX}${keyring.activeKeyId}:`;
+  const jobs = await prisma.ingestionJob.findMany({ where: { NOT: { sourceConfigEncrypted: { startsWith: current } } }, select: { id: true, sourceConfigEncrypted: true } });
   for (const job of jobs) {
     if (!keyring.needsReseal(job.sourceConfigEncrypted)) continue;
     if (!keyring.canOpen(job.sourceConfigEncrypted)) {
@@ -40,7 +42,7 @@ export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring)
     sourceConfigs += r.count;
   }
   let keyVersions = 0;
-  const versions = await prisma.encryptionKeyVersion.findMany({ select: { keyName: true, version: true, wrappedKey: true } });
+  const versions = await prisma.encryptionKeyVersion.findMany({ where: { NOT: { wrappedKey: { startsWith: current } } }, select: { keyName: true, version: true, wrappedKey: true } });
   for (const v of versions) {
     if (!keyring.needsReseal(v.wrappedKey)) continue;
     if (!keyring.canOpen(v.wrappedKey)) {

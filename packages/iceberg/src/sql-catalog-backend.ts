@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { asPostgresUnavailable, postgresAddress, statementTimeoutFor, ValidationError } from '@sluice/core';
+import { asPostgresUnavailable, isStatementCancelled, postgresAddress, statementTimeoutFor, ValidationError } from '@sluice/core';
 import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { parseTableMetadata, stringifyTableMetadata } from './metadata-json.ts';
@@ -58,7 +58,7 @@ export class SqlCatalogBackend implements CatalogBackend {
     try {
       return await this.pool.query<R>(text, values);
     } catch (err) {
-      if (err instanceof pg.DatabaseError && err.code === QUERY_CANCELED) {
+      if (isStatementCancelled(err)) {
         throw new Error(
           `PostgreSQL at ${this.address} cancelled an Iceberg catalog statement after ${this.statementTimeoutMs / 1000} s: ` +
             'it waited on a lock another session holds on the catalog table (iceberg_tables), or on an overloaded server',
@@ -207,9 +207,6 @@ export class SqlCatalogBackend implements CatalogBackend {
     await this.pool.end();
   }
 }
-
-/** SQLSTATE of a statement cancelled (by statement_timeout here). */
-const QUERY_CANCELED = '57014';
 
 /**
  * Whether a failed statement's error came from the server: the statement then ended there, rolled
