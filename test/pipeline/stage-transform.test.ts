@@ -103,7 +103,7 @@ before(async () => {
   const lines = [
     { id: 1, email: 'a@x.io', age: 30, born: '1990-01-02', seen: '2024-05-01T10:00:00Z', profile: { k: 'v' }, score: '12' },
     { id: 2, email: 'b@x.io', age: 'forty', born: '1980-02-03', seen: '2024-05-02T11:00:00+02:00', profile: null, score: '7' },
-    { id: 3, email: null, age: 50, born: 'not a date', seen: '2024-05-03T08:00:00', profile: [1, 2], score: '9' },
+    { id: 3, email: null, age: 50, born: 'not a date', seen: '2024-05-03T08:00:00', profile: { n: [1, 2] }, score: '9' },
   ];
   const key = `staging/${runId}/raw/users/part-00000.jsonl`;
   await store.put(key, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
@@ -167,7 +167,7 @@ test('stage types every column and keeps records with misfit values as counted r
   assert.deepEqual(rows.map((r) => r['id']), [1n, 2n, 3n]);
   assert.deepEqual(rows.map((r) => r['age']), [30n, null, 50n]);
   assert.equal(rows[0]?.['profile'], '{"k":"v"}');
-  assert.equal(rows[2]?.['profile'], '[1,2]');
+  assert.equal(rows[2]?.['profile'], '{"n":[1,2]}');
   assert.equal(rows[1]?.['profile'], null);
   assert.equal(rows[2]?.['born'], null);
   assert.equal(rows[0]?.['email'], 'a@x.io');
@@ -242,6 +242,35 @@ test('a column of a string that may be a number is text: a string as it is, a nu
   // Before: JSON text, so "abc" was stored as "\"abc\"" where a string column held abc.
   assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => r['code']), ['abc', '42', 'true', null]);
   assert.equal(staged.rejectedRows, 0);
+});
+
+test('an object or array column takes a value of its kind only; a column of any JSON keeps every value as its JSON text (QA round 31a)', async () => {
+  const raw = [
+    '{"o":{"a":1},"a":[1,"x"],"any":{"a":1}}',
+    '{"o":{},"a":[],"any":[1]}',
+    '{"o":null,"a":null,"any":null}',
+    '{"o":"plain","a":"plain","any":"plain"}',
+    '{"o":[1],"a":{"b":2},"any":7}',
+    '{"o":7,"a":true,"any":true}',
+  ];
+  const { staged, warnings } = await stageRaw('11111111-2222-3333-4444-313131313131', raw, {
+    o: { type: ['null', 'object'] },
+    a: { type: 'array' },
+    any: {},
+  });
+  assert.deepEqual(staged.columns.map((c) => c.type), ['object', 'array', 'json']);
+  const rows = await readParquet(staged.files[0]?.key ?? '');
+  // Before: "plain" in an object column was stored as "\"plain\"", and as plain once the source's
+  // catalog said string, with no warning; now it does not fit, as a string does not fit an integer.
+  assert.deepEqual(rows.map((r) => r['o']), ['{"a":1}', '{}', null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r['a']), ['[1,"x"]', '[]', null, null, null, null]);
+  assert.deepEqual(rows.map((r) => r['any']), ['{"a":1}', '[1]', null, '"plain"', '7', 'true']);
+  assert.deepEqual(staged.mismatches, { o: 3, a: 3 });
+  assert.equal(staged.rejectedRows, 3);
+  assert.ok(staged.rejectsKey);
+  const rejects = (await store.get(staged.rejectsKey)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { source_row: number; o: unknown });
+  assert.deepEqual(rejects.map((r) => [r.source_row, r.o]), [[4, 'plain'], [5, [1]], [6, 7]]);
+  assert.deepEqual(warnings, []);
 });
 
 test('stage holds dates and timestamps to RFC 3339: a value with more, or another shape, is a reject, not cut (QA round 27)', async () => {

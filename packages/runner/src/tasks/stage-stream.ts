@@ -15,7 +15,7 @@ import { ensureCurrent, rejectsKey, stagedDir, stagedManifestKey, tryFileKey, ty
 export const stagedManifestSchema = z.object({
   version: z.literal(1),
   stream: z.string(),
-  columns: z.array(z.object({ name: z.string(), type: z.enum(['long', 'double', 'boolean', 'date', 'timestamptz', 'timestamp', 'string', 'json']) })),
+  columns: z.array(z.object({ name: z.string(), type: z.enum(['long', 'double', 'boolean', 'date', 'timestamptz', 'timestamp', 'string', 'object', 'array', 'json']) })),
   primaryKey: z.array(z.array(z.string())),
   files: z.array(z.object({ key: z.string(), rows: z.number().int(), bytes: z.number().int() })),
   rows: z.number().int(),
@@ -30,7 +30,8 @@ export type StagedManifest = z.infer<typeof stagedManifestSchema>;
 /**
  * The DuckDB expression that types raw column `c` (NULL when the value does not fit). Columns are
  * read from the NDJSON as VARCHAR — a JSON string's text, any other value's JSON text, JSON null
- * as NULL — except `json` columns, read as JSON so that strings keep their quotes.
+ * as NULL — except JSON-text columns (`object`, `array`, `json`), read as JSON so that strings keep
+ * their quotes; an `object` or `array` column takes only a value of its kind.
  * DuckDB's casts are looser than JSON Schema's types, so they are narrowed (value-shapes.ts): a
  * number in text has JSON's shape and a finite value, an integer has no fractional part (1000.0
  * and "12" fit; 10.5 does not, where the cast would round it to 11), dates and timestamps have
@@ -56,6 +57,10 @@ function typedExpr(c: string, type: ColumnType): string {
       return `CASE WHEN ${textHasShapeOf(c, type)} THEN TRY_CAST(${timestampText(c)} AS TIMESTAMP) END`;
     case 'string':
       return c;
+    case 'object':
+      return `CASE WHEN json_type(${c}) = 'OBJECT' THEN ${c}::VARCHAR END`;
+    case 'array':
+      return `CASE WHEN json_type(${c}) = 'ARRAY' THEN ${c}::VARCHAR END`;
     case 'json':
       return `${c}::VARCHAR`;
     default:
@@ -63,8 +68,11 @@ function typedExpr(c: string, type: ColumnType): string {
   }
 }
 
-/** Whether a value of this column can fail to fit (string and JSON columns take any value). */
+/** Whether a value of this column can fail to fit (string and `json` columns take any value). */
 const canMisfit = (type: ColumnType): boolean => type !== 'string' && type !== 'json';
+
+/** Columns stored as JSON text, read from the records as JSON. */
+const isJsonText = (type: ColumnType): boolean => type === 'object' || type === 'array' || type === 'json';
 
 /**
  * The staged file is transient (transform reads it once, archive keeps it): a cheap codec. On
@@ -153,7 +161,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
           wholeRecord
             ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited')`
             : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}
-                 FROM ${readRaw((c) => (c.type === 'json' ? 'JSON' : 'VARCHAR'))}`
+                 FROM ${readRaw((c) => (isJsonText(c.type) ? 'JSON' : 'VARCHAR'))}`
         }) TO ${lit(out)} (${STAGED_PARQUET})`,
       );
     try {

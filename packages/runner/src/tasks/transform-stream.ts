@@ -140,6 +140,8 @@ function castFits(v: string, type: CastType): string {
 
 function outputTypeOf(t: ColumnType): OutputType {
   switch (t) {
+    case 'object':
+    case 'array':
     case 'json':
       return 'string';
     case 'long':
