@@ -445,6 +445,29 @@ test("after a run that staged values that do not fit their columns, the next run
   );
 });
 
+test('a field the source changed from object to string is a counted reject until the next run discovers it, not stored with its quotes (QA round 31a)', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-unobject-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 2, extra_field: 'details', declare_extra: true, extra_as_object: true }));
+  const job = await createJob({ name: 'object to string', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_unobject', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  // The source now sends and declares details as a string; the stored catalog still says object.
+  await writeFile(sourceFile, JSON.stringify({ records: 4, extra_field: 'details', declare_extra: true }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.error])));
+  const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings;
+  assert.deepEqual(warnings, [
+    `stream users: 2 of 2 records had values that do not fit their column type (details: 2); those values are NULL, and the records are kept in staging/${second.run_id}/rejects/users.jsonl (archive moves or removes it with the run's files)`,
+  ]);
+  await writeFile(sourceFile, JSON.stringify({ records: 6, extra_field: 'details', declare_extra: true }));
+  assert.equal((await runJob(job)).state, 'success');
+  const users = await readWithPyIceberg(stack.db.url, 'values_unobject', 'users', false);
+  // Before: records 3 and 4 were stored as "x3" and "x4" with their quotes, and 5 and 6 without, with no warning.
+  assert.deepEqual(
+    users.rows.map((r) => [Number(r['seq']), r['details'] ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [[1, '{"v":"x1"}'], [2, '{"v":"x2"}'], [3, null], [4, null], [5, 'x5'], [6, 'x6']],
+  );
+});
+
 test("fields the source's schema did not declare make extract discover again once the catalog is an hour old: a field the source came to declare is loaded", { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-declares-${Date.now()}.json`);
   await writeFile(sourceFile, JSON.stringify({ records: 3, extra_field: 'nickname' }));
