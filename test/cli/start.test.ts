@@ -121,6 +121,21 @@ test('a bad setting stops the process with one line naming it and a good example
   const m = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), SLUICE_DUCKDB_MEMORY_LIMIT: 'lots' });
   assert.equal(m.stderr.trim().split('\n').length, 1, m.stderr);
   assert.match(m.stderr, /^sluice: SLUICE_DUCKDB_MEMORY_LIMIT: must be a size such as 4GB or 512MiB \(example: SLUICE_DUCKDB_MEMORY_LIMIT=4GB\)/);
+  // In words and with an example, not zod's ("Too small: expected number to be >=0", "example: …"; QA round 33a F5).
+  const runnerEnv = { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') };
+  const said = async (args: string[], env: Record<string, string>): Promise<string> => {
+    const r = await sluice(args, env);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    return r.stderr.trim();
+  };
+  assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_ARCHIVE_RETENTION_DAYS: '-1' }), 'sluice: SLUICE_ARCHIVE_RETENTION_DAYS: must be a whole number, 0 or more (example: SLUICE_ARCHIVE_RETENTION_DAYS=30)');
+  assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_RUNNER_CONCURRENCY: '0' }), 'sluice: SLUICE_RUNNER_CONCURRENCY: must be a whole number from 1 to 256 (example: SLUICE_RUNNER_CONCURRENCY=4)');
+  assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_LOG_LEVEL: 'verbose' }), 'sluice: SLUICE_LOG_LEVEL: must be one of error, warn, info, debug (example: SLUICE_LOG_LEVEL=info)');
+  // decryption-keys needs the installation's master key, not a new one (QA round 33a F6).
+  assert.equal(
+    await said(['decryption-keys', 'pii'], { DATABASE_URL: testEnv.databaseUrl }),
+    "sluice: SLUICE_MASTER_KEY: is not set (the installation's master key, which sealed the key's versions) (example: SLUICE_MASTER_KEY=$(cat .sluice/master.key) (pnpm start's))",
+  );
 });
 
 test('a port already in use: one line naming SLUICE_PORT, and no scheduler or runner was started first', async () => {
@@ -137,6 +152,42 @@ test('a port already in use: one line naming SLUICE_PORT, and no scheduler or ru
       `sluice: SLUICE_PORT: port ${port} is already in use on 127.0.0.1 (another Sluice, or another program) (example: SLUICE_PORT=${port + 1})`,
     ]);
     assert.doesNotMatch(r.stdout, /scheduler started|runner started/);
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
+  }
+});
+
+test("a local service's port another server holds is refused in one line, not joined; what was started is stopped again (QA round 33a F1)", { timeout: 120_000 }, async () => {
+  const busy = createServer();
+  const taken = await freePort();
+  await new Promise<void>((resolve) => busy.listen(taken, '127.0.0.1', resolve));
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-taken-'));
+  chmodSync(cwd, 0o755);
+  dirs.push(cwd);
+  try {
+    // Before: a second checkout's start joined the first one's PostgreSQL and Redis on their fixed
+    // ports, and its runner took the first one's tasks with another master key and object store.
+    const pgTaken = await sluice(['start'], { SLUICE_LOCAL_POSTGRES_PORT: String(taken), SLUICE_PORT: String(await freePort()), SLUICE_LOG_FORMAT: 'json' }, cwd);
+    assert.equal(pgTaken.code, 1, pgTaken.stdout + pgTaken.stderr);
+    assert.deepEqual(pgTaken.stderr.trim().split('\n'), [
+      `sluice: port ${taken} is taken by a server that does not run from ${path.join(cwd, '.sluice', 'postgres')} (another checkout's \`pnpm start\`?), so no local PostgreSQL can run there: ` +
+        `stop it, give this start another port (SLUICE_LOCAL_POSTGRES_PORT=${taken + 1}), or set DATABASE_URL to that server to use it on purpose`,
+    ]);
+    assert.equal(existsSync(path.join(cwd, '.sluice', 'postgres')), false, 'no cluster was made for it');
+
+    const pgPort = await freePort();
+    const redisTaken = await sluice(
+      ['start'],
+      { SLUICE_LOCAL_POSTGRES_PORT: String(pgPort), SLUICE_LOCAL_REDIS_PORT: String(taken), SLUICE_PORT: String(await freePort()), SLUICE_LOG_FORMAT: 'json' },
+      cwd,
+      90_000,
+    );
+    assert.equal(redisTaken.code, 1, redisTaken.stdout + redisTaken.stderr);
+    assert.deepEqual(redisTaken.stderr.trim().split('\n'), [
+      `sluice: port ${taken} is taken by a server that does not run from ${path.join(cwd, '.sluice', 'redis')} (another checkout's \`pnpm start\`?), so no local Redis can run there: ` +
+        `stop it, give this start another port (SLUICE_LOCAL_REDIS_PORT=${taken + 1}), or set REDIS_URL to that server to use it on purpose`,
+    ]);
+    assert.equal(await isListening('127.0.0.1', pgPort), false, 'the local PostgreSQL it had started is stopped again');
   } finally {
     await new Promise((resolve) => busy.close(resolve));
   }

@@ -19,10 +19,6 @@ import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
 import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
 import { closeAll, type Closer } from './shutdown.ts';
 
-/** Ports of the local PostgreSQL and Redis `sluice start` runs when none is configured. */
-const LOCAL_PG_PORT = 54329;
-const LOCAL_REDIS_PORT = 63799;
-
 /**
  * The runner's step: its running tries' time to finish, then time for those given up to stop (a
  * connector gets 10 s between SIGTERM and SIGKILL) and for their outcome to be recorded.
@@ -111,14 +107,14 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
   try {
     let databaseUrl = cfg.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startPostgres(path.join(home, 'postgres'), LOCAL_PG_PORT, { durable: true });
+      const pg = await startPostgres(path.join(home, 'postgres'), cfg.SLUICE_LOCAL_POSTGRES_PORT, { durable: true, settings: { port: 'SLUICE_LOCAL_POSTGRES_PORT', url: 'DATABASE_URL' } });
       local.push(pg);
       databaseUrl = pg.url;
       logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})${adoptedNote(pg)}`);
     }
     let redisUrl = cfg.REDIS_URL;
     if (!redisUrl) {
-      const redis = await startRedis(path.join(home, 'redis'), LOCAL_REDIS_PORT);
+      const redis = await startRedis(path.join(home, 'redis'), cfg.SLUICE_LOCAL_REDIS_PORT, { port: 'SLUICE_LOCAL_REDIS_PORT', url: 'REDIS_URL' });
       local.push(redis);
       redisUrl = redis.url;
       logger.info(`REDIS_URL is not set: using a local Redis at ${redis.url}${adoptedNote(redis)}`);

@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, storageUrl } from '@sluice/core/config';
+import { httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, storageUrl, wholeNumber, type SettingDoc, type SettingName } from '@sluice/core/config';
 import { datahubConfigFields } from '@sluice/datahub';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
-/** Settings every process reads. */
 /** Master keys being rotated out, comma-separated: they still open what they sealed. */
 const previousMasterKeys = optional(z.string().transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean)));
 
+/** Settings every process reads. */
 const common = {
   SLUICE_LOG_LEVEL: logLevel.default('info'),
   SLUICE_LOG_FORMAT: optional(logFormat),
@@ -27,8 +27,8 @@ const duckdbMemoryLimit = z
 
 /** How long a finished run's files are kept (days; 0 = for ever): the runners' retention sweep. */
 const retention = {
-  SLUICE_ARCHIVE_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
-  SLUICE_STAGING_RETENTION_DAYS: z.coerce.number().int().min(0).default(7),
+  SLUICE_ARCHIVE_RETENTION_DAYS: wholeNumber(0).default(0),
+  SLUICE_STAGING_RETENTION_DAYS: wholeNumber(0).default(7),
 };
 
 /** `sluice scheduler`: decides; never runs connector code. */
@@ -49,10 +49,19 @@ export const runnerConfigSchema = z.object({
   SLUICE_MASTER_KEY: masterKey,
   SLUICE_MASTER_KEY_PREVIOUS: previousMasterKeys,
   SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
-  SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  SLUICE_RUNNER_CONCURRENCY: wholeNumber(1, 256).default(4),
   SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
   ...retention,
 });
+
+/**
+ * What `sluice decryption-keys` asks of its settings: the installation's own values, not new ones
+ * (QA round 33a F6: a missing master key was answered with the example of a fresh random one).
+ */
+export const DECRYPTION_KEYS_SETTINGS = {
+  DATABASE_URL: { description: "the installation's PostgreSQL", example: 'postgresql://sluice@127.0.0.1:54329/sluice (pnpm start\'s local one)' },
+  SLUICE_MASTER_KEY: { description: "the installation's master key, which sealed the key's versions", example: '$(cat .sluice/master.key) (pnpm start\'s)' },
+} satisfies Partial<Record<SettingName, SettingDoc>>;
 
 /** `sluice decryption-keys`: reads a named key's versions, sealed under the master key. */
 export const decryptionKeysConfigSchema = z.object({
@@ -77,13 +86,16 @@ export function startConfigSchema(cwd: string) {
     REDIS_URL: optional(redisUrl),
     SLUICE_STORAGE_URL: storageUrl.default(`file://${path.join(cwd, '.sluice', 'warehouse')}`),
     SLUICE_PORT: port.default(8080),
+    // The local PostgreSQL and Redis it runs when DATABASE_URL / REDIS_URL are unset.
+    SLUICE_LOCAL_POSTGRES_PORT: port.default(54329),
+    SLUICE_LOCAL_REDIS_PORT: port.default(63799),
     SLUICE_PUBLIC_URL: optional(httpUrl),
     SLUICE_MASTER_KEY: optional(masterKey),
     SLUICE_DEV_TOKEN: optional(z.string().min(12, 'must be at least 12 characters')),
     SLUICE_AUTH_ISSUER: optional(httpUrl),
     SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
     SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
-    SLUICE_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+    SLUICE_RUNNER_CONCURRENCY: wholeNumber(1, 256).default(4),
     SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
     ...retention,
   });

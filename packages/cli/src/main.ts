@@ -10,7 +10,7 @@ import { parseConfig } from '@sluice/core/config';
 import { LocalServiceError } from '@sluice/local-services';
 import { MigrationError } from '@sluice/db';
 import { runApi, runDecryptionKeys, runMigrate, runRunner, runScheduler, runStart } from './commands.ts';
-import { decryptionKeysConfigSchema, runnerConfigSchema, schedulerConfigSchema, migrateConfigSchema, startConfigSchema } from './config.ts';
+import { DECRYPTION_KEYS_SETTINGS, decryptionKeysConfigSchema, runnerConfigSchema, schedulerConfigSchema, migrateConfigSchema, startConfigSchema } from './config.ts';
 
 const USAGE = `usage: sluice <command>
 
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
         return;
       }
-      return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, env), argv[1]);
+      return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, env, DECRYPTION_KEYS_SETTINGS), argv[1]);
     case undefined:
     case '-h':
     case '--help':

@@ -1,5 +1,5 @@
 export { startPostgres, LocalServiceError } from './postgres.ts';
-export type { LocalService } from './postgres.ts';
+export type { LocalService, ServiceSettings } from './postgres.ts';
 export { startRedis } from './redis.ts';
 export { startS3 } from './s3.ts';
 export { freePort, isListening, waitForPort } from './free-port.ts';

@@ -20,6 +20,26 @@ export class LocalServiceError extends Error {
   override readonly name = 'LocalServiceError';
 }
 
+/** The settings that choose a local service's port, or another server instead: named in a refusal. */
+export interface ServiceSettings {
+  /** The variable giving the local service's port. */
+  port: string;
+  /** The variable naming a server to use instead. */
+  url: string;
+}
+
+/**
+ * Something else listens on the port a local service is to run on — another checkout's `pnpm
+ * start`, say: it is neither joined (its data, keys and files are another installation's) nor
+ * taken over.
+ */
+export function portTaken(service: string, port: number, dir: string, settings: ServiceSettings | undefined): LocalServiceError {
+  const ways = settings
+    ? `stop it, give this start another port (${settings.port}=${port + 1}), or set ${settings.url} to that server to use it on purpose`
+    : 'stop it, or use another port';
+  return new LocalServiceError(`port ${port} is taken by a server that does not run from ${dir} (another checkout's \`pnpm start\`?), so no local ${service} can run there: ${ways}`);
+}
+
 /** The port of the postmaster running from `dataDir` (its postmaster.pid's fourth line), if any. */
 function postmasterPort(dataDir: string): number | undefined {
   try {
@@ -46,7 +66,7 @@ function postgresIds(): { uid: number; gid: number } | undefined {
  * `durable: false` (throwaway clusters of tests and benchmarks) turns fsync off: faster, and a
  * machine crash may corrupt the cluster. A cluster whose data is kept (`pnpm start`) is durable.
  */
-export async function startPostgres(dataDir: string, port: number, options: { durable: boolean }): Promise<LocalService> {
+export async function startPostgres(dataDir: string, port: number, options: { durable: boolean; settings?: ServiceSettings }): Promise<LocalService> {
   const url = `postgresql://sluice@127.0.0.1:${port}/sluice`;
   const bin = postgresBinDir();
   if (!bin) {
@@ -62,15 +82,16 @@ export async function startPostgres(dataDir: string, port: number, options: { du
     execFileSync(full[0], full[1], { stdio: ['ignore', 'pipe', 'pipe'] });
   };
 
+  // A server on the port that runs from this very data directory was left by an earlier start.
+  const listening = await isListening('127.0.0.1', port);
+  const adopted = listening && postmasterPort(dataDir) === port;
+  if (listening && !adopted) throw portTaken('PostgreSQL', port, dataDir, options.settings);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     mkdirSync(dataDir, { recursive: true });
     chmodSync(dataDir, 0o700);
     if (ids) chownSync(dataDir, ids.uid, ids.gid);
     asPg(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'sluice', '--auth=trust', '-E', 'UTF8', '--no-instructions']);
   }
-  // A server on the port that runs from this very data directory was left by an earlier start.
-  const listening = await isListening('127.0.0.1', port);
-  const adopted = listening && postmasterPort(dataDir) === port;
   let startedHere = adopted;
   if (!listening) {
     asPg(path.join(bin, 'pg_ctl'), [

@@ -3,10 +3,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { which } from './find-program.ts';
 import { isListening, waitForPort } from './free-port.ts';
-import { LocalServiceError, type LocalService } from './postgres.ts';
+import { LocalServiceError, portTaken, type LocalService, type ServiceSettings } from './postgres.ts';
 
 /** Runs redis-server on 127.0.0.1:`port` with no persistence (Redis holds nothing that cannot be rebuilt). */
-export async function startRedis(dir: string, port: number): Promise<LocalService> {
+export async function startRedis(dir: string, port: number, settings?: ServiceSettings): Promise<LocalService> {
   const url = `redis://127.0.0.1:${port}`;
   const bin = which('redis-server');
   if (!bin) {
@@ -19,7 +19,7 @@ export async function startRedis(dir: string, port: number): Promise<LocalServic
   if (await isListening('127.0.0.1', port)) {
     // A redis-server of this directory on this port was left by an earlier start: take it over.
     adopted = redisOfPidfile(pidfile, port);
-    if (!adopted) return { url, adopted, stop: async () => {} };
+    if (!adopted) throw portTaken('Redis', port, dir, settings);
   } else {
     mkdirSync(dir, { recursive: true });
     execFileSync(bin, [

@@ -35,6 +35,10 @@ export const SETTINGS = {
   SLUICE_CONNECTORS_DIR: { description: 'where Python connectors are installed, one virtualenv each', example: '/var/lib/sluice/connectors' },
   SLUICE_QUEUE_PREFIX: { description: 'BullMQ key prefix in Redis', example: 'sluice' },
   SLUICE_RUNNER_CONCURRENCY: { description: 'tasks one runner executes at once', example: '4' },
+  SLUICE_ARCHIVE_RETENTION_DAYS: { description: "days a successful run's archive is kept (0: for ever)", example: '30' },
+  SLUICE_STAGING_RETENTION_DAYS: { description: "days a failed or cancelled run's staging files are kept for clears (0: for ever)", example: '7' },
+  SLUICE_LOCAL_POSTGRES_PORT: { description: 'port of the local PostgreSQL `pnpm start` runs when DATABASE_URL is unset', example: '54330' },
+  SLUICE_LOCAL_REDIS_PORT: { description: 'port of the local Redis `pnpm start` runs when REDIS_URL is unset', example: '63800' },
   SLUICE_DUCKDB_MEMORY_LIMIT: { description: "DuckDB's memory limit for each stage or transform task and for merges (DuckDB's default, 80 % of RAM, when unset)", example: '4GB' },
   DATAHUB_GMS_URL: { description: "DataHub's metadata service", example: 'http://datahub-gms:8080' },
   DATAHUB_GMS_TOKEN: { description: 'DataHub token', example: 'eyJhbGciOi...' },
@@ -59,8 +63,15 @@ export const port = z.coerce
   .min(1, 'must be a port number from 1 to 65535')
   .max(65535, 'must be a port number from 1 to 65535');
 export const httpUrl = z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL');
-export const logLevel = z.enum(['error', 'warn', 'info', 'debug']);
-export const logFormat = z.enum(['json', 'pretty']);
+export const logLevel = z.enum(['error', 'warn', 'info', 'debug'], { error: 'must be one of error, warn, info, debug' });
+export const logFormat = z.enum(['json', 'pretty'], { error: 'must be json or pretty' });
+
+/** A whole number from `min` to `max` (or more, without a `max`), said so when it is not. */
+export function wholeNumber(min: number, max?: number) {
+  const said = max === undefined ? `must be a whole number, ${min} or more` : `must be a whole number from ${min} to ${max}`;
+  const n = z.coerce.number({ error: said }).int(said).min(min, said);
+  return max === undefined ? n : n.max(max, said);
+}
 export const masterKey = z
   .string()
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes');
@@ -69,12 +80,12 @@ export const masterKey = z
  * Parses `env` with `schema`; the first bad variable becomes a ConfigError naming it.
  * `schema` keys are the environment variable names.
  */
-export function parseConfig<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.output<T> {
+export function parseConfig<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>, docs: Partial<Record<SettingName, SettingDoc>> = {}): z.output<T> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const setting = String(issue?.path[0] ?? 'configuration');
-  const doc = (SETTINGS as Record<string, SettingDoc>)[setting];
+  const doc = (docs as Record<string, SettingDoc>)[setting] ?? (SETTINGS as Record<string, SettingDoc>)[setting];
   const got = env[setting];
   const problem = got === undefined || got === '' ? `is not set (${doc?.description ?? 'required'})` : `${issue?.message ?? 'is invalid'}`;
   throw new ConfigError(setting, problem, doc?.example ?? '…');
