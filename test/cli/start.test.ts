@@ -121,6 +121,8 @@ test('a bad setting stops the process with one line naming it and a good example
   const m = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), SLUICE_DUCKDB_MEMORY_LIMIT: 'lots' });
   assert.equal(m.stderr.trim().split('\n').length, 1, m.stderr);
   assert.match(m.stderr, /^sluice: SLUICE_DUCKDB_MEMORY_LIMIT: must be a size such as 4GB or 512MiB \(example: SLUICE_DUCKDB_MEMORY_LIMIT=4GB\)/);
+  const low = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), SLUICE_DUCKDB_MEMORY_LIMIT: '64MB' });
+  assert.equal(low.stderr.trim(), 'sluice: SLUICE_DUCKDB_MEMORY_LIMIT: must be 128MiB or more: the least a stage task can read JSON records in (example: SLUICE_DUCKDB_MEMORY_LIMIT=4GB)');
   // In words and with an example, not zod's ("Too small: expected number to be >=0", "example: …"; QA round 33a F5).
   const runnerEnv = { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') };
   const said = async (args: string[], env: Record<string, string>): Promise<string> => {

@@ -177,7 +177,14 @@ test('stage types every column and keeps records with misfit values as counted r
 });
 
 /** Stages raw lines (JSON text, as a connector writes them) of one stream with the given schema properties, in a run of their own. */
-async function stageRaw(run: string, raw: string[], properties: Record<string, unknown>, t: TryWrites = currentTry, stream = 'items'): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
+async function stageRaw(
+  run: string,
+  raw: string[],
+  properties: Record<string, unknown>,
+  t: TryWrites = currentTry,
+  stream = 'items',
+  duckdb?: { memoryLimit: string },
+): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
   const key = `staging/${run}/raw/${streamKeySegment(stream)}/part-00000.jsonl`;
   await store.put(key, raw.join('\n') + '\n');
   const now = new Date().toISOString();
@@ -208,7 +215,7 @@ async function stageRaw(run: string, raw: string[], properties: Record<string, u
   };
   await store.put(extractManifestKey(run), JSON.stringify(manifest));
   const warnings: string[] = [];
-  const staged = await stageStream({ store, runId: run, stream, signal: never, progress: () => undefined, warn: (m) => void warnings.push(m), try: t });
+  const staged = await stageStream({ store, runId: run, stream, signal: never, progress: () => undefined, warn: (m) => void warnings.push(m), try: t, ...(duckdb ? { duckdb } : {}) });
   return { staged, warnings };
 }
 
@@ -271,6 +278,23 @@ test('an object or array column takes a value of its kind only; a column of any 
   const rejects = (await store.get(staged.rejectsKey)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { source_row: number; o: unknown });
   assert.deepEqual(rejects.map((r) => [r.source_row, r.o]), [[4, 'plain'], [5, [1]], [6, 7]]);
   assert.deepEqual(warnings, []);
+});
+
+test('stage works under a small memory limit, and a record beyond what it reads there fails the task saying so (QA round 33b F1)', async () => {
+  const raw = Array.from({ length: 200 }, (_, i) => JSON.stringify({ n: i, s: 'x'.repeat(1000) }));
+  // Before: buffers for 128 MiB records took 512 MiB, and a limit of 512MB or less failed every stage with DuckDB's "Out of Memory".
+  for (const memoryLimit of ['128MiB', '256MB', '512MB']) {
+    const { staged } = await stageRaw(`11111111-2222-3333-4444-33b${memoryLimit.padStart(9, '0').replace(/[^0-9]/g, '0')}`, raw, { n: { type: 'integer' }, s: { type: 'string' } }, currentTry, 'items', { memoryLimit });
+    assert.equal(staged.rows, 200, memoryLimit);
+  }
+  const big = [JSON.stringify({ n: 1, s: 'y'.repeat(33 * 2 ** 20) })];
+  await assert.rejects(
+    stageRaw('11111111-2222-3333-4444-33b000000001', big, { n: { type: 'integer' }, s: { type: 'string' } }, currentTry, 'items', { memoryLimit: '128MiB' }),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      err.message ===
+        "stream items has a record larger than 32 MiB; the largest record stage reads is 32 MiB, a quarter of SLUICE_DUCKDB_MEMORY_LIMIT=128MiB (its JSON reader takes buffers of twice a record's size for each of its two threads): give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task",
+  );
 });
 
 test('stage holds dates and timestamps to RFC 3339: a value with more, or another shape, is a reject, not cut (QA round 27)', async () => {

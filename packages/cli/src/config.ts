@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, storageUrl, wholeNumber, type SettingDoc, type SettingName } from '@sluice/core/config';
+import { DUCKDB_MIN_MEMORY_BYTES, httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, sizeInBytes, storageUrl, wholeNumber, type SettingDoc, type SettingName } from '@sluice/core/config';
 import { datahubConfigFields } from '@sluice/datahub';
 
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -23,7 +23,9 @@ const common = {
 const duckdbMemoryLimit = z
   .string()
   .trim()
-  .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 4GB or 512MiB');
+  .refine((v) => sizeInBytes(v) !== undefined, 'must be a size such as 4GB or 512MiB')
+  // QA round 33b F1: below it every stage failed, with DuckDB's "Out of Memory", whatever its data.
+  .refine((v) => (sizeInBytes(v) ?? 0) >= DUCKDB_MIN_MEMORY_BYTES, 'must be 128MiB or more: the least a stage task can read JSON records in');
 
 /** How long a finished run's files are kept (days; 0 = for ever): the runners' retention sweep. */
 const retention = {

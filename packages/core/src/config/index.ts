@@ -66,6 +66,21 @@ export const httpUrl = z.string().url().refine((v) => /^https?:\/\//.test(v), 'm
 export const logLevel = z.enum(['error', 'warn', 'info', 'debug'], { error: 'must be one of error, warn, info, debug' });
 export const logFormat = z.enum(['json', 'pretty'], { error: 'must be json or pretty' });
 
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+
+/** A size in DuckDB's words (`4GB`: 10^9 bytes a GB; `512MiB`: 2^20 a MiB) in bytes; undefined when it is none. */
+export function sizeInBytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.exec(text.trim());
+  const unit = m?.[2] === undefined ? undefined : SIZE_UNITS[m[2].toLowerCase()];
+  return m?.[1] === undefined || unit === undefined ? undefined : Math.floor(Number(m[1]) * unit);
+}
+
+/**
+ * The least memory limit a task's DuckDB can work in: stage's JSON reader takes buffers of twice
+ * its largest record for each of its two threads, and reads records of 16 MiB at the least.
+ */
+export const DUCKDB_MIN_MEMORY_BYTES = 128 * 2 ** 20;
+
 /** A whole number from `min` to `max` (or more, without a `max`), said so when it is not. */
 export function wholeNumber(min: number, max?: number) {
   const said = max === undefined ? `must be a whole number, ${min} or more` : `must be a whole number from ${min} to ${max}`;

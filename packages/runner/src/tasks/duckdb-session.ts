@@ -2,11 +2,26 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { sizeInBytes } from '@sluice/core/config';
 import type { ObjectStore } from '@sluice/storage';
 
 /** A task's DuckDB settings: `memoryLimit` in DuckDB's words (e.g. '4GB'); DuckDB's own default (80 % of RAM) when absent. */
 export interface TaskDuckDbSettings {
   memoryLimit?: string | undefined;
+}
+
+const MiB = 2 ** 20;
+
+/**
+ * DuckDB's `maximum_object_size` for stage's JSON reads (it reads records of up to twice this size):
+ * 128 MiB, or under a memory limit an eighth of it, at least 16 MiB (DuckDB's own least) — the
+ * reader takes buffers of twice this size for each of its two threads before it reads a byte (QA
+ * round 33b F1: at 128 MiB, a limit of 512MB failed every stage).
+ */
+export function jsonRecordLimit(settings: TaskDuckDbSettings): number {
+  const limit = settings.memoryLimit === undefined ? undefined : sizeInBytes(settings.memoryLimit);
+  if (limit === undefined) return 128 * MiB;
+  return Math.min(128 * MiB, Math.max(16 * MiB, Math.floor(limit / 8 / MiB) * MiB));
 }
 
 /**

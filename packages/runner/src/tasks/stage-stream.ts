@@ -9,7 +9,7 @@ import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
-import { ident, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
+import { ident, jsonRecordLimit, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { ensureCurrent, rejectsKey, stagedDir, stagedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
 
 export const stagedManifestSchema = z.object({
@@ -73,6 +73,19 @@ const canMisfit = (type: ColumnType): boolean => type !== 'string' && type !== '
 
 /** Columns stored as JSON text, read from the records as JSON. */
 const isJsonText = (type: ColumnType): boolean => type === 'object' || type === 'array' || type === 'json';
+
+/**
+ * A record beyond what stage reads (DuckDB's JSON reader takes one of up to twice its
+ * `maximum_object_size`): what the limit is, and what raises it.
+ */
+function recordTooLarge(stream: string, objectSize: number, memoryLimit: string | undefined): NonRetryableTaskError {
+  const mib = `${(2 * objectSize) / 2 ** 20} MiB`;
+  const why =
+    memoryLimit === undefined || objectSize >= 128 * 2 ** 20
+      ? `the largest record stage reads is ${mib}: the source must send smaller records (leave such a field out of the stream's schema, or the stream out of streams)`
+      : `the largest record stage reads is ${mib}, a quarter of SLUICE_DUCKDB_MEMORY_LIMIT=${memoryLimit} (its JSON reader takes buffers of twice a record's size for each of its two threads): give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task`;
+  return new NonRetryableTaskError(`stream ${stream} has a record larger than ${mib}; ${why}`);
+}
 
 /**
  * The staged file is transient (transform reads it once, archive keeps it): a cheap codec. On
@@ -153,13 +166,14 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
         : `CASE WHEN ${checked.map(({ c }) => misfitOf(c)).join(' OR ')} THEN [${checked.map(({ c, i }) => `CASE WHEN ${misfitOf(c)} THEN ${i} END`).join(', ')}] END`;
     const out = path.join(scratch, 'part-00000.parquet');
     let parts = localParts;
+    const recordLimit = jsonRecordLimit(input.duckdb ?? {});
     const readRaw = (as: (c: StreamColumn) => string): string =>
-      `read_json([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = 134217728, columns = {${columns.map((c) => `${lit(c.name)}: '${as(c)}'`).join(', ')}})`;
+      `read_json([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = ${recordLimit}, columns = {${columns.map((c) => `${lit(c.name)}: '${as(c)}'`).join(', ')}})`;
     const writeStaged = (): Promise<unknown> =>
       db.run(
         `COPY (${
           wholeRecord
-            ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited')`
+            ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = ${recordLimit})`
             : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}
                  FROM ${readRaw((c) => (isJsonText(c.type) ? 'JSON' : 'VARCHAR'))}`
         }) TO ${lit(out)} (${STAGED_PARQUET})`,
@@ -167,6 +181,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     try {
       await writeStaged();
     } catch (err) {
+      if (err instanceof Error && /"maximum_object_size" of \d+ bytes exceeded/.test(err.message)) throw recordTooLarge(stream, recordLimit, input.duckdb?.memoryLimit);
       // DuckDB refuses a record that names a column twice (its error quotes the record, so it is
       // not passed on). JSON parsers keep the last value; so does stage, from rewritten parts.
       if (!(err instanceof Error && / has duplicate key /.test(err.message))) throw err;
