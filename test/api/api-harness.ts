@@ -29,6 +29,8 @@ export interface ApiHarness {
   answers: string[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer is JSON of many shapes; tests assert on it
   request(method: string, route: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  /** Stops the HTTP server only, as a stop signal's first step does (`close` does the rest). */
+  closeServer(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
       }
       return { status: res.status, body: parsed, text, headers: res.headers };
     },
+    closeServer: () => server.close(),
     async close() {
       await server.close();
       await engine.close();

@@ -172,13 +172,26 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       const s = server;
       server = null;
       if (!s) return;
+      // No new connections; the requests under way are answered, so a trigger whose run is
+      // committed tells its client the run's id (QA round 33c F4: cut off, the client's retry made a
+      // second run). Connections are closed as they go idle, and the rest cut after DRAIN_MS.
       await new Promise<void>((resolve, reject) => {
-        s.close((err) => (err ? reject(err) : resolve()));
-        s.closeAllConnections();
+        const idle = setInterval(() => s.closeIdleConnections(), 50);
+        const cut = setTimeout(() => s.closeAllConnections(), DRAIN_MS);
+        s.close((err) => {
+          clearInterval(idle);
+          clearTimeout(cut);
+          if (err) reject(err);
+          else resolve();
+        });
+        s.closeIdleConnections();
       });
     },
   };
 }
+
+/** How long the requests under way at a stop have to be answered before their connections are cut (within the CLI's 10 s step). */
+const DRAIN_MS = 8_000;
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
