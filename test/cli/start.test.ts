@@ -111,6 +111,43 @@ test('Redis unreachable: one line naming it, its address and the fix', async () 
   assert.match(lines[0] ?? '', new RegExp(`^sluice: Redis is not reachable at 127\\.0\\.0\\.1:${port}: .*REDIS_URL=`));
 });
 
+test('a login PostgreSQL refuses, and a Redis database the server does not have, are wrong URLs, said so in one line (QA round 33c F8)', async () => {
+  const noRole = new URL(testEnv.databaseUrl);
+  noRole.username = 'nobody';
+  noRole.password = '';
+  const pgr = await sluice(['scheduler'], { DATABASE_URL: noRole.toString(), REDIS_URL: testEnv.redisUrl });
+  assert.equal(pgr.code, 1);
+  // Before: "PostgreSQL is not reachable at …: role "nobody" does not exist. Start PostgreSQL there, …"
+  assert.match(pgr.stderr.trim(), /^sluice: DATABASE_URL: PostgreSQL at [^ ]+ refused the login: role "nobody" does not exist; check the URL's user, password and database \(example: DATABASE_URL=postgresql:\/\/user:pass@host:5432\/db\)$/);
+  const redisDb = new URL(testEnv.redisUrl);
+  redisDb.pathname = '/99';
+  const rr = await sluice(['scheduler'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: redisDb.toString() });
+  assert.equal(rr.code, 1, rr.stdout + rr.stderr);
+  // Before: the scheduler and the runner started, and did nothing.
+  assert.match(rr.stderr.trim(), /^sluice: REDIS_URL: the Redis at [^ ]+ has no database 99 \(its "databases" setting counts them from 0\) \(example: REDIS_URL=redis:\/\/host:6379\/0\)$/);
+  // An unreachable Redis: the connection's own error, and no hint about pnpm start for the other commands.
+  const port = await freePort();
+  const gone = await sluice(['runner'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: `redis://127.0.0.1:${port}`, SLUICE_STORAGE_URL: 'file:///tmp/x', SLUICE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') });
+  assert.equal(gone.stderr.trim(), `sluice: Redis is not reachable at 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}. Start Redis there, or set REDIS_URL=redis://host:6379`);
+});
+
+test('a database a newer Sluice migrated is refused by migrate and by every process, in one line (QA round 33c F1)', async () => {
+  const db = await createTestDatabase();
+  try {
+    await db.prisma.$executeRaw`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count) VALUES (gen_random_uuid()::text, 'x', '29991231000000_from_a_newer_sluice', now(), now(), 1)`;
+    const said = /^sluice: the database was migrated by a newer Sluice: it has 1 migration this version does not know \(the newest 29991231000000_from_a_newer_sluice; this version's newest is \d{14}_\w+\)\. Run that version or a newer one, or restore the database from before the upgrade$/;
+    // Before: migrate said "database is up to date", and the older processes ran on the newer schema.
+    const m = await sluice(['migrate'], { DATABASE_URL: db.url });
+    assert.equal(m.code, 1, m.stdout + m.stderr);
+    assert.match(m.stderr.trim(), said);
+    const s = await sluice(['scheduler'], { DATABASE_URL: db.url, REDIS_URL: testEnv.redisUrl });
+    assert.equal(s.code, 1, s.stdout + s.stderr);
+    assert.match(s.stderr.trim(), said);
+  } finally {
+    await db.drop();
+  }
+});
+
 test('a bad setting stops the process with one line naming it and a good example', async () => {
   const r = await sluice(['start'], { SLUICE_PORT: 'eighty' });
   assert.equal(r.code, 1);

@@ -13,7 +13,7 @@ import { childLogger, createLogger, secrets, type Logger, type LogFormat } from 
 import { createIngestionHandlers, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
-import { checkPostgres, checkRedis } from './check-services.ts';
+import { checkPostgres, checkRedis, checkSchemaNotNewer } from './check-services.ts';
 import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
 import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
@@ -121,8 +121,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     }
     secrets.addUrlPassword(databaseUrl);
     secrets.addUrlPassword(redisUrl);
-    await checkPostgres(databaseUrl);
-    await checkRedis(redisUrl);
+    await checkPostgres(databaseUrl, { start: true });
+    await checkRedis(redisUrl, { start: true });
 
     const masterKey = cfg.SLUICE_MASTER_KEY ?? localSecret(home, 'master.key', newMasterKey);
     const devToken = cfg.SLUICE_DEV_TOKEN ?? (cfg.SLUICE_AUTH_ISSUER ? undefined : localSecret(home, 'dev-token', newDevToken));
@@ -209,6 +209,7 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   secrets.addUrlPassword(config.databaseUrl);
   secrets.addUrlPassword(config.redisUrl);
   await checkPostgres(config.databaseUrl);
+  await checkSchemaNotNewer(config.databaseUrl);
   await checkRedis(config.redisUrl);
   const prisma = createPrismaClient(config.databaseUrl);
   const store = openObjectStore(config.storageUrl);
@@ -240,6 +241,7 @@ export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
   secrets.addUrlPassword(cfg.DATABASE_URL);
   secrets.addUrlPassword(cfg.REDIS_URL);
   await checkPostgres(cfg.DATABASE_URL);
+  await checkSchemaNotNewer(cfg.DATABASE_URL);
   await checkRedis(cfg.REDIS_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL);
   const scheduler = await startScheduler({ prisma, redisUrl: cfg.REDIS_URL, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
@@ -257,6 +259,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   secrets.addUrlPassword(cfg.REDIS_URL);
   secrets.add(cfg.SLUICE_MASTER_KEY);
   await checkPostgres(cfg.DATABASE_URL);
+  await checkSchemaNotNewer(cfg.DATABASE_URL);
   await checkRedis(cfg.REDIS_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL);
   const keyring = MasterKeyring.fromBase64(cfg.SLUICE_MASTER_KEY, cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []);

@@ -4,7 +4,7 @@ export { DagCache } from './dag-cache.ts';
 export { errorSummary, isDatabaseBusy, isDatabaseUnreachable, isDatabaseWaitable, isUniqueViolation } from './database-errors.ts';
 export type { Sql } from './sql.ts';
 export type { PrismaClient } from './client.ts';
-export { migrate, readMigrations, defaultMigrationsDir, MigrationError } from './migrate.ts';
+export { appliedMigrations, migrate, readMigrations, refuseNewerDatabase, defaultMigrationsDir, MigrationError } from './migrate.ts';
 export type { Migration, MigrateResult } from './migrate.ts';
 export * from './generated/enums.ts';
 export type * from './generated/models.ts';

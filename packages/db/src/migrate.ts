@@ -74,6 +74,42 @@ interface AppliedRow {
   rolled_back_at: Date | null;
 }
 
+/**
+ * Refuses a database that a newer Sluice migrated: its `_prisma_migrations` holds migrations this
+ * build has no file for. The older processes would run on a schema they do not know, leaving out
+ * what its new columns and tables keep (QA round 33c F1: a rollback ran, and tries lost their
+ * history). `rows` are the applied migrations' names.
+ */
+export function refuseNewerDatabase(applied: readonly string[], migrations: readonly Migration[]): void {
+  const known = new Set(migrations.map((m) => m.name));
+  const unknown = applied.filter((name) => !known.has(name)).sort();
+  if (unknown.length === 0) return;
+  throw new MigrationError(
+    `the database was migrated by a newer Sluice: it has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this version does not know ` +
+      `(the newest ${unknown[unknown.length - 1] ?? ''}; this version's newest is ${migrations[migrations.length - 1]?.name ?? 'none'}). ` +
+      'Run that version or a newer one, or restore the database from before the upgrade',
+    unknown[0],
+  );
+}
+
+/** The names of the migrations applied to the database (none when it has no migrations table). */
+export async function appliedMigrations(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ migration_name: string }>(
+      'SELECT migration_name FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
+    ).catch((err: unknown) => {
+      // 42P01: no migrations table yet (a database never migrated).
+      if ((err as { code?: string }).code === '42P01') return { rows: [] };
+      throw err;
+    });
+    return rows.map((r) => r.migration_name);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Applies every pending migration, each in its own transaction, under Prisma's advisory lock. */
 export async function migrate(databaseUrl: string, dir: string = defaultMigrationsDir): Promise<MigrateResult> {
   const migrations = await readMigrations(dir);
@@ -86,6 +122,7 @@ export async function migrate(databaseUrl: string, dir: string = defaultMigratio
       const { rows } = await client.query<AppliedRow>(
         'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
       );
+      refuseNewerDatabase(rows.map((r) => r.migration_name), migrations);
       const applied = new Map(rows.map((r) => [r.migration_name, r]));
       const result: MigrateResult = { applied: [], alreadyApplied: [] };
       for (const m of migrations) {
