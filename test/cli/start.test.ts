@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import pg from 'pg';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort, isListening, startRedis } from '@sluice/local-services';
 import { createTestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
@@ -232,7 +233,7 @@ test("a local service's port another server holds is refused in one line, not jo
   }
 });
 
-test('a runner whose bucket does not exist says so in one warning when it starts, and keeps running; it removes connector directories dead runners left', { timeout: 120_000 }, async () => {
+test('a runner whose bucket does not exist says so in one warning and takes no task until it does; it removes connector directories dead runners left', { timeout: 120_000 }, async () => {
   const db = await createTestDatabase();
   const tmp = mkdtempSync(path.join(testEnv.tmpDir, 'runner-tmp-'));
   dirs.push(tmp);
@@ -240,13 +241,14 @@ test('a runner whose bucket does not exist says so in one warning when it starts
   const leftover = path.join(tmp, 'sluice-connector-2147483646-1000-abcdef');
   mkdirSync(leftover);
   writeFileSync(path.join(leftover, 'config.json'), '{"password":"left-behind"}');
+  const bucket = `sluice-no-such-bucket-${randomBytes(4).toString('hex')}`;
   const proc = launch(['runner'], {
     TMPDIR: tmp,
     PATH: process.env['PATH'] ?? '',
     HOME: process.env['HOME'] ?? '/root',
     DATABASE_URL: db.url,
     REDIS_URL: testEnv.redisUrl,
-    SLUICE_STORAGE_URL: 's3://sluice-no-such-bucket-start/x',
+    SLUICE_STORAGE_URL: `s3://${bucket}/x`,
     AWS_ENDPOINT_URL_S3: testEnv.s3Endpoint,
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
@@ -257,12 +259,20 @@ test('a runner whose bucket does not exist says so in one warning when it starts
   });
   const { child, exited } = proc;
   try {
-    const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline && !/runner \S+ started/.test(proc.out()) && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
-    assert.match(proc.out(), /runner \S+ started/, proc.out());
+    await waitForOutput(proc, 'the wait for the bucket', (out) => out.includes('takes no task until it is'), 90_000);
+    // Before: it started at once, took tasks, and failed them for good (QA round 33c F3).
+    assert.doesNotMatch(proc.out(), /runner \S+ started/);
+    const client = new S3Client({ endpoint: testEnv.s3Endpoint, forcePathStyle: true });
+    try {
+      await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    } finally {
+      client.destroy();
+    }
+    await waitForOutput(proc, 'the start once the bucket exists', (out) => /runner \S+ started/.test(out), 60_000);
+    assert.match(proc.out(), /the object store is usable: taking tasks/);
     const warnings = proc.out().split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('object store'));
     assert.equal(warnings.length, 1, proc.out());
-    assert.match(warnings[0] ?? '', /bucket \\"sluice-no-such-bucket-start\\" does not exist; runs fail until it is \(SLUICE_STORAGE_URL\)/);
+    assert.match(warnings[0] ?? '', new RegExp(`bucket \\\\"${bucket}\\\\" does not exist; this runner takes no task until it is \\(SLUICE_STORAGE_URL\\), checking every 5 s`));
     assert.doesNotMatch(proc.out(), /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(leftover), false, "the dead runner's connector directory is gone");
     assert.match(proc.out(), /removed 1 connector directory \(config files\) left by runner processes that died/);

@@ -280,6 +280,8 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     { databaseUrl: cfg.DATABASE_URL, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
     logger,
   );
+  await removeConnectorLeftovers(logger);
+  await untilStoreUsable(store, logger);
   const runner = await startRunner({
     prisma,
     redisUrl: cfg.REDIS_URL,
@@ -288,8 +290,6 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
     handlers: createIngestionHandlers(deps),
   });
-  await warnIfStoreUnusable(store, logger);
-  await removeConnectorLeftovers(logger);
   const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
   logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
   await runUntilSignal(logger, [
@@ -314,6 +314,29 @@ function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_ST
 async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<void> {
   const ping = await store.ping();
   if (!ping.ok) logger.warn(`the object store is not usable: ${ping.error}; runs fail until it is (SLUICE_STORAGE_URL)`);
+}
+
+/** How often a runner whose object store is not usable checks it again. */
+const STORE_RECHECK_MS = 5_000;
+
+/**
+ * A runner takes no task until its object store answers (QA round 33c F3: one with a store it could
+ * not use took the stage of a run another runner had extracted into the real store, and failed it
+ * for good). Said once when it waits, and once when it goes on; a store created later (a bucket an
+ * init step makes) lets it start then.
+ */
+async function untilStoreUsable(store: ObjectStore, logger: Logger): Promise<void> {
+  let waited = false;
+  for (;;) {
+    const ping = await store.ping();
+    if (ping.ok) {
+      if (waited) logger.info('the object store is usable: taking tasks');
+      return;
+    }
+    if (!waited) logger.warn(`the object store is not usable: ${ping.error}; this runner takes no task until it is (SLUICE_STORAGE_URL), checking every ${STORE_RECHECK_MS / 1000} s`);
+    waited = true;
+    await new Promise((r) => setTimeout(r, STORE_RECHECK_MS));
+  }
 }
 
 /**

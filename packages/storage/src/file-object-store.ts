@@ -52,7 +52,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   private async tempBeside(target: string): Promise<string> {
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    await makeDirs(path.dirname(target));
     return path.join(path.dirname(target), `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
   }
 
@@ -188,7 +188,7 @@ export class FileObjectStore implements ObjectStore {
   async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
     const n = await movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
       const target = this.pathOf(targetKey);
-      await fs.mkdir(path.dirname(target), { recursive: true });
+      await makeDirs(path.dirname(target));
       await fs.rename(this.pathOf(key), target);
     });
     await this.#removeEmptyDirs(fromPrefix);
@@ -222,7 +222,7 @@ export class FileObjectStore implements ObjectStore {
 
   async ping(): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
-      await fs.mkdir(this.root, { recursive: true });
+      await makeDirs(this.root);
       await fs.access(this.root, fs.constants.W_OK);
       return { ok: true };
     } catch (err) {
@@ -231,6 +231,36 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * `mkdir -p`, one directory at a time: node's recursive mkdir never returns for a path it cannot
+ * make under some file systems (`/proc/wh` spins a thread of the pool at full CPU: QA round 33c F3),
+ * where a single mkdir fails at once.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return;
+    const parent = path.dirname(dir);
+    if (!isErrno(err, 'ENOENT') || parent === dir) throw err;
+    // The parent is missing: make it, then this one (a parent that exists fails the same way again).
+    if (await exists(parent)) throw err;
+    await makeDirs(parent);
+    await fs.mkdir(dir).catch((again: unknown) => {
+      if (!isErrno(again, 'EEXIST')) throw again;
+    });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { NonRetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
+import { NonRetryableTaskError, RetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
 import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
@@ -118,7 +118,14 @@ export interface StageStreamInput {
 export async function stageStream(input: StageStreamInput): Promise<StagedManifest> {
   const { store, runId, stream } = input;
   const manifest = await readExtractManifest(store, runId);
-  if (!manifest) throw new NonRetryableTaskError(`run ${runId} has no extract manifest: the extract did not complete`);
+  if (!manifest) {
+    // stage runs once extract succeeded, which wrote the manifest: a store without it is not the
+    // one extract wrote to (a runner with another SLUICE_STORAGE_URL), or its files were removed.
+    // A retry may run where the manifest is (QA round 33c F3: failed for good on one such runner).
+    throw new RetryableTaskError(
+      `run ${runId}'s extract manifest is not in this runner's object store: every runner must use the same SLUICE_STORAGE_URL as the one whose extract wrote it, or its staging files were removed since`,
+    );
+  }
   const unread = manifest.unread.find((s) => s.name === stream);
   if (unread) {
     throw new UnclearableTaskError(
