@@ -225,9 +225,11 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
 
   if (!outcome) log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
   else if (outcome.kind === 'failed') {
-    // A try that leaves tries unused says why none follows, so that "try 1 of 6" does not read as a retry to come.
-    const unretried = !outcome.retryable && claimed.tryNumber < claimed.maxTries;
-    log.error(`try ${claimed.tryNumber} failed${unretried ? ' (not retried: a retry cannot fix this)' : ''}: ${outcome.error}`);
+    const of = `try ${claimed.tryNumber} of ${claimed.maxTries}`;
+    // A try a retry follows is a warning; the task's failure is the error, and says why no try
+    // follows (QA round 33c F7: every retried try was an error line, and the last read as the others).
+    if (outcome.retryable && claimed.tryNumber < claimed.maxTries) log.warn(`${of} failed, and is retried: ${outcome.error}`);
+    else log.error(`${of} failed${outcome.retryable ? ', the last' : ' (not retried: a retry cannot fix this)'}: ${outcome.error}`);
   }
   // This try's lines are written before its outcome is recorded, so that the line the success's
   // statement writes ("try N succeeded") follows them. A try that logged nothing waits for nothing.
