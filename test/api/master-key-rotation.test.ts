@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { EncryptionKeyStore, MasterKeyring, openSourceConfig, resealAtRest, sealSourceConfig } from '@sluice/crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startApi } from './api-harness.ts';
+import { ingestBody, startApi } from './api-harness.ts';
 
 test('old values open with the previous key, get resealed, and then need only the new key', async () => {
   const db = await createTestDatabase();
@@ -26,9 +26,9 @@ test('old values open with the previous key, get resealed, and then need only th
     const rotated = new MasterKeyring(newKey, [oldKey]);
     assert.equal((await new EncryptionKeyStore(db.prisma, rotated).loadCipher('pii')).decrypt(token), 'alice@example.com');
     // A keyring without the old key leaves its values as they are, and counts them.
-    assert.deepEqual(await resealAtRest(db.prisma, new MasterKeyring(newKey)), { sourceConfigs: 0, keyVersions: 0, unopenable: 2 });
-    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 1, keyVersions: 1, unopenable: 0 });
-    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 0, keyVersions: 0, unopenable: 0 }, 'a second pass has nothing to do');
+    assert.deepEqual(await resealAtRest(db.prisma, new MasterKeyring(newKey)), { sourceConfigs: 0, keyVersions: 0, unopenable: 2, unheldKeyIds: [before.activeKeyId], opensNone: true });
+    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 1, keyVersions: 1, unopenable: 0, unheldKeyIds: [], opensNone: false });
+    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 0, keyVersions: 0, unopenable: 0, unheldKeyIds: [], opensNone: false }, 'a second pass has nothing to do');
 
     const onlyNew = new MasterKeyring(newKey);
     const job = await db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
@@ -68,14 +68,28 @@ test("the API's start seals again what the previous master key sealed, so that i
   const dev = 'dev-token-rotation-1234';
   const early = await startApi({ masterKey: newKey.toString('base64'), seed, devToken: dev });
   try {
-    assert.ok(early.logs.some((l) => l.includes('2 secrets are sealed with a master key this API does not hold')), early.logs.join('\n'));
+    const oldId = new MasterKeyring(oldKey).activeKeyId;
+    const newId = new MasterKeyring(newKey).activeKeyId;
+    // Naming the key that sealed them (QA round 33a F8: "a master key this API does not hold").
+    assert.ok(
+      early.logs.some((l) => l.includes(`SLUICE_MASTER_KEY is not this installation's: all 2 secrets at rest are sealed with master key ${oldId}, and this API holds ${newId}.`)),
+      early.logs.join('\n'),
+    );
+    // It seals nothing with a key no other process holds (QA round 33c F2: one job it made stopped every runner from starting).
+    const create = await early.request('POST', '/api/airbyte/ingest', { token: dev, body: ingestBody() });
+    assert.equal(create.status, 409, create.text);
+    assert.match(JSON.stringify(create.body), /SLUICE_MASTER_KEY is not the master key of this database's secrets .*nothing was written/);
+    assert.equal(await early.db.prisma.ingestionJob.count(), 1);
+    const key = await early.request('POST', '/api/encryption-keys', { token: dev, body: { name: 'more' } });
+    assert.equal(key.status, 409, key.text);
+    assert.equal(await early.db.prisma.encryptionKey.count(), 1);
     // Such a job is listed, its config said unreadable, and the list answers (before: 400 for the whole list).
     const list = await early.request('GET', '/api/airbyte/ingest', { token: dev });
     assert.equal(list.status, 200, list.text);
     const [job] = (list.body as { jobs: { job_id: string; source_config: unknown; source_config_error: string | null }[] }).jobs;
     assert.equal(job?.job_id, id);
     assert.deepEqual(job?.source_config, {});
-    assert.match(job?.source_config_error ?? '', /^sealed with a master key this API does not hold \(it holds \w+\): give the API that key in SLUICE_MASTER_KEY_PREVIOUS/);
+    assert.match(job?.source_config_error ?? '', new RegExp(`^sealed with master key ${oldId}, which this API does not hold \\(it holds ${newId}\\): give the API that key in SLUICE_MASTER_KEY_PREVIOUS`));
   } finally {
     await early.close();
   }

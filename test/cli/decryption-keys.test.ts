@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
+import { EncryptionKeyStore, MasterKeyring, sealSourceConfig } from '@sluice/crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
 
@@ -105,7 +105,7 @@ test("a runner given another master key than the database's secrets' refuses to 
   assert.equal(
     refused.stderr.trim().split('\n').at(-1),
     `sluice: SLUICE_MASTER_KEY: is not the master key of this database's secrets (2 secrets sealed with master key ${held.activeKeyId}; this process holds ${otherId}): ` +
-      "give every Sluice process the API's SLUICE_MASTER_KEY, and its SLUICE_MASTER_KEY_PREVIOUS during a master key rotation",
+      "give every Sluice process the installation's master key, and its previous one in SLUICE_MASTER_KEY_PREVIOUS during a master key rotation",
   );
   assert.ok(!refused.stderr.includes(other) && !refused.stderr.includes(masterKey), 'no key material in the line');
 
@@ -120,4 +120,29 @@ test("a runner given another master key than the database's secrets' refuses to 
   child.kill('SIGTERM');
   assert.equal(await exited, 0, out);
   assert.match(out, /runner \S+ started/);
+
+  // One job sealed with a key no runner holds (an API with a wrong key made it): a runner with the
+  // installation's key starts, and names that job (QA round 33c F2: every runner refused to start).
+  const strayId = '0b4f3c2a-1d2e-4f60-8a9b-33c0000000f2';
+  await db.prisma.ingestionJob.create({
+    data: { id: strayId, name: 'stray', sourceName: 'source-faker', sourceConfigEncrypted: sealSourceConfig(MasterKeyring.fromBase64(other), strayId, { count: 1 }), secretPaths: [], schemaName: 's', mode: 'append' },
+  });
+  try {
+    const own = spawn(process.execPath, ['--import', 'tsx', main, 'runner'], { env: { ...process.env, ...runnerEnv, SLUICE_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let ownOut = '';
+    own.stdout.on('data', (c: Buffer) => (ownOut += c.toString()));
+    own.stderr.on('data', (c: Buffer) => (ownOut += c.toString()));
+    const ownExited = new Promise<number | null>((resolve) => own.on('close', resolve));
+    const until = Date.now() + 60_000;
+    while (!/runner \S+ started/.test(ownOut) && own.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    own.kill('SIGTERM');
+    assert.equal(await ownExited, 0, ownOut);
+    assert.match(ownOut, /runner \S+ started/);
+    assert.ok(
+      ownOut.includes(`1 secret sealed with master key ${otherId}, of jobs ${strayId} (\\"stray\\"); this process holds ${held.activeKeyId}`) && ownOut.includes('runs of those jobs fail on this runner until it is'),
+      ownOut,
+    );
+  } finally {
+    await db.prisma.ingestionJob.delete({ where: { id: strayId } });
+  }
 });

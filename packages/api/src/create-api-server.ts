@@ -130,9 +130,13 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         );
       }
       if (r.unopenable > 0) {
+        const keys = `master key${r.unheldKeyIds.length === 1 ? '' : 's'} ${r.unheldKeyIds.join(', ')}`;
         logger.warn(
-          `${r.unopenable} ${r.unopenable === 1 ? 'secret is' : 'secrets are'} sealed with a master key this API does not hold (it holds ${keyring.keyIds.join(', ')}): ` +
-            'give it that key in SLUICE_MASTER_KEY_PREVIOUS, or the jobs concerned cannot run',
+          r.opensNone
+            ? `SLUICE_MASTER_KEY is not this installation's: all ${r.unopenable} ${r.unopenable === 1 ? 'secret' : 'secrets'} at rest are sealed with ${keys}, and this API holds ${keyring.keyIds.join(', ')}. ` +
+                "It reads and writes no job's config or encryption key until it is given the installation's master key"
+            : `${r.unopenable} ${r.unopenable === 1 ? 'secret is' : 'secrets are'} sealed with ${keys}, which this API does not hold (it holds ${keyring.keyIds.join(', ')}): ` +
+                'give it that key in SLUICE_MASTER_KEY_PREVIOUS, or the jobs concerned cannot run',
         );
       }
     } catch (err) {

@@ -153,7 +153,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     const keyring = MasterKeyring.fromBase64(masterKey, apiConfig.previousMasterKeys);
     // Said, not refused: the API must start for jobs whose secrets are lost to be deleted or fixed.
     const unheld = await unheldMasterKeys(prisma, keyring);
-    if (unheld !== null) logger.warn(`SLUICE_MASTER_KEY ${unheld}; runs of those jobs fail until it is`);
+    if (unheld !== null) logger.warn(`SLUICE_MASTER_KEY ${unheld.message}; runs of those jobs fail until it is`);
     const deps = ingestionDeps(
       prisma,
       store,
@@ -264,15 +264,17 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const prisma = createPrismaClient(cfg.DATABASE_URL);
   const keyring = MasterKeyring.fromBase64(cfg.SLUICE_MASTER_KEY, cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []);
   for (const key of cfg.SLUICE_MASTER_KEY_PREVIOUS ?? []) secrets.add(key);
-  // A runner that cannot open the jobs' secrets would fail each run it took, other runners' too.
+  // A runner that can open none of the jobs' secrets would fail each run it took, other runners'
+  // too; one that opens all but some jobs' runs the others, and says which it cannot.
   const unheld = await unheldMasterKeys(prisma, keyring).catch(async (err: unknown) => {
     await prisma.$disconnect();
     throw err;
   });
-  if (unheld !== null) {
+  if (unheld?.opensNone) {
     await prisma.$disconnect();
-    throw new ConfigError('SLUICE_MASTER_KEY', unheld, null);
+    throw new ConfigError('SLUICE_MASTER_KEY', unheld.message, null);
   }
+  if (unheld !== null) logger.warn(`SLUICE_MASTER_KEY ${unheld.message}; runs of those jobs fail on this runner until it is`);
   const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
   const deps = ingestionDeps(
     prisma,

@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '@sluice/core';
 import { isUniqueViolation, Prisma, type PrismaClient } from '@sluice/db';
 import { ColumnCipher, generateKeyMaterial } from './column-cipher.ts';
+import { refuseForeignSeal } from './master-key-check.ts';
 import type { MasterKeyring } from './master-keyring.ts';
 
 /** A named key as it may be shown: never its material. */
@@ -41,6 +42,7 @@ export class EncryptionKeyStore {
 
   /** Creates key `name` at version 1; a ConflictError when the name is taken. */
   async create(name: string, ownerId: string | null): Promise<EncryptionKeyInfo> {
+    await refuseForeignSeal(this.prisma, this.keyring);
     const wrapped = this.keyring.seal(generateKeyMaterial(), wrapContext(name, 1));
     try {
       await this.prisma.$transaction(async (tx) => {
@@ -90,6 +92,7 @@ export class EncryptionKeyStore {
 
   /** Adds a new version with fresh material and makes it active; the row lock serialises rotations. */
   async rotate(name: string): Promise<EncryptionKeyInfo> {
+    await refuseForeignSeal(this.prisma, this.keyring);
     await this.prisma.$transaction(async (tx) => {
       let version: number;
       try {

@@ -5,5 +5,6 @@ export type { ColumnEncryptionMode } from './column-cipher.ts';
 export { EncryptionKeyStore } from './encryption-key-store.ts';
 export type { EncryptionKeyInfo } from './encryption-key-store.ts';
 export { resealAtRest } from './reseal-at-rest.ts';
-export { unheldMasterKeys } from './master-key-check.ts';
+export { refuseForeignSeal, unheldMasterKeys } from './master-key-check.ts';
+export type { UnheldMasterKeys } from './master-key-check.ts';
 export type { ResealResult } from './reseal-at-rest.ts';

@@ -73,7 +73,7 @@ export class MasterKeyring {
   open(sealed: string, context: string): Buffer {
     const { keyId, body } = parseSealed(sealed);
     const key = this.#byId.get(keyId);
-    if (!key) throw new ValidationError([{ path: 'sealed', message: `sealed with master key ${keyId}, which this process does not hold (it holds ${this.keyIds.join(', ')}): give every Sluice process the API's SLUICE_MASTER_KEY, and its SLUICE_MASTER_KEY_PREVIOUS during a master key rotation` }]);
+    if (!key) throw new ValidationError([{ path: 'sealed', message: `sealed with master key ${keyId}, which this process does not hold (it holds ${this.keyIds.join(', ')}): give every Sluice process the installation's master key, and its previous one in SLUICE_MASTER_KEY_PREVIOUS during a master key rotation` }]);
     if (body.length < IV_BYTES + TAG_BYTES) throw new ValidationError([{ path: 'sealed', message: 'sealed value is truncated' }]);
     const iv = body.subarray(0, IV_BYTES);
     const tag = body.subarray(body.length - TAG_BYTES);
@@ -89,6 +89,15 @@ export class MasterKeyring {
 
   openString(sealed: string, context: string): string {
     return this.open(sealed, context).toString('utf8');
+  }
+
+  /** The id of the master key that sealed a value, as its header names it (undefined for a malformed one). */
+  sealedWith(sealed: string): string | undefined {
+    try {
+      return parseSealed(sealed).keyId;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whether a sealed value names a key this keyring holds (false for a malformed one). */

@@ -12,6 +12,10 @@ export interface ResealResult {
   keyVersions: number;
   /** Values sealed with a key the keyring does not hold: left as they are. */
   unopenable: number;
+  /** The ids of the keys that sealed them. */
+  unheldKeyIds: string[];
+  /** Whether the keyring opens none of the values at rest (there being some): it is not the installation's key. */
+  opensNone: boolean;
 }
 
 /**
@@ -25,13 +29,18 @@ export interface ResealResult {
 export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring): Promise<ResealResult> {
   let sourceConfigs = 0;
   let unopenable = 0;
+  const unheld = new Set<string>();
+  const unopened = (sealed: string): void => {
+    unopenable += 1;
+    unheld.add(keyring.sealedWith(sealed) ?? '(malformed)');
+  };
   // Only what another key sealed is read (the API runs this at each start).
   const current = `${SEALED_PREFIX}${keyring.activeKeyId}:`;
   const jobs = await prisma.ingestionJob.findMany({ where: { NOT: { sourceConfigEncrypted: { startsWith: current } } }, select: { id: true, sourceConfigEncrypted: true } });
   for (const job of jobs) {
     if (!keyring.needsReseal(job.sourceConfigEncrypted)) continue;
     if (!keyring.canOpen(job.sourceConfigEncrypted)) {
-      unopenable += 1;
+      unopened(job.sourceConfigEncrypted);
       continue;
     }
     const fresh = sealSourceConfig(keyring, job.id, openSourceConfig(keyring, job.id, job.sourceConfigEncrypted));
@@ -46,7 +55,7 @@ export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring)
   for (const v of versions) {
     if (!keyring.needsReseal(v.wrappedKey)) continue;
     if (!keyring.canOpen(v.wrappedKey)) {
-      unopenable += 1;
+      unopened(v.wrappedKey);
       continue;
     }
     const r = await prisma.encryptionKeyVersion.updateMany({
@@ -55,5 +64,10 @@ export async function resealAtRest(prisma: PrismaClient, keyring: MasterKeyring)
     });
     keyVersions += r.count;
   }
-  return { sourceConfigs, keyVersions, unopenable };
+  // Whether anything at rest opens: what this key sealed, or what it sealed again just now.
+  const opensSome =
+    sourceConfigs + keyVersions > 0 ||
+    (await prisma.ingestionJob.count({ where: { sourceConfigEncrypted: { startsWith: current } } })) > 0 ||
+    (await prisma.encryptionKeyVersion.count({ where: { wrappedKey: { startsWith: current } } })) > 0;
+  return { sourceConfigs, keyVersions, unopenable, unheldKeyIds: [...unheld].sort(), opensNone: unopenable > 0 && !opensSome };
 }

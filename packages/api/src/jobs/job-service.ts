@@ -18,7 +18,7 @@ import {
   type TaskLogView,
   type UpdateJobRequest,
 } from '@sluice/core/contract';
-import { openSourceConfig, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
+import { openSourceConfig, refuseForeignSeal, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings, insertJobRemoval } from '@sluice/datahub';
 import { errorSummary, isUniqueViolation, listPendingStreamStates, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
 import { configSecrets, REDACTED, type Logger } from '@sluice/logging';
@@ -135,6 +135,7 @@ export class JobService {
     }
     if (issues.length > 0) throw new ValidationError(issues);
 
+    await refuseForeignSeal(this.d.prisma, this.d.keyring);
     const id = randomUUID();
     try {
       await this.#store(id, spec, ownerId, secretPaths, idempotencyKey, digest);
@@ -253,7 +254,10 @@ export class JobService {
     // The config the job has already (sent back as GET showed it): nothing to check or write, and its version stays.
     const config = sent !== null && canonicalJson(sent.config) === canonicalJson(this.#config(job)) ? null : sent;
     return withSecretsRegistered(config === null ? [] : secretValues(config.config, config.secretPaths), async () => {
-      if (config !== null) await this.#checkSourceConfig(job, config.config, config.connectorSpec);
+      if (config !== null) {
+        await this.#checkSourceConfig(job, config.config, config.connectorSpec);
+        await refuseForeignSeal(this.d.prisma, this.d.keyring);
+      }
       // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
       // fires before that are not ones a scheduler outage missed (Schedules.sync). A changed
       // schedule is a new one: fires of it from before the change are not ones to catch up.
@@ -676,7 +680,7 @@ export class JobService {
         job,
         {},
         this.d.publicUrl,
-        `sealed with a master key this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): give the API that key in SLUICE_MASTER_KEY_PREVIOUS to read or change it (docs/encryption.md)`,
+        `sealed with master key ${this.d.keyring.sealedWith(job.sourceConfigEncrypted) ?? '(unreadable)'}, which this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): give the API that key in SLUICE_MASTER_KEY_PREVIOUS to read or change it (docs/encryption.md)`,
       );
     }
     return jobView(job, maskSecrets(this.#config(job), job.secretPaths), this.d.publicUrl);
