@@ -241,6 +241,10 @@ test('a runner whose bucket does not exist says so in one warning and takes no t
   const leftover = path.join(tmp, 'sluice-connector-2147483646-1000-abcdef');
   mkdirSync(leftover);
   writeFileSync(path.join(leftover, 'config.json'), '{"password":"left-behind"}');
+  // And a task's scratch directory, with a partial file (QA round 33b F5: never removed).
+  const scratch = path.join(tmp, 'sluice-task-2147483646-1000-abcdef');
+  mkdirSync(scratch);
+  writeFileSync(path.join(scratch, 'part-00000.parquet'), 'PAR1 partial');
   const bucket = `sluice-no-such-bucket-${randomBytes(4).toString('hex')}`;
   const proc = launch(['runner'], {
     TMPDIR: tmp,
@@ -276,6 +280,8 @@ test('a runner whose bucket does not exist says so in one warning and takes no t
     assert.doesNotMatch(proc.out(), /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(leftover), false, "the dead runner's connector directory is gone");
     assert.match(proc.out(), /removed 1 connector directory \(config files\) left by runner processes that died/);
+    assert.equal(existsSync(scratch), false, "the dead runner's task scratch directory is gone");
+    assert.match(proc.out(), /removed 1 task scratch directory \(partial files, DuckDB's spill\) left by runner processes that died/);
   } finally {
     child.kill('SIGTERM');
     await exited;

@@ -10,7 +10,7 @@ import { Engine } from '@sluice/engine';
 import { configureDuckDb, openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
-import { createIngestionHandlers, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
+import { createIngestionHandlers, removeOrphanedScratchDirs, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis, checkSchemaNotNewer } from './check-services.ts';
@@ -356,6 +356,12 @@ async function removeConnectorLeftovers(logger: Logger): Promise<void> {
     }
   } catch (err) {
     logger.warn(`could not look for connector directories left by dead runner processes: ${errorMessage(err)}`);
+  }
+  try {
+    const n = await removeOrphanedScratchDirs();
+    if (n > 0) logger.info(`removed ${n} task scratch director${n === 1 ? 'y' : 'ies'} (partial files, DuckDB's spill) left by runner processes that died`);
+  } catch (err) {
+    logger.warn(`could not look for task scratch directories left by dead runner processes: ${errorMessage(err)}`);
   }
 }
 

@@ -8,8 +8,48 @@ import path from 'node:path';
  * restarted container's runner) tells its predecessor's directories from its own.
  */
 const PREFIX = 'sluice-connector-';
-const OWNED = /^sluice-connector-(\d+)-(\d+)-/;
 const PROCESS_START = Math.round(Date.now() / 1000 - process.uptime());
+
+/**
+ * A fresh private directory (mode 0700) under `tmpDir`, named `{prefix}{pid}-{start}-…` after this
+ * process, so that what a killed process leaves can be told from what a live one uses
+ * ({@link orphanedDirs}).
+ */
+export function makeProcessDir(prefix: string, tmpDir: string = os.tmpdir()): Promise<string> {
+  return mkdtemp(path.join(tmpDir, `${prefix}${process.pid}-${PROCESS_START}-`));
+}
+
+/**
+ * The directories `{prefix}…` of this user whose process has died: another pid that is not alive,
+ * or this process's pid with another start time.
+ */
+async function orphanedDirs(prefix: string, tmpDir: string): Promise<string[]> {
+  const uid = process.getuid?.();
+  const orphans: string[] = [];
+  for (const name of await readdir(tmpDir)) {
+    const m = name.startsWith(prefix) ? /^(\d+)-(\d+)-/.exec(name.slice(prefix.length)) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    // This process's own directories are in use; a live other process's may be.
+    const orphaned = pid === process.pid ? Number(m[2]) !== PROCESS_START : !isAlive(pid);
+    if (!orphaned) continue;
+    const dir = path.join(tmpDir, name);
+    const st = await lstat(dir).catch(() => null);
+    if (st?.isDirectory() && (uid === undefined || st.uid === uid)) orphans.push(dir);
+  }
+  return orphans;
+}
+
+/**
+ * Removes the directories `{prefix}…` whose process died (a task's scratch directory, with its
+ * partial files and DuckDB's spill, that a runner killed with SIGKILL left: QA round 33b F5);
+ * answers how many.
+ */
+export async function removeOrphanedProcessDirs(prefix: string, tmpDir: string = os.tmpdir()): Promise<number> {
+  const orphans = await orphanedDirs(prefix, tmpDir);
+  for (const dir of orphans) await rm(dir, { recursive: true, force: true });
+  return orphans.length;
+}
 
 /**
  * A fresh private directory (mode 0700) for one connector run's config, catalog and state files,
@@ -17,7 +57,7 @@ const PROCESS_START = Math.round(Date.now() / 1000 - process.uptime());
  * one uses (removeOrphanedConnectorDirs).
  */
 export function makeConnectorDir(tmpDir: string = os.tmpdir()): Promise<string> {
-  return mkdtemp(path.join(tmpDir, `${PREFIX}${process.pid}-${PROCESS_START}-`));
+  return makeProcessDir(PREFIX, tmpDir);
 }
 
 function isAlive(pid: number): boolean {
@@ -59,19 +99,7 @@ async function connectorGroupsUsing(dirs: readonly string[]): Promise<number[]> 
  * Answers how many directories were removed and how many connector groups stopped.
  */
 export async function removeOrphanedConnectorDirs(tmpDir: string = os.tmpdir()): Promise<{ dirs: number; connectors: number }> {
-  const uid = process.getuid?.();
-  const orphans: string[] = [];
-  for (const name of await readdir(tmpDir)) {
-    const m = OWNED.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    // This process's own directories are in use; a live other process's may be.
-    const orphaned = pid === process.pid ? Number(m[2]) !== PROCESS_START : !isAlive(pid);
-    if (!orphaned) continue;
-    const dir = path.join(tmpDir, name);
-    const st = await lstat(dir).catch(() => null);
-    if (st?.isDirectory() && (uid === undefined || st.uid === uid)) orphans.push(dir);
-  }
+  const orphans = await orphanedDirs(PREFIX, tmpDir);
   if (orphans.length === 0) return { dirs: 0, connectors: 0 };
   let connectors = 0;
   for (const group of await connectorGroupsUsing(orphans)) {

@@ -3,3 +3,4 @@ export { createIngestionHandlers } from './tasks/ingestion-handlers.ts';
 export type { IngestionDeps } from './tasks/ingestion-handlers.ts';
 export { removeExpiredRunFiles, type RetentionPolicy } from './retention/remove-expired-run-files.ts';
 export { startRetentionSweeps } from './retention/start-retention-sweeps.ts';
+export { removeOrphanedScratchDirs } from './tasks/duckdb-session.ts';

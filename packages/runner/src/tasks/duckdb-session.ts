@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { makeProcessDir, removeOrphanedProcessDirs } from '@sluice/connectors';
 import { sizeInBytes } from '@sluice/core/config';
 import type { ObjectStore } from '@sluice/storage';
 
@@ -11,6 +11,19 @@ export interface TaskDuckDbSettings {
 }
 
 const MiB = 2 ** 20;
+
+/**
+ * A task's scratch directory in the temporary directory: `{prefix}{pid}-{start}-…`, removed by the
+ * next runner to start when its process died (removeOrphanedScratchDirs).
+ */
+const TASK_SCRATCH_PREFIX = 'sluice-task-';
+/** A load's: its data files before the commit, the Iceberg writer's merges under it. */
+export const LOAD_SCRATCH_PREFIX = 'sluice-load-';
+
+/** Removes the scratch directories of tasks whose runner process died (killed with SIGKILL, say); answers how many. */
+export async function removeOrphanedScratchDirs(): Promise<number> {
+  return (await removeOrphanedProcessDirs(TASK_SCRATCH_PREFIX)) + (await removeOrphanedProcessDirs(LOAD_SCRATCH_PREFIX));
+}
 
 /**
  * DuckDB's `maximum_object_size` for stage's JSON reads (it reads records of up to twice this size):
@@ -30,7 +43,7 @@ export function jsonRecordLimit(settings: TaskDuckDbSettings): number {
  * Beyond its memory limit DuckDB spills to the scratch directory where it can.
  */
 export async function withDuckDb<T>(fn: (db: DuckDBConnection, scratch: string) => Promise<T>, settings: TaskDuckDbSettings = {}): Promise<T> {
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'sluice-task-'));
+  const scratch = await makeProcessDir(TASK_SCRATCH_PREFIX);
   const instance = await DuckDBInstance.create(':memory:', {
     threads: '2',
     temp_directory: path.join(scratch, 'duckdb-tmp'),

@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, UnclearableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
 import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
-import { readExtractManifest } from '@sluice/connectors';
+import { makeProcessDir, readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
 import { ColumnCaseCollisionError, IncompatibleSchemaError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
 import { errorSummary, type WriteMode } from '@sluice/db';
@@ -15,6 +14,7 @@ import { readTransformedManifest, type TransformedManifest } from './transform-s
 import { dropPendingState, holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
+import { LOAD_SCRATCH_PREFIX } from './duckdb-session.ts';
 
 export interface LoadOutput {
   namespace: string;
@@ -458,7 +458,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const doc = encryptedColumnDoc(c);
     return { name: c.name, type: c.type, ...(doc !== undefined ? { doc } : {}) };
   });
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-load-'));
+  const tmp = await makeProcessDir(LOAD_SCRATCH_PREFIX);
   try {
     // Files transform wrote as this table's data files, with their metrics, are handed over where
     // they are (the table copies them within the object store); others are read here.
