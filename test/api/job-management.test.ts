@@ -480,6 +480,24 @@ describe('runs and tasks', () => {
     const both = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&try_number=2`);
     assert.equal(both.status, 400, both.text);
     assert.deepEqual(both.body, { error: 'try_number: names try 2, and try names 1: give one of them' });
+    assert.equal(log.body.offset, 0);
+    assert.equal(log.body.total_lines, 3);
+    // A long log is answered by pages, by default its end (QA round 33b F3: 200,000 lines in one 62 MB answer).
+    await api.db.prisma.taskLog.createMany({
+      data: Array.from({ length: 12_000 }, (_, i) => ({ taskInstanceId: ti.id, tryNumber: 1, level: 'info', message: `line ${i + 1}` })),
+    });
+    const tail = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`);
+    assert.equal(tail.status, 200, tail.text);
+    assert.equal(tail.body.total_lines, 12_003);
+    assert.equal(tail.body.offset, 7_003);
+    assert.equal(tail.body.lines.length, 5_000);
+    assert.deepEqual([tail.body.lines[0].message, tail.body.lines.at(-1).message], ['line 7001', 'line 12000']);
+    const head = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&offset=0&limit=4`);
+    assert.deepEqual(head.body.lines.map((l: { message: string }) => l.message), ['try 1 of 4 started on runner test-runner', 'starting', 'source unreachable', 'line 1']);
+    assert.equal(head.body.offset, 0);
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&limit=0`)).body, { error: 'limit: must be a whole number from 1 to 50000' });
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&offset=-1`)).body, { error: 'offset: must be a whole number, 0 or more' });
+    await api.db.prisma.taskLog.deleteMany({ where: { taskInstanceId: ti.id, message: { startsWith: 'line ' } } });
     const nulTask = await req('GET', `/api/runs/${runId}/tasks/ex%00tract/logs`);
     assert.equal(nulTask.status, 400, nulTask.text);
     assert.deepEqual(nulTask.body, { error: 'task_id: must not contain the NUL character (U+0000)' });

@@ -196,6 +196,32 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     }
   });
 
+  test("a long log shows its end, and its earlier lines a page at a time (QA round 33b F3: 200,000 lines froze the page)", async () => {
+    const { jobId } = await createJob({ name: 'long log' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    await until('the run to succeed', async () => (await stack.db.prisma.dagRun.findUnique({ where: { id: runId } }))?.state === 'success', 60_000);
+    const extract = await stack.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    const own = await stack.db.prisma.taskLog.count({ where: { taskInstanceId: extract.id, tryNumber: 1 } });
+    await stack.db.prisma.taskLog.createMany({
+      data: Array.from({ length: 7000 }, (_, i) => ({ taskInstanceId: extract.id, tryNumber: 1, level: 'info', message: `chatty line ${i + 1}` })),
+    });
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+    const log = page.getByTestId('task-log');
+    await log.getByText('chatty line 7000', { exact: true }).waitFor();
+    const earlier = page.getByTestId('log-earlier');
+    await earlier.waitFor();
+    const omitted = own + 2000;
+    assert.equal((await earlier.textContent())?.replace(/\u00a0/g, ' '), `${omitted.toLocaleString('en-US')} earlier lines are not shown. Show ${omitted.toLocaleString('en-US')} earlier`);
+    assert.equal(await log.locator('.log-line').count(), 5000);
+    await earlier.getByRole('button').click();
+    await log.getByText('chatty line 1', { exact: true }).waitFor();
+    assert.equal(await log.locator('.log-line').count(), own + 7000, 'every line, each once');
+    assert.equal(await earlier.count(), 0, 'nothing left out');
+    assert.match((await log.locator('.log-line .msg').first().textContent()) ?? '', /^try 1 of \d+ started on runner /);
+    await page.close();
+  });
+
   test('pause and resume from the job page; the jobs list shows it', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'pause me' });
     const page = await context.newPage();

@@ -7,12 +7,12 @@ import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
-import { parseRequest, queriedTry } from '@sluice/core/contract';
+import { LOG_PAGE_LINES, parseRequest, queriedTry } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
 import { LiveHub } from './live-hub.ts';
-import { findTaskInstance, loadJob, loadJobLines, loadLogLines, loadRun, loadSchedulerSeen } from './live-queries.ts';
+import { findTaskInstance, loadJob, loadJobLines, loadLogLines, logTailStart, loadRun, loadSchedulerSeen } from './live-queries.ts';
 import type { UiPrincipal } from './principal.ts';
 
 export { DevSession, DEV_SESSION_COOKIE, DEV_PRINCIPAL } from './dev-session.ts';
@@ -220,7 +220,8 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     if (logTask !== null && q.task_id !== undefined && tryNumber !== undefined) {
       const { id } = logTask;
       const taskId = q.task_id;
-      let after = 0n;
+      // From the try's last lines on (QA round 33b F3: a try of 200,000 lines was sent whole).
+      let { after, offset } = await logTailStart(deps.prisma, id, tryNumber, LOG_PAGE_LINES);
       const follow = async (): Promise<void> => {
         try {
           const lines = await loadLogLines(deps.prisma, id, tryNumber, after);
@@ -228,7 +229,8 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
           const last = lines.at(-1);
           if (last !== undefined) {
             after = BigInt(last.id);
-            send('log', { task_id: taskId, map_index: q.map_index, try_number: tryNumber, lines });
+            send('log', { task_id: taskId, map_index: q.map_index, try_number: tryNumber, offset, lines });
+            offset += lines.length;
           }
         } catch (err) {
           follows.failed(err);

@@ -236,6 +236,16 @@ export async function findTaskInstance(
   return { id: ti.id };
 }
 
+/**
+ * Where a log stream of one try starts: after all but its last `tail` lines — the id before them
+ * (0 for none) and how many lines that leaves out.
+ */
+export async function logTailStart(prisma: PrismaClient, taskInstanceId: string, tryNumber: number, tail: number): Promise<{ after: bigint; offset: number }> {
+  const before = await prisma.taskLog.findFirst({ where: { taskInstanceId, tryNumber }, orderBy: { id: 'desc' }, skip: tail, select: { id: true } });
+  if (before === null) return { after: 0n, offset: 0 };
+  return { after: before.id, offset: await prisma.taskLog.count({ where: { taskInstanceId, tryNumber, id: { lte: before.id } } }) };
+}
+
 /** Log lines of one try written after `afterId` (exclusive), oldest first. */
 export async function loadLogLines(
   prisma: PrismaClient,

@@ -103,11 +103,21 @@ export const listRunsQuery = z.strictObject({
 });
 export type ListRunsQuery = z.output<typeof listRunsQuery>;
 
+/** How many of a try's log lines one answer holds at most, and by default: its last ones. */
+export const LOG_PAGE_LINES = 5000;
+export const LOG_PAGE_MAX = 50_000;
+
 export const taskLogQuery = z.strictObject({
   try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest); a try the task has not reached is 404"),
   try_number: z.coerce.number().int().min(1).optional().describe('the same as `try`, by the name the answers give it'),
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
+  offset: wholeNumber(0, null, 'must be a whole number, 0 or more')
+    .optional()
+    .describe(`the try's lines to skip, oldest first (default: all but the last \`limit\`: a long log answers its end, as a terminal's tail does)`),
+  limit: wholeNumber(1, LOG_PAGE_MAX, `must be a whole number from 1 to ${LOG_PAGE_MAX}`).default(LOG_PAGE_LINES).describe(`lines in the answer at most (1–${LOG_PAGE_MAX})`),
 });
+export type TaskLogQuery = z.output<typeof taskLogQuery>;
+
 /**
  * The try a query names by `try` or by `try_number` (the answers' name for it; QA round 28: the
  * logs route refused it as unknown, round 30a: the events stream did): undefined when neither.

@@ -175,6 +175,8 @@ export const taskLogView = z
     map_index: z.number().int(),
     try_number: z.number().int(),
     lines: z.array(z.object({ ts: timestamp, level: z.string(), message: z.string() })),
+    offset: z.number().int().describe("how many of the try's lines come before the first one answered (0: the answer starts at its first line)"),
+    total_lines: z.number().int().describe('how many lines the try has logged so far'),
   })
   .meta({ id: 'TaskLog' });
 export type TaskLogView = z.output<typeof taskLogView>;

@@ -35,6 +35,9 @@ function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: num
   );
 }
 
+/** How many earlier lines one "Show earlier" reads. */
+const EARLIER_PAGE = 5000;
+
 /** Task states after which no try starts unless the task is cleared. */
 const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
 
@@ -48,10 +51,16 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const [redis, setRedis] = useState<LiveRedis | null>(null);
   const [lines, setLines] = useState<LogLine[] | null>(null);
   const [liveLines, setLiveLines] = useState<LogLine[] | null>(null);
+  /** How many of the try's lines come before the first one shown (a long log shows its end). */
+  const [omitted, setOmitted] = useState(0);
+  const [earlierError, setEarlierError] = useState<string | null>(null);
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
   const [error, setError] = useState<string | null>(null);
   /** The logs route's 404 for this try: a try not reached yet, or a task that is not there. */
   const [missing, setMissing] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
+  /** Whether the live stream's lines are the ones shown (its first event came). */
+  const liveStarted = useRef(false);
   const bottom = useRef<HTMLDivElement>(null);
 
   const task = run?.tasks.find((t) => t.task_id === taskId && t.map_index === mapIndex) ?? null;
@@ -64,6 +73,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     setLines(null);
     setLiveLines(null);
     setMissing(null);
+    setOmitted(0);
+    setEarlierError(null);
+    liveStarted.current = false;
   }, [runId, taskId, mapIndex, tryNumber]);
   useEffect(() => {
     const q = new URLSearchParams({ try: String(tryNumber) });
@@ -73,6 +85,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       .then((a) => {
         setError(null);
         setLines(a.lines);
+        setOmitted((cur) => (liveStarted.current ? cur : a.offset));
       })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) {
@@ -95,12 +108,34 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         if (e.try_number !== tryNumber) return;
         // The try has started after all: the logs route's 404 for it ("has not run yet") is stale.
         setMissing(null);
+        // The stream starts at the try's last lines: what comes before its first event is paged in.
+        if (!liveStarted.current) setOmitted(e.offset);
+        liveStarted.current = true;
         setLiveLines((cur) => [...(cur ?? []), ...e.lines]);
       },
     },
   );
 
   const shown = liveLines ?? lines;
+
+  /** The page of lines before the first one shown (QA round 33b F3: a try of 200,000 lines was read and drawn whole). */
+  const showEarlier = (): void => {
+    const from = Math.max(0, omitted - EARLIER_PAGE);
+    const q = new URLSearchParams({ try: String(tryNumber), offset: String(from), limit: String(omitted - from) });
+    if (mapIndex >= 0) q.set('map_index', String(mapIndex));
+    setLoadingEarlier(true);
+    api
+      .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
+      .then((a) => {
+        setEarlierError(null);
+        const prepend = (cur: LogLine[] | null): LogLine[] | null => (cur === null ? cur : [...a.lines, ...cur]);
+        if (liveStarted.current) setLiveLines(prepend);
+        else setLines(prepend);
+        setOmitted(from);
+      })
+      .catch((err: unknown) => setEarlierError(err instanceof Error ? err.message : String(err)))
+      .finally(() => setLoadingEarlier(false));
+  };
   // A try the task has not reached (a queued task's first, a retry not started) is no error: its
   // lines arrive live once it starts. A try beyond the task's tries, or of a task that has ended,
   // will not start (a clear would make the task unfinished again). Any other 404 is shown once the
@@ -163,6 +198,15 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         {shown === null && missing === null && error === null ? <span className="muted">Loading…</span> : null}
         {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
         {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
+        {shown !== null && omitted > 0 ? (
+          <p className="muted log-earlier" data-testid="log-earlier">
+            {omitted.toLocaleString()} earlier {omitted === 1 ? 'line is' : 'lines are'} not shown.{' '}
+            <button type="button" onClick={showEarlier} disabled={loadingEarlier}>
+              {loadingEarlier ? 'Loading…' : `Show ${Math.min(omitted, EARLIER_PAGE).toLocaleString()} earlier`}
+            </button>
+            {earlierError !== null ? <span className="error-text"> {earlierError}</span> : null}
+          </p>
+        ) : null}
         {(shown ?? []).map((l, i) => (
           <div key={i} className={`log-line level-${l.level}`}>
             <span className="ts" title={formatDate(l.ts)}>

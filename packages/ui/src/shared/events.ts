@@ -7,8 +7,10 @@
  * - none: `jobs` events: every visible job with its most recent runs (the jobs list);
  * - `job_id`: `job` events: the job's DAG and its recent runs with every task state (graph + grid);
  * - `run_id`: `run` events: one run with its tasks' counts, times, errors and outputs;
- * - `run_id` + `task_id` + `map_index` + `try`: also `log` events, new lines of that try as written.
+ * - `run_id` + `task_id` + `map_index` + `try`: also `log` events, new lines of that try as written
+ *   (from its last lines on, as many as the logs route answers by default).
  */
+
 
 export type RunStateName = 'queued' | 'running' | 'success' | 'failed' | 'cancelled';
 export type TaskStateName =
@@ -162,7 +164,12 @@ export interface LiveEvents {
   jobs: { jobs: LiveJobLine[] };
   job: { job: LiveJob };
   run: { run: LiveRun };
-  log: { task_id: string; map_index: number; try_number: number; lines: LiveLogLine[] };
+  /**
+   * `offset`: how many of the try's lines come before this event's first one. A stream starts at
+   * the try's last lines (as many as the logs route answers by default): the earlier ones are read
+   * from the logs route's pages.
+   */
+  log: { task_id: string; map_index: number; try_number: number; offset: number; lines: LiveLogLine[] };
   /** With the jobs list and a job's page: whether a scheduler runs. */
   scheduler: LiveScheduler;
   /** With every page: whether Redis is reachable (nothing is dispatched or fired without it). */
