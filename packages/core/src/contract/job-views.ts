@@ -155,7 +155,7 @@ export const triggerRunResponse = z
     job_id: z.uuid(),
     state: z
       .enum(['running', 'queued'])
-      .describe("running: started at once; queued: it waits for a free slot of the job's max_active_runs, and starts when one is free (oldest logical date first), or for the job's resume when it is paused"),
+      .describe("running: started at once — also on a paused job, whose pause stops its schedule, not a trigger by hand (unlike Airflow, where a paused DAG's triggered run waits); queued: it waits for a free slot of the job's max_active_runs, and starts when one is free (oldest logical date first) — on a paused job, when the job is resumed"),
     message: z
       .string()
       .nullable()
