@@ -149,6 +149,19 @@ test('a database a newer Sluice migrated is refused by migrate and by every proc
   }
 });
 
+test("a command's --help says what it reads and starts nothing (QA round 33c F8: `sluice api --help` started the API)", async () => {
+  const r = await sluice(['api', '--help'], {});
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines[0], 'usage: sluice api');
+  assert.ok(lines.some((l) => /^ {2}DATABASE_URL +PostgreSQL connection URL$/.test(l)), r.stdout);
+  assert.ok(lines.some((l) => /^ {2}SLUICE_MASTER_KEY +base64 of 32 random bytes/.test(l)), r.stdout);
+  const keys = await sluice(['decryption-keys', '-h'], {});
+  assert.equal(keys.code, 0, keys.stderr);
+  assert.match(keys.stdout, /^usage: sluice decryption-keys <key name>\n[\s\S]* {2}SLUICE_MASTER_KEY +the installation's master key/);
+});
+
 test('a bad setting stops the process with one line naming it and a good example', async () => {
   const r = await sluice(['start'], { SLUICE_PORT: 'eighty' });
   assert.equal(r.code, 1);

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { ConfigError, NotFoundError, ServiceUnavailableError, errorMessage } from '@sluice/core';
-import { parseConfig } from '@sluice/core/config';
+import { parseConfig, SETTINGS, type SettingDoc } from '@sluice/core/config';
+import { apiConfigSchema } from '@sluice/api';
 import { LocalServiceError } from '@sluice/local-services';
 import { MigrationError } from '@sluice/db';
 import { runApi, runDecryptionKeys, runMigrate, runRunner, runScheduler, runStart } from './commands.ts';
@@ -23,9 +24,56 @@ const USAGE = `usage: sluice <command>
               prints the AES-256-GCM keys that decrypt the columns a named key encrypts
               (for the tables' readers; needs DATABASE_URL and SLUICE_MASTER_KEY; see docs/encryption.md)`;
 
+/** The settings each command reads (its configuration's variables). */
+function settingsOf(command: string): string[] | undefined {
+  const schemas: Record<string, { shape: Record<string, unknown> }> = {
+    start: startConfigSchema(process.cwd()),
+    api: apiConfigSchema,
+    scheduler: schedulerConfigSchema,
+    runner: runnerConfigSchema,
+    migrate: migrateConfigSchema,
+    'decryption-keys': decryptionKeysConfigSchema,
+  };
+  const schema = schemas[command];
+  return schema === undefined ? undefined : Object.keys(schema.shape);
+}
+
+/**
+ * `sluice <command> --help`: the command's line of the usage, and the variables it reads, each with
+ * what it is (QA round 33c F8: `sluice api --help` started the API).
+ */
+function commandHelp(command: string): string | undefined {
+  const names = settingsOf(command);
+  if (names === undefined) return undefined;
+  const docs = { ...SETTINGS, ...(command === 'decryption-keys' ? DECRYPTION_KEYS_SETTINGS : {}) } as Record<string, SettingDoc | undefined>;
+  const lines = USAGE.split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`  ${command} `) || l === `  ${command}`);
+  const rest = lines.slice(at + 1);
+  // The command's line and the indented lines that go on with it.
+  const end = rest.findIndex((l) => !l.startsWith('        '));
+  const said = [lines[at] ?? '', ...rest.slice(0, end === -1 ? rest.length : end)];
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    `usage: sluice ${command}${command === 'decryption-keys' ? ' <key name>' : ''}`,
+    '',
+    ...said,
+    '',
+    'environment variables it reads:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${docs[n]?.description ?? ''}`.trimEnd()),
+    ...(names.includes('SLUICE_STORAGE_URL') ? ["  and, for an s3:// store, the AWS SDK's own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL_S3)"] : []),
+  ].join('\n');
+}
+
 async function main(argv: string[]): Promise<void> {
   const env = process.env;
   const command = argv[0];
+  if (command !== undefined && argv.slice(1).some((a) => a === '--help' || a === '-h')) {
+    const help = commandHelp(command);
+    if (help !== undefined) {
+      process.stdout.write(`${help}\n`);
+      return;
+    }
+  }
   switch (command) {
     case 'start':
       return runStart(parseConfig(startConfigSchema(process.cwd()), env), env, path.join(process.cwd(), '.sluice'));
