@@ -287,6 +287,8 @@ test('a runner whose bucket does not exist says so in one warning and takes no t
     }
     await waitForOutput(proc, 'the start once the bucket exists', (out) => /runner \S+ started/.test(out), 60_000);
     assert.match(proc.out(), /the object store is usable: taking tasks/);
+    // Its tasks share the machine's memory by default (QA round 33b F2: each could take 80 % of it).
+    assert.match(proc.out(), /DuckDB memory limit \d+MiB for each task and for merges \(80 % of this machine's memory shared by 4 tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it\)/);
     const warnings = proc.out().split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('object store'));
     assert.equal(warnings.length, 1, proc.out());
     assert.match(warnings[0] ?? '', new RegExp(`bucket \\\\"${bucket}\\\\" does not exist; this runner takes no task until it is \\(SLUICE_STORAGE_URL\\), checking every 5 s`));

@@ -80,14 +80,28 @@ interface IngestionSettings {
   datahub: DatahubConfig;
   /** DuckDB's memory limit for stage, transform and merges (SLUICE_DUCKDB_MEMORY_LIMIT). */
   duckdbMemoryLimit: string | undefined;
+  /** Tasks the runner runs at once (SLUICE_RUNNER_CONCURRENCY): they share the default limit. */
+  concurrency: number;
+}
+
+/**
+ * DuckDB's memory limit for each task when SLUICE_DUCKDB_MEMORY_LIMIT is unset: 80 % of the
+ * machine's memory shared by the runner's tasks and its merges (QA round 33b F2: DuckDB's own
+ * default gave each of them 80 %, so that a few large stages at once could exhaust the machine).
+ */
+function defaultDuckDbMemoryLimit(concurrency: number): string {
+  const mib = Math.floor((os.totalmem() * 0.8) / (concurrency + 1) / 2 ** 20);
+  return `${Math.max(mib, 128)}MiB`;
 }
 
 /** What a runner's task handlers need; the DataHub sender is started here and stopped by the caller. */
 function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSettings, logger: Logger) {
   const datahub = new DataHubPublisher(prisma, { ...datahubPublisherOptions(s.datahub), logger });
   datahub.start();
+  const memoryLimit = s.duckdbMemoryLimit ?? defaultDuckDbMemoryLimit(s.concurrency);
+  if (s.duckdbMemoryLimit === undefined) logger.info(`DuckDB memory limit ${memoryLimit} for each task and for merges (80 % of this machine's memory shared by ${s.concurrency} tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it)`);
   // The Iceberg writer's one DuckDB (merges) is made at its first use, with these settings.
-  if (s.duckdbMemoryLimit !== undefined) configureDuckDb({ memoryLimit: s.duckdbMemoryLimit });
+  configureDuckDb({ memoryLimit });
   return {
     store,
     keyring: s.keyring,
@@ -95,7 +109,7 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
     connectorsDir: path.resolve(s.connectorsDir ?? DEFAULT_CONNECTORS_DIR),
     datahub,
     publicUrl: s.publicUrl.replace(/\/+$/, ''),
-    duckdb: { memoryLimit: s.duckdbMemoryLimit },
+    duckdb: { memoryLimit },
   };
 }
 
@@ -157,7 +171,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     const deps = ingestionDeps(
       prisma,
       store,
-      { databaseUrl, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
+      { databaseUrl, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
       logger,
     );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
@@ -279,7 +293,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const deps = ingestionDeps(
     prisma,
     store,
-    { databaseUrl: cfg.DATABASE_URL, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT },
+    { databaseUrl: cfg.DATABASE_URL, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
     logger,
   );
   await removeConnectorLeftovers(logger);

@@ -18,7 +18,7 @@ const common = {
 
 /**
  * DuckDB's memory limit for a runner's columnar work: each stage or transform session, and the
- * Iceberg writer's merges. Unset: DuckDB's default, 80 % of the machine's memory for each.
+ * Iceberg writer's merges. Unset: 80 % of the machine's memory shared by the runner's tasks and merges.
  */
 const duckdbMemoryLimit = z
   .string()
