@@ -206,6 +206,10 @@ test("a config with which the source cannot connect (its check's FAILED status) 
   assert.equal(r.body.job_id, null);
   assert.equal(r.body.error, 'source_config: source-sluice-test cannot connect with it: check_fail was set');
   assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'cannot connect' } }), 0);
+  // A key the connector's spec does not declare is named beside the refusal: a typo, most often (QA round 33a F9).
+  const typo = await post({ name: 'cannot connect', source_config: { recrods: 5, check_fail: true } });
+  assert.equal(typo.status, 400, typo.text);
+  assert.match(typo.body.error, /^source_config: source-sluice-test cannot connect with it: check_fail was set \(recrods is not in the connector's spec, whose properties are records, payload_bytes, state_every, .*\)$/);
 });
 
 test('a config with which the source\'s check crashes is refused with its error, and stores nothing (QA round 27: it went in)', async () => {

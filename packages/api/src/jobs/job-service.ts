@@ -34,7 +34,7 @@ import { settingsVersion } from './settings-version.ts';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
 import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog, type SourceCatalog } from './validate-against-catalog.ts';
-import { validateSourceConfig, type CheckConnection, type GetConnectorSpec } from './validate-source-config.ts';
+import { configKeysHint, validateSourceConfig, type CheckConnection, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
 
 /** What a run started while Redis is away waits for. */
@@ -131,7 +131,7 @@ export class JobService {
     });
     // The catalog needs a valid config; only then are discover and check worth running.
     if (issues.length === 0) {
-      const catalog = await this.#tryConfig(spec.sourceName, spec.sourceConfig);
+      const catalog = await this.#tryConfig(spec.sourceName, spec.sourceConfig, connectorSpec);
       if (catalog) issues.push(...validateAgainstCatalog(spec, catalog));
     }
     if (issues.length > 0) throw new ValidationError(issues);
@@ -363,7 +363,7 @@ export class JobService {
       const issues = validateSourceConfig(config, connectorSpec);
       if (issues.length > 0) throw new ValidationError(issues);
     }
-    const catalog = await this.#tryConfig(job.sourceName, config);
+    const catalog = await this.#tryConfig(job.sourceName, config, connectorSpec);
     if (!catalog) return;
     const definition = {
       streams: job.streams,
@@ -705,13 +705,14 @@ export class JobService {
    * in the connector's words (400), as does discover's `config_error`; answers the catalog, or
    * undefined when it cannot be had (the job's streams are then checked when it runs).
    */
-  async #tryConfig(sourceName: string, config: Record<string, unknown>): Promise<SourceCatalog | undefined> {
+  async #tryConfig(sourceName: string, config: Record<string, unknown>, connectorSpec: ConnectorSpec | undefined): Promise<SourceCatalog | undefined> {
     const catalog = this.#catalog(sourceName, config);
     // Awaited below, unless the check refuses the config first.
     catalog.catch(() => undefined);
     const connection = await this.#connection(sourceName, config);
     if (connection?.status === 'failed') {
-      throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}` }]);
+      const hint = connectorSpec ? configKeysHint(config, connectorSpec, connection.message) : '';
+      throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}${hint}` }]);
     }
     return catalog;
   }

@@ -48,3 +48,32 @@ export function validateSourceConfig(config: Record<string, unknown>, spec: Conn
   }
   return issues;
 }
+
+/** How many names a hint lists at most. */
+const NAMES_SAID = 10;
+const namesSaid = (names: readonly string[]): string => (names.length > NAMES_SAID ? `${names.slice(0, NAMES_SAID).join(', ')}, …` : names.join(', '));
+
+/**
+ * What the spec can tell of a connector's refusal of a config (QA round 33a F9: source-faker
+ * answered a misspelt `cnt`, and a config without `count`, with "Something went wrong … ('count')"):
+ * top-level keys the spec does not declare, and declared keys the config leaves out that the spec
+ * gives a default and the refusal names in quotes (a connector may read them without one, as
+ * Python's KeyError says: Airbyte's UI fills them in). Said after the connector's words, in
+ * parentheses; empty when the spec tells nothing.
+ */
+export function configKeysHint(config: Record<string, unknown>, spec: ConnectorSpec, refusal: string): string {
+  const props = spec.connectionSpecification['properties'];
+  if (props === null || typeof props !== 'object' || Array.isArray(props)) return '';
+  const declared = props as Record<string, unknown>;
+  const names = Object.keys(declared);
+  const parts: string[] = [];
+  const unknown = Object.keys(config).filter((k) => !(k in declared));
+  if (unknown.length > 0) parts.push(`${namesSaid(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not in the connector's spec, whose properties are ${namesSaid(names)}`);
+  const named = (k: string): boolean => refusal.includes(`'${k}'`) || refusal.includes(`"${k}"`);
+  const defaulted = names.filter((k) => !(k in config) && named(k) && typeof declared[k] === 'object' && declared[k] !== null && 'default' in declared[k]);
+  if (defaulted.length > 0) {
+    const said = defaulted.map((k) => `${k}: ${JSON.stringify((declared[k] as { default: unknown }).default)}`);
+    parts.push(`it leaves out ${namesSaid(said)}, which the spec gives as ${defaulted.length === 1 ? 'a default' : 'defaults'}, and the connector asks for ${defaulted.length === 1 ? 'it' : 'them'}: give ${defaulted.length === 1 ? 'it' : 'them'}`);
+  }
+  return parts.length === 0 ? '' : ` (${parts.join('; ')})`;
+}
