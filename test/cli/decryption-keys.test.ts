@@ -88,6 +88,20 @@ test('a key that does not exist, no key name, or another master key: one line ea
   assert.equal((await keys.get('pii')).disclosures.length, 1, 'a key that could not be opened was not disclosed, and is not recorded as if it were');
 });
 
+/** Starts a runner with `env`, stops it once it says it started (at most 60 s), and answers what it printed; it must exit 0. */
+async function runnerUntilStarted(env: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'runner'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const deadline = Date.now() + 60_000;
+  while (!/runner \S+ started/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, out);
+  return out;
+}
+
 test("a runner given another master key than the database's secrets' refuses to start, saying so; given the database's as a previous key, it starts", { timeout: 90_000 }, async () => {
   const held = MasterKeyring.fromBase64(masterKey);
   const other = randomBytes(32).toString('base64');
@@ -110,16 +124,7 @@ test("a runner given another master key than the database's secrets' refuses to 
   assert.ok(!refused.stderr.includes(other) && !refused.stderr.includes(masterKey), 'no key material in the line');
 
   // During a master key rotation: the new key active, the database's as a previous one.
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'runner'], { env: { ...process.env, ...runnerEnv, SLUICE_MASTER_KEY: other, SLUICE_MASTER_KEY_PREVIOUS: masterKey }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const deadline = Date.now() + 60_000;
-  while (!/runner \S+ started/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  child.kill('SIGTERM');
-  assert.equal(await exited, 0, out);
-  assert.match(out, /runner \S+ started/);
+  assert.match(await runnerUntilStarted({ ...runnerEnv, SLUICE_MASTER_KEY: other, SLUICE_MASTER_KEY_PREVIOUS: masterKey }), /runner \S+ started/);
 
   // One job sealed with a key no runner holds (an API with a wrong key made it): a runner with the
   // installation's key starts, and names that job (QA round 33c F2: every runner refused to start).
@@ -128,15 +133,7 @@ test("a runner given another master key than the database's secrets' refuses to 
     data: { id: strayId, name: 'stray', sourceName: 'source-faker', sourceConfigEncrypted: sealSourceConfig(MasterKeyring.fromBase64(other), strayId, { count: 1 }), secretPaths: [], schemaName: 's', mode: 'append' },
   });
   try {
-    const own = spawn(process.execPath, ['--import', 'tsx', main, 'runner'], { env: { ...process.env, ...runnerEnv, SLUICE_MASTER_KEY: masterKey }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let ownOut = '';
-    own.stdout.on('data', (c: Buffer) => (ownOut += c.toString()));
-    own.stderr.on('data', (c: Buffer) => (ownOut += c.toString()));
-    const ownExited = new Promise<number | null>((resolve) => own.on('close', resolve));
-    const until = Date.now() + 60_000;
-    while (!/runner \S+ started/.test(ownOut) && own.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
-    own.kill('SIGTERM');
-    assert.equal(await ownExited, 0, ownOut);
+    const ownOut = await runnerUntilStarted({ ...runnerEnv, SLUICE_MASTER_KEY: masterKey });
     assert.match(ownOut, /runner \S+ started/);
     assert.ok(
       ownOut.includes(`1 secret sealed with master key ${otherId}, of jobs ${strayId} (\\"stray\\"); this process holds ${held.activeKeyId}`) && ownOut.includes('runs of those jobs fail on this runner until it is'),
