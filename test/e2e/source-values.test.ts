@@ -7,9 +7,11 @@
  * too. Read back with PyIceberg; the runs use the repository's test connector.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { MasterKeyring, sealSourceConfig } from '@sluice/crypto';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
 import { readWithPyIceberg } from '../iceberg/pyiceberg.ts';
 import { testEnv } from '../support/env.ts';
@@ -466,6 +468,22 @@ test('a field the source changed from object to string is a counted reject until
     users.rows.map((r) => [Number(r['seq']), r['details'] ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
     [[1, '{"v":"x1"}'], [2, '{"v":"x2"}'], [3, null], [4, null], [5, 'x5'], [6, 'x6']],
   );
+});
+
+test("a job whose config this runner's master key cannot open is retried, not failed for good: another runner may hold the key (QA round 34a F1)", { timeout: 120_000 }, async () => {
+  const job = await createJob({ name: 'foreign key', source_config: { records: 2 }, schema_name: 'values_foreign', mode: 'append', streams: ['users'] });
+  // Sealed by another process's key (an API started with a wrong one made such a job).
+  const other = MasterKeyring.fromBase64(randomBytes(32).toString('base64'));
+  await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { sourceConfigEncrypted: sealSourceConfig(other, job, { records: 2 }) } });
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`);
+  const extract = async () => stack.db.prisma.taskInstance.findFirstOrThrow({ where: { runId: t.body.run_id, taskId: 'extract' } });
+  const deadline = Date.now() + 60_000;
+  while ((await extract()).state !== 'up_for_retry' && (await extract()).state !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const first = await extract();
+  // Before: failed at once ("not retried"), though a runner with the key would have run it.
+  assert.equal(first.state, 'up_for_retry', `${first.state}: ${first.error ?? ''}`);
+  assert.match(first.error ?? '', new RegExp(`^sealed: sealed with master key ${other.activeKeyId}, which this process does not hold .*; this runner cannot open the job's secrets, and another may$`));
+  assert.equal((await stack.api('POST', `/api/runs/${t.body.run_id}/cancel`)).status, 200);
 });
 
 test("fields the source's schema did not declare make extract discover again once the catalog is an hour old: a field the source came to declare is loaded", { timeout: 180_000 }, async () => {

@@ -1,4 +1,4 @@
-export { MasterKeyring, masterKeyId, decodeMasterKey, SEALED_PREFIX } from './master-keyring.ts';
+export { MasterKeyring, masterKeyId, decodeMasterKey, SEALED_PREFIX, UnheldMasterKeyError } from './master-keyring.ts';
 export { sealSourceConfig, openSourceConfig } from './source-config-seal.ts';
 export { ColumnCipher, deterministicKeyVersion, generateKeyMaterial, isEncryptedValue } from './column-cipher.ts';
 export type { ColumnEncryptionMode } from './column-cipher.ts';

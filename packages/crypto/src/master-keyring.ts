@@ -29,6 +29,25 @@ export function decodeMasterKey(base64: string, setting = 'SLUICE_MASTER_KEY'): 
   return key;
 }
 
+/**
+ * A sealed value whose master key this process does not hold: another process may (a runner set up
+ * with another key than the installation's, QA round 34a F1), so a task that meets it is retried
+ * rather than failed for good.
+ */
+export class UnheldMasterKeyError extends ValidationError {
+  constructor(
+    readonly keyId: string,
+    held: readonly string[],
+  ) {
+    super([
+      {
+        path: 'sealed',
+        message: `sealed with master key ${keyId}, which this process does not hold (it holds ${held.join(', ')}): give every Sluice process the installation's master key, and its previous one in SLUICE_MASTER_KEY_PREVIOUS during a master key rotation`,
+      },
+    ]);
+  }
+}
+
 /** Master keys: one active (seals), previous ones (open only), found by key id. */
 export class MasterKeyring {
   readonly activeKeyId: string;
@@ -73,7 +92,7 @@ export class MasterKeyring {
   open(sealed: string, context: string): Buffer {
     const { keyId, body } = parseSealed(sealed);
     const key = this.#byId.get(keyId);
-    if (!key) throw new ValidationError([{ path: 'sealed', message: `sealed with master key ${keyId}, which this process does not hold (it holds ${this.keyIds.join(', ')}): give every Sluice process the installation's master key, and its previous one in SLUICE_MASTER_KEY_PREVIOUS during a master key rotation` }]);
+    if (!key) throw new UnheldMasterKeyError(keyId, this.keyIds);
     if (body.length < IV_BYTES + TAG_BYTES) throw new ValidationError([{ path: 'sealed', message: 'sealed value is truncated' }]);
     const iv = body.subarray(0, IV_BYTES);
     const tag = body.subarray(body.length - TAG_BYTES);
