@@ -181,10 +181,14 @@ export class Recovery {
       const r = await sqlTransaction(this.prisma, async (sql) => {
         const result = await this.store.failLostTry(sql, { instanceId: s.id, staleBefore });
         if (result.applied) {
-          // The dead runner could not write its own last line: say in the try's log what happened.
+          // The dead runner could not write its own last line: say in the try's log what happened,
+          // as a warning when a retry follows, the error when it was the task's last try (QA round 34a F2).
+          const [after] = await sql.query<{ state: string }[]>`SELECT state::text AS state FROM task_instances WHERE id = ${s.id}::uuid`;
+          const retried = after?.state === 'up_for_retry';
+          const said = `try ${s.try_number} lost: runner ${s.runner_id ?? '?'} stopped heart-beating${retried ? '; it is retried' : ''}`;
           await sql.execute`
             INSERT INTO task_logs (task_instance_id, try_number, level, message)
-            VALUES (${s.id}::uuid, ${s.try_number}::int, 'error', ${`try ${s.try_number} lost: runner ${s.runner_id ?? '?'} stopped heart-beating`})`;
+            VALUES (${s.id}::uuid, ${s.try_number}::int, ${retried ? 'warn' : 'error'}, ${said})`;
         }
         return result;
       });
