@@ -103,10 +103,13 @@ export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
     el.focus();
     if (document.activeElement !== el) return heading();
     // The live feed may take the control away next (a clear's button goes while its task runs
-    // again; QA round 30): the heading then keeps the place.
+    // again; QA round 30): the heading then keeps the place. Not when another action has begun
+    // meanwhile (its control, disabled while busy, looks dropped): that action's own pass puts
+    // focus back on its control (CI: focus on Resume, then Trigger run pressed on a loaded
+    // machine, before this check ran, left it on the heading).
     const gone = (): void => {
       setTimeout(() => {
-        if (focusDropped()) heading();
+        if (opener.current === null && focusDropped()) heading();
       }, 0);
     };
     el.addEventListener('focusout', gone, { once: true });
