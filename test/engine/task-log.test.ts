@@ -27,6 +27,8 @@ describe('task log', () => {
           ctx.log.info(`connecting with ${secret}`, { api_key: 'plain-key-value', streams: 2 });
           ctx.log.log('warn', 'slow source', { waited_ms: 1500, detail: `token=${secret}` });
           ctx.log.error('one stream had bad rows');
+          ctx.log.info('Starting sync', { origin: 'connector' });
+          ctx.log.warn('Traceback (most recent call last):', { origin: 'stderr' });
           return { mappedStreams: ctx.job.streams };
         },
       });
@@ -38,13 +40,16 @@ describe('task log', () => {
       const mine = lines.filter((l) => !/^try \d/.test(l.message)).map((l) => [l.level, l.message]);
       assert.deepEqual(mine, [
         ['debug', 'resolving the connector'],
-        ['info', `connecting with ${REDACTED} {"api_key":"${REDACTED}","streams":2}`],
-        ['warn', `slow source {"waited_ms":1500,"detail":"token=${REDACTED}"}`],
+        ['info', `connecting with ${REDACTED} api_key=${REDACTED} streams=2`],
+        ['warn', `slow source waited_ms=1500 detail="token=${REDACTED}"`],
         ['error', 'one stream had bad rows'],
+        // A connector's line says where it came from as its prefix (QA round 34a: a literal {"origin":…} ended it).
+        ['info', 'source > Starting sync'],
+        ['warn', 'source stderr > Traceback (most recent call last):'],
       ]);
       assert.match(lines[0]?.message ?? '', /^try 1 of \d+ started on runner /, 'the claim\'s line comes first');
       assert.equal(lines.at(-1)?.message, 'try 1 succeeded', 'the success\'s line follows the handler\'s lines');
-      assert.equal(lines.length, 6);
+      assert.equal(lines.length, 8);
       assert.ok(lines.every((l) => !l.message.includes(secret) && !l.message.includes('plain-key-value')));
       await runner.close();
     } finally {

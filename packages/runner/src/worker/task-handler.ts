@@ -30,7 +30,9 @@ export type TaskLogLevel = 'error' | 'warn' | 'info' | 'debug';
 /**
  * A try's log: every line goes, secrets masked, to task_logs under the try (what the run UI and
  * `GET …/logs` show) and to the process log (where its level lets it through), with the try's
- * job, run, task and stream. `meta` is appended to the task log line as JSON.
+ * job, run, task and stream. `meta` goes to the process log as fields and ends the task log line as
+ * `key=value` pairs; an `origin` (a connector's line: `connector`, `stderr`, `stdout`) is its prefix
+ * (`source > `) instead.
  */
 export interface TaskLog {
   log(level: TaskLogLevel, message: string, meta?: Record<string, unknown>): void;

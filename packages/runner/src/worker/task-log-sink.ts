@@ -85,6 +85,23 @@ class TaskLogBuffer {
   }
 }
 
+/** What a connector's line is prefixed with in the task log, by where it came from (Airbyte's own logs say "source >"). */
+const ORIGIN_PREFIX: Readonly<Record<string, string>> = { connector: 'source > ', stderr: 'source stderr > ', stdout: 'source stdout > ' };
+
+/**
+ * A task log line: the message, prefixed by a connector line's origin, followed by its other
+ * fields as `key=value` (a value with spaces, quotes or `=` quoted as JSON; objects as JSON) —
+ * QA round 34a: each connector line ended in a literal `{"origin":"connector"}`.
+ */
+function taskLogLine(message: string, origin: unknown, fields: Record<string, unknown>): string {
+  const prefix = typeof origin === 'string' ? (ORIGIN_PREFIX[origin] ?? '') : '';
+  const pairs = Object.entries(fields).map(([key, value]) => {
+    if (typeof value !== 'string') return `${key}=${JSON.stringify(value) ?? String(value)}`;
+    return `${key}=${/^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`;
+  });
+  return [`${prefix}${message}`, ...pairs].join(' ');
+}
+
 /** A try's log as the runner holds it: the handler's `TaskLog`, and a flush of this try's lines. */
 export interface TryLog extends TaskLog {
   /** Resolves once every line this try logged so far is written; at once when it logged none. */
@@ -134,9 +151,8 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
       let logged = false;
       const write = (level: TaskLogLevel, message: string, meta: Record<string, unknown> = {}, quiet = false): void => {
         logged = true;
-        const { message: text, ...extra } = redactTaskFields({ ...meta, message });
-        const suffix = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
-        buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: `${String(text)}${suffix}`, ts: new Date() });
+        const { message: text, origin, ...extra } = redactTaskFields({ ...meta, message });
+        buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: taskLogLine(String(text), origin, extra), ts: new Date() });
         // A connector's own info lines (progress chatter, a third of a small run's lines) are the
         // task log's; the process log has them at debug.
         const processLevel = quiet || (level === 'info' && meta['origin'] !== undefined && meta['origin'] !== 'sluice') ? 'debug' : level;
