@@ -83,6 +83,15 @@ test("the API's start seals again what the previous master key sealed, so that i
     const key = await early.request('POST', '/api/encryption-keys', { token: dev, body: { name: 'more' } });
     assert.equal(key.status, 409, key.text);
     assert.equal(await early.db.prisma.encryptionKey.count(), 1);
+    // A config PATCH of a job it cannot open is a conflict with the job's state, and writes nothing
+    // (QA round 34a F3: 400 "sealed: …"); a schedule PATCH needs no secret and is made.
+    const sealedBefore = (await early.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } })).sourceConfigEncrypted;
+    const patch = await early.request('PATCH', `/api/airbyte/ingest/${id}`, { token: dev, body: { source_config: { count: 3 } } });
+    assert.equal(patch.status, 409, patch.text);
+    assert.match(JSON.stringify(patch.body), new RegExp(`job ${id}'s source_config is sealed with master key ${oldId}, which this API does not hold`));
+    assert.equal((await early.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } })).sourceConfigEncrypted, sealedBefore);
+    const paused = await early.request('PATCH', `/api/airbyte/ingest/${id}`, { token: dev, body: { paused: true } });
+    assert.equal(paused.status, 200, paused.text);
     // Such a job is listed, its config said unreadable, and the list answers (before: 400 for the whole list).
     const list = await early.request('GET', '/api/airbyte/ingest', { token: dev });
     assert.equal(list.status, 200, list.text);

@@ -674,7 +674,19 @@ export class JobService {
     return run;
   }
 
+  /** Why this API cannot open the job's config (a master key it does not hold); null when it can. */
+  #unopenable(job: IngestionJobModel): string | null {
+    if (this.d.keyring.canOpen(job.sourceConfigEncrypted)) return null;
+    return `sealed with master key ${this.d.keyring.sealedWith(job.sourceConfigEncrypted) ?? '(unreadable)'}, which this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): give the API that key in SLUICE_MASTER_KEY_PREVIOUS to read or change it (docs/encryption.md)`;
+  }
+
+  /**
+   * The job's config, opened; a config sealed with a master key this API lacks is a conflict with
+   * the job's state, not a bad request (QA round 34a F3: a config PATCH answered 400 "sealed: …").
+   */
   #config(job: IngestionJobModel): Record<string, unknown> {
+    const unopenable = this.#unopenable(job);
+    if (unopenable !== null) throw new ConflictError(`job ${job.id}'s source_config is ${unopenable}`);
     const config = openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted);
     for (const v of secretValues(config, job.secretPaths)) configSecrets.add(v);
     return config;
@@ -682,14 +694,8 @@ export class JobService {
 
   #view(job: IngestionJobModel): JobView {
     // One job this API cannot open does not fail a list of them (QA round 32b: the whole list answered 400).
-    if (!this.d.keyring.canOpen(job.sourceConfigEncrypted)) {
-      return jobView(
-        job,
-        {},
-        this.d.publicUrl,
-        `sealed with master key ${this.d.keyring.sealedWith(job.sourceConfigEncrypted) ?? '(unreadable)'}, which this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): give the API that key in SLUICE_MASTER_KEY_PREVIOUS to read or change it (docs/encryption.md)`,
-      );
-    }
+    const unopenable = this.#unopenable(job);
+    if (unopenable !== null) return jobView(job, {}, this.d.publicUrl, unopenable);
     return jobView(job, maskSecrets(this.#config(job), job.secretPaths), this.d.publicUrl);
   }
 
