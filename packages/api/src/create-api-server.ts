@@ -181,7 +181,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
       // second run). Connections are closed as they go idle, and the rest cut after DRAIN_MS.
       await new Promise<void>((resolve, reject) => {
         const idle = setInterval(() => s.closeIdleConnections(), 50);
-        const cut = setTimeout(() => s.closeAllConnections(), DRAIN_MS);
+        const cut = setTimeout(() => {
+          s.getConnections((_, open) => {
+            if (open > 0) logger.warn(`stopping the API: ${open} ${open === 1 ? 'connection' : 'connections'} still busy after ${DRAIN_MS / 1000} s cut; a request under way there is not answered`);
+          });
+          s.closeAllConnections();
+        }, DRAIN_MS);
         s.close((err) => {
           clearInterval(idle);
           clearTimeout(cut);

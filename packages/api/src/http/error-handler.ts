@@ -117,6 +117,13 @@ export function errorHandler(logger: Logger, databaseAway: (err: unknown) => voi
       next(err);
       return;
     }
+    // No one to answer: the API's stop cut the connection after its wait (the request was held
+    // past it, on a lock say), or the client left. One line, not a 500 with a stack (QA round 34a
+    // F4: "Cannot use a pool after calling end", the database client closed meanwhile).
+    if (req.socket.destroyed) {
+      logger.warn(`request ended after its connection was closed (cut at the API's stop, or its client left): ${errorSummary(err)}`, { method: req.method, path: req.path });
+      return;
+    }
     const mapped = mapError(err);
     if (mapped.status === 503 && isDatabaseUnreachable(err)) {
       databaseAway(err);
