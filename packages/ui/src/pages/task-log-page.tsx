@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { memo, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { LogLine, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
@@ -207,20 +207,29 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
             {earlierError !== null ? <span className="error-text"> {earlierError}</span> : null}
           </p>
         ) : null}
+        {/* Keyed by the line's place in the try's log: lines paged in before them leave the drawn ones
+            as they are (QA round 34a: each "Show earlier" redrew every line, slower each time). */}
         {(shown ?? []).map((l, i) => (
-          <div key={i} className={`log-line level-${l.level}`}>
-            <span className="ts" title={formatDate(l.ts)}>
-              {formatLogTime(l.ts)}
-            </span>
-            <span className="lvl">{l.level}</span>
-            <span className="msg">{withoutTerminalCodes(l.message)}</span>
-          </div>
+          <LogRow key={omitted + i} line={l} />
         ))}
         <div ref={bottom} />
       </div>
     </main>
   );
 }
+
+/** One line of the log; drawn once, not again when lines are added before or after it. */
+const LogRow = memo(function LogRow({ line }: { line: LogLine }): ReactNode {
+  return (
+    <div className={`log-line level-${line.level}`}>
+      <span className="ts" title={formatDate(line.ts)}>
+        {formatLogTime(line.ts)}
+      </span>
+      <span className="lvl">{line.level}</span>
+      <span className="msg">{withoutTerminalCodes(line.message)}</span>
+    </div>
+  );
+});
 
 /** ANSI/VT100 escape sequences (a connector's colours, `\x1b[31m…\x1b[0m`): meant for a terminal, noise on a page. */
 const TERMINAL_CODES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
