@@ -162,6 +162,19 @@ test("a command's --help says what it reads and starts nothing (QA round 33c F8:
   assert.match(keys.stdout, /^usage: sluice decryption-keys <key name>\n[\s\S]* {2}SLUICE_MASTER_KEY +the installation's master key/);
 });
 
+test('a command given arguments it does not take refuses them, naming the settings they look like (QA round 34a F6)', async () => {
+  const r = await sluice(['api', '--port', '9000'], {});
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(
+    r.stderr.trim(),
+    'sluice: api takes no arguments (given: --port 9000); its settings are environment variables (SLUICE_PORT=…, say): `sluice api --help` lists them',
+  );
+  const keys = await sluice(['decryption-keys', 'pii', 'extra'], {});
+  assert.equal(keys.code, 2, keys.stderr);
+  assert.match(keys.stderr, /^sluice: decryption-keys takes one argument, the key name \(given: extra\)/);
+});
+
 test('a bad setting stops the process with one line naming it and a good example', async () => {
   const r = await sluice(['start'], { SLUICE_PORT: 'eighty' });
   assert.equal(r.code, 1);

@@ -64,6 +64,28 @@ function commandHelp(command: string): string | undefined {
   ].join('\n');
 }
 
+/**
+ * Arguments a command does not take, said with the settings they look like: a command's settings
+ * are environment variables (QA round 34a F6: `sluice api --port 9000` ran the API on 8080).
+ * Undefined when there are none, or the command is not one (said by the usage).
+ */
+function strayArguments(command: string, args: string[]): string | undefined {
+  const names = settingsOf(command);
+  if (names === undefined) return undefined;
+  const stray = command === 'decryption-keys' ? args.slice(1) : args;
+  if (stray.length === 0) return undefined;
+  const alike = stray.flatMap((a) => {
+    const [stem = '', value] = a.replace(/^-+/, '').split('=', 2);
+    const wanted = stem.toUpperCase().replace(/-/g, '_');
+    if (wanted === '') return [];
+    return names.filter((n) => n === wanted || n.endsWith(`_${wanted}`)).map((n) => `${n}=${value ?? '…'}`);
+  });
+  return (
+    `${command} takes ${command === 'decryption-keys' ? 'one argument, the key name' : 'no arguments'} (given: ${stray.join(' ')}); ` +
+    `its settings are environment variables${alike.length > 0 ? ` (${[...new Set(alike)].join(', ')}, say)` : ''}: \`sluice ${command} --help\` lists them`
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   const env = process.env;
   const command = argv[0];
@@ -73,6 +95,12 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(`${help}\n`);
       return;
     }
+  }
+  const stray = command === undefined ? undefined : strayArguments(command, argv.slice(1));
+  if (stray !== undefined) {
+    process.stderr.write(`sluice: ${stray}\n`);
+    process.exitCode = 2;
+    return;
   }
   switch (command) {
     case 'start':
