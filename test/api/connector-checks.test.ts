@@ -33,12 +33,20 @@ const UNDECLARED = {
 let api: ApiHarness;
 /** Run inside the next discover (what another request does while a connector checks a config). */
 let duringDiscover: (() => Promise<void>) | null = null;
+/** The next spec lookup answers nothing, as one does when the connector's first install outlasts the request's wait. */
+let specLate = false;
 
 before(async () => {
   api = await startApi({
     devToken: DEV,
     ui: false,
-    getConnectorSpec: async (name) => (await resolve(name))?.spec(),
+    getConnectorSpec: async (name) => {
+      if (specLate) {
+        specLate = false;
+        return undefined;
+      }
+      return (await resolve(name))?.spec();
+    },
     discoverCatalog: async (name, config) => {
       await duringDiscover?.();
       return (await resolve(name))?.discover(config);
@@ -210,6 +218,12 @@ test("a config with which the source cannot connect (its check's FAILED status) 
   const typo = await post({ name: 'cannot connect', source_config: { recrods: 5, check_fail: true } });
   assert.equal(typo.status, 400, typo.text);
   assert.match(typo.body.error, /^source_config: source-sluice-test cannot connect with it: check_fail was set \(recrods is not in the connector's spec, whose properties are records, payload_bytes, state_every, .*\)$/);
+  // Its spec late (a first use, installing), the refusal still names the key: the spec is asked again (QA round 34a F7).
+  specLate = true;
+  const late = await post({ name: 'cannot connect', source_config: { recrods: 5, check_fail: true } });
+  assert.equal(late.status, 400, late.text);
+  assert.equal(specLate, false, 'the first lookup answered nothing');
+  assert.match(late.body.error, /^source_config: source-sluice-test cannot connect with it: check_fail was set \(recrods is not in the connector's spec, whose properties are records, /);
 });
 
 test('a config with which the source\'s check crashes is refused with its error, and stores nothing (QA round 27: it went in)', async () => {

@@ -717,7 +717,10 @@ export class JobService {
     catalog.catch(() => undefined);
     const connection = await this.#connection(sourceName, config);
     if (connection?.status === 'failed') {
-      const hint = connectorSpec ? configKeysHint(config, connectorSpec, connection.message) : '';
+      // On a connector's first use its spec may have come after the request stopped waiting for it
+      // (an install): asked again for the hint (QA round 34a F7: the refusal had none then).
+      const spec = connectorSpec ?? (await this.#connectorSpec(sourceName));
+      const hint = spec !== undefined && spec !== 'missing' ? configKeysHint(config, spec, connection.message) : '';
       throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}${hint}` }]);
     }
     return catalog;
