@@ -84,9 +84,22 @@ export function refuseNewerDatabase(applied: readonly string[], migrations: read
   const known = new Set(migrations.map((m) => m.name));
   const unknown = applied.filter((name) => !known.has(name)).sort();
   if (unknown.length === 0) return;
+  const newest = migrations[migrations.length - 1]?.name ?? '';
+  const count = `${unknown.length} migration${unknown.length === 1 ? '' : 's'} this version does not know`;
+  // Migration names begin with their time: one older than this build's newest is no newer Sluice's,
+  // but another build's (a branch's), which this version will never have (QA round 34a).
+  const older = unknown.filter((name) => name < newest);
+  if (older.length > 0) {
+    throw new MigrationError(
+      `the database was migrated by another build of Sluice: it has ${count}, ${older.length === unknown.length ? '' : 'some '}older than this version's newest ` +
+        `(${older.join(', ')}; this version's newest is ${newest}). ` +
+        'Run the build that migrated it, or restore the database from before it did',
+      older[0],
+    );
+  }
   throw new MigrationError(
-    `the database was migrated by a newer Sluice: it has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this version does not know ` +
-      `(the newest ${unknown[unknown.length - 1] ?? ''}; this version's newest is ${migrations[migrations.length - 1]?.name ?? 'none'}). ` +
+    `the database was migrated by a newer Sluice: it has ${count} ` +
+      `(the newest ${unknown[unknown.length - 1] ?? ''}; this version's newest is ${newest || 'none'}). ` +
       'Run that version or a newer one, or restore the database from before the upgrade',
     unknown[0],
   );
