@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { EncryptionKeyStore, MasterKeyring, openSourceConfig, resealAtRest, sealSourceConfig } from '@sluice/crypto';
+import { EncryptionKeyStore, MasterKeyring, openSourceConfig, resealAtRest, sealSourceConfig, unheldMasterKeys } from '@sluice/crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { ingestBody, startApi } from './api-harness.ts';
 
@@ -25,10 +25,13 @@ test('old values open with the previous key, get resealed, and then need only th
 
     const rotated = new MasterKeyring(newKey, [oldKey]);
     assert.equal((await new EncryptionKeyStore(db.prisma, rotated).loadCipher('pii')).decrypt(token), 'alice@example.com');
-    // A keyring without the old key leaves its values as they are, and counts them.
-    assert.deepEqual(await resealAtRest(db.prisma, new MasterKeyring(newKey)), { sourceConfigs: 0, keyVersions: 0, unopenable: 2, unheldKeyIds: [before.activeKeyId], opensNone: true });
-    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 1, keyVersions: 1, unopenable: 0, unheldKeyIds: [], opensNone: false });
-    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 0, keyVersions: 0, unopenable: 0, unheldKeyIds: [], opensNone: false }, 'a second pass has nothing to do');
+    // A keyring without the old key leaves its values as they are, and says it opens none of them.
+    assert.deepEqual(await resealAtRest(db.prisma, new MasterKeyring(newKey)), { sourceConfigs: 0, keyVersions: 0 });
+    const unheld = await unheldMasterKeys(db.prisma, new MasterKeyring(newKey));
+    assert.deepEqual(unheld && { opensNone: unheld.opensNone, sealed: unheld.sealed, keyIds: unheld.keyIds }, { opensNone: true, sealed: 2, keyIds: [before.activeKeyId] });
+    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 1, keyVersions: 1 });
+    assert.deepEqual(await resealAtRest(db.prisma, rotated), { sourceConfigs: 0, keyVersions: 0 }, 'a second pass has nothing to do');
+    assert.equal(await unheldMasterKeys(db.prisma, rotated), null);
 
     const onlyNew = new MasterKeyring(newKey);
     const job = await db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });

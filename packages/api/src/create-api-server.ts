@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type express from 'express';
 import type { Request } from 'express';
 import { ConfigError } from '@sluice/core';
-import { EncryptionKeyStore, MasterKeyring, resealAtRest } from '@sluice/crypto';
+import { EncryptionKeyStore, MasterKeyring, resealAtRest, unheldMasterKeys } from '@sluice/crypto';
 import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, secrets, type Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
@@ -129,13 +129,14 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
             `with the active SLUICE_MASTER_KEY (${keyring.activeKeyId}): SLUICE_MASTER_KEY_PREVIOUS can go once every Sluice process runs with this key`,
         );
       }
-      if (r.unopenable > 0) {
-        const keys = `master key${r.unheldKeyIds.length === 1 ? '' : 's'} ${r.unheldKeyIds.join(', ')}`;
+      const unheld = await unheldMasterKeys(deps.prisma, keyring);
+      if (unheld !== null) {
+        const keys = `master key${unheld.keyIds.length === 1 ? '' : 's'} ${unheld.keyIds.join(', ')}`;
         logger.warn(
-          r.opensNone
-            ? `SLUICE_MASTER_KEY is not this installation's: all ${r.unopenable} ${r.unopenable === 1 ? 'secret' : 'secrets'} at rest are sealed with ${keys}, and this API holds ${keyring.keyIds.join(', ')}. ` +
+          unheld.opensNone
+            ? `SLUICE_MASTER_KEY is not this installation's: all ${unheld.sealed} ${unheld.sealed === 1 ? 'secret' : 'secrets'} at rest are sealed with ${keys}, and this API holds ${keyring.keyIds.join(', ')}. ` +
                 "It reads and writes no job's config or encryption key until it is given the installation's master key"
-            : `${r.unopenable} ${r.unopenable === 1 ? 'secret is' : 'secrets are'} sealed with ${keys}, which this API does not hold (it holds ${keyring.keyIds.join(', ')}): ` +
+            : `${unheld.sealed} ${unheld.sealed === 1 ? 'secret is' : 'secrets are'} sealed with ${keys}, which this API does not hold (it holds ${keyring.keyIds.join(', ')}): ` +
                 'give it that key in SLUICE_MASTER_KEY_PREVIOUS, or the jobs concerned cannot run',
         );
       }

@@ -165,9 +165,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger: childLogger(logger, { component: 'api' }) });
     closers.push({ name: 'engine', close: () => engine.close() });
     const keyring = MasterKeyring.fromBase64(masterKey, apiConfig.previousMasterKeys);
-    // Said, not refused: the API must start for jobs whose secrets are lost to be deleted or fixed.
-    const unheld = await unheldMasterKeys(prisma, keyring);
-    if (unheld !== null) logger.warn(`SLUICE_MASTER_KEY ${unheld.message}; runs of those jobs fail until it is`);
+    // A key that opens only some secrets, or none, is said by the API at its start (not refused: the
+    // API must start for jobs whose secrets are lost to be deleted or fixed).
     const deps = ingestionDeps(
       prisma,
       store,

@@ -8,6 +8,10 @@ export interface UnheldMasterKeys {
   message: string;
   /** Whether it opens none of them: its key is not the installation's at all. */
   opensNone: boolean;
+  /** How many secrets it cannot open, in all. */
+  sealed: number;
+  /** The keys that sealed them, by id. */
+  keyIds: string[];
 }
 
 /** How many jobs a warning names. */
@@ -34,6 +38,8 @@ export async function unheldMasterKeys(prisma: PrismaClient, keyring: MasterKeyr
     .join('; ');
   return {
     opensNone: unheld.length === inUse.length,
+    sealed: unheld.reduce((n, k) => n + k.sealed, 0),
+    keyIds: unheld.map((k) => k.key_id),
     message:
       `is not the master key of this database's secrets (${said}; this process holds ${keyring.keyIds.join(', ')}): ` +
       "give every Sluice process the installation's master key, and its previous one in SLUICE_MASTER_KEY_PREVIOUS during a master key rotation",
