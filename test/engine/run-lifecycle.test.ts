@@ -10,6 +10,7 @@ import { NonRetryableTaskError, ServiceUnavailableError, UnclearableTaskError } 
 import { IncompatibleSchemaError } from '@sluice/iceberg';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
 import { sqlTransaction } from '@sluice/db';
+import { createMemoryLogger } from '@sluice/logging';
 import { writeJobDag } from '@sluice/engine';
 import { createHarness, instanceStates, noopHandlers, waitFor, waitForRun, type Harness } from './support/harness.ts';
 
@@ -24,7 +25,8 @@ describe('run lifecycle', () => {
   });
 
   it('runs a manual trigger through extract, one chain per stream, and archive; job status follows', async () => {
-    await h.startRunner();
+    const { logger, lines } = createMemoryLogger();
+    await h.startRunner(undefined, { logger });
     const jobId = await h.createJob({ streams: ['users', 'orders', 'items'] });
     const { runId } = await h.engine.triggerRun(jobId);
     const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
@@ -46,6 +48,10 @@ describe('run lifecycle', () => {
     assert.ok(job.lastStartedAt && job.lastCompletedAt && job.lastCompletedAt >= job.lastStartedAt);
     const logs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1 } });
     assert.ok(logs.some((l) => l.message.includes('started on runner')), 'the try wrote its log lines');
+    // The runner that finished the run says its outcome once (QA round 33c F7: no process said it).
+    await waitFor(async () => lines.some((l) => l.includes('"run succeeded"')), 'the run outcome line', 5_000);
+    const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => /^run /.test(String(l['message'])));
+    assert.deepEqual(said.map((l) => [l['level'], l['message'], l['runId'], l['jobId'], l['state']]), [['info', 'run succeeded', runId, jobId, 'success']]);
   });
 
   it("ctx.upstream reads a succeeded instance's output when asked: same stream, a named stream, an unmapped task, or none", async () => {
@@ -153,11 +159,15 @@ describe('run lifecycle', () => {
 
   it('fails at once on a non-retryable error', async () => {
     const jobId = await h.createJob({ streams: ['s'], policies: { extract: { retries: 5 } } });
-    const runner = await h.startRunner({
-      extract: async () => {
-        throw new NonRetryableTaskError('source_config.token is missing');
+    const { logger, lines: said } = createMemoryLogger();
+    const runner = await h.startRunner(
+      {
+        extract: async () => {
+          throw new NonRetryableTaskError('source_config.token is missing');
+        },
       },
-    });
+      { logger },
+    );
     const { runId } = await h.engine.triggerRun(jobId);
     const run = await waitForRun(h.prisma, runId, ['success', 'failed']);
     await runner.close();
@@ -173,6 +183,8 @@ describe('run lifecycle', () => {
       ['try 1 of 6 failed (not retried: a retry cannot fix this): source_config.token is missing'],
       'the log says why no try 2 of 6 follows',
     );
+    const outcome = said.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['message']).startsWith('run failed'));
+    assert.deepEqual(outcome.map((l) => [l['level'], l['message'], l['runId']]), [['warn', 'run failed: task extract failed: source_config.token is missing', runId]]);
   });
 
   it("follows a Sluice error's own word on retrying: an incompatible schema fails at once, an unavailable service is retried", async () => {

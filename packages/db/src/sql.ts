@@ -20,6 +20,11 @@ export interface Sql {
   query<R extends object[]>(strings: TemplateStringsArray, ...values: unknown[]): Promise<R>;
   /** Runs one statement and answers how many rows it changed. */
   execute(strings: TemplateStringsArray, ...values: unknown[]): Promise<number>;
+  /**
+   * Calls `fn` once what was written so far is committed: at once outside a transaction; after
+   * its COMMIT in one, never when it rolls back (a log line of what it did must not outrun it).
+   */
+  afterCommit(fn: () => void): void;
 }
 
 /** Statement name per text; node-pg prepares a name once per connection. */
@@ -47,7 +52,7 @@ function fromDatabase(err: unknown, pool: pg.Pool): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-function sqlOn(target: pg.Pool | pg.PoolClient, pool: pg.Pool): Sql {
+function sqlOn(target: pg.Pool | pg.PoolClient, pool: pg.Pool, committed: (() => void)[] | null): Sql {
   const run = async (q: pg.QueryConfig<unknown[]>): Promise<pg.QueryResult<Record<string, unknown>>> => {
     try {
       return await target.query<Record<string, unknown>>(q);
@@ -63,18 +68,23 @@ function sqlOn(target: pg.Pool | pg.PoolClient, pool: pg.Pool): Sql {
     async execute(strings: TemplateStringsArray, ...values: unknown[]): Promise<number> {
       return (await run(statement(strings, values))).rowCount ?? 0;
     },
+    afterCommit(fn: () => void): void {
+      if (committed === null) fn();
+      else committed.push(fn);
+    },
   };
 }
 
 /** Statements outside a transaction, each on any free connection of the pool. */
 export function sqlOf(prisma: PrismaClient): Sql {
   const pool = poolOf(prisma);
-  return sqlOn(pool, pool);
+  return sqlOn(pool, pool, null);
 }
 
 /**
  * Runs `fn` in one transaction (READ COMMITTED) on one connection of the pool: committed when it
- * resolves, rolled back when it throws. A connection whose rollback failed is discarded.
+ * resolves (then its `afterCommit` calls are made), rolled back when it throws. A connection whose
+ * rollback failed is discarded.
  */
 export async function sqlTransaction<T>(prisma: PrismaClient, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const pool = poolOf(prisma);
@@ -82,11 +92,12 @@ export async function sqlTransaction<T>(prisma: PrismaClient, fn: (sql: Sql) => 
     throw fromDatabase(err, pool);
   });
   let broken: Error | undefined;
+  const committed: (() => void)[] = [];
+  let result: T;
   try {
     await client.query('BEGIN');
-    const result = await fn(sqlOn(client, pool));
+    result = await fn(sqlOn(client, pool, committed));
     await client.query('COMMIT');
-    return result;
   } catch (err) {
     await client.query('ROLLBACK').catch((e: unknown) => {
       broken = e instanceof Error ? e : new Error(String(e));
@@ -95,4 +106,6 @@ export async function sqlTransaction<T>(prisma: PrismaClient, fn: (sql: Sql) => 
   } finally {
     client.release(broken);
   }
+  for (const then of committed) then();
+  return result;
 }

@@ -8,6 +8,7 @@ import { Dispatcher } from './dispatcher.ts';
 import { quitRedis, RedisOutages } from './redis-connection.ts';
 import { cancelChannel } from './redis-keys.ts';
 import { Schedules } from './schedules.ts';
+import { logRunOutcomes } from './run-outcomes.ts';
 import { StateStore, type CancelReason } from './state-store.ts';
 
 /** How long an API call waits for Redis once PostgreSQL has its change (see `Engine.#whenRedisAnswers`). */
@@ -40,7 +41,7 @@ export class Engine {
     private readonly redis: Redis,
     dags: DagCache,
   ) {
-    this.store = new StateStore(dags);
+    this.store = new StateStore(dags, logRunOutcomes(options.logger));
     this.dispatcher = new Dispatcher(redis, options.queuePrefix, outages);
     this.schedules = new Schedules(redis, options.queuePrefix, options.prisma, this.store, this.dispatcher, options.logger, outages, {
       allowSeconds: options.allowSecondsInSchedules ?? false,

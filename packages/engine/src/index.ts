@@ -1,7 +1,8 @@
 export { Engine } from './engine.ts';
 export type { EngineOptions } from './engine.ts';
 export { StateStore } from './state-store.ts';
-export type { CancelReason, TaskDispatch, TryOutcome, TryRef, ClaimedInstance, FinishReport } from './state-store.ts';
+export { logRunOutcomes } from './run-outcomes.ts';
+export type { EndedRun, CancelReason, TaskDispatch, TryOutcome, TryRef, ClaimedInstance, FinishReport } from './state-store.ts';
 export { Dispatcher } from './dispatcher.ts';
 export { Schedules, MAX_CATCHUP_RUNS, cronRepeatStrategy } from './schedules.ts';
 export { Recovery } from './recovery.ts';

@@ -180,11 +180,24 @@ const instanceRow = (r: InstanceColumns): InstanceRow => ({
 /** How many jobs' latest DAG ids a state store remembers (a hint: the database checks it). */
 const KEPT_LATEST_DAGS = 10_000;
 
+/** A run that ended (its transaction committed): what a process says of it in its log. */
+export interface EndedRun {
+  runId: string;
+  jobId: string;
+  state: 'success' | 'failed' | 'cancelled';
+  /** Why it failed (its failed task and error), or how it was cancelled; null for a success. */
+  message: string | null;
+}
+
 export class StateStore {
   /** Job id → the id of the job's latest DAG as last seen: run creation's first guess. */
   readonly #latestDags = new Map<string, string>();
 
-  constructor(private readonly dags: DagCache) {}
+  constructor(
+    private readonly dags: DagCache,
+    /** Told of the runs each committed transaction ended (the process's log line of a run's outcome). */
+    private readonly onRunsEnded: (runs: EndedRun[]) => void = () => undefined,
+  ) {}
 
   // ─── runs ────────────────────────────────────────────────────────────────────────────────
 
@@ -405,6 +418,11 @@ export class StateStore {
     // Per job, as if its runs had ended one after the other in the batch's order: the last one
     // says the job's status when nothing else runs; any success or failure stamps its time.
     const ended = new Map(locked.map((l) => [l.run_id, l]));
+    const endedRuns = ends.flatMap((e): EndedRun[] => {
+      const lock = ended.get(e.run.id);
+      return lock ? [{ runId: e.run.id, jobId: lock.job_id, state: e.to, message: e.message }] : [];
+    });
+    sql.afterCommit(() => this.onRunsEnded(endedRuns));
     const jobs = new Map<string, { max: number; idle: string; busyMessage: string | null; idleMessage: string | null; completed: boolean; failed: boolean }>();
     for (const e of ends) {
       const lock = ended.get(e.run.id);

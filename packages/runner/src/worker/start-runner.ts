@@ -3,7 +3,7 @@ import os from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { DagCache, errorSummary, sqlOf, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
-import { cancelChannel, quitRedis, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
+import { cancelChannel, logRunOutcomes, quitRedis, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
 import { runTaskTry, type AbortReason } from './run-task-try.ts';
 import type { TaskHandlers } from './task-handler.ts';
 import { createTaskLogWriter } from './task-log-sink.ts';
@@ -50,7 +50,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const subscriber = outages.connection();
   const dags = new DagCache();
   const active = new Map<string, { runId: string; abort: (reason: AbortReason) => void }>();
-  const store = new StateStore(dags);
+  const store = new StateStore(dags, logRunOutcomes(logger));
   const dispatcher = new Dispatcher(redis, options.queuePrefix, outages);
   const sql = sqlOf(options.prisma);
   const taskLogs = createTaskLogWriter(sql, logger);
