@@ -18,6 +18,8 @@ import { freePort, isListening, startRedis } from '@sluice/local-services';
 import { createTestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
 import { testConnectorDir } from '../connectors/support.ts';
+import { readWithPyIceberg } from '../iceberg/pyiceberg.ts';
+import { startRestFixture } from '../iceberg/rest-fixture.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // As package.json's scripts and the image run it: node itself, tsx as its loader (absolute, as the
@@ -455,6 +457,65 @@ test('Redis lost while Sluice runs: one warning from each component, one line ea
     child.kill('SIGTERM');
     await exited;
     await redis.stop();
+    await db.drop();
+  }
+});
+
+test('with SLUICE_ICEBERG_REST_URL the tables are registered in that REST catalog, and PyIceberg reads them through it (QA round 35a F1)', { timeout: 180_000 }, async () => {
+  const fixture = await startRestFixture();
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'rest-catalog-'));
+  dirs.push(cwd);
+  const db = await createTestDatabase();
+  const port = await freePort();
+  const token = `dev-${randomBytes(12).toString('hex')}`;
+  const env = {
+    PATH: `${testConnectorDir}${path.delimiter}${process.env['PATH'] ?? ''}`,
+    HOME: process.env['HOME'] ?? '/root',
+    DATABASE_URL: db.url,
+    REDIS_URL: testEnv.redisUrl,
+    SLUICE_QUEUE_PREFIX: `rest${randomBytes(4).toString('hex')}`,
+    SLUICE_STORAGE_URL: `file://${path.join(cwd, 'warehouse')}`,
+    SLUICE_MASTER_KEY: randomBytes(32).toString('base64'),
+    SLUICE_DEV_TOKEN: token,
+    SLUICE_PORT: String(port),
+    SLUICE_LOG_FORMAT: 'json',
+  };
+  // A token without the catalog's URL is refused, not ignored.
+  const stray = await sluice(['start'], { ...env, SLUICE_ICEBERG_REST_TOKEN: 'a-token-1234' });
+  assert.equal(stray.code, 1, stray.stderr);
+  assert.match(stray.stderr, /^sluice: SLUICE_ICEBERG_REST_URL: is unset while SLUICE_ICEBERG_REST_TOKEN is set/);
+  const proc = launch(['start'], { ...env, SLUICE_ICEBERG_REST_URL: fixture.uri }, { cwd });
+  const { child, exited } = proc;
+  try {
+    await waitForOutput(proc, '"Sluice is up"', (o) => o.includes('Sluice is up'));
+    assert.ok(proc.out().includes(`tables are registered in the Iceberg REST catalog at ${fixture.uri}`), proc.out());
+    const call = async (method: string, route: string, body?: unknown): Promise<Record<string, unknown>> => {
+      const res = await fetch(`http://127.0.0.1:${port}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      assert.ok(res.status < 300, `${method} ${route}: ${res.status} ${await res.clone().text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const created = await call('POST', '/api/airbyte/ingest', { name: 'rest', source_name: 'source-sluice-test', source_config: { records: 5 }, schema_name: 'rest_e2e', mode: 'append', streams: ['users'] });
+    const runId = String((await call('POST', `/api/airbyte/ingest/${String(created['job_id'])}/runs`))['run_id']);
+    const deadline = Date.now() + 120_000;
+    let state = '';
+    while (Date.now() < deadline && state !== 'success' && state !== 'failed') {
+      state = (await db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.equal(state, 'success', proc.out().slice(-3000));
+    const view = await readWithPyIceberg('postgresql://unused/unused', 'rest_e2e', 'users', false, undefined, fixture.uri);
+    assert.equal(view.rows.length, 5);
+    assert.equal(view.properties['sluice.job-id'], created['job_id'], 'the job that owns the table is recorded in the REST catalog');
+    const own = await db.prisma.icebergTable.count();
+    assert.equal(own, 0, "Sluice's own catalog was not used");
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    await fixture.stop();
     await db.drop();
   }
 });

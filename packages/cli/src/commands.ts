@@ -72,8 +72,24 @@ async function runUntilSignal(logger: Logger, closers: Closer[], o: { runsTries:
   logger.info('stopped');
 }
 
+/** Where the tables are registered (SLUICE_ICEBERG_REST_*): Sluice's SQL catalog, or a REST one. */
+type CatalogSetting = { type: 'sql' } | { type: 'rest'; uri: string; token: string | undefined; warehouse: string | undefined };
+
+/** The catalog the settings name; a token or warehouse without a REST catalog's URL is refused, not ignored. */
+function catalogSetting(cfg: { SLUICE_ICEBERG_REST_URL?: string | undefined; SLUICE_ICEBERG_REST_TOKEN?: string | undefined; SLUICE_ICEBERG_REST_WAREHOUSE?: string | undefined }): CatalogSetting {
+  const uri = cfg.SLUICE_ICEBERG_REST_URL;
+  if (uri === undefined) {
+    const stray = cfg.SLUICE_ICEBERG_REST_TOKEN !== undefined ? 'SLUICE_ICEBERG_REST_TOKEN' : cfg.SLUICE_ICEBERG_REST_WAREHOUSE !== undefined ? 'SLUICE_ICEBERG_REST_WAREHOUSE' : null;
+    if (stray !== null) throw new ConfigError('SLUICE_ICEBERG_REST_URL', `is unset while ${stray} is set: set the REST catalog's URL too, or unset ${stray} to use Sluice's own catalog`, null);
+    return { type: 'sql' };
+  }
+  if (cfg.SLUICE_ICEBERG_REST_TOKEN !== undefined) secrets.add(cfg.SLUICE_ICEBERG_REST_TOKEN);
+  return { type: 'rest', uri, token: cfg.SLUICE_ICEBERG_REST_TOKEN, warehouse: cfg.SLUICE_ICEBERG_REST_WAREHOUSE };
+}
+
 interface IngestionSettings {
   databaseUrl: string;
+  catalog: CatalogSetting;
   keyring: MasterKeyring;
   connectorsDir: string | undefined;
   publicUrl: string;
@@ -102,10 +118,21 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
   if (s.duckdbMemoryLimit === undefined) logger.info(`DuckDB memory limit ${memoryLimit} for each task and for merges (80 % of this machine's memory shared by ${s.concurrency} tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it)`);
   // The Iceberg writer's one DuckDB (merges) is made at its first use, with these settings.
   configureDuckDb({ memoryLimit });
+  if (s.catalog.type === 'rest') logger.info(`tables are registered in the Iceberg REST catalog at ${s.catalog.uri}${s.catalog.warehouse === undefined ? '' : ` (warehouse ${s.catalog.warehouse})`}`);
   return {
     store,
     keyring: s.keyring,
-    catalog: openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger }),
+    catalog:
+      s.catalog.type === 'sql'
+        ? openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger })
+        : openCatalog({
+            type: 'rest',
+            uri: s.catalog.uri,
+            store,
+            logger,
+            ...(s.catalog.token === undefined ? {} : { token: s.catalog.token }),
+            ...(s.catalog.warehouse === undefined ? {} : { catalogWarehouse: s.catalog.warehouse }),
+          }),
     connectorsDir: path.resolve(s.connectorsDir ?? DEFAULT_CONNECTORS_DIR),
     datahub,
     publicUrl: s.publicUrl.replace(/\/+$/, ''),
@@ -116,6 +143,7 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
 /** `sluice start`: everything in one process, on embedded defaults. */
 export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: string): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  const catalog = catalogSetting(cfg);
   const closers: Closer[] = [];
   const local: LocalService[] = [];
   try {
@@ -170,7 +198,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     const deps = ingestionDeps(
       prisma,
       store,
-      { databaseUrl, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
+      { databaseUrl, catalog, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
       logger,
     );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
@@ -268,6 +296,7 @@ export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
 /** `sluice runner`. */
 export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  const catalog = catalogSetting(cfg);
   secrets.addUrlPassword(cfg.DATABASE_URL);
   secrets.addUrlPassword(cfg.REDIS_URL);
   secrets.add(cfg.SLUICE_MASTER_KEY);
@@ -292,7 +321,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const deps = ingestionDeps(
     prisma,
     store,
-    { databaseUrl: cfg.DATABASE_URL, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
+    { databaseUrl: cfg.DATABASE_URL, catalog, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
     logger,
   );
   await removeConnectorLeftovers(logger);

@@ -27,6 +27,16 @@ const duckdbMemoryLimit = z
   // QA round 33b F1: below it every stage failed, with DuckDB's "Out of Memory", whatever its data.
   .refine((v) => (sizeInBytes(v) ?? 0) >= DUCKDB_MIN_MEMORY_BYTES, 'must be 128MiB or more: the least a stage task can read JSON records in');
 
+/**
+ * Where the tables are registered: Sluice's own SQL catalog in its PostgreSQL (unset), or an Iceberg
+ * REST catalog (Polaris, Lakekeeper, Nessie, Gravitino, …) that reaches the same object store.
+ */
+const icebergCatalog = {
+  SLUICE_ICEBERG_REST_URL: optional(httpUrl),
+  SLUICE_ICEBERG_REST_TOKEN: optional(z.string().min(1)),
+  SLUICE_ICEBERG_REST_WAREHOUSE: optional(z.string().min(1)),
+};
+
 /** How long a finished run's files are kept (days; 0 = for ever): the runners' retention sweep. */
 const retention = {
   SLUICE_ARCHIVE_RETENTION_DAYS: wholeNumber(0).default(0),
@@ -53,6 +63,7 @@ export const runnerConfigSchema = z.object({
   SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
   SLUICE_RUNNER_CONCURRENCY: wholeNumber(1, 256).default(4),
   SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
+  ...icebergCatalog,
   ...retention,
 });
 
@@ -99,6 +110,7 @@ export function startConfigSchema(cwd: string) {
     SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
     SLUICE_RUNNER_CONCURRENCY: wholeNumber(1, 256).default(4),
     SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
+    ...icebergCatalog,
     ...retention,
   });
 }

@@ -39,6 +39,12 @@ export const SETTINGS = {
   SLUICE_STAGING_RETENTION_DAYS: { description: "days a failed or cancelled run's staging files are kept for clears (0: for ever)", example: '7' },
   SLUICE_LOCAL_POSTGRES_PORT: { description: 'port of the local PostgreSQL `pnpm start` runs when DATABASE_URL is unset', example: '54330' },
   SLUICE_LOCAL_REDIS_PORT: { description: 'port of the local Redis `pnpm start` runs when REDIS_URL is unset', example: '63800' },
+  SLUICE_ICEBERG_REST_URL: {
+    description: "an Iceberg REST catalog's base URL to register the tables in (unset: Sluice's own SQL catalog in its PostgreSQL); it must reach the same object store",
+    example: 'https://catalog.example.com/api/catalog',
+  },
+  SLUICE_ICEBERG_REST_TOKEN: { description: 'bearer token for the Iceberg REST catalog', example: 'a token your catalog issued' },
+  SLUICE_ICEBERG_REST_WAREHOUSE: { description: 'warehouse the Iceberg REST catalog is asked for (its /v1/config?warehouse=)', example: 'analytics' },
   SLUICE_DUCKDB_MEMORY_LIMIT: { description: "DuckDB's memory limit for each stage or transform task and for merges (unset: 80 % of RAM shared by the runner's tasks and merges)", example: '4GB' },
   DATAHUB_GMS_URL: { description: "DataHub's metadata service", example: 'http://datahub-gms:8080' },
   DATAHUB_GMS_TOKEN: { description: 'DataHub token', example: 'eyJhbGciOi...' },
