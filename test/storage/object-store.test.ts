@@ -301,6 +301,23 @@ test('file:// leaves no temporary files behind', async () => {
   }
 });
 
+test('file://: writers that make the same new directories at once all succeed (QA round 35b F1: one failed with ENOENT on mkdir)', async () => {
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-race-'));
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    // Writers of one new tree at once, at several depths, as a run's tasks write their first files:
+    // one makes a directory while another has just failed to make its child.
+    const rounds = 300;
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => store.put(`staging/run-${round}/${['s', 's/a', 's/a/b', 's/a/b/c'][i % 4] ?? ''}/${i}.json`, `${i}`)));
+    }
+    assert.equal((await readdir(path.join(dir, 'staging'))).length, rounds);
+    assert.deepEqual((await readdir(path.join(dir, `staging/run-${rounds - 1}/s/a/b/c`))).sort(), ['3.json', '7.json']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('openObjectStore rejects unsupported or malformed URLs', () => {
   assert.throws(() => openObjectStore('http://x/y'), /unsupported scheme/);
   assert.throws(() => openObjectStore('not a url'), /must be a URL/);

@@ -245,9 +245,10 @@ async function makeDirs(dir: string): Promise<void> {
     if (isErrno(err, 'EEXIST')) return;
     const parent = path.dirname(dir);
     if (!isErrno(err, 'ENOENT') || parent === dir) throw err;
-    // The parent is missing: make it, then this one (a parent that exists fails the same way again).
-    if (await exists(parent)) throw err;
-    await makeDirs(parent);
+    // The parent is missing: make it, then this one. Another writer may have made it meanwhile
+    // (QA round 35b F1: two tasks' first files in one new directory, one failed with ENOENT); one
+    // more try, not a loop, where it exists and this one still cannot be made.
+    if (!(await exists(parent))) await makeDirs(parent);
     await fs.mkdir(dir).catch((again: unknown) => {
       if (!isErrno(again, 'EEXIST')) throw again;
     });
