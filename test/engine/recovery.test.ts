@@ -463,6 +463,11 @@ describe('recovery', () => {
       'the child to run stage',
       20_000,
     );
+    await waitFor(
+      async () => (await h.prisma.taskLog.count({ where: { message: { startsWith: 'staging, step' } } })) >= 10,
+      'the try to have written lines',
+      20_000,
+    );
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
     const killedAt = Date.now();
@@ -477,10 +482,14 @@ describe('recovery', () => {
     // A lost try a retry follows is a warning, not an error line that pages (QA round 34a F2).
     const lostLog = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, level: 'warn', message: { contains: 'lost' } } });
     assert.equal(lostLog[0]?.message, 'try 1 lost: runner doomed-runner stopped heart-beating; it is retried');
-    // A lost try ends at its last heartbeat, not when it was declared lost (QA round 30a).
+    // A lost try ends at its last sign of life — its last heartbeat or log line, whichever is later —
+    // not when it was declared lost (QA round 30a), nor before lines it wrote (QA round 35b F4).
     const [lost] = stage.earlierTries as { try_number: number; ended_at: string }[];
     assert.equal(lost?.try_number, 1);
     assert.ok(Date.parse(lost?.ended_at ?? '') <= killedAt, `try 1 ended ${lost?.ended_at ?? 'never'}, killed ${new Date(killedAt).toISOString()}`);
+    const [lastLine] = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id, tryNumber: 1, message: { startsWith: 'staging, step' } }, orderBy: { id: 'desc' }, take: 1 });
+    assert.ok(lastLine, 'the try logged before it was killed');
+    assert.ok(Date.parse(lost?.ended_at ?? '') >= lastLine.ts.getTime(), `try 1 ended ${lost?.ended_at ?? 'never'}, before its line of ${lastLine.ts.toISOString()}`);
   });
 
   it("a scheduler's sweep starts the queued runs of a job resumed by an API that stopped before starting them", async () => {

@@ -140,7 +140,7 @@ export interface FinishReport {
   /**
    * When the try ended, as its runner saw it; left out, when the report is recorded. A report that
    * waited out a PostgreSQL outage is recorded later than the try ended (QA round 30a: an earlier
-   * try's duration counted the outage); a lost try's end is its last heartbeat.
+   * try's duration counted the outage); a lost try's end is its last heartbeat or log line.
    */
   endedAt?: Date;
 }
@@ -692,7 +692,7 @@ export class StateStore {
             started_at = ${now}, heartbeat_at = ${now}, ended_at = NULL, next_retry_at = NULL, error = NULL, clearable = true, updated_at = ${now},
             -- the counts are the new try's own, from 0 (QA round 28: a retry's count started from the lost try's)
             rows = 0, bytes = 0,
-            -- the try before this one did not succeed (a success is cleared before it runs again); a lost one has no end but its last beat
+            -- the try before this one did not succeed (a success is cleared before it runs again); a lost one ended at its last sign of life
             earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at))
         FROM dag_runs r,
              unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
@@ -953,8 +953,12 @@ export class StateStore {
    * a runner that beat in the meantime keeps its try.
    */
   async failLostTry(sql: Sql, input: { instanceId: string; staleBefore: Date }): Promise<{ applied: boolean; dispatches: TaskDispatch[] }> {
-    const found = await sql.query<{ run_id: string; try_number: number; runner_id: string | null; heartbeat_at: Date | null }[]>`
-      SELECT run_id, try_number, runner_id, heartbeat_at FROM task_instances WHERE id = ${input.instanceId}::uuid`;
+    // Its end: the last sign of it, its last beat or its last log line, whichever came later (QA
+    // round 35b F4: a try that logged its commit after its last beat showed it ended before that).
+    const found = await sql.query<{ run_id: string; try_number: number; runner_id: string | null; heartbeat_at: Date | null; last_seen_at: Date | null }[]>`
+      SELECT run_id, try_number, runner_id, heartbeat_at,
+             GREATEST(heartbeat_at, (SELECT max(l.ts) FROM task_logs l WHERE l.task_instance_id = ti.id AND l.try_number = ti.try_number)) AS last_seen_at
+      FROM task_instances ti WHERE id = ${input.instanceId}::uuid`;
     const inst = found[0];
     if (!inst || inst.runner_id === null) return { applied: false, dispatches: [] };
     const { applied, dispatches } = await this.finishTries(sql, [
@@ -962,7 +966,7 @@ export class StateStore {
         runId: inst.run_id,
         tryRef: { instanceId: input.instanceId, tryNumber: inst.try_number, runnerId: inst.runner_id },
         heartbeatBefore: input.staleBefore,
-        ...(inst.heartbeat_at === null ? {} : { endedAt: inst.heartbeat_at }),
+        ...(inst.last_seen_at === null ? {} : { endedAt: inst.last_seen_at }),
         outcome: {
           kind: 'failed',
           retryable: true,

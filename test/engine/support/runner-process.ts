@@ -1,5 +1,5 @@
 /**
- * A runner in a child process, for the SIGKILL test: its stage task hangs (until aborted) so the
+ * A runner in a child process, for the SIGKILL test: its stage task logs until aborted so the
  * test can kill the process mid-task. Settings come from the environment the test gives it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,8 +25,11 @@ const runner = await startRunner({
   handlers: {
     ...noopHandlers,
     stage: async (ctx) => {
-      await sleep(120_000, undefined, { signal: ctx.signal });
-      return {};
+      // Lines between beats: the try was alive after its last beat (QA round 35b F4).
+      for (let i = 0; ; i++) {
+        ctx.log.info(`staging, step ${i}`);
+        await sleep(50, undefined, { signal: ctx.signal });
+      }
     },
   },
 });
