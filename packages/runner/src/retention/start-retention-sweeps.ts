@@ -6,34 +6,46 @@ import { removeExpiredRunFiles, type RetentionPolicy } from './remove-expired-ru
 /** How often a runner sweeps (runs' ages are counted in days: an hour late is nothing). */
 const SWEEP_INTERVAL_MS = 3_600_000;
 
+/** How soon a sweep that failed is tried again (QA round 35b F5: an outage at the first sweep put it off an hour). */
+const RETRY_MS = 300_000;
+
 /**
  * Runs the retention sweep (`removeExpiredRunFiles`) a minute after start, then every hour, in
  * this runner process — also when the policy keeps everything, for deleted jobs' runs. A failing
- * sweep (PostgreSQL or the object store away) is said once, and once when one works again.
+ * sweep (PostgreSQL or the object store away) is said once, tried again in five minutes, and said
+ * once when one works again.
  */
 export function startRetentionSweeps(deps: { prisma: PrismaClient; store: ObjectStore; logger: Logger }, policy: RetentionPolicy): { close(): Promise<void> } {
   const logger = childLogger(deps.logger, { component: 'retention' });
   const failures = new FailureStreak(
-    (err) => logger.warn('the retention sweep failed; it is tried again every hour', { err: errorSummary(err) }),
+    (err) => logger.warn(`the retention sweep failed; it is tried again every ${RETRY_MS / 60_000} minutes until it works`, { err: errorSummary(err) }),
     () => logger.info('the retention sweep works again'),
   );
   let running: Promise<void> = Promise.resolve();
-  const sweep = (): void => {
-    running = running.then(() =>
-      removeExpiredRunFiles({ ...deps, logger }, policy).then(
-        () => failures.succeeded(),
-        (err: unknown) => failures.failed(err),
-      ),
-    );
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const next = (ms: number): void => {
+    if (closed) return;
+    timer = setTimeout(sweep, ms);
+    timer.unref();
   };
-  const first = setTimeout(sweep, 60_000);
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
-  first.unref();
-  timer.unref();
+  function sweep(): void {
+    running = removeExpiredRunFiles({ ...deps, logger }, policy).then(
+      () => {
+        failures.succeeded();
+        next(SWEEP_INTERVAL_MS);
+      },
+      (err: unknown) => {
+        failures.failed(err);
+        next(RETRY_MS);
+      },
+    );
+  }
+  next(60_000);
   return {
     async close() {
-      clearTimeout(first);
-      clearInterval(timer);
+      closed = true;
+      clearTimeout(timer);
       await running;
     },
   };
