@@ -5,9 +5,9 @@
  * line — not a stack trace — naming what and where.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -560,6 +560,38 @@ test('the api process on its own checks jobs against the connector, as start doe
   } finally {
     child.kill('SIGTERM');
     await exited;
+    await db.drop();
+  }
+});
+
+test('a SIGTERM to the pnpm of `pnpm sluice scheduler`, which pnpm does not pass on, still stops Sluice gracefully (QA round 35c F1)', { timeout: 120_000 }, async () => {
+  const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'pnpm-term-'));
+  dirs.push(cwd);
+  const db = await createTestDatabase();
+  const logFile = path.join(cwd, 'out.log');
+  const fd = openSync(logFile, 'w');
+  const pnpm = spawn('pnpm', ['--silent', 'sluice', 'scheduler'], {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', DATABASE_URL: db.url, REDIS_URL: testEnv.redisUrl, SLUICE_QUEUE_PREFIX: `term${randomBytes(4).toString('hex')}`, SLUICE_LOG_FORMAT: 'json' },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const out = (): string => readFileSync(logFile, 'utf8');
+  try {
+    await waitForOutput({ out }, '"scheduler started"', (o) => o.includes('scheduler started'));
+    pnpm.kill('SIGTERM');
+    await waitForOutput({ out }, '"stopped"', (o) => o.includes('"message":"stopped"'), 30_000);
+    assert.match(out(), /pnpm, which started this process, exited \(it does not pass a SIGTERM on\): shutting down/);
+    // Nothing of it is left: no scheduler of this database runs once it has exited.
+    const ours = (): string[] =>
+      spawnSync('pgrep', ['-f', 'packages/cli/src/main.ts scheduler'], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .filter((pid) => pid !== '' && existsSync(`/proc/${pid}/environ`) && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATABASE_URL=${db.url}`));
+    for (let i = 0; i < 50 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(ours(), [], 'the scheduler exited');
+  } finally {
+    pnpm.kill('SIGKILL');
     await db.drop();
   }
 });

@@ -50,23 +50,38 @@ const SAME_SIGNAL_MS = 2500;
 async function runUntilSignal(logger: Logger, closers: Closer[], o: { runsTries: boolean }): Promise<void> {
   await new Promise<void>((resolve) => {
     let stoppingSince: number | null = null;
-    const stop = (signal: string): void => {
+    /** `signal` is a signal's name, or null for pnpm gone (which never makes it exit at once). */
+    const stop = (signal: string | null): void => {
       if (stoppingSince !== null) {
-        if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
+        if (signal === null || Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
         logger.warn(`${signal} again: exiting now`);
         process.exit(130);
       }
       stoppingSince = Date.now();
+      const why = signal ?? 'pnpm, which started this process, exited (it does not pass a SIGTERM on)';
+      const again = signal === null ? 'SIGTERM to this process' : `${signal} again`;
       logger.info(
         o.runsTries
-          ? `${signal}: shutting down (running tries get ${RUNNER_STOP_WAIT_MS / 1000} s to finish, then are stopped and retried; the runner stops within ${RUNNER_STEP_MS / 1000} s in all; ` +
-              `${signal} again exits at once, and they are retried once their heartbeat is stale)`
-          : `${signal}: shutting down (${signal} again exits at once)`,
+          ? `${why}: shutting down (running tries get ${RUNNER_STOP_WAIT_MS / 1000} s to finish, then are stopped and retried; the runner stops within ${RUNNER_STEP_MS / 1000} s in all; ` +
+              `${again} exits at once, and they are retried once their heartbeat is stale)`
+          : `${why}: shutting down (${again} exits at once)`,
       );
       resolve();
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Under `pnpm start` or `pnpm sluice …`, a SIGTERM to pnpm (a supervisor's, an operator's kill)
+    // ends pnpm and its shell and never reaches this process, which would go on holding its ports
+    // and local services (QA round 35c F1): pnpm's going is taken as the stop.
+    if (process.env['npm_lifecycle_event'] !== undefined) {
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid === parent) return;
+        clearInterval(watch);
+        stop(null);
+      }, 500);
+      watch.unref();
+    }
   });
   await closeAll(logger, closers);
   logger.info('stopped');
