@@ -7,7 +7,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ServiceUnavailableError } from '@sluice/core';
 import { openCatalog, type ColumnSpec, type IcebergCatalog } from '@sluice/iceberg';
+import { freePort } from '@sluice/local-services';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { testEnv } from '../support/env.ts';
 import { readWithPyIceberg } from './pyiceberg.ts';
@@ -116,4 +118,18 @@ test('snapshot expiry through the REST catalog: the service drops the old snapsh
   assert.equal(view.snapshots.length, 1, 'the service holds the current snapshot only');
   assert.deepEqual(view.rows.map((row) => row['id']).sort(), [1, 2, 3], 'appended rows stay: their files are the current snapshot\'s');
   assert.equal((await catalog.loadTable('rest_ns', 'expiring')).metadata.snapshots.length, 1);
+});
+
+test("a REST catalog that does not answer is said with its address and the connection's error, not a bare 'fetch failed' (QA round 35c F3)", async () => {
+  const port = await freePort();
+  const away = openCatalog({ type: 'rest', uri: `http://127.0.0.1:${port}`, store });
+  try {
+    await assert.rejects(away.listTables('rest_ns'), (err: unknown) => {
+      assert.ok(err instanceof ServiceUnavailableError, String(err));
+      assert.match(err.message, new RegExp(`^the Iceberg REST catalog is not reachable at http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}$`));
+      return true;
+    });
+  } finally {
+    await away.close();
+  }
 });
