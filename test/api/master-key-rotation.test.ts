@@ -101,7 +101,7 @@ test("the API's start seals again what the previous master key sealed, so that i
     const [job] = (list.body as { jobs: { job_id: string; source_config: unknown; source_config_error: string | null }[] }).jobs;
     assert.equal(job?.job_id, id);
     assert.deepEqual(job?.source_config, {});
-    assert.match(job?.source_config_error ?? '', new RegExp(`^sealed with master key ${oldId}, which this API does not hold \\(it holds ${newId}\\): give the API that key in SLUICE_MASTER_KEY_PREVIOUS`));
+    assert.match(job?.source_config_error ?? '', new RegExp(`^sealed with master key ${oldId}, which this API does not hold \\(it holds ${newId}\\): to read or change it, give every Sluice process the installation's master key, and during a master key rotation the previous one in SLUICE_MASTER_KEY_PREVIOUS`));
   } finally {
     await early.close();
   }

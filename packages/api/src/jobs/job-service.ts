@@ -677,7 +677,7 @@ export class JobService {
   /** Why this API cannot open the job's config (a master key it does not hold); null when it can. */
   #unopenable(job: IngestionJobModel): string | null {
     if (this.d.keyring.canOpen(job.sourceConfigEncrypted)) return null;
-    return `sealed with master key ${this.d.keyring.sealedWith(job.sourceConfigEncrypted) ?? '(unreadable)'}, which this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): give the API that key in SLUICE_MASTER_KEY_PREVIOUS to read or change it (docs/encryption.md)`;
+    return `sealed with master key ${this.d.keyring.sealedWith(job.sourceConfigEncrypted) ?? '(unreadable)'}, which this API does not hold (it holds ${this.d.keyring.keyIds.join(', ')}): to read or change it, give every Sluice process the installation's master key, and during a master key rotation the previous one in SLUICE_MASTER_KEY_PREVIOUS (docs/encryption.md)`;
   }
 
   /**
