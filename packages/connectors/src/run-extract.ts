@@ -215,7 +215,7 @@ class ExtractRun {
   #failed(failure: ConnectorFailure): ExtractResult {
     // Stopped when told to (a cancel, a timeout, its runner stopping) is said by the runner as what it is; not an error of the read.
     // A failure is the try's, which its runner says as an error only when no retry follows (QA round 34a F2).
-    if (failure.reason === 'cancelled') this.#log('warn', 'sluice', `extract stopped: ${failure.message}`);
+    if (failure.reason === 'cancelled') this.#log('info', 'sluice', `extract stopped: ${failure.message}`);
     else this.#log('warn', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
     return this.#result(failure);
   }

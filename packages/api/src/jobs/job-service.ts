@@ -400,7 +400,6 @@ export class JobService {
     for (const run of active) {
       try {
         await this.d.engine.cancelRun(run.id, 'job deleted');
-        this.#log.info('run cancelled: its job was deleted', { jobId, runId: run.id });
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err; // it ended meanwhile
       }
@@ -562,8 +561,8 @@ export class JobService {
   async cancelRun(p: Principal, runId: string): Promise<RunView> {
     requireScope(p, 'sluice:write');
     await this.#run(p, runId);
+    // Its line is the engine's, once the cancel is committed ("run cancelled by an operator").
     await this.d.engine.cancelRun(runId);
-    this.#log.info('run cancelled', { runId });
     return this.#runView(runId);
   }
 

@@ -101,7 +101,8 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     abortReason = reason;
     // Said when it happens: what the handler then logs while it stops ("cancelled and stopped") says only that it was told to.
     if (reason === 'timeout') log.warn(`try ${claimed.tryNumber} timed out after ${timeoutMs} ms (the task's timeout_ms): stopping it`);
-    else if (reason === 'cancelled') log.warn(`the run was cancelled: stopping try ${claimed.tryNumber}`);
+    // An operator's cancel is no warning (QA round 35c F7: three warnings for one cancel).
+    else if (reason === 'cancelled') log.info(`the run was cancelled: stopping try ${claimed.tryNumber}`);
     controller.abort(new TryAborted(reason));
     rejectAborted(new TryAborted(reason));
   };
@@ -223,7 +224,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // The try's end, recorded as such however long its report waits for PostgreSQL.
   const endedAt = new Date();
 
-  if (!outcome) log.warn(`try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
+  if (!outcome) log.log(abortReason === 'cancelled' ? 'info' : 'warn', `try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
   else if (outcome.kind === 'failed') {
     const of = `try ${claimed.tryNumber} of ${claimed.maxTries}`;
     // A try a retry follows is a warning; the task's failure is the error, and says why no try
