@@ -83,3 +83,23 @@ test('an encryption of a column no stream has fails the run before any load; a r
   const log = await stack.api<{ lines: { level: string; message: string }[] }>('GET', `/api/runs/${rename.run_id}/tasks/extract/logs`);
   assert.ok(log.body.lines.some((l) => l.level === 'warn' && /column_transformations\[0\]\.column: no selected stream has a column "emial".*; it changes nothing/.test(l.message)), JSON.stringify(log.body.lines));
 });
+
+test("a source_config key the connector's spec does not declare is a run warning: a misspelt key leaves its setting at the default (QA round 35c F2)", { timeout: 120_000 }, async () => {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'misspelt key',
+    source_name: 'source-sluice-test',
+    source_config: { records: 3, recrods: 100 },
+    schema_name: 'unchecked_keys_e2e',
+    mode: 'append',
+    streams: ['users'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const t = await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`);
+  const run = await stack.waitForRun(t.body.run_id, 90_000);
+  assert.equal(run.state, 'success', JSON.stringify(run.tasks));
+  const view = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${t.body.run_id}`);
+  assert.ok(
+    view.body.warnings.some((w) => /^source_config: recrods is not in source-sluice-test's spec, whose properties are records, .*: the connector may not read it \(a misspelt key leaves its setting at the default\)$/.test(w)),
+    JSON.stringify(view.body.warnings),
+  );
+});

@@ -96,14 +96,29 @@ async function writeWithConfig(ctx: TaskContext, sealed: string, data: Prisma.In
 /**
  * A job created where its connector's spec could not be read has its secrets found by key name
  * only: a field the spec alone marks `airbyte_secret` (e.g. `service_account_info`) would be shown
- * by the API. Its first run, which has the spec, adds those fields to the job's secret paths.
+ * by the API. Its first run, which has the spec, adds those fields to the job's secret paths; and
+ * each run warns of config keys the spec does not declare.
  */
-async function learnSecretPaths(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[], sealed: string): Promise<void> {
+async function learnFromSpec(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[], sealed: string): Promise<void> {
   let spec: ConnectorSpecification;
   try {
     spec = await connector.spec();
   } catch {
     return; // the read below needs the spec too, and says what is wrong with it
+  }
+  // A key the spec does not declare is most often a typo the connector ignores, reading its default
+  // instead: said in the run's warnings (QA round 35c F2: a job created while its connector
+  // installed, unchecked, loaded the default 1,000 rows for a misspelt "count").
+  const props = spec.connectionSpecification['properties'];
+  if (props !== null && typeof props === 'object' && !Array.isArray(props)) {
+    const declared = Object.keys(props);
+    const undeclared = Object.keys(config).filter((k) => !declared.includes(k));
+    if (undeclared.length > 0) {
+      await ctx.warnRun(
+        `source_config: ${undeclared.join(', ')} ${undeclared.length === 1 ? 'is' : 'are'} not in ${ctx.job.sourceName}'s spec, whose properties are ${declared.join(', ')}: ` +
+          `the connector may not read ${undeclared.length === 1 ? 'it' : 'them'} (a misspelt key leaves its setting at the default)`,
+      );
+    }
   }
   const missing = findSecretPaths(config, spec).filter((p) => !stored.includes(p));
   if (missing.length === 0) return;
@@ -166,7 +181,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     connectorsDir: deps.connectorsDir,
     onLog,
   });
-  await learnSecretPaths(ctx, connector, config, row.secretPaths, row.sourceConfigEncrypted);
+  await learnFromSpec(ctx, connector, config, row.secretPaths, row.sourceConfigEncrypted);
   await settleLostLoads(deps.catalog, ctx);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);
