@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FieldIssue } from '@sluice/core';
-import type { ConnectorSpec } from '@sluice/core/secrets';
+import { undeclaredConfigKeys, type ConnectorSpec } from '@sluice/core/secrets';
 
 /** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
 export type GetConnectorSpec = (sourceName: string) => Promise<ConnectorSpec | undefined>;
@@ -62,12 +62,11 @@ const namesSaid = (names: readonly string[]): string => (names.length > NAMES_SA
  * parentheses; empty when the spec tells nothing.
  */
 export function configKeysHint(config: Record<string, unknown>, spec: ConnectorSpec, refusal: string): string {
-  const props = spec.connectionSpecification['properties'];
-  if (props === null || typeof props !== 'object' || Array.isArray(props)) return '';
-  const declared = props as Record<string, unknown>;
+  const keys = undeclaredConfigKeys(config, spec);
+  if (keys === null) return '';
+  const { declared, undeclared: unknown } = keys;
   const names = Object.keys(declared);
   const parts: string[] = [];
-  const unknown = Object.keys(config).filter((k) => !(k in declared));
   if (unknown.length > 0) parts.push(`${namesSaid(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not in the connector's spec, whose properties are ${namesSaid(names)}`);
   const named = (k: string): boolean => refusal.includes(`'${k}'`) || refusal.includes(`"${k}"`);
   const defaulted = names.filter((k) => !(k in config) && named(k) && typeof declared[k] === 'object' && declared[k] !== null && 'default' in declared[k]);

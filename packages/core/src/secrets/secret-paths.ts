@@ -113,3 +113,14 @@ export function secretValues(config: Record<string, unknown>, paths: readonly st
   }
   return out;
 }
+
+/**
+ * The top-level properties a connector's spec declares, and the config's keys it does not (most
+ * often a misspelt key, which the connector ignores); null when the spec declares no properties.
+ */
+export function undeclaredConfigKeys(config: Record<string, unknown>, spec: ConnectorSpec): { declared: Record<string, unknown>; undeclared: string[] } | null {
+  const props = spec.connectionSpecification['properties'];
+  if (props === null || typeof props !== 'object' || Array.isArray(props)) return null;
+  const declared = props as Record<string, unknown>;
+  return { declared, undeclared: Object.keys(config).filter((k) => !(k in declared)) };
+}

@@ -2,7 +2,7 @@ import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
 import { columnsFromJsonSchema, columnsNoStreamHas, tableNameCollision } from '@sluice/core/pipeline';
-import { findSecretPaths } from '@sluice/core/secrets';
+import { findSecretPaths, undeclaredConfigKeys } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { IcebergCatalog } from '@sluice/iceberg';
@@ -109,16 +109,13 @@ async function learnFromSpec(ctx: TaskContext, connector: Connector, config: Rec
   // A key the spec does not declare is most often a typo the connector ignores, reading its default
   // instead: said in the run's warnings (QA round 35c F2: a job created while its connector
   // installed, unchecked, loaded the default 1,000 rows for a misspelt "count").
-  const props = spec.connectionSpecification['properties'];
-  if (props !== null && typeof props === 'object' && !Array.isArray(props)) {
-    const declared = Object.keys(props);
-    const undeclared = Object.keys(config).filter((k) => !declared.includes(k));
-    if (undeclared.length > 0) {
-      await ctx.warnRun(
-        `source_config: ${undeclared.join(', ')} ${undeclared.length === 1 ? 'is' : 'are'} not in ${ctx.job.sourceName}'s spec, whose properties are ${declared.join(', ')}: ` +
-          `the connector may not read ${undeclared.length === 1 ? 'it' : 'them'} (a misspelt key leaves its setting at the default)`,
-      );
-    }
+  const keys = undeclaredConfigKeys(config, spec);
+  if (keys !== null && keys.undeclared.length > 0) {
+    const { declared, undeclared } = keys;
+    await ctx.warnRun(
+      `source_config: ${undeclared.join(', ')} ${undeclared.length === 1 ? 'is' : 'are'} not in ${ctx.job.sourceName}'s spec, whose properties are ${Object.keys(declared).join(', ')}: ` +
+        `the connector may not read ${undeclared.length === 1 ? 'it' : 'them'} (a misspelt key leaves its setting at the default)`,
+    );
   }
   const missing = findSecretPaths(config, spec).filter((p) => !stored.includes(p));
   if (missing.length === 0) return;

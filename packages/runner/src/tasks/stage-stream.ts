@@ -74,6 +74,9 @@ const canMisfit = (type: ColumnType): boolean => type !== 'string' && type !== '
 /** Columns stored as JSON text, read from the records as JSON. */
 const isJsonText = (type: ColumnType): boolean => type === 'object' || type === 'array' || type === 'json';
 
+/** What a stage that met SLUICE_DUCKDB_MEMORY_LIMIT reading records asks for. */
+const RAISE_LIMIT = 'give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task';
+
 /**
  * A record beyond what stage reads (DuckDB's JSON reader takes one of up to twice its
  * `maximum_object_size`): what the limit is, and what raises it.
@@ -83,7 +86,7 @@ function recordTooLarge(stream: string, objectSize: number, memoryLimit: string 
   const why =
     memoryLimit === undefined || objectSize >= 128 * 2 ** 20
       ? `the largest record stage reads is ${mib}: the source must send smaller records (leave such a field out of the stream's schema, or the stream out of streams)`
-      : `the largest record stage reads is ${mib}, a quarter of SLUICE_DUCKDB_MEMORY_LIMIT=${memoryLimit} (its JSON reader takes buffers of twice a record's size for each of its two threads): give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task`;
+      : `the largest record stage reads is ${mib}, a quarter of SLUICE_DUCKDB_MEMORY_LIMIT=${memoryLimit} (its JSON reader takes buffers of twice a record's size for each of its two threads): ${RAISE_LIMIT}`;
   return new NonRetryableTaskError(`stream ${stream} has a record larger than ${mib}; ${why}`);
 }
 
@@ -92,7 +95,7 @@ function outOfMemory(stream: string, objectSize: number, memoryLimit: string | u
   const limit = memoryLimit === undefined ? "DuckDB's memory limit" : `SLUICE_DUCKDB_MEMORY_LIMIT=${memoryLimit}`;
   return new NonRetryableTaskError(
     `stream ${stream} did not fit in ${limit} while stage read it: a record may be larger than the ${(2 * objectSize) / 2 ** 20} MiB stage reads there; ` +
-      `give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task (DuckDB: ${err.message.split('\n')[0] ?? ''})`,
+      `${RAISE_LIMIT} (DuckDB: ${err.message.split('\n')[0] ?? ''})`,
     { cause: err },
   );
 }
