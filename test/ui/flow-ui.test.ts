@@ -226,6 +226,40 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test('a control keeps focus while its action is under way: Shift+Tab moves to the one before it (QA round 35c F8)', async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'busy focus' });
+    const page = await context.newPage();
+    // The PATCH is held in the browser until released, so the action is under way for certain.
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let patchSeen = false;
+    await page.route(`**/api/airbyte/ingest/${jobId}`, async (route) => {
+      if (route.request().method() === 'PATCH') {
+        patchSeen = true;
+        await held;
+      }
+      await route.continue();
+    });
+    await page.goto(flowUrl);
+    const pause = page.getByRole('button', { name: 'Pause' });
+    await pause.focus();
+    await page.keyboard.press('Enter');
+    await until('the Pause request to be sent', async () => patchSeen);
+    const focused = (): Promise<string> => page.evaluate<string>('document.activeElement?.textContent?.trim() ?? ""');
+    assert.equal(await focused(), 'Pause', 'the pressed control keeps focus (a disabled one dropped it to the page)');
+    assert.equal(await pause.getAttribute('aria-disabled'), 'true', 'and is marked unavailable');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await focused(), 'Trigger run', 'Shift+Tab goes to the control before it, not to the breadcrumb');
+    // Pressed while busy, it does nothing.
+    await page.keyboard.press('Enter');
+    release();
+    await page.locator('.page-head [data-testid="job-active"]', { hasText: 'paused' }).waitFor();
+    await until('Trigger run to be available again', async () => (await page.getByRole('button', { name: 'Trigger run' }).getAttribute('aria-disabled')) === 'false');
+    assert.equal(await focused(), 'Trigger run');
+    assert.equal(await stack.db.prisma.dagRun.count({ where: { jobId } }), 0, 'no run was triggered while Pause was under way');
+    await page.close();
+  });
+
   test('pause and resume from the job page; the jobs list shows it', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'pause me' });
     const page = await context.newPage();

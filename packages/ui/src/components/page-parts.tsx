@@ -1,4 +1,4 @@
-import { Fragment, useCallback, useEffect, useRef, type ReactNode } from 'react';
+import { Fragment, useCallback, useEffect, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
 import { Link } from '../router.tsx';
 import { formatDate } from '../lib/format.ts';
 import type { LiveRedis, LiveScheduler } from '../shared/events.ts';
@@ -77,6 +77,16 @@ export function RedisWarning({ redis }: { redis: LiveRedis | null }): ReactNode 
   );
 }
 
+/**
+ * An action's button while an action is under way (`busy`): marked `aria-disabled` and ignoring
+ * presses, instead of `disabled`, so that it keeps the keyboard's place (QA round 35c F8: a
+ * disabled button dropped focus to the page, and a quick Shift+Tab, Enter then followed the
+ * breadcrumb off the page). Screen readers still announce it as unavailable.
+ */
+export function ActionButton({ busy, onClick, ...rest }: Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'disabled' | 'type'> & { busy: boolean }): ReactNode {
+  return <button type="button" {...rest} aria-disabled={busy} onClick={busy ? undefined : onClick} />;
+}
+
 /** Whether the keyboard's place is lost: on nothing, or on a control that cannot hold it (disabled, in a closed dialog). */
 function focusDropped(): boolean {
   const el = document.activeElement;
@@ -88,7 +98,7 @@ function focusDropped(): boolean {
  * the page after Trigger run, Pause, or a confirmed cancel or clear). Call the answer when an
  * action starts or a dialog opens: it remembers the focused control (not one inside a dialog, whose
  * opener was remembered when it opened). Once `busy` ends, when focus was dropped meanwhile (a
- * button disabled while busy, a dialog closed), that control has it again — the page's heading
+ * dialog closed, a control disabled while busy that is no ActionButton), that control has it again — the page's heading
  * when the control is gone, or when the action takes it away (`toHeading`: a run's cancel).
  */
 export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
@@ -104,9 +114,9 @@ export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
     if (document.activeElement !== el) return heading();
     // The live feed may take the control away next (a clear's button goes while its task runs
     // again; QA round 30): the heading then keeps the place. Not when another action has begun
-    // meanwhile (its control, disabled while busy, looks dropped): that action's own pass puts
-    // focus back on its control (CI: focus on Resume, then Trigger run pressed on a loaded
-    // machine, before this check ran, left it on the heading).
+    // meanwhile (its control may look dropped while busy, or a dialog it opened holds focus): that
+    // action's own pass puts focus back on its control (CI: focus on Resume, then Trigger run
+    // pressed on a loaded machine, before this check ran, left it on the heading).
     const gone = (): void => {
       setTimeout(() => {
         if (opener.current === null && focusDropped()) heading();

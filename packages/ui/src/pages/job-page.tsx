@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
@@ -124,10 +124,9 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
 
       {known && !deleted ? (
         <div className="controls" role="toolbar" aria-label="Job controls">
-          <button
-            type="button"
+          <ActionButton
+            busy={busy}
             className="primary"
-            disabled={busy}
             onClick={() =>
               void act('Trigger', async () => {
                 const r = await api.request<TriggeredRun>('POST', `/api/airbyte/ingest/${jobId}/runs`, {});
@@ -138,36 +137,35 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             }
           >
             Trigger run
-          </button>
+          </ActionButton>
           {paused ? (
-            <button type="button" disabled={busy} onClick={() => void act('Resume', () => api.request('PATCH', `/api/airbyte/ingest/${jobId}`, { paused: false }))}>
+            <ActionButton busy={busy} onClick={() => void act('Resume', () => api.request('PATCH', `/api/airbyte/ingest/${jobId}`, { paused: false }))}>
               Resume
-            </button>
+            </ActionButton>
           ) : (
-            <button type="button" disabled={busy} onClick={() => void act('Pause', () => api.request('PATCH', `/api/airbyte/ingest/${jobId}`, { paused: true }))}>
+            <ActionButton busy={busy} onClick={() => void act('Pause', () => api.request('PATCH', `/api/airbyte/ingest/${jobId}`, { paused: true }))}>
               Pause
-            </button>
+            </ActionButton>
           )}
           {runs.some((r) => r.state === 'queued') ? (
-            <button
-              type="button"
+            <ActionButton
+              busy={busy}
               className="danger"
-              disabled={busy}
               onClick={() => {
                 rememberFocus();
                 setConfirmCancelQueued(true);
               }}
             >
               Cancel queued runs…
-            </button>
+            </ActionButton>
           ) : null}
-          <button type="button" className="danger" disabled={busy} onClick={() => {
+          <ActionButton busy={busy} className="danger" onClick={() => {
               rememberFocus();
               setConfirmDelete(true);
             }}
           >
             Delete…
-          </button>
+          </ActionButton>
         </div>
       ) : null}
       <ActionStatus

@@ -7,7 +7,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId, taskName } from '../lib/format.ts';
@@ -172,14 +172,14 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       </dl>
       {(state === 'running' || state === 'queued') ? (
         <div className="controls" role="toolbar" aria-label="Run controls">
-          <button type="button" className="danger" disabled={busy} onClick={() => {
+          <ActionButton busy={busy} className="danger" onClick={() => {
               // The button goes with the run under way: the heading keeps the place.
               rememberFocus(true);
               setConfirmCancel(true);
             }}
           >
             Cancel run…
-          </button>
+          </ActionButton>
         </div>
       ) : null}
       <ConfirmDialog
@@ -257,10 +257,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                     <>
                       {' · '}
                       {/* Named with its task: a screen reader's list of buttons tells the errors' clears apart (QA round 28). */}
-                      <button
-                        type="button"
+                      <ActionButton
+                        busy={busy}
                         className="link-button"
-                        disabled={busy}
                         aria-label={`clear and re-run ${taskName(t)}`}
                         onClick={() => {
                           rememberFocus();
@@ -268,7 +267,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                         }}
                       >
                         clear and re-run
-                      </button>
+                      </ActionButton>
                     </>
                   ) : null}
                 </div>
