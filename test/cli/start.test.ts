@@ -174,7 +174,14 @@ test('a command given arguments it does not take refuses them, naming the settin
   );
   const keys = await sluice(['decryption-keys', 'pii', 'extra'], {});
   assert.equal(keys.code, 2, keys.stderr);
-  assert.match(keys.stderr, /^sluice: decryption-keys takes one argument, the key name \(given: extra\)/);
+  assert.match(keys.stderr, /^sluice: decryption-keys takes one argument, the key name \(given: pii extra\)/);
+  // start reads the API's settings too; a short option is named by what it stands for (QA round 35c F10).
+  const host = await sluice(['start', '--host', '0.0.0.0'], {});
+  assert.equal(host.code, 2, host.stderr);
+  assert.match(host.stderr, /^sluice: start takes no arguments \(given: --host 0\.0\.0\.0\); its settings are environment variables \(SLUICE_HOST=…, say\)/);
+  const short = await sluice(['api', '-p', '9000'], {});
+  assert.equal(short.code, 2, short.stderr);
+  assert.match(short.stderr, /\(SLUICE_PORT=…, say\)/);
 });
 
 test('a bad setting stops the process with one line naming it and a good example', async () => {

@@ -35,8 +35,13 @@ function settingsOf(command: string): string[] | undefined {
     'decryption-keys': decryptionKeysConfigSchema,
   };
   const schema = schemas[command];
-  return schema === undefined ? undefined : Object.keys(schema.shape);
+  if (schema === undefined) return undefined;
+  // start hands the environment on to the API it runs: it reads the API's settings too (SLUICE_HOST, say).
+  return [...new Set([...Object.keys(schema.shape), ...(command === 'start' ? Object.keys(apiConfigSchema.shape) : [])])];
 }
+
+/** Short options users reach for (`-p 9000`, celery's `-c 8`), by the ending of the setting they stand for; `-h` is help. */
+const SHORT_OPTIONS: Readonly<Record<string, string>> = { p: 'PORT', c: 'CONCURRENCY' };
 
 /**
  * `sluice <command> --help`: the command's line of the usage, and the variables it reads, each with
@@ -76,12 +81,12 @@ function strayArguments(command: string, args: string[]): string | undefined {
   if (stray.length === 0) return undefined;
   const alike = stray.flatMap((a) => {
     const [stem = '', value] = a.replace(/^-+/, '').split('=', 2);
-    const wanted = stem.toUpperCase().replace(/-/g, '_');
+    const wanted = (/^-[a-z]$/.test(a) ? SHORT_OPTIONS[stem] : undefined) ?? stem.toUpperCase().replace(/-/g, '_');
     if (wanted === '') return [];
     return names.filter((n) => n === wanted || n.endsWith(`_${wanted}`)).map((n) => `${n}=${value ?? '…'}`);
   });
   return (
-    `${command} takes ${command === 'decryption-keys' ? 'one argument, the key name' : 'no arguments'} (given: ${stray.join(' ')}); ` +
+    `${command} takes ${command === 'decryption-keys' ? 'one argument, the key name' : 'no arguments'} (given: ${args.join(' ')}); ` +
     `its settings are environment variables${alike.length > 0 ? ` (${[...new Set(alike)].join(', ')}, say)` : ''}: \`sluice ${command} --help\` lists them`
   );
 }
