@@ -564,6 +564,28 @@ test('the api process on its own checks jobs against the connector, as start doe
     const { job_id: jobId } = (await created.json()) as { job_id: string };
     const job = (await (await fetch(`http://127.0.0.1:${port}/api/airbyte/ingest/${jobId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { source_config: Record<string, unknown> };
     assert.deepEqual(job.source_config, { records: 5, canary: '**********' });
+
+    // A stop while a request waits on a lock: cut after the 8 s drain, and its statement is waited
+    // for 3 s, not the 10 s of a step (QA round 35c F9: the stop took 18 s).
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM ingestion_jobs WHERE id = $1 FOR UPDATE', [jobId]);
+      const trigger = fetch(`http://127.0.0.1:${port}/api/airbyte/ingest/${jobId}/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+      trigger.catch(() => undefined);
+      const waiting = async (): Promise<boolean> => (await holder.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")).rowCount === 1;
+      for (let i = 0; i < 200 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(await waiting(), 'the trigger waits on the lock');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, proc.out());
+      assert.match(proc.out(), /stopping the API: 1 connection still busy after 8 s cut/);
+      assert.match(proc.out(), /stopping database client: gave up waiting after 3 s; a statement of a request the stop cut was left/);
+      assert.match(proc.out(), /"stopped"/);
+      await assert.rejects(trigger, 'its client got no answer');
+    } finally {
+      await holder.end();
+    }
   } finally {
     child.kill('SIGTERM');
     await exited;
