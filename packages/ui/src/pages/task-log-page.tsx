@@ -1,4 +1,4 @@
-import { memo, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { LogLine, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
@@ -6,9 +6,10 @@ import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
+import { LogLines } from '../components/log-lines.tsx';
 import { ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
-import { browserTimeZone, elapsed, formatDate, formatDuration, formatLogTime, shortId, taskName } from '../lib/format.ts';
+import { browserTimeZone, elapsed, formatDuration, shortId, taskName } from '../lib/format.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveEarlierTry, LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
@@ -38,6 +39,9 @@ function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: num
 /** How many earlier lines one "Show earlier" reads. */
 const EARLIER_PAGE = 5000;
 
+/** The lines of a log not read yet: one array, so the log's layout is not worked out again at each render. */
+const NO_LINES: readonly LogLine[] = [];
+
 /** Task states after which no try starts unless the task is cleared. */
 const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
 
@@ -61,7 +65,6 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const [follow, setFollow] = useState(true);
   /** Whether the live stream's lines are the ones shown (its first event came). */
   const liveStarted = useRef(false);
-  const bottom = useRef<HTMLDivElement>(null);
 
   const task = run?.tasks.find((t) => t.task_id === taskId && t.map_index === mapIndex) ?? null;
   const tryNumber = askedTry !== null ? Number(askedTry) : Math.max(1, task?.try_number ?? 1);
@@ -143,10 +146,6 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const notStarted =
     missing !== null && task !== null && task.try_number < tryNumber && tryNumber <= task.max_tries && !ENDED.has(task.state);
   const shownError = error ?? (missing !== null && !notStarted && (run !== null || status === 'gone') ? missing : null);
-  useEffect(() => {
-    if (follow && task?.state === 'running') bottom.current?.scrollIntoView({ block: 'end' });
-  }, [shown, follow, task?.state]);
-
   const label = task ? taskName(task) : taskId;
   // The shown try when it is an earlier one: its own state and duration.
   const earlier = task?.earlier_tries.find((e) => e.try_number === tryNumber);
@@ -194,46 +193,29 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         </pre>
       ) : null}
       <ActionStatus error={shownError} />
-      <div className="log" role="log" aria-label={`Log of ${label}, try ${tryNumber}`} tabIndex={0} data-testid="task-log">
-        {shown === null && missing === null && error === null ? <span className="muted">Loading…</span> : null}
-        {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
-        {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
-        {shown !== null && omitted > 0 ? (
-          <p className="muted log-earlier" data-testid="log-earlier">
-            {omitted.toLocaleString()} earlier {omitted === 1 ? 'line is' : 'lines are'} not shown.{' '}
-            <button type="button" onClick={showEarlier} disabled={loadingEarlier}>
-              {loadingEarlier ? 'Loading…' : `Show ${Math.min(omitted, EARLIER_PAGE).toLocaleString()} earlier`}
-            </button>
-            {earlierError !== null ? <span className="error-text"> {earlierError}</span> : null}
-          </p>
-        ) : null}
-        {/* Keyed by the line's place in the try's log: lines paged in before them leave the drawn ones
-            as they are (QA round 34a: each "Show earlier" redrew every line, slower each time). */}
-        {(shown ?? []).map((l, i) => (
-          <LogRow key={omitted + i} line={l} />
-        ))}
-        <div ref={bottom} />
-      </div>
+      <LogLines
+        key={`${runId}/${taskId}/${mapIndex}/${tryNumber}`}
+        lines={shown ?? NO_LINES}
+        first={omitted}
+        follow={follow && task?.state === 'running'}
+        label={`Log of ${label}, try ${tryNumber}`}
+        head={
+          <>
+            {shown === null && missing === null && error === null ? <span className="muted">Loading…</span> : null}
+            {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
+            {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
+            {shown !== null && omitted > 0 ? (
+              <p className="muted log-earlier" data-testid="log-earlier">
+                {omitted.toLocaleString()} earlier {omitted === 1 ? 'line is' : 'lines are'} not shown.{' '}
+                <button type="button" onClick={showEarlier} disabled={loadingEarlier}>
+                  {loadingEarlier ? 'Loading…' : `Show ${Math.min(omitted, EARLIER_PAGE).toLocaleString()} earlier`}
+                </button>
+                {earlierError !== null ? <span className="error-text"> {earlierError}</span> : null}
+              </p>
+            ) : null}
+          </>
+        }
+      />
     </main>
   );
-}
-
-/** One line of the log; drawn once, not again when lines are added before or after it. */
-const LogRow = memo(function LogRow({ line }: { line: LogLine }): ReactNode {
-  return (
-    <div className={`log-line level-${line.level}`}>
-      <span className="ts" title={formatDate(line.ts)}>
-        {formatLogTime(line.ts)}
-      </span>
-      <span className="lvl">{line.level}</span>
-      <span className="msg">{withoutTerminalCodes(line.message)}</span>
-    </div>
-  );
-});
-
-/** ANSI/VT100 escape sequences (a connector's colours, `\x1b[31m…\x1b[0m`): meant for a terminal, noise on a page. */
-const TERMINAL_CODES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
-
-function withoutTerminalCodes(message: string): string {
-  return message.replace(TERMINAL_CODES, '');
 }
