@@ -491,11 +491,24 @@ test('with SLUICE_ICEBERG_REST_URL the tables are registered in that REST catalo
   const stray = await sluice(['start'], { ...env, SLUICE_ICEBERG_REST_TOKEN: 'a-token-1234' });
   assert.equal(stray.code, 1, stray.stderr);
   assert.match(stray.stderr, /^sluice: SLUICE_ICEBERG_REST_URL: is unset while SLUICE_ICEBERG_REST_TOKEN is set/);
+  // A catalog that does not answer is said at a runner's start, in one line (QA round 35c F3).
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const lost = launch(['runner'], { ...env, SLUICE_ICEBERG_REST_URL: closed }, { cwd });
+  try {
+    await waitForOutput(lost, 'the warning for a catalog that does not answer', (o) => o.includes('loads fail until the catalog answers'));
+    const warned = lost.out().split('\n').filter((l) => l.includes('"level":"warn"'));
+    assert.equal(warned.length, 1, lost.out());
+    assert.match(warned[0] ?? '', new RegExp(`"the Iceberg REST catalog is not reachable at ${closed}: connect ECONNREFUSED [^"]*; loads fail until the catalog answers \\(SLUICE_ICEBERG_REST_URL, `));
+  } finally {
+    lost.child.kill('SIGTERM');
+    await lost.exited;
+  }
   const proc = launch(['start'], { ...env, SLUICE_ICEBERG_REST_URL: fixture.uri }, { cwd });
   const { child, exited } = proc;
   try {
     await waitForOutput(proc, '"Sluice is up"', (o) => o.includes('Sluice is up'));
     assert.ok(proc.out().includes(`tables are registered in the Iceberg REST catalog at ${fixture.uri}`), proc.out());
+    await waitForOutput(proc, 'the catalog to answer at start', (o) => o.includes(`the Iceberg REST catalog at ${fixture.uri} answers`));
     const call = async (method: string, route: string, body?: unknown): Promise<Record<string, unknown>> => {
       const res = await fetch(`http://127.0.0.1:${port}${route}`, {
         method,

@@ -144,21 +144,32 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
   if (s.duckdbMemoryLimit === undefined) logger.info(`DuckDB memory limit ${memoryLimit} for each task and for merges (80 % of this machine's memory shared by ${s.concurrency} tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it)`);
   // The Iceberg writer's one DuckDB (merges) is made at its first use, with these settings.
   configureDuckDb({ memoryLimit });
-  if (s.catalog.type === 'rest') logger.info(`tables are registered in the Iceberg REST catalog at ${s.catalog.uri}${s.catalog.warehouse === undefined ? '' : ` (warehouse ${s.catalog.warehouse})`}`);
+  const catalog =
+    s.catalog.type === 'sql'
+      ? openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger })
+      : openCatalog({
+          type: 'rest',
+          uri: s.catalog.uri,
+          store,
+          logger,
+          ...(s.catalog.token === undefined ? {} : { token: s.catalog.token }),
+          ...(s.catalog.warehouse === undefined ? {} : { catalogWarehouse: s.catalog.warehouse }),
+        });
+  if (s.catalog.type === 'rest') {
+    const where = `the Iceberg REST catalog at ${s.catalog.uri}${s.catalog.warehouse === undefined ? '' : ` (warehouse ${s.catalog.warehouse})`}`;
+    logger.info(`tables are registered in ${where}`);
+    // Asked once at start, without holding the start up (a catalog that never answers takes 30 s a
+    // try): a wrong URL, token or warehouse is said then, in one line, rather than first by a
+    // failed load (QA round 35c F3). Runs go on: a catalog that comes later is used then.
+    void catalog.listNamespaces().then(
+      () => logger.info(`${where} answers`),
+      (err: unknown) => logger.warn(`${errorMessage(err)}; loads fail until the catalog answers (SLUICE_ICEBERG_REST_URL, SLUICE_ICEBERG_REST_TOKEN, SLUICE_ICEBERG_REST_WAREHOUSE)`),
+    );
+  }
   return {
     store,
     keyring: s.keyring,
-    catalog:
-      s.catalog.type === 'sql'
-        ? openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger })
-        : openCatalog({
-            type: 'rest',
-            uri: s.catalog.uri,
-            store,
-            logger,
-            ...(s.catalog.token === undefined ? {} : { token: s.catalog.token }),
-            ...(s.catalog.warehouse === undefined ? {} : { catalogWarehouse: s.catalog.warehouse }),
-          }),
+    catalog,
     connectorsDir: path.resolve(s.connectorsDir ?? DEFAULT_CONNECTORS_DIR),
     datahub,
     publicUrl: s.publicUrl.replace(/\/+$/, ''),
