@@ -88,7 +88,7 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
       return {
         rows,
         bytes: rows * 80,
-        output: { namespace: ctx.job.schemaName, table, status: 'committed', snapshot_id: snapshotIdFor(ctx.run.id, table), rows, schema_changed: false },
+        output: { namespace: ctx.job.schemaName, table, status: 'committed', snapshot_id: snapshotIdFor(ctx.run.id, table), committed_at: new Date().toISOString(), rows, schema_changed: false },
       };
     },
     async archive(ctx): Promise<TaskResult> {

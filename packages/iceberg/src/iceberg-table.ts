@@ -86,6 +86,8 @@ export interface CommitResult {
   /** `committed`; `already-committed` when this run/task's snapshot was found in history; `no-op` when there was nothing to write. */
   status: 'committed' | 'already-committed' | 'no-op';
   snapshotId?: bigint;
+  /** When the snapshot committed (or found) was made (its `timestamp-ms`): a retry that finds an earlier try's commit answers that try's time. */
+  committedAtMs?: number;
   /** The snapshot summary committed (or found). */
   summary?: SnapshotSummary;
   /** Commit attempts used (1 without conflicts). */
@@ -557,6 +559,7 @@ export class IcebergTable {
           return {
             status: 'already-committed',
             snapshotId: own['snapshot-id'],
+            committedAtMs: own['timestamp-ms'],
             summary: own.summary,
             attempts: attempt,
             schemaChanged: false,
@@ -620,6 +623,7 @@ export class IcebergTable {
           return {
             status: 'committed',
             snapshotId: snapshot['snapshot-id'],
+            committedAtMs: snapshot['timestamp-ms'],
             summary: snapshot.summary,
             attempts: attempt,
             schemaChanged: schema.changed,

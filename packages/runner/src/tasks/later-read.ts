@@ -8,7 +8,7 @@ import type { TableMetadata } from '@sluice/iceberg';
  *   loading them would put older rows over newer ones (merge, overwrite), append rows that run
  *   already appended, and move the saved connector state back (an old failed run's load cleared
  *   after a newer run succeeded).
- * - `overlap`: that run's extract started earlier, but its load ended after this run's extract
+ * - `overlap`: that run's extract started earlier, but its load committed after this run's extract
  *   started, and it saved a newer state. This run read from a state saved before that load, so in
  *   incremental append its rows repeat some of that run's (two failed runs' loads cleared in run
  *   order, QA round 6). Merge and overwrite need no such rule: this run's rows are newer.
@@ -33,13 +33,14 @@ export async function loadOrder(
       FROM task_instances ours
       LEFT JOIN LATERAL (
         SELECT r.id::text AS run_id, e.started_at > ours.started_at AS later, e.started_at AS extract_started_at,
-               l.ended_at AS loaded_at
+               lt.loaded_at
           FROM dag_runs r
           JOIN task_instances l ON l.run_id = r.id AND l.task_type = 'load' AND l.stream = ${q.stream} AND l.state = 'success'
           JOIN task_instances e ON e.run_id = r.id AND e.task_type = 'extract'
+          CROSS JOIN LATERAL (SELECT COALESCE((l.output->>'committed_at')::timestamptz, l.ended_at) AS loaded_at) lt
          WHERE r.job_id = ${q.jobId}::uuid AND r.id <> ours.run_id
-           AND (e.started_at > ours.started_at OR (${q.appendIncremental} AND l.ended_at > ours.started_at))
-         ORDER BY later DESC, e.started_at DESC, l.ended_at DESC
+           AND (e.started_at > ours.started_at OR (${q.appendIncremental} AND lt.loaded_at > ours.started_at))
+         ORDER BY later DESC, e.started_at DESC, lt.loaded_at DESC
          LIMIT 1
       ) c ON true
      WHERE ours.run_id = ${q.runId}::uuid AND ours.task_type = 'extract'

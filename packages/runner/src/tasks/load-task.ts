@@ -21,6 +21,12 @@ export interface LoadOutput {
   table: string;
   status: CommitResult['status'];
   snapshot_id: string | null;
+  /**
+   * When the snapshot was committed (ISO 8601), null when nothing was: a retry that found an
+   * earlier try's commit answers that try's time, which is when the rows went in, not the retry's
+   * end (later-read.ts orders runs' loads by it).
+   */
+  committed_at: string | null;
   rows: number;
   metadata_location: string;
   schema_changed: boolean;
@@ -647,6 +653,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       table: tableName,
       status: result.status,
       snapshot_id: result.snapshotId !== undefined ? String(result.snapshotId) : null,
+      committed_at: result.committedAtMs !== undefined ? new Date(result.committedAtMs).toISOString() : null,
       rows,
       metadata_location: result.metadataLocation,
       schema_changed: result.schemaChanged,
