@@ -84,10 +84,24 @@ describe('task log of 40,000 lines', { skip: unavailable ?? false }, () => {
     assert.match(firstLine[0]?.message ?? '', /^try 1 of \d+ started on runner /);
 
     const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    await context.addInitScript(`window.__mostRows = 0;
-      new MutationObserver(() => { window.__mostRows = Math.max(window.__mostRows, document.querySelectorAll('.log-line').length); })
-        .observe(document, { childList: true, subtree: true });`);
+    // Also whether the lines shown ever became fewer (their box's height went down): lines are only
+    // ever added, but the live stream's first parts replaced the 5,000 lines read with 2,000.
+    await context.addInitScript(`window.__mostRows = 0; window.__tallest = 0; window.__shrank = null;
+      new MutationObserver(() => {
+        window.__mostRows = Math.max(window.__mostRows, document.querySelectorAll('.log-line').length);
+        const lines = document.querySelector('.log-lines');
+        const h = lines ? parseFloat(lines.style.height) || 0 : 0;
+        if (h < window.__tallest && window.__shrank === null) window.__shrank = window.__tallest + ' px to ' + h + ' px';
+        window.__tallest = Math.max(window.__tallest, h);
+      }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['style'] });`);
     const page = await context.newPage();
+    // The live stream is let through once the logs route has answered: its first parts (2,000
+    // lines each, every 500 ms) then come after the 5,000 lines read, and must add to them.
+    const logsRead = page.waitForResponse((r) => r.url().includes(`/api/runs/${runId}/tasks/extract/logs`));
+    await page.route('**/api/events?**', async (route) => {
+      await logsRead;
+      await route.continue();
+    });
     await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
     const log = page.getByTestId('task-log');
     const earlier = page.getByTestId('log-earlier');
@@ -154,6 +168,7 @@ describe('task log of 40,000 lines', { skip: unavailable ?? false }, () => {
     assert.equal(top.firstSeen, firstLine[0]?.message);
     assert.equal(await log.locator('.log-line .msg').first().textContent(), firstLine[0]?.message);
 
+    assert.equal(await page.evaluate('window.__shrank'), null, 'the lines shown never became fewer');
     const most = await mostRows(page);
     assert.ok(most > 30 && most <= 300, `the page drew ${most} lines at most at once, of over 40,000`);
     assert.equal(await log.getAttribute('role'), 'log');

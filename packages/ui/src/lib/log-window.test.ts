@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { layOutLines, lineAt, linesBetween, textLines } from './log-window.ts';
+import { layOutLines, lineAt, linesBetween, placeLines, textLines } from './log-window.ts';
 
 test('textLines: a message with newlines (a stack trace) takes one text line more per newline', () => {
   assert.equal(textLines(''), 1);
@@ -36,4 +36,21 @@ test('linesBetween: only the lines a stretch of the scroll area falls on, of 40,
   assert.deepEqual(linesBetween(tops, 18 * 39_990, 18 * 50_000), { first: 39_990, end: 40_000 });
   assert.deepEqual(linesBetween(tops, 18 * 40_000, 18 * 40_100), { first: 0, end: 0 }, 'below the last line: none');
   assert.deepEqual(linesBetween(tops, -100, 0), { first: 0, end: 0 }, 'above the first line: none');
+});
+
+test('placeLines: lines go to their places in the try; what the incoming lines do not reach is kept', () => {
+  const read = { first: 10, lines: ['k', 'l', 'm', 'n'] }; // the try's lines 10–13
+  // The live stream's first part, from the same place: the read lines after it stay.
+  assert.deepEqual(placeLines(read, 10, ['K', 'L']), { first: 10, lines: ['K', 'L', 'm', 'n'] });
+  // New lines at the end, and lines overlapping the end.
+  assert.deepEqual(placeLines(read, 14, ['o']), { first: 10, lines: ['k', 'l', 'm', 'n', 'o'] });
+  assert.deepEqual(placeLines(read, 12, ['M', 'N', 'O']), { first: 10, lines: ['k', 'l', 'M', 'N', 'O'] });
+  // An earlier page, before the stretch and meeting it.
+  assert.deepEqual(placeLines(read, 7, ['h', 'i', 'j']), { first: 7, lines: ['h', 'i', 'j', 'k', 'l', 'm', 'n'] });
+  // Lines that do not meet the stretch (lines between them unread): they alone.
+  assert.deepEqual(placeLines(read, 20, ['u']), { first: 20, lines: ['u'] });
+  assert.deepEqual(placeLines(read, 2, ['c']), { first: 2, lines: ['c'] });
+  assert.deepEqual(placeLines(null, 5, ['f']), { first: 5, lines: ['f'] });
+  // Nothing incoming leaves it as it was.
+  assert.deepEqual(placeLines(read, 12, []), read);
 });

@@ -56,3 +56,28 @@ export function linesBetween(tops: Float64Array, from: number, to: number): { fi
   if (n <= 0 || to <= 0 || from >= (tops[n] ?? 0)) return { first: 0, end: 0 };
   return { first: lineAt(tops, from), end: lineAt(tops, to - 0.001) + 1 };
 }
+
+/** A stretch of a try's log: `lines[i]` is the try's line `first + i`. */
+export interface LogStretch<L> {
+  first: number;
+  lines: readonly L[];
+}
+
+/**
+ * `stretch` with `incoming` (the try's lines from `offset` on) put in their places: lines the two
+ * share are taken from `incoming` (a line's place in the try's log never changes), lines of
+ * `stretch` that `incoming` does not reach are kept. So the live stream, whose first events come
+ * in parts from the try's last lines, adds to what the logs route read instead of replacing it
+ * with its first part (seen: 5,000 lines shown, then 2,000, 4,000, 5,000 again). When the two do
+ * not meet (lines between them unread), `incoming` alone is the stretch.
+ */
+export function placeLines<L>(stretch: LogStretch<L> | null, offset: number, incoming: readonly L[]): LogStretch<L> {
+  if (stretch === null) return { first: offset, lines: incoming };
+  const end = stretch.first + stretch.lines.length;
+  const incomingEnd = offset + incoming.length;
+  if (offset > end || incomingEnd < stretch.first) return { first: offset, lines: incoming };
+  const first = Math.min(offset, stretch.first);
+  const before = stretch.lines.slice(0, Math.max(0, offset - stretch.first));
+  const after = stretch.lines.slice(Math.max(0, incomingEnd - stretch.first));
+  return { first, lines: [...before, ...incoming, ...after] };
+}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { LogLine, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
@@ -10,6 +10,7 @@ import { LogLines } from '../components/log-lines.tsx';
 import { ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { browserTimeZone, elapsed, formatDuration, shortId, taskName } from '../lib/format.ts';
+import { placeLines, type LogStretch } from '../lib/log-window.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveEarlierTry, LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
@@ -53,18 +54,18 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const askedTry = location.search.get('try');
   const [run, setRun] = useState<LiveRun | null>(null);
   const [redis, setRedis] = useState<LiveRedis | null>(null);
-  const [lines, setLines] = useState<LogLine[] | null>(null);
-  const [liveLines, setLiveLines] = useState<LogLine[] | null>(null);
-  /** How many of the try's lines come before the first one shown (a long log shows its end). */
-  const [omitted, setOmitted] = useState(0);
+  /**
+   * The lines read of the shown try, in their places: from the logs route, the live stream and
+   * "Show earlier" alike. Its `first` is how many of the try's lines come before the first one
+   * shown (a long log shows its end).
+   */
+  const [log, setLog] = useState<LogStretch<LogLine> | null>(null);
   const [earlierError, setEarlierError] = useState<string | null>(null);
   const [loadingEarlier, setLoadingEarlier] = useState(false);
   const [error, setError] = useState<string | null>(null);
   /** The logs route's 404 for this try: a try not reached yet, or a task that is not there. */
   const [missing, setMissing] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
-  /** Whether the live stream's lines are the ones shown (its first event came). */
-  const liveStarted = useRef(false);
 
   const task = run?.tasks.find((t) => t.task_id === taskId && t.map_index === mapIndex) ?? null;
   const tryNumber = askedTry !== null ? Number(askedTry) : Math.max(1, task?.try_number ?? 1);
@@ -73,12 +74,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   // A read that failed (PostgreSQL away) is made again, and its error goes once one succeeds (QA round 28).
   const { attempt, retryLater } = useRetryRead();
   useEffect(() => {
-    setLines(null);
-    setLiveLines(null);
+    setLog(null);
     setMissing(null);
-    setOmitted(0);
     setEarlierError(null);
-    liveStarted.current = false;
   }, [runId, taskId, mapIndex, tryNumber]);
   useEffect(() => {
     const q = new URLSearchParams({ try: String(tryNumber) });
@@ -87,8 +85,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => {
         setError(null);
-        setLines(a.lines);
-        setOmitted((cur) => (liveStarted.current ? cur : a.offset));
+        // Lines the live stream already shows that this read does not reach are newer: they stay.
+        setLog((cur) => (cur !== null && a.offset + a.lines.length < cur.first ? cur : placeLines(cur, a.offset, a.lines)));
       })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) {
@@ -111,15 +109,14 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         if (e.try_number !== tryNumber) return;
         // The try has started after all: the logs route's 404 for it ("has not run yet") is stale.
         setMissing(null);
-        // The stream starts at the try's last lines: what comes before its first event is paged in.
-        if (!liveStarted.current) setOmitted(e.offset);
-        liveStarted.current = true;
-        setLiveLines((cur) => [...(cur ?? []), ...e.lines]);
+        // The stream starts at the try's last lines, in parts: each goes to its place among those read.
+        setLog((cur) => placeLines(cur, e.offset, e.lines));
       },
     },
   );
 
-  const shown = liveLines ?? lines;
+  const shown = log?.lines ?? null;
+  const omitted = log?.first ?? 0;
 
   /** The page of lines before the first one shown (QA round 33b F3: a try of 200,000 lines was read and drawn whole). */
   const showEarlier = (): void => {
@@ -131,10 +128,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => {
         setEarlierError(null);
-        const prepend = (cur: LogLine[] | null): LogLine[] | null => (cur === null ? cur : [...a.lines, ...cur]);
-        if (liveStarted.current) setLiveLines(prepend);
-        else setLines(prepend);
-        setOmitted(from);
+        setLog((cur) => (cur === null ? cur : placeLines(cur, from, a.lines)));
       })
       .catch((err: unknown) => setEarlierError(err instanceof Error ? err.message : String(err)))
       .finally(() => setLoadingEarlier(false));
