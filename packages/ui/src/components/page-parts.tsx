@@ -98,8 +98,10 @@ function focusDropped(): boolean {
  * the page after Trigger run, Pause, or a confirmed cancel or clear). Call the answer when an
  * action starts or a dialog opens: it remembers the focused control (not one inside a dialog, whose
  * opener was remembered when it opened). Once `busy` ends, when focus was dropped meanwhile (a
- * dialog closed, a control disabled while busy that is no ActionButton), that control has it again — the page's heading
- * when the control is gone, or when the action takes it away (`toHeading`: a run's cancel).
+ * dialog closed, a control disabled while busy that is no ActionButton), that control has it
+ * again — the page's heading when the control is gone, or when the action takes it away
+ * (`toHeading`: a run's cancel). While focus is on the control, its going later moves focus to the
+ * heading too.
  */
 export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
   const opener = useRef<{ el: HTMLElement; toHeading: boolean } | null>(null);
@@ -109,10 +111,14 @@ export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
     opener.current = null;
     const heading = (): void => document.querySelector<HTMLElement>('main h1')?.focus();
     if (toHeading && (focusDropped() || document.activeElement === el)) return heading();
-    if (!focusDropped()) return;
-    el.focus();
-    if (document.activeElement !== el) return heading();
-    // The live feed may take the control away next (a clear's button goes while its task runs
+    if (focusDropped()) {
+      el.focus();
+      if (document.activeElement !== el) return heading();
+    }
+    // Focus the user moved elsewhere meanwhile stays there.
+    if (document.activeElement !== el) return;
+    // Kept or given back (an ActionButton keeps it while busy), the control is still watched:
+    // the live feed may take the control away next (a clear's button goes while its task runs
     // again; QA round 30): the heading then keeps the place. Not when another action has begun
     // meanwhile (its control may look dropped while busy, or a dialog it opened holds focus): that
     // action's own pass puts focus back on its control (CI: focus on Resume, then Trigger run
