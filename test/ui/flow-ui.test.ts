@@ -13,21 +13,10 @@ import { queuedRunWait } from '@sluice/core/states';
 import { openSourceConfig } from '@sluice/crypto';
 import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
-import { brokenCells, browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
+import { brokenCells, browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startUiStack, until, type UiStack } from './ui-stack.ts';
 
 const unavailable = browserTestsUnavailable();
 if (unavailable !== null) console.log(`flow UI browser tests skipped: ${unavailable}`);
-
-/** Polls `probe` until it answers something truthy; fails with `what` after `ms`. */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
   let stack: UiStack;

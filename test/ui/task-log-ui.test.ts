@@ -8,23 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
-import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, type UiStack } from './ui-stack.ts';
+import { browserTestsUnavailable, jobBody, launchBrowser, shot, startUiStack, until, type UiStack } from './ui-stack.ts';
 
 const unavailable = browserTestsUnavailable();
 if (unavailable !== null) console.log(`task log browser test skipped: ${unavailable}`);
-
-/** Polls `probe` until it answers something truthy; fails with `what` after `ms`. */
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Where the log box is scrolled, and the first line wholly in view: its message and its px below the box's top. */
 interface LogPlace {
