@@ -1,6 +1,7 @@
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { flushSync } from 'react-dom';
 import type { LogLine } from '../api/types.ts';
-import { formatDate, formatLogTime } from '../lib/format.ts';
+import { asOnTerminal, formatDate, formatLogTime } from '../lib/format.ts';
 import { layOutLines, linesBetween, lineAt, textLines } from '../lib/log-window.ts';
 
 /**
@@ -85,6 +86,11 @@ export function LogLines({
     setView((cur) => (cur.anchor === next.anchor && cur.within === next.within && cur.height === next.height ? cur : next));
   }, [layout, first]);
 
+  // The lines a scroll brings into view are drawn before the frame it shows is painted: React
+  // would otherwise draw them in a later task, and a fast scroll (a scrollbar dragged over a long
+  // log, 1,400 px of it per px of the bar) showed frames with no line in view (QA round 36a F2).
+  const drawScrolled = useCallback((): void => flushSync(readScroll), [readScroll]);
+
   // Following: new lines keep the end in view while the reader is at it; turning follow on goes there.
   // Otherwise lines paged in above, or the head's height changing, would move the lines in view:
   // the line at the top is put back where the reader saw it (the browser's own scroll anchoring is
@@ -116,7 +122,7 @@ export function LogLines({
   }, [readScroll]);
 
   return (
-    <div className="log" role="log" aria-label={label} tabIndex={0} data-testid="task-log" ref={box} onScroll={readScroll}>
+    <div className="log" role="log" aria-label={label} tabIndex={0} data-testid="task-log" ref={box} onScroll={drawScrolled}>
       {head}
       <div
         className="log-lines"
@@ -144,14 +150,7 @@ const LogRow = memo(function LogRow({ line }: { line: LogLine }): ReactNode {
         {formatLogTime(line.ts)}
       </span>
       <span className="lvl">{line.level}</span>
-      <span className="msg">{withoutTerminalCodes(line.message)}</span>
+      <span className="msg">{asOnTerminal(line.message)}</span>
     </div>
   );
 });
-
-/** ANSI/VT100 escape sequences (a connector's colours, `\x1b[31m…\x1b[0m`): meant for a terminal, noise on a page. */
-const TERMINAL_CODES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
-
-function withoutTerminalCodes(message: string): string {
-  return message.replace(TERMINAL_CODES, '');
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { elapsed, formatDate, formatLogicalDate } from './format.ts';
+import { asOnTerminal, elapsed, formatDate, formatLogicalDate } from './format.ts';
 
 test('elapsed: from start to end, or to now; never below 0, as for a try started since the page clock last ticked (QA round 28)', () => {
   assert.equal(elapsed(null, null), null);
@@ -17,4 +17,14 @@ test("formatLogicalDate: a manual run's instant to the millisecond, so runs trig
   assert.match(a, /49[.,]120/);
   assert.equal(formatLogicalDate('2026-12-01T09:21:00.000Z'), formatDate('2026-12-01T09:21:00.000Z'));
   assert.equal(formatLogicalDate(null), '—');
+});
+
+test('asOnTerminal: colours and hyperlink markers go; a line a carriage return rewrote keeps its last state; text lines stay as many', () => {
+  const esc = String.fromCharCode(27);
+  assert.equal(asOnTerminal(`${esc}[31mred${esc}[0m plain`), 'red plain');
+  assert.equal(asOnTerminal(`see ${esc}]8;;http://example.com${esc}\\the docs${esc}]8;;${esc}\\ now`), 'see the docs now');
+  assert.equal(asOnTerminal(`${esc}]0;a title${String.fromCharCode(7)}text`), 'text');
+  assert.equal(asOnTerminal('progress 10%\rprogress 100%'), 'progress 100%');
+  assert.equal(asOnTerminal('windows line\r\nnext\r'), 'windows line\nnext');
+  assert.equal(asOnTerminal('a\rb\nc\rd\ne'), 'b\nd\ne');
 });

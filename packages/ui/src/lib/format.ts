@@ -82,3 +82,27 @@ export function formatBytes(n: number): string {
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }
+
+const ESC = String.fromCharCode(27);
+/** ANSI/VT100 control sequences (a connector's colours, `ESC[31m…ESC[0m`): meant for a terminal. */
+const CSI = new RegExp(`${ESC}\\[[0-9;?]*[ -/]*[@-~]`, 'g');
+/** Operating system commands (a hyperlink's `ESC]8;;url` markers, a window title), each ended by BEL or by ESC and a backslash. */
+const OSC = new RegExp(`${ESC}\\][^${String.fromCharCode(7)}${ESC}]*(?:${String.fromCharCode(7)}|${ESC}\\\\)`, 'g');
+
+/**
+ * A log line's text as a terminal would leave it, for a page: control sequences go (colours, and
+ * a hyperlink's markers, whose ESC characters a copy would take along), and of a text line a
+ * carriage return rewrote (a progress bar's `10%`, then `100%`) the last state is kept. Its text
+ * lines stay as many (the log's rows are sized by them).
+ */
+export function asOnTerminal(message: string): string {
+  return message
+    .replace(OSC, '')
+    .replace(CSI, '')
+    .split('\n')
+    .map((line) => {
+      const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+      return text.slice(text.lastIndexOf('\r') + 1);
+    })
+    .join('\n');
+}
