@@ -156,6 +156,24 @@ describe('task log of 40,000 lines', { skip: unavailable ?? false }, () => {
     assert.equal(top.firstSeen, firstLine[0]?.message);
     assert.equal(await log.locator('.log-line .msg').first().textContent(), firstLine[0]?.message);
 
+    // Far jumps (a scrollbar dragged): the frame each one shows has its lines drawn before it is
+    // painted (checked in the frame's animation callback, which runs after its scroll event).
+    const blankFrames = await page.evaluate<string[]>(`(async () => {
+      const box = document.querySelector('[data-testid=task-log]');
+      const blank = [];
+      for (const top of [400000, 120000, 650000, 30000, 500000, 5000, 700000]) {
+        box.scrollTop = top;
+        await new Promise((resolve) => requestAnimationFrame(resolve));
+        const view = box.getBoundingClientRect();
+        const seen = [...box.querySelectorAll('.log-line')].some((row) => {
+          const r = row.getBoundingClientRect();
+          return r.bottom > view.top + 20 && r.top < view.bottom - 20;
+        });
+        if (!seen) blank.push(String(top));
+      }
+      return blank;
+    })()`);
+    assert.deepEqual(blankFrames, [], 'no frame of a far jump is painted without its lines');
     assert.equal(await page.evaluate('window.__shrank'), null, 'the lines shown never became fewer');
     const most = await mostRows(page);
     assert.ok(most > 30 && most <= 300, `the page drew ${most} lines at most at once, of over 40,000`);

@@ -7,7 +7,7 @@ import { useApp } from '../app-context.ts';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { LogLines } from '../components/log-lines.tsx';
-import { ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { browserTimeZone, elapsed, formatDuration, shortId, taskName } from '../lib/format.ts';
 import { placeLines, type LogStretch } from '../lib/log-window.ts';
@@ -201,9 +201,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
             {shown !== null && omitted > 0 ? (
               <p className="muted log-earlier" data-testid="log-earlier">
                 {omitted.toLocaleString()} earlier {omitted === 1 ? 'line is' : 'lines are'} not shown.{' '}
-                <button type="button" onClick={showEarlier} disabled={loadingEarlier}>
+                <ActionButton busy={loadingEarlier} onClick={showEarlier}>
                   {loadingEarlier ? 'Loading…' : `Show ${Math.min(omitted, EARLIER_PAGE).toLocaleString()} earlier`}
-                </button>
+                </ActionButton>
                 {earlierError !== null ? <span className="error-text"> {earlierError}</span> : null}
               </p>
             ) : null}
