@@ -170,7 +170,7 @@ test('a command given arguments it does not take refuses them, naming the settin
   assert.equal(r.stdout, '');
   assert.equal(
     r.stderr.trim(),
-    'sluice: api takes no arguments (given: --port 9000); its settings are environment variables (SLUICE_PORT=…, say): `sluice api --help` lists them',
+    'sluice: api takes no arguments (given: --port 9000); its settings are environment variables (SLUICE_PORT=9000, say): `sluice api --help` lists them',
   );
   const keys = await sluice(['decryption-keys', 'pii', 'extra'], {});
   assert.equal(keys.code, 2, keys.stderr);
@@ -178,10 +178,12 @@ test('a command given arguments it does not take refuses them, naming the settin
   // start reads the API's settings too; a short option is named by what it stands for (QA round 35c F10).
   const host = await sluice(['start', '--host', '0.0.0.0'], {});
   assert.equal(host.code, 2, host.stderr);
-  assert.match(host.stderr, /^sluice: start takes no arguments \(given: --host 0\.0\.0\.0\); its settings are environment variables \(SLUICE_HOST=…, say\)/);
+  assert.match(host.stderr, /^sluice: start takes no arguments \(given: --host 0\.0\.0\.0\); its settings are environment variables \(SLUICE_HOST=0\.0\.0\.0, say\)/);
   const short = await sluice(['api', '-p', '9000'], {});
   assert.equal(short.code, 2, short.stderr);
-  assert.match(short.stderr, /\(SLUICE_PORT=…, say\)/);
+  assert.match(short.stderr, /\(SLUICE_PORT=9000, say\)/);
+  const upper = await sluice(['runner', '-C', '8', '--debug'], {});
+  assert.match(upper.stderr, /\(SLUICE_RUNNER_CONCURRENCY=8, say\)/);
 });
 
 test('a bad setting stops the process with one line naming it and a good example', async () => {
@@ -495,13 +497,27 @@ test('with SLUICE_ICEBERG_REST_URL the tables are registered in that REST catalo
   const closed = `http://127.0.0.1:${await freePort()}`;
   const lost = launch(['runner'], { ...env, SLUICE_ICEBERG_REST_URL: closed }, { cwd });
   try {
-    await waitForOutput(lost, 'the warning for a catalog that does not answer', (o) => o.includes('loads fail until the catalog answers'));
+    await waitForOutput(lost, 'the warning for a catalog that does not answer', (o) => o.includes('fail until the catalog answers'));
     const warned = lost.out().split('\n').filter((l) => l.includes('"level":"warn"'));
     assert.equal(warned.length, 1, lost.out());
-    assert.match(warned[0] ?? '', new RegExp(`"the Iceberg REST catalog is not reachable at ${closed}: connect ECONNREFUSED [^"]*; loads fail until the catalog answers \\(SLUICE_ICEBERG_REST_URL, `));
+    assert.match(warned[0] ?? '', new RegExp(`"the Iceberg REST catalog is not reachable at ${closed}: connect ECONNREFUSED [^"]*; transform and load tasks fail until the catalog answers \\(SLUICE_ICEBERG_REST_URL, `));
   } finally {
     lost.child.kill('SIGTERM');
     await lost.exited;
+  }
+  // One that takes connections and never answers is said after 10 s, not after three tries of 30 s (QA round 36a F3).
+  const silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const address = silent.address();
+  const hung = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const waiting = launch(['runner'], { ...env, SLUICE_ICEBERG_REST_URL: hung }, { cwd });
+  try {
+    await waitForOutput(waiting, 'the warning for a catalog that never answers', (o) => o.includes('has not answered in 10 s'), 40_000);
+    assert.match(waiting.out(), new RegExp(`"the Iceberg REST catalog at ${hung} has not answered in 10 s; transform and load tasks fail until the catalog answers`));
+  } finally {
+    waiting.child.kill('SIGTERM');
+    await waiting.exited;
+    silent.close();
   }
   const proc = launch(['start'], { ...env, SLUICE_ICEBERG_REST_URL: fixture.uri }, { cwd });
   const { child, exited } = proc;

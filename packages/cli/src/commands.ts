@@ -24,6 +24,9 @@ import { closeAll, type Closer } from './shutdown.ts';
  * connector gets 10 s between SIGTERM and SIGKILL) and for their outcome to be recorded.
  */
 const RUNNER_STEP_MS = RUNNER_STOP_WAIT_MS + 20_000;
+/** How long the start's check of an Iceberg REST catalog waits for its answer before saying so. */
+const CATALOG_CHECK_MS = 10_000;
+
 /** What a runner's step given up leaves (PostgreSQL away, say, with outcomes waiting for it). */
 const RUNNER_GIVEN_UP = 'a try whose outcome was not recorded is retried once its heartbeat is stale';
 
@@ -158,12 +161,26 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
   if (s.catalog.type === 'rest') {
     const where = `the Iceberg REST catalog at ${s.catalog.uri}${s.catalog.warehouse === undefined ? '' : ` (warehouse ${s.catalog.warehouse})`}`;
     logger.info(`tables are registered in ${where}`);
-    // Asked once at start, without holding the start up (a catalog that never answers takes 30 s a
-    // try): a wrong URL, token or warehouse is said then, in one line, rather than first by a
-    // failed load (QA round 35c F3). Runs go on: a catalog that comes later is used then.
+    // Asked once at start, without holding the start up: a wrong URL, token or warehouse is said
+    // then, in one line, rather than first by a failed task (QA round 35c F3). One that accepts
+    // connections and does not answer is said after CATALOG_CHECK_MS, not after its three tries
+    // of 30 s (QA round 36a F3). Runs go on: a catalog that comes later is used then.
+    const fails = 'transform and load tasks fail until the catalog answers (SLUICE_ICEBERG_REST_URL, SLUICE_ICEBERG_REST_TOKEN, SLUICE_ICEBERG_REST_WAREHOUSE)';
+    let late = false;
+    const slow = setTimeout(() => {
+      late = true;
+      logger.warn(`${where} has not answered in ${CATALOG_CHECK_MS / 1000} s; ${fails}`);
+    }, CATALOG_CHECK_MS);
+    slow.unref();
     void catalog.listNamespaces().then(
-      () => logger.info(`${where} answers`),
-      (err: unknown) => logger.warn(`${errorMessage(err)}; loads fail until the catalog answers (SLUICE_ICEBERG_REST_URL, SLUICE_ICEBERG_REST_TOKEN, SLUICE_ICEBERG_REST_WAREHOUSE)`),
+      () => {
+        clearTimeout(slow);
+        logger.info(`${where} answers`);
+      },
+      (err: unknown) => {
+        clearTimeout(slow);
+        if (!late) logger.warn(`${errorMessage(err)}; ${fails}`);
+      },
     );
   }
   return {

@@ -79,9 +79,12 @@ function strayArguments(command: string, args: string[]): string | undefined {
   if (names === undefined) return undefined;
   const stray = command === 'decryption-keys' ? args.slice(1) : args;
   if (stray.length === 0) return undefined;
-  const alike = stray.flatMap((a) => {
-    const [stem = '', value] = a.replace(/^-+/, '').split('=', 2);
-    const wanted = (/^-[a-z]$/.test(a) ? SHORT_OPTIONS[stem] : undefined) ?? stem.toUpperCase().replace(/-/g, '_');
+  const alike = stray.flatMap((a, i) => {
+    const [stem = '', given] = a.replace(/^-+/, '').split('=', 2);
+    // `--port 9000`: the option's value is the next argument, unless that is an option itself.
+    const next = stray[i + 1];
+    const value = given ?? (a.startsWith('-') && next !== undefined && !next.startsWith('-') ? next : undefined);
+    const wanted = (/^-[a-z]$/i.test(a) ? SHORT_OPTIONS[stem.toLowerCase()] : undefined) ?? stem.toUpperCase().replace(/-/g, '_');
     if (wanted === '') return [];
     return names.filter((n) => n === wanted || n.endsWith(`_${wanted}`)).map((n) => `${n}=${value ?? '…'}`);
   });
