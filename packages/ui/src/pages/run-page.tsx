@@ -114,14 +114,19 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
   const totalRows = tasks.reduce((s, t) => s + t.rows, 0);
-  const startedAt = run?.started_at ?? base?.started_at ?? null;
-  const duration = elapsed(startedAt, run?.ended_at ?? base?.ended_at ?? null, now);
+  // The live run's times once it has come, null ones too: a clear restarts a run, which has no
+  // start and no end while it waits (QA round 36b: the page kept the times it first read, and
+  // showed an end before the new start).
+  const startedAt = run !== null ? run.started_at : (base?.started_at ?? null);
+  const endedAt = run !== null ? run.ended_at : (base?.ended_at ?? null);
+  const duration = elapsed(startedAt, endedAt, now);
   // A run a clear restarted starts again then (as Airflow's does), while the tasks the clear left
-  // keep their times: the page says so, and its rate counts from its first task's start.
+  // keep their times: the page says so. The rate counts from the first task's start: not the time
+  // the run waited for a runner (QA round 36b), nor a restart's.
   const taskStarts = tasks.flatMap((t) => (t.started_at === null ? [] : [Date.parse(t.started_at)]));
   const firstStart = taskStarts.length > 0 ? Math.min(...taskStarts) : null;
   const rerunSince = startedAt !== null && firstStart !== null && firstStart < Date.parse(startedAt) ? startedAt : null;
-  const span = rerunSince !== null && firstStart !== null ? elapsed(new Date(firstStart).toISOString(), run?.ended_at ?? base?.ended_at ?? null, now) : duration;
+  const span = firstStart !== null ? elapsed(new Date(firstStart).toISOString(), endedAt, now) : duration;
   const avgRate = span !== null && span > 0 ? (totalRows * 1000) / span : null;
   const failed = tasks.filter((t) => t.error !== null && t.error !== '');
   const streams = new Map<string, { rows: number; bytes: number }>();
@@ -148,7 +153,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         <div><dt>Type</dt><dd>{run?.run_type ?? base?.run_type ?? '—'}</dd></div>
         <div><dt>Logical date</dt><dd>{formatLogicalDate(run?.logical_date ?? base?.logical_date)}</dd></div>
         <div><dt>Started</dt><dd>{formatDate(startedAt)}</dd></div>
-        <div><dt>Ended</dt><dd>{formatDate(run?.ended_at ?? base?.ended_at)}</dd></div>
+        <div><dt>Ended</dt><dd>{formatDate(endedAt)}</dd></div>
         <div>
           <dt>Duration</dt>
           <dd>
@@ -280,7 +285,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
 
       <section aria-labelledby="timeline-h">
         <h2 id="timeline-h">Timeline</h2>
-        <Timeline runId={runId} runStartedAt={run?.started_at ?? base?.started_at ?? null} tasks={tasks} now={now} running={running} />
+        <Timeline runId={runId} runStartedAt={startedAt} tasks={tasks} now={now} running={running} />
       </section>
 
       <section aria-labelledby="tasks-h">
