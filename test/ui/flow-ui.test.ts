@@ -257,6 +257,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await until('Trigger run to be available again', async () => (await page.getByRole('button', { name: 'Trigger run' }).getAttribute('aria-disabled')) === 'false');
     assert.equal(await focused(), 'Trigger run');
     assert.equal(await stack.db.prisma.dagRun.count({ where: { jobId } }), 0, 'no run was triggered while Pause was under way');
+    // A request that reaches no API is said as such, not in the browser's words (QA round 36b F3: "Pause failed: Failed to fetch").
+    await page.unroute(`**/api/airbyte/ingest/${jobId}`);
+    await page.route(`**/api/airbyte/ingest/${jobId}`, (route) => (route.request().method() === 'PATCH' ? route.abort('connectionrefused') : route.continue()));
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByText(/^Resume failed: Sluice's API did not answer \(stopped, restarting, or out of reach\): /).waitFor();
     await page.close();
   });
 

@@ -21,12 +21,19 @@ export class ApiClient {
   async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json', ...extra, ...this.auth.headers() };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(path, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      // The browser's own words ("Failed to fetch", "NetworkError when attempting to fetch
+      // resource") say nothing of what failed (QA round 36b F3).
+      throw new Error(`Sluice's API did not answer (stopped, restarting, or out of reach): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     const text = await res.text();
     let data: unknown = null;
     if (text !== '') {
