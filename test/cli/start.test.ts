@@ -207,6 +207,7 @@ test('a bad setting stops the process with one line naming it and a good example
   };
   assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_ARCHIVE_RETENTION_DAYS: '-1' }), 'sluice: SLUICE_ARCHIVE_RETENTION_DAYS: must be a whole number, 0 or more (example: SLUICE_ARCHIVE_RETENTION_DAYS=30)');
   assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_RUNNER_CONCURRENCY: '0' }), 'sluice: SLUICE_RUNNER_CONCURRENCY: must be a whole number from 1 to 256 (example: SLUICE_RUNNER_CONCURRENCY=4)');
+  assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_CATALOG_MAX_AGE_MINUTES: 'daily' }), 'sluice: SLUICE_CATALOG_MAX_AGE_MINUTES: must be a whole number from 0 to 525600 (example: SLUICE_CATALOG_MAX_AGE_MINUTES=60)');
   assert.equal(await said(['runner'], { ...runnerEnv, SLUICE_LOG_LEVEL: 'verbose' }), 'sluice: SLUICE_LOG_LEVEL: must be one of error, warn, info, debug (example: SLUICE_LOG_LEVEL=info)');
   // decryption-keys needs the installation's master key, not a new one (QA round 33a F6).
   assert.equal(

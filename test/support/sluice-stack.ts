@@ -65,6 +65,8 @@ export interface StackOptions {
   wrapHandlers?: (h: TaskHandlers) => TaskHandlers;
   /** DataHub sender settings; without them metadata is kept in the outbox and not sent. */
   datahub?: DataHubPublisherOptions;
+  /** How long extract reuses a discovered catalog (SLUICE_CATALOG_MAX_AGE_MINUTES); the runner's default when unset. */
+  catalogMaxAgeMs?: number;
 }
 
 export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
@@ -112,7 +114,15 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
   // Without a GMS, metadata is kept in the outbox (and shown), not sent.
   const datahub = new DataHubPublisher(db.prisma, { gmsUrl: null, logger, ...o.datahub });
   if (o.datahub?.gmsUrl) datahub.start();
-  const real = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.connectorsDir, datahub, publicUrl: url });
+  const real = createIngestionHandlers({
+    store,
+    keyring,
+    catalog,
+    connectorsDir: o.connectorsDir,
+    datahub,
+    publicUrl: url,
+    ...(o.catalogMaxAgeMs === undefined ? {} : { catalogMaxAgeMs: o.catalogMaxAgeMs }),
+  });
   const runner = await startRunner({
     prisma: db.prisma,
     redisUrl: testEnv.redisUrl,

@@ -127,6 +127,8 @@ interface IngestionSettings {
   duckdbMemoryLimit: string | undefined;
   /** Tasks the runner runs at once (SLUICE_RUNNER_CONCURRENCY): they share the default limit. */
   concurrency: number;
+  /** How long extract reuses a discovered catalog, in minutes (SLUICE_CATALOG_MAX_AGE_MINUTES). */
+  catalogMaxAgeMinutes: number;
 }
 
 /**
@@ -191,6 +193,7 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
     datahub,
     publicUrl: s.publicUrl.replace(/\/+$/, ''),
     duckdb: { memoryLimit },
+    catalogMaxAgeMs: s.catalogMaxAgeMinutes * 60_000,
   };
 }
 
@@ -252,7 +255,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     const deps = ingestionDeps(
       prisma,
       store,
-      { databaseUrl, catalog, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
+      { databaseUrl, catalog, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR ?? path.join(home, 'connectors'), publicUrl: apiConfig.publicUrl, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY, catalogMaxAgeMinutes: cfg.SLUICE_CATALOG_MAX_AGE_MINUTES },
       logger,
     );
     closers.push({ name: 'Iceberg catalog', close: () => deps.catalog.close() });
@@ -375,7 +378,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   const deps = ingestionDeps(
     prisma,
     store,
-    { databaseUrl: cfg.DATABASE_URL, catalog, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY },
+    { databaseUrl: cfg.DATABASE_URL, catalog, keyring, connectorsDir: cfg.SLUICE_CONNECTORS_DIR, publicUrl: cfg.SLUICE_PUBLIC_URL, datahub: cfg, duckdbMemoryLimit: cfg.SLUICE_DUCKDB_MEMORY_LIMIT, concurrency: cfg.SLUICE_RUNNER_CONCURRENCY, catalogMaxAgeMinutes: cfg.SLUICE_CATALOG_MAX_AGE_MINUTES },
     logger,
   );
   await removeConnectorLeftovers(logger);

@@ -37,6 +37,9 @@ const icebergCatalog = {
   SLUICE_ICEBERG_REST_WAREHOUSE: optional(z.string().min(1)),
 };
 
+/** How long extract reuses a job's discovered catalog, in minutes (0: discover on every run); a day by default, as Airbyte's platform. */
+const catalogMaxAge = wholeNumber(0, 525_600).default(1440);
+
 /** How long a finished run's files are kept (days; 0 = for ever): the runners' retention sweep. */
 const retention = {
   SLUICE_ARCHIVE_RETENTION_DAYS: wholeNumber(0).default(0),
@@ -63,6 +66,7 @@ export const runnerConfigSchema = z.object({
   SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
   SLUICE_RUNNER_CONCURRENCY: wholeNumber(1, 256).default(4),
   SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
+  SLUICE_CATALOG_MAX_AGE_MINUTES: catalogMaxAge,
   ...icebergCatalog,
   ...retention,
 });
@@ -110,6 +114,7 @@ export function startConfigSchema(cwd: string) {
     SLUICE_CONNECTORS_DIR: optional(z.string().min(1)),
     SLUICE_RUNNER_CONCURRENCY: wholeNumber(1, 256).default(4),
     SLUICE_DUCKDB_MEMORY_LIMIT: optional(duckdbMemoryLimit),
+    SLUICE_CATALOG_MAX_AGE_MINUTES: catalogMaxAge,
     ...icebergCatalog,
     ...retention,
   });

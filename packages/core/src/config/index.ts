@@ -46,6 +46,10 @@ export const SETTINGS = {
   SLUICE_ICEBERG_REST_TOKEN: { description: 'bearer token for the Iceberg REST catalog', example: 'a token your catalog issued' },
   SLUICE_ICEBERG_REST_WAREHOUSE: { description: 'warehouse the Iceberg REST catalog is asked for (its /v1/config?warehouse=)', example: 'analytics' },
   SLUICE_DUCKDB_MEMORY_LIMIT: { description: "DuckDB's memory limit for each stage or transform task and for merges (unset: 80 % of RAM shared by the runner's tasks and merges)", example: '4GB' },
+  SLUICE_CATALOG_MAX_AGE_MINUTES: {
+    description: "how long extract reuses a job's discovered catalog before it runs the connector's discover again (0: on every run; a source that sends only its catalog's columns shows a new column only to a discover)",
+    example: '60',
+  },
   DATAHUB_GMS_URL: { description: "DataHub's metadata service", example: 'http://datahub-gms:8080' },
   DATAHUB_GMS_TOKEN: { description: 'DataHub token', example: 'eyJhbGciOi...' },
 } as const satisfies Record<string, SettingDoc>;

@@ -22,22 +22,34 @@ export interface ExtractTaskDeps {
   connectorsDir: string;
   datahub: DataHubPublisher | null;
   publicUrl: string;
+  /** How long a discovered catalog is reused (SLUICE_CATALOG_MAX_AGE_MINUTES); 0: discover on every run. Default CATALOG_MAX_AGE_MS. */
+  catalogMaxAgeMs?: number;
 }
 
 /**
- * How long a discovered catalog is reused before extract discovers again (as Airbyte's platform
- * checks for schema changes periodically, not on every sync). A job whose selected streams are not
- * all in the stored catalog discovers at once, and so does the first run after a run that failed
- * since the catalog was discovered (`failedSinceDiscover`).
+ * How long a discovered catalog is reused by default before extract discovers again: a day, as
+ * Airbyte's platform checks for schema changes at most daily (its DISCOVER_REFRESH_WINDOW_MINUTES),
+ * not on every sync. A job whose selected streams are not all in the stored catalog discovers at
+ * once, and so does the first run after a run that failed since the catalog was discovered
+ * (`failedSinceDiscover`). SLUICE_CATALOG_MAX_AGE_MINUTES sets it; 0 discovers on every run, as
+ * PyAirbyte does: a source that sends only its catalog's columns (source-file, database sources)
+ * shows a new column only to a discover (QA round 37a F1).
  */
-export const CATALOG_TTL_MS = 24 * 3600_000;
+export const CATALOG_MAX_AGE_MS = 24 * 3600_000;
 
-function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[]): AirbyteCatalog | undefined {
-  if (row.sourceCatalog == null || row.sourceCatalogAt === null || Date.now() - row.sourceCatalogAt.getTime() > CATALOG_TTL_MS) return undefined;
+/** The stored catalog, when it is younger than `maxAgeMs` and declares every selected stream. */
+export function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[], maxAgeMs: number, now = Date.now()): AirbyteCatalog | undefined {
+  if (row.sourceCatalog == null || row.sourceCatalogAt === null || now - row.sourceCatalogAt.getTime() >= maxAgeMs) return undefined;
   const parsed = airbyteCatalogSchema.safeParse(row.sourceCatalog);
   if (!parsed.success) return undefined;
   const names = new Set(parsed.data.streams.map((s) => s.name));
   return streams.every((s) => names.has(s)) ? parsed.data : undefined;
+}
+
+/** An age as the log says it: whole hours, else minutes. */
+function ageText(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  return minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
 }
 
 /**
@@ -183,9 +195,10 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);
   const rediscover = await reasonToDiscoverAgain(ctx, row.sourceCatalogAt);
-  const stored = rediscover === null ? freshCatalog(row, ctx.job.streams) : undefined;
+  const maxAgeMs = deps.catalogMaxAgeMs ?? CATALOG_MAX_AGE_MS;
+  const stored = rediscover === null ? freshCatalog(row, ctx.job.streams, maxAgeMs) : undefined;
   if (rediscover !== null) ctx.log.info(`discovering the source again: ${rediscover}`);
-  if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${CATALOG_TTL_MS / 3600_000} h old)`);
+  if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${ageText(maxAgeMs)} old: SLUICE_CATALOG_MAX_AGE_MINUTES)`);
   /** The connector's refreshed configs being saved, one after the other (onControlConfig). */
   let controlConfigs: Promise<void> = Promise.resolve();
   const result = await runExtract({

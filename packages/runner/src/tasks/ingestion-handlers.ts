@@ -26,6 +26,8 @@ export interface IngestionDeps {
   publicUrl: string;
   /** The DuckDB session of each stage and transform (its memory limit). */
   duckdb?: TaskDuckDbSettings;
+  /** How long extract reuses a discovered catalog (SLUICE_CATALOG_MAX_AGE_MINUTES; extract-task.ts). */
+  catalogMaxAgeMs?: number;
 }
 
 function streamOf(ctx: TaskContext): string {
