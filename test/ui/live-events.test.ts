@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { LiveEvents, LiveRun } from '@sluice/ui/events';
-import { jobBody, startUiStack, type UiStack } from './ui-stack.ts';
+import { jobBody, startUiStack, until, type UiStack } from './ui-stack.ts';
 
 /** The development session cookie's name (packages/api/src/ui/dev-session.ts). */
 const DEV_SESSION_COOKIE = 'sluice_dev_session';
@@ -132,6 +132,33 @@ describe('live updates endpoint and the development session', () => {
     assert.ok(lines.some((l) => l.job_id === jobId));
     // Both say whether a scheduler runs (this stack has none).
     for (const f of [feed, jobs]) assert.deepEqual(f.events.find((e) => e.type === 'scheduler')?.data, { alive: false, last_seen_at: null });
+  });
+
+  test('the jobs feed sends the whole list once, then only the lines that changed until the list holds other jobs', async () => {
+    const created = await Promise.all(['lines a', 'lines b', 'lines c'].map((name) => stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name }))));
+    const [a, b] = created.map((c) => c.body.job_id as string);
+    let seen: SseEvent[] = [];
+    let newJob: string | undefined;
+    const feed = readEvents(`${stack.url}/api/events`, auth, (ev) => {
+      seen = ev;
+      return newJob !== undefined && ev.some((e) => e.type === 'jobs' && (e.data as LiveEvents['jobs']).jobs.some((l) => l.job_id === newJob));
+    });
+    const list = await until('the first jobs event', async () => (seen.find((e) => e.type === 'jobs')?.data as LiveEvents['jobs'] | undefined)?.jobs);
+    assert.ok(list.length >= 3 && list.some((l) => l.job_id === a) && list.some((l) => l.job_id === b));
+    const paused = await stack.api('PATCH', `/api/airbyte/ingest/${String(a)}`, stack.devToken, { is_paused: true });
+    assert.equal(paused.status, 200);
+    const change = await until('the paused job\'s line', async () =>
+      seen.map((e) => (e.type === 'job_lines' ? (e.data as LiveEvents['job_lines']).changed : [])).find((c) => c.some((l) => l.job_id === a && l.is_paused)),
+    );
+    // QA round 36b F4: each change sent every job's line again.
+    assert.deepEqual(change.map((l) => l.job_id), [a], 'only the changed line comes');
+    assert.equal(seen.filter((e) => e.type === 'jobs').length, 1, 'the whole list came once');
+    newJob = (await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name: 'lines new' }))).body.job_id as string;
+    const { events } = await feed;
+    const lists = events.filter((e) => e.type === 'jobs').map((e) => (e.data as LiveEvents['jobs']).jobs);
+    assert.equal(lists.length, 2, 'a job created sends the whole list again');
+    assert.equal(lists[1]?.[0]?.job_id, newJob, 'newest first');
+    assert.equal(lists[1]?.find((l) => l.job_id === a)?.is_paused, true, 'with the changes since');
   });
 
   test('watching needs credentials, a thing that exists, and a sensible query', async () => {

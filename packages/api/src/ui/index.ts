@@ -12,7 +12,7 @@ import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
 import { LiveHub } from './live-hub.ts';
-import { findTaskInstance, loadJob, loadJobLines, loadLogLines, logTailStart, loadRun, loadSchedulerSeen } from './live-queries.ts';
+import { findTaskInstance, jobLinesChange, loadJob, loadJobLines, loadLogLines, logTailStart, loadRun, loadSchedulerSeen } from './live-queries.ts';
 import type { UiPrincipal } from './principal.ts';
 
 export { DevSession, DEV_SESSION_COOKIE, DEV_PRINCIPAL } from './dev-session.ts';
@@ -191,7 +191,11 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     } else {
       unsubscribes.push(
         hub.subscribe(`jobs:${scope}`, () => loadJobLines(deps.prisma, principal), {
-          change: (jobs) => send('jobs', { jobs }),
+          change: (jobs, previous) => {
+            const change = jobLinesChange(jobs, previous);
+            if ('jobs' in change) send('jobs', change);
+            else send('job_lines', change);
+          },
           gone: gone('jobs are gone'),
           stale,
         }),

@@ -6,12 +6,26 @@ import { LiveHub } from './live-hub.ts';
 
 const logger = createLogger({ silent: true });
 
-function recorder<T>(): { changes: T[]; gone: number; stale: boolean[]; listener: { change(p: T): void; gone(): void; stale(s: boolean): void } } {
+function recorder<T>(): {
+  changes: T[];
+  previous: (T | undefined)[];
+  gone: number;
+  stale: boolean[];
+  listener: { change(p: T, previous: T | undefined): void; gone(): void; stale(s: boolean): void };
+} {
   const r = {
     changes: [] as T[],
+    previous: [] as (T | undefined)[],
     gone: 0,
     stale: [] as boolean[],
-    listener: { change: (p: T) => void r.changes.push(p), gone: () => void (r.gone += 1), stale: (s: boolean) => void r.stale.push(s) },
+    listener: {
+      change: (p: T, previous: T | undefined) => {
+        r.changes.push(p);
+        r.previous.push(previous);
+      },
+      gone: () => void (r.gone += 1),
+      stale: (s: boolean) => void r.stale.push(s),
+    },
   };
   return r;
 }
@@ -37,6 +51,9 @@ test('one fetch per tick serves every watcher of a topic, and only changes are s
   await sleep(60);
   assert.deepEqual(a.changes, [{ v: 1 }, { v: 2 }]);
   assert.deepEqual(b.changes, [{ v: 1 }, { v: 2 }]);
+  // Each hears, with a change, the payload it heard before (for a change sent as a difference).
+  assert.deepEqual(a.previous, [undefined, { v: 1 }]);
+  assert.deepEqual(b.previous, [undefined, { v: 1 }]);
   assert.ok(fetches - before <= 4, `two watchers share the ticks (${fetches - before} fetches in ~3 ticks)`);
   offA();
   offB();

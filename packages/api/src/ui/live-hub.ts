@@ -5,8 +5,12 @@ import { errorSummary } from '@sluice/db';
 export type TopicFetch<T> = () => Promise<T | null>;
 
 export interface TopicListener<T> {
-  /** Called with each new payload (the current one first), only when it changed. */
-  change(payload: T): void;
+  /**
+   * Called with each new payload (the current one first), only when it changed, and the payload
+   * this listener heard before it (undefined for its first): every listener of a topic hears each
+   * of its changes, in order.
+   */
+  change(payload: T, previous: T | undefined): void;
   /** Called once when the watched thing is gone (deleted, or not visible). */
   gone(): void;
   /**
@@ -65,7 +69,7 @@ export class LiveHub {
       void this.#refresh(key, topic);
     } else {
       topic.listeners.add(l);
-      if (topic.last !== undefined) l.change(topic.payload);
+      if (topic.last !== undefined) l.change(topic.payload, undefined);
       if (topic.stale) l.stale(true);
     }
     this.#schedule();
@@ -132,8 +136,9 @@ export class LiveHub {
     }
     const json = JSON.stringify(payload);
     if (json === topic.last) return;
+    const previous = topic.payload;
     topic.last = json;
     topic.payload = payload;
-    for (const l of topic.listeners) l.change(payload);
+    for (const l of topic.listeners) l.change(payload, previous);
   }
 }

@@ -72,6 +72,26 @@ export async function loadJobLines(prisma: PrismaClient, principal: UiPrincipal)
   return jobs.map((j) => ({ job_id: j.id, is_paused: j.isPaused, status: j.status, runs: j.runs.map(runSummary) }));
 }
 
+/** What a jobs feed sends for a new list: the whole list, or the lines that changed when it holds the same jobs in the same order. */
+export type JobLinesChange = { jobs: LiveJobLine[] } | { changed: LiveJobLine[] };
+
+/** Per list, what it changed from the list before it: every watcher of a topic hears the same pair. */
+const changes = new WeakMap<LiveJobLine[], { from: LiveJobLine[]; change: JobLinesChange }>();
+
+/**
+ * What to send a watcher who holds `previous` (undefined: nothing yet) for `current`. QA round 36b
+ * F4: every run change sent every job's line again to every open jobs page (38 KB an event with
+ * 30 jobs).
+ */
+export function jobLinesChange(current: LiveJobLine[], previous: LiveJobLine[] | undefined): JobLinesChange {
+  if (previous === undefined || previous.length !== current.length || previous.some((l, i) => l.job_id !== current[i]?.job_id)) return { jobs: current };
+  const known = changes.get(current);
+  if (known?.from === previous) return known.change;
+  const change = { changed: current.filter((l, i) => JSON.stringify(l) !== JSON.stringify(previous[i])) };
+  changes.set(current, { from: previous, change });
+  return change;
+}
+
 /** A job's DAG and recent runs with every task state, or null when it is not there for this viewer. */
 export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobId: string): Promise<LiveJob | null> {
   const job = await prisma.ingestionJob.findUnique({

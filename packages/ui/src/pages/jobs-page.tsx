@@ -88,6 +88,13 @@ export function JobsPage(): ReactNode {
         return current.every((j) => visible.has(j.job_id)) ? current : current.filter((j) => visible.has(j.job_id));
       });
     },
+    // The same jobs, some of whose lines changed: only those come.
+    job_lines: ({ changed }) =>
+      setLines((current) => {
+        const next = new Map(current);
+        for (const l of changed) next.set(l.job_id, l);
+        return next;
+      }),
   });
 
   const shown = useMemo(() => {

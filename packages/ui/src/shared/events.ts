@@ -4,7 +4,9 @@
  * JSON `data:` line holding one of these payloads. Types and one limit: imported by both sides.
  *
  * Query parameters choose what is watched (the viewer sees only what it may see):
- * - none: `jobs` events: every visible job with its most recent runs (the jobs list);
+ * - none: `jobs` events: every visible job with its most recent runs (the jobs list), then
+ *   `job_lines` events: only the lines that changed, while the list holds the same jobs in the
+ *   same order (a job created, deleted or hidden sends the whole list again);
  * - `job_id`: `job` events: the job's DAG and its recent runs with every task state (graph + grid);
  * - `run_id`: `run` events: one run with its tasks' counts, times, errors and outputs;
  * - `run_id` + `task_id` + `map_index` + `try`: also `log` events, new lines of that try as written
@@ -162,6 +164,8 @@ export interface LiveLogLine {
 
 export interface LiveEvents {
   jobs: { jobs: LiveJobLine[] };
+  /** The lines of the last `jobs` list that changed (a run started or ended, a pause), each whole. */
+  job_lines: { changed: LiveJobLine[] };
   job: { job: LiveJob };
   run: { run: LiveRun };
   /**
