@@ -36,17 +36,39 @@ const spec: ConnectorSpec = {
 };
 
 let api: ApiHarness;
+let lateSpecAsked = 0;
 const DEV = 'dev-token-secrets-0123';
 let jobs: string[] = [];
 
 before(async () => {
   api = await startApi({
     devToken: DEV,
-    getConnectorSpec: (name) => Promise.resolve(name === 'source-specced' ? spec : undefined),
+    // source-late-spec's spec comes after the create stopped waiting for it (a first use's install).
+    getConnectorSpec: (name) => Promise.resolve(name === 'source-specced' || (name === 'source-late-spec' && lateSpecAsked++ > 0) ? spec : undefined),
   });
 });
 after(async () => {
   await api.close();
+});
+
+test("a spec that comes after the create stopped waiting for it masks its secrets from then on, not from the job's first run (QA round 37b F2)", async () => {
+  const secret = canary('late-spec');
+  const created = await api.request('POST', '/api/airbyte/ingest', {
+    token: DEV,
+    body: ingestBody({ name: 'late spec', source_name: 'source-late-spec', source_config: { host: 'db.example', opaque: secret } }),
+  });
+  assert.equal(created.status, 201, created.text);
+  const deadline = Date.now() + 10_000;
+  let shown: unknown;
+  for (;;) {
+    shown = (await api.request('GET', `/api/airbyte/ingest/${String(created.body.job_id)}`, { token: DEV })).body.source_config;
+    if (JSON.stringify(shown).includes('**********') || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Before: the secret was answered as it is until a run's extract read the spec.
+  assert.deepEqual(shown, { host: 'db.example', opaque: '**********' });
+  const listed = await api.request('GET', '/api/airbyte/ingest?limit=100', { token: DEV });
+  assert.ok(!listed.text.includes(secret), 'nor in the list');
 });
 
 test('secrets are masked in answers, by key name and by the connector spec', async () => {

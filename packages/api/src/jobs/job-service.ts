@@ -150,7 +150,38 @@ export class JobService {
     }
     this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
     await this.#syncSchedule(id);
+    if (connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(id, spec.sourceName, spec.sourceConfig, secretPaths);
     return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id), replayed: false };
+  }
+
+  /**
+   * A job created without its connector's spec (the spec came later than the request waited, as on
+   * a connector's first use) has only the secrets its key names show. The lookup goes on in the
+   * background: once the spec comes, the fields it marks `airbyte_secret` are added to the job's
+   * secret paths, so that answers mask them from then on, not from the job's first run (QA round 37b
+   * F2). Only while the job still has the config it was created with (compare-and-set on its paths,
+   * each added one still holding the value seen); a spec that does not come leaves it to that run.
+   */
+  async #learnSecretsLater(jobId: string, sourceName: string, config: Record<string, unknown>, known: readonly string[]): Promise<void> {
+    try {
+      const spec = await this.#connectorSpec(sourceName);
+      if (spec === undefined || spec === 'missing') return;
+      const added = findSecretPaths(config, spec).filter((path) => !known.includes(path));
+      if (added.length === 0) return;
+      const job = await this.d.prisma.ingestionJob.findUnique({ where: { id: jobId } });
+      if (job === null || this.#unopenable(job) !== null) return;
+      const now = openSourceConfig(this.d.keyring, jobId, job.sourceConfigEncrypted);
+      const still = added.filter((path) => canonicalJson(valueAt(now, path)) === canonicalJson(valueAt(config, path)) && !job.secretPaths.includes(path));
+      if (still.length === 0) return;
+      for (const v of secretValues(now, still)) configSecrets.add(v);
+      const changed = await this.d.prisma.ingestionJob.updateMany({
+        where: { id: jobId, secretPaths: { equals: job.secretPaths } },
+        data: { secretPaths: [...job.secretPaths, ...still].sort() },
+      });
+      if (changed.count === 1) this.#log.info(`the connector's spec came after job ${jobId} was created: its secrets ${still.join(', ')} are masked from now on`, { jobId, source: sourceName });
+    } catch (err) {
+      this.#log.warn("a late connector spec's secrets were not added to the job; its first run adds them", { jobId, source: sourceName, error: errorMessage(err) });
+    }
   }
 
   /** The job row and its DAG, in one transaction. */
