@@ -447,7 +447,7 @@ test("after a run that staged values that do not fit their columns, the next run
   );
 });
 
-test('a field the source changed from object to string is a counted reject until the next run discovers it, not stored with its quotes (QA round 31a)', { timeout: 180_000 }, async () => {
+test('a field the source changed from object to string makes extract discover again: its strings are loaded as they are, not as NULLs or with their quotes (QA rounds 31a, 37a F2)', { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-unobject-${Date.now()}.json`);
   await writeFile(sourceFile, JSON.stringify({ records: 2, extra_field: 'details', declare_extra: true, extra_as_object: true }));
   const job = await createJob({ name: 'object to string', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_unobject', mode: 'append', streams: ['users'] });
@@ -456,17 +456,39 @@ test('a field the source changed from object to string is a counted reject until
   await writeFile(sourceFile, JSON.stringify({ records: 4, extra_field: 'details', declare_extra: true }));
   const second = await runJob(job);
   assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.error])));
-  const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings;
-  assert.deepEqual(warnings, [
-    `stream users: 2 of 2 records had values that do not fit their column type (details: 2); those values are NULL, and the records are kept in staging/${second.run_id}/rejects/users.jsonl (archive moves or removes it with the run's files)`,
-  ]);
-  await writeFile(sourceFile, JSON.stringify({ records: 6, extra_field: 'details', declare_extra: true }));
-  assert.equal((await runJob(job)).state, 'success');
+  // Before (QA round 37a F2): 2 of 2 records had values that did not fit, loaded as NULL until the next run discovered.
+  assert.deepEqual((await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings, []);
+  const logs = (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${second.run_id}/tasks/extract/logs`)).body.lines.map((l) => l.message);
+  assert.ok(
+    logs.includes("records carry values of another type than the stored catalog declares (users: details): discovering the source's schema again"),
+    logs.join('\n'),
+  );
   const users = await readWithPyIceberg(stack.db.url, 'values_unobject', 'users', false);
-  // Before: records 3 and 4 were stored as "x3" and "x4" with their quotes, and 5 and 6 without, with no warning.
+  // Before QA round 31a: records 3 and 4 were stored as "x3" and "x4" with their quotes.
   assert.deepEqual(
     users.rows.map((r) => [Number(r['seq']), r['details'] ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
-    [[1, '{"v":"x1"}'], [2, '{"v":"x2"}'], [3, null], [4, null], [5, 'x5'], [6, 'x6']],
+    [[1, '{"v":"x1"}'], [2, '{"v":"x2"}'], [3, 'x3'], [4, 'x4']],
+  );
+});
+
+test("a merge whose source changed a column's type does not write NULLs over the table's values: extract discovers the new type (QA round 37a F2)", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-merge-retyped-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 2, extra_field: 'details', declare_extra: true, extra_as_object: true }));
+  const job = await createJob({ name: 'merge retyped', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_merge_retyped', mode: 'merge', streams: ['users'] });
+  const first = await runJob(job);
+  assert.equal(first.state, 'success', JSON.stringify(first.tasks.map((t) => [t.task_id, t.error])));
+  // The source now declares and sends details as a string, and sends user 1 again.
+  await writeFile(sourceFile, JSON.stringify({ records: 2, extra_field: 'details', declare_extra: true, extra_users: [{ id: 1, seq: 1, name: 'user 1 again' }] }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.error])));
+  const users = await readWithPyIceberg(stack.db.url, 'values_merge_retyped', 'users', false);
+  // Before: user 1's details was replaced by NULL (a value that did not fit the stored catalog's object), and the run succeeded.
+  assert.deepEqual(
+    users.rows.map((r) => [Number(r['id']), r['name'], r['details'] ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [
+      [1, 'user 1 again', 'x1'],
+      [2, 'user 2', '{"v":"x2"}'],
+    ],
   );
 });
 

@@ -521,8 +521,10 @@ class ExtractRun {
    * Each read stream's JSON schema for stage. When records carry fields the stored catalog the
    * caller passed does not declare (the source added a column since it was discovered), the
    * connector discovers again and the streams' new schemas are used (and handed back as
-   * `discoveredCatalog`, to be stored), so that this run loads the column. Fields that no schema
-   * declares are said in the log: stage does not load them.
+   * `discoveredCatalog`, to be stored), so that this run loads the column; so it does when values
+   * do not have the type the stored catalog declares (the source changed a column's type: the
+   * load then sees the new type, instead of NULLs). Fields that no schema declares are said in the
+   * log: stage does not load them.
    */
   async #schemasForStaging(
     configured: ConfiguredAirbyteCatalog,
@@ -533,7 +535,10 @@ class ExtractRun {
     for (const [name, kept] of [...this.#resumed, ...this.#continued]) {
       if (kept.undeclaredFields.length > 0) found.set(name, [...new Set([...(found.get(name) ?? []), ...kept.undeclaredFields])]);
     }
-    if (found.size === 0) return schemas;
+    // Values that do not have their declared type: the source may have changed a column's type since
+    // the stored catalog (QA round 37a F2: each was loaded as NULL, over a merge's good values).
+    const misfits = this.#fields?.misfits() ?? new Map<string, string[]>();
+    if (found.size === 0 && misfits.size === 0) return schemas;
     const describe = (m: Map<string, string[]>): string => [...m].map(([stream, names]) => `${stream}: ${names.join(', ')}`).join('; ');
     // Fields already known not to be in the source's schema (a discover after they were seen did
     // not declare them) do not make it discover again.
@@ -544,8 +549,12 @@ class ExtractRun {
         return fresh.length > 0 ? [[stream, fresh] as const] : [];
       }),
     );
-    if (this.#o.catalog && this.#masker && unknown.size > 0) {
-      this.#log('info', 'sluice', `records carry fields the stored catalog does not declare (${describe(unknown)}): discovering the source's schema again`);
+    const why = [
+      ...(unknown.size > 0 ? [`records carry fields the stored catalog does not declare (${describe(unknown)})`] : []),
+      ...(misfits.size > 0 ? [`records carry values of another type than the stored catalog declares (${describe(misfits)})`] : []),
+    ];
+    if (this.#o.catalog && this.#masker && why.length > 0) {
+      this.#log('info', 'sluice', `${why.join('; ')}: discovering the source's schema again`);
       const fresh = await this.#o.connector.tryDiscover(this.#o.config, this.#masker, commandOptions);
       if (fresh.ok) {
         this.#discovered = fresh.value;
