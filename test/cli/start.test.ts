@@ -390,6 +390,15 @@ test('a start after one killed with SIGKILL takes over the local PostgreSQL and 
     return started;
   };
   const first = await start();
+  // A second start from the same directory while the first runs refuses, and leaves the first's
+  // services alone (QA round 37b F1: it took them over as leftovers, and stopped them as it failed).
+  const twice = await sluice(['start'], { SLUICE_PORT: String(await freePort()), SLUICE_LOG_FORMAT: 'json' }, cwd);
+  assert.equal(twice.code, 1, twice.stdout + twice.stderr);
+  assert.equal(
+    twice.stderr.trim(),
+    `sluice: another sluice start (pid ${first.child.pid ?? 0}) runs from ${path.join(cwd, '.sluice')}: its PostgreSQL, Redis and data are its own. Stop it first (Ctrl-C in its terminal, or kill ${first.child.pid ?? 0}), or run this one from another directory`,
+  );
+  assert.equal((await fetch(`http://127.0.0.1:${first.port}/readyz`)).status, 200, 'the first start still has its PostgreSQL and Redis');
   process.kill(first.child.pid ?? 0, 'SIGKILL'); // the node process alone: its services run on
   await first.exited;
   assert.ok(await isListening('127.0.0.1', 54329), 'PostgreSQL outlived the killed start');

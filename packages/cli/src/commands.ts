@@ -18,6 +18,7 @@ import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
 import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
 import { closeAll, type Closer } from './shutdown.ts';
+import { claimStartDirectory } from './start-lock.ts';
 
 /**
  * The runner's step: its running tries' time to finish, then time for those given up to stop (a
@@ -201,7 +202,8 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
 export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: string): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
   const catalog = catalogSetting(cfg);
-  const closers: Closer[] = [];
+  const release = claimStartDirectory(home);
+  const closers: Closer[] = [{ name: 'start lock', close: async () => release() }];
   const local: LocalService[] = [];
   try {
     let databaseUrl = cfg.DATABASE_URL;
@@ -284,7 +286,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     closers.push({ name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS, givenUp: RUNNER_GIVEN_UP });
     const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
     closers.push({ name: 'retention sweeps', close: () => retention.close() });
-    for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
+    // Stopped after everything else, before the start lock goes (closers close in reverse).
+    for (const s of local) closers.splice(1, 0, { name: `local service ${s.url}`, close: () => s.stop() });
 
     await warnIfStoreUnusable(store, logger);
     await removeConnectorLeftovers(logger);
@@ -293,8 +296,9 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       logger.info(`single-user development mode: the bearer token is in ${path.join(home, 'dev-token')}`);
     }
   } catch (err) {
-    await closeAll(logger, closers);
+    await closeAll(logger, closers.slice(1));
     for (const s of local) await s.stop().catch(() => undefined);
+    release();
     throw err;
   }
   await runUntilSignal(logger, closers, { runsTries: true });
