@@ -26,11 +26,13 @@ export const errorResponse = z.object({ error: z.string() }).meta({ id: 'ErrorRe
 
 /** The job's status columns, as both views show them. */
 const statusFields = {
-  status: z.enum(JOB_STATUSES),
+  status: z
+    .enum(JOB_STATUSES)
+    .describe('failed: its last run that ran failed, or was cancelled (by an operator, or as the job was deleted): the contract has no cancelled status, and status_message says which'),
   status_message: z.string().nullable(),
   last_started_at: timestamp.nullable(),
   last_completed_at: timestamp.nullable(),
-  last_failed_at: timestamp.nullable(),
+  last_failed_at: timestamp.nullable().describe('when a run of the job last failed or was cancelled after it started'),
   is_deleted: z.boolean(),
   deleted_at: timestamp.nullable(),
 };
