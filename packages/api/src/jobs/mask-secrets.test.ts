@@ -4,13 +4,16 @@ import { findSecretPaths } from '@sluice/core/secrets';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
 
 test('masking replaces exactly the secret values and leaves the input alone', () => {
-  const config = { a: { token: 'tok-123' }, list: [{ password: 'pw-456' }], keep: 'x', nothing: null };
+  const config = { a: { token: 'tok-123' }, list: [{ password: 'pw-456' }], keep: 'x', nothing: null, client_secret: true, pin: 1234 };
   const paths = findSecretPaths(config, undefined);
-  assert.deepEqual(maskSecrets(config, [...paths, 'nothing', 'absent.path']), {
+  assert.deepEqual(maskSecrets(config, [...paths, 'nothing', 'absent.path', 'pin']), {
     a: { token: '**********' },
     list: [{ password: '**********' }],
     keep: 'x',
     nothing: null,
+    // A boolean tells nothing: it keeps its type (QA round 37b F5: answered as "**********").
+    client_secret: true,
+    pin: '**********',
   });
   assert.equal(config.a.token, 'tok-123');
 });

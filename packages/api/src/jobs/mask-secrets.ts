@@ -28,11 +28,13 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
 /**
  * A copy of `config` with the value at every secret path (`findSecretPaths`) replaced by
  * `**********`, and the password of every URL in its other strings too
- * (`postgres://user:**********@host/db`), as the logs hide it.
+ * (`postgres://user:**********@host/db`), as the logs hide it. A boolean at a secret path is no
+ * secret (true or false tells nothing a name does not) and keeps its type (QA round 37b F5: a
+ * typed client read `"client_secret": true` back as a string).
  */
 export function maskSecrets(config: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
   const copy = structuredClone(config);
-  for (const path of paths) replaceAt(copy, path, () => REDACTED);
+  for (const path of paths) replaceAt(copy, path, (v) => (typeof v === 'boolean' ? v : REDACTED));
   return mapStrings(copy, maskUrlPasswords) as Record<string, unknown>;
 }
 
