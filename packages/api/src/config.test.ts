@@ -19,6 +19,11 @@ test('defaults: port 8080, public URL without trailing slash, dev mode', () => {
   assert.deepEqual(c.auth, { issuer: null, audience: null, clientId: null, devToken: 'dev-token-long-enough' });
 });
 
+test('the public URL follows SLUICE_PORT when unset (QA round 37b F6: http://localhost:8080 whatever the port)', () => {
+  assert.equal(loadApiConfig(base).publicUrl, 'http://localhost:8080');
+  assert.equal(loadApiConfig({ ...base, SLUICE_PORT: '18700' }).publicUrl, 'http://localhost:18700');
+});
+
 test('listen address: loopback in development mode, every interface with an issuer, or as set', () => {
   assert.equal(loadApiConfig(base).host, '127.0.0.1', 'dev mode: anyone who loads a page is the admin');
   const { SLUICE_DEV_TOKEN: _d, ...noDev } = base;

@@ -14,7 +14,8 @@ export const apiConfigSchema = z.object({
   SLUICE_STORAGE_URL: storageUrl,
   SLUICE_PORT: port.default(8080),
   SLUICE_HOST: optional(listenHost),
-  SLUICE_PUBLIC_URL: httpUrl.default('http://localhost:8080'),
+  // Unset: this API's own address on this host (QA round 37b F6: 8080 whatever SLUICE_PORT said).
+  SLUICE_PUBLIC_URL: optional(httpUrl),
   SLUICE_AUTH_ISSUER: optional(httpUrl),
   SLUICE_AUTH_AUDIENCE: optional(z.string().min(1)),
   /** The OAuth client id the flow UI signs in with (authorization code + PKCE); UI only. */
@@ -93,7 +94,7 @@ export function loadApiConfig(env: Record<string, string | undefined>): ApiConfi
     storageUrl: c.SLUICE_STORAGE_URL,
     port: c.SLUICE_PORT,
     host: c.SLUICE_HOST ?? (c.SLUICE_AUTH_ISSUER === undefined ? '127.0.0.1' : null),
-    publicUrl: c.SLUICE_PUBLIC_URL.replace(/\/+$/, ''),
+    publicUrl: (c.SLUICE_PUBLIC_URL ?? `http://localhost:${c.SLUICE_PORT}`).replace(/\/+$/, ''),
     auth: {
       issuer: c.SLUICE_AUTH_ISSUER ?? null,
       audience: c.SLUICE_AUTH_AUDIENCE ?? null,
