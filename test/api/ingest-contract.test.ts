@@ -278,7 +278,10 @@ describe('rejected, nothing stored', () => {
     ['unknown transformation_type', ingestBody({ column_transformations: [{ column: 'a', transformation_type: 'hash' }] }), 400, /transformation_type: /],
     ['name as a number', ingestBody({ name: 42 }), 400, /^name: must be a string$/],
     ['streams as a string', ingestBody({ streams: 'users' }), 400, /^streams: must be an array$/],
-    ['source_config as an array', ingestBody({ source_config: [1] }), 400, /source_config: .*expected record|source_config: .*expected object/],
+    // In words, as every other field's (QA round 37b F7: zod's "Invalid input: expected record, received string").
+    ['source_config as an array', ingestBody({ source_config: [1] }), 400, /^source_config: must be a JSON object, not an array$/],
+    ['source_config as a string', ingestBody({ source_config: 'x' }), 400, /^source_config: must be a JSON object$/],
+    ['source_config as null', ingestBody({ source_config: null }), 400, /^source_config: must be a JSON object, not null$/],
     ['archive_staging as a string', ingestBody({ archive_staging: 'yes' }), 400, /^archive_staging: must be a boolean$/],
     ['catchup as a string', ingestBody({ catchup: 'yes' }), 400, /^catchup: must be a boolean$/],
     ['tags with a number', ingestBody({ tags: ['a', 1] }), 400, /tags\[1\]: /],

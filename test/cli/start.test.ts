@@ -159,6 +159,11 @@ test("a command's --help says what it reads and starts nothing (QA round 33c F8:
   assert.equal(lines[0], 'usage: sluice api');
   assert.ok(lines.some((l) => /^ {2}DATABASE_URL +PostgreSQL connection URL$/.test(l)), r.stdout);
   assert.ok(lines.some((l) => /^ {2}SLUICE_MASTER_KEY +base64 of 32 random bytes/.test(l)), r.stdout);
+  // No command at all is a usage error (QA round 37b F7: it exited 0), said on stderr; help asked for is not.
+  const none = await sluice([], {});
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^usage: sluice <command>/);
+  assert.equal((await sluice(['help'], {})).code, 0);
   const keys = await sluice(['decryption-keys', '-h'], {});
   assert.equal(keys.code, 0, keys.stderr);
   assert.match(keys.stdout, /^usage: sluice decryption-keys <key name>\n[\s\S]* {2}SLUICE_MASTER_KEY +the installation's master key/);

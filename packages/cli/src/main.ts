@@ -129,6 +129,10 @@ async function main(argv: string[]): Promise<void> {
       }
       return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, env, DECRYPTION_KEYS_SETTINGS), argv[1]);
     case undefined:
+      // No command is a usage error, as an unknown one is: a script that lost its command can tell (QA round 37b F7).
+      process.stderr.write(`${USAGE}\n`);
+      process.exitCode = 2;
+      return;
     case '-h':
     case '--help':
     case 'help':

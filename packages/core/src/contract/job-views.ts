@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { columnTransformationView } from './column-transformation.ts';
 import { TASK_TYPES } from '../dag/task-types.ts';
 import { RUN_STATES, RUN_TYPES, TASK_STATES } from '../states/states.ts';
-import { WRITE_MODES } from './create-ingest-job.ts';
+import { maxActiveRuns, WRITE_MODES } from './create-ingest-job.ts';
 
 export const JOB_STATUSES = ['new', 'running', 'completed', 'failed'] as const;
 // One list of each, re-exported: the contract's enums are the engine's states and the DAG's task types.
@@ -67,7 +67,7 @@ export const jobView = z
     schedule: z.string().nullable(),
     timezone: z.string(),
     catchup: z.boolean(),
-    max_active_runs: z.number().int().describe('runs of the job at once; the others wait queued'),
+    max_active_runs: maxActiveRuns.describe('runs of the job at once; the others wait queued'),
     domain: z.string().nullable(),
     tags: z.array(z.string()),
     owner_id: z.string().nullable(),

@@ -61,12 +61,14 @@ export function issueWording(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type': {
       const input = issue.input;
-      if (issue.expected === 'number' && typeof input === 'number' && Number.isNaN(input)) return 'must be a number';
-      if (issue.expected === 'int') return 'must be a whole number';
-      if (issue.expected === 'object' && Array.isArray(input)) return 'must be a JSON object, not an array';
-      if (issue.expected === 'object' && input === null) return 'must be a JSON object, not null';
-      if (issue.expected === 'array') return 'must be an array';
-      if (['string', 'number', 'boolean', 'object'].includes(issue.expected)) return `must be a ${issue.expected === 'object' ? 'JSON object' : issue.expected}`;
+      // A record (source_config) is a JSON object too (QA round 37b F7: "expected record, received string").
+      const expected = issue.expected === 'record' ? 'object' : issue.expected;
+      if (expected === 'number' && typeof input === 'number' && Number.isNaN(input)) return 'must be a number';
+      if (expected === 'int') return 'must be a whole number';
+      if (expected === 'object' && Array.isArray(input)) return 'must be a JSON object, not an array';
+      if (expected === 'object' && input === null) return 'must be a JSON object, not null';
+      if (expected === 'array') return 'must be an array';
+      if (['string', 'number', 'boolean', 'object'].includes(expected)) return `must be a ${expected === 'object' ? 'JSON object' : expected}`;
       return undefined;
     }
     case 'too_small': {
