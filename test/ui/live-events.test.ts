@@ -138,7 +138,7 @@ describe('live updates endpoint and the development session', () => {
     const created = await Promise.all(['lines a', 'lines b', 'lines c'].map((name) => stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name }))));
     const [a, b] = created.map((c) => c.body.job_id as string);
     let seen: SseEvent[] = [];
-    let newJob: string | undefined;
+    let newJob: string | undefined = undefined; // set once the first list came: the feed waits for its list
     const feed = readEvents(`${stack.url}/api/events`, auth, (ev) => {
       seen = ev;
       return newJob !== undefined && ev.some((e) => e.type === 'jobs' && (e.data as LiveEvents['jobs']).jobs.some((l) => l.job_id === newJob));

@@ -29,7 +29,7 @@ const FITS: Record<string, Fits> = {
 function fitsOf(schema: unknown): Fits | null {
   if (schema === null || typeof schema !== 'object') return null;
   const type = (schema as { type?: unknown }).type;
-  const types = (Array.isArray(type) ? type : [type]).filter((t) => t !== 'null');
+  const types = (Array.isArray(type) ? (type as unknown[]) : [type]).filter((t) => t !== 'null');
   const [only] = types;
   return types.length === 1 && typeof only === 'string' ? (FITS[only] ?? null) : null;
 }
