@@ -176,6 +176,21 @@ test("a column whose type the source changed fails the load saying how to load i
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 4, 5], 'read on from the state taken over: no record twice');
 });
 
+test("a column the source changed to strings fails the append's load at once, not with NULLs: the advice's cast fits only values that read as the table's type, and overwrite is named (QA round 37a F2, F4)", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-stringed-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'stringed', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_stringed', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  await writeFile(sourceFile, JSON.stringify({ records: 4, id_as_string: true }));
+  // Before: this run loaded ids "u3" and "u4" as NULL and succeeded; the advice was a cast to long alone.
+  assertLoadFailedOnce(
+    await runJob(job),
+    /^values_stringed\.users: column "id" has type long in the table but string in the data; .*\. To load it while its values read as long values, cast "id" to long with a column transformation \(transformation_type "cast", target_type "long"\); otherwise load into a new table, or overwrite this one \(mode overwrite replaces the column\): delete this job/,
+  );
+  const users = await readWithPyIceberg(stack.db.url, 'values_stringed', 'users', false);
+  assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort(), [1, 2], 'nothing of the refused run was written');
+});
+
 test('an overwrite job follows a column whose type the source changed: every row is replaced, and so is the column', { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-reretyped-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

@@ -578,7 +578,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
                 `To load it, load into a new table (another schema_name), or overwrite this one (mode overwrite replaces the column with the encrypted one): ${RECREATE_FOR}`
             : widened
               ? `${err.message}. To load it while its values stay whole numbers, ${cast}; once they have fractions, load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`
-              : `${err.message}. To load it, ${cast}, or load into a new table: ${RECREATE_FOR}`,
+              : // The cast fits only values that read as the table's type (QA round 37a F4: "A1" as a long).
+                `${err.message}. To load it while its values read as ${err.tableType} values, ${cast}; otherwise load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`,
           { cause: err },
         );
       }
