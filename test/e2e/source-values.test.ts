@@ -191,6 +191,37 @@ test("a column the source changed to strings fails the append's load at once, no
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort(), [1, 2], 'nothing of the refused run was written');
 });
 
+test("an encrypted column's doc names a plaintext type every row reads as: a change the rows before would not read as is refused, one from strings keeps saying string (QA round 37a F3)", { timeout: 180_000 }, async () => {
+  assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'ids' })).status, 201);
+  const encryptId = { column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: 'ids' }] };
+  const docOf = async (table: string): Promise<string | undefined> => (await readWithPyIceberg(stack.db.url, 'values_enctype', table, false)).schema.find((f) => f.name === 'id')?.doc;
+  // From long values to strings: refused, as the unencrypted column's load is.
+  const fromLong = path.join(testEnv.tmpDir, `source-enctype-long-${Date.now()}.json`);
+  await writeFile(fromLong, '{}');
+  const longJob = await createJob({ name: 'enc type long', source_config: { records: 2, source_file: fromLong }, schema_name: 'values_enctype', mode: 'append', streams: ['users'], ...encryptId });
+  assert.equal((await runJob(longJob)).state, 'success');
+  assert.match((await docOf('users')) ?? '', /ciphertext of the long value's text/);
+  await writeFile(fromLong, JSON.stringify({ records: 4, id_as_string: true }));
+  // Before: loaded, and the doc said string while the rows before decrypted to 1 and 2.
+  assertLoadFailedOnce(
+    await runJob(longJob),
+    /^column "id" of values_enctype\.users is encrypted from long values, as its doc tells readers, and this run's are string: the rows before would not read as the new type .* To load it while its values read as long values, cast "id" to long .*; otherwise load into a new table, or overwrite this one \(mode overwrite replaces every row\): delete this job/,
+  );
+  // From strings to whole numbers: their text is a string, which the rows before are too; the doc stays string.
+  const fromString = path.join(testEnv.tmpDir, `source-enctype-string-${Date.now()}.json`);
+  await writeFile(fromString, JSON.stringify({ id_as_string: true }));
+  const stringJob = await createJob({ name: 'enc type string', source_config: { records: 2, source_file: fromString }, schema_name: 'values_enctype_s', mode: 'append', streams: ['users'], ...encryptId });
+  assert.equal((await runJob(stringJob)).state, 'success');
+  await writeFile(fromString, '{}');
+  // A new config drops the stored catalog: the next run discovers id as an integer.
+  assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${stringJob}`, { source_config: { records: 4, source_file: fromString } })).status, 200);
+  const second = await runJob(stringJob);
+  assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.error])));
+  const view = await readWithPyIceberg(stack.db.url, 'values_enctype_s', 'users', false);
+  assert.equal(view.rows.length, 4);
+  assert.match(view.schema.find((f) => f.name === 'id')?.doc ?? '', /ciphertext of the string value's text/);
+});
+
 test('an overwrite job follows a column whose type the source changed: every row is replaced, and so is the column', { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-reretyped-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

@@ -278,6 +278,46 @@ function encryptedColumnDoc(c: TransformedManifest['columns'][number]): string |
   );
 }
 
+/** The plaintext type an encrypted column's doc in the table names (a doc Sluice wrote), if any. */
+function docPlaintextType(table: IcebergTable, column: string): string | undefined {
+  const doc = table.schema.fields.find((f) => f.name === column)?.doc;
+  if (doc?.startsWith(ENCRYPTED_DOC) !== true) return undefined;
+  const type = /the (\S+) value's text/.exec(doc)?.[1];
+  return type === 'source' ? undefined : type;
+}
+
+/** The plaintext type changes an encrypted column takes, as its unencrypted column would (Iceberg's promotions). */
+const PLAINTEXT_WIDENINGS = new Set(['int>long', 'float>double']);
+
+/**
+ * The encrypted columns whose doc goes on naming string, not this load's plaintext type: the
+ * doc tells readers how to parse what they decrypt, so a type the table's rows before would not
+ * read as is refused, as the unencrypted column's type is (QA round 37a F3: after string to
+ * integer the doc said long, and the older rows decrypted to "a@x"). A column encrypted from
+ * strings takes any values (their text is a string) and its doc stays string. An overwrite
+ * replaces every row: its types are the table's from then on.
+ */
+function encryptedColumnsStayingString(table: IcebergTable, name: string, tm: TransformedManifest, mode: WriteMode): Set<string> {
+  const kept = new Set<string>();
+  if (mode === 'overwrite') return kept;
+  for (const c of tm.columns) {
+    if (!c.encryption || c.plaintextType === null) continue;
+    const before = docPlaintextType(table, c.name);
+    if (before === undefined || before === c.plaintextType || PLAINTEXT_WIDENINGS.has(`${before}>${c.plaintextType}`)) continue;
+    if (before === 'string') {
+      kept.add(c.name);
+      continue;
+    }
+    throw new NonRetryableTaskError(
+      `column "${c.name}" of ${name} is encrypted from ${before} values, as its doc tells readers, and this run's are ${c.plaintextType}: ` +
+        `the rows before would not read as the new type (an unencrypted column fails on its type the same way). To load it while its values read as ${before} values, ` +
+        `cast "${c.name}" to ${before} with a column transformation (transformation_type "cast", target_type "${before}"); otherwise load into a new table, ` +
+        `or overwrite this one (mode overwrite replaces every row): ${RECREATE_FOR}`,
+    );
+  }
+  return kept;
+}
+
 /** The table's columns whose doc says Sluice encrypts them. */
 function encryptedInTable(table: IcebergTable): Set<string> {
   return new Set(table.schema.fields.flatMap((f) => (f.doc?.startsWith(ENCRYPTED_DOC) === true ? [f.name] : [])));
@@ -492,10 +532,15 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     if (ownership !== 'own') ctx.log.info(ownership.takeOver);
     const keys = encryptedKeys(tm, mergeKeys);
     checkEncryptedKeys(table, `${namespace}.${tableName}`, keys);
+    const staysString = encryptedColumnsStayingString(table, `${namespace}.${tableName}`, tm, ctx.job.mode);
+    const documented = columns.map((col) => {
+      const c = tm.columns.find((x) => x.name === col.name);
+      return c && staysString.has(col.name) ? { ...col, doc: encryptedColumnDoc({ ...c, plaintextType: 'string' }) ?? null } : col;
+    });
     const mixed = await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode);
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
-    const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(columns, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
+    const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(documented, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
     const taskId = loadTaskId(stream);
     const options = {
       runId: ctx.run.id,
