@@ -222,6 +222,30 @@ test("an encrypted column's doc names a plaintext type every row reads as: a cha
   assert.match(view.schema.find((f) => f.name === 'id')?.doc ?? '', /ciphertext of the string value's text/);
 });
 
+test('a merge into a table an append wrote says that the keys it held twice stay twice until a batch carries them, once (QA round 37a F5)', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-merge-after-append-${Date.now()}.json`);
+  // User 9 twice: a key the merge's batches below do not carry.
+  await writeFile(sourceFile, JSON.stringify({ extra_users: [{ id: 9, seq: 9 }, { id: 9, seq: 9, name: 'user 9 again' }] }));
+  const appending = await createJob({ name: 'append then merge', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_append_merge', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(appending)).state, 'success');
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${appending}`)).status, 200);
+  await writeFile(sourceFile, '{}');
+  const merging = await createJob({ name: 'merge after append', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_append_merge', mode: 'merge', streams: ['users'] });
+  const first = await runJob(merging);
+  assert.equal(first.state, 'success', JSON.stringify(first.tasks.map((t) => [t.task_id, t.error])));
+  const warningsOf = async (runId: string): Promise<string[]> => (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${runId}`)).body.warnings;
+  // Before: no word, and user 9's two rows stayed.
+  assert.deepEqual(await warningsOf(first.run_id), [
+    'stream users: values_append_merge.users was last written by a load in append mode, which keeps every row of a key; this merge replaces the rows of the keys its batch carries with one each, ' +
+      "and leaves other keys' rows as they are, so a key held twice stays twice until a batch carries it. For one row of each key, overwrite the table once (mode overwrite)",
+  ]);
+  const users = await readWithPyIceberg(stack.db.url, 'values_append_merge', 'users', false);
+  assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [1, 2, 3, 9, 9], "as it says: the keys of the batch have one row each, user 9's two stay");
+  await writeFile(sourceFile, JSON.stringify({ records: 4 }));
+  const second = await runJob(merging);
+  assert.deepEqual(await warningsOf(second.run_id), [], 'said by the first merge only');
+});
+
 test('an overwrite job follows a column whose type the source changed: every row is replaced, and so is the column', { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-reretyped-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

@@ -538,6 +538,16 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       return c && staysString.has(col.name) ? { ...col, doc: encryptedColumnDoc({ ...c, plaintextType: 'string' }) ?? null } : col;
     });
     const mixed = await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode);
+    // A first merge into rows another mode wrote: a key they hold twice stays twice unless this batch
+    // carries it (QA round 37a F5: a merge after appends left duplicates, and said nothing).
+    const writtenBy = lastSummaryValue(table, 'sluice.mode');
+    if (ctx.job.mode === 'merge' && writtenBy !== undefined && writtenBy !== 'merge') {
+      mixed.push(
+        `stream ${stream}: ${namespace}.${tableName} was last written by a load in ${writtenBy} mode, which keeps every row of a key; ` +
+          `this merge replaces the rows of the keys its batch carries with one each, and leaves other keys' rows as they are, ` +
+          'so a key held twice stays twice until a batch carries it. For one row of each key, overwrite the table once (mode overwrite)',
+      );
+    }
     // Transform wrote the files as this table's data files (field ids, zstd): committed as they are
     // unless the table's schema moved those columns' ids or types since; then they are rewritten.
     const input: WriteInput = { format: 'parquet', files, columns: withoutStaleEncryptionDocs(documented, table), ...(tm.icebergFields ? { icebergFields: tm.icebergFields } : {}), ...(stored ? { stored } : {}) };
