@@ -1008,9 +1008,29 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await shot(page, 'dev-16-delete-confirmation');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isDeleted, false, 'cancel deletes nothing');
+    // A double-click on the confirm button while the DELETE is under way (held in the browser): the
+    // dialog stays open with its button busy, so the second click meets that button, not the page
+    // under the dialog, and focus stays in the dialog (QA round 36a F5: the first click closed it).
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let deletes = 0;
+    await page.route(`**/api/airbyte/ingest/${jobId}`, async (route) => {
+      if (route.request().method() === 'DELETE') {
+        deletes += 1;
+        await held;
+      }
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Delete…' }).click();
-    await dialog.getByRole('button', { name: 'Delete job' }).click();
+    const confirm = dialog.getByRole('button', { name: 'Delete job' });
+    await confirm.dblclick();
+    await until('the DELETE to be sent', async () => deletes > 0);
+    assert.ok(await dialog.isVisible(), 'the dialog stays open while the delete is under way');
+    assert.equal(await confirm.getAttribute('aria-disabled'), 'true');
+    assert.equal(await page.evaluate<string>('document.activeElement?.closest("dialog") ? "in the dialog" : String(document.activeElement?.tagName)'), 'in the dialog');
+    release();
     await page.waitForURL(`${stack.url}/jobs`);
+    assert.equal(deletes, 1, 'one DELETE for the double-click');
     await page.getByRole('table', { name: 'Jobs' }).waitFor();
     assert.equal(await page.locator(`tr[data-job-id="${jobId}"]`).count(), 0);
     assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isDeleted, true);

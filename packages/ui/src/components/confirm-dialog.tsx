@@ -1,6 +1,11 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { ActionButton } from './page-parts.tsx';
 
-/** A modal confirmation on the native <dialog> (focus trapped, Escape cancels). */
+/**
+ * A modal confirmation on the native <dialog> (focus trapped, Escape cancels). The caller closes it
+ * when its action has ended (`busy` meanwhile): a second click of a double-click then meets the busy
+ * confirm button, not the page under the dialog, and focus stays in the dialog (QA round 36a F5).
+ */
 export function ConfirmDialog({
   open,
   title,
@@ -9,6 +14,7 @@ export function ConfirmDialog({
   dismissLabel = 'Cancel',
   onConfirm,
   onCancel,
+  busy = false,
 }: {
   open: boolean;
   title: string;
@@ -18,6 +24,8 @@ export function ConfirmDialog({
   dismissLabel?: string;
   onConfirm(): void;
   onCancel(): void;
+  /** The confirmed action is under way: the confirm button takes no click. */
+  busy?: boolean;
 }): ReactNode {
   const ref = useRef<HTMLDialogElement>(null);
   // A page may hold several dialogs: each names itself by its own title.
@@ -36,9 +44,9 @@ export function ConfirmDialog({
         <button type="button" onClick={onCancel} autoFocus>
           {dismissLabel}
         </button>
-        <button type="button" className="danger" onClick={onConfirm}>
+        <ActionButton busy={busy} className="danger" onClick={onConfirm}>
           {confirmLabel}
-        </button>
+        </ActionButton>
       </div>
     </dialog>
   );

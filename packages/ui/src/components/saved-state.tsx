@@ -18,6 +18,7 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<string[] | 'all' | null>(null);
+  const [busy, setBusy] = useState(false);
 
   const { attempt, retryLater } = useRetryRead();
 
@@ -36,6 +37,7 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
   useEffect(load, [load, version, attempt]);
 
   const reset = async (streams: string[] | 'all'): Promise<void> => {
+    setBusy(true);
     setError(null);
     setNotice(null);
     const query = streams === 'all' ? '' : `?${streams.map((s) => `stream=${encodeURIComponent(s)}`).join('&')}`;
@@ -45,6 +47,9 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
       load();
     } catch (err) {
       setError(`Reset failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      setConfirm(null);
+      setBusy(false);
     }
   };
 
@@ -110,11 +115,10 @@ export function SavedState({ jobId, version, canReset }: { jobId: string; versio
         open={confirm !== null}
         title="Forget the saved state?"
         confirmLabel="Reset state"
+        busy={busy}
         onCancel={() => setConfirm(null)}
         onConfirm={() => {
-          const which = confirm;
-          setConfirm(null);
-          if (which !== null) void reset(which);
+          if (confirm !== null) void reset(confirm);
         }}
       >
         <p>

@@ -190,16 +190,20 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         title="Cancel the queued runs?"
         confirmLabel="Cancel queued runs"
         dismissLabel="Keep them"
+        busy={busy}
         onCancel={() => setConfirmCancelQueued(false)}
-        onConfirm={() => {
-          setConfirmCancelQueued(false);
+        onConfirm={() =>
           void act('Cancel queued runs', async () => {
-            const r = await api.request<CancelledQueuedRuns>('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, {});
-            const n = r.cancelled_run_ids.length;
-            setTriggered(null);
-            setNotice(`${n} queued run${n === 1 ? '' : 's'} cancelled.`);
-          });
-        }}
+            try {
+              const r = await api.request<CancelledQueuedRuns>('POST', `/api/airbyte/ingest/${jobId}/runs/cancel`, {});
+              const n = r.cancelled_run_ids.length;
+              setTriggered(null);
+              setNotice(`${n} queued run${n === 1 ? '' : 's'} cancelled.`);
+            } finally {
+              setConfirmCancelQueued(false);
+            }
+          })
+        }
       >
         <p>The job&apos;s runs waiting for a slot will never start; the runs under way go on. Pause the job first to stop new fires.</p>
       </ConfirmDialog>
@@ -207,14 +211,18 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         open={confirmDelete}
         title="Delete this job?"
         confirmLabel="Delete job"
+        busy={busy}
         onCancel={() => setConfirmDelete(false)}
-        onConfirm={() => {
-          setConfirmDelete(false);
+        onConfirm={() =>
           void act('Delete', async () => {
-            await api.request('DELETE', `/api/airbyte/ingest/${jobId}`);
+            try {
+              await api.request('DELETE', `/api/airbyte/ingest/${jobId}`);
+            } finally {
+              setConfirmDelete(false);
+            }
             navigate('/jobs');
-          });
-        }}
+          })
+        }
       >
         <p>
           <strong>{job?.name}</strong>: its schedule stops and it leaves the jobs list. Its runs and tables stay.

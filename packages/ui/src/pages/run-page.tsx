@@ -93,7 +93,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   if (missing) return <NotFound what="run" id={runId} />;
 
   /** Posts an action; `done` is said (read out politely) once it is made (QA round 30: nothing was). */
-  const act = async (what: string, path: string, done: string): Promise<void> => {
+  /** Runs a confirmed action; `close` closes its dialog once it has ended, before the controls take clicks again. */
+  const act = async (what: string, path: string, done: string, close: () => void): Promise<void> => {
     rememberFocus();
     setBusy(true);
     setError(null);
@@ -104,6 +105,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
     } catch (err) {
       setError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
+      close();
       setBusy(false);
     }
   };
@@ -192,11 +194,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         title="Cancel this run?"
         confirmLabel="Cancel run"
         dismissLabel="Keep it"
+        busy={busy}
         onCancel={() => setConfirmCancel(false)}
-        onConfirm={() => {
-          setConfirmCancel(false);
-          void act('Cancel', `/api/runs/${runId}/cancel`, 'Run cancelled: its running tasks are told to stop, and the others never start.');
-        }}
+        onConfirm={() => void act('Cancel', `/api/runs/${runId}/cancel`, 'Run cancelled: its running tasks are told to stop, and the others never start.', () => setConfirmCancel(false))}
       >
         <p>Its running tasks are told to stop and the others never start. Tables a load has already committed keep their rows; a later run reads on from the saved state.</p>
       </ConfirmDialog>
@@ -205,12 +205,17 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         title={`Clear ${confirmClear === null ? '' : taskName(confirmClear)} and re-run it?`}
         confirmLabel="Clear and re-run"
         dismissLabel="Keep it"
+        busy={busy}
         onCancel={() => setConfirmClear(null)}
         onConfirm={() => {
           const t = confirmClear;
-          setConfirmClear(null);
           if (t === null) return;
-          void act('Clear', `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`, `${taskName(t)} cleared: it runs again, with every task after it.`);
+          void act(
+            'Clear',
+            `/api/runs/${runId}/tasks/${encodeURIComponent(t.task_id)}/clear${t.map_index >= 0 ? `?map_index=${t.map_index}` : ''}`,
+            `${taskName(t)} cleared: it runs again, with every task after it.`,
+            () => setConfirmClear(null),
+          );
         }}
       >
         <p>
