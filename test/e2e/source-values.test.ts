@@ -192,8 +192,8 @@ test("a column the source changed to strings fails the append's load at once, no
 });
 
 test("an encrypted column's doc names a plaintext type every row reads as: a change the rows before would not read as is refused, one from strings keeps saying string (QA round 37a F3)", { timeout: 180_000 }, async () => {
-  assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'ids' })).status, 201);
-  const encryptId = { column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: 'ids' }] };
+  assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'typed-ids' })).status, 201);
+  const encryptId = { column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: 'typed-ids' }] };
   const docOf = async (table: string): Promise<string | undefined> => (await readWithPyIceberg(stack.db.url, 'values_enctype', table, false)).schema.find((f) => f.name === 'id')?.doc;
   // From long values to strings: refused, as the unencrypted column's load is.
   const fromLong = path.join(testEnv.tmpDir, `source-enctype-long-${Date.now()}.json`);
