@@ -13,7 +13,7 @@ import { queuedRunWait } from '@sluice/core/states';
 import { openSourceConfig } from '@sluice/crypto';
 import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
-import { brokenCells, browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startUiStack, until, type UiStack } from './ui-stack.ts';
+import { brokenCells, browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startCuttableProxy, startUiStack, until, type UiStack } from './ui-stack.ts';
 
 const unavailable = browserTestsUnavailable();
 if (unavailable !== null) console.log(`flow UI browser tests skipped: ${unavailable}`);
@@ -263,6 +263,28 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByText(/^Resume failed: Sluice's API did not answer \(stopped, restarting, or out of reach\): /).waitFor();
     await page.close();
+  });
+
+  test("an action that failed for an outage says so again once the page is live after it (QA round 36b F3: the error stayed as it was)", async () => {
+    const { jobId } = await createJob({ name: 'outage then live' });
+    // The page reaches the API through a proxy the test cuts, as when the API stops and comes back.
+    const proxy = await startCuttableProxy(stack.url);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${proxy.url}/jobs/${jobId}`);
+      await page.getByText('live', { exact: true }).waitFor();
+      proxy.cut();
+      await page.getByRole('button', { name: 'Pause' }).click();
+      const failed = page.getByText(/^Pause failed: Sluice's API did not answer \(stopped, restarting, or out of reach\): /);
+      await failed.waitFor();
+      assert.equal(await failed.textContent().then((t) => t?.includes('answers again')), false, 'not while the API is away');
+      proxy.restore();
+      await page.getByText(/^Pause failed: Sluice's API did not answer .*\. Sluice answers again: try it again\.$/).waitFor({ timeout: 15_000 });
+      assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isPaused, false, 'nothing was changed');
+    } finally {
+      await page.close();
+      await proxy.close();
+    }
   });
 
   test('pause and resume from the job page; the jobs list shows it', async () => {

@@ -10,6 +10,14 @@ export class ApiError extends Error {
   }
 }
 
+/** No answer from the API at all: it stopped, is restarting, or is out of reach. */
+export class ApiUnreachableError extends Error {}
+
+/** Whether a request failed for an outage (no answer, or the API's 503: PostgreSQL or Redis away), not for what it asked. */
+export function isOutage(err: unknown): boolean {
+  return err instanceof ApiUnreachableError || (err instanceof ApiError && err.status === 503);
+}
+
 /** Calls the JSON API with the viewer's credentials; a 401 sends the viewer to sign in, with the API's reason. */
 export class ApiClient {
   constructor(
@@ -32,7 +40,7 @@ export class ApiClient {
     } catch (err) {
       // The browser's own words ("Failed to fetch", "NetworkError when attempting to fetch
       // resource") say nothing of what failed (QA round 36b F3).
-      throw new Error(`Sluice's API did not answer (stopped, restarting, or out of reach): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new ApiUnreachableError(`Sluice's API did not answer (stopped, restarting, or out of reach): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     const text = await res.text();
     let data: unknown = null;

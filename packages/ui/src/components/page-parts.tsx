@@ -1,4 +1,6 @@
-import { Fragment, useCallback, useEffect, useRef, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { Fragment, useCallback, useEffect, useRef, useState, type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { isOutage } from '../api/client.ts';
+import type { LiveStatus } from '../api/live.ts';
 import { Link } from '../router.tsx';
 import { formatDate } from '../lib/format.ts';
 import type { LiveRedis, LiveScheduler } from '../shared/events.ts';
@@ -37,6 +39,26 @@ export function NotFound({ what, id }: { what: 'job' | 'run'; id: string }): Rea
 }
 
 /** What an action said: a notice (read out politely) and an error (read out at once), each when there is one. */
+/**
+ * A page's action error. One that an outage caused (no answer, or a 503) is said again once the
+ * page is live after it: Sluice answers again, and the action can be tried again (QA round 36b F3:
+ * "Pause failed: …" stayed as it was, long after the page was live again).
+ */
+export function useActionError(status: LiveStatus): { error: string | null; fail(what: string, err: unknown): void; clear(): void } {
+  const [error, setError] = useState<{ text: string; outage: boolean } | null>(null);
+  const seen = useRef(status);
+  useEffect(() => {
+    const was = seen.current;
+    seen.current = status;
+    if (status === 'live' && was !== 'live') setError((e) => (e?.outage === true ? { text: `${e.text}. Sluice answers again: try it again.`, outage: false } : e));
+  }, [status]);
+  return {
+    error: error?.text ?? null,
+    fail: useCallback((what: string, err: unknown) => setError({ text: `${what} failed: ${err instanceof Error ? err.message : String(err)}`, outage: isOutage(err) }), []),
+    clear: useCallback(() => setError(null), []),
+  };
+}
+
 export function ActionStatus({ notice = null, error }: { notice?: ReactNode; error: ReactNode }): ReactNode {
   return (
     <>

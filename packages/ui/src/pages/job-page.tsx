@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionButton, ActionStatus, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, useActionError, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
@@ -27,7 +27,6 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const [live, setLive] = useState<LiveJob | null>(null);
   const [scheduler, setScheduler] = useState<LiveScheduler | null>(null);
   const [redis, setRedis] = useState<LiveRedis | null>(null);
-  const [error, setError] = useState<string | null>(null);
   /** Why the job could not be read (PostgreSQL away, say): shown until a read succeeds. */
   const [loadError, setLoadError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -61,6 +60,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
     redis: setRedis,
     gone: () => setMissing(true),
   });
+  const { error, fail, clear: clearError } = useActionError(status);
   // Settings changed elsewhere (a PATCH, a refreshed token): the job is read again, so that what
   // the page shows — and what its config editor starts from — is what the job has now.
   // A first read that failed (QA round 27: PostgreSQL away when the page opened) is made again once
@@ -74,12 +74,12 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const act = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     rememberFocus();
     setBusy(true);
-    setError(null);
+    clearError();
     try {
       await fn();
       load();
     } catch (err) {
-      setError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+      fail(what, err);
     } finally {
       setBusy(false);
     }

@@ -7,7 +7,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionButton, ActionStatus, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, useActionError, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId, taskName } from '../lib/format.ts';
@@ -22,7 +22,6 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const [base, setBase] = useState<Run | null>(null);
   const [run, setRun] = useState<LiveRun | null>(null);
   const [redis, setRedis] = useState<LiveRedis | null>(null);
-  const [error, setError] = useState<string | null>(null);
   /** What the last action made, said once it is made. */
   const [notice, setNotice] = useState<string | null>(null);
   /** The run's read failed (PostgreSQL away when the page opened): said until a read again succeeds. */
@@ -74,6 +73,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
     redis: setRedis,
     gone: () => setMissing(true),
   });
+  const { error, fail, clear: clearError } = useActionError(status);
 
   const running = (run?.state ?? base?.state) === 'running';
   const now = useClock(running);
@@ -97,13 +97,13 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const act = async (what: string, path: string, done: string, close: () => void): Promise<void> => {
     rememberFocus();
     setBusy(true);
-    setError(null);
+    clearError();
     setNotice(null);
     try {
       await api.request('POST', path, {});
       setNotice(done);
     } catch (err) {
-      setError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+      fail(what, err);
     } finally {
       close();
       setBusy(false);
