@@ -69,10 +69,14 @@ try {
   }
   env['SLUICE_TEST_TMP'] = tmp;
   const concurrency = env['SLUICE_TEST_CONCURRENCY'] ?? '2';
-  // A test that hangs fails after 15 minutes instead of holding the run (and CI) for good.
+  // A test that hangs fails after 15 minutes instead of holding the run (and CI) for good. A file
+  // whose tests have all ended exits then (--test-force-exit), even when a handle it left open (a
+  // browser's pipe, a client's socket) would keep it alive: once, flow-ui's file waited out the 15
+  // minutes after its 20 tests had passed. Whether Sluice's own processes exit when stopped is
+  // tested where they run as processes (test/cli).
   const runner = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=900000', '--test-reporter=spec', ...passThrough, ...files],
+    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=900000', '--test-force-exit', '--test-reporter=spec', ...passThrough, ...files],
     { cwd: root, env, stdio: 'inherit' },
   );
   // Ctrl-C or a SIGTERM (a CI timeout) stops the tests, and the services started here are still
