@@ -35,10 +35,10 @@ export interface ExtractTaskDeps {
  * PyAirbyte does: a source that sends only its catalog's columns (source-file, database sources)
  * shows a new column only to a discover (QA round 37a F1).
  */
-export const CATALOG_MAX_AGE_MS = 24 * 3600_000;
+const CATALOG_MAX_AGE_MS = 24 * 3600_000;
 
 /** The stored catalog, when it is younger than `maxAgeMs` and declares every selected stream. */
-export function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[], maxAgeMs: number, now = Date.now()): AirbyteCatalog | undefined {
+function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[], maxAgeMs: number, now = Date.now()): AirbyteCatalog | undefined {
   if (row.sourceCatalog == null || row.sourceCatalogAt === null || now - row.sourceCatalogAt.getTime() >= maxAgeMs) return undefined;
   const parsed = airbyteCatalogSchema.safeParse(row.sourceCatalog);
   if (!parsed.success) return undefined;
