@@ -56,4 +56,7 @@ test('with a catalog age of 0 every run discovers: a column a projecting source 
     [[1, null], [2, null], [3, 'x3'], [4, 'x4']],
   );
   for (const run of [first, second]) assert.ok(!(await extractLog(run.run_id)).some((l) => l.startsWith('using the catalog discovered at')), 'no stored catalog is used');
+  // Each says why it discovered (QA round 37c F3: an aged-out catalog's discover was not said).
+  assert.ok((await extractLog(first.run_id)).includes('discovering the source: no catalog is stored for this job yet'));
+  assert.ok((await extractLog(second.run_id)).includes('discovering the source: SLUICE_CATALOG_MAX_AGE_MINUTES=0 discovers on every run'));
 });

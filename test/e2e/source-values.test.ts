@@ -246,6 +246,27 @@ test('a merge into a table an append wrote says that the keys it held twice stay
   assert.deepEqual(await warningsOf(second.run_id), [], 'said by the first merge only');
 });
 
+test("values that do not fit a stored catalog's types beyond extract's sample fail the load, not load as NULL; the next run discovers the new type (QA round 37c F1)", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-late-misfit-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'late misfit', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_late_misfit', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  // Records 3 to 1,204: the source's ids are strings from record 1,100 on, after the 1,000 extract samples.
+  await writeFile(sourceFile, JSON.stringify({ records: 1204, id_as_string_from: 1100 }));
+  const second = await runJob(job);
+  // Before: the run succeeded, and 105 ids were appended as NULL (the state moved past them).
+  assertLoadFailedOnce(
+    second,
+    /^stream users: 105 values of id did not fit the types of the catalog an earlier run discovered: the source may have changed that column's type, and as NULL they would be lost\. Nothing was loaded; the next run discovers the source again/,
+  );
+  assert.equal((await readWithPyIceberg(stack.db.url, 'values_late_misfit', 'users', false)).rows.length, 2, 'nothing of the refused run was written');
+  const third = await runJob(job);
+  const logs = (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${third.run_id}/tasks/extract/logs`)).body.lines.map((l) => l.message);
+  assert.ok(logs.some((l) => l.startsWith("discovering the source again: the job's previous run")), logs.join('\n'));
+  // With the source's new type, the load says what loads it.
+  assertLoadFailedOnce(third, /column "id" has type long in the table but string in the data/);
+});
+
 test('an overwrite job follows a column whose type the source changed: every row is replaced, and so is the column', { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-reretyped-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

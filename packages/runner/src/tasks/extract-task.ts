@@ -46,6 +46,16 @@ function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | nul
   return streams.every((s) => names.has(s)) ? parsed.data : undefined;
 }
 
+/** Why extract discovers when no run's outcome asks it to (QA round 37c F3: an aged-out catalog's discover was not said). */
+function whyNoStoredCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, maxAgeMs: number): string {
+  if (row.sourceCatalog == null || row.sourceCatalogAt === null) return 'no catalog is stored for this job yet';
+  if (maxAgeMs === 0) return 'SLUICE_CATALOG_MAX_AGE_MINUTES=0 discovers on every run';
+  if (Date.now() - row.sourceCatalogAt.getTime() >= maxAgeMs) {
+    return `the stored catalog was discovered at ${row.sourceCatalogAt.toISOString()}, more than ${ageText(maxAgeMs)} ago (SLUICE_CATALOG_MAX_AGE_MINUTES)`;
+  }
+  return 'the stored catalog cannot be read, or lacks a stream the job selects';
+}
+
 /** An age as the log says it: whole hours, else minutes. */
 function ageText(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -165,6 +175,12 @@ export interface ExtractOutput {
   streams: { name: string; records: number; bytes: number }[];
   /** Streams not read to the end on the last try of a failed read (ADR 0022): not loaded, the run fails. */
   unread: { name: string; error: string }[];
+  /**
+   * Whether this try discovered the source (the streams' schemas are the source's now), rather than
+   * reading with the catalog stored by an earlier run: a value that does not fit a stored catalog's
+   * type may be the source's new type, not a bad value (load-task.ts).
+   */
+  discovered: boolean;
 }
 
 /**
@@ -198,6 +214,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   const maxAgeMs = deps.catalogMaxAgeMs ?? CATALOG_MAX_AGE_MS;
   const stored = rediscover === null ? freshCatalog(row, ctx.job.streams, maxAgeMs) : undefined;
   if (rediscover !== null) ctx.log.info(`discovering the source again: ${rediscover}`);
+  else if (!stored) ctx.log.info(`discovering the source: ${whyNoStoredCatalog(row, maxAgeMs)}`);
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${ageText(maxAgeMs)} old: SLUICE_CATALOG_MAX_AGE_MINUTES)`);
   /** The connector's refreshed configs being saved, one after the other (onControlConfig). */
   let controlConfigs: Promise<void> = Promise.resolve();
@@ -306,7 +323,12 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     );
     if (recorded?.kind === 'skipped') ctx.log.warn(`DataHub metadata for the DAG not recorded: ${recorded.reason}`);
   }
-  const output: ExtractOutput = { manifestKey: result.manifestKey, streams, unread: unread.map((u) => ({ name: u.name, error: u.error })) };
+  const output: ExtractOutput = {
+    manifestKey: result.manifestKey,
+    streams,
+    unread: unread.map((u) => ({ name: u.name, error: u.error })),
+    discovered: result.discoveredCatalog !== null,
+  };
   return {
     output,
     rows: result.progress.records,

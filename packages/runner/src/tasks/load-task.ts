@@ -254,6 +254,30 @@ async function withNulledKeys(ctx: TaskContext, err: unknown, keys: readonly str
 }
 
 const stagedOutput = z.object({ mismatches: z.record(z.string(), z.number()) });
+/** What load reads of the extract's output: whether it discovered the source (older outputs lack it: taken as discovered). */
+const extractedOutput = z.object({ discovered: z.boolean().default(true) });
+
+/**
+ * Values that did not fit their columns' types, staged with a catalog an earlier run discovered,
+ * may be the source's new type rather than bad values: loaded as NULL, they would be lost (an
+ * append's state moves past them) or, in a merge, replace the table's values (QA round 37c F1: a
+ * change first seen after extract's sample of 1,000 records). The load refuses them; the run fails,
+ * and the next run discovers the source (a failed run's successor does) and reads them again with
+ * its types. Values that do not fit a catalog discovered in this run are the source's own: NULL,
+ * with the run's warning, as before.
+ */
+async function refuseMisfitsOfStoredCatalog(ctx: TaskContext, stream: string, table: string): Promise<void> {
+  const extracted = extractedOutput.safeParse(await ctx.upstream('extract'));
+  if (!extracted.success || extracted.data.discovered) return;
+  const staged = stagedOutput.safeParse(await ctx.upstream('stage'));
+  const misfits = staged.success ? Object.entries(staged.data.mismatches).filter(([, n]) => n > 0) : [];
+  if (misfits.length === 0) return;
+  throw new UnclearableTaskError(
+    `stream ${stream}: ${misfits.map(([column, n]) => `${n} values of ${column}`).join(', ')} did not fit the types of the catalog an earlier run discovered: ` +
+      `the source may have changed ${misfits.length === 1 ? "that column's type" : 'those columns\' types'}, and as NULL they would be lost` +
+      `${ctx.job.mode === 'merge' ? ` or replace ${table}'s values` : ''}. Nothing was loaded; the next run discovers the source again and reads them with its types`,
+  );
+}
 
 /** What the commit's lost races cost, for the task's log: another writer committed to the table meanwhile. */
 function conflictsSaid(result: CommitResult): string {
@@ -487,6 +511,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     const n = await deleteStreamPlaintext(deps.store, ctx.run.id, stream, extracted.files.map((f) => f.key));
     if (n > 0) ctx.log.info(`deleted ${n} staging files holding this stream's plaintext (raw, staged, rejects): the load reads its encrypted files only`);
   }
+  await refuseMisfitsOfStoredCatalog(ctx, stream, `${namespace}.${tableName}`);
   const { extractStartedAt: extractStarted, conflict } = await loadOrder(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream, appendIncremental });
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
