@@ -41,7 +41,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
     return p;
   };
   /** One lookup with a connector, within the budget: undefined when it fails or comes late (said), a ConnectorNotFoundError passed on. */
-  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string): Promise<T | undefined> =>
+  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string, budgetMs = LOOKUP_BUDGET_MS): Promise<T | undefined> =>
     within(
       connector(name)
         .then(async (c) => (c ? await use(c) : undefined))
@@ -52,12 +52,18 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
           logger.warn(`${what} of ${name} unavailable: ${errorMessage(err)}`);
           return undefined;
         }),
-      LOOKUP_BUDGET_MS,
-      () => logger.info(`no ${what} of ${name} within ${LOOKUP_BUDGET_MS / 1000} s: ${whenLate}`),
+      budgetMs,
+      () => logger.info(`no ${what} of ${name} within ${budgetMs / 1000} s: ${whenLate}`),
     );
   return {
-    getConnectorSpec: (name: string) =>
-      lookup(name, 'spec', (c) => c.spec({ timeoutMs: LOOKUP_BUDGET_MS }), 'the job is checked without it (secrets found by key name); later requests use it once ready'),
+    getConnectorSpec: (name: string, options?: { waitMs?: number }) =>
+      lookup(
+        name,
+        'spec',
+        (c) => c.spec({ timeoutMs: options?.waitMs ?? LOOKUP_BUDGET_MS }),
+        'the job is checked without it (secrets found by key name); later requests use it once ready',
+        options?.waitMs,
+      ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }), 'streams and columns are checked when the job runs'),
     checkConnection: (name: string, config: Record<string, unknown>) =>

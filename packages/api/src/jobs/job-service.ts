@@ -68,6 +68,9 @@ async function withSecretsRegistered<T>(values: readonly string[], fn: () => Pro
   }
 }
 
+/** How long a job created without its connector's spec waits for it in the background (#learnSecretsLater). */
+const LATE_SPEC_WAIT_MS = 5 * 60_000;
+
 /**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
  * a caller who is not admin finds only its own jobs (anything else is "not found").
@@ -164,7 +167,8 @@ export class JobService {
    */
   async #learnSecretsLater(jobId: string, sourceName: string, config: Record<string, unknown>, known: readonly string[]): Promise<void> {
     try {
-      const spec = await this.#connectorSpec(sourceName);
+      // Patient, as a run's extract is: a spec command that takes longer than a create waits is let finish (QA round 37c F2).
+      const spec = await this.#connectorSpec(sourceName, { waitMs: LATE_SPEC_WAIT_MS });
       if (spec === undefined || spec === 'missing') return;
       const added = findSecretPaths(config, spec).filter((path) => !known.includes(path));
       if (added.length === 0) return;
@@ -788,10 +792,10 @@ export class JobService {
   }
 
   /** The connector's spec; undefined when it cannot be had; 'missing' when no such connector exists. */
-  async #connectorSpec(sourceName: string): Promise<ConnectorSpec | undefined | 'missing'> {
+  async #connectorSpec(sourceName: string, options?: { waitMs: number }): Promise<ConnectorSpec | undefined | 'missing'> {
     if (!this.d.getConnectorSpec) return undefined;
     try {
-      return await this.d.getConnectorSpec(sourceName);
+      return await this.d.getConnectorSpec(sourceName, options);
     } catch (err) {
       if (err instanceof ConnectorNotFoundError) return 'missing';
       this.#log.warn('connector spec unavailable; secrets found by key name instead', { source: sourceName, error: errorMessage(err) });

@@ -3,7 +3,8 @@ import type { FieldIssue } from '@sluice/core';
 import { undeclaredConfigKeys, type ConnectorSpec } from '@sluice/core/secrets';
 
 /** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
-export type GetConnectorSpec = (sourceName: string) => Promise<ConnectorSpec | undefined>;
+/** `waitMs`: how long to wait for it (the lookup's own budget when unset). */
+export type GetConnectorSpec = (sourceName: string, options?: { waitMs?: number }) => Promise<ConnectorSpec | undefined>;
 
 /**
  * Runs a connector's `check` with a config (Airbyte's "test the source"): it connected, or why it
