@@ -2,15 +2,20 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LocalServiceError } from '@sluice/local-services';
 
-/** Whether a process with this id runs a node program (a pid a dead start left may have been reused). */
-function runsNode(pid: number): boolean {
+/**
+ * Whether a process with this id runs a start: a node program given the command `start` (a pid a
+ * dead start left may have been reused by another program; QA round 37c F4: any node process
+ * counted).
+ */
+function runsStart(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => path.basename(arg).startsWith('node'));
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args.some((arg) => path.basename(arg).startsWith('node')) && args.includes('start');
   } catch {
     return true; // no /proc to tell: the process runs, so count it
   }
@@ -35,7 +40,7 @@ export function claimStartDirectory(home: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = ownerOf(file);
-    if (owner !== null && owner !== process.pid && runsNode(owner)) {
+    if (owner !== null && owner !== process.pid && runsStart(owner)) {
       throw new LocalServiceError(
         `another sluice start (pid ${owner}) runs from ${home}: its PostgreSQL, Redis and data are its own. Stop it first (Ctrl-C in its terminal, or kill ${owner}), or run this one from another directory`,
       );
