@@ -200,10 +200,19 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
 
 /** `sluice start`: everything in one process, on embedded defaults. */
 export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: string): Promise<void> {
+  // One start per directory (start-lock.ts): claimed before anything starts, given back once all of it has stopped.
+  const release = claimStartDirectory(home);
+  try {
+    await startAndRun(cfg, env, home);
+  } finally {
+    release();
+  }
+}
+
+async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: string): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
   const catalog = catalogSetting(cfg);
-  const release = claimStartDirectory(home);
-  const closers: Closer[] = [{ name: 'start lock', close: async () => release() }];
+  const closers: Closer[] = [];
   const local: LocalService[] = [];
   try {
     let databaseUrl = cfg.DATABASE_URL;
@@ -286,8 +295,7 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
     closers.push({ name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS, givenUp: RUNNER_GIVEN_UP });
     const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
     closers.push({ name: 'retention sweeps', close: () => retention.close() });
-    // Stopped after everything else, before the start lock goes (closers close in reverse).
-    for (const s of local) closers.splice(1, 0, { name: `local service ${s.url}`, close: () => s.stop() });
+    for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
     await warnIfStoreUnusable(store, logger);
     await removeConnectorLeftovers(logger);
@@ -296,9 +304,8 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
       logger.info(`single-user development mode: the bearer token is in ${path.join(home, 'dev-token')}`);
     }
   } catch (err) {
-    await closeAll(logger, closers.slice(1));
+    await closeAll(logger, closers);
     for (const s of local) await s.stop().catch(() => undefined);
-    release();
     throw err;
   }
   await runUntilSignal(logger, closers, { runsTries: true });
