@@ -37,23 +37,20 @@ export interface ExtractTaskDeps {
  */
 const CATALOG_MAX_AGE_MS = 24 * 3600_000;
 
-/** The stored catalog, when it is younger than `maxAgeMs` and declares every selected stream. */
-function freshCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[], maxAgeMs: number, now = Date.now()): AirbyteCatalog | undefined {
-  if (row.sourceCatalog == null || row.sourceCatalogAt === null || now - row.sourceCatalogAt.getTime() >= maxAgeMs) return undefined;
-  const parsed = airbyteCatalogSchema.safeParse(row.sourceCatalog);
-  if (!parsed.success) return undefined;
-  const names = new Set(parsed.data.streams.map((s) => s.name));
-  return streams.every((s) => names.has(s)) ? parsed.data : undefined;
-}
-
-/** Why extract discovers when no run's outcome asks it to (QA round 37c F3: an aged-out catalog's discover was not said). */
-function whyNoStoredCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, maxAgeMs: number): string {
-  if (row.sourceCatalog == null || row.sourceCatalogAt === null) return 'no catalog is stored for this job yet';
-  if (maxAgeMs === 0) return 'SLUICE_CATALOG_MAX_AGE_MINUTES=0 discovers on every run';
+/**
+ * The stored catalog, when it is younger than `maxAgeMs` and declares every selected stream; else
+ * why extract discovers (QA round 37c F3: an aged-out catalog's discover was not said).
+ */
+function storedCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[], maxAgeMs: number): { catalog: AirbyteCatalog } | { why: string } {
+  if (row.sourceCatalog == null || row.sourceCatalogAt === null) return { why: 'no catalog is stored for this job yet' };
+  if (maxAgeMs === 0) return { why: 'SLUICE_CATALOG_MAX_AGE_MINUTES=0 discovers on every run' };
   if (Date.now() - row.sourceCatalogAt.getTime() >= maxAgeMs) {
-    return `the stored catalog was discovered at ${row.sourceCatalogAt.toISOString()}, more than ${ageText(maxAgeMs)} ago (SLUICE_CATALOG_MAX_AGE_MINUTES)`;
+    return { why: `the stored catalog was discovered at ${row.sourceCatalogAt.toISOString()}, more than ${ageText(maxAgeMs)} ago (SLUICE_CATALOG_MAX_AGE_MINUTES)` };
   }
-  return 'the stored catalog cannot be read, or lacks a stream the job selects';
+  const parsed = airbyteCatalogSchema.safeParse(row.sourceCatalog);
+  if (!parsed.success) return { why: 'the stored catalog cannot be read' };
+  const names = new Set(parsed.data.streams.map((s) => s.name));
+  return streams.every((s) => names.has(s)) ? { catalog: parsed.data } : { why: 'the stored catalog lacks a stream the job selects' };
 }
 
 /** An age as the log says it: whole hours, else minutes. */
@@ -212,9 +209,10 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   const resume = await usableCheckpoint(ctx, deps.store, state);
   const rediscover = await reasonToDiscoverAgain(ctx, row.sourceCatalogAt);
   const maxAgeMs = deps.catalogMaxAgeMs ?? CATALOG_MAX_AGE_MS;
-  const stored = rediscover === null ? freshCatalog(row, ctx.job.streams, maxAgeMs) : undefined;
+  const reuse = rediscover === null ? storedCatalog(row, ctx.job.streams, maxAgeMs) : null;
+  const stored = reuse !== null && 'catalog' in reuse ? reuse.catalog : undefined;
   if (rediscover !== null) ctx.log.info(`discovering the source again: ${rediscover}`);
-  else if (!stored) ctx.log.info(`discovering the source: ${whyNoStoredCatalog(row, maxAgeMs)}`);
+  else if (reuse !== null && 'why' in reuse) ctx.log.info(`discovering the source: ${reuse.why}`);
   if (stored) ctx.log.info(`using the catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? ''} (discovered again once it is ${ageText(maxAgeMs)} old: SLUICE_CATALOG_MAX_AGE_MINUTES)`);
   /** The connector's refreshed configs being saved, one after the other (onControlConfig). */
   let controlConfigs: Promise<void> = Promise.resolve();
