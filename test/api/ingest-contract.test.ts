@@ -5,6 +5,7 @@
  * answer and GET /api/jobs/{job_id} match the contract field for field.
  */
 import assert from 'node:assert/strict';
+import { MasterKeyring, openSourceConfig } from '@sluice/crypto';
 import { after, before, describe, test } from 'node:test';
 import { ingestBody, PUBLIC_URL, startApi, type ApiHarness } from './api-harness.ts';
 
@@ -78,8 +79,10 @@ describe('accepted', () => {
   test('a NUL character inside source_config is kept (it is stored encrypted, not as text)', async () => {
     const r = await post(ingestBody({ source_config: { count: 10, note: 'a\u0000b' } }));
     assert.equal(r.status, 201, r.text);
-    const job = await api.request('GET', `/api/airbyte/ingest/${r.body.job_id}`, { token: DEV });
-    assert.deepEqual(job.body.source_config, { count: 10, note: 'a\u0000b' });
+    // (Read from storage: without the connector's spec, answers mask every string of the config.)
+    const id = String(r.body.job_id);
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    assert.deepEqual(openSourceConfig(MasterKeyring.fromBase64(api.masterKey), id, row.sourceConfigEncrypted), { count: 10, note: 'a\u0000b' });
   });
 
   test("a job's column_transformations as GET answers them can be posted back, and read back the same", async () => {

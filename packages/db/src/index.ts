@@ -23,3 +23,4 @@ export {
 } from './stream-states.ts';
 export type { SavedStreamState, StateSave } from './stream-states.ts';
 export { recordSchedulerBeat, schedulerSeen } from './scheduler-beats.ts';
+export { recordSpecSecrets } from './spec-secrets.ts';

@@ -21,13 +21,13 @@ import {
 } from '@sluice/core/contract';
 import { openSourceConfig, refuseForeignSeal, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings, insertJobRemoval } from '@sluice/datahub';
-import { errorSummary, isUniqueViolation, listPendingStreamStates, listStreamStates, Prisma, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
+import { errorSummary, isUniqueViolation, listPendingStreamStates, listStreamStates, Prisma, recordSpecSecrets, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
 import { configSecrets, REDACTED, type Logger } from '@sluice/logging';
 import { owns, requireScope, type Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../engine-port.ts';
 import { canonicalSchedule } from '@sluice/core/cron';
 import { canonicalJson } from '@sluice/core/json';
-import { findSecretPaths, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
+import { findSecretPaths, pathsToMask, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import { queuedRunWait } from '@sluice/core/states';
 import { settingsVersion } from './settings-version.ts';
@@ -142,7 +142,7 @@ export class JobService {
     await refuseForeignSeal(this.d.prisma, this.d.keyring);
     const id = randomUUID();
     try {
-      await this.#store(id, spec, ownerId, secretPaths, idempotencyKey, digest);
+      await this.#store(id, spec, ownerId, { secretPaths, specSecretsKnown: connectorSpec !== undefined }, idempotencyKey, digest);
     } catch (err) {
       // The same key's create committed while this one was validating: answer that one.
       if (idempotencyKey !== null && digest !== null && isUniqueViolation(err)) {
@@ -153,43 +153,49 @@ export class JobService {
     }
     this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
     await this.#syncSchedule(id);
-    if (connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(id, spec.sourceName, spec.sourceConfig, secretPaths);
+    if (connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(id, spec.sourceName);
     return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id), replayed: false };
   }
 
   /**
-   * A job created without its connector's spec (the spec came later than the request waited, as on
-   * a connector's first use) has only the secrets its key names show. The lookup goes on in the
-   * background: once the spec comes, the fields it marks `airbyte_secret` are added to the job's
-   * secret paths, so that answers mask them from then on, not from the job's first run (QA round 37b
-   * F2). Only while the job still has the config it was created with (compare-and-set on its paths,
-   * each added one still holding the value seen); a spec that does not come leaves it to that run.
+   * A job created (or given a new config) without its connector's spec (the spec came later than
+   * the request waited, as on a connector's first use) has only the secrets its key names show, and answers mask every string
+   * of its config meanwhile (`spec_secrets_known` false). The lookup goes on in the background: once
+   * the spec comes, the fields it marks `airbyte_secret` are added to the job's secret paths and the
+   * rest of the config is shown, from then on, not from the job's first run (QA round 37b F2). Only
+   * while the job still has the config it was created with; a spec that does not come leaves it to
+   * that run.
    */
-  async #learnSecretsLater(jobId: string, sourceName: string, config: Record<string, unknown>, known: readonly string[]): Promise<void> {
+  async #learnSecretsLater(jobId: string, sourceName: string): Promise<void> {
     try {
       // Patient, as a run's extract is: a spec command that takes longer than a create waits is let finish (QA round 37c F2).
       const spec = await this.#connectorSpec(sourceName, { waitMs: LATE_SPEC_WAIT_MS });
       if (spec === undefined || spec === 'missing') return;
-      const added = findSecretPaths(config, spec).filter((path) => !known.includes(path));
-      if (added.length === 0) return;
       const job = await this.d.prisma.ingestionJob.findUnique({ where: { id: jobId } });
-      if (job === null || this.#unopenable(job) !== null) return;
-      const now = openSourceConfig(this.d.keyring, jobId, job.sourceConfigEncrypted);
-      const still = added.filter((path) => canonicalJson(valueAt(now, path)) === canonicalJson(valueAt(config, path)) && !job.secretPaths.includes(path));
-      if (still.length === 0) return;
-      for (const v of secretValues(now, still)) configSecrets.add(v);
-      const changed = await this.d.prisma.ingestionJob.updateMany({
-        where: { id: jobId, secretPaths: { equals: job.secretPaths } },
-        data: { secretPaths: [...job.secretPaths, ...still].sort() },
-      });
-      if (changed.count === 1) this.#log.info(`the connector's spec came after job ${jobId} was created: its secrets ${still.join(', ')} are masked from now on`, { jobId, source: sourceName });
+      if (job === null || job.specSecretsKnown || this.#unopenable(job) !== null) return;
+      const config = openSourceConfig(this.d.keyring, jobId, job.sourceConfigEncrypted);
+      const found = findSecretPaths(config, spec);
+      for (const v of secretValues(config, found)) configSecrets.add(v);
+      const added = await recordSpecSecrets(this.d.prisma, { id: jobId, sealed: job.sourceConfigEncrypted, secretPaths: job.secretPaths, specSecretsKnown: job.specSecretsKnown }, found);
+      if (added === null) return;
+      this.#log.info(
+        `the connector's spec came after job ${jobId} was created: ${added.length === 0 ? 'it marks no other field' : `its secrets ${added.join(', ')} are masked,`} and the rest of source_config is shown from now on`,
+        { jobId, source: sourceName },
+      );
     } catch (err) {
       this.#log.warn("a late connector spec's secrets were not added to the job; its first run adds them", { jobId, source: sourceName, error: errorMessage(err) });
     }
   }
 
   /** The job row and its DAG, in one transaction. */
-  async #store(id: string, spec: IngestJobSpec, ownerId: string, secretPaths: string[], idempotencyKey: string | null, digest: string | null): Promise<void> {
+  async #store(
+    id: string,
+    spec: IngestJobSpec,
+    ownerId: string,
+    { secretPaths, specSecretsKnown }: { secretPaths: string[]; specSecretsKnown: boolean },
+    idempotencyKey: string | null,
+    digest: string | null,
+  ): Promise<void> {
     await this.d.prisma.$transaction(async (tx) => {
       await tx.ingestionJob.create({
         data: {
@@ -198,6 +204,7 @@ export class JobService {
           sourceName: spec.sourceName,
           sourceConfigEncrypted: sealSourceConfig(this.d.keyring, id, spec.sourceConfig),
           secretPaths,
+          specSecretsKnown,
           schemaName: spec.schemaName,
           mode: spec.mode,
           streams: spec.streams,
@@ -315,6 +322,7 @@ export class JobService {
               sourceConfigEncrypted: sealSourceConfig(this.d.keyring, jobId, config.config),
               sourceConfigChangedAt: new Date(),
               secretPaths: config.secretPaths,
+              specSecretsKnown: config.connectorSpec !== undefined,
               // Discovered with the old configuration: the next extract discovers again.
               sourceCatalog: Prisma.DbNull,
               sourceCatalogAt: null,
@@ -350,6 +358,7 @@ export class JobService {
         // (Key names with 'secret' or 'source_config' in them are redacted from logs.)
         ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
       });
+      if (config !== null && config.connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(jobId, job.sourceName);
       await this.#syncSchedule(jobId);
       // A paused job's queued runs waited; its resume starts those max_active_runs allows, as does
       // a raised max_active_runs.
@@ -366,14 +375,16 @@ export class JobService {
   }
 
   /**
-   * A PATCH's `source_config`, each `**********` where the job has a saved secret given that
-   * secret (so a client may send back what GET showed), with the paths of its secrets.
+   * A PATCH's `source_config`, each `**********` where GET masks a saved value given that value
+   * (so a client may send back what GET showed), with the paths of its secrets.
    */
   async #newSourceConfig(
     job: IngestionJobModel,
     sent: Record<string, unknown>,
   ): Promise<{ config: Record<string, unknown>; secretPaths: string[]; masksKept: number; connectorSpec: ConnectorSpec | undefined }> {
-    const restored = restoreMaskedSecrets(sent, this.#config(job), job.secretPaths);
+    const saved = this.#config(job);
+    const masked = pathsToMask(saved, job);
+    const restored = restoreMaskedSecrets(sent, saved, masked);
     if (restored.issues.length > 0) throw new ValidationError(restored.issues);
     const config = restored.config;
     const connectorSpec = await this.#connectorSpec(job.sourceName);
@@ -384,7 +395,7 @@ export class JobService {
     }
     // Paths found in the new config, and those learned before (from a spec seen at extract) that it still has.
     const secretPaths = [...new Set([...findSecretPaths(config, connectorSpec), ...job.secretPaths.filter((path) => valueAt(config, path) !== undefined)])];
-    const masksKept = job.secretPaths.filter((path) => valueAt(sent, path) === REDACTED).length;
+    const masksKept = masked.filter((path) => valueAt(sent, path) === REDACTED).length;
     return { config, secretPaths, masksKept, connectorSpec };
   }
 
@@ -730,7 +741,8 @@ export class JobService {
     // One job this API cannot open does not fail a list of them (QA round 32b: the whole list answered 400).
     const unopenable = this.#unopenable(job);
     if (unopenable !== null) return jobView(job, {}, this.d.publicUrl, unopenable);
-    return jobView(job, maskSecrets(this.#config(job), job.secretPaths), this.d.publicUrl);
+    const config = this.#config(job);
+    return jobView(job, maskSecrets(config, pathsToMask(config, job)), this.d.publicUrl);
   }
 
   async #usableKeys(p: Principal, names: string[]): Promise<Set<string>> {

@@ -48,6 +48,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
     source_name: job.sourceName,
     source_config: maskedConfig,
     source_config_error: configError,
+    spec_secrets_known: job.specSecretsKnown,
     schema_name: job.schemaName,
     mode: job.mode,
     streams: job.streams,

@@ -55,7 +55,14 @@ export const jobView = z
     flow_url: z.string(),
     name: z.string(),
     source_name: z.string(),
-    source_config: z.record(z.string(), z.unknown()).describe('secret values replaced by **********'),
+    source_config: z
+      .record(z.string(), z.unknown())
+      .describe('secret values replaced by **********; every string while spec_secrets_known is false'),
+    spec_secrets_known: z
+      .boolean()
+      .describe(
+        "false while the connector's spec has not been read for this source_config (a job created or changed during the connector's first install): only the spec says which fields are secrets, so every string of source_config is masked until then",
+      ),
     source_config_error: z
       .string()
       .nullable()

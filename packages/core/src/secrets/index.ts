@@ -1,1 +1,1 @@
-export { findSecretPaths, looksLikeSecretKey, secretValues, undeclaredConfigKeys, valueAt, type ConnectorSpec } from './secret-paths.ts';
+export { findSecretPaths, looksLikeSecretKey, pathsToMask, secretValues, undeclaredConfigKeys, valueAt, type ConnectorSpec } from './secret-paths.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findSecretPaths, looksLikeSecretKey, secretValues, type ConnectorSpec } from './secret-paths.ts';
+import { findSecretPaths, looksLikeSecretKey, pathsToMask, secretValues, type ConnectorSpec } from './secret-paths.ts';
 
 test('without a spec, values under secret-like key names are secrets (whole subtrees)', () => {
   const config = { host: 'h', password: 'p1', credentials: { client_id: 'id', refresh: 'r' }, list: [{ api_token: 't' }], port: 1 };
@@ -83,4 +83,11 @@ test("a schema under additionalProperties still marks secrets of keys the spec d
   };
   const config = { primary: { dsn: 'pg://u:p@h/db', user: 'u' }, replica: { dsn: 'pg://u:p@r/db', user: 'u', passwd: 'p' } };
   assert.deepEqual(findSecretPaths(config, spec), ['primary.dsn', 'replica.dsn', 'replica.passwd']);
+});
+
+test('until the spec is read for a config, every string of it is masked; then its secret paths only', () => {
+  const config = { host: 'db.example', port: 5432, ssl: true, service_account_info: '{"k":1}', tags: ['a', null], nested: { api_key: 'k-1', note: null } };
+  const job = { secretPaths: ['nested.api_key'], specSecretsKnown: false };
+  assert.deepEqual(pathsToMask(config, job), ['host', 'nested.api_key', 'service_account_info', 'tags.0']);
+  assert.deepEqual(pathsToMask(config, { ...job, specSecretsKnown: true }), ['nested.api_key']);
 });

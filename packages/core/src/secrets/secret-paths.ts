@@ -93,6 +93,20 @@ export function findSecretPaths(config: Record<string, unknown>, spec: Connector
   return [...new Set(out)].sort();
 }
 
+/**
+ * The paths whose values answers show as `**********`: the secret paths, when the connector's spec
+ * was read for this config (`specSecretsKnown`); otherwise every string of the config too, as only
+ * that spec can say which of them are secrets (a field it alone marks `airbyte_secret`, named like
+ * no secret). Numbers and booleans keep their type (a port, a count, a switch).
+ */
+export function pathsToMask(config: Record<string, unknown>, job: { secretPaths: readonly string[]; specSecretsKnown: boolean }): string[] {
+  if (job.specSecretsKnown) return [...job.secretPaths];
+  const all: string[] = [];
+  leaves(config, '', all);
+  const strings = all.filter((p) => typeof valueAt(config, p) === 'string');
+  return [...new Set([...job.secretPaths, ...strings])].sort();
+}
+
 /** The value at a dotted path (array items by index) of `config`; undefined where there is none. */
 export function valueAt(config: unknown, path: string): unknown {
   let cur = config;

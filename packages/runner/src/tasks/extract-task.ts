@@ -6,7 +6,7 @@ import { findSecretPaths, undeclaredConfigKeys } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
 import type { IcebergCatalog } from '@sluice/iceberg';
-import { errorSummary, type Prisma } from '@sluice/db';
+import { errorSummary, recordSpecSecrets, type Prisma } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { dagShapeFor } from './datahub-dag.ts';
@@ -114,11 +114,17 @@ async function writeWithConfig(ctx: TaskContext, sealed: string, data: Prisma.In
 
 /**
  * A job created where its connector's spec could not be read has its secrets found by key name
- * only: a field the spec alone marks `airbyte_secret` (e.g. `service_account_info`) would be shown
- * by the API. Its first run, which has the spec, adds those fields to the job's secret paths; and
+ * only, and the API masks every string of its config meanwhile. Its first run, which has the spec,
+ * adds the fields the spec alone marks `airbyte_secret` (e.g. `service_account_info`) to the job's
+ * secret paths and marks its secrets known (unless the API did so first, when the spec came); and
  * each run warns of config keys the spec does not declare.
  */
-async function learnFromSpec(ctx: TaskContext, connector: Connector, config: Record<string, unknown>, stored: readonly string[], sealed: string): Promise<void> {
+async function learnFromSpec(
+  ctx: TaskContext,
+  connector: Connector,
+  config: Record<string, unknown>,
+  job: { sealed: string; secretPaths: readonly string[]; specSecretsKnown: boolean },
+): Promise<void> {
   let spec: ConnectorSpecification;
   try {
     spec = await connector.spec();
@@ -136,10 +142,8 @@ async function learnFromSpec(ctx: TaskContext, connector: Connector, config: Rec
         `the connector may not read ${undeclared.length === 1 ? 'it' : 'them'} (a misspelt key leaves its setting at the default)`,
     );
   }
-  const missing = findSecretPaths(config, spec).filter((p) => !stored.includes(p));
-  if (missing.length === 0) return;
-  if (!(await writeWithConfig(ctx, sealed, { secretPaths: [...new Set([...stored, ...missing])].sort() }))) return;
-  ctx.log.info(`the connector's spec marks more fields of source_config as secrets (${missing.join(', ')}): API answers mask them from now on`);
+  const added = await recordSpecSecrets(ctx.prisma, { id: ctx.job.id, ...job }, findSecretPaths(config, spec));
+  if (added !== null && added.length > 0) ctx.log.info(`the connector's spec marks more fields of source_config as secrets (${added.join(', ')}): API answers mask them from now on`);
 }
 
 /**
@@ -189,7 +193,7 @@ export interface ExtractOutput {
 export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Promise<TaskResult> {
   const row = await ctx.prisma.ingestionJob.findUnique({
     where: { id: ctx.job.id },
-    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true, secretPaths: true },
+    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true, secretPaths: true, specSecretsKnown: true },
   });
   if (!row) throw new NonRetryableTaskError(`job ${ctx.job.id} no longer exists`);
   const config = openSourceConfig(deps.keyring, ctx.job.id, row.sourceConfigEncrypted);
@@ -203,7 +207,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     connectorsDir: deps.connectorsDir,
     onLog,
   });
-  await learnFromSpec(ctx, connector, config, row.secretPaths, row.sourceConfigEncrypted);
+  await learnFromSpec(ctx, connector, config, { sealed: row.sourceConfigEncrypted, secretPaths: row.secretPaths, specSecretsKnown: row.specSecretsKnown });
   await settleLostLoads(deps.catalog, ctx);
   const state = ctx.job.mode === 'overwrite' ? [] : await loadSavedState(ctx.prisma, ctx.job.id);
   const resume = await usableCheckpoint(ctx, deps.store, state);

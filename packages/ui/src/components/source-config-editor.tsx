@@ -86,6 +86,11 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
       {draft === null ? (
         <>
           <pre className="json" data-testid="source-config">{shown}</pre>
+          {job.spec_secrets_known ? null : (
+            <p className="muted small" data-testid="source-config-all-masked">
+              Every value is shown as {MASK} until the connector&apos;s spec is read (it says which fields are secrets): in a few minutes, or at the job&apos;s first run.
+            </p>
+          )}
           {canEdit ? (
             <button type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setRefused(false); setRebase(false); setBase(job); setDraft(shown); }}>
               Edit source config
