@@ -562,12 +562,13 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       const c = tm.columns.find((x) => x.name === col.name);
       return c && staysString.has(col.name) ? { ...col, doc: encryptedColumnDoc({ ...c, plaintextType: 'string' }) ?? null } : col;
     });
-    const mixed = await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode);
+    /** What the run is warned of once this load has committed rows: the table's state it leaves as it was. */
+    const afterCommit = await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode);
     // A first merge into rows another mode wrote: a key they hold twice stays twice unless this batch
     // carries it (QA round 37a F5: a merge after appends left duplicates, and said nothing).
     const writtenBy = lastSummaryValue(table, 'sluice.mode');
     if (ctx.job.mode === 'merge' && writtenBy !== undefined && writtenBy !== 'merge') {
-      mixed.push(
+      afterCommit.push(
         `stream ${stream}: ${namespace}.${tableName} was last written by a load in ${writtenBy} mode, which keeps every row of a key; ` +
           `this merge replaces the rows of the keys its batch carries with one each, and leaves other keys' rows as they are, ` +
           'so a key held twice stays twice until a batch carries it. For one row of each key, overwrite the table once (mode overwrite)',
@@ -675,7 +676,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         `${result.status === 'committed' ? (result.inputFilesAsIs ? `, transform's files as they are${stored ? ', copied within the object store' : ''}` : ', data files rewritten') : ''}` +
         `${result.attempts > 1 ? `; ${conflictsSaid(result)}` : ''})`,
     );
-    if (result.status === 'committed' && tm.rows > 0) for (const warning of mixed) await ctx.warnRun(warning);
+    if (result.status === 'committed' && tm.rows > 0) for (const warning of afterCommit) await ctx.warnRun(warning);
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
       const kept = mergeOrder.newestBy !== undefined ? `the newest by the cursor ${mergeOrder.newestBy} (of equal ones, the last read)` : 'the last read';
