@@ -20,28 +20,39 @@ function within<T>(p: Promise<T | undefined>, ms: number, onTimeout: () => void)
  * The API's connector lookups. A connector that is on PATH or already installed answers at once;
  * one that must be pip-installed first is installed in the background and, if that takes longer
  * than the budget, the request goes on without the spec (secrets then found by key name) and a
- * later request finds it ready. Resolutions are shared per source name.
+ * later request finds it ready. A request's check and discover, which come after its spec, do not
+ * wait for an install its spec already waited out (QA rounds 35c F2, 36b F5: a create during an
+ * install waited the budget twice, and went on unchecked all the same). Resolutions are shared
+ * per source name.
+ *
+ * @param options.budgetMs how long each lookup waits (LOOKUP_BUDGET_MS; shorter in tests)
  */
-export function connectorLookups(connectorsDir: string, logger: Logger) {
+export function connectorLookups(connectorsDir: string, logger: Logger, options: { budgetMs?: number } = {}) {
+  const budget = options.budgetMs ?? LOOKUP_BUDGET_MS;
   const connectors = new Map<string, Promise<Connector | undefined>>();
+  /** Source names whose resolution (an install, on a first use) is still under way. */
+  const installing = new Set<string>();
   const connector = (name: string): Promise<Connector | undefined> => {
     let p = connectors.get(name);
     if (!p) {
       // A request that waits for an install says why, once per connector and process.
-      logger.info(`looking up connector ${name} to check the job against its spec and catalog (a first use may install it; each lookup waits at most ${LOOKUP_BUDGET_MS / 1000} s)`);
-      p = resolveConnector(name, { connectorsDir }).catch((err: unknown) => {
-        connectors.delete(name);
-        // A connector that exists nowhere is the request's error (the API answers 400), not a lookup's.
-        if (err instanceof ConnectorNotFoundError) throw err;
-        logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
-        return undefined;
-      });
+      logger.info(`looking up connector ${name} to check the job against its spec and catalog (a first use may install it; each lookup waits at most ${budget / 1000} s)`);
+      installing.add(name);
+      p = resolveConnector(name, { connectorsDir })
+        .catch((err: unknown) => {
+          connectors.delete(name);
+          // A connector that exists nowhere is the request's error (the API answers 400), not a lookup's.
+          if (err instanceof ConnectorNotFoundError) throw err;
+          logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
+          return undefined;
+        })
+        .finally(() => installing.delete(name));
       connectors.set(name, p);
     }
     return p;
   };
   /** One lookup with a connector, within the budget: undefined when it fails or comes late (said), a ConnectorNotFoundError passed on. */
-  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string, budgetMs = LOOKUP_BUDGET_MS): Promise<T | undefined> =>
+  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string, budgetMs = budget): Promise<T | undefined> =>
     within(
       connector(name)
         .then(async (c) => (c ? await use(c) : undefined))
@@ -55,6 +66,16 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
       budgetMs,
       () => logger.info(`no ${what} of ${name} within ${budgetMs / 1000} s: ${whenLate}`),
     );
+  /**
+   * A lookup with a config comes after the request's spec, which waited for the connector: while
+   * its install is still under way, it answers at once without the connector (said), instead of
+   * waiting the budget again for the same install. Null when the connector is ready.
+   */
+  const afterInstall = (name: string, what: string, whenLate: string): Promise<undefined> | null => {
+    if (!installing.has(name)) return null;
+    logger.info(`no ${what} of ${name}: it is still being installed: ${whenLate}`);
+    return Promise.resolve(undefined);
+  };
   return {
     getConnectorSpec: (name: string, options?: { waitMs?: number }) =>
       lookup(
@@ -65,8 +86,10 @@ export function connectorLookups(connectorsDir: string, logger: Logger) {
         options?.waitMs,
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
-      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: LOOKUP_BUDGET_MS }), 'streams and columns are checked when the job runs'),
+      afterInstall(name, 'catalog', 'streams and columns are checked when the job runs') ??
+      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget }), 'streams and columns are checked when the job runs'),
     checkConnection: (name: string, config: Record<string, unknown>) =>
-      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: LOOKUP_BUDGET_MS }), 'the connection is tried when the job runs'),
+      afterInstall(name, 'connection check', 'the connection is tried when the job runs') ??
+      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget }), 'the connection is tried when the job runs'),
   };
 }
