@@ -1,7 +1,8 @@
 /**
  * The runners' retention sweep on real PostgreSQL and a real object store: a successful run's
  * archive goes after SLUICE_ARCHIVE_RETENTION_DAYS, a failed or cancelled run's staging after
- * SLUICE_STAGING_RETENTION_DAYS, each once; runs under way and younger runs are not touched.
+ * SLUICE_STAGING_RETENTION_DAYS, each once; runs under way and younger runs are not touched. A
+ * finished run's rows go after SLUICE_RUN_HISTORY_RETENTION_DAYS, once its files are settled.
  */
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
-import { removeExpiredRunFiles } from '@sluice/runner';
+import { removeExpiredRunFiles, removeExpiredRunHistory } from '@sluice/runner';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { testEnv } from '../support/env.ts';
 import { createHarness, testLogger, waitFor, waitForRun, type Harness } from './support/harness.ts';
@@ -77,7 +78,7 @@ describe('retention sweep', () => {
         await store.put(key, body);
       }
       const deps = { prisma: h.prisma, store, logger: testLogger };
-      const policy = { archiveDays: 30, stagingDays: 7 };
+      const policy = { archiveDays: 30, stagingDays: 7, historyDays: 0 };
 
       // A day later nothing is old enough.
       assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + DAY)), 0);
@@ -86,7 +87,7 @@ describe('retention sweep', () => {
       assert.deepEqual(await keys('staging/'), [`staging/${underWay}/raw/a/part-00000.jsonl`], 'a run under way keeps its staging');
       assert.deepEqual(await keys('archive/'), [`archive/${success}/raw/a/part-00000.jsonl`]);
       // With the archive kept for ever (0), the successful run is never swept.
-      assert.equal(await removeExpiredRunFiles(deps, { archiveDays: 0, stagingDays: 7 }, new Date(Date.now() + 400 * DAY)), 0);
+      assert.equal(await removeExpiredRunFiles(deps, { archiveDays: 0, stagingDays: 7, historyDays: 0 }, new Date(Date.now() + 400 * DAY)), 0);
       // Thirty-one days later the archive goes too; then nothing is left to do.
       assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 31 * DAY)), 1);
       assert.deepEqual(await keys('archive/'), []);
@@ -113,7 +114,7 @@ describe('retention sweep', () => {
       // Deleted as the API deletes it (the flag; its runs had ended). No clear runs its run again.
       await h.prisma.ingestionJob.update({ where: { id: job }, data: { isDeleted: true } });
       const deps = { prisma: h.prisma, store, logger: testLogger };
-      const keepAll = { archiveDays: 0, stagingDays: 0 };
+      const keepAll = { archiveDays: 0, stagingDays: 0, historyDays: 0 };
       assert.equal(await removeExpiredRunFiles(deps, keepAll, new Date(Date.now() + 30 * 60_000)), 0, 'not within the hour');
       // before: kept for ever with this policy, plaintext of encrypted columns included (QA round 23).
       assert.equal(await removeExpiredRunFiles(deps, keepAll, new Date(Date.now() + 2 * 3_600_000)), 1);
@@ -140,7 +141,7 @@ describe('retention sweep', () => {
       const deps = { prisma: h.prisma, store, logger: testLogger };
       // Ages of 50 ms; each sweep's clock is set from the run's own end, so a slow host cannot
       // make a run older than the test means it to be.
-      const policy = { archiveDays: 50 / DAY, stagingDays: 50 / DAY };
+      const policy = { archiveDays: 50 / DAY, stagingDays: 50 / DAY, historyDays: 0 };
       const after = (end: Date | null, ms: number): Date => new Date(ended(end).getTime() + ms);
       assert.equal(await removeExpiredRunFiles(deps, policy, after(failed.endedAt, 60)), 1);
       assert.deepEqual(await keys('staging/'), []);
@@ -160,6 +161,56 @@ describe('retention sweep', () => {
       const second = await h.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } });
       assert.ok(second.removedAt > first.removedAt);
       assert.equal(await removeExpiredRunFiles(deps, policy, after(rerun.endedAt, 120)), 0, 'and once only');
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it("deletes a finished run's history after SLUICE_RUN_HISTORY_RETENTION_DAYS once its files are settled; keeps each job's latest run, and runs with a pending stream state", async () => {
+    const job = await h.createJob({ streams: ['a'] });
+    let broken = false;
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (broken) throw new NonRetryableTaskError('source_config.token is missing');
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    try {
+      const run = async (): Promise<string> => {
+        const { runId } = await h.engine.triggerRun(job);
+        await waitForRun(h.prisma, runId, ['success', 'failed']);
+        return runId;
+      };
+      const oldest = await run();
+      const pending = await run();
+      broken = true;
+      const failed = await run();
+      broken = false;
+      const latest = await run();
+      // A load's state still waiting for its commit to be seen (ADR 0025) holds its run.
+      await h.prisma.pendingStreamState.create({ data: { jobId: job, streamKey: 'a', runId: pending, state: {}, namespace: 'n', tableName: 't', taskId: 'load' } });
+      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const policy = { archiveDays: 0, stagingDays: 7, historyDays: 30 };
+      const instances = (await h.prisma.taskInstance.findMany({ where: { runId: oldest }, select: { id: true } })).map((i) => i.id);
+      const lines = (): Promise<number> => h.prisma.taskLog.count({ where: { taskInstanceId: { in: instances } } });
+      assert.ok((await lines()) > 0, 'the run has log lines to delete');
+
+      assert.equal(await removeExpiredRunHistory(deps, policy, new Date(Date.now() + 29 * DAY)), 0, 'not old enough');
+      assert.equal(await removeExpiredRunHistory(deps, { ...policy, historyDays: 0 }, new Date(Date.now() + 400 * DAY)), 0, '0 keeps every run');
+      // Thirty-one days on: the oldest run goes (its archive is kept for ever by the policy, so
+      // its files are settled); the failed run's staging has not been removed yet, so it stays.
+      assert.equal(await removeExpiredRunHistory(deps, policy, new Date(Date.now() + 31 * DAY)), 1);
+      const left = async (): Promise<string[]> => (await h.prisma.dagRun.findMany({ where: { jobId: job }, orderBy: { logicalDate: 'asc' }, select: { id: true } })).map((r) => r.id);
+      assert.deepEqual(await left(), [pending, failed, latest]);
+      assert.equal(await h.prisma.taskInstance.count({ where: { runId: oldest } }), 0, 'its task instances go with it');
+      assert.equal(await lines(), 0, 'and their log lines');
+      // Once the files sweep has removed the failed run's staging, its rows go too.
+      assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 31 * DAY)), 1);
+      assert.equal(await removeExpiredRunHistory(deps, policy, new Date(Date.now() + 31 * DAY)), 1);
+      assert.deepEqual(await left(), [pending, latest], 'the run with a pending state and the latest run stay');
+      await h.prisma.pendingStreamState.deleteMany({ where: { runId: pending } });
+      assert.equal(await removeExpiredRunHistory(deps, policy, new Date(Date.now() + 400 * DAY)), 1);
+      assert.deepEqual(await left(), [latest], "the job's latest run stays, however old");
     } finally {
       await runner.close();
     }

@@ -414,8 +414,8 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   ], { runsTries: true });
 }
 
-function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_STAGING_RETENTION_DAYS: number }): RetentionPolicy {
-  return { archiveDays: cfg.SLUICE_ARCHIVE_RETENTION_DAYS, stagingDays: cfg.SLUICE_STAGING_RETENTION_DAYS };
+function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_STAGING_RETENTION_DAYS: number; SLUICE_RUN_HISTORY_RETENTION_DAYS: number }): RetentionPolicy {
+  return { archiveDays: cfg.SLUICE_ARCHIVE_RETENTION_DAYS, stagingDays: cfg.SLUICE_STAGING_RETENTION_DAYS, historyDays: cfg.SLUICE_RUN_HISTORY_RETENTION_DAYS };
 }
 
 /**

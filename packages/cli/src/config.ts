@@ -44,6 +44,7 @@ const catalogMaxAge = wholeNumber(0, 525_600).default(1440);
 const retention = {
   SLUICE_ARCHIVE_RETENTION_DAYS: wholeNumber(0).default(0),
   SLUICE_STAGING_RETENTION_DAYS: wholeNumber(0).default(7),
+  SLUICE_RUN_HISTORY_RETENTION_DAYS: wholeNumber(0).default(0),
 };
 
 /** `sluice scheduler`: decides; never runs connector code. */

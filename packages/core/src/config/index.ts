@@ -37,6 +37,7 @@ export const SETTINGS = {
   SLUICE_RUNNER_CONCURRENCY: { description: 'tasks one runner executes at once', example: '4' },
   SLUICE_ARCHIVE_RETENTION_DAYS: { description: "days a successful run's archive is kept (0: for ever)", example: '30' },
   SLUICE_STAGING_RETENTION_DAYS: { description: "days a failed or cancelled run's staging files are kept for clears (0: for ever)", example: '7' },
+  SLUICE_RUN_HISTORY_RETENTION_DAYS: { description: "days a finished run's history (its tasks' tries and log lines) is kept (0: for ever); each job's latest run of each type stays", example: '90' },
   SLUICE_LOCAL_POSTGRES_PORT: { description: 'port of the local PostgreSQL `pnpm start` runs when DATABASE_URL is unset', example: '54330' },
   SLUICE_LOCAL_REDIS_PORT: { description: 'port of the local Redis `pnpm start` runs when REDIS_URL is unset', example: '63800' },
   SLUICE_ICEBERG_REST_URL: {

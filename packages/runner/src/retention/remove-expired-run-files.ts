@@ -22,6 +22,11 @@ export interface RetentionPolicy {
    * runs, which no clear runs again, lose theirs an hour after they ended either way.
    */
   stagingDays: number;
+  /**
+   * A finished run's rows (its tries, their log lines) are deleted this many days after it ended,
+   * once its files are settled; 0 keeps them for ever (`removeExpiredRunHistory`).
+   */
+  historyDays: number;
 }
 
 /**

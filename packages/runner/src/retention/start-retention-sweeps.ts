@@ -2,6 +2,7 @@ import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, FailureStreak, type Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
 import { removeExpiredRunFiles, type RetentionPolicy } from './remove-expired-run-files.ts';
+import { removeExpiredRunHistory } from './remove-expired-run-history.ts';
 
 /** How often a runner sweeps (runs' ages are counted in days: an hour late is nothing). */
 const SWEEP_INTERVAL_MS = 3_600_000;
@@ -10,8 +11,8 @@ const SWEEP_INTERVAL_MS = 3_600_000;
 const RETRY_MS = 300_000;
 
 /**
- * Runs the retention sweep (`removeExpiredRunFiles`) a minute after start, then every hour, in
- * this runner process — also when the policy keeps everything, for deleted jobs' runs. A failing
+ * Runs the retention sweep (`removeExpiredRunFiles`, then `removeExpiredRunHistory`) a minute
+ * after start, then every hour, in this runner process — also when the policy keeps everything, for deleted jobs' runs. A failing
  * sweep (PostgreSQL or the object store away) is said once, tried again in five minutes, and said
  * once when one works again.
  */
@@ -30,7 +31,10 @@ export function startRetentionSweeps(deps: { prisma: PrismaClient; store: Object
     timer.unref();
   };
   function sweep(): void {
-    running = removeExpiredRunFiles({ ...deps, logger }, policy).then(
+    // Files first: a run's rows go only once its files are settled (removeExpiredRunHistory).
+    running = removeExpiredRunFiles({ ...deps, logger }, policy)
+      .then(() => removeExpiredRunHistory({ ...deps, logger }, policy))
+      .then(
       () => {
         failures.succeeded();
         next(SWEEP_INTERVAL_MS);
