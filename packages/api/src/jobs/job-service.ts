@@ -159,12 +159,12 @@ export class JobService {
 
   /**
    * A job created (or given a new config) without its connector's spec (the spec came later than
-   * the request waited, as on a connector's first use) has only the secrets its key names show, and answers mask every string
-   * of its config meanwhile (`spec_secrets_known` false). The lookup goes on in the background: once
-   * the spec comes, the fields it marks `airbyte_secret` are added to the job's secret paths and the
-   * rest of the config is shown, from then on, not from the job's first run (QA round 37b F2). Only
-   * while the job still has the config it was created with; a spec that does not come leaves it to
-   * that run.
+   * the request waited, as on a connector's first use) has only the secrets its key names show,
+   * and answers mask every string of its config meanwhile (`spec_secrets_known` false). The lookup
+   * goes on in the background: once the spec comes, the fields it marks `airbyte_secret` are added
+   * to the job's secret paths and the rest of the config is shown, from then on, not from the job's
+   * first run (QA round 37b F2). Only while the job still has the config read here
+   * (`recordSpecSecrets`); a spec that does not come leaves it to that run.
    */
   async #learnSecretsLater(jobId: string, sourceName: string): Promise<void> {
     try {
