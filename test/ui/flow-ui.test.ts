@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { queuedRunWait } from '@sluice/core/states';
 import { openSourceConfig } from '@sluice/crypto';
-import { recordPendingStreamState, saveStreamStateRow } from '@sluice/db';
+import { recordPendingStreamState, recordSpecSecrets, saveStreamStateRow } from '@sluice/db';
 import { LOAD_ERROR, snapshotIdFor } from './task-handlers.ts';
 import { brokenCells, browserTestsUnavailable, contrastRatio, jobBody, launchBrowser, shot, startCuttableProxy, startUiStack, until, type UiStack } from './ui-stack.ts';
 
@@ -950,6 +950,26 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const same = await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { source_config: read.body.source_config });
     assert.equal(same.status, 200, JSON.stringify(same.body));
     assert.equal(same.body.settings_version, read.body.settings_version);
+    await page.close();
+  });
+
+  test("a job whose connector's spec is not read yet shows every string of its config masked, saying why, until the spec is read", async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'spec not read', source_config: { count: 3000, seed: 7, api_key: 'canary-secret-d41d8cd98f', note: 'plain-note' } });
+    // As a create during the connector's first install leaves the job (the spec came too late).
+    await stack.db.prisma.ingestionJob.update({ where: { id: jobId }, data: { specSecretsKnown: false } });
+    const page = await context.newPage();
+    await page.goto(flowUrl);
+    await page.getByTestId('source-config-all-masked').getByText(/until the connector's spec is read/).waitFor();
+    const masked = (await page.getByTestId('source-config').textContent()) ?? '';
+    assert.match(masked, /"note": "\*{10}"/, 'no string shown');
+    assert.match(masked, /"count": 3000/, 'numbers shown');
+    // The spec read (by the API's late lookup or the first run's extract, through the one writer).
+    const row = await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.deepEqual(await recordSpecSecrets(stack.db.prisma, { id: jobId, sealed: row.sourceConfigEncrypted, secretPaths: row.secretPaths, specSecretsKnown: false }, row.secretPaths), []);
+    await page.reload();
+    await page.getByTestId('source-config').getByText('"note": "plain-note"', { exact: false }).waitFor();
+    assert.equal(await page.getByTestId('source-config-all-masked').count(), 0);
+    assert.match((await page.getByTestId('source-config').textContent()) ?? '', /"api_key": "\*{10}"/, 'the secret stays masked');
     await page.close();
   });
 
