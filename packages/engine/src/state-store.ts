@@ -976,4 +976,37 @@ export class StateStore {
     ]);
     return { applied: applied[0] ?? false, dispatches };
   }
+
+  // ─── history ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Deletes finished runs that ended before `endedBefore`, oldest first, at most `limit`: each
+   * run with its task instances and their tries' log lines (run-history retention; the runner's
+   * `removeExpiredRunHistory` holds the policy). Kept whatever their age: each job's latest run of
+   * each type (a schedule's catch-up and a manual run's logical date count from it); a run whose
+   * files the retention sweep has not removed, unless the policy keeps that kind of file for ever
+   * (`archiveKept` for a success's archive, `stagingKept` for a failed or cancelled run's
+   * staging), since the sweep finds them by the run's row; and a run with a load's stream state
+   * still pending (ADR 0025). The rows are locked SKIP LOCKED, and under the lock a run cleared
+   * meanwhile (its end reset) is not taken. Answers how many runs were deleted.
+   */
+  static async deleteEndedRuns(sql: Sql, input: { endedBefore: Date; archiveKept: boolean; stagingKept: boolean; limit: number }): Promise<number> {
+    // Log lines have no foreign key to their instances (migration 20261129070000: its check locked
+    // the instance's row for every line written): deleted here with them.
+    return sql.execute`
+      WITH gone AS (
+        SELECT d.id FROM dag_runs d
+        WHERE d.state IN ('success', 'failed', 'cancelled') AND d.ended_at < ${input.endedBefore}::timestamptz
+          AND EXISTS (SELECT 1 FROM dag_runs n WHERE n.job_id = d.job_id AND n.run_type = d.run_type AND n.logical_date > d.logical_date)
+          AND (EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
+            OR (d.state = 'success' AND ${input.archiveKept}::boolean)
+            OR (d.state <> 'success' AND ${input.stagingKept}::boolean))
+          AND NOT EXISTS (SELECT 1 FROM pending_stream_states p WHERE p.run_id = d.id)
+        ORDER BY d.ended_at LIMIT ${input.limit}::int
+        FOR UPDATE OF d SKIP LOCKED),
+      lines AS (
+        DELETE FROM task_logs l USING task_instances ti
+        WHERE ti.run_id IN (SELECT id FROM gone) AND l.task_instance_id = ti.id)
+      DELETE FROM dag_runs WHERE id IN (SELECT id FROM gone)`;
+  }
 }
