@@ -96,6 +96,16 @@ test("until a late spec comes, every string of the config is masked; once it com
   }
   assert.equal(after.spec_secrets_known, true);
   assert.deepEqual(after.source_config, { host: 'db.example', opaque: '**********', port: 5432 });
+  // What a client read before the spec came, sent back after it, keeps the saved values (QA round
+  // 38a F1: refused, "the job has no saved secret here"); a change made on it is made.
+  const late = await api.request('PATCH', job, { token: DEV, body: { source_config: before.body.source_config } });
+  assert.equal(late.status, 200, late.text);
+  assert.equal(late.body.settings_version, before.body.settings_version, 'nothing changed');
+  const changed = await api.request('PATCH', job, { token: DEV, body: { source_config: { ...before.body.source_config, port: 5433 } } });
+  assert.equal(changed.status, 200, changed.text);
+  const id = String(created.body.job_id);
+  const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+  assert.deepEqual(openSourceConfig(MasterKeyring.fromBase64(api.masterKey), id, row.sourceConfigEncrypted), { host: 'db.example', opaque: secret, port: 5433 });
 });
 
 test('a job whose spec never comes to the API (it restarted, or the install failed) stays masked whole, and a PATCH of it keeps the saved values', async () => {

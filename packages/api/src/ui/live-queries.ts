@@ -107,6 +107,7 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
       catchup: true,
       maxActiveRuns: true,
       sourceConfigEncrypted: true,
+      specSecretsKnown: true,
       status: true,
       statusMessage: true,
       streams: true,
@@ -146,6 +147,7 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
     status: job.status,
     status_message: job.statusMessage,
     settings_version: settingsVersion(job),
+    spec_secrets_known: job.specSecretsKnown,
     dag:
       dag === undefined
         ? null

@@ -88,7 +88,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
           <pre className="json" data-testid="source-config">{shown}</pre>
           {job.spec_secrets_known ? null : (
             <p className="muted small" data-testid="source-config-all-masked">
-              Every value is shown as {MASK} until the connector&apos;s spec is read (it says which fields are secrets): in a few minutes, or at the job&apos;s first run.
+              Every text value is shown as {MASK} until the connector&apos;s spec is read, as it alone says which fields are secrets: when the connector is ready (a first install takes minutes), or by the job&apos;s next run. Left as {MASK}, a value keeps what is saved.
             </p>
           )}
           {canEdit ? (

@@ -65,11 +65,13 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   // the page shows — and what its config editor starts from — is what the job has now.
   // A first read that failed (QA round 27: PostgreSQL away when the page opened) is made again once
   // the feed brings the job: the server can read it now.
+  // So is a job whose connector's spec came (QA round 38a F2: its config stayed masked whole until a reload).
   const liveVersion = live?.settings_version;
+  const liveSpecKnown = live?.spec_secrets_known;
   useEffect(() => {
-    if (liveVersion !== undefined && (job === null || liveVersion !== job.settings_version)) load();
+    if (liveVersion !== undefined && (job === null || liveVersion !== job.settings_version || liveSpecKnown !== job.spec_secrets_known)) load();
     // Only a new version from the feed calls for a read (not each read's answer: `job` is left out).
-  }, [liveVersion, load]);
+  }, [liveVersion, liveSpecKnown, load]);
 
   const act = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     rememberFocus();

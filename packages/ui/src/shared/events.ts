@@ -84,6 +84,8 @@ export interface LiveJob {
   dag: { version: number; tasks: LiveDagTask[] } | null;
   /** The job's settings version (its ETag): when it changes, the page reads the job again. */
   settings_version: string;
+  /** Whether the connector's spec was read for the job's config: when it comes, the page reads the job again (its config is shown unmasked but for its secrets). */
+  spec_secrets_known: boolean;
   /** The streams the job syncs: its settings', then those its runs read (the newest run's first); tasks are shown by stream name. */
   streams: string[];
   runs: LiveRunWithMarks[];
