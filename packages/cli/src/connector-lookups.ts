@@ -77,13 +77,13 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
     return Promise.resolve(undefined);
   };
   return {
-    getConnectorSpec: (name: string, options?: { waitMs?: number }) =>
+    getConnectorSpec: (name: string, wait?: { waitMs?: number }) =>
       lookup(
         name,
         'spec',
-        (c) => c.spec({ timeoutMs: options?.waitMs ?? LOOKUP_BUDGET_MS }),
+        (c) => c.spec({ timeoutMs: wait?.waitMs ?? budget }),
         'the job is checked without it (secrets found by key name); later requests use it once ready',
-        options?.waitMs,
+        wait?.waitMs,
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'catalog', 'streams and columns are checked when the job runs') ??
