@@ -128,6 +128,29 @@ test('a job whose spec never comes to the API (it restarted, or the install fail
   assert.equal(row.specSecretsKnown, false, 'a config changed without the spec is masked whole too');
 });
 
+test("a job left without its spec by an earlier API process (it restarted during the lookup) is looked up again when read, and shown once the spec comes (QA round 38a F6)", async () => {
+  const secret = canary('restarted');
+  const created = await api.request('POST', '/api/airbyte/ingest', {
+    token: DEV,
+    body: ingestBody({ name: 'restarted', source_name: 'source-specced', source_config: { host: 'db.example', opaque: secret } }),
+  });
+  assert.equal(created.status, 201, created.text);
+  const id = String(created.body.job_id);
+  // As a create whose API stopped before the spec came leaves the job.
+  await api.db.prisma.ingestionJob.update({ where: { id }, data: { specSecretsKnown: false } });
+  const job = `/api/airbyte/ingest/${id}`;
+  assert.deepEqual((await api.request('GET', job, { token: DEV })).body.source_config, { host: '**********', opaque: '**********' });
+  const deadline = Date.now() + 10_000;
+  let shown: { spec_secrets_known: unknown; source_config: unknown };
+  for (;;) {
+    shown = (await api.request('GET', job, { token: DEV })).body;
+    if (shown.spec_secrets_known === true || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Before: masked whole until the job's next run.
+  assert.deepEqual(shown, { ...shown, spec_secrets_known: true, source_config: { host: 'db.example', opaque: '**********' } });
+});
+
 test('secrets are masked in answers, by key name and by the connector spec', async () => {
   const byName = await api.request('POST', '/api/airbyte/ingest', {
     token: DEV,

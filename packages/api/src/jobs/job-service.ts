@@ -70,6 +70,8 @@ async function withSecretsRegistered<T>(values: readonly string[], fn: () => Pro
 
 /** How long a job created without its connector's spec waits for it in the background (#learnSecretsLater). */
 const LATE_SPEC_WAIT_MS = 5 * 60_000;
+/** How long after a background spec lookup got nothing another is not made (answers of the connector's jobs would each start one). */
+const SPEC_LOOKUP_PAUSE_MS = 60_000;
 
 /**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
@@ -78,6 +80,10 @@ const LATE_SPEC_WAIT_MS = 5 * 60_000;
  */
 export class JobService {
   readonly #log: Logger;
+  /** Connectors whose spec this process is looking up in the background (#learnSecretsLater). */
+  readonly #learning = new Set<string>();
+  /** When a background spec lookup of a connector last got nothing. */
+  readonly #specLookupFailedAt = new Map<string, number>();
 
   constructor(private readonly d: JobServiceDeps) {
     this.#log = d.logger.child({ component: 'api.jobs' });
@@ -153,7 +159,7 @@ export class JobService {
     }
     this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
     await this.#syncSchedule(id);
-    if (connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(id, spec.sourceName);
+    if (connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(spec.sourceName);
     return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id), replayed: false };
   }
 
@@ -161,29 +167,41 @@ export class JobService {
    * A job created (or given a new config) without its connector's spec (the spec came later than
    * the request waited, as on a connector's first use) has only the secrets its key names show,
    * and answers mask every string of its config meanwhile (`spec_secrets_known` false). The lookup
-   * goes on in the background: once the spec comes, the fields it marks `airbyte_secret` are added
-   * to the job's secret paths and the rest of the config is shown, from then on, not from the job's
-   * first run (QA round 37b F2). Only while the job still has the config read here
-   * (`recordSpecSecrets`); a spec that does not come leaves it to that run.
+   * goes on in the background, one per connector at a time: once the spec comes, for each job of
+   * that connector still without it, the fields the spec marks `airbyte_secret` are added to its
+   * secret paths and the rest of its config is shown, from then on, not from its first run (QA
+   * round 37b F2). Only while a job still has the config read here (`recordSpecSecrets`). A lookup
+   * that got nothing is not made again for a minute; the jobs' runs read the spec too.
    */
-  async #learnSecretsLater(jobId: string, sourceName: string): Promise<void> {
+  async #learnSecretsLater(sourceName: string): Promise<void> {
+    const failedAt = this.#specLookupFailedAt.get(sourceName);
+    if (this.#learning.has(sourceName) || (failedAt !== undefined && Date.now() - failedAt < SPEC_LOOKUP_PAUSE_MS)) return;
+    this.#learning.add(sourceName);
     try {
       // Patient, as a run's extract is: a spec command that takes longer than a create waits is let finish (QA round 37c F2).
       const spec = await this.#connectorSpec(sourceName, { waitMs: LATE_SPEC_WAIT_MS });
-      if (spec === undefined || spec === 'missing') return;
-      const job = await this.d.prisma.ingestionJob.findUnique({ where: { id: jobId } });
-      if (job === null || job.specSecretsKnown || this.#unopenable(job) !== null) return;
-      const config = openSourceConfig(this.d.keyring, jobId, job.sourceConfigEncrypted);
-      const found = findSecretPaths(config, spec);
-      for (const v of secretValues(config, found)) configSecrets.add(v);
-      const added = await recordSpecSecrets(this.d.prisma, { id: jobId, sealed: job.sourceConfigEncrypted, secretPaths: job.secretPaths, specSecretsKnown: job.specSecretsKnown }, found);
-      if (added === null) return;
-      this.#log.info(
-        `the connector's spec came after job ${jobId} was created: ${added.length === 0 ? 'it marks no other field' : `its secrets ${added.join(', ')} are masked,`} and the rest of source_config is shown from now on`,
-        { jobId, source: sourceName },
-      );
+      if (spec === undefined || spec === 'missing') {
+        this.#specLookupFailedAt.set(sourceName, Date.now());
+        return;
+      }
+      this.#specLookupFailedAt.delete(sourceName);
+      const jobs = await this.d.prisma.ingestionJob.findMany({ where: { sourceName, specSecretsKnown: false, isDeleted: false } });
+      for (const job of jobs) {
+        if (this.#unopenable(job) !== null) continue;
+        const config = openSourceConfig(this.d.keyring, job.id, job.sourceConfigEncrypted);
+        const found = findSecretPaths(config, spec);
+        for (const v of secretValues(config, found)) configSecrets.add(v);
+        const added = await recordSpecSecrets(this.d.prisma, { id: job.id, sealed: job.sourceConfigEncrypted, secretPaths: job.secretPaths, specSecretsKnown: job.specSecretsKnown }, found);
+        if (added === null) continue;
+        this.#log.info(
+          `the connector's spec came after job ${job.id}'s config was stored: ${added.length === 0 ? 'it marks no other field' : `its secrets ${added.join(', ')} are masked,`} and the rest of source_config is shown from now on`,
+          { jobId: job.id, source: sourceName },
+        );
+      }
     } catch (err) {
-      this.#log.warn("a late connector spec's secrets were not added to the job; its first run adds them", { jobId, source: sourceName, error: errorMessage(err) });
+      this.#log.warn("a late connector spec's secrets were not added to its jobs; their runs add them", { source: sourceName, error: errorMessage(err) });
+    } finally {
+      this.#learning.delete(sourceName);
     }
   }
 
@@ -358,7 +376,7 @@ export class JobService {
         // (Key names with 'secret' or 'source_config' in them are redacted from logs.)
         ...(config === null ? {} : { connectorConfigReplaced: true, masksKept: config.masksKept }),
       });
-      if (config !== null && config.connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(jobId, job.sourceName);
+      if (config !== null && config.connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(job.sourceName);
       await this.#syncSchedule(jobId);
       // A paused job's queued runs waited; its resume starts those max_active_runs allows, as does
       // a raised max_active_runs.
@@ -752,6 +770,10 @@ export class JobService {
     // One job this API cannot open does not fail a list of them (QA round 32b: the whole list answered 400).
     const unopenable = this.#unopenable(job);
     if (unopenable !== null) return jobView(job, {}, this.d.publicUrl, unopenable);
+    // Its spec not read yet, and no lookup for it under way here (this API restarted since the
+    // create, or the lookup gave up): one starts, so that the config is shown once the connector
+    // is ready, not only after the job's next run (QA round 38a F6).
+    if (!job.specSecretsKnown && !job.isDeleted && this.d.getConnectorSpec) void this.#learnSecretsLater(job.sourceName);
     const config = this.#config(job);
     return jobView(job, maskSecrets(config, pathsToMask(config, job)), this.d.publicUrl);
   }
