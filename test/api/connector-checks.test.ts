@@ -275,9 +275,11 @@ describe('PATCH source_config', () => {
         /^source_config: source-sluice-test says the configuration is wrong: .*\(The host db2\.example does not answer\.\)/,
       ],
       [{ source_config: { ...before, check_fail: true } }, /^source_config: source-sluice-test cannot connect with it: check_fail was set$/],
+      // (A mask where the job has a saved value that is no secret keeps that value: GET masks every
+      // string while the connector's spec is unknown, and a config read then may come back later.)
       [
-        { source_config: { ...before, canary: '**********', extra_field: '**********' } },
-        /^source_config\.extra_field: is \*{10}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself$/,
+        { source_config: { ...before, canary: '**********', new_field: '**********' } },
+        /^source_config\.new_field: is \*{10}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself$/,
       ],
       [
         { source_config: { records: 3, canary: '**********' } },
