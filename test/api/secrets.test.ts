@@ -67,6 +67,22 @@ after(async () => {
   await api.close();
 });
 
+/** A job's answer once its spec is known, or as it is after 10 s of asking. */
+async function untilSpecKnown(job: string): Promise<{ spec_secrets_known: unknown; source_config: unknown }> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const shown = (await api.request('GET', job, { token: DEV })).body as { spec_secrets_known: unknown; source_config: unknown };
+    if (shown.spec_secrets_known === true || Date.now() > deadline) return shown;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The job's config as stored (opened with the master key), and its row. */
+async function stored(id: string): Promise<{ config: Record<string, unknown>; specSecretsKnown: boolean }> {
+  const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+  return { config: openSourceConfig(MasterKeyring.fromBase64(api.masterKey), id, row.sourceConfigEncrypted), specSecretsKnown: row.specSecretsKnown };
+}
+
 test("until a late spec comes, every string of the config is masked; once it comes, its secrets only, not from the job's first run (QA rounds 37b F2, 37c F2)", async () => {
   const secret = canary('late-spec');
   const created = await api.request('POST', '/api/airbyte/ingest', {
@@ -87,13 +103,7 @@ test("until a late spec comes, every string of the config is masked; once it com
   assert.equal(sentBack.body.settings_version, before.body.settings_version);
 
   releaseLateSpec();
-  const deadline = Date.now() + 10_000;
-  let after: { spec_secrets_known: unknown; source_config: unknown };
-  for (;;) {
-    after = (await api.request('GET', job, { token: DEV })).body;
-    if (after.spec_secrets_known === true || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const after = await untilSpecKnown(job);
   assert.equal(after.spec_secrets_known, true);
   assert.deepEqual(after.source_config, { host: 'db.example', opaque: '**********', port: 5432 });
   // What a client read before the spec came, sent back after it, keeps the saved values (QA round
@@ -103,9 +113,7 @@ test("until a late spec comes, every string of the config is masked; once it com
   assert.equal(late.body.settings_version, before.body.settings_version, 'nothing changed');
   const changed = await api.request('PATCH', job, { token: DEV, body: { source_config: { ...before.body.source_config, port: 5433 } } });
   assert.equal(changed.status, 200, changed.text);
-  const id = String(created.body.job_id);
-  const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
-  assert.deepEqual(openSourceConfig(MasterKeyring.fromBase64(api.masterKey), id, row.sourceConfigEncrypted), { host: 'db.example', opaque: secret, port: 5433 });
+  assert.deepEqual((await stored(String(created.body.job_id))).config, { host: 'db.example', opaque: secret, port: 5433 });
 });
 
 test('a job whose spec never comes to the API (it restarted, or the install failed) stays masked whole, and a PATCH of it keeps the saved values', async () => {
@@ -122,9 +130,8 @@ test('a job whose spec never comes to the API (it restarted, or the install fail
   // A change of one field, the others sent back masked: the masked ones keep their saved values.
   const changed = await api.request('PATCH', job, { token: DEV, body: { source_config: { ...shown.body.source_config, host: 'db2.example' } } });
   assert.equal(changed.status, 200, changed.text);
-  const id = String(created.body.job_id);
-  const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
-  assert.deepEqual(openSourceConfig(MasterKeyring.fromBase64(api.masterKey), id, row.sourceConfigEncrypted), { host: 'db2.example', opaque: secret });
+  const row = await stored(String(created.body.job_id));
+  assert.deepEqual(row.config, { host: 'db2.example', opaque: secret });
   assert.equal(row.specSecretsKnown, false, 'a config changed without the spec is masked whole too');
 });
 
@@ -140,13 +147,7 @@ test("a job left without its spec by an earlier API process (it restarted during
   await api.db.prisma.ingestionJob.update({ where: { id }, data: { specSecretsKnown: false } });
   const job = `/api/airbyte/ingest/${id}`;
   assert.deepEqual((await api.request('GET', job, { token: DEV })).body.source_config, { host: '**********', opaque: '**********' });
-  const deadline = Date.now() + 10_000;
-  let shown: { spec_secrets_known: unknown; source_config: unknown };
-  for (;;) {
-    shown = (await api.request('GET', job, { token: DEV })).body;
-    if (shown.spec_secrets_known === true || Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const shown = await untilSpecKnown(job);
   // Before: masked whole until the job's next run.
   assert.deepEqual(shown, { ...shown, spec_secrets_known: true, source_config: { host: 'db.example', opaque: '**********' } });
 });
