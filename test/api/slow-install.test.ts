@@ -4,13 +4,15 @@
  * here is a server that accepts connections and never answers, so the install outlasts every
  * lookup's budget (a second, in this file). The spec lookup waits the budget; the check and the
  * discover that follow do not wait it again for the same install (QA rounds 35c F2, 36b F5), and
- * the job is stored unchecked, its config masked whole until the spec is read.
+ * the job is stored unchecked, its config masked whole until the spec is read. Closed, the lookups
+ * stop the install they started (QA round 38a F4: its pip outlived the API).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryLogger } from '@sluice/logging';
 import { connectorLookups } from '../../packages/cli/src/connector-lookups.ts';
 import { testEnv } from '../support/env.ts';
@@ -22,6 +24,8 @@ let api: ApiHarness;
 let index: net.Server;
 const held: net.Socket[] = [];
 const lookups = createMemoryLogger();
+let connectorsDir: string;
+let stopLookups: () => void;
 
 before(async () => {
   index = net.createServer((socket) => {
@@ -31,10 +35,13 @@ before(async () => {
   const port = (index.address() as net.AddressInfo).port;
   // The install's pip inherits this process's environment.
   process.env['PIP_INDEX_URL'] = `http://127.0.0.1:${port}/simple`;
-  const connectorsDir = mkdtempSync(path.join(testEnv.tmpDir, 'connectors-slow-install-'));
-  api = await startApi({ devToken: DEV, ui: false, ...connectorLookups(connectorsDir, lookups.logger, { budgetMs: BUDGET_MS }) });
+  connectorsDir = mkdtempSync(path.join(testEnv.tmpDir, 'connectors-slow-install-'));
+  const { close, ...lookupFns } = connectorLookups(connectorsDir, lookups.logger, { budgetMs: BUDGET_MS });
+  stopLookups = close;
+  api = await startApi({ devToken: DEV, ui: false, ...lookupFns });
 });
 after(async () => {
+  stopLookups();
   await api.close();
   for (const s of held) s.destroy();
   await new Promise<void>((resolve) => index.close(() => resolve()));
@@ -57,4 +64,42 @@ test("a create during a connector's install waits the budget once, not again for
   const job = await api.request('GET', `/api/airbyte/ingest/${String(r.body.job_id)}`, { token: DEV });
   assert.equal(job.body.spec_secrets_known, false);
   assert.deepEqual(job.body.source_config, { host: '**********', count: 3 });
+});
+
+/** The pids of processes whose command line names the connectors directory (the install's venv and pip). */
+function installProcesses(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(connectorsDir)) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+test('closed, the lookups stop the install they started: its pip does not outlive the API, and its unfinished virtualenv is removed', async () => {
+  // The create above started the install; pip waits on the index that never answers.
+  let running: number[] = [];
+  for (let i = 0; i < 200 && running.length === 0; i++) {
+    running = installProcesses();
+    if (running.length === 0) await sleep(50);
+  }
+  assert.ok(running.length > 0, 'no install process is running');
+  stopLookups();
+  let left = running;
+  for (let i = 0; i < 200 && left.length > 0; i++) {
+    await sleep(50);
+    left = installProcesses();
+  }
+  assert.deepEqual(left, [], `still running after the close: ${left.join(', ')}`);
+  // The install's temp directory goes with it (and its lock is given back).
+  let entries = readdirSync(connectorsDir);
+  for (let i = 0; i < 100 && entries.some((e) => e.startsWith('.tmp-')); i++) {
+    await sleep(50);
+    entries = readdirSync(connectorsDir);
+  }
+  assert.ok(!entries.some((e) => e.startsWith('.tmp-')), entries.join(', '));
 });

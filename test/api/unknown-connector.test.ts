@@ -15,12 +15,16 @@ import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
 const DEV = 'dev-token-unknown-conn-01';
 let api: ApiHarness;
+let stopLookups: () => void;
 
 before(async () => {
   const connectorsDir = mkdtempSync(path.join(testEnv.tmpDir, 'connectors-unknown-'));
-  api = await startApi({ devToken: DEV, ui: false, ...connectorLookups(connectorsDir, createLogger({ silent: true })) });
+  const { close, ...lookups } = connectorLookups(connectorsDir, createLogger({ silent: true }));
+  stopLookups = close;
+  api = await startApi({ devToken: DEV, ui: false, ...lookups });
 });
 after(async () => {
+  stopLookups();
   await api.close();
 });
 

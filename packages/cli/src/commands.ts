@@ -212,20 +212,20 @@ export async function runStart(cfg: StartConfig, env: NodeJS.ProcessEnv, home: s
 async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: string): Promise<void> {
   const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
   const catalog = catalogSetting(cfg);
+  // Closed in reverse: the local PostgreSQL and Redis, pushed first as they start, stop last.
   const closers: Closer[] = [];
-  const local: LocalService[] = [];
   try {
     let databaseUrl = cfg.DATABASE_URL;
     if (!databaseUrl) {
       const pg = await startPostgres(path.join(home, 'postgres'), cfg.SLUICE_LOCAL_POSTGRES_PORT, { durable: true, settings: { port: 'SLUICE_LOCAL_POSTGRES_PORT', url: 'DATABASE_URL' } });
-      local.push(pg);
+      closers.push({ name: `local service ${pg.url}`, close: () => pg.stop() });
       databaseUrl = pg.url;
       logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})${adoptedNote(pg)}`);
     }
     let redisUrl = cfg.REDIS_URL;
     if (!redisUrl) {
       const redis = await startRedis(path.join(home, 'redis'), cfg.SLUICE_LOCAL_REDIS_PORT, { port: 'SLUICE_LOCAL_REDIS_PORT', url: 'REDIS_URL' });
-      local.push(redis);
+      closers.push({ name: `local service ${redis.url}`, close: () => redis.stop() });
       redisUrl = redis.url;
       logger.info(`REDIS_URL is not set: using a local Redis at ${redis.url}${adoptedNote(redis)}`);
     }
@@ -279,7 +279,9 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
       },
     });
     // The API listens first: a port in use stops the start before any scheduler or runner is up.
-    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger, ...connectorLookups(deps.connectorsDir, logger) });
+    const { close: stopLookups, ...lookups } = connectorLookups(deps.connectorsDir, logger);
+    closers.push({ name: 'connector lookups', close: async () => stopLookups() });
+    const api = createApiServer({ config: apiConfig, prisma, engine, store, redis, logger, ...lookups });
     const { url } = await api.listen();
     closers.push({ name: 'API server', close: () => api.close() });
     const scheduler = await startScheduler({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
@@ -295,7 +297,6 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
     closers.push({ name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS, givenUp: RUNNER_GIVEN_UP });
     const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
     closers.push({ name: 'retention sweeps', close: () => retention.close() });
-    for (const s of local) closers.unshift({ name: `local service ${s.url}`, close: () => s.stop() });
 
     await warnIfStoreUnusable(store, logger);
     await removeConnectorLeftovers(logger);
@@ -305,7 +306,6 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
     }
   } catch (err) {
     await closeAll(logger, closers);
-    for (const s of local) await s.stop().catch(() => undefined);
     throw err;
   }
   await runUntilSignal(logger, closers, { runsTries: true });
@@ -325,7 +325,7 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   const engine = await Engine.create({ prisma, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, logger });
   const redis = engine.outages.connection();
   // As in `start`: jobs are checked against the connector's spec (its secrets) and catalog (streams, columns, keys).
-  const lookups = connectorLookups(path.resolve(config.connectorsDir ?? DEFAULT_CONNECTORS_DIR), logger);
+  const { close: stopLookups, ...lookups } = connectorLookups(path.resolve(config.connectorsDir ?? DEFAULT_CONNECTORS_DIR), logger);
   const api = createApiServer({ config, prisma, engine, store, redis, logger, ...lookups });
   const { url } = await api.listen();
   // The line above says where it listens (every interface, with an issuer): this one, how to reach it from here.
@@ -340,6 +340,7 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
         redis.disconnect();
       },
     },
+    { name: 'connector lookups', close: async () => stopLookups() },
     { name: 'API server', close: () => api.close() },
   ], { runsTries: false });
 }

@@ -1,4 +1,4 @@
-import { resolveConnector, type Connector } from '@sluice/connectors';
+import { resolveConnector, type Connector, type ConnectorSpecification } from '@sluice/connectors';
 import { ConnectorConfigError, ConnectorNotFoundError, errorMessage } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
 
@@ -23,12 +23,19 @@ function within<T>(p: Promise<T | undefined>, ms: number, onTimeout: () => void)
  * later request finds it ready. A request's check and discover, which come after its spec, do not
  * wait for an install its spec already waited out (QA rounds 35c F2, 36b F5: a create during an
  * install waited the budget twice, and went on unchecked all the same). Resolutions are shared
- * per source name.
+ * per source name, and so is a spec command under way: one that takes longer than a request waits
+ * goes on (up to the connector's command timeout) for the requests after it, and check and
+ * discover do not start the spec again for their masking (QA round 38a F3: three spec commands
+ * for one create, which waited the budget twice); while the spec is not known, every string of the
+ * config is masked in their output. `close` stops what the lookups started (installs, connector
+ * commands): nothing of theirs outlives the API (QA round 38a F4).
  *
  * @param options.budgetMs how long each lookup waits (LOOKUP_BUDGET_MS; shorter in tests)
  */
 export function connectorLookups(connectorsDir: string, logger: Logger, options: { budgetMs?: number } = {}) {
   const budget = options.budgetMs ?? LOOKUP_BUDGET_MS;
+  const stopping = new AbortController();
+  const { signal } = stopping;
   const connectors = new Map<string, Promise<Connector | undefined>>();
   /** Source names whose resolution (an install, on a first use) is still under way. */
   const installing = new Set<string>();
@@ -38,18 +45,38 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
       // A request that waits for an install says why, once per connector and process.
       logger.info(`looking up connector ${name} to check the job against its spec and catalog (a first use may install it; each lookup waits at most ${budget / 1000} s)`);
       installing.add(name);
-      p = resolveConnector(name, { connectorsDir })
+      p = resolveConnector(name, { connectorsDir, signal })
         .catch((err: unknown) => {
           connectors.delete(name);
           // A connector that exists nowhere is the request's error (the API answers 400), not a lookup's.
           if (err instanceof ConnectorNotFoundError) throw err;
-          logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
+          if (!signal.aborted) logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
           return undefined;
         })
         .finally(() => installing.delete(name));
       connectors.set(name, p);
     }
     return p;
+  };
+  /** Spec commands under way, by source name; a spec read is kept by its Connector. */
+  const specRuns = new Map<string, Promise<ConnectorSpecification>>();
+  const spec = (name: string, c: Connector): Promise<ConnectorSpecification> => {
+    let run = specRuns.get(name);
+    if (!run) {
+      const started = c.spec({ signal });
+      run = started;
+      specRuns.set(name, started);
+      void started.then(
+        () => specRuns.delete(name),
+        () => specRuns.delete(name),
+      );
+    }
+    return run;
+  };
+  /** Check's and discover's masking: by the spec when it is known, else every string of the config. */
+  const maskerFor = (c: Connector, config: Record<string, unknown>) => {
+    const known = c.knownSpec;
+    return known ? c.maskerWithSpec(known, config) : c.maskerWithoutSpec(config);
   };
   /** One lookup with a connector, within the budget: undefined when it fails or comes late (said), a ConnectorNotFoundError passed on. */
   const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string, budgetMs = budget): Promise<T | undefined> =>
@@ -60,7 +87,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
           // No such connector, or the source says the job's config is wrong (a bucket that does not
           // exist, say): the request's errors, which the API answers with 400.
           if (err instanceof ConnectorNotFoundError || err instanceof ConnectorConfigError) throw err;
-          logger.warn(`${what} of ${name} unavailable: ${errorMessage(err)}`);
+          if (!signal.aborted) logger.warn(`${what} of ${name} unavailable: ${errorMessage(err)}`);
           return undefined;
         }),
       budgetMs,
@@ -81,15 +108,17 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
       lookup(
         name,
         'spec',
-        (c) => c.spec({ timeoutMs: wait?.waitMs ?? budget }),
+        (c) => spec(name, c),
         'the job is checked without it (secrets found by key name); later requests use it once ready',
         wait?.waitMs,
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'catalog', 'streams and columns are checked when the job runs') ??
-      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget }), 'streams and columns are checked when the job runs'),
+      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget, signal }, maskerFor(c, config)), 'streams and columns are checked when the job runs'),
     checkConnection: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'connection check', 'the connection is tried when the job runs') ??
-      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget }), 'the connection is tried when the job runs'),
+      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget, signal }, maskerFor(c, config)), 'the connection is tried when the job runs'),
+    /** Stops the installs and connector commands the lookups started; later lookups answer nothing. */
+    close: (): void => stopping.abort(new Error('Sluice is stopping')),
   };
 }

@@ -42,6 +42,11 @@ export class SecretMasker {
     }
   }
 
+  /** Masks these in this masker's text only: values that may not be secrets (a config's strings while its spec is unknown), kept out of the process's log masking. */
+  addLocal(values: Iterable<string>): void {
+    for (const v of values) this.#registry.add(v);
+  }
+
   mask(text: string): string {
     return this.#registry.mask(text);
   }

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { makeConnectorDir } from './connector-dirs.ts';
+import { dyingWithParent } from './parent-death.ts';
 
 /** The program and arguments that start a connector, given the private directory holding its files. */
 export interface ConnectorLaunch {
@@ -66,46 +66,12 @@ export function connectorEnv(extra: Record<string, string> = {}): Record<string,
 
 const STDERR_TAIL_LINES = 40;
 
-/** Whether `file` is a file this process may execute. */
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * util-linux's `setpriv`, on Linux: a connector is started through it with a parent-death signal
- * (SIGKILL), so that a runner killed outright (SIGKILL, the OOM killer) takes its connector with
- * it at once. Left running, the connector would go on reading the source beside the retry's (a
- * CDC source's replication slot held, an API's rate limit spent twice) until the next runner's
- * start stops it (connector-dirs.ts, which still stops what the connector forked).
- */
-const SETPRIV = process.platform === 'linux' ? (['/usr/bin/setpriv', '/bin/setpriv'].find(executable) ?? null) : null;
-
-/** Whether `command` names an executable, as a spawn with this PATH would find it. */
-function found(command: string, pathVar: string | undefined): boolean {
-  if (command.includes('/')) return executable(command);
-  return (pathVar ?? '').split(path.delimiter).some((dir) => dir !== '' && executable(path.join(dir, command)));
-}
-
-/**
- * The process to spawn for a launch: through `setpriv` when there is one and the command exists
- * (a missing command keeps failing as the spawn's ENOENT, not as setpriv's exit status).
- */
-function spawnedFor(launch: ConnectorLaunch, env: NodeJS.ProcessEnv): ConnectorLaunch {
-  if (SETPRIV === null || !found(launch.command, env['PATH'])) return launch;
-  return { command: SETPRIV, args: ['--pdeathsig', 'KILL', '--', launch.command, ...launch.args] };
-}
-
 /**
  * Runs one connector command to completion. Config, catalog and state are written as JSON files
  * of mode 0600 in a fresh 0700 temp directory that only this user can read, and removed afterwards
  * whatever happens (or, if this process is killed, by the next runner's start: connector-dirs.ts). The connector runs in its own process group, so stopping it (SIGTERM, then
  * SIGKILL after the grace period) also stops the workers it forked; on Linux it dies with this
- * process too ({@link spawnedFor}).
+ * process too ({@link dyingWithParent}).
  */
 export async function runConnectorProcess(options: RunConnectorProcessOptions): Promise<ProcessOutcome> {
   const started = Date.now();
@@ -128,7 +94,7 @@ export async function runConnectorProcess(options: RunConnectorProcessOptions): 
 
 async function spawnAndStream(launch: ConnectorLaunch, options: RunConnectorProcessOptions, started: number): Promise<ProcessOutcome> {
   const env = connectorEnv(options.env);
-  const spawned = spawnedFor(launch, env);
+  const spawned = dyingWithParent(launch, env['PATH']);
   const child = spawn(spawned.command, spawned.args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -14,7 +14,7 @@ import {
   type ConnectorSpecification,
   type TraceError,
 } from './protocol.ts';
-import { collectSecretValues } from './secret-values.ts';
+import { collectConfigStrings, collectSecretValues } from './secret-values.ts';
 import { repairSurrogates } from './record-line.ts';
 
 /** Where a resolved connector comes from, in PyAirbyte's order of preference. */
@@ -38,8 +38,8 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * A runnable Airbyte source. `spec`, `check` and `discover` run the connector once each (the spec
- * is cached); `read` is driven by `runExtract`. Secret config values (spec fields marked
- * `airbyte_secret`, and secret-looking keys) are masked in everything it logs or throws.
+ * is cached); `read` is driven by `runExtract`. Secret config values (spec fields marked `airbyte_secret`, and secret-looking
+ * keys) are masked in everything it logs or throws.
  */
 export class Connector {
   #spec: ConnectorSpecification | undefined;
@@ -86,6 +86,22 @@ export class Connector {
     return masker;
   }
 
+  /**
+   * A masker for a command run before the spec is known: the secrets key names show (registered
+   * with the process's log, as always), and every other string of the config in the command's
+   * own output only, since any of them may be a field the spec marks `airbyte_secret`.
+   */
+  maskerWithoutSpec(config: ConnectorConfig): SecretMasker {
+    const masker = this.maskerWithSpec(undefined, config);
+    masker.addLocal(collectConfigStrings(config));
+    return masker;
+  }
+
+  /** The spec, when this process has read it already (no command is run). */
+  get knownSpec(): ConnectorSpecification | undefined {
+    return this.#spec;
+  }
+
   /** The connector's specification (cached after the first call). Throws the failure's task error. */
   async spec(options: ConnectorCommandOptions = {}): Promise<ConnectorSpecification> {
     return unwrap(await this.trySpec(options));
@@ -103,18 +119,19 @@ export class Connector {
    * crashed (a non-zero exit, or a system error it reported), as Airbyte's platform fails its check
    * job then (QA round 27: a config naming a file that is not there went in, and every run failed).
    * A configuration error throws ConnectorConfigError; a transient error or a timeout throws (the
-   * check could not be made).
+   * check could not be made). Without `masker`, the spec is read first for it.
    */
-  async check(config: ConnectorConfig, options: ConnectorCommandOptions = {}): Promise<CheckResult> {
-    const masker = await this.maskerFor(config, options);
+  async check(config: ConnectorConfig, options: ConnectorCommandOptions = {}, masker?: SecretMasker): Promise<CheckResult> {
+    masker ??= await this.maskerFor(config, options);
     const outcome = await this.#simple('check', { config }, 'CONNECTION_STATUS', 'connectionStatus', connectionStatusSchema, masker, options);
     if (!outcome.ok && (outcome.failure.reason === 'exit_code' || outcome.failure.reason === 'system_error')) return { status: 'failed', message: outcome.failure.message };
     const status = unwrap(outcome);
     return status.status === 'SUCCEEDED' ? { status: 'succeeded' } : { status: 'failed', message: masker.mask(status.message ?? 'check failed') };
   }
 
-  async discover(config: ConnectorConfig, options: ConnectorCommandOptions = {}): Promise<AirbyteCatalog> {
-    const masker = await this.maskerFor(config, options);
+  /** The source's catalog; throws the failure's task error. Without `masker`, the spec is read first for it. */
+  async discover(config: ConnectorConfig, options: ConnectorCommandOptions = {}, masker?: SecretMasker): Promise<AirbyteCatalog> {
+    masker ??= await this.maskerFor(config, options);
     return unwrap(await this.tryDiscover(config, masker, options));
   }
 

@@ -41,6 +41,8 @@ export interface InstallPythonConnectorOptions {
   /** Extra arguments for `pip install` (e.g. `--index-url`). */
   pipArgs?: string[];
   onProgress?: (message: string) => void;
+  /** Stops the install (its programs, or the wait for another process's): the process is stopping. Throws the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Thrown when pip cannot install the package; `notFound` when the index has no such distribution. */
@@ -91,7 +93,7 @@ export async function installPythonConnector(sourceName: string, options: Instal
   const timeoutMs = options.installTimeoutMs ?? 15 * 60_000;
   const lockTarget = path.join(root, `.${name}.lock`);
   options.onProgress?.(`waiting for the install lock of ${name}`);
-  const release = await lockfile.lock(lockTarget, {
+  const locked = lockfile.lock(lockTarget, {
     realpath: false,
     // A lock lost to a stalled event loop must not crash the process; the marker check still guards the install.
     onCompromised: (err) => options.onProgress?.(`the install lock of ${name} was lost: ${err.message}`),
@@ -99,6 +101,7 @@ export async function installPythonConnector(sourceName: string, options: Instal
     update: 5_000,
     retries: { retries: Math.ceil(timeoutMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 },
   });
+  const release = await untilAborted(locked, options.signal);
   try {
     const again = await readMarker(finalDir);
     if (again) return published(finalDir, again, false);
@@ -116,6 +119,28 @@ export async function installPythonConnector(sourceName: string, options: Instal
     }
   } finally {
     await release();
+  }
+}
+
+/**
+ * The lock, or the signal's reason thrown once it aborts first; a lock taken after that is given
+ * back at once.
+ */
+async function untilAborted(locked: Promise<() => Promise<void>>, signal: AbortSignal | undefined): Promise<() => Promise<void>> {
+  if (!signal) return locked;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('the install was stopped'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([locked, aborted]);
+  } catch (err) {
+    if (signal.aborted) locked.then((release) => release(), () => undefined).catch(() => undefined);
+    throw err;
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -149,13 +174,15 @@ async function buildVirtualenv(
   const env = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '1' };
 
   options.onProgress?.(`creating a virtualenv for ${packageName} with ${basePython}`);
-  const venv = await runCommand(basePython, ['-m', 'venv', dir], { timeoutMs: left(), env });
+  const venv = await runCommand(basePython, ['-m', 'venv', dir], { timeoutMs: left(), env, signal: options.signal });
+  options.signal?.throwIfAborted();
   if (venv.code !== 0) {
     throw new PythonInstallError(`${basePython} -m venv failed: ${tailLines(venv.stderr || venv.stdout, 5) || `exit ${String(venv.code)}`}`, false);
   }
   const python = path.join(dir, 'bin', 'python');
   options.onProgress?.(`pip install ${requirement}`);
-  const pip = await runCommand(python, ['-m', 'pip', 'install', '--no-input', '--quiet', ...(options.pipArgs ?? []), requirement], { timeoutMs: left(), env });
+  const pip = await runCommand(python, ['-m', 'pip', 'install', '--no-input', '--quiet', ...(options.pipArgs ?? []), requirement], { timeoutMs: left(), env, signal: options.signal });
+  options.signal?.throwIfAborted();
   if (pip.code !== 0) {
     const out = `${pip.stderr}\n${pip.stdout}`;
     // pip says the same when its index could not be reached at all: only an index that answered
@@ -176,8 +203,9 @@ async function buildVirtualenv(
   const probe = await runCommand(
     python,
     ['-c', `import importlib.metadata as m, sys; print(m.version(${JSON.stringify(packageName)})); print(sys.version.split()[0])`],
-    { timeoutMs: 60_000, env },
+    { timeoutMs: 60_000, env, signal: options.signal },
   );
+  options.signal?.throwIfAborted();
   const [installedVersion, pythonVersion] = probe.stdout.trim().split('\n');
   const marker: InstallMarker = {
     sourceName,

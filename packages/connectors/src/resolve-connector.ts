@@ -30,6 +30,8 @@ export interface ResolveConnectorOptions {
   dockerCommand?: string;
   killGraceMs?: number;
   onLog?: ConnectorLogHandler;
+  /** Stops an install under way (its `pip`, or the wait for another process's): throws the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 const SOURCE_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -110,6 +112,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
       ...(options.installTimeoutMs ? { installTimeoutMs: options.installTimeoutMs } : {}),
       ...(options.pipArgs ? { pipArgs: options.pipArgs } : {}),
       onProgress: (m) => log(m),
+      signal: options.signal,
     });
     log(
       `using airbyte-${sourceName} ${install.marker.installedVersion} from ${install.dir}${install.installedNow ? ' (installed now)' : ''}`,
@@ -133,6 +136,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
     log(err.message, 'warn');
   }
 
+  options.signal?.throwIfAborted();
   const image = `airbyte/${sourceName}:${version ?? 'latest'}`;
   if (options.docker ?? true) {
     const dockerCommand = options.dockerCommand ?? 'docker';

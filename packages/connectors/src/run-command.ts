@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { dyingWithParent } from './parent-death.ts';
 
 export interface CommandResult {
   code: number | null;
@@ -6,46 +7,69 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Stopped because `signal` aborted (this process is stopping). */
+  aborted: boolean;
 }
+
+/** How long a helper program stopped by `signal` has between SIGTERM and SIGKILL. */
+const STOP_GRACE_MS = 5_000;
 
 /**
  * Runs a helper program (python, pip, docker) to completion and collects its output, capped at
  * `maxOutput` characters per stream (the tail is kept). Never throws for a non-zero exit; a
- * program that cannot start answers code null with the reason in `stderr`.
+ * program that cannot start answers code null with the reason in `stderr`. The program runs in a
+ * process group of its own, which a timeout kills, and which `signal` stops (SIGTERM, then SIGKILL
+ * after a grace): a `pip install` must not outlive the process that started it (QA round 38a F4:
+ * it went on after `pnpm start` stopped, beside the next start's install). On Linux it also dies
+ * with this process when that is killed outright (`dyingWithParent`).
  */
 export function runCommand(
   command: string,
   args: string[],
-  options: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string; maxOutput?: number },
+  options: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string; maxOutput?: number; signal?: AbortSignal | undefined },
 ): Promise<CommandResult> {
   const max = options.maxOutput ?? 64 * 1024;
+  const { signal } = options;
+  if (signal?.aborted) return Promise.resolve({ code: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: true });
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env, cwd: options.cwd, detached: true });
+    let aborted = false;
+    const launch = dyingWithParent({ command, args }, (options.env ?? process.env)['PATH']);
+    const child = spawn(launch.command, launch.args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env, cwd: options.cwd, detached: true });
     const keep = (acc: string, chunk: Buffer): string => {
       const next = acc + chunk.toString('utf8');
       return next.length > max ? next.slice(next.length - max) : next;
     };
     child.stdout.on('data', (c: Buffer) => (stdout = keep(stdout, c)));
     child.stderr.on('data', (c: Buffer) => (stderr = keep(stderr, c)));
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const signalGroup = (sig: NodeJS.Signals): void => {
       try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
       } catch {
         // Already gone.
       }
+    };
+    let killTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signalGroup('SIGKILL');
     }, options.timeoutMs);
-    child.once('error', (err) => {
+    const onAbort = (): void => {
+      aborted = true;
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (result: Omit<CommandResult, 'timedOut' | 'aborted'>): void => {
       clearTimeout(timer);
-      resolve({ code: null, signal: null, stdout, stderr: `${stderr}${err.message}`, timedOut });
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
+      clearTimeout(killTimer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve({ ...result, timedOut, aborted });
+    };
+    child.once('error', (err) => settle({ code: null, signal: null, stdout, stderr: `${stderr}${err.message}` }));
+    child.once('close', (code, sig) => settle({ code, signal: sig, stdout, stderr }));
   });
 }
 

@@ -1,4 +1,4 @@
-import { findSecretPaths, secretValues } from '@sluice/core/secrets';
+import { findSecretPaths, pathsToMask, secretValues } from '@sluice/core/secrets';
 import { percentEncode } from './percent-encode.ts';
 import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
 
@@ -16,7 +16,21 @@ import type { ConnectorConfig, ConnectorSpecification } from './protocol.ts';
  */
 export function collectSecretValues(spec: ConnectorSpecification | undefined, config: ConnectorConfig): string[] {
   const paths = new Set([...findSecretPaths(config, spec), ...findSecretPaths(config, undefined)]);
-  const found = new Set(secretValues(config, [...paths]).filter((v) => v !== ''));
+  return printedForms(secretValues(config, [...paths]));
+}
+
+/**
+ * Every string of a config, in the same printed forms: while the connector's spec is not known,
+ * any of them may be a field only the spec marks `airbyte_secret` (the API masks them all
+ * meanwhile: `pathsToMask`).
+ */
+export function collectConfigStrings(config: ConnectorConfig): string[] {
+  return printedForms(secretValues(config, pathsToMask(config, { secretPaths: [], specSecretsKnown: false })));
+}
+
+/** Each value, and the forms it takes when a connector prints it (above). */
+function printedForms(values: string[]): string[] {
+  const found = new Set(values.filter((v) => v !== ''));
   for (const v of [...found]) {
     const escaped = JSON.stringify(v).slice(1, -1);
     found.add(escaped);

@@ -206,6 +206,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     version: ctx.job.sourceVersion,
     connectorsDir: deps.connectorsDir,
     onLog,
+    // A cancel, or this runner stopping, stops an install under way too.
+    signal: ctx.signal,
   });
   await learnFromSpec(ctx, connector, config, { sealed: row.sourceConfigEncrypted, secretPaths: row.secretPaths, specSecretsKnown: row.specSecretsKnown });
   await settleLostLoads(deps.catalog, ctx);
