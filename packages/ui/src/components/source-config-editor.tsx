@@ -88,7 +88,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
           <pre className="json" data-testid="source-config">{shown}</pre>
           {job.spec_secrets_known ? null : (
             <p className="muted small" data-testid="source-config-all-masked">
-              Every text value is shown as {MASK} until the connector&apos;s spec is read, as it alone says which fields are secrets: when the connector is ready (a first install takes minutes), or by the job&apos;s next run. Left as {MASK}, a value keeps what is saved.
+              Every text value is shown as {MASK} until the connector&apos;s spec is read, as it alone says which fields are secrets: when the connector is ready (a first install takes minutes), or by the job&apos;s next run. A connector that cannot give its spec fails that run&apos;s extract, whose error says why; until it can, the values stay masked. Left as {MASK}, a value keeps what is saved.
             </p>
           )}
           {canEdit ? (
