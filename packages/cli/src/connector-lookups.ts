@@ -74,7 +74,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
     return run;
   };
   /** Check's and discover's masking: by the spec when it is known, else every string of the config. */
-  const maskerFor = (c: Connector, config: Record<string, unknown>) => {
+  const commandMasker = (c: Connector, config: Record<string, unknown>) => {
     const known = c.knownSpec;
     return known ? c.maskerWithSpec(known, config) : c.maskerWithoutSpec(config);
   };
@@ -114,10 +114,10 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'catalog', 'streams and columns are checked when the job runs') ??
-      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget, signal }, maskerFor(c, config)), 'streams and columns are checked when the job runs'),
+      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget, signal }, commandMasker(c, config)), 'streams and columns are checked when the job runs'),
     checkConnection: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'connection check', 'the connection is tried when the job runs') ??
-      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget, signal }, maskerFor(c, config)), 'the connection is tried when the job runs'),
+      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget, signal }, commandMasker(c, config)), 'the connection is tried when the job runs'),
     /** Stops the installs and connector commands the lookups started; later lookups answer nothing. */
     close: (): void => stopping.abort(new Error('Sluice is stopping')),
   };

@@ -38,8 +38,8 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * A runnable Airbyte source. `spec`, `check` and `discover` run the connector once each (the spec
- * is cached); `read` is driven by `runExtract`. Secret config values (spec fields marked `airbyte_secret`, and secret-looking
- * keys) are masked in everything it logs or throws.
+ * is cached); `read` is driven by `runExtract`. Secret config values (spec fields marked
+ * `airbyte_secret`, and secret-looking keys) are masked in everything it logs or throws.
  */
 export class Connector {
   #spec: ConnectorSpecification | undefined;

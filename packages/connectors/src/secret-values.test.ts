@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectSecretValues } from './secret-values.ts';
 import { execFileSync } from 'node:child_process';
-import { SecretRegistry } from '@sluice/logging';
+import { configSecrets, SecretRegistry } from '@sluice/logging';
+import { Connector } from './connector.ts';
 
 const spec = {
   connectionSpecification: {
@@ -129,4 +130,19 @@ test('a secret is masked inside base64 whatever precedes it, as in a Basic Autho
   // Base64 of other text is left alone, and a short secret adds no base64 form (it would mask too much).
   assert.equal(registry.mask(Buffer.from('user:another-password').toString('base64')), Buffer.from('user:another-password').toString('base64'));
   assert.deepEqual(collectSecretValues(spec, { canary: 'abcd' }), ['abcd']);
+});
+
+test("before the spec is known, a command's masker hides every string of the config in its own text, and gives the process's log only the secrets key names show", () => {
+  const connector = new Connector('source-unknown-spec', { kind: 'path', executable: '/bin/true' });
+  const config = { host: 'db-unknown-spec.example', api_key: 'key-unknown-spec-42', nested: { region: 'region-unknown-spec' }, port: 5432, tls: true };
+  const masker = connector.maskerWithoutSpec(config);
+  assert.equal(
+    masker.mask('db-unknown-spec.example refused key-unknown-spec-42 in region-unknown-spec on 5432'),
+    '********** refused ********** in ********** on 5432',
+  );
+  // JSON-escaped and URL forms, as a connector prints them, too.
+  assert.equal(masker.mask('"host": "db-unknown-spec.example"'), '"host": "**********"');
+  // Only the key-named secret reaches the process's log masking: the others may be no secret (a host, a region).
+  assert.equal(configSecrets.mask('key-unknown-spec-42'), '**********');
+  assert.equal(configSecrets.mask('db-unknown-spec.example region-unknown-spec'), 'db-unknown-spec.example region-unknown-spec');
 });
