@@ -425,51 +425,57 @@ for (const kind of ['file', 's3'] as const) {
 
     test('a commit that gets no answer keeps its files: an UPDATE that reaches PostgreSQL after the writer gave up leaves the table readable', async () => {
       await h.catalog.createTable('unanswered', 't', cols);
-      // A proxy that holds back what a connection sends from its catalog UPDATE on, until let go:
-      // a network that delays the statement past the client's limit; the server then runs it.
-      let armed = false;
-      const letGo: (() => void)[] = [];
-      const sockets: net.Socket[] = [];
-      const target = new URL(h.db.url);
-      const proxy = net.createServer((client) => {
-        const server = net.connect(Number(target.port), target.hostname);
-        sockets.push(client, server);
-        let holding = false;
-        client.on('data', (d: Buffer) => {
-          if (armed && d.includes('UPDATE iceberg_tables')) holding = true;
-          if (holding) letGo.push(() => server.write(d));
-          else server.write(d);
-        });
-        server.on('data', (d: Buffer) => client.write(d));
-        client.on('error', () => undefined);
-        server.on('error', () => undefined);
-        // The server end stays open for what is held: the statement still reaches it.
-        client.on('close', () => (holding ? letGo.push(() => server.end()) : server.end()));
-        server.on('close', () => client.destroy());
-      });
-      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-      const url = new URL(h.db.url);
-      url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-      const delayed = new IcebergCatalog(new SqlCatalogBackend(url.toString(), 'sluice', h.store, 1_500), h.store, 'warehouse', undefined);
+      const delayed = await catalogWithHeldCommits(h);
       try {
-        const table = await delayed.loadTable('unanswered', 't');
-        armed = true;
+        const table = await delayed.catalog.loadTable('unanswered', 't');
+        delayed.arm();
         await assert.rejects(table.append({ format: 'ndjson', files: [await h.ndjson('unanswered-0.ndjson', rows(0, 2))], columns: cols }), (err: unknown) => {
           assert.ok(err instanceof ServiceUnavailableError, String(err));
           return true;
         });
-        assert.ok(letGo.length > 0, 'the UPDATE was held back');
-        for (const go of letGo) go();
+        assert.ok(delayed.held() > 0, 'the UPDATE was held back');
+        delayed.letGo();
         await sleep(1_000);
         // before (QA round 31): the metadata file was deleted as not committed, and the late UPDATE
         // pointed the table at no file: no reader could open it.
         const view = await h.read('unanswered', 't');
         assert.equal(view.rows.length, 2, 'the late UPDATE committed the write, its files all there');
       } finally {
-        for (const sock of sockets) sock.destroy();
-        await delayed.close().catch(() => undefined);
-        proxy.close();
+        await delayed.close();
       }
+    });
+
+    test("the data files of a try cut off before its commit are removed once a later try of the write commits, and no other file is (QA round 35b F2)", async () => {
+      await h.catalog.createTable('cutoff', 't', cols);
+      const ids = { runId: 'run-cutoff', taskId: 'load.users' };
+      const input = async (name: string, from: number, n: number) => ({ format: 'ndjson' as const, files: [await h.ndjson(name, rows(from, n))], columns: cols });
+      // A try whose commit never reaches PostgreSQL: its outcome is unknown, so it keeps its data file.
+      const cut = await catalogWithHeldCommits(h);
+      try {
+        const table = await cut.catalog.loadTable('cutoff', 't');
+        cut.arm();
+        await assert.rejects(table.append(await input('cutoff-0.ndjson', 0, 3), ids), (err: unknown) => err instanceof ServiceUnavailableError);
+      } finally {
+        await cut.close(); // what it held is dropped unsent: the commit never happens
+      }
+      const orphans = await h.keys('warehouse/cutoff/t/data/');
+      assert.equal(orphans.length, 1, 'the cut-off try left its data file');
+      const table = await h.catalog.loadTable('cutoff', 't');
+      // The write has not committed: a try of it may still, so nothing is removed.
+      assert.equal(await table.removeUncommittedFiles(ids.runId, ids.taskId), 0);
+      assert.deepEqual(await h.keys('warehouse/cutoff/t/data/'), orphans);
+      // Another run's write of the same task, and the retry of the cut-off one.
+      assert.equal((await table.append(await input('cutoff-other.ndjson', 100, 2), { runId: 'run-other', taskId: ids.taskId })).status, 'committed');
+      assert.equal((await table.append(await input('cutoff-1.ndjson', 0, 3), ids)).status, 'committed');
+      const committed = (await h.keys('warehouse/cutoff/t/data/')).filter((k) => !orphans.includes(k));
+      assert.equal(committed.length, 2);
+
+      assert.equal(await table.removeUncommittedFiles(ids.runId, ids.taskId), 1);
+      assert.deepEqual(await h.keys('warehouse/cutoff/t/data/'), committed.sort(), 'what is left is what the snapshots hold');
+      const view = await h.read('cutoff', 't');
+      assert.deepEqual(view.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [0, 1, 2, 100, 101]);
+      // Again: nothing more to remove.
+      assert.equal(await table.removeUncommittedFiles(ids.runId, ids.taskId), 0);
     });
 
     test('connections the server closes while idle (a restart, an admin) are replaced: the catalog keeps working', async () => {
@@ -498,4 +504,52 @@ for (const kind of ['file', 's3'] as const) {
       assert.equal((await h.catalog.loadTable('reconnect', 't')).metadata.snapshots.length, 1);
     });
   });
+}
+
+/**
+ * A catalog on the harness's database through a proxy that, once armed, holds back what a
+ * connection sends from its catalog UPDATE on: a network that delays the statement past the
+ * client's limit (1.5 s here). `letGo` sends what it held (the server then runs it); `close`
+ * drops what is still held, unsent.
+ */
+async function catalogWithHeldCommits(h: IcebergHarness): Promise<{ catalog: IcebergCatalog; arm(): void; held(): number; letGo(): void; close(): Promise<void> }> {
+  let armed = false;
+  const held: (() => void)[] = [];
+  const sockets: net.Socket[] = [];
+  const target = new URL(h.db.url);
+  const proxy = net.createServer((client) => {
+    const server = net.connect(Number(target.port), target.hostname);
+    sockets.push(client, server);
+    let holding = false;
+    client.on('data', (d: Buffer) => {
+      if (armed && d.includes('UPDATE iceberg_tables')) holding = true;
+      if (holding) held.push(() => server.write(d));
+      else server.write(d);
+    });
+    server.on('data', (d: Buffer) => client.write(d));
+    client.on('error', () => undefined);
+    server.on('error', () => undefined);
+    // The server end stays open for what is held: the statement still reaches it when let go.
+    client.on('close', () => (holding ? held.push(() => server.end()) : server.end()));
+    server.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = new URL(h.db.url);
+  url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+  const catalog = new IcebergCatalog(new SqlCatalogBackend(url.toString(), 'sluice', h.store, 1_500), h.store, 'warehouse', undefined);
+  return {
+    catalog,
+    arm: () => {
+      armed = true;
+    },
+    held: () => held.length,
+    letGo: () => {
+      for (const go of held.splice(0)) go();
+    },
+    close: async () => {
+      for (const sock of sockets) sock.destroy();
+      await catalog.close().catch(() => undefined);
+      proxy.close();
+    },
+  };
 }

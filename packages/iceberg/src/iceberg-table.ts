@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -233,6 +233,30 @@ export class IcebergTable {
   /** The snapshot a write of this run and task committed (its summary's `sluice.run-id` and `sluice.task-id`), if the table's history holds one. */
   committedBy(runId: string, taskId: string): Snapshot | undefined {
     return findOwnSnapshot(this.metadataValue, { runId, taskId });
+  }
+
+  /**
+   * Removes the data files that tries of one write (its run and task ids) left in the table's
+   * `data/` without committing them: a try cut off between writing its files and its commit (a
+   * runner killed, its machine lost), or one whose commit's outcome was unknown and that did not
+   * happen (its files are kept then, as Iceberg's writers keep theirs). The files named for the
+   * write that no snapshot of the table references are deleted, and counted in the answer — only
+   * once the write's commit is in the table's history: no try of it can commit after that (a
+   * later one finds the commit and commits nothing). Before, nothing is deleted (0). Files of other
+   * writers are not looked at: Iceberg's orphan-file removal is for those.
+   */
+  async removeUncommittedFiles(runId: string, taskId: string): Promise<number> {
+    const metadata = await this.refresh();
+    if (!findOwnSnapshot(metadata, { runId, taskId })) return 0;
+    const listed: string[] = [];
+    for await (const o of this.store.list(`${this.store.keyOf(metadata.location)}/data/${writeFilePrefix({ runId, taskId })}`)) listed.push(this.store.uri(o.key));
+    if (listed.length === 0) return 0;
+    // Every file any snapshot names, also as deleted: time travel to an older snapshot still reads it.
+    const { files } = await this.filesOfSnapshots(metadata.snapshots, new Set(), () => true);
+    const uncommitted = listed.filter((uri) => !files.has(uri));
+    await this.deleteQuietly(uncommitted);
+    if (uncommitted.length > 0) this.logger?.info('removed data files of a write that no snapshot references', { table: this.name, runId, taskId, files: uncommitted.length });
+    return uncommitted.length;
   }
 
   /** Reloads the current metadata from the catalog. */
@@ -543,7 +567,7 @@ export class IcebergTable {
   ): Promise<CommitResult> {
     const maxAttempts = options.maxAttempts ?? 10;
     const tmp = await fs.mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), 'sluice-iceberg-'));
-    const written: WrittenFiles = { dataFiles: new Set() };
+    const written: WrittenFiles = { dataFiles: new Set(), namePrefix: writeFilePrefix(options) };
     let keepFiles = false;
     try {
       for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
@@ -813,7 +837,7 @@ export class IcebergTable {
     for (const [i, f] of stored.entries()) {
       const metrics = metricsFromJson(f.metrics, `stored[${i}].metrics`);
       if (metrics.record_count === 0n) continue;
-      const key = `${dataPrefix}/${String(i).padStart(5, '0')}-${randomUUID()}.parquet`;
+      const key = `${dataPrefix}/${written.namePrefix}${String(i).padStart(5, '0')}-${randomUUID()}.parquet`;
       const uri = this.store.uri(key);
       written.dataFiles.add(uri);
       await this.store.copy(f.key, key);
@@ -827,7 +851,7 @@ export class IcebergTable {
     const dataPrefix = `${this.store.keyOf(this.metadataValue.location)}/data`;
     const out: DataFile[] = [];
     for (const [i, f] of files.entries()) {
-      const key = `${dataPrefix}/${String(i).padStart(5, '0')}-${randomUUID()}.parquet`;
+      const key = `${dataPrefix}/${written.namePrefix}${String(i).padStart(5, '0')}-${randomUUID()}.parquet`;
       const uri = this.store.uri(key);
       written.dataFiles.add(uri);
       await this.store.upload(f.localPath, key);
@@ -927,6 +951,18 @@ export class IcebergTable {
 interface WrittenFiles {
   /** Data files uploaded by this write (any attempt). */
   dataFiles: Set<string>;
+  /** How their names start (`writeFilePrefix`). */
+  namePrefix: string;
+}
+
+/**
+ * How the names of the data files a write of one run and task makes start: `{runId}-{the first 12
+ * hex digits of the task id's SHA-256}-`, so that the files of its tries can be listed
+ * (`removeUncommittedFiles`); empty for a write without both ids.
+ */
+function writeFilePrefix(options: { runId?: string | undefined; taskId?: string | undefined }): string {
+  if (!options.runId || !options.taskId) return '';
+  return `${options.runId}-${createHash('sha256').update(options.taskId).digest('hex').slice(0, 12)}-`;
 }
 
 /**

@@ -142,6 +142,21 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
   }
 }
 
+/**
+ * The data files an earlier try of this load wrote into the table and never committed (cut off
+ * between writing them and its commit): removed once this load's commit is in the table, which no
+ * try of it can commit after (QA round 35b F2: they stayed in the table's data/ for good).
+ * Maintenance only: a failure is a warning, the load stands.
+ */
+async function removeEarlierTriesFiles(table: IcebergTable, ctx: TaskContext, taskId: string): Promise<void> {
+  try {
+    const n = await table.removeUncommittedFiles(ctx.run.id, taskId);
+    if (n > 0) ctx.log.info(`removed ${n} data file${n === 1 ? '' : 's'} that an earlier try of this load wrote to ${table.name} and never committed`);
+  } catch (err) {
+    ctx.log.warn(`removing the data files an earlier try of this load left in ${table.name} failed (the load is committed; they stay): ${errorMessage(err)}`);
+  }
+}
+
 type Superseded = Extract<LoadConflict, { kind: 'superseded' }>;
 
 /**
@@ -677,6 +692,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         `${result.attempts > 1 ? `; ${conflictsSaid(result)}` : ''})`,
     );
     if (result.status === 'committed' && tm.rows > 0) for (const warning of afterCommit) await ctx.warnRun(warning);
+    if (ctx.task.tryNumber > 1) await removeEarlierTriesFiles(table, ctx, taskId);
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
       const kept = mergeOrder.newestBy !== undefined ? `the newest by the cursor ${mergeOrder.newestBy} (of equal ones, the last read)` : 'the last read';
