@@ -4,13 +4,15 @@
  * lookups: a shell-script connector on PATH whose spec sleeps past the lookups' budget (a second,
  * here) while its check and discover answer at once. One spec process serves every request that
  * asks while it runs, and a create's check and discover do not start it again (QA round 38a F3:
- * three spec commands for one create, which waited the budget twice and went on unchecked).
+ * three spec commands for one create, which waited the budget twice and went on unchecked), and
+ * a spec this process has read is used at once, whatever command of the lookups still runs.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveConnector } from '@sluice/connectors';
 import { createMemoryLogger } from '@sluice/logging';
 import { connectorLookups } from '../../packages/cli/src/connector-lookups.ts';
 import { testEnv } from '../support/env.ts';
@@ -19,19 +21,22 @@ import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 const DEV = 'dev-token-slow-spec-01';
 const BUDGET_MS = 1_000;
 const NAME = 'source-sluice-slow-spec';
-const SPEC_SLEEP_S = 4;
+/** A second connector, for a spec command that hangs. */
+const HUNG = 'source-sluice-hung-spec';
 let api: ApiHarness;
 let bin: string;
 let stopLookups: () => void;
 const lookups = createMemoryLogger();
 const savedPath = process.env['PATH'];
 
+/** The connector: its spec sleeps as many seconds as `{name}.spec-sleep` beside it says (4 if absent), and counts its starts. */
 const CONNECTOR = `#!/bin/sh
 here=$(dirname "$0")
+me=$(basename "$0")
 case "$1" in
   spec)
-    echo started >> "$here/spec-starts"
-    sleep ${SPEC_SLEEP_S}
+    echo started >> "$here/$me.spec-starts"
+    sleep "$(cat "$here/$me.spec-sleep" 2>/dev/null || echo 4)"
     echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object","properties":{"host":{"type":"string"},"password":{"type":"string","airbyte_secret":true},"check_fail":{"type":"boolean"}}}}}'
     ;;
   check)
@@ -49,8 +54,10 @@ esac
 
 before(async () => {
   bin = mkdtempSync(path.join(testEnv.tmpDir, 'slow-spec-bin-'));
-  writeFileSync(path.join(bin, NAME), CONNECTOR);
-  chmodSync(path.join(bin, NAME), 0o755);
+  for (const name of [NAME, HUNG]) {
+    writeFileSync(path.join(bin, name), CONNECTOR);
+    chmodSync(path.join(bin, name), 0o755);
+  }
   // The lookups find a connector on PATH first, as PyAirbyte does.
   process.env['PATH'] = `${bin}${path.delimiter}${savedPath ?? ''}`;
   const { close, ...lookupFns } = connectorLookups(mkdtempSync(path.join(testEnv.tmpDir, 'connectors-slow-spec-')), lookups.logger, { budgetMs: BUDGET_MS });
@@ -64,7 +71,8 @@ after(async () => {
 });
 
 const said = (): string[] => lookups.lines.map((l) => (JSON.parse(l) as { message: string }).message);
-const specStarts = (): number => readFileSync(path.join(bin, 'spec-starts'), 'utf8').trim().split('\n').length;
+const specStarts = (name: string): number => readFileSync(path.join(bin, `${name}.spec-starts`), 'utf8').trim().split('\n').length;
+const lateSpecLines = (name: string): string[] => said().filter((m) => m.startsWith(`no spec of ${name} within`));
 
 test('a slow spec: the check still runs and refuses a config, and one spec process serves the requests that ask while it runs', async () => {
   const refused = await api.request('POST', '/api/airbyte/ingest', {
@@ -76,6 +84,9 @@ test('a slow spec: the check still runs and refuses a config, and one spec proce
   assert.match(String(refused.body.error), /^source_config: source-sluice-slow-spec cannot connect with it: no route to the host/);
   assert.ok(said().includes(`no spec of ${NAME} within ${BUDGET_MS / 1000} s: the job is checked without it (secrets found by key name); later requests use it once ready`), said().join('\n'));
   assert.ok(!said().some((m) => m.startsWith(`no connection check of ${NAME}`) || m.startsWith(`no catalog of ${NAME}`)), said().join('\n'));
+  // The refusal's hint waited a little for the spec, without saying so as a lookup that goes on without it
+  // (QA round 39a F1: it waited the budget again, and said "the job is checked without it" of a refused job).
+  assert.equal(lateSpecLines(NAME).length, 1, said().join('\n'));
 
   const created = await api.request('POST', '/api/airbyte/ingest', {
     token: DEV,
@@ -92,5 +103,24 @@ test('a slow spec: the check still runs and refuses a config, and one spec proce
   }
   assert.equal(job.body.spec_secrets_known, true, 'the spec never came');
   assert.deepEqual(job.body.source_config, { host: 'db.example', password: '**********' });
-  assert.equal(specStarts(), 1, 'spec processes started');
+  assert.equal(specStarts(NAME), 1, 'spec processes started');
+});
+
+test('a spec read while a spec command of the lookups hangs is used at once: requests do not wait on the hung one (QA round 39a F2)', async () => {
+  writeFileSync(path.join(bin, `${HUNG}.spec-sleep`), '600');
+  const body = (name: string) => ingestBody({ name, source_name: HUNG, streams: ['users'], source_config: { host: 'db.example', password: 'pw-hung-spec' } });
+  const first = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 1') });
+  assert.equal(first.status, 201, first.text);
+  assert.equal(lateSpecLines(HUNG).length, 1, said().join('\n'));
+  // A run's extract in this process reads the spec (its command answers at once now), while the lookups' still hangs.
+  writeFileSync(path.join(bin, `${HUNG}.spec-sleep`), '0');
+  const connector = await resolveConnector(HUNG);
+  await connector.spec();
+  const second = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 2') });
+  assert.equal(second.status, 201, second.text);
+  assert.equal(lateSpecLines(HUNG).length, 1, 'the second create did not wait for the hung command');
+  const job = await api.request('GET', `/api/airbyte/ingest/${String(second.body.job_id)}`, { token: DEV });
+  assert.equal(job.body.spec_secrets_known, true);
+  assert.deepEqual(job.body.source_config, { host: 'db.example', password: '**********' });
+  assert.equal(specStarts(HUNG), 2, 'the hung one and the run\'s');
 });

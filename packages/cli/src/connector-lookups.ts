@@ -61,6 +61,9 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
   /** Spec commands under way, by source name; a spec read is kept by its Connector. */
   const specRuns = new Map<string, Promise<ConnectorSpecification>>();
   const spec = (name: string, c: Connector): Promise<ConnectorSpecification> => {
+    // Read already (by a run's extract in this process, say): not behind a command still under way (QA round 39a F2).
+    const known = c.knownSpec;
+    if (known) return Promise.resolve(known);
     let run = specRuns.get(name);
     if (!run) {
       const started = c.spec({ signal });
@@ -79,7 +82,7 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
     return known ? c.maskerWithSpec(known, config) : c.maskerWithoutSpec(config);
   };
   /** One lookup with a connector, within the budget: undefined when it fails or comes late (said), a ConnectorNotFoundError passed on. */
-  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string, budgetMs = budget): Promise<T | undefined> =>
+  const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string | null, budgetMs = budget): Promise<T | undefined> =>
     within(
       connector(name)
         .then(async (c) => (c ? await use(c) : undefined))
@@ -91,7 +94,9 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
           return undefined;
         }),
       budgetMs,
-      () => logger.info(`no ${what} of ${name} within ${budgetMs / 1000} s: ${whenLate}`),
+      () => {
+        if (whenLate !== null) logger.info(`no ${what} of ${name} within ${budgetMs / 1000} s: ${whenLate}`);
+      },
     );
   /**
    * A lookup with a config comes after the request's spec, which waited for the connector: while
@@ -104,12 +109,12 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
     return Promise.resolve(undefined);
   };
   return {
-    getConnectorSpec: (name: string, wait?: { waitMs?: number }) =>
+    getConnectorSpec: (name: string, wait?: { waitMs?: number; quiet?: boolean }) =>
       lookup(
         name,
         'spec',
         (c) => spec(name, c),
-        'the job is checked without it (secrets found by key name); later requests use it once ready',
+        wait?.quiet ? null : 'the job is checked without it (secrets found by key name); later requests use it once ready',
         wait?.waitMs,
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>

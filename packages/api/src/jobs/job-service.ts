@@ -70,6 +70,12 @@ async function withSecretsRegistered<T>(values: readonly string[], fn: () => Pro
 
 /** How long a job created without its connector's spec waits for it in the background (#learnSecretsLater). */
 const LATE_SPEC_WAIT_MS = 5 * 60_000;
+/**
+ * How long a refused config's hint waits for a spec the request went on without (an install that
+ * ended meanwhile has it read now): a little, not the budget again (QA round 39a F1: a create
+ * refused by its check took 40 s with a slow spec).
+ */
+const HINT_SPEC_WAIT_MS = 2_000;
 /** How long after a background spec lookup got nothing another is not made (answers of the connector's jobs would each start one). */
 const SPEC_LOOKUP_PAUSE_MS = 60_000;
 
@@ -798,7 +804,7 @@ export class JobService {
     if (connection?.status === 'failed') {
       // On a connector's first use its spec may have come after the request stopped waiting for it
       // (an install): asked again for the hint (QA round 34a F7: the refusal had none then).
-      const spec = connectorSpec ?? (await this.#connectorSpec(sourceName));
+      const spec = connectorSpec ?? (await this.#connectorSpec(sourceName, { waitMs: HINT_SPEC_WAIT_MS, quiet: true }));
       const hint = spec !== undefined && spec !== 'missing' ? configKeysHint(config, spec, connection.message) : '';
       throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}${hint}` }]);
     }
@@ -837,7 +843,7 @@ export class JobService {
   }
 
   /** The connector's spec; undefined when it cannot be had; 'missing' when no such connector exists. */
-  async #connectorSpec(sourceName: string, options?: { waitMs: number }): Promise<ConnectorSpec | undefined | 'missing'> {
+  async #connectorSpec(sourceName: string, options?: { waitMs: number; quiet?: boolean }): Promise<ConnectorSpec | undefined | 'missing'> {
     if (!this.d.getConnectorSpec) return undefined;
     try {
       return await this.d.getConnectorSpec(sourceName, options);

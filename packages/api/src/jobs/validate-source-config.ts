@@ -4,7 +4,12 @@ import { undeclaredConfigKeys, type ConnectorSpec } from '@sluice/core/secrets';
 
 /** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
 /** `waitMs`: how long to wait for it (the lookup's own budget when unset). */
-export type GetConnectorSpec = (sourceName: string, options?: { waitMs?: number }) => Promise<ConnectorSpec | undefined>;
+/**
+ * A connector's spec, waiting at most `waitMs` (the lookups' budget by default); undefined when it
+ * cannot be had in time. `quiet`: a late spec is not said (a request that only wants it if it is
+ * at hand).
+ */
+export type GetConnectorSpec = (sourceName: string, options?: { waitMs?: number; quiet?: boolean }) => Promise<ConnectorSpec | undefined>;
 
 /**
  * Runs a connector's `check` with a config (Airbyte's "test the source"): it connected, or why it
