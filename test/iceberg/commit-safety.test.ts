@@ -6,7 +6,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -14,6 +13,7 @@ import { ColumnCaseCollisionError, CommitConflictError, IcebergCatalog, Incompat
 import { createMemoryLogger } from '@sluice/logging';
 import { errorMessage, ServiceUnavailableError, ValidationError } from '@sluice/core';
 import { freePort } from '@sluice/local-services';
+import { holdCatalogCommits, type HeldCommits } from '../support/held-commits.ts';
 import { createHarness, type IcebergHarness } from './harness.ts';
 
 const cols: ColumnSpec[] = [
@@ -506,50 +506,16 @@ for (const kind of ['file', 's3'] as const) {
   });
 }
 
-/**
- * A catalog on the harness's database through a proxy that, once armed, holds back what a
- * connection sends from its catalog UPDATE on: a network that delays the statement past the
- * client's limit (1.5 s here). `letGo` sends what it held (the server then runs it); `close`
- * drops what is still held, unsent.
- */
-async function catalogWithHeldCommits(h: IcebergHarness): Promise<{ catalog: IcebergCatalog; arm(): void; held(): number; letGo(): void; close(): Promise<void> }> {
-  let armed = false;
-  const held: (() => void)[] = [];
-  const sockets: net.Socket[] = [];
-  const target = new URL(h.db.url);
-  const proxy = net.createServer((client) => {
-    const server = net.connect(Number(target.port), target.hostname);
-    sockets.push(client, server);
-    let holding = false;
-    client.on('data', (d: Buffer) => {
-      if (armed && d.includes('UPDATE iceberg_tables')) holding = true;
-      if (holding) held.push(() => server.write(d));
-      else server.write(d);
-    });
-    server.on('data', (d: Buffer) => client.write(d));
-    client.on('error', () => undefined);
-    server.on('error', () => undefined);
-    // The server end stays open for what is held: the statement still reaches it when let go.
-    client.on('close', () => (holding ? held.push(() => server.end()) : server.end()));
-    server.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const url = new URL(h.db.url);
-  url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-  const catalog = new IcebergCatalog(new SqlCatalogBackend(url.toString(), 'sluice', h.store, 1_500), h.store, 'warehouse', undefined);
+/** A catalog on the harness's database whose commits can be held back (1.5 s until the client gives up on a statement). */
+async function catalogWithHeldCommits(h: IcebergHarness): Promise<HeldCommits & { catalog: IcebergCatalog }> {
+  const held = await holdCatalogCommits(h.db.url);
+  const catalog = new IcebergCatalog(new SqlCatalogBackend(held.url, 'sluice', h.store, 1_500), h.store, 'warehouse', undefined);
   return {
+    ...held,
     catalog,
-    arm: () => {
-      armed = true;
-    },
-    held: () => held.length,
-    letGo: () => {
-      for (const go of held.splice(0)) go();
-    },
     close: async () => {
-      for (const sock of sockets) sock.destroy();
       await catalog.close().catch(() => undefined);
-      proxy.close();
+      await held.close();
     },
   };
 }

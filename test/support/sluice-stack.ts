@@ -12,7 +12,7 @@ import { createApiServer, type ApiConfig } from '@sluice/api';
 import { MasterKeyring } from '@sluice/crypto';
 import { DataHubPublisher, type DataHubPublisherOptions } from '@sluice/datahub';
 import { Engine } from '@sluice/engine';
-import { openCatalog } from '@sluice/iceberg';
+import { openCatalog, type IcebergCatalog } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
 import { createLogger } from '@sluice/logging';
 import { createIngestionHandlers, startRunner, type TaskHandlers } from '@sluice/runner';
@@ -67,6 +67,8 @@ export interface StackOptions {
   datahub?: DataHubPublisherOptions;
   /** How long extract reuses a discovered catalog (SLUICE_CATALOG_MAX_AGE_MINUTES); the runner's default when unset. */
   catalogMaxAgeMs?: number;
+  /** The runner's Iceberg catalog, given the stack's database URL and store (the SQL catalog on them by default). */
+  catalog?: (databaseUrl: string, store: ObjectStore) => Promise<IcebergCatalog>;
 }
 
 export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
@@ -110,7 +112,7 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     allowSecondsInSchedules: true,
     sweepIntervalMs: 1000,
   });
-  const catalog = openCatalog({ type: 'sql', uri: db.url, store, logger });
+  const catalog = o.catalog ? await o.catalog(db.url, store) : openCatalog({ type: 'sql', uri: db.url, store, logger });
   // Without a GMS, metadata is kept in the outbox (and shown), not sent.
   const datahub = new DataHubPublisher(db.prisma, { gmsUrl: null, logger, ...o.datahub });
   if (o.datahub?.gmsUrl) datahub.start();
