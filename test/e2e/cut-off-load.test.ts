@@ -70,7 +70,7 @@ test("a load try cut off before its commit leaves its data files; the retry's co
   assert.equal(load?.try_number, 2, JSON.stringify(load));
   const log = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${t.body.run_id}/tasks/load/logs?try=2&map_index=0`);
   const said = log.body.lines.map((l) => l.message);
-  assert.ok(said.includes('removed 1 data file that an earlier try of this load wrote to cut_off_load.users and never committed'), said.join('\n'));
+  assert.ok(said.includes('removed 1 data file that earlier tries of this load wrote to cut_off_load.users and never committed'), said.join('\n'));
 
   const view = await readWithPyIceberg(stack.db.url, 'cut_off_load', 'users', stack.s3);
   assert.deepEqual(view.rows.map((r) => Number(r['seq'])).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6], 'each record once');

@@ -445,32 +445,49 @@ for (const kind of ['file', 's3'] as const) {
       }
     });
 
-    test("the data files of a try cut off before its commit are removed once a later try of the write commits, and no other file is (QA round 35b F2)", async () => {
+    test("the files of a try cut off before its commit are removed once no try of the write can commit: its later try committed, or it was superseded; no other file is (QA rounds 35b F2, 39b F1, F2)", async () => {
       await h.catalog.createTable('cutoff', 't', cols);
       const ids = { runId: 'run-cutoff', taskId: 'load.users' };
+      const superseded = { runId: 'run-superseded', taskId: 'load.users' };
       const input = async (name: string, from: number, n: number) => ({ format: 'ndjson' as const, files: [await h.ndjson(name, rows(from, n))], columns: cols });
-      // A try whose commit never reaches PostgreSQL: its outcome is unknown, so it keeps its data file.
-      const cut = await catalogWithHeldCommits(h);
-      try {
-        const table = await cut.catalog.loadTable('cutoff', 't');
-        cut.arm();
-        await assert.rejects(table.append(await input('cutoff-0.ndjson', 0, 3), ids), (err: unknown) => err instanceof ServiceUnavailableError);
-      } finally {
-        await cut.close(); // what it held is dropped unsent: the commit never happens
-      }
+      // A try whose commit never reaches PostgreSQL: its outcome is unknown, so it keeps its files.
+      const cutOff = async (write: { runId: string; taskId: string }, from: number): Promise<void> => {
+        const cut = await catalogWithHeldCommits(h);
+        try {
+          const table = await cut.catalog.loadTable('cutoff', 't');
+          cut.arm();
+          await assert.rejects(table.append(await input(`${write.runId}-cut.ndjson`, from, 3), write), (err: unknown) => err instanceof ServiceUnavailableError);
+        } finally {
+          await cut.close(); // what it held is dropped unsent: the commit never happens
+        }
+      };
+      const metadataOf = async (runId: string) => (await h.keys('warehouse/cutoff/t/metadata/')).filter((k) => k.startsWith(`warehouse/cutoff/t/metadata/${runId}-`));
+      await cutOff(ids, 0);
+      await cutOff(superseded, 200);
       const orphans = await h.keys('warehouse/cutoff/t/data/');
-      assert.equal(orphans.length, 1, 'the cut-off try left its data file');
+      assert.equal(orphans.length, 2, 'each cut-off try left its data file');
+      // And its manifest and manifest list, named for the write as its data file is (QA round 39b F2).
+      const orphanManifests = await metadataOf(ids.runId);
+      assert.equal(orphanManifests.length, 2, orphanManifests.join('\n'));
+      assert.equal((await metadataOf(superseded.runId)).length, 2);
       const table = await h.catalog.loadTable('cutoff', 't');
       // The write has not committed: a try of it may still, so nothing is removed.
       assert.equal(await table.removeUncommittedFiles(ids.runId, ids.taskId), 0);
       assert.deepEqual(await h.keys('warehouse/cutoff/t/data/'), orphans);
-      // Another run's write of the same task, and the retry of the cut-off one.
+      // Another run's write of the same task, and the retry of the first cut-off one.
       assert.equal((await table.append(await input('cutoff-other.ndjson', 100, 2), { runId: 'run-other', taskId: ids.taskId })).status, 'committed');
       assert.equal((await table.append(await input('cutoff-1.ndjson', 0, 3), ids)).status, 'committed');
       const committed = (await h.keys('warehouse/cutoff/t/data/')).filter((k) => !orphans.includes(k));
       assert.equal(committed.length, 2);
 
       assert.equal(await table.removeUncommittedFiles(ids.runId, ids.taskId), 1);
+      assert.equal((await h.keys('warehouse/cutoff/t/data/')).length, 3, "the other cut-off try's file stays");
+      const after = await metadataOf(ids.runId);
+      assert.deepEqual(orphanManifests.filter((k) => after.includes(k)), [], 'the cut-off manifests are gone');
+      assert.equal(after.length, 2, "the retry's manifest and manifest list stay");
+      // The second never commits: its load learned a newer run's is in the table, and refuses every commit of it.
+      assert.equal(await table.removeUncommittedFiles(superseded.runId, superseded.taskId, { superseded: true }), 1);
+      assert.deepEqual(await metadataOf(superseded.runId), []);
       assert.deepEqual(await h.keys('warehouse/cutoff/t/data/'), committed.sort(), 'what is left is what the snapshots hold');
       const view = await h.read('cutoff', 't');
       assert.deepEqual(view.rows.map((r) => Number(r['id'])).sort((a, b) => a - b), [0, 1, 2, 100, 101]);

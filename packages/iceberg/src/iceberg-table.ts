@@ -236,27 +236,34 @@ export class IcebergTable {
   }
 
   /**
-   * Removes the data files that tries of one write (its run and task ids) left in the table's
-   * `data/` without committing them: a try cut off between writing its files and its commit (a
-   * runner killed, its machine lost), or one whose commit's outcome was unknown and that did not
-   * happen (its files are kept then, as Iceberg's writers keep theirs). The files named for the
-   * write that no snapshot of the table references are deleted, and counted in the answer — only
-   * once the write's commit is in the table's history: no try of it can commit after that (a
-   * later one finds the commit and commits nothing). Before, nothing is deleted (0). Files of other
-   * writers are not looked at: Iceberg's orphan-file removal is for those.
+   * Removes the files that tries of one write (its run and task ids) left in the table without
+   * committing them: a try cut off between writing its files and its commit (a runner killed, its
+   * machine lost), or one whose commit's outcome was unknown and that did not happen (its files are
+   * kept then, as Iceberg's writers keep theirs). The data files, manifests and manifest lists named
+   * for the write that no snapshot of the table references are deleted, and counted in the answer
+   * (data files only) — once no try of the write can commit any more: its commit is in the table's
+   * history (a later try finds it and commits nothing), or `superseded` says the caller's guard
+   * refuses every commit of it (a newer run's load is in the table). Otherwise nothing is deleted
+   * (0). Files of other writers are not looked at, nor metadata JSON files: Iceberg's orphan-file
+   * removal is for those.
    */
-  async removeUncommittedFiles(runId: string, taskId: string): Promise<number> {
+  async removeUncommittedFiles(runId: string, taskId: string, options: { superseded?: boolean } = {}): Promise<number> {
     const metadata = await this.refresh();
-    if (!findOwnSnapshot(metadata, { runId, taskId })) return 0;
-    const listed: string[] = [];
-    for await (const o of this.store.list(`${this.store.keyOf(metadata.location)}/data/${writeFilePrefix({ runId, taskId })}`)) listed.push(this.store.uri(o.key));
+    if (!options.superseded && !findOwnSnapshot(metadata, { runId, taskId })) return 0;
+    const named = writeFilePrefix({ runId, taskId });
+    const location = this.store.keyOf(metadata.location);
+    const listed: { uri: string; data: boolean }[] = [];
+    for (const dir of ['data', 'metadata'] as const) {
+      for await (const o of this.store.list(`${location}/${dir}/${named}`)) listed.push({ uri: this.store.uri(o.key), data: dir === 'data' });
+    }
     if (listed.length === 0) return 0;
     // Every file any snapshot names, also as deleted: time travel to an older snapshot still reads it.
     const { files } = await this.filesOfSnapshots(metadata.snapshots, new Set(), () => true);
-    const uncommitted = listed.filter((uri) => !files.has(uri));
-    await this.deleteQuietly(uncommitted);
-    if (uncommitted.length > 0) this.logger?.info('removed data files of a write that no snapshot references', { table: this.name, runId, taskId, files: uncommitted.length });
-    return uncommitted.length;
+    const uncommitted = listed.filter((f) => !files.has(f.uri));
+    await this.deleteQuietly(uncommitted.map((f) => f.uri));
+    const dataFiles = uncommitted.filter((f) => f.data).length;
+    if (uncommitted.length > 0) this.logger?.info('removed files of a write that no snapshot references', { table: this.name, runId, taskId, dataFiles, metadataFiles: uncommitted.length - dataFiles });
+    return dataFiles;
   }
 
   /** Reloads the current metadata from the catalog. */
@@ -682,8 +689,10 @@ export class IcebergTable {
     const sequenceNumber = base['last-sequence-number'] + 1;
     const seq = BigInt(sequenceNumber);
     const metaPrefix = `${this.store.keyOf(base.location)}/metadata`;
+    // Named for the write, as its data files are: a cut-off try's manifests are found the same way.
+    const named = writeFilePrefix(options);
     const putMeta = async (name: string, body: Buffer | string): Promise<string> => {
-      const key = `${metaPrefix}/${name}`;
+      const key = `${metaPrefix}/${named}${name}`;
       const uri = this.store.uri(key);
       attemptFiles.add(uri);
       if (!(await this.store.putIfAbsent(key, body))) throw new Error(`metadata file ${uri} already exists`);
@@ -956,9 +965,9 @@ interface WrittenFiles {
 }
 
 /**
- * How the names of the data files a write of one run and task makes start: `{runId}-{the first 12
- * hex digits of the task id's SHA-256}-`, so that the files of its tries can be listed
- * (`removeUncommittedFiles`); empty for a write without both ids.
+ * How the names of the data files, manifests and manifest lists a write of one run and task makes
+ * start: `{runId}-{the first 12 hex digits of the task id's SHA-256}-`, so that the files of its
+ * tries can be listed (`removeUncommittedFiles`); empty for a write without both ids.
  */
 function writeFilePrefix(options: { runId?: string | undefined; taskId?: string | undefined }): string {
   if (!options.runId || !options.taskId) return '';

@@ -6,7 +6,7 @@ import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { makeProcessDir, readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import { ColumnCaseCollisionError, IncompatibleSchemaError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
+import { ColumnCaseCollisionError, IncompatibleSchemaError, NoSuchTableError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
 import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
@@ -143,17 +143,21 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
 }
 
 /**
- * The data files an earlier try of this load wrote into the table and never committed (cut off
- * between writing them and its commit): removed once this load's commit is in the table, which no
- * try of it can commit after (QA round 35b F2: they stayed in the table's data/ for good).
- * Maintenance only: a failure is a warning, the load stands.
+ * The files earlier tries of this load wrote into the table and never committed (cut off between
+ * writing them and their commit): removed once no try of the load can commit any more — its commit
+ * is in the table, or (`superseded`) a newer run's load is, after which its guard refuses every
+ * commit of it (QA rounds 35b F2, 39b F1: they stayed in the table for good). Maintenance only: a
+ * failure is a warning, the load's outcome stands.
  */
-async function removeEarlierTriesFiles(table: IcebergTable, ctx: TaskContext, taskId: string): Promise<void> {
+async function removeEarlierTriesFiles(ctx: TaskContext, table: IcebergTable | (() => Promise<IcebergTable>), taskId: string, options: { superseded?: boolean } = {}): Promise<void> {
+  if (ctx.task.tryNumber === 1) return;
   try {
-    const n = await table.removeUncommittedFiles(ctx.run.id, taskId);
-    if (n > 0) ctx.log.info(`removed ${n} data file${n === 1 ? '' : 's'} that an earlier try of this load wrote to ${table.name} and never committed`);
+    const t = typeof table === 'function' ? await table() : table;
+    const n = await t.removeUncommittedFiles(ctx.run.id, taskId, options);
+    if (n > 0) ctx.log.info(`removed ${n} data file${n === 1 ? '' : 's'} that earlier tries of this load wrote to ${t.name} and never committed`);
   } catch (err) {
-    ctx.log.warn(`removing the data files an earlier try of this load left in ${table.name} failed (the load is committed; they stay): ${errorMessage(err)}`);
+    if (err instanceof NoSuchTableError) return;
+    ctx.log.warn(`removing the data files that earlier tries of this load left in the table failed (they stay): ${errorMessage(err)}`);
   }
 }
 
@@ -531,6 +535,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
   if (conflict && !(await holdsCommit(deps.catalog, namespace, tableName, ctx.run.id, loadTaskId(stream)))) {
+    // That run's load is in the table: no try of this one can commit now (its guard refuses it).
+    await removeEarlierTriesFiles(ctx, () => deps.catalog.loadTable(namespace, tableName), loadTaskId(stream), { superseded: true });
     if (skipsAsSuperseded(conflict, ctx.job.mode)) return skipSuperseded(ctx, conflict, stream, `${namespace}.${tableName}`);
     // An append that read no records has nothing to append twice (QA round 27: runs at once of an
     // incremental append job failed on it): nothing to do, and the other run's state stands.
@@ -653,6 +659,8 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           ctx.log.warn(`the pending state this load recorded stays until the next extract settles it: ${errorMessage(dropErr)}`),
         );
       }
+      // Another run's load seen in the table's history: no try of this one can commit now.
+      if (err instanceof SupersededLoad || err instanceof UnclearableTaskError) await removeEarlierTriesFiles(ctx, table, taskId, { superseded: true });
       if (err instanceof SupersededLoad) return await skipSuperseded(ctx, err.conflict, stream, `${namespace}.${tableName}`);
       if (err instanceof ColumnCaseCollisionError) {
         throw new NonRetryableTaskError(
@@ -692,7 +700,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         `${result.attempts > 1 ? `; ${conflictsSaid(result)}` : ''})`,
     );
     if (result.status === 'committed' && tm.rows > 0) for (const warning of afterCommit) await ctx.warnRun(warning);
-    if (ctx.task.tryNumber > 1) await removeEarlierTriesFiles(table, ctx, taskId);
+    await removeEarlierTriesFiles(ctx, table, taskId);
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
       const kept = mergeOrder.newestBy !== undefined ? `the newest by the cursor ${mergeOrder.newestBy} (of equal ones, the last read)` : 'the last read';
