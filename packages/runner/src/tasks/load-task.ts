@@ -149,10 +149,11 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
  * commit of it (QA rounds 35b F2, 39b F1: they stayed in the table for good). Maintenance only: a
  * failure is a warning, the load's outcome stands.
  */
-async function removeEarlierTriesFiles(ctx: TaskContext, table: IcebergTable | (() => Promise<IcebergTable>), taskId: string, options: { superseded?: boolean } = {}): Promise<void> {
+async function removeEarlierTriesFiles(ctx: TaskContext, table: IcebergTable | (() => Promise<IcebergTable | null>), taskId: string, options: { superseded?: boolean } = {}): Promise<void> {
   if (ctx.task.tryNumber === 1) return;
   try {
     const t = typeof table === 'function' ? await table() : table;
+    if (t === null) return;
     const n = await t.removeUncommittedFiles(ctx.run.id, taskId, options);
     if (n > 0) ctx.log.info(`removed ${n} data file${n === 1 ? '' : 's'} that earlier tries of this load wrote to ${t.name} and never committed`);
   } catch (err) {
@@ -535,8 +536,17 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   // A retry whose earlier try committed (and was lost before its state's save, which a later
   // run's extract then made: ADR 0025) has nothing left to load: it goes on to find that commit.
   if (conflict && !(await holdsCommit(deps.catalog, namespace, tableName, ctx.run.id, loadTaskId(stream)))) {
-    // That run's load is in the table: no try of this one can commit now (its guard refuses it).
-    await removeEarlierTriesFiles(ctx, () => deps.catalog.loadTable(namespace, tableName), loadTaskId(stream), { superseded: true });
+    // Once that run's commit is in the table, this load's guard refuses every commit of it (a load
+    // that succeeded without a commit, having nothing to add, is not there to refuse one).
+    await removeEarlierTriesFiles(
+      ctx,
+      async () => {
+        const t = await deps.catalog.loadTable(namespace, tableName);
+        return extractStarted && tableLoadConflict(t.metadata, { jobId: ctx.job.id, runId: ctx.run.id, extractStartedAt: extractStarted, appendIncremental }) ? t : null;
+      },
+      loadTaskId(stream),
+      { superseded: true },
+    );
     if (skipsAsSuperseded(conflict, ctx.job.mode)) return skipSuperseded(ctx, conflict, stream, `${namespace}.${tableName}`);
     // An append that read no records has nothing to append twice (QA round 27: runs at once of an
     // incremental append job failed on it): nothing to do, and the other run's state stands.
