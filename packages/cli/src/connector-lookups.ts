@@ -76,11 +76,6 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
     }
     return run;
   };
-  /** Check's and discover's masking: by the spec when it is known, else every string of the config. */
-  const commandMasker = (c: Connector, config: Record<string, unknown>) => {
-    const known = c.knownSpec;
-    return known ? c.maskerWithSpec(known, config) : c.maskerWithoutSpec(config);
-  };
   /** One lookup with a connector, within the budget: undefined when it fails or comes late (said), a ConnectorNotFoundError passed on. */
   const lookup = <T>(name: string, what: string, use: (c: Connector) => Promise<T>, whenLate: string | null, budgetMs = budget): Promise<T | undefined> =>
     within(
@@ -119,10 +114,10 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
       ),
     discoverCatalog: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'catalog', 'streams and columns are checked when the job runs') ??
-      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget, signal }, commandMasker(c, config)), 'streams and columns are checked when the job runs'),
+      lookup(name, 'catalog', (c) => c.discover(config, { timeoutMs: budget, signal }, c.maskerWithoutWaiting(config)), 'streams and columns are checked when the job runs'),
     checkConnection: (name: string, config: Record<string, unknown>) =>
       afterInstall(name, 'connection check', 'the connection is tried when the job runs') ??
-      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget, signal }, commandMasker(c, config)), 'the connection is tried when the job runs'),
+      lookup(name, 'connection check', (c) => c.check(config, { timeoutMs: budget, signal }, c.maskerWithoutWaiting(config)), 'the connection is tried when the job runs'),
     /** Stops the installs and connector commands the lookups started; later lookups answer nothing. */
     close: (): void => stopping.abort(new Error('Sluice is stopping')),
   };

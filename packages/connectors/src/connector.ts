@@ -87,13 +87,14 @@ export class Connector {
   }
 
   /**
-   * A masker for a command run before the spec is known: the secrets key names show (registered
-   * with the process's log, as always), and every other string of the config in the command's
-   * own output only, since any of them may be a field the spec marks `airbyte_secret`.
+   * A masker for a command that does not wait for the spec: by the spec when this process has read
+   * it, else the secrets key names show (registered with the process's log, as always) and every
+   * other string of the config in the command's own output only, since any of them may be a field
+   * the spec marks `airbyte_secret`.
    */
-  maskerWithoutSpec(config: ConnectorConfig): SecretMasker {
-    const masker = this.maskerWithSpec(undefined, config);
-    masker.addLocal(collectConfigStrings(config));
+  maskerWithoutWaiting(config: ConnectorConfig): SecretMasker {
+    const masker = this.maskerWithSpec(this.#spec, config);
+    if (!this.#spec) masker.addLocal(collectConfigStrings(config));
     return masker;
   }
 

@@ -135,7 +135,7 @@ test('a secret is masked inside base64 whatever precedes it, as in a Basic Autho
 test("before the spec is known, a command's masker hides every string of the config in its own text, and gives the process's log only the secrets key names show", () => {
   const connector = new Connector('source-unknown-spec', { kind: 'path', executable: '/bin/true' });
   const config = { host: 'db-unknown-spec.example', api_key: 'key-unknown-spec-42', nested: { region: 'region-unknown-spec' }, port: 5432, tls: true };
-  const masker = connector.maskerWithoutSpec(config);
+  const masker = connector.maskerWithoutWaiting(config);
   assert.equal(
     masker.mask('db-unknown-spec.example refused key-unknown-spec-42 in region-unknown-spec on 5432'),
     '********** refused ********** in ********** on 5432',
