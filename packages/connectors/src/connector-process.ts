@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { makeConnectorDir } from './connector-dirs.ts';
-import { dyingWithParent } from './parent-death.ts';
+import { dyingWithParent, signalProcessGroup } from './parent-death.ts';
 
 /** The program and arguments that start a connector, given the private directory holding its files. */
 export interface ConnectorLaunch {
@@ -120,12 +120,7 @@ async function spawnAndStream(launch: ConnectorLaunch, options: RunConnectorProc
   exit.catch(() => undefined);
 
   const signalGroup = (sig: NodeJS.Signals): void => {
-    if (child.pid === undefined || exited) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      // The group is already gone.
-    }
+    if (!exited) signalProcessGroup(child.pid, sig);
   };
   const terminate = (reason: TerminationReason): void => {
     if (terminated) return;

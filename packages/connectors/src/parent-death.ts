@@ -42,3 +42,16 @@ export function dyingWithParent(launch: Launch, pathVar: string | undefined): La
   if (SETPRIV === null || !found(launch.command, pathVar)) return launch;
   return { command: SETPRIV, args: ['--pdeathsig', 'KILL', '--', launch.command, ...launch.args] };
 }
+
+/**
+ * Sends `sig` to the process group a `detached` child leads (the child and what it forked); a
+ * group already gone, or a child that never started (no pid), is no error.
+ */
+export function signalProcessGroup(pid: number | undefined, sig: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // The group is already gone.
+  }
+}

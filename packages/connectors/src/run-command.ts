@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { dyingWithParent } from './parent-death.ts';
+import { dyingWithParent, signalProcessGroup } from './parent-death.ts';
 
 export interface CommandResult {
   code: number | null;
@@ -7,8 +7,6 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
-  /** Stopped because `signal` aborted (this process is stopping). */
-  aborted: boolean;
 }
 
 /** How long a helper program stopped by `signal` has between SIGTERM and SIGKILL. */
@@ -30,12 +28,11 @@ export function runCommand(
 ): Promise<CommandResult> {
   const max = options.maxOutput ?? 64 * 1024;
   const { signal } = options;
-  if (signal?.aborted) return Promise.resolve({ code: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: true });
+  if (signal?.aborted) return Promise.resolve({ code: null, signal: null, stdout: '', stderr: 'not started: stopping', timedOut: false });
   return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    let aborted = false;
     const launch = dyingWithParent({ command, args }, (options.env ?? process.env)['PATH']);
     const child = spawn(launch.command, launch.args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env, cwd: options.cwd, detached: true });
     const keep = (acc: string, chunk: Buffer): string => {
@@ -44,29 +41,22 @@ export function runCommand(
     };
     child.stdout.on('data', (c: Buffer) => (stdout = keep(stdout, c)));
     child.stderr.on('data', (c: Buffer) => (stderr = keep(stderr, c)));
-    const signalGroup = (sig: NodeJS.Signals): void => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, sig);
-      } catch {
-        // Already gone.
-      }
-    };
+    const signalGroup = (sig: NodeJS.Signals): void => signalProcessGroup(child.pid, sig);
     let killTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       signalGroup('SIGKILL');
     }, options.timeoutMs);
     const onAbort = (): void => {
-      aborted = true;
       signalGroup('SIGTERM');
       killTimer = setTimeout(() => signalGroup('SIGKILL'), STOP_GRACE_MS);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = (result: Omit<CommandResult, 'timedOut' | 'aborted'>): void => {
+    const settle = (result: Omit<CommandResult, 'timedOut'>): void => {
       clearTimeout(timer);
       clearTimeout(killTimer);
       signal?.removeEventListener('abort', onAbort);
-      resolve({ ...result, timedOut, aborted });
+      resolve({ ...result, timedOut });
     };
     child.once('error', (err) => settle({ code: null, signal: null, stdout, stderr: `${stderr}${err.message}` }));
     child.once('close', (code, sig) => settle({ code, signal: sig, stdout, stderr }));
