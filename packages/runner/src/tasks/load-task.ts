@@ -147,12 +147,13 @@ async function expireOldSnapshots(table: IcebergTable, ctx: TaskContext): Promis
  * writing them and their commit): removed once no try of the load can commit any more — its commit
  * is in the table, or (`superseded`) a newer run's load is, after which its guard refuses every
  * commit of it (QA rounds 35b F2, 39b F1: they stayed in the table for good). Maintenance only: a
- * failure is a warning, the load's outcome stands.
+ * failure is a warning, the load's outcome stands. `table` is read only from a second try on; null
+ * when there is nothing to remove from.
  */
-async function removeEarlierTriesFiles(ctx: TaskContext, table: IcebergTable | (() => Promise<IcebergTable | null>), taskId: string, options: { superseded?: boolean } = {}): Promise<void> {
+async function removeEarlierTriesFiles(ctx: TaskContext, table: () => Promise<IcebergTable | null>, taskId: string, options: { superseded?: boolean } = {}): Promise<void> {
   if (ctx.task.tryNumber === 1) return;
   try {
-    const t = typeof table === 'function' ? await table() : table;
+    const t = await table();
     if (t === null) return;
     const n = await t.removeUncommittedFiles(ctx.run.id, taskId, options);
     if (n > 0) ctx.log.info(`removed ${n} data file${n === 1 ? '' : 's'} that earlier tries of this load wrote to ${t.name} and never committed`);
@@ -670,7 +671,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         );
       }
       // Another run's load seen in the table's history: no try of this one can commit now.
-      if (err instanceof SupersededLoad || err instanceof UnclearableTaskError) await removeEarlierTriesFiles(ctx, table, taskId, { superseded: true });
+      if (err instanceof SupersededLoad || err instanceof UnclearableTaskError) await removeEarlierTriesFiles(ctx, () => Promise.resolve(table), taskId, { superseded: true });
       if (err instanceof SupersededLoad) return await skipSuperseded(ctx, err.conflict, stream, `${namespace}.${tableName}`);
       if (err instanceof ColumnCaseCollisionError) {
         throw new NonRetryableTaskError(
@@ -710,7 +711,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         `${result.attempts > 1 ? `; ${conflictsSaid(result)}` : ''})`,
     );
     if (result.status === 'committed' && tm.rows > 0) for (const warning of afterCommit) await ctx.warnRun(warning);
-    await removeEarlierTriesFiles(ctx, table, taskId);
+    await removeEarlierTriesFiles(ctx, () => Promise.resolve(table), taskId);
     await expireOldSnapshots(table, ctx);
     if (result.mergeDuplicateRows > 0) {
       const kept = mergeOrder.newestBy !== undefined ? `the newest by the cursor ${mergeOrder.newestBy} (of equal ones, the last read)` : 'the last read';
