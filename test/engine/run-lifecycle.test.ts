@@ -321,6 +321,17 @@ describe('run lifecycle', () => {
     assert.equal(job.statusMessage, `run ${runId} was cancelled by an operator`);
     assert.equal(run.stateMessage, 'cancelled by an operator');
     assert.ok(job.lastFailedAt && run.endedAt && job.lastFailedAt.getTime() === run.endedAt.getTime(), 'last_failed_at is the cancel');
+    // The try's log says it was cancelled (the engine's line, written whether its runner is there
+    // or not: QA round 39b F3), then how it ended (its runner's); a task that never ran has no try to log.
+    const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage', tryNumber: 1, state: 'cancelled' } });
+    const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: [{ ts: 'asc' }, { id: 'asc' }] });
+    assert.deepEqual(
+      lines.map((l) => `${l.level} ${l.message.replace(/runner \S+/, 'runner R')}`),
+      [`info try 1 of ${stage.maxTries} started on runner R`, 'info try 1 cancelled: the run was cancelled by an operator; runner R is told to stop it', 'info try 1 stopped: cancelled'],
+    );
+    const neverRan = await h.prisma.taskInstance.findMany({ where: { runId, tryNumber: 0 } });
+    assert.ok(neverRan.length > 0);
+    assert.equal(await h.prisma.taskLog.count({ where: { taskInstanceId: { in: neverRan.map((t) => t.id) } } }), 0);
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
   });
 

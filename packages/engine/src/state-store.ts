@@ -555,10 +555,21 @@ export class StateStore {
   async #cancelRuns(sql: Sql, runs: readonly LockedRun[], why: CancelReason): Promise<TaskDispatch[]> {
     if (runs.length === 0) return [];
     const now = new Date();
+    // A running try's log says it was cancelled, and when: its runner may be gone and never write
+    // its own last line (QA round 39b F3: a lost try's log ended at "started"). `was` is the row as
+    // the statement found it.
     await sql.execute`
-      UPDATE task_instances SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, error = 'run cancelled', updated_at = ${now}
-      WHERE run_id = ANY(${runs.map((r) => r.id)}::uuid[])
-        AND state::text = ANY(${UNFINISHED_TASK_STATES.filter((st) => taskStatesLeadingTo('cancelled').includes(st))}::text[])`;
+      WITH cancelled AS (
+        UPDATE task_instances ti SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, error = 'run cancelled', updated_at = ${now}
+        FROM task_instances was
+        WHERE was.id = ti.id AND ti.run_id = ANY(${runs.map((r) => r.id)}::uuid[])
+          AND ti.state::text = ANY(${UNFINISHED_TASK_STATES.filter((st) => taskStatesLeadingTo('cancelled').includes(st))}::text[])
+        RETURNING ti.id, ti.try_number, ti.runner_id, was.state = 'running' AS was_running
+      )
+      INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
+      SELECT c.id, c.try_number, ${now}, 'info',
+             'try ' || c.try_number || ' cancelled: the run was ' || ${CANCEL_MESSAGES[why]}::text || '; runner ' || COALESCE(c.runner_id, '?') || ' is told to stop it'
+      FROM cancelled c WHERE c.was_running`;
     return this.#finishRuns(
       sql,
       runs.map((run) => ({ run, to: 'cancelled' as const, message: CANCEL_MESSAGES[why] })),

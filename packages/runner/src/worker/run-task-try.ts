@@ -100,9 +100,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     if (abortReason) return;
     abortReason = reason;
     // Said when it happens: what the handler then logs while it stops ("cancelled and stopped") says only that it was told to.
+    // A cancel is said by the engine as it cancels the try (its runner may be gone), and is no
+    // warning (QA round 35c F7: three warnings for one cancel).
     if (reason === 'timeout') log.warn(`try ${claimed.tryNumber} timed out after ${timeoutMs} ms (the task's timeout_ms): stopping it`);
-    // An operator's cancel is no warning (QA round 35c F7: three warnings for one cancel).
-    else if (reason === 'cancelled') log.info(`the run was cancelled: stopping try ${claimed.tryNumber}`);
     controller.abort(new TryAborted(reason));
     rejectAborted(new TryAborted(reason));
   };
