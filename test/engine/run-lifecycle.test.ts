@@ -335,6 +335,71 @@ describe('run lifecycle', () => {
     await assert.rejects(h.engine.cancelRun(runId), /only queued or running runs can be cancelled/);
   });
 
+  it('a cancel its runner learns from a heartbeat (no announcement reached it) ends the try as cancelled, with its last counts (QA round 40a F1)', async () => {
+    const jobId = await h.createJob({ streams: ['a'] });
+    await h.startRunner(
+      {
+        stage: async (ctx) => {
+          ctx.progress({ rows: 7 });
+          await sleep(30_000, undefined, { signal: ctx.signal });
+          return {};
+        },
+      },
+      { concurrency: 1, heartbeatMs: 200 },
+    );
+    const { runId } = await h.engine.triggerRun(jobId);
+    const stage = await waitFor(async () => h.prisma.taskInstance.findFirst({ where: { runId, taskId: 'stage', state: 'running' } }), 'the stage to run');
+    // The state store's cancel alone: what a runner whose Redis subscription was down meanwhile sees.
+    await sqlTransaction(h.prisma, (sql) => h.engine.store.cancelRun(sql, runId));
+    await waitFor(async () => (await h.prisma.taskLog.count({ where: { taskInstanceId: stage.id, message: { startsWith: 'try 1 stopped' } } })) === 1, 'the try to stop');
+    const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: [{ ts: 'asc' }, { id: 'asc' }] });
+    assert.deepEqual(lines.slice(1).map((l) => `${l.level} ${l.message.replace(/runner \S+/, 'runner R')}`), [
+      'info try 1 cancelled: the run was cancelled by an operator; runner R is told to stop it',
+      'info try 1 stopped: cancelled',
+    ]);
+    assert.equal((await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: stage.id } })).rows, 7n, "the try's last counts are recorded");
+  });
+
+  it('a try declared lost, whose run is cancelled before its retry, says the retry will not run; its frozen runner, told of the cancel, says it was lost (QA round 40a F2, F3)', async () => {
+    const jobId = await h.createJob({ streams: ['a'] });
+    // A runner whose beats come too seldom to notice the loss: it learns of the cancel from Redis.
+    await h.startRunner(
+      {
+        stage: async (ctx) => {
+          if (ctx.task.tryNumber === 1) await sleep(30_000, undefined, { signal: ctx.signal });
+          return {};
+        },
+      },
+      { concurrency: 1, heartbeatMs: 60_000 },
+    );
+    const { runId } = await h.engine.triggerRun(jobId);
+    const stage = await waitFor(async () => h.prisma.taskInstance.findFirst({ where: { runId, taskId: 'stage', state: 'running' } }), 'the stage to run');
+    // Recovery declares the try lost (its retry not dispatched: it waits as up_for_retry).
+    const lost = await sqlTransaction(h.prisma, (sql) => h.engine.store.failLostTry(sql, { instanceId: stage.id, staleBefore: new Date(Date.now() + 60_000) }));
+    assert.equal(lost.applied, true);
+    const waiting = await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: stage.id } });
+    assert.equal(waiting.state, 'up_for_retry');
+    await h.engine.cancelRun(runId);
+    await waitFor(async () => (await h.prisma.taskLog.count({ where: { taskInstanceId: stage.id, message: { startsWith: 'try 1 stopped' } } })) === 1, 'the frozen try to stop');
+    const lines = await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: [{ ts: 'asc' }, { id: 'asc' }] });
+    assert.deepEqual(lines.slice(1).map((l) => `${l.level} ${l.message}`), [
+      'info the run was cancelled by an operator: try 2, the retry of this one, will not run',
+      'warn try 1 stopped: it had been declared lost (no heartbeat for too long), so nothing of it is recorded',
+    ]);
+    const cancelled = await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: stage.id } });
+    assert.equal(cancelled.state, 'cancelled');
+    assert.equal(cancelled.startedAt, null, 'no try ran from the loss to the cancel');
+    assert.match(cancelled.error ?? '', /^run cancelled before try 2 started; try 1 failed: runner \S+ stopped heart-beating .*presumed lost$/);
+    assert.deepEqual(
+      (cancelled.earlierTries as { try_number: number; state: string; started_at: string }[]).map((t) => [t.try_number, t.state, new Date(t.started_at).getTime()]),
+      [[1, 'failed', waiting.startedAt?.getTime()]],
+    );
+    // A clear runs try 2 and records try 1 once, as failed.
+    await h.engine.clearTask(runId, 'stage', 0);
+    const cleared = await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: stage.id } });
+    assert.deepEqual((cleared.earlierTries as { try_number: number; state: string }[]).map((t) => [t.try_number, t.state]), [[1, 'failed']]);
+  });
+
   it('a task waiting to retry when its run is cancelled is cancelled with no retry time left on it', async () => {
     const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 2, retryDelayMs: 60_000, maxRetryDelayMs: 60_000 } } });
     let tries = 0;

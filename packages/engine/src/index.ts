@@ -2,7 +2,7 @@ export { Engine } from './engine.ts';
 export type { EngineOptions } from './engine.ts';
 export { StateStore } from './state-store.ts';
 export { logRunOutcomes } from './run-outcomes.ts';
-export type { EndedRun, CancelReason, TaskDispatch, TryOutcome, TryRef, ClaimedInstance, FinishReport } from './state-store.ts';
+export type { EndedRun, CancelReason, TaskDispatch, TryOutcome, TryRef, TryStanding, ClaimedInstance, FinishReport } from './state-store.ts';
 export { Dispatcher } from './dispatcher.ts';
 export { Schedules, MAX_CATCHUP_RUNS, cronRepeatStrategy } from './schedules.ts';
 export { Recovery } from './recovery.ts';

@@ -49,6 +49,9 @@ const CANCEL_MESSAGES: Record<CancelReason, string> = {
   'job deleted': 'cancelled as its job was deleted',
 };
 
+/** Where a try stands, as its runner learns it (`StateStore.tryStanding`). */
+export type TryStanding = 'ours' | 'cancelled' | 'lost';
+
 /** A task try to enqueue once the transaction committed. */
 export interface TaskDispatch {
   instanceId: string;
@@ -552,27 +555,40 @@ export class StateStore {
   }
 
   /** Cancels these runs (locked by the caller, queued or running) in one statement and one batch of ends. */
-  async #cancelRuns(sql: Sql, runs: readonly LockedRun[], why: CancelReason): Promise<TaskDispatch[]> {
+  async #cancelRuns(sql: Sql, runs: readonly LockedRun[], reason: CancelReason): Promise<TaskDispatch[]> {
     if (runs.length === 0) return [];
     const now = new Date();
-    // A running try's log says it was cancelled, and when: its runner may be gone and never write
-    // its own last line (QA round 39b F3: a lost try's log ended at "started"). `was` is the row as
-    // the statement found it.
+    const why = CANCEL_MESSAGES[reason];
+    // Each try's log says how the cancel ended it, when its runner may be gone and never write its
+    // own last line (QA round 39b F3): a running try is told to stop; a failed try waiting for its
+    // retry (up_for_retry, or its retry queued) learns that the retry its log promised will not run
+    // (QA round 40a F2). That failed try goes to `earlier_tries` as failed, and the instance keeps no
+    // try's times: it did not run from its failure to the cancel. `was` is the row as the statement
+    // found it.
     await sql.execute`
       WITH cancelled AS (
-        UPDATE task_instances ti SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, error = 'run cancelled', updated_at = ${now}
+        UPDATE task_instances ti
+        SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, updated_at = ${now},
+            earlier_tries = CASE WHEN was.state <> 'running' AND was.started_at IS NOT NULL
+              THEN sluice_with_try(was.earlier_tries, was.try_number, 'failed', was.started_at, was.ended_at) ELSE was.earlier_tries END,
+            started_at = CASE WHEN was.state <> 'running' THEN NULL ELSE was.started_at END,
+            error = CASE WHEN was.state <> 'running' AND was.started_at IS NOT NULL
+              THEN 'run cancelled before try ' || (was.try_number + 1) || ' started; try ' || was.try_number || ' failed: ' || COALESCE(was.error, 'no error recorded')
+              ELSE 'run cancelled' END
         FROM task_instances was
         WHERE was.id = ti.id AND ti.run_id = ANY(${runs.map((r) => r.id)}::uuid[])
           AND ti.state::text = ANY(${UNFINISHED_TASK_STATES.filter((st) => taskStatesLeadingTo('cancelled').includes(st))}::text[])
-        RETURNING ti.id, ti.try_number, ti.runner_id, was.state = 'running' AS was_running
+        RETURNING ti.id, ti.try_number, ti.runner_id, was.state::text AS was_state, was.started_at IS NOT NULL AS had_started
       )
       INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
       SELECT c.id, c.try_number, ${now}, 'info',
-             'try ' || c.try_number || ' cancelled: the run was ' || ${CANCEL_MESSAGES[why]}::text || '; runner ' || COALESCE(c.runner_id, '?') || ' is told to stop it'
-      FROM cancelled c WHERE c.was_running`;
+             CASE WHEN c.was_state = 'running'
+               THEN 'try ' || c.try_number || ' cancelled: the run was ' || ${why}::text || '; runner ' || COALESCE(c.runner_id, '?') || ' is told to stop it'
+               ELSE 'the run was ' || ${why}::text || ': try ' || (c.try_number + 1) || ', the retry of this one, will not run' END
+      FROM cancelled c WHERE c.was_state = 'running' OR c.had_started`;
     return this.#finishRuns(
       sql,
-      runs.map((run) => ({ run, to: 'cancelled' as const, message: CANCEL_MESSAGES[why] })),
+      runs.map((run) => ({ run, to: 'cancelled' as const, message: why })),
     );
   }
 
@@ -746,17 +762,31 @@ export class StateStore {
   }
 
   /**
-   * The runner's heartbeat for a try it runs, with progress counters. Answers false when the
-   * try is no longer this runner's (cancelled, or declared lost and retried elsewhere): the
-   * runner must then abort it.
+   * The runner's heartbeat for a try it runs, with progress counters. Answers `ours` while the try
+   * runs; otherwise the runner must abort it, and the answer says why (`tryStanding`).
    */
-  async heartbeat(sql: Sql, t: TryRef, progress: { rows?: number; bytes?: number } = {}): Promise<boolean> {
+  async heartbeat(sql: Sql, t: TryRef, progress: { rows?: number; bytes?: number } = {}): Promise<TryStanding> {
     const now = new Date();
     const r = await sql.execute`
       UPDATE task_instances
       SET heartbeat_at = ${now}, rows = COALESCE(${progress.rows ?? null}::bigint, rows), bytes = COALESCE(${progress.bytes ?? null}::bigint, bytes), updated_at = ${now}
       WHERE id = ${t.instanceId}::uuid AND state = 'running' AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}`;
-    return r === 1;
+    return r === 1 ? 'ours' : this.tryStanding(sql, t);
+  }
+
+  /**
+   * Where a try stands: `ours` while it runs; `cancelled` when its run's cancel ended it while it
+   * ran; `lost` when it was declared lost (its runner stopped heart-beating) — retried elsewhere, or
+   * failed, or cancelled only after that, while its retry waited (`#cancelRuns` then keeps no
+   * try's start on the instance). A runner told of a cancel by Redis asks, since a try of its own
+   * that froze may have been declared lost before the cancel came (QA round 40a F3).
+   */
+  async tryStanding(sql: Sql, t: TryRef): Promise<TryStanding> {
+    const [row] = await sql.query<{ state: string; ran: boolean }[]>`
+      SELECT state::text AS state, started_at IS NOT NULL AS ran FROM task_instances
+      WHERE id = ${t.instanceId}::uuid AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}`;
+    if (row?.state === 'running') return 'ours';
+    return row?.state === 'cancelled' && row.ran ? 'cancelled' : 'lost';
   }
 
   /**

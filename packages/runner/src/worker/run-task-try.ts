@@ -3,7 +3,7 @@ import { errorMessage, SluiceError, UnclearableTaskError } from '@sluice/core';
 import { isMapSource, type TaskType } from '@sluice/core/dag';
 import { errorSummary, isDatabaseWaitable, type DagCache, type PrismaClient, type Sql } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
-import type { FinishReport, JobPayload, StateStore, TryOutcome, TryRef } from '@sluice/engine';
+import type { FinishReport, JobPayload, StateStore, TryOutcome, TryRef, TryStanding } from '@sluice/engine';
 import type { TaskContext, TaskHandlers } from './task-handler.ts';
 import type { TaskLogWriter, TryLog } from './task-log-sink.ts';
 import { readUpstreamOutput } from './read-upstream-output.ts';
@@ -118,9 +118,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   const beat = setInterval(() => {
     deps.store
       .heartbeat(deps.sql, tryRef, progress)
-      .then((ours) => {
+      .then((standing) => {
         beats.succeeded();
-        if (!ours) abort('lost');
+        if (standing !== 'ours') abort(standing);
       })
       .catch((err: unknown) => beats.failed(err));
   }, deps.heartbeatMs);
@@ -153,15 +153,15 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     },
     whenReachable,
     async stillCurrent() {
-      if (abortReason === 'lost') return false;
-      let ours: boolean;
+      if (abortReason === 'lost' || abortReason === 'cancelled') return false;
+      let standing: TryStanding;
       try {
-        ours = await deps.store.heartbeat(deps.sql, tryRef, progress);
+        standing = await deps.store.heartbeat(deps.sql, tryRef, progress);
       } catch {
         return true; // PostgreSQL cannot tell: the heartbeat decides later
       }
-      if (!ours) abort('lost');
-      return ours;
+      if (standing !== 'ours') abort(standing);
+      return standing === 'ours';
     },
     prisma: deps.prisma,
   };
@@ -184,12 +184,15 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     };
   };
   let outcome: TryOutcome | null;
+  /** How a try told to stop ended: why it was told, unless PostgreSQL says otherwise (below). */
+  let stoppedAs: AbortReason | null = null;
   const handler = deps.handlers[claimed.taskType as TaskType];
   const running = handler(ctx);
   try {
     outcome = outcomeOf(await Promise.race([running, aborted]));
   } catch (err) {
     const reason: AbortReason | null = err instanceof TryAborted ? err.reason : abortReason;
+    stoppedAs = reason;
     // Told to stop: wait for the handler to, so that its work does not go on unseen.
     const ended = reason === null ? null : await settledWithin(running, STOP_GRACE_MS);
     if (ended === 'still running') log.warn(`try ${claimed.tryNumber}'s handler did not stop within ${STOP_GRACE_MS / 1000} s of being told to (${reason ?? ''}); its slot is given back`);
@@ -198,6 +201,14 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
         outcome = { kind: 'failed', retryable: true, error: `timed out after ${timeoutMs} ms` };
         break;
       case 'cancelled':
+        // Told by Redis (or by a beat): a try of this runner that froze may have been declared lost
+        // before the cancel came, which PostgreSQL tells (QA round 40a F3); when it cannot, the
+        // cancel stands.
+        if ((await deps.store.tryStanding(deps.sql, tryRef).catch(() => 'cancelled' as const)) === 'lost') {
+          stoppedAs = 'lost';
+          outcome = null;
+          break;
+        }
         // A handler past the point of no return (a load that had committed) finishes its work:
         // that is reported, so the cancelled instance shows what was done.
         outcome = ended !== null && ended !== 'still running' && ended.ok ? outcomeOf(ended.value) : null;
@@ -224,8 +235,14 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // The try's end, recorded as such however long its report waits for PostgreSQL.
   const endedAt = new Date();
 
-  if (!outcome) log.log(abortReason === 'cancelled' ? 'info' : 'warn', `try ${claimed.tryNumber} stopped: ${abortReason ?? 'aborted'}`);
-  else if (outcome.kind === 'failed') {
+  if (!outcome) {
+    log.log(
+      stoppedAs === 'cancelled' ? 'info' : 'warn',
+      stoppedAs === 'lost'
+        ? `try ${claimed.tryNumber} stopped: it had been declared lost (no heartbeat for too long), so nothing of it is recorded`
+        : `try ${claimed.tryNumber} stopped: ${stoppedAs ?? 'aborted'}`,
+    );
+  } else if (outcome.kind === 'failed') {
     const of = `try ${claimed.tryNumber} of ${claimed.maxTries}`;
     // A try a retry follows is a warning; the task's failure is the error, and says why no try
     // follows (QA round 33c F7: every retried try was an error line, and the last read as the others).
@@ -235,7 +252,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   // This try's lines are written before its outcome is recorded, so that the line the success's
   // statement writes ("try N succeeded") follows them. A try that logged nothing waits for nothing.
   await log.flush();
-  if (outcome?.kind === 'failed' || (outcome === null && abortReason === 'cancelled')) {
+  if (outcome?.kind === 'failed' || (outcome === null && stoppedAs === 'cancelled')) {
     await deps.store.recordLastProgress(deps.sql, tryRef, progress).catch((err: unknown) => deps.logger.warn("a try's last counts were not recorded", { ...fields, err: errorMessage(err) }));
   }
   if (!outcome) return;

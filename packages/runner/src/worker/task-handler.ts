@@ -79,8 +79,8 @@ export interface TaskContext {
   warnRun(message: string): Promise<void>;
   /**
    * Whether this try still holds its task instance (a heartbeat that answers): false once it was
-   * declared lost and retried elsewhere — a runner frozen for a while goes on where it was — and
-   * `signal` is then aborted. Asked before writes a retry of the same instance also makes (shared
+   * declared lost and retried elsewhere — a runner frozen for a while goes on where it was — or
+   * its run was cancelled, and `signal` is then aborted. Asked before writes a retry of the same instance also makes (shared
    * staging keys), so that a lost try leaves them to the retry. True when PostgreSQL cannot tell.
    */
   stillCurrent(): Promise<boolean>;
