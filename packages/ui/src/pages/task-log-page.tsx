@@ -23,12 +23,16 @@ import type { LiveEarlierTry, LiveRedis, LiveRun, LiveTask } from '../shared/eve
  */
 function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: number; earlier: LiveEarlierTry | undefined }): ReactNode {
   const latest = `try ${task.try_number} of ${task.max_tries}`;
+  const ended = earlier === undefined ? '' : `: ${stateLabel(earlier.state)}${earlier.ended_at === null ? '' : `, ${formatDuration(elapsed(earlier.started_at, earlier.ended_at))}`}`;
   let facts: string;
-  if (tryNumber === task.try_number || task.try_number === 0) {
+  if (tryNumber === task.try_number && earlier !== undefined) {
+    // The latest try ended, and no try came after it: a clear waits to run the next one, or the
+    // run was cancelled before its retry started (QA round 40a F2: its time ran to the cancel).
+    facts = `${latest}${ended} · the task is ${stateLabel(task.state)} since`;
+  } else if (tryNumber === task.try_number || task.try_number === 0) {
     facts = `${latest} · ${formatDuration(elapsed(task.started_at, task.ended_at))}${task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}`;
   } else {
-    const end = earlier === undefined ? '' : `: ${stateLabel(earlier.state)}${earlier.ended_at === null ? '' : `, ${formatDuration(elapsed(earlier.started_at, earlier.ended_at))}`}`;
-    facts = `try ${tryNumber}, an earlier one${end} · the latest is ${latest}`;
+    facts = `try ${tryNumber}, an earlier one${ended} · the latest is ${latest}`;
   }
   return (
     <p className="muted" data-testid="try-facts">
