@@ -127,6 +127,13 @@ describe('accepted', () => {
     const r = await post({ streams: ['users', 'orders'], column_transformations: [{ column: 'email', encryption_key_name: 'pii' }] });
     assert.equal(r.status, 201, r.text);
   });
+
+  test('an encryption of a cursor column where the stream is read in full each run (overwrite, or a stream without incremental reads): no state keeps it', async () => {
+    const overwrite = await post({ mode: 'overwrite', streams: ['users'], column_transformations: [{ column: 'seq', stream: 'users', encryption_key_name: 'pii' }] });
+    assert.equal(overwrite.status, 201, overwrite.text);
+    const fullRefreshOnly = await post({ streams: ['events'], column_transformations: [{ column: 'seq', encryption_key_name: 'pii' }] });
+    assert.equal(fullRefreshOnly.status, 201, fullRefreshOnly.text);
+  });
 });
 
 describe('rejected against the spec and the catalog', () => {
@@ -156,6 +163,12 @@ describe('rejected against the spec and the catalog', () => {
       'a transformation without a stream on a column no selected stream has (an encryption typo)',
       { streams: ['users', 'orders'], column_transformations: [{ column: 'emial', encryption_key_name: 'pii' }] },
       /column_transformations\[0\]\.column: no selected stream has a column "emial" \(users: id, seq, name, email, updated_at, payload; orders: order_id, seq, user_id, amount, payload\)/,
+    ],
+    [
+      // QA round 40b F1: the saved state, the archived manifest and the next extract's log kept its latest value in plaintext.
+      'an encryption of the cursor of a stream the job reads incrementally',
+      { streams: ['users', 'events'], column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'pii' }, { column: 'seq', encryption_key_name: 'pii' }] },
+      /^column_transformations\[1\]: encrypts "seq", the cursor of stream "users", which this job reads incrementally: the source's saved state keeps the cursor's latest value in plaintext .*Encrypt other columns, or read the stream in full each run \(mode overwrite\), which keeps no cursor$/,
     ],
     ['a transformation for a stream the source lacks', { column_transformations: [{ column: 'x', stream: 'invoices', new_name: 'y' }] }, /column_transformations\[0\]\.stream: stream "invoices" is not in the source's catalog/],
     [

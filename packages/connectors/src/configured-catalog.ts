@@ -1,4 +1,5 @@
 import { NonRetryableTaskError } from '@sluice/core';
+import { readsIncrementally } from '@sluice/core/pipeline';
 import type {
   AirbyteCatalog,
   AirbyteStream,
@@ -43,12 +44,8 @@ export function buildConfiguredCatalog(
 }
 
 function configureStream(stream: AirbyteStream, mode: WriteMode): ConfiguredAirbyteStream {
-  const incrementalWanted = mode === 'append' || mode === 'merge';
   const cursor = stream.default_cursor_field ?? [];
-  const syncMode: SyncMode =
-    incrementalWanted && stream.supported_sync_modes.includes('incremental') && (cursor.length > 0 || stream.source_defined_cursor === true)
-      ? 'incremental'
-      : 'full_refresh';
+  const syncMode: SyncMode = readsIncrementally(stream, mode) ? 'incremental' : 'full_refresh';
   const destination: DestinationSyncMode = mode === 'append' ? 'append' : mode === 'overwrite' ? 'overwrite' : 'append_dedup';
   const configured: ConfiguredAirbyteStream = { stream, sync_mode: syncMode, destination_sync_mode: destination };
   if (cursor.length > 0) configured.cursor_field = [...cursor];

@@ -1,5 +1,6 @@
 import type { ObjectStore } from '@sluice/storage';
 import { asError, errorMessage, TRY_GIVEN_UP } from '@sluice/core';
+import type { StreamRead } from '@sluice/core/pipeline';
 import { buildConfiguredCatalog, type WriteMode } from './configured-catalog.ts';
 import { outcomeFailure, type Connector } from './connector.ts';
 import { connectorFailure, type ConnectorFailure } from './connector-failure.ts';
@@ -96,6 +97,12 @@ export interface RunExtractOptions {
    * Asked before each of those; absent, the try is taken as current.
    */
   stillCurrent?: () => Promise<boolean>;
+  /**
+   * The job's rule on how its streams are read (incrementally or not, by what cursor), asked
+   * before the connector reads: a message refuses the read as a configuration error, and nothing
+   * is read (an encrypted cursor, which the state would keep in plaintext).
+   */
+  refuseRead?: (streams: readonly StreamRead[]) => string | null;
 }
 
 /** What an extract that wrote its manifest hands back. */
@@ -247,6 +254,8 @@ class ExtractRun {
     } catch (err) {
       return this.#failed(connectorFailure('config_error', `${connector.sourceName}: ${errorMessage(err)}`));
     }
+    const refused = o.refuseRead?.(configured.streams.map((s) => ({ name: s.stream.name, incremental: s.sync_mode === 'incremental', cursor: s.cursor_field ?? null })));
+    if (refused) return this.#failed(connectorFailure('config_error', refused));
 
     for (const kept of o.resume?.streams ?? []) {
       const read = configured.streams.find((s) => s.stream.name === kept.name);

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '@sluice/core';
 import type { ImportedState, IngestJobSpec } from '@sluice/core/contract';
-import { ambiguousMergeKey, columnsNoStreamHas, metadataColumnCollision, planStreamColumns, tableNameCollision, type StreamPlan } from '@sluice/core/pipeline';
+import {
+  ambiguousMergeKey,
+  columnsNoStreamHas,
+  encryptedCursors,
+  metadataColumnCollision,
+  planStreamColumns,
+  readsIncrementally,
+  tableNameCollision,
+  type StreamPlan,
+} from '@sluice/core/pipeline';
 
 /** What of a job's definition its source's catalog must satisfy. */
 export type JobDefinition = Pick<IngestJobSpec, 'streams' | 'mode' | 'mergeKeys' | 'columnTransformations' | 'addIngestionMetadata'>;
@@ -13,6 +22,9 @@ export interface SourceCatalog {
     namespace?: string | null | undefined;
     json_schema: Record<string, unknown>;
     source_defined_primary_key?: string[][] | null | undefined;
+    supported_sync_modes?: readonly string[] | null | undefined;
+    default_cursor_field?: readonly string[] | null | undefined;
+    source_defined_cursor?: boolean | null | undefined;
   }[];
 }
 
@@ -40,7 +52,8 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
  * key no transformation drops); transformations name columns their stream has — or, without
  * `stream`, a column some selected stream has — and give no two columns one name
  * (core/pipeline's planStreamColumns, the rule the transform task applies), nor one an ingestion
- * metadata column's name when the job adds those.
+ * metadata column's name when the job adds those; and no encryption is of a column that holds the
+ * cursor of a stream the job reads incrementally (its state would keep the value in plaintext).
  */
 export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -84,6 +97,8 @@ export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatal
     if (collision !== null) issues.push({ path: 'add_ingestion_metadata', message: collision });
     if (spec.mode === 'merge') issues.push(...mergeKeyIssues(spec, stream, columns, plan));
   }
+  const reads = selected.map((s) => ({ name: s.name, incremental: readsIncrementally(s, spec.mode), cursor: s.default_cursor_field ?? null }));
+  for (const e of encryptedCursors(reads, spec.columnTransformations)) issues.push({ path: `column_transformations[${e.index}]`, message: e.message });
   return issues;
 }
 

@@ -5,3 +5,5 @@ export { INGESTION_METADATA_COLUMNS, metadataColumnCollision } from './metadata-
 export type { IngestionMetadataColumn, IngestionMetadataValues } from './metadata-columns.ts';
 export { columnsFromJsonSchema, columnTypeOf } from './json-schema-columns.ts';
 export type { ColumnType, StreamColumn } from './json-schema-columns.ts';
+export { encryptedCursors, readsIncrementally } from './incremental-reads.ts';
+export type { CatalogStreamReads, StreamRead } from './incremental-reads.ts';

@@ -1,7 +1,7 @@
 import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry, type ConnectorSpecification } from '@sluice/connectors';
 import { z } from 'zod';
 import { NonRetryableTaskError } from '@sluice/core';
-import { columnsFromJsonSchema, columnsNoStreamHas, tableNameCollision } from '@sluice/core/pipeline';
+import { columnsFromJsonSchema, columnsNoStreamHas, encryptedCursors, tableNameCollision } from '@sluice/core/pipeline';
 import { findSecretPaths, undeclaredConfigKeys } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -238,6 +238,11 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     signal: ctx.signal,
     // A try declared lost (its runner frozen a while) must leave the retry's staging alone.
     stillCurrent: () => ctx.stillCurrent(),
+    // The API refuses it when it can see the catalog at create; this is the check for jobs it could not see.
+    refuseRead: (reads) => {
+      const encrypted = encryptedCursors(reads, storedTransformations.parse(ctx.job.columnTransformations));
+      return encrypted.length === 0 ? null : `${encrypted.map((e) => `column_transformations[${e.index}] ${e.message}`).join('; ')}: nothing is read (re-create the job without that encryption; its saved state can be carried over)`;
+    },
     onLog,
     onProgress: (p) => ctx.progress({ rows: p.records, bytes: p.bytes }),
     onControlConfig: (updated) => {
