@@ -59,3 +59,16 @@ test('previous master keys for a rotation: comma-separated, each checked', () =>
   assert.deepEqual(loadApiConfig(base).previousMasterKeys, []);
   assert.throws(() => loadApiConfig({ ...base, SLUICE_MASTER_KEY_PREVIOUS: `${old},nope` }), /SLUICE_MASTER_KEY_PREVIOUS/);
 });
+
+test('every bad or missing setting is named at once, each on a line of its own (QA round 40b F3: six launches, one setting each)', () => {
+  assert.throws(
+    () => loadApiConfig({ SLUICE_PORT: 'abc' }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.setting === 'DATABASE_URL' &&
+      e.message.split('\n')[0] === '6 settings are not set or not valid:' &&
+      ['DATABASE_URL: is not set', 'REDIS_URL: is not set', 'SLUICE_STORAGE_URL: is not set', 'SLUICE_PORT: must be a port number', 'SLUICE_MASTER_KEY: is not set', 'SLUICE_AUTH_ISSUER: is not set, and neither is SLUICE_DEV_TOKEN'].every(
+        (said, i) => e.message.split('\n')[i + 1]?.startsWith(`  ${said}`),
+      ),
+  );
+});

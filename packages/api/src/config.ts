@@ -66,28 +66,41 @@ export interface ApiConfig {
   connectorsDir: string | null;
 }
 
-/** Parses the environment into an {@link ApiConfig}; a ConfigError names the first bad variable. */
-export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
-  const c = parseConfig(apiConfigSchema, env);
-  if (c.SLUICE_AUTH_ISSUER !== undefined && c.SLUICE_AUTH_AUDIENCE === undefined) {
-    throw new ConfigError('SLUICE_AUTH_AUDIENCE', 'is required with SLUICE_AUTH_ISSUER (tokens must name this API as audience)', 'sluice-api');
+/**
+ * What the API's authentication settings say together, as given (an empty variable is unset):
+ * either an issuer with its audience, or the development token alone.
+ */
+function authProblems(env: Record<string, string | undefined>): ConfigError[] {
+  const set = (name: string): boolean => (env[name] ?? '') !== '';
+  if (set('SLUICE_AUTH_ISSUER') && !set('SLUICE_AUTH_AUDIENCE')) {
+    return [new ConfigError('SLUICE_AUTH_AUDIENCE', 'is required with SLUICE_AUTH_ISSUER (tokens must name this API as audience)', 'sluice-api')];
   }
-  if (c.SLUICE_AUTH_ISSUER !== undefined && c.SLUICE_DEV_TOKEN !== undefined) {
+  if (set('SLUICE_AUTH_ISSUER') && set('SLUICE_DEV_TOKEN')) {
     // The dev token is an admin's, never expires, and is checked before any JWT: beside an issuer
     // (whose API listens on every interface) a leftover one would be a password to everything.
-    throw new ConfigError(
-      'SLUICE_DEV_TOKEN',
-      'is for single-user development, without an OAuth issuer: with SLUICE_AUTH_ISSUER set, unset it (the issuer\'s tokens sign people in)',
-      null,
-    );
+    return [
+      new ConfigError(
+        'SLUICE_DEV_TOKEN',
+        'is for single-user development, without an OAuth issuer: with SLUICE_AUTH_ISSUER set, unset it (the issuer\'s tokens sign people in)',
+        null,
+      ),
+    ];
   }
-  if (c.SLUICE_AUTH_ISSUER === undefined && c.SLUICE_DEV_TOKEN === undefined) {
-    throw new ConfigError(
-      'SLUICE_AUTH_ISSUER',
-      'is not set, and neither is SLUICE_DEV_TOKEN: the API would accept no one (set an OAuth issuer, or a dev token for one machine)',
-      'https://login.example.com/realms/data',
-    );
+  if (!set('SLUICE_AUTH_ISSUER') && !set('SLUICE_DEV_TOKEN')) {
+    return [
+      new ConfigError(
+        'SLUICE_AUTH_ISSUER',
+        'is not set, and neither is SLUICE_DEV_TOKEN: the API would accept no one (set an OAuth issuer, or a dev token for one machine)',
+        'https://login.example.com/realms/data',
+      ),
+    ];
   }
+  return [];
+}
+
+/** Parses the environment into an {@link ApiConfig}; a ConfigError names every bad variable. */
+export function loadApiConfig(env: Record<string, string | undefined>): ApiConfig {
+  const c = parseConfig(apiConfigSchema, env, {}, authProblems(env));
   return {
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,

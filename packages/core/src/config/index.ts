@@ -103,16 +103,29 @@ export const masterKey = z
   .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes');
 
 /**
- * Parses `env` with `schema`; the first bad variable becomes a ConfigError naming it.
- * `schema` keys are the environment variable names.
+ * Parses `env` with `schema` (its keys are the environment variable names). Every bad variable,
+ * and each of `also` (what the caller checks across variables), is named in one ConfigError.
  */
-export function parseConfig<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>, docs: Partial<Record<SettingName, SettingDoc>> = {}): z.output<T> {
+export function parseConfig<T extends z.ZodType>(
+  schema: T,
+  env: Record<string, string | undefined>,
+  docs: Partial<Record<SettingName, SettingDoc>> = {},
+  also: readonly ConfigError[] = [],
+): z.output<T> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const setting = String(issue?.path[0] ?? 'configuration');
-  const doc = (docs as Record<string, SettingDoc>)[setting] ?? (SETTINGS as Record<string, SettingDoc>)[setting];
-  const got = env[setting];
-  const problem = got === undefined || got === '' ? `is not set (${doc?.description ?? 'required'})` : `${issue?.message ?? 'is invalid'}`;
-  throw new ConfigError(setting, problem, doc?.example ?? '…');
+  const errors: ConfigError[] = [];
+  const said = new Set<string>();
+  for (const issue of result.success ? [] : result.error.issues) {
+    const setting = String(issue.path[0] ?? 'configuration');
+    if (said.has(setting)) continue;
+    said.add(setting);
+    const doc = (docs as Record<string, SettingDoc>)[setting] ?? (SETTINGS as Record<string, SettingDoc>)[setting];
+    const got = env[setting];
+    const problem = got === undefined || got === '' ? `is not set (${doc?.description ?? 'required'})` : issue.message;
+    errors.push(new ConfigError(setting, problem, doc?.example ?? '…'));
+  }
+  errors.push(...also.filter((e) => !said.has(e.setting)));
+  if (result.success && errors.length === 0) return result.data;
+  const [first = new ConfigError('configuration', 'is invalid', null), ...rest] = errors;
+  throw ConfigError.of([first, ...rest]);
 }

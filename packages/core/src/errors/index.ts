@@ -45,6 +45,18 @@ export class ConfigError extends SluiceError {
   constructor(readonly setting: string, problem: string, readonly example: string | null, options?: { cause?: unknown }) {
     super(`${setting}: ${problem}${example === null ? '' : ` (example: ${setting}=${example})`}`, options);
   }
+
+  /**
+   * One error for the settings a process found wrong, each said on a line of its own: a first
+   * launch names every one, not one a launch (QA round 40b F3). Its `setting` is the first's.
+   */
+  static of(errors: readonly [ConfigError, ...ConfigError[]]): ConfigError {
+    const [first] = errors;
+    if (errors.length === 1) return first;
+    const all = new ConfigError(first.setting, '', first.example);
+    all.message = `${errors.length} settings are not set or not valid:\n${errors.map((e) => `  ${e.message}`).join('\n')}`;
+    return all;
+  }
 }
 
 /** `what id not found`, and, when given, what does exist (`…: it has tries 1–2`). */
