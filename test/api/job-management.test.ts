@@ -444,6 +444,10 @@ describe('runs and tasks', () => {
     const early = await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1`);
     assert.equal(early.status, 404, early.text);
     assert.deepEqual(early.body, { error: 'try 1 of task extract not found: it has not run yet' });
+    // Its latest try, asked for without a number, is none: try 0, with no lines.
+    const latest = await req('GET', `/api/runs/${runId}/tasks/extract/logs`);
+    assert.equal(latest.status, 200, latest.text);
+    assert.deepEqual([latest.body.try_number, latest.body.lines, latest.body.total_lines], [0, [], 0]);
     // Fail try 1 through the engine's state owner, as a runner would.
     await sqlTransaction(api.db.prisma, async (sql) => {
       const [claimed] = await api.engine.store.claimTries(sql, [ref]);

@@ -631,6 +631,14 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await noSuchTry.goto(`${stack.url}/runs/zzz/tasks/nope`);
     await noSuchTry.getByRole('alert').waitFor({ timeout: 15_000 });
     await noSuchTry.locator('.live-gone').waitFor({ timeout: 15_000 });
+    // The log page of a task that never ran (its run was cancelled while queued) says so, with no
+    // error about a try that will not come (QA round 40a F4: a red "try 1 … not found").
+    await noSuchTry.goto(`${stack.url}/runs/${waitingRun}/tasks/extract`);
+    await noSuchTry.getByTestId('never-ran').waitFor({ timeout: 15_000 });
+    assert.equal(await noSuchTry.getByTestId('never-ran').textContent(), 'This task never ran: it is cancelled, and has no log.');
+    assert.match((await noSuchTry.getByTestId('try-facts').textContent()) ?? '', /^no try ran \(up to \d+\)$/);
+    assert.equal(await noSuchTry.getByTestId('task-error').textContent(), 'run cancelled');
+    assert.equal(await noSuchTry.getByRole('alert').count(), 0);
     await noSuchTry.close();
     assert.equal(await page.getByRole('button', { name: 'Cancel run…' }).count(), 0, 'no cancel button on a finished run');
     await shot(page, 'dev-17-run-cancelled');

@@ -712,7 +712,9 @@ export class JobService {
       const tries = ti.tryNumber === 0 ? 'it has not run yet' : ti.tryNumber === 1 ? 'it has try 1 only' : `it has tries 1–${ti.tryNumber}`;
       throw new NotFoundError('try', `${q.try} of task ${task}`, tries);
     }
-    const tryNumber = q.try ?? Math.max(ti.tryNumber, 1);
+    // Without `try`, the latest: 0, with no lines, for a task that has not run (QA round 40a F4:
+    // it answered "try 1" where try=1 answered that the try is not there).
+    const tryNumber = q.try ?? ti.tryNumber;
     // One page of the try's lines, by default its last (QA round 33b F3: a try of 200,000 lines
     // answered 62 MB at once, and froze the page that showed it).
     const total = await this.d.prisma.taskLog.count({ where: { taskInstanceId: ti.id, tryNumber } });

@@ -108,7 +108,7 @@ export const LOG_PAGE_LINES = 5000;
 export const LOG_PAGE_MAX = 50_000;
 
 export const taskLogQuery = z.strictObject({
-  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest); a try the task has not reached is 404"),
+  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest, 0 with no lines for a task that has not run); a try the task has not reached is 404"),
   try_number: z.coerce.number().int().min(1).optional().describe('the same as `try`, by the name the answers give it'),
   map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
   offset: wholeNumber(0, null, 'must be a whole number, 0 or more')

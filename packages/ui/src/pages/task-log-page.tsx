@@ -29,7 +29,9 @@ function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: num
     // The latest try ended, and no try came after it: a clear waits to run the next one, or the
     // run was cancelled before its retry started (QA round 40a F2: its time ran to the cancel).
     facts = `${latest}${ended} · the task is ${stateLabel(task.state)} since`;
-  } else if (tryNumber === task.try_number || task.try_number === 0) {
+  } else if (task.try_number === 0) {
+    facts = `${ENDED.has(task.state) ? 'no try ran' : 'no try yet'} (up to ${task.max_tries})`;
+  } else if (tryNumber === task.try_number) {
     facts = `${latest} · ${formatDuration(elapsed(task.started_at, task.ended_at))}${task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}`;
   } else {
     facts = `try ${tryNumber}, an earlier one${ended} · the latest is ${latest}`;
@@ -143,7 +145,10 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   // run says what the task is (or the live route has found no such task).
   const notStarted =
     missing !== null && task !== null && task.try_number < tryNumber && tryNumber <= task.max_tries && !ENDED.has(task.state);
-  const shownError = error ?? (missing !== null && !notStarted && (run !== null || status === 'gone') ? missing : null);
+  // A task that ended without a try (cancelled while queued, upstream_failed, skipped) has no log,
+  // which is no error either (QA round 40a F4: a red "not found" over an empty log).
+  const neverRan = missing !== null && task !== null && task.try_number === 0 && ENDED.has(task.state);
+  const shownError = error ?? (missing !== null && !notStarted && !neverRan && (run !== null || status === 'gone') ? missing : null);
   const label = task ? taskName(task) : taskId;
   // The shown try when it is an earlier one: its own state and duration.
   const earlier = task?.earlier_tries.find((e) => e.try_number === tryNumber);
@@ -187,7 +192,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       </div>
       {task?.error ? (
         <pre className="error-text" data-testid="task-error">
-          {tryNumber === task.try_number ? task.error : `Try ${task.try_number} (the latest): ${task.error}`}
+          {tryNumber === task.try_number || task.try_number === 0 ? task.error : `Try ${task.try_number} (the latest): ${task.error}`}
         </pre>
       ) : null}
       <ActionStatus error={shownError} />
@@ -201,6 +206,11 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           <>
             {shown === null && missing === null && error === null ? <span className="muted">Loading…</span> : null}
             {shown === null && notStarted ? <span className="muted" data-testid="try-not-started">Try {tryNumber} has not started yet; its lines appear here when it does.</span> : null}
+            {shown === null && neverRan && task ? (
+              <span className="muted" data-testid="never-ran">
+                This task never ran: it is {stateLabel(task.state)}, and has no log.
+              </span>
+            ) : null}
             {shown !== null && shown.length === 0 ? <span className="muted">No log lines for this try yet.</span> : null}
             {shown !== null && omitted > 0 ? (
               <p className="muted log-earlier" data-testid="log-earlier">
