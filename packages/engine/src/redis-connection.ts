@@ -40,11 +40,11 @@ function isUnreachable(err: unknown): boolean {
  * stale meanwhile was declared lost and retried, and its late outcome is refused by the try's
  * guard; any other's counts (Redis emptied under a try that kept beating).
  */
-const LOCK_LOST = /could not renew lock for job|Missing lock for job|Lock mismatch for job|Missing key for job/;
+const LOCK_LOST = /(?:could not renew lock for job|Missing lock for job|Lock mismatch for job|Missing key for job) (\S+?)\.?(?:\s|$)/;
 
 /** What the log says of a lost lock: that the try's outcome is PostgreSQL's to decide, not what it decided. */
 export const LOCK_LOST_SAID =
-  "a job's BullMQ lock or key was lost (the process was paused, or Redis emptied or restarted under it): PostgreSQL decides its try's outcome, which counts unless the try was declared lost meanwhile (its heartbeat stale) and retried";
+  "a job's BullMQ lock or key was lost (the process was paused, or Redis emptied or restarted under it): PostgreSQL decides its try's outcome, which counts unless the try was declared lost meanwhile (its heartbeat stale) and retried, or its run was cancelled";
 
 /** A queue's or worker's error message logged again only after this long (the count of repeats is said then). */
 const REPEATED_ERROR_MS = 5 * 60_000;
@@ -103,15 +103,17 @@ export class RedisOutages {
   }
 
   #logError(what: string, message: string): void {
-    if (LOCK_LOST.test(message)) {
-      this.#logRepeated('warn', `${what}: ${LOCK_LOST_SAID}`, message);
+    const lockLost = LOCK_LOST.exec(message);
+    if (lockLost) {
+      // Once per job: a paused worker's job fails to renew its lock, then to complete (a lock
+      // mismatch, a missing key), each said in other words (QA round 40a F5: three lines for one job).
+      this.#logRepeated('warn', `${what}: ${LOCK_LOST_SAID}`, message, `lock\u0000${what}\u0000${lockLost[1] ?? ''}`);
     } else {
       this.#logRepeated('error', `${what} error`, message);
     }
   }
 
-  #logRepeated(level: 'warn' | 'error', said: string, message: string): void {
-    const key = `${said}\u0000${message}`;
+  #logRepeated(level: 'warn' | 'error', said: string, message: string, key = `${said}\u0000${message}`): void {
     const now = Date.now();
     const seen = this.#repeats.get(key);
     if (seen && now - seen.loggedAt < REPEATED_ERROR_MS) {
