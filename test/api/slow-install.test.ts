@@ -54,6 +54,8 @@ test("a create during a connector's install waits the budget once, not again for
     body: ingestBody({ name: 'installing', source_name: name, source_config: { host: 'db.example', count: 3 } }),
   });
   assert.equal(r.status, 201, r.text);
+  // The answer says what the job's first run checks instead (QA round 40b F2: a plain 201).
+  assert.equal(r.headers.get('sluice-unchecked'), 'spec, catalog, connection');
   const said = lookups.lines.map((l) => (JSON.parse(l) as { message: string }).message);
   assert.ok(said.includes(`no spec of ${name} within ${BUDGET_MS / 1000} s: the job is checked without it (secrets found by key name); later requests use it once ready`), said.join('\n'));
   // Before: each waited the budget for the same install, and then said it came late.

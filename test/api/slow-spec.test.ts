@@ -118,6 +118,7 @@ test('a spec read while a spec command of the lookups hangs is used at once: req
   await connector.spec();
   const second = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 2') });
   assert.equal(second.status, 201, second.text);
+  assert.equal(second.headers.get('sluice-unchecked'), null, 'every check was made');
   assert.equal(lateSpecLines(HUNG).length, 1, 'the second create did not wait for the hung command');
   const job = await api.request('GET', `/api/airbyte/ingest/${String(second.body.job_id)}`, { token: DEV });
   assert.equal(job.body.spec_secrets_known, true);

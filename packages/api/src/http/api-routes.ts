@@ -31,7 +31,7 @@ import {
 } from '@sluice/core/contract';
 import type { Principal } from '../auth/principal.ts';
 import { checkReadiness, type ReadinessDeps } from '../health/readiness.ts';
-import type { JobService } from '../jobs/job-service.ts';
+import { UNCHECKED_HEADER, type JobService } from '../jobs/job-service.ts';
 import { etagOf } from '../jobs/settings-version.ts';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX, parseIdempotencyKey, REPLAYED_HEADER } from '../jobs/idempotency.ts';
 import type { EncryptionKeyService } from '../keys/encryption-key-service.ts';
@@ -169,15 +169,21 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       ],
       ingestErrorShape: true,
       responses: {
-        201: { description: `ingestion job created (or, with \`${REPLAYED_HEADER}: true\`, created earlier by a request with the same ${IDEMPOTENCY_HEADER})`, schema: ingestResponse },
+        201: {
+          description:
+            `ingestion job created (or, with \`${REPLAYED_HEADER}: true\`, created earlier by a request with the same ${IDEMPOTENCY_HEADER}). ` +
+            `With \`${UNCHECKED_HEADER}\` (e.g. \`spec, catalog, connection\`), what the connector could not answer in time, on its first use while it is installed, say: the job's first run checks it instead`,
+          schema: ingestResponse,
+        },
         ...ingestErrors,
         413: { description: 'body too large', schema: ingestResponse },
         422: { description: `the ${IDEMPOTENCY_HEADER} was used for a different request`, schema: ingestResponse },
       },
       async handle(ctx) {
         const key = parseIdempotencyKey(ctx.req.get(IDEMPOTENCY_HEADER));
-        const { jobId, flowUrl, replayed } = await d.jobs.create(who(ctx), ctx.body, key);
-        return { status: 201, body: { flow_url: flowUrl, job_id: jobId, error: null }, ...(replayed ? { headers: { [REPLAYED_HEADER]: 'true' } } : {}) };
+        const { jobId, flowUrl, replayed, unchecked } = await d.jobs.create(who(ctx), ctx.body, key);
+        const headers = { ...(replayed ? { [REPLAYED_HEADER]: 'true' } : {}), ...(unchecked.length > 0 ? { [UNCHECKED_HEADER]: unchecked.join(', ') } : {}) };
+        return { status: 201, body: { flow_url: flowUrl, job_id: jobId, error: null }, ...(Object.keys(headers).length > 0 ? { headers } : {}) };
       },
     },
     {

@@ -79,6 +79,21 @@ const HINT_SPEC_WAIT_MS = 2_000;
 /** How long after a background spec lookup got nothing another is not made (answers of the connector's jobs would each start one). */
 const SPEC_LOOKUP_PAUSE_MS = 60_000;
 
+/** The response header of a create that names the connector checks its job's first run makes instead. */
+export const UNCHECKED_HEADER = 'Sluice-Unchecked';
+
+/**
+ * A create's answer: the job, whether an earlier request with the same idempotency key made it
+ * (`replayed`), and what of the connector's checks could not be made in time (`spec`, `catalog`,
+ * `connection`), which the job's first run makes instead.
+ */
+export interface CreatedJob {
+  jobId: string;
+  flowUrl: string;
+  replayed: boolean;
+  unchecked: readonly ('spec' | 'catalog' | 'connection')[];
+}
+
 /**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
  * a caller who is not admin finds only its own jobs (anything else is "not found").
@@ -101,7 +116,7 @@ export class JobService {
    * answered again (`replayed`) without validating or storing anything; the same key with a
    * different request is refused.
    */
-  async create(p: Principal, body: unknown, idempotencyKey: string | null = null): Promise<{ jobId: string; flowUrl: string; replayed: boolean }> {
+  async create(p: Principal, body: unknown, idempotencyKey: string | null = null): Promise<CreatedJob> {
     requireScope(p, 'sluice:write');
     const spec = parseCreateIngestJob(body);
     if (spec.ownerId !== null && spec.ownerId !== p.subject && !p.admin) {
@@ -130,7 +145,7 @@ export class JobService {
     secretPaths: string[],
     idempotencyKey: string | null,
     digest: string | null,
-  ): Promise<{ jobId: string; flowUrl: string; replayed: boolean }> {
+  ): Promise<CreatedJob> {
     const issues: FieldIssue[] = [];
     if (connectorSpec) issues.push(...validateSourceConfig(spec.sourceConfig, connectorSpec));
 
@@ -145,9 +160,17 @@ export class JobService {
       }
     });
     // The catalog needs a valid config; only then are discover and check worth running.
+    const unchecked: ('spec' | 'catalog' | 'connection')[] = [];
     if (issues.length === 0) {
-      const catalog = await this.#tryConfig(spec.sourceName, spec.sourceConfig, connectorSpec);
+      const { catalog, connectionChecked } = await this.#tryConfig(spec.sourceName, spec.sourceConfig, connectorSpec);
       if (catalog) issues.push(...validateAgainstCatalog(spec, catalog));
+      // What the connector could not answer in time (on its first use, its install): the job's
+      // first run checks it, and the answer says so (QA round 40b F2: a plain 201).
+      if (this.d.getConnectorSpec) {
+        if (connectorSpec === undefined) unchecked.push('spec');
+        if (catalog === undefined) unchecked.push('catalog');
+        if (!connectionChecked) unchecked.push('connection');
+      }
     }
     if (issues.length > 0) throw new ValidationError(issues);
 
@@ -166,7 +189,7 @@ export class JobService {
     this.#log.info('ingestion job created', { jobId: id, source: spec.sourceName, owner: ownerId, scheduled: spec.schedule !== null });
     await this.#syncSchedule(id);
     if (connectorSpec === undefined && this.d.getConnectorSpec) void this.#learnSecretsLater(spec.sourceName);
-    return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id), replayed: false };
+    return { jobId: id, flowUrl: flowUrl(this.d.publicUrl, id), replayed: false, unchecked };
   }
 
   /**
@@ -255,7 +278,7 @@ export class JobService {
    * The job this owner created with `key`, when there is one (deleted or not, as the key named
    * it): its answer again if the request is the same, else a refusal that names the job.
    */
-  async #earlierCreate(ownerId: string, key: string, digest: string, sourceConfig: Record<string, unknown>): Promise<{ jobId: string; flowUrl: string; replayed: true } | undefined> {
+  async #earlierCreate(ownerId: string, key: string, digest: string, sourceConfig: Record<string, unknown>): Promise<CreatedJob | undefined> {
     const job = await this.d.prisma.ingestionJob.findUnique({
       where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: key } },
       select: { id: true, requestDigest: true, sourceConfigEncrypted: true, sourceConfigChangedAt: true },
@@ -272,7 +295,7 @@ export class JobService {
       );
     }
     this.#log.info('ingestion job create repeated; answered the job its idempotency key made', { jobId: job.id, owner: ownerId });
-    return { jobId: job.id, flowUrl: flowUrl(this.d.publicUrl, job.id), replayed: true };
+    return { jobId: job.id, flowUrl: flowUrl(this.d.publicUrl, job.id), replayed: true, unchecked: [] };
   }
 
   async list(p: Principal, q: ListJobsQuery): Promise<{ jobs: JobView[]; total: number; limit: number; offset: number }> {
@@ -444,7 +467,7 @@ export class JobService {
       const issues = validateSourceConfig(config, connectorSpec);
       if (issues.length > 0) throw new ValidationError(issues);
     }
-    const catalog = await this.#tryConfig(job.sourceName, config, connectorSpec);
+    const { catalog } = await this.#tryConfig(job.sourceName, config, connectorSpec);
     if (!catalog) return;
     const definition = {
       streams: job.streams,
@@ -798,7 +821,11 @@ export class JobService {
    * in the connector's words (400), as does discover's `config_error`; answers the catalog, or
    * undefined when it cannot be had (the job's streams are then checked when it runs).
    */
-  async #tryConfig(sourceName: string, config: Record<string, unknown>, connectorSpec: ConnectorSpec | undefined): Promise<SourceCatalog | undefined> {
+  async #tryConfig(
+    sourceName: string,
+    config: Record<string, unknown>,
+    connectorSpec: ConnectorSpec | undefined,
+  ): Promise<{ catalog: SourceCatalog | undefined; connectionChecked: boolean }> {
     const catalog = this.#catalog(sourceName, config);
     // Awaited below, unless the check refuses the config first.
     catalog.catch(() => undefined);
@@ -810,7 +837,7 @@ export class JobService {
       const hint = spec !== undefined && spec !== 'missing' ? configKeysHint(config, spec, connection.message) : '';
       throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}${hint}` }]);
     }
-    return catalog;
+    return { catalog: await catalog, connectionChecked: connection !== undefined };
   }
 
   #connection(sourceName: string, config: Record<string, unknown>) {
