@@ -5,6 +5,7 @@
  * answer and GET /api/jobs/{job_id} match the contract field for field.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { MasterKeyring, openSourceConfig } from '@sluice/crypto';
 import { after, before, describe, test } from 'node:test';
 import { ingestBody, PUBLIC_URL, startApi, type ApiHarness } from './api-harness.ts';
@@ -428,4 +429,23 @@ describe('rejected, nothing stored', () => {
     assert.equal(dags, jobs.length, 'one DAG per stored job, none for rejected ones');
     assert.ok(jobs.every((j) => j.name === 'faker users'), 'no rejected body was stored');
   });
+});
+
+test('a request whose client leaves before the answer is in the access log too, as 499 (QA round 40b F5: a PATCH that took effect left no line)', async () => {
+  const { hostname, port } = new URL(api.url);
+  // Headers and a part of the body, then the connection closed: the server never answers it.
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(`POST /api/airbyte/ingest HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${DEV}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"name":`);
+      setTimeout(() => socket.destroy(), 200);
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  const left = async (): Promise<Record<string, unknown> | undefined> =>
+    api.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['message'] === 'request' && l['status'] === 499 && l['method'] === 'POST');
+  for (let i = 0; i < 50 && (await left()) === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const line = await left();
+  assert.ok(line, 'no access-log line for the request its client left');
+  assert.equal(line['clientClosed'], 'the client closed the connection before the answer; the request itself goes on');
 });

@@ -915,8 +915,18 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.deepEqual(await stored(), before, 'nothing changed');
 
     await editor.fill(draft.replace('"count": 3000', '"count": 50'));
+    // While the API checks it with the connector (seconds, more on a connector's first use), the editor says so (QA round 40b F5).
+    const jobRoute = `**/api/airbyte/ingest/${jobId}`;
+    await page.route(jobRoute, async (route) => {
+      if (route.request().method() === 'PATCH') await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue();
+    });
     await page.getByRole('button', { name: 'Save config' }).click();
+    await page.getByTestId('source-config-checking').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Saving…' }).isDisabled(), true);
     await page.getByRole('status').getByText('Saved: the next extract uses the new config; the saved state is kept.').waitFor();
+    await page.unroute(jobRoute);
+    assert.equal(await page.getByTestId('source-config-checking').count(), 0);
     assert.deepEqual(await stored(), { count: 50, seed: 7, api_key: 'canary-secret-d41d8cd98f' });
     assert.match((await page.getByTestId('source-config').textContent()) ?? '', /"count": 50/);
     await shot(page, 'dev-19-source-config-edited');

@@ -58,15 +58,24 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      if (res.statusCode < 300 && req.route !== undefined && apiPaths.has((req.route as { path?: string }).path ?? '')) database.succeeded();
+    const said = (status: number, more: Record<string, unknown> = {}): void => {
       log.info('request', {
         method: req.method,
         // The route template, never the query string (which might carry anything).
         route: (req.route as { path?: string } | undefined)?.path ?? req.path,
-        status: res.statusCode,
+        status,
         ms: Number((process.hrtime.bigint() - started) / 1_000_000n),
+        ...more,
       });
+    };
+    res.on('finish', () => {
+      if (res.statusCode < 300 && req.route !== undefined && apiPaths.has((req.route as { path?: string }).path ?? '')) database.succeeded();
+      said(res.statusCode);
+    });
+    // A client that left before the answer (a closed page, a timeout) is logged too, as nginx's
+    // 499: what its request changes still happens (QA round 40b F5: a PATCH that took effect had no line).
+    res.on('close', () => {
+      if (!res.writableFinished) said(499, { clientClosed: 'the client closed the connection before the answer; the request itself goes on' });
     });
     next();
   });

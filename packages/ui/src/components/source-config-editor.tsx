@@ -116,8 +116,14 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
           </label>
           <textarea id="source-config-draft" aria-label="Source config (JSON)" spellCheck={false} rows={Math.min(24, draft.split('\n').length + 2)} value={draft} onChange={(e) => setDraft(e.target.value)} />
           <div className="controls">
-            <button type="submit" className="primary" disabled={busy}>Save config</button>
+            <button type="submit" className="primary" disabled={busy}>{busy ? 'Saving…' : 'Save config'}</button>
             <button type="button" disabled={busy} onClick={() => { setDraft(null); setError(null); setRefused(false); }}>Cancel</button>
+            {busy ? (
+              // A save checks the config with the connector first, as a create does: seconds, more on its first use (QA round 40b F5: no word for 9 s).
+              <span className="muted small" role="status" data-testid="source-config-checking">
+                Checking the config with the connector (its spec, streams and a connection) before it is saved…
+              </span>
+            ) : null}
           </div>
         </form>
       )}
