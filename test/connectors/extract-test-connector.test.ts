@@ -657,6 +657,20 @@ describe('failures', () => {
     assert.doesNotMatch(logs.text(), /given up meanwhile|declared lost/);
   });
 
+  test("what a connector writes on stderr once its read is told to stop is no warning (QA round 40a F7: a BrokenPipeError after a clean cancel)", async () => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 1500);
+    // It ignores SIGTERM and goes on writing records into the output the read no longer takes.
+    const { result, logs } = await extract({ records: { users: 100_000 }, record_delay_seconds: 0.001, ignore_sigterm: true }, { streams: ['users'], signal: controller.signal, killGraceMs: 3000 });
+    clearTimeout(timer);
+    assert.equal(failed(result).failure.reason, 'cancelled');
+    const onItsWayOut = logs.entries.filter((e) => e.origin === 'stderr' && /BrokenPipeError|Exception ignored/.test(e.message));
+    assert.ok(onItsWayOut.length > 0, logs.text());
+    assert.deepEqual(onItsWayOut.filter((e) => e.level !== 'info'), []);
+    // What it wrote before the stop stays a warning.
+    assert.ok(logs.entries.some((e) => e.origin === 'stderr' && e.level === 'warn' && e.message.startsWith('stderr: secret is')), logs.text());
+  });
+
   test('a connector that does not speak the protocol fails without retries', async () => {
     const dir = await mkdtemp(path.join(testEnv.tmpDir, 'silent-'));
     try {

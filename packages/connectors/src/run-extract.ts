@@ -332,7 +332,9 @@ class ExtractRun {
         killGraceMs: o.killGraceMs ?? connector.killGraceMs,
         timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         ...(o.signal ? { signal: o.signal } : {}),
-        onStderrLine: (line) => this.#log('warn', 'stderr', line),
+        // Once the read is told to stop, what the connector says on its way out (a BrokenPipeError
+        // as its output is closed) is no warning of the read (QA round 40a F7).
+        onStderrLine: (line) => this.#log(o.signal?.aborted === true ? 'info' : 'warn', 'stderr', line),
         maskStderr: (line) => (this.#masker ? this.#masker.mask(line) : line),
         onLine: (line) => this.#onLine(line),
       });
