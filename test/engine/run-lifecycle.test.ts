@@ -360,6 +360,26 @@ describe('run lifecycle', () => {
     assert.equal((await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: stage.id } })).rows, 7n, "the try's last counts are recorded");
   });
 
+  it("a cancel's line in the log of a try whose runner has been silent a while says how long (QA round 40a F8: a SIGKILLed runner 'is told to stop it')", async () => {
+    const jobId = await h.createJob({ streams: ['a'] });
+    await h.startRunner(
+      {
+        stage: async (ctx) => {
+          await sleep(30_000, undefined, { signal: ctx.signal });
+          return {};
+        },
+      },
+      { concurrency: 1, heartbeatMs: 60_000 },
+    );
+    const { runId } = await h.engine.triggerRun(jobId);
+    const stage = await waitFor(async () => h.prisma.taskInstance.findFirst({ where: { runId, taskId: 'stage', state: 'running' } }), 'the stage to run');
+    // Its last beat 40 s ago, as a runner killed then would have left it (the test's own write).
+    await h.prisma.taskInstance.update({ where: { id: stage.id }, data: { heartbeatAt: new Date(Date.now() - 40_000) } });
+    await h.engine.cancelRun(runId);
+    const line = await waitFor(async () => h.prisma.taskLog.findFirst({ where: { taskInstanceId: stage.id, message: { startsWith: 'try 1 cancelled' } } }), 'the cancel line');
+    assert.match(line.message, /^try 1 cancelled: the run was cancelled by an operator; runner \S+, whose last heartbeat was 4\d s ago, is told to stop it$/);
+  });
+
   it('a try declared lost, whose run is cancelled before its retry, says the retry will not run; its frozen runner, told of the cancel, says it was lost (QA round 40a F2, F3)', async () => {
     const jobId = await h.createJob({ streams: ['a'] });
     // A runner whose beats come too seldom to notice the loss: it learns of the cancel from Redis.

@@ -49,6 +49,9 @@ const CANCEL_MESSAGES: Record<CancelReason, string> = {
   'job deleted': 'cancelled as its job was deleted',
 };
 
+/** How long a running try's runner has been silent before a cancel's line in its log says so (a runner beats every 5 s by default). */
+const CANCEL_SILENCE_SAID_S = 15;
+
 /** Where a try stands, as its runner learns it (`StateStore.tryStanding`). */
 export type TryStanding = 'ours' | 'cancelled' | 'lost';
 
@@ -578,12 +581,15 @@ export class StateStore {
         FROM task_instances was
         WHERE was.id = ti.id AND ti.run_id = ANY(${runs.map((r) => r.id)}::uuid[])
           AND ti.state::text = ANY(${UNFINISHED_TASK_STATES.filter((st) => taskStatesLeadingTo('cancelled').includes(st))}::text[])
-        RETURNING ti.id, ti.try_number, ti.runner_id, was.state::text AS was_state, was.started_at IS NOT NULL AS had_started
+        RETURNING ti.id, ti.try_number, ti.runner_id, was.state::text AS was_state, was.started_at IS NOT NULL AS had_started,
+                  floor(extract(epoch FROM ${now}::timestamptz - was.heartbeat_at))::int AS silent_s
       )
       INSERT INTO task_logs (task_instance_id, try_number, ts, level, message)
       SELECT c.id, c.try_number, ${now}, 'info',
              CASE WHEN c.was_state = 'running'
-               THEN 'try ' || c.try_number || ' cancelled: the run was ' || ${why}::text || '; runner ' || COALESCE(c.runner_id, '?') || ' is told to stop it'
+               -- A runner silent for a while may be gone (QA round 40a F8): its last heartbeat's age is said.
+               THEN 'try ' || c.try_number || ' cancelled: the run was ' || ${why}::text || '; runner ' || COALESCE(c.runner_id, '?') ||
+                    CASE WHEN c.silent_s >= ${CANCEL_SILENCE_SAID_S}::int THEN ', whose last heartbeat was ' || c.silent_s || ' s ago,' ELSE '' END || ' is told to stop it'
                ELSE 'the run was ' || ${why}::text || ': try ' || (c.try_number + 1) || ', the retry of this one, will not run' END
       FROM cancelled c WHERE c.was_state = 'running' OR c.had_started`;
     return this.#finishRuns(
