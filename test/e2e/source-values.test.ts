@@ -455,18 +455,19 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
   assert.ok(view.rows.length === 2 && view.rows.every((r) => String(r['email']).startsWith('sluice:v1:')), JSON.stringify(view.rows));
 
-  // A column of another type (seq, a long) encrypted too. Appending: its ciphertexts are strings,
-  // and the advice is what can load them (before: "cast seq to long", which fails the same way; QA round 29).
+  // A column of another type (id, a long; not seq, the cursor an append reads by, whose encryption
+  // is refused) encrypted too. Appending: its ciphertexts are strings, and the advice is what can
+  // load them (before: "cast id to long", which fails the same way; QA round 29).
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${overwriting}`)).status, 200);
-  const appendingSeq = await createJob(body(true, 2, 'append', ['seq']));
-  const sixth = await runJob(appendingSeq);
+  const appendingId = await createJob(body(true, 2, 'append', ['id']));
+  const sixth = await runJob(appendingId);
   assert.equal(sixth.state, 'failed');
   assert.match(
     sixth.tasks.find((x) => x.task_id === 'load')?.error ?? '',
-    /column "seq" has type long in the table but string in the data.*: the job encrypts "seq", and an encrypted column holds strings, so the table's long column cannot take it\. To load it, load into a new table \(another schema_name\), or overwrite this one/,
+    /column "id" has type long in the table but string in the data.*: the job encrypts "id", and an encrypted column holds strings, so the table's long column cannot take it\. To load it, load into a new table \(another schema_name\), or overwrite this one/,
   );
   // Overwriting: its plaintext is said to stay in the earlier snapshots (before: only string columns were; QA round 29).
-  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${appendingSeq}`)).status, 200);
+  assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${appendingId}`)).status, 200);
   const seventh = await runJob(await createJob(body(true, 2, 'overwrite', ['seq'])));
   assert.equal(seventh.state, 'success');
   assert.deepEqual(await warnings(seventh.run_id), [
