@@ -455,8 +455,8 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   view = await readWithPyIceberg(stack.db.url, 'values_mixed', 'users', false);
   assert.ok(view.rows.length === 2 && view.rows.every((r) => String(r['email']).startsWith('sluice:v1:')), JSON.stringify(view.rows));
 
-  // A column of another type (id, a long; not seq, the cursor an append reads by, whose encryption
-  // is refused) encrypted too. Appending: its ciphertexts are strings, and the advice is what can
+  // A column of another type (id, a long; not seq, the stream's cursor, whose encryption is
+  // refused) encrypted too. Appending: its ciphertexts are strings, and the advice is what can
   // load them (before: "cast id to long", which fails the same way; QA round 29).
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${overwriting}`)).status, 200);
   const appendingId = await createJob(body(true, 2, 'append', ['id']));
@@ -468,10 +468,10 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   );
   // Overwriting: its plaintext is said to stay in the earlier snapshots (before: only string columns were; QA round 29).
   assert.equal((await stack.api('DELETE', `/api/airbyte/ingest/${appendingId}`)).status, 200);
-  const seventh = await runJob(await createJob(body(true, 2, 'overwrite', ['seq'])));
+  const seventh = await runJob(await createJob(body(true, 2, 'overwrite', ['id'])));
   assert.equal(seventh.state, 'success');
   assert.deepEqual(await warnings(seventh.run_id), [
-    'stream users: column "seq" of values_mixed.users held values written in plaintext before this job encrypted it; this overwrite replaces every row, ' +
+    'stream users: column "id" of values_mixed.users held values written in plaintext before this job encrypted it; this overwrite replaces every row, ' +
       "but the table's earlier snapshots keep them until they expire (history.expire.max-snapshot-age-ms, 5 days unless the table sets it; set it lower, and the next load expires them)",
   ]);
 });

@@ -81,11 +81,11 @@ test('an encryption of a column no stream has fails the run before any load; a r
   const tables = await stack.db.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM iceberg_tables WHERE table_namespace = 'unchecked_e2e'`;
   assert.equal(Number(tables[0]?.n), 0, 'no table was created');
 
-  // The cursor of a stream read incrementally: its latest value would stay in plaintext in the saved state (QA round 40b F1).
+  // A stream's cursor: its latest value would stay in plaintext in the saved state (QA round 40b F1).
   const cursor = await run(await create('encrypts the cursor', { column: 'seq', encryption_key_name: 'pii-unchecked' }));
   assert.equal(cursor.state, 'failed');
   const refused = cursor.tasks.find((t) => t.task_id === 'extract');
-  assert.match(refused?.error ?? '', /column_transformations\[0\] encrypts "seq", the cursor of stream "users", which this job reads incrementally: .*: nothing is read \(re-create the job without that encryption; its saved state can be carried over\)$/);
+  assert.match(refused?.error ?? '', /column_transformations\[0\] encrypts "seq", the cursor of stream "users": .*: encrypt other columns: nothing is read \(re-create the job without that encryption; its saved state can be carried over\)$/);
   assert.equal(refused?.try_number, 1, 'a configuration error is not retried');
   const cursorLog = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${cursor.run_id}/tasks/extract/logs`);
   assert.ok(!cursorLog.body.lines.some((l) => l.message.startsWith('source >')), 'the connector read nothing');

@@ -98,8 +98,7 @@ export interface RunExtractOptions {
    */
   stillCurrent?: () => Promise<boolean>;
   /**
-   * The job's rule on how its streams are read (incrementally or not, by what cursor), asked
-   * before the connector reads: a message refuses the read as a configuration error, and nothing
+   * The job's rule on its streams' cursors, asked before the connector reads: a message refuses the read as a configuration error, and nothing
    * is read (an encrypted cursor, which the state would keep in plaintext).
    */
   refuseRead?: (streams: readonly StreamRead[]) => string | null;
@@ -254,7 +253,7 @@ class ExtractRun {
     } catch (err) {
       return this.#failed(connectorFailure('config_error', `${connector.sourceName}: ${errorMessage(err)}`));
     }
-    const refused = o.refuseRead?.(configured.streams.map((s) => ({ name: s.stream.name, incremental: s.sync_mode === 'incremental', cursor: s.cursor_field ?? null })));
+    const refused = o.refuseRead?.(configured.streams.map((s) => ({ name: s.stream.name, cursor: s.cursor_field ?? null })));
     if (refused) return this.#failed(connectorFailure('config_error', refused));
 
     for (const kept of o.resume?.streams ?? []) {

@@ -7,7 +7,6 @@ import {
   encryptedCursors,
   metadataColumnCollision,
   planStreamColumns,
-  readsIncrementally,
   tableNameCollision,
   type StreamPlan,
 } from '@sluice/core/pipeline';
@@ -22,9 +21,7 @@ export interface SourceCatalog {
     namespace?: string | null | undefined;
     json_schema: Record<string, unknown>;
     source_defined_primary_key?: string[][] | null | undefined;
-    supported_sync_modes?: readonly string[] | null | undefined;
     default_cursor_field?: readonly string[] | null | undefined;
-    source_defined_cursor?: boolean | null | undefined;
   }[];
 }
 
@@ -52,8 +49,8 @@ function columnsOf(stream: SourceCatalog['streams'][number]): string[] | null {
  * key no transformation drops); transformations name columns their stream has — or, without
  * `stream`, a column some selected stream has — and give no two columns one name
  * (core/pipeline's planStreamColumns, the rule the transform task applies), nor one an ingestion
- * metadata column's name when the job adds those; and no encryption is of a column that holds the
- * cursor of a stream the job reads incrementally (its state would keep the value in plaintext).
+ * metadata column's name when the job adds those; and no encryption is of a column that holds a
+ * stream's cursor (its state would keep the value in plaintext).
  */
 export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatalog): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -97,7 +94,7 @@ export function validateAgainstCatalog(spec: JobDefinition, catalog: SourceCatal
     if (collision !== null) issues.push({ path: 'add_ingestion_metadata', message: collision });
     if (spec.mode === 'merge') issues.push(...mergeKeyIssues(spec, stream, columns, plan));
   }
-  const reads = selected.map((s) => ({ name: s.name, incremental: readsIncrementally(s, spec.mode), cursor: s.default_cursor_field ?? null }));
+  const reads = selected.map((s) => ({ name: s.name, cursor: s.default_cursor_field ?? null }));
   for (const e of encryptedCursors(reads, spec.columnTransformations)) issues.push({ path: `column_transformations[${e.index}]`, message: e.message });
   return issues;
 }

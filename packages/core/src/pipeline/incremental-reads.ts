@@ -21,32 +21,32 @@ export function readsIncrementally(stream: CatalogStreamReads, mode: 'append' | 
   );
 }
 
-/** A stream as a job reads it: incrementally or not, and the cursor's path when it is known. */
+/** A stream as a job reads it: the cursor's path, when the catalog declares one. */
 export interface StreamRead {
   name: string;
-  incremental: boolean;
   cursor: readonly string[] | null;
 }
 
 /**
- * The encryptions of a column that holds a stream's cursor, where the stream is read
- * incrementally: the source's saved state keeps the cursor's latest value as it is, in plaintext
- * (the connector reads it back on the next run; Sluice shows it with the job's state and the
- * extract logs it), so the column would not be protected (QA round 40b F1). One issue per
- * transformation, with its index in `transformations`.
+ * The encryptions of a column that holds a stream's cursor: the source's state keeps the cursor's
+ * latest value as it is, in plaintext (the connector reads it back on the next run; Sluice keeps
+ * the state, shows it with the job, and the extract logs it), so the column would not be protected
+ * (QA round 40b F1). Whatever the job's mode: a source may send its state on a full refresh too
+ * (source-faker does; QA round 40c F1). One issue per transformation, with its index in
+ * `transformations`.
  */
 export function encryptedCursors(streams: readonly StreamRead[], transformations: readonly ColumnTransformation[]): { index: number; message: string }[] {
   const issues: { index: number; message: string }[] = [];
   transformations.forEach((t, index) => {
     if (t.encryptionKeyName === null) return;
-    const read = streams.find((s) => s.incremental && s.cursor !== null && s.cursor[0] === t.column && (t.stream === null || t.stream === s.name));
+    const read = streams.find((s) => s.cursor !== null && s.cursor[0] === t.column && (t.stream === null || t.stream === s.name));
     if (!read) return;
     issues.push({
       index,
       message:
-        `encrypts "${t.column}", ${read.cursor?.length === 1 ? 'the cursor' : `which holds the cursor (${read.cursor?.join('.') ?? ''})`} of stream "${read.name}", which this job reads incrementally: ` +
-        "the source's saved state keeps the cursor's latest value in plaintext (the job's state shows it, and the extract's log), so the column would not be protected. " +
-        'Encrypt other columns, or read the stream in full each run (mode overwrite), which keeps no cursor',
+        `encrypts "${t.column}", ${read.cursor?.length === 1 ? 'the cursor' : `which holds the cursor (${read.cursor?.join('.') ?? ''})`} of stream "${read.name}": ` +
+        "the source's state keeps the cursor's latest value in plaintext (a source may send it on a full refresh too; the job's state shows it, and the extract's log), " +
+        'so the column would not be protected: encrypt other columns',
     });
   });
   return issues;

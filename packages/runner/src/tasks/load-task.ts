@@ -76,7 +76,9 @@ export const CDC_DELETED_AT = '_ab_cdc_deleted_at';
 /**
  * How a merge picks a key's row in a batch, and which rows delete their key, as Airbyte's
  * Append + Deduped does: the newest by the stream's cursor (a top-level field, as renamed; not
- * an encrypted one, whose ciphertexts do not sort as its values), and the source's
+ * an encrypted one, whose ciphertexts do not sort as its values: extract refuses to read a stream
+ * whose cursor the job encrypts, but a run extracted before that rule, its load cleared since,
+ * can bring one), and the source's
  * `_ab_cdc_deleted_at` as the deletion mark. Without a cursor the batch's order decides.
  * `notApplied` says which of the stream's own rules a merge cannot follow (for the run's
  * warnings; QA round 29: a dropped cursor or deletion mark, or a nested cursor, changed the
