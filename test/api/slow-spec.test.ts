@@ -111,7 +111,13 @@ test('a spec read while a spec command of the lookups hangs is used at once: req
   const body = (name: string) => ingestBody({ name, source_name: HUNG, streams: ['users'], source_config: { host: 'db.example', password: 'pw-hung-spec' } });
   const first = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 1') });
   assert.equal(first.status, 201, first.text);
+  assert.equal(first.headers.get('sluice-unchecked'), 'spec');
   assert.equal(lateSpecLines(HUNG).length, 1, said().join('\n'));
+  // A new config checked while the spec still hangs: the answer names what was not checked (QA round 40c F2: a plain 200).
+  const patched = await api.request('PATCH', `/api/airbyte/ingest/${String(first.body.job_id)}`, { token: DEV, body: { source_config: { host: 'db2.example', password: 'pw-hung-spec-b' } } });
+  assert.equal(patched.status, 200, patched.text);
+  assert.equal(patched.headers.get('sluice-unchecked'), 'spec');
+  assert.equal(lateSpecLines(HUNG).length, 2, said().join('\n'));
   // A run's extract in this process reads the spec (its command answers at once now), while the lookups' still hangs.
   writeFileSync(path.join(bin, `${HUNG}.spec-sleep`), '0');
   const connector = await resolveConnector(HUNG);
@@ -119,7 +125,7 @@ test('a spec read while a spec command of the lookups hangs is used at once: req
   const second = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 2') });
   assert.equal(second.status, 201, second.text);
   assert.equal(second.headers.get('sluice-unchecked'), null, 'every check was made');
-  assert.equal(lateSpecLines(HUNG).length, 1, 'the second create did not wait for the hung command');
+  assert.equal(lateSpecLines(HUNG).length, 2, 'the second create did not wait for the hung command');
   const job = await api.request('GET', `/api/airbyte/ingest/${String(second.body.job_id)}`, { token: DEV });
   assert.equal(job.body.spec_secrets_known, true);
   assert.deepEqual(job.body.source_config, { host: 'db.example', password: '**********' });

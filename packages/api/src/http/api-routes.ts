@@ -63,6 +63,8 @@ const IF_MATCH_MAX = 200;
 
 /** What a job's ETag is, as the document says it. */
 const ETAG_SAID = 'the job\'s settings_version, quoted: sent back in a PATCH\'s If-Match, the change is made only on these settings';
+const UNCHECKED_SAID =
+  "present when the connector could not answer in time (its first use, while it is installed, say): which of its checks (spec, catalog, connection; comma-separated) the job's first run makes instead";
 
 /**
  * A PATCH's If-Match: the settings versions it names (ETags as GET sent them, or bare
@@ -170,10 +172,9 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       ingestErrorShape: true,
       responses: {
         201: {
-          description:
-            `ingestion job created (or, with \`${REPLAYED_HEADER}: true\`, created earlier by a request with the same ${IDEMPOTENCY_HEADER}). ` +
-            `With \`${UNCHECKED_HEADER}\` (e.g. \`spec, catalog, connection\`), what the connector could not answer in time, on its first use while it is installed, say: the job's first run checks it instead`,
+          description: `ingestion job created (or, with \`${REPLAYED_HEADER}: true\`, created earlier by a request with the same ${IDEMPOTENCY_HEADER})`,
           schema: ingestResponse,
+          headers: { [UNCHECKED_HEADER]: UNCHECKED_SAID },
         },
         ...ingestErrors,
         413: { description: 'body too large', schema: ingestResponse },
@@ -232,7 +233,7 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       ],
       ingestErrorShape: true,
       responses: {
-        200: { description: 'the changed job', schema: jobView, headers: { ETag: ETAG_SAID } },
+        200: { description: 'the changed job', schema: jobView, headers: { ETag: ETAG_SAID, [UNCHECKED_HEADER]: UNCHECKED_SAID } },
         ...jobErrors,
         400: { description: 'invalid change', schema: ingestResponse },
         409: { description: 'the job is deleted', schema: ingestResponse },
@@ -240,8 +241,8 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
-        const job = await d.jobs.update(who(ctx), jobId, parseUpdateJobRequest(ctx.body), parseIfMatch(ctx.req.get('If-Match')));
-        return { status: 200, body: job, headers: { ETag: etagOf(job.settings_version) } };
+        const { view, unchecked } = await d.jobs.update(who(ctx), jobId, parseUpdateJobRequest(ctx.body), parseIfMatch(ctx.req.get('If-Match')));
+        return { status: 200, body: view, headers: { ETag: etagOf(view.settings_version), ...(unchecked.length > 0 ? { [UNCHECKED_HEADER]: unchecked.join(', ') } : {}) } };
       },
     },
     {

@@ -91,8 +91,11 @@ export interface CreatedJob {
   jobId: string;
   flowUrl: string;
   replayed: boolean;
-  unchecked: readonly ('spec' | 'catalog' | 'connection')[];
+  unchecked: readonly ConnectorCheck[];
 }
+
+/** A check of a job against its connector that a create or a config change may go on without. */
+export type ConnectorCheck = 'spec' | 'catalog' | 'connection';
 
 /**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
@@ -160,17 +163,11 @@ export class JobService {
       }
     });
     // The catalog needs a valid config; only then are discover and check worth running.
-    const unchecked: ('spec' | 'catalog' | 'connection')[] = [];
+    let unchecked: ConnectorCheck[] = [];
     if (issues.length === 0) {
       const { catalog, connectionChecked } = await this.#tryConfig(spec.sourceName, spec.sourceConfig, connectorSpec);
       if (catalog) issues.push(...validateAgainstCatalog(spec, catalog));
-      // What the connector could not answer in time (on its first use, its install): the job's
-      // first run checks it, and the answer says so (QA round 40b F2: a plain 201).
-      if (this.d.getConnectorSpec) {
-        if (connectorSpec === undefined) unchecked.push('spec');
-        if (catalog === undefined) unchecked.push('catalog');
-        if (!connectionChecked) unchecked.push('connection');
-      }
+      unchecked = this.#unchecked(connectorSpec, catalog, connectionChecked);
     }
     if (issues.length > 0) throw new ValidationError(issues);
 
@@ -332,7 +329,7 @@ export class JobService {
    * ({@link #checkSourceConfig}). The job's saved state, runs and tables stay: a try of extract
    * that starts after the change uses the new configuration, one under way finishes with the old.
    */
-  async update(p: Principal, jobId: string, body: UpdateJobRequest, ifMatch: readonly string[] | null = null): Promise<JobView> {
+  async update(p: Principal, jobId: string, body: UpdateJobRequest, ifMatch: readonly string[] | null = null): Promise<{ view: JobView; unchecked: ConnectorCheck[] }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
@@ -344,10 +341,8 @@ export class JobService {
     // The config the job has already (sent back as GET showed it): nothing to check or write, and its version stays.
     const config = sent !== null && canonicalJson(sent.config) === canonicalJson(this.#config(job)) ? null : sent;
     return withSecretsRegistered(config === null ? [] : secretValues(config.config, config.secretPaths), async () => {
-      if (config !== null) {
-        await this.#checkSourceConfig(job, config.config, config.connectorSpec);
-        await refuseForeignSeal(this.d.prisma, this.d.keyring);
-      }
+      const unchecked = config === null ? [] : await this.#checkSourceConfig(job, config.config, config.connectorSpec);
+      if (config !== null) await refuseForeignSeal(this.d.prisma, this.d.keyring);
       // The schedule becomes active anew when it or its time zone changes, or the job is resumed:
       // fires before that are not ones a scheduler outage missed (Schedules.sync). A changed
       // schedule is a new one: fires of it from before the change are not ones to catch up.
@@ -417,7 +412,7 @@ export class JobService {
         }
       }
       // Read again: the runs the schedule's catch-up or the queued runs' start began changed its status.
-      return this.#view(await this.#job(p, jobId));
+      return { view: this.#view(await this.#job(p, jobId)), unchecked };
     });
   }
 
@@ -462,13 +457,14 @@ export class JobService {
    * `config_error` refuses it in its own words), and the job's streams, merge keys and
    * transformations against the catalog that gives.
    */
-  async #checkSourceConfig(job: IngestionJobModel, config: Record<string, unknown>, connectorSpec: ConnectorSpec | undefined): Promise<void> {
+  async #checkSourceConfig(job: IngestionJobModel, config: Record<string, unknown>, connectorSpec: ConnectorSpec | undefined): Promise<ConnectorCheck[]> {
     if (connectorSpec) {
       const issues = validateSourceConfig(config, connectorSpec);
       if (issues.length > 0) throw new ValidationError(issues);
     }
-    const { catalog } = await this.#tryConfig(job.sourceName, config, connectorSpec);
-    if (!catalog) return;
+    const { catalog, connectionChecked } = await this.#tryConfig(job.sourceName, config, connectorSpec);
+    const unchecked = this.#unchecked(connectorSpec, catalog, connectionChecked);
+    if (!catalog) return unchecked;
     const definition = {
       streams: job.streams,
       mode: job.mode,
@@ -480,6 +476,7 @@ export class JobService {
     if (issues.length > 0) {
       throw new ValidationError(issues.map((i) => ({ path: 'source_config', message: `with it the job's ${i.path} no longer holds: ${i.message}` })));
     }
+    return unchecked;
   }
 
   /**
@@ -838,6 +835,16 @@ export class JobService {
       throw new ValidationError([{ path: 'source_config', message: `${sourceName} cannot connect with it: ${connection.message}${hint}` }]);
     }
     return { catalog: await catalog, connectionChecked: connection !== undefined };
+  }
+
+  /**
+   * What the connector could not answer in time (on its first use, its install): the job's first
+   * run checks it, and the answer says so (QA round 40b F2, 40c F2: a plain 201 or 200). None when
+   * the API has no connector lookups at all.
+   */
+  #unchecked(connectorSpec: ConnectorSpec | undefined, catalog: SourceCatalog | undefined, connectionChecked: boolean): ConnectorCheck[] {
+    if (!this.d.getConnectorSpec) return [];
+    return [...(connectorSpec === undefined ? (['spec'] as const) : []), ...(catalog === undefined ? (['catalog'] as const) : []), ...(connectionChecked ? [] : (['connection'] as const))];
   }
 
   #connection(sourceName: string, config: Record<string, unknown>) {
