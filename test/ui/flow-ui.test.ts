@@ -639,6 +639,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.match((await noSuchTry.getByTestId('try-facts').textContent()) ?? '', /^no try ran \(up to \d+\)$/);
     assert.equal(await noSuchTry.getByTestId('task-error').textContent(), 'run cancelled');
     assert.equal(await noSuchTry.getByRole('alert').count(), 0);
+    assert.equal(await noSuchTry.getByRole('group', { name: 'Tries' }).getByRole('button').count(), 0, 'no tab for a try that will not come');
+    // The logs route says the same of a try asked for (QA round 40c F6: "it has not run yet").
+    const never = await stack.api('GET', `/api/runs/${waitingRun}/tasks/extract/logs?try=1`, stack.devToken);
+    assert.equal(never.status, 404);
+    assert.equal(never.body.error, 'try 1 of task extract not found: it never ran: it is cancelled');
     await noSuchTry.close();
     assert.equal(await page.getByRole('button', { name: 'Cancel run…' }).count(), 0, 'no cancel button on a finished run');
     await shot(page, 'dev-17-run-cancelled');

@@ -72,3 +72,11 @@ test('every bad or missing setting is named at once, each on a line of its own (
       ),
   );
 });
+
+test("what the authentication settings say together goes before what one value lacks: a short dev token beside an issuer is to be removed (QA round 40c F7)", () => {
+  assert.throws(
+    () => loadApiConfig({ ...base, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api', SLUICE_DEV_TOKEN: 'short' }),
+    (e: unknown) => e instanceof ConfigError && e.setting === 'SLUICE_DEV_TOKEN' && /with SLUICE_AUTH_ISSUER set, unset it/.test(e.message) && !e.message.includes('12 characters'),
+  );
+  assert.throws(() => loadApiConfig({ ...base, SLUICE_PUBLIC_URL: 'notaurl' }), /SLUICE_PUBLIC_URL: must be an http\(s\) URL, e\.g\. https:\/\/sluice\.example\.com/);
+});

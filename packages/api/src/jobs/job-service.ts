@@ -79,6 +79,9 @@ const HINT_SPEC_WAIT_MS = 2_000;
 /** How long after a background spec lookup got nothing another is not made (answers of the connector's jobs would each start one). */
 const SPEC_LOOKUP_PAUSE_MS = 60_000;
 
+/** Task states after which a task that had no try gets none, unless cleared. */
+const ENDED_WITHOUT_TRY: ReadonlySet<string> = new Set(['cancelled', 'upstream_failed', 'skipped']);
+
 /** The response header of a create that names the connector checks its job's first run makes instead. */
 export const UNCHECKED_HEADER = 'Sluice-Unchecked';
 
@@ -729,7 +732,14 @@ export class JobService {
     }
     if (q.try !== undefined && q.try > ti.tryNumber) {
       const task = ti.mapIndex === -1 ? taskId : `${taskId}[${ti.mapIndex}]`;
-      const tries = ti.tryNumber === 0 ? 'it has not run yet' : ti.tryNumber === 1 ? 'it has try 1 only' : `it has tries 1–${ti.tryNumber}`;
+      const tries =
+        ti.tryNumber === 0
+          ? ENDED_WITHOUT_TRY.has(ti.state)
+            ? `it never ran: it is ${ti.state}`
+            : 'it has not run yet'
+          : ti.tryNumber === 1
+            ? 'it has try 1 only'
+            : `it has tries 1–${ti.tryNumber}`;
       throw new NotFoundError('try', `${q.try} of task ${task}`, tries);
     }
     // Without `try`, the latest: 0, with no lines, for a task that has not run (QA round 40a F4:

@@ -73,7 +73,10 @@ export const port = z.coerce
   .int('must be a port number from 1 to 65535')
   .min(1, 'must be a port number from 1 to 65535')
   .max(65535, 'must be a port number from 1 to 65535');
-export const httpUrl = z.string().url().refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL');
+export const httpUrl = z
+  .string()
+  .url('must be an http(s) URL, e.g. https://sluice.example.com')
+  .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL, e.g. https://sluice.example.com');
 export const logLevel = z.enum(['error', 'warn', 'info', 'debug'], { error: 'must be one of error, warn, info, debug' });
 export const logFormat = z.enum(['json', 'pretty'], { error: 'must be json or pretty' });
 
@@ -119,6 +122,13 @@ export function parseConfig<T extends z.ZodType>(
     const setting = String(issue.path[0] ?? 'configuration');
     if (said.has(setting)) continue;
     said.add(setting);
+    // What the caller says of a setting goes before what its value lacks: a dev token beside an
+    // issuer is to be removed, not made longer (QA round 40c F7).
+    const instead = also.find((e) => e.setting === setting);
+    if (instead) {
+      errors.push(instead);
+      continue;
+    }
     const doc = (docs as Record<string, SettingDoc>)[setting] ?? (SETTINGS as Record<string, SettingDoc>)[setting];
     const got = env[setting];
     const problem = got === undefined || got === '' ? `is not set (${doc?.description ?? 'required'})` : issue.message;

@@ -114,7 +114,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
           <label htmlFor="source-config-draft" className="muted small">
             JSON. A secret shown as {MASK} keeps its saved value; type a new one to replace it.
           </label>
-          <textarea id="source-config-draft" aria-label="Source config (JSON)" spellCheck={false} rows={Math.min(24, draft.split('\n').length + 2)} value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <textarea id="source-config-draft" aria-label="Source config (JSON)" spellCheck={false} readOnly={busy} rows={Math.min(24, draft.split('\n').length + 2)} value={draft} onChange={(e) => setDraft(e.target.value)} />
           <div className="controls">
             <button type="submit" className="primary" disabled={busy}>{busy ? 'Saving…' : 'Save config'}</button>
             <button type="button" disabled={busy} onClick={() => { setDraft(null); setError(null); setRefused(false); }}>Cancel</button>

@@ -28,7 +28,7 @@ function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: num
   if (tryNumber === task.try_number && earlier !== undefined) {
     // The latest try ended, and no try came after it: a clear waits to run the next one, or the
     // run was cancelled before its retry started (QA round 40a F2: its time ran to the cancel).
-    facts = `${latest}${ended} · the task is ${stateLabel(task.state)} since`;
+    facts = `${latest}${ended} · no try since; the task is ${stateLabel(task.state)}`;
   } else if (task.try_number === 0) {
     facts = `${ENDED.has(task.state) ? 'no try ran' : 'no try yet'} (up to ${task.max_tries})`;
   } else if (tryNumber === task.try_number) {
@@ -152,7 +152,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const label = task ? taskName(task) : taskId;
   // The shown try when it is an earlier one: its own state and duration.
   const earlier = task?.earlier_tries.find((e) => e.try_number === tryNumber);
-  const tries = Math.max(1, task?.try_number ?? 1);
+  // A task that ended without a try has no try to show a tab for.
+  const tries = task !== null && task.try_number === 0 && ENDED.has(task.state) ? 0 : Math.max(1, task?.try_number ?? 1);
   useDocumentTitle(`Log: ${label}`, `run ${shortId(runId)}`, run?.job_name);
   return (
     <main id="main">
