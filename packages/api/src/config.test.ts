@@ -78,5 +78,10 @@ test("what the authentication settings say together goes before what one value l
     () => loadApiConfig({ ...base, SLUICE_AUTH_ISSUER: 'https://login.example.com', SLUICE_AUTH_AUDIENCE: 'sluice-api', SLUICE_DEV_TOKEN: 'short' }),
     (e: unknown) => e instanceof ConfigError && e.setting === 'SLUICE_DEV_TOKEN' && /with SLUICE_AUTH_ISSUER set, unset it/.test(e.message) && !e.message.includes('12 characters'),
   );
+  // And both of an issuer's problems at once: no audience, and a dev token left beside it.
+  assert.throws(
+    () => loadApiConfig({ ...base, SLUICE_AUTH_ISSUER: 'https://login.example.com' }),
+    (e: unknown) => e instanceof ConfigError && /^2 settings are not set or not valid:\n {2}SLUICE_AUTH_AUDIENCE: is required with SLUICE_AUTH_ISSUER.*\n {2}SLUICE_DEV_TOKEN: is for single-user development/.test(e.message),
+  );
   assert.throws(() => loadApiConfig({ ...base, SLUICE_PUBLIC_URL: 'notaurl' }), /SLUICE_PUBLIC_URL: must be an http\(s\) URL, e\.g\. https:\/\/sluice\.example\.com/);
 });

@@ -72,30 +72,31 @@ export interface ApiConfig {
  */
 function authProblems(env: Record<string, string | undefined>): ConfigError[] {
   const set = (name: string): boolean => (env[name] ?? '') !== '';
+  const problems: ConfigError[] = [];
   if (set('SLUICE_AUTH_ISSUER') && !set('SLUICE_AUTH_AUDIENCE')) {
-    return [new ConfigError('SLUICE_AUTH_AUDIENCE', 'is required with SLUICE_AUTH_ISSUER (tokens must name this API as audience)', 'sluice-api')];
+    problems.push(new ConfigError('SLUICE_AUTH_AUDIENCE', 'is required with SLUICE_AUTH_ISSUER (tokens must name this API as audience)', 'sluice-api'));
   }
   if (set('SLUICE_AUTH_ISSUER') && set('SLUICE_DEV_TOKEN')) {
     // The dev token is an admin's, never expires, and is checked before any JWT: beside an issuer
     // (whose API listens on every interface) a leftover one would be a password to everything.
-    return [
+    problems.push(
       new ConfigError(
         'SLUICE_DEV_TOKEN',
         'is for single-user development, without an OAuth issuer: with SLUICE_AUTH_ISSUER set, unset it (the issuer\'s tokens sign people in)',
         null,
       ),
-    ];
+    );
   }
   if (!set('SLUICE_AUTH_ISSUER') && !set('SLUICE_DEV_TOKEN')) {
-    return [
+    problems.push(
       new ConfigError(
         'SLUICE_AUTH_ISSUER',
         'is not set, and neither is SLUICE_DEV_TOKEN: the API would accept no one (set an OAuth issuer, or a dev token for one machine)',
         'https://login.example.com/realms/data',
       ),
-    ];
+    );
   }
-  return [];
+  return problems;
 }
 
 /** Parses the environment into an {@link ApiConfig}; a ConfigError names every bad variable. */
