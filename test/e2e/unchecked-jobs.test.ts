@@ -85,7 +85,7 @@ test('an encryption of a column no stream has fails the run before any load; a r
   const cursor = await run(await create('encrypts the cursor', { column: 'seq', encryption_key_name: 'pii-unchecked' }));
   assert.equal(cursor.state, 'failed');
   const refused = cursor.tasks.find((t) => t.task_id === 'extract');
-  assert.match(refused?.error ?? '', /column_transformations\[0\] encrypts "seq", the cursor of stream "users": .*: encrypt other columns: nothing is read \(re-create the job without that encryption; its saved state can be carried over\)$/);
+  assert.match(refused?.error ?? '', /column_transformations\[0\] encrypts "seq", the cursor of stream "users": .*: encrypt other columns\. Nothing is read: re-create the job without that encryption \(its saved state can be carried over\)$/);
   assert.equal(refused?.try_number, 1, 'a configuration error is not retried');
   const cursorLog = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${cursor.run_id}/tasks/extract/logs`);
   assert.ok(!cursorLog.body.lines.some((l) => l.message.startsWith('source >')), 'the connector read nothing');

@@ -241,7 +241,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     // The API refuses it when it can see the catalog at create; this is the check for jobs it could not see.
     refuseRead: (reads) => {
       const encrypted = encryptedCursors(reads, storedTransformations.parse(ctx.job.columnTransformations));
-      return encrypted.length === 0 ? null : `${encrypted.map((e) => `column_transformations[${e.index}] ${e.message}`).join('; ')}: nothing is read (re-create the job without that encryption; its saved state can be carried over)`;
+      return encrypted.length === 0 ? null : `${encrypted.map((e) => `column_transformations[${e.index}] ${e.message}`).join('; ')}. Nothing is read: re-create the job without that encryption (its saved state can be carried over)`;
     },
     onLog,
     onProgress: (p) => ctx.progress({ rows: p.records, bytes: p.bytes }),
