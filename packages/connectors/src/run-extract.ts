@@ -98,8 +98,9 @@ export interface RunExtractOptions {
    */
   stillCurrent?: () => Promise<boolean>;
   /**
-   * The job's rule on its streams' cursors, asked before the connector reads: a message refuses the read as a configuration error, and nothing
-   * is read (an encrypted cursor, which the state would keep in plaintext).
+   * The job's rule on its streams' cursors, asked before the connector reads: a message refuses
+   * the read as a configuration error, and nothing is read (an encrypted cursor, which the state
+   * would keep in plaintext).
    */
   refuseRead?: (streams: readonly StreamRead[]) => string | null;
 }

@@ -29,7 +29,7 @@ import { canonicalSchedule } from '@sluice/core/cron';
 import { canonicalJson } from '@sluice/core/json';
 import { findSecretPaths, pathsToMask, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
-import { queuedRunWait } from '@sluice/core/states';
+import { FINISHED_TASK_STATES, queuedRunWait } from '@sluice/core/states';
 import { settingsVersion } from './settings-version.ts';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
@@ -78,9 +78,6 @@ const LATE_SPEC_WAIT_MS = 5 * 60_000;
 const HINT_SPEC_WAIT_MS = 2_000;
 /** How long after a background spec lookup got nothing another is not made (answers of the connector's jobs would each start one). */
 const SPEC_LOOKUP_PAUSE_MS = 60_000;
-
-/** Task states after which a task that had no try gets none, unless cleared. */
-const ENDED_WITHOUT_TRY: ReadonlySet<string> = new Set(['cancelled', 'upstream_failed', 'skipped']);
 
 /** The response header of a create that names the connector checks its job's first run makes instead. */
 export const UNCHECKED_HEADER = 'Sluice-Unchecked';
@@ -734,7 +731,7 @@ export class JobService {
       const task = ti.mapIndex === -1 ? taskId : `${taskId}[${ti.mapIndex}]`;
       const tries =
         ti.tryNumber === 0
-          ? ENDED_WITHOUT_TRY.has(ti.state)
+          ? (FINISHED_TASK_STATES as readonly string[]).includes(ti.state)
             ? `it never ran: it is ${ti.state}`
             : 'it has not run yet'
           : ti.tryNumber === 1

@@ -2,8 +2,6 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { FieldIssue } from '@sluice/core';
 import { undeclaredConfigKeys, type ConnectorSpec } from '@sluice/core/secrets';
 
-/** Looks up a connector's spec; undefined when it cannot be had (not installed, no network). */
-/** `waitMs`: how long to wait for it (the lookup's own budget when unset). */
 /**
  * A connector's spec, waiting at most `waitMs` (the lookups' budget by default); undefined when it
  * cannot be had in time. `quiet`: a late spec is not said (a request that only wants it if it is

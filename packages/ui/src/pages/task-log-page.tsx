@@ -146,14 +146,14 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const notStarted =
     missing !== null && task !== null && task.try_number < tryNumber && tryNumber <= task.max_tries && !ENDED.has(task.state);
   // A task that ended without a try (cancelled while queued, upstream_failed, skipped) has no log,
-  // which is no error either (QA round 40a F4: a red "not found" over an empty log).
-  const neverRan = missing !== null && task !== null && task.try_number === 0 && ENDED.has(task.state);
+  // which is no error either (QA round 40a F4: a red "not found" over an empty log), and no try tab.
+  const endedUntried = task !== null && task.try_number === 0 && ENDED.has(task.state);
+  const neverRan = missing !== null && endedUntried;
   const shownError = error ?? (missing !== null && !notStarted && !neverRan && (run !== null || status === 'gone') ? missing : null);
   const label = task ? taskName(task) : taskId;
   // The shown try when it is an earlier one: its own state and duration.
   const earlier = task?.earlier_tries.find((e) => e.try_number === tryNumber);
-  // A task that ended without a try has no try to show a tab for.
-  const tries = task !== null && task.try_number === 0 && ENDED.has(task.state) ? 0 : Math.max(1, task?.try_number ?? 1);
+  const tries = endedUntried ? 0 : Math.max(1, task?.try_number ?? 1);
   useDocumentTitle(`Log: ${label}`, `run ${shortId(runId)}`, run?.job_name);
   return (
     <main id="main">
