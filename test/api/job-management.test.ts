@@ -88,7 +88,7 @@ describe('schedule, pause, delete', () => {
 
     const d = await req('DELETE', `/api/airbyte/ingest/${id}`);
     assert.equal(d.status, 200, d.text);
-    assert.deepEqual(d.body, { flow_url: c.body.flow_url, job_id: id, error: null });
+    assert.deepEqual(d.body, { flow_url: c.body.flow_url, job_id: id, error: null, cancelled_run_ids: [] });
     assert.equal(await scheduler(id), undefined, 'a deleted job has no scheduler');
     const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
     assert.equal(row.isDeleted, true, 'the row stays (soft delete)');
@@ -412,7 +412,11 @@ describe('runs and tasks', () => {
     const queued = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
     assert.equal((await req('GET', `/api/runs/${queued}`)).body.state, 'queued');
     const endedBefore = (await req('GET', `/api/runs/${done}`)).body.ended_at as string;
-    assert.equal((await req('DELETE', `/api/airbyte/ingest/${own}`)).status, 200);
+    const deletion = await req('DELETE', `/api/airbyte/ingest/${own}`);
+    assert.equal(deletion.status, 200, deletion.text);
+    // QA round 40a F8: the answer named no run, where the cancel of queued runs names its own.
+    assert.deepEqual(deletion.body.cancelled_run_ids, [running, queued], 'the runs it cancelled, oldest first');
+    assert.deepEqual((await req('DELETE', `/api/airbyte/ingest/${own}`)).body.cancelled_run_ids, [], 'deleting again cancels none');
     for (const runId of [running, queued]) {
       const r = await req('GET', `/api/runs/${runId}`);
       assert.equal(r.body.state, 'cancelled', `run ${runId}`);

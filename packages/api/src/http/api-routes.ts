@@ -5,6 +5,7 @@ import {
   clearTaskQuery,
   createEncryptionKeyRequest,
   createIngestJobRequest,
+  deletedJobResponse,
   encryptionKeyListView,
   encryptionKeyView,
   errorResponse,
@@ -253,10 +254,10 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       tag: 'ingestion',
       scope: 'sluice:write',
       ingestErrorShape: true,
-      responses: { 200: { description: 'deleted', schema: ingestResponse }, ...jobErrors },
+      responses: { 200: { description: 'deleted', schema: deletedJobResponse }, ...jobErrors },
       async handle(ctx) {
-        const { jobId, flowUrl } = await d.jobs.delete(who(ctx), id(ctx, 'job_id'));
-        return { status: 200, body: { flow_url: flowUrl, job_id: jobId, error: null } };
+        const { jobId, flowUrl, cancelledRunIds } = await d.jobs.delete(who(ctx), id(ctx, 'job_id'));
+        return { status: 200, body: { flow_url: flowUrl, job_id: jobId, error: null, cancelled_run_ids: cancelledRunIds } };
       },
     },
     {

@@ -481,9 +481,9 @@ export class JobService {
 
   /**
    * Soft delete: the schedule stops, runs and history stay; DataHub is told the job's flow is
-   * removed. Deleting twice is harmless.
+   * removed. Answers the runs under way it cancelled. Deleting twice is harmless (and cancels none).
    */
-  async delete(p: Principal, jobId: string): Promise<{ jobId: string; flowUrl: string }> {
+  async delete(p: Principal, jobId: string): Promise<{ jobId: string; flowUrl: string; cancelledRunIds: string[] }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (!job.isDeleted) {
@@ -497,15 +497,21 @@ export class JobService {
     await this.#syncSchedule(jobId);
     // A deleted job ingests nothing more: its queued and running runs are cancelled (no new one
     // can start: run creation refuses a deleted job). Deleting again finds none.
-    const active = await this.d.prisma.dagRun.findMany({ where: { jobId, state: { in: ['queued', 'running'] } }, select: { id: true } });
+    const active = await this.d.prisma.dagRun.findMany({
+      where: { jobId, state: { in: ['queued', 'running'] } },
+      select: { id: true },
+      orderBy: [{ logicalDate: 'asc' }, { id: 'asc' }],
+    });
+    const cancelledRunIds: string[] = [];
     for (const run of active) {
       try {
         await this.d.engine.cancelRun(run.id, 'job deleted');
+        cancelledRunIds.push(run.id);
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err; // it ended meanwhile
       }
     }
-    return { jobId, flowUrl: flowUrl(this.d.publicUrl, jobId) };
+    return { jobId, flowUrl: flowUrl(this.d.publicUrl, jobId), cancelledRunIds };
   }
 
   /**

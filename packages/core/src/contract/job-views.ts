@@ -21,6 +21,15 @@ export const ingestResponse = z
   .meta({ id: 'IngestResponse' });
 export type IngestResponse = z.output<typeof ingestResponse>;
 
+/** The answer of `DELETE /api/airbyte/ingest/{job_id}`: the contract's shape, with the runs the delete cancelled. */
+export const deletedJobResponse = ingestResponse
+  .extend({
+    cancelled_run_ids: z
+      .array(z.uuid())
+      .describe("the job's queued and running runs this delete cancelled, oldest logical date first (none when it was deleted before)"),
+  })
+  .meta({ id: 'DeletedJob' });
+
 /** The error body of every route outside /api/airbyte/ingest. */
 export const errorResponse = z.object({ error: z.string() }).meta({ id: 'ErrorResponse' });
 
