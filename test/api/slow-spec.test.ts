@@ -8,7 +8,8 @@
  * a spec this process has read is used at once, whatever command of the lookups still runs.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +17,7 @@ import { resolveConnector } from '@sluice/connectors';
 import { createMemoryLogger } from '@sluice/logging';
 import { connectorLookups } from '../../packages/cli/src/connector-lookups.ts';
 import { testEnv } from '../support/env.ts';
+import { setSpecSleep, specStarts, writeSlowSpecConnector } from '../support/slow-spec-connector.ts';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
 const DEV = 'dev-token-slow-spec-01';
@@ -29,35 +31,9 @@ let stopLookups: () => void;
 const lookups = createMemoryLogger();
 const savedPath = process.env['PATH'];
 
-/** The connector: its spec sleeps as many seconds as `{name}.spec-sleep` beside it says (4 if absent), and counts its starts. */
-const CONNECTOR = `#!/bin/sh
-here=$(dirname "$0")
-me=$(basename "$0")
-case "$1" in
-  spec)
-    echo started >> "$here/$me.spec-starts"
-    sleep "$(cat "$here/$me.spec-sleep" 2>/dev/null || echo 4)"
-    echo '{"type":"SPEC","spec":{"connectionSpecification":{"type":"object","properties":{"host":{"type":"string"},"password":{"type":"string","airbyte_secret":true},"check_fail":{"type":"boolean"}}}}}'
-    ;;
-  check)
-    if grep -q check_fail "$3"; then
-      echo '{"type":"CONNECTION_STATUS","connectionStatus":{"status":"FAILED","message":"no route to the host"}}'
-    else
-      echo '{"type":"CONNECTION_STATUS","connectionStatus":{"status":"SUCCEEDED"}}'
-    fi
-    ;;
-  discover)
-    echo '{"type":"CATALOG","catalog":{"streams":[{"name":"users","json_schema":{"type":"object","properties":{"id":{"type":"integer"}}},"supported_sync_modes":["full_refresh"]}]}}'
-    ;;
-esac
-`;
-
 before(async () => {
   bin = mkdtempSync(path.join(testEnv.tmpDir, 'slow-spec-bin-'));
-  for (const name of [NAME, HUNG]) {
-    writeFileSync(path.join(bin, name), CONNECTOR);
-    chmodSync(path.join(bin, name), 0o755);
-  }
+  for (const name of [NAME, HUNG]) writeSlowSpecConnector(bin, name);
   // The lookups find a connector on PATH first, as PyAirbyte does.
   process.env['PATH'] = `${bin}${path.delimiter}${savedPath ?? ''}`;
   const { close, ...lookupFns } = connectorLookups(mkdtempSync(path.join(testEnv.tmpDir, 'connectors-slow-spec-')), lookups.logger, { budgetMs: BUDGET_MS });
@@ -71,7 +47,6 @@ after(async () => {
 });
 
 const said = (): string[] => lookups.lines.map((l) => (JSON.parse(l) as { message: string }).message);
-const specStarts = (name: string): number => readFileSync(path.join(bin, `${name}.spec-starts`), 'utf8').trim().split('\n').length;
 const lateSpecLines = (name: string): string[] => said().filter((m) => m.startsWith(`no spec of ${name} within`));
 
 test('a slow spec: the check still runs and refuses a config, and one spec process serves the requests that ask while it runs', async () => {
@@ -103,15 +78,22 @@ test('a slow spec: the check still runs and refuses a config, and one spec proce
   }
   assert.equal(job.body.spec_secrets_known, true, 'the spec never came');
   assert.deepEqual(job.body.source_config, { host: 'db.example', password: '**********' });
-  assert.equal(specStarts(NAME), 1, 'spec processes started');
+  assert.equal(specStarts(bin, NAME), 1, 'spec processes started');
 });
 
 test('a spec read while a spec command of the lookups hangs is used at once: requests do not wait on the hung one (QA round 39a F2)', async () => {
-  writeFileSync(path.join(bin, `${HUNG}.spec-sleep`), '600');
+  setSpecSleep(bin, HUNG, 600);
   const body = (name: string) => ingestBody({ name, source_name: HUNG, streams: ['users'], source_config: { host: 'db.example', password: 'pw-hung-spec' } });
-  const first = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 1') });
+  const retryKey = randomUUID();
+  const first = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 1'), headers: { 'Idempotency-Key': retryKey } });
   assert.equal(first.status, 201, first.text);
   assert.equal(first.headers.get('sluice-unchecked'), 'spec');
+  // A client that timed out on the slow create retries it: the replay says the job went in unchecked (QA round 40c F3: it said nothing).
+  const replayed = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 1'), headers: { 'Idempotency-Key': retryKey } });
+  assert.equal(replayed.status, 201, replayed.text);
+  assert.equal(replayed.body.job_id, first.body.job_id);
+  assert.equal(replayed.headers.get('idempotent-replayed'), 'true');
+  assert.equal(replayed.headers.get('sluice-unchecked'), 'spec');
   assert.equal(lateSpecLines(HUNG).length, 1, said().join('\n'));
   // A new config checked while the spec still hangs: the answer names what was not checked (QA round 40c F2: a plain 200).
   const patched = await api.request('PATCH', `/api/airbyte/ingest/${String(first.body.job_id)}`, { token: DEV, body: { source_config: { host: 'db2.example', password: 'pw-hung-spec-b' } } });
@@ -119,15 +101,19 @@ test('a spec read while a spec command of the lookups hangs is used at once: req
   assert.equal(patched.headers.get('sluice-unchecked'), 'spec');
   assert.equal(lateSpecLines(HUNG).length, 2, said().join('\n'));
   // A run's extract in this process reads the spec (its command answers at once now), while the lookups' still hangs.
-  writeFileSync(path.join(bin, `${HUNG}.spec-sleep`), '0');
+  setSpecSleep(bin, HUNG, 0);
   const connector = await resolveConnector(HUNG);
   await connector.spec();
-  const second = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 2') });
+  const secondKey = randomUUID();
+  const second = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 2'), headers: { 'Idempotency-Key': secondKey } });
   assert.equal(second.status, 201, second.text);
   assert.equal(second.headers.get('sluice-unchecked'), null, 'every check was made');
+  const secondAgain = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: body('hung spec 2'), headers: { 'Idempotency-Key': secondKey } });
+  assert.equal(secondAgain.headers.get('idempotent-replayed'), 'true');
+  assert.equal(secondAgain.headers.get('sluice-unchecked'), null, "a checked create's replay has none either");
   assert.equal(lateSpecLines(HUNG).length, 2, 'the second create did not wait for the hung command');
   const job = await api.request('GET', `/api/airbyte/ingest/${String(second.body.job_id)}`, { token: DEV });
   assert.equal(job.body.spec_secrets_known, true);
   assert.deepEqual(job.body.source_config, { host: 'db.example', password: '**********' });
-  assert.equal(specStarts(HUNG), 2, 'the hung one and the run\'s');
+  assert.equal(specStarts(bin, HUNG), 2, 'the hung one and the run\'s');
 });

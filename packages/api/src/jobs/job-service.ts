@@ -96,6 +96,8 @@ export interface CreatedJob {
 
 /** A check of a job against its connector that a create or a config change may go on without. */
 export type ConnectorCheck = 'spec' | 'catalog' | 'connection';
+const CONNECTOR_CHECKS: readonly string[] = ['spec', 'catalog', 'connection'] satisfies ConnectorCheck[];
+const isConnectorCheck = (s: string): s is ConnectorCheck => CONNECTOR_CHECKS.includes(s);
 
 /**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
@@ -174,7 +176,7 @@ export class JobService {
     await refuseForeignSeal(this.d.prisma, this.d.keyring);
     const id = randomUUID();
     try {
-      await this.#store(id, spec, ownerId, { secretPaths, specSecretsKnown: connectorSpec !== undefined }, idempotencyKey, digest);
+      await this.#store(id, spec, ownerId, { secretPaths, specSecretsKnown: connectorSpec !== undefined, unchecked }, idempotencyKey, digest);
     } catch (err) {
       // The same key's create committed while this one was validating: answer that one.
       if (idempotencyKey !== null && digest !== null && isUniqueViolation(err)) {
@@ -236,7 +238,7 @@ export class JobService {
     id: string,
     spec: IngestJobSpec,
     ownerId: string,
-    { secretPaths, specSecretsKnown }: { secretPaths: string[]; specSecretsKnown: boolean },
+    { secretPaths, specSecretsKnown, unchecked }: { secretPaths: string[]; specSecretsKnown: boolean; unchecked: readonly ConnectorCheck[] },
     idempotencyKey: string | null,
     digest: string | null,
   ): Promise<void> {
@@ -249,6 +251,7 @@ export class JobService {
           sourceConfigEncrypted: sealSourceConfig(this.d.keyring, id, spec.sourceConfig),
           secretPaths,
           specSecretsKnown,
+          createUnchecked: [...unchecked],
           schemaName: spec.schemaName,
           mode: spec.mode,
           streams: spec.streams,
@@ -278,7 +281,7 @@ export class JobService {
   async #earlierCreate(ownerId: string, key: string, digest: string, sourceConfig: Record<string, unknown>): Promise<CreatedJob | undefined> {
     const job = await this.d.prisma.ingestionJob.findUnique({
       where: { ownerId_idempotencyKey: { ownerId, idempotencyKey: key } },
-      select: { id: true, requestDigest: true, sourceConfigEncrypted: true, sourceConfigChangedAt: true },
+      select: { id: true, requestDigest: true, sourceConfigEncrypted: true, sourceConfigChangedAt: true, createUnchecked: true },
     });
     if (!job) return undefined;
     // Once the config changed after the create (PATCH, a connector's refresh), the stored one is
@@ -292,7 +295,10 @@ export class JobService {
       );
     }
     this.#log.info('ingestion job create repeated; answered the job its idempotency key made', { jobId: job.id, owner: ownerId });
-    return { jobId: job.id, flowUrl: flowUrl(this.d.publicUrl, job.id), replayed: true, unchecked: [] };
+    // The replay says what the create said: a client that timed out on a slow, unchecked create
+    // and retried learns that its job was stored unchecked (QA round 40c F3).
+    const unchecked = job.createUnchecked.filter(isConnectorCheck);
+    return { jobId: job.id, flowUrl: flowUrl(this.d.publicUrl, job.id), replayed: true, unchecked };
   }
 
   async list(p: Principal, q: ListJobsQuery): Promise<{ jobs: JobView[]; total: number; limit: number; offset: number }> {
