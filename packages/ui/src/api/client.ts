@@ -27,6 +27,11 @@ export class ApiClient {
 
   /** `extra`: request headers of the call's own (an If-Match). */
   async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+    return (await this.exchange<T>(method, path, body, extra)).body;
+  }
+
+  /** As `request`, with the answer's headers (a save's `Sluice-Unchecked`). */
+  async exchange<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ body: T; headers: Headers }> {
     const headers: Record<string, string> = { Accept: 'application/json', ...extra, ...this.auth.headers() };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
@@ -60,7 +65,7 @@ export class ApiClient {
       }
       throw new ApiError(res.status, said);
     }
-    return data as T;
+    return { body: data as T, headers: res.headers };
   }
 
   get<T>(path: string): Promise<T> {

@@ -55,7 +55,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
     setBusy(true);
     try {
       // The PATCH answers with the changed job: the page shows it at once, not the old config until a re-read.
-      const changed = await api.request<Job>(
+      const { body: changed, headers } = await api.exchange<Job>(
         'PATCH',
         `/api/airbyte/ingest/${encodeURIComponent(base.job_id)}`,
         { source_config: restoreDisplayMasks(edited, base.source_config) },
@@ -64,7 +64,13 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
       onSaved(changed);
       setDraft(null);
       setRefused(false);
-      setNotice('Saved: the next extract uses the new config; the saved state is kept.');
+      // What the connector could not check in time is said, as the API's header says it (QA round 40c F3: the page said nothing).
+      const unchecked = headers.get('Sluice-Unchecked');
+      setNotice(
+        unchecked === null
+          ? 'Saved: the next extract uses the new config; the saved state is kept.'
+          : `Saved without the connector's check of its ${unchecked} (the connector did not answer in time; a first install takes minutes): the next run checks them before it reads. The next extract uses the new config; the saved state is kept.`,
+      );
     } catch (err) {
       if (err instanceof ApiError && err.status === 412) {
         setError('Not saved: the job was changed elsewhere since this editor opened. Its config as it is now shows above your draft, which is kept: make your change on it, and save again.');
