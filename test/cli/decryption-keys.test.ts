@@ -8,11 +8,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { EncryptionKeyStore, MasterKeyring, sealSourceConfig } from '@sluice/crypto';
+import { createPrismaClient, migrate } from '@sluice/db';
+import { freePort, startPostgres } from '@sluice/local-services';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
 
@@ -28,8 +31,8 @@ after(async () => {
   await db.drop();
 });
 
-function run(command: string, args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+function run(command: string, args: string[], env: Record<string, string>, stdin = '', cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -86,6 +89,46 @@ test('a key that does not exist, no key name, or another master key: one line ea
   assert.equal(other.stdout, '');
   const keys = new EncryptionKeyStore(db.prisma, MasterKeyring.fromBase64(masterKey));
   assert.equal((await keys.get('pii')).disclosures.length, 1, 'a key that could not be opened was not disclosed, and is not recorded as if it were');
+});
+
+test("in a checkout that pnpm start runs, the command uses that start's local PostgreSQL and master key when they are unset (QA round 40b F3)", { timeout: 90_000 }, async () => {
+  const checkout = mkdtempSync(path.join(testEnv.tmpDir, 'checkout-'));
+  const home = path.join(checkout, '.sluice');
+  mkdirSync(home);
+  // PostgreSQL runs as its own user when the tests run as root, and must reach its data directory.
+  chmodSync(checkout, 0o755);
+  chmodSync(home, 0o755);
+  const localKey = randomBytes(32).toString('base64');
+  writeFileSync(path.join(home, 'master.key'), `${localKey}\n`, { mode: 0o600 });
+  // The local PostgreSQL as pnpm start runs it (user and database sluice), on a port of its own.
+  const port = await freePort();
+  const local = await startPostgres(path.join(home, 'postgres'), port, { durable: false });
+  try {
+    await migrate(local.url);
+    const prisma = createPrismaClient(local.url, { max: 1 });
+    try {
+      await new EncryptionKeyStore(prisma, MasterKeyring.fromBase64(localKey)).create('pii', null);
+    } finally {
+      await prisma.$disconnect();
+    }
+    const unset = { DATABASE_URL: '', SLUICE_MASTER_KEY: '', SLUICE_LOG_FORMAT: 'json' };
+    // Run from the checkout: tsx is imported by its path, as the checkout's cwd is not the repository's.
+    const tsx = import.meta.resolve('tsx');
+    const r = await run(process.execPath, ['--import', tsx, main, 'decryption-keys', 'pii'], { ...unset, SLUICE_LOCAL_POSTGRES_PORT: String(port) }, '', checkout);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { versions: { version: number }[] }).versions.map((v) => v.version), [1]);
+    assert.ok(r.stderr.includes(`SLUICE_MASTER_KEY is not set: using ${path.join(home, 'master.key')}, the master key pnpm start made here`), r.stderr);
+    assert.ok(r.stderr.includes(`DATABASE_URL is not set: using pnpm start's local PostgreSQL at postgresql://sluice@127.0.0.1:${port}/sluice (it runs while pnpm start does)`), r.stderr);
+    assert.ok(!r.stderr.includes(localKey), 'the key itself is not said');
+    // Elsewhere (no .sluice/ of a start), both are still asked for, at once.
+    const elsewhere = await run(process.execPath, ['--import', tsx, main, 'decryption-keys', 'pii'], unset, '', testEnv.tmpDir);
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stderr, /DATABASE_URL/);
+    assert.match(elsewhere.stderr, /SLUICE_MASTER_KEY/);
+    assert.equal(elsewhere.stdout, '');
+  } finally {
+    await local.stop();
+  }
 });
 
 /** Starts a runner with `env`, stops it once it says it started (at most 60 s), and answers what it printed; it must exit 0. */

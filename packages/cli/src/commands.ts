@@ -16,7 +16,7 @@ import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis, checkSchemaNotNewer } from './check-services.ts';
 import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
-import { localSecret, newDevToken, newMasterKey } from './local-defaults.ts';
+import { localSecret, MASTER_KEY_FILE, newDevToken, newMasterKey } from './local-defaults.ts';
 import { closeAll, type Closer } from './shutdown.ts';
 import { claimStartDirectory } from './start-lock.ts';
 
@@ -42,8 +42,8 @@ const API_DATABASE_CLIENT_STEP = {
   givenUp: 'a statement of a request the stop cut was left; PostgreSQL rolls back its transaction, if any, when it finds the connection gone',
 } as const;
 
-function makeLogger(level: string, format: LogFormat | undefined | null): Logger {
-  return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json') });
+function makeLogger(level: string, format: LogFormat | undefined | null, options: { allToStderr?: boolean } = {}): Logger {
+  return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json'), ...options });
 }
 
 /** What the start line says of a local service an earlier start left running. */
@@ -234,7 +234,7 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
     await checkPostgres(databaseUrl, { start: true });
     await checkRedis(redisUrl, { start: true });
 
-    const masterKey = cfg.SLUICE_MASTER_KEY ?? localSecret(home, 'master.key', newMasterKey);
+    const masterKey = cfg.SLUICE_MASTER_KEY ?? localSecret(home, MASTER_KEY_FILE, newMasterKey);
     const devToken = cfg.SLUICE_DEV_TOKEN ?? (cfg.SLUICE_AUTH_ISSUER ? undefined : localSecret(home, 'dev-token', newDevToken));
     secrets.add(masterKey);
     if (devToken) secrets.add(devToken);
@@ -495,8 +495,12 @@ export async function runMigrate(cfg: { DATABASE_URL: string; SLUICE_LOG_LEVEL: 
 export async function runDecryptionKeys(
   cfg: { DATABASE_URL: string; SLUICE_MASTER_KEY: string; SLUICE_MASTER_KEY_PREVIOUS?: string[] | undefined; SLUICE_LOG_LEVEL: string; SLUICE_LOG_FORMAT?: LogFormat | undefined },
   name: string,
+  /** Which settings were taken from the checkout's `pnpm start`, said before anything else. */
+  taken: readonly string[] = [],
 ): Promise<void> {
-  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT);
+  // Its stdout is the keys' JSON, for a reader to parse: what it says goes to stderr.
+  const logger = makeLogger(cfg.SLUICE_LOG_LEVEL, cfg.SLUICE_LOG_FORMAT, { allToStderr: true });
+  for (const line of taken) logger.info(line);
   secrets.addUrlPassword(cfg.DATABASE_URL);
   await checkPostgres(cfg.DATABASE_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL, { max: 1 });

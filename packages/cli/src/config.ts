@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DUCKDB_MIN_MEMORY_BYTES, httpUrl, logFormat, logLevel, masterKey, port, postgresUrl, redisUrl, sizeInBytes, storageUrl, wholeNumber, type SettingDoc, type SettingName } from '@sluice/core/config';
 import { datahubConfigFields } from '@sluice/datahub';
+import { LOCAL_POSTGRES_PORT } from './local-defaults.ts';
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
@@ -77,13 +78,20 @@ export const runnerConfigSchema = z.object({
  * (QA round 33a F6: a missing master key was answered with the example of a fresh random one).
  */
 export const DECRYPTION_KEYS_SETTINGS = {
-  DATABASE_URL: { description: "the installation's PostgreSQL", example: 'postgresql://sluice@127.0.0.1:54329/sluice (pnpm start\'s local one)' },
-  SLUICE_MASTER_KEY: { description: "the installation's master key, which sealed the key's versions", example: '$(cat .sluice/master.key) (pnpm start\'s)' },
+  DATABASE_URL: {
+    description: "the installation's PostgreSQL",
+    example: `postgresql://sluice@127.0.0.1:${LOCAL_POSTGRES_PORT}/sluice (pnpm start's local one)`,
+  },
+  SLUICE_MASTER_KEY: {
+    description: "the installation's master key, which sealed the key's versions",
+    example: "$(cat .sluice/master.key) (pnpm start's)",
+  },
 } satisfies Partial<Record<SettingName, SettingDoc>>;
 
 /** `sluice decryption-keys`: reads a named key's versions, sealed under the master key. */
 export const decryptionKeysConfigSchema = z.object({
   ...common,
+  SLUICE_LOCAL_POSTGRES_PORT: port.default(LOCAL_POSTGRES_PORT),
   DATABASE_URL: postgresUrl,
   SLUICE_MASTER_KEY: masterKey,
   SLUICE_MASTER_KEY_PREVIOUS: previousMasterKeys,
@@ -105,7 +113,7 @@ export function startConfigSchema(cwd: string) {
     SLUICE_STORAGE_URL: storageUrl.default(`file://${path.join(cwd, '.sluice', 'warehouse')}`),
     SLUICE_PORT: port.default(8080),
     // The local PostgreSQL and Redis it runs when DATABASE_URL / REDIS_URL are unset.
-    SLUICE_LOCAL_POSTGRES_PORT: port.default(54329),
+    SLUICE_LOCAL_POSTGRES_PORT: port.default(LOCAL_POSTGRES_PORT),
     SLUICE_LOCAL_REDIS_PORT: port.default(63799),
     SLUICE_PUBLIC_URL: optional(httpUrl),
     SLUICE_MASTER_KEY: optional(masterKey),

@@ -11,6 +11,7 @@ import { apiConfigSchema } from '@sluice/api';
 import { LocalServiceError } from '@sluice/local-services';
 import { MigrationError } from '@sluice/db';
 import { runApi, runDecryptionKeys, runMigrate, runRunner, runScheduler, runStart } from './commands.ts';
+import { startsOwnSettings } from './local-defaults.ts';
 import { DECRYPTION_KEYS_SETTINGS, decryptionKeysConfigSchema, runnerConfigSchema, schedulerConfigSchema, migrateConfigSchema, startConfigSchema } from './config.ts';
 
 const USAGE = `usage: sluice <command>
@@ -22,7 +23,8 @@ const USAGE = `usage: sluice <command>
   migrate     applies database migrations
   decryption-keys <key name>
               prints the AES-256-GCM keys that decrypt the columns a named key encrypts
-              (for the tables' readers; needs DATABASE_URL and SLUICE_MASTER_KEY; see docs/encryption.md)`;
+              (for the tables' readers; needs DATABASE_URL and SLUICE_MASTER_KEY, which in a checkout
+              that pnpm start runs are that start's when unset; see docs/encryption.md)`;
 
 /** The settings each command reads (its configuration's variables). */
 function settingsOf(command: string): string[] | undefined {
@@ -127,7 +129,11 @@ async function main(argv: string[]): Promise<void> {
         process.exitCode = 2;
         return;
       }
-      return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, env, DECRYPTION_KEYS_SETTINGS), argv[1]);
+      {
+        // In a checkout that `pnpm start` runs, what is unset is that start's (its local database, its master key).
+        const own = startsOwnSettings(path.join(process.cwd(), '.sluice'), env);
+        return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, { ...env, ...own.env }, DECRYPTION_KEYS_SETTINGS), argv[1], own.said);
+      }
     case undefined:
       // No command is a usage error, as an unknown one is: a script that lost its command can tell (QA round 37b F7).
       process.stderr.write(`${USAGE}\n`);

@@ -60,6 +60,11 @@ function postgresIds(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** The URL of the local PostgreSQL `startPostgres` runs on `port`. */
+export function localPostgresUrl(port: number): string {
+  return `postgresql://sluice@127.0.0.1:${port}/sluice`;
+}
+
 /**
  * Runs a PostgreSQL cluster in `dataDir` on 127.0.0.1:`port`, creating it with trust auth for
  * user `sluice` and database `sluice` on first use. As root, the server runs as `postgres`.
@@ -67,7 +72,7 @@ function postgresIds(): { uid: number; gid: number } | undefined {
  * machine crash may corrupt the cluster. A cluster whose data is kept (`pnpm start`) is durable.
  */
 export async function startPostgres(dataDir: string, port: number, options: { durable: boolean; settings?: ServiceSettings }): Promise<LocalService> {
-  const url = `postgresql://sluice@127.0.0.1:${port}/sluice`;
+  const url = localPostgresUrl(port);
   const bin = postgresBinDir();
   if (!bin) {
     throw new LocalServiceError(

@@ -79,6 +79,8 @@ export interface CreateLoggerOptions {
   /** Extra transports (e.g. a task log sink); the console transport is always present unless `silent`. */
   transports?: winston.transport[];
   silent?: boolean;
+  /** Every level to stderr, for a command whose stdout is its answer (`sluice decryption-keys`); else errors and warnings only. */
+  allToStderr?: boolean;
 }
 
 /**
@@ -99,7 +101,10 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
       format === 'json' ? winston.format.json() : winston.format.combine(winston.format.colorize(), pretty),
     ),
     transports: [
-      new winston.transports.Console({ silent: options.silent ?? false, stderrLevels: ['error', 'warn'] }),
+      new winston.transports.Console({
+        silent: options.silent ?? false,
+        stderrLevels: options.allToStderr === true ? Object.keys(winston.config.npm.levels) : ['error', 'warn'],
+      }),
       ...extra,
     ],
   });
