@@ -662,6 +662,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await clearExtract.getByRole('button', { name: 'Clear and re-run' }).click();
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
+    // The run started again at the clear; the page says so, though only extract's earlier try
+    // holds the first start (QA round 40a F6: no word, beside a timeline starting before "Started").
+    await page.getByTestId('run-rerun').waitFor({ timeout: 15_000 });
+    assert.match((await page.getByTestId('run-rerun').textContent()) ?? '', /^ since a clear re-ran it; its first task started /);
     await page.getByRole('button', { name: 'Cancel run…' }).click();
     await page.getByRole('dialog', { name: 'Cancel this run?' }).getByRole('button', { name: 'Cancel run' }).click();
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });

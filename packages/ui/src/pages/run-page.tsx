@@ -127,7 +127,11 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   // the run waited for a runner (QA round 36b), nor a restart's.
   const taskStarts = tasks.flatMap((t) => (t.started_at === null ? [] : [Date.parse(t.started_at)]));
   const firstStart = taskStarts.length > 0 ? Math.min(...taskStarts) : null;
-  const rerunSince = startedAt !== null && firstStart !== null && firstStart < Date.parse(startedAt) ? startedAt : null;
+  // A try started before the run's start was one before a clear: the tries a clear reset count too
+  // (QA round 40a F6: a cleared extract, whose first try only its earlier tries keep, left no word).
+  const everStarts = tasks.flatMap((t) => t.earlier_tries.map((e) => Date.parse(e.started_at)));
+  const firstEver = Math.min(...everStarts, ...taskStarts);
+  const rerunFirst = startedAt !== null && Number.isFinite(firstEver) && firstEver < Date.parse(startedAt) ? firstEver : null;
   const span = firstStart !== null ? elapsed(new Date(firstStart).toISOString(), endedAt, now) : duration;
   const avgRate = span !== null && span > 0 ? (totalRows * 1000) / span : null;
   const failed = tasks.filter((t) => t.error !== null && t.error !== '');
@@ -160,8 +164,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
           <dt>Duration</dt>
           <dd>
             {formatDuration(duration)}
-            {rerunSince !== null && firstStart !== null ? (
-              <span className="muted small" data-testid="run-rerun">{` since a clear re-ran it; its first task started ${formatDate(new Date(firstStart).toISOString())}`}</span>
+            {rerunFirst !== null ? (
+              <span className="muted small" data-testid="run-rerun">{` since a clear re-ran it; its first task started ${formatDate(new Date(rerunFirst).toISOString())}`}</span>
             ) : null}
           </dd>
         </div>
