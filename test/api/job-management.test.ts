@@ -403,6 +403,20 @@ describe('runs and tasks', () => {
     assert.ok([...answers].every((a) => a === '201' || a === '409 job {job} is deleted'), [...answers].join('; '));
   });
 
+  test('a fire that made no run, as a scheduled run already waited, is named on the job (QA round 41a F3: only a log line said it)', async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'skipped fire', schedule: '*/5 * * * *' }))).body.job_id as string;
+    assert.equal((await req('GET', `/api/airbyte/ingest/${own}`)).body.skipped_fire_at, null, 'none yet');
+    // The scheduler's fires, made here; no runner: the first run stays running, the second waits.
+    const fire = (minutes: number): Date => new Date(Date.UTC(2026, 0, 5, 10, minutes));
+    for (const m of [0, 5]) assert.notEqual(await api.engine.schedules.createScheduledRun(own, fire(m)), null);
+    assert.equal(await api.engine.schedules.createScheduledRun(own, fire(10)), null, 'a third fire while one waits: no run');
+    const job = await req('GET', `/api/airbyte/ingest/${own}`);
+    assert.equal(job.body.skipped_fire_at, fire(10).toISOString());
+    const runs = (await req('GET', `/api/airbyte/ingest/${own}/runs`)).body.runs as { logical_date: string }[];
+    assert.ok(!runs.some((r) => r.logical_date === fire(10).toISOString()), 'the skipped fire has no run');
+    await req('DELETE', `/api/airbyte/ingest/${own}`);
+  });
+
   test('deleting a job cancels its runs under way, running and queued; its finished runs stay as they were', async () => {
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'deleted while running' }))).body.job_id as string;
     const done = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;

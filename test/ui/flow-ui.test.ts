@@ -1069,8 +1069,15 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
 
   test('delete asks for confirmation, then the job leaves the list', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'delete me', schedule: '* * * * *' });
+    // A fire that made no run (the scheduler keeps its time; the API test makes one for real) is
+    // said beside the missed-fires policy: the run list has no row for it (QA round 41a F3).
+    await stack.db.prisma.ingestionJob.update({ where: { id: jobId }, data: { skippedFireAt: new Date('2026-01-05T10:10:00Z') } });
     const page = await context.newPage();
     await page.goto(flowUrl);
+    assert.match(
+      (await page.getByTestId('skipped-fire').textContent({ timeout: 15_000 })) ?? '',
+      /^latest fire with no run: .+, as a scheduled run already waited queued \(it reads on from where the runs before it left off\)$/,
+    );
     await page.getByRole('button', { name: 'Delete…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Delete this job?' });
     await dialog.waitFor();

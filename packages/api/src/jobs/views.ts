@@ -65,6 +65,7 @@ export function jobView(job: IngestionJobModel, maskedConfig: Record<string, unk
     add_ingestion_metadata: job.addIngestionMetadata,
     is_paused: job.isPaused,
     next_fire_at: iso(nextFireOf(job)),
+    skipped_fire_at: iso(job.skippedFireAt),
     created_at: job.createdAt.toISOString(),
     updated_at: job.updatedAt.toISOString(),
     settings_version: settingsVersion(job),

@@ -96,6 +96,11 @@ export const jobView = z
       .describe(
         "when the schedule fires next, in UTC (the schedule read in the job's timezone, as the scheduler reads it); null for a job without a schedule, a paused job and a deleted one",
       ),
+    skipped_fire_at: timestamp
+      .nullable()
+      .describe(
+        "the latest fire that made no run on purpose: catchup off, max_active_runs busy, and a scheduled run of the job already waiting queued, which reads on from where the runs before it left off (a fire missed while no scheduler ran is another matter: the latest one runs); null when none was",
+      ),
     ...statusFields,
     created_at: timestamp,
     updated_at: timestamp,

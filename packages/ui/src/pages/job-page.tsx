@@ -298,6 +298,12 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
                   {schedule.catchup
                     ? 'all run (catch-up); while runs are under way, each fire queues its run'
                     : 'the latest runs after an outage; none after a pause; while runs are under way, one fire waits queued'}
+                  {job.skipped_fire_at !== null ? (
+                    // A fire that made no run is no row of the run list: its time is said here (QA round 41a F3).
+                    <div className="muted small" data-testid="skipped-fire">
+                      latest fire with no run: {formatDate(job.skipped_fire_at)}, as a scheduled run already waited queued (it reads on from where the runs before it left off)
+                    </div>
+                  ) : null}
                 </dd>
               </>
             ) : null}
