@@ -91,7 +91,7 @@ test('a key that does not exist, no key name, or another master key: one line ea
   assert.equal((await keys.get('pii')).disclosures.length, 1, 'a key that could not be opened was not disclosed, and is not recorded as if it were');
 });
 
-test("in a checkout that pnpm start runs, the command uses that start's local PostgreSQL and master key when they are unset (QA round 40b F3)", { timeout: 90_000 }, async () => {
+test("in a checkout that pnpm start runs, the command uses that start's local PostgreSQL and master key when they are unset (QA rounds 40b F3, 41b F1)", { timeout: 90_000 }, async () => {
   const checkout = mkdtempSync(path.join(testEnv.tmpDir, 'checkout-'));
   const home = path.join(checkout, '.sluice');
   mkdirSync(home);
@@ -100,9 +100,14 @@ test("in a checkout that pnpm start runs, the command uses that start's local Po
   chmodSync(home, 0o755);
   const localKey = randomBytes(32).toString('base64');
   writeFileSync(path.join(home, 'master.key'), `${localKey}\n`, { mode: 0o600 });
-  // The local PostgreSQL as pnpm start runs it (user and database sluice), on a port of its own.
+  // The local PostgreSQL as pnpm start runs it (user and database sluice), on a port other than
+  // the default, with nothing in the environment saying which (QA round 41b F1: the default was used).
   const port = await freePort();
   const local = await startPostgres(path.join(home, 'postgres'), port, { durable: false });
+  const unset = { DATABASE_URL: '', SLUICE_MASTER_KEY: '', SLUICE_LOCAL_POSTGRES_PORT: '', SLUICE_LOG_FORMAT: 'json' };
+  // Run from the checkout: tsx is imported by its path, as the checkout's cwd is not the repository's.
+  const tsx = import.meta.resolve('tsx');
+  const fromCheckout = () => run(process.execPath, ['--import', tsx, main, 'decryption-keys', 'pii'], unset, '', checkout);
   try {
     await migrate(local.url);
     const prisma = createPrismaClient(local.url, { max: 1 });
@@ -111,14 +116,11 @@ test("in a checkout that pnpm start runs, the command uses that start's local Po
     } finally {
       await prisma.$disconnect();
     }
-    const unset = { DATABASE_URL: '', SLUICE_MASTER_KEY: '', SLUICE_LOG_FORMAT: 'json' };
-    // Run from the checkout: tsx is imported by its path, as the checkout's cwd is not the repository's.
-    const tsx = import.meta.resolve('tsx');
-    const r = await run(process.execPath, ['--import', tsx, main, 'decryption-keys', 'pii'], { ...unset, SLUICE_LOCAL_POSTGRES_PORT: String(port) }, '', checkout);
+    const r = await fromCheckout();
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual((JSON.parse(r.stdout) as { versions: { version: number }[] }).versions.map((v) => v.version), [1]);
     assert.ok(r.stderr.includes(`SLUICE_MASTER_KEY is not set: using ${path.join(home, 'master.key')}, the master key pnpm start made here`), r.stderr);
-    assert.ok(r.stderr.includes(`DATABASE_URL is not set: using pnpm start's local PostgreSQL at postgresql://sluice@127.0.0.1:${port}/sluice (it runs while pnpm start does)`), r.stderr);
+    assert.ok(r.stderr.includes(`DATABASE_URL is not set: using the local PostgreSQL this checkout's pnpm start runs, at postgresql://sluice@127.0.0.1:${port}/sluice`), r.stderr);
     assert.ok(!r.stderr.includes(localKey), 'the key itself is not said');
     // Elsewhere (no .sluice/ of a start), both are still asked for, at once.
     const elsewhere = await run(process.execPath, ['--import', tsx, main, 'decryption-keys', 'pii'], unset, '', testEnv.tmpDir);
@@ -129,6 +131,14 @@ test("in a checkout that pnpm start runs, the command uses that start's local Po
   } finally {
     await local.stop();
   }
+  // The start stopped: the command says to start it, or to name the database (QA round 41b F3: "start PostgreSQL there").
+  const stopped = await fromCheckout();
+  assert.equal(stopped.code, 1);
+  assert.equal(
+    stopped.stderr.trim(),
+    `sluice: DATABASE_URL: is not set, and the local PostgreSQL of this checkout's pnpm start does not run (none runs from ${path.join(home, 'postgres')}): start pnpm start here, or set DATABASE_URL to the installation's`,
+  );
+  assert.equal(stopped.stdout, '');
 });
 
 /** Starts a runner with `env`, stops it once it says it started (at most 60 s), and answers what it printed; it must exit 0. */

@@ -16,7 +16,7 @@ import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis, checkSchemaNotNewer } from './check-services.ts';
 import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
-import { localSecret, MASTER_KEY_FILE, newDevToken, newMasterKey } from './local-defaults.ts';
+import { LOCAL_POSTGRES_DIR, localSecret, MASTER_KEY_FILE, newDevToken, newMasterKey } from './local-defaults.ts';
 import { closeAll, type Closer } from './shutdown.ts';
 import { claimStartDirectory } from './start-lock.ts';
 
@@ -224,10 +224,10 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
   try {
     let databaseUrl = cfg.DATABASE_URL;
     if (!databaseUrl) {
-      const pg = await startPostgres(path.join(home, 'postgres'), cfg.SLUICE_LOCAL_POSTGRES_PORT, { durable: true, settings: { port: 'SLUICE_LOCAL_POSTGRES_PORT', url: 'DATABASE_URL' } });
+      const pg = await startPostgres(path.join(home, LOCAL_POSTGRES_DIR), cfg.SLUICE_LOCAL_POSTGRES_PORT, { durable: true, settings: { port: 'SLUICE_LOCAL_POSTGRES_PORT', url: 'DATABASE_URL' } });
       closers.push({ name: `local service ${pg.url}`, close: () => pg.stop() });
       databaseUrl = pg.url;
-      logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, 'postgres')})${adoptedNote(pg)}`);
+      logger.info(`DATABASE_URL is not set: using a local PostgreSQL at ${pg.url} (data in ${path.join(home, LOCAL_POSTGRES_DIR)})${adoptedNote(pg)}`);
     }
     let redisUrl = cfg.REDIS_URL;
     if (!redisUrl) {

@@ -91,7 +91,6 @@ export const DECRYPTION_KEYS_SETTINGS = {
 /** `sluice decryption-keys`: reads a named key's versions, sealed under the master key. */
 export const decryptionKeysConfigSchema = z.object({
   ...common,
-  SLUICE_LOCAL_POSTGRES_PORT: port.default(LOCAL_POSTGRES_PORT),
   DATABASE_URL: postgresUrl,
   SLUICE_MASTER_KEY: masterKey,
   SLUICE_MASTER_KEY_PREVIOUS: previousMasterKeys,

@@ -132,7 +132,7 @@ async function main(argv: string[]): Promise<void> {
       {
         // In a checkout that `pnpm start` runs, what is unset is that start's (its local database, its master key).
         const own = startsOwnSettings(path.join(process.cwd(), '.sluice'), env);
-        return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, { ...env, ...own.env }, DECRYPTION_KEYS_SETTINGS), argv[1], own.said);
+        return runDecryptionKeys(parseConfig(decryptionKeysConfigSchema, { ...env, ...own.env }, DECRYPTION_KEYS_SETTINGS, own.problems), argv[1], own.said);
       }
     case undefined:
       // No command is a usage error, as an unknown one is: a script that lost its command can tell (QA round 37b F7).

@@ -1,4 +1,4 @@
-export { localPostgresUrl, startPostgres, LocalServiceError } from './postgres.ts';
+export { runningLocalPostgresUrl, startPostgres, LocalServiceError } from './postgres.ts';
 export type { LocalService, ServiceSettings } from './postgres.ts';
 export { startRedis } from './redis.ts';
 export { startS3 } from './s3.ts';

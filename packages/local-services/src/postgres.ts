@@ -61,8 +61,17 @@ function postgresIds(): { uid: number; gid: number } | undefined {
 }
 
 /** The URL of the local PostgreSQL `startPostgres` runs on `port`. */
-export function localPostgresUrl(port: number): string {
+function localPostgresUrl(port: number): string {
   return `postgresql://sluice@127.0.0.1:${port}/sluice`;
+}
+
+/**
+ * The URL of the local PostgreSQL `startPostgres` runs from `dataDir`, on the port its
+ * postmaster.pid names, while one runs there (its pid file is removed when it stops).
+ */
+export function runningLocalPostgresUrl(dataDir: string): string | undefined {
+  const port = postmasterPort(dataDir);
+  return port === undefined ? undefined : localPostgresUrl(port);
 }
 
 /**
