@@ -73,7 +73,10 @@ async function runUntilSignal(logger: Logger, closers: Closer[], o: { runsTries:
         const after = Date.now() - stoppingSince;
         if (after < SAME_SIGNAL_MS) {
           // Said, not dropped without a word (QA round 41a F1: an operator's second Ctrl-C 1 s later did nothing).
-          logger.info(`${signal} again ${(after / 1000).toFixed(1)} s after the first: taken as the same one (pnpm passes a terminal's Ctrl-C on too); send it again to exit at once`);
+          logger.info(
+            `${signal} again ${(after / 1000).toFixed(1)} s after the first: taken as the same one (pnpm passes a terminal's Ctrl-C on too); ` +
+              `one ${SAME_SIGNAL_MS / 1000} s or more after the first exits at once`,
+          );
           return;
         }
         logger.warn(`${signal} again: exiting now`);
