@@ -60,7 +60,7 @@ describe('config editor of a connector that cannot answer in time', { skip: unav
     await page.getByRole('button', { name: 'Save config' }).click();
     await page
       .getByRole('status')
-      .getByText(/^Saved without the connector's check of its spec \(the connector did not answer in time; a first install takes minutes\): the next run checks them before it reads\./)
+      .getByText(/^Saved without the connector's spec check \(it did not answer in time: its first install, or a slow command\): the next run makes it before it reads\./)
       .waitFor();
     await shot(page, 'unchecked-config-saved');
     const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });

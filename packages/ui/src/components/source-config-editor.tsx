@@ -65,11 +65,12 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
       setDraft(null);
       setRefused(false);
       // What the connector could not check in time is said, as the API's header says it (QA round 40c F3: the page said nothing).
-      const unchecked = headers.get('Sluice-Unchecked');
+      const unchecked = (headers.get('Sluice-Unchecked') ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
       setNotice(
-        unchecked === null
+        unchecked.length === 0
           ? 'Saved: the next extract uses the new config; the saved state is kept.'
-          : `Saved without the connector's check of its ${unchecked} (the connector did not answer in time; a first install takes minutes): the next run checks them before it reads. The next extract uses the new config; the saved state is kept.`,
+          : `Saved without the connector's ${inWords(unchecked)} ${unchecked.length === 1 ? 'check' : 'checks'} (it did not answer in time: its first install, or a slow command): ` +
+              `the next run makes ${unchecked.length === 1 ? 'it' : 'them'} before it reads. The next extract uses the new config; the saved state is kept.`,
       );
     } catch (err) {
       if (err instanceof ApiError && err.status === 412) {
@@ -136,4 +137,9 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
       <ActionStatus notice={notice} error={error} />
     </>
   );
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function inWords(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
 }
