@@ -65,7 +65,7 @@ const IF_MATCH_MAX = 200;
 /** What a job's ETag is, as the document says it. */
 const ETAG_SAID = 'the job\'s settings_version, quoted: sent back in a PATCH\'s If-Match, the change is made only on these settings';
 const UNCHECKED_SAID =
-  "present when the connector could not answer in time (its first use, while it is installed, say): which of its checks (spec, catalog, connection; comma-separated) the job's first run makes instead";
+  "present when the connector could not answer in time (its first install, or a slow command): which of its checks (spec, catalog, connection; comma-separated) the job's next run makes instead; a create replayed by its Idempotency-Key repeats it";
 
 /**
  * A PATCH's If-Match: the settings versions it names (ETags as GET sent them, or bare

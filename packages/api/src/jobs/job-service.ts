@@ -94,10 +94,10 @@ export interface CreatedJob {
   unchecked: readonly ConnectorCheck[];
 }
 
-/** A check of a job against its connector that a create or a config change may go on without. */
-export type ConnectorCheck = 'spec' | 'catalog' | 'connection';
-const CONNECTOR_CHECKS: readonly string[] = ['spec', 'catalog', 'connection'] satisfies ConnectorCheck[];
-const isConnectorCheck = (s: string): s is ConnectorCheck => CONNECTOR_CHECKS.includes(s);
+/** The checks of a job against its connector that a create or a config change may go on without, in the order they are said. */
+const CONNECTOR_CHECKS = ['spec', 'catalog', 'connection'] as const;
+export type ConnectorCheck = (typeof CONNECTOR_CHECKS)[number];
+const isConnectorCheck = (s: string): s is ConnectorCheck => (CONNECTOR_CHECKS as readonly string[]).includes(s);
 
 /**
  * Ingestion jobs, their runs and task instances as the API offers them, with owner isolation:
@@ -863,7 +863,8 @@ export class JobService {
    */
   #unchecked(connectorSpec: ConnectorSpec | undefined, catalog: SourceCatalog | undefined, connectionChecked: boolean): ConnectorCheck[] {
     if (!this.d.getConnectorSpec) return [];
-    return [...(connectorSpec === undefined ? (['spec'] as const) : []), ...(catalog === undefined ? (['catalog'] as const) : []), ...(connectionChecked ? [] : (['connection'] as const))];
+    const missing: Record<ConnectorCheck, boolean> = { spec: connectorSpec === undefined, catalog: catalog === undefined, connection: !connectionChecked };
+    return CONNECTOR_CHECKS.filter((c) => missing[c]);
   }
 
   #connection(sourceName: string, config: Record<string, unknown>) {
