@@ -55,6 +55,29 @@ describe('schedules', () => {
     assert.deepEqual((await scheduledRuns(resumed)).filter((r) => r.logicalDate <= activeSince), [], 'fires before the schedule became active are not missed ones');
   });
 
+  it('a run made after fires that made none says how many, the first and the last; a run made on time says none (QA round 41a F3)', async () => {
+    await h.startRunner();
+    const jobId = await h.createJob({ streams: ['s'], schedule: '*/2 * * * * *', maxActiveRuns: 5 });
+    const { scheduleActiveSince } = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    await sleep(5_000); // two fire times or more pass with no scheduler running
+    await h.startScheduler();
+    await waitFor(async () => (await scheduledRuns(jobId)).length >= 4, 'the make-up run and three fires after it');
+    const runs = await scheduledRuns(jobId);
+    // Each run names the whole 2 s steps strictly between the run before it (the first: the
+    // schedule's activation) and its own fire time: none when it was fired on time.
+    let previous = scheduleActiveSince.getTime();
+    for (const r of runs) {
+      const at = r.logicalDate.getTime();
+      const firstStep = previous - (previous % 2_000) + 2_000;
+      const expected = at > firstStep ? { count: (at - firstStep) / 2_000, first: new Date(firstStep).toISOString(), last: new Date(at - 2_000).toISOString() } : { count: 0 };
+      const got = r.missedFires === 0 ? { count: 0 } : { count: r.missedFires, first: r.firstMissedFireAt?.toISOString(), last: r.lastMissedFireAt?.toISOString() };
+      assert.deepEqual(got, expected, `run at ${r.logicalDate.toISOString()}`);
+      previous = at;
+    }
+    assert.ok((runs[0]?.missedFires ?? 0) >= 1, 'the make-up run follows the fires no scheduler took');
+    assert.ok(runs.slice(1).some((r) => r.missedFires === 0), 'a fire taken on time follows none');
+  });
+
   it('refuses an invalid schedule or time zone with a clear message', async () => {
     await assert.rejects(h.createJob({ schedule: '61 * * * *' }), /minute field: 61 is outside 0-59/);
     await assert.rejects(h.createJob({ schedule: '@daily', timezone: 'Moon/Base' }), /not an IANA time zone/);
@@ -255,6 +278,13 @@ describe('schedules', () => {
     assert.equal(warning?.level, 'warn');
     const leftOutLast = new Date(oldest - 1000).toISOString();
     assert.match(warning?.message ?? '', new RegExp(`; \\d+ earlier ones, ${new Date(setAt.getTime() - (setAt.getTime() % 1000) + 1000).toISOString()} to ${leftOutLast}, get no run`));
+    // The oldest run says which fires it follows got none: every whole second since the schedule was set.
+    const firstLeftOut = setAt.getTime() - (setAt.getTime() % 1000) + 1000;
+    assert.deepEqual(
+      { count: runs[0]?.missedFires, first: runs[0]?.firstMissedFireAt?.toISOString(), last: runs[0]?.lastMissedFireAt?.toISOString() },
+      { count: (oldest - firstLeftOut) / 1000, first: new Date(firstLeftOut).toISOString(), last: leftOutLast },
+    );
+    assert.deepEqual(runs.slice(1).filter((r) => r.missedFires !== 0 || r.firstMissedFireAt !== null), [], 'the later catch-up runs follow runs');
   });
 
   it('catch-up runs no fire from before the schedule was set: an on-demand job given a schedule starts from then', async () => {

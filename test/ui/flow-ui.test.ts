@@ -1067,6 +1067,37 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test('a run made after fires that made no run says how many and when, in the API and on its page (QA round 41a F3)', async () => {
+    const { jobId } = await createJob({ name: 'yearly made up', schedule: '0 0 1 1 *' });
+    // Active since mid-2023, and no scheduler took the fires of 2024 and 2025: the one of 2026 is made up.
+    await stack.db.prisma.ingestionJob.update({ where: { id: jobId }, data: { scheduleActiveSince: new Date('2023-06-01T00:00:00Z') } });
+    const runId = await stack.engine.schedules.createScheduledRun(jobId, new Date('2026-01-01T00:00:00Z'));
+    assert.ok(runId);
+    const res = await stack.api('GET', `/api/runs/${runId}`, stack.devToken);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.missed_fires, { count: 2, first_at: '2024-01-01T00:00:00.000Z', last_at: '2025-01-01T00:00:00.000Z' });
+    const list = await stack.api('GET', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
+    assert.deepEqual((list.body.runs as { missed_fires: unknown }[]).map((r) => r.missed_fires), [res.body.missed_fires]);
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    assert.match(
+      (await page.getByTestId('missed-fires').textContent({ timeout: 15_000 })) ?? '',
+      /^made after 2 fires that got no run of their own, .*2024.* to .*2025.* \(no scheduler was running or could take them\)$/,
+    );
+    await shot(page, 'run-missed-fires');
+    // A manual run follows no fire.
+    const manual = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
+    assert.equal(manual.status, 201, JSON.stringify(manual.body));
+    const manualRun = await stack.api('GET', `/api/runs/${String(manual.body.run_id)}`, stack.devToken);
+    assert.equal(manualRun.body.missed_fires, null);
+    const read = page.waitForResponse((r) => r.url().endsWith(`/api/runs/${String(manual.body.run_id)}`));
+    await page.goto(`${stack.url}/runs/${String(manual.body.run_id)}`);
+    assert.equal((await read).status(), 200);
+    await page.getByTestId('rows-read').waitFor();
+    assert.equal(await page.getByTestId('missed-fires').count(), 0);
+    await page.close();
+  });
+
   test('delete asks for confirmation, then the job leaves the list', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'delete me', schedule: '* * * * *' });
     // A fire that made no run (the scheduler keeps its time; the API test makes one for real) is

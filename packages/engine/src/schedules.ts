@@ -7,7 +7,7 @@ import { errorSummary, isDatabaseUnreachable, sqlOf, sqlTransaction, type Prisma
 import { JOB_CATALOG, QUEUE_NAMES, parsePayload, schedulerId, type JobPayload } from './job-catalog.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { RedisOutages } from './redis-connection.ts';
-import type { StateStore } from './state-store.ts';
+import type { FiresWithoutRun, StateStore } from './state-store.ts';
 
 /** At most this many missed runs are created by one catch-up. */
 export const MAX_CATCHUP_RUNS = 100;
@@ -197,6 +197,29 @@ export class Schedules {
   }
 
   /**
+   * The fires of the schedule before `due` that made no run of their own (null when none): those
+   * after the job's latest scheduled run before `due` and after the schedule's start — without
+   * catchup, when it became active (a fire while paused is none) and after a fire skipped on
+   * purpose (ADR 0026); with catchup, when it was set (a catch-up past MAX_CATCHUP_RUNS leaves the
+   * earliest out). A run made on time finds none.
+   */
+  async #firesWithoutRunBefore(jobId: string, s: ActiveSchedule, due: Date): Promise<FiresWithoutRun | null> {
+    const previous = await this.prisma.dagRun.findFirst({
+      where: { jobId, runType: 'scheduled', logicalDate: { lt: due } },
+      orderBy: { logicalDate: 'desc' },
+      select: { logicalDate: true },
+    });
+    const bounds = [previous?.logicalDate, s.catchup ? s.scheduleSetAt : s.scheduleActiveSince, s.catchup ? null : s.skippedFireAt];
+    const from = new Date(Math.max(...bounds.map((d) => d?.getTime() ?? 0)));
+    const before = new Date(due.getTime() - 1);
+    if (before <= from) return null;
+    const fires = missedFireTimes(s.pattern, s.tz, from, before, 1, { allowSeconds: this.options.allowSeconds ?? false });
+    const last = fires.times.at(-1);
+    if (last === undefined) return null;
+    return { count: fires.times.length + (fires.leftOut?.count ?? 0), first: fires.leftOut?.first ?? last, last };
+  }
+
+  /**
    * Without catchup, the latest fire time up to now when it is later than `due`: a fire made up,
    * or one that waited (for PostgreSQL, a busy scheduler), is superseded by a later one that came
    * meanwhile, and its run is made for that one (whose own fire then finds it made). So an outage
@@ -221,7 +244,7 @@ export class Schedules {
     if (last && due <= last) return;
     // Run creation skips it again while that run waits; that skip was said when the fire came (the
     // audit comes every scheduleAuditMs).
-    const runId = await this.createScheduledRun(jobId, due, { sayIfSkipped: false });
+    const runId = await this.createScheduledRun(jobId, due, { sayIfSkipped: false, schedule: s });
     if (runId) this.logger.info('created the run of a missed schedule fire', { jobId, runId, logicalDate: due.toISOString() });
   }
 
@@ -243,7 +266,7 @@ export class Schedules {
     }
     let created = 0;
     // A fire time that has its run already creates nothing (runs are unique per logical date).
-    for (const logicalDate of due.times) if (await this.createScheduledRun(jobId, logicalDate)) created++;
+    for (const logicalDate of due.times) if (await this.createScheduledRun(jobId, logicalDate, { schedule: s })) created++;
     if (created > 0) this.logger.info('caught up missed schedule fires', { jobId, runs: created });
   }
 
@@ -251,8 +274,24 @@ export class Schedules {
    * One run per (job, logical date): a second fire for the same time creates nothing. Nor does a
    * fire of a busy job without catchup whose scheduled run already waits queued (said in the log).
    */
-  async createScheduledRun(jobId: string, logicalDate: Date, o: { sayIfSkipped: boolean } = { sayIfSkipped: true }): Promise<string | null> {
-    const r = await this.store.createRun(sqlOf(this.prisma), { jobId, runType: 'scheduled', logicalDate, requireActiveSchedule: true });
+  async createScheduledRun(jobId: string, logicalDate: Date, o: { sayIfSkipped?: boolean; schedule?: ActiveSchedule | null } = {}): Promise<string | null> {
+    const schedule = o.schedule === undefined ? await this.#activeSchedule(jobId) : o.schedule;
+    const missedFires = schedule === null ? null : await this.#firesWithoutRunBefore(jobId, schedule, logicalDate);
+    const input = { jobId, runType: 'scheduled' as const, logicalDate, requireActiveSchedule: true };
+    // The run and what it says of the fires before it are written together.
+    const r =
+      missedFires === null
+        ? await this.store.createRun(sqlOf(this.prisma), input)
+        : await sqlTransaction(this.prisma, (sql) => this.store.createRun(sql, { ...input, missedFires }));
+    if (r.created && missedFires !== null) {
+      this.logger.info(`the run of this fire follows ${missedFires.count} fire${missedFires.count === 1 ? '' : 's'} that made no run of their own`, {
+        jobId,
+        runId: r.runId,
+        logicalDate: logicalDate.toISOString(),
+        firstMissed: missedFires.first.toISOString(),
+        lastMissed: missedFires.last.toISOString(),
+      });
+    }
     await this.dispatcher.dispatch(r.dispatches);
     // Older runs waited with a slot free (a resume makes its catch-up runs first): they start first.
     if (r.startQueued) await this.dispatcher.dispatch(await sqlTransaction(this.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId])));
@@ -260,7 +299,7 @@ export class Schedules {
       // Kept, so that the make-up of missed fires knows this one made no run on purpose.
       await this.prisma.$executeRaw`
         UPDATE ingestion_jobs SET skipped_fire_at = ${logicalDate} WHERE id = ${jobId}::uuid AND (skipped_fire_at IS NULL OR skipped_fire_at < ${logicalDate})`;
-      if (o.sayIfSkipped) {
+      if (o.sayIfSkipped ?? true) {
         this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
           jobId,
           logicalDate: logicalDate.toISOString(),
@@ -293,7 +332,7 @@ export class Schedules {
             logicalDate: logicalDate.toISOString(),
           });
         }
-        const runId = await this.createScheduledRun(jobId, logicalDate);
+        const runId = await this.createScheduledRun(jobId, logicalDate, { schedule });
         if (waited > 0) this.logger.info('PostgreSQL answered: the waiting schedule fire went on', { jobId, logicalDate: logicalDate.toISOString() });
         return runId === null ? null : { runId, logicalDate };
       } catch (err) {

@@ -42,6 +42,13 @@ import { ConflictError, NotFoundError } from '@sluice/core';
 import type { DagCache, RunType, Sql } from '@sluice/db';
 
 /** Who cancels a run: an operator (the API's cancel), or the deletion of its job. */
+/** Fires of a schedule that made no run of their own, before a run that was made: how many, the first and the last. */
+export interface FiresWithoutRun {
+  count: number;
+  first: Date;
+  last: Date;
+}
+
 export type CancelReason = 'operator' | 'job deleted';
 
 const CANCEL_MESSAGES: Record<CancelReason, string> = {
@@ -231,6 +238,11 @@ export class StateStore {
        * millisecond after the job's latest run of this type instead of answering the existing one.
        */
       nextFreeDate?: boolean;
+      /**
+       * A scheduled run's earlier fires that made no run of their own (`Schedules`): written on
+       * the run it creates, in the caller's transaction (give one for the two to be atomic).
+       */
+      missedFires?: FiresWithoutRun;
     },
   ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; skipped?: true; startQueued?: true; dispatches: TaskDispatch[] }> {
     // One call of the sluice_create_run function (its migration says how it locks and decides
@@ -258,6 +270,12 @@ export class StateStore {
       switch (row?.outcome) {
         case 'created':
         case 'created_behind':
+          if (input.missedFires) {
+            const m = input.missedFires;
+            await sql.execute`
+              UPDATE dag_runs SET missed_fires = ${m.count}::int, first_missed_fire_at = ${m.first}::timestamptz, last_missed_fire_at = ${m.last}::timestamptz
+              WHERE id = ${runId}::uuid`;
+          }
           return {
             runId,
             created: true,

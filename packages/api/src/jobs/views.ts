@@ -125,6 +125,10 @@ export function runSummaryView(r: DagRunModel, jobPaused: boolean): RunSummaryVi
     started_at: iso(r.startedAt),
     ended_at: iso(r.endedAt),
     warnings: r.warnings,
+    missed_fires:
+      r.missedFires > 0 && r.firstMissedFireAt !== null && r.lastMissedFireAt !== null
+        ? { count: r.missedFires, first_at: r.firstMissedFireAt.toISOString(), last_at: r.lastMissedFireAt.toISOString() }
+        : null,
   };
 }
 

@@ -161,6 +161,16 @@ const runFields = {
   started_at: timestamp.nullable(),
   ended_at: timestamp.nullable(),
   warnings: z.array(z.string()),
+  missed_fires: z
+    .object({
+      count: z.number().int().describe('how many (counting stops past 10,000)'),
+      first_at: timestamp.describe('the first of them'),
+      last_at: timestamp.describe('the last of them'),
+    })
+    .nullable()
+    .describe(
+      "a scheduled run made after fires of its schedule that made no run of their own: no scheduler was running or could take them (an outage), and without catchup the latest fire's run stands for them all (a catch-up past its 100 runs leaves the earliest out); null for a run made on time, a manual run, and runs made before Sluice recorded this",
+    ),
 };
 
 export const runSummaryView = z.object(runFields).meta({ id: 'RunSummary' });

@@ -157,7 +157,18 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <RedisWarning redis={redis} />
       <dl className="facts">
         <div><dt>Type</dt><dd>{run?.run_type ?? base?.run_type ?? '—'}</dd></div>
-        <div><dt>Logical date</dt><dd>{formatLogicalDate(run?.logical_date ?? base?.logical_date)}</dd></div>
+        <div>
+          <dt>Logical date</dt>
+          <dd>
+            {formatLogicalDate(run?.logical_date ?? base?.logical_date)}
+            {base?.missed_fires ? (
+              // A fire that made no run is no row of any list: the run made after them says so (QA round 41a F3).
+              <div className="muted small" data-testid="missed-fires">
+                {missedFiresNote(base.missed_fires)}
+              </div>
+            ) : null}
+          </dd>
+        </div>
         <div><dt>Started</dt><dd>{formatDate(startedAt)}</dd></div>
         <div><dt>Ended</dt><dd>{formatDate(endedAt)}</dd></div>
         <div>
@@ -407,4 +418,10 @@ function SilentTry({ task, now, readSince }: { task: LiveTask; now: number; read
       no heartbeat for {formatDuration(silent)}: its runner may have stopped; the scheduler retries a try once its heartbeat is 30 s old (by default)
     </div>
   );
+}
+
+/** What a run made after fires that made none says of them. */
+function missedFiresNote(m: NonNullable<Run['missed_fires']>): string {
+  const fires = m.count === 1 ? `1 fire that got no run of its own, ${formatDate(m.first_at)}` : `${formatCount(m.count)} fires that got no run of their own, ${formatDate(m.first_at)} to ${formatDate(m.last_at)}`;
+  return `made after ${fires} (no scheduler was running or could take ${m.count === 1 ? 'it' : 'them'})`;
 }
