@@ -1085,6 +1085,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       /^made after 2 fires that got no run of their own, .*2024.* to .*2025.* \(no scheduler was running or could take them\)$/,
     );
     await shot(page, 'run-missed-fires');
+    await page.goto(`${stack.url}/jobs/${jobId}`);
+    const inHistory = page.locator(`[data-testid="run-history"] tr[data-run-id="${runId}"] [data-testid="run-missed-fires"]`);
+    assert.equal(await inHistory.textContent({ timeout: 15_000 }), ' after 2 missed fires');
     // A manual run follows no fire.
     const manual = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken);
     assert.equal(manual.status, 201, JSON.stringify(manual.body));

@@ -3,7 +3,7 @@ import { useRetryRead } from '../api/retry-read.ts';
 import { queuedRunWait, RUN_STATES, RUN_TYPES } from '@sluice/core/states';
 import type { RunList } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
-import { elapsed, formatDate, formatDuration, formatLogicalDate, shortId } from '../lib/format.ts';
+import { elapsed, formatCount, formatDate, formatDuration, formatLogicalDate, shortId } from '../lib/format.ts';
 import { useClock } from '../lib/use-clock.ts';
 import { Link, useRouter, withQuery } from '../router.tsx';
 import { ActionStatus } from './page-parts.tsx';
@@ -147,7 +147,15 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
                   <StateBadge state={r.state} />
                 </td>
                 <td data-label="Type">{r.run_type}</td>
-                <td data-label="Logical date">{formatLogicalDate(r.logical_date)}</td>
+                <td data-label="Logical date">
+                  {formatLogicalDate(r.logical_date)}
+                  {r.missed_fires ? (
+                    // Said in full on the run's page.
+                    <span className="muted small" data-testid="run-missed-fires" title="fires of the schedule before this one that got no run of their own (no scheduler was running or could take them)">
+                      {` after ${r.missed_fires.count === 1 ? '1 missed fire' : `${formatCount(r.missed_fires.count)} missed fires`}`}
+                    </span>
+                  ) : null}
+                </td>
                 <td data-label="Started">{formatDate(r.started_at)}</td>
                 <td data-label="Duration">{formatDuration(elapsed(r.started_at, r.ended_at, now))}</td>
                 <td data-label="Message" className="small message">
