@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
 import { removeExpiredRunFiles, removeExpiredRunHistory } from '@sluice/runner';
+import { openCatalog, type IcebergCatalog } from '@sluice/iceberg';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { testEnv } from '../support/env.ts';
 import { createHarness, testLogger, waitFor, waitForRun, type Harness } from './support/harness.ts';
@@ -26,12 +27,15 @@ describe('retention sweep', () => {
   let h: Harness;
   let dir: string;
   let store: ObjectStore;
+  let catalog: IcebergCatalog;
   beforeEach(async () => {
     h = await createHarness();
     dir = await mkdtemp(path.join(testEnv.tmpDir, 'retention-'));
     store = openObjectStore(`file://${dir}`);
+    catalog = openCatalog({ type: 'sql', uri: h.db.url, store, logger: testLogger });
   });
   afterEach(async () => {
+    await catalog.close();
     await h.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -77,7 +81,7 @@ describe('retention sweep', () => {
       ] as const) {
         await store.put(key, body);
       }
-      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const deps = { prisma: h.prisma, store, catalog, logger: testLogger };
       const policy = { archiveDays: 30, stagingDays: 7, historyDays: 0 };
 
       // A day later nothing is old enough.
@@ -113,7 +117,7 @@ describe('retention sweep', () => {
       for (const id of runs) await store.put(`staging/${id}/raw/a/part-00000.jsonl`, 'x');
       // Deleted as the API deletes it (the flag; its runs had ended). No clear runs its run again.
       await h.prisma.ingestionJob.update({ where: { id: job }, data: { isDeleted: true } });
-      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const deps = { prisma: h.prisma, store, catalog, logger: testLogger };
       const keepAll = { archiveDays: 0, stagingDays: 0, historyDays: 0 };
       assert.equal(await removeExpiredRunFiles(deps, keepAll, new Date(Date.now() + 30 * 60_000)), 0, 'not within the hour');
       // before: kept for ever with this policy, plaintext of encrypted columns included (QA round 23).
@@ -138,7 +142,7 @@ describe('retention sweep', () => {
       const failed = await waitForRun(h.prisma, runId, ['success', 'failed']);
       assert.equal(failed.state, 'failed');
       await store.put(`staging/${runId}/raw/a/part-00000.jsonl`, 'x');
-      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const deps = { prisma: h.prisma, store, catalog, logger: testLogger };
       // Ages of 50 ms; each sweep's clock is set from the run's own end, so a slow host cannot
       // make a run older than the test means it to be.
       const policy = { archiveDays: 50 / DAY, stagingDays: 50 / DAY, historyDays: 0 };
@@ -189,7 +193,7 @@ describe('retention sweep', () => {
       const latest = await run();
       // A load's state still waiting for its commit to be seen (ADR 0025) holds its run.
       await h.prisma.pendingStreamState.create({ data: { jobId: job, streamKey: 'a', runId: pending, state: {}, namespace: 'n', tableName: 't', taskId: 'load' } });
-      const deps = { prisma: h.prisma, store, logger: testLogger };
+      const deps = { prisma: h.prisma, store, catalog, logger: testLogger };
       const policy = { archiveDays: 0, stagingDays: 7, historyDays: 30 };
       const instances = (await h.prisma.taskInstance.findMany({ where: { runId: oldest }, select: { id: true } })).map((i) => i.id);
       const lines = (): Promise<number> => h.prisma.taskLog.count({ where: { taskInstanceId: { in: instances } } });

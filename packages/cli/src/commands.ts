@@ -305,7 +305,7 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
       handlers: createIngestionHandlers(deps),
     });
     closers.push({ name: 'runner', close: () => runner.close(), timeoutMs: RUNNER_STEP_MS, givenUp: RUNNER_GIVEN_UP });
-    const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
+    const retention = startRetentionSweeps({ prisma, store, catalog: deps.catalog, logger }, retentionPolicy(cfg));
     closers.push({ name: 'retention sweeps', close: () => retention.close() });
 
     await warnIfStoreUnusable(store, logger);
@@ -413,7 +413,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     concurrency: cfg.SLUICE_RUNNER_CONCURRENCY,
     handlers: createIngestionHandlers(deps),
   });
-  const retention = startRetentionSweeps({ prisma, store, logger }, retentionPolicy(cfg));
+  const retention = startRetentionSweeps({ prisma, store, catalog: deps.catalog, logger }, retentionPolicy(cfg));
   logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },

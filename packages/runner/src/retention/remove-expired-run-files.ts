@@ -1,6 +1,11 @@
-import { sqlTransaction, type PrismaClient } from '@sluice/db';
+import { errorMessage } from '@sluice/core';
+import { icebergTableName } from '@sluice/core/pipeline';
+import { sqlTransaction, type PrismaClient, type Sql } from '@sluice/db';
+import { NoSuchTableError, type IcebergCatalog } from '@sluice/iceberg';
 import type { Logger } from '@sluice/logging';
 import type { ObjectStore } from '@sluice/storage';
+import { tableLoadConflict } from '../tasks/later-read.ts';
+import { loadTaskId } from '../tasks/load-task.ts';
 import { archivePrefix, stagingPrefix } from '../tasks/staging-layout.ts';
 
 const DAY_MS = 86_400_000;
@@ -33,10 +38,11 @@ export interface RetentionPolicy {
  * One retention pass: removes the files of finished runs past the policy's ages and records each
  * removal (`run_file_removals`), so a run is swept once — again only if it ended again after that
  * (a clear re-ran it). Several runners may sweep at once: a run's row is locked (SKIP LOCKED) while
- * its files are removed. Answers how many runs' files were removed.
+ * its files are removed. A failed or cancelled run's files include those its cut-off loads left in
+ * their tables (`removeCutOffLoadFiles`). Answers how many runs' files were removed.
  */
 export async function removeExpiredRunFiles(
-  deps: { prisma: PrismaClient; store: ObjectStore; logger: Logger },
+  deps: { prisma: PrismaClient; store: ObjectStore; catalog: IcebergCatalog; logger: Logger },
   policy: RetentionPolicy,
   now: Date = new Date(),
 ): Promise<number> {
@@ -64,8 +70,11 @@ export async function removeExpiredRunFiles(
       // The runs stay locked while their files go: a batch stops taking runs after BATCH_TIME_MS.
       const started = Date.now();
       const done: string[] = [];
+      const loads = await cutOffLoads(sql, runs.filter((r) => r.state !== 'success').map((r) => r.id));
       for (const run of runs) {
         if (Date.now() - started > BATCH_TIME_MS) break;
+        // Before its staging goes: the cut-off loads' files are found through the run's rows.
+        await removeCutOffLoadFiles(deps, loads.filter((l) => l.runId === run.id));
         // A successful run's staging is already gone (archive moved or deleted it); a failed or
         // cancelled run has no archive unless its archive task got that far.
         await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
@@ -84,4 +93,51 @@ export async function removeExpiredRunFiles(
   }
   if (removed > 0) deps.logger.info(`retention: removed the files of ${removed} finished run${removed === 1 ? '' : 's'}`, { ...policy });
   return removed;
+}
+
+interface CutOffLoad {
+  runId: string;
+  jobId: string;
+  namespace: string;
+  stream: string;
+  extractStartedAt: Date;
+}
+
+/** The loads of the given failed or cancelled runs that did not end well after a try of theirs started: each may have left files in its table. */
+async function cutOffLoads(sql: Sql, runIds: readonly string[]): Promise<CutOffLoad[]> {
+  if (runIds.length === 0) return [];
+  const rows = await sql.query<{ run_id: string; job_id: string; schema_name: string; stream: string; extract_started_at: Date }[]>`
+    SELECT l.run_id, j.id AS job_id, j.schema_name, l.stream, e.started_at AS extract_started_at
+      FROM task_instances l
+      JOIN dag_runs d ON d.id = l.run_id
+      JOIN ingestion_jobs j ON j.id = d.job_id
+      JOIN task_instances e ON e.run_id = l.run_id AND e.task_type = 'extract' AND e.started_at IS NOT NULL
+     WHERE l.run_id = ANY(${runIds}::uuid[]) AND l.task_type = 'load' AND l.stream IS NOT NULL
+       AND l.state NOT IN ('success', 'skipped') AND (l.started_at IS NOT NULL OR l.earlier_tries <> '[]'::jsonb)`;
+  return rows.map((r) => ({ runId: r.run_id, jobId: r.job_id, namespace: r.schema_name, stream: r.stream, extractStartedAt: r.extract_started_at }));
+}
+
+/**
+ * The files a failed or cancelled run's cut-off loads wrote into their tables and never committed
+ * (a runner killed between its files and its commit, a commit whose outcome was unknown; ADR 0018),
+ * removed once a newer run's load of the stream is in the table: every commit of this run's load
+ * is then refused by its guard, as a load that finds itself superseded removes its own (the
+ * extract's latest start is used, later than or as any try's, so the check errs towards keeping).
+ * Without one (the job has not loaded since), they stay. Maintenance only: a table that cannot be
+ * read is a warning.
+ */
+async function removeCutOffLoadFiles(deps: { catalog: IcebergCatalog; logger: Logger }, loads: readonly CutOffLoad[]): Promise<void> {
+  for (const l of loads) {
+    const name = `${l.namespace}.${icebergTableName(l.stream)}`;
+    try {
+      const table = await deps.catalog.loadTable(l.namespace, icebergTableName(l.stream));
+      const conflict = tableLoadConflict(table.metadata, { jobId: l.jobId, runId: l.runId, extractStartedAt: l.extractStartedAt, appendIncremental: false });
+      if (conflict?.kind !== 'superseded') continue;
+      const n = await table.removeUncommittedFiles(l.runId, loadTaskId(l.stream), { superseded: true });
+      if (n > 0) deps.logger.info(`retention: removed ${n} data file${n === 1 ? '' : 's'} that a cut-off load of run ${l.runId} left in ${name}`, { runId: l.runId, jobId: l.jobId });
+    } catch (err) {
+      if (err instanceof NoSuchTableError) continue;
+      deps.logger.warn(`retention: the files a cut-off load of run ${l.runId} may have left in ${name} were not looked for (they stay): ${errorMessage(err)}`, { runId: l.runId, jobId: l.jobId });
+    }
+  }
 }

@@ -1,5 +1,6 @@
 import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, FailureStreak, type Logger } from '@sluice/logging';
+import type { IcebergCatalog } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import { removeExpiredRunFiles, type RetentionPolicy } from './remove-expired-run-files.ts';
 import { removeExpiredRunHistory } from './remove-expired-run-history.ts';
@@ -16,7 +17,7 @@ const RETRY_MS = 300_000;
  * sweep (PostgreSQL or the object store away) is said once, tried again in five minutes, and said
  * once when one works again.
  */
-export function startRetentionSweeps(deps: { prisma: PrismaClient; store: ObjectStore; logger: Logger }, policy: RetentionPolicy): { close(): Promise<void> } {
+export function startRetentionSweeps(deps: { prisma: PrismaClient; store: ObjectStore; catalog: IcebergCatalog; logger: Logger }, policy: RetentionPolicy): { close(): Promise<void> } {
   const logger = childLogger(deps.logger, { component: 'retention' });
   const failures = new FailureStreak(
     (err) => logger.warn(`the retention sweep failed; it is tried again every ${RETRY_MS / 60_000} minutes until it works`, { err: errorSummary(err) }),

@@ -506,7 +506,7 @@ function lastSummaryValue(table: IcebergTable, key: string): string | undefined 
 }
 
 /** The task id a load's commit carries in its snapshot's summary (`sluice.task-id`). */
-function loadTaskId(stream: string): string {
+export function loadTaskId(stream: string): string {
   return `load[${stream}]`;
 }
 
