@@ -128,6 +128,31 @@ describe('retention sweep', () => {
     }
   });
 
+  it("once the sweep removed a failed run's staging, a clear whose first task reads its upstream tasks' files is refused, saying why (QA round 42a F1)", async () => {
+    const job = await h.createJob({ streams: ['a'] });
+    const runner = await h.startRunner({
+      load: async () => {
+        throw new NonRetryableTaskError('the table refused the batch');
+      },
+    });
+    try {
+      const runId = (await h.engine.triggerRun(job)).runId;
+      const failed = await waitForRun(h.prisma, runId, ['success', 'failed']);
+      assert.equal(failed.state, 'failed');
+      await store.put(`staging/${runId}/transformed/a/part-00000.parquet`, 'x');
+      assert.equal(await removeExpiredRunFiles({ prisma: h.prisma, store, catalog, logger: testLogger }, { archiveDays: 0, stagingDays: 7, historyDays: 0 }, new Date(ended(failed.endedAt).getTime() + 8 * DAY)), 1);
+      const removedAt = (await h.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } })).removedAt.toISOString();
+      await assert.rejects(
+        h.engine.clearTask(runId, 'load', 0),
+        new RegExp(`^ConflictError: task load\\[0\\] cannot run again: it reads what its upstream tasks left in this run's staging files, and the retention sweep removed them on ${removedAt.replace(/\./g, '\\.')} .*A new run of the job reads the source again$`),
+      );
+      await assert.rejects(h.engine.clearTask(runId, 'archive'), /^ConflictError: task archive cannot run again: its clear would run load\[0\] first, which reads what its upstream tasks left/);
+      assert.equal((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'failed', 'nothing was cleared');
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('sweeps a run again when a clear re-ran it after its first sweep, by the state it ended in the second time', async () => {
     const job = await h.createJob({ streams: ['a'] });
     let broken = true;

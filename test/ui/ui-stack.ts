@@ -17,7 +17,7 @@ import { openCatalog, type IcebergCatalog } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
 import { createLogger } from '@sluice/logging';
 import { createIngestionHandlers, startRunner, type RunningRunner, type TaskHandlers } from '@sluice/runner';
-import { openObjectStore } from '@sluice/storage';
+import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testEnv } from '../support/env.ts';
@@ -96,6 +96,8 @@ export interface UiStack {
   devToken: string | null;
   /** Opens what the API stored (a job's sealed source_config). */
   keyring: MasterKeyring;
+  /** The object store the API and the runner share (staging, archives, tables). */
+  store: ObjectStore;
   api(method: string, route: string, token: string | null, body?: unknown): Promise<{ status: number; body: ApiBody }>;
   close(): Promise<void>;
 }
@@ -166,6 +168,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
     keyring,
     engine,
     devToken,
+    store,
     async api(method, route, token, body) {
       const headers: Record<string, string> = {};
       if (token !== null) headers['authorization'] = `Bearer ${token}`;

@@ -645,7 +645,17 @@ export class StateStore {
     // A clear below a failure would run nothing: the instance goes straight back to
     // upstream_failed, and the finished run would only be restarted and ended again. A clear of a
     // failure that said a clear fails the same way would fail again, and fail the job with it.
-    const advice = clearAdvice(spec, root, rows);
+    const [removal] = await sql.query<{ removed_at: Date }[]>`
+      SELECT f.removed_at FROM run_file_removals f JOIN dag_runs d ON d.id = f.run_id
+      WHERE f.run_id = ${input.runId}::uuid AND f.removed_at >= d.ended_at`;
+    const advice = clearAdvice(spec, root, rows, { upstreamOutputsGone: removal !== undefined });
+    if (advice.kind === 'outputs_gone') {
+      const first = advice.instance === root ? 'it' : `its clear would run ${instanceLabel(advice.instance)} first, which`;
+      throw new ConflictError(
+        `task ${instanceLabel(root)} cannot run again: ${first} reads what its upstream tasks left in this run's staging files, ` +
+          `and the retention sweep removed them on ${removal?.removed_at.toISOString() ?? '?'} (SLUICE_STAGING_RETENTION_DAYS after the run ended). A new run of the job reads the source again`,
+      );
+    }
     if (advice.kind === 'instead') {
       const blocker = advice.instance;
       throw new ConflictError(

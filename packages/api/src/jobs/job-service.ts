@@ -776,11 +776,15 @@ export class JobService {
   async #runView(runId: string): Promise<RunView> {
     const run = await this.d.prisma.dagRun.findUniqueOrThrow({
       where: { id: runId },
-      include: { tasks: { orderBy: [{ taskType: 'asc' }, { taskId: 'asc' }, { mapIndex: 'asc' }] }, job: { select: { isPaused: true } } },
+      include: {
+        tasks: { orderBy: [{ taskType: 'asc' }, { taskId: 'asc' }, { mapIndex: 'asc' }] },
+        job: { select: { isPaused: true } },
+        fileRemoval: { select: { removedAt: true } },
+      },
     });
     // DataHub delivery problems are the run's warnings too (they never fail the run).
     const pending = (await getRunWarnings(this.d.prisma, runId)).filter((w) => !w.resolved);
-    return runView({ ...run, warnings: [...run.warnings, ...pending.map((w) => w.message)] }, run.job.isPaused, run.tasks);
+    return runView({ ...run, warnings: [...run.warnings, ...pending.map((w) => w.message)] }, run.job.isPaused, run.tasks, run.fileRemoval?.removedAt ?? null);
   }
 
   async #job(p: Principal, jobId: string): Promise<IngestionJobModel> {

@@ -132,6 +132,9 @@ export function runSummaryView(r: DagRunModel, jobPaused: boolean): RunSummaryVi
   };
 }
 
-export function runView(r: DagRunModel, jobPaused: boolean, tasks: TaskInstanceModel[]): RunView {
-  return { ...runSummaryView(r, jobPaused), tasks: tasks.map(taskView) };
+/** `removedAt`: when the retention sweep last removed the run's files (its `run_file_removals` row), if it did. */
+export function runView(r: DagRunModel, jobPaused: boolean, tasks: TaskInstanceModel[], removedAt: Date | null): RunView {
+  // A removal before the run's latest end (a clear re-ran it since) is not of what it has now.
+  const filesRemovedAt = removedAt !== null && r.endedAt !== null && removedAt >= r.endedAt ? removedAt : null;
+  return { ...runSummaryView(r, jobPaused), files_removed_at: iso(filesRemovedAt), tasks: tasks.map(taskView) };
 }

@@ -190,6 +190,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
       warnings: true,
       dagId: true,
       job: { select: { ownerId: true, name: true, isPaused: true, isDeleted: true } },
+      fileRemoval: { select: { removedAt: true } },
       tasks: {
         orderBy: [{ taskId: 'asc' }, { mapIndex: 'asc' }],
         select: {
@@ -220,13 +221,17 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
   const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state, clearable: t.clearable }));
   // The engine's own rule for a clear (it refuses one that would run nothing, naming what to clear
   // instead, and one that would fail the same way).
-  const clearOf = (i: number): Pick<LiveTask, 'clear_instead' | 'clear_repeats'> => {
+  // Files the retention sweep removed since the run last ended (a clear re-ran it after an older removal).
+  const removedAt = run.fileRemoval?.removedAt ?? null;
+  const upstreamOutputsGone = removedAt !== null && run.endedAt !== null && removedAt >= run.endedAt;
+  const clearOf = (i: number): Pick<LiveTask, 'clear_instead' | 'clear_repeats' | 'clear_outputs_gone'> => {
     const t = instances[i];
-    if (t === undefined || !UNSUCCESSFUL_TASK_STATES.includes(t.state)) return { clear_instead: null, clear_repeats: null };
-    const advice = clearAdvice(spec, t, instances);
+    if (t === undefined || !UNSUCCESSFUL_TASK_STATES.includes(t.state)) return { clear_instead: null, clear_repeats: null, clear_outputs_gone: null };
+    const advice = clearAdvice(spec, t, instances, { upstreamOutputsGone });
     return {
       clear_instead: advice.kind === 'instead' ? instanceLabel(advice.instance) : null,
       clear_repeats: advice.kind === 'none' ? instanceLabel(advice.because) : null,
+      clear_outputs_gone: advice.kind === 'outputs_gone' ? instanceLabel(advice.instance) : null,
     };
   };
   return {

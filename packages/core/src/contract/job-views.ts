@@ -175,7 +175,17 @@ const runFields = {
 
 export const runSummaryView = z.object(runFields).meta({ id: 'RunSummary' });
 export type RunSummaryView = z.output<typeof runSummaryView>;
-export const runView = z.object({ ...runFields, tasks: z.array(taskView) }).meta({ id: 'Run' });
+export const runView = z
+  .object({
+    ...runFields,
+    files_removed_at: timestamp
+      .nullable()
+      .describe(
+        "when the runners' retention sweep removed this run's files since it last ended: a failed or cancelled run's staging (SLUICE_STAGING_RETENTION_DAYS; a task that reads its upstream tasks' files can then not be cleared), a successful run's archive (SLUICE_ARCHIVE_RETENTION_DAYS); null while they are kept",
+      ),
+    tasks: z.array(taskView),
+  })
+  .meta({ id: 'Run' });
 export type RunView = z.output<typeof runView>;
 export const runListView = z
   .object({ runs: z.array(runSummaryView), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })

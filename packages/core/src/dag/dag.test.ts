@@ -155,6 +155,15 @@ describe('clearAdvice', () => {
     assert.deepEqual(clearAdvice(dag, clearable[7]!, clearable), { kind: 'instead', instance: clearable[2] });
     assert.deepEqual(clearAdvice(dag, clearable[2]!, clearable), { kind: 'self' });
   });
+  it("says a clear has nothing to read once the run's files are gone, unless what it runs first has no upstream", () => {
+    const clearable = unreadStream.map((i) => ({ ...i, clearable: true }));
+    const gone = { upstreamOutputsGone: true };
+    assert.deepEqual(clearAdvice(dag, clearable[2]!, clearable, gone), { kind: 'outputs_gone', instance: clearable[2] });
+    assert.deepEqual(clearAdvice(dag, clearable[7]!, clearable, gone), { kind: 'outputs_gone', instance: clearable[2] });
+    const extractFailed = clearable.map((i) => (i.taskId === 'extract' ? { ...i, state: 'failed' as const } : i));
+    assert.deepEqual(clearAdvice(dag, extractFailed[0]!, extractFailed, gone), { kind: 'self' });
+    assert.deepEqual(clearAdvice(dag, extractFailed[7]!, extractFailed, gone), { kind: 'instead', instance: extractFailed[0] });
+  });
 });
 
 describe('retryDelayMs', () => {

@@ -123,14 +123,18 @@ export interface ClearableView extends InstanceView {
  * What a clear of `root` (an unsuccessful instance) would do: run `root` again (`self`); run
  * nothing, because an upstream instance keeps it from running — clear that one `instead`; or
  * fail the same way (`none`), because `root`, or the upstream instance it waits on, failed in a
- * way no clear changes (`because`: a new run is the remedy). The engine refuses what is not
- * `self`; the run page offers a clear only there.
+ * way no clear changes (`because`: a new run is the remedy). `upstreamOutputsGone`: the run's
+ * files were removed (the retention sweep), so the instance the clear would run first must have no
+ * upstream task, or it has nothing to read (`outputs_gone`, `instance`: the one it would run;
+ * a new run is the remedy). The engine refuses what is not `self`; the run page offers a clear
+ * only there.
  */
 export function clearAdvice<T extends ClearableView>(
   spec: DagSpec,
   root: T,
   instances: readonly T[],
-): { kind: 'self' } | { kind: 'instead'; instance: T } | { kind: 'none'; because: T } {
+  options: { upstreamOutputsGone?: boolean } = {},
+): { kind: 'self' } | { kind: 'instead'; instance: T } | { kind: 'none'; because: T } | { kind: 'outputs_gone'; instance: T } {
   if (!root.clearable) return { kind: 'none', because: root };
   let target = root;
   // Each step goes upstream, so the walk ends; a blocker of a blocker can only be further up.
@@ -138,6 +142,7 @@ export function clearAdvice<T extends ClearableView>(
     target = blocker;
     if (!target.clearable) return { kind: 'none', because: target };
   }
+  if (options.upstreamOutputsGone && taskSpec(spec, target.taskId).upstreamTaskIds.length > 0) return { kind: 'outputs_gone', instance: target };
   return target === root ? { kind: 'self' } : { kind: 'instead', instance: target };
 }
 

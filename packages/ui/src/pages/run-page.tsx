@@ -111,7 +111,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   };
 
   const state = run?.state ?? base?.state ?? null;
-  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, heartbeat_at: null, clear_instead: null, clear_repeats: null })));
+  const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, heartbeat_at: null, clear_instead: null, clear_repeats: null, clear_outputs_gone: null })));
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -180,6 +180,12 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
             ) : null}
           </dd>
         </div>
+        {base?.files_removed_at ? (
+          <div>
+            <dt>Files</dt>
+            <dd data-testid="files-removed">removed by the retention sweep {formatDate(base.files_removed_at)}</dd>
+          </div>
+        ) : null}
         <div><dt>Rows read</dt><dd data-testid="rows-read">{formatCount(rowsRead)}</dd></div>
         <div><dt>Rows loaded</dt><dd data-testid="rows-loaded">{formatCount(rowsLoaded)}</dd></div>
         {running ? (
@@ -274,6 +280,11 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                     // The failure (its own, or the one it waits on) said a clear fails the same way.
                     <span className="muted" data-testid="clear-repeats">
                       {` · a clear would fail the same way, as ${t.clear_repeats === (t.map_index >= 0 ? `${t.task_id}[${t.map_index}]` : t.task_id) ? 'the error below' : `${t.clear_repeats}'s error`} says`}
+                    </span>
+                  ) : t.clear_outputs_gone !== null ? (
+                    // The retention sweep removed the files the clear's first task would read.
+                    <span className="muted" data-testid="clear-outputs-gone">
+                      {` · no clear: ${t.clear_outputs_gone === (t.map_index >= 0 ? `${t.task_id}[${t.map_index}]` : t.task_id) ? 'it reads' : `its clear runs ${t.clear_outputs_gone} first, which reads`} this run's staging files, which the retention sweep removed (a new run reads the source again)`}
                     </span>
                   ) : t.clear_instead !== null ? (
                     // Its clear would run nothing: the instance above it is the one to clear.

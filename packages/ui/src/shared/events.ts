@@ -127,6 +127,12 @@ export interface LiveTask extends LiveTaskMark {
    * another run overtook). A new run is the remedy; the engine refuses the clear. Null otherwise.
    */
   clear_repeats: string | null;
+  /**
+   * When a clear has nothing to read: the instance it would run first (the task itself or the one
+   * to clear instead), which reads its upstream tasks' files, and the retention sweep removed the
+   * run's files. A new run is the remedy; the engine refuses the clear. Null otherwise.
+   */
+  clear_outputs_gone: string | null;
 }
 
 /** The `scheduler` event: whether a scheduler process is running (its schedules fire only then). */
