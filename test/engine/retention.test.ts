@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError } from '@sluice/core';
+import { createMemoryLogger } from '@sluice/logging';
 import { removeExpiredRunFiles, removeExpiredRunHistory } from '@sluice/runner';
 import { openCatalog, type IcebergCatalog } from '@sluice/iceberg';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
@@ -87,16 +88,31 @@ describe('retention sweep', () => {
       // A day later nothing is old enough.
       assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + DAY)), 0);
       // Eight days later: the failed and the cancelled runs' staging goes; the archive stays.
-      assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 8 * DAY)), 2);
+      const { logger, lines } = createMemoryLogger();
+      assert.equal(await removeExpiredRunFiles({ ...deps, logger }, policy, new Date(Date.now() + 8 * DAY)), 2);
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { message: string }).message),
+        ['retention: swept 2 finished runs past the retention, removing 2 staging or archive files'],
+      );
       assert.deepEqual(await keys('staging/'), [`staging/${underWay}/raw/a/part-00000.jsonl`], 'a run under way keeps its staging');
       assert.deepEqual(await keys('archive/'), [`archive/${success}/raw/a/part-00000.jsonl`]);
       // With the archive kept for ever (0), the successful run is never swept.
       assert.equal(await removeExpiredRunFiles(deps, { archiveDays: 0, stagingDays: 7, historyDays: 0 }, new Date(Date.now() + 400 * DAY)), 0);
       // Thirty-one days later the archive goes too; then nothing is left to do.
       assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 31 * DAY)), 1);
+      // A run with no files left is swept, and no file is said to have gone (QA round 42a F5).
+      await store.deletePrefix(`staging/${underWay}/`);
+      await h.engine.cancelRun(underWay);
+      await waitForRun(h.prisma, underWay, ['cancelled']);
+      lines.length = 0;
+      assert.equal(await removeExpiredRunFiles({ ...deps, logger }, policy, new Date(Date.now() + 31 * DAY)), 1);
+      assert.deepEqual(
+        lines.map((l) => (JSON.parse(l) as { message: string }).message),
+        ['retention: swept 1 finished run past the retention, removing 0 staging or archive files'],
+      );
       assert.deepEqual(await keys('archive/'), []);
       assert.equal(await removeExpiredRunFiles(deps, policy, new Date(Date.now() + 32 * DAY)), 0, 'each run is swept once');
-      assert.equal(await h.prisma.runFileRemoval.count(), 3);
+      assert.equal(await h.prisma.runFileRemoval.count(), 4);
     } finally {
       if (underWay) await h.engine.cancelRun(underWay).catch(() => undefined);
       await runner.close();

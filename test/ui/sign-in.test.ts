@@ -132,6 +132,11 @@ describe('flow UI sign-in with OpenID Connect', { skip: unavailable ?? false }, 
     await shot(bob.page, 'oidc-05-bob-at-alices-flow-url');
     await bob.page.goto(`${stack.url}/runs/${aliceRun}`);
     await bob.page.getByRole('heading', { name: 'Run not found' }).waitFor();
+    // The same words as for a run that is gone: which of the two is not said (QA round 42a F4 named the retention's).
+    assert.equal(
+      await bob.page.getByRole('alert').textContent(),
+      `There is no run ${aliceRun} that you may see (a run older than the run-history retention, when one is set, is removed with its tasks and logs). See your jobs.`,
+    );
     assert.equal(await bob.page.locator('.timeline-row').count(), 0);
     // The live stream refuses bob for alice's job, run and task log, and serves alice.
     assert.equal(await eventsStatus(bob.page, `job_id=${aliceJob}`), 404);

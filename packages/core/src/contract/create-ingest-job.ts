@@ -80,7 +80,12 @@ export const createIngestJobRequest = z
       .array(columnTransformationInput)
       .max(MAX_COLUMN_TRANSFORMATIONS, `at most ${MAX_COLUMN_TRANSFORMATIONS} column transformations`)
       .nullish().describe('per-stream column rename, encryption, cast or drop'),
-    archive_staging: z.boolean().default(true).describe('move staging files to archive/{run_id}/ instead of deleting them (a job that encrypts columns archives no plaintext of them: its raw, staged and rejected records are deleted)'),
+    archive_staging: z
+      .boolean()
+      .default(true)
+      .describe(
+        "move a successful run's staging files (the raw records and the Parquet made of them) to archive/{run_id}/ instead of deleting them; they stay there until the runners' SLUICE_ARCHIVE_RETENTION_DAYS, for ever by default (0). A job that encrypts columns archives no plaintext of them: its raw, staged and rejected records are deleted",
+      ),
     add_ingestion_metadata: z
       .boolean()
       .default(true)

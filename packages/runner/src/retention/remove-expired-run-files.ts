@@ -39,7 +39,9 @@ export interface RetentionPolicy {
  * removal (`run_file_removals`), so a run is swept once — again only if it ended again after that
  * (a clear re-ran it). Several runners may sweep at once: a run's row is locked (SKIP LOCKED) while
  * its files are removed. A failed or cancelled run's files include those its cut-off loads left in
- * their tables (`removeCutOffLoadFiles`). Answers how many runs' files were removed.
+ * their tables (`removeCutOffLoadFiles`). Answers how many runs were swept (some may have had no
+ * files left: a job that does not archive, a run that failed before writing any); the log says
+ * how many files went.
  */
 export async function removeExpiredRunFiles(
   deps: { prisma: PrismaClient; store: ObjectStore; catalog: IcebergCatalog; logger: Logger },
@@ -49,6 +51,7 @@ export async function removeExpiredRunFiles(
   // A policy of 0 days puts its cutoff before any run: nothing of that kind is old enough.
   const cutoff = (days: number): Date => (days > 0 ? new Date(now.getTime() - days * DAY_MS) : new Date(0));
   let removed = 0;
+  let files = 0;
   for (;;) {
     const batch = await sqlTransaction(deps.prisma, async (sql) => {
       // This transaction waits on the object store between its statements (a request may take
@@ -77,8 +80,8 @@ export async function removeExpiredRunFiles(
         await removeCutOffLoadFiles(deps, loads.filter((l) => l.runId === run.id));
         // A successful run's staging is already gone (archive moved or deleted it); a failed or
         // cancelled run has no archive unless its archive task got that far.
-        await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
-        if (run.state !== 'success') await deps.store.deletePrefix(archivePrefix(run.id));
+        files += await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
+        if (run.state !== 'success') files += await deps.store.deletePrefix(archivePrefix(run.id));
         done.push(run.id);
       }
       if (done.length > 0) {
@@ -91,7 +94,12 @@ export async function removeExpiredRunFiles(
     removed += batch.done;
     if (batch.found < BATCH && batch.done === batch.found) break;
   }
-  if (removed > 0) deps.logger.info(`retention: removed the files of ${removed} finished run${removed === 1 ? '' : 's'}`, { ...policy });
+  // QA round 42a F5: runs that had no files left were counted as runs whose files were removed.
+  if (removed > 0) {
+    deps.logger.info(`retention: swept ${removed} finished run${removed === 1 ? '' : 's'} past the retention, removing ${files} staging or archive file${files === 1 ? '' : 's'}`, {
+      ...policy,
+    });
+  }
   return removed;
 }
 

@@ -32,7 +32,10 @@ export function NotFound({ what, id }: { what: 'job' | 'run'; id: string }): Rea
     <main id="main">
       <h1>{what === 'job' ? 'Job' : 'Run'} not found</h1>
       <p role="alert">
-        There is no {what} <code>{id}</code> that you may see. <Link to="/jobs">See your jobs</Link>.
+        There is no {what} <code>{id}</code> that you may see
+        {/* QA round 42a F4: a run the history retention removed read as a permission problem alone. */}
+        {what === 'run' ? ' (a run older than the run-history retention, when one is set, is removed with its tasks and logs)' : ''}.{' '}
+        <Link to="/jobs">See your jobs</Link>.
       </p>
     </main>
   );
