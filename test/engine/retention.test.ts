@@ -260,4 +260,47 @@ describe('retention sweep', () => {
       await runner.close();
     }
   });
+
+  it('the files a run kept when its history went are removed by a file retention set later (QA round 42a F2)', async () => {
+    const job = await h.createJob({ streams: ['a'] });
+    let broken = false;
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (broken) throw new NonRetryableTaskError('source_config.token is missing');
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    try {
+      const run = async (): Promise<{ id: string; endedAt: Date }> => {
+        const { runId } = await h.engine.triggerRun(job);
+        return { id: runId, endedAt: ended((await waitForRun(h.prisma, runId, ['success', 'failed'])).endedAt) };
+      };
+      const archived = await run();
+      broken = true;
+      const failed = await run();
+      broken = false;
+      await run(); // the job's latest run, kept
+      await store.put(`archive/${archived.id}/raw/a/part-00000.jsonl`, 'x');
+      await store.put(`staging/${failed.id}/raw/a/part-00000.jsonl`, 'x');
+      const deps = { prisma: h.prisma, store, catalog, logger: testLogger };
+      // Files kept for ever, history for 30 days: the two runs' rows go, their files stay.
+      const keepFiles = { archiveDays: 0, stagingDays: 0, historyDays: 30 };
+      assert.equal(await removeExpiredRunFiles(deps, keepFiles, new Date(Date.now() + 31 * DAY)), 0);
+      assert.equal(await removeExpiredRunHistory(deps, keepFiles, new Date(Date.now() + 31 * DAY)), 2);
+      assert.equal(await h.prisma.dagRun.count({ where: { id: { in: [archived.id, failed.id] } } }), 0);
+      assert.deepEqual(await keys(''), [`archive/${archived.id}/raw/a/part-00000.jsonl`, `staging/${failed.id}/raw/a/part-00000.jsonl`]);
+      // The operator then sets a staging retention of 7 days and an archive one of 90: the staging
+      // is old enough, the archive not yet.
+      const later = { archiveDays: 90, stagingDays: 7, historyDays: 30 };
+      assert.equal(await removeExpiredRunFiles(deps, later, new Date(failed.endedAt.getTime() + 40 * DAY)), 1);
+      assert.deepEqual(await keys(''), [`archive/${archived.id}/raw/a/part-00000.jsonl`]);
+      // The archive's run, and the job's latest run (its row kept), whose archive is due too.
+      assert.equal(await removeExpiredRunFiles(deps, later, new Date(archived.endedAt.getTime() + 91 * DAY)), 2);
+      assert.deepEqual(await keys(''), []);
+      assert.equal(await h.prisma.keptRunFiles.count(), 0, 'each is forgotten once its files are gone');
+      assert.equal(await removeExpiredRunFiles(deps, later, new Date(archived.endedAt.getTime() + 400 * DAY)), 0);
+    } finally {
+      await runner.close();
+    }
+  });
 });

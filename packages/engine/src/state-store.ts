@@ -1063,7 +1063,8 @@ export class StateStore {
    * (`archiveKept` for a success's archive, `stagingKept` for a failed or cancelled run's
    * staging), since the sweep finds them by the run's row; and a run with a load's stream state
    * still pending (ADR 0025). The rows are locked SKIP LOCKED, and under the lock a run cleared
-   * meanwhile (its end reset) is not taken. Answers how many runs were deleted.
+   * meanwhile (its end reset) is not taken. A deleted run whose files were kept is written to
+   * `kept_run_files`, where the files sweep finds them. Answers how many runs were deleted.
    */
   static async deleteEndedRuns(sql: Sql, input: { endedBefore: Date; archiveKept: boolean; stagingKept: boolean; limit: number }): Promise<number> {
     // Log lines have no foreign key to their instances (migration 20261129070000: its check locked
@@ -1081,7 +1082,15 @@ export class StateStore {
         FOR UPDATE OF d SKIP LOCKED),
       lines AS (
         DELETE FROM task_logs l USING task_instances ti
-        WHERE ti.run_id IN (SELECT id FROM gone) AND l.task_instance_id = ti.id)
+        WHERE ti.run_id IN (SELECT id FROM gone) AND l.task_instance_id = ti.id),
+      -- Files the policy keeps (kept for ever when the run went) outlive its row: the files sweep
+      -- finds them here should the policy change (QA round 42a F2: nothing could reach them).
+      kept AS (
+        INSERT INTO kept_run_files (run_id, job_id, state, ended_at)
+        SELECT d.id, d.job_id, d.state, d.ended_at FROM dag_runs d
+        WHERE d.id IN (SELECT id FROM gone)
+          AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
+        ON CONFLICT (run_id) DO UPDATE SET job_id = EXCLUDED.job_id, state = EXCLUDED.state, ended_at = EXCLUDED.ended_at)
       DELETE FROM dag_runs WHERE id IN (SELECT id FROM gone)`;
   }
 }

@@ -50,49 +50,39 @@ export async function removeExpiredRunFiles(
 ): Promise<number> {
   // A policy of 0 days puts its cutoff before any run: nothing of that kind is old enough.
   const cutoff = (days: number): Date => (days > 0 ? new Date(now.getTime() - days * DAY_MS) : new Date(0));
+  const due = { archive: cutoff(policy.archiveDays), staging: cutoff(policy.stagingDays), deletedJob: new Date(now.getTime() - DELETED_JOB_GRACE_MS) };
   let removed = 0;
   let files = 0;
-  for (;;) {
-    const batch = await sqlTransaction(deps.prisma, async (sql) => {
-      // This transaction waits on the object store between its statements (a request may take
-      // minutes on an endpoint that stopped answering): PostgreSQL's limit on a transaction left
-      // idle (@sluice/db's client.ts) is raised for it alone (QA round 32: it ended the sweep's).
-      await sql.query`SELECT set_config('idle_in_transaction_session_timeout', ${String(SWEEP_IDLE_LIMIT_MS)}, true)`;
-      const runs = await sql.query<{ id: string; state: string }[]>`
-        SELECT d.id, d.state::text AS state FROM dag_runs d
-        WHERE d.ended_at IS NOT NULL
-          AND ((d.state = 'success' AND d.ended_at < ${cutoff(policy.archiveDays)}::timestamptz)
-            OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${cutoff(policy.stagingDays)}::timestamptz)
-            -- A deleted job's runs are never cleared again: their staging (the plaintext of the
-            -- columns a job encrypts, for one) goes an hour after they ended, whatever the policy.
-            OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${new Date(now.getTime() - DELETED_JOB_GRACE_MS)}::timestamptz
-                AND EXISTS (SELECT 1 FROM ingestion_jobs j WHERE j.id = d.job_id AND j.is_deleted)))
-          AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
-        ORDER BY d.ended_at LIMIT ${BATCH}::int
-        FOR UPDATE OF d SKIP LOCKED`;
-      // The runs stay locked while their files go: a batch stops taking runs after BATCH_TIME_MS.
-      const started = Date.now();
-      const done: string[] = [];
-      const loads = await cutOffLoads(sql, runs.filter((r) => r.state !== 'success').map((r) => r.id));
-      for (const run of runs) {
-        if (Date.now() - started > BATCH_TIME_MS) break;
-        // Before its staging goes: the cut-off loads' files are found through the run's rows.
-        await removeCutOffLoadFiles(deps, loads.filter((l) => l.runId === run.id));
-        // A successful run's staging is already gone (archive moved or deleted it); a failed or
-        // cancelled run has no archive unless its archive task got that far.
-        files += await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
-        if (run.state !== 'success') files += await deps.store.deletePrefix(archivePrefix(run.id));
-        done.push(run.id);
-      }
-      if (done.length > 0) {
-        await sql.execute`
-          INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${done}::uuid[]), ${now}::timestamptz
-          ON CONFLICT (run_id) DO UPDATE SET removed_at = EXCLUDED.removed_at`;
-      }
-      return { found: runs.length, done: done.length };
-    });
-    removed += batch.done;
-    if (batch.found < BATCH && batch.done === batch.found) break;
+  // The runs' rows first, then the files of runs whose rows the history pass deleted while the
+  // policy kept their files (kept_run_files): a policy set since reaches those too (QA round 42a F2).
+  for (const source of [runsWithFilesDue, keptFilesDue]) {
+    for (;;) {
+      const batch = await sqlTransaction(deps.prisma, async (sql) => {
+        // This transaction waits on the object store between its statements (a request may take
+        // minutes on an endpoint that stopped answering): PostgreSQL's limit on a transaction left
+        // idle (@sluice/db's client.ts) is raised for it alone (QA round 32: it ended the sweep's).
+        await sql.query`SELECT set_config('idle_in_transaction_session_timeout', ${String(SWEEP_IDLE_LIMIT_MS)}, true)`;
+        const { runs, record } = await source(sql, due, now);
+        // The runs stay locked while their files go: a batch stops taking runs after BATCH_TIME_MS.
+        const started = Date.now();
+        const done: string[] = [];
+        const loads = await cutOffLoads(sql, runs.filter((r) => r.state !== 'success').map((r) => r.id));
+        for (const run of runs) {
+          if (Date.now() - started > BATCH_TIME_MS) break;
+          // Before its staging goes: the cut-off loads' files are found through the run's rows.
+          await removeCutOffLoadFiles(deps, loads.filter((l) => l.runId === run.id));
+          // A successful run's staging is already gone (archive moved or deleted it); a failed or
+          // cancelled run has no archive unless its archive task got that far.
+          files += await deps.store.deletePrefix(run.state === 'success' ? archivePrefix(run.id) : stagingPrefix(run.id));
+          if (run.state !== 'success') files += await deps.store.deletePrefix(archivePrefix(run.id));
+          done.push(run.id);
+        }
+        if (done.length > 0) await record(done);
+        return { found: runs.length, done: done.length };
+      });
+      removed += batch.done;
+      if (batch.found < BATCH && batch.done === batch.found) break;
+    }
   }
   // QA round 42a F5: runs that had no files left were counted as runs whose files were removed.
   if (removed > 0) {
@@ -102,6 +92,52 @@ export async function removeExpiredRunFiles(
   }
   return removed;
 }
+
+/** When each kind of run's files are due: a success's archive, a failed or cancelled run's staging, a deleted job's run's staging. */
+interface Due {
+  archive: Date;
+  staging: Date;
+  deletedJob: Date;
+}
+
+/** A batch of runs whose files are due, locked, and how to record that they were removed. */
+type DueFiles = (sql: Sql, due: Due, now: Date) => Promise<{ runs: { id: string; state: string }[]; record: (done: string[]) => Promise<void> }>;
+
+/** Runs whose files are due and not removed since they last ended; each removal is recorded in run_file_removals. */
+const runsWithFilesDue: DueFiles = async (sql, due, now) => ({
+  runs: await sql.query<{ id: string; state: string }[]>`
+    SELECT d.id, d.state::text AS state FROM dag_runs d
+    WHERE d.ended_at IS NOT NULL
+      AND ((d.state = 'success' AND d.ended_at < ${due.archive}::timestamptz)
+        OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${due.staging}::timestamptz)
+        -- A deleted job's runs are never cleared again: their staging (the plaintext of the
+        -- columns a job encrypts, for one) goes an hour after they ended, whatever the policy.
+        OR (d.state IN ('failed', 'cancelled') AND d.ended_at < ${due.deletedJob}::timestamptz
+            AND EXISTS (SELECT 1 FROM ingestion_jobs j WHERE j.id = d.job_id AND j.is_deleted)))
+      AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
+    ORDER BY d.ended_at LIMIT ${BATCH}::int
+    FOR UPDATE OF d SKIP LOCKED`,
+  record: async (done) => {
+    await sql.execute`
+      INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${done}::uuid[]), ${now}::timestamptz
+      ON CONFLICT (run_id) DO UPDATE SET removed_at = EXCLUDED.removed_at`;
+  },
+});
+
+/** Files of runs whose rows are gone (`kept_run_files`) that are due by the same rules; each is forgotten once removed. */
+const keptFilesDue: DueFiles = async (sql, due) => ({
+  runs: await sql.query<{ id: string; state: string }[]>`
+    SELECT k.run_id AS id, k.state::text AS state FROM kept_run_files k
+    WHERE (k.state = 'success' AND k.ended_at < ${due.archive}::timestamptz)
+       OR (k.state IN ('failed', 'cancelled') AND k.ended_at < ${due.staging}::timestamptz)
+       OR (k.state IN ('failed', 'cancelled') AND k.ended_at < ${due.deletedJob}::timestamptz
+           AND NOT EXISTS (SELECT 1 FROM ingestion_jobs j WHERE j.id = k.job_id AND NOT j.is_deleted))
+    ORDER BY k.ended_at LIMIT ${BATCH}::int
+    FOR UPDATE OF k SKIP LOCKED`,
+  record: async (done) => {
+    await sql.execute`DELETE FROM kept_run_files WHERE run_id = ANY(${done}::uuid[])`;
+  },
+});
 
 interface CutOffLoad {
   runId: string;
