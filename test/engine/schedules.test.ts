@@ -200,6 +200,9 @@ describe('schedules', () => {
     const first = await h.engine.triggerRun(jobId);
     const held = await h.engine.triggerRun(jobId);
     assert.deepEqual([first.state, held.state], ['running', 'queued']);
+    // Its schedule counts from here: a fire time between the job's creation and the trigger would
+    // make a catch-up run older than the one queued by hand, and rightly start first.
+    await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { scheduleSetAt: new Date() } });
     await h.engine.cancelRun(first.runId);
     await sleep(2_100); // fires missed while paused
     await h.prisma.ingestionJob.update({ where: { id: jobId }, data: { isPaused: false } });
