@@ -176,8 +176,11 @@ test("a runner given another master key than the database's secrets' refuses to 
   );
   assert.ok(!refused.stderr.includes(other) && !refused.stderr.includes(masterKey), 'no key material in the line');
 
-  // During a master key rotation: the new key active, the database's as a previous one.
-  assert.match(await runnerUntilStarted({ ...runnerEnv, SLUICE_MASTER_KEY: other, SLUICE_MASTER_KEY_PREVIOUS: masterKey }), /runner \S+ started/);
+  // During a master key rotation: the new key active, the database's as a previous one. (With a
+  // DuckDB memory limit given, which the start says it read: QA round 42b F3.)
+  const rotating = await runnerUntilStarted({ ...runnerEnv, SLUICE_MASTER_KEY: other, SLUICE_MASTER_KEY_PREVIOUS: masterKey, SLUICE_DUCKDB_MEMORY_LIMIT: '512MiB' });
+  assert.match(rotating, /runner \S+ started/);
+  assert.ok(rotating.includes('"DuckDB memory limit 512MiB for each task and for merges (SLUICE_DUCKDB_MEMORY_LIMIT)"'), rotating);
 
   // One job sealed with a key no runner holds (an API with a wrong key made it): a runner with the
   // installation's key starts, and names that job (QA round 33c F2: every runner refused to start).

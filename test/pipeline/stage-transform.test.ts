@@ -295,7 +295,19 @@ test('stage works under a small memory limit, and a record beyond what it reads 
       // Which of the two is said depends on the order of DuckDB's threads' allocations (CI saw both).
       (err.message ===
         "stream items has a record larger than 32 MiB; the largest record stage reads is 32 MiB, a quarter of SLUICE_DUCKDB_MEMORY_LIMIT=128MiB (its JSON reader takes buffers of twice a record's size for each of its two threads): give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task" ||
-        /^stream items did not fit in SLUICE_DUCKDB_MEMORY_LIMIT=128MiB while stage read it: a record may be larger than the 32 MiB stage reads there; give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task \(DuckDB: Out of Memory Error: /.test(err.message)),
+        /^stream items did not fit in SLUICE_DUCKDB_MEMORY_LIMIT=128MiB while stage read it: its 2 columns each take memory to read, and a record may be larger than the 32 MiB stage reads there; give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task \(DuckDB: Out of Memory Error: /.test(err.message)),
+  );
+});
+
+test("a wide stream that does not fit in stage's memory limit fails saying its width, not only its records' size (QA round 42b F2)", async () => {
+  // 1,500 short columns: a few MB of records, but the reader's memory grows with the columns.
+  const properties = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`c${i}`, { type: 'string' }]));
+  const raw = Array.from({ length: 100 }, (_, r) => JSON.stringify(Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`c${i}`, `v${r}-${i}`]))));
+  await assert.rejects(
+    stageRaw('11111111-2222-3333-4444-42b000000002', raw, properties, currentTry, 'wide', { memoryLimit: '128MiB' }),
+    (err: unknown) =>
+      err instanceof NonRetryableTaskError &&
+      /^stream wide did not fit in SLUICE_DUCKDB_MEMORY_LIMIT=128MiB while stage read it: its 1500 columns each take memory to read, and a record may be larger than the 32 MiB stage reads there; /.test(err.message),
   );
 });
 

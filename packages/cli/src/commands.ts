@@ -157,7 +157,12 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
   const datahub = new DataHubPublisher(prisma, { ...datahubPublisherOptions(s.datahub), logger });
   datahub.start();
   const memoryLimit = s.duckdbMemoryLimit ?? defaultDuckDbMemoryLimit(s.concurrency);
-  if (s.duckdbMemoryLimit === undefined) logger.info(`DuckDB memory limit ${memoryLimit} for each task and for merges (80 % of this machine's memory shared by ${s.concurrency} tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it)`);
+  // Said either way, so that an operator sees the setting was read (QA round 42b F3).
+  logger.info(
+    s.duckdbMemoryLimit === undefined
+      ? `DuckDB memory limit ${memoryLimit} for each task and for merges (80 % of this machine's memory shared by ${s.concurrency} tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it)`
+      : `DuckDB memory limit ${memoryLimit} for each task and for merges (SLUICE_DUCKDB_MEMORY_LIMIT)`,
+  );
   // The Iceberg writer's one DuckDB (merges) is made at its first use, with these settings.
   configureDuckDb({ memoryLimit });
   const catalog =

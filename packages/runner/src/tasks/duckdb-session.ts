@@ -2,12 +2,25 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { makeProcessDir, removeOrphanedProcessDirs } from '@sluice/connectors';
+import { NonRetryableTaskError } from '@sluice/core';
 import { sizeInBytes } from '@sluice/core/config';
 import type { ObjectStore } from '@sluice/storage';
 
 /** A task's DuckDB settings: `memoryLimit` in DuckDB's words (e.g. '4GB'); DuckDB's own default (80 % of RAM) when absent. */
 export interface TaskDuckDbSettings {
   memoryLimit?: string | undefined;
+}
+
+/**
+ * DuckDB's out-of-memory error as a failure no retry under the same limit changes (QA round 42b
+ * F1: a load tried six times over four minutes, saying only DuckDB's own advice, SET commands an
+ * operator cannot give): what did not fit, in which setting, and what to do. Null for any other error.
+ */
+export function outOfDuckDbMemory(err: unknown, what: string, memoryLimit: string | undefined): NonRetryableTaskError | null {
+  if (!(err instanceof Error) || !/Out of Memory Error/.test(err.message)) return null;
+  const limit = memoryLimit === undefined ? "DuckDB's memory limit" : `SLUICE_DUCKDB_MEMORY_LIMIT=${memoryLimit}`;
+  const said = err.message.slice(err.message.indexOf('Out of Memory Error')).split('\n')[0] ?? '';
+  return new NonRetryableTaskError(`${what} did not fit in ${limit}: give the runners a higher limit and clear this task (DuckDB: ${said})`, { cause: err });
 }
 
 const MiB = 2 ** 20;

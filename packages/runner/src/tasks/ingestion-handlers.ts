@@ -10,7 +10,7 @@ import { archiveTask } from './archive-task.ts';
 import { extractTask } from './extract-task.ts';
 import { keyVersionInTable } from './key-version-in-table.ts';
 import { loadTask } from './load-task.ts';
-import type { TaskDuckDbSettings } from './duckdb-session.ts';
+import { outOfDuckDbMemory, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { readStagedManifest, stageStream } from './stage-stream.ts';
 import { storedTransformations, transformStream } from './transform-stream.ts';
 import type { TryWrites } from './staging-layout.ts';
@@ -90,6 +90,8 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         progress: (p) => ctx.progress(p),
         ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
         try: tryWrites(ctx),
+      }).catch((err: unknown) => {
+        throw outOfDuckDbMemory(err, `stream ${stream}: transform`, deps.duckdb?.memoryLimit) ?? err;
       });
       return { output: { rows: out.rows, columns: out.columns.map((c) => c.name) }, rows: out.rows, bytes: out.files.reduce((n, f) => n + f.bytes, 0) };
     },

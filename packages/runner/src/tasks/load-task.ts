@@ -14,7 +14,7 @@ import { readTransformedManifest, type TransformedManifest } from './transform-s
 import { dropPendingState, holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
-import { LOAD_SCRATCH_PREFIX } from './duckdb-session.ts';
+import { LOAD_SCRATCH_PREFIX, outOfDuckDbMemory, type TaskDuckDbSettings } from './duckdb-session.ts';
 
 export interface LoadOutput {
   namespace: string;
@@ -122,6 +122,8 @@ export interface LoadTaskDeps {
   datahub: DataHubPublisher | null;
   /** Base of flow_url, for the metadata. */
   publicUrl: string;
+  /** The DuckDB memory limit a merge works in (said when it does not fit). */
+  duckdb?: TaskDuckDbSettings;
 }
 
 /**
@@ -675,6 +677,12 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       // Another run's load seen in the table's history: no try of this one can commit now.
       if (err instanceof SupersededLoad || err instanceof UnclearableTaskError) await removeEarlierTriesFiles(ctx, () => Promise.resolve(table), taskId, { superseded: true });
       if (err instanceof SupersededLoad) return await skipSuperseded(ctx, err.conflict, stream, `${namespace}.${tableName}`);
+      const what =
+        ctx.job.mode === 'merge'
+          ? `stream ${stream}: the merge into ${namespace}.${tableName} (it reads the table's data files that may hold the batch's keys)`
+          : `stream ${stream}: the ${ctx.job.mode} into ${namespace}.${tableName}`;
+      const outOfMemory = outOfDuckDbMemory(err, what, deps.duckdb?.memoryLimit);
+      if (outOfMemory) throw outOfMemory;
       if (err instanceof ColumnCaseCollisionError) {
         throw new NonRetryableTaskError(
           `${err.message}. To load it into ${JSON.stringify(err.tableColumn)}, rename it with a column transformation (new_name ${JSON.stringify(err.tableColumn)}): ${RECREATE_FOR}`,

@@ -90,11 +90,16 @@ function recordTooLarge(stream: string, objectSize: number, memoryLimit: string 
   return new NonRetryableTaskError(`stream ${stream} has a record larger than ${mib}; ${why}`);
 }
 
-/** Stage's read ran out of DuckDB's memory: what the limit is, and what raises it. */
-function outOfMemory(stream: string, objectSize: number, memoryLimit: string | undefined, err: Error): NonRetryableTaskError {
+/**
+ * Stage's read ran out of DuckDB's memory: what the limit is, the two causes (a record near the
+ * largest stage reads, or a wide stream: the reader's memory grows with the columns, QA round 42b
+ * F2: 800 columns of small records did not fit in 512MiB, and only records were named), and what
+ * raises it.
+ */
+function outOfMemory(stream: string, objectSize: number, columns: number, memoryLimit: string | undefined, err: Error): NonRetryableTaskError {
   const limit = memoryLimit === undefined ? "DuckDB's memory limit" : `SLUICE_DUCKDB_MEMORY_LIMIT=${memoryLimit}`;
   return new NonRetryableTaskError(
-    `stream ${stream} did not fit in ${limit} while stage read it: a record may be larger than the ${(2 * objectSize) / 2 ** 20} MiB stage reads there; ` +
+    `stream ${stream} did not fit in ${limit} while stage read it: its ${columns} columns each take memory to read, and a record may be larger than the ${(2 * objectSize) / 2 ** 20} MiB stage reads there; ` +
       `${RAISE_LIMIT} (DuckDB: ${err.message.split('\n')[0] ?? ''})`,
     { cause: err },
   );
@@ -204,7 +209,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       if (err instanceof Error && /"maximum_object_size" of \d+ bytes exceeded/.test(err.message)) throw recordTooLarge(stream, recordLimit, input.duckdb?.memoryLimit);
       // The reader's buffers for a record near the largest it reads can meet the limit before the
       // record's size is checked, the order of its threads' allocations deciding which is said.
-      if (err instanceof Error && /^Out of Memory Error/.test(err.message)) throw outOfMemory(stream, recordLimit, input.duckdb?.memoryLimit, err);
+      if (err instanceof Error && /^Out of Memory Error/.test(err.message)) throw outOfMemory(stream, recordLimit, columns.length, input.duckdb?.memoryLimit, err);
       // DuckDB refuses a record that names a column twice (its error quotes the record, so it is
       // not passed on). JSON parsers keep the last value; so does stage, from rewritten parts.
       if (!(err instanceof Error && / has duplicate key /.test(err.message))) throw err;
