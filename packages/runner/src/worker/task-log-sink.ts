@@ -8,6 +8,13 @@ const FLUSH_MS = 250;
 /** Lines kept for the next write while PostgreSQL is away; beyond, the oldest are dropped (and counted). */
 const MAX_KEPT_LINES = 20_000;
 
+/**
+ * A try's connector info and debug lines written to task_logs; those past it go to the process log
+ * only (at debug), and one line says so. A connector that logs a line per record wrote 300,000
+ * lines, 89 MB of PostgreSQL, in one try (QA round 42b F5); its warnings and errors are all kept.
+ */
+export const MAX_CONNECTOR_LINES_PER_TRY = 50_000;
+
 interface Route {
   instanceId: string;
   tryNumber: number;
@@ -149,13 +156,25 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
   return {
     forTry(target, fields) {
       let logged = false;
+      let connectorLines = 0;
+      const push = (level: string, message: string): void => {
+        buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message, ts: new Date() });
+      };
       const write = (level: TaskLogLevel, message: string, meta: Record<string, unknown> = {}, quiet = false): void => {
         logged = true;
-        const { message: text, origin, ...extra } = redactTaskFields({ ...meta, message });
-        buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message: taskLogLine(String(text), origin, extra), ts: new Date() });
+        const fromConnector = meta['origin'] !== undefined && meta['origin'] !== 'sluice';
+        const chatter = fromConnector && (level === 'info' || level === 'debug');
+        if (chatter) connectorLines += 1;
+        if (chatter && connectorLines === MAX_CONNECTOR_LINES_PER_TRY + 1) {
+          push('warn', `the connector's info and debug lines past the first ${MAX_CONNECTOR_LINES_PER_TRY} of this try are not kept in its log (its warnings and errors are; the runner's own log has the rest at debug)`);
+        }
+        if (!chatter || connectorLines <= MAX_CONNECTOR_LINES_PER_TRY) {
+          const { message: text, origin, ...extra } = redactTaskFields({ ...meta, message });
+          push(level, taskLogLine(String(text), origin, extra));
+        }
         // A connector's own info lines (progress chatter, a third of a small run's lines) are the
         // task log's; the process log has them at debug.
-        const processLevel = quiet || (level === 'info' && meta['origin'] !== undefined && meta['origin'] !== 'sluice') ? 'debug' : level;
+        const processLevel = quiet || (level === 'info' && fromConnector) ? 'debug' : level;
         if (processLogger.isLevelEnabled(processLevel)) processLogger.log(processLevel, message, { ...fields, ...meta });
       };
       return {
