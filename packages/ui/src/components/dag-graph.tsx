@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { layoutDag } from '../lib/dag-layout.ts';
 import { taskName } from '../lib/format.ts';
-import { groupState, STATE_COLOURS, stateCounts, stateLabel, type AnyState } from '../lib/states.ts';
+import { groupState, nodeCounts, STATE_COLOURS, stateCounts, stateLabel, type AnyState } from '../lib/states.ts';
 import { Link } from '../router.tsx';
 import type { LiveDagTask, LiveTaskMark } from '../shared/events.ts';
 
@@ -79,7 +79,7 @@ export function DagGraph({
                 {title}
               </text>
               <text x="14" y="31" className="node-sub">
-                {group ? said : (n.stream ?? said)}
+                {group ? <GroupCounts states={statesOf(n.task_id)} fallback={said} /> : (n.stream ?? said)}
                 {n.stream !== null ? ` · ${said}` : ''}
               </text>
               <title>{`${label}: ${said}`}</title>
@@ -100,6 +100,19 @@ export function DagGraph({
       </svg>
     </div>
   );
+}
+
+/** A grouped node's second line: its counts in words, or as coloured dots when the words do not fit; `fallback` without counts. */
+function GroupCounts({ states, fallback }: { states: AnyState[]; fallback: string }): ReactNode {
+  if (states.length === 0) return fallback;
+  const counts = nodeCounts(states);
+  if ('words' in counts) return counts.words;
+  return counts.tally.map(([s, n], i) => (
+    <tspan key={s} data-state={s}>
+      <tspan fill={STATE_COLOURS[s]}>{i > 0 ? ' ●' : '●'}</tspan>
+      {` ${n}`}
+    </tspan>
+  ));
 }
 
 export function taskLogPath(runId: string, taskId: string, mapIndex: number, tryNumber?: number): string {

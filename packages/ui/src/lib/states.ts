@@ -41,10 +41,30 @@ export function groupState(states: readonly AnyState[]): AnyState {
   return 'none';
 }
 
-/** How many instances are in each state, in STATE_ORDER: "78 success · 2 failed". */
-export function stateCounts(states: readonly AnyState[]): string {
+/** How many instances are in each state, in STATE_ORDER (states with none left out). */
+export function stateTally(states: readonly AnyState[]): [AnyState, number][] {
   return STATE_ORDER.flatMap((s) => {
     const n = states.filter((x) => x === s).length;
-    return n > 0 ? [`${n} ${stateLabel(s)}`] : [];
-  }).join(' · ');
+    return n > 0 ? [[s, n] as [AnyState, number]] : [];
+  });
+}
+
+/** How many instances are in each state, in STATE_ORDER: "78 success · 2 failed". */
+export function stateCounts(states: readonly AnyState[]): string {
+  return stateTally(states)
+    .map(([s, n]) => `${n} ${stateLabel(s)}`)
+    .join(' · ');
+}
+
+/** The characters a graph node's second line holds (its 11px text beside the state bar). */
+const NODE_LINE_FITS = 22;
+
+/**
+ * A grouped graph node's counts: in words when they fit its line, else each state's number behind
+ * a dot of its colour (QA round 42b F7: "14 success · 4 running · 12 que" ran out of the node); the
+ * node's title and label keep the words.
+ */
+export function nodeCounts(states: readonly AnyState[]): { words: string } | { tally: [AnyState, number][] } {
+  const words = stateCounts(states);
+  return words.length <= NODE_LINE_FITS ? { words } : { tally: stateTally(states) };
 }
