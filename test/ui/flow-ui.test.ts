@@ -1018,7 +1018,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(await load.getAttribute('href'), `/runs/${runId}`);
     assert.equal(await graph.locator('[data-task="load"]').count(), 1, 'one load node');
     // Each node's lines stay inside it (QA round 42b F7: a group's counts ran out of it).
-    const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll('svg.dag-graph text')].map((t) => (t as SVGTextElement).getBBox().x + (t as SVGTextElement).getBBox().width)));
+    const widest = Number(await page.evaluate("Math.max(...[...document.querySelectorAll('svg.dag-graph text')].map((t) => t.getBBox().x + t.getBBox().width))"));
     assert.ok(widest <= 160, `a node's text reaches ${widest} px of its 160`);
     const grid = page.getByRole('table', { name: 'Runs by task' });
     await grid.getByRole('rowheader', { name: 'load [30]' }).waitFor();
