@@ -42,6 +42,18 @@ describe('retention sweep', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** A runner whose extracts fail for good while `source.broken` (its token missing, as a source says). */
+  const startRunnerOfSource = async (broken: boolean) => {
+    const source = { broken };
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        if (source.broken) throw new NonRetryableTaskError('source_config.token is missing');
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    return { runner, source };
+  };
+
   const keys = async (prefix: string): Promise<string[]> => {
     const out: string[] = [];
     for await (const o of store.list(prefix)) out.push(o.key);
@@ -171,13 +183,7 @@ describe('retention sweep', () => {
 
   it('sweeps a run again when a clear re-ran it after its first sweep, by the state it ended in the second time', async () => {
     const job = await h.createJob({ streams: ['a'] });
-    let broken = true;
-    const runner = await h.startRunner({
-      extract: async (ctx) => {
-        if (broken) throw new NonRetryableTaskError('source_config.token is missing');
-        return { mappedStreams: ctx.job.streams };
-      },
-    });
+    const { runner, source } = await startRunnerOfSource(true);
     try {
       const runId = (await h.engine.triggerRun(job)).runId;
       const failed = await waitForRun(h.prisma, runId, ['success', 'failed']);
@@ -194,7 +200,7 @@ describe('retention sweep', () => {
       // The re-run must end after the first sweep's clock.
       await sleep(100);
 
-      broken = false;
+      source.broken = false;
       await h.engine.clearTask(runId, 'extract');
       const rerun = await waitForRun(h.prisma, runId, ['success', 'failed']);
       assert.equal(rerun.state, 'success');
@@ -213,13 +219,7 @@ describe('retention sweep', () => {
 
   it("deletes a finished run's history after SLUICE_RUN_HISTORY_RETENTION_DAYS once its files are settled; keeps each job's latest run, and runs with a pending stream state", async () => {
     const job = await h.createJob({ streams: ['a'] });
-    let broken = false;
-    const runner = await h.startRunner({
-      extract: async (ctx) => {
-        if (broken) throw new NonRetryableTaskError('source_config.token is missing');
-        return { mappedStreams: ctx.job.streams };
-      },
-    });
+    const { runner, source } = await startRunnerOfSource(false);
     try {
       const run = async (): Promise<string> => {
         const { runId } = await h.engine.triggerRun(job);
@@ -228,9 +228,9 @@ describe('retention sweep', () => {
       };
       const oldest = await run();
       const pending = await run();
-      broken = true;
+      source.broken = true;
       const failed = await run();
-      broken = false;
+      source.broken = false;
       const latest = await run();
       // A load's state still waiting for its commit to be seen (ADR 0025) holds its run.
       await h.prisma.pendingStreamState.create({ data: { jobId: job, streamKey: 'a', runId: pending, state: {}, namespace: 'n', tableName: 't', taskId: 'load' } });
@@ -263,22 +263,16 @@ describe('retention sweep', () => {
 
   it('the files a run kept when its history went are removed by a file retention set later (QA round 42a F2)', async () => {
     const job = await h.createJob({ streams: ['a'] });
-    let broken = false;
-    const runner = await h.startRunner({
-      extract: async (ctx) => {
-        if (broken) throw new NonRetryableTaskError('source_config.token is missing');
-        return { mappedStreams: ctx.job.streams };
-      },
-    });
+    const { runner, source } = await startRunnerOfSource(false);
     try {
       const run = async (): Promise<{ id: string; endedAt: Date }> => {
         const { runId } = await h.engine.triggerRun(job);
         return { id: runId, endedAt: ended((await waitForRun(h.prisma, runId, ['success', 'failed'])).endedAt) };
       };
       const archived = await run();
-      broken = true;
+      source.broken = true;
       const failed = await run();
-      broken = false;
+      source.broken = false;
       await run(); // the job's latest run, kept
       await store.put(`archive/${archived.id}/raw/a/part-00000.jsonl`, 'x');
       await store.put(`staging/${failed.id}/raw/a/part-00000.jsonl`, 'x');
