@@ -41,7 +41,6 @@ import {
 import { ConflictError, NotFoundError } from '@sluice/core';
 import type { DagCache, RunType, Sql } from '@sluice/db';
 
-/** Who cancels a run: an operator (the API's cancel), or the deletion of its job. */
 /** Fires of a schedule that made no run of their own, before a run that was made: how many, the first and the last. */
 export interface FiresWithoutRun {
   count: number;
@@ -49,6 +48,7 @@ export interface FiresWithoutRun {
   last: Date;
 }
 
+/** Who cancels a run: an operator (the API's cancel), or the deletion of its job. */
 export type CancelReason = 'operator' | 'job deleted';
 
 const CANCEL_MESSAGES: Record<CancelReason, string> = {
