@@ -1107,42 +1107,6 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
-  test("a run whose staging the retention sweep removed says so, and offers no clear that has nothing to read (QA round 42a F1, F4)", async () => {
-    const { jobId } = await createJob({ name: 'failing swept' });
-    const runId = String((await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken)).body.run_id);
-    const failed = await until('the run to fail', async () => {
-      const r = await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
-      return r.state === 'failed' ? r : null;
-    });
-    const catalog = openCatalog({ type: 'sql', uri: stack.db.url, store: stack.store, logger: createMemoryLogger().logger });
-    try {
-      const eightDaysOn = new Date((failed.endedAt ?? new Date()).getTime() + 8 * 86_400_000);
-      assert.equal(await removeExpiredRunFiles({ prisma: stack.db.prisma, store: stack.store, catalog, logger: createMemoryLogger().logger }, { archiveDays: 0, stagingDays: 7, historyDays: 0 }, eightDaysOn), 1);
-    } finally {
-      await catalog.close();
-    }
-    const removedAt = (await stack.db.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } })).removedAt.toISOString();
-    assert.equal((await stack.api('GET', `/api/runs/${runId}`, stack.devToken)).body.files_removed_at, removedAt);
-    const refused = await stack.api('POST', `/api/runs/${runId}/tasks/load/clear?map_index=1`, stack.devToken);
-    assert.equal(refused.status, 409);
-    assert.match(String(refused.body.error), /^task load\[1\] cannot run again: it reads what its upstream tasks left in this run's staging files, and the retention sweep removed them on /);
-    const below = await stack.api('POST', `/api/runs/${runId}/tasks/archive/clear`, stack.devToken);
-    assert.equal(below.status, 409);
-    assert.match(String(below.body.error), /^task archive cannot run again: its clear would run load\[1\] first, which reads what its upstream tasks left/);
-
-    const page = await context.newPage();
-    await page.goto(`${stack.url}/runs/${runId}`);
-    assert.match((await page.getByTestId('files-removed').textContent({ timeout: 15_000 })) ?? '', /^removed by the retention sweep /);
-    const errors = page.locator('section[aria-labelledby="errors-h"]');
-    assert.equal(
-      await errors.locator('li[data-task="load"]').getByTestId('clear-outputs-gone').textContent({ timeout: 15_000 }),
-      " · no clear: it reads this run's staging files, which the retention sweep removed (a new run reads the source again)",
-    );
-    assert.equal(await errors.getByRole('button', { name: /^clear and re-run/ }).count(), 0);
-    await shot(page, 'run-files-removed');
-    await page.close();
-  });
-
   test('delete asks for confirmation, then the job leaves the list', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'delete me', schedule: '* * * * *' });
     // A fire that made no run (the scheduler keeps its time; the API test makes one for real) is
@@ -1197,6 +1161,43 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const pill = page.locator('.page-head [data-testid="job-active"]');
     assert.equal(await pill.textContent(), 'deleted');
     assert.equal(await pill.getAttribute('class'), 'pill deleted', 'not drawn as an active job');
+    await page.close();
+  });
+
+  test("a run whose staging the retention sweep removed says so, and offers no clear that has nothing to read (QA round 42a F1, F4)", async () => {
+    const { jobId } = await createJob({ name: 'failing swept' });
+    const runId = String((await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken)).body.run_id);
+    const failed = await until('the run to fail', async () => {
+      const r = await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+      return r.state === 'failed' ? r : null;
+    });
+    const catalog = openCatalog({ type: 'sql', uri: stack.db.url, store: stack.store, logger: createMemoryLogger().logger });
+    try {
+      const eightDaysOn = new Date((failed.endedAt ?? new Date()).getTime() + 8 * 86_400_000);
+      // The sweep takes every failed or cancelled run of this file's earlier tests too (so this test comes last).
+      assert.ok((await removeExpiredRunFiles({ prisma: stack.db.prisma, store: stack.store, catalog, logger: createMemoryLogger().logger }, { archiveDays: 0, stagingDays: 7, historyDays: 0 }, eightDaysOn)) >= 1);
+    } finally {
+      await catalog.close();
+    }
+    const removedAt = (await stack.db.prisma.runFileRemoval.findUniqueOrThrow({ where: { runId } })).removedAt.toISOString();
+    assert.equal((await stack.api('GET', `/api/runs/${runId}`, stack.devToken)).body.files_removed_at, removedAt);
+    const refused = await stack.api('POST', `/api/runs/${runId}/tasks/load/clear?map_index=1`, stack.devToken);
+    assert.equal(refused.status, 409);
+    assert.match(String(refused.body.error), /^task load\[1\] cannot run again: it reads what its upstream tasks left in this run's staging files, and the retention sweep removed them on /);
+    const below = await stack.api('POST', `/api/runs/${runId}/tasks/archive/clear`, stack.devToken);
+    assert.equal(below.status, 409);
+    assert.match(String(below.body.error), /^task archive cannot run again: its clear would run load\[1\] first, which reads what its upstream tasks left/);
+
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    assert.match((await page.getByTestId('files-removed').textContent({ timeout: 15_000 })) ?? '', /^removed by the retention sweep /);
+    const errors = page.locator('section[aria-labelledby="errors-h"]');
+    assert.equal(
+      await errors.locator('li[data-task="load"]').getByTestId('clear-outputs-gone').textContent({ timeout: 15_000 }),
+      " · no clear: it reads this run's staging files, which the retention sweep removed (a new run reads the source again)",
+    );
+    assert.equal(await errors.getByRole('button', { name: /^clear and re-run/ }).count(), 0);
+    await shot(page, 'run-files-removed');
     await page.close();
   });
 });

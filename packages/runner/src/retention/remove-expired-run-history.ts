@@ -25,6 +25,6 @@ export async function removeExpiredRunHistory(deps: { prisma: PrismaClient; logg
     deleted += n;
     if (n < BATCH) break;
   }
-  if (deleted > 0) deps.logger.info(`retention: deleted the history of ${deleted} run${deleted === 1 ? '' : 's'} that ended more than ${policy.historyDays} days ago`, { ...policy });
+  if (deleted > 0) deps.logger.info(`retention: deleted the history of ${deleted} run${deleted === 1 ? '' : 's'} that ended more than ${policy.historyDays} day${policy.historyDays === 1 ? '' : 's'} ago`, { ...policy });
   return deleted;
 }

@@ -157,6 +157,7 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
     forTry(target, fields) {
       let logged = false;
       let connectorLines = 0;
+      let droppedSaid = false;
       const push = (level: string, message: string): void => {
         buffer.push({ instanceId: target.instanceId, tryNumber: target.tryNumber, level, message, ts: new Date() });
       };
@@ -166,7 +167,10 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
         const chatter = fromConnector && (level === 'info' || level === 'debug');
         if (chatter) connectorLines += 1;
         if (chatter && connectorLines === MAX_CONNECTOR_LINES_PER_TRY + 1) {
-          push('warn', `the connector's info and debug lines past the first ${MAX_CONNECTOR_LINES_PER_TRY} of this try are not kept in its log (its warnings and errors are; the runner's own log has the rest at debug)`);
+          push(
+            'warn',
+            `the connector's info and debug lines past the first ${MAX_CONNECTOR_LINES_PER_TRY} of this try are not kept in its log (its warnings and errors are); the runner's own log has them only at SLUICE_LOG_LEVEL=debug`,
+          );
         }
         if (!chatter || connectorLines <= MAX_CONNECTOR_LINES_PER_TRY) {
           const { message: text, origin, ...extra } = redactTaskFields({ ...meta, message });
@@ -184,7 +188,15 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
         info: (message, meta) => write('info', message, meta),
         debug: (message, meta) => write('debug', message, meta),
         quiet: (level, message, meta) => write(level, message, meta, true),
-        flush: () => (logged ? buffer.flush() : Promise.resolve()),
+        flush: () => {
+          // Flushed once the try ended (and again before its outcome is retried): how many went, said once.
+          const dropped = connectorLines - MAX_CONNECTOR_LINES_PER_TRY;
+          if (dropped > 0 && !droppedSaid) {
+            droppedSaid = true;
+            push('warn', `${dropped} of the connector's info and debug lines of this try were not kept, past its first ${MAX_CONNECTOR_LINES_PER_TRY}`);
+          }
+          return logged ? buffer.flush() : Promise.resolve();
+        },
       };
     },
     close: () => buffer.stop(),
