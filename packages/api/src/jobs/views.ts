@@ -132,9 +132,15 @@ export function runSummaryView(r: DagRunModel, jobPaused: boolean): RunSummaryVi
   };
 }
 
+/**
+ * When the retention sweep removed the files a run has now: its last removal (`run_file_removals`),
+ * unless the run ended again after it (a clear re-ran it since); else null.
+ */
+export function filesRemovedSinceEnd(run: { endedAt: Date | null }, removedAt: Date | null): Date | null {
+  return removedAt !== null && run.endedAt !== null && removedAt >= run.endedAt ? removedAt : null;
+}
+
 /** `removedAt`: when the retention sweep last removed the run's files (its `run_file_removals` row), if it did. */
 export function runView(r: DagRunModel, jobPaused: boolean, tasks: TaskInstanceModel[], removedAt: Date | null): RunView {
-  // A removal before the run's latest end (a clear re-ran it since) is not of what it has now.
-  const filesRemovedAt = removedAt !== null && r.endedAt !== null && removedAt >= r.endedAt ? removedAt : null;
-  return { ...runSummaryView(r, jobPaused), files_removed_at: iso(filesRemovedAt), tasks: tasks.map(taskView) };
+  return { ...runSummaryView(r, jobPaused), files_removed_at: iso(filesRemovedSinceEnd(r, removedAt)), tasks: tasks.map(taskView) };
 }

@@ -13,7 +13,7 @@ import {
   type RunStateName,
 } from '@sluice/ui/events';
 import { settingsVersion } from '../jobs/settings-version.ts';
-import { taskView } from '../jobs/views.ts';
+import { filesRemovedSinceEnd, taskView } from '../jobs/views.ts';
 import { canSee, type UiPrincipal } from './principal.ts';
 
 /** How many recent runs the jobs page shows per job, and the job page's grid holds. */
@@ -221,9 +221,7 @@ export async function loadRun(prisma: PrismaClient, dags: DagCache, principal: U
   const instances = run.tasks.map((t) => ({ taskId: t.taskId, mapIndex: t.mapIndex, state: t.state, clearable: t.clearable }));
   // The engine's own rule for a clear (it refuses one that would run nothing, naming what to clear
   // instead, and one that would fail the same way).
-  // Files the retention sweep removed since the run last ended (a clear re-ran it after an older removal).
-  const removedAt = run.fileRemoval?.removedAt ?? null;
-  const upstreamOutputsGone = removedAt !== null && run.endedAt !== null && removedAt >= run.endedAt;
+  const upstreamOutputsGone = filesRemovedSinceEnd(run, run.fileRemoval?.removedAt ?? null) !== null;
   const clearOf = (i: number): Pick<LiveTask, 'clear_instead' | 'clear_repeats' | 'clear_outputs_gone'> => {
     const t = instances[i];
     if (t === undefined || !UNSUCCESSFUL_TASK_STATES.includes(t.state)) return { clear_instead: null, clear_repeats: null, clear_outputs_gone: null };

@@ -62,11 +62,10 @@ export async function removeExpiredRunFiles(
         // minutes on an endpoint that stopped answering): PostgreSQL's limit on a transaction left
         // idle (@sluice/db's client.ts) is raised for it alone (QA round 32: it ended the sweep's).
         await sql.query`SELECT set_config('idle_in_transaction_session_timeout', ${String(SWEEP_IDLE_LIMIT_MS)}, true)`;
-        const { runs, record } = await source(sql, due, now);
+        const { runs, loads, record } = await source(sql, due, now);
         // The runs stay locked while their files go: a batch stops taking runs after BATCH_TIME_MS.
         const started = Date.now();
         const done: string[] = [];
-        const loads = await cutOffLoads(sql, runs.filter((r) => r.state !== 'success').map((r) => r.id));
         for (const run of runs) {
           if (Date.now() - started > BATCH_TIME_MS) break;
           // Before its staging goes: the cut-off loads' files are found through the run's rows.
@@ -100,12 +99,16 @@ interface Due {
   deletedJob: Date;
 }
 
-/** A batch of runs whose files are due, locked, and how to record that they were removed. */
-type DueFiles = (sql: Sql, due: Due, now: Date) => Promise<{ runs: { id: string; state: string }[]; record: (done: string[]) => Promise<void> }>;
+/** A batch of runs whose files are due, locked; the loads of theirs cut off in their tables; and how to record that their files were removed. */
+type DueFiles = (
+  sql: Sql,
+  due: Due,
+  now: Date,
+) => Promise<{ runs: { id: string; state: string }[]; loads: CutOffLoad[]; record: (done: string[]) => Promise<void> }>;
 
 /** Runs whose files are due and not removed since they last ended; each removal is recorded in run_file_removals. */
-const runsWithFilesDue: DueFiles = async (sql, due, now) => ({
-  runs: await sql.query<{ id: string; state: string }[]>`
+const runsWithFilesDue: DueFiles = async (sql, due, now) => {
+  const runs = await sql.query<{ id: string; state: string }[]>`
     SELECT d.id, d.state::text AS state FROM dag_runs d
     WHERE d.ended_at IS NOT NULL
       AND ((d.state = 'success' AND d.ended_at < ${due.archive}::timestamptz)
@@ -116,15 +119,19 @@ const runsWithFilesDue: DueFiles = async (sql, due, now) => ({
             AND EXISTS (SELECT 1 FROM ingestion_jobs j WHERE j.id = d.job_id AND j.is_deleted)))
       AND NOT EXISTS (SELECT 1 FROM run_file_removals r WHERE r.run_id = d.id AND r.removed_at >= d.ended_at)
     ORDER BY d.ended_at LIMIT ${BATCH}::int
-    FOR UPDATE OF d SKIP LOCKED`,
-  record: async (done) => {
-    await sql.execute`
-      INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${done}::uuid[]), ${now}::timestamptz
-      ON CONFLICT (run_id) DO UPDATE SET removed_at = EXCLUDED.removed_at`;
-  },
-});
+    FOR UPDATE OF d SKIP LOCKED`;
+  return {
+    runs,
+    loads: await cutOffLoads(sql, runs.filter((r) => r.state !== 'success').map((r) => r.id)),
+    record: async (done) => {
+      await sql.execute`
+        INSERT INTO run_file_removals (run_id, removed_at) SELECT unnest(${done}::uuid[]), ${now}::timestamptz
+        ON CONFLICT (run_id) DO UPDATE SET removed_at = EXCLUDED.removed_at`;
+    },
+  };
+};
 
-/** Files of runs whose rows are gone (`kept_run_files`) that are due by the same rules; each is forgotten once removed. */
+/** Files of runs whose rows are gone (`kept_run_files`) that are due by the same rules (no task rows: no cut-off loads found); each is forgotten once removed. */
 const keptFilesDue: DueFiles = async (sql, due) => ({
   runs: await sql.query<{ id: string; state: string }[]>`
     SELECT k.run_id AS id, k.state::text AS state FROM kept_run_files k
@@ -134,6 +141,7 @@ const keptFilesDue: DueFiles = async (sql, due) => ({
            AND NOT EXISTS (SELECT 1 FROM ingestion_jobs j WHERE j.id = k.job_id AND NOT j.is_deleted))
     ORDER BY k.ended_at LIMIT ${BATCH}::int
     FOR UPDATE OF k SKIP LOCKED`,
+  loads: [],
   record: async (done) => {
     await sql.execute`DELETE FROM kept_run_files WHERE run_id = ANY(${done}::uuid[])`;
   },
