@@ -21,6 +21,8 @@
  * both modes (drain's adds are outside its timed window, not outside its cost).
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_JOBS (20), BENCH_RUNS (25 per job and round),
+ * BENCH_MAX_ACTIVE_RUNS (each job's max_active_runs; default BENCH_RUNS, so a round's runs all start
+ * at once; with the contract's default of 1 a job's runs queue behind each other),
  * BENCH_STREAMS (4), BENCH_CONCURRENCY (50), BENCH_RUNNER_PROCESSES (0: the runner runs in the benchmark's
  * process; N > 0: N runner processes of `bench/runner-process.ts` share the concurrency, as a
  * scaled-out installation's would), BENCH_RAW_JOBS (20000), BENCH_LATENCY_RUNS (20: runs
@@ -49,6 +51,8 @@ const num = (name: string, dflt: number): number => Number(process.env[name] ?? 
 const JOBS = num('BENCH_JOBS', 20);
 const ROUNDS = num('BENCH_ROUNDS', 3);
 const RUNS = num('BENCH_RUNS', 25);
+/** Each job's max_active_runs: by default all of a round's runs of a job run at once (the contract's default is 1). */
+const MAX_ACTIVE_RUNS = num('BENCH_MAX_ACTIVE_RUNS', RUNS);
 const STREAMS = num('BENCH_STREAMS', 4);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 50);
 const RUNNER_PROCESSES = num('BENCH_RUNNER_PROCESSES', 0);
@@ -285,7 +289,7 @@ async function main(): Promise<void> {
       const id = randomUUID();
       await prisma.$transaction(async (tx) => {
         await tx.ingestionJob.create({
-          data: { id, name: `bench-${j}`, sourceName: 'source-bench', sourceConfigEncrypted: 'x', schemaName: 'bench', mode: 'append', streams, maxActiveRuns: RUNS },
+          data: { id, name: `bench-${j}`, sourceName: 'source-bench', sourceConfigEncrypted: 'x', schemaName: 'bench', mode: 'append', streams, maxActiveRuns: MAX_ACTIVE_RUNS },
         });
         await engine.writeJobDag(tx, id);
       });
