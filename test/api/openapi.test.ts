@@ -53,6 +53,22 @@ test('every express route is documented and every documented operation exists', 
   assert.deepEqual([...served].sort(), [...documented].sort());
 });
 
+test('every documented path answers a method it does not document with 405 and the methods it does (Allow), the flow UI\'s too', async () => {
+  const paths = Object.entries(doc.paths as Record<string, Record<string, unknown>>);
+  assert.ok(paths.some(([p]) => p === '/api/events'), "the UI router's API routes are documented");
+  for (const [p, ops] of paths) {
+    const documented = Object.keys(ops).map((m) => m.toUpperCase());
+    const other = ['PUT', 'PATCH', 'DELETE', 'POST'].find((m) => !documented.includes(m));
+    if (other === undefined) continue;
+    const concrete = p.replace(/\{[a-z_]+\}/g, '00000000-0000-4000-8000-000000000000');
+    const r = await api.request(other, concrete, { token: 'dev-token-openapi-0123' });
+    // Before session 38, /api/ui/config and /api/events answered 404 "route … not found" (Schemathesis).
+    assert.equal(r.status, 405, `${other} ${concrete}: ${r.text}`);
+    const allowed = documented.filter((m) => m !== 'HEAD').sort().join(', ');
+    assert.equal(r.headers.get('allow'), allowed, `${other} ${concrete}`);
+  }
+});
+
 test('the routes DESIGN.md fixes are all there', () => {
   const want = [
     'post /api/airbyte/ingest',

@@ -112,7 +112,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     openApi: () => openApi,
   });
   openApi = buildOpenApiDocument(ui ? [...routes, ...UI_API_ROUTE_DOCS] : routes, { version: API_VERSION, serverUrl: config.publicUrl, issuer: config.auth.issuer });
-  const app = createHttpApp({ routes, authenticate, logger, ...(ui ? { extraRouter: ui } : {}) });
+  const app = createHttpApp({ routes, authenticate, logger, ...(ui ? { extraRouter: { router: ui, routes: UI_API_ROUTE_DOCS } } : {}) });
 
   let server: Server | null = null;
   /**

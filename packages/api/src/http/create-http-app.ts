@@ -5,15 +5,18 @@ import { FailureStreak, type Logger } from '@sluice/logging';
 import { errorSummary } from '@sluice/db';
 import type { Principal } from '../auth/principal.ts';
 import { BODY_LIMIT, errorBody, errorHandler } from './error-handler.ts';
-import { expressPath, type RouteDef } from './route-def.ts';
+import { expressPath, type RouteDef, type RouteDoc } from './route-def.ts';
 
 export interface HttpAppDeps {
   routes: readonly RouteDef[];
   /** Decides who is calling; throws an AuthError (401) or ServiceUnavailableError (503). */
   authenticate(req: Request): Promise<Principal>;
   logger: Logger;
-  /** Mounted after the API routes and before the 404 handler (the flow UI). */
-  extraRouter?: express.Router;
+  /**
+   * Mounted after the API routes and before the 404 handler (the flow UI), with the API routes it
+   * serves (their docs), so that another method on one of those paths is a 405 too.
+   */
+  extraRouter?: { router: express.Router; routes: readonly RouteDoc[] };
 }
 
 /**
@@ -104,11 +107,12 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     });
   }
 
-  if (d.extraRouter) app.use(d.extraRouter);
+  if (d.extraRouter) app.use(d.extraRouter.router);
 
   // A path the API serves, with a method it does not: 405 and the methods it does (Allow).
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const allowed = [...new Set(d.routes.filter((r) => pathMatches(r.path, req.path)).map((r) => r.method.toUpperCase()))].sort();
+    const served: readonly Pick<RouteDoc, 'method' | 'path'>[] = [...d.routes, ...(d.extraRouter?.routes ?? [])];
+    const allowed = [...new Set(served.filter((r) => pathMatches(r.path, req.path)).map((r) => r.method.toUpperCase()))].sort();
     if (allowed.length === 0) {
       next();
       return;
