@@ -116,19 +116,23 @@ test('OpenAPI 3.1 with the contract request body and answer, and bearer security
   for (const r of refs) assert.ok(doc.components.schemas[r.slice(22, -1)], `${r} resolves`);
 });
 
-test('every route documents how it refuses a request it cannot read: a body route 400, 413 and 415, a query route 400, a write route 400 for a body it does not take', () => {
+test('every route documents how it refuses a request it cannot read: a body route 400, 413 and 415, a query route 400 and 431, a write route 400 for a body it does not take', async () => {
   const missing: string[] = [];
   for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, { requestBody?: unknown; parameters?: { in: string }[]; responses: Record<string, unknown> }>>)) {
     for (const [method, op] of Object.entries(ops)) {
       const want = [
         ...(op.requestBody ? ['400', '413', '415'] : method === 'get' ? [] : ['400']),
-        ...((op.parameters ?? []).some((x) => x.in === 'query') ? ['400'] : []),
+        ...((op.parameters ?? []).some((x) => x.in === 'query') ? ['400', '431'] : []),
       ];
       for (const status of want) if (!(status in op.responses)) missing.push(`${method} ${p} ${status}`);
     }
   }
   // before (QA round 25): 415 on no body route, 400 not on the run list.
   assert.deepEqual(missing, []);
+  // A query longer than Node's 16 KB limit for the request line and headers is answered by Node
+  // (session 38, Schemathesis: the 431 was not documented).
+  const long = await api.request('DELETE', `/api/airbyte/ingest/00000000-0000-4000-8000-000000000000/state?${'stream=users&'.repeat(2_000)}`, { token: 'dev-token-openapi-0123' });
+  assert.equal(long.status, 431);
   const schemaName = doc.components.schemas.CreateIngestJobRequest.properties.schema_name;
   assert.equal(schemaName.pattern, '^[a-z_][a-z0-9_]{0,254}$', 'lower case, as the API requires');
   // A name of white space only is refused, and the document says so (QA round 26: minLength 1 alone).
