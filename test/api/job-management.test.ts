@@ -546,6 +546,16 @@ describe('runs and tasks', () => {
     assert.deepEqual(past.body, { error: 'try 3 of task extract not found: it has tries 1–2' });
     assert.equal((await req('POST', `/api/runs/${runId}/tasks/nope/clear`)).status, 404);
     assert.equal((await req('POST', `/api/runs/${runId}/tasks/ex%00tract/clear`)).status, 400);
+    // Past PostgreSQL's integer, or empty: refused, not a 500 nor read as 0 (session 38, Schemathesis).
+    const huge = await req('POST', `/api/runs/${runId}/tasks/extract/clear?map_index=9007199254740990`);
+    assert.deepEqual([huge.status, huge.body], [400, { error: 'map_index: must be 2147483647 or less' }]);
+    const hugeLog = await req('GET', `/api/runs/${runId}/tasks/extract/logs?map_index=2147483648`);
+    assert.deepEqual([hugeLog.status, hugeLog.body], [400, { error: 'map_index: must be 2147483647 or less' }]);
+    for (const q of ['try=', 'try=%203', 'try=1e0']) {
+      const r = await req('GET', `/api/runs/${runId}/tasks/extract/logs?${q}`);
+      assert.deepEqual([r.status, r.body], [400, { error: 'try: must be a number' }], q);
+    }
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?offset=`)).body, { error: 'offset: must be a whole number, 0 or more' });
   });
 
   test('clear a task of a cancelled run: without map_index, each cancelled instance of a per-stream task runs again', async () => {

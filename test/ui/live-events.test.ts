@@ -167,6 +167,9 @@ describe('live updates endpoint and the development session', () => {
     assert.equal((await readEvents(`${stack.url}/api/events?run_id=7f1c1a57-0d5e-4a43-9a53-1b2b8d0c9e11`, auth, () => true)).status, 404);
     assert.equal((await readEvents(`${stack.url}/api/events?job_id=not-a-uuid`, auth, () => true)).status, 400);
     assert.equal((await readEvents(`${stack.url}/api/events?task_id=extract`, auth, () => true)).status, 400);
+    // A number that is no number is not read as 0, and one past PostgreSQL's integer is refused (session 38, Schemathesis).
+    assert.equal((await readEvents(`${stack.url}/api/events?map_index=`, auth, () => true)).status, 400);
+    assert.equal((await readEvents(`${stack.url}/api/events?run_id=7f1c1a57-0d5e-4a43-9a53-1b2b8d0c9e11&task_id=extract&try=1&map_index=9007199254740990`, auth, () => true)).status, 400);
     // An unknown query parameter is refused by name, as on the API's routes (QA round 29: /api/ui/config
     // answered 200, /api/events in zod's words).
     const said = async (route: string): Promise<unknown> => (await fetch(`${stack.url}${route}`, { headers: auth })).json();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorResponse } from '@sluice/core/contract';
+import { errorResponse, queryInteger } from '@sluice/core/contract';
 import type { RouteDoc } from './route-def.ts';
 
 /**
@@ -41,9 +41,9 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
       job_id: z.uuid().optional().describe('watch one job'),
       run_id: z.uuid().optional().describe('watch one run'),
       task_id: z.string().optional().describe('with run_id and try: follow that task log'),
-      map_index: z.coerce.number().int().min(-1).optional(),
-      try: z.coerce.number().int().min(0).optional(),
-      try_number: z.coerce.number().int().min(0).optional().describe('the same as `try`, by the name the answers give it'),
+      map_index: queryInteger(-1, null).optional(),
+      try: queryInteger(0, null).optional(),
+      try_number: queryInteger(0, null).optional().describe('the same as `try`, by the name the answers give it'),
     }),
     responses: {
       200: { description: 'an event stream (event: jobs | job_lines | job | run | log | scheduler | redis | stale | gone; see packages/ui/src/shared/events.ts)', schema: z.string(), contentType: 'text/event-stream' },

@@ -7,7 +7,7 @@ import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
-import { LOG_PAGE_LINES, parseRequest, queriedTry } from '@sluice/core/contract';
+import { LOG_PAGE_LINES, parseRequest, queriedTry, queryInteger } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
@@ -63,9 +63,9 @@ const eventsQuery = z
     job_id: z.uuid().optional(),
     run_id: z.uuid().optional(),
     task_id: z.string().min(1).max(200).optional(),
-    map_index: z.coerce.number().int().min(-1).default(-1),
-    try: z.coerce.number().int().min(0).optional(),
-    try_number: z.coerce.number().int().min(0).optional(),
+    map_index: queryInteger(-1, null).default(-1),
+    try: queryInteger(0, null).optional(),
+    try_number: queryInteger(0, null).optional(),
   })
   .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both', path: ['run_id'] })
   .refine((q) => q.task_id === undefined || (q.run_id !== undefined && (q.try ?? q.try_number) !== undefined), {

@@ -6,13 +6,30 @@ import { parseRequest } from './parse-request.ts';
 import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
 
-/** A whole number in a query (said so, not as zod's "expected number, received NaN"). */
-const wholeNumber = (min: number, max: number | null, said: string) => {
-  const n = z.coerce.number({ error: said }).int({ error: said }).min(min, { error: said });
-  return max === null ? n : n.max(max, { error: said });
-};
-const limit = wholeNumber(1, 200, 'must be a whole number from 1 to 200').default(50).describe('page size (1–200)');
-const offset = wholeNumber(0, null, 'must be a whole number, 0 or more').default(0).describe('rows to skip');
+/** The largest value of a PostgreSQL `integer` column (map indexes, try numbers, offsets): above it a query is refused, not a 500. */
+export const QUERY_INTEGER_MAX = 2_147_483_647;
+
+/**
+ * A whole number in a query, from `min` to `max` (QUERY_INTEGER_MAX when null), written in digits
+ * with an optional minus (and a fraction, refused as no whole number); anything else (an empty value, ` 3`, `1e3`, `0x10`, which a plain coercion
+ * reads as numbers) is refused: said so by `said`, or by parseRequest's words for each check
+ * ("must be a number", "must be a whole number", "must be 1 or more", "must be 2147483647 or less").
+ * Session 38 (Schemathesis): `map_index=9007199254740990` reached PostgreSQL and answered 500, and
+ * `map_index=` was read as 0.
+ */
+export function queryInteger(min: number, max: number | null, said?: string) {
+  const error = said === undefined ? {} : { error: said };
+  return z.preprocess(
+    (v) => (typeof v === 'string' && !/^-?[0-9]+(\.[0-9]+)?$/.test(v) ? Number.NaN : v),
+    z.coerce
+      .number(error)
+      .int(error)
+      .min(min, error)
+      .max(max ?? QUERY_INTEGER_MAX, error),
+  );
+}
+const limit = queryInteger(1, 200, 'must be a whole number from 1 to 200').default(50).describe('page size (1–200)');
+const offset = queryInteger(0, null, 'must be a whole number, 0 or more').default(0).describe('rows to skip');
 const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** How a PATCH that names no field is refused. */
@@ -108,13 +125,13 @@ export const LOG_PAGE_LINES = 5000;
 export const LOG_PAGE_MAX = 50_000;
 
 export const taskLogQuery = z.strictObject({
-  try: z.coerce.number().int().min(1).optional().describe("the try's number (default: the latest, 0 with no lines for a task that has not run); a try the task has not reached is 404"),
-  try_number: z.coerce.number().int().min(1).optional().describe('the same as `try`, by the name the answers give it'),
-  map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: the only one)'),
-  offset: wholeNumber(0, null, 'must be a whole number, 0 or more')
+  try: queryInteger(1, null).optional().describe("the try's number (default: the latest, 0 with no lines for a task that has not run); a try the task has not reached is 404"),
+  try_number: queryInteger(1, null).optional().describe('the same as `try`, by the name the answers give it'),
+  map_index: queryInteger(-1, null).optional().describe('which instance of a per-stream task (default: the only one)'),
+  offset: queryInteger(0, null, 'must be a whole number, 0 or more')
     .optional()
     .describe(`the try's lines to skip, oldest first (default: all but the last \`limit\`: a long log answers its end, as a terminal's tail does)`),
-  limit: wholeNumber(1, LOG_PAGE_MAX, `must be a whole number from 1 to ${LOG_PAGE_MAX}`).default(LOG_PAGE_LINES).describe(`lines in the answer at most (1–${LOG_PAGE_MAX})`),
+  limit: queryInteger(1, LOG_PAGE_MAX, `must be a whole number from 1 to ${LOG_PAGE_MAX}`).default(LOG_PAGE_LINES).describe(`lines in the answer at most (1–${LOG_PAGE_MAX})`),
 });
 export type TaskLogQuery = z.output<typeof taskLogQuery>;
 
@@ -130,7 +147,7 @@ export function queriedTry(q: { try?: number | undefined; try_number?: number | 
 }
 
 export const clearTaskQuery = z.strictObject({
-  map_index: z.coerce.number().int().min(-1).optional().describe('which instance of a per-stream task (default: all failed ones)'),
+  map_index: queryInteger(-1, null).optional().describe('which instance of a per-stream task (default: all failed ones)'),
 });
 
 export const resetStateQuery = z.strictObject({
