@@ -49,8 +49,8 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
       200: { description: 'an event stream (event: jobs | job_lines | job | run | log | scheduler | redis | stale | gone; see packages/ui/src/shared/events.ts)', schema: z.string(), contentType: 'text/event-stream' },
       400: { description: 'invalid query, or a query parameter it does not take', schema: errorResponse },
       401: { description: 'missing or invalid bearer token', schema: errorResponse },
-      431: { description: "the request line and headers are over Node's 16 KB limit; no body" },
       404: { description: 'the watched job, run or task is not there for this caller', schema: errorResponse },
+      431: { description: "the request line and headers are over Node's 16 KB limit; no body" },
     },
   },
 ];

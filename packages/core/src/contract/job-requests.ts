@@ -7,7 +7,7 @@ import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
 
 /** The largest value of a PostgreSQL `integer` column (map indexes, try numbers, offsets): above it a query is refused, not a 500. */
-export const QUERY_INTEGER_MAX = 2_147_483_647;
+const QUERY_INTEGER_MAX = 2_147_483_647;
 
 /**
  * A whole number in a query, from `min` to `max` (QUERY_INTEGER_MAX when null), written in digits
