@@ -150,6 +150,12 @@ describe('schedule, pause, delete', () => {
     assert.equal(del.headers.get('allow'), 'GET');
     assert.deepEqual(Object.keys(del.body), ['error'], 'outside the ingest routes, {error}');
     assert.equal((await req('GET', '/api/nothing/here')).status, 404);
+    // What express cannot read is the client's mistake, said, not a 500 with a stack (QA round 43a F1, F2).
+    const escape = await api.request('GET', '/api/airbyte/ingest/%ff', { token: null });
+    assert.deepEqual([escape.status, escape.body.error], [400, 'path: a percent-escape in it does not decode (e.g. %ff): escape each byte of UTF-8 as %XX']);
+    assert.equal((await req('GET', '/api/runs/x/tasks/%E0%A4%A/logs')).status, 400);
+    const gzip = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{}', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+    assert.deepEqual([gzip.status, gzip.body.error], [400, 'body: could not be read (a Content-Encoding it does not decode?)']);
 
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'no conf' }))).body.job_id as string;
     // Airflow's trigger takes a conf; this one does not: it was ignored and a run started

@@ -37,6 +37,14 @@ function bodyParserError(err: unknown): { type: string; status: number } | null 
   return typeof type === 'string' && typeof status === 'number' ? { type, status } : null;
 }
 
+/** The 4xx status an error of express's own carries (`status` or `statusCode`), or null. */
+function clientErrorStatus(err: unknown): number | null {
+  if (typeof err !== 'object' || err === null) return null;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const s = typeof status === 'number' ? status : statusCode;
+  return typeof s === 'number' && s >= 400 && s < 500 ? s : null;
+}
+
 function quote(s: string): string {
   return s.replace(/["\\]/g, "'");
 }
@@ -96,6 +104,13 @@ export function mapError(err: unknown): Mapped {
         return { status: bp.status >= 400 && bp.status < 500 ? bp.status : 400, message: 'body: could not be read' };
     }
   }
+  // express's router and body-parser report what they could not read with a 4xx `status` and no
+  // `type` (QA round 43a F1, F2: a malformed percent-escape in a path, `%ff`; a gzip body that does
+  // not inflate): the client's mistake, not a 500 with a stack in the log. Their messages may quote
+  // the request, so the answer is ours.
+  const status = clientErrorStatus(err);
+  if (err instanceof URIError && status !== null) return { status: 400, message: 'path: a percent-escape in it does not decode (e.g. %ff): escape each byte of UTF-8 as %XX' };
+  if (status !== null) return { status, message: status === 400 ? 'body: could not be read (a Content-Encoding it does not decode?)' : 'the request could not be read' };
   return { status: 500, message: 'internal error (see the server log)' };
 }
 
