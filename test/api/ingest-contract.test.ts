@@ -389,6 +389,27 @@ describe('rejected, nothing stored', () => {
     assert.equal(JSON.stringify(job.body.source_config), `{"count":10,"x":${'['.repeat(63)}${']'.repeat(63)}}`);
   });
 
+  test('a source_config or a state Sluice would not keep as sent is refused, saying where: an integer past 2^53, a key with NUL (QA round 43a F3, F5)', async () => {
+    const create = (config: string) =>
+      api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: `{"name":"faker users","source_name":"source-faker","schema_name":"qa_keep","mode":"append","source_config":${config}}` });
+    const big = await create('{"count":10,"start":{"id":9223372036854775807}}');
+    assert.equal(big.status, 400, big.text);
+    assert.equal(big.body.error, 'source_config.start.id: 9223372036854776000 is beyond the integers a JSON number keeps exactly (±2^53): it was rounded on the way in; send it as a string');
+    const inList = await create('{"count":10,"ids":[1,9007199254740993]}');
+    assert.match(inList.body.error, /^source_config\.ids\[1\]: 9007199254740992 is beyond/);
+    const nul = await create('{"count":10,"k\\u0000":"v"}');
+    assert.equal(nul.status, 400, nul.text);
+    assert.match(nul.body.error, /: a key must not contain the NUL character \(U\+0000\)$/);
+    const ok = await create('{"count":9007199254740991,"rate":1.5e-300}');
+    assert.equal(ok.status, 201, ok.text);
+    const state = await api.request('PUT', `/api/airbyte/ingest/${ok.body.job_id}/state`, {
+      token: DEV,
+      raw: '{"state":[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"seq":9223372036854775807}}}]}',
+    });
+    assert.equal(state.status, 400, state.text);
+    assert.match(state.body.error, /stream_state\.seq: 9223372036854776000 is beyond the integers a JSON number keeps exactly/);
+  });
+
   test('invalid JSON', async () => {
     const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{"name": "x", "password": "hunter2-canary' });
     assert.equal(r.status, 400);

@@ -27,4 +27,44 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
  */
 export const sourceConfig = z
   .record(z.string(), z.unknown())
-  .refine((c) => !nestsDeeperThan(c, SOURCE_CONFIG_MAX_DEPTH), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`);
+  .refine((c) => !nestsDeeperThan(c, SOURCE_CONFIG_MAX_DEPTH), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`)
+  .superRefine((c, ctx) => {
+    // zod runs this beside the depth check; a value too deep is said by that alone.
+    if (nestsDeeperThan(c, SOURCE_CONFIG_MAX_DEPTH)) return;
+    const bad = unkeptValue(c);
+    if (bad) ctx.addIssue({ code: 'custom', path: bad.path, message: bad.message });
+  });
+
+/**
+ * The first place in a parsed JSON value that Sluice would not keep as the client sent it (QA round
+ * 43a): a key with the NUL character, which PostgreSQL's text cannot hold where a run names the key
+ * (its warnings, its log); an integer beyond ±2^53, which JSON.parse has already rounded (an int64 id
+ * or cursor would silently point elsewhere). Iterative; call it after the depth check.
+ */
+export function unkeptValue(value: unknown): { path: (string | number)[]; message: string } | null {
+  // Each node keeps its parent, not a copy of its path, so that a deep value costs one pass.
+  type Node = { v: unknown; key: string | number | null; parent: Node | null };
+  const pathOf = (n: Node): (string | number)[] => {
+    const out: (string | number)[] = [];
+    for (let at: Node | null = n; at !== null && at.key !== null; at = at.parent) out.unshift(at.key);
+    return out;
+  };
+  const stack: Node[] = [{ v: value, key: null, parent: null }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const node = top;
+    const { v } = node;
+    if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      return { path: pathOf(node), message: `${v} is beyond the integers a JSON number keeps exactly (±2^53): it was rounded on the way in; send it as a string` };
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      v.forEach((child: unknown, i) => stack.push({ v: child, key: i, parent: node }));
+      continue;
+    }
+    for (const [key, child] of Object.entries(v)) {
+      if (key.includes('\u0000')) return { path: [...pathOf(node), key], message: 'a key must not contain the NUL character (U+0000)' };
+      stack.push({ v: child, key, parent: node });
+    }
+  }
+  return null;
+}

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { airbyteStateMessageSchema, streamKey, type AirbyteStateMessage, type StreamDescriptor } from '../airbyte-state/index.ts';
 import { ValidationError, type FieldIssue } from '../errors/index.ts';
-import { parseRequest } from './parse-request.ts';
-import { nestsDeeperThan, SOURCE_CONFIG_MAX_DEPTH } from './source-config.ts';
+import { formatIssuePath, parseRequest } from './parse-request.ts';
+import { nestsDeeperThan, SOURCE_CONFIG_MAX_DEPTH, unkeptValue } from './source-config.ts';
 
 /** At most this many state messages in one PUT: one per stream, and sources have hundreds at most. */
 export const STATE_IMPORT_MAX_MESSAGES = 10_000;
@@ -70,6 +70,9 @@ export interface ImportedState {
  * connector saves one kind (the Airbyte protocol), and Sluice hands the next read all it has.
  */
 export function parseStateImport(input: unknown): ImportedState[] {
+  // A cursor past ±2^53 was rounded by JSON.parse: saved, the next read would skip or repeat rows (QA round 43a F3).
+  const unkept = unkeptValue(input);
+  if (unkept) throw new ValidationError([{ path: formatIssuePath(unkept.path), message: unkept.message }]);
   // GET's answer is told by its `streams`; anything else is read as STATE messages (and its errors said as such).
   const exported = typeof input === 'object' && input !== null && !Array.isArray(input) && 'streams' in input && !('state' in input);
   const messages = exported
