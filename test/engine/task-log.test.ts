@@ -61,13 +61,14 @@ describe('task log', () => {
     // Another job's connector config (opened in this process) holds "basic" under a secret-named key.
     const word = 'basic-auth-word';
     configSecrets.add(word);
+    // Closed at the end: the file's next test starts a runner of its own on the same queue.
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        ctx.log.info(`committed 1 row to qa_${word}.users`);
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
     try {
-      await h.startRunner({
-        extract: async (ctx) => {
-          ctx.log.info(`committed 1 row to qa_${word}.users`);
-          return { mappedStreams: ctx.job.streams };
-        },
-      });
       const jobId = await h.createJob({ streams: ['a'] });
       const { runId } = await h.engine.triggerRun(jobId);
       assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
@@ -76,6 +77,28 @@ describe('task log', () => {
       assert.ok(lines.some((l) => l.message === `committed 1 row to qa_${word}.users`), JSON.stringify(lines.map((l) => l.message)));
     } finally {
       configSecrets.remove(word);
+      await runner.close();
     }
+  });
+
+  it('a line or a run warning with the NUL character is written with U+FFFD; the lines beside it are kept (QA round 43a F5)', async () => {
+    const runner = await h.startRunner({
+      extract: async (ctx) => {
+        ctx.log.info('before');
+        ctx.log.warn('source_config: k\u0000 is not in the spec');
+        await ctx.warnRun('source_config: k\u0000 is not in the spec');
+        ctx.log.info('after');
+        return { mappedStreams: ctx.job.streams };
+      },
+    });
+    const jobId = await h.createJob({ streams: ['a'] });
+    const { runId } = await h.engine.triggerRun(jobId);
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success', 'the warning did not fail the try');
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    const lines = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: extract.id, tryNumber: 1 }, orderBy: { id: 'asc' } })).map((l) => l.message);
+    assert.deepEqual(lines.filter((l) => !/^try \d/.test(l)), ['before', 'source_config: k\uFFFD is not in the spec', 'source_config: k\uFFFD is not in the spec', 'after']);
+    const run = await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+    assert.deepEqual(run.warnings, ['source_config: k\uFFFD is not in the spec']);
+    await runner.close();
   });
 });

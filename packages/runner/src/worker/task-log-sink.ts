@@ -42,14 +42,16 @@ class TaskLogBuffer {
   constructor(
     private readonly sql: Sql,
     /** Told of failed writes (a streak is said once) and of the first write after them. */
-    private readonly failures: { failed(err: unknown): void; succeeded(dropped: number): void },
+    private readonly failures: { failed(err: unknown, lines: number): void; succeeded(dropped: number): void },
   ) {
     this.#timer = setInterval(() => void this.flush(), FLUSH_MS);
     this.#timer.unref();
   }
 
   push(line: Line): void {
-    this.#buffer.push(line);
+    // PostgreSQL's text cannot hold NUL: one such line (a connector's, a config key named in a
+    // warning) failed its whole batch, every try's lines in it (QA round 43a F5).
+    this.#buffer.push(line.message.includes('\u0000') ? { ...line, message: line.message.replaceAll('\u0000', '\uFFFD') } : line);
   }
 
   /** Resolves once every line buffered before the call is written (or its write failed and was reported). */
@@ -79,7 +81,7 @@ class TaskLogBuffer {
             this.#dropped += excess;
           }
         }
-        this.failures.failed(err);
+        this.failures.failed(err, batch.length);
       }
     });
     this.#written = this.#next;
@@ -147,7 +149,11 @@ export function createTaskLogWriter(sql: Sql, processLogger: Logger): TaskLogWri
     () => processLogger.info(`PostgreSQL is reachable again: task log lines are written${dropped > 0 ? ` (${dropped} of them were dropped meanwhile, beyond ${MAX_KEPT_LINES} kept)` : ''}`),
   );
   const buffer = new TaskLogBuffer(sql, {
-    failed: (err) => streak.failed(err),
+    // Only an outage is said as one (its lines are kept); PostgreSQL refusing the lines is said as that (QA round 43a F5).
+    failed: (err, lines) => {
+      if (isDatabaseUnreachable(err)) streak.failed(err);
+      else processLogger.error(`${lines} task log ${lines === 1 ? 'line was' : 'lines were'} not written: PostgreSQL refused them`, { err: errorSummary(err) });
+    },
     succeeded: (n) => {
       dropped = n;
       streak.succeeded();
