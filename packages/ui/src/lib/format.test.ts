@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { asOnTerminal, elapsed, formatDate, formatLogicalDate } from './format.ts';
+import { asOnTerminal, elapsed, formatDate, formatDuration, formatLogicalDate } from './format.ts';
 
 test('elapsed: from start to end, or to now; never below 0, as for a try started since the page clock last ticked (QA round 28)', () => {
   assert.equal(elapsed(null, null), null);
@@ -27,4 +27,12 @@ test('asOnTerminal: colours and hyperlink markers go; a line a carriage return r
   assert.equal(asOnTerminal('progress 10%\rprogress 100%'), 'progress 100%');
   assert.equal(asOnTerminal('windows line\r\nnext\r'), 'windows line\nnext');
   assert.equal(asOnTerminal('a\rb\nc\rd\ne'), 'b\nd\ne');
+});
+
+test('formatDuration: rounded once, to the unit shown, so a carry moves up (QA round 43b F3: "2m 60s", "60.0 s")', () => {
+  assert.deepEqual(
+    [999.4, 999.6, 1_000, 59_940, 59_960, 119_600, 179_600, 3_599_600, 3_600_000, 7_199_000, 5_400_000].map(formatDuration),
+    ['999 ms', '1.0 s', '1.0 s', '59.9 s', '1m 0s', '2m 0s', '3m 0s', '1h 0m', '1h 0m', '2h 0m', '1h 30m'],
+  );
+  assert.equal(formatDuration(null), '—');
 });
