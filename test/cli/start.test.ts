@@ -226,22 +226,34 @@ test('a bad setting stops the process with one line naming it and a good example
   );
 });
 
-test('a port already in use: one line naming SLUICE_PORT, and no scheduler or runner was started first', async () => {
+test('a port already in use: one line naming SLUICE_PORT; no migration applied, no scheduler or runner started first', async () => {
   const busy = createServer();
   const port = await freePort();
   await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-busy-'));
   dirs.push(cwd);
+  // An empty database: the start must leave it so (QA round 43b F1: a newer start migrated a running
+  // older Sluice's database, then stopped on the port).
+  const db = await createTestDatabase({ migrated: false });
   try {
-    const r = await sluice(['start'], { DATABASE_URL: testEnv.databaseUrl, REDIS_URL: testEnv.redisUrl, SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' }, cwd);
+    const r = await sluice(['start'], { DATABASE_URL: db.url, REDIS_URL: testEnv.redisUrl, SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' }, cwd);
     assert.equal(r.code, 1);
     // before: the message, then a stack trace, after the scheduler and the runner had started
     assert.deepEqual(r.stderr.trim().split('\n'), [
       `sluice: SLUICE_PORT: port ${port} is already in use on 127.0.0.1 (another Sluice, or another program) (example: SLUICE_PORT=${port + 1})`,
     ]);
-    assert.doesNotMatch(r.stdout, /scheduler started|runner started/);
+    assert.doesNotMatch(r.stdout, /scheduler started|runner started|applied migrations/);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const tables = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'");
+      assert.equal(tables.rows[0]?.n, 0, 'no migration was applied');
+    } finally {
+      await client.end();
+    }
   } finally {
     await new Promise((resolve) => busy.close(resolve));
+    await db.drop();
   }
 });
 

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import type express from 'express';
 import type { Request } from 'express';
 import { ConfigError } from '@sluice/core';
@@ -54,6 +54,28 @@ export interface ApiServer {
 const API_VERSION = '0.1.0';
 
 /** The API process: routes, auth, OpenAPI document and the flow UI, on one express app. */
+/** A port in use said as a setting to change, in one line; any other listen error as it is. */
+function portError(config: Pick<ApiConfig, 'port' | 'host'>, err: Error): Error {
+  if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') return err;
+  return new ConfigError('SLUICE_PORT', `port ${config.port} is already in use${config.host === null ? '' : ` on ${config.host}`} (another Sluice, or another program)`, String(config.port + 1), { cause: err });
+}
+
+/**
+ * Refuses a port another server holds before anything is changed: `start` asks before it migrates
+ * the database (QA round 43b F1: a newer Sluice pointed at a running older one's database migrated it,
+ * then stopped on the port, and the older one could not start again). Another program may still
+ * take the port before the API listens; then `listen` says the same.
+ */
+export async function checkPortFree(config: Pick<ApiConfig, 'port' | 'host'>): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err) => reject(portError(config, err)));
+    if (config.host === null) probe.listen(config.port, resolve);
+    else probe.listen(config.port, config.host, resolve);
+  });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
 export function createApiServer(deps: ApiServerDeps): ApiServer {
   const { config } = deps;
   const logger = childLogger(deps.logger, { component: 'api' });
@@ -153,8 +175,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         const listening = (err?: Error): void => {
           if (err) {
             // Another Sluice, or another program: a setting to change, said in one line.
-            const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-            reject(inUse ? new ConfigError('SLUICE_PORT', `port ${config.port} is already in use${config.host === null ? '' : ` on ${config.host}`} (another Sluice, or another program)`, String(config.port + 1), { cause: err }) : err);
+            reject(portError(config, err));
             return;
           }
           const { address, port } = s.address() as AddressInfo;

@@ -1,4 +1,4 @@
-export { createApiServer } from './create-api-server.ts';
+export { checkPortFree, createApiServer } from './create-api-server.ts';
 export type { ApiServer, ApiServerDeps } from './create-api-server.ts';
 export { loadApiConfig, apiConfigSchema } from './config.ts';
 export type { ApiConfig } from './config.ts';

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
+import { checkPortFree, createApiServer, loadApiConfig, type ApiConfig } from '@sluice/api';
 import { ConfigError, errorMessage, ValidationError } from '@sluice/core';
 import { EncryptionKeyStore, MasterKeyring, unheldMasterKeys } from '@sluice/crypto';
 import { DEFAULT_CONNECTORS_DIR, removeOrphanedConnectorDirs } from '@sluice/connectors';
@@ -254,9 +254,6 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
     secrets.add(masterKey);
     if (devToken) secrets.add(devToken);
 
-    const applied = await migrate(databaseUrl);
-    if (applied.applied.length > 0) logger.info(`applied migrations: ${applied.applied.join(', ')}`);
-
     const apiConfig: ApiConfig = loadApiConfig({
       ...env,
       DATABASE_URL: databaseUrl,
@@ -267,6 +264,10 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
       SLUICE_MASTER_KEY: masterKey,
       SLUICE_DEV_TOKEN: devToken,
     });
+    // The API's port before the migrations: a start that cannot listen changes nothing (QA round 43b F1).
+    await checkPortFree(apiConfig);
+    const applied = await migrate(databaseUrl);
+    if (applied.applied.length > 0) logger.info(`applied migrations: ${applied.applied.join(', ')}`);
 
     const prisma = createPrismaClient(databaseUrl);
     closers.push({ name: 'database client', close: () => prisma.$disconnect(), ...API_DATABASE_CLIENT_STEP });
