@@ -155,7 +155,10 @@ describe('schedules', () => {
   });
 
   it('a fire skipped while a scheduled run waited is not made up once that run has started (QA round 28)', async () => {
-    // Minutely; no scheduler runs: the fires are made here, at the last minutes' starts.
+    // Minutely; no scheduler runs: the fires are made here, at the last minutes' starts. Started
+    // early in a minute: a new minute during the test is a fire of its own without a run, which the
+    // audit rightly makes up (CI saw a third run so, in session 38).
+    if (Date.now() % 60_000 > 45_000) await sleep(60_000 - (Date.now() % 60_000) + 100);
     const thisMinute = Math.floor(Date.now() / 60_000) * 60_000;
     const minute = (k: number): Date => new Date(thisMinute + k * 60_000);
     const connection = h.engine.outages.connection();
