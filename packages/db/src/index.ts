@@ -1,5 +1,5 @@
 export { createPrismaClient, poolOf, Prisma } from './client.ts';
-export { sqlOf, sqlTransaction } from './sql.ts';
+export { sqlOf, sqlTransaction, storableText } from './sql.ts';
 export { DagCache } from './dag-cache.ts';
 export { errorSummary, isDatabaseBusy, isDatabaseUnreachable, isDatabaseWaitable, isUniqueViolation } from './database-errors.ts';
 export type { Sql } from './sql.ts';

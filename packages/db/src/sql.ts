@@ -109,3 +109,12 @@ export async function sqlTransaction<T>(prisma: PrismaClient, fn: (sql: Sql) => 
   for (const then of committed) then();
   return result;
 }
+
+/**
+ * `text` as a PostgreSQL text value can hold it: NUL (U+0000), which PostgreSQL refuses (and with it
+ * the whole statement: a batch of log lines), as U+FFFD. For text Sluice writes on a try's behalf
+ * (log lines, run warnings) that may quote a connector or a config key (QA round 43a F5).
+ */
+export function storableText(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
+}

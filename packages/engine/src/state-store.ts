@@ -39,7 +39,7 @@ import {
   type TaskState,
 } from '@sluice/core/states';
 import { ConflictError, NotFoundError } from '@sluice/core';
-import type { DagCache, RunType, Sql } from '@sluice/db';
+import { storableText, type DagCache, type RunType, type Sql } from '@sluice/db';
 
 /** Fires of a schedule that made no run of their own, before a run that was made: how many, the first and the last. */
 export interface FiresWithoutRun {
@@ -790,8 +790,7 @@ export class StateStore {
    * try's warning counts once.
    */
   async addRunWarning(sql: Sql, runId: string, said: string): Promise<void> {
-    // PostgreSQL's text cannot hold NUL (a config key named in a warning: QA round 43a F5).
-    const message = said.replaceAll('\u0000', '\uFFFD');
+    const message = storableText(said);
     await sql.execute`
       UPDATE dag_runs SET warnings = array_append(warnings, ${message}::text), updated_at = now()
       WHERE id = ${runId}::uuid AND NOT (${message}::text = ANY (coalesce(warnings, '{}')))`;

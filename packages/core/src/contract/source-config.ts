@@ -27,10 +27,12 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
  */
 export const sourceConfig = z
   .record(z.string(), z.unknown())
-  .refine((c) => !nestsDeeperThan(c, SOURCE_CONFIG_MAX_DEPTH), `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels`)
   .superRefine((c, ctx) => {
-    // zod runs this beside the depth check; a value too deep is said by that alone.
-    if (nestsDeeperThan(c, SOURCE_CONFIG_MAX_DEPTH)) return;
+    // The depth first: a value too deep is said by that alone.
+    if (nestsDeeperThan(c, SOURCE_CONFIG_MAX_DEPTH)) {
+      ctx.addIssue({ code: 'custom', message: `nested deeper than ${SOURCE_CONFIG_MAX_DEPTH} levels` });
+      return;
+    }
     const bad = unkeptValue(c);
     if (bad) ctx.addIssue({ code: 'custom', path: bad.path, message: bad.message });
   });

@@ -70,14 +70,15 @@ export interface ImportedState {
  * connector saves one kind (the Airbyte protocol), and Sluice hands the next read all it has.
  */
 export function parseStateImport(input: unknown): ImportedState[] {
-  // A cursor past ±2^53 was rounded by JSON.parse: saved, the next read would skip or repeat rows (QA round 43a F3).
-  const unkept = unkeptValue(input);
-  if (unkept) throw new ValidationError([{ path: formatIssuePath(unkept.path), message: unkept.message }]);
   // GET's answer is told by its `streams`; anything else is read as STATE messages (and its errors said as such).
   const exported = typeof input === 'object' && input !== null && !Array.isArray(input) && 'streams' in input && !('state' in input);
   const messages = exported
     ? parseRequest(exportedStateBody, input).streams.map((s, i) => ({ state: s.state, at: `streams[${i}].state` }))
     : parseRequest(stateMessagesBody, input).state.map((state, i) => ({ state, at: `state[${i}]` }));
+  // After the schema and its depth checks: a cursor past ±2^53 was rounded by JSON.parse; saved, the
+  // next read would skip or repeat rows (QA round 43a F3).
+  const unkept = unkeptValue(input);
+  if (unkept) throw new ValidationError([{ path: formatIssuePath(unkept.path), message: unkept.message }]);
   const issues: FieldIssue[] = [];
   const out: ImportedState[] = [];
   const seen = new Map<string, string>();

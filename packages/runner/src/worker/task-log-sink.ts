@@ -1,4 +1,4 @@
-import { errorSummary, isDatabaseUnreachable, type Sql } from '@sluice/db';
+import { errorSummary, isDatabaseUnreachable, storableText, type Sql } from '@sluice/db';
 import { FailureStreak, redactTaskFields, type Logger } from '@sluice/logging';
 import type { TaskLog, TaskLogLevel } from './task-handler.ts';
 
@@ -51,7 +51,7 @@ class TaskLogBuffer {
   push(line: Line): void {
     // PostgreSQL's text cannot hold NUL: one such line (a connector's, a config key named in a
     // warning) failed its whole batch, every try's lines in it (QA round 43a F5).
-    this.#buffer.push(line.message.includes('\u0000') ? { ...line, message: line.message.replaceAll('\u0000', '\uFFFD') } : line);
+    this.#buffer.push({ ...line, message: storableText(line.message) });
   }
 
   /** Resolves once every line buffered before the call is written (or its write failed and was reported). */
