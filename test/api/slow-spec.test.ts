@@ -117,3 +117,25 @@ test('a spec read while a spec command of the lookups hangs is used at once: req
   assert.deepEqual(job.body.source_config, { host: 'db.example', password: '**********' });
   assert.equal(specStarts(bin, HUNG), 2, 'the hung one and the run\'s');
 });
+
+test('a dozen connector commands at once print no listener-leak warning (QA round 43a F8: a raw, non-JSON line amid the logs)', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `source-sluice-busy-spec-${i}`);
+  for (const name of names) writeSlowSpecConnector(bin, name, 2);
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const answers = await Promise.all(
+      names.map((name) =>
+        api.request('POST', '/api/airbyte/ingest', { token: DEV, body: ingestBody({ name, source_name: name, streams: ['users'], source_config: { host: 'db.example', password: 'pw-busy' } }) }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.status), names.map(() => 201));
+    // Every spec command was under way at once (each sleeps past the budget), each listening for the lookups' stop.
+    assert.deepEqual(names.map((name) => specStarts(bin, name)), names.map(() => 1));
+    await sleep(100);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { resolveConnector, type Connector, type ConnectorSpecification } from '@sluice/connectors';
 import { ConnectorConfigError, ConnectorNotFoundError, errorMessage } from '@sluice/core';
 import type { Logger } from '@sluice/logging';
@@ -36,6 +37,9 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
   const budget = options.budgetMs ?? LOOKUP_BUDGET_MS;
   const stopping = new AbortController();
   const { signal } = stopping;
+  // Every install and connector command under way listens on it until it ends; past ten at once
+  // (concurrent creates) Node's leak warning was printed, a raw line amid JSON logs (QA round 43a F8).
+  setMaxListeners(0, signal);
   const connectors = new Map<string, Promise<Connector | undefined>>();
   /** Source names whose resolution (an install, on a first use) is still under way. */
   const installing = new Set<string>();
