@@ -184,6 +184,8 @@ describe('schedule, pause, delete', () => {
     assert.equal((await req('GET', `/api/airbyte/ingest/${own}/runs?state=bogus`)).body.error, 'state: must be one of "queued", "running", "success", "failed", "cancelled"');
     assert.match((await req('GET', '/api/airbyte/ingest?status=bogus')).body.error, /^status: must be one of "new", /);
     assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 0 })).body.error, 'max_active_runs: must be 1 or more');
+    // Past 2^53, the bound alone (QA round 43a F9: zod's "Too big: expected int to be <=9007199254740991" beside it).
+    assert.equal((await req('PATCH', `/api/airbyte/ingest/${own}`, { max_active_runs: 9223372036854775807 })).body.error, 'max_active_runs: must be 100 or less');
     // A parameter given twice is said so (before: "limit: must be a whole number from 1 to 200", which both were; QA round 29).
     assert.equal((await req('GET', '/api/airbyte/ingest?limit=2&limit=3')).body.error, 'limit: is given 2 times: give it once');
   });
@@ -211,7 +213,12 @@ describe('schedule, pause, delete', () => {
     assert.equal(badLimit.body.error, 'limit: must be a whole number from 1 to 200');
     // before: "expected number, received NaN" (QA round 28).
     assert.equal((await req('GET', '/api/airbyte/ingest?limit=abc')).body.error, 'limit: must be a whole number from 1 to 200');
-    assert.equal((await req('GET', '/api/airbyte/ingest?offset=-1')).body.error, 'offset: must be a whole number, 0 or more');
+    assert.equal((await req('GET', '/api/airbyte/ingest?offset=-1')).body.error, 'offset: must be a whole number from 0 to 2147483647');
+    // QA round 43a F9: the bound was not named, a value past 2^53 was said twice, and `1.0` was read as 1.
+    for (const q of ['offset=2147483648', 'offset=9223372036854775807', 'offset=1.0', 'limit=1.0']) {
+      const said = await req('GET', `/api/airbyte/ingest?${q}`);
+      assert.deepEqual([said.status, said.body.error], [400, q.startsWith('offset') ? 'offset: must be a whole number from 0 to 2147483647' : 'limit: must be a whole number from 1 to 200'], q);
+    }
   });
 });
 
@@ -502,6 +509,7 @@ describe('runs and tasks', () => {
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=zero`)).body, { error: 'try: must be a number' });
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=0`)).body, { error: 'try: must be 1 or more' });
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1.5`)).body, { error: 'try: must be a whole number' });
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1.0`)).body, { error: 'try: must be a whole number' });
     // try_number, the answers' name for it, is the same parameter (QA round 28: "unknown field").
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try_number=1`)).body, log.body);
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&try_number=1`)).body, log.body);
@@ -524,7 +532,7 @@ describe('runs and tasks', () => {
     assert.deepEqual(head.body.lines.map((l: { message: string }) => l.message), ['try 1 of 4 started on runner test-runner', 'starting', 'source unreachable', 'line 1']);
     assert.equal(head.body.offset, 0);
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&limit=0`)).body, { error: 'limit: must be a whole number from 1 to 50000' });
-    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&offset=-1`)).body, { error: 'offset: must be a whole number, 0 or more' });
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&offset=-1`)).body, { error: 'offset: must be a whole number from 0 to 2147483647' });
     await api.db.prisma.taskLog.deleteMany({ where: { taskInstanceId: ti.id, message: { startsWith: 'line ' } } });
     const nulTask = await req('GET', `/api/runs/${runId}/tasks/ex%00tract/logs`);
     assert.equal(nulTask.status, 400, nulTask.text);
@@ -561,7 +569,7 @@ describe('runs and tasks', () => {
       const r = await req('GET', `/api/runs/${runId}/tasks/extract/logs?${q}`);
       assert.deepEqual([r.status, r.body], [400, { error: 'try: must be a number' }], q);
     }
-    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?offset=`)).body, { error: 'offset: must be a whole number, 0 or more' });
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?offset=`)).body, { error: 'offset: must be a whole number from 0 to 2147483647' });
   });
 
   test('clear a task of a cancelled run: without map_index, each cancelled instance of a per-stream task runs again', async () => {

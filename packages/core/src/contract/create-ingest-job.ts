@@ -36,8 +36,12 @@ export const MAX_COLUMN_TRANSFORMATIONS = 10_000;
 /** The most runs of one job at once a job may ask for (`max_active_runs`). */
 export const MAX_ACTIVE_RUNS_LIMIT = 100;
 
-/** `max_active_runs`: how many runs of the job run at once; the others wait queued. */
-export const maxActiveRuns = z.number().int().min(1).max(MAX_ACTIVE_RUNS_LIMIT);
+/**
+ * `max_active_runs`: how many runs of the job run at once; the others wait queued. The bounds come
+ * first, each ending the checks: past 2^53 the answer is the bound alone, not zod's safe-integer
+ * words beside it (QA round 43a F9).
+ */
+export const maxActiveRuns = z.number().min(1, { abort: true }).max(MAX_ACTIVE_RUNS_LIMIT, { abort: true }).int();
 
 /**
  * The body of `POST /api/airbyte/ingest` ("Create PyAirbyte ingestion job"): every field of the
@@ -52,7 +56,7 @@ export const createIngestJobRequest = z
     source_config: sourceConfig.describe(
       `connector configuration, secrets included (stored encrypted, shown masked); nested at most ${SOURCE_CONFIG_MAX_DEPTH} levels`,
     ),
-    schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created: lower-case letters, digits and _, starting with a letter or _'),
+    schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created: lower-case letters, digits and _, starting with a letter or _; not information_schema or pg_catalog'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
     streams: z.array(nonEmpty).max(MAX_STREAMS, `at most ${MAX_STREAMS} streams`).nullish().describe('streams to sync; empty or null = all streams'),
     merge: text

@@ -11,16 +11,22 @@ const QUERY_INTEGER_MAX = 2_147_483_647;
 
 /**
  * A whole number in a query, from `min` to `max` (QUERY_INTEGER_MAX when null), written in digits
- * with an optional minus (and a fraction, refused as no whole number); anything else (an empty value, ` 3`, `1e3`, `0x10`, which a plain coercion
- * reads as numbers) is refused: said so by `said`, or by parseRequest's words for each check
- * ("must be a number", "must be a whole number", "must be 1 or more", "must be 2147483647 or less").
+ * with an optional minus; anything else (an empty value, ` 3`, `1e3`, `0x10`, which a plain coercion
+ * reads as numbers, and a fraction, `1.0` as well as `1.5`) is refused with one message: `said`, or
+ * parseRequest's words for the first check it fails ("must be a number", "must be a whole number",
+ * "must be 1 or more", "must be 2147483647 or less").
  * Session 38 (Schemathesis): `map_index=9007199254740990` reached PostgreSQL and answered 500, and
- * `map_index=` was read as 0.
+ * `map_index=` was read as 0; QA round 43a F9: `offset=1.0` was read as 1, and a value failing two
+ * checks was said twice.
  */
 export function queryInteger(min: number, max: number | null, said?: string) {
-  const error = said === undefined ? {} : { error: said };
+  const error = { abort: true, ...(said === undefined ? {} : { error: said }) };
   return z.preprocess(
-    (v) => (typeof v === 'string' && !/^-?[0-9]+(\.[0-9]+)?$/.test(v) ? Number.NaN : v),
+    (v, ctx) => {
+      if (typeof v !== 'string' || /^-?[0-9]+$/.test(v)) return v;
+      if (/^-?[0-9]+\.[0-9]+$/.test(v)) ctx.addIssue({ code: 'custom', message: said ?? 'must be a whole number' });
+      return Number.NaN;
+    },
     z.coerce
       .number(error)
       .int(error)
@@ -29,7 +35,7 @@ export function queryInteger(min: number, max: number | null, said?: string) {
   );
 }
 const limit = queryInteger(1, 200, 'must be a whole number from 1 to 200').default(50).describe('page size (1–200)');
-const offset = queryInteger(0, null, 'must be a whole number, 0 or more').default(0).describe('rows to skip');
+const offset = queryInteger(0, null, `must be a whole number from 0 to ${QUERY_INTEGER_MAX}`).default(0).describe('rows to skip');
 const boolish = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** How a PATCH that names no field is refused. */
@@ -128,7 +134,7 @@ export const taskLogQuery = z.strictObject({
   try: queryInteger(1, null).optional().describe("the try's number (default: the latest, 0 with no lines for a task that has not run); a try the task has not reached is 404"),
   try_number: queryInteger(1, null).optional().describe('the same as `try`, by the name the answers give it'),
   map_index: queryInteger(-1, null).optional().describe('which instance of a per-stream task (default: the only one)'),
-  offset: queryInteger(0, null, 'must be a whole number, 0 or more')
+  offset: queryInteger(0, null, `must be a whole number from 0 to ${QUERY_INTEGER_MAX}`)
     .optional()
     .describe(`the try's lines to skip, oldest first (default: all but the last \`limit\`: a long log answers its end, as a terminal's tail does)`),
   limit: queryInteger(1, LOG_PAGE_MAX, `must be a whole number from 1 to ${LOG_PAGE_MAX}`).default(LOG_PAGE_LINES).describe(`lines in the answer at most (1–${LOG_PAGE_MAX})`),
