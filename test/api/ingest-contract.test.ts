@@ -234,6 +234,9 @@ describe('rejected, nothing stored', () => {
     ['source_name ending in dots', ingestBody({ source_name: 'source-..' }), 400, /^source_name: must be a PyAirbyte source id .*starting and ending with a letter or digit$/],
     ['source_name ending in a dash', ingestBody({ source_name: 'source-faker-' }), 400, /^source_name: must be a PyAirbyte source id/],
     ['schema_name with a dash', ingestBody({ schema_name: 'raw-data' }), 400, /schema_name: must be a valid Iceberg namespace identifier/],
+    // QA round 43a F11: accepted, and Trino answers information_schema from its own metadata.
+    ['schema_name information_schema', ingestBody({ schema_name: 'information_schema' }), 400, /^schema_name: information_schema is a schema SQL engines keep for their own metadata \(Trino, DuckDB, PostgreSQL\): its tables could not be read by name; choose another name$/],
+    ['schema_name pg_catalog', ingestBody({ schema_name: 'pg_catalog' }), 400, /^schema_name: pg_catalog is a schema SQL engines keep/],
     ['schema_name starting with a digit', ingestBody({ schema_name: '1raw' }), 400, /schema_name: /],
     // QA16 B5: `QA_Upper` and `qa_upper` were two namespaces, one name to Trino (which could not name the first).
     [
@@ -243,7 +246,7 @@ describe('rejected, nothing stored', () => {
       /^schema_name: must be lower case \("qa_upper"\): Trino folds names to lower case and could not name it/,
     ],
     // QA27: "Bad-Name" was also told to be "bad-name", which is no valid name either.
-    ['schema_name with capitals and a dash', ingestBody({ schema_name: 'Bad-Name' }), 400, /^schema_name: must be a valid Iceberg namespace identifier: letters, digits and _, starting with a letter or _, at most 255 characters$/],
+    ['schema_name with capitals and a dash', ingestBody({ schema_name: 'Bad-Name' }), 400, /^schema_name: must be a valid Iceberg namespace identifier: ASCII letters \(a-z\), digits and _, starting with a letter or _, at most 255 characters$/],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],
     ['cron with too few fields', ingestBody({ schedule: '* * *' }), 400, /schedule: .*3 fields/],
     ['cron with too many fields', ingestBody({ schedule: '0 0 * * * *' }), 400, /schedule: .*6 fields/],
