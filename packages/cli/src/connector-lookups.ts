@@ -5,6 +5,12 @@ import type { Logger } from '@sluice/logging';
 
 /** How long a `POST /api/airbyte/ingest` waits for a connector's spec or catalog before going on without it. */
 const LOOKUP_BUDGET_MS = 20_000;
+/**
+ * How long a connector found nowhere is answered so without looking again: a client's retries, or
+ * a typo sent again, do not build a virtualenv each (QA round 43a F10: 5–12 s a create). Short, so
+ * that a connector installed after a refusal is found a minute later.
+ */
+const NOT_FOUND_MEMORY_MS = 60_000;
 
 function within<T>(p: Promise<T | undefined>, ms: number, onTimeout: () => void): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -32,9 +38,11 @@ function within<T>(p: Promise<T | undefined>, ms: number, onTimeout: () => void)
  * commands): nothing of theirs outlives the API (QA round 38a F4).
  *
  * @param options.budgetMs how long each lookup waits (LOOKUP_BUDGET_MS; shorter in tests)
+ * @param options.notFoundMemoryMs how long a connector found nowhere is answered so from memory (NOT_FOUND_MEMORY_MS; shorter in tests)
  */
-export function connectorLookups(connectorsDir: string, logger: Logger, options: { budgetMs?: number } = {}) {
+export function connectorLookups(connectorsDir: string, logger: Logger, options: { budgetMs?: number; notFoundMemoryMs?: number } = {}) {
   const budget = options.budgetMs ?? LOOKUP_BUDGET_MS;
+  const notFoundMemory = options.notFoundMemoryMs ?? NOT_FOUND_MEMORY_MS;
   const stopping = new AbortController();
   const { signal } = stopping;
   // Every install and connector command under way listens on it until it ends; past ten at once
@@ -43,7 +51,12 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
   const connectors = new Map<string, Promise<Connector | undefined>>();
   /** Source names whose resolution (an install, on a first use) is still under way. */
   const installing = new Set<string>();
+  /** Source names found nowhere, with the refusal and when it was made (kept notFoundMemory ms). */
+  const notFound = new Map<string, { err: ConnectorNotFoundError; at: number }>();
   const connector = (name: string): Promise<Connector | undefined> => {
+    const missing = notFound.get(name);
+    if (missing !== undefined && Date.now() - missing.at < notFoundMemory) return Promise.reject(missing.err);
+    notFound.delete(name);
     let p = connectors.get(name);
     if (!p) {
       // A request that waits for an install says why, once per connector and process.
@@ -53,7 +66,16 @@ export function connectorLookups(connectorsDir: string, logger: Logger, options:
         .catch((err: unknown) => {
           connectors.delete(name);
           // A connector that exists nowhere is the request's error (the API answers 400), not a lookup's.
-          if (err instanceof ConnectorNotFoundError) throw err;
+          if (err instanceof ConnectorNotFoundError) {
+            const now = Date.now();
+            // Oldest first (a Map keeps its insertion order): the expired ones go, so fuzzed names do not pile up.
+            for (const [old, { at }] of notFound) {
+              if (now - at < notFoundMemory) break;
+              notFound.delete(old);
+            }
+            notFound.set(name, { err, at: now });
+            throw err;
+          }
           if (!signal.aborted) logger.warn(`connector ${name} could not be resolved for validation: ${errorMessage(err)}`);
           return undefined;
         })
