@@ -245,9 +245,13 @@ describe('runs and tasks', () => {
   });
 
   test('cancel a run; cancelling again conflicts', async () => {
-    const t = await req('POST', `/api/airbyte/ingest/${jobId}/runs`);
-    const c = await req('POST', `/api/runs/${t.body.run_id}/cancel`);
+    // Ids written in upper case in the path are answered in their canonical lower case (QA round 43a F9: echoed as sent).
+    const t = await req('POST', `/api/airbyte/ingest/${jobId.toUpperCase()}/runs`);
+    assert.equal(t.status, 201, t.text);
+    assert.equal(t.body.job_id, jobId);
+    const c = await req('POST', `/api/runs/${String(t.body.run_id).toUpperCase()}/cancel`);
     assert.equal(c.status, 200, c.text);
+    assert.equal(c.body.run_id, t.body.run_id);
     assert.equal(c.body.state, 'cancelled');
     const again = await req('POST', `/api/runs/${t.body.run_id}/cancel`);
     assert.equal(again.status, 409, again.text);

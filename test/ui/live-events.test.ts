@@ -122,9 +122,11 @@ describe('live updates endpoint and the development session', () => {
   test('a job feed carries the DAG and the runs grid; the jobs feed lists visible jobs', async () => {
     const job = await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name: 'grid feed' }));
     const jobId = job.body.job_id as string;
-    const feed = await readEvents(`${stack.url}/api/events?job_id=${jobId}`, auth, (ev) => ev.some((e) => e.type === 'job') && ev.some((e) => e.type === 'scheduler'));
+    // An id in upper case names the same job (QA round 43a F9: ids are taken in any case, answered in lower case).
+    const feed = await readEvents(`${stack.url}/api/events?job_id=${jobId.toUpperCase()}`, auth, (ev) => ev.some((e) => e.type === 'job') && ev.some((e) => e.type === 'scheduler'));
     const first = feed.events.find((e) => e.type === 'job');
     const live = (first?.data as LiveEvents['job']).job;
+    assert.equal(live.job_id, jobId);
     assert.deepEqual(live.dag?.tasks.map((t) => `${t.task_id}${t.is_mapped ? '[]' : ''}`).sort(), ['archive', 'extract', 'load[]', 'stage[]', 'transform[]']);
     assert.equal(live.is_paused, false);
     const jobs = await readEvents(`${stack.url}/api/events`, auth, (ev) => ev.some((e) => e.type === 'jobs') && ev.some((e) => e.type === 'scheduler'));

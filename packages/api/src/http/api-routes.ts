@@ -48,11 +48,15 @@ export interface ApiRouteDeps {
 
 const uuid = z.uuid();
 
-/** A path id that is not a UUID names nothing: 404, as an unknown id does. */
+/**
+ * A path id that is not a UUID names nothing: 404, as an unknown id does. An id is answered in its
+ * canonical lower case, whatever case the path wrote it in (QA round 43a F9: a trigger's answer
+ * echoed `E79C5BD4-…`, and a client comparing ids as strings saw two jobs).
+ */
 function id(ctx: RouteContext, name: 'job_id' | 'run_id'): string {
   const v = ctx.params[name] ?? '';
   if (!uuid.safeParse(v).success) throw new NotFoundError(name === 'job_id' ? 'job' : 'run', v);
-  return v;
+  return v.toLowerCase();
 }
 
 /** A path segment that is text (a task id, a key name) follows the contract's text rule: 400 naming it. */
