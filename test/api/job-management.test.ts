@@ -141,13 +141,13 @@ describe('schedule, pause, delete', () => {
   test('a method a path does not take is 405 with Allow; a body a route does not read is refused', async () => {
     const put = await req('PUT', '/api/airbyte/ingest', ingestBody());
     assert.equal(put.status, 405, put.text); // was 404 "route PUT … not found"
-    assert.equal(put.headers.get('allow'), 'GET, POST');
+    assert.equal(put.headers.get('allow'), 'GET, HEAD, OPTIONS, POST');
     // In the contract's shape, as every error of the ingest routes (before: {error}; QA round 25).
     assert.deepEqual(Object.keys(put.body).sort(), ['error', 'flow_url', 'job_id']);
-    assert.equal(put.body.error, 'PUT is not allowed on /api/airbyte/ingest (allowed: GET, POST)');
+    assert.equal(put.body.error, 'PUT is not allowed on /api/airbyte/ingest (allowed: GET, HEAD, OPTIONS, POST)');
     const del = await req('DELETE', '/api/runs/00000000-0000-4000-8000-000000000000');
     assert.equal(del.status, 405);
-    assert.equal(del.headers.get('allow'), 'GET');
+    assert.equal(del.headers.get('allow'), 'GET, HEAD, OPTIONS');
     assert.deepEqual(Object.keys(del.body), ['error'], 'outside the ingest routes, {error}');
     assert.equal((await req('GET', '/api/nothing/here')).status, 404);
     // What express cannot read is the client's mistake, said, not a 500 with a stack (QA round 43a F1, F2).

@@ -82,6 +82,26 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     });
     next();
   });
+  const served: readonly Pick<RouteDoc, 'method' | 'path'>[] = [...d.routes, ...(d.extraRouter?.routes ?? [])];
+  /**
+   * The methods a path of the API answers, for `Allow`: its routes', HEAD beside GET (express
+   * answers it), and OPTIONS; none for a path the API does not serve (QA round 43a F9: HEAD was
+   * left out, and OPTIONS answered 405 on most paths and express's 200 text on the UI's).
+   */
+  const allowedOn = (pathname: string): string[] => {
+    const methods = new Set(served.filter((r) => pathMatches(r.path, pathname)).map((r) => r.method.toUpperCase()));
+    if (methods.size === 0) return [];
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods, 'OPTIONS'].sort();
+  };
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const allowed = req.method === 'OPTIONS' ? allowedOn(req.path) : [];
+    if (allowed.length === 0) {
+      next();
+      return;
+    }
+    res.status(204).set('Allow', allowed.join(', ')).end();
+  });
   app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
   for (const route of d.routes) {
@@ -111,8 +131,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
 
   // A path the API serves, with a method it does not: 405 and the methods it does (Allow).
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const served: readonly Pick<RouteDoc, 'method' | 'path'>[] = [...d.routes, ...(d.extraRouter?.routes ?? [])];
-    const allowed = [...new Set(served.filter((r) => pathMatches(r.path, req.path)).map((r) => r.method.toUpperCase()))].sort();
+    const allowed = allowedOn(req.path);
     if (allowed.length === 0) {
       next();
       return;
