@@ -461,8 +461,9 @@ describe('run lifecycle', () => {
     assert.equal(ended.statusMessage, `run ${first} was cancelled by an operator`);
   });
 
-  it('a stopping runner lets its tries finish for a while, then stops them and records them as failed: they are retried at once', async () => {
-    const jobId = await h.createJob({ streams: ['a'] });
+  it("a stopping runner lets its tries finish for a while, then stops them and records them as failed: they are retried at once, and do not count against the task's tries", async () => {
+    // No retries, and a long backoff: before, the stopped try was the task's last, and it failed for good.
+    const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 0, retryDelayMs: 60_000, maxRetryDelayMs: 60_000 } } });
     let tries = 0;
     const slow = {
       extract: async (ctx: Parameters<typeof noopHandlers.extract>[0]) => {
@@ -480,9 +481,16 @@ describe('run lifecycle', () => {
     const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
     assert.equal(extract.state, 'up_for_retry', 'recorded at once, not left running until its heartbeat is stale');
     assert.equal(extract.error, 'runner stopping-runner stopped before the try finished');
+    assert.deepEqual([extract.tryNumber, extract.maxTries], [1, 2], 'the task keeps the tries it had');
+    assert.equal(extract.nextRetryAt?.getTime(), extract.endedAt?.getTime(), 'retried at once, not after the backoff');
     await h.startRunner(slow);
     assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'success');
     assert.equal(tries, 2);
+    const logs = await h.prisma.taskLog.findMany({ where: { taskInstanceId: extract.id, tryNumber: 1 }, orderBy: { id: 'asc' } });
+    assert.ok(
+      logs.some((l) => l.message === "try 1 of 1 ended unfinished, and is retried at once; it does not count against the task's tries: runner stopping-runner stopped before the try finished"),
+      logs.map((l) => l.message).join('\n'),
+    );
   });
 
   it('a try that had done its work when the cancel came shows it: its cancelled instance gets its rows and says so', async () => {

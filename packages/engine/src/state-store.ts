@@ -111,6 +111,12 @@ export type TryOutcome =
       retryable: boolean;
       /** false: a clear of the instance would fail the same way (a new run is the remedy); true when left out. */
       clearable?: boolean;
+      /**
+       * true: the try was given up by its runner as that stopped (a deploy, a restart), not failed
+       * by its work: it is retried at once, and does not count against the task's tries (max_tries
+       * grows by one), so that stopping a runner never fails a task for good.
+       */
+      uncharged?: true;
     };
 
 interface LockedRun {
@@ -924,16 +930,17 @@ export class StateStore {
       // Cheap pre-check under the run lock; the guarded UPDATE stays the authority.
       if (!entry || !current || current.state !== 'running' || current.tryNumber !== t.tryNumber || succeeded.has(current.id)) continue;
       const spec = await this.dags.get(sql, entry.run.dagId);
-      const retry = outcome.retryable && current.tryNumber < current.maxTries;
+      const uncharged = outcome.uncharged === true;
+      const retry = uncharged || (outcome.retryable && current.tryNumber < current.maxTries);
       // The backoff counts from the try's end (a report that waited out an outage has waited part of it).
       const endedAt = new Date(Math.min(report.endedAt?.getTime() ?? now.getTime(), now.getTime()));
-      const retryAt = retry ? new Date(endedAt.getTime() + retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1)) : null;
+      const retryAt = retry ? new Date(endedAt.getTime() + (uncharged ? 0 : retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1))) : null;
       const delayMs = retryAt === null ? 0 : Math.max(0, retryAt.getTime() - now.getTime());
       const to: TaskState = retry ? 'up_for_retry' : 'failed';
       const changed = await sql.execute`
         UPDATE task_instances
         SET state = ${to}::text::"TaskState", ended_at = GREATEST(${endedAt}::timestamptz, started_at), error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
-            next_retry_at = ${retryAt}::timestamptz, updated_at = ${now}
+            next_retry_at = ${retryAt}::timestamptz, max_tries = max_tries + ${uncharged ? 1 : 0}::int, updated_at = ${now}
         WHERE id = ${current.id}::uuid AND run_id = ${entry.run.id}::uuid AND state = 'running'
           AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}
           AND (${report.heartbeatBefore ?? null}::timestamptz IS NULL OR heartbeat_at < ${report.heartbeatBefore ?? null}::timestamptz)`;

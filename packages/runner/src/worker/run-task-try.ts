@@ -215,7 +215,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
         if (outcome?.kind !== 'success') outcome = null;
         break;
       case 'stopping':
-        outcome = { kind: 'failed', retryable: true, error: `runner ${deps.runnerId} stopped before the try finished` };
+        outcome = { kind: 'failed', retryable: true, uncharged: true, error: `runner ${deps.runnerId} stopped before the try finished` };
         break;
       case 'lost':
       case 'shutdown':
@@ -246,7 +246,8 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     const of = `try ${claimed.tryNumber} of ${claimed.maxTries}`;
     // A try a retry follows is a warning; the task's failure is the error, and says why no try
     // follows (QA round 33c F7: every retried try was an error line, and the last read as the others).
-    if (outcome.retryable && claimed.tryNumber < claimed.maxTries) log.warn(`${of} failed, and is retried: ${outcome.error}`);
+    if (outcome.uncharged) log.warn(`${of} ended unfinished, and is retried at once; it does not count against the task's tries: ${outcome.error}`);
+    else if (outcome.retryable && claimed.tryNumber < claimed.maxTries) log.warn(`${of} failed, and is retried: ${outcome.error}`);
     else log.error(`${of} failed${outcome.retryable ? ', the last' : ' (not retried: a retry cannot fix this)'}: ${outcome.error}`);
   }
   // This try's lines are written before its outcome is recorded, so that the line the success's

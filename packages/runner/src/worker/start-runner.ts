@@ -23,7 +23,8 @@ export interface RunnerOptions {
   heartbeatMs?: number;
   /**
    * How long `close` lets running tries finish before it gives them up (recorded as failed and
-   * retried at once, not when their heartbeat goes stale). Default RUNNER_STOP_WAIT_MS.
+   * retried at once, not when their heartbeat goes stale, and not counted against their task's
+   * tries). Default RUNNER_STOP_WAIT_MS.
    */
   stopWaitMs?: number;
 }
@@ -95,7 +96,8 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
     /**
      * Stops taking tries and lets the running ones finish, for at most `stopWaitMs`: those still
      * running then are stopped and recorded as failed ("runner … stopped"), so that they are
-     * retried now, not once their heartbeat is stale. Idempotent. With Redis away it does not wait
+     * retried now, not once their heartbeat is stale; such a try does not count against its task's
+     * tries (a deploy never fails a task for good). Idempotent. With Redis away it does not wait
      * for Redis: the running tries are given up (recovery retries them once their heartbeat is
      * stale) and the worker is closed at once.
      */
