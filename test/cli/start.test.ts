@@ -306,6 +306,15 @@ test('a runner whose bucket does not exist says so in one warning and takes no t
   mkdirSync(scratch);
   writeFileSync(path.join(scratch, 'part-00000.parquet'), 'PAR1 partial');
   const bucket = `sluice-no-such-bucket-${randomBytes(4).toString('hex')}`;
+  // A table whose files are in another store (a ./.sluice copied from another directory keeps that
+  // directory in its tables), beside one in this store: the first is said at start (QA round 43b F2).
+  const moved = 'file:///old/checkout/.sluice/warehouse/moved/users/metadata/00001-a.metadata.json';
+  await db.prisma.icebergTable.createMany({
+    data: [
+      { catalogName: 'sluice', tableNamespace: 'moved', tableName: 'users', metadataLocation: moved },
+      { catalogName: 'sluice', tableNamespace: 'here', tableName: 'orders', metadataLocation: `s3://${bucket}/x/here/orders/metadata/00001-b.metadata.json` },
+    ],
+  });
   const proc = launch(['runner'], {
     TMPDIR: tmp,
     PATH: process.env['PATH'] ?? '',
@@ -337,7 +346,16 @@ test('a runner whose bucket does not exist says so in one warning and takes no t
     // Its tasks share the machine's memory by default (QA round 33b F2: each could take 80 % of it).
     assert.match(proc.out(), /DuckDB memory limit \d+MiB for each task and for merges \(80 % of this machine's memory shared by 4 tasks and the merges; SLUICE_DUCKDB_MEMORY_LIMIT sets it\)/);
     const warnings = proc.out().split('\n').filter((l) => l.includes('"level":"warn"') && l.includes('object store'));
-    assert.equal(warnings.length, 1, proc.out());
+    assert.equal(warnings.length, 2, proc.out());
+    assert.ok(
+      warnings.some((w) =>
+        w.includes(
+          `1 of the catalog's 2 tables keep their files outside this object store (s3://${bucket}/x), e.g. moved.users at ${moved}: loads into them fail. ` +
+            'Set SLUICE_STORAGE_URL to the store they are in; a ./.sluice copied or moved from another directory keeps that directory in its tables (Iceberg names files by absolute location): run Sluice from there',
+        ),
+      ),
+      warnings.join('\n'),
+    );
     assert.match(warnings[0] ?? '', new RegExp(`bucket \\\\"${bucket}\\\\" does not exist; this runner takes no task until it is \\(SLUICE_STORAGE_URL\\), checking every 5 s`));
     assert.doesNotMatch(proc.out(), /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(leftover), false, "the dead runner's connector directory is gone");

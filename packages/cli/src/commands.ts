@@ -315,6 +315,7 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
     closers.push({ name: 'retention sweeps', close: () => retention.close() });
 
     await warnIfStoreUnusable(store, logger);
+    if (catalog.type === 'sql') await warnIfTablesOutsideStore(prisma, store, deps.catalog.name, logger);
     await removeConnectorLeftovers(logger);
     logger.info(`Sluice is up: API and flow UI at ${apiConfig.publicUrl} (listening on ${url}), warehouse ${cfg.SLUICE_STORAGE_URL}`);
     if (devToken && !cfg.SLUICE_DEV_TOKEN) {
@@ -411,6 +412,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
   );
   await removeConnectorLeftovers(logger);
   await untilStoreUsable(store, logger);
+  if (catalog.type === 'sql') await warnIfTablesOutsideStore(prisma, store, deps.catalog.name, logger);
   const runner = await startRunner({
     prisma,
     redisUrl: cfg.REDIS_URL,
@@ -443,6 +445,36 @@ function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_ST
 async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<void> {
   const ping = await store.ping();
   if (!ping.ok) logger.warn(`the object store is not usable: ${ping.error}; runs fail until it is (SLUICE_STORAGE_URL)`);
+}
+
+/**
+ * Tables of Sluice's SQL catalog whose files are outside the object store are said once at start:
+ * a load into one fails ("… is not under the store root"). Iceberg names a table's files by
+ * absolute location, so a `./.sluice` copied or moved to another directory starts, and then every
+ * load failed with no word at start of why or what to do (QA round 43b F2); a wrong
+ * SLUICE_STORAGE_URL looks the same. Not fatal: the other tables load, and a table another engine
+ * made elsewhere may be in the catalog on purpose.
+ */
+async function warnIfTablesOutsideStore(prisma: PrismaClient, store: ObjectStore, catalogName: string, logger: Logger): Promise<void> {
+  const tables = await prisma.icebergTable
+    .findMany({ where: { catalogName, metadataLocation: { not: null } }, select: { tableNamespace: true, tableName: true, metadataLocation: true }, orderBy: [{ tableNamespace: 'asc' }, { tableName: 'asc' }] })
+    // Unreachable PostgreSQL is said by the start's other checks; this one is advice.
+    .catch(() => []);
+  const outside = tables.filter((t) => {
+    try {
+      store.keyOf(t.metadataLocation ?? '');
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const first = outside[0];
+  if (first === undefined) return;
+  logger.warn(
+    `${outside.length} of the catalog's ${tables.length} tables keep their files outside this object store (${store.rootUrl}), ` +
+      `e.g. ${first.tableNamespace}.${first.tableName} at ${first.metadataLocation ?? ''}: loads into them fail. ` +
+      'Set SLUICE_STORAGE_URL to the store they are in; a ./.sluice copied or moved from another directory keeps that directory in its tables (Iceberg names files by absolute location): run Sluice from there',
+  );
 }
 
 /** How often a runner whose object store is not usable checks it again. */
