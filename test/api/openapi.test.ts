@@ -141,6 +141,9 @@ test('every route documents how it refuses a request it cannot read: a body rout
   assert.equal(schemaName.pattern, '^[a-z_][a-z0-9_]{0,254}$', 'lower case, as the API requires');
   // A name of white space only is refused, and the document says so (QA round 26: minLength 1 alone).
   assert.equal(doc.components.schemas.CreateIngestJobRequest.properties.name.pattern, '\\S');
+  // The events route is documented by the schema its handler parses with (QA round 43a F7: task_id's minLength was missing).
+  const events = Object.fromEntries((doc.paths['/api/events'].get.parameters as { name: string; schema: Record<string, unknown> }[]).map((x) => [x.name, x.schema]));
+  assert.deepEqual([events.task_id?.minLength, events.task_id?.maxLength], [1, 200]);
   // The ETag a job's GET and PATCH answer, which a PATCH's If-Match sends back (QA round 26: not documented).
   for (const method of ['get', 'patch']) assert.ok(doc.paths['/api/airbyte/ingest/{job_id}'][method].responses['200'].headers?.ETag, method);
 });

@@ -181,6 +181,9 @@ describe('live updates endpoint and the development session', () => {
     assert.deepEqual(await said(`/api/events?job_id=${id}&run_id=${id}`), { error: 'run_id: give job_id or run_id, not both' });
     assert.deepEqual(await said('/api/events?run_id=x&try=abc'), { error: 'run_id: must be a UUID; try: must be a number' });
     assert.deepEqual(await said(`/api/events?run_id=${id}&task_id=extract&try=1&try_number=2`), { error: 'try_number: names try 2, and try names 1: give one of them' });
+    // A try with no task log to follow was ignored, and the job list streamed (QA round 43a F7).
+    assert.deepEqual(await said('/api/events?try=1'), { error: 'try: names a try of a task log: give it with run_id and task_id' });
+    assert.deepEqual(await said(`/api/events?run_id=${id}&try_number=1`), { error: 'try: names a try of a task log: give it with run_id and task_id' });
   });
 
   test('the page sets a dev session cookie that is not the token and works only from this origin', async () => {

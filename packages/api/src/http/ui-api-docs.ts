@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { errorResponse, queryInteger } from '@sluice/core/contract';
+import { errorResponse } from '@sluice/core/contract';
+import { eventsQuery } from '../ui/events-query.ts';
 import type { RouteDoc } from './route-def.ts';
 
 /**
@@ -37,14 +38,7 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
     summary: 'Server-sent events: live run and task states, counts and log lines (contract in @sluice/ui/events)',
     tag: 'ui',
     scope: 'sluice:read',
-    query: z.strictObject({
-      job_id: z.uuid().optional().describe('watch one job'),
-      run_id: z.uuid().optional().describe('watch one run'),
-      task_id: z.string().optional().describe('with run_id and try: follow that task log'),
-      map_index: queryInteger(-1, null).optional(),
-      try: queryInteger(0, null).optional(),
-      try_number: queryInteger(0, null).optional().describe('the same as `try`, by the name the answers give it'),
-    }),
+    query: eventsQuery,
     responses: {
       200: { description: 'an event stream (event: jobs | job_lines | job | run | log | scheduler | redis | stale | gone; see packages/ui/src/shared/events.ts)', schema: z.string(), contentType: 'text/event-stream' },
       400: { description: 'invalid query, or a query parameter it does not take', schema: errorResponse },

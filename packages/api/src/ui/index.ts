@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { NotFoundError } from '@sluice/core';
 import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
-import { LOG_PAGE_LINES, parseRequest, queriedTry, queryInteger } from '@sluice/core/contract';
+import { LOG_PAGE_LINES, parseRequest, queriedTry } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
+import { eventsQuery } from './events-query.ts';
 import { LiveHub } from './live-hub.ts';
 import { findTaskInstance, jobLinesChange, loadJob, loadJobLines, loadLogLines, logTailStart, loadRun, loadSchedulerSeen } from './live-queries.ts';
 import type { UiPrincipal } from './principal.ts';
@@ -57,21 +58,6 @@ const HEARTBEAT_MS = 15_000;
 const RETRY_MS = 2000;
 /** The longest delay a timer takes (a longer one fires at once); a stream of a longer-lived token ends then, and is opened again. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const eventsQuery = z
-  .object({
-    job_id: z.uuid().optional(),
-    run_id: z.uuid().optional(),
-    task_id: z.string().min(1).max(200).optional(),
-    map_index: queryInteger(-1, null).default(-1),
-    try: queryInteger(0, null).optional(),
-    try_number: queryInteger(0, null).optional(),
-  })
-  .refine((q) => !(q.job_id !== undefined && q.run_id !== undefined), { message: 'give job_id or run_id, not both', path: ['run_id'] })
-  .refine((q) => q.task_id === undefined || (q.run_id !== undefined && (q.try ?? q.try_number) !== undefined), {
-    message: 'task_id needs run_id and try (or try_number)',
-    path: ['task_id'],
-  });
 
 /**
  * The flow UI's server side, mounted at the root of the API's express app (before its 404
