@@ -155,7 +155,9 @@ describe('schedule, pause, delete', () => {
     assert.deepEqual([escape.status, escape.body.error], [400, 'path: a percent-escape in it does not decode (e.g. %ff): escape each byte of UTF-8 as %XX']);
     assert.equal((await req('GET', '/api/runs/x/tasks/%E0%A4%A/logs')).status, 400);
     const gzip = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: '{}', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
-    assert.deepEqual([gzip.status, gzip.body.error], [400, 'body: could not be read (a Content-Encoding it does not decode?)']);
+    assert.deepEqual([gzip.status, gzip.body.error], [400, 'body: does not decode by its Content-Encoding (gzip, deflate or br)']);
+    const deflate = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: 'not deflated', headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' } });
+    assert.deepEqual([deflate.status, deflate.body.error], [400, 'body: does not decode by its Content-Encoding (gzip, deflate or br)']);
 
     const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'no conf' }))).body.job_id as string;
     // Airflow's trigger takes a conf; this one does not: it was ignored and a run started

@@ -45,6 +45,13 @@ function clientErrorStatus(err: unknown): number | null {
   return typeof s === 'number' && s >= 400 && s < 500 ? s : null;
 }
 
+/** zlib's error for data that does not inflate (its code `Z_DATA_ERROR`, `Z_BUF_ERROR`, …), which body-parser passes on with status 400. */
+function isZlibError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code } = err as { code?: unknown };
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
 function quote(s: string): string {
   return s.replace(/["\\]/g, "'");
 }
@@ -110,7 +117,7 @@ export function mapError(err: unknown): Mapped {
   // the request, so the answer is ours.
   const status = clientErrorStatus(err);
   if (err instanceof URIError && status !== null) return { status: 400, message: 'path: a percent-escape in it does not decode (e.g. %ff): escape each byte of UTF-8 as %XX' };
-  if (status !== null) return { status, message: status === 400 ? 'body: could not be read (a Content-Encoding it does not decode?)' : 'the request could not be read' };
+  if (status !== null) return { status, message: isZlibError(err) ? 'body: does not decode by its Content-Encoding (gzip, deflate or br)' : 'the request could not be read' };
   return { status: 500, message: 'internal error (see the server log)' };
 }
 
