@@ -28,7 +28,7 @@ export interface ApiHarness {
   /** Every answer body the server gave, as text. */
   answers: string[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the answer is JSON of many shapes; tests assert on it
-  request(method: string, route: string, opts?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  request(method: string, route: string, opts?: { token?: string | null; body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   /** Stops the HTTP server only, as a stop signal's first step does (`close` does the rest). */
   closeServer(): Promise<void>;
   close(): Promise<void>;
@@ -115,7 +115,7 @@ export async function startApi(o: HarnessOptions = {}): Promise<ApiHarness> {
     async request(method, route, opts = {}) {
       const headers: Record<string, string> = { ...(opts.headers ?? {}) };
       if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
-      let body: string | undefined;
+      let body: string | Uint8Array | undefined;
       if (opts.raw !== undefined) body = opts.raw;
       else if (opts.body !== undefined) body = JSON.stringify(opts.body);
       if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';

@@ -367,6 +367,29 @@ describe('rejected, nothing stored', () => {
     assert.equal(named.length, paths.length, r.body.error);
   });
 
+  test('a lone UTF-16 surrogate in a text field is refused, each field named; source_config keeps one as sent (QA round 43a F4: stored as U+FFFD)', async () => {
+    const r = await post(ingestBody({ name: 'lone \ud800 surrogate', tags: ['ok', '\udc00'], source_config: { count: 1, note: 'x\ud800' } }));
+    assert.equal(r.status, 400, r.text);
+    const lone = 'must be valid Unicode: it holds a lone UTF-16 surrogate (such as \\ud800), which is no character';
+    assert.equal(r.body.error, `name: ${lone}; tags[1]: ${lone}`);
+    const kept = await post(ingestBody({ name: 'lone surrogate in config', source_config: { count: 1, note: 'x\ud800' } }));
+    assert.equal(kept.status, 201, kept.text);
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: String(kept.body.job_id) } });
+    assert.deepEqual(openSourceConfig(MasterKeyring.fromBase64(api.masterKey), String(kept.body.job_id), row.sourceConfigEncrypted), { count: 1, note: 'x\ud800' });
+  });
+
+  test('a body whose bytes are not UTF-8 is refused, naming the first bad byte and where it is; nothing is stored (QA round 43a F4: read with U+FFFD in their place)', async () => {
+    const before = await api.db.prisma.ingestionJob.count();
+    const json = JSON.stringify(ingestBody({ name: 'latin-1 secret', source_config: { count: 1, password: 'MARKER' } }));
+    const at = Buffer.byteLength(json.slice(0, json.indexOf('MARKER')));
+    // "pässword" written in Latin-1 by a client that says UTF-8.
+    const body = Buffer.concat([Buffer.from(json.slice(0, json.indexOf('MARKER'))), Buffer.from([0x70, 0xe4, 0x73, 0x73]), Buffer.from(json.slice(json.indexOf('MARKER') + 'MARKER'.length))]);
+    const r = await api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    assert.equal(r.status, 400, r.text);
+    assert.deepEqual(r.body, { flow_url: '', job_id: null, error: `body: is not valid UTF-8 (byte 0xe4 at offset ${at + 1}): send the JSON in UTF-8` });
+    assert.equal(await api.db.prisma.ingestionJob.count(), before);
+  });
+
   test('a NUL character in the list filters is refused, naming the filter', async () => {
     for (const f of ['name', 'owner_id']) {
       const r = await api.request('GET', `/api/airbyte/ingest?${f}=a%00b`, { token: DEV });

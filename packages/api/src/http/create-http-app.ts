@@ -6,6 +6,7 @@ import { errorSummary } from '@sluice/db';
 import type { Principal } from '../auth/principal.ts';
 import { BODY_LIMIT, errorBody, errorHandler } from './error-handler.ts';
 import { expressPath, type RouteDef, type RouteDoc } from './route-def.ts';
+import { refuseInvalidUtf8 } from './utf8.ts';
 
 export interface HttpAppDeps {
   routes: readonly RouteDef[];
@@ -102,7 +103,7 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
     }
     res.status(204).set('Allow', allowed.join(', ')).end();
   });
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'], verify: refuseInvalidUtf8 }));
 
   for (const route of d.routes) {
     app[route.method](expressPath(route.path), async (req: Request, res: Response) => {

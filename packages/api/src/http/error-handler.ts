@@ -11,10 +11,12 @@ import {
   UnprocessableError,
   UnsupportedMediaTypeError,
   ValidationError,
+  errorMessage,
   type SluiceError,
 } from '@sluice/core';
 import { errorSummary, isDatabaseBusy, isDatabaseUnreachable } from '@sluice/db';
 import { secrets, type Logger } from '@sluice/logging';
+import { INVALID_UTF8 } from './utf8.ts';
 
 /** Where errors use the contract's `{flow_url, job_id: null, error}` shape. */
 export const INGEST_ROUTES_PREFIX = '/api/airbyte/ingest';
@@ -104,6 +106,9 @@ export function mapError(err: unknown): Mapped {
       case 'entity.parse.failed':
         // The parser's message quotes the body, which may hold secrets: never pass it on.
         return { status: 400, message: 'body: must be a JSON object (it is not JSON, or a bare value such as null)' };
+      case INVALID_UTF8:
+        // Its message is ours (utf8.ts), naming the bad byte and its offset, and nothing else of the body.
+        return { status: 400, message: `body: ${errorMessage(err)}` };
       case 'encoding.unsupported':
       case 'charset.unsupported':
         return { status: 415, message: 'body: unsupported encoding or charset (send UTF-8 JSON)' };
