@@ -37,6 +37,7 @@ import { etagOf } from '../jobs/settings-version.ts';
 import { IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX, parseIdempotencyKey, REPLAYED_HEADER } from '../jobs/idempotency.ts';
 import type { EncryptionKeyService } from '../keys/encryption-key-service.ts';
 import type { RouteContext, RouteDef } from './route-def.ts';
+import { BODY_LIMIT } from './error-handler.ts';
 
 export interface ApiRouteDeps {
   jobs: JobService;
@@ -133,7 +134,7 @@ export function apiRoutes(d: ApiRouteDeps): RouteDef[] {
 
 /**
  * A route as it answers a request it cannot read, documented where the route does not say more:
- * a body route's 400, 413 and 415; a query route's 400 and 431; another write route's 400 for a body sent;
+ * every route's 413 and 431; a body route's 400 and 415; a query route's 400; another write route's 400 for a body sent;
  * every route's 400 for a query parameter it does not take (the app's handler refuses each so,
  * create-http-app.ts; QA round 29: GET routes without a query answered a 400 they did not list).
  */
@@ -145,13 +146,13 @@ function withRequestErrors(route: RouteDef): RouteDef {
   ];
   const add: RouteDef['responses'] = {};
   if (bad.length > 0) add[400] = { description: bad.join('; '), schema };
-  // Node's HTTP parser answers it, without a body, before the app sees the request (Schemathesis
-  // made a `?stream=…` list that long: the 431 was undocumented).
-  if (route.query) add[431] = { description: "the request line and headers are over Node's 16 KB limit (e.g. a parameter repeated thousands of times); no body" };
-  if (route.body) {
-    add[413] = { description: 'body too large', schema };
-    add[415] = { description: 'the body is not JSON (Content-Type: application/json)', schema };
-  }
+  // Node's HTTP parser answers it, without a body, before the app sees the request, on any route
+  // (Schemathesis made a `?stream=…` list that long: the 431 was undocumented; QA round 43a F7: a
+  // path that long gets it too).
+  add[431] = { description: `the request line and headers are over Node's 16 KB limit (${route.query ? 'e.g. a parameter repeated thousands of times' : 'e.g. a very long path'}); no body` };
+  // A JSON body is read before the route is, so one over the limit is refused on every route (QA round 43a F7).
+  add[413] = { description: route.body ? 'body too large' : `a JSON body over the ${BODY_LIMIT} limit (this route takes none)`, schema };
+  if (route.body) add[415] = { description: 'the body is not JSON (Content-Type: application/json)', schema };
   return { ...route, responses: { ...add, ...route.responses } };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorResponse } from '@sluice/core/contract';
 import { eventsQuery } from '../ui/events-query.ts';
+import { BODY_LIMIT } from './error-handler.ts';
 import type { RouteDoc } from './route-def.ts';
 
 /**
@@ -29,6 +30,8 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
         }),
       },
       400: { description: 'a query parameter: this route takes none', schema: errorResponse },
+      413: { description: `a JSON body over the ${BODY_LIMIT} limit (this route takes none)`, schema: errorResponse },
+      431: { description: "the request line and headers are over Node's 16 KB limit; no body" },
     },
   },
   {
@@ -44,6 +47,7 @@ export const UI_API_ROUTE_DOCS: readonly RouteDoc[] = [
       400: { description: 'invalid query, or a query parameter it does not take', schema: errorResponse },
       401: { description: 'missing or invalid bearer token', schema: errorResponse },
       404: { description: 'the watched job, run or task is not there for this caller', schema: errorResponse },
+      413: { description: `a JSON body over the ${BODY_LIMIT} limit (this route takes none)`, schema: errorResponse },
       431: { description: "the request line and headers are over Node's 16 KB limit; no body" },
     },
   },
