@@ -230,6 +230,9 @@ test('a port already in use: one line naming SLUICE_PORT; no migration applied, 
   const busy = createServer();
   const port = await freePort();
   await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
+  // The next port is held too (a local PostgreSQL of this start's, say): the example names a free one (QA round 43b).
+  const next = createServer();
+  await new Promise<void>((resolve) => next.listen(port + 1, '127.0.0.1', resolve));
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-busy-'));
   dirs.push(cwd);
   // An empty database: the start must leave it so (QA round 43b F1: a newer start migrated a running
@@ -239,9 +242,10 @@ test('a port already in use: one line naming SLUICE_PORT; no migration applied, 
     const r = await sluice(['start'], { DATABASE_URL: db.url, REDIS_URL: testEnv.redisUrl, SLUICE_PORT: String(port), SLUICE_LOG_FORMAT: 'json' }, cwd);
     assert.equal(r.code, 1);
     // before: the message, then a stack trace, after the scheduler and the runner had started
-    assert.deepEqual(r.stderr.trim().split('\n'), [
-      `sluice: SLUICE_PORT: port ${port} is already in use on 127.0.0.1 (another Sluice, or another program) (example: SLUICE_PORT=${port + 1})`,
-    ]);
+    const said = r.stderr.trim().split('\n');
+    assert.equal(said.length, 1, r.stderr);
+    const example = Number(new RegExp(`^sluice: SLUICE_PORT: port ${port} is already in use on 127\\.0\\.0\\.1 \\(another Sluice, or another program\\) \\(example: SLUICE_PORT=(\\d+)\\)$`).exec(said[0] ?? '')?.[1]);
+    assert.ok(example > port + 1 && example <= port + 20, `${said[0] ?? ''}: a free port after ${port + 1}`);
     assert.doesNotMatch(r.stdout, /scheduler started|runner started|applied migrations/);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
@@ -253,6 +257,7 @@ test('a port already in use: one line naming SLUICE_PORT; no migration applied, 
     }
   } finally {
     await new Promise((resolve) => busy.close(resolve));
+    await new Promise((resolve) => next.close(resolve));
     await db.drop();
   }
 });

@@ -55,9 +55,31 @@ const API_VERSION = '0.1.0';
 
 /** The API process: routes, auth, OpenAPI document and the flow UI, on one express app. */
 /** A port in use said as a setting to change, in one line; any other listen error as it is. */
-function portError(config: Pick<ApiConfig, 'port' | 'host'>, err: Error): Error {
+function portError(config: Pick<ApiConfig, 'port' | 'host'>, err: Error, example = config.port + 1): Error {
   if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') return err;
-  return new ConfigError('SLUICE_PORT', `port ${config.port} is already in use${config.host === null ? '' : ` on ${config.host}`} (another Sluice, or another program)`, String(config.port + 1), { cause: err });
+  return new ConfigError('SLUICE_PORT', `port ${config.port} is already in use${config.host === null ? '' : ` on ${config.host}`} (another Sluice, or another program)`, String(example), { cause: err });
+}
+
+/** Whether a server could listen on `port` now. */
+async function portFree(port: number, host: string | null): Promise<boolean> {
+  const probe = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    if (host === null) probe.listen(port, () => resolve(true));
+    else probe.listen(port, host, () => resolve(true));
+  });
+  if (free) await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return free;
+}
+
+/**
+ * A port after `port` that is free now, for the example of a refusal (QA round 43b: the example
+ * was the next port, which the start's own local PostgreSQL held); the next port when none of
+ * the 20 after it is.
+ */
+async function freePortAfter(port: number, host: string | null): Promise<number> {
+  for (let p = port + 1; p <= Math.min(port + 20, 65_535); p++) if (await portFree(p, host)) return p;
+  return port + 1;
 }
 
 /**
@@ -68,12 +90,16 @@ function portError(config: Pick<ApiConfig, 'port' | 'host'>, err: Error): Error 
  */
 export async function checkPortFree(config: Pick<ApiConfig, 'port' | 'host'>): Promise<void> {
   const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', (err) => reject(portError(config, err)));
-    if (config.host === null) probe.listen(config.port, resolve);
-    else probe.listen(config.port, config.host, resolve);
+  const refused = await new Promise<Error | null>((resolve) => {
+    probe.once('error', resolve);
+    if (config.host === null) probe.listen(config.port, () => resolve(null));
+    else probe.listen(config.port, config.host, () => resolve(null));
   });
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (refused === null) {
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return;
+  }
+  throw portError(config, refused, await freePortAfter(config.port, config.host));
 }
 
 export function createApiServer(deps: ApiServerDeps): ApiServer {
