@@ -53,23 +53,22 @@ export interface ApiServer {
 
 const API_VERSION = '0.1.0';
 
-/** The API process: routes, auth, OpenAPI document and the flow UI, on one express app. */
 /** A port in use said as a setting to change, in one line; any other listen error as it is. */
 function portError(config: Pick<ApiConfig, 'port' | 'host'>, err: Error, example = config.port + 1): Error {
   if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') return err;
   return new ConfigError('SLUICE_PORT', `port ${config.port} is already in use${config.host === null ? '' : ` on ${config.host}`} (another Sluice, or another program)`, String(example), { cause: err });
 }
 
-/** Whether a server could listen on `port` now. */
-async function portFree(port: number, host: string | null): Promise<boolean> {
+/** Listens on `port` and closes again: null when a server could listen there now, else the listen's error. */
+async function probeListen(port: number, host: string | null): Promise<Error | null> {
   const probe = createServer();
-  const free = await new Promise<boolean>((resolve) => {
-    probe.once('error', () => resolve(false));
-    if (host === null) probe.listen(port, () => resolve(true));
-    else probe.listen(port, host, () => resolve(true));
+  const refused = await new Promise<Error | null>((resolve) => {
+    probe.once('error', resolve);
+    if (host === null) probe.listen(port, () => resolve(null));
+    else probe.listen(port, host, () => resolve(null));
   });
-  if (free) await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return free;
+  if (refused === null) await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return refused;
 }
 
 /**
@@ -78,7 +77,7 @@ async function portFree(port: number, host: string | null): Promise<boolean> {
  * the 20 after it is.
  */
 async function freePortAfter(port: number, host: string | null): Promise<number> {
-  for (let p = port + 1; p <= Math.min(port + 20, 65_535); p++) if (await portFree(p, host)) return p;
+  for (let p = port + 1; p <= Math.min(port + 20, 65_535); p++) if ((await probeListen(p, host)) === null) return p;
   return port + 1;
 }
 
@@ -89,19 +88,13 @@ async function freePortAfter(port: number, host: string | null): Promise<number>
  * take the port before the API listens; then `listen` says the same.
  */
 export async function checkPortFree(config: Pick<ApiConfig, 'port' | 'host'>): Promise<void> {
-  const probe = createServer();
-  const refused = await new Promise<Error | null>((resolve) => {
-    probe.once('error', resolve);
-    if (config.host === null) probe.listen(config.port, () => resolve(null));
-    else probe.listen(config.port, config.host, () => resolve(null));
-  });
-  if (refused === null) {
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    return;
-  }
-  throw portError(config, refused, await freePortAfter(config.port, config.host));
+  const refused = await probeListen(config.port, config.host);
+  if (refused === null) return;
+  const inUse = (refused as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  throw portError(config, refused, inUse ? await freePortAfter(config.port, config.host) : undefined);
 }
 
+/** The API process: routes, auth, OpenAPI document and the flow UI, on one express app. */
 export function createApiServer(deps: ApiServerDeps): ApiServer {
   const { config } = deps;
   const logger = childLogger(deps.logger, { component: 'api' });
