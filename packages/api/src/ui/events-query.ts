@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryInteger } from '@sluice/core/contract';
+import { queryInteger, text } from '@sluice/core/contract';
 
 /**
  * The query of `GET /api/events`, the one schema its handler parses with and /openapi.json
@@ -11,7 +11,7 @@ export const eventsQuery = z
   .strictObject({
     job_id: z.uuid().optional().describe('watch one job (not with run_id)'),
     run_id: z.uuid().optional().describe('watch one run (not with job_id)'),
-    task_id: z.string().min(1).max(200).optional().describe('with run_id and try: follow that task log'),
+    task_id: text.min(1).max(200).optional().describe('with run_id and try: follow that task log'),
     map_index: queryInteger(-1, null).default(-1).describe("with task_id: which instance of a per-stream task (default: the only one)"),
     try: queryInteger(0, null).optional().describe('with task_id: the try whose log is followed'),
     try_number: queryInteger(0, null).optional().describe('the same as `try`, by the name the answers give it'),
