@@ -9,6 +9,9 @@ import { z } from 'zod';
  * (`text.trim().min(1)`, `text.nullish()` …), never from `z.string()`. Values that are not stored
  * as text — `source_config`, stored encrypted — may hold either.
  */
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 export const text = z
   .string()
   .refine((s) => !s.includes('\u0000'), {
@@ -16,7 +19,7 @@ export const text = z
     // The field's other rules (length, pattern) are moot for such a value: one message per field.
     abort: true,
   })
-  .refine((s) => s.isWellFormed(), {
+  .refine((s) => !LONE_SURROGATE.test(s), {
     message: 'must be valid Unicode: it holds a lone UTF-16 surrogate (such as \\ud800), which is no character',
     abort: true,
   });
