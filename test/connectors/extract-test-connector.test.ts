@@ -15,6 +15,7 @@ import { configSecrets } from '@sluice/logging';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import {
   extractCheckpointKey,
+  extractManifestSchema,
   readExtractCheckpoint,
   readExtractManifest,
   resolveConnector,
@@ -462,6 +463,29 @@ describe('failures', () => {
     assert.equal(r.progress.records, 1990, 'only the records of the streams read to the end count');
     assert.equal(await readExtractCheckpoint(store, first.runId), undefined, 'the manifest replaces the checkpoint');
     assert.match(last.logs.text(), /last try: users \(1000 records\), orders \(990 records\), read to the end, are loaded; events was not read to the end, and the next run reads it again/);
+  });
+
+  test('a connector that fails after it reported every stream COMPLETE leaves a retry nothing to read: its first try loads every stream, with the failure in the manifest and none unread (QA round 44b F1)', async () => {
+    const saved = [{ type: 'STREAM' as const, stream: { stream_descriptor: { name: 'users', namespace: null }, stream_state: { seq: 10 } } }];
+    const { result, runId, logs } = await extract({ records: 30, state_every: 10, fail: 'system_error', fail_at_end: true }, { streams: ['users', 'orders'], state: saved });
+    if (result.status !== 'partial') assert.fail(`expected a partial result on the first try, got ${result.status}`);
+    assert.equal(result.failure.reason, 'system_error');
+    assert.deepEqual(result.manifest.streams.map((s) => [s.name, s.records, s.status]), [['users', 20, 'COMPLETE'], ['orders', 30, 'COMPLETE']]);
+    assert.deepEqual(result.manifest.unread, []);
+    assert.match(result.manifest.failure ?? '', /induced system_error/);
+    const onDisk = await readExtractManifest(store, runId);
+    assert.match(onDisk?.failure ?? '', /induced system_error/, 'the manifest written carries the failure, for the run\'s archive');
+    const states: Record<string, unknown> = Object.fromEntries(result.state.map((st): [string, unknown] => [st.stream?.stream_descriptor.name ?? '', st.stream?.stream_state]));
+    assert.deepEqual(states, { users: { seq: 30 }, orders: { seq: 30 } }, 'the state each stream was read to');
+    assert.equal(await readExtractCheckpoint(store, runId), undefined);
+    assert.match(
+      logs.text(),
+      /the connector failed after it reported every stream COMPLETE, which leaves a retry nothing to read: users \(20 records\), orders \(30 records\), read to the end, are loaded, with the state the connector sent, and the run fails at its archive/,
+    );
+    assert.doesNotMatch(logs.text(), /it reads {2}only|; {2}(was|were) not/, 'no sentence about an empty list of streams');
+    // A manifest written before the field existed reads as one without a failure.
+    const { failure: _dropped, ...older } = result.manifest;
+    assert.equal(extractManifestSchema.parse(older).failure, null);
   });
 
   test('a read that ends well without finishing a stream it was asked for fails retryably; on the last try the streams read to the end are loaded and the other is unread', async () => {

@@ -3,7 +3,8 @@
  * next try of the extract read those streams again: the try reads only the others, and the run
  * loads every record once (read back with PyIceberg) — unless another run of the job has read the
  * source since, whose rows would be newer. On the extract's last try, the streams read to the end
- * are loaded, and the run fails at the one that was not (ADR 0022). The runs use the repository's
+ * are loaded, and the run fails at the one that was not (ADR 0022); when the connector fails after
+ * it read every stream to the end, every stream is loaded and the run fails at its archive. The runs use the repository's
  * test connector, whose `fail_after` counts the records of one process: a try that reads fewer
  * than that gets through.
  */
@@ -162,6 +163,57 @@ test("on its last try, an extract that fails late loads the streams it read to t
   assert.deepEqual(await seqs('e2e_resume_last', 'users'), oneToThousand, 'users once');
   assert.deepEqual(await seqs('e2e_resume_last', 'orders'), oneToThousand);
   assert.deepEqual(await state(), { users: { seq: 1000 }, orders: { seq: 1000 } });
+});
+
+test('a connector that fails after it reported every stream COMPLETE: the run loads every stream once and fails at its archive, and the next run reads on from the saved state (QA round 44b F1)', { timeout: 240_000 }, async () => {
+  // As source-s3 does when a file of the bucket cannot be parsed: every stream ends, then the read fails.
+  const job = await createJob('fails at its end', 'e2e_resume_end', 3, { source_config: { records: 1000, state_every: 100, fail: 'system_error', fail_at_end: true } });
+  const failed = await trigger(job);
+  assert.equal(failed.state, 'failed', JSON.stringify(failed.tasks));
+  const extract = task(failed, 'extract');
+  assert.equal(extract?.state, 'success');
+  assert.equal(extract?.try_number, 1, 'not retried: a retry would resume every stream as read, and read nothing');
+  assert.equal(extract?.rows, 2000);
+  for (const stream of ['users', 'orders']) {
+    assert.equal(task(failed, 'load', stream)?.state, 'success');
+    assert.equal(task(failed, 'load', stream)?.rows, 1000);
+  }
+  const archive = task(failed, 'archive');
+  assert.equal(archive?.state, 'failed');
+  assert.equal(archive?.try_number, 1);
+  assert.match(
+    archive?.error ?? '',
+    new RegExp(
+      "^the connector failed after it reported every stream COMPLETE \\(.*induced system_error.*\\): every stream is loaded, with the state the connector sent, " +
+        `and the run's staging files are archived to s3://\\S+/archive/${failed.run_id}/\\. The run fails so that the failure is seen`,
+    ),
+  );
+  assert.match(failed.state_message ?? '', /the connector failed after it reported every stream COMPLETE/, "the run's message is the connector's failure");
+  const detail = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${failed.run_id}`);
+  assert.ok(
+    detail.body.warnings.some((w) => /^the connector failed \(.*induced system_error.*\) after it reported every stream COMPLETE: users, orders are loaded, with the state the connector sent, and the run fails at its archive/.test(w)),
+    JSON.stringify(detail.body.warnings),
+  );
+  assert.ok(detail.body.warnings.every((w) => !/;\s+(is|are) not/.test(w)), `no warning names an empty list of streams: ${JSON.stringify(detail.body.warnings)}`);
+  const left: string[] = [];
+  for await (const o of stack.store.list(`staging/${failed.run_id}/`)) left.push(o.key);
+  assert.deepEqual(left, [], 'archive did its work before it failed');
+  const clear = await stack.api<{ error: string }>('POST', `/api/runs/${failed.run_id}/tasks/archive/clear`);
+  assert.equal(clear.status, 409, JSON.stringify(clear.body));
+  assert.match(clear.body.error, /^task archive cannot be cleared: its clear would fail the same way/);
+  assert.deepEqual(await seqs('e2e_resume_end', 'users'), oneToThousand);
+  assert.deepEqual(await seqs('e2e_resume_end', 'orders'), oneToThousand);
+  const state = await stack.api<{ streams: { stream: string; state: { stream: { stream_state: unknown } } }[] }>('GET', `/api/airbyte/ingest/${job}/state`);
+  assert.deepEqual(Object.fromEntries(state.body.streams.map((st) => [st.stream, st.state.stream.stream_state])), { orders: { seq: 1000 }, users: { seq: 1000 } });
+  assert.equal((await stack.api<{ status: string }>('GET', `/api/jobs/${job}`)).body.status, 'failed');
+
+  // The source still fails at its end, but has nothing new: the next run loads nothing twice.
+  const next = await trigger(job);
+  assert.equal(next.state, 'failed');
+  assert.equal(task(next, 'load', 'users')?.rows, 0);
+  assert.equal(task(next, 'load', 'orders')?.rows, 0);
+  assert.deepEqual(await seqs('e2e_resume_end', 'users'), oneToThousand, 'users once');
+  assert.deepEqual(await seqs('e2e_resume_end', 'orders'), oneToThousand, 'orders once');
 });
 
 test("an extract's retry does not resume from its checkpoint when another run of the job has read the source since", { timeout: 240_000 }, async () => {

@@ -142,6 +142,7 @@ before(async () => {
     state: [],
     ignoredRecords: 0,
     unread: [],
+    failure: null,
   };
   await store.put(extractManifestKey(runId), JSON.stringify(manifest));
 });
@@ -212,6 +213,7 @@ async function stageRaw(
     state: [],
     ignoredRecords: 0,
     unread: [],
+    failure: null,
   };
   await store.put(extractManifestKey(run), JSON.stringify(manifest));
   const warnings: string[] = [];

@@ -5,7 +5,8 @@ import { airbyteStateMessageSchema, destinationSyncModeSchema, syncModeSchema, s
 /**
  * `staging/{runId}/extract-manifest.json`: written last, and only when the extract succeeded —
  * or, on its last try, when the connector failed after it read some streams to the end: those
- * streams are then the manifest's `streams`, and the others are listed in `unread` (ADR 0022).
+ * streams are then the manifest's `streams`, the others are listed in `unread`, and the failure is
+ * in `failure` (ADR 0022).
  * Its presence is what makes a run's raw files loadable; a failed, timed-out or cancelled extract
  * leaves none, so whatever partial parts exist are never read.
  */
@@ -50,6 +51,12 @@ export const extractManifestSchema = z.object({
   unread: z
     .array(z.object({ name: z.string(), namespace: z.string().nullable(), jsonSchema: z.record(z.string(), z.unknown()), error: z.string() }))
     .default([]),
+  /**
+   * The connector's failure, when the extract's last try loads what it read (ADR 0022). With
+   * streams `unread`, their stages fail with it; with none (the connector failed after it reported
+   * every stream COMPLETE), the run's archive does, once it has done its work. Null otherwise.
+   */
+  failure: z.string().nullable().default(null),
 });
 
 export type ExtractManifest = z.infer<typeof extractManifestSchema>;
@@ -63,7 +70,11 @@ export function extractManifestKey(runId: string): string {
 
 /** Reads and validates a run's extract manifest; undefined when the extract has not succeeded. */
 export async function readExtractManifest(store: ObjectStore, runId: string): Promise<ExtractManifest | undefined> {
-  const key = extractManifestKey(runId);
+  return readExtractManifestAt(store, extractManifestKey(runId));
+}
+
+/** The same, from where it was moved to (a run's archive); undefined when it is not there. */
+export async function readExtractManifestAt(store: ObjectStore, key: string): Promise<ExtractManifest | undefined> {
   if (!(await store.head(key))) return undefined;
   return extractManifestSchema.parse(JSON.parse((await store.get(key)).toString('utf8')));
 }

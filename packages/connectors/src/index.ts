@@ -8,7 +8,7 @@ export { withoutRepeatedMembers } from './record-line.ts';
 export type { ExtractProgress, ExtractResult, RunExtractOptions, StreamProgress, StreamRepairs } from './run-extract.ts';
 export { buildConfiguredCatalog } from './configured-catalog.ts';
 export type { WriteMode } from './configured-catalog.ts';
-export { extractManifestKey, extractManifestSchema, readExtractManifest } from './extract-manifest.ts';
+export { extractManifestKey, extractManifestSchema, readExtractManifest, readExtractManifestAt } from './extract-manifest.ts';
 export type { ExtractManifest, ExtractedStream, UnreadStream } from './extract-manifest.ts';
 export { extractCheckpointKey, readExtractCheckpoint } from './extract-checkpoint.ts';
 export type { ExtractCheckpoint } from './extract-checkpoint.ts';

@@ -373,8 +373,13 @@ class ExtractRun {
         this.#log('warn', 'sluice', TRY_GIVEN_UP);
         return this.#result(failure);
       }
+      // A connector that failed after it reported every stream COMPLETE (a file-based source that
+      // could not parse a file on its way, QA round 44b F1) leaves a retry nothing to read: each
+      // stream would be resumed as read. Its streams are loaded now, and the run fails at its end.
+      const readThrough =
+        failure.reason !== 'cancelled' && !this.#globalState && !this.#legacyState && toRead.streams.every((s) => this.#progress.get(s.stream.name)?.status === 'COMPLETE');
       // The last try, or a failure no retry fixes: no other try of this extract follows.
-      const final = o.lastTry === true || !failure.error.retryable;
+      const final = o.lastTry === true || !failure.error.retryable || readThrough;
       const kept = await this.#checkpoint(toRead, inputState, final);
       this.#abortWriters(failure.error);
       await this.#removeParts(kept.map((k) => k.name));
@@ -416,6 +421,7 @@ class ExtractRun {
       }),
       state,
       [],
+      null,
     );
     if (!(await this.#isCurrent())) {
       return this.#givenUp();
@@ -848,7 +854,7 @@ class ExtractRun {
   }
 
   /** This run's manifest of these streams. */
-  #manifest(streams: ExtractManifest['streams'], state: AirbyteStateMessage[], unread: ExtractManifest['unread']): ExtractManifest {
+  #manifest(streams: ExtractManifest['streams'], state: AirbyteStateMessage[], unread: ExtractManifest['unread'], failure: string | null): ExtractManifest {
     return {
       version: 1,
       runId: this.#o.runId,
@@ -859,6 +865,7 @@ class ExtractRun {
       state,
       ignoredRecords: this.#ignoredRecords,
       unread,
+      failure,
     };
   }
 
@@ -905,7 +912,7 @@ class ExtractRun {
       .map((s) => ({ name: s.stream.name, namespace: s.stream.namespace ?? null, jsonSchema: s.stream.json_schema, error: failure.message }));
     const state = withStreamStates(inputState, kept.flatMap((k) => (k.state ? [k.state] : [])));
     const manifestKey = extractManifestKey(o.runId);
-    const manifest = this.#manifest(streams, state, unread);
+    const manifest = this.#manifest(streams, state, unread, failure.message);
     if (!(await this.#isCurrent())) {
       return this.#givenUp();
     }
@@ -921,11 +928,15 @@ class ExtractRun {
       this.#log('warn', 'sluice', `removing the unread streams' parts failed: ${errorMessage(err)}`);
     }
     this.#log('error', 'sluice', `extract failed (${failure.reason}): ${failure.message}`);
+    const read = `${streams.map((s) => `${s.name} (${s.records} records)`).join(', ')}, read to the end, ${streams.length > 1 ? 'are' : 'is'} loaded`;
     this.#log(
       'warn',
       'sluice',
-      `this was the extract's last try: ${streams.map((s) => `${s.name} (${s.records} records)`).join(', ')}, read to the end, ${streams.length > 1 ? 'are' : 'is'} loaded; ` +
-        `${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read to the end, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again (from the saved state, where there is one)`,
+      unread.length === 0
+        ? `the connector failed after it reported every stream COMPLETE, which leaves a retry nothing to read: ${read}, with the state the connector sent, and the run fails at its archive. ` +
+            'What that state does not cover (such as a file the source could not read) the next run reads again'
+        : `this was the extract's last try: ${read}; ` +
+            `${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'were' : 'was'} not read to the end, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again (from the saved state, where there is one)`,
     );
     const snapshot = this.#finalProgress();
     const records = streams.reduce((n, s) => n + s.records, 0);

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { NonRetryableTaskError } from '@sluice/core';
+import { NonRetryableTaskError, UnclearableTaskError } from '@sluice/core';
 import { columnsFromJsonSchema, encryptsColumnOf } from '@sluice/core/pipeline';
-import { readExtractManifest, type ExtractedStream } from '@sluice/connectors';
+import { readExtractManifest, readExtractManifestAt, type ExtractedStream } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { archivePrefix, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
@@ -45,17 +45,23 @@ export async function deleteStreamPlaintext(store: ObjectStore, runId: string, s
  * (per-stream state was saved by each load), then moves `staging/{run}/` to `archive/{run}/` when
  * the job has archive_staging (without the plaintext of the columns it encrypts: the raw, typed
  * and rejected records of the streams that have such columns), or deletes it. A failed run never
- * gets here, so its staging stays for a retry.
+ * gets here, so its staging stays for a retry. When the connector failed after it reported every
+ * stream COMPLETE (the manifest's `failure`), archive does its work and then fails, so that the
+ * run does: every stream is loaded, and no task of the run can read the source again (ADR 0022).
  */
 export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext): Promise<TaskResult> {
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
+  let failure: string | null;
   if (manifest) {
+    failure = manifest.failure;
     const saved = await saveSharedState(ctx.prisma, ctx.job.id, ctx.run.id, manifest.state);
     if (saved === 'saved') ctx.log.info('saved the connector\'s global state for the next run');
     if (saved === 'superseded') ctx.log.warn('the connector\'s global state was not saved: a run that read the source after this one saved its own');
-  } else if (!(await deps.store.head(`${archivePrefix(ctx.run.id)}extract-manifest.json`))) {
+  } else {
     // A retry after the move finds the manifest in the archive; anything else is a broken run.
-    throw new NonRetryableTaskError(`run ${ctx.run.id} has no extract manifest in staging or archive`);
+    const archived = await readExtractManifestAt(deps.store, `${archivePrefix(ctx.run.id)}extract-manifest.json`);
+    if (!archived) throw new NonRetryableTaskError(`run ${ctx.run.id} has no extract manifest in staging or archive`);
+    failure = archived.failure;
   }
   let output: ArchiveOutput;
   if (ctx.job.archiveStaging) {
@@ -75,6 +81,13 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
     const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id));
     output = { action: 'deleted', objects: n, to: null };
     ctx.log.info(`deleted ${n} staging files`);
+  }
+  if (failure !== null) {
+    throw new UnclearableTaskError(
+      `the connector failed after it reported every stream COMPLETE (${failure}): every stream is loaded, with the state the connector sent, ` +
+        `and the run's staging files are ${output.action === 'archived' ? `archived to ${output.to ?? ''}` : 'deleted'}. The run fails so that the failure is seen; ` +
+        'no task of it can read the source again: the next run does, from the saved state',
+    );
   }
   return { output };
 }

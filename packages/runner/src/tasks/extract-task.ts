@@ -287,7 +287,13 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   checkTransformationsMatch(ctx, [...result.manifest.streams, ...unread]);
   // Each unread stream is mapped too: its stage fails, saying why, and so does the run.
   const mapped = [...streams, ...unread].map((s) => s.name);
-  if (result.status === 'partial') {
+  if (result.status === 'partial' && unread.length === 0) {
+    await ctx.warnRun(
+      `the connector failed (${result.failure.message}) after it reported every stream COMPLETE: ${streams.map((s) => s.name).join(', ')} ${streams.length > 1 ? 'are' : 'is'} loaded, ` +
+        'with the state the connector sent, and the run fails at its archive so that the failure is seen. What that state does not cover (such as a file the source could not read) ' +
+        'the next run reads again: an append job loads again any of its records this run loaded',
+    );
+  } else if (result.status === 'partial') {
     await ctx.warnRun(
       `the connector failed on the extract's last try (${result.failure.message}) after it read ${streams.map((s) => s.name).join(', ')} to the end: ` +
         `${streams.length > 1 ? 'they are' : 'it is'} loaded; ${unread.map((u) => u.name).join(', ')} ${unread.length > 1 ? 'are' : 'is'} not, and the next run reads ${unread.length > 1 ? 'them' : 'it'} again (from the saved state, where there is one)`,
