@@ -222,7 +222,7 @@ test("a config the source itself calls wrong (its discover's config_error) is re
   const long = await post({ name: 'wrong format', source_config: { records: 5, discover_fail: `can't be parsed: ${'\u00ff'.repeat(20_000)}` } });
   assert.equal(long.status, 400, long.text.slice(0, 300));
   assert.ok(long.body.error.length < 2_500, `${long.body.error.length} characters`);
-  assert.match(long.body.error, /… \(20017 characters; the task log has more\)\) \(exit code 1\)$/);
+  assert.match(long.body.error, /… \(20017 characters in all\)\) \(exit code 1\)$/);
 });
 
 test("a config with which the source cannot connect (its check's FAILED status) is refused with its words, and stores nothing", async () => {
@@ -248,6 +248,12 @@ test('a config with which the source\'s check crashes is refused with its error,
   assert.equal(r.status, 400, r.text);
   assert.match(r.body.error, /^source_config: source-sluice-test cannot connect with it: source-sluice-test check failed \(exit code 1\): [\s\S]*FileNotFoundError: \/data\/missing\.json/);
   assert.equal(await api.db.prisma.ingestionJob.count({ where: { name: 'check crashes' } }), 0);
+  // A traceback's useful line is its last: long lines before it are clipped, it is kept (QA round 44b F2).
+  const long = await post({ name: 'check crashes', source_config: { records: 5, check_crash: `${'x'.repeat(3000)}\nthe file /data/missing.json does not exist` } });
+  assert.equal(long.status, 400, long.text.slice(0, 300));
+  assert.ok(long.body.error.length < 1_300, `${long.body.error.length} characters`);
+  assert.match(long.body.error, /\nFileNotFoundError: x{381}… \(\d+ characters in all\)\nthe file \/data\/missing\.json does not exist$/);
+  assert.doesNotMatch(long.body.error, /task log/, 'an API answer points to no task log: there is none');
 });
 
 describe('PATCH source_config', () => {

@@ -218,17 +218,41 @@ export function parseMessage(line: string): (Record<string, unknown> & { type: s
 }
 
 /**
+ * A connector's text in a failure message, at most this long: a run's error, or an API's 400, is
+ * read in lists, not a dump of the source's bytes. The whole text is in the task's log (a run's
+ * connector), or nowhere (the API's checks: the answer is all the client gets).
+ */
+const MAX_CONNECTOR_TEXT = 1000;
+/** One line of a connector's stderr in a failure message, at most this long. */
+const MAX_STDERR_LINE = 400;
+
+function clip(text: string, max = MAX_CONNECTOR_TEXT): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters in all)`;
+}
+
+/**
+ * The last lines of a connector's stderr, as they end: a Python traceback's useful line — the
+ * exception and its message — is its last, after the frames (QA round 44b F2: the first 1,000
+ * characters of five lines showed frames and cut the exception off). Each line is clipped, and
+ * the earlier ones are left out when they do not fit.
+ */
+function stderrExcerpt(lines: readonly string[]): string {
+  const kept: string[] = [];
+  let length = 0;
+  for (const line of [...lines].reverse()) {
+    const clipped = clip(line, MAX_STDERR_LINE);
+    if (kept.length > 0 && length + clipped.length + 1 > MAX_CONNECTOR_TEXT) break;
+    kept.unshift(clipped);
+    length += clipped.length + 1;
+  }
+  return kept.join('\n');
+}
+
+/**
  * How a connector command ended, as a failure, or undefined when it succeeded. Sluice's own
  * stops (cancel, timeout) win; then what the source reported in TRACE errors (a config error
  * first); then the exit status.
  */
-/** A connector's text in a failure message, at most this long: a run's error is read in lists, not a dump of the source's bytes. */
-const MAX_CONNECTOR_TEXT = 1000;
-
-function clip(text: string): string {
-  return text.length <= MAX_CONNECTOR_TEXT ? text : `${text.slice(0, MAX_CONNECTOR_TEXT)}… (${text.length} characters; the task log has more)`;
-}
-
 export function outcomeFailure(
   sourceName: string,
   verb: string,
@@ -267,7 +291,7 @@ export function outcomeFailure(
     }
   }
   if (outcome.exitCode !== 0) {
-    const tail = clip(outcome.stderrTail.slice(-5).join('\n'));
+    const tail = stderrExcerpt(outcome.stderrTail.slice(-5));
     return connectorFailure('exit_code', `${what} failed${exit}${tail ? `: ${tail}` : ''}`);
   }
   return undefined;
