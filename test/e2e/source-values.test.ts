@@ -191,6 +191,28 @@ test("a column the source changed to strings fails the append's load at once, no
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort(), [1, 2], 'nothing of the refused run was written');
 });
 
+test("a column the source typed as strings, then infers as numbers, loads the numbers as their text into the table's string column, and says so (QA round 44b F3)", { timeout: 180_000 }, async () => {
+  // As source-file does when a CSV column's values all read as numbers in a later file.
+  const sourceFile = path.join(testEnv.tmpDir, `source-inferred-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 2, id_as_string: true }));
+  const job = await createJob({ name: 'inferred', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_inferred', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  await writeFile(sourceFile, JSON.stringify({ records: 4 }));
+  // The stored catalog is as old as SLUICE_CATALOG_MAX_AGE_MINUTES: the next run discovers the source again.
+  await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { sourceCatalogAt: new Date(0) } });
+  // Before: the load failed, advising a cast that only a new job could carry.
+  const run = await runJob(job);
+  assert.equal(run.state, 'success', JSON.stringify(run.tasks.map((t) => [t.task_id, t.state, t.error])));
+  const detail = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${run.run_id}`);
+  assert.ok(
+    detail.body.warnings.some((w) => /^stream users: column "id" is long in this run's data and string in values_inferred\.users: its values are loaded as their text \(such as 12\)\. For a column of the new type, load into a new table, or overwrite this one/.test(w)),
+    JSON.stringify(detail.body.warnings),
+  );
+  const users = await readWithPyIceberg(stack.db.url, 'values_inferred', 'users', false);
+  assert.equal(users.schema.find((f) => f.name === 'id')?.type, 'string');
+  assert.deepEqual(users.rows.map((r) => r['id']).sort(), ['3', '4', 'u1', 'u2']);
+});
+
 test("an encrypted column's doc names a plaintext type every row reads as: a change the rows before would not read as is refused, one from strings keeps saying string (QA round 37a F3)", { timeout: 180_000 }, async () => {
   assert.equal((await stack.api('POST', '/api/encryption-keys', { name: 'typed-ids' })).status, 201);
   const encryptId = { column_transformations: [{ column: 'id', stream: 'users', encryption_key_name: 'typed-ids' }] };

@@ -264,12 +264,12 @@ for (const kind of ['file', 's3'] as const) {
       const table = await h.catalog.loadTable('evo', 't');
       const snapshotsBefore = table.metadata.snapshots.length;
       const keysBefore = await h.keys('warehouse/evo/t/');
-      const input = await h.ndjson('bad-type.ndjson', [{ id: 9, note: 12 }]);
+      const input = await h.ndjson('bad-type.ndjson', [{ id: 9, ratio: 'x' }]);
       await assert.rejects(
-        table.append({ format: 'ndjson', files: [input], columns: [{ name: 'id', type: 'long' }, { name: 'note', type: 'long' }] }),
+        table.append({ format: 'ndjson', files: [input], columns: [{ name: 'id', type: 'long' }, { name: 'ratio', type: 'string' }] }),
         (err: unknown) => {
           assert.ok(err instanceof IncompatibleSchemaError);
-          assert.match(err.message, /column "note" has type string in the table but long in the data/);
+          assert.match(err.message, /column "ratio" has type double in the table but string in the data/);
           return true;
         },
       );
@@ -280,6 +280,46 @@ for (const kind of ['file', 's3'] as const) {
       const view = await h.read('evo', 't');
       assert.equal(view.snapshots.length, snapshotsBefore);
       assert.deepEqual(await h.keys('warehouse/evo/t/'), keysBefore);
+    });
+
+    test("values of another type for a string column are written as their text, which PyIceberg reads; an overwrite replaces the column instead (QA round 44b F3)", async () => {
+      const start: ColumnSpec[] = [{ name: 'id', type: 'long' }, { name: 'v', type: 'string' }];
+      const table = await h.catalog.createTable('evo', 'text', start);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('t1.ndjson', [{ id: 1, v: 'yes' }])], columns: start });
+      // Typed files, as transform writes them: each value is cast to the column's text.
+      const typed: Array<[number, ColumnSpec['type'], string]> = [
+        [2, 'boolean', 'true'],
+        [3, 'long', '12::BIGINT'],
+        [4, 'double', '1.5::DOUBLE'],
+        [5, 'decimal(9, 2)', '1.5::DECIMAL(9,2)'],
+        [6, 'date', "DATE '2024-01-02'"],
+        [7, 'timestamptz', "TIMESTAMPTZ '2024-01-02 03:04:05+00'"],
+      ];
+      for (const [id, type, v] of typed) {
+        const file = await h.parquet(`t${id}.parquet`, `SELECT ${id}::BIGINT AS id, ${v} AS v`);
+        const r = await table.append({ format: 'parquet', files: [file], columns: [{ name: 'id', type: 'long' }, { name: 'v', type }] });
+        assert.equal(r.schemaChanged, false, `${type}: the table's column stays string`);
+      }
+      const view = await h.read('evo', 'text');
+      assert.deepEqual(view.schema, [
+        { id: 1, name: 'id', type: 'long', required: false },
+        { id: 2, name: 'v', type: 'string', required: false },
+      ]);
+      assert.deepEqual(
+        [...view.rows].sort((a, b) => Number(a['id']) - Number(b['id'])).map((r) => r['v']),
+        ['yes', 'true', '12', '1.5', '1.50', '2024-01-02', '2024-01-02 03:04:05+00'],
+      );
+      // Bytes are no text: still refused.
+      await assert.rejects(
+        table.append({ format: 'ndjson', files: [await h.ndjson('t8.ndjson', [{ id: 8, v: null }])], columns: [{ name: 'id', type: 'long' }, { name: 'v', type: 'binary' }] }),
+        /column "v" has type string in the table but binary in the data/,
+      );
+      // An overwrite replaces every row: the column becomes the data's type.
+      const over = await table.overwrite({ format: 'ndjson', files: [await h.ndjson('t9.ndjson', [{ id: 9, v: false }])], columns: [{ name: 'id', type: 'long' }, { name: 'v', type: 'boolean' }] });
+      assert.equal(over.schemaChanged, true);
+      const replaced = await h.read('evo', 'text');
+      assert.equal(replaced.schema.find((f) => f.name === 'v')?.type, 'boolean');
+      assert.deepEqual(replaced.rows, [{ id: 9, v: false }]);
     });
 
     test('a new column named as a table column but for case is refused, by an append and a merge, and commits nothing (QA round 27)', async () => {

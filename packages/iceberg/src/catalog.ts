@@ -117,11 +117,12 @@ export class IcebergCatalog {
    * then write Iceberg-ready data files ahead of the commit (`WriteInput.icebergFields`); the
    * commit re-checks them against the schema it commits with. Throws what the write would
    * (IncompatibleSchemaError, ValidationError) when the columns cannot be written to the table.
+   * `replaceIncompatible`: the write replaces every row (an overwrite), as the commit's does.
    */
-  async fieldsForWrite(namespace: string, name: string, columns: ColumnSpec[]): Promise<IcebergField[]> {
+  async fieldsForWrite(namespace: string, name: string, columns: ColumnSpec[], options: { replaceIncompatible?: boolean } = {}): Promise<IcebergField[]> {
     const loaded = await this.backend.loadTable({ namespace, name });
     const schema = loaded
-      ? evolveSchema(tableName({ namespace, name }), currentSchema(loaded.metadata), loaded.metadata['last-column-id'], 0, columns).schema
+      ? evolveSchema(tableName({ namespace, name }), currentSchema(loaded.metadata), loaded.metadata['last-column-id'], 0, columns, options).schema
       : initialSchema(columns);
     const byName = new Map(schema.fields.map((f) => [f.name, f]));
     return columns.map((c) => {

@@ -39,11 +39,22 @@ test('new columns get the next ids; widening promotes in place; narrower data is
 
 test('incompatible changes name the column and both types', () => {
   assert.throws(
-    () => evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'long' }]),
-    (e: unknown) => e instanceof IncompatibleSchemaError && e.column === 'name' && e.tableType === 'string' && e.inputType === 'long',
+    () => evolveSchema('ns.t', base, 3, 1, [{ name: 'id', type: 'string' }]),
+    (e: unknown) => e instanceof IncompatibleSchemaError && e.column === 'id' && e.tableType === 'int' && e.inputType === 'string',
   );
+  assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'binary' }]), /string in the table but binary in the data/);
   assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'price', type: 'decimal(9, 3)' }]), /decimal\(9, 2\) in the table but decimal\(9, 3\)/);
   assert.throws(() => evolveSchema('ns.t', base, 3, 1, [{ name: 'a', type: 'long' }, { name: 'a', type: 'long' }]), /duplicate column/);
+});
+
+test("data of another type than a string column's is written as its text: the column stays, but for an overwrite, which replaces it", () => {
+  for (const type of ['boolean', 'int', 'long', 'double', 'decimal(9, 2)', 'date', 'timestamptz'] as const) {
+    const r = evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type }]);
+    assert.equal(r.changed, false, type);
+    assert.equal(r.schema, base);
+  }
+  const replaced = evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'boolean' }], { replaceIncompatible: true });
+  assert.deepEqual(replaced.schema.fields.find((f) => f.name === 'name'), { id: 4, name: 'name', required: false, type: 'boolean' });
 });
 
 test('a required table column missing from the data is refused', () => {

@@ -1,6 +1,6 @@
 import { ValidationError } from '@sluice/core';
 import { ColumnCaseCollisionError, IncompatibleSchemaError } from './errors.ts';
-import { canPromote, normalizeType } from './iceberg-types.ts';
+import { canPromote, normalizeType, writesAsText } from './iceberg-types.ts';
 import type { ColumnSpec, IcebergField, IcebergSchema } from './types.ts';
 
 export interface EvolvedSchema {
@@ -14,7 +14,8 @@ export interface EvolvedSchema {
  * The table schema a write needs, matched to the current one by column name:
  * new columns are appended as optional fields with new ids; a column whose type widens
  * (int → long, float → double, decimal precision) is promoted in place; data narrower than the
- * table's column is cast up on write; anything else throws {@link IncompatibleSchemaError} — but
+ * table's column is cast up on write, and data of another type than a `string` column's (not
+ * binary) is written as its text ({@link writesAsText}); anything else throws {@link IncompatibleSchemaError} — but
  * for a write that replaces every row (`replaceIncompatible`: an overwrite), which drops the table's
  * column and adds one of the data's type under the same name, with a new field id (no row of the
  * snapshot it commits holds the old one; older snapshots keep their schema). A new column named as
@@ -58,7 +59,7 @@ export function evolveSchema(
         if (canPromote(existing.type, type)) {
           existing.type = type;
           changed = true;
-        } else if (!canPromote(type, existing.type)) {
+        } else if (!canPromote(type, existing.type) && !(existing.type === 'string' && writesAsText(type) && !options.replaceIncompatible)) {
           if (!options.replaceIncompatible) throw new IncompatibleSchemaError(tableName, c.name, existing.type, type);
           last += 1;
           const field: IcebergField = { id: last, name: c.name, required: false, type };

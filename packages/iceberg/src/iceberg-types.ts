@@ -77,3 +77,15 @@ export function normalizeType(type: string): IcebergPrimitiveType {
   const t = parseType(type);
   return t.kind === 'decimal' ? decimalType(t.precision, t.scale) : t.kind;
 }
+
+/**
+ * Whether values of type `from` are written to a `string` column as their text (DuckDB's cast,
+ * in UTC: `true`, `12`, `1.5`, `2024-01-02`, `2024-01-02 03:04:05+00`) rather than refused: a
+ * source that infers its types from the data (source-file, source-s3) may type a column it typed
+ * string before as a boolean or a number once the values allow it (QA round 44b F3: the stream was
+ * refused until its job was created again). Not binary, whose bytes are no text.
+ */
+export function writesAsText(from: IcebergPrimitiveType): boolean {
+  const kind = parseType(from).kind;
+  return kind !== 'string' && kind !== 'binary';
+}

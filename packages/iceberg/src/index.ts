@@ -6,7 +6,7 @@ export { writeToTable, type WriteToTableRequest, type WriteMode } from './write-
 export type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';
 export { SqlCatalogBackend } from './sql-catalog-backend.ts';
 export { RestCatalogBackend, RestCatalogError, type RestCatalogOptions } from './rest-catalog-backend.ts';
-export { duckdbType, canPromote, normalizeType } from './iceberg-types.ts';
+export { duckdbType, canPromote, normalizeType, writesAsText } from './iceberg-types.ts';
 export { configureDuckDb, type DuckDbSettings } from './duckdb.ts';
 export { ColumnCaseCollisionError, IncompatibleSchemaError, NoSuchTableError, TableAlreadyExistsError, CommitConflictError } from './errors.ts';
 export type {

@@ -84,7 +84,7 @@ export function createIngestionHandlers(deps: IngestionDeps): TaskHandlers {
         metadata: ctx.job.addIngestionMetadata
           ? { ingestion_time: ctx.run.logicalDate, ingestion_run_id: ctx.run.id, ingestion_mode: ctx.job.mode, dag_job_id: ctx.job.id }
           : null,
-        fieldsForWrite: (columns) => deps.catalog.fieldsForWrite(ctx.job.schemaName, icebergTableName(stream), columns),
+        fieldsForWrite: (columns) => deps.catalog.fieldsForWrite(ctx.job.schemaName, icebergTableName(stream), columns, { replaceIncompatible: ctx.job.mode === 'overwrite' }),
         keyVersionInTable: (column) => keyVersionInTable(deps.catalog, ctx.job.schemaName, icebergTableName(stream), column),
         signal: ctx.signal,
         progress: (p) => ctx.progress(p),

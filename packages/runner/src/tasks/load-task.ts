@@ -6,7 +6,7 @@ import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { makeProcessDir, readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
-import { ColumnCaseCollisionError, IncompatibleSchemaError, NoSuchTableError, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
+import { ColumnCaseCollisionError, IncompatibleSchemaError, NoSuchTableError, writesAsText, type ColumnSpec, type CommitResult, type IcebergCatalog, type IcebergTable, type TableMetadata, type WriteInput } from '@sluice/iceberg';
 import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
@@ -367,6 +367,38 @@ function encryptedColumnsStayingString(table: IcebergTable, name: string, tm: Tr
   return kept;
 }
 
+/** How a value of each type reads once written to a string column (DuckDB's cast, in UTC). */
+const TEXT_EXAMPLES: Record<string, string> = {
+  boolean: 'true, false',
+  int: '12',
+  long: '12',
+  float: '1.5',
+  double: '1.5',
+  decimal: '1.50',
+  date: '2024-01-02',
+  time: '03:04:05',
+  timestamp: '2024-01-02 03:04:05',
+  timestamptz: '2024-01-02 03:04:05+00',
+};
+
+/**
+ * The run's warnings for the columns this load writes as text: typed otherwise in its data, held
+ * as `string` by the table (evolveSchema; QA round 44b F3: a source inferring a string column as
+ * boolean had the stream refused until its job was created again). Not for an overwrite, which
+ * replaces such a column with one of the data's type.
+ */
+function textColumnWarnings(table: IcebergTable, name: string, stream: string, tm: TransformedManifest, mode: WriteMode): string[] {
+  if (mode === 'overwrite') return [];
+  return tm.columns.flatMap((c) => {
+    if (c.type === 'string' || !writesAsText(c.type) || table.schema.fields.find((f) => f.name === c.name)?.type !== 'string') return [];
+    const example = TEXT_EXAMPLES[c.type.startsWith('decimal') ? 'decimal' : c.type];
+    return [
+      `stream ${stream}: column "${c.name}" is ${c.type} in this run's data and string in ${name}: its values are loaded as their text${example !== undefined ? ` (such as ${example})` : ''}. ` +
+        'For a column of the new type, load into a new table, or overwrite this one (mode overwrite replaces the column)',
+    ];
+  });
+}
+
 /** The table's columns whose doc says Sluice encrypts them. */
 function encryptedInTable(table: IcebergTable): Set<string> {
   return new Set(table.schema.fields.flatMap((f) => (f.doc?.startsWith(ENCRYPTED_DOC) === true ? [f.name] : [])));
@@ -599,7 +631,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       return c && staysString.has(col.name) ? { ...col, doc: encryptedColumnDoc({ ...c, plaintextType: 'string' }) ?? null } : col;
     });
     /** What the run is warned of once this load has committed rows: the table's state it leaves as it was. */
-    const afterCommit = await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode);
+    const afterCommit = [
+      ...(await mixedEncryptionWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode)),
+      ...textColumnWarnings(table, `${namespace}.${tableName}`, stream, tm, ctx.job.mode),
+    ];
     // A first merge into rows another mode wrote: a key they hold twice stays twice unless this batch
     // carries it (QA round 37a F5: a merge after appends left duplicates, and said nothing).
     const writtenBy = lastSummaryValue(table, 'sluice.mode');
