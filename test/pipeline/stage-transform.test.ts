@@ -245,6 +245,30 @@ test('stage holds integers and booleans to their JSON Schema types: no rounding,
   assert.match(rejects[3] ?? '', /"n":9223372036854775808[,}]/, 'a rejected value keeps its digits');
 });
 
+test('a "number" column says how many whole numbers it holds rounded past 2^53, and loads them as the nearest double (QA round 44b F4)', async () => {
+  const raw = [
+    '{"x":9007199254740993,"y":1}',
+    '{"x":9007199254740992,"y":2}',
+    '{"x":1152921504606846976,"y":3}',
+    '{"x":-9007199254740993,"y":12345678901234567890}',
+    '{"x":"9007199254740995","y":1.5}',
+    '{"x":1.5,"y":null}',
+  ];
+  const { staged, warnings } = await stageRaw('11111111-2222-3333-4444-444444444444', raw, { x: { type: ['null', 'number'] }, y: { type: ['null', 'number'] } });
+  assert.deepEqual(staged.rounded, { x: 3, y: 1 }, '2^53 and 2^60 are exact; 2^53 + 1, its negative, a digit string and a 20-digit number are not');
+  assert.deepEqual(staged.mismatches, {});
+  assert.deepEqual(warnings, [
+    'stream items: 3 values of column "x" are whole numbers past 2^53, which the source\'s schema declares "number" (a double): loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63',
+    'stream items: 1 value of column "y" is a whole number past 2^53, which the source\'s schema declares "number" (a double): loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63',
+  ]);
+  const rows = await readParquet(staged.files[0]?.key ?? '');
+  assert.deepEqual(rows.map((r) => r['x']), [9007199254740992, 9007199254740992, 1152921504606846976, -9007199254740992, 9007199254740996, 1.5]);
+  // An "integer" column holds them exactly, and says nothing.
+  const exact = await stageRaw('11111111-2222-3333-4444-454545454545', ['{"x":9007199254740993}'], { x: { type: ['null', 'integer'] } });
+  assert.deepEqual(exact.staged.rounded, {});
+  assert.deepEqual(exact.warnings, []);
+});
+
 test('a column of a string that may be a number is text: a string as it is, a number as its digits (QA round 27)', async () => {
   const raw = ['{"code":"abc"}', '{"code":42}', '{"code":true}', '{"code":null}'];
   const { staged } = await stageRaw('11111111-2222-3333-4444-141414141414', raw, { code: { type: ['null', 'string', 'integer', 'boolean'] } });

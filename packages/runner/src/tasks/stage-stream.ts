@@ -23,6 +23,8 @@ export const stagedManifestSchema = z.object({
   rejectedRows: z.number().int(),
   /** Per column: how many values did not fit. */
   mismatches: z.record(z.string(), z.number().int()),
+  /** Per `double` column: how many whole numbers it holds rounded (past 2^53, a double holds only some exactly). */
+  rounded: z.record(z.string(), z.number().int()).default({}),
   rejectsKey: z.string().nullable(),
 });
 export type StagedManifest = z.infer<typeof stagedManifestSchema>;
@@ -176,6 +178,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       rows: 0,
       rejectedRows: 0,
       mismatches: {},
+      rounded: {},
       rejectsKey: null,
     };
     if (localParts.length === 0 || extracted.records === 0) return await finish(input, base);
@@ -189,6 +192,13 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       checked.length === 0
         ? 'NULL::INTEGER[]'
         : `CASE WHEN ${checked.map(({ c }) => misfitOf(c)).join(' OR ')} THEN [${checked.map(({ c, i }) => `CASE WHEN ${misfitOf(c)} THEN ${i} END`).join(', ')}] END`;
+    // And a list of the `double` columns' positions whose whole number the double rounds (QA round
+    // 44b F4: a source-file id declared "number" loaded rounded, without a word).
+    const doubles = columns.flatMap((c, i) => (c.type === 'double' ? [{ c, i }] : []));
+    const roundedOf = (c: StreamColumn): string => wholeNumberRounded(ident(c.name));
+    const rounded = unusedName('__sluice_rounded', columns);
+    const roundedExpr =
+      doubles.length === 0 ? '' : `, CASE WHEN ${doubles.map(({ c }) => roundedOf(c)).join(' OR ')} THEN [${doubles.map(({ c, i }) => `CASE WHEN ${roundedOf(c)} THEN ${i} END`).join(', ')}] END AS ${ident(rounded)}`;
     const out = path.join(scratch, 'part-00000.parquet');
     let parts = localParts;
     const recordLimit = jsonRecordLimit(input.duckdb ?? {});
@@ -199,7 +209,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
         `COPY (${
           wholeRecord
             ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = ${recordLimit})`
-            : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}
+            : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}${roundedExpr}
                  FROM ${readRaw((c) => (isJsonText(c.type) ? 'JSON' : 'VARCHAR'))}`
         }) TO ${lit(out)} (${STAGED_PARQUET})`,
       );
@@ -248,6 +258,23 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       rejects = rejectsKey(runId, stream);
       await store.upload(rj, rejects);
     }
+    const roundedCounts: Record<string, number> = {};
+    if (doubles.length > 0 && !wholeRecord) {
+      const perColumn = await db.runAndReadAll(
+        `SELECT i, count(*)::BIGINT FROM (SELECT unnest(${ident(rounded)}) AS i FROM read_parquet(${lit(out)}) WHERE ${ident(rounded)} IS NOT NULL)
+          WHERE i IS NOT NULL GROUP BY i ORDER BY i`,
+      );
+      for (const [i, n] of perColumn.getRows()) {
+        const c = columns[Number(i)];
+        if (c) roundedCounts[c.name] = Number(n);
+      }
+      for (const [name, n] of Object.entries(roundedCounts)) {
+        await input.warn(
+          `stream ${stream}: ${n} ${n === 1 ? 'value' : 'values'} of column "${name}" ${n === 1 ? 'is a whole number' : 'are whole numbers'} past 2^53, which the source's schema declares "number" (a double): ` +
+            `loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63`,
+        );
+      }
+    }
     const bytes = (await stat(out)).size;
     const key = tryFileKey(stagedDir(runId, stream), input.try, 0);
     await store.upload(out, key);
@@ -258,6 +285,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       rows,
       rejectedRows,
       mismatches,
+      rounded: roundedCounts,
       rejectsKey: rejects,
     });
   }, input.duckdb);
@@ -287,6 +315,14 @@ async function withLastOfRepeatedMembers(parts: readonly string[], scratch: stri
     files.push(file);
   }
   return { files, records };
+}
+
+/**
+ * Whether raw text `c` (a `double` column's) is a whole number the double does not hold exactly:
+ * digits only, 16 or more of them (below 2^53 every whole number is exact), at most 38 (DECIMAL's).
+ */
+function wholeNumberRounded(c: string): string {
+  return `(length(${c}) BETWEEN 16 AND 39 AND regexp_full_match(${c}, '-?[0-9]+') AND TRY_CAST(${c} AS DECIMAL(38,0)) IS DISTINCT FROM TRY_CAST(TRY_CAST(${c} AS DOUBLE) AS DECIMAL(38,0)))`;
 }
 
 /** `base`, or `base` with more underscores, so that it names none of the stream's columns. */
