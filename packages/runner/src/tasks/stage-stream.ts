@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { NonRetryableTaskError, RetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
 import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
@@ -188,17 +189,12 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     const checked = columns.flatMap((c, i) => (canMisfit(c.type) ? [{ c, i }] : []));
     const misfitOf = (c: StreamColumn): string => `(${ident(c.name)} IS NOT NULL AND ${typedExpr(ident(c.name), c.type)} IS NULL)`;
     const misfit = unusedName('__sluice_misfit', columns);
-    const misfitExpr =
-      checked.length === 0
-        ? 'NULL::INTEGER[]'
-        : `CASE WHEN ${checked.map(({ c }) => misfitOf(c)).join(' OR ')} THEN [${checked.map(({ c, i }) => `CASE WHEN ${misfitOf(c)} THEN ${i} END`).join(', ')}] END`;
+    const misfitExpr = checked.length === 0 ? 'NULL::INTEGER[]' : positionsWhere(checked, misfitOf);
     // And a list of the `double` columns' positions whose whole number the double rounds (QA round
     // 44b F4: a source-file id declared "number" loaded rounded, without a word).
     const doubles = columns.flatMap((c, i) => (c.type === 'double' ? [{ c, i }] : []));
-    const roundedOf = (c: StreamColumn): string => wholeNumberRounded(ident(c.name));
     const rounded = unusedName('__sluice_rounded', columns);
-    const roundedExpr =
-      doubles.length === 0 ? '' : `, CASE WHEN ${doubles.map(({ c }) => roundedOf(c)).join(' OR ')} THEN [${doubles.map(({ c, i }) => `CASE WHEN ${roundedOf(c)} THEN ${i} END`).join(', ')}] END AS ${ident(rounded)}`;
+    const roundedExpr = doubles.length === 0 ? '' : `, ${positionsWhere(doubles, (c) => wholeNumberRounded(ident(c.name)))} AS ${ident(rounded)}`;
     const out = path.join(scratch, 'part-00000.parquet');
     let parts = localParts;
     const recordLimit = jsonRecordLimit(input.duckdb ?? {});
@@ -239,14 +235,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     let rejects: string | null = null;
     await ensureCurrent(input.try);
     if (rejectedRows > 0) {
-      const perColumn = await db.runAndReadAll(
-        `SELECT i, count(*)::BIGINT FROM (SELECT unnest(${ident(misfit)}) AS i FROM read_parquet(${lit(out)}) WHERE ${ident(misfit)} IS NOT NULL)
-          WHERE i IS NOT NULL GROUP BY i ORDER BY i`,
-      );
-      for (const [i, n] of perColumn.getRows()) {
-        const c = columns[Number(i)];
-        if (c) mismatches[c.name] = Number(n);
-      }
+      Object.assign(mismatches, await countPerColumn(db, out, misfit, columns));
       // The rejected records, whole (each value as its JSON), with their 1-based position in the
       // stream: the staged file keeps the records' order, so its row numbers are theirs.
       const rj = path.join(scratch, 'rejects.jsonl');
@@ -258,22 +247,12 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       rejects = rejectsKey(runId, stream);
       await store.upload(rj, rejects);
     }
-    const roundedCounts: Record<string, number> = {};
-    if (doubles.length > 0 && !wholeRecord) {
-      const perColumn = await db.runAndReadAll(
-        `SELECT i, count(*)::BIGINT FROM (SELECT unnest(${ident(rounded)}) AS i FROM read_parquet(${lit(out)}) WHERE ${ident(rounded)} IS NOT NULL)
-          WHERE i IS NOT NULL GROUP BY i ORDER BY i`,
+    const roundedCounts = doubles.length > 0 && !wholeRecord ? await countPerColumn(db, out, rounded, columns) : {};
+    for (const [name, n] of Object.entries(roundedCounts)) {
+      await input.warn(
+        `stream ${stream}: ${n} ${n === 1 ? 'value' : 'values'} of column "${name}" ${n === 1 ? 'is a whole number' : 'are whole numbers'} past 2^53, which the source's schema declares "number" (a double): ` +
+          `loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63`,
       );
-      for (const [i, n] of perColumn.getRows()) {
-        const c = columns[Number(i)];
-        if (c) roundedCounts[c.name] = Number(n);
-      }
-      for (const [name, n] of Object.entries(roundedCounts)) {
-        await input.warn(
-          `stream ${stream}: ${n} ${n === 1 ? 'value' : 'values'} of column "${name}" ${n === 1 ? 'is a whole number' : 'are whole numbers'} past 2^53, which the source's schema declares "number" (a double): ` +
-            `loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63`,
-        );
-      }
     }
     const bytes = (await stat(out)).size;
     const key = tryFileKey(stagedDir(runId, stream), input.try, 0);
@@ -315,6 +294,25 @@ async function withLastOfRepeatedMembers(parts: readonly string[], scratch: stri
     files.push(file);
   }
   return { files, records };
+}
+
+/** The positions of the columns for which `holds` holds on a row, as a list; NULL where it holds for none. */
+function positionsWhere(columns: ReadonlyArray<{ c: StreamColumn; i: number }>, holds: (c: StreamColumn) => string): string {
+  return `CASE WHEN ${columns.map(({ c }) => holds(c)).join(' OR ')} THEN [${columns.map(({ c, i }) => `CASE WHEN ${holds(c)} THEN ${i} END`).join(', ')}] END`;
+}
+
+/** Per column: how many rows of the staged file `out` list its position in their list column `list`. */
+async function countPerColumn(db: DuckDBConnection, out: string, list: string, columns: readonly StreamColumn[]): Promise<Record<string, number>> {
+  const perColumn = await db.runAndReadAll(
+    `SELECT i, count(*)::BIGINT FROM (SELECT unnest(${ident(list)}) AS i FROM read_parquet(${lit(out)}) WHERE ${ident(list)} IS NOT NULL)
+      WHERE i IS NOT NULL GROUP BY i ORDER BY i`,
+  );
+  const counts: Record<string, number> = {};
+  for (const [i, n] of perColumn.getRows()) {
+    const c = columns[Number(i)];
+    if (c) counts[c.name] = Number(n);
+  }
+  return counts;
 }
 
 /**
