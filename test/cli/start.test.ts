@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -226,13 +226,29 @@ test('a bad setting stops the process with one line naming it and a good example
   );
 });
 
+/** Listens on a free port and the one after it. Either may be taken meanwhile (a port the system
+ * handed out, or another test's connection): then another pair is tried. */
+async function holdTwoPorts(): Promise<{ port: number; busy: Server; next: Server }> {
+  const listen = (port: number): Promise<Server | undefined> =>
+    new Promise((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(undefined));
+      srv.listen(port, '127.0.0.1', () => resolve(srv));
+    });
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const busy = await listen(port);
+    const next = busy && (await listen(port + 1));
+    if (busy && next) return { port, busy, next };
+    if (busy) await new Promise((resolve) => busy.close(resolve));
+    if (attempt === 20) throw new Error(`no two free ports in a row after ${attempt} tries`);
+  }
+}
+
 test('a port already in use: one line naming SLUICE_PORT; no migration applied, no scheduler or runner started first', async () => {
-  const busy = createServer();
-  const port = await freePort();
-  await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
-  // The next port is held too (a local PostgreSQL of this start's, say): the example names a free one (QA round 43b).
-  const next = createServer();
-  await new Promise<void>((resolve) => next.listen(port + 1, '127.0.0.1', resolve));
+  // The port and the next one are held (the next by a local PostgreSQL of this start's, say): the
+  // example names a free one (QA round 43b).
+  const { port, busy, next } = await holdTwoPorts();
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-busy-'));
   dirs.push(cwd);
   // An empty database: the start must leave it so (QA round 43b F1: a newer start migrated a running
