@@ -279,21 +279,30 @@ test('a port already in use: one line naming SLUICE_PORT; no migration applied, 
 });
 
 test("a local service's port another server holds is refused in one line, not joined; what was started is stopped again (QA round 33a F1)", { timeout: 120_000 }, async () => {
-  const busy = createServer();
-  const taken = await freePort();
-  await new Promise<void>((resolve) => busy.listen(taken, '127.0.0.1', resolve));
+  // The port after the taken one is held too: the example names one that is free (as SLUICE_PORT's does).
+  const { port: taken, busy, next } = await holdTwoPorts();
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-taken-'));
   chmodSync(cwd, 0o755);
   dirs.push(cwd);
+  const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const assertRefusal = (stderr: string, service: string, dir: string, portSetting: string, urlSetting: string): void => {
+    const said = stderr.trim().split('\n');
+    assert.equal(said.length, 1, stderr);
+    const example = Number(
+      new RegExp(
+        `^sluice: port ${taken} is taken by a server that does not run from ${escapeRegExp(dir)} \\(another checkout's \`pnpm start\`\\?\\), so no local ${service} can run there: ` +
+          `stop it, give this start another port \\(${portSetting}=(\\d+)\\), or set ${urlSetting} to that server to use it on purpose$`,
+      ).exec(said[0] ?? '')?.[1],
+    );
+    // before: the next port, which is held as well
+    assert.ok(example > taken + 1 && example <= taken + 20, `${said[0] ?? ''}: a free port after ${taken + 1}`);
+  };
   try {
     // Before: a second checkout's start joined the first one's PostgreSQL and Redis on their fixed
     // ports, and its runner took the first one's tasks with another master key and object store.
     const pgTaken = await sluice(['start'], { SLUICE_LOCAL_POSTGRES_PORT: String(taken), SLUICE_PORT: String(await freePort()), SLUICE_LOG_FORMAT: 'json' }, cwd);
     assert.equal(pgTaken.code, 1, pgTaken.stdout + pgTaken.stderr);
-    assert.deepEqual(pgTaken.stderr.trim().split('\n'), [
-      `sluice: port ${taken} is taken by a server that does not run from ${path.join(cwd, '.sluice', 'postgres')} (another checkout's \`pnpm start\`?), so no local PostgreSQL can run there: ` +
-        `stop it, give this start another port (SLUICE_LOCAL_POSTGRES_PORT=${taken + 1}), or set DATABASE_URL to that server to use it on purpose`,
-    ]);
+    assertRefusal(pgTaken.stderr, 'PostgreSQL', path.join(cwd, '.sluice', 'postgres'), 'SLUICE_LOCAL_POSTGRES_PORT', 'DATABASE_URL');
     assert.equal(existsSync(path.join(cwd, '.sluice', 'postgres')), false, 'no cluster was made for it');
 
     const pgPort = await freePort();
@@ -304,13 +313,11 @@ test("a local service's port another server holds is refused in one line, not jo
       90_000,
     );
     assert.equal(redisTaken.code, 1, redisTaken.stdout + redisTaken.stderr);
-    assert.deepEqual(redisTaken.stderr.trim().split('\n'), [
-      `sluice: port ${taken} is taken by a server that does not run from ${path.join(cwd, '.sluice', 'redis')} (another checkout's \`pnpm start\`?), so no local Redis can run there: ` +
-        `stop it, give this start another port (SLUICE_LOCAL_REDIS_PORT=${taken + 1}), or set REDIS_URL to that server to use it on purpose`,
-    ]);
+    assertRefusal(redisTaken.stderr, 'Redis', path.join(cwd, '.sluice', 'redis'), 'SLUICE_LOCAL_REDIS_PORT', 'REDIS_URL');
     assert.equal(await isListening('127.0.0.1', pgPort), false, 'the local PostgreSQL it had started is stopped again');
   } finally {
     await new Promise((resolve) => busy.close(resolve));
+    await new Promise((resolve) => next.close(resolve));
   }
 });
 

@@ -27,6 +27,16 @@ export async function isListening(host: string, port: number, timeoutMs = 500): 
   });
 }
 
+/**
+ * The first of the 20 ports after `port` nothing listens on now, for a refusal's example (a start
+ * given the next port would find it held as well when that is where its other service runs); the
+ * next port when all 20 are held.
+ */
+export async function unusedPortAfter(port: number): Promise<number> {
+  for (let p = port + 1; p <= Math.min(port + 20, 65_535); p++) if (!(await isListening('127.0.0.1', p))) return p;
+  return port + 1;
+}
+
 export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync } from 'node:
 import path from 'node:path';
 import pg from 'pg';
 import { postgresBinDir } from './find-program.ts';
-import { isListening } from './free-port.ts';
+import { isListening, unusedPortAfter } from './free-port.ts';
 
 export interface LocalService {
   url: string;
@@ -33,9 +33,9 @@ export interface ServiceSettings {
  * start`, say: it is neither joined (its data, keys and files are another installation's) nor
  * taken over.
  */
-export function portTaken(service: string, port: number, dir: string, settings: ServiceSettings | undefined): LocalServiceError {
+export async function portTaken(service: string, port: number, dir: string, settings: ServiceSettings | undefined): Promise<LocalServiceError> {
   const ways = settings
-    ? `stop it, give this start another port (${settings.port}=${port + 1}), or set ${settings.url} to that server to use it on purpose`
+    ? `stop it, give this start another port (${settings.port}=${await unusedPortAfter(port)}), or set ${settings.url} to that server to use it on purpose`
     : 'stop it, or use another port';
   return new LocalServiceError(`port ${port} is taken by a server that does not run from ${dir} (another checkout's \`pnpm start\`?), so no local ${service} can run there: ${ways}`);
 }
@@ -99,7 +99,7 @@ export async function startPostgres(dataDir: string, port: number, options: { du
   // A server on the port that runs from this very data directory was left by an earlier start.
   const listening = await isListening('127.0.0.1', port);
   const adopted = listening && postmasterPort(dataDir) === port;
-  if (listening && !adopted) throw portTaken('PostgreSQL', port, dataDir, options.settings);
+  if (listening && !adopted) throw await portTaken('PostgreSQL', port, dataDir, options.settings);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     mkdirSync(dataDir, { recursive: true });
     chmodSync(dataDir, 0o700);

@@ -19,7 +19,7 @@ export async function startRedis(dir: string, port: number, settings?: ServiceSe
   if (await isListening('127.0.0.1', port)) {
     // A redis-server of this directory on this port was left by an earlier start: take it over.
     adopted = redisOfPidfile(pidfile, port);
-    if (!adopted) throw portTaken('Redis', port, dir, settings);
+    if (!adopted) throw await portTaken('Redis', port, dir, settings);
   } else {
     mkdirSync(dir, { recursive: true });
     execFileSync(bin, [
