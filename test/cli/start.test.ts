@@ -386,6 +386,8 @@ test('a runner whose bucket does not exist says so in one warning and takes no t
     );
     assert.match(warnings[0] ?? '', new RegExp(`bucket \\\\"${bucket}\\\\" does not exist; this runner takes no task until it is \\(SLUICE_STORAGE_URL\\), checking every 5 s`));
     assert.doesNotMatch(proc.out(), /\n\s+at /, 'no stack trace');
+    // Every line is a JSON entry: before, the AWS SDK's notice on Node 20 (the S3 client's) was seven plain lines of Node's.
+    for (const line of proc.out().split('\n').filter((l) => l.trim() !== '')) assert.doesNotThrow(() => JSON.parse(line), `not a JSON line: ${line}`);
     assert.equal(existsSync(leftover), false, "the dead runner's connector directory is gone");
     assert.match(proc.out(), /removed 1 connector directory \(config files\) left by runner processes that died/);
     assert.equal(existsSync(scratch), false, "the dead runner's task scratch directory is gone");

@@ -9,7 +9,7 @@ import { DataHubPublisher, datahubPublisherOptions, type DatahubConfig } from '@
 import { Engine } from '@sluice/engine';
 import { configureDuckDb, openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
-import { childLogger, createLogger, secrets, type Logger, type LogFormat } from '@sluice/logging';
+import { childLogger, createLogger, logProcessWarnings, secrets, type Logger, type LogFormat } from '@sluice/logging';
 import { createIngestionHandlers, removeOrphanedScratchDirs, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
@@ -42,8 +42,11 @@ const API_DATABASE_CLIENT_STEP = {
   givenUp: 'a statement of a request the stop cut was left; PostgreSQL rolls back its transaction, if any, when it finds the connection gone',
 } as const;
 
+/** The command's logger, which takes the process's warnings too (one entry each, not Node's lines). */
 function makeLogger(level: string, format: LogFormat | undefined | null, options: { allToStderr?: boolean } = {}): Logger {
-  return createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json'), ...options });
+  const logger = createLogger({ level, format: format ?? (process.stdout.isTTY ? 'pretty' : 'json'), ...options });
+  logProcessWarnings(logger);
+  return logger;
 }
 
 /** What the start line says of a local service an earlier start left running. */

@@ -110,6 +110,20 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   });
 }
 
+/**
+ * Node's process warnings — a dependency's notice (the AWS SDK's seven lines on Node versions it
+ * will stop supporting), a deprecation, a listener leak — as warnings of `logger`, one line each,
+ * in place of Node's own printing to stderr: in the JSON format every line an operator's log
+ * shipper reads is then an entry. The last logger given takes them.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    const text = warning.message.replace(/\s+/g, ' ').trim();
+    logger.warn(warning.name === 'Warning' ? text : `${warning.name}: ${text}`, warning.code === undefined ? {} : { code: warning.code });
+  });
+}
+
 /** A child logger carrying `{component, jobId, runId, taskId}` and any other fields. */
 export function childLogger(parent: Logger, fields: LogFields): Logger {
   return parent.child(fields);
