@@ -159,6 +159,41 @@ for (const backend of backends) {
       assert.deepEqual(await collect(store.list('archive/')), ['archive/r1/deep/y.json']);
     });
 
+    for (const op of ['move', 'delete'] as const) {
+      test(`${op}Prefix with \`last\`: that object goes after every other, so a ${op} cut short leaves it where it was`, async () => {
+        const prefix = `ordered-${op}/r1/`;
+        // Listed before every other key of the prefix (`e` < `r`): without `last` it goes first.
+        const last = `${prefix}extract-manifest.json`;
+        const others = Array.from({ length: 40 }, (_, i) => `${prefix}raw/users/part-${String(i).padStart(3, '0')}.jsonl`);
+        const first = others[0] ?? '';
+        const lastOther = others.at(-1) ?? '';
+        for (const k of [last, ...others]) await store.put(k, k);
+        // Objects under the prefix only ever disappear: `last` found gone and then another found
+        // there means both held at once; `first` found gone and then `last` found there, likewise.
+        let done = false;
+        let lastGoneEarly = 0;
+        let underWay = 0;
+        const watch = (async () => {
+          while (!done) {
+            if (!(await store.head(last)) && (await store.head(lastOther))) lastGoneEarly += 1;
+            if (!(await store.head(first)) && (await store.head(last))) underWay += 1;
+          }
+        })();
+        const n = await (op === 'move' ? store.movePrefix(prefix, `ordered-${op}/a1/`, { last }) : store.deletePrefix(prefix, { last }));
+        done = true;
+        await watch;
+        assert.equal(n, others.length + 1);
+        assert.deepEqual(await collect(store.list(prefix)), []);
+        if (op === 'move') {
+          assert.deepEqual(await collect(store.list(`ordered-${op}/a1/`)), [last, ...others].map((k) => k.replace('/r1/', '/a1/')).sort());
+        }
+        // before: the manifest went first, while the 40 others were still there
+        assert.equal(lastGoneEarly, 0, `${last} was gone while ${lastOther} was still there`);
+        // S3 deletes the others in one request: the moment between it and the last one's may pass unseen.
+        if (!(op === 'delete' && backend.name === 's3://')) assert.ok(underWay > 0, 'the watch saw the work under way, with the last object still there');
+      });
+    }
+
     test('copy makes a second object with the same bytes and leaves the first; a missing source fails', async () => {
       const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
       await store.put('copy/src/a b.bin', body);

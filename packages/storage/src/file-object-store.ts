@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '@sluice/core';
 import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import type { ObjectInfo, ObjectStore, PrefixOptions } from './object-store.ts';
 
 /** Temporary files are written beside their target under this name prefix and hidden from listings. */
 const TMP_PREFIX = '.sluice-tmp-';
@@ -175,22 +175,37 @@ export class FileObjectStore implements ObjectStore {
     await fs.rm(this.pathOf(key), { force: true });
   }
 
-  async deletePrefix(prefix: string): Promise<number> {
+  async deletePrefix(prefix: string, options: PrefixOptions = {}): Promise<number> {
     let n = 0;
+    let lastFound = false;
     for await (const obj of this.list(prefix)) {
+      if (obj.key === options.last) {
+        lastFound = true;
+        continue;
+      }
       await this.delete(obj.key);
+      n += 1;
+    }
+    if (lastFound && options.last !== undefined) {
+      await this.delete(options.last);
       n += 1;
     }
     await this.#removeEmptyDirs(prefix);
     return n;
   }
 
-  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
-    const n = await movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
-      const target = this.pathOf(targetKey);
-      await makeDirs(path.dirname(target));
-      await fs.rename(this.pathOf(key), target);
-    });
+  async movePrefix(fromPrefix: string, toPrefix: string, options: PrefixOptions = {}): Promise<number> {
+    const n = await movePrefixBy(
+      this.list(fromPrefix),
+      fromPrefix,
+      toPrefix,
+      async (key, targetKey) => {
+        const target = this.pathOf(targetKey);
+        await makeDirs(path.dirname(target));
+        await fs.rename(this.pathOf(key), target);
+      },
+      options.last,
+    );
     await this.#removeEmptyDirs(fromPrefix);
     return n;
   }

@@ -24,17 +24,24 @@ export function assertPrefix(prefix: string): void {
 
 /**
  * A store's `movePrefix`: lists every object under `fromPrefix` first (moving while listing could
- * list a moved object again), then moves each with `moveOne(key, targetKey)`. Answers how many.
+ * list a moved object again), then moves each with `moveOne(key, targetKey)`, the key `last` after
+ * every other. Answers how many.
  */
 export async function movePrefixBy(
   objects: AsyncIterable<{ key: string }>,
   fromPrefix: string,
   toPrefix: string,
   moveOne: (key: string, targetKey: string) => Promise<void>,
+  last?: string,
 ): Promise<number> {
   assertPrefix(toPrefix);
   const keys: string[] = [];
-  for await (const obj of objects) keys.push(obj.key);
+  let lastFound = false;
+  for await (const obj of objects) {
+    if (obj.key === last) lastFound = true;
+    else keys.push(obj.key);
+  }
+  if (lastFound && last !== undefined) keys.push(last);
   for (const key of keys) await moveOne(key, toPrefix + key.slice(fromPrefix.length));
   return keys.length;
 }

@@ -6,6 +6,12 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** How deletePrefix and movePrefix order their work. */
+export interface PrefixOptions {
+  /** A key under the prefix to delete or move after every other object under it. */
+  last?: string;
+}
+
 /**
  * The object store behind one interface: `s3://bucket/prefix` (any S3-compatible endpoint,
  * through @aws-sdk/client-s3) or `file:///path` for one machine. Staging, archive and the
@@ -46,14 +52,17 @@ export interface ObjectStore {
   /**
    * Deletes every object under a prefix; answers how many. What writes that never finished left
    * under it (a writer killed mid-write) goes too: a file:// temporary file, an S3 incomplete
-   * multipart upload.
+   * multipart upload. The object at `options.last`, when there is one, goes after every other: a
+   * delete cut short (its process killed) leaves it, so a caller whose record of the prefix's
+   * work is that object (an extract manifest) finds it again and can finish.
    */
-  deletePrefix(prefix: string): Promise<number>;
+  deletePrefix(prefix: string, options?: PrefixOptions): Promise<number>;
   /**
    * Moves every object under `fromPrefix` to the same relative key under `toPrefix`; answers how
    * many. Writes that never finished under `fromPrefix` are discarded, not moved (as deletePrefix).
+   * The object at `options.last` is moved after every other, as deletePrefix deletes it.
    */
-  movePrefix(fromPrefix: string, toPrefix: string): Promise<number>;
+  movePrefix(fromPrefix: string, toPrefix: string, options?: PrefixOptions): Promise<number>;
   /** Answers whether the store can be reached (for /readyz); never throws. */
   ping(): Promise<{ ok: true } | { ok: false; error: string }>;
   close(): Promise<void>;

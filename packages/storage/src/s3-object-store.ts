@@ -21,7 +21,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '@sluice/core';
 import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
-import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import type { ObjectInfo, ObjectStore, PrefixOptions } from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
   /** An S3-compatible endpoint; defaults to the SDK's own (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL). */
@@ -190,8 +190,9 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
   }
 
-  async deletePrefix(prefix: string): Promise<number> {
+  async deletePrefix(prefix: string, options: PrefixOptions = {}): Promise<number> {
     let n = 0;
+    let lastFound = false;
     let batch: string[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
@@ -210,11 +211,19 @@ export class S3ObjectStore implements ObjectStore {
       batch = [];
     };
     for await (const obj of this.list(prefix)) {
+      if (obj.key === options.last) {
+        lastFound = true;
+        continue;
+      }
       batch.push(obj.key);
       if (batch.length === 1000) await flush();
     }
     await flush();
     await this.#abortUploads(prefix);
+    if (lastFound && options.last !== undefined) {
+      await this.delete(options.last);
+      n += 1;
+    }
     return n;
   }
 
@@ -247,11 +256,17 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Copy then delete, object by object (S3 has no rename). Objects over 5 GiB are not supported. */
-  async movePrefix(fromPrefix: string, toPrefix: string): Promise<number> {
-    const n = await movePrefixBy(this.list(fromPrefix), fromPrefix, toPrefix, async (key, targetKey) => {
-      await this.copy(key, targetKey);
-      await this.delete(key);
-    });
+  async movePrefix(fromPrefix: string, toPrefix: string, options: PrefixOptions = {}): Promise<number> {
+    const n = await movePrefixBy(
+      this.list(fromPrefix),
+      fromPrefix,
+      toPrefix,
+      async (key, targetKey) => {
+        await this.copy(key, targetKey);
+        await this.delete(key);
+      },
+      options.last,
+    );
     await this.#abortUploads(fromPrefix);
     return n;
   }
