@@ -4,22 +4,39 @@
  * loads every record once (read back with PyIceberg) — unless another run of the job has read the
  * source since, whose rows would be newer. On the extract's last try, the streams read to the end
  * are loaded, and the run fails at the one that was not (ADR 0022); when the connector fails after
- * it read every stream to the end, every stream is loaded and the run fails at its archive. The runs use the repository's
+ * it read every stream to the end, every stream is loaded and the run fails at its archive — also when
+ * that archive is retried after a try that deleted the run's staging. The runs use the repository's
  * test connector, whose `fail_after` counts the records of one process: a try that reads fewer
  * than that gets through.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import type { TaskHandlers } from '@sluice/runner';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
 import { readWithPyIceberg } from '../iceberg/pyiceberg.ts';
 import { testEnv } from '../support/env.ts';
 import { startSluiceStack, type RunView, type SluiceStack } from '../support/sluice-stack.ts';
 
+/**
+ * The archive of a job named `archive lost…` does its work on its first try, then that try dies as
+ * if its runner were killed before it recorded its outcome: the retry finds the work done.
+ */
+function loseFirstArchiveAfterItsWork(h: TaskHandlers): TaskHandlers {
+  return {
+    ...h,
+    archive: async (ctx) => {
+      if (!ctx.job.name.startsWith('archive lost') || ctx.task.tryNumber > 1) return h.archive(ctx);
+      await h.archive(ctx).catch(() => undefined);
+      throw new Error('runner lost after the archive did its work (test)');
+    },
+  };
+}
+
 let stack: SluiceStack;
 before(async () => {
   putTestConnectorOnPath();
-  stack = await startSluiceStack({ storage: 's3', connectorsDir: path.join(testEnv.tmpDir, 'connectors-resume') });
+  stack = await startSluiceStack({ storage: 's3', connectorsDir: path.join(testEnv.tmpDir, 'connectors-resume'), wrapHandlers: loseFirstArchiveAfterItsWork });
 });
 after(async () => {
   await stack.close();
@@ -214,6 +231,53 @@ test('a connector that fails after it reported every stream COMPLETE: the run lo
   assert.equal(task(next, 'load', 'orders')?.rows, 0);
   assert.deepEqual(await seqs('e2e_resume_end', 'users'), oneToThousand, 'users once');
   assert.deepEqual(await seqs('e2e_resume_end', 'orders'), oneToThousand, 'orders once');
+});
+
+/** A job of the test connector whose archive deletes the staging files and whose first archive try is lost after its work. */
+async function createArchiveLostJob(name: string, schema: string, sourceConfig: Record<string, unknown>): Promise<string> {
+  const job = await createJob(`archive lost: ${name}`, schema, 3, { source_config: sourceConfig, archive_staging: false });
+  const dag = await stack.db.prisma.dag.findFirstOrThrow({ where: { jobId: job } });
+  await stack.db.prisma.dagTask.updateMany({ where: { dagId: dag.id, taskType: 'archive' }, data: { retryDelayMs: 200, maxRetryDelayMs: 200 } });
+  return job;
+}
+
+async function stagingLeft(runId: string): Promise<string[]> {
+  const left: string[] = [];
+  for await (const o of stack.store.list(`staging/${runId}/`)) left.push(o.key);
+  return left;
+}
+
+async function archiveLog(runId: string, tryNumber: number): Promise<string> {
+  const r = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${runId}/tasks/archive/logs?try=${tryNumber}`);
+  return r.body.lines.map((l) => l.message).join('\n');
+}
+
+test("an archive retried after a try that deleted the run's staging (archive_staging false) finds its work done, and the run succeeds", { timeout: 180_000 }, async () => {
+  const job = await createArchiveLostJob('deleted', 'e2e_archive_lost', { records: 100, state_every: 10 });
+  const run = await trigger(job);
+  // before: the retry found no extract manifest and failed the run ("has no extract manifest in staging or archive")
+  assert.equal(run.state, 'success', `${run.state_message ?? ''} ${JSON.stringify(task(run, 'archive'))}`);
+  assert.equal(task(run, 'archive')?.try_number, 2);
+  assert.match(await archiveLog(run.run_id, 1), /deleted \d+ staging files/);
+  assert.match(await archiveLog(run.run_id, 2), /an earlier try of this archive deleted the run's staging files \(its extract manifest last\); 0 were left to delete/);
+  assert.deepEqual(await stagingLeft(run.run_id), []);
+  assert.deepEqual(await seqs('e2e_archive_lost', 'users'), Array.from({ length: 100 }, (_, i) => i + 1));
+});
+
+test("a connector that fails after every stream COMPLETE, its archive retried after a try that deleted the staging: the run still fails with the connector's failure", { timeout: 180_000 }, async () => {
+  const job = await createArchiveLostJob('connector failed at its end', 'e2e_archive_lost_end', { records: 100, state_every: 10, fail: 'system_error', fail_at_end: true });
+  const run = await trigger(job);
+  assert.equal(run.state, 'failed', JSON.stringify(run.tasks));
+  const archive = task(run, 'archive');
+  assert.equal(archive?.try_number, 2);
+  // before: "run … has no extract manifest in staging or archive", the connector's failure lost
+  assert.match(
+    archive?.error ?? '',
+    /^the connector failed after it reported every stream COMPLETE \(.*induced system_error.*\): every stream is loaded, with the state the connector sent, and the run's staging files are deleted\./s,
+  );
+  assert.match(run.state_message ?? '', /the connector failed after it reported every stream COMPLETE/);
+  assert.deepEqual(await stagingLeft(run.run_id), []);
+  assert.equal(task(run, 'load', 'users')?.rows, 100);
 });
 
 test("an extract's retry does not resume from its checkpoint when another run of the job has read the source since", { timeout: 240_000 }, async () => {

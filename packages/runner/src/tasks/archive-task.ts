@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { NonRetryableTaskError, UnclearableTaskError } from '@sluice/core';
 import { columnsFromJsonSchema, encryptsColumnOf } from '@sluice/core/pipeline';
-import { readExtractManifest, readExtractManifestAt, type ExtractedStream } from '@sluice/connectors';
+import { z } from 'zod';
+import { extractManifestKey, readExtractManifest, readExtractManifestAt, type ExtractedStream } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { archivePrefix, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
@@ -40,6 +41,9 @@ export async function deleteStreamPlaintext(store: ObjectStore, runId: string, s
   return n + (await store.deletePrefix(stagedDir(runId, stream)));
 }
 
+/** What archive reads of extract's output: the connector's failure after every stream COMPLETE (absent before it was recorded there). */
+const extractFailureOutput = z.object({ failure: z.string().nullable().optional() });
+
 /**
  * archive: runs after every stream's load committed. Saves the run's global/legacy connector state
  * (per-stream state was saved by each load), then moves `staging/{run}/` to `archive/{run}/` when
@@ -48,37 +52,48 @@ export async function deleteStreamPlaintext(store: ObjectStore, runId: string, s
  * gets here, so its staging stays for a retry. When the connector failed after it reported every
  * stream COMPLETE (the manifest's `failure`), archive does its work and then fails, so that the
  * run does: every stream is loaded, and no task of the run can read the source again (ADR 0022).
+ *
+ * The extract manifest is moved or deleted after every other staging file: a try cut short (its
+ * runner killed or declared lost) leaves it in staging, and the retry does the whole work again.
+ * A retry that finds it neither in staging nor in the archive follows a try that deleted all of
+ * the run's staging; it takes the connector's failure from extract's output.
  */
 export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext): Promise<TaskResult> {
-  const manifest = await readExtractManifest(deps.store, ctx.run.id);
-  let failure: string | null;
-  if (manifest) {
-    failure = manifest.failure;
-    const saved = await saveSharedState(ctx.prisma, ctx.job.id, ctx.run.id, manifest.state);
+  const manifestKey = extractManifestKey(ctx.run.id);
+  const staged = await readExtractManifest(deps.store, ctx.run.id);
+  if (staged) {
+    const saved = await saveSharedState(ctx.prisma, ctx.job.id, ctx.run.id, staged.state);
     if (saved === 'saved') ctx.log.info('saved the connector\'s global state for the next run');
     if (saved === 'superseded') ctx.log.warn('the connector\'s global state was not saved: a run that read the source after this one saved its own');
-  } else {
-    // A retry after the move finds the manifest in the archive; anything else is a broken run.
-    const archived = await readExtractManifestAt(deps.store, `${archivePrefix(ctx.run.id)}extract-manifest.json`);
-    if (!archived) throw new NonRetryableTaskError(`run ${ctx.run.id} has no extract manifest in staging or archive`);
-    failure = archived.failure;
   }
+  // A retry after a move that finished finds the manifest in the archive.
+  const manifest = staged ?? (await readExtractManifestAt(deps.store, `${archivePrefix(ctx.run.id)}extract-manifest.json`));
   let output: ArchiveOutput;
-  if (ctx.job.archiveStaging) {
+  let failure: string | null;
+  if (!manifest) {
+    if (ctx.task.tryNumber === 1) throw new NonRetryableTaskError(`run ${ctx.run.id} has no extract manifest in staging or archive`);
+    // The state it held was saved before anything was deleted.
+    failure = extractFailureOutput.parse((await ctx.upstream('extract')) ?? {}).failure ?? null;
+    const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id));
+    output = { action: 'deleted', objects: n, to: null };
+    ctx.log.info(`an earlier try of this archive deleted the run's staging files (its extract manifest last); ${n} were left to delete`);
+  } else if (ctx.job.archiveStaging) {
+    failure = manifest.failure;
     // A stream with encrypted columns keeps no plaintext copy of them in the archive: its raw,
     // typed and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
     // Its load deleted them before it loaded; a run whose loads ran on an older Sluice still has them.
-    const encrypting = (manifest?.streams ?? []).filter((s) => streamEncrypts(ctx.job.columnTransformations, s));
+    const encrypting = manifest.streams.filter((s) => streamEncrypts(ctx.job.columnTransformations, s));
     let plaintextDeleted = 0;
     for (const s of encrypting) plaintextDeleted += await deleteStreamPlaintext(deps.store, ctx.run.id, s.name, s.files.map((f) => f.key));
-    const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id));
+    const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id), { last: manifestKey });
     output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)), ...(encrypting.length > 0 ? { plaintextDeleted } : {}) };
     if (encrypting.length > 0) {
       ctx.log.info(`deleted ${plaintextDeleted} staging files holding plaintext of encrypted columns (raw, staged, rejects of ${encrypting.map((s) => s.name).join(', ')})`);
     }
     ctx.log.info(`moved ${n} staging files to ${output.to}`);
   } else {
-    const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id));
+    failure = manifest.failure;
+    const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id), { last: manifestKey });
     output = { action: 'deleted', objects: n, to: null };
     ctx.log.info(`deleted ${n} staging files`);
   }

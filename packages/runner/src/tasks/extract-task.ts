@@ -182,6 +182,12 @@ export interface ExtractOutput {
    * type may be the source's new type, not a bad value (load-task.ts).
    */
   discovered: boolean;
+  /**
+   * The connector's failure after it reported every stream COMPLETE (the manifest's `failure`),
+   * which archive fails the run with; kept here too for an archive retry that finds the manifest
+   * deleted by its earlier try. Null when the read ended well.
+   */
+  failure: string | null;
 }
 
 /**
@@ -343,6 +349,7 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     streams,
     unread: unread.map((u) => ({ name: u.name, error: u.error })),
     discovered: result.discoveredCatalog !== null,
+    failure: result.manifest.failure,
   };
   return {
     output,
