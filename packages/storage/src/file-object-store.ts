@@ -6,7 +6,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
+import { assertKey, assertPrefix, keyOfUri, keysWithLast, movePrefixBy, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore, PrefixOptions } from './object-store.ts';
 
 /** Temporary files are written beside their target under this name prefix and hidden from listings. */
@@ -176,36 +176,19 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async deletePrefix(prefix: string, options: PrefixOptions = {}): Promise<number> {
-    let n = 0;
-    let lastFound = false;
-    for await (const obj of this.list(prefix)) {
-      if (obj.key === options.last) {
-        lastFound = true;
-        continue;
-      }
-      await this.delete(obj.key);
-      n += 1;
-    }
-    if (lastFound && options.last !== undefined) {
-      await this.delete(options.last);
-      n += 1;
-    }
+    const { others, last } = await keysWithLast(this.list(prefix), options.last);
+    for (const key of others) await this.delete(key);
+    if (last !== undefined) await this.delete(last);
     await this.#removeEmptyDirs(prefix);
-    return n;
+    return others.length + (last === undefined ? 0 : 1);
   }
 
   async movePrefix(fromPrefix: string, toPrefix: string, options: PrefixOptions = {}): Promise<number> {
-    const n = await movePrefixBy(
-      this.list(fromPrefix),
-      fromPrefix,
-      toPrefix,
-      async (key, targetKey) => {
-        const target = this.pathOf(targetKey);
-        await makeDirs(path.dirname(target));
-        await fs.rename(this.pathOf(key), target);
-      },
-      options.last,
-    );
+    const n = await movePrefixBy(this.list(fromPrefix), { from: fromPrefix, to: toPrefix, last: options.last }, async (key, targetKey) => {
+      const target = this.pathOf(targetKey);
+      await makeDirs(path.dirname(target));
+      await fs.rename(this.pathOf(key), target);
+    });
     await this.#removeEmptyDirs(fromPrefix);
     return n;
   }

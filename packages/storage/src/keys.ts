@@ -23,26 +23,32 @@ export function assertPrefix(prefix: string): void {
 }
 
 /**
- * A store's `movePrefix`: lists every object under `fromPrefix` first (moving while listing could
- * list a moved object again), then moves each with `moveOne(key, targetKey)`, the key `last` after
- * every other. Answers how many.
+ * The keys of a listing, read whole first (deleting or moving while listing could skip or repeat
+ * an object), with `last` apart: `others` in listing order, and `last` when it was listed.
+ */
+export async function keysWithLast(objects: AsyncIterable<{ key: string }>, last: string | undefined): Promise<{ others: string[]; last: string | undefined }> {
+  const others: string[] = [];
+  let found: string | undefined;
+  for await (const { key } of objects) {
+    if (key === last) found = key;
+    else others.push(key);
+  }
+  return { others, last: found };
+}
+
+/**
+ * A store's `movePrefix`: moves each object listed under `from` with `moveOne(key, targetKey)`,
+ * the key `last` after every other. Answers how many.
  */
 export async function movePrefixBy(
   objects: AsyncIterable<{ key: string }>,
-  fromPrefix: string,
-  toPrefix: string,
+  prefixes: { from: string; to: string; last: string | undefined },
   moveOne: (key: string, targetKey: string) => Promise<void>,
-  last?: string,
 ): Promise<number> {
-  assertPrefix(toPrefix);
-  const keys: string[] = [];
-  let lastFound = false;
-  for await (const obj of objects) {
-    if (obj.key === last) lastFound = true;
-    else keys.push(obj.key);
-  }
-  if (lastFound && last !== undefined) keys.push(last);
-  for (const key of keys) await moveOne(key, toPrefix + key.slice(fromPrefix.length));
+  assertPrefix(prefixes.to);
+  const { others, last } = await keysWithLast(objects, prefixes.last);
+  const keys = last === undefined ? others : [...others, last];
+  for (const key of keys) await moveOne(key, prefixes.to + key.slice(prefixes.from.length));
   return keys.length;
 }
 

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
+import { assertKey, assertPrefix, keyOfUri, keysWithLast, movePrefixBy, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore, PrefixOptions } from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
@@ -191,11 +191,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async deletePrefix(prefix: string, options: PrefixOptions = {}): Promise<number> {
-    let n = 0;
-    let lastFound = false;
-    let batch: string[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
+    const { others, last } = await keysWithLast(this.list(prefix), options.last);
+    for (let i = 0; i < others.length; i += 1000) {
+      const batch = others.slice(i, i + 1000);
       const out = await this.client.send(
         new DeleteObjectsCommand({
           Bucket: this.bucket,
@@ -207,24 +205,10 @@ export class S3ObjectStore implements ObjectStore {
         const first = failed[0];
         throw new Error(`deleting ${failed.length} objects under ${this.rootUrl}/${prefix} failed: ${first?.Key}: ${first?.Message}`);
       }
-      n += batch.length;
-      batch = [];
-    };
-    for await (const obj of this.list(prefix)) {
-      if (obj.key === options.last) {
-        lastFound = true;
-        continue;
-      }
-      batch.push(obj.key);
-      if (batch.length === 1000) await flush();
     }
-    await flush();
     await this.#abortUploads(prefix);
-    if (lastFound && options.last !== undefined) {
-      await this.delete(options.last);
-      n += 1;
-    }
-    return n;
+    if (last !== undefined) await this.delete(last);
+    return others.length + (last === undefined ? 0 : 1);
   }
 
   /**
@@ -257,16 +241,10 @@ export class S3ObjectStore implements ObjectStore {
 
   /** Copy then delete, object by object (S3 has no rename). Objects over 5 GiB are not supported. */
   async movePrefix(fromPrefix: string, toPrefix: string, options: PrefixOptions = {}): Promise<number> {
-    const n = await movePrefixBy(
-      this.list(fromPrefix),
-      fromPrefix,
-      toPrefix,
-      async (key, targetKey) => {
-        await this.copy(key, targetKey);
-        await this.delete(key);
-      },
-      options.last,
-    );
+    const n = await movePrefixBy(this.list(fromPrefix), { from: fromPrefix, to: toPrefix, last: options.last }, async (key, targetKey) => {
+      await this.copy(key, targetKey);
+      await this.delete(key);
+    });
     await this.#abortUploads(fromPrefix);
     return n;
   }
