@@ -477,10 +477,18 @@ test('a start after one killed with SIGKILL takes over the local PostgreSQL and 
   const second = await start();
   assert.match(second.out(), /using a local PostgreSQL at \S+ \(data in .*\), left running by an earlier start that did not stop: it stops with this one/);
   assert.match(second.out(), /using a local Redis at \S+, left running by an earlier start that did not stop: it stops with this one/);
-  // Ctrl-C on `pnpm start`: the terminal signals the group, and pnpm forwards its own SIGINT too.
-  // (pnpm's comes a few milliseconds later: the same signal sent at once would be merged into one.)
+  // Ctrl-C on `pnpm start`: the terminal signals the group, and pnpm forwards its own SIGINT too,
+  // a few milliseconds later. The second is sent once the start has taken the first: two pending
+  // at once are one signal to the kernel (a fixed 50 ms gap merged them while the machine was busy).
+  const firstTaken = new Promise<void>((resolve) => {
+    const seen = (): void => {
+      if (second.out().includes('"message":"SIGINT: shutting down')) resolve();
+    };
+    second.child.stdout?.on('data', seen);
+    second.child.stderr?.on('data', seen);
+  });
   process.kill(-(second.child.pid ?? 0), 'SIGINT');
-  await new Promise((r) => setTimeout(r, 50));
+  await firstTaken;
   process.kill(second.child.pid ?? 0, 'SIGINT');
   assert.equal(await second.exited, 0, second.out());
   assert.doesNotMatch(second.out(), /again: exiting now/, 'one Ctrl-C delivered twice is one stop, not the second one that exits at once');
