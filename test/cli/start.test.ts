@@ -712,6 +712,17 @@ test('the api process on its own checks jobs against the connector, as start doe
   }
 });
 
+/** A process's environment entries; none for a process that is gone, also one that exits while it is read. */
+function environOf(pid: string): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ESRCH') return [];
+    throw err;
+  }
+}
+
 test('a SIGTERM to the pnpm of `pnpm sluice scheduler`, which pnpm does not pass on, still stops Sluice gracefully (QA round 35c F1)', { timeout: 120_000 }, async () => {
   const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'pnpm-term-'));
   dirs.push(cwd);
@@ -735,7 +746,7 @@ test('a SIGTERM to the pnpm of `pnpm sluice scheduler`, which pnpm does not pass
       spawnSync('pgrep', ['-f', 'packages/cli/src/main.ts scheduler'], { encoding: 'utf8' })
         .stdout.trim()
         .split('\n')
-        .filter((pid) => pid !== '' && existsSync(`/proc/${pid}/environ`) && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DATABASE_URL=${db.url}`));
+        .filter((pid) => pid !== '' && environOf(pid).includes(`DATABASE_URL=${db.url}`));
     for (let i = 0; i < 50 && ours().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(ours(), [], 'the scheduler exited');
   } finally {
