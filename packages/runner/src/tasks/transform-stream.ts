@@ -64,6 +64,8 @@ export const transformedManifestSchema = z.object({
       plaintextType: z.enum(outputTypes).nullable().default(null),
       /** An encrypted column's key and mode (absent in manifests written before they were recorded). */
       encryption: z.object({ keyName: z.string(), mode: z.enum(['randomized', 'deterministic']) }).nullable().default(null),
+      /** The type a transformation cast the column from (its staged type); null when it is not cast. */
+      castFrom: z.enum(outputTypes).nullable().default(null),
     }),
   ),
   /** Primary key columns as renamed (top-level keys only). */
@@ -230,7 +232,8 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
   // Merge keys are encrypted deterministically, so that equal keys still match; others randomized.
   const encryptionModeOf = (column: string): ColumnEncryptionMode => (input.mergeKeys.includes(column) ? 'deterministic' : 'randomized');
   const columns: TransformedManifest['columns'] = plan.columns.map((c) => {
-    const plain = c.castTo ?? outputTypeOf(typeOf.get(c.source) ?? 'string');
+    const staged = outputTypeOf(typeOf.get(c.source) ?? 'string');
+    const plain = c.castTo ?? staged;
     return {
       name: c.target,
       type: c.encryptionKeyName ? 'string' : plain,
@@ -238,12 +241,13 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
       encrypted: c.encryptionKeyName !== null,
       plaintextType: c.encryptionKeyName ? plain : null,
       encryption: c.encryptionKeyName ? { keyName: c.encryptionKeyName, mode: encryptionModeOf(c.target) } : null,
+      castFrom: plain === staged ? null : staged,
     };
   });
   if (input.metadata) {
     const collision = metadataColumnCollision(stream, columns.map((c) => c.name));
     if (collision !== null) throw new NonRetryableTaskError(collision);
-    for (const m of INGESTION_METADATA_COLUMNS) columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null, encryption: null });
+    for (const m of INGESTION_METADATA_COLUMNS) columns.push({ name: m.name, type: m.type, source: null, encrypted: false, plaintextType: null, encryption: null, castFrom: null });
   }
 
   // The table's field ids for these columns; when they cannot be planned (a column the table
