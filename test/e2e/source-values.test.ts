@@ -191,6 +191,29 @@ test("a column the source changed to strings fails the append's load at once, no
   assert.deepEqual(users.rows.map((r) => Number(r['id'])).sort(), [1, 2], 'nothing of the refused run was written');
 });
 
+test('an overwrite whose data gives a column another type replaces the column, and the run says so (QA round 47a F3)', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-overwritten-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 3 }));
+  const job = await createJob({ name: 'overwritten type', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_overwritten', mode: 'overwrite', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  const before = await readWithPyIceberg(stack.db.url, 'values_overwritten', 'users', false);
+  const oldId = before.schema.find((f) => f.name === 'id');
+  assert.equal(oldId?.type, 'long');
+  await writeFile(sourceFile, JSON.stringify({ records: 2, id_as_string: true }));
+  await stack.db.prisma.ingestionJob.update({ where: { id: job }, data: { sourceCatalogAt: new Date(0) } });
+  const run = await runJob(job);
+  assert.equal(run.state, 'success', JSON.stringify(run.tasks.map((t) => [t.task_id, t.state, t.error])));
+  const after = await readWithPyIceberg(stack.db.url, 'values_overwritten', 'users', false);
+  const newId = after.schema.find((f) => f.name === 'id');
+  assert.equal(newId?.type, 'string');
+  const detail = await stack.api<{ warnings: string[] }>('GET', `/api/runs/${run.run_id}`);
+  // before: no warning
+  assert.deepEqual(
+    detail.body.warnings.filter((w) => w.includes('was replaced')),
+    [`stream users: column id of values_overwritten.users was replaced, long by string, as an overwrite does with data of another type (a new field id ${String(newId?.id)}; earlier snapshots keep the long column)`],
+  );
+});
+
 test("a column the source typed as strings, then infers as numbers, loads the numbers as their text into the table's string column, and says so (QA round 44b F3)", { timeout: 180_000 }, async () => {
   // As source-file does when a CSV column's values all read as numbers in a later file.
   const sourceFile = path.join(testEnv.tmpDir, `source-inferred-${Date.now()}.json`);
@@ -515,6 +538,8 @@ test("a job that encrypts a column of a table holding it in plaintext (or writes
   const seventh = await runJob(await createJob(body(true, 2, 'overwrite', ['id'])));
   assert.equal(seventh.state, 'success');
   assert.deepEqual(await warnings(seventh.run_id), [
+    // The encrypted column holds strings: the table's long column is replaced (QA round 47a F3).
+    'stream users: column id of values_mixed.users was replaced, long by string, as an overwrite does with data of another type (a new field id 11; earlier snapshots keep the long column)',
     'stream users: column "id" of values_mixed.users held values written in plaintext before this job encrypted it; this overwrite replaces every row, ' +
       "but the table's earlier snapshots keep them until they expire (history.expire.max-snapshot-age-ms, 5 days unless the table sets it; set it lower, and the next load expires them)",
   ]);
