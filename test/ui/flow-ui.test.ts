@@ -467,6 +467,20 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Try 2' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Try 2' }).getAttribute('aria-pressed'), 'true', 'the latest try is shown first');
     await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();
+    // Before the run is known the page asks for try 1's lines; a slower answer than try 2's is not
+    // shown under try 2 (QA round 47b F1: it replaced them). Try 1's answer is held back here.
+    const slowFirst = await context.newPage();
+    await slowFirst.route(/\/logs\?try=1(&|$)/, async (route) => {
+      await sleep(1_500);
+      await route.continue();
+    });
+    await slowFirst.goto(page.url());
+    await slowFirst.getByTestId('task-log').getByText(/try 2 of \d+ failed/).first().waitFor({ timeout: 15_000 });
+    await sleep(2_500);
+    assert.equal(await slowFirst.getByRole('button', { name: 'Try 2' }).getAttribute('aria-pressed'), 'true');
+    assert.equal(await slowFirst.getByTestId('task-log').getByText(/try 1 of \d+ failed/).count(), 0, "try 1's late answer is not shown under try 2");
+    assert.ok((await slowFirst.getByTestId('task-log').getByText(/try 2 of \d+ failed/).count()) > 0, "try 2's lines are still shown");
+    await slowFirst.close();
     await page.getByRole('button', { name: 'Try 1' }).click();
     await until('try 1 to be shown', async () => (await page.getByRole('button', { name: 'Try 1' }).getAttribute('aria-pressed')) === 'true');
     await page.getByTestId('task-log').getByText(LOAD_ERROR, { exact: true }).waitFor();

@@ -85,16 +85,21 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     setEarlierError(null);
   }, [runId, taskId, mapIndex, tryNumber]);
   useEffect(() => {
+    // An answer for a try no longer shown is dropped: before the run is known the page asks for
+    // try 1, then for the latest, and a slower first answer put try 1's lines under it (QA round 47b F1).
+    let shownTry = true;
     const q = new URLSearchParams({ try: String(tryNumber) });
     if (mapIndex >= 0) q.set('map_index', String(mapIndex));
     api
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => {
+        if (!shownTry) return;
         setError(null);
         // Lines the live stream already shows that this read does not reach are newer: they stay.
         setLog((cur) => (cur !== null && a.offset + a.lines.length < cur.first ? cur : placeLines(cur, a.offset, a.lines)));
       })
       .catch((err: unknown) => {
+        if (!shownTry) return;
         if (err instanceof ApiError && err.status === 404) {
           setError(null);
           setMissing(err.message);
@@ -103,6 +108,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           retryLater();
         }
       });
+    return () => {
+      shownTry = false;
+    };
   }, [api, runId, taskId, mapIndex, tryNumber, attempt, retryLater]);
 
   const status = useLive(
