@@ -433,6 +433,14 @@ describe('runs and tasks', () => {
     assert.equal(job.body.skipped_fire_at, fire(10).toISOString());
     const runs = (await req('GET', `/api/airbyte/ingest/${own}/runs`)).body.runs as { logical_date: string }[];
     assert.ok(!runs.some((r) => r.logical_date === fire(10).toISOString()), 'the skipped fire has no run');
+    // A changed schedule forgets the old one's skipped fire (QA round 47b F4: the page showed it
+    // under the new schedule as "latest fire with no run"); a skip of the new one is named again.
+    const changed = await req('PATCH', `/api/airbyte/ingest/${own}`, { schedule: '@daily', timezone: 'Asia/Kolkata' });
+    assert.equal(changed.status, 200, changed.text);
+    assert.equal(changed.body.skipped_fire_at, null, 'the old schedule\'s skipped fire is forgotten');
+    const daily = new Date(Date.UTC(2026, 0, 6, 18, 30));
+    assert.equal(await api.engine.schedules.createScheduledRun(own, daily), null, "the new schedule's fire while a run waits: no run");
+    assert.equal((await req('GET', `/api/airbyte/ingest/${own}`)).body.skipped_fire_at, daily.toISOString());
     await req('DELETE', `/api/airbyte/ingest/${own}`);
   });
 

@@ -295,10 +295,12 @@ export class Schedules {
     await this.dispatcher.dispatch(r.dispatches);
     // Older runs waited with a slot free (a resume makes its catch-up runs first): they start first.
     if (r.startQueued) await this.dispatcher.dispatch(await sqlTransaction(this.prisma, (sql) => this.store.startQueuedRuns(sql, [jobId])));
-    if (r.skipped) {
-      // Kept, so that the make-up of missed fires knows this one made no run on purpose.
+    if (r.skipped && schedule !== null) {
+      // Kept, so that the make-up of missed fires knows this one made no run on purpose; not
+      // when the schedule changed meanwhile (a change forgets the old schedule's skipped fire).
       await this.prisma.$executeRaw`
-        UPDATE ingestion_jobs SET skipped_fire_at = ${logicalDate} WHERE id = ${jobId}::uuid AND (skipped_fire_at IS NULL OR skipped_fire_at < ${logicalDate})`;
+        UPDATE ingestion_jobs SET skipped_fire_at = ${logicalDate}
+        WHERE id = ${jobId}::uuid AND schedule_set_at = ${schedule.scheduleSetAt} AND (skipped_fire_at IS NULL OR skipped_fire_at < ${logicalDate})`;
       if (o.sayIfSkipped ?? true) {
         this.logger.info('schedule fire skipped: the job runs max_active_runs runs and its scheduled run already waits queued (catchup is off)', {
           jobId,

@@ -363,7 +363,8 @@ export class JobService {
         ...(body.catchup === undefined ? {} : { catchup: body.catchup }),
         ...(body.max_active_runs === undefined ? {} : { maxActiveRuns: body.max_active_runs }),
         ...(reactivated ? { scheduleActiveSince: new Date() } : {}),
-        ...(rescheduled ? { scheduleSetAt: new Date() } : {}),
+        // The old schedule's skipped fire is none of the new one's (QA round 47b F4).
+        ...(rescheduled ? { scheduleSetAt: new Date(), skippedFireAt: null } : {}),
         ...(config === null
           ? {}
           : {
