@@ -194,6 +194,16 @@ for (const backend of backends) {
       });
     }
 
+    test('deletePrefix over more than one listing page (S3 lists 1,000 keys a page) deletes every object, `last` after them', async () => {
+      const prefix = 'paged/r1/';
+      const last = `${prefix}extract-manifest.json`;
+      const keys = [last, ...Array.from({ length: 2_100 }, (_, i) => `${prefix}raw/part-${String(i).padStart(5, '0')}.jsonl`)];
+      for (let i = 0; i < keys.length; i += 100) await Promise.all(keys.slice(i, i + 100).map((k) => store.put(k, 'x')));
+      await store.put('paged/r10/kept.json', 'x');
+      assert.equal(await store.deletePrefix(prefix, { last }), keys.length);
+      assert.deepEqual(await collect(store.list('paged/')), ['paged/r10/kept.json']);
+    });
+
     test('copy makes a second object with the same bytes and leaves the first; a missing source fails', async () => {
       const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
       await store.put('copy/src/a b.bin', body);

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { errorMessage } from '@sluice/core';
-import { assertKey, assertPrefix, keyOfUri, keysWithLast, movePrefixBy, uriOfKey } from './keys.ts';
+import { assertKey, assertPrefix, keyOfUri, movePrefixBy, uriOfKey } from './keys.ts';
 import type { ObjectInfo, ObjectStore, PrefixOptions } from './object-store.ts';
 
 export interface S3ObjectStoreOptions {
@@ -190,10 +190,17 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.s3Key(key) }));
   }
 
+  /**
+   * Deletes page by page as the listing goes (a listing continues after the last key it gave, so
+   * deleting what it gave skips nothing), holding at most one batch of keys: a dropped table's
+   * prefix may hold millions.
+   */
   async deletePrefix(prefix: string, options: PrefixOptions = {}): Promise<number> {
-    const { others, last } = await keysWithLast(this.list(prefix), options.last);
-    for (let i = 0; i < others.length; i += 1000) {
-      const batch = others.slice(i, i + 1000);
+    let n = 0;
+    let last: string | undefined;
+    let batch: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
       const out = await this.client.send(
         new DeleteObjectsCommand({
           Bucket: this.bucket,
@@ -205,10 +212,21 @@ export class S3ObjectStore implements ObjectStore {
         const first = failed[0];
         throw new Error(`deleting ${failed.length} objects under ${this.rootUrl}/${prefix} failed: ${first?.Key}: ${first?.Message}`);
       }
+      n += batch.length;
+      batch = [];
+    };
+    for await (const { key } of this.list(prefix)) {
+      if (key === options.last) last = key;
+      else batch.push(key);
+      if (batch.length === 1000) await flush();
     }
+    await flush();
     await this.#abortUploads(prefix);
-    if (last !== undefined) await this.delete(last);
-    return others.length + (last === undefined ? 0 : 1);
+    if (last !== undefined) {
+      await this.delete(last);
+      n++;
+    }
+    return n;
   }
 
   /**

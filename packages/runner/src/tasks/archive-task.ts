@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { extractManifestKey, readExtractManifest, readExtractManifestAt, type ExtractedStream } from '@sluice/connectors';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
-import { archivePrefix, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
+import { archivedKey, archivePrefix, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
 import { storedTransformations } from './transform-stream.ts';
 import { saveSharedState } from './stream-state.ts';
 
@@ -67,7 +67,7 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
     if (saved === 'superseded') ctx.log.warn('the connector\'s global state was not saved: a run that read the source after this one saved its own');
   }
   // A retry after a move that finished finds the manifest in the archive.
-  const manifest = staged ?? (await readExtractManifestAt(deps.store, `${archivePrefix(ctx.run.id)}extract-manifest.json`));
+  const manifest = staged ?? (await readExtractManifestAt(deps.store, archivedKey(ctx.run.id, manifestKey)));
   let output: ArchiveOutput;
   let failure: string | null;
   if (!manifest) {

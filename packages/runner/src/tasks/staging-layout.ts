@@ -8,6 +8,12 @@ import { streamKeySegment } from '@sluice/connectors';
  */
 export const stagingPrefix = (runId: string): string => `staging/${runId}/`;
 export const archivePrefix = (runId: string): string => `archive/${runId}/`;
+/** Where archive's move of the run's staging puts one of its keys. */
+export function archivedKey(runId: string, stagingKey: string): string {
+  const from = stagingPrefix(runId);
+  if (!stagingKey.startsWith(from)) throw new Error(`${stagingKey} is not under ${from}`);
+  return archivePrefix(runId) + stagingKey.slice(from.length);
+}
 /** One encoding of a stream name in keys, extract's: any name (`..` too) is one safe path segment. */
 const seg = streamKeySegment;
 
