@@ -182,7 +182,14 @@ test("a column the source changed to strings fails the append's load at once, no
   const job = await createJob({ name: 'stringed', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_stringed', mode: 'append', streams: ['users'] });
   assert.equal((await runJob(job)).state, 'success');
   await writeFile(sourceFile, JSON.stringify({ records: 4, id_as_string: true }));
-  // Before: this run loaded ids "u3" and "u4" as NULL and succeeded; the advice was a cast to long alone.
+  // Before: this run loaded ids "u3" and "u4" as NULL and succeeded; the advice was a cast to long
+  // alone, and then a cast while its values read as long values, with none of these doing so (QA round 47a F2).
+  assertLoadFailedOnce(
+    await runJob(job),
+    /^values_stringed\.users: column "id" has type long in the table but string in the data; .*\. Its values include "u[34]", which does not read as a long value, so a cast cannot load them: load into a new table, or overwrite this one \(mode overwrite replaces the column\): delete this job/,
+  );
+  // Strings that read as whole numbers: the cast is the advice.
+  await writeFile(sourceFile, JSON.stringify({ records: 2, id_as_string: true, extra_users: [{ id: '3', seq: 3 }, { id: '4', seq: 4 }] }));
   assertLoadFailedOnce(
     await runJob(job),
     /^values_stringed\.users: column "id" has type long in the table but string in the data; .*\. To load it while its values read as long values, cast "id" to long with a column transformation \(transformation_type "cast", target_type "long"\); otherwise load into a new table, or overwrite this one \(mode overwrite replaces the column\): delete this job/,

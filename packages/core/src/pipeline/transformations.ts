@@ -3,6 +3,9 @@ import { ValidationError, type FieldIssue } from '../errors/index.ts';
 /** Target types a `cast` transformation may name. */
 export const CAST_TYPES = ['string', 'long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp'] as const;
 export type CastType = (typeof CAST_TYPES)[number];
+export function isCastType(t: string): t is CastType {
+  return (CAST_TYPES as readonly string[]).includes(t);
+}
 
 /** One column transformation, normalised from either form the contract accepts. */
 export interface ColumnTransformation {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { NonRetryableTaskError, UnclearableTaskError, ValidationError, assertNever, errorMessage } from '@sluice/core';
-import { ambiguousMergeKey, icebergTableName } from '@sluice/core/pipeline';
+import { ambiguousMergeKey, icebergTableName, isCastType } from '@sluice/core/pipeline';
 import { isEncryptedValue } from '@sluice/crypto';
 import { makeProcessDir, readExtractManifest } from '@sluice/connectors';
 import type { DataHubPublisher } from '@sluice/datahub';
@@ -10,7 +10,7 @@ import { ColumnCaseCollisionError, IncompatibleSchemaError, NoSuchTableError, wr
 import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
-import { readTransformedManifest, type TransformedManifest } from './transform-stream.ts';
+import { readTransformedManifest, valueNotCastingTo, type TransformedManifest } from './transform-stream.ts';
 import { dropPendingState, holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
@@ -747,14 +747,26 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
         // values stay whole (QA round 31: the cast was the only advice, and fails on a fraction).
         const widened = (err.tableType === 'int' || err.tableType === 'long') && (err.inputType === 'double' || err.inputType === 'float' || err.inputType.startsWith('decimal'));
         const cast = `cast ${JSON.stringify(err.column)} to ${err.tableType} with a column transformation (transformation_type "cast", target_type "${err.tableType}")`;
+        // A value the cast would refuse makes that advice wrong for this data (QA round 47a F2:
+        // "u1100" as a long); looking for one is advice only, and fails nothing of its own.
+        const refused =
+          encrypted || widened || !isCastType(err.tableType)
+            ? null
+            : await valueNotCastingTo(deps.store, tm, err.column, err.tableType, deps.duckdb ?? {}, ctx.signal).catch((lookErr: unknown) => {
+                ctx.log.warn(`could not look for a value of ${err.column} that does not read as ${err.tableType}: ${errorMessage(lookErr)}`);
+                return null;
+              });
         throw new NonRetryableTaskError(
           encrypted
             ? `${err.message}: the job encrypts ${JSON.stringify(err.column)}, and an encrypted column holds strings, so the table's ${err.tableType} column cannot take it. ` +
                 `To load it, load into a new table (another schema_name), or overwrite this one (mode overwrite replaces the column with the encrypted one): ${RECREATE_FOR}`
             : widened
               ? `${err.message}. To load it while its values stay whole numbers, ${cast}; once they have fractions, load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`
-              : // The cast fits only values that read as the table's type (QA round 37a F4: "A1" as a long).
-                `${err.message}. To load it while its values read as ${err.tableType} values, ${cast}; otherwise load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`,
+              : refused !== null
+                ? `${err.message}. Its values include ${JSON.stringify(refused)}, which does not read as a ${err.tableType} value, so a cast cannot load them: ` +
+                  `load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`
+                : // The cast fits only values that read as the table's type (QA round 37a F4: "A1" as a long).
+                  `${err.message}. To load it while its values read as ${err.tableType} values, ${cast}; otherwise load into a new table, or overwrite this one (mode overwrite replaces the column): ${RECREATE_FOR}`,
           { cause: err },
         );
       }

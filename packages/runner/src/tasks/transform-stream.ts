@@ -406,3 +406,28 @@ export async function readTransformedManifest(store: ObjectStore, runId: string,
   if (!(await store.head(key))) throw new NonRetryableTaskError(`stream "${stream}" of run ${runId} was not transformed (${key} is missing)`);
   return transformedManifestSchema.parse(JSON.parse((await store.get(key)).toString('utf8')));
 }
+
+/**
+ * A value of `column` in a stream's transformed files that a cast to `type` refuses (transform's
+ * own rule, castFits), as text; null when every value casts. Load names one when it refuses a
+ * column whose type changed, so its advice to cast is not given where the cast would fail.
+ */
+export async function valueNotCastingTo(
+  store: ObjectStore,
+  tm: TransformedManifest,
+  column: string,
+  type: CastType,
+  settings: TaskDuckDbSettings,
+  signal: AbortSignal,
+): Promise<string | null> {
+  if (tm.files.length === 0) return null;
+  return withDuckDb(async (db, scratch) => {
+    const files = await readableFiles(store, tm.files.map((f) => f.key), scratch, 'transformed', '.parquet', signal);
+    const c = ident(column);
+    const found = await db.runAndReadAll(
+      `SELECT CAST(${c} AS VARCHAR) FROM read_parquet([${files.map(lit).join(', ')}]) WHERE ${c} IS NOT NULL AND NOT coalesce(${castFits(c, type)}, false) LIMIT 1`,
+    );
+    const v = found.getRows()[0]?.[0];
+    return typeof v === 'string' ? v : null;
+  }, settings);
+}
