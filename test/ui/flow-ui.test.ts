@@ -524,6 +524,28 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Try 2' }).click();
     await until('try 2 to be shown', async () => (await page.locator('.page-head .state-badge').getAttribute('data-state')) === 'success');
     await page.close();
+
+    // Try 1 made long: its earlier lines a page at a time. A page asked for and answered after try 2
+    // was chosen is not put among try 2's lines (before: it was, as the first read's was; QA round 47b F1).
+    const load = await stack.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'load', mapIndex: 0 } });
+    await stack.db.prisma.taskLog.createMany({
+      data: Array.from({ length: 5_100 }, (_, i) => ({ taskInstanceId: load.id, tryNumber: 1, level: 'info', message: `try 1 chatter ${i + 1}` })),
+    });
+    const paged = await context.newPage();
+    await paged.route(/\/logs\?.*offset=/, async (route) => {
+      await sleep(1_500);
+      await route.continue();
+    });
+    await paged.goto(`${stack.url}/runs/${runId}/tasks/load?map_index=0&try=1`);
+    const earlier = paged.getByTestId('log-earlier');
+    await earlier.getByRole('button').click();
+    await paged.getByRole('button', { name: 'Try 2' }).click();
+    await until('try 2 to be shown', async () => (await paged.locator('.page-head .state-badge').getAttribute('data-state')) === 'success');
+    await paged.getByTestId('task-log').getByText(/try 2 of \d+ started/).waitFor();
+    await sleep(2_500);
+    assert.equal(await paged.getByTestId('task-log').getByText(/^try 1 /).count(), 0, "try 1's late page is not shown under try 2");
+    assert.equal(await earlier.count(), 0, 'try 2 has no earlier lines to show');
+    await paged.close();
   });
 
   test('a running run is cancelled from its page', async () => {

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { LogLine, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
@@ -79,11 +79,16 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   // The documented logs route first; the live stream takes over with the same try from its start.
   // A read that failed (PostgreSQL away) is made again, and its error goes once one succeeds (QA round 28).
   const { attempt, retryLater } = useRetryRead();
+  /** The try shown now: a "Show earlier" answer for another is dropped. */
+  const shownKey = `${runId}\n${taskId}\n${mapIndex}\n${tryNumber}`;
+  const shownRef = useRef(shownKey);
   useEffect(() => {
+    shownRef.current = shownKey;
     setLog(null);
     setMissing(null);
     setEarlierError(null);
-  }, [runId, taskId, mapIndex, tryNumber]);
+    setLoadingEarlier(false);
+  }, [shownKey]);
   useEffect(() => {
     // An answer for a try no longer shown is dropped: before the run is known the page asks for
     // try 1, then for the latest, and a slower first answer put try 1's lines under it (QA round 47b F1).
@@ -138,14 +143,22 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     const q = new URLSearchParams({ try: String(tryNumber), offset: String(from), limit: String(omitted - from) });
     if (mapIndex >= 0) q.set('map_index', String(mapIndex));
     setLoadingEarlier(true);
+    // Answered after another try was chosen, it is not that try's (as the first read's, above).
+    const asked = shownKey;
+    const stillShown = (): boolean => shownRef.current === asked;
     api
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => {
+        if (!stillShown()) return;
         setEarlierError(null);
         setLog((cur) => (cur === null ? cur : placeLines(cur, from, a.lines)));
       })
-      .catch((err: unknown) => setEarlierError(err instanceof Error ? err.message : String(err)))
-      .finally(() => setLoadingEarlier(false));
+      .catch((err: unknown) => {
+        if (stillShown()) setEarlierError(err instanceof Error ? err.message : String(err));
+      })
+      .finally(() => {
+        if (stillShown()) setLoadingEarlier(false);
+      });
   };
   // A try the task has not reached (a queued task's first, a retry not started) is no error: its
   // lines arrive live once it starts. A try beyond the task's tries, or of a task that has ended,
