@@ -491,6 +491,12 @@ describe('run lifecycle', () => {
       logs.some((l) => l.message === "try 1 of 1 ended unfinished, and is retried at once; it does not count against the task's tries: runner stopping-runner stopped before the try finished"),
       logs.map((l) => l.message).join('\n'),
     );
+    // The stopped try is kept as one that did not count, not as a failure of its own (QA round 47b
+    // F3: the run page showed it red, "try 1 failed"); the try after it counts.
+    const done = await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: extract.id } });
+    const earlier = done.earlierTries as { try_number: number; state: string; counted: boolean }[];
+    assert.deepEqual(earlier.map((e) => [e.try_number, e.state, e.counted]), [[1, 'failed', false]]);
+    assert.equal(done.tryUncharged, false, 'the flag went with the try it was for');
   });
 
   it('a try that had done its work when the cancel came shows it: its cancelled instance gets its rows and says so', async () => {

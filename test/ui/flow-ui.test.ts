@@ -548,6 +548,41 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await paged.close();
   });
 
+  test("a try cut short by its runner's graceful stop shows as interrupted and not counted, not as failed (QA round 47b F3)", async () => {
+    const { jobId } = await createJob({ name: 'slow, interrupted' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const extract = async (): Promise<{ state: string; tryNumber: number }> =>
+      stack.db.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' }, select: { state: true, tryNumber: true } });
+    await until('extract to run', async () => (await extract()).state === 'running');
+    // A deploy: the runner stops, its try is cut short, and a new runner takes the retry at once.
+    await stack.restartRunner();
+    await until("extract's second try to run", async () => {
+      const e = await extract();
+      return e.state === 'running' && e.tryNumber === 2;
+    });
+    const run = await stack.api('GET', `/api/runs/${runId}`, stack.devToken);
+    const tasks = run.body.tasks as { task_id: string; max_tries: number; earlier_tries: { try_number: number; state: string; counted: boolean }[] }[];
+    const view = tasks.find((t) => t.task_id === 'extract');
+    assert.deepEqual(view?.earlier_tries.map((e) => [e.try_number, e.state, e.counted]), [[1, 'failed', false]]);
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    const bar = page.locator('.timeline-row[data-task="extract"] .timeline-bar-earlier');
+    await bar.waitFor();
+    // Before: "extract: try 1 failed, …", drawn red.
+    assert.match((await bar.getAttribute('title')) ?? '', /^extract: try 1 interrupted \(not counted\), \d/);
+    assert.match((await bar.getAttribute('style')) ?? '', /background: rgb\(238, 130, 238\)/, "violet, Airflow's colour for a try restarted from outside it");
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract?try=1`);
+    await page.getByTestId('try-facts').waitFor();
+    assert.match(
+      (await page.getByTestId('try-facts').textContent()) ?? '',
+      new RegExp(`^try 1, an earlier one: interrupted by its runner's stop, not counted, .+ · the latest is try 2 of ${view?.max_tries ?? 0} \\(1 interrupted, not counted\\)$`),
+    );
+    assert.equal(await page.locator('.page-head .state-badge').getAttribute('data-state'), 'interrupted');
+    await shot(page, 'dev-12d-task-log-interrupted-try');
+    await stack.api('POST', `/api/runs/${runId}/cancel`, stack.devToken);
+    await page.close();
+  });
+
   test('a running run is cancelled from its page', async () => {
     // A slow extract: the cancel below must come while it runs, after the pages opened meanwhile.
     const { jobId } = await createJob({ name: 'cancel me (slow)' });

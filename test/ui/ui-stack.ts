@@ -99,6 +99,8 @@ export interface UiStack {
   /** The object store the API and the runner share (staging, archives, tables). */
   store: ObjectStore;
   api(method: string, route: string, token: string | null, body?: unknown): Promise<{ status: number; body: ApiBody }>;
+  /** Stops the runner as a deploy does (its running tries cut short after 300 ms) and starts another. */
+  restartRunner(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -153,15 +155,9 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
     catalog = openCatalog({ type: 'sql', uri: db.url, store, logger });
     handlers = createIngestionHandlers({ store, keyring, catalog, connectorsDir: o.realPipeline.connectorsDir, datahub: null, publicUrl: url });
   }
-  const runner: RunningRunner = await startRunner({
-    prisma: db.prisma,
-    redisUrl: testEnv.redisUrl,
-    queuePrefix,
-    logger,
-    concurrency: 4,
-    handlers,
-    heartbeatMs: 250,
-  });
+  const start = (): Promise<RunningRunner> =>
+    startRunner({ prisma: db.prisma, redisUrl: testEnv.redisUrl, queuePrefix, logger, concurrency: 4, handlers, heartbeatMs: 250, stopWaitMs: 300 });
+  let runner = await start();
   return {
     url,
     db,
@@ -176,6 +172,10 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
       const res = await fetch(`${url}${route}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       const text = await res.text();
       return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as ApiBody) };
+    },
+    async restartRunner() {
+      await runner.close();
+      runner = await start();
     },
     async close() {
       await server.close();

@@ -597,7 +597,8 @@ export class StateStore {
         UPDATE task_instances ti
         SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, updated_at = ${now},
             earlier_tries = CASE WHEN was.state <> 'running' AND was.started_at IS NOT NULL
-              THEN sluice_with_try(was.earlier_tries, was.try_number, 'failed', was.started_at, was.ended_at) ELSE was.earlier_tries END,
+              THEN sluice_with_try(was.earlier_tries, was.try_number, 'failed', was.started_at, was.ended_at, NOT was.try_uncharged) ELSE was.earlier_tries END,
+            try_uncharged = false,
             started_at = CASE WHEN was.state <> 'running' THEN NULL ELSE was.started_at END,
             error = CASE WHEN was.state <> 'running' AND was.started_at IS NOT NULL
               THEN 'run cancelled before try ' || (was.try_number + 1) || ' started; try ' || was.try_number || ' failed: ' || COALESCE(was.error, 'no error recorded')
@@ -684,7 +685,7 @@ export class StateStore {
         UPDATE task_instances
         SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, clearable = true, started_at = NULL, ended_at = NULL,
             next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()},
-            earlier_tries = sluice_with_try(earlier_tries, try_number, state::text, started_at, ended_at)
+            earlier_tries = sluice_with_try(earlier_tries, try_number, state::text, started_at, ended_at, NOT try_uncharged), try_uncharged = false
         WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
     if (run.state === 'running') return this.#evaluateRuns(sql, [{ run, rows: undefined }]);
@@ -760,7 +761,8 @@ export class StateStore {
             -- the counts are the new try's own, from 0 (QA round 28: a retry's count started from the lost try's)
             rows = 0, bytes = 0,
             -- the try before this one did not succeed (a success is cleared before it runs again); a lost one ended at its last sign of life
-            earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at))
+            earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at), NOT ti.try_uncharged),
+            try_uncharged = false
         FROM dag_runs r,
              unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
                AS req(id, prev_try, runner_id)
@@ -940,7 +942,7 @@ export class StateStore {
       const changed = await sql.execute`
         UPDATE task_instances
         SET state = ${to}::text::"TaskState", ended_at = GREATEST(${endedAt}::timestamptz, started_at), error = ${outcome.error}, clearable = ${retry || outcome.clearable !== false}::boolean,
-            next_retry_at = ${retryAt}::timestamptz, max_tries = max_tries + ${uncharged ? 1 : 0}::int, updated_at = ${now}
+            next_retry_at = ${retryAt}::timestamptz, max_tries = max_tries + ${uncharged ? 1 : 0}::int, try_uncharged = ${uncharged}::boolean, updated_at = ${now}
         WHERE id = ${current.id}::uuid AND run_id = ${entry.run.id}::uuid AND state = 'running'
           AND try_number = ${t.tryNumber}::int AND runner_id = ${t.runnerId}
           AND (${report.heartbeatBefore ?? null}::timestamptz IS NULL OR heartbeat_at < ${report.heartbeatBefore ?? null}::timestamptz)`;

@@ -80,7 +80,14 @@ export type TaskViewSource = Pick<
 
 /** `task_instances.earlier_tries` as the state store writes it (PostgreSQL's jsonb times: `…+00:00`). */
 const storedEarlierTries = z.array(
-  z.object({ try_number: z.number().int(), state: z.enum(TASK_STATES), started_at: z.string(), ended_at: z.string().nullable() }),
+  z.object({
+    try_number: z.number().int(),
+    state: z.enum(TASK_STATES),
+    started_at: z.string(),
+    ended_at: z.string().nullable(),
+    // Absent from tries recorded before it was (each counted then).
+    counted: z.boolean().default(true),
+  }),
 );
 
 function earlierTriesView(stored: unknown): EarlierTryView[] {
@@ -89,6 +96,7 @@ function earlierTriesView(stored: unknown): EarlierTryView[] {
     state: t.state,
     started_at: new Date(t.started_at).toISOString(),
     ended_at: t.ended_at === null ? null : new Date(t.ended_at).toISOString(),
+    counted: t.counted,
   }));
 }
 

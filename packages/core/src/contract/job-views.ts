@@ -123,6 +123,9 @@ export const earlierTryView = z
     state: z.enum(TASK_STATES).describe('how the try ended: failed for a try that was retried; for a cleared try, the state it had'),
     started_at: timestamp,
     ended_at: timestamp.nullable().describe("null when the try's end is not known"),
+    counted: z
+      .boolean()
+      .describe("false for a try cut short by its runner's graceful stop (a deploy, a restart): retried at once, it does not count against the task's tries (max_tries grew by one)"),
   })
   .meta({ id: 'EarlierTry' });
 export type EarlierTryView = z.output<typeof earlierTryView>;

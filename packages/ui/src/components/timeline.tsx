@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { elapsed, formatDuration, taskName } from '../lib/format.ts';
-import { STATE_COLOURS, stateLabel } from '../lib/states.ts';
+import { STATE_COLOURS, earlierTryState, stateLabel } from '../lib/states.ts';
 import { Link } from '../router.tsx';
 import type { LiveEarlierTry, LiveTask } from '../shared/events.ts';
 import { taskLogPath } from './dag-graph.tsx';
@@ -11,7 +11,7 @@ function earlierEnd(t: LiveEarlierTry): string {
 }
 
 function earlierInWords(t: LiveEarlierTry): string {
-  return `try ${t.try_number} ${stateLabel(t.state)}, ${t.ended_at === null ? 'end not known' : formatDuration(elapsed(t.started_at, t.ended_at) ?? 0)}`;
+  return `try ${t.try_number} ${stateLabel(earlierTryState(t))}${t.counted ? '' : ' (not counted)'}, ${t.ended_at === null ? 'end not known' : formatDuration(elapsed(t.started_at, t.ended_at) ?? 0)}`;
 }
 
 /**
@@ -58,7 +58,7 @@ export function Timeline({ runId, runStartedAt, tasks, now, running }: { runId: 
                   className="timeline-bar timeline-bar-earlier"
                   data-try={e.try_number}
                   title={`${name}: ${earlierInWords(e)}`}
-                  style={{ left: at(e.started_at), width: width(Date.parse(earlierEnd(e)) - Date.parse(e.started_at)), background: STATE_COLOURS[e.state] }}
+                  style={{ left: at(e.started_at), width: width(Date.parse(earlierEnd(e)) - Date.parse(e.started_at)), background: STATE_COLOURS[earlierTryState(e)] }}
                 />
               ))}
               {t.started_at !== null ? (

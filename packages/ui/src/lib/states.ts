@@ -1,6 +1,7 @@
-import type { RunStateName, TaskStateName } from '../shared/events.ts';
+import type { LiveEarlierTry, RunStateName, TaskStateName } from '../shared/events.ts';
 
-export type AnyState = RunStateName | TaskStateName | 'none';
+/** `interrupted`: an earlier try cut short by its runner's graceful stop (not a state the API has). */
+export type AnyState = RunStateName | TaskStateName | 'interrupted' | 'none';
 
 /** Airflow's colours for its states, so the grid reads the way operators expect. */
 export const STATE_COLOURS: Record<AnyState, string> = {
@@ -13,8 +14,18 @@ export const STATE_COLOURS: Record<AnyState, string> = {
   upstream_failed: '#ffa500',
   skipped: '#ff69b4',
   cancelled: '#a9a9a9',
+  // Airflow's colour for a try restarted from outside it.
+  interrupted: '#ee82ee',
   none: '#ffffff',
 };
+
+/**
+ * How an earlier try is shown: one cut short by its runner's graceful stop (a deploy), retried at
+ * once and not counted, as interrupted, not failed (QA round 47b F3: it showed red, as a source failure).
+ */
+export function earlierTryState(t: LiveEarlierTry): AnyState {
+  return t.counted ? t.state : 'interrupted';
+}
 
 export const STATE_ORDER: AnyState[] = [
   'success',

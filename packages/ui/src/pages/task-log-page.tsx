@@ -11,7 +11,7 @@ import { ActionButton, ActionStatus, Crumbs, RedisWarning, useDocumentTitle } fr
 import { StateBadge } from '../components/state-mark.tsx';
 import { browserTimeZone, elapsed, formatDuration, shortId, taskName } from '../lib/format.ts';
 import { placeLines, type LogStretch } from '../lib/log-window.ts';
-import { stateLabel } from '../lib/states.ts';
+import { earlierTryState, stateLabel } from '../lib/states.ts';
 import { Link, useRouter } from '../router.tsx';
 import type { LiveEarlierTry, LiveRedis, LiveRun, LiveTask } from '../shared/events.ts';
 
@@ -22,8 +22,11 @@ import type { LiveEarlierTry, LiveRedis, LiveRun, LiveTask } from '../shared/eve
  * since an earlier one added tries (QA round 27: "try 1 of 8" for a try logged as 1 of 4).
  */
 function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: number; earlier: LiveEarlierTry | undefined }): ReactNode {
-  const latest = `try ${task.try_number} of ${task.max_tries}`;
-  const ended = earlier === undefined ? '' : `: ${stateLabel(earlier.state)}${earlier.ended_at === null ? '' : `, ${formatDuration(elapsed(earlier.started_at, earlier.ended_at))}`}`;
+  // A try a graceful stop cut short raised max_tries by one: said, so the count adds up.
+  const uncounted = task.earlier_tries.filter((e) => !e.counted).length;
+  const latest = `try ${task.try_number} of ${task.max_tries}${uncounted > 0 ? ` (${uncounted} interrupted, not counted)` : ''}`;
+  const endedAs = earlier === undefined ? '' : earlier.counted ? stateLabel(earlier.state) : "interrupted by its runner's stop, not counted";
+  const ended = earlier === undefined ? '' : `: ${endedAs}${earlier.ended_at === null ? '' : `, ${formatDuration(elapsed(earlier.started_at, earlier.ended_at))}`}`;
   let facts: string;
   if (tryNumber === task.try_number && earlier !== undefined) {
     // The latest try ended, and no try came after it: a clear waits to run the next one, or the
@@ -189,7 +192,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       <div className="page-head">
         <h1>Log: {label}</h1>
         {/* The shown try's state: an earlier try's own end (QA round 30: the latest's, above a failed try's log). */}
-        {task ? <StateBadge state={earlier?.state ?? task.state} /> : null}
+        {task ? <StateBadge state={earlier ? earlierTryState(earlier) : task.state} /> : null}
         <LiveIndicator status={status} />
       </div>
       <RedisWarning redis={redis} />

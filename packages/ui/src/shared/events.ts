@@ -97,6 +97,8 @@ export interface LiveEarlierTry {
   state: TaskStateName;
   started_at: string;
   ended_at: string | null;
+  /** false: cut short by its runner's graceful stop, retried at once and not counted against the tries. */
+  counted: boolean;
 }
 
 export interface LiveTask extends LiveTaskMark {
