@@ -344,6 +344,35 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       await assert.rejects(table.merge({ format: 'ndjson', files: [batch], columns: cols }, { keys: ['id'], newestBy: 'nope' }), /newestBy: column nope is not in the data/);
     });
 
+    test("merge on a cursor holding numbers' text orders a key's rows by the numbers (newestByNumber), a long's beyond a double's precision too", async () => {
+      const cols: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'seq', type: 'string' },
+        { name: 'v', type: 'string' },
+      ];
+      const table = await h.catalog.createTable('raw', 'text_cursor', cols);
+      const rows = [
+        // As text "10" < "9"; as numbers 10 wins, though read first.
+        { id: 1, seq: '10', v: 'ten' },
+        { id: 1, seq: '9', v: 'nine' },
+        // 2^53 + 1 and 2^53: one double, two longs.
+        { id: 2, seq: '9007199254740993', v: 'greater' },
+        { id: 2, seq: '9007199254740992', v: 'lesser' },
+        // Text that reads as no number sorts as a missing value: the number wins.
+        { id: 3, seq: '5', v: 'five' },
+        { id: 3, seq: 'n/a', v: 'none' },
+      ];
+      const long = await table.merge({ format: 'ndjson', files: [await h.ndjson('text-cursor-1.ndjson', rows)], columns: cols }, { keys: ['id'], newestBy: 'seq', newestByNumber: 'long' });
+      assert.equal(long.mergeDuplicateRows, 3);
+      assert.deepEqual(sortById((await h.read('raw', 'text_cursor')).rows).map((r) => [r['id'], r['v']]), [[1, 'ten'], [2, 'greater'], [3, 'five']]);
+      const doubles = [
+        { id: 4, seq: '1e+20', v: 'big' },
+        { id: 4, seq: '99.5', v: 'small' },
+      ];
+      await table.merge({ format: 'ndjson', files: [await h.ndjson('text-cursor-2.ndjson', doubles)], columns: cols }, { keys: ['id'], newestBy: 'seq', newestByNumber: 'double' });
+      assert.equal(new Map((await h.read('raw', 'text_cursor')).rows.map((r) => [r['id'], r['v']])).get(4), 'big');
+    });
+
     test('merge whose keys match nothing appends without rewriting any file', async () => {
       const table = await h.catalog.loadTable('raw', 'kv');
       const input = await h.ndjson('merge-c.ndjson', [{ id: 1000, v: 'n' }]);

@@ -76,6 +76,12 @@ export interface MergeOptions extends WriteOptions {
    */
   newestBy?: string;
   /**
+   * The numbers `newestBy`'s text holds, when it holds a number's text (a number cast to a
+   * string): its rows are ordered by those numbers, not by the text ("10" after "2"); a value that
+   * reads as none sorts as a missing one.
+   */
+  newestByNumber?: 'long' | 'double';
+  /**
    * A column marking deletions (a CDC source's `_ab_cdc_deleted_at`): a key whose winning row
    * has a value there is removed from the table, and that row is not added.
    */
@@ -371,7 +377,7 @@ export class IcebergTable {
         }
         const keyList = keyFields.map((k) => quoteIdent(k.name)).join(', ');
         const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
-        const newest = options.newestBy === undefined ? '' : `${quoteIdent(options.newestBy)} DESC NULLS LAST, `;
+        const newest = options.newestBy === undefined ? '' : `${newestOrder(options.newestBy, options.newestByNumber)} DESC NULLS LAST, `;
         const deleted = options.deletedBy === undefined ? null : quoteIdent(options.deletedBy);
         await c.run(
           `CREATE OR REPLACE TEMP TABLE merge_rows AS SELECT ${cols} FROM (
@@ -969,6 +975,13 @@ interface WrittenFiles {
  * start: `{runId}-{the first 12 hex digits of the task id's SHA-256}-`, so that the files of its
  * tries can be listed (`removeUncommittedFiles`); empty for a write without both ids.
  */
+/** What merge orders a key's rows by: the cursor column, or the numbers its text holds (MergeOptions.newestByNumber). */
+function newestOrder(column: string, number: 'long' | 'double' | undefined): string {
+  if (number === undefined) return quoteIdent(column);
+  // HUGEINT holds every long, and a long's text beyond a double's precision keeps its order.
+  return `TRY_CAST(${quoteIdent(column)} AS ${number === 'long' ? 'HUGEINT' : 'DOUBLE'})`;
+}
+
 function writeFilePrefix(options: { runId?: string | undefined; taskId?: string | undefined }): string {
   if (!options.runId || !options.taskId) return '';
   return `${options.runId}-${createHash('sha256').update(options.taskId).digest('hex').slice(0, 12)}-`;

@@ -88,7 +88,7 @@ export const CDC_DELETED_AT = '_ab_cdc_deleted_at';
 export function mergeOrderFor(
   extracted: { cursorField?: readonly string[] | undefined; jsonSchema: Record<string, unknown> } | undefined,
   tm: Pick<TransformedManifest, 'columns'>,
-): { newestBy?: string; deletedBy?: string; unsortedCursor?: string; notApplied: string[] } {
+): { newestBy?: string; newestByNumber?: 'long' | 'double'; deletedBy?: string; unsortedCursor?: string; notApplied: string[] } {
   const cursorField = extracted?.cursorField ?? [];
   const cursor = cursorField.length === 1 ? tm.columns.find((c) => c.source === cursorField[0]) : undefined;
   const deleted = tm.columns.find((c) => c.source === CDC_DELETED_AT);
@@ -96,16 +96,16 @@ export function mergeOrderFor(
   const lastRead = "of a key's rows in a batch, the last read is merged, not the newest";
   if (cursorField.length > 1) notApplied.push(`its cursor ${cursorField.join('.')} is a nested field, which merge cannot order rows by: ${lastRead}`);
   else if (cursorField.length === 1 && cursor === undefined) notApplied.push(`its cursor ${cursorField[0] ?? ''} is not among its columns (a transformation drops it): ${lastRead}`);
-  // A number cast to text does not sort as the number ('9' after '12'): QA round 47a F1, merge kept
-  // older rows by it. Other casts keep the order (a date ties a day's timestamps: the last read of them).
-  const cast = cursor !== undefined && !cursor.encrypted && (cursor.castFrom === 'long' || cursor.castFrom === 'double') && cursor.type === 'string' ? cursor : undefined;
-  if (cast) notApplied.push(`its cursor ${cursorField[0] ?? ''} is cast from ${cast.castFrom ?? ''} to string (column ${cast.name}), whose text does not sort as the numbers do: ${lastRead}`);
+  // A number cast to text does not sort as the number ('9' after '12'; QA round 47a F1: merge kept
+  // older rows by it): its rows are ordered by the number the text holds. Other casts keep the
+  // order (a date ties a day's timestamps: the last read of them).
+  const fromNumber = cursor !== undefined && cursor.type === 'string' && (cursor.castFrom === 'long' || cursor.castFrom === 'double') ? cursor.castFrom : undefined;
   const declared = (extracted?.jsonSchema['properties'] ?? {}) as Record<string, unknown>;
   if (deleted === undefined && Object.hasOwn(declared, CDC_DELETED_AT)) {
     notApplied.push(`the source marks a deleted row with ${CDC_DELETED_AT}, which a transformation drops: deletions are not applied, and a deleted key is merged as a row`);
   }
   return {
-    ...(cursor && !cursor.encrypted && !cast ? { newestBy: cursor.name } : {}),
+    ...(cursor && !cursor.encrypted ? { newestBy: cursor.name, ...(fromNumber ? { newestByNumber: fromNumber } : {}) } : {}),
     ...(cursor?.encrypted ? { unsortedCursor: cursor.name } : {}),
     ...(deleted ? { deletedBy: deleted.name } : {}),
     notApplied,
