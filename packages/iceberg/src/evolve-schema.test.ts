@@ -55,6 +55,8 @@ test("data of another type than a string column's is written as its text: the co
   }
   const replaced = evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'boolean' }], { replaceIncompatible: true });
   assert.deepEqual(replaced.schema.fields.find((f) => f.name === 'name'), { id: 4, name: 'name', required: false, type: 'boolean' });
+  assert.deepEqual(replaced.replaced, [{ name: 'name', fromType: 'string', toType: 'boolean', fieldId: 4 }], 'the replacement is said, for the run to warn of');
+  assert.deepEqual(evolveSchema('ns.t', base, 3, 1, [{ name: 'name', type: 'string' }, { name: 'extra', type: 'long' }], { replaceIncompatible: true }).replaced, []);
 });
 
 test('a required table column missing from the data is refused', () => {

@@ -8,6 +8,16 @@ export interface EvolvedSchema {
   schema: IcebergSchema;
   lastColumnId: number;
   changed: boolean;
+  /** The table's columns a column of another type replaced (`replaceIncompatible` only). */
+  replaced: ReplacedColumn[];
+}
+
+/** A table column an overwrite replaced with one of the data's type, under the same name and a new field id. */
+export interface ReplacedColumn {
+  name: string;
+  fromType: IcebergField['type'];
+  toType: IcebergField['type'];
+  fieldId: number;
 }
 
 /**
@@ -41,6 +51,7 @@ export function evolveSchema(
   const byName = new Map(fields.map((f) => [f.name, f]));
   let last = lastColumnId;
   let changed = false;
+  const replaced: ReplacedColumn[] = [];
   for (const c of columns) {
     const type = normalizeType(c.type);
     const existing = byName.get(c.name);
@@ -67,6 +78,7 @@ export function evolveSchema(
           fields = fields.map((f) => (f === existing ? field : f));
           identifierIds = identifierIds?.filter((id) => id !== existing.id);
           byName.set(c.name, field);
+          replaced.push({ name: c.name, fromType: existing.type, toType: type, fieldId: last });
           changed = true;
           continue;
         }
@@ -86,10 +98,10 @@ export function evolveSchema(
       missingRequired.map((f) => ({ path: `columns.${f.name}`, message: `${tableName}: required column ${f.name} (${f.type}) is missing from the data` })),
     );
   }
-  if (!changed) return { schema: current, lastColumnId, changed: false };
+  if (!changed) return { schema: current, lastColumnId, changed: false, replaced };
   const schema: IcebergSchema = { type: 'struct', 'schema-id': nextSchemaId, fields };
   if (identifierIds) schema['identifier-field-ids'] = identifierIds;
-  return { schema, lastColumnId: last, changed: true };
+  return { schema, lastColumnId: last, changed: true, replaced };
 }
 
 /** A first schema (id 0) for a new table: field ids 1..n in column order. */

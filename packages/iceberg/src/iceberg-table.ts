@@ -24,7 +24,7 @@ import {
 } from './data-file-writer.ts';
 import { quoteIdent, quoteString, sqlList, withDuckDb } from './duckdb.ts';
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
-import { evolveSchema, type EvolvedSchema } from './evolve-schema.ts';
+import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { duckdbType, parseType } from './iceberg-types.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
@@ -99,6 +99,8 @@ export interface CommitResult {
   /** Commit attempts used (1 without conflicts). */
   attempts: number;
   schemaChanged: boolean;
+  /** Overwrite: the table's columns this commit replaced with one of the data's type (new field ids); [] otherwise. */
+  replacedColumns: ReplacedColumn[];
   metadataLocation: string;
   /** True when the commit took the input's Parquet files as they were (`WriteInput.icebergFields` still held), without rewriting them. */
   inputFilesAsIs: boolean;
@@ -600,6 +602,7 @@ export class IcebergTable {
             summary: own.summary,
             attempts: attempt,
             schemaChanged: false,
+            replacedColumns: [],
             metadataLocation: baseLocation,
             inputFilesAsIs: false,
             ...mergeCountsOf(own.summary),
@@ -614,6 +617,7 @@ export class IcebergTable {
             status: 'no-op',
             attempts: attempt,
             schemaChanged: false,
+            replacedColumns: [],
             metadataLocation: baseLocation,
             inputFilesAsIs: false,
             mergeDuplicateRows: 0,
@@ -664,6 +668,7 @@ export class IcebergTable {
             summary: snapshot.summary,
             attempts: attempt,
             schemaChanged: schema.changed,
+            replacedColumns: schema.replaced,
             metadataLocation: outcome.table.metadataLocation,
             inputFilesAsIs: change.asIs,
             ...mergeCountsOf(snapshot.summary),

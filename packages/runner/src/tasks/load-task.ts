@@ -682,17 +682,13 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
           return table.append(input, options);
         case 'overwrite': {
           const before = rowsInTable(table);
-          const fieldsBefore = new Map(table.schema.fields.map((f) => [f.name, f]));
           const done = await table.overwrite(input, options);
           // A column of another type replaces the table's; its readers (a view, a model) must hear of it (QA round 47a F3).
-          for (const f of done.status === 'committed' ? table.schema.fields : []) {
-            const old = fieldsBefore.get(f.name);
-            if (old !== undefined && old.id !== f.id) {
-              await ctx.warnRun(
-                `stream ${stream}: column ${f.name} of ${namespace}.${tableName} was replaced, ${old.type} by ${f.type}, as an overwrite does with data of another type ` +
-                  `(a new field id ${f.id}; earlier snapshots keep the ${old.type} column)`,
-              );
-            }
+          for (const r of done.replacedColumns) {
+            await ctx.warnRun(
+              `stream ${stream}: column ${r.name} of ${namespace}.${tableName} was replaced, ${r.fromType} by ${r.toType}, as an overwrite does with data of another type ` +
+                `(a new field id ${r.fieldId}; earlier snapshots keep the ${r.fromType} column)`,
+            );
           }
           if (done.status === 'committed' && tm.rows === 0 && before > 0n) {
             // A full refresh that read nothing (a source whose files are gone, say) empties the table, as
