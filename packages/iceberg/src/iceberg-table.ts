@@ -975,11 +975,6 @@ interface WrittenFiles {
   namePrefix: string;
 }
 
-/**
- * How the names of the data files, manifests and manifest lists a write of one run and task makes
- * start: `{runId}-{the first 12 hex digits of the task id's SHA-256}-`, so that the files of its
- * tries can be listed (`removeUncommittedFiles`); empty for a write without both ids.
- */
 /** What merge orders a key's rows by: the cursor column, or the numbers its text holds (MergeOptions.newestByNumber). */
 function newestOrder(column: string, number: 'long' | 'double' | undefined): string {
   if (number === undefined) return quoteIdent(column);
@@ -987,6 +982,11 @@ function newestOrder(column: string, number: 'long' | 'double' | undefined): str
   return `TRY_CAST(${quoteIdent(column)} AS ${number === 'long' ? 'HUGEINT' : 'DOUBLE'})`;
 }
 
+/**
+ * How the names of the data files, manifests and manifest lists a write of one run and task makes
+ * start: `{runId}-{the first 12 hex digits of the task id's SHA-256}-`, so that the files of its
+ * tries can be listed (`removeUncommittedFiles`); empty for a write without both ids.
+ */
 function writeFilePrefix(options: { runId?: string | undefined; taskId?: string | undefined }): string {
   if (!options.runId || !options.taskId) return '';
   return `${options.runId}-${createHash('sha256').update(options.taskId).digest('hex').slice(0, 12)}-`;

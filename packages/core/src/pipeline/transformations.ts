@@ -3,6 +3,7 @@ import { ValidationError, type FieldIssue } from '../errors/index.ts';
 /** Target types a `cast` transformation may name. */
 export const CAST_TYPES = ['string', 'long', 'int', 'double', 'float', 'boolean', 'date', 'timestamptz', 'timestamp'] as const;
 export type CastType = (typeof CAST_TYPES)[number];
+/** Whether a type (an Iceberg column's, say) is one a `cast` transformation may name. */
 export function isCastType(t: string): t is CastType {
   return (CAST_TYPES as readonly string[]).includes(t);
 }

@@ -422,12 +422,15 @@ export async function valueNotCastingTo(
 ): Promise<string | null> {
   if (tm.files.length === 0) return null;
   return withDuckDb(async (db, scratch) => {
-    const files = await readableFiles(store, tm.files.map((f) => f.key), scratch, 'transformed', '.parquet', signal);
     const c = ident(column);
-    const found = await db.runAndReadAll(
-      `SELECT CAST(${c} AS VARCHAR) FROM read_parquet([${files.map(lit).join(', ')}]) WHERE ${c} IS NOT NULL AND NOT coalesce(${castFits(c, type)}, false) LIMIT 1`,
-    );
-    const v = found.getRows()[0]?.[0];
-    return typeof v === 'string' ? v : null;
+    // File by file, so that one found early spares reading (on s3://, downloading) the rest.
+    for (const [i, f] of tm.files.entries()) {
+      const [file] = await readableFiles(store, [f.key], scratch, `transformed-${i}`, '.parquet', signal);
+      if (file === undefined) continue;
+      const found = await db.runAndReadAll(`SELECT CAST(${c} AS VARCHAR) FROM read_parquet(${lit(file)}) WHERE ${c} IS NOT NULL AND NOT coalesce(${castFits(c, type)}, false) LIMIT 1`);
+      const v = found.getRows()[0]?.[0];
+      if (typeof v === 'string') return v;
+    }
+    return null;
   }, settings);
 }
