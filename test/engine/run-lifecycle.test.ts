@@ -499,6 +499,53 @@ describe('run lifecycle', () => {
     assert.equal(done.tryUncharged, false, 'the flag went with the try it was for');
   });
 
+  it('a try whose claim was under way when the runner began to stop is stopped with the others, not run to its end (CI: the stop waited for it)', async () => {
+    const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 0 } } });
+    let started = 0;
+    const slow = {
+      extract: async (ctx: Parameters<typeof noopHandlers.extract>[0]) => {
+        started++;
+        await sleep(60_000, undefined, { signal: ctx.signal });
+        return noopHandlers.extract(ctx);
+      },
+    };
+    // The extract's row is locked before any runner exists: the runner's claim of it waits on the lock.
+    const { runId } = await h.engine.triggerRun(jobId);
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const locked = new Promise<void>((resolve, reject) => {
+      h.prisma
+        .$transaction(
+          async (tx) => {
+            await tx.$queryRaw`SELECT id FROM task_instances WHERE run_id = ${runId}::uuid AND task_id = 'extract' FOR UPDATE`;
+            resolve();
+            await held;
+          },
+          { timeout: 60_000 },
+        )
+        .catch(reject);
+    });
+    await locked;
+    const runner = await h.startRunner(slow, { runnerId: 'claiming-runner', stopWaitMs: 300 });
+    await waitFor(
+      async () => (await h.prisma.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE task_instances%'`)[0]?.n === 1n,
+      'the claim to wait on the lock',
+    );
+    const before = Date.now();
+    const closing = runner.close();
+    // Past the stop's wait: the try it gave up on was not among the running ones yet.
+    await sleep(600);
+    release();
+    await closing;
+    // before: the stop waited for the try to end, here at its 10 s timeout ("closed in 10622 ms"), and charged it
+    assert.ok(Date.now() - before < 5_000, `closed in ${Date.now() - before} ms`);
+    const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    assert.deepEqual([extract.state, extract.error, extract.tryUncharged], ['up_for_retry', 'runner claiming-runner stopped before the try finished', true]);
+    assert.ok(started <= 1);
+  });
+
   it('a try that had done its work when the cancel came shows it: its cancelled instance gets its rows and says so', async () => {
     const jobId = await h.createJob({ streams: ['a'] });
     let finishedAfterCancel = 0;

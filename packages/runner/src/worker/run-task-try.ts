@@ -9,6 +9,7 @@ import type { TaskLogWriter, TryLog } from './task-log-sink.ts';
 import { readUpstreamOutput } from './read-upstream-output.ts';
 import { taskResultSchema } from './task-result.ts';
 import type { FinishResult, TryBatches } from './try-batches.ts';
+import type { RunningTries } from './running-tries.ts';
 
 /** How long a finished try's outcome waits for PostgreSQL to come back before the try is given up (recovery then retries it). */
 const REPORT_PATIENCE_MS = 10 * 60_000;
@@ -40,8 +41,8 @@ export interface TryRunnerDeps {
   logger: Logger;
   runnerId: string;
   heartbeatMs: number;
-  /** Registry of running tries, so a cancel announcement can reach them. */
-  active: Map<string, { runId: string; abort: (reason: AbortReason) => void }>;
+  /** Registry of running tries, so a cancel announcement and the runner's stop can reach them. */
+  active: RunningTries;
 }
 
 class TryAborted extends Error {
@@ -106,7 +107,7 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     controller.abort(new TryAborted(reason));
     rejectAborted(new TryAborted(reason));
   };
-  deps.active.set(claimed.id, { runId: run.id, abort });
+  deps.active.add(claimed.id, { runId: run.id, abort });
 
   const progress: { rows?: number; bytes?: number } = {};
   // Failing heartbeats (PostgreSQL away) are said in the try's log once, and once when they work

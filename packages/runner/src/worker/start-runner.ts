@@ -4,7 +4,8 @@ import { Worker, type Job } from 'bullmq';
 import { DagCache, errorSummary, sqlOf, type PrismaClient } from '@sluice/db';
 import { childLogger, type Logger } from '@sluice/logging';
 import { cancelChannel, logRunOutcomes, quitRedis, RedisOutages, Dispatcher, parsePayload, QUEUE_NAMES, StateStore, type JobPayload } from '@sluice/engine';
-import { runTaskTry, type AbortReason } from './run-task-try.ts';
+import { runTaskTry } from './run-task-try.ts';
+import { RunningTries } from './running-tries.ts';
 import type { TaskHandlers } from './task-handler.ts';
 import { createTaskLogWriter } from './task-log-sink.ts';
 import { createTryBatches } from './try-batches.ts';
@@ -50,7 +51,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const redis = outages.connection();
   const subscriber = outages.connection();
   const dags = new DagCache();
-  const active = new Map<string, { runId: string; abort: (reason: AbortReason) => void }>();
+  const active = new RunningTries();
   const store = new StateStore(dags, logRunOutcomes(logger));
   const dispatcher = new Dispatcher(redis, options.queuePrefix, outages);
   const sql = sqlOf(options.prisma);
@@ -72,7 +73,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   const channel = cancelChannel(options.queuePrefix);
   subscriber.on('message', (ch: string, runId: string) => {
     if (ch !== channel) return;
-    for (const a of active.values()) if (a.runId === runId) a.abort('cancelled');
+    active.abortRun(runId, 'cancelled');
   });
   await subscriber.subscribe(channel);
 
@@ -105,13 +106,16 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
       closing ??= (async () => {
         const away = outages.dropIfAway();
         let giveUp: NodeJS.Timeout | undefined;
-        if (away) for (const a of active.values()) a.abort('shutdown');
-        else if (active.size > 0) {
+        if (away) active.stopAll('shutdown');
+        else {
+          // Armed whether or not a try runs now: one whose claim is under way joins them.
           const waitMs = options.stopWaitMs ?? RUNNER_STOP_WAIT_MS;
-          logger.info(`stopping: letting ${active.size} running ${active.size === 1 ? 'try' : 'tries'} finish for at most ${waitMs / 1000} s; then ${active.size === 1 ? 'it is' : 'they are'} stopped and retried`);
+          if (active.size > 0) {
+            logger.info(`stopping: letting ${active.size} running ${active.size === 1 ? 'try' : 'tries'} finish for at most ${waitMs / 1000} s; then ${active.size === 1 ? 'it is' : 'they are'} stopped and retried`);
+          }
           giveUp = setTimeout(() => {
             if (active.size > 0) logger.warn(`stopping: giving up ${active.size} running ${active.size === 1 ? 'try' : 'tries'}; ${active.size === 1 ? 'it is' : 'they are'} retried`);
-            for (const a of active.values()) a.abort('stopping');
+            active.stopAll('stopping');
           }, waitMs);
         }
         await worker.close(away);
