@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { ColumnCipher } from '@sluice/crypto';
 import { EncryptionKeyStore } from '@sluice/crypto';
@@ -274,15 +275,23 @@ describe('transformations, metadata and staging', () => {
     const archived: string[] = [];
     for await (const o of stack.store.list(`archive/${run.run_id}/`)) archived.push(o.key);
     const under = (dir: string): string[] => archived.filter((k) => k.startsWith(`archive/${run.run_id}/${dir}/`));
-    const of = (stream: string, keys: string[]): string[] => keys.filter((k) => k.split('/')[3]?.replace(/\.jsonl$/, '') === stream);
+    const of = (stream: string, keys: string[]): string[] => keys.filter((k) => k.split('/')[3]?.replace(/\.jsonl\.gz$/, '') === stream);
     // before: raw/users/*.jsonl (every email in plaintext) and staged/ were archived as well
     assert.deepEqual([of('users', under('raw')), of('users', under('staged')), of('users', under('rejects'))], [[], [], []]);
     // products has no encrypted column: all of its staging is kept (QA round 14: it was deleted too).
     assert.ok(of('products', under('raw')).length > 0 && of('products', under('staged')).length > 0, 'products is archived whole');
     assert.ok(under('transformed').length > 0, 'what was loaded is archived');
     assert.ok(archived.includes(`archive/${run.run_id}/extract-manifest.json`));
+    // The JSON Lines files are archived gzip-compressed: what they hold is read as it was staged.
+    const jsonLines = archived.filter((k) => k.endsWith('.jsonl'));
+    assert.deepEqual(jsonLines, [], 'no JSON Lines file is archived uncompressed');
+    const products = of('products', under('raw'));
+    assert.ok(products.every((k) => k.endsWith('.jsonl.gz')), products.join(', '));
+    const firstProduct = gunzipSync(await stack.store.get(products[0] ?? '')).toString('utf8').split('\n')[0] ?? '';
+    assert.equal(typeof (JSON.parse(firstProduct) as { id: unknown }).id, 'number', firstProduct);
     for (const key of archived) {
-      assert.doesNotMatch((await stack.store.get(key)).toString('latin1'), /[\w.+-]+@[\w-]+\.[a-z]{2,}/, `${key} holds no email address`);
+      const body = await stack.store.get(key);
+      assert.doesNotMatch((key.endsWith('.gz') ? gunzipSync(body) : body).toString('latin1'), /[\w.+-]+@[\w-]+\.[a-z]{2,}/, `${key} holds no email address`);
     }
     const archive = run.tasks.find((t) => t.task_id === 'archive');
     assert.equal(archive?.state, 'success');

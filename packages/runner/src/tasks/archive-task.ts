@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { NonRetryableTaskError, UnclearableTaskError } from '@sluice/core';
 import { columnsFromJsonSchema, encryptsColumnOf } from '@sluice/core/pipeline';
 import { z } from 'zod';
@@ -39,6 +41,25 @@ export async function deleteStreamPlaintext(store: ObjectStore, runId: string, s
     n += 1;
   }
   return n + (await store.deletePrefix(stagedDir(runId, stream)));
+}
+
+/**
+ * Moves the run's JSON Lines staging files (the connector's raw records, stage's rejects) into its
+ * archive gzip-compressed, as `{key}.gz`: text that compresses several times over, kept for as
+ * long as the archive retention says (the Parquet files are compressed already, and are moved as
+ * they are). Each file is written whole before its staging copy is deleted, so a try cut short
+ * leaves the rest for its retry. Answers how many.
+ */
+async function archiveJsonLinesCompressed(store: ObjectStore, runId: string, signal: AbortSignal): Promise<number> {
+  const keys: string[] = [];
+  for await (const { key } of store.list(stagingPrefix(runId))) if (key.endsWith('.jsonl')) keys.push(key);
+  for (const key of keys) {
+    const out = store.createWriteStream(`${archivedKey(runId, key)}.gz`);
+    await pipeline(await store.getStream(key), createGzip(), out, { signal });
+    await out.done();
+    await store.delete(key);
+  }
+  return keys.length;
 }
 
 /** What archive reads of extract's output: the connector's failure after every stream COMPLETE (absent before it was recorded there). */
@@ -85,12 +106,13 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
     const encrypting = manifest.streams.filter((s) => streamEncrypts(ctx.job.columnTransformations, s));
     let plaintextDeleted = 0;
     for (const s of encrypting) plaintextDeleted += await deleteStreamPlaintext(deps.store, ctx.run.id, s.name, s.files.map((f) => f.key));
-    const n = await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id), { last: manifestKey });
-    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)), ...(encrypting.length > 0 ? { plaintextDeleted } : {}) };
     if (encrypting.length > 0) {
       ctx.log.info(`deleted ${plaintextDeleted} staging files holding plaintext of encrypted columns (raw, staged, rejects of ${encrypting.map((s) => s.name).join(', ')})`);
     }
-    ctx.log.info(`moved ${n} staging files to ${output.to}`);
+    const compressed = await archiveJsonLinesCompressed(deps.store, ctx.run.id, ctx.signal);
+    const n = compressed + (await deps.store.movePrefix(stagingPrefix(ctx.run.id), archivePrefix(ctx.run.id), { last: manifestKey }));
+    output = { action: 'archived', objects: n, to: deps.store.uri(archivePrefix(ctx.run.id)), ...(encrypting.length > 0 ? { plaintextDeleted } : {}) };
+    ctx.log.info(`moved ${n} staging files to ${output.to}${compressed > 0 ? `, the ${compressed} JSON Lines files among them (raw records, rejects) gzip-compressed as .jsonl.gz` : ''}`);
   } else {
     failure = manifest.failure;
     const n = await deps.store.deletePrefix(stagingPrefix(ctx.run.id), { last: manifestKey });
