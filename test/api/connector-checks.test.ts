@@ -136,7 +136,13 @@ describe('accepted', () => {
 
 describe('rejected against the spec and the catalog', () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a config value of the wrong type', { source_config: { records: 'many' } }, /source_config\.records: must be integer,object \(connector spec\)/],
+    ['a config value of the wrong type', { source_config: { records: 'many' } }, /source_config\.records: must be an integer or an object \(connector spec\)/],
+    [
+      // QA round 48b D4: the missing key stopped the catalog's checks, and the column was named only once the key existed.
+      'an encryption key that does not exist, beside a transformation on a column the stream lacks: both named',
+      { column_transformations: [{ column: 'email', stream: 'users', encryption_key_name: 'nokey' }, { column: 'phone', stream: 'users', new_name: 'tel' }] },
+      /^column_transformations\[0\]\.encryption_key_name: encryption key "nokey" does not exist .*; column_transformations\[1\]\.column: stream "users" has no column "phone"/,
+    ],
     ['a stream the source does not have', { streams: ['users', 'invoices'] }, /streams\[1\]: stream "invoices" is not in the source's catalog \(its streams: users, orders, events\)/],
     ['merge without keys on a stream without a primary key', { mode: 'merge', streams: ['events'] }, /merge: stream "events" has no primary key in the source's catalog: give merge keys/],
     ['a merge key a selected stream lacks', { mode: 'merge', streams: ['users', 'orders'], merge: 'id' }, /merge: column "id" is not in stream "orders"/],
@@ -292,7 +298,7 @@ describe('PATCH source_config', () => {
     const id = merge.body.job_id as string;
     const before = await stored(id);
     const cases: [unknown, RegExp][] = [
-      [{ source_config: { records: 'many' } }, /^source_config\.records: must be integer,object \(connector spec\)$/],
+      [{ source_config: { records: 'many' } }, /^source_config\.records: must be an integer or an object \(connector spec\)$/],
       [
         { source_config: { ...before, discover_fail: 'The host db2.example does not answer.' } },
         /^source_config: source-sluice-test says the configuration is wrong: .*\(The host db2\.example does not answer\.\)/,

@@ -192,7 +192,23 @@ test('the connector spec validates source_config without quoting values', async 
   });
   assert.equal(r.status, 400, r.text);
   assert.match(r.body.error, /source_config\.host: required by the connector spec/);
-  assert.match(r.body.error, /source_config\.port: must be integer/);
+  // Ajv's "must be integer", in words (QA round 48b D4: "must be integer,object" read as a typo).
+  assert.match(r.body.error, /source_config\.port: must be an integer \(connector spec\)/);
+});
+
+test("a create whose source_config holds the mask GET shows is refused, as a PATCH's is: a copied job would store the asterisks as its secret (QA round 48b D2)", async () => {
+  const before = await api.db.prisma.ingestionJob.count();
+  const r = await api.request('POST', '/api/airbyte/ingest', {
+    token: DEV,
+    body: ingestBody({
+      source_name: 'source-specced',
+      source_config: { host: 'db.example', opaque: '**********', auth: { kind: 'cert', material: '**********' }, dsn: 'postgres://u:**********@db.example/x' },
+    }),
+  });
+  assert.equal(r.status, 400, r.text);
+  const mask = 'holds \\*{10}, the mask GET shows in place of a saved secret; a new job has no saved secret to keep: send the value itself';
+  for (const path of ['opaque', 'auth.material', 'dsn']) assert.match(r.body.error, new RegExp(`source_config\\.${path.replace('.', '\\.')}: ${mask}`));
+  assert.equal(await api.db.prisma.ingestionJob.count(), before, 'nothing stored');
 });
 
 test('every other route is exercised with the secrets in place', async () => {

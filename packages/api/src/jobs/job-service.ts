@@ -32,7 +32,7 @@ import type { ColumnTransformation } from '@sluice/core/pipeline';
 import { FINISHED_TASK_STATES, queuedRunWait } from '@sluice/core/states';
 import { settingsVersion } from './settings-version.ts';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
-import { maskSecrets, restoreMaskedSecrets } from './mask-secrets.ts';
+import { maskSecrets, masksInNewConfig, restoreMaskedSecrets } from './mask-secrets.ts';
 import { savedCatalogStreams, statesAgainstCatalog, validateAgainstCatalog, type DiscoverCatalog, type SourceCatalog } from './validate-against-catalog.ts';
 import { configKeysHint, validateSourceConfig, type CheckConnection, type GetConnectorSpec } from './validate-source-config.ts';
 import { flowUrl, jobStatusView, jobView, runSummaryView, runView } from './views.ts';
@@ -151,8 +151,9 @@ export class JobService {
     idempotencyKey: string | null,
     digest: string | null,
   ): Promise<CreatedJob> {
-    const issues: FieldIssue[] = [];
-    if (connectorSpec) issues.push(...validateSourceConfig(spec.sourceConfig, connectorSpec));
+    // The config's own issues: with any, the connector is not asked about it.
+    const configIssues = [...masksInNewConfig(spec.sourceConfig), ...(connectorSpec ? validateSourceConfig(spec.sourceConfig, connectorSpec) : [])];
+    const issues: FieldIssue[] = [...configIssues];
 
     const keyNames = [...new Set(spec.columnTransformations.flatMap((t) => (t.encryptionKeyName === null ? [] : [t.encryptionKeyName])))];
     const usable = await this.#usableKeys(p, keyNames);
@@ -164,9 +165,10 @@ export class JobService {
         });
       }
     });
-    // The catalog needs a valid config; only then are discover and check worth running.
+    // The catalog needs a valid config; only then are discover and check worth running. A missing
+    // key does not stop them: the stream and column issues are named with it (QA round 48b D4).
     let unchecked: ConnectorCheck[] = [];
-    if (issues.length === 0) {
+    if (configIssues.length === 0) {
       const { catalog, connectionChecked } = await this.#tryConfig(spec.sourceName, spec.sourceConfig, connectorSpec);
       if (catalog) issues.push(...validateAgainstCatalog(spec, catalog));
       unchecked = this.#unchecked(connectorSpec, catalog, connectionChecked);

@@ -67,6 +67,18 @@ function sameListEntries(sent: Record<string, unknown>, shown: Record<string, un
 }
 
 /**
+ * The masks in a new job's `source_config`: a config copied from GET (secrets shown as
+ * `**********`) has none of its secrets, and storing it would hand the connector the asterisks
+ * as a password (QA round 48b D2: a create took it, where a PATCH refuses it).
+ */
+export function masksInNewConfig(config: Record<string, unknown>): FieldIssue[] {
+  return masksIn(config, '', 'source_config').map(({ field }) => ({
+    path: field,
+    message: `holds ${REDACTED}, the mask GET shows in place of a saved secret; a new job has no saved secret to keep: send the value itself`,
+  }));
+}
+
+/**
  * A new `source_config` sent to replace a saved one, with each `**********` that stands where the
  * saved config has a secret given that secret's saved value — so that a client may send back the
  * config it read (masked) with only what it changes. Inside a list, only an entry sent back as it

@@ -25,6 +25,15 @@ function issuePath(e: ErrorObject): string {
   return path;
 }
 
+const TYPE_WORDS: Record<string, string> = { integer: 'an integer', number: 'a number', string: 'a string', boolean: 'a boolean', object: 'an object', array: 'an array', null: 'null' };
+
+/** Ajv's message, but a type's in words: "must be an integer or an object" (Ajv: "must be integer,object"; QA round 48b D4). */
+function messageOf(e: ErrorObject): string {
+  if (e.keyword !== 'type') return e.message ?? 'invalid';
+  const types = String((e.params as { type: unknown }).type).split(',').map((t) => TYPE_WORDS[t] ?? t);
+  return `must be ${types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1) ?? ''}` : (types[0] ?? '')}`;
+}
+
 /**
  * Checks `source_config` against the connector spec's JSON schema. Messages say what the schema
  * wants (type, required, enum) and never quote the submitted value.
@@ -43,7 +52,7 @@ export function validateSourceConfig(config: Record<string, unknown>, spec: Conn
     // oneOf branches produce one error per failed branch; keep the summary line.
     if (e.schemaPath.includes('/oneOf/') && e.keyword !== 'oneOf') continue;
     const path = issuePath(e);
-    const message = e.keyword === 'required' ? 'required by the connector spec' : `${e.message ?? 'invalid'} (connector spec)`;
+    const message = e.keyword === 'required' ? 'required by the connector spec' : `${messageOf(e)} (connector spec)`;
     const key = `${path}:${message}`;
     if (!seen.has(key)) {
       seen.add(key);
