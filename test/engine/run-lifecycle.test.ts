@@ -438,6 +438,21 @@ describe('run lifecycle', () => {
     assert.equal(tries, 1);
   });
 
+  it('a run that ends while another of the job runs leaves the job running with no message; its failure is in last_failed_at (QA round 48b D3)', async () => {
+    const jobId = await h.createJob({ streams: ['a'], maxActiveRuns: 2 });
+    // No runner: both runs stay running.
+    const { runId: first } = await h.engine.triggerRun(jobId);
+    const { runId: second } = await h.engine.triggerRun(jobId);
+    await h.engine.cancelRun(first);
+    const job = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    // before: "running" with "run … was cancelled by an operator"
+    assert.deepEqual([job.status, job.statusMessage], ['running', null]);
+    assert.ok(job.lastFailedAt !== null, 'the cancel is the job\'s latest failure');
+    await h.engine.cancelRun(second);
+    const ended = await h.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } });
+    assert.deepEqual([ended.status, ended.statusMessage], ['failed', `run ${second} was cancelled by an operator`]);
+  });
+
   it("a run cancelled while still queued changes none of the job's status columns: it never ran", async () => {
     const jobId = await h.createJob({ streams: ['a'], maxActiveRuns: 1 });
     // No runner: the first run stays running, the second queued behind it.

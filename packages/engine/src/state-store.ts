@@ -453,7 +453,7 @@ export class StateStore {
       return lock ? [{ runId: e.run.id, jobId: lock.job_id, state: e.to, message: e.message }] : [];
     });
     sql.afterCommit(() => this.onRunsEnded(endedRuns));
-    const jobs = new Map<string, { max: number; idle: string; busyMessage: string | null; idleMessage: string | null; completed: boolean; failed: boolean }>();
+    const jobs = new Map<string, { max: number; idle: string; idleMessage: string | null; completed: boolean; failed: boolean }>();
     for (const e of ends) {
       const lock = ended.get(e.run.id);
       if (!lock) continue;
@@ -465,7 +465,6 @@ export class StateStore {
       jobs.set(lock.job_id, {
         max: lock.max_active_runs,
         idle: { success: 'completed', failed: 'failed', cancelled: 'failed' }[e.to],
-        busyMessage: e.to === 'success' ? null : outcomeMessage,
         idleMessage: outcomeMessage,
         completed: (prev?.completed ?? false) || e.to === 'success',
         failed: (prev?.failed ?? false) || e.to !== 'success',
@@ -476,9 +475,9 @@ export class StateStore {
     const js = [...jobs.values()];
     const started = await sql.query<{ id: string; job_id: string; dag_id: string }[]>`
       WITH j AS (
-        SELECT * FROM unnest(${ids}::uuid[], ${js.map((x) => x.max)}::int[], ${js.map((x) => x.idle)}::text[], ${js.map((x) => x.busyMessage)}::text[],
+        SELECT * FROM unnest(${ids}::uuid[], ${js.map((x) => x.max)}::int[], ${js.map((x) => x.idle)}::text[],
                              ${js.map((x) => x.idleMessage)}::text[], ${js.map((x) => x.completed)}::boolean[], ${js.map((x) => x.failed)}::boolean[])
-          AS j(id, max_active, idle, busy_message, idle_message, completed, failed)
+          AS j(id, max_active, idle, idle_message, completed, failed)
       ), running AS (
         SELECT j.id, (SELECT count(*)::int FROM dag_runs d WHERE d.job_id = j.id AND d.state = 'running') AS n FROM j
       ), next AS (
@@ -492,7 +491,9 @@ export class StateStore {
       ), jobs AS (
         UPDATE ingestion_jobs ij SET
           status = (CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) OR r.n > 0 THEN 'running' ELSE j.idle END)::"JobStatus",
-          status_message = CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) THEN NULL WHEN r.n > 0 THEN j.busy_message ELSE j.idle_message END,
+          -- The message says why the status is what it is: a job still running has none (QA round 48b
+          -- D3: "running" beside another run's cancel); last_failed_at and the runs say that failure.
+          status_message = CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) OR r.n > 0 THEN NULL ELSE j.idle_message END,
           last_started_at = CASE WHEN EXISTS (SELECT 1 FROM started s WHERE s.job_id = ij.id) THEN ${now}::timestamptz ELSE ij.last_started_at END,
           last_completed_at = CASE WHEN j.completed THEN ${now}::timestamptz ELSE ij.last_completed_at END,
           last_failed_at = CASE WHEN j.failed THEN ${now}::timestamptz ELSE ij.last_failed_at END,

@@ -38,7 +38,10 @@ const statusFields = {
   status: z
     .enum(JOB_STATUSES)
     .describe('failed: its last run that ran failed, or was cancelled (by an operator, or as the job was deleted): the contract has no cancelled status, and status_message says which'),
-  status_message: z.string().nullable(),
+  status_message: z
+    .string()
+    .nullable()
+    .describe("why the status is what it is: how the last run ended (completed, failed); null while the job runs (a run that fails while another of the job runs is said by last_failed_at and the job's runs)"),
   last_started_at: timestamp.nullable(),
   last_completed_at: timestamp.nullable(),
   last_failed_at: timestamp.nullable().describe('when a run of the job last failed or was cancelled after it started'),
