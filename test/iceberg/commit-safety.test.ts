@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ColumnCaseCollisionError, CommitConflictError, IcebergCatalog, IncompatibleSchemaError, openCatalog, SqlCatalogBackend, type ColumnSpec } from '@sluice/iceberg';
 import { createMemoryLogger } from '@sluice/logging';
@@ -520,7 +521,23 @@ for (const kind of ['file', 's3'] as const) {
       const committed = (await h.keys('warehouse/cutoff/t/data/')).filter((k) => !orphans.includes(k));
       assert.equal(committed.length, 2);
 
+      // A try cut off while it uploaded a data file: an unfinished write named for the write, here
+      // a local store's temporary file (test/storage/object-store.test.ts makes S3's incomplete
+      // multipart upload, which a store's write leaves only past its 8 MiB part, in its own time).
+      const named = `${ids.runId}-${createHash('sha256').update(ids.taskId).digest('hex').slice(0, 12)}-`;
+      const cutUpload = kind === 'file' ? h.store.createWriteStream(`warehouse/cutoff/t/data/${named}00009-cut.parquet`) : null;
+      cutUpload?.on('error', () => undefined);
+      cutUpload?.write('part of a data file');
+      const dataDir = path.join(h.dir, 'store', 'warehouse', 'cutoff', 't', 'data');
+      const tmpFiles = async (): Promise<string[]> => (kind === 'file' ? (await readdir(dataDir)).filter((n) => n.startsWith('.sluice-tmp-')) : []);
+      if (cutUpload) {
+        for (let i = 0; i < 100 && (await tmpFiles()).length === 0; i++) await sleep(10);
+        assert.equal((await tmpFiles()).length, 1, 'the cut-off upload has its temporary file');
+      }
       assert.equal(await table.removeUncommittedFiles(ids.runId, ids.taskId), 1);
+      // before: the cut-off upload stayed (QA round 48a F1: on S3 an incomplete multipart upload, billed, in no listing)
+      assert.deepEqual(await tmpFiles(), []);
+      cutUpload?.destroy();
       assert.equal((await h.keys('warehouse/cutoff/t/data/')).length, 3, "the other cut-off try's file stays");
       const after = await metadataOf(ids.runId);
       assert.deepEqual(orphanManifests.filter((k) => after.includes(k)), [], 'the cut-off manifests are gone');

@@ -293,6 +293,52 @@ test('s3://: an upload that never finished (its writer killed) is aborted by del
   }
 });
 
+test('discardUnfinishedWrites discards the unfinished writes to keys under a prefix, not finished objects nor other keys\' writes (QA round 48a F1)', async () => {
+  // file://: a writer killed mid-write leaves its temporary file beside the key.
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-discard-'));
+  const tmpFiles = async (): Promise<string[]> => (await readdir(path.join(dir, 't', 'data')).catch(() => [])).filter((n) => n.startsWith('.sluice-tmp-')).sort();
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    await store.put('t/data/run1-abc-00000-done.parquet', 'done');
+    for (const key of ['t/data/run1-abc-00001-cut.parquet', 't/data/run2-abc-00000-cut.parquet']) {
+      const ws = store.createWriteStream(key);
+      ws.on('error', () => undefined);
+      ws.write('part of a file');
+    }
+    for (let i = 0; i < 100 && (await tmpFiles()).length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await tmpFiles()).length, 2);
+    assert.equal(await store.discardUnfinishedWrites('t/data/run1-abc-'), 1);
+    assert.equal((await tmpFiles()).length, 1, "the other write's temporary file stays");
+    assert.match((await tmpFiles())[0] ?? '', /^\.sluice-tmp-run2-abc-00000-cut\.parquet\./);
+    assert.deepEqual(await collect(store.list('t/')), ['t/data/run1-abc-00000-done.parquet']);
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  // s3://: an upload started and never completed.
+  const bucket = await createTestBucket();
+  const client = new S3Client({ endpoint: testEnv.s3Endpoint, forcePathStyle: true });
+  const store = openObjectStore(`s3://${bucket}/root`);
+  try {
+    await store.put('t/data/run1-abc-00000-done.parquet', 'done');
+    const started: { Key: string; UploadId: string | undefined }[] = [];
+    for (const key of ['root/t/data/run1-abc-00001-cut.parquet', 'root/t/data/run2-abc-00000-cut.parquet']) {
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: 'part of a file' }));
+      started.push({ Key: key, UploadId });
+    }
+    const uploads = async (): Promise<string[]> => ((await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => u.Key ?? '').sort();
+    assert.equal(await store.discardUnfinishedWrites('t/data/run1-abc-'), 1);
+    assert.deepEqual(await uploads(), ['root/t/data/run2-abc-00000-cut.parquet']);
+    assert.deepEqual(await collect(store.list('t/')), ['t/data/run1-abc-00000-done.parquet']);
+    const other = started[1];
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: other?.Key, UploadId: other?.UploadId }));
+  } finally {
+    await store.close();
+    client.destroy();
+  }
+});
+
 test('localFile: file:// answers the object\'s own file (readable in place, keys checked); s3:// has none', async () => {
   const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-localfile-'));
   try {

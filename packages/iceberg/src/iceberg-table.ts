@@ -249,7 +249,7 @@ export class IcebergTable {
    * machine lost), or one whose commit's outcome was unknown and that did not happen (its files are
    * kept then, as Iceberg's writers keep theirs). The data files, manifests and manifest lists named
    * for the write that no snapshot of the table references are deleted, and counted in the answer
-   * (data files only) — once no try of the write can commit any more: its commit is in the table's
+   * (data files only), and the unfinished uploads named for it discarded — once no try of the write can commit any more: its commit is in the table's
    * history (a later try finds it and commits nothing), or `superseded` says the caller's guard
    * refuses every commit of it (a newer run's load is in the table). Otherwise nothing is deleted
    * (0). Files of other writers are not looked at, nor metadata JSON files: Iceberg's orphan-file
@@ -261,9 +261,14 @@ export class IcebergTable {
     const named = writeFilePrefix({ runId, taskId });
     const location = this.store.keyOf(metadata.location);
     const listed: { uri: string; data: boolean }[] = [];
+    let unfinished = 0;
     for (const dir of ['data', 'metadata'] as const) {
       for await (const o of this.store.list(`${location}/${dir}/${named}`)) listed.push({ uri: this.store.uri(o.key), data: dir === 'data' });
+      // A try cut off while it uploaded a file left no object, but an upload S3 keeps (and bills)
+      // until it is aborted (QA round 48a F1), or a local store's temporary file.
+      unfinished += await this.store.discardUnfinishedWrites(`${location}/${dir}/${named}`);
     }
+    if (unfinished > 0) this.logger?.info('discarded unfinished uploads of a write that can no longer commit', { table: this.name, runId, taskId, uploads: unfinished });
     if (listed.length === 0) return 0;
     // Every file any snapshot names, also as deleted: time travel to an older snapshot still reads it.
     const { files } = await this.filesOfSnapshots(metadata.snapshots, new Set(), () => true);

@@ -11,6 +11,8 @@ import type { ObjectInfo, ObjectStore, PrefixOptions } from './object-store.ts';
 
 /** Temporary files are written beside their target under this name prefix and hidden from listings. */
 const TMP_PREFIX = '.sluice-tmp-';
+/** How much of its target's name a temporary file's name keeps (a file name holds 255 bytes). */
+const TMP_NAME_KEPT = 200;
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
@@ -51,9 +53,10 @@ export class FileObjectStore implements ObjectStore {
     return path.join(this.root, ...key.split('/'));
   }
 
+  /** A temporary file beside `target`, named after it (discardUnfinishedWrites finds it by its key's prefix). */
   private async tempBeside(target: string): Promise<string> {
     await makeDirs(path.dirname(target));
-    return path.join(path.dirname(target), `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    return path.join(path.dirname(target), `${TMP_PREFIX}${path.basename(target).slice(0, TMP_NAME_KEPT)}.${randomBytes(8).toString('hex')}`);
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
@@ -190,6 +193,26 @@ export class FileObjectStore implements ObjectStore {
       await fs.rename(this.pathOf(key), target);
     });
     await this.#removeEmptyDirs(fromPrefix);
+    return n;
+  }
+
+  async discardUnfinishedWrites(prefix: string): Promise<number> {
+    assertPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const dir = slash < 0 ? this.root : this.pathOf(prefix.slice(0, slash));
+    const name = prefix.slice(slash + 1);
+    let n = 0;
+    const discard = async (d: string, namePrefix: string): Promise<void> => {
+      for (const e of await entriesOf(d)) {
+        if (e.isDirectory()) {
+          if (e.name.startsWith(namePrefix)) await discard(path.join(d, e.name), '');
+        } else if (e.name.startsWith(TMP_PREFIX + namePrefix.slice(0, TMP_NAME_KEPT))) {
+          await fs.rm(path.join(d, e.name), { force: true });
+          n++;
+        }
+      }
+    };
+    await discard(dir, name);
     return n;
   }
 

@@ -63,6 +63,13 @@ export interface ObjectStore {
    * The object at `options.last` is moved after every other, as deletePrefix deletes it.
    */
   movePrefix(fromPrefix: string, toPrefix: string, options?: PrefixOptions): Promise<number>;
+  /**
+   * Discards the writes to keys under `prefix` that never finished (a writer killed mid-write):
+   * S3's incomplete multipart uploads, a local store's temporary files. No listing shows them,
+   * and S3 bills their parts. For a prefix no writer will finish a write under (a write that can
+   * no longer commit): one under way is cut off. Answers how many.
+   */
+  discardUnfinishedWrites(prefix: string): Promise<number>;
   /** Answers whether the store can be reached (for /readyz); never throws. */
   ping(): Promise<{ ok: true } | { ok: false; error: string }>;
   close(): Promise<void>;

@@ -234,9 +234,11 @@ export class S3ObjectStore implements ObjectStore {
    * mid-write: an extract's partial raw records). Their parts are stored and billed but no listing
    * shows them; a prefix retired whole (deleted or moved) has no write left to finish.
    */
-  async #abortUploads(prefix: string): Promise<void> {
+  async #abortUploads(prefix: string): Promise<number> {
+    assertPrefix(prefix);
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
+    let n = 0;
     for (;;) {
       const page = await this.client.send(
         new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.base + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
@@ -244,11 +246,16 @@ export class S3ObjectStore implements ObjectStore {
       for (const u of page.Uploads ?? []) {
         if (u.Key === undefined || u.UploadId === undefined) continue;
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+        n++;
       }
-      if (!page.IsTruncated) return;
+      if (!page.IsTruncated) return n;
       keyMarker = page.NextKeyMarker;
       uploadIdMarker = page.NextUploadIdMarker;
     }
+  }
+
+  discardUnfinishedWrites(prefix: string): Promise<number> {
+    return this.#abortUploads(prefix);
   }
 
   /** One CopyObject request: objects over 5 GiB are not supported (S3's limit for it). */
