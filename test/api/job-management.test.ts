@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { queuedRunWait } from '@sluice/core/states';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { queuedRunWait, RUNNER_WAIT_SAID_MS } from '@sluice/core/states';
 import { sqlTransaction } from '@sluice/db';
 import { EncryptionKeyStore, MasterKeyring } from '@sluice/crypto';
 import { schedulerId } from '@sluice/engine';
@@ -441,6 +442,22 @@ describe('runs and tasks', () => {
     const daily = new Date(Date.UTC(2026, 0, 6, 18, 30));
     assert.equal(await api.engine.schedules.createScheduledRun(own, daily), null, "the new schedule's fire while a run waits: no run");
     assert.equal((await req('GET', `/api/airbyte/ingest/${own}`)).body.skipped_fire_at, daily.toISOString());
+    await req('DELETE', `/api/airbyte/ingest/${own}`);
+  });
+
+  test('a running run whose task no runner has taken for 5 s says it waits for a runner (QA round 48b D1: "running", and nothing more, for minutes)', async () => {
+    const own = (await req('POST', '/api/airbyte/ingest', ingestBody({ name: 'waits for a runner' }))).body.job_id as string;
+    // No runner here: the extract stays queued.
+    const runId = (await req('POST', `/api/airbyte/ingest/${own}/runs`)).body.run_id as string;
+    const at = async (): Promise<{ state: string; state_message: string | null }> => (await req('GET', `/api/runs/${runId}`)).body as { state: string; state_message: string | null };
+    assert.deepEqual(await at(), { ...(await at()), state: 'running', state_message: null }, 'a task just queued: nothing to say yet');
+    await sleep(RUNNER_WAIT_SAID_MS + 300);
+    const waiting = await at();
+    assert.equal(waiting.state, 'running');
+    assert.match(
+      waiting.state_message ?? '',
+      /^Waits for a runner: extract has been queued for [5-9] s, and no runner has taken it\. Every runner slot is taken by tasks of this or other jobs \(a runner runs SLUICE_RUNNER_CONCURRENCY tasks at once\), or no runner is running\.$/,
+    );
     await req('DELETE', `/api/airbyte/ingest/${own}`);
   });
 

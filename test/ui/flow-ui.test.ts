@@ -583,6 +583,31 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test("a run whose task waits for a runner because other jobs' tasks hold every slot says so on its page (QA round 48b D1)", async () => {
+    // Four slow extracts take the runner's four slots.
+    const hog = (await createJob({ name: 'slow hog', max_active_runs: 4 })).jobId;
+    const hogRuns: string[] = [];
+    for (let i = 0; i < 4; i++) hogRuns.push((await stack.api('POST', `/api/airbyte/ingest/${hog}/runs`, stack.devToken, {})).body.run_id as string);
+    await until('four extracts to run', async () => (await stack.db.prisma.taskInstance.count({ where: { runId: { in: hogRuns }, taskId: 'extract', state: 'running' } })) === 4);
+    const { jobId } = await createJob({ name: 'behind the hog' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const page = await context.newPage();
+    try {
+      await page.goto(`${stack.url}/runs/${runId}`);
+      const said = page.getByTestId('run-runner-wait');
+      // before: "running" and "No task has started yet." only
+      await said.waitFor({ timeout: 15_000 });
+      assert.match((await said.textContent()) ?? '', /^Waits for a runner: extract has been queued for \d+ s, and no runner has taken it\. Every runner slot is taken by tasks of this or other jobs/);
+      await shot(page, 'dev-12e-run-page-waits-for-runner');
+      for (const r of hogRuns) await stack.api('POST', `/api/runs/${r}/cancel`, stack.devToken);
+      // A slot freed, the runner takes the extract: the note goes.
+      await said.waitFor({ state: 'detached', timeout: 15_000 });
+    } finally {
+      await stack.api('POST', `/api/runs/${runId}/cancel`, stack.devToken);
+      await page.close();
+    }
+  });
+
   test('a running run is cancelled from its page', async () => {
     // A slow extract: the cancel below must come while it runs, after the pages opened meanwhile.
     const { jobId } = await createJob({ name: 'cancel me (slow)' });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { TASK_STATES, columnTransformationToView, type EarlierTryView, type JobStatusView, type JobView, type RunSummaryView, type RunView, type TaskView } from '@sluice/core/contract';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
 import type { DagRunModel, IngestionJobModel, TaskInstanceModel } from '@sluice/db';
-import { queuedRunWait } from '@sluice/core/states';
+import { queuedRunWait, runnerWait } from '@sluice/core/states';
 import { nextFireTimes } from '@sluice/core/cron';
 import { settingsVersion } from './settings-version.ts';
 
@@ -150,5 +150,9 @@ export function filesRemovedSinceEnd(run: { endedAt: Date | null }, removedAt: D
 
 /** `removedAt`: when the retention sweep last removed the run's files (its `run_file_removals` row), if it did. */
 export function runView(r: DagRunModel, jobPaused: boolean, tasks: TaskInstanceModel[], removedAt: Date | null): RunView {
-  return { ...runSummaryView(r, jobPaused), files_removed_at: iso(filesRemovedSinceEnd(r, removedAt)), tasks: tasks.map(taskView) };
+  const summary = runSummaryView(r, jobPaused);
+  const taskViews = tasks.map(taskView);
+  // A running run none of whose tasks a runner has taken for a while says so.
+  const waiting = summary.state === 'running' && summary.state_message === null ? runnerWait(taskViews, Date.now()) : null;
+  return { ...summary, state_message: summary.state_message ?? waiting, files_removed_at: iso(filesRemovedSinceEnd(r, removedAt)), tasks: taskViews };
 }

@@ -160,7 +160,12 @@ const runFields = {
   run_id: z.uuid(),
   job_id: z.uuid(),
   state: z.enum(RUN_STATES),
-  state_message: z.string().nullable(),
+  state_message: z
+    .string()
+    .nullable()
+    .describe(
+      "why the run is in its state: a queued run's wait (a slot, or its job's resume), a failed or cancelled run's reason; a running run's, in a single run's answer, once none of its tasks has been taken by a runner for 5 s (every runner slot taken, or no runner running)",
+    ),
   run_type: z.enum(RUN_TYPES),
   logical_date: timestamp,
   queued_at: timestamp,

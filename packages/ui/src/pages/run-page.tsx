@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { queuedRunWait } from '@sluice/core/states';
+import { queuedRunWait, runnerWait } from '@sluice/core/states';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useRetryRead } from '../api/retry-read.ts';
@@ -122,6 +122,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const startedAt = run !== null ? run.started_at : (base?.started_at ?? null);
   const endedAt = run !== null ? run.ended_at : (base?.ended_at ?? null);
   const duration = elapsed(startedAt, endedAt, now);
+  // A running run whose tasks no runner has taken for a while says why it makes no progress (QA round 48b D1).
+  const runnerWaitSaid = state === 'running' && !run?.state_message ? runnerWait(tasks, now) : null;
   // A run a clear restarted starts again then (as Airflow's does), while the tasks the clear left
   // keep their times: the page says so. The rate counts from the first task's start: not the time
   // the run waited for a runner (QA round 36b), nor a restart's.
@@ -251,6 +253,11 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         </p>
       ) : null}
       {run?.state_message ? <p className={state === 'failed' ? 'error' : 'status-message'} data-testid="run-message">{run.state_message}</p> : null}
+      {runnerWaitSaid !== null ? (
+        <p className="status-message" data-testid="run-runner-wait">
+          {runnerWaitSaid}
+        </p>
+      ) : null}
       {(run?.warnings ?? []).map((w) => <p key={w} className="warning">{w}</p>)}
 
       {failed.length > 0 ? (
