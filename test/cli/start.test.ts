@@ -321,6 +321,36 @@ test("a local service's port another server holds is refused in one line, not jo
   }
 });
 
+test("a local PostgreSQL that cannot bind its port (held by a socket that does not listen) is said in one line with the reason, not pg_ctl's stack (QA round 48b O1)", { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  // Bound and not listening, as an outgoing connection's local port is: no server answers there.
+  const holder = spawn('python3', ['-c', `import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1", ${port}))\nprint("bound", flush=True)\ntime.sleep(120)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout?.once('data', () => resolve());
+      holder.once('exit', (code) => reject(new Error(`the port holder exited (${String(code)})`)));
+    });
+    const cwd = mkdtempSync(path.join(testEnv.tmpDir, 'start-unbound-'));
+    chmodSync(cwd, 0o755);
+    dirs.push(cwd);
+    const r = await sluice(['start'], { SLUICE_LOCAL_POSTGRES_PORT: String(port), SLUICE_PORT: String(await freePort()), SLUICE_LOG_FORMAT: 'json' }, cwd, 90_000);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const said = r.stderr.trim().split('\n');
+    // before: "sluice: Command failed: runuser -u postgres -- …/pg_ctl … could not start server", then a stack
+    assert.equal(said.length, 1, r.stderr);
+    const log = path.join(cwd, '.sluice', 'postgres', 'server.log');
+    assert.match(
+      said[0] ?? '',
+      new RegExp(
+        `^sluice: the local PostgreSQL did not start on 127\\.0\\.0\\.1:${port}: could not bind IPv4 address "127\\.0\\.0\\.1": Address already in use: ` +
+          `port ${port} is in use \\(a connection's local port, say\\); give this start another port \\(SLUICE_LOCAL_POSTGRES_PORT=\\d+\\) \\(its log: ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)$`,
+      ),
+    );
+  } finally {
+    holder.kill();
+  }
+});
+
 test('a runner whose bucket does not exist says so in one warning and takes no task until it does; it removes connector directories dead runners left', { timeout: 120_000 }, async () => {
   const db = await createTestDatabase();
   const tmp = mkdtempSync(path.join(testEnv.tmpDir, 'runner-tmp-'));

@@ -40,6 +40,22 @@ export async function portTaken(service: string, port: number, dir: string, sett
   return new LocalServiceError(`port ${port} is taken by a server that does not run from ${dir} (another checkout's \`pnpm start\`?), so no local ${service} can run there: ${ways}`);
 }
 
+/**
+ * Why the local server did not start, in one line, from what this start wrote to its log (QA round
+ * 48b O1: pg_ctl's "could not start server" and a stack trace, the reason only in the log): its
+ * port held without a server on it (an outgoing connection's local port: the port is in Linux's
+ * ephemeral range) is said with another port to use.
+ */
+async function startFailure(port: number, log: string, from: number, settings: ServiceSettings | undefined): Promise<LocalServiceError> {
+  const written = existsSync(log) ? readFileSync(log, 'utf8').slice(from) : '';
+  const reason = written.split('\n').find((l) => /FATAL|could not bind|could not create/.test(l))?.replace(/^.*?(LOG|FATAL|ERROR):\s+/, '') ?? 'pg_ctl could not start it';
+  const taken = /Address already in use/.test(written);
+  const advice = taken
+    ? `: port ${port} is in use (a connection's local port, say)${settings ? `; give this start another port (${settings.port}=${await unusedPortAfter(port)})` : ''}`
+    : '';
+  return new LocalServiceError(`the local PostgreSQL did not start on 127.0.0.1:${port}: ${reason}${advice} (its log: ${log})`);
+}
+
 /** The port of the postmaster running from `dataDir` (its postmaster.pid's fourth line), if any. */
 function postmasterPort(dataDir: string): number | undefined {
   try {
@@ -108,12 +124,18 @@ export async function startPostgres(dataDir: string, port: number, options: { du
   }
   let startedHere = adopted;
   if (!listening) {
-    asPg(path.join(bin, 'pg_ctl'), [
-      '-D', dataDir,
-      '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=300${options.durable ? '' : ' -c fsync=off'}`,
-      '-l', path.join(dataDir, 'server.log'),
-      '-w', 'start',
-    ]);
+    const log = path.join(dataDir, 'server.log');
+    const logged = existsSync(log) ? readFileSync(log, 'utf8').length : 0;
+    try {
+      asPg(path.join(bin, 'pg_ctl'), [
+        '-D', dataDir,
+        '-o', `-p ${port} -k ${dataDir} -c listen_addresses=127.0.0.1 -c max_connections=300${options.durable ? '' : ' -c fsync=off'}`,
+        '-l', log,
+        '-w', 'start',
+      ]);
+    } catch {
+      throw await startFailure(port, log, logged, options.settings);
+    }
     startedHere = true;
   }
   const admin = new pg.Client({ connectionString: `postgresql://sluice@127.0.0.1:${port}/postgres` });
