@@ -248,6 +248,13 @@ describe('rejected, nothing stored', () => {
     // QA27: "Bad-Name" was also told to be "bad-name", which is no valid name either.
     ['schema_name with capitals and a dash', ingestBody({ schema_name: 'Bad-Name' }), 400, /^schema_name: must be a valid Iceberg namespace identifier: ASCII letters \(a-z\), digits and _, starting with a letter or _, at most 255 characters$/],
     ['merge keys with mode append', ingestBody({ merge: 'id' }), 400, /merge: merge keys are only allowed with mode "merge"/],
+    // QA round 48b O11: accepted, and the member dropped without a word (GET showed source_config {}).
+    [
+      'a source_config member named __proto__',
+      ingestBody({ source_config: JSON.parse('{"records": 2, "nested": [{"__proto__": {"x": 1}}]}') as unknown }),
+      400,
+      /^source_config\.nested\[0\]\.__proto__: a member named "__proto__" is not accepted \(a JavaScript object would take it as its prototype, not keep it\): rename it$/,
+    ],
     ['cron with too few fields', ingestBody({ schedule: '* * *' }), 400, /schedule: .*3 fields/],
     ['cron with too many fields', ingestBody({ schedule: '0 0 * * * *' }), 400, /schedule: .*6 fields/],
     ['cron hour out of range', ingestBody({ schedule: '0 24 * * *' }), 400, /schedule: hour field: 24 is outside 0-23/],

@@ -5,6 +5,7 @@ import { FailureStreak, type Logger } from '@sluice/logging';
 import { errorSummary } from '@sluice/db';
 import type { Principal } from '../auth/principal.ts';
 import { BODY_LIMIT, errorBody, errorHandler } from './error-handler.ts';
+import { protoKeyPath } from './proto-keys.ts';
 import { expressPath, type RouteDef, type RouteDoc } from './route-def.ts';
 import { refuseInvalidUtf8 } from './utf8.ts';
 
@@ -122,6 +123,8 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (!route.body && (req.body !== undefined ? !isEmptyObject(req.body) : hasBody(req))) {
         throw new ValidationError([{ path: 'body', message: `${route.method.toUpperCase()} ${route.path} takes no request body` }]);
       }
+      const proto = route.body ? protoKeyPath(req.body) : null;
+      if (proto !== null) throw new ValidationError([{ path: proto, message: 'a member named "__proto__" is not accepted (a JavaScript object would take it as its prototype, not keep it): rename it' }]);
       refuseQueryMisuse(req, `${route.method.toUpperCase()} ${route.path}`, route.query instanceof z.ZodObject ? route.query.shape : {});
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
       res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
