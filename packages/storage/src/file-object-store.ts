@@ -182,6 +182,7 @@ export class FileObjectStore implements ObjectStore {
     const { others, last } = await keysWithLast(this.list(prefix), options.last);
     for (const key of others) await this.delete(key);
     if (last !== undefined) await this.delete(last);
+    await this.discardUnfinishedWrites(prefix);
     await this.#removeEmptyDirs(prefix);
     return others.length + (last === undefined ? 0 : 1);
   }
@@ -192,6 +193,7 @@ export class FileObjectStore implements ObjectStore {
       await makeDirs(path.dirname(target));
       await fs.rename(this.pathOf(key), target);
     });
+    await this.discardUnfinishedWrites(fromPrefix);
     await this.#removeEmptyDirs(fromPrefix);
     return n;
   }
@@ -220,18 +222,14 @@ export class FileObjectStore implements ObjectStore {
    * After a prefix was emptied, the directories it left empty go too, as S3 has no directories
    * (archiving a run left `staging/{run}/…/{stream}/` behind, one set per run). Only a prefix
    * that names a directory (`staging/r1/`) is pruned, below and including it, never above: a
-   * directory that is not empty (written to meanwhile) stays. The temporary files of writes that
-   * never finished (a writer killed mid-write: an extract's partial raw records) go with it — no
-   * listing shows them, and a prefix retired whole has no write left to finish (S3: see
-   * S3ObjectStore's incomplete multipart uploads).
+   * directory that is not empty (written to meanwhile) stays. Its callers discard the temporary
+   * files of writes that never finished first (a writer killed mid-write: an extract's partial raw
+   * records): a prefix retired whole has no write left to finish.
    */
   async #removeEmptyDirs(prefix: string): Promise<void> {
     if (!prefix.endsWith('/') || prefix === '/') return;
     const prune = async (dir: string): Promise<void> => {
-      for (const e of await entriesOf(dir)) {
-        if (e.isDirectory()) await prune(path.join(dir, e.name));
-        else if (e.name.startsWith(TMP_PREFIX)) await fs.rm(path.join(dir, e.name), { force: true });
-      }
+      for (const e of await entriesOf(dir)) if (e.isDirectory()) await prune(path.join(dir, e.name));
       try {
         await fs.rmdir(dir);
       } catch (err) {

@@ -221,7 +221,7 @@ export class S3ObjectStore implements ObjectStore {
       if (batch.length === 1000) await flush();
     }
     await flush();
-    await this.#abortUploads(prefix);
+    await this.discardUnfinishedWrites(prefix);
     if (last !== undefined) {
       await this.delete(last);
       n++;
@@ -234,7 +234,7 @@ export class S3ObjectStore implements ObjectStore {
    * mid-write: an extract's partial raw records). Their parts are stored and billed but no listing
    * shows them; a prefix retired whole (deleted or moved) has no write left to finish.
    */
-  async #abortUploads(prefix: string): Promise<number> {
+  async discardUnfinishedWrites(prefix: string): Promise<number> {
     assertPrefix(prefix);
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
@@ -254,10 +254,6 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  discardUnfinishedWrites(prefix: string): Promise<number> {
-    return this.#abortUploads(prefix);
-  }
-
   /** One CopyObject request: objects over 5 GiB are not supported (S3's limit for it). */
   async copy(fromKey: string, toKey: string): Promise<void> {
     const source = `${this.bucket}/${this.s3Key(fromKey)}`.split('/').map(encodeURIComponent).join('/');
@@ -270,7 +266,7 @@ export class S3ObjectStore implements ObjectStore {
       await this.copy(key, targetKey);
       await this.delete(key);
     });
-    await this.#abortUploads(fromPrefix);
+    await this.discardUnfinishedWrites(fromPrefix);
     return n;
   }
 
