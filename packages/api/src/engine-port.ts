@@ -1,3 +1,4 @@
+import type { TriggeredRun } from '@sluice/core/states';
 import type { Prisma } from '@sluice/db';
 
 /**
@@ -11,7 +12,8 @@ export interface JobEngine {
   syncSchedule(jobId: string): Promise<void>;
   /** Starts the queued runs that max_active_runs allows (a paused job's wait for its resume). */
   startQueuedRuns(jobId: string): Promise<void>;
-  triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; waitsForRedis?: true }>;
+  /** With an idempotency key, a trigger repeated with it answers the run the first one made (`replayed`). */
+  triggerRun(jobId: string, idempotencyKey?: string): Promise<TriggeredRun>;
   /** `why` says who cancels: an operator (default), or the deletion of the run's job. */
   cancelRun(runId: string, why?: 'operator' | 'job deleted'): Promise<void>;
   /** Cancels the job's queued runs, runs under way left; answers their ids. */

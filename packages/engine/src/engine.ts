@@ -2,6 +2,7 @@ import { DagCache, sqlOf, sqlTransaction, type Prisma, type PrismaClient } from 
 import type { Logger } from '@sluice/logging';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '@sluice/core';
+import type { TriggeredRun } from '@sluice/core/states';
 import { UNMAPPED } from '@sluice/core/dag';
 import { writeJobDag } from './dag-store.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -94,10 +95,21 @@ export class Engine {
    * `waitsForRedis`: the run started, but Redis did not take its first tasks within REDIS_WAIT_MS
    * (it is away): they are enqueued when it is back, and nothing runs until then.
    */
-  async triggerRun(jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; waitsForRedis?: true }> {
+  /**
+   * `idempotencyKey`: a retried trigger (after a timeout, say) with the key of one that made a run
+   * answers that run, `replayed`, in its state now, and makes none.
+   */
+  async triggerRun(jobId: string, idempotencyKey?: string): Promise<TriggeredRun> {
     // Manual runs are keyed by trigger time; triggers in the same millisecond take the next ones.
     // Run creation is one statement: no transaction of ours around it.
-    const r = await this.store.createRun(sqlOf(this.options.prisma), { jobId, runType: 'manual', logicalDate: new Date(), nextFreeDate: true });
+    const r = await this.store.createRun(sqlOf(this.options.prisma), {
+      jobId,
+      runType: 'manual',
+      logicalDate: new Date(),
+      nextFreeDate: true,
+      ...(idempotencyKey === undefined ? {} : { triggerKey: idempotencyKey }),
+    });
+    if (!r.created && r.runId !== null && r.existingState !== undefined && idempotencyKey !== undefined) return { runId: r.runId, state: r.existingState, replayed: true };
     if (!r.created || !r.runId || !r.runState) throw new Error(`job ${jobId}: a manual run was not created`);
     const answered = await this.#whenRedisAnswers(this.dispatcher.dispatch(r.dispatches), `run ${r.runId}: its first tasks are enqueued`);
     if (!r.startQueued) return { runId: r.runId, state: r.runState, ...(answered || r.dispatches.length === 0 ? {} : { waitsForRedis: true as const }) };

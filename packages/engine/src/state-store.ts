@@ -249,8 +249,22 @@ export class StateStore {
        * the run it creates, in the caller's transaction (give one for the two to be atomic).
        */
       missedFires?: FiresWithoutRun;
+      /**
+       * A manual trigger's idempotency key: when the job has a run made with it, that run is
+       * answered (`created: false`, `existingState` its state now) and nothing is written.
+       */
+      triggerKey?: string;
     },
-  ): Promise<{ runId: string | null; created: boolean; runState?: 'queued' | 'running'; skipped?: true; startQueued?: true; dispatches: TaskDispatch[] }> {
+  ): Promise<{
+    runId: string | null;
+    created: boolean;
+    runState?: 'queued' | 'running';
+    /** The state now of the run an earlier call made (`created: false`, not skipped). */
+    existingState?: RunState;
+    skipped?: true;
+    startQueued?: true;
+    dispatches: TaskDispatch[];
+  }> {
     // One call of the sluice_create_run function (its migration says how it locks and decides
     // admission), made with the first instances of the DAG this process last saw as the job's
     // latest. When the job has a newer DAG, nothing is written and the call is made again with
@@ -272,7 +286,8 @@ export class StateStore {
           ${input.jobId}::uuid, ${dagId}::uuid, ${runId}::uuid, ${input.runType}::text::"RunType", ${input.logicalDate}::timestamptz,
           ${input.nextFreeDate ?? false}::boolean, ${input.requireActiveSchedule ?? false}::boolean, ${new Date()}::timestamptz,
           ${first.map((t) => t.id)}::uuid[], ${first.map((t) => t.taskId)}::text[], ${first.map(() => UNMAPPED)}::int[],
-          ${first.map((t) => t.taskType)}::text[], ${first.map((t) => t.maxTries)}::int[], ${first.map((t) => startState(t.taskId))}::text[])`;
+          ${first.map((t) => t.taskType)}::text[], ${first.map((t) => t.maxTries)}::int[], ${first.map((t) => startState(t.taskId))}::text[],
+          ${input.triggerKey ?? null}::text)`;
       switch (row?.outcome) {
         case 'created':
         case 'created_behind':
@@ -295,7 +310,7 @@ export class StateStore {
                 : [],
           };
         case 'exists':
-          return { runId: row.run_id, created: false, dispatches: [] };
+          return { runId: row.run_id, created: false, ...(row.run_state === null ? {} : { existingState: row.run_state as RunState }), dispatches: [] };
         case 'skipped':
           return { runId: row.run_id, created: false, skipped: true, dispatches: [] };
         case 'inactive':

@@ -273,19 +273,30 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       path: '/api/airbyte/ingest/{job_id}/runs',
       operationId: 'triggerRun',
       summary: 'Trigger a run now',
+      description:
+        `With an \`${IDEMPOTENCY_HEADER}\` header, a retry of a trigger (after a timeout, say) is answered with the run the first one made, ` +
+        `in its state now, and the header \`${REPLAYED_HEADER}: true\`; no second run is made.`,
       tag: 'runs',
       scope: 'sluice:write',
+      headers: [
+        {
+          name: IDEMPOTENCY_HEADER,
+          description:
+            "A key the client makes for this trigger (a UUID, say). The same key on the same job answers the run it made, for as long as the run's history is kept (SLUICE_RUN_HISTORY_RETENTION_DAYS); on another job it is another key.",
+          maxLength: IDEMPOTENCY_KEY_MAX,
+        },
+      ],
       ingestErrorShape: true,
       responses: {
-        201: { description: 'run created', schema: triggerRunResponse },
+        201: { description: `run created (or, with \`${REPLAYED_HEADER}: true\`, created earlier by a trigger with the same ${IDEMPOTENCY_HEADER})`, schema: triggerRunResponse },
         400: { description: 'a request body was sent: this route takes none', schema: ingestResponse },
         ...jobErrors,
         409: { description: 'the job is deleted, or a run cannot start now', schema: ingestResponse },
       },
       async handle(ctx) {
         const jobId = id(ctx, 'job_id');
-        const { runId, state, message } = await d.jobs.triggerRun(who(ctx), jobId);
-        return { status: 201, body: { run_id: runId, job_id: jobId, state, message } };
+        const { runId, state, message, replayed } = await d.jobs.triggerRun(who(ctx), jobId, parseIdempotencyKey(ctx.req.get(IDEMPOTENCY_HEADER)));
+        return { status: 201, body: { run_id: runId, job_id: jobId, state, message }, ...(replayed ? { headers: { [REPLAYED_HEADER]: 'true' } } : {}) };
       },
     },
     {

@@ -29,7 +29,7 @@ import { canonicalSchedule } from '@sluice/core/cron';
 import { canonicalJson } from '@sluice/core/json';
 import { findSecretPaths, pathsToMask, secretValues, valueAt, type ConnectorSpec } from '@sluice/core/secrets';
 import type { ColumnTransformation } from '@sluice/core/pipeline';
-import { FINISHED_TASK_STATES, queuedRunWait } from '@sluice/core/states';
+import { FINISHED_TASK_STATES, queuedRunWait, type RunState } from '@sluice/core/states';
 import { settingsVersion } from './settings-version.ts';
 import { IDEMPOTENCY_HEADER, requestDigest } from './idempotency.ts';
 import { maskSecrets, masksInNewConfig, restoreMaskedSecrets } from './mask-secrets.ts';
@@ -538,21 +538,29 @@ export class JobService {
 
   /**
    * Creates a run now; a queued one comes with what it waits for (a slot, or the paused job's
-   * resume), and so does one that started while Redis is away (its first tasks).
+   * resume), and so does one that started while Redis is away (its first tasks). With an
+   * idempotency key that an earlier trigger of this job made a run with, answers that run in its
+   * state now (`replayed`) and makes none: a client that retries a trigger after a timeout gets one run.
    */
-  async triggerRun(p: Principal, jobId: string): Promise<{ runId: string; state: 'queued' | 'running'; message: string | null }> {
+  async triggerRun(
+    p: Principal,
+    jobId: string,
+    idempotencyKey: string | null = null,
+  ): Promise<{ runId: string; state: RunState; message: string | null; replayed: boolean }> {
     requireScope(p, 'sluice:write');
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
-    const { runId, state, waitsForRedis } = await this.d.engine.triggerRun(jobId).catch(async (err: unknown) => {
+    const run = await this.d.engine.triggerRun(jobId, idempotencyKey ?? undefined).catch(async (err: unknown) => {
       // Run creation finds no job that is not deleted: a delete came between the read above and it.
       if (err instanceof NotFoundError && (await this.#job(p, jobId)).isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
       throw err;
     });
-    this.#log.info('run triggered', { jobId, runId, state });
+    const { runId, state } = run;
+    if (run.replayed) this.#log.info('run trigger repeated; answered the run its idempotency key made', { jobId, runId, state });
+    else this.#log.info('run triggered', { jobId, runId, state });
     // A run that started while Redis is away does nothing until it is back (QA round 27: its answer said only "running").
-    const message = state === 'queued' ? queuedRunWait(job.isPaused) : waitsForRedis ? REDIS_AWAY_WAIT : null;
-    return { runId, state, message };
+    const message = state === 'queued' ? queuedRunWait(job.isPaused) : run.waitsForRedis ? REDIS_AWAY_WAIT : null;
+    return { runId, state, message, replayed: run.replayed === true };
   }
 
   async listRuns(p: Principal, jobId: string, q: ListRunsQuery): Promise<{ runs: RunSummaryView[]; total: number; limit: number; offset: number }> {

@@ -208,8 +208,8 @@ export const triggerRunResponse = z
     run_id: z.uuid(),
     job_id: z.uuid(),
     state: z
-      .enum(['running', 'queued'])
-      .describe("running: started at once — also on a paused job, whose pause stops its schedule, not a trigger by hand (unlike Airflow, where a paused DAG's triggered run waits); queued: it waits for a free slot of the job's max_active_runs, and starts when one is free (oldest logical date first) — on a paused job, when the job is resumed"),
+      .enum(RUN_STATES)
+      .describe("running: started at once — also on a paused job, whose pause stops its schedule, not a trigger by hand (unlike Airflow, where a paused DAG's triggered run waits); queued: it waits for a free slot of the job's max_active_runs, and starts when one is free (oldest logical date first) — on a paused job, when the job is resumed. A trigger repeated with its Idempotency-Key answers the run's state now, which may be any run state"),
     message: z
       .string()
       .nullable()

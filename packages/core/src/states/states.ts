@@ -112,3 +112,11 @@ export function taskStatesLeadingTo(to: TaskState): TaskState[] {
 export function runStatesLeadingTo(to: RunState): RunState[] {
   return RUN_STATES.filter((s) => RUN_TRANSITIONS[s].includes(to));
 }
+
+/**
+ * A manual trigger's answer: the run it made (started, or queued behind max_active_runs), or, for a
+ * trigger repeated with an idempotency key, the run the first one made, in its state now.
+ */
+export type TriggeredRun =
+  | { runId: string; state: 'queued' | 'running'; waitsForRedis?: true; replayed?: never }
+  | { runId: string; state: RunState; replayed: true; waitsForRedis?: never };
