@@ -118,8 +118,8 @@ describe('schedule, pause, delete', () => {
       // Only that (before: "…; body: give at least one of …" too; QA round 25).
       [{ colour: 'x' }, /^colour: unknown field$/],
       [
-        { streams: ['users'], mode: 'merge' },
-        /^streams: is set when the job is created and cannot be changed \(PATCH changes schedule, timezone, paused, catchup, max_active_runs, source_config\): to change it, delete the job and create it again .*; mode: is set when the job is created/,
+        { streams: ['orders'], mode: 'merge' },
+        /^streams: is set when the job is created and cannot be changed \(the job's is \[\]\); mode: is set when the job is created and cannot be changed \(the job's is "append"\)\. PATCH changes schedule, timezone, paused, catchup, max_active_runs, source_config, and takes a field of the job sent with the value GET answers as no change\. To change the others, delete the job and create it again /,
       ],
       [{ owner_id: 'x' }, /^owner_id: is set when the job is created and cannot be changed/],
       [{ schedule: ' ' }, /^schedule: is empty: give a cron expression, or null for a job that runs on demand only$/],
@@ -137,6 +137,49 @@ describe('schedule, pause, delete', () => {
     const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
     assert.equal(row.schedule, null);
     assert.equal(row.timezone, 'UTC');
+  });
+
+  test("PATCH takes the job's definition fields sent back with the values GET answers as no change, and refuses a change of one, naming it", async () => {
+    const created = await req(
+      'POST',
+      '/api/airbyte/ingest',
+      ingestBody({
+        name: 'sent back',
+        mode: 'merge',
+        streams: ['users', 'products'],
+        merge: 'id',
+        tags: ['pii'],
+        column_transformations: [{ column: 'email', stream: 'users', new_name: 'mail' }],
+      }),
+    );
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.job_id as string;
+    const got = (await req('GET', `/api/airbyte/ingest/${id}`)).body as Record<string, unknown>;
+    const definition = Object.fromEntries(
+      ['name', 'source_name', 'schema_name', 'mode', 'streams', 'merge', 'domain', 'tags', 'owner_id', 'column_transformations', 'archive_staging', 'add_ingestion_metadata'].map((k) => [k, got[k]]),
+    );
+    // GET, change the schedule, PATCH the definition back (before: 400 "name: is set when the job is created …", QA round 48b D5).
+    const back = await req('PATCH', `/api/airbyte/ingest/${id}`, { ...definition, schedule: '0 5 * * *' });
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.body.schedule, '0 5 * * *');
+    // The create's own form of the same values is the same definition.
+    const asCreated = await req('PATCH', `/api/airbyte/ingest/${id}`, {
+      streams: [' users', 'products'],
+      merge: ' id ',
+      column_transformations: [{ column: 'email', stream: 'users', new_name: 'mail' }],
+      schedule: '0 6 * * *',
+    });
+    assert.equal(asCreated.status, 200, asCreated.text);
+    const changed = await req('PATCH', `/api/airbyte/ingest/${id}`, { ...definition, name: 'renamed', streams: ['products', 'users'], schedule: '0 7 * * *' });
+    assert.equal(changed.status, 400, changed.text);
+    assert.match(changed.body.error, /^name: is set when the job is created and cannot be changed \(the job's is "sent back"\); streams: is set when the job is created and cannot be changed \(the job's is \["users","products"\]\)\. PATCH changes/);
+    assert.doesNotMatch(changed.body.error, /mode:|tags:|merge:/, 'the fields sent unchanged are not named');
+    const onlyDefinition = await req('PATCH', `/api/airbyte/ingest/${id}`, { name: 'sent back', mode: 'merge' });
+    assert.equal(onlyDefinition.status, 400, onlyDefinition.text);
+    assert.match(onlyDefinition.body.error, /give at least one of schedule, timezone, paused, catchup, max_active_runs, source_config \(name, mode: the job's already, which changes nothing\)/);
+    const row = await api.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id } });
+    assert.equal(row.schedule, '0 6 * * *', 'the refused PATCH changed nothing');
+    assert.equal(row.name, 'sent back');
   });
 
   test('a method a path does not take is 405 with Allow; a body a route does not read is refused', async () => {

@@ -229,6 +229,9 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       path: '/api/airbyte/ingest/{job_id}',
       operationId: 'updateIngestionJob',
       summary: "Change schedule or time zone, pause or resume, or replace the connector's configuration (keeping the saved state)",
+      description:
+        "The fields of the job's definition (name, source_name, schema_name, mode, streams, merge, domain, tags, owner_id, column_transformations, archive_staging, add_ingestion_metadata) " +
+        'are set at create: sent with the values GET answers (a client that sends back the job it read, its schedule changed) they are no change; a change of one is refused with 400 naming it.',
       tag: 'ingestion',
       scope: 'sluice:write',
       body: updateJobRequest,

@@ -5,6 +5,7 @@ import {
   parseCreateIngestJob,
   parseMergeKeys,
   queriedTry,
+  refuseDefinitionChanges,
   type IngestJobSpec,
   type ImportedState,
   type JobStateView,
@@ -342,6 +343,8 @@ export class JobService {
     const job = await this.#job(p, jobId);
     if (job.isDeleted) throw new ConflictError(`job ${jobId} is deleted`);
     if (ifMatch !== null && !ifMatch.includes(settingsVersion(job))) throw staleChange(jobId);
+    // A field of the job's definition sent back as GET answered it is no change (QA round 48b D5: it was refused).
+    refuseDefinitionChanges(body, jobView(job, {}, this.d.publicUrl));
     const schedule = body.schedule === undefined ? job.schedule : body.schedule === null ? null : canonicalSchedule(body.schedule);
     const checked = checkSchedule(schedule, body.timezone ?? job.timezone);
     if (checked.issues.length > 0) throw new ValidationError(checked.issues);

@@ -12,7 +12,7 @@ export type { ColumnTransformationInput, ColumnTransformationView } from './colu
 export { createIngestJobRequest, parseCreateIngestJob, parseMergeKeys, checkSchedule, sourceName, WRITE_MODES } from './create-ingest-job.ts';
 export type { CreateIngestJobRequest, IngestJobSpec, WriteModeName } from './create-ingest-job.ts';
 export * from './job-views.ts';
-export { updateJobRequest, parseUpdateJobRequest, listJobsQuery, listRunsQuery, taskLogQuery, queriedTry, clearTaskQuery, queryInteger, resetStateQuery, LOG_PAGE_LINES, LOG_PAGE_MAX } from './job-requests.ts';
+export { updateJobRequest, parseUpdateJobRequest, refuseDefinitionChanges, listJobsQuery, listRunsQuery, taskLogQuery, queriedTry, clearTaskQuery, queryInteger, resetStateQuery, LOG_PAGE_LINES, LOG_PAGE_MAX } from './job-requests.ts';
 export type { UpdateJobRequest, ListJobsQuery, ListRunsQuery, ResetStateQuery, TaskLogQuery } from './job-requests.ts';
 export { encryptionKeyName, createEncryptionKeyRequest, encryptionKeyView, encryptionKeyListView } from './encryption-keys.ts';
 export type { EncryptionKeyView } from './encryption-keys.ts';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { JOB_STATUSES, RUN_STATES, RUN_TYPES } from './job-views.ts';
 import { ValidationError } from '../errors/index.ts';
-import { createIngestJobRequest, maxActiveRuns, MAX_STREAMS } from './create-ingest-job.ts';
+import { maxActiveRuns, MAX_STREAMS, parseCreateIngestJob, type IngestJobSpec } from './create-ingest-job.ts';
+import { canonicalJson } from '../json/index.ts';
 import { parseRequest } from './parse-request.ts';
 import { sourceConfig } from './source-config.ts';
 import { text } from './text.ts';
@@ -71,39 +72,115 @@ export const updateJobRequest = z
   })
   .meta({ id: 'UpdateJobRequest' });
 /** A PATCH's fields, `is_paused` read as `paused`. */
-export type UpdateJobRequest = Omit<z.output<typeof updateJobRequest>, 'is_paused'>;
+export type UpdateJobRequest = Omit<z.output<typeof updateJobRequest>, 'is_paused'> & {
+  /**
+   * Fields of the job's definition (streams, mode, …) the PATCH sent: each must be the job's
+   * already (`changedDefinition`), as when a client sends back the job GET answered with its
+   * schedule changed; a change of one is refused.
+   */
+  definition: Record<string, unknown>;
+};
+
+/** The fields of a job set when it is created, which PATCH does not change, as GET answers them. */
+const DEFINITION_FIELDS = {
+  name: 'name',
+  source_name: 'sourceName',
+  schema_name: 'schemaName',
+  mode: 'mode',
+  streams: 'streams',
+  merge: 'merge',
+  domain: 'domain',
+  tags: 'tags',
+  owner_id: 'ownerId',
+  column_transformations: 'columnTransformations',
+  archive_staging: 'archiveStaging',
+  add_ingestion_metadata: 'addIngestionMetadata',
+} as const satisfies Record<string, keyof IngestJobSpec>;
+type DefinitionField = keyof typeof DEFINITION_FIELDS;
+export type JobDefinition = { [K in DefinitionField]: unknown };
+
+const UPDATABLE = Object.keys(updateJobRequest.shape).filter((k) => k !== 'is_paused');
+
+/** How a change of fields of the job's definition is refused: each named with the job's value, then what to do instead. */
+function definitionIssues(fields: readonly DefinitionField[], job: JobDefinition): ValidationError {
+  const shown = (v: unknown): string => {
+    const json = JSON.stringify(v);
+    return json.length > 120 ? `${json.slice(0, 117)}…` : json;
+  };
+  return new ValidationError(
+    fields.map((path, i) => ({
+      path,
+      message:
+        `is set when the job is created and cannot be changed (the job's is ${shown(job[path])})` +
+        (i < fields.length - 1
+          ? ''
+          : `. PATCH changes ${UPDATABLE.join(', ')}, and takes a field of the job sent with the value GET answers as no change. ` +
+            'To change the others, delete the job and create it again ' +
+            "(the new job takes its tables over; to carry the saved connector state over, GET it from this job's …/state and PUT it on the new job's, else the first run reads from the start)"),
+    })),
+  );
+}
 
 /**
- * The body of a PATCH, parsed: a field of the job's definition (streams, mode, …) is named as one
- * that is set when the job is created, with the way to change it, rather than as unknown.
+ * The body of a PATCH, parsed: a field of the job's definition (streams, mode, …) is kept aside
+ * in `definition`, for the caller to compare with the job (`refuseDefinitionChanges`), rather
+ * than refused as unknown.
  */
 export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
+  const definition: Record<string, unknown> = {};
+  let rest = input;
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-    const updatable = Object.keys(updateJobRequest.shape).filter((k) => k !== 'is_paused');
-    const fixed = Object.keys(input).filter((k) => k in createIngestJobRequest.shape && !updatable.includes(k));
-    if (fixed.length > 0) {
-      throw new ValidationError(
-        fixed.map((path) => ({
-          path,
-          message:
-            `is set when the job is created and cannot be changed (PATCH changes ${updatable.join(', ')}): to change it, delete the job and create it again ` +
-            "(the new job takes its tables over; to carry the saved connector state over, GET it from this job's …/state and PUT it on the new job's, else the first run reads from the start)",
-        })),
-      );
-    }
+    const fields = Object.entries(input as Record<string, unknown>);
+    for (const [k, v] of fields) if (k in DEFINITION_FIELDS) definition[k] = v;
+    // A body of definition fields only changes nothing that PATCH changes: refused as naming none of them.
+    rest = Object.fromEntries(fields.filter(([k]) => !(k in DEFINITION_FIELDS)));
   }
   let parsed: z.output<typeof updateJobRequest>;
   try {
-    parsed = parseRequest(updateJobRequest, input);
+    parsed = parseRequest(updateJobRequest, rest);
   } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    // Fields of the definition only: `refuseDefinitionChanges` says what is wrong with them.
+    if (err.issues.every((i) => i.message.startsWith(NAME_ONE)) && Object.keys(definition).length > 0) return { definition };
     // A body of unknown fields only is that, not also one that names no field.
-    if (!(err instanceof ValidationError) || err.issues.length < 2) throw err;
+    if (err.issues.length < 2) throw err;
     throw new ValidationError(err.issues.filter((i) => !i.message.startsWith(NAME_ONE)));
   }
   const { is_paused: isPaused, ...body } = parsed;
-  if (isPaused === undefined) return body;
+  if (isPaused === undefined) return { ...body, definition };
   if (body.paused !== undefined && body.paused !== isPaused) throw new ValidationError([{ path: 'is_paused', message: 'says the opposite of paused: give one of them' }]);
-  return { ...body, paused: isPaused };
+  return { ...body, paused: isPaused, definition };
+}
+
+/**
+ * Refuses, naming each, the fields of a PATCH's `definition` whose value is not the job's: each
+ * is read as a create would read it (`" users"` is `users`, `merge: "a , b"` is `a,b`, a column
+ * transformation in the seed's form is the one GET shows) and compared with the job's. A PATCH of
+ * the job's own definition fields only, and nothing PATCH changes, is refused as naming nothing to change.
+ */
+export function refuseDefinitionChanges(body: UpdateJobRequest, job: JobDefinition): void {
+  const sent = body.definition;
+  const fields = Object.keys(sent).filter((k): k is DefinitionField => k in DEFINITION_FIELDS);
+  if (fields.length === 0) return;
+  // Read as a create of the job (its config is not compared here: PATCH changes it).
+  const defined = Object.fromEntries(Object.keys(DEFINITION_FIELDS).map((k) => [k, job[k as DefinitionField]]));
+  const asCreated = (over: Record<string, unknown>): IngestJobSpec | null => {
+    try {
+      return parseCreateIngestJob({ ...defined, source_config: {}, ...over });
+    } catch {
+      return null;
+    }
+  };
+  const current = asCreated({});
+  const changed = fields.filter((k) => {
+    const spec = asCreated({ [k]: sent[k] });
+    const key = DEFINITION_FIELDS[k];
+    return current === null || spec === null || canonicalJson(spec[key]) !== canonicalJson(current[key]);
+  });
+  if (changed.length > 0) throw definitionIssues(changed, job);
+  if (UPDATABLE.every((k) => !(k in body))) {
+    throw new ValidationError([{ path: 'body', message: `${NAME_ONE} ${UPDATABLE.join(', ')} (${fields.join(', ')}: the job's already, which changes nothing)` }]);
+  }
 }
 
 /** `GET /api/airbyte/ingest` query: paged, filtered by owner, status and name. */
