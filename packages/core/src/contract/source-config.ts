@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findInJson } from '../json/index.ts';
 
 /**
  * How deeply `source_config` may nest: the object itself is level 1, each object or array inside
@@ -44,29 +45,12 @@ export const sourceConfig = z
  * or cursor would silently point elsewhere). Iterative; call it after the depth check.
  */
 export function unkeptValue(value: unknown): { path: (string | number)[]; message: string } | null {
-  // Each node keeps its parent, not a copy of its path, so that a deep value costs one pass.
-  type Node = { v: unknown; key: string | number | null; parent: Node | null };
-  const pathOf = (n: Node): (string | number)[] => {
-    const out: (string | number)[] = [];
-    for (let at: Node | null = n; at !== null && at.key !== null; at = at.parent) out.unshift(at.key);
-    return out;
-  };
-  const stack: Node[] = [{ v: value, key: null, parent: null }];
-  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    const node = top;
-    const { v } = node;
+  const unkept = findInJson(value, (v, key) => {
+    if (typeof key === 'string' && key.includes('\u0000')) return 'a key must not contain the NUL character (U+0000)';
     if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
-      return { path: pathOf(node), message: `${v} is beyond the integers a JSON number keeps exactly (±2^53): it was rounded on the way in; send it as a string` };
+      return `${v} is beyond the integers a JSON number keeps exactly (±2^53): it was rounded on the way in; send it as a string`;
     }
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      v.forEach((child: unknown, i) => stack.push({ v: child, key: i, parent: node }));
-      continue;
-    }
-    for (const [key, child] of Object.entries(v)) {
-      if (key.includes('\u0000')) return { path: [...pathOf(node), key], message: 'a key must not contain the NUL character (U+0000)' };
-      stack.push({ v: child, key, parent: node });
-    }
-  }
-  return null;
+    return null;
+  });
+  return unkept === null ? null : { path: unkept.path, message: unkept.found };
 }
