@@ -207,7 +207,7 @@ describe('schedule, pause, delete', () => {
     // Airflow's trigger takes a conf; this one does not: it was ignored and a run started
     const conf = await req('POST', `/api/airbyte/ingest/${own}/runs`, { conf: { day: '2026-01-01' } });
     assert.equal(conf.status, 400, conf.text);
-    assert.match(conf.body.error, /^body: POST \/api\/airbyte\/ingest\/\{job_id\}\/runs takes no request body/);
+    assert.match(conf.body.error, /^body: POST \/api\/airbyte\/ingest\/\{job_id\}\/runs takes no request body: a run has no conf of its own \(Airflow's `conf`\); it runs with its job's settings, which PATCH changes$/);
     assert.equal((await api.db.prisma.dagRun.count({ where: { jobId: own } })), 0, 'no run was started');
     // A body of another type says something too (before: it was ignored and a run started; QA round 25).
     const text = await api.request('POST', `/api/airbyte/ingest/${own}/runs`, { token: DEV, raw: 'please do not run', headers: { 'content-type': 'text/plain' } });
