@@ -82,9 +82,14 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   // The documented logs route first; the live stream takes over with the same try from its start.
   // A read that failed (PostgreSQL away) is made again, and its error goes once one succeeds (QA round 28).
   const { attempt, retryLater } = useRetryRead();
-  /** The try shown now: a "Show earlier" answer for another is dropped. */
+  /**
+   * The try shown now. A read's answer for a try no longer shown is dropped: before the run is
+   * known the page asks for try 1, then for the latest, and a slower first answer put try 1's lines
+   * under it (QA round 47b F1); so did a "Show earlier" answered after another try was chosen.
+   */
   const shownKey = `${runId}\n${taskId}\n${mapIndex}\n${tryNumber}`;
   const shownRef = useRef(shownKey);
+  const shownStill = (asked: string) => (): boolean => shownRef.current === asked;
   useEffect(() => {
     shownRef.current = shownKey;
     setLog(null);
@@ -93,21 +98,19 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     setLoadingEarlier(false);
   }, [shownKey]);
   useEffect(() => {
-    // An answer for a try no longer shown is dropped: before the run is known the page asks for
-    // try 1, then for the latest, and a slower first answer put try 1's lines under it (QA round 47b F1).
-    let shownTry = true;
+    const stillShown = shownStill(shownKey);
     const q = new URLSearchParams({ try: String(tryNumber) });
     if (mapIndex >= 0) q.set('map_index', String(mapIndex));
     api
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => {
-        if (!shownTry) return;
+        if (!stillShown()) return;
         setError(null);
         // Lines the live stream already shows that this read does not reach are newer: they stay.
         setLog((cur) => (cur !== null && a.offset + a.lines.length < cur.first ? cur : placeLines(cur, a.offset, a.lines)));
       })
       .catch((err: unknown) => {
-        if (!shownTry) return;
+        if (!stillShown()) return;
         if (err instanceof ApiError && err.status === 404) {
           setError(null);
           setMissing(err.message);
@@ -116,9 +119,6 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           retryLater();
         }
       });
-    return () => {
-      shownTry = false;
-    };
   }, [api, runId, taskId, mapIndex, tryNumber, attempt, retryLater]);
 
   const status = useLive(
@@ -146,9 +146,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     const q = new URLSearchParams({ try: String(tryNumber), offset: String(from), limit: String(omitted - from) });
     if (mapIndex >= 0) q.set('map_index', String(mapIndex));
     setLoadingEarlier(true);
-    // Answered after another try was chosen, it is not that try's (as the first read's, above).
-    const asked = shownKey;
-    const stillShown = (): boolean => shownRef.current === asked;
+    const stillShown = shownStill(shownKey);
     api
       .get<TaskLog>(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs?${q.toString()}`)
       .then((a) => {
