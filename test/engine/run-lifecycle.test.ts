@@ -420,6 +420,28 @@ describe('run lifecycle', () => {
     assert.deepEqual((cleared.earlierTries as { try_number: number; state: string }[]).map((t) => [t.try_number, t.state]), [[1, 'failed']]);
   });
 
+  it("a cleared task's retries back off from the start again, not from the tries before the clear (QA round 47b F5)", async () => {
+    const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 2, retryDelayMs: 400, maxRetryDelayMs: 60_000 } } });
+    await h.startRunner({
+      extract: () => Promise.reject(new Error('the source is away')),
+    });
+    const { runId } = await h.engine.triggerRun(jobId);
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'failed');
+    const exhausted = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+    assert.deepEqual([exhausted.state, exhausted.tryNumber, exhausted.maxTries], ['failed', 3, 3]);
+    await h.engine.clearTask(runId, 'extract');
+    // Try 4, the first after the clear, fails: its retry waits the base delay (before: 400 · 2^3 = 3200 ms, as for a fourth retry).
+    const waiting = await waitFor(
+      async () => h.prisma.taskInstance.findFirst({ where: { runId, taskId: 'extract', state: 'up_for_retry', tryNumber: 4 } }),
+      'try 4 to fail and wait for its retry',
+    );
+    assert.equal(waiting.maxTries, 6);
+    assert.equal((waiting.nextRetryAt?.getTime() ?? 0) - (waiting.endedAt?.getTime() ?? 0), 400);
+    const five = await waitFor(async () => h.prisma.taskInstance.findFirst({ where: { runId, taskId: 'extract', state: 'up_for_retry', tryNumber: 5 } }), 'try 5 to fail');
+    assert.equal((five.nextRetryAt?.getTime() ?? 0) - (five.endedAt?.getTime() ?? 0), 800, 'then doubles');
+    assert.equal((await waitForRun(h.prisma, runId, ['success', 'failed'])).state, 'failed');
+  });
+
   it('a task waiting to retry when its run is cancelled is cancelled with no retry time left on it', async () => {
     const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 2, retryDelayMs: 60_000, maxRetryDelayMs: 60_000 } } });
     let tries = 0;

@@ -952,7 +952,7 @@ export class StateStore {
       const retry = uncharged || (outcome.retryable && current.tryNumber < current.maxTries);
       // The backoff counts from the try's end (a report that waited out an outage has waited part of it).
       const endedAt = new Date(Math.min(report.endedAt?.getTime() ?? now.getTime(), now.getTime()));
-      const retryAt = retry ? new Date(endedAt.getTime() + (uncharged ? 0 : retryDelayMs(taskSpec(spec, current.taskId), current.tryNumber + 1))) : null;
+      const retryAt = retry ? new Date(endedAt.getTime() + (uncharged ? 0 : retryDelayMs(taskSpec(spec, current.taskId), current))) : null;
       const delayMs = retryAt === null ? 0 : Math.max(0, retryAt.getTime() - now.getTime());
       const to: TaskState = retry ? 'up_for_retry' : 'failed';
       const changed = await sql.execute`

@@ -167,8 +167,17 @@ describe('clearAdvice', () => {
 });
 
 describe('retryDelayMs', () => {
+  const p = { retries: 100, retryDelayMs: 1000, maxRetryDelayMs: 5000 };
   it('doubles from the base delay and stops at the cap', () => {
-    const p = { retryDelayMs: 1000, maxRetryDelayMs: 5000 };
-    assert.deepEqual([2, 3, 4, 5, 6, 60].map((t) => retryDelayMs(p, t)), [1000, 2000, 4000, 5000, 5000, 5000]);
+    assert.deepEqual([1, 2, 3, 4, 5, 59].map((t) => retryDelayMs(p, { tryNumber: t, maxTries: 101 })), [1000, 2000, 4000, 5000, 5000, 5000]);
+  });
+  it('starts again after a clear, which gave the task a new set of retries (QA round 47b F5)', () => {
+    // Cleared after try 4 failed for good (max_tries 4 → 4 + 3 + 1): try 5 is the first of the new set.
+    const q = { retries: 3, retryDelayMs: 1000, maxRetryDelayMs: 600_000 };
+    assert.deepEqual([5, 6, 7].map((t) => retryDelayMs(q, { tryNumber: t, maxTries: 8 })), [1000, 2000, 4000]);
+    assert.equal(retryDelayMs(q, { tryNumber: 3, maxTries: 4 }), 4000, 'before the clear');
+  });
+  it('does not count a try cut short by a graceful stop (it added one to max_tries)', () => {
+    assert.equal(retryDelayMs({ ...p, retries: 3 }, { tryNumber: 2, maxTries: 5 }), 1000, 'try 1 interrupted: try 2 is the first counted');
   });
 });

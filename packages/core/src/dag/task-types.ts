@@ -31,11 +31,17 @@ export const TASK_POLICY_DEFAULTS: Readonly<Record<TaskType, TaskPolicy>> = {
 };
 
 /**
- * Exponential backoff with a cap: the delay before try `nextTry` (2 = the first retry) is
- * `retryDelayMs * 2^(nextTry - 2)`, at most `maxRetryDelayMs`.
+ * Exponential backoff with a cap: the delay before the retry of a try that failed is
+ * `retryDelayMs * 2^(n - 1)`, at most `maxRetryDelayMs`, where n is that try's place among the
+ * task's tries since it was last cleared (1 = the first of them). A clear gives the task a new set
+ * of `retries` (its max_tries grows by them), and its retries back off from the start again (QA
+ * round 47b F5: the first retry after a clear waited 8 minutes, the exponent counting every try
+ * before it; Airflow's does so too); a try cut short by a graceful stop added one to max_tries and
+ * is not counted either.
  */
-export function retryDelayMs(policy: Pick<TaskPolicy, 'retryDelayMs' | 'maxRetryDelayMs'>, nextTry: number): number {
-  const exponent = Math.max(0, nextTry - 2);
+export function retryDelayMs(policy: Pick<TaskPolicy, 'retries' | 'retryDelayMs' | 'maxRetryDelayMs'>, failed: { tryNumber: number; maxTries: number }): number {
+  const n = failed.tryNumber - (failed.maxTries - (policy.retries + 1));
+  const exponent = Math.max(0, n - 1);
   // 2^31 already exceeds any sane cap; stop growing before the number loses meaning.
   const delay = policy.retryDelayMs * 2 ** Math.min(exponent, 31);
   return Math.min(delay, policy.maxRetryDelayMs);
