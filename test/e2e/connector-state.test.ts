@@ -8,6 +8,7 @@
  * runs use the repository's test connector.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { openSourceConfig } from '@sluice/crypto';
@@ -292,6 +293,14 @@ async function runLosingStateSaves(job: string): Promise<RunView> {
   }
 }
 
+async function waitUntil(probe: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const seqs = async (ns: string, table: string): Promise<number[]> =>
   (await readWithPyIceberg(stack.db.url, ns, table, stack.s3)).rows.map((r) => Number(r['seq'])).sort((a, b) => a - b);
 
@@ -392,4 +401,55 @@ test("with max_active_runs 2, a run that reads while another run's load has comm
   const ended = await stack.waitForRun(first, 90_000);
   assert.equal(ended.state, 'success', JSON.stringify(ended.tasks));
   for (const table of ['users', 'orders']) assert.deepEqual(await seqs('state_lost_concurrent', table), [1, 2, 3, 4, 5, 6], `${table}: still every record once`);
+});
+
+test("runs at once of an incremental append job with a GLOBAL state: the run whose read another's load overlapped skips its load, saves no state past it, and the next run reads what it skipped", { timeout: 240_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-overlap-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 4 }));
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'overlapping global reads',
+    source_name: 'source-sluice-test',
+    source_config: { state_type: 'global', source_file: sourceFile },
+    schema_name: 'state_overlap',
+    mode: 'append',
+    streams: ['users'],
+    max_active_runs: 2,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const job = created.body.job_id;
+  const trigger = async (): Promise<string> => (await stack.api<{ run_id: string }>('POST', `/api/airbyte/ingest/${job}/runs`)).body.run_id;
+  assert.equal((await stack.waitForRun(await trigger(), 90_000)).state, 'success');
+
+  // Run A reads records 5–6 from the saved state (seq 4); while it reads, the source grows to 8 and
+  // run B reads 5–8 from the same state, slowly: A's load commits and saves its state (seq 6) after
+  // B began reading, and before B's load.
+  await writeFile(sourceFile, JSON.stringify({ records: 6, record_delay_seconds: 0.5, log_lines: 1 }));
+  const a = await trigger();
+  // The connector's read has taken its settings once it logs (it reads the file at each command).
+  await waitUntil(async () => {
+    const extract = await stack.db.prisma.taskInstance.findFirst({ where: { runId: a, taskId: 'extract' }, select: { id: true } });
+    return extract !== null && (await stack.db.prisma.taskLog.count({ where: { taskInstanceId: extract.id, message: { contains: 'chatter 0' } } })) > 0;
+  }, "run A's read to start");
+  await writeFile(sourceFile, JSON.stringify({ records: 8, record_delay_seconds: 2 }));
+  const b = await trigger();
+  const [ra, rb] = [await stack.waitForRun(a, 120_000), await stack.waitForRun(b, 120_000)];
+  // Before (QA round 48b O13): B's load failed ("appending them would append those twice"), and the job said failed.
+  assert.equal(ra.state, 'success', JSON.stringify(ra.tasks));
+  assert.equal(rb.state, 'success', JSON.stringify(rb.tasks));
+  assert.equal(rb.tasks.find((t) => t.task_id === 'load')?.state, 'skipped');
+  const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${b}`)).body.warnings;
+  assert.ok(
+    warnings.some((w) => new RegExp(`^stream users: not loaded — run ${a} of this job loaded state_overlap\\.users at .*, after this run began reading .* so nothing of them is missing$`).test(w)),
+    JSON.stringify(warnings),
+  );
+  assert.deepEqual(await seqs('state_overlap', 'users'), [1, 2, 3, 4, 5, 6], "B appended nothing: its rows 5 and 6 repeat A's");
+  const state = await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`);
+  assert.deepEqual(state.body.streams.map((s) => [s.kind, s.run_id]), [['global', a]], "B's state (seq 8) was not saved over A's");
+
+  // The next run reads on from A's state: 7 and 8, which only B had read, are loaded once.
+  await writeFile(sourceFile, JSON.stringify({ records: 8 }));
+  assert.equal((await stack.waitForRun(await trigger(), 90_000)).state, 'success');
+  assert.deepEqual(await seqs('state_overlap', 'users'), [1, 2, 3, 4, 5, 6, 7, 8]);
+  const status = await stack.api<{ status: string }>('GET', `/api/airbyte/ingest/${job}`);
+  assert.equal(status.body.status, 'completed');
 });

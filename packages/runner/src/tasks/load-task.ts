@@ -11,7 +11,7 @@ import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, valueNotCastingTo, type TransformedManifest } from './transform-stream.ts';
-import { dropPendingState, holdsCommit, recordPendingState, saveStreamState } from './stream-state.ts';
+import { dropPendingState, holdsCommit, OVERLAPPED_BY, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
 import { LOAD_SCRATCH_PREFIX, outOfDuckDbMemory, type TaskDuckDbSettings } from './duckdb-session.ts';
@@ -174,58 +174,55 @@ async function removeEarlierTriesFiles(ctx: TaskContext, table: () => Promise<Ic
 type Superseded = Extract<LoadConflict, { kind: 'superseded' }>;
 
 /**
- * Whether a load that a later read overtook (ADR 0019's `superseded`: a run of the job whose
- * extract started after this run's has loaded the stream, so this run's rows are older and nothing
- * of them is missing from the table) has nothing to do. In an overwrite or merge job it has: it
- * ends skipped, as Airflow's tasks skip, and the run succeeds saying so, so that runs at once of
- * such a job (max_active_runs) finish in any order without a failed run (QA round 27). Its state
- * is not saved (the newer run's stands). An append job's fails, as before: a full-refresh append
- * keeps each run's copy, and a skip would drop this one without a failure to tell.
+ * The conflict with another run's load (later-read.ts) that fails this load, or null when the
+ * load has nothing to do and ends skipped, as Airflow's tasks skip: the run succeeds saying so, so
+ * that runs at once of a job (max_active_runs) finish in any order without a failed run, and the
+ * state of the other run stands. Nothing of this run's rows is missing from the table:
+ * - overwrite or merge, superseded (a run whose extract started after this one's has loaded the
+ *   stream): this run's rows are older (QA round 27);
+ * - incremental append, superseded: that run read from the state this one did, or a newer one,
+ *   so it appended these rows or they were loaded before; overlap (a run that read from the same
+ *   state loaded after this run began reading, and saved a newer one): this run's rows repeat its
+ *   rows, and those past them the next run reads on from its state (QA round 48b O13: overlapping
+ *   runs of an append job left it failed for doing nothing wrong).
+ * A full-refresh append's superseded load fails, as before: such a job keeps each run's copy, and
+ * a skip would drop this one without a failure to tell.
  */
-function skipsAsSuperseded(c: LoadConflict, mode: WriteMode): c is Superseded {
-  return c.kind === 'superseded' && mode !== 'append';
+function refusedConflict(c: LoadConflict, mode: WriteMode, appendIncremental: boolean): Superseded | null {
+  return c.kind === 'superseded' && mode === 'append' && !appendIncremental ? c : null;
 }
 
-/** Thrown by a commit's guard when a load it raced overtook this one (`skipsAsSuperseded`). */
-class SupersededLoad extends Error {
-  constructor(readonly conflict: Superseded) {
-    super(`superseded by run ${conflict.runId}`);
+/** Thrown by a commit's guard when a load it raced overtook this one and this one skips (`refusedConflict`). */
+class OvertakenLoad extends Error {
+  constructor(readonly conflict: LoadConflict) {
+    super(`overtaken by the load of run ${conflict.runId}`);
   }
 }
 
-async function skipSuperseded(ctx: TaskContext, c: Superseded, stream: string, table: string): Promise<TaskResult> {
+async function skipOvertaken(ctx: TaskContext, c: LoadConflict, stream: string, table: string): Promise<TaskResult> {
+  const at = c.loadedAt ? ` at ${c.loadedAt.toISOString()}` : '';
   const message =
-    `stream ${stream}: not loaded — run ${c.runId} of this job read the source after this run did (its extract started at ` +
-    `${c.extractStartedAt.toISOString()}) and has loaded ${table}${c.loadedAt ? ` at ${c.loadedAt.toISOString()}` : ''}: this run's rows are older, and nothing of them is missing`;
+    c.kind === 'superseded'
+      ? `stream ${stream}: not loaded — run ${c.runId} of this job read the source after this run did (its extract started at ` +
+        `${c.extractStartedAt.toISOString()}) and has loaded ${table}${at}: this run's rows are older, and nothing of them is missing`
+      : `stream ${stream}: not loaded — run ${c.runId} of this job loaded ${table}${at}, after this run began reading (its extract started at ` +
+        `${c.ourExtractStartedAt.toISOString()}), and saved its state: this run's rows repeat rows that run appended, and the next run reads on from that state, so nothing of them is missing`;
   ctx.log.info(message);
   await ctx.warnRun(message);
-  return { skipped: true, output: { table, superseded_by: c.runId } };
+  return { skipped: true, output: { table, [c.kind === 'superseded' ? 'superseded_by' : OVERLAPPED_BY]: c.runId } };
 }
 
 /**
- * Why a load that conflicts with another run's (later-read.ts) is refused, and what to do instead:
- * an append job's superseded load, and an incremental append's overlapping one. Unclearable: a
+ * Why a full-refresh append's superseded load is refused, and what to do instead. Unclearable: a
  * clear of it fails the same way.
  */
-function conflictMessage(c: LoadConflict, stream: string, table: string): string {
-  const at = (d: Date | null): string => (d ? ` at ${d.toISOString()}` : '');
-  switch (c.kind) {
-    case 'superseded':
-      return (
-        `stream "${stream}": run ${c.runId} of this job read the source after this run did (its extract started at ` +
-        `${c.extractStartedAt.toISOString()}) and has loaded ${table}${at(c.loadedAt)}. ` +
-        `This run's rows are older: appending them now would append rows that run may already have appended, and move the saved connector state back. ` +
-        `Nothing is missing: that run read what this one did, or newer. Leave this run failed; trigger a new run to read the source again.`
-      );
-    case 'overlap':
-      return (
-        `stream "${stream}": run ${c.runId} of this job loaded ${table}${at(c.loadedAt)}, after this run read the source ` +
-        `(its extract started at ${c.ourExtractStartedAt.toISOString()}), and saved its state: this run read from a state saved before that load, ` +
-        `so its rows repeat rows that run appended, and appending them would append those twice. Nothing is missing: the next run reads on from that run's state. Leave this run failed.`
-      );
-    default:
-      return assertNever(c, 'load conflict');
-  }
+function refusalMessage(c: Superseded, stream: string, table: string): string {
+  return (
+    `stream "${stream}": run ${c.runId} of this job read the source after this run did (its extract started at ` +
+    `${c.extractStartedAt.toISOString()}) and has loaded ${table}${c.loadedAt ? ` at ${c.loadedAt.toISOString()}` : ''}. ` +
+    `This run's rows are older: appending them now would append rows that run may already have appended, and move the saved connector state back. ` +
+    `Nothing is missing: that run read what this one did, or newer. Leave this run failed; trigger a new run to read the source again.`
+  );
 }
 
 function formatAge(ms: number): string {
@@ -588,14 +585,14 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       loadTaskId(stream),
       { superseded: true },
     );
-    if (skipsAsSuperseded(conflict, ctx.job.mode)) return skipSuperseded(ctx, conflict, stream, `${namespace}.${tableName}`);
-    // An append that read no records has nothing to append twice (QA round 27: runs at once of an
-    // incremental append job failed on it): nothing to do, and the other run's state stands.
+    const refused = refusedConflict(conflict, ctx.job.mode, appendIncremental);
+    if (refused === null) return skipOvertaken(ctx, conflict, stream, `${namespace}.${tableName}`);
+    // A full-refresh append that read no records has no copy to keep: nothing to do.
     if (tm.rows === 0) {
       ctx.log.info(`nothing to load: this run read no records of stream ${stream}, and run ${conflict.runId} of this job has loaded ${namespace}.${tableName} since this run's read began`);
       return { skipped: true, output: { table: `${namespace}.${tableName}`, rows: 0 } };
     }
-    throw new UnclearableTaskError(conflictMessage(conflict, stream, `${namespace}.${tableName}`));
+    throw new UnclearableTaskError(refusalMessage(refused, stream, `${namespace}.${tableName}`));
   }
   const columns: ColumnSpec[] = tm.columns.map((c) => {
     const doc = encryptedColumnDoc(c);
@@ -671,8 +668,10 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       guard: async (m: TableMetadata) => {
         await tableOwnership(ctx, `${namespace}.${tableName}`, m.properties['sluice.job-id']);
         const raced = extractStarted ? tableLoadConflict(m, { jobId: ctx.job.id, runId: ctx.run.id, extractStartedAt: extractStarted, appendIncremental }) : null;
-        if (raced && skipsAsSuperseded(raced, ctx.job.mode)) throw new SupersededLoad(raced);
-        if (raced) throw new UnclearableTaskError(conflictMessage(raced, stream, `${namespace}.${tableName}`));
+        if (raced === null) return;
+        const refusedRace = refusedConflict(raced, ctx.job.mode, appendIncremental);
+        if (refusedRace === null) throw new OvertakenLoad(raced);
+        throw new UnclearableTaskError(refusalMessage(refusedRace, stream, `${namespace}.${tableName}`));
       },
       ...(ownership === 'own' ? {} : { tableProperties: { 'sluice.job-id': ctx.job.id } }),
     };
@@ -715,14 +714,14 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       if (created) await dropIfStillEmpty(deps.catalog, ctx, namespace, tableName);
       // Refused before the write (the table's schema, another run's load seen in its history): no
       // commit of this load will ever hold the state recorded as pending.
-      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof ColumnCaseCollisionError || err instanceof UnclearableTaskError || err instanceof SupersededLoad)) {
+      if (manifest && (err instanceof IncompatibleSchemaError || err instanceof ColumnCaseCollisionError || err instanceof UnclearableTaskError || err instanceof OvertakenLoad)) {
         await dropPendingState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, stream }, manifest.state).catch((dropErr: unknown) =>
           ctx.log.warn(`the pending state this load recorded stays until the next extract settles it: ${errorMessage(dropErr)}`),
         );
       }
       // Another run's load seen in the table's history: no try of this one can commit now.
-      if (err instanceof SupersededLoad || err instanceof UnclearableTaskError) await removeEarlierTriesFiles(ctx, () => Promise.resolve(table), taskId, { superseded: true });
-      if (err instanceof SupersededLoad) return await skipSuperseded(ctx, err.conflict, stream, `${namespace}.${tableName}`);
+      if (err instanceof OvertakenLoad || err instanceof UnclearableTaskError) await removeEarlierTriesFiles(ctx, () => Promise.resolve(table), taskId, { superseded: true });
+      if (err instanceof OvertakenLoad) return await skipOvertaken(ctx, err.conflict, stream, `${namespace}.${tableName}`);
       const what =
         ctx.job.mode === 'merge'
           ? `stream ${stream}: the merge into ${namespace}.${tableName} (it reads the table's data files that may hold the batch's keys)`

@@ -70,16 +70,30 @@ export async function saveStreamState(
   return saveLoadStreamState(db, { jobId, runId, streamKey: found.key, state: found.msg });
 }
 
-/** Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed. */
+/** What a run's load output says when it skipped its stream because another run's overlapped its read (load-task.ts). */
+export const OVERLAPPED_BY = 'overlapped_by';
+
+/**
+ * Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed or skipped. Not
+ * when a load of the run skipped its stream as overlapped by another run's (`overlapped`, the
+ * streams): this run read past that run's saved state, and the records past it that this run did
+ * not load would be read by no run after a save of this state ('overlapped'); the next run reads on
+ * from that run's state instead.
+ */
 export async function saveSharedState(
   db: PrismaClient | Prisma.TransactionClient,
-  jobId: string,
-  runId: string,
-  state: readonly AirbyteStateMessage[],
-): Promise<StateSave | 'none'> {
-  const msg = state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
+  q: { jobId: string; runId: string; state: readonly AirbyteStateMessage[]; overlapped: readonly string[] },
+): Promise<StateSave | 'none' | 'overlapped'> {
+  const msg = q.state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
   if (!msg) return 'none';
-  return saveStreamStateRow(db, { jobId, runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
+  if (q.overlapped.length > 0) return 'overlapped';
+  return saveStreamStateRow(db, { jobId: q.jobId, runId: q.runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
+}
+
+/** The streams of the run whose loads ended skipped as overlapped by another run's (their output's OVERLAPPED_BY). */
+export async function overlappedStreams(db: PrismaClient | Prisma.TransactionClient, runId: string): Promise<string[]> {
+  const skipped = await db.taskInstance.findMany({ where: { runId, taskType: 'load', state: 'skipped' }, select: { stream: true, output: true } });
+  return skipped.flatMap((t) => (t.stream !== null && typeof t.output === 'object' && t.output !== null && OVERLAPPED_BY in t.output ? [t.stream] : []));
 }
 
 /** Whether the table's history holds the commit of this run's task (false when there is no such table). */
