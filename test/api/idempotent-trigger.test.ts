@@ -7,26 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { DiscoverCatalog } from '@sluice/api';
 import { ingestBody, startApi, type ApiHarness } from './api-harness.ts';
 
 const DEV = 'dev-token-idempotent-trigger-0123';
 let api: ApiHarness;
 
-const discoverCatalog: DiscoverCatalog = () =>
-  Promise.resolve({
-    streams: [
-      {
-        name: 'users',
-        json_schema: { type: 'object', properties: { id: { type: 'integer' } } },
-        supported_sync_modes: ['full_refresh'],
-        source_defined_primary_key: [['id']],
-      },
-    ],
-  });
-
 before(async () => {
-  api = await startApi({ devToken: DEV, discoverCatalog });
+  api = await startApi({ devToken: DEV, ui: false });
 });
 after(async () => {
   await api.close();
