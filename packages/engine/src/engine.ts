@@ -90,12 +90,8 @@ export class Engine {
    * finishes (after the older queued ones); it is never refused. Throws NotFoundError for a missing
    * or deleted job. A paused job can still be triggered by hand: its run starts when a slot is
    * free, and otherwise waits queued for the job's resume.
-   */
-  /**
    * `waitsForRedis`: the run started, but Redis did not take its first tasks within REDIS_WAIT_MS
    * (it is away): they are enqueued when it is back, and nothing runs until then.
-   */
-  /**
    * `idempotencyKey`: a retried trigger (after a timeout, say) with the key of one that made a run
    * answers that run, `replayed`, in its state now, and makes none.
    */

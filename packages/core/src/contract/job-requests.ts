@@ -75,7 +75,7 @@ export const updateJobRequest = z
 export type UpdateJobRequest = Omit<z.output<typeof updateJobRequest>, 'is_paused'> & {
   /**
    * Fields of the job's definition (streams, mode, …) the PATCH sent: each must be the job's
-   * already (`changedDefinition`), as when a client sends back the job GET answered with its
+   * already (`refuseDefinitionChanges`), as when a client sends back the job GET answered with its
    * schedule changed; a change of one is refused.
    */
   definition: Record<string, unknown>;
@@ -132,7 +132,6 @@ export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     const fields = Object.entries(input as Record<string, unknown>);
     for (const [k, v] of fields) if (k in DEFINITION_FIELDS) definition[k] = v;
-    // A body of definition fields only changes nothing that PATCH changes: refused as naming none of them.
     rest = Object.fromEntries(fields.filter(([k]) => !(k in DEFINITION_FIELDS)));
   }
   let parsed: z.output<typeof updateJobRequest>;
