@@ -107,6 +107,12 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
     ctx.log.info(`an earlier try of this archive deleted the run's staging files (its extract manifest last); ${n} were left to delete`);
   } else if (ctx.job.archiveStaging) {
     failure = manifest.failure;
+    // An earlier try cut off while it wrote into the archive (its runner killed) left that write
+    // unfinished: a truncated temporary file, an S3 upload never completed (QA round 49a D1).
+    if (ctx.task.tryNumber > 1) {
+      const discarded = await deps.store.discardUnfinishedWrites(archivePrefix(ctx.run.id));
+      if (discarded > 0) ctx.log.info(`discarded ${discarded} unfinished write${discarded === 1 ? '' : 's'} an earlier try of this archive left in ${deps.store.uri(archivePrefix(ctx.run.id))}`);
+    }
     // A stream with encrypted columns keeps no plaintext copy of them in the archive: its raw,
     // typed and rejected records go; what was loaded (transformed, encrypted) and the manifests stay.
     // Its load deleted them before it loaded; a run whose loads ran on an older Sluice still has them.
