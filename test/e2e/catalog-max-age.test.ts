@@ -59,4 +59,12 @@ test('with a catalog age of 0 every run discovers: a column a projecting source 
   // Each says why it discovered (QA round 37c F3: an aged-out catalog's discover was not said).
   assert.ok((await extractLog(first.run_id)).includes('discovering the source: no catalog is stored for this job yet'));
   assert.ok((await extractLog(second.run_id)).includes('discovering the source: SLUICE_CATALOG_MAX_AGE_MINUTES=0 discovers on every run'));
+  // A changed source_config drops the catalog: said as that, not as a job that never had one (QA round 49a: "… yet").
+  const patched = await stack.api('PATCH', `/api/airbyte/ingest/${created.body.job_id}`, { source_config: { records: 3, source_file: sourceFile } });
+  assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  const third = await runJob(created.body.job_id);
+  assert.ok(
+    (await extractLog(third.run_id)).some((l) => /^discovering the source: the job's source_config was changed at \S+, and the catalog discovered with the one before was dropped$/.test(l)),
+    (await extractLog(third.run_id)).join('\n'),
+  );
 });

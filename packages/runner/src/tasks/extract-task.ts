@@ -41,8 +41,20 @@ const CATALOG_MAX_AGE_MS = 24 * 3600_000;
  * The stored catalog, when it is younger than `maxAgeMs` and declares every selected stream; else
  * why extract discovers (QA round 37c F3: an aged-out catalog's discover was not said).
  */
-function storedCatalog(row: { sourceCatalog: unknown; sourceCatalogAt: Date | null }, streams: readonly string[], maxAgeMs: number): { catalog: AirbyteCatalog } | { why: string } {
-  if (row.sourceCatalog == null || row.sourceCatalogAt === null) return { why: 'no catalog is stored for this job yet' };
+function storedCatalog(
+  row: { sourceCatalog: unknown; sourceCatalogAt: Date | null; sourceConfigChangedAt: Date | null },
+  streams: readonly string[],
+  maxAgeMs: number,
+): { catalog: AirbyteCatalog } | { why: string } {
+  if (row.sourceCatalog == null || row.sourceCatalogAt === null) {
+    // A changed source_config drops the catalog it discovered (QA round 49a: "yet" on a job that had run many times).
+    return {
+      why:
+        row.sourceConfigChangedAt === null
+          ? 'no catalog is stored for this job yet'
+          : `the job's source_config was changed at ${row.sourceConfigChangedAt.toISOString()}, and the catalog discovered with the one before was dropped`,
+    };
+  }
   if (maxAgeMs === 0) return { why: 'SLUICE_CATALOG_MAX_AGE_MINUTES=0 discovers on every run' };
   if (Date.now() - row.sourceCatalogAt.getTime() >= maxAgeMs) {
     return { why: `the stored catalog was discovered at ${row.sourceCatalogAt.toISOString()}, more than ${ageText(maxAgeMs)} ago (SLUICE_CATALOG_MAX_AGE_MINUTES)` };
@@ -199,7 +211,7 @@ export interface ExtractOutput {
 export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Promise<TaskResult> {
   const row = await ctx.prisma.ingestionJob.findUnique({
     where: { id: ctx.job.id },
-    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true, secretPaths: true, specSecretsKnown: true },
+    select: { sourceConfigEncrypted: true, sourceCatalog: true, sourceCatalogAt: true, sourceConfigChangedAt: true, secretPaths: true, specSecretsKnown: true },
   });
   if (!row) throw new NonRetryableTaskError(`job ${ctx.job.id} no longer exists`);
   const config = openSourceConfig(deps.keyring, ctx.job.id, row.sourceConfigEncrypted);
