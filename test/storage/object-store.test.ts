@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,7 +17,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { openObjectStore, type ObjectStore } from '@sluice/storage';
+import { openObjectStore, type ObjectStore, type StoreStall } from '@sluice/storage';
 import { createTestBucket } from '../support/s3.ts';
 import { testEnv } from '../support/env.ts';
 
@@ -438,5 +439,35 @@ test('s3://: an endpoint that accepts connections and never answers fails the ca
   } finally {
     await store.close();
     silent.close();
+  }
+});
+
+test('s3://: a request the store keeps waiting is said once, and the answer after it (QA round 49a D2: a stall was silent)', async () => {
+  // Answers HEAD bucket after 600 ms the first time, at once after that.
+  let requests = 0;
+  const slow = http.createServer((_req, res) => {
+    requests += 1;
+    setTimeout(() => res.writeHead(200).end(), requests === 1 ? 600 : 0);
+  });
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+  const { port } = slow.address() as net.AddressInfo;
+  const heard: StoreStall[] = [];
+  const store = openObjectStore('s3://slow-bucket/x', { endpoint: `http://127.0.0.1:${port}`, stallSaidMs: 150, onStall: (e) => heard.push(e) });
+  try {
+    assert.deepEqual(await store.ping(), { ok: true });
+    assert.deepEqual(
+      heard.map((e) => [e.kind, e.rootUrl]),
+      [
+        ['waiting', 's3://slow-bucket/x'],
+        ['answering', 's3://slow-bucket/x'],
+      ],
+    );
+    assert.ok(heard[0] !== undefined && heard[0].waitedMs >= 150 && heard[0].waitedMs < 600, JSON.stringify(heard));
+    assert.ok(heard[1] !== undefined && heard[1].waitedMs >= 400, JSON.stringify(heard));
+    assert.deepEqual(await store.ping(), { ok: true });
+    assert.equal(heard.length, 2, 'a request answered at once is not said');
+  } finally {
+    await store.close();
+    slow.close();
   }
 });

@@ -274,7 +274,7 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
 
     const prisma = createPrismaClient(databaseUrl);
     closers.push({ name: 'database client', close: () => prisma.$disconnect(), ...API_DATABASE_CLIENT_STEP });
-    const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
+    const store = openStore(cfg.SLUICE_STORAGE_URL, logger);
     closers.push({ name: 'object store', close: () => store.close() });
     // The API's engine (the scheduler and the runner below have their own, and say so in their lines).
     const engine = await Engine.create({ prisma, redisUrl, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger: childLogger(logger, { component: 'api' }) });
@@ -341,7 +341,7 @@ export async function runApi(env: NodeJS.ProcessEnv): Promise<void> {
   await checkSchemaNotNewer(config.databaseUrl);
   await checkRedis(config.redisUrl);
   const prisma = createPrismaClient(config.databaseUrl);
-  const store = openObjectStore(config.storageUrl);
+  const store = openStore(config.storageUrl, logger);
   const engine = await Engine.create({ prisma, redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, logger });
   const redis = engine.outages.connection();
   // As in `start`: jobs are checked against the connector's spec (its secrets) and catalog (streams, columns, keys).
@@ -406,7 +406,7 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     throw new ConfigError('SLUICE_MASTER_KEY', unheld.message, null);
   }
   if (unheld !== null) logger.warn(`SLUICE_MASTER_KEY ${unheld.message}; runs of those jobs fail on this runner until it is`);
-  const store = openObjectStore(cfg.SLUICE_STORAGE_URL);
+  const store = openStore(cfg.SLUICE_STORAGE_URL, logger);
   const deps = ingestionDeps(
     prisma,
     store,
@@ -445,6 +445,24 @@ function retentionPolicy(cfg: { SLUICE_ARCHIVE_RETENTION_DAYS: number; SLUICE_ST
  * in one line, rather than first by a failed run. Not fatal: it may be created after Sluice starts
  * (`/readyz` reports it meanwhile).
  */
+/**
+ * The object store at `url`; a request it keeps waiting 30 s is said once, and its answer after
+ * that, as losing PostgreSQL or Redis is (QA round 49a D2: a store frozen for 100 s stalled a task
+ * with no line in any log).
+ */
+function openStore(url: string, logger: Logger): ObjectStore {
+  return openObjectStore(url, {
+    onStall: (e) => {
+      const s = Math.round(e.waitedMs / 1000);
+      if (e.kind === 'waiting') {
+        logger.warn(`the object store ${e.rootUrl} has kept a request waiting ${s} s: the tasks that read or write files wait for it (a request silent for 60 s is given up and tried again)`);
+      } else {
+        logger.info(`the object store ${e.rootUrl} answers again, after ${s} s`);
+      }
+    },
+  });
+}
+
 async function warnIfStoreUnusable(store: ObjectStore, logger: Logger): Promise<void> {
   const ping = await store.ping();
   if (!ping.ok) logger.warn(`the object store is not usable: ${ping.error}; runs fail until it is (SLUICE_STORAGE_URL)`);

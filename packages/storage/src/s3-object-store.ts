@@ -35,7 +35,20 @@ export interface S3ObjectStoreOptions {
    * which is then retried, instead of holding it until its timeout (hours). Default 60 s.
    */
   idleTimeoutMs?: number;
+  /**
+   * Told when a request has waited `stallSaidMs` for its answer (once, until the store answers
+   * again), and when the store answers again after that: a store that stopped answering stalls the
+   * tasks that wait on it with nothing in any log otherwise (QA round 49a D2).
+   */
+  onStall?: (event: StoreStall) => void;
+  /** How long a request waits before `onStall` hears of it. Default 30 s. */
+  stallSaidMs?: number;
 }
+
+/** What `onStall` hears: the wait said, or the answer after it (`waitedMs`: how long the store kept it waiting). */
+export type StoreStall = { kind: 'waiting'; rootUrl: string; waitedMs: number } | { kind: 'answering'; rootUrl: string; waitedMs: number };
+
+const STALL_SAID_MS = 30_000;
 
 /** Default of `idleTimeoutMs`; and how long connecting to the endpoint may take. */
 const IDLE_TIMEOUT_MS = 60_000;
@@ -74,6 +87,47 @@ export class S3ObjectStore implements ObjectStore {
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.region) config.region = options.region;
     this.client = new S3Client(config);
+    if (options.onStall) this.#watchStalls(options.onStall, options.stallSaidMs ?? STALL_SAID_MS);
+  }
+
+  /**
+   * Times every request (its retries included) and tells `onStall` when the oldest one in flight
+   * has waited `saidMs`, then when a request is answered after that.
+   */
+  #watchStalls(onStall: (event: StoreStall) => void, saidMs: number): void {
+    const started = new Set<{ at: number }>();
+    let saidAt: number | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    const check = (): void => {
+      if (started.size === 0) {
+        if (timer !== null) clearInterval(timer);
+        timer = null;
+        return;
+      }
+      const oldest = Math.min(...[...started].map((r) => r.at));
+      if (saidAt === null && Date.now() - oldest >= saidMs) {
+        saidAt = oldest;
+        onStall({ kind: 'waiting', rootUrl: this.rootUrl, waitedMs: Date.now() - oldest });
+      }
+    };
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = { at: Date.now() };
+        started.add(request);
+        timer ??= setInterval(check, Math.min(1_000, Math.max(10, Math.floor(saidMs / 4)))).unref();
+        try {
+          const out = await next(args);
+          if (saidAt !== null) {
+            onStall({ kind: 'answering', rootUrl: this.rootUrl, waitedMs: Date.now() - saidAt });
+            saidAt = null;
+          }
+          return out;
+        } finally {
+          started.delete(request);
+        }
+      },
+      { step: 'initialize', name: 'sluiceStallWatch' },
+    );
   }
 
   uri(key: string): string {
