@@ -373,6 +373,22 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.equal(new Map((await h.read('raw', 'text_cursor')).rows.map((r) => [r['id'], r['v']])).get(4), 'big');
     });
 
+    test('merge on a date key in a year under 100 replaces its row (QA round 49b D1: the bounds put year 50 in 1950, the file was skipped, and the row was added again)', async () => {
+      const cols: ColumnSpec[] = [
+        { name: 'd', type: 'date' },
+        { name: 'v', type: 'string' },
+      ];
+      const table = await h.catalog.createTable('raw', 'early_dates', cols);
+      await table.merge({ format: 'ndjson', files: [await h.ndjson('early-1.ndjson', [{ d: '0050-01-01', v: 'a' }, { d: '2024-01-01', v: 'x' }])], columns: cols }, { keys: ['d'] });
+      const second = await table.merge({ format: 'ndjson', files: [await h.ndjson('early-2.ndjson', [{ d: '0050-01-01', v: 'b' }])], columns: cols }, { keys: ['d'] });
+      assert.equal(second.summary?.operation, 'overwrite', 'the file holding the key was rewritten');
+      const rows = (await h.read('raw', 'early_dates')).rows.map((r) => [String(r['d']), r['v']]).sort();
+      assert.deepEqual(rows, [
+        ['0050-01-01', 'b'],
+        ['2024-01-01', 'x'],
+      ]);
+    });
+
     test('merge whose keys match nothing appends without rewriting any file', async () => {
       const table = await h.catalog.loadTable('raw', 'kv');
       const input = await h.ndjson('merge-c.ndjson', [{ id: 1000, v: 'n' }]);

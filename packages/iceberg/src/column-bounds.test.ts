@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deserializeBound, parseStat, serializeBound } from './column-bounds.ts';
+import { daysFromCivil, deserializeBound, parseStat, serializeBound } from './column-bounds.ts';
 
 function hex(b: Buffer | undefined): string | undefined {
   return b?.toString('hex');
@@ -48,3 +48,27 @@ function le64(n: bigint): Buffer {
   b.writeBigInt64LE(n);
   return b;
 }
+
+test('days from a civil date agree with the calendar across years 1 to 9999, the years under 100 included (QA round 49b D1)', () => {
+  // Python's datetime agrees; Date.UTC read these as 1950-06-15, 1901-01-01 and 1999-01-01.
+  assert.equal(daysFromCivil(50, 6, 15), -701_100);
+  assert.equal(daysFromCivil(1, 1, 1), -719_162);
+  assert.equal(daysFromCivil(99, 1, 1), -683_368);
+  assert.equal(daysFromCivil(1970, 1, 1), 0);
+  assert.equal(daysFromCivil(2000, 2, 29), 11_016);
+  assert.equal(daysFromCivil(9999, 12, 31), 2_932_896);
+  // Every day from year 1 to 9999 against JavaScript's own calendar (which takes years 100 and on as given).
+  let expected = daysFromCivil(100, 1, 1);
+  for (let t = Date.UTC(100, 0, 1); t <= Date.UTC(9999, 11, 31); t += 86_400_000 * 97, expected += 97) {
+    const d = new Date(t);
+    assert.equal(daysFromCivil(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()), expected, d.toISOString());
+  }
+  assert.equal(daysFromCivil(100, 1, 1) - daysFromCivil(99, 12, 31), 1);
+  const bound = (type: 'date' | 'timestamptz', text: string): bigint => {
+    const v = parseStat(type, text);
+    assert.equal(typeof v, 'bigint', text);
+    return v as bigint;
+  };
+  assert.equal(bound('date', '0050-06-15'), -701_100n);
+  assert.equal(bound('timestamptz', '0099-01-01 00:00:00+00'), -683_368n * 86_400_000_000n);
+});

@@ -17,8 +17,20 @@ const TS = /^(-?\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})
 const DATE = /^(-?\d{4,})-(\d{2})-(\d{2})$/;
 const TIME = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
 
-function daysFromCivil(y: number, m: number, d: number): number {
-  return Math.round(Date.UTC(y, m - 1, d) / 86_400_000);
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date, in integer arithmetic over 400-year eras
+ * (years counted from March, so that the leap day ends a year). Not Date.UTC: it reads years 0–99
+ * as 1900–1999, which put the bounds of a date in year 50 at 1950, above the file's real minimum,
+ * so that readers pruning by them skipped the file and a merge on such a key added its row again
+ * (QA round 49b D1).
+ */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  const yearFromMarch = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yearFromMarch / 400);
+  const yearOfEra = yearFromMarch - era * 400;
+  const dayOfYear = Math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 function fractionMicros(frac: string | undefined): bigint {
