@@ -700,3 +700,43 @@ test("fields the source's schema did not declare make extract discover again onc
     [[1, null], [2, null], [3, null], [4, 'x4'], [5, 'x5']],
   );
 });
+
+test('a column the source added is loaded by a run whose connector failed after every stream was read: that read is discovered again too (QA round 49b D2)', { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-late-fail-column-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'late fail new column', source_config: { records: 3, source_file: sourceFile }, schema_name: 'values_late_fail_col', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  // The source adds and declares "color", sends records 4 and 5, and fails after reporting the stream COMPLETE.
+  await writeFile(sourceFile, JSON.stringify({ records: 5, extra_field: 'color', declare_extra: true, fail: 'system_error', fail_at_end: true }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'failed', 'the run fails at its archive, every stream loaded');
+  assert.equal(second.tasks.find((t) => t.task_id === 'load')?.state, 'success');
+  const logs = (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${second.run_id}/tasks/extract/logs`)).body.lines.map((l) => l.message);
+  assert.ok(logs.some((l) => /records carry fields the stored catalog does not declare \(users: color\): discovering the source's schema again/.test(l)), logs.join('\n'));
+  const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings;
+  assert.ok(!warnings.some((w) => w.includes('does not declare')), JSON.stringify(warnings));
+  const users = await readWithPyIceberg(stack.db.url, 'values_late_fail_col', 'users', false);
+  // Before: color NULL for 4 and 5 (the source sent x4 and x5), never read again.
+  assert.deepEqual(
+    users.rows.map((r) => [Number(r['seq']), r['color'] ?? null]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [[1, null], [2, null], [3, null], [4, 'x4'], [5, 'x5']],
+  );
+});
+
+test("a field known from the last discover as undeclared is said as that, not as one the source's schema does not declare now (QA round 49b D3)", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-known-undeclared-${Date.now()}.json`);
+  await writeFile(sourceFile, JSON.stringify({ records: 2, extra_field: 'color' }));
+  const job = await createJob({ name: 'known undeclared', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_known_undeclared', mode: 'append', streams: ['users'] });
+  assert.equal((await runJob(job)).state, 'success');
+  // The source comes to declare it; within the hour of the last discover, extract does not discover again.
+  await writeFile(sourceFile, JSON.stringify({ records: 4, extra_field: 'color', declare_extra: true }));
+  const second = await runJob(job);
+  assert.equal(second.state, 'success');
+  const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings;
+  // Before: "… a field the source's schema does not declare (color) …", which its schema now did.
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(
+    warnings[0] ?? '',
+    /^stream users: records carry a field the source's schema did not declare at its last discover \(color, at \S+\), whose values are not loaded; the source is discovered again when they are seen an hour or more after that discover/,
+  );
+});

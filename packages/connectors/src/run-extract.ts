@@ -385,7 +385,7 @@ class ExtractRun {
       await this.#removeParts(kept.map((k) => k.name));
       // A cancel (the run's, or the try's timeout) stops the try: nothing of it is loaded.
       if (final && failure.reason !== 'cancelled' && o.signal?.aborted !== true) {
-        const partial = await this.#partial(configured, inputState, [...this.#resumed.values(), ...kept].filter((k) => k.complete), failure);
+        const partial = await this.#partial(configured, inputState, [...this.#resumed.values(), ...kept].filter((k) => k.complete), failure, commandOptions);
         if (partial) return partial;
       }
       if (final && kept.length > 0) {
@@ -899,13 +899,18 @@ class ExtractRun {
     inputState: readonly AirbyteStateMessage[],
     kept: readonly CheckpointStream[],
     failure: ConnectorFailure,
+    commandOptions: { signal?: AbortSignal; onLog: ConnectorLogHandler },
   ): Promise<ExtractResult | undefined> {
     const o = this.#o;
     const byName = new Map(kept.map((k) => [k.name, k]));
     if (byName.size === 0) return undefined;
+    // As a whole read's: a field the stored catalog lacks makes the source be discovered again, so
+    // that these streams load its column; their state moves past those records (QA round 49b D2:
+    // the values were loaded as NULL, and an incremental stream never read them again).
+    const schemas = await this.#schemasForStaging(configured, commandOptions);
     const streams = configured.streams.flatMap((s) => {
       const k = byName.get(s.stream.name);
-      return k ? [keptManifestStream(k)] : [];
+      return k ? [keptManifestStream(k, schemas.get(s.stream.name))] : [];
     });
     const unread = configured.streams
       .filter((s) => !byName.has(s.stream.name))
@@ -949,7 +954,7 @@ class ExtractRun {
       state,
       updatedConfig: this.#updatedConfig,
       discoveredCatalog: this.#discovered,
-      undeclaredFields: Object.fromEntries(kept.flatMap((k) => (k.undeclaredFields.length > 0 ? [[k.name, k.undeclaredFields]] : []))),
+      undeclaredFields: Object.fromEntries(Object.entries(this.#undeclared).filter(([name]) => byName.has(name))),
       repairs: Object.fromEntries([...this.#repairs].filter(([name]) => byName.has(name))),
       unreadableRecords: this.#unreadableRecords,
       malformedRecords: this.#badRecords,

@@ -336,9 +336,18 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     );
   }
   // Where a data engineer looks, not only in the extract's log (QA round 27).
+  // Without a discover in this try the schema is the stored catalog's, which may be older than the
+  // source's (QA round 49b D3: the run said the source does not declare a field its schema now did).
+  const schemaSeenNow = stored === undefined || result.discoveredCatalog !== null;
   for (const [stream, fields] of Object.entries(result.undeclaredFields)) {
     if (fields.length === 0) continue;
-    await ctx.warnRun(`stream ${stream}: records carry ${fields.length === 1 ? 'a field' : 'fields'} the source's schema does not declare (${fields.join(', ')}), whose values are not loaded`);
+    const what = `stream ${stream}: records carry ${fields.length === 1 ? 'a field' : 'fields'}`;
+    await ctx.warnRun(
+      schemaSeenNow
+        ? `${what} the source's schema does not declare (${fields.join(', ')}), whose values are not loaded`
+        : `${what} the source's schema did not declare at its last discover (${fields.join(', ')}, at ${row.sourceCatalogAt?.toISOString() ?? 'an earlier run'}), ` +
+            'whose values are not loaded; the source is discovered again when they are seen an hour or more after that discover, or by the next run after a PATCH of the job\'s source_config',
+    );
   }
   // The connector run said the total; with one stream that is the stream's.
   if (streams.length > 1) for (const s of streams) ctx.log.info(`extracted ${s.records} records (${s.bytes} bytes) from stream ${s.name}`);
