@@ -740,3 +740,16 @@ test("a field known from the last discover as undeclared is said as that, not as
     /^stream users: records carry a field the source's schema did not declare at its last discover \(color, at \S+\), whose values are not loaded; the source is discovered again when they are seen an hour or more after that discover/,
   );
 });
+
+test('a field whose name holds the NUL character fails the extract once, naming the stream and field, not as a database error retried (QA round 49b D4)', { timeout: 180_000 }, async () => {
+  const job = await createJob({ name: 'nul field', source_config: { records: 1, extra_field: 'a\u0000b', declare_extra: true }, schema_name: 'values_nul_field', mode: 'append', streams: ['users'] });
+  const run = await runJob(job);
+  assert.equal(run.state, 'failed');
+  const extract = run.tasks.find((t) => t.task_id === 'extract');
+  assert.equal(extract?.try_number, 1, 'not retried');
+  // Before: "Database error. Code: `22P05`. Message: `unsupported Unicode escape sequence`", four tries.
+  assert.match(
+    extract?.error ?? '',
+    /^the catalog source-sluice-test discovered holds the NUL character \(U\+0000\) at streams\[\d+\]\.json_schema\.properties\.a\\u0000b \(stream "users"\), which PostgreSQL cannot store/,
+  );
+});

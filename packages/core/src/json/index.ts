@@ -35,3 +35,16 @@ export function findInJson<T>(value: unknown, check: (v: unknown, key: string | 
   }
   return null;
 }
+
+/**
+ * Where a JSON value holds the NUL character (U+0000), in a string or a key, which PostgreSQL's
+ * jsonb and text cannot store: its path, written with the NUL shown as `\u0000`
+ * (`streams[0].json_schema.properties.a\u0000b`); null when nowhere.
+ */
+export function nulPath(value: unknown): string | null {
+  const found = findInJson(value, (v, key) => ((typeof key === 'string' && key.includes('\u0000')) || (typeof v === 'string' && v.includes('\u0000')) ? true : null));
+  if (found === null) return null;
+  let out = '';
+  for (const seg of found.path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  return out.replaceAll('\u0000', '\\u0000') || '(the value itself)';
+}

@@ -1,5 +1,6 @@
 import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog, type Connector, type ConnectorLogEntry, type ConnectorSpecification } from '@sluice/connectors';
 import { z } from 'zod';
+import { nulPath } from '@sluice/core/json';
 import { NonRetryableTaskError } from '@sluice/core';
 import { columnsFromJsonSchema, columnsNoStreamHas, encryptedCursors, tableNameCollision } from '@sluice/core/pipeline';
 import { findSecretPaths, undeclaredConfigKeys } from '@sluice/core/secrets';
@@ -283,6 +284,17 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
   });
   await controlConfigs;
   if (result.status === 'failed') throw result.failure.error;
+  // PostgreSQL stores no NUL character: a field named with one failed each try on the catalog's
+  // write, as a raw database error (QA round 49b D4).
+  const nulAt = result.discoveredCatalog ? nulPath(result.discoveredCatalog) : null;
+  if (nulAt !== null) {
+    const stream = /^streams\[(\d+)\]/.exec(nulAt);
+    const name = stream ? result.discoveredCatalog?.streams[Number(stream[1])]?.name : undefined;
+    throw new NonRetryableTaskError(
+      `the catalog ${ctx.job.sourceName} discovered holds the NUL character (U+0000) at ${nulAt}${name === undefined ? '' : ` (stream ${JSON.stringify(name)})`}, ` +
+        'which PostgreSQL cannot store (a field named with it, say): nothing is loaded until the source sends none, or the job leaves that stream out',
+    );
+  }
   // What follows writes to PostgreSQL after the records are read: an outage now waits for it
   // (ctx.whenReachable; warnRun does too) rather than failing the try, whose retry would read them again.
   if (result.discoveredCatalog) {

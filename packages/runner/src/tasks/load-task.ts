@@ -11,7 +11,7 @@ import { errorSummary, type WriteMode } from '@sluice/db';
 import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { readTransformedManifest, valueNotCastingTo, type TransformedManifest } from './transform-stream.ts';
-import { dropPendingState, holdsCommit, OVERLAPPED_BY, recordPendingState, saveStreamState } from './stream-state.ts';
+import { dropPendingState, holdsCommit, nulInStreamState, OVERLAPPED_BY, recordPendingState, saveStreamState } from './stream-state.ts';
 import { SUMMARY_EXTRACT_STARTED_AT, loadOrder, tableLoadConflict, type LoadConflict } from './later-read.ts';
 import { deleteStreamPlaintext, streamEncrypts } from './archive-task.ts';
 import { LOAD_SCRATCH_PREFIX, outOfDuckDbMemory, type TaskDuckDbSettings } from './duckdb-session.ts';
@@ -561,6 +561,15 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
   const manifest = await readExtractManifest(deps.store, ctx.run.id);
   const extracted = manifest?.streams.find((s) => s.name === stream);
   const appendIncremental = ctx.job.mode === 'append' && extracted?.syncMode === 'incremental';
+  // Before anything is written: a state PostgreSQL cannot store failed each try after the table
+  // was made, as a raw database error (QA round 49b D4).
+  const nulAt = manifest ? nulInStreamState(manifest.state, stream) : null;
+  if (nulAt !== null) {
+    throw new NonRetryableTaskError(
+      `stream "${stream}": the state the connector sent for it holds the NUL character (U+0000) at ${nulAt}, which PostgreSQL cannot store; ` +
+        'nothing was loaded, as loading without saving the state would have the next run read these records again. A cursor of the source with NUL characters cannot be kept: leave the stream out, or read it in full refresh (mode overwrite)',
+    );
+  }
   if (extracted && streamEncrypts(ctx.job.columnTransformations, extracted)) {
     // Load reads transform's files only (the encrypted ones): the stream's raw, staged and rejected
     // records, which hold the plaintext of the columns this job encrypts, go before anything here

@@ -1,6 +1,7 @@
 import { NoSuchTableError, type IcebergCatalog } from '@sluice/iceberg';
 import { streamKey, type AirbyteStateMessage } from '@sluice/core/airbyte-state';
 import { errorMessage } from '@sluice/core';
+import { nulPath } from '@sluice/core/json';
 import {
   dropPendingStreamState,
   listStreamStates,
@@ -24,6 +25,15 @@ export async function loadSavedState(prisma: PrismaClient, jobId: string): Promi
 function streamStateOf(state: readonly AirbyteStateMessage[], stream: string): { msg: AirbyteStateMessage; key: string } | undefined {
   const msg = state.find((s) => s.type === 'STREAM' && s.stream?.stream_descriptor.name === stream);
   return msg?.stream ? { msg, key: streamKey(msg.stream.stream_descriptor) } : undefined;
+}
+
+/**
+ * Where the stream's state in the run's state holds the NUL character (U+0000), which PostgreSQL
+ * cannot store (a cursor value with one): its path in the state message, or null.
+ */
+export function nulInStreamState(state: readonly AirbyteStateMessage[], stream: string): string | null {
+  const found = streamStateOf(state, stream);
+  return found ? nulPath(found.msg) : null;
 }
 
 /**
