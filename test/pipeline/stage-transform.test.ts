@@ -258,8 +258,8 @@ test('a "number" column says how many whole numbers it holds rounded past 2^53, 
   assert.deepEqual(staged.rounded, { x: 3, y: 1 }, '2^53 and 2^60 are exact; 2^53 + 1, its negative, a digit string and a 20-digit number are not');
   assert.deepEqual(staged.mismatches, {});
   assert.deepEqual(warnings, [
-    'stream items: 3 values of column "x" are whole numbers past 2^53, which the source\'s schema declares "number" (a double): loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63',
-    'stream items: 1 value of column "y" is a whole number past 2^53, which the source\'s schema declares "number" (a double): loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63',
+    'stream items: 3 values of column "x" are whole numbers past 2^53, which the source\'s schema declares "number" (a double): loaded rounded to the nearest double (as 9007199254740993, say, loads as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63',
+    'stream items: 1 value of column "y" is a whole number past 2^53, which the source\'s schema declares "number" (a double): loaded rounded to the nearest double (as 9007199254740993, say, loads as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63',
   ]);
   const rows = await readParquet(staged.files[0]?.key ?? '');
   assert.deepEqual(rows.map((r) => r['x']), [9007199254740992, 9007199254740992, 1152921504606846976, -9007199254740992, 9007199254740996, 1.5]);

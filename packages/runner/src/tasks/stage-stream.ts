@@ -251,7 +251,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     for (const [name, n] of Object.entries(roundedCounts)) {
       await input.warn(
         `stream ${stream}: ${n} ${n === 1 ? 'value' : 'values'} of column "${name}" ${n === 1 ? 'is a whole number' : 'are whole numbers'} past 2^53, which the source's schema declares "number" (a double): ` +
-          `loaded rounded to the nearest double (9007199254740993 as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63`,
+          `loaded rounded to the nearest double (as 9007199254740993, say, loads as 9007199254740992). Whole numbers the source declares "integer" load exactly, up to 2^63`,
       );
     }
     const bytes = (await stat(out)).size;
