@@ -318,3 +318,17 @@ test("a statement that waits on another session's lock past its limit is cancell
     await db.drop();
   }
 });
+
+test("a statement PostgreSQL refuses is said in its words and code, without Prisma's wrapper (QA rounds 49a, 49b)", async () => {
+  const db = await createTestDatabase({ migrated: false });
+  try {
+    const err = await db.prisma.$queryRaw`SELECT 1 / (SELECT 0)`.then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    // Before: "Raw query failed. Code: `22012`. Message: `division by zero`".
+    assert.equal(errorSummary(err), 'division by zero (SQLSTATE 22012)');
+  } finally {
+    await db.drop();
+  }
+});

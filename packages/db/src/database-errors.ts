@@ -92,8 +92,21 @@ export function errorSummary(err: unknown): string {
   const expired = transactionExpired(err);
   if (expired !== null) return expired;
   if (isDatabaseBusy(err)) return `PostgreSQL ${STATEMENT_CANCELLED_SAID}`;
-  const said = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
+  const last = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
+  const said = withoutPrismaWrapper(last);
   return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
+}
+
+/**
+ * PostgreSQL's own words out of Prisma's "Raw query failed. Code: `22012`. Message: `division by
+ * zero`" (or "Database error. …"): "division by zero (SQLSTATE 22012)" (QA rounds 49a, 49b: the
+ * wrapper and its N/A code reached logs and a try's error as they were).
+ */
+function withoutPrismaWrapper(line: string): string {
+  const m = /^(?:Raw query failed|Database error)\. Code: `([^`]*)`\. Message: `?(.*?)`?$/.exec(line);
+  if (!m) return line;
+  const [, code, text] = m;
+  return code === undefined || code === 'N/A' || code === '' ? (text ?? line) : `${text ?? ''} (SQLSTATE ${code})`;
 }
 
 /**
