@@ -374,8 +374,8 @@ export async function runScheduler(cfg: SchedulerConfig): Promise<void> {
   await checkSchemaNotNewer(cfg.DATABASE_URL);
   await checkRedis(cfg.REDIS_URL);
   const prisma = createPrismaClient(cfg.DATABASE_URL);
+  // startScheduler says it started (QA round 49a: said twice, once here too).
   const scheduler = await startScheduler({ prisma, redisUrl: cfg.REDIS_URL, queuePrefix: cfg.SLUICE_QUEUE_PREFIX, logger });
-  logger.info('scheduler started');
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },
     { name: 'scheduler', close: () => scheduler.close() },
@@ -425,7 +425,6 @@ export async function runRunner(cfg: RunnerConfig): Promise<void> {
     handlers: createIngestionHandlers(deps),
   });
   const retention = startRetentionSweeps({ prisma, store, catalog: deps.catalog, logger }, retentionPolicy(cfg));
-  logger.info(`runner ${runner.runnerId} started (concurrency ${cfg.SLUICE_RUNNER_CONCURRENCY})`);
   await runUntilSignal(logger, [
     { name: 'database client', close: () => prisma.$disconnect() },
     { name: 'object store', close: () => store.close() },
