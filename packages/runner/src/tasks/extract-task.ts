@@ -66,6 +66,11 @@ function storedCatalog(
   return streams.every((s) => names.has(s)) ? { catalog: parsed.data } : { why: 'the stored catalog lacks a stream the job selects' };
 }
 
+/** The undeclared fields of each stream, leaving out names PostgreSQL cannot store (with the NUL character). */
+function withoutNulNames(fields: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(fields).map(([stream, names]) => [stream, names.filter((n) => !n.includes('\u0000'))]));
+}
+
 /** An age as the log says it: whole hours, else minutes. */
 function ageText(ms: number): string {
   const minutes = Math.round(ms / 60_000);
@@ -302,7 +307,8 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
     // A config replaced since (PATCH) dropped the cached catalog; the next extract discovers with it.
     const kept = await ctx.whenReachable('the catalog discovered', () =>
       writeWithConfig(ctx, sealedConfig, {
-        sourceCatalog: { ...discovered, [UNDECLARED_KEY]: result.undeclaredFields } as unknown as Prisma.InputJsonValue,
+        // A name with the NUL character cannot be stored: such a field is found undeclared again (and discovered for) at its next sighting.
+        sourceCatalog: { ...discovered, [UNDECLARED_KEY]: withoutNulNames(result.undeclaredFields) } as unknown as Prisma.InputJsonValue,
         sourceCatalogAt: new Date(),
       }),
     );
