@@ -89,7 +89,7 @@ export async function startRunner(options: RunnerOptions): Promise<RunningRunner
   worker.on('failed', (job, err) => logger.error('task job failed in the runner', { bullJobId: job?.id, err: errorSummary(err) }));
   outages.follow(worker, 'runner worker');
   await worker.waitUntilReady();
-  logger.info('runner started', { concurrency: options.concurrency });
+  logger.info(`runner ${runnerId} started (concurrency ${options.concurrency})`);
 
   let closing: Promise<void> | undefined;
   return {
