@@ -594,6 +594,37 @@ test('after a failed run, the next run discovers the source again: a source fixe
   assert.deepEqual(users.rows.map((r) => Number(r['seq'])).sort(), [1, 2, 3, 4, 5], 'records 4 and 5, which the failed run read, are loaded once');
 });
 
+test("a stream the source stopped offering, of a job that reads all streams, is dropped by the extract's retry, which discovers the source again (QA round 49b O1)", { timeout: 180_000 }, async () => {
+  const sourceFile = path.join(testEnv.tmpDir, `source-dropped-stream-${Date.now()}.json`);
+  await writeFile(sourceFile, '{}');
+  const job = await createJob({ name: 'dropped stream', source_config: { records: 2, source_file: sourceFile }, schema_name: 'values_dropped_stream', mode: 'append', streams: null });
+  // Before the job's first run, which reads its DAG once (the runner caches it).
+  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'extract' }, data: { retryDelayMs: 200, maxRetryDelayMs: 200 } });
+  assert.equal((await runJob(job)).state, 'success');
+  // The source no longer has "events"; the stored catalog (reused for a day) still names it.
+  await writeFile(sourceFile, JSON.stringify({ records: 3, drop_streams: ['events'] }));
+  const second = await runJob(job);
+  // Before: each of the extract's four tries read with the stored catalog and failed (events: no status), and so did the run.
+  assert.equal(second.state, 'success', JSON.stringify(second.tasks.map((t) => [t.task_id, t.try_number, t.error])));
+  const extract = second.tasks.find((t) => t.task_id === 'extract');
+  assert.equal(extract?.try_number, 2);
+  assert.deepEqual(second.tasks.filter((t) => t.task_id === 'load').map((t) => t.stream).sort(), ['orders', 'users']);
+  const logs = await stack.api<{ lines: { message: string; try_number: number }[] }>('GET', `/api/runs/${second.run_id}/tasks/extract/logs`);
+  assert.ok(
+    logs.body.lines.some((l) => /^discovering the source again: this extract's try 1 failed \(started \S+\) with the catalog discovered at \S+, and a catalog older than the source can be why$/.test(l.message)),
+    logs.body.lines.map((l) => l.message).join('\n'),
+  );
+  const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings;
+  assert.ok(
+    warnings.some((w) => /^source-sluice-test no longer offers stream events, which its catalog discovered at \S+ had: this run does not read it, and its table stays as the last load left it$/.test(w)),
+    JSON.stringify(warnings),
+  );
+  const users = await readWithPyIceberg(stack.db.url, 'values_dropped_stream', 'users', false);
+  assert.deepEqual(users.rows.map((r) => Number(r['seq'])).sort(), [1, 2, 3], 'the first run\'s 2, and record 3, read from its saved state');
+  const events = await readWithPyIceberg(stack.db.url, 'values_dropped_stream', 'events', false);
+  assert.equal(events.rows.length, 2, 'as the first run left it');
+});
+
 test("after a run that staged values that do not fit their columns, the next run discovers the source again: a column's type may have changed", { timeout: 180_000 }, async () => {
   const sourceFile = path.join(testEnv.tmpDir, `source-misfit-${Date.now()}.json`);
   await writeFile(sourceFile, '{}');

@@ -66,6 +66,14 @@ function storedCatalog(
   return streams.every((s) => names.has(s)) ? { catalog: parsed.data } : { why: 'the stored catalog lacks a stream the job selects' };
 }
 
+/** The streams of the stored catalog that the one just discovered lacks (none when the stored one cannot be read). */
+function streamsNoLongerOffered(stored: unknown, discovered: AirbyteCatalog): string[] {
+  const before = airbyteCatalogSchema.safeParse(stored);
+  if (!before.success) return [];
+  const offered = new Set(discovered.streams.map((s) => s.name));
+  return before.data.streams.map((s) => s.name).filter((name) => !offered.has(name));
+}
+
 /** The undeclared fields of each stream, leaving out names PostgreSQL cannot store (with the NUL character). */
 function withoutNulNames(fields: Record<string, string[]>): Record<string, string[]> {
   return Object.fromEntries(Object.entries(fields).map(([stream, names]) => [stream, names.filter((n) => !n.includes('\u0000'))]));
@@ -88,6 +96,8 @@ function ageText(ms: number): string {
  */
 async function reasonToDiscoverAgain(ctx: TaskContext, catalogAt: Date | null): Promise<string | null> {
   if (catalogAt === null) return null;
+  const failedTry = ctx.task.tryNumber > 1 ? await previousTryFailedSince(ctx, catalogAt) : null;
+  if (failedTry !== null) return `this extract's try ${failedTry.try_number} failed (started ${failedTry.started_at.toISOString()}) with the catalog discovered at ${catalogAt.toISOString()}, and a catalog older than the source can be why`;
   const latest = await ctx.prisma.dagRun.findFirst({
     where: { jobId: ctx.job.id, id: { not: ctx.run.id }, state: { in: ['success', 'failed'] }, endedAt: { gt: catalogAt } },
     orderBy: { endedAt: 'desc' },
@@ -103,6 +113,22 @@ async function reasonToDiscoverAgain(ctx: TaskContext, catalogAt: Date | null): 
   const misfit = misfits[0];
   if (misfit === undefined) return null;
   return `the job's previous run (${ended}) staged values of stream ${misfit.stream ?? '?'} that do not fit their columns' types, and a source that changed a column's type since its catalog was discovered can be why`;
+}
+
+/**
+ * This extract's latest earlier try, when it failed (a try cut short by a graceful stop does not
+ * count) and started after the catalog was discovered, so read with it. A source that stopped
+ * offering a stream of a job that reads all of them fails such a try (the stream gets no status):
+ * its retry discovers, and reads the streams offered now (QA round 49b O1: four tries, then the run
+ * failed, and only the next run discovered).
+ */
+async function previousTryFailedSince(ctx: TaskContext, catalogAt: Date): Promise<{ try_number: number; started_at: Date } | null> {
+  const [latest] = await ctx.prisma.$queryRaw<{ try_number: number; state: string; counted: boolean | null; started_at: Date }[]>`
+    SELECT (t->>'try_number')::int AS try_number, t->>'state' AS state, (t->>'counted')::boolean AS counted, (t->>'started_at')::timestamptz AS started_at
+      FROM task_instances ti, jsonb_array_elements(ti.earlier_tries) t
+     WHERE ti.id = ${ctx.task.instanceId}::uuid
+     ORDER BY (t->>'try_number')::int DESC LIMIT 1`;
+  return latest !== undefined && latest.state === 'failed' && latest.counted !== false && latest.started_at > catalogAt ? latest : null;
 }
 
 /**
@@ -313,6 +339,14 @@ export async function extractTask(deps: ExtractTaskDeps, ctx: TaskContext): Prom
       }),
     );
     if (!kept) ctx.log.info("the catalog discovered is not kept: the job's source_config was changed since this try read it, and the next extract discovers with it");
+    const gone = ctx.job.streams.length === 0 ? streamsNoLongerOffered(row.sourceCatalog, discovered) : [];
+    if (gone.length > 0) {
+      const many = gone.length > 1;
+      await ctx.warnRun(
+        `${ctx.job.sourceName} no longer offers ${many ? 'streams' : 'stream'} ${gone.join(', ')}, which its catalog discovered at ${row.sourceCatalogAt?.toISOString() ?? 'an earlier run'} had: ` +
+          `this run does not read ${many ? 'them' : 'it'}, and ${many ? 'their tables stay' : 'its table stays'} as the last load left ${many ? 'them' : 'it'}`,
+      );
+    }
   }
   const streams = result.manifest.streams.map((s) => ({ name: s.name, records: s.records, bytes: s.bytes }));
   const unread = result.manifest.unread;
