@@ -46,7 +46,11 @@ export interface S3ObjectStoreOptions {
 }
 
 /** What `onStall` hears: the wait said, or the answer after it (`waitedMs`: how long the store kept it waiting). */
-export type StoreStall = { kind: 'waiting'; rootUrl: string; waitedMs: number } | { kind: 'answering'; rootUrl: string; waitedMs: number };
+export interface StoreStall {
+  kind: 'waiting' | 'answering';
+  rootUrl: string;
+  waitedMs: number;
+}
 
 const STALL_SAID_MS = 30_000;
 
@@ -104,7 +108,8 @@ export class S3ObjectStore implements ObjectStore {
         timer = null;
         return;
       }
-      const oldest = Math.min(...[...started].map((r) => r.at));
+      // A set iterates in insertion order: its first request is the one waiting longest.
+      const oldest = started.values().next().value?.at ?? Date.now();
       if (saidAt === null && Date.now() - oldest >= saidMs) {
         saidAt = oldest;
         onStall({ kind: 'waiting', rootUrl: this.rootUrl, waitedMs: Date.now() - oldest });

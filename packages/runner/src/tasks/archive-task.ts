@@ -9,7 +9,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { TaskContext, TaskResult } from '../worker/task-handler.ts';
 import { archivedKey, archivePrefix, rejectsKey, stagedDir, stagingPrefix } from './staging-layout.ts';
 import { storedTransformations } from './transform-stream.ts';
-import { overlappedStreams, saveSharedState } from './stream-state.ts';
+import { saveSharedState } from './stream-state.ts';
 
 export interface ArchiveOutput {
   action: 'archived' | 'deleted';
@@ -83,13 +83,12 @@ export async function archiveTask(deps: { store: ObjectStore }, ctx: TaskContext
   const manifestKey = extractManifestKey(ctx.run.id);
   const staged = await readExtractManifest(deps.store, ctx.run.id);
   if (staged) {
-    const overlapped = await overlappedStreams(ctx.prisma, ctx.run.id);
-    const saved = await saveSharedState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, state: staged.state, overlapped });
+    const saved = await saveSharedState(ctx.prisma, { jobId: ctx.job.id, runId: ctx.run.id, state: staged.state });
     if (saved === 'saved') ctx.log.info('saved the connector\'s global state for the next run');
     if (saved === 'superseded') ctx.log.warn('the connector\'s global state was not saved: a run that read the source after this one saved its own');
-    if (saved === 'overlapped') {
+    if (typeof saved === 'object') {
       ctx.log.warn(
-        `the connector's global state was not saved: this run did not load ${overlapped.join(', ')} (another run loaded and saved its state while this one read), ` +
+        `the connector's global state was not saved: this run did not load ${saved.overlapped.join(', ')} (another run loaded and saved its state while this one read), ` +
           "so the next run reads on from that run's state and gets what this one read past it",
       );
     }

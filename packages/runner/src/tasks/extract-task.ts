@@ -76,7 +76,7 @@ function streamsNoLongerOffered(stored: unknown, discovered: AirbyteCatalog): st
 
 /** The undeclared fields of each stream, leaving out names PostgreSQL cannot store (with the NUL character). */
 function withoutNulNames(fields: Record<string, string[]>): Record<string, string[]> {
-  return Object.fromEntries(Object.entries(fields).map(([stream, names]) => [stream, names.filter((n) => !n.includes('\u0000'))]));
+  return Object.fromEntries(Object.entries(fields).map(([stream, names]) => [stream, names.filter((n) => nulPath(n) === null)]));
 }
 
 /** An age as the log says it: whole hours, else minutes. */

@@ -85,23 +85,24 @@ export const OVERLAPPED_BY = 'overlapped_by';
 
 /**
  * Saves GLOBAL / LEGACY state (key ""), once every stream of the run has committed or skipped. Not
- * when a load of the run skipped its stream as overlapped by another run's (`overlapped`, the
+ * when a load of the run skipped its stream as overlapped by another run's (answered with those
  * streams): this run read past that run's saved state, and the records past it that this run did
- * not load would be read by no run after a save of this state ('overlapped'); the next run reads on
- * from that run's state instead.
+ * not load would be read by no run after a save of this state; the next run reads on from that
+ * run's state instead.
  */
 export async function saveSharedState(
   db: PrismaClient | Prisma.TransactionClient,
-  q: { jobId: string; runId: string; state: readonly AirbyteStateMessage[]; overlapped: readonly string[] },
-): Promise<StateSave | 'none' | 'overlapped'> {
+  q: { jobId: string; runId: string; state: readonly AirbyteStateMessage[] },
+): Promise<StateSave | 'none' | { overlapped: string[] }> {
   const msg = q.state.find((s) => s.type === 'GLOBAL' || s.type === 'LEGACY' || (s.type == null && s.data != null));
   if (!msg) return 'none';
-  if (q.overlapped.length > 0) return 'overlapped';
+  const overlapped = await overlappedStreams(db, q.runId);
+  if (overlapped.length > 0) return { overlapped };
   return saveStreamStateRow(db, { jobId: q.jobId, runId: q.runId, streamKey: '', kind: msg.type === 'GLOBAL' ? 'global' : 'legacy', state: msg });
 }
 
 /** The streams of the run whose loads ended skipped as overlapped by another run's (their output's OVERLAPPED_BY). */
-export async function overlappedStreams(db: PrismaClient | Prisma.TransactionClient, runId: string): Promise<string[]> {
+async function overlappedStreams(db: PrismaClient | Prisma.TransactionClient, runId: string): Promise<string[]> {
   const skipped = await db.taskInstance.findMany({ where: { runId, taskType: 'load', state: 'skipped' }, select: { stream: true, output: true } });
   return skipped.flatMap((t) => (t.stream !== null && typeof t.output === 'object' && t.output !== null && OVERLAPPED_BY in t.output ? [t.stream] : []));
 }
