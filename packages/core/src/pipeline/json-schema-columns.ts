@@ -38,7 +38,9 @@ function typesOf(node: JsonSchemaNode): string[] {
   const t = node['type'];
   const list = Array.isArray(t) ? t.filter((x): x is string => typeof x === 'string') : typeof t === 'string' ? [t] : [];
   if (list.length === 0) {
-    // anyOf / oneOf of simple types, as some connectors write.
+    // anyOf / oneOf of simple types, as some connectors write. Their `format` / `airbyte_type` are
+    // not read (a null-or-date-time is a string): tables loaded before hold those columns as the
+    // source's text, which a timestamp column would change under them (QA round 49b D5; docs/pipeline.md).
     const alts = node['anyOf'] ?? node['oneOf'];
     if (Array.isArray(alts)) {
       return alts.flatMap((a) => (a && typeof a === 'object' ? typesOf(a as JsonSchemaNode) : []));
