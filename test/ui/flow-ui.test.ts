@@ -408,6 +408,45 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test('a long unbroken word in an error wraps on the run and job pages instead of widening them (QA round 50b D2)', async () => {
+    const { jobId, flowUrl } = await createJob({ name: 'long error' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    await until('the run to fail', async () => (await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state === 'failed', 60_000);
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}`);
+    await page.getByTestId('run-message').waitFor({ timeout: 15_000 });
+    // Before: 9,174 px wide at 1,400 (the run's message, and the job's status message, did not wrap).
+    assert.ok((await overflowOf(page)) <= 0, `the run page scrolls sideways by ${await overflowOf(page)} px`);
+    await page.goto(flowUrl);
+    await page.locator('.status-message').waitFor({ timeout: 15_000 });
+    assert.ok((await overflowOf(page)) <= 0, `the job page scrolls sideways by ${await overflowOf(page)} px`);
+    await page.close();
+  });
+
+  test("a name's right-to-left override reorders only the name, not the breadcrumb or the title after it (QA round 50b D3)", async () => {
+    const { jobId } = await createJob({ name: 'spoof \u202e rtl' });
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+    const runCrumb = page.locator('nav.crumbs a', { hasText: /^run / });
+    await runCrumb.waitFor({ timeout: 15_000 });
+    await page.locator('nav.crumbs a', { hasText: 'spoof' }).waitFor({ timeout: 15_000 });
+    // Where the crumb's first and last characters are drawn: left to right unless the name's override leaks into it.
+    const drawn = await page.evaluate<{ first: number; last: number } | null>(`(() => {
+      const a = [...document.querySelectorAll('nav.crumbs a')].find((el) => el.textContent.startsWith('run '));
+      const walk = a && document.createTreeWalker(a, NodeFilter.SHOW_TEXT);
+      const text = walk && walk.nextNode();
+      if (!text) return null;
+      const at = (i) => { const r = document.createRange(); r.setStart(text, i); r.setEnd(text, i + 1); return r.getBoundingClientRect().left; };
+      return { first: at(0), last: at(text.textContent.length - 1) };
+    })()`);
+    assert.ok(drawn !== null, 'the run crumb has its text');
+    // Before: "run 29e3b65d" was drawn "d56b3e92 nur".
+    assert.ok(drawn.first < drawn.last, `the run crumb is drawn right to left (${JSON.stringify(drawn)})`);
+    assert.match(await page.title(), /^Log: extract · run [0-9a-f]{8} · \u2068spoof \u202e rtl\u2069 · Sluice$/);
+    await page.close();
+  });
+
   test("a failed task's error shows, and its downstream tasks are upstream_failed", async () => {
     const { jobId, flowUrl } = await createJob({ name: 'failing orders' });
     const page = await context.newPage();
@@ -490,6 +529,13 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 1, an earlier one: failed, \d+(\.\d+)? m?s · the latest is try 2 of \d+$/);
     assert.equal(await page.getByTestId('task-error').textContent(), `Try 2 (the latest): ${LOAD_ERROR}`);
     await shot(page, 'dev-12b-task-log-try-1-of-2');
+    // A try there is none of: not found, with no state and not "an earlier one" (QA round 50b D4: "success", "try 99, an earlier one").
+    const noSuch = new URL(page.url());
+    noSuch.searchParams.set('try', '99');
+    await page.goto(noSuch.toString());
+    await page.getByText(/try 99 of task load\[1\] not found/).waitFor({ timeout: 15_000 });
+    assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 99 has not run · the latest is try 2 of \d+$/);
+    assert.equal(await page.locator('.page-head .state-badge').count(), 0);
     await page.close();
   });
 
@@ -824,7 +870,12 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await history.locator(`tr[data-run-id="${runIds[29]}"]`).getByRole('link').click();
     await page.waitForURL(`${stack.url}/runs/${runIds[29]}`);
     await page.locator('.page-head .state-badge[data-state="cancelled"]').waitFor({ timeout: 15_000 });
+    // A run the grid does not hold changes state: the history shows it (QA round 50b D1: it was read
+    // again only when one of the grid's newest runs changed, and showed this run running for good).
+    await page.goto(`${flowUrl}?runs_offset=25`);
+    await until('the oldest run, running', async () => (await oldest.count()) > 0 && (await oldest.locator('.state-badge').getAttribute('data-state')) === 'running');
     assert.equal((await stack.api('POST', `/api/runs/${runIds[0]}/cancel`, stack.devToken, {})).status, 200);
+    await until('the oldest run, cancelled', async () => (await oldest.locator('.state-badge').getAttribute('data-state')) === 'cancelled', 10_000);
     await page.close();
     // On a phone its 25 runs are wider than the grid's box: the grid opens on the newest, at the
     // right (before: on the oldest, with the selected run out of sight; QA round 28).

@@ -11,7 +11,9 @@
  * One whose name contains "unread" ends its extract as a last try whose connector failed after
  * users was read to the end (ADR 0022): orders is unread, and its stage fails saying so. One
  * whose name contains "flaky" fails the first try of the users stream's load, as a retryable
- * failure: the second try, after load's retry delay, succeeds.
+ * failure: the second try, after load's retry delay, succeeds. One whose name contains "long
+ * error" fails its extract for good with an error holding a 3,000-character word (a URL, a path,
+ * base64), as a connector's can.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError, UnclearableTaskError } from '@sluice/core';
@@ -56,6 +58,7 @@ export function uiTestHandlers(options: { extractSteps?: number; stepMs?: number
       const order = reordered(ctx);
       const streams = ctx.job.streams.length > 0 ? ctx.job.streams : order === null || order.first ? STREAMS : [...STREAMS].reverse();
       ctx.log.info(`reading ${streams.join(', ')} from ${ctx.job.sourceName}`);
+      if (ctx.job.name.includes('long error')) throw new NonRetryableTaskError(`the source answered https://example.com/${'E'.repeat(3000)} with 400`);
       const rows = await work(ctx, ctx.job.name.includes('slow') ? Math.ceil(60_000 / stepMs) : steps, stepMs, 500);
       // A connector's coloured line, as some print them (ANSI escape codes).
       ctx.log.info('\u001b[32mconnector: all streams read\u001b[0m');

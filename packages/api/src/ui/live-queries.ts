@@ -128,6 +128,10 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
   });
   if (job === null || !canSee(principal, job.ownerId)) return null;
   const dag = job.dags[0];
+  // Every write of a run's state (and its warnings) stamps updated_at: the sum of those changes with
+  // any of them, also of a run the grid's newest runs do not hold (QA round 50b D1).
+  const [digest] = await sqlOf(prisma).query<{ n: number; stamps: string }[]>`
+    SELECT count(*)::int AS n, COALESCE(sum(extract(epoch FROM updated_at)), 0)::text AS stamps FROM dag_runs WHERE job_id = ${jobId}::uuid`;
   // A job of every stream has the streams its runs read: the newest run's in its order, then those
   // only older runs read (a stream the source dropped), so that each run's tasks are shown under
   // their own stream's name. A map index is a position in one run's streams, not across runs.
@@ -148,6 +152,7 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
     status_message: job.statusMessage,
     settings_version: settingsVersion(job),
     spec_secrets_known: job.specSecretsKnown,
+    runs_version: `${digest?.n ?? 0}:${digest?.stamps ?? ''}`,
     dag:
       dag === undefined
         ? null

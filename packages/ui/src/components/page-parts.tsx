@@ -19,7 +19,8 @@ export function Crumbs({ trail }: { trail: readonly (Crumb | null)[] }): ReactNo
       {shown.map((c, i) => (
         <Fragment key={i}>
           {i > 0 ? ' / ' : null}
-          {c.to !== undefined ? <Link to={c.to}>{c.label}</Link> : <span>{c.label}</span>}
+          {/* Each crumb isolated: a name's bidi controls or right-to-left letters cannot reorder the crumbs after it (QA round 50b D3). */}
+          {c.to !== undefined ? <Link to={c.to}><bdi>{c.label}</bdi></Link> : <bdi>{c.label}</bdi>}
         </Fragment>
       ))}
     </nav>
@@ -167,12 +168,20 @@ export function useKeepFocus(busy: boolean): (toHeading?: boolean) => void {
   }, []);
 }
 
+/** Right-to-left letters and bidi controls (a name's U+202E, say), which can reorder the text after them. */
+const BIDI = /[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** A title's part that holds them, between Unicode's isolates (FSI … PDI), as <bdi> isolates a name on the page. */
+function isolated(part: string): string {
+  return BIDI.test(part) ? `\u2068${part}\u2069` : part;
+}
+
 /**
  * Names the page in the browser's title (tabs, history, a screen reader's first words), most
  * specific first: `parts` joined, then "Sluice" (QA round 28: every page was titled "Sluice").
  */
 export function useDocumentTitle(...parts: (string | null | undefined)[]): void {
-  const title = [...parts.filter((p): p is string => typeof p === 'string' && p !== ''), 'Sluice'].join(' · ');
+  const title = [...parts.filter((p): p is string => typeof p === 'string' && p !== '').map(isolated), 'Sluice'].join(' · ');
   useEffect(() => {
     document.title = title;
   }, [title]);

@@ -53,7 +53,8 @@ function Filter<T extends string>({ label, value, options, onChange }: { label: 
 /**
  * Every run of a job, newest first, a page at a time and filtered by state and type — the runs
  * the grid (the latest few) no longer holds. Read again whenever `version` changes (the page
- * passes a digest of its live runs, so a run that starts or ends shows here too). A queued run's
+ * passes the live job's `runs_version`, which changes with any run of the job, so a run that
+ * starts or ends shows here too, on any page of the history and under any filter). A queued run's
  * message says what it waits for (`jobPaused`: the job's resume, else a slot).
  */
 export function RunHistory({ jobId, version, jobPaused }: { jobId: string; version: string; jobPaused: boolean }): ReactNode {

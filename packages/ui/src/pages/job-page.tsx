@@ -227,7 +227,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         }
       >
         <p>
-          <strong>{job?.name}</strong>: its schedule stops and it leaves the jobs list. Its runs and tables stay.
+          <strong><bdi>{job?.name}</bdi></strong>: its schedule stops and it leaves the jobs list. Its runs and tables stay.
         </p>
       </ConfirmDialog>
 
@@ -264,7 +264,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         ) : null}
       </section>
 
-      <RunHistory jobId={jobId} jobPaused={paused} version={runs.map((r) => `${r.run_id}:${r.state}`).join(',')} />
+      <RunHistory jobId={jobId} jobPaused={paused} version={live?.runs_version ?? ''} />
 
       <SavedState jobId={jobId} version={live?.status ?? ''} canReset={!deleted} />
 

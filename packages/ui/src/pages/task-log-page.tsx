@@ -36,6 +36,9 @@ function TryFacts({ task, tryNumber, earlier }: { task: LiveTask; tryNumber: num
     facts = `${ENDED.has(task.state) ? 'no try ran' : 'no try yet'} (up to ${task.max_tries})`;
   } else if (tryNumber === task.try_number) {
     facts = `${latest} · ${formatDuration(elapsed(task.started_at, task.ended_at))}${task.rows > 0 ? ` · ${task.rows.toLocaleString()} rows` : ''}`;
+  } else if (tryNumber > task.try_number) {
+    // A try past the latest (its retry, not started; or one there is none of): not "an earlier one" (QA round 50b D4).
+    facts = `try ${tryNumber} has not run · the latest is ${latest}`;
   } else {
     facts = `try ${tryNumber}, an earlier one${ended} · the latest is ${latest}`;
   }
@@ -171,6 +174,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   // which is no error either (QA round 40a F4: a red "not found" over an empty log), and no try tab.
   const endedUntried = task !== null && task.try_number === 0 && ENDED.has(task.state);
   const neverRan = missing !== null && endedUntried;
+  // A try past the latest that will not start: beyond the task's tries, or of a task that has ended.
+  const noSuchTry = task !== null && tryNumber > Math.max(1, task.try_number) && (tryNumber > task.max_tries || ENDED.has(task.state));
   const shownError = error ?? (missing !== null && !notStarted && !neverRan && (run !== null || status === 'gone') ? missing : null);
   const label = task ? taskName(task) : taskId;
   // The shown try when it is an earlier one: its own state and duration.
@@ -190,7 +195,8 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       <div className="page-head">
         <h1>Log: {label}</h1>
         {/* The shown try's state: an earlier try's own end (QA round 30: the latest's, above a failed try's log). */}
-        {task ? <StateBadge state={earlier ? earlierTryState(earlier) : task.state} /> : null}
+        {/* None for a try that will not run: the task's state is not that try's (QA round 50b D4: "success" beside "not found"). */}
+        {task && !noSuchTry ? <StateBadge state={earlier ? earlierTryState(earlier) : task.state} /> : null}
         <LiveIndicator status={status} />
       </div>
       <RedisWarning redis={redis} />

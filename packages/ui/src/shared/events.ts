@@ -89,6 +89,8 @@ export interface LiveJob {
   /** The streams the job syncs: its settings', then those its runs read (the newest run's first); tasks are shown by stream name. */
   streams: string[];
   runs: LiveRunWithMarks[];
+  /** Changes whenever any run of the job is created, changes state or is removed, not only the `runs` above: the run history is read again then. */
+  runs_version: string;
 }
 
 /** One of a task's tries before its latest (the API's EarlierTry). */
