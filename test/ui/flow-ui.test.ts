@@ -27,7 +27,8 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
   let context: BrowserContext;
 
   before(async () => {
-    stack = await startUiStack();
+    // Heartbeats each second: a silent stream is found in seconds, not the default 37.5.
+    stack = await startUiStack({ liveHeartbeatMs: 1_000 });
     browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   });
@@ -284,6 +285,27 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       proxy.restore();
       await page.getByText(/^Pause failed: Sluice's API did not answer .*\. Sluice answers again: try it again\.$/).waitFor({ timeout: 15_000 });
       assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isPaused, false, 'nothing was changed');
+    } finally {
+      await page.close();
+      await proxy.close();
+    }
+  });
+
+  test('a live stream gone silent is opened again: the page does not say "live" over states that stopped changing (QA round 50b O6)', async () => {
+    const { jobId } = await createJob({ name: 'silent stream' });
+    const proxy = await startCuttableProxy(stack.url);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${proxy.url}/jobs/${jobId}`);
+      await page.locator('[data-live="live"]').waitFor();
+      // The stream's connection carries nothing more and stays open, as one a NAT forgot.
+      proxy.freeze();
+      await page.locator('[data-live="reconnecting"]').waitFor({ timeout: 10_000 });
+      // The browser may first try its idle connections to the proxy, frozen too: each is given up after a silence.
+      await page.locator('[data-live="live"]').waitFor({ timeout: 40_000 });
+      // What changes now shows, through the new stream.
+      const runId = (await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {})).body.run_id as string;
+      await page.locator(`.run-bar[data-run-id="${runId}"]`).waitFor({ timeout: 10_000 });
     } finally {
       await page.close();
       await proxy.close();

@@ -38,9 +38,11 @@ export async function until<T>(what: string, probe: () => Promise<T | null | und
 /**
  * A TCP proxy to `target` (the stack's URL) that the test can cut: every connection through it is
  * dropped and new ones refused until `restore`, as when the API stops and comes back (the page's
- * event stream drops and reconnects, its requests get no answer meanwhile).
+ * event stream drops and reconnects, its requests get no answer meanwhile). Or `freeze`: the
+ * connections open now carry nothing more either way and stay open, while new ones work, as a
+ * connection a sleeping laptop or a NAT lost without a word.
  */
-export async function startCuttableProxy(target: string): Promise<{ url: string; cut(): void; restore(): void; close(): Promise<void> }> {
+export async function startCuttableProxy(target: string): Promise<{ url: string; cut(): void; freeze(): void; restore(): void; close(): Promise<void> }> {
   const to = new URL(target);
   const sockets = new Set<net.Socket>();
   let down = false;
@@ -64,6 +66,12 @@ export async function startCuttableProxy(target: string): Promise<{ url: string;
     cut() {
       down = true;
       for (const s of sockets) s.destroy();
+    },
+    freeze() {
+      for (const s of sockets) {
+        s.unpipe();
+        s.pause();
+      }
     },
     restore() {
       down = false;
@@ -112,6 +120,8 @@ export interface UiStackOptions {
   realPipeline?: { connectorsDir: string };
   /** Port to listen on (so the OIDC client's redirect URI can be known in advance). */
   port?: number;
+  /** How often an idle live stream is written to (the API's default: 15 s). */
+  liveHeartbeatMs?: number;
 }
 
 export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
@@ -147,7 +157,7 @@ export async function startUiStack(o: UiStackOptions = {}): Promise<UiStack> {
     queuePrefix,
     connectorsDir: null,
   };
-  const server = createApiServer({ config, prisma: db.prisma, engine, store, redis, logger, ui: true });
+  const server = createApiServer({ config, prisma: db.prisma, engine, store, redis, logger, ui: true, ...(o.liveHeartbeatMs === undefined ? {} : { liveHeartbeatMs: o.liveHeartbeatMs }) });
   await server.listen();
   let catalog: IcebergCatalog | null = null;
   let handlers = o.handlers ?? uiTestHandlers();

@@ -41,6 +41,8 @@ export interface ApiServerDeps {
   checkConnection?: CheckConnection;
   /** Serve the flow UI (default true). */
   ui?: boolean;
+  /** How often an idle live stream of the UI is written to (default LIVE_HEARTBEAT_MS, 15 s). */
+  liveHeartbeatMs?: number;
 }
 
 export interface ApiServer {
@@ -137,6 +139,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           redis: deps.redis,
           auth: uiAuth,
           authenticate: bearerPrincipal,
+          ...(deps.liveHeartbeatMs === undefined ? {} : { heartbeatMs: deps.liveHeartbeatMs }),
         });
   const authenticate = async (req: Request): Promise<Principal> => {
     // Development mode: the UI's session cookie stands for the dev admin (see ui/dev-session.ts).

@@ -6,7 +6,7 @@ import { NotFoundError } from '@sluice/core';
 import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
-import type { LiveEventType, LiveEvents } from '@sluice/ui/events';
+import { LIVE_HEARTBEAT_MS, type LiveEventType, type LiveEvents } from '@sluice/ui/events';
 import { LOG_PAGE_LINES, parseRequest, queriedTry } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
@@ -41,6 +41,8 @@ export interface UiRouterDeps {
   redis: Pingable;
   /** How often watched rows are polled (default 500 ms). */
   pollIntervalMs?: number;
+  /** How often an idle stream is written to (default LIVE_HEARTBEAT_MS); its first block tells the client. */
+  heartbeatMs?: number;
 }
 
 export interface UiRouter extends express.Router {
@@ -53,7 +55,6 @@ export interface UiRouter extends express.Router {
   close(): void;
 }
 
-const HEARTBEAT_MS = 15_000;
 /** The client reconnects after this long when a stream drops. */
 const RETRY_MS = 2000;
 /** The longest delay a timer takes (a longer one fires at once); a stream of a longer-lived token ends then, and is opened again. */
@@ -70,6 +71,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   const distDir = deps.distDir ?? uiDistDir;
   const logger = deps.logger.child({ component: 'ui' });
   const hub = new LiveHub({ intervalMs: deps.pollIntervalMs ?? 500, logger });
+  const heartbeatMs = deps.heartbeatMs ?? LIVE_HEARTBEAT_MS;
   const dags = new DagCache();
   const devSession = deps.auth.mode === 'dev' ? new DevSession(deps.auth.devToken, deps.auth.publicUrl) : null;
   const streams = new Set<Response>();
@@ -132,7 +134,8 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       'X-Accel-Buffering': 'no',
     });
     res.flushHeaders();
-    res.write(`retry: ${RETRY_MS}\n\n`);
+    // `heartbeat:` is Sluice's own field (an EventSource ignores it): how long the client may hear nothing.
+    res.write(`retry: ${RETRY_MS}\nheartbeat: ${heartbeatMs}\n\n`);
     streams.add(res);
 
     let open = true;
@@ -233,9 +236,9 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     const beat = (): void => {
       if (!open) return;
       res.write(': keep-alive\n\n');
-      timers[1] = setTimeout(beat, HEARTBEAT_MS);
+      timers[1] = setTimeout(beat, heartbeatMs);
     };
-    timers[1] = setTimeout(beat, HEARTBEAT_MS);
+    timers[1] = setTimeout(beat, heartbeatMs);
     // A stream opened with a token ends when the token does: the client reconnects with the token
     // it holds then (a refreshed one, or a refused one and a new sign-in), so no lapsed or revoked
     // access keeps receiving states and logs.

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { Auth } from '../auth/auth.ts';
-import type { LiveEventType, LiveEvents } from '../shared/events.ts';
+import { LIVE_HEARTBEAT_MS, LIVE_SILENCE_HEARTBEATS, type LiveEventType, type LiveEvents } from '../shared/events.ts';
 
 export type LiveHandlers = { [K in LiveEventType]?: (data: LiveEvents[K]) => void };
 
@@ -8,7 +8,10 @@ export type LiveStatus = 'connecting' | 'live' | 'stale' | 'reconnecting' | 'gon
 
 /**
  * Follows `GET /api/events` as server-sent events. Read with fetch rather than EventSource so
- * the bearer token can go in a header (EventSource cannot send one); reconnects after a drop.
+ * the bearer token can go in a header (EventSource cannot send one); reconnects after a drop, and
+ * after a silence longer than the server's heartbeats allow: a connection that died without a word
+ * (a laptop that slept, a NAT that forgot it) would otherwise show "live" over states that no
+ * longer change (QA round 50b O6).
  */
 export function useLive(auth: Auth, query: Record<string, string | number | undefined> | null, handlers: LiveHandlers): LiveStatus {
   const [status, setStatus] = useState<LiveStatus>('connecting');
@@ -23,6 +26,7 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
     for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v));
     const abort = new AbortController();
     let retryMs = 2000;
+    let heartbeatMs = LIVE_HEARTBEAT_MS;
     let stopped = false;
 
     const dispatch = (type: string, data: string): void => {
@@ -38,11 +42,21 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
 
     const run = async (): Promise<void> => {
       while (!stopped && !abort.signal.aborted) {
+        // This connection's own abort: the page's (it closed), or the watch's (a silence too long).
+        const connection = new AbortController();
+        const close = (): void => connection.abort();
+        abort.signal.addEventListener('abort', close);
+        let silence: ReturnType<typeof setTimeout> | undefined;
+        const heard = (): void => {
+          clearTimeout(silence);
+          silence = setTimeout(close, heartbeatMs * LIVE_SILENCE_HEARTBEATS);
+        };
+        heard();
         try {
           const res = await fetch(`/api/events?${params.toString()}`, {
             headers: { Accept: 'text/event-stream', ...auth.headers() },
             credentials: 'same-origin',
-            signal: abort.signal,
+            signal: connection.signal,
           });
           if (res.status === 401 && auth.config.mode === 'oidc') {
             // The token expired or was refused: sign in again (the page shows the sign-in screen, with the API's reason).
@@ -63,6 +77,7 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
+            heard();
             buffer += value;
             let end: number;
             while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -74,13 +89,20 @@ export function useLive(auth: Auth, query: Record<string, string | number | unde
                 if (line.startsWith('event:')) type = line.slice(6).trim();
                 else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
                 else if (line.startsWith('retry:')) retryMs = Number(line.slice(6)) || retryMs;
+                else if (line.startsWith('heartbeat:')) {
+                  heartbeatMs = Number(line.slice(10)) || heartbeatMs;
+                  heard();
+                }
               }
               if (data.length > 0) dispatch(type, data.join('\n'));
             }
           }
         } catch {
-          // A dropped stream or a refused connection: try again after the server's retry delay.
+          // A dropped stream, a refused connection or a silent one: try again after the server's retry delay.
           if (abort.signal.aborted) return;
+        } finally {
+          clearTimeout(silence);
+          abort.signal.removeEventListener('abort', close);
         }
         if (stopped || abort.signal.aborted) return;
         setStatus('reconnecting');

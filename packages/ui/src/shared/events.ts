@@ -50,6 +50,15 @@ export interface LiveRunWithMarks extends LiveRunSummary {
   tasks: LiveTaskMark[];
 }
 
+/**
+ * How often the server writes to an open stream when nothing changed (a `: keep-alive` comment),
+ * unless its first block's `heartbeat:` field says otherwise. A client that hears nothing for
+ * {@link LIVE_SILENCE_HEARTBEATS} of them takes the connection as dead (a half-open one: a laptop
+ * that slept, a NAT that forgot it) and opens another.
+ */
+export const LIVE_HEARTBEAT_MS = 15_000;
+export const LIVE_SILENCE_HEARTBEATS = 2.5;
+
 /** A `jobs` event holds the newest this many jobs at most; one with fewer holds every visible job. */
 export const LIVE_JOBS_LIMIT = 500;
 
