@@ -614,6 +614,12 @@ test("a stream the source stopped offering, of a job that reads all streams, is 
     logs.body.lines.some((l) => /^discovering the source again: this extract's try 1 failed \(started \S+\) with the catalog discovered at \S+, and a catalog older than the source can be why$/.test(l.message)),
     logs.body.lines.map((l) => l.message).join('\n'),
   );
+  // The first try's failure says what comes next for a job that reads all streams, not "leave it out of the job's streams".
+  const firstTry = await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${second.run_id}/tasks/extract/logs?try=1`);
+  assert.ok(
+    firstTry.body.lines.some((l) => l.message.includes("events (no status at all)") && l.message.includes("the extract's next try, or the job's next run, discovers the source again")),
+    firstTry.body.lines.map((l) => l.message).join('\n'),
+  );
   const warnings = (await stack.api<{ warnings: string[] }>('GET', `/api/runs/${second.run_id}`)).body.warnings;
   assert.ok(
     warnings.some((w) => /^source-sluice-test no longer offers stream events, which its catalog discovered at \S+ had: this run does not read it, and its table stays as the last load left it$/.test(w)),

@@ -767,7 +767,7 @@ class ExtractRun {
       `${sourceName} ended its read without reporting ${many ? 'these streams' : 'this stream'} COMPLETE, as it did the others: ${each}. ` +
         `${many ? 'Their' : 'Its'} rows are not loaded as if ${many ? 'they' : 'it'} had been read to the end (an overwrite would replace the table with them); ` +
         ((this.#o.streams ?? []).length === 0
-          ? `if the source no longer offers ${many ? 'them' : 'it'}, the next try discovers the source again and reads the streams it offers then (the job reads all of them)`
+          ? `if the source no longer offers ${many ? 'them' : 'it'}, the extract's next try, or the job's next run, discovers the source again and reads the streams it offers then (the job reads all of them)`
           : `if the source no longer offers ${many ? 'them' : 'it'}, leave ${many ? 'them' : 'it'} out of the job's streams`),
     );
   }
