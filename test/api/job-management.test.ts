@@ -607,6 +607,25 @@ describe('runs and tasks', () => {
     assert.equal(head.body.offset, 0);
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&limit=0`)).body, { error: 'limit: must be a whole number from 1 to 50000' });
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs?try=1&offset=-1`)).body, { error: 'offset: must be a whole number from 0 to 2147483647' });
+    // The whole try as a text file, every line (QA round 50b O1: no way to search or keep a whole log).
+    const text = await req('GET', `/api/runs/${runId}/tasks/extract/logs/text?try=1`);
+    assert.equal(text.status, 200, text.text);
+    assert.equal(text.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(text.headers.get('content-disposition'), `attachment; filename="clear_job-run-${runId.slice(0, 8)}-extract-try-1.log"; filename*=UTF-8''clear%20job-run-${runId.slice(0, 8)}-extract-try-1.log`);
+    const textLines = text.text.split('\n');
+    assert.equal(textLines.pop(), '', 'the text ends with a newline');
+    assert.equal(textLines.length, 12_003);
+    assert.match(textLines[0] ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  try 1 of 4 started on runner test-runner$/);
+    assert.match(textLines[2] ?? '', /Z ERROR source unreachable$/);
+    assert.deepEqual([textLines[3]?.slice(25), textLines.at(-1)?.slice(25)], ['INFO  line 1', 'INFO  line 12000']);
+    // Without a try, the latest; and what the JSON route refuses, this one refuses alike.
+    assert.equal((await req('GET', `/api/runs/${runId}/tasks/extract/logs/text`)).text, text.text);
+    const textPast = await req('GET', `/api/runs/${runId}/tasks/extract/logs/text?try=2`);
+    assert.deepEqual([textPast.status, textPast.body], [404, { error: 'try 2 of task extract not found: it has try 1 only' }]);
+    assert.equal(textPast.headers.get('content-disposition'), null);
+    assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs/text?limit=5`)).body, {
+      error: 'limit: unknown query parameter: GET /api/runs/{run_id}/tasks/{task_id}/logs/text takes try, try_number, map_index',
+    });
     await api.db.prisma.taskLog.deleteMany({ where: { taskInstanceId: ti.id, message: { startsWith: 'line ' } } });
     const nulTask = await req('GET', `/api/runs/${runId}/tasks/ex%00tract/logs`);
     assert.equal(nulTask.status, 400, nulTask.text);

@@ -48,6 +48,7 @@ test("another owner's job answers 404 on every job and run route", async () => {
     ['POST', `/api/runs/${aliceRun}/cancel`],
     ['POST', `/api/runs/${aliceRun}/tasks/extract/clear`],
     ['GET', `/api/runs/${aliceRun}/tasks/extract/logs`],
+    ['GET', `/api/runs/${aliceRun}/tasks/extract/logs/text`],
   ];
   for (const [method, route, body] of routes) {
     const r = await api.request(method, route, { token: bob, ...(body === undefined ? {} : { body }) });

@@ -319,6 +319,11 @@ test('task log lines that carry a secret are masked in the log answer', async ()
   assert.equal(logs.status, 200, logs.text);
   assert.equal(logs.body.lines[logs.body.lines.length - 1]?.message, 'connecting with secret ********** now');
   assert.equal(logs.body.try_number, 1);
+  // The whole log's download masks it as well.
+  const text = await api.request('GET', `/api/runs/${run.body.run_id}/tasks/extract/logs/text?try=1`, { token: DEV });
+  assert.equal(text.status, 200, text.text);
+  assert.match(text.text, / INFO  connecting with secret \*{10} now\n$/);
+  assert.ok(!text.text.includes(secret), 'the download holds the secret');
 });
 
 test("one job's secret is no other request's oracle: an answer that repeats the word says it as sent (QA16 B6)", async () => {

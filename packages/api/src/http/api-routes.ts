@@ -22,6 +22,7 @@ import {
   runView,
   stateResetView,
   taskLogQuery,
+  taskLogTextQuery,
   taskLogView,
   text,
   triggerRunResponse,
@@ -479,6 +480,29 @@ function declaredRoutes(d: ApiRouteDeps): RouteDef[] {
       async handle(ctx) {
         const runId = id(ctx, 'run_id');
         return { status: 200, body: await d.jobs.taskLog(who(ctx), runId, textParam(ctx, 'task_id'), parseRequest(taskLogQuery, ctx.query)) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/runs/{run_id}/tasks/{task_id}/logs/text',
+      operationId: 'downloadTaskLog',
+      summary: "A task's whole log for one try, as a text file",
+      description:
+        'Every line of the try, oldest first, one per line: its time (ISO 8601, UTC), its level and its message (secrets masked as in the JSON log). Answered as a download (Content-Disposition: attachment) and written as it is read: a cut connection, not a short file, tells a read that failed midway.',
+      tag: 'runs',
+      scope: 'sluice:read',
+      query: taskLogTextQuery,
+      ingestErrorShape: false,
+      responses: {
+        200: { description: "the try's log", schema: z.string(), contentType: 'text/plain' },
+        400: { description: 'a bad task id, map_index or try', schema: errorResponse },
+        ...plainErrors,
+        404: { description: 'no such run or task, or a try the task has not reached (the answer says which tries it has)', schema: errorResponse },
+      },
+      async handle(ctx) {
+        const runId = id(ctx, 'run_id');
+        const { fileName, text } = await d.jobs.taskLogText(who(ctx), runId, textParam(ctx, 'task_id'), parseRequest(taskLogTextQuery, ctx.query));
+        return { status: 200, text, fileName };
       },
     },
     {

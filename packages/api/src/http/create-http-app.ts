@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError, UnsupportedMediaTypeError, ValidationError } from '@sluice/core';
@@ -6,7 +7,7 @@ import { errorSummary } from '@sluice/db';
 import type { Principal } from '../auth/principal.ts';
 import { BODY_LIMIT, errorBody, errorHandler } from './error-handler.ts';
 import { protoKeyPath } from './proto-keys.ts';
-import { expressPath, type RouteDef, type RouteDoc } from './route-def.ts';
+import { expressPath, type RouteDef, type RouteDoc, type TextResult } from './route-def.ts';
 import { refuseInvalidUtf8 } from './utf8.ts';
 
 export interface HttpAppDeps {
@@ -130,7 +131,8 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
       if (proto !== null) throw new ValidationError([{ path: proto, message: 'a member named "__proto__" is not accepted (a JavaScript object would take it as its prototype, not keep it): rename it' }]);
       refuseQueryMisuse(req, `${route.method.toUpperCase()} ${route.path}`, route.query instanceof z.ZodObject ? route.query.shape : {});
       const result = await route.handle({ principal, params: req.params as Record<string, string>, query: req.query, body: req.body, req });
-      res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
+      if ('text' in result) await sendText(res, result, log);
+      else res.status(result.status).set({ ...result.headers, 'Cache-Control': 'no-store' }).json(result.body);
     });
   }
 
@@ -153,6 +155,51 @@ export function createHttpApp(d: HttpAppDeps): express.Express {
   });
   app.use(errorHandler(log, (err) => database.failed(err)));
   return app;
+}
+
+/**
+ * Writes a text answer as its parts come, waiting while the client is behind, and stops reading
+ * when the client has gone. A read that fails once the answer has begun cannot be told in a
+ * status: the connection is cut before the chunked answer's end, so a client sees an incomplete
+ * answer (a browser's download fails), not a whole file that lacks its end.
+ */
+async function sendText(res: Response, result: TextResult, log: Logger): Promise<void> {
+  const parts = result.text[Symbol.asyncIterator]();
+  // The first part is read before the answer begins: a read that fails then is answered as any
+  // failed request is (PostgreSQL away: 503 and why).
+  let next = await parts.next();
+  res.status(result.status).set({
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Disposition': attachment(result.fileName),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  try {
+    while (next.done !== true) {
+      if (res.destroyed) {
+        await parts.return?.();
+        return;
+      }
+      if (!res.write(next.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      next = await parts.next();
+    }
+    res.end();
+  } catch (err) {
+    log.warn('a text answer failed after it began; its connection is cut', { path: res.req.path, error: errorSummary(err) });
+    res.destroy();
+  }
+}
+
+/**
+ * Content-Disposition of a download: a name any client takes (ASCII, no path or quote) and the
+ * exact one in RFC 8187's form for those that read it. Path separators and control characters
+ * become `_` in both.
+ */
+function attachment(fileName: string): string {
+  const safe = fileName.replace(/[\u0000-\u001f\u007f/\\]/g, '_');
+  const ascii = safe.replace(/[^A-Za-z0-9._-]/g, '_');
+  const exact = encodeURIComponent(safe).replace(/['()*!]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }
 
 function isEmptyObject(v: unknown): boolean {

@@ -14,11 +14,24 @@ export interface RouteContext {
   req: Request;
 }
 
-export interface RouteResult {
+/** A JSON answer. */
+export interface JsonResult {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
 }
+
+/**
+ * A plain-text answer written as its parts come (a whole task log), so that a large one is not
+ * held in memory; `fileName` makes it a download (Content-Disposition: attachment).
+ */
+export interface TextResult {
+  status: number;
+  text: AsyncIterable<string>;
+  fileName: string;
+}
+
+export type RouteResult = JsonResult | TextResult;
 
 /** A request header a route reads, as the OpenAPI document describes it. */
 export interface HeaderParam {

@@ -14,12 +14,16 @@ import {
   type ListJobsQuery,
   type ListRunsQuery,
   type TaskLogQuery,
+  type TaskLogTextQuery,
   type RunSummaryView,
   type RunView,
   type StateResetView,
   type TaskLogView,
   type UpdateJobRequest,
 } from '@sluice/core/contract';
+
+/** Log lines read per query while a try's log is written out as text. */
+const LOG_TEXT_PAGE = 5000;
 import { openSourceConfig, refuseForeignSeal, sealSourceConfig, type EncryptionKeyStore, type MasterKeyring } from '@sluice/crypto';
 import { getRunWarnings, insertJobRemoval } from '@sluice/datahub';
 import { errorSummary, isUniqueViolation, listPendingStreamStates, listStreamStates, Prisma, recordSpecSecrets, replaceStreamStates, resetStreamStates, StateChangeRefused, type IngestionJobModel, type PrismaClient } from '@sluice/db';
@@ -733,12 +737,57 @@ export class JobService {
    * instance has not reached is not found, the answer saying which tries there are: an empty
    * answer would read as a try that logged nothing.
    */
-  async taskLog(
+  async taskLog(p: Principal, runId: string, taskId: string, query: TaskLogQuery): Promise<TaskLogView> {
+    const { ti, tryNumber, mask } = await this.#logTry(p, runId, taskId, query);
+    // One page of the try's lines, by default its last (QA round 33b F3: a try of 200,000 lines
+    // answered 62 MB at once, and froze the page that showed it).
+    const total = await this.d.prisma.taskLog.count({ where: { taskInstanceId: ti.id, tryNumber } });
+    const offset = query.offset ?? Math.max(0, total - query.limit);
+    const lines = await this.d.prisma.taskLog.findMany({ where: { taskInstanceId: ti.id, tryNumber }, orderBy: { id: 'asc' }, skip: offset, take: query.limit });
+    return {
+      run_id: runId,
+      task_id: taskId,
+      map_index: ti.mapIndex,
+      try_number: tryNumber,
+      lines: lines.map((l) => ({ ts: l.ts.toISOString(), level: l.level, message: mask(l.message) })),
+      offset,
+      total_lines: total,
+    };
+  }
+
+  /**
+   * A try's whole log as text, one line per log line (`<time> <LEVEL> <message>`, secrets masked
+   * as the logs route masks them), read a page at a time as the answer is written: the download a
+   * page of 5,000 lines is not (QA round 50b O1: no way to search or keep a whole log). What it is
+   * about is found, or refused, before the first byte.
+   */
+  async taskLogText(p: Principal, runId: string, taskId: string, query: TaskLogTextQuery): Promise<{ fileName: string; text: AsyncIterable<string> }> {
+    const { ti, tryNumber, mask, jobName } = await this.#logTry(p, runId, taskId, query);
+    const prisma = this.d.prisma;
+    async function* text(): AsyncGenerator<string> {
+      let after: bigint | null = null;
+      for (;;) {
+        const page: { id: bigint; ts: Date; level: string; message: string }[] = await prisma.taskLog.findMany({
+          where: { taskInstanceId: ti.id, tryNumber, ...(after === null ? {} : { id: { gt: after } }) },
+          orderBy: { id: 'asc' },
+          take: LOG_TEXT_PAGE,
+        });
+        if (page.length > 0) yield page.map((l) => `${l.ts.toISOString()} ${l.level.toUpperCase().padEnd(5)} ${mask(l.message)}\n`).join('');
+        if (page.length < LOG_TEXT_PAGE) return;
+        after = page[page.length - 1]?.id ?? null;
+      }
+    }
+    const instance = ti.mapIndex === -1 ? taskId : `${taskId}-${ti.mapIndex}`;
+    return { fileName: `${jobName}-run-${runId.slice(0, 8)}-${instance}-try-${tryNumber}.log`, text: text() };
+  }
+
+  /** The instance and try a log read names (404 for a try the task has not reached), and the masking of its job's secrets. */
+  async #logTry(
     p: Principal,
     runId: string,
     taskId: string,
-    query: TaskLogQuery,
-  ): Promise<TaskLogView> {
+    query: TaskLogTextQuery,
+  ): Promise<{ ti: { id: string; mapIndex: number }; tryNumber: number; mask: (s: string) => string; jobName: string }> {
     requireScope(p, 'sluice:read');
     const q = { map_index: query.map_index, try: queriedTry(query) };
     const run = await this.#run(p, runId);
@@ -765,25 +814,15 @@ export class JobService {
             : `it has tries 1–${ti.tryNumber}`;
       throw new NotFoundError('try', `${q.try} of task ${task}`, tries);
     }
-    // Without `try`, the latest: 0, with no lines, for a task that has not run (QA round 40a F4:
-    // it answered "try 1" where try=1 answered that the try is not there).
-    const tryNumber = q.try ?? ti.tryNumber;
-    // One page of the try's lines, by default its last (QA round 33b F3: a try of 200,000 lines
-    // answered 62 MB at once, and froze the page that showed it).
-    const total = await this.d.prisma.taskLog.count({ where: { taskInstanceId: ti.id, tryNumber } });
-    const offset = query.offset ?? Math.max(0, total - query.limit);
-    const lines = await this.d.prisma.taskLog.findMany({ where: { taskInstanceId: ti.id, tryNumber }, orderBy: { id: 'asc' }, skip: offset, take: query.limit });
     const job = await this.d.prisma.ingestionJob.findUniqueOrThrow({ where: { id: run.jobId } });
     const values = secretValues(this.#config(job), job.secretPaths).filter((v) => v.length >= 4);
-    const mask = (s: string): string => values.reduce((acc, v) => acc.split(v).join('**********'), s);
     return {
-      run_id: runId,
-      task_id: taskId,
-      map_index: ti.mapIndex,
-      try_number: tryNumber,
-      lines: lines.map((l) => ({ ts: l.ts.toISOString(), level: l.level, message: mask(l.message) })),
-      offset,
-      total_lines: total,
+      ti,
+      // Without `try`, the latest: 0, with no lines, for a task that has not run (QA round 40a F4:
+      // it answered "try 1" where try=1 answered that the try is not there).
+      tryNumber: q.try ?? ti.tryNumber,
+      mask: (s) => values.reduce((acc, v) => acc.split(v).join('**********'), s),
+      jobName: job.name,
     };
   }
 

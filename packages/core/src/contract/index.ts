@@ -12,8 +12,8 @@ export type { ColumnTransformationInput, ColumnTransformationView } from './colu
 export { createIngestJobRequest, parseCreateIngestJob, parseMergeKeys, checkSchedule, sourceName, WRITE_MODES } from './create-ingest-job.ts';
 export type { CreateIngestJobRequest, IngestJobSpec, WriteModeName } from './create-ingest-job.ts';
 export * from './job-views.ts';
-export { updateJobRequest, parseUpdateJobRequest, refuseDefinitionChanges, listJobsQuery, listRunsQuery, taskLogQuery, queriedTry, clearTaskQuery, queryInteger, resetStateQuery, LOG_PAGE_LINES, LOG_PAGE_MAX } from './job-requests.ts';
-export type { UpdateJobRequest, ListJobsQuery, ListRunsQuery, ResetStateQuery, TaskLogQuery } from './job-requests.ts';
+export { updateJobRequest, parseUpdateJobRequest, refuseDefinitionChanges, listJobsQuery, listRunsQuery, taskLogQuery, taskLogTextQuery, queriedTry, clearTaskQuery, queryInteger, resetStateQuery, LOG_PAGE_LINES, LOG_PAGE_MAX } from './job-requests.ts';
+export type { UpdateJobRequest, ListJobsQuery, ListRunsQuery, ResetStateQuery, TaskLogQuery, TaskLogTextQuery } from './job-requests.ts';
 export { encryptionKeyName, createEncryptionKeyRequest, encryptionKeyView, encryptionKeyListView } from './encryption-keys.ts';
 export type { EncryptionKeyView } from './encryption-keys.ts';
 export { putStateRequest, parseStateImport, STATE_IMPORT_MAX_MESSAGES, type ImportedState } from './state-import.ts';

@@ -217,6 +217,10 @@ export const taskLogQuery = z.strictObject({
 });
 export type TaskLogQuery = z.output<typeof taskLogQuery>;
 
+/** `GET …/logs/text` query: which try of which instance; the answer is the try's whole log. */
+export const taskLogTextQuery = taskLogQuery.pick({ try: true, try_number: true, map_index: true });
+export type TaskLogTextQuery = z.output<typeof taskLogTextQuery>;
+
 /**
  * The try a query names by `try` or by `try_number` (the answers' name for it; QA round 28: the
  * logs route refused it as unknown, round 30a: the events stream did): undefined when neither.

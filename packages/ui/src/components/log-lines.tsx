@@ -34,8 +34,8 @@ interface View {
  * Its height is the lines' (18 px each): Chromium's tallest box, 2^25 px, holds 1.8 million.
  *
  * Lines not drawn are not in the page: the browser's find (Ctrl+F), a screen reader's browse mode
- * and a selection to copy reach only the drawn ones, as in other tools' log views; the page has no
- * search of its own. Lines drawn as the reader scrolls are added inside the log region, which a
+ * and a selection to copy reach only the drawn ones, as in other tools' log views; the page's
+ * Download gives the whole try to search. Lines drawn as the reader scrolls are added inside the log region, which a
  * screen reader may read out as new; silencing that region would silence the live tail too.
  */
 export function LogLines({

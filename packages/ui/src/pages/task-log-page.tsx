@@ -78,6 +78,9 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   /** The logs route's 404 for this try: a try not reached yet, or a task that is not there. */
   const [missing, setMissing] = useState<string | null>(null);
   const [follow, setFollow] = useState(true);
+  const [downloading, setDownloading] = useState(false);
+  /** Why the shown try's download failed; gone when another try is shown. */
+  const [downloadError, setDownloadError] = useState<string | null>(null);
 
   const task = run?.tasks.find((t) => t.task_id === taskId && t.map_index === mapIndex) ?? null;
   const tryNumber = askedTry !== null ? Number(askedTry) : Math.max(1, task?.try_number ?? 1);
@@ -99,6 +102,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
     setMissing(null);
     setEarlierError(null);
     setLoadingEarlier(false);
+    setDownloadError(null);
   }, [shownKey]);
   useEffect(() => {
     const stillShown = shownStill(shownKey);
@@ -139,6 +143,17 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
       },
     },
   );
+
+  const download = (): void => {
+    const q = new URLSearchParams({ try: String(tryNumber) });
+    if (mapIndex >= 0) q.set('map_index', String(mapIndex));
+    setDownloading(true);
+    setDownloadError(null);
+    api
+      .download(`/api/runs/${encodeURIComponent(runId)}/tasks/${encodeURIComponent(taskId)}/logs/text?${q.toString()}`, `${taskId}-try-${tryNumber}.log`)
+      .catch((err: unknown) => setDownloadError(`The download failed: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => setDownloading(false));
+  };
 
   const shown = log?.lines ?? null;
   const omitted = log?.first ?? 0;
@@ -215,6 +230,12 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         <label className="follow">
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
         </label>
+        {/* The whole try as a file, to search or keep: the page draws only the lines near view (QA round 50b O1). */}
+        {task !== null && !endedUntried && !noSuchTry && !notStarted ? (
+          <ActionButton busy={downloading} onClick={download} data-testid="log-download">
+            {downloading ? 'Downloading…' : 'Download'}
+          </ActionButton>
+        ) : null}
         <span className="muted small" data-testid="log-zone">
           times in {browserTimeZone()}
         </span>
@@ -224,7 +245,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           {tryNumber === task.try_number || task.try_number === 0 ? task.error : `Try ${task.try_number} (the latest): ${task.error}`}
         </pre>
       ) : null}
-      <ActionStatus error={shownError} />
+      <ActionStatus error={shownError ?? downloadError} />
       <LogLines
         key={`${runId}/${taskId}/${mapIndex}/${tryNumber}`}
         lines={shown ?? NO_LINES}
