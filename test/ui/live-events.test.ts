@@ -237,7 +237,7 @@ describe('live updates endpoint and the development session', () => {
     }
   });
 
-  test('the built app is served with an SPA fallback, immutable assets and a clear 404 elsewhere', async () => {
+  test('the built app is served at its pages, with immutable assets, and a 404 elsewhere: its own page to a browser, JSON to a client', async () => {
     const root = await fetch(`${stack.url}/`, { redirect: 'manual' });
     assert.equal(root.status, 302);
     assert.equal(root.headers.get('location'), '/jobs');
@@ -257,5 +257,23 @@ describe('live updates endpoint and the development session', () => {
     const missing = await fetch(`${stack.url}/assets/nope.js`);
     assert.equal(missing.status, 404);
     await missing.body?.cancel();
+    // A path the app has no page for: a browser gets the app (which says "Nothing lives at …") as
+    // a 404; a client asking for JSON, and any /api path, the API's 404 (QA round 50b O5: a browser
+    // got the API's JSON).
+    const browserAccept = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    for (const p of ['/nothing-here', '/jobs/x/y', '/runs/x/tasks/extract/more']) {
+      const page = await fetch(`${stack.url}${p}`, { headers: browserAccept });
+      assert.deepEqual([page.status, page.headers.get('content-type')], [404, 'text/html; charset=utf-8'], p);
+      assert.match(await page.text(), /<div id="root"><\/div>/);
+    }
+    for (const [p, headers] of [
+      ['/nothing-here', {}],
+      ['/nothing-here', { accept: 'application/json' }],
+      ['/api/nothing-here', browserAccept],
+    ] as const) {
+      const r = await fetch(`${stack.url}${p}`, { headers });
+      assert.equal(r.status, 404, p);
+      assert.deepEqual(await r.json(), { error: `route GET ${p} not found` }, `${p} ${JSON.stringify(headers)}`);
+    }
   });
 });

@@ -255,7 +255,8 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     });
   });
 
-  const sendPage = (req: Request, res: Response, next: NextFunction): void => {
+  /** The app's page, answered with `status`: 404 for a path the app has no page for (it says so). */
+  const sendPage = (status: number) => (req: Request, res: Response, next: NextFunction): void => {
     const index = path.join(distDir, 'index.html');
     if (!existsSync(index)) {
       res.status(503).type('text/plain').send(`The flow UI is not built: run \`pnpm --filter @sluice/ui build\` (looked in ${distDir}).\n`);
@@ -269,7 +270,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
       }
       devSession.issue(res);
     }
-    res.set({
+    res.status(status).set({
       'Cache-Control': 'no-store',
       'Content-Security-Policy': csp,
       'X-Content-Type-Options': 'nosniff',
@@ -280,7 +281,14 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
     });
   };
   router.get('/', (_req, res) => res.redirect(302, '/jobs'));
-  router.get(['/jobs', '/jobs/{*rest}', '/runs/{*rest}', '/auth/{*rest}'], sendPage);
+  // The app's pages (app.tsx's), and its sign-in's return.
+  router.get(['/jobs', '/jobs/:job_id', '/runs/:run_id', '/runs/:run_id/tasks/:task_id', '/auth/{*rest}'], sendPage(200));
+  // Any other path a browser opens gets the app's "nothing lives here" page as a 404 (QA round 50b
+  // O5: it got the API's JSON error); a client that asks for JSON, and every /api path, the API's 404.
+  router.get('/{*rest}', (req: Request, res: Response, next: NextFunction) => {
+    if (req.path === '/api' || req.path.startsWith('/api/') || req.accepts(['json', 'html']) !== 'html') next();
+    else sendPage(404)(req, res, next);
+  });
 
   const close = (): void => {
     hub.close();
