@@ -852,6 +852,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const runIdsOf = async (trs: typeof rows): Promise<(string | null)[]> => Promise.all((await trs.all()).map((tr) => tr.getAttribute('data-run-id')));
     await until('the first page', async () => (await range.textContent()) === '1–25 of 30');
     assert.deepEqual(await runIdsOf(rows), runIds.slice(5).reverse(), 'newest first');
+    // The grid's 25 runs are all queued: the run under way, older than them, is said above the grid (QA round 50b O3).
+    const beyond = page.getByTestId('running-beyond');
+    await beyond.waitFor();
+    assert.match((await beyond.textContent()) ?? '', new RegExp(`^Running now, older than the runs below: run ${runIds[0]?.slice(0, 8)} \\(.+, started .+\\)\\.$`));
+    assert.equal(await beyond.getByRole('link').getAttribute('href'), `/runs/${runIds[0]}`);
     assert.ok(await history.getByRole('button', { name: 'Newer' }).isDisabled());
     await history.getByRole('button', { name: 'Older' }).click();
     await until('the second page', async () => (await range.textContent()) === '26–30 of 30');
@@ -898,6 +903,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await until('the oldest run, running', async () => (await oldest.count()) > 0 && (await oldest.locator('.state-badge').getAttribute('data-state')) === 'running');
     assert.equal((await stack.api('POST', `/api/runs/${runIds[0]}/cancel`, stack.devToken, {})).status, 200);
     await until('the oldest run, cancelled', async () => (await oldest.locator('.state-badge').getAttribute('data-state')) === 'cancelled', 10_000);
+    await beyond.waitFor({ state: 'detached' });
     await page.close();
     // On a phone its 25 runs are wider than the grid's box: the grid opens on the newest, at the
     // right (before: on the oldest, with the selected run out of sight; QA round 28).

@@ -130,8 +130,15 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
   const dag = job.dags[0];
   // Every write of a run's state (and its warnings) stamps updated_at: the sum of those changes with
   // any of them, also of a run the grid's newest runs do not hold (QA round 50b D1).
-  const [digest] = await sqlOf(prisma).query<{ n: number; stamps: string }[]>`
-    SELECT count(*)::int AS n, COALESCE(sum(extract(epoch FROM updated_at)), 0)::text AS stamps FROM dag_runs WHERE job_id = ${jobId}::uuid`;
+  // Its running runs too: during a backlog the newest runs are all queued behind them (QA round 50b O3).
+  const [digest] = await sqlOf(prisma).query<{ n: number; stamps: string; running: string[] | null }[]>`
+    SELECT count(*)::int AS n, COALESCE(sum(extract(epoch FROM updated_at)), 0)::text AS stamps,
+           array_agg(id::text) FILTER (WHERE state = 'running') AS running
+    FROM dag_runs WHERE job_id = ${jobId}::uuid`;
+  const shown = new Set(job.runs.map((r) => r.id));
+  const beyond = (digest?.running ?? []).filter((id) => !shown.has(id));
+  const runningBeyond =
+    beyond.length === 0 ? [] : await prisma.dagRun.findMany({ where: { id: { in: beyond } }, orderBy: { startedAt: 'asc' }, select: runSummarySelect });
   // A job of every stream has the streams its runs read: the newest run's in its order, then those
   // only older runs read (a stream the source dropped), so that each run's tasks are shown under
   // their own stream's name. A map index is a position in one run's streams, not across runs.
@@ -166,6 +173,7 @@ export async function loadJob(prisma: PrismaClient, principal: UiPrincipal, jobI
             })),
           },
     streams: [...streams],
+    running_beyond: runningBeyond.map(runSummary),
     runs: job.runs.map((r) => ({
       ...runSummary(r),
       tasks: r.tasks

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { Fragment, useCallback, useEffect, useState, type ReactNode } from 'react';
 import type { CancelledQueuedRuns, Job, TriggeredRun } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useApp } from '../app-context.ts';
@@ -258,6 +258,19 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
 
       <section aria-labelledby="grid-h">
         <h2 id="grid-h">Runs</h2>
+        {/* During a backlog the newest runs are all queued: the run under way is said here, not only found by the history's filter (QA round 50b O3). */}
+        {live !== null && live.running_beyond.length > 0 ? (
+          <p className="notice" data-testid="running-beyond">
+            Running now, older than the runs below:{' '}
+            {live.running_beyond.map((r, i) => (
+              <Fragment key={r.run_id}>
+                {i > 0 ? ', ' : ''}run <Link to={`/runs/${r.run_id}`}>{shortId(r.run_id)}</Link> ({formatLogicalDate(r.logical_date)}
+                {r.started_at !== null ? `, started ${formatDate(r.started_at)}` : ''})
+              </Fragment>
+            ))}
+            .
+          </p>
+        ) : null}
         <StateLegend />
         {live?.dag ? (
           <RunGrid tasks={live.dag.tasks} streams={live.streams} runs={runs} selectedRunId={selectedRun?.run_id ?? null} onSelectRun={setSelected} grouped={grouped} />

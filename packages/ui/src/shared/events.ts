@@ -98,6 +98,8 @@ export interface LiveJob {
   /** The streams the job syncs: its settings', then those its runs read (the newest run's first); tasks are shown by stream name. */
   streams: string[];
   runs: LiveRunWithMarks[];
+  /** The job's running runs older than those `runs` holds, earliest start first: during a backlog the newest runs are all queued. */
+  running_beyond: LiveRunSummary[];
   /** Changes whenever any run of the job is created, changes state or is removed, not only the `runs` above: the run history is read again then. */
   runs_version: string;
 }
