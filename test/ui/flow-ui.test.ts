@@ -826,7 +826,14 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await errors.locator('li[data-task="extract"]').getByRole('button', { name: 'clear and re-run' }).click();
     const clearExtract = page.getByRole('dialog', { name: 'Clear extract and re-run it?' });
     assert.match((await clearExtract.textContent()) ?? '', /Clearing the extract reads the source again/);
-    await clearExtract.getByRole('button', { name: 'Clear and re-run' }).click();
+    // Cleared meanwhile by another viewer: the open dialog says the clear is no longer there, and
+    // offers none (QA round 50b O8: it stayed as it was, and only its confirm said why).
+    assert.equal((await stack.api('POST', `/api/runs/${runId}/tasks/extract/clear`, stack.devToken, {})).status, 200);
+    await clearExtract.getByTestId('dialog-refused').waitFor({ timeout: 15_000 });
+    assert.match((await clearExtract.getByTestId('dialog-refused').textContent()) ?? '', /^extract can no longer be cleared: it is (scheduled|queued|running) now\.$/);
+    assert.equal(await clearExtract.getByRole('button', { name: 'Clear and re-run' }).count(), 0);
+    await clearExtract.getByRole('button', { name: 'Close' }).click();
+    await clearExtract.waitFor({ state: 'hidden' });
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
     assert.equal((await stack.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).state, 'running');
     // The run started again at the clear; the page says so, though only extract's earlier try

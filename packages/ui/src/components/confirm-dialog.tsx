@@ -15,6 +15,7 @@ export function ConfirmDialog({
   onConfirm,
   onCancel,
   busy = false,
+  refused = null,
 }: {
   open: boolean;
   title: string;
@@ -26,6 +27,11 @@ export function ConfirmDialog({
   onCancel(): void;
   /** The confirmed action is under way: the confirm button takes no click. */
   busy?: boolean;
+  /**
+   * Why the action can no longer be made (what it is about changed while the dialog was open): said
+   * in place of the question, and the confirm button goes.
+   */
+  refused?: string | null;
 }): ReactNode {
   const ref = useRef<HTMLDialogElement>(null);
   // A page may hold several dialogs: each names itself by its own title.
@@ -39,14 +45,22 @@ export function ConfirmDialog({
   return (
     <dialog ref={ref} className="confirm" aria-labelledby={titleId} onCancel={(e) => { e.preventDefault(); onCancel(); }}>
       <h2 id={titleId}>{title}</h2>
-      <div>{children}</div>
+      {refused === null ? (
+        <div>{children}</div>
+      ) : (
+        <p role="alert" data-testid="dialog-refused">
+          {refused}
+        </p>
+      )}
       <div className="actions">
         <button type="button" onClick={onCancel} autoFocus>
-          {dismissLabel}
+          {refused === null ? dismissLabel : 'Close'}
         </button>
-        <ActionButton busy={busy} className="danger" onClick={onConfirm}>
-          {confirmLabel}
-        </ActionButton>
+        {refused === null ? (
+          <ActionButton busy={busy} className="danger" onClick={onConfirm}>
+            {confirmLabel}
+          </ActionButton>
+        ) : null}
       </div>
     </dialog>
   );

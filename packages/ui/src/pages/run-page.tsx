@@ -11,6 +11,7 @@ import { ActionButton, ActionStatus, useActionError, Crumbs, NotFound, RedisWarn
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId, taskName } from '../lib/format.ts';
+import { stateLabel } from '../lib/states.ts';
 import { useClock } from '../lib/use-clock.ts';
 import { tablesWritten } from '../lib/tables-written.ts';
 import { Link } from '../router.tsx';
@@ -91,6 +92,12 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
 
   useDocumentTitle(`Run ${shortId(runId)}`, run?.job_name);
   if (missing) return <NotFound what="run" id={runId} />;
+
+  // The task a clear dialog is open for, as the run says it is now: another viewer's clear, or the
+  // run's cancel, may have taken its clear away meanwhile (QA round 50b O8: the dialog stayed as it
+  // was, and only its confirm said why). Not while the clear is under way: it changes the task.
+  const clearNow = confirmClear === null ? undefined : run?.tasks.find((t) => t.task_id === confirmClear.task_id && t.map_index === confirmClear.map_index);
+  const clearRefused = confirmClear === null || busy || run === null ? null : clearNow === undefined ? 'This task is no longer in the run.' : whyNoClear(clearNow, run);
 
   /** Posts an action; `done` is said (read out politely) once it is made (QA round 30: nothing was). */
   /** Runs a confirmed action; `close` closes its dialog once it has ended, before the controls take clicks again. */
@@ -226,6 +233,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <ConfirmDialog
         open={confirmClear !== null}
         title={`Clear ${confirmClear === null ? '' : taskName(confirmClear)} and re-run it?`}
+        refused={clearRefused}
         confirmLabel="Clear and re-run"
         dismissLabel="Keep it"
         busy={busy}
@@ -404,6 +412,17 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       ) : null}
     </main>
   );
+}
+
+/** Why a task can no longer be cleared, said in its open clear dialog; null while it can be. */
+function whyNoClear(t: LiveTask, run: LiveRun): string | null {
+  const name = taskName(t);
+  if (run.job_deleted) return `${name} can no longer be cleared: its job was deleted, and its runs do not run again.`;
+  if (t.state !== 'failed' && t.state !== 'upstream_failed' && t.state !== 'cancelled') return `${name} can no longer be cleared: it is ${stateLabel(t.state)} now.`;
+  if (t.clear_repeats !== null) return `${name} can no longer be cleared: a clear would fail the same way, as ${t.clear_repeats}'s error says.`;
+  if (t.clear_outputs_gone !== null) return `${name} can no longer be cleared: this run's staging files, which its clear reads, were removed by the retention sweep (a new run reads the source again).`;
+  if (t.clear_instead !== null) return `${name} can no longer be cleared on its own: it re-runs when ${t.clear_instead} is cleared.`;
+  return null;
 }
 
 const TASK_ORDER = ['extract', 'stage', 'transform', 'load', 'archive'];
