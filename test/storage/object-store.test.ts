@@ -2,6 +2,7 @@
  * Proves both ObjectStore implementations keep the same contract: against a real directory
  * (file://) and a real S3-compatible server (moto, through the AWS SDK's env settings).
  */
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -389,6 +390,35 @@ test('file:// leaves no temporary files behind', async () => {
     await ws.done();
     assert.deepEqual((await readdir(dir)).sort(), ['k', 'k2', 'k3']);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// A file system that fills: a tmpfs of 64 KiB, which only root can mount (CI runs as root).
+const notRoot = process.getuid?.() === 0 ? false : 'mounting a tmpfs needs root';
+test('file://: a write that does not fit (ENOSPC) names the object\'s file, keeps its code, and leaves nothing (QA round 51b D2: "ENOSPC: no space left on device, write")', { skip: notRoot }, async () => {
+  const dir = await mkdtemp(path.join(testEnv.tmpDir, 'store-full-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+  try {
+    const store = openObjectStore(`file://${dir}`);
+    const big = Buffer.alloc(256 * 1024, 7);
+    const said = (key: string) => (err: unknown): boolean => {
+      assert.ok(err instanceof Error);
+      assert.equal(err.message, `ENOSPC: no space left on device, write '${path.join(dir, ...key.split('/'))}'`);
+      assert.deepEqual([(err as NodeJS.ErrnoException).code, (err as NodeJS.ErrnoException).syscall], ['ENOSPC', 'write']);
+      return true;
+    };
+    await assert.rejects(store.put('archive/run/part.gz', big), said('archive/run/part.gz'));
+    await assert.rejects(store.putIfAbsent('table/metadata/v2.json', big), said('table/metadata/v2.json'));
+    const ws = store.createWriteStream('staging/run/raw.jsonl');
+    ws.end(big);
+    await assert.rejects(ws.done(), said('staging/run/raw.jsonl'));
+    // What fits is written as before; none of the failed writes left a file.
+    await store.put('small', 'fits');
+    assert.deepEqual(await collect(store.list('')), ['small']);
+    assert.deepEqual((await readdir(dir, { recursive: true })).filter((f) => f.includes('.sluice-tmp-')), []);
+  } finally {
+    execFileSync('umount', [dir]);
     await rm(dir, { recursive: true, force: true });
   }
 });

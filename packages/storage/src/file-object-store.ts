@@ -18,6 +18,18 @@ function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
 
+/**
+ * A write's failure, with the file it was writing: Node names no file for a failed write(2) (QA
+ * round 51b D2: an archive or a table's metadata that did not fit said only "ENOSPC: no space left
+ * on device, write"). Its code, errno and syscall stay, so callers tell failures apart as before;
+ * `file` is the object's own path, not its temporary file's.
+ */
+function naming(err: unknown, file: string): unknown {
+  if (!(err instanceof Error) || typeof (err as NodeJS.ErrnoException).code !== 'string' || (err as NodeJS.ErrnoException).path !== undefined) return err;
+  const { code, errno, syscall } = err as NodeJS.ErrnoException;
+  return Object.assign(new Error(`${err.message} '${file}'`, { cause: err }), { code, errno, syscall, path: file });
+}
+
 /** A directory's entries; none when it does not exist (or is not a directory). */
 async function entriesOf(dir: string): Promise<Dirent[]> {
   try {
@@ -67,7 +79,7 @@ export class FileObjectStore implements ObjectStore {
       await fs.rename(tmp, target);
     } catch (err) {
       await fs.rm(tmp, { force: true });
-      throw err;
+      throw naming(err, target);
     }
   }
 
@@ -81,7 +93,7 @@ export class FileObjectStore implements ObjectStore {
       return true;
     } catch (err) {
       if (isErrno(err, 'EEXIST')) return false;
-      throw err;
+      throw naming(err, target);
     } finally {
       await fs.rm(tmp, { force: true });
     }
@@ -97,7 +109,7 @@ export class FileObjectStore implements ObjectStore {
         await fs.rename(tmp, target);
       } catch (err) {
         await fs.rm(tmp, { force: true });
-        throw err;
+        throw naming(err, target);
       }
     })();
     // Callers observe failures through done(); keep an unobserved rejection from crashing the process.
