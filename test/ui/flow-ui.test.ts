@@ -865,6 +865,13 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.match((await beyond.textContent()) ?? '', new RegExp(`^Running now, older than the runs below: run ${runIds[0]?.slice(0, 8)} \\(.+, started .+\\)\\.$`));
     assert.equal(await beyond.getByRole('link').getAttribute('href'), `/runs/${runIds[0]}`);
     assert.ok(await history.getByRole('button', { name: 'Newer' }).isDisabled());
+    assert.ok(await history.getByRole('button', { name: 'Newest' }).isDisabled());
+    // The last page at once, and back (QA round 50b O2: only a page at a time).
+    await history.getByRole('button', { name: 'Oldest' }).click();
+    await until('the last page', async () => (await range.textContent()) === '26–30 of 30');
+    assert.ok(await history.getByRole('button', { name: 'Oldest' }).isDisabled());
+    await history.getByRole('button', { name: 'Newest' }).click();
+    await until('the first page again', async () => (await range.textContent()) === '1–25 of 30');
     await history.getByRole('button', { name: 'Older' }).click();
     await until('the second page', async () => (await range.textContent()) === '26–30 of 30');
     // The oldest run, which the grid no longer shows, is here: running, with a link to its page.

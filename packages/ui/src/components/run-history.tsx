@@ -171,6 +171,10 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
       ) : null}
       {page !== null && total > 0 ? (
         <nav className="pager" aria-label="Run history pages">
+          {/* The ends at once: a job of thousands of runs is a hundred pages deep (QA round 50b O2). */}
+          <button type="button" disabled={offset === 0} onClick={() => go({ offset: 0 })}>
+            Newest
+          </button>
           <button type="button" disabled={offset === 0} onClick={() => go({ offset: Math.max(0, offset - HISTORY_PAGE) })}>
             Newer
           </button>
@@ -179,6 +183,9 @@ export function RunHistory({ jobId, version, jobPaused }: { jobId: string; versi
           </span>
           <button type="button" disabled={last >= total} onClick={() => go({ offset: offset + HISTORY_PAGE })}>
             Older
+          </button>
+          <button type="button" disabled={last >= total} onClick={() => go({ offset: Math.floor((total - 1) / HISTORY_PAGE) * HISTORY_PAGE })}>
+            Oldest
           </button>
         </nav>
       ) : null}
