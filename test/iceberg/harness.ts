@@ -20,8 +20,8 @@ export interface IcebergHarness {
   dir: string;
   /** Writes NDJSON input lines to a local file and answers its path. */
   ndjson(name: string, rows: Array<Record<string, unknown>>): Promise<string>;
-  /** Writes a Parquet input file with DuckDB from a SELECT and answers its path. */
-  parquet(name: string, select: string): Promise<string>;
+  /** Writes a Parquet input file with DuckDB from a SELECT and answers its path; `rowGroupRows`: DuckDB's default when absent. */
+  parquet(name: string, select: string, rowGroupRows?: number): Promise<string>;
   read(namespace: string, table: string): Promise<PyIcebergView>;
   /** PyIceberg appends rows to the table itself, then reads it. */
   appendWithPyIceberg(namespace: string, table: string, rows: Array<Record<string, unknown>>): Promise<PyIcebergView>;
@@ -49,12 +49,12 @@ export async function createHarness(kind: BackendKind): Promise<IcebergHarness> 
       await writeFile(p, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
       return p;
     },
-    async parquet(name, select) {
+    async parquet(name, select, rowGroupRows) {
       const p = path.join(dir, name);
       const instance = await DuckDBInstance.create(':memory:');
       const c = await instance.connect();
       try {
-        await c.run(`COPY (${select}) TO '${p}' (FORMAT parquet)`);
+        await c.run(`COPY (${select}) TO '${p}' (FORMAT parquet${rowGroupRows === undefined ? '' : `, ROW_GROUP_SIZE ${rowGroupRows}`})`);
       } finally {
         c.closeSync();
         instance.closeSync();

@@ -187,7 +187,9 @@ async function stageRaw(
   duckdb?: { memoryLimit: string },
 ): Promise<{ staged: Awaited<ReturnType<typeof stageStream>>; warnings: string[] }> {
   const key = `staging/${run}/raw/${streamKeySegment(stream)}/part-00000.jsonl`;
-  await store.put(key, raw.join('\n') + '\n');
+  const text = raw.join('\n') + '\n';
+  const bytes = Buffer.byteLength(text);
+  await store.put(key, text);
   const now = new Date().toISOString();
   const manifest: ExtractManifest = {
     version: 1,
@@ -199,9 +201,9 @@ async function stageRaw(
       {
         name: stream,
         namespace: null,
-        files: [{ key, records: raw.length, bytes: 200 }],
+        files: [{ key, records: raw.length, bytes }],
         records: raw.length,
-        bytes: 200,
+        bytes,
         jsonSchema: { type: 'object', properties },
         primaryKey: [],
         cursorField: [],
@@ -323,6 +325,30 @@ test('stage works under a small memory limit, and a record beyond what it reads 
         "stream items has a record larger than 32 MiB; the largest record stage reads is 32 MiB, a quarter of SLUICE_DUCKDB_MEMORY_LIMIT=128MiB (its JSON reader takes buffers of twice a record's size for each of its two threads): give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task" ||
         /^stream items did not fit in SLUICE_DUCKDB_MEMORY_LIMIT=128MiB while stage read it: its 2 columns each take memory to read, and a record may be larger than the 32 MiB stage reads there; give the runners a higher limit, 1GiB for records of up to 256 MiB, and clear this task \(DuckDB: Out of Memory Error: /.test(err.message)),
   );
+});
+
+test('stage of many rows fits in the least memory limit: its row groups are sized to the limit, not 122,880 rows (QA round 51b D3: 20,000 users staged at 128MiB, 200,000 did not)', async () => {
+  // 100,000 records of 1.2 KB in 17 columns: 120 MB, more than 128MiB holds as DuckDB's default row
+  // group of 122,880 rows (before: "Out of Memory Error").
+  const properties = { id: { type: 'integer' }, ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`f${i}`, { type: 'string' }])) };
+  // Values that do not compress (a writer's buffers hold them encoded), as names and emails hardly do.
+  const value = (r: number, i: number): string => createHash('sha256').update(`${r}/${i}`).digest('hex');
+  const raw = Array.from({ length: 100_000 }, (_, r) => JSON.stringify({ id: r, ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`f${i}`, value(r, i)])) }));
+  const { staged } = await stageRaw('11111111-2222-3333-4444-51b000000003', raw, properties, currentTry, 'users', { memoryLimit: '128MiB' });
+  assert.equal(staged.rows, 100_000);
+  assert.equal(staged.rejectedRows, 0);
+  // In the records' order, whole (the staged file's row numbers are the records' positions).
+  const [order] = await readParquet(staged.files[0]?.key ?? '', 'SELECT count(*) FILTER (WHERE id <> file_row_number) AS moved FROM read_parquet(?, file_row_number = true)');
+  assert.equal(Number(order?.['moved']), 0, 'every record in its place');
+  const some = await readParquet(staged.files[0]?.key ?? '', 'SELECT id, f15 FROM read_parquet(?) WHERE id IN (0, 54321, 99999) ORDER BY id');
+  assert.deepEqual(some.map((r) => [Number(r['id']), r['f15']]), [0, 54321, 99999].map((r) => [r, value(r, 15)]), 'its values whole');
+  const groups = (await readParquet(staged.files[0]?.key ?? '', 'SELECT DISTINCT row_group_id FROM parquet_metadata(?)')).length;
+  assert.ok(groups > 1, `the file has ${groups} row groups`);
+  // Transform writes its data files under the same limit: in the records' order (a merge's) and not.
+  for (const keepOrder of [true, false]) {
+    const out = await transformOf('11111111-2222-3333-4444-51b000000003', 'users', { keepOrder, ...(keepOrder ? { mergeKeys: ['id'] } : {}), duckdb: { memoryLimit: '128MiB' } });
+    assert.equal(out.files.reduce((n, f) => n + f.rows, 0), 100_000, `keepOrder ${keepOrder}`);
+  }
 });
 
 test("a wide stream that does not fit in stage's memory limit fails saying its width, not only its records' size (QA round 42b F2)", async () => {

@@ -10,7 +10,7 @@ import { Engine } from '@sluice/engine';
 import { configureDuckDb, openCatalog } from '@sluice/iceberg';
 import { startPostgres, startRedis, type LocalService } from '@sluice/local-services';
 import { childLogger, createLogger, logProcessWarnings, secrets, type Logger, type LogFormat } from '@sluice/logging';
-import { createIngestionHandlers, removeOrphanedScratchDirs, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
+import { createIngestionHandlers, mergeSpillDirectory, removeOrphanedScratchDirs, RUNNER_STOP_WAIT_MS, startRetentionSweeps, startRunner, type RetentionPolicy } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis, checkSchemaNotNewer } from './check-services.ts';
@@ -167,7 +167,7 @@ function ingestionDeps(prisma: PrismaClient, store: ObjectStore, s: IngestionSet
       : `DuckDB memory limit ${memoryLimit} for each task and for merges (SLUICE_DUCKDB_MEMORY_LIMIT)`,
   );
   // The Iceberg writer's one DuckDB (merges) is made at its first use, with these settings.
-  configureDuckDb({ memoryLimit });
+  configureDuckDb({ memoryLimit, tempDirectory: mergeSpillDirectory() });
   const catalog =
     s.catalog.type === 'sql'
       ? openCatalog({ type: 'sql', uri: s.databaseUrl, store, logger })

@@ -20,6 +20,15 @@ export function makeProcessDir(prefix: string, tmpDir: string = os.tmpdir()): Pr
 }
 
 /**
+ * This process's directory `{prefix}{pid}-{start}-{name}` under `tmpDir`, not made here: for a tool
+ * that makes its own (DuckDB's spill directory), found as {@link makeProcessDir}'s are once this
+ * process has died.
+ */
+export function processDirPath(prefix: string, name: string, tmpDir: string = os.tmpdir()): string {
+  return path.join(tmpDir, `${prefix}${process.pid}-${PROCESS_START}-${name}`);
+}
+
+/**
  * The directories `{prefix}…` of this user whose process has died: another pid that is not alive,
  * or this process's pid with another start time.
  */

@@ -20,7 +20,7 @@ export { collectSecretValues } from './secret-values.ts';
 export { installPythonConnector, PythonInstallError, INSTALL_MARKER } from './install-python-connector.ts';
 export type { InstallMarker, PythonInstall } from './install-python-connector.ts';
 export { probeDockerEngine } from './docker-engine.ts';
-export { makeProcessDir, removeOrphanedConnectorDirs, removeOrphanedProcessDirs } from './connector-dirs.ts';
+export { makeProcessDir, processDirPath, removeOrphanedConnectorDirs, removeOrphanedProcessDirs } from './connector-dirs.ts';
 export type {
   AirbyteCatalog,
   AirbyteStateMessage,

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ValidationError } from '@sluice/core';
+import { sizeInBytes } from '@sluice/core/config';
 import type { ObjectStore } from '@sluice/storage';
 import { compareBounds, parseStat, serializeBound, type BoundValue } from './column-bounds.ts';
 import { duckdbType } from './iceberg-types.ts';
@@ -93,6 +94,37 @@ export function inputRelation(input: WriteInput, fields: IcebergField[]): string
   return `SELECT ${select} FROM read_json(${sqlList(input.files)}, format = 'newline_delimited', columns = {${columns}})`;
 }
 
+/** DuckDB's default rows per Parquet row group, and its least (a vector). */
+const ROW_GROUP_ROWS = 122_880;
+const VECTOR_ROWS = 2048;
+
+/**
+ * Rows per row group of a Parquet file DuckDB writes, for rows of about `rowBytes` each under
+ * `memoryLimit` (DuckDB's words, '128MiB'): a quarter of the limit's worth, in whole vectors, at most
+ * DuckDB's default. Each writing thread holds a row group in memory until it is written, so the
+ * default's 122,880 rows of 660-byte records (source-faker's users) took more than 128MiB, and a
+ * stream failed by its number of rows (QA round 51b D3: 20,000 rows staged, 200,000 did not).
+ */
+export function rowGroupRows(rowBytes: number, memoryLimit: string | undefined): number {
+  const limit = memoryLimit === undefined ? undefined : sizeInBytes(memoryLimit);
+  if (limit === undefined || !(rowBytes > 0)) return ROW_GROUP_ROWS;
+  const rows = Math.floor(limit / 4 / rowBytes / VECTOR_ROWS) * VECTOR_ROWS;
+  return Math.min(ROW_GROUP_ROWS, Math.max(VECTOR_ROWS, rows));
+}
+
+/**
+ * Rows per row group for data files made from these Parquet files under the writer's memory limit:
+ * from their rows' size before compression, doubled for what a write adds (columns, ciphertext).
+ */
+export async function rowGroupRowsOf(connection: DuckDBConnection, parquetFiles: readonly string[], memoryLimit: string | undefined): Promise<number> {
+  if (parquetFiles.length === 0 || memoryLimit === undefined) return ROW_GROUP_ROWS;
+  // One row per column chunk: the rows are counted once per row group.
+  const r = await connection.runAndReadAll(`WITH m AS (SELECT * FROM parquet_metadata(${sqlList([...parquetFiles])}))
+    SELECT (SELECT sum(total_uncompressed_size) FROM m)::BIGINT, (SELECT sum(n) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM m))::BIGINT`);
+  const [bytes, rows] = (r.getRows()[0] ?? []).map(Number);
+  return rowGroupRows(rows !== undefined && rows > 0 ? (2 * (bytes ?? 0)) / rows : 0, memoryLimit);
+}
+
 /**
  * The options of DuckDB's `COPY … TO dir (…)` that write Iceberg data files: zstd Parquet, every
  * column carrying its Iceberg field id (`fields`: the query's columns, in order, of these types),
@@ -100,18 +132,19 @@ export function inputRelation(input: WriteInput, fields: IcebergField[]): string
  * row order: its threads each fill row groups and write them as they fill, so rows of one thread
  * land after later rows of another (see `orderedDataFileCopyOptions`).
  */
-export function dataFileCopyOptions(fields: IcebergField[]): string {
-  return `${orderedDataFileCopyOptions(fields)}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
+export function dataFileCopyOptions(fields: IcebergField[], rowGroupRows?: number): string {
+  return `${orderedDataFileCopyOptions(fields, rowGroupRows)}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
 }
 
 /**
  * The same data files, for a `COPY … TO file (…)` that writes one file with the rows in the
  * query's order: DuckDB's order-preserving copy, still on all its threads. What relies on the
- * order (merge's "last row of a key wins") is written this way.
+ * order (merge's "last row of a key wins") is written this way. `rowGroupRows`: rows per row group
+ * (DuckDB's default, 122,880, when absent); each writing thread holds one in memory.
  */
-export function orderedDataFileCopyOptions(fields: IcebergField[]): string {
+export function orderedDataFileCopyOptions(fields: IcebergField[], rowGroupRows?: number): string {
   const ids = `{${fields.map((f) => `${quoteString(f.name)}: ${f.id}`).join(', ')}}`;
-  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}`;
+  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}${rowGroupRows === undefined ? '' : `, ROW_GROUP_SIZE ${rowGroupRows}`}`;
 }
 
 /** Whether the fields files were written with still have the ids and types the commit's schema gives them. */
@@ -132,9 +165,10 @@ export async function writeDataFiles(
   query: string,
   fields: IcebergField[],
   outDir: string,
+  rowGroupRows?: number,
 ): Promise<LocalDataFile[]> {
   const dir = path.join(outDir, randomUUID());
-  await connection.run(`COPY (${query}) TO ${quoteString(dir)} (${dataFileCopyOptions(fields)})`);
+  await connection.run(`COPY (${query}) TO ${quoteString(dir)} (${dataFileCopyOptions(fields, rowGroupRows)})`);
   return describeDataFiles(connection, await copiedDataFiles(dir), fields, true);
 }
 

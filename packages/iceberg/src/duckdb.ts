@@ -10,7 +10,7 @@ export interface DuckDbSettings {
   threads?: number;
   /** e.g. '2GB'; DuckDB spills to `tempDirectory` beyond it. */
   memoryLimit?: string;
-  /** Where DuckDB spills large merges and sorts; default `{os temp dir}/sluice-duckdb`. */
+  /** Where DuckDB spills large merges and sorts; default `{os temp dir}/sluice-duckdb-{pid}` (each process its own: DuckDB names its spill files alike in each). */
   tempDirectory?: string;
 }
 
@@ -20,12 +20,17 @@ export function configureDuckDb(next: DuckDbSettings): void {
   settings = next;
 }
 
+/** The writer's DuckDB memory limit, as configured; undefined: DuckDB's default. */
+export function writerMemoryLimit(): string | undefined {
+  return settings.memoryLimit;
+}
+
 /** Runs `fn` on a fresh connection to the process's in-memory DuckDB (UTC session time zone). */
 export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
   instance ??= DuckDBInstance.create(':memory:', {
     ...(settings.threads ? { threads: String(settings.threads) } : {}),
     ...(settings.memoryLimit ? { memory_limit: settings.memoryLimit } : {}),
-    temp_directory: settings.tempDirectory ?? path.join(os.tmpdir(), 'sluice-duckdb'),
+    temp_directory: settings.tempDirectory ?? path.join(os.tmpdir(), `sluice-duckdb-${process.pid}`),
   });
   const connection = await (await instance).connect();
   try {

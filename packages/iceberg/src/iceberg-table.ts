@@ -18,11 +18,12 @@ import {
   inputFileCount,
   inputRelation,
   localInput,
+  rowGroupRowsOf,
   writeDataFiles,
   type LocalDataFile,
   type WriteInput,
 } from './data-file-writer.ts';
-import { quoteIdent, quoteString, sqlList, withDuckDb } from './duckdb.ts';
+import { quoteIdent, quoteString, sqlList, withDuckDb, writerMemoryLimit } from './duckdb.ts';
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { duckdbType, parseType } from './iceberg-types.ts';
@@ -435,7 +436,9 @@ export class IcebergTable {
                UNION ALL `;
         // merge_rows stays for a retry's check of the files added meanwhile. A deletion's key has
         // left the table with the rows its files kept; its row is not added.
-        const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows${deleted === null ? '' : ` WHERE ${deleted} IS NULL`}`, fields, tmp);
+        // Row groups sized to the writer's memory limit from the rows written (QA round 51b D3).
+        const groupRows = await rowGroupRowsOf(c, [...(batch.format === 'parquet' ? batch.files : []), ...local], writerMemoryLimit());
+        const files = await writeDataFiles(c, `${keep}SELECT ${cols} FROM merge_rows${deleted === null ? '' : ` WHERE ${deleted} IS NULL`}`, fields, tmp, groupRows);
         await Promise.all(local.map((p) => fs.rm(p, { force: true })));
         const added = await this.uploadDataFiles(files, written, true);
         const change: PreparedChange = {
@@ -556,8 +559,10 @@ export class IcebergTable {
           added = await this.copyStoredDataFiles(input.stored, written);
         } else if (inputFileCount(input) > 0) {
           const local = await localInput(input, this.store, tmp);
-          const files: LocalDataFile[] = await withDuckDb((c) =>
-            prepared ? describeDataFiles(c, local.files, prepared, false) : writeDataFiles(c, inputRelation(local, fields), fields, tmp),
+          const files: LocalDataFile[] = await withDuckDb(async (c) =>
+            prepared
+              ? describeDataFiles(c, local.files, prepared, false)
+              : writeDataFiles(c, inputRelation(local, fields), fields, tmp, await rowGroupRowsOf(c, local.format === 'parquet' ? local.files : [], writerMemoryLimit())),
           );
           // Prepared files here are the caller's own local files and stay; files this write made go once uploaded.
           added = await this.uploadDataFiles(files, written, !prepared);

@@ -1,7 +1,7 @@
 export { openCatalog, IcebergCatalog, type OpenCatalogOptions, type CreateTableOptions } from './catalog.ts';
 export { IcebergTable, type WriteOptions, type MergeOptions, type CommitResult, type ExpireSnapshotsOptions, type ExpireSnapshotsResult } from './iceberg-table.ts';
 export type { ReplacedColumn } from './evolve-schema.ts';
-export { copiedDataFiles, dataFileCopyOptions, orderedDataFileCopyOptions, type WriteInput } from './data-file-writer.ts';
+export { copiedDataFiles, dataFileCopyOptions, orderedDataFileCopyOptions, rowGroupRows, rowGroupRowsOf, type WriteInput } from './data-file-writer.ts';
 export { readDataFileMetrics } from './data-file-metrics.ts';
 export { writeToTable, type WriteToTableRequest, type WriteMode } from './write-to-table.ts';
 export type { CatalogBackend, CommitOutcome, LoadedTable, TableCommit, TableIdentifier } from './catalog-backend.ts';

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { makeProcessDir, removeOrphanedProcessDirs } from '@sluice/connectors';
+import { makeProcessDir, processDirPath, removeOrphanedProcessDirs } from '@sluice/connectors';
 import { NonRetryableTaskError } from '@sluice/core';
 import { sizeInBytes } from '@sluice/core/config';
 import type { ObjectStore } from '@sluice/storage';
@@ -32,6 +32,17 @@ const MiB = 2 ** 20;
 const TASK_SCRATCH_PREFIX = 'sluice-task-';
 /** A load's: its data files before the commit, the Iceberg writer's merges under it. */
 export const LOAD_SCRATCH_PREFIX = 'sluice-load-';
+
+/**
+ * Where the Iceberg writer's DuckDB (a runner's merges) spills: this process's own directory, which
+ * DuckDB makes when it first spills. A shared one had runner processes (and test processes) on one
+ * machine remove each other's spill files, named alike in each (a merge failed with "Could not
+ * remove file …/duckdb_temp_storage_DEFAULT-0.tmp"). Removed with the scratch directories once the
+ * process has died (removeOrphanedScratchDirs).
+ */
+export function mergeSpillDirectory(): string {
+  return processDirPath(LOAD_SCRATCH_PREFIX, 'merges');
+}
 
 /** Removes the scratch directories of tasks whose runner process died (killed with SIGKILL, say); answers how many. */
 export async function removeOrphanedScratchDirs(): Promise<number> {

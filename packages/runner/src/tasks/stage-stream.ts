@@ -9,6 +9,7 @@ import { NonRetryableTaskError, RetryableTaskError, UnclearableTaskError, assert
 import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts';
 import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
+import { rowGroupRows } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
 import { ident, jsonRecordLimit, lit, readableFiles, withDuckDb, type TaskDuckDbSettings } from './duckdb-session.ts';
 import { ensureCurrent, rejectsKey, stagedDir, stagedManifestKey, tryFileKey, type TryWrites } from './staging-layout.ts';
@@ -207,7 +208,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
             ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = ${recordLimit})`
             : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}${roundedExpr}
                  FROM ${readRaw((c) => (isJsonText(c.type) ? 'JSON' : 'VARCHAR'))}`
-        }) TO ${lit(out)} (${STAGED_PARQUET})`,
+        }) TO ${lit(out)} (${STAGED_PARQUET}, ROW_GROUP_SIZE ${rowGroupRows(extracted.bytes / extracted.records, input.duckdb?.memoryLimit)})`,
       );
     try {
       await writeStaged();

@@ -19,6 +19,7 @@ import {
   IncompatibleSchemaError,
   copiedDataFiles,
   dataFileCopyOptions,
+  rowGroupRowsOf,
   orderedDataFileCopyOptions,
   duckdbType,
   readDataFileMetrics,
@@ -354,11 +355,13 @@ export async function transformStream(input: TransformStreamInput): Promise<Tran
     });
     const outDir = path.join(scratch, 'out');
     const query = `SELECT ${select.join(', ')} FROM ${stagedRel}`;
+    // Row groups sized to the memory limit from the staged rows' size (QA round 51b D3).
+    const groupRows = await rowGroupRowsOf(db, locals, input.duckdb?.memoryLimit);
     if (input.keepOrder) {
       await mkdir(outDir);
-      await db.run(`COPY (${query}) TO ${lit(path.join(outDir, 'data_0.parquet'))} (${orderedDataFileCopyOptions(fields)})`);
+      await db.run(`COPY (${query}) TO ${lit(path.join(outDir, 'data_0.parquet'))} (${orderedDataFileCopyOptions(fields, groupRows)})`);
     } else {
-      await db.run(`COPY (${query}) TO ${lit(outDir)} (${dataFileCopyOptions(fields)})`);
+      await db.run(`COPY (${query}) TO ${lit(outDir)} (${dataFileCopyOptions(fields, groupRows)})`);
     }
     const files = await writtenFiles(db, outDir, planned ? fields : null);
     await ensureCurrent(input.try);
