@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { runCommand, tailLines } from './run-command.ts';
@@ -45,13 +46,24 @@ export interface InstallPythonConnectorOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Thrown when pip cannot install the package; `notFound` when the index has no such distribution. */
+/**
+ * Thrown when the install cannot be made: `notFound` when the index has no such distribution;
+ * `transient` when the disk was full, which freeing space mends (QA round 51b D4: "a retry cannot
+ * fix this").
+ */
 export class PythonInstallError extends Error {
-  constructor(message: string, readonly notFound: boolean) {
+  constructor(
+    message: string,
+    readonly notFound: boolean,
+    readonly transient = false,
+  ) {
     super(message);
     this.name = 'PythonInstallError';
   }
 }
+
+/** A program's words for a full disk: Python's `[Errno 28]`, the C library's, Node's code. */
+const NO_SPACE = /No space left on device|\[Errno 28\]|ENOSPC|Disk quota exceeded|\[Errno 122\]/i;
 
 export function installDirName(sourceName: string, version: string | undefined): string {
   return version ? `${sourceName}@${version}` : sourceName;
@@ -92,16 +104,7 @@ export async function installPythonConnector(sourceName: string, options: Instal
   await mkdir(root, { recursive: true });
   const timeoutMs = options.installTimeoutMs ?? 15 * 60_000;
   const lockTarget = path.join(root, `.${name}.lock`);
-  options.onProgress?.(`waiting for the install lock of ${name}`);
-  const locked = lockfile.lock(lockTarget, {
-    realpath: false,
-    // A lock lost to a stalled event loop must not crash the process; the marker check still guards the install.
-    onCompromised: (err) => options.onProgress?.(`the install lock of ${name} was lost: ${err.message}`),
-    stale: 30_000,
-    update: 5_000,
-    retries: { retries: Math.ceil(timeoutMs / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 },
-  });
-  const release = await untilAborted(locked, options.signal);
+  const release = await takeInstallLock(lockTarget, name, root, timeoutMs, options);
   try {
     const again = await readMarker(finalDir);
     if (again) return published(finalDir, again, false);
@@ -119,6 +122,38 @@ export async function installPythonConnector(sourceName: string, options: Instal
     }
   } finally {
     await release();
+  }
+}
+
+/**
+ * The install lock of `name`, waited for a second at a time while another process holds it (for
+ * at most `timeoutMs`). Any other failure to take it — a read-only or full connectors directory,
+ * one this process may not write — is said at once (QA round 51b D5: every error was retried for
+ * 15 minutes, said as "waiting for the install lock").
+ */
+async function takeInstallLock(lockTarget: string, name: string, root: string, timeoutMs: number, options: InstallPythonConnectorOptions): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  options.onProgress?.(`waiting for the install lock of ${name}`);
+  for (;;) {
+    const locked = lockfile.lock(lockTarget, {
+      realpath: false,
+      // A lock lost to a stalled event loop must not crash the process; the marker check still guards the install.
+      onCompromised: (err) => options.onProgress?.(`the install lock of ${name} was lost: ${err.message}`),
+      stale: 30_000,
+      update: 5_000,
+    });
+    try {
+      return await untilAborted(locked, options.signal);
+    } catch (err) {
+      options.signal?.throwIfAborted();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ELOCKED') {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new PythonInstallError(`the install lock of ${name} could not be made in ${root} (SLUICE_CONNECTORS_DIR must be a directory this process can write): ${message}`, false, NO_SPACE.test(message));
+      }
+      if (Date.now() >= deadline) throw new PythonInstallError(`another process has held the install lock of ${name} in ${root} for ${Math.round(timeoutMs / 1000)} s`, false, true);
+      await setTimeout(1000, undefined, options.signal ? { signal: options.signal } : {}).catch(() => options.signal?.throwIfAborted());
+    }
   }
 }
 
@@ -174,12 +209,23 @@ async function buildVirtualenv(
   const env = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '1' };
 
   options.onProgress?.(`creating a virtualenv for ${packageName} with ${basePython}`);
-  const venv = await runCommand(basePython, ['-m', 'venv', dir], { timeoutMs: left(), env, signal: options.signal });
+  // pip is put in by ensurepip run here, not by venv: venv keeps ensurepip's output to itself, and
+  // said only "returned non-zero exit status 1" of a full disk (QA round 51b D4).
+  const venv = await runCommand(basePython, ['-m', 'venv', '--without-pip', dir], { timeoutMs: left(), env, signal: options.signal });
   options.signal?.throwIfAborted();
   if (venv.code !== 0) {
-    throw new PythonInstallError(`${basePython} -m venv failed: ${tailLines(venv.stderr || venv.stdout, 5) || `exit ${String(venv.code)}`}`, false);
+    const out = `${venv.stderr}\n${venv.stdout}`;
+    throw new PythonInstallError(`${basePython} -m venv failed: ${tailLines(venv.stderr || venv.stdout, 5) || `exit ${String(venv.code)}`}`, false, NO_SPACE.test(out));
   }
   const python = path.join(dir, 'bin', 'python');
+  const ensurepip = await runCommand(python, ['-m', 'ensurepip', '--upgrade', '--default-pip'], { timeoutMs: left(), env, signal: options.signal });
+  options.signal?.throwIfAborted();
+  if (ensurepip.code !== 0) {
+    const out = `${ensurepip.stderr}\n${ensurepip.stdout}`;
+    // pip's own "ERROR:" line says why; ensurepip's traceback after it says only that pip failed.
+    const said = out.split('\n').find((l) => l.startsWith('ERROR:')) ?? tailLines(ensurepip.stderr || ensurepip.stdout, 4);
+    throw new PythonInstallError(`${basePython} -m venv failed to put pip in it (ensurepip): ${said || `exit ${String(ensurepip.code)}`}`, false, NO_SPACE.test(out));
+  }
   options.onProgress?.(`pip install ${requirement}`);
   const pip = await runCommand(python, ['-m', 'pip', 'install', '--no-input', '--quiet', ...(options.pipArgs ?? []), requirement], { timeoutMs: left(), env, signal: options.signal });
   options.signal?.throwIfAborted();
@@ -193,6 +239,7 @@ async function buildVirtualenv(
     throw new PythonInstallError(
       notFound ? `pip found no distribution ${requirement} for this Python (${why})` : `pip install ${requirement} failed: ${why}`,
       notFound,
+      NO_SPACE.test(out),
     );
   }
   try {

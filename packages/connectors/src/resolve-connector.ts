@@ -1,7 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConnectorNotFoundError, NonRetryableTaskError } from '@sluice/core';
+import { ConnectorNotFoundError, NonRetryableTaskError, RetryableTaskError } from '@sluice/core';
 import { Connector, type ConnectorSource } from './connector.ts';
 import type { ConnectorLogHandler } from './connector-log.ts';
 import { probeDockerEngine } from './docker-engine.ts';
@@ -103,6 +103,8 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
 
   const attempts: string[] = [`no executable "${sourceName}" on PATH`];
   let pipHasNone = false;
+  /** The install failed for a full disk, which freeing space mends: the task is retried. */
+  let transient = false;
   const connectorsDir = path.resolve(options.connectorsDir ?? DEFAULT_CONNECTORS_DIR);
   try {
     const install = await installPythonConnector(sourceName, {
@@ -132,6 +134,7 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
   } catch (err) {
     if (!(err instanceof PythonInstallError)) throw err;
     pipHasNone = err.notFound;
+    transient = err.transient;
     attempts.push(err.message);
     log(err.message, 'warn');
   }
@@ -151,5 +154,6 @@ export async function resolveConnector(sourceName: string, options: ResolveConne
   }
   // Not on PATH, not on pip's index, no Docker: it exists nowhere Sluice could run it from.
   if (pipHasNone) throw new ConnectorNotFoundError(sourceName, attempts);
-  throw new NonRetryableTaskError(`connector ${sourceName} could not be found or installed: ${attempts.join('; ')}`);
+  const failed = `connector ${sourceName} could not be found or installed: ${attempts.join('; ')}`;
+  throw transient ? new RetryableTaskError(`${failed} (retried: the next try installs again)`) : new NonRetryableTaskError(failed);
 }
