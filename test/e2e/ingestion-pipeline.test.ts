@@ -126,6 +126,8 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.equal(t.rows.length, FAKER.count);
     assert.ok(t.rows.every((row) => row['ingestion_run_id'] === r2.run_id));
     assert.equal(t.snapshots.at(-1)?.summary['operation'], 'overwrite');
+    // The table was made to delete the metadata files its log leaves out (QA round 51a D1: a table of a job each minute kept every one).
+    assert.equal(t.properties['write.metadata.delete-after-commit.enabled'], 'true');
     const loadLog = async (runId: string): Promise<{ level: string; message: string }[]> =>
       (await stack.api<{ lines: { level: string; message: string }[] }>('GET', `/api/runs/${runId}/tasks/load/logs?try=1&map_index=0`)).body.lines;
     // A second job may not write the table: its load is refused before it writes anything.

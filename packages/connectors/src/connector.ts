@@ -272,7 +272,7 @@ export function outcomeFailure(
       const err = outcome.handlerError;
       if (err instanceof NonRetryableTaskError) return connectorFailure('protocol_error', masker.mask(err.message), err);
       const message = err instanceof Error ? err.message : String(err);
-      return connectorFailure('staging_error', `${what} stopped: writing its output failed: ${masker.mask(message)}`, err);
+      return connectorFailure('staging_error', `${what} stopped: Sluice could not store what it read: ${masker.mask(message)}`, err);
     }
     case undefined:
       break;

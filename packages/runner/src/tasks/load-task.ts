@@ -131,6 +131,15 @@ export interface LoadTaskDeps {
 }
 
 /**
+ * Iceberg properties of the tables a load creates. The metadata files a commit leaves out of the
+ * table's metadata log (its last 100, Iceberg's `write.metadata.previous-versions-max`) are deleted:
+ * Iceberg's default keeps every one, and a job that commits each minute grew its table's metadata
+ * by gigabytes a day, each file larger than the last (QA round 51a D1). A table's own setting of it
+ * (an operator's, through any Iceberg writer) is kept.
+ */
+const CREATED_TABLE_PROPERTIES = { 'write.metadata.delete-after-commit.enabled': 'true' } as const;
+
+/**
  * After a commit, the table's old snapshots are expired as its properties say (Iceberg's
  * `history.expire.*`; by default those older than 5 days, the current one always kept), so that a
  * recurring sync's table does not keep every run's snapshot and files for ever. Maintenance only:
@@ -629,7 +638,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
       ctx.log.info(`the cursor column ${unsortedCursor} is encrypted, and ciphertexts do not sort as its values: of a key's rows in this batch, the last read is merged`);
     }
     const { table, created } = await deps.catalog.loadOrCreateTable(namespace, tableName, columns, {
-      properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream },
+      properties: { 'sluice.job-id': ctx.job.id, 'sluice.source': ctx.job.sourceName, 'sluice.stream': stream, ...CREATED_TABLE_PROPERTIES },
     });
     const ownership = await tableOwnership(ctx, `${namespace}.${tableName}`, table.metadata.properties['sluice.job-id']);
     if (ownership !== 'own') ctx.log.info(ownership.takeOver);
