@@ -132,19 +132,19 @@ export async function rowGroupRowsOf(connection: DuckDBConnection, parquetFiles:
  * row order: its threads each fill row groups and write them as they fill, so rows of one thread
  * land after later rows of another (see `orderedDataFileCopyOptions`).
  */
-export function dataFileCopyOptions(fields: IcebergField[], rowGroupRows?: number): string {
-  return `${orderedDataFileCopyOptions(fields, rowGroupRows)}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
+export function dataFileCopyOptions(fields: IcebergField[], groupRows?: number): string {
+  return `${orderedDataFileCopyOptions(fields, groupRows)}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
 }
 
 /**
  * The same data files, for a `COPY … TO file (…)` that writes one file with the rows in the
  * query's order: DuckDB's order-preserving copy, still on all its threads. What relies on the
- * order (merge's "last row of a key wins") is written this way. `rowGroupRows`: rows per row group
+ * order (merge's "last row of a key wins") is written this way. `groupRows`: rows per row group
  * (DuckDB's default, 122,880, when absent); each writing thread holds one in memory.
  */
-export function orderedDataFileCopyOptions(fields: IcebergField[], rowGroupRows?: number): string {
+export function orderedDataFileCopyOptions(fields: IcebergField[], groupRows?: number): string {
   const ids = `{${fields.map((f) => `${quoteString(f.name)}: ${f.id}`).join(', ')}}`;
-  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}${rowGroupRows === undefined ? '' : `, ROW_GROUP_SIZE ${rowGroupRows}`}`;
+  return `FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${ids}${groupRows === undefined ? '' : `, ROW_GROUP_SIZE ${groupRows}`}`;
 }
 
 /** Whether the fields files were written with still have the ids and types the commit's schema gives them. */
@@ -165,10 +165,10 @@ export async function writeDataFiles(
   query: string,
   fields: IcebergField[],
   outDir: string,
-  rowGroupRows?: number,
+  groupRows?: number,
 ): Promise<LocalDataFile[]> {
   const dir = path.join(outDir, randomUUID());
-  await connection.run(`COPY (${query}) TO ${quoteString(dir)} (${dataFileCopyOptions(fields, rowGroupRows)})`);
+  await connection.run(`COPY (${query}) TO ${quoteString(dir)} (${dataFileCopyOptions(fields, groupRows)})`);
   return describeDataFiles(connection, await copiedDataFiles(dir), fields, true);
 }
 
