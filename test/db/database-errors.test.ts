@@ -328,6 +328,19 @@ test("a statement PostgreSQL refuses is said in its words and code, without Pris
     );
     // Before: "Raw query failed. Code: `22012`. Message: `division by zero`".
     assert.equal(errorSummary(err), 'division by zero (SQLSTATE 22012)');
+    // PostgreSQL's own disk full says whose disk, through Prisma and through plain SQL alike (QA round 51b).
+    const full = `DO $$ BEGIN RAISE EXCEPTION 'could not extend file "base/16384/16469": No space left on device' USING ERRCODE = 'disk_full'; END $$`;
+    const said = `PostgreSQL's disk is full (its data directory's file system): could not extend file "base/16384/16469": No space left on device`;
+    const viaPrisma = await db.prisma.$executeRawUnsafe(full).then(() => assert.fail('answered'), (e: unknown) => e);
+    assert.equal(errorSummary(viaPrisma), `${said} (SQLSTATE 53100)`);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const viaSql = await client.query(full).then(() => assert.fail('answered'), (e: unknown) => e);
+      assert.equal(errorSummary(viaSql), said);
+    } finally {
+      await client.end();
+    }
   } finally {
     await db.drop();
   }

@@ -88,13 +88,26 @@ function isPrismaError(err: unknown): err is Error {
  */
 export function errorSummary(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (!isPrismaError(err)) return message;
+  if (!isPrismaError(err)) return (err as { code?: unknown } | null)?.code === DISK_FULL ? ownDiskFull(message) : message;
   const expired = transactionExpired(err);
   if (expired !== null) return expired;
   if (isDatabaseBusy(err)) return `PostgreSQL ${STATEMENT_CANCELLED_SAID}`;
   const last = message.split('\n').map((l) => l.trim()).filter((l) => l !== '').at(-1) ?? message;
   const said = withoutPrismaWrapper(last);
+  if (said.endsWith(`(SQLSTATE ${DISK_FULL})`)) return ownDiskFull(said);
   return isDatabaseUnreachable(err) ? `PostgreSQL is unreachable (${said})` : said;
+}
+
+/** SQLSTATE of PostgreSQL's own disk being full. */
+const DISK_FULL = '53100';
+
+/**
+ * Whose disk: PostgreSQL's "could not extend file \"base/16384/16469\": No space left on device"
+ * names a file of its own data directory only (QA round 51b: with the store, the runners' scratch
+ * and the connectors on other disks, an operator could not tell which had filled).
+ */
+function ownDiskFull(said: string): string {
+  return `PostgreSQL's disk is full (its data directory's file system): ${said}`;
 }
 
 /**
