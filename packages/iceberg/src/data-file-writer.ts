@@ -114,7 +114,10 @@ export function rowGroupRows(rowBytes: number, memoryLimit: string | undefined):
 
 /**
  * Rows per row group for data files made from these Parquet files under the writer's memory limit:
- * from their rows' size before compression, doubled for what a write adds (columns, ciphertext).
+ * from their rows' size before compression, four times over. That size understates what a row takes
+ * in DuckDB's memory (a dictionary-encoded column counts its indices; a string, none of its header),
+ * and a write adds columns and ciphertext: at twice it, 200,000 source-faker users failed transform
+ * at 128MiB in four runs of five, at four times none of eight (QA round 52a D1).
  */
 export async function rowGroupRowsOf(connection: DuckDBConnection, parquetFiles: readonly string[], memoryLimit: string | undefined): Promise<number> {
   if (parquetFiles.length === 0 || memoryLimit === undefined) return ROW_GROUP_ROWS;
@@ -122,7 +125,7 @@ export async function rowGroupRowsOf(connection: DuckDBConnection, parquetFiles:
   const r = await connection.runAndReadAll(`WITH m AS (SELECT * FROM parquet_metadata(${sqlList([...parquetFiles])}))
     SELECT (SELECT sum(total_uncompressed_size) FROM m)::BIGINT, (SELECT sum(n) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM m))::BIGINT`);
   const [bytes, rows] = (r.getRows()[0] ?? []).map(Number);
-  return rowGroupRows(rows !== undefined && rows > 0 ? (2 * (bytes ?? 0)) / rows : 0, memoryLimit);
+  return rowGroupRows(rows !== undefined && rows > 0 ? (4 * (bytes ?? 0)) / rows : 0, memoryLimit);
 }
 
 /**

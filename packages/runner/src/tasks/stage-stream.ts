@@ -201,6 +201,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
     const recordLimit = jsonRecordLimit(input.duckdb ?? {});
     const readRaw = (as: (c: StreamColumn) => string): string =>
       `read_json([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = ${recordLimit}, columns = {${columns.map((c) => `${lit(c.name)}: '${as(c)}'`).join(', ')}})`;
+    // Row groups sized to the memory limit from the records' JSON size, twice over (QA rounds 51b D3, 52a D1).
     const writeStaged = (): Promise<unknown> =>
       db.run(
         `COPY (${
@@ -208,7 +209,7 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
             ? `SELECT json::VARCHAR AS ${ident('_airbyte_data')}, NULL::INTEGER[] AS ${ident(misfit)} FROM read_json_objects([${parts.map(lit).join(', ')}], format = 'newline_delimited', maximum_object_size = ${recordLimit})`
             : `SELECT ${columns.map((c) => `${typedExpr(ident(c.name), c.type)} AS ${ident(c.name)}`).join(', ')}, ${misfitExpr} AS ${ident(misfit)}${roundedExpr}
                  FROM ${readRaw((c) => (isJsonText(c.type) ? 'JSON' : 'VARCHAR'))}`
-        }) TO ${lit(out)} (${STAGED_PARQUET}, ROW_GROUP_SIZE ${rowGroupRows(extracted.bytes / extracted.records, input.duckdb?.memoryLimit)})`,
+        }) TO ${lit(out)} (${STAGED_PARQUET}, ROW_GROUP_SIZE ${rowGroupRows((2 * extracted.bytes) / extracted.records, input.duckdb?.memoryLimit)})`,
       );
     try {
       await writeStaged();
