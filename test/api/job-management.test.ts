@@ -623,6 +623,30 @@ describe('runs and tasks', () => {
     const textPast = await req('GET', `/api/runs/${runId}/tasks/extract/logs/text?try=2`);
     assert.deepEqual([textPast.status, textPast.body], [404, { error: 'try 2 of task extract not found: it has try 1 only' }]);
     assert.equal(textPast.headers.get('content-disposition'), null);
+    // A client that reads slowly: the answer waits for it many times, and leaves no listener behind
+    // each time (QA round 52a D2: Node warned of a listener leak after ten waits).
+    await api.db.prisma.taskLog.createMany({
+      data: Array.from({ length: 60_000 }, (_, i) => ({ taskInstanceId: ti.id, tryNumber: 1, level: 'info', message: `slow line ${i + 1} ${'x'.repeat(100)}` })),
+    });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const slow = await fetch(`${api.url}/api/runs/${runId}/tasks/extract/logs/text?try=1`, { headers: { authorization: `Bearer ${DEV}` } });
+      assert.equal(slow.status, 200);
+      let bytes = 0;
+      let chunks = 0;
+      for await (const chunk of slow.body as AsyncIterable<Uint8Array>) {
+        bytes += chunk.length;
+        if (++chunks % 10 === 0) await sleep(5);
+      }
+      assert.ok(bytes > 7_000_000, `${bytes} bytes`);
+      await sleep(50);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+    await api.db.prisma.taskLog.deleteMany({ where: { taskInstanceId: ti.id, message: { startsWith: 'slow line ' } } });
     assert.deepEqual((await req('GET', `/api/runs/${runId}/tasks/extract/logs/text?limit=5`)).body, {
       error: 'limit: unknown query parameter: GET /api/runs/{run_id}/tasks/{task_id}/logs/text takes try, try_number, map_index',
     });
