@@ -303,7 +303,9 @@ test('no canary in the database in plaintext (every text, json and array column)
 
 test('task log lines that carry a secret are masked in the log answer', async () => {
   const secret = canary('in-log');
-  const created = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: ingestBody({ source_config: { client_secret: secret } }) });
+  // A name with a right-to-left override, and long: its download's file name is neither (QA round 52a O3).
+  const name = `secret \u202Egol ${'☃'.repeat(200)}`;
+  const created = await api.request('POST', '/api/airbyte/ingest', { token: DEV, body: ingestBody({ name, source_config: { client_secret: secret } }) });
   const run = await api.request('POST', `/api/airbyte/ingest/${created.body.job_id}/runs`, { token: DEV });
   const ti = await api.db.prisma.taskInstance.findFirstOrThrow({ where: { runId: run.body.run_id, taskId: 'extract' } });
   // Try 1 taken through the engine's state owner, as a runner would (a try never taken has no log).
@@ -324,6 +326,8 @@ test('task log lines that carry a secret are masked in the log answer', async ()
   assert.equal(text.status, 200, text.text);
   assert.match(text.text, / INFO  connecting with secret \*{10} now\n$/);
   assert.ok(!text.text.includes(secret), 'the download holds the secret');
+  const fileName = `secret gol ${'☃'.repeat(89)}-run-${String(run.body.run_id).slice(0, 8)}-extract-try-1.log`;
+  assert.equal(text.headers.get('content-disposition'), `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(fileName)}`);
 });
 
 test("one job's secret is no other request's oracle: an answer that repeats the word says it as sent (QA16 B6)", async () => {

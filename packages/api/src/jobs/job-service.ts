@@ -778,7 +778,11 @@ export class JobService {
       }
     }
     const instance = ti.mapIndex === -1 ? taskId : `${taskId}-${ti.mapIndex}`;
-    return { fileName: `${jobName}-run-${runId.slice(0, 8)}-${instance}-try-${tryNumber}.log`, text: text() };
+    // The job's name without control or format characters (a right-to-left override would turn the
+    // name around in a file manager) and cut to 100 of its characters (QA round 52a O3: a 255-character
+    // name made a header of 2 KB, which some clients cut short).
+    const named = [...jobName.replace(/[\p{Cc}\p{Cf}]/gu, '')].slice(0, 100).join('');
+    return { fileName: `${named}-run-${runId.slice(0, 8)}-${instance}-try-${tryNumber}.log`, text: text() };
   }
 
   /** The instance and try a log read names (404 for a try the task has not reached), and the masking of its job's secrets. */
