@@ -10,13 +10,16 @@ import path from 'node:path';
 const PREFIX = 'sluice-connector-';
 const PROCESS_START = Math.round(Date.now() / 1000 - process.uptime());
 
+/** `{prefix}{pid}-{start}-`: what this process's directories' names begin with ({@link orphanedDirs} reads it back). */
+const ownPrefix = (prefix: string): string => `${prefix}${process.pid}-${PROCESS_START}-`;
+
 /**
  * A fresh private directory (mode 0700) under `tmpDir`, named `{prefix}{pid}-{start}-…` after this
  * process, so that what a killed process leaves can be told from what a live one uses
  * ({@link orphanedDirs}).
  */
 export function makeProcessDir(prefix: string, tmpDir: string = os.tmpdir()): Promise<string> {
-  return mkdtemp(path.join(tmpDir, `${prefix}${process.pid}-${PROCESS_START}-`));
+  return mkdtemp(path.join(tmpDir, ownPrefix(prefix)));
 }
 
 /**
@@ -25,7 +28,7 @@ export function makeProcessDir(prefix: string, tmpDir: string = os.tmpdir()): Pr
  * process has died.
  */
 export function processDirPath(prefix: string, name: string, tmpDir: string = os.tmpdir()): string {
-  return path.join(tmpDir, `${prefix}${process.pid}-${PROCESS_START}-${name}`);
+  return path.join(tmpDir, `${ownPrefix(prefix)}${name}`);
 }
 
 /**

@@ -102,7 +102,7 @@ function readBody(text: string): unknown {
 }
 
 /** The file name a Content-Disposition gives: its exact `filename*` (RFC 8187) when it has one, else its `filename`. */
-export function downloadName(disposition: string | null): string | null {
+function downloadName(disposition: string | null): string | null {
   if (disposition === null) return null;
   const exact = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
   if (exact !== undefined) {
