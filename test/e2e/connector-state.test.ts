@@ -442,6 +442,10 @@ test("runs at once of an incremental append job with a GLOBAL state: the run who
     warnings.some((w) => new RegExp(`^stream users: not loaded — run ${a} of this job loaded state_overlap\\.users at .*, after this run began reading .* so nothing of them is missing$`).test(w)),
     JSON.stringify(warnings),
   );
+  // Said once in the load's log, as a warning (QA round 52a O5: at info and again at warn).
+  const loads = await stack.db.prisma.taskInstance.findMany({ where: { runId: b, taskId: 'load' }, select: { id: true } });
+  const said = await stack.db.prisma.taskLog.findMany({ where: { taskInstanceId: { in: loads.map((l) => l.id) }, message: { startsWith: 'stream users: not loaded' } }, select: { level: true } });
+  assert.deepEqual(said.map((l) => l.level), ['warn']);
   assert.deepEqual(await seqs('state_overlap', 'users'), [1, 2, 3, 4, 5, 6], "B appended nothing: its rows 5 and 6 repeat A's");
   const state = await stack.api<StateView>('GET', `/api/airbyte/ingest/${job}/state`);
   assert.deepEqual(state.body.streams.map((s) => [s.kind, s.run_id]), [['global', a]], "B's state (seq 8) was not saved over A's");

@@ -216,8 +216,7 @@ async function skipOvertaken(ctx: TaskContext, c: LoadConflict, stream: string, 
         `${c.extractStartedAt.toISOString()}) and has loaded ${table}${at}: this run's rows are older, and nothing of them is missing`
       : `stream ${stream}: not loaded — run ${c.runId} of this job loaded ${table}${at}, after this run began reading (its extract started at ` +
         `${c.ourExtractStartedAt.toISOString()}), and saved its state: this run's rows repeat rows that run appended, and the next run reads on from that state, so nothing of them is missing`;
-  ctx.log.info(message);
-  await ctx.warnRun(message);
+  await ctx.warnRun(message); // logged once, as a warning (it was also said at info: QA round 52a O5)
   return { skipped: true, output: { table, [c.kind === 'superseded' ? 'superseded_by' : OVERLAPPED_BY]: c.runId } };
 }
 
