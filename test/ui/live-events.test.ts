@@ -241,7 +241,8 @@ describe('live updates endpoint and the development session', () => {
     const root = await fetch(`${stack.url}/`, { redirect: 'manual' });
     assert.equal(root.status, 302);
     assert.equal(root.headers.get('location'), '/jobs');
-    for (const p of ['/jobs', '/runs/x/tasks/extract', '/auth/callback']) {
+    const someId = '7f1c1a57-0d5e-4a43-9a53-1b2b8d0c9e11';
+    for (const p of ['/jobs', `/jobs/${someId}`, `/runs/${someId}`, `/runs/${someId}/tasks/extract`, '/auth/callback']) {
       const r = await fetch(`${stack.url}${p}`);
       assert.equal(r.status, 200, p);
       assert.match(await r.text(), /<div id="root"><\/div>/);
@@ -261,7 +262,8 @@ describe('live updates endpoint and the development session', () => {
     // a 404; a client asking for JSON, and any /api path, the API's 404 (QA round 50b O5: a browser
     // got the API's JSON).
     const browserAccept = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
-    for (const p of ['/nothing-here', '/jobs/x/y', '/runs/x/tasks/extract/more']) {
+    // A job or run path whose id is not a UUID names nothing, as in the API (QA round 52a O6: 200).
+    for (const p of ['/nothing-here', '/jobs/x/y', '/runs/x/tasks/extract/more', '/jobs/abc', '/runs/x', '/runs/x/tasks/extract']) {
       const page = await fetch(`${stack.url}${p}`, { headers: browserAccept });
       assert.deepEqual([page.status, page.headers.get('content-type')], [404, 'text/html; charset=utf-8'], p);
       assert.match(await page.text(), /<div id="root"><\/div>/);
@@ -269,6 +271,7 @@ describe('live updates endpoint and the development session', () => {
     for (const [p, headers] of [
       ['/nothing-here', {}],
       ['/nothing-here', { accept: 'application/json' }],
+      ['/jobs/abc', { accept: 'application/json' }],
       ['/api/nothing-here', browserAccept],
     ] as const) {
       const r = await fetch(`${stack.url}${p}`, { headers });

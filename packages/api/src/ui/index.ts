@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { NotFoundError } from '@sluice/core';
 import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
@@ -24,6 +24,8 @@ export type UiAuthSettings =
   | { mode: 'dev'; devToken: string; publicUrl: string }
   | { mode: 'oidc'; issuer: string; clientId: string; audience?: string | undefined; scope?: string | undefined }
   | { mode: 'none' };
+
+const uuid = z.uuid();
 
 export interface UiRouterDeps {
   prisma: PrismaClient;
@@ -282,7 +284,14 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   };
   router.get('/', (_req, res) => res.redirect(302, '/jobs'));
   // The app's pages (app.tsx's), and its sign-in's return.
-  router.get(['/jobs', '/jobs/:job_id', '/runs/:run_id', '/runs/:run_id/tasks/:task_id', '/auth/{*rest}'], sendPage(200));
+  router.get(['/jobs', '/auth/{*rest}'], sendPage(200));
+  // A job or run path whose id is not a UUID names nothing, as in the API: it is left to the 404
+  // below (QA round 52a O6: `/jobs/abc` answered 200, and the page then said the job was not found).
+  router.get(['/jobs/:job_id', '/runs/:run_id', '/runs/:run_id/tasks/:task_id'], (req: Request, res: Response, next: NextFunction) => {
+    const ids = [req.params['job_id'], req.params['run_id']].filter((v) => v !== undefined);
+    if (ids.every((v) => uuid.safeParse(v).success)) sendPage(200)(req, res, next);
+    else next();
+  });
   // Any other path a browser opens gets the app's "nothing lives here" page as a 404 (QA round 50b
   // O5: it got the API's JSON error); a client that asks for JSON, and every /api path, the API's 404.
   router.get('/{*rest}', (req: Request, res: Response, next: NextFunction) => {
