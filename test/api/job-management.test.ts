@@ -623,6 +623,13 @@ describe('runs and tasks', () => {
     const textPast = await req('GET', `/api/runs/${runId}/tasks/extract/logs/text?try=2`);
     assert.deepEqual([textPast.status, textPast.body], [404, { error: 'try 2 of task extract not found: it has try 1 only' }]);
     assert.equal(textPast.headers.get('content-disposition'), null);
+    // A task that has not run has no try to download (QA round 52a O4: an empty "try-0" file); its JSON log is try 0, empty.
+    const notRun = failed.body.tasks.find((x: { try_number: number }) => x.try_number === 0) as { task_id: string; map_index: number; state: string };
+    const at = `/api/runs/${runId}/tasks/${notRun.task_id}/logs${notRun.map_index === -1 ? '' : `?map_index=${notRun.map_index}`}`;
+    assert.deepEqual([(await req('GET', at)).body.try_number, (await req('GET', at)).body.lines], [0, []]);
+    const noTry = await req('GET', at.replace('/logs', '/logs/text'));
+    const named = notRun.map_index === -1 ? notRun.task_id : `${notRun.task_id}[${notRun.map_index}]`;
+    assert.deepEqual([noTry.status, noTry.body], [404, { error: `log of task ${named} not found: it never ran: it is ${notRun.state}` }]);
     // A client that reads slowly: the answer waits for it many times, and leaves no listener behind
     // each time (QA round 52a D2: Node warned of a listener leak after ten waits).
     await api.db.prisma.taskLog.createMany({

@@ -762,7 +762,8 @@ export class JobService {
    * about is found, or refused, before the first byte.
    */
   async taskLogText(p: Principal, runId: string, taskId: string, query: TaskLogTextQuery): Promise<{ fileName: string; text: AsyncIterable<string> }> {
-    const { ti, tryNumber, mask, jobName } = await this.#logTry(p, runId, taskId, query);
+    // A task that has not run has no try to download (QA round 52a O4: an empty "try-0" file).
+    const { ti, tryNumber, mask, jobName } = await this.#logTry(p, runId, taskId, query, { ranOnly: true });
     const prisma = this.d.prisma;
     async function* text(): AsyncGenerator<string> {
       let after: bigint | null = null;
@@ -785,12 +786,16 @@ export class JobService {
     return { fileName: `${named}-run-${runId.slice(0, 8)}-${instance}-try-${tryNumber}.log`, text: text() };
   }
 
-  /** The instance and try a log read names (404 for a try the task has not reached), and the masking of its job's secrets. */
+  /**
+   * The instance and try a log read names (404 for a try the task has not reached; with `ranOnly`,
+   * also for its latest when it has not run), and the masking of its job's secrets.
+   */
   async #logTry(
     p: Principal,
     runId: string,
     taskId: string,
     query: TaskLogTextQuery,
+    options: { ranOnly?: boolean } = {},
   ): Promise<{ ti: { id: string; mapIndex: number }; tryNumber: number; mask: (s: string) => string; jobName: string }> {
     requireScope(p, 'sluice:read');
     const q = { map_index: query.map_index, try: queriedTry(query) };
@@ -806,7 +811,8 @@ export class JobService {
         { path: 'map_index', message: `task ${taskId} has one instance per stream: give map_index (${instances.map((i) => i.mapIndex).join(', ')})` },
       ]);
     }
-    if (q.try !== undefined && q.try > ti.tryNumber) {
+    const tryNumber = q.try ?? ti.tryNumber;
+    if (tryNumber > ti.tryNumber || (options.ranOnly === true && tryNumber === 0)) {
       const task = ti.mapIndex === -1 ? taskId : `${taskId}[${ti.mapIndex}]`;
       const tries =
         ti.tryNumber === 0
@@ -816,7 +822,7 @@ export class JobService {
           : ti.tryNumber === 1
             ? 'it has try 1 only'
             : `it has tries 1–${ti.tryNumber}`;
-      throw new NotFoundError('try', `${q.try} of task ${task}`, tries);
+      throw tryNumber === 0 ? new NotFoundError('log', `of task ${task}`, tries) : new NotFoundError('try', `${tryNumber} of task ${task}`, tries);
     }
     const job = await this.d.prisma.ingestionJob.findUniqueOrThrow({ where: { id: run.jobId } });
     const values = secretValues(this.#config(job), job.secretPaths).filter((v) => v.length >= 4);
@@ -824,7 +830,7 @@ export class JobService {
       ti,
       // Without `try`, the latest: 0, with no lines, for a task that has not run (QA round 40a F4:
       // it answered "try 1" where try=1 answered that the try is not there).
-      tryNumber: q.try ?? ti.tryNumber,
+      tryNumber,
       mask: (s) => values.reduce((acc, v) => acc.split(v).join('**********'), s),
       jobName: job.name,
     };
