@@ -12,6 +12,9 @@ export interface PyIcebergView {
   schema: Array<{ id: number; name: string; type: string; required: boolean; doc?: string }>;
   arrow_types: Record<string, string>;
   rows: Array<Record<string, unknown>>;
+  row_count: number;
+  /** Distinct values of each column `countWithPyIceberg` named. */
+  distinct_counts: Record<string, number>;
   snapshots: Array<{ snapshot_id: string; parent_snapshot_id: string | null; sequence_number: number; summary: Record<string, string> }>;
   current_snapshot_id: string | null;
   properties: Record<string, string>;
@@ -32,21 +35,25 @@ export async function readWithPyIceberg(
   restUri?: string,
   setProperties?: Record<string, string>,
 ): Promise<PyIcebergView> {
-  const request = {
-    append,
-    set_properties: setProperties,
-    rest_uri: restUri,
-    database_url: databaseUrl,
-    namespace,
-    table,
-    s3: s3
-      ? {
-          endpoint: testEnv.s3Endpoint,
-          access_key: process.env['AWS_ACCESS_KEY_ID'] ?? 'test',
-          secret_key: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'test',
-          region: process.env['AWS_REGION'] ?? 'us-east-1',
-        }
-      : null,
-  };
+  return read({ append, set_properties: setProperties, rest_uri: restUri, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });
+}
+
+/** Reads a large table whole with PyIceberg and counts its rows (and distinct values of `distinct`'s columns) instead of answering them. */
+export function countWithPyIceberg(databaseUrl: string, namespace: string, table: string, s3: boolean, distinct: string[] = []): Promise<PyIcebergView> {
+  return read({ rows: false, count_distinct: distinct, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });
+}
+
+function s3Settings(s3: boolean): Record<string, string> | null {
+  return s3
+    ? {
+        endpoint: testEnv.s3Endpoint,
+        access_key: process.env['AWS_ACCESS_KEY_ID'] ?? 'test',
+        secret_key: process.env['AWS_SECRET_ACCESS_KEY'] ?? 'test',
+        region: process.env['AWS_REGION'] ?? 'us-east-1',
+      }
+    : null;
+}
+
+async function read(request: Record<string, unknown>): Promise<PyIcebergView> {
   return (await runPythonJson(script, request, 'PyIceberg reader')) as PyIcebergView;
 }

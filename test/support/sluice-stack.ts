@@ -15,7 +15,7 @@ import { Engine } from '@sluice/engine';
 import { openCatalog, type IcebergCatalog } from '@sluice/iceberg';
 import { freePort } from '@sluice/local-services';
 import { createLogger } from '@sluice/logging';
-import { createIngestionHandlers, startRunner, type TaskHandlers } from '@sluice/runner';
+import { createIngestionHandlers, startRunner, type IngestionDeps, type TaskHandlers } from '@sluice/runner';
 import { startScheduler } from '@sluice/scheduler';
 import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -67,6 +67,8 @@ export interface StackOptions {
   datahub?: DataHubPublisherOptions;
   /** How long extract reuses a discovered catalog (SLUICE_CATALOG_MAX_AGE_MINUTES); the runner's default when unset. */
   catalogMaxAgeMs?: number;
+  /** The runner's DuckDB settings for stage and transform (SLUICE_DUCKDB_MEMORY_LIMIT); DuckDB's defaults when unset. */
+  duckdb?: IngestionDeps['duckdb'];
   /** The runner's Iceberg catalog, given the stack's database URL and store (the SQL catalog on them by default). */
   catalog?: (databaseUrl: string, store: ObjectStore) => Promise<IcebergCatalog>;
 }
@@ -124,6 +126,7 @@ export async function startSluiceStack(o: StackOptions): Promise<SluiceStack> {
     datahub,
     publicUrl: url,
     ...(o.catalogMaxAgeMs === undefined ? {} : { catalogMaxAgeMs: o.catalogMaxAgeMs }),
+    ...(o.duckdb === undefined ? {} : { duckdb: o.duckdb }),
   });
   const runner = await startRunner({
     prisma: db.prisma,
