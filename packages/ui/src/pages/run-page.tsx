@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { queuedRunWait, runnerWait } from '@sluice/core/states';
+import { queuedRunWait, runnerWait, UNSUCCESSFUL_TASK_STATES } from '@sluice/core/states';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useRetryRead } from '../api/retry-read.ts';
@@ -304,7 +304,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                   ) : t.clear_instead !== null ? (
                     // Its clear would run nothing: the instance above it is the one to clear.
                     <span className="muted" data-testid="clear-instead">{` · re-runs when ${t.clear_instead} is cleared`}</span>
-                  ) : t.state === 'failed' || t.state === 'upstream_failed' || t.state === 'cancelled' ? (
+                  ) : clearable(t) ? (
                     <>
                       {' · '}
                       {/* Named with its task: a screen reader's list of buttons tells the errors' clears apart (QA round 28). */}
@@ -414,11 +414,14 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   );
 }
 
+/** A clear takes a task that ended without success back to scheduled (the engine's rule). */
+const clearable = (t: LiveTask): boolean => (UNSUCCESSFUL_TASK_STATES as readonly string[]).includes(t.state);
+
 /** Why a task can no longer be cleared, said in its open clear dialog; null while it can be. */
 function whyNoClear(t: LiveTask, run: LiveRun): string | null {
   const name = taskName(t);
   if (run.job_deleted) return `${name} can no longer be cleared: its job was deleted, and its runs do not run again.`;
-  if (t.state !== 'failed' && t.state !== 'upstream_failed' && t.state !== 'cancelled') return `${name} can no longer be cleared: it is ${stateLabel(t.state)} now.`;
+  if (!clearable(t)) return `${name} can no longer be cleared: it is ${stateLabel(t.state)} now.`;
   if (t.clear_repeats !== null) return `${name} can no longer be cleared: a clear would fail the same way, as ${t.clear_repeats}'s error says.`;
   if (t.clear_outputs_gone !== null) return `${name} can no longer be cleared: this run's staging files, which its clear reads, were removed by the retention sweep (a new run reads the source again).`;
   if (t.clear_instead !== null) return `${name} can no longer be cleared on its own: it re-runs when ${t.clear_instead} is cleared.`;
