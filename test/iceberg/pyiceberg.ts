@@ -13,6 +13,14 @@ export interface PyIcebergView {
   arrow_types: Record<string, string>;
   rows: Array<Record<string, unknown>>;
   row_count: number;
+  /** The current snapshot's manifests: data files added, existing, deleted in each. */
+  manifests: Array<{ path: string; added_snapshot_id: string; added: number; existing: number; deleted: number }>;
+  /** The current snapshot's manifest entries (status 0 existing, 1 added, 2 deleted). */
+  entries: Array<{ status: number; snapshot_id: string; sequence_number: number; file_sequence_number: number; file_path: string }>;
+  /** Every manifest some snapshot names. */
+  all_manifest_paths: string[];
+  /** Rows at each snapshot `readWithPyIcebergAt` named. */
+  counts_at: Record<string, number>;
   /** Distinct values of each column `countWithPyIceberg` named. */
   distinct_counts: Record<string, number>;
   snapshots: Array<{ snapshot_id: string; parent_snapshot_id: string | null; sequence_number: number; summary: Record<string, string> }>;
@@ -36,6 +44,11 @@ export async function readWithPyIceberg(
   setProperties?: Record<string, string>,
 ): Promise<PyIcebergView> {
   return read({ append, set_properties: setProperties, rest_uri: restUri, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });
+}
+
+/** Reads a table with PyIceberg, and counts its rows at each of `snapshotIds` too (time travel). */
+export function readWithPyIcebergAt(databaseUrl: string, namespace: string, table: string, s3: boolean, snapshotIds: string[]): Promise<PyIcebergView> {
+  return read({ count_at: snapshotIds, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });
 }
 
 /** Reads a large table whole with PyIceberg and counts its rows (and distinct values of `distinct`'s columns) instead of answering them. */

@@ -2,11 +2,12 @@
 
 Input (stdin, JSON): {"database_url", "namespace", "table", "s3": {endpoint, access_key, secret_key, region} | null,
                      "append": [rows] | absent, "set_properties": {name: value} | absent, "rest_uri": str | absent,
-                     "rows": false | absent, "count_distinct": [column] | absent}
+                     "rows": false | absent, "count_distinct": [column] | absent, "count_at": [snapshot id] | absent}
 With "rest_uri" the table is read through that Iceberg REST catalog instead of the SQL catalog.   -- with "append", PyIceberg first appends those rows itself; with "set_properties", it sets those table properties first
 With "rows": false the rows are counted, not sent ("rows" is empty).
 Output (stdout, JSON): namespaces, tables, schema, rows (sorted), row_count, distinct_counts (of the
-"count_distinct" columns), snapshots, files (with readable metrics).
+"count_distinct" columns), snapshots, manifests and entries of the current snapshot, counts_at (the rows at
+each "count_at" snapshot), files (with readable metrics).
 """
 import datetime
 import decimal
@@ -100,6 +101,18 @@ def main():
         ],
         "current_snapshot_id": None if table.current_snapshot() is None else str(table.current_snapshot().snapshot_id),
         "properties": dict(table.properties),
+        "manifests": [
+            {"path": m["path"], "added_snapshot_id": str(m["added_snapshot_id"]), "added": m["added_data_files_count"],
+             "existing": m["existing_data_files_count"], "deleted": m["deleted_data_files_count"]}
+            for m in table.inspect.manifests().to_pylist()
+        ],
+        "entries": [
+            {"status": e["status"], "snapshot_id": str(e["snapshot_id"]), "sequence_number": e["sequence_number"],
+             "file_sequence_number": e["file_sequence_number"], "file_path": e["data_file"]["file_path"]}
+            for e in table.inspect.entries().to_pylist()
+        ],
+        "all_manifest_paths": sorted({m["path"] for m in table.inspect.all_manifests().to_pylist()}),
+        "counts_at": {sid: table.scan(snapshot_id=int(sid)).to_arrow().num_rows for sid in req.get("count_at", [])},
         "files": [plain(f) for f in table.inspect.files().select(
             ["file_path", "record_count", "value_counts", "null_value_counts", "lower_bounds", "upper_bounds", "readable_metrics"]
         ).to_pylist()],

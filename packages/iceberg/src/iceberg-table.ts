@@ -27,6 +27,7 @@ import { quoteIdent, quoteString, sqlList, withDuckDb, writerMemoryLimit } from 
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { duckdbType, parseType } from './iceberg-types.ts';
+import { manifestMergeSettings, manifestsToMerge, type ManifestMergeSettings } from './manifest-merge.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
 import {
@@ -726,14 +727,14 @@ export class IcebergTable {
     let deletedFiles = 0;
     let removedSize = 0n;
     let manifestCount = 0;
-    const writeManifest = async (entries: ManifestEntry[], minSeq: bigint): Promise<void> => {
+    const writeManifest = async (entries: ManifestEntry[], minSeq: bigint): Promise<ManifestFile> => {
       const body = encodeManifest(entries, schema.schema);
       const uri = await putMeta(`${randomUUID()}-m${manifestCount}.avro`, body);
       manifestCount += 1;
       const count = (s: ManifestEntryStatus): number => entries.filter((e) => e.status === s).length;
       const rows = (s: ManifestEntryStatus): bigint =>
         entries.filter((e) => e.status === s).reduce((n, e) => n + e.data_file.record_count, 0n);
-      manifests.push({
+      return {
         manifest_path: uri,
         manifest_length: BigInt(body.length),
         partition_spec_id: 0,
@@ -749,11 +750,11 @@ export class IcebergTable {
         deleted_rows_count: rows(ManifestEntryStatus.DELETED),
         partitions: [],
         key_metadata: null,
-      });
+      };
     };
 
     if (change.added.length > 0) {
-      await writeManifest(
+      const added = await writeManifest(
         change.added.map((f) => ({
           status: ManifestEntryStatus.ADDED,
           snapshot_id: snapshotId,
@@ -763,6 +764,7 @@ export class IcebergTable {
         })),
         seq,
       );
+      manifests.push(added);
     }
     const carried: ManifestFile[] = [];
     for (const m of parentManifests) {
@@ -795,9 +797,10 @@ export class IcebergTable {
         };
       });
       const minSeq = rewritten.reduce((min, e) => ((e.sequence_number ?? seq) < min ? (e.sequence_number ?? seq) : min), seq);
-      await writeManifest(rewritten, minSeq);
+      manifests.push(await writeManifest(rewritten, minSeq));
     }
     manifests.push(...carried);
+    await this.mergeManifests(manifests, manifestMergeSettings(base.properties), { snapshotId, seq, writeManifest, attemptFiles });
 
     const addedRecords = change.added.reduce((n, f) => n + f.record_count, 0n);
     const addedSize = change.added.reduce((n, f) => n + f.file_size_in_bytes, 0n);
@@ -889,6 +892,50 @@ export class IcebergTable {
       out.push({ ...f.dataFile, file_path: uri });
     }
     return out;
+  }
+
+  /**
+   * Merges the commit's data manifests as `manifestsToMerge` groups them, in place in `manifests`
+   * (each group where its newest was). A merged manifest keeps its files' snapshot and sequence
+   * numbers (EXISTING entries), this commit's additions and deletions as they are, and leaves out
+   * deletions of earlier snapshots, which only those snapshots' own manifests need. This commit's own
+   * manifests merged away are deleted at once: no snapshot names them.
+   */
+  private async mergeManifests(
+    manifests: ManifestFile[],
+    settings: ManifestMergeSettings,
+    commit: { snapshotId: bigint; seq: bigint; writeManifest: (entries: ManifestEntry[], minSeq: bigint) => Promise<ManifestFile>; attemptFiles: Set<string> },
+  ): Promise<void> {
+    // Delete manifests (another engine's merge-on-read) and other partition specs' are not this writer's to rewrite.
+    const data = manifests.filter((m) => m.content === 0 && m.partition_spec_id === 0);
+    for (const group of manifestsToMerge(data, settings)) {
+      const entries: ManifestEntry[] = [];
+      for (const m of group) {
+        for (const e of await this.readManifest(m)) {
+          const snapshotId = e.snapshot_id ?? m.added_snapshot_id;
+          const own = snapshotId === commit.snapshotId;
+          if (own && e.status !== ManifestEntryStatus.EXISTING) {
+            entries.push({ ...e, snapshot_id: snapshotId });
+          } else if (e.status !== ManifestEntryStatus.DELETED) {
+            entries.push({
+              status: ManifestEntryStatus.EXISTING,
+              snapshot_id: snapshotId,
+              sequence_number: e.sequence_number ?? m.sequence_number,
+              file_sequence_number: e.file_sequence_number ?? m.sequence_number,
+              data_file: e.data_file,
+            });
+          }
+        }
+      }
+      const minSeq = entries.reduce((min, e) => ((e.sequence_number ?? commit.seq) < min ? (e.sequence_number ?? commit.seq) : min), commit.seq);
+      const at = manifests.indexOf(group[0] as ManifestFile);
+      const merged = entries.length > 0 ? [await commit.writeManifest(entries, minSeq)] : [];
+      manifests.splice(at, 1, ...merged);
+      for (const m of group.slice(1)) manifests.splice(manifests.indexOf(m), 1);
+      const own = group.filter((m) => commit.attemptFiles.has(m.manifest_path)).map((m) => m.manifest_path);
+      for (const uri of own) commit.attemptFiles.delete(uri);
+      await this.deleteQuietly(own);
+    }
   }
 
   private async readManifestList(uri: string): Promise<ManifestFile[]> {
