@@ -1,7 +1,8 @@
 /**
  * Apache Spark with Iceberg's own Java library, on Sluice's SQL catalog as Iceberg's JdbcCatalog:
  * it reads every row Sluice committed (append, merge) as PyIceberg does; it writes the table
- * (ALTER TABLE … SET TBLPROPERTIES, INSERT), after which Sluice appends and merges again — on a
+ * (ALTER TABLE … SET TBLPROPERTIES, INSERT), after which Sluice appends and merges again, merging
+ * Spark's manifests into its own — on a
  * file:// warehouse, where Java writes `file:/…` locations (QA round 7, D1); and a table Spark
  * partitioned is refused by Sluice before anything is written (D4). Needs java, mvn and pyspark
  * (`test/requirements.txt`); the jars come from Maven Central once per pom version.
@@ -89,7 +90,9 @@ test("Spark reads what Sluice commits, writes the table itself, and Sluice goes 
 
   // Java's commits write file:/… locations into the catalog and the metadata (Hadoop paths).
   await spark([
-    { sql: "ALTER TABLE sluice.spark.t SET TBLPROPERTIES ('history.expire.min-snapshots-to-keep'='3')" },
+    // Manifests merged at every commit from here (Iceberg's default waits for 100): Sluice's next
+    // commits rewrite the manifests Spark wrote, which Spark and PyIceberg then read.
+    { sql: "ALTER TABLE sluice.spark.t SET TBLPROPERTIES ('history.expire.min-snapshots-to-keep'='3', 'commit.manifest.min-count-to-merge'='2')" },
     { sql: "INSERT INTO sluice.spark.t VALUES (1000, 'spark-1000', 1.5, TIMESTAMP '2024-05-01 00:00:00')" },
   ]);
   const location = await h.db.prisma.$queryRaw<{ metadata_location: string }[]>`
@@ -105,6 +108,13 @@ test("Spark reads what Sluice commits, writes the table itself, and Sluice goes 
   assert.equal(after?.length, 65);
   assert.deepEqual(byId(after ?? []).map((r) => [r['id'], r['v']]), byId(pyAfter.rows).map((r) => [r['id'], r['v']]));
   assert.equal(byId(after ?? []).find((r) => r['id'] === 1000)?.['v'], 'merged-1000');
+  assert.equal(pyAfter.manifests.length, 1, JSON.stringify(pyAfter.manifests));
+  // The first merge's file, through Spark's and Sluice's manifest merges: EXISTING, with its own snapshot and sequence number.
+  const first = pyAfter.snapshots[1];
+  assert.ok(
+    pyAfter.entries.some((e) => e.status === 0 && e.snapshot_id === first?.snapshot_id && e.sequence_number === first.sequence_number),
+    JSON.stringify(pyAfter.entries),
+  );
   // Sluice's append and merge, Spark's insert (its ALTER TABLE makes no snapshot), Sluice's append and merge.
   assert.deepEqual(
     pyAfter.snapshots.map((s) => s.summary['operation']),
