@@ -913,8 +913,7 @@ export class IcebergTable {
       for (const m of group) {
         for (const e of await this.readManifest(m)) {
           const snapshotId = e.snapshot_id ?? m.added_snapshot_id;
-          const own = snapshotId === commit.snapshotId;
-          if (own && e.status !== ManifestEntryStatus.EXISTING) {
+          if (snapshotId === commit.snapshotId && e.status !== ManifestEntryStatus.EXISTING) {
             entries.push({ ...e, snapshot_id: snapshotId });
           } else if (e.status !== ManifestEntryStatus.DELETED) {
             entries.push({
@@ -932,9 +931,9 @@ export class IcebergTable {
       const merged = entries.length > 0 ? [await commit.writeManifest(entries, minSeq)] : [];
       manifests.splice(at, 1, ...merged);
       for (const m of group.slice(1)) manifests.splice(manifests.indexOf(m), 1);
-      const own = group.filter((m) => commit.attemptFiles.has(m.manifest_path)).map((m) => m.manifest_path);
-      for (const uri of own) commit.attemptFiles.delete(uri);
-      await this.deleteQuietly(own);
+      const mergedAway = group.filter((m) => commit.attemptFiles.has(m.manifest_path)).map((m) => m.manifest_path);
+      for (const uri of mergedAway) commit.attemptFiles.delete(uri);
+      await this.deleteQuietly(mergedAway);
     }
   }
 
