@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { prismaClient, writeStamp } from './build-stamps.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const env = { ...process.env };
@@ -15,4 +16,5 @@ const result = spawnSync(process.execPath, [path.join(root, 'node_modules/prisma
   env,
   stdio: 'inherit',
 });
+if (result.status === 0) writeStamp(prismaClient);
 process.exit(result.status ?? 1);

@@ -1,0 +1,19 @@
+// Run before `pnpm start` and `pnpm sluice`: makes the Prisma client and the flow UI again when the
+// checkout's sources changed since they were made (an update whose `pnpm install` had nothing to
+// install runs no install script: QA round 53a F1), saying so in one line each.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { prismaClient, root, uiBundle, upToDate } from './build-stamps.mjs';
+
+for (const [artifact, script] of [
+  [prismaClient, 'prisma-generate.mjs'],
+  [uiBundle, 'build-ui.mjs'],
+]) {
+  if (upToDate(artifact)) continue;
+  process.stderr.write(`${artifact.what} was not made from this checkout's sources (an update whose install had nothing to install?): making it again\n`);
+  const result = spawnSync(process.execPath, [path.join(root, 'scripts', script)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) {
+    process.stderr.write(`making ${artifact.what} failed (exit ${result.status ?? 'by signal'}): run \`pnpm install --force\`\n`);
+    process.exit(1);
+  }
+}
