@@ -1,4 +1,5 @@
-// Run before `pnpm start` and `pnpm sluice`: makes the Prisma client and the flow UI again when the
+// Imported first by `pnpm start`, `pnpm sluice` and `pnpm db:migrate` (node --import, in Sluice's own
+// process, before any of its modules loads the client): makes the Prisma client and the flow UI again when the
 // checkout's sources changed since they were made (an update whose `pnpm install` had nothing to
 // install runs no install script: QA round 53a F1), saying so in one line each.
 import { spawnSync } from 'node:child_process';
