@@ -84,7 +84,7 @@ test('a key that does not exist, no key name, or another master key: one line ea
     SLUICE_LOG_FORMAT: 'json',
   });
   assert.equal(other.code, 1);
-  assert.match(other.stderr.trim(), /^sluice: SLUICE_MASTER_KEY: cannot open encryption key pii: sealed: sealed with master key \w+, which this process does not hold/);
+  assert.match(other.stderr.trim(), /^sluice: SLUICE_MASTER_KEY: cannot open encryption key pii: sealed with master key \w+, which this process does not hold/);
   assert.ok(!other.stderr.includes('    at '), 'no stack trace');
   assert.equal(other.stdout, '');
   const keys = new EncryptionKeyStore(db.prisma, MasterKeyring.fromBase64(masterKey));

@@ -708,7 +708,7 @@ test("a job whose config this runner's master key cannot open is retried, not fa
   const first = await extract();
   // Before: failed at once ("not retried"), though a runner with the key would have run it.
   assert.equal(first.state, 'up_for_retry', `${first.state}: ${first.error ?? ''}`);
-  assert.match(first.error ?? '', new RegExp(`^sealed: sealed with master key ${other.activeKeyId}, which this process does not hold .*; this runner cannot open the job's secrets, and another may$`));
+  assert.match(first.error ?? '', new RegExp(`^sealed with master key ${other.activeKeyId}, which this process does not hold .*; this runner cannot open the job's secrets, and another may$`));
   assert.equal((await stack.api('POST', `/api/runs/${t.body.run_id}/cancel`)).status, 200);
 });
 

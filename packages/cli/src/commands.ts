@@ -16,7 +16,7 @@ import { openObjectStore, type ObjectStore } from '@sluice/storage';
 import { checkPostgres, checkRedis, checkSchemaNotNewer } from './check-services.ts';
 import { connectorLookups } from './connector-lookups.ts';
 import type { RunnerConfig, SchedulerConfig, StartConfig } from './config.ts';
-import { LOCAL_POSTGRES_DIR, localSecret, MASTER_KEY_FILE, newDevToken, newMasterKey } from './local-defaults.ts';
+import { LOCAL_POSTGRES_DIR, localSecret, MASTER_KEY_FILE, masterKeyFileDiffers, newDevToken, newMasterKey } from './local-defaults.ts';
 import { closeAll, type Closer } from './shutdown.ts';
 import { claimStartDirectory } from './start-lock.ts';
 
@@ -253,6 +253,8 @@ async function startAndRun(cfg: StartConfig, env: NodeJS.ProcessEnv, home: strin
     await checkRedis(redisUrl, { start: true });
 
     const masterKey = cfg.SLUICE_MASTER_KEY ?? localSecret(home, MASTER_KEY_FILE, newMasterKey);
+    const otherKeyFile = cfg.SLUICE_MASTER_KEY === undefined ? null : masterKeyFileDiffers(home, cfg.SLUICE_MASTER_KEY);
+    if (otherKeyFile !== null) logger.warn(otherKeyFile);
     const devToken = cfg.SLUICE_DEV_TOKEN ?? (cfg.SLUICE_AUTH_ISSUER ? undefined : localSecret(home, 'dev-token', newDevToken));
     secrets.add(masterKey);
     if (devToken) secrets.add(devToken);

@@ -23,6 +23,21 @@ export const newDevToken = (): string => `sluice-dev-${randomBytes(18).toString(
 /** The file under `./.sluice/` that keeps the master key `sluice start` made. */
 export const MASTER_KEY_FILE = 'master.key';
 
+/**
+ * What `sluice start` says when it is given SLUICE_MASTER_KEY and `home` keeps another master key
+ * (QA round 53b F1: after a rotation run with the variable, a plain `pnpm start` took the file's old
+ * key, which opened nothing, and `pnpm sluice decryption-keys` failed on it); null when there is no
+ * such file or it holds the same key.
+ */
+export function masterKeyFileDiffers(home: string, key: string): string | null {
+  const file = path.join(home, MASTER_KEY_FILE);
+  if (!existsSync(file) || readFileSync(file, 'utf8').trim() === key.trim()) return null;
+  return (
+    `SLUICE_MASTER_KEY is set and is not the key in ${file}, which a start without the variable and \`pnpm sluice decryption-keys\` here take: ` +
+    'once the variable\'s key is the installation\'s (a rotation done), write it to that file (docs/encryption.md, "With pnpm start")'
+  );
+}
+
 /** The directory under `./.sluice/` of the local PostgreSQL `sluice start` runs. */
 export const LOCAL_POSTGRES_DIR = 'postgres';
 

@@ -41,7 +41,7 @@ export class UnheldMasterKeyError extends ValidationError {
   ) {
     super([
       {
-        path: 'sealed',
+        path: '',
         message: `sealed with master key ${keyId}, which this process does not hold (it holds ${held.join(', ')}): give every Sluice process the installation's master key, and its previous one in SLUICE_MASTER_KEY_PREVIOUS during a master key rotation`,
       },
     ]);
@@ -93,7 +93,7 @@ export class MasterKeyring {
     const { keyId, body } = parseSealed(sealed);
     const key = this.#byId.get(keyId);
     if (!key) throw new UnheldMasterKeyError(keyId, this.keyIds);
-    if (body.length < IV_BYTES + TAG_BYTES) throw new ValidationError([{ path: 'sealed', message: 'sealed value is truncated' }]);
+    if (body.length < IV_BYTES + TAG_BYTES) throw new ValidationError([{ path: '', message: 'sealed value is truncated' }]);
     const iv = body.subarray(0, IV_BYTES);
     const tag = body.subarray(body.length - TAG_BYTES);
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
@@ -102,7 +102,7 @@ export class MasterKeyring {
     try {
       return Buffer.concat([decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES)), decipher.final()]);
     } catch (err) {
-      throw new ValidationError([{ path: 'sealed', message: 'sealed value failed authentication (wrong context or tampered)' }], { cause: err });
+      throw new ValidationError([{ path: '', message: 'sealed value failed authentication (wrong context or tampered)' }], { cause: err });
     }
   }
 
@@ -140,9 +140,9 @@ export class MasterKeyring {
 }
 
 function parseSealed(sealed: string): { keyId: string; body: Buffer } {
-  if (!sealed.startsWith(SEALED_PREFIX)) throw new ValidationError([{ path: 'sealed', message: `not a sealed value (expected prefix ${SEALED_PREFIX})` }]);
+  if (!sealed.startsWith(SEALED_PREFIX)) throw new ValidationError([{ path: '', message: `not a sealed value (expected prefix ${SEALED_PREFIX})` }]);
   const rest = sealed.slice(SEALED_PREFIX.length);
   const colon = rest.indexOf(':');
-  if (colon <= 0) throw new ValidationError([{ path: 'sealed', message: 'sealed value has no key id' }]);
+  if (colon <= 0) throw new ValidationError([{ path: '', message: 'sealed value has no key id' }]);
   return { keyId: rest.slice(0, colon), body: Buffer.from(rest.slice(colon + 1), 'base64') };
 }
