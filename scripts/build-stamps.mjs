@@ -10,22 +10,25 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
-/** Every file under these paths (files or directories, relative to `base`), in a stable order. */
-function files(paths, base) {
+/** Every file under these paths (files or directories, relative to `base`) that `keep` keeps, in a stable order. */
+function files(paths, base, keep) {
   const out = [];
   const walk = (p) => {
     if (!existsSync(p)) return;
     if (statSync(p).isDirectory()) for (const name of readdirSync(p).sort()) walk(path.join(p, name));
-    else out.push(p);
+    else if (keep(p)) out.push(p);
   };
   for (const p of paths) walk(path.join(base, p));
   return out;
 }
 
-/** A SHA-256 of the files under `paths` (relative to `base`): their names and contents. */
-export function hashOf(paths, base = root) {
+/** A file no bundle is built from: a test beside the sources (`*.test.ts`, `*.test.tsx`). */
+export const notATest = (file) => !/\.test\.tsx?$/.test(file);
+
+/** A SHA-256 of the files under `paths` (relative to `base`) that `keep` keeps: their names and contents. */
+export function hashOf(paths, base = root, keep = () => true) {
   const h = createHash('sha256');
-  for (const f of files(paths, base)) h.update(path.relative(base, f)).update('\0').update(readFileSync(f)).update('\0');
+  for (const f of files(paths, base, keep)) h.update(path.relative(base, f)).update('\0').update(readFileSync(f)).update('\0');
   return h.digest('hex');
 }
 
@@ -40,7 +43,8 @@ export const prismaClient = {
 export const uiBundle = {
   what: 'the flow UI (packages/ui/dist)',
   stamp: path.join(root, 'packages/ui/dist/.sources-sha256'),
-  sources: () => hashOf(['packages/ui/src', 'packages/ui/public', 'packages/ui/index.html', 'packages/ui/vite.config.ts', 'packages/ui/package.json', 'packages/core/src']),
+  paths: ['packages/ui/src', 'packages/ui/public', 'packages/ui/index.html', 'packages/ui/vite.config.ts', 'packages/ui/package.json', 'packages/core/src'],
+  sources: () => hashOf(uiBundle.paths, root, notATest),
 };
 
 /** Whether what `artifact` names was made from the sources as they are now. */
@@ -48,6 +52,7 @@ export function upToDate(artifact) {
   return existsSync(artifact.stamp) && readFileSync(artifact.stamp, 'utf8').trim() === artifact.sources();
 }
 
-export function writeStamp(artifact) {
-  writeFileSync(artifact.stamp, artifact.sources() + '\n');
+/** Stamps what `artifact` names as made from sources of hash `made` (taken before it was made: an edit during the build leaves it stale). */
+export function writeStamp(artifact, made) {
+  writeFileSync(artifact.stamp, made + '\n');
 }

@@ -11,10 +11,11 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const env = { ...process.env };
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= process.execPath;
 env.PRISMA_HIDE_UPDATE_MESSAGE = '1';
+const made = prismaClient.sources();
 const result = spawnSync(process.execPath, [path.join(root, 'node_modules/prisma/build/index.js'), 'generate'], {
   cwd: root,
   env,
   stdio: 'inherit',
 });
-if (result.status === 0) writeStamp(prismaClient);
+if (result.status === 0) writeStamp(prismaClient, made);
 process.exit(result.status ?? 1);

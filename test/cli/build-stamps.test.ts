@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -33,7 +33,23 @@ test('a changed source makes the stamp stale; a stamp written after it is curren
   const dir = mkdtempSync(path.join(testEnv.tmpDir, 'stamps-'));
   writeFileSync(path.join(dir, 'schema.prisma'), 'model A { id Int @id }\n');
   const artifact = `{ stamp: ${JSON.stringify(path.join(dir, 'stamp'))}, sources: () => s.hashOf(['schema.prisma'], ${JSON.stringify(dir)}) }`;
-  assert.equal(withStamps(`const a = ${artifact}; console.log(s.upToDate(a)); s.writeStamp(a); console.log(s.upToDate(a));`), 'false\ntrue');
+  assert.equal(withStamps(`const a = ${artifact}; console.log(s.upToDate(a)); s.writeStamp(a, a.sources()); console.log(s.upToDate(a));`), 'false\ntrue');
   writeFileSync(path.join(dir, 'schema.prisma'), 'model A { id Int @id\n name String }\n');
   assert.equal(withStamps(`console.log(s.upToDate(${artifact}))`), 'false');
+});
+
+test("a test beside the UI's or the core's sources is not one of the bundle's: editing it leaves the UI's stamp current", () => {
+  const dir = mkdtempSync(path.join(testEnv.tmpDir, 'stamps-'));
+  writeFileSync(path.join(dir, 'rules.ts'), 'export const a = 1;\n');
+  writeFileSync(path.join(dir, 'rules.test.ts'), 'a test\n');
+  const hash = `s.hashOf(['.'], ${JSON.stringify(dir)}, s.notATest)`;
+  const before = withStamps(`console.log(${hash})`);
+  writeFileSync(path.join(dir, 'rules.test.ts'), 'a test, edited\n');
+  assert.equal(withStamps(`console.log(${hash})`), before);
+  writeFileSync(path.join(dir, 'rules.ts'), 'export const a = 2;\n');
+  assert.notEqual(withStamps(`console.log(${hash})`), before);
+  // The UI's stamp is taken so: its hash is not that of every file under its paths, which hold
+  // the core's tests (their edits made the next start build the UI again).
+  assert.ok(existsSync(path.join(root, 'packages/core/src/contract/create-ingest-job.test.ts')));
+  assert.equal(withStamps('console.log(s.uiBundle.sources() === s.hashOf(s.uiBundle.paths))'), 'false');
 });

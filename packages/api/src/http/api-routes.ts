@@ -9,6 +9,7 @@ import {
   encryptionKeyListView,
   encryptionKeyView,
   errorResponse,
+  isUuid,
   ingestResponse,
   jobListView,
   jobStateView,
@@ -48,8 +49,6 @@ export interface ApiRouteDeps {
   openApi: () => unknown;
 }
 
-const uuid = z.uuid();
-
 /**
  * A path id that is not a UUID names nothing: 404, as an unknown id does. An id is answered in its
  * canonical lower case, whatever case the path wrote it in (QA round 43a F9: a trigger's answer
@@ -57,7 +56,7 @@ const uuid = z.uuid();
  */
 function id(ctx: RouteContext, name: 'job_id' | 'run_id'): string {
   const v = ctx.params[name] ?? '';
-  if (!uuid.safeParse(v).success) throw new NotFoundError(name === 'job_id' ? 'job' : 'run', v);
+  if (!isUuid(v)) throw new NotFoundError(name === 'job_id' ? 'job' : 'run', v);
   return v.toLowerCase();
 }
 

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { NotFoundError } from '@sluice/core';
 import { DagCache, errorSummary, type PrismaClient } from '@sluice/db';
 import { FailureStreak, type Logger } from '@sluice/logging';
 import { uiDistDir } from '@sluice/ui/dist-dir';
 import { LIVE_HEARTBEAT_MS, type LiveEventType, type LiveEvents } from '@sluice/ui/events';
-import { LOG_PAGE_LINES, parseRequest, queriedTry } from '@sluice/core/contract';
+import { isUuid, LOG_PAGE_LINES, parseRequest, queriedTry } from '@sluice/core/contract';
 import { redisConnected, type Pingable } from '../health/readiness.ts';
 import { refuseQueryMisuse } from '../http/create-http-app.ts';
 import { DevSession } from './dev-session.ts';
@@ -24,8 +24,6 @@ export type UiAuthSettings =
   | { mode: 'dev'; devToken: string; publicUrl: string }
   | { mode: 'oidc'; issuer: string; clientId: string; audience?: string | undefined; scope?: string | undefined }
   | { mode: 'none' };
-
-const uuid = z.uuid();
 
 export interface UiRouterDeps {
   prisma: PrismaClient;
@@ -289,7 +287,7 @@ export function createUiRouter(deps: UiRouterDeps): UiRouter {
   // below (QA round 52a O6: `/jobs/abc` answered 200, and the page then said the job was not found).
   router.get(['/jobs/:job_id', '/runs/:run_id', '/runs/:run_id/tasks/:task_id'], (req: Request, res: Response, next: NextFunction) => {
     const ids = [req.params['job_id'], req.params['run_id']].filter((v) => v !== undefined);
-    if (ids.every((v) => uuid.safeParse(v).success)) sendPage(200)(req, res, next);
+    if (ids.every((v) => typeof v === 'string' && isUuid(v))) sendPage(200)(req, res, next);
     else next();
   });
   // Any other path a browser opens gets the app's "nothing lives here" page as a 404 (QA round 50b

@@ -1,6 +1,7 @@
 export { formatIssuePath, fieldIssues, parseRequest } from './parse-request.ts';
 export { icebergNamespace } from './iceberg-namespace.ts';
 export { text } from './text.ts';
+export { isUuid } from './ids.ts';
 export {
   columnTransformationInput,
   columnTransformationView,
