@@ -12,8 +12,10 @@ for (const [artifact, script] of [
 ]) {
   if (upToDate(artifact)) continue;
   process.stderr.write(`${artifact.what} was not made from this checkout's sources (an update whose install had nothing to install?): making it again\n`);
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts', script)], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  // What the tool says is shown only when it fails (Prisma's generate speaks on stderr as it works).
+  const result = spawnSync(process.execPath, [path.join(root, 'scripts', script)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (result.status !== 0) {
+    process.stderr.write(`${result.stdout}${result.stderr}`);
     process.stderr.write(`making ${artifact.what} failed (exit ${result.status ?? 'by signal'}): run \`pnpm install --force\`\n`);
     process.exit(1);
   }

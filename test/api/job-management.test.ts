@@ -666,8 +666,9 @@ describe('runs and tasks', () => {
     assert.equal(cleared.status, 200, cleared.text);
     const after = cleared.body.tasks.find((x: { task_id: string }) => x.task_id === 'extract');
     assert.ok(['queued', 'scheduled'].includes(after.state), after.state);
-    // The cleared try is kept among the earlier ones, with its times (the task's own are reset).
-    assert.deepEqual(after.earlier_tries, [{ try_number: 1, state: 'failed', started_at: before.started_at, ended_at: before.ended_at, counted: true }]);
+    // The cleared try is kept among the earlier ones, with its times and its error (the task's own are reset).
+    assert.deepEqual(after.earlier_tries, [{ try_number: 1, state: 'failed', started_at: before.started_at, ended_at: before.ended_at, counted: true, error: 'source unreachable' }]);
+    assert.equal(after.error, null);
     assert.equal(after.started_at, null);
     // The cleared task's next try, as a runner would take it: tries 1 and 2 exist, 3 does not.
     await api.db.prisma.taskInstance.update({ where: { id: ti.id }, data: { rows: 5, bytes: 100 } }); // try 1's counts

@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { lostTryError } from '@sluice/core/states';
 import type { TaskHandlers } from '@sluice/runner';
 import { putTestConnectorOnPath } from '../connectors/support.ts';
 import { readWithPyIceberg } from '../iceberg/pyiceberg.ts';
@@ -33,10 +34,23 @@ function loseFirstArchiveAfterItsWork(h: TaskHandlers): TaskHandlers {
   };
 }
 
+/** Set to a job's id: the next first try of its extract fails as a try declared lost does, with the error recovery gives it. */
+let loseNextExtractOf: string | null = null;
+function loseFirstExtract(h: TaskHandlers): TaskHandlers {
+  return {
+    ...h,
+    extract: async (ctx) => {
+      if (ctx.job.id !== loseNextExtractOf || ctx.task.tryNumber > 1) return h.extract(ctx);
+      loseNextExtractOf = null;
+      throw new Error(lostTryError('runner-killed-by-test', new Date()));
+    },
+  };
+}
+
 let stack: SluiceStack;
 before(async () => {
   putTestConnectorOnPath();
-  stack = await startSluiceStack({ storage: 's3', connectorsDir: path.join(testEnv.tmpDir, 'connectors-resume'), wrapHandlers: loseFirstArchiveAfterItsWork });
+  stack = await startSluiceStack({ storage: 's3', connectorsDir: path.join(testEnv.tmpDir, 'connectors-resume'), wrapHandlers: (h) => loseFirstExtract(loseFirstArchiveAfterItsWork(h)) });
 });
 after(async () => {
   await stack.close();
@@ -339,4 +353,35 @@ test('a failed or cancelled extract shows the records its log says it read, not 
   });
   // The try's last counts are written once its connector has stopped, after that line.
   await until(`the extract's rows to be the ${said} its log says`, async () => (await extractOf())?.rows === said);
+});
+
+test("an extract's retry after a try lost with its runner does not discover the source again: the loss was not the catalog's (QA round 53a F3)", { timeout: 180_000 }, async () => {
+  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
+    name: 'extract lost',
+    source_name: 'source-sluice-test',
+    source_config: { records: 10 },
+    schema_name: 'e2e_resume_lost',
+    mode: 'append',
+    streams: ['users'],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const job = created.body.job_id;
+  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'extract' }, data: { retries: 2, retryDelayMs: 200, maxRetryDelayMs: 200 } });
+  // The first run discovers and stores the catalog.
+  assert.equal((await trigger(job)).state, 'success');
+  // The second run's first try is lost; its retry reads with the stored catalog.
+  loseNextExtractOf = job;
+  const run = await trigger(job);
+  assert.equal(loseNextExtractOf, null, 'the first try was lost');
+  assert.equal(run.state, 'success', JSON.stringify(run.tasks.map((x) => [x.task_id, x.try_number, x.error])));
+  assert.equal(task(run, 'extract')?.try_number, 2);
+  const retry = await extractLog(run.run_id, 2);
+  // Before: "discovering the source again: this extract's try 1 failed (…), and a catalog older than the source can be why".
+  assert.doesNotMatch(retry, /discovering the source again/);
+  assert.match(retry, /try 2 of \d+ started on runner/, 'the retry ran and logged');
+  // The lost try keeps its error among the earlier tries.
+  const view = await stack.api<{ tasks: { task_id: string; earlier_tries: { try_number: number; error: string | null }[] }[] }>('GET', `/api/runs/${run.run_id}`);
+  const earlier = view.body.tasks.find((x) => x.task_id === 'extract')?.earlier_tries;
+  assert.equal(earlier?.length, 1);
+  assert.match(earlier?.[0]?.error ?? '', /^runner runner-killed-by-test stopped heart-beating .*; the try is presumed lost$/);
 });

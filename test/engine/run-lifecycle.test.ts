@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NonRetryableTaskError, ServiceUnavailableError, UnclearableTaskError } from '@sluice/core';
 import { IncompatibleSchemaError } from '@sluice/iceberg';
 import { ingestionDag, validateDag } from '@sluice/core/dag';
+import { isLostTryError } from '@sluice/core/states';
 import { sqlTransaction } from '@sluice/db';
 import { createMemoryLogger } from '@sluice/logging';
 import { writeJobDag } from '@sluice/engine';
@@ -118,8 +119,10 @@ describe('run lifecycle', () => {
     assert.deepEqual(failLogs.map((l) => l.tryNumber), [1, 2]);
     assert.match(failLogs[0]?.message ?? '', /^try 1 of \d+ failed, and is retried: .*flaky 1/);
     // The tries before the latest keep their times (QA round 28: the timeline showed the latest only).
-    const earlier = t.earlierTries as { try_number: number; state: string; started_at: string; ended_at: string }[];
+    const earlier = t.earlierTries as { try_number: number; state: string; started_at: string; ended_at: string; error: string | null }[];
     assert.deepEqual(earlier.map((e) => [e.try_number, e.state]), [[1, 'failed'], [2, 'failed']]);
+    // Each with its own error (QA round 53a F3: none was kept).
+    assert.deepEqual(earlier.map((e) => e.error), ['flaky 1', 'flaky 2']);
     const times = earlier.flatMap((e) => [Date.parse(e.started_at), Date.parse(e.ended_at)]);
     times.push(t.startedAt?.getTime() ?? NaN);
     assert.deepEqual([...times].sort((a, b) => a - b), times, 'each try starts after the one before it ended');
@@ -414,6 +417,9 @@ describe('run lifecycle', () => {
       (cancelled.earlierTries as { try_number: number; state: string; started_at: string }[]).map((t) => [t.try_number, t.state, new Date(t.started_at).getTime()]),
       [[1, 'failed', waiting.startedAt?.getTime()]],
     );
+    // The lost try keeps its own error, which says it was lost.
+    const [lostTry] = cancelled.earlierTries as { error: string | null }[];
+    assert.ok(isLostTryError(lostTry?.error ?? null), lostTry?.error ?? 'no error kept');
     // A clear runs try 2 and records try 1 once, as failed.
     await h.engine.clearTask(runId, 'stage', 0);
     const cleared = await h.prisma.taskInstance.findUniqueOrThrow({ where: { id: stage.id } });

@@ -30,6 +30,7 @@ import {
   type InstanceRef,
 } from '@sluice/core/dag';
 import {
+  lostTryError,
   runOutcome,
   runStatesLeadingTo,
   taskStatesLeadingTo,
@@ -613,7 +614,7 @@ export class StateStore {
         UPDATE task_instances ti
         SET state = 'cancelled', ended_at = ${now}, next_retry_at = NULL, updated_at = ${now},
             earlier_tries = CASE WHEN was.state <> 'running' AND was.started_at IS NOT NULL
-              THEN sluice_with_try(was.earlier_tries, was.try_number, 'failed', was.started_at, was.ended_at, NOT was.try_uncharged) ELSE was.earlier_tries END,
+              THEN sluice_with_try(was.earlier_tries, was.try_number, 'failed', was.started_at, was.ended_at, NOT was.try_uncharged, was.error) ELSE was.earlier_tries END,
             try_uncharged = false,
             started_at = CASE WHEN was.state <> 'running' THEN NULL ELSE was.started_at END,
             error = CASE WHEN was.state <> 'running' AND was.started_at IS NOT NULL
@@ -701,7 +702,7 @@ export class StateStore {
         UPDATE task_instances
         SET state = 'scheduled', max_tries = ${t.tryNumber + retries + 1}::int, error = NULL, clearable = true, started_at = NULL, ended_at = NULL,
             next_retry_at = NULL, queued_at = NULL, updated_at = ${new Date()},
-            earlier_tries = sluice_with_try(earlier_tries, try_number, state::text, started_at, ended_at, NOT try_uncharged), try_uncharged = false
+            earlier_tries = sluice_with_try(earlier_tries, try_number, state::text, started_at, ended_at, NOT try_uncharged, error), try_uncharged = false
         WHERE id = ${t.id}::uuid AND state = ${t.state}::text::"TaskState"`;
     }
     if (run.state === 'running') return this.#evaluateRuns(sql, [{ run, rows: undefined }]);
@@ -777,7 +778,7 @@ export class StateStore {
             -- the counts are the new try's own, from 0 (QA round 28: a retry's count started from the lost try's)
             rows = 0, bytes = 0,
             -- the try before this one did not succeed (a success is cleared before it runs again); a lost one ended at its last sign of life
-            earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at), NOT ti.try_uncharged),
+            earlier_tries = sluice_with_try(ti.earlier_tries, ti.try_number, 'failed', ti.started_at, COALESCE(ti.ended_at, ti.heartbeat_at), NOT ti.try_uncharged, ti.error),
             try_uncharged = false
         FROM dag_runs r,
              unnest(${refs.map((t) => t.instanceId)}::uuid[], ${refs.map((t) => t.tryNumber - 1)}::int[], ${refs.map((t) => t.runnerId)}::text[])
@@ -1071,7 +1072,7 @@ export class StateStore {
         outcome: {
           kind: 'failed',
           retryable: true,
-          error: `runner ${inst.runner_id} stopped heart-beating (last beat ${inst.heartbeat_at?.toISOString() ?? 'never'}); the try is presumed lost`,
+          error: lostTryError(inst.runner_id, inst.heartbeat_at),
         },
       },
     ]);

@@ -87,6 +87,8 @@ const storedEarlierTries = z.array(
     ended_at: z.string().nullable(),
     // Absent from tries recorded before it was (each counted then).
     counted: z.boolean().default(true),
+    // Absent from tries recorded before it was kept.
+    error: z.string().nullable().default(null),
   }),
 );
 
@@ -97,6 +99,7 @@ function earlierTriesView(stored: unknown): EarlierTryView[] {
     started_at: new Date(t.started_at).toISOString(),
     ended_at: t.ended_at === null ? null : new Date(t.ended_at).toISOString(),
     counted: t.counted,
+    error: t.error,
   }));
 }
 

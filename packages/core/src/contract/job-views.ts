@@ -129,6 +129,7 @@ export const earlierTryView = z
     counted: z
       .boolean()
       .describe("false for a try cut short by its runner's graceful stop (a deploy, a restart): retried at once, it does not count against the task's tries (max_tries grew by one)"),
+    error: z.string().nullable().describe("the try's error (as the task's `error` was while this try was the latest); null for a try that had none, or one recorded before Sluice kept it"),
   })
   .meta({ id: 'EarlierTry' });
 export type EarlierTryView = z.output<typeof earlierTryView>;

@@ -2,6 +2,7 @@ import { airbyteCatalogSchema, resolveConnector, runExtract, type AirbyteCatalog
 import { z } from 'zod';
 import { nulPath } from '@sluice/core/json';
 import { NonRetryableTaskError } from '@sluice/core';
+import { isLostTryError } from '@sluice/core/states';
 import { columnsFromJsonSchema, columnsNoStreamHas, encryptedCursors, tableNameCollision } from '@sluice/core/pipeline';
 import { findSecretPaths, undeclaredConfigKeys } from '@sluice/core/secrets';
 import { openSourceConfig, sealSourceConfig, type MasterKeyring } from '@sluice/crypto';
@@ -116,19 +117,20 @@ async function reasonToDiscoverAgain(ctx: TaskContext, catalogAt: Date | null): 
 }
 
 /**
- * This extract's latest earlier try, when it failed (a try cut short by a graceful stop does not
- * count) and started after the catalog was discovered, so read with it. A source that stopped
- * offering a stream of a job that reads all of them fails such a try (the stream gets no status):
- * its retry discovers, and reads the streams offered now (QA round 49b O1: four tries, then the run
- * failed, and only the next run discovered).
+ * This extract's latest earlier try, when it failed and started after the catalog was discovered,
+ * so read with it. A source that stopped offering a stream of a job that reads all of them fails
+ * such a try (the stream gets no status): its retry discovers, and reads the streams offered now (QA
+ * round 49b O1: four tries, then the run failed, and only the next run discovered). A try cut short
+ * by a graceful stop, or lost with its runner, met nothing of the source's: not one (QA round 53a F3).
  */
 async function previousTryFailedSince(ctx: TaskContext, catalogAt: Date): Promise<{ try_number: number; started_at: Date } | null> {
-  const [latest] = await ctx.prisma.$queryRaw<{ try_number: number; state: string; counted: boolean | null; started_at: Date }[]>`
-    SELECT (t->>'try_number')::int AS try_number, t->>'state' AS state, (t->>'counted')::boolean AS counted, (t->>'started_at')::timestamptz AS started_at
+  const [latest] = await ctx.prisma.$queryRaw<{ try_number: number; state: string; counted: boolean | null; started_at: Date; error: string | null }[]>`
+    SELECT (t->>'try_number')::int AS try_number, t->>'state' AS state, (t->>'counted')::boolean AS counted, (t->>'started_at')::timestamptz AS started_at, t->>'error' AS error
       FROM task_instances ti, jsonb_array_elements(ti.earlier_tries) t
      WHERE ti.id = ${ctx.task.instanceId}::uuid
      ORDER BY (t->>'try_number')::int DESC LIMIT 1`;
-  return latest !== undefined && latest.state === 'failed' && latest.counted !== false && latest.started_at > catalogAt ? latest : null;
+  if (latest === undefined || latest.state !== 'failed' || latest.counted === false || isLostTryError(latest.error)) return null;
+  return latest.started_at > catalogAt ? latest : null;
 }
 
 /**

@@ -240,7 +240,12 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           times in {browserTimeZone()}
         </span>
       </div>
-      {task?.error ? (
+      {/* An earlier try's own error; the latest's, said as such, for a try recorded without one. */}
+      {earlier?.error ? (
+        <pre className="error-text" data-testid="task-error">
+          {earlier.error}
+        </pre>
+      ) : task?.error ? (
         <pre className="error-text" data-testid="task-error">
           {tryNumber === task.try_number || task.try_number === 0 ? task.error : `Try ${task.try_number} (the latest): ${task.error}`}
         </pre>

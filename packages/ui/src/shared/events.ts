@@ -112,6 +112,8 @@ export interface LiveEarlierTry {
   ended_at: string | null;
   /** false: cut short by its runner's graceful stop, retried at once and not counted against the tries. */
   counted: boolean;
+  /** The try's error; null when it had none, or it was recorded before Sluice kept it. */
+  error: string | null;
 }
 
 export interface LiveTask extends LiveTaskMark {
