@@ -295,6 +295,10 @@ for (const kind of ['file', 's3'] as const) {
         [5, 'decimal(9, 2)', '1.5::DECIMAL(9,2)'],
         [6, 'date', "DATE '2024-01-02'"],
         [7, 'timestamptz', "TIMESTAMPTZ '2024-01-02 03:04:05+00'"],
+        // A whole double reads as the number's text, as the source's JSON wrote it (QA round 54a F2: "42.0").
+        [8, 'double', '42::DOUBLE'],
+        [9, 'float', '-7::FLOAT'],
+        [10, 'double', '1e20::DOUBLE'],
       ];
       for (const [id, type, v] of typed) {
         const file = await h.parquet(`t${id}.parquet`, `SELECT ${id}::BIGINT AS id, ${v} AS v`);
@@ -308,19 +312,19 @@ for (const kind of ['file', 's3'] as const) {
       ]);
       assert.deepEqual(
         [...view.rows].sort((a, b) => Number(a['id']) - Number(b['id'])).map((r) => r['v']),
-        ['yes', 'true', '12', '1.5', '1.50', '2024-01-02', '2024-01-02 03:04:05+00'],
+        ['yes', 'true', '12', '1.5', '1.50', '2024-01-02', '2024-01-02 03:04:05+00', '42', '-7', '1e+20'],
       );
       // Bytes are no text: still refused.
       await assert.rejects(
-        table.append({ format: 'ndjson', files: [await h.ndjson('t8.ndjson', [{ id: 8, v: null }])], columns: [{ name: 'id', type: 'long' }, { name: 'v', type: 'binary' }] }),
+        table.append({ format: 'ndjson', files: [await h.ndjson('t11.ndjson', [{ id: 11, v: null }])], columns: [{ name: 'id', type: 'long' }, { name: 'v', type: 'binary' }] }),
         /column "v" has type string in the table but binary in the data/,
       );
       // An overwrite replaces every row: the column becomes the data's type.
-      const over = await table.overwrite({ format: 'ndjson', files: [await h.ndjson('t9.ndjson', [{ id: 9, v: false }])], columns: [{ name: 'id', type: 'long' }, { name: 'v', type: 'boolean' }] });
+      const over = await table.overwrite({ format: 'ndjson', files: [await h.ndjson('t12.ndjson', [{ id: 12, v: false }])], columns: [{ name: 'id', type: 'long' }, { name: 'v', type: 'boolean' }] });
       assert.equal(over.schemaChanged, true);
       const replaced = await h.read('evo', 'text');
       assert.equal(replaced.schema.find((f) => f.name === 'v')?.type, 'boolean');
-      assert.deepEqual(replaced.rows, [{ id: 9, v: false }]);
+      assert.deepEqual(replaced.rows, [{ id: 12, v: false }]);
     });
 
     test('a new column named as a table column but for case is refused, by an append and a merge, and commits nothing (QA round 27)', async () => {

@@ -78,13 +78,20 @@ const TARGET_FILE_SIZE = '512MB';
  * as JSON text) load without DuckDB's type guessing.
  */
 export function inputRelation(input: WriteInput, fields: IcebergField[]): string {
-  const present = new Set(input.columns.map((c) => c.name));
+  const inputTypes = new Map(input.columns.map((c) => [c.name, c.type]));
   const select = fields
     .map((f) => {
       const type = duckdbType(f.type);
-      return present.has(f.name)
-        ? `CAST(${quoteIdent(f.name)} AS ${type}) AS ${quoteIdent(f.name)}`
-        : `CAST(NULL AS ${type}) AS ${quoteIdent(f.name)}`;
+      const from = inputTypes.get(f.name);
+      if (from === undefined) return `CAST(NULL AS ${type}) AS ${quoteIdent(f.name)}`;
+      const column = quoteIdent(f.name);
+      // A typed file's float or double written to a string column reads as the number's JSON text
+      // (`42`, `1.5`), not DuckDB's `42.0` (QA round 54a F2: a CSV's 42 in a column of names became
+      // "42.0"); NDJSON values are read as their text already.
+      if (input.format === 'parquet' && f.type === 'string' && (from === 'double' || from === 'float')) {
+        return `CASE WHEN isfinite(${column}) AND ${column} = trunc(${column}) AND abs(${column}) < 1e15 THEN CAST(CAST(${column} AS BIGINT) AS VARCHAR) ELSE CAST(${column} AS VARCHAR) END AS ${column}`;
+      }
+      return `CAST(${column} AS ${type}) AS ${column}`;
     })
     .join(', ');
   if (input.format === 'parquet') {
