@@ -157,11 +157,11 @@ describe('rejected against the spec and the catalog', () => {
       /merge: stream "users" would be merged on its primary key column "id" \(no merge keys are given\), which column_transformations\[1\] drops: give merge keys or keep the column/,
     ],
     ['a transformation on a column the stream lacks', { column_transformations: [{ column: 'phone', stream: 'users', new_name: 'tel' }] }, /column_transformations\[0\]\.column: stream "users" has no column "phone"/],
-    ['a rename onto an existing column', { column_transformations: [{ column: 'email', stream: 'users', new_name: 'name' }] }, /would both be named "name"/],
+    ['a rename onto an existing column', { column_transformations: [{ column: 'email', stream: 'users', new_name: 'name' }] }, /column_transformations\[0\]\.new_name: stream "users": columns "name" and "email" would both be named "name"/],
     [
       'a rename onto an existing column in another case',
       { column_transformations: [{ column: 'email', stream: 'users', new_name: 'NAME' }] },
-      /column_transformations: stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark/,
+      /column_transformations\[0\]\.new_name: stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark/,
     ],
     [
       'a transformation without a stream on a column no selected stream has (an encryption typo)',

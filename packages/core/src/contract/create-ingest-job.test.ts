@@ -69,6 +69,12 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
   ['bad target_type', { ...base, column_transformations: [{ column: 'a', transformation_type: 'cast', target_type: 'varchar' }] }, /^column_transformations\[0\]\.target_type: /],
   ['duplicate target', { ...base, column_transformations: [{ column: 'a', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'x' }] }, /^column_transformations\[1\]\.new_name: duplicate target column "x" in stream "s"/],
   ['rename onto a renamed column', { ...base, column_transformations: [{ column: 'a', new_name: 'b' }, { column: 'b', transformation_type: 'cast', target_type: 'long' }] }, /^column_transformations\[1\]\.column: duplicate target column "b"/],
+  // QA round 54a F3: the entry names the column by its new name, and is told to name its source one.
+  [
+    'encrypting a renamed column by its new name',
+    { ...base, column_transformations: [{ column: 'email', new_name: 'mail' }, { column: 'mail', encryption_key_name: 'pii' }] },
+    /^column_transformations\[1\]\.column: duplicate target column "mail" in every stream: column "email" \(column_transformations\[0\]\) is also named "mail"\. Transformations name the source's columns: to encrypt the column renamed to "mail", give "column": "email" here \(a rename and another change of one column both apply\)$/,
+  ],
   [
     'targets that differ only in case',
     { ...base, column_transformations: [{ column: 'a', stream: 's', new_name: 'x' }, { column: 'b', stream: 's', new_name: 'X' }] },

@@ -230,6 +230,12 @@ export function parseCreateIngestJob(input: unknown): IngestJobSpec {
   };
 }
 
+/** What a transformation that renames nothing does to its column, in a word. */
+function transformationVerb(t: ColumnTransformation): string {
+  if (t.encryptionKeyName !== null) return 'encrypt';
+  return t.castTo !== null ? 'cast' : 'change';
+}
+
 function transformationIssues(ts: readonly ColumnTransformation[], streams: readonly string[], metadata: boolean): FieldIssue[] {
   const issues: FieldIssue[] = [];
   ts.forEach((t, i) => {
@@ -280,11 +286,17 @@ function transformationIssues(ts: readonly ColumnTransformation[], streams: read
         const key = `target:${i}`;
         if (!reported.has(key)) {
           reported.add(key);
+          // An entry naming a column by the new name another gives (QA round 54a F3: "column": "mail"
+          // to encrypt what [0] renames from "email" to "mail") is told that entries name source columns.
+          const byNewName = t.newName === null && !renamed.has(t.column) && prev.target.toLowerCase() === t.column.toLowerCase();
           issues.push({
             path: `column_transformations[${i}]${t.newName !== null ? '.new_name' : '.column'}`,
             message:
               `duplicate target column "${target}" ${where}: column "${prev.column}" (column_transformations[${prev.i}]) is also named "${prev.target}"` +
-              (prev.target === target ? '' : ' (DuckDB, Trino and Spark ignore the case of column names)'),
+              (prev.target === target ? '' : ' (DuckDB, Trino and Spark ignore the case of column names)') +
+              (byNewName
+                ? `. Transformations name the source's columns: to ${transformationVerb(t)} the column renamed to "${prev.target}", give "column": ${JSON.stringify(prev.column)} here (a rename and another change of one column both apply)`
+                : ''),
           });
         }
       } else if (!prev) {

@@ -59,10 +59,17 @@ test('a column the named stream lacks fails with the column, the stream and its 
   );
 });
 
-test('two columns renamed onto one name fail', () => {
+test('two columns renamed onto one name fail, naming the later rename', () => {
   assert.throws(
     () => planStreamColumns('users', ['id', 'email', 'mail'], [t({ column: 'email', newName: 'mail' })]),
-    /columns "email" and "mail" would both be named "mail"|columns "mail" and "email" would both be named "mail"/,
+    (err: unknown) =>
+      err instanceof ValidationError &&
+      err.issues[0]?.path === 'column_transformations[0].new_name' &&
+      /columns "email" and "mail" would both be named "mail"|columns "mail" and "email" would both be named "mail"/.test(err.message),
+  );
+  assert.throws(
+    () => planStreamColumns('users', ['id', 'a', 'b'], [t({ column: 'a', newName: 'x' }), t({ column: 'id', encryptionKeyName: 'pii' }), t({ column: 'b', newName: 'x' })]),
+    (err: unknown) => err instanceof ValidationError && err.issues[0]?.path === 'column_transformations[2].new_name',
   );
 });
 
@@ -72,7 +79,8 @@ test('a rename onto an existing name in another case fails as a clash: DuckDB, T
     (err: unknown) =>
       err instanceof ValidationError &&
       err.issues.length === 1 &&
-      err.issues[0]?.path === 'column_transformations' &&
+      // The entry whose rename clashes is named (QA round 54a F4: none was).
+      err.issues[0]?.path === 'column_transformations[0].new_name' &&
       err.issues[0].message ===
         'stream "users": columns "name" and "email" would be named "name" and "NAME", one name to DuckDB, Trino and Spark, which ignore the case of column names',
   );

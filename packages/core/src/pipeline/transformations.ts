@@ -118,8 +118,10 @@ export function planStreamColumns(stream: string, columns: readonly string[], tr
   for (const p of kept) {
     const other = seen.get(p.target.toLowerCase());
     if (other !== undefined) {
+      // The entry whose rename made the clash, the later one when both renamed (QA round 54a F4: none was named).
+      const renaming = applying.filter(({ t }) => t.newName !== null && (t.column === p.source || t.column === other.source)).at(-1);
       issues.push({
-        path: 'column_transformations',
+        path: renaming === undefined ? 'column_transformations' : `column_transformations[${renaming.i}].new_name`,
         message:
           other.target === p.target
             ? `stream "${stream}": columns "${other.source}" and "${p.source}" would both be named "${p.target}"`
