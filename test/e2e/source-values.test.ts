@@ -257,7 +257,7 @@ test("an encrypted column's doc names a plaintext type every row reads as: a cha
   // Before: loaded, and the doc said string while the rows before decrypted to 1 and 2.
   assertLoadFailedOnce(
     await runJob(longJob),
-    /^column "id" of values_enctype\.users is encrypted from long values, as its doc tells readers, and this run's are string: the rows before would not read as the new type .* To load it while its values read as long values, cast "id" to long .*; otherwise load into a new table, or overwrite this one \(mode overwrite replaces every row\): delete this job/,
+    /^column "id" of values_enctype\.users is encrypted from long values, as its doc tells readers, and this run's are string: the rows before would not read as the new type .* If its values still read as long values, cast "id" to long .*, which fails the task on any value that does not .*; otherwise load into a new table, or overwrite this one \(mode overwrite replaces every row\): delete this job/,
   );
   // From strings to whole numbers: their text is a string, which the rows before are too; the doc stays string.
   const fromString = path.join(testEnv.tmpDir, `source-enctype-string-${Date.now()}.json`);

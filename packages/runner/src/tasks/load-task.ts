@@ -366,10 +366,13 @@ function encryptedColumnsStayingString(table: IcebergTable, name: string, tm: Tr
       kept.add(c.name);
       continue;
     }
+    // The cast is advice for values that still read as the type, said as such: the load cannot look
+    // at the plaintext, as it does for an unencrypted column (QA round 54a F1: "high" for a double).
     throw new NonRetryableTaskError(
       `column "${c.name}" of ${name} is encrypted from ${before} values, as its doc tells readers, and this run's are ${c.plaintextType}: ` +
-        `the rows before would not read as the new type (an unencrypted column fails on its type the same way). To load it while its values read as ${before} values, ` +
-        `cast "${c.name}" to ${before} with a column transformation (transformation_type "cast", target_type "${before}"); otherwise load into a new table, ` +
+        `the rows before would not read as the new type (an unencrypted column fails on its type the same way). If its values still read as ${before} values, ` +
+        `cast "${c.name}" to ${before} with a column transformation (transformation_type "cast", target_type "${before}"), which fails the task on any value that does not ` +
+        `(this load sees only their ciphertext, so it cannot tell); otherwise load into a new table, ` +
         `or overwrite this one (mode overwrite replaces every row): ${RECREATE_FOR}`,
     );
   }
