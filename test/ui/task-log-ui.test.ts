@@ -202,4 +202,30 @@ describe('task log of 40,000 lines', { skip: unavailable ?? false }, () => {
     assert.ok(text.some((l) => l.endsWith(' WARN  tail line while at the end')));
     await context.close();
   });
+
+  test("a finished try's long log opens at its end, where it succeeded or failed (QA round 54b F1: at the top of its last page, 5,000 lines above)", async () => {
+    const created = await stack.api('POST', '/api/airbyte/ingest', stack.devToken, jobBody({ name: 'finished long log' }));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const runId = (await stack.api('POST', `/api/airbyte/ingest/${created.body.job_id as string}/runs`, stack.devToken, {})).body.run_id as string;
+    const extract = await until('extract to succeed', () => stack.db.prisma.taskInstance.findFirst({ where: { runId, taskId: 'extract', state: 'success' } }));
+    // 7,000 lines before the try's own last ones, as a connector that logged much would leave them.
+    const last = await stack.db.prisma.taskLog.findFirstOrThrow({ where: { taskInstanceId: extract.id, tryNumber: 1 }, orderBy: { id: 'desc' } });
+    await stack.db.prisma.taskLog.createMany({
+      data: Array.from({ length: 7000 }, (_, i) => ({ taskInstanceId: extract.id, tryNumber: 1, level: 'info', message: `finished line ${i + 1}`, ts: new Date(last.ts.getTime() - 7000 + i) })),
+    });
+    await stack.db.prisma.taskLog.create({ data: { taskInstanceId: extract.id, tryNumber: 1, level: 'info', message: 'the last line of the try', ts: new Date(last.ts.getTime() + 1) } });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+    const log = page.getByTestId('task-log');
+    await page.getByTestId('log-earlier').waitFor();
+    await log.getByText('the last line of the try', { exact: true }).waitFor();
+    const at = await until('the log to be at its end', async () => {
+      const p = await logPlace(page);
+      return p.scrollHeight - p.scrollTop - p.clientHeight <= 18 ? p : null;
+    }, 10_000);
+    assert.ok(at.scrollTop > 0, 'the view is not at the top of the page of lines');
+    await shot(page, 'log-04-finished-long-log-at-end');
+    await context.close();
+  });
 });

@@ -58,7 +58,7 @@ const NO_LINES: readonly LogLine[] = [];
 /** Task states after which no try starts unless the task is cleared. */
 const ENDED = new Set(['success', 'failed', 'upstream_failed', 'skipped', 'cancelled']);
 
-/** A task's log, one try at a time; the current try follows live while the task runs. */
+/** A task's log, one try at a time, opened at its end (with Follow); the current try follows live while the task runs. */
 export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }): ReactNode {
   const { api, auth } = useApp();
   const { location, navigate } = useRouter();
@@ -255,7 +255,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
         key={`${runId}/${taskId}/${mapIndex}/${tryNumber}`}
         lines={shown ?? NO_LINES}
         first={omitted}
-        follow={follow && task?.state === 'running'}
+        follow={follow}
         label={`Log of ${label}, try ${tryNumber}`}
         head={
           <>
