@@ -559,6 +559,15 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByText(/try 99 of task load\[1\] not found/).waitFor({ timeout: 15_000 });
     assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 99 has not run · the latest is try 2 of \d+$/);
     assert.equal(await page.locator('.page-head .state-badge').count(), 0);
+    // A per-stream task's path without map_index is its first stream's log, as the API reads it
+    // (QA round 54b F2: the page looked for an unmapped instance, and showed try 1 as "not available").
+    await page.goto(`${stack.url}/runs/${runId}/tasks/load?try=1`);
+    await until('the page to name the first stream', async () => new URL(page.url()).search === '?map_index=0&try=1');
+    await page.getByRole('heading', { name: /^Log: load · / }).waitFor({ timeout: 15_000 });
+    await page.getByTestId('log-download').waitFor({ timeout: 15_000 });
+    await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
+    await page.getByRole('heading', { name: 'Log: extract' }).waitFor({ timeout: 15_000 });
+    assert.equal(new URL(page.url()).search, '', 'an unmapped task keeps its path');
     await page.close();
   });
 

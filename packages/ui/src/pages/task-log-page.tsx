@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
-import type { LogLine, TaskLog } from '../api/types.ts';
+import type { LogLine, Run, TaskLog } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
 import { useRetryRead } from '../api/retry-read.ts';
 import { useApp } from '../app-context.ts';
@@ -81,6 +81,27 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const [downloading, setDownloading] = useState(false);
   /** Why the shown try's download failed; gone when another try is shown. */
   const [downloadError, setDownloadError] = useState<string | null>(null);
+
+  // A path without map_index names a per-stream task's first stream, as the API reads it (QA round
+  // 54b F2: the page looked for an instance -1, which a mapped task has not, and showed try 1 as
+  // "not available"): the page goes to that stream's log, the try asked for kept.
+  const mapIndexGiven = location.search.has('map_index');
+  useEffect(() => {
+    if (mapIndexGiven) return;
+    let current = true;
+    api
+      .get<Run>(`/api/runs/${encodeURIComponent(runId)}`)
+      .then((r) => {
+        const indexes = r.tasks.filter((t) => t.task_id === taskId).map((t) => t.map_index);
+        if (!current || indexes.length === 0 || indexes.includes(-1)) return;
+        navigate(taskLogPath(runId, taskId, Math.min(...indexes), askedTry === null ? undefined : Number(askedTry)), { replace: true });
+      })
+      // The page's own reads say what is wrong (a run or task not found, the API away).
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, [api, navigate, runId, taskId, askedTry, mapIndexGiven]);
 
   const task = run?.tasks.find((t) => t.task_id === taskId && t.map_index === mapIndex) ?? null;
   const tryNumber = askedTry !== null ? Number(askedTry) : Math.max(1, task?.try_number ?? 1);
