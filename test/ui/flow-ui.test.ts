@@ -568,6 +568,22 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByText(/try 99 of task load\[1\] not found/).waitFor({ timeout: 15_000 });
     assert.match((await page.getByTestId('try-facts').textContent()) ?? '', /^try 99 has not run · the latest is try 2 of \d+$/);
     assert.equal(await page.locator('.page-head .state-badge').count(), 0);
+    // A clear dialog open while another viewer's clear re-ran the task, and its new try failed again:
+    // the dialog says so and offers no clear of a failure it was not opened for (QA round 54b F5: a
+    // confirm re-ran the task once more, saying nothing).
+    await page.goto(`${stack.url}/runs/${runId}`);
+    const errorsAgain = page.locator('section[aria-labelledby="errors-h"]');
+    await errorsAgain.locator('li[data-task="load"][data-map-index="1"]').getByRole('button', { name: 'clear and re-run load · orders', exact: true }).click();
+    const dialogAgain = page.getByRole('dialog', { name: 'Clear load · orders and re-run it?' });
+    await dialogAgain.waitFor();
+    assert.equal((await stack.api('POST', `/api/runs/${runId}/tasks/load/clear?map_index=1`, stack.devToken, {})).status, 200);
+    await dialogAgain.getByTestId('dialog-refused').waitFor({ timeout: 15_000 });
+    assert.match((await dialogAgain.getByTestId('dialog-refused').textContent()) ?? '', /^(load · orders can no longer be cleared: it is (scheduled|queued|running) now\.|load · orders was cleared meanwhile and ran again: its try 3 is failed now\. Look at that try before you clear it again\.)$/);
+    await until('the dialog to say the task ran again', async () =>
+      /^load · orders was cleared meanwhile and ran again: its try 3 is failed now\./.test((await dialogAgain.getByTestId('dialog-refused').textContent()) ?? ''),
+    );
+    assert.equal(await dialogAgain.getByRole('button', { name: 'Clear and re-run' }).count(), 0);
+    await dialogAgain.getByRole('button', { name: 'Close' }).click();
     // A per-stream task's path without map_index is its first stream's log, as the API reads it
     // (QA round 54b F2: the page looked for an unmapped instance, and showed try 1 as "not available").
     await page.goto(`${stack.url}/runs/${runId}/tasks/load?try=1`);

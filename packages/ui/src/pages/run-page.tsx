@@ -97,7 +97,12 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   // run's cancel, may have taken its clear away meanwhile (QA round 50b O8: the dialog stayed as it
   // was, and only its confirm said why). Not while the clear is under way: it changes the task.
   const clearNow = confirmClear === null ? undefined : run?.tasks.find((t) => t.task_id === confirmClear.task_id && t.map_index === confirmClear.map_index);
-  const clearRefused = confirmClear === null || busy || run === null ? null : clearNow === undefined ? 'This task is no longer in the run.' : whyNoClear(clearNow, run);
+  const clearRefused =
+    confirmClear === null || busy || run === null
+      ? null
+      : clearNow === undefined
+        ? 'This task is no longer in the run.'
+        : (whyNoClear(clearNow, run) ?? ranAgainSince(confirmClear, clearNow));
 
   /** Posts an action; `done` is said (read out politely) once it is made (QA round 30: nothing was). */
   /** Runs a confirmed action; `close` closes its dialog once it has ended, before the controls take clicks again. */
@@ -426,6 +431,16 @@ function whyNoClear(t: LiveTask, run: LiveRun): string | null {
   if (t.clear_outputs_gone !== null) return `${name} can no longer be cleared: this run's staging files, which its clear reads, were removed by the retention sweep (a new run reads the source again).`;
   if (t.clear_instead !== null) return `${name} can no longer be cleared on its own: it re-runs when ${t.clear_instead} is cleared.`;
   return null;
+}
+
+/**
+ * Said when a task ran again since its clear dialog opened (another viewer's clear, its new try ended
+ * already): the failure the dialog was opened for is not the one a confirm would clear (QA round
+ * 54b F5: it re-ran the task once more, saying nothing). Closing and opening the dialog again clears the new one.
+ */
+function ranAgainSince(opened: LiveTask, now: LiveTask): string | null {
+  if (now.try_number === opened.try_number) return null;
+  return `${taskName(now)} was cleared meanwhile and ran again: its try ${now.try_number} is ${stateLabel(now.state)} now. Look at that try before you clear it again.`;
 }
 
 const TASK_ORDER = ['extract', 'stage', 'transform', 'load', 'archive'];
