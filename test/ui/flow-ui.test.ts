@@ -291,7 +291,12 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       const failed = page.getByText(/^Pause failed: Sluice's API did not answer \(stopped, restarting, or out of reach\): /);
       await failed.waitFor();
       assert.equal(await failed.textContent().then((t) => t?.includes('answers again')), false, 'not while the API is away');
+      // Away a while, the page says plainly that what it shows may be out of date (QA round 54b F6: a small grey "reconnecting…").
+      await page.getByTestId('live-away').waitFor({ timeout: 15_000 });
+      assert.equal(await page.getByTestId('live-away').textContent(), 'Sluice does not answer: what is shown may be out of date. Reconnecting…');
       proxy.restore();
+      await page.locator('[data-live="live"]').waitFor({ timeout: 15_000 });
+      assert.equal(await page.getByTestId('live-away').count(), 0, 'gone once live again');
       await page.getByText(/^Pause failed: Sluice's API did not answer .*\. Sluice answers again: try it again\.$/).waitFor({ timeout: 15_000 });
       assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isPaused, false, 'nothing was changed');
     } finally {
