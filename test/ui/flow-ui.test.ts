@@ -724,6 +724,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/runs/${runId}`);
     await page.locator('table.tasks tr[data-task="extract"][data-state="running"]').waitFor({ timeout: 15_000 });
+    // The per-stream tasks extract has not made yet are said, between it and archive (QA round 54b F9: extract, then archive).
+    assert.equal(
+      await page.locator('table.tasks tr[data-task="extract"] + tr[data-testid="streams-to-come"]').textContent(),
+      'stage, transform and load: one of each per stream, made when extract has read the streams',
+    );
     // A try whose runner has not beaten for a while says so, before the scheduler's sweep declares
     // it lost (QA round 28: "running", with a ticking duration, for half a minute). The runner here
     // beats on: its heartbeat is made old again at each look, as a runner killed would leave it.

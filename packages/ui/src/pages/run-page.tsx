@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
 import { queuedRunWait, runnerWait, UNSUCCESSFUL_TASK_STATES } from '@sluice/core/states';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
@@ -124,6 +124,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
 
   const state = run?.state ?? base?.state ?? null;
   const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, heartbeat_at: null, clear_instead: null, clear_repeats: null, clear_outputs_gone: null })));
+  // A run under way whose extract has not handed over its streams yet has no per-stream task.
+  const runState = run?.state ?? base?.state;
+  const perStreamToCome = (runState === 'running' || runState === 'queued') && !tasks.some((t) => t.map_index >= 0) && tasks.some((t) => t.task_type === 'extract' && t.state !== 'success');
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -355,22 +358,32 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
           </thead>
           <tbody>
             {tasks.map((t) => (
-              <tr key={`${t.task_id}:${t.map_index}`} data-task={t.task_id} data-map-index={t.map_index} data-state={t.state}>
-                <td data-label="Task">
-                  <Link to={taskLogPath(runId, t.task_id, t.map_index)}>{t.task_id}</Link>
-                </td>
-                <td data-label="Stream">{t.stream ?? '—'}</td>
-                <td data-label="State">
-                  <StateBadge state={t.state} />
-                  {t.state === 'up_for_retry' && t.next_retry_at !== null ? <div className="muted small" data-testid="next-try">next try {formatDate(t.next_retry_at)}</div> : null}
-                  {/* Only from states the feed can read now: while it cannot, a beat is not seen, not missed (QA round 29). */}
-                  {status === 'live' ? <SilentTry task={t} now={now} readSince={readSince} /> : null}
-                </td>
-                <td data-label="Try">{t.try_number}/{t.max_tries}</td>
-                <td data-label="Rows">{formatCount(t.rows)}</td>
-                <td data-label="Bytes">{formatBytes(t.bytes)}</td>
-                <td data-label="Duration">{formatDuration(elapsed(t.started_at, t.ended_at, now))}</td>
-              </tr>
+              <Fragment key={`${t.task_id}:${t.map_index}`}>
+                <tr data-task={t.task_id} data-map-index={t.map_index} data-state={t.state}>
+                  <td data-label="Task">
+                    <Link to={taskLogPath(runId, t.task_id, t.map_index)}>{t.task_id}</Link>
+                  </td>
+                  <td data-label="Stream">{t.stream ?? '—'}</td>
+                  <td data-label="State">
+                    <StateBadge state={t.state} />
+                    {t.state === 'up_for_retry' && t.next_retry_at !== null ? <div className="muted small" data-testid="next-try">next try {formatDate(t.next_retry_at)}</div> : null}
+                    {/* Only from states the feed can read now: while it cannot, a beat is not seen, not missed (QA round 29). */}
+                    {status === 'live' ? <SilentTry task={t} now={now} readSince={readSince} /> : null}
+                  </td>
+                  <td data-label="Try">{t.try_number}/{t.max_tries}</td>
+                  <td data-label="Rows">{formatCount(t.rows)}</td>
+                  <td data-label="Bytes">{formatBytes(t.bytes)}</td>
+                  <td data-label="Duration">{formatDuration(elapsed(t.started_at, t.ended_at, now))}</td>
+                </tr>
+                {/* The per-stream tasks are made when extract hands over its streams: until then the run has none to list (QA round 54b F9: extract, then archive, as if steps were missing). */}
+                {t.task_type === 'extract' && perStreamToCome ? (
+                  <tr data-testid="streams-to-come">
+                    <td colSpan={7} className="muted">
+                      stage, transform and load: one of each per stream, made when extract has read the streams
+                    </td>
+                  </tr>
+                ) : null}
+              </Fragment>
             ))}
           </tbody>
         </table>
