@@ -356,17 +356,7 @@ test('a failed or cancelled extract shows the records its log says it read, not 
 });
 
 test("an extract's retry after a try lost with its runner does not discover the source again: the loss was not the catalog's (QA round 53a F3)", { timeout: 180_000 }, async () => {
-  const created = await stack.api<{ job_id: string }>('POST', '/api/airbyte/ingest', {
-    name: 'extract lost',
-    source_name: 'source-sluice-test',
-    source_config: { records: 10 },
-    schema_name: 'e2e_resume_lost',
-    mode: 'append',
-    streams: ['users'],
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const job = created.body.job_id;
-  await stack.db.prisma.dagTask.updateMany({ where: { dag: { jobId: job }, taskType: 'extract' }, data: { retries: 2, retryDelayMs: 200, maxRetryDelayMs: 200 } });
+  const job = await createJob('extract lost', 'e2e_resume_lost', 2, { source_config: { records: 10 }, streams: ['users'] });
   // The first run discovers and stores the catalog.
   assert.equal((await trigger(job)).state, 'success');
   // The second run's first try is lost; its retry reads with the stored catalog.
