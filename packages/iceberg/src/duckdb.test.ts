@@ -7,3 +7,27 @@ test("the writer's DuckDB (merges) is made with the memory limit configured befo
   const limit = await withDuckDb(async (c) => String((await c.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]));
   assert.equal(limit, '244.1 MiB');
 });
+
+/** Whether the instance the connection is on holds table `t` (an in-memory table lives as long as its instance). */
+const holdsT = async (c: Parameters<Parameters<typeof withDuckDb>[0]>[0]): Promise<boolean> =>
+  Number((await c.runAndReadAll(`SELECT count(*) FROM duckdb_tables() WHERE table_name = 't'`)).getRows()[0]?.[0]) === 1;
+
+test("writes under way at once share the writer's DuckDB; once none is, it is closed, and the next write has a new one (QA round 54d: a process-long instance kept every merge's memory)", async () => {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  let made: () => void = () => undefined;
+  const created = new Promise<void>((r) => (made = r));
+  const first = withDuckDb(async (c) => {
+    await c.run('CREATE TABLE t (x INTEGER)');
+    made();
+    await held;
+  });
+  await created;
+  // While the first is under way, a second one is on the same instance: it sees the first's table.
+  const sawShared = await withDuckDb(holdsT);
+  release();
+  await first;
+  assert.equal(sawShared, true, 'concurrent writes share one instance (and its memory limit)');
+  // None under way now: the instance was closed, and the next write's is new.
+  assert.equal(await withDuckDb(holdsT), false, 'the idle instance was closed');
+});
