@@ -830,6 +830,10 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await idle.goto(`${stack.url}/jobs/${jobId}`);
     await idle.locator(`.run-bar[data-run-id="${waitingRun}"]`).waitFor({ timeout: 15_000 });
     await until('the graph of the run that ran', async () => (await idle.locator('#graph-h a').textContent()) === ranRun.slice(0, 8));
+    // The API's status is failed (the contract has no cancelled one); the page says it came of a cancel, in grey (QA round 54b F4: a red "failed").
+    const badge = idle.locator('.page-head [data-job-status="failed"]');
+    await until('the status badge to say the cancel', async () => (await badge.textContent()) === 'failed (cancelled)');
+    assert.match((await badge.getAttribute('class')) ?? '', /\bstate-cancelled\b/);
     await idle.close();
     assert.equal((await stack.api('POST', `/api/runs/${waitingRun}/cancel`, stack.devToken, {})).status, 200);
     assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${jobId}`, stack.devToken, { paused: false })).status, 200);

@@ -26,13 +26,18 @@ export function StateBadge({ state }: { state: AnyState }): ReactNode {
   );
 }
 
-/** A job's status (new, running, completed, failed), coloured as the run state it follows. */
-export function JobStatusBadge({ status }: { status: string }): ReactNode {
-  const colour: AnyState = status === 'running' ? 'running' : status === 'completed' ? 'success' : status === 'failed' ? 'failed' : 'none';
+/**
+ * A job's status (new, running, completed, failed), coloured as the run state it follows. A job
+ * `failed` by a cancel (the contract has no cancelled status) reads "failed (cancelled)", in the
+ * cancel's grey, not an alarm's red (QA round 54b F4: red "failed" beside the list's grey "cancelled").
+ */
+export function JobStatusBadge({ status, byCancel = false }: { status: string; byCancel?: boolean }): ReactNode {
+  const cancelled = status === 'failed' && byCancel;
+  const colour: AnyState = status === 'running' ? 'running' : status === 'completed' ? 'success' : cancelled ? 'cancelled' : status === 'failed' ? 'failed' : 'none';
   return (
-    <span className={`state-badge state-${colour}`} data-job-status={status}>
+    <span className={`state-badge state-${colour}`} data-job-status={status} title={cancelled ? "the API's status is failed: its newest run to end was cancelled" : undefined}>
       <StateMark state={colour} size={10} title="" />
-      {status}
+      {cancelled ? 'failed (cancelled)' : status}
     </span>
   );
 }
