@@ -210,8 +210,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const page = await context.newPage();
     await page.goto(`${stack.url}/runs/${runId}/tasks/extract`);
     const log = page.getByTestId('task-log');
-    // The log opens at the top of its last page; only the lines in or near view are drawn (every
-    // line's row was in the page before: this test counted 5,000, and found line 7,000 at once).
+    // The log opens at its end, where the try ended (QA round 54b F1: at the top of its last page);
+    // only the lines in or near view are drawn (every line's row was in the page before: this test
+    // counted 5,000). Its last page's first line is drawn once scrolled to.
+    await log.getByText('chatty line 7000', { exact: true }).waitFor();
+    await page.evaluate(`document.querySelector('[data-testid=task-log]').scrollTop = 0`);
     await log.getByText('chatty line 2001', { exact: true }).waitFor();
     const earlier = page.getByTestId('log-earlier');
     await earlier.waitFor();
