@@ -1,4 +1,4 @@
-import type { LiveEarlierTry, RunStateName, TaskStateName } from '../shared/events.ts';
+import type { LiveEarlierTry, LiveRunSummary, RunStateName, TaskStateName } from '../shared/events.ts';
 
 /** `interrupted`: an earlier try cut short by its runner's graceful stop (not a state the API has). */
 export type AnyState = RunStateName | TaskStateName | 'interrupted' | 'none';
@@ -25,6 +25,20 @@ export const STATE_COLOURS: Record<AnyState, string> = {
  */
 export function earlierTryState(t: LiveEarlierTry): AnyState {
   return t.counted ? t.state : 'interrupted';
+}
+
+/**
+ * Whether the job's `failed` status came of a cancel: the newest run to end of those that started
+ * was cancelled. A run cancelled while it waited queued was withdrawn, not run, and leaves the job's
+ * status as its runs that ran left it (a real failure before it stays a failure).
+ */
+export function failedByCancel(runs: readonly LiveRunSummary[]): boolean {
+  let newest: LiveRunSummary | null = null;
+  for (const r of runs) {
+    if (r.started_at === null || r.ended_at === null) continue;
+    if (newest === null || Date.parse(r.ended_at) > Date.parse(newest.ended_at ?? '')) newest = r;
+  }
+  return newest?.state === 'cancelled';
 }
 
 export const STATE_ORDER: AnyState[] = [

@@ -12,9 +12,10 @@ import { SavedState } from '../components/saved-state.tsx';
 import { SourceConfigEditor } from '../components/source-config-editor.tsx';
 import { JobStatusBadge, StateLegend } from '../components/state-mark.tsx';
 import { formatDate, formatLogicalDate, shortId } from '../lib/format.ts';
+import { failedByCancel } from '../lib/states.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { Link, useRouter } from '../router.tsx';
-import type { LiveJob, LiveRedis, LiveRunWithMarks, LiveScheduler } from '../shared/events.ts';
+import type { LiveJob, LiveRedis, LiveScheduler } from '../shared/events.ts';
 
 /** Beyond this many streams, the graph and the grid draw each per-stream task once, until asked to draw every stream. */
 const STREAMS_DRAWN = 12;
@@ -103,8 +104,6 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const selectedRun =
     runs.find((r) => r.run_id === selected) ?? runs.find((r) => r.state === 'running') ?? runs.find((r) => r.started_at !== null) ?? runs[0] ?? null;
   const grouped = (live?.streams.length ?? 0) > STREAMS_DRAWN && !eachStream;
-  // The newest run to end, whose end set the job's status.
-  const lastEnded = runs.filter((r) => r.ended_at !== null).reduce<LiveRunWithMarks | null>((a, r) => (a === null || Date.parse(r.ended_at ?? '') > Date.parse(a.ended_at ?? '') ? r : a), null);
   // A deleted job's schedule is removed: it has no next fire.
   const next = schedule !== null ? nextFire(schedule.schedule, schedule.timezone, paused || deleted) : null;
 
@@ -119,7 +118,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
           </span>
         ) : null}
         {/* The job's status, as the API says it: not its newest run's state (a run queued behind a running one). */}
-        {live ? <JobStatusBadge status={live.status} byCancel={lastEnded?.state === 'cancelled'} /> : null}
+        {live ? <JobStatusBadge status={live.status} byCancel={failedByCancel(runs)} /> : null}
         <LiveIndicator status={status} />
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
