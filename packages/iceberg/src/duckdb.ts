@@ -6,10 +6,25 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
  * The process's writer DuckDB while any write uses it: concurrent merges share it, and so its
  * memory limit. Closed once the last one is done, and made again by the next: a process-long
  * instance kept the memory of every merge and write it ran (QA round 54d: the runner's RSS grew
- * ≈ 160 MiB/h under per-minute merges and overwrites while the JS heap stayed flat).
+ * ≈ 160 MiB/h under per-minute merges and overwrites while the JS heap stayed flat). Writes that
+ * overlap without a gap would keep one instance for ever, so an instance takes at most
+ * WRITES_PER_INSTANCE writes: then it is retired, and the next writes wait until its last one is
+ * done and it is closed (one instance at a time, so one memory limit at a time).
  */
-let instance: Promise<DuckDBInstance> | undefined;
-let users = 0;
+interface Writer {
+  db: Promise<DuckDBInstance>;
+  /** Writes under way on it. */
+  users: number;
+  /** Writes it has taken. */
+  taken: number;
+}
+let current: Writer | undefined;
+/** Settled once a retired writer is closed; new writes wait for it. */
+let retiring: Promise<void> | undefined;
+let closeRetired: () => void = () => undefined;
+
+/** How many writes one writer DuckDB takes before it is retired (see {@link current}). */
+export const WRITES_PER_INSTANCE = 64;
 
 /** DuckDB settings for this process's writer; set before the first write. */
 export interface DuckDbSettings {
@@ -34,14 +49,24 @@ export function writerMemoryLimit(): string | undefined {
 
 /** Runs `fn` on a fresh connection to the process's in-memory DuckDB (UTC session time zone). */
 export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-  const shared = (instance ??= DuckDBInstance.create(':memory:', {
-    ...(settings.threads ? { threads: String(settings.threads) } : {}),
-    ...(settings.memoryLimit ? { memory_limit: settings.memoryLimit } : {}),
-    temp_directory: settings.tempDirectory ?? path.join(os.tmpdir(), `sluice-duckdb-${process.pid}`),
-  }));
-  users += 1;
+  while (retiring) await retiring;
+  const writer = (current ??= {
+    db: DuckDBInstance.create(':memory:', {
+      ...(settings.threads ? { threads: String(settings.threads) } : {}),
+      ...(settings.memoryLimit ? { memory_limit: settings.memoryLimit } : {}),
+      temp_directory: settings.tempDirectory ?? path.join(os.tmpdir(), `sluice-duckdb-${process.pid}`),
+    }),
+    users: 0,
+    taken: 0,
+  });
+  writer.users += 1;
+  writer.taken += 1;
+  if (writer.taken >= WRITES_PER_INSTANCE) {
+    current = undefined;
+    retiring = new Promise((r) => (closeRetired = r));
+  }
   try {
-    const connection = await (await shared).connect();
+    const connection = await (await writer.db).connect();
     try {
       await connection.run(`SET TimeZone = 'UTC'`);
       return await fn(connection);
@@ -49,11 +74,16 @@ export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Pr
       connection.closeSync();
     }
   } finally {
-    users -= 1;
-    if (users === 0 && instance === shared) {
-      instance = undefined;
+    writer.users -= 1;
+    if (writer.users === 0) {
+      const retired = writer !== current;
+      if (!retired) current = undefined;
       // One that failed to open has nothing to close (its caller had the error).
-      await shared.then((i) => i.closeSync()).catch(() => undefined);
+      await writer.db.then((i) => i.closeSync()).catch(() => undefined);
+      if (retired) {
+        retiring = undefined;
+        closeRetired();
+      }
     }
   }
 }
