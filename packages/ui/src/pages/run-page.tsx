@@ -1,4 +1,5 @@
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
+import { ingestionDag, TASK_TYPES } from '@sluice/core/dag';
 import { queuedRunWait, runnerWait, UNSUCCESSFUL_TASK_STATES } from '@sluice/core/states';
 import type { Run } from '../api/types.ts';
 import { useLive } from '../api/live.ts';
@@ -76,7 +77,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   });
   const { error, fail, clear: clearError } = useActionError(status);
 
-  const running = (run?.state ?? base?.state) === 'running';
+  const state = run?.state ?? base?.state ?? null;
+  const running = state === 'running';
   const now = useClock(running);
   // When the feed could read states again after it could not (PostgreSQL away): 0 until then.
   const [readSince, setReadSince] = useState(0);
@@ -122,11 +124,9 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
     }
   };
 
-  const state = run?.state ?? base?.state ?? null;
   const tasks: LiveTask[] = inDagOrder(run?.tasks ?? (base?.tasks ?? []).map((t) => ({ ...t, output: null, heartbeat_at: null, clear_instead: null, clear_repeats: null, clear_outputs_gone: null })));
   // A run under way whose extract has not handed over its streams yet has no per-stream task.
-  const runState = run?.state ?? base?.state;
-  const perStreamToCome = (runState === 'running' || runState === 'queued') && !tasks.some((t) => t.map_index >= 0) && tasks.some((t) => t.task_type === 'extract' && t.state !== 'success');
+  const perStreamToCome = (state === 'running' || state === 'queued') && !tasks.some((t) => t.map_index >= 0) && tasks.some((t) => t.task_type === 'extract' && t.state !== 'success');
   const rowsOf = (type: string): number => tasks.filter((t) => t.task_type === type).reduce((s, t) => s + t.rows, 0);
   const rowsRead = rowsOf('extract');
   const rowsLoaded = rowsOf('load');
@@ -186,7 +186,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
             ) : null}
           </dd>
         </div>
-        <div><dt>Started</dt><dd>{formatDate(startedAt)}</dd></div>
+        <div><dt>Started</dt><dd data-testid="run-started">{formatDate(startedAt)}</dd></div>
         <div><dt>Ended</dt><dd>{formatDate(endedAt)}</dd></div>
         <div>
           <dt>Duration</dt>
@@ -379,7 +379,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
                 {t.task_type === 'extract' && perStreamToCome ? (
                   <tr data-testid="streams-to-come">
                     <td colSpan={7} className="muted">
-                      stage, transform and load: one of each per stream, made when extract has read the streams
+                      {PER_STREAM_TASKS}: one of each per stream, made when extract has read the streams
                     </td>
                   </tr>
                 ) : null}
@@ -456,7 +456,15 @@ function ranAgainSince(opened: LiveTask, now: LiveTask): string | null {
   return `${taskName(now)} was cleared meanwhile and ran again: its try ${now.try_number} is ${stateLabel(now.state)} now. Look at that try before you clear it again.`;
 }
 
-const TASK_ORDER = ['extract', 'stage', 'transform', 'load', 'archive'];
+/** The ingestion DAG's pipeline order. */
+const TASK_ORDER: readonly string[] = TASK_TYPES;
+
+/** The DAG's per-stream (mapped) tasks, in words: "stage, transform and load". */
+const PER_STREAM_TASKS = inWords(ingestionDag().tasks.filter((t) => t.isMapped).map((t) => t.taskType));
+
+function inWords(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
 
 /** Tasks in pipeline order, then by stream position. */
 function inDagOrder(tasks: LiveTask[]): LiveTask[] {
