@@ -193,6 +193,18 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
       const there = new Date(first.getTime() + 330 * 60_000); // UTC+5:30, no daylight saving
       const expected = `${there.toISOString().slice(11, 23)}`;
       assert.equal(await far.locator('.log-line .ts').first().textContent(), expected);
+      // The viewer may read every time in UTC instead, as the API and the text download give them
+      // (QA round 54b: no UTC/local switch); the choice is kept across pages and reloads.
+      await far.getByRole('group', { name: 'Times shown in' }).getByRole('button', { name: 'UTC' }).click();
+      assert.equal(await far.getByTestId('log-zone').textContent(), 'times in UTC');
+      assert.equal(await far.locator('.log-line .ts').first().textContent(), first.toISOString().slice(11, 23));
+      await far.goto(`${stack.url}/runs/${runId}`);
+      await far.locator('.page-head .state-badge[data-state="success"]').waitFor({ timeout: 15_000 });
+      const started = far.getByTestId('run-started');
+      await until('the start in UTC', async () => /UTC/.test((await started.textContent()) ?? ''));
+      await far.getByRole('group', { name: 'Times shown in' }).getByRole('button', { name: 'Local time' }).click();
+      await until('the start in Kolkata time', async () => /GMT\+5:30/.test((await started.textContent()) ?? ''));
+      assert.equal(await far.getByRole('button', { name: 'Local time' }).getAttribute('aria-pressed'), 'true');
     } finally {
       await kolkata.close();
     }
@@ -1027,6 +1039,23 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByLabel('Search').fill('');
     assert.equal(new URL(page.url()).search, '');
     assert.equal(await rows.count(), all);
+    // The columns sort, either way, and the order is in the address (QA round 54b F10: they did not sort).
+    const names = async (): Promise<string[]> => page.locator('tr[data-job-id] .job-name').allTextContents();
+    const collate = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+    await page.getByRole('button', { name: 'Job', exact: true }).click();
+    assert.equal(new URL(page.url()).search, '?sort=name');
+    assert.deepEqual(await names(), [...(await names())].sort(collate.compare));
+    assert.equal(await page.locator('th[aria-sort="ascending"]').textContent(), 'Job ▲');
+    await page.getByRole('button', { name: 'Job', exact: true }).click();
+    assert.equal(new URL(page.url()).search, '?sort=-name');
+    assert.deepEqual(await names(), [...(await names())].sort(collate.compare).reverse());
+    // The last run's time is written out, not only in a mark's tooltip; the newest first.
+    await page.getByRole('button', { name: 'Last runs', exact: true }).click();
+    assert.equal(new URL(page.url()).search, '?sort=-last_run');
+    const lastAt = page.locator('tr[data-job-id]').first().getByTestId('last-run-at');
+    assert.match((await lastAt.textContent()) ?? '', /^last \S/);
+    await page.goto(`${stack.url}/jobs`);
+    await until('the list in the API order again', async () => (await rows.count()) === all);
     // A job created elsewhere appears without reloading.
     await markDocument(page);
     await createJob({ name: 'arrived later' });

@@ -3,6 +3,7 @@ import { ApiClient } from './api/client.ts';
 import { AppContext } from './app-context.ts';
 import { Auth, CALLBACK_PATH, type AuthConfig } from './auth/auth.ts';
 import { ActionStatus } from './components/page-parts.tsx';
+import { setDisplayZone, useDisplayZone } from './lib/display-zone.ts';
 import { JobPage } from './pages/job-page.tsx';
 import { JobsPage } from './pages/jobs-page.tsx';
 import { RunPage } from './pages/run-page.tsx';
@@ -28,6 +29,8 @@ export function App(): ReactNode {
 
 function Signed({ config }: { config: AuthConfig }): ReactNode {
   const { location, navigate } = useRouter();
+  // The pages format their times as they draw: a switch of the zone draws them again.
+  useDisplayZone();
   const [, setVersion] = useState(0);
   const auth = useMemo(() => new Auth(config), [config]);
   const api = useMemo(() => new ApiClient(auth, () => setVersion((v) => v + 1)), [auth]);
@@ -93,6 +96,7 @@ function Shell({ children, user, onSignOut }: { children: ReactNode; user?: stri
           <Link to="/jobs">Jobs</Link>
         </nav>
         <div className="user">
+          <ZoneSwitch />
           {user ? <span className="user-name" data-testid="user-name">{user}</span> : null}
           {onSignOut ? (
             <button type="button" className="link-button" onClick={onSignOut}>
@@ -103,6 +107,20 @@ function Shell({ children, user, onSignOut }: { children: ReactNode; user?: stri
       </header>
       {children}
     </>
+  );
+}
+
+/** The times' zone: the browser's or UTC, for every page (Airflow's UI has the same switch). */
+function ZoneSwitch(): ReactNode {
+  const zone = useDisplayZone();
+  return (
+    <div className="zone-switch" role="group" aria-label="Times shown in">
+      {(['local', 'UTC'] as const).map((z) => (
+        <button key={z} type="button" className="link-button" aria-pressed={zone === z} onClick={() => setDisplayZone(z)}>
+          {z === 'local' ? 'Local time' : 'UTC'}
+        </button>
+      ))}
+    </div>
   );
 }
 

@@ -1,6 +1,7 @@
 import { memo, useCallback, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { flushSync } from 'react-dom';
 import type { LogLine } from '../api/types.ts';
+import { useDisplayZone } from '../lib/display-zone.ts';
 import { asOnTerminal, formatDate, formatLogTime } from '../lib/format.ts';
 import { layOutLines, linesBetween, lineAt, textLines } from '../lib/log-window.ts';
 
@@ -142,8 +143,9 @@ export function LogLines({
   );
 }
 
-/** One line of the log; drawn once, not again when lines are added before or after it. */
+/** One line of the log; drawn once, not again when lines are added before or after it (again when the viewer switches the time zone). */
 const LogRow = memo(function LogRow({ line }: { line: LogLine }): ReactNode {
+  useDisplayZone();
   return (
     <div className={`log-line level-${line.level}`} style={{ height: textLines(line.message) * ROW_PX }}>
       <span className="ts" title={formatDate(line.ts)}>

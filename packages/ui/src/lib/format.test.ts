@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { asOnTerminal, elapsed, formatDate, formatDuration, formatLogicalDate } from './format.ts';
+import { setDisplayZone } from './display-zone.ts';
+import { asOnTerminal, elapsed, formatDate, formatDuration, formatLogicalDate, formatLogTime } from './format.ts';
 
 test('elapsed: from start to end, or to now; never below 0, as for a try started since the page clock last ticked (QA round 28)', () => {
   assert.equal(elapsed(null, null), null);
@@ -35,4 +36,22 @@ test('formatDuration: rounded once, to the unit shown, so a carry moves up (QA r
     ['999 ms', '1.0 s', '1.0 s', '59.9 s', '1m 0s', '2m 0s', '3m 0s', '1h 0m', '1h 0m', '2h 0m', '1h 30m'],
   );
   assert.equal(formatDuration(null), '—');
+});
+
+test("the viewer's choice of zone: times in the browser's zone, or in UTC as the API gives them (QA round 54b)", () => {
+  const zone = process.env.TZ;
+  process.env.TZ = 'Asia/Kolkata'; // UTC+5:30, so the two read apart
+  try {
+    const at = '2026-12-01T09:21:07.045Z';
+    assert.equal(formatLogTime(at), '14:51:07.045');
+    assert.match(formatDate(at), /02:51:07 PM GMT\+5:30|14:51:07 GMT\+5:30/);
+    setDisplayZone('UTC');
+    assert.equal(formatLogTime(at), '09:21:07.045');
+    assert.match(formatDate(at), /09:21:07 AM UTC|09:21:07 UTC/);
+    assert.match(formatLogicalDate(at), /09:21:07[.,]045 AM UTC|09:21:07[.,]045 UTC/);
+  } finally {
+    setDisplayZone('local');
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  }
 });

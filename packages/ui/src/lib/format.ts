@@ -1,10 +1,20 @@
 /** Formatting for people: dates, durations, counts and sizes. */
+import { displayZone, intlTimeZone } from './display-zone.ts';
 
-/** In the browser's time zone, named: a time read beside a schedule in the job's own zone must say which it is. */
+/** In the zone the viewer chose (the browser's, or UTC), named: a time read beside a schedule in the job's own zone must say which it is. */
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' });
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'short',
+    timeZone: intlTimeZone(),
+  });
 }
 
 /**
@@ -25,19 +35,17 @@ export function formatLogicalDate(iso: string | null | undefined): string {
     second: '2-digit',
     fractionalSecondDigits: 3,
     timeZoneName: 'short',
+    timeZone: intlTimeZone(),
   });
 }
 
-/** A log line's time of day in the browser's time zone, to the millisecond (its date and zone are in formatDate's title). */
+/** A log line's time of day in the viewer's chosen zone, to the millisecond (its date and zone are in formatDate's title). */
 export function formatLogTime(iso: string): string {
   const d = new Date(iso);
   const two = (n: number): string => String(n).padStart(2, '0');
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
-}
-
-/** The browser's time zone, named as the pages' times are read in. */
-export function browserTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const utc = displayZone() === 'UTC';
+  const [h, m, s] = utc ? [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()] : [d.getHours(), d.getMinutes(), d.getSeconds()];
+  return `${two(h)}:${two(m)}:${two(s)}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 }
 
 export function formatDuration(ms: number | null): string {

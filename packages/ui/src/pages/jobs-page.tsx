@@ -7,6 +7,7 @@ import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, RedisWarning, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
 import { formatDate, formatLogicalDate, shortId } from '../lib/format.ts';
+import { formatJobSort, lastRunAt, nextJobSort, parseJobSort, sortJobs, type JobSort, type JobSortKey } from '../lib/job-sort.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
 import { stateLabel } from '../lib/states.ts';
 import { Link, useRouter, withQuery } from '../router.tsx';
@@ -19,20 +20,36 @@ const ACTIVE_FILTERS: readonly ActiveFilter[] = ['all', 'active', 'paused'];
 const LAST_RUN_FILTERS: readonly LastRunFilter[] = ['any', 'success', 'failed', 'cancelled', 'running', 'none'];
 const MODES = ['all', 'append', 'overwrite', 'merge'] as const;
 
-/** The filters' query parameters, and their values when left out. */
-const FILTER_DEFAULTS = { q: '', mode: 'all', schedule: 'all', last_run: 'any' } as const;
+/** The filters' and the order's query parameters, and their values when left out. */
+const FILTER_DEFAULTS = { q: '', mode: 'all', schedule: 'all', last_run: 'any', sort: '' } as const;
 type FilterKey = keyof typeof FILTER_DEFAULTS;
 
 const pick = <T extends string>(options: readonly T[], value: string | null, fallback: T): T => options.find((o) => o === value) ?? fallback;
 
 /** The filters an address asks for (a value it does not know is the default). */
-function filtersOf(search: URLSearchParams): { text: string; mode: string; active: ActiveFilter; lastRun: LastRunFilter } {
+function filtersOf(search: URLSearchParams): { text: string; mode: string; active: ActiveFilter; lastRun: LastRunFilter; sort: JobSort | null } {
   return {
     text: search.get('q') ?? '',
     mode: pick(MODES, search.get('mode'), 'all'),
     active: pick(ACTIVE_FILTERS, search.get('schedule'), 'all'),
     lastRun: pick(LAST_RUN_FILTERS, search.get('last_run'), 'any'),
+    sort: parseJobSort(search.get('sort')),
   };
+}
+
+/** A column header that sorts the list by its column (QA round 54b F10: the list did not sort). */
+function SortHeader({ label, column, sort, onSort }: { label: string; column: JobSortKey; sort: JobSort | null; onSort: (s: JobSort) => void }): ReactNode {
+  const on = sort?.key === column ? sort : null;
+  return (
+    <th scope="col" aria-sort={on === null ? undefined : on.descending ? 'descending' : 'ascending'}>
+      <button type="button" className="sort" data-sort={column} onClick={() => onSort(nextJobSort(sort, column))}>
+        {label}
+        <span aria-hidden="true" className="sort-mark">
+          {on === null ? '' : on.descending ? ' ▼' : ' ▲'}
+        </span>
+      </button>
+    </th>
+  );
 }
 
 /** Every job the viewer may see, with live run marks and filters. */
@@ -45,7 +62,7 @@ export function JobsPage(): ReactNode {
   const [redis, setRedis] = useState<LiveRedis | null>(null);
   // The filters live in the address (QA round 27: a reload, the back button or a shared link lost them).
   const { location, navigate } = useRouter();
-  const { text, mode, active, lastRun } = filtersOf(location.search);
+  const { text, mode, active, lastRun, sort } = filtersOf(location.search);
   const setFilter = (key: FilterKey, value: string): void =>
     navigate(withQuery(location, { [key]: value === FILTER_DEFAULTS[key] ? '' : value }), { replace: true, keepScroll: true });
 
@@ -99,7 +116,7 @@ export function JobsPage(): ReactNode {
 
   const shown = useMemo(() => {
     const needle = text.trim().toLowerCase();
-    return (jobs ?? []).filter((j) => {
+    const kept = (jobs ?? []).filter((j) => {
       const line = lines.get(j.job_id);
       const paused = line?.is_paused ?? j.is_paused;
       if (needle && ![j.name, j.source_name, j.schema_name, j.owner_id ?? ''].some((v) => v.toLowerCase().includes(needle))) return false;
@@ -111,7 +128,15 @@ export function JobsPage(): ReactNode {
       if (lastRun !== 'any' && lastRun !== 'none' && last !== lastRun && !(lastRun === 'running' && last === 'queued')) return false;
       return true;
     });
-  }, [jobs, lines, text, mode, active, lastRun]);
+    return sortJobs(
+      kept.map((j) => {
+        const line = lines.get(j.job_id);
+        return { ...j, line, next: nextFire(j.schedule, j.timezone, line?.is_paused ?? j.is_paused), runs: line?.runs ?? [] };
+      }),
+      sort,
+    );
+  }, [jobs, lines, text, mode, active, lastRun, sort]);
+  const onSort = (s: JobSort): void => setFilter('sort', formatJobSort(s));
 
   useDocumentTitle('Jobs');
   return (
@@ -162,13 +187,13 @@ export function JobsPage(): ReactNode {
         <table className="jobs responsive" aria-label="Jobs">
           <thead>
             <tr>
-              <th scope="col">Job</th>
-              <th scope="col">Source</th>
-              <th scope="col">Target schema</th>
-              <th scope="col">Mode</th>
-              <th scope="col">Schedule</th>
+              <SortHeader label="Job" column="name" sort={sort} onSort={onSort} />
+              <SortHeader label="Source" column="source" sort={sort} onSort={onSort} />
+              <SortHeader label="Target schema" column="schema" sort={sort} onSort={onSort} />
+              <SortHeader label="Mode" column="mode" sort={sort} onSort={onSort} />
+              <SortHeader label="Schedule" column="next" sort={sort} onSort={onSort} />
               <th scope="col">State</th>
-              <th scope="col">Last runs</th>
+              <SortHeader label="Last runs" column="last_run" sort={sort} onSort={onSort} />
             </tr>
           </thead>
           <tbody>
@@ -180,9 +205,9 @@ export function JobsPage(): ReactNode {
               </tr>
             ) : null}
             {shown.map((j) => {
-              const line = lines.get(j.job_id);
+              const { line, next } = j;
               const paused = line?.is_paused ?? j.is_paused;
-              const next = nextFire(j.schedule, j.timezone, paused);
+              const lastAt = lastRunAt(j.runs);
               return (
                 <tr key={j.job_id} data-job-id={j.job_id}>
                   <td data-label="Job">
@@ -218,6 +243,7 @@ export function JobsPage(): ReactNode {
                       ))}
                       {line !== undefined && line.runs.length === 0 ? <span className="muted small">no runs</span> : null}
                     </span>
+                    {lastAt !== null ? <div className="muted small" data-testid="last-run-at">last {formatDate(lastAt)}</div> : null}
                   </td>
                 </tr>
               );

@@ -9,7 +9,8 @@ import { LiveIndicator } from '../components/live-indicator.tsx';
 import { LogLines } from '../components/log-lines.tsx';
 import { ActionButton, ActionStatus, Crumbs, RedisWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
-import { browserTimeZone, elapsed, formatDuration, shortId, taskName } from '../lib/format.ts';
+import { displayZoneName } from '../lib/display-zone.ts';
+import { elapsed, formatDuration, shortId, taskName } from '../lib/format.ts';
 import { placeLines, type LogStretch } from '../lib/log-window.ts';
 import { earlierTryState, stateLabel } from '../lib/states.ts';
 import { Link, useRouter } from '../router.tsx';
@@ -258,7 +259,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
           </ActionButton>
         ) : null}
         <span className="muted small" data-testid="log-zone">
-          times in {browserTimeZone()}
+          times in {displayZoneName()}
         </span>
       </div>
       {/* An earlier try's own error; the latest's, said as such, for a try recorded without one. */}
