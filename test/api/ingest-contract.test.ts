@@ -422,7 +422,7 @@ describe('rejected, nothing stored', () => {
     assert.equal(JSON.stringify(job.body.source_config), `{"count":10,"x":${'['.repeat(63)}${']'.repeat(63)}}`);
   });
 
-  test('a source_config or a state Sluice would not keep as sent is refused, saying where: an integer past 2^53, a key with NUL (QA round 43a F3, F5)', async () => {
+  test('a source_config or a state Sluice would not keep as sent is refused, saying where: an integer past 2^53, a number past the range of a double, a key with NUL (QA round 43a F3, F5; 55c F3)', async () => {
     const create = (config: string) =>
       api.request('POST', '/api/airbyte/ingest', { token: DEV, raw: `{"name":"faker users","source_name":"source-faker","schema_name":"qa_keep","mode":"append","source_config":${config}}` });
     const big = await create('{"count":10,"start":{"id":9223372036854775807}}');
@@ -433,8 +433,19 @@ describe('rejected, nothing stored', () => {
     const nul = await create('{"count":10,"k\\u0000":"v"}');
     assert.equal(nul.status, 400, nul.text);
     assert.match(nul.body.error, /: a key must not contain the NUL character \(U\+0000\)$/);
+    // Beyond a double's range JSON.parse gives Infinity, which would reach the connector as null (QA round 55c F3).
+    const huge = await create('{"count":10,"extra":1e400}');
+    assert.equal(huge.status, 400, huge.text);
+    assert.equal(
+      huge.body.error,
+      'source_config.extra: a number beyond what a JSON number holds (about ±1.8e308): it became Infinity on the way in, and would reach the connector as null; send a smaller number, or a string',
+    );
+    assert.match((await create('{"count":10,"neg":[1,-1e400]}')).body.error, /^source_config\.neg\[1\]: .* it became -Infinity on the way in/);
     const ok = await create('{"count":9007199254740991,"rate":1.5e-300}');
     assert.equal(ok.status, 201, ok.text);
+    const patched = await api.request('PATCH', `/api/airbyte/ingest/${ok.body.job_id}`, { token: DEV, raw: '{"source_config":{"count":1e400}}' });
+    assert.equal(patched.status, 400, patched.text);
+    assert.match(patched.body.error, /^source_config\.count: a number beyond what a JSON number holds/);
     const state = await api.request('PUT', `/api/airbyte/ingest/${ok.body.job_id}/state`, {
       token: DEV,
       raw: '{"state":[{"type":"STREAM","stream":{"stream_descriptor":{"name":"users"},"stream_state":{"seq":9223372036854775807}}}]}',

@@ -42,11 +42,17 @@ export const sourceConfig = z
  * The first place in a parsed JSON value that Sluice would not keep as the client sent it (QA round
  * 43a): a key with the NUL character, which PostgreSQL's text cannot hold where a run names the key
  * (its warnings, its log); an integer beyond ±2^53, which JSON.parse has already rounded (an int64 id
- * or cursor would silently point elsewhere). Iterative; call it after the depth check.
+ * or cursor would silently point elsewhere); a number beyond a double's range, which JSON.parse has
+ * made ±Infinity (stored and sent on as null). Iterative; call it after the depth check.
  */
 export function unkeptValue(value: unknown): { path: (string | number)[]; message: string } | null {
   const unkept = findInJson(value, (v, key) => {
     if (typeof key === 'string' && key.includes('\u0000')) return 'a key must not contain the NUL character (U+0000)';
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null: the connector would
+    // get null for it (QA round 55c F3).
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      return `a number beyond what a JSON number holds (about ±1.8e308): it became ${v} on the way in, and would reach the connector as null; send a smaller number, or a string`;
+    }
     if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
       return `${v} is beyond the integers a JSON number keeps exactly (±2^53): it was rounded on the way in; send it as a string`;
     }
