@@ -43,3 +43,13 @@ test('registries mask together: a value of one inside a value of another is mask
   assert.equal(maskText('a xx-master-key-1-yy b master-key-1', [own, config]), `a ${REDACTED} b ${REDACTED}`);
   assert.equal(maskText('a xx-master-key-1-yy', [own]), `a xx-${REDACTED}-yy`);
 });
+
+test("a connection string's password is masked in logged text, whatever its key's case; its other settings are not (QA round 55c F4)", () => {
+  const registry = new SecretRegistry();
+  assert.equal(
+    registry.mask('source > config: {"connection_string": "Server=x;Password=CS_SECRET_Z4;", "odbc": "DSN=a;pwd = {p;w};UID=u"}'),
+    'source > config: {"connection_string": "Server=x;Password=**********;", "odbc": "DSN=a;pwd = **********;UID=u"}',
+  );
+  assert.equal(registry.mask('jdbc:postgresql://h/db?user=u&PASSWORD=JDBC-1&ssl=true'), 'jdbc:postgresql://h/db?user=u&PASSWORD=**********&ssl=true');
+  assert.equal(registry.mask('password rotation is due; passwordless=true'), 'password rotation is due; passwordless=true');
+});

@@ -2,6 +2,7 @@
 export const DEFAULT_REDACTED_KEYS: readonly string[] = [
   'password',
   'passwd',
+  'pwd',
   'secret',
   'token',
   'api_key',
@@ -20,9 +21,26 @@ export const REDACTED = '**********';
 /** `scheme://user:password@`: the password of any URL in a logged string (group 1 ends where it starts). */
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
 
-/** The text with the password of each URL in it (`scheme://user:password@host`) as `**********`. */
-export function maskUrlPasswords(text: string): string {
-  return text.replace(URL_CREDENTIALS, (_m, head: string) => `${head}${REDACTED}@`);
+/**
+ * `Password=…` or `PWD=…` in a connection string (ODBC, ADO.NET, JDBC properties, a URL's query):
+ * the value up to `;`, `&`, a quote or white space, or an ODBC `{…}` value whole (group 1 is the
+ * key and its `=`).
+ */
+const KEYED_PASSWORD = /\b((?:password|pwd)\s*=\s*)(\{[^}]*\}|[^;&\s"']+)/gi;
+
+/**
+ * The text with the passwords written inside it as `**********`: each URL's
+ * (`scheme://user:password@host`) and each connection string's (`Server=db;Password=…;`), which no
+ * spec marks and no key names (QA round 55c F4).
+ */
+export function maskInlinePasswords(text: string): string {
+  const urls = text.includes('@') ? text.replace(URL_CREDENTIALS, (_m, head: string) => `${head}${REDACTED}@`) : text;
+  return urls.includes('=') ? urls.replace(KEYED_PASSWORD, (_m, key: string) => `${key}${REDACTED}`) : urls;
+}
+
+/** Whether `text` holds a password {@link maskInlinePasswords} masked: `**********` where a URL's or a connection string's password goes. */
+export function holdsMaskedInlinePassword(text: string): boolean {
+  return text.includes(`:${REDACTED}@`) || new RegExp(`\\b(?:password|pwd)\\s*=\\s*\\*{10}(?![^;&\\s"'])`, 'i').test(text);
 }
 
 /**
@@ -76,7 +94,8 @@ export class SecretRegistry {
 }
 
 /**
- * `text` with every registered value of `registries` and every URL password masked. The places
+ * `text` with every registered value of `registries` and every inline password (a URL's, a
+ * connection string's: {@link maskInlinePasswords}) masked. The places
  * are found in the text as given and masked together, so that no replacement hides part of a
  * value from another (a secret holding a shorter one, or a URL credential) and leaves the rest.
  */
@@ -88,6 +107,9 @@ export function maskText(text: string, registries: readonly SecretRegistry[]): s
       const start = m.index + (m[1] ?? '').length;
       found.push([start, m.index + m[0].length - 1]);
     }
+  }
+  if (text.includes('=')) {
+    for (const m of text.matchAll(KEYED_PASSWORD)) found.push([m.index + (m[1] ?? '').length, m.index + m[0].length]);
   }
   if (found.length === 0) return text;
   found.sort((a, b) => a[0] - b[0]);

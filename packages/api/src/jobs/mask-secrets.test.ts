@@ -66,8 +66,25 @@ test("a URL's password is masked as the logs mask it, and a URL sent back as GET
   const moved = restoreMaskedSecrets({ ...shown, connection_string: 'postgres://bob:**********@db2.example.com:5432/app' }, saved, []);
   assert.deepEqual(moved.issues.map((i) => i.path), ['source_config.connection_string']);
   // Said as what it is (QA round 29: "the job has no saved secret here", where it has one).
-  assert.match(moved.issues[0]?.message ?? '', /^holds the mask of the saved URL's password, but the URL differs from the saved one beyond it \(its host, port, user or path\)/);
+  assert.match(moved.issues[0]?.message ?? '', /^holds the mask of the saved password written in it, but it differs from the saved value beyond it \(a URL's host, port, user or path/);
   // A new password in the URL is taken as it is.
   const changed = restoreMaskedSecrets({ ...shown, connection_string: 'postgres://bob:NEW@db.example.com:5432/app' }, saved, []);
   assert.deepEqual(changed, { config: { ...saved, connection_string: 'postgres://bob:NEW@db.example.com:5432/app' }, issues: [] });
+});
+
+test("a connection string's password, and a key named pwd, are masked as the logs mask them; sent back as GET showed them, they keep their saved values (QA round 55c F4)", () => {
+  const saved = { connection_string: 'Server=db;Database=app;Password=CS_SECRET_Z4;Encrypt=yes', odbc: 'DSN=x;UID=u;PWD={p;w d};', jdbc: 'jdbc:sqlserver://h;user=u;password=JDBC-PW', pwd: 'PWD_SECRET_Y2', note: 'passwords are rotated monthly' };
+  const paths = findSecretPaths(saved, undefined);
+  assert.deepEqual(paths, ['pwd']);
+  const shown = maskSecrets(saved, paths);
+  assert.deepEqual(shown, {
+    connection_string: 'Server=db;Database=app;Password=**********;Encrypt=yes',
+    odbc: 'DSN=x;UID=u;PWD=**********;',
+    jdbc: 'jdbc:sqlserver://h;user=u;password=**********',
+    pwd: '**********',
+    note: 'passwords are rotated monthly',
+  });
+  assert.deepEqual(restoreMaskedSecrets(shown, saved, paths), { config: saved, issues: [] });
+  const moved = restoreMaskedSecrets({ ...shown, connection_string: 'Server=db2;Database=app;Password=**********;Encrypt=yes' }, saved, paths);
+  assert.deepEqual(moved.issues.map((i) => i.path), ['source_config.connection_string']);
 });

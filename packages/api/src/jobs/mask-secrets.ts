@@ -1,7 +1,7 @@
 import type { FieldIssue } from '@sluice/core';
 import { canonicalJson } from '@sluice/core/json';
 import { valueAt } from '@sluice/core/secrets';
-import { maskUrlPasswords, REDACTED } from '@sluice/logging';
+import { holdsMaskedInlinePassword, maskInlinePasswords, REDACTED } from '@sluice/logging';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -27,21 +27,22 @@ function mapStrings(value: unknown, f: (s: string) => string): unknown {
 
 /**
  * A copy of `config` with the value at every secret path (`findSecretPaths`) replaced by
- * `**********`, and the password of every URL in its other strings too
- * (`postgres://user:**********@host/db`), as the logs hide it. A boolean at a secret path is no
+ * `**********`, and the password written inside its other strings too — a URL's
+ * (`postgres://user:**********@host/db`), a connection string's (`Server=db;Password=**********`) —
+ * as the logs hide it. A boolean at a secret path is no
  * secret (true or false tells nothing a name does not) and keeps its type (QA round 37b F5: a
  * typed client read `"client_secret": true` back as a string).
  */
 export function maskSecrets(config: Record<string, unknown>, paths: readonly string[]): Record<string, unknown> {
   const copy = structuredClone(config);
   for (const path of paths) replaceAt(copy, path, (v) => (typeof v === 'boolean' ? v : REDACTED));
-  return mapStrings(copy, maskUrlPasswords) as Record<string, unknown>;
+  return mapStrings(copy, maskInlinePasswords) as Record<string, unknown>;
 }
 
-/** Where `value` holds the string `**********` (alone, or as a URL's password): each place's dot path (as secret paths are written) and field path (`source_config.a.b[0]`). */
+/** Where `value` holds the string `**********` (alone, or as a URL's or connection string's password): each place's dot path (as secret paths are written) and field path (`source_config.a.b[0]`). */
 function masksIn(value: unknown, dot: string, field: string): { dot: string; field: string }[] {
   const down = (k: string): string => (dot === '' ? k : `${dot}.${k}`);
-  if (value === REDACTED || (typeof value === 'string' && value.includes(`:${REDACTED}@`))) return [{ dot, field }];
+  if (value === REDACTED || (typeof value === 'string' && holdsMaskedInlinePassword(value))) return [{ dot, field }];
   if (Array.isArray(value)) return value.flatMap((v, i) => masksIn(v, down(String(i)), `${field}[${i}]`));
   if (isObject(value)) return Object.entries(value).flatMap(([k, v]) => masksIn(v, down(k), `${field}.${k}`));
   return [];
@@ -92,15 +93,15 @@ export function restoreMaskedSecrets(
 ): { config: Record<string, unknown>; issues: FieldIssue[] } {
   const config = structuredClone(sent);
   const shown = maskSecrets(saved, savedSecretPaths);
-  // A URL sent back as GET showed it (its password masked) keeps its saved password; one changed
-  // otherwise (another host, say) does not, as that would hand the saved password to it, and is
-  // said so (QA round 29: "the job has no saved secret here", where it has one).
+  // A URL or connection string sent back as GET showed it (its password masked) keeps its saved
+  // password; one changed otherwise (another host, say) does not, as that would hand the saved
+  // password to it, and is said so (QA round 29: "the job has no saved secret here", where it has one).
   const changedUrls = new Set<string>();
   for (const { dot: path } of masksIn(sent, '', '')) {
     const kept = valueAt(saved, path);
     const sentValue = valueAt(sent, path);
-    if (sentValue === REDACTED || typeof kept !== 'string' || maskUrlPasswords(kept) === kept) continue;
-    if (maskUrlPasswords(kept) === sentValue && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
+    if (sentValue === REDACTED || typeof kept !== 'string' || maskInlinePasswords(kept) === kept) continue;
+    if (maskInlinePasswords(kept) === sentValue && sameListEntries(sent, shown, path)) replaceAt(config, path, () => kept);
     else changedUrls.add(path);
   }
   const moved = new Set<string>();
@@ -115,7 +116,7 @@ export function restoreMaskedSecrets(
     message: moved.has(dot)
       ? `is ${REDACTED}, but its list entry is not sent back as GET shows it (an entry was added, removed or changed before it, or it was): send the secret itself`
       : changedUrls.has(dot)
-        ? `holds the mask of the saved URL's password, but the URL differs from the saved one beyond it (its host, port, user or path): the saved password is kept only for the URL GET shows, so send this one's password itself`
+        ? `holds the mask of the saved password written in it, but it differs from the saved value beyond it (a URL's host, port, user or path; a connection string's other settings): the saved password is kept only for the value GET shows, so send this one's password itself`
         : `is ${REDACTED}, the mask GET shows for a saved secret, but the job has no saved secret here: send the value itself`,
   }));
   return { config, issues };

@@ -9,7 +9,7 @@ export interface ConnectorSpec {
 }
 
 /** Parts of a key's name (case-insensitive) that make the key's value a secret where no spec says otherwise. */
-const SECRET_KEY_PARTS = ['pass', 'secret', 'token', 'key', 'credential', 'authorization', 'session', 'cookie', 'jwt'] as const;
+const SECRET_KEY_PARTS = ['pass', 'pwd', 'secret', 'token', 'key', 'credential', 'authorization', 'session', 'cookie', 'jwt'] as const;
 
 /**
  * A configuration key named like a secret (password, api_key, client_secret, Authorization,
