@@ -117,6 +117,8 @@ describe('schedule, pause, delete', () => {
       [{ schedule: '0 * * * *', paused: 'yes' }, /paused: /],
       // Only that (before: "…; body: give at least one of …" too; QA round 25).
       [{ colour: 'x' }, /^colour: unknown field$/],
+      // A field only GET answers is read-only, not unknown (QA round 55c F7).
+      [{ job_id: id, status: 'running', schedule: '0 * * * *' }, /^job_id: is read-only: GET answers it, and no PATCH changes it; status: is read-only: GET answers it, and no PATCH changes it$/],
       [
         { streams: ['orders'], mode: 'merge' },
         /^streams: is set when the job is created and cannot be changed \(the job's is \[\]\); mode: is set when the job is created and cannot be changed \(the job's is "append"\)\. PATCH changes schedule, timezone, paused, catchup, max_active_runs, source_config, and takes a field of the job sent with the value GET answers as no change\. To change the others, delete the job and create it again /,
@@ -164,12 +166,16 @@ describe('schedule, pause, delete', () => {
     assert.equal(back.body.schedule, '0 5 * * *');
     // The create's own form of the same values is the same definition.
     const asCreated = await req('PATCH', `/api/airbyte/ingest/${id}`, {
-      streams: [' users', 'products'],
+      streams: ['users', 'products'],
       merge: ' id ',
       column_transformations: [{ column: 'email', stream: 'users', new_name: 'mail' }],
       schedule: '0 6 * * *',
     });
     assert.equal(asCreated.status, 200, asCreated.text);
+    // A stream is named exactly: " users" is another stream (QA round 55c F2).
+    const spaced = await req('PATCH', `/api/airbyte/ingest/${id}`, { streams: [' users', 'products'], schedule: '0 6 * * *' });
+    assert.equal(spaced.status, 400, spaced.text);
+    assert.match(spaced.body.error, /^streams: is set when the job is created and cannot be changed/);
     const changed = await req('PATCH', `/api/airbyte/ingest/${id}`, { ...definition, name: 'renamed', streams: ['products', 'users'], schedule: '0 7 * * *' });
     assert.equal(changed.status, 400, changed.text);
     assert.match(changed.body.error, /^name: is set when the job is created and cannot be changed \(the job's is "sent back"\); streams: is set when the job is created and cannot be changed \(the job's is \["users","products"\]\)\. PATCH changes/);

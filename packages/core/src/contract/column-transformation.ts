@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { CAST_TYPES, type ColumnTransformation } from '../pipeline/index.ts';
-import { text } from './text.ts';
+import { sourceIdentifier, text } from './text.ts';
 
 export const TRANSFORMATION_TYPES = ['rename', 'encrypt', 'cast', 'drop'] as const;
 
-const columnName = text.trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters');
+/** A source column, as the source names it (not trimmed: {@link sourceIdentifier}). */
+const columnName = sourceIdentifier.max(255, 'must be at most 255 characters');
 
 /**
  * A column name Sluice creates (`new_name`): letters of any script, digits and `_`, not starting
@@ -33,7 +34,7 @@ const newColumnName = columnName.regex(
 export const columnTransformationInput = z
   .strictObject({
     column: columnName.describe('source column (top-level field of the stream record)'),
-    stream: text.trim().min(1, 'must not be empty').nullish().describe(
+    stream: sourceIdentifier.nullish().describe(
       "stream it targets; null = every selected stream with the column (when the source's catalog can be read at create, some selected stream must have it)",
     ),
     new_name: newColumnName.nullish().describe('rename the column to this: letters, digits and "_", not starting with a digit'),

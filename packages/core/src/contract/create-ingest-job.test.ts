@@ -175,3 +175,42 @@ test('streams that would load one table are refused together, naming both and th
   ]);
   assert.deepEqual(parseCreateIngestJob({ ...base, streams: ['users', 'orders.v2'] }).streams, ['users', 'orders.v2']);
 });
+
+test("a source's stream and column names are taken exactly as sent, spaces included; blank ones are refused (QA round 55c F2: \"email \" encrypted \"email\")", () => {
+  const spec = parseCreateIngestJob({
+    ...base,
+    streams: [' spaced '],
+    column_transformations: [{ column: 'email ', stream: ' spaced ', encryption_key_name: 'pii' }],
+  });
+  assert.deepEqual(spec.streams, [' spaced ']);
+  assert.equal(spec.columnTransformations[0]?.column, 'email ');
+  assert.equal(spec.columnTransformations[0]?.stream, ' spaced ');
+  assert.deepEqual(issuesOf({ ...base, streams: ['  '], column_transformations: [{ column: ' ', new_name: 'x' }] }), [
+    'streams[0]: must not be empty',
+    'column_transformations[0].column: must not be empty',
+  ]);
+  // A name Sluice makes has no spaces to keep: it is refused, not trimmed.
+  assert.match(issuesOf({ ...base, column_transformations: [{ column: 'email', new_name: ' mail' }] })[0] ?? '', /^column_transformations\[0\]\.new_name: must be a plain column name/);
+});
+
+test('an owner and a tag are at most 255 characters, said as such (QA round 55c F1: a 3,000-character owner failed as a 500)', () => {
+  assert.deepEqual(issuesOf({ ...base, owner_id: 'o'.repeat(256), tags: ['pii', 't'.repeat(256)] }), [
+    'tags[1]: must be at most 255 characters',
+    'owner_id: must be at most 255 characters',
+  ]);
+  const spec = parseCreateIngestJob({ ...base, owner_id: 'o'.repeat(255), tags: ['t'.repeat(255)] });
+  assert.equal(spec.ownerId?.length, 255);
+});
+
+test('an issue that quotes a huge value is cut in the error, saying how long it was; the issue itself keeps it (QA round 55c F6: 100 KB errors)', () => {
+  try {
+    parseCreateIngestJob({ ...base, schedule: '@daily', timezone: 'x'.repeat(100_000) });
+    assert.fail('expected a ValidationError');
+  } catch (err) {
+    assert.ok(err instanceof ValidationError, String(err));
+    assert.ok(err.message.length < 2_100, `${err.message.length} characters`);
+    assert.match(err.message, /^timezone: "?x{100}/);
+    assert.match(err.message, /… \(cut: 100,\d{3} characters\)$/);
+    assert.ok((err.issues[0]?.message.length ?? 0) > 100_000);
+  }
+});

@@ -6,7 +6,7 @@ import { columnTransformationInput, normalizeColumnTransformation } from './colu
 import { icebergNamespace } from './iceberg-namespace.ts';
 import { fieldIssues, issueWording } from './parse-request.ts';
 import { SOURCE_CONFIG_MAX_DEPTH, sourceConfig } from './source-config.ts';
-import { text } from './text.ts';
+import { sourceIdentifier, text } from './text.ts';
 
 export const WRITE_MODES = ['append', 'overwrite', 'merge'] as const;
 export type WriteModeName = (typeof WRITE_MODES)[number];
@@ -25,6 +25,9 @@ export const sourceName = text
 
 // The document says what trim().min(1) checks: a character other than white space.
 const nonEmpty = text.trim().min(1, 'must not be empty').meta({ pattern: '\\S' });
+
+/** A tag's, or an owner's, most characters: an owner is one key of a unique index, and a tag a DataHub URN. */
+const MAX_LABEL = 255;
 
 /**
  * The longest lists a job takes: far beyond any source (Airbyte's largest have about a thousand
@@ -58,7 +61,7 @@ export const createIngestJobRequest = z
     ),
     schema_name: icebergNamespace.describe('target Iceberg namespace where tables are created: lower-case letters, digits and _, starting with a letter or _; not information_schema or pg_catalog'),
     mode: z.enum(WRITE_MODES).describe('write mode'),
-    streams: z.array(nonEmpty).max(MAX_STREAMS, `at most ${MAX_STREAMS} streams`).nullish().describe('streams to sync; empty or null = all streams'),
+    streams: z.array(sourceIdentifier).max(MAX_STREAMS, `at most ${MAX_STREAMS} streams`).nullish().describe('streams to sync; empty or null = all streams'),
     merge: text
       .nullish()
       .describe(
@@ -78,8 +81,8 @@ export const createIngestJobRequest = z
         `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first; without catchup a fire that finds a scheduled run already waiting adds none (that run reads on from where the others left off). Runs at once suit overwrite, merge and incremental append jobs: a run whose read a newer run's load overtook, or, in append, whose records another run's load appended while it read, skips its load (the run succeeds, saying so in its warnings; the next run reads on from the state the other saved). Of a full-refresh append job's overlapping runs, the older one's load fails when the newer one has loaded (each run keeps its copy, and a skip would drop one unseen)`,
       ),
     domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
-    tags: z.array(nonEmpty).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),
-    owner_id: nonEmpty.nullish().describe("owner user id; default: the token's subject"),
+    tags: z.array(nonEmpty.max(MAX_LABEL, `must be at most ${MAX_LABEL} characters`)).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),
+    owner_id: nonEmpty.max(MAX_LABEL, `must be at most ${MAX_LABEL} characters`).nullish().describe("owner user id; default: the token's subject"),
     column_transformations: z
       .array(columnTransformationInput)
       .max(MAX_COLUMN_TRANSFORMATIONS, `at most ${MAX_COLUMN_TRANSFORMATIONS} column transformations`)

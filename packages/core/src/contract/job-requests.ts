@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JOB_STATUSES, RUN_STATES, RUN_TYPES } from './job-views.ts';
+import { JOB_STATUSES, jobView, RUN_STATES, RUN_TYPES } from './job-views.ts';
 import { ValidationError } from '../errors/index.ts';
 import { maxActiveRuns, MAX_STREAMS, parseCreateIngestJob, type IngestJobSpec } from './create-ingest-job.ts';
 import { canonicalJson } from '../json/index.ts';
@@ -121,6 +121,8 @@ function definitionIssues(fields: readonly DefinitionField[], job: JobDefinition
   );
 }
 
+const READ_ONLY = 'is read-only: GET answers it, and no PATCH changes it';
+
 /**
  * The body of a PATCH, parsed: a field of the job's definition (streams, mode, …) is kept aside
  * in `definition`, for the caller to compare with the job (`refuseDefinitionChanges`), rather
@@ -137,8 +139,12 @@ export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
   let parsed: z.output<typeof updateJobRequest>;
   try {
     parsed = parseRequest(updateJobRequest, rest);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
+  } catch (caught) {
+    if (!(caught instanceof ValidationError)) throw caught;
+    // A field only GET answers (a GET answer sent back whole) is no stranger: it is read-only (QA round 55c F7).
+    const err = new ValidationError(
+      caught.issues.map((i) => (i.message === 'unknown field' && Object.hasOwn(jobView.shape, i.path) ? { ...i, message: READ_ONLY } : i)),
+    );
     // Fields of the definition only: `refuseDefinitionChanges` says what is wrong with them.
     if (err.issues.every((i) => i.message.startsWith(NAME_ONE)) && Object.keys(definition).length > 0) return { definition };
     // A body of unknown fields only is that, not also one that names no field.
@@ -153,7 +159,7 @@ export function parseUpdateJobRequest(input: unknown): UpdateJobRequest {
 
 /**
  * Refuses, naming each, the fields of a PATCH's `definition` whose value is not the job's: each
- * is read as a create would read it (`" users"` is `users`, `merge: "a , b"` is `a,b`, a column
+ * is read as a create would read it (`merge: "a , b"` is `a,b`, a column
  * transformation in the seed's form is the one GET shows) and compared with the job's. A PATCH of
  * the job's own definition fields only, and nothing PATCH changes, is refused as naming nothing to change.
  */

@@ -23,3 +23,11 @@ export const text = z
     message: 'must be valid Unicode: it holds a lone UTF-16 surrogate (such as \\ud800), which is no character',
     abort: true,
   });
+
+/**
+ * A name the source gives (a stream, a column): taken exactly as sent — case, spaces and
+ * punctuation kept, as the source names it — and refused when it is empty or only white space. Not
+ * trimmed: a column " email" is not "email" (QA round 55c F2: an encryption of "email " encrypted
+ * "email", and the column named loaded in plaintext).
+ */
+export const sourceIdentifier = text.refine((s) => s.trim() !== '', 'must not be empty').meta({ pattern: '\\S' });

@@ -23,12 +23,21 @@ export abstract class SluiceError extends Error {
 
 /** Issues a ValidationError's message says one by one; the rest are counted. */
 const ISSUES_SAID = 20;
+/** The most characters one issue takes in the message: an issue that quotes a 100 KB value is cut (QA round 55c F6). */
+const ISSUE_SAID_CHARS = 2_000;
+
+/** `said` cut to ISSUE_SAID_CHARS, saying how long it was (not inside a surrogate pair). */
+function shortened(said: string): string {
+  if (said.length <= ISSUE_SAID_CHARS) return said;
+  const end = /[\uDC00-\uDFFF]/.test(said.charAt(ISSUE_SAID_CHARS)) ? ISSUE_SAID_CHARS - 1 : ISSUE_SAID_CHARS;
+  return `${said.slice(0, end)}… (cut: ${said.length.toLocaleString('en-US')} characters)`;
+}
 
 /** Input that breaks the contract; names every bad field (the first 20 in its message, the rest counted). */
 export class ValidationError extends SluiceError {
   readonly code = 'validation_error';
   constructor(readonly issues: FieldIssue[], options?: { cause?: unknown }) {
-    const said = issues.slice(0, ISSUES_SAID).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+    const said = issues.slice(0, ISSUES_SAID).map((i) => shortened(i.path ? `${i.path}: ${i.message}` : i.message));
     if (issues.length > ISSUES_SAID) said.push(`and ${issues.length - ISSUES_SAID} more`);
     super(said.join('; '), options);
   }
