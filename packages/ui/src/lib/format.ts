@@ -1,20 +1,15 @@
 /** Formatting for people: dates, durations, counts and sizes. */
 import { displayZone, intlTimeZone } from './display-zone.ts';
 
-/** In the zone the viewer chose (the browser's, or UTC), named: a time read beside a schedule in the job's own zone must say which it is. */
+/** A date to the second, its zone named, in the zone the viewer chose (the browser's, or UTC). */
+function dateParts(): Intl.DateTimeFormatOptions {
+  return { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short', timeZone: intlTimeZone() };
+}
+
+/** In the zone the viewer chose, named: a time read beside a schedule in the job's own zone must say which it is. */
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    timeZoneName: 'short',
-    timeZone: intlTimeZone(),
-  });
+  return new Date(iso).toLocaleString(undefined, dateParts());
 }
 
 /**
@@ -25,18 +20,7 @@ export function formatDate(iso: string | null | undefined): string {
 export function formatLogicalDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
-  if (d.getMilliseconds() === 0) return formatDate(iso);
-  return d.toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    fractionalSecondDigits: 3,
-    timeZoneName: 'short',
-    timeZone: intlTimeZone(),
-  });
+  return d.toLocaleString(undefined, d.getMilliseconds() === 0 ? dateParts() : { ...dateParts(), fractionalSecondDigits: 3 });
 }
 
 /** A log line's time of day in the viewer's chosen zone, to the millisecond (its date and zone are in formatDate's title). */
