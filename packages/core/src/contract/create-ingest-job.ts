@@ -26,7 +26,7 @@ export const sourceName = text
 // The document says what trim().min(1) checks: a character other than white space.
 const nonEmpty = text.trim().min(1, 'must not be empty').meta({ pattern: '\\S' });
 
-/** A tag's, or an owner's, most characters: an owner is one key of a unique index, and a tag a DataHub URN. */
+/** A DataHub domain's, a tag's or an owner's most characters: each goes into a DataHub URN, and an owner is one key of a unique index. */
 const MAX_LABEL = 255;
 
 /**
@@ -80,7 +80,7 @@ export const createIngestJobRequest = z
       .describe(
         `Sluice extension: how many runs of this job run at once (1–${MAX_ACTIVE_RUNS_LIMIT}; default 1). A run triggered or fired while that many run waits queued, and starts when one ends, oldest logical date first; without catchup a fire that finds a scheduled run already waiting adds none (that run reads on from where the others left off). Runs at once suit overwrite, merge and incremental append jobs: a run whose read a newer run's load overtook, or, in append, whose records another run's load appended while it read, skips its load (the run succeeds, saying so in its warnings; the next run reads on from the state the other saved). Of a full-refresh append job's overlapping runs, the older one's load fails when the newer one has loaded (each run keeps its copy, and a skip would drop one unseen)`,
       ),
-    domain: nonEmpty.max(255, 'must be at most 255 characters').nullish().describe('DataHub domain for the ingested tables; null = none'),
+    domain: nonEmpty.max(MAX_LABEL, `must be at most ${MAX_LABEL} characters`).nullish().describe('DataHub domain for the ingested tables; null = none'),
     tags: z.array(nonEmpty.max(MAX_LABEL, `must be at most ${MAX_LABEL} characters`)).max(MAX_TAGS, `at most ${MAX_TAGS} tags`).nullish().describe('DataHub tags for the ingested tables'),
     owner_id: nonEmpty.max(MAX_LABEL, `must be at most ${MAX_LABEL} characters`).nullish().describe("owner user id; default: the token's subject"),
     column_transformations: z
