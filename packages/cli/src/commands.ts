@@ -83,7 +83,8 @@ async function runUntilSignal(logger: Logger, closers: Closer[], o: { runsTries:
           return;
         }
         logger.warn(`${signal} again: exiting now`);
-        process.exit(130);
+        // The shell's code for death by that signal (128 + its number): 130 for SIGINT, 143 for SIGTERM.
+        process.exit(signal === 'SIGINT' ? 130 : 143);
       }
       stoppingSince = Date.now();
       const why = signal ?? 'pnpm, which started this process, exited (it does not pass a SIGTERM on)';
