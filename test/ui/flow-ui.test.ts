@@ -1054,6 +1054,11 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(new URL(page.url()).search, '?sort=-last_run');
     const lastAt = page.locator('tr[data-job-id]').first().getByTestId('last-run-at');
     assert.match((await lastAt.textContent()) ?? '', /^last \S/);
+    // The Sort choice says the order the headers set, and sets it too (a phone's list has no header row).
+    assert.equal(await page.getByLabel('Sort').inputValue(), '-last_run');
+    await page.getByLabel('Sort').selectOption({ label: 'name, Z to A' });
+    assert.equal(new URL(page.url()).search, '?sort=-name');
+    assert.deepEqual(await names(), [...(await names())].sort(collate.compare).reverse());
     await page.goto(`${stack.url}/jobs`);
     await until('the list in the API order again', async () => (await rows.count()) === all);
     // A job created elsewhere appears without reloading.

@@ -20,6 +20,18 @@ const ACTIVE_FILTERS: readonly ActiveFilter[] = ['all', 'active', 'paused'];
 const LAST_RUN_FILTERS: readonly LastRunFilter[] = ['any', 'success', 'failed', 'cancelled', 'running', 'none'];
 const MODES = ['all', 'append', 'overwrite', 'merge'] as const;
 
+/**
+ * The orders the Sort choice offers: the ones a phone needs, whose list has no header row (the
+ * headers sort by every column, either way). Worded apart from the other filters' names.
+ */
+const SORT_CHOICES: readonly (readonly [string, string])[] = [
+  ['name', 'name, A to Z'],
+  ['-name', 'name, Z to A'],
+  ['next', 'next fire, soonest first'],
+  ['-last_run', 'newest run first'],
+  ['last_run', 'oldest run first'],
+];
+
 /** The filters' and the order's query parameters, and their values when left out. */
 const FILTER_DEFAULTS = { q: '', mode: 'all', schedule: 'all', last_run: 'any', sort: '' } as const;
 type FilterKey = keyof typeof FILTER_DEFAULTS;
@@ -177,6 +189,18 @@ export function JobsPage(): ReactNode {
             <option value="cancelled">cancelled</option>
             <option value="running">running or queued</option>
             <option value="none">never ran</option>
+          </select>
+        </label>
+        {/* The headers sort too; this is the way on a phone, where the list has no header row. */}
+        <label>
+          Sort
+          <select value={sort !== null && SORT_CHOICES.some(([v]) => v === formatJobSort(sort)) ? formatJobSort(sort) : ''} onChange={(e) => setFilter('sort', e.target.value)}>
+            <option value="">{sort === null ? 'newest job first' : 'as the headers sort'}</option>
+            {SORT_CHOICES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
           </select>
         </label>
       </form>
