@@ -14,12 +14,15 @@ interface KeptSettings {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
 }
-// The browser's localStorage; absent where the formatting runs outside a browser (its node tests).
-const kept = (globalThis as { localStorage?: KeptSettings }).localStorage;
+/**
+ * The browser's localStorage; absent where the formatting runs outside a browser (its node tests).
+ * Read inside a try: a browser that refuses storage (a sandboxed frame) throws on the read itself.
+ */
+const kept = (): KeptSettings | undefined => (globalThis as { localStorage?: KeptSettings }).localStorage;
 
 function stored(): DisplayZone {
   try {
-    return kept?.getItem(STORAGE_KEY) === 'UTC' ? 'UTC' : 'local';
+    return kept()?.getItem(STORAGE_KEY) === 'UTC' ? 'UTC' : 'local';
   } catch {
     return 'local'; // storage refused (a private window's settings): the browser's zone
   }
@@ -35,7 +38,7 @@ export function setDisplayZone(next: DisplayZone): void {
   if (next === zone) return;
   zone = next;
   try {
-    kept?.setItem(STORAGE_KEY, next);
+    kept()?.setItem(STORAGE_KEY, next);
   } catch {
     // kept for this page only
   }

@@ -259,15 +259,18 @@ export function JobsPage(): ReactNode {
                     </span>
                   </td>
                   <td data-label="Last runs">
-                    <span className="run-marks">
-                      {[...(line?.runs ?? [])].reverse().map((r) => (
-                        <Link key={r.run_id} to={`/runs/${r.run_id}`} aria-label={`Run ${shortId(r.run_id)}: ${stateLabel(r.state)}, ${formatLogicalDate(r.logical_date)}`}>
-                          <StateMark state={r.state} title={`${stateLabel(r.state)} · ${formatLogicalDate(r.logical_date)}`} />
-                        </Link>
-                      ))}
-                      {line !== undefined && line.runs.length === 0 ? <span className="muted small">no runs</span> : null}
-                    </span>
-                    {lastAt !== null ? <div className="muted small" data-testid="last-run-at">last {formatDate(lastAt)}</div> : null}
+                    {/* One block: on a phone the cell is a grid of its label and this. */}
+                    <div>
+                      <span className="run-marks">
+                        {[...(line?.runs ?? [])].reverse().map((r) => (
+                          <Link key={r.run_id} to={`/runs/${r.run_id}`} aria-label={`Run ${shortId(r.run_id)}: ${stateLabel(r.state)}, ${formatLogicalDate(r.logical_date)}`}>
+                            <StateMark state={r.state} title={`${stateLabel(r.state)} · ${formatLogicalDate(r.logical_date)}`} />
+                          </Link>
+                        ))}
+                        {line !== undefined && line.runs.length === 0 ? <span className="muted small">no runs</span> : null}
+                      </span>
+                      {lastAt !== null ? <div className="muted small" data-testid="last-run-at">last {formatDate(lastAt)}</div> : null}
+                    </div>
                   </td>
                 </tr>
               );
