@@ -18,13 +18,13 @@ export const DEFAULT_REDACTED_KEYS: readonly string[] = [
 
 export const REDACTED = '**********';
 
-/** `scheme://user:password@`: the password of any URL in a logged string (group 1 ends where it starts). */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/gi;
+/** `scheme://user:password@`: the password of any URL in a logged string (group 1 is what precedes it, group 2 the password). */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s/@]+)@/gi;
 
 /**
  * `Password=…` or `PWD=…` in a connection string (ODBC, ADO.NET, JDBC properties, a URL's query):
  * the value up to `;`, `&`, a quote or white space, or an ODBC `{…}` value whole (group 1 is the
- * key and its `=`).
+ * key and its `=`, group 2 the password).
  */
 const KEYED_PASSWORD = /\b((?:password|pwd)\s*=\s*)(\{[^}]*\}|[^;&\s"']+)/gi;
 
@@ -34,13 +34,25 @@ const KEYED_PASSWORD = /\b((?:password|pwd)\s*=\s*)(\{[^}]*\}|[^;&\s"']+)/gi;
  * spec marks and no key names (QA round 55c F4).
  */
 export function maskInlinePasswords(text: string): string {
-  const urls = text.includes('@') ? text.replace(URL_CREDENTIALS, (_m, head: string) => `${head}${REDACTED}@`) : text;
-  return urls.includes('=') ? urls.replace(KEYED_PASSWORD, (_m, key: string) => `${key}${REDACTED}`) : urls;
+  return maskText(text, []);
 }
 
 /** Whether `text` holds a password {@link maskInlinePasswords} masked: `**********` where a URL's or a connection string's password goes. */
 export function holdsMaskedInlinePassword(text: string): boolean {
-  return text.includes(`:${REDACTED}@`) || new RegExp(`\\b(?:password|pwd)\\s*=\\s*\\*{10}(?![^;&\\s"'])`, 'i').test(text);
+  return inlinePasswords(text).some((p) => p.value === REDACTED);
+}
+
+/** The passwords written inside `text` (a URL's, a connection string's), where each is. */
+function inlinePasswords(text: string): { start: number; end: number; value: string }[] {
+  const found: { start: number; end: number; value: string }[] = [];
+  const add = (m: RegExpMatchArray): void => {
+    const start = (m.index ?? 0) + (m[1] ?? '').length;
+    const value = m[2] ?? '';
+    found.push({ start, end: start + value.length, value });
+  };
+  if (text.includes('@')) for (const m of text.matchAll(URL_CREDENTIALS)) add(m);
+  if (text.includes('=')) for (const m of text.matchAll(KEYED_PASSWORD)) add(m);
+  return found;
 }
 
 /**
@@ -102,15 +114,7 @@ export class SecretRegistry {
 export function maskText(text: string, registries: readonly SecretRegistry[]): string {
   const found: [number, number][] = [];
   for (const r of registries) r.ranges(text, found);
-  if (text.includes('@')) {
-    for (const m of text.matchAll(URL_CREDENTIALS)) {
-      const start = m.index + (m[1] ?? '').length;
-      found.push([start, m.index + m[0].length - 1]);
-    }
-  }
-  if (text.includes('=')) {
-    for (const m of text.matchAll(KEYED_PASSWORD)) found.push([m.index + (m[1] ?? '').length, m.index + m[0].length]);
-  }
+  for (const p of inlinePasswords(text)) found.push([p.start, p.end]);
   if (found.length === 0) return text;
   found.sort((a, b) => a[0] - b[0]);
   let out = '';
