@@ -17,11 +17,20 @@ interface Writer {
   users: number;
   /** Writes it has taken. */
   taken: number;
+  /** Set once it is retired: `closed` settles when its last write is done and it is closed. */
+  retirement?: { closed: Promise<void>; settle: () => void };
 }
 let current: Writer | undefined;
-/** Settled once a retired writer is closed; new writes wait for it. */
-let retiring: Promise<void> | undefined;
-let closeRetired: () => void = () => undefined;
+/** The retired writer still in use; new writes wait for its `retirement.closed`. */
+let retired: Writer | undefined;
+
+function retire(writer: Writer): void {
+  let settle: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (settle = resolve));
+  writer.retirement = { closed, settle };
+  retired = writer;
+  current = undefined;
+}
 
 /** How many writes one writer DuckDB takes before it is retired (see {@link current}). */
 export const WRITES_PER_INSTANCE = 64;
@@ -49,7 +58,7 @@ export function writerMemoryLimit(): string | undefined {
 
 /** Runs `fn` on a fresh connection to the process's in-memory DuckDB (UTC session time zone). */
 export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-  while (retiring) await retiring;
+  while (retired?.retirement) await retired.retirement.closed;
   const writer = (current ??= {
     db: DuckDBInstance.create(':memory:', {
       ...(settings.threads ? { threads: String(settings.threads) } : {}),
@@ -61,10 +70,7 @@ export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Pr
   });
   writer.users += 1;
   writer.taken += 1;
-  if (writer.taken >= WRITES_PER_INSTANCE) {
-    current = undefined;
-    retiring = new Promise((r) => (closeRetired = r));
-  }
+  if (writer.taken >= WRITES_PER_INSTANCE) retire(writer);
   try {
     const connection = await (await writer.db).connect();
     try {
@@ -76,14 +82,11 @@ export async function withDuckDb<T>(fn: (c: DuckDBConnection) => Promise<T>): Pr
   } finally {
     writer.users -= 1;
     if (writer.users === 0) {
-      const retired = writer !== current;
-      if (!retired) current = undefined;
+      if (writer === current) current = undefined;
       // One that failed to open has nothing to close (its caller had the error).
       await writer.db.then((i) => i.closeSync()).catch(() => undefined);
-      if (retired) {
-        retiring = undefined;
-        closeRetired();
-      }
+      if (writer === retired) retired = undefined;
+      writer.retirement?.settle();
     }
   }
 }
