@@ -189,6 +189,27 @@ describe('write modes through the API, read with PyIceberg', () => {
     assert.ok(lines.some((l) => /^expired 1 snapshot of e2e_expire\.users older than 0 ms \(history\.expire\.max-snapshot-age-ms\); deleted \d+ files? no kept snapshot uses$/.test(l.message)), lines.map((l) => l.message).join('\n'));
   });
 
+  test("a load compacts the table's small data files once sluice.compaction.min-input-files of them gather; the rows stay", async () => {
+    const job = await createJob({ name: 'compacting', schema_name: 'e2e_compact', mode: 'append' });
+    const r1 = await runOnce(job);
+    // An operator tunes the table with another Iceberg tool (here PyIceberg): compact every two files.
+    await readWithPyIceberg(stack.db.url, 'e2e_compact', 'users', stack.s3, undefined, undefined, { 'sluice.compaction.min-input-files': '2' });
+    const r2 = await runOnce(job);
+    const t = await table('e2e_compact', 'users');
+    assert.equal(t.files.length, 1, 'the two runs\' files are one');
+    assert.equal(t.rows.length, loadRows(r1, 'users') + loadRows(r2, 'users'), 'both runs\' rows are still there, once');
+    assert.deepEqual(
+      t.snapshots.map((s) => [s.summary['sluice.run-id'], s.summary['sluice.task-id'], s.summary['operation']]),
+      [
+        [r1.run_id, 'load[users]', 'append'],
+        [r2.run_id, 'load[users]', 'append'],
+        [r2.run_id, 'load[users]/compaction', 'replace'],
+      ],
+    );
+    const lines = (await stack.api<{ lines: { message: string }[] }>('GET', `/api/runs/${r2.run_id}/tasks/load/logs?try=1&map_index=0`)).body.lines;
+    assert.ok(lines.some((l) => /^compacted 2 small data files of e2e_compact\.users into 1 \(snapshot \d+, a replace/.test(l.message)), lines.map((l) => l.message).join('\n'));
+  });
+
   test('merge twice keeps one row per key with the latest values', async () => {
     const job = await createJob({ name: 'merge', schema_name: 'e2e_merge', mode: 'merge' });
     await runOnce(job);

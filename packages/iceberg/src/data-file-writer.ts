@@ -5,6 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { ValidationError } from '@sluice/core';
 import { sizeInBytes } from '@sluice/core/config';
 import type { ObjectStore } from '@sluice/storage';
+import { TARGET_FILE_SIZE_BYTES } from './compaction-plan.ts';
 import { compareBounds, parseStat, serializeBound, type BoundValue } from './column-bounds.ts';
 import { duckdbType } from './iceberg-types.ts';
 import { quoteIdent, quoteString, sqlList } from './duckdb.ts';
@@ -68,8 +69,6 @@ export interface LocalDataFile {
   dataFile: Omit<DataFile, 'file_path'>;
 }
 
-/** Target size of one data file (Iceberg's default write.target-file-size-bytes is 512 MB). */
-const TARGET_FILE_SIZE = '512MB';
 
 /**
  * SQL for the input rows projected onto the table's columns: each table column is read from
@@ -143,7 +142,7 @@ export async function rowGroupRowsOf(connection: DuckDBConnection, parquetFiles:
  * land after later rows of another (see `orderedDataFileCopyOptions`).
  */
 export function dataFileCopyOptions(fields: IcebergField[], groupRows?: number): string {
-  return `${orderedDataFileCopyOptions(fields, groupRows)}, FILE_SIZE_BYTES '${TARGET_FILE_SIZE}', FILENAME_PATTERN 'data_{i}'`;
+  return `${orderedDataFileCopyOptions(fields, groupRows)}, FILE_SIZE_BYTES ${TARGET_FILE_SIZE_BYTES}, FILENAME_PATTERN 'data_{i}'`;
 }
 
 /**

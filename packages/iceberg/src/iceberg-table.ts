@@ -10,6 +10,7 @@ import type { ObjectStore } from '@sluice/storage';
 import type { CatalogBackend, CommitOutcome, TableCommit, TableIdentifier } from './catalog-backend.ts';
 import { tableName } from './catalog-backend.ts';
 import { deserializeBound, type BoundValue } from './column-bounds.ts';
+import { compactionGroups, compactionSettings } from './compaction-plan.ts';
 import { metricsFromJson } from './data-file-metrics.ts';
 import {
   checkWriteInput,
@@ -139,6 +140,19 @@ export interface ExpireSnapshotsResult {
   deletedFiles: number;
 }
 
+/** Options of a compaction (`compactDataFiles`): as a write's, with its own run and task ids. */
+export type CompactionOptions = Pick<WriteOptions, 'runId' | 'taskId' | 'maxAttempts' | 'tmpDir' | 'signal'>;
+
+export interface CompactionResult {
+  /** `already-committed` when this run/task's compaction was found in history; `nothing-to-do` when no tier held enough small files. */
+  status: 'committed' | 'already-committed' | 'nothing-to-do';
+  /** Small data files the compaction replaced. */
+  rewrittenFiles: number;
+  /** Data files written in their place. */
+  addedFiles: number;
+  snapshotId?: bigint;
+}
+
 /**
  * The snapshot operation the spec names for what a change does: `append` when it only adds data
  * files (an overwrite of an empty table too), `delete` when it only removes them (an overwrite with
@@ -152,7 +166,8 @@ function operationOf(kind: 'append' | 'overwrite', added: number, deleted: numbe
 
 /** What one attempt of a commit produced: the new files it adds and the live files it removes. */
 interface PreparedChange {
-  operation: 'append' | 'overwrite' | 'delete';
+  /** `replace`: a compaction's, whose added files hold exactly the rows of those it deletes. */
+  operation: 'append' | 'overwrite' | 'delete' | 'replace';
   added: DataFile[];
   /** Data file paths (as in manifests) that this change deletes. */
   deleted: Set<string>;
@@ -459,6 +474,90 @@ export class IcebergTable {
   }
 
   /**
+   * Rewrites the table's small data files into fewer, larger ones, as the table's properties say
+   * (`compactionGroups`: `sluice.compaction.min-input-files`, default 8, 0 off), committed as an
+   * Iceberg `replace` snapshot: the rows are the same before and after, readers see either the old
+   * files or the new ones, and incremental readers skip it as they skip every replace. The files
+   * replaced stay for time travel until the snapshots that hold them expire. A table with delete
+   * files (another engine's merge-on-read) is left as it is. On a lost race the rewritten files are
+   * committed onto the newer state when the files they replace are still live; otherwise the
+   * groups are chosen again. Idempotent per `runId`/`taskId`, as a write is.
+   */
+  async compactDataFiles(options: CompactionOptions = {}): Promise<CompactionResult> {
+    const settings = compactionSettings(this.metadataValue.properties);
+    const total = this.currentSnapshot?.summary['total-data-files'];
+    // The state this object holds (a load's, right after its commit) usually says there are too
+    // few files to look at: then no manifest is read.
+    if (settings.minInputFiles < 2 || (total !== undefined && /^\d+$/.test(total) && Number(total) < settings.minInputFiles)) {
+      return { status: 'nothing-to-do', rewrittenFiles: 0, addedFiles: 0 };
+    }
+    let prepared: { deleted: Set<string>; added: DataFile[] } | undefined;
+    const result = await this.commitLoop(
+      options,
+      async (base, schema, written, tmp) => {
+        const nothing: PreparedChange = { operation: 'replace', added: [], deleted: new Set(), asIs: false };
+        const snap = currentSnapshot(base);
+        const manifests = snap ? await this.readManifestList(snap['manifest-list']) : [];
+        if (manifests.some((m) => m.content !== 0 && m.added_files_count + m.existing_files_count > 0)) return nothing;
+        const live = await this.liveFiles(base);
+        const livePaths = new Set(live.map((f) => f.entry.data_file.file_path));
+        if (prepared) {
+          const kept = prepared;
+          if ([...kept.deleted].every((p) => livePaths.has(p))) {
+            for (const f of kept.added) written.dataFiles.add(f.file_path);
+            return { operation: 'replace', added: kept.added, deleted: kept.deleted, asIs: false };
+          }
+          await this.deleteQuietly(kept.added.map((f) => f.file_path));
+          prepared = undefined;
+        }
+        const candidates = live.map((f) => ({ path: f.entry.data_file.file_path, size: f.entry.data_file.file_size_in_bytes, rows: f.entry.data_file.record_count }));
+        const groups = compactionGroups(candidates, compactionSettings(base.properties));
+        if (groups.length === 0) return nothing;
+        const fields = schema.schema.fields;
+        const cols = fields.map((f) => quoteIdent(f.name)).join(', ');
+        const added: DataFile[] = [];
+        await withDuckDb(async (c) => {
+          for (const group of groups) {
+            const local: string[] = [];
+            for (const f of group) {
+              const p = path.join(tmp, `${randomUUID()}.parquet`);
+              await this.store.download(this.store.keyOf(f.path), p);
+              local.push(p);
+            }
+            // Each file read by field id into the current schema, as a merge reads the files it rewrites.
+            const files = await writeDataFiles(
+              c,
+              `SELECT ${cols} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)})`,
+              fields,
+              tmp,
+              await rowGroupRowsOf(c, local, writerMemoryLimit()),
+            );
+            await Promise.all(local.map((p) => fs.rm(p, { force: true })));
+            const rowsIn = group.reduce((n, f) => n + f.rows, 0n);
+            const rowsOut = files.reduce((n, f) => n + f.dataFile.record_count, 0n);
+            if (rowsIn !== rowsOut) {
+              await Promise.all(files.map((f) => fs.rm(f.localPath, { force: true })));
+              throw new Error(`compacting ${group.length} data files of ${this.name} wrote ${rowsOut} rows where they hold ${rowsIn}; nothing was committed`);
+            }
+            added.push(...(await this.uploadDataFiles(files, written, true)));
+          }
+        });
+        prepared = { deleted: new Set(groups.flat().map((f) => f.path)), added };
+        return { operation: 'replace', added, deleted: prepared.deleted, asIs: false };
+      },
+      null,
+    );
+    const summary = result.summary;
+    const count = (key: string): number => Number(summary?.[key] ?? 0);
+    return {
+      status: result.status === 'no-op' ? 'nothing-to-do' : result.status,
+      rewrittenFiles: count('deleted-data-files'),
+      addedFiles: count('added-data-files'),
+      ...(result.snapshotId !== undefined ? { snapshotId: result.snapshotId } : {}),
+    };
+  }
+
+  /**
    * Expires old snapshots, as Iceberg's expire-snapshots: snapshots older than `olderThanMs`,
    * beyond the `retainLast` most recent and not named by a ref, leave the metadata (one commit,
    * compare-and-swap, retried on conflicts); then the files only they used — data files no kept
@@ -587,7 +686,8 @@ export class IcebergTable {
   private async commitLoop(
     options: WriteOptions,
     prepare: (base: TableMetadata, schema: EvolvedSchema, written: WrittenFiles, tmp: string) => Promise<PreparedChange>,
-    columns: WriteInput['columns'],
+    /** The write's columns, which evolve the schema; null: the schema stays as it is (a compaction). */
+    columns: WriteInput['columns'] | null,
     /** The write replaces every row (an overwrite): a column of another type replaces the table's (evolveSchema). */
     replacesRows = false,
   ): Promise<CommitResult> {
@@ -621,7 +721,10 @@ export class IcebergTable {
           };
         }
         await options.guard?.(base);
-        const schema = evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns, { replaceIncompatible: replacesRows });
+        const schema: EvolvedSchema =
+          columns === null
+            ? { schema: currentSchema(base), lastColumnId: base['last-column-id'], changed: false, replaced: [] }
+            : evolveSchema(this.name, currentSchema(base), base['last-column-id'], nextSchemaId(base), columns, { replaceIncompatible: replacesRows });
         const change = await prepare(base, schema, written, tmp);
         if (change.added.length === 0 && change.deleted.size === 0 && !schema.changed) {
           return {

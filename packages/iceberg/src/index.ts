@@ -1,5 +1,5 @@
 export { openCatalog, IcebergCatalog, type OpenCatalogOptions, type CreateTableOptions } from './catalog.ts';
-export { IcebergTable, type WriteOptions, type MergeOptions, type CommitResult, type ExpireSnapshotsOptions, type ExpireSnapshotsResult } from './iceberg-table.ts';
+export { IcebergTable, type WriteOptions, type MergeOptions, type CommitResult, type CompactionOptions, type CompactionResult, type ExpireSnapshotsOptions, type ExpireSnapshotsResult } from './iceberg-table.ts';
 export type { ReplacedColumn } from './evolve-schema.ts';
 export { copiedDataFiles, dataFileCopyOptions, orderedDataFileCopyOptions, rowGroupRows, rowGroupRowsOf, type WriteInput } from './data-file-writer.ts';
 export { readDataFileMetrics } from './data-file-metrics.ts';

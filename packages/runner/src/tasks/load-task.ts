@@ -180,6 +180,30 @@ async function removeEarlierTriesFiles(ctx: TaskContext, table: () => Promise<Ic
   }
 }
 
+/**
+ * After the load, the table's small data files are compacted as its properties say (ADR 0028,
+ * `sluice.compaction.min-input-files`): a table loaded each minute otherwise gains a data file a
+ * run, every one of which each reader's scan opens. Maintenance only: a failure is a warning, the
+ * load stands. Files an earlier try's compaction wrote and never committed go once this load's
+ * compaction is in the table.
+ */
+async function compactSmallFiles(table: IcebergTable, ctx: TaskContext, taskId: string, tmpDir: string): Promise<void> {
+  const compactionId = `${taskId}/compaction`;
+  try {
+    const r = await table.compactDataFiles({ runId: ctx.run.id, taskId: compactionId, tmpDir, signal: ctx.signal });
+    if (r.status === 'committed') {
+      ctx.log.info(
+        `compacted ${r.rewrittenFiles} small data files of ${table.name} into ${r.addedFiles} ` +
+          `(snapshot ${r.snapshotId ?? '?'}, a replace: the rows are the same; sluice.compaction.min-input-files sets when)`,
+      );
+    }
+  } catch (err) {
+    ctx.log.warn(`compacting the small data files of ${table.name} failed (the load is committed; the next load tries again): ${errorMessage(err)}`);
+    return;
+  }
+  await removeEarlierTriesFiles(ctx, () => Promise.resolve(table), compactionId);
+}
+
 type Superseded = Extract<LoadConflict, { kind: 'superseded' }>;
 
 /**
@@ -852,6 +876,7 @@ export async function loadTask(deps: LoadTaskDeps, ctx: TaskContext): Promise<Ta
     });
     if (savedState === 'saved') ctx.log.info(`saved the connector state of stream ${stream} for the next run`);
     if (savedState === 'superseded') ctx.log.warn(`the connector state of stream ${stream} was not saved: a run that read the source after this one saved its own meanwhile`);
+    await compactSmallFiles(table, ctx, taskId, tmp);
     const output: LoadOutput = {
       namespace,
       table: tableName,
