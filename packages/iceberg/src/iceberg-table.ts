@@ -479,7 +479,8 @@ export class IcebergTable {
    * Iceberg `replace` snapshot: the rows are the same before and after, readers see either the old
    * files or the new ones, and incremental readers skip it as they skip every replace. The files
    * replaced stay for time travel until the snapshots that hold them expire. A table with delete
-   * files (another engine's merge-on-read) is left as it is. On a lost race the rewritten files are
+   * files (another engine's merge-on-read), or with a name mapping (files another engine added
+   * without field ids), is left as it is. On a lost race the rewritten files are
    * committed onto the newer state when the files they replace are still live; otherwise the
    * groups are chosen again. Idempotent per `runId`/`taskId`, as a write is.
    */
@@ -499,6 +500,9 @@ export class IcebergTable {
         const snap = currentSnapshot(base);
         const manifests = snap ? await this.readManifestList(snap['manifest-list']) : [];
         if (manifests.some((m) => m.content !== 0 && m.added_files_count + m.existing_files_count > 0)) return nothing;
+        // Files added without field ids (an engine's add_files) are read by this name mapping, which
+        // reading by field id would take as columns of nulls.
+        if (base.properties['schema.name-mapping.default'] !== undefined) return nothing;
         const live = await this.liveFiles(base);
         const livePaths = new Set(live.map((f) => f.entry.data_file.file_path));
         if (prepared) {
