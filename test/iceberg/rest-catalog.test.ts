@@ -120,6 +120,20 @@ test('snapshot expiry through the REST catalog: the service drops the old snapsh
   assert.equal((await catalog.loadTable('rest_ns', 'expiring')).metadata.snapshots.length, 1);
 });
 
+test('compaction through the REST catalog: a replace snapshot the service takes; PyIceberg reads the same rows from one file', async () => {
+  const table = await catalog.createTable('rest_ns', 'compacting', cols, { properties: { 'sluice.compaction.min-input-files': '3' } });
+  for (const n of [1, 2, 3]) {
+    const r = await table.append({ format: 'ndjson', files: [await ndjson(`c${n}.ndjson`, [{ id: n, v: `v${n}` }])], columns: cols }, { runId: `run-${n}`, taskId: 'load' });
+    assert.equal(r.status, 'committed');
+  }
+  const r = await table.compactDataFiles({ runId: 'run-3', taskId: 'load/compaction' });
+  assert.deepEqual([r.status, r.rewrittenFiles, r.addedFiles], ['committed', 3, 1]);
+  const view = await readWithPyIceberg('postgresql://unused/unused', 'rest_ns', 'compacting', false, undefined, fixture.uri);
+  assert.equal(view.files.length, 1);
+  assert.deepEqual(view.rows.map((row) => row['id']).sort(), [1, 2, 3]);
+  assert.equal(view.snapshots.at(-1)?.summary['operation'], 'replace');
+});
+
 test("a REST catalog that does not answer is said with its address and the connection's error, not a bare 'fetch failed' (QA round 35c F3)", async () => {
   const port = await freePort();
   const away = openCatalog({ type: 'rest', uri: `http://127.0.0.1:${port}`, store });
