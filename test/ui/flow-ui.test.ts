@@ -1075,6 +1075,55 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.close();
   });
 
+  test('keyboard and screen-reader cues: a new page focuses its heading, states carry signs, changes are said (QA round 56b)', async () => {
+    const { jobId } = await createJob({ name: 'announced run' });
+    const page = await context.newPage();
+    const active = (): Promise<string> => page.evaluate<string>('`${document.activeElement?.tagName} ${document.activeElement?.textContent?.trim() ?? ""}`');
+    await page.goto(`${stack.url}/jobs`);
+    // A link followed from the keyboard: the new page's heading has focus (F2: it stayed on the body).
+    await page.locator(`tr[data-job-id="${jobId}"] a`).first().focus();
+    await page.keyboard.press('Enter');
+    await until('the job page heading to have focus', async () => (await active()) === 'H1 announced run');
+    // Back: the jobs list's heading has focus; a filter's count is said (F9).
+    await page.goBack();
+    await until('the jobs heading to have focus after Back', async () => (await active()) === 'H1 Jobs');
+    const matched = page.getByTestId('jobs-matched');
+    assert.equal(await matched.textContent(), '');
+    await page.getByLabel('Search').fill('announced run');
+    await until('the count of matching jobs to be said', async () => /^1 of \d+ jobs match these filters\.$/.test((await matched.textContent()) ?? ''));
+    await page.getByLabel('Search').fill('zzz no such job');
+    await until('no match to be said', async () => (await matched.textContent()) === 'No job matches these filters.');
+    // The source config editor takes the keyboard into its text, and Cancel gives it back (F7).
+    await page.goto(`${stack.url}/jobs/${jobId}`);
+    await page.getByRole('button', { name: 'Edit source config' }).focus();
+    await page.keyboard.press('Enter');
+    const editor = page.getByRole('textbox', { name: 'Source config (JSON)' });
+    await until('the editor to have focus', async () => (await page.evaluate<boolean>('document.activeElement?.id === "source-config-draft"')) === true);
+    assert.match((await editor.getAttribute('aria-describedby')) ?? '', /source-config-hint/);
+    await page.getByRole('button', { name: 'Cancel' }).focus();
+    await page.keyboard.press('Enter');
+    await until('focus back on Edit source config', async () => (await active()) === 'BUTTON Edit source config');
+    // A run's end is said once on its page, politely (F3); its marks carry a sign, not colour alone (F1, F4).
+    const trigger = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
+    assert.equal(trigger.status, 201, JSON.stringify(trigger.body));
+    const runId = trigger.body.run_id as string;
+    await page.goto(`${stack.url}/runs/${runId}`);
+    const announced = page.getByTestId('announced');
+    assert.equal(await announced.getAttribute('aria-live'), 'polite');
+    await until('the run end to be said', async () => ((await announced.textContent()) ?? '') === `Run ${runId.slice(0, 8)} is success.`);
+    assert.equal(await page.locator('.page-head .state-badge .state-mark').getAttribute('aria-hidden'), 'true', 'the mark beside the words is not read out');
+    assert.match((await page.locator('.timeline-row[data-task="extract"] .timeline-duration').textContent()) ?? '', / · success$/);
+    await page.goto(`${stack.url}/jobs/${jobId}`);
+    const cell = page.locator(`td[data-run-id="${runId}"][data-task="extract"] .state-mark`);
+    await cell.waitFor();
+    assert.equal(await page.evaluate<string>(`getComputedStyle(document.querySelector('td[data-run-id="${runId}"][data-task="extract"] .state-mark'), '::before').content`), '"✓"');
+    assert.equal(await cell.getAttribute('role'), 'img');
+    // A path with no page is titled as such (F12).
+    await page.goto(`${stack.url}/nothing/here`);
+    await until('the missing page to be titled', async () => (await page.title()) === 'Not found · Sluice');
+    await page.close();
+  });
+
   test('the job page works from the keyboard and fits a phone screen', async () => {
     const { jobId, flowUrl } = await createJob({ name: 'keyboard and phone' });
     // 375 px: the narrowest phones in use (QA round 54b F7: the job page scrolled 15 px sideways there).
@@ -1424,6 +1473,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.waitForURL(`${stack.url}/jobs`);
     assert.equal(deletes, 1, 'one DELETE for the double-click');
     await page.getByRole('table', { name: 'Jobs' }).waitFor();
+    // The list says the job went, and its heading has focus (QA round 56b F8: nothing said, focus on the body).
+    await page.getByRole('status').getByText('Job delete me deleted: its schedule has stopped; its runs and tables stay.').waitFor();
+    assert.equal(await page.evaluate<string>('document.activeElement?.tagName ?? ""'), 'H1');
     assert.equal(await page.locator(`tr[data-job-id="${jobId}"]`).count(), 0);
     assert.equal((await stack.db.prisma.ingestionJob.findUniqueOrThrow({ where: { id: jobId } })).isDeleted, true);
     // The deleted job's page still shows its settings, but no next fire of its removed schedule.

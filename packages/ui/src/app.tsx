@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { ApiClient } from './api/client.ts';
 import { AppContext } from './app-context.ts';
 import { Auth, CALLBACK_PATH, type AuthConfig } from './auth/auth.ts';
-import { ActionStatus } from './components/page-parts.tsx';
+import { ActionStatus, useDocumentTitle } from './components/page-parts.tsx';
 import { setDisplayZone, useDisplayZone } from './lib/display-zone.ts';
 import { JobPage } from './pages/job-page.tsx';
 import { JobsPage } from './pages/jobs-page.tsx';
@@ -39,7 +39,7 @@ function Signed({ config }: { config: AuthConfig }): ReactNode {
   if (config.mode === 'none') {
     return (
       <Shell>
-        <main id="main" className="signin">
+        <main id="main" tabIndex={-1} className="signin">
           <h1>No browser sign-in configured</h1>
           <p role="alert">
             This server checks bearer tokens from an OAuth issuer but has no client id for the UI. Set <code>SLUICE_AUTH_CLIENT_ID</code> to
@@ -72,8 +72,14 @@ function Page({ path }: { path: string }): ReactNode {
   if ((m = path.match(/^\/runs\/([^/]+)\/tasks\/([^/]+)\/?$/)))
     return <TaskLogPage key={`${m[1]}/${m[2]}`} runId={decodeURIComponent(m[1] ?? '')} taskId={decodeURIComponent(m[2] ?? '')} />;
   if ((m = path.match(/^\/runs\/([^/]+)\/?$/))) return <RunPage key={m[1]} runId={decodeURIComponent(m[1] ?? '')} />;
+  return <NoPage path={path} />;
+}
+
+/** A path the flow UI has no page for. */
+function NoPage({ path }: { path: string }): ReactNode {
+  useDocumentTitle('Not found');
   return (
-    <main id="main">
+    <main id="main" tabIndex={-1}>
       <h1>Not found</h1>
       <p>
         Nothing lives at <code>{path}</code>. <Link to="/jobs">See the jobs</Link>.
@@ -131,7 +137,7 @@ function SignIn({ auth, returnTo }: { auth: Auth; returnTo: string }): ReactNode
   const [busy, setBusy] = useState(false);
   return (
     <Shell>
-      <main id="main" className="signin">
+      <main id="main" tabIndex={-1} className="signin">
         <h1>Sign in to Sluice</h1>
         {refused !== null ? (
           <p role="alert" className="error" data-testid="sign-in-refused">
@@ -185,7 +191,7 @@ function Callback({ auth, onDone }: { auth: Auth; onDone(to: string): void }): R
   }, [auth, onDone]);
   return (
     <Shell>
-      <main id="main">
+      <main id="main" tabIndex={-1}>
         {error === null ? (
           <p className="muted">Signing in…</p>
         ) : (

@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
 
 interface Location {
   path: string;
@@ -24,17 +24,36 @@ const current = (): Location => ({ path: window.location.pathname, search: new U
 /** A small history-API router: the app has five pages and needs nothing more. */
 export function Router({ children }: { children: ReactNode }): ReactNode {
   const [location, setLocation] = useState<Location>(current);
+  /** Another page was opened (not the first, nor a change of the address's query). */
+  const pageChanged = useRef(false);
   useEffect(() => {
-    const onPop = (): void => setLocation(current());
+    const onPop = (): void => {
+      pageChanged.current = true;
+      setLocation(current());
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, []);
   const navigate = useCallback((to: string, options?: NavigateOptions) => {
+    const from = window.location.pathname;
     if (options?.replace) window.history.replaceState(null, '', to);
     else window.history.pushState(null, '', to);
-    setLocation(current());
+    const next = current();
+    if (next.path !== from) pageChanged.current = true;
+    setLocation(next);
     if (options?.keepScroll !== true) window.scrollTo(0, 0);
   }, []);
+  // The new page's heading takes focus, as a loaded page's reading starts at its top: the next Tab
+  // goes on from there, and a screen reader says where it is (QA round 56b F2: focus stayed on the
+  // page's body, and the next Tab landed anywhere).
+  useEffect(() => {
+    if (!pageChanged.current) return;
+    pageChanged.current = false;
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (heading === null) return;
+    if (!heading.hasAttribute('tabindex')) heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }, [location.path]);
   return <RouterContext.Provider value={{ location, navigate }}>{children}</RouterContext.Provider>;
 }
 

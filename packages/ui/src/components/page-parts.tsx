@@ -30,7 +30,7 @@ export function Crumbs({ trail }: { trail: readonly (Crumb | null)[] }): ReactNo
 /** A page's answer when what it shows does not exist, or is not the viewer's to see. */
 export function NotFound({ what, id }: { what: 'job' | 'run'; id: string }): ReactNode {
   return (
-    <main id="main">
+    <main id="main" tabIndex={-1}>
       <h1>{what === 'job' ? 'Job' : 'Run'} not found</h1>
       <p role="alert">
         There is no {what} <code>{id}</code> that you may see
@@ -66,7 +66,8 @@ export function useActionError(status: LiveStatus): { error: string | null; fail
 export function ActionStatus({ notice = null, error }: { notice?: ReactNode; error: ReactNode }): ReactNode {
   return (
     <>
-      {notice !== null ? <p className="notice" role="status">{notice}</p> : null}
+      {/* The region is there before its words: one added with them is read out unreliably (QA round 56b F3). */}
+      <div role="status">{notice !== null ? <p className="notice">{notice}</p> : null}</div>
       {error !== null ? <p role="alert" className="error">{error}</p> : null}
     </>
   );
@@ -185,4 +186,26 @@ export function useDocumentTitle(...parts: (string | null | undefined)[]): void 
   useEffect(() => {
     document.title = title;
   }, [title]);
+}
+
+/**
+ * Says politely, once, what `value` became while the page was open (QA round 56b F3: a watched
+ * run's end, or a job's new status, was not announced). Its region is there from the first render,
+ * empty until a change; the first value read is not said.
+ */
+export function ChangeAnnouncer<T extends string>({ value, say }: { value: T | null; say: (value: T) => string }): ReactNode {
+  const previous = useRef<T | null>(null);
+  const [text, setText] = useState('');
+  const sayNow = useRef(say);
+  sayNow.current = say;
+  useEffect(() => {
+    if (value === null) return;
+    if (previous.current !== null && previous.current !== value) setText(sayNow.current(value));
+    previous.current = value;
+  }, [value]);
+  return (
+    <div className="visually-hidden" aria-live="polite" data-testid="announced">
+      {text}
+    </div>
+  );
 }

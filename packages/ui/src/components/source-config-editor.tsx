@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import type { Job } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
@@ -29,6 +29,18 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
   /** A save was refused as stale: the config as it now is stays shown above the draft. */
   const [refused, setRefused] = useState(false);
   const baseShown = JSON.stringify(maskSecrets(base.source_config), null, 2);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const textarea = useRef<HTMLTextAreaElement>(null);
+  const open = draft !== null;
+  const wasOpen = useRef(false);
+  // Opening the editor puts the keyboard in its text; closing it (a save or Cancel) gives the place
+  // back to Edit source config, unless the user has moved on (QA round 56b F7: both dropped focus to the page).
+  useEffect(() => {
+    if (open && !wasOpen.current) textarea.current?.focus();
+    const active = document.activeElement;
+    if (!open && wasOpen.current && (active === null || active === document.body)) editButton.current?.focus();
+    wasOpen.current = open;
+  }, [open]);
   useEffect(() => {
     if (draft === null || job.settings_version === base.settings_version) return;
     // Only the other settings changed: the draft's save is still a change of the config as it is.
@@ -99,7 +111,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
             </p>
           )}
           {canEdit ? (
-            <button type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setRefused(false); setRebase(false); setBase(job); setDraft(shown); }}>
+            <button ref={editButton} type="button" className="link-button" onClick={() => { setNotice(null); setError(null); setRefused(false); setRebase(false); setBase(job); setDraft(shown); }}>
               Edit source config
             </button>
           ) : null}
@@ -118,10 +130,10 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
               <pre className="json" data-testid="source-config-now">{shown}</pre>
             </>
           ) : null}
-          <label htmlFor="source-config-draft" className="muted small">
+          <label htmlFor="source-config-draft" id="source-config-hint" className="muted small">
             JSON. A secret shown as {MASK} keeps its saved value; type a new one to replace it.
           </label>
-          <textarea id="source-config-draft" aria-label="Source config (JSON)" spellCheck={false} readOnly={busy} rows={Math.min(24, draft.split('\n').length + 2)} value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <textarea ref={textarea} id="source-config-draft" aria-label="Source config (JSON)" aria-describedby="source-config-hint" spellCheck={false} readOnly={busy} rows={Math.min(24, draft.split('\n').length + 2)} value={draft} onChange={(e) => setDraft(e.target.value)} />
           <div className="controls">
             <button type="submit" className="primary" disabled={busy}>{busy ? 'Saving…' : 'Save config'}</button>
             <button type="button" disabled={busy} onClick={() => { setDraft(null); setError(null); setRefused(false); }}>Cancel</button>

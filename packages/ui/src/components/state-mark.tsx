@@ -1,18 +1,23 @@
 import type { ReactNode } from 'react';
-import { STATE_COLOURS, stateLabel, type AnyState } from '../lib/states.ts';
+import { STATE_COLOURS, STATE_GLYPHS, stateLabel, type AnyState } from '../lib/states.ts';
 
-/** A coloured square for a state; its name is spoken and shown on hover. */
+/**
+ * A coloured square for a state, with the state's sign in it (drawn by the stylesheet from
+ * `data-glyph`, so that the text around a mark stays its words); its name is spoken and shown on
+ * hover. With `title` "" it stands beside the state's name in words: hidden from screen readers
+ * then, which would say "image" before every state (QA round 56b F4).
+ */
 export function StateMark({ state, size = 14, title }: { state: AnyState; size?: number; title?: string }): ReactNode {
   const label = title ?? stateLabel(state);
+  const glyph = STATE_GLYPHS[state];
+  const style = { width: size, height: size, lineHeight: `${size}px`, fontSize: Math.round(size * 0.8), background: STATE_COLOURS[state], color: glyph.ink };
+  if (label === '') {
+    return (
+      <span className={`state-mark state-${state}`} aria-hidden="true" data-state={state} data-glyph={glyph.sign} style={style} />
+    );
+  }
   return (
-    <span
-      className={`state-mark state-${state}`}
-      role="img"
-      aria-label={label}
-      title={label}
-      data-state={state}
-      style={{ width: size, height: size, background: STATE_COLOURS[state] }}
-    />
+    <span className={`state-mark state-${state}`} role="img" aria-label={label} title={label} data-state={state} data-glyph={glyph.sign} style={style} />
   );
 }
 

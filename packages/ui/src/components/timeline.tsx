@@ -70,7 +70,8 @@ export function Timeline({ runId, runStartedAt, tasks, now, running }: { runId: 
                 />
               ) : null}
             </div>
-            <span className="timeline-duration">{d === null ? stateLabel(t.state) : formatDuration(d)}</span>
+            {/* The state in words too: the bar's colour alone does not tell it (QA round 56b F1). */}
+            <span className="timeline-duration">{d === null ? stateLabel(t.state) : `${formatDuration(d)} · ${stateLabel(t.state)}`}</span>
             {t.earlier_tries.length > 0 ? <span className="visually-hidden">earlier: {t.earlier_tries.map(earlierInWords).join('; ')}</span> : null}
           </div>
         );

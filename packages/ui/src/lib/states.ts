@@ -20,6 +20,25 @@ export const STATE_COLOURS: Record<AnyState, string> = {
 };
 
 /**
+ * A sign for each state, drawn in its mark, so that a state is not told by colour alone (WCAG
+ * 1.4.1; QA round 56b F1: success and failed read alike to a red-green colour-blind eye). Dark on
+ * every colour but success's green, which takes white.
+ */
+export const STATE_GLYPHS: Record<AnyState, { sign: string; ink: string }> = {
+  scheduled: { sign: '◦', ink: '#1a1a1a' },
+  queued: { sign: '⋯', ink: '#1a1a1a' },
+  running: { sign: '▸', ink: '#1a1a1a' },
+  success: { sign: '✓', ink: '#ffffff' },
+  failed: { sign: '✕', ink: '#1a1a1a' },
+  up_for_retry: { sign: '↻', ink: '#1a1a1a' },
+  upstream_failed: { sign: '!', ink: '#1a1a1a' },
+  skipped: { sign: '»', ink: '#1a1a1a' },
+  cancelled: { sign: '–', ink: '#1a1a1a' },
+  interrupted: { sign: '~', ink: '#1a1a1a' },
+  none: { sign: '', ink: '#1a1a1a' },
+};
+
+/**
  * How an earlier try is shown: one cut short by its runner's graceful stop (a deploy), retried at
  * once and not counted, as interrupted, not failed (QA round 47b F3: it showed red, as a source failure).
  */

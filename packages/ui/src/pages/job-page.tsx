@@ -5,7 +5,8 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionButton, ActionStatus, useActionError, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, ChangeAnnouncer, useActionError, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { flash } from '../lib/flash.ts';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
 import { SavedState } from '../components/saved-state.tsx';
@@ -108,7 +109,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
   const next = schedule !== null ? nextFire(schedule.schedule, schedule.timezone, paused || deleted) : null;
 
   return (
-    <main id="main">
+    <main id="main" tabIndex={-1}>
       <Crumbs trail={[{ label: 'Jobs', to: '/jobs' }, { label: job?.name ?? live?.name ?? shortId(jobId) }]} />
       <div className="page-head">
         <h1 tabIndex={-1}>{job?.name ?? live?.name ?? 'Job'}</h1>
@@ -119,6 +120,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
         ) : null}
         {/* The job's status, as the API says it: not its newest run's state (a run queued behind a running one). */}
         {live ? <JobStatusBadge status={live.status} byCancel={failedByCancel(runs)} /> : null}
+        <ChangeAnnouncer value={live?.status ?? null} say={(s) => `Job ${job?.name ?? live?.name ?? ''} is ${s}.`} />
         <LiveIndicator status={status} />
       </div>
       {live?.status_message ? <p className="status-message">{live.status_message}</p> : null}
@@ -223,6 +225,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             } finally {
               setConfirmDelete(false);
             }
+            flash(`Job ${job?.name ?? shortId(jobId)} deleted: its schedule has stopped; its runs and tables stay.`);
             navigate('/jobs');
           })
         }

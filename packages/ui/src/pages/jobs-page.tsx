@@ -6,6 +6,7 @@ import { useApp } from '../app-context.ts';
 import { LiveIndicator } from '../components/live-indicator.tsx';
 import { ActionStatus, RedisWarning, SchedulerWarning, useDocumentTitle } from '../components/page-parts.tsx';
 import { StateMark } from '../components/state-mark.tsx';
+import { useFlash } from '../lib/flash.ts';
 import { formatDate, formatLogicalDate, shortId } from '../lib/format.ts';
 import { formatJobSort, lastRunAt, nextJobSort, parseJobSort, sortJobs, type JobSort, type JobSortKey } from '../lib/job-sort.ts';
 import { nextFire, scheduleInWords } from '../lib/schedule.ts';
@@ -151,8 +152,12 @@ export function JobsPage(): ReactNode {
   const onSort = (s: JobSort): void => setFilter('sort', formatJobSort(s));
 
   useDocumentTitle('Jobs');
+  const flashed = useFlash();
+  // How many jobs the filters leave, said when filters hide some (QA round 56b F9): the table alone changed.
+  const filteredOut = jobs !== null && shown.length < jobs.length;
+  const matched = !filteredOut ? '' : shown.length === 0 ? 'No job matches these filters.' : `${shown.length} of ${jobs.length} jobs match these filters.`;
   return (
-    <main id="main">
+    <main id="main" tabIndex={-1}>
       <div className="page-head">
         <h1>Jobs</h1>
         <LiveIndicator status={status} />
@@ -205,7 +210,10 @@ export function JobsPage(): ReactNode {
         </label>
       </form>
       <SchedulerWarning scheduler={scheduler} redis={redis} />
-      <ActionStatus error={error} />
+      <ActionStatus notice={flashed} error={error} />
+      <p className="visually-hidden" aria-live="polite" data-testid="jobs-matched">
+        {matched}
+      </p>
       {jobs === null && error === null ? <p className="muted">Loading jobs…</p> : null}
       {jobs !== null ? (
         <table className="jobs responsive" aria-label="Jobs">

@@ -8,7 +8,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { taskLogPath } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionButton, ActionStatus, useActionError, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, ChangeAnnouncer, useActionError, Crumbs, NotFound, RedisWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { StateBadge } from '../components/state-mark.tsx';
 import { Timeline } from '../components/timeline.tsx';
 import { elapsed, formatBytes, formatCount, formatDate, formatDuration, formatLogicalDate, shortId, taskName } from '../lib/format.ts';
@@ -162,13 +162,14 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const jobId = run?.job_id ?? base?.job_id;
 
   return (
-    <main id="main">
+    <main id="main" tabIndex={-1}>
       <Crumbs
         trail={[{ label: 'Jobs', to: '/jobs' }, jobId ? { label: run?.job_name ?? `job ${shortId(jobId)}`, to: `/jobs/${jobId}` } : null, { label: `run ${shortId(runId)}` }]}
       />
       <div className="page-head">
         <h1 tabIndex={-1}>Run {shortId(runId)}</h1>
         {state !== null ? <StateBadge state={state} /> : null}
+        <ChangeAnnouncer value={state} say={(s) => `Run ${shortId(runId)} is ${stateLabel(s)}.`} />
         <LiveIndicator status={status} />
       </div>
       <RedisWarning redis={redis} />

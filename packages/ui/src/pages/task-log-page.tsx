@@ -220,7 +220,7 @@ export function TaskLogPage({ runId, taskId }: { runId: string; taskId: string }
   const tries = endedUntried ? 0 : Math.max(1, task?.try_number ?? 1);
   useDocumentTitle(`Log: ${label}`, `run ${shortId(runId)}`, run?.job_name);
   return (
-    <main id="main">
+    <main id="main" tabIndex={-1}>
       <Crumbs
         trail={[
           { label: 'Jobs', to: '/jobs' },
