@@ -542,6 +542,34 @@ describe('run lifecycle', () => {
     assert.equal(done.tryUncharged, false, 'the flag went with the try it was for');
   });
 
+  it('a stopping runner records a try whose handler does not stop (an object store that hangs) within its stop, uncharged: it is not left to be declared lost (QA round 56a F1)', async () => {
+    const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 0 } } });
+    let release = (): void => undefined;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    let tries = 0;
+    const deaf = {
+      extract: async (ctx: Parameters<typeof noopHandlers.extract>[0]) => {
+        tries++;
+        // The first try waits on something that does not hear its signal.
+        if (tries === 1) await stuck;
+        return noopHandlers.extract(ctx);
+      },
+    };
+    const runner = await h.startRunner(deaf, { runnerId: 'deaf-runner', stopWaitMs: 300 });
+    const { runId } = await h.engine.triggerRun(jobId);
+    await waitFor(async () => tries === 1, 'the first try to start');
+    const before = Date.now();
+    try {
+      await runner.close();
+      // before: the handler was waited for 30 s, past a process's stop budget (40 s with the stop wait's 20)
+      assert.ok(Date.now() - before < 10_000, `closed in ${Date.now() - before} ms`);
+      const extract = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'extract' } });
+      assert.deepEqual([extract.state, extract.error, extract.tryUncharged], ['up_for_retry', 'runner deaf-runner stopped before the try finished', true]);
+    } finally {
+      release();
+    }
+  });
+
   it('a try whose claim was under way when the runner began to stop is stopped with the others, not run to its end (CI: the stop waited for it)', async () => {
     const jobId = await h.createJob({ streams: ['a'], policies: { extract: { retries: 0 } } });
     let started = 0;

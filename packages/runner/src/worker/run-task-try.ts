@@ -22,6 +22,15 @@ const REPORT_PATIENCE_MS = 10 * 60_000;
 const STOP_GRACE_MS = 30_000;
 
 /**
+ * The same wait for a try given up by its runner's graceful stop, shorter: the stop itself has a
+ * budget (the runner's stop wait, then the process's), and a try recorded before it runs out is
+ * retried at once and uncharged. A handler stuck past it (a request to an object store that hangs,
+ * QA round 56a F1: the stop ran out first, and the try was charged as lost 70 s later) ends with
+ * its process, moments after its retry is queued.
+ */
+const STOPPING_GRACE_MS = 5_000;
+
+/**
  * Why a try's signal was aborted. `shutdown`: the runner stopped while Redis was away, so it could
  * not finish the try's job; the try stays running in PostgreSQL and recovery retries it once its
  * heartbeat is stale. `stopping`: the runner is stopping and the try did not finish in the time it
@@ -195,8 +204,9 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
     const reason: AbortReason | null = err instanceof TryAborted ? err.reason : abortReason;
     stoppedAs = reason;
     // Told to stop: wait for the handler to, so that its work does not go on unseen.
-    const ended = reason === null ? null : await settledWithin(running, STOP_GRACE_MS);
-    if (ended === 'still running') log.warn(`try ${claimed.tryNumber}'s handler did not stop within ${STOP_GRACE_MS / 1000} s of being told to (${reason ?? ''}); its slot is given back`);
+    const grace = reason === 'stopping' ? STOPPING_GRACE_MS : STOP_GRACE_MS;
+    const ended = reason === null ? null : await settledWithin(running, grace);
+    if (ended === 'still running') log.warn(`try ${claimed.tryNumber}'s handler did not stop within ${grace / 1000} s of being told to (${reason ?? ''}); its slot is given back`);
     switch (reason) {
       case 'timeout':
         outcome = { kind: 'failed', retryable: true, error: `timed out after ${timeoutMs} ms` };
