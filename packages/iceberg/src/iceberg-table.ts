@@ -761,6 +761,8 @@ export class IcebergTable {
           keepFiles = true;
           this.logger?.warn('Iceberg commit outcome unknown; keeping its files', {
             table: this.name,
+            ...(options.runId ? { runId: options.runId } : {}),
+            ...(options.taskId ? { taskId: options.taskId } : {}),
             files: [...written.dataFiles, ...attemptFiles],
           });
           throw outcome.error;
