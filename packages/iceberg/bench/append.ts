@@ -10,14 +10,12 @@
  *    ids, as incremental syncs change them) and scattered uniformly (every file holds a changed key),
  *    beside an overwrite of all 1,000,000 rows (the full rewrite).
  */
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { migrate } from '@sluice/db';
-import { freePort, startPostgres, type LocalService } from '@sluice/local-services';
-import { openObjectStore } from '@sluice/storage';
-import { openCatalog, type ColumnSpec, type IcebergTable } from '../src/index.ts';
+import type { ColumnSpec, IcebergTable } from '../src/index.ts';
+import { openBenchCatalog, quantile, time } from './bench-setup.ts';
 
 const ROWS = 1_000_000;
 const runs = Number(process.argv[2] ?? '3');
@@ -38,28 +36,9 @@ function rowsSql(from: string, where = 'TRUE', tag = 'v1'): string {
        FROM ${from} WHERE ${where}`;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
+const median = (xs: number[]): number => quantile(xs, 0.5);
 
-async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const t0 = performance.now();
-  const r = await fn();
-  return [(performance.now() - t0) / 1000, r];
-}
-
-const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-'));
-await chmod(tmp, 0o755); // PostgreSQL runs as the postgres user when we are root
-let pg: LocalService | undefined;
-let databaseUrl = process.env['DATABASE_URL'];
-if (!databaseUrl) {
-  pg = await startPostgres(path.join(tmp, 'pg'), await freePort(), { durable: false });
-  databaseUrl = pg.url;
-}
-await migrate(databaseUrl);
-const store = openObjectStore(`file://${tmp}/store`);
-const catalog = openCatalog({ type: 'sql', uri: databaseUrl, store, warehouse: `bench-${Date.now()}` });
+const { tmp, catalog, close } = await openBenchCatalog();
 const duck = await DuckDBInstance.create(':memory:');
 const c = await duck.connect();
 
@@ -154,7 +133,5 @@ try {
 } finally {
   c.closeSync();
   duck.closeSync();
-  await catalog.close();
-  await pg?.stop();
-  await rm(tmp, { recursive: true, force: true });
+  await close();
 }

@@ -11,15 +11,12 @@
  * amplification). Uses DATABASE_URL when set, else starts a throwaway PostgreSQL; the warehouse is
  * file:// in a temp dir, so a file costs an open, not an S3 request (which costs more).
  */
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { migrate } from '@sluice/db';
-import { freePort, startPostgres, type LocalService } from '@sluice/local-services';
-import { openObjectStore } from '@sluice/storage';
-import { openCatalog, type ColumnSpec, type IcebergTable } from '../src/index.ts';
+import type { ColumnSpec, IcebergTable } from '../src/index.ts';
+import { openBenchCatalog, quantile, time } from './bench-setup.ts';
 
 const appends = Number(process.argv[2] ?? '480');
 const rowsPerAppend = Number(process.argv[3] ?? '50');
@@ -31,28 +28,7 @@ const columns: ColumnSpec[] = [
   { name: 'updated_at', type: 'timestamptz' },
 ];
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? NaN;
-}
-
-async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const t0 = performance.now();
-  const r = await fn();
-  return [(performance.now() - t0) / 1000, r];
-}
-
-const tmp = await mkdtemp(path.join(os.tmpdir(), 'sluice-bench-'));
-await chmod(tmp, 0o755); // PostgreSQL runs as the postgres user when we are root
-let pg: LocalService | undefined;
-let databaseUrl = process.env['DATABASE_URL'];
-if (!databaseUrl) {
-  pg = await startPostgres(path.join(tmp, 'pg'), await freePort(), { durable: false });
-  databaseUrl = pg.url;
-}
-await migrate(databaseUrl);
-const store = openObjectStore(`file://${tmp}/store`);
-const catalog = openCatalog({ type: 'sql', uri: databaseUrl, store, warehouse: `bench-${Date.now()}` });
+const { tmp, catalog, close } = await openBenchCatalog();
 const duck = await DuckDBInstance.create(':memory:');
 const c = await duck.connect();
 
@@ -129,7 +105,5 @@ try {
 } finally {
   c.closeSync();
   duck.closeSync();
-  await catalog.close();
-  await pg?.stop();
-  await rm(tmp, { recursive: true, force: true });
+  await close();
 }
