@@ -46,6 +46,15 @@ export async function readWithPyIceberg(
   return read({ append, set_properties: setProperties, rest_uri: restUri, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });
 }
 
+/**
+ * Has PyIceberg add a Parquet file of `rows` to the table as an engine's add_files does: the file has
+ * no field ids (its columns are the rows' keys), and the table gets a name mapping if it had none.
+ * Answers the table as PyIceberg then reads it.
+ */
+export function addFilesWithPyIceberg(databaseUrl: string, namespace: string, table: string, s3: boolean, rows: Array<Record<string, unknown>>): Promise<PyIcebergView> {
+  return read({ add_files: { rows }, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });
+}
+
 /** Reads a table with PyIceberg, and counts its rows at each of `snapshotIds` too (time travel). */
 export function readWithPyIcebergAt(databaseUrl: string, namespace: string, table: string, s3: boolean, snapshotIds: string[]): Promise<PyIcebergView> {
   return read({ count_at: snapshotIds, database_url: databaseUrl, namespace, table, s3: s3Settings(s3) });

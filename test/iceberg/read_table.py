@@ -2,8 +2,10 @@
 
 Input (stdin, JSON): {"database_url", "namespace", "table", "s3": {endpoint, access_key, secret_key, region} | null,
                      "append": [rows] | absent, "set_properties": {name: value} | absent, "rest_uri": str | absent,
-                     "rows": false | absent, "count_distinct": [column] | absent, "count_at": [snapshot id] | absent}
-With "rest_uri" the table is read through that Iceberg REST catalog instead of the SQL catalog.   -- with "append", PyIceberg first appends those rows itself; with "set_properties", it sets those table properties first
+                     "rows": false | absent, "count_distinct": [column] | absent, "count_at": [snapshot id] | absent,
+                     "add_files": {"rows": [rows]} | absent}
+With "rest_uri" the table is read through that Iceberg REST catalog instead of the SQL catalog.   -- with "append", PyIceberg first appends those rows itself; with "set_properties", it sets those table properties first;
+with "add_files", it writes those rows to a Parquet file without field ids and adds it with add_files first
 With "rows": false the rows are counted, not sent ("rows" is empty).
 Output (stdout, JSON): namespaces, tables, schema, rows (sorted), row_count, distinct_counts (of the
 "count_distinct" columns), snapshots, manifests and entries of the current snapshot, counts_at (the rows at
@@ -50,7 +52,7 @@ def main():
             "s3.region": s3["region"],
             "s3.force-virtual-addressing": "false",
         })
-    if s3 and req.get("set_properties"):
+    if s3 and (req.get("set_properties") or req.get("add_files")):
         # pyarrow's S3 writes the new metadata file as a multipart upload, which moto answers with
         # an error inside a 200; s3fs (fsspec) writes it in one PUT.
         props["py-io-impl"] = "pyiceberg.io.fsspec.FsspecFileIO"
@@ -65,6 +67,19 @@ def main():
     if req.get("set_properties"):
         with table.transaction() as tx:
             tx.set_properties(req["set_properties"])
+        table = catalog.load_table((ns, name))
+    if req.get("add_files"):
+        import uuid
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        # A Parquet file as a writer outside Iceberg leaves it: columns by name, no field ids (its
+        # "rows" give its columns); add_files gives the table a name mapping if it has none.
+        spec = req["add_files"]
+        arrow_file = pa.Table.from_pylist(spec["rows"])
+        location = f"{table.location()}/data/added-{uuid.uuid4()}.parquet"
+        with table.io.new_output(location).create() as out:
+            pq.write_table(arrow_file, out)
+        table.add_files([location])
         table = catalog.load_table((ns, name))
     if req.get("append"):
         import pyarrow as pa

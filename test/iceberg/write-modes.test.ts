@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ColumnSpec } from '@sluice/iceberg';
 import { createHarness, type BackendKind, type IcebergHarness } from './harness.ts';
+import { addFilesWithPyIceberg } from './pyiceberg.ts';
 
 const columns: ColumnSpec[] = [
   { name: 'id', type: 'long' },
@@ -387,6 +388,36 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
         ['0050-01-01', 'b'],
         ['2024-01-01', 'x'],
       ]);
+    });
+
+    test("merge rewrites a file another engine added without field ids by the table's name mapping: its other rows keep their values", async () => {
+      const cols: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'v', type: 'string' },
+        { name: 'note', type: 'string' },
+      ];
+      const table = await h.catalog.createTable('raw', 'imported', cols);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('imported-1.ndjson', [{ id: 1, v: 'ours', note: 'n1' }])], columns: cols }, { runId: 'run-1', taskId: 'load' });
+      // A file written outside Iceberg, without the note column, as Spark's or PyIceberg's add_files takes it in.
+      const added = await addFilesWithPyIceberg(h.db.url, 'raw', 'imported', kind === 's3', [
+        { id: 10, v: 'a' },
+        { id: 11, v: 'b' },
+      ]);
+      assert.ok(added.properties['schema.name-mapping.default'], 'add_files gave the table a name mapping');
+      assert.equal(added.files.length, 2);
+
+      const result = await (await h.catalog.loadTable('raw', 'imported')).merge(
+        { format: 'ndjson', files: [await h.ndjson('imported-2.ndjson', [{ id: 10, v: 'a2', note: 'merged' }])], columns: cols },
+        { keys: ['id'], runId: 'run-2', taskId: 'load' },
+      );
+      assert.equal(result.status, 'committed');
+      const view = await h.read('raw', 'imported');
+      assert.deepEqual(sortById(view.rows), [
+        { id: 1, v: 'ours', note: 'n1' },
+        { id: 10, v: 'a2', note: 'merged' },
+        { id: 11, v: 'b', note: null },
+      ]);
+      assert.equal(view.snapshots.at(-1)?.summary['deleted-data-files'], '1', 'the added file was rewritten, not left beside the new key');
     });
 
     test('merge whose keys match nothing appends without rewriting any file', async () => {

@@ -24,10 +24,11 @@ import {
   type LocalDataFile,
   type WriteInput,
 } from './data-file-writer.ts';
-import { quoteIdent, quoteString, sqlList, withDuckDb, writerMemoryLimit } from './duckdb.ts';
+import { quoteIdent, quoteString, withDuckDb, writerMemoryLimit } from './duckdb.ts';
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
-import { duckdbType, parseType } from './iceberg-types.ts';
+import { parseType } from './iceberg-types.ts';
+import { dataFilesRelation, nameMappingOf, type DataFileCopy } from './table-files.ts';
 import { manifestMergeSettings, manifestsToMerge, type ManifestMergeSettings } from './manifest-merge.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
@@ -421,10 +422,13 @@ export class IcebergTable {
           await this.store.download(this.store.keyOf(file.entry.data_file.file_path), p);
           downloaded.push({ file, local: p });
         }
+        const mapping = nameMappingOf(this.name, base.properties);
+        const tableFiles = (files: typeof downloaded, withFilename: boolean): Promise<string> =>
+          dataFilesRelation(c, this.name, files.map((d) => ({ local: d.local, uri: d.file.entry.data_file.file_path })), fields, mapping, withFilename);
         const hit = new Set<string>();
         if (downloaded.length > 0) {
           const reader = await c.runAndReadAll(
-            `SELECT DISTINCT o.filename FROM read_parquet(${sqlList(downloaded.map((d) => d.local))}, schema = ${fieldIdSchema(fields)}, filename = true) o
+            `SELECT DISTINCT o.filename FROM (${await tableFiles(downloaded, true)}) o
                SEMI JOIN merge_rows n ON ${keyMatch}`,
           );
           for (const [name] of reader.getRows()) hit.add(String(name));
@@ -439,7 +443,7 @@ export class IcebergTable {
             : Number(
                 await scalar(
                   c,
-                  `SELECT count(*) FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
+                  `SELECT count(*) FROM (${await tableFiles(touched, false)}) o
                      SEMI JOIN (SELECT * FROM merge_rows WHERE ${deleted} IS NOT NULL) n ON ${keyMatch}`,
                 ),
               );
@@ -447,7 +451,7 @@ export class IcebergTable {
         const keep =
           local.length === 0
             ? ''
-            : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)}) o
+            : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM (${await tableFiles(touched, false)}) o
                  ANTI JOIN merge_rows n ON ${keyMatch}
                UNION ALL `;
         // merge_rows stays for a retry's check of the files added meanwhile. A deletion's key has
@@ -478,9 +482,9 @@ export class IcebergTable {
    * (`compactionGroups`: `sluice.compaction.min-input-files`, default 8, 0 off), committed as an
    * Iceberg `replace` snapshot: the rows are the same before and after, readers see either the old
    * files or the new ones, and incremental readers skip it as they skip every replace. The files
-   * replaced stay for time travel until the snapshots that hold them expire. A table with delete
-   * files (another engine's merge-on-read), or with a name mapping (files another engine added
-   * without field ids), is left as it is. On a lost race the rewritten files are
+   * replaced stay for time travel until the snapshots that hold them expire. Files another engine
+   * added without field ids are read by the table's name mapping and rewritten with them. A table
+   * with delete files (another engine's merge-on-read) is left as it is. On a lost race the rewritten files are
    * committed onto the newer state when the files they replace are still live; otherwise the
    * groups are chosen again. Idempotent per `runId`/`taskId`, as a write is.
    */
@@ -500,9 +504,6 @@ export class IcebergTable {
         const snap = currentSnapshot(base);
         const manifests = snap ? await this.readManifestList(snap['manifest-list']) : [];
         if (manifests.some((m) => m.content !== 0 && m.added_files_count + m.existing_files_count > 0)) return nothing;
-        // Files added without field ids (an engine's add_files) are read by this name mapping, which
-        // reading by field id would take as columns of nulls.
-        if (base.properties['schema.name-mapping.default'] !== undefined) return nothing;
         const live = await this.liveFiles(base);
         const livePaths = new Set(live.map((f) => f.entry.data_file.file_path));
         if (prepared) {
@@ -522,21 +523,22 @@ export class IcebergTable {
         const added: DataFile[] = [];
         await withDuckDb(async (c) => {
           for (const group of groups) {
-            const local: string[] = [];
+            const local: DataFileCopy[] = [];
             for (const f of group) {
               const p = path.join(tmp, `${randomUUID()}.parquet`);
               await this.store.download(this.store.keyOf(f.path), p);
-              local.push(p);
+              local.push({ local: p, uri: f.path });
             }
-            // Each file read by field id into the current schema, as a merge reads the files it rewrites.
+            // Each file read into the current schema as a merge reads the files it rewrites: by field
+            // id, or by the name mapping (the new file has field ids).
             const files = await writeDataFiles(
               c,
-              `SELECT ${cols} FROM read_parquet(${sqlList(local)}, schema = ${fieldIdSchema(fields)})`,
+              `SELECT ${cols} FROM (${await dataFilesRelation(c, this.name, local, fields, nameMappingOf(this.name, base.properties), false)})`,
               fields,
               tmp,
-              await rowGroupRowsOf(c, local, writerMemoryLimit()),
+              await rowGroupRowsOf(c, local.map((f) => f.local), writerMemoryLimit()),
             );
-            await Promise.all(local.map((p) => fs.rm(p, { force: true })));
+            await Promise.all(local.map((f) => fs.rm(f.local, { force: true })));
             const rowsIn = group.reduce((n, f) => n + f.rows, 0n);
             const rowsOut = files.reduce((n, f) => n + f.dataFile.record_count, 0n);
             if (rowsIn !== rowsOut) {
@@ -1192,13 +1194,6 @@ async function scalar(c: DuckDBConnection, sql: string): Promise<bigint> {
   const reader = await c.runAndReadAll(sql);
   const v = reader.getRows()[0]?.[0];
   return BigInt(v as bigint | number);
-}
-
-/** `read_parquet(..., schema = MAP {...})`: columns by Iceberg field id, so renamed, added and promoted columns read right. */
-function fieldIdSchema(fields: IcebergField[]): string {
-  return `MAP {${fields
-    .map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckdbType(f.type))}, default_value: NULL}`)
-    .join(', ')}}`;
 }
 
 /** A SQL literal of a decoded bound, typed like the column; undefined for types not pruned on. */

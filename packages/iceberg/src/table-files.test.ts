@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ValidationError } from '@sluice/core';
+import { withDuckDb } from './duckdb.ts';
+import { dataFilesRelation, nameMappingOf, NAME_MAPPING_PROPERTY } from './table-files.ts';
+import type { IcebergField } from './types.ts';
+
+const fields: IcebergField[] = [
+  { id: 1, name: 'id', required: false, type: 'long' },
+  { id: 2, name: 'label', required: false, type: 'string' },
+  { id: 3, name: 'score', required: false, type: 'double' },
+];
+
+test('a name mapping is read from the table property; entries without a field id are left out', () => {
+  assert.equal(nameMappingOf('raw.t', {}), undefined);
+  const mapping = nameMappingOf('raw.t', {
+    [NAME_MAPPING_PROPERTY]: '[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label", "name"]}, {"names": ["extra"]}]',
+  });
+  assert.deepEqual(mapping, new Map([[1, ['id']], [2, ['label', 'name']]]));
+});
+
+test('a name mapping that is not the spec\'s JSON is refused, naming the table and the property', () => {
+  for (const [text, why] of [
+    ['{', 'it is not JSON'],
+    ['{"field-id": 1}', 'it is not a JSON list'],
+    ['[3]', 'entry 0 is not an object'],
+    ['[{"field-id": 1, "names": "id"}]', 'entry 0 has no list of names'],
+    ['[{"field-id": 1, "names": ["id"]}, {"field-id": "2", "names": ["x"]}]', "entry 1's field-id is not an integer"],
+  ]) {
+    assert.throws(
+      () => nameMappingOf('raw.t', { [NAME_MAPPING_PROPERTY]: text as string }),
+      (err: unknown) => err instanceof ValidationError && err.message.includes(`raw.t's ${NAME_MAPPING_PROPERTY} is not a name mapping: ${why}`),
+      text,
+    );
+  }
+});
+
+test('files with field ids are read by them, files without by the name mapping (an alias, a narrower type, a column missing)', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-table-files-'));
+  try {
+    const withIds = path.join(dir, 'with-ids.parquet');
+    const withoutIds = path.join(dir, 'without-ids.parquet');
+    const rows = await withDuckDb(async (c) => {
+      // Written by an Iceberg writer when `label` was called `old_label`: read by field id, the name does not matter.
+      await c.run(`COPY (SELECT 1::BIGINT AS id, 'a' AS old_label, 0.5::DOUBLE AS score) TO '${withIds}' (FORMAT parquet, FIELD_IDS {id: 1, old_label: 2, score: 3})`);
+      // Written outside Iceberg: an int id, the label under its alias, no score.
+      await c.run(`COPY (SELECT 2::INTEGER AS id, 'b' AS name) TO '${withoutIds}' (FORMAT parquet)`);
+      const mapping = nameMappingOf('raw.t', { [NAME_MAPPING_PROPERTY]: '[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label", "name"]}, {"field-id": 3, "names": ["score"]}]' });
+      const files = [
+        { local: withIds, uri: 's3://w/raw/t/data/1.parquet' },
+        { local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' },
+      ];
+      const relation = await dataFilesRelation(c, 'raw.t', files, fields, mapping, true);
+      const read = await c.runAndReadAll(`SELECT id, label, score, filename FROM (${relation}) ORDER BY id`);
+      return read.getRowsJS();
+    });
+    assert.deepEqual(rows, [
+      [1n, 'a', 0.5, withIds],
+      [2n, 'b', null, withoutIds],
+    ]);
+
+    // Without a name mapping a file without field ids cannot be read right: refused, naming it.
+    await assert.rejects(
+      withDuckDb((c) => dataFilesRelation(c, 'raw.t', [{ local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' }], fields, undefined, false)),
+      (err: unknown) =>
+        err instanceof ValidationError &&
+        err.message.includes('s3://w/raw/t/data/2.parquet, a data file of raw.t, has no Iceberg field ids and the table has no name mapping'),
+    );
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
