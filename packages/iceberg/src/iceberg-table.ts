@@ -501,10 +501,9 @@ export class IcebergTable {
       options,
       async (base, schema, written, tmp) => {
         const nothing: PreparedChange = { operation: 'replace', added: [], deleted: new Set(), asIs: false };
-        const snap = currentSnapshot(base);
-        const manifests = snap ? await this.readManifestList(snap['manifest-list']) : [];
-        if (manifests.some((m) => m.content !== 0 && m.added_files_count + m.existing_files_count > 0)) return nothing;
-        const live = await this.liveFiles(base);
+        // This writer does not apply delete files (another engine's merge-on-read): such a table is left as it is.
+        const live = await this.liveDataFiles(base);
+        if (live === 'delete-files') return nothing;
         const livePaths = new Set(live.map((f) => f.entry.data_file.file_path));
         if (prepared) {
           const kept = prepared;
@@ -1057,24 +1056,31 @@ export class IcebergTable {
   }
 
   private async liveFiles(metadata: TableMetadata): Promise<LiveFile[]> {
+    const live = await this.liveDataFiles(metadata);
+    if (live === 'delete-files') {
+      throw new ValidationError([
+        {
+          path: 'table',
+          message:
+            `${this.name} has delete files (merge-on-read deletes another engine wrote), which this writer does not apply: ` +
+            "compact them away first (Spark: CALL <catalog>.system.rewrite_data_files(table => '…', options => map('rewrite-all', 'true', 'remove-dangling-deletes', 'true')), " +
+            "then rewrite_position_delete_files(table => '…', options => map('rewrite-all', 'true'))), " +
+            "and set the table's write.delete.mode, write.update.mode and write.merge.mode to copy-on-write so that no new ones are written",
+        },
+      ]);
+    }
+    return live;
+  }
+
+  /** The live data files of the metadata's current snapshot, or 'delete-files' when it has live delete files. */
+  private async liveDataFiles(metadata: TableMetadata): Promise<LiveFile[] | 'delete-files'> {
     const snap = currentSnapshot(metadata);
     if (!snap) return [];
     const out: LiveFile[] = [];
     for (const manifest of await this.readManifestList(snap['manifest-list'])) {
       // A manifest whose every entry is deleted (one that compaction emptied) holds no live file.
       if (manifest.added_files_count + manifest.existing_files_count === 0) continue;
-      if (manifest.content !== 0) {
-        throw new ValidationError([
-          {
-            path: 'table',
-            message:
-              `${this.name} has delete files (merge-on-read deletes another engine wrote), which this writer does not apply: ` +
-              "compact them away first (Spark: CALL <catalog>.system.rewrite_data_files(table => '…', options => map('rewrite-all', 'true', 'remove-dangling-deletes', 'true')), " +
-              "then rewrite_position_delete_files(table => '…', options => map('rewrite-all', 'true'))), " +
-              "and set the table's write.delete.mode, write.update.mode and write.merge.mode to copy-on-write so that no new ones are written",
-          },
-        ]);
-      }
+      if (manifest.content !== 0) return 'delete-files';
       for (const entry of await this.readManifest(manifest)) {
         if (entry.status !== ManifestEntryStatus.DELETED) out.push({ entry, manifest });
       }
