@@ -45,6 +45,9 @@ test('Redis and the object store down: 503 naming both, PostgreSQL still fine', 
     assert.equal(r.body.checks.redis.ok, false);
     assert.equal(r.body.checks.object_store.ok, false);
     assert.match(r.body.checks.object_store.error, /bucket "no-such-bucket-\d+" does not exist/);
+    // Each failure names where the service is (QA round 56a F5: Redis's said only "connection is closed").
+    assert.match(r.body.checks.redis.error, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: `));
+    assert.match(r.body.checks.object_store.error, new RegExp(`^s3://no-such-bucket-${port}/x: `));
     assert.match(r.body.error, /redis/);
     assert.match(r.body.error, /object_store/);
     assert.doesNotMatch(r.body.error, /postgres/);
@@ -65,7 +68,7 @@ test('Redis away under a client that reconnects for good (as Sluice\'s own): /re
     const r = await api.request('GET', '/readyz');
     assert.equal(r.status, 503, r.text);
     // before: "no answer within 3000 ms", after waiting that long
-    assert.match(r.body.checks.redis.error, /^not connected \((reconnecting|connecting)\)$/);
+    assert.match(r.body.checks.redis.error, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: not connected \\((reconnecting|connecting)\\)$`));
   } finally {
     await api.close();
     away.disconnect();

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import type express from 'express';
 import type { Request } from 'express';
-import { ConfigError } from '@sluice/core';
+import { ConfigError, postgresAddress } from '@sluice/core';
 import { EncryptionKeyStore, MasterKeyring, resealAtRest, unheldMasterKeys } from '@sluice/crypto';
 import { errorSummary, type PrismaClient } from '@sluice/db';
 import { childLogger, secrets, type Logger } from '@sluice/logging';
@@ -152,7 +152,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
   const routes = apiRoutes({
     jobs,
     keys,
-    readiness: { prisma: deps.prisma, redis: deps.redis, store: deps.store },
+    readiness: { prisma: deps.prisma, postgresAddress: postgresAddress(deps.config.databaseUrl), redis: deps.redis, store: deps.store },
     openApi: () => openApi,
   });
   openApi = buildOpenApiDocument(ui ? [...routes, ...UI_API_ROUTE_DOCS] : routes, { version: API_VERSION, serverUrl: config.publicUrl, issuer: config.auth.issuer });

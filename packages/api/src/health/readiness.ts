@@ -7,12 +7,16 @@ export interface Pingable {
   ping(): Promise<string>;
   /** ioredis' connection status: one that is not connected answers at once, instead of a PING that waits for it. */
   readonly status?: string;
+  /** ioredis' options: where the client connects, for the check's message. */
+  readonly options?: { host?: string; port?: number; path?: string | null };
 }
 
 export interface ReadinessDeps {
   prisma: PrismaClient;
+  /** host:port of PostgreSQL (never credentials), for the check's message. */
+  postgresAddress: string;
   redis: Pingable;
-  store: Pick<ObjectStore, 'ping'>;
+  store: Pick<ObjectStore, 'ping' | 'rootUrl'>;
 }
 
 export type CheckResult = { ok: true } | { ok: false; error: string };
@@ -41,22 +45,37 @@ function clean(message: string): string {
   return secrets.mask(message.replace(/\/\/[^/@\s]*@/g, '//'));
 }
 
-async function check(fn: () => Promise<unknown>): Promise<CheckResult> {
+/** Where a client of ioredis connects: its socket path, or host:port. */
+function redisAddress(redis: Pingable): string {
+  const o = redis.options;
+  if (o?.path) return o.path;
+  return `${o?.host ?? 'localhost'}:${o?.port ?? 6379}`;
+}
+
+/**
+ * One check; a failure is one line that names where the service is (`where`), unless the error
+ * already says `address` (a store's own message names its root, PostgreSQL's unreachable error its host).
+ */
+async function check(where: { label: string; address: string }, fn: () => Promise<unknown>): Promise<CheckResult> {
   try {
     await withTimeout(fn());
     return { ok: true };
   } catch (err) {
     // One line: Prisma's errors carry a multi-line call excerpt.
-    return { ok: false, error: clean(errorSummary(err)) };
+    const said = clean(errorSummary(err));
+    return { ok: false, error: said.includes(where.address) ? said : `${where.label}: ${said}` };
   }
 }
 
 /** Checks PostgreSQL, Redis and the object store at once. */
 export async function checkReadiness(d: ReadinessDeps): Promise<{ ready: boolean; checks: Record<'postgres' | 'redis' | 'object_store', CheckResult> }> {
+  const redisAt = redisAddress(d.redis);
   const [postgres, redis, objectStore] = await Promise.all([
-    check(() => d.prisma.$queryRaw`SELECT 1`),
-    check(() => (redisConnected(d.redis) ? d.redis.ping() : Promise.reject(new Error(`not connected (${d.redis.status ?? 'unknown'})`)))),
-    check(async () => {
+    check({ label: `PostgreSQL at ${d.postgresAddress}`, address: d.postgresAddress }, () => d.prisma.$queryRaw`SELECT 1`),
+    check({ label: `Redis at ${redisAt}`, address: redisAt }, () =>
+      redisConnected(d.redis) ? d.redis.ping() : Promise.reject(new Error(`not connected (${d.redis.status ?? 'unknown'})`)),
+    ),
+    check({ label: d.store.rootUrl, address: d.store.rootUrl }, async () => {
       const r = await d.store.ping();
       if (!r.ok) throw new Error(r.error);
     }),
