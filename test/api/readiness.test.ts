@@ -45,7 +45,7 @@ test('Redis and the object store down: 503 naming both, PostgreSQL still fine', 
     assert.equal(r.body.checks.redis.ok, false);
     assert.equal(r.body.checks.object_store.ok, false);
     assert.match(r.body.checks.object_store.error, /bucket "no-such-bucket-\d+" does not exist/);
-    // Each failure names where the service is (QA round 56a F5: Redis's said only "connection is closed").
+    // Each failure names where the service is (QA round 56a F5: the Redis and store lines did not say which server).
     assert.match(r.body.checks.redis.error, new RegExp(`^Redis at 127\\.0\\.0\\.1:${port}: `));
     assert.match(r.body.checks.object_store.error, new RegExp(`^s3://no-such-bucket-${port}/x: `));
     assert.match(r.body.error, /redis/);
