@@ -1049,6 +1049,18 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Job', exact: true }).click();
     assert.equal(new URL(page.url()).search, '?sort=-name');
     assert.deepEqual(await names(), [...(await names())].sort(collate.compare).reverse());
+    // The State column sorts too: active jobs first, then paused ones (QA round 56b: it did not sort).
+    const { jobId: pausedId } = await createJob({ name: 'sorted paused' });
+    assert.equal((await stack.api('PATCH', `/api/airbyte/ingest/${pausedId}`, stack.devToken, { is_paused: true })).status, 200);
+    await until('the paused job listed', async () => (await rows.count()) === all + 1);
+    await page.getByRole('button', { name: 'State', exact: true }).click();
+    assert.equal(new URL(page.url()).search, '?sort=state');
+    const states = await page.locator('tr[data-job-id] [data-testid="job-active"]').allTextContents();
+    assert.ok(states.includes('paused') && states.includes('active'), states.join(', '));
+    assert.deepEqual(states, [...states].sort(), 'active before paused');
+    await page.getByRole('button', { name: 'State', exact: true }).click();
+    assert.equal(new URL(page.url()).search, '?sort=-state');
+    assert.equal(await page.locator('tr[data-job-id] [data-testid="job-active"]').first().textContent(), 'paused');
     // The last run's time is written out, not only in a mark's tooltip; the newest first.
     await page.getByRole('button', { name: 'Last runs', exact: true }).click();
     assert.equal(new URL(page.url()).search, '?sort=-last_run');
@@ -1060,7 +1072,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     assert.equal(new URL(page.url()).search, '?sort=-name');
     assert.deepEqual(await names(), [...(await names())].sort(collate.compare).reverse());
     await page.goto(`${stack.url}/jobs`);
-    await until('the list in the API order again', async () => (await rows.count()) === all);
+    await until('the list in the API order again', async () => (await rows.count()) === all + 1);
     // A job created elsewhere appears without reloading.
     await markDocument(page);
     await createJob({ name: 'arrived later' });
@@ -1103,6 +1115,9 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     await page.getByRole('button', { name: 'Cancel' }).focus();
     await page.keyboard.press('Enter');
     await until('focus back on Edit source config', async () => (await active()) === 'BUTTON Edit source config');
+    // The config's box scrolls on its own: it is a tab stop, so the keyboard can scroll it (F12).
+    await page.getByTestId('source-config').focus();
+    assert.equal(await page.evaluate<string>('document.activeElement?.getAttribute("data-testid") ?? ""'), 'source-config');
     // A run's end is said once on its page, politely (F3); its marks carry a sign, not colour alone (F1, F4).
     const trigger = await stack.api('POST', `/api/airbyte/ingest/${jobId}/runs`, stack.devToken, {});
     assert.equal(trigger.status, 201, JSON.stringify(trigger.body));
@@ -1338,7 +1353,7 @@ describe('flow UI in development mode', { skip: unavailable ?? false }, () => {
     const page = await context.newPage();
     await page.goto(flowUrl);
     const graph = page.getByRole('group', { name: 'DAG graph' });
-    const load = graph.getByRole('link', { name: "load, 30 streams: 30 success, open the run's tasks" });
+    const load = graph.getByRole('link', { name: "load [30], 30 streams: 30 success, open the run's tasks", exact: true });
     await load.waitFor();
     assert.equal(await load.getAttribute('href'), `/runs/${runId}`);
     assert.equal(await graph.locator('[data-task="load"]').count(), 1, 'one load node');

@@ -69,7 +69,9 @@ export function DagGraph({
           const state: AnyState = group ? groupState(statesOf(n.task_id)) : (mark?.state ?? 'none');
           const counts = group ? stateCounts(statesOf(n.task_id)) : '';
           const title = group ? `${n.task_id} [${streams.length}]` : n.task_id;
-          const label = group ? `${n.task_id}, ${streams.length} streams` : taskName(n);
+          // The name starts with the words drawn (WCAG 2.5.3, label in name: QA round 56b F5 — a group
+          // drawn "load [30]" was named "load, 30 streams", which speech input could not match).
+          const label = group ? `${title}, ${streams.length} streams` : taskName(n);
           const said = group && counts !== '' ? counts : stateLabel(state);
           const body = (
             <g transform={`translate(${n.x} ${n.y})`} data-task={n.task_id} data-map-index={mark?.map_index ?? n.map_index} data-stream={n.stream ?? undefined} data-state={state}>

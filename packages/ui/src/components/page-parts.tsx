@@ -209,3 +209,16 @@ export function ChangeAnnouncer<T extends string>({ value, say }: { value: T | n
     </div>
   );
 }
+
+/**
+ * JSON shown as it is, in a box that scrolls on its own (`pre.json`): a tab stop, so that the
+ * keyboard can scroll it (WCAG 2.1.1; QA round 56b F12: at 320 px its lines ran past the box, out of
+ * the keyboard's reach).
+ */
+export function JsonBlock({ children, testId }: { children: ReactNode; testId?: string }): ReactNode {
+  return (
+    <pre className="json" tabIndex={0} data-testid={testId}>
+      {children}
+    </pre>
+  );
+}

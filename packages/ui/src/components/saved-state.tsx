@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { formatDate, shortId } from '../lib/format.ts';
 import { Link } from '../router.tsx';
 import { ConfirmDialog } from './confirm-dialog.tsx';
-import { ActionStatus } from './page-parts.tsx';
+import { ActionStatus, JsonBlock } from './page-parts.tsx';
 
 /**
  * The job's saved connector state (what its next run hands the connector), stream by stream, and
@@ -152,7 +152,7 @@ function StateCell({ state }: { state: unknown }): ReactNode {
     <td data-label="State">
       <details>
         <summary>show</summary>
-        <pre className="json">{JSON.stringify(state, null, 2)}</pre>
+        <JsonBlock>{JSON.stringify(state, null, 2)}</JsonBlock>
       </details>
     </td>
   );

@@ -3,7 +3,7 @@ import { ApiError } from '../api/client.ts';
 import type { Job } from '../api/types.ts';
 import { useApp } from '../app-context.ts';
 import { MASK, maskSecrets, restoreDisplayMasks } from '../lib/mask.ts';
-import { ActionStatus } from './page-parts.tsx';
+import { ActionStatus, JsonBlock } from './page-parts.tsx';
 
 /**
  * The job's source config, masked, and (unless the job is deleted) an editor for it: the JSON as
@@ -104,7 +104,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
     <>
       {draft === null ? (
         <>
-          <pre className="json" data-testid="source-config">{shown}</pre>
+          <JsonBlock testId="source-config">{shown}</JsonBlock>
           {job.spec_secrets_known ? null : (
             <p className="muted small" data-testid="source-config-all-masked">
               Every text value is shown as {MASK} until the connector&apos;s spec is read, as it alone says which fields are secrets: when the connector is ready (a first install takes minutes), or by the job&apos;s next run. A connector that cannot give its spec fails that run&apos;s extract, whose error says why; until it can, the values stay masked. Left as {MASK}, a value keeps what is saved.
@@ -127,7 +127,7 @@ export function SourceConfigEditor({ job, canEdit, onSaved, onStale }: { job: Jo
           {refused || shown !== baseShown ? (
             <>
               <p className="muted small">The config as it is now, changed since this editor opened:</p>
-              <pre className="json" data-testid="source-config-now">{shown}</pre>
+              <JsonBlock testId="source-config-now">{shown}</JsonBlock>
             </>
           ) : null}
           <label htmlFor="source-config-draft" id="source-config-hint" className="muted small">

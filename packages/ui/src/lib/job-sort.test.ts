@@ -12,7 +12,7 @@ const run = (startedAt: string | null, queuedAt: string): LiveRunSummary => ({
   started_at: startedAt,
   ended_at: null,
 });
-const job = (name: string, o: Partial<SortableJob> = {}): SortableJob => ({ name, source_name: 'source-faker', schema_name: 's', mode: 'append', next: null, runs: [], ...o });
+const job = (name: string, o: Partial<SortableJob> = {}): SortableJob => ({ name, source_name: 'source-faker', schema_name: 's', mode: 'append', next: null, paused: false, runs: [], ...o });
 const names = (jobs: readonly SortableJob[]): string[] => jobs.map((j) => j.name);
 
 test('the jobs list sorts by a column, either way; with no order asked it keeps the API’s', () => {
@@ -35,6 +35,14 @@ test('by next fire or last run, jobs with none go last whichever way, in the API
   // The newest run counts, by its start, or its queueing while it waits.
   assert.deepEqual(names(sortJobs(jobs, { key: 'last_run', descending: true })), ['daily', 'hourly', 'manual', 'paused']);
   assert.deepEqual(names(sortJobs(jobs, { key: 'last_run', descending: false })), ['hourly', 'daily', 'manual', 'paused']);
+});
+
+test('by state, active jobs before paused ones, or the other way; ties in the API’s order (QA round 56b: the State column did not sort)', () => {
+  const jobs = [job('a', { paused: true }), job('b'), job('c', { paused: true }), job('d')];
+  assert.deepEqual(names(sortJobs(jobs, { key: 'state', descending: false })), ['b', 'd', 'a', 'c']);
+  assert.deepEqual(names(sortJobs(jobs, { key: 'state', descending: true })), ['a', 'c', 'b', 'd']);
+  assert.deepEqual(parseJobSort('-state'), { key: 'state', descending: true });
+  assert.deepEqual(nextJobSort(null, 'state'), { key: 'state', descending: false });
 });
 
 test("a header's click sorts its natural way first, then the other way; the order is kept in the address", () => {

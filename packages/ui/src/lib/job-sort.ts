@@ -1,7 +1,7 @@
 import type { LiveRunSummary } from '../shared/events.ts';
 
 /** The jobs list's sortable columns, as the `sort` query parameter names them. */
-export const JOB_SORT_KEYS = ['name', 'source', 'schema', 'mode', 'next', 'last_run'] as const;
+export const JOB_SORT_KEYS = ['name', 'source', 'schema', 'mode', 'next', 'state', 'last_run'] as const;
 export type JobSortKey = (typeof JOB_SORT_KEYS)[number];
 
 export interface JobSort {
@@ -17,6 +17,8 @@ export interface SortableJob {
   mode: string;
   /** Its next fire; null when none comes (by hand only, or paused). */
   next: Date | null;
+  /** Paused (its State column): active jobs sort before paused ones. */
+  paused: boolean;
   /** Its runs, newest first (the live feed's marks). */
   runs: readonly LiveRunSummary[];
 }
@@ -35,7 +37,8 @@ export function formatJobSort(sort: JobSort): string {
 
 /**
  * The order a column's header asks for when clicked: the other way round when the list is already
- * sorted by it, else its natural way — names A to Z, the soonest next fire, the newest last run.
+ * sorted by it, else its natural way — names A to Z, the soonest next fire, active before paused,
+ * the newest last run.
  */
 export function nextJobSort(current: JobSort | null, key: JobSortKey): JobSort {
   if (current?.key === key) return { key, descending: !current.descending };
@@ -69,6 +72,8 @@ export function sortJobs<T extends SortableJob>(jobs: readonly T[], sort: JobSor
         return j.mode;
       case 'next':
         return j.next?.getTime() ?? null;
+      case 'state':
+        return j.paused ? 1 : 0;
       case 'last_run': {
         const at = lastRunAt(j.runs);
         return at === null ? null : Date.parse(at);

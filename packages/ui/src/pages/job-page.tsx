@@ -5,7 +5,7 @@ import { useApp } from '../app-context.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { DagGraph } from '../components/dag-graph.tsx';
 import { LiveIndicator } from '../components/live-indicator.tsx';
-import { ActionButton, ActionStatus, ChangeAnnouncer, useActionError, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
+import { ActionButton, ActionStatus, ChangeAnnouncer, JsonBlock, useActionError, Crumbs, NotFound, RedisWarning, SchedulerWarning, useDocumentTitle, useKeepFocus } from '../components/page-parts.tsx';
 import { flash } from '../lib/flash.ts';
 import { RunGrid } from '../components/run-grid.tsx';
 import { RunHistory } from '../components/run-history.tsx';
@@ -339,7 +339,7 @@ export function JobPage({ jobId }: { jobId: string }): ReactNode {
             {job.column_transformations.length > 0 ? (
               <>
                 <dt>Column transformations</dt>
-                <dd><pre className="json">{JSON.stringify(job.column_transformations, null, 2)}</pre></dd>
+                <dd><JsonBlock>{JSON.stringify(job.column_transformations, null, 2)}</JsonBlock></dd>
               </>
             ) : null}
             <dt>Source config</dt>

@@ -144,7 +144,8 @@ export function JobsPage(): ReactNode {
     return sortJobs(
       kept.map((j) => {
         const line = lines.get(j.job_id);
-        return { ...j, line, next: nextFire(j.schedule, j.timezone, line?.is_paused ?? j.is_paused), runs: line?.runs ?? [] };
+        const paused = line?.is_paused ?? j.is_paused;
+        return { ...j, line, paused, next: nextFire(j.schedule, j.timezone, paused), runs: line?.runs ?? [] };
       }),
       sort,
     );
@@ -224,7 +225,7 @@ export function JobsPage(): ReactNode {
               <SortHeader label="Target schema" column="schema" sort={sort} onSort={onSort} />
               <SortHeader label="Mode" column="mode" sort={sort} onSort={onSort} />
               <SortHeader label="Schedule" column="next" sort={sort} onSort={onSort} />
-              <th scope="col">State</th>
+              <SortHeader label="State" column="state" sort={sort} onSort={onSort} />
               <SortHeader label="Last runs" column="last_run" sort={sort} onSort={onSort} />
             </tr>
           </thead>
@@ -238,7 +239,7 @@ export function JobsPage(): ReactNode {
             ) : null}
             {shown.map((j) => {
               const { line, next } = j;
-              const paused = line?.is_paused ?? j.is_paused;
+              const { paused } = j;
               const lastAt = lastRunAt(j.runs);
               return (
                 <tr key={j.job_id} data-job-id={j.job_id}>
