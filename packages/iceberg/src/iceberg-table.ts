@@ -28,7 +28,7 @@ import { quoteIdent, quoteString, withDuckDb, writerMemoryLimit } from './duckdb
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { parseType } from './iceberg-types.ts';
-import { dataFilesRelation, nameMappingOf, type DataFileCopy } from './table-files.ts';
+import { dataFilesRelation, type DataFileCopy } from './table-files.ts';
 import { manifestMergeSettings, manifestsToMerge, type ManifestMergeSettings } from './manifest-merge.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
@@ -422,9 +422,8 @@ export class IcebergTable {
           await this.store.download(this.store.keyOf(file.entry.data_file.file_path), p);
           downloaded.push({ file, local: p });
         }
-        const mapping = nameMappingOf(this.name, base.properties);
         const tableFiles = (files: typeof downloaded, withFilename: boolean): Promise<string> =>
-          dataFilesRelation(c, this.name, files.map((d) => ({ local: d.local, uri: d.file.entry.data_file.file_path })), fields, mapping, withFilename);
+          dataFilesRelation(c, this.name, files.map((d) => ({ local: d.local, uri: d.file.entry.data_file.file_path })), fields, base.properties, withFilename);
         const hit = new Set<string>();
         if (downloaded.length > 0) {
           const reader = await c.runAndReadAll(
@@ -435,6 +434,7 @@ export class IcebergTable {
         }
         const touched = downloaded.filter((d) => hit.has(d.local));
         const local = touched.map((d) => d.local);
+        const touchedRows = touched.length === 0 ? '' : await tableFiles(touched, false);
         // The table's rows the batch's deletions remove (QA round 29: the count of deletions read as
         // rows removed, where a deleted key may never have been loaded).
         const mergeDeletedRows =
@@ -443,7 +443,7 @@ export class IcebergTable {
             : Number(
                 await scalar(
                   c,
-                  `SELECT count(*) FROM (${await tableFiles(touched, false)}) o
+                  `SELECT count(*) FROM (${touchedRows}) o
                      SEMI JOIN (SELECT * FROM merge_rows WHERE ${deleted} IS NOT NULL) n ON ${keyMatch}`,
                 ),
               );
@@ -451,7 +451,7 @@ export class IcebergTable {
         const keep =
           local.length === 0
             ? ''
-            : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM (${await tableFiles(touched, false)}) o
+            : `SELECT ${fields.map((f) => `o.${quoteIdent(f.name)}`).join(', ')} FROM (${touchedRows}) o
                  ANTI JOIN merge_rows n ON ${keyMatch}
                UNION ALL `;
         // merge_rows stays for a retry's check of the files added meanwhile. A deletion's key has
@@ -532,7 +532,7 @@ export class IcebergTable {
             // id, or by the name mapping (the new file has field ids).
             const files = await writeDataFiles(
               c,
-              `SELECT ${cols} FROM (${await dataFilesRelation(c, this.name, local, fields, nameMappingOf(this.name, base.properties), false)})`,
+              `SELECT ${cols} FROM (${await dataFilesRelation(c, this.name, local, fields, base.properties, false)})`,
               fields,
               tmp,
               await rowGroupRowsOf(c, local.map((f) => f.local), writerMemoryLimit()),

@@ -48,13 +48,16 @@ test('files with field ids are read by them, files without by the name mapping (
       await c.run(`COPY (SELECT 1::BIGINT AS id, 'a' AS old_label, 0.5::DOUBLE AS score) TO '${withIds}' (FORMAT parquet, FIELD_IDS {id: 1, old_label: 2, score: 3})`);
       // Written outside Iceberg: an int id, the label under its alias, no score.
       await c.run(`COPY (SELECT 2::INTEGER AS id, 'b' AS name) TO '${withoutIds}' (FORMAT parquet)`);
-      const mapping = nameMappingOf('raw.t', { [NAME_MAPPING_PROPERTY]: '[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label", "name"]}, {"field-id": 3, "names": ["score"]}]' });
+      const properties = { [NAME_MAPPING_PROPERTY]: '[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label", "name"]}, {"field-id": 3, "names": ["score"]}]' };
       const files = [
         { local: withIds, uri: 's3://w/raw/t/data/1.parquet' },
         { local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' },
       ];
-      const relation = await dataFilesRelation(c, 'raw.t', files, fields, mapping, true);
+      const relation = await dataFilesRelation(c, 'raw.t', files, fields, properties, true);
       const read = await c.runAndReadAll(`SELECT id, label, score, filename FROM (${relation}) ORDER BY id`);
+      // Files that all have field ids do not need the mapping: one that is not valid is not read.
+      const byId = await dataFilesRelation(c, 'raw.t', files.slice(0, 1), fields, { [NAME_MAPPING_PROPERTY]: '{' }, false);
+      assert.equal(Number((await c.runAndReadAll(`SELECT count(*) FROM (${byId})`)).getRows()[0]?.[0]), 1);
       return read.getRowsJS();
     });
     assert.deepEqual(rows, [
@@ -64,7 +67,7 @@ test('files with field ids are read by them, files without by the name mapping (
 
     // Without a name mapping a file without field ids cannot be read right: refused, naming it.
     await assert.rejects(
-      withDuckDb((c) => dataFilesRelation(c, 'raw.t', [{ local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' }], fields, undefined, false)),
+      withDuckDb((c) => dataFilesRelation(c, 'raw.t', [{ local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' }], fields, {}, false)),
       (err: unknown) =>
         err instanceof ValidationError &&
         err.message.includes('s3://w/raw/t/data/2.parquet, a data file of raw.t, has no Iceberg field ids and the table has no name mapping'),

@@ -57,17 +57,19 @@ export function nameMappingOf(table: string, properties: Readonly<Record<string,
 /**
  * A SQL relation over local copies of the table's data files with the fields' columns (and, when
  * asked, `filename`: the local path a row was read from). Files with field ids are read by them in
- * one scan; each file without is read by `mapping`, and is refused when the table has none.
+ * one scan; each file without is read by the table's name mapping (from its `properties`, read only
+ * then), and is refused when the table has none.
  */
 export async function dataFilesRelation(
   c: DuckDBConnection,
   table: string,
   files: readonly DataFileCopy[],
   fields: readonly IcebergField[],
-  mapping: NameMapping | undefined,
+  properties: Readonly<Record<string, string>>,
   withFilename: boolean,
 ): Promise<string> {
   const unidentified = await filesWithoutFieldIds(c, files);
+  const mapping = unidentified.size > 0 ? nameMappingOf(table, properties) : undefined;
   const byId = files.filter((f) => !unidentified.has(f.local));
   const selects: string[] = [];
   if (byId.length > 0) {
