@@ -226,29 +226,35 @@ describe('recovery', () => {
    * PostgreSQL comes back and the run succeeds. Answers the run, its stage instance, how often the
    * stage ran, and the stage's log lines.
    */
+  /** One job run whose stage tries (one per stream) end while PostgreSQL is away; the runner's process log goes to `lines`. */
   async function stageAcrossPostgresOutage(
     name: string,
     afterWork: (ctx: TaskContext) => Promise<void>,
-  ): Promise<{ runId: string; stage: { tryNumber: number; endedAt: Date | null }; stageTries: number; messages: string[]; backAt: number }> {
+    streams: string[] = ['a'],
+  ): Promise<{ runId: string; stage: { tryNumber: number; endedAt: Date | null }; stageTries: number; messages: string[]; backAt: number; lines: string[] }> {
     const pg = await ownPostgresServer(name);
     h = await createHarness({ databaseServerUrl: pg.url });
+    const { logger, lines } = createMemoryLogger();
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
     let stageTries = 0;
-    await h.startRunner({
-      stage: async (ctx) => {
-        stageTries++;
-        await held;
-        await afterWork(ctx);
-        return {};
+    await h.startRunner(
+      {
+        stage: async (ctx) => {
+          stageTries++;
+          await held;
+          await afterWork(ctx);
+          return {};
+        },
       },
-    });
+      { logger },
+    );
     await h.startScheduler(); // declares a try lost after 3 s without a heartbeat
-    const jobId = await h.createJob({ streams: ['a'] });
+    const jobId = await h.createJob({ streams });
     const { runId } = await h.engine.triggerRun(jobId);
-    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === 1, 'the stage to run');
+    await waitFor(async () => (await h.prisma.taskInstance.count({ where: { runId, taskId: 'stage', state: 'running' } })) === streams.length, 'the stages to run');
     await pg.stop();
     release();
     await sleep(4_000); // longer than staleAfterMs: no heartbeat could be written meanwhile
@@ -258,7 +264,7 @@ describe('recovery', () => {
     assert.equal(run.state, 'success', JSON.stringify(await instanceStates(h.prisma, runId)));
     const stage = await h.prisma.taskInstance.findFirstOrThrow({ where: { runId, taskId: 'stage' } });
     const messages = (await h.prisma.taskLog.findMany({ where: { taskInstanceId: stage.id }, orderBy: { id: 'asc' } })).map((l) => l.message);
-    return { runId, stage, stageTries, messages, backAt };
+    return { runId, stage, stageTries, messages, backAt, lines };
   }
 
   it('PostgreSQL away when a try finishes: its lines and outcome wait for it; the try is neither declared lost nor done again', { timeout: 60_000 }, async () => {
@@ -277,14 +283,24 @@ describe('recovery', () => {
   });
 
   it("PostgreSQL away when a try's handler writes after its work (an extract's catalog, a run warning): the write waits for it; the work is not done again", { timeout: 60_000 }, async () => {
-    const { stage, stageTries, messages, runId } = await stageAcrossPostgresOutage('handler-pg-away', async (ctx) => {
-      // before (QA round 25): such a write failed the try, and its retry did the work again.
-      const jobs = await ctx.whenReachable('the count', () => ctx.prisma.ingestionJob.count());
-      await ctx.warnRun(`written when PostgreSQL was back (${jobs} job)`);
-    });
-    assert.deepEqual([stage.tryNumber, stageTries], [1, 1], 'one try');
-    assert.deepEqual((await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).warnings, ['written when PostgreSQL was back (1 job)']);
+    const { stage, stageTries, messages, runId, lines } = await stageAcrossPostgresOutage(
+      'handler-pg-away',
+      async (ctx) => {
+        // before (QA round 25): such a write failed the try, and its retry did the work again.
+        const jobs = await ctx.whenReachable('the count', () => ctx.prisma.ingestionJob.count());
+        await ctx.warnRun(`written when PostgreSQL was back (${jobs} job) by ${ctx.task.stream ?? '?'}`);
+      },
+      ['a', 'b'],
+    );
+    assert.deepEqual([stage.tryNumber, stageTries], [1, 2], 'one try a stream');
+    assert.deepEqual([...(await h.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).warnings].sort(), ['written when PostgreSQL was back (1 job) by a', 'written when PostgreSQL was back (1 job) by b']);
     assert.ok(messages.includes('PostgreSQL is unreachable: the count waits for it (at most 10 min)'), messages.join(' | '));
+    // The process log says the outage once for both tries, not each try's wait (QA round 56a F6: a line per extract).
+    const said = lines.map((l) => JSON.parse(l) as { level: string; message: string }).filter((l) => /^PostgreSQL/.test(l.message));
+    assert.deepEqual(said.map((l) => [l.level, l.message.replace(/:.*$/, '')]), [
+      ['warn', 'PostgreSQL is unreachable'],
+      ['info', 'PostgreSQL is reachable again'],
+    ]);
   });
 
   it("a handler's transaction that outlives its time limit (a PostgreSQL that hangs under it) is written again, not the try failed", { timeout: 60_000 }, async () => {

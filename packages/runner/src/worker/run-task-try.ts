@@ -136,8 +136,10 @@ export async function runTaskTry(deps: TryRunnerDeps, payload: JobPayload<'task.
   }, deps.heartbeatMs);
   const timeout = setTimeout(() => abort('timeout'), timeoutMs);
 
+  // The wait is said in the try's log; the process log says an outage once for all tries (the task
+  // log writer's line), not once per try (QA round 56a F6: a line per extract for its DataHub metadata).
   const whenReachable = <T>(what: string, write: () => Promise<T>): Promise<T> =>
-    retryWhileUnreachable(write, { signal: controller.signal, onWait: () => log.warn(`PostgreSQL is unreachable: ${what} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`) });
+    retryWhileUnreachable(write, { signal: controller.signal, onWait: () => log.quiet('warn', `PostgreSQL is unreachable: ${what} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`) });
   const ctx: TaskContext = {
     job: run.job,
     run: { id: run.id, logicalDate: run.logicalDate, runType: run.runType },
@@ -332,7 +334,7 @@ async function finishWhenReachable(deps: TryRunnerDeps, report: FinishReport, lo
         // The outcome of a try is recorded whatever its own signal says (a cancel that came as it ended).
         signal: new AbortController().signal,
         onWait: () => {
-          log.warn(`PostgreSQL is unreachable: the outcome of try ${report.tryRef.tryNumber} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`);
+          log.quiet('warn', `PostgreSQL is unreachable: the outcome of try ${report.tryRef.tryNumber} waits for it (at most ${REPORT_PATIENCE_MS / 60_000} min)`);
           beat = setInterval(() => {
             deps.store.heartbeat(deps.sql, report.tryRef).catch(() => undefined);
           }, deps.heartbeatMs);
