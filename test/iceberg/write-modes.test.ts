@@ -420,6 +420,30 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.equal(view.snapshots.at(-1)?.summary['deleted-data-files'], '1', 'the added file was rewritten, not left beside the new key');
     });
 
+    test('merge of a stream with columns named rowid and filename: the last row read wins, and a second merge rewrites the file (QA round 57a F2, F3)', async () => {
+      const cols: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'rowid', type: 'long' },
+        { name: 'filename', type: 'string' },
+        { name: 'v', type: 'string' },
+      ];
+      const table = await h.catalog.createTable('raw', 'pseudo', cols);
+      // before: DuckDB's rowid was the source's column, so the row with the larger rowid value won.
+      const first = await h.ndjson('pseudo-1.ndjson', [
+        { id: 1, rowid: 5, filename: 'f1', v: 'first-read' },
+        { id: 1, rowid: 1, filename: 'f2', v: 'last-read' },
+        { id: 2, rowid: null, filename: null, v: 'two' },
+      ]);
+      await table.merge({ format: 'ndjson', files: [first], columns: cols }, { keys: ['id'] });
+      // before: "Option filename adds column "filename", but a column with this name is also in the file".
+      const second = await h.ndjson('pseudo-2.ndjson', [{ id: 2, rowid: 7, filename: 'f-two', v: 'two-updated' }]);
+      assert.equal((await table.merge({ format: 'ndjson', files: [second], columns: cols }, { keys: ['id'] })).status, 'committed');
+      assert.deepEqual(sortById((await h.read('raw', 'pseudo')).rows), [
+        { id: 1, rowid: 1, filename: 'f2', v: 'last-read' },
+        { id: 2, rowid: 7, filename: 'f-two', v: 'two-updated' },
+      ]);
+    });
+
     test('merge whose keys match nothing appends without rewriting any file', async () => {
       const table = await h.catalog.loadTable('raw', 'kv');
       const input = await h.ndjson('merge-c.ndjson', [{ id: 1000, v: 'n' }]);

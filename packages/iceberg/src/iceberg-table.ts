@@ -28,7 +28,7 @@ import { quoteIdent, quoteString, withDuckDb, writerMemoryLimit } from './duckdb
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { parseType } from './iceberg-types.ts';
-import { dataFilesRelation, type DataFileCopy } from './table-files.ts';
+import { dataFilesRelation, unusedName, type DataFileCopy } from './table-files.ts';
 import { manifestMergeSettings, manifestsToMerge, type ManifestMergeSettings } from './manifest-merge.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
@@ -373,7 +373,11 @@ export class IcebergTable {
           }
         }
         const batch = await localInput(input, this.store, tmp);
-        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS ${inputRelation(batch, fields)}`);
+        // Each row's place in the batch (file order, then row order): the last read wins a key's tie.
+        // A column of its own, not DuckDB's rowid, which a source column of that name hides (QA round 57a F2).
+        const order = unusedName('__sluice_order', fields);
+        const rank = unusedName('__sluice_rank', fields);
+        await c.run(`CREATE OR REPLACE TEMP TABLE merge_batch AS SELECT *, row_number() OVER () AS ${quoteIdent(order)} FROM (${inputRelation(batch, fields)})`);
         const nullKeys = await scalar(
           c,
           `SELECT count(*) FROM merge_batch WHERE ${keyFields.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ')}`,
@@ -384,9 +388,9 @@ export class IcebergTable {
           const anyNull = keyFields.map(isNull).join(' OR ');
           // Per key: how many rows have it null, and whether the first such row does.
           const found = await c.runAndReadAll(
-            `SELECT ${keyFields.map((k) => `count(*) FILTER (WHERE ${isNull(k)}), arg_min(${isNull(k)}, row) FILTER (WHERE ${anyNull})`).join(', ')},
-                    min(row) FILTER (WHERE ${anyNull})
-               FROM (SELECT row_number() OVER () AS row, * FROM merge_batch)`,
+            `SELECT ${keyFields.map((k) => `count(*) FILTER (WHERE ${isNull(k)}), arg_min(${isNull(k)}, ${quoteIdent(order)}) FILTER (WHERE ${anyNull})`).join(', ')},
+                    min(${quoteIdent(order)}) FILTER (WHERE ${anyNull})
+               FROM merge_batch`,
           );
           const got = found.getRows()[0] ?? [];
           const perKey = keyFields.map((k, i) => ({ name: k.name, count: Number(got[2 * i] ?? 0), inFirst: got[2 * i + 1] === true }));
@@ -406,8 +410,8 @@ export class IcebergTable {
         const deleted = options.deletedBy === undefined ? null : quoteIdent(options.deletedBy);
         await c.run(
           `CREATE OR REPLACE TEMP TABLE merge_rows AS SELECT ${cols} FROM (
-             SELECT *, row_number() OVER (PARTITION BY ${keyList} ORDER BY ${newest}rowid DESC) AS __sluice_rn FROM merge_batch
-           ) WHERE __sluice_rn = 1`,
+             SELECT *, row_number() OVER (PARTITION BY ${keyList} ORDER BY ${newest}${quoteIdent(order)} DESC) AS ${quoteIdent(rank)} FROM merge_batch
+           ) WHERE ${quoteIdent(rank)} = 1`,
         );
         const mergeDuplicateRows = Number((await scalar(c, 'SELECT count(*) FROM merge_batch')) - (await scalar(c, 'SELECT count(*) FROM merge_rows')));
         const mergeDeletions = deleted === null ? 0 : Number(await scalar(c, `SELECT count(*) FROM merge_rows WHERE ${deleted} IS NOT NULL`));
@@ -422,12 +426,14 @@ export class IcebergTable {
           await this.store.download(this.store.keyOf(file.entry.data_file.file_path), p);
           downloaded.push({ file, local: p });
         }
-        const tableFiles = (files: typeof downloaded, withFilename: boolean): Promise<string> =>
-          dataFilesRelation(c, this.name, files.map((d) => ({ local: d.local, uri: d.file.entry.data_file.file_path })), fields, base.properties, withFilename);
+        // The local file a row came from, in a column no field has (QA round 57a F3: a `filename` column failed every merge).
+        const fileColumn = unusedName('__sluice_file', fields);
+        const tableFiles = (files: typeof downloaded, withFile: boolean): Promise<string> =>
+          dataFilesRelation(c, this.name, files.map((d) => ({ local: d.local, uri: d.file.entry.data_file.file_path })), fields, base.properties, withFile ? fileColumn : null);
         const hit = new Set<string>();
         if (downloaded.length > 0) {
           const reader = await c.runAndReadAll(
-            `SELECT DISTINCT o.filename FROM (${await tableFiles(downloaded, true)}) o
+            `SELECT DISTINCT o.${quoteIdent(fileColumn)} FROM (${await tableFiles(downloaded, true)}) o
                SEMI JOIN merge_rows n ON ${keyMatch}`,
           );
           for (const [name] of reader.getRows()) hit.add(String(name));
@@ -532,7 +538,7 @@ export class IcebergTable {
             // id, or by the name mapping (the new file has field ids).
             const files = await writeDataFiles(
               c,
-              `SELECT ${cols} FROM (${await dataFilesRelation(c, this.name, local, fields, base.properties, false)})`,
+              `SELECT ${cols} FROM (${await dataFilesRelation(c, this.name, local, fields, base.properties, null)})`,
               fields,
               tmp,
               await rowGroupRowsOf(c, local.map((f) => f.local), writerMemoryLimit()),

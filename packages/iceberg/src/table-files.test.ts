@@ -53,10 +53,10 @@ test('files with field ids are read by them, files without by the name mapping (
         { local: withIds, uri: 's3://w/raw/t/data/1.parquet' },
         { local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' },
       ];
-      const relation = await dataFilesRelation(c, 'raw.t', files, fields, properties, true);
+      const relation = await dataFilesRelation(c, 'raw.t', files, fields, properties, 'filename');
       const read = await c.runAndReadAll(`SELECT id, label, score, filename FROM (${relation}) ORDER BY id`);
       // Files that all have field ids do not need the mapping: one that is not valid is not read.
-      const byId = await dataFilesRelation(c, 'raw.t', files.slice(0, 1), fields, { [NAME_MAPPING_PROPERTY]: '{' }, false);
+      const byId = await dataFilesRelation(c, 'raw.t', files.slice(0, 1), fields, { [NAME_MAPPING_PROPERTY]: '{' }, null);
       assert.equal(Number((await c.runAndReadAll(`SELECT count(*) FROM (${byId})`)).getRows()[0]?.[0]), 1);
       return read.getRowsJS();
     });
@@ -67,7 +67,7 @@ test('files with field ids are read by them, files without by the name mapping (
 
     // Without a name mapping a file without field ids cannot be read right: refused, naming it.
     await assert.rejects(
-      withDuckDb((c) => dataFilesRelation(c, 'raw.t', [{ local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' }], fields, {}, false)),
+      withDuckDb((c) => dataFilesRelation(c, 'raw.t', [{ local: withoutIds, uri: 's3://w/raw/t/data/2.parquet' }], fields, {}, null)),
       (err: unknown) =>
         err instanceof ValidationError &&
         err.message.includes('s3://w/raw/t/data/2.parquet, a data file of raw.t, has no Iceberg field ids and the table has no name mapping'),

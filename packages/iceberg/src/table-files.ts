@@ -55,8 +55,20 @@ export function nameMappingOf(table: string, properties: Readonly<Record<string,
 }
 
 /**
+ * `base`, or `base_1`, `base_2`, … : a name none of the fields has (DuckDB's identifiers are
+ * case-insensitive), for a column of the writer's own beside the table's (QA round 57a F2/F3: a
+ * source column named `rowid` or `filename` took the place of the writer's).
+ */
+export function unusedName(base: string, fields: readonly { name: string }[]): string {
+  const taken = new Set(fields.map((f) => f.name.toLowerCase()));
+  let name = base;
+  for (let n = 1; taken.has(name.toLowerCase()); n += 1) name = `${base}_${n}`;
+  return name;
+}
+
+/**
  * A SQL relation over local copies of the table's data files with the fields' columns (and, when
- * asked, `filename`: the local path a row was read from). Files with field ids are read by them in
+ * `filenameColumn` is given, a column of that name holding the local path a row was read from). Files with field ids are read by them in
  * one scan; each file without is read by the table's name mapping (from its `properties`, read only
  * then), and is refused when the table has none.
  */
@@ -66,7 +78,7 @@ export async function dataFilesRelation(
   files: readonly DataFileCopy[],
   fields: readonly IcebergField[],
   properties: Readonly<Record<string, string>>,
-  withFilename: boolean,
+  filenameColumn: string | null,
 ): Promise<string> {
   const unidentified = await filesWithoutFieldIds(c, files);
   const mapping = unidentified.size > 0 ? nameMappingOf(table, properties) : undefined;
@@ -75,8 +87,8 @@ export async function dataFilesRelation(
   if (byId.length > 0) {
     const schema = `MAP {${fields.map((f) => `${f.id}: {name: ${quoteString(f.name)}, type: ${quoteString(duckdbType(f.type))}, default_value: NULL}`).join(', ')}}`;
     selects.push(
-      `SELECT ${fields.map((f) => quoteIdent(f.name)).join(', ')}${withFilename ? ', filename' : ''}
-         FROM read_parquet(${sqlList(byId.map((f) => f.local))}, schema = ${schema}${withFilename ? ', filename = true' : ''})`,
+      `SELECT ${fields.map((f) => quoteIdent(f.name)).join(', ')}${filenameColumn === null ? '' : `, ${quoteIdent(filenameColumn)}`}
+         FROM read_parquet(${sqlList(byId.map((f) => f.local))}, schema = ${schema}${filenameColumn === null ? '' : `, filename = ${quoteString(filenameColumn)}`})`,
     );
   }
   for (const file of files.filter((f) => unidentified.has(f.local))) {
@@ -95,7 +107,7 @@ export async function dataFilesRelation(
       const type = duckdbType(f.type);
       return name === undefined ? `NULL::${type} AS ${quoteIdent(f.name)}` : `CAST(${quoteIdent(name)} AS ${type}) AS ${quoteIdent(f.name)}`;
     });
-    selects.push(`SELECT ${columns.join(', ')}${withFilename ? `, ${quoteString(file.local)} AS filename` : ''} FROM read_parquet(${quoteString(file.local)})`);
+    selects.push(`SELECT ${columns.join(', ')}${filenameColumn === null ? '' : `, ${quoteString(file.local)} AS ${quoteIdent(filenameColumn)}`} FROM read_parquet(${quoteString(file.local)})`);
   }
   if (selects.length === 0) throw new Error('dataFilesRelation needs at least one file');
   return selects.map((s) => `(${s})`).join(' UNION ALL ');
