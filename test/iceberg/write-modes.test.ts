@@ -420,6 +420,41 @@ for (const kind of ['file', 's3'] as BackendKind[]) {
       assert.equal(view.snapshots.at(-1)?.summary['deleted-data-files'], '1', 'the added file was rewritten, not left beside the new key');
     });
 
+    test("a column a write adds joins the table's name mapping: a file imported later with it keeps its values through a merge (QA round 57a F1)", async () => {
+      const first: ColumnSpec[] = [
+        { name: 'id', type: 'long' },
+        { name: 'a', type: 'string' },
+      ];
+      const table = await h.catalog.createTable('raw', 'mapped_evolved', first);
+      await table.append({ format: 'ndjson', files: [await h.ndjson('me-1.ndjson', [{ id: 1, a: 'a1' }])], columns: first });
+      await addFilesWithPyIceberg(h.db.url, 'raw', 'mapped_evolved', kind === 's3', [{ id: 10, a: 'a10' }]);
+      // The source adds b: the write adds the column, and the mapping with it.
+      const second: ColumnSpec[] = [...first, { name: 'b', type: 'string' }];
+      const evolved = await h.catalog.loadTable('raw', 'mapped_evolved');
+      await evolved.merge({ format: 'ndjson', files: [await h.ndjson('me-2.ndjson', [{ id: 2, a: 'a2', b: 'b2' }])], columns: second }, { keys: ['id'] });
+      // before: [{"names":["id"],"field-id":1},{"names":["a"],"field-id":2}], and PyIceberg could not scan the table once a file with b came.
+      const imported = await addFilesWithPyIceberg(h.db.url, 'raw', 'mapped_evolved', kind === 's3', [
+        { id: 20, a: 'a20', b: 'b20' },
+        { id: 21, a: 'a21', b: 'b21' },
+      ]);
+      assert.deepEqual(
+        (JSON.parse(imported.properties['schema.name-mapping.default'] ?? '[]') as Array<{ 'field-id': number; names: string[] }>).map((e) => [e['field-id'], e.names]),
+        [[1, ['id']], [2, ['a']], [3, ['b']]],
+      );
+      await (await h.catalog.loadTable('raw', 'mapped_evolved')).merge(
+        { format: 'ndjson', files: [await h.ndjson('me-3.ndjson', [{ id: 20, a: 'a20-upd', b: 'b20-upd' }])], columns: second },
+        { keys: ['id'] },
+      );
+      // before: {id: 21, b: null}: the merge read the imported file's b by a mapping without it.
+      assert.deepEqual(sortById((await h.read('raw', 'mapped_evolved')).rows), [
+        { id: 1, a: 'a1', b: null },
+        { id: 2, a: 'a2', b: 'b2' },
+        { id: 10, a: 'a10', b: null },
+        { id: 20, a: 'a20-upd', b: 'b20-upd' },
+        { id: 21, a: 'a21', b: 'b21' },
+      ]);
+    });
+
     test('merge of a stream with columns named rowid and filename: the last row read wins, and a second merge rewrites the file (QA round 57a F2, F3)', async () => {
       const cols: ColumnSpec[] = [
         { name: 'id', type: 'long' },

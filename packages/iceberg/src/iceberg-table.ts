@@ -28,7 +28,7 @@ import { quoteIdent, quoteString, withDuckDb, writerMemoryLimit } from './duckdb
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { parseType } from './iceberg-types.ts';
-import { dataFilesRelation, unusedName, type DataFileCopy } from './table-files.ts';
+import { dataFilesRelation, nameMappingAfter, NAME_MAPPING_PROPERTY, unusedName, type DataFileCopy } from './table-files.ts';
 import { manifestMergeSettings, manifestsToMerge, type ManifestMergeSettings } from './manifest-merge.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';
@@ -752,10 +752,15 @@ export class IcebergTable {
           };
         }
         const attemptFiles = new Set<string>();
-        const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, options, attemptFiles);
+        // The table's name mapping follows its schema, as Iceberg's own schema updates keep it (QA
+        // round 57a F1: a column this writer added was missing from it, so an imported file's values
+        // of it read as nulls); one an earlier write left behind is brought up to date here.
+        const mapping = nameMappingAfter(base.properties, schema.schema.fields);
+        const tableProperties = mapping === undefined ? options.tableProperties : { ...options.tableProperties, [NAME_MAPPING_PROPERTY]: mapping };
+        const { next, snapshot } = await this.writeSnapshot(base, baseLocation, schema, change, { ...options, ...(tableProperties ? { tableProperties } : {}) }, attemptFiles);
         const commit: TableCommit = { base: { metadataLocation: baseLocation, metadata: base }, next, snapshot };
         if (schema.changed) commit.newSchema = { schema: schema.schema, lastColumnId: schema.lastColumnId };
-        if (options.tableProperties) commit.setProperties = options.tableProperties;
+        if (tableProperties) commit.setProperties = tableProperties;
         let outcome: CommitOutcome;
         try {
           options.signal?.throwIfAborted();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ValidationError } from '@sluice/core';
 import { withDuckDb } from './duckdb.ts';
-import { dataFilesRelation, nameMappingOf, NAME_MAPPING_PROPERTY } from './table-files.ts';
+import { dataFilesRelation, nameMappingAfter, nameMappingOf, NAME_MAPPING_PROPERTY } from './table-files.ts';
 import type { IcebergField } from './types.ts';
 
 const fields: IcebergField[] = [
@@ -72,6 +72,45 @@ test('files with field ids are read by them, files without by the name mapping (
         err instanceof ValidationError &&
         err.message.includes('s3://w/raw/t/data/2.parquet, a data file of raw.t, has no Iceberg field ids and the table has no name mapping'),
     );
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a name mapping follows the schema: a field it lacks is added under its name, a name a replaced column held moves to its new id; nothing else changes", () => {
+  const mapped = (text: string): Record<string, string> => ({ [NAME_MAPPING_PROPERTY]: text });
+  assert.equal(nameMappingAfter({}, fields), undefined, 'no mapping, none made');
+  const full = '[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label", "name"]}, {"field-id": 3, "names": ["score"]}]';
+  assert.equal(nameMappingAfter(mapped(full), fields), undefined, 'up to date: unchanged');
+  // A column added by a write (score, id 3) joins; an entry's other keys (nested fields) are kept.
+  const added = nameMappingAfter(mapped('[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label"], "fields": []}]'), fields);
+  assert.deepEqual(JSON.parse(added ?? 'null'), [
+    { 'field-id': 1, names: ['id'] },
+    { 'field-id': 2, names: ['label'], fields: [] },
+    { 'field-id': 3, names: ['score'] },
+  ]);
+  // score replaced under a new id (an overwrite of another type): the name moves to it.
+  const replaced = nameMappingAfter(mapped(full), [...fields.slice(0, 2), { id: 4, name: 'score', required: false, type: 'string' }]);
+  assert.deepEqual(JSON.parse(replaced ?? 'null'), [
+    { 'field-id': 1, names: ['id'] },
+    { 'field-id': 2, names: ['label', 'name'] },
+    { 'field-id': 3, names: [] },
+    { 'field-id': 4, names: ['score'] },
+  ]);
+});
+
+test('a file without field ids is read by the mapping as the schema has it: a column an earlier write did not map is read, not taken as nulls (QA round 57a F1)', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sluice-table-files-'));
+  try {
+    const file = path.join(dir, 'imported.parquet');
+    const rows = await withDuckDb(async (c) => {
+      await c.run(`COPY (SELECT 7::BIGINT AS id, 'x' AS label, 2.5::DOUBLE AS score) TO '${file}' (FORMAT parquet)`);
+      // The mapping of the table before `score` was added by a write that left it behind.
+      const stale = { [NAME_MAPPING_PROPERTY]: '[{"field-id": 1, "names": ["id"]}, {"field-id": 2, "names": ["label"]}]' };
+      const relation = await dataFilesRelation(c, 'raw.t', [{ local: file, uri: 'file:///w/raw/t/data/imported.parquet' }], fields, stale, null);
+      return (await c.runAndReadAll(`SELECT id, label, score FROM (${relation})`)).getRowsJS();
+    });
+    assert.deepEqual(rows, [[7n, 'x', 2.5]]);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

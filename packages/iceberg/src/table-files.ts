@@ -67,6 +67,44 @@ export function unusedName(base: string, fields: readonly { name: string }[]): s
 }
 
 /**
+ * The table's name mapping brought up to its schema's `fields`, as JSON; undefined when the table
+ * has none or it needs no change (a mapping an earlier write left behind its schema is healed too). A field the mapping lacks gets an entry under its name (a name another
+ * entry held — a column replaced under a new id — moves to it); a field's new name joins its names.
+ * Entries are kept otherwise, whatever else they hold (nested `fields`), so old files still read.
+ */
+export function nameMappingAfter(properties: Readonly<Record<string, string>>, fields: readonly IcebergField[]): string | undefined {
+  const text = properties[NAME_MAPPING_PROPERTY];
+  if (text === undefined) return undefined;
+  let entries: unknown;
+  try {
+    entries = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  // One this writer cannot read is left as it is: reading by it is refused, naming it (nameMappingOf).
+  if (!Array.isArray(entries) || !entries.every((e): e is MappingEntry => typeof e === 'object' && e !== null && Array.isArray(Reflect.get(e, 'names')))) return undefined;
+  const next: MappingEntry[] = entries.map((e) => ({ ...e, names: [...e.names] }));
+  let changed = false;
+  for (const field of fields) {
+    const own = next.find((e) => e['field-id'] === field.id);
+    if (own?.names.includes(field.name)) continue;
+    for (const other of next) {
+      if (other !== own && other.names.includes(field.name)) other.names = other.names.filter((n) => n !== field.name);
+    }
+    if (own) own.names.push(field.name);
+    else next.push({ 'field-id': field.id, names: [field.name] });
+    changed = true;
+  }
+  return changed ? JSON.stringify(next) : undefined;
+}
+
+interface MappingEntry {
+  'field-id'?: number;
+  names: string[];
+  [other: string]: unknown;
+}
+
+/**
  * A SQL relation over local copies of the table's data files with the fields' columns (and, when
  * `filenameColumn` is given, a column of that name holding the local path a row was read from). Files with field ids are read by them in
  * one scan; each file without is read by the table's name mapping (from its `properties`, read only
@@ -81,7 +119,10 @@ export async function dataFilesRelation(
   filenameColumn: string | null,
 ): Promise<string> {
   const unidentified = await filesWithoutFieldIds(c, files);
-  const mapping = unidentified.size > 0 ? nameMappingOf(table, properties) : undefined;
+  // Read by the mapping as the next commit leaves it: a field an earlier write added and did not map
+  // is read under its name, not as nulls (QA round 57a F1).
+  const healed = unidentified.size > 0 ? nameMappingAfter(properties, fields) : undefined;
+  const mapping = unidentified.size > 0 ? nameMappingOf(table, healed === undefined ? properties : { ...properties, [NAME_MAPPING_PROPERTY]: healed }) : undefined;
   const byId = files.filter((f) => !unidentified.has(f.local));
   const selects: string[] = [];
   if (byId.length > 0) {
