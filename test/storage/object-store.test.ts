@@ -361,7 +361,7 @@ test('localFile: file:// answers the object\'s own file (readable in place, keys
   }
 });
 
-test("file://: a URI as Java's Hadoop paths write it (file:/p) or with localhost names the same key", async () => {
+test("file://: a URI as Java's Hadoop paths write it (file:/p), with localhost, or a plain path names the same key", async () => {
   const root = await mkdtemp(path.join(testEnv.tmpDir, 'store-java-'));
   const store = openObjectStore(`file://${root}`);
   try {
@@ -370,6 +370,9 @@ test("file://: a URI as Java's Hadoop paths write it (file:/p) or with localhost
     assert.equal(store.keyOf(`file:${root}/warehouse/t/metadata/00001.metadata.json`), 'warehouse/t/metadata/00001.metadata.json');
     assert.equal(store.keyOf(`file://localhost${root}/warehouse/t/x`), 'warehouse/t/x');
     assert.equal(store.keyOf(`${store.rootUrl}/warehouse/t/x`), 'warehouse/t/x');
+    // A plain path, as PyIceberg's add_files records one (QA round 57a F4: refused as not under the root).
+    assert.equal(store.keyOf(`${root}/warehouse/t/data/a b%.parquet`), 'warehouse/t/data/a b%.parquet');
+    assert.throws(() => store.keyOf(`${root}-other/x`), /not under the store root/);
     assert.throws(() => store.keyOf(`file:${root}-other/x`), /not under the store root/);
     assert.throws(() => store.keyOf('file://otherhost/tmp/x'), /not under the store root/);
   } finally {

@@ -296,10 +296,12 @@ async function exists(p: string): Promise<boolean> {
 }
 
 /**
- * `file:/p` (as Java's Hadoop paths write it, e.g. in metadata a Spark commit wrote) and
- * `file://localhost/p` name the same file as `file:///p`, the form this store writes.
+ * `file:/p` (as Java's Hadoop paths write it, e.g. in metadata a Spark commit wrote),
+ * `file://localhost/p` and a plain `/p` name the same file as `file:///p`, the form this store writes.
  */
 function canonicalFileUri(uri: string): string {
+  // A plain absolute path, as PyIceberg's add_files records the path it was given (QA round 57a F4).
+  if (uri.startsWith('/')) return pathToFileURL(uri).href;
   if (uri.startsWith('file://localhost/')) return `file:///${uri.slice('file://localhost/'.length)}`;
   if (/^file:\/(?!\/)/.test(uri)) return `file://${uri.slice('file:'.length)}`;
   return uri;
