@@ -271,6 +271,26 @@ test('a "number" column says how many whole numbers it holds rounded past 2^53, 
   assert.deepEqual(exact.warnings, []);
 });
 
+test('a stream with fields named file_row_number and source_row: its misfits are rejects as for any stream, each field under its own name (QA round 57a F5, F6)', async () => {
+  const raw = [
+    '{"id":1,"source_row":100,"file_row_number":7,"n":1}',
+    '{"id":2,"source_row":200,"file_row_number":0,"n":"bad"}',
+    '{"id":3,"source_row":1,"file_row_number":1,"n":3}',
+  ];
+  // before: "Using file_row_number option on file with column named file_row_number is not supported", and the stream failed.
+  const { staged } = await stageRaw('11111111-2222-3333-4444-575757575757', raw, {
+    id: { type: 'integer' },
+    source_row: { type: ['null', 'integer'] },
+    file_row_number: { type: ['null', 'integer'] },
+    n: { type: ['null', 'integer'] },
+  });
+  assert.deepEqual((await readParquet(staged.files[0]?.key ?? '')).map((r) => [r['id'], r['source_row'], r['n']]), [[1n, 100n, 1n], [2n, 200n, null], [3n, 1n, 3n]]);
+  assert.ok(staged.rejectsKey);
+  // The position goes under a name the stream does not use (before: the record's own source_row was written as source_row_1).
+  const rejects = (await store.get(staged.rejectsKey)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(rejects, [{ source_row_1: 2, id: 2, source_row: 200, file_row_number: 0, n: 'bad' }]);
+});
+
 test('a column of a string that may be a number is text: a string as it is, a number as its digits (QA round 27)', async () => {
   const raw = ['{"code":"abc"}', '{"code":42}', '{"code":true}', '{"code":null}'];
   const { staged } = await stageRaw('11111111-2222-3333-4444-141414141414', raw, { code: { type: ['null', 'string', 'integer', 'boolean'] } });

@@ -28,7 +28,8 @@ import { quoteIdent, quoteString, withDuckDb, writerMemoryLimit } from './duckdb
 import { CommitConflictError, NoSuchTableError } from './errors.ts';
 import { evolveSchema, type EvolvedSchema, type ReplacedColumn } from './evolve-schema.ts';
 import { parseType } from './iceberg-types.ts';
-import { dataFilesRelation, nameMappingAfter, NAME_MAPPING_PROPERTY, unusedName, type DataFileCopy } from './table-files.ts';
+import { dataFilesRelation, nameMappingAfter, NAME_MAPPING_PROPERTY, type DataFileCopy } from './table-files.ts';
+import { unusedName } from '@sluice/core/pipeline';
 import { manifestMergeSettings, manifestsToMerge, type ManifestMergeSettings } from './manifest-merge.ts';
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from './manifests.ts';
 import { currentSchema, currentSnapshot, newSnapshotId, withoutSnapshots, withSnapshot } from './table-metadata.ts';

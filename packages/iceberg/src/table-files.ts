@@ -55,18 +55,6 @@ export function nameMappingOf(table: string, properties: Readonly<Record<string,
 }
 
 /**
- * `base`, or `base_1`, `base_2`, … : a name none of the fields has (DuckDB's identifiers are
- * case-insensitive), for a column of the writer's own beside the table's (QA round 57a F2/F3: a
- * source column named `rowid` or `filename` took the place of the writer's).
- */
-export function unusedName(base: string, fields: readonly { name: string }[]): string {
-  const taken = new Set(fields.map((f) => f.name.toLowerCase()));
-  let name = base;
-  for (let n = 1; taken.has(name.toLowerCase()); n += 1) name = `${base}_${n}`;
-  return name;
-}
-
-/**
  * The table's name mapping brought up to its schema's `fields`, as JSON; undefined when the table
  * has none or it needs no change (a mapping an earlier write left behind its schema is healed too). A field the mapping lacks gets an entry under its name (a name another
  * entry held — a column replaced under a new id — moves to it); a field's new name joins its names.

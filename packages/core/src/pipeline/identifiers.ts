@@ -37,3 +37,16 @@ export function tableNameCollision(streams: readonly string[]): string | null {
 
 /** A valid Iceberg namespace for `schema_name`: letters, digits and `_`, starting with a letter or `_`, ≤ 255. */
 export const NAMESPACE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+
+/**
+ * `base`, or `base_1`, `base_2`, …: a name none of `columns` has, compared as DuckDB compares
+ * identifiers (without case), for a column of Sluice's own beside a stream's or table's (QA round
+ * 57a F2/F3/F5: source columns named `rowid`, `filename` and `file_row_number` took the place of
+ * the writer's own).
+ */
+export function unusedName(base: string, columns: readonly { name: string }[]): string {
+  const taken = new Set(columns.map((c) => c.name.toLowerCase()));
+  let name = base;
+  for (let n = 1; taken.has(name.toLowerCase()); n += 1) name = `${base}_${n}`;
+  return name;
+}

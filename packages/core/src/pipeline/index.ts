@@ -1,4 +1,4 @@
-export { icebergTableName, tableNameCollision, NAMESPACE_PATTERN } from './identifiers.ts';
+export { icebergTableName, tableNameCollision, unusedName, NAMESPACE_PATTERN } from './identifiers.ts';
 export { ambiguousMergeKey, mergeColumnTransformations, planStreamColumns, columnsNoStreamHas, encryptsColumnOf, sourceCaseCollision, CAST_TYPES, isCastType } from './transformations.ts';
 export type { CastType, ColumnChange, ColumnTransformation, ColumnPlan, StreamPlan } from './transformations.ts';
 export { INGESTION_METADATA_COLUMNS, metadataColumnCollision } from './metadata-columns.ts';

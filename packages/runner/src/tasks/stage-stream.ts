@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { NonRetryableTaskError, RetryableTaskError, UnclearableTaskError, assertNever } from '@sluice/core';
 import { instantInRange, textHasShapeOf, timestampText } from './value-shapes.ts';
-import { columnsFromJsonSchema, sourceCaseCollision, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
+import { columnsFromJsonSchema, sourceCaseCollision, unusedName, type ColumnType, type StreamColumn } from '@sluice/core/pipeline';
 import { readExtractManifest, withoutRepeatedMembers } from '@sluice/connectors';
 import { rowGroupRows } from '@sluice/iceberg';
 import type { ObjectStore } from '@sluice/storage';
@@ -241,10 +241,14 @@ export async function stageStream(input: StageStreamInput): Promise<StagedManife
       // The rejected records, whole (each value as its JSON), with their 1-based position in the
       // stream: the staged file keeps the records' order, so its row numbers are theirs.
       const rj = path.join(scratch, 'rejects.jsonl');
+      const position = unusedName('source_row', columns);
       await db.run(
-        `COPY (SELECT raw.* FROM (SELECT row_number() OVER () AS source_row, * FROM ${readRaw(() => 'JSON')}) raw
-                 JOIN (SELECT file_row_number + 1 AS source_row FROM read_parquet(${lit(out)}, file_row_number = true) WHERE ${ident(misfit)} IS NOT NULL) bad
-                 USING (source_row) ORDER BY source_row) TO ${lit(rj)} (FORMAT json)`,
+        // The position's name is the stream's own field's when it has one (QA round 57a F6: a field
+        // named source_row was written as source_row_1); the staged rows are numbered as the raw
+        // ones, not by file_row_number, which a column of that name refuses (F5).
+        `COPY (SELECT raw.* FROM (SELECT row_number() OVER () AS ${ident(position)}, * FROM ${readRaw(() => 'JSON')}) raw
+                 JOIN (SELECT ${ident(position)} FROM (SELECT row_number() OVER () AS ${ident(position)}, ${ident(misfit)} FROM read_parquet(${lit(out)})) WHERE ${ident(misfit)} IS NOT NULL) bad
+                 USING (${ident(position)}) ORDER BY ${ident(position)}) TO ${lit(rj)} (FORMAT json)`,
       );
       rejects = rejectsKey(runId, stream);
       await store.upload(rj, rejects);
@@ -323,13 +327,6 @@ async function countPerColumn(db: DuckDBConnection, out: string, list: string, c
  */
 function wholeNumberRounded(c: string): string {
   return `(length(${c}) BETWEEN 16 AND 39 AND regexp_full_match(${c}, '-?[0-9]+') AND TRY_CAST(${c} AS DECIMAL(38,0)) IS DISTINCT FROM TRY_CAST(TRY_CAST(${c} AS DOUBLE) AS DECIMAL(38,0)))`;
-}
-
-/** `base`, or `base` with more underscores, so that it names none of the stream's columns. */
-function unusedName(base: string, columns: StreamColumn[]): string {
-  let name = base;
-  while (columns.some((c) => c.name === name)) name = `_${name}`;
-  return name;
 }
 
 async function finish(input: StageStreamInput, m: StagedManifest): Promise<StagedManifest> {
